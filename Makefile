@@ -1,0 +1,142 @@
+# station: the provisioning station.  One Makefile, no generators.
+#
+#   make            build station, devsim and the tests into $(BUILD)/
+#   make check      install missing Debian packages, build, run every test
+#   make check-asan the same tests under AddressSanitizer + UBSan
+#   make demo       simulated line on the embedded defaults
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Toggles: BUILD=dir  SANITIZE=1  V=1
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+CC       ?= cc
+PKG_CONFIG ?= pkg-config
+
+# Libraries the core and drivers link.  ncurses is for ui/ only.
+CORE_PKGS := libssl libcrypto libserialport libusb-1.0 sqlite3 inih \
+             libmosquitto libcurl jansson
+UI_PKGS   := ncursesw
+TEST_PKGS := cmocka
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+CPPFLAGS += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+            -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED \
+            -I. $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS) 2>/dev/null)
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 $(WARN) -pthread -MMD -MP
+LDLIBS   += $(shell $(PKG_CONFIG) --libs $(CORE_PKGS) 2>/dev/null) -pthread
+
+ifeq ($(SANITIZE),1)
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+ifneq ($(V),1)
+Q := @
+endif
+
+# Everything in station/, drivers/ and db/ except the program's main()
+# goes into one static library that the program, devsim and tests link.
+LIB_SRCS  := $(sort $(shell find station drivers db -name '*.c' \
+               ! -path station/main.c))
+UI_SRCS   := $(sort $(wildcard ui/*.c))
+SIM_SRCS  := $(sort $(wildcard fixtures/devsim/*.c))
+TEST_SRCS := $(sort $(shell find tests -name 'test_*.c'))
+TEST_SUPPORT_SRCS := $(sort $(wildcard tests/support/*.c))
+
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+UI_OBJS   := $(UI_SRCS:%.c=$(BUILD)/%.o)
+SIM_OBJS  := $(SIM_SRCS:%.c=$(BUILD)/%.o)
+TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(BUILD)/%.o)
+TEST_BINS := $(TEST_SRCS:%.c=$(BUILD)/%)
+LIB       := $(BUILD)/libstation.a
+
+STATION   := $(BUILD)/bin/station
+DEVSIM    := $(BUILD)/bin/devsim
+
+.PHONY: all check check-asan check-run demo install uninstall clean deps \
+        format tests
+all: $(STATION) $(DEVSIM) tests
+
+tests: $(TEST_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/ui/%.o: CPPFLAGS += $(shell $(PKG_CONFIG) --cflags $(UI_PKGS) 2>/dev/null)
+$(BUILD)/tests/%: CPPFLAGS += $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS) 2>/dev/null)
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(STATION): $(BUILD)/station/main.o $(UI_OBJS) $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
+	    $(shell $(PKG_CONFIG) --libs $(UI_PKGS) 2>/dev/null)
+
+$(DEVSIM): $(SIM_OBJS) $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Each tests/<area>/test_<name>.c is one cmocka program.  Tests may use
+# devsim's chip code directly (fixtures/devsim objects other than main).
+SIM_LIB_OBJS := $(filter-out $(BUILD)/fixtures/devsim/main.o,$(SIM_OBJS))
+$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT_OBJS) $(SIM_LIB_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< \
+	    $(TEST_SUPPORT_OBJS) $(SIM_LIB_OBJS) $(LIB) $(LDLIBS) \
+	    $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
+
+# deps: install the Debian packages the build, tests and demo need.
+deps:
+	$(Q)sh tests/deps.sh
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory check-run
+
+check-run:
+	$(Q)BUILD=$(BUILD) sh tests/run-tests.sh
+
+check-asan: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 all
+	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    $(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 check-run
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) sh fixtures/demo.sh
+
+install: $(STATION) $(DEVSIM)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/doc/station
+	install -m 0755 $(STATION) $(DESTDIR)$(PREFIX)/bin/station
+	install -m 0755 $(DEVSIM) $(DESTDIR)$(PREFIX)/bin/station-devsim
+	install -m 0644 docs/station.1 $(DESTDIR)$(PREFIX)/share/man/man1/station.1
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/station/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/station $(DESTDIR)$(PREFIX)/bin/station-devsim \
+	    $(DESTDIR)$(PREFIX)/share/man/man1/station.1
+	rm -rf $(DESTDIR)$(PREFIX)/share/doc/station
+
+format:
+	clang-format -i $(LIB_SRCS) $(UI_SRCS) $(SIM_SRCS) $(TEST_SRCS) \
+	    $(shell find station drivers db ui fixtures tests -name '*.h')
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,30 @@
+/*
+ * Commands of the `station` program: one file per command (cmd_*.c), each
+ * exporting a `const struct cmd_entry`, collected in the explicit table in
+ * main.c.
+ */
+#ifndef ST_CMD_H
+#define ST_CMD_H
+
+/* Exit codes, for schedulers and test engineers (see docs/station.1). */
+enum {
+	EXIT_PASS = 0,     /* the job was done: device PASS, export written */
+	EXIT_FAIL = 1,     /* the device FAILed or was unreachable */
+	EXIT_USAGE = 2,    /* bad command line */
+	EXIT_STATION = 3,  /* the station itself could not work: config,
+	                      ledger, CA, destination */
+};
+
+struct cmd_entry {
+	const char *name;
+	const char *args;    /* "DEVICE-URI [--json]" */
+	const char *summary; /* one line for `station --help` */
+	int (*exec)(int argc, char **argv); /* argv[0] is the command name */
+};
+
+extern const struct cmd_entry cmd_probe_entry;
+
+/* Print "usage: station NAME ARGS" to stderr and return EXIT_USAGE. */
+int cmd_usage(const struct cmd_entry *entry);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * station: the provisioning station's command line.  Dispatches to the
+ * commands in cmd_table[]; each command parses its own options.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "util/log.h"
+
+static const struct cmd_entry *const cmd_table[] = {
+	&cmd_probe_entry,
+	NULL,
+};
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp, "usage: station [--verbose] COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; cmd_table[i] != NULL; i++)
+		fprintf(fp, "  %-10s %s\n             %s\n", cmd_table[i]->name,
+		    cmd_table[i]->args, cmd_table[i]->summary);
+	fprintf(fp, "\nDevice URIs: tcp:HOST:PORT, "
+	    "uart:/dev/ttyUSB0?baud=115200, uart:usb=VID:PID[:SERIAL]\n"
+	    "Environment: STATION_LOG=error|warn|info|debug\n"
+	    "See station(1) and docs/ for details.\n");
+}
+
+int
+cmd_usage(const struct cmd_entry *entry)
+{
+	fprintf(stderr, "usage: station %s %s\n", entry->name, entry->args);
+	return EXIT_USAGE;
+}
+
+int
+main(int argc, char **argv)
+{
+	int i = 1;
+
+	log_set_ident("station");
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return EXIT_PASS;
+		}
+		if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0) {
+			log_set_level(LOG_LEVEL_DEBUG);
+			continue;
+		}
+		fprintf(stderr, "station: unknown option '%s'\n", argv[i]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (i == argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (size_t k = 0; cmd_table[k] != NULL; k++) {
+		if (strcmp(cmd_table[k]->name, argv[i]) == 0)
+			return cmd_table[k]->exec(argc - i, argv + i);
+	}
+	fprintf(stderr, "station: unknown command '%s' (try 'station --help')\n",
+	    argv[i]);
+	return EXIT_USAGE;
+}
