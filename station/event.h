@@ -1,0 +1,75 @@
+/*
+ * Pipeline events.  The pipeline reports what it does as events (slot,
+ * step, progress, result); the operator screen, the ledger's run events and
+ * the headless JSON-lines output are all consumers, so none of them is
+ * special to the pipeline.
+ *
+ * Sinks are called synchronously from the slot's thread: they must be quick
+ * and must not block (the screen queues, the JSON sink writes one line).
+ */
+#ifndef ST_EVENT_H
+#define ST_EVENT_H
+
+#include "util/err.h"
+
+/* The steps of one provisioning run, in order. */
+enum step {
+	STEP_CONNECT = 0, /* open the transport */
+	STEP_HELLO,       /* identify the device */
+	STEP_SERIAL,      /* scanned barcode vs reported serial */
+	STEP_LEDGER,      /* already provisioned? */
+	STEP_KEYGEN,      /* key pair on the chip */
+	STEP_CSR,         /* CSR built and signed on the chip */
+	STEP_CSR_POLICY,  /* CSR checks */
+	STEP_CA_SIGN,     /* the CA signs */
+	STEP_CERT_CHECK,  /* checks on what the CA returned */
+	STEP_RECORD,      /* issuance committed to the ledger */
+	STEP_WRITE,       /* certificate and chain written to the device */
+	STEP_READBACK,    /* read back and compared byte for byte */
+	STEP_SMOKE,       /* mTLS smoke test against the broker */
+	STEP_COMMIT,      /* device commits (and locks) */
+	STEP__COUNT
+};
+
+/* Stable lower-case step name for JSON, the ledger and the screen. */
+const char *step_name(enum step s);
+
+enum event_kind {
+	EVENT_RUN_START,  /* text = device URI */
+	EVENT_STEP_START,
+	EVENT_STEP_OK,
+	EVENT_STEP_FAIL,  /* err, text = cause */
+	EVENT_INFO,       /* text = detail worth recording */
+	EVENT_RUN_END,    /* pass, text = reason on FAIL */
+};
+
+struct station_event {
+	enum event_kind kind;
+	int slot;
+	long long run_id;
+	enum step step;
+	int progress;      /* 0..100 through the pipeline */
+	const char *serial; /* device serial once known, else NULL */
+	const char *text;
+	st_err err;
+	int pass;          /* EVENT_RUN_END only */
+};
+
+typedef void (*event_fn)(void *ctx, const struct station_event *ev);
+
+struct event_sink {
+	event_fn fn;
+	void *ctx;
+};
+
+#define EVENT_MAX_SINKS 4
+
+struct event_bus {
+	struct event_sink sinks[EVENT_MAX_SINKS];
+	int count;
+};
+
+void event_bus_add(struct event_bus *bus, event_fn fn, void *ctx);
+void event_emit(const struct event_bus *bus, const struct station_event *ev);
+
+#endif
