@@ -44,15 +44,51 @@ struct uart_transport {
 static const char *const uart_known_opts[] = { "baud", "parity", "flow",
 	"databits", "stopbits", NULL };
 
-/* Look `s` up in a NULL-terminated name list; index or -1. */
-static int
-pick(const char *s, const char *const *names)
+/*
+ * Enumerated option `key`: *out becomes the index of its value in `names`
+ * (NULL-terminated); left alone when the option is absent.
+ */
+static st_err
+opt_choice(const char *query, const char *key, const char *const *names,
+    const char *expected, int *out, char **cause)
 {
-	for (int i = 0; names[i] != NULL; i++) {
-		if (strcmp(s, names[i]) == 0)
-			return i;
-	}
-	return -1;
+	char *v = transport_query_get(query, key);
+	st_err err = ST_OK;
+	int i = 0;
+
+	if (v == NULL)
+		return ST_OK;
+	while (names[i] != NULL && strcmp(v, names[i]) != 0)
+		i++;
+	if (names[i] == NULL)
+		err = st_fail(cause, ST_E_URI, "option %s: '%s' (expected %s)",
+		    key, v, expected);
+	else
+		*out = i;
+	free(v);
+	return err;
+}
+
+static st_err
+opt_baud(const char *query, unsigned *baud, char **cause)
+{
+	char *v = transport_query_get(query, "baud");
+	char *end = NULL;
+	unsigned long b;
+	st_err err = ST_OK;
+
+	if (v == NULL)
+		return ST_OK;
+	errno = 0;
+	b = strtoul(v, &end, 10);
+	if (v[0] < '1' || v[0] > '9' || *end != '\0' || errno != 0 ||
+	    b > 4000000)
+		err = st_fail(cause, ST_E_URI,
+		    "option baud: '%s' is not a baud rate", v);
+	else
+		*baud = (unsigned)b;
+	free(v);
+	return err;
 }
 
 static st_err
@@ -64,71 +100,31 @@ parse_opts(const char *query, struct uart_opts *o, char **cause)
 	static const char *const flows[] = { "none", "rtscts", "xonxoff", NULL };
 	static const enum sp_flowcontrol flow_val[] = { SP_FLOWCONTROL_NONE,
 		SP_FLOWCONTROL_RTSCTS, SP_FLOWCONTROL_XONXOFF };
-	char *v = NULL;
+	static const char *const databits[] = { "7", "8", NULL };
+	static const char *const stopbits[] = { "1", "2", NULL };
+	int parity = 0, flow = 0, data = 1, stop = 0;
 	st_err err;
-	int i;
 
-	*o = (struct uart_opts){ .baud = 115200, .parity = SP_PARITY_NONE,
-		.flow = SP_FLOWCONTROL_NONE, .databits = 8, .stopbits = 1 };
+	*o = (struct uart_opts){ .baud = 115200 };
 	err = transport_query_check(query, uart_known_opts, cause);
-	if (err)
-		return err;
-	if ((v = transport_query_get(query, "baud")) != NULL) {
-		char *end;
-		unsigned long b;
-
-		errno = 0;
-		b = strtoul(v, &end, 10);
-		if (v[0] < '1' || v[0] > '9' || *end != '\0' || errno ||
-		    b > 4000000) {
-			err = st_fail(cause, ST_E_URI,
-			    "option baud: '%s' is not a baud rate", v);
-			goto out;
-		}
-		o->baud = (unsigned)b;
-		free(v);
-	}
-	if ((v = transport_query_get(query, "parity")) != NULL) {
-		if ((i = pick(v, parities)) < 0) {
-			err = st_fail(cause, ST_E_URI,
-			    "option parity: '%s' (expected none, odd or even)", v);
-			goto out;
-		}
-		o->parity = parity_val[i];
-		free(v);
-	}
-	if ((v = transport_query_get(query, "flow")) != NULL) {
-		if ((i = pick(v, flows)) < 0) {
-			err = st_fail(cause, ST_E_URI,
-			    "option flow: '%s' (expected none, rtscts or xonxoff)",
-			    v);
-			goto out;
-		}
-		o->flow = flow_val[i];
-		free(v);
-	}
-	if ((v = transport_query_get(query, "databits")) != NULL) {
-		if (strcmp(v, "7") != 0 && strcmp(v, "8") != 0) {
-			err = st_fail(cause, ST_E_URI,
-			    "option databits: '%s' (expected 7 or 8)", v);
-			goto out;
-		}
-		o->databits = v[0] - '0';
-		free(v);
-	}
-	if ((v = transport_query_get(query, "stopbits")) != NULL) {
-		if (strcmp(v, "1") != 0 && strcmp(v, "2") != 0) {
-			err = st_fail(cause, ST_E_URI,
-			    "option stopbits: '%s' (expected 1 or 2)", v);
-			goto out;
-		}
-		o->stopbits = v[0] - '0';
-		free(v);
-	}
-	v = NULL;
-	err = ST_OK;
-out:
-	free(v);
+	if (err == ST_OK)
+		err = opt_baud(query, &o->baud, cause);
+	if (err == ST_OK)
+		err = opt_choice(query, "parity", parities,
+		    "none, odd or even", &parity, cause);
+	if (err == ST_OK)
+		err = opt_choice(query, "flow", flows,
+		    "none, rtscts or xonxoff", &flow, cause);
+	if (err == ST_OK)
+		err = opt_choice(query, "databits", databits, "7 or 8", &data,
+		    cause);
+	if (err == ST_OK)
+		err = opt_choice(query, "stopbits", stopbits, "1 or 2", &stop,
+		    cause);
+	o->parity = parity_val[parity];
+	o->flow = flow_val[flow];
+	o->databits = 7 + data;
+	o->stopbits = 1 + stop;
 	return err;
 }
 
@@ -227,22 +223,27 @@ out:
 static st_err
 configure(struct sp_port *port, const struct uart_opts *o, char **cause)
 {
-	enum sp_return r;
+	enum sp_return r = sp_set_baudrate(port, (int)o->baud);
 
-	if ((r = sp_set_baudrate(port, (int)o->baud)) != SP_OK)
+	if (r != SP_OK)
 		return uart_sp_fail(cause, ST_E_IO, r, "setting the baud rate");
-	if ((r = sp_set_bits(port, o->databits)) != SP_OK)
+	r = sp_set_bits(port, o->databits);
+	if (r != SP_OK)
 		return uart_sp_fail(cause, ST_E_IO, r, "setting the data bits");
-	if ((r = sp_set_parity(port, o->parity)) != SP_OK)
+	r = sp_set_parity(port, o->parity);
+	if (r != SP_OK)
 		return uart_sp_fail(cause, ST_E_IO, r, "setting the parity");
-	if ((r = sp_set_stopbits(port, o->stopbits)) != SP_OK)
+	r = sp_set_stopbits(port, o->stopbits);
+	if (r != SP_OK)
 		return uart_sp_fail(cause, ST_E_IO, r, "setting the stop bits");
-	if ((r = sp_set_flowcontrol(port, o->flow)) != SP_OK)
+	r = sp_set_flowcontrol(port, o->flow);
+	if (r != SP_OK)
 		return uart_sp_fail(cause, ST_E_IO, r,
 		    "setting the flow control");
 	/* Many boards hold their UART bridge in reset, or stay silent,
 	 * until DTR is asserted, as a terminal program would. */
-	if ((r = sp_set_dtr(port, SP_DTR_ON)) != SP_OK)
+	r = sp_set_dtr(port, SP_DTR_ON);
+	if (r != SP_OK)
 		return uart_sp_fail(cause, ST_E_IO, r, "raising DTR");
 	return ST_OK;
 }

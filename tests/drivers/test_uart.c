@@ -415,6 +415,34 @@ test_hello_over_uart_returns_device_serial(void **state)
 	client_free(c);
 }
 
+/* The station program itself probes the adapter through the uart: URI
+ * (a child process inherits the testbed and the preload library). */
+static void
+test_station_probe_over_uart(void **state)
+{
+	const char *bin = getenv("STATION_BIN");
+	char cmd[1024], out[4096];
+	size_t used = 0, n;
+	FILE *p;
+
+	(void)state;
+	if (bin == NULL)
+		skip();
+	snprintf(cmd, sizeof cmd, "'%s' probe uart:usb=0403:6001:FT1234 2>&1",
+	    bin);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	do {
+		n = fread(out + used, 1, sizeof out - 1 - used, p);
+		used += n;
+	} while (n > 0 && used + 1 < sizeof out);
+	out[used] = '\0';
+	assert_int_equal(pclose(p), 0);
+	assert_non_null(strstr(out,
+	    "device    uart /dev/ttyUSB0 (0403:6001 FT1234) 115200 8N1\n"));
+	assert_non_null(strstr(out, "serial    " DEV_SERIAL "\n"));
+}
+
 /* Once the device end closes, a read reports a hangup, not a timeout. */
 static void
 test_device_close_is_hangup_not_timeout(void **state)
@@ -559,6 +587,8 @@ main(int argc, char **argv)
 		    test_list_shows_usb_vidpid_serial, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_hello_over_uart_returns_device_serial, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_station_probe_over_uart,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_device_close_is_hangup_not_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(
