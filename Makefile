@@ -98,6 +98,11 @@ $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT_OBJS) $(SIM_LIB_OBJS) $(LIB)
 	    $(TEST_SUPPORT_OBJS) $(SIM_LIB_OBJS) $(LIB) $(LDLIBS) \
 	    $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
 
+# The uart: transport test builds a umockdev testbed (GLib) in-process.
+UMOCKDEV_TESTS := $(filter $(BUILD)/tests/drivers/test_uart%,$(TEST_BINS))
+$(UMOCKDEV_TESTS): CPPFLAGS += $(shell $(PKG_CONFIG) --cflags umockdev-1.0 2>/dev/null)
+$(UMOCKDEV_TESTS): LDLIBS += $(shell $(PKG_CONFIG) --libs umockdev-1.0 2>/dev/null)
+
 # deps: install the Debian packages the build, tests and demo need.
 deps:
 	$(Q)sh tests/deps.sh
