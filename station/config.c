@@ -91,7 +91,7 @@ slot_begin(struct config_load *ld, const char *num)
 	long index;
 
 	if (config_parse_int(num, 1, CONFIG_SLOT_MAX, &index, &why)) {
-		ld_fail(ld, ld->line, "[slot %s]: slot number %s", num, why);
+		ld_fail(ld, ld->line, "[slot %s]: slot number: %s", num, why);
 		free(why);
 		return;
 	}
