@@ -1,6 +1,6 @@
 /*
  * Inside the configuration loader: the state shared by the parser
- * (config.c) and the per-section key tables (config_keys.c,
+ * (config_load.c) and the per-section key tables (config_keys.c,
  * config_profile.c).  Not for use outside those files.
  */
 #ifndef ST_CONFIG_PRIV_H
@@ -65,6 +65,13 @@ extern const struct config_key config_ca_keys[];
 extern const struct config_key config_broker_keys[];
 extern const struct config_key config_slot_keys[];
 extern const struct config_key config_profile_keys[];
+
+/* config.c: a config with the scalar defaults and nothing else (no home,
+ * paths, profiles or slots); the built-in profile appended to an empty
+ * profile list; `home` if set, else $STATION_HOME, else "./var". */
+struct config *config_base(void);
+void config_add_default_profile(struct config *cfg);
+const char *config_default_home(const char *home);
 
 /* Value parsers shared by the tables. */
 st_err config_parse_int(const char *value, long min, long max, long *out,

@@ -549,6 +549,19 @@ test_indented_continuation(void **state)
 	    "station.ini:3:", "indented line continues", NULL);
 }
 
+/* Files saved by Windows editors (byte order mark, CRLF) load as well. */
+static void
+test_bom_and_crlf_accepted(void **state)
+{
+	struct config *cfg = load_ok(*state,
+	    "\xEF\xBB\xBF[station]\r\nid = st-09\r\n\r\n"
+	    "[profile default]\r\nvalidity_days = 90\r\n");
+
+	assert_string_equal(cfg->station_id, "st-09");
+	assert_int_equal(config_profile(cfg, "default")->validity_days, 90);
+	config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -577,6 +590,7 @@ main(void)
 		T(test_syntax_errors_name_their_line),
 		T(test_first_error_wins),
 		T(test_indented_continuation),
+		T(test_bom_and_crlf_accepted),
 #undef T
 	};
 
