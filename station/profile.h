@@ -51,11 +51,18 @@ struct profile {
 	char *topic_template;      /* "factory/selftest/${cn}" */
 };
 
-/* Values a template may name: ${serial}, ${model}, ${station}. */
+/*
+ * Values a template may name: ${serial}, ${model}, ${station}, and ${cn}
+ * (the CN of the issued certificate).  ${cn} is meant for topic templates
+ * only: callers set `cn` when expanding a topic and leave it NULL
+ * elsewhere, so "${cn}" in a subject or SAN is an unknown reference.  A
+ * NULL serial, model or station makes a reference to it an error too.
+ */
 struct template_vars {
 	const char *serial;
 	const char *model;
 	const char *station;
+	const char *cn;
 };
 
 /*
@@ -74,8 +81,11 @@ st_err profile_expand(const char *tmpl, const struct template_vars *vars,
 int serial_is_valid(const char *serial);
 
 /* The built-in default profile ("default": ec-p256, CN=${serial}, one
- * year, digitalSignature, clientAuth, intermediate + root). */
+ * year, digitalSignature, clientAuth, intermediate + root, topic
+ * factory/selftest/${cn}).  `p` is overwritten; every string in it is owned
+ * by `p` and freed by profile_clear(). */
 void profile_init_default(struct profile *p);
+/* Free what `p` owns and zero it; accepts NULL and a zeroed profile. */
 void profile_clear(struct profile *p);
 const char *key_alg_name(enum key_alg alg); /* "ec-p256", "rsa-2048" */
 

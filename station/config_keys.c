@@ -1,0 +1,263 @@
+/*
+ * The keys of [station], [ca], [broker] and [slot N], and the value
+ * parsers every section shares.  A setter only parses and stores; checks
+ * that need the whole file (a slot's profile exists, the broker has a
+ * host) run in config.c once the file is read.
+ */
+#include "config_priv.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xalloc.h"
+
+st_err
+config_parse_int(const char *value, long min, long max, long *out,
+    char **why)
+{
+	const char *p = value;
+	char *end = NULL;
+	long v;
+
+	if (*p == '-')
+		p++;
+	/* strtol alone would accept " 12", "+12" and "0x12". */
+	if (*p < '0' || *p > '9')
+		goto bad;
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		goto bad;
+	*out = v;
+	return ST_OK;
+bad:
+	return st_fail(why, ST_E_CONFIG, "expected an integer %ld..%ld", min,
+	    max);
+}
+
+st_err
+config_parse_enum(const char *value, const char *const *names, int *out,
+    char **why)
+{
+	char *list = xstrdup("");
+
+	for (int i = 0; names[i] != NULL; i++) {
+		if (strcmp(names[i], value) == 0) {
+			*out = i;
+			free(list);
+			return ST_OK;
+		}
+		char *longer = xasprintf("%s%s%s", list, i ? ", " : "",
+		    names[i]);
+		free(list);
+		list = longer;
+	}
+	st_fail(why, ST_E_CONFIG, "expected one of: %s", list);
+	free(list);
+	return ST_E_CONFIG;
+}
+
+st_err
+config_set_string(char **slot, const char *value, char **why)
+{
+	if (value[0] == '\0')
+		return st_fail(why, ST_E_CONFIG, "expected a non-empty value");
+	free(*slot);
+	*slot = xstrdup(value);
+	return ST_OK;
+}
+
+/* [station] */
+
+static st_err
+set_station_id(struct config_load *ld, const char *value, char **why)
+{
+	if (!config_id_is_valid(value))
+		return st_fail(why, ST_E_CONFIG, "expected 1..%d characters "
+		    "of A-Z a-z 0-9 . _ -", CONFIG_ID_MAX);
+	return config_set_string(&ld->cfg->station_id, value, why);
+}
+
+static st_err
+set_home(struct config_load *ld, const char *value, char **why)
+{
+	return config_set_string(&ld->home, value, why);
+}
+
+static st_err
+set_ledger(struct config_load *ld, const char *value, char **why)
+{
+	return config_set_string(&ld->ledger, value, why);
+}
+
+static st_err
+set_operator(struct config_load *ld, const char *value, char **why)
+{
+	/* Operator ids end up in the ledger and in exports: same rule as
+	 * serials, so they need no quoting anywhere. */
+	if (!serial_is_valid(value))
+		return st_fail(why, ST_E_CONFIG, "expected 1..64 characters "
+		    "of A-Z a-z 0-9 . _ -");
+	return config_set_string(&ld->cfg->operator_id, value, why);
+}
+
+static st_err
+set_log_level(struct config_load *ld, const char *value, char **why)
+{
+	static const char *const names[] = { "error", "warn", "info",
+		"debug", NULL };
+	int level = log_level_parse(value);
+
+	if (level < 0) {
+		int unused;
+
+		return config_parse_enum(value, names, &unused, why);
+	}
+	ld->cfg->log_level = (enum log_level)level;
+	return ST_OK;
+}
+
+static st_err
+set_step_timeout(struct config_load *ld, const char *value, char **why)
+{
+	long v;
+	st_err err = config_parse_int(value, 1, 3600000, &v, why);
+
+	if (err)
+		return err;
+	ld->cfg->step_timeout_ms = (int)v;
+	return ST_OK;
+}
+
+const struct config_key config_station_keys[] = {
+	{ "id", 0, set_station_id },
+	{ "home", 0, set_home },
+	{ "ledger", 0, set_ledger },
+	{ "operator", 0, set_operator },
+	{ "log_level", 0, set_log_level },
+	{ "step_timeout_ms", 0, set_step_timeout },
+	{ NULL, 0, NULL },
+};
+
+/* [ca] */
+
+static st_err
+set_ca_backend(struct config_load *ld, const char *value, char **why)
+{
+	/* vault, cfssl and hub join this list when their backends exist. */
+	static const char *const names[] = { "local", NULL };
+	int i;
+	st_err err = config_parse_enum(value, names, &i, why);
+
+	if (err)
+		return err;
+	return config_set_string(&ld->cfg->ca_backend, names[i], why);
+}
+
+static st_err
+set_ca_dir(struct config_load *ld, const char *value, char **why)
+{
+	return config_set_string(&ld->ca_dir, value, why);
+}
+
+static st_err
+set_ca_root(struct config_load *ld, const char *value, char **why)
+{
+	return config_set_string(&ld->ca_root, value, why);
+}
+
+const struct config_key config_ca_keys[] = {
+	{ "backend", 0, set_ca_backend },
+	{ "dir", 0, set_ca_dir },
+	{ "root", 0, set_ca_root },
+	{ NULL, 0, NULL },
+};
+
+/* [broker] */
+
+static st_err
+check_host(const char *value, char **why)
+{
+	if (value[0] == '\0' || strpbrk(value, " \t/:@") != NULL)
+		return st_fail(why, ST_E_CONFIG,
+		    "expected a host name or IPv4 address");
+	return ST_OK;
+}
+
+static st_err
+set_broker_host(struct config_load *ld, const char *value, char **why)
+{
+	st_err err = check_host(value, why);
+
+	if (err)
+		return err;
+	return config_set_string(&ld->cfg->broker.host, value, why);
+}
+
+static st_err
+set_broker_port(struct config_load *ld, const char *value, char **why)
+{
+	long v;
+	st_err err = config_parse_int(value, 1, 65535, &v, why);
+
+	if (err)
+		return err;
+	ld->cfg->broker.port = (int)v;
+	return ST_OK;
+}
+
+static st_err
+set_broker_ca(struct config_load *ld, const char *value, char **why)
+{
+	return config_set_string(&ld->broker_ca, value, why);
+}
+
+static st_err
+set_broker_server_name(struct config_load *ld, const char *value,
+    char **why)
+{
+	st_err err = check_host(value, why);
+
+	if (err)
+		return err;
+	return config_set_string(&ld->cfg->broker.server_name, value, why);
+}
+
+const struct config_key config_broker_keys[] = {
+	{ "host", 0, set_broker_host },
+	{ "port", 0, set_broker_port },
+	{ "ca", 0, set_broker_ca },
+	{ "server_name", 0, set_broker_server_name },
+	{ NULL, 0, NULL },
+};
+
+/* [slot N] */
+
+static st_err
+set_slot_device(struct config_load *ld, const char *value, char **why)
+{
+	const char *colon = strchr(value, ':');
+
+	/* The transport layer parses the URI when the slot is opened; here
+	 * only its shape is checked, so a typo shows up at load time. */
+	if (colon == NULL || colon == value || colon[1] == '\0' ||
+	    strpbrk(value, " \t") != NULL)
+		return st_fail(why, ST_E_CONFIG, "expected a device URI such "
+		    "as tcp:127.0.0.1:4000 or uart:/dev/ttyUSB0");
+	return config_set_string(&ld->cfg->slots[ld->cur].device, value, why);
+}
+
+static st_err
+set_slot_profile(struct config_load *ld, const char *value, char **why)
+{
+	if (!config_id_is_valid(value))
+		return st_fail(why, ST_E_CONFIG, "expected a profile name");
+	return config_set_string(&ld->cfg->slots[ld->cur].profile, value, why);
+}
+
+const struct config_key config_slot_keys[] = {
+	{ "device", 0, set_slot_device },
+	{ "profile", 0, set_slot_profile },
+	{ NULL, 0, NULL },
+};
