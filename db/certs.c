@@ -69,8 +69,8 @@ ledger_cert_from_stmt(sqlite3_stmt *st, struct cert_record *c)
 }
 
 st_err
-ledger_cert_issued(struct ledger *l, int64_t run_id,
-    const struct cert_record *c, char **cause)
+ledger_cert_issued(
+    struct ledger *l, int64_t run_id, const struct cert_record *c, char **cause)
 {
 	sqlite3_stmt *st = NULL;
 	char *serial = hex_lower(c->serial_hex, 128);
@@ -79,7 +79,8 @@ ledger_cert_issued(struct ledger *l, int64_t run_id,
 	st_err err;
 
 	if (serial == NULL || fp == NULL || strlen(fp) != LEDGER_HASH_HEX_LEN) {
-		err = st_fail(cause, ST_E_ARG, "certificate serial '%s' or "
+		err = st_fail(cause, ST_E_ARG,
+		    "certificate serial '%s' or "
 		    "fingerprint is not plain hex",
 		    c->serial_hex ? c->serial_hex : "");
 		goto done;
@@ -96,7 +97,8 @@ ledger_cert_issued(struct ledger *l, int64_t run_id,
 	if (err)
 		goto out;
 	err = db_prepare(l,
-	    "UPDATE runs SET cert_serial = ? WHERE id = ? AND result = 'running'",
+	    "UPDATE runs SET cert_serial = ? WHERE id = ? AND result = "
+	    "'running'",
 	    &st, cause);
 	if (err)
 		goto out;
@@ -119,7 +121,8 @@ ledger_cert_issued(struct ledger *l, int64_t run_id,
 	    " backend, pem, status, status_note, created_at, updated_at)"
 	    " VALUES (?1, coalesce(?2, (SELECT device_serial FROM runs"
 	    " WHERE id = ?3)), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'issued', ?11,"
-	    " ?12, ?12)", &st, cause);
+	    " ?12, ?12)",
+	    &st, cause);
 	if (err)
 		goto out;
 	db_bind_text(st, 1, serial);
@@ -162,10 +165,14 @@ transition_allowed(const char *from, const char *to)
 	static const struct {
 		const char *from, *to;
 	} allowed[] = {
-		{ "issued", "written" },    { "issued", "orphaned" },
-		{ "issued", "revoked" },    { "written", "verified" },
-		{ "written", "orphaned" },  { "written", "revoked" },
-		{ "verified", "revoked" },  { "orphaned", "revoked" },
+	    {"issued", "written"},
+	    {"issued", "orphaned"},
+	    {"issued", "revoked"},
+	    {"written", "verified"},
+	    {"written", "orphaned"},
+	    {"written", "revoked"},
+	    {"verified", "revoked"},
+	    {"orphaned", "revoked"},
 	};
 
 	for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
@@ -185,7 +192,8 @@ ledger_cert_set_status(struct ledger *l, const char *serial_hex,
 	st_err err;
 
 	if (serial == NULL || status == NULL)
-		return st_fail(cause, ST_E_ARG, "bad certificate serial or status");
+		return st_fail(
+		    cause, ST_E_ARG, "bad certificate serial or status");
 	err = ledger_lock(l, cause);
 	if (err)
 		goto done;
@@ -221,7 +229,8 @@ ledger_cert_set_status(struct ledger *l, const char *serial_hex,
 	}
 	err = db_prepare(l,
 	    "UPDATE certificates SET status = ?, status_note = ?,"
-	    " updated_at = ? WHERE serial_hex = ?", &st, cause);
+	    " updated_at = ? WHERE serial_hex = ?",
+	    &st, cause);
 	if (err)
 		goto out;
 	db_bind_text(st, 1, status);
@@ -258,8 +267,8 @@ ledger_orphan_open_certs(struct ledger *l, int64_t run_id, const char *note,
 		return err;
 	err = db_prepare(l,
 	    "UPDATE certificates SET status = 'orphaned', status_note = ?,"
-	    " updated_at = ? WHERE run_id = ? AND status = 'issued'", &st,
-	    cause);
+	    " updated_at = ? WHERE run_id = ? AND status = 'issued'",
+	    &st, cause);
 	if (err)
 		goto out;
 	db_bind_text(st, 1, note);
@@ -323,7 +332,8 @@ ledger_device_live_cert(struct ledger *l, const char *device_serial,
 	    "SELECT " LEDGER_CERT_COLUMNS " FROM certificates"
 	    " WHERE device_serial = ?"
 	    " AND status IN ('issued','written','verified')"
-	    " ORDER BY id DESC LIMIT 1", device_serial, out, found, cause);
+	    " ORDER BY id DESC LIMIT 1",
+	    device_serial, out, found, cause);
 }
 
 st_err
@@ -340,7 +350,8 @@ ledger_cert_get(struct ledger *l, const char *serial_hex,
 	}
 	err = cert_query_one(l,
 	    "SELECT " LEDGER_CERT_COLUMNS " FROM certificates"
-	    " WHERE serial_hex = ?", serial, out, &found, cause);
+	    " WHERE serial_hex = ?",
+	    serial, out, &found, cause);
 	if (err == ST_OK && !found)
 		err = st_fail(cause, ST_E_NOTFOUND,
 		    "no certificate with serial %s in the ledger", serial);

@@ -27,8 +27,7 @@ digest_str(EVP_MD_CTX *md, const char *s)
  * by storage class, which the STRICT table ties to the declared types.
  */
 static st_err
-hash_run_row(sqlite3_stmt *st, char hex[LEDGER_HASH_HEX_LEN + 1],
-    char **cause)
+hash_run_row(sqlite3_stmt *st, char hex[LEDGER_HASH_HEX_LEN + 1], char **cause)
 {
 	unsigned char bin[EVP_MAX_MD_SIZE];
 	unsigned int binlen = 0;
@@ -40,7 +39,7 @@ hash_run_row(sqlite3_stmt *st, char hex[LEDGER_HASH_HEX_LEN + 1],
 	if (md == NULL)
 		return st_fail_ssl(cause, ST_E_CRYPTO, "hashing a run");
 	ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
-	    digest_str(md, CHAIN_TAG);
+	     digest_str(md, CHAIN_TAG);
 	for (int i = 0; ok && i < LEDGER_RUN_HASHED_COLUMNS; i++) {
 		switch (sqlite3_column_type(st, i)) {
 		case SQLITE_NULL:
@@ -56,8 +55,8 @@ hash_run_row(sqlite3_stmt *st, char hex[LEDGER_HASH_HEX_LEN + 1],
 			int n = sqlite3_column_bytes(st, i);
 
 			snprintf(num, sizeof num, "T%d:", n);
-			ok = digest_str(md, num) && EVP_DigestUpdate(md, t,
-			    (size_t)n);
+			ok = digest_str(md, num) &&
+			     EVP_DigestUpdate(md, t, (size_t)n);
 			break;
 		}
 		default:
@@ -88,13 +87,14 @@ ledger_chain_append(struct ledger *l, int64_t run_id, char **cause)
 	int64_t seq;
 	st_err err;
 
-	err = db_prepare(l, "SELECT seq, hash FROM chain_head WHERE id = 1",
-	    &st, cause);
+	err = db_prepare(
+	    l, "SELECT seq, hash FROM chain_head WHERE id = 1", &st, cause);
 	if (err)
 		return err;
 	if (sqlite3_step(st) != SQLITE_ROW ||
 	    sqlite3_column_bytes(st, 1) != LEDGER_HASH_HEX_LEN) {
-		err = st_fail(cause, ST_E_DB, "the ledger's chain head is missing");
+		err = st_fail(
+		    cause, ST_E_DB, "the ledger's chain head is missing");
 		goto out;
 	}
 	seq = sqlite3_column_int64(st, 0) + 1;
@@ -132,8 +132,8 @@ ledger_chain_append(struct ledger *l, int64_t run_id, char **cause)
 		goto out;
 	sqlite3_finalize(st);
 
-	err = db_prepare(l,
-	    "UPDATE runs SET row_hash = ?1 WHERE id = ?2;", &st, cause);
+	err = db_prepare(
+	    l, "UPDATE runs SET row_hash = ?1 WHERE id = ?2;", &st, cause);
 	if (err)
 		goto out;
 	db_bind_text(st, 1, hash);
@@ -161,12 +161,12 @@ const char *
 ledger_problem_name(enum ledger_problem p)
 {
 	static const char *const names[] = {
-		[LEDGER_OK] = "ok",
-		[LEDGER_CORRUPT] = "corrupt",
-		[LEDGER_EDITED] = "edited",
-		[LEDGER_DELETED] = "deleted",
-		[LEDGER_REORDERED] = "reordered",
-		[LEDGER_UNCHAINED] = "unchained",
+	    [LEDGER_OK] = "ok",
+	    [LEDGER_CORRUPT] = "corrupt",
+	    [LEDGER_EDITED] = "edited",
+	    [LEDGER_DELETED] = "deleted",
+	    [LEDGER_REORDERED] = "reordered",
+	    [LEDGER_UNCHAINED] = "unchained",
 	};
 
 	if ((unsigned)p >= sizeof names / sizeof names[0])
@@ -174,9 +174,9 @@ ledger_problem_name(enum ledger_problem p)
 	return names[p];
 }
 
-static void
-report(struct ledger_verify_report *r, enum ledger_problem p, int64_t run_id,
-    int64_t seq, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void report(struct ledger_verify_report *r, enum ledger_problem p,
+    int64_t run_id, int64_t seq, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 static void
 report(struct ledger_verify_report *r, enum ledger_problem p, int64_t run_id,
@@ -201,8 +201,7 @@ text_eq(sqlite3_stmt *st, int col, const char *want)
 }
 
 static st_err
-check_integrity(struct ledger *l, struct ledger_verify_report *r,
-    char **cause)
+check_integrity(struct ledger *l, struct ledger_verify_report *r, char **cause)
 {
 	sqlite3_stmt *st = NULL;
 	st_err err = db_prepare(l, "PRAGMA integrity_check", &st, cause);
@@ -212,7 +211,8 @@ check_integrity(struct ledger *l, struct ledger_verify_report *r,
 	if (sqlite3_step(st) != SQLITE_ROW)
 		err = db_fail(l, cause, "checking the ledger file");
 	else if (!text_eq(st, 0, "ok"))
-		report(r, LEDGER_CORRUPT, 0, 0, "the ledger file is damaged: %s",
+		report(r, LEDGER_CORRUPT, 0, 0,
+		    "the ledger file is damaged: %s",
 		    (const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	return err;
@@ -229,20 +229,22 @@ walk_chain(struct ledger *l, struct ledger_verify_report *r, int64_t *last,
 	int rc;
 	st_err err = db_prepare(l,
 	    "SELECT " LEDGER_RUN_COLUMNS " FROM runs"
-	    " WHERE chain_seq IS NOT NULL ORDER BY chain_seq", &st, cause);
+	    " WHERE chain_seq IS NOT NULL ORDER BY chain_seq",
+	    &st, cause);
 
 	if (err)
 		return err;
 	memcpy(last_hash, zero_hash, sizeof zero_hash);
 	*last = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	for (rc = sqlite3_step(st); rc == SQLITE_ROW; rc = sqlite3_step(st)) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		int64_t seq = sqlite3_column_int64(st, 21);
 
 		if (seq > expect) {
 			report(r, LEDGER_DELETED, id, expect,
-			    "chain position %" PRId64 " is missing: run %" PRId64
-			    " follows run %" PRId64 " at position %" PRId64,
+			    "chain position %" PRId64
+			    " is missing: run %" PRId64 " follows run %" PRId64
+			    " at position %" PRId64,
 			    expect, id, prev_id, seq);
 			break;
 		}
@@ -259,7 +261,8 @@ walk_chain(struct ledger *l, struct ledger_verify_report *r, int64_t *last,
 		if (!text_eq(st, 23, hash)) {
 			report(r, LEDGER_EDITED, id, seq,
 			    "run %" PRId64 " (chain position %" PRId64
-			    ") was changed after it finished", id, seq);
+			    ") was changed after it finished",
+			    id, seq);
 			break;
 		}
 		memcpy(last_hash, hash, sizeof hash);
@@ -282,8 +285,8 @@ check_ends(struct ledger *l, struct ledger_verify_report *r, int64_t last,
 {
 	sqlite3_stmt *st = NULL;
 	int64_t head;
-	st_err err = db_prepare(l,
-	    "SELECT seq, hash FROM chain_head WHERE id = 1", &st, cause);
+	st_err err = db_prepare(
+	    l, "SELECT seq, hash FROM chain_head WHERE id = 1", &st, cause);
 
 	if (err)
 		return err;
@@ -308,9 +311,11 @@ check_ends(struct ledger *l, struct ledger_verify_report *r, int64_t last,
 		return ST_OK;
 
 	err = db_prepare(l,
-	    "SELECT id FROM runs WHERE chain_seq IS NULL AND (result <> 'running'"
+	    "SELECT id FROM runs WHERE chain_seq IS NULL AND (result <> "
+	    "'running'"
 	    " OR ended_at IS NOT NULL OR row_hash IS NOT NULL) ORDER BY id"
-	    " LIMIT 1", &st, cause);
+	    " LIMIT 1",
+	    &st, cause);
 	if (err)
 		return err;
 	if (sqlite3_step(st) == SQLITE_ROW)

@@ -131,8 +131,8 @@ ledger_pragmas(struct ledger *l, char **cause)
 	sqlite3_finalize(st);
 	/* FULL: each commit reaches the disk before the pipeline's next step
 	 * (in WAL mode NORMAL could lose the last commits on power loss). */
-	return db_exec(l,
-	    "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", cause);
+	return db_exec(
+	    l, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", cause);
 }
 
 st_err

@@ -89,8 +89,8 @@ struct run_start {
 };
 
 /* Insert a run with result 'running'; *run_id receives its id. */
-st_err ledger_run_begin(struct ledger *l, const struct run_start *s,
-    int64_t *run_id, char **cause);
+st_err ledger_run_begin(
+    struct ledger *l, const struct run_start *s, int64_t *run_id, char **cause);
 
 struct device_record {
 	const char *serial; /* required */
@@ -147,7 +147,7 @@ st_err ledger_run_finish(struct ledger *l, int64_t run_id, const char *result,
 struct cert_record {
 	int64_t id;
 	int64_t run_id;
-	char *serial_hex;         /* hex, stored lower-case */
+	char *serial_hex; /* hex, stored lower-case */
 	char *device_serial;
 	char *fingerprint_sha256; /* 64 lower-case hex digits, no colons */
 	char *subject;
@@ -209,7 +209,7 @@ struct run_record {
 	char *profile;
 	int64_t started_at; /* unix ms */
 	int64_t ended_at;   /* unix ms, 0 while running */
-	char *result;       /* running, PASS, FAIL */
+	char *result;	    /* running, PASS, FAIL */
 	char *failed_step;
 	char *error_kind;
 	char *reason;
@@ -241,11 +241,11 @@ typedef int (*ledger_run_cb)(const struct run_record *r, void *ctx);
 typedef int (*ledger_cert_cb)(const struct cert_record *c, void *ctx);
 typedef int (*ledger_event_cb)(const struct run_event *e, void *ctx);
 
-st_err ledger_run_get(struct ledger *l, int64_t run_id, struct run_record *out,
-    char **cause);
+st_err ledger_run_get(
+    struct ledger *l, int64_t run_id, struct run_record *out, char **cause);
 /* The newest `limit` runs (by id), newest first; limit <= 0 means all. */
-st_err ledger_list_runs(struct ledger *l, int limit, ledger_run_cb cb,
-    void *ctx, char **cause);
+st_err ledger_list_runs(
+    struct ledger *l, int limit, ledger_run_cb cb, void *ctx, char **cause);
 /* Events of one run in the order they were recorded. */
 st_err ledger_run_events(struct ledger *l, int64_t run_id, ledger_event_cb cb,
     void *ctx, char **cause);
@@ -255,16 +255,16 @@ st_err ledger_run_events(struct ledger *l, int64_t run_id, ledger_event_cb cb,
 st_err ledger_device_history(struct ledger *l, const char *serial,
     ledger_run_cb run_cb, ledger_cert_cb cert_cb, void *ctx, char **cause);
 /* Number of runs; result NULL counts all, else "running"/"PASS"/"FAIL". */
-st_err ledger_count_runs(struct ledger *l, const char *result, int64_t *n,
-    char **cause);
+st_err ledger_count_runs(
+    struct ledger *l, const char *result, int64_t *n, char **cause);
 
 /* ---- integrity ----------------------------------------------------------*/
 
 enum ledger_problem {
 	LEDGER_OK = 0,
-	LEDGER_CORRUPT,   /* PRAGMA integrity_check failed */
-	LEDGER_EDITED,    /* a run's content no longer matches its row_hash */
-	LEDGER_DELETED,   /* a gap in chain_seq, or newest runs missing */
+	LEDGER_CORRUPT,	  /* PRAGMA integrity_check failed */
+	LEDGER_EDITED,	  /* a run's content no longer matches its row_hash */
+	LEDGER_DELETED,	  /* a gap in chain_seq, or newest runs missing */
 	LEDGER_REORDERED, /* prev_hash does not link to the previous run */
 	LEDGER_UNCHAINED, /* a finished run outside the chain */
 };
@@ -286,7 +286,7 @@ struct ledger_verify_report {
  * ST_E_MISMATCH for tampering (report filled), ST_E_DB for corruption or
  * errors.
  */
-st_err ledger_verify(struct ledger *l, struct ledger_verify_report *r,
-    char **cause);
+st_err ledger_verify(
+    struct ledger *l, struct ledger_verify_report *r, char **cause);
 
 #endif

@@ -20,18 +20,18 @@ struct ledger {
 };
 
 /* The runs columns in chain order (see ledger.h), then row_hash. */
-#define LEDGER_RUN_COLUMNS                                                   \
-	"id, station_id, slot, operator, batch, device_uri, scanned_serial, " \
-	"device_serial, profile, started_at, ended_at, result, failed_step, " \
-	"error_kind, reason, cert_serial, smoke_status, smoke_broker, "       \
-	"smoke_tls_version, smoke_cipher, smoke_detail, chain_seq, "          \
+#define LEDGER_RUN_COLUMNS                                                     \
+	"id, station_id, slot, operator, batch, device_uri, scanned_serial, "  \
+	"device_serial, profile, started_at, ended_at, result, failed_step, "  \
+	"error_kind, reason, cert_serial, smoke_status, smoke_broker, "        \
+	"smoke_tls_version, smoke_cipher, smoke_detail, chain_seq, "           \
 	"prev_hash, row_hash"
 /* How many of LEDGER_RUN_COLUMNS the row hash covers (all but row_hash). */
 #define LEDGER_RUN_HASHED_COLUMNS 23
 
-#define LEDGER_CERT_COLUMNS                                               \
-	"id, run_id, serial_hex, device_serial, fingerprint_sha256, "      \
-	"subject, issuer, not_before, not_after, backend, pem, status, "   \
+#define LEDGER_CERT_COLUMNS                                                    \
+	"id, run_id, serial_hex, device_serial, fingerprint_sha256, "          \
+	"subject, issuer, not_before, not_after, backend, pem, status, "       \
 	"status_note, created_at, updated_at"
 
 /* Current wall-clock time in unix milliseconds. */
@@ -45,8 +45,8 @@ void ledger_unlock(struct ledger *l);
 /* ST_E_DB with "<what>: <sqlite message>". */
 st_err db_fail(struct ledger *l, char **cause, const char *what);
 st_err db_exec(struct ledger *l, const char *sql, char **cause);
-st_err db_prepare(struct ledger *l, const char *sql, sqlite3_stmt **st,
-    char **cause);
+st_err db_prepare(
+    struct ledger *l, const char *sql, sqlite3_stmt **st, char **cause);
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK (rollback ignores errors). */
 st_err db_begin(struct ledger *l, char **cause);
 st_err db_commit(struct ledger *l, char **cause);

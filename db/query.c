@@ -61,8 +61,8 @@ ledger_run_from_stmt(sqlite3_stmt *st, struct run_record *r)
 }
 
 st_err
-ledger_run_get(struct ledger *l, int64_t run_id, struct run_record *out,
-    char **cause)
+ledger_run_get(
+    struct ledger *l, int64_t run_id, struct run_record *out, char **cause)
 {
 	sqlite3_stmt *st = NULL;
 	st_err err;
@@ -101,7 +101,7 @@ each_run(struct ledger *l, sqlite3_stmt *st, ledger_run_cb cb, void *ctx,
 	struct run_record r;
 	int rc;
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	for (rc = sqlite3_step(st); rc == SQLITE_ROW; rc = sqlite3_step(st)) {
 		int stop;
 
 		memset(&r, 0, sizeof r);
@@ -117,8 +117,8 @@ each_run(struct ledger *l, sqlite3_stmt *st, ledger_run_cb cb, void *ctx,
 }
 
 st_err
-ledger_list_runs(struct ledger *l, int limit, ledger_run_cb cb, void *ctx,
-    char **cause)
+ledger_list_runs(
+    struct ledger *l, int limit, ledger_run_cb cb, void *ctx, char **cause)
 {
 	sqlite3_stmt *st = NULL;
 	st_err err;
@@ -152,18 +152,19 @@ ledger_run_events(struct ledger *l, int64_t run_id, ledger_event_cb cb,
 		return err;
 	err = db_prepare(l,
 	    "SELECT id, run_id, at_ms, step, status, detail FROM run_events"
-	    " WHERE run_id = ? ORDER BY id", &st, cause);
+	    " WHERE run_id = ? ORDER BY id",
+	    &st, cause);
 	if (err)
 		goto out;
 	sqlite3_bind_int64(st, 1, run_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	for (rc = sqlite3_step(st); rc == SQLITE_ROW; rc = sqlite3_step(st)) {
 		struct run_event e = {
-			.id = sqlite3_column_int64(st, 0),
-			.run_id = sqlite3_column_int64(st, 1),
-			.at_ms = sqlite3_column_int64(st, 2),
-			.step = (const char *)sqlite3_column_text(st, 3),
-			.status = (const char *)sqlite3_column_text(st, 4),
-			.detail = (const char *)sqlite3_column_text(st, 5),
+		    .id = sqlite3_column_int64(st, 0),
+		    .run_id = sqlite3_column_int64(st, 1),
+		    .at_ms = sqlite3_column_int64(st, 2),
+		    .step = (const char *)sqlite3_column_text(st, 3),
+		    .status = (const char *)sqlite3_column_text(st, 4),
+		    .detail = (const char *)sqlite3_column_text(st, 5),
 		};
 
 		if (cb(&e, ctx))
@@ -198,7 +199,8 @@ ledger_device_history(struct ledger *l, const char *serial,
 		    "SELECT " LEDGER_RUN_COLUMNS " FROM runs WHERE id IN ("
 		    " SELECT id FROM runs WHERE device_serial = ?1 UNION"
 		    " SELECT id FROM runs WHERE scanned_serial = ?1)"
-		    " ORDER BY id", &st, cause);
+		    " ORDER BY id",
+		    &st, cause);
 		if (err)
 			goto out;
 		db_bind_text(st, 1, serial);
@@ -212,11 +214,12 @@ ledger_device_history(struct ledger *l, const char *serial,
 		goto out;
 	err = db_prepare(l,
 	    "SELECT " LEDGER_CERT_COLUMNS " FROM certificates"
-	    " WHERE device_serial = ? ORDER BY id", &st, cause);
+	    " WHERE device_serial = ? ORDER BY id",
+	    &st, cause);
 	if (err)
 		goto out;
 	db_bind_text(st, 1, serial);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	for (rc = sqlite3_step(st); rc == SQLITE_ROW; rc = sqlite3_step(st)) {
 		int stop;
 
 		memset(&c, 0, sizeof c);
@@ -235,8 +238,8 @@ out:
 }
 
 st_err
-ledger_count_runs(struct ledger *l, const char *result, int64_t *n,
-    char **cause)
+ledger_count_runs(
+    struct ledger *l, const char *result, int64_t *n, char **cause)
 {
 	sqlite3_stmt *st = NULL;
 	st_err err;

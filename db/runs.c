@@ -8,16 +8,17 @@ static st_err
 not_running(struct ledger *l, int64_t run_id, char **cause)
 {
 	sqlite3_stmt *st = NULL;
-	st_err err = db_prepare(l, "SELECT result FROM runs WHERE id = ?", &st,
-	    cause);
+	st_err err =
+	    db_prepare(l, "SELECT result FROM runs WHERE id = ?", &st, cause);
 
 	if (err)
 		return err;
 	sqlite3_bind_int64(st, 1, run_id);
 	switch (sqlite3_step(st)) {
 	case SQLITE_ROW:
-		err = st_fail(cause, ST_E_STATE, "run %lld is already finished (%s)",
-		    (long long)run_id, (const char *)sqlite3_column_text(st, 0));
+		err = st_fail(cause, ST_E_STATE,
+		    "run %lld is already finished (%s)", (long long)run_id,
+		    (const char *)sqlite3_column_text(st, 0));
 		break;
 	case SQLITE_DONE:
 		err = st_fail(cause, ST_E_NOTFOUND, "no run %lld in the ledger",
@@ -43,8 +44,8 @@ step_running_update(struct ledger *l, sqlite3_stmt *st, int64_t run_id,
 }
 
 st_err
-ledger_run_begin(struct ledger *l, const struct run_start *s, int64_t *run_id,
-    char **cause)
+ledger_run_begin(
+    struct ledger *l, const struct run_start *s, int64_t *run_id, char **cause)
 {
 	sqlite3_stmt *st = NULL;
 	st_err err;
@@ -59,7 +60,8 @@ ledger_run_begin(struct ledger *l, const struct run_start *s, int64_t *run_id,
 	err = db_prepare(l,
 	    "INSERT INTO runs (station_id, slot, operator, batch, device_uri,"
 	    " scanned_serial, profile, started_at, result)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running')", &st, cause);
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running')",
+	    &st, cause);
 	if (err)
 		goto out;
 	db_bind_text(st, 1, s->station_id);
@@ -69,8 +71,8 @@ ledger_run_begin(struct ledger *l, const struct run_start *s, int64_t *run_id,
 	db_bind_text(st, 5, s->device_uri);
 	db_bind_text(st, 6, s->scanned_serial);
 	db_bind_text(st, 7, s->profile);
-	sqlite3_bind_int64(st, 8,
-	    s->started_at_ms ? s->started_at_ms : ledger_now_ms());
+	sqlite3_bind_int64(
+	    st, 8, s->started_at_ms ? s->started_at_ms : ledger_now_ms());
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		err = db_fail(l, cause, "recording the start of a run");
 		goto out;
@@ -99,14 +101,15 @@ ledger_run_device(struct ledger *l, int64_t run_id,
 	if (err)
 		goto out;
 	err = db_prepare(l,
-	    "UPDATE runs SET device_serial = ? WHERE id = ? AND result = 'running'",
+	    "UPDATE runs SET device_serial = ? WHERE id = ? AND result = "
+	    "'running'",
 	    &st, cause);
 	if (err)
 		goto out;
 	db_bind_text(st, 1, d->serial);
 	sqlite3_bind_int64(st, 2, run_id);
-	err = step_running_update(l, st, run_id, "recording the run's device",
-	    cause);
+	err = step_running_update(
+	    l, st, run_id, "recording the run's device", cause);
 	if (err)
 		goto out;
 	sqlite3_finalize(st);
@@ -119,7 +122,8 @@ ledger_run_device(struct ledger *l, int64_t run_id,
 	    " hw_version = coalesce(excluded.hw_version, hw_version),"
 	    " fw_version = coalesce(excluded.fw_version, fw_version),"
 	    " chip = coalesce(excluded.chip, chip),"
-	    " last_seen = excluded.last_seen", &st, cause);
+	    " last_seen = excluded.last_seen",
+	    &st, cause);
 	if (err)
 		goto out;
 	db_bind_text(st, 1, d->serial);
@@ -142,10 +146,10 @@ out:
 }
 
 static const char *const event_status_names[] = {
-	[LEDGER_EV_START] = "start",
-	[LEDGER_EV_OK] = "ok",
-	[LEDGER_EV_FAIL] = "fail",
-	[LEDGER_EV_INFO] = "info",
+    [LEDGER_EV_START] = "start",
+    [LEDGER_EV_OK] = "ok",
+    [LEDGER_EV_FAIL] = "fail",
+    [LEDGER_EV_INFO] = "info",
 };
 
 st_err
@@ -162,7 +166,8 @@ ledger_run_event(struct ledger *l, int64_t run_id, const char *step,
 		return err;
 	err = db_prepare(l,
 	    "INSERT INTO run_events (run_id, at_ms, step, status, detail)"
-	    " VALUES (?, ?, ?, ?, ?)", &st, cause);
+	    " VALUES (?, ?, ?, ?, ?)",
+	    &st, cause);
 	if (err)
 		goto out;
 	sqlite3_bind_int64(st, 1, run_id);
@@ -185,9 +190,9 @@ out:
 }
 
 static const char *const smoke_names[] = {
-	[LEDGER_SMOKE_PASSED] = "passed",
-	[LEDGER_SMOKE_FAILED] = "failed",
-	[LEDGER_SMOKE_SKIPPED] = "skipped",
+    [LEDGER_SMOKE_PASSED] = "passed",
+    [LEDGER_SMOKE_FAILED] = "failed",
+    [LEDGER_SMOKE_SKIPPED] = "skipped",
 };
 
 st_err
@@ -207,7 +212,8 @@ ledger_run_smoke(struct ledger *l, int64_t run_id,
 	err = db_prepare(l,
 	    "UPDATE runs SET smoke_status = ?, smoke_broker = ?,"
 	    " smoke_tls_version = ?, smoke_cipher = ?, smoke_detail = ?"
-	    " WHERE id = ? AND result = 'running'", &st, cause);
+	    " WHERE id = ? AND result = 'running'",
+	    &st, cause);
 	if (err)
 		goto out;
 	db_bind_text(st, 1, smoke_names[status]);
@@ -216,8 +222,8 @@ ledger_run_smoke(struct ledger *l, int64_t run_id,
 	db_bind_text(st, 4, cipher);
 	db_bind_text(st, 5, detail);
 	sqlite3_bind_int64(st, 6, run_id);
-	err = step_running_update(l, st, run_id,
-	    "recording the smoke test", cause);
+	err = step_running_update(
+	    l, st, run_id, "recording the smoke test", cause);
 out:
 	sqlite3_finalize(st);
 	ledger_unlock(l);
@@ -257,8 +263,8 @@ ledger_run_finish(struct ledger *l, int64_t run_id, const char *result,
 	db_bind_text(st, 4, error_kind);
 	db_bind_text(st, 5, reason);
 	sqlite3_bind_int64(st, 6, run_id);
-	err = step_running_update(l, st, run_id, "recording the run's result",
-	    cause);
+	err = step_running_update(
+	    l, st, run_id, "recording the run's result", cause);
 	if (err)
 		goto out;
 	err = ledger_chain_append(l, run_id, cause);

@@ -52,7 +52,7 @@ fixture_teardown(void **state)
 
 	ledger_close(f->l);
 	d = opendir(f->dir);
-	while (d && (de = readdir(d)) != NULL) {
+	for (de = d ? readdir(d) : NULL; de != NULL; de = readdir(d)) {
 		char p[PATH_MAX];
 
 		if (de->d_name[0] == '.')
@@ -86,13 +86,13 @@ static inline int64_t
 start_run(struct ledger *l, int slot, const char *serial)
 {
 	struct run_start s = {
-		.station_id = "st-01",
-		.slot = slot,
-		.operator_id = "op7",
-		.batch = "B-2026-11",
-		.device_uri = "tcp:127.0.0.1:4000",
-		.scanned_serial = serial,
-		.profile = "default",
+	    .station_id = "st-01",
+	    .slot = slot,
+	    .operator_id = "op7",
+	    .batch = "B-2026-11",
+	    .device_uri = "tcp:127.0.0.1:4000",
+	    .scanned_serial = serial,
+	    .profile = "default",
 	};
 	int64_t id = 0;
 

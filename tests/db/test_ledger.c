@@ -32,15 +32,16 @@ static struct cert_record
 cert(const char *serial, const char *device)
 {
 	struct cert_record c = {
-		.serial_hex = (char *)serial,
-		.device_serial = (char *)device,
-		.fingerprint_sha256 = (char *)FP,
-		.subject = "CN=dev",
-		.issuer = "CN=Station Issuing CA",
-		.not_before = 1700000000,
-		.not_after = 1800000000,
-		.backend = "local",
-		.pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+	    .serial_hex = (char *)serial,
+	    .device_serial = (char *)device,
+	    .fingerprint_sha256 = (char *)FP,
+	    .subject = "CN=dev",
+	    .issuer = "CN=Station Issuing CA",
+	    .not_before = 1700000000,
+	    .not_after = 1800000000,
+	    .backend = "local",
+	    .pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END "
+		   "CERTIFICATE-----\n",
 	};
 	return c;
 }
@@ -55,18 +56,23 @@ test_open_creates_schema_in_wal_mode(void **state)
 	int64_t v = -1, tables = 0;
 
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st,
-	    NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL),
+	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
 	sqlite3_finalize(st);
 	sqlite3_close(db);
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version", &v), SQLITE_OK);
+	assert_int_equal(
+	    raw_int(f->path, "PRAGMA user_version", &v), SQLITE_OK);
 	assert_int_equal(v, LEDGER_SCHEMA_VERSION);
-	assert_int_equal(raw_int(f->path,
-	    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
-	    " ('devices','certificates','runs','run_events','chain_head')",
-	    &tables), SQLITE_OK);
+	assert_int_equal(
+	    raw_int(f->path,
+		"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+		"name IN"
+		" ('devices','certificates','runs','run_events','chain_head')",
+		&tables),
+	    SQLITE_OK);
 	assert_int_equal(tables, 5);
 }
 
@@ -89,7 +95,8 @@ test_reopen_is_idempotent(void **state)
 	}
 	assert_int_equal(ledger_count_runs(f->l, NULL, &n, NULL), ST_OK);
 	assert_int_equal(n, 1);
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version", &v), SQLITE_OK);
+	assert_int_equal(
+	    raw_int(f->path, "PRAGMA user_version", &v), SQLITE_OK);
 	assert_int_equal(v, LEDGER_SCHEMA_VERSION);
 }
 
@@ -101,11 +108,12 @@ test_newer_schema_is_refused(void **state)
 	struct ledger *l2 = NULL;
 	char *cause = NULL;
 
-	assert_int_equal(raw_sql(f->path, "PRAGMA user_version = 99"), SQLITE_OK);
+	assert_int_equal(
+	    raw_sql(f->path, "PRAGMA user_version = 99"), SQLITE_OK);
 	assert_int_equal(ledger_open(f->path, &l2, &cause), ST_E_DB);
 	assert_null(l2);
-	assert_non_null(strstr(cause,
-	    "ledger schema version 99 is newer than this station (1)"));
+	assert_non_null(strstr(
+	    cause, "ledger schema version 99 is newer than this station (1)"));
 	free(cause);
 }
 
@@ -114,26 +122,36 @@ static void
 test_run_lifecycle_round_trips_every_column(void **state)
 {
 	struct fixture *f = *state;
-	struct run_start s = { .station_id = "st-01", .slot = 3,
-		.operator_id = "op7", .batch = "B9", .device_uri = "uart:/dev/ttyUSB0",
-		.scanned_serial = "SN-42", .profile = "ec-p256",
-		.started_at_ms = 1763820000123 };
-	struct device_record d = { .serial = "SN-42", .model = "M1",
-		.hw_version = "rev B", .fw_version = "1.2.3", .chip = "sim" };
+	struct run_start s = {.station_id = "st-01",
+	    .slot = 3,
+	    .operator_id = "op7",
+	    .batch = "B9",
+	    .device_uri = "uart:/dev/ttyUSB0",
+	    .scanned_serial = "SN-42",
+	    .profile = "ec-p256",
+	    .started_at_ms = 1763820000123};
+	struct device_record d = {.serial = "SN-42",
+	    .model = "M1",
+	    .hw_version = "rev B",
+	    .fw_version = "1.2.3",
+	    .chip = "sim"};
 	struct cert_record c = cert("0A1B2C", NULL);
 	struct run_record r;
 	int64_t id = 0, n = 0;
 
 	assert_int_equal(ledger_run_begin(f->l, &s, &id, NULL), ST_OK);
 	assert_int_equal(ledger_run_device(f->l, id, &d, NULL), ST_OK);
-	assert_int_equal(ledger_run_event(f->l, id, "keygen", LEDGER_EV_OK,
-	    "P-256", NULL), ST_OK);
+	assert_int_equal(
+	    ledger_run_event(f->l, id, "keygen", LEDGER_EV_OK, "P-256", NULL),
+	    ST_OK);
 	assert_int_equal(ledger_cert_issued(f->l, id, &c, NULL), ST_OK);
-	assert_int_equal(ledger_run_smoke(f->l, id, LEDGER_SMOKE_PASSED,
-	    "127.0.0.1:8883", "TLSv1.3", "TLS_AES_128_GCM_SHA256", "puback 0x10",
-	    NULL), ST_OK);
+	assert_int_equal(
+	    ledger_run_smoke(f->l, id, LEDGER_SMOKE_PASSED, "127.0.0.1:8883",
+		"TLSv1.3", "TLS_AES_128_GCM_SHA256", "puback 0x10", NULL),
+	    ST_OK);
 	assert_int_equal(ledger_run_finish(f->l, id, "FAIL", "commit", "device",
-	    "lock refused: replace the board", NULL), ST_OK);
+			     "lock refused: replace the board", NULL),
+	    ST_OK);
 
 	assert_int_equal(ledger_run_get(f->l, id, &r, NULL), ST_OK);
 	assert_int_equal(r.id, id);
@@ -171,9 +189,12 @@ test_run_lifecycle_round_trips_every_column(void **state)
 	assert_string_equal(c.fingerprint_sha256, FP);
 	assert_int_equal(c.not_after, 1800000000);
 	ledger_cert_record_clear(&c);
-	assert_int_equal(raw_int(f->path,
-	    "SELECT count(*) FROM devices WHERE serial = 'SN-42' AND chip = 'sim'"
-	    " AND fw_version = '1.2.3' AND first_seen <= last_seen", &n),
+	assert_int_equal(
+	    raw_int(f->path,
+		"SELECT count(*) FROM devices WHERE serial = 'SN-42' AND chip "
+		"= 'sim'"
+		" AND fw_version = '1.2.3' AND first_seen <= last_seen",
+		&n),
 	    SQLITE_OK);
 	assert_int_equal(n, 1);
 }
@@ -187,26 +208,30 @@ test_finished_run_is_sealed(void **state)
 	int64_t id = start_run(f->l, 1, "SN1");
 	char sql[128];
 
-	assert_int_equal(ledger_run_finish(f->l, id, "PASS", NULL, NULL, NULL,
-	    NULL), ST_OK);
-	assert_int_equal(ledger_run_finish(f->l, id, "FAIL", NULL, NULL, NULL,
-	    NULL), ST_E_STATE);
+	assert_int_equal(
+	    ledger_run_finish(f->l, id, "PASS", NULL, NULL, NULL, NULL), ST_OK);
+	assert_int_equal(
+	    ledger_run_finish(f->l, id, "FAIL", NULL, NULL, NULL, NULL),
+	    ST_E_STATE);
 	assert_int_equal(ledger_run_smoke(f->l, id, LEDGER_SMOKE_SKIPPED, NULL,
-	    NULL, NULL, NULL, NULL), ST_E_STATE);
-	assert_int_equal(ledger_run_finish(f->l, id + 100, "PASS", NULL, NULL,
-	    NULL, NULL), ST_E_NOTFOUND);
-	assert_int_equal(ledger_run_finish(f->l, id, "MAYBE", NULL, NULL, NULL,
-	    NULL), ST_E_ARG);
-	snprintf(sql, sizeof sql, "UPDATE runs SET reason = 'x' WHERE id = %lld",
-	    (long long)id);
+			     NULL, NULL, NULL, NULL),
+	    ST_E_STATE);
+	assert_int_equal(
+	    ledger_run_finish(f->l, id + 100, "PASS", NULL, NULL, NULL, NULL),
+	    ST_E_NOTFOUND);
+	assert_int_equal(
+	    ledger_run_finish(f->l, id, "MAYBE", NULL, NULL, NULL, NULL),
+	    ST_E_ARG);
+	snprintf(sql, sizeof sql,
+	    "UPDATE runs SET reason = 'x' WHERE id = %lld", (long long)id);
 	assert_int_not_equal(raw_sql(f->path, sql), SQLITE_OK);
-	snprintf(sql, sizeof sql, "DELETE FROM runs WHERE id = %lld",
-	    (long long)id);
+	snprintf(
+	    sql, sizeof sql, "DELETE FROM runs WHERE id = %lld", (long long)id);
 	assert_int_not_equal(raw_sql(f->path, sql), SQLITE_OK);
 }
 
-static const char *const all_status[] = { "issued", "written", "verified",
-	"revoked", "orphaned" };
+static const char *const all_status[] = {
+    "issued", "written", "verified", "revoked", "orphaned"};
 
 /* Bring a fresh certificate to `status` through allowed steps. */
 static void
@@ -216,14 +241,17 @@ cert_at(struct ledger *l, int64_t run, const char *serial, const char *status)
 
 	assert_int_equal(ledger_cert_issued(l, run, &c, NULL), ST_OK);
 	if (strcmp(status, "written") == 0 || strcmp(status, "verified") == 0)
-		assert_int_equal(ledger_cert_set_status(l, serial, "written",
-		    NULL, NULL), ST_OK);
+		assert_int_equal(
+		    ledger_cert_set_status(l, serial, "written", NULL, NULL),
+		    ST_OK);
 	if (strcmp(status, "verified") == 0)
-		assert_int_equal(ledger_cert_set_status(l, serial, "verified",
-		    NULL, NULL), ST_OK);
+		assert_int_equal(
+		    ledger_cert_set_status(l, serial, "verified", NULL, NULL),
+		    ST_OK);
 	if (strcmp(status, "revoked") == 0 || strcmp(status, "orphaned") == 0)
-		assert_int_equal(ledger_cert_set_status(l, serial, status,
-		    NULL, NULL), ST_OK);
+		assert_int_equal(
+		    ledger_cert_set_status(l, serial, status, NULL, NULL),
+		    ST_OK);
 }
 
 /* Exactly the documented transitions are allowed, from every status to
@@ -231,10 +259,10 @@ cert_at(struct ledger *l, int64_t run, const char *serial, const char *status)
 static void
 test_cert_status_transitions(void **state)
 {
-	static const char *const allowed[] = { "issued>written",
-		"issued>orphaned", "issued>revoked", "written>verified",
-		"written>orphaned", "written>revoked", "verified>revoked",
-		"orphaned>revoked" };
+	static const char *const allowed[] = {"issued>written",
+	    "issued>orphaned", "issued>revoked", "written>verified",
+	    "written>orphaned", "written>revoked", "verified>revoked",
+	    "orphaned>revoked"};
 	struct fixture *f = *state;
 	int64_t run = start_run(f->l, 1, "SN-T");
 	int k = 0;
@@ -252,17 +280,19 @@ test_cert_status_transitions(void **state)
 				ok |= strcmp(allowed[a], pair) == 0;
 			cert_at(f->l, run, serial, all_status[i]);
 			assert_int_equal(ledger_cert_set_status(f->l, serial,
-			    all_status[j], "why", &cause), ok ? ST_OK : ST_E_STATE);
-			assert_int_equal(ledger_cert_get(f->l, serial, &c, NULL),
-			    ST_OK);
-			assert_string_equal(c.status,
-			    ok ? all_status[j] : all_status[i]);
+					     all_status[j], "why", &cause),
+			    ok ? ST_OK : ST_E_STATE);
+			assert_int_equal(
+			    ledger_cert_get(f->l, serial, &c, NULL), ST_OK);
+			assert_string_equal(
+			    c.status, ok ? all_status[j] : all_status[i]);
 			ledger_cert_record_clear(&c);
 			free(cause);
 		}
 	}
-	assert_int_equal(ledger_cert_set_status(f->l, "ffff", "revoked", NULL,
-	    NULL), ST_E_NOTFOUND);
+	assert_int_equal(
+	    ledger_cert_set_status(f->l, "ffff", "revoked", NULL, NULL),
+	    ST_E_NOTFOUND);
 }
 
 /* Bad serials, fingerprints and duplicate serials are refused. */
@@ -280,8 +310,8 @@ test_cert_input_checked(void **state)
 	c = cert("0102", "SN-T");
 	assert_int_equal(ledger_cert_issued(f->l, run, &c, NULL), ST_OK);
 	assert_int_equal(ledger_cert_issued(f->l, run, &c, NULL), ST_E_EXISTS);
-	assert_int_equal(ledger_cert_issued(f->l, run + 50, &c, NULL),
-	    ST_E_STATE);
+	assert_int_equal(
+	    ledger_cert_issued(f->l, run + 50, &c, NULL), ST_E_STATE);
 }
 
 /* A failed write orphans exactly that run's still-issued certificates. */
@@ -289,7 +319,8 @@ static void
 test_orphan_open_certs(void **state)
 {
 	struct fixture *f = *state;
-	int64_t r1 = start_run(f->l, 1, "SN-A"), r2 = start_run(f->l, 2, "SN-B");
+	int64_t r1 = start_run(f->l, 1, "SN-A"),
+		r2 = start_run(f->l, 2, "SN-B");
 	struct cert_record c;
 	int n = -1;
 
@@ -297,8 +328,9 @@ test_orphan_open_certs(void **state)
 	cert_at(f->l, r1, "a2", "written");
 	cert_at(f->l, r1, "a3", "issued");
 	cert_at(f->l, r2, "b1", "issued");
-	assert_int_equal(ledger_orphan_open_certs(f->l, r1, "write failed", &n,
-	    NULL), ST_OK);
+	assert_int_equal(
+	    ledger_orphan_open_certs(f->l, r1, "write failed", &n, NULL),
+	    ST_OK);
 	assert_int_equal(n, 2);
 	assert_int_equal(ledger_cert_get(f->l, "a1", &c, NULL), ST_OK);
 	assert_string_equal(c.status, "orphaned");
@@ -322,40 +354,40 @@ test_live_cert_ignores_revoked_and_orphaned(void **state)
 	struct cert_record c, in;
 	int found = -1;
 
-	assert_int_equal(ledger_device_live_cert(f->l, "SN-L", &c, &found,
-	    NULL), ST_OK);
+	assert_int_equal(
+	    ledger_device_live_cert(f->l, "SN-L", &c, &found, NULL), ST_OK);
 	assert_int_equal(found, 0);
 	in = cert("11", "SN-L");
 	assert_int_equal(ledger_cert_issued(f->l, run, &in, NULL), ST_OK);
 	in = cert("22", "SN-L");
 	assert_int_equal(ledger_cert_issued(f->l, run, &in, NULL), ST_OK);
-	assert_int_equal(ledger_cert_set_status(f->l, "22", "written", NULL,
-	    NULL), ST_OK);
-	assert_int_equal(ledger_cert_set_status(f->l, "22", "verified", NULL,
-	    NULL), ST_OK);
-	assert_int_equal(ledger_device_live_cert(f->l, "SN-L", &c, &found,
-	    NULL), ST_OK);
+	assert_int_equal(
+	    ledger_cert_set_status(f->l, "22", "written", NULL, NULL), ST_OK);
+	assert_int_equal(
+	    ledger_cert_set_status(f->l, "22", "verified", NULL, NULL), ST_OK);
+	assert_int_equal(
+	    ledger_device_live_cert(f->l, "SN-L", &c, &found, NULL), ST_OK);
 	assert_int_equal(found, 1);
 	assert_string_equal(c.serial_hex, "22");
 	assert_string_equal(c.status, "verified");
 	ledger_cert_record_clear(&c);
 
-	assert_int_equal(ledger_cert_set_status(f->l, "22", "revoked", NULL,
-	    NULL), ST_OK);
-	assert_int_equal(ledger_device_live_cert(f->l, "SN-L", &c, &found,
-	    NULL), ST_OK);
+	assert_int_equal(
+	    ledger_cert_set_status(f->l, "22", "revoked", NULL, NULL), ST_OK);
+	assert_int_equal(
+	    ledger_device_live_cert(f->l, "SN-L", &c, &found, NULL), ST_OK);
 	assert_int_equal(found, 1);
 	assert_string_equal(c.serial_hex, "11");
 	ledger_cert_record_clear(&c);
 
-	assert_int_equal(ledger_cert_set_status(f->l, "11", "orphaned", NULL,
-	    NULL), ST_OK);
-	assert_int_equal(ledger_device_live_cert(f->l, "SN-L", &c, &found,
-	    NULL), ST_OK);
+	assert_int_equal(
+	    ledger_cert_set_status(f->l, "11", "orphaned", NULL, NULL), ST_OK);
+	assert_int_equal(
+	    ledger_device_live_cert(f->l, "SN-L", &c, &found, NULL), ST_OK);
 	assert_int_equal(found, 0);
 	assert_null(c.serial_hex);
-	assert_int_equal(ledger_device_live_cert(f->l, "SN-OTHER", &c, &found,
-	    NULL), ST_OK);
+	assert_int_equal(
+	    ledger_device_live_cert(f->l, "SN-OTHER", &c, &found, NULL), ST_OK);
 	assert_int_equal(found, 0);
 }
 
@@ -406,49 +438,53 @@ test_queries(void **state)
 	struct fixture *f = *state;
 	int64_t a = start_run(f->l, 1, "SN-H"), b = start_run(f->l, 2, "X"),
 		c3 = start_run(f->l, 3, "SN-OTHER");
-	struct device_record d = { .serial = "SN-H" };
+	struct device_record d = {.serial = "SN-H"};
 	struct cert_record in = cert("aa", NULL);
-	struct collect col = { 0 };
+	struct collect col = {0};
 
 	assert_int_equal(ledger_run_device(f->l, b, &d, NULL), ST_OK);
 	assert_int_equal(ledger_cert_issued(f->l, b, &in, NULL), ST_OK);
 
-	assert_int_equal(ledger_list_runs(f->l, 2, collect_run, &col, NULL),
-	    ST_OK);
+	assert_int_equal(
+	    ledger_list_runs(f->l, 2, collect_run, &col, NULL), ST_OK);
 	assert_int_equal(col.n, 2);
 	assert_int_equal(col.ids[0], c3);
 	assert_int_equal(col.ids[1], b);
 
 	memset(&col, 0, sizeof col);
 	col.stop_after = 1;
-	assert_int_equal(ledger_list_runs(f->l, 0, collect_run, &col, NULL),
-	    ST_OK);
+	assert_int_equal(
+	    ledger_list_runs(f->l, 0, collect_run, &col, NULL), ST_OK);
 	assert_int_equal(col.n, 1);
 
 	memset(&col, 0, sizeof col);
 	assert_int_equal(ledger_device_history(f->l, "SN-H", collect_run,
-	    collect_cert, &col, NULL), ST_OK);
+			     collect_cert, &col, NULL),
+	    ST_OK);
 	assert_int_equal(col.n, 3);
 	assert_int_equal(col.ids[0], a);
 	assert_int_equal(col.ids[1], b);
 	assert_true(col.ids[2] < 0);
 
 	memset(&col, 0, sizeof col);
-	assert_int_equal(ledger_run_event(f->l, a, "hello", LEDGER_EV_START,
-	    NULL, NULL), ST_OK);
-	assert_int_equal(ledger_run_event(f->l, a, "hello", LEDGER_EV_FAIL,
-	    "no answer", NULL), ST_OK);
-	assert_int_equal(ledger_run_event(f->l, a + 99, "hello", LEDGER_EV_OK,
-	    NULL, NULL), ST_E_NOTFOUND);
-	assert_int_equal(ledger_run_events(f->l, a, collect_event, &col, NULL),
+	assert_int_equal(
+	    ledger_run_event(f->l, a, "hello", LEDGER_EV_START, NULL, NULL),
 	    ST_OK);
+	assert_int_equal(ledger_run_event(f->l, a, "hello", LEDGER_EV_FAIL,
+			     "no answer", NULL),
+	    ST_OK);
+	assert_int_equal(
+	    ledger_run_event(f->l, a + 99, "hello", LEDGER_EV_OK, NULL, NULL),
+	    ST_E_NOTFOUND);
+	assert_int_equal(
+	    ledger_run_events(f->l, a, collect_event, &col, NULL), ST_OK);
 	assert_int_equal(col.n, 2);
 	assert_true(col.ids[0] > 0 && col.ids[1] < 0);
 
 	memset(&col, 0, sizeof col);
 	col.l = f->l;
-	assert_int_equal(ledger_list_runs(f->l, 1, collect_run, &col, NULL),
-	    ST_OK);
+	assert_int_equal(
+	    ledger_list_runs(f->l, 1, collect_run, &col, NULL), ST_OK);
 	assert_int_equal(col.reentry, ST_E_STATE);
 }
 
@@ -456,17 +492,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
-		T(test_open_creates_schema_in_wal_mode),
-		T(test_reopen_is_idempotent),
-		T(test_newer_schema_is_refused),
-		T(test_run_lifecycle_round_trips_every_column),
-		T(test_finished_run_is_sealed),
-		T(test_cert_status_transitions),
-		T(test_cert_input_checked),
-		T(test_orphan_open_certs),
-		T(test_live_cert_ignores_revoked_and_orphaned),
-		T(test_queries),
+#define T(fn)                                                                  \
+	cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
+	    T(test_open_creates_schema_in_wal_mode),
+	    T(test_reopen_is_idempotent),
+	    T(test_newer_schema_is_refused),
+	    T(test_run_lifecycle_round_trips_every_column),
+	    T(test_finished_run_is_sealed),
+	    T(test_cert_status_transitions),
+	    T(test_cert_input_checked),
+	    T(test_orphan_open_certs),
+	    T(test_live_cert_ignores_revoked_and_orphaned),
+	    T(test_queries),
 #undef T
 	};
 

@@ -91,10 +91,12 @@ finished_runs(struct ledger *l, int n)
 		assert_true(id > 0);
 		if (first == 0)
 			first = id;
-		assert_int_equal(ledger_run_finish(l, id, i % 3 ? "PASS" : "FAIL",
-		    i % 3 ? NULL : "csr", i % 3 ? NULL : "policy",
-		    i % 3 ? NULL : "CSR subject differs: check the profile",
-		    NULL), ST_OK);
+		assert_int_equal(
+		    ledger_run_finish(l, id, i % 3 ? "PASS" : "FAIL",
+			i % 3 ? NULL : "csr", i % 3 ? NULL : "policy",
+			i % 3 ? NULL : "CSR subject differs: check the profile",
+			NULL),
+		    ST_OK);
 	}
 	return first;
 }
@@ -130,7 +132,8 @@ expect_tamper(struct fixture *f, const char *sql, enum ledger_problem p,
 	assert_true(r.bad_run_id == run_a || r.bad_run_id == run_b);
 	assert_non_null(cause);
 	if (r.bad_run_id != 0) {
-		snprintf(name, sizeof name, "run %lld", (long long)r.bad_run_id);
+		snprintf(
+		    name, sizeof name, "run %lld", (long long)r.bad_run_id);
 		assert_non_null(strstr(cause, name));
 	}
 	assert_string_equal(cause, r.detail);
@@ -148,12 +151,15 @@ test_row_hash_follows_documented_serialization(void **state)
 	char hex[65];
 
 	/* b finishes first: chain order is finish order, not id order. */
-	assert_int_equal(ledger_run_smoke(f->l, b, LEDGER_SMOKE_FAILED, "broker",
-	    NULL, NULL, "handshake: unknown ca", NULL), ST_OK);
+	assert_int_equal(
+	    ledger_run_smoke(f->l, b, LEDGER_SMOKE_FAILED, "broker", NULL, NULL,
+		"handshake: unknown ca", NULL),
+	    ST_OK);
 	assert_int_equal(ledger_run_finish(f->l, b, "FAIL", "smoke", "tls",
-	    "broker refused the certificate", NULL), ST_OK);
-	assert_int_equal(ledger_run_finish(f->l, a, "PASS", NULL, NULL, NULL,
-	    NULL), ST_OK);
+			     "broker refused the certificate", NULL),
+	    ST_OK);
+	assert_int_equal(
+	    ledger_run_finish(f->l, a, "PASS", NULL, NULL, NULL, NULL), ST_OK);
 	assert_int_equal(ledger_run_get(f->l, a, &ra, NULL), ST_OK);
 	assert_int_equal(ledger_run_get(f->l, b, &rb, NULL), ST_OK);
 	assert_int_equal(rb.chain_seq, 1);
@@ -198,10 +204,10 @@ worker_main(void *arg)
 		snprintf(serial, sizeof serial, "SN-%d-%d", w->slot, i);
 		id = start_run(w->l, w->slot, serial);
 		if (id <= 0 ||
-		    ledger_run_event(w->l, id, "hello", LEDGER_EV_OK, NULL,
-			NULL) != ST_OK ||
-		    ledger_run_finish(w->l, id, "PASS", NULL, NULL, NULL,
-			NULL) != ST_OK)
+		    ledger_run_event(
+			w->l, id, "hello", LEDGER_EV_OK, NULL, NULL) != ST_OK ||
+		    ledger_run_finish(
+			w->l, id, "PASS", NULL, NULL, NULL, NULL) != ST_OK)
 			w->failures++;
 	}
 	return NULL;
@@ -219,9 +225,9 @@ test_concurrent_runs_from_8_threads_chain_cleanly(void **state)
 	sqlite3_stmt *st = NULL;
 
 	for (int i = 0; i < 8; i++) {
-		w[i] = (struct worker){ .l = f->l, .slot = i };
-		assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]),
-		    0);
+		w[i] = (struct worker){.l = f->l, .slot = i};
+		assert_int_equal(
+		    pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
 	}
 	for (int i = 0; i < 8; i++) {
 		assert_int_equal(pthread_join(t[i], NULL), 0);
@@ -233,8 +239,10 @@ test_concurrent_runs_from_8_threads_chain_cleanly(void **state)
 
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db,
-	    "SELECT min(chain_seq), max(chain_seq), count(DISTINCT chain_seq),"
-	    " (SELECT count(*) FROM run_events) FROM runs", -1, &st, NULL),
+			     "SELECT min(chain_seq), max(chain_seq), "
+			     "count(DISTINCT chain_seq),"
+			     " (SELECT count(*) FROM run_events) FROM runs",
+			     -1, &st, NULL),
 	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int64(st, 0), 1);
@@ -271,7 +279,8 @@ test_verify_catches_deleted_run(void **state)
 
 	snprintf(sql, sizeof sql,
 	    "DROP TRIGGER runs_no_delete;"
-	    "DELETE FROM runs WHERE id = %lld;", (long long)first + 2);
+	    "DELETE FROM runs WHERE id = %lld;",
+	    (long long)first + 2);
 	/* Named by the run that follows the gap. */
 	expect_tamper(f, sql, LEDGER_DELETED, first + 3, -1);
 }
@@ -286,14 +295,15 @@ test_verify_catches_deleted_newest_runs(void **state)
 
 	snprintf(sql, sizeof sql,
 	    "DROP TRIGGER runs_no_delete;"
-	    "DELETE FROM runs WHERE id >= %lld;", (long long)first + 4);
+	    "DELETE FROM runs WHERE id >= %lld;",
+	    (long long)first + 4);
 	expect_tamper(f, sql, LEDGER_DELETED, 0, -1);
 }
 
-#define SWAP_COLS                                                         \
-	"station_id, slot, operator, batch, device_uri, scanned_serial, "   \
-	"device_serial, profile, started_at, ended_at, result, failed_step, " \
-	"error_kind, reason, cert_serial, smoke_status, smoke_broker, "     \
+#define SWAP_COLS                                                              \
+	"station_id, slot, operator, batch, device_uri, scanned_serial, "      \
+	"device_serial, profile, started_at, ended_at, result, failed_step, "  \
+	"error_kind, reason, cert_serial, smoke_status, smoke_broker, "        \
 	"smoke_tls_version, smoke_cipher, smoke_detail"
 
 /* Two runs exchanging their contents (hashes and all) is caught. */
@@ -307,7 +317,8 @@ test_verify_catches_swapped_rows(void **state)
 	/* chain_seq is UNIQUE: park the pair at negative positions first. */
 	snprintf(sql, sizeof sql,
 	    "DROP TRIGGER runs_finished_immutable;"
-	    "CREATE TEMP TABLE t AS SELECT * FROM runs WHERE id IN (%lld, %lld);"
+	    "CREATE TEMP TABLE t AS SELECT * FROM runs WHERE id IN (%lld, "
+	    "%lld);"
 	    "UPDATE runs SET chain_seq = -chain_seq WHERE id IN (%lld, %lld);"
 	    "UPDATE runs SET (" SWAP_COLS ", chain_seq, prev_hash, row_hash) ="
 	    " (SELECT " SWAP_COLS ", chain_seq, prev_hash, row_hash FROM t"
@@ -330,7 +341,8 @@ test_verify_catches_reordered_runs(void **state)
 	    "DROP TRIGGER runs_finished_immutable;"
 	    "UPDATE runs SET chain_seq = -chain_seq WHERE id IN (%lld, %lld);"
 	    "UPDATE runs SET chain_seq = (SELECT -chain_seq FROM runs r2"
-	    "  WHERE r2.id = (%lld + %lld - runs.id)) WHERE id IN (%lld, %lld);",
+	    "  WHERE r2.id = (%lld + %lld - runs.id)) WHERE id IN (%lld, "
+	    "%lld);",
 	    (long long)a, (long long)b, (long long)a, (long long)b,
 	    (long long)a, (long long)b);
 	expect_tamper(f, sql, LEDGER_REORDERED, a, b);
@@ -345,7 +357,8 @@ test_verify_catches_unchained_run(void **state)
 	finished_runs(f->l, 3);
 	expect_tamper(f,
 	    "INSERT INTO runs (id, station_id, slot, device_uri, started_at,"
-	    " ended_at, result) VALUES (77, 'st-01', 0, 'tcp:x:1', 1, 2, 'PASS');",
+	    " ended_at, result) VALUES (77, 'st-01', 0, 'tcp:x:1', 1, 2, "
+	    "'PASS');",
 	    LEDGER_UNCHAINED, 77, -1);
 }
 
@@ -373,17 +386,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
-		T(test_row_hash_follows_documented_serialization),
-		T(test_verify_passes_on_clean_ledger),
-		T(test_concurrent_runs_from_8_threads_chain_cleanly),
-		T(test_verify_catches_edited_run),
-		T(test_verify_catches_deleted_run),
-		T(test_verify_catches_deleted_newest_runs),
-		T(test_verify_catches_swapped_rows),
-		T(test_verify_catches_reordered_runs),
-		T(test_verify_catches_unchained_run),
-		T(test_chain_intact_after_reopen),
+#define T(fn)                                                                  \
+	cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
+	    T(test_row_hash_follows_documented_serialization),
+	    T(test_verify_passes_on_clean_ledger),
+	    T(test_concurrent_runs_from_8_threads_chain_cleanly),
+	    T(test_verify_catches_edited_run),
+	    T(test_verify_catches_deleted_run),
+	    T(test_verify_catches_deleted_newest_runs),
+	    T(test_verify_catches_swapped_rows),
+	    T(test_verify_catches_reordered_runs),
+	    T(test_verify_catches_unchained_run),
+	    T(test_chain_intact_after_reopen),
 #undef T
 	};
 
