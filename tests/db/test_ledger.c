@@ -206,6 +206,8 @@ test_finished_run_is_sealed(void **state)
 {
 	struct fixture *f = *state;
 	int64_t id = start_run(f->l, 1, "SN1");
+	struct device_record d = {.serial = "SN1"};
+	struct cert_record c = cert("5151", "SN1");
 	char sql[128];
 
 	assert_int_equal(
@@ -222,6 +224,10 @@ test_finished_run_is_sealed(void **state)
 	assert_int_equal(
 	    ledger_run_finish(f->l, id, "MAYBE", NULL, NULL, NULL, NULL),
 	    ST_E_ARG);
+	assert_int_equal(ledger_run_device(f->l, id, &d, NULL), ST_E_STATE);
+	assert_int_equal(
+	    ledger_run_device(f->l, id + 100, &d, NULL), ST_E_NOTFOUND);
+	assert_int_equal(ledger_cert_issued(f->l, id, &c, NULL), ST_E_STATE);
 	snprintf(sql, sizeof sql,
 	    "UPDATE runs SET reason = 'x' WHERE id = %lld", (long long)id);
 	assert_int_not_equal(raw_sql(f->path, sql), SQLITE_OK);
