@@ -1,0 +1,292 @@
+/*
+ * The ledger: one SQLite file per station recording devices, certificates,
+ * provisioning runs and their events.
+ *
+ * The ledger stores what the pipeline tells it and never prints.  There is
+ * no column for a private key or a CA credential, and none may be added.
+ *
+ * Durability: the file is opened in WAL mode with synchronous=FULL, so
+ * every function that returns ST_OK after writing has committed its
+ * transaction durably: the pipeline may rely on "recorded before the next
+ * step" (the issued certificate is in the file before it is written to the
+ * device).
+ *
+ * Threads: one `struct ledger` may be shared by all slot threads; every call
+ * takes an internal mutex around the single connection.  Callbacks passed to
+ * the list/history functions run with that mutex held: they must not call
+ * back into the same ledger (such a call fails with ST_E_STATE).
+ *
+ * Times: runs and events in unix milliseconds; certificate validity in unix
+ * seconds; certificate created_at/updated_at in unix milliseconds.
+ *
+ * Append-only in spirit: a finished run (row_hash set) cannot be updated or
+ * deleted through SQL (triggers refuse it), certificates cannot be deleted.
+ *
+ * ---------------------------------------------------------------------------
+ * Hash chain (so an ERP or auditor can recompute it)
+ *
+ * Every finished run gets chain_seq (1, 2, 3... in the order runs finished),
+ * prev_hash (the row_hash of the run with chain_seq - 1, or 64 '0's for the
+ * first) and
+ *
+ *	row_hash = lower-case hex SHA-256 of S
+ *
+ * where S is the ASCII tag "station-ledger-run-v1" followed by these 23
+ * columns of the runs row, in this order:
+ *
+ *	id, station_id, slot, operator, batch, device_uri, scanned_serial,
+ *	device_serial, profile, started_at, ended_at, result, failed_step,
+ *	error_kind, reason, cert_serial, smoke_status, smoke_broker,
+ *	smoke_tls_version, smoke_cipher, smoke_detail, chain_seq, prev_hash
+ *
+ * each encoded as
+ *
+ *	NULL     "N"
+ *	integer  "I" <decimal, optional leading '-'> ";"
+ *	text     "T" <decimal byte length> ":" <UTF-8 bytes, as stored>
+ *
+ * with no separators.  Example: id 7 and station_id "st1" start as
+ * "station-ledger-run-v1I7;T3:st1...".  prev_hash is part of S, which links
+ * each row to the one before.  The newest (seq, hash) is also kept in the
+ * one-row table chain_head so that deleting the newest runs is detected.
+ * ---------------------------------------------------------------------------
+ */
+#ifndef ST_DB_LEDGER_H
+#define ST_DB_LEDGER_H
+
+#include <stdint.h>
+
+#include "station/util/err.h"
+
+struct ledger;
+
+/* The schema version this code creates and understands. */
+#define LEDGER_SCHEMA_VERSION 1
+#define LEDGER_HASH_HEX_LEN 64
+
+/*
+ * Open (creating if needed) the ledger at `path`; the parent directory must
+ * exist.  Applies pending migrations in one transaction.  Refuses a file
+ * whose schema is newer than LEDGER_SCHEMA_VERSION (ST_E_DB).  On success
+ * *out is owned by the caller (ledger_close).
+ */
+st_err ledger_open(const char *path, struct ledger **out, char **cause);
+/* Close and free; NULL is accepted. */
+void ledger_close(struct ledger *l);
+
+/* ---- runs ---------------------------------------------------------------*/
+
+/* All strings borrowed for the duration of the call; NULL = not known. */
+struct run_start {
+	const char *station_id; /* required */
+	int slot;
+	const char *operator_id;
+	const char *batch;
+	const char *device_uri; /* required */
+	const char *scanned_serial;
+	const char *profile;
+	int64_t started_at_ms; /* 0 = now */
+};
+
+/* Insert a run with result 'running'; *run_id receives its id. */
+st_err ledger_run_begin(
+    struct ledger *l, const struct run_start *s, int64_t *run_id, char **cause);
+
+struct device_record {
+	const char *serial; /* required */
+	const char *model;
+	const char *hw_version;
+	const char *fw_version;
+	const char *chip;
+};
+
+/* Set runs.device_serial and insert or refresh the device (first_seen kept,
+ * last_seen = now, known fields updated).  The run must be running. */
+st_err ledger_run_device(struct ledger *l, int64_t run_id,
+    const struct device_record *d, char **cause);
+
+enum ledger_event_status {
+	LEDGER_EV_START,
+	LEDGER_EV_OK,
+	LEDGER_EV_FAIL,
+	LEDGER_EV_INFO,
+};
+
+/* Append an event (at = now) to an existing run; detail may be NULL. */
+st_err ledger_run_event(struct ledger *l, int64_t run_id, const char *step,
+    enum ledger_event_status status, const char *detail, char **cause);
+
+enum ledger_smoke_status {
+	LEDGER_SMOKE_PASSED,
+	LEDGER_SMOKE_FAILED,
+	LEDGER_SMOKE_SKIPPED,
+};
+
+/* Record the smoke test outcome of a running run (strings may be NULL). */
+st_err ledger_run_smoke(struct ledger *l, int64_t run_id,
+    enum ledger_smoke_status status, const char *broker,
+    const char *tls_version, const char *cipher, const char *detail,
+    char **cause);
+
+/*
+ * End a running run: result "PASS" or "FAIL" (failed_step, error_kind and
+ * reason may be NULL), ended_at = now, and append it to the hash chain.
+ * ST_E_STATE if the run is already finished, ST_E_NOTFOUND if unknown.
+ */
+st_err ledger_run_finish(struct ledger *l, int64_t run_id, const char *result,
+    const char *failed_step, const char *error_kind, const char *reason,
+    char **cause);
+
+/* ---- certificates -------------------------------------------------------*/
+
+/*
+ * A certificate row.  As input to ledger_cert_issued the strings are
+ * borrowed and id/status/created_at/updated_at are ignored.  When filled by
+ * the ledger every string is owned: release with ledger_cert_record_clear.
+ */
+struct cert_record {
+	int64_t id;
+	int64_t run_id;
+	char *serial_hex; /* hex, stored lower-case */
+	char *device_serial;
+	char *fingerprint_sha256; /* 64 lower-case hex digits, no colons */
+	char *subject;
+	char *issuer;
+	int64_t not_before; /* unix seconds */
+	int64_t not_after;  /* unix seconds */
+	char *backend;
+	char *pem;
+	char *status; /* issued, written, verified, revoked, orphaned */
+	char *status_note;
+	int64_t created_at; /* unix ms */
+	int64_t updated_at; /* unix ms */
+};
+
+void ledger_cert_record_clear(struct cert_record *c);
+
+/*
+ * Record a freshly issued certificate (status 'issued') and set the run's
+ * cert_serial, in one durable transaction.  ST_E_EXISTS if the serial is
+ * already recorded, ST_E_ARG for a malformed serial or fingerprint.
+ */
+st_err ledger_cert_issued(struct ledger *l, int64_t run_id,
+    const struct cert_record *c, char **cause);
+
+/*
+ * Move a certificate to `status`.  Allowed: issued -> written | orphaned |
+ * revoked, written -> verified | orphaned | revoked, verified -> revoked,
+ * orphaned -> revoked; anything else is ST_E_STATE.  `note` may be NULL.
+ */
+st_err ledger_cert_set_status(struct ledger *l, const char *serial_hex,
+    const char *status, const char *note, char **cause);
+
+/* Mark every certificate of `run_id` still 'issued' as 'orphaned' (a write
+ * to the device failed); *count (may be NULL) receives how many. */
+st_err ledger_orphan_open_certs(struct ledger *l, int64_t run_id,
+    const char *note, int *count, char **cause);
+
+/* Newest certificate of the device with status issued, written or
+ * verified.  *found = 0 and *out zeroed when there is none. */
+st_err ledger_device_live_cert(struct ledger *l, const char *device_serial,
+    struct cert_record *out, int *found, char **cause);
+
+/* Look up one certificate by serial (ST_E_NOTFOUND if none). */
+st_err ledger_cert_get(struct ledger *l, const char *serial_hex,
+    struct cert_record *out, char **cause);
+
+/* ---- queries ------------------------------------------------------------*/
+
+/* A runs row as read back; every string owned (ledger_run_record_clear). */
+struct run_record {
+	int64_t id;
+	char *station_id;
+	int slot;
+	char *operator_id;
+	char *batch;
+	char *device_uri;
+	char *scanned_serial;
+	char *device_serial;
+	char *profile;
+	int64_t started_at; /* unix ms */
+	int64_t ended_at;   /* unix ms, 0 while running */
+	char *result;	    /* running, PASS, FAIL */
+	char *failed_step;
+	char *error_kind;
+	char *reason;
+	char *cert_serial;
+	char *smoke_status; /* passed, failed, skipped or NULL */
+	char *smoke_broker;
+	char *smoke_tls_version;
+	char *smoke_cipher;
+	char *smoke_detail;
+	int64_t chain_seq; /* 0 while running */
+	char *prev_hash;
+	char *row_hash;
+};
+
+void ledger_run_record_clear(struct run_record *r);
+
+struct run_event {
+	int64_t id;
+	int64_t run_id;
+	int64_t at_ms;
+	const char *step;   /* borrowed for the callback's duration */
+	const char *status; /* start, ok, fail, info */
+	const char *detail; /* may be NULL */
+};
+
+/* Callbacks return 0 to continue, non-zero to stop early (not an error).
+ * Records are borrowed for the duration of the call. */
+typedef int (*ledger_run_cb)(const struct run_record *r, void *ctx);
+typedef int (*ledger_cert_cb)(const struct cert_record *c, void *ctx);
+typedef int (*ledger_event_cb)(const struct run_event *e, void *ctx);
+
+st_err ledger_run_get(
+    struct ledger *l, int64_t run_id, struct run_record *out, char **cause);
+/* The newest `limit` runs (by id), newest first; limit <= 0 means all. */
+st_err ledger_list_runs(
+    struct ledger *l, int limit, ledger_run_cb cb, void *ctx, char **cause);
+/* Events of one run in the order they were recorded. */
+st_err ledger_run_events(struct ledger *l, int64_t run_id, ledger_event_cb cb,
+    void *ctx, char **cause);
+/* Everything known about one device serial, oldest first: runs whose device
+ * or scanned serial matches, then its certificates.  Either callback may be
+ * NULL. */
+st_err ledger_device_history(struct ledger *l, const char *serial,
+    ledger_run_cb run_cb, ledger_cert_cb cert_cb, void *ctx, char **cause);
+/* Number of runs; result NULL counts all, else "running"/"PASS"/"FAIL". */
+st_err ledger_count_runs(
+    struct ledger *l, const char *result, int64_t *n, char **cause);
+
+/* ---- integrity ----------------------------------------------------------*/
+
+enum ledger_problem {
+	LEDGER_OK = 0,
+	LEDGER_CORRUPT,	  /* PRAGMA integrity_check failed */
+	LEDGER_EDITED,	  /* a run's content no longer matches its row_hash */
+	LEDGER_DELETED,	  /* a gap in chain_seq, or newest runs missing */
+	LEDGER_REORDERED, /* prev_hash does not link to the previous run */
+	LEDGER_UNCHAINED, /* a finished run outside the chain */
+};
+
+/* Stable lower-case name: "ok", "corrupt", "edited"... */
+const char *ledger_problem_name(enum ledger_problem p);
+
+struct ledger_verify_report {
+	enum ledger_problem problem;
+	int64_t runs_checked;  /* chained runs walked */
+	int64_t bad_run_id;    /* first bad run (0 if none can be named) */
+	int64_t bad_chain_seq; /* chain position of the problem */
+	char detail[256];      /* a sentence; "" when all is well */
+};
+
+/*
+ * PRAGMA integrity_check, then recompute the whole chain in chain_seq
+ * order, stopping at the first problem.  ST_OK only if all is well;
+ * ST_E_MISMATCH for tampering (report filled), ST_E_DB for corruption or
+ * errors.
+ */
+st_err ledger_verify(
+    struct ledger *l, struct ledger_verify_report *r, char **cause);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * Inside the ledger: the handle and the small SQLite helpers its files
+ * share.  Not for use outside db/.
+ */
+#ifndef ST_DB_LEDGER_INT_H
+#define ST_DB_LEDGER_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "db/ledger.h"
+
+struct ledger {
+	sqlite3 *db;
+	/* One connection, one mutex: error-checking, so that a callback that
+	 * calls back into the ledger fails instead of deadlocking. */
+	pthread_mutex_t mu;
+	char *path;
+};
+
+/* The runs columns in chain order (see ledger.h), then row_hash. */
+#define LEDGER_RUN_COLUMNS                                                     \
+	"id, station_id, slot, operator, batch, device_uri, scanned_serial, "  \
+	"device_serial, profile, started_at, ended_at, result, failed_step, "  \
+	"error_kind, reason, cert_serial, smoke_status, smoke_broker, "        \
+	"smoke_tls_version, smoke_cipher, smoke_detail, chain_seq, "           \
+	"prev_hash, row_hash"
+/* How many of LEDGER_RUN_COLUMNS the row hash covers (all but row_hash). */
+#define LEDGER_RUN_HASHED_COLUMNS 23
+
+#define LEDGER_CERT_COLUMNS                                                    \
+	"id, run_id, serial_hex, device_serial, fingerprint_sha256, "          \
+	"subject, issuer, not_before, not_after, backend, pem, status, "       \
+	"status_note, created_at, updated_at"
+
+/* Current wall-clock time in unix milliseconds. */
+int64_t ledger_now_ms(void);
+
+/* Take / release the handle's mutex.  ledger_lock fails with ST_E_STATE
+ * when the calling thread already holds it (re-entry from a callback). */
+st_err ledger_lock(struct ledger *l, char **cause);
+void ledger_unlock(struct ledger *l);
+
+/* ST_E_DB with "<what>: <sqlite message>". */
+st_err db_fail(struct ledger *l, char **cause, const char *what);
+st_err db_exec(struct ledger *l, const char *sql, char **cause);
+st_err db_prepare(
+    struct ledger *l, const char *sql, sqlite3_stmt **st, char **cause);
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK (rollback ignores errors). */
+st_err db_begin(struct ledger *l, char **cause);
+st_err db_commit(struct ledger *l, char **cause);
+void db_rollback(struct ledger *l);
+
+/* Bind text, or NULL when s is NULL.  Returns the sqlite3 result code. */
+int db_bind_text(sqlite3_stmt *st, int idx, const char *s);
+/* Owned copy of a text column, NULL for SQL NULL. */
+char *db_col_dup(sqlite3_stmt *st, int col);
+
+/* Fill records from a row selected with the column lists above. */
+void ledger_run_from_stmt(sqlite3_stmt *st, struct run_record *r);
+void ledger_cert_from_stmt(sqlite3_stmt *st, struct cert_record *c);
+
+/* Schema: apply migrations up to LEDGER_SCHEMA_VERSION (lock held). */
+st_err ledger_migrate(struct ledger *l, char **cause);
+
+/* Chain the run `run_id`, whose finish columns are already set and whose
+ * row_hash is NULL; called inside the finishing transaction. */
+st_err ledger_chain_append(struct ledger *l, int64_t run_id, char **cause);
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * The ledger schema as an ordered list of migrations.  Migration i (from 0)
+ * brings a file from user_version i to i + 1; a file is never downgraded.
+ * Append new migrations; never edit one that has shipped.
+ */
+#include "db/ledger_int.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+static const char *const migrations[] = {
+    /* 1: devices, certificates, runs (hash-chained), run events. */
+    "CREATE TABLE devices ("
+    "  serial      TEXT PRIMARY KEY NOT NULL,"
+    "  model       TEXT,"
+    "  hw_version  TEXT,"
+    "  fw_version  TEXT,"
+    "  chip        TEXT,"
+    "  first_seen  INTEGER NOT NULL,"
+    "  last_seen   INTEGER NOT NULL"
+    ") STRICT;"
+
+    "CREATE TABLE runs ("
+    "  id                INTEGER PRIMARY KEY,"
+    "  station_id        TEXT NOT NULL,"
+    "  slot              INTEGER NOT NULL,"
+    "  operator          TEXT,"
+    "  batch             TEXT,"
+    "  device_uri        TEXT NOT NULL,"
+    "  scanned_serial    TEXT,"
+    "  device_serial     TEXT,"
+    "  profile           TEXT,"
+    "  started_at        INTEGER NOT NULL,"
+    "  ended_at          INTEGER,"
+    "  result            TEXT NOT NULL DEFAULT 'running'"
+    "                    CHECK (result IN ('running','PASS','FAIL')),"
+    "  failed_step       TEXT,"
+    "  error_kind        TEXT,"
+    "  reason            TEXT,"
+    "  cert_serial       TEXT,"
+    "  smoke_status      TEXT"
+    "                    CHECK (smoke_status IN ('passed','failed','skipped')),"
+    "  smoke_broker      TEXT,"
+    "  smoke_tls_version TEXT,"
+    "  smoke_cipher      TEXT,"
+    "  smoke_detail      TEXT,"
+    "  chain_seq         INTEGER UNIQUE,"
+    "  prev_hash         TEXT,"
+    "  row_hash          TEXT"
+    ") STRICT;"
+    "CREATE INDEX runs_device_serial ON runs(device_serial);"
+    "CREATE INDEX runs_scanned_serial ON runs(scanned_serial);"
+    "CREATE INDEX runs_ended_at ON runs(ended_at);"
+
+    "CREATE TABLE certificates ("
+    "  id                 INTEGER PRIMARY KEY,"
+    "  serial_hex         TEXT NOT NULL UNIQUE,"
+    "  device_serial      TEXT,"
+    "  run_id             INTEGER REFERENCES runs(id),"
+    "  fingerprint_sha256 TEXT NOT NULL,"
+    "  subject            TEXT NOT NULL,"
+    "  issuer             TEXT NOT NULL,"
+    "  not_before         INTEGER NOT NULL,"
+    "  not_after          INTEGER NOT NULL,"
+    "  backend            TEXT,"
+    "  pem                TEXT NOT NULL,"
+    "  status             TEXT NOT NULL CHECK (status IN"
+    "                     "
+    "('issued','written','verified','revoked','orphaned')),"
+    "  status_note        TEXT,"
+    "  created_at         INTEGER NOT NULL,"
+    "  updated_at         INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX certificates_device_serial"
+    "  ON certificates(device_serial, id);"
+    "CREATE INDEX certificates_run_id ON certificates(run_id);"
+
+    "CREATE TABLE run_events ("
+    "  id      INTEGER PRIMARY KEY,"
+    "  run_id  INTEGER NOT NULL REFERENCES runs(id),"
+    "  at_ms   INTEGER NOT NULL,"
+    "  step    TEXT NOT NULL,"
+    "  status  TEXT NOT NULL CHECK (status IN ('start','ok','fail','info')),"
+    "  detail  TEXT"
+    ") STRICT;"
+    "CREATE INDEX run_events_run_id ON run_events(run_id, id);"
+
+    /* The newest chained run, so that deleting the tail is noticed. */
+    "CREATE TABLE chain_head ("
+    "  id    INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  seq   INTEGER NOT NULL,"
+    "  hash  TEXT NOT NULL"
+    ") STRICT;"
+    "INSERT INTO chain_head (id, seq, hash) VALUES (1, 0,"
+    "  '0000000000000000000000000000000000000000000000000000000000000000');"
+
+    /* Append-only: accidents through SQL are refused outright; deliberate
+     * tampering (dropping these) is what ledger_verify catches. */
+    "CREATE TRIGGER runs_finished_immutable BEFORE UPDATE ON runs"
+    "  WHEN OLD.row_hash IS NOT NULL"
+    "  BEGIN SELECT RAISE(ABORT, 'finished runs cannot be changed'); END;"
+    "CREATE TRIGGER runs_no_delete BEFORE DELETE ON runs"
+    "  BEGIN SELECT RAISE(ABORT, 'runs cannot be deleted'); END;"
+    "CREATE TRIGGER certificates_no_delete BEFORE DELETE ON certificates"
+    "  BEGIN SELECT RAISE(ABORT, 'certificates cannot be deleted'); END;"
+    "CREATE TRIGGER run_events_no_update BEFORE UPDATE ON run_events"
+    "  BEGIN SELECT RAISE(ABORT, 'run events cannot be changed'); END;"
+    "CREATE TRIGGER run_events_no_delete BEFORE DELETE ON run_events"
+    "  BEGIN SELECT RAISE(ABORT, 'run events cannot be deleted'); END;",
+};
+
+_Static_assert(
+    sizeof migrations / sizeof migrations[0] == LEDGER_SCHEMA_VERSION,
+    "one migration per schema version");
+
+static st_err
+read_version(struct ledger *l, int *version, char **cause)
+{
+	sqlite3_stmt *st = NULL;
+	st_err err = db_prepare(l, "PRAGMA user_version", &st, cause);
+
+	if (err)
+		return err;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		err = db_fail(l, cause, "reading the ledger schema version");
+	} else {
+		*version = sqlite3_column_int(st, 0);
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+st_err
+ledger_migrate(struct ledger *l, char **cause)
+{
+	int version = 0;
+	st_err err;
+
+	/* Inside one write transaction, so two processes opening a new file
+	 * at once do not both create the schema. */
+	err = db_begin(l, cause);
+	if (err)
+		return err;
+	err = read_version(l, &version, cause);
+	if (err)
+		goto out;
+	if (version > LEDGER_SCHEMA_VERSION) {
+		err = st_fail(cause, ST_E_DB,
+		    "ledger schema version %d is newer than this station (%d)",
+		    version, LEDGER_SCHEMA_VERSION);
+		goto out;
+	}
+	for (int i = version; i < LEDGER_SCHEMA_VERSION; i++) {
+		err = db_exec(l, migrations[i], cause);
+		if (err) {
+			st_wrap(cause, err,
+			    "migrating the ledger to version %d", i + 1);
+			goto out;
+		}
+	}
+	if (version < LEDGER_SCHEMA_VERSION) {
+		char sql[64];
+
+		snprintf(sql, sizeof sql, "PRAGMA user_version=%d",
+		    LEDGER_SCHEMA_VERSION);
+		err = db_exec(l, sql, cause);
+		if (err)
+			goto out;
+	}
+	err = db_commit(l, cause);
+out:
+	if (err)
+		db_rollback(l);
+	return err;
+}
