@@ -1,6 +1,7 @@
 /* Frame codec: COBS, CRC-32, header packing (see frame.h). */
 #include "frame.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,7 +9,7 @@
 #include "proto.h"
 
 static uint32_t crc_table[256];
-static int crc_table_ready;
+static pthread_once_t crc_table_once = PTHREAD_ONCE_INIT;
 
 static void
 crc_table_init(void)
@@ -20,7 +21,6 @@ crc_table_init(void)
 			c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
 		crc_table[i] = c;
 	}
-	crc_table_ready = 1;
 }
 
 uint32_t
@@ -29,9 +29,9 @@ crc32_ieee(const void *buf, size_t len)
 	const uint8_t *p = buf;
 	uint32_t c = 0xFFFFFFFFu;
 
-	/* Benign race: every thread computes the same table. */
-	if (!crc_table_ready)
-		crc_table_init();
+	/* Slots encode frames from several threads at once: a plain "ready"
+	 * flag would let one thread read a table another is still writing. */
+	pthread_once(&crc_table_once, crc_table_init);
 	for (size_t i = 0; i < len; i++)
 		c = crc_table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
 	return c ^ 0xFFFFFFFFu;
