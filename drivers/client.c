@@ -248,6 +248,7 @@ exchange(struct client *c, struct frame *req, struct reply *out,
 	int attempt_ms = attempt_timeout_ms(c, req->cmd,
 	    frame_wire_size(req->payload_len), frame_wire_size(c->send_max));
 	int tries = c->opts.retries + 1;
+	char *why = NULL;
 	st_err err = ST_OK;
 
 	req->seq = ++c->seq;
@@ -266,16 +267,27 @@ exchange(struct client *c, struct frame *req, struct reply *out,
 			    proto_cmd_name(req->cmd), req->seq, attempt + 1,
 			    tries);
 		}
-		err = send_frame(c, req, dl, cause);
+		/* Each attempt explains itself in `why`; only a final failure
+		 * hands it to the caller, so a call that succeeded after a
+		 * retransmission leaves *cause untouched. */
+		free(why);
+		why = NULL;
+		err = send_frame(c, req, dl, &why);
 		if (err == ST_OK)
-			err = wait_reply(c, req, &dl, attempt_ms, out, cause);
-		if (err == ST_OK)
+			err = wait_reply(c, req, &dl, attempt_ms, out, &why);
+		if (err == ST_OK) {
+			free(why);
 			return ST_OK;
+		}
 		/* Silence, a NAK or a corrupt reply: send the same frame
 		 * again; anything else (hangup, protocol error) is final. */
-		if (err != ST_E_TIMEOUT && err != ST_E_FRAME)
+		if (err != ST_E_TIMEOUT && err != ST_E_FRAME) {
+			st_fail(cause, err, "%s", why ? why : st_strerror(err));
+			free(why);
 			return err;
+		}
 	}
+	free(why);
 	if (err == ST_E_FRAME)
 		return st_fail(cause, ST_E_FRAME,
 		    "no intact reply to %s after %d attempts (line noise?)",
