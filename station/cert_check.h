@@ -61,6 +61,9 @@ char *cert_to_pem(X509 *cert);
 /* Read the first certificate of a PEM file.  ST_E_IO if the file cannot
  * be opened, ST_E_CRYPTO if it holds no certificate. */
 st_err x509_load_pem_file(const char *path, X509 **out, char **cause);
+/* 1 if a signature made with digest `md_nid` is acceptable (SHA-256 or
+ * stronger: SHA-256/384/512, SHA3-256/384/512). */
+int sig_digest_acceptable(int md_nid);
 /* "2026-11-22T14:05:25Z" for an ASN1_TIME, into buf (at least 32 bytes). */
 void cert_time_str(const ASN1_TIME *t, char *buf, size_t len);
 

@@ -90,3 +90,19 @@ cert_time_str(const ASN1_TIME *t, char *buf, size_t len)
 	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(buf, len, "(bad time)");
 }
+
+int
+sig_digest_acceptable(int md_nid)
+{
+	switch (md_nid) {
+	case NID_sha256:
+	case NID_sha384:
+	case NID_sha512:
+	case NID_sha3_256:
+	case NID_sha3_384:
+	case NID_sha3_512:
+		return 1;
+	default:
+		return 0;
+	}
+}
