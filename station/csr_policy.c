@@ -162,7 +162,7 @@ check_key_type(X509_REQ *req, const struct csr_expect *exp, const char **rule,
 		return refuse(rule, "csr.key-type", cause, "the CSR's key is "
 		    "%s; the profile requires %s",
 		    have == NID_undef ? "of an unknown type" : OBJ_nid2ln(have),
-		    key_alg_name(exp->profile->key_alg));
+		    want == NID_rsaEncryption ? "RSA-2048" : "EC P-256");
 	if (want == NID_X9_62_id_ecPublicKey)
 		return check_ec(xpk, rule, cause);
 	return check_rsa(X509_REQ_get0_pubkey(req), rule, cause);
