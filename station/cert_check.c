@@ -57,13 +57,14 @@ check_chain_times(STACK_OF(X509) *chain, time_t now, int skew,
 	return ST_OK;
 }
 
+/* Verify the signatures up to the pinned root; *built (caller frees) is
+ * the chain found, leaf first. */
 static st_err
 check_chain(const struct ca_issued *issued, const struct cert_expect *exp,
-    time_t now, int skew, const char **rule, char **cause)
+    STACK_OF(X509) **built, const char **rule, char **cause)
 {
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-	STACK_OF(X509) *built = NULL;
 	st_err err = ST_OK;
 
 	if (store == NULL || ctx == NULL || exp->root == NULL ||
@@ -73,8 +74,8 @@ check_chain(const struct ca_issued *issued, const struct cert_expect *exp,
 		    "verification");
 		goto out;
 	}
-	/* Trust is the pinned root alone; time is checked below so that an
-	 * expired leaf is reported as such rather than as a chain error. */
+	/* Trust is the pinned root alone.  Times are checked separately so
+	 * that an expired leaf is reported as such, not as a chain error. */
 	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_ANY);
 	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME);
 	if (X509_verify_cert(ctx) != 1) {
@@ -87,10 +88,8 @@ check_chain(const struct ca_issued *issued, const struct cert_expect *exp,
 		    X509_STORE_CTX_get_error_depth(ctx));
 		goto out;
 	}
-	built = X509_STORE_CTX_get1_chain(ctx);
-	err = check_chain_times(built, now, skew, rule, cause);
+	*built = X509_STORE_CTX_get1_chain(ctx);
 out:
-	sk_X509_pop_free(built, X509_free);
 	X509_STORE_CTX_free(ctx);
 	X509_STORE_free(store);
 	return err;
@@ -232,6 +231,7 @@ cert_check(const struct ca_issued *issued, const struct cert_expect *exp,
     const char **rule, char **cause)
 {
 	const char *dummy = NULL;
+	STACK_OF(X509) *built = NULL;
 	time_t now = exp->now ? (time_t)exp->now : time(NULL);
 	int skew = exp->skew ? exp->skew : CERT_SKEW_DEFAULT;
 	st_err err;
@@ -248,13 +248,16 @@ cert_check(const struct ca_issued *issued, const struct cert_expect *exp,
 		    "the CA returned no certificate");
 	/* Chain first: nothing else about a certificate from an unknown
 	 * issuer is worth reporting. */
-	if ((err = check_chain(issued, exp, now, skew, rule, cause)) ||
-	    (err = check_subject_and_key(issued->cert, exp, rule, cause)) ||
-	    (err = check_san(issued->cert, exp->csr, rule, cause)) ||
+	if ((err = check_chain(issued, exp, &built, rule, cause)) == ST_OK &&
+	    (err = check_subject_and_key(issued->cert, exp, rule, cause)) ==
+	    ST_OK &&
+	    (err = check_san(issued->cert, exp->csr, rule, cause)) == ST_OK &&
 	    (err = check_validity(issued->cert, exp->profile, now, skew, rule,
-	    cause)) ||
-	    (err = check_usage(issued->cert, exp->profile, rule, cause)) ||
-	    (err = check_sig_alg(issued->cert, rule, cause)))
-		return err;
-	return ST_OK;
+	    cause)) == ST_OK &&
+	    (err = check_chain_times(built, now, skew, rule, cause)) == ST_OK &&
+	    (err = check_usage(issued->cert, exp->profile, rule, cause)) ==
+	    ST_OK)
+		err = check_sig_alg(issued->cert, rule, cause);
+	sk_X509_pop_free(built, X509_free);
+	return err;
 }
