@@ -1,6 +1,7 @@
 /* The CA backend table and what all backends share (see ca.h). */
 #include "ca.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,14 +28,6 @@ static const struct {
 
 #define CA_TABLE_LEN (sizeof ca_table / sizeof ca_table[0])
 
-static const char *const ca_names[CA_TABLE_LEN + 1] = { "local", NULL };
-
-const char *const *
-ca_backend_names(void)
-{
-	return ca_names;
-}
-
 st_err
 ca_open(const char *backend, const struct ca_settings *s,
     struct ca_backend **out, char **cause)
@@ -44,8 +37,17 @@ ca_open(const char *backend, const struct ca_settings *s,
 		if (strcmp(ca_table[i].name, backend) == 0)
 			return ca_table[i].open(s, out, cause);
 	}
+	char known[256] = "";
+	size_t used = 0;
+	for (size_t i = 0; i < CA_TABLE_LEN && used < sizeof known; i++) {
+		int n = snprintf(known + used, sizeof known - used, "%s%s",
+		    i ? ", " : "", ca_table[i].name);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
 	return st_fail(cause, ST_E_CONFIG, "unknown CA backend '%s' "
-	    "(known: local)", backend);
+	    "(known: %s)", backend, known);
 }
 
 const char *

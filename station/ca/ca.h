@@ -84,9 +84,6 @@ struct ca_settings {
 st_err ca_open(const char *backend, const struct ca_settings *s,
     struct ca_backend **out, char **cause);
 
-/* Names of the known backends, NULL-terminated (for help texts). */
-const char *const *ca_backend_names(void);
-
 /* Look up a key in s->extra; NULL when absent. */
 const char *ca_settings_get(const struct ca_settings *s, const char *key);
 

@@ -26,7 +26,9 @@
 struct local_ca_init_opts {
 	const char *root_subject;         /* NULL: LOCAL_CA_ROOT_SUBJECT */
 	const char *intermediate_subject; /* NULL: the default above */
-	int force;                        /* replace an existing CA */
+	int force;                        /* replace an existing CA's four
+	                                     files; issued.txt and
+	                                     revoked.txt are kept */
 };
 
 /*

@@ -375,9 +375,10 @@ test_helpers_give_fingerprint_serial_and_pem(void **state)
 	X509 *back = NULL;
 	assert_int_equal(x509_load_pem_file(path, &back, NULL), ST_OK);
 	assert_int_equal(X509_cmp(back, out.cert), 0);
+	X509_free(back);
 	snprintf(path, sizeof path, "%s/nonexistent.pem", fx->tmp);
 	assert_int_equal(x509_load_pem_file(path, &back, NULL), ST_E_IO);
-	X509_free(back);
+	assert_null(back);
 	free(pem);
 	free(serial);
 	ca_issued_clear(&out);

@@ -464,11 +464,17 @@ test_ca_open_rejects_unknown_backend_and_missing_ca(void **state)
 	char *cause = NULL;
 
 	assert_int_equal(ca_open("nosuch", &s, &ca, &cause), ST_E_CONFIG);
+	assert_non_null(strstr(cause, "known: local"));
 	assert_null(ca);
 	assert_int_equal(ca_open("local", &s, &ca, &cause), ST_E_CA);
 	assert_non_null(strstr(cause, "station ca init"));
 	assert_null(ca);
 	free(cause);
+	static const struct ca_setting extra[] = { { "role", "device" },
+		{ NULL, NULL } };
+	s.extra = extra;
+	assert_string_equal(ca_settings_get(&s, "role"), "device");
+	assert_null(ca_settings_get(&s, "url"));
 }
 
 /* `station ca init` as a process: creates the CA under $STATION_HOME/ca,
