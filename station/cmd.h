@@ -23,6 +23,7 @@ struct cmd_entry {
 };
 
 extern const struct cmd_entry cmd_probe_entry;
+extern const struct cmd_entry cmd_ca_entry;
 
 /* Print "usage: station NAME ARGS" to stderr and return EXIT_USAGE. */
 int cmd_usage(const struct cmd_entry *entry);

@@ -10,6 +10,7 @@
 
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_probe_entry,
+	&cmd_ca_entry,
 	NULL,
 };
 

@@ -38,6 +38,7 @@ struct ca_issued {
 	char *serial_hex;      /* certificate serial, lower-case hex (owned) */
 };
 
+/* Free what `issued` owns and zero it (accepts a zeroed struct). */
 void ca_issued_clear(struct ca_issued *issued);
 
 struct ca_backend_ops {
@@ -58,5 +59,35 @@ struct ca_backend {
 	const struct ca_backend_ops *ops;
 	char *describe; /* "local CA (var/ca/intermediate.pem)" */
 };
+
+/* One backend-specific setting ("url", "role", "token-file"...). */
+struct ca_setting {
+	const char *key;
+	const char *value;
+};
+
+/*
+ * What a backend needs to start.  Everything is borrowed for the duration of
+ * ca_open() only: a backend copies what it keeps.
+ */
+struct ca_settings {
+	const char *dir;                /* local: the CA directory */
+	const struct ca_setting *extra; /* others: key/value pairs ended by
+	                                   { NULL, NULL }; may be NULL */
+};
+
+/*
+ * Open the backend named `backend` ("local") with settings `s`.  *out is
+ * new (free with ca_free).  ST_E_CONFIG for an unknown name or a setting
+ * the backend cannot use; ST_E_CA when the CA itself cannot be loaded.
+ */
+st_err ca_open(const char *backend, const struct ca_settings *s,
+    struct ca_backend **out, char **cause);
+
+/* Look up a key in s->extra; NULL when absent. */
+const char *ca_settings_get(const struct ca_settings *s, const char *key);
+
+/* Free a backend (accepts NULL). */
+void ca_free(struct ca_backend *ca);
 
 #endif

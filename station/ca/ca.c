@@ -1,0 +1,81 @@
+/* The CA backend table and what all backends share (see ca.h). */
+#include "ca.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "local.h"
+
+static st_err
+open_local(const struct ca_settings *s, struct ca_backend **out, char **cause)
+{
+	if (s->dir == NULL || s->dir[0] == '\0')
+		return st_fail(cause, ST_E_CONFIG,
+		    "the local CA needs a directory");
+	return local_ca_open(s->dir, out, cause);
+}
+
+/* Every backend the station knows, by name.  Explicit, so that a reader
+ * sees them all in one place. */
+static const struct {
+	const char *name;
+	st_err (*open)(const struct ca_settings *s, struct ca_backend **out,
+	    char **cause);
+} ca_table[] = {
+	{ "local", open_local },
+};
+
+#define CA_TABLE_LEN (sizeof ca_table / sizeof ca_table[0])
+
+st_err
+ca_open(const char *backend, const struct ca_settings *s,
+    struct ca_backend **out, char **cause)
+{
+	*out = NULL;
+	for (size_t i = 0; i < CA_TABLE_LEN; i++) {
+		if (strcmp(ca_table[i].name, backend) == 0)
+			return ca_table[i].open(s, out, cause);
+	}
+	char known[256] = "";
+	size_t used = 0;
+	for (size_t i = 0; i < CA_TABLE_LEN && used < sizeof known; i++) {
+		int n = snprintf(known + used, sizeof known - used, "%s%s",
+		    i ? ", " : "", ca_table[i].name);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	return st_fail(cause, ST_E_CONFIG, "unknown CA backend '%s' "
+	    "(known: %s)", backend, known);
+}
+
+const char *
+ca_settings_get(const struct ca_settings *s, const char *key)
+{
+	if (s == NULL || s->extra == NULL)
+		return NULL;
+	for (const struct ca_setting *e = s->extra; e->key != NULL; e++) {
+		if (strcmp(e->key, key) == 0)
+			return e->value;
+	}
+	return NULL;
+}
+
+void
+ca_free(struct ca_backend *ca)
+{
+	if (ca != NULL)
+		ca->ops->free(ca);
+}
+
+void
+ca_issued_clear(struct ca_issued *issued)
+{
+	if (issued == NULL)
+		return;
+	X509_free(issued->cert);
+	sk_X509_pop_free(issued->chain, X509_free);
+	free(issued->serial_hex);
+	memset(issued, 0, sizeof *issued);
+}

@@ -1,0 +1,354 @@
+/* The local CA backend: signing and revoking with the intermediate kept in
+ * the CA directory (see local.h). */
+#include "local.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../cert_check.h"
+#include "../dn.h"
+#include "../util/xalloc.h"
+#include "local_int.h"
+
+#define LOG_MODULE "ca"
+#include "../util/log.h"
+
+struct local_ca {
+	struct ca_backend base; /* first: the pipeline sees only this */
+	char *dir;
+	X509 *root, *inter;
+	EVP_PKEY *inter_key;
+	/* Slots sign concurrently; the index must get whole lines in the
+	 * order certificates were made, and OpenSSL objects here are shared. */
+	pthread_mutex_t lock;
+};
+
+/* keyUsage value in openssl.cnf syntax for the profile's bits. */
+static void
+key_usage_conf(unsigned bits, char *buf, size_t len)
+{
+	snprintf(buf, len, "critical%s%s%s",
+	    bits & PROFILE_KU_DIGITAL_SIGNATURE ? ",digitalSignature" : "",
+	    bits & PROFILE_KU_KEY_ENCIPHERMENT ? ",keyEncipherment" : "",
+	    bits & PROFILE_KU_KEY_AGREEMENT ? ",keyAgreement" : "");
+}
+
+/* Copy the CSR's requested subjectAltName (DNS and URI names only). */
+static st_err
+copy_san(X509 *cert, X509_REQ *csr, char **cause)
+{
+	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(csr);
+	GENERAL_NAMES *names = NULL;
+	st_err err = ST_OK;
+	int idx = X509v3_get_ext_by_NID(exts, NID_subject_alt_name, -1);
+
+	if (idx < 0)
+		goto out;
+	names = X509V3_EXT_d2i(sk_X509_EXTENSION_value(exts, idx));
+	if (names == NULL) {
+		err = st_fail_ssl(cause, ST_E_CA, "the CSR's subjectAltName "
+		    "does not decode");
+		goto out;
+	}
+	for (int i = 0; i < sk_GENERAL_NAME_num(names); i++) {
+		int type = sk_GENERAL_NAME_value(names, i)->type;
+
+		/* A CA must not quietly change what it was asked for. */
+		if (type != GEN_DNS && type != GEN_URI) {
+			err = st_fail(cause, ST_E_CA, "the CSR asks for a "
+			    "subjectAltName of type %d; only DNS and URI are "
+			    "issued", type);
+			goto out;
+		}
+	}
+	if (sk_GENERAL_NAME_num(names) > 0 &&
+	    !X509_add1_ext_i2d(cert, NID_subject_alt_name, names, 0,
+	    X509V3_ADD_DEFAULT))
+		err = st_fail_ssl(cause, ST_E_CA, "adding subjectAltName");
+out:
+	GENERAL_NAMES_free(names);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return err;
+}
+
+static st_err
+add_leaf_exts(X509 *cert, X509 *inter, const struct profile *p, char **cause)
+{
+	char ku[96];
+	st_err err;
+
+	if ((err = local_add_ext(cert, inter, NID_basic_constraints,
+	    "critical,CA:FALSE", cause)))
+		return err;
+	if (p->key_usage != 0) {
+		key_usage_conf(p->key_usage, ku, sizeof ku);
+		if ((err = local_add_ext(cert, inter, NID_key_usage, ku, cause)))
+			return err;
+	}
+	if (p->eku_client_auth || p->eku_server_auth) {
+		const char *eku = p->eku_client_auth && p->eku_server_auth ?
+		    "clientAuth,serverAuth" :
+		    p->eku_client_auth ? "clientAuth" : "serverAuth";
+
+		if ((err = local_add_ext(cert, inter, NID_ext_key_usage, eku,
+		    cause)))
+			return err;
+	}
+	if ((err = local_add_ext(cert, inter, NID_subject_key_identifier,
+	    "hash", cause)))
+		return err;
+	return local_add_ext(cert, inter, NID_authority_key_identifier,
+	    "keyid:always", cause);
+}
+
+static X509 *
+make_leaf(struct local_ca *ca, const struct ca_request *req, char **cause)
+{
+	X509 *cert = X509_new();
+	ASN1_INTEGER *serial = NULL;
+	EVP_PKEY *pub = X509_REQ_get0_pubkey(req->csr);
+
+	if (cert == NULL || pub == NULL) {
+		st_fail_ssl(cause, ST_E_CA, "the CSR has no usable key");
+		goto fail;
+	}
+	if (local_rand_serial(&serial, cause))
+		goto fail;
+	if (!X509_set_version(cert, X509_VERSION_3) ||
+	    !X509_set_serialNumber(cert, serial) ||
+	    !X509_set_issuer_name(cert, X509_get_subject_name(ca->inter)) ||
+	    !X509_set_subject_name(cert, X509_REQ_get_subject_name(req->csr)) ||
+	    !X509_set_pubkey(cert, pub)) {
+		st_fail_ssl(cause, ST_E_CA, "filling the certificate");
+		goto fail;
+	}
+	if (local_set_validity(cert, req->profile->validity_days, cause) ||
+	    add_leaf_exts(cert, ca->inter, req->profile, cause) ||
+	    copy_san(cert, req->csr, cause))
+		goto fail;
+	if (X509_sign(cert, ca->inter_key, EVP_sha256()) <= 0) {
+		st_fail_ssl(cause, ST_E_CA, "signing the certificate");
+		goto fail;
+	}
+	ASN1_INTEGER_free(serial);
+	return cert;
+fail:
+	ASN1_INTEGER_free(serial);
+	X509_free(cert);
+	return NULL;
+}
+
+/* Replace control characters so one record stays one line. */
+static void
+one_line(char *s)
+{
+	for (; *s; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7F)
+			*s = '?';
+	}
+}
+
+static st_err
+record_issue(struct local_ca *ca, X509 *cert, const char *serial_hex,
+    char **cause)
+{
+	char fp[65], now[21];
+	char *subject = dn_format(X509_get_subject_name(cert));
+	char *path = xasprintf("%s/issued.txt", ca->dir);
+
+	one_line(subject);
+	cert_fingerprint_sha256(cert, fp);
+	clock_iso8601_utc(now, (int64_t)time(NULL));
+	char *line = xasprintf("%s %s %s %s\n", now, serial_hex, fp, subject);
+	st_err err = local_append_line(path, line, cause);
+
+	free(line);
+	free(path);
+	free(subject);
+	return err;
+}
+
+static st_err
+local_sign(struct ca_backend *base, const struct ca_request *req,
+    struct ca_issued *out, char **cause)
+{
+	struct local_ca *ca = (struct local_ca *)base;
+	X509 *cert = NULL;
+	char *serial_hex = NULL;
+	st_err err = ST_OK;
+
+	memset(out, 0, sizeof *out);
+	/* Defence in depth: the CSR policy checked this already, but the CA
+	 * signs nothing whose key holder has not proven possession. */
+	EVP_PKEY *pub = X509_REQ_get0_pubkey(req->csr);
+	if (pub == NULL || X509_REQ_verify(req->csr, pub) != 1)
+		return st_fail_ssl(cause, ST_E_CA,
+		    "the CSR's signature does not verify");
+	pthread_mutex_lock(&ca->lock);
+	cert = make_leaf(ca, req, cause);
+	if (cert == NULL) {
+		err = ST_E_CA;
+		goto out;
+	}
+	serial_hex = cert_serial_hex(cert);
+	err = record_issue(ca, cert, serial_hex, cause);
+	if (err) {
+		err = st_wrap(cause, ST_E_CA, "recording the issuance");
+		goto out;
+	}
+	out->chain = sk_X509_new_null();
+	X509_up_ref(ca->inter);
+	X509_up_ref(ca->root);
+	sk_X509_push(out->chain, ca->inter);
+	sk_X509_push(out->chain, ca->root);
+	out->cert = cert;
+	out->serial_hex = serial_hex;
+	cert = NULL;
+	serial_hex = NULL;
+	log_info("issued serial %s for device %s", out->serial_hex,
+	    req->device_serial ? req->device_serial : "?");
+out:
+	pthread_mutex_unlock(&ca->lock);
+	X509_free(cert);
+	free(serial_hex);
+	return err;
+}
+
+struct find_serial {
+	const char *serial;
+	int found;
+};
+
+static int
+find_serial_cb(const struct local_ca_record *rec, void *arg)
+{
+	struct find_serial *f = arg;
+
+	if (strcmp(rec->serial_hex, f->serial) == 0)
+		f->found = 1;
+	return f->found;
+}
+
+static st_err
+local_revoke(struct ca_backend *base, const char *serial_hex,
+    const char *reason, char **cause)
+{
+	struct local_ca *ca = (struct local_ca *)base;
+	struct find_serial f = { serial_hex, 0 };
+	char now[21];
+	st_err err;
+
+	if (serial_hex[0] == '\0' ||
+	    strspn(serial_hex, "0123456789abcdef") != strlen(serial_hex))
+		return st_fail(cause, ST_E_ARG, "'%s' is not a lower-case hex "
+		    "serial", serial_hex);
+	pthread_mutex_lock(&ca->lock);
+	err = local_ca_read_index(ca->dir, find_serial_cb, &f, cause);
+	if (err == ST_OK && !f.found)
+		err = st_fail(cause, ST_E_NOTFOUND, "serial %s was not issued "
+		    "by the CA in %s", serial_hex, ca->dir);
+	if (err == ST_OK) {
+		char *r = xstrdup(reason && reason[0] ? reason : "unspecified");
+		char *path = xasprintf("%s/revoked.txt", ca->dir);
+
+		one_line(r);
+		clock_iso8601_utc(now, (int64_t)time(NULL));
+		char *line = xasprintf("%s %s %s\n", serial_hex, now, r);
+		err = local_append_line(path, line, cause);
+		free(line);
+		free(path);
+		free(r);
+	}
+	pthread_mutex_unlock(&ca->lock);
+	if (err == ST_OK)
+		log_info("revoked serial %s", serial_hex);
+	return err;
+}
+
+static void
+local_free(struct ca_backend *base)
+{
+	struct local_ca *ca = (struct local_ca *)base;
+
+	if (ca == NULL)
+		return;
+	pthread_mutex_destroy(&ca->lock);
+	X509_free(ca->root);
+	X509_free(ca->inter);
+	EVP_PKEY_free(ca->inter_key);
+	free(ca->dir);
+	free(ca->base.describe);
+	free(ca);
+}
+
+static const struct ca_backend_ops local_ops = {
+	.name = "local",
+	.sign = local_sign,
+	.revoke = local_revoke,
+	.free = local_free,
+};
+
+static st_err
+load_key(const char *path, EVP_PKEY **out, char **cause)
+{
+	FILE *fp = fopen(path, "r");
+
+	*out = NULL;
+	if (fp == NULL)
+		return st_fail(cause, ST_E_CA, "cannot open %s: %s", path,
+		    strerror(errno));
+	*out = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
+	fclose(fp);
+	if (*out == NULL)
+		return st_fail_ssl(cause, ST_E_CA, "%s holds no private key",
+		    path);
+	return ST_OK;
+}
+
+st_err
+local_ca_open(const char *dir, struct ca_backend **out, char **cause)
+{
+	struct local_ca *ca = xcalloc(1, sizeof *ca);
+	char *root = xasprintf("%s/root.pem", dir);
+	char *inter = xasprintf("%s/intermediate.pem", dir);
+	char *key = xasprintf("%s/intermediate.key", dir);
+	st_err err;
+
+	*out = NULL;
+	ca->base.ops = &local_ops;
+	ca->dir = xstrdup(dir);
+	ca->base.describe = xasprintf("local CA (%s)", inter);
+	pthread_mutex_init(&ca->lock, NULL);
+	if ((err = x509_load_pem_file(root, &ca->root, cause)) ||
+	    (err = x509_load_pem_file(inter, &ca->inter, cause)) ||
+	    (err = load_key(key, &ca->inter_key, cause))) {
+		err = st_wrap(cause, ST_E_CA, "opening the local CA (run "
+		    "'station ca init' to create one)");
+		goto out;
+	}
+	if (X509_check_private_key(ca->inter, ca->inter_key) != 1) {
+		err = st_fail_ssl(cause, ST_E_CA, "%s does not belong to %s",
+		    key, inter);
+		goto out;
+	}
+	if (X509_verify(ca->inter, X509_get0_pubkey(ca->root)) != 1) {
+		err = st_fail_ssl(cause, ST_E_CA, "%s is not signed by %s",
+		    inter, root);
+		goto out;
+	}
+	*out = &ca->base;
+	ca = NULL;
+out:
+	local_free(ca ? &ca->base : NULL);
+	free(root);
+	free(inter);
+	free(key);
+	return err;
+}

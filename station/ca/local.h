@@ -1,0 +1,65 @@
+/*
+ * The local CA: a root and an intermediate kept as PEM files in one
+ * directory (0700), the intermediate signing device certificates.
+ *
+ *	DIR/root.pem  root.key           the root (20 years), key 0600
+ *	DIR/intermediate.pem  .key       the issuing CA (10 years, pathlen:0)
+ *	DIR/issued.txt                   one line per certificate issued:
+ *	                                 "TIME SERIAL SHA256 SUBJECT"
+ *	DIR/revoked.txt                  one line per revocation:
+ *	                                 "SERIAL TIME REASON"
+ *
+ * issued.txt is written (and fsync'ed) before a certificate leaves the
+ * backend, so the ledger can be cross-checked against what the CA signed.
+ */
+#ifndef ST_CA_LOCAL_H
+#define ST_CA_LOCAL_H
+
+#include "ca.h"
+
+#define LOCAL_CA_ROOT_SUBJECT "CN=Station Test Root CA,O=Example-Org"
+#define LOCAL_CA_INTERMEDIATE_SUBJECT \
+	"CN=Station Test Intermediate CA,O=Example-Org"
+#define LOCAL_CA_ROOT_DAYS 7305         /* 20 years */
+#define LOCAL_CA_INTERMEDIATE_DAYS 3652 /* 10 years */
+
+struct local_ca_init_opts {
+	const char *root_subject;         /* NULL: LOCAL_CA_ROOT_SUBJECT */
+	const char *intermediate_subject; /* NULL: the default above */
+	int force;                        /* replace an existing CA's four
+	                                     files; issued.txt and
+	                                     revoked.txt are kept */
+};
+
+/*
+ * Create a new CA in `dir` (created 0700, parents too) with the default
+ * names.  ST_E_EXISTS if dir already holds a CA (any of the four files);
+ * ST_E_IO for file-system errors; ST_E_CRYPTO for OpenSSL failures.
+ */
+st_err local_ca_init(const char *dir, char **cause);
+/* The same with names and force chosen by the caller (opts may be NULL). */
+st_err local_ca_init_opts(const char *dir,
+    const struct local_ca_init_opts *opts, char **cause);
+
+/* Open the CA in `dir` as a backend (see ca_open; name "local"). */
+st_err local_ca_open(const char *dir, struct ca_backend **out, char **cause);
+
+/* One line of issued.txt; the strings are borrowed for the callback only. */
+struct local_ca_record {
+	const char *time;        /* "2026-11-22T14:05:25Z" */
+	const char *serial_hex;  /* lower-case hex */
+	const char *fingerprint; /* SHA-256 of the DER, lower-case hex */
+	const char *subject;     /* dn_format() of the subject */
+};
+
+/*
+ * Call `cb` for each line of DIR/issued.txt in order; a non-zero return
+ * from cb stops early (local_ca_read_index still returns ST_OK).  A missing
+ * index means nothing was issued yet (ST_OK, no calls).  ST_E_CA names the
+ * first malformed line.
+ */
+st_err local_ca_read_index(const char *dir,
+    int (*cb)(const struct local_ca_record *rec, void *arg), void *arg,
+    char **cause);
+
+#endif

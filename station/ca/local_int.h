@@ -1,0 +1,41 @@
+/*
+ * Pieces shared by the local CA's creation (local_init.c) and its signing
+ * (local.c).  Not for use outside station/ca/.
+ */
+#ifndef ST_CA_LOCAL_INT_H
+#define ST_CA_LOCAL_INT_H
+
+#include <openssl/x509.h>
+#include <sys/types.h>
+
+#include "../util/err.h"
+
+#define LOCAL_BACKDATE_SECONDS 300 /* notBefore = now - 5 min */
+#define LOCAL_SERIAL_BYTES 16      /* 128 bits, top bit cleared */
+
+/* A fresh random positive non-zero serial (ASN1_INTEGER, caller frees). */
+st_err local_rand_serial(ASN1_INTEGER **out, char **cause);
+
+/* notBefore = now - LOCAL_BACKDATE_SECONDS, notAfter = now + days. */
+st_err local_set_validity(X509 *cert, int days, char **cause);
+
+/*
+ * Add extension `nid` written in openssl.cnf syntax ("critical,CA:FALSE").
+ * `issuer` is the signing certificate (NULL: self-signed) so that the
+ * authority key identifier can be derived.
+ */
+st_err local_add_ext(X509 *cert, X509 *issuer, int nid, const char *value,
+    char **cause);
+
+/*
+ * Write `cert` or `key` as PEM to a new file created with O_EXCL and
+ * `mode` (so a key is never readable by others, not even briefly), then
+ * fsync it.  ST_E_EXISTS if the file exists.
+ */
+st_err local_write_cert(const char *path, X509 *cert, char **cause);
+st_err local_write_key(const char *path, EVP_PKEY *key, char **cause);
+
+/* Append one line to `path` (created 0600) and fsync before returning. */
+st_err local_append_line(const char *path, const char *line, char **cause);
+
+#endif
