@@ -181,6 +181,10 @@ wait_reply(struct client *c, const struct frame *req, struct deadline *dl,
 			log_hexdump(LOG_MODULE, "rx", buf, got);
 		const uint8_t *p = buf;
 		size_t left = got;
+		/* A bad frame or a NAK asks for a retransmission, but only once
+		 * the rest of this read is looked at: the good reply may be in
+		 * it too. */
+		int retry = 0;
 		while (left > 0) {
 			struct frame f;
 			int have = 0;
@@ -192,8 +196,8 @@ wait_reply(struct client *c, const struct frame *req, struct deadline *dl,
 				c->stats.bad_frames++;
 				log_info("dropped a bad frame: %s", why);
 				free(why);
-				return st_fail(cause, ST_E_FRAME,
-				    "corrupt reply frame");
+				retry = 1;
+				continue;
 			}
 			if (!have)
 				continue;
@@ -206,8 +210,8 @@ wait_reply(struct client *c, const struct frame *req, struct deadline *dl,
 				c->stats.naks++;
 				log_info("device NAKed a frame (%s)",
 				    proto_status_name(f.status));
-				return st_fail(cause, ST_E_FRAME,
-				    "device reported a corrupt request");
+				retry = 1;
+				continue;
 			}
 			if (f.seq != req->seq) {
 				c->stats.stale_frames++;
@@ -237,6 +241,9 @@ wait_reply(struct client *c, const struct frame *req, struct deadline *dl,
 			out->payload_len = f.payload_len;
 			return ST_OK;
 		}
+		if (retry)
+			return st_fail(cause, ST_E_FRAME,
+			    "corrupt reply or NAK from the device");
 	}
 }
 

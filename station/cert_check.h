@@ -64,6 +64,9 @@ st_err x509_load_pem_file(const char *path, X509 **out, char **cause);
 /* 1 if a signature made with digest `md_nid` is acceptable (SHA-256 or
  * stronger: SHA-256/384/512, SHA3-256/384/512). */
 int sig_digest_acceptable(int md_nid);
+/* Validity bounds in unix seconds (0 if unreadable). */
+int64_t cert_not_before(X509 *cert);
+int64_t cert_not_after(X509 *cert);
 /* "2026-11-22T14:05:25Z" for an ASN1_TIME, into buf (at least 32 bytes). */
 void cert_time_str(const ASN1_TIME *t, char *buf, size_t len);
 

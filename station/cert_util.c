@@ -106,3 +106,26 @@ sig_digest_acceptable(int md_nid)
 		return 0;
 	}
 }
+
+/* Seconds since the epoch of an ASN1_TIME, 0 if it cannot be read. */
+static int64_t
+asn1_time_unix(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	if (t == NULL || !ASN1_TIME_to_tm(t, &tm))
+		return 0;
+	return (int64_t)timegm(&tm);
+}
+
+int64_t
+cert_not_before(X509 *cert)
+{
+	return asn1_time_unix(X509_get0_notBefore(cert));
+}
+
+int64_t
+cert_not_after(X509 *cert)
+{
+	return asn1_time_unix(X509_get0_notAfter(cert));
+}

@@ -23,6 +23,8 @@ struct cmd_entry {
 };
 
 extern const struct cmd_entry cmd_probe_entry;
+extern const struct cmd_entry cmd_provision_entry;
+extern const struct cmd_entry cmd_ledger_entry;
 extern const struct cmd_entry cmd_ca_entry;
 
 /* Print "usage: station NAME ARGS" to stderr and return EXIT_USAGE. */

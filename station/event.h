@@ -10,6 +10,8 @@
 #ifndef ST_EVENT_H
 #define ST_EVENT_H
 
+#include <stdint.h>
+
 #include "util/err.h"
 
 /* The steps of one provisioning run, in order. */
@@ -22,8 +24,10 @@ enum step {
 	STEP_CSR,         /* CSR built and signed on the chip */
 	STEP_CSR_POLICY,  /* CSR checks */
 	STEP_CA_SIGN,     /* the CA signs */
+	STEP_RECORD,      /* issuance committed to the ledger at once, so
+	                     every certificate the CA issued is on record even
+	                     if the checks then reject it */
 	STEP_CERT_CHECK,  /* checks on what the CA returned */
-	STEP_RECORD,      /* issuance committed to the ledger */
 	STEP_WRITE,       /* certificate and chain written to the device */
 	STEP_READBACK,    /* read back and compared byte for byte */
 	STEP_SMOKE,       /* mTLS smoke test against the broker */
@@ -46,7 +50,7 @@ enum event_kind {
 struct station_event {
 	enum event_kind kind;
 	int slot;
-	long long run_id;
+	int64_t run_id;
 	enum step step;
 	int progress;      /* 0..100 through the pipeline */
 	const char *serial; /* device serial once known, else NULL */

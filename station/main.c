@@ -6,10 +6,13 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "station.h"
 #include "util/log.h"
 
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_probe_entry,
+	&cmd_provision_entry,
+	&cmd_ledger_entry,
 	&cmd_ca_entry,
 	NULL,
 };
@@ -17,7 +20,7 @@ static const struct cmd_entry *const cmd_table[] = {
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: station [--verbose] COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(fp, "usage: station [--config FILE] [--verbose] COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; cmd_table[i] != NULL; i++)
 		fprintf(fp, "  %-10s %s\n             %s\n", cmd_table[i]->name,
 		    cmd_table[i]->args, cmd_table[i]->summary);
@@ -44,6 +47,10 @@ main(int argc, char **argv)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
 			return EXIT_PASS;
+		}
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			station_globals.config_path = argv[++i];
+			continue;
 		}
 		if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0) {
 			log_set_level(LOG_LEVEL_DEBUG);

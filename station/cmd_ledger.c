@@ -1,0 +1,211 @@
+/*
+ * station ledger list [--limit N] [--json]
+ * station ledger show SERIAL [--json]
+ * station ledger verify [--json]
+ *
+ * Read-only views of the ledger for operators, test engineers and
+ * auditors.  `verify` exits 0 when the ledger is intact, 1 when tampering
+ * or corruption is found (and names the run).
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../db/ledger.h"
+#include "cmd.h"
+#include "config.h"
+#include "station.h"
+#include "util/clock.h"
+
+struct view {
+	int json;
+	int runs, certs;
+};
+
+static void
+iso_ms(char buf[static 21], int64_t ms)
+{
+	if (ms <= 0) {
+		memcpy(buf, "-", 2);
+		return;
+	}
+	clock_iso8601_utc(buf, ms / 1000);
+}
+
+static json_t *
+jstr(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static void
+print_json_line(json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+
+	printf("%s\n", s);
+	free(s);
+	json_decref(o);
+}
+
+static int
+run_cb(const struct run_record *r, void *ctx)
+{
+	struct view *v = ctx;
+	char started[21];
+
+	v->runs++;
+	iso_ms(started, r->started_at);
+	if (v->json) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "run_id", json_integer(r->id));
+		json_object_set_new(o, "station", jstr(r->station_id));
+		json_object_set_new(o, "slot", json_integer(r->slot));
+		json_object_set_new(o, "started", json_string(started));
+		json_object_set_new(o, "serial", jstr(r->device_serial));
+		json_object_set_new(o, "result", jstr(r->result));
+		json_object_set_new(o, "failed_step", jstr(r->failed_step));
+		json_object_set_new(o, "reason", jstr(r->reason));
+		json_object_set_new(o, "cert_serial", jstr(r->cert_serial));
+		json_object_set_new(o, "operator", jstr(r->operator_id));
+		json_object_set_new(o, "batch", jstr(r->batch));
+		json_object_set_new(o, "smoke", jstr(r->smoke_status));
+		print_json_line(o);
+		return 0;
+	}
+	printf("run %-6" PRId64 " %s  slot %-2d %-20s %-7s %s%s%s\n", r->id,
+	    started, r->slot, r->device_serial ? r->device_serial : "-",
+	    r->result, r->failed_step ? "at " : "",
+	    r->failed_step ? r->failed_step : "",
+	    r->cert_serial ? r->cert_serial : "");
+	if (r->reason)
+		printf("           %s\n", r->reason);
+	return 0;
+}
+
+static int
+cert_cb(const struct cert_record *c, void *ctx)
+{
+	struct view *v = ctx;
+	char nb[21], na[21];
+
+	v->certs++;
+	clock_iso8601_utc(nb, c->not_before);
+	clock_iso8601_utc(na, c->not_after);
+	if (v->json) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "cert_serial", jstr(c->serial_hex));
+		json_object_set_new(o, "serial", jstr(c->device_serial));
+		json_object_set_new(o, "run_id", json_integer(c->run_id));
+		json_object_set_new(o, "status", jstr(c->status));
+		json_object_set_new(o, "status_note", jstr(c->status_note));
+		json_object_set_new(o, "fingerprint_sha256",
+		    jstr(c->fingerprint_sha256));
+		json_object_set_new(o, "subject", jstr(c->subject));
+		json_object_set_new(o, "issuer", jstr(c->issuer));
+		json_object_set_new(o, "not_before", json_string(nb));
+		json_object_set_new(o, "not_after", json_string(na));
+		json_object_set_new(o, "backend", jstr(c->backend));
+		print_json_line(o);
+		return 0;
+	}
+	printf("cert %s  %-8s run %" PRId64 "  %s\n     sha256 %s\n"
+	    "     valid %s .. %s  issuer %s%s%s\n", c->serial_hex, c->status,
+	    c->run_id, c->subject, c->fingerprint_sha256, nb, na, c->issuer,
+	    c->status_note ? "\n     note " : "",
+	    c->status_note ? c->status_note : "");
+	return 0;
+}
+
+static int
+ledger_verify_cmd(struct station *st, int json)
+{
+	struct ledger_verify_report rep;
+	char *cause = NULL;
+	st_err err = ledger_verify(st->ledger, &rep, &cause);
+
+	if (json) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "result", json_string(err ? "FAIL" : "PASS"));
+		json_object_set_new(o, "problem",
+		    json_string(ledger_problem_name(rep.problem)));
+		json_object_set_new(o, "runs_checked",
+		    json_integer(rep.runs_checked));
+		json_object_set_new(o, "bad_run_id", json_integer(rep.bad_run_id));
+		json_object_set_new(o, "detail", json_string(err ? (cause ?
+		    cause : rep.detail) : ""));
+		print_json_line(o);
+	} else if (err) {
+		printf("FAIL  ledger %s: %s\n", ledger_problem_name(rep.problem),
+		    cause ? cause : rep.detail);
+	} else {
+		printf("PASS  ledger intact: %" PRId64 " runs in the chain\n",
+		    rep.runs_checked);
+	}
+	free(cause);
+	if (err == ST_E_MISMATCH)
+		return EXIT_FAIL;
+	return err ? EXIT_STATION : EXIT_PASS;
+}
+
+static int
+cmd_ledger_exec(int argc, char **argv)
+{
+	struct view v = { 0 };
+	const char *sub = argc > 1 ? argv[1] : NULL, *serial = NULL;
+	int limit = 20, rc = EXIT_PASS;
+	struct station *st = NULL;
+	char *cause = NULL;
+	st_err err = ST_OK;
+
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			v.json = 1;
+		else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc)
+			limit = (int)strtol(argv[++i], NULL, 10);
+		else if (argv[i][0] != '-' && serial == NULL)
+			serial = argv[i];
+		else
+			return cmd_usage(&cmd_ledger_entry);
+	}
+	if (sub == NULL || (strcmp(sub, "show") == 0) != (serial != NULL) ||
+	    (strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "verify")))
+		return cmd_usage(&cmd_ledger_entry);
+	if (station_open(station_globals.config_path, &st, &cause) != ST_OK) {
+		fprintf(stderr, "station: %s\n", cause);
+		free(cause);
+		return EXIT_STATION;
+	}
+	if (strcmp(sub, "list") == 0) {
+		err = ledger_list_runs(st->ledger, limit, run_cb, &v, &cause);
+	} else if (strcmp(sub, "show") == 0) {
+		err = ledger_device_history(st->ledger, serial, run_cb, cert_cb,
+		    &v, &cause);
+		if (err == ST_OK && v.runs == 0 && v.certs == 0) {
+			fprintf(stderr, "station: no runs or certificates for '%s'\n",
+			    serial);
+			rc = EXIT_FAIL;
+		}
+	} else {
+		rc = ledger_verify_cmd(st, v.json);
+	}
+	if (err) {
+		fprintf(stderr, "station: ledger %s: %s\n", sub, cause);
+		rc = EXIT_STATION;
+	}
+	free(cause);
+	station_close(st);
+	return rc;
+}
+
+const struct cmd_entry cmd_ledger_entry = {
+	.name = "ledger",
+	.args = "list [--limit N] [--json] | show SERIAL [--json] | verify [--json]",
+	.summary = "show runs and certificates; verify the hash chain",
+	.exec = cmd_ledger_exec,
+};

@@ -1,0 +1,124 @@
+/*
+ * station provision DEVICE-URI [--serial SCANNED] [--profile P]
+ *     [--operator ID] [--batch ID] [--json]
+ *
+ * Provision one device end to end.  Exit 0 on PASS, 1 on FAIL, 3 when the
+ * station itself cannot work (config, ledger, CA).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "event.h"
+#include "pipeline.h"
+#include "station.h"
+
+/* Progress lines on stderr for a person watching a terminal. */
+static void
+progress_sink(void *ctx, const struct station_event *ev)
+{
+	FILE *fp = ctx;
+
+	switch (ev->kind) {
+	case EVENT_STEP_OK:
+		fprintf(fp, "  %-13s %s\n", step_name(ev->step),
+		    ev->text ? ev->text : "ok");
+		break;
+	case EVENT_STEP_FAIL:
+		fprintf(fp, "  %-13s FAIL: %s\n", step_name(ev->step),
+		    ev->text ? ev->text : st_strerror(ev->err));
+		break;
+	case EVENT_INFO:
+		fprintf(fp, "  %-13s %s\n", "", ev->text);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+print_human(const struct provision_result *res)
+{
+	if (res->pass) {
+		printf("PASS  %s  certificate %s  sha256 %s  smoke %s  %llu ms\n",
+		    res->serial, res->cert_serial, res->fingerprint, res->smoke,
+		    (unsigned long long)res->duration_ms);
+		return;
+	}
+	printf("FAIL  %s  at %s: %s\n", res->serial ? res->serial : "(unknown)",
+	    step_name(res->failed_step), res->headline);
+	printf("      reason: %s\n      next:   %s\n", res->reason, res->advice);
+}
+
+static int
+cmd_provision_exec(int argc, char **argv)
+{
+	struct provision_request req = { 0 };
+	struct provision_result res = { 0 };
+	struct station *st = NULL;
+	struct event_bus bus = { 0 };
+	char *cause = NULL;
+	int json = 0, quiet = 0, rc;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int more = i + 1 < argc;
+
+		if (strcmp(a, "--json") == 0)
+			json = 1;
+		else if (strcmp(a, "--quiet") == 0)
+			quiet = 1;
+		else if (strcmp(a, "--serial") == 0 && more)
+			req.scanned_serial = argv[++i];
+		else if (strcmp(a, "--profile") == 0 && more)
+			req.profile = argv[++i];
+		else if (strcmp(a, "--operator") == 0 && more)
+			req.operator_id = argv[++i];
+		else if (strcmp(a, "--batch") == 0 && more)
+			req.batch = argv[++i];
+		else if (a[0] == '-' || req.device_uri != NULL)
+			return cmd_usage(&cmd_provision_entry);
+		else
+			req.device_uri = a;
+	}
+	if (req.device_uri == NULL)
+		return cmd_usage(&cmd_provision_entry);
+
+	if (station_open(station_globals.config_path, &st, &cause) != ST_OK) {
+		fprintf(stderr, "station: %s\n", cause);
+		free(cause);
+		return EXIT_STATION;
+	}
+	if (!json && !quiet)
+		event_bus_add(&bus, progress_sink, stderr);
+	if (provision_run(st, &req, &bus, &res, &cause) != ST_OK) {
+		fprintf(stderr, "station: %s\n", cause);
+		rc = EXIT_STATION;
+		goto out;
+	}
+	if (json) {
+		char *s = provision_result_json(&res, &req);
+
+		printf("%s\n", s);
+		free(s);
+	} else {
+		print_human(&res);
+	}
+	rc = res.pass ? EXIT_PASS : EXIT_FAIL;
+out:
+	fflush(stdout);
+	provision_result_clear(&res);
+	station_close(st);
+	free(cause);
+	return rc;
+}
+
+const struct cmd_entry cmd_provision_entry = {
+	.name = "provision",
+	.args = "DEVICE-URI [--serial SCANNED] [--profile P] [--operator ID] "
+	    "[--batch ID] [--json] [--quiet]",
+	.summary = "provision one device end to end (exit 0 PASS, 1 FAIL)",
+	.exec = cmd_provision_exec,
+};

@@ -1,0 +1,282 @@
+/*
+ * The provisioning pipeline's orchestration (see pipeline.h): runs the
+ * steps in order under their deadlines, emits events, and on failure leaves
+ * the ledger saying exactly what happened to the device.
+ */
+#include "pipeline.h"
+
+#include <jansson.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../db/ledger.h"
+#include "advice.h"
+#include "config.h"
+#include "pipeline_run.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define LOG_MODULE "pipeline"
+
+/* Steps that talk to a chip or a CA get more time than the default. */
+static const struct {
+	enum step step;
+	st_err (*fn)(struct run *r);
+	int timeout_factor; /* multiples of the configured step timeout */
+} step_table[] = {
+	{ STEP_CONNECT, step_connect, 1 },
+	{ STEP_HELLO, step_hello, 1 },
+	{ STEP_SERIAL, step_serial, 1 },
+	{ STEP_LEDGER, step_ledger, 1 },
+	{ STEP_KEYGEN, step_keygen, 3 },
+	{ STEP_CSR, step_csr, 1 },
+	{ STEP_CSR_POLICY, step_csr_policy, 1 },
+	{ STEP_CA_SIGN, step_ca_sign, 3 },
+	{ STEP_RECORD, step_record, 1 },
+	{ STEP_CERT_CHECK, step_cert_check, 1 },
+	{ STEP_WRITE, step_write, 2 },
+	{ STEP_READBACK, step_readback, 2 },
+	{ STEP_SMOKE, step_smoke, 2 },
+	{ STEP_COMMIT, step_commit, 1 },
+};
+
+#define STEP_COUNT (sizeof step_table / sizeof step_table[0])
+
+void
+provision_result_clear(struct provision_result *res)
+{
+	free(res->reason);
+	free(res->serial);
+	free(res->cert_serial);
+	free(res->smoke_detail);
+	memset(res, 0, sizeof *res);
+}
+
+static void
+emit(struct run *r, enum event_kind kind, enum step step, int progress,
+    const char *text, st_err err)
+{
+	struct station_event ev = {
+		.kind = kind,
+		.slot = r->req->slot,
+		.run_id = r->res->run_id,
+		.step = step,
+		.progress = progress,
+		.serial = r->res->serial,
+		.text = text,
+		.err = err,
+		.pass = r->res->pass,
+	};
+
+	if (r->bus)
+		event_emit(r->bus, &ev);
+}
+
+void
+run_info(struct run *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	char *text = xvasprintf(fmt, ap);
+	va_end(ap);
+	log_info("slot %d run %" PRId64 ": %s", r->req->slot, r->res->run_id, text);
+	ledger_run_event(r->st->ledger, r->res->run_id, "info", LEDGER_EV_INFO, text,
+	    NULL);
+	emit(r, EVENT_INFO, STEP_CONNECT, -1, text, ST_OK);
+	free(text);
+}
+
+/*
+ * After a failure: a certificate the CA issued for this run must not stay
+ * live unless it is proven on the device.  Mark it orphaned, then revoke it
+ * where the backend can, and say so in the ledger.
+ */
+static void
+settle_certificate(struct run *r, enum step failed)
+{
+	struct ledger *l = r->st->ledger;
+	const char *serial = r->res->cert_serial;
+	char *why = NULL;
+
+	if (!r->cert_recorded || serial == NULL)
+		return;
+	char *note = xasprintf("run %" PRId64 " failed at %s", r->res->run_id,
+	    step_name(failed));
+	if (ledger_cert_set_status(l, serial, "orphaned", note, &why) != ST_OK)
+		log_error("cannot mark certificate %s orphaned: %s", serial, why);
+	free(why);
+	why = NULL;
+	if (r->st->ca->ops->revoke != NULL &&
+	    r->st->ca->ops->revoke(r->st->ca, serial, "cessationOfOperation",
+	    &why) == ST_OK) {
+		free(why);
+		why = NULL;
+		if (ledger_cert_set_status(l, serial, "revoked", note, &why))
+			log_error("cannot mark certificate %s revoked: %s",
+			    serial, why);
+		run_info(r, "certificate %s revoked (never proven on the device)",
+		    serial);
+	} else {
+		run_info(r, "certificate %s left orphaned: %s", serial,
+		    why ? why : "backend cannot revoke");
+	}
+	free(why);
+	free(note);
+}
+
+static void
+run_clear(struct run *r)
+{
+	client_free(r->client);
+	dev_info_clear(&r->info);
+	free(r->spki);
+	free(r->csr_der);
+	free(r->subject);
+	for (size_t i = 0; r->san_dns && r->san_dns[i]; i++)
+		free(r->san_dns[i]);
+	free(r->san_dns);
+	for (size_t i = 0; r->san_uri && r->san_uri[i]; i++)
+		free(r->san_uri[i]);
+	free(r->san_uri);
+	X509_REQ_free(r->csr);
+	ca_issued_clear(&r->issued);
+	free(r->previous_cert);
+	free(r->cause);
+}
+
+static st_err
+run_begin(struct run *r, char **cause)
+{
+	const struct config *cfg = r->st->cfg;
+	const struct provision_request *req = r->req;
+	const char *pname = req->profile ? req->profile : "default";
+	struct run_start s = {
+		.station_id = cfg->station_id,
+		.slot = req->slot,
+		.operator_id = req->operator_id ? req->operator_id :
+		    cfg->operator_id,
+		.batch = req->batch,
+		.device_uri = req->device_uri,
+		.scanned_serial = req->scanned_serial,
+		.profile = pname,
+	};
+
+	r->profile = config_profile(cfg, pname);
+	st_err err = ledger_run_begin(r->st->ledger, &s, &r->res->run_id, cause);
+	if (err)
+		return st_wrap(cause, err, "recording the start of the run");
+	return ST_OK;
+}
+
+st_err
+provision_run(struct station *st, const struct provision_request *req,
+    const struct event_bus *bus, struct provision_result *res, char **cause)
+{
+	struct run r = { .st = st, .req = req, .bus = bus, .res = res };
+	uint64_t started = clock_now_ms();
+	int step_ms = st->cfg->step_timeout_ms;
+	st_err err;
+
+	memset(res, 0, sizeof *res);
+	res->smoke = "skipped";
+	err = run_begin(&r, cause);
+	if (err)
+		return err;
+	emit(&r, EVENT_RUN_START, STEP_CONNECT, 0, req->device_uri, ST_OK);
+
+	enum step failed = STEP_CONNECT;
+	if (r.profile == NULL) {
+		err = st_fail(&r.cause, ST_E_CONFIG, "unknown profile '%s'",
+		    req->profile);
+	}
+	for (size_t i = 0; err == ST_OK && i < STEP_COUNT; i++) {
+		enum step s = step_table[i].step;
+		int progress = (int)(i * 100 / STEP_COUNT);
+
+		failed = s;
+		r.deadline = deadline_in((uint64_t)step_ms *
+		    (uint64_t)step_table[i].timeout_factor);
+		if (r.client)
+			client_set_deadline(r.client, r.deadline);
+		emit(&r, EVENT_STEP_START, s, progress, NULL, ST_OK);
+		err = step_table[i].fn(&r);
+		if (err == ST_OK && deadline_passed(r.deadline))
+			err = st_fail(&r.cause, ST_E_TIMEOUT,
+			    "step took longer than its %d ms deadline",
+			    step_ms * step_table[i].timeout_factor);
+		if (err) {
+			emit(&r, EVENT_STEP_FAIL, s, progress, r.cause, err);
+			ledger_run_event(st->ledger, res->run_id, step_name(s),
+			    LEDGER_EV_FAIL, r.cause, NULL);
+			break;
+		}
+		emit(&r, EVENT_STEP_OK, s, progress, s == STEP_SMOKE &&
+		    strcmp(res->smoke, "skipped") == 0 ? "skipped" : NULL, ST_OK);
+		ledger_run_event(st->ledger, res->run_id, step_name(s),
+		    LEDGER_EV_OK, NULL, NULL);
+	}
+
+	if (err) {
+		res->pass = 0;
+		res->failed_step = failed;
+		res->err = err;
+		res->reason = r.cause ? xstrdup(r.cause) : xstrdup(st_strerror(err));
+		res->headline = advice_headline(failed, err);
+		res->advice = advice_next_step(failed, err);
+		settle_certificate(&r, failed);
+	} else {
+		res->pass = 1;
+	}
+	res->duration_ms = clock_now_ms() - started;
+	st_err ferr = ledger_run_finish(st->ledger, res->run_id,
+	    res->pass ? "PASS" : "FAIL", res->pass ? NULL : step_name(failed),
+	    res->pass ? NULL : st_errname(err), res->reason, cause);
+	emit(&r, EVENT_RUN_END, res->pass ? STEP__COUNT : failed, 100,
+	    res->reason, err);
+	run_clear(&r);
+	if (ferr)
+		return st_wrap(cause, ferr, "recording the end of run %" PRId64 "",
+		    res->run_id);
+	return ST_OK;
+}
+
+char *
+provision_result_json(const struct provision_result *res,
+    const struct provision_request *req)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "run_id", json_integer(res->run_id));
+	json_object_set_new(o, "slot", json_integer(req->slot));
+	json_object_set_new(o, "device", json_string(req->device_uri));
+	json_object_set_new(o, "serial", res->serial ? json_string(res->serial) :
+	    json_null());
+	json_object_set_new(o, "scanned_serial", req->scanned_serial ?
+	    json_string(req->scanned_serial) : json_null());
+	json_object_set_new(o, "result", json_string(res->pass ? "PASS" : "FAIL"));
+	json_object_set_new(o, "failed_step", res->pass ? json_null() :
+	    json_string(step_name(res->failed_step)));
+	json_object_set_new(o, "error", res->pass ? json_null() :
+	    json_string(st_errname(res->err)));
+	json_object_set_new(o, "reason", res->reason ? json_string(res->reason) :
+	    json_null());
+	json_object_set_new(o, "advice", res->advice ? json_string(res->advice) :
+	    json_null());
+	json_object_set_new(o, "cert_serial", res->cert_serial ?
+	    json_string(res->cert_serial) : json_null());
+	json_object_set_new(o, "fingerprint", res->fingerprint[0] ?
+	    json_string(res->fingerprint) : json_null());
+	json_object_set_new(o, "smoke", json_string(res->smoke ? res->smoke :
+	    "skipped"));
+	if (res->smoke_detail)
+		json_object_set_new(o, "smoke_detail",
+		    json_string(res->smoke_detail));
+	json_object_set_new(o, "duration_ms", json_integer((json_int_t)
+	    res->duration_ms));
+	char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(o);
+	return s;
+}

@@ -1,0 +1,62 @@
+/*
+ * Private to the pipeline: the state of one run, shared by the orchestrator
+ * (pipeline.c) and the step functions (pipeline_steps.c, pipeline_write.c).
+ */
+#ifndef ST_PIPELINE_RUN_H
+#define ST_PIPELINE_RUN_H
+
+#include <openssl/x509.h>
+
+#include "../drivers/client.h"
+#include "ca/ca.h"
+#include "pipeline.h"
+#include "profile.h"
+
+struct run {
+	struct station *st;
+	const struct provision_request *req;
+	const struct event_bus *bus;
+	struct provision_result *res;
+	const struct profile *profile;
+	struct deadline deadline;   /* the current step's */
+
+	struct client *client;
+	struct dev_info info;
+	uint8_t *spki;              /* chip public key, DER SPKI */
+	size_t spki_len;
+	char *subject;              /* expanded templates */
+	char **san_dns, **san_uri;  /* NULL-terminated */
+	uint8_t *csr_der;           /* as the device sent it */
+	size_t csr_der_len;
+	X509_REQ *csr;              /* parsed once the policy accepted it */
+	struct ca_issued issued;
+	int cert_recorded;          /* the ledger holds the issued cert */
+	char *previous_cert;        /* live cert being replaced (reprovision) */
+	char *cause;                /* the failing step's cause */
+};
+
+/* Step functions, in pipeline order: return ST_OK or an error with
+ * r->cause set. */
+st_err step_connect(struct run *r);
+st_err step_hello(struct run *r);
+st_err step_serial(struct run *r);
+st_err step_ledger(struct run *r);
+st_err step_keygen(struct run *r);
+st_err step_csr(struct run *r);
+st_err step_csr_policy(struct run *r);
+st_err step_ca_sign(struct run *r);
+st_err step_record(struct run *r);
+st_err step_cert_check(struct run *r);
+st_err step_write(struct run *r);
+st_err step_readback(struct run *r);
+st_err step_smoke(struct run *r);
+st_err step_commit(struct run *r);
+
+/* The smoke test proper, once a broker is configured (pipeline_smoke.c). */
+st_err smoke_step(struct run *r);
+
+/* Record a detail as an EVENT_INFO (and so in the ledger's run events). */
+void run_info(struct run *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif
