@@ -1,0 +1,56 @@
+/*
+ * The line: the slots of one fixture, each with its own worker thread, so
+ * a slow or hung device never blocks another slot or the screen.  Jobs are
+ * submitted by scans (screen or batch mode); results come out as events on
+ * the bus (EVENT_RUN_END carries PASS/FAIL) and through line_wait_idle.
+ *
+ * Every function here is safe to call from any thread.  Event sinks are
+ * called from slot threads: they must be thread-safe and quick.
+ */
+#ifndef ST_LINE_H
+#define ST_LINE_H
+
+#include "event.h"
+#include "fixture.h"
+#include "pipeline.h"
+#include "station.h"
+
+struct line;
+
+/* Start one worker per fixture slot.  `st`, `fx` and `bus` are borrowed
+ * and must outlive the line. */
+st_err line_new(struct station *st, const struct fixture *fx,
+    const struct event_bus *bus, struct line **out, char **cause);
+
+struct line_job {
+	unsigned slot;              /* fixture slot index; 0 = next free */
+	const char *scanned_serial; /* may be NULL */
+	const char *operator_id;    /* may be NULL */
+	const char *batch;          /* may be NULL */
+};
+
+/*
+ * Start provisioning on a slot (strings are copied).  ST_E_STATE when the
+ * slot is busy (or, for slot 0, every slot is), ST_E_NOTFOUND for an
+ * unknown slot.  *slot_out (may be NULL) receives the slot chosen.
+ */
+st_err line_submit(struct line *l, const struct line_job *job,
+    unsigned *slot_out, char **cause);
+
+/* 1 while the slot runs a job. */
+int line_slot_busy(struct line *l, unsigned slot);
+/* Block until no slot runs a job. */
+void line_wait_idle(struct line *l);
+
+/* Counters for the screen header and batch summaries. */
+struct line_stats {
+	unsigned passed, failed, running;
+	uint64_t started_ms;       /* when the line was created (monotonic) */
+};
+void line_get_stats(struct line *l, struct line_stats *out);
+
+/* Stop accepting jobs, wait for running ones (each ends by its own step
+ * deadlines), join the workers and free.  Accepts NULL. */
+void line_free(struct line *l);
+
+#endif
