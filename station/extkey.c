@@ -13,8 +13,10 @@
 #include <openssl/err.h>
 #include <openssl/provider.h>
 #include <openssl/proverr.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "drivers/proto.h"
 #include "extkey_int.h"
 #include "util/xalloc.h"
 
@@ -28,6 +30,7 @@ struct extkey {
 	void *ctx;
 	pthread_mutex_t lock; /* guards sign_count and last_error */
 	unsigned long sign_count;
+	unsigned long bad_signatures;
 	char *last_error;
 };
 
@@ -109,6 +112,36 @@ ek_libctx(void)
 	return ek_global_libctx;
 }
 
+/*
+ * Whether `sig` verifies with the public key.  The signature is handed on
+ * either way (the broker's own check is the real test); this only lets a
+ * diagnosis say "the chip holds another key" when the broker's alert is
+ * lost (TLS 1.3 clients finish before the server has checked them).
+ */
+static int
+signature_verifies(struct extkey *owner, int sig_alg, const uint8_t *digest,
+    size_t digest_len, const uint8_t *sig, size_t sig_len)
+{
+	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_pkey(ek_libctx(), owner->pub,
+	    EXTKEY_DEFAULT_PROPQ);
+	EVP_MD *md = EVP_MD_fetch(ek_libctx(), "SHA2-256", EXTKEY_DEFAULT_PROPQ);
+	int ok = pctx != NULL && md != NULL &&
+	    EVP_PKEY_verify_init(pctx) > 0 &&
+	    EVP_PKEY_CTX_set_signature_md(pctx, md) > 0;
+
+	if (ok && sig_alg == PROTO_SIG_RSA_PSS_SHA256)
+		ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) > 0 &&
+		    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) > 0;
+	else if (ok && sig_alg == PROTO_SIG_RSA_PKCS1_SHA256)
+		ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) > 0;
+	ok = ok && EVP_PKEY_verify(pctx, sig, sig_len, digest, digest_len) == 1;
+	EVP_MD_free(md);
+	EVP_PKEY_CTX_free(pctx);
+	ERR_clear_error();
+	return ok;
+}
+
 int
 ek_owner_sign(struct extkey *owner, int sig_alg, const uint8_t *digest,
     size_t digest_len, uint8_t **sig, size_t *sig_len)
@@ -142,6 +175,14 @@ ek_owner_sign(struct extkey *owner, int sig_alg, const uint8_t *digest,
 		free(*sig);
 		*sig = NULL;
 		return 0;
+	}
+	if (!signature_verifies(owner, sig_alg, digest, digest_len, *sig,
+	    *sig_len)) {
+		log_warn("the external key's signature does not verify with "
+		    "its public key");
+		pthread_mutex_lock(&owner->lock);
+		owner->bad_signatures++;
+		pthread_mutex_unlock(&owner->lock);
 	}
 	return 1;
 }
@@ -254,6 +295,17 @@ extkey_sign_count(struct extkey *k)
 
 	pthread_mutex_lock(&k->lock);
 	n = k->sign_count;
+	pthread_mutex_unlock(&k->lock);
+	return n;
+}
+
+unsigned long
+extkey_bad_signatures(struct extkey *k)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&k->lock);
+	n = k->bad_signatures;
 	pthread_mutex_unlock(&k->lock);
 	return n;
 }

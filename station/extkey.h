@@ -60,6 +60,12 @@ OSSL_LIB_CTX *extkey_libctx(struct extkey *k);
 /* How many times the callback ran (successful or not). */
 unsigned long extkey_sign_count(struct extkey *k);
 
+/*
+ * How many signatures from the callback did not verify with the public key
+ * (they were passed on all the same: a chip holding another key).
+ */
+unsigned long extkey_bad_signatures(struct extkey *k);
+
 /* The cause of the last failed callback, or NULL (borrowed). */
 const char *extkey_last_error(struct extkey *k);
 

@@ -334,6 +334,7 @@ smoke_run(const struct smoke_params *p, struct smoke_result *r, char **cause)
 	pthread_once(&smoke_once, smoke_lib_init);
 	ERR_clear_error();
 	s.signs_before = extkey_sign_count(p->key);
+	s.bad_before = extkey_bad_signatures(p->key);
 
 	err = tcp_probe(p, cause);
 	if (err == ST_E_TIMEOUT)

@@ -131,6 +131,27 @@ diagnose_tls(const struct smoke_state *s, struct smoke_result *r,
 	    "The TLS handshake with the broker failed (%s).", log);
 }
 
+/*
+ * Dropped after our TLS 1.3 handshake finished but before CONNACK: the
+ * broker refused our certificate flight, and its alert was lost because
+ * our CONNECT crossed its close (the reset discards the alert).  Our own
+ * check of the chip's signature tells which half it refused.
+ */
+static st_err
+diagnose_dropped(const struct smoke_state *s, struct smoke_result *r,
+    char **cause)
+{
+	if (extkey_bad_signatures(s->p->key) > s->bad_before)
+		return smoke_fail(r, cause, ST_E_POLICY, SMOKE_SIG_REFUSED,
+		    "The broker dropped the connection after the handshake, "
+		    "and the chip's signature does not match the certificate's "
+		    "key.");
+	return smoke_fail(r, cause, ST_E_POLICY, SMOKE_CERT_REFUSED,
+	    "The broker dropped the connection right after the TLS handshake "
+	    "(before CONNACK): it refused the device certificate (%s).",
+	    s->log[0] ? s->log : "its alert was lost");
+}
+
 st_err
 smoke_diagnose(const struct smoke_state *s, struct smoke_result *r,
     int loop_rc, int loop_errno, bool timed_out, char **cause)
@@ -179,6 +200,8 @@ smoke_diagnose(const struct smoke_state *s, struct smoke_result *r,
 		    !s->connack_seen ? "answer CONNECT" : "answer PUBLISH");
 	if (!s->handshake_done)
 		return diagnose_tls(s, r, cause);
+	if (!s->connack_seen)
+		return diagnose_dropped(s, r, cause);
 	return smoke_fail(r, cause, ST_E_HANGUP, SMOKE_UNREACHABLE,
 	    "The broker at %s:%d closed the connection (%s; %s).", p->host,
 	    p->port, mosquitto_strerror(loop_rc),

@@ -22,6 +22,7 @@ struct smoke_state {
 	int alert_recv;        /* TLS alert from the broker, -1 if none */
 	int alert_sent;        /* TLS alert we sent, -1 if none */
 	unsigned long signs_before;
+	unsigned long bad_before; /* extkey_bad_signatures at the start */
 	char *tls_version;
 	char *cipher;
 	char log[768];         /* libmosquitto's error lines (OpenSSL queue) */

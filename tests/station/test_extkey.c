@@ -187,6 +187,27 @@ test_chip_failure_fails_the_signature(void **state)
 	fixture_free(f);
 }
 
+/* A chip holding another key still signs (the peer's check is the real
+ * test) but the signature is counted as not matching the public key. */
+static void
+test_signature_from_other_key_is_counted_bad(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(0);
+	EVP_PKEY *other = pki_key(0);
+	X509 *x = pki_cert("device-4", f->chip_key, NULL, NULL, 0, 0, 1);
+
+	assert_int_equal(extkey_bad_signatures(f->key), 0);
+	f->chip.key = other;
+	assert_true(X509_sign(x, extkey_pkey(f->key), EVP_sha256()) > 0);
+	assert_int_equal(X509_verify(x, f->chip_key), 0);
+	assert_int_equal(extkey_bad_signatures(f->key), 1);
+	ERR_clear_error();
+	X509_free(x);
+	EVP_PKEY_free(other);
+	fixture_free(f);
+}
+
 /* Only EC P-256 and RSA >= 2048 are accepted; garbage is refused. */
 static void
 test_unsupported_public_keys_refused(void **state)
@@ -223,6 +244,7 @@ main(void)
 		cmocka_unit_test(test_rsa_pss_digest_sign_verifies),
 		cmocka_unit_test(test_private_export_refused),
 		cmocka_unit_test(test_chip_failure_fails_the_signature),
+		cmocka_unit_test(test_signature_from_other_key_is_counted_bad),
 		cmocka_unit_test(test_unsupported_public_keys_refused),
 	};
 

@@ -36,6 +36,28 @@ test_broker_start(struct test_broker *b, const char *dir,
 	return 0;
 }
 
+/* Gone, or a zombie waiting for a parent that may never reap it. */
+static int
+process_gone(pid_t pid)
+{
+	char path[64], buf[256];
+	FILE *fp;
+	char *close_paren;
+	int gone = 1;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	fp = fopen(path, "r");
+	if (fp == NULL)
+		return kill(pid, 0) != 0;
+	if (fgets(buf, sizeof buf, fp) != NULL) {
+		close_paren = strrchr(buf, ')');
+		gone = close_paren != NULL && close_paren[1] == ' ' &&
+		    close_paren[2] == 'Z';
+	}
+	fclose(fp);
+	return gone;
+}
+
 void
 test_broker_stop(struct test_broker *b)
 {
@@ -45,7 +67,7 @@ test_broker_stop(struct test_broker *b)
 		return;
 	kill(b->pid, SIGTERM);
 	/* Not our child (the script started it): wait, bounded, until gone. */
-	for (int i = 0; i < 200 && kill(b->pid, 0) == 0; i++)
+	for (int i = 0; i < 200 && !process_gone(b->pid); i++)
 		nanosleep(&ts, NULL);
 	b->pid = 0;
 }
