@@ -319,6 +319,7 @@ smoke_run(const struct smoke_params *p, struct smoke_result *r, char **cause)
 	SSL_CTX *ctx = NULL;
 	int rc = MOSQ_ERR_SUCCESS, rc_errno = 0;
 	bool timed_out = false;
+	uint64_t start_us = clock_now_us();
 	st_err err;
 
 	memset(r, 0, sizeof *r);
@@ -377,6 +378,11 @@ smoke_run(const struct smoke_params *p, struct smoke_result *r, char **cause)
 	if (err == ST_OK)
 		mosquitto_disconnect_v5(m, MQTT_RC_NORMAL_DISCONNECTION, NULL);
 	ERR_clear_error();
+	log_info("%s:%d %s %s: %s in %.1f ms, %lu signature(s)", p->host,
+	    p->port, s.tls_version ? s.tls_version : "-",
+	    s.cipher ? s.cipher : "-", r->diagnosis,
+	    (double)(clock_now_us() - start_us) / 1000.0,
+	    extkey_sign_count(p->key) - s.signs_before);
 out:
 	r->tls_version = s.tls_version;
 	r->cipher = s.cipher;

@@ -261,6 +261,27 @@ test_closed_port_is_broker_unreachable(void **state)
 	expect_failure(d, &p, ST_E_HANGUP, "broker-unreachable");
 }
 
+/* A listener that accepts TCP but never speaks TLS: the deadline ends it. */
+static void
+test_silent_listener_is_timeout(void **state)
+{
+	(void)state;
+	struct device *d = device_new("dev-silent", 0, 0, -1, 30, NULL, NULL);
+	struct smoke_params p = params_for(d, "dev-silent", 13);
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	p.port = ntohs(sa.sin_port);
+	p.deadline = deadline_in(300);
+	expect_failure(d, &p, ST_E_TIMEOUT, "timeout");
+	close(fd);
+}
+
 static void
 test_wrong_server_name_is_broker_wrong_host(void **state)
 {
@@ -298,6 +319,7 @@ main(void)
 		cmocka_unit_test(test_expired_certificate_is_cert_refused),
 		cmocka_unit_test(test_other_devices_topic_is_acl_denied),
 		cmocka_unit_test(test_closed_port_is_broker_unreachable),
+		cmocka_unit_test(test_silent_listener_is_timeout),
 		cmocka_unit_test(test_wrong_server_name_is_broker_wrong_host),
 		cmocka_unit_test(test_foreign_trust_file_is_broker_untrusted),
 	};
