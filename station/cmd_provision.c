@@ -1,6 +1,7 @@
 /*
  * station provision DEVICE-URI [--serial SCANNED] [--profile P]
- *     [--operator ID] [--batch ID] [--json]
+ *     [--operator ID] [--batch ID] [--broker HOST:PORT --broker-ca FILE]
+ *     [--json]
  *
  * Provision one device end to end.  Exit 0 on PASS, 1 on FAIL, 3 when the
  * station itself cannot work (config, ledger, CA).
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "config.h"
 #include "event.h"
 #include "pipeline.h"
 #include "station.h"
@@ -60,6 +62,7 @@ cmd_provision_exec(int argc, char **argv)
 	struct station *st = NULL;
 	struct event_bus bus = { 0 };
 	char *cause = NULL;
+	const char *broker = NULL, *broker_ca = NULL;
 	int json = 0, quiet = 0, rc;
 
 	for (int i = 1; i < argc; i++) {
@@ -78,6 +81,10 @@ cmd_provision_exec(int argc, char **argv)
 			req.operator_id = argv[++i];
 		else if (strcmp(a, "--batch") == 0 && more)
 			req.batch = argv[++i];
+		else if (strcmp(a, "--broker") == 0 && more)
+			broker = argv[++i];
+		else if (strcmp(a, "--broker-ca") == 0 && more)
+			broker_ca = argv[++i];
 		else if (a[0] == '-' || req.device_uri != NULL)
 			return cmd_usage(&cmd_provision_entry);
 		else
@@ -90,6 +97,11 @@ cmd_provision_exec(int argc, char **argv)
 		fprintf(stderr, "station: %s\n", cause);
 		free(cause);
 		return EXIT_STATION;
+	}
+	if (config_override_broker(st->cfg, broker, broker_ca, &cause) != ST_OK) {
+		fprintf(stderr, "station: %s\n", cause);
+		rc = EXIT_USAGE;
+		goto out;
 	}
 	if (!json && !quiet)
 		event_bus_add(&bus, progress_sink, stderr);
@@ -118,7 +130,8 @@ out:
 const struct cmd_entry cmd_provision_entry = {
 	.name = "provision",
 	.args = "DEVICE-URI [--serial SCANNED] [--profile P] [--operator ID] "
-	    "[--batch ID] [--json] [--quiet]",
+	    "[--batch ID] [--broker HOST:PORT --broker-ca FILE] [--json] "
+	    "[--quiet]",
 	.summary = "provision one device end to end (exit 0 PASS, 1 FAIL)",
 	.exec = cmd_provision_exec,
 };

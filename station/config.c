@@ -121,3 +121,39 @@ config_slot(const struct config *cfg, unsigned index)
 	}
 	return NULL;
 }
+
+st_err
+config_override_broker(struct config *cfg, const char *host_port,
+    const char *ca_file, char **cause)
+{
+	struct config_broker *b = &cfg->broker;
+
+	if (host_port != NULL) {
+		const char *colon = strrchr(host_port, ':');
+		char *end;
+		long port = colon ? strtol(colon + 1, &end, 10) : 0;
+
+		if (colon == NULL || colon == host_port || colon[1] == '\0' ||
+		    *end != '\0' || port < 1 || port > 65535)
+			return st_fail(cause, ST_E_ARG,
+			    "--broker '%s': expected HOST:PORT", host_port);
+		free(b->host);
+		b->host = xstrndup(host_port, (size_t)(colon - host_port));
+		b->port = (int)port;
+		/* The name checked in the broker certificate follows the host
+		 * given on the command line. */
+		free(b->server_name);
+		b->server_name = xstrdup(b->host);
+	}
+	if (ca_file != NULL) {
+		free(b->ca_file);
+		b->ca_file = xstrdup(ca_file);
+	}
+	if (b->host != NULL && b->ca_file == NULL)
+		return st_fail(cause, ST_E_ARG,
+		    "a broker needs its CA: give --broker-ca FILE");
+	if (b->host == NULL && b->ca_file != NULL)
+		return st_fail(cause, ST_E_ARG,
+		    "--broker-ca without a broker: give --broker HOST:PORT");
+	return ST_OK;
+}

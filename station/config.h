@@ -83,6 +83,14 @@ struct config *config_default(const char *home);
 
 void config_free(struct config *cfg);
 
+/*
+ * Command-line overrides of [broker] (--broker HOST:PORT, --broker-ca
+ * FILE); either may be NULL.  ST_E_ARG for a malformed address or a broker
+ * left without its CA.
+ */
+st_err config_override_broker(struct config *cfg, const char *host_port,
+    const char *ca_file, char **cause);
+
 /* The profile called `name` (borrowed from cfg), or NULL. */
 const struct profile *config_profile(const struct config *cfg,
     const char *name);

@@ -52,9 +52,6 @@ st_err step_readback(struct run *r);
 st_err step_smoke(struct run *r);
 st_err step_commit(struct run *r);
 
-/* The smoke test proper, once a broker is configured (pipeline_smoke.c). */
-st_err smoke_step(struct run *r);
-
 /* Record a detail as an EVENT_INFO (and so in the ledger's run events). */
 void run_info(struct run *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -157,22 +157,6 @@ step_readback(struct run *r)
 }
 
 st_err
-step_smoke(struct run *r)
-{
-	if (r->st->cfg->broker.host == NULL) {
-		if (r->profile->smoke_required)
-			return st_fail(&r->cause, ST_E_CONFIG,
-			    "profile '%s' requires the smoke test but no broker "
-			    "is configured", r->profile->name);
-		r->res->smoke = "skipped";
-		r->res->smoke_detail = xstrdup("no broker configured");
-		run_info(r, "smoke test skipped: no broker configured");
-		return ST_OK;
-	}
-	return smoke_step(r);
-}
-
-st_err
 step_commit(struct run *r)
 {
 	st_err err = dev_commit(r->client, r->profile->lock, &r->cause);
