@@ -26,7 +26,6 @@
 #include <unistd.h>
 
 #include "drivers/client.h"
-#include "drivers/frame.h"
 #include "drivers/proto.h"
 #include "drivers/tlv.h"
 #include "station/dn.h"
@@ -211,27 +210,6 @@ test_keygen_pubkey_rsa_2048(void **state)
 	keygen_and_pubkey(PROTO_ALG_RSA_2048, EVP_PKEY_RSA, 2048);
 }
 
-/* Send `w` (consumed; NULL = empty) as `cmd`; return the reply status. */
-static uint8_t
-call_status(uint8_t cmd, struct tlv_writer *w, uint8_t **resp,
-    size_t *resp_len)
-{
-	size_t len = 0;
-	uint8_t *req = w ? tlv_writer_take(w, &len) : NULL;
-	uint8_t status = 0xFF, *out = NULL;
-	size_t out_len = 0;
-
-	client_call(cli, cmd, req, len, &out, &out_len, &status, NULL);
-	free(req);
-	if (resp) {
-		*resp = out;
-		*resp_len = out_len;
-	} else {
-		free(out);
-	}
-	return status;
-}
-
 /* PUBKEY, CSR and SIGN before KEYGEN are BAD_STATE (protocol.md 8.4-8.6,
  * "CSR before KEYGEN"), and so is WRITE_CHAIN: a chain needs a key. */
 static void
@@ -265,101 +243,6 @@ test_key_commands_on_blank_device_are_bad_state(void **state)
 	    ST_E_DEVICE);
 	assert_non_null(strstr(cause, "BAD_STATE"));
 	free(cause);
-}
-
-/* HELLO without MAX_FRAME means 256; a limit above 4096 is BAD_ARG. */
-static void
-test_hello_max_frame_default_and_range(void **state)
-{
-	(void)state;
-	const char *args[] = { "--serial", "SN0013", NULL };
-	struct tlv_writer w;
-
-	start(args);
-	connect_with(NULL);
-	tlv_writer_init(&w);
-	tlv_put_u8(&w, PROTO_T_VERSION, PROTO_VERSION);
-	assert_int_equal(call_status(PROTO_CMD_HELLO, &w, NULL, NULL),
-	    PROTO_ST_OK);
-	tlv_writer_init(&w);
-	tlv_put_u8(&w, PROTO_T_VERSION, PROTO_VERSION);
-	tlv_put_u16(&w, PROTO_T_MAX_FRAME, 4097);
-	assert_int_equal(call_status(PROTO_CMD_HELLO, &w, NULL, NULL),
-	    PROTO_ST_BAD_ARG);
-}
-
-/* A CONTINUE with no reply pending is SEQUENCE, like every CONTINUE the
- * device cannot serve. */
-static void
-test_continue_with_nothing_pending_is_sequence(void **state)
-{
-	(void)state;
-	struct dev_info info;
-	const char *args[] = { "--serial", "SN0014", NULL };
-
-	start_and_hello(args, &info);
-	dev_info_clear(&info);
-	assert_int_equal(call_status(PROTO_CMD_CONTINUE, NULL, NULL, NULL),
-	    PROTO_ST_SEQUENCE);
-}
-
-/* Send one raw request frame and decode the device's next frame. */
-static void
-raw_exchange(struct transport *t, const struct frame *req, struct frame *out)
-{
-	uint8_t wire[1024], buf[512];
-	size_t n = 0;
-	struct frame_reader rd;
-	int got = 0;
-
-	assert_int_equal(frame_encode(req, wire, sizeof wire, &n, NULL), ST_OK);
-	assert_int_equal(t->ops->write(t, wire, n, deadline_in(2000), NULL),
-	    ST_OK);
-	frame_reader_init(&rd, PROTO_MAX_FRAME);
-	while (!got) {
-		size_t len = 0;
-		const uint8_t *p = buf;
-
-		assert_int_equal(t->ops->read(t, buf, sizeof buf, &len,
-		    deadline_in(2000), NULL), ST_OK);
-		while (len > 0 && !got)
-			assert_int_equal(frame_reader_feed(&rd, &p, &len, out,
-			    &got, NULL), ST_OK);
-	}
-	out->payload = NULL; /* pointed into the reader */
-	frame_reader_free(&rd);
-}
-
-/* A stored request chunk is answered CONTINUE with offset 0 and total 0,
- * and an out-of-order chunk gets an intact SEQUENCE reply (offset 0), not
- * a frame that breaks the chunk-bounds check. */
-static void
-test_chunk_replies_have_offset_0(void **state)
-{
-	(void)state;
-	const char *args[] = { "--serial", "SN0015", NULL };
-	uint8_t filler[100];
-	struct frame req = { .version = PROTO_VERSION, .seq = 100,
-		.cmd = PROTO_CMD_WRITE_CHAIN, .offset = 0, .total = 300,
-		.payload = filler, .payload_len = sizeof filler };
-	struct frame rep;
-
-	memset(filler, 0x5A, sizeof filler);
-	start(args);
-	connect_with(NULL);
-	raw_exchange(client_transport(cli), &req, &rep);
-	assert_int_equal(rep.status, PROTO_ST_CONTINUE);
-	assert_int_equal(rep.seq, 100);
-	assert_int_equal(rep.offset, 0);
-	assert_int_equal(rep.total, 0);
-	assert_int_equal(rep.payload_len, 0);
-	req.seq = 101;
-	req.offset = 200; /* 100 expected */
-	raw_exchange(client_transport(cli), &req, &rep);
-	assert_int_equal(rep.status, PROTO_ST_SEQUENCE);
-	assert_int_equal(rep.seq, 101);
-	assert_int_equal(rep.offset, 0);
-	assert_int_equal(rep.total, rep.payload_len);
 }
 
 static X509_REQ *
@@ -807,12 +690,6 @@ main(void)
 		cmocka_unit_test_teardown(test_keygen_pubkey_rsa_2048, teardown),
 		cmocka_unit_test_teardown(
 		    test_key_commands_on_blank_device_are_bad_state, teardown),
-		cmocka_unit_test_teardown(test_hello_max_frame_default_and_range,
-		    teardown),
-		cmocka_unit_test_teardown(
-		    test_continue_with_nothing_pending_is_sequence, teardown),
-		cmocka_unit_test_teardown(test_chunk_replies_have_offset_0,
-		    teardown),
 		cmocka_unit_test_teardown(test_csr_ec_verifies_and_carries_subject,
 		    teardown),
 		cmocka_unit_test_teardown(
