@@ -143,8 +143,14 @@ test_chunked_chain_round_trip_at_256(void **state)
 	size_t back_len = 0;
 	char *cause = NULL;
 
+	uint8_t *spki = NULL;
+	size_t spki_len = 0;
+
 	start_and_hello(args, &info);
 	dev_info_clear(&info);
+	assert_int_equal(dev_keygen(cli, PROTO_ALG_EC_P256, 0, &spki, &spki_len,
+	    &cause), ST_OK);
+	free(spki);
 	assert_int_equal(RAND_bytes(&certs[0][0], sizeof certs), 1);
 	client_get_stats(cli, &before);
 	assert_int_equal(dev_write_chain(cli, der, len, 3, &cause), ST_OK);
@@ -204,21 +210,38 @@ test_keygen_pubkey_rsa_2048(void **state)
 	keygen_and_pubkey(PROTO_ALG_RSA_2048, EVP_PKEY_RSA, 2048);
 }
 
-/* PUBKEY before KEYGEN is a device error saying NO_KEY. */
+/* PUBKEY, CSR and SIGN before KEYGEN are BAD_STATE (protocol.md 8.4-8.6,
+ * "CSR before KEYGEN"), and so is WRITE_CHAIN: a chain needs a key. */
 static void
-test_pubkey_on_blank_device_says_no_key(void **state)
+test_key_commands_on_blank_device_are_bad_state(void **state)
 {
 	(void)state;
 	struct dev_info info;
 	const char *args[] = { "--serial", "SN0004", NULL };
-	uint8_t *spki = NULL;
-	size_t len = 0;
+	uint8_t *spki = NULL, *csr = NULL, *sig = NULL, digest[32] = { 0 };
+	const uint8_t *der[] = { digest };
+	size_t len = 0, dlen[] = { sizeof digest };
 	char *cause = NULL;
 
 	start_and_hello(args, &info);
 	dev_info_clear(&info);
 	assert_int_equal(dev_pubkey(cli, 0, &spki, &len, &cause), ST_E_DEVICE);
-	assert_non_null(strstr(cause, "NO_KEY"));
+	assert_non_null(strstr(cause, "BAD_STATE"));
+	free(cause);
+	cause = NULL;
+	assert_int_equal(dev_csr(cli, 0, "CN=SN0004", NULL, NULL, &csr, &len,
+	    &cause), ST_E_DEVICE);
+	assert_non_null(strstr(cause, "BAD_STATE"));
+	free(cause);
+	cause = NULL;
+	assert_int_equal(dev_sign(cli, 0, PROTO_SIG_ECDSA_SHA256, digest,
+	    sizeof digest, &sig, &len, &cause), ST_E_DEVICE);
+	assert_non_null(strstr(cause, "BAD_STATE"));
+	free(cause);
+	cause = NULL;
+	assert_int_equal(dev_write_chain(cli, der, dlen, 1, &cause),
+	    ST_E_DEVICE);
+	assert_non_null(strstr(cause, "BAD_STATE"));
 	free(cause);
 }
 
@@ -665,8 +688,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_teardown(test_keygen_pubkey_ec_p256, teardown),
 		cmocka_unit_test_teardown(test_keygen_pubkey_rsa_2048, teardown),
-		cmocka_unit_test_teardown(test_pubkey_on_blank_device_says_no_key,
-		    teardown),
+		cmocka_unit_test_teardown(
+		    test_key_commands_on_blank_device_are_bad_state, teardown),
 		cmocka_unit_test_teardown(test_csr_ec_verifies_and_carries_subject,
 		    teardown),
 		cmocka_unit_test_teardown(
