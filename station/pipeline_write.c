@@ -167,6 +167,13 @@ step_smoke(struct run *r)
 		r->res->smoke = "skipped";
 		r->res->smoke_detail = xstrdup("no broker configured");
 		run_info(r, "smoke test skipped: no broker configured");
+		/* The ledger must say the identity was not tried on a broker,
+		 * not leave it unknown. */
+		st_err err = ledger_run_smoke(r->st->ledger, r->res->run_id,
+		    LEDGER_SMOKE_SKIPPED, NULL, NULL, NULL,
+		    r->res->smoke_detail, &r->cause);
+		if (err)
+			return st_wrap(&r->cause, err, "recording the smoke test");
 		return ST_OK;
 	}
 	return smoke_step(r);
