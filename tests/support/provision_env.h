@@ -40,8 +40,8 @@ void prov_env_free(struct prov_env *e);
 /*
  * Write <home>/station.ini: "[station]\nhome = <home>\n" followed by
  * `station_extra` (more [station] lines, may be NULL) and `rest` (further
- * sections, may be NULL), and create the local CA in <home>/ca (a station
- * started with a config file refuses to create one itself).
+ * sections, may be NULL), and create the local CA in <home>/ca unless it
+ * exists (a station started with a config file refuses to create one).
  */
 void prov_env_config(struct prov_env *e, const char *station_extra,
     const char *rest);
