@@ -10,8 +10,16 @@ struct advice {
 	const char *next;
 };
 
-/* First match wins: specific (step, error) pairs before step defaults. */
+/* A step of STEP__COUNT matches every step. */
+#define ANY_STEP STEP__COUNT
+
+/* First match wins: specific (step, error) pairs, then errors of any step,
+ * then step defaults. */
 static const struct advice advice_table[] = {
+	/* A wrong profile or a smoke test required with no broker is the
+	 * station's fault at whatever step it shows: no device action helps. */
+	{ ANY_STEP, ST_E_CONFIG, "Station is misconfigured",
+	  "Stop the line and call the station administrator: the station's configuration is wrong." },
 	{ STEP_CONNECT, ST_E_URI, "Slot is misconfigured",
 	  "Call the test engineer: the slot's device address is wrong." },
 	{ STEP_CONNECT, ST_OK, "Device not reachable",
@@ -65,11 +73,13 @@ static const struct advice advice_table[] = {
 static const struct advice *
 advice_find(enum step step, st_err err)
 {
-	const struct advice *fallback = NULL;
+	const struct advice *any = NULL, *fallback = NULL;
 
 	for (size_t i = 0; i < sizeof advice_table / sizeof advice_table[0]; i++) {
 		const struct advice *a = &advice_table[i];
 
+		if (a->step == ANY_STEP && a->err == err && any == NULL)
+			any = a;
 		if (a->step != step)
 			continue;
 		if (a->err == err)
@@ -77,7 +87,7 @@ advice_find(enum step step, st_err err)
 		if (a->err == ST_OK && fallback == NULL)
 			fallback = a;
 	}
-	return fallback;
+	return any ? any : fallback;
 }
 
 const char *

@@ -3,8 +3,10 @@
  *     [--operator ID] [--batch ID] [--broker HOST:PORT --broker-ca FILE]
  *     [--json]
  *
- * Provision one device end to end.  Exit 0 on PASS, 1 on FAIL, 3 when the
- * station itself cannot work (config, ledger, CA).
+ * Provision one device end to end.  Exit 0 on PASS, 1 on FAIL, 2 for a
+ * wrong command line (including a device URI that cannot name a device:
+ * that run is still recorded as a FAIL at connect), 3 when the station
+ * itself cannot work (config, ledger, CA).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,7 +120,14 @@ cmd_provision_exec(int argc, char **argv)
 	} else {
 		print_human(&res);
 	}
-	rc = res.pass ? EXIT_PASS : EXIT_FAIL;
+	/* Same rule as `station probe`: a malformed URI is the command
+	 * line's fault, not the device's. */
+	if (res.pass)
+		rc = EXIT_PASS;
+	else if (res.failed_step == STEP_CONNECT && res.err == ST_E_URI)
+		rc = EXIT_USAGE;
+	else
+		rc = EXIT_FAIL;
 out:
 	fflush(stdout);
 	provision_result_clear(&res);

@@ -1,0 +1,427 @@
+/* Test support: station home, station process, ledger checks
+ * (provision_env.h). */
+#include "provision_env.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "devsim_proc.h"
+#include "pki_fixture.h"
+#include "station/ca/local.h"
+#include "station/util/clock.h"
+#include "station/util/xalloc.h"
+
+#define RUN_LIMIT_MS 60000
+
+static void
+die(const char *what)
+{
+	fprintf(stderr, "provision_env: %s: %s\n", what, strerror(errno));
+	abort();
+}
+
+void
+proc_out_clear(struct proc_out *o)
+{
+	free(o->out);
+	free(o->err);
+	memset(o, 0, sizeof *o);
+}
+
+struct sink {
+	int fd;
+	char *buf;
+	size_t len, cap;
+};
+
+/* Read what is there; returns 0 at EOF or error (the fd is closed). */
+static int
+sink_read(struct sink *s)
+{
+	if (s->len + 4096 + 1 > s->cap) {
+		s->cap = s->len + 4096 + 1;
+		s->buf = xrealloc(s->buf, s->cap);
+	}
+	ssize_t n = read(s->fd, s->buf + s->len, 4096);
+	if (n < 0 && errno == EINTR)
+		return 1;
+	if (n <= 0) {
+		close(s->fd);
+		s->fd = -1;
+		return 0;
+	}
+	s->len += (size_t)n;
+	return 1;
+}
+
+static char *
+sink_take(struct sink *s)
+{
+	char *b = s->buf ? s->buf : xmalloc(1);
+
+	b[s->len] = '\0';
+	return b;
+}
+
+int
+proc_run_env(const char *const *argv, const char *home, struct proc_out *o)
+{
+	int po[2], pe[2];
+	struct sink s[2] = { { .fd = -1 }, { .fd = -1 } };
+	struct deadline dl = deadline_in(RUN_LIMIT_MS);
+	int status;
+
+	memset(o, 0, sizeof *o);
+	if (pipe(po) < 0 || pipe(pe) < 0)
+		die("pipe");
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		dup2(po[1], STDOUT_FILENO);
+		dup2(pe[1], STDERR_FILENO);
+		close(po[0]);
+		close(po[1]);
+		close(pe[0]);
+		close(pe[1]);
+		if (home != NULL)
+			setenv("STATION_HOME", home, 1);
+		execvp(argv[0], (char *const *)argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(po[1]);
+	close(pe[1]);
+	s[0].fd = po[0];
+	s[1].fd = pe[0];
+	while ((s[0].fd >= 0 || s[1].fd >= 0) && !deadline_passed(dl)) {
+		struct pollfd p[2] = {
+			{ .fd = s[0].fd, .events = POLLIN },
+			{ .fd = s[1].fd, .events = POLLIN },
+		};
+		int n = poll(p, 2, deadline_left_ms(dl));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (int i = 0; i < 2; i++) {
+			if (p[i].revents)
+				sink_read(&s[i]);
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		if (s[i].fd >= 0) {
+			/* Still open at the limit: the program hangs. */
+			kill(pid, SIGKILL);
+			close(s[i].fd);
+		}
+	}
+	o->out = sink_take(&s[0]);
+	o->err = sink_take(&s[1]);
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			die("waitpid");
+	}
+	o->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return o->status;
+}
+
+struct prov_env *
+prov_env_new(void)
+{
+	struct prov_env *e = xcalloc(1, sizeof *e);
+
+	e->home = pki_tmpdir();
+	return e;
+}
+
+void
+prov_env_free(struct prov_env *e)
+{
+	if (e == NULL)
+		return;
+	pki_rmtree(e->home);
+	free(e->home);
+	free(e->config);
+	free(e);
+}
+
+char *
+prov_env_write(struct prov_env *e, const char *name, const char *text)
+{
+	char *path = xasprintf("%s/%s", e->home, name);
+	FILE *fp = fopen(path, "w");
+
+	if (fp == NULL || fputs(text, fp) == EOF || fclose(fp) != 0)
+		die(path);
+	return path;
+}
+
+void
+prov_env_config(struct prov_env *e, const char *station_extra,
+    const char *rest)
+{
+	char *ca = xasprintf("%s/ca", e->home);
+	char *text = xasprintf("[station]\nhome = %s\n%s\n%s", e->home,
+	    station_extra ? station_extra : "", rest ? rest : "");
+	char *cause = NULL;
+
+	free(e->config);
+	e->config = prov_env_write(e, "station.ini", text);
+	char *root = xasprintf("%s/root.pem", ca);
+	int have_ca = access(root, F_OK) == 0;
+
+	free(root);
+	if (!have_ca && local_ca_init(ca, &cause) != ST_OK) {
+		fprintf(stderr, "provision_env: %s\n", cause);
+		abort();
+	}
+	free(ca);
+	free(text);
+}
+
+int
+prov_station(struct prov_env *e, const char *const *args, struct proc_out *o)
+{
+	const char *argv[32];
+	size_t n = 0;
+
+	argv[n++] = test_bin("STATION_BIN", "build/bin/station");
+	if (e->config) {
+		argv[n++] = "--config";
+		argv[n++] = e->config;
+	}
+	for (size_t i = 0; args[i] && n < 31; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	return proc_run_env(argv, e->home, o);
+}
+
+json_t *
+prov_provision(struct prov_env *e, const char *uri, const char *const *extra,
+    int *status)
+{
+	const char *args[24] = { "provision", uri, "--json" };
+	size_t n = 3;
+	struct proc_out o;
+	json_error_t jerr;
+
+	for (size_t i = 0; extra && extra[i] && n < 23; i++)
+		args[n++] = extra[i];
+	args[n] = NULL;
+	*status = prov_station(e, args, &o);
+	json_t *j = json_loads(o.out, 0, &jerr);
+	if (j == NULL || !json_is_object(j))
+		fprintf(stderr, "provision printed no JSON object (exit %d): "
+		    "%s\nstderr: %s\n", o.status, o.out, o.err);
+	proc_out_clear(&o);
+	return j;
+}
+
+char *
+prov_probe_state(struct prov_env *e, const char *uri)
+{
+	const char *args[] = { "probe", uri, "--json", NULL };
+	struct proc_out o;
+	char *state = NULL;
+
+	prov_station(e, args, &o);
+	json_t *j = json_loads(o.out, 0, NULL);
+	if (j && json_is_string(json_object_get(j, "state")))
+		state = xstrdup(json_string_value(json_object_get(j, "state")));
+	json_decref(j);
+	proc_out_clear(&o);
+	return state;
+}
+
+struct ledger *
+prov_ledger(struct prov_env *e)
+{
+	char *path = xasprintf("%s/ledger.db", e->home);
+	struct ledger *l = NULL;
+	char *cause = NULL;
+
+	if (ledger_open(path, &l, &cause) != ST_OK)
+		fprintf(stderr, "ledger_open %s: %s\n", path, cause);
+	assert_non_null(l);
+	free(cause);
+	free(path);
+	return l;
+}
+
+struct count_ctx {
+	const char *status;
+	int n;
+};
+
+static int
+is_live(const char *status)
+{
+	return strcmp(status, "issued") == 0 || strcmp(status, "written") == 0 ||
+	    strcmp(status, "verified") == 0;
+}
+
+static int
+count_cb(const struct cert_record *c, void *arg)
+{
+	struct count_ctx *ctx = arg;
+
+	if (ctx->status == NULL || strcmp(ctx->status, c->status) == 0 ||
+	    (strcmp(ctx->status, "live") == 0 && is_live(c->status)))
+		ctx->n++;
+	return 0;
+}
+
+int
+prov_count_certs(struct ledger *l, const char *device_serial,
+    const char *status)
+{
+	struct count_ctx ctx = { .status = status };
+
+	assert_int_equal(ledger_device_history(l, device_serial, NULL,
+	    count_cb, &ctx, NULL), ST_OK);
+	return ctx.n;
+}
+
+/* Serials (and fingerprints) collected first: a ledger callback must not
+ * call back into the ledger. */
+struct list {
+	char *item[64][2];
+	int n;
+};
+
+static int
+index_cb(const struct local_ca_record *rec, void *arg)
+{
+	struct list *li = arg;
+
+	assert_true(li->n < 64);
+	li->item[li->n][0] = xstrdup(rec->serial_hex);
+	li->item[li->n][1] = xstrdup(rec->fingerprint);
+	li->n++;
+	return 0;
+}
+
+static int
+failed_run_cb(const struct run_record *r, void *arg)
+{
+	struct list *li = arg;
+
+	if (strcmp(r->result, "FAIL") == 0 && r->cert_serial != NULL) {
+		assert_true(li->n < 64);
+		li->item[li->n][0] = xstrdup(r->cert_serial);
+		li->item[li->n][1] = NULL;
+		li->n++;
+	}
+	return 0;
+}
+
+static void
+list_clear(struct list *li)
+{
+	for (int i = 0; i < li->n; i++) {
+		free(li->item[i][0]);
+		free(li->item[i][1]);
+	}
+	li->n = 0;
+}
+
+int
+prov_audit(struct prov_env *e, struct ledger *l)
+{
+	struct list issued = { .n = 0 }, failed = { .n = 0 };
+	char *dir = xasprintf("%s/ca", e->home);
+	struct cert_record c;
+
+	assert_int_equal(local_ca_read_index(dir, index_cb, &issued, NULL),
+	    ST_OK);
+	for (int i = 0; i < issued.n; i++) {
+		memset(&c, 0, sizeof c);
+		if (ledger_cert_get(l, issued.item[i][0], &c, NULL) != ST_OK)
+			fail_msg("the CA issued %s but the ledger does not know "
+			    "it", issued.item[i][0]);
+		assert_string_equal(c.fingerprint_sha256, issued.item[i][1]);
+		ledger_cert_record_clear(&c);
+	}
+	assert_int_equal(ledger_list_runs(l, 0, failed_run_cb, &failed, NULL),
+	    ST_OK);
+	for (int i = 0; i < failed.n; i++) {
+		memset(&c, 0, sizeof c);
+		assert_int_equal(ledger_cert_get(l, failed.item[i][0], &c, NULL),
+		    ST_OK);
+		if (is_live(c.status))
+			fail_msg("certificate %s of a FAILed run is still '%s'",
+			    c.serial_hex, c.status);
+		ledger_cert_record_clear(&c);
+	}
+	int n = issued.n;
+	list_clear(&issued);
+	list_clear(&failed);
+	free(dir);
+	return n;
+}
+
+static void
+assert_opt_str(const char *got, const char *want)
+{
+	if (want == NULL)
+		assert_null(got);
+	else
+		assert_string_equal(got ? got : "(null)", want);
+}
+
+void
+prov_assert_run(struct ledger *l, int64_t run_id, const char *result,
+    const char *failed_step, const char *error_kind)
+{
+	struct run_record r;
+
+	memset(&r, 0, sizeof r);
+	assert_int_equal(ledger_run_get(l, run_id, &r, NULL), ST_OK);
+	assert_string_equal(r.result, result);
+	assert_opt_str(r.failed_step, failed_step);
+	assert_opt_str(r.error_kind, error_kind);
+	/* Finished runs are sealed into the hash chain. */
+	assert_true(r.chain_seq > 0);
+	assert_non_null(r.row_hash);
+	ledger_run_record_clear(&r);
+}
+
+const char *
+prov_jstr(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_string(v) ? json_string_value(v) : "";
+}
+
+char *
+prov_closed_port_uri(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t alen = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &alen) != 0)
+		die("binding a loopback port");
+	close(fd);
+	return xasprintf("tcp:127.0.0.1:%u", (unsigned)ntohs(a.sin_port));
+}
