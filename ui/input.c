@@ -17,6 +17,7 @@ start(struct ui_model *m, size_t pos, const char *serial,
 	act->slot_pos = pos;
 	ui_copy(act->serial, sizeof act->serial, serial);
 	m->pending_serial[0] = '\0';
+	m->armed_slot = -1;
 	m->selected = pos;
 }
 
@@ -27,7 +28,9 @@ scan_slot(struct ui_model *m, size_t pos, struct ui_action *act)
 
 	if (m->pending_serial[0] == '\0') {
 		m->selected = pos;
-		ui_model_message(m, 0, "%s selected", s->label);
+		m->armed_slot = (long)pos;
+		ui_model_message(m, 0, "%s selected: scan the device serial",
+		    s->label);
 		return;
 	}
 	if (s->state == UI_SLOT_RUNNING) {
@@ -50,6 +53,10 @@ scan_serial(struct ui_model *m, const char *serial, struct ui_action *act)
 		return;
 	}
 	ui_copy(m->pending_serial, sizeof m->pending_serial, serial);
+	if (m->armed_slot >= 0 && (size_t)m->armed_slot < m->n_slots) {
+		scan_slot(m, (size_t)m->armed_slot, act);
+		return;
+	}
 	pos = ui_model_next_free(m);
 	if (m->require_slot_scan && m->n_slots > 1) {
 		ui_model_message(m, 0, "%s: now scan the slot label", serial);

@@ -5,13 +5,15 @@
  *
  * Scan grammar (checked in this order, after trimming white space):
  *
- *	<slot label>   e.g. S2: with a serial pending, start it on that slot;
- *	               otherwise select the slot
+ *	<slot label>   e.g. S2: with a serial pending, start it on that
+ *	               slot; otherwise select the slot and send the next
+ *	               serial there (so "S2, SN-1" and "SN-1, S2" both work)
  *	OP:<id>        operator badge: sets the operator (1..32 of
  *	               [A-Za-z0-9._-])
  *	LOT:<id>       batch / lot: sets the batch (1..64 of the same)
  *	<serial>       a device serial (serial_is_valid): starts at once on
- *	               the first slot not running, unless the fixture asks
+ *	               the slot whose label was scanned just before, else on
+ *	               the first slot not running, unless the screen asks
  *	               for a slot scan (require_slot_scan) or every slot is
  *	               busy: then it waits for a slot label
  *	anything else  "unknown scan '...'", nothing happens

@@ -67,6 +67,7 @@ ui_model_init(struct ui_model *m, size_t n_slots, uint64_t now_ms)
 		    i + 1);
 	}
 	m->started_ms = now_ms;
+	m->armed_slot = -1;
 	ui_copy(m->broker, sizeof m->broker, "no broker");
 }
 

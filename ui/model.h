@@ -79,6 +79,7 @@ struct ui_model {
 	int require_slot_scan;       /* serial scans wait for a slot label */
 
 	char pending_serial[UI_NAME_MAX]; /* "" when none */
+	long armed_slot;             /* slot label scanned first, or -1 */
 	char message[UI_TEXT_MAX];
 	int message_bad;             /* shown highlighted */
 	unsigned bells;              /* FAILs not yet rung (the screen beeps) */

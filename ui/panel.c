@@ -133,7 +133,7 @@ fail_area(const struct ui_view *v, const struct ui_slot *s, int y, int x,
     int h, int w)
 {
 	attr_t a = (attr_t)v->theme->fail;
-	int text_rows = h >= 9 ? 5 : h >= 4 ? 3 : 0;
+	int text_rows = h >= 14 ? 7 : h >= 9 ? 5 : h >= 4 ? 3 : 0;
 	int band_h = h - text_rows;
 	int row;
 
@@ -154,7 +154,8 @@ fail_area(const struct ui_view *v, const struct ui_slot *s, int y, int x,
 	put(row++, x, w, s->headline);
 	attroff(A_BOLD);
 	text_rows--;
-	row += wrapped(row, x, w, text_rows > 2 ? 2 : 1, "why: ", s->reason);
+	row += wrapped(row, x, w, text_rows > 4 ? 3 : text_rows > 2 ? 2 : 1,
+	    "why: ", s->reason);
 	wrapped(row, x, w, y + h - row, "next: ", s->next);
 }
 

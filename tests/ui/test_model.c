@@ -233,6 +233,30 @@ test_slot_label_chooses_slot(void **state)
 	ui_model_free(&m);
 }
 
+/* A slot label scanned first sends the next serial to that slot, even
+ * when an earlier slot is free. */
+static void
+test_label_then_serial_goes_to_that_slot(void **state)
+{
+	struct ui_model m;
+	struct ui_action a;
+	(void)state;
+
+	model2(&m);
+	ui_input_scan(&m, "A2", &a);
+	assert_int_equal(a.kind, UI_ACT_NONE);
+	assert_int_equal(m.selected, 1);
+	ui_input_scan(&m, "SN-400", &a);
+	assert_int_equal(a.kind, UI_ACT_START);
+	assert_int_equal(a.slot_pos, 1);
+	ui_model_slot_started(&m, 1, "SN-400", 1);
+	/* used once: the next serial takes the first free slot again */
+	ui_input_scan(&m, "SN-401", &a);
+	assert_int_equal(a.kind, UI_ACT_START);
+	assert_int_equal(a.slot_pos, 0);
+	ui_model_free(&m);
+}
+
 /* OP: and LOT: set operator and batch; malformed ones are refused. */
 static void
 test_badge_and_lot_scans(void **state)
@@ -415,6 +439,7 @@ main(void)
 		cmocka_unit_test(test_event_for_unknown_slot_is_ignored),
 		cmocka_unit_test(test_serial_scan_uses_next_free_slot),
 		cmocka_unit_test(test_slot_label_chooses_slot),
+		cmocka_unit_test(test_label_then_serial_goes_to_that_slot),
 		cmocka_unit_test(test_badge_and_lot_scans),
 		cmocka_unit_test(test_unknown_scan_does_nothing),
 		cmocka_unit_test(test_duplicates_refused_retry_after_fail),
