@@ -103,6 +103,19 @@ UMOCKDEV_TESTS := $(filter $(BUILD)/tests/drivers/test_uart%,$(TEST_BINS))
 $(UMOCKDEV_TESTS): CPPFLAGS += $(shell $(PKG_CONFIG) --cflags umockdev-1.0 2>/dev/null)
 $(UMOCKDEV_TESTS): LDLIBS += $(shell $(PKG_CONFIG) --libs umockdev-1.0 2>/dev/null)
 
+# ui/ tests link the screen model and the scan grammar (no curses there).
+UI_CORE_OBJS := $(BUILD)/ui/model.o $(BUILD)/ui/input.o $(BUILD)/ui/queue.o
+UI_TESTS := $(filter $(BUILD)/tests/ui/%,$(TEST_BINS))
+$(UI_TESTS): $(UI_CORE_OBJS)
+$(UI_TESTS): LDFLAGS += $(UI_CORE_OBJS)
+
+# Until the line (station/line.c, station/fixture.c) is in the tree,
+# `station ui` builds without it and says so when run.
+ifneq ($(words $(wildcard station/line.c station/fixture.c)),2)
+$(BUILD)/station/cmd_ui.o: CPPFLAGS += -DUI_NO_LINE
+endif
+$(BUILD)/station/cmd_ui.o: $(wildcard station/line.c station/fixture.c)
+
 # deps: install the Debian packages the build, tests and demo need.
 deps:
 	$(Q)sh tests/deps.sh
