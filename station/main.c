@@ -14,6 +14,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_provision_entry,
 	&cmd_ledger_entry,
 	&cmd_ca_entry,
+	&cmd_export_entry,
 	NULL,
 };
 
