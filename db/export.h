@@ -75,6 +75,9 @@ struct export_result {
 
 void export_result_clear(struct export_result *r);
 
+/* Names of the exported columns, in file order, NULL-terminated. */
+extern const char *const export_column_names[];
+
 /* "csv" / "jsonl"; the parse returns -1 for anything else. */
 const char *export_format_name(enum export_format f);
 int export_format_parse(const char *s, enum export_format *out);

@@ -81,8 +81,6 @@ st_err export_write_rows(struct ledger *l, struct export_out *o,
     enum export_format fmt, const struct export_row *span, int64_t *rows,
     int *busy, char **cause);
 
-/* Names of the exported columns, in order, NULL-terminated. */
-extern const char *const export_column_names[];
 
 /* ISO-8601 UTC "2026-11-22T14:05:25.123Z" (buf >= 25) from unix ms. */
 void export_iso_ms(char buf[static 25], int64_t ms);
