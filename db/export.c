@@ -173,7 +173,7 @@ write_manifest(struct ledger *l, int dfd, const char *dir, const char *name,
 {
 	struct export_out o;
 	char from[25], to[25], now[25], head[65], prev[65], hex[65];
-	int64_t first = r->since_last ? r->from_seq : r->from_seq;
+	int64_t first = r->from_seq;
 	json_t *m, *cols = json_array();
 	char *s;
 	st_err err;

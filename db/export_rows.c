@@ -2,13 +2,12 @@
  * The exported columns and their two encodings: CSV (RFC 4180: comma,
  * CRLF, fields quoted when they hold a comma, quote, CR or LF, quotes
  * doubled, header row) and JSON lines (one object per run, keys in column
- * order, NULL as null).  Rows are streamed from one SELECT in chain order.
+ * order, NULL as null, UTF-8).  Rows are streamed from one SELECT in chain order.
  */
 #include "db/export_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -89,10 +88,22 @@ fmt_time(char *buf, size_t len, int64_t sec, int ms)
 	}
 }
 
+/* Years 1970..9999 keep every formatted time within its buffer. */
+static int64_t
+clamp_ms(int64_t ms)
+{
+	const int64_t max = INT64_C(253402300799999); /* 9999-12-31 */
+
+	return ms < 0 ? 0 : ms > max ? max : ms;
+}
+
 void
 export_iso_ms(char buf[static 25], int64_t ms)
 {
-	int64_t s = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+	int64_t s;
+
+	ms = clamp_ms(ms);
+	s = ms / 1000;
 
 	fmt_time(buf, 25, s, (int)(ms - s * 1000));
 }
@@ -100,7 +111,7 @@ export_iso_ms(char buf[static 25], int64_t ms)
 void
 export_compact_time(char buf[static 17], int64_t ms)
 {
-	time_t t = (time_t)(ms / 1000);
+	time_t t = (time_t)(clamp_ms(ms) / 1000);
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
@@ -178,7 +189,8 @@ col_text(sqlite3_stmt *st, size_t i, char *buf, size_t len, size_t *n)
 		export_iso_ms(buf, sqlite3_column_int64(st, (int)i));
 		break;
 	case COL_TIME_S:
-		fmt_time(buf, len, sqlite3_column_int64(st, (int)i), -1);
+		fmt_time(buf, len,
+		    clamp_ms(sqlite3_column_int64(st, (int)i) * 1000) / 1000, -1);
 		break;
 	default:
 		s = (const char *)sqlite3_column_text(st, (int)i);
@@ -206,33 +218,82 @@ csv_row(struct line *ln, sqlite3_stmt *st)
 	line_put(ln, "\r\n", 2);
 }
 
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+
+	if (len == 0 || s[0] > 0xf4 || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+/* A JSON string (RFC 8259); invalid UTF-8 bytes become U+FFFD so that
+ * every line stays parseable. */
+static void
+json_str(struct line *ln, const char *p, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	char esc[8];
+
+	line_put(ln, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
+		size_t k;
+
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			line_put(ln, esc, 2);
+		} else if (c == '\n') {
+			line_put(ln, "\\n", 2);
+		} else if (c == '\r') {
+			line_put(ln, "\\r", 2);
+		} else if (c == '\t') {
+			line_put(ln, "\\t", 2);
+		} else if (c < 0x20) {
+			snprintf(esc, sizeof esc, "\\u%04x", c);
+			line_put(ln, esc, 6);
+		} else if (c < 0x80) {
+			line_put(ln, p + i, 1);
+		} else if ((k = utf8_len(s + i, n - i)) > 0) {
+			line_put(ln, p + i, k);
+			i += k - 1;
+		} else {
+			line_put(ln, "\\ufffd", 6);
+		}
+	}
+	line_put(ln, "\"", 1);
+}
+
+/* Written by hand rather than through jansson objects: a third of the
+ * time for a million rows.  The tests parse it back with jansson. */
 static void
 jsonl_row(struct line *ln, sqlite3_stmt *st)
 {
-	json_t *o = json_object();
-	char buf[40], *s;
+	char buf[40];
 
+	line_put(ln, "{", 1);
 	for (size_t i = 0; i < NCOLS; i++) {
 		size_t n = 0;
 		const char *v = col_text(st, i, buf, sizeof buf, &n);
-		json_t *j;
 
+		if (i > 0)
+			line_put(ln, ",", 1);
+		json_str(ln, cols[i].name, strlen(cols[i].name));
+		line_put(ln, ":", 1);
 		if (v == NULL)
-			j = json_null();
+			line_put(ln, "null", 4);
 		else if (cols[i].kind == COL_INT)
-			j = json_integer(sqlite3_column_int64(st, (int)i));
+			line_put(ln, v, n);
 		else
-			j = json_stringn(v, n);
-		/* json_stringn refuses invalid UTF-8: say so in the field
-		 * rather than dropping the row. */
-		json_object_set_new(o, cols[i].name,
-		    j ? j : json_string("(invalid UTF-8)"));
+			json_str(ln, v, n);
 	}
-	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	line_put(ln, s, strlen(s));
-	line_put(ln, "\n", 1);
-	free(s);
-	json_decref(o);
+	line_put(ln, "}\n", 2);
 }
 
 static char *

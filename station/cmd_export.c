@@ -82,21 +82,24 @@ cmd_export_exec(int argc, char **argv)
 		}
 		if (v == NULL)
 			return cmd_usage(&cmd_export_entry);
-		if (strcmp(a, "--out") == 0)
-			req.dir = v;
-		else if (strcmp(a, "--format") == 0 &&
-			 export_format_parse(v, &req.format) == 0)
-			;
-		else if (strcmp(a, "--from") == 0 &&
-			 parse_utc(v, &req.from_ms) == 0)
-			have_from = 1;
-		else if (strcmp(a, "--to") == 0 && parse_utc(v, &req.to_ms) == 0)
-			have_to = 1;
-		else {
-			fprintf(stderr, "station: export: bad option %s %s\n", a, v);
-			return cmd_usage(&cmd_export_entry);
-		}
 		i++;
+		if (strcmp(a, "--out") == 0) {
+			req.dir = v;
+			continue;
+		}
+		if (strcmp(a, "--format") == 0 &&
+		    export_format_parse(v, &req.format) == 0)
+			continue;
+		if (strcmp(a, "--from") == 0 && parse_utc(v, &req.from_ms) == 0) {
+			have_from = 1;
+			continue;
+		}
+		if (strcmp(a, "--to") == 0 && parse_utc(v, &req.to_ms) == 0) {
+			have_to = 1;
+			continue;
+		}
+		fprintf(stderr, "station: export: bad option %s %s\n", a, v);
+		return cmd_usage(&cmd_export_entry);
 	}
 	if (req.dir == NULL || have_from != have_to || (since && have_from) ||
 	    (have_from && req.from_ms >= req.to_ms))

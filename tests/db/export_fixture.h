@@ -70,6 +70,7 @@ static const char *const hostile[] = {
     "cr\r\nlf",
     "Zoë – Grüße, 東京 ✓",
     "\"\",,\"\n",
+    "tab\there \x01 back\\slash",
 };
 #define N_HOSTILE (sizeof hostile / sizeof hostile[0])
 
