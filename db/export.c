@@ -317,7 +317,8 @@ ledger_export(struct ledger *l, const struct export_request *req,
 		goto out;
 	err = deliver(l, dfd, abs, req, &r, data_name, man_name, res, cause);
 	if (err) {
-		exports_mark_failed(l, r.id, *cause ? *cause : "failed", NULL);
+		exports_mark_failed(l, r.id,
+		    cause && *cause ? *cause : "failed while writing", NULL);
 		goto out;
 	}
 	export_crash_point("before-watermark");
