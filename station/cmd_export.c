@@ -53,7 +53,7 @@ problem_hint(enum export_problem p)
 	case EXPORT_DEST_NOT_WRITABLE:
 		return "give the station user write access to the directory";
 	case EXPORT_DISK_FULL:
-		return "free space; the watermark did not move";
+		return "nothing delivered; rerun once there is space";
 	case EXPORT_LEDGER_BUSY:
 		return "another station process held the ledger; retry later";
 	case EXPORT_RUNNING:
