@@ -59,7 +59,7 @@ STATION   := $(BUILD)/bin/station
 DEVSIM    := $(BUILD)/bin/devsim
 
 .PHONY: all check check-asan check-run demo install uninstall clean deps \
-        format tests
+        format tests bench bench-ledger
 all: $(STATION) $(DEVSIM) tests
 
 tests: $(TEST_BINS)
@@ -116,6 +116,11 @@ $(BUILD)/station/cmd_ui.o: CPPFLAGS += -DUI_NO_LINE
 endif
 $(BUILD)/station/cmd_ui.o: $(wildcard station/line.c station/fixture.c)
 
+# Benchmarks (not part of check): figures go into docs/benchmarks.md.
+bench: bench-ledger
+bench-ledger: $(BUILD)/tests/bench/ledger_bench
+	$(Q)$(BUILD)/tests/bench/ledger_bench docs/benchmarks.md
+
 # deps: install the Debian packages the build, tests and demo need.
 deps:
 	$(Q)sh tests/deps.sh
@@ -144,10 +149,12 @@ install: $(STATION) $(DEVSIM)
 	install -m 0755 $(DEVSIM) $(DESTDIR)$(PREFIX)/bin/station-devsim
 	install -m 0644 docs/station.1 $(DESTDIR)$(PREFIX)/share/man/man1/station.1
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/station/
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/lib/systemd/system fixtures/systemd/station-export.*
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/station $(DESTDIR)$(PREFIX)/bin/station-devsim \
-	    $(DESTDIR)$(PREFIX)/share/man/man1/station.1
+	    $(DESTDIR)$(PREFIX)/share/man/man1/station.1 \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system/station-export.*
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/station
 
 format:

@@ -15,6 +15,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_ledger_entry,
 	&cmd_ca_entry,
 	&cmd_ui_entry,
+	&cmd_export_entry,
 	NULL,
 };
 
