@@ -4,6 +4,8 @@
 #   make check      install missing Debian packages, build, run every test
 #   make check-asan the same tests under AddressSanitizer + UBSan
 #   make demo       simulated line on the embedded defaults
+#   make hil FIXTURE=path [HIL_CONFIG=station.ini]
+#                   hardware-in-loop suite against a real fixture
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # Toggles: BUILD=dir  SANITIZE=1  V=1
@@ -58,7 +60,7 @@ LIB       := $(BUILD)/libstation.a
 STATION   := $(BUILD)/bin/station
 DEVSIM    := $(BUILD)/bin/devsim
 
-.PHONY: all check check-asan check-run demo install uninstall clean deps \
+.PHONY: all check check-asan check-run demo hil install uninstall clean deps \
         format tests
 all: $(STATION) $(DEVSIM) tests
 
@@ -123,6 +125,11 @@ check-asan: deps
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) sh fixtures/demo.sh
+
+# Without FIXTURE the suite runs on a simulated fixture (as in make check).
+hil: all
+	$(Q)STATION_HIL_FIXTURE=$(FIXTURE) STATION_HIL_CONFIG=$(HIL_CONFIG) \
+	    DEVSIM_BIN=$(DEVSIM) STATION_SRCDIR=$(CURDIR) $(BUILD)/tests/hil/test_hil
 
 install: $(STATION) $(DEVSIM)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
