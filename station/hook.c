@@ -31,7 +31,8 @@ make_env(const char *const *extra)
 	while (extra && extra[m] != NULL)
 		m++;
 	char **env = xcalloc(n + m + 1, sizeof *env);
-	memcpy(env, extra, m * sizeof *env);
+	for (size_t i = 0; i < m; i++)
+		env[i] = (char *)extra[i];
 	memcpy(env + m, environ, n * sizeof *env);
 	return env;
 }
