@@ -4,6 +4,8 @@
 #   make check      install missing Debian packages, build, run every test
 #   make check-asan the same tests under AddressSanitizer + UBSan
 #   make demo       simulated line on the embedded defaults
+#   make hil FIXTURE=path [HIL_CONFIG=station.ini]
+#                   hardware-in-loop suite against a real fixture
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # Toggles: BUILD=dir  SANITIZE=1  V=1
@@ -58,7 +60,7 @@ LIB       := $(BUILD)/libstation.a
 STATION   := $(BUILD)/bin/station
 DEVSIM    := $(BUILD)/bin/devsim
 
-.PHONY: all check check-asan check-run demo install uninstall clean deps \
+.PHONY: all check check-asan check-run demo hil install uninstall clean deps \
         format tests bench bench-ledger
 all: $(STATION) $(DEVSIM) tests
 
@@ -109,13 +111,6 @@ UI_TESTS := $(filter $(BUILD)/tests/ui/%,$(TEST_BINS))
 $(UI_TESTS): $(UI_CORE_OBJS)
 $(UI_TESTS): LDFLAGS += $(UI_CORE_OBJS)
 
-# Until the line (station/line.c, station/fixture.c) is in the tree,
-# `station ui` builds without it and says so when run.
-ifneq ($(words $(wildcard station/line.c station/fixture.c)),2)
-$(BUILD)/station/cmd_ui.o: CPPFLAGS += -DUI_NO_LINE
-endif
-$(BUILD)/station/cmd_ui.o: $(wildcard station/line.c station/fixture.c)
-
 # Benchmarks (not part of check): figures go into docs/benchmarks.md.
 bench: bench-ledger
 bench-ledger: $(BUILD)/tests/bench/ledger_bench
@@ -141,6 +136,11 @@ check-asan: deps
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) sh fixtures/demo.sh
+
+# Without FIXTURE the suite runs on a simulated fixture (as in make check).
+hil: all
+	$(Q)STATION_HIL_FIXTURE=$(FIXTURE) STATION_HIL_CONFIG=$(HIL_CONFIG) \
+	    DEVSIM_BIN=$(DEVSIM) STATION_SRCDIR=$(CURDIR) $(BUILD)/tests/hil/test_hil
 
 install: $(STATION) $(DEVSIM)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

@@ -22,10 +22,8 @@
 #include "util/clock.h"
 #include "util/xalloc.h"
 
-#ifndef UI_NO_LINE
 #include "fixture.h"
 #include "line.h"
-#endif
 
 struct ui_opts {
 	const char *fixture_path;
@@ -54,22 +52,6 @@ parse(int argc, char **argv, struct ui_opts *o)
 	}
 	return 0;
 }
-
-#ifdef UI_NO_LINE
-
-static int
-cmd_ui_exec(int argc, char **argv)
-{
-	struct ui_opts o = { 0 };
-
-	if (parse(argc, argv, &o) != 0)
-		return cmd_usage(&cmd_ui_entry);
-	fprintf(stderr, "station: ui: the line is not available in this build "
-	    "(station/line.c is missing)\n");
-	return EXIT_STATION;
-}
-
-#else
 
 static int
 ledger_tail_cb(const struct run_record *r, void *ctx)
@@ -202,7 +184,6 @@ out:
 	return rc;
 }
 
-#endif
 
 const struct cmd_entry cmd_ui_entry = {
 	.name = "ui",

@@ -107,11 +107,6 @@ wait_for(struct ui_test *t, const char *needle)
 		screen = capture(t);
 		if (screen != NULL && strstr(screen, needle) != NULL)
 			return screen;
-		if (screen != NULL && strstr(screen, "not available in this build")) {
-			free(screen);
-			print_message("station ui: the line is not in this build\n");
-			skip();
-		}
 		nap();
 	}
 	fail_msg("screen never showed '%s'; last screen:\n%s", needle,
