@@ -145,8 +145,8 @@ const struct config_key config_station_keys[] = {
 static st_err
 set_ca_backend(struct config_load *ld, const char *value, char **why)
 {
-	/* vault, cfssl and hub join this list when their backends exist. */
-	static const char *const names[] = { "local", NULL };
+	static const char *const names[] = { "local", "vault", "cfssl", "hub",
+		NULL };
 	int i;
 	st_err err = config_parse_enum(value, names, &i, why);
 
@@ -167,10 +167,113 @@ set_ca_root(struct config_load *ld, const char *value, char **why)
 	return config_set_string(&ld->ca_root, value, why);
 }
 
+/* The remote backends' keys are kept as name/value pairs and handed to
+ * ca_open, which checks that they fit the chosen backend and what they
+ * say (an address, a credential file's mode).  Here only their shape. */
+static st_err
+ca_extra_add(struct config_load *ld, const char *key, const char *value,
+    char **why)
+{
+	struct config *cfg = ld->cfg;
+	size_t n = 0;
+
+	if (value[0] == '\0')
+		return st_fail(why, ST_E_CONFIG, "expected a non-empty value");
+	while (cfg->ca_extra[n].key != NULL)
+		n++;
+	cfg->ca_extra = xrealloc(cfg->ca_extra, (n + 2) *
+	    sizeof *cfg->ca_extra);
+	cfg->ca_extra[n] = (struct ca_setting){ xstrdup(key),
+		xstrdup(value) };
+	cfg->ca_extra[n + 1] = (struct ca_setting){ NULL, NULL };
+	return ST_OK;
+}
+
+static st_err
+ca_extra_int(struct config_load *ld, const char *key, const char *value,
+    long max, char **why)
+{
+	long v;
+	st_err err = config_parse_int(value, key[0] == 'r' ? 0 : 1, max, &v,
+	    why);
+
+	return err ? err : ca_extra_add(ld, key, value, why);
+}
+
+static st_err
+ca_extra_env(struct config_load *ld, const char *key, const char *value,
+    char **why)
+{
+	static const char first[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz_";
+
+	/* The name of the variable, never the secret itself. */
+	if (strchr(first, value[0]) == NULL ||
+	    strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_") != strlen(value))
+		return st_fail(why, ST_E_CONFIG, "expected the name of an "
+		    "environment variable (such as VAULT_TOKEN), not its "
+		    "value");
+	return ca_extra_add(ld, key, value, why);
+}
+
+#define CA_STR(name)                                                        \
+	static st_err set_ca_##name(struct config_load *ld, const char *v,  \
+	    char **why)                                                     \
+	{                                                                   \
+		return ca_extra_add(ld, #name, v, why);                     \
+	}
+
+CA_STR(addr)
+CA_STR(mount)
+CA_STR(role)
+CA_STR(namespace)
+CA_STR(token_file)
+CA_STR(approle_role_id_file)
+CA_STR(approle_secret_id_file)
+CA_STR(profile)
+CA_STR(auth_key_file)
+CA_STR(chain_file)
+CA_STR(ca_bundle)
+CA_STR(pin_sha256)
+
+static st_err
+set_ca_token_env(struct config_load *ld, const char *value, char **why)
+{
+	return ca_extra_env(ld, "token_env", value, why);
+}
+
+static st_err
+set_ca_timeout_ms(struct config_load *ld, const char *value, char **why)
+{
+	return ca_extra_int(ld, "timeout_ms", value, 3600000, why);
+}
+
+static st_err
+set_ca_retries(struct config_load *ld, const char *value, char **why)
+{
+	return ca_extra_int(ld, "retries", value, 10, why);
+}
+
 const struct config_key config_ca_keys[] = {
 	{ "backend", 0, set_ca_backend },
 	{ "dir", 0, set_ca_dir },
 	{ "root", 0, set_ca_root },
+	{ "addr", 0, set_ca_addr },
+	{ "mount", 0, set_ca_mount },
+	{ "role", 0, set_ca_role },
+	{ "namespace", 0, set_ca_namespace },
+	{ "token_file", 0, set_ca_token_file },
+	{ "token_env", 0, set_ca_token_env, 1 },
+	{ "approle_role_id_file", 0, set_ca_approle_role_id_file },
+	{ "approle_secret_id_file", 0, set_ca_approle_secret_id_file },
+	{ "profile", 0, set_ca_profile },
+	{ "auth_key_file", 0, set_ca_auth_key_file },
+	{ "chain_file", 0, set_ca_chain_file },
+	{ "ca_bundle", 0, set_ca_ca_bundle },
+	{ "pin_sha256", 0, set_ca_pin_sha256 },
+	{ "timeout_ms", 0, set_ca_timeout_ms },
+	{ "retries", 0, set_ca_retries },
 	{ NULL, 0, NULL },
 };
 
