@@ -131,13 +131,13 @@ set_step_timeout(struct config_load *ld, const char *value, char **why)
 }
 
 const struct config_key config_station_keys[] = {
-	{ "id", 0, set_station_id },
-	{ "home", 0, set_home },
-	{ "ledger", 0, set_ledger },
-	{ "operator", 0, set_operator },
-	{ "log_level", 0, set_log_level },
-	{ "step_timeout_ms", 0, set_step_timeout },
-	{ NULL, 0, NULL },
+	{ "id", 0, set_station_id, 0 },
+	{ "home", 0, set_home, 0 },
+	{ "ledger", 0, set_ledger, 0 },
+	{ "operator", 0, set_operator, 0 },
+	{ "log_level", 0, set_log_level, 0 },
+	{ "step_timeout_ms", 0, set_step_timeout, 0 },
+	{ NULL, 0, NULL, 0 },
 };
 
 /* [ca] */
@@ -256,25 +256,25 @@ set_ca_retries(struct config_load *ld, const char *value, char **why)
 }
 
 const struct config_key config_ca_keys[] = {
-	{ "backend", 0, set_ca_backend },
-	{ "dir", 0, set_ca_dir },
-	{ "root", 0, set_ca_root },
-	{ "addr", 0, set_ca_addr },
-	{ "mount", 0, set_ca_mount },
-	{ "role", 0, set_ca_role },
-	{ "namespace", 0, set_ca_namespace },
-	{ "token_file", 0, set_ca_token_file },
+	{ "backend", 0, set_ca_backend, 0 },
+	{ "dir", 0, set_ca_dir, 0 },
+	{ "root", 0, set_ca_root, 0 },
+	{ "addr", 0, set_ca_addr, 0 },
+	{ "mount", 0, set_ca_mount, 0 },
+	{ "role", 0, set_ca_role, 0 },
+	{ "namespace", 0, set_ca_namespace, 0 },
+	{ "token_file", 0, set_ca_token_file, 0 },
 	{ "token_env", 0, set_ca_token_env, 1 },
-	{ "approle_role_id_file", 0, set_ca_approle_role_id_file },
-	{ "approle_secret_id_file", 0, set_ca_approle_secret_id_file },
-	{ "profile", 0, set_ca_profile },
-	{ "auth_key_file", 0, set_ca_auth_key_file },
-	{ "chain_file", 0, set_ca_chain_file },
-	{ "ca_bundle", 0, set_ca_ca_bundle },
-	{ "pin_sha256", 0, set_ca_pin_sha256 },
-	{ "timeout_ms", 0, set_ca_timeout_ms },
-	{ "retries", 0, set_ca_retries },
-	{ NULL, 0, NULL },
+	{ "approle_role_id_file", 0, set_ca_approle_role_id_file, 0 },
+	{ "approle_secret_id_file", 0, set_ca_approle_secret_id_file, 0 },
+	{ "profile", 0, set_ca_profile, 0 },
+	{ "auth_key_file", 0, set_ca_auth_key_file, 0 },
+	{ "chain_file", 0, set_ca_chain_file, 0 },
+	{ "ca_bundle", 0, set_ca_ca_bundle, 0 },
+	{ "pin_sha256", 0, set_ca_pin_sha256, 0 },
+	{ "timeout_ms", 0, set_ca_timeout_ms, 0 },
+	{ "retries", 0, set_ca_retries, 0 },
+	{ NULL, 0, NULL, 0 },
 };
 
 /* [broker] */
@@ -328,11 +328,11 @@ set_broker_server_name(struct config_load *ld, const char *value,
 }
 
 const struct config_key config_broker_keys[] = {
-	{ "host", 0, set_broker_host },
-	{ "port", 0, set_broker_port },
-	{ "ca", 0, set_broker_ca },
-	{ "server_name", 0, set_broker_server_name },
-	{ NULL, 0, NULL },
+	{ "host", 0, set_broker_host, 0 },
+	{ "port", 0, set_broker_port, 0 },
+	{ "ca", 0, set_broker_ca, 0 },
+	{ "server_name", 0, set_broker_server_name, 0 },
+	{ NULL, 0, NULL, 0 },
 };
 
 /* [slot N] */
@@ -360,7 +360,7 @@ set_slot_profile(struct config_load *ld, const char *value, char **why)
 }
 
 const struct config_key config_slot_keys[] = {
-	{ "device", 0, set_slot_device },
-	{ "profile", 0, set_slot_profile },
-	{ NULL, 0, NULL },
+	{ "device", 0, set_slot_device, 0 },
+	{ "profile", 0, set_slot_profile, 0 },
+	{ NULL, 0, NULL, 0 },
 };
