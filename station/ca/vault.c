@@ -288,8 +288,10 @@ vault_sign(struct ca_backend *base, const struct ca_request *req,
 		err = refused(ca, "Vault sign", &r, cause);
 		goto out;
 	}
-	if ((err = parse_sign_reply(&r, out, cause)))
+	if ((err = parse_sign_reply(&r, out, cause))) {
+		st_wrap(cause, err, "Vault sign");
 		goto out;
+	}
 	log_info("issued serial %s for device %s", out->serial_hex,
 	    req->device_serial ? req->device_serial : "?");
 out:
