@@ -207,8 +207,10 @@ hub_sign(struct ca_backend *base, const struct ca_request *req,
 		err = refused(ca, "hub sign-csr", &r, cause);
 		goto out;
 	}
-	if ((err = hub_parse_reply(r.body, r.len, id, out, &info, cause)))
+	if ((err = hub_parse_reply(r.body, r.len, id, out, &info, cause))) {
+		st_wrap(cause, err, "hub sign-csr");
 		goto out;
+	}
 	log_info("issued serial %s for device %s (valid %s to %s)",
 	    out->serial_hex, id, info.valid_from ? info.valid_from : "?",
 	    info.valid_to ? info.valid_to : "?");

@@ -56,6 +56,8 @@ teardown(void **state)
 	struct fx *fx = *state;
 
 	ca_test_note_cause(fx->cause);
+	if (getenv("SHOW_CAUSES") && fx->cause)
+		print_message("cause: %s\n", fx->cause);
 	free(fx->cause);
 	ca_issued_clear(&fx->issued);
 	ca_free(fx->ca);
