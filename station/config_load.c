@@ -231,9 +231,14 @@ ld_handler(void *user, const char *section, const char *name,
 	}
 	ld->key_line[i] = ld->rd.line;
 	char *why = NULL;
-	if (keys[i].set(ld, value, &why))
-		ld_fail(ld, ld->rd.line, "[%s] %s = '%s': %s", section, name,
-		    value, why ? why : "bad value");
+	if (keys[i].set(ld, value, &why) != ST_OK) {
+		if (keys[i].no_echo)
+			ld_fail(ld, ld->rd.line, "[%s] key '%s': %s", section,
+			    name, why ? why : "bad value");
+		else
+			ld_fail(ld, ld->rd.line, "[%s] %s = '%s': %s", section,
+			    name, value, why ? why : "bad value");
+	}
 	free(why);
 	return 1;
 }
@@ -261,6 +266,18 @@ ld_finish(struct config_load *ld)
 		cfg->ca_root = config_path_join(cfg->home, ld->ca_root);
 	else
 		cfg->ca_root = config_path_join(cfg->ca_dir, "root.pem");
+	/* Files named in [ca] are relative to home, like every path. */
+	for (struct ca_setting *e = cfg->ca_extra; e->key != NULL; e++) {
+		size_t kl = strlen(e->key);
+
+		if (strcmp(e->key, "ca_bundle") == 0 || (kl > 5 &&
+		    strcmp(e->key + kl - 5, "_file") == 0)) {
+			char *p = config_path_join(cfg->home, e->value);
+
+			free((char *)e->value);
+			e->value = p;
+		}
+	}
 	if (ld->broker_line && b->host == NULL)
 		ld_fail(ld, ld->broker_line, "[broker] key 'host': missing "
 		    "(the broker of the smoke test)");

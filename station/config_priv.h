@@ -54,6 +54,8 @@ struct config_key {
 	const char *name;
 	int repeatable;
 	st_err (*set)(struct config_load *ld, const char *value, char **why);
+	int no_echo; /* a wrong value may be a secret pasted by mistake:
+	                errors name the key, never the value */
 };
 
 /* NULL-terminated tables, one per section kind. */
