@@ -2,6 +2,7 @@
  * station: the provisioning station's command line.  Dispatches to the
  * commands in cmd_table[]; each command parses its own options.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -46,6 +47,10 @@ main(int argc, char **argv)
 	int i = 1;
 
 	log_set_ident("station");
+	/* Peers close sockets under us (a broker refusing a certificate, a
+	 * CA going away, a device server dropping the link): that is an
+	 * error to report on the write, never a reason to die. */
+	signal(SIGPIPE, SIG_IGN);
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -175,6 +176,9 @@ https_server_start(SSL_CTX *ctx, https_handler h, void *arg)
 
 	if (s == NULL)
 		die("calloc");
+	/* A client that hangs up mid-reply (a refused pin, a timeout test)
+	 * must not kill the test program with SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 	s->ctx = ctx;
 	s->handler = h;
 	s->arg = arg;
