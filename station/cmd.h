@@ -30,6 +30,14 @@ extern const struct cmd_entry cmd_ui_entry;
 extern const struct cmd_entry cmd_export_entry;
 extern const struct cmd_entry cmd_batch_entry;
 
+/*
+ * Open the station context from the global options (--config, --broker,
+ * --broker-ca).  Returns EXIT_PASS with *st set, or prints the cause and
+ * returns EXIT_USAGE (a bad option) or EXIT_STATION (config, ledger, CA).
+ */
+struct station;
+int cmd_open_station(struct station **st);
+
 /* Print "usage: station NAME ARGS" to stderr and return EXIT_USAGE. */
 int cmd_usage(const struct cmd_entry *entry);
 

@@ -105,11 +105,9 @@ cmd_export_exec(int argc, char **argv)
 	    (have_from && req.from_ms >= req.to_ms))
 		return cmd_usage(&cmd_export_entry);
 	req.since_last = !have_from;
-	if (station_open(station_globals.config_path, &st, &cause) != ST_OK) {
-		fprintf(stderr, "station: %s\n", cause);
-		free(cause);
-		return EXIT_STATION;
-	}
+	rc = cmd_open_station(&st);
+	if (rc != EXIT_PASS)
+		return rc;
 	req.station_id = st->cfg->station_id;
 	err = ledger_export(st->ledger, &req, &res, &cause);
 	if (err) {

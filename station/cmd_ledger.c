@@ -176,11 +176,9 @@ cmd_ledger_exec(int argc, char **argv)
 	if (sub == NULL || (strcmp(sub, "show") == 0) != (serial != NULL) ||
 	    (strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "verify")))
 		return cmd_usage(&cmd_ledger_entry);
-	if (station_open(station_globals.config_path, &st, &cause) != ST_OK) {
-		fprintf(stderr, "station: %s\n", cause);
-		free(cause);
-		return EXIT_STATION;
-	}
+	rc = cmd_open_station(&st);
+	if (rc != EXIT_PASS)
+		return rc;
 	if (strcmp(sub, "list") == 0) {
 		err = ledger_list_runs(st->ledger, limit, run_cb, &v, &cause);
 	} else if (strcmp(sub, "show") == 0) {

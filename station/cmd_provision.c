@@ -64,7 +64,6 @@ cmd_provision_exec(int argc, char **argv)
 	struct station *st = NULL;
 	struct event_bus bus = { 0 };
 	char *cause = NULL;
-	const char *broker = NULL, *broker_ca = NULL;
 	int json = 0, quiet = 0, rc;
 
 	for (int i = 1; i < argc; i++) {
@@ -84,9 +83,9 @@ cmd_provision_exec(int argc, char **argv)
 		else if (strcmp(a, "--batch") == 0 && more)
 			req.batch = argv[++i];
 		else if (strcmp(a, "--broker") == 0 && more)
-			broker = argv[++i];
+			station_globals.broker = argv[++i];
 		else if (strcmp(a, "--broker-ca") == 0 && more)
-			broker_ca = argv[++i];
+			station_globals.broker_ca = argv[++i];
 		else if (a[0] == '-' || req.device_uri != NULL)
 			return cmd_usage(&cmd_provision_entry);
 		else
@@ -95,16 +94,9 @@ cmd_provision_exec(int argc, char **argv)
 	if (req.device_uri == NULL)
 		return cmd_usage(&cmd_provision_entry);
 
-	if (station_open(station_globals.config_path, &st, &cause) != ST_OK) {
-		fprintf(stderr, "station: %s\n", cause);
-		free(cause);
-		return EXIT_STATION;
-	}
-	if (config_override_broker(st->cfg, broker, broker_ca, &cause) != ST_OK) {
-		fprintf(stderr, "station: %s\n", cause);
-		rc = EXIT_USAGE;
-		goto out;
-	}
+	rc = cmd_open_station(&st);
+	if (rc != EXIT_PASS)
+		return rc;
 	if (!json && !quiet)
 		event_bus_add(&bus, progress_sink, stderr);
 	if (provision_run(st, &req, &bus, &res, &cause) != ST_OK) {

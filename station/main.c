@@ -4,6 +4,7 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
@@ -24,7 +25,7 @@ static const struct cmd_entry *const cmd_table[] = {
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: station [--config FILE] [--verbose] COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(fp, "usage: station [--config FILE] [--broker HOST:PORT --broker-ca FILE]\n               [--verbose] COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; cmd_table[i] != NULL; i++)
 		fprintf(fp, "  %-10s %s\n             %s\n", cmd_table[i]->name,
 		    cmd_table[i]->args, cmd_table[i]->summary);
@@ -32,6 +33,19 @@ usage(FILE *fp)
 	    "uart:/dev/ttyUSB0?baud=115200, uart:usb=VID:PID[:SERIAL]\n"
 	    "Environment: STATION_LOG=error|warn|info|debug\n"
 	    "See station(1) and docs/ for details.\n");
+}
+
+int
+cmd_open_station(struct station **st)
+{
+	char *cause = NULL;
+	st_err err = station_open(station_globals.config_path, st, &cause);
+
+	if (err == ST_OK)
+		return EXIT_PASS;
+	fprintf(stderr, "station: %s\n", cause);
+	free(cause);
+	return err == ST_E_ARG ? EXIT_USAGE : EXIT_STATION;
 }
 
 int
@@ -58,6 +72,14 @@ main(int argc, char **argv)
 		}
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
 			station_globals.config_path = argv[++i];
+			continue;
+		}
+		if (strcmp(argv[i], "--broker") == 0 && i + 1 < argc) {
+			station_globals.broker = argv[++i];
+			continue;
+		}
+		if (strcmp(argv[i], "--broker-ca") == 0 && i + 1 < argc) {
+			station_globals.broker_ca = argv[++i];
 			continue;
 		}
 		if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0) {

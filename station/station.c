@@ -69,6 +69,10 @@ station_open(const char *config_path, struct station **out, char **cause)
 		st->cfg = config_default(NULL);
 	}
 	apply_log_level(st->cfg);
+	err = config_override_broker(st->cfg, station_globals.broker,
+	    station_globals.broker_ca, cause);
+	if (err)
+		goto fail;
 	if ((err = make_dirs(st->cfg->home, cause)))
 		goto fail;
 	err = ledger_open(st->cfg->ledger_path, &st->ledger, cause);
