@@ -36,7 +36,7 @@ paced_write(struct transport *t, const uint8_t *buf, size_t len,
 {
 	struct paced *p = (struct paced *)t;
 
-	pacer_idle(&p->pacer);
+	pacer_burst(&p->pacer);
 	for (size_t i = 0; i < len; i++) {
 		pacer_wait_byte(&p->pacer);
 		st_err err = p->inner->ops->write(p->inner, buf + i, 1, dl,
