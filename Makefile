@@ -4,6 +4,8 @@
 #   make check      install missing Debian packages, build, run every test
 #   make check-asan the same tests under AddressSanitizer + UBSan
 #   make demo       simulated line on the embedded defaults
+#   make hil FIXTURE=path [HIL_CONFIG=station.ini]
+#                   hardware-in-loop suite against a real fixture
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # Toggles: BUILD=dir  SANITIZE=1  V=1
@@ -58,8 +60,8 @@ LIB       := $(BUILD)/libstation.a
 STATION   := $(BUILD)/bin/station
 DEVSIM    := $(BUILD)/bin/devsim
 
-.PHONY: all check check-asan check-run demo install uninstall clean deps \
-        format tests
+.PHONY: all check check-asan check-run demo hil install uninstall clean deps \
+        format tests bench bench-ledger
 all: $(STATION) $(DEVSIM) tests
 
 tests: $(TEST_BINS)
@@ -103,6 +105,17 @@ UMOCKDEV_TESTS := $(filter $(BUILD)/tests/drivers/test_uart%,$(TEST_BINS))
 $(UMOCKDEV_TESTS): CPPFLAGS += $(shell $(PKG_CONFIG) --cflags umockdev-1.0 2>/dev/null)
 $(UMOCKDEV_TESTS): LDLIBS += $(shell $(PKG_CONFIG) --libs umockdev-1.0 2>/dev/null)
 
+# ui/ tests link the screen model and the scan grammar (no curses there).
+UI_CORE_OBJS := $(BUILD)/ui/model.o $(BUILD)/ui/input.o $(BUILD)/ui/queue.o
+UI_TESTS := $(filter $(BUILD)/tests/ui/%,$(TEST_BINS))
+$(UI_TESTS): $(UI_CORE_OBJS)
+$(UI_TESTS): LDFLAGS += $(UI_CORE_OBJS)
+
+# Benchmarks (not part of check): figures go into docs/benchmarks.md.
+bench: bench-ledger
+bench-ledger: $(BUILD)/tests/bench/ledger_bench
+	$(Q)$(BUILD)/tests/bench/ledger_bench docs/benchmarks.md
+
 # make bench-station: the station's performance figures (tests/bench/,
 # programs bench_*.c linked like the tests plus tests/bench/bench.c),
 # written into docs/benchmarks.md by tests/bench/run.sh.  `make bench`
@@ -125,7 +138,8 @@ $(BENCH_BINS): $(BUILD)/tests/bench/bench_%: tests/bench/bench_%.c $(BENCH_OBJS)
 .PHONY: bench bench-station bench-build
 bench: bench-station
 bench-build: $(STATION) $(DEVSIM) $(BENCH_BINS)
-bench-station: deps
+# Under `make bench` after bench-ledger: both write docs/benchmarks.md.
+bench-station: deps $(if $(filter bench,$(MAKECMDGOALS)),bench-ledger)
 	$(Q)$(MAKE) --no-print-directory bench-build
 	$(Q)BUILD=$(BUILD) sh tests/bench/run.sh
 
@@ -150,6 +164,11 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) sh fixtures/demo.sh
 
+# Without FIXTURE the suite runs on a simulated fixture (as in make check).
+hil: all
+	$(Q)STATION_HIL_FIXTURE=$(FIXTURE) STATION_HIL_CONFIG=$(HIL_CONFIG) \
+	    DEVSIM_BIN=$(DEVSIM) STATION_SRCDIR=$(CURDIR) $(BUILD)/tests/hil/test_hil
+
 install: $(STATION) $(DEVSIM)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	    $(DESTDIR)$(PREFIX)/share/doc/station
@@ -157,10 +176,12 @@ install: $(STATION) $(DEVSIM)
 	install -m 0755 $(DEVSIM) $(DESTDIR)$(PREFIX)/bin/station-devsim
 	install -m 0644 docs/station.1 $(DESTDIR)$(PREFIX)/share/man/man1/station.1
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/station/
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/lib/systemd/system fixtures/systemd/station-export.*
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/station $(DESTDIR)$(PREFIX)/bin/station-devsim \
-	    $(DESTDIR)$(PREFIX)/share/man/man1/station.1
+	    $(DESTDIR)$(PREFIX)/share/man/man1/station.1 \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system/station-export.*
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/station
 
 format:

@@ -61,7 +61,7 @@
 struct ledger;
 
 /* The schema version this code creates and understands. */
-#define LEDGER_SCHEMA_VERSION 1
+#define LEDGER_SCHEMA_VERSION 2
 #define LEDGER_HASH_HEX_LEN 64
 
 /*

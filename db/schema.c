@@ -107,6 +107,29 @@ static const char *const migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'run events cannot be changed'); END;"
     "CREATE TRIGGER run_events_no_delete BEFORE DELETE ON run_events"
     "  BEGIN SELECT RAISE(ABORT, 'run events cannot be deleted'); END;",
+
+    /* 2: ERP exports.  The watermark is the highest to_chain_seq of a
+     * 'done' since-last export; a 'started' row is an export in flight
+     * or one that was killed (recovered by the next export). */
+    "CREATE TABLE exports ("
+    "  id              INTEGER PRIMARY KEY,"
+    "  kind            TEXT NOT NULL CHECK (kind IN ('since-last','range')),"
+    "  started_at      INTEGER NOT NULL,"
+    "  finished_at     INTEGER,"
+    "  from_time       INTEGER NOT NULL,"
+    "  to_time         INTEGER NOT NULL,"
+    "  from_chain_seq  INTEGER NOT NULL,"
+    "  to_chain_seq    INTEGER NOT NULL,"
+    "  format          TEXT NOT NULL CHECK (format IN ('csv','jsonl')),"
+    "  file            TEXT NOT NULL,"
+    "  manifest        TEXT NOT NULL,"
+    "  row_count       INTEGER,"
+    "  sha256          TEXT,"
+    "  status          TEXT NOT NULL DEFAULT 'started'"
+    "                  CHECK (status IN ('started','done','failed')),"
+    "  note            TEXT"
+    ") STRICT;"
+    "CREATE INDEX exports_watermark ON exports(kind, status, to_chain_seq);",
 };
 
 _Static_assert(

@@ -46,6 +46,7 @@ config_base(void)
 	cfg->log_level = LOG_LEVEL_WARN;
 	cfg->step_timeout_ms = 10000;
 	cfg->ca_backend = xstrdup("local");
+	cfg->ca_extra = xcalloc(1, sizeof *cfg->ca_extra);
 	cfg->broker.port = 8883;
 	return cfg;
 }
@@ -84,6 +85,11 @@ config_free(struct config *cfg)
 	free(cfg->ca_backend);
 	free(cfg->ca_dir);
 	free(cfg->ca_root);
+	for (size_t i = 0; cfg->ca_extra && cfg->ca_extra[i].key; i++) {
+		free((char *)cfg->ca_extra[i].key);
+		free((char *)cfg->ca_extra[i].value);
+	}
+	free(cfg->ca_extra);
 	free(cfg->broker.host);
 	free(cfg->broker.ca_file);
 	free(cfg->broker.server_name);

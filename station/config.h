@@ -3,7 +3,8 @@
  * commented example), parsed with inih.  Sections:
  *
  *	[station]        id, home, ledger, operator, log_level, step_timeout_ms
- *	[ca]             backend, dir, root
+ *	[ca]             backend, dir, root, and the remote backends' keys
+ *	                 (docs/ca-backends.md)
  *	[broker]         host, port, ca, server_name   (optional)
  *	[profile NAME]   any number; see struct profile
  *	[slot N]         fixture slots: device, profile (optional)
@@ -23,6 +24,7 @@
 
 #include <stddef.h>
 
+#include "ca/ca.h"
 #include "profile.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -53,9 +55,13 @@ struct config {
 	char *operator_id;       /* default operator; NULL if none */
 	enum log_level log_level; /* default warn; the caller applies it */
 	int step_timeout_ms;     /* default deadline of a pipeline step */
-	char *ca_backend;        /* "local" */
+	char *ca_backend;        /* "local", "vault", "cfssl", "hub" */
 	char *ca_dir;            /* resolved; default <home>/ca */
 	char *ca_root;           /* the pinned root; default <ca_dir>/root.pem */
+	struct ca_setting *ca_extra; /* the other [ca] keys, for ca_open's
+	                                settings.extra: ended by { NULL, NULL };
+	                                *_file and ca_bundle resolved; strings
+	                                owned by the config */
 	struct config_broker broker;
 	struct profile *profiles; /* n_profiles >= 1 */
 	size_t n_profiles;

@@ -131,13 +131,13 @@ set_step_timeout(struct config_load *ld, const char *value, char **why)
 }
 
 const struct config_key config_station_keys[] = {
-	{ "id", 0, set_station_id },
-	{ "home", 0, set_home },
-	{ "ledger", 0, set_ledger },
-	{ "operator", 0, set_operator },
-	{ "log_level", 0, set_log_level },
-	{ "step_timeout_ms", 0, set_step_timeout },
-	{ NULL, 0, NULL },
+	{ "id", 0, set_station_id, 0 },
+	{ "home", 0, set_home, 0 },
+	{ "ledger", 0, set_ledger, 0 },
+	{ "operator", 0, set_operator, 0 },
+	{ "log_level", 0, set_log_level, 0 },
+	{ "step_timeout_ms", 0, set_step_timeout, 0 },
+	{ NULL, 0, NULL, 0 },
 };
 
 /* [ca] */
@@ -145,8 +145,8 @@ const struct config_key config_station_keys[] = {
 static st_err
 set_ca_backend(struct config_load *ld, const char *value, char **why)
 {
-	/* vault, cfssl and hub join this list when their backends exist. */
-	static const char *const names[] = { "local", NULL };
+	static const char *const names[] = { "local", "vault", "cfssl", "hub",
+		NULL };
 	int i;
 	st_err err = config_parse_enum(value, names, &i, why);
 
@@ -167,11 +167,114 @@ set_ca_root(struct config_load *ld, const char *value, char **why)
 	return config_set_string(&ld->ca_root, value, why);
 }
 
+/* The remote backends' keys are kept as name/value pairs and handed to
+ * ca_open, which checks that they fit the chosen backend and what they
+ * say (an address, a credential file's mode).  Here only their shape. */
+static st_err
+ca_extra_add(struct config_load *ld, const char *key, const char *value,
+    char **why)
+{
+	struct config *cfg = ld->cfg;
+	size_t n = 0;
+
+	if (value[0] == '\0')
+		return st_fail(why, ST_E_CONFIG, "expected a non-empty value");
+	while (cfg->ca_extra[n].key != NULL)
+		n++;
+	cfg->ca_extra = xrealloc(cfg->ca_extra, (n + 2) *
+	    sizeof *cfg->ca_extra);
+	cfg->ca_extra[n] = (struct ca_setting){ xstrdup(key),
+		xstrdup(value) };
+	cfg->ca_extra[n + 1] = (struct ca_setting){ NULL, NULL };
+	return ST_OK;
+}
+
+static st_err
+ca_extra_int(struct config_load *ld, const char *key, const char *value,
+    long max, char **why)
+{
+	long v;
+	st_err err = config_parse_int(value, key[0] == 'r' ? 0 : 1, max, &v,
+	    why);
+
+	return err ? err : ca_extra_add(ld, key, value, why);
+}
+
+static st_err
+ca_extra_env(struct config_load *ld, const char *key, const char *value,
+    char **why)
+{
+	static const char first[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz_";
+
+	/* The name of the variable, never the secret itself. */
+	if (strchr(first, value[0]) == NULL ||
+	    strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_") != strlen(value))
+		return st_fail(why, ST_E_CONFIG, "expected the name of an "
+		    "environment variable (such as VAULT_TOKEN), not its "
+		    "value");
+	return ca_extra_add(ld, key, value, why);
+}
+
+#define CA_STR(name)                                                        \
+	static st_err set_ca_##name(struct config_load *ld, const char *v,  \
+	    char **why)                                                     \
+	{                                                                   \
+		return ca_extra_add(ld, #name, v, why);                     \
+	}
+
+CA_STR(addr)
+CA_STR(mount)
+CA_STR(role)
+CA_STR(namespace)
+CA_STR(token_file)
+CA_STR(approle_role_id_file)
+CA_STR(approle_secret_id_file)
+CA_STR(profile)
+CA_STR(auth_key_file)
+CA_STR(chain_file)
+CA_STR(ca_bundle)
+CA_STR(pin_sha256)
+
+static st_err
+set_ca_token_env(struct config_load *ld, const char *value, char **why)
+{
+	return ca_extra_env(ld, "token_env", value, why);
+}
+
+static st_err
+set_ca_timeout_ms(struct config_load *ld, const char *value, char **why)
+{
+	return ca_extra_int(ld, "timeout_ms", value, 3600000, why);
+}
+
+static st_err
+set_ca_retries(struct config_load *ld, const char *value, char **why)
+{
+	return ca_extra_int(ld, "retries", value, 10, why);
+}
+
 const struct config_key config_ca_keys[] = {
-	{ "backend", 0, set_ca_backend },
-	{ "dir", 0, set_ca_dir },
-	{ "root", 0, set_ca_root },
-	{ NULL, 0, NULL },
+	{ "backend", 0, set_ca_backend, 0 },
+	{ "dir", 0, set_ca_dir, 0 },
+	{ "root", 0, set_ca_root, 0 },
+	{ "addr", 0, set_ca_addr, 0 },
+	{ "mount", 0, set_ca_mount, 0 },
+	{ "role", 0, set_ca_role, 0 },
+	{ "namespace", 0, set_ca_namespace, 0 },
+	{ "token_file", 0, set_ca_token_file, 0 },
+	{ "token_env", 0, set_ca_token_env, 1 },
+	{ "approle_role_id_file", 0, set_ca_approle_role_id_file, 0 },
+	{ "approle_secret_id_file", 0, set_ca_approle_secret_id_file, 0 },
+	{ "profile", 0, set_ca_profile, 0 },
+	{ "auth_key_file", 0, set_ca_auth_key_file, 0 },
+	{ "chain_file", 0, set_ca_chain_file, 0 },
+	{ "ca_bundle", 0, set_ca_ca_bundle, 0 },
+	{ "pin_sha256", 0, set_ca_pin_sha256, 0 },
+	{ "timeout_ms", 0, set_ca_timeout_ms, 0 },
+	{ "retries", 0, set_ca_retries, 0 },
+	{ NULL, 0, NULL, 0 },
 };
 
 /* [broker] */
@@ -225,11 +328,11 @@ set_broker_server_name(struct config_load *ld, const char *value,
 }
 
 const struct config_key config_broker_keys[] = {
-	{ "host", 0, set_broker_host },
-	{ "port", 0, set_broker_port },
-	{ "ca", 0, set_broker_ca },
-	{ "server_name", 0, set_broker_server_name },
-	{ NULL, 0, NULL },
+	{ "host", 0, set_broker_host, 0 },
+	{ "port", 0, set_broker_port, 0 },
+	{ "ca", 0, set_broker_ca, 0 },
+	{ "server_name", 0, set_broker_server_name, 0 },
+	{ NULL, 0, NULL, 0 },
 };
 
 /* [slot N] */
@@ -257,7 +360,7 @@ set_slot_profile(struct config_load *ld, const char *value, char **why)
 }
 
 const struct config_key config_slot_keys[] = {
-	{ "device", 0, set_slot_device },
-	{ "profile", 0, set_slot_profile },
-	{ NULL, 0, NULL },
+	{ "device", 0, set_slot_device, 0 },
+	{ "profile", 0, set_slot_profile, 0 },
+	{ NULL, 0, NULL, 0 },
 };

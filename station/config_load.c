@@ -1,19 +1,14 @@
 /*
  * Loading the configuration file (config.h).
  *
- * inih as Debian builds it does not pass line numbers to the handler, so
- * the file is fed to ini_parse_stream() through our own reader, which
- * counts lines and also notices section headers as they go by: that is
- * how an empty [profile x] or a repeated [slot 1] is seen at all (inih
- * only calls the handler for key = value lines).  The reader mirrors
- * inih's rules for what is a header (an indented line right after a key
- * is a continuation of that key's value), and the handler checks that
- * both agree on the current section.
+ * The file is fed to inih through the line-counting reader of ini_lines.h,
+ * which also reports section headers as they go by: that is how an empty
+ * [profile x] or a repeated [slot 1] is seen at all.  The handler checks
+ * that inih and the reader agree on the current section.
  */
 #define LOG_MODULE "config"
 #include "config_priv.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
@@ -23,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ini_lines.h"
 #include "util/xalloc.h"
 
 static void ld_fail(struct config_load *ld, int line, const char *fmt, ...)
@@ -51,13 +47,13 @@ profile_begin(struct config_load *ld, const char *name)
 	struct config *cfg = ld->cfg;
 
 	if (!config_id_is_valid(name)) {
-		ld_fail(ld, ld->line, "[profile %s]: a profile name is 1..%d "
+		ld_fail(ld, ld->rd.line, "[profile %s]: a profile name is 1..%d "
 		    "characters of A-Z a-z 0-9 . _ -", name, CONFIG_ID_MAX);
 		return;
 	}
 	for (size_t i = 0; i < cfg->n_profiles; i++) {
 		if (strcmp(cfg->profiles[i].name, name) == 0) {
-			ld_fail(ld, ld->line, "[profile %s]: duplicate profile "
+			ld_fail(ld, ld->rd.line, "[profile %s]: duplicate profile "
 			    "(first defined on line %d)", name,
 			    ld->profile_lines[i]);
 			return;
@@ -71,7 +67,7 @@ profile_begin(struct config_load *ld, const char *name)
 	profile_init_default(p);
 	free(p->name);
 	p->name = xstrdup(name);
-	ld->profile_lines[n - 1] = ld->line;
+	ld->profile_lines[n - 1] = ld->rd.line;
 	cfg->n_profiles = n;
 	ld->cur = n - 1;
 	ld->kind = SECT_PROFILE;
@@ -85,13 +81,13 @@ slot_begin(struct config_load *ld, const char *num)
 	long index;
 
 	if (config_parse_int(num, 1, CONFIG_SLOT_MAX, &index, &why)) {
-		ld_fail(ld, ld->line, "[slot %s]: slot number: %s", num, why);
+		ld_fail(ld, ld->rd.line, "[slot %s]: slot number: %s", num, why);
 		free(why);
 		return;
 	}
 	for (size_t i = 0; i < cfg->n_slots; i++) {
 		if (cfg->slots[i].index == (unsigned)index) {
-			ld_fail(ld, ld->line, "[slot %ld]: duplicate slot "
+			ld_fail(ld, ld->rd.line, "[slot %ld]: duplicate slot "
 			    "(first defined on line %d)", index,
 			    cfg->slots[i].line);
 			return;
@@ -102,7 +98,7 @@ slot_begin(struct config_load *ld, const char *num)
 	struct config_slot *s = &cfg->slots[cfg->n_slots];
 	memset(s, 0, sizeof *s);
 	s->index = (unsigned)index;
-	s->line = ld->line;
+	s->line = ld->rd.line;
 	ld->cur = cfg->n_slots++;
 	ld->kind = SECT_SLOT;
 }
@@ -112,11 +108,11 @@ static void
 single_begin(struct config_load *ld, int *seen, enum config_section kind)
 {
 	if (*seen) {
-		ld_fail(ld, ld->line, "[%s]: duplicate section (first on line "
+		ld_fail(ld, ld->rd.line, "[%s]: duplicate section (first on line "
 		    "%d)", ld->section, *seen);
 		return;
 	}
-	*seen = ld->line;
+	*seen = ld->rd.line;
 	ld->kind = kind;
 }
 
@@ -127,17 +123,16 @@ section_begin(struct config_load *ld, const char *start)
 	const char *end = strchr(start + 1, ']');
 	const char *name = ld->section;
 
-	ld->prev_key = 0;
 	memset(ld->key_line, 0, sizeof ld->key_line);
 	ld->kind = SECT_BAD;
 	ld->section[0] = '\0';
 	if (end == NULL) {
-		ld_fail(ld, ld->line, "section header without ']'");
+		ld_fail(ld, ld->rd.line, "section header without ']'");
 		return;
 	}
 	size_t n = (size_t)(end - start - 1);
 	if (n >= sizeof ld->section) {
-		ld_fail(ld, ld->line, "section name longer than %zu characters",
+		ld_fail(ld, ld->rd.line, "section name longer than %zu characters",
 		    sizeof ld->section - 1);
 		return;
 	}
@@ -154,62 +149,25 @@ section_begin(struct config_load *ld, const char *start)
 	else if (strncmp(name, "slot ", 5) == 0)
 		slot_begin(ld, name + 5);
 	else
-		ld_fail(ld, ld->line, "[%s]: unknown section (expected "
+		ld_fail(ld, ld->rd.line, "[%s]: unknown section (expected "
 		    "[station], [ca], [broker], [profile NAME] or [slot N])",
 		    name);
 }
 
-/* Look at a line the way inih will, to follow its sections. */
+/* ini_lines callbacks: a header line, a line the reader refused. */
 static void
-scan_line(struct config_load *ld, const char *line)
+ld_header(void *ctx, const char *start)
 {
-	const char *p = line;
+	struct config_load *ld = ctx;
 
-	if (ld->line == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
-		p += 3; /* UTF-8 byte order mark, skipped by inih too */
-	ld->indented = isspace((unsigned char)*p) != 0;
-	while (isspace((unsigned char)*p))
-		p++;
-	if (*p == '\0' || strchr(INI_START_COMMENT_PREFIXES, *p))
-		return;
-	if (INI_ALLOW_MULTILINE && ld->indented && ld->prev_key)
-		return; /* continuation of the previous value */
-	if (*p == '[')
-		section_begin(ld, p);
+	if (!ld->err)
+		section_begin(ld, start);
 }
 
-/* fgets-like reader for ini_parse_stream(): one line per call. */
-static char *
-ld_reader(char *str, int num, void *stream)
+static void
+ld_read_error(void *ctx, int line, const char *msg)
 {
-	struct config_load *ld = stream;
-	ssize_t n = getline(&ld->linebuf, &ld->linecap, ld->fp);
-
-	if (n < 0) {
-		if (ferror(ld->fp))
-			ld_fail(ld, ld->line + 1, "read error: %s",
-			    strerror(errno));
-		return NULL;
-	}
-	ld->line++;
-	if (num < 2 || (size_t)n >= (size_t)num ||
-	    memchr(ld->linebuf, '\0', (size_t)n) != NULL) {
-		if (memchr(ld->linebuf, '\0', (size_t)n) != NULL)
-			ld_fail(ld, ld->line, "NUL byte in the line");
-		else
-			ld_fail(ld, ld->line, "line longer than %d characters",
-			    num - 3);
-		/* Hand inih an empty line so its count stays in step. */
-		if (num >= 2) {
-			str[0] = '\n';
-			str[1] = '\0';
-		}
-		return str;
-	}
-	memcpy(str, ld->linebuf, (size_t)n + 1);
-	if (!ld->err)
-		scan_line(ld, str);
-	return str;
+	ld_fail(ctx, line, "%s", msg);
 }
 
 static const struct config_key *
@@ -242,15 +200,15 @@ ld_handler(void *user, const char *section, const char *name,
 	const struct config_key *keys = section_keys(ld->kind);
 	size_t i;
 
-	ld->prev_key = 1;
+	ld->rd.prev_key = 1;
 	if (ld->err)
 		return 1; /* only the first error is reported */
 	if (keys == NULL) {
-		ld_fail(ld, ld->line, "key '%s' outside any section", name);
+		ld_fail(ld, ld->rd.line, "key '%s' outside any section", name);
 		return 1;
 	}
 	if (strcmp(section, ld->section) != 0) {
-		ld_fail(ld, ld->line, "[%s]: section header not understood "
+		ld_fail(ld, ld->rd.line, "[%s]: section header not understood "
 		    "(an indented line continues the previous value)",
 		    section);
 		return 1;
@@ -260,22 +218,27 @@ ld_handler(void *user, const char *section, const char *name,
 			break;
 	}
 	if (keys[i].name == NULL) {
-		ld_fail(ld, ld->line, "[%s] key '%s': unknown key", section,
+		ld_fail(ld, ld->rd.line, "[%s] key '%s': unknown key", section,
 		    name);
 		return 1;
 	}
 	if (!keys[i].repeatable && ld->key_line[i]) {
-		ld_fail(ld, ld->line, "[%s] key '%s': duplicate key (first set "
+		ld_fail(ld, ld->rd.line, "[%s] key '%s': duplicate key (first set "
 		    "on line %d%s)", section, name, ld->key_line[i],
-		    ld->indented ? "; an indented line continues the previous "
+		    ld->rd.indented ? "; an indented line continues the previous "
 		    "value" : "");
 		return 1;
 	}
-	ld->key_line[i] = ld->line;
+	ld->key_line[i] = ld->rd.line;
 	char *why = NULL;
-	if (keys[i].set(ld, value, &why))
-		ld_fail(ld, ld->line, "[%s] %s = '%s': %s", section, name,
-		    value, why ? why : "bad value");
+	if (keys[i].set(ld, value, &why) != ST_OK) {
+		if (keys[i].no_echo)
+			ld_fail(ld, ld->rd.line, "[%s] key '%s': %s", section,
+			    name, why ? why : "bad value");
+		else
+			ld_fail(ld, ld->rd.line, "[%s] %s = '%s': %s", section,
+			    name, value, why ? why : "bad value");
+	}
 	free(why);
 	return 1;
 }
@@ -303,6 +266,18 @@ ld_finish(struct config_load *ld)
 		cfg->ca_root = config_path_join(cfg->home, ld->ca_root);
 	else
 		cfg->ca_root = config_path_join(cfg->ca_dir, "root.pem");
+	/* Files named in [ca] are relative to home, like every path. */
+	for (struct ca_setting *e = cfg->ca_extra; e->key != NULL; e++) {
+		size_t kl = strlen(e->key);
+
+		if (strcmp(e->key, "ca_bundle") == 0 || (kl > 5 &&
+		    strcmp(e->key + kl - 5, "_file") == 0)) {
+			char *p = config_path_join(cfg->home, e->value);
+
+			free((char *)e->value);
+			e->value = p;
+		}
+	}
 	if (ld->broker_line && b->host == NULL)
 		ld_fail(ld, ld->broker_line, "[broker] key 'host': missing "
 		    "(the broker of the smoke test)");
@@ -382,9 +357,13 @@ config_load(const char *path, struct config **out, char **cause)
 	err = open_config(path, &ld.fp, cause);
 	if (err)
 		return err;
+	ld.rd.fp = ld.fp;
+	ld.rd.on_header = ld_header;
+	ld.rd.on_error = ld_read_error;
+	ld.rd.ctx = &ld;
 	ld.cfg = config_base();
 	ld.cfg->path = xstrdup(path);
-	int rc = ini_parse_stream(ld_reader, &ld, ld_handler, &ld);
+	int rc = ini_parse_stream(ini_lines_read, &ld.rd, ld_handler, &ld);
 	if (rc > 0 && (!ld.err || rc < ld.err_line)) {
 		/* inih found a line it cannot read before our first error. */
 		free(ld.cause);
@@ -408,7 +387,7 @@ config_load(const char *path, struct config **out, char **cause)
 	*out = ld.cfg;
 out:
 	fclose(ld.fp);
-	free(ld.linebuf);
+	ini_lines_clear(&ld.rd);
 	free(ld.cause);
 	free(ld.profile_lines);
 	free(ld.home);

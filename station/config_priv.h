@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "ini_lines.h"
 
 #define CONFIG_KEYS_MAX 32 /* keys in the longest section table */
 
@@ -27,12 +28,8 @@ struct config_load {
 	FILE *fp;
 	struct config *cfg;
 
-	int line;          /* line last handed to inih */
-	int indented;      /* that line started with white space */
-	int prev_key;      /* a key line since the last header (inih's
-	                      multi-line continuation rule) */
-	char *linebuf;     /* getline() buffer */
-	size_t linecap;
+	struct ini_lines rd; /* the line-counting reader (rd.line: the line
+	                        last handed to inih) */
 
 	enum config_section kind;
 	char section[64];          /* as inih reports it, e.g. "profile x" */
@@ -57,6 +54,8 @@ struct config_key {
 	const char *name;
 	int repeatable;
 	st_err (*set)(struct config_load *ld, const char *value, char **why);
+	int no_echo; /* a wrong value may be a secret pasted by mistake:
+	                errors name the key, never the value */
 };
 
 /* NULL-terminated tables, one per section kind. */

@@ -5,6 +5,7 @@
  *
  *	[fixture]
  *	name = demo-4
+ *	hook_timeout_ms = 10000      ; deadline of each hook (default 10 s)
  *	[slot 1]
  *	label = S1                   ; the barcode on the slot (default S<N>)
  *	device = tcp:127.0.0.1:4001
@@ -36,6 +37,7 @@ struct fixture_slot {
 struct fixture {
 	char *path;          /* NULL for the configuration's slots */
 	char *name;
+	int hook_timeout_ms; /* deadline of one hook run */
 	struct fixture_slot *slots; /* sorted by index */
 	size_t n_slots;
 };

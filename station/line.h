@@ -39,10 +39,34 @@ st_err line_submit(struct line *l, const struct line_job *job,
 
 /* 1 while the slot runs a job. */
 int line_slot_busy(struct line *l, unsigned slot);
+/* Block until `slot` (0: any slot) can take a job, or the line is
+ * stopping.  For a submitter that waits rather than refusing a scan. */
+void line_wait_free(struct line *l, unsigned slot);
 /* Block until no slot runs a job. */
 void line_wait_idle(struct line *l);
 
-/* Counters for the screen header and batch summaries. */
+/*
+ * The full outcome of each job, for consumers that need more than the
+ * events carry (batch mode's JSON lines).  Called from the slot's thread
+ * after the run ended and before the slot is free again, so when
+ * line_wait_idle returns every result has been delivered.  `station_err`
+ * is provision_run's return (ST_OK when the run was carried out and
+ * recorded, PASS or FAIL); everything is borrowed for the call.
+ */
+struct line_result {
+	unsigned slot;
+	const char *label;
+	const struct provision_request *req;
+	const struct provision_result *res;
+	st_err station_err;
+	const char *station_cause; /* NULL when station_err is ST_OK */
+};
+typedef void (*line_result_fn)(void *ctx, const struct line_result *r);
+/* Set the result consumer (one; before the first line_submit). */
+void line_on_result(struct line *l, line_result_fn fn, void *ctx);
+
+/* Counters for the screen header and batch summaries.  A run the
+ * station could not record (station_err) counts as failed. */
 struct line_stats {
 	unsigned passed, failed, running;
 	uint64_t started_ms;       /* when the line was created (monotonic) */

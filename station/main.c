@@ -12,8 +12,11 @@
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_probe_entry,
 	&cmd_provision_entry,
+	&cmd_batch_entry,
 	&cmd_ledger_entry,
 	&cmd_ca_entry,
+	&cmd_ui_entry,
+	&cmd_export_entry,
 	NULL,
 };
 

@@ -89,7 +89,8 @@ station_open(const char *config_path, struct station **out, char **cause)
 		if ((err = local_ca_init(st->cfg->ca_dir, cause)))
 			goto fail;
 	}
-	struct ca_settings settings = { .dir = st->cfg->ca_dir };
+	struct ca_settings settings = { .dir = st->cfg->ca_dir,
+		.extra = st->cfg->ca_extra };
 	err = ca_open(st->cfg->ca_backend, &settings, &st->ca, cause);
 	if (err) {
 		st_wrap(cause, err, "opening the %s CA", st->cfg->ca_backend);

@@ -5,11 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfssl.h"
+#include "hub.h"
 #include "local.h"
+#include "remote.h"
+#include "vault.h"
 
 static st_err
 open_local(const struct ca_settings *s, struct ca_backend **out, char **cause)
 {
+	static const char *const none[] = { NULL };
+	st_err err = remote_check_keys(s, "local", none, cause);
+
+	if (err)
+		return err;
 	if (s->dir == NULL || s->dir[0] == '\0')
 		return st_fail(cause, ST_E_CONFIG,
 		    "the local CA needs a directory");
@@ -24,6 +33,9 @@ static const struct {
 	    char **cause);
 } ca_table[] = {
 	{ "local", open_local },
+	{ "vault", vault_ca_open },
+	{ "cfssl", cfssl_ca_open },
+	{ "hub", hub_ca_open },
 };
 
 #define CA_TABLE_LEN (sizeof ca_table / sizeof ca_table[0])

@@ -4,9 +4,12 @@
  * backend touches no pipeline code.
  *
  *	local   the embedded CA: root + intermediate under the state directory
- *	vault   HashiCorp Vault / OpenBao PKI      (later)
- *	cfssl   CFSSL sign / authsign              (later)
- *	hub     the device hub API (seed 000)      (later)
+ *	vault   HashiCorp Vault / OpenBao PKI      (vault.h)
+ *	cfssl   CFSSL sign / authsign              (cfssl.h)
+ *	hub     the device hub API                 (hub.h)
+ *
+ * The remote ones talk HTTPS through http.h and read their credentials
+ * through cred.h; docs/ca-backends.md is the administrator's guide.
  *
  * A backend only signs and revokes; it does not decide whether what came
  * back is acceptable: the station's certificate checks (cert_check.h) do,

@@ -1,8 +1,10 @@
 #!/bin/sh
 # make bench-station: run the station's benchmarks (tests/bench/bench_*)
-# and write their section of docs/benchmarks.md, between the markers
-# "<!-- station-bench:begin -->" and "<!-- station-bench:end -->"; the rest
-# of the file (other benchmarks' sections) is kept as it is.
+# and write their section of docs/benchmarks.md ("## Station benchmarks"),
+# between the markers "<!-- station-bench:begin -->" and
+# "<!-- station-bench:end -->" under that heading (the heading stays outside
+# the markers, so a writer that replaces "## Ledger scale" up to the next
+# "## " leaves them alone); the rest of the file is kept as it is.
 set -eu
 
 BUILD=${BUILD:-build}
@@ -80,8 +82,6 @@ mosq=$(mosquitto -h 2>/dev/null | sed -n 's/^mosquitto version //p' | head -1)
 
 {
 echo "<!-- station-bench:begin -->"
-echo "## Station benchmarks"
-echo
 echo "Written by \`make bench-station\` (part of \`make bench\`) on $(date -u +%Y-%m-%d);"
 echo "programs in tests/bench/, figures are medians with min–max over"
 echo "repeated rounds.  Do not edit by hand: run it again."
@@ -187,7 +187,7 @@ touch "$DOC"
 			!skip { print }' "$DOC" >"$tmp/doc"
 	else
 		{ if [ -s "$DOC" ]; then cat "$DOC"; echo; else echo "# Benchmarks"; echo; fi
-		  cat "$tmp/section"; } >"$tmp/doc"
+		  echo "## Station benchmarks"; echo; cat "$tmp/section"; } >"$tmp/doc"
 	fi
 	cat "$tmp/doc" >"$DOC"
 ) 9>>"$DOC.lock"

@@ -113,7 +113,7 @@ test_newer_schema_is_refused(void **state)
 	assert_int_equal(ledger_open(f->path, &l2, &cause), ST_E_DB);
 	assert_null(l2);
 	assert_non_null(strstr(
-	    cause, "ledger schema version 99 is newer than this station (1)"));
+	    cause, "ledger schema version 99 is newer than this station (2)"));
 	free(cause);
 }
 

@@ -397,8 +397,46 @@ test_bad_enum_lists_choices(void **state)
 	    "nonRepudiation\n", "station.ini:2:", "key_usage", NULL);
 	expect_config_error(*state, "[profile p]\neku = none,clientAuth\n",
 	    "station.ini:2:", "eku", NULL);
-	expect_config_error(*state, "[ca]\nbackend = vault\n",
-	    "station.ini:2: [ca] backend = 'vault'", NULL);
+	expect_config_error(*state, "[ca]\nbackend = openssl\n",
+	    "station.ini:2: [ca] backend = 'openssl'", "local, vault, cfssl, "
+	    "hub", NULL);
+}
+
+/* The remote backends' keys reach ca_open as settings, credential and
+ * bundle paths resolved against home; a secret pasted where the name of
+ * an environment variable belongs, a bad number or an unknown key is a
+ * load-time error. */
+static void
+test_remote_ca_keys_become_settings(void **state)
+{
+	struct config *cfg = load_ok(*state, "[station]\nhome = /srv/st\n"
+	    "[ca]\nbackend = vault\naddr = https://vault.example:8200\n"
+	    "role = device\nmount = pki_int\ntoken_file = vault.token\n"
+	    "ca_bundle = /etc/ssl/vault-ca.pem\ntimeout_ms = 5000\n"
+	    "retries = 0\nroot = ca/root.pem\n");
+	struct ca_settings s = { .extra = cfg->ca_extra };
+
+	assert_string_equal(cfg->ca_backend, "vault");
+	assert_string_equal(ca_settings_get(&s, "addr"),
+	    "https://vault.example:8200");
+	assert_string_equal(ca_settings_get(&s, "mount"), "pki_int");
+	assert_string_equal(ca_settings_get(&s, "token_file"),
+	    "/srv/st/vault.token");
+	assert_string_equal(ca_settings_get(&s, "ca_bundle"),
+	    "/etc/ssl/vault-ca.pem");
+	assert_string_equal(ca_settings_get(&s, "retries"), "0");
+	assert_null(ca_settings_get(&s, "namespace"));
+	config_free(cfg);
+
+	expect_config_error(*state, "[ca]\nbackend = vault\n"
+	    "token_env = s.AbCdEf123\n", "station.ini:3: [ca] key "
+	    "'token_env'", "name of an environment variable", NULL);
+	expect_config_error(*state, "[ca]\ntimeout_ms = 0\n",
+	    "station.ini:2:", "timeout_ms", NULL);
+	expect_config_error(*state, "[ca]\nretries = 11\n",
+	    "station.ini:2:", "retries", NULL);
+	expect_config_error(*state, "[ca]\ntoken = s.AbCdEf\n",
+	    "station.ini:2:", "'token'", "unknown key", NULL);
 }
 
 static void
@@ -579,6 +617,7 @@ main(void)
 		T(test_unknown_section_names_line),
 		T(test_bad_integer_names_line_and_range),
 		T(test_bad_enum_lists_choices),
+		T(test_remote_ca_keys_become_settings),
 		T(test_duplicate_key_names_both_lines),
 		T(test_duplicate_profile_and_section),
 		T(test_slot_with_unknown_profile),

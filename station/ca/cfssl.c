@@ -1,0 +1,243 @@
+/* The CFSSL backend (see cfssl.h). */
+#include "cfssl.h"
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/xalloc.h"
+#include "cred.h"
+#include "remote.h"
+
+#define LOG_MODULE "cfssl"
+#include "../util/log.h"
+
+struct cfssl_ca {
+	struct ca_backend base; /* first: the pipeline sees only this */
+	char *addr, *profile;
+	struct http_opts http;
+	unsigned char *key; /* authsign HMAC key (raw bytes), or NULL */
+	size_t key_len;
+	STACK_OF(X509) *chain; /* from chain_file, or NULL */
+};
+
+static const char *const cfssl_keys[] = { "addr", "profile",
+	"auth_key_file", "chain_file", "ca_bundle", "pin_sha256",
+	"timeout_ms", "retries", NULL };
+
+static char *
+b64(const unsigned char *in, size_t len)
+{
+	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
+
+	EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+	return out;
+}
+
+/* The JSON body: the plain sign request, or its authenticated wrapper. */
+static char *
+request_body(struct cfssl_ca *ca, X509_REQ *csr)
+{
+	char *pem = remote_csr_pem(csr);
+	json_t *j = json_pack("{s:s}", "certificate_request", pem);
+	char *req, *body;
+
+	if (ca->profile != NULL)
+		json_object_set_new(j, "profile", json_string(ca->profile));
+	req = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	free(pem);
+	if (ca->key == NULL)
+		return req;
+
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int mac_len = 0;
+	HMAC(EVP_sha256(), ca->key, (int)ca->key_len, (unsigned char *)req,
+	    strlen(req), mac, &mac_len);
+	char *token = b64(mac, mac_len);
+	char *request = b64((unsigned char *)req, strlen(req));
+	j = json_pack("{s:s, s:s}", "token", token, "request", request);
+	body = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	OPENSSL_cleanse(mac, sizeof mac);
+	free(token);
+	free(request);
+	free(req);
+	return body;
+}
+
+static st_err
+parse_reply(struct cfssl_ca *ca, const struct http_reply *r,
+    struct ca_issued *out, char **cause)
+{
+	json_t *root = NULL;
+	X509 *cert = NULL;
+	STACK_OF(X509) *chain = NULL;
+	st_err err;
+
+	if ((err = remote_json(r, "CFSSL's reply", &root, cause)))
+		goto out;
+	const char *pem = remote_json_str(json_object_get(root, "result"),
+	    "certificate");
+	if (!json_is_true(json_object_get(root, "success")) || pem == NULL) {
+		err = st_fail(cause, ST_E_CA, "CFSSL's reply has no "
+		    "result.certificate");
+		goto out;
+	}
+	if ((err = remote_cert_from_pem(pem, "result.certificate", &cert,
+	    cause)))
+		goto out;
+	chain = sk_X509_new_null();
+	for (int i = 0; ca->chain && i < sk_X509_num(ca->chain); i++) {
+		X509 *x = sk_X509_value(ca->chain, i);
+
+		X509_up_ref(x);
+		sk_X509_push(chain, x);
+	}
+	remote_issued_take(out, cert, chain);
+out:
+	json_decref(root);
+	return err;
+}
+
+static st_err
+cfssl_sign(struct ca_backend *base, const struct ca_request *req,
+    struct ca_issued *out, char **cause)
+{
+	struct cfssl_ca *ca = (struct cfssl_ca *)base;
+	const char *what = ca->key ? "CFSSL authsign" : "CFSSL sign";
+	char *url = remote_url(ca->addr, ca->key ? "api/v1/cfssl/authsign" :
+	    "api/v1/cfssl/sign");
+	char *body = request_body(ca, req->csr);
+	struct http_reply r = { 0 };
+	char *msg = NULL;
+	st_err err;
+
+	memset(out, 0, sizeof *out);
+	err = http_call(&ca->http, "POST", url, NULL, 0, body, req->deadline,
+	    &r, cause);
+	if (err) {
+		st_wrap(cause, err, "%s", what);
+		goto out;
+	}
+	if (r.status != 200) {
+		msg = remote_error_text(&r);
+		err = st_fail(cause, ST_E_CA, "%s: CFSSL refused the request "
+		    "(HTTP %ld): %s", what, r.status, msg ? msg :
+		    "no reason given");
+		goto out;
+	}
+	if ((err = parse_reply(ca, &r, out, cause))) {
+		st_wrap(cause, err, "%s", what);
+		goto out;
+	}
+	log_info("issued serial %s for device %s", out->serial_hex,
+	    req->device_serial ? req->device_serial : "?");
+out:
+	free(msg);
+	free(url);
+	free(body);
+	http_reply_clear(&r);
+	return err;
+}
+
+static st_err
+cfssl_revoke(struct ca_backend *base, const char *serial_hex,
+    const char *reason, char **cause)
+{
+	(void)base;
+	(void)reason;
+	return st_fail(cause, ST_E_UNSUPPORTED, "the cfssl backend cannot "
+	    "revoke serial %s: revoke it on the CA host ('cfssl revoke' "
+	    "with its certificate database)", serial_hex);
+}
+
+static void
+cfssl_free(struct ca_backend *base)
+{
+	struct cfssl_ca *ca = (struct cfssl_ca *)base;
+
+	if (ca == NULL)
+		return;
+	free(ca->addr);
+	free(ca->profile);
+	http_opts_clear(&ca->http);
+	if (ca->key)
+		OPENSSL_clear_free(ca->key, ca->key_len);
+	sk_X509_pop_free(ca->chain, X509_free);
+	free(ca->base.describe);
+	free(ca);
+}
+
+static const struct ca_backend_ops cfssl_ops = {
+	.name = "cfssl",
+	.sign = cfssl_sign,
+	.revoke = cfssl_revoke,
+	.free = cfssl_free,
+};
+
+/* CFSSL's "standard" auth keys are hex in its config file; so here. */
+static st_err
+load_key(struct cfssl_ca *ca, const struct ca_settings *s, char **cause)
+{
+	char *hex = NULL;
+	long len = 0;
+	st_err err = cred_from_settings(s, "auth_key_file", NULL, &hex, cause);
+
+	if (err || hex == NULL)
+		return err;
+	if (strspn(hex, "0123456789abcdefABCDEF") == strlen(hex) &&
+	    strlen(hex) % 2 == 0)
+		ca->key = OPENSSL_hexstr2buf(hex, &len);
+	if (ca->key == NULL || len < 16) {
+		err = st_fail(cause, ST_E_CONFIG, "[ca] auth_key_file %s: "
+		    "expected the key in hex, as in CFSSL's auth_keys (at "
+		    "least 16 bytes)", ca_settings_get(s, "auth_key_file"));
+		if (ca->key)
+			OPENSSL_clear_free(ca->key, (size_t)len);
+		ca->key = NULL;
+	} else {
+		ca->key_len = (size_t)len;
+	}
+	cred_free(hex);
+	return err;
+}
+
+st_err
+cfssl_ca_open(const struct ca_settings *s, struct ca_backend **out,
+    char **cause)
+{
+	struct cfssl_ca *ca = xcalloc(1, sizeof *ca);
+	const char *addr = NULL;
+	const char *profile = ca_settings_get(s, "profile");
+	const char *chain = ca_settings_get(s, "chain_file");
+	st_err err;
+
+	*out = NULL;
+	ca->base.ops = &cfssl_ops;
+	if ((err = remote_check_keys(s, "cfssl", cfssl_keys, cause)) ||
+	    (err = remote_require(s, "cfssl", "addr", &addr, cause)) ||
+	    (err = http_check_addr("addr", addr, cause)) ||
+	    (err = http_opts_load(s, &ca->http, cause)) ||
+	    (err = load_key(ca, s, cause)))
+		goto out;
+	if (chain && (err = remote_chain_file(chain, &ca->chain, cause)))
+		goto out;
+	if (chain == NULL)
+		log_warn("no [ca] chain_file: CFSSL returns only the device "
+		    "certificate, so the chain check needs the leaf to be "
+		    "signed by the pinned root itself");
+	ca->addr = xstrdup(addr);
+	ca->profile = profile ? xstrdup(profile) : NULL;
+	ca->base.describe = xasprintf("CFSSL (%s, %s%s%s)", addr,
+	    ca->key ? "authsign" : "sign", profile ? ", profile " : "",
+	    profile ? profile : "");
+	*out = &ca->base;
+	ca = NULL;
+out:
+	cfssl_free(ca ? &ca->base : NULL);
+	return err;
+}

@@ -1,0 +1,319 @@
+/* The device hub backend (see hub.h). */
+#include "hub.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../profile.h"
+#include "../util/xalloc.h"
+#include "cred.h"
+#include "remote.h"
+
+#define LOG_MODULE "hub"
+#include "../util/log.h"
+
+struct hub_ca {
+	struct ca_backend base; /* first: the pipeline sees only this */
+	char *addr;
+	struct http_opts http;
+	char *bearer; /* "Bearer <token>", or NULL */
+};
+
+static const char *const hub_keys[] = { "addr", "token_file", "token_env",
+	"ca_bundle", "pin_sha256", "timeout_ms", "retries", NULL };
+
+static const struct ca_backend_ops hub_ops;
+
+void
+hub_reply_clear(struct hub_reply *info)
+{
+	if (info == NULL)
+		return;
+	free(info->device_id);
+	free(info->fingerprint);
+	free(info->serial);
+	free(info->valid_from);
+	free(info->valid_to);
+	free(info->broker_url);
+	memset(info, 0, sizeof *info);
+}
+
+static char *
+dup_str(json_t *obj, const char *key)
+{
+	const char *v = remote_json_str(obj, key);
+
+	return v ? xstrdup(v) : NULL;
+}
+
+/* 1 if `fp` (hex, any case, ':' optional) is the SHA-256 or SHA-1 of the
+ * certificate's DER; the seed does not say which digest the hub uses. */
+static int
+fingerprint_matches(X509 *cert, const char *fp)
+{
+	char hex[2 * EVP_MAX_MD_SIZE + 1], given[2 * EVP_MAX_MD_SIZE + 1];
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	size_t g = 0;
+
+	for (; *fp && g + 1 < sizeof given; fp++) {
+		if (*fp != ':')
+			given[g++] = (char)tolower((unsigned char)*fp);
+	}
+	given[g] = '\0';
+	const EVP_MD *mdt = g == 40 ? EVP_sha1() : EVP_sha256();
+	if (!X509_digest(cert, mdt, md, &n))
+		return 0;
+	for (unsigned i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return strcmp(hex, given) == 0;
+}
+
+static st_err
+check_reply(const struct ca_issued *out, const struct hub_reply *info,
+    const char *device_id, char **cause)
+{
+	if (info->device_id && strcmp(info->device_id, device_id) != 0)
+		return st_fail(cause, ST_E_CA, "the hub's reply is for device "
+		    "'%s', not '%s'", info->device_id, device_id);
+	if (info->serial && !remote_serial_equal(info->serial,
+	    out->serial_hex))
+		return st_fail(cause, ST_E_CA, "the hub's serialNumber %s is "
+		    "not the certificate's serial %s", info->serial,
+		    out->serial_hex);
+	if (info->fingerprint && !fingerprint_matches(out->cert,
+	    info->fingerprint))
+		return st_fail(cause, ST_E_CA, "the hub's fingerprint %s is "
+		    "not the certificate's", info->fingerprint);
+	return ST_OK;
+}
+
+st_err
+hub_parse_reply(const char *body, size_t len, const char *device_id,
+    struct ca_issued *out, struct hub_reply *info, char **cause)
+{
+	struct http_reply r = { 200, (char *)body, len };
+	struct hub_reply tmp = { 0 };
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	json_t *root = NULL;
+	X509 *cert = NULL;
+	st_err err;
+
+	memset(out, 0, sizeof *out);
+	if ((err = remote_json(&r, "the hub's reply", &root, cause)))
+		goto fail;
+	const char *pem = remote_json_str(root, "clientCert");
+	const char *ca_pem = remote_json_str(root, "caCert");
+	if (pem == NULL) {
+		err = st_fail(cause, ST_E_CA, "the hub's reply has no "
+		    "clientCert");
+		goto fail;
+	}
+	if ((err = remote_cert_from_pem(pem, "clientCert", &cert, cause)) ||
+	    (ca_pem && (err = remote_chain_add_pem(chain, ca_pem, "caCert",
+	    cause))))
+		goto fail;
+	tmp.device_id = dup_str(root, "deviceId");
+	tmp.fingerprint = dup_str(root, "fingerprint");
+	tmp.serial = dup_str(root, "serialNumber");
+	tmp.valid_from = dup_str(root, "validFrom");
+	tmp.valid_to = dup_str(root, "validTo");
+	tmp.broker_url = dup_str(root, "brokerUrl");
+	tmp.mqtt_secure_port = (int)json_integer_value(json_object_get(root,
+	    "mqttSecurePort"));
+	remote_issued_take(out, cert, chain);
+	cert = NULL;
+	chain = NULL;
+	if ((err = check_reply(out, &tmp, device_id, cause))) {
+		ca_issued_clear(out);
+		goto fail;
+	}
+	if (info)
+		*info = tmp;
+	else
+		hub_reply_clear(&tmp);
+	json_decref(root);
+	return ST_OK;
+fail:
+	hub_reply_clear(&tmp);
+	X509_free(cert);
+	sk_X509_pop_free(chain, X509_free);
+	json_decref(root);
+	return err;
+}
+
+static size_t
+hub_headers(struct hub_ca *ca, struct http_header h[1])
+{
+	if (ca->bearer == NULL)
+		return 0;
+	h[0] = (struct http_header){ "Authorization", ca->bearer };
+	return 1;
+}
+
+static st_err
+refused(struct hub_ca *ca, const char *what, const struct http_reply *r,
+    char **cause)
+{
+	char *msg = remote_error_text(r);
+	st_err err;
+
+	cred_scrub(msg, ca->bearer ? ca->bearer + 7 : NULL);
+	err = st_fail(cause, ST_E_CA, "%s: the hub refused (HTTP %ld): %s",
+	    what, r->status, msg ? msg : "no reason given");
+	free(msg);
+	return err;
+}
+
+static st_err
+hub_sign(struct ca_backend *base, const struct ca_request *req,
+    struct ca_issued *out, char **cause)
+{
+	struct hub_ca *ca = (struct hub_ca *)base;
+	const char *id = req->device_serial;
+	struct http_header h[1];
+	struct http_reply r = { 0 };
+	struct hub_reply info = { 0 };
+	char *path = NULL, *url = NULL, *body = NULL, *pem = NULL;
+	json_t *j = NULL;
+	st_err err;
+
+	memset(out, 0, sizeof *out);
+	/* The id goes into the URL path as it is. */
+	if (id == NULL || !serial_is_valid(id))
+		return st_fail(cause, ST_E_ARG, "the hub needs a device serial "
+		    "of A-Z a-z 0-9 . _ - as its device id");
+	pem = remote_csr_pem(req->csr);
+	j = json_pack("{s:s}", "csrPem", pem);
+	if (req->fw_version)
+		json_object_set_new(j, "firmwareVersion",
+		    json_string(req->fw_version));
+	if (req->hw_version)
+		json_object_set_new(j, "hardwareVersion",
+		    json_string(req->hw_version));
+	body = json_dumps(j, JSON_COMPACT);
+	path = xasprintf("api/devices/certificates/%s/sign-csr", id);
+	url = remote_url(ca->addr, path);
+	err = http_call(&ca->http, "POST", url, h, hub_headers(ca, h), body,
+	    req->deadline, &r, cause);
+	if (err) {
+		st_wrap(cause, err, "hub sign-csr");
+		goto out;
+	}
+	if (r.status != 200 && r.status != 201) {
+		err = refused(ca, "hub sign-csr", &r, cause);
+		goto out;
+	}
+	if ((err = hub_parse_reply(r.body, r.len, id, out, &info, cause))) {
+		st_wrap(cause, err, "hub sign-csr");
+		goto out;
+	}
+	log_info("issued serial %s for device %s (valid %s to %s)",
+	    out->serial_hex, id, info.valid_from ? info.valid_from : "?",
+	    info.valid_to ? info.valid_to : "?");
+out:
+	hub_reply_clear(&info);
+	json_decref(j);
+	free(pem);
+	free(body);
+	free(path);
+	free(url);
+	http_reply_clear(&r);
+	return err;
+}
+
+static st_err
+hub_revoke(struct ca_backend *base, const char *serial_hex,
+    const char *reason, char **cause)
+{
+	(void)base;
+	(void)reason;
+	return st_fail(cause, ST_E_UNSUPPORTED, "the hub revokes by device "
+	    "id, not by serial (%s): revoke the device instead", serial_hex);
+}
+
+st_err
+hub_ca_revoke_device(struct ca_backend *base, const char *device_id,
+    char **cause)
+{
+	struct hub_ca *ca = (struct hub_ca *)base;
+	struct http_header h[1];
+	struct http_reply r = { 0 };
+	char *path, *url;
+	st_err err;
+
+	if (base == NULL || base->ops != &hub_ops)
+		return st_fail(cause, ST_E_ARG, "not a hub CA backend");
+	if (device_id == NULL || !serial_is_valid(device_id))
+		return st_fail(cause, ST_E_ARG, "'%s' is not a device id",
+		    device_id ? device_id : "");
+	path = xasprintf("api/devices/certificates/%s", device_id);
+	url = remote_url(ca->addr, path);
+	err = http_call(&ca->http, "DELETE", url, h, hub_headers(ca, h), NULL,
+	    deadline_in((uint64_t)ca->http.timeout_ms), &r, cause);
+	if (err)
+		st_wrap(cause, err, "hub revoke");
+	else if (r.status != 200 && r.status != 204)
+		err = refused(ca, "hub revoke", &r, cause);
+	else
+		log_info("revoked the certificate of device %s", device_id);
+	free(path);
+	free(url);
+	http_reply_clear(&r);
+	return err;
+}
+
+static void
+hub_free(struct ca_backend *base)
+{
+	struct hub_ca *ca = (struct hub_ca *)base;
+
+	if (ca == NULL)
+		return;
+	free(ca->addr);
+	http_opts_clear(&ca->http);
+	cred_free(ca->bearer);
+	free(ca->base.describe);
+	free(ca);
+}
+
+static const struct ca_backend_ops hub_ops = {
+	.name = "hub",
+	.sign = hub_sign,
+	.revoke = hub_revoke,
+	.free = hub_free,
+};
+
+st_err
+hub_ca_open(const struct ca_settings *s, struct ca_backend **out,
+    char **cause)
+{
+	struct hub_ca *ca = xcalloc(1, sizeof *ca);
+	const char *addr = NULL;
+	char *token = NULL;
+	st_err err;
+
+	*out = NULL;
+	ca->base.ops = &hub_ops;
+	if ((err = remote_check_keys(s, "hub", hub_keys, cause)) ||
+	    (err = remote_require(s, "hub", "addr", &addr, cause)) ||
+	    (err = http_check_addr("addr", addr, cause)) ||
+	    (err = http_opts_load(s, &ca->http, cause)) ||
+	    (err = cred_from_settings(s, "token_file", "token_env", &token,
+	    cause)))
+		goto out;
+	if (token) {
+		ca->bearer = xasprintf("Bearer %s", token);
+		cred_free(token);
+	}
+	ca->addr = xstrdup(addr);
+	ca->base.describe = xasprintf("device hub (%s)", addr);
+	*out = &ca->base;
+	ca = NULL;
+out:
+	hub_free(ca ? &ca->base : NULL);
+	return err;
+}

@@ -1,0 +1,30 @@
+/*
+ * HashiCorp Vault (or OpenBao) PKI secrets engine as the CA.
+ *
+ *	sign    POST {addr}/v1/{mount}/sign/{role}   X-Vault-Token
+ *	        {"csr", "common_name", "format": "pem", "ttl": "<days*24>h",
+ *	         "exclude_cn_from_sans": true}
+ *	        -> data.certificate, data.ca_chain[] (or data.issuing_ca),
+ *	           data.serial_number
+ *	revoke  POST {addr}/v1/{mount}/revoke {"serial_number": "xx:xx:..."}
+ *	login   POST {addr}/v1/auth/approle/login {"role_id", "secret_id"}
+ *	        -> auth.client_token, auth.lease_duration (AppRole only; the
+ *	           token is renewed by logging in again once two thirds of its
+ *	           lease have passed, or after Vault refuses it)
+ *
+ * Settings ([ca] keys): addr, role (required); mount (default "pki"),
+ * namespace; one of token_file, token_env, or approle_role_id_file +
+ * approle_secret_id_file; ca_bundle, pin_sha256, timeout_ms, retries.
+ */
+#ifndef ST_CA_VAULT_H
+#define ST_CA_VAULT_H
+
+#include "ca.h"
+
+st_err vault_ca_open(const struct ca_settings *s, struct ca_backend **out,
+    char **cause);
+
+/* "1a2b3" -> "01:a2:b3" (Vault's serial_number form; new string). */
+char *vault_serial_colons(const char *serial_hex);
+
+#endif

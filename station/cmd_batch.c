@@ -1,0 +1,326 @@
+/*
+ * station batch [--fixture F] [--operator ID] [--batch LOT] [--input FILE]
+ *
+ * Headless line: reads scans, one per line ("SERIAL [SLOT-LABEL]"), from
+ * stdin or --input, provisions each on its slot (or the next free one)
+ * and writes one JSON line per finished run, then a summary line.  A scan
+ * that is not a serial, names an unknown slot, or repeats a serial that
+ * is running or has PASSed in this batch is refused with a JSON line of
+ * its own; a serial that FAILed may be scanned again (rework).
+ *
+ * Exit 0 when every run PASSed and no scan was refused, 1 otherwise, 2
+ * for usage, 3 when the station could not work (config, ledger, CA).
+ */
+#include <ctype.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "config.h"
+#include "fixture.h"
+#include "line.h"
+#include "profile.h"
+#include "station.h"
+#include "util/xalloc.h"
+
+enum scan_state { SCAN_RUNNING, SCAN_PASSED };
+
+struct scan_seen {
+	char *serial;
+	enum scan_state state;
+};
+
+/* Shared by the reading thread and the slot threads (results). */
+struct batch {
+	pthread_mutex_t mu; /* stdout, the table and the counters */
+	struct scan_seen *seen;
+	size_t n_seen;
+	unsigned runs, passed, failed, rejected;
+	int station_error;
+};
+
+/* With the lock: the entry for `serial`, or NULL. */
+static struct scan_seen *
+seen_find(struct batch *b, const char *serial)
+{
+	for (size_t i = 0; i < b->n_seen; i++) {
+		if (strcmp(b->seen[i].serial, serial) == 0)
+			return &b->seen[i];
+	}
+	return NULL;
+}
+
+static void
+seen_remove(struct batch *b, struct scan_seen *e)
+{
+	free(e->serial);
+	*e = b->seen[--b->n_seen];
+}
+
+/* With the lock: one JSON object as a line on stdout (takes `o`). */
+static void
+put_json(json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+
+	printf("%s\n", s);
+	fflush(stdout);
+	free(s);
+	json_decref(o);
+}
+
+static void
+reject(struct batch *b, unsigned lineno, const char *scan, const char *why)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "rejected", json_true());
+	json_object_set_new(o, "line", json_integer(lineno));
+	json_object_set_new(o, "scan", json_string(scan));
+	json_object_set_new(o, "reason", json_string(why));
+	pthread_mutex_lock(&b->mu);
+	b->rejected++;
+	put_json(o);
+	pthread_mutex_unlock(&b->mu);
+}
+
+/* Slot thread: one finished run. */
+static void
+on_result(void *ctx, const struct line_result *r)
+{
+	struct batch *b = ctx;
+	const char *scanned = r->req->scanned_serial;
+	char *line = NULL;
+
+	if (r->station_err == ST_OK)
+		line = provision_result_json(r->res, r->req);
+	pthread_mutex_lock(&b->mu);
+	b->runs++;
+	if (r->station_err) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "slot", json_integer(r->slot));
+		json_object_set_new(o, "scanned_serial", scanned ?
+		    json_string(scanned) : json_null());
+		json_object_set_new(o, "result", json_string("ERROR"));
+		json_object_set_new(o, "reason", json_string(r->station_cause));
+		put_json(o);
+		fprintf(stderr, "station: %s\n", r->station_cause);
+		b->station_error = 1;
+		b->failed++;
+	} else {
+		printf("%s\n", line);
+		fflush(stdout);
+		if (r->res->pass)
+			b->passed++;
+		else
+			b->failed++;
+	}
+	struct scan_seen *e = scanned ? seen_find(b, scanned) : NULL;
+	if (e && r->station_err == ST_OK && r->res->pass)
+		e->state = SCAN_PASSED;
+	else if (e)
+		seen_remove(b, e); /* FAILed: may be scanned again */
+	pthread_mutex_unlock(&b->mu);
+	free(line);
+}
+
+/* Split a scan into serial and optional label; -1 if malformed. */
+static int
+split_scan(char *text, char **serial, char **label)
+{
+	char *p = text, *words[3] = { NULL };
+	int n = 0;
+
+	while (*p != '\0') {
+		while (isspace((unsigned char)*p))
+			*p++ = '\0';
+		if (*p == '\0')
+			break;
+		if (n == 3)
+			return -1;
+		words[n++] = p;
+		while (*p != '\0' && !isspace((unsigned char)*p))
+			p++;
+	}
+	if (n == 0 || n > 2)
+		return n == 0 ? 0 : -1;
+	*serial = words[0];
+	*label = words[1];
+	return n;
+}
+
+/* One scan line: refuse it, or start a run (waiting for a slot). */
+static void
+handle_scan(struct batch *b, struct line *l, const struct fixture *fx,
+    const struct line_job *tmpl, unsigned lineno, const char *raw)
+{
+	char *text = xstrdup(raw), *serial = NULL, *label = NULL;
+	struct line_job job = *tmpl;
+	char *why = NULL;
+
+	text[strcspn(text, "\r\n")] = '\0';
+	char *shown = xstrdup(text);
+	int n = split_scan(text, &serial, &label);
+	if (n == 0)
+		goto out;
+	if (n < 0) {
+		reject(b, lineno, shown, "expected 'SERIAL [SLOT-LABEL]'");
+		goto out;
+	}
+	if (!serial_is_valid(serial)) {
+		reject(b, lineno, shown, "not a valid device serial");
+		goto out;
+	}
+	if (label) {
+		const struct fixture_slot *s = fixture_slot_by_label(fx, label);
+
+		if (s == NULL) {
+			reject(b, lineno, shown, "no slot with this label in "
+			    "the fixture");
+			goto out;
+		}
+		job.slot = s->index;
+	}
+	pthread_mutex_lock(&b->mu);
+	struct scan_seen *e = seen_find(b, serial);
+	int dup = e != NULL, dup_passed = e && e->state == SCAN_PASSED;
+	if (e == NULL) {
+		b->seen = xrealloc(b->seen, (b->n_seen + 1) * sizeof *b->seen);
+		b->seen[b->n_seen].serial = xstrdup(serial);
+		b->seen[b->n_seen].state = SCAN_RUNNING;
+		b->n_seen++;
+	}
+	pthread_mutex_unlock(&b->mu);
+	if (dup) {
+		reject(b, lineno, shown, dup_passed ?
+		    "duplicate: this serial already PASSed in this batch" :
+		    "duplicate: this serial is being provisioned");
+		goto out;
+	}
+	job.scanned_serial = serial;
+	for (;;) {
+		line_wait_free(l, job.slot);
+		free(why);
+		why = NULL;
+		st_err err = line_submit(l, &job, NULL, &why);
+		if (err != ST_E_STATE)
+			break;
+	}
+out:
+	free(why);
+	free(shown);
+	free(text);
+}
+
+static int
+run_batch(struct station *st, const struct fixture *fx, FILE *in,
+    const struct line_job *tmpl)
+{
+	struct batch b = { .seen = NULL };
+	struct event_bus bus = { 0 };
+	struct line *l = NULL;
+	char *cause = NULL, *buf = NULL;
+	size_t cap = 0;
+	unsigned lineno = 0;
+	int rc;
+
+	pthread_mutex_init(&b.mu, NULL);
+	if (line_new(st, fx, &bus, &l, &cause) != ST_OK) {
+		fprintf(stderr, "station: %s\n", cause);
+		rc = EXIT_STATION;
+		goto out;
+	}
+	line_on_result(l, on_result, &b);
+	while (getline(&buf, &cap, in) >= 0)
+		handle_scan(&b, l, fx, tmpl, ++lineno, buf);
+	line_wait_idle(l);
+	line_free(l);
+
+	json_t *o = json_object();
+	json_object_set_new(o, "summary", json_true());
+	json_object_set_new(o, "runs", json_integer(b.runs));
+	json_object_set_new(o, "passed", json_integer(b.passed));
+	json_object_set_new(o, "failed", json_integer(b.failed));
+	json_object_set_new(o, "rejected_scans", json_integer(b.rejected));
+	put_json(o);
+	if (b.station_error)
+		rc = EXIT_STATION;
+	else if (b.failed || b.rejected)
+		rc = EXIT_FAIL;
+	else
+		rc = EXIT_PASS;
+out:
+	for (size_t i = 0; i < b.n_seen; i++)
+		free(b.seen[i].serial);
+	free(b.seen);
+	free(buf);
+	free(cause);
+	pthread_mutex_destroy(&b.mu);
+	return rc;
+}
+
+static int
+cmd_batch_exec(int argc, char **argv)
+{
+	struct line_job tmpl = { 0 };
+	const char *fixture_path = NULL, *input = NULL;
+	struct station *st = NULL;
+	struct fixture *fx = NULL;
+	FILE *in = stdin;
+	char *cause = NULL;
+	int rc = EXIT_STATION;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int more = i + 1 < argc;
+
+		if (strcmp(a, "--fixture") == 0 && more)
+			fixture_path = argv[++i];
+		else if (strcmp(a, "--operator") == 0 && more)
+			tmpl.operator_id = argv[++i];
+		else if (strcmp(a, "--batch") == 0 && more)
+			tmpl.batch = argv[++i];
+		else if (strcmp(a, "--input") == 0 && more)
+			input = argv[++i];
+		else
+			return cmd_usage(&cmd_batch_entry);
+	}
+	if (input) {
+		in = fopen(input, "re");
+		if (in == NULL) {
+			fprintf(stderr, "station: %s: cannot open\n", input);
+			return EXIT_USAGE;
+		}
+	}
+	if (station_open(station_globals.config_path, &st, &cause) != ST_OK)
+		goto fail;
+	if (fixture_path) {
+		if (fixture_load(fixture_path, st->cfg, &fx, &cause) != ST_OK)
+			goto fail;
+	} else {
+		fx = fixture_from_config(st->cfg);
+	}
+	rc = run_batch(st, fx, in, &tmpl);
+	goto out;
+fail:
+	fprintf(stderr, "station: %s\n", cause);
+out:
+	fixture_free(fx);
+	station_close(st);
+	free(cause);
+	if (in != stdin)
+		fclose(in);
+	return rc;
+}
+
+const struct cmd_entry cmd_batch_entry = {
+	.name = "batch",
+	.args = "[--fixture F] [--operator ID] [--batch LOT] [--input FILE]",
+	.summary = "provision the scans read from stdin (SERIAL [SLOT]) on "
+	    "the fixture's slots; JSON lines out",
+	.exec = cmd_batch_exec,
+};

@@ -1,0 +1,310 @@
+/* The cfssl CA backend against a real `cfssl serve` started here (TLS,
+ * intermediate and config generated at test time): sign, authsign, a
+ * wrong auth key, the CSR's subject kept; skipped when cfssl is not
+ * installed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "station/ca/ca.h"
+#include "station/cert_check.h"
+#include "station/util/clock.h"
+#include "tests/support/ca_test_util.h"
+#include "tests/support/pki_fixture.h"
+#include "tests/support/tls_pki.h"
+
+#define SUBJECT "C=US,O=Example-Org,CN=SN0001"
+#define AUTH_KEY "8e1d2c3b4a5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"
+#define WRONG_KEY "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+static int have_cfssl;
+
+struct fx {
+	char *tmp;
+	struct tls_pki *pki;
+	pid_t pid;
+	int port;
+	char addr[64];
+	EVP_PKEY *dev;
+	X509_REQ *csr;
+	struct profile profile;
+	struct ca_test_settings set;
+	struct ca_backend *ca;
+	struct ca_issued issued;
+	char *cause;
+};
+
+static int
+free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+		abort();
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static int
+listening(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+		.sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int ok;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+	close(fd);
+	return ok;
+}
+
+static void
+write_config(struct fx *fx)
+{
+	char text[2048];
+
+	/* "default" signs without authentication; "device" requires the
+	 * HMAC key (authsign).  Keys are hex, as CFSSL expects. */
+	snprintf(text, sizeof text, "{\"signing\": {"
+	    "\"default\": {\"expiry\": \"8760h\", \"usages\": "
+	    "[\"digital signature\", \"client auth\"]},"
+	    "\"profiles\": {\"device\": {\"expiry\": \"8760h\", \"usages\": "
+	    "[\"digital signature\", \"client auth\"], \"auth_key\": "
+	    "\"line\"}}},"
+	    "\"auth_keys\": {\"line\": {\"type\": \"standard\", \"key\": "
+	    "\"%s\"}}}", AUTH_KEY);
+	free(ca_test_write_file(fx->tmp, "config.json", text, 0600));
+}
+
+static void
+start_cfssl(struct fx *fx)
+{
+	char port[16], config[512], log[512];
+
+	fx->port = free_port();
+	snprintf(port, sizeof port, "%d", fx->port);
+	snprintf(config, sizeof config, "%s/config.json", fx->tmp);
+	snprintf(log, sizeof log, "%s/cfssl.log", fx->tmp);
+	fx->pid = fork();
+	if (fx->pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execlp("cfssl", "cfssl", "serve", "-address", "127.0.0.1",
+		    "-port", port, "-ca", fx->pki->inter_pem, "-ca-key",
+		    fx->pki->inter_key_file, "-config", config, "-tls-cert",
+		    fx->pki->server_pem, "-tls-key", fx->pki->server_key_file,
+		    "-loglevel", "2", (char *)NULL);
+		_exit(127);
+	}
+	/* Bounded wait until it listens. */
+	for (int i = 0; i < 200 && !listening(fx->port); i++)
+		poll(NULL, 0, 50);
+	snprintf(fx->addr, sizeof fx->addr, "https://127.0.0.1:%d", fx->port);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof *fx);
+
+	*state = fx;
+	if (!have_cfssl)
+		return 0;
+	fx->tmp = pki_tmpdir();
+	fx->pki = tls_pki_new(fx->tmp, "CFSSL Test");
+	write_config(fx);
+	start_cfssl(fx);
+	fx->dev = pki_key_ec("P-256");
+	fx->csr = pki_make_csr(&(struct pki_csr_spec){ .key = fx->dev,
+	    .subject = SUBJECT, .san = "DNS:sn0001.devices.example.com" });
+	pki_profile(&fx->profile);
+	return listening(fx->port) ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	if (fx->pid > 0) {
+		kill(fx->pid, SIGTERM);
+		waitpid(fx->pid, NULL, 0);
+	}
+	ca_test_note_cause(fx->cause);
+	if (getenv("SHOW_CAUSES") && fx->cause)
+		print_message("cause: %s\n", fx->cause);
+	free(fx->cause);
+	ca_issued_clear(&fx->issued);
+	ca_free(fx->ca);
+	tls_pki_free(fx->pki);
+	X509_REQ_free(fx->csr);
+	EVP_PKEY_free(fx->dev);
+	if (fx->tmp)
+		pki_rmtree(fx->tmp);
+	free(fx->tmp);
+	free(fx);
+	return 0;
+}
+
+static st_err
+open_with(struct fx *fx, const char *k1, const char *v1, const char *k2,
+    const char *v2)
+{
+	return ca_open("cfssl", ca_test_settings(&fx->set, "addr", fx->addr,
+	    "ca_bundle", fx->pki->root_pem, "chain_file", fx->pki->inter_pem,
+	    k1, v1, k2, v2, NULL), &fx->ca, &fx->cause);
+}
+
+static st_err
+sign(struct fx *fx)
+{
+	struct ca_request req = { .csr = fx->csr, .profile = &fx->profile,
+		.device_serial = "SN0001", .deadline = deadline_in(10000) };
+
+	return fx->ca->ops->sign(fx->ca, &req, &fx->issued, &fx->cause);
+}
+
+static void
+expect_good_certificate(struct fx *fx)
+{
+	struct cert_expect exp = { .csr = fx->csr, .profile = &fx->profile,
+		.subject = SUBJECT, .root = fx->pki->root };
+	const char *rule = NULL;
+
+	assert_non_null(fx->issued.cert);
+	/* the CSR's subject, untouched: the station sent no "subject" */
+	assert_int_equal(X509_NAME_cmp(X509_get_subject_name(fx->issued.cert),
+	    X509_REQ_get_subject_name(fx->csr)), 0);
+	assert_int_equal(sk_X509_num(fx->issued.chain), 1); /* chain_file */
+	if (cert_check(&fx->issued, &exp, &rule, &fx->cause) != ST_OK)
+		fail_msg("cert_check: %s: %s", rule, fx->cause);
+}
+
+static void
+test_sign_keeps_the_csrs_subject_and_passes_cert_check(void **state)
+{
+	struct fx *fx = *state;
+
+	if (!have_cfssl)
+		skip();
+	assert_int_equal(open_with(fx, NULL, NULL, NULL, NULL), ST_OK);
+	if (sign(fx) != ST_OK)
+		fail_msg("sign: %s", fx->cause);
+	expect_good_certificate(fx);
+}
+
+static void
+test_authsign_with_the_hmac_key_signs(void **state)
+{
+	struct fx *fx = *state;
+	char *key = NULL;
+
+	if (!have_cfssl)
+		skip();
+	key = ca_test_write_file(fx->tmp, "auth.key", AUTH_KEY "\n", 0600);
+	assert_int_equal(open_with(fx, "auth_key_file", key, "profile",
+	    "device"), ST_OK);
+	if (sign(fx) != ST_OK)
+		fail_msg("authsign: %s", fx->cause);
+	expect_good_certificate(fx);
+	free(key);
+}
+
+static void
+test_wrong_auth_key_is_refused_with_cfssls_reason(void **state)
+{
+	struct fx *fx = *state;
+	char *key = NULL;
+
+	if (!have_cfssl)
+		skip();
+	key = ca_test_write_file(fx->tmp, "wrong.key", WRONG_KEY, 0600);
+	assert_int_equal(open_with(fx, "auth_key_file", key, "profile",
+	    "device"), ST_OK);
+	assert_int_equal(sign(fx), ST_E_CA);
+	assert_non_null(strstr(fx->cause, "CFSSL refused the request"));
+	assert_null(strstr(fx->cause, "no reason given")); /* CFSSL's words */
+	assert_null(strstr(fx->cause, WRONG_KEY));
+	assert_null(fx->issued.cert);
+	free(key);
+}
+
+static void
+test_profile_that_needs_authentication_refuses_plain_sign(void **state)
+{
+	struct fx *fx = *state;
+
+	if (!have_cfssl)
+		skip();
+	assert_int_equal(open_with(fx, "profile", "device", NULL, NULL), ST_OK);
+	assert_int_equal(sign(fx), ST_E_CA);
+	assert_non_null(strstr(fx->cause, "CFSSL refused the request"));
+}
+
+static void
+test_revoke_is_unsupported_and_says_where_to_do_it(void **state)
+{
+	struct fx *fx = *state;
+
+	if (!have_cfssl)
+		skip();
+	assert_int_equal(open_with(fx, NULL, NULL, NULL, NULL), ST_OK);
+	assert_int_equal(fx->ca->ops->revoke(fx->ca, "1a2b", NULL, &fx->cause),
+	    ST_E_UNSUPPORTED);
+	assert_non_null(strstr(fx->cause, "cfssl revoke"));
+}
+
+static void
+test_no_credential_in_any_log_line_or_cause(void **state)
+{
+	(void)state;
+	if (!have_cfssl)
+		skip();
+	assert_true(ca_test_seen("issued serial"));
+	assert_false(ca_test_secret_leaked(AUTH_KEY));
+	assert_false(ca_test_secret_leaked(WRONG_KEY));
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_sign_keeps_the_csrs_subject_and_passes_cert_check),
+		T(test_authsign_with_the_hmac_key_signs),
+		T(test_wrong_auth_key_is_refused_with_cfssls_reason),
+		T(test_profile_that_needs_authentication_refuses_plain_sign),
+		T(test_revoke_is_unsupported_and_says_where_to_do_it),
+		cmocka_unit_test(test_no_credential_in_any_log_line_or_cause),
+	};
+
+	have_cfssl = system("command -v cfssl >/dev/null 2>&1") == 0;
+	if (!have_cfssl)
+		print_message("cfssl is not installed (Debian: golang-cfssl): "
+		    "skipping the cfssl backend tests\n");
+	ca_test_capture_logs();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

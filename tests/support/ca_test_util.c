@@ -1,0 +1,117 @@
+/* Helpers of the remote CA backend tests (see ca_test_util.h). */
+#include "ca_test_util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "station/util/log.h"
+
+static FILE *log_capture;
+static char *causes;
+static size_t causes_len;
+
+struct ca_settings *
+ca_test_settings(struct ca_test_settings *t, ...)
+{
+	va_list ap;
+	size_t n = 0;
+	const char *k;
+
+	memset(t, 0, sizeof *t);
+	va_start(ap, t);
+	while ((k = va_arg(ap, const char *)) != NULL && n < CA_SETTINGS_MAX) {
+		t->kv[n].key = k;
+		t->kv[n].value = va_arg(ap, const char *);
+		n++;
+	}
+	va_end(ap);
+	t->s.extra = t->kv;
+	return &t->s;
+}
+
+char *
+ca_test_write_file(const char *dir, const char *name, const char *text,
+    mode_t mode)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *path = malloc(n);
+	FILE *fp;
+
+	if (path == NULL)
+		abort();
+	snprintf(path, n, "%s/%s", dir, name);
+	fp = fopen(path, "w");
+	if (fp == NULL || fputs(text, fp) < 0 || fclose(fp) != 0 ||
+	    chmod(path, mode) != 0)
+		abort();
+	return path;
+}
+
+void
+ca_test_capture_logs(void)
+{
+	log_capture = tmpfile();
+	if (log_capture == NULL)
+		abort();
+	log_set_file(log_capture);
+	log_set_level(LOG_LEVEL_DEBUG);
+}
+
+void
+ca_test_note_cause(const char *cause)
+{
+	size_t n;
+
+	if (cause == NULL)
+		return;
+	n = strlen(cause);
+	causes = realloc(causes, causes_len + n + 2);
+	if (causes == NULL)
+		abort();
+	memcpy(causes + causes_len, cause, n);
+	causes_len += n;
+	causes[causes_len++] = '\n';
+	causes[causes_len] = '\0';
+}
+
+static int
+search(const char *secret, int quiet)
+{
+	char line[4096];
+	int leaked = 0;
+
+	if (causes && strstr(causes, secret)) {
+		if (!quiet)
+			fprintf(stderr, "secret found in a cause\n");
+		leaked = 1;
+	}
+	if (log_capture == NULL)
+		return leaked;
+	fflush(log_capture);
+	rewind(log_capture);
+	while (fgets(line, sizeof line, log_capture) != NULL) {
+		if (strstr(line, secret)) {
+			if (!quiet)
+				fprintf(stderr, "secret found in the log: %s",
+				    line);
+			leaked = 1;
+		}
+	}
+	fseek(log_capture, 0, SEEK_END);
+	return leaked;
+}
+
+int
+ca_test_secret_leaked(const char *secret)
+{
+	return search(secret, 0);
+}
+
+int
+ca_test_seen(const char *text)
+{
+	return search(text, 1);
+}

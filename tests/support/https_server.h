@@ -1,0 +1,44 @@
+/*
+ * A small HTTPS/1.1 server for tests: 127.0.0.1 on a random port, one
+ * connection at a time on its own thread, one request per connection.  A
+ * handler sees each request and fills the reply; it may also ask the
+ * server to hold the connection without answering (a CA that hangs).
+ * https_server_stop() ends the thread and joins it: the server never
+ * outlives its test.
+ */
+#ifndef TEST_HTTPS_SERVER_H
+#define TEST_HTTPS_SERVER_H
+
+#include <openssl/ssl.h>
+#include <stddef.h>
+
+struct https_request {
+	char method[16];
+	char path[512];
+	char *headers; /* the header block as received */
+	char *body;    /* NUL-terminated */
+	size_t body_len;
+};
+
+struct https_reply {
+	int status;
+	char *body; /* malloc'ed by the handler; freed by the server */
+	int hang;   /* 1: never answer (until the server stops) */
+};
+
+typedef void (*https_handler)(void *arg, const struct https_request *req,
+    struct https_reply *reply);
+
+struct https_server;
+
+/* ctx is taken (freed at stop). */
+struct https_server *https_server_start(SSL_CTX *ctx, https_handler h,
+    void *arg);
+int https_server_port(const struct https_server *s);
+void https_server_stop(struct https_server *s);
+
+/* The value of header `name` in req (malloc'ed), or NULL. */
+char *https_request_header(const struct https_request *req,
+    const char *name);
+
+#endif

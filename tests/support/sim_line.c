@@ -1,0 +1,108 @@
+/* Test support: a scratch station and a simulated line (sim_line.h). */
+#include "sim_line.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pki_fixture.h"
+#include "station/ca/local.h"
+#include "station/util/xalloc.h"
+
+static void
+die(const char *what)
+{
+	fprintf(stderr, "sim_line: %s\n", what);
+	abort();
+}
+
+char *
+sim_line_write(struct sim_line *sl, const char *name, const char *text)
+{
+	char *path = xasprintf("%s/%s", sl->dir, name);
+	FILE *fp = fopen(path, "w");
+
+	if (fp == NULL || fputs(text, fp) < 0 || fclose(fp) != 0)
+		die("cannot write a file");
+	return path;
+}
+
+static void
+write_config(struct sim_line *sl, int step_timeout_ms)
+{
+	char *cause = NULL;
+	char *ca = xasprintf("%s/ca", sl->dir);
+	char *text = xasprintf("[station]\nid = sim-line\nhome = %s\n"
+	    "operator = tester\nlog_level = error\nstep_timeout_ms = %d\n"
+	    "[ca]\nbackend = local\ndir = ca\n", sl->dir, step_timeout_ms);
+
+	if (local_ca_init(ca, &cause) != 0) {
+		fprintf(stderr, "sim_line: local CA: %s\n", cause);
+		abort();
+	}
+	sl->config_path = sim_line_write(sl, "station.ini", text);
+	free(text);
+	free(ca);
+}
+
+struct sim_line *
+sim_line_start(size_t n, const char *prefix, int step_timeout_ms,
+    const struct sim_slot_opts *opts)
+{
+	struct sim_line *sl = xcalloc(1, sizeof *sl);
+	size_t cap = 4096, len = 0;
+	char *fx = xmalloc(cap);
+
+	if (n == 0 || n > SIM_LINE_MAX)
+		die("bad slot count");
+	sl->dir = pki_tmpdir();
+	write_config(sl, step_timeout_ms);
+	len += (size_t)snprintf(fx, cap, "[fixture]\nname = sim-%zu\n", n);
+	for (size_t i = 0; i < n; i++) {
+		const char *args[24];
+		size_t k = 0;
+
+		snprintf(sl->serials[i], sizeof sl->serials[i], "%s-%zu", prefix,
+		    i + 1);
+		args[k++] = "--serial";
+		args[k++] = sl->serials[i];
+		for (size_t j = 0; opts && opts[i].devsim_args &&
+		    opts[i].devsim_args[j] && k < 23; j++)
+			args[k++] = opts[i].devsim_args[j];
+		args[k] = NULL;
+		sl->sims[i] = devsim_proc_start(args);
+		if (sl->sims[i] == NULL)
+			die("devsim did not start");
+		sl->n = i + 1;
+		const char *extra = opts && opts[i].fixture_lines ?
+		    opts[i].fixture_lines : "";
+		char *sect = xasprintf("[slot %zu]\nlabel = S%zu\ndevice = %s\n"
+		    "profile = default\n%s", i + 1, i + 1, sl->sims[i]->uri,
+		    extra);
+		size_t sl_len = strlen(sect);
+		if (len + sl_len + 1 > cap) {
+			cap = (len + sl_len + 1) * 2;
+			fx = xrealloc(fx, cap);
+		}
+		memcpy(fx + len, sect, sl_len + 1);
+		len += sl_len;
+		free(sect);
+	}
+	sl->fixture_path = sim_line_write(sl, "fixture.ini", fx);
+	free(fx);
+	return sl;
+}
+
+void
+sim_line_stop(struct sim_line *sl)
+{
+	if (sl == NULL)
+		return;
+	for (size_t i = 0; i < sl->n; i++)
+		devsim_proc_stop(sl->sims[i]);
+	pki_rmtree(sl->dir);
+	free(sl->dir);
+	free(sl->config_path);
+	free(sl->fixture_path);
+	free(sl);
+}

@@ -1,0 +1,46 @@
+/*
+ * Test support: a simulated line.  A scratch station (config file with a
+ * short step timeout, a local CA created in place) and N devsim processes
+ * described by a fixture file, so tests can drive the line, the batch
+ * command and the HIL suite against real processes.  Failures abort: a
+ * line that cannot be built is a broken test, not a result.
+ */
+#ifndef TEST_SIM_LINE_H
+#define TEST_SIM_LINE_H
+
+#include <stddef.h>
+
+#include "devsim_proc.h"
+
+#define SIM_LINE_MAX 8
+
+struct sim_line {
+	char *dir;          /* scratch directory (removed by sim_line_stop) */
+	char *config_path;  /* <dir>/station.ini, home = <dir> */
+	char *fixture_path; /* <dir>/fixture.ini */
+	size_t n;
+	struct devsim_proc *sims[SIM_LINE_MAX];
+	char serials[SIM_LINE_MAX][32]; /* serial of slot i+1's device */
+};
+
+/* Per-slot extras: devsim options (NULL-terminated, may be NULL) and
+ * fixture lines appended to the slot's section (may be NULL). */
+struct sim_slot_opts {
+	const char *const *devsim_args;
+	const char *fixture_lines;
+};
+
+/*
+ * Start `n` devsims (serials "<prefix>-<i>", slot labels S1..Sn) and write
+ * the config (step_timeout_ms) and the fixture.  `opts` may be NULL or
+ * hold n entries.
+ */
+struct sim_line *sim_line_start(size_t n, const char *prefix,
+    int step_timeout_ms, const struct sim_slot_opts *opts);
+/* Stop the devsims, remove the directory, free.  Accepts NULL. */
+void sim_line_stop(struct sim_line *sl);
+
+/* Write `text` to <dir>/<name>; returns the path (caller frees). */
+char *sim_line_write(struct sim_line *sl, const char *name, const char *text);
+
+#endif

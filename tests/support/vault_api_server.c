@@ -1,0 +1,197 @@
+/* A test server following HashiCorp Vault's documented PKI API (see
+ * vault_api_server.h). */
+#include "vault_api_server.h"
+
+#include <jansson.h>
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/support/pki_fixture.h"
+
+static char addr_buf[64];
+
+static char *
+errors(const char *msg)
+{
+	json_t *j = json_pack("{s:[s]}", "errors", msg);
+	char *s = json_dumps(j, JSON_COMPACT);
+
+	json_decref(j);
+	return s;
+}
+
+static void
+copy(char *dst, size_t cap, const char *src)
+{
+	size_t n = src ? strnlen(src, cap - 1) : 0;
+
+	memcpy(dst, src ? src : "", n);
+	dst[n] = '\0';
+}
+
+/* "01:a2:..." as Vault writes serial numbers. */
+static void
+serial_colons(X509 *cert, char *out, size_t cap)
+{
+	const ASN1_INTEGER *s = X509_get0_serialNumber(cert);
+	size_t o = 0;
+
+	for (int i = 0; i < s->length && o + 4 < cap; i++)
+		o += (size_t)snprintf(out + o, cap - o, "%s%02x", i ? ":" : "",
+		    s->data[i]);
+}
+
+static void
+sign(struct vault_api_server *v, json_t *req, struct https_reply *reply)
+{
+	const char *csr_pem = json_string_value(json_object_get(req, "csr"));
+	BIO *b = csr_pem ? BIO_new_mem_buf(csr_pem, -1) : NULL;
+	X509_REQ *csr = b ? PEM_read_bio_X509_REQ(b, NULL, NULL, NULL) : NULL;
+	EVP_PKEY *other = NULL;
+	char serial[128] = "";
+
+	BIO_free(b);
+	if (csr == NULL) {
+		reply->status = 400;
+		reply->body = errors("csr contains no data");
+		return;
+	}
+	if (v->mode == VAULT_OTHER_KEY)
+		other = pki_key_ec("P-256");
+	X509 *cert = tls_pki_sign(v->pki, csr, 30, other);
+	char *pem = tls_pki_pem(cert), *inter = tls_pki_pem(v->pki->inter);
+	char *root = tls_pki_pem(v->pki->root);
+	serial_colons(cert, serial, sizeof serial);
+	json_t *j = json_pack("{s:{s:s, s:s, s:[s, s], s:s, s:i}}", "data",
+	    "certificate", pem, "issuing_ca", inter, "ca_chain", inter, root,
+	    "serial_number", serial, "expiration", 0);
+	reply->status = 200;
+	reply->body = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	free(pem);
+	free(inter);
+	free(root);
+	X509_free(cert);
+	X509_REQ_free(csr);
+	EVP_PKEY_free(other);
+}
+
+static void
+handle(void *arg, const struct https_request *req, struct https_reply *reply)
+{
+	struct vault_api_server *v = arg;
+	json_t *body = json_loads(req->body, 0, NULL);
+	char *token = https_request_header(req, "X-Vault-Token");
+	char *ns = https_request_header(req, "X-Vault-Namespace");
+
+	pthread_mutex_lock(&v->lock);
+	v->n_requests++;
+	copy(v->last_path, sizeof v->last_path, req->path);
+	copy(v->last_namespace, sizeof v->last_namespace, ns);
+	if (v->mode == VAULT_HANG) {
+		reply->hang = 1;
+		goto out;
+	}
+	if (v->mode == VAULT_503_ONCE && v->n_requests == 1) {
+		reply->status = 503;
+		reply->body = errors("Vault is sealed");
+		goto out;
+	}
+	if (strcmp(req->path, "/v1/auth/approle/login") == 0) {
+		const char *rid = json_string_value(json_object_get(body,
+		    "role_id"));
+		const char *sid = json_string_value(json_object_get(body,
+		    "secret_id"));
+
+		v->n_login++;
+		if (rid == NULL || sid == NULL || strcmp(rid, v->role_id) ||
+		    strcmp(sid, v->secret_id)) {
+			reply->status = 400;
+			reply->body = errors("invalid role or secret ID");
+			goto out;
+		}
+		json_t *j = json_pack("{s:{s:s, s:i, s:b}}", "auth",
+		    "client_token", v->token, "lease_duration", 3600,
+		    "renewable", 1);
+		reply->status = 200;
+		reply->body = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
+		goto out;
+	}
+	if (token == NULL || strcmp(token, v->token) != 0) {
+		reply->status = 403;
+		reply->body = errors("permission denied");
+		goto out;
+	}
+	if (strcmp(req->path, "/v1/pki/revoke") == 0) {
+		v->n_revoke++;
+		copy(v->last_serial, sizeof v->last_serial, json_string_value(
+		    json_object_get(body, "serial_number")));
+		reply->status = 200;
+		reply->body = strdup("{\"data\":{\"revocation_time\":1}}");
+		goto out;
+	}
+	if (strcmp(req->path, "/v1/pki/sign/device") != 0) {
+		reply->status = 404;
+		reply->body = errors("no handler for route");
+		goto out;
+	}
+	v->n_sign++;
+	copy(v->last_common_name, sizeof v->last_common_name,
+	    json_string_value(json_object_get(body, "common_name")));
+	copy(v->last_format, sizeof v->last_format,
+	    json_string_value(json_object_get(body, "format")));
+	copy(v->last_ttl, sizeof v->last_ttl,
+	    json_string_value(json_object_get(body, "ttl")));
+	v->last_exclude_cn = json_is_true(json_object_get(body,
+	    "exclude_cn_from_sans"));
+	if (v->mode == VAULT_POLICY_400) {
+		reply->status = 400;
+		reply->body = errors(VAULT_POLICY_MSG);
+	} else if (v->mode == VAULT_MALFORMED) {
+		reply->status = 200;
+		reply->body = strdup("{\"data\": {\"certificate\": ");
+	} else {
+		sign(v, body, reply);
+	}
+out:
+	pthread_mutex_unlock(&v->lock);
+	free(token);
+	free(ns);
+	json_decref(body);
+}
+
+struct vault_api_server *
+vault_api_server_start(const struct tls_pki *pki, const char *token)
+{
+	struct vault_api_server *v = calloc(1, sizeof *v);
+
+	if (v == NULL)
+		abort();
+	v->pki = pki;
+	copy(v->token, sizeof v->token, token);
+	pthread_mutex_init(&v->lock, NULL);
+	v->srv = https_server_start(tls_pki_server_ctx(pki), handle, v);
+	return v;
+}
+
+const char *
+vault_api_server_addr(struct vault_api_server *v)
+{
+	snprintf(addr_buf, sizeof addr_buf, "https://127.0.0.1:%d",
+	    https_server_port(v->srv));
+	return addr_buf;
+}
+
+void
+vault_api_server_stop(struct vault_api_server *v)
+{
+	if (v == NULL)
+		return;
+	https_server_stop(v->srv);
+	pthread_mutex_destroy(&v->lock);
+	free(v);
+}

@@ -1,0 +1,58 @@
+/*
+ * A test server following HashiCorp Vault's documented PKI API (the parts
+ * the station uses), over HTTPS with the test PKI:
+ *
+ *	POST /v1/pki/sign/device       X-Vault-Token; {"csr", "common_name",
+ *	                               "format", "ttl", ...} -> {"data":
+ *	                               {"certificate", "issuing_ca",
+ *	                               "ca_chain", "serial_number"}}
+ *	POST /v1/pki/revoke            {"serial_number": "xx:xx:..."}
+ *	POST /v1/auth/approle/login    {"role_id", "secret_id"} -> {"auth":
+ *	                               {"client_token", "lease_duration"}}
+ *
+ * Errors have Vault's shape, {"errors": ["..."]}.  `mode` makes it
+ * misbehave the ways a real Vault (or what sits in front of it) can.
+ */
+#ifndef TEST_VAULT_API_SERVER_H
+#define TEST_VAULT_API_SERVER_H
+
+#include <pthread.h>
+
+#include "tests/support/https_server.h"
+#include "tests/support/tls_pki.h"
+
+enum vault_mode {
+	VAULT_OK,
+	VAULT_POLICY_400,  /* sign: 400 with a role policy message */
+	VAULT_MALFORMED,   /* sign: 200 with a body that is not JSON */
+	VAULT_OTHER_KEY,   /* sign: a certificate for another key */
+	VAULT_HANG,        /* never answer */
+	VAULT_503_ONCE,    /* first request 503 (sealed/standby), then OK */
+};
+
+#define VAULT_POLICY_MSG "common name SN0001 not allowed by this role"
+
+struct vault_api_server {
+	struct https_server *srv;
+	const struct tls_pki *pki; /* borrowed */
+	char token[64];            /* the token Vault accepts */
+	char role_id[64], secret_id[64]; /* AppRole credentials accepted;
+	                                    login returns `token` */
+	enum vault_mode mode;
+	pthread_mutex_t lock;
+	/* what was received (under lock) */
+	int n_requests, n_sign, n_login, n_revoke;
+	char last_path[512];
+	char last_common_name[128], last_format[16], last_ttl[32];
+	int last_exclude_cn;
+	char last_serial[128]; /* revoke's serial_number */
+	char last_namespace[64];
+};
+
+struct vault_api_server *vault_api_server_start(const struct tls_pki *pki,
+    const char *token);
+/* https://127.0.0.1:PORT (static buffer per server) */
+const char *vault_api_server_addr(struct vault_api_server *v);
+void vault_api_server_stop(struct vault_api_server *v);
+
+#endif

@@ -1,0 +1,451 @@
+/* The screen model and the scan grammar, driven by event sequences. */
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "station/advice.h"
+#include "ui/input.h"
+#include "ui/model.h"
+#include "ui/queue.h"
+
+static void
+ev(struct ui_model *m, enum event_kind kind, int slot, enum step step,
+    int progress, const char *text, st_err err, int pass, uint64_t now)
+{
+	struct ui_event e = {
+		.kind = kind,
+		.slot = slot,
+		.run_id = 40 + slot,
+		.step = step,
+		.progress = progress,
+		.text = (char *)text,
+		.err = err,
+		.pass = pass,
+	};
+
+	ui_model_apply(m, &e, now);
+}
+
+/* A two-slot model labelled A1, A2 (slots numbered 1, 2). */
+static void
+model2(struct ui_model *m)
+{
+	ui_model_init(m, 2, 1000);
+	ui_model_set_slot(m, 0, 1, "A1", "tcp:127.0.0.1:1", "default");
+	ui_model_set_slot(m, 1, 2, "A2", "tcp:127.0.0.1:2", "default");
+}
+
+static void
+assert_message_has(const struct ui_model *m, const char *part)
+{
+	if (strstr(m->message, part) == NULL)
+		fail_msg("message '%s' lacks '%s'", m->message, part);
+}
+
+static void
+run_pass(struct ui_model *m, int slot, uint64_t t0)
+{
+	ev(m, EVENT_RUN_START, slot, STEP_CONNECT, 0, "tcp:x", ST_OK, 0, t0);
+	ev(m, EVENT_STEP_START, slot, STEP_KEYGEN, 28, NULL, ST_OK, 0, t0 + 1);
+	ev(m, EVENT_RUN_END, slot, STEP__COUNT, 100, NULL, ST_OK, 1, t0 + 4000);
+}
+
+/* Step events move the panel; RUN_END pass shows PASS, counts and the
+ * ledger tail, and the elapsed time stops at the end. */
+static void
+test_pass_sequence_updates_panel_and_counts(void **state)
+{
+	struct ui_model m;
+	(void)state;
+
+	model2(&m);
+	ui_model_slot_started(&m, 0, "SN-1", 1000);
+	ev(&m, EVENT_RUN_START, 1, STEP_CONNECT, 0, "tcp:x", ST_OK, 0, 1000);
+	ev(&m, EVENT_STEP_START, 1, STEP_KEYGEN, 28, NULL, ST_OK, 0, 1500);
+	assert_int_equal(m.slots[0].state, UI_SLOT_RUNNING);
+	assert_int_equal(m.slots[0].step, STEP_KEYGEN);
+	assert_int_equal(m.slots[0].progress, 28);
+	assert_int_equal(ui_slot_elapsed_s(&m.slots[0], 3600), 2);
+	ev(&m, EVENT_RUN_END, 1, STEP__COUNT, 100, NULL, ST_OK, 1, 9000);
+	assert_int_equal(m.slots[0].state, UI_SLOT_PASS);
+	assert_int_equal(m.slots[0].progress, 100);
+	assert_int_equal(ui_slot_elapsed_s(&m.slots[0], 99000), 8);
+	assert_int_equal(m.passed, 1);
+	assert_int_equal(m.failed, 0);
+	assert_int_equal(ui_model_yield(&m), 100);
+	assert_int_equal(m.n_ledger, 1);
+	assert_non_null(strstr(m.ledger[0], "SN-1"));
+	assert_non_null(strstr(m.ledger[0], "PASS"));
+	assert_int_equal(m.slots[1].state, UI_SLOT_IDLE);
+	ui_model_free(&m);
+}
+
+/* A FAIL carries the advice table's headline and next step for the failed
+ * step, the technical reason, a bell, and counts in the yield. */
+static void
+test_fail_shows_advice_reason_and_rings(void **state)
+{
+	struct ui_model m;
+	const char *why = "scanned label 'SN-9' but the device reports 'SN-2'";
+	(void)state;
+
+	model2(&m);
+	ui_model_slot_started(&m, 1, "SN-9", 1000);
+	ev(&m, EVENT_STEP_START, 2, STEP_SERIAL, 14, NULL, ST_OK, 0, 1100);
+	ev(&m, EVENT_STEP_FAIL, 2, STEP_SERIAL, 14, why, ST_E_MISMATCH, 0, 1200);
+	ev(&m, EVENT_RUN_END, 2, STEP_SERIAL, 100, why, ST_E_MISMATCH, 0, 1300);
+	assert_int_equal(m.slots[1].state, UI_SLOT_FAIL);
+	assert_int_equal(m.slots[1].step, STEP_SERIAL);
+	assert_int_equal(m.slots[1].progress, 14);
+	assert_string_equal(m.slots[1].headline,
+	    advice_headline(STEP_SERIAL, ST_E_MISMATCH));
+	assert_string_equal(m.slots[1].next,
+	    advice_next_step(STEP_SERIAL, ST_E_MISMATCH));
+	assert_string_equal(m.slots[1].reason, why);
+	assert_int_equal(m.bells, 1);
+	assert_int_equal(m.failed, 1);
+	assert_int_equal(m.message_bad, 1);
+	assert_non_null(strstr(m.ledger[0], "FAIL at"));
+
+	ui_model_slot_started(&m, 0, "SN-1", 2000);
+	run_pass(&m, 1, 2000);
+	ui_model_slot_started(&m, 0, "SN-3", 7000);
+	run_pass(&m, 1, 7000);
+	/* 2 of 3 */
+	assert_int_equal(ui_model_yield(&m), 67);
+	assert_int_equal(m.n_ledger, 3);
+	ui_model_free(&m);
+}
+
+/* Devices per hour is measured from the screen's start and stays 0 in the
+ * first minute; the ledger tail keeps only the newest lines. */
+static void
+test_rate_and_ledger_tail_bounds(void **state)
+{
+	struct ui_model m;
+	char line[32];
+	(void)state;
+
+	model2(&m);
+	for (int i = 0; i < 6; i++) {
+		ui_model_slot_started(&m, 0, "SN-R", 1000);
+		run_pass(&m, 1, 1000);
+	}
+	assert_int_equal(ui_model_per_hour(&m, 30000), 0);
+	/* 6 devices in 30 minutes */
+	assert_int_equal(ui_model_per_hour(&m, 1000 + 1800000), 12);
+	for (int i = 0; i < UI_LEDGER_LINES + 3; i++) {
+		ui_fmt(line, sizeof line, "line %d", i);
+		ui_model_ledger_push(&m, line);
+	}
+	assert_int_equal(m.n_ledger, UI_LEDGER_LINES);
+	ui_fmt(line, sizeof line, "line %d", UI_LEDGER_LINES + 2);
+	assert_string_equal(m.ledger[0], line);
+	ui_model_free(&m);
+}
+
+/* Events for a slot the fixture does not have change nothing. */
+static void
+test_event_for_unknown_slot_is_ignored(void **state)
+{
+	struct ui_model m;
+	(void)state;
+
+	model2(&m);
+	ev(&m, EVENT_RUN_END, 7, STEP__COUNT, 100, NULL, ST_OK, 1, 5);
+	assert_int_equal(m.passed, 0);
+	assert_int_equal(m.slots[0].state, UI_SLOT_IDLE);
+	assert_int_equal(m.slots[1].state, UI_SLOT_IDLE);
+	ui_model_free(&m);
+}
+
+/* A serial scan starts on the first slot not running, the next one on
+ * the next slot; with every slot busy it waits for a slot label. */
+static void
+test_serial_scan_uses_next_free_slot(void **state)
+{
+	struct ui_model m;
+	struct ui_action a;
+	(void)state;
+
+	model2(&m);
+	ui_input_scan(&m, "SN-100\r", &a);
+	assert_int_equal(a.kind, UI_ACT_START);
+	assert_int_equal(a.slot_pos, 0);
+	assert_string_equal(a.serial, "SN-100");
+	ui_model_slot_started(&m, a.slot_pos, a.serial, 1);
+	ui_input_scan(&m, "  SN-101 ", &a);
+	assert_int_equal(a.kind, UI_ACT_START);
+	assert_int_equal(a.slot_pos, 1);
+	ui_model_slot_started(&m, a.slot_pos, a.serial, 1);
+
+	ui_input_scan(&m, "SN-102", &a);
+	assert_int_equal(a.kind, UI_ACT_NONE);
+	assert_string_equal(m.pending_serial, "SN-102");
+	assert_message_has(&m, "busy");
+	/* slot A1 frees; scanning its label starts the waiting serial */
+	ev(&m, EVENT_RUN_END, 1, STEP__COUNT, 100, NULL, ST_OK, 1, 2);
+	ui_input_scan(&m, "A1", &a);
+	assert_int_equal(a.kind, UI_ACT_START);
+	assert_int_equal(a.slot_pos, 0);
+	assert_string_equal(a.serial, "SN-102");
+	assert_string_equal(m.pending_serial, "");
+	ui_model_free(&m);
+}
+
+/* With require_slot_scan the serial waits and the slot label decides;
+ * a busy slot's label is refused and the serial keeps waiting. */
+static void
+test_slot_label_chooses_slot(void **state)
+{
+	struct ui_model m;
+	struct ui_action a;
+	(void)state;
+
+	model2(&m);
+	m.require_slot_scan = 1;
+	ui_input_scan(&m, "SN-200", &a);
+	assert_int_equal(a.kind, UI_ACT_NONE);
+	assert_message_has(&m, "slot label");
+	ui_input_scan(&m, "A2", &a);
+	assert_int_equal(a.kind, UI_ACT_START);
+	assert_int_equal(a.slot_pos, 1);
+	assert_int_equal(m.selected, 1);
+	ui_model_slot_started(&m, 1, "SN-200", 1);
+
+	ui_input_scan(&m, "SN-201", &a);
+	ui_input_scan(&m, "A2", &a);
+	assert_int_equal(a.kind, UI_ACT_NONE);
+	assert_message_has(&m, "busy");
+	assert_string_equal(m.pending_serial, "SN-201");
+	/* without a pending serial a label only selects */
+	m.pending_serial[0] = '\0';
+	ui_input_scan(&m, "A1", &a);
+	assert_int_equal(a.kind, UI_ACT_NONE);
+	assert_int_equal(m.selected, 0);
+	ui_model_free(&m);
+}
+
+/* A slot label scanned first sends the next serial to that slot, even
+ * when an earlier slot is free. */
+static void
+test_label_then_serial_goes_to_that_slot(void **state)
+{
+	struct ui_model m;
+	struct ui_action a;
+	(void)state;
+
+	model2(&m);
+	ui_input_scan(&m, "A2", &a);
+	assert_int_equal(a.kind, UI_ACT_NONE);
+	assert_int_equal(m.selected, 1);
+	ui_input_scan(&m, "SN-400", &a);
+	assert_int_equal(a.kind, UI_ACT_START);
+	assert_int_equal(a.slot_pos, 1);
+	ui_model_slot_started(&m, 1, "SN-400", 1);
+	/* used once: the next serial takes the first free slot again */
+	ui_input_scan(&m, "SN-401", &a);
+	assert_int_equal(a.kind, UI_ACT_START);
+	assert_int_equal(a.slot_pos, 0);
+	ui_model_free(&m);
+}
+
+/* OP: and LOT: set operator and batch; malformed ones are refused. */
+static void
+test_badge_and_lot_scans(void **state)
+{
+	struct ui_model m;
+	struct ui_action a;
+	(void)state;
+
+	model2(&m);
+	ui_input_scan(&m, "OP:bob", &a);
+	assert_int_equal(a.kind, UI_ACT_NONE);
+	assert_string_equal(m.operator_id, "bob");
+	ui_input_scan(&m, "lot:L-2026-07", &a);
+	assert_string_equal(m.batch, "L-2026-07");
+	ui_input_scan(&m, "OP:bad id", &a);
+	assert_string_equal(m.operator_id, "bob");
+	assert_int_equal(m.message_bad, 1);
+	ui_input_scan(&m, "LOT:", &a);
+	assert_string_equal(m.batch, "L-2026-07");
+	assert_message_has(&m, "bad lot");
+	ui_model_free(&m);
+}
+
+/* Anything else is an unknown scan: a message and nothing else. */
+static void
+test_unknown_scan_does_nothing(void **state)
+{
+	struct ui_model m;
+	struct ui_action a;
+	(void)state;
+
+	model2(&m);
+	ui_input_scan(&m, "SN 1/2;rm", &a);
+	assert_int_equal(a.kind, UI_ACT_NONE);
+	assert_string_equal(m.message, "unknown scan 'SN 1/2;rm'");
+	assert_int_equal(m.message_bad, 1);
+	assert_string_equal(m.pending_serial, "");
+	assert_int_equal(m.slots[0].state, UI_SLOT_IDLE);
+	ui_input_scan(&m, "   ", &a);
+	assert_int_equal(a.kind, UI_ACT_NONE);
+	ui_model_free(&m);
+}
+
+/* A serial running or PASSed this session is refused; a FAILed one may be
+ * scanned again, and F5 retries the selected FAILed slot. */
+static void
+test_duplicates_refused_retry_after_fail(void **state)
+{
+	struct ui_model m;
+	struct ui_action a;
+	(void)state;
+
+	model2(&m);
+	ui_input_scan(&m, "SN-300", &a);
+	ui_model_slot_started(&m, a.slot_pos, a.serial, 1);
+	ui_input_scan(&m, "SN-300", &a);
+	assert_int_equal(a.kind, UI_ACT_NONE);
+	assert_message_has(&m, "already running");
+	ev(&m, EVENT_RUN_END, 1, STEP__COUNT, 100, NULL, ST_OK, 1, 2);
+	ui_input_scan(&m, "SN-300", &a);
+	assert_int_equal(a.kind, UI_ACT_NONE);
+	assert_message_has(&m, "PASSed");
+
+	ui_input_scan(&m, "SN-301", &a);
+	assert_int_equal(a.kind, UI_ACT_START);
+	ui_model_slot_started(&m, a.slot_pos, a.serial, 3);
+	ev(&m, EVENT_RUN_END, (int)a.slot_pos + 1, STEP_HELLO, 100, "no answer",
+	    ST_E_TIMEOUT, 0, 4);
+	/* retry refused on a PASSed slot, allowed on the FAILed one */
+	m.selected = 1;
+	ui_input_retry(&m, &a);
+	assert_int_equal(a.kind, UI_ACT_NONE);
+	m.selected = 0;
+	ui_input_retry(&m, &a);
+	assert_int_equal(a.kind, UI_ACT_START);
+	assert_int_equal(a.slot_pos, 0);
+	assert_string_equal(a.serial, "SN-301");
+	/* and rescanning the FAILed serial is allowed too */
+	ui_input_scan(&m, "SN-301", &a);
+	assert_int_equal(a.kind, UI_ACT_START);
+	ui_model_free(&m);
+}
+
+/* Selection wraps both ways; the scan line takes printable text only. */
+static void
+test_select_wraps_and_scanbuf_edits(void **state)
+{
+	struct ui_model m;
+	struct ui_scanbuf b = { 0 };
+	(void)state;
+
+	model2(&m);
+	ui_input_select(&m, -1);
+	assert_int_equal(m.selected, 1);
+	ui_input_select(&m, 1);
+	assert_int_equal(m.selected, 0);
+	ui_scanbuf_add(&b, 'S');
+	ui_scanbuf_add(&b, 0x1b);
+	ui_scanbuf_add(&b, 'N');
+	ui_scanbuf_add(&b, 'X');
+	ui_scanbuf_erase(&b);
+	assert_string_equal(b.text, "SN");
+	for (int i = 0; i < 1000; i++)
+		ui_scanbuf_add(&b, 'x');
+	assert_int_equal(b.len, UI_SCAN_MAX - 1);
+	ui_scanbuf_clear(&b);
+	assert_string_equal(b.text, "");
+	ui_model_free(&m);
+}
+
+struct pusher {
+	struct ui_queue *q;
+	int slot;
+};
+
+static void *
+push_many(void *arg)
+{
+	struct pusher *p = arg;
+
+	for (int i = 0; i < 500; i++) {
+		struct station_event e = {
+			.kind = EVENT_STEP_START,
+			.slot = p->slot,
+			.progress = i % 100,
+			.text = "step",
+		};
+
+		ui_queue_sink(p->q, &e);
+	}
+	return NULL;
+}
+
+/* Events pushed from several threads all arrive, in order per slot, and
+ * the wake fd becomes readable. */
+static void
+test_queue_from_threads_wakes_and_keeps_order(void **state)
+{
+	struct ui_queue *q = NULL;
+	struct pusher p[3];
+	pthread_t th[3];
+	struct ui_event *evs = NULL;
+	size_t n, total = 0;
+	int last[4] = { -1, -1, -1, -1 };
+	(void)state;
+
+	assert_int_equal(ui_queue_new(&q, NULL), ST_OK);
+	for (int i = 0; i < 3; i++) {
+		p[i].q = q;
+		p[i].slot = i + 1;
+		pthread_create(&th[i], NULL, push_many, &p[i]);
+	}
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	struct pollfd pfd = { .fd = ui_queue_fd(q), .events = POLLIN };
+	assert_int_equal(poll(&pfd, 1, 1000), 1);
+	n = ui_queue_drain(q, &evs);
+	for (size_t i = 0; i < n; i++) {
+		int s = evs[i].slot;
+		/* progress counts 0..99 repeatedly per slot: never skips */
+		assert_int_equal(evs[i].progress, (last[s] + 1) % 100);
+		last[s] = evs[i].progress;
+		assert_string_equal(evs[i].text, "step");
+	}
+	total += n;
+	ui_events_free(evs, n);
+	assert_int_equal(total, 1500);
+	/* drained: nothing more to read, the fd is quiet */
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+	ui_queue_free(q);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pass_sequence_updates_panel_and_counts),
+		cmocka_unit_test(test_fail_shows_advice_reason_and_rings),
+		cmocka_unit_test(test_rate_and_ledger_tail_bounds),
+		cmocka_unit_test(test_event_for_unknown_slot_is_ignored),
+		cmocka_unit_test(test_serial_scan_uses_next_free_slot),
+		cmocka_unit_test(test_slot_label_chooses_slot),
+		cmocka_unit_test(test_label_then_serial_goes_to_that_slot),
+		cmocka_unit_test(test_badge_and_lot_scans),
+		cmocka_unit_test(test_unknown_scan_does_nothing),
+		cmocka_unit_test(test_duplicates_refused_retry_after_fail),
+		cmocka_unit_test(test_select_wraps_and_scanbuf_edits),
+		cmocka_unit_test(test_queue_from_threads_wakes_and_keeps_order),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,376 @@
+/*
+ * The real `station ui` in a real terminal: tmux runs it on a private
+ * server socket, send-keys types scans as a barcode scanner would, and
+ * capture-pane reads the screen.  Devices are devsim processes.  Screens
+ * are awaited by polling with a bounded number of attempts; the tmux server
+ * is killed at teardown whatever happened.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "station/util/xalloc.h"
+#include "tests/support/devsim_proc.h"
+
+#define MAX_DEV 4
+#define POLL_ATTEMPTS 300 /* x 100 ms */
+
+struct ui_test {
+	char dir[64];
+	char sock[64];
+	char serial[MAX_DEV][32];
+	struct devsim_proc *dev[MAX_DEV];
+	int n_dev;
+	int tmux_started;
+};
+
+static void
+nap(void)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* proc_run_capture() does not search PATH: find tmux once. */
+static const char *
+tmux_path(void)
+{
+	static char found[512];
+	const char *path = getenv("PATH");
+
+	if (found[0] != '\0')
+		return found;
+	while (path != NULL && *path != '\0') {
+		size_t len = strcspn(path, ":");
+
+		snprintf(found, sizeof found, "%.*s/tmux", (int)len, path);
+		if (len > 0 && access(found, X_OK) == 0)
+			return found;
+		path += len + (path[len] == ':');
+	}
+	found[0] = '\0';
+	return NULL;
+}
+
+/* Run "tmux -L <sock> ARGS..." (NULL-terminated); *out (may be NULL)
+ * receives its stdout.  Returns the exit status. */
+static int
+tmux(struct ui_test *t, char **out, ...)
+{
+	const char *argv[16] = { tmux_path(), "-L", t->sock };
+	size_t n = 3;
+	char *buf = NULL;
+	va_list ap;
+	int rc;
+
+	va_start(ap, out);
+	for (const char *a = va_arg(ap, const char *); a != NULL && n < 15;
+	    a = va_arg(ap, const char *))
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	rc = proc_run_capture(argv, &buf);
+	if (out != NULL)
+		*out = buf;
+	else
+		free(buf);
+	return rc;
+}
+
+static char *
+capture(struct ui_test *t)
+{
+	char *out = NULL;
+
+	tmux(t, &out, "capture-pane", "-p", "-t", "ui", NULL);
+	return out;
+}
+
+/* Poll the screen until it shows `needle`; fail (printing the last
+ * screen) if it never does.  Returns the screen (caller frees). */
+static char *
+wait_for(struct ui_test *t, const char *needle)
+{
+	char *screen = NULL;
+
+	for (int i = 0; i < POLL_ATTEMPTS; i++) {
+		free(screen);
+		screen = capture(t);
+		if (screen != NULL && strstr(screen, needle) != NULL)
+			return screen;
+		nap();
+	}
+	fail_msg("screen never showed '%s'; last screen:\n%s", needle,
+	    screen ? screen : "(none)");
+	return NULL;
+}
+
+static void
+scan(struct ui_test *t, const char *text)
+{
+	tmux(t, NULL, "send-keys", "-t", "ui", "-l", text, NULL);
+	tmux(t, NULL, "send-keys", "-t", "ui", "Enter", NULL);
+}
+
+static int
+setup(void **state)
+{
+	static int counter;
+	struct ui_test *t = calloc(1, sizeof *t);
+
+	if (t == NULL)
+		return -1;
+	if (tmux_path() == NULL) {
+		free(t);
+		print_message("tmux is not installed\n");
+		return -1;
+	}
+	snprintf(t->dir, sizeof t->dir, "/tmp/station-ui-XXXXXX");
+	if (mkdtemp(t->dir) == NULL)
+		return -1;
+	snprintf(t->sock, sizeof t->sock, "station-ui-%d-%d", (int)getpid(),
+	    ++counter);
+	*state = t;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct ui_test *t = *state;
+	char *cmd;
+
+	if (t->tmux_started)
+		tmux(t, NULL, "kill-server", NULL);
+	for (int i = 0; i < t->n_dev; i++)
+		devsim_proc_stop(t->dev[i]);
+	cmd = xasprintf("rm -rf '%s'", t->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", t->dir);
+	free(cmd);
+	free(t);
+	return 0;
+}
+
+/* Start a device; `fault` (may be NULL) is a devsim --fault value. */
+static void
+add_device(struct ui_test *t, const char *fault)
+{
+	int i = t->n_dev;
+	const char *args[] = { "--serial", t->serial[i], fault ? "--fault" : NULL,
+		fault, NULL };
+
+	snprintf(t->serial[i], sizeof t->serial[i], "SN-UI%d-%d", (int)getpid(),
+	    i + 1);
+	t->dev[i] = devsim_proc_start(args);
+	assert_non_null(t->dev[i]);
+	t->n_dev++;
+}
+
+/* Write the fixture for the devices and start the screen in tmux. */
+static void
+start_ui(struct ui_test *t, int cols, int rows, int no_color)
+{
+	char path[128], size_x[16], size_y[16], *cmd = NULL;
+	FILE *fp;
+	int rc;
+
+	snprintf(path, sizeof path, "%s/fixture.ini", t->dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fprintf(fp, "[fixture]\nname = tmux-test\n");
+	for (int i = 0; i < t->n_dev; i++)
+		fprintf(fp, "\n[slot %d]\nlabel = S%d\ndevice = %s\n"
+		    "profile = default\n", i + 1, i + 1, t->dev[i]->uri);
+	fclose(fp);
+
+	cmd = xasprintf("env STATION_HOME='%s/home' %s '%s' ui --fixture "
+	    "'%s' --operator tester --batch LOT-T 2>'%s/ui.err'; "
+	    "echo UI-EXIT $?; cat '%s/ui.err'; sleep 120",
+	    t->dir, no_color ? "NO_COLOR=1" : "",
+	    test_bin("STATION_BIN", "build/bin/station"), path, t->dir, t->dir);
+	snprintf(size_x, sizeof size_x, "%d", cols);
+	snprintf(size_y, sizeof size_y, "%d", rows);
+	const char *argv[] = { tmux_path(), "-L", t->sock, "-f", "/dev/null",
+		"new-session", "-d", "-s", "ui", "-x", size_x, "-y", size_y, cmd,
+		NULL };
+	char *out = NULL;
+
+	rc = proc_run_capture(argv, &out);
+	free(out);
+	free(cmd);
+	assert_int_equal(rc, 0);
+	t->tmux_started = 1;
+	free(wait_for(t, "scan>"));
+}
+
+/* Four slots: scanning the four serials provisions every device and the
+ * header counts four PASSes. */
+static void
+test_four_slots_all_pass_after_scanning(void **state)
+{
+	struct ui_test *t = *state;
+	char *screen;
+
+	for (int i = 0; i < 4; i++)
+		add_device(t, NULL);
+	start_ui(t, 80, 24, 0);
+	for (int i = 0; i < 4; i++) {
+		char label[8];
+
+		snprintf(label, sizeof label, "S%d", i + 1);
+		scan(t, label);
+		scan(t, t->serial[i]);
+	}
+	screen = wait_for(t, "PASSED 4");
+	assert_non_null(strstr(screen, "FAILED 0"));
+	assert_non_null(strstr(screen, "yield 100%"));
+	assert_null(strstr(screen, "UI-EXIT"));
+	free(screen);
+}
+
+/* A serial no device has: the first free slot runs it and FAILs at the
+ * serial check, with the operator headline and the reason on screen. */
+static void
+test_serial_of_no_device_fails_with_reason(void **state)
+{
+	struct ui_test *t = *state;
+	char *screen;
+
+	add_device(t, NULL);
+	add_device(t, NULL);
+	start_ui(t, 80, 24, 0);
+	scan(t, "SN-NOBODY-1");
+	screen = wait_for(t, "FAILED 1");
+	assert_non_null(strstr(screen, "FAIL"));
+	assert_non_null(strstr(screen, "Label does not match"));
+	assert_non_null(strstr(screen, "why:"));
+	assert_non_null(strstr(screen, "next:"));
+	free(screen);
+}
+
+/* Unknown scans and duplicates give a message and start nothing. */
+static void
+test_bad_scans_give_messages(void **state)
+{
+	struct ui_test *t = *state;
+	char *screen;
+
+	add_device(t, NULL);
+	start_ui(t, 80, 24, 0);
+	scan(t, "hello world");
+	free(wait_for(t, "unknown scan 'hello world'"));
+	scan(t, t->serial[0]);
+	free(wait_for(t, "PASSED 1"));
+	scan(t, t->serial[0]);
+	screen = wait_for(t, "PASSed in this batch");
+	assert_non_null(strstr(screen, "PASSED 1"));
+	free(screen);
+}
+
+/* A device that never answers holds its own slot only: the other slot
+ * PASSes meanwhile and the screen still answers keys (F1 help). */
+static void
+test_hung_device_does_not_block_other_slot(void **state)
+{
+	struct ui_test *t = *state;
+	char *screen;
+
+	add_device(t, "silent");
+	add_device(t, NULL);
+	start_ui(t, 80, 24, 0);
+	scan(t, t->serial[0]);
+	free(wait_for(t, "running"));
+	scan(t, t->serial[1]);
+	screen = wait_for(t, "PASSED 1");
+	free(screen);
+	tmux(t, NULL, "send-keys", "-t", "ui", "F1", NULL);
+	screen = wait_for(t, "this help");
+	/* the silent device's slot was still busy while all this happened */
+	assert_non_null(strstr(screen, "running"));
+	free(screen);
+}
+
+/* Resizing the terminal, down to tiny and up to large, keeps the program
+ * running and drawing. */
+static void
+test_resize_keeps_running(void **state)
+{
+	struct ui_test *t = *state;
+	static const char *const sizes[][2] = {
+		{ "50", "15" }, { "20", "5" }, { "132", "43" }, { "80", "24" },
+	};
+	char *screen;
+
+	add_device(t, NULL);
+	add_device(t, NULL);
+	start_ui(t, 80, 24, 0);
+	scan(t, t->serial[0]);
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		assert_int_equal(tmux(t, NULL, "resize-window", "-t", "ui", "-x",
+		    sizes[i][0], "-y", sizes[i][1], NULL), 0);
+		free(wait_for(t, "STATION"));
+	}
+	scan(t, "S2");
+	scan(t, t->serial[1]);
+	screen = wait_for(t, "PASSED 2");
+	assert_null(strstr(screen, "UI-EXIT"));
+	free(screen);
+}
+
+/* NO_COLOR: PASS and FAIL are still written as words, in reverse video. */
+static void
+test_no_color_still_shows_words(void **state)
+{
+	struct ui_test *t = *state;
+	char *screen, *esc = NULL;
+
+	add_device(t, NULL);
+	add_device(t, NULL);
+	start_ui(t, 80, 24, 1);
+	scan(t, t->serial[0]);
+	free(wait_for(t, "PASSED 1"));
+	scan(t, "S2");
+	scan(t, "SN-NOBODY-2");
+	screen = wait_for(t, "FAILED 1");
+	assert_non_null(strstr(screen, "PASS"));
+	assert_non_null(strstr(screen, "FAIL"));
+	free(screen);
+	tmux(t, &esc, "capture-pane", "-p", "-e", "-t", "ui", NULL);
+	assert_non_null(esc);
+	/* reverse video is on, and no background colour is used */
+	assert_non_null(strstr(esc, "7m"));
+	assert_null(strstr(esc, "[42m"));
+	assert_null(strstr(esc, "[41m"));
+	free(esc);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_four_slots_all_pass_after_scanning, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_serial_of_no_device_fails_with_reason, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_scans_give_messages,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_hung_device_does_not_block_other_slot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resize_keeps_running, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_no_color_still_shows_words,
+		    setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,185 @@
+/*
+ * The scan grammar (input.h) and slot selection.
+ */
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include "input.h"
+#include "station/config.h"
+#include "station/profile.h"
+
+static void
+start(struct ui_model *m, size_t pos, const char *serial,
+    struct ui_action *act)
+{
+	act->kind = UI_ACT_START;
+	act->slot_pos = pos;
+	ui_copy(act->serial, sizeof act->serial, serial);
+	m->pending_serial[0] = '\0';
+	m->armed_slot = -1;
+	m->selected = pos;
+}
+
+static void
+scan_slot(struct ui_model *m, size_t pos, struct ui_action *act)
+{
+	struct ui_slot *s = &m->slots[pos];
+
+	if (m->pending_serial[0] == '\0') {
+		m->selected = pos;
+		m->armed_slot = (long)pos;
+		ui_model_message(m, 0, "%s selected: scan the device serial",
+		    s->label);
+		return;
+	}
+	if (s->state == UI_SLOT_RUNNING) {
+		ui_model_message(m, 1, "%s is busy: scan another slot for %s",
+		    s->label, m->pending_serial);
+		return;
+	}
+	start(m, pos, m->pending_serial, act);
+}
+
+static void
+scan_serial(struct ui_model *m, const char *serial, struct ui_action *act)
+{
+	int taken = ui_model_serial_taken(m, serial);
+	long pos;
+
+	if (taken != 0) {
+		ui_model_message(m, 1, "%s already %s: scan the next device",
+		    serial, taken == 1 ? "running" : "PASSed in this batch");
+		return;
+	}
+	ui_copy(m->pending_serial, sizeof m->pending_serial, serial);
+	if (m->armed_slot >= 0 && (size_t)m->armed_slot < m->n_slots) {
+		scan_slot(m, (size_t)m->armed_slot, act);
+		return;
+	}
+	pos = ui_model_next_free(m);
+	if (m->require_slot_scan && m->n_slots > 1) {
+		ui_model_message(m, 0, "%s: now scan the slot label", serial);
+		return;
+	}
+	if (pos < 0) {
+		ui_model_message(m, 1,
+		    "every slot is busy: %s waits, scan a slot label when one frees",
+		    serial);
+		return;
+	}
+	start(m, (size_t)pos, serial, act);
+}
+
+/* "OP:alice" -> "alice" if `text` starts with `prefix` (any case). */
+static const char *
+after_prefix(const char *text, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (strncasecmp(text, prefix, n) != 0)
+		return NULL;
+	return text + n;
+}
+
+void
+ui_input_scan(struct ui_model *m, const char *text, struct ui_action *act)
+{
+	char scan[UI_SCAN_MAX];
+	size_t len;
+	const char *start_at = text, *v;
+	long pos;
+
+	memset(act, 0, sizeof *act);
+	while (isspace((unsigned char)*start_at))
+		start_at++;
+	ui_copy(scan, sizeof scan, start_at);
+	len = strlen(scan);
+	while (len > 0 && isspace((unsigned char)scan[len - 1]))
+		scan[--len] = '\0';
+	if (len == 0)
+		return;
+
+	pos = ui_model_slot_by_label(m, scan);
+	if (pos >= 0) {
+		scan_slot(m, (size_t)pos, act);
+		return;
+	}
+	v = after_prefix(scan, "OP:");
+	if (v != NULL) {
+		if (!config_id_is_valid(v)) {
+			ui_model_message(m, 1, "bad operator badge '%s'", scan);
+			return;
+		}
+		ui_copy(m->operator_id, sizeof m->operator_id, v);
+		ui_model_message(m, 0, "operator %s", v);
+		return;
+	}
+	v = after_prefix(scan, "LOT:");
+	if (v != NULL) {
+		if (!serial_is_valid(v)) {
+			ui_model_message(m, 1, "bad lot label '%s'", scan);
+			return;
+		}
+		ui_copy(m->batch, sizeof m->batch, v);
+		ui_model_message(m, 0, "batch %s", v);
+		return;
+	}
+	if (serial_is_valid(scan)) {
+		scan_serial(m, scan, act);
+		return;
+	}
+	ui_model_message(m, 1, "unknown scan '%s'", scan);
+}
+
+void
+ui_input_retry(struct ui_model *m, struct ui_action *act)
+{
+	struct ui_slot *s = &m->slots[m->selected];
+
+	memset(act, 0, sizeof *act);
+	if (s->state != UI_SLOT_FAIL || s->serial[0] == '\0') {
+		ui_model_message(m, 1, "retry: %s has no FAILed run", s->label);
+		return;
+	}
+	if (ui_model_serial_taken(m, s->serial) != 0) {
+		ui_model_message(m, 1, "retry: %s is already running or PASSed",
+		    s->serial);
+		return;
+	}
+	start(m, m->selected, s->serial, act);
+}
+
+void
+ui_input_select(struct ui_model *m, int delta)
+{
+	long n = (long)m->n_slots;
+	long pos = ((long)m->selected + delta) % n;
+
+	if (pos < 0)
+		pos += n;
+	m->selected = (size_t)pos;
+}
+
+void
+ui_scanbuf_add(struct ui_scanbuf *b, int ch)
+{
+	if (ch < 0x20 || ch > 0x7e || b->len + 1 >= sizeof b->text)
+		return;
+	b->text[b->len++] = (char)ch;
+	b->text[b->len] = '\0';
+}
+
+void
+ui_scanbuf_erase(struct ui_scanbuf *b)
+{
+	if (b->len > 0)
+		b->text[--b->len] = '\0';
+}
+
+void
+ui_scanbuf_clear(struct ui_scanbuf *b)
+{
+	b->len = 0;
+	b->text[0] = '\0';
+}

@@ -1,0 +1,63 @@
+/*
+ * Scans and selection: what a scan (barcode scanner or typed text ending
+ * with Enter) or a selection key does to the model.  Pure functions over
+ * the model; the loop (loop.c) turns a UI_ACT_START into line_submit.
+ *
+ * Scan grammar (checked in this order, after trimming white space):
+ *
+ *	<slot label>   e.g. S2: with a serial pending, start it on that
+ *	               slot; otherwise select the slot and send the next
+ *	               serial there (so "S2, SN-1" and "SN-1, S2" both work)
+ *	OP:<id>        operator badge: sets the operator (1..32 of
+ *	               [A-Za-z0-9._-])
+ *	LOT:<id>       batch / lot: sets the batch (1..64 of the same)
+ *	<serial>       a device serial (serial_is_valid): starts at once on
+ *	               the slot whose label was scanned just before, else on
+ *	               the first slot not running, unless the screen asks
+ *	               for a slot scan (require_slot_scan) or every slot is
+ *	               busy: then it waits for a slot label
+ *	anything else  "unknown scan '...'", nothing happens
+ *
+ * A serial already running on a slot or PASSed this session is refused
+ * (duplicate); a FAILed serial may be scanned again (retry).
+ */
+#ifndef UI_INPUT_H
+#define UI_INPUT_H
+
+#include <stddef.h>
+
+#include "model.h"
+
+#define UI_SCAN_MAX 128
+
+enum ui_action_kind {
+	UI_ACT_NONE = 0,
+	UI_ACT_START, /* run `serial` on slot position `slot_pos` */
+};
+
+struct ui_action {
+	enum ui_action_kind kind;
+	size_t slot_pos;
+	char serial[UI_NAME_MAX];
+};
+
+/* Apply one complete scan; sets the message line. */
+void ui_input_scan(struct ui_model *m, const char *text, struct ui_action *act);
+/* Retry the selected slot (F5): only a FAILed slot with a serial. */
+void ui_input_retry(struct ui_model *m, struct ui_action *act);
+/* Move the selection by `delta` slots, wrapping. */
+void ui_input_select(struct ui_model *m, int delta);
+
+/* The line being scanned or typed, shown under the panels. */
+struct ui_scanbuf {
+	char text[UI_SCAN_MAX];
+	size_t len;
+};
+
+/* Add a printable ASCII character (others are ignored; an overlong scan
+ * is cut, and then refused by the grammar). */
+void ui_scanbuf_add(struct ui_scanbuf *b, int ch);
+void ui_scanbuf_erase(struct ui_scanbuf *b);
+void ui_scanbuf_clear(struct ui_scanbuf *b);
+
+#endif

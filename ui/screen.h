@@ -1,0 +1,50 @@
+/*
+ * Rendering the model with ncurses.  Only the UI thread calls these.
+ *
+ * Layout, top to bottom: a two-row header (station, operator, batch,
+ * profiles, CA, broker, counts), the slot panels in a grid, the ledger
+ * tail, the scan / message line and the key help line.  PASS and FAIL are
+ * full-width bands several rows tall (block letters when there is room),
+ * green / red in colour, reverse video without colour: the words PASS and
+ * FAIL are always written, so nothing relies on colour alone.
+ */
+#ifndef UI_SCREEN_H
+#define UI_SCREEN_H
+
+#include <stdint.h>
+
+#include "input.h"
+#include "model.h"
+
+/* Attributes chosen once colour support is known. */
+struct ui_theme {
+	int color;           /* 0 when NO_COLOR is set or the terminal has none */
+	unsigned long pass;  /* attr_t values */
+	unsigned long fail;
+	unsigned long header;
+	unsigned long title;
+	unsigned long bad;
+	unsigned long bar;
+};
+
+/* After initscr(): colours unless NO_COLOR is set or unsupported. */
+void ui_theme_init(struct ui_theme *t);
+
+struct ui_view {
+	const struct ui_model *model;
+	const struct ui_scanbuf *scan;
+	const struct ui_theme *theme;
+	int help;          /* F1 overlay shown */
+	int confirm_quit;  /* "slots are running, quit?" */
+	uint64_t now_ms;
+};
+
+/* Draw the whole screen (erase + draw + refresh).  Safe at any size,
+ * down to 1x1. */
+void ui_screen_draw(const struct ui_view *v);
+
+/* One slot in the rectangle (y, x, h, w) of stdscr (panel.c). */
+void ui_panel_draw(const struct ui_view *v, const struct ui_slot *s,
+    int selected, int y, int x, int h, int w);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * The operator screen's entry point, used by station/cmd_ui.c (the only
+ * core file that calls into ui/).  ui/ never starts work itself: it asks
+ * the caller through struct ui_ops, so the screen can be driven by the
+ * line (station/line.h) or by any other source of jobs and events.
+ */
+#ifndef UI_UI_H
+#define UI_UI_H
+
+#include "model.h"
+#include "queue.h"
+#include "station/util/err.h"
+
+struct ui_ops {
+	void *ctx;
+	/* Start provisioning `serial` on the slot numbered `slot_index`
+	 * (strings borrowed; operator and batch may be NULL).  Events then
+	 * arrive through the queue. */
+	st_err (*submit)(void *ctx, unsigned slot_index, const char *serial,
+	    const char *operator_id, const char *batch, char **cause);
+};
+
+/*
+ * Take over the terminal (stdin/stdout must be a TTY) and run the screen
+ * until the operator quits: events from `q` update `m`, scans and keys
+ * become submits.  The loop never blocks longer than 100 ms.  Restores the
+ * terminal before returning.
+ */
+st_err ui_run(struct ui_model *m, struct ui_queue *q, const struct ui_ops *ops,
+    char **cause);
+
+#endif
