@@ -1,7 +1,7 @@
 /*
- * Slot scaling: 1, 4 and 16 slots provisioning at once, each slot a thread
- * calling provision_run on its own simulated device (what the line's
- * workers do), devsim at realistic chip latencies (--keygen-ms 50
+ * Slot scaling: 1, 4 and 16 slots provisioning at once through the line
+ * (station/line.h: one worker thread per slot), each slot on its own
+ * simulated device, devsim at realistic chip latencies (--keygen-ms 50
  * --sign-ms 30 --baud 115200), smoke test included.  Devices per hour
  * from the wall time of a whole round (every slot provisions
  * BENCH_PER_SLOT devices, default 2), BENCH_ROUNDS rounds (default 3).
@@ -11,29 +11,42 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bench.h"
+#include "station/fixture.h"
+#include "station/line.h"
 #include "station/util/clock.h"
 #include "station/util/xalloc.h"
 
-struct slot_job {
-	struct station *st;
-	struct devsim_proc **dev; /* this slot's devices */
-	size_t n;
-	int slot;
+struct outcome {
+	pthread_mutex_t mu;
+	unsigned passed, failed;
 };
 
-static void *
-slot_main(void *arg)
+static void
+on_result(void *ctx, const struct line_result *r)
 {
-	struct slot_job *j = arg;
+	struct outcome *o = ctx;
 
-	for (size_t i = 0; i < j->n; i++)
-		bench_provision(j->st, j->dev[i]->uri, j->slot, NULL);
-	return NULL;
+	pthread_mutex_lock(&o->mu);
+	if (r->station_err == ST_OK && r->res->pass &&
+	    strcmp(r->res->smoke, "passed") == 0)
+		o->passed++;
+	else
+		o->failed++;
+	pthread_mutex_unlock(&o->mu);
+	if (r->station_err != ST_OK || !r->res->pass)
+		fprintf(stderr, "slot %u: %s\n", r->slot, r->res->reason ?
+		    r->res->reason : r->station_cause ? r->station_cause : "?");
 }
 
-/* Devices per hour of one round with `slots` threads. */
+/*
+ * Devices per hour of one round on a line of `slots` slots.  A free slot
+ * is pointed at the next waiting device (the fixture's device URI is read
+ * when a job starts) and given a job, as an operator would put the next
+ * board in the first free socket.
+ */
 static double
 one_round(struct station *st, int slots, size_t per_slot, size_t round)
 {
@@ -41,26 +54,48 @@ one_round(struct station *st, int slots, size_t per_slot, size_t round)
 		"--baud", "115200", NULL };
 	size_t n = (size_t)slots * per_slot;
 	char prefix[48];
+	struct fixture fx = { .name = (char *)"bench", .hook_timeout_ms = 1000,
+		.n_slots = (size_t)slots };
+	struct outcome out = { .mu = PTHREAD_MUTEX_INITIALIZER };
+	struct line *l = NULL;
+	char *cause = NULL;
 
 	snprintf(prefix, sizeof prefix, "SLOT%d-R%zu", slots, round);
 	struct devsim_proc **d = bench_devices_start(n, prefix, opts);
-	struct slot_job *jobs = xcalloc((size_t)slots, sizeof *jobs);
-	pthread_t *th = xcalloc((size_t)slots, sizeof *th);
+	fx.slots = xcalloc((size_t)slots, sizeof *fx.slots);
+	for (int s = 0; s < slots; s++) {
+		fx.slots[s].index = (unsigned)s + 1;
+		fx.slots[s].label = xasprintf("S%d", s + 1);
+		fx.slots[s].profile = (char *)"default";
+		fx.slots[s].device = d[s]->uri;
+	}
+	if (line_new(st, &fx, NULL, &l, &cause) != ST_OK)
+		bench_die("line_new: %s", cause);
+	line_on_result(l, on_result, &out);
 
 	uint64_t t0 = clock_now_us();
-	for (int s = 0; s < slots; s++) {
-		jobs[s] = (struct slot_job){ .st = st,
-			.dev = d + (size_t)s * per_slot, .n = per_slot,
-			.slot = s + 1 };
-		if (pthread_create(&th[s], NULL, slot_main, &jobs[s]) != 0)
-			bench_die("pthread_create");
+	for (size_t next = 0; next < n;) {
+		line_wait_free(l, 0);
+		for (int s = 0; s < slots && next < n; s++) {
+			if (line_slot_busy(l, (unsigned)s + 1))
+				continue;
+			fx.slots[s].device = d[next]->uri;
+			struct line_job job = { .slot = (unsigned)s + 1,
+				.operator_id = "bench" };
+			if (line_submit(l, &job, NULL, &cause) != ST_OK)
+				bench_die("line_submit: %s", cause);
+			next++;
+		}
 	}
-	for (int s = 0; s < slots; s++)
-		pthread_join(th[s], NULL);
+	line_wait_idle(l);
 	double secs = (double)(clock_now_us() - t0) / 1e6;
+	line_free(l);
+	if (out.passed != n)
+		bench_die("%u of %zu devices failed", out.failed, n);
 	bench_devices_stop(d, n);
-	free(jobs);
-	free(th);
+	for (int s = 0; s < slots; s++)
+		free(fx.slots[s].label);
+	free(fx.slots);
 	return (double)n * 3600.0 / secs;
 }
 
