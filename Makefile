@@ -116,6 +116,33 @@ bench: bench-ledger
 bench-ledger: $(BUILD)/tests/bench/ledger_bench
 	$(Q)$(BUILD)/tests/bench/ledger_bench docs/benchmarks.md
 
+# make bench-station: the station's performance figures (tests/bench/,
+# programs bench_*.c linked like the tests plus tests/bench/bench.c),
+# written into docs/benchmarks.md by tests/bench/run.sh.  `make bench`
+# runs every benchmark.
+BENCH_SRCS := $(sort $(wildcard tests/bench/bench_*.c))
+BENCH_BINS := $(BENCH_SRCS:%.c=$(BUILD)/%)
+BENCH_OBJS := $(BUILD)/tests/bench/bench.o
+$(BENCH_OBJS): $(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+$(BENCH_BINS): $(BUILD)/tests/bench/bench_%: tests/bench/bench_%.c $(BENCH_OBJS) \
+    $(TEST_SUPPORT_OBJS) $(SIM_LIB_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  BENCH   $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BENCH_OBJS) \
+	    $(TEST_SUPPORT_OBJS) $(SIM_LIB_OBJS) $(LIB) $(LDLIBS) \
+	    $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
+
+.PHONY: bench bench-station bench-build
+bench: bench-station
+bench-build: $(STATION) $(DEVSIM) $(BENCH_BINS)
+# Under `make bench` after bench-ledger: both write docs/benchmarks.md.
+bench-station: deps $(if $(filter bench,$(MAKECMDGOALS)),bench-ledger)
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)BUILD=$(BUILD) sh tests/bench/run.sh
+
 # deps: install the Debian packages the build, tests and demo need.
 deps:
 	$(Q)sh tests/deps.sh

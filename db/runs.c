@@ -189,6 +189,57 @@ out:
 	return err;
 }
 
+st_err
+ledger_run_event_batch(struct ledger *l, int64_t run_id,
+    const struct ledger_event_in *ev, size_t n, char **cause)
+{
+	sqlite3_stmt *st = NULL;
+	st_err err;
+
+	if (n == 0)
+		return ST_OK;
+	for (size_t i = 0; i < n; i++) {
+		if (ev[i].step == NULL ||
+		    (unsigned)ev[i].status > LEDGER_EV_INFO)
+			return st_fail(cause, ST_E_ARG, "bad run event");
+	}
+	err = ledger_lock(l, cause);
+	if (err)
+		return err;
+	err = db_begin(l, cause);
+	if (err)
+		goto out;
+	err = db_prepare(l,
+	    "INSERT INTO run_events (run_id, at_ms, step, status, detail)"
+	    " VALUES (?, ?, ?, ?, ?)",
+	    &st, cause);
+	for (size_t i = 0; err == ST_OK && i < n; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, run_id);
+		sqlite3_bind_int64(st, 2, ev[i].at_ms ? ev[i].at_ms :
+		    ledger_now_ms());
+		db_bind_text(st, 3, ev[i].step);
+		db_bind_text(st, 4, event_status_names[ev[i].status]);
+		db_bind_text(st, 5, ev[i].detail);
+		if (sqlite3_step(st) == SQLITE_DONE)
+			continue;
+		if (sqlite3_extended_errcode(l->db) ==
+		    SQLITE_CONSTRAINT_FOREIGNKEY)
+			err = st_fail(cause, ST_E_NOTFOUND,
+			    "no run %lld in the ledger", (long long)run_id);
+		else
+			err = db_fail(l, cause, "recording run events");
+	}
+	sqlite3_finalize(st);
+	if (err == ST_OK)
+		err = db_commit(l, cause);
+	else
+		db_rollback(l);
+out:
+	ledger_unlock(l);
+	return err;
+}
+
 static const char *const smoke_names[] = {
     [LEDGER_SMOKE_PASSED] = "passed",
     [LEDGER_SMOKE_FAILED] = "failed",

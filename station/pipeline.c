@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../db/ledger.h"
 #include "advice.h"
@@ -74,6 +75,57 @@ emit(struct run *r, enum event_kind kind, enum step step, int progress,
 		event_emit(r->bus, &ev);
 }
 
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Queue a run event for the next flush (see struct run). */
+static void
+run_event(struct run *r, const char *step, enum ledger_event_status status,
+    const char *detail)
+{
+	if (r->n_events == r->cap_events) {
+		r->cap_events = r->cap_events ? 2 * r->cap_events : 32;
+		r->events = xrealloc(r->events,
+		    r->cap_events * sizeof *r->events);
+	}
+	r->events[r->n_events++] = (struct ledger_event_in){
+		.step = step,
+		.status = status,
+		.detail = detail ? xstrdup(detail) : NULL,
+		.at_ms = wall_ms(),
+	};
+}
+
+static void
+run_events_free(struct run *r)
+{
+	for (size_t i = 0; i < r->n_events; i++)
+		free((char *)r->events[i].detail);
+	r->n_events = 0;
+}
+
+/* Write the queued events in one transaction.  Events are the run's
+ * narrative, not its durable state: a failure is logged, not fatal, as a
+ * single event's was before. */
+static void
+run_events_flush(struct run *r)
+{
+	char *why = NULL;
+
+	if (ledger_run_event_batch(r->st->ledger, r->res->run_id, r->events,
+	    r->n_events, &why) != ST_OK)
+		log_error("run %" PRId64 ": cannot record %zu run events: %s",
+		    r->res->run_id, r->n_events, why);
+	free(why);
+	run_events_free(r);
+}
+
 void
 run_info(struct run *r, const char *fmt, ...)
 {
@@ -83,8 +135,7 @@ run_info(struct run *r, const char *fmt, ...)
 	char *text = xvasprintf(fmt, ap);
 	va_end(ap);
 	log_info("slot %d run %" PRId64 ": %s", r->req->slot, r->res->run_id, text);
-	ledger_run_event(r->st->ledger, r->res->run_id, "info", LEDGER_EV_INFO, text,
-	    NULL);
+	run_event(r, "info", LEDGER_EV_INFO, text);
 	emit(r, EVENT_INFO, STEP_CONNECT, -1, text, ST_OK);
 	free(text);
 }
@@ -145,6 +196,8 @@ run_clear(struct run *r)
 	ca_issued_clear(&r->issued);
 	free(r->previous_cert);
 	free(r->cause);
+	run_events_free(r);
+	free(r->events);
 }
 
 static st_err
@@ -209,14 +262,14 @@ provision_run(struct station *st, const struct provision_request *req,
 			    step_ms * step_table[i].timeout_factor);
 		if (err) {
 			emit(&r, EVENT_STEP_FAIL, s, progress, r.cause, err);
-			ledger_run_event(st->ledger, res->run_id, step_name(s),
-			    LEDGER_EV_FAIL, r.cause, NULL);
+			run_event(&r, step_name(s), LEDGER_EV_FAIL, r.cause);
 			break;
 		}
 		emit(&r, EVENT_STEP_OK, s, progress, s == STEP_SMOKE &&
 		    strcmp(res->smoke, "skipped") == 0 ? "skipped" : NULL, ST_OK);
-		ledger_run_event(st->ledger, res->run_id, step_name(s),
-		    LEDGER_EV_OK, NULL, NULL);
+		run_event(&r, step_name(s), LEDGER_EV_OK, NULL);
+		if (s == STEP_RECORD)
+			run_events_flush(&r);
 	}
 
 	if (err) {
@@ -231,6 +284,7 @@ provision_run(struct station *st, const struct provision_request *req,
 		res->pass = 1;
 	}
 	res->duration_ms = clock_now_ms() - started;
+	run_events_flush(&r);
 	st_err ferr = ledger_run_finish(st->ledger, res->run_id,
 	    res->pass ? "PASS" : "FAIL", res->pass ? NULL : step_name(failed),
 	    res->pass ? NULL : st_errname(err), res->reason, cause);

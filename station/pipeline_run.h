@@ -9,6 +9,7 @@
 
 #include "../drivers/client.h"
 #include "ca/ca.h"
+#include "../db/ledger.h"
 #include "pipeline.h"
 #include "profile.h"
 
@@ -33,6 +34,11 @@ struct run {
 	int cert_recorded;          /* the ledger holds the issued cert */
 	char *previous_cert;        /* live cert being replaced (reprovision) */
 	char *cause;                /* the failing step's cause */
+	/* Run events not yet in the ledger: written in one transaction at
+	 * the run's durable points (after the issuance record, at the end)
+	 * instead of one fsync each.  Details are owned. */
+	struct ledger_event_in *events;
+	size_t n_events, cap_events;
 };
 
 /* Step functions, in pipeline order: return ST_OK or an error with

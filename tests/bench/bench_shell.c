@@ -1,0 +1,277 @@
+/*
+ * Against the shell-script flow: per device
+ *
+ *   openssl req -new (P-256 key + CSR)      the device's part, timed apart
+ *   openssl x509 -req with the local CA's intermediate
+ *   openssl verify -CAfile root -untrusted intermediate
+ *   mosquitto_pub (MQTT v5, QoS 1) with that certificate to the same broker
+ *
+ * each a separate process as a script runs them, and the station's code
+ * on the same CSRs in-process: CSR policy, CA sign through the local
+ * backend (issued.txt fsync'ed), certificate checks, the ledger's durable
+ * records of a run (begin, device, issuance, finish), and the mTLS smoke
+ * test (TLS 1.3 handshake whose signature comes from the device key
+ * through the extkey, MQTT v5 CONNECT + QoS 1 PUBLISH).  The station side
+ * never talks to a device here: the CSRs are the script's.
+ *
+ * The ratio compares station-side time per device: the script's x509 +
+ * verify + mosquitto_pub against the station's in-process steps.
+ */
+#include <fcntl.h>
+#include <openssl/pem.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "db/ledger.h"
+#include "station/cert_check.h"
+#include "station/config.h"
+#include "station/csr_policy.h"
+#include "station/dn.h"
+#include "station/extkey.h"
+#include "station/smoke.h"
+#include "station/util/clock.h"
+#include "station/util/xalloc.h"
+#include "tests/support/pki.h"
+
+extern char **environ;
+
+/* Run argv quietly; abort unless it exits 0.  Returns milliseconds. */
+static double
+run(const char *const *argv)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int status;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	uint64_t t0 = clock_now_us();
+	if (posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv,
+	    environ) != 0)
+		bench_die("cannot run %s", argv[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		bench_die("%s %s failed", argv[0], argv[1]);
+	posix_spawn_file_actions_destroy(&fa);
+	return (double)(clock_now_us() - t0) / 1000.0;
+}
+
+static void *
+read_file(const char *path, const char *what)
+{
+	FILE *fp = fopen(path, "r");
+	void *x = NULL;
+
+	if (fp == NULL)
+		bench_die("open %s", path);
+	if (strcmp(what, "csr") == 0)
+		x = PEM_read_X509_REQ(fp, NULL, NULL, NULL);
+	else if (strcmp(what, "key") == 0)
+		x = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
+	fclose(fp);
+	if (x == NULL)
+		bench_die("read %s", path);
+	return x;
+}
+
+static void
+write_text(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	if (fp == NULL || fputs(text, fp) == EOF || fclose(fp) != 0)
+		bench_die("write %s", path);
+}
+
+/* Script side, one device: the CSR step (device) and the rest. */
+static void
+script_device(struct bench_env *e, const char *dir, const char *cn,
+    double *device_ms, double *station_ms)
+{
+	char *key = xasprintf("%s/%s.key", dir, cn);
+	char *csr = xasprintf("%s/%s.csr", dir, cn);
+	char *crt = xasprintf("%s/%s.crt", dir, cn);
+	char *subj = xasprintf("/CN=%s", cn);
+	char *ca = xasprintf("%s/ca/intermediate.pem", e->home);
+	char *cakey = xasprintf("%s/ca/intermediate.key", e->home);
+	char *root = xasprintf("%s/ca/root.pem", e->home);
+	char *ext = xasprintf("%s/ext.cnf", dir);
+	char *port = xasprintf("%d", e->broker.port);
+	char *topic = xasprintf("factory/selftest/%s", cn);
+	char *bundle = xasprintf("%s/%s.bundle", dir, cn);
+
+	const char *req[] = { "openssl", "req", "-new", "-newkey", "ec",
+		"-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+		key, "-out", csr, "-subj", subj, NULL };
+	*device_ms = run(req);
+
+	const char *sign[] = { "openssl", "x509", "-req", "-in", csr, "-CA",
+		ca, "-CAkey", cakey, "-CAcreateserial", "-days", "365",
+		"-sha256", "-extfile", ext, "-out", crt, NULL };
+	const char *verify[] = { "openssl", "verify", "-CAfile", root,
+		"-untrusted", ca, crt, NULL };
+	const char *pub[] = { "mosquitto_pub", "-h", "127.0.0.1", "-p", port,
+		"--cafile", e->broker.ca_file, "--cert", bundle, "--key", key,
+		"-V", "mqttv5", "-q", "1", "-t", topic, "-m", "selftest",
+		"-i", cn, NULL };
+	double ms = run(sign) + run(verify);
+	/* The client must send the intermediate: the broker has the root. */
+	const char *cat[] = { "sh", "-c", "cat \"$0\" \"$1\" > \"$2\"", crt,
+		ca, bundle, NULL };
+	run(cat);
+	ms += run(pub);
+	*station_ms = ms;
+	free(key), free(csr), free(crt), free(subj), free(ca), free(cakey);
+	free(root), free(ext), free(port), free(topic), free(bundle);
+}
+
+/* Station side, the same CSR and key file. */
+static double
+station_device(struct bench_env *e, const char *dir, const char *cn)
+{
+	struct station *st = e->st;
+	const struct profile *prof = config_profile(st->cfg, "default");
+	char *csr_path = xasprintf("%s/%s.csr", dir, cn);
+	char *key_path = xasprintf("%s/%s.key", dir, cn);
+	X509_REQ *file_csr = read_file(csr_path, "csr");
+	EVP_PKEY *dev_key = read_file(key_path, "key");
+	uint8_t *der = NULL;
+	int der_len = i2d_X509_REQ(file_csr, &der);
+	size_t spki_len;
+	uint8_t *spki = pki_spki(dev_key, &spki_len);
+	X509_REQ *csr = NULL;
+	struct ca_issued issued = { 0 };
+	const char *rule = NULL;
+	char *cause = NULL;
+	int64_t run_id = 0;
+	struct test_chip chip = { .key = dev_key };
+	struct extkey *xk = NULL;
+	struct smoke_result sr = { 0 };
+
+	uint64_t t0 = clock_now_us();
+	struct run_start rs = { .station_id = st->cfg->station_id,
+		.device_uri = "file", .operator_id = "bench",
+		.profile = "default" };
+	struct device_record dev = { .serial = cn };
+	if (ledger_run_begin(st->ledger, &rs, &run_id, &cause) ||
+	    ledger_run_device(st->ledger, run_id, &dev, &cause))
+		bench_die("ledger: %s", cause);
+	char *subject = xasprintf("CN=%s", cn);
+	struct csr_expect ce = { .profile = prof, .subject = subject,
+		.chip_spki = spki, .chip_spki_len = spki_len };
+	if (csr_policy_check(der, (size_t)der_len, &ce, &csr, &rule, &cause))
+		bench_die("CSR policy (%s): %s", rule, cause);
+	struct ca_request cr = { .csr = csr, .profile = prof,
+		.device_serial = cn, .deadline = deadline_in(10000) };
+	if (st->ca->ops->sign(st->ca, &cr, &issued, &cause))
+		bench_die("CA: %s", cause);
+	char fp[65];
+	cert_fingerprint_sha256(issued.cert, fp);
+	char *pem = cert_to_pem(issued.cert);
+	char *sdn = dn_format(X509_get_subject_name(issued.cert));
+	char *idn = dn_format(X509_get_issuer_name(issued.cert));
+	struct cert_record rec = { .serial_hex = issued.serial_hex,
+		.device_serial = (char *)cn, .fingerprint_sha256 = fp, .subject = sdn,
+		.issuer = idn, .not_before = cert_not_before(issued.cert),
+		.not_after = cert_not_after(issued.cert), .backend = (char *)"local",
+		.pem = pem };
+	if (ledger_cert_issued(st->ledger, run_id, &rec, &cause))
+		bench_die("ledger: %s", cause);
+	struct cert_expect cx = { .csr = csr, .profile = prof,
+		.subject = subject, .root = st->root };
+	if (cert_check(&issued, &cx, &rule, &cause))
+		bench_die("cert check (%s): %s", rule, cause);
+	if (extkey_new(spki, spki_len, test_chip_sign, &chip, &xk, &cause))
+		bench_die("extkey: %s", cause);
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	sk_X509_push(chain, sk_X509_value(issued.chain, 0));
+	char *topic = xasprintf("factory/selftest/%s", cn);
+	struct smoke_params sp = { .host = "127.0.0.1",
+		.port = e->broker.port, .ca_file = e->broker.ca_file,
+		.tls_version = prof->tls_min_version, .topic = topic,
+		.client_id = cn, .cert = issued.cert, .chain = chain, .key = xk,
+		.deadline = deadline_in(10000) };
+	if (smoke_run(&sp, &sr, &cause))
+		bench_die("smoke: %s", cause);
+	if (ledger_run_finish(st->ledger, run_id, "PASS", NULL, NULL, NULL,
+	    &cause))
+		bench_die("ledger: %s", cause);
+	double ms = (double)(clock_now_us() - t0) / 1000.0;
+
+	smoke_result_clear(&sr);
+	sk_X509_free(chain);
+	extkey_free(xk);
+	free(topic), free(pem), free(sdn), free(idn), free(subject);
+	ca_issued_clear(&issued);
+	X509_REQ_free(csr);
+	X509_REQ_free(file_csr);
+	EVP_PKEY_free(dev_key);
+	OPENSSL_free(der);
+	free(spki), free(csr_path), free(key_path);
+	return ms;
+}
+
+int
+main(void)
+{
+	size_t rounds = (size_t)bench_env_long("BENCH_ROUNDS", 3);
+	size_t n = (size_t)bench_env_long("BENCH_DEVICES", 8);
+	struct bench_env env;
+	double *dev = xcalloc(n, sizeof *dev), *sh = xcalloc(n, sizeof *sh);
+	double *stn = xcalloc(n, sizeof *stn);
+	double *r_dev = xcalloc(rounds, sizeof *r_dev);
+	double *r_sh = xcalloc(rounds, sizeof *r_sh);
+	double *r_st = xcalloc(rounds, sizeof *r_st);
+	double *r_q = xcalloc(rounds, sizeof *r_q);
+
+	bench_env_open(&env, 1);
+	char *dir = xasprintf("%s/script", env.home);
+	char *ext = xasprintf("%s/ext.cnf", dir);
+	if (mkdir(dir, 0700) != 0)
+		bench_die("mkdir %s", dir);
+	write_text(ext, "basicConstraints=critical,CA:FALSE\n"
+	    "keyUsage=critical,digitalSignature\n"
+	    "extendedKeyUsage=clientAuth\n"
+	    "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n");
+	for (size_t r = 0; r < rounds; r++) {
+		for (size_t i = 0; i < n; i++) {
+			char cn[48];
+
+			snprintf(cn, sizeof cn, "SH-R%zu-%zu", r, i);
+			script_device(&env, dir, cn, &dev[i], &sh[i]);
+			stn[i] = station_device(&env, dir, cn);
+		}
+		r_dev[r] = bench_stat_of(dev, n).median;
+		r_sh[r] = bench_stat_of(sh, n).median;
+		r_st[r] = bench_stat_of(stn, n).median;
+		r_q[r] = r_sh[r] / r_st[r];
+	}
+	struct bench_stat sd = bench_stat_of(r_dev, rounds);
+	struct bench_stat ss = bench_stat_of(r_sh, rounds);
+	struct bench_stat sn = bench_stat_of(r_st, rounds);
+	struct bench_stat sq = bench_stat_of(r_q, rounds);
+	printf("SHELL_MS=%.1f\nSHELL_STATION_MS=%.2f\nSHELL_RATIO=%.1f\n",
+	    ss.median, sn.median, sq.median);
+	printf("@@table\n| Figure (ms per device) | median | min | max | "
+	    "target | |\n|---|---:|---:|---:|---|---|\n");
+	bench_row("script: `openssl req -new` (the device's part, not in the "
+	    "ratio)", &sd, 1, "", -1);
+	bench_row("script: `openssl x509 -req` + `openssl verify` + "
+	    "`mosquitto_pub`", &ss, 1, "", -1);
+	bench_row("station: CSR policy + CA sign + cert check + ledger + "
+	    "smoke test", &sn, 2, "", -1);
+	bench_row("ratio script / station (×)", &sq, 1, "≥ 10×",
+	    sq.median >= 10.0);
+	printf("@@end\n");
+	bench_env_close(&env);
+	free(dir), free(ext), free(dev), free(sh), free(stn);
+	free(r_dev), free(r_sh), free(r_st), free(r_q);
+	return 0;
+}
