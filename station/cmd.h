@@ -26,6 +26,7 @@ extern const struct cmd_entry cmd_probe_entry;
 extern const struct cmd_entry cmd_provision_entry;
 extern const struct cmd_entry cmd_ledger_entry;
 extern const struct cmd_entry cmd_ca_entry;
+extern const struct cmd_entry cmd_list_devices_entry;
 
 /* Print "usage: station NAME ARGS" to stderr and return EXIT_USAGE. */
 int cmd_usage(const struct cmd_entry *entry);

@@ -397,6 +397,25 @@ test_unplug_during_provisioning_fails_run(void **state)
 	rm_rf(home);
 }
 
+/* `station list-devices --json` shows the boards with their port URIs
+ * and vendor interface, the hub without one. */
+static void
+test_station_list_devices_json(void **state)
+{
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(station(&out, "list-devices", "--json", NULL, NULL,
+	    NULL), 0);
+	if (strstr(out, "\"uri\":\"usb:path=1-1\"") == NULL ||
+	    strstr(out, "\"serial\":\"SIM-USB-A\"") == NULL ||
+	    strstr(out, "\"port_path\":\"1-3.2\"") == NULL ||
+	    strstr(out, "\"vendor_bulk_interface\":0") == NULL ||
+	    strstr(out, "\"vendor_bulk_interface\":null") == NULL)
+		fail_msg("list-devices: %s", out);
+	free(out);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -409,6 +428,7 @@ main(int argc, char **argv)
 		T(test_stall_on_bulk_in_is_recovered),
 		T(test_silent_device_times_out),
 		T(test_unplug_mid_transfer_is_hangup),
+		T(test_station_list_devices_json),
 		T(test_station_provisions_over_usb_to_pass),
 		T(test_unplug_during_provisioning_fails_run),
 	};
