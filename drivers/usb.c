@@ -186,30 +186,44 @@ usb_find_bulk_iface(libusb_device *dev, int want, struct usb_bulk_iface *out,
 	return ST_OK;
 }
 
+/* The string, "" when the device has none, NULL when it cannot be read
+ * (not opened, or the request failed). */
 static char *
 read_string(libusb_device_handle *h, uint8_t index)
 {
 	unsigned char buf[256];
 	int n;
 
-	if (h == NULL || index == 0)
+	if (index == 0)
 		return xstrdup("");
+	if (h == NULL)
+		return NULL;
 	n = libusb_get_string_descriptor_ascii(h, index, buf, sizeof buf - 1);
 	if (n < 0) {
 		log_debug("string descriptor %u: %s", index, usb_strerror(n));
-		return xstrdup("");
+		return NULL;
 	}
 	buf[n] = '\0';
 	return xstrdup((char *)buf);
 }
 
-void
+/* *dst = s, or "" when s is NULL; counts the failures in *bad. */
+static void
+take_string(char **dst, char *s, int *bad)
+{
+	if (s == NULL)
+		(*bad)++;
+	*dst = s ? s : xstrdup("");
+}
+
+int
 usb_dev_info_get(libusb_device *dev, struct usb_dev_info *info)
 {
 	struct libusb_device_descriptor dd;
 	struct usb_bulk_iface b;
 	libusb_device_handle *h = NULL;
 	char path[USB_PORT_PATH_MAX];
+	int bad = 0;
 
 	memset(&dd, 0, sizeof dd);
 	libusb_get_device_descriptor(dev, &dd);
@@ -221,9 +235,10 @@ usb_dev_info_get(libusb_device *dev, struct usb_dev_info *info)
 	info->port_path = xstrdup(path);
 	if (libusb_open(dev, &h) != 0)
 		h = NULL;
-	info->manufacturer = read_string(h, dd.iManufacturer);
-	info->product = read_string(h, dd.iProduct);
-	info->serial = read_string(h, dd.iSerialNumber);
+	take_string(&info->manufacturer, read_string(h, dd.iManufacturer),
+	    &bad);
+	take_string(&info->product, read_string(h, dd.iProduct), &bad);
+	take_string(&info->serial, read_string(h, dd.iSerialNumber), &bad);
 	libusb_close(h);
 	info->bulk_iface = usb_find_bulk_iface(dev, -1, &b, NULL) == ST_OK ?
 	    b.number : -1;
@@ -234,6 +249,7 @@ usb_dev_info_get(libusb_device *dev, struct usb_dev_info *info)
 		    info->serial);
 	else
 		info->uri = xasprintf("usb:%04x:%04x", info->vid, info->pid);
+	return bad ? -1 : 0;
 }
 
 void
@@ -316,10 +332,12 @@ serial_matches(libusb_device *dev, uint8_t index, const char *want)
 	char *s;
 	int ok;
 
-	if (index == 0 || libusb_open(dev, &h) != 0)
+	if (index == 0)
 		return 0;
+	if (libusb_open(dev, &h) != 0)
+		return -1;
 	s = read_string(h, index);
-	ok = strcmp(s, want) == 0;
+	ok = s == NULL ? -1 : strcmp(s, want) == 0;
 	free(s);
 	libusb_close(h);
 	return ok;
@@ -390,7 +408,7 @@ usb_find_device(libusb_context *ctx, const struct usb_selector *sel,
 		return st_fail(cause, ST_E_IO, "listing USB devices: %s",
 		    usb_strerror((int)count));
 	for (ssize_t i = 0; i < count; i++) {
-		if (is_root_hub(devs[i]) || !usb_selector_match(sel, devs[i]))
+		if (is_root_hub(devs[i]) || usb_selector_match(sel, devs[i]) != 1)
 			continue;
 		if (matches++ == 0)
 			match = devs[i];

@@ -85,12 +85,15 @@ st_err usb_list_devices(struct usb_dev_info **out, size_t *n, char **cause);
 void usb_dev_list_free(struct usb_dev_info *list, size_t n);
 
 /* Fill `info` for one device (opens it briefly to read its strings);
- * release with usb_dev_info_clear(). */
-void usb_dev_info_get(struct libusb_device *dev, struct usb_dev_info *info);
+ * release with usb_dev_info_clear().  Returns -1 when the device could
+ * not be opened or a string could not be read (they are then ""), 0 when
+ * all is known. */
+int usb_dev_info_get(struct libusb_device *dev, struct usb_dev_info *info);
 void usb_dev_info_clear(struct usb_dev_info *info);
 
-/* Does `dev` match `sel`?  (Opens it to read the serial when the
- * selector names one.) */
+/* Does `dev` match `sel`?  1 yes, 0 no, -1 cannot tell yet: the selector
+ * names a serial and the device cannot be opened to read it (just after
+ * arrival, before udev has set its permissions). */
 int usb_selector_match(const struct usb_selector *sel,
     struct libusb_device *dev);
 

@@ -14,9 +14,13 @@
 
 /* How often the thread looks at the stop flag. */
 #define HOTPLUG_TICK_MS 100
+/* How long an arrived device that cannot be opened yet (udev still
+ * setting its permissions) is retried before it is ignored. */
+#define HOTPLUG_OPEN_RETRIES 30
 
 struct hp_event {
 	int arrived;
+	int tries;              /* matching attempts so far */
 	libusb_device *dev;     /* referenced */
 	struct hp_event *next;
 };
@@ -61,27 +65,41 @@ on_hotplug(libusb_context *usb, libusb_device *dev, libusb_hotplug_event ev,
 	return 0; /* stay registered */
 }
 
-static void
+/* Returns 1 when `e` must be tried again at the next tick. */
+static int
 handle(struct usb_hotplug *h, struct hp_event *e)
 {
 	struct hp_seen **p = &h->seen, *s;
+	int match;
 
 	while (*p != NULL && (*p)->dev != e->dev)
 		p = &(*p)->next;
 	if (e->arrived) {
-		if (*p != NULL || !usb_selector_match(&h->sel, e->dev))
-			return;
+		if (*p != NULL)
+			return 0;
+		match = usb_selector_match(&h->sel, e->dev);
+		if (match < 0 && ++e->tries < HOTPLUG_OPEN_RETRIES)
+			return 1;
+		if (match <= 0)
+			return 0;
 		s = xcalloc(1, sizeof *s);
 		s->dev = libusb_ref_device(e->dev);
-		usb_dev_info_get(e->dev, &s->info);
+		/* Report the strings too, once they can be read. */
+		if (usb_dev_info_get(e->dev, &s->info) != 0 &&
+		    ++e->tries < HOTPLUG_OPEN_RETRIES) {
+			usb_dev_info_clear(&s->info);
+			libusb_unref_device(s->dev);
+			free(s);
+			return 1;
+		}
 		s->next = h->seen;
 		h->seen = s;
 		log_debug("arrived: %s", s->info.uri);
 		h->fn(USB_HOTPLUG_ARRIVED, &s->info, h->ctx);
-		return;
+		return 0;
 	}
 	if (*p == NULL)
-		return;
+		return 0;
 	s = *p;
 	*p = s->next;
 	log_debug("left: %s", s->info.uri);
@@ -89,11 +107,16 @@ handle(struct usb_hotplug *h, struct hp_event *e)
 	usb_dev_info_clear(&s->info);
 	libusb_unref_device(s->dev);
 	free(s);
+	return 0;
 }
 
+/* Handle the queued events in order; those to retry go back in front of
+ * whatever arrived meanwhile (a removal after them must still follow). */
 static void
 drain(struct usb_hotplug *h)
 {
+	struct hp_event *retry = NULL, **tail = &retry;
+
 	for (;;) {
 		struct hp_event *e;
 
@@ -103,11 +126,22 @@ drain(struct usb_hotplug *h)
 			h->queue = e->next;
 		pthread_mutex_unlock(&h->mu);
 		if (e == NULL)
-			return;
-		handle(h, e);
+			break;
+		if (handle(h, e)) {
+			e->next = NULL;
+			*tail = e;
+			tail = &e->next;
+			continue;
+		}
 		libusb_unref_device(e->dev);
 		free(e);
 	}
+	if (retry == NULL)
+		return;
+	pthread_mutex_lock(&h->mu);
+	*tail = h->queue;
+	h->queue = retry;
+	pthread_mutex_unlock(&h->mu);
 }
 
 static void *
