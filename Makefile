@@ -48,7 +48,10 @@ LIB_SRCS  := $(sort $(shell find station drivers db -name '*.c' \
 UI_SRCS   := $(sort $(wildcard ui/*.c))
 SIM_SRCS  := $(sort $(wildcard fixtures/devsim/*.c))
 TEST_SRCS := $(sort $(shell find tests -name 'test_*.c'))
-TEST_SUPPORT_SRCS := $(sort $(wildcard tests/support/*.c))
+# Support code built on umockdev (GLib) links only into the umockdev tests.
+UMOCKDEV_SUPPORT_SRCS := tests/support/usb_model.c tests/support/umockdev_env.c
+TEST_SUPPORT_SRCS := $(filter-out $(UMOCKDEV_SUPPORT_SRCS),\
+                       $(sort $(wildcard tests/support/*.c)))
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UI_OBJS   := $(UI_SRCS:%.c=$(BUILD)/%.o)
@@ -96,14 +99,19 @@ SIM_LIB_OBJS := $(filter-out $(BUILD)/fixtures/devsim/main.o,$(SIM_OBJS))
 $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT_OBJS) $(SIM_LIB_OBJS) $(LIB)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< \
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_EXTRA_OBJS) \
 	    $(TEST_SUPPORT_OBJS) $(SIM_LIB_OBJS) $(LIB) $(LDLIBS) \
 	    $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
 
-# The uart: transport test builds a umockdev testbed (GLib) in-process.
-UMOCKDEV_TESTS := $(filter $(BUILD)/tests/drivers/test_uart%,$(TEST_BINS))
-$(UMOCKDEV_TESTS): CPPFLAGS += $(shell $(PKG_CONFIG) --cflags umockdev-1.0 2>/dev/null)
+# The uart: and usb: transport tests build a umockdev testbed (GLib)
+# in-process, with the support code in UMOCKDEV_SUPPORT_SRCS.
+UMOCKDEV_TESTS := $(filter $(BUILD)/tests/drivers/test_uart% \
+                    $(BUILD)/tests/drivers/test_usb%,$(TEST_BINS))
+UMOCKDEV_SUPPORT_OBJS := $(UMOCKDEV_SUPPORT_SRCS:%.c=$(BUILD)/%.o)
+$(UMOCKDEV_TESTS) $(UMOCKDEV_SUPPORT_OBJS): CPPFLAGS += $(shell $(PKG_CONFIG) --cflags umockdev-1.0 2>/dev/null)
 $(UMOCKDEV_TESTS): LDLIBS += $(shell $(PKG_CONFIG) --libs umockdev-1.0 2>/dev/null)
+$(UMOCKDEV_TESTS): TEST_EXTRA_OBJS := $(UMOCKDEV_SUPPORT_OBJS)
+$(UMOCKDEV_TESTS): $(UMOCKDEV_SUPPORT_OBJS)
 
 # ui/ tests link the screen model and the scan grammar (no curses there).
 UI_CORE_OBJS := $(BUILD)/ui/model.o $(BUILD)/ui/input.o $(BUILD)/ui/queue.o

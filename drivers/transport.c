@@ -10,6 +10,7 @@
 const struct transport_ops *const transport_table[] = {
 	&transport_tcp_ops,
 	&transport_uart_ops,
+	&transport_usb_ops,
 	NULL,
 };
 

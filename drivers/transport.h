@@ -8,7 +8,8 @@
  *	uart:usb=0403:6001[:SERIAL]?baud=115200
  *	                                    a USB-serial adapter found by its
  *	                                    VID:PID and, optionally, USB serial
- *	usb:...                             vendor bulk interface (libusb)
+ *	usb:VID:PID[:SERIAL]  usb:path=1-2.3 ?interface=N&timeout_ms=MS
+ *	                                    vendor bulk interface (libusb)
  *
  * Protocol code (drivers/client.c) only talks to a `struct transport`; it
  * never calls libserialport, libusb or sockets itself, so every transport
@@ -57,6 +58,7 @@ struct transport {
 /* The implementations (one file each). */
 extern const struct transport_ops transport_tcp_ops;
 extern const struct transport_ops transport_uart_ops;
+extern const struct transport_ops transport_usb_ops;
 
 /* The table of transports, NULL-terminated (for --help and lookups). */
 extern const struct transport_ops *const transport_table[];

@@ -19,6 +19,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_ca_entry,
 	&cmd_ui_entry,
 	&cmd_export_entry,
+	&cmd_list_devices_entry,
 	NULL,
 };
 
@@ -30,7 +31,8 @@ usage(FILE *fp)
 		fprintf(fp, "  %-10s %s\n             %s\n", cmd_table[i]->name,
 		    cmd_table[i]->args, cmd_table[i]->summary);
 	fprintf(fp, "\nDevice URIs: tcp:HOST:PORT, "
-	    "uart:/dev/ttyUSB0?baud=115200, uart:usb=VID:PID[:SERIAL]\n"
+	    "uart:/dev/ttyUSB0?baud=115200, uart:usb=VID:PID[:SERIAL],\n"
+	    "  usb:VID:PID[:SERIAL], usb:path=BUS-PORT[.PORT]...\n"
 	    "Environment: STATION_LOG=error|warn|info|debug\n"
 	    "See station(1) and docs/ for details.\n");
 }

@@ -27,19 +27,13 @@
 
 #include <cmocka.h>
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wstrict-prototypes"
-#pragma GCC diagnostic ignored "-Wmissing-prototypes"
-#pragma GCC diagnostic ignored "-Wshadow"
-#include <umockdev.h>
-#pragma GCC diagnostic pop
-
 #include "drivers/client.h"
 #include "drivers/frame.h"
 #include "drivers/proto.h"
 #include "drivers/tlv.h"
 #include "drivers/transport.h"
 #include "drivers/uart.h"
+#include "tests/support/umockdev_env.h"
 
 #define DEV_SERIAL "SIM-UART-0042"
 
@@ -541,38 +535,6 @@ test_bad_options_are_uri_errors(void **state)
 	}
 }
 
-/* The umockdev preload must be active before main() runs anything. */
-static void
-reexec_under_umockdev(int argc, char **argv)
-{
-	const char *preload = getenv("LD_PRELOAD");
-	char **args;
-
-	if (preload != NULL && strstr(preload, "libumockdev-preload") != NULL)
-		return;
-	if (getenv("STATION_TEST_UMOCKDEV_REEXEC") != NULL) {
-		fprintf(stderr, "umockdev preload not active after re-exec\n");
-		exit(1);
-	}
-	setenv("STATION_TEST_UMOCKDEV_REEXEC", "1", 1);
-	/* AddressSanitizer wants to be first in the library list; the
-	 * preload library comes before it here. */
-	const char *asan = getenv("ASAN_OPTIONS");
-	char *opts = g_strdup_printf("%s%sverify_asan_link_order=0",
-	    asan ? asan : "", asan && asan[0] ? ":" : "");
-	setenv("ASAN_OPTIONS", opts, 1);
-	g_free(opts);
-	args = calloc((size_t)argc + 2, sizeof *args);
-	if (args == NULL)
-		exit(1);
-	args[0] = (char *)"umockdev-wrapper";
-	for (int i = 0; i < argc; i++)
-		args[i + 1] = argv[i];
-	execvp(args[0], args);
-	fprintf(stderr, "cannot run umockdev-wrapper: %s\n", strerror(errno));
-	exit(1);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -599,6 +561,6 @@ main(int argc, char **argv)
 		    setup, teardown),
 	};
 
-	reexec_under_umockdev(argc, argv);
+	umockdev_env_reexec(argc, argv);
 	return cmocka_run_group_tests_name("uart", tests, NULL, NULL);
 }
