@@ -28,6 +28,7 @@ extern const struct cmd_entry cmd_ledger_entry;
 extern const struct cmd_entry cmd_ca_entry;
 extern const struct cmd_entry cmd_ui_entry;
 extern const struct cmd_entry cmd_export_entry;
+extern const struct cmd_entry cmd_revoke_entry;
 
 /* Print "usage: station NAME ARGS" to stderr and return EXIT_USAGE. */
 int cmd_usage(const struct cmd_entry *entry);

@@ -84,6 +84,10 @@ config_free(struct config *cfg)
 	free(cfg->ca_backend);
 	free(cfg->ca_dir);
 	free(cfg->ca_root);
+	free(cfg->ca_key);
+	free(cfg->ca_pkcs11_module);
+	free(cfg->ca_pin_file);
+	free(cfg->ca_pin_env);
 	free(cfg->broker.host);
 	free(cfg->broker.ca_file);
 	free(cfg->broker.server_name);

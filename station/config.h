@@ -4,6 +4,8 @@
  *
  *	[station]        id, home, ledger, operator, log_level, step_timeout_ms
  *	[ca]             backend, dir, root
+ *	                 key, pkcs11_module, pin_file, pin_env (local CA's
+ *	                 intermediate key in a PKCS#11 token)
  *	[broker]         host, port, ca, server_name   (optional)
  *	[profile NAME]   any number; see struct profile
  *	[slot N]         fixture slots: device, profile (optional)
@@ -56,6 +58,10 @@ struct config {
 	char *ca_backend;        /* "local" */
 	char *ca_dir;            /* resolved; default <home>/ca */
 	char *ca_root;           /* the pinned root; default <ca_dir>/root.pem */
+	char *ca_key;            /* "pkcs11:token=...;object=..." or NULL */
+	char *ca_pkcs11_module;  /* NULL: the SoftHSM2 module */
+	char *ca_pin_file;       /* resolved; NULL if not set */
+	char *ca_pin_env;        /* variable holding the PIN; NULL if not set */
 	struct config_broker broker;
 	struct profile *profiles; /* n_profiles >= 1 */
 	size_t n_profiles;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ca/pkcs11.h"
 #include "util/xalloc.h"
 
 st_err
@@ -167,10 +168,44 @@ set_ca_root(struct config_load *ld, const char *value, char **why)
 	return config_set_string(&ld->ca_root, value, why);
 }
 
+static st_err
+set_ca_key(struct config_load *ld, const char *value, char **why)
+{
+	struct pkcs11_uri u;
+	st_err err = pkcs11_uri_parse(value, &u, why);
+
+	pkcs11_uri_clear(&u);
+	if (err)
+		return err;
+	return config_set_string(&ld->cfg->ca_key, value, why);
+}
+
+static st_err
+set_ca_pkcs11_module(struct config_load *ld, const char *value, char **why)
+{
+	return config_set_string(&ld->cfg->ca_pkcs11_module, value, why);
+}
+
+static st_err
+set_ca_pin_file(struct config_load *ld, const char *value, char **why)
+{
+	return config_set_string(&ld->ca_pin_file, value, why);
+}
+
+static st_err
+set_ca_pin_env(struct config_load *ld, const char *value, char **why)
+{
+	return config_set_string(&ld->cfg->ca_pin_env, value, why);
+}
+
 const struct config_key config_ca_keys[] = {
 	{ "backend", 0, set_ca_backend },
 	{ "dir", 0, set_ca_dir },
 	{ "root", 0, set_ca_root },
+	{ "key", 0, set_ca_key },
+	{ "pkcs11_module", 0, set_ca_pkcs11_module },
+	{ "pin_file", 0, set_ca_pin_file },
+	{ "pin_env", 0, set_ca_pin_env },
 	{ NULL, 0, NULL },
 };
 

@@ -303,6 +303,8 @@ ld_finish(struct config_load *ld)
 		cfg->ca_root = config_path_join(cfg->home, ld->ca_root);
 	else
 		cfg->ca_root = config_path_join(cfg->ca_dir, "root.pem");
+	if (ld->ca_pin_file)
+		cfg->ca_pin_file = config_path_join(cfg->home, ld->ca_pin_file);
 	if (ld->broker_line && b->host == NULL)
 		ld_fail(ld, ld->broker_line, "[broker] key 'host': missing "
 		    "(the broker of the smoke test)");
@@ -415,6 +417,7 @@ out:
 	free(ld.ledger);
 	free(ld.ca_dir);
 	free(ld.ca_root);
+	free(ld.ca_pin_file);
 	free(ld.broker_ca);
 	return err;
 }

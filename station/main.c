@@ -16,6 +16,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_ca_entry,
 	&cmd_ui_entry,
 	&cmd_export_entry,
+	&cmd_revoke_entry,
 	NULL,
 };
 

@@ -89,7 +89,15 @@ station_open(const char *config_path, struct station **out, char **cause)
 		if ((err = local_ca_init(st->cfg->ca_dir, cause)))
 			goto fail;
 	}
-	struct ca_settings settings = { .dir = st->cfg->ca_dir };
+	struct ca_setting extra[] = {
+		{ "key", st->cfg->ca_key },
+		{ "pkcs11_module", st->cfg->ca_pkcs11_module },
+		{ "pin_file", st->cfg->ca_pin_file },
+		{ "pin_env", st->cfg->ca_pin_env },
+		{ NULL, NULL },
+	};
+	struct ca_settings settings = { .dir = st->cfg->ca_dir,
+		.extra = extra };
 	err = ca_open(st->cfg->ca_backend, &settings, &st->ca, cause);
 	if (err) {
 		st_wrap(cause, err, "opening the %s CA", st->cfg->ca_backend);
