@@ -245,28 +245,24 @@ local_revoke(struct ca_backend *base, const char *serial_hex,
 	    strspn(serial_hex, "0123456789abcdef") != strlen(serial_hex))
 		return st_fail(cause, ST_E_ARG, "'%s' is not a lower-case hex "
 		    "serial", serial_hex);
-	/* The reason goes into the CRL as a code: only RFC 5280's names. */
-	if (reason != NULL && reason[0] != '\0' &&
-	    local_crl_reason_code(reason) < 0)
-		return st_fail(cause, ST_E_ARG, "unknown revocation reason "
-		    "'%s' (RFC 5280 names: unspecified, keyCompromise, "
-		    "cACompromise, affiliationChanged, superseded, "
-		    "cessationOfOperation, certificateHold, "
-		    "privilegeWithdrawn, aACompromise)", reason);
 	pthread_mutex_lock(&ca->lock);
 	err = local_ca_read_index(ca->dir, find_serial_cb, &f, cause);
 	if (err == ST_OK && !f.found)
 		err = st_fail(cause, ST_E_NOTFOUND, "serial %s was not issued "
 		    "by the CA in %s", serial_hex, ca->dir);
 	if (err == ST_OK) {
-		const char *r = reason && reason[0] ? reason : "unspecified";
+		/* Free text is kept as written; the CRL lists a reason that
+		 * is not an RFC 5280 name as unspecified. */
+		char *r = xstrdup(reason && reason[0] ? reason : "unspecified");
 		char *path = xasprintf("%s/revoked.txt", ca->dir);
 
+		one_line(r);
 		clock_iso8601_utc(now, (int64_t)time(NULL));
 		char *line = xasprintf("%s %s %s\n", serial_hex, now, r);
 		err = local_append_line(path, line, cause);
 		free(line);
 		free(path);
+		free(r);
 	}
 	pthread_mutex_unlock(&ca->lock);
 	if (err == ST_OK)

@@ -73,7 +73,7 @@ int local_ca_is(const struct ca_backend *ca);
 
 /*
  * Issue a new CRL listing every serial in DIR/revoked.txt with its reason
- * code, signed by the intermediate (through the token when there is one),
+ * code (a reason that is not an RFC 5280 name counts as unspecified), signed by the intermediate (through the token when there is one),
  * with the next CRL number (DIR/crlnumber, stored before the CRL is
  * written) and the authority key identifier; nextUpdate = now + `days`.
  * Writes OUT_DIR/crl.pem and OUT_DIR/crl.der (replaced atomically;

@@ -137,7 +137,9 @@ add_entry(X509_CRL *crl, char *line, const char *path, unsigned lineno,
 	*when++ = '\0';
 	*reason++ = '\0';
 	int rc = local_crl_reason_code(reason);
-	if (rc < 0 || BN_hex2bn(&bn, serial) != (int)strlen(serial) ||
+	if (rc < 0)
+		rc = 0; /* free text (older entries, other tools) */
+	if (BN_hex2bn(&bn, serial) != (int)strlen(serial) ||
 	    (t = iso_to_asn1(when)) == NULL)
 		goto bad;
 	ai = BN_to_ASN1_INTEGER(bn, NULL);
