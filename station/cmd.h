@@ -38,6 +38,7 @@ extern const struct cmd_entry cmd_batch_entry;
 struct station;
 int cmd_open_station(struct station **st);
 extern const struct cmd_entry cmd_list_devices_entry;
+extern const struct cmd_entry cmd_revoke_entry;
 
 /* Print "usage: station NAME ARGS" to stderr and return EXIT_USAGE. */
 int cmd_usage(const struct cmd_entry *entry);

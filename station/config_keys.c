@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ca/pkcs11.h"
 #include "util/xalloc.h"
 
 st_err
@@ -236,6 +237,28 @@ CA_STR(auth_key_file)
 CA_STR(chain_file)
 CA_STR(ca_bundle)
 CA_STR(pin_sha256)
+CA_STR(pkcs11_module)
+CA_STR(pin_file)
+
+/* The local CA's intermediate key in a PKCS#11 token: checked here so a
+ * typo in the URI is reported with its line. */
+static st_err
+set_ca_key(struct config_load *ld, const char *value, char **why)
+{
+	struct pkcs11_uri u;
+	st_err err = pkcs11_uri_parse(value, &u, why);
+
+	pkcs11_uri_clear(&u);
+	if (err)
+		return err;
+	return ca_extra_add(ld, "key", value, why);
+}
+
+static st_err
+set_ca_pin_env(struct config_load *ld, const char *value, char **why)
+{
+	return ca_extra_env(ld, "pin_env", value, why);
+}
 
 static st_err
 set_ca_token_env(struct config_load *ld, const char *value, char **why)
@@ -274,6 +297,10 @@ const struct config_key config_ca_keys[] = {
 	{ "pin_sha256", 0, set_ca_pin_sha256, 0 },
 	{ "timeout_ms", 0, set_ca_timeout_ms, 0 },
 	{ "retries", 0, set_ca_retries, 0 },
+	{ "key", 0, set_ca_key, 0 },
+	{ "pkcs11_module", 0, set_ca_pkcs11_module, 0 },
+	{ "pin_file", 0, set_ca_pin_file, 0 },
+	{ "pin_env", 0, set_ca_pin_env, 1 },
 	{ NULL, 0, NULL, 0 },
 };
 

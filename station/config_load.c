@@ -394,6 +394,7 @@ out:
 	free(ld.ledger);
 	free(ld.ca_dir);
 	free(ld.ca_root);
+	free(ld.ca_pin_file);
 	free(ld.broker_ca);
 	return err;
 }

@@ -20,6 +20,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_ui_entry,
 	&cmd_export_entry,
 	&cmd_list_devices_entry,
+	&cmd_revoke_entry,
 	NULL,
 };
 

@@ -14,15 +14,23 @@
 static st_err
 open_local(const struct ca_settings *s, struct ca_backend **out, char **cause)
 {
-	static const char *const none[] = { NULL };
-	st_err err = remote_check_keys(s, "local", none, cause);
+	static const char *const keys[] = { "key", "pkcs11_module", "pin_file",
+		"pin_env", NULL };
+	st_err err = remote_check_keys(s, "local", keys, cause);
 
 	if (err)
 		return err;
 	if (s->dir == NULL || s->dir[0] == '\0')
 		return st_fail(cause, ST_E_CONFIG,
 		    "the local CA needs a directory");
-	return local_ca_open(s->dir, out, cause);
+	struct local_ca_key key = {
+		.uri = ca_settings_get(s, "key"),
+		.module = ca_settings_get(s, "pkcs11_module"),
+		.pin_file = ca_settings_get(s, "pin_file"),
+		.pin_env = ca_settings_get(s, "pin_env"),
+	};
+
+	return local_ca_open_key(s->dir, &key, out, cause);
 }
 
 /* Every backend the station knows, by name.  Explicit, so that a reader

@@ -20,15 +20,11 @@
 #define LOG_MODULE "ca"
 #include "../util/log.h"
 
-struct local_ca {
-	struct ca_backend base; /* first: the pipeline sees only this */
-	char *dir;
-	X509 *root, *inter;
-	EVP_PKEY *inter_key;
-	/* Slots sign concurrently; the index must get whole lines in the
-	 * order certificates were made, and OpenSSL objects here are shared. */
-	pthread_mutex_t lock;
-};
+EVP_PKEY *
+local_signing_key(struct local_ca *ca)
+{
+	return ca->token ? pkcs11_key_pkey(ca->token) : ca->inter_key;
+}
 
 /* keyUsage value in openssl.cnf syntax for the profile's bits. */
 static void
@@ -133,7 +129,7 @@ make_leaf(struct local_ca *ca, const struct ca_request *req, char **cause)
 	    add_leaf_exts(cert, ca->inter, req->profile, cause) ||
 	    copy_san(cert, req->csr, cause))
 		goto fail;
-	if (X509_sign(cert, ca->inter_key, EVP_sha256()) <= 0) {
+	if (X509_sign(cert, local_signing_key(ca), EVP_sha256()) <= 0) {
 		st_fail_ssl(cause, ST_E_CA, "signing the certificate");
 		goto fail;
 	}
@@ -255,6 +251,8 @@ local_revoke(struct ca_backend *base, const char *serial_hex,
 		err = st_fail(cause, ST_E_NOTFOUND, "serial %s was not issued "
 		    "by the CA in %s", serial_hex, ca->dir);
 	if (err == ST_OK) {
+		/* Free text is kept as written; the CRL lists a reason that
+		 * is not an RFC 5280 name as unspecified. */
 		char *r = xstrdup(reason && reason[0] ? reason : "unspecified");
 		char *path = xasprintf("%s/revoked.txt", ca->dir);
 
@@ -283,6 +281,7 @@ local_free(struct ca_backend *base)
 	X509_free(ca->root);
 	X509_free(ca->inter);
 	EVP_PKEY_free(ca->inter_key);
+	pkcs11_key_free(ca->token);
 	free(ca->dir);
 	free(ca->base.describe);
 	free(ca);
@@ -312,31 +311,67 @@ load_key(const char *path, EVP_PKEY **out, char **cause)
 	return ST_OK;
 }
 
+/* The intermediate's key from the token: it must match intermediate.pem
+ * (compared as SubjectPublicKeyInfo, which needs nothing from the token). */
+static st_err
+load_token_key(struct local_ca *ca, const struct local_ca_key *key,
+    const char *inter, char **cause)
+{
+	struct pkcs11_opts o = { key->uri, key->module, key->pin_file,
+		key->pin_env };
+	st_err err = pkcs11_key_open(&o, &ca->token, cause);
+
+	if (err)
+		return err;
+	if (EVP_PKEY_eq(X509_get0_pubkey(ca->inter),
+	    pkcs11_key_public(ca->token)) != 1)
+		return st_fail(cause, ST_E_CA, "the key %s in the token does "
+		    "not belong to %s", key->uri, inter);
+	return ST_OK;
+}
+
 st_err
-local_ca_open(const char *dir, struct ca_backend **out, char **cause)
+local_ca_open_key(const char *dir, const struct local_ca_key *key,
+    struct ca_backend **out, char **cause)
 {
 	struct local_ca *ca = xcalloc(1, sizeof *ca);
 	char *root = xasprintf("%s/root.pem", dir);
 	char *inter = xasprintf("%s/intermediate.pem", dir);
-	char *key = xasprintf("%s/intermediate.key", dir);
+	char *keyfile = xasprintf("%s/intermediate.key", dir);
+	int token = key != NULL && key->uri != NULL && key->uri[0] != '\0';
 	st_err err;
 
 	*out = NULL;
 	ca->base.ops = &local_ops;
 	ca->dir = xstrdup(dir);
-	ca->base.describe = xasprintf("local CA (%s)", inter);
+	ca->base.describe = token ?
+	    xasprintf("local CA (%s, key %s)", inter, key->uri) :
+	    xasprintf("local CA (%s)", inter);
 	pthread_mutex_init(&ca->lock, NULL);
 	if ((err = x509_load_pem_file(root, &ca->root, cause)) ||
-	    (err = x509_load_pem_file(inter, &ca->inter, cause)) ||
-	    (err = load_key(key, &ca->inter_key, cause))) {
+	    (err = x509_load_pem_file(inter, &ca->inter, cause))) {
 		err = st_wrap(cause, ST_E_CA, "opening the local CA (run "
 		    "'station ca init' to create one)");
 		goto out;
 	}
-	if (X509_check_private_key(ca->inter, ca->inter_key) != 1) {
-		err = st_fail_ssl(cause, ST_E_CA, "%s does not belong to %s",
-		    key, inter);
-		goto out;
+	if (token) {
+		if ((err = load_token_key(ca, key, inter, cause))) {
+			err = st_wrap(cause, ST_E_CA, "opening the local CA's "
+			    "key in the token");
+			goto out;
+		}
+	} else {
+		if ((err = load_key(keyfile, &ca->inter_key, cause))) {
+			err = st_wrap(cause, ST_E_CA, "opening the local CA "
+			    "(if its key is in a token, set [ca] key = "
+			    "pkcs11:...)");
+			goto out;
+		}
+		if (X509_check_private_key(ca->inter, ca->inter_key) != 1) {
+			err = st_fail_ssl(cause, ST_E_CA, "%s does not belong "
+			    "to %s", keyfile, inter);
+			goto out;
+		}
 	}
 	if (X509_verify(ca->inter, X509_get0_pubkey(ca->root)) != 1) {
 		err = st_fail_ssl(cause, ST_E_CA, "%s is not signed by %s",
@@ -349,6 +384,18 @@ out:
 	local_free(ca ? &ca->base : NULL);
 	free(root);
 	free(inter);
-	free(key);
+	free(keyfile);
 	return err;
+}
+
+st_err
+local_ca_open(const char *dir, struct ca_backend **out, char **cause)
+{
+	return local_ca_open_key(dir, NULL, out, cause);
+}
+
+int
+local_ca_is(const struct ca_backend *ca)
+{
+	return ca != NULL && ca->ops == &local_ops;
 }

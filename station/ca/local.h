@@ -3,11 +3,15 @@
  * directory (0700), the intermediate signing device certificates.
  *
  *	DIR/root.pem  root.key           the root (20 years), key 0600
- *	DIR/intermediate.pem  .key       the issuing CA (10 years, pathlen:0)
+ *	DIR/intermediate.pem  .key       the issuing CA (10 years, pathlen:0);
+ *	                                 no .key when its key is in a PKCS#11
+ *	                                 token (see pkcs11.h)
  *	DIR/issued.txt                   one line per certificate issued:
  *	                                 "TIME SERIAL SHA256 SUBJECT"
  *	DIR/revoked.txt                  one line per revocation:
  *	                                 "SERIAL TIME REASON"
+ *	DIR/crlnumber                    the last CRL number issued (decimal)
+ *	DIR/crl.pem  crl.der             the last CRL (`station ca crl`)
  *
  * issued.txt is written (and fsync'ed) before a certificate leaves the
  * backend, so the ledger can be cross-checked against what the CA signed.
@@ -23,12 +27,27 @@
 #define LOCAL_CA_ROOT_DAYS 7305         /* 20 years */
 #define LOCAL_CA_INTERMEDIATE_DAYS 3652 /* 10 years */
 
+/*
+ * Where the intermediate's private key lives.  uri NULL: DIR/intermediate.key.
+ * Otherwise a pkcs11: URI (pkcs11.h) with its module and PIN source; all
+ * borrowed.
+ */
+struct local_ca_key {
+	const char *uri;
+	const char *module;   /* NULL: PKCS11_DEFAULT_MODULE */
+	const char *pin_file; /* one of these two for a token */
+	const char *pin_env;
+};
+
 struct local_ca_init_opts {
 	const char *root_subject;         /* NULL: LOCAL_CA_ROOT_SUBJECT */
 	const char *intermediate_subject; /* NULL: the default above */
 	int force;                        /* replace an existing CA's four
 	                                     files; issued.txt and
 	                                     revoked.txt are kept */
+	struct local_ca_key key;          /* key.uri set: generate the
+	                                     intermediate's key in that token
+	                                     (the root key stays a file) */
 };
 
 /*
@@ -43,6 +62,38 @@ st_err local_ca_init_opts(const char *dir,
 
 /* Open the CA in `dir` as a backend (see ca_open; name "local"). */
 st_err local_ca_open(const char *dir, struct ca_backend **out, char **cause);
+/* The same with the intermediate's key where `key` says (NULL: the file). */
+st_err local_ca_open_key(const char *dir, const struct local_ca_key *key,
+    struct ca_backend **out, char **cause);
+
+/* Whether `ca` is a local CA (the functions below need one). */
+int local_ca_is(const struct ca_backend *ca);
+
+#define LOCAL_CRL_DAYS 7 /* nextUpdate = now + 7 days unless told */
+
+/*
+ * Issue a new CRL listing every serial in DIR/revoked.txt with its reason
+ * code (a reason that is not an RFC 5280 name counts as unspecified), signed by the intermediate (through the token when there is one),
+ * with the next CRL number (DIR/crlnumber, stored before the CRL is
+ * written) and the authority key identifier; nextUpdate = now + `days`.
+ * Writes OUT_DIR/crl.pem and OUT_DIR/crl.der (replaced atomically;
+ * out_dir NULL: the CA directory).  *number (may be NULL) gets the CRL
+ * number.  ST_E_ARG if `ca` is not a local CA.
+ */
+st_err local_ca_crl(struct ca_backend *ca, const char *out_dir, int days,
+    long *number, char **cause);
+
+/*
+ * A certificate with subject CN=`cn`, issued by the intermediate, for a
+ * fresh P-256 key that exists only in memory and is discarded: what AWS
+ * IoT asks for to prove possession of a CA being registered (the CN is
+ * the registration code).  *out is new (X509_free).
+ */
+st_err local_ca_verification_cert(struct ca_backend *ca, const char *cn,
+    X509 **out, char **cause);
+
+/* RFC 5280 CRLReason of a name ("keyCompromise" -> 1); -1 if unknown. */
+int local_crl_reason_code(const char *name);
 
 /* One line of issued.txt; the strings are borrowed for the callback only. */
 struct local_ca_record {

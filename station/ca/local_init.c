@@ -12,6 +12,7 @@
 #include "../dn.h"
 #include "../util/xalloc.h"
 #include "local_int.h"
+#include "pkcs11.h"
 
 #define LOG_MODULE "ca"
 #include "../util/log.h"
@@ -132,9 +133,12 @@ write_all(const char *dir, EVP_PKEY *root_key, X509 *root, EVP_PKEY *int_key,
 
 	for (size_t i = 0; i < 4; i++)
 		p[i] = xasprintf("%s/%s", dir, ca_files[i]);
+	/* int_key is NULL when the intermediate's key is in a token: then
+	 * there is no key file to write. */
 	if ((err = local_write_key(p[0], root_key, cause)) == ST_OK &&
 	    (err = local_write_cert(p[1], root, cause)) == ST_OK &&
-	    (err = local_write_key(p[2], int_key, cause)) == ST_OK)
+	    (int_key == NULL ||
+	    (err = local_write_key(p[2], int_key, cause)) == ST_OK))
 		err = local_write_cert(p[3], inter, cause);
 	for (size_t i = 0; i < 4; i++) {
 		/* Half a CA is worse than none: a retry must not see EXISTS. */
@@ -152,6 +156,7 @@ local_ca_init_opts(const char *dir, const struct local_ca_init_opts *opts,
 	struct local_ca_init_opts o = { 0 };
 	X509_NAME *root_name = NULL, *int_name = NULL;
 	EVP_PKEY *root_key = NULL, *int_key = NULL;
+	struct pkcs11_key *token = NULL;
 	X509 *root = NULL, *inter = NULL;
 	st_err err;
 
@@ -173,10 +178,21 @@ local_ca_init_opts(const char *dir, const struct local_ca_init_opts *opts,
 	    (err = clear_old(dir, o.force, cause)))
 		goto out;
 	root_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	int_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	if (root_key == NULL || int_key == NULL) {
+	if (o.key.uri == NULL)
+		int_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	if (root_key == NULL || (o.key.uri == NULL && int_key == NULL)) {
 		err = st_fail_ssl(cause, ST_E_CRYPTO, "generating CA keys");
 		goto out;
+	}
+	if (o.key.uri != NULL) {
+		struct pkcs11_opts po = { o.key.uri, o.key.module,
+			o.key.pin_file, o.key.pin_env };
+
+		if ((err = pkcs11_key_generate(&po, &token, cause))) {
+			err = st_wrap(cause, err, "generating the "
+			    "intermediate's key in the token");
+			goto out;
+		}
 	}
 	root = make_ca_cert(root_name, root_key, NULL, root_key,
 	    LOCAL_CA_ROOT_DAYS, "critical,CA:TRUE", cause);
@@ -184,7 +200,8 @@ local_ca_init_opts(const char *dir, const struct local_ca_init_opts *opts,
 		err = st_wrap(cause, ST_E_CRYPTO, "making the root");
 		goto out;
 	}
-	inter = make_ca_cert(int_name, int_key, root, root_key,
+	inter = make_ca_cert(int_name,
+	    token ? pkcs11_key_public(token) : int_key, root, root_key,
 	    LOCAL_CA_INTERMEDIATE_DAYS, "critical,CA:TRUE,pathlen:0", cause);
 	if (inter == NULL) {
 		err = st_wrap(cause, ST_E_CRYPTO, "making the intermediate");
@@ -192,8 +209,11 @@ local_ca_init_opts(const char *dir, const struct local_ca_init_opts *opts,
 	}
 	err = write_all(dir, root_key, root, int_key, inter, cause);
 	if (err == ST_OK)
-		log_info("created local CA in %s", dir);
+		log_info("created local CA in %s%s%s", dir,
+		    token ? ", intermediate key in " : "",
+		    token ? o.key.uri : "");
 out:
+	pkcs11_key_free(token);
 	X509_NAME_free(root_name);
 	X509_NAME_free(int_name);
 	EVP_PKEY_free(root_key);

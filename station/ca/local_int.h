@@ -6,9 +6,27 @@
 #define ST_CA_LOCAL_INT_H
 
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 #include "../util/err.h"
+#include "ca.h"
+#include "pkcs11.h"
+
+struct local_ca {
+	struct ca_backend base; /* first: the pipeline sees only this */
+	char *dir;
+	X509 *root, *inter;
+	EVP_PKEY *inter_key;      /* the key file's key, or NULL */
+	struct pkcs11_key *token; /* the token's key, or NULL */
+	/* Slots sign concurrently; the index must get whole lines in the
+	 * order certificates were made, and OpenSSL objects here are shared
+	 * (a PKCS#11 session too).  Everything that signs holds it. */
+	pthread_mutex_t lock;
+};
+
+/* The key that signs for the intermediate (borrowed). */
+EVP_PKEY *local_signing_key(struct local_ca *ca);
 
 #define LOCAL_BACKDATE_SECONDS 300 /* notBefore = now - 5 min */
 #define LOCAL_SERIAL_BYTES 16      /* 128 bits, top bit cleared */

@@ -1,0 +1,318 @@
+/*
+ * The local CA with its intermediate's key in a PKCS#11 token (SoftHSM2):
+ * the URI subset, `station ca init --pkcs11` generating a key that never
+ * leaves the token, certificates signed through C_Sign that `openssl
+ * verify` accepts, a full provisioning against devsim, and the PIN rules
+ * (wrong PIN: clear error without the PIN; PIN file readable by others:
+ * refused).  Skips when SoftHSM2 is not installed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <dlfcn.h>
+#include <jansson.h>
+#include <p11-kit-1/p11-kit/pkcs11.h>
+
+#include "db/ledger.h"
+#include "station/ca/pkcs11.h"
+#include "station/util/xalloc.h"
+#include "tests/support/devsim_proc.h"
+#include "tests/support/provision_env.h"
+#include "tests/support/softhsm.h"
+
+static struct softhsm *hsm;
+static struct prov_env *env;
+
+static int
+setup(void **state)
+{
+	(void)state;
+	env = prov_env_new();
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	prov_env_free(env);
+	env = NULL;
+	return 0;
+}
+
+#define SKIP_WITHOUT_HSM() \
+	do { \
+		if (hsm == NULL) \
+			skip(); \
+	} while (0)
+
+static int
+run_station(const char *const *args, struct proc_out *o)
+{
+	return prov_station(env, args, o);
+}
+
+/* `station ca init --pkcs11` for object `label` in env's home. */
+static void
+init_token_ca(const char *label)
+{
+	char *uri = softhsm_uri(label);
+	char *dir = xasprintf("%s/ca", env->home);
+	struct proc_out o = { 0 };
+	const char *args[] = { "ca", "init", "--dir", dir, "--pkcs11", uri,
+		"--pin-file", hsm->pin_file, "--module", hsm->module, NULL };
+
+	assert_int_equal(run_station(args, &o), 0);
+	proc_out_clear(&o);
+	free(dir);
+	free(uri);
+}
+
+/* station.ini pointing [ca] at the token key `label` with `pin_line`. */
+static void
+config_token(const char *label, const char *pin_line)
+{
+	char *uri = softhsm_uri(label);
+	char *rest = xasprintf("[ca]\nkey = %s\npkcs11_module = %s\n%s\n",
+	    uri, hsm->module, pin_line);
+
+	prov_env_config(env, NULL, rest);
+	free(rest);
+	free(uri);
+}
+
+static void
+test_uri_needs_token_and_object_and_unescapes(void **state)
+{
+	struct pkcs11_uri u;
+
+	(void)state;
+	assert_int_equal(pkcs11_uri_parse("pkcs11:token=My%20CA;id=%01;"
+	    "object=key%3b1", &u, NULL), ST_OK);
+	assert_string_equal(u.token, "My CA");
+	assert_string_equal(u.object, "key;1");
+	pkcs11_uri_clear(&u);
+	assert_int_equal(pkcs11_uri_parse("pkcs11:token=T", &u, NULL),
+	    ST_E_CONFIG);
+	assert_int_equal(pkcs11_uri_parse("pkcs11:token=T;object=k?pin-value"
+	    "=1", &u, NULL), ST_E_CONFIG);
+	assert_int_equal(pkcs11_uri_parse("file:token=T;object=k", &u, NULL),
+	    ST_E_CONFIG);
+	assert_int_equal(pkcs11_uri_parse("pkcs11:token=T;object=%zz", &u,
+	    NULL), ST_E_CONFIG);
+}
+
+/* Log in to the token directly and read the key's attributes. */
+static void
+test_init_keeps_the_key_in_the_token_unextractable(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT_HSM();
+	init_token_ca("inter-1");
+
+	char *keyfile = xasprintf("%s/ca/intermediate.key", env->home);
+	char *pem = xasprintf("%s/ca/intermediate.pem", env->home);
+	assert_int_not_equal(access(keyfile, F_OK), 0);
+	assert_int_equal(access(pem, F_OK), 0);
+
+	void *dl = dlopen(hsm->module, RTLD_NOW);
+	CK_C_GetFunctionList get;
+	CK_FUNCTION_LIST_PTR f;
+	CK_SLOT_ID slots[8];
+	CK_ULONG n = 8, found = 0;
+	CK_SESSION_HANDLE s;
+	CK_OBJECT_HANDLE key = 0;
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_BBOOL extractable = CK_TRUE, sensitive = CK_FALSE;
+	unsigned char value[128];
+
+	assert_non_null(dl);
+	*(void **)&get = dlsym(dl, "C_GetFunctionList");
+	assert_int_equal(get(&f), CKR_OK);
+	assert_int_equal(f->C_Initialize(NULL), CKR_OK);
+	assert_int_equal(f->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
+	assert_true(n >= 1);
+	assert_int_equal(f->C_OpenSession(slots[0], CKF_SERIAL_SESSION, NULL,
+	    NULL, &s), CKR_OK);
+	assert_int_equal(f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)SOFTHSM_PIN,
+	    strlen(SOFTHSM_PIN)), CKR_OK);
+	CK_ATTRIBUTE find[] = { { CKA_CLASS, &cls, sizeof cls },
+		{ CKA_LABEL, "inter-1", 7 } };
+	assert_int_equal(f->C_FindObjectsInit(s, find, 2), CKR_OK);
+	assert_int_equal(f->C_FindObjects(s, &key, 1, &found), CKR_OK);
+	f->C_FindObjectsFinal(s);
+	assert_int_equal(found, 1);
+	CK_ATTRIBUTE flags[] = {
+		{ CKA_EXTRACTABLE, &extractable, sizeof extractable },
+		{ CKA_SENSITIVE, &sensitive, sizeof sensitive },
+	};
+	assert_int_equal(f->C_GetAttributeValue(s, key, flags, 2), CKR_OK);
+	assert_int_equal(extractable, CK_FALSE);
+	assert_int_equal(sensitive, CK_TRUE);
+	CK_ATTRIBUTE val = { CKA_VALUE, value, sizeof value };
+	assert_int_equal(f->C_GetAttributeValue(s, key, &val, 1),
+	    CKR_ATTRIBUTE_SENSITIVE);
+	f->C_Logout(s);
+	f->C_CloseSession(s);
+	f->C_Finalize(NULL);
+	dlclose(dl);
+	free(keyfile);
+	free(pem);
+}
+
+static void
+test_init_refuses_a_label_already_in_the_token(void **state)
+{
+	struct proc_out o = { 0 };
+	char *uri = softhsm_uri("inter-dup");
+	char *dir;
+
+	(void)state;
+	SKIP_WITHOUT_HSM();
+	init_token_ca("inter-dup");
+	dir = xasprintf("%s/ca2", env->home);
+	const char *args[] = { "ca", "init", "--dir", dir, "--pkcs11", uri,
+		"--pin-file", hsm->pin_file, NULL };
+	assert_int_equal(run_station(args, &o), 3);
+	assert_non_null(strstr(o.err, "already exists"));
+	proc_out_clear(&o);
+	free(dir);
+	free(uri);
+}
+
+static void
+test_token_ca_provisions_devsim_and_certificate_verifies(void **state)
+{
+	struct devsim_proc *sim;
+	struct ledger *l;
+	struct cert_record rec = { 0 };
+	int status;
+
+	(void)state;
+	SKIP_WITHOUT_HSM();
+	init_token_ca("inter-prov");
+	char *pin_line = xasprintf("pin_file = %s", hsm->pin_file);
+	config_token("inter-prov", pin_line);
+	sim = devsim_proc_start((const char *[]){ "--serial", "SN-HSM-1",
+	    NULL });
+	assert_non_null(sim);
+	json_t *res = prov_provision(env, sim->uri, NULL, &status);
+	assert_non_null(res);
+	assert_int_equal(status, 0);
+	assert_string_equal(prov_jstr(res, "result"), "PASS");
+
+	l = prov_ledger(env);
+	assert_int_equal(ledger_cert_get(l, prov_jstr(res, "cert_serial"),
+	    &rec, NULL), ST_OK);
+	char *leaf = prov_env_write(env, "leaf.pem", rec.pem);
+	char *root = xasprintf("%s/ca/root.pem", env->home);
+	char *inter = xasprintf("%s/ca/intermediate.pem", env->home);
+	char *out = NULL;
+	const char *argv[] = { "openssl", "verify", "-CAfile", root,
+		"-untrusted", inter, leaf, NULL };
+	argv[0] = access("/usr/bin/openssl", X_OK) == 0 ? "/usr/bin/openssl" :
+	    "openssl";
+	assert_int_equal(proc_run_capture(argv, &out), 0);
+	assert_non_null(strstr(out, ": OK"));
+	assert_int_equal(prov_audit(env, l), 1);
+
+	free(out);
+	free(inter);
+	free(root);
+	free(leaf);
+	ledger_cert_record_clear(&rec);
+	ledger_close(l);
+	json_decref(res);
+	devsim_proc_stop(sim);
+	free(pin_line);
+}
+
+static void
+test_wrong_pin_fails_clearly_without_showing_the_pin(void **state)
+{
+	struct proc_out o = { 0 };
+
+	(void)state;
+	SKIP_WITHOUT_HSM();
+	init_token_ca("inter-pin");
+	char *bad = softhsm_write(hsm, "bad-pin", "97531\n", 0600);
+	char *line = xasprintf("pin_file = %s", bad);
+	config_token("inter-pin", line);
+	assert_int_equal(run_station((const char *[]){ "ca", "crl", NULL },
+	    &o), 3);
+	assert_non_null(strstr(o.err, "wrong PIN"));
+	assert_non_null(strstr(o.err, bad));
+	assert_null(strstr(o.err, "97531"));
+	assert_null(strstr(o.out, "97531"));
+	proc_out_clear(&o);
+
+	/* The same through an environment variable. */
+	setenv("STATION_TEST_PIN", "86420", 1);
+	config_token("inter-pin", "pin_env = STATION_TEST_PIN");
+	assert_int_equal(run_station((const char *[]){ "ca", "crl", NULL },
+	    &o), 3);
+	assert_non_null(strstr(o.err, "wrong PIN"));
+	assert_non_null(strstr(o.err, "STATION_TEST_PIN"));
+	assert_null(strstr(o.err, "86420"));
+	unsetenv("STATION_TEST_PIN");
+	proc_out_clear(&o);
+	free(line);
+	free(bad);
+}
+
+static void
+test_pin_file_readable_by_others_is_refused(void **state)
+{
+	struct proc_out o = { 0 };
+
+	(void)state;
+	SKIP_WITHOUT_HSM();
+	init_token_ca("inter-mode");
+	char *open_pin = softhsm_write(hsm, "open-pin", SOFTHSM_PIN "\n",
+	    0644);
+	char *line = xasprintf("pin_file = %s", open_pin);
+	config_token("inter-mode", line);
+	assert_int_equal(run_station((const char *[]){ "ca", "crl", NULL },
+	    &o), 3);
+	assert_non_null(strstr(o.err, open_pin));
+	assert_non_null(strstr(o.err, "0644"));
+	proc_out_clear(&o);
+	free(line);
+	free(open_pin);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_uri_needs_token_and_object_and_unescapes),
+		cmocka_unit_test_setup_teardown(
+		    test_init_keeps_the_key_in_the_token_unextractable, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_init_refuses_a_label_already_in_the_token, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_token_ca_provisions_devsim_and_certificate_verifies,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_wrong_pin_fails_clearly_without_showing_the_pin,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_pin_file_readable_by_others_is_refused, setup,
+		    teardown),
+	};
+	int rc;
+
+	hsm = softhsm_new();
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	softhsm_free(hsm);
+	return rc;
+}
