@@ -107,6 +107,16 @@ static const char *const migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'run events cannot be changed'); END;"
     "CREATE TRIGGER run_events_no_delete BEFORE DELETE ON run_events"
     "  BEGIN SELECT RAISE(ABORT, 'run events cannot be deleted'); END;",
+
+    /* 2: crash recovery (docs/reliability.md).  The process that owns a
+     * running run (pid + start time, so a reused pid is not mistaken for
+     * it), and the intent recorded before a CSR goes to the CA: the
+     * SHA-256 of the CSR's public key (DER SubjectPublicKeyInfo).  None of
+     * these is part of the row hash. */
+    "ALTER TABLE runs ADD COLUMN owner_pid INTEGER;"
+    "ALTER TABLE runs ADD COLUMN owner_start INTEGER;"
+    "ALTER TABLE runs ADD COLUMN ca_key_sha256 TEXT;"
+    "CREATE INDEX runs_running ON runs(result) WHERE result = 'running';",
 };
 
 _Static_assert(

@@ -10,11 +10,13 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../db/ledger.h"
 #include "advice.h"
 #include "config.h"
 #include "pipeline_run.h"
+#include "recover.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -162,6 +164,10 @@ run_begin(struct run *r, char **cause)
 		.device_uri = req->device_uri,
 		.scanned_serial = req->scanned_serial,
 		.profile = pname,
+		/* Who owns the run, so that crash recovery leaves it alone
+		 * while this process lives (recover.h). */
+		.owner_pid = (int64_t)getpid(),
+		.owner_start = proc_start_time(getpid()),
 	};
 
 	r->profile = config_profile(cfg, pname);
