@@ -126,8 +126,13 @@ adopt_cb(X509 *cert, void *arg)
 	};
 	a->err = ledger_cert_issued(a->st->ledger, a->run->id, &c, &a->cause);
 	if (a->err == ST_OK) {
-		log_warn("run %" PRId64 ": certificate %s was issued but not "
-		    "recorded; recorded now", a->run->id, serial);
+		char *text = xasprintf("certificate %s was issued by the CA "
+		    "but not recorded; recorded by recovery", serial);
+
+		log_warn("run %" PRId64 ": %s", a->run->id, text);
+		ledger_run_event(a->st->ledger, a->run->id, "recovery",
+		    LEDGER_EV_INFO, text, NULL);
+		free(text);
 		free(a->serial);
 		a->serial = serial;
 		serial = NULL;

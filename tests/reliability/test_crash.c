@@ -164,11 +164,12 @@ kill_once(const struct station_env *e, const char *uri, long max_delay_us,
 }
 
 static void
-report(FILE *fp, long kills, long seed, const long *landed, int bad,
-    uint64_t ms)
+report(FILE *fp, long kills, long seed, long max_ms, const long *landed,
+    int bad, uint64_t ms)
 {
 	fprintf(fp, "crash consistency: %ld kills (seed %ld), %d "
 	    "inconsistencies, %.1f s\n", kills, seed, bad, (double)ms / 1000);
+	fprintf(fp, "kill delays drawn from 0..%ld ms\n", max_ms);
 	fprintf(fp, "kills by where they landed:\n");
 	for (int i = 0; i < LAND__COUNT; i++)
 		if (landed[i])
@@ -189,38 +190,51 @@ test_random_kills_leave_ledger_ca_and_device_consistent(void **state)
 	snprintf(lifetime, sizeof lifetime, "%ld", kills * 3 + 120);
 	struct station_env *e = station_env_new(10000, NULL);
 	assert_non_null(e);
-	/* Chip latencies and a paced line spread a run over every step. */
-	const char *dargs[] = { "--serial", SERIAL, "--keygen-ms", "20",
-		"--sign-ms", "5", "--baud", "460800", "--lifetime", lifetime,
+	/* Chip latencies (random per test run) and a paced line spread a
+	 * run over every step. */
+	char keygen_ms[16], sign_ms[16];
+	snprintf(keygen_ms, sizeof keygen_ms, "%ld", 5 + lrand48() % 30);
+	snprintf(sign_ms, sizeof sign_ms, "%ld", 1 + lrand48() % 10);
+	const char *dargs[] = { "--serial", SERIAL, "--keygen-ms", keygen_ms,
+		"--sign-ms", sign_ms, "--baud", "921600", "--lifetime", lifetime,
 		NULL };
 	struct devsim_proc *d = devsim_proc_start(dargs);
 	assert_non_null(d);
 
-	/* One undisturbed run sets the range of kill delays. */
-	uint64_t t0 = clock_now_ms();
-	assert_int_equal(provision(e, d->uri), 0);
-	long run_us = (long)(clock_now_ms() - t0) * 1000;
-	char *result = NULL, *last_ok = NULL;
-	int64_t first = ledger_newest_run(e->ledger, &result, &last_ok);
-	assert_int_equal(check_pass_run(e->ledger, first, d->uri, 3), 0);
-	free(result);
-	free(last_ok);
+	/* Undisturbed runs set the range of kill delays: the slowest of
+	 * three, a little more, so that kills land anywhere in a run and
+	 * some after it. */
+	long run_us = 0;
+	for (int i = 0; i < 3; i++) {
+		uint64_t t = clock_now_ms();
+		char *result = NULL, *last_ok = NULL;
+
+		assert_int_equal(provision(e, d->uri), 0);
+		if ((long)(clock_now_ms() - t) * 1000 > run_us)
+			run_us = (long)(clock_now_ms() - t) * 1000;
+		int64_t id = ledger_newest_run(e->ledger, &result, &last_ok);
+		assert_int_equal(check_pass_run(e->ledger, id, d->uri, 3), 0);
+		free(result);
+		free(last_ok);
+	}
+	uint64_t t0;
 
 	t0 = clock_now_ms();
 	for (long i = 0; i < kills; i++) {
-		int b = kill_once(e, d->uri, run_us + run_us / 4, landed);
+		int b = kill_once(e, d->uri, run_us + run_us / 10, landed);
 
 		if (b)
 			fprintf(stderr, "kill %ld: %d inconsistencies\n", i, b);
 		bad += b;
 	}
-	report(stderr, kills, seed, landed, bad, clock_now_ms() - t0);
+	report(stderr, kills, seed, (run_us + run_us / 10) / 1000, landed, bad, clock_now_ms() - t0);
 	const char *path = getenv("CRASH_REPORT");
 	if (path != NULL) {
 		FILE *fp = fopen(path, "w");
 
 		if (fp != NULL) {
-			report(fp, kills, seed, landed, bad,
+			report(fp, kills, seed, (run_us + run_us / 10) / 1000,
+			    landed, bad,
 			    clock_now_ms() - t0);
 			fclose(fp);
 		}
