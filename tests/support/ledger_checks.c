@@ -298,3 +298,21 @@ ledger_newest_run(const char *ledger_path, char **result, char **last_ok_step)
 	sqlite3_close(db);
 	return id;
 }
+
+long
+ledger_count_events(const char *ledger_path, const char *pattern)
+{
+	sqlite3 *db = open_ro(ledger_path);
+	sqlite3_stmt *st = db ? prep(db, "SELECT count(*) FROM run_events"
+	    " WHERE detail LIKE ?") : NULL;
+	long n = 0;
+
+	if (st) {
+		sqlite3_bind_text(st, 1, pattern, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = (long)sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}

@@ -36,4 +36,7 @@ int check_pass_run(const char *ledger_path, int64_t run_id, const char *uri,
 int64_t ledger_newest_run(const char *ledger_path, char **result,
     char **last_ok_step);
 
+/* Number of run events whose detail is LIKE `pattern`. */
+long ledger_count_events(const char *ledger_path, const char *pattern);
+
 #endif
