@@ -242,6 +242,15 @@ provision_run(struct station *st, const struct provision_request *req,
 	    res->pass ? NULL : st_errname(err), res->reason, cause);
 	emit(&r, EVENT_RUN_END, res->pass ? STEP__COUNT : failed, 100,
 	    res->reason, err);
+	if (r.client != NULL) {
+		struct client_stats cs;
+
+		/* Line quality, for soak figures and a failing fixture. */
+		client_get_stats(r.client, &cs);
+		log_info("run %" PRId64 " link: %lu requests, %lu retransmits, "
+		    "%lu naks, %lu bad frames", res->run_id, cs.requests,
+		    cs.retransmits, cs.naks, cs.bad_frames);
+	}
 	run_clear(&r);
 	if (ferr)
 		return st_wrap(cause, ferr, "recording the end of run %" PRId64 "",
