@@ -18,11 +18,12 @@ int check_ca_index_recorded(const char *ledger_path, const char *ca_dir);
  * step X"). */
 int check_no_running(const char *ledger_path);
 /*
- * The device `serial` at `uri`: every PASS run's certificate that is still
- * live is 'verified'; the newest PASS run's certificate is what the device
- * returns for READ_CERT; the device has at most one live certificate in the
- * ledger, and when `want_one_live` exactly one, and it is the device's.
- * Every other certificate of the device is revoked.
+ * The device `serial` at `uri`: at most one live (issued, written or
+ * verified) certificate in the ledger; with `want_one_live` exactly one,
+ * 'verified', and READ_CERT on the device returns it.  Every other
+ * certificate of the device is revoked (orphaned counts as a problem: the
+ * local CA can revoke).  Every PASS run's certificate is verified, or
+ * revoked later (superseded).
  */
 int check_device(const char *ledger_path, const char *serial, const char *uri,
     int want_one_live);
