@@ -168,6 +168,26 @@ check-asan: deps
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    $(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 check-run
 
+# ---- Reliability harnesses (docs/reliability.md) ---------------------------
+# make crash-test CRASH_KILLS=N  SIGKILL the station N times mid-run (1000)
+# make soak SOAK_RUNS=N          N provisioning runs over faulty lines (1000)
+# make check runs small versions of both (30 kills, 20 runs).  Summaries go
+# to $(BUILD)/crash-report.txt and $(BUILD)/soak-report.txt.
+CRASH_KILLS ?= 1000
+SOAK_RUNS   ?= 1000
+REL_ENV = STATION_BIN=$(CURDIR)/$(BUILD)/bin/station \
+          DEVSIM_BIN=$(CURDIR)/$(BUILD)/bin/devsim STATION_SRCDIR=$(CURDIR)
+.PHONY: crash-test soak
+crash-test: all
+	$(Q)$(REL_ENV) CRASH_KILLS=$(CRASH_KILLS) CRASH_BAUD=921600 \
+	    CRASH_REPORT=$(BUILD)/crash-report.txt \
+	    $(BUILD)/tests/reliability/test_crash
+soak: all
+	$(Q)$(REL_ENV) SOAK_RUNS=$(SOAK_RUNS) \
+	    SOAK_REPORT=$(BUILD)/soak-report.txt \
+	    $(BUILD)/tests/reliability/test_soak
+# ---- end of reliability harnesses ------------------------------------------
+
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) sh fixtures/demo.sh

@@ -61,7 +61,7 @@
 struct ledger;
 
 /* The schema version this code creates and understands. */
-#define LEDGER_SCHEMA_VERSION 2
+#define LEDGER_SCHEMA_VERSION 3
 #define LEDGER_HASH_HEX_LEN 64
 
 /*
@@ -86,6 +86,8 @@ struct run_start {
 	const char *scanned_serial;
 	const char *profile;
 	int64_t started_at_ms; /* 0 = now */
+	int64_t owner_pid;     /* the process running it (0 = not recorded) */
+	int64_t owner_start;   /* that process's start time (see recover.h) */
 };
 
 /* Insert a run with result 'running'; *run_id receives its id. */
@@ -152,6 +154,34 @@ st_err ledger_run_smoke(struct ledger *l, int64_t run_id,
 st_err ledger_run_finish(struct ledger *l, int64_t run_id, const char *result,
     const char *failed_step, const char *error_kind, const char *reason,
     char **cause);
+
+/*
+ * The intent to issue: durably record, BEFORE the CSR goes to the CA, the
+ * SHA-256 (lower-case hex) of the CSR's public key (DER SPKI).  A station
+ * killed between the CA's issuance and ledger_cert_issued leaves this
+ * behind, so recovery can find the certificate the CA made for that key.
+ */
+st_err ledger_run_ca_request(struct ledger *l, int64_t run_id,
+    const char *key_sha256, char **cause);
+
+/* A run still 'running', as crash recovery sees it (strings owned). */
+struct open_run {
+	int64_t id;
+	int64_t owner_pid;     /* 0 if not recorded */
+	int64_t owner_start;
+	char *device_serial;   /* NULL if HELLO never completed */
+	char *cert_serial;     /* NULL if no certificate was recorded */
+	char *ca_key_sha256;   /* NULL if no CSR was sent to the CA */
+	char *last_ok_step;    /* step of the newest 'ok' event, or NULL */
+};
+
+/*
+ * Every run whose result is still 'running', oldest first.  *out is a new
+ * array of *n entries (free with ledger_open_runs_free; NULL when *n = 0).
+ */
+st_err ledger_open_runs(struct ledger *l, struct open_run **out, size_t *n,
+    char **cause);
+void ledger_open_runs_free(struct open_run *runs, size_t n);
 
 /* ---- certificates -------------------------------------------------------*/
 

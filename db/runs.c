@@ -59,8 +59,9 @@ ledger_run_begin(
 		return err;
 	err = db_prepare(l,
 	    "INSERT INTO runs (station_id, slot, operator, batch, device_uri,"
-	    " scanned_serial, profile, started_at, result)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running')",
+	    " scanned_serial, profile, started_at, result, owner_pid,"
+	    " owner_start)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
 	    &st, cause);
 	if (err)
 		goto out;
@@ -73,6 +74,10 @@ ledger_run_begin(
 	db_bind_text(st, 7, s->profile);
 	sqlite3_bind_int64(
 	    st, 8, s->started_at_ms ? s->started_at_ms : ledger_now_ms());
+	if (s->owner_pid > 0) {
+		sqlite3_bind_int64(st, 9, s->owner_pid);
+		sqlite3_bind_int64(st, 10, s->owner_start);
+	}
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		err = db_fail(l, cause, "recording the start of a run");
 		goto out;

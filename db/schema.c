@@ -130,6 +130,15 @@ static const char *const migrations[] = {
     "  note            TEXT"
     ") STRICT;"
     "CREATE INDEX exports_watermark ON exports(kind, status, to_chain_seq);",
+    /* 3: crash recovery (docs/reliability.md).  The process that owns a
+     * running run (pid + start time, so a reused pid is not mistaken for
+     * it), and the intent recorded before a CSR goes to the CA: the
+     * SHA-256 of the CSR's public key (DER SubjectPublicKeyInfo).  None of
+     * these is part of the row hash. */
+    "ALTER TABLE runs ADD COLUMN owner_pid INTEGER;"
+    "ALTER TABLE runs ADD COLUMN owner_start INTEGER;"
+    "ALTER TABLE runs ADD COLUMN ca_key_sha256 TEXT;"
+    "CREATE INDEX runs_running ON runs(result) WHERE result = 'running';",
 };
 
 _Static_assert(

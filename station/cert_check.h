@@ -54,6 +54,11 @@ st_err cert_check(const struct ca_issued *issued, const struct cert_expect *exp,
 
 /* SHA-256 of the DER encoding, lower-case hex, NUL-terminated. */
 void cert_fingerprint_sha256(X509 *cert, char hex[65]);
+/* SHA-256 of a DER SubjectPublicKeyInfo, lower-case hex: how the ledger
+ * and the CA backends name a key (crash recovery, docs/reliability.md). */
+void spki_sha256_hex(const uint8_t *spki, size_t len, char hex[65]);
+/* The same for a certificate's public key ("" if it cannot be encoded). */
+void cert_key_sha256(X509 *cert, char hex[65]);
 /* Serial number, lower-case hex without leading zeros (caller frees). */
 char *cert_serial_hex(X509 *cert);
 /* PEM text of the certificate (caller frees). */

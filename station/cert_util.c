@@ -25,6 +25,31 @@ cert_fingerprint_sha256(X509 *cert, char hex[65])
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 }
 
+void
+spki_sha256_hex(const uint8_t *spki, size_t len, char hex[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	hex[0] = '\0';
+	if (!EVP_Digest(spki, len, md, &n, EVP_sha256(), NULL) || n != 32)
+		return;
+	for (unsigned int i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+void
+cert_key_sha256(X509 *cert, char hex[65])
+{
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(X509_get0_pubkey(cert), &der);
+
+	hex[0] = '\0';
+	if (n > 0)
+		spki_sha256_hex(der, (size_t)n, hex);
+	OPENSSL_free(der);
+}
+
 char *
 cert_serial_hex(X509 *cert)
 {

@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../db/ledger.h"
 #include "advice.h"
 #include "config.h"
 #include "pipeline_run.h"
+#include "recover.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -215,6 +217,10 @@ run_begin(struct run *r, char **cause)
 		.device_uri = req->device_uri,
 		.scanned_serial = req->scanned_serial,
 		.profile = pname,
+		/* Who owns the run, so that crash recovery leaves it alone
+		 * while this process lives (recover.h). */
+		.owner_pid = (int64_t)getpid(),
+		.owner_start = proc_start_time(getpid()),
 	};
 
 	r->profile = config_profile(cfg, pname);
@@ -290,6 +296,15 @@ provision_run(struct station *st, const struct provision_request *req,
 	    res->pass ? NULL : st_errname(err), res->reason, cause);
 	emit(&r, EVENT_RUN_END, res->pass ? STEP__COUNT : failed, 100,
 	    res->reason, err);
+	if (r.client != NULL) {
+		struct client_stats cs;
+
+		/* Line quality, for soak figures and a failing fixture. */
+		client_get_stats(r.client, &cs);
+		log_info("run %" PRId64 " link: %lu requests, %lu retransmits, "
+		    "%lu naks, %lu bad frames", res->run_id, cs.requests,
+		    cs.retransmits, cs.naks, cs.bad_frames);
+	}
 	run_clear(&r);
 	if (ferr)
 		return st_wrap(cause, ferr, "recording the end of run %" PRId64 "",

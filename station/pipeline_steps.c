@@ -196,9 +196,18 @@ step_ca_sign(struct run *r)
 		.fw_version = r->info.fw_version,
 		.deadline = r->deadline,
 	};
-	st_err err = r->st->ca->ops->sign(r->st->ca, &req, &r->issued,
-	    &r->cause);
+	char key[65];
 
+	/* The intent, durable before the CA is asked: if this process dies
+	 * after the CA issued but before step_record, recovery finds the
+	 * certificate by this key (recover.h).  The CSR policy proved the
+	 * CSR's key equals the chip's. */
+	spki_sha256_hex(r->spki, r->spki_len, key);
+	st_err err = ledger_run_ca_request(r->st->ledger, r->res->run_id, key,
+	    &r->cause);
+	if (err)
+		return st_wrap(&r->cause, err, "recording the request to the CA");
+	err = r->st->ca->ops->sign(r->st->ca, &req, &r->issued, &r->cause);
 	if (err)
 		return err;
 	r->res->cert_serial = xstrdup(r->issued.serial_hex);

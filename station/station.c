@@ -12,6 +12,7 @@
 #include "ca/local.h"
 #include "cert_check.h"
 #include "config.h"
+#include "recover.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -105,6 +106,17 @@ station_open(const char *config_path, struct station **out, char **cause)
 		st_wrap(cause, err, "loading the pinned root %s", st->cfg->ca_root);
 		goto fail;
 	}
+	/* Runs a dead station left 'running' are settled before this one
+	 * starts its own; a failure here must not stop the line, the log
+	 * names the run (docs/reliability.md). */
+	char *why = NULL;
+	int recovered = 0;
+	if (station_recover(st, &recovered, &why) != ST_OK)
+		log_error("crash recovery: %s", why);
+	else if (recovered > 0)
+		log_warn("crash recovery finished %d interrupted run(s)",
+		    recovered);
+	free(why);
 	*out = st;
 	return ST_OK;
 fail:

@@ -54,6 +54,13 @@ struct ca_backend_ops {
 	/* Revoke by serial (hex).  ST_E_UNSUPPORTED if the backend cannot. */
 	st_err (*revoke)(struct ca_backend *ca, const char *serial_hex,
 	    const char *reason, char **cause);
+	/* Optional (NULL: the backend cannot look back).  For crash
+	 * recovery: call cb with each certificate this CA issued for the
+	 * public key whose DER SPKI has SHA-256 `key_sha256` (lower-case hex,
+	 * spki_sha256_hex); the certificate is borrowed for the call and cb
+	 * returns non-zero to stop.  ST_OK also when nothing matches. */
+	st_err (*find_by_key)(struct ca_backend *ca, const char *key_sha256,
+	    int (*cb)(X509 *cert, void *arg), void *arg, char **cause);
 	void (*free)(struct ca_backend *ca);
 };
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "../cert_check.h"
@@ -151,6 +152,28 @@ one_line(char *s)
 	}
 }
 
+/* The certificate copy that find_by_key reads; written before the index
+ * line, so every line made from now on has one. */
+static st_err
+keep_copy(struct local_ca *ca, X509 *cert, const char *serial_hex,
+    char **cause)
+{
+	char *dir = xasprintf("%s/certs", ca->dir);
+	char *path = xasprintf("%s/%s.pem", dir, serial_hex);
+	st_err err = ST_OK;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		err = st_fail(cause, ST_E_IO, "cannot create %s: %s", dir,
+		    strerror(errno));
+	if (err == ST_OK)
+		err = local_write_cert(path, cert, cause);
+	if (err == ST_OK)
+		err = local_fsync_dir(dir, cause);
+	free(path);
+	free(dir);
+	return err;
+}
+
 static st_err
 record_issue(struct local_ca *ca, X509 *cert, const char *serial_hex,
     char **cause)
@@ -163,7 +186,10 @@ record_issue(struct local_ca *ca, X509 *cert, const char *serial_hex,
 	cert_fingerprint_sha256(cert, fp);
 	clock_iso8601_utc(now, (int64_t)time(NULL));
 	char *line = xasprintf("%s %s %s %s\n", now, serial_hex, fp, subject);
-	st_err err = local_append_line(path, line, cause);
+	st_err err = keep_copy(ca, cert, serial_hex, cause);
+
+	if (err == ST_OK)
+		err = local_append_line(path, line, cause);
 
 	free(line);
 	free(path);
@@ -270,6 +296,19 @@ local_revoke(struct ca_backend *base, const char *serial_hex,
 	return err;
 }
 
+static st_err
+local_find_by_key(struct ca_backend *base, const char *key_sha256,
+    int (*cb)(X509 *cert, void *arg), void *arg, char **cause)
+{
+	struct local_ca *ca = (struct local_ca *)base;
+	st_err err;
+
+	pthread_mutex_lock(&ca->lock);
+	err = local_ca_find_by_key(ca->dir, key_sha256, cb, arg, cause);
+	pthread_mutex_unlock(&ca->lock);
+	return err;
+}
+
 static void
 local_free(struct ca_backend *base)
 {
@@ -291,6 +330,7 @@ static const struct ca_backend_ops local_ops = {
 	.name = "local",
 	.sign = local_sign,
 	.revoke = local_revoke,
+	.find_by_key = local_find_by_key,
 	.free = local_free,
 };
 

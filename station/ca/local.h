@@ -12,9 +12,12 @@
  *	                                 "SERIAL TIME REASON"
  *	DIR/crlnumber                    the last CRL number issued (decimal)
  *	DIR/crl.pem  crl.der             the last CRL (`station ca crl`)
+ *	DIR/certs/SERIAL.pem             a copy of each issued certificate
  *
- * issued.txt is written (and fsync'ed) before a certificate leaves the
- * backend, so the ledger can be cross-checked against what the CA signed.
+ * The certificate copy, then the issued.txt line, are written (and
+ * fsync'ed) before a certificate leaves the backend, so the ledger can be
+ * cross-checked against what the CA signed, and a station killed before it
+ * recorded a certificate can find it again by its key (find_by_key).
  */
 #ifndef ST_CA_LOCAL_H
 #define ST_CA_LOCAL_H
@@ -112,5 +115,14 @@ struct local_ca_record {
 st_err local_ca_read_index(const char *dir,
     int (*cb)(const struct local_ca_record *rec, void *arg), void *arg,
     char **cause);
+
+/*
+ * Certificates in DIR/issued.txt whose DIR/certs/SERIAL.pem holds the key
+ * with SPKI SHA-256 `key_sha256`: cb as for ca_backend_ops.find_by_key.
+ * Index lines without a certificate copy (made before copies were kept)
+ * are skipped.
+ */
+st_err local_ca_find_by_key(const char *dir, const char *key_sha256,
+    int (*cb)(X509 *cert, void *arg), void *arg, char **cause);
 
 #endif

@@ -56,4 +56,7 @@ st_err local_write_key(const char *path, EVP_PKEY *key, char **cause);
 /* Append one line to `path` (created 0600) and fsync before returning. */
 st_err local_append_line(const char *path, const char *line, char **cause);
 
+/* fsync a directory, so that a file just created in it stays named. */
+st_err local_fsync_dir(const char *dir, char **cause);
+
 #endif

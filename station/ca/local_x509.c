@@ -162,3 +162,19 @@ out:
 	close(fd);
 	return err;
 }
+
+st_err
+local_fsync_dir(const char *dir, char **cause)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	st_err err = ST_OK;
+
+	if (fd < 0)
+		return st_fail(cause, ST_E_IO, "cannot open %s: %s", dir,
+		    strerror(errno));
+	if (fsync(fd) != 0)
+		err = st_fail(cause, ST_E_IO, "syncing %s: %s", dir,
+		    strerror(errno));
+	close(fd);
+	return err;
+}

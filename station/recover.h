@@ -1,0 +1,43 @@
+/*
+ * Crash recovery (docs/reliability.md, "Crash consistency").
+ *
+ * A station process can die at any instant (SIGKILL, power loss).  Every
+ * run row names the process that owns it (pid + the process's start time,
+ * which a reused pid does not share), and before a CSR goes to the CA the
+ * run records the SHA-256 of the CSR's key.  station_recover(), called by
+ * station_open(), finishes every run still 'running' whose owner is gone:
+ *
+ *  1. if the CSR reached the CA but no certificate is in the ledger, the
+ *     certificates the CA issued for that key (find_by_key) are recorded;
+ *  2. the run's certificate is settled: orphaned, then revoked where the
+ *     backend can (a 'verified' one goes straight to revoked);
+ *  3. the run ends FAIL, reason "station stopped during step X", X being
+ *     the step after the run's last completed one.
+ *
+ * Runs of live processes, this one included, are never touched; two
+ * stations recovering at once serialise on an flock of <home>/recover.lock.
+ * Each action is idempotent, so a crash during recovery is recovered too.
+ */
+#ifndef ST_RECOVER_H
+#define ST_RECOVER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "station.h"
+
+/* Start time of process `pid` (clock ticks after boot, /proc/PID/stat
+ * field 22); 0 if there is no such process or it is a zombie. */
+int64_t proc_start_time(pid_t pid);
+
+/* 1 if the process that recorded (pid, start) still runs. */
+int proc_is_alive(int64_t pid, int64_t start);
+
+/*
+ * Finish the runs left 'running' by dead station processes (see above).
+ * *recovered (may be NULL) receives how many runs were finished.  An
+ * error means some run could not be settled; the others still were.
+ */
+st_err station_recover(struct station *st, int *recovered, char **cause);
+
+#endif

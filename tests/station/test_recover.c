@@ -1,0 +1,258 @@
+/*
+ * Crash recovery (station/recover.h) with real parts: a real ledger file,
+ * the real local CA, and owner processes that really lived and died.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "db/ledger.h"
+#include "station/ca/ca.h"
+#include "station/cert_check.h"
+#include "station/config.h"
+#include "station/recover.h"
+#include "station/station.h"
+#include "station/util/xalloc.h"
+#include "tests/support/ledger_checks.h"
+#include "tests/support/pki_fixture.h"
+
+struct fx {
+	char *tmp;
+	struct station *st;
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof *f);
+	char *cause = NULL;
+
+	f->tmp = pki_tmpdir();
+	setenv("STATION_HOME", f->tmp, 1);
+	if (station_open(NULL, &f->st, &cause) != ST_OK) {
+		fprintf(stderr, "station_open: %s\n", cause);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	station_close(f->st);
+	pki_rmtree(f->tmp);
+	free(f->tmp);
+	free(f);
+	return 0;
+}
+
+/* The pid of a process that has lived and is gone. */
+static pid_t
+dead_pid(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0);
+	return pid;
+}
+
+static int64_t
+begin_run(struct station *st, int64_t pid, int64_t start, const char *serial)
+{
+	struct run_start s = {
+		.station_id = "st-test",
+		.device_uri = "tcp:127.0.0.1:1",
+		.owner_pid = pid,
+		.owner_start = start,
+	};
+	struct device_record d = { .serial = serial };
+	int64_t id = 0;
+
+	assert_int_equal(ledger_run_begin(st->ledger, &s, &id, NULL), ST_OK);
+	assert_int_equal(ledger_run_device(st->ledger, id, &d, NULL), ST_OK);
+	return id;
+}
+
+static void
+reopen(struct fx *f)
+{
+	station_close(f->st);
+	f->st = NULL;
+	assert_int_equal(station_open(NULL, &f->st, NULL), ST_OK);
+}
+
+static void
+test_proc_start_time_tells_live_from_dead(void **state)
+{
+	(void)state;
+	int64_t me = proc_start_time(getpid());
+	pid_t gone = dead_pid();
+
+	assert_true(me > 0);
+	assert_int_equal(proc_start_time(gone), 0);
+	assert_true(proc_is_alive(getpid(), me));
+	assert_false(proc_is_alive(gone, me));
+	/* The same pid with another start time is another process. */
+	assert_false(proc_is_alive(getpid(), me + 1));
+}
+
+/* The station dies after the CA issued (index fsynced) but before the
+ * ledger recorded the certificate: recovery finds it by the key recorded
+ * as the intent, records it, revokes it and fails the run. */
+static void
+test_kill_between_ca_and_ledger_is_reconciled(void **state)
+{
+	struct fx *f = *state;
+	EVP_PKEY *key = pki_key_ec("P-256");
+	X509_REQ *csr = pki_make_csr(&(struct pki_csr_spec){ .key = key,
+	    .subject = "C=US,O=Example-Org,OU=IoT-Device,CN=REC-1" });
+	struct profile p;
+	struct ca_issued issued = { 0 };
+	size_t spki_len = 0;
+	uint8_t *spki = pki_spki_der(key, &spki_len);
+	char sha[65];
+
+	pki_profile(&p);
+	spki_sha256_hex(spki, spki_len, sha);
+	int64_t id = begin_run(f->st, dead_pid(), 1, "REC-1");
+	assert_int_equal(ledger_run_event(f->st->ledger, id, "csr-policy",
+	    LEDGER_EV_OK, NULL, NULL), ST_OK);
+	assert_int_equal(ledger_run_ca_request(f->st->ledger, id, sha, NULL),
+	    ST_OK);
+	struct ca_request req = { .csr = csr, .profile = &p,
+		.device_serial = "REC-1", .deadline = deadline_in(5000) };
+	assert_int_equal(f->st->ca->ops->sign(f->st->ca, &req, &issued, NULL),
+	    ST_OK);
+	/* ...and the station is gone: the CA knows a certificate the
+	 * ledger does not (the window this recovery closes). */
+	assert_int_equal(check_ca_index_recorded(f->st->cfg->ledger_path,
+	    f->st->cfg->ca_dir), 1);
+
+	reopen(f);
+	assert_int_equal(check_ca_index_recorded(f->st->cfg->ledger_path,
+	    f->st->cfg->ca_dir), 0);
+	struct cert_record c = { 0 };
+	assert_int_equal(ledger_cert_get(f->st->ledger, issued.serial_hex, &c,
+	    NULL), ST_OK);
+	assert_string_equal(c.status, "revoked");
+	assert_int_equal(c.run_id, id);
+	assert_string_equal(c.device_serial, "REC-1");
+	ledger_cert_record_clear(&c);
+	struct run_record r = { 0 };
+	assert_int_equal(ledger_run_get(f->st->ledger, id, &r, NULL), ST_OK);
+	assert_string_equal(r.result, "FAIL");
+	assert_string_equal(r.failed_step, "ca-sign");
+	assert_string_equal(r.reason, "station stopped during step ca-sign");
+	assert_string_equal(r.cert_serial, issued.serial_hex);
+	ledger_run_record_clear(&r);
+	assert_int_equal(check_no_running(f->st->cfg->ledger_path), 0);
+
+	ca_issued_clear(&issued);
+	free(spki);
+	X509_REQ_free(csr);
+	EVP_PKEY_free(key);
+}
+
+/* A certificate recorded but never proven on the device is orphaned and
+ * then revoked; the run names the step it was in. */
+static void
+test_recorded_certificate_of_dead_run_is_revoked(void **state)
+{
+	struct fx *f = *state;
+	EVP_PKEY *key = pki_key_ec("P-256");
+	X509_REQ *csr = pki_make_csr(&(struct pki_csr_spec){ .key = key,
+	    .subject = "C=US,O=Example-Org,OU=IoT-Device,CN=REC-2" });
+	struct profile p;
+	struct ca_issued issued = { 0 };
+	char fp[65];
+
+	pki_profile(&p);
+	int64_t id = begin_run(f->st, dead_pid(), 1, "REC-2");
+	struct ca_request req = { .csr = csr, .profile = &p,
+		.device_serial = "REC-2", .deadline = deadline_in(5000) };
+	assert_int_equal(f->st->ca->ops->sign(f->st->ca, &req, &issued, NULL),
+	    ST_OK);
+	cert_fingerprint_sha256(issued.cert, fp);
+	char *pem = cert_to_pem(issued.cert);
+	struct cert_record in = { .serial_hex = issued.serial_hex,
+		.fingerprint_sha256 = fp, .subject = "CN=REC-2",
+		.issuer = "CN=x", .pem = pem };
+	assert_int_equal(ledger_cert_issued(f->st->ledger, id, &in, NULL),
+	    ST_OK);
+	assert_int_equal(ledger_run_event(f->st->ledger, id, "write",
+	    LEDGER_EV_OK, NULL, NULL), ST_OK);
+
+	reopen(f);
+	struct cert_record c = { 0 };
+	assert_int_equal(ledger_cert_get(f->st->ledger, issued.serial_hex, &c,
+	    NULL), ST_OK);
+	assert_string_equal(c.status, "revoked");
+	ledger_cert_record_clear(&c);
+	struct run_record r = { 0 };
+	assert_int_equal(ledger_run_get(f->st->ledger, id, &r, NULL), ST_OK);
+	assert_string_equal(r.reason, "station stopped during step readback");
+	ledger_run_record_clear(&r);
+	free(pem);
+	ca_issued_clear(&issued);
+	X509_REQ_free(csr);
+	EVP_PKEY_free(key);
+}
+
+/* A run whose owner still runs (here: this very process) is left alone,
+ * even by a recovery in the same process; a reused pid is not an owner. */
+static void
+test_runs_of_live_processes_are_not_recovered(void **state)
+{
+	struct fx *f = *state;
+	int64_t me = proc_start_time(getpid());
+	int64_t live = begin_run(f->st, getpid(), me, "REC-3");
+	int64_t reused = begin_run(f->st, getpid(), me + 7, "REC-4");
+	int n = -1;
+
+	assert_int_equal(station_recover(f->st, &n, NULL), ST_OK);
+	assert_int_equal(n, 1);
+	struct run_record r = { 0 };
+	assert_int_equal(ledger_run_get(f->st->ledger, live, &r, NULL), ST_OK);
+	assert_string_equal(r.result, "running");
+	ledger_run_record_clear(&r);
+	assert_int_equal(ledger_run_get(f->st->ledger, reused, &r, NULL),
+	    ST_OK);
+	assert_string_equal(r.result, "FAIL");
+	assert_string_equal(r.reason, "station stopped during step connect");
+	ledger_run_record_clear(&r);
+	assert_int_equal(ledger_run_finish(f->st->ledger, live, "PASS", NULL,
+	    NULL, NULL, NULL), ST_OK);
+	assert_int_equal(check_ledger_intact(f->st->cfg->ledger_path), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_proc_start_time_tells_live_from_dead),
+		cmocka_unit_test_setup_teardown(
+		    test_kill_between_ca_and_ledger_is_reconciled, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_recorded_certificate_of_dead_run_is_revoked, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_runs_of_live_processes_are_not_recovered, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,242 @@
+/* Test support: a station home and the station as a child (station_env.h). */
+#include "station_env.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "devsim_proc.h"
+#include "drivers/client.h"
+#include "drivers/transport.h"
+#include "pki_fixture.h"
+#include "station/util/xalloc.h"
+
+static int
+write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	if (fp == NULL)
+		return -1;
+	fputs(text, fp);
+	return fclose(fp);
+}
+
+struct station_env *
+station_env_new(int step_timeout_ms, const char *extra)
+{
+	struct station_env *e = xcalloc(1, sizeof *e);
+
+	e->dir = pki_tmpdir();
+	e->home = xasprintf("%s/home", e->dir);
+	e->config = xasprintf("%s/station.ini", e->dir);
+	e->ledger = xasprintf("%s/ledger.db", e->home);
+	e->ca_dir = xasprintf("%s/ca", e->home);
+	char *ini = xasprintf(
+	    "[station]\n"
+	    "id = st-test\n"
+	    "home = %s\n"
+	    "log_level = warn\n"
+	    "step_timeout_ms = %d\n"
+	    "[ca]\n"
+	    "backend = local\n"
+	    "dir = ca\n"
+	    "[profile default]\n"
+	    "key = ec-p256\n"
+	    "subject = C=US,O=Example-Org,OU=IoT-Device,CN=${serial}\n"
+	    "reprovision = allow\n"
+	    "[profile rsa]\n"
+	    "key = rsa-2048\n"
+	    "subject = C=US,O=Example-Org,OU=IoT-Device,CN=${serial}\n"
+	    "reprovision = allow\n"
+	    "%s",
+	    e->home, step_timeout_ms, extra ? extra : "");
+	int bad = mkdir(e->home, 0700) != 0 || write_file(e->config, ini) != 0 ||
+	    chmod(e->config, 0600) != 0;
+	free(ini);
+	if (bad) {
+		fprintf(stderr, "station_env: cannot set up %s\n", e->dir);
+		station_env_free(e);
+		return NULL;
+	}
+	const char *argv[] = { test_bin("STATION_BIN", "build/bin/station"),
+		"ca", "init", "--dir", e->ca_dir, NULL };
+	char *out = NULL;
+	int rc = proc_run_capture(argv, &out);
+	free(out);
+	if (rc != 0) {
+		fprintf(stderr, "station_env: station ca init exited %d\n", rc);
+		station_env_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+void
+station_env_free(struct station_env *e)
+{
+	if (e == NULL)
+		return;
+	pki_rmtree(e->dir);
+	free(e->dir);
+	free(e->home);
+	free(e->config);
+	free(e->ledger);
+	free(e->ca_dir);
+	free(e);
+}
+
+static void
+redirect(int fd, const char *path)
+{
+	int f = open(path ? path : "/dev/null",
+	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (f >= 0) {
+		dup2(f, fd);
+		close(f);
+	}
+}
+
+pid_t
+station_env_spawn(const struct station_env *e, const char *const *args,
+    const char *out_path, const char *err_path, const char *log_level)
+{
+	const char *argv[48];
+	size_t n = 0;
+
+	argv[n++] = test_bin("STATION_BIN", "build/bin/station");
+	argv[n++] = "--config";
+	argv[n++] = e->config;
+	for (size_t i = 0; args[i] && n < 47; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	redirect(STDOUT_FILENO, out_path);
+	redirect(STDERR_FILENO, err_path);
+	if (log_level)
+		setenv("STATION_LOG", log_level, 1);
+	else
+		unsetenv("STATION_LOG");
+	execv(argv[0], (char *const *)argv);
+	_exit(127);
+}
+
+int
+proc_wait_ms(pid_t pid, int ms)
+{
+	struct timespec step = { 0, 2 * 1000000L };
+	long waited_us = 0;
+	int status;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (waited_us / 1000 >= ms) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return -1;
+		}
+		nanosleep(&step, NULL);
+		waited_us += 2000;
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+}
+
+int
+station_env_run(const struct station_env *e, const char *const *args,
+    const char *out_path)
+{
+	pid_t pid = station_env_spawn(e, args, out_path, NULL, NULL);
+
+	return pid < 0 ? -1 : proc_wait_ms(pid, 60000);
+}
+
+uint8_t *
+slurp(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	uint8_t *buf = NULL;
+	size_t n = 0, cap = 0;
+
+	if (fp == NULL)
+		return NULL;
+	for (;;) {
+		if (cap - n < 4096) {
+			cap = cap ? cap * 2 : 8192;
+			buf = xrealloc(buf, cap);
+		}
+		size_t got = fread(buf + n, 1, cap - n - 1, fp);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	fclose(fp);
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+int
+device_read_cert(const char *uri, uint8_t **der, size_t *len, int tries)
+{
+	*der = NULL;
+	*len = 0;
+	for (int i = 0; i < tries; i++) {
+		struct deadline dl = deadline_in(5000);
+		struct transport *t = NULL;
+		struct dev_info info = { 0 };
+		st_err err = transport_open(uri, dl, &t, NULL);
+
+		if (err)
+			continue;
+		struct client *c = client_new(t, NULL);
+		client_set_deadline(c, dl);
+		err = dev_hello(c, &info, NULL);
+		if (err == ST_OK)
+			err = dev_read_cert(c, der, len, NULL);
+		dev_info_clear(&info);
+		client_free(c);
+		if (err == ST_OK)
+			return 0;
+	}
+	return -1;
+}
+
+uint8_t *
+pem_cert_der(const char *pem, size_t *len)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	unsigned char *p = NULL;
+	int n = x ? i2d_X509(x, &p) : -1;
+	uint8_t *out = NULL;
+
+	if (n > 0) {
+		out = xmemdup(p, (size_t)n);
+		*len = (size_t)n;
+	}
+	OPENSSL_free(p);
+	X509_free(x);
+	BIO_free(bio);
+	return out;
+}
