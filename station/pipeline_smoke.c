@@ -124,7 +124,14 @@ step_smoke(struct run *r)
 	if (err) {
 		r->res->smoke = "failed";
 		r->res->smoke_detail = xstrdup(sr.diagnosis ? sr.diagnosis : "");
-		record(r, LEDGER_SMOKE_FAILED, broker, &sr, r->cause);
+		/* The MQTT reason code, when the broker sent one, is what a test
+		 * engineer looks up first. */
+		char *detail = sr.reason_code >= 0 ?
+		    xasprintf("%s (reason code 0x%02x) on %s", r->cause,
+		    sr.reason_code & 0xFF, topic) :
+		    xasprintf("%s on %s", r->cause, topic);
+		record(r, LEDGER_SMOKE_FAILED, broker, &sr, detail);
+		free(detail);
 		goto out;
 	}
 	r->res->smoke = "passed";
@@ -132,7 +139,10 @@ step_smoke(struct run *r)
 	    sr.tls_version ? sr.tls_version : "?", sr.cipher ? sr.cipher : "?");
 	run_info(r, "smoke test passed: %s on %s (PUBACK 0x%02x)",
 	    r->res->smoke_detail, topic, sr.puback_reason & 0xFF);
-	err = record(r, LEDGER_SMOKE_PASSED, broker, &sr, topic);
+	char *detail = xasprintf("PUBACK 0x%02x on %s", sr.puback_reason & 0xFF,
+	    topic);
+	err = record(r, LEDGER_SMOKE_PASSED, broker, &sr, detail);
+	free(detail);
 out:
 	sk_X509_free(chain);
 	smoke_result_clear(&sr);

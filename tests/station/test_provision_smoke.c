@@ -1,0 +1,264 @@
+/*
+ * The smoke step inside `station provision`, against a real Mosquitto
+ * (fixtures/broker/start.sh) that trusts the station's local CA: the run
+ * passes only if the broker accepts the device's new identity, with the
+ * handshake signed by the device's chip over the device link; every
+ * refusal fails the run at the smoke step with its own diagnosis, and the
+ * ledger records the outcome.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "db/ledger.h"
+#include "station/util/xalloc.h"
+#include "tests/support/broker.h"
+#include "tests/support/devsim_proc.h"
+#include "tests/support/provision_env.h"
+
+static struct prov_env *env;
+static struct devsim_proc *sim;
+static struct test_broker broker;
+static json_t *res;
+static char *broker_arg, *broker_dir;
+
+/* A station home with the given profile lines, and a broker trusting its
+ * local CA's root. */
+static void
+setup_station(const char *profile_lines)
+{
+	char *rest = xasprintf("[profile default]\n%s",
+	    profile_lines ? profile_lines : "");
+
+	env = prov_env_new();
+	prov_env_config(env, NULL, rest);
+	free(rest);
+	broker_dir = xasprintf("%s/broker", env->home);
+	char *mk = xasprintf("mkdir -p '%s'", broker_dir);
+	assert_int_equal(system(mk), 0);
+	free(mk);
+	char *root = xasprintf("%s/ca/root.pem", env->home);
+	assert_int_equal(test_broker_start(&broker, broker_dir, root, 120), 0);
+	free(root);
+	broker_arg = xasprintf("127.0.0.1:%d", broker.port);
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	json_decref(res);
+	res = NULL;
+	devsim_proc_stop(sim);
+	sim = NULL;
+	if (broker.pid > 0)
+		test_broker_stop(&broker);
+	memset(&broker, 0, sizeof broker);
+	prov_env_free(env);
+	env = NULL;
+	free(broker_arg);
+	free(broker_dir);
+	broker_arg = broker_dir = NULL;
+	return 0;
+}
+
+static void
+start_device(const char *serial, const char *fault)
+{
+	const char *args[] = { "--serial", serial, fault ? "--fault" : NULL,
+		fault, NULL };
+
+	sim = devsim_proc_start(args);
+	assert_non_null(sim);
+}
+
+/* Provision against `broker_at` (NULL: the test broker). */
+static int
+provision(const char *broker_at)
+{
+	const char *extra[] = { "--broker", broker_at ? broker_at : broker_arg,
+		"--broker-ca", broker.ca_file, NULL };
+	int status;
+
+	json_decref(res);
+	res = prov_provision(env, sim->uri, extra, &status);
+	assert_non_null(res);
+	return status;
+}
+
+static void
+load_run(struct run_record *r)
+{
+	struct ledger *l = prov_ledger(env);
+	int64_t id = (int64_t)json_integer_value(json_object_get(res, "run_id"));
+
+	assert_int_equal(ledger_run_get(l, id, r, NULL), ST_OK);
+	ledger_close(l);
+}
+
+/* The certificate of a failed run must not stay live. */
+static void
+assert_cert_not_live(void)
+{
+	struct ledger *l = prov_ledger(env);
+
+	assert_int_equal(prov_count_certs(l, prov_jstr(res, "serial"), "live"),
+	    0);
+	prov_audit(env, l);
+	ledger_close(l);
+}
+
+static void
+assert_smoke_failed(const char *diagnosis, const char *error_kind)
+{
+	struct run_record r = { 0 };
+
+	assert_int_equal(provision(NULL), 1);
+	assert_string_equal(prov_jstr(res, "result"), "FAIL");
+	assert_string_equal(prov_jstr(res, "failed_step"), "smoke");
+	assert_string_equal(prov_jstr(res, "error"), error_kind);
+	assert_string_equal(prov_jstr(res, "smoke"), "failed");
+	assert_string_equal(prov_jstr(res, "smoke_detail"), diagnosis);
+	assert_non_null(strstr(prov_jstr(res, "reason"), diagnosis));
+	load_run(&r);
+	assert_string_equal(r.result, "FAIL");
+	assert_string_equal(r.smoke_status, "failed");
+	assert_non_null(r.smoke_detail);
+	assert_non_null(strstr(r.smoke_detail, diagnosis));
+	ledger_run_record_clear(&r);
+	assert_cert_not_live();
+}
+
+/* EC device, TLS 1.3 (the default): PASS, and the ledger records the
+ * broker, the TLS version, the cipher and the PUBACK code. */
+static void
+test_ec_device_passes_the_smoke_test_on_tls13(void **state)
+{
+	(void)state;
+	struct run_record r = { 0 };
+
+	setup_station(NULL);
+	start_device("SMOKE-EC-1", NULL);
+	assert_int_equal(provision(NULL), 0);
+	assert_string_equal(prov_jstr(res, "result"), "PASS");
+	assert_string_equal(prov_jstr(res, "smoke"), "passed");
+	load_run(&r);
+	assert_string_equal(r.smoke_status, "passed");
+	assert_string_equal(r.smoke_broker, broker_arg);
+	assert_string_equal(r.smoke_tls_version, "TLSv1.3");
+	assert_non_null(r.smoke_cipher);
+	assert_non_null(strstr(r.smoke_detail, "PUBACK 0x"));
+	assert_non_null(strstr(r.smoke_detail, "factory/selftest/SMOKE-EC-1"));
+	ledger_run_record_clear(&r);
+}
+
+/* RSA device with a TLS 1.2 profile: PASS on TLS 1.2 (the chip signs
+ * RSA-PSS through the device link). */
+static void
+test_rsa_device_passes_the_smoke_test_on_tls12(void **state)
+{
+	(void)state;
+	struct run_record r = { 0 };
+
+	setup_station("key = rsa-2048\ntls = 1.2\n");
+	start_device("SMOKE-RSA-1", NULL);
+	assert_int_equal(provision(NULL), 0);
+	load_run(&r);
+	assert_string_equal(r.smoke_status, "passed");
+	assert_string_equal(r.smoke_tls_version, "TLSv1.2");
+	ledger_run_record_clear(&r);
+}
+
+/* The chip signs the handshake with another key than the certified one:
+ * the broker refuses the signature; the certificate is settled. */
+static void
+test_chip_with_another_key_fails_at_smoke_with_the_handshake_reason(
+    void **state)
+{
+	(void)state;
+	setup_station(NULL);
+	start_device("SMOKE-KEY-1", "sign-wrong-key");
+	assert_smoke_failed("signature-refused", "policy");
+}
+
+/* A topic the broker's ACL does not give this device: PUBACK 0x87. */
+static void
+test_topic_outside_the_acl_fails_with_acl_denied(void **state)
+{
+	(void)state;
+	setup_station("topic = factory/selftest/somebody-else\n");
+	start_device("SMOKE-ACL-1", NULL);
+	assert_smoke_failed("acl-denied", "policy");
+}
+
+/* Nobody listens where the broker should be. */
+static void
+test_broker_down_fails_with_broker_unreachable(void **state)
+{
+	(void)state;
+	struct run_record r = { 0 };
+
+	setup_station(NULL);
+	start_device("SMOKE-DOWN-1", NULL);
+	char *closed = prov_closed_port_uri(); /* "tcp:127.0.0.1:PORT" */
+	assert_int_equal(provision(closed + strlen("tcp:")), 1);
+	free(closed);
+	assert_string_equal(prov_jstr(res, "failed_step"), "smoke");
+	assert_string_equal(prov_jstr(res, "error"), "hangup");
+	assert_string_equal(prov_jstr(res, "smoke_detail"), "broker-unreachable");
+	load_run(&r);
+	assert_string_equal(r.smoke_status, "failed");
+	ledger_run_record_clear(&r);
+	assert_cert_not_live();
+}
+
+/* A profile that requires the smoke test, and no broker: FAIL, and the
+ * device is not committed. */
+static void
+test_required_smoke_without_broker_fails(void **state)
+{
+	(void)state;
+	int status;
+
+	env = prov_env_new();
+	prov_env_config(env, NULL, "[profile default]\nsmoke = required\n");
+	start_device("SMOKE-REQ-1", NULL);
+	res = prov_provision(env, sim->uri, NULL, &status);
+	assert_non_null(res);
+	assert_int_equal(status, 1);
+	assert_string_equal(prov_jstr(res, "failed_step"), "smoke");
+	assert_string_equal(prov_jstr(res, "error"), "config");
+	char *state_now = prov_probe_state(env, sim->uri);
+	assert_non_null(state_now);
+	assert_string_not_equal(state_now, "committed");
+	free(state_now);
+	assert_cert_not_live();
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(
+		    test_ec_device_passes_the_smoke_test_on_tls13, teardown),
+		cmocka_unit_test_teardown(
+		    test_rsa_device_passes_the_smoke_test_on_tls12, teardown),
+		cmocka_unit_test_teardown(
+		    test_chip_with_another_key_fails_at_smoke_with_the_handshake_reason,
+		    teardown),
+		cmocka_unit_test_teardown(
+		    test_topic_outside_the_acl_fails_with_acl_denied, teardown),
+		cmocka_unit_test_teardown(
+		    test_broker_down_fails_with_broker_unreachable, teardown),
+		cmocka_unit_test_teardown(test_required_smoke_without_broker_fails,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests_name("provision smoke", tests, NULL, NULL);
+}
