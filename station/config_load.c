@@ -370,18 +370,16 @@ open_config(const char *path, FILE **out, char **cause)
 	return ST_OK;
 }
 
-st_err
-config_load(const char *path, struct config **out, char **cause)
+/* Parse the open stream `fp` (closed here) named `path` in messages. */
+static st_err
+load_stream(const char *path, FILE *fp, struct config **out, char **cause)
 {
 	struct config_load ld;
 	st_err err;
 
-	*out = NULL;
 	memset(&ld, 0, sizeof ld);
 	ld.path = path;
-	err = open_config(path, &ld.fp, cause);
-	if (err)
-		return err;
+	ld.fp = fp;
 	ld.cfg = config_base();
 	ld.cfg->path = xstrdup(path);
 	int rc = ini_parse_stream(ld_reader, &ld, ld_handler, &ld);
@@ -417,4 +415,37 @@ out:
 	free(ld.ca_root);
 	free(ld.broker_ca);
 	return err;
+}
+
+st_err
+config_load(const char *path, struct config **out, char **cause)
+{
+	FILE *fp;
+	st_err err;
+
+	*out = NULL;
+	err = open_config(path, &fp, cause);
+	if (err)
+		return err;
+	return load_stream(path, fp, out, cause);
+}
+
+st_err
+config_load_buffer(const char *name, const char *text, size_t len,
+    struct config **out, char **cause)
+{
+	/* fmemopen() refuses a zero size; an empty file reads like one
+	 * empty line. */
+	static const char empty[] = "\n";
+	FILE *fp;
+
+	*out = NULL;
+	if (len == 0) {
+		text = empty;
+		len = 1;
+	}
+	fp = fmemopen((void *)text, len, "r");
+	if (fp == NULL)
+		return st_fail(cause, ST_E_IO, "%s: %s", name, strerror(errno));
+	return load_stream(name, fp, out, cause);
 }
