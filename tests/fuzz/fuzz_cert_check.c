@@ -46,10 +46,10 @@ static void
 cert_fuzz_setup(void)
 {
 	X509_NAME *name = NULL;
-	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
 
 	if (cert_fx.ready)
 		return;
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
 	cert_fx.root_key = EVP_EC_gen("P-256");
 	cert_fx.dev_key = EVP_EC_gen("P-256");
 	FUZZ_CHECK(cert_fx.root_key && cert_fx.dev_key);
