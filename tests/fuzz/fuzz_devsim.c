@@ -39,8 +39,17 @@ devsim_fuzz_check_output(struct server *s)
 
 		FUZZ_CHECK(frame_reader_feed(&r, &p, &left, &f, &got, NULL) ==
 		    ST_OK);
-		if (got)
-			FUZZ_CHECK((f.flags & PROTO_FLAG_RESPONSE) != 0);
+		if (!got)
+			continue;
+		FUZZ_CHECK((f.flags & PROTO_FLAG_RESPONSE) != 0);
+		/* docs/protocol.md 6.1: a chunk acknowledgement is empty. */
+		if (f.status == PROTO_ST_CONTINUE)
+			FUZZ_CHECK(f.offset == 0 && f.total == 0 &&
+			    f.payload_len == 0);
+		/* 6.2: an error reply is one whole frame. */
+		if (f.status >= PROTO_ST_BAD_FRAME)
+			FUZZ_CHECK(f.offset == 0 &&
+			    f.total == f.payload_len);
 	}
 	FUZZ_CHECK(r.len == 0); /* nothing left half-sent */
 	frame_reader_free(&r);
