@@ -11,6 +11,9 @@ BUILD=${BUILD:-build}
 export STATION_BIN="$PWD/$BUILD/bin/station"
 export DEVSIM_BIN="$PWD/$BUILD/bin/devsim"
 export STATION_SRCDIR="$PWD"
+# Valgrind slows devsim's RSA key generation 20-50x: tests that wait for
+# it (test_client) stretch their KEYGEN and CSR/SIGN timeouts.
+export STATION_TEST_SLOW=1
 
 tests=${VALGRIND_TESTS:-$(cd "$BUILD/tests" && find station drivers db fuzz \
     -type f -name 'test_*' -perm -u+x ! -name 'test_uart*' | sort)}

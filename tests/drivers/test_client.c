@@ -62,6 +62,15 @@ connect_with(const struct client_opts *o)
 
 	if (err)
 		fail_msg("connecting to %s: %s", sim->uri, cause);
+	/* Under valgrind (make valgrind sets STATION_TEST_SLOW) devsim's
+	 * RSA key generation can outlast the default KEYGEN timeout. */
+	struct client_opts slow;
+	if (o == NULL && getenv("STATION_TEST_SLOW") != NULL) {
+		client_opts_default(&slow);
+		slow.keygen_timeout_ms *= 8;
+		slow.crypto_timeout_ms *= 8;
+		o = &slow;
+	}
 	cli = client_new(t, o);
 	return cli;
 }
