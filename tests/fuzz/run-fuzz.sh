@@ -1,8 +1,8 @@
 #!/bin/sh
 # Run libFuzzer targets: run-fuzz.sh BUILD SECONDS NAME...
 # Each target fuzzes a scratch corpus in BUILD/fuzz/work/NAME, seeded with
-# tests/fuzz/corpus/NAME and tests/fuzz/regress/NAME (the committed
-# corpora are never written to).  A crash leaves its input in
+# copies of tests/fuzz/corpus/NAME and tests/fuzz/regress/NAME (the
+# committed corpora are never given to libFuzzer, so never written to).  A crash leaves its input in
 # BUILD/fuzz/crash/NAME/ and fails the run; fixed crash inputs go to
 # tests/fuzz/regress/NAME/ so that `make check` replays them.
 set -u
@@ -17,15 +17,17 @@ for name in "$@"; do
 	crash="$build/fuzz/crash/$name"
 	log="$build/fuzz/$name.log"
 	mkdir -p "$work" "$crash"
-	seeds="tests/fuzz/corpus/$name"
-	[ -d "tests/fuzz/regress/$name" ] && seeds="$seeds tests/fuzz/regress/$name"
+	# Only the scratch directory is given to libFuzzer, which writes new
+	# and reduced units into its corpus directories.
+	cp tests/fuzz/corpus/"$name"/* "$work"/
+	[ -d "tests/fuzz/regress/$name" ] && cp tests/fuzz/regress/"$name"/* "$work"/
 	echo "=== fuzz_$name: $seconds s"
 	# detect_leaks: a leak on any input is a bug in a parser too.
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	"$bin" -max_total_time="$seconds" -print_final_stats=1 \
 	    -artifact_prefix="$crash/" -max_len=8192 -timeout=25 \
-	    "$work" $seeds >"$log" 2>&1
+	    "$work" >"$log" 2>&1
 	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
