@@ -3,6 +3,8 @@
 #   make            build station, devsim and the tests into $(BUILD)/
 #   make check      install missing Debian packages, build, run every test
 #   make check-asan the same tests under AddressSanitizer + UBSan
+#   make fuzz       libFuzzer targets, FUZZ_SECONDS each (clang)
+#   make valgrind   end-to-end tests under valgrind
 #   make demo       simulated line on the embedded defaults
 #   make hil FIXTURE=path [HIL_CONFIG=station.ini]
 #                   hardware-in-loop suite against a real fixture
@@ -217,6 +219,45 @@ format:
 	    $(shell find station drivers db ui fixtures tests -name '*.h')
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
+
+# ---- Fuzzing and valgrind ------------------------------------------------
+# make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="frame tlv ..."]
+#     Builds each tests/fuzz/fuzz_<name>.c with clang, libFuzzer, ASan and
+#     UBSan into build-fuzz/fuzz/ (the library and devsim objects are built
+#     there too, with coverage instrumentation), then runs each target for
+#     FUZZ_SECONDS on a scratch copy of its corpus and prints the executions;
+#     a crash fails the target and leaves the input in build-fuzz/crash/.
+# make valgrind
+#     The end-to-end test programs under valgrind, child processes (devsim,
+#     station) included; see tests/run-valgrind.sh and tests/valgrind.supp.
+FUZZ_BUILD   := build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
+
+ifeq ($(FUZZ),1)
+CFLAGS   += -fsanitize=fuzzer-no-link $(FUZZ_SAN)
+LDFLAGS  += $(FUZZ_SAN)
+endif
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(SIM_LIB_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -DFUZZ_MAIN -fsanitize=fuzzer \
+	    $(LDFLAGS) -o $@ $< $(SIM_LIB_OBJS) $(LIB) $(LDLIBS)
+
+.PHONY: fuzz fuzz-build valgrind
+fuzz-build:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang FUZZ=1 \
+	    $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz/fuzz_%)
+
+fuzz: fuzz-build
+	$(Q)sh tests/fuzz/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+valgrind: all
+	$(Q)BUILD=$(BUILD) sh tests/run-valgrind.sh
+# ---- end of fuzzing and valgrind -----------------------------------------
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

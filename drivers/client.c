@@ -436,25 +436,21 @@ call(struct client *c, uint8_t cmd, struct tlv_writer *w, uint8_t **resp,
 }
 
 st_err
-dev_hello(struct client *c, struct dev_info *info, char **cause)
+dev_info_parse(const uint8_t *payload, size_t len, struct dev_info *info,
+    char **cause)
 {
-	struct tlv_writer w;
-	uint8_t *resp = NULL;
-	size_t len = 0;
 	st_err err;
 
 	memset(info, 0, sizeof *info);
-	tlv_writer_init(&w);
-	tlv_put_u8(&w, PROTO_T_VERSION, PROTO_VERSION);
-	tlv_put_u16(&w, PROTO_T_MAX_FRAME, PROTO_STATION_MAX_FRAME);
-	c->send_max = PROTO_MIN_FRAME;
-	err = call(c, PROTO_CMD_HELLO, &w, &resp, &len, cause);
+	/* The tlv_get* functions assume a validated buffer. */
+	err = tlv_validate(payload, len, cause);
 	if (err)
-		return err;
-	if ((err = tlv_get_u8(resp, len, PROTO_T_VERSION, &info->version, cause)) ||
-	    (err = tlv_get_u16(resp, len, PROTO_T_MAX_FRAME, &info->max_frame,
+		goto fail;
+	if ((err = tlv_get_u8(payload, len, PROTO_T_VERSION, &info->version,
 	    cause)) ||
-	    (err = tlv_get_str(resp, len, PROTO_T_SERIAL, 64, &info->serial,
+	    (err = tlv_get_u16(payload, len, PROTO_T_MAX_FRAME,
+	    &info->max_frame, cause)) ||
+	    (err = tlv_get_str(payload, len, PROTO_T_SERIAL, 64, &info->serial,
 	    cause)))
 		goto fail;
 	if (info->version != PROTO_VERSION) {
@@ -481,26 +477,47 @@ dev_hello(struct client *c, struct dev_info *info, char **cause)
 	for (size_t i = 0; i < sizeof tags; i++) {
 		struct tlv t;
 
-		if (!tlv_find(resp, len, tags[i], &t)) {
+		if (!tlv_find(payload, len, tags[i], &t)) {
 			*opt[i] = xstrdup("");
 			continue;
 		}
-		err = tlv_get_str(resp, len, tags[i], 64, opt[i], cause);
+		err = tlv_get_str(payload, len, tags[i], 64, opt[i], cause);
 		if (err)
 			goto fail;
 	}
-	if (tlv_get_u32(resp, len, PROTO_T_CAPS, &info->caps, NULL) != ST_OK)
+	if (tlv_get_u32(payload, len, PROTO_T_CAPS, &info->caps, NULL) != ST_OK)
 		info->caps = 0;
-	if (tlv_get_u8(resp, len, PROTO_T_STATE, &info->state, NULL) != ST_OK)
+	if (tlv_get_u8(payload, len, PROTO_T_STATE, &info->state, NULL) != ST_OK)
 		info->state = PROTO_STATE_BLANK;
-	c->send_max = info->max_frame < PROTO_STATION_MAX_FRAME ?
-	    info->max_frame : PROTO_STATION_MAX_FRAME;
-	free(resp);
 	return ST_OK;
 fail:
-	free(resp);
 	dev_info_clear(info);
 	return st_wrap(cause, err, "HELLO reply");
+}
+
+st_err
+dev_hello(struct client *c, struct dev_info *info, char **cause)
+{
+	struct tlv_writer w;
+	uint8_t *resp = NULL;
+	size_t len = 0;
+	st_err err;
+
+	memset(info, 0, sizeof *info);
+	tlv_writer_init(&w);
+	tlv_put_u8(&w, PROTO_T_VERSION, PROTO_VERSION);
+	tlv_put_u16(&w, PROTO_T_MAX_FRAME, PROTO_STATION_MAX_FRAME);
+	c->send_max = PROTO_MIN_FRAME;
+	err = call(c, PROTO_CMD_HELLO, &w, &resp, &len, cause);
+	if (err)
+		return err;
+	err = dev_info_parse(resp, len, info, cause);
+	free(resp);
+	if (err)
+		return err;
+	c->send_max = info->max_frame < PROTO_STATION_MAX_FRAME ?
+	    info->max_frame : PROTO_STATION_MAX_FRAME;
+	return ST_OK;
 }
 
 /* Return a copy of a required bytes field of a reply. */

@@ -55,6 +55,16 @@ struct dev_info {
 void dev_info_clear(struct dev_info *info);
 
 /*
+ * Parse the payload of a HELLO reply (bytes from the device, not trusted:
+ * the TLV structure is checked here too) into *info, which is overwritten.
+ * ST_E_PROTO for a missing or malformed required field (VERSION, MAX_FRAME,
+ * SERIAL), an out-of-range frame limit or an empty serial; ST_E_UNSUPPORTED
+ * for another protocol version.  On failure *info is left cleared.
+ */
+st_err dev_info_parse(const uint8_t *payload, size_t len,
+    struct dev_info *info, char **cause);
+
+/*
  * One request/reply exchange.  `req` is the TLV payload (may be NULL/0).
  * On ST_OK the reply payload is returned in *resp (caller frees) and the
  * reply status was OK.  A device error status gives ST_E_DEVICE with the

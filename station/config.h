@@ -80,6 +80,14 @@ struct config {
 st_err config_load(const char *path, struct config **out, char **cause);
 
 /*
+ * The same parser and checks over `len` bytes of text in memory (NUL bytes
+ * are refused as in a file); `name` stands for the file name in messages
+ * and in cfg->path.  No file permission check: there is no file.
+ */
+st_err config_load_buffer(const char *name, const char *text, size_t len,
+    struct config **out, char **cause);
+
+/*
  * The embedded defaults: station id "station-1", home from `home` (may be
  * NULL: $STATION_HOME, then "./var"), ledger <home>/ledger.db, local CA in
  * <home>/ca, no broker, one profile "default" (profile_init_default), no

@@ -345,18 +345,16 @@ open_config(const char *path, FILE **out, char **cause)
 	return ST_OK;
 }
 
-st_err
-config_load(const char *path, struct config **out, char **cause)
+/* Parse the open stream `fp` (closed here) named `path` in messages. */
+static st_err
+load_stream(const char *path, FILE *fp, struct config **out, char **cause)
 {
 	struct config_load ld;
 	st_err err;
 
-	*out = NULL;
 	memset(&ld, 0, sizeof ld);
 	ld.path = path;
-	err = open_config(path, &ld.fp, cause);
-	if (err)
-		return err;
+	ld.fp = fp;
 	ld.rd.fp = ld.fp;
 	ld.rd.on_header = ld_header;
 	ld.rd.on_error = ld_read_error;
@@ -394,7 +392,39 @@ out:
 	free(ld.ledger);
 	free(ld.ca_dir);
 	free(ld.ca_root);
-	free(ld.ca_pin_file);
 	free(ld.broker_ca);
 	return err;
+}
+
+st_err
+config_load(const char *path, struct config **out, char **cause)
+{
+	FILE *fp;
+	st_err err;
+
+	*out = NULL;
+	err = open_config(path, &fp, cause);
+	if (err)
+		return err;
+	return load_stream(path, fp, out, cause);
+}
+
+st_err
+config_load_buffer(const char *name, const char *text, size_t len,
+    struct config **out, char **cause)
+{
+	/* fmemopen() refuses a zero size; an empty file reads like one
+	 * empty line. */
+	static const char empty[] = "\n";
+	FILE *fp;
+
+	*out = NULL;
+	if (len == 0) {
+		text = empty;
+		len = 1;
+	}
+	fp = fmemopen((void *)text, len, "r");
+	if (fp == NULL)
+		return st_fail(cause, ST_E_IO, "%s: %s", name, strerror(errno));
+	return load_stream(name, fp, out, cause);
 }

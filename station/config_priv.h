@@ -42,7 +42,6 @@ struct config_load {
 
 	/* Paths as written, resolved against home once the file is read. */
 	char *home, *ledger, *ca_dir, *ca_root, *broker_ca;
-	char *ca_pin_file;
 
 	st_err err;   /* the first error wins */
 	int err_line;

@@ -532,6 +532,33 @@ test_missing_file_is_io_error(void **state)
 	free(cause);
 }
 
+/* The in-memory loader applies the same rules as the file loader and
+ * names the buffer in its messages. */
+static void
+test_load_buffer_same_rules_as_file(void **state)
+{
+	(void)state;
+	static const char good[] = "[station]\nid = st-9\n";
+	static const char bad[] = "[station]\nid = a\0b\n";
+	struct config *cfg = NULL;
+	char *cause = NULL;
+
+	assert_int_equal(config_load_buffer("mem.ini", good, sizeof good - 1,
+	    &cfg, &cause), ST_OK);
+	assert_string_equal(cfg->station_id, "st-9");
+	assert_string_equal(cfg->path, "mem.ini");
+	assert_int_equal(cfg->n_profiles, 1);
+	config_free(cfg);
+	assert_int_equal(config_load_buffer("mem.ini", bad, sizeof bad - 1,
+	    &cfg, &cause), ST_E_CONFIG);
+	assert_null(cfg);
+	assert_non_null(strstr(cause, "mem.ini:2: NUL byte"));
+	free(cause);
+	assert_int_equal(config_load_buffer("empty.ini", "", 0, &cfg, NULL),
+	    ST_OK);
+	config_free(cfg);
+}
+
 static void
 test_bad_station_id(void **state)
 {
@@ -626,6 +653,7 @@ main(void)
 		T(test_world_writable_file_refused),
 		T(test_missing_file_is_io_error),
 		T(test_bad_station_id),
+		T(test_load_buffer_same_rules_as_file),
 		T(test_syntax_errors_name_their_line),
 		T(test_first_error_wins),
 		T(test_indented_continuation),

@@ -1,0 +1,141 @@
+#!/bin/sh
+# Rebuild the seed corpora in tests/fuzz/corpus/ (committed; run this only
+# to change them).  Frames and TLV payloads are built from the examples in
+# docs/protocol.md section 9; the CSR and the certificate are made with
+# the openssl command line (a CSR and a certificate hold no private key;
+# the key made for them is deleted at once).
+set -eu
+cd "$(dirname "$0")/../.."
+C=tests/fuzz/corpus
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+rm -rf "$C"
+mkdir -p "$C"
+
+python3 - "$C" <<'PY'
+import os, re, struct, sys, zlib
+C = sys.argv[1]
+def put(name, fname, data):
+    os.makedirs(os.path.join(C, name), exist_ok=True)
+    with open(os.path.join(C, name, fname), "wb") as f:
+        f.write(data)
+def cobs(raw):
+    out, block = bytearray(), bytearray()
+    for b in raw:
+        if b == 0:
+            out += bytes([len(block) + 1]) + block; block = bytearray()
+        else:
+            block.append(b)
+            if len(block) == 254:
+                out += b"\xff" + block; block = bytearray()
+    return bytes(out + bytes([len(block) + 1]) + block)
+def header(flags, seq, cmd, status, off, total):
+    return struct.pack(">BBHBBHH", 1, flags, seq, cmd, status, off, total)
+def frame(flags, seq, cmd, status, off, total, payload):
+    raw = header(flags, seq, cmd, status, off, total) + payload
+    raw += struct.pack("<I", zlib.crc32(raw) & 0xffffffff)
+    return b"\0" + cobs(raw) + b"\0"
+def tlv(tag, val):
+    return struct.pack(">BH", tag, len(val)) + val
+
+doc = open("docs/protocol.md").read()
+wires = []
+for i, block in enumerate(re.findall(r"```frame\n(.*?)```", doc, re.S)):
+    hexes = " ".join(l for l in block.splitlines() if not l.startswith("expect"))
+    w = bytes.fromhex(hexes)
+    wires.append(w)
+    put("frame", "doc-%02d" % i, w)
+    put("frame", "doc-%02d-inner" % i, w.strip(b"\0"))
+put("frame", "two-frames-and-noise", wires[0] + b"\x11\x22\x33" + wires[1])
+put("frame", "decoded-hello", header(0, 1, 1, 0, 0, 9) +
+    bytes.fromhex("010001010200021000"))
+put("frame", "cobs-254-block", b"\xff" + bytes(range(1, 255)))
+
+hello_req = tlv(1, b"\x01") + tlv(2, b"\x10\x00")
+hello_rep = bytes.fromhex("01000101020002010003000653 4e 30 30 30 31 04 00 04 45 56 2d 31 06 00 05 31 2e 32 2e 30 07 00 08 41 54 45 43 43 36 30 38 08 00 04 00 00 00 1d 09 00 01 00")
+put("tlv", "hello-request", hello_req)
+put("tlv", "hello-reply", hello_rep)
+put("tlv", "message", tlv(0x1c, b"no key in slot 0"))
+put("tlv", "all-widths", tlv(1, b"\x07") + tlv(2, b"\x01\x02") +
+    tlv(8, b"\x00\x00\x00\x1d") + tlv(0x1a, bytes(40)))
+put("tlv", "truncated", hello_rep[:-2])
+put("dev_info", "hello-reply", hello_rep)
+put("dev_info", "minimal", tlv(1, b"\x01") + tlv(2, b"\x01\x00") +
+    tlv(3, b"SN1"))
+put("dev_info", "unknown-tags", tlv(0x55, b"x") + hello_rep + tlv(3, b"dup"))
+put("dev_info", "frame-too-small", tlv(1, b"\x01") + tlv(2, b"\x00\x10") +
+    tlv(3, b"SN1"))
+
+def rec(flags, seq, cmd, off, total, payload):
+    assert len(payload) < 256
+    return bytes([len(payload), flags]) + struct.pack(">HBHH", seq, cmd,
+        off, total) + payload
+def msg(seq, cmd, payload):
+    return rec(0, seq, cmd, 0, len(payload), payload)
+hello = msg(1, 0x01, hello_req)
+keygen = msg(2, 0x10, tlv(0x10, b"\x01") + tlv(0x11, b"\x00"))
+csr = msg(3, 0x12, tlv(0x11, b"\x00") +
+    tlv(0x13, b"C=US,O=Example-Org,CN=SN0001") +
+    tlv(0x14, b"sn0001.example.com") + tlv(0x15, b"urn:dev:SN0001"))
+sign = msg(4, 0x13, tlv(0x11, b"\x00") + tlv(0x17, b"\x01") +
+    tlv(0x18, bytes(range(32))))
+cert = tlv(0x1a, b"\x30\x82\x01\x2c" + bytes(296))
+chunks = rec(0, 5, 0x20, 0, len(cert), cert[:242]) + \
+    rec(0, 6, 0x20, 242, len(cert), cert[242:])
+put("devsim", "provision", b"\x01" + hello + keygen + csr + sign + chunks +
+    msg(7, 0x22, b"") + rec(0, 8, 0x7f, 242, 0, b"") +
+    msg(9, 0x30, tlv(0x1b, b"\x01")))
+put("devsim", "hello-pubkey-retransmit", b"\x01" + hello +
+    msg(2, 0x11, tlv(0x11, b"\x00")) + msg(2, 0x11, tlv(0x11, b"\x00")) +
+    msg(3, 0x02, b"") + msg(4, 0x40, b""))
+put("devsim", "chain-and-reset", b"\x01" + hello +
+    msg(2, 0x21, tlv(0x1a, b"\x30\x03\x02\x01\x01") * 3) +
+    msg(3, 0x23, b"") + msg(4, 0x31, b"") + rec(0, 5, 0x7f, 100, 0, b""))
+put("devsim", "out-of-order-chunk", b"\x03" +
+    rec(0, 1, 0x20, 10, 300, bytes(20)))
+put("devsim", "raw-doc-frames", b"\x00" + b"".join(wires))
+put("devsim", "raw-noise", b"\x00" + bytes(range(256)))
+PY
+
+# The CSR and certificate: EC P-256, the subject and SANs the harnesses
+# expect.  The key file is removed before this script ends.
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+    -out "$tmp/key.pem" 2>/dev/null
+mkdir -p "$C/csr_policy" "$C/cert_check"
+openssl req -new -key "$tmp/key.pem" -subj "/C=US/O=Example-Org/CN=SN0001" \
+    -addext "subjectAltName=DNS:sn0001.example.com,URI:urn:dev:SN0001" \
+    -outform DER -out "$C/csr_policy/ec-p256-good"
+openssl req -new -key "$tmp/key.pem" -subj "/CN=SN0001" \
+    -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=keyCertSign" -outform DER \
+    -out "$C/csr_policy/ca-true"
+openssl req -x509 -new -key "$tmp/key.pem" -days 365 \
+    -subj "/C=US/O=Example-Org/CN=SN0001" \
+    -addext "subjectAltName=DNS:sn0001.example.com" \
+    -addext "basicConstraints=critical,CA:FALSE" \
+    -addext "keyUsage=critical,digitalSignature" \
+    -addext "extendedKeyUsage=clientAuth" \
+    -outform DER -out "$C/cert_check/leaf"
+openssl req -x509 -new -key "$tmp/key.pem" -days 30 -subj "/CN=Other" \
+    -addext "basicConstraints=critical,CA:TRUE" \
+    -outform DER -out "$C/cert_check/ca-cert"
+rm -f "$tmp/key.pem"
+
+mkdir -p "$C/dn" "$C/profile" "$C/config"
+printf 'C=US,O=Example-Org,OU=IoT-Device,CN=SN0001' >"$C/dn/full"
+printf 'CN=SN0001' >"$C/dn/cn"
+printf 'serialNumber=42,DC=example,UID=u1,emailAddress=a@b.c,ST=CA,L=SF' \
+    >"$C/dn/all-attributes"
+printf 'C=USA,CN=x' >"$C/dn/bad-country"
+printf 'CN=caf\303\251' >"$C/dn/utf8"
+printf 'C=US,O=Example-Org,CN=${serial}' >"$C/profile/subject"
+printf 'urn:example:device:${serial}:${model}@${station}' >"$C/profile/uri"
+printf 'factory/selftest/${cn}' >"$C/profile/topic"
+printf 'a $ b $${serial} ${serial' >"$C/profile/dollars"
+printf 'SN0001' >"$C/profile/serial"
+cp fixtures/station.ini "$C/config/station.ini"
+printf '[station]\nid = st-9\n' >"$C/config/minimal.ini"
+printf '[profile a]\nkey = rsa-2048\nsubject = CN=${serial}\n  continued\n[slot 2]\ndevice = tcp:h:1\nprofile = a\n[slot 1]\ndevice = uart:/dev/ttyUSB0\nprofile = a\n' \
+    >"$C/config/slots.ini"
+printf '\357\273\277[ca]\nbackend = local\n[ca]\n' >"$C/config/bom-duplicate.ini"
+echo "corpus: $(find "$C" -type f | wc -l) files, $(du -sb "$C" | cut -f1) bytes"
