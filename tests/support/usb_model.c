@@ -56,6 +56,7 @@ struct usb_model {
 	uint8_t *in;             /* devsim's bytes not yet sent IN */
 	size_t in_len, in_cap;
 	int stall_in, gone, unplug_cmd;
+	int removed;             /* "remove" uevent sent, out of the testbed */
 	unsigned clear_halts, claims;
 	struct frame_reader out_rd;
 
@@ -601,7 +602,8 @@ usb_model_unplug(struct usb_model *m)
 	int was;
 
 	pthread_mutex_lock(&m->mu);
-	was = !m->gone;
+	was = !m->removed;
+	m->removed = 1;
 	unplug_locked(m);
 	pthread_mutex_unlock(&m->mu);
 	if (was && m->syspath != NULL) {
