@@ -84,13 +84,13 @@ void line_get_stats(struct line *l, struct line_stats *out);
  *    the serial the device reports.  A board already plugged in when
  *    hotplug is enabled counts as arriving.  A board arriving while the
  *    slot is busy gets its run when the slot is free, if still there.
- *  - a board leaving emits EVENT_INFO LINE_INFO_REMOVED on the slot.  A
+ *  - a board leaving emits EVENT_INFO EVENT_INFO_REMOVED on the slot.  A
  *    run in progress fails by itself (its next transfer ends with
  *    ST_E_HANGUP "device removed"), is recorded FAIL with that reason,
  *    and its certificate, if issued, is orphaned and revoked as for any
  *    failure.  Nothing restarts on that slot until a board arrives again.
  *
- * Each watched slot first emits EVENT_INFO LINE_INFO_WAITING (run_id 0).
+ * Each watched slot first emits EVENT_INFO EVENT_INFO_WAITING (run_id 0).
  * Call once, from the thread that owns the line; the watchers stop in
  * line_free.  ST_E_CONFIG when no slot is usb:, ST_E_STATE when already
  * enabled, else usb_hotplug_start's errors (ST_E_URI, ST_E_UNSUPPORTED),
@@ -100,10 +100,6 @@ st_err line_enable_hotplug(struct line *l, const struct line_job *defaults,
     char **cause);
 /* The number of usb: slots of a fixture (the ones hotplug watches). */
 unsigned line_usb_slots(const struct fixture *fx);
-
-/* EVENT_INFO texts of hotplug slots (the screen matches them). */
-#define LINE_INFO_WAITING "waiting for device"
-#define LINE_INFO_REMOVED "device removed"
 
 /* Stop the hotplug watchers and accepting jobs, wait for running ones
  * (each ends by its own step deadlines), join the workers and free.

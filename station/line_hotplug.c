@@ -101,7 +101,7 @@ on_plug(enum usb_hotplug_event ev, const struct usb_dev_info *dev,
 	}
 	log_info("slot %u: board %s removed%s", w->slot->index,
 	    dev->serial ? dev->serial : "?", was_busy ? " during a run" : "");
-	emit_info(l, w, LINE_INFO_REMOVED);
+	emit_info(l, w, EVENT_INFO_REMOVED);
 }
 
 int
@@ -161,7 +161,7 @@ line_enable_hotplug(struct line *l, const struct line_job *defaults,
 		if (!is_usb_slot(w->slot))
 			continue;
 		/* Before the watcher starts, so it precedes any arrival. */
-		emit_info(l, w, LINE_INFO_WAITING);
+		emit_info(l, w, EVENT_INFO_WAITING);
 		char *sel = selector_of(w->slot->device);
 		err = usb_hotplug_start(sel, on_plug, w, &w->hp, cause);
 		free(sel);

@@ -71,9 +71,9 @@ on_event(void *ctx, const struct station_event *ev)
 	if (ev->kind != EVENT_INFO || ev->text == NULL || ev->slot != 1)
 		return;
 	pthread_mutex_lock(&h->mu);
-	if (strcmp(ev->text, LINE_INFO_WAITING) == 0)
+	if (strcmp(ev->text, EVENT_INFO_WAITING) == 0)
 		h->waiting++;
-	else if (strcmp(ev->text, LINE_INFO_REMOVED) == 0)
+	else if (strcmp(ev->text, EVENT_INFO_REMOVED) == 0)
 		h->removed++;
 	pthread_cond_broadcast(&h->cv);
 	pthread_mutex_unlock(&h->mu);
