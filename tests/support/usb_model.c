@@ -570,6 +570,18 @@ usb_model_new(UMockdevTestbed *tb, const struct usb_model_desc *desc,
 			goto fail;
 		m->reader_running = 1;
 	}
+	/* The ioctl handler first: a process that enumerates the bus (a
+	 * hotplug watcher starting) may open the node as soon as the device
+	 * is in sysfs, and the preload library aborts when the node has no
+	 * handler yet. */
+	m->ioctl = umockdev_ioctl_base_new();
+	g_signal_connect(m->ioctl, "handle-ioctl", G_CALLBACK(on_ioctl), m);
+	if (!umockdev_testbed_attach_ioctl(tb, m->devnode, m->ioctl, &gerr)) {
+		fprintf(stderr, "usb_model: attach %s: %s\n", m->devnode,
+		    gerr->message);
+		g_clear_error(&gerr);
+		goto fail;
+	}
 	devpath = device_path(desc);
 	text = describe_device(m, devpath);
 	ok = umockdev_testbed_add_from_string(tb, text, &gerr);
@@ -578,14 +590,6 @@ usb_model_new(UMockdevTestbed *tb, const struct usb_model_desc *desc,
 	g_free(devpath);
 	if (!ok) {
 		fprintf(stderr, "usb_model: testbed: %s\n", gerr->message);
-		g_clear_error(&gerr);
-		goto fail;
-	}
-	m->ioctl = umockdev_ioctl_base_new();
-	g_signal_connect(m->ioctl, "handle-ioctl", G_CALLBACK(on_ioctl), m);
-	if (!umockdev_testbed_attach_ioctl(tb, m->devnode, m->ioctl, &gerr)) {
-		fprintf(stderr, "usb_model: attach %s: %s\n", m->devnode,
-		    gerr->message);
 		g_clear_error(&gerr);
 		goto fail;
 	}
