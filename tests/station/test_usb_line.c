@@ -354,6 +354,38 @@ test_batch_hotplug_runs_plugged_board(void **state)
 	hl_stop(h);
 }
 
+/* Without --count the batch ends when its input ends and no run is
+ * going on (no board here: no run, exit 0); a fixture without usb:
+ * slots cannot be watched (exit 3); --count needs --hotplug (exit 2). */
+static void
+test_batch_hotplug_ends_at_eof_and_needs_usb_slot(void **state)
+{
+	struct hl *h = hl_start(1);
+	char *fx_path = sim_line_write(h->sim, "usb-fixture.ini", SLOT_FIXTURE);
+	char *empty = sim_line_write(h->sim, "empty.txt", "");
+	const char *bin = test_bin("STATION_BIN", "build/bin/station");
+	const char *eof[] = { bin, "--config", h->sim->config_path, "batch",
+		"--hotplug", "--fixture", fx_path, "--input", empty, NULL };
+	const char *tcp[] = { bin, "--config", h->sim->config_path, "batch",
+		"--hotplug", "--fixture", h->sim->fixture_path, "--input",
+		empty, NULL };
+	const char *usage[] = { bin, "--config", h->sim->config_path, "batch",
+		"--count", "1", NULL };
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(proc_run_capture(eof, &out), 0);
+	assert_non_null(strstr(out, "\"summary\":true,\"runs\":0"));
+	free(out);
+	assert_int_equal(proc_run_capture(tcp, &out), 3);
+	free(out);
+	assert_int_equal(proc_run_capture(usage, &out), 2);
+	free(out);
+	free(empty);
+	free(fx_path);
+	hl_stop(h);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -361,6 +393,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_plug_starts_run_and_unplug_mid_run_fails_removed),
 		cmocka_unit_test(test_hotplug_needs_a_usb_slot),
 		cmocka_unit_test(test_batch_hotplug_runs_plugged_board),
+		cmocka_unit_test(test_batch_hotplug_ends_at_eof_and_needs_usb_slot),
 	};
 
 	umockdev_env_reexec(argc, argv);
