@@ -105,10 +105,12 @@ $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT_OBJS) $(SIM_LIB_OBJS) $(LIB)
 	    $(TEST_SUPPORT_OBJS) $(SIM_LIB_OBJS) $(LIB) $(LDLIBS) \
 	    $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
 
-# The uart: and usb: transport tests build a umockdev testbed (GLib)
-# in-process, with the support code in UMOCKDEV_SUPPORT_SRCS.
+# The uart: and usb: transport tests and the usb: line tests build a
+# umockdev testbed (GLib) in-process, with the support code in
+# UMOCKDEV_SUPPORT_SRCS.
 UMOCKDEV_TESTS := $(filter $(BUILD)/tests/drivers/test_uart% \
-                    $(BUILD)/tests/drivers/test_usb%,$(TEST_BINS))
+                    $(BUILD)/tests/drivers/test_usb% \
+                    $(BUILD)/tests/station/test_usb%,$(TEST_BINS))
 UMOCKDEV_SUPPORT_OBJS := $(UMOCKDEV_SUPPORT_SRCS:%.c=$(BUILD)/%.o)
 $(UMOCKDEV_TESTS) $(UMOCKDEV_SUPPORT_OBJS): CPPFLAGS += $(shell $(PKG_CONFIG) --cflags umockdev-1.0 2>/dev/null)
 $(UMOCKDEV_TESTS): LDLIBS += $(shell $(PKG_CONFIG) --libs umockdev-1.0 2>/dev/null)

@@ -22,6 +22,14 @@ static const struct advice advice_table[] = {
 	  "Stop the line and call the station administrator: the station's configuration is wrong." },
 	{ STEP_CONNECT, ST_E_URI, "Slot is misconfigured",
 	  "Call the test engineer: the slot's device address is wrong." },
+	/* A link that goes away once the device was reached means the board
+	 * was pulled ("device removed" on USB, a hang-up on a serial or TCP
+	 * line); the CA and the broker have their own hang-up rows below,
+	 * and a connection refused at connect is "not reachable". */
+	{ STEP_CONNECT, ST_E_HANGUP, "Device not reachable",
+	  "Check the cable and that the device sits in the fixture, then retry." },
+	{ ANY_STEP, ST_E_HANGUP, "Device was removed during provisioning",
+	  "Put the device back and rescan or re-plug to retry." },
 	{ STEP_CONNECT, ST_OK, "Device not reachable",
 	  "Check the cable and that the device sits in the fixture, then retry." },
 	{ STEP_HELLO, ST_E_PROTO, "Device answers garbage",

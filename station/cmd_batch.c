@@ -1,5 +1,6 @@
 /*
  * station batch [--fixture F] [--operator ID] [--batch LOT] [--input FILE]
+ *               [--hotplug [--count N]]
  *
  * Headless line: reads scans, one per line ("SERIAL [SLOT-LABEL]"), from
  * stdin or --input, provisions each on its slot (or the next free one)
@@ -7,6 +8,12 @@
  * that is not a serial, names an unknown slot, or repeats a serial that
  * is running or has PASSed in this batch is refused with a JSON line of
  * its own; a serial that FAILed may be scanned again (rework).
+ *
+ * With --hotplug, runs are started by boards plugged into the fixture's
+ * usb: slots (line_enable_hotplug: no scanned serial, no label check)
+ * and scans are not read.  The batch ends after N finished runs with
+ * --count N, else when the input reaches EOF and no run is going on; runs
+ * that started before the end is reached are finished and reported too.
  *
  * Exit 0 when every run PASSed and no scan was refused, 1 otherwise, 2
  * for usage, 3 when the station could not work (config, ledger, CA).
@@ -36,6 +43,7 @@ struct scan_seen {
 /* Shared by the reading thread and the slot threads (results). */
 struct batch {
 	pthread_mutex_t mu; /* stdout, the table and the counters */
+	pthread_cond_t ran; /* a run finished (for --count) */
 	struct scan_seen *seen;
 	size_t n_seen;
 	unsigned runs, passed, failed, rejected;
@@ -99,6 +107,7 @@ on_result(void *ctx, const struct line_result *r)
 		line = provision_result_json(r->res, r->req);
 	pthread_mutex_lock(&b->mu);
 	b->runs++;
+	pthread_cond_broadcast(&b->ran);
 	if (r->station_err) {
 		json_t *o = json_object();
 
@@ -216,10 +225,33 @@ out:
 	free(text);
 }
 
+struct batch_opts {
+	struct line_job tmpl;
+	int hotplug;
+	unsigned count;     /* --hotplug: stop after this many runs; 0 = EOF */
+};
+
+/* --hotplug: wait for the end (N runs, or EOF on the input). */
+static void
+wait_hotplug_end(struct batch *b, FILE *in, unsigned count, char **buf,
+    size_t *cap)
+{
+	if (count == 0) {
+		while (getline(buf, cap, in) >= 0)
+			; /* lines are not scans here: only EOF matters */
+		return;
+	}
+	pthread_mutex_lock(&b->mu);
+	while (b->runs < count)
+		pthread_cond_wait(&b->ran, &b->mu);
+	pthread_mutex_unlock(&b->mu);
+}
+
 static int
 run_batch(struct station *st, const struct fixture *fx, FILE *in,
-    const struct line_job *tmpl)
+    const struct batch_opts *opts)
 {
+	const struct line_job *tmpl = &opts->tmpl;
 	struct batch b = { .seen = NULL };
 	struct event_bus bus = { 0 };
 	struct line *l = NULL;
@@ -229,14 +261,25 @@ run_batch(struct station *st, const struct fixture *fx, FILE *in,
 	int rc;
 
 	pthread_mutex_init(&b.mu, NULL);
+	pthread_cond_init(&b.ran, NULL);
 	if (line_new(st, fx, &bus, &l, &cause) != ST_OK) {
 		fprintf(stderr, "station: %s\n", cause);
 		rc = EXIT_STATION;
 		goto out;
 	}
 	line_on_result(l, on_result, &b);
-	while (getline(&buf, &cap, in) >= 0)
-		handle_scan(&b, l, fx, tmpl, ++lineno, buf);
+	if (opts->hotplug) {
+		if (line_enable_hotplug(l, tmpl, &cause) != ST_OK) {
+			fprintf(stderr, "station: %s\n", cause);
+			line_free(l);
+			rc = EXIT_STATION;
+			goto out;
+		}
+		wait_hotplug_end(&b, in, opts->count, &buf, &cap);
+	} else {
+		while (getline(&buf, &cap, in) >= 0)
+			handle_scan(&b, l, fx, tmpl, ++lineno, buf);
+	}
 	line_wait_idle(l);
 	line_free(l);
 
@@ -259,14 +302,31 @@ out:
 	free(b.seen);
 	free(buf);
 	free(cause);
+	pthread_cond_destroy(&b.ran);
 	pthread_mutex_destroy(&b.mu);
 	return rc;
+}
+
+/* A positive run count; -1 if `s` is not one. */
+static int
+parse_count(const char *s, unsigned *out)
+{
+	char *end = NULL;
+	unsigned long v;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	v = strtoul(s, &end, 10);
+	if (*end != '\0' || v == 0 || v > 1000000)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
 }
 
 static int
 cmd_batch_exec(int argc, char **argv)
 {
-	struct line_job tmpl = { 0 };
+	struct batch_opts o = { .hotplug = 0 };
 	const char *fixture_path = NULL, *input = NULL;
 	struct station *st = NULL;
 	struct fixture *fx = NULL;
@@ -281,14 +341,21 @@ cmd_batch_exec(int argc, char **argv)
 		if (strcmp(a, "--fixture") == 0 && more)
 			fixture_path = argv[++i];
 		else if (strcmp(a, "--operator") == 0 && more)
-			tmpl.operator_id = argv[++i];
+			o.tmpl.operator_id = argv[++i];
 		else if (strcmp(a, "--batch") == 0 && more)
-			tmpl.batch = argv[++i];
+			o.tmpl.batch = argv[++i];
 		else if (strcmp(a, "--input") == 0 && more)
 			input = argv[++i];
+		else if (strcmp(a, "--hotplug") == 0)
+			o.hotplug = 1;
+		else if (strcmp(a, "--count") == 0 && more &&
+		    parse_count(argv[i + 1], &o.count) == 0)
+			i++;
 		else
 			return cmd_usage(&cmd_batch_entry);
 	}
+	if (o.count > 0 && !o.hotplug)
+		return cmd_usage(&cmd_batch_entry);
 	if (input) {
 		in = fopen(input, "re");
 		if (in == NULL) {
@@ -304,7 +371,7 @@ cmd_batch_exec(int argc, char **argv)
 	} else {
 		fx = fixture_from_config(st->cfg);
 	}
-	rc = run_batch(st, fx, in, &tmpl);
+	rc = run_batch(st, fx, in, &o);
 	goto out;
 fail:
 	fprintf(stderr, "station: %s\n", cause);
@@ -319,8 +386,10 @@ out:
 
 const struct cmd_entry cmd_batch_entry = {
 	.name = "batch",
-	.args = "[--fixture F] [--operator ID] [--batch LOT] [--input FILE]",
+	.args = "[--fixture F] [--operator ID] [--batch LOT] [--input FILE] "
+	    "[--hotplug [--count N]]",
 	.summary = "provision the scans read from stdin (SERIAL [SLOT]) on "
-	    "the fixture's slots; JSON lines out",
+	    "the fixture's slots, or with --hotplug the boards plugged into "
+	    "its usb: slots; JSON lines out",
 	.exec = cmd_batch_exec,
 };

@@ -1,12 +1,19 @@
 /*
  * station ui [--fixture F] [--operator ID] [--batch LOT] [--slot-scan]
+ *            [--no-hotplug]
  *
  * The operator screen: one panel per fixture slot, driven by scans.  This
  * is the only core file that calls into ui/; the screen gets its jobs
  * started through struct ui_ops and its events through a ui_queue on the
  * line's event bus.  Log lines go to <home>/station-ui.log, never over the
  * screen.
+ *
+ * When the fixture has usb: slots, a board plugged into one starts its run
+ * (line_enable_hotplug) and those slots show "waiting for device" and
+ * "device removed"; scans still work on every slot.  --no-hotplug leaves
+ * every run to scans.
  */
+#define LOG_MODULE "ui"
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +27,7 @@
 #include "station.h"
 #include "ui/ui.h"
 #include "util/clock.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 #include "fixture.h"
@@ -30,6 +38,7 @@ struct ui_opts {
 	const char *operator_id;
 	const char *batch;
 	int slot_scan;
+	int no_hotplug;
 };
 
 static int
@@ -47,6 +56,8 @@ parse(int argc, char **argv, struct ui_opts *o)
 			o->batch = argv[++i];
 		else if (strcmp(a, "--slot-scan") == 0)
 			o->slot_scan = 1;
+		else if (strcmp(a, "--no-hotplug") == 0)
+			o->no_hotplug = 1;
 		else
 			return -1;
 	}
@@ -116,6 +127,25 @@ submit(void *ctx, unsigned slot_index, const char *serial,
 	return line_submit(ctx, &job, NULL, cause);
 }
 
+/* Boards plugged into usb: slots start runs.  Without hotplug here the
+ * screen still works by scans: say so on the message line. */
+static void
+enable_hotplug(struct line *line, struct ui_model *m, const struct ui_opts *o)
+{
+	struct line_job defaults = {
+		.operator_id = o->operator_id,
+		.batch = o->batch,
+	};
+	char *why = NULL;
+
+	if (line_enable_hotplug(line, &defaults, &why) != ST_OK) {
+		log_warn("hotplug: %s", why);
+		ui_model_message(m, 1, "no auto-start on plug (%s): scan to "
+		    "start", why);
+	}
+	free(why);
+}
+
 static int
 cmd_ui_exec(int argc, char **argv)
 {
@@ -159,6 +189,8 @@ cmd_ui_exec(int argc, char **argv)
 	if (line_new(st, fx, &bus, &line, &cause) != ST_OK)
 		goto fail;
 	model_setup(&m, st, fx, &o);
+	if (!o.no_hotplug && line_usb_slots(fx) > 0)
+		enable_hotplug(line, &m, &o);
 
 	struct ui_ops ops = { .ctx = line, .submit = submit };
 	if (ui_run(&m, q, &ops, &cause) != ST_OK)
@@ -187,7 +219,8 @@ out:
 
 const struct cmd_entry cmd_ui_entry = {
 	.name = "ui",
-	.args = "[--fixture FILE] [--operator ID] [--batch LOT] [--slot-scan]",
+	.args = "[--fixture FILE] [--operator ID] [--batch LOT] [--slot-scan] "
+	    "[--no-hotplug]",
 	.summary = "the operator screen: scan devices, see PASS/FAIL per slot",
 	.exec = cmd_ui_exec,
 };

@@ -47,6 +47,12 @@ enum event_kind {
 	EVENT_RUN_END,    /* pass, text = reason on FAIL */
 };
 
+/* EVENT_INFO texts of a slot whose board is watched by hotplug (line.h,
+ * line_enable_hotplug), emitted outside any run (run_id 0); the screen
+ * shows them on the slot. */
+#define EVENT_INFO_WAITING "waiting for device"
+#define EVENT_INFO_REMOVED "device removed"
+
 struct station_event {
 	enum event_kind kind;
 	int slot;

@@ -8,11 +8,14 @@
  * failing power_on or reset hook ends the job as a FAIL at the connect
  * step that is recorded in the ledger like any other run (line_hooks.c),
  * so every scan that reached a slot leaves exactly one run on record.
+ *
+ * Jobs come from line_submit (scans) or, on usb: slots with hotplug
+ * enabled, from a board being plugged in (line_hotplug.c); both go through
+ * line_hand_over.
  */
 #define LOG_MODULE "line"
 #include "line.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,31 +23,6 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
-
-struct worker {
-	struct line *line;
-	const struct fixture_slot *slot; /* borrowed from the fixture */
-	pthread_t thread;
-	int started;
-	pthread_cond_t cv;   /* a job arrived, or the line stops */
-	int has_job;         /* submitted, not yet taken */
-	int busy;            /* submitted or running */
-	char *serial, *operator_id, *batch; /* the job (owned) */
-};
-
-struct line {
-	struct station *st;
-	const struct fixture *fx;
-	const struct event_bus *bus;
-	pthread_mutex_t mu;
-	pthread_cond_t freed; /* a slot became free */
-	int stopping;
-	line_result_fn result_fn;
-	void *result_ctx;
-	struct line_stats stats;
-	struct worker *workers; /* one per fixture slot, same order */
-	size_t n;
-};
 
 static void
 deliver(struct line *l, struct worker *w, const struct provision_request *req,
@@ -133,6 +111,8 @@ worker_main(void *arg)
 		w->serial = w->operator_id = w->batch = NULL;
 		w->busy = 0;
 		l->stats.running--;
+		if (!l->stopping && line_hotplug_restart(l, w))
+			continue; /* a board plugged in during the run */
 		pthread_cond_broadcast(&l->freed);
 	}
 	pthread_mutex_unlock(&l->mu);
@@ -215,6 +195,19 @@ dup_or_null(const char *s)
 	return s ? xstrdup(s) : NULL;
 }
 
+void
+line_hand_over(struct line *l, struct worker *w, const char *serial,
+    const char *operator_id, const char *batch)
+{
+	w->serial = dup_or_null(serial);
+	w->operator_id = dup_or_null(operator_id);
+	w->batch = dup_or_null(batch);
+	w->busy = 1;
+	w->has_job = 1;
+	l->stats.running++;
+	pthread_cond_signal(&w->cv);
+}
+
 st_err
 line_submit(struct line *l, const struct line_job *job, unsigned *slot_out,
     char **cause)
@@ -246,15 +239,10 @@ line_submit(struct line *l, const struct line_job *job, unsigned *slot_out,
 			goto out;
 		}
 	}
-	w->serial = dup_or_null(job->scanned_serial);
-	w->operator_id = dup_or_null(job->operator_id);
-	w->batch = dup_or_null(job->batch);
-	w->busy = 1;
-	w->has_job = 1;
-	l->stats.running++;
+	line_hand_over(l, w, job->scanned_serial, job->operator_id,
+	    job->batch);
 	if (slot_out)
 		*slot_out = w->slot->index;
-	pthread_cond_signal(&w->cv);
 out:
 	pthread_mutex_unlock(&l->mu);
 	return err;
@@ -307,7 +295,9 @@ line_free(struct line *l)
 {
 	if (l == NULL)
 		return;
-	/* Jobs already submitted still run: each ends by its deadlines. */
+	/* No plug starts a run from here on; jobs already submitted still
+	 * run: each ends by its deadlines. */
+	line_hotplug_stop(l);
 	line_wait_idle(l);
 	pthread_mutex_lock(&l->mu);
 	l->stopping = 1;
@@ -323,5 +313,7 @@ line_free(struct line *l)
 	pthread_cond_destroy(&l->freed);
 	pthread_mutex_destroy(&l->mu);
 	free(l->workers);
+	free(l->hp_operator_id);
+	free(l->hp_batch);
 	free(l);
 }

@@ -73,8 +73,37 @@ struct line_stats {
 };
 void line_get_stats(struct line *l, struct line_stats *out);
 
-/* Stop accepting jobs, wait for running ones (each ends by its own step
- * deadlines), join the workers and free.  Accepts NULL. */
+/*
+ * Auto-start on plug (opt-in).  Every slot whose device URI starts with
+ * "usb:" gets a USB hotplug watcher on its selector (the URI after "usb:"
+ * without the ?query: a port path or VID:PID[:SERIAL]):
+ *
+ *  - a board arriving at an idle slot starts a run with the operator and
+ *    batch of `defaults` (its slot and scanned_serial are ignored).  Such
+ *    a run has no scanned serial, so no label check: the ledger records
+ *    the serial the device reports.  A board already plugged in when
+ *    hotplug is enabled counts as arriving.  A board arriving while the
+ *    slot is busy gets its run when the slot is free, if still there.
+ *  - a board leaving emits EVENT_INFO EVENT_INFO_REMOVED on the slot.  A
+ *    run in progress fails by itself (its next transfer ends with
+ *    ST_E_HANGUP "device removed"), is recorded FAIL with that reason,
+ *    and its certificate, if issued, is orphaned and revoked as for any
+ *    failure.  Nothing restarts on that slot until a board arrives again.
+ *
+ * Each watched slot first emits EVENT_INFO EVENT_INFO_WAITING (run_id 0).
+ * Call once, from the thread that owns the line; the watchers stop in
+ * line_free.  ST_E_CONFIG when no slot is usb:, ST_E_STATE when already
+ * enabled, else usb_hotplug_start's errors (ST_E_URI, ST_E_UNSUPPORTED),
+ * in which case no watcher is left running.  Strings are copied.
+ */
+st_err line_enable_hotplug(struct line *l, const struct line_job *defaults,
+    char **cause);
+/* The number of usb: slots of a fixture (the ones hotplug watches). */
+unsigned line_usb_slots(const struct fixture *fx);
+
+/* Stop the hotplug watchers and accepting jobs, wait for running ones
+ * (each ends by its own step deadlines), join the workers and free.
+ * Accepts NULL.  Call from the owner thread, never from a sink. */
 void line_free(struct line *l);
 
 #endif

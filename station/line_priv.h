@@ -1,14 +1,65 @@
 /*
- * Inside the line: the fixture hooks around a job and the ledger record of
- * a job that a hook stopped (line_hooks.c).  Not for use outside line*.c.
+ * Inside the line: the line and its workers (line.c), USB hotplug slots
+ * (line_hotplug.c), the fixture hooks around a job and the ledger record
+ * of a job that a hook stopped (line_hooks.c).  Not for use outside
+ * line*.c.
  */
 #ifndef ST_LINE_PRIV_H
 #define ST_LINE_PRIV_H
 
+#include <pthread.h>
+
 #include "event.h"
 #include "fixture.h"
+#include "line.h"
 #include "pipeline.h"
 #include "station.h"
+
+struct usb_hotplug;
+
+struct worker {
+	struct line *line;
+	const struct fixture_slot *slot; /* borrowed from the fixture */
+	pthread_t thread;
+	int started;
+	pthread_cond_t cv;   /* a job arrived, or the line stops */
+	int has_job;         /* submitted, not yet taken */
+	int busy;            /* submitted or running */
+	char *serial, *operator_id, *batch; /* the job (owned) */
+	/* USB hotplug (line_hotplug.c); all but `hp` under line->mu */
+	struct usb_hotplug *hp; /* watcher of a usb: slot, or NULL */
+	int present;         /* the slot's device is plugged in */
+	int arrival_pending; /* arrived while busy: run once free */
+};
+
+struct line {
+	struct station *st;
+	const struct fixture *fx;
+	const struct event_bus *bus;
+	pthread_mutex_t mu;
+	pthread_cond_t freed; /* a slot became free */
+	int stopping;
+	line_result_fn result_fn;
+	void *result_ctx;
+	struct line_stats stats;
+	struct worker *workers; /* one per fixture slot, same order */
+	size_t n;
+	/* USB hotplug: the job template of plug-started runs (owned) */
+	int hotplug;
+	char *hp_operator_id, *hp_batch;
+};
+
+/* With line->mu held: hand a job to the idle worker `w` and wake it
+ * (strings are copied, any may be NULL). */
+void line_hand_over(struct line *l, struct worker *w, const char *serial,
+    const char *operator_id, const char *batch);
+
+/* With line->mu held, when `w` just became idle: start the run of a
+ * device that arrived while the slot was busy.  1 if one was started. */
+int line_hotplug_restart(struct line *l, struct worker *w);
+/* Stop every watcher (owner thread, without the lock); no hotplug
+ * callback runs and no plug-started run begins after it returns. */
+void line_hotplug_stop(struct line *l);
 
 /* What a hook learns about its slot, as environment variables:
  * STATION_SLOT, STATION_SLOT_LABEL, STATION_DEVICE. */

@@ -218,6 +218,22 @@ run_end(struct ui_model *m, struct ui_slot *s, const struct ui_event *ev,
 	ledger_line_for(m, s);
 }
 
+/* The hotplug texts of EVENT_INFO; other INFO events change nothing. */
+static void
+device_info(struct ui_model *m, struct ui_slot *s, const struct ui_event *ev)
+{
+	if (ev->text == NULL)
+		return;
+	if (strcmp(ev->text, EVENT_INFO_WAITING) == 0) {
+		ui_copy(s->device_note, sizeof s->device_note, ev->text);
+	} else if (strcmp(ev->text, EVENT_INFO_REMOVED) == 0) {
+		ui_copy(s->device_note, sizeof s->device_note, ev->text);
+		if (s->state == UI_SLOT_RUNNING)
+			ui_model_message(m, 1, "%s: device removed during the "
+			    "run", s->label);
+	}
+}
+
 void
 ui_model_apply(struct ui_model *m, const struct ui_event *ev, uint64_t now_ms)
 {
@@ -231,9 +247,12 @@ ui_model_apply(struct ui_model *m, const struct ui_event *ev, uint64_t now_ms)
 		s->run_id = ev->run_id;
 	switch (ev->kind) {
 	case EVENT_RUN_START:
+		/* Not started by a scan here (a board plugged in): no
+		 * scanned serial; the device's own shows once known. */
 		if (s->state != UI_SLOT_RUNNING)
-			ui_model_slot_started(m, (size_t)pos, s->serial, now_ms);
+			ui_model_slot_started(m, (size_t)pos, "", now_ms);
 		s->run_id = ev->run_id;
+		s->device_note[0] = '\0';
 		break;
 	case EVENT_STEP_START:
 	case EVENT_STEP_OK:
@@ -250,6 +269,7 @@ ui_model_apply(struct ui_model *m, const struct ui_event *ev, uint64_t now_ms)
 			ui_copy(s->reason, sizeof s->reason, ev->text);
 		break;
 	case EVENT_INFO:
+		device_info(m, s, ev);
 		break;
 	case EVENT_RUN_END:
 		run_end(m, s, ev, now_ms);

@@ -47,6 +47,9 @@ struct ui_slot {
 	char headline[UI_TEXT_MAX]; /* FAIL: operator headline */
 	char reason[UI_TEXT_MAX];   /* FAIL: technical cause */
 	char next[UI_TEXT_MAX];     /* FAIL: the operator's next step */
+	/* Hotplug slots: "waiting for device" or "device removed" from the
+	 * line's EVENT_INFO, "" once a run starts (or without hotplug). */
+	char device_note[UI_NAME_MAX];
 };
 
 /* A copy of one station_event, owned by the queue that carries it. */

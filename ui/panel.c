@@ -187,7 +187,8 @@ state_area(const struct ui_view *v, const struct ui_slot *s, int y, int x,
 		    s->profile[0] ? s->profile : "default");
 		put(y, x, w, line);
 		if (h >= 2)
-			put(y + 1, x, w, "ready: scan a device serial");
+			put(y + 1, x, w, s->device_note[0] ? "ready: plug a "
+			    "device in" : "ready: scan a device serial");
 		break;
 	}
 }
@@ -216,7 +217,8 @@ compact(const struct ui_view *v, const struct ui_slot *s, int selected,
 		    s->label, s->serial, s->headline);
 	else
 		ui_fmt(line, sizeof line, "%s%-4s %-16s %s", selected ? ">" : " ",
-		    s->label, s->serial, s->state == UI_SLOT_IDLE ? "ready" : "");
+		    s->label, s->serial, s->device_note[0] ? s->device_note :
+		    s->state == UI_SLOT_IDLE ? "ready" : "");
 	put(y, x + 7, w - 7, line);
 	if (h >= 2 && s->state == UI_SLOT_FAIL)
 		wrapped(y + 1, x + 8, w - 8, 1, "next: ", s->next);
@@ -236,8 +238,10 @@ ui_panel_draw(const struct ui_view *v, const struct ui_slot *s, int selected,
 		compact(v, s, selected, y, x, h, w);
 		return;
 	}
-	ui_fmt(title, sizeof title, "%s%s  %s", selected ? "> " : "  ",
-	    s->label, s->serial[0] ? s->serial : "-");
+	ui_fmt(title, sizeof title, "%s%s  %s%s%s%s", selected ? "> " : "  ",
+	    s->label, s->serial[0] ? s->serial : "-",
+	    s->device_note[0] ? "  [" : "", s->device_note,
+	    s->device_note[0] ? "]" : "");
 	attron(ta);
 	mvhline(y, x, ' ', w);
 	put(y, x, w, title);

@@ -56,6 +56,7 @@ struct usb_model {
 	uint8_t *in;             /* devsim's bytes not yet sent IN */
 	size_t in_len, in_cap;
 	int stall_in, gone, unplug_cmd;
+	int removed;             /* "remove" uevent sent, out of the testbed */
 	unsigned clear_halts, claims;
 	struct frame_reader out_rd;
 
@@ -569,6 +570,18 @@ usb_model_new(UMockdevTestbed *tb, const struct usb_model_desc *desc,
 			goto fail;
 		m->reader_running = 1;
 	}
+	/* The ioctl handler first: a process that enumerates the bus (a
+	 * hotplug watcher starting) may open the node as soon as the device
+	 * is in sysfs, and the preload library aborts when the node has no
+	 * handler yet. */
+	m->ioctl = umockdev_ioctl_base_new();
+	g_signal_connect(m->ioctl, "handle-ioctl", G_CALLBACK(on_ioctl), m);
+	if (!umockdev_testbed_attach_ioctl(tb, m->devnode, m->ioctl, &gerr)) {
+		fprintf(stderr, "usb_model: attach %s: %s\n", m->devnode,
+		    gerr->message);
+		g_clear_error(&gerr);
+		goto fail;
+	}
 	devpath = device_path(desc);
 	text = describe_device(m, devpath);
 	ok = umockdev_testbed_add_from_string(tb, text, &gerr);
@@ -577,14 +590,6 @@ usb_model_new(UMockdevTestbed *tb, const struct usb_model_desc *desc,
 	g_free(devpath);
 	if (!ok) {
 		fprintf(stderr, "usb_model: testbed: %s\n", gerr->message);
-		g_clear_error(&gerr);
-		goto fail;
-	}
-	m->ioctl = umockdev_ioctl_base_new();
-	g_signal_connect(m->ioctl, "handle-ioctl", G_CALLBACK(on_ioctl), m);
-	if (!umockdev_testbed_attach_ioctl(tb, m->devnode, m->ioctl, &gerr)) {
-		fprintf(stderr, "usb_model: attach %s: %s\n", m->devnode,
-		    gerr->message);
 		g_clear_error(&gerr);
 		goto fail;
 	}
@@ -601,7 +606,8 @@ usb_model_unplug(struct usb_model *m)
 	int was;
 
 	pthread_mutex_lock(&m->mu);
-	was = !m->gone;
+	was = !m->removed;
+	m->removed = 1;
 	unplug_locked(m);
 	pthread_mutex_unlock(&m->mu);
 	if (was && m->syspath != NULL) {

@@ -47,10 +47,13 @@ void usb_model_free(struct usb_model *m);
 
 /* The next bulk IN URB completes with a STALL (EPIPE). */
 void usb_model_stall_in_once(struct usb_model *m);
-/* Pull the plug now. */
+/* Pull the plug now (or finish an unplug at a command: see below). */
 void usb_model_unplug(struct usb_model *m);
 /* Pull the plug when a bulk OUT frame carries command `cmd` (that frame
- * never reaches devsim). */
+ * never reaches devsim).  The transfers fail at once; the "remove" uevent
+ * (what a hotplug watcher hears) is sent by the next usb_model_unplug():
+ * the unplug at a command happens inside the ioctl handler, which does
+ * not send it. */
 void usb_model_unplug_at_cmd(struct usb_model *m, int cmd);
 
 /* Observations (thread-safe). */

@@ -87,6 +87,53 @@ test_pass_sequence_updates_panel_and_counts(void **state)
 	ui_model_free(&m);
 }
 
+/* A hotplug slot shows "waiting for device" until a board starts a run
+ * (which shows the device's serial, not the last run's); a board pulled
+ * mid-run shows "device removed", a highlighted message and the removed
+ * advice when the run FAILs with a hang-up. */
+static void
+test_hotplug_slot_waiting_then_removed(void **state)
+{
+	struct ui_model m;
+	(void)state;
+
+	model2(&m);
+	ui_model_slot_started(&m, 0, "SN-OLD", 500);
+	run_pass(&m, 1, 600);
+	ev(&m, EVENT_INFO, 1, STEP_CONNECT, -1, EVENT_INFO_WAITING, ST_OK, 0,
+	    1000);
+	assert_string_equal(m.slots[0].device_note, "waiting for device");
+	assert_string_equal(m.slots[1].device_note, "");
+	ev(&m, EVENT_INFO, 1, STEP_CONNECT, -1, "no barcode scanned", ST_OK, 0,
+	    1000);
+	assert_string_equal(m.slots[0].device_note, "waiting for device");
+
+	ev(&m, EVENT_RUN_START, 1, STEP_CONNECT, 0, "usb:path=1-4", ST_OK, 0,
+	    2000);
+	assert_int_equal(m.slots[0].state, UI_SLOT_RUNNING);
+	assert_string_equal(m.slots[0].device_note, "");
+	assert_string_equal(m.slots[0].serial, "");
+	struct ui_event hello = { .kind = EVENT_STEP_OK, .slot = 1,
+		.run_id = 41, .step = STEP_HELLO, .progress = 14,
+		.serial = "DEV-9" };
+	ui_model_apply(&m, &hello, 2100);
+	assert_string_equal(m.slots[0].serial, "DEV-9");
+
+	ev(&m, EVENT_INFO, 1, STEP_CONNECT, -1, EVENT_INFO_REMOVED, ST_OK, 0,
+	    3000);
+	assert_string_equal(m.slots[0].device_note, "device removed");
+	assert_true(m.message_bad);
+	assert_message_has(&m, "removed");
+	ev(&m, EVENT_RUN_END, 1, STEP_WRITE, 70, "writing: device removed",
+	    ST_E_HANGUP, 0, 3100);
+	assert_int_equal(m.slots[0].state, UI_SLOT_FAIL);
+	assert_string_equal(m.slots[0].device_note, "device removed");
+	assert_string_equal(m.slots[0].headline,
+	    "Device was removed during provisioning");
+	assert_non_null(strstr(m.slots[0].next, "re-plug"));
+	ui_model_free(&m);
+}
+
 /* A FAIL carries the advice table's headline and next step for the failed
  * step, the technical reason, a bell, and counts in the yield. */
 static void
@@ -435,6 +482,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pass_sequence_updates_panel_and_counts),
 		cmocka_unit_test(test_fail_shows_advice_reason_and_rings),
+		cmocka_unit_test(test_hotplug_slot_waiting_then_removed),
 		cmocka_unit_test(test_rate_and_ledger_tail_bounds),
 		cmocka_unit_test(test_event_for_unknown_slot_is_ignored),
 		cmocka_unit_test(test_serial_scan_uses_next_free_slot),
