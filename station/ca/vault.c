@@ -252,12 +252,12 @@ vault_sign(struct ca_backend *base, const struct ca_request *req,
 	}
 	body = sign_body(req, cn);
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if ((err = vault_get_token(ca, req->deadline, attempt > 0, &token,
-		    cause)))
+		if ((err = vault_get_token(ca, req->deadline, attempt > 0,
+		    &token, cause)))
 			goto out;
 		http_reply_clear(&r);
-		err = http_call(&ca->http, "POST", url, h,
-		    vault_headers(ca, token, h), body, req->deadline, &r, cause);
+		err = http_call(&ca->http, "POST", url, h, vault_headers(ca,
+		    token, h), body, req->deadline, &r, cause);
 		cred_free(token);
 		token = NULL;
 		/* An AppRole token may have been revoked early: one fresh

@@ -65,7 +65,8 @@ list_serials(struct vault_ca *ca, json_t **keys, char **cause)
 		goto out;
 	}
 	if (r.status != 200) {
-		err = vault_refused(ca, "Vault list of certificates", &r, cause);
+		err = vault_refused(ca, "Vault list of certificates", &r,
+		    cause);
 		goto out;
 	}
 	if ((err = remote_json(&r, "Vault list of certificates", &root,

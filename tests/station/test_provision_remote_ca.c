@@ -32,8 +32,10 @@
 
 #define VAULT_TOKEN "hvs.CAESIE2eStationTokenMustNotLeak0007"
 #define BAD_TOKEN "hvs.CAESIE2eRevokedTokenMustNotLeak0008"
-#define CFSSL_KEY "5a1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
-#define CFSSL_WRONG "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define CFSSL_KEY \
+    "5a1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
+#define CFSSL_WRONG \
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define HUB_TOKEN "hub-e2e-bearer-token-must-not-leak-0009"
 
 static struct rca_env *rca;
@@ -133,7 +135,7 @@ test_cfssl_backend_authsign_provisions_devsim_to_pass(void **state)
 }
 
 static void
-test_cfssl_wrong_auth_key_fails_at_ca_sign_and_writes_nothing(void **state)
+test_cfssl_wrong_auth_key_fails_at_ca_sign_writing_nothing(void **state)
 {
 	(void)state;
 	if (!have_cfssl)
@@ -204,7 +206,7 @@ main(void)
 		T(test_vault_backend_provisions_devsim_to_pass),
 		T(test_vault_bad_token_fails_at_ca_sign_and_writes_nothing),
 		T(test_cfssl_backend_authsign_provisions_devsim_to_pass),
-		T(test_cfssl_wrong_auth_key_fails_at_ca_sign_and_writes_nothing),
+		T(test_cfssl_wrong_auth_key_fails_at_ca_sign_writing_nothing),
 		T(test_hub_backend_provisions_devsim_to_pass),
 		T(test_hub_404_refusal_fails_at_ca_sign_and_writes_nothing),
 	};

@@ -133,7 +133,7 @@ found_cb(X509 *cert, void *arg)
 }
 
 static void
-test_find_by_key_returns_the_certificate_vault_issued_for_that_key(
+test_find_by_key_returns_what_vault_issued_for_that_key(
     void **state)
 {
 	struct fx *fx = *state;
@@ -242,7 +242,7 @@ open_station(struct fx *fx, const char *home)
  * the run's intent, records it for the run, revokes it through Vault and
  * fails the run at ca-sign. */
 static void
-test_recovery_finds_the_certificate_vault_issued_for_a_dead_run(
+test_recovery_finds_what_vault_issued_for_a_dead_run(
     void **state)
 {
 	struct fx *fx = *state;
@@ -309,10 +309,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_find_by_key_returns_the_certificate_vault_issued_for_that_key),
+		T(test_find_by_key_returns_what_vault_issued_for_that_key),
 		T(test_find_by_key_on_an_empty_mount_finds_nothing),
 		T(test_find_by_key_with_a_refused_token_is_a_ca_error),
-		T(test_recovery_finds_the_certificate_vault_issued_for_a_dead_run),
+		T(test_recovery_finds_what_vault_issued_for_a_dead_run),
 		cmocka_unit_test(test_no_credential_in_any_log_line_or_cause),
 	};
 
