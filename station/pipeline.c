@@ -332,6 +332,8 @@ provision_result_json(const struct provision_result *res,
 	    json_string(st_errname(res->err)));
 	json_object_set_new(o, "reason", res->reason ? json_string(res->reason) :
 	    json_null());
+	json_object_set_new(o, "headline", res->headline ?
+	    json_string(res->headline) : json_null());
 	json_object_set_new(o, "advice", res->advice ? json_string(res->advice) :
 	    json_null());
 	json_object_set_new(o, "cert_serial", res->cert_serial ?

@@ -10,23 +10,10 @@
 #include "../util/xalloc.h"
 #include "cred.h"
 #include "remote.h"
+#include "vault_int.h"
 
 #define LOG_MODULE "vault"
 #include "../util/log.h"
-
-struct vault_ca {
-	struct ca_backend base; /* first: the pipeline sees only this */
-	char *addr, *mount, *role, *ns;
-	struct http_opts http;
-	/* A static token, or the AppRole token of the last login (NULL
-	 * before it).  Slots sign concurrently: the lock guards the token
-	 * and its renewal time. */
-	char *token;
-	char *role_id, *secret_id; /* AppRole only */
-	uint64_t renew_at_ms;      /* AppRole: log in again after this;
-	                              0 = the token does not expire */
-	pthread_mutex_t lock;
-};
 
 static const char *const vault_keys[] = { "addr", "mount", "role",
 	"namespace", "token_file", "token_env", "approle_role_id_file",
@@ -42,9 +29,8 @@ scrub(struct vault_ca *ca, char *text)
 	cred_scrub(text, ca->secret_id);
 }
 
-/* The cause for a reply that is not 2xx, in Vault's own words. */
-static st_err
-refused(struct vault_ca *ca, const char *what, const struct http_reply *r,
+st_err
+vault_refused(struct vault_ca *ca, const char *what, const struct http_reply *r,
     char **cause)
 {
 	char *msg = remote_error_text(r);
@@ -64,7 +50,7 @@ refused(struct vault_ca *ca, const char *what, const struct http_reply *r,
 	return err;
 }
 
-static size_t
+size_t
 vault_headers(struct vault_ca *ca, const char *token,
     struct http_header h[2])
 {
@@ -97,7 +83,7 @@ approle_login(struct vault_ca *ca, struct deadline dl, char **cause)
 		goto out;
 	}
 	if (r.status != 200) {
-		err = refused(ca, "Vault AppRole login", &r, cause);
+		err = vault_refused(ca, "Vault AppRole login", &r, cause);
 		goto out;
 	}
 	if ((err = remote_json(&r, "Vault AppRole login", &reply, cause)))
@@ -127,9 +113,8 @@ out:
 	return err;
 }
 
-/* A copy of a usable token (*out, free with cred_free). */
-static st_err
-get_token(struct vault_ca *ca, struct deadline dl, int force, char **out,
+st_err
+vault_get_token(struct vault_ca *ca, struct deadline dl, int force, char **out,
     char **cause)
 {
 	st_err err = ST_OK;
@@ -267,12 +252,12 @@ vault_sign(struct ca_backend *base, const struct ca_request *req,
 	}
 	body = sign_body(req, cn);
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if ((err = get_token(ca, req->deadline, attempt > 0, &token,
-		    cause)))
+		if ((err = vault_get_token(ca, req->deadline, attempt > 0,
+		    &token, cause)))
 			goto out;
 		http_reply_clear(&r);
-		err = http_call(&ca->http, "POST", url, h,
-		    vault_headers(ca, token, h), body, req->deadline, &r, cause);
+		err = http_call(&ca->http, "POST", url, h, vault_headers(ca,
+		    token, h), body, req->deadline, &r, cause);
 		cred_free(token);
 		token = NULL;
 		/* An AppRole token may have been revoked early: one fresh
@@ -285,7 +270,7 @@ vault_sign(struct ca_backend *base, const struct ca_request *req,
 		goto out;
 	}
 	if (r.status != 200) {
-		err = refused(ca, "Vault sign", &r, cause);
+		err = vault_refused(ca, "Vault sign", &r, cause);
 		goto out;
 	}
 	if ((err = parse_sign_reply(&r, out, cause))) {
@@ -343,7 +328,7 @@ vault_revoke(struct ca_backend *base, const char *serial_hex,
 	serial = vault_serial_colons(serial_hex);
 	j = json_pack("{s:s}", "serial_number", serial);
 	body = json_dumps(j, JSON_COMPACT);
-	if ((err = get_token(ca, dl, 0, &token, cause)))
+	if ((err = vault_get_token(ca, dl, 0, &token, cause)))
 		goto out;
 	err = http_call(&ca->http, "POST", url, h, vault_headers(ca, token, h),
 	    body, dl, &r, cause);
@@ -352,7 +337,7 @@ vault_revoke(struct ca_backend *base, const char *serial_hex,
 		goto out;
 	}
 	if (r.status != 200 && r.status != 204) {
-		err = refused(ca, "Vault revoke", &r, cause);
+		err = vault_refused(ca, "Vault revoke", &r, cause);
 		goto out;
 	}
 	log_info("revoked serial %s", serial);
@@ -391,6 +376,7 @@ static const struct ca_backend_ops vault_ops = {
 	.name = "vault",
 	.sign = vault_sign,
 	.revoke = vault_revoke,
+	.find_by_key = vault_find_by_key,
 	.free = vault_free,
 };
 

@@ -7,6 +7,9 @@
  *	        -> data.certificate, data.ca_chain[] (or data.issuing_ca),
  *	           data.serial_number
  *	revoke  POST {addr}/v1/{mount}/revoke {"serial_number": "xx:xx:..."}
+ *	find    LIST {addr}/v1/{mount}/certs -> data.keys[], then
+ *	        GET {addr}/v1/{mount}/cert/{serial} -> data.certificate for
+ *	        each (crash recovery: ca.h find_by_key; vault_find.c)
  *	login   POST {addr}/v1/auth/approle/login {"role_id", "secret_id"}
  *	        -> auth.client_token, auth.lease_duration (AppRole only; the
  *	           token is renewed by logging in again once two thirds of its

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -170,9 +171,17 @@ run(void *arg)
 struct https_server *
 https_server_start(SSL_CTX *ctx, https_handler h, void *arg)
 {
+	return https_server_start_on(ctx, h, arg, 0);
+}
+
+struct https_server *
+https_server_start_on(SSL_CTX *ctx, https_handler h, void *arg, int port)
+{
 	struct https_server *s = calloc(1, sizeof *s);
-	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct sockaddr_in a = { .sin_family = AF_INET,
+		.sin_port = htons((uint16_t)port) };
 	socklen_t alen = sizeof a;
+	int one = 1;
 
 	if (s == NULL)
 		die("calloc");
@@ -184,6 +193,10 @@ https_server_start(SSL_CTX *ctx, https_handler h, void *arg)
 	s->arg = arg;
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* A server restarted on its old port (a CA coming back) must not
+	 * wait for the old connections' TIME_WAIT. */
+	if (s->fd >= 0)
+		setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&a, sizeof a) < 0 ||
 	    listen(s->fd, 8) < 0 ||
 	    getsockname(s->fd, (struct sockaddr *)&a, &alen) < 0)

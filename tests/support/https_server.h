@@ -34,6 +34,10 @@ struct https_server;
 /* ctx is taken (freed at stop). */
 struct https_server *https_server_start(SSL_CTX *ctx, https_handler h,
     void *arg);
+/* The same on a given loopback port (0: any), e.g. the port a server that
+ * was stopped had: a CA that comes back. */
+struct https_server *https_server_start_on(SSL_CTX *ctx, https_handler h,
+    void *arg, int port);
 int https_server_port(const struct https_server *s);
 void https_server_stop(struct https_server *s);
 

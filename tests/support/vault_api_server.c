@@ -65,6 +65,11 @@ sign(struct vault_api_server *v, json_t *req, struct https_reply *reply)
 	char *pem = tls_pki_pem(cert), *inter = tls_pki_pem(v->pki->inter);
 	char *root = tls_pki_pem(v->pki->root);
 	serial_colons(cert, serial, sizeof serial);
+	if (v->n_certs < VAULT_CERTS_MAX) {
+		v->cert_serial[v->n_certs] = strdup(serial);
+		v->cert_pem[v->n_certs] = strdup(pem);
+		v->n_certs++;
+	}
 	json_t *j = json_pack("{s:{s:s, s:s, s:[s, s], s:s, s:i}}", "data",
 	    "certificate", pem, "issuing_ca", inter, "ca_chain", inter, root,
 	    "serial_number", serial, "expiration", 0);
@@ -77,6 +82,54 @@ sign(struct vault_api_server *v, json_t *req, struct https_reply *reply)
 	X509_free(cert);
 	X509_REQ_free(csr);
 	EVP_PKEY_free(other);
+}
+
+/* LIST {mount}/certs: Vault answers 404 with no errors for an empty
+ * list. */
+static void
+list_certs(struct vault_api_server *v, struct https_reply *reply)
+{
+	json_t *keys = json_array();
+
+	v->n_list++;
+	for (int i = 0; i < v->n_certs; i++)
+		json_array_append_new(keys, json_string(v->cert_serial[i]));
+	if (v->n_certs == 0) {
+		json_decref(keys);
+		reply->status = 404;
+		reply->body = strdup("{\"errors\":[]}");
+		return;
+	}
+	json_t *j = json_pack("{s:{s:o}}", "data", "keys", keys);
+	reply->status = 200;
+	reply->body = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+}
+
+/* GET {mount}/cert/{serial}, the serial with ':' or '-'. */
+static void
+read_cert(struct vault_api_server *v, const char *serial,
+    struct https_reply *reply)
+{
+	char want[128];
+
+	v->n_get++;
+	copy(want, sizeof want, serial);
+	for (char *p = want; *p; p++)
+		if (*p == '-')
+			*p = ':';
+	for (int i = 0; i < v->n_certs; i++) {
+		if (strcmp(v->cert_serial[i], want) != 0)
+			continue;
+		json_t *j = json_pack("{s:{s:s, s:i}}", "data", "certificate",
+		    v->cert_pem[i], "revocation_time", 0);
+		reply->status = 200;
+		reply->body = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
+		return;
+	}
+	reply->status = 404;
+	reply->body = errors("certificate not found");
 }
 
 static void
@@ -126,6 +179,18 @@ handle(void *arg, const struct https_request *req, struct https_reply *reply)
 		reply->body = errors("permission denied");
 		goto out;
 	}
+	if ((strcmp(req->method, "LIST") == 0 &&
+	    strcmp(req->path, "/v1/pki/certs") == 0) ||
+	    (strcmp(req->method, "GET") == 0 &&
+	    strcmp(req->path, "/v1/pki/certs?list=true") == 0)) {
+		list_certs(v, reply);
+		goto out;
+	}
+	if (strcmp(req->method, "GET") == 0 &&
+	    strncmp(req->path, "/v1/pki/cert/", 13) == 0) {
+		read_cert(v, req->path + 13, reply);
+		goto out;
+	}
 	if (strcmp(req->path, "/v1/pki/revoke") == 0) {
 		v->n_revoke++;
 		copy(v->last_serial, sizeof v->last_serial, json_string_value(
@@ -167,6 +232,13 @@ out:
 struct vault_api_server *
 vault_api_server_start(const struct tls_pki *pki, const char *token)
 {
+	return vault_api_server_start_on(pki, token, 0);
+}
+
+struct vault_api_server *
+vault_api_server_start_on(const struct tls_pki *pki, const char *token,
+    int port)
+{
 	struct vault_api_server *v = calloc(1, sizeof *v);
 
 	if (v == NULL)
@@ -174,8 +246,15 @@ vault_api_server_start(const struct tls_pki *pki, const char *token)
 	v->pki = pki;
 	copy(v->token, sizeof v->token, token);
 	pthread_mutex_init(&v->lock, NULL);
-	v->srv = https_server_start(tls_pki_server_ctx(pki), handle, v);
+	v->srv = https_server_start_on(tls_pki_server_ctx(pki), handle, v,
+	    port);
 	return v;
+}
+
+int
+vault_api_server_port(struct vault_api_server *v)
+{
+	return https_server_port(v->srv);
 }
 
 const char *
@@ -192,6 +271,10 @@ vault_api_server_stop(struct vault_api_server *v)
 	if (v == NULL)
 		return;
 	https_server_stop(v->srv);
+	for (int i = 0; i < v->n_certs; i++) {
+		free(v->cert_serial[i]);
+		free(v->cert_pem[i]);
+	}
 	pthread_mutex_destroy(&v->lock);
 	free(v);
 }

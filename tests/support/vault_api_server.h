@@ -9,6 +9,11 @@
  *	POST /v1/pki/revoke            {"serial_number": "xx:xx:..."}
  *	POST /v1/auth/approle/login    {"role_id", "secret_id"} -> {"auth":
  *	                               {"client_token", "lease_duration"}}
+ *	LIST /v1/pki/certs             (or GET ...?list=true) -> {"data":
+ *	                               {"keys": ["xx:xx:...", ...]}}; 404
+ *	                               with empty errors when there are none
+ *	GET  /v1/pki/cert/{serial}     "xx:xx:..." or "xx-xx-..." -> {"data":
+ *	                               {"certificate", "revocation_time"}}
  *
  * Errors have Vault's shape, {"errors": ["..."]}.  `mode` makes it
  * misbehave the ways a real Vault (or what sits in front of it) can.
@@ -30,6 +35,8 @@ enum vault_mode {
 	VAULT_503_ONCE,    /* first request 503 (sealed/standby), then OK */
 };
 
+#define VAULT_CERTS_MAX 64 /* certificates kept for LIST / GET */
+
 #define VAULT_POLICY_MSG "common name SN0001 not allowed by this role"
 
 struct vault_api_server {
@@ -47,11 +54,19 @@ struct vault_api_server {
 	int last_exclude_cn;
 	char last_serial[128]; /* revoke's serial_number */
 	char last_namespace[64];
+	/* every certificate issued, as Vault stores them (under lock) */
+	int n_certs, n_list, n_get;
+	char *cert_serial[VAULT_CERTS_MAX]; /* "xx:xx:..." */
+	char *cert_pem[VAULT_CERTS_MAX];
 };
 
 struct vault_api_server *vault_api_server_start(const struct tls_pki *pki,
     const char *token);
 /* https://127.0.0.1:PORT (static buffer per server) */
+/* The same on a given loopback port (0: any): a Vault coming back. */
+struct vault_api_server *vault_api_server_start_on(const struct tls_pki *pki,
+    const char *token, int port);
+int vault_api_server_port(struct vault_api_server *v);
 const char *vault_api_server_addr(struct vault_api_server *v);
 void vault_api_server_stop(struct vault_api_server *v);
 
