@@ -182,11 +182,11 @@ SOAK_RUNS   ?= 1000
 REL_ENV = STATION_BIN=$(CURDIR)/$(BUILD)/bin/station \
           DEVSIM_BIN=$(CURDIR)/$(BUILD)/bin/devsim STATION_SRCDIR=$(CURDIR)
 .PHONY: crash-test soak
-crash-test: all
+crash-test: deps all
 	$(Q)$(REL_ENV) CRASH_KILLS=$(CRASH_KILLS) CRASH_BAUD=921600 \
 	    CRASH_REPORT=$(BUILD)/crash-report.txt \
 	    $(BUILD)/tests/reliability/test_crash
-soak: all
+soak: deps all
 	$(Q)$(REL_ENV) SOAK_RUNS=$(SOAK_RUNS) \
 	    SOAK_REPORT=$(BUILD)/soak-report.txt \
 	    $(BUILD)/tests/reliability/test_soak
@@ -197,7 +197,7 @@ demo: deps
 	$(Q)BUILD=$(BUILD) sh fixtures/demo.sh
 
 # Without FIXTURE the suite runs on a simulated fixture (as in make check).
-hil: all
+hil: deps all
 	$(Q)STATION_HIL_FIXTURE=$(FIXTURE) STATION_HIL_CONFIG=$(HIL_CONFIG) \
 	    DEVSIM_BIN=$(DEVSIM) STATION_SRCDIR=$(CURDIR) $(BUILD)/tests/hil/test_hil
 
@@ -252,13 +252,15 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(SIM_LIB_OBJS) $(LIB)
 
 .PHONY: fuzz fuzz-build valgrind
 fuzz-build:
+	$(Q)sh tests/deps.sh clang libclang-rt-14-dev
 	$(Q)$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang FUZZ=1 \
 	    $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz/fuzz_%)
 
 fuzz: fuzz-build
 	$(Q)sh tests/fuzz/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-valgrind: all
+valgrind: deps all
+	$(Q)sh tests/deps.sh valgrind
 	$(Q)BUILD=$(BUILD) sh tests/run-valgrind.sh
 # ---- end of fuzzing and valgrind -----------------------------------------
 

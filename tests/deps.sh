@@ -1,13 +1,15 @@
 #!/bin/sh
 # Install the Debian packages that building, testing and the demo need,
-# non-interactively, and only those missing.  Used by `make deps`.
+# non-interactively, and only those missing.  Used by `make deps`; targets
+# that need more (fuzz, valgrind, bench) name their extra packages as
+# arguments: sh tests/deps.sh clang libclang-rt-14-dev
 set -eu
 
 PKGS="build-essential pkg-config libssl-dev openssl libserialport-dev
 libusb-1.0-0-dev libsqlite3-dev sqlite3 libinih-dev libncurses-dev
 libcmocka-dev umockdev libumockdev-dev mosquitto libmosquitto-dev
 libcurl4-openssl-dev libjansson-dev tmux golang-cfssl
-libp11-kit-dev softhsm2 opensc"
+libp11-kit-dev softhsm2 opensc $*"
 
 missing=""
 for p in $PKGS; do
