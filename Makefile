@@ -208,7 +208,11 @@ install: $(STATION) $(DEVSIM)
 	install -m 0755 $(DEVSIM) $(DESTDIR)$(PREFIX)/bin/station-devsim
 	install -m 0644 docs/station.1 $(DESTDIR)$(PREFIX)/share/man/man1/station.1
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/station/
-	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/lib/systemd/system fixtures/systemd/station-export.*
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	for u in fixtures/systemd/station-export.*; do \
+	    sed 's|/usr/local|$(PREFIX)|g' $$u \
+	        >$(DESTDIR)$(PREFIX)/lib/systemd/system/$${u##*/}; \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/station $(DESTDIR)$(PREFIX)/bin/station-devsim \
