@@ -235,8 +235,8 @@ bench_children_cpu_us(void)
 	return rusage_us(RUSAGE_CHILDREN);
 }
 
-uint64_t
-bench_pid_cpu_us(pid_t pid)
+static uint64_t
+one_pid_cpu_us(pid_t pid)
 {
 	char path[64], buf[1024];
 	unsigned long long ut = 0, st = 0;
@@ -255,6 +255,26 @@ bench_pid_cpu_us(pid_t pid)
 	    "%*u %*u %llu %llu", &ut, &st) != 2)
 		return 0;
 	return (ut + st) * 1000000u / (uint64_t)sysconf(_SC_CLK_TCK);
+}
+
+/* The broker runs under timeout(1): count the process and its children. */
+uint64_t
+bench_pid_cpu_us(pid_t pid)
+{
+	char path[96];
+	uint64_t us = one_pid_cpu_us(pid);
+	FILE *fp;
+	int child;
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid,
+	    (int)pid);
+	fp = fopen(path, "r");
+	if (fp == NULL)
+		return us;
+	while (fscanf(fp, "%d", &child) == 1)
+		us += one_pid_cpu_us((pid_t)child);
+	fclose(fp);
+	return us;
 }
 
 long

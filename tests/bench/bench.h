@@ -76,7 +76,8 @@ void bench_provision(struct station *st, const char *uri, int slot,
     struct bench_steps *steps);
 
 /* CPU time (user + system) in microseconds: of the calling thread, of
- * this process, of its reaped children, of process `pid` (/proc). */
+ * this process, of its reaped children, of process `pid` and its
+ * children (/proc). */
 uint64_t bench_thread_cpu_us(void);
 uint64_t bench_self_cpu_us(void);
 uint64_t bench_children_cpu_us(void);
