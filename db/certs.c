@@ -90,7 +90,7 @@ ledger_cert_issued(
 		    "certificate %s lacks subject, issuer or PEM", serial);
 		goto done;
 	}
-	err = ledger_lock(l, cause);
+	err = ledger_lock_write(l, DB_WRITE_GROUP, cause);
 	if (err)
 		goto done;
 	err = db_begin(l, cause);
@@ -151,7 +151,7 @@ out:
 	sqlite3_finalize(st);
 	if (err)
 		db_rollback(l);
-	ledger_unlock(l);
+	err = ledger_unlock_write(l, err, cause);
 done:
 	free(serial);
 	free(fp);
@@ -182,6 +182,20 @@ transition_allowed(const char *from, const char *to)
 	return 0;
 }
 
+/*
+ * 'written' and 'verified' mark the pipeline's progress between two durable
+ * points: they become durable with the run's end (or with any later durable
+ * write).  'orphaned' and 'revoked' state what the CA did or must do and are
+ * durable when the call returns.
+ */
+static enum db_write
+status_mode(const char *status)
+{
+	if (strcmp(status, "written") == 0 || strcmp(status, "verified") == 0)
+		return DB_WRITE_LAZY;
+	return DB_WRITE_GROUP;
+}
+
 st_err
 ledger_cert_set_status(struct ledger *l, const char *serial_hex,
     const char *status, const char *note, char **cause)
@@ -194,7 +208,7 @@ ledger_cert_set_status(struct ledger *l, const char *serial_hex,
 	if (serial == NULL || status == NULL)
 		return st_fail(
 		    cause, ST_E_ARG, "bad certificate serial or status");
-	err = ledger_lock(l, cause);
+	err = ledger_lock_write(l, status_mode(status), cause);
 	if (err)
 		goto done;
 	/* Read and write in one transaction so two threads cannot both pass
@@ -246,7 +260,7 @@ out:
 	sqlite3_finalize(st);
 	if (err)
 		db_rollback(l);
-	ledger_unlock(l);
+	err = ledger_unlock_write(l, err, cause);
 done:
 	free(from);
 	free(serial);
@@ -262,7 +276,7 @@ ledger_orphan_open_certs(struct ledger *l, int64_t run_id, const char *note,
 
 	if (count)
 		*count = 0;
-	err = ledger_lock(l, cause);
+	err = ledger_lock_write(l, DB_WRITE_GROUP, cause);
 	if (err)
 		return err;
 	err = db_prepare(l,
@@ -282,7 +296,7 @@ ledger_orphan_open_certs(struct ledger *l, int64_t run_id, const char *note,
 		*count = sqlite3_changes(l->db);
 out:
 	sqlite3_finalize(st);
-	ledger_unlock(l);
+	err = ledger_unlock_write(l, err, cause);
 	return err;
 }
 

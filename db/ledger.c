@@ -2,9 +2,12 @@
 #include "db/ledger_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "station/util/xalloc.h"
 
@@ -35,6 +38,86 @@ void
 ledger_unlock(struct ledger *l)
 {
 	pthread_mutex_unlock(&l->mu);
+}
+
+st_err
+ledger_lock_write(struct ledger *l, enum db_write mode, char **cause)
+{
+	st_err err = ledger_lock(l, cause);
+
+	if (err)
+		return err;
+	l->write_mode = l->wal_fd >= 0 ? mode : DB_WRITE_FULL;
+	if (l->write_mode == DB_WRITE_FULL)
+		return ST_OK;
+	err = db_exec(l, "PRAGMA synchronous=NORMAL", cause);
+	if (err) {
+		l->write_mode = DB_WRITE_FULL;
+		ledger_unlock(l);
+	}
+	return err;
+}
+
+/* Wait until every group-committed write up to `seq` is on disk; the
+ * first waiter runs the fdatasync for everyone who committed before it
+ * started. */
+static st_err
+ledger_sync(struct ledger *l, uint64_t seq, char **cause)
+{
+	int e;
+
+	pthread_mutex_lock(&l->sync_mu);
+	while (l->synced < seq && l->sync_errno == 0) {
+		if (l->syncing) {
+			pthread_cond_wait(&l->sync_cv, &l->sync_mu);
+			continue;
+		}
+		l->syncing = 1;
+		uint64_t target = atomic_load(&l->written);
+		pthread_mutex_unlock(&l->sync_mu);
+		int rc = fdatasync(l->wal_fd);
+		e = errno;
+		pthread_mutex_lock(&l->sync_mu);
+		l->syncing = 0;
+		/* After a failed fdatasync the kernel may have dropped the
+		 * dirty pages: no later write can be called durable. */
+		if (rc != 0)
+			l->sync_errno = e;
+		else if (target > l->synced)
+			l->synced = target;
+		pthread_cond_broadcast(&l->sync_cv);
+	}
+	e = l->synced >= seq ? 0 : l->sync_errno;
+	pthread_mutex_unlock(&l->sync_mu);
+	if (e)
+		return st_fail(cause, ST_E_DB, "syncing the ledger's log %s-wal: "
+		    "%s", l->path, strerror(e));
+	return ST_OK;
+}
+
+st_err
+ledger_unlock_write(struct ledger *l, st_err err, char **cause)
+{
+	enum db_write mode = (enum db_write)l->write_mode;
+	uint64_t seq = 0;
+
+	l->write_mode = DB_WRITE_FULL;
+	if (mode != DB_WRITE_FULL) {
+		/* Every other section expects FULL; failing to restore it
+		 * fails this call rather than weaken the next one. */
+		char *why = NULL;
+		st_err e = db_exec(l, "PRAGMA synchronous=FULL", &why);
+
+		if (e && err == ST_OK)
+			err = st_fail(cause, e, "%s", why);
+		free(why);
+	}
+	if (mode == DB_WRITE_GROUP && err == ST_OK)
+		seq = atomic_fetch_add(&l->written, 1) + 1;
+	ledger_unlock(l);
+	if (seq != 0)
+		err = ledger_sync(l, seq, cause);
+	return err;
 }
 
 st_err
@@ -135,6 +218,37 @@ ledger_pragmas(struct ledger *l, char **cause)
 	    l, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", cause);
 }
 
+/*
+ * A descriptor of the WAL for group commit.  fdatasync on it flushes the
+ * same file SQLite writes (the WAL stays while this connection is open).
+ * Its directory is synced once, as SQLite does after creating the WAL.
+ * Without it group commit is off and every commit is FULL.
+ */
+static void
+ledger_open_wal(struct ledger *l)
+{
+	const char *wal = sqlite3_filename_wal(sqlite3_db_filename(l->db,
+	    "main"));
+	char *dir;
+	int dfd;
+
+	l->wal_fd = -1;
+	if (wal == NULL)
+		return;
+	l->wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
+	if (l->wal_fd < 0)
+		return;
+	dir = xstrdup(wal);
+	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) != 0) {
+		close(l->wal_fd);
+		l->wal_fd = -1;
+	}
+	if (dfd >= 0)
+		close(dfd);
+	free(dir);
+}
+
 st_err
 ledger_open(const char *path, struct ledger **out, char **cause)
 {
@@ -152,6 +266,9 @@ ledger_open(const char *path, struct ledger **out, char **cause)
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
 	pthread_mutex_init(&l->mu, &attr);
 	pthread_mutexattr_destroy(&attr);
+	pthread_mutex_init(&l->sync_mu, NULL);
+	pthread_cond_init(&l->sync_cv, NULL);
+	l->wal_fd = -1;
 
 	rc = sqlite3_open_v2(path, &l->db,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
@@ -165,6 +282,8 @@ ledger_open(const char *path, struct ledger **out, char **cause)
 	err = ledger_pragmas(l, cause);
 	if (err == ST_OK)
 		err = ledger_migrate(l, cause);
+	if (err == ST_OK)
+		ledger_open_wal(l);
 	if (err)
 		st_wrap(cause, err, "opening the ledger %s", path);
 out:
@@ -184,7 +303,11 @@ ledger_close(struct ledger *l)
 	/* close_v2 defers the close until stray statements are finalized,
 	 * rather than leaking the connection. */
 	sqlite3_close_v2(l->db);
+	if (l->wal_fd >= 0)
+		close(l->wal_fd);
 	pthread_mutex_destroy(&l->mu);
+	pthread_mutex_destroy(&l->sync_mu);
+	pthread_cond_destroy(&l->sync_cv);
 	free(l->path);
 	free(l);
 }

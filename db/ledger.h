@@ -5,14 +5,32 @@
  * The ledger stores what the pipeline tells it and never prints.  There is
  * no column for a private key or a CA credential, and none may be added.
  *
- * Durability: the file is opened in WAL mode with synchronous=FULL, so
- * every function that returns ST_OK after writing has committed its
- * transaction durably: the pipeline may rely on "recorded before the next
- * step" (the issued certificate is in the file before it is written to the
- * device).
+ * Durability: the file is in WAL mode.  Writes are of two kinds.
+ *
+ *  - Durable points: ledger_run_ca_request, ledger_cert_issued,
+ *    ledger_run_finish, ledger_cert_set_status to 'orphaned' or 'revoked',
+ *    ledger_orphan_open_certs, and everything not listed below.  When they
+ *    return ST_OK their transaction is on disk: the pipeline relies on
+ *    "recorded before the next step" (the intent before the CA is asked,
+ *    the issued certificate before it is written to the device).
+ *  - Progress between durable points: ledger_run_begin, ledger_run_device,
+ *    ledger_run_event(_batch), ledger_run_smoke, ledger_cert_set_status to
+ *    'written' or 'verified'.  They are committed (visible to every reader,
+ *    and kept if the process dies) but not fsynced: the next durable point
+ *    of any thread makes them durable with it, since the WAL is one file
+ *    written in commit order.  A power loss before that point loses them;
+ *    SQLite's WAL recovery then keeps a prefix of the commits, never a
+ *    later commit without an earlier one.
+ *
+ * Group commit: a durable point commits without fsync under the mutex,
+ * releases it, then waits for an fdatasync of the WAL that started after
+ * its commit.  Slots reaching durable points at the same time share one
+ * fdatasync, and no slot holds the mutex while the disk works.  A failed
+ * fdatasync fails that call and every later durable point (ST_E_DB).
  *
  * Threads: one `struct ledger` may be shared by all slot threads; every call
- * takes an internal mutex around the single connection.  Callbacks passed to
+ * takes an internal mutex around the single connection (never held across
+ * a group commit's fdatasync).  Callbacks passed to
  * the list/history functions run with that mutex held: they must not call
  * back into the same ledger (such a call fails with ST_E_STATE).
  *

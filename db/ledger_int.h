@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "db/ledger.h"
@@ -17,7 +18,34 @@ struct ledger {
 	 * calls back into the ledger fails instead of deadlocking. */
 	pthread_mutex_t mu;
 	char *path;
+
+	/* Group commit (see "Durability" in ledger.h).  wal_fd is a second
+	 * descriptor of the WAL file, -1 if it could not be opened (then
+	 * every write commits with synchronous=FULL under mu, as before).
+	 * `written` counts group-committed writes, bumped under mu after
+	 * their COMMIT returned; sync_mu guards the rest. */
+	int wal_fd;
+	_Atomic uint64_t written;
+	pthread_mutex_t sync_mu;
+	pthread_cond_t sync_cv;
+	uint64_t synced;  /* every write up to this count is on disk */
+	int syncing;      /* a thread is in fdatasync for the others */
+	int sync_errno;   /* a failed fdatasync: sticky, nothing is durable */
+	int write_mode;   /* enum db_write of the locked section */
 };
+
+/*
+ * How a locked section's commits reach the disk.
+ *   DB_WRITE_FULL   synchronous=FULL: durable when COMMIT returns (the
+ *                   mutex is held across the fsync).
+ *   DB_WRITE_LAZY   synchronous=NORMAL: in the WAL, durable with the next
+ *                   durable commit of any thread (the WAL is one file
+ *                   written in order: a later fsync covers it).
+ *   DB_WRITE_GROUP  synchronous=NORMAL, then, after the mutex is released,
+ *                   wait until one fdatasync of the WAL covers it; threads
+ *                   that commit at the same time share that fdatasync.
+ */
+enum db_write { DB_WRITE_FULL, DB_WRITE_LAZY, DB_WRITE_GROUP };
 
 /* The runs columns in chain order (see ledger.h), then row_hash. */
 #define LEDGER_RUN_COLUMNS                                                     \
@@ -41,6 +69,13 @@ int64_t ledger_now_ms(void);
  * when the calling thread already holds it (re-entry from a callback). */
 st_err ledger_lock(struct ledger *l, char **cause);
 void ledger_unlock(struct ledger *l);
+/* The same for a section that writes: ledger_lock_write switches the
+ * connection to the mode's synchronous level; ledger_unlock_write switches
+ * it back, releases the mutex and, for DB_WRITE_GROUP when `err` is ST_OK,
+ * returns only once the section's commit is durable.  Returns `err`, or
+ * the error that made the commit not durable. */
+st_err ledger_lock_write(struct ledger *l, enum db_write mode, char **cause);
+st_err ledger_unlock_write(struct ledger *l, st_err err, char **cause);
 
 /* ST_E_DB with "<what>: <sqlite message>". */
 st_err db_fail(struct ledger *l, char **cause, const char *what);

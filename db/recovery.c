@@ -28,7 +28,7 @@ ledger_run_ca_request(struct ledger *l, int64_t run_id,
 		return st_fail(cause, ST_E_ARG,
 		    "a CA request is recorded with the key's SHA-256 in "
 		    "lower-case hex");
-	err = ledger_lock(l, cause);
+	err = ledger_lock_write(l, DB_WRITE_GROUP, cause);
 	if (err)
 		return err;
 	err = db_prepare(l,
@@ -47,7 +47,7 @@ ledger_run_ca_request(struct ledger *l, int64_t run_id,
 		    (long long)run_id);
 out:
 	sqlite3_finalize(st);
-	ledger_unlock(l);
+	err = ledger_unlock_write(l, err, cause);
 	return err;
 }
 

@@ -54,7 +54,7 @@ ledger_run_begin(
 	if (s->station_id == NULL || s->device_uri == NULL)
 		return st_fail(cause, ST_E_ARG,
 		    "a run needs a station id and a device URI");
-	err = ledger_lock(l, cause);
+	err = ledger_lock_write(l, DB_WRITE_LAZY, cause);
 	if (err)
 		return err;
 	err = db_prepare(l,
@@ -85,7 +85,7 @@ ledger_run_begin(
 	*run_id = sqlite3_last_insert_rowid(l->db);
 out:
 	sqlite3_finalize(st);
-	ledger_unlock(l);
+	err = ledger_unlock_write(l, err, cause);
 	return err;
 }
 
@@ -99,7 +99,7 @@ ledger_run_device(struct ledger *l, int64_t run_id,
 
 	if (d->serial == NULL || *d->serial == '\0')
 		return st_fail(cause, ST_E_ARG, "the device has no serial");
-	err = ledger_lock(l, cause);
+	err = ledger_lock_write(l, DB_WRITE_LAZY, cause);
 	if (err)
 		return err;
 	err = db_begin(l, cause);
@@ -146,7 +146,7 @@ out:
 	sqlite3_finalize(st);
 	if (err)
 		db_rollback(l);
-	ledger_unlock(l);
+	err = ledger_unlock_write(l, err, cause);
 	return err;
 }
 
@@ -166,7 +166,7 @@ ledger_run_event(struct ledger *l, int64_t run_id, const char *step,
 
 	if (step == NULL || (unsigned)status > LEDGER_EV_INFO)
 		return st_fail(cause, ST_E_ARG, "bad run event");
-	err = ledger_lock(l, cause);
+	err = ledger_lock_write(l, DB_WRITE_LAZY, cause);
 	if (err)
 		return err;
 	err = db_prepare(l,
@@ -190,7 +190,7 @@ ledger_run_event(struct ledger *l, int64_t run_id, const char *step,
 	}
 out:
 	sqlite3_finalize(st);
-	ledger_unlock(l);
+	err = ledger_unlock_write(l, err, cause);
 	return err;
 }
 
@@ -208,7 +208,7 @@ ledger_run_event_batch(struct ledger *l, int64_t run_id,
 		    (unsigned)ev[i].status > LEDGER_EV_INFO)
 			return st_fail(cause, ST_E_ARG, "bad run event");
 	}
-	err = ledger_lock(l, cause);
+	err = ledger_lock_write(l, DB_WRITE_LAZY, cause);
 	if (err)
 		return err;
 	err = db_begin(l, cause);
@@ -241,7 +241,7 @@ ledger_run_event_batch(struct ledger *l, int64_t run_id,
 	else
 		db_rollback(l);
 out:
-	ledger_unlock(l);
+	err = ledger_unlock_write(l, err, cause);
 	return err;
 }
 
@@ -262,7 +262,7 @@ ledger_run_smoke(struct ledger *l, int64_t run_id,
 
 	if ((unsigned)status > LEDGER_SMOKE_SKIPPED)
 		return st_fail(cause, ST_E_ARG, "bad smoke test status");
-	err = ledger_lock(l, cause);
+	err = ledger_lock_write(l, DB_WRITE_LAZY, cause);
 	if (err)
 		return err;
 	err = db_prepare(l,
@@ -282,7 +282,7 @@ ledger_run_smoke(struct ledger *l, int64_t run_id,
 	    l, st, run_id, "recording the smoke test", cause);
 out:
 	sqlite3_finalize(st);
-	ledger_unlock(l);
+	err = ledger_unlock_write(l, err, cause);
 	return err;
 }
 
@@ -299,7 +299,7 @@ ledger_run_finish(struct ledger *l, int64_t run_id, const char *result,
 		return st_fail(cause, ST_E_ARG,
 		    "a run ends with PASS or FAIL, not '%s'",
 		    result ? result : "(null)");
-	err = ledger_lock(l, cause);
+	err = ledger_lock_write(l, DB_WRITE_GROUP, cause);
 	if (err)
 		return err;
 	/* One transaction: the result and the run's place in the chain are
@@ -331,6 +331,6 @@ out:
 	sqlite3_finalize(st);
 	if (err)
 		db_rollback(l);
-	ledger_unlock(l);
+	err = ledger_unlock_write(l, err, cause);
 	return err;
 }

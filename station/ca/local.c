@@ -152,47 +152,25 @@ one_line(char *s)
 	}
 }
 
-/* The certificate copy that find_by_key reads; written before the index
- * line, so every line made from now on has one. */
-static st_err
-keep_copy(struct local_ca *ca, X509 *cert, const char *serial_hex,
-    char **cause)
-{
-	char *dir = xasprintf("%s/certs", ca->dir);
-	char *path = xasprintf("%s/%s.pem", dir, serial_hex);
-	st_err err = ST_OK;
-
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		err = st_fail(cause, ST_E_IO, "cannot create %s: %s", dir,
-		    strerror(errno));
-	if (err == ST_OK)
-		err = local_write_cert(path, cert, cause);
-	if (err == ST_OK)
-		err = local_fsync_dir(dir, cause);
-	free(path);
-	free(dir);
-	return err;
-}
-
+/* The index line and the certificate, durable in one fdatasync of the
+ * issuance log (local_log.c) before the certificate leaves the backend. */
 static st_err
 record_issue(struct local_ca *ca, X509 *cert, const char *serial_hex,
     char **cause)
 {
 	char fp[65], now[21];
 	char *subject = dn_format(X509_get_subject_name(cert));
-	char *path = xasprintf("%s/issued.txt", ca->dir);
+	char *pem = cert_to_pem(cert);
 
 	one_line(subject);
 	cert_fingerprint_sha256(cert, fp);
 	clock_iso8601_utc(now, (int64_t)time(NULL));
 	char *line = xasprintf("%s %s %s %s\n", now, serial_hex, fp, subject);
-	st_err err = keep_copy(ca, cert, serial_hex, cause);
-
-	if (err == ST_OK)
-		err = local_append_line(path, line, cause);
+	st_err err = pem ? local_log_issue(ca->dir, serial_hex, line, pem,
+	    cause) : st_fail_ssl(cause, ST_E_CRYPTO, "certificate to PEM");
 
 	free(line);
-	free(path);
+	free(pem);
 	free(subject);
 	return err;
 }
@@ -316,6 +294,11 @@ local_free(struct ca_backend *base)
 
 	if (ca == NULL)
 		return;
+	/* Leave the log empty and the index synced for the next process. */
+	char *why = NULL;
+	if (ca->root != NULL && local_log_repair(ca->dir, &why) != ST_OK)
+		log_error("local CA %s: %s", ca->dir, why);
+	free(why);
 	pthread_mutex_destroy(&ca->lock);
 	X509_free(ca->root);
 	X509_free(ca->inter);
@@ -416,6 +399,13 @@ local_ca_open_key(const char *dir, const struct local_ca_key *key,
 	if (X509_verify(ca->inter, X509_get0_pubkey(ca->root)) != 1) {
 		err = st_fail_ssl(cause, ST_E_CA, "%s is not signed by %s",
 		    inter, root);
+		goto out;
+	}
+	/* A process that died after an issuance's log record may have left
+	 * issued.txt or certs/ without it: complete them before anyone
+	 * (find_by_key, the CRL, a cross-check) reads them. */
+	if ((err = local_log_repair(dir, cause))) {
+		err = st_wrap(cause, ST_E_CA, "completing the local CA's index");
 		goto out;
 	}
 	*out = &ca->base;

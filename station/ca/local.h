@@ -13,10 +13,16 @@
  *	DIR/crlnumber                    the last CRL number issued (decimal)
  *	DIR/crl.pem  crl.der             the last CRL (`station ca crl`)
  *	DIR/certs/SERIAL.pem             a copy of each issued certificate
+ *	DIR/issued.log                   issuances not yet settled into the
+ *	                                 two above (local_int.h)
  *
- * The certificate copy, then the issued.txt line, are written (and
- * fsync'ed) before a certificate leaves the backend, so the ledger can be
- * cross-checked against what the CA signed, and a station killed before it
+ * The issued.txt line and the certificate are appended to issued.log and
+ * fdatasync'ed (one fsync per issuance) before a certificate leaves the
+ * backend; then the certs/ copy and the issued.txt line are written
+ * without an fsync of their own.  Opening the CA (and closing it, and a log
+ * grown large) completes issued.txt and certs/ from the log, syncs them
+ * and empties it.  So the ledger can be cross-checked against what the CA
+ * signed, and a station killed (or a machine that lost power) before it
  * recorded a certificate can find it again by its key (find_by_key).
  */
 #ifndef ST_CA_LOCAL_H

@@ -56,6 +56,24 @@ st_err local_write_key(const char *path, EVP_PKEY *key, char **cause);
 /* Append one line to `path` (created 0600) and fsync before returning. */
 st_err local_append_line(const char *path, const char *line, char **cause);
 
+/*
+ * Record an issuance (local_log.c): append the index line (ending in
+ * "\n") and the certificate's PEM to DIR/issued.log and fdatasync it (the
+ * directory too when the log is created): the one fsync of an issuance.
+ * Then write DIR/certs/SERIAL.pem and the DIR/issued.txt line without
+ * syncing them.  Serialised between processes by an flock on the log;
+ * the caller holds the CA's lock.
+ */
+st_err local_log_issue(const char *dir, const char *serial_hex,
+    const char *line, const char *pem, char **cause);
+/*
+ * Make issued.txt and certs/ hold every record of DIR/issued.log (after a
+ * crash or power loss they may lack the newest), sync them (syncfs), then
+ * empty the log.  Done when the CA is opened and closed, and when the log
+ * grows large.  No log: nothing to do.
+ */
+st_err local_log_repair(const char *dir, char **cause);
+
 /* fsync a directory, so that a file just created in it stays named. */
 st_err local_fsync_dir(const char *dir, char **cause);
 

@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "station/config.h"
 #include "station/util/clock.h"
@@ -149,13 +152,18 @@ bench_steps_sink(void *ctx, const struct station_event *ev)
 		s->run_start_us = now;
 		break;
 	case EVENT_STEP_START:
-		if (ev->step < STEP__COUNT)
+		if (ev->step < STEP__COUNT) {
 			s->start_us[ev->step] = now;
+			s->cpu_start_us[ev->step] = bench_thread_cpu_us();
+		}
 		break;
 	case EVENT_STEP_OK:
 	case EVENT_STEP_FAIL:
-		if (ev->step < STEP__COUNT)
+		if (ev->step < STEP__COUNT) {
 			s->dur_us[ev->step] = now - s->start_us[ev->step];
+			s->cpu_us[ev->step] = bench_thread_cpu_us() -
+			    s->cpu_start_us[ev->step];
+		}
 		break;
 	case EVENT_RUN_END:
 		s->run_end_us = now;
@@ -179,11 +187,13 @@ bench_provision(struct station *st, const char *uri, int slot,
 		memset(steps, 0, sizeof *steps);
 		event_bus_add(&bus, bench_steps_sink, steps);
 	}
-	uint64_t t0 = clock_now_us();
+	uint64_t t0 = clock_now_us(), c0 = bench_thread_cpu_us();
 	st_err err = provision_run(st, &req, &bus, &res, &cause);
 
-	if (steps)
+	if (steps) {
 		steps->wall_us = clock_now_us() - t0;
+		steps->cpu_total_us = bench_thread_cpu_us() - c0;
+	}
 	if (err != ST_OK)
 		bench_die("provision_run %s: %s", uri, cause);
 	if (!res.pass)
@@ -192,6 +202,79 @@ bench_provision(struct station *st, const char *uri, int slot,
 	if (st->cfg->broker.host && strcmp(res.smoke, "passed") != 0)
 		bench_die("smoke test of %s: %s", uri, res.smoke);
 	provision_result_clear(&res);
+}
+
+uint64_t
+bench_thread_cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static uint64_t
+rusage_us(int who)
+{
+	struct rusage ru;
+
+	getrusage(who, &ru);
+	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
+	    (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+uint64_t
+bench_self_cpu_us(void)
+{
+	return rusage_us(RUSAGE_SELF);
+}
+
+uint64_t
+bench_children_cpu_us(void)
+{
+	return rusage_us(RUSAGE_CHILDREN);
+}
+
+static uint64_t
+one_pid_cpu_us(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long long ut = 0, st = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	fp = fopen(path, "r");
+	if (fp == NULL)
+		return 0;
+	size_t n = fread(buf, 1, sizeof buf - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	/* Fields 14 and 15 (utime, stime) follow the ")" of the name. */
+	char *p = strrchr(buf, ')');
+	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
+	    "%*u %*u %llu %llu", &ut, &st) != 2)
+		return 0;
+	return (ut + st) * 1000000u / (uint64_t)sysconf(_SC_CLK_TCK);
+}
+
+/* The broker runs under timeout(1): count the process and its children. */
+uint64_t
+bench_pid_cpu_us(pid_t pid)
+{
+	char path[96];
+	uint64_t us = one_pid_cpu_us(pid);
+	FILE *fp;
+	int child;
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid,
+	    (int)pid);
+	fp = fopen(path, "r");
+	if (fp == NULL)
+		return us;
+	while (fscanf(fp, "%d", &child) == 1)
+		us += one_pid_cpu_us((pid_t)child);
+	fclose(fp);
+	return us;
 }
 
 long

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "station/event.h"
 #include "station/pipeline.h"
@@ -55,12 +56,17 @@ struct devsim_proc **bench_devices_start(size_t n, const char *prefix,
     const char *const *opts);
 void bench_devices_stop(struct devsim_proc **d, size_t n);
 
-/* Per-step wall times of one run, from EVENT_STEP_START/OK. */
+/* Per-step wall times of one run, from EVENT_STEP_START/OK, and the CPU
+ * time of the thread that ran it (the pipeline runs in the caller's
+ * thread; the sinks are called synchronously from it). */
 struct bench_steps {
 	uint64_t start_us[STEP__COUNT];
 	uint64_t dur_us[STEP__COUNT];
+	uint64_t cpu_start_us[STEP__COUNT];
+	uint64_t cpu_us[STEP__COUNT];
 	uint64_t run_start_us, run_end_us;
 	uint64_t wall_us; /* the whole provision_run call */
+	uint64_t cpu_total_us; /* its thread's user + system time */
 };
 /* An event sink for event_bus_add (ctx: struct bench_steps). */
 void bench_steps_sink(void *ctx, const struct station_event *ev);
@@ -68,6 +74,14 @@ void bench_steps_sink(void *ctx, const struct station_event *ev);
 /* One full pipeline run of `uri`; aborts unless it PASSes. */
 void bench_provision(struct station *st, const char *uri, int slot,
     struct bench_steps *steps);
+
+/* CPU time (user + system) in microseconds: of the calling thread, of
+ * this process, of its reaped children, of process `pid` and its
+ * children (/proc). */
+uint64_t bench_thread_cpu_us(void);
+uint64_t bench_self_cpu_us(void);
+uint64_t bench_children_cpu_us(void);
+uint64_t bench_pid_cpu_us(pid_t pid);
 
 /* Peak resident set of this process (VmHWM), in KiB. */
 long bench_peak_rss_kib(void);

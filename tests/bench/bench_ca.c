@@ -1,11 +1,11 @@
 /*
  * Local CA throughput: certificates issued per second in-process through
  * the local backend (P-256 device keys, the CA's sign operation exactly as
- * the pipeline calls it: serial, extensions, signature, issued.txt line
+ * the pipeline calls it: serial, extensions, signature, issuance log record
  * and its fsync).  BENCH_CA_SECONDS (default 3) per round, BENCH_ROUNDS
- * rounds (default 3).  The same figure without the issued.txt fsync cannot
- * be had without changing the backend, so the per-certificate fsync time
- * is measured separately (the same append + fsync on the same disk).
+ * rounds (default 3).  The same figure without the issuance log's
+ * fdatasync cannot be had without changing the backend, so the
+ * per-certificate fsync time is measured separately (the same append + fsync on the same disk).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -83,7 +83,7 @@ main(void)
 	printf("@@table\n| Figure | median | min | max | target | |\n");
 	printf("|---|---:|---:|---:|---|---|\n");
 	bench_row("local CA, certificates issued per second (P-256, in-process,"
-	    " issued.txt fsync'ed)", &s, 0, "(none: reported)", -1);
+	    " issuance log fdatasync'ed)", &s, 0, "(none: reported)", -1);
 	printf("@@end\n");
 	X509_REQ_free(csr);
 	EVP_PKEY_free(key);

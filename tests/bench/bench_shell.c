@@ -8,8 +8,9 @@
  *
  * each a separate process as a script runs them, and the station's code
  * on the same CSRs in-process: CSR policy, CA sign through the local
- * backend (issued.txt fsync'ed), certificate checks, the ledger's durable
- * records of a run (begin, device, issuance, finish), and the mTLS smoke
+ * backend (issuance log fdatasync'ed), certificate checks, the ledger's
+ * records of a run (begin, device, issuance, finish; durable at the
+ * intent, the issuance and the finish), and the mTLS smoke
  * test (TLS 1.3 handshake whose signature comes from the device key
  * through the extkey, MQTT v5 CONNECT + QoS 1 PUBLISH).  The station side
  * never talks to a device here: the CSRs are the script's.

@@ -4,7 +4,7 @@
  * simulated device, devsim at realistic chip latencies (--keygen-ms 50
  * --sign-ms 30 --baud 115200), smoke test included.  Devices per hour
  * from the wall time of a whole round (every slot provisions
- * BENCH_PER_SLOT devices, default 2), BENCH_ROUNDS rounds (default 3).
+ * BENCH_PER_SLOT devices, default 4: a line runs continuously, and a longer round weighs the start and the last slot's tail less), BENCH_ROUNDS rounds (default 3).
  * Peak RSS is this process's VmHWM: the station, its slot threads, TLS
  * and the ledger (devsim and Mosquitto are other processes).
  */
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench.h"
 #include "station/fixture.h"
@@ -47,8 +48,14 @@ on_result(void *ctx, const struct line_result *r)
  * when a job starts) and given a job, as an operator would put the next
  * board in the first free socket.
  */
+/* CPU used during a round, in CPUs (CPU seconds per wall second). */
+struct cpu_use {
+	double station, devsim, broker;
+};
+
 static double
-one_round(struct station *st, int slots, size_t per_slot, size_t round)
+one_round(struct station *st, pid_t broker, int slots, size_t per_slot,
+    size_t round, struct cpu_use *use)
 {
 	const char *opts[] = { "--keygen-ms", "50", "--sign-ms", "30",
 		"--baud", "115200", NULL };
@@ -73,6 +80,8 @@ one_round(struct station *st, int slots, size_t per_slot, size_t round)
 		bench_die("line_new: %s", cause);
 	line_on_result(l, on_result, &out);
 
+	uint64_t self0 = bench_self_cpu_us(), kids0 = bench_children_cpu_us();
+	uint64_t mq0 = bench_pid_cpu_us(broker);
 	uint64_t t0 = clock_now_us();
 	for (size_t next = 0; next < n;) {
 		line_wait_free(l, 0);
@@ -89,10 +98,14 @@ one_round(struct station *st, int slots, size_t per_slot, size_t round)
 	}
 	line_wait_idle(l);
 	double secs = (double)(clock_now_us() - t0) / 1e6;
+	uint64_t self1 = bench_self_cpu_us(), mq1 = bench_pid_cpu_us(broker);
 	line_free(l);
 	if (out.passed != n)
 		bench_die("%u of %zu devices failed", out.failed, n);
-	bench_devices_stop(d, n);
+	bench_devices_stop(d, n); /* reaped: their CPU time counts */
+	use->station = (double)(self1 - self0) / 1e6 / secs;
+	use->devsim = (double)(bench_children_cpu_us() - kids0) / 1e6 / secs;
+	use->broker = (double)(mq1 - mq0) / 1e6 / secs;
 	for (int s = 0; s < slots; s++)
 		free(fx.slots[s].label);
 	free(fx.slots);
@@ -103,19 +116,32 @@ int
 main(void)
 {
 	size_t rounds = (size_t)bench_env_long("BENCH_ROUNDS", 3);
-	size_t per_slot = (size_t)bench_env_long("BENCH_PER_SLOT", 2);
+	size_t per_slot = (size_t)bench_env_long("BENCH_PER_SLOT", 4);
 	const int slots[] = { 1, 4, 16 };
-	struct bench_stat st[3];
+	struct bench_stat st[3], cpu[3][3];
 	struct bench_env env;
 
 	bench_env_open(&env, 1);
 	for (int k = 0; k < 3; k++) {
 		double *v = xcalloc(rounds, sizeof *v);
+		double *c[3];
 
+		for (int w = 0; w < 3; w++)
+			c[w] = xcalloc(rounds, sizeof(double));
 		for (size_t r = 0; r < rounds; r++) {
-			v[r] = one_round(env.st, slots[k], per_slot, r);
+			struct cpu_use u;
+
+			v[r] = one_round(env.st, env.broker.pid, slots[k],
+			    per_slot, r, &u);
+			c[0][r] = u.station;
+			c[1][r] = u.devsim;
+			c[2][r] = u.broker;
 		}
 		st[k] = bench_stat_of(v, rounds);
+		for (int w = 0; w < 3; w++) {
+			cpu[k][w] = bench_stat_of(c[w], rounds);
+			free(c[w]);
+		}
 		free(v);
 	}
 	long rss = bench_peak_rss_kib();
@@ -150,6 +176,17 @@ main(void)
 		.max = rss / 1024.0, .n = 1 };
 	bench_row("peak RSS of the station process after 16 slots (VmHWM), MB",
 	    &r, 1, "≤ 32 MB", r.median <= 32.0);
+	printf("\nCPU in use during the rounds, in CPUs (CPU seconds per "
+	    "wall second, user + sys; the machine has %ld), median of the "
+	    "rounds, min–max:\n\n", sysconf(_SC_NPROCESSORS_ONLN));
+	printf("| slots | station | devsims | mosquitto |\n"
+	    "|---:|---:|---:|---:|\n");
+	for (int k = 0; k < 3; k++) {
+		printf("| %d", slots[k]);
+		for (int w = 0; w < 3; w++)
+			printf(" | %s", bench_fmt(&cpu[k][w], 3));
+		printf(" |\n");
+	}
 	printf("@@end\n");
 	bench_env_close(&env);
 	return 0;

@@ -66,7 +66,11 @@ prof_dev=5
 if command -v strace >/dev/null 2>&1; then
 	echo "bench: strace -c" >&2
 	BENCH_ROUNDS=1 BENCH_DEVICES=$prof_dev strace -f -c -o "$tmp/strace" \
-	    -e trace=fsync,fdatasync,pwrite64,write,read,poll,ppoll,nanosleep,clock_nanosleep,futex \
+	    -e trace=fsync,fdatasync,syncfs,pwrite64,write,read,poll,ppoll,nanosleep,clock_nanosleep,futex \
+	    "$B/bench_overhead" >/dev/null 2>&1 || true
+	# Wall time spent in the syncs themselves (-w: from entry to exit).
+	BENCH_ROUNDS=1 BENCH_DEVICES=$prof_dev strace -f -c -w -o "$tmp/strace_sync" \
+	    -e trace=fsync,fdatasync,syncfs \
 	    "$B/bench_overhead" >/dev/null 2>&1 || true
 fi
 if command -v valgrind >/dev/null 2>&1; then
@@ -92,13 +96,17 @@ echo
 echo "### 1. Station overhead per device"
 echo
 echo "The whole pipeline in-process (\`provision_run\`), devsim with no chip"
-echo "latency and no pacing over loopback TCP, the local CA, the ledger with"
-echo "its durable writes (SQLite WAL, synchronous=FULL), and the smoke test"
-echo "against a local Mosquitto (TLS 1.3, the chip signs the handshake,"
-echo "MQTT v5 QoS 1 publish).  \"Own work\" is the whole run minus the smoke"
-echo "step; it still includes devsim's replies (same machine, same CPUs)."
-echo "Step times come from EVENT_STEP_START/OK; the time between steps is"
-echo "the ledger's run events."
+echo "latency and no pacing over loopback TCP, the local CA (one fdatasync"
+echo "of its issuance log per certificate), the ledger with its three durable"
+echo "points per run (intent, issuance, end: SQLite WAL, group commit), and"
+echo "the smoke test against a local Mosquitto (TLS 1.3, the chip signs the"
+echo "handshake, MQTT v5 QoS 1 publish).  \"Own work\" is the whole run"
+echo "minus the smoke step, given twice: as wall time, which still includes"
+echo "devsim's replies (another process on the same CPUs) and the waits for"
+echo "the disk, and as the CPU time (user + sys) of the thread that ran the"
+echo "pipeline, which is the station's own work and nothing else.  Step"
+echo "times come from EVENT_STEP_START/OK; the time between steps is the"
+echo "ledger's run begin, events and run end."
 echo
 table overhead
 echo
@@ -118,7 +126,10 @@ echo
 echo "The line (station/line.c, one worker thread per slot) with 1, 4 and 16"
 echo "slots, each slot on its own devsim at --keygen-ms 50 --sign-ms 30"
 echo "--baud 115200, the smoke test included, one station (ledger, CA)"
-echo "shared by every slot; a free slot gets the next waiting device at once."
+echo "shared by every slot; a free slot gets the next waiting device at once;"
+echo "every slot provisions 4 devices per round.  devsim paces its bytes in"
+echo "chunks of a millisecond's worth (one wake-up and one write per chunk,"
+echo "the last byte of a transfer leaves when it would byte by byte)."
 echo "Peak RSS is the station process's VmHWM (devsim and Mosquitto are"
 echo "other processes)."
 echo
@@ -131,8 +142,8 @@ echo "stands for the device), then \`openssl x509 -req\` with the local CA's"
 echo "intermediate, \`openssl verify\` and \`mosquitto_pub\` (MQTT v5, QoS 1,"
 echo "TLS with that certificate) to the same broker, each a process.  The"
 echo "station takes the same CSR and key and does in-process: CSR policy,"
-echo "CA sign (issued.txt fsync'ed), certificate checks, the ledger's durable"
-echo "records (run begin, device, issuance, finish), and the smoke test"
+echo "CA sign (its issuance log fdatasync'ed), certificate checks, the"
+echo "ledger's records (durable at the intent, the issuance and the end), and the smoke test"
 echo "(TLS 1.3 handshake signed through the extkey, MQTT v5 QoS 1 publish)."
 echo "The ratio compares the station-side part: x509 + verify + mosquitto_pub"
 echo "against the station's steps.  The station does more (policy, ledger,"
@@ -156,6 +167,12 @@ if [ -f "$tmp/strace" ]; then
 	echo '```'
 	sed -n '1,/^------ .*total/p' "$tmp/strace" | head -20
 	echo '```'
+	echo
+fi
+if [ -f "$tmp/strace_sync" ]; then
+	runs=$((prof_dev + 1))
+	awk -v r="$runs" '$NF ~ /^(fsync|fdatasync|syncfs)$/ { n += $4; s += $2 }
+	    END { if (n > 0) printf "fsync-type calls of the same round (`strace -f -c -w`, wall time inside the call): %d calls, %.1f ms in all; per run (%d runs, the set-up of the CA and the ledger included): %.1f calls, %.2f ms.\n", n, s * 1000, r, n / r, s * 1000 / r }' "$tmp/strace_sync"
 	echo
 fi
 if [ -f "$tmp/cg.out" ]; then

@@ -2,6 +2,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include <cmocka.h>
@@ -497,6 +498,67 @@ test_queries(void **state)
 	assert_int_equal(col.reentry, ST_E_STATE);
 }
 
+/* Slots reaching durable points together share fdatasyncs (group commit):
+ * every run must still be there, whole, for another connection. */
+struct slot_writer {
+	struct ledger *l;
+	int slot;
+	int ok;
+};
+
+static void *
+slot_runs(void *arg)
+{
+	struct slot_writer *w = arg;
+	const char *key = "00112233445566778899aabbccddeeff"
+			  "00112233445566778899aabbccddeeff";
+
+	for (int i = 0; i < 20; i++) {
+		struct run_start s = { .station_id = "st1", .slot = w->slot,
+			.device_uri = "tcp:127.0.0.1:1" };
+		struct device_record d = { .serial = "SN-GROUP" };
+		int64_t id = 0;
+
+		if (ledger_run_begin(w->l, &s, &id, NULL) != ST_OK ||
+		    ledger_run_device(w->l, id, &d, NULL) != ST_OK ||
+		    ledger_run_ca_request(w->l, id, key, NULL) != ST_OK ||
+		    ledger_run_finish(w->l, id, "FAIL", "ca-sign", "ca",
+		    "test", NULL) != ST_OK)
+			return NULL;
+		w->ok++;
+	}
+	return NULL;
+}
+
+static void
+test_concurrent_durable_points_all_land(void **state)
+{
+	struct fixture *f = *state;
+	struct slot_writer w[8];
+	pthread_t th[8];
+	struct ledger *other = NULL;
+	struct ledger_verify_report rep;
+	int64_t n = 0;
+
+	for (int i = 0; i < 8; i++) {
+		w[i] = (struct slot_writer){ f->l, i + 1, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, slot_runs, &w[i]),
+		    0);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(w[i].ok, 20);
+	}
+	assert_int_equal(ledger_open(f->path, &other, NULL), ST_OK);
+	assert_int_equal(ledger_count_runs(other, "FAIL", &n, NULL), ST_OK);
+	assert_int_equal(n, 160);
+	assert_int_equal(ledger_count_runs(other, "running", &n, NULL), ST_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(ledger_verify(other, &rep, NULL), ST_OK);
+	assert_int_equal(rep.runs_checked, 160);
+	ledger_close(other);
+}
+
 int
 main(void)
 {
@@ -513,6 +575,7 @@ main(void)
 	    T(test_orphan_open_certs),
 	    T(test_live_cert_ignores_revoked_and_orphaned),
 	    T(test_queries),
+	    T(test_concurrent_durable_points_all_land),
 #undef T
 	};
 
