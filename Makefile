@@ -254,6 +254,12 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(SIM_LIB_OBJS) $(LIB)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -DFUZZ_MAIN -fsanitize=fuzzer \
 	    $(LDFLAGS) -o $@ $< $(SIM_LIB_OBJS) $(LIB) $(LDLIBS)
 
+# The scan target (and the replay of its inputs) needs the screen's scan
+# grammar: ui/model.o and ui/input.o.
+FUZZ_UI_OBJS := $(BUILD)/ui/model.o $(BUILD)/ui/input.o
+$(BUILD)/fuzz/fuzz_scan $(BUILD)/tests/fuzz/test_fuzz_regress: $(FUZZ_UI_OBJS)
+$(BUILD)/fuzz/fuzz_scan $(BUILD)/tests/fuzz/test_fuzz_regress: LDFLAGS += $(FUZZ_UI_OBJS)
+
 .PHONY: fuzz fuzz-build valgrind
 fuzz-build:
 	$(Q)sh tests/deps.sh clang libclang-rt-14-dev

@@ -18,7 +18,6 @@
  * Exit 0 when every run PASSed and no scan was refused, 1 otherwise, 2
  * for usage, 3 when the station could not work (config, ledger, CA).
  */
-#include <ctype.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -30,6 +29,7 @@
 #include "fixture.h"
 #include "line.h"
 #include "profile.h"
+#include "scan_line.h"
 #include "station.h"
 #include "util/xalloc.h"
 
@@ -137,63 +137,28 @@ on_result(void *ctx, const struct line_result *r)
 	free(line);
 }
 
-/* Split a scan into serial and optional label; -1 if malformed. */
-static int
-split_scan(char *text, char **serial, char **label)
-{
-	char *p = text, *words[3] = { NULL };
-	int n = 0;
-
-	while (*p != '\0') {
-		while (isspace((unsigned char)*p))
-			*p++ = '\0';
-		if (*p == '\0')
-			break;
-		if (n == 3)
-			return -1;
-		words[n++] = p;
-		while (*p != '\0' && !isspace((unsigned char)*p))
-			p++;
-	}
-	if (n == 0 || n > 2)
-		return n == 0 ? 0 : -1;
-	*serial = words[0];
-	*label = words[1];
-	return n;
-}
-
 /* One scan line: refuse it, or start a run (waiting for a slot). */
 static void
 handle_scan(struct batch *b, struct line *l, const struct fixture *fx,
     const struct line_job *tmpl, unsigned lineno, const char *raw)
 {
-	char *text = xstrdup(raw), *serial = NULL, *label = NULL;
 	struct line_job job = *tmpl;
-	char *why = NULL;
+	char *shown = xstrdup(raw), *serial = NULL, *why = NULL;
+	const char *refusal = NULL;
+	unsigned slot = 0;
 
-	text[strcspn(text, "\r\n")] = '\0';
-	char *shown = xstrdup(text);
-	int n = split_scan(text, &serial, &label);
-	if (n == 0)
+	shown[strcspn(shown, "\r\n")] = '\0';
+	switch (scan_line_parse(raw, fx, &serial, &slot, &refusal)) {
+	case SCAN_BLANK:
 		goto out;
-	if (n < 0) {
-		reject(b, lineno, shown, "expected 'SERIAL [SLOT-LABEL]'");
+	case SCAN_REFUSED:
+		reject(b, lineno, shown, refusal);
 		goto out;
+	case SCAN_OK:
+		break;
 	}
-	if (!serial_is_valid(serial)) {
-		reject(b, lineno, shown, "not a valid device serial");
-		goto out;
-	}
-	if (label) {
-		const struct fixture_slot *s = fixture_slot_by_label(fx, label);
-
-		if (s == NULL) {
-			reject(b, lineno, shown, "no slot with this label in "
-			    "the fixture");
-			goto out;
-		}
-		job.slot = s->index;
-	}
+	if (slot != 0)
+		job.slot = slot;
 	pthread_mutex_lock(&b->mu);
 	struct scan_seen *e = seen_find(b, serial);
 	int dup = e != NULL, dup_passed = e && e->state == SCAN_PASSED;
@@ -222,7 +187,7 @@ handle_scan(struct batch *b, struct line *l, const struct fixture *fx,
 out:
 	free(why);
 	free(shown);
-	free(text);
+	free(serial);
 }
 
 struct batch_opts {

@@ -306,19 +306,14 @@ fixture_empty(void)
 	return fx;
 }
 
-st_err
-fixture_load(const char *path, const struct config *cfg,
+/* Parse the open stream `fp` (closed here); `path` names it in errors. */
+static st_err
+load_stream(const char *path, FILE *fp, const struct config *cfg,
     struct fixture **out, char **cause)
 {
 	struct fx_load fl = { .path = path };
-	FILE *fp;
 	st_err err;
 
-	*out = NULL;
-	fp = fopen(path, "re");
-	if (fp == NULL)
-		return st_fail(cause, ST_E_IO, "%s: cannot open: %s", path,
-		    strerror(errno));
 	fl.fx = fixture_empty();
 	fl.fx->path = xstrdup(path);
 	fl.rd.fp = fp;
@@ -350,6 +345,40 @@ fixture_load(const char *path, const struct config *cfg,
 	ini_lines_clear(&fl.rd);
 	free(fl.cause);
 	return err;
+}
+
+st_err
+fixture_load(const char *path, const struct config *cfg,
+    struct fixture **out, char **cause)
+{
+	FILE *fp;
+
+	*out = NULL;
+	fp = fopen(path, "re");
+	if (fp == NULL)
+		return st_fail(cause, ST_E_IO, "%s: cannot open: %s", path,
+		    strerror(errno));
+	return load_stream(path, fp, cfg, out, cause);
+}
+
+st_err
+fixture_load_buffer(const char *name, const char *text, size_t len,
+    const struct config *cfg, struct fixture **out, char **cause)
+{
+	/* fmemopen() refuses a zero size; an empty file reads like one
+	 * empty line. */
+	static const char empty[] = "\n";
+	FILE *fp;
+
+	*out = NULL;
+	if (len == 0) {
+		text = empty;
+		len = 1;
+	}
+	fp = fmemopen((void *)text, len, "r");
+	if (fp == NULL)
+		return st_fail(cause, ST_E_IO, "%s: %s", name, strerror(errno));
+	return load_stream(name, fp, cfg, out, cause);
 }
 
 struct fixture *

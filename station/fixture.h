@@ -46,6 +46,10 @@ struct fixture {
  * profiles are checked against `cfg`. */
 st_err fixture_load(const char *path, const struct config *cfg,
     struct fixture **out, char **cause);
+/* The same from `len` bytes of text (tests, fuzzing); `name` stands for
+ * the file name in errors and in fx->path. */
+st_err fixture_load_buffer(const char *name, const char *text, size_t len,
+    const struct config *cfg, struct fixture **out, char **cause);
 /* The configuration's [slot N] sections as a fixture (never NULL). */
 struct fixture *fixture_from_config(const struct config *cfg);
 const struct fixture_slot *fixture_slot(const struct fixture *fx,

@@ -69,15 +69,17 @@ request_body(struct cfssl_ca *ca, X509_REQ *csr)
 	return body;
 }
 
-static st_err
-parse_reply(struct cfssl_ca *ca, const struct http_reply *r,
+st_err
+cfssl_parse_reply(const char *body, size_t len, STACK_OF(X509) *ca_chain,
     struct ca_issued *out, char **cause)
 {
+	struct http_reply reply = { 200, (char *)body, len }, *r = &reply;
 	json_t *root = NULL;
 	X509 *cert = NULL;
 	STACK_OF(X509) *chain = NULL;
 	st_err err;
 
+	memset(out, 0, sizeof *out);
 	if ((err = remote_json(r, "CFSSL's reply", &root, cause)))
 		goto out;
 	const char *pem = remote_json_str(json_object_get(root, "result"),
@@ -91,8 +93,8 @@ parse_reply(struct cfssl_ca *ca, const struct http_reply *r,
 	    cause)))
 		goto out;
 	chain = sk_X509_new_null();
-	for (int i = 0; ca->chain && i < sk_X509_num(ca->chain); i++) {
-		X509 *x = sk_X509_value(ca->chain, i);
+	for (int i = 0; ca_chain && i < sk_X509_num(ca_chain); i++) {
+		X509 *x = sk_X509_value(ca_chain, i);
 
 		X509_up_ref(x);
 		sk_X509_push(chain, x);
@@ -130,7 +132,8 @@ cfssl_sign(struct ca_backend *base, const struct ca_request *req,
 		    "no reason given");
 		goto out;
 	}
-	if ((err = parse_reply(ca, &r, out, cause))) {
+	if ((err = cfssl_parse_reply(r.body, r.len, ca->chain, out,
+	    cause))) {
 		st_wrap(cause, err, "%s", what);
 		goto out;
 	}

@@ -23,7 +23,19 @@
 #ifndef ST_CA_CFSSL_H
 #define ST_CA_CFSSL_H
 
+#include <stddef.h>
+
 #include "ca.h"
+
+/*
+ * Parse a 200 sign/authsign reply body (len bytes; need not be
+ * NUL-terminated): out gets result.certificate and, as its chain, new
+ * references to the certificates of `ca_chain` (borrowed; NULL for none).
+ * ST_E_CA unless success is true and result.certificate is PEM; on
+ * failure out is zeroed.
+ */
+st_err cfssl_parse_reply(const char *body, size_t len,
+    STACK_OF(X509) *ca_chain, struct ca_issued *out, char **cause);
 
 st_err cfssl_ca_open(const struct ca_settings *s, struct ca_backend **out,
     char **cause);

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <string.h>
@@ -69,6 +70,17 @@ remote_csr_pem(X509_REQ *csr)
 	return pem;
 }
 
+/* 1 if the serial number is a positive integer (RFC 5280 4.1.2.2). */
+static int
+serial_positive(X509 *cert)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+	int ok = bn != NULL && !BN_is_negative(bn) && !BN_is_zero(bn);
+
+	BN_free(bn);
+	return ok;
+}
+
 st_err
 remote_cert_from_pem(const char *pem, const char *what, X509 **out,
     char **cause)
@@ -80,6 +92,15 @@ remote_cert_from_pem(const char *pem, const char *what, X509 **out,
 	if (*out == NULL)
 		return st_fail_ssl(cause, ST_E_CA, "%s is not a PEM "
 		    "certificate", what);
+	/* The serial is recorded in hex and revoked by: a negative or zero
+	 * one would be stored as "-1a2b" or "0", which no CA revokes. */
+	if (!serial_positive(*out)) {
+		X509_free(*out);
+		*out = NULL;
+		ERR_clear_error();
+		return st_fail(cause, ST_E_CA, "%s: the certificate's serial "
+		    "number is not a positive integer", what);
+	}
 	return ST_OK;
 }
 

@@ -30,7 +30,9 @@ char *remote_url(const char *addr, const char *path);
 /* PEM text of a CSR (new string). */
 char *remote_csr_pem(X509_REQ *csr);
 
-/* The first certificate in `pem` (*out owned).  ST_E_CA naming `what`. */
+/* The first certificate in `pem` (*out owned).  ST_E_CA naming `what`
+ * when there is none or its serial number is not positive (RFC 5280):
+ * the serial must be recordable as hex (ca_issued.serial_hex). */
 st_err remote_cert_from_pem(const char *pem, const char *what, X509 **out,
     char **cause);
 

@@ -63,6 +63,33 @@ vault_headers(struct vault_ca *ca, const char *token,
 	return n;
 }
 
+st_err
+vault_parse_login_reply(const char *body, size_t len, char **token,
+    long long *lease_s, char **cause)
+{
+	struct http_reply r = { 200, (char *)body, len };
+	json_t *reply = NULL;
+	st_err err;
+
+	*token = NULL;
+	*lease_s = 0;
+	if ((err = remote_json(&r, "Vault AppRole login", &reply, cause)))
+		return err;
+	json_t *auth = json_object_get(reply, "auth");
+	const char *tok = remote_json_str(auth, "client_token");
+	json_int_t lease = json_integer_value(json_object_get(auth,
+	    "lease_duration"));
+	if (tok == NULL || tok[0] == '\0' || lease < 0) {
+		err = st_fail(cause, ST_E_CA, "Vault AppRole login: the reply "
+		    "has no auth.client_token");
+	} else {
+		*token = xstrdup(tok);
+		*lease_s = lease;
+	}
+	json_decref(reply);
+	return err;
+}
+
 /* AppRole login; called with the lock held. */
 static st_err
 approle_login(struct vault_ca *ca, struct deadline dl, char **cause)
@@ -73,7 +100,8 @@ approle_login(struct vault_ca *ca, struct deadline dl, char **cause)
 	    "secret_id", ca->secret_id);
 	char *body = json_dumps(req, JSON_COMPACT);
 	char *url = remote_url(ca->addr, "v1/auth/approle/login");
-	json_t *reply = NULL;
+	char *token = NULL;
+	long long lease = 0;
 	st_err err;
 
 	err = http_call(&ca->http, "POST", url, h, vault_headers(ca, NULL, h),
@@ -86,29 +114,20 @@ approle_login(struct vault_ca *ca, struct deadline dl, char **cause)
 		err = vault_refused(ca, "Vault AppRole login", &r, cause);
 		goto out;
 	}
-	if ((err = remote_json(&r, "Vault AppRole login", &reply, cause)))
+	if ((err = vault_parse_login_reply(r.body, r.len, &token, &lease,
+	    cause)))
 		goto out;
-	json_t *auth = json_object_get(reply, "auth");
-	const char *token = remote_json_str(auth, "client_token");
-	json_int_t lease = json_integer_value(json_object_get(auth,
-	    "lease_duration"));
-	if (token == NULL || token[0] == '\0' || lease < 0) {
-		err = st_fail(cause, ST_E_CA, "Vault AppRole login: the reply "
-		    "has no auth.client_token");
-		goto out;
-	}
 	cred_free(ca->token);
-	ca->token = xstrdup(token);
+	ca->token = token;
 	ca->renew_at_ms = lease > 0 ? clock_now_ms() +
 	    (uint64_t)lease * 1000 * 2 / 3 : 0;
-	log_info("logged in with AppRole (lease %lld s)", (long long)lease);
+	log_info("logged in with AppRole (lease %lld s)", lease);
 out:
 	if (body)
 		OPENSSL_cleanse(body, strlen(body));
 	free(body);
 	free(url);
 	json_decref(req);
-	json_decref(reply);
 	http_reply_clear(&r);
 	return err;
 }
@@ -151,17 +170,18 @@ csr_common_name(X509_REQ *csr)
 	return cn;
 }
 
-/* data.certificate, the chain and a consistent serial from a 200 reply. */
-static st_err
-parse_sign_reply(const struct http_reply *r, struct ca_issued *out,
+st_err
+vault_parse_sign_reply(const char *body, size_t len, struct ca_issued *out,
     char **cause)
 {
+	struct http_reply reply = { 200, (char *)body, len }, *r = &reply;
 	json_t *root = NULL, *chain_json;
 	STACK_OF(X509) *chain = sk_X509_new_null();
 	X509 *cert = NULL;
 	const char *what = "Vault's reply";
 	st_err err;
 
+	memset(out, 0, sizeof *out);
 	if ((err = remote_json(r, what, &root, cause)))
 		goto fail;
 	json_t *data = json_object_get(root, "data");
@@ -273,7 +293,7 @@ vault_sign(struct ca_backend *base, const struct ca_request *req,
 		err = vault_refused(ca, "Vault sign", &r, cause);
 		goto out;
 	}
-	if ((err = parse_sign_reply(&r, out, cause))) {
+	if ((err = vault_parse_sign_reply(r.body, r.len, out, cause))) {
 		st_wrap(cause, err, "Vault sign");
 		goto out;
 	}

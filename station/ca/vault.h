@@ -22,10 +22,29 @@
 #ifndef ST_CA_VAULT_H
 #define ST_CA_VAULT_H
 
+#include <stddef.h>
+
 #include "ca.h"
 
 st_err vault_ca_open(const struct ca_settings *s, struct ca_backend **out,
     char **cause);
+
+/*
+ * The reply parsers, pure functions on a 200 reply's body (len bytes; it
+ * need not be NUL-terminated).  ST_E_CA when the body is not what Vault
+ * sends; the cause quotes no credential.
+ *
+ * sign: out gets data.certificate, the chain from data.ca_chain[] (else
+ * data.issuing_ca) and the certificate's serial, which data.serial_number,
+ * when present, must equal.  On failure out is zeroed.
+ *
+ * login (AppRole): *token (new string, free with cred_free) is
+ * auth.client_token, *lease_s auth.lease_duration (0 = does not expire).
+ */
+st_err vault_parse_sign_reply(const char *body, size_t len,
+    struct ca_issued *out, char **cause);
+st_err vault_parse_login_reply(const char *body, size_t len, char **token,
+    long long *lease_s, char **cause);
 
 /* "1a2b3" -> "01:a2:b3" (Vault's serial_number form; new string). */
 char *vault_serial_colons(const char *serial_hex);

@@ -1,6 +1,7 @@
 /*
  * Fuzz targets: one tests/fuzz/fuzz_<name>.c per parser fed from outside
- * the station (device bytes, configuration files, CSRs, certificates).
+ * the station (device bytes, configuration and fixture files, CSRs,
+ * certificates, CA replies, scans).
  *
  * Each file defines `int fuzz_<name>(const uint8_t *data, size_t size)`,
  * which must neither crash nor leak on any input and aborts (FUZZ_CHECK)
@@ -36,6 +37,12 @@ int fuzz_cert_check(const uint8_t *data, size_t size);
 int fuzz_dn(const uint8_t *data, size_t size);
 int fuzz_profile(const uint8_t *data, size_t size);
 int fuzz_config(const uint8_t *data, size_t size);
+int fuzz_ca_vault(const uint8_t *data, size_t size);
+int fuzz_ca_cfssl(const uint8_t *data, size_t size);
+int fuzz_ca_hub(const uint8_t *data, size_t size);
+int fuzz_ca_pem_chain(const uint8_t *data, size_t size);
+int fuzz_fixture(const uint8_t *data, size_t size);
+int fuzz_scan(const uint8_t *data, size_t size);
 
 #ifdef FUZZ_MAIN
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

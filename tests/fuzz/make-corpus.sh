@@ -1,6 +1,6 @@
 #!/bin/sh
 # Rebuild the seed corpora in tests/fuzz/corpus/ (committed; run this only
-# to change them).  Frames and TLV payloads are built from the examples in
+# to change them).  CA replies, fixture files and scans are at the end.  Frames and TLV payloads are built from the examples in
 # docs/protocol.md section 9; the CSR and the certificate are made with
 # the openssl command line (a CSR and a certificate hold no private key;
 # the key made for them is deleted at once).
@@ -138,4 +138,106 @@ printf '[station]\nid = st-9\n' >"$C/config/minimal.ini"
 printf '[profile a]\nkey = rsa-2048\nsubject = CN=${serial}\n  continued\n[slot 2]\ndevice = tcp:h:1\nprofile = a\n[slot 1]\ndevice = uart:/dev/ttyUSB0\nprofile = a\n' \
     >"$C/config/slots.ini"
 printf '\357\273\277[ca]\nbackend = local\n[ca]\n' >"$C/config/bom-duplicate.ini"
+# CA replies, in the shape the test servers send them
+# (tests/support/vault_api_server.c, hub_api_server.c; CFSSL's API):
+# a root, an intermediate and a device certificate made here (their keys
+# are removed with $tmp).
+o="openssl"
+$o genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/r.key" 2>/dev/null
+$o genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/i.key" 2>/dev/null
+$o genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/d.key" 2>/dev/null
+$o req -x509 -new -key "$tmp/r.key" -days 3650 -subj "/O=Example-Org/CN=Fuzz Root" \
+    -addext "basicConstraints=critical,CA:TRUE" -out "$tmp/root.pem"
+$o req -new -key "$tmp/i.key" -subj "/O=Example-Org/CN=Fuzz Issuing CA" \
+    -out "$tmp/i.csr"
+printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n' \
+    >"$tmp/i.ext"
+$o x509 -req -in "$tmp/i.csr" -CA "$tmp/root.pem" -CAkey "$tmp/r.key" \
+    -set_serial 0x1001 -days 1825 -extfile "$tmp/i.ext" -out "$tmp/inter.pem" 2>/dev/null
+$o req -new -key "$tmp/d.key" -subj "/C=US/O=Example-Org/CN=SN0001" \
+    -out "$tmp/d.csr"
+printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\nsubjectAltName=DNS:sn0001.example.com\n' \
+    >"$tmp/d.ext"
+$o x509 -req -in "$tmp/d.csr" -CA "$tmp/inter.pem" -CAkey "$tmp/i.key" \
+    -set_serial 0x0a1b2c3d4e5f60718293 -days 30 -extfile "$tmp/d.ext" \
+    -out "$tmp/leaf.pem" 2>/dev/null
+$o x509 -in "$tmp/leaf.pem" -outform DER -out "$tmp/leaf.der"
+rm -f "$tmp"/*.key
+python3 - "$C" "$tmp" <<'PY'
+import hashlib, json, os, sys
+C, T = sys.argv[1], sys.argv[2]
+def put(name, fname, data):
+    os.makedirs(os.path.join(C, name), exist_ok=True)
+    with open(os.path.join(C, name, fname), "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+def j(o):
+    return json.dumps(o, separators=(",", ":"))
+leaf, inter, root = (open(os.path.join(T, n)).read()
+                     for n in ("leaf.pem", "inter.pem", "root.pem"))
+der = open(os.path.join(T, "leaf.der"), "rb").read()
+serial = "0a:1b:2c:3d:4e:5f:60:71:82:93"
+
+put("ca_vault", "sign", j({"data": {"certificate": leaf, "issuing_ca": inter,
+    "ca_chain": [inter, root], "serial_number": serial, "expiration": 0}}))
+put("ca_vault", "sign-issuing-ca-only", j({"data": {"certificate": leaf,
+    "issuing_ca": inter, "serial_number": serial}}))
+put("ca_vault", "sign-other-serial", j({"data": {"certificate": leaf,
+    "ca_chain": [inter], "serial_number": "01:02"}}))
+put("ca_vault", "sign-chain-not-pem", j({"data": {"certificate": leaf,
+    "ca_chain": [inter, 7, "-----BEGIN CERTIFICATE-----\nAA==\n"]}}))
+put("ca_vault", "login", j({"auth": {"client_token": "hvs.fuzz-token",
+    "lease_duration": 3600, "renewable": True}}))
+put("ca_vault", "login-no-lease", j({"auth": {"client_token": "t"}}))
+put("ca_vault", "errors", j({"errors": ["permission denied"]}))
+put("ca_vault", "errors-policy", j({"errors": ["1 error occurred:\n\t* "
+    "common name SN0001 not allowed by this role\n\n"]}))
+
+put("ca_cfssl", "sign", j({"success": True, "result": {"certificate": leaf},
+    "errors": [], "messages": []}))
+put("ca_cfssl", "sign-bundle", j({"success": True, "result": {
+    "certificate": leaf + inter}, "errors": [], "messages": []}))
+put("ca_cfssl", "refused", j({"success": False, "result": None,
+    "errors": [{"code": 5300, "message": "Invalid or unknown policy"}],
+    "messages": []}))
+put("ca_cfssl", "success-false", j({"success": False, "result": {
+    "certificate": leaf}}))
+
+fp = ":".join("%02X" % b for b in hashlib.sha256(der).digest())
+hub = {"deviceId": "SN0001", "clientCert": leaf, "caCert": inter,
+       "brokerUrl": "localhost", "mqttPort": 1883, "mqttSecurePort": 8883,
+       "fingerprint": fp, "serialNumber": "0A1B2C3D4E5F60718293",
+       "validFrom": "2025-06-15T10:00:00.000Z",
+       "validTo": "2026-06-15T10:00:00.000Z"}
+put("ca_hub", "sign", j(hub))
+put("ca_hub", "sign-sha1", j(dict(hub, fingerprint=hashlib.sha1(der).hexdigest())))
+put("ca_hub", "sign-other-device", j(dict(hub, deviceId="SN0002")))
+put("ca_hub", "sign-minimal", j({"clientCert": leaf}))
+put("ca_hub", "refused", j({"statusCode": 400, "message": "Invalid CSR",
+    "error": "Bad Request"}))
+
+put("ca_pem_chain", "leaf", leaf)
+put("ca_pem_chain", "bundle", leaf + inter + root)
+put("ca_pem_chain", "text-around", "issued:\n" + inter + "\nroot follows\n"
+    + root + "trailer")
+put("ca_pem_chain", "truncated", leaf[:200])
+PY
+
+# Fixture files and scans: the shipped fixture, one as
+# fixtures/sim-line.sh writes it, and the scans it writes
+# ("SERIAL SLOT-LABEL") mixed with the screen's badges and labels.
+mkdir -p "$C/fixture" "$C/scan"
+cp fixtures/sim-4.ini "$C/fixture/sim-4.ini"
+printf '[fixture]\nname = sim-2\n\n[slot 1]\nlabel = S1\ndevice = tcp:127.0.0.1:40001\n\n[slot 2]\nlabel = S2\ndevice = tcp:127.0.0.1:40002\n' \
+    >"$C/fixture/sim-line.ini"
+printf '[fixture]\nname = bench-A\nhook_timeout_ms = 2500\n[slot 12]\nlabel = BAY-12\ndevice = uart:/dev/ttyUSB0\nprofile = rsa\npower_on = relay on 12\npower_off = relay off 12\nreset = relay pulse 12\n[slot 3]\ndevice = usb:0403:6001:A1\n' \
+    >"$C/fixture/hooks-unsorted.ini"
+printf '[slot 1]\nlabel = S2\ndevice = tcp:h:1\n[slot 2]\ndevice = tcp:h:2\n' \
+    >"$C/fixture/duplicate-label.ini"
+printf 'SIM-120000-1 S1\nSIM-120000-2 S2\nSIM-120000-3 BAY-3\nSIM-120000-4 S4\n' \
+    >"$C/scan/sim-line"
+printf 'SIM-0001 S1\r\nSIM-0002\n\n   \nSIM-0003 S2 extra\nbad/serial\nSIM-0001\n' \
+    >"$C/scan/batch-mixed"
+printf 'OP:alice\nLOT:L-2025-06\nS2\nSN0001\nSN0002\n!1P\nSN0002\nSN0001\n!0F\nSN0001\nop:bob\nOP:\n' \
+    >"$C/scan/screen-session"
+printf 'SN1\nSN2\nSN3\nSN4\nBAY-3\n!2P\nBAY-3\nSN4\n' >"$C/scan/all-busy"
 echo "corpus: $(find "$C" -type f | wc -l) files, $(du -sb "$C" | cut -f1) bytes"

@@ -4,7 +4,9 @@
  * that once crashed a target (tests/fuzz/regress/<name>/).  Each target
  * must return normally on every file; under `make check-asan` this also
  * catches memory errors and leaks.  The targets are included here, not
- * linked: they are test code, not part of libstation.a.
+ * linked: they are test code, not part of libstation.a.  The scan target
+ * needs the screen's model and scan grammar (ui/model.o, ui/input.o),
+ * which the Makefile links in for this program.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -17,14 +19,20 @@
 
 #include <cmocka.h>
 
+#include "tests/fuzz/fuzz_ca_cfssl.c"
+#include "tests/fuzz/fuzz_ca_hub.c"
+#include "tests/fuzz/fuzz_ca_pem_chain.c"
+#include "tests/fuzz/fuzz_ca_vault.c"
 #include "tests/fuzz/fuzz_cert_check.c"
 #include "tests/fuzz/fuzz_config.c"
 #include "tests/fuzz/fuzz_csr_policy.c"
 #include "tests/fuzz/fuzz_dev_info.c"
 #include "tests/fuzz/fuzz_devsim.c"
 #include "tests/fuzz/fuzz_dn.c"
+#include "tests/fuzz/fuzz_fixture.c"
 #include "tests/fuzz/fuzz_frame.c"
 #include "tests/fuzz/fuzz_profile.c"
+#include "tests/fuzz/fuzz_scan.c"
 #include "tests/fuzz/fuzz_tlv.c"
 
 typedef int (*fuzz_fn)(const uint8_t *data, size_t size);
@@ -118,6 +126,12 @@ REPLAY_TEST(cert_check)
 REPLAY_TEST(dn)
 REPLAY_TEST(profile)
 REPLAY_TEST(config)
+REPLAY_TEST(ca_vault)
+REPLAY_TEST(ca_cfssl)
+REPLAY_TEST(ca_hub)
+REPLAY_TEST(ca_pem_chain)
+REPLAY_TEST(fixture)
+REPLAY_TEST(scan)
 
 int
 main(void)
@@ -132,6 +146,12 @@ main(void)
 		cmocka_unit_test(test_dn_inputs_replay_cleanly),
 		cmocka_unit_test(test_profile_inputs_replay_cleanly),
 		cmocka_unit_test(test_config_inputs_replay_cleanly),
+		cmocka_unit_test(test_ca_vault_inputs_replay_cleanly),
+		cmocka_unit_test(test_ca_cfssl_inputs_replay_cleanly),
+		cmocka_unit_test(test_ca_hub_inputs_replay_cleanly),
+		cmocka_unit_test(test_ca_pem_chain_inputs_replay_cleanly),
+		cmocka_unit_test(test_fixture_inputs_replay_cleanly),
+		cmocka_unit_test(test_scan_inputs_replay_cleanly),
 	};
 
 	return cmocka_run_group_tests_name("fuzz corpora and regressions",

@@ -205,6 +205,40 @@ test_reply_parser_refuses_what_contradicts_the_certificate(void **state)
 	X509_free(cert);
 }
 
+/* A CA that hands out a negative or zero serial (forbidden by RFC 5280)
+ * would put "-1a2b" or "0" in the ledger, which no CA revokes. */
+static void
+test_certificate_with_a_serial_that_is_not_positive_is_refused(void **state)
+{
+	struct fx *fx = *state;
+	const long serials[] = { -0x1a2b, 0 };
+
+	for (size_t i = 0; i < 2; i++) {
+		X509 *cert = tls_pki_sign(fx->pki, fx->csr, 30, NULL);
+
+		assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(cert),
+		    serials[i]), 1);
+		assert_true(X509_sign(cert, fx->pki->inter_key,
+		    EVP_sha256()) > 0);
+		char *pem = tls_pki_pem(cert);
+		json_t *j = json_pack("{s:s}", "clientCert", pem);
+		char *body = json_dumps(j, JSON_COMPACT);
+
+		assert_int_equal(hub_parse_reply(body, strlen(body), "SN0001",
+		    &fx->issued, NULL, &fx->cause), ST_E_CA);
+		assert_non_null(strstr(fx->cause, "clientCert: the "
+		    "certificate's serial number is not a positive integer"));
+		assert_null(fx->issued.cert);
+		assert_null(fx->issued.serial_hex);
+		free(fx->cause);
+		fx->cause = NULL;
+		json_decref(j);
+		free(body);
+		free(pem);
+		X509_free(cert);
+	}
+}
+
 static void
 test_no_credential_in_any_log_line_or_cause(void **state)
 {
@@ -225,6 +259,7 @@ main(void)
 		T(test_bearer_token_is_sent_and_never_quoted),
 		T(test_revoke_is_by_device_id),
 		T(test_reply_parser_refuses_what_contradicts_the_certificate),
+		T(test_certificate_with_a_serial_that_is_not_positive_is_refused),
 		cmocka_unit_test(test_no_credential_in_any_log_line_or_cause),
 	};
 

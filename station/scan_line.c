@@ -1,0 +1,74 @@
+/* The batch scan-line grammar (see scan_line.h). */
+#include "scan_line.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+#include "profile.h"
+#include "util/xalloc.h"
+
+/* Split `text` (modified) into at most two words; -1 for three or more. */
+static int
+split_scan(char *text, char **serial, char **label)
+{
+	char *p = text, *words[2] = { NULL };
+	int n = 0;
+
+	while (*p != '\0') {
+		while (isspace((unsigned char)*p))
+			*p++ = '\0';
+		if (*p == '\0')
+			break;
+		if (n == 2)
+			return -1;
+		words[n++] = p;
+		while (*p != '\0' && !isspace((unsigned char)*p))
+			p++;
+	}
+	*serial = words[0];
+	*label = words[1];
+	return n;
+}
+
+enum scan_verdict
+scan_line_parse(const char *line, const struct fixture *fx, char **serial,
+    unsigned *slot, const char **why)
+{
+	char *text = xstrdup(line), *word = NULL, *label = NULL;
+	enum scan_verdict v = SCAN_REFUSED;
+	int n;
+
+	*serial = NULL;
+	*slot = 0;
+	*why = NULL;
+	text[strcspn(text, "\r\n")] = '\0';
+	n = split_scan(text, &word, &label);
+	if (n == 0) {
+		v = SCAN_BLANK;
+		goto out;
+	}
+	if (n < 0) {
+		*why = "expected 'SERIAL [SLOT-LABEL]'";
+		goto out;
+	}
+	if (!serial_is_valid(word)) {
+		*why = "not a valid device serial";
+		goto out;
+	}
+	if (label) {
+		const struct fixture_slot *s = fixture_slot_by_label(fx, label);
+
+		if (s == NULL) {
+			*why = "no slot with this label in the fixture";
+			goto out;
+		}
+		*slot = s->index;
+	}
+	*serial = xstrdup(word);
+	v = SCAN_OK;
+out:
+	free(text);
+	return v;
+}

@@ -1,0 +1,26 @@
+/*
+ * One scan line of `station batch` (cmd_batch.c): "SERIAL [SLOT-LABEL]",
+ * words separated by white space, anything after a CR or LF ignored.  A
+ * pure function, so that the grammar is tested and fuzzed without a line.
+ */
+#ifndef ST_SCAN_LINE_H
+#define ST_SCAN_LINE_H
+
+struct fixture;
+
+enum scan_verdict {
+	SCAN_BLANK = 0, /* nothing but white space: ignored */
+	SCAN_OK,        /* a serial, and maybe the slot it goes to */
+	SCAN_REFUSED,   /* *why says why, in the batch's words */
+};
+
+/*
+ * Classify `line` against the labels of `fx`.  SCAN_OK: *serial (new
+ * string) satisfies serial_is_valid() and *slot is the index of the slot
+ * whose label was scanned, or 0 when none was.  SCAN_REFUSED: *why is a
+ * static sentence.  *serial is NULL unless SCAN_OK.
+ */
+enum scan_verdict scan_line_parse(const char *line, const struct fixture *fx,
+    char **serial, unsigned *slot, const char **why);
+
+#endif
