@@ -20,6 +20,7 @@
  */
 #include <jansson.h>
 #include <pthread.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
