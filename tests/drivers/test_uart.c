@@ -183,9 +183,11 @@ answer(struct fake *f, const struct frame *req)
 		tlv_put_str(&w, PROTO_T_MODEL, "uart-sim");
 		tlv_put_u8(&w, PROTO_T_STATE, PROTO_STATE_BLANK);
 		p = tlv_writer_take(&w, &len);
+		/* Counted before the reply leaves: the station may check the
+		 * count as soon as it has the reply. */
+		atomic_fetch_add(&f->hellos, 1);
 		reply(f, req, PROTO_ST_OK, p, len);
 		free(p);
-		atomic_fetch_add(&f->hellos, 1);
 	} else {
 		reply(f, req, PROTO_ST_UNKNOWN_CMD, NULL, 0);
 	}
