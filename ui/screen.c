@@ -54,10 +54,15 @@ header(const struct ui_view *v, int cols)
 	ui_fmt(l1, sizeof l1, " STATION %s   operator %s   batch %s   profile %s",
 	    m->station_id, m->operator_id[0] ? m->operator_id : "(scan OP:)",
 	    m->batch[0] ? m->batch : "-", m->profiles);
+	/* No rate yet in the first minute: "--" rather than a 0 that reads
+	 * as "the line is stopped". */
+	unsigned per_hour = ui_model_per_hour(m, v->now_ms);
+	char rate[16] = "--";
+	if (per_hour > 0)
+		ui_fmt(rate, sizeof rate, "%u", per_hour);
 	ui_fmt(l2, sizeof l2,
-	    " PASSED %u  FAILED %u  yield %u%%  %u/h   CA %s   broker %s",
-	    m->passed, m->failed, ui_model_yield(m),
-	    ui_model_per_hour(m, v->now_ms), m->ca, m->broker);
+	    " PASSED %u  FAILED %u  yield %u%%  %s/h   CA %s   broker %s",
+	    m->passed, m->failed, ui_model_yield(m), rate, m->ca, m->broker);
 	attron((attr_t)v->theme->header);
 	mvhline(0, 0, ' ', cols);
 	mvaddnstr(0, 0, l1, cols);
