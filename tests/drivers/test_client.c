@@ -30,6 +30,7 @@
 #include "drivers/tlv.h"
 #include "station/dn.h"
 #include "tests/support/devsim_proc.h"
+#include "tests/support/pki.h"
 
 /* What a test started; the teardown stops it even after a failed assert. */
 static struct devsim_proc *sim;
@@ -524,38 +525,6 @@ test_read_cert_on_blank_device_is_bad_state(void **state)
 	free(cause);
 }
 
-/* A certificate for `spki`, issued by a throwaway key (DER, caller frees). */
-static uint8_t *
-cert_for(const uint8_t *spki, size_t spki_len, size_t *len)
-{
-	EVP_PKEY *issuer = EVP_EC_gen("P-256");
-	EVP_PKEY *subject = parse_spki(spki, spki_len);
-	X509 *x = X509_new();
-	X509_NAME *name = NULL;
-	unsigned char *der = NULL;
-
-	assert_int_equal(dn_parse("CN=SN0012", &name, NULL), ST_OK);
-	assert_int_equal(X509_set_version(x, X509_VERSION_3), 1);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 12);
-	X509_set_subject_name(x, name);
-	X509_set_issuer_name(x, name);
-	X509_gmtime_adj(X509_getm_notBefore(x), 0);
-	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-	X509_set_pubkey(x, subject);
-	assert_true(X509_sign(x, issuer, EVP_sha256()) > 0);
-	int n = i2d_X509(x, &der);
-	assert_true(n > 0);
-	uint8_t *out = malloc((size_t)n);
-	memcpy(out, der, (size_t)n);
-	*len = (size_t)n;
-	OPENSSL_free(der);
-	X509_NAME_free(name);
-	X509_free(x);
-	EVP_PKEY_free(subject);
-	EVP_PKEY_free(issuer);
-	return out;
-}
-
 /* The key, certificate and lock survive a restart with --state; the
  * state file is private (0600); a locked slot refuses KEYGEN. */
 static void
@@ -578,7 +547,8 @@ test_state_file_survives_restart_and_lock_holds(void **state)
 	dev_info_clear(&info);
 	assert_int_equal(dev_keygen(cli, PROTO_ALG_EC_P256, 0, &spki, &spki_len,
 	    &cause), ST_OK);
-	cert = cert_for(spki, spki_len, &cert_len);
+	cert = pki_cert_for_spki_der(spki, spki_len, "SN0012", &cert_len);
+	assert_non_null(cert);
 	assert_int_equal(dev_write_cert(cli, cert, cert_len, &cause), ST_OK);
 	assert_int_equal(dev_commit(cli, 1, &cause), ST_OK);
 	assert_int_equal(stat(path, &sb), 0);

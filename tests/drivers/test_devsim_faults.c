@@ -21,7 +21,7 @@
 #include "drivers/proto.h"
 #include "drivers/tlv.h"
 #include "station/dn.h"
-#include "tests/support/devsim_cert.h"
+#include "tests/support/pki.h"
 #include "tests/support/devsim_proc.h"
 
 #define SUBJECT "C=US,O=Example,CN=SN-FAULT"
@@ -115,7 +115,7 @@ real_cert(size_t *len)
 {
 	size_t csr_len = 0;
 	uint8_t *der = csr_der(&csr_len);
-	uint8_t *cert = test_cert_for_csr(der, csr_len, len);
+	uint8_t *cert = pki_cert_for_csr_der(der, csr_len, len);
 
 	assert_non_null(cert);
 	free(der);

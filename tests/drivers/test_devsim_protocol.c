@@ -19,7 +19,7 @@
 #include "drivers/frame.h"
 #include "drivers/proto.h"
 #include "drivers/tlv.h"
-#include "tests/support/devsim_cert.h"
+#include "tests/support/pki.h"
 #include "tests/support/devsim_proc.h"
 
 static struct devsim_proc *sim;
@@ -198,7 +198,7 @@ keyed_and_certified(size_t *cert_len)
 
 	if (dev_keygen(cli, PROTO_ALG_EC_P256, 0, &spki, &spki_len, &cause))
 		fail_msg("KEYGEN: %s", cause);
-	cert = test_cert_for_spki(spki, spki_len, "SN-LIFE", cert_len);
+	cert = pki_cert_for_spki_der(spki, spki_len, "SN-LIFE", cert_len);
 	assert_non_null(cert);
 	if (dev_write_cert(cli, cert, *cert_len, &cause))
 		fail_msg("WRITE_CERT: %s", cause);

@@ -22,7 +22,8 @@
 #include "station/station.h"
 #include "station/util/xalloc.h"
 #include "tests/support/ledger_checks.h"
-#include "tests/support/pki_fixture.h"
+#include "tests/support/pki.h"
+#include "tests/support/scratch.h"
 
 struct fx {
 	char *tmp;
@@ -35,7 +36,7 @@ setup(void **state)
 	struct fx *f = xcalloc(1, sizeof *f);
 	char *cause = NULL;
 
-	f->tmp = pki_tmpdir();
+	f->tmp = scratch_dir();
 	setenv("STATION_HOME", f->tmp, 1);
 	if (station_open(NULL, &f->st, &cause) != ST_OK) {
 		fprintf(stderr, "station_open: %s\n", cause);
@@ -51,7 +52,7 @@ teardown(void **state)
 	struct fx *f = *state;
 
 	station_close(f->st);
-	pki_rmtree(f->tmp);
+	scratch_rmtree(f->tmp);
 	free(f->tmp);
 	free(f);
 	return 0;
@@ -122,7 +123,7 @@ test_kill_between_ca_and_ledger_is_reconciled(void **state)
 	struct profile p;
 	struct ca_issued issued = { 0 };
 	size_t spki_len = 0;
-	uint8_t *spki = pki_spki_der(key, &spki_len);
+	uint8_t *spki = pki_spki(key, &spki_len);
 	char sha[65];
 
 	pki_profile(&p);

@@ -21,7 +21,8 @@
 #include <cmocka.h>
 
 #include "devsim_proc.h"
-#include "pki_fixture.h"
+#include "pki.h"
+#include "scratch.h"
 #include "station/ca/local.h"
 #include "station/util/clock.h"
 #include "station/util/xalloc.h"
@@ -147,7 +148,7 @@ prov_env_new(void)
 {
 	struct prov_env *e = xcalloc(1, sizeof *e);
 
-	e->home = pki_tmpdir();
+	e->home = scratch_dir();
 	return e;
 }
 
@@ -156,7 +157,7 @@ prov_env_free(struct prov_env *e)
 {
 	if (e == NULL)
 		return;
-	pki_rmtree(e->home);
+	scratch_rmtree(e->home);
 	free(e->home);
 	free(e->config);
 	free(e);

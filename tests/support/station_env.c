@@ -17,7 +17,8 @@
 #include "devsim_proc.h"
 #include "drivers/client.h"
 #include "drivers/transport.h"
-#include "pki_fixture.h"
+#include "pki.h"
+#include "scratch.h"
 #include "station/util/xalloc.h"
 
 static int
@@ -36,7 +37,7 @@ station_env_new(int step_timeout_ms, const char *extra)
 {
 	struct station_env *e = xcalloc(1, sizeof *e);
 
-	e->dir = pki_tmpdir();
+	e->dir = scratch_dir();
 	e->home = xasprintf("%s/home", e->dir);
 	e->config = xasprintf("%s/station.ini", e->dir);
 	e->ledger = xasprintf("%s/ledger.db", e->home);
@@ -86,7 +87,7 @@ station_env_free(struct station_env *e)
 {
 	if (e == NULL)
 		return;
-	pki_rmtree(e->dir);
+	scratch_rmtree(e->dir);
 	free(e->dir);
 	free(e->home);
 	free(e->config);
