@@ -27,6 +27,7 @@
 #include "station/util/xalloc.h"
 #include "tests/support/ca_test_util.h"
 #include "tests/support/pki.h"
+#include "tests/support/proc.h"
 #include "tests/support/scratch.h"
 #include "tests/support/vault_api_server.h"
 
@@ -207,18 +208,6 @@ test_find_by_key_with_a_refused_token_is_a_ca_error(void **state)
 	free(wrong);
 }
 
-/* A process that lived and is gone: the owner of a dead run. */
-static pid_t
-dead_pid(void)
-{
-	pid_t pid = fork();
-
-	if (pid == 0)
-		_exit(0);
-	waitpid(pid, NULL, 0);
-	return pid;
-}
-
 static struct station *
 open_station(struct fx *fx, const char *home)
 {
@@ -255,7 +244,7 @@ test_recovery_finds_what_vault_issued_for_a_dead_run(
 	setenv("STATION_HOME", home, 1);
 	struct station *st = open_station(fx, home);
 	struct run_start s = { .station_id = "st-test",
-		.device_uri = "tcp:127.0.0.1:1", .owner_pid = dead_pid(),
+		.device_uri = "tcp:127.0.0.1:1", .owner_pid = proc_dead_pid(),
 		.owner_start = 1 };
 	struct device_record d = { .serial = "REC-V1" };
 	assert_int_equal(ledger_run_begin(st->ledger, &s, &id, NULL), ST_OK);

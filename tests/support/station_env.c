@@ -136,33 +136,6 @@ station_env_spawn(const struct station_env *e, const char *const *args,
 }
 
 int
-proc_wait_ms(pid_t pid, int ms)
-{
-	struct timespec step = { 0, 2 * 1000000L };
-	long waited_us = 0;
-	int status;
-
-	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			break;
-		if (r < 0 && errno != EINTR)
-			return -1;
-		if (waited_us / 1000 >= ms) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			return -1;
-		}
-		nanosleep(&step, NULL);
-		waited_us += 2000;
-	}
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
-}
-
-int
 station_env_run(const struct station_env *e, const char *const *args,
     const char *out_path)
 {
