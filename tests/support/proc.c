@@ -23,6 +23,19 @@ test_bin(const char *env, const char *fallback)
 	return v && v[0] ? v : fallback;
 }
 
+long
+test_env_long(const char *name, long dflt)
+{
+	const char *s = getenv(name);
+	char *end;
+	long v;
+
+	if (s == NULL || *s == '\0')
+		return dflt;
+	v = strtol(s, &end, 10);
+	return *end == '\0' && v > 0 ? v : dflt;
+}
+
 void
 proc_out_clear(struct proc_out *o)
 {

@@ -12,6 +12,10 @@
  * else `fallback` (relative to the source tree root). */
 const char *test_bin(const char *env, const char *fallback);
 
+/* A positive number from the environment variable `name` (a knob such
+ * as SOAK_RUNS), else `dflt`. */
+long test_env_long(const char *name, long dflt);
+
 /* Output of one finished program. */
 struct proc_out {
 	int status; /* exit status, -1 if it did not exit normally */
