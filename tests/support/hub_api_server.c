@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char addr_buf[64];
 
 static void
 copy(char *dst, size_t cap, const char *src)
@@ -149,9 +148,7 @@ hub_api_server_start(const struct pki_chain *pki)
 const char *
 hub_api_server_addr(struct hub_api_server *h)
 {
-	snprintf(addr_buf, sizeof addr_buf, "https://127.0.0.1:%d",
-	    https_server_port(h->srv));
-	return addr_buf;
+	return https_server_addr(h->srv);
 }
 
 void

@@ -12,7 +12,6 @@
 #include "tests/support/pki.h"
 #include "tests/support/scratch.h"
 
-static char addr_buf[64];
 
 static char *
 errors(const char *msg)
@@ -261,9 +260,7 @@ vault_api_server_port(struct vault_api_server *v)
 const char *
 vault_api_server_addr(struct vault_api_server *v)
 {
-	snprintf(addr_buf, sizeof addr_buf, "https://127.0.0.1:%d",
-	    https_server_port(v->srv));
-	return addr_buf;
+	return https_server_addr(v->srv);
 }
 
 void
