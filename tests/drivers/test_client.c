@@ -29,63 +29,21 @@
 #include "drivers/proto.h"
 #include "drivers/tlv.h"
 #include "station/dn.h"
+#include "tests/support/dev_session.h"
 #include "tests/support/devsim_proc.h"
-
-/* What a test started; the teardown stops it even after a failed assert. */
-static struct devsim_proc *sim;
-static struct client *cli;
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	client_free(cli);
-	cli = NULL;
-	devsim_proc_stop(sim);
-	sim = NULL;
-	return 0;
-}
-
-static void
-start(const char *const *args)
-{
-	sim = devsim_proc_start(args);
-	assert_non_null(sim);
-}
-
-static struct client *
-connect_with(const struct client_opts *o)
-{
-	struct transport *t = NULL;
-	char *cause = NULL;
-	st_err err = transport_open(sim->uri, deadline_in(5000), &t, &cause);
-
-	if (err)
-		fail_msg("connecting to %s: %s", sim->uri, cause);
-	/* Under valgrind (make valgrind sets STATION_TEST_SLOW) devsim's
-	 * RSA key generation can outlast the default KEYGEN timeout. */
-	struct client_opts slow;
-	if (o == NULL && getenv("STATION_TEST_SLOW") != NULL) {
-		client_opts_default(&slow);
-		slow.keygen_timeout_ms *= 8;
-		slow.crypto_timeout_ms *= 8;
-		o = &slow;
-	}
-	cli = client_new(t, o);
-	return cli;
-}
+#include "tests/support/pki.h"
 
 static struct client *
 start_and_hello(const char *const *args, struct dev_info *info)
 {
 	char *cause = NULL;
 
-	start(args);
-	connect_with(NULL);
-	st_err err = dev_hello(cli, info, &cause);
+	dev_session_start(args);
+	dev_session_connect(NULL);
+	st_err err = dev_hello(ds.cli, info, &cause);
 	if (err)
 		fail_msg("HELLO: %s", cause);
-	return cli;
+	return ds.cli;
 }
 
 static EVP_PKEY *
@@ -157,14 +115,16 @@ test_chunked_chain_round_trip_at_256(void **state)
 
 	start_and_hello(args, &info);
 	dev_info_clear(&info);
-	assert_int_equal(dev_keygen(cli, PROTO_ALG_EC_P256, 0, &spki, &spki_len,
-	    &cause), ST_OK);
+	assert_int_equal(
+	    dev_keygen(ds.cli, PROTO_ALG_EC_P256, 0, &spki, &spki_len, &cause),
+	    ST_OK);
 	free(spki);
 	assert_int_equal(RAND_bytes(&certs[0][0], sizeof certs), 1);
-	client_get_stats(cli, &before);
-	assert_int_equal(dev_write_chain(cli, der, len, 3, &cause), ST_OK);
-	assert_int_equal(dev_read_chain(cli, &back, &back_len, &cause), ST_OK);
-	client_get_stats(cli, &after);
+	client_get_stats(ds.cli, &before);
+	assert_int_equal(dev_write_chain(ds.cli, der, len, 3, &cause), ST_OK);
+	assert_int_equal(
+	    dev_read_chain(ds.cli, &back, &back_len, &cause), ST_OK);
+	client_get_stats(ds.cli, &after);
 
 	struct tlv_writer w;
 	size_t want_len;
@@ -191,9 +151,10 @@ keygen_and_pubkey(uint8_t alg, int want_type, int want_bits)
 
 	start_and_hello(args, &info);
 	dev_info_clear(&info);
-	assert_int_equal(dev_keygen(cli, alg, 0, &spki, &spki_len, &cause),
+	assert_int_equal(dev_keygen(ds.cli, alg, 0, &spki, &spki_len, &cause),
 	    ST_OK);
-	assert_int_equal(dev_pubkey(cli, 0, &again, &again_len, &cause), ST_OK);
+	assert_int_equal(
+	    dev_pubkey(ds.cli, 0, &again, &again_len, &cause), ST_OK);
 	assert_int_equal(again_len, spki_len);
 	assert_memory_equal(again, spki, spki_len);
 	EVP_PKEY *k = parse_spki(spki, spki_len);
@@ -234,21 +195,22 @@ test_key_commands_on_blank_device_are_bad_state(void **state)
 
 	start_and_hello(args, &info);
 	dev_info_clear(&info);
-	assert_int_equal(dev_pubkey(cli, 0, &spki, &len, &cause), ST_E_DEVICE);
+	assert_int_equal(
+	    dev_pubkey(ds.cli, 0, &spki, &len, &cause), ST_E_DEVICE);
 	assert_non_null(strstr(cause, "BAD_STATE"));
 	free(cause);
 	cause = NULL;
-	assert_int_equal(dev_csr(cli, 0, "CN=SN0004", NULL, NULL, &csr, &len,
+	assert_int_equal(dev_csr(ds.cli, 0, "CN=SN0004", NULL, NULL, &csr, &len,
 	    &cause), ST_E_DEVICE);
 	assert_non_null(strstr(cause, "BAD_STATE"));
 	free(cause);
 	cause = NULL;
-	assert_int_equal(dev_sign(cli, 0, PROTO_SIG_ECDSA_SHA256, digest,
+	assert_int_equal(dev_sign(ds.cli, 0, PROTO_SIG_ECDSA_SHA256, digest,
 	    sizeof digest, &sig, &len, &cause), ST_E_DEVICE);
 	assert_non_null(strstr(cause, "BAD_STATE"));
 	free(cause);
 	cause = NULL;
-	assert_int_equal(dev_write_chain(cli, der, dlen, 1, &cause),
+	assert_int_equal(dev_write_chain(ds.cli, der, dlen, 1, &cause),
 	    ST_E_DEVICE);
 	assert_non_null(strstr(cause, "BAD_STATE"));
 	free(cause);
@@ -263,8 +225,10 @@ get_csr(uint8_t alg, const char *subject, uint8_t **spki, size_t *spki_len)
 	size_t der_len = 0;
 	char *cause = NULL;
 
-	assert_int_equal(dev_keygen(cli, alg, 0, spki, spki_len, &cause), ST_OK);
-	st_err err = dev_csr(cli, 0, subject, dns, uri, &der, &der_len, &cause);
+	assert_int_equal(
+	    dev_keygen(ds.cli, alg, 0, spki, spki_len, &cause), ST_OK);
+	st_err err =
+	    dev_csr(ds.cli, 0, subject, dns, uri, &der, &der_len, &cause);
 	if (err)
 		fail_msg("CSR: %s", cause);
 	const unsigned char *p = der;
@@ -375,10 +339,11 @@ check_sign(uint8_t alg, uint8_t sig_alg, int pss)
 	start_and_hello(args, &info);
 	dev_info_clear(&info);
 	SHA256((const unsigned char *)"a TLS transcript", 16, digest);
-	assert_int_equal(dev_keygen(cli, alg, 0, &spki, &spki_len, &cause),
+	assert_int_equal(dev_keygen(ds.cli, alg, 0, &spki, &spki_len, &cause),
 	    ST_OK);
-	assert_int_equal(dev_sign(cli, 0, sig_alg, digest, sizeof digest, &sig,
-	    &sig_len, &cause), ST_OK);
+	assert_int_equal(dev_sign(ds.cli, 0, sig_alg, digest, sizeof digest,
+			     &sig, &sig_len, &cause),
+	    ST_OK);
 	EVP_PKEY *k = parse_spki(spki, spki_len);
 	assert_true(verify_sig(k, digest, sig, sig_len, pss));
 	digest[0] ^= 1;
@@ -417,9 +382,9 @@ calls_through_noise(const char *fault)
 	client_opts_default(&o);
 	o.reply_timeout_ms = 150;
 	o.retries = 12;
-	start(args);
-	connect_with(&o);
-	st_err err = dev_hello(cli, &info, &cause);
+	dev_session_start(args);
+	dev_session_connect(&o);
+	st_err err = dev_hello(ds.cli, &info, &cause);
 	if (err)
 		fail_msg("HELLO through %s: %s", fault, cause);
 	dev_info_clear(&info);
@@ -432,8 +397,8 @@ calls_through_noise(const char *fault)
 		tlv_writer_init(&w);
 		tlv_put_u8(&w, PROTO_T_TEST_ID, 0);
 		req = tlv_writer_take(&w, &req_len);
-		err = client_call(cli, PROTO_CMD_SELFTEST, req, req_len, &resp,
-		    &resp_len, NULL, &cause);
+		err = client_call(ds.cli, PROTO_CMD_SELFTEST, req, req_len,
+		    &resp, &resp_len, NULL, &cause);
 		free(req);
 		if (err)
 			fail_msg("call %d through %s: %s", i, fault, cause);
@@ -442,7 +407,7 @@ calls_through_noise(const char *fault)
 		assert_int_equal(result, 0);
 		free(resp);
 	}
-	client_get_stats(cli, &st);
+	client_get_stats(ds.cli, &st);
 	assert_true(st.retransmits > 0);
 	/* Calls that succeeded after retransmitting leave no cause behind. */
 	assert_null(cause);
@@ -478,11 +443,11 @@ test_silent_device_times_out(void **state)
 	client_opts_default(&o);
 	o.reply_timeout_ms = 100;
 	o.retries = 2;
-	start(args);
-	connect_with(&o);
-	assert_int_equal(dev_hello(cli, &info, &cause), ST_E_TIMEOUT);
+	dev_session_start(args);
+	dev_session_connect(&o);
+	assert_int_equal(dev_hello(ds.cli, &info, &cause), ST_E_TIMEOUT);
 	assert_non_null(strstr(cause, "HELLO"));
-	client_get_stats(cli, &st);
+	client_get_stats(ds.cli, &st);
 	assert_int_equal(st.retransmits, 2);
 	free(cause);
 }
@@ -500,8 +465,9 @@ test_killed_device_gives_hangup(void **state)
 
 	start_and_hello(args, &info);
 	dev_info_clear(&info);
-	devsim_proc_kill(sim);
-	assert_int_equal(dev_pubkey(cli, 0, &spki, &len, &cause), ST_E_HANGUP);
+	devsim_proc_kill(ds.sim);
+	assert_int_equal(
+	    dev_pubkey(ds.cli, 0, &spki, &len, &cause), ST_E_HANGUP);
 	free(cause);
 }
 
@@ -518,42 +484,11 @@ test_read_cert_on_blank_device_is_bad_state(void **state)
 
 	start_and_hello(args, &info);
 	dev_info_clear(&info);
-	assert_int_equal(dev_read_cert(cli, &der, &len, &cause), ST_E_DEVICE);
+	assert_int_equal(
+	    dev_read_cert(ds.cli, &der, &len, &cause), ST_E_DEVICE);
 	assert_non_null(strstr(cause, "BAD_STATE"));
 	assert_null(der);
 	free(cause);
-}
-
-/* A certificate for `spki`, issued by a throwaway key (DER, caller frees). */
-static uint8_t *
-cert_for(const uint8_t *spki, size_t spki_len, size_t *len)
-{
-	EVP_PKEY *issuer = EVP_EC_gen("P-256");
-	EVP_PKEY *subject = parse_spki(spki, spki_len);
-	X509 *x = X509_new();
-	X509_NAME *name = NULL;
-	unsigned char *der = NULL;
-
-	assert_int_equal(dn_parse("CN=SN0012", &name, NULL), ST_OK);
-	assert_int_equal(X509_set_version(x, X509_VERSION_3), 1);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 12);
-	X509_set_subject_name(x, name);
-	X509_set_issuer_name(x, name);
-	X509_gmtime_adj(X509_getm_notBefore(x), 0);
-	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-	X509_set_pubkey(x, subject);
-	assert_true(X509_sign(x, issuer, EVP_sha256()) > 0);
-	int n = i2d_X509(x, &der);
-	assert_true(n > 0);
-	uint8_t *out = malloc((size_t)n);
-	memcpy(out, der, (size_t)n);
-	*len = (size_t)n;
-	OPENSSL_free(der);
-	X509_NAME_free(name);
-	X509_free(x);
-	EVP_PKEY_free(subject);
-	EVP_PKEY_free(issuer);
-	return out;
 }
 
 /* The key, certificate and lock survive a restart with --state; the
@@ -576,27 +511,31 @@ test_state_file_survives_restart_and_lock_holds(void **state)
 
 	start_and_hello(args, &info);
 	dev_info_clear(&info);
-	assert_int_equal(dev_keygen(cli, PROTO_ALG_EC_P256, 0, &spki, &spki_len,
-	    &cause), ST_OK);
-	cert = cert_for(spki, spki_len, &cert_len);
-	assert_int_equal(dev_write_cert(cli, cert, cert_len, &cause), ST_OK);
-	assert_int_equal(dev_commit(cli, 1, &cause), ST_OK);
+	assert_int_equal(
+	    dev_keygen(ds.cli, PROTO_ALG_EC_P256, 0, &spki, &spki_len, &cause),
+	    ST_OK);
+	cert = pki_cert_for_spki_der(spki, spki_len, "SN0012", &cert_len);
+	assert_non_null(cert);
+	assert_int_equal(dev_write_cert(ds.cli, cert, cert_len, &cause), ST_OK);
+	assert_int_equal(dev_commit(ds.cli, 1, &cause), ST_OK);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	teardown(NULL);
+	dev_session_teardown(NULL);
 
 	start_and_hello(args, &info);
 	assert_int_equal(info.state, PROTO_STATE_LOCKED);
 	dev_info_clear(&info);
-	assert_int_equal(dev_pubkey(cli, 0, &again, &again_len, &cause), ST_OK);
+	assert_int_equal(
+	    dev_pubkey(ds.cli, 0, &again, &again_len, &cause), ST_OK);
 	assert_int_equal(again_len, spki_len);
 	assert_memory_equal(again, spki, spki_len);
-	assert_int_equal(dev_read_cert(cli, &back, &back_len, &cause), ST_OK);
+	assert_int_equal(
+	    dev_read_cert(ds.cli, &back, &back_len, &cause), ST_OK);
 	assert_int_equal(back_len, cert_len);
 	assert_memory_equal(back, cert, cert_len);
 	free(again);
 	again = NULL;
-	assert_int_equal(dev_keygen(cli, PROTO_ALG_EC_P256, 0, &again,
+	assert_int_equal(dev_keygen(ds.cli, PROTO_ALG_EC_P256, 0, &again,
 	    &again_len, &cause), ST_E_DEVICE);
 	assert_non_null(strstr(cause, "LOCKED"));
 	unlink(path);
@@ -620,8 +559,8 @@ test_probe_prints_serial_and_exits_0(void **state)
 	const char *args[] = { "--serial", "SN-PROBE-1", NULL };
 	char *out = NULL;
 
-	start(args);
-	const char *argv[] = { station_bin(), "probe", sim->uri, NULL };
+	dev_session_start(args);
+	const char *argv[] = { station_bin(), "probe", ds.sim->uri, NULL };
 	assert_int_equal(proc_run_capture(argv, &out), 0);
 	assert_non_null(strstr(out, "SN-PROBE-1"));
 	free(out);
@@ -636,8 +575,8 @@ test_probe_json_is_valid_with_serial(void **state)
 	char *out = NULL;
 	json_error_t jerr;
 
-	start(args);
-	const char *argv[] = { station_bin(), "probe", sim->uri, "--json",
+	dev_session_start(args);
+	const char *argv[] = { station_bin(), "probe", ds.sim->uri, "--json",
 		NULL };
 	assert_int_equal(proc_run_capture(argv, &out), 0);
 	json_t *o = json_loads(out, 0, &jerr);
@@ -735,45 +674,31 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(
-		    test_hello_reports_identity_and_negotiates_256, teardown),
-		cmocka_unit_test_teardown(test_hello_negotiates_4096, teardown),
-		cmocka_unit_test_teardown(test_chunked_chain_round_trip_at_256,
-		    teardown),
-		cmocka_unit_test_teardown(test_keygen_pubkey_ec_p256, teardown),
-		cmocka_unit_test_teardown(test_keygen_pubkey_rsa_2048, teardown),
-		cmocka_unit_test_teardown(
-		    test_key_commands_on_blank_device_are_bad_state, teardown),
-		cmocka_unit_test_teardown(test_csr_ec_verifies_and_carries_subject,
-		    teardown),
-		cmocka_unit_test_teardown(
-		    test_csr_rsa_verifies_and_carries_subject, teardown),
-		cmocka_unit_test_teardown(
-		    test_csr_bad_sig_fault_fails_verification, teardown),
-		cmocka_unit_test_teardown(test_sign_ecdsa_verifies_against_pubkey,
-		    teardown),
-		cmocka_unit_test_teardown(
-		    test_sign_rsa_pss_verifies_against_pubkey, teardown),
-		cmocka_unit_test_teardown(test_retransmission_through_bit_errors,
-		    teardown),
-		cmocka_unit_test_teardown(
-		    test_retransmission_through_dropped_bytes, teardown),
-		cmocka_unit_test_teardown(test_silent_device_times_out, teardown),
-		cmocka_unit_test_teardown(test_killed_device_gives_hangup,
-		    teardown),
-		cmocka_unit_test_teardown(
-		    test_read_cert_on_blank_device_is_bad_state, teardown),
-		cmocka_unit_test_teardown(
-		    test_state_file_survives_restart_and_lock_holds, teardown),
-		cmocka_unit_test_teardown(test_probe_prints_serial_and_exits_0,
-		    teardown),
-		cmocka_unit_test_teardown(test_probe_json_is_valid_with_serial,
-		    teardown),
-		cmocka_unit_test_teardown(test_probe_closed_port_exits_1,
-		    teardown),
-		cmocka_unit_test_teardown(test_probe_bad_uri_exits_2, teardown),
-		cmocka_unit_test_teardown(
-		    test_dev_info_parse_fields_and_refusals, teardown),
+		DEV_SESSION_TEST(
+		    test_hello_reports_identity_and_negotiates_256),
+		DEV_SESSION_TEST(test_hello_negotiates_4096),
+		DEV_SESSION_TEST(test_chunked_chain_round_trip_at_256),
+		DEV_SESSION_TEST(test_keygen_pubkey_ec_p256),
+		DEV_SESSION_TEST(test_keygen_pubkey_rsa_2048),
+		DEV_SESSION_TEST(
+		    test_key_commands_on_blank_device_are_bad_state),
+		DEV_SESSION_TEST(test_csr_ec_verifies_and_carries_subject),
+		DEV_SESSION_TEST(test_csr_rsa_verifies_and_carries_subject),
+		DEV_SESSION_TEST(test_csr_bad_sig_fault_fails_verification),
+		DEV_SESSION_TEST(test_sign_ecdsa_verifies_against_pubkey),
+		DEV_SESSION_TEST(test_sign_rsa_pss_verifies_against_pubkey),
+		DEV_SESSION_TEST(test_retransmission_through_bit_errors),
+		DEV_SESSION_TEST(test_retransmission_through_dropped_bytes),
+		DEV_SESSION_TEST(test_silent_device_times_out),
+		DEV_SESSION_TEST(test_killed_device_gives_hangup),
+		DEV_SESSION_TEST(test_read_cert_on_blank_device_is_bad_state),
+		DEV_SESSION_TEST(
+		    test_state_file_survives_restart_and_lock_holds),
+		DEV_SESSION_TEST(test_probe_prints_serial_and_exits_0),
+		DEV_SESSION_TEST(test_probe_json_is_valid_with_serial),
+		DEV_SESSION_TEST(test_probe_closed_port_exits_1),
+		DEV_SESSION_TEST(test_probe_bad_uri_exits_2),
+		DEV_SESSION_TEST(test_dev_info_parse_fields_and_refusals),
 	};
 
 	return cmocka_run_group_tests_name("client against devsim", tests, NULL,

@@ -21,24 +21,11 @@
 #include "drivers/proto.h"
 #include "drivers/tlv.h"
 #include "station/dn.h"
-#include "tests/support/devsim_cert.h"
+#include "tests/support/pki.h"
+#include "tests/support/dev_session.h"
 #include "tests/support/devsim_proc.h"
 
 #define SUBJECT "C=US,O=Example,CN=SN-FAULT"
-
-static struct devsim_proc *sim;
-static struct client *cli;
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	client_free(cli);
-	cli = NULL;
-	devsim_proc_stop(sim);
-	sim = NULL;
-	return 0;
-}
 
 /* devsim with one --fault, connected, HELLO done.  Short attempt times
  * keep the failing cases fast; `timeout_ms` 0 keeps the defaults. */
@@ -48,20 +35,16 @@ start_with(const char *fault, int timeout_ms, int retries)
 	const char *args[] = { "--serial", "SN-FAULT", "--fault", fault,
 		"--seed", "3", NULL };
 	struct client_opts o;
-	struct transport *t = NULL;
 	struct dev_info info;
 	char *cause = NULL;
 
-	sim = devsim_proc_start(args);
-	assert_non_null(sim);
-	if (transport_open(sim->uri, deadline_in(5000), &t, &cause))
-		fail_msg("connecting to %s: %s", sim->uri, cause);
+	dev_session_start(args);
 	client_opts_default(&o);
 	if (timeout_ms > 0)
 		o.reply_timeout_ms = o.crypto_timeout_ms = timeout_ms;
 	o.retries = retries;
-	cli = client_new(t, &o);
-	if (dev_hello(cli, &info, &cause))
+	dev_session_connect(&o);
+	if (dev_hello(ds.cli, &info, &cause))
 		fail_msg("HELLO with %s: %s", fault, cause);
 	dev_info_clear(&info);
 }
@@ -73,7 +56,7 @@ keygen(void)
 	size_t len = 0;
 	char *cause = NULL;
 
-	if (dev_keygen(cli, PROTO_ALG_EC_P256, 0, &spki, &len, &cause))
+	if (dev_keygen(ds.cli, PROTO_ALG_EC_P256, 0, &spki, &len, &cause))
 		fail_msg("KEYGEN: %s", cause);
 	const unsigned char *p = spki;
 	EVP_PKEY *k = d2i_PUBKEY(NULL, &p, (long)len);
@@ -90,7 +73,7 @@ csr_der(size_t *len)
 	uint8_t *der = NULL;
 	char *cause = NULL;
 
-	if (dev_csr(cli, 0, SUBJECT, dns, NULL, &der, len, &cause))
+	if (dev_csr(ds.cli, 0, SUBJECT, dns, NULL, &der, len, &cause))
 		fail_msg("CSR: %s", cause);
 	return der;
 }
@@ -115,7 +98,7 @@ real_cert(size_t *len)
 {
 	size_t csr_len = 0;
 	uint8_t *der = csr_der(&csr_len);
-	uint8_t *cert = test_cert_for_csr(der, csr_len, len);
+	uint8_t *cert = pki_cert_for_csr_der(der, csr_len, len);
 
 	assert_non_null(cert);
 	free(der);
@@ -133,7 +116,8 @@ test_refuse_write_fails_write_cert_with_storage(void **state)
 	start_with("refuse-write", 0, 3);
 	EVP_PKEY_free(keygen());
 	uint8_t *cert = real_cert(&len);
-	assert_int_equal(dev_write_cert(cli, cert, len, &cause), ST_E_DEVICE);
+	assert_int_equal(
+	    dev_write_cert(ds.cli, cert, len, &cause), ST_E_DEVICE);
 	assert_non_null(strstr(cause, "STORAGE"));
 	free(cause);
 	free(cert);
@@ -151,8 +135,9 @@ test_readback_lie_returns_different_cert(void **state)
 	start_with("readback-lie", 0, 3);
 	EVP_PKEY_free(keygen());
 	uint8_t *cert = real_cert(&len);
-	assert_int_equal(dev_write_cert(cli, cert, len, &cause), ST_OK);
-	assert_int_equal(dev_read_cert(cli, &back, &back_len, &cause), ST_OK);
+	assert_int_equal(dev_write_cert(ds.cli, cert, len, &cause), ST_OK);
+	assert_int_equal(
+	    dev_read_cert(ds.cli, &back, &back_len, &cause), ST_OK);
 	assert_int_equal(back_len, len);
 	assert_memory_not_equal(back, cert, len);
 	free(back);
@@ -260,7 +245,7 @@ test_sign_wrong_key_does_not_verify(void **state)
 	start_with("sign-wrong-key", 0, 3);
 	EVP_PKEY *chip = keygen();
 	SHA256((const unsigned char *)"transcript", 10, digest);
-	assert_int_equal(dev_sign(cli, 0, PROTO_SIG_ECDSA_SHA256, digest,
+	assert_int_equal(dev_sign(ds.cli, 0, PROTO_SIG_ECDSA_SHA256, digest,
 	    sizeof digest, &sig, &sig_len, &cause), ST_OK);
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(chip, NULL);
 	assert_non_null(ctx);
@@ -281,7 +266,7 @@ test_hello_bad_serial_contains_comma(void **state)
 	char *cause = NULL;
 
 	start_with("hello-bad-serial", 0, 3);
-	assert_int_equal(dev_hello(cli, &info, &cause), ST_OK);
+	assert_int_equal(dev_hello(ds.cli, &info, &cause), ST_OK);
 	assert_non_null(strchr(info.serial, ','));
 	dev_info_clear(&info);
 }
@@ -298,7 +283,8 @@ test_silent_at_write_cert_times_out_there(void **state)
 	start_with("silent-at=WRITE_CERT", 200, 1);
 	EVP_PKEY_free(keygen());
 	uint8_t *cert = real_cert(&len);
-	assert_int_equal(dev_write_cert(cli, cert, len, &cause), ST_E_TIMEOUT);
+	assert_int_equal(
+	    dev_write_cert(ds.cli, cert, len, &cause), ST_E_TIMEOUT);
 	assert_non_null(strstr(cause, "WRITE_CERT"));
 	free(cause);
 	free(cert);
@@ -316,7 +302,7 @@ test_slow_device_succeeds_with_long_timeout(void **state)
 
 	start_with("slow=100", 2000, 0);
 	EVP_PKEY_free(keygen());
-	assert_int_equal(dev_pubkey(cli, 0, &spki, &len, &cause), ST_OK);
+	assert_int_equal(dev_pubkey(ds.cli, 0, &spki, &len, &cause), ST_OK);
 	assert_true(len > 0);
 	free(spki);
 }
@@ -336,11 +322,11 @@ test_dup_bytes_calls_still_succeed(void **state)
 		uint8_t *spki = NULL;
 		size_t len = 0;
 
-		if (dev_pubkey(cli, 0, &spki, &len, &cause) != ST_OK)
+		if (dev_pubkey(ds.cli, 0, &spki, &len, &cause) != ST_OK)
 			fail_msg("PUBKEY %d through dup: %s", i, cause);
 		free(spki);
 	}
-	client_get_stats(cli, &st);
+	client_get_stats(ds.cli, &st);
 	assert_true(st.retransmits > 0);
 }
 
@@ -348,27 +334,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(
-		    test_refuse_write_fails_write_cert_with_storage, teardown),
-		cmocka_unit_test_teardown(test_readback_lie_returns_different_cert,
-		    teardown),
-		cmocka_unit_test_teardown(test_csr_foreign_key_differs_from_pubkey,
-		    teardown),
-		cmocka_unit_test_teardown(test_csr_wrong_subject_differs,
-		    teardown),
-		cmocka_unit_test_teardown(test_csr_ca_true_requests_ca, teardown),
-		cmocka_unit_test_teardown(test_csr_extra_ext_is_present,
-		    teardown),
-		cmocka_unit_test_teardown(test_sign_wrong_key_does_not_verify,
-		    teardown),
-		cmocka_unit_test_teardown(test_hello_bad_serial_contains_comma,
-		    teardown),
-		cmocka_unit_test_teardown(
-		    test_silent_at_write_cert_times_out_there, teardown),
-		cmocka_unit_test_teardown(
-		    test_slow_device_succeeds_with_long_timeout, teardown),
-		cmocka_unit_test_teardown(test_dup_bytes_calls_still_succeed,
-		    teardown),
+		DEV_SESSION_TEST(
+		    test_refuse_write_fails_write_cert_with_storage),
+		DEV_SESSION_TEST(test_readback_lie_returns_different_cert),
+		DEV_SESSION_TEST(test_csr_foreign_key_differs_from_pubkey),
+		DEV_SESSION_TEST(test_csr_wrong_subject_differs),
+		DEV_SESSION_TEST(test_csr_ca_true_requests_ca),
+		DEV_SESSION_TEST(test_csr_extra_ext_is_present),
+		DEV_SESSION_TEST(test_sign_wrong_key_does_not_verify),
+		DEV_SESSION_TEST(test_hello_bad_serial_contains_comma),
+		DEV_SESSION_TEST(test_silent_at_write_cert_times_out_there),
+		DEV_SESSION_TEST(test_slow_device_succeeds_with_long_timeout),
+		DEV_SESSION_TEST(test_dup_bytes_calls_still_succeed),
 	};
 
 	return cmocka_run_group_tests_name("devsim faults", tests, NULL, NULL);

@@ -19,34 +19,15 @@
 #include "drivers/frame.h"
 #include "drivers/proto.h"
 #include "drivers/tlv.h"
-#include "tests/support/devsim_cert.h"
+#include "tests/support/pki.h"
+#include "tests/support/dev_session.h"
 #include "tests/support/devsim_proc.h"
-
-static struct devsim_proc *sim;
-static struct client *cli;
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	client_free(cli);
-	cli = NULL;
-	devsim_proc_stop(sim);
-	sim = NULL;
-	return 0;
-}
 
 static void
 start(const char *const *args)
 {
-	struct transport *t = NULL;
-	char *cause = NULL;
-
-	sim = devsim_proc_start(args);
-	assert_non_null(sim);
-	if (transport_open(sim->uri, deadline_in(5000), &t, &cause))
-		fail_msg("connecting to %s: %s", sim->uri, cause);
-	cli = client_new(t, NULL);
+	dev_session_start(args);
+	dev_session_connect(NULL);
 }
 
 static void
@@ -57,7 +38,7 @@ start_and_hello(const char *serial)
 	char *cause = NULL;
 
 	start(args);
-	if (dev_hello(cli, &info, &cause))
+	if (dev_hello(ds.cli, &info, &cause))
 		fail_msg("HELLO: %s", cause);
 	dev_info_clear(&info);
 }
@@ -72,7 +53,7 @@ call_status(uint8_t cmd, struct tlv_writer *w, uint8_t **resp,
 	uint8_t status = 0xFF, *out = NULL;
 	size_t out_len = 0;
 
-	client_call(cli, cmd, req, len, &out, &out_len, &status, NULL);
+	client_call(ds.cli, cmd, req, len, &out, &out_len, &status, NULL);
 	free(req);
 	if (resp) {
 		*resp = out;
@@ -157,7 +138,7 @@ test_chunk_replies_have_offset_0(void **state)
 
 	memset(filler, 0x5A, sizeof filler);
 	start(args);
-	raw_exchange(client_transport(cli), &req, &rep);
+	raw_exchange(client_transport(ds.cli), &req, &rep);
 	assert_int_equal(rep.status, PROTO_ST_CONTINUE);
 	assert_int_equal(rep.seq, 100);
 	assert_int_equal(rep.offset, 0);
@@ -165,7 +146,7 @@ test_chunk_replies_have_offset_0(void **state)
 	assert_int_equal(rep.payload_len, 0);
 	req.seq = 101;
 	req.offset = 200; /* 100 expected */
-	raw_exchange(client_transport(cli), &req, &rep);
+	raw_exchange(client_transport(ds.cli), &req, &rep);
 	assert_int_equal(rep.status, PROTO_ST_SEQUENCE);
 	assert_int_equal(rep.seq, 101);
 	assert_int_equal(rep.offset, 0);
@@ -196,11 +177,11 @@ keyed_and_certified(size_t *cert_len)
 	size_t spki_len = 0;
 	char *cause = NULL;
 
-	if (dev_keygen(cli, PROTO_ALG_EC_P256, 0, &spki, &spki_len, &cause))
+	if (dev_keygen(ds.cli, PROTO_ALG_EC_P256, 0, &spki, &spki_len, &cause))
 		fail_msg("KEYGEN: %s", cause);
-	cert = test_cert_for_spki(spki, spki_len, "SN-LIFE", cert_len);
+	cert = pki_cert_for_spki_der(spki, spki_len, "SN-LIFE", cert_len);
 	assert_non_null(cert);
-	if (dev_write_cert(cli, cert, *cert_len, &cause))
+	if (dev_write_cert(ds.cli, cert, *cert_len, &cause))
 		fail_msg("WRITE_CERT: %s", cause);
 	free(spki);
 	return cert;
@@ -219,23 +200,23 @@ test_committed_device_can_be_rekeyed_and_recertified(void **state)
 
 	start_and_hello("SN-LIFE-1");
 	cert = keyed_and_certified(&cert_len);
-	assert_int_equal(dev_commit(cli, 0, &cause), ST_OK);
+	assert_int_equal(dev_commit(ds.cli, 0, &cause), ST_OK);
 	assert_int_equal(info_state(), PROTO_STATE_COMMITTED);
-	assert_int_equal(dev_write_cert(cli, cert, cert_len, &cause), ST_OK);
+	assert_int_equal(dev_write_cert(ds.cli, cert, cert_len, &cause), ST_OK);
 	assert_int_equal(info_state(), PROTO_STATE_CERTIFIED);
-	assert_int_equal(dev_commit(cli, 0, &cause), ST_OK);
+	assert_int_equal(dev_commit(ds.cli, 0, &cause), ST_OK);
 	free(cert);
 	cert = keyed_and_certified(&cert_len);
-	assert_int_equal(dev_commit(cli, 0, &cause), ST_OK);
-	assert_int_equal(dev_write_chain(cli, NULL, NULL, 0, &cause), ST_OK);
+	assert_int_equal(dev_commit(ds.cli, 0, &cause), ST_OK);
+	assert_int_equal(dev_write_chain(ds.cli, NULL, NULL, 0, &cause), ST_OK);
 	assert_int_equal(info_state(), PROTO_STATE_COMMITTED);
 
 	uint8_t *spki = NULL;
 	size_t spki_len = 0;
-	assert_int_equal(dev_keygen(cli, PROTO_ALG_EC_P256, 0, &spki,
+	assert_int_equal(dev_keygen(ds.cli, PROTO_ALG_EC_P256, 0, &spki,
 	    &spki_len, &cause), ST_OK);
 	assert_int_equal(info_state(), PROTO_STATE_KEYED);
-	assert_int_equal(dev_read_cert(cli, &back, &back_len, &cause),
+	assert_int_equal(dev_read_cert(ds.cli, &back, &back_len, &cause),
 	    ST_E_DEVICE);
 	assert_non_null(strstr(cause, "BAD_STATE"));
 	free(cause);
@@ -262,9 +243,9 @@ test_locked_device_commit_ok_and_rest_locked(void **state)
 	assert_int_equal(call_status(PROTO_CMD_COMMIT, &w, NULL, NULL),
 	    PROTO_ST_BAD_ARG);
 	assert_int_equal(info_state(), PROTO_STATE_CERTIFIED);
-	assert_int_equal(dev_commit(cli, 1, &cause), ST_OK);
-	assert_int_equal(dev_commit(cli, 1, &cause), ST_OK);
-	assert_int_equal(dev_commit(cli, 0, &cause), ST_OK);
+	assert_int_equal(dev_commit(ds.cli, 1, &cause), ST_OK);
+	assert_int_equal(dev_commit(ds.cli, 1, &cause), ST_OK);
+	assert_int_equal(dev_commit(ds.cli, 0, &cause), ST_OK);
 	assert_int_equal(info_state(), PROTO_STATE_LOCKED);
 
 	tlv_writer_init(&w);
@@ -283,7 +264,7 @@ test_locked_device_commit_ok_and_rest_locked(void **state)
 	/* SIGN still works on a locked key. */
 	uint8_t digest[32] = { 1 }, *sig = NULL;
 	size_t sig_len = 0;
-	assert_int_equal(dev_sign(cli, 0, PROTO_SIG_ECDSA_SHA256, digest,
+	assert_int_equal(dev_sign(ds.cli, 0, PROTO_SIG_ECDSA_SHA256, digest,
 	    sizeof digest, &sig, &sig_len, &cause), ST_OK);
 	free(sig);
 	free(cert);
@@ -300,12 +281,13 @@ test_chain_empty_is_stored_and_missing_is_bad_state(void **state)
 	char *cause = NULL;
 
 	start_and_hello("SN-LIFE-3");
-	assert_int_equal(dev_keygen(cli, PROTO_ALG_EC_P256, 0, &spki,
+	assert_int_equal(dev_keygen(ds.cli, PROTO_ALG_EC_P256, 0, &spki,
 	    &spki_len, &cause), ST_OK);
 	assert_int_equal(call_status(PROTO_CMD_READ_CHAIN, NULL, NULL, NULL),
 	    PROTO_ST_BAD_STATE);
-	assert_int_equal(dev_write_chain(cli, NULL, NULL, 0, &cause), ST_OK);
-	assert_int_equal(dev_read_chain(cli, &back, &back_len, &cause), ST_OK);
+	assert_int_equal(dev_write_chain(ds.cli, NULL, NULL, 0, &cause), ST_OK);
+	assert_int_equal(
+	    dev_read_chain(ds.cli, &back, &back_len, &cause), ST_OK);
 	assert_int_equal(back_len, 0);
 	free(back);
 	free(spki);
@@ -362,25 +344,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_hello_max_frame_default_and_range,
-		    teardown),
-		cmocka_unit_test_teardown(
-		    test_continue_with_nothing_pending_is_sequence, teardown),
-		cmocka_unit_test_teardown(test_chunk_replies_have_offset_0,
-		    teardown),
-		cmocka_unit_test_teardown(
-		    test_committed_device_can_be_rekeyed_and_recertified,
-		    teardown),
-		cmocka_unit_test_teardown(
-		    test_locked_device_commit_ok_and_rest_locked, teardown),
-		cmocka_unit_test_teardown(
-		    test_chain_empty_is_stored_and_missing_is_bad_state,
-		    teardown),
-		cmocka_unit_test_teardown(
-		    test_write_cert_ignores_unknown_tags_wants_one_cert,
-		    teardown),
-		cmocka_unit_test_teardown(
-		    test_selftest_id_optional_unknown_is_bad_arg, teardown),
+		DEV_SESSION_TEST(test_hello_max_frame_default_and_range),
+		DEV_SESSION_TEST(
+		    test_continue_with_nothing_pending_is_sequence),
+		DEV_SESSION_TEST(test_chunk_replies_have_offset_0),
+		DEV_SESSION_TEST(
+		    test_committed_device_can_be_rekeyed_and_recertified),
+		DEV_SESSION_TEST(test_locked_device_commit_ok_and_rest_locked),
+		DEV_SESSION_TEST(
+		    test_chain_empty_is_stored_and_missing_is_bad_state),
+		DEV_SESSION_TEST(
+		    test_write_cert_ignores_unknown_tags_wants_one_cert),
+		DEV_SESSION_TEST(test_selftest_id_optional_unknown_is_bad_arg),
 	};
 
 	return cmocka_run_group_tests_name("devsim follows protocol.md", tests,

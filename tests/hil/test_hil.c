@@ -36,7 +36,8 @@
 #include "station/station.h"
 #include "station/util/clock.h"
 #include "station/util/xalloc.h"
-#include "tests/support/pki_fixture.h"
+#include "tests/support/pki.h"
+#include "tests/support/scratch.h"
 #include "tests/support/sim_line.h"
 
 #define HIL_MAX_SLOTS 64
@@ -95,7 +96,7 @@ group_setup(void **state)
 		fx_path = h->sim->fixture_path;
 		config = h->sim->config_path;
 	} else if (config == NULL || config[0] == '\0') {
-		h->home = pki_tmpdir();
+		h->home = scratch_dir();
 		setenv("STATION_HOME", h->home, 1);
 		config = NULL;
 	}
@@ -122,7 +123,7 @@ group_teardown(void **state)
 	station_close(h->st);
 	sim_line_stop(h->sim);
 	if (h->home) {
-		pki_rmtree(h->home);
+		scratch_rmtree(h->home);
 		free(h->home);
 	}
 	pthread_mutex_destroy(&h->mu);

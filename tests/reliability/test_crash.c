@@ -61,19 +61,6 @@ land_name(int i)
 	}
 }
 
-static long
-env_long(const char *name, long dflt)
-{
-	const char *s = getenv(name);
-	char *end;
-	long v;
-
-	if (s == NULL || *s == '\0')
-		return dflt;
-	v = strtol(s, &end, 10);
-	return *end == '\0' && v > 0 ? v : dflt;
-}
-
 /* The step after the last completed one, as recovery names it. */
 static int
 step_after(const char *last_ok)
@@ -185,8 +172,8 @@ static void
 test_random_kills_leave_ledger_ca_and_device_consistent(void **state)
 {
 	(void)state;
-	long kills = env_long("CRASH_KILLS", 30);
-	long seed = env_long("CRASH_SEED", (long)time(NULL));
+	long kills = test_env_long("CRASH_KILLS", 30);
+	long seed = test_env_long("CRASH_SEED", (long)time(NULL));
 	long landed[LAND__COUNT + 1] = { 0 }; /* + reconciled certificates */
 	char lifetime[32];
 	int bad = 0;

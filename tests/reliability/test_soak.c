@@ -60,19 +60,6 @@ struct tally {
 	int nreasons;
 };
 
-static long
-env_long(const char *name, long dflt)
-{
-	const char *s = getenv(name);
-	char *end;
-	long v;
-
-	if (s == NULL || *s == '\0')
-		return dflt;
-	v = strtol(s, &end, 10);
-	return *end == '\0' && v > 0 ? v : dflt;
-}
-
 static void
 count_reason(struct tally *t, const char *key)
 {
@@ -213,8 +200,8 @@ static void
 test_faulty_lines_end_every_run_cleanly_and_never_misprovision(void **state)
 {
 	(void)state;
-	long runs = env_long("SOAK_RUNS", 20);
-	long seed = env_long("SOAK_SEED", (long)time(NULL) % 100000);
+	long runs = test_env_long("SOAK_RUNS", 20);
+	long seed = test_env_long("SOAK_SEED", (long)time(NULL) % 100000);
 	struct devsim_proc *dev[NVARIANTS];
 	char *serials[NVARIANTS];
 	struct tally t = { 0 };

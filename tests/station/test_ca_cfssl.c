@@ -25,8 +25,8 @@
 #include "station/cert_check.h"
 #include "station/util/clock.h"
 #include "tests/support/ca_test_util.h"
-#include "tests/support/pki_fixture.h"
-#include "tests/support/tls_pki.h"
+#include "tests/support/pki.h"
+#include "tests/support/scratch.h"
 
 #define SUBJECT "C=US,O=Example-Org,CN=SN0001"
 #define AUTH_KEY "8e1d2c3b4a5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"
@@ -36,7 +36,7 @@ static int have_cfssl;
 
 struct fx {
 	char *tmp;
-	struct tls_pki *pki;
+	struct pki_chain *pki;
 	pid_t pid;
 	int port;
 	char addr[64];
@@ -93,7 +93,7 @@ write_config(struct fx *fx)
 	    "\"line\"}}},"
 	    "\"auth_keys\": {\"line\": {\"type\": \"standard\", \"key\": "
 	    "\"%s\"}}}", AUTH_KEY);
-	free(ca_test_write_file(fx->tmp, "config.json", text, 0600));
+	free(scratch_write(fx->tmp, "config.json", text, 0600));
 }
 
 static void
@@ -132,8 +132,8 @@ setup(void **state)
 	*state = fx;
 	if (!have_cfssl)
 		return 0;
-	fx->tmp = pki_tmpdir();
-	fx->pki = tls_pki_new(fx->tmp, "CFSSL Test");
+	fx->tmp = scratch_dir();
+	fx->pki = pki_chain_new(fx->tmp, "CFSSL Test");
 	write_config(fx);
 	start_cfssl(fx);
 	fx->dev = pki_key_ec("P-256");
@@ -158,11 +158,11 @@ teardown(void **state)
 	free(fx->cause);
 	ca_issued_clear(&fx->issued);
 	ca_free(fx->ca);
-	tls_pki_free(fx->pki);
+	pki_chain_free(fx->pki);
 	X509_REQ_free(fx->csr);
 	EVP_PKEY_free(fx->dev);
 	if (fx->tmp)
-		pki_rmtree(fx->tmp);
+		scratch_rmtree(fx->tmp);
 	free(fx->tmp);
 	free(fx);
 	return 0;
@@ -223,7 +223,7 @@ test_authsign_with_the_hmac_key_signs(void **state)
 
 	if (!have_cfssl)
 		skip();
-	key = ca_test_write_file(fx->tmp, "auth.key", AUTH_KEY "\n", 0600);
+	key = scratch_write(fx->tmp, "auth.key", AUTH_KEY "\n", 0600);
 	assert_int_equal(open_with(fx, "auth_key_file", key, "profile",
 	    "device"), ST_OK);
 	if (sign(fx) != ST_OK)
@@ -240,7 +240,7 @@ test_wrong_auth_key_is_refused_with_cfssls_reason(void **state)
 
 	if (!have_cfssl)
 		skip();
-	key = ca_test_write_file(fx->tmp, "wrong.key", WRONG_KEY, 0600);
+	key = scratch_write(fx->tmp, "wrong.key", WRONG_KEY, 0600);
 	assert_int_equal(open_with(fx, "auth_key_file", key, "profile",
 	    "device"), ST_OK);
 	assert_int_equal(sign(fx), ST_E_CA);

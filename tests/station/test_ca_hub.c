@@ -15,15 +15,15 @@
 #include "station/cert_check.h"
 #include "tests/support/ca_test_util.h"
 #include "tests/support/hub_api_server.h"
-#include "tests/support/pki_fixture.h"
-#include "tests/support/tls_pki.h"
+#include "tests/support/pki.h"
+#include "tests/support/scratch.h"
 
 #define SUBJECT "C=US,O=Example-Org,CN=SN0001"
 #define HUB_TOKEN "hub-api-token-that-must-not-leak-7731"
 
 struct fx {
 	char *tmp;
-	struct tls_pki *pki;
+	struct pki_chain *pki;
 	struct hub_api_server *hub;
 	EVP_PKEY *dev;
 	X509_REQ *csr;
@@ -39,8 +39,8 @@ setup(void **state)
 {
 	struct fx *fx = calloc(1, sizeof *fx);
 
-	fx->tmp = pki_tmpdir();
-	fx->pki = tls_pki_new(fx->tmp, "Hub Test");
+	fx->tmp = scratch_dir();
+	fx->pki = pki_chain_new(fx->tmp, "Hub Test");
 	fx->hub = hub_api_server_start(fx->pki);
 	fx->dev = pki_key_ec("P-256");
 	fx->csr = pki_make_csr(&(struct pki_csr_spec){ .key = fx->dev,
@@ -62,10 +62,10 @@ teardown(void **state)
 	ca_issued_clear(&fx->issued);
 	ca_free(fx->ca);
 	hub_api_server_stop(fx->hub);
-	tls_pki_free(fx->pki);
+	pki_chain_free(fx->pki);
 	X509_REQ_free(fx->csr);
 	EVP_PKEY_free(fx->dev);
-	pki_rmtree(fx->tmp);
+	scratch_rmtree(fx->tmp);
 	free(fx->tmp);
 	free(fx);
 	return 0;
@@ -139,7 +139,7 @@ static void
 test_bearer_token_is_sent_and_never_quoted(void **state)
 {
 	struct fx *fx = *state;
-	char *file = ca_test_write_file(fx->tmp, "hub.token", HUB_TOKEN,
+	char *file = scratch_write(fx->tmp, "hub.token", HUB_TOKEN,
 	    0600);
 
 	snprintf(fx->hub->bearer, sizeof fx->hub->bearer, "Bearer %s",
@@ -179,8 +179,8 @@ test_reply_parser_refuses_what_contradicts_the_certificate(void **state)
 {
 	struct fx *fx = *state;
 	struct hub_reply info = { 0 };
-	X509 *cert = tls_pki_sign(fx->pki, fx->csr, 30, NULL);
-	char *pem = tls_pki_pem(cert);
+	X509 *cert = pki_chain_sign(fx->pki, fx->csr, 30, NULL);
+	char *pem = pki_pem(cert);
 	json_t *j = json_pack("{s:s, s:s, s:s, s:i}", "deviceId", "SN0001",
 	    "clientCert", pem, "brokerUrl", "mqtt.example", "mqttSecurePort",
 	    8883);

@@ -24,29 +24,11 @@
 #include "station/ca/pkcs11.h"
 #include "station/util/xalloc.h"
 #include "tests/support/devsim_proc.h"
+#include "tests/support/prov_case.h"
 #include "tests/support/provision_env.h"
 #include "tests/support/softhsm.h"
 
 static struct softhsm *hsm;
-static struct prov_env *env;
-
-static int
-setup(void **state)
-{
-	(void)state;
-	env = prov_env_new();
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	prov_env_free(env);
-	env = NULL;
-	return 0;
-}
-
 #define SKIP_WITHOUT_HSM() \
 	do { \
 		if (hsm == NULL) \
@@ -56,15 +38,15 @@ teardown(void **state)
 static int
 run_station(const char *const *args, struct proc_out *o)
 {
-	return prov_station(env, args, o);
+	return prov_station(tc.env, args, o);
 }
 
-/* `station ca init --pkcs11` for object `label` in env's home. */
+/* `station ca init --pkcs11` for object `label` in tc.env's home. */
 static void
 init_token_ca(const char *label)
 {
 	char *uri = softhsm_uri(label);
-	char *dir = xasprintf("%s/ca", env->home);
+	char *dir = xasprintf("%s/ca", tc.env->home);
 	struct proc_out o = { 0 };
 	const char *args[] = { "ca", "init", "--dir", dir, "--pkcs11", uri,
 		"--pin-file", hsm->pin_file, "--module", hsm->module, NULL };
@@ -83,7 +65,7 @@ config_token(const char *label, const char *pin_line)
 	char *rest = xasprintf("[ca]\nkey = %s\npkcs11_module = %s\n%s\n",
 	    uri, hsm->module, pin_line);
 
-	prov_env_config(env, NULL, rest);
+	prov_env_config(tc.env, NULL, rest);
 	free(rest);
 	free(uri);
 }
@@ -117,8 +99,8 @@ test_init_keeps_the_key_in_the_token_unextractable(void **state)
 	SKIP_WITHOUT_HSM();
 	init_token_ca("inter-1");
 
-	char *keyfile = xasprintf("%s/ca/intermediate.key", env->home);
-	char *pem = xasprintf("%s/ca/intermediate.pem", env->home);
+	char *keyfile = xasprintf("%s/ca/intermediate.key", tc.env->home);
+	char *pem = xasprintf("%s/ca/intermediate.pem", tc.env->home);
 	assert_int_not_equal(access(keyfile, F_OK), 0);
 	assert_int_equal(access(pem, F_OK), 0);
 
@@ -177,7 +159,7 @@ test_init_refuses_a_label_already_in_the_token(void **state)
 	(void)state;
 	SKIP_WITHOUT_HSM();
 	init_token_ca("inter-dup");
-	dir = xasprintf("%s/ca2", env->home);
+	dir = xasprintf("%s/ca2", tc.env->home);
 	const char *args[] = { "ca", "init", "--dir", dir, "--pkcs11", uri,
 		"--pin-file", hsm->pin_file, NULL };
 	assert_int_equal(run_station(args, &o), 3);
@@ -203,17 +185,17 @@ test_token_ca_provisions_devsim_and_certificate_verifies(void **state)
 	sim = devsim_proc_start((const char *[]){ "--serial", "SN-HSM-1",
 	    NULL });
 	assert_non_null(sim);
-	json_t *res = prov_provision(env, sim->uri, NULL, &status);
+	json_t *res = prov_provision(tc.env, sim->uri, NULL, &status);
 	assert_non_null(res);
 	assert_int_equal(status, 0);
 	assert_string_equal(prov_jstr(res, "result"), "PASS");
 
-	l = prov_ledger(env);
+	l = prov_ledger(tc.env);
 	assert_int_equal(ledger_cert_get(l, prov_jstr(res, "cert_serial"),
 	    &rec, NULL), ST_OK);
-	char *leaf = prov_env_write(env, "leaf.pem", rec.pem);
-	char *root = xasprintf("%s/ca/root.pem", env->home);
-	char *inter = xasprintf("%s/ca/intermediate.pem", env->home);
+	char *leaf = prov_env_write(tc.env, "leaf.pem", rec.pem);
+	char *root = xasprintf("%s/ca/root.pem", tc.env->home);
+	char *inter = xasprintf("%s/ca/intermediate.pem", tc.env->home);
 	char *out = NULL;
 	const char *argv[] = { "openssl", "verify", "-CAfile", root,
 		"-untrusted", inter, leaf, NULL };
@@ -221,7 +203,7 @@ test_token_ca_provisions_devsim_and_certificate_verifies(void **state)
 	    "openssl";
 	assert_int_equal(proc_run_capture(argv, &out), 0);
 	assert_non_null(strstr(out, ": OK"));
-	assert_int_equal(prov_audit(env, l), 1);
+	assert_int_equal(prov_audit(tc.env, l), 1);
 
 	free(out);
 	free(inter);
@@ -293,21 +275,14 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_uri_needs_token_and_object_and_unescapes),
-		cmocka_unit_test_setup_teardown(
-		    test_init_keeps_the_key_in_the_token_unextractable, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_init_refuses_a_label_already_in_the_token, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_token_ca_provisions_devsim_and_certificate_verifies,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_wrong_pin_fails_clearly_without_showing_the_pin,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_pin_file_readable_by_others_is_refused, setup,
-		    teardown),
+		PROV_CASE_TEST(
+		    test_init_keeps_the_key_in_the_token_unextractable),
+		PROV_CASE_TEST(test_init_refuses_a_label_already_in_the_token),
+		PROV_CASE_TEST(
+		    test_token_ca_provisions_devsim_and_certificate_verifies),
+		PROV_CASE_TEST(
+		    test_wrong_pin_fails_clearly_without_showing_the_pin),
+		PROV_CASE_TEST(test_pin_file_readable_by_others_is_refused),
 	};
 	int rc;
 

@@ -16,8 +16,8 @@
 #include "station/cert_check.h"
 #include "station/util/clock.h"
 #include "tests/support/ca_test_util.h"
-#include "tests/support/pki_fixture.h"
-#include "tests/support/tls_pki.h"
+#include "tests/support/pki.h"
+#include "tests/support/scratch.h"
 #include "tests/support/vault_api_server.h"
 
 #define SUBJECT "C=US,O=Example-Org,CN=SN0001"
@@ -28,7 +28,7 @@
 
 struct fx {
 	char *tmp;
-	struct tls_pki *pki;
+	struct pki_chain *pki;
 	struct vault_api_server *vault;
 	EVP_PKEY *dev;
 	X509_REQ *csr;
@@ -45,8 +45,8 @@ setup(void **state)
 {
 	struct fx *fx = calloc(1, sizeof *fx);
 
-	fx->tmp = pki_tmpdir();
-	fx->pki = tls_pki_new(fx->tmp, "Vault Test");
+	fx->tmp = scratch_dir();
+	fx->pki = pki_chain_new(fx->tmp, "Vault Test");
 	fx->vault = vault_api_server_start(fx->pki, TOKEN);
 	snprintf(fx->vault->role_id, sizeof fx->vault->role_id, ROLE_ID);
 	snprintf(fx->vault->secret_id, sizeof fx->vault->secret_id,
@@ -55,12 +55,12 @@ setup(void **state)
 	fx->csr = pki_make_csr(&(struct pki_csr_spec){ .key = fx->dev,
 	    .subject = SUBJECT, .san = "DNS:sn0001.devices.example.com" });
 	pki_profile(&fx->profile);
-	fx->token_file = ca_test_write_file(fx->tmp, "token", TOKEN "\n",
+	fx->token_file = scratch_write(fx->tmp, "token", TOKEN "\n",
 	    0600);
-	fx->wrong_token_file = ca_test_write_file(fx->tmp, "wrong",
+	fx->wrong_token_file = scratch_write(fx->tmp, "wrong",
 	    WRONG_TOKEN, 0600);
-	fx->role_file = ca_test_write_file(fx->tmp, "role_id", ROLE_ID, 0600);
-	fx->secret_file = ca_test_write_file(fx->tmp, "secret_id", SECRET_ID,
+	fx->role_file = scratch_write(fx->tmp, "role_id", ROLE_ID, 0600);
+	fx->secret_file = scratch_write(fx->tmp, "secret_id", SECRET_ID,
 	    0400);
 	*state = fx;
 	return 0;
@@ -78,14 +78,14 @@ teardown(void **state)
 	ca_issued_clear(&fx->issued);
 	ca_free(fx->ca);
 	vault_api_server_stop(fx->vault);
-	tls_pki_free(fx->pki);
+	pki_chain_free(fx->pki);
 	X509_REQ_free(fx->csr);
 	EVP_PKEY_free(fx->dev);
 	free(fx->token_file);
 	free(fx->wrong_token_file);
 	free(fx->role_file);
 	free(fx->secret_file);
-	pki_rmtree(fx->tmp);
+	scratch_rmtree(fx->tmp);
 	free(fx->tmp);
 	free(fx);
 	return 0;
@@ -253,7 +253,7 @@ static void
 test_untrusted_server_certificate_fails_verification(void **state)
 {
 	struct fx *fx = *state;
-	struct tls_pki *other = tls_pki_new(fx->tmp, "Other");
+	struct pki_chain *other = pki_chain_new(fx->tmp, "Other");
 	char addr[64];
 
 	snprintf(addr, sizeof addr, "%s", vault_api_server_addr(fx->vault));
@@ -264,15 +264,15 @@ test_untrusted_server_certificate_fails_verification(void **state)
 	assert_int_equal(sign(fx, 5000), ST_E_CA);
 	assert_non_null(strstr(fx->cause, "TLS verification"));
 	assert_int_equal(fx->vault->n_requests, 0); /* the token never left */
-	tls_pki_free(other);
+	pki_chain_free(other);
 }
 
 static void
 test_pinned_key_accepts_the_server_and_refuses_another(void **state)
 {
 	struct fx *fx = *state;
-	char *pin = tls_pki_pin(fx->pki->server);
-	char *wrong = tls_pki_pin(fx->pki->root);
+	char *pin = pki_pin(fx->pki->server);
+	char *wrong = pki_pin(fx->pki->root);
 
 	assert_int_equal(open_with(fx, "token_file", fx->token_file,
 	    "pin_sha256", pin), ST_OK);
@@ -324,7 +324,7 @@ static void
 test_credential_file_readable_by_others_is_refused(void **state)
 {
 	struct fx *fx = *state;
-	char *loose = ca_test_write_file(fx->tmp, "loose", TOKEN, 0640);
+	char *loose = scratch_write(fx->tmp, "loose", TOKEN, 0640);
 
 	assert_int_equal(open_with(fx, "token_file", loose, NULL, NULL),
 	    ST_E_CONFIG);

@@ -14,7 +14,8 @@
 
 #include "station/ca/local.h"
 #include "station/cert_check.h"
-#include "tests/support/pki_fixture.h"
+#include "tests/support/pki.h"
+#include "tests/support/scratch.h"
 
 #define SUBJECT "C=US,O=Example-Org,CN=SN0001"
 #define SAN "DNS:sn0001.devices.example.com,URI:urn:dev:SN0001"
@@ -48,7 +49,7 @@ setup(void **state)
 	struct fx *fx = calloc(1, sizeof *fx);
 	char path[4096];
 
-	fx->tmp = pki_tmpdir();
+	fx->tmp = scratch_dir();
 	fx->ca = make_ca(fx->tmp, "ca");
 	fx->other_ca = make_ca(fx->tmp, "other");
 	snprintf(path, sizeof path, "%s/ca/root.pem", fx->tmp);
@@ -73,7 +74,7 @@ teardown(void **state)
 	X509_free(fx->root);
 	X509_REQ_free(fx->csr);
 	EVP_PKEY_free(fx->dev);
-	pki_rmtree(fx->tmp);
+	scratch_rmtree(fx->tmp);
 	free(fx->tmp);
 	free(fx);
 	return 0;

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "station/config.h"
+#include "tests/support/scratch.h"
 
 struct fx {
 	char dir[64];
@@ -47,12 +48,7 @@ teardown(void **state)
 static void
 write_ini(struct fx *fx, const char *text, mode_t mode)
 {
-	FILE *fp = fopen(fx->path, "w");
-
-	assert_non_null(fp);
-	assert_int_equal(fputs(text, fp) >= 0, 1);
-	assert_int_equal(fclose(fp), 0);
-	assert_int_equal(chmod(fx->path, mode), 0);
+	scratch_put(fx->path, text, mode);
 }
 
 static struct config *

@@ -18,7 +18,8 @@
 
 #include "station/ca/local.h"
 #include "station/util/xalloc.h"
-#include "tests/support/pki_fixture.h"
+#include "tests/support/pki.h"
+#include "tests/support/scratch.h"
 #include "tests/support/softhsm.h"
 
 static struct softhsm *hsm;
@@ -34,7 +35,7 @@ setup(void **state)
 {
 	struct fx *fx = xcalloc(1, sizeof *fx);
 
-	fx->tmp = pki_tmpdir();
+	fx->tmp = scratch_dir();
 	fx->dir = xasprintf("%s/ca", fx->tmp);
 	*state = fx;
 	return 0;
@@ -47,7 +48,7 @@ teardown(void **state)
 
 	ca_free(fx->ca);
 	X509_free(fx->inter);
-	pki_rmtree(fx->tmp);
+	scratch_rmtree(fx->tmp);
 	free(fx->tmp);
 	free(fx->dir);
 	free(fx);

@@ -10,7 +10,8 @@
 #include <cmocka.h>
 
 #include "station/csr_policy.h"
-#include "tests/support/pki_fixture.h"
+#include "tests/support/pki.h"
+#include "tests/support/scratch.h"
 
 #define SUBJECT "C=US,O=Example-Org,OU=IoT-Device,CN=SN0001"
 #define SAN "DNS:sn0001.devices.example.com,URI:urn:dev:SN0001"
@@ -51,7 +52,7 @@ run(struct fx *fx, EVP_PKEY *chip, const uint8_t *der, size_t len,
     size_t max_size)
 {
 	size_t spki_len;
-	uint8_t *spki = pki_spki_der(chip, &spki_len);
+	uint8_t *spki = pki_spki(chip, &spki_len);
 	struct csr_expect exp = { .profile = &fx->profile, .subject = SUBJECT,
 		.san_dns = san_dns, .san_uri = san_uri, .chip_spki = spki,
 		.chip_spki_len = spki_len, .max_size = max_size };

@@ -13,6 +13,7 @@
 #include "station/config.h"
 #include "station/fixture.h"
 #include "station/util/xalloc.h"
+#include "tests/support/scratch.h"
 
 struct fx {
 	char dir[64];
@@ -51,11 +52,7 @@ teardown(void **state)
 static void
 write_file(struct fx *fx, const char *text)
 {
-	FILE *fp = fopen(fx->path, "w");
-
-	assert_non_null(fp);
-	assert_true(fputs(text, fp) >= 0);
-	assert_int_equal(fclose(fp), 0);
+	scratch_put(fx->path, text, 0644);
 }
 
 /* Loading `text` fails with ST_E_CONFIG and a cause starting with

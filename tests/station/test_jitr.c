@@ -25,28 +25,10 @@
 #include "drivers/transport.h"
 #include "station/util/xalloc.h"
 #include "tests/support/devsim_proc.h"
+#include "tests/support/prov_case.h"
 #include "tests/support/provision_env.h"
 
 #define CODE "8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e"
-
-static struct prov_env *env;
-
-static int
-setup(void **state)
-{
-	(void)state;
-	env = prov_env_new();
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	prov_env_free(env);
-	env = NULL;
-	return 0;
-}
 
 static X509 *
 load_pem(const char *path)
@@ -82,15 +64,15 @@ test_verification_cert_has_code_as_cn_and_is_signed_by_intermediate(
 	char cn[80];
 
 	(void)state;
-	prov_env_config(env, NULL, NULL);
-	char *cadir = xasprintf("%s/ca", env->home);
+	prov_env_config(tc.env, NULL, NULL);
+	char *cadir = xasprintf("%s/ca", tc.env->home);
 	int before = count_entries(cadir);
-	assert_int_equal(prov_station(env, (const char *[]){ "ca",
+	assert_int_equal(prov_station(tc.env, (const char *[]){ "ca",
 	    "aws-verification-cert", "--code", CODE, NULL }, &o), 0);
 	assert_null(strstr(o.out, "PRIVATE KEY"));
 	assert_int_equal(count_entries(cadir), before);
 
-	char *path = prov_env_write(env, "verification.pem", o.out);
+	char *path = prov_env_write(tc.env, "verification.pem", o.out);
 	X509 *v = load_pem(path);
 	assert_true(X509_NAME_get_text_by_NID(X509_get_subject_name(v),
 	    NID_commonName, cn, sizeof cn) > 0);
@@ -103,7 +85,7 @@ test_verification_cert_has_code_as_cn_and_is_signed_by_intermediate(
 	proc_out_clear(&o);
 
 	/* Not a registration code: a usage error, nothing printed. */
-	assert_int_equal(prov_station(env, (const char *[]){ "ca",
+	assert_int_equal(prov_station(tc.env, (const char *[]){ "ca",
 	    "aws-verification-cert", "--code", "CN=evil", NULL }, &o), 2);
 	assert_string_equal(o.out, "");
 	proc_out_clear(&o);
@@ -129,11 +111,11 @@ test_chain_ca_writes_only_the_intermediate(void **state)
 	int status, certs = 0;
 
 	(void)state;
-	prov_env_config(env, NULL, "[profile default]\nchain = ca\n");
+	prov_env_config(tc.env, NULL, "[profile default]\nchain = ca\n");
 	sim = devsim_proc_start((const char *[]){ "--serial", "SN-JITR-1",
 	    NULL });
 	assert_non_null(sim);
-	json_t *res = prov_provision(env, sim->uri, NULL, &status);
+	json_t *res = prov_provision(tc.env, sim->uri, NULL, &status);
 	assert_non_null(res);
 	assert_int_equal(status, 0);
 	assert_string_equal(prov_jstr(res, "result"), "PASS");
@@ -148,7 +130,7 @@ test_chain_ca_writes_only_the_intermediate(void **state)
 		fail_msg("READ_CHAIN: %s", cause);
 	assert_int_equal(tlv_validate(chain, chain_len, NULL), ST_OK);
 
-	char *ipath = xasprintf("%s/ca/intermediate.pem", env->home);
+	char *ipath = xasprintf("%s/ca/intermediate.pem", tc.env->home);
 	X509 *inter = load_pem(ipath);
 	unsigned char *ider = NULL;
 	int ilen = i2d_X509(inter, &ider);
@@ -174,12 +156,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-		    test_verification_cert_has_code_as_cn_and_is_signed_by_intermediate,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_chain_ca_writes_only_the_intermediate, setup,
-		    teardown),
+		PROV_CASE_TEST(
+		    test_verification_cert_has_code_as_cn_and_is_signed_by_intermediate),
+		PROV_CASE_TEST(test_chain_ca_writes_only_the_intermediate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,7 +19,8 @@
 #include "station/line.h"
 #include "station/station.h"
 #include "station/util/xalloc.h"
-#include "tests/support/pki_fixture.h"
+#include "tests/support/pki.h"
+#include "tests/support/scratch.h"
 #include "tests/support/sim_line.h"
 
 #define MAX_RESULTS 16
@@ -156,7 +157,7 @@ static void
 test_four_slots_pass_concurrently(void **state)
 {
 	(void)state;
-	char *dir = pki_tmpdir();
+	char *dir = scratch_dir();
 	char *hook = xasprintf("power_on = touch %s/up-$STATION_SLOT; "
 	    "while [ $(ls %s | wc -l) -lt 4 ]; do sleep 0.01; done\n", dir, dir);
 	struct sim_slot_opts o = { .fixture_lines = hook };
@@ -192,7 +193,7 @@ test_four_slots_pass_concurrently(void **state)
 		ledger_run_record_clear(&rec);
 	}
 	tl_stop(t);
-	pki_rmtree(dir);
+	scratch_rmtree(dir);
 	free(dir);
 	free(hook);
 }
@@ -240,7 +241,7 @@ static void
 test_submit_refuses_busy_and_unknown_slots(void **state)
 {
 	(void)state;
-	char *dir = pki_tmpdir();
+	char *dir = scratch_dir();
 	char *hook = xasprintf("power_on = while [ ! -e %s/go ]; do "
 	    "sleep 0.01; done\n", dir);
 	struct sim_slot_opts opts[1] = { { .fixture_lines = hook } };
@@ -271,7 +272,7 @@ test_submit_refuses_busy_and_unknown_slots(void **state)
 	line_wait_idle(t->line);
 	assert_true(got_for(t, 1)->pass);
 	tl_stop(t);
-	pki_rmtree(dir);
+	scratch_rmtree(dir);
 	free(dir);
 	free(go);
 	free(hook);
@@ -283,7 +284,7 @@ static void
 test_failing_power_hook_fails_the_run_on_record(void **state)
 {
 	(void)state;
-	char *dir = pki_tmpdir();
+	char *dir = scratch_dir();
 	char *hook = xasprintf("power_on = exit 3\npower_off = touch "
 	    "%s/off-$STATION_SLOT_LABEL-$STATION_SLOT\n", dir);
 	struct sim_slot_opts opts[1] = { { .fixture_lines = hook } };
@@ -309,7 +310,7 @@ test_failing_power_hook_fails_the_run_on_record(void **state)
 	char *off = xasprintf("%s/off-S1-1", dir);
 	assert_int_equal(access(off, F_OK), 0);
 	tl_stop(t);
-	pki_rmtree(dir);
+	scratch_rmtree(dir);
 	free(dir);
 	free(off);
 	free(hook);

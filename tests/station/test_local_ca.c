@@ -21,7 +21,8 @@
 #include "station/ca/local.h"
 #include "station/cert_check.h"
 #include "station/dn.h"
-#include "tests/support/pki_fixture.h"
+#include "tests/support/pki.h"
+#include "tests/support/scratch.h"
 
 #define SUBJECT "C=US,O=Example-Org,CN=SN0001"
 #define SAN "DNS:sn0001.devices.example.com,URI:urn:dev:SN0001"
@@ -39,7 +40,7 @@ setup(void **state)
 {
 	struct fx *fx = calloc(1, sizeof *fx);
 
-	fx->tmp = pki_tmpdir();
+	fx->tmp = scratch_dir();
 	fx->dir = malloc(strlen(fx->tmp) + 8);
 	snprintf(fx->dir, strlen(fx->tmp) + 8, "%s/ca", fx->tmp);
 	fx->dev = pki_key_ec("P-256");
@@ -58,7 +59,7 @@ teardown(void **state)
 	ca_free(fx->ca);
 	X509_REQ_free(fx->csr);
 	EVP_PKEY_free(fx->dev);
-	pki_rmtree(fx->tmp);
+	scratch_rmtree(fx->tmp);
 	free(fx->tmp);
 	free(fx->dir);
 	free(fx);
@@ -343,7 +344,7 @@ test_serials_are_unique_positive_128_bit_and_indexed(void **state)
 	/* 32 draws of 127 random bits all below 2^120: chance 2^-224. */
 	assert_true(max_bits >= 120);
 	char *index = path_in(fx->dir, "issued.txt");
-	assert_int_equal(pki_count_lines(index), 32);
+	assert_int_equal(scratch_count_lines(index), 32);
 	free(index);
 	assert_int_equal(local_ca_read_index(fx->dir, collect_cb, idx, NULL),
 	    ST_OK);
@@ -420,7 +421,7 @@ test_sign_refuses_csr_with_bad_signature(void **state)
 	assert_non_null(strstr(cause, "signature"));
 	assert_null(out.cert);
 	char *index = path_in(fx->dir, "issued.txt");
-	assert_int_equal(pki_count_lines(index), -1); /* nothing issued */
+	assert_int_equal(scratch_count_lines(index), -1); /* nothing issued */
 	free(index);
 	free(cause);
 	X509_REQ_free(forged);
@@ -438,7 +439,7 @@ test_revoke_records_known_serial_and_refuses_unknown(void **state)
 	assert_int_equal(fx->ca->ops->revoke(fx->ca, out.serial_hex,
 	    "orphaned: never written", NULL), ST_OK);
 	char *path = path_in(fx->dir, "revoked.txt");
-	assert_int_equal(pki_count_lines(path), 1);
+	assert_int_equal(scratch_count_lines(path), 1);
 	FILE *fp = fopen(path, "r");
 	char line[256] = "";
 	assert_non_null(fgets(line, sizeof line, fp));
@@ -449,7 +450,7 @@ test_revoke_records_known_serial_and_refuses_unknown(void **state)
 	    ST_E_NOTFOUND);
 	assert_int_equal(fx->ca->ops->revoke(fx->ca, "12\n34", "x", NULL),
 	    ST_E_ARG);
-	assert_int_equal(pki_count_lines(path), 1);
+	assert_int_equal(scratch_count_lines(path), 1);
 	free(path);
 	free(cause);
 	ca_issued_clear(&out);

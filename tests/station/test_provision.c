@@ -28,56 +28,18 @@
 #include "station/dn.h"
 #include "station/util/xalloc.h"
 #include "tests/support/devsim_proc.h"
+#include "tests/support/prov_case.h"
 #include "tests/support/provision_env.h"
 
-/* What a test started; the teardown stops it even after a failed assert. */
-static struct prov_env *env;
-static struct devsim_proc *sim;
-static struct ledger *led;
-static json_t *res;
-
-static int
-setup(void **state)
-{
-	(void)state;
-	env = prov_env_new();
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	json_decref(res);
-	res = NULL;
-	ledger_close(led);
-	led = NULL;
-	devsim_proc_stop(sim);
-	sim = NULL;
-	prov_env_free(env);
-	env = NULL;
-	return 0;
-}
-
-static void
-start_device(const char *serial, const char *fault)
-{
-	const char *args[] = { "--serial", serial, fault ? "--fault" : NULL,
-		fault, NULL };
-
-	sim = devsim_proc_start(args);
-	assert_non_null(sim);
-}
-
-/* Provision and keep the JSON result in `res`; returns the exit status. */
+/* Provision and keep the JSON result in `tc.res`; returns the exit status. */
 static int
 provision(const char *const *extra)
 {
 	int status;
 
-	json_decref(res);
-	res = prov_provision(env, sim->uri, extra, &status);
-	assert_non_null(res);
+	json_decref(tc.res);
+	tc.res = prov_provision(tc.env, tc.sim->uri, extra, &status);
+	assert_non_null(tc.res);
 	return status;
 }
 
@@ -116,16 +78,16 @@ assert_json_shape(json_t *j, int pass, int has_cert)
 static int64_t
 run_id(void)
 {
-	return (int64_t)json_integer_value(json_object_get(res, "run_id"));
+	return (int64_t)json_integer_value(json_object_get(tc.res, "run_id"));
 }
 
 /* `openssl verify` as a process: the certificate chains to the local CA. */
 static void
 assert_openssl_verifies(const char *pem)
 {
-	char *cert = prov_env_write(env, "device.pem", pem);
-	char *root = xasprintf("%s/ca/root.pem", env->home);
-	char *inter = xasprintf("%s/ca/intermediate.pem", env->home);
+	char *cert = prov_env_write(tc.env, "device.pem", pem);
+	char *root = xasprintf("%s/ca/root.pem", tc.env->home);
+	char *inter = xasprintf("%s/ca/intermediate.pem", tc.env->home);
 	const char *argv[] = { "openssl", "verify", "-CAfile", root,
 		"-untrusted", inter, cert, NULL };
 	struct proc_out o;
@@ -146,7 +108,7 @@ assert_ledger_verify_passes(void)
 	const char *args[] = { "ledger", "verify", NULL };
 	struct proc_out o;
 
-	assert_int_equal(prov_station(env, args, &o), 0);
+	assert_int_equal(prov_station(tc.env, args, &o), 0);
 	assert_non_null(strstr(o.out, "PASS"));
 	proc_out_clear(&o);
 }
@@ -162,20 +124,22 @@ assert_provisioned(const char *serial, int key_id, int key_bits)
 	struct cert_record c = { 0 };
 	struct run_record r = { 0 };
 
-	assert_json_shape(res, 1, 1);
-	assert_string_equal(prov_jstr(res, "serial"), serial);
-	led = prov_ledger(env);
-	prov_assert_run(led, run_id(), "PASS", NULL, NULL);
-	assert_int_equal(ledger_run_get(led, run_id(), &r, NULL), ST_OK);
+	assert_json_shape(tc.res, 1, 1);
+	assert_string_equal(prov_jstr(tc.res, "serial"), serial);
+	tc.led = prov_ledger(tc.env);
+	prov_assert_run(tc.led, run_id(), "PASS", NULL, NULL);
+	assert_int_equal(ledger_run_get(tc.led, run_id(), &r, NULL), ST_OK);
 	assert_non_null(r.cert_serial);
-	assert_string_equal(r.cert_serial, prov_jstr(res, "cert_serial"));
+	assert_string_equal(r.cert_serial, prov_jstr(tc.res, "cert_serial"));
 	assert_string_equal(r.device_serial, serial);
 
-	assert_int_equal(ledger_cert_get(led, r.cert_serial, &c, NULL), ST_OK);
+	assert_int_equal(ledger_cert_get(tc.led, r.cert_serial, &c, NULL),
+	    ST_OK);
 	assert_string_equal(c.status, "verified");
 	assert_string_equal(c.device_serial, serial);
 	assert_int_equal(c.run_id, run_id());
-	assert_string_equal(c.fingerprint_sha256, prov_jstr(res, "fingerprint"));
+	assert_string_equal(c.fingerprint_sha256,
+	    prov_jstr(tc.res, "fingerprint"));
 	assert_openssl_verifies(c.pem);
 
 	BIO *bio = BIO_new_mem_buf(c.pem, -1);
@@ -205,8 +169,8 @@ assert_provisioned(const char *serial, int key_id, int key_bits)
 	ledger_cert_record_clear(&c);
 	ledger_run_record_clear(&r);
 
-	assert_int_equal(prov_count_certs(led, serial, "live"), 1);
-	assert_true(prov_audit(env, led) >= 1);
+	assert_int_equal(prov_count_certs(tc.led, serial, "live"), 1);
+	assert_true(prov_audit(tc.env, tc.led) >= 1);
 	assert_ledger_verify_passes();
 }
 
@@ -214,14 +178,14 @@ static void
 test_ec_p256_device_passes_with_verified_certificate(void **state)
 {
 	(void)state;
-	start_device("SN1", NULL);
+	prov_case_device("SN1", NULL);
 	assert_int_equal(provision((const char *[]){ "--serial", "SN1", NULL }),
 	    0);
 	assert_provisioned("SN1", EVP_PKEY_EC, 256);
-	assert_string_equal(prov_jstr(res, "scanned_serial"), "SN1");
-	assert_int_equal(prov_audit(env, led), 1);
+	assert_string_equal(prov_jstr(tc.res, "scanned_serial"), "SN1");
+	assert_int_equal(prov_audit(tc.env, tc.led), 1);
 
-	char *st = prov_probe_state(env, sim->uri);
+	char *st = prov_probe_state(tc.env, tc.sim->uri);
 	assert_string_equal(st ? st : "(probe failed)", "committed");
 	free(st);
 }
@@ -230,12 +194,12 @@ static void
 test_rsa_2048_profile_passes_with_verified_certificate(void **state)
 {
 	(void)state;
-	prov_env_config(env, NULL, "[profile default]\nkey = rsa-2048\n");
-	start_device("SN-RSA.1", NULL);
+	prov_env_config(tc.env, NULL, "[profile default]\nkey = rsa-2048\n");
+	prov_case_device("SN-RSA.1", NULL);
 	assert_int_equal(provision(NULL), 0);
 	assert_provisioned("SN-RSA.1", EVP_PKEY_RSA, 2048);
-	assert_true(json_is_null(json_object_get(res, "scanned_serial")));
-	assert_int_equal(prov_audit(env, led), 1);
+	assert_true(json_is_null(json_object_get(tc.res, "scanned_serial")));
+	assert_int_equal(prov_audit(tc.env, tc.led), 1);
 }
 
 static void
@@ -249,18 +213,18 @@ test_line_noise_still_passes_through_retransmission(void **state)
 	struct proc_out o;
 
 	(void)state;
-	sim = devsim_proc_start(dev);
-	assert_non_null(sim);
-	args[1] = sim->uri;
+	tc.sim = devsim_proc_start(dev);
+	assert_non_null(tc.sim);
+	args[1] = tc.sim->uri;
 	setenv("STATION_LOG", "info", 1);
-	int status = prov_station(env, args, &o);
+	int status = prov_station(tc.env, args, &o);
 	unsetenv("STATION_LOG");
 	if (status != 0)
 		fail_msg("exit %d: %s %s", status, o.out, o.err);
 	assert_non_null(strstr(o.err, "retransmitting"));
-	res = json_loads(o.out, 0, NULL);
+	tc.res = json_loads(o.out, 0, NULL);
 	proc_out_clear(&o);
-	assert_non_null(res);
+	assert_non_null(tc.res);
 	assert_provisioned("SN-NOISY", EVP_PKEY_EC, 256);
 }
 
@@ -268,46 +232,46 @@ static void
 test_wrong_label_fails_before_any_key_is_made(void **state)
 {
 	(void)state;
-	start_device("SN1", NULL);
+	prov_case_device("SN1", NULL);
 	assert_int_equal(provision((const char *[]){ "--serial", "SN2", NULL }),
 	    1);
-	assert_json_shape(res, 0, 0);
-	assert_string_equal(prov_jstr(res, "failed_step"), "serial-check");
-	assert_string_equal(prov_jstr(res, "error"), "mismatch");
-	assert_string_equal(prov_jstr(res, "serial"), "SN1");
-	assert_string_equal(prov_jstr(res, "scanned_serial"), "SN2");
-	assert_non_null(strstr(prov_jstr(res, "reason"), "SN2"));
+	assert_json_shape(tc.res, 0, 0);
+	assert_string_equal(prov_jstr(tc.res, "failed_step"), "serial-check");
+	assert_string_equal(prov_jstr(tc.res, "error"), "mismatch");
+	assert_string_equal(prov_jstr(tc.res, "serial"), "SN1");
+	assert_string_equal(prov_jstr(tc.res, "scanned_serial"), "SN2");
+	assert_non_null(strstr(prov_jstr(tc.res, "reason"), "SN2"));
 
 	/* No KEYGEN reached the chip. */
-	char *st = prov_probe_state(env, sim->uri);
+	char *st = prov_probe_state(tc.env, tc.sim->uri);
 	assert_string_equal(st ? st : "(probe failed)", "blank");
 	free(st);
 
-	led = prov_ledger(env);
-	prov_assert_run(led, run_id(), "FAIL", "serial-check", "mismatch");
-	assert_int_equal(prov_count_certs(led, "SN1", NULL), 0);
-	assert_int_equal(prov_audit(env, led), 0);
+	tc.led = prov_ledger(tc.env);
+	prov_assert_run(tc.led, run_id(), "FAIL", "serial-check", "mismatch");
+	assert_int_equal(prov_count_certs(tc.led, "SN1", NULL), 0);
+	assert_int_equal(prov_audit(tc.env, tc.led), 0);
 }
 
 static void
 test_second_provisioning_is_refused_by_default(void **state)
 {
 	(void)state;
-	start_device("SN1", NULL);
+	prov_case_device("SN1", NULL);
 	assert_int_equal(provision(NULL), 0);
-	char *first = xstrdup(prov_jstr(res, "cert_serial"));
+	char *first = xstrdup(prov_jstr(tc.res, "cert_serial"));
 
 	assert_int_equal(provision(NULL), 1);
-	assert_json_shape(res, 0, 0);
-	assert_string_equal(prov_jstr(res, "failed_step"), "ledger-check");
-	assert_string_equal(prov_jstr(res, "error"), "exists");
-	assert_non_null(strstr(prov_jstr(res, "reason"), first));
+	assert_json_shape(tc.res, 0, 0);
+	assert_string_equal(prov_jstr(tc.res, "failed_step"), "ledger-check");
+	assert_string_equal(prov_jstr(tc.res, "error"), "exists");
+	assert_non_null(strstr(prov_jstr(tc.res, "reason"), first));
 
-	led = prov_ledger(env);
-	prov_assert_run(led, run_id(), "FAIL", "ledger-check", "exists");
-	assert_int_equal(prov_count_certs(led, "SN1", NULL), 1);
-	assert_int_equal(prov_count_certs(led, "SN1", "verified"), 1);
-	assert_int_equal(prov_audit(env, led), 1);
+	tc.led = prov_ledger(tc.env);
+	prov_assert_run(tc.led, run_id(), "FAIL", "ledger-check", "exists");
+	assert_int_equal(prov_count_certs(tc.led, "SN1", NULL), 1);
+	assert_int_equal(prov_count_certs(tc.led, "SN1", "verified"), 1);
+	assert_int_equal(prov_audit(tc.env, tc.led), 1);
 	free(first);
 	assert_ledger_verify_passes();
 }
@@ -318,23 +282,23 @@ test_allowed_reprovisioning_revokes_the_old_certificate(void **state)
 	struct cert_record c = { 0 };
 
 	(void)state;
-	prov_env_config(env, NULL, "[profile default]\nkey = ec-p256\n"
+	prov_env_config(tc.env, NULL, "[profile default]\nkey = ec-p256\n"
 	    "[profile rework]\nreprovision = allow\n");
-	start_device("SN1", NULL);
+	prov_case_device("SN1", NULL);
 	assert_int_equal(provision(NULL), 0);
-	char *first = xstrdup(prov_jstr(res, "cert_serial"));
+	char *first = xstrdup(prov_jstr(tc.res, "cert_serial"));
 
 	assert_int_equal(provision((const char *[]){ "--profile", "rework",
 	    NULL }), 0);
-	assert_string_not_equal(prov_jstr(res, "cert_serial"), first);
+	assert_string_not_equal(prov_jstr(tc.res, "cert_serial"), first);
 	assert_provisioned("SN1", EVP_PKEY_EC, 256);
 
-	assert_int_equal(ledger_cert_get(led, first, &c, NULL), ST_OK);
+	assert_int_equal(ledger_cert_get(tc.led, first, &c, NULL), ST_OK);
 	assert_string_equal(c.status, "revoked");
 	ledger_cert_record_clear(&c);
-	assert_int_equal(prov_count_certs(led, "SN1", NULL), 2);
-	assert_int_equal(prov_count_certs(led, "SN1", "live"), 1);
-	assert_int_equal(prov_audit(env, led), 2);
+	assert_int_equal(prov_count_certs(tc.led, "SN1", NULL), 2);
+	assert_int_equal(prov_count_certs(tc.led, "SN1", "live"), 1);
+	assert_int_equal(prov_audit(tc.env, tc.led), 2);
 	free(first);
 }
 
@@ -342,24 +306,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-		    test_ec_p256_device_passes_with_verified_certificate, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_rsa_2048_profile_passes_with_verified_certificate,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_line_noise_still_passes_through_retransmission, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_wrong_label_fails_before_any_key_is_made, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_second_provisioning_is_refused_by_default, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_allowed_reprovisioning_revokes_the_old_certificate,
-		    setup, teardown),
+		PROV_CASE_TEST(
+		    test_ec_p256_device_passes_with_verified_certificate),
+		PROV_CASE_TEST(
+		    test_rsa_2048_profile_passes_with_verified_certificate),
+		PROV_CASE_TEST(
+		    test_line_noise_still_passes_through_retransmission),
+		PROV_CASE_TEST(test_wrong_label_fails_before_any_key_is_made),
+		PROV_CASE_TEST(test_second_provisioning_is_refused_by_default),
+		PROV_CASE_TEST(
+		    test_allowed_reprovisioning_revokes_the_old_certificate),
 	};
 
 	return cmocka_run_group_tests_name("station provision end to end",

@@ -20,49 +20,15 @@
 #include "db/ledger.h"
 #include "station/util/xalloc.h"
 #include "tests/support/devsim_proc.h"
+#include "tests/support/prov_case.h"
 #include "tests/support/provision_env.h"
-
-static struct prov_env *env;
-static struct devsim_proc *sim;
-static struct ledger *led;
-static json_t *res;
-
-static int
-setup(void **state)
-{
-	(void)state;
-	env = prov_env_new();
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	json_decref(res);
-	res = NULL;
-	ledger_close(led);
-	led = NULL;
-	devsim_proc_stop(sim);
-	sim = NULL;
-	prov_env_free(env);
-	env = NULL;
-	return 0;
-}
-
-static void
-start_device(void)
-{
-	sim = devsim_proc_start((const char *[]){ "--serial", "SN1", NULL });
-	assert_non_null(sim);
-}
 
 static int64_t
 count_runs(const char *result)
 {
 	int64_t n = -1;
 
-	assert_int_equal(ledger_count_runs(led, result, &n, NULL), ST_OK);
+	assert_int_equal(ledger_count_runs(tc.led, result, &n, NULL), ST_OK);
 	return n;
 }
 
@@ -72,28 +38,29 @@ test_unknown_profile_fails_naming_the_profile(void **state)
 	int status;
 
 	(void)state;
-	start_device();
-	res = prov_provision(env, sim->uri, (const char *[]){ "--profile",
-	    "nope", NULL }, &status);
-	assert_non_null(res);
+	prov_case_device("SN1", NULL);
+	tc.res = prov_provision(tc.env, tc.sim->uri,
+	    (const char *[]){ "--profile", "nope", NULL }, &status);
+	assert_non_null(tc.res);
 	assert_int_equal(status, 1);
-	assert_string_equal(prov_jstr(res, "result"), "FAIL");
-	assert_string_equal(prov_jstr(res, "failed_step"), "connect");
-	assert_string_equal(prov_jstr(res, "error"), "config");
-	assert_non_null(strstr(prov_jstr(res, "reason"),
+	assert_string_equal(prov_jstr(tc.res, "result"), "FAIL");
+	assert_string_equal(prov_jstr(tc.res, "failed_step"), "connect");
+	assert_string_equal(prov_jstr(tc.res, "error"), "config");
+	assert_non_null(strstr(prov_jstr(tc.res, "reason"),
 	    "unknown profile 'nope'"));
 	/* The advice is about the configuration, not about the cable. */
-	assert_non_null(strstr(prov_jstr(res, "advice"), "configuration"));
-	assert_true(json_is_null(json_object_get(res, "cert_serial")));
+	assert_non_null(strstr(prov_jstr(tc.res, "advice"), "configuration"));
+	assert_true(json_is_null(json_object_get(tc.res, "cert_serial")));
 
-	led = prov_ledger(env);
-	prov_assert_run(led, (int64_t)json_integer_value(json_object_get(res,
-	    "run_id")), "FAIL", "connect", "config");
-	assert_int_equal(prov_count_certs(led, "SN1", NULL), 0);
-	assert_int_equal(prov_audit(env, led), 0);
+	tc.led = prov_ledger(tc.env);
+	prov_assert_run(tc.led,
+	    (int64_t)json_integer_value(json_object_get(tc.res, "run_id")),
+	    "FAIL", "connect", "config");
+	assert_int_equal(prov_count_certs(tc.led, "SN1", NULL), 0);
+	assert_int_equal(prov_audit(tc.env, tc.led), 0);
 
 	/* The device was never touched. */
-	char *st = prov_probe_state(env, sim->uri);
+	char *st = prov_probe_state(tc.env, tc.sim->uri);
 	assert_string_equal(st ? st : "(probe failed)", "blank");
 	free(st);
 }
@@ -110,7 +77,7 @@ test_bad_device_uri_exits_2(void **state)
 
 	(void)state;
 	for (int i = 0; uris[i]; i++) {
-		json_t *j = prov_provision(env, uris[i], NULL, &status);
+		json_t *j = prov_provision(tc.env, uris[i], NULL, &status);
 
 		assert_int_equal(status, 2);
 		assert_non_null(j);
@@ -120,10 +87,10 @@ test_bad_device_uri_exits_2(void **state)
 		assert_non_null(strstr(prov_jstr(j, "reason"), uris[i]));
 		json_decref(j);
 	}
-	led = prov_ledger(env);
+	tc.led = prov_ledger(tc.env);
 	assert_int_equal(count_runs("FAIL"), 4);
 	assert_int_equal(count_runs("running"), 0);
-	assert_int_equal(prov_audit(env, led), 0);
+	assert_int_equal(prov_audit(tc.env, tc.led), 0);
 }
 
 static void
@@ -139,7 +106,7 @@ test_unknown_option_exits_2_with_usage(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		assert_int_equal(prov_station(env, bad[i], &o), 2);
+		assert_int_equal(prov_station(tc.env, bad[i], &o), 2);
 		assert_non_null(strstr(o.err, "usage: station provision"));
 		assert_string_equal(o.out, "");
 		proc_out_clear(&o);
@@ -153,9 +120,9 @@ test_config_error_exits_3_naming_file_and_line(void **state)
 	struct proc_out o;
 
 	(void)state;
-	prov_env_config(env, "step_timeout_ms = soon\n", NULL);
-	assert_int_equal(prov_station(env, args, &o), 3);
-	char *where = xasprintf("%s:3:", env->config);
+	prov_env_config(tc.env, "step_timeout_ms = soon\n", NULL);
+	assert_int_equal(prov_station(tc.env, args, &o), 3);
+	char *where = xasprintf("%s:3:", tc.env->config);
 	if (strstr(o.err, where) == NULL)
 		fail_msg("stderr '%s' does not name %s", o.err, where);
 	assert_non_null(strstr(o.err, "step_timeout_ms"));
@@ -164,10 +131,10 @@ test_config_error_exits_3_naming_file_and_line(void **state)
 	proc_out_clear(&o);
 
 	/* An unknown key in a profile is found as well. */
-	prov_env_config(env, NULL, "[profile default]\nkey = ec-p256\n"
+	prov_env_config(tc.env, NULL, "[profile default]\nkey = ec-p256\n"
 	    "colour = blue\n");
-	assert_int_equal(prov_station(env, args, &o), 3);
-	where = xasprintf("%s:6:", env->config);
+	assert_int_equal(prov_station(tc.env, args, &o), 3);
+	where = xasprintf("%s:6:", tc.env->config);
 	if (strstr(o.err, where) == NULL)
 		fail_msg("stderr '%s' does not name %s", o.err, where);
 	assert_non_null(strstr(o.err, "colour"));
@@ -183,21 +150,21 @@ test_skipped_smoke_test_is_recorded(void **state)
 	int status;
 
 	(void)state;
-	start_device();
-	res = prov_provision(env, sim->uri, NULL, &status);
+	prov_case_device("SN1", NULL);
+	tc.res = prov_provision(tc.env, tc.sim->uri, NULL, &status);
 	assert_int_equal(status, 0);
-	assert_string_equal(prov_jstr(res, "smoke"), "skipped");
+	assert_string_equal(prov_jstr(tc.res, "smoke"), "skipped");
 
-	led = prov_ledger(env);
-	assert_int_equal(ledger_run_get(led, (int64_t)json_integer_value(
-	    json_object_get(res, "run_id")), &r, NULL), ST_OK);
+	tc.led = prov_ledger(tc.env);
+	assert_int_equal(ledger_run_get(tc.led, (int64_t)json_integer_value(
+	    json_object_get(tc.res, "run_id")), &r, NULL), ST_OK);
 	assert_string_equal(r.result, "PASS");
 	assert_non_null(r.smoke_status);
 	assert_string_equal(r.smoke_status, "skipped");
 	ledger_run_record_clear(&r);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) PROV_CASE_TEST(f)
 
 int
 main(void)

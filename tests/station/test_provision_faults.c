@@ -19,43 +19,16 @@
 #include "db/ledger.h"
 #include "station/util/xalloc.h"
 #include "tests/support/devsim_proc.h"
+#include "tests/support/prov_case.h"
 #include "tests/support/provision_env.h"
 
 /* Waiting tests use short deadlines; nothing asserts on time. */
 #define SHORT_STEPS "step_timeout_ms = 1000\n"
 
-static struct prov_env *env;
-static struct devsim_proc *sim;
-static struct ledger *led;
-static json_t *res;
-
-static int
-setup(void **state)
-{
-	(void)state;
-	env = prov_env_new();
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	json_decref(res);
-	res = NULL;
-	ledger_close(led);
-	led = NULL;
-	devsim_proc_stop(sim);
-	sim = NULL;
-	prov_env_free(env);
-	env = NULL;
-	return 0;
-}
-
 /*
  * Provision `uri` (NULL: a devsim with `fault`) scanning "SN1", expect
  * FAIL at `step` with `error`; check JSON, run row and the audit.  Leaves
- * the ledger open in `led`.
+ * the ledger open in `tc.led`.
  */
 static void
 expect_fail(const char *fault, const char *uri, const char *step,
@@ -67,33 +40,34 @@ expect_fail(const char *fault, const char *uri, const char *step,
 		const char *args[] = { "--serial", "SN1", "--fault", fault,
 			NULL };
 
-		sim = devsim_proc_start(args);
-		assert_non_null(sim);
-		uri = sim->uri;
+		tc.sim = devsim_proc_start(args);
+		assert_non_null(tc.sim);
+		uri = tc.sim->uri;
 	}
-	res = prov_provision(env, uri, (const char *[]){ "--serial", "SN1",
-	    NULL }, &status);
-	assert_non_null(res);
+	tc.res = prov_provision(tc.env, uri,
+	    (const char *[]){ "--serial", "SN1", NULL }, &status);
+	assert_non_null(tc.res);
 	assert_int_equal(status, 1);
-	assert_string_equal(prov_jstr(res, "result"), "FAIL");
-	assert_string_equal(prov_jstr(res, "failed_step"), step);
-	assert_string_equal(prov_jstr(res, "error"), error);
-	assert_true(strlen(prov_jstr(res, "reason")) > 0);
-	assert_true(strlen(prov_jstr(res, "advice")) > 0);
+	assert_string_equal(prov_jstr(tc.res, "result"), "FAIL");
+	assert_string_equal(prov_jstr(tc.res, "failed_step"), step);
+	assert_string_equal(prov_jstr(tc.res, "error"), error);
+	assert_true(strlen(prov_jstr(tc.res, "reason")) > 0);
+	assert_true(strlen(prov_jstr(tc.res, "advice")) > 0);
 
-	led = prov_ledger(env);
-	prov_assert_run(led, (int64_t)json_integer_value(json_object_get(res,
-	    "run_id")), "FAIL", step, error);
+	tc.led = prov_ledger(tc.env);
+	prov_assert_run(tc.led,
+	    (int64_t)json_integer_value(json_object_get(tc.res, "run_id")),
+	    "FAIL", step, error);
 }
 
 /* A run that failed before the CA signed: nothing issued anywhere. */
 static void
 assert_no_certificate(void)
 {
-	assert_true(json_is_null(json_object_get(res, "cert_serial")));
-	assert_true(json_is_null(json_object_get(res, "fingerprint")));
-	assert_int_equal(prov_count_certs(led, "SN1", NULL), 0);
-	assert_int_equal(prov_audit(env, led), 0);
+	assert_true(json_is_null(json_object_get(tc.res, "cert_serial")));
+	assert_true(json_is_null(json_object_get(tc.res, "fingerprint")));
+	assert_int_equal(prov_count_certs(tc.led, "SN1", NULL), 0);
+	assert_int_equal(prov_audit(tc.env, tc.led), 0);
 }
 
 /*
@@ -104,19 +78,20 @@ assert_no_certificate(void)
 static void
 assert_certificate_settled(void)
 {
-	const char *serial = prov_jstr(res, "cert_serial");
+	const char *serial = prov_jstr(tc.res, "cert_serial");
 	struct cert_record c = { 0 };
 	struct run_record r = { 0 };
 
-	assert_int_equal(strlen(prov_jstr(res, "fingerprint")), 64);
-	assert_int_equal(prov_audit(env, led), 1);
-	assert_int_equal(ledger_cert_get(led, serial, &c, NULL), ST_OK);
-	assert_string_equal(c.fingerprint_sha256, prov_jstr(res, "fingerprint"));
+	assert_int_equal(strlen(prov_jstr(tc.res, "fingerprint")), 64);
+	assert_int_equal(prov_audit(tc.env, tc.led), 1);
+	assert_int_equal(ledger_cert_get(tc.led, serial, &c, NULL), ST_OK);
+	assert_string_equal(c.fingerprint_sha256,
+	    prov_jstr(tc.res, "fingerprint"));
 	if (strcmp(c.status, "revoked") != 0 &&
 	    strcmp(c.status, "orphaned") != 0)
 		fail_msg("certificate of a failed run is '%s'", c.status);
 	if (strcmp(c.status, "revoked") == 0) {
-		char *path = xasprintf("%s/ca/revoked.txt", env->home);
+		char *path = xasprintf("%s/ca/revoked.txt", tc.env->home);
 		FILE *fp = fopen(path, "r");
 		char line[512];
 		int found = 0;
@@ -128,20 +103,20 @@ assert_certificate_settled(void)
 		free(path);
 		assert_true(found);
 	}
-	assert_int_equal(ledger_run_get(led, c.run_id, &r, NULL), ST_OK);
+	assert_int_equal(ledger_run_get(tc.led, c.run_id, &r, NULL), ST_OK);
 	assert_string_equal(r.cert_serial, serial);
 	ledger_cert_record_clear(&c);
 	ledger_run_record_clear(&r);
-	assert_int_equal(prov_count_certs(led, "SN1", "live"), 0);
+	assert_int_equal(prov_count_certs(tc.led, "SN1", "live"), 0);
 }
 
 static void
 expect_csr_refused(const char *fault, const char *rule)
 {
 	expect_fail(fault, NULL, "csr-policy", "policy");
-	if (strstr(prov_jstr(res, "reason"), rule) == NULL)
+	if (strstr(prov_jstr(tc.res, "reason"), rule) == NULL)
 		fail_msg("reason '%s' does not name rule %s",
-		    prov_jstr(res, "reason"), rule);
+		    prov_jstr(tc.res, "reason"), rule);
 	assert_no_certificate();
 }
 
@@ -200,9 +175,9 @@ static void
 test_silent_device_times_out_at_hello(void **state)
 {
 	(void)state;
-	prov_env_config(env, SHORT_STEPS, NULL);
+	prov_env_config(tc.env, SHORT_STEPS, NULL);
 	expect_fail("silent", NULL, "hello", "timeout");
-	assert_true(json_is_null(json_object_get(res, "serial")));
+	assert_true(json_is_null(json_object_get(tc.res, "serial")));
 	assert_no_certificate();
 }
 
@@ -211,7 +186,7 @@ test_device_silent_at_write_times_out_with_certificate_settled(
     void **state)
 {
 	(void)state;
-	prov_env_config(env, SHORT_STEPS, NULL);
+	prov_env_config(tc.env, SHORT_STEPS, NULL);
 	expect_fail("silent-at=WRITE_CERT", NULL, "write", "timeout");
 	assert_certificate_settled();
 }
@@ -221,7 +196,7 @@ test_invalid_device_serial_fails_hello_policy(void **state)
 {
 	(void)state;
 	expect_fail("hello-bad-serial", NULL, "hello", "policy");
-	assert_true(json_is_null(json_object_get(res, "serial")));
+	assert_true(json_is_null(json_object_get(tc.res, "serial")));
 	assert_no_certificate();
 }
 
@@ -232,7 +207,7 @@ test_absent_device_fails_at_connect(void **state)
 
 	(void)state;
 	expect_fail(NULL, uri, "connect", "hangup");
-	assert_true(json_is_null(json_object_get(res, "serial")));
+	assert_true(json_is_null(json_object_get(tc.res, "serial")));
 	assert_no_certificate();
 	free(uri);
 }
@@ -253,26 +228,26 @@ test_mixed_runs_keep_ledger_and_ca_index_consistent(void **state)
 		    "--serial", "SN1", "--fault", faults[i], NULL });
 
 		assert_non_null(d);
-		json_t *j = prov_provision(env, d->uri, NULL, &status);
+		json_t *j = prov_provision(tc.env, d->uri, NULL, &status);
 		devsim_proc_stop(d);
 		assert_int_equal(status, 1);
 		json_decref(j);
 	}
-	sim = devsim_proc_start((const char *[]){ "--serial", "SN1", NULL });
-	assert_non_null(sim);
-	res = prov_provision(env, sim->uri, NULL, &status);
+	tc.sim = devsim_proc_start((const char *[]){ "--serial", "SN1", NULL });
+	assert_non_null(tc.sim);
+	tc.res = prov_provision(tc.env, tc.sim->uri, NULL, &status);
 	assert_int_equal(status, 0);
 
-	led = prov_ledger(env);
-	assert_int_equal(prov_audit(env, led), 3);
-	assert_int_equal(prov_count_certs(led, "SN1", NULL), 3);
-	assert_int_equal(prov_count_certs(led, "SN1", "live"), 1);
-	assert_int_equal(prov_count_certs(led, "SN1", "verified"), 1);
-	assert_int_equal(prov_station(env, args, &o), 0);
+	tc.led = prov_ledger(tc.env);
+	assert_int_equal(prov_audit(tc.env, tc.led), 3);
+	assert_int_equal(prov_count_certs(tc.led, "SN1", NULL), 3);
+	assert_int_equal(prov_count_certs(tc.led, "SN1", "live"), 1);
+	assert_int_equal(prov_count_certs(tc.led, "SN1", "verified"), 1);
+	assert_int_equal(prov_station(tc.env, args, &o), 0);
 	proc_out_clear(&o);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) PROV_CASE_TEST(f)
 
 int
 main(void)

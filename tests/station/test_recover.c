@@ -22,7 +22,9 @@
 #include "station/station.h"
 #include "station/util/xalloc.h"
 #include "tests/support/ledger_checks.h"
-#include "tests/support/pki_fixture.h"
+#include "tests/support/pki.h"
+#include "tests/support/proc.h"
+#include "tests/support/scratch.h"
 
 struct fx {
 	char *tmp;
@@ -35,7 +37,7 @@ setup(void **state)
 	struct fx *f = xcalloc(1, sizeof *f);
 	char *cause = NULL;
 
-	f->tmp = pki_tmpdir();
+	f->tmp = scratch_dir();
 	setenv("STATION_HOME", f->tmp, 1);
 	if (station_open(NULL, &f->st, &cause) != ST_OK) {
 		fprintf(stderr, "station_open: %s\n", cause);
@@ -51,22 +53,10 @@ teardown(void **state)
 	struct fx *f = *state;
 
 	station_close(f->st);
-	pki_rmtree(f->tmp);
+	scratch_rmtree(f->tmp);
 	free(f->tmp);
 	free(f);
 	return 0;
-}
-
-/* The pid of a process that has lived and is gone. */
-static pid_t
-dead_pid(void)
-{
-	pid_t pid = fork();
-
-	if (pid == 0)
-		_exit(0);
-	waitpid(pid, NULL, 0);
-	return pid;
 }
 
 static int64_t
@@ -99,7 +89,7 @@ test_proc_start_time_tells_live_from_dead(void **state)
 {
 	(void)state;
 	int64_t me = proc_start_time(getpid());
-	pid_t gone = dead_pid();
+	pid_t gone = proc_dead_pid();
 
 	assert_true(me > 0);
 	assert_int_equal(proc_start_time(gone), 0);
@@ -122,12 +112,12 @@ test_kill_between_ca_and_ledger_is_reconciled(void **state)
 	struct profile p;
 	struct ca_issued issued = { 0 };
 	size_t spki_len = 0;
-	uint8_t *spki = pki_spki_der(key, &spki_len);
+	uint8_t *spki = pki_spki(key, &spki_len);
 	char sha[65];
 
 	pki_profile(&p);
 	spki_sha256_hex(spki, spki_len, sha);
-	int64_t id = begin_run(f->st, dead_pid(), 1, "REC-1");
+	int64_t id = begin_run(f->st, proc_dead_pid(), 1, "REC-1");
 	assert_int_equal(ledger_run_event(f->st->ledger, id, "csr-policy",
 	    LEDGER_EV_OK, NULL, NULL), ST_OK);
 	assert_int_equal(ledger_run_ca_request(f->st->ledger, id, sha, NULL),
@@ -180,7 +170,7 @@ test_recorded_certificate_of_dead_run_is_revoked(void **state)
 	char fp[65];
 
 	pki_profile(&p);
-	int64_t id = begin_run(f->st, dead_pid(), 1, "REC-2");
+	int64_t id = begin_run(f->st, proc_dead_pid(), 1, "REC-2");
 	struct ca_request req = { .csr = csr, .profile = &p,
 		.device_serial = "REC-2", .deadline = deadline_in(5000) };
 	assert_int_equal(f->st->ca->ops->sign(f->st->ca, &req, &issued, NULL),

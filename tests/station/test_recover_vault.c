@@ -26,15 +26,16 @@
 #include "station/util/clock.h"
 #include "station/util/xalloc.h"
 #include "tests/support/ca_test_util.h"
-#include "tests/support/pki_fixture.h"
-#include "tests/support/tls_pki.h"
+#include "tests/support/pki.h"
+#include "tests/support/proc.h"
+#include "tests/support/scratch.h"
 #include "tests/support/vault_api_server.h"
 
 #define TOKEN "hvs.CAESIRecoveryTokenMustNotLeak0005"
 
 struct fx {
 	char *tmp;
-	struct tls_pki *pki;
+	struct pki_chain *pki;
 	struct vault_api_server *vault;
 	char *token_file;
 	struct ca_test_settings set;
@@ -47,10 +48,10 @@ setup(void **state)
 {
 	struct fx *fx = xcalloc(1, sizeof *fx);
 
-	fx->tmp = pki_tmpdir();
-	fx->pki = tls_pki_new(fx->tmp, "Vault Recovery");
+	fx->tmp = scratch_dir();
+	fx->pki = pki_chain_new(fx->tmp, "Vault Recovery");
 	fx->vault = vault_api_server_start(fx->pki, TOKEN);
-	fx->token_file = ca_test_write_file(fx->tmp, "token", TOKEN "\n",
+	fx->token_file = scratch_write(fx->tmp, "token", TOKEN "\n",
 	    0600);
 	*state = fx;
 	return 0;
@@ -65,9 +66,9 @@ teardown(void **state)
 	free(fx->cause);
 	ca_free(fx->ca);
 	vault_api_server_stop(fx->vault);
-	tls_pki_free(fx->pki);
+	pki_chain_free(fx->pki);
 	free(fx->token_file);
-	pki_rmtree(fx->tmp);
+	scratch_rmtree(fx->tmp);
 	free(fx->tmp);
 	free(fx);
 	return 0;
@@ -110,7 +111,7 @@ static void
 key_sha256(EVP_PKEY *key, char hex[65])
 {
 	size_t len = 0;
-	uint8_t *spki = pki_spki_der(key, &len);
+	uint8_t *spki = pki_spki(key, &len);
 
 	spki_sha256_hex(spki, len, hex);
 	free(spki);
@@ -194,7 +195,7 @@ static void
 test_find_by_key_with_a_refused_token_is_a_ca_error(void **state)
 {
 	struct fx *fx = *state;
-	char *wrong = ca_test_write_file(fx->tmp, "wrong",
+	char *wrong = scratch_write(fx->tmp, "wrong",
 	    "hvs.WrongRecoveryToken0006", 0600);
 	struct found f = { 0 };
 
@@ -207,18 +208,6 @@ test_find_by_key_with_a_refused_token_is_a_ca_error(void **state)
 	free(wrong);
 }
 
-/* A process that lived and is gone: the owner of a dead run. */
-static pid_t
-dead_pid(void)
-{
-	pid_t pid = fork();
-
-	if (pid == 0)
-		_exit(0);
-	waitpid(pid, NULL, 0);
-	return pid;
-}
-
 static struct station *
 open_station(struct fx *fx, const char *home)
 {
@@ -226,7 +215,7 @@ open_station(struct fx *fx, const char *home)
 	    "addr = %s\nrole = device\ntoken_file = %s\nca_bundle = %s\n"
 	    "root = %s\n", home, vault_api_server_addr(fx->vault),
 	    fx->token_file, fx->pki->root_pem, fx->pki->root_pem);
-	char *path = ca_test_write_file(home, "station.ini", ini, 0600);
+	char *path = scratch_write(home, "station.ini", ini, 0600);
 	struct station *st = NULL;
 	char *cause = NULL;
 
@@ -255,7 +244,7 @@ test_recovery_finds_what_vault_issued_for_a_dead_run(
 	setenv("STATION_HOME", home, 1);
 	struct station *st = open_station(fx, home);
 	struct run_start s = { .station_id = "st-test",
-		.device_uri = "tcp:127.0.0.1:1", .owner_pid = dead_pid(),
+		.device_uri = "tcp:127.0.0.1:1", .owner_pid = proc_dead_pid(),
 		.owner_start = 1 };
 	struct device_record d = { .serial = "REC-V1" };
 	assert_int_equal(ledger_run_begin(st->ledger, &s, &id, NULL), ST_OK);

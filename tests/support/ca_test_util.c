@@ -32,24 +32,6 @@ ca_test_settings(struct ca_test_settings *t, ...)
 	return &t->s;
 }
 
-char *
-ca_test_write_file(const char *dir, const char *name, const char *text,
-    mode_t mode)
-{
-	size_t n = strlen(dir) + strlen(name) + 2;
-	char *path = malloc(n);
-	FILE *fp;
-
-	if (path == NULL)
-		abort();
-	snprintf(path, n, "%s/%s", dir, name);
-	fp = fopen(path, "w");
-	if (fp == NULL || fputs(text, fp) < 0 || fclose(fp) != 0 ||
-	    chmod(path, mode) != 0)
-		abort();
-	return path;
-}
-
 void
 ca_test_capture_logs(void)
 {

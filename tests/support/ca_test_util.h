@@ -1,7 +1,7 @@
 /*
- * What the remote CA backend tests share: settings built inline, a
- * credential file with a chosen mode, and the record of every log line
- * and cause a test program produced, searched at the end for secrets.
+ * What the remote CA backend tests share: settings built inline and the
+ * record of every log line and cause a test program produced, searched at
+ * the end for secrets.
  */
 #ifndef TEST_CA_TEST_UTIL_H
 #define TEST_CA_TEST_UTIL_H
@@ -19,10 +19,6 @@ struct ca_test_settings {
 
 /* Fill from "key", "value", ... NULL; returns &t->s. */
 struct ca_settings *ca_test_settings(struct ca_test_settings *t, ...);
-
-/* Write `text` to dir/name with `mode`; returns the path (malloc'ed). */
-char *ca_test_write_file(const char *dir, const char *name,
-    const char *text, mode_t mode);
 
 /* Send the station's log (debug level) to a capture file. */
 void ca_test_capture_logs(void);

@@ -1,13 +1,15 @@
 /*
  * Test support: run the simulated device (build/bin/devsim, or $DEVSIM_BIN)
- * as a real process, and run other programs (the station) capturing their
- * output.  devsim stops by itself if a test dies (parent-death signal and
- * --lifetime), so a failed test never leaves a server behind.
+ * as a real process (other programs: proc.h, included here).  devsim stops
+ * by itself if a test dies (parent-death signal and --lifetime), so a
+ * failed test never leaves a server behind.
  */
 #ifndef TEST_DEVSIM_PROC_H
 #define TEST_DEVSIM_PROC_H
 
 #include <sys/types.h>
+
+#include "tests/support/proc.h"
 
 struct devsim_proc {
 	pid_t pid;  /* 0 once stopped */
@@ -28,15 +30,5 @@ void devsim_proc_stop(struct devsim_proc *d);
 /* SIGKILL and reap at once, as if the device lost power; the struct stays
  * valid (pid becomes 0) and is still freed by devsim_proc_stop(). */
 void devsim_proc_kill(struct devsim_proc *d);
-/* Path of a program under test: the environment variable `env` if set,
- * else `fallback` (relative to the source tree root). */
-const char *test_bin(const char *env, const char *fallback);
-
-/*
- * Run `argv` (argv[0] is the program path) to completion with a 30 s
- * limit; *out receives its stdout (caller frees, NUL-terminated).
- * Returns the exit status, or -1 if it did not exit normally.
- */
-int proc_run_capture(const char *const *argv, char **out);
 
 #endif

@@ -23,6 +23,7 @@ struct https_server {
 	https_handler handler;
 	void *arg;
 	int fd, port;
+	char addr[48]; /* https://127.0.0.1:PORT */
 	atomic_int stop;
 	pthread_t thread;
 };
@@ -202,6 +203,7 @@ https_server_start_on(SSL_CTX *ctx, https_handler h, void *arg, int port)
 	    getsockname(s->fd, (struct sockaddr *)&a, &alen) < 0)
 		die("listen");
 	s->port = ntohs(a.sin_port);
+	snprintf(s->addr, sizeof s->addr, "https://127.0.0.1:%d", s->port);
 	if (pthread_create(&s->thread, NULL, run, s) != 0)
 		die("pthread_create");
 	return s;
@@ -211,6 +213,12 @@ int
 https_server_port(const struct https_server *s)
 {
 	return s->port;
+}
+
+const char *
+https_server_addr(const struct https_server *s)
+{
+	return s->addr;
 }
 
 void

@@ -39,6 +39,8 @@ struct https_server *https_server_start(SSL_CTX *ctx, https_handler h,
 struct https_server *https_server_start_on(SSL_CTX *ctx, https_handler h,
     void *arg, int port);
 int https_server_port(const struct https_server *s);
+/* "https://127.0.0.1:PORT" (owned by the server). */
+const char *https_server_addr(const struct https_server *s);
 void https_server_stop(struct https_server *s);
 
 /* The value of header `name` in req (malloc'ed), or NULL. */

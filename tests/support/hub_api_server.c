@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char addr_buf[64];
 
 static void
 copy(char *dst, size_t cap, const char *src)
@@ -56,12 +55,12 @@ sign(struct hub_api_server *h, const char *id, json_t *req,
 		reply->body = refusal(400, "Invalid CSR", "Bad Request");
 		return;
 	}
-	X509 *cert = tls_pki_sign(h->pki, csr, 365, NULL);
+	X509 *cert = pki_chain_sign(h->pki, csr, 365, NULL);
 	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
 	char *hex = BN_bn2hex(bn);
 	snprintf(serial, sizeof serial, "%s", hex);
 	fingerprint(h->mode == HUB_BAD_FINGERPRINT ? h->pki->inter : cert, fp);
-	char *pem = tls_pki_pem(cert), *ca = tls_pki_pem(h->pki->inter);
+	char *pem = pki_pem(cert), *ca = pki_pem(h->pki->inter);
 	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:s, "
 	    "s:s}", "deviceId", id, "clientCert", pem, "caCert", ca,
 	    "brokerUrl", "localhost", "mqttPort", 1883, "mqttSecurePort", 8883,
@@ -134,7 +133,7 @@ out:
 }
 
 struct hub_api_server *
-hub_api_server_start(const struct tls_pki *pki)
+hub_api_server_start(const struct pki_chain *pki)
 {
 	struct hub_api_server *h = calloc(1, sizeof *h);
 
@@ -142,16 +141,14 @@ hub_api_server_start(const struct tls_pki *pki)
 		abort();
 	h->pki = pki;
 	pthread_mutex_init(&h->lock, NULL);
-	h->srv = https_server_start(tls_pki_server_ctx(pki), handle, h);
+	h->srv = https_server_start(pki_chain_server_ctx(pki), handle, h);
 	return h;
 }
 
 const char *
 hub_api_server_addr(struct hub_api_server *h)
 {
-	snprintf(addr_buf, sizeof addr_buf, "https://127.0.0.1:%d",
-	    https_server_port(h->srv));
-	return addr_buf;
+	return https_server_addr(h->srv);
 }
 
 void

@@ -17,7 +17,7 @@
 #include <pthread.h>
 
 #include "tests/support/https_server.h"
-#include "tests/support/tls_pki.h"
+#include "tests/support/pki.h"
 
 enum hub_mode {
 	HUB_OK,
@@ -29,7 +29,7 @@ enum hub_mode {
 
 struct hub_api_server {
 	struct https_server *srv;
-	const struct tls_pki *pki; /* borrowed */
+	const struct pki_chain *pki; /* borrowed */
 	enum hub_mode mode;
 	char bearer[128]; /* required Authorization value; "" = none */
 	pthread_mutex_t lock;
@@ -38,7 +38,7 @@ struct hub_api_server {
 	char last_fw[32], last_hw[32];
 };
 
-struct hub_api_server *hub_api_server_start(const struct tls_pki *pki);
+struct hub_api_server *hub_api_server_start(const struct pki_chain *pki);
 const char *hub_api_server_addr(struct hub_api_server *h);
 void hub_api_server_stop(struct hub_api_server *h);
 

@@ -21,12 +21,11 @@
 #include <cmocka.h>
 
 #include "devsim_proc.h"
-#include "pki_fixture.h"
+#include "pki.h"
+#include "scratch.h"
 #include "station/ca/local.h"
 #include "station/util/clock.h"
 #include "station/util/xalloc.h"
-
-#define RUN_LIMIT_MS 60000
 
 static void
 die(const char *what)
@@ -35,119 +34,12 @@ die(const char *what)
 	abort();
 }
 
-void
-proc_out_clear(struct proc_out *o)
-{
-	free(o->out);
-	free(o->err);
-	memset(o, 0, sizeof *o);
-}
-
-struct sink {
-	int fd;
-	char *buf;
-	size_t len, cap;
-};
-
-/* Read what is there; returns 0 at EOF or error (the fd is closed). */
-static int
-sink_read(struct sink *s)
-{
-	if (s->len + 4096 + 1 > s->cap) {
-		s->cap = s->len + 4096 + 1;
-		s->buf = xrealloc(s->buf, s->cap);
-	}
-	ssize_t n = read(s->fd, s->buf + s->len, 4096);
-	if (n < 0 && errno == EINTR)
-		return 1;
-	if (n <= 0) {
-		close(s->fd);
-		s->fd = -1;
-		return 0;
-	}
-	s->len += (size_t)n;
-	return 1;
-}
-
-static char *
-sink_take(struct sink *s)
-{
-	char *b = s->buf ? s->buf : xmalloc(1);
-
-	b[s->len] = '\0';
-	return b;
-}
-
-int
-proc_run_env(const char *const *argv, const char *home, struct proc_out *o)
-{
-	int po[2], pe[2];
-	struct sink s[2] = { { .fd = -1 }, { .fd = -1 } };
-	struct deadline dl = deadline_in(RUN_LIMIT_MS);
-	int status;
-
-	memset(o, 0, sizeof *o);
-	if (pipe(po) < 0 || pipe(pe) < 0)
-		die("pipe");
-	pid_t pid = fork();
-	if (pid < 0)
-		die("fork");
-	if (pid == 0) {
-		dup2(po[1], STDOUT_FILENO);
-		dup2(pe[1], STDERR_FILENO);
-		close(po[0]);
-		close(po[1]);
-		close(pe[0]);
-		close(pe[1]);
-		if (home != NULL)
-			setenv("STATION_HOME", home, 1);
-		execvp(argv[0], (char *const *)argv);
-		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(po[1]);
-	close(pe[1]);
-	s[0].fd = po[0];
-	s[1].fd = pe[0];
-	while ((s[0].fd >= 0 || s[1].fd >= 0) && !deadline_passed(dl)) {
-		struct pollfd p[2] = {
-			{ .fd = s[0].fd, .events = POLLIN },
-			{ .fd = s[1].fd, .events = POLLIN },
-		};
-		int n = poll(p, 2, deadline_left_ms(dl));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		for (int i = 0; i < 2; i++) {
-			if (p[i].revents)
-				sink_read(&s[i]);
-		}
-	}
-	for (int i = 0; i < 2; i++) {
-		if (s[i].fd >= 0) {
-			/* Still open at the limit: the program hangs. */
-			kill(pid, SIGKILL);
-			close(s[i].fd);
-		}
-	}
-	o->out = sink_take(&s[0]);
-	o->err = sink_take(&s[1]);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			die("waitpid");
-	}
-	o->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	return o->status;
-}
-
 struct prov_env *
 prov_env_new(void)
 {
 	struct prov_env *e = xcalloc(1, sizeof *e);
 
-	e->home = pki_tmpdir();
+	e->home = scratch_dir();
 	return e;
 }
 
@@ -156,7 +48,7 @@ prov_env_free(struct prov_env *e)
 {
 	if (e == NULL)
 		return;
-	pki_rmtree(e->home);
+	scratch_rmtree(e->home);
 	free(e->home);
 	free(e->config);
 	free(e);

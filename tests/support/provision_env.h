@@ -13,26 +13,13 @@
 #include <jansson.h>
 
 #include "db/ledger.h"
+#include "tests/support/proc.h"
 
 struct prov_env {
 	char *home;   /* fresh mkdtemp directory, removed by prov_env_free */
 	char *config; /* <home>/station.ini once written, else NULL (the
 	                 station then runs on its embedded defaults) */
 };
-
-/* Output of one finished program. */
-struct proc_out {
-	int status; /* exit status, -1 if it did not exit normally */
-	char *out;  /* stdout (owned, NUL-terminated) */
-	char *err;  /* stderr (owned, NUL-terminated) */
-};
-
-void proc_out_clear(struct proc_out *o);
-
-/* Run argv[0] (a path, or a name looked up in PATH) with STATION_HOME =
- * `home` (if not NULL), capturing stdout and stderr; 60 s limit. */
-int proc_run_env(const char *const *argv, const char *home,
-    struct proc_out *o);
 
 struct prov_env *prov_env_new(void);
 void prov_env_free(struct prov_env *e);

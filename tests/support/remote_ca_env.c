@@ -27,7 +27,8 @@
 #include "db/ledger.h"
 #include "station/util/xalloc.h"
 #include "tests/support/ca_test_util.h"
-#include "tests/support/pki_fixture.h"
+#include "tests/support/pki.h"
+#include "tests/support/scratch.h"
 #include "tests/support/secret_scan.h"
 
 struct rca_env *
@@ -37,8 +38,8 @@ rca_env_new(const char *name)
 	char *secrets;
 
 	r->env = prov_env_new();
-	r->tmp = pki_tmpdir();
-	r->pki = tls_pki_new(r->tmp, name);
+	r->tmp = scratch_dir();
+	r->pki = pki_chain_new(r->tmp, name);
 	r->log = xstrdup("");
 	secrets = xasprintf("%s/secrets", r->tmp);
 	if (mkdir(secrets, 0700) != 0)
@@ -54,8 +55,8 @@ rca_env_free(struct rca_env *r)
 		return;
 	devsim_proc_stop(r->sim);
 	json_decref(r->res);
-	tls_pki_free(r->pki);
-	pki_rmtree(r->tmp);
+	pki_chain_free(r->pki);
+	scratch_rmtree(r->tmp);
 	free(r->tmp);
 	prov_env_free(r->env);
 	free(r->log);
@@ -66,7 +67,7 @@ char *
 rca_secret(struct rca_env *r, const char *name, const char *text)
 {
 	char *dir = xasprintf("%s/secrets", r->tmp);
-	char *path = ca_test_write_file(dir, name, text, 0600);
+	char *path = scratch_write(dir, name, text, 0600);
 
 	free(dir);
 	return path;
@@ -309,7 +310,7 @@ rca_cfssl_start(struct rca_env *r, const char *auth_key)
 	    "\"auth_keys\": {\"line\": {\"type\": \"standard\", \"key\": "
 	    "\"%s\"}}}", auth_key);
 
-	config = ca_test_write_file(r->tmp, "cfssl.json", text, 0600);
+	config = scratch_write(r->tmp, "cfssl.json", text, 0600);
 	log = xasprintf("%s/cfssl.log", r->tmp);
 	r->cfssl_port = rca_free_port();
 	snprintf(port, sizeof port, "%d", r->cfssl_port);

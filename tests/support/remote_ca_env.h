@@ -15,14 +15,14 @@
 #include <sys/types.h>
 
 #include "tests/support/devsim_proc.h"
+#include "tests/support/pki.h"
 #include "tests/support/provision_env.h"
-#include "tests/support/tls_pki.h"
 
 struct rca_env {
 	struct prov_env *env;   /* the station home */
 	char *tmp;              /* PKI, secrets/, cfssl files, exports:
 	                           outside the home, which is scanned */
-	struct tls_pki *pki;
+	struct pki_chain *pki;
 	struct devsim_proc *sim;
 	json_t *res;            /* JSON result of the last run */
 	int status;             /* its exit status */

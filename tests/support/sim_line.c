@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pki_fixture.h"
+#include "pki.h"
+#include "scratch.h"
 #include "station/ca/local.h"
 #include "station/util/xalloc.h"
 
@@ -55,7 +56,7 @@ sim_line_start(size_t n, const char *prefix, int step_timeout_ms,
 
 	if (n == 0 || n > SIM_LINE_MAX)
 		die("bad slot count");
-	sl->dir = pki_tmpdir();
+	sl->dir = scratch_dir();
 	write_config(sl, step_timeout_ms);
 	len += (size_t)snprintf(fx, cap, "[fixture]\nname = sim-%zu\n", n);
 	for (size_t i = 0; i < n; i++) {
@@ -100,7 +101,7 @@ sim_line_stop(struct sim_line *sl)
 		return;
 	for (size_t i = 0; i < sl->n; i++)
 		devsim_proc_stop(sl->sims[i]);
-	pki_rmtree(sl->dir);
+	scratch_rmtree(sl->dir);
 	free(sl->dir);
 	free(sl->config_path);
 	free(sl->fixture_path);

@@ -9,7 +9,8 @@
 #include <unistd.h>
 
 #include "devsim_proc.h"
-#include "pki_fixture.h"
+#include "pki.h"
+#include "scratch.h"
 #include "station/util/xalloc.h"
 
 static const char *const modules[] = { "/usr/lib/softhsm/libsofthsm2.so",
@@ -88,7 +89,7 @@ softhsm_free(struct softhsm *h)
 {
 	if (h == NULL)
 		return;
-	pki_rmtree(h->dir);
+	scratch_rmtree(h->dir);
 	free(h->dir);
 	free(h->module);
 	free(h->pin_file);

@@ -17,7 +17,8 @@
 #include "devsim_proc.h"
 #include "drivers/client.h"
 #include "drivers/transport.h"
-#include "pki_fixture.h"
+#include "pki.h"
+#include "scratch.h"
 #include "station/util/xalloc.h"
 
 static int
@@ -36,7 +37,7 @@ station_env_new(int step_timeout_ms, const char *extra)
 {
 	struct station_env *e = xcalloc(1, sizeof *e);
 
-	e->dir = pki_tmpdir();
+	e->dir = scratch_dir();
 	e->home = xasprintf("%s/home", e->dir);
 	e->config = xasprintf("%s/station.ini", e->dir);
 	e->ledger = xasprintf("%s/ledger.db", e->home);
@@ -86,7 +87,7 @@ station_env_free(struct station_env *e)
 {
 	if (e == NULL)
 		return;
-	pki_rmtree(e->dir);
+	scratch_rmtree(e->dir);
 	free(e->dir);
 	free(e->home);
 	free(e->config);
@@ -132,33 +133,6 @@ station_env_spawn(const struct station_env *e, const char *const *args,
 		unsetenv("STATION_LOG");
 	execv(argv[0], (char *const *)argv);
 	_exit(127);
-}
-
-int
-proc_wait_ms(pid_t pid, int ms)
-{
-	struct timespec step = { 0, 2 * 1000000L };
-	long waited_us = 0;
-	int status;
-
-	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			break;
-		if (r < 0 && errno != EINTR)
-			return -1;
-		if (waited_us / 1000 >= ms) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			return -1;
-		}
-		nanosleep(&step, NULL);
-		waited_us += 2000;
-	}
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
 }
 
 int

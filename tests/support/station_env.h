@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "tests/support/proc.h"
+
 struct station_env {
 	char *dir;    /* temporary directory, removed by station_env_free */
 	char *home;   /* dir/home: the station's state directory */
@@ -35,13 +37,6 @@ void station_env_free(struct station_env *e);
  */
 pid_t station_env_spawn(const struct station_env *e, const char *const *args,
     const char *out_path, const char *err_path, const char *log_level);
-
-/*
- * Wait at most `ms` for `pid`.  Returns its exit code, 128 + signal if a
- * signal ended it, or -1 if it was still running: then it is killed
- * (SIGKILL) and reaped, and the caller counts a hang.
- */
-int proc_wait_ms(pid_t pid, int ms);
 
 /* Run the station to completion (at most 60 s); exit code as above. */
 int station_env_run(const struct station_env *e, const char *const *args,

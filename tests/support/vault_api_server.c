@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/support/pki_fixture.h"
+#include "tests/support/pki.h"
+#include "tests/support/scratch.h"
 
-static char addr_buf[64];
 
 static char *
 errors(const char *msg)
@@ -61,9 +61,9 @@ sign(struct vault_api_server *v, json_t *req, struct https_reply *reply)
 	}
 	if (v->mode == VAULT_OTHER_KEY)
 		other = pki_key_ec("P-256");
-	X509 *cert = tls_pki_sign(v->pki, csr, 30, other);
-	char *pem = tls_pki_pem(cert), *inter = tls_pki_pem(v->pki->inter);
-	char *root = tls_pki_pem(v->pki->root);
+	X509 *cert = pki_chain_sign(v->pki, csr, 30, other);
+	char *pem = pki_pem(cert), *inter = pki_pem(v->pki->inter);
+	char *root = pki_pem(v->pki->root);
 	serial_colons(cert, serial, sizeof serial);
 	if (v->n_certs < VAULT_CERTS_MAX) {
 		v->cert_serial[v->n_certs] = strdup(serial);
@@ -230,13 +230,13 @@ out:
 }
 
 struct vault_api_server *
-vault_api_server_start(const struct tls_pki *pki, const char *token)
+vault_api_server_start(const struct pki_chain *pki, const char *token)
 {
 	return vault_api_server_start_on(pki, token, 0);
 }
 
 struct vault_api_server *
-vault_api_server_start_on(const struct tls_pki *pki, const char *token,
+vault_api_server_start_on(const struct pki_chain *pki, const char *token,
     int port)
 {
 	struct vault_api_server *v = calloc(1, sizeof *v);
@@ -246,7 +246,7 @@ vault_api_server_start_on(const struct tls_pki *pki, const char *token,
 	v->pki = pki;
 	copy(v->token, sizeof v->token, token);
 	pthread_mutex_init(&v->lock, NULL);
-	v->srv = https_server_start_on(tls_pki_server_ctx(pki), handle, v,
+	v->srv = https_server_start_on(pki_chain_server_ctx(pki), handle, v,
 	    port);
 	return v;
 }
@@ -260,9 +260,7 @@ vault_api_server_port(struct vault_api_server *v)
 const char *
 vault_api_server_addr(struct vault_api_server *v)
 {
-	snprintf(addr_buf, sizeof addr_buf, "https://127.0.0.1:%d",
-	    https_server_port(v->srv));
-	return addr_buf;
+	return https_server_addr(v->srv);
 }
 
 void

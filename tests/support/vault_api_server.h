@@ -24,7 +24,7 @@
 #include <pthread.h>
 
 #include "tests/support/https_server.h"
-#include "tests/support/tls_pki.h"
+#include "tests/support/pki.h"
 
 enum vault_mode {
 	VAULT_OK,
@@ -41,7 +41,7 @@ enum vault_mode {
 
 struct vault_api_server {
 	struct https_server *srv;
-	const struct tls_pki *pki; /* borrowed */
+	const struct pki_chain *pki; /* borrowed */
 	char token[64];            /* the token Vault accepts */
 	char role_id[64], secret_id[64]; /* AppRole credentials accepted;
 	                                    login returns `token` */
@@ -60,11 +60,11 @@ struct vault_api_server {
 	char *cert_pem[VAULT_CERTS_MAX];
 };
 
-struct vault_api_server *vault_api_server_start(const struct tls_pki *pki,
+struct vault_api_server *vault_api_server_start(const struct pki_chain *pki,
     const char *token);
 /* https://127.0.0.1:PORT (static buffer per server) */
 /* The same on a given loopback port (0: any): a Vault coming back. */
-struct vault_api_server *vault_api_server_start_on(const struct tls_pki *pki,
+struct vault_api_server *vault_api_server_start_on(const struct pki_chain *pki,
     const char *token, int port);
 int vault_api_server_port(struct vault_api_server *v);
 const char *vault_api_server_addr(struct vault_api_server *v);

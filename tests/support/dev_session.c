@@ -1,0 +1,53 @@
+/* Test support: devsim and a connected client (dev_session.h). */
+#include "dev_session.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "drivers/transport.h"
+#include "station/util/clock.h"
+
+struct dev_session ds;
+
+int
+dev_session_teardown(void **state)
+{
+	(void)state;
+	client_free(ds.cli);
+	devsim_proc_stop(ds.sim);
+	ds = (struct dev_session){ 0 };
+	return 0;
+}
+
+void
+dev_session_start(const char *const *args)
+{
+	ds.sim = devsim_proc_start(args);
+	assert_non_null(ds.sim);
+}
+
+struct client *
+dev_session_connect(const struct client_opts *opts)
+{
+	struct transport *t = NULL;
+	struct client_opts slow;
+	char *cause = NULL;
+
+	if (transport_open(ds.sim->uri, deadline_in(5000), &t, &cause))
+		fail_msg("connecting to %s: %s", ds.sim->uri, cause);
+	/* Under valgrind (make valgrind sets STATION_TEST_SLOW) devsim's
+	 * RSA key generation can outlast the default KEYGEN timeout. */
+	if (opts == NULL && getenv("STATION_TEST_SLOW") != NULL) {
+		client_opts_default(&slow);
+		slow.keygen_timeout_ms *= 8;
+		slow.crypto_timeout_ms *= 8;
+		opts = &slow;
+	}
+	ds.cli = client_new(t, opts);
+	return ds.cli;
+}

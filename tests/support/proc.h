@@ -1,0 +1,65 @@
+/*
+ * Test support: programs under test run as child processes, their output
+ * captured, every wait bounded.  A program that outlives its limit is
+ * killed (SIGKILL) and reaped, so a hung child never outlives the test.
+ */
+#ifndef TEST_PROC_H
+#define TEST_PROC_H
+
+#include <sys/types.h>
+
+/* Path of a program under test: the environment variable `env` if set,
+ * else `fallback` (relative to the source tree root). */
+const char *test_bin(const char *env, const char *fallback);
+
+/* A positive number from the environment variable `name` (a knob such
+ * as SOAK_RUNS), else `dflt`. */
+long test_env_long(const char *name, long dflt);
+
+/* Output of one finished program. */
+struct proc_out {
+	int status; /* exit status, -1 if it did not exit normally */
+	char *out;  /* stdout (owned, NUL-terminated) */
+	char *err;  /* stderr (owned, NUL-terminated) */
+};
+
+void proc_out_clear(struct proc_out *o);
+
+/*
+ * Run argv[0] (a path, or a name looked up in PATH) to completion with
+ * STATION_HOME = `home` (if not NULL), capturing stdout and stderr, for at
+ * most `limit_ms`.  Returns o->status.
+ */
+int proc_run(const char *const *argv, const char *home, int limit_ms,
+    struct proc_out *o);
+
+/* proc_run with a 60 s limit. */
+int proc_run_env(const char *const *argv, const char *home,
+    struct proc_out *o);
+
+/* proc_run with a 30 s limit: *out receives stdout (caller frees), stderr
+ * is passed on to the test's stderr. */
+int proc_run_capture(const char *const *argv, char **out);
+
+/*
+ * fork + exec argv[0] (path or PATH name) with stdout into a pipe: returns
+ * the pid (-1 on failure) and *rfd the pipe's read end.
+ */
+pid_t proc_spawn_piped(const char *const *argv, int *rfd);
+
+/* One line (with its '\n') read from `fd` within `ms`; "" on EOF or at
+ * the limit.  Caller frees. */
+char *proc_read_line(int fd, int ms);
+
+/*
+ * Wait at most `ms` for `pid`.  Returns its exit code, 128 + signal if a
+ * signal ended it, or -1 if it was still running: then it is killed
+ * (SIGKILL) and reaped, and the caller counts a hang.
+ */
+int proc_wait_ms(pid_t pid, int ms);
+
+/* The pid of a process that has lived and is gone (reaped): the owner of
+ * a dead run. */
+pid_t proc_dead_pid(void);
+
+#endif
