@@ -214,13 +214,13 @@ test_certificate_with_a_serial_that_is_not_positive_is_refused(void **state)
 	const long serials[] = { -0x1a2b, 0 };
 
 	for (size_t i = 0; i < 2; i++) {
-		X509 *cert = tls_pki_sign(fx->pki, fx->csr, 30, NULL);
+		X509 *cert = pki_chain_sign(fx->pki, fx->csr, 30, NULL);
 
 		assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(cert),
 		    serials[i]), 1);
 		assert_true(X509_sign(cert, fx->pki->inter_key,
 		    EVP_sha256()) > 0);
-		char *pem = tls_pki_pem(cert);
+		char *pem = pki_pem(cert);
 		json_t *j = json_pack("{s:s}", "clientCert", pem);
 		char *body = json_dumps(j, JSON_COMPACT);
 

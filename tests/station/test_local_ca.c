@@ -551,7 +551,7 @@ test_index_and_copy_lost_after_the_log_are_restored_on_open(void **state)
 	assert_int_equal(truncate(index, after_a + 10), 0);
 
 	assert_int_equal(ca_open("local", &s, &again, NULL), ST_OK);
-	assert_int_equal(pki_count_lines(index), 2);
+	assert_int_equal(scratch_count_lines(index), 2);
 	assert_int_equal(local_ca_read_index(fx->dir, collect_cb, idx, NULL),
 	    ST_OK);
 	assert_int_equal(idx->n, 2);
