@@ -49,6 +49,7 @@ struct batch {
 	size_t n_seen;
 	unsigned runs, passed, failed, rejected;
 	int station_error;
+	const struct scan_format *format; /* label format, NULL: any */
 };
 
 /* With the lock: the entry for `serial`, or NULL. */
@@ -149,7 +150,8 @@ handle_scan(struct batch *b, struct line *l, const struct fixture *fx,
 	unsigned slot = 0;
 
 	shown[strcspn(shown, "\r\n")] = '\0';
-	switch (scan_line_parse(raw, fx, &serial, &slot, &refusal)) {
+	switch (scan_line_parse(raw, fx, b->format, &serial, &slot,
+	    &refusal)) {
 	case SCAN_BLANK:
 		goto out;
 	case SCAN_REFUSED:
@@ -218,7 +220,7 @@ run_batch(struct station *st, const struct fixture *fx, FILE *in,
     const struct batch_opts *opts)
 {
 	const struct line_job *tmpl = &opts->tmpl;
-	struct batch b = { .seen = NULL };
+	struct batch b = { .seen = NULL, .format = st->scan_format };
 	struct event_bus bus = { 0 };
 	struct line *l = NULL;
 	char *cause = NULL, *buf = NULL;

@@ -101,6 +101,7 @@ model_setup(struct ui_model *m, const struct station *st,
 		ui_fmt(m->broker, sizeof m->broker, "%s:%d", cfg->broker.host,
 		    cfg->broker.port);
 	m->require_slot_scan = o->slot_scan;
+	m->format = st->scan_format;
 	for (size_t i = 0; i < fx->n_slots; i++) {
 		const struct fixture_slot *s = &fx->slots[i];
 		const char *p = s->profile ? s->profile : "default";

@@ -82,6 +82,7 @@ config_free(struct config *cfg)
 	free(cfg->home);
 	free(cfg->ledger_path);
 	free(cfg->operator_id);
+	free(cfg->serial_pattern);
 	free(cfg->ca_backend);
 	free(cfg->ca_dir);
 	free(cfg->ca_root);

@@ -2,7 +2,8 @@
  * The station's configuration: one INI file (fixtures/station.ini is the
  * commented example), parsed with inih.  Sections:
  *
- *	[station]        id, home, ledger, operator, log_level, step_timeout_ms
+ *	[station]        id, home, ledger, operator, log_level, step_timeout_ms,
+ *	                 serial_pattern, serial_checksum (scan_format.h)
  *	[ca]             backend, dir, root, and the remote backends' keys
  *	                 (docs/ca-backends.md)
  *	[broker]         host, port, ca, server_name   (optional)
@@ -55,6 +56,8 @@ struct config {
 	char *operator_id;       /* default operator; NULL if none */
 	enum log_level log_level; /* default warn; the caller applies it */
 	int step_timeout_ms;     /* default deadline of a pipeline step */
+	char *serial_pattern;    /* labels must match (POSIX ERE); NULL: any */
+	int serial_checksum;     /* enum scan_checksum */
 	char *ca_backend;        /* "local", "vault", "cfssl", "hub" */
 	char *ca_dir;            /* resolved; default <home>/ca */
 	char *ca_root;           /* the pinned root; default <ca_dir>/root.pem */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ca/pkcs11.h"
+#include "scan_format.h"
 #include "util/xalloc.h"
 
 st_err
@@ -131,6 +132,26 @@ set_step_timeout(struct config_load *ld, const char *value, char **why)
 	return ST_OK;
 }
 
+static st_err
+set_serial_pattern(struct config_load *ld, const char *value, char **why)
+{
+	struct scan_format *f;
+	st_err err = scan_format_new(value, SCAN_CHECKSUM_NONE, &f, why);
+
+	scan_format_free(f);
+	if (err)
+		return err;
+	return config_set_string(&ld->cfg->serial_pattern, value, why);
+}
+
+static st_err
+set_serial_checksum(struct config_load *ld, const char *value, char **why)
+{
+	static const char *const names[] = { "none", "luhn", NULL };
+
+	return config_parse_enum(value, names, &ld->cfg->serial_checksum, why);
+}
+
 const struct config_key config_station_keys[] = {
 	{ "id", 0, set_station_id, 0 },
 	{ "home", 0, set_home, 0 },
@@ -138,6 +159,8 @@ const struct config_key config_station_keys[] = {
 	{ "operator", 0, set_operator, 0 },
 	{ "log_level", 0, set_log_level, 0 },
 	{ "step_timeout_ms", 0, set_step_timeout, 0 },
+	{ "serial_pattern", 0, set_serial_pattern, 0 },
+	{ "serial_checksum", 0, set_serial_checksum, 0 },
 	{ NULL, 0, NULL, 0 },
 };
 

@@ -1,5 +1,6 @@
 /* The batch scan-line grammar (see scan_line.h). */
 #include "scan_line.h"
+#include "scan_format.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -33,8 +34,9 @@ split_scan(char *text, char **serial, char **label)
 }
 
 enum scan_verdict
-scan_line_parse(const char *line, const struct fixture *fx, char **serial,
-    unsigned *slot, const char **why)
+scan_line_parse(const char *line, const struct fixture *fx,
+    const struct scan_format *fmt, char **serial, unsigned *slot,
+    const char **why)
 {
 	char *text = xstrdup(line), *word = NULL, *label = NULL;
 	enum scan_verdict v = SCAN_REFUSED;
@@ -57,6 +59,9 @@ scan_line_parse(const char *line, const struct fixture *fx, char **serial,
 		*why = "not a valid device serial";
 		goto out;
 	}
+	*why = scan_format_check(fmt, word);
+	if (*why != NULL)
+		goto out;
 	if (label) {
 		const struct fixture_slot *s = fixture_slot_by_label(fx, label);
 

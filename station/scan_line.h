@@ -7,6 +7,7 @@
 #define ST_SCAN_LINE_H
 
 struct fixture;
+struct scan_format;
 
 enum scan_verdict {
 	SCAN_BLANK = 0, /* nothing but white space: ignored */
@@ -15,12 +16,14 @@ enum scan_verdict {
 };
 
 /*
- * Classify `line` against the labels of `fx`.  SCAN_OK: *serial (new
- * string) satisfies serial_is_valid() and *slot is the index of the slot
+ * Classify `line` against the labels of `fx` and the label format `fmt`
+ * (NULL: any serial).  SCAN_OK: *serial (new string) satisfies
+ * serial_is_valid() and the format, and *slot is the index of the slot
  * whose label was scanned, or 0 when none was.  SCAN_REFUSED: *why is a
  * static sentence.  *serial is NULL unless SCAN_OK.
  */
 enum scan_verdict scan_line_parse(const char *line, const struct fixture *fx,
-    char **serial, unsigned *slot, const char **why);
+    const struct scan_format *fmt, char **serial, unsigned *slot,
+    const char **why);
 
 #endif

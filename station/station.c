@@ -12,6 +12,7 @@
 #include "ca/local.h"
 #include "cert_check.h"
 #include "config.h"
+#include "scan_format.h"
 #include "recover.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -70,6 +71,11 @@ station_open(const char *config_path, struct station **out, char **cause)
 		st->cfg = config_default(NULL);
 	}
 	apply_log_level(st->cfg);
+	err = scan_format_new(st->cfg->serial_pattern,
+	    (enum scan_checksum)st->cfg->serial_checksum, &st->scan_format,
+	    cause);
+	if (err)
+		goto fail;
 	err = config_override_broker(st->cfg, station_globals.broker,
 	    station_globals.broker_ca, cause);
 	if (err)
@@ -130,6 +136,7 @@ station_close(struct station *st)
 	if (st == NULL)
 		return;
 	X509_free(st->root);
+	scan_format_free(st->scan_format);
 	ca_free(st->ca);
 	ledger_close(st->ledger);
 	config_free(st->cfg);

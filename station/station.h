@@ -12,12 +12,14 @@
 struct config;
 struct ledger;
 struct ca_backend;
+struct scan_format;
 
 struct station {
 	struct config *cfg;    /* owned */
 	struct ledger *ledger; /* owned */
 	struct ca_backend *ca; /* owned */
 	X509 *root;            /* the pinned root (owned) */
+	struct scan_format *scan_format; /* label format, NULL: any (owned) */
 };
 
 /*

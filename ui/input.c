@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "input.h"
+#include "station/scan_format.h"
 #include "station/config.h"
 #include "station/profile.h"
 
@@ -126,6 +127,12 @@ ui_input_scan(struct ui_model *m, const char *text, struct ui_action *act)
 		return;
 	}
 	if (serial_is_valid(scan)) {
+		const char *bad = scan_format_check(m->format, scan);
+
+		if (bad != NULL) {
+			ui_model_message(m, 1, "'%s': %s", scan, bad);
+			return;
+		}
 		scan_serial(m, scan, act);
 		return;
 	}

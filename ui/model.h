@@ -65,6 +65,8 @@ struct ui_event {
 	int pass;
 };
 
+struct scan_format;
+
 struct ui_model {
 	/* header */
 	char station_id[UI_NAME_MAX];
@@ -80,6 +82,8 @@ struct ui_model {
 	size_t n_slots;
 	size_t selected;             /* index into slots */
 	int require_slot_scan;       /* serial scans wait for a slot label */
+	const struct scan_format *format; /* label format (borrowed), NULL:
+	                                     any serial */
 
 	char pending_serial[UI_NAME_MAX]; /* "" when none */
 	long armed_slot;             /* slot label scanned first, or -1 */

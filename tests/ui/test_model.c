@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "station/advice.h"
+#include "station/scan_format.h"
 #include "ui/input.h"
 #include "ui/model.h"
 #include "ui/queue.h"
@@ -215,6 +216,33 @@ test_event_for_unknown_slot_is_ignored(void **state)
 
 /* A serial scan starts on the first slot not running, the next one on
  * the next slot; with every slot busy it waits for a slot label. */
+/* With a label format, a serial that breaks it gets a message and starts
+ * nothing; a label that fits starts as usual. */
+static void
+test_scan_outside_the_label_format_is_refused(void **state)
+{
+	struct ui_model m;
+	struct ui_action a;
+	struct scan_format *f = NULL;
+	(void)state;
+
+	assert_int_equal(scan_format_new("SN-[0-9]+", SCAN_CHECKSUM_LUHN, &f,
+	    NULL), ST_OK);
+	model2(&m);
+	m.format = f;
+	ui_input_scan(&m, "XY-79927398713", &a);
+	assert_int_equal(a.kind, UI_ACT_NONE);
+	assert_message_has(&m, "unknown label format");
+	ui_input_scan(&m, "SN-79927398710", &a);
+	assert_int_equal(a.kind, UI_ACT_NONE);
+	assert_message_has(&m, "checksum failure");
+	assert_int_equal(ui_model_running(&m), 0);
+	ui_input_scan(&m, "SN-79927398713", &a);
+	assert_int_equal(a.kind, UI_ACT_START);
+	ui_model_free(&m);
+	scan_format_free(f);
+}
+
 static void
 test_serial_scan_uses_next_free_slot(void **state)
 {
@@ -486,6 +514,7 @@ main(void)
 		cmocka_unit_test(test_rate_and_ledger_tail_bounds),
 		cmocka_unit_test(test_event_for_unknown_slot_is_ignored),
 		cmocka_unit_test(test_serial_scan_uses_next_free_slot),
+		cmocka_unit_test(test_scan_outside_the_label_format_is_refused),
 		cmocka_unit_test(test_slot_label_chooses_slot),
 		cmocka_unit_test(test_label_then_serial_goes_to_that_slot),
 		cmocka_unit_test(test_badge_and_lot_scans),
