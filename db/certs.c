@@ -1,6 +1,7 @@
 /* Certificates: issuance, status transitions, the live-certificate lookup. */
 #include "db/ledger_int.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,48 +32,38 @@ hex_lower(const char *s, size_t max)
 	return out;
 }
 
+#define CERT_COL(m, k) {offsetof(struct cert_record, m), k}
+static const struct db_col cert_cols[] = {
+    CERT_COL(id, 'I'),
+    CERT_COL(run_id, 'I'),
+    CERT_COL(serial_hex, 's'),
+    CERT_COL(device_serial, 's'),
+    CERT_COL(fingerprint_sha256, 's'),
+    CERT_COL(subject, 's'),
+    CERT_COL(issuer, 's'),
+    CERT_COL(not_before, 'I'),
+    CERT_COL(not_after, 'I'),
+    CERT_COL(backend, 's'),
+    CERT_COL(pem, 's'),
+    CERT_COL(status, 's'),
+    CERT_COL(status_note, 's'),
+    CERT_COL(created_at, 'I'),
+    CERT_COL(updated_at, 'I'),
+};
+/* In the order of LEDGER_CERT_COLUMNS. */
+const struct db_record db_cert_record = {
+    sizeof(struct cert_record), cert_cols, sizeof cert_cols / sizeof cert_cols[0]};
+
 void
 ledger_cert_record_clear(struct cert_record *c)
 {
-	if (c == NULL)
-		return;
-	free(c->serial_hex);
-	free(c->device_serial);
-	free(c->fingerprint_sha256);
-	free(c->subject);
-	free(c->issuer);
-	free(c->backend);
-	free(c->pem);
-	free(c->status);
-	free(c->status_note);
-	memset(c, 0, sizeof *c);
-}
-
-void
-ledger_cert_from_stmt(sqlite3_stmt *st, struct cert_record *c)
-{
-	c->id = sqlite3_column_int64(st, 0);
-	c->run_id = sqlite3_column_int64(st, 1);
-	c->serial_hex = db_col_dup(st, 2);
-	c->device_serial = db_col_dup(st, 3);
-	c->fingerprint_sha256 = db_col_dup(st, 4);
-	c->subject = db_col_dup(st, 5);
-	c->issuer = db_col_dup(st, 6);
-	c->not_before = sqlite3_column_int64(st, 7);
-	c->not_after = sqlite3_column_int64(st, 8);
-	c->backend = db_col_dup(st, 9);
-	c->pem = db_col_dup(st, 10);
-	c->status = db_col_dup(st, 11);
-	c->status_note = db_col_dup(st, 12);
-	c->created_at = sqlite3_column_int64(st, 13);
-	c->updated_at = sqlite3_column_int64(st, 14);
+	db_record_clear(&db_cert_record, c);
 }
 
 st_err
 ledger_cert_issued(
     struct ledger *l, int64_t run_id, const struct cert_record *c, char **cause)
 {
-	sqlite3_stmt *st = NULL;
 	char *serial = hex_lower(c->serial_hex, 128);
 	char *fp = hex_lower(c->fingerprint_sha256, LEDGER_HASH_HEX_LEN);
 	int64_t now = ledger_now_ms();
@@ -90,68 +81,36 @@ ledger_cert_issued(
 		    "certificate %s lacks subject, issuer or PEM", serial);
 		goto done;
 	}
-	err = ledger_lock_write(l, DB_WRITE_GROUP, cause);
+	err = db_write_begin(l, DB_WRITE_GROUP, 1, cause);
 	if (err)
 		goto done;
-	err = db_begin(l, cause);
-	if (err)
-		goto out;
-	err = db_prepare(l,
+	err = db_run(l, cause, "linking the certificate to its run",
 	    "UPDATE runs SET cert_serial = ? WHERE id = ? AND result = "
 	    "'running'",
-	    &st, cause);
-	if (err)
-		goto out;
-	db_bind_text(st, 1, serial);
-	sqlite3_bind_int64(st, 2, run_id);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		err = db_fail(l, cause, "linking the certificate to its run");
-		goto out;
-	}
-	if (sqlite3_changes(l->db) != 1) {
+	    DB_TEXT(serial), DB_I64(run_id), DB_END);
+	if (err == ST_OK && sqlite3_changes(l->db) != 1)
 		err = st_fail(cause, ST_E_STATE,
 		    "run %lld is unknown or already finished",
 		    (long long)run_id);
+	if (err)
 		goto out;
-	}
-	sqlite3_finalize(st);
-	err = db_prepare(l,
+	err = db_run(l, cause, "recording the certificate",
 	    "INSERT INTO certificates (serial_hex, device_serial, run_id,"
 	    " fingerprint_sha256, subject, issuer, not_before, not_after,"
 	    " backend, pem, status, status_note, created_at, updated_at)"
 	    " VALUES (?1, coalesce(?2, (SELECT device_serial FROM runs"
 	    " WHERE id = ?3)), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'issued', ?11,"
 	    " ?12, ?12)",
-	    &st, cause);
-	if (err)
-		goto out;
-	db_bind_text(st, 1, serial);
-	db_bind_text(st, 2, c->device_serial);
-	sqlite3_bind_int64(st, 3, run_id);
-	db_bind_text(st, 4, fp);
-	db_bind_text(st, 5, c->subject);
-	db_bind_text(st, 6, c->issuer);
-	sqlite3_bind_int64(st, 7, c->not_before);
-	sqlite3_bind_int64(st, 8, c->not_after);
-	db_bind_text(st, 9, c->backend);
-	db_bind_text(st, 10, c->pem);
-	db_bind_text(st, 11, c->status_note);
-	sqlite3_bind_int64(st, 12, now);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		if (sqlite3_extended_errcode(l->db) == SQLITE_CONSTRAINT_UNIQUE)
-			err = st_fail(cause, ST_E_EXISTS,
-			    "certificate serial %s is already in the ledger",
-			    serial);
-		else
-			err = db_fail(l, cause, "recording the certificate");
-		goto out;
-	}
-	err = db_commit(l, cause);
+	    DB_TEXT(serial), DB_TEXT(c->device_serial), DB_I64(run_id),
+	    DB_TEXT(fp), DB_TEXT(c->subject), DB_TEXT(c->issuer),
+	    DB_I64(c->not_before), DB_I64(c->not_after), DB_TEXT(c->backend),
+	    DB_TEXT(c->pem), DB_TEXT(c->status_note), DB_I64(now), DB_END);
+	if (err == ST_E_DB &&
+	    sqlite3_extended_errcode(l->db) == SQLITE_CONSTRAINT_UNIQUE)
+		err = st_fail(cause, ST_E_EXISTS,
+		    "certificate serial %s is already in the ledger", serial);
 out:
-	sqlite3_finalize(st);
-	if (err)
-		db_rollback(l);
-	err = ledger_unlock_write(l, err, cause);
+	err = db_write_end(l, err, cause);
 done:
 	free(serial);
 	free(fp);
@@ -208,19 +167,16 @@ ledger_cert_set_status(struct ledger *l, const char *serial_hex,
 	if (serial == NULL || status == NULL)
 		return st_fail(
 		    cause, ST_E_ARG, "bad certificate serial or status");
-	err = ledger_lock_write(l, status_mode(status), cause);
-	if (err)
-		goto done;
 	/* Read and write in one transaction so two threads cannot both pass
 	 * the transition check on the same old status. */
-	err = db_begin(l, cause);
+	err = db_write_begin(l, status_mode(status), 1, cause);
+	if (err)
+		goto done;
+	err = db_stmt(l, &st, cause,
+	    "SELECT status FROM certificates WHERE serial_hex = ?",
+	    DB_TEXT(serial), DB_END);
 	if (err)
 		goto out;
-	err = db_prepare(l,
-	    "SELECT status FROM certificates WHERE serial_hex = ?", &st, cause);
-	if (err)
-		goto out;
-	db_bind_text(st, 1, serial);
 	switch (sqlite3_step(st)) {
 	case SQLITE_ROW:
 		from = db_col_dup(st, 0);
@@ -241,26 +197,14 @@ ledger_cert_set_status(struct ledger *l, const char *serial_hex,
 		    status);
 		goto out;
 	}
-	err = db_prepare(l,
+	err = db_run(l, cause, "changing a certificate's status",
 	    "UPDATE certificates SET status = ?, status_note = ?,"
 	    " updated_at = ? WHERE serial_hex = ?",
-	    &st, cause);
-	if (err)
-		goto out;
-	db_bind_text(st, 1, status);
-	db_bind_text(st, 2, note);
-	sqlite3_bind_int64(st, 3, ledger_now_ms());
-	db_bind_text(st, 4, serial);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		err = db_fail(l, cause, "changing a certificate's status");
-		goto out;
-	}
-	err = db_commit(l, cause);
+	    DB_TEXT(status), DB_TEXT(note), DB_I64(ledger_now_ms()),
+	    DB_TEXT(serial), DB_END);
 out:
 	sqlite3_finalize(st);
-	if (err)
-		db_rollback(l);
-	err = ledger_unlock_write(l, err, cause);
+	err = db_write_end(l, err, cause);
 done:
 	free(from);
 	free(serial);
@@ -271,33 +215,20 @@ st_err
 ledger_orphan_open_certs(struct ledger *l, int64_t run_id, const char *note,
     int *count, char **cause)
 {
-	sqlite3_stmt *st = NULL;
 	st_err err;
 
 	if (count)
 		*count = 0;
-	err = ledger_lock_write(l, DB_WRITE_GROUP, cause);
+	err = db_write_begin(l, DB_WRITE_GROUP, 0, cause);
 	if (err)
 		return err;
-	err = db_prepare(l,
+	err = db_run(l, cause, "marking certificates orphaned",
 	    "UPDATE certificates SET status = 'orphaned', status_note = ?,"
 	    " updated_at = ? WHERE run_id = ? AND status = 'issued'",
-	    &st, cause);
-	if (err)
-		goto out;
-	db_bind_text(st, 1, note);
-	sqlite3_bind_int64(st, 2, ledger_now_ms());
-	sqlite3_bind_int64(st, 3, run_id);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		err = db_fail(l, cause, "marking certificates orphaned");
-		goto out;
-	}
-	if (count)
+	    DB_TEXT(note), DB_I64(ledger_now_ms()), DB_I64(run_id), DB_END);
+	if (err == ST_OK && count)
 		*count = sqlite3_changes(l->db);
-out:
-	sqlite3_finalize(st);
-	err = ledger_unlock_write(l, err, cause);
-	return err;
+	return db_write_end(l, err, cause);
 }
 
 /* Run a one-row certificate query; *found says whether a row came back. */
@@ -305,32 +236,8 @@ static st_err
 cert_query_one(struct ledger *l, const char *sql, const char *key,
     struct cert_record *out, int *found, char **cause)
 {
-	sqlite3_stmt *st = NULL;
-	st_err err;
-
-	memset(out, 0, sizeof *out);
-	*found = 0;
-	err = ledger_lock(l, cause);
-	if (err)
-		return err;
-	err = db_prepare(l, sql, &st, cause);
-	if (err)
-		goto out;
-	db_bind_text(st, 1, key);
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
-		ledger_cert_from_stmt(st, out);
-		*found = 1;
-		break;
-	case SQLITE_DONE:
-		break;
-	default:
-		err = db_fail(l, cause, "looking up a certificate");
-	}
-out:
-	sqlite3_finalize(st);
-	ledger_unlock(l);
-	return err;
+	return db_get_record(l, &db_cert_record, out, found,
+	    "looking up a certificate", cause, sql, DB_TEXT(key), DB_END);
 }
 
 st_err

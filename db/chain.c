@@ -101,28 +101,21 @@ ledger_chain_append(struct ledger *l, int64_t run_id, char **cause)
 	memcpy(prev, sqlite3_column_text(st, 1), sizeof prev - 1);
 	prev[LEDGER_HASH_HEX_LEN] = '\0';
 	sqlite3_finalize(st);
+	st = NULL;
 
-	err = db_prepare(l,
-	    "UPDATE runs SET chain_seq = ?, prev_hash = ? WHERE id = ?", &st,
-	    cause);
+	err = db_run(l, cause, "placing the run in the chain",
+	    "UPDATE runs SET chain_seq = ?, prev_hash = ? WHERE id = ?",
+	    DB_I64(seq), DB_TEXT(prev), DB_I64(run_id), DB_END);
 	if (err)
 		goto out;
-	sqlite3_bind_int64(st, 1, seq);
-	db_bind_text(st, 2, prev);
-	sqlite3_bind_int64(st, 3, run_id);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		err = db_fail(l, cause, "placing the run in the chain");
-		goto out;
-	}
-	sqlite3_finalize(st);
 
 	/* Hash the row as stored, so the writer and ledger_verify read the
 	 * very same bytes. */
-	err = db_prepare(l,
-	    "SELECT " LEDGER_RUN_COLUMNS " FROM runs WHERE id = ?", &st, cause);
+	err = db_stmt(l, &st, cause,
+	    "SELECT " LEDGER_RUN_COLUMNS " FROM runs WHERE id = ?",
+	    DB_I64(run_id), DB_END);
 	if (err)
 		goto out;
-	sqlite3_bind_int64(st, 1, run_id);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		err = db_fail(l, cause, "reading the finished run back");
 		goto out;
@@ -131,27 +124,15 @@ ledger_chain_append(struct ledger *l, int64_t run_id, char **cause)
 	if (err)
 		goto out;
 	sqlite3_finalize(st);
+	st = NULL;
 
-	err = db_prepare(
-	    l, "UPDATE runs SET row_hash = ?1 WHERE id = ?2;", &st, cause);
-	if (err)
-		goto out;
-	db_bind_text(st, 1, hash);
-	sqlite3_bind_int64(st, 2, run_id);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		err = db_fail(l, cause, "sealing the run");
-		goto out;
-	}
-	sqlite3_finalize(st);
-
-	err = db_prepare(l,
-	    "UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1", &st, cause);
-	if (err)
-		goto out;
-	sqlite3_bind_int64(st, 1, seq);
-	db_bind_text(st, 2, hash);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		err = db_fail(l, cause, "advancing the chain head");
+	err = db_run(l, cause, "sealing the run",
+	    "UPDATE runs SET row_hash = ?1 WHERE id = ?2;", DB_TEXT(hash),
+	    DB_I64(run_id), DB_END);
+	if (err == ST_OK)
+		err = db_run(l, cause, "advancing the chain head",
+		    "UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1",
+		    DB_I64(seq), DB_TEXT(hash), DB_END);
 out:
 	sqlite3_finalize(st);
 	return err;

@@ -39,15 +39,12 @@ query_int(struct ledger *l, const char *sql, int nparam, int64_t a, int64_t b,
     int64_t *out, char **cause)
 {
 	sqlite3_stmt *st = NULL;
-	st_err err = db_prepare(l, sql, &st, cause);
+	st_err err = db_stmt(l, &st, cause, sql, DB_I64_IF(nparam > 0, a),
+	    DB_I64_IF(nparam > 1, b), DB_END);
 	int rc;
 
 	if (err)
 		return err;
-	if (nparam > 0)
-		sqlite3_bind_int64(st, 1, a);
-	if (nparam > 1)
-		sqlite3_bind_int64(st, 2, b);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		if (sqlite3_column_type(st, 0) != SQLITE_NULL)
@@ -87,11 +84,11 @@ exports_run_hash(struct ledger *l, int64_t seq, char hex[65], char **cause)
 	hex[64] = '\0';
 	if (seq <= 0)
 		return ST_OK;
-	err = db_prepare(
-	    l, "SELECT row_hash FROM runs WHERE chain_seq = ?", &st, cause);
+	err = db_stmt(l, &st, cause,
+	    "SELECT row_hash FROM runs WHERE chain_seq = ?", DB_I64(seq),
+	    DB_END);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, seq);
 	if (sqlite3_step(st) == SQLITE_ROW &&
 	    sqlite3_column_bytes(st, 0) == 64)
 		memcpy(hex, sqlite3_column_text(st, 0), 64);
@@ -160,20 +157,16 @@ exports_claim(struct ledger *l, struct export_row *r, char **cause)
 	sqlite3_stmt *st = NULL;
 	st_err err;
 
-	err = db_prepare(l,
+	err = db_stmt(l, &st, cause,
 	    "INSERT INTO exports (kind, started_at, from_time, to_time,"
 	    " from_chain_seq, to_chain_seq, format, file, manifest)"
 	    " VALUES (?, ?, ?, ?, ?, ?, ?, '', '')",
-	    &st, cause);
+	    DB_TEXT(r->since_last ? "since-last" : "range"),
+	    DB_I64(ledger_now_ms()), DB_I64(r->from_time), DB_I64(r->to_time),
+	    DB_I64(r->from_seq), DB_I64(r->to_seq),
+	    DB_TEXT(export_format_name(r->format)), DB_END);
 	if (err)
 		return err;
-	db_bind_text(st, 1, r->since_last ? "since-last" : "range");
-	sqlite3_bind_int64(st, 2, ledger_now_ms());
-	sqlite3_bind_int64(st, 3, r->from_time);
-	sqlite3_bind_int64(st, 4, r->to_time);
-	sqlite3_bind_int64(st, 5, r->from_seq);
-	sqlite3_bind_int64(st, 6, r->to_seq);
-	db_bind_text(st, 7, export_format_name(r->format));
 	err = step_write(l, st, cause, "recording the export");
 	if (err == ST_OK)
 		r->id = sqlite3_last_insert_rowid(l->db);
@@ -186,14 +179,11 @@ exports_set_names(struct ledger *l, const struct export_row *r, char **cause)
 	sqlite3_stmt *st = NULL;
 	st_err err;
 
-	err = db_prepare(l,
-	    "UPDATE exports SET file = ?, manifest = ? WHERE id = ?", &st,
-	    cause);
+	err = db_stmt(l, &st, cause,
+	    "UPDATE exports SET file = ?, manifest = ? WHERE id = ?",
+	    DB_TEXT(r->file), DB_TEXT(r->manifest), DB_I64(r->id), DB_END);
 	if (err)
 		return err;
-	db_bind_text(st, 1, r->file);
-	db_bind_text(st, 2, r->manifest);
-	sqlite3_bind_int64(st, 3, r->id);
 	return step_write(l, st, cause, "naming the export's files");
 }
 
@@ -204,16 +194,13 @@ exports_mark_done(struct ledger *l, int64_t id, int64_t rows,
 	sqlite3_stmt *st = NULL;
 	st_err err;
 
-	err = db_prepare(l,
+	err = db_stmt(l, &st, cause,
 	    "UPDATE exports SET status = 'done', finished_at = ?,"
 	    " row_count = ?, sha256 = ? WHERE id = ? AND status = 'started'",
-	    &st, cause);
+	    DB_I64(ledger_now_ms()), DB_I64(rows), DB_TEXT(sha256), DB_I64(id),
+	    DB_END);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, ledger_now_ms());
-	sqlite3_bind_int64(st, 2, rows);
-	db_bind_text(st, 3, sha256);
-	sqlite3_bind_int64(st, 4, id);
 	return step_write(l, st, cause, "moving the export watermark");
 }
 
@@ -224,15 +211,12 @@ exports_mark_failed(
 	sqlite3_stmt *st = NULL;
 	st_err err;
 
-	err = db_prepare(l,
+	err = db_stmt(l, &st, cause,
 	    "UPDATE exports SET status = 'failed', finished_at = ?, note = ?"
 	    " WHERE id = ? AND status = 'started'",
-	    &st, cause);
+	    DB_I64(ledger_now_ms()), DB_TEXT(note), DB_I64(id), DB_END);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, ledger_now_ms());
-	db_bind_text(st, 2, note);
-	sqlite3_bind_int64(st, 3, id);
 	return step_write(l, st, cause, "recording a failed export");
 }
 

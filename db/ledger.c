@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -191,6 +192,210 @@ db_col_dup(sqlite3_stmt *st, int col)
 	if (s == NULL)
 		return NULL;
 	return xstrndup((const char *)s, (size_t)sqlite3_column_bytes(st, col));
+}
+
+static st_err
+db_bind_args(struct ledger *l, sqlite3_stmt *st, va_list ap, char **cause)
+{
+	int idx = 1, rc = SQLITE_OK;
+
+	for (enum db_arg t; rc == SQLITE_OK &&
+	     (t = (enum db_arg)va_arg(ap, int)) != DB_T_END; idx++) {
+		switch (t) {
+		case DB_T_I64:
+			rc = sqlite3_bind_int64(st, idx, va_arg(ap, int64_t));
+			break;
+		case DB_T_I64_IF: {
+			int set = va_arg(ap, int);
+			int64_t v = va_arg(ap, int64_t);
+
+			/* A fresh statement's parameters are NULL: leaving
+			 * one unbound also suits a query with fewer. */
+			if (set)
+				rc = sqlite3_bind_int64(st, idx, v);
+			break;
+		}
+		case DB_T_TEXT:
+			rc = db_bind_text(st, idx, va_arg(ap, const char *));
+			break;
+		default:
+			return st_fail(cause, ST_E_ARG,
+			    "bad ledger statement argument %d", idx);
+		}
+	}
+	if (rc != SQLITE_OK)
+		return db_fail(l, cause, "binding a ledger query");
+	return ST_OK;
+}
+
+static st_err
+db_vstmt(struct ledger *l, sqlite3_stmt **st, char **cause, const char *sql,
+    va_list ap)
+{
+	st_err err = db_prepare(l, sql, st, cause);
+
+	if (err == ST_OK)
+		err = db_bind_args(l, *st, ap, cause);
+	if (err) {
+		sqlite3_finalize(*st);
+		*st = NULL;
+	}
+	return err;
+}
+
+st_err
+db_stmt(struct ledger *l, sqlite3_stmt **st, char **cause, const char *sql,
+    ...)
+{
+	va_list ap;
+	st_err err;
+
+	va_start(ap, sql);
+	err = db_vstmt(l, st, cause, sql, ap);
+	va_end(ap);
+	return err;
+}
+
+st_err
+db_step_done(
+    struct ledger *l, sqlite3_stmt *st, const char *what, char **cause)
+{
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_fail(l, cause, what);
+	return ST_OK;
+}
+
+st_err
+db_run(struct ledger *l, char **cause, const char *what, const char *sql, ...)
+{
+	sqlite3_stmt *st = NULL;
+	va_list ap;
+	st_err err;
+
+	va_start(ap, sql);
+	err = db_vstmt(l, &st, cause, sql, ap);
+	va_end(ap);
+	if (err == ST_OK)
+		err = db_step_done(l, st, what, cause);
+	sqlite3_finalize(st);
+	return err;
+}
+
+st_err
+db_write_begin(struct ledger *l, enum db_write mode, int txn, char **cause)
+{
+	st_err err = ledger_lock_write(l, mode, cause);
+
+	if (err || !txn)
+		return err;
+	err = db_begin(l, cause);
+	if (err)
+		err = ledger_unlock_write(l, err, cause);
+	return err;
+}
+
+st_err
+db_write_end(struct ledger *l, st_err err, char **cause)
+{
+	if (!sqlite3_get_autocommit(l->db)) {
+		if (err == ST_OK)
+			err = db_commit(l, cause);
+		else
+			db_rollback(l);
+	}
+	return ledger_unlock_write(l, err, cause);
+}
+
+void
+db_record_read(const struct db_record *t, sqlite3_stmt *st, void *rec)
+{
+	char *base = rec;
+
+	for (size_t i = 0; i < t->ncols; i++) {
+		void *m = base + t->cols[i].off;
+		int col = (int)i;
+
+		switch (t->cols[i].kind) {
+		case 'i':
+			*(int *)m = sqlite3_column_int(st, col);
+			break;
+		case 'I':
+			*(int64_t *)m = sqlite3_column_int64(st, col);
+			break;
+		default:
+			*(char **)m = db_col_dup(st, col);
+		}
+	}
+}
+
+void
+db_record_clear(const struct db_record *t, void *rec)
+{
+	char *base = rec;
+
+	if (rec == NULL)
+		return;
+	for (size_t i = 0; i < t->ncols; i++)
+		if (t->cols[i].kind == 's')
+			free(*(char **)(base + t->cols[i].off));
+	memset(rec, 0, t->size);
+}
+
+st_err
+db_get_record(struct ledger *l, const struct db_record *t, void *rec,
+    int *found, const char *what, char **cause, const char *sql, ...)
+{
+	sqlite3_stmt *st = NULL;
+	va_list ap;
+	st_err err;
+
+	memset(rec, 0, t->size);
+	*found = 0;
+	err = ledger_lock(l, cause);
+	if (err)
+		return err;
+	va_start(ap, sql);
+	err = db_vstmt(l, &st, cause, sql, ap);
+	va_end(ap);
+	if (err)
+		goto out;
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		db_record_read(t, st, rec);
+		*found = 1;
+		break;
+	case SQLITE_DONE:
+		break;
+	default:
+		err = db_fail(l, cause, what);
+	}
+out:
+	sqlite3_finalize(st);
+	ledger_unlock(l);
+	return err;
+}
+
+st_err
+db_each_row(struct ledger *l, int (*row)(sqlite3_stmt *st, void *ctx),
+    void *ctx, const char *what, char **cause, const char *sql, ...)
+{
+	sqlite3_stmt *st = NULL;
+	va_list ap;
+	st_err err;
+	int rc;
+
+	va_start(ap, sql);
+	err = db_vstmt(l, &st, cause, sql, ap);
+	va_end(ap);
+	if (err)
+		return err;
+	for (rc = sqlite3_step(st); rc == SQLITE_ROW; rc = sqlite3_step(st))
+		if (row(st, ctx))
+			break;
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		err = db_fail(l, cause, what);
+	sqlite3_finalize(st);
+	return err;
 }
 
 static st_err

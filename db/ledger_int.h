@@ -92,9 +92,74 @@ int db_bind_text(sqlite3_stmt *st, int idx, const char *s);
 /* Owned copy of a text column, NULL for SQL NULL. */
 char *db_col_dup(sqlite3_stmt *st, int col);
 
-/* Fill records from a row selected with the column lists above. */
-void ledger_run_from_stmt(sqlite3_stmt *st, struct run_record *r);
-void ledger_cert_from_stmt(sqlite3_stmt *st, struct cert_record *c);
+/*
+ * Statement arguments for db_stmt and db_run: a list of tagged values bound
+ * to parameters 1, 2, ... in order and ended by DB_END.  Always spell them
+ * with these macros, which give every value the type va_arg reads back.
+ */
+enum db_arg { DB_T_END, DB_T_I64, DB_T_I64_IF, DB_T_TEXT };
+#define DB_END DB_T_END
+#define DB_I64(v) DB_T_I64, (int64_t)(v)
+/* The value when cond holds; otherwise the parameter stays unbound (NULL)
+ * and may even be absent from the query. */
+#define DB_I64_IF(cond, v) DB_T_I64_IF, (int)!!(cond), (int64_t)(v)
+/* Text, SQL NULL for a NULL pointer. */
+#define DB_TEXT(s) DB_T_TEXT, (const char *)(s)
+
+/* Prepare `sql` and bind the arguments.  *st is NULL on failure. */
+st_err db_stmt(struct ledger *l, sqlite3_stmt **st, char **cause,
+    const char *sql, ...);
+/* Step a statement that returns no row: ST_E_DB "<what>: <message>" unless
+ * it ends in SQLITE_DONE.  The statement stays prepared. */
+st_err db_step_done(
+    struct ledger *l, sqlite3_stmt *st, const char *what, char **cause);
+/* One write: db_stmt, db_step_done, finalize.  Afterwards sqlite3_changes,
+ * sqlite3_last_insert_rowid and, on failure, sqlite3_extended_errcode of
+ * l->db describe the statement. */
+st_err db_run(struct ledger *l, char **cause, const char *what,
+    const char *sql, ...);
+
+/*
+ * A write section: ledger_lock_write in `mode`, then BEGIN IMMEDIATE when
+ * `txn` is set.  db_write_end commits an open transaction when `err` is
+ * ST_OK (rolls it back otherwise) and ends with ledger_unlock_write, whose
+ * error it returns.
+ */
+st_err db_write_begin(
+    struct ledger *l, enum db_write mode, int txn, char **cause);
+st_err db_write_end(struct ledger *l, st_err err, char **cause);
+
+/* Which member of a record a column fills (see db_record). */
+struct db_col {
+	size_t off;
+	char kind; /* 'i' int, 'I' int64_t, 's' owned char * */
+};
+struct db_record {
+	size_t size;
+	const struct db_col *cols; /* in the order they are selected */
+	size_t ncols;
+};
+/* The runs and certificates records, for LEDGER_RUN_COLUMNS and
+ * LEDGER_CERT_COLUMNS. */
+extern const struct db_record db_run_record, db_cert_record;
+/* Fill a record from the current row / free its strings and zero it. */
+void db_record_read(const struct db_record *t, sqlite3_stmt *st, void *rec);
+void db_record_clear(const struct db_record *t, void *rec);
+
+/*
+ * Under the ledger lock, run a query selecting t's columns and read its
+ * first row into rec (zeroed first); *found says whether there was one.
+ * ST_E_DB "<what>: <message>" when the step fails.
+ */
+st_err db_get_record(struct ledger *l, const struct db_record *t, void *rec,
+    int *found, const char *what, char **cause, const char *sql, ...);
+
+/*
+ * Run a query (lock held) and call row(st, ctx) for each of its rows until
+ * one returns nonzero.  ST_E_DB "<what>: <message>" when a step fails.
+ */
+st_err db_each_row(struct ledger *l, int (*row)(sqlite3_stmt *st, void *ctx),
+    void *ctx, const char *what, char **cause, const char *sql, ...);
 
 /* Schema: apply migrations up to LEDGER_SCHEMA_VERSION (lock held). */
 st_err ledger_migrate(struct ledger *l, char **cause);

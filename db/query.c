@@ -1,140 +1,125 @@
 /* Reading the ledger back: one run, lists, a device's history, counts. */
 #include "db/ledger_int.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define RUN_COL(m, k) {offsetof(struct run_record, m), k}
+static const struct db_col run_cols[] = {
+    RUN_COL(id, 'I'),
+    RUN_COL(station_id, 's'),
+    RUN_COL(slot, 'i'),
+    RUN_COL(operator_id, 's'),
+    RUN_COL(batch, 's'),
+    RUN_COL(device_uri, 's'),
+    RUN_COL(scanned_serial, 's'),
+    RUN_COL(device_serial, 's'),
+    RUN_COL(profile, 's'),
+    RUN_COL(started_at, 'I'),
+    RUN_COL(ended_at, 'I'),
+    RUN_COL(result, 's'),
+    RUN_COL(failed_step, 's'),
+    RUN_COL(error_kind, 's'),
+    RUN_COL(reason, 's'),
+    RUN_COL(cert_serial, 's'),
+    RUN_COL(smoke_status, 's'),
+    RUN_COL(smoke_broker, 's'),
+    RUN_COL(smoke_tls_version, 's'),
+    RUN_COL(smoke_cipher, 's'),
+    RUN_COL(smoke_detail, 's'),
+    RUN_COL(chain_seq, 'I'),
+    RUN_COL(prev_hash, 's'),
+    RUN_COL(row_hash, 's'),
+};
+/* In the order of LEDGER_RUN_COLUMNS. */
+const struct db_record db_run_record = {
+    sizeof(struct run_record), run_cols, sizeof run_cols / sizeof run_cols[0]};
 
 void
 ledger_run_record_clear(struct run_record *r)
 {
-	if (r == NULL)
-		return;
-	free(r->station_id);
-	free(r->operator_id);
-	free(r->batch);
-	free(r->device_uri);
-	free(r->scanned_serial);
-	free(r->device_serial);
-	free(r->profile);
-	free(r->result);
-	free(r->failed_step);
-	free(r->error_kind);
-	free(r->reason);
-	free(r->cert_serial);
-	free(r->smoke_status);
-	free(r->smoke_broker);
-	free(r->smoke_tls_version);
-	free(r->smoke_cipher);
-	free(r->smoke_detail);
-	free(r->prev_hash);
-	free(r->row_hash);
-	memset(r, 0, sizeof *r);
-}
-
-void
-ledger_run_from_stmt(sqlite3_stmt *st, struct run_record *r)
-{
-	r->id = sqlite3_column_int64(st, 0);
-	r->station_id = db_col_dup(st, 1);
-	r->slot = sqlite3_column_int(st, 2);
-	r->operator_id = db_col_dup(st, 3);
-	r->batch = db_col_dup(st, 4);
-	r->device_uri = db_col_dup(st, 5);
-	r->scanned_serial = db_col_dup(st, 6);
-	r->device_serial = db_col_dup(st, 7);
-	r->profile = db_col_dup(st, 8);
-	r->started_at = sqlite3_column_int64(st, 9);
-	r->ended_at = sqlite3_column_int64(st, 10);
-	r->result = db_col_dup(st, 11);
-	r->failed_step = db_col_dup(st, 12);
-	r->error_kind = db_col_dup(st, 13);
-	r->reason = db_col_dup(st, 14);
-	r->cert_serial = db_col_dup(st, 15);
-	r->smoke_status = db_col_dup(st, 16);
-	r->smoke_broker = db_col_dup(st, 17);
-	r->smoke_tls_version = db_col_dup(st, 18);
-	r->smoke_cipher = db_col_dup(st, 19);
-	r->smoke_detail = db_col_dup(st, 20);
-	r->chain_seq = sqlite3_column_int64(st, 21);
-	r->prev_hash = db_col_dup(st, 22);
-	r->row_hash = db_col_dup(st, 23);
+	db_record_clear(&db_run_record, r);
 }
 
 st_err
 ledger_run_get(
     struct ledger *l, int64_t run_id, struct run_record *out, char **cause)
 {
-	sqlite3_stmt *st = NULL;
-	st_err err;
+	int found = 0;
+	st_err err = db_get_record(l, &db_run_record, out, &found,
+	    "reading a run", cause,
+	    "SELECT " LEDGER_RUN_COLUMNS " FROM runs WHERE id = ?",
+	    DB_I64(run_id), DB_END);
 
-	memset(out, 0, sizeof *out);
-	err = ledger_lock(l, cause);
-	if (err)
-		return err;
-	err = db_prepare(l,
-	    "SELECT " LEDGER_RUN_COLUMNS " FROM runs WHERE id = ?", &st, cause);
-	if (err)
-		goto out;
-	sqlite3_bind_int64(st, 1, run_id);
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
-		ledger_run_from_stmt(st, out);
-		break;
-	case SQLITE_DONE:
+	if (err == ST_OK && !found)
 		err = st_fail(cause, ST_E_NOTFOUND, "no run %lld in the ledger",
 		    (long long)run_id);
-		break;
-	default:
-		err = db_fail(l, cause, "reading a run");
-	}
-out:
-	sqlite3_finalize(st);
-	ledger_unlock(l);
 	return err;
 }
 
-/* Feed every run row of a prepared statement to cb (lock held). */
-static st_err
-each_run(struct ledger *l, sqlite3_stmt *st, ledger_run_cb cb, void *ctx,
-    char **cause)
+/* A run or certificate callback and its context, for db_each_row. */
+struct record_feed {
+	ledger_run_cb run_cb;
+	ledger_cert_cb cert_cb;
+	ledger_event_cb event_cb;
+	void *ctx;
+};
+
+static int
+feed_run(sqlite3_stmt *st, void *ctx)
 {
-	struct run_record r;
-	int rc;
+	struct record_feed *f = ctx;
+	struct run_record r = {0};
+	int stop;
 
-	for (rc = sqlite3_step(st); rc == SQLITE_ROW; rc = sqlite3_step(st)) {
-		int stop;
+	db_record_read(&db_run_record, st, &r);
+	stop = f->run_cb(&r, f->ctx);
+	ledger_run_record_clear(&r);
+	return stop;
+}
 
-		memset(&r, 0, sizeof r);
-		ledger_run_from_stmt(st, &r);
-		stop = cb(&r, ctx);
-		ledger_run_record_clear(&r);
-		if (stop)
-			return ST_OK;
-	}
-	if (rc != SQLITE_DONE)
-		return db_fail(l, cause, "listing runs");
-	return ST_OK;
+static int
+feed_cert(sqlite3_stmt *st, void *ctx)
+{
+	struct record_feed *f = ctx;
+	struct cert_record c = {0};
+	int stop;
+
+	db_record_read(&db_cert_record, st, &c);
+	stop = f->cert_cb(&c, f->ctx);
+	ledger_cert_record_clear(&c);
+	return stop;
+}
+
+static int
+feed_event(sqlite3_stmt *st, void *ctx)
+{
+	struct record_feed *f = ctx;
+	struct run_event e = {
+	    .id = sqlite3_column_int64(st, 0),
+	    .run_id = sqlite3_column_int64(st, 1),
+	    .at_ms = sqlite3_column_int64(st, 2),
+	    .step = (const char *)sqlite3_column_text(st, 3),
+	    .status = (const char *)sqlite3_column_text(st, 4),
+	    .detail = (const char *)sqlite3_column_text(st, 5),
+	};
+
+	return f->event_cb(&e, f->ctx);
 }
 
 st_err
 ledger_list_runs(
     struct ledger *l, int limit, ledger_run_cb cb, void *ctx, char **cause)
 {
-	sqlite3_stmt *st = NULL;
-	st_err err;
+	struct record_feed f = {.run_cb = cb, .ctx = ctx};
+	st_err err = ledger_lock(l, cause);
 
-	err = ledger_lock(l, cause);
 	if (err)
 		return err;
-	err = db_prepare(l,
+	err = db_each_row(l, feed_run, &f, "listing runs", cause,
 	    "SELECT " LEDGER_RUN_COLUMNS " FROM runs ORDER BY id DESC LIMIT ?",
-	    &st, cause);
-	if (err)
-		goto out;
-	sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
-	err = each_run(l, st, cb, ctx, cause);
-out:
-	sqlite3_finalize(st);
+	    DB_I64(limit > 0 ? limit : -1), DB_END);
 	ledger_unlock(l);
 	return err;
 }
@@ -143,37 +128,15 @@ st_err
 ledger_run_events(struct ledger *l, int64_t run_id, ledger_event_cb cb,
     void *ctx, char **cause)
 {
-	sqlite3_stmt *st = NULL;
-	st_err err;
-	int rc;
+	struct record_feed f = {.event_cb = cb, .ctx = ctx};
+	st_err err = ledger_lock(l, cause);
 
-	err = ledger_lock(l, cause);
 	if (err)
 		return err;
-	err = db_prepare(l,
+	err = db_each_row(l, feed_event, &f, "listing run events", cause,
 	    "SELECT id, run_id, at_ms, step, status, detail FROM run_events"
 	    " WHERE run_id = ? ORDER BY id",
-	    &st, cause);
-	if (err)
-		goto out;
-	sqlite3_bind_int64(st, 1, run_id);
-	for (rc = sqlite3_step(st); rc == SQLITE_ROW; rc = sqlite3_step(st)) {
-		struct run_event e = {
-		    .id = sqlite3_column_int64(st, 0),
-		    .run_id = sqlite3_column_int64(st, 1),
-		    .at_ms = sqlite3_column_int64(st, 2),
-		    .step = (const char *)sqlite3_column_text(st, 3),
-		    .status = (const char *)sqlite3_column_text(st, 4),
-		    .detail = (const char *)sqlite3_column_text(st, 5),
-		};
-
-		if (cb(&e, ctx))
-			goto out;
-	}
-	if (rc != SQLITE_DONE)
-		err = db_fail(l, cause, "listing run events");
-out:
-	sqlite3_finalize(st);
+	    DB_I64(run_id), DB_END);
 	ledger_unlock(l);
 	return err;
 }
@@ -182,57 +145,30 @@ st_err
 ledger_device_history(struct ledger *l, const char *serial,
     ledger_run_cb run_cb, ledger_cert_cb cert_cb, void *ctx, char **cause)
 {
-	sqlite3_stmt *st = NULL;
-	struct cert_record c;
+	struct record_feed f = {
+	    .run_cb = run_cb, .cert_cb = cert_cb, .ctx = ctx};
 	st_err err;
-	int rc;
 
 	if (serial == NULL)
 		return st_fail(cause, ST_E_ARG, "no device serial given");
 	err = ledger_lock(l, cause);
 	if (err)
 		return err;
-	if (run_cb) {
-		/* A UNION of two indexed lookups rather than an OR, which
-		 * SQLite would answer with a full scan. */
-		err = db_prepare(l,
+	/* A UNION of two indexed lookups rather than an OR, which SQLite
+	 * would answer with a full scan. */
+	if (run_cb)
+		err = db_each_row(l, feed_run, &f, "listing runs", cause,
 		    "SELECT " LEDGER_RUN_COLUMNS " FROM runs WHERE id IN ("
 		    " SELECT id FROM runs WHERE device_serial = ?1 UNION"
 		    " SELECT id FROM runs WHERE scanned_serial = ?1)"
 		    " ORDER BY id",
-		    &st, cause);
-		if (err)
-			goto out;
-		db_bind_text(st, 1, serial);
-		err = each_run(l, st, run_cb, ctx, cause);
-		sqlite3_finalize(st);
-		st = NULL;
-		if (err)
-			goto out;
-	}
-	if (cert_cb == NULL)
-		goto out;
-	err = db_prepare(l,
-	    "SELECT " LEDGER_CERT_COLUMNS " FROM certificates"
-	    " WHERE device_serial = ? ORDER BY id",
-	    &st, cause);
-	if (err)
-		goto out;
-	db_bind_text(st, 1, serial);
-	for (rc = sqlite3_step(st); rc == SQLITE_ROW; rc = sqlite3_step(st)) {
-		int stop;
-
-		memset(&c, 0, sizeof c);
-		ledger_cert_from_stmt(st, &c);
-		stop = cert_cb(&c, ctx);
-		ledger_cert_record_clear(&c);
-		if (stop)
-			goto out;
-	}
-	if (rc != SQLITE_DONE)
-		err = db_fail(l, cause, "listing certificates");
-out:
-	sqlite3_finalize(st);
+		    DB_TEXT(serial), DB_END);
+	if (err == ST_OK && cert_cb)
+		err = db_each_row(l, feed_cert, &f, "listing certificates",
+		    cause,
+		    "SELECT " LEDGER_CERT_COLUMNS " FROM certificates"
+		    " WHERE device_serial = ? ORDER BY id",
+		    DB_TEXT(serial), DB_END);
 	ledger_unlock(l);
 	return err;
 }
@@ -248,12 +184,11 @@ ledger_count_runs(
 	err = ledger_lock(l, cause);
 	if (err)
 		return err;
-	err = db_prepare(l,
-	    "SELECT count(*) FROM runs WHERE ?1 IS NULL OR result = ?1", &st,
-	    cause);
+	err = db_stmt(l, &st, cause,
+	    "SELECT count(*) FROM runs WHERE ?1 IS NULL OR result = ?1",
+	    DB_TEXT(result), DB_END);
 	if (err)
 		goto out;
-	db_bind_text(st, 1, result);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		*n = sqlite3_column_int64(st, 0);
 	else

@@ -5,6 +5,7 @@
  */
 #include "db/ledger_int.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,99 +22,93 @@ st_err
 ledger_run_ca_request(struct ledger *l, int64_t run_id,
     const char *key_sha256, char **cause)
 {
-	sqlite3_stmt *st = NULL;
 	st_err err;
 
 	if (!is_sha256_hex(key_sha256))
 		return st_fail(cause, ST_E_ARG,
 		    "a CA request is recorded with the key's SHA-256 in "
 		    "lower-case hex");
-	err = ledger_lock_write(l, DB_WRITE_GROUP, cause);
+	err = db_write_begin(l, DB_WRITE_GROUP, 0, cause);
 	if (err)
 		return err;
-	err = db_prepare(l,
+	err = db_run(l, cause, "recording the request to the CA",
 	    "UPDATE runs SET ca_key_sha256 = ? WHERE id = ? AND result = "
 	    "'running'",
-	    &st, cause);
-	if (err)
-		goto out;
-	db_bind_text(st, 1, key_sha256);
-	sqlite3_bind_int64(st, 2, run_id);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		err = db_fail(l, cause, "recording the request to the CA");
-	else if (sqlite3_changes(l->db) != 1)
+	    DB_TEXT(key_sha256), DB_I64(run_id), DB_END);
+	if (err == ST_OK && sqlite3_changes(l->db) != 1)
 		err = st_fail(cause, ST_E_STATE,
 		    "run %lld is unknown or already finished",
 		    (long long)run_id);
-out:
-	sqlite3_finalize(st);
-	err = ledger_unlock_write(l, err, cause);
-	return err;
+	return db_write_end(l, err, cause);
 }
+
+#define OPEN_COL(m, k) {offsetof(struct open_run, m), k}
+static const struct db_col open_run_cols[] = {
+    OPEN_COL(id, 'I'),
+    OPEN_COL(owner_pid, 'I'),
+    OPEN_COL(owner_start, 'I'),
+    OPEN_COL(device_serial, 's'),
+    OPEN_COL(cert_serial, 's'),
+    OPEN_COL(ca_key_sha256, 's'),
+    OPEN_COL(last_ok_step, 's'),
+};
+static const struct db_record open_run_record = {sizeof(struct open_run),
+    open_run_cols, sizeof open_run_cols / sizeof open_run_cols[0]};
 
 void
 ledger_open_runs_free(struct open_run *runs, size_t n)
 {
 	if (runs == NULL)
 		return;
-	for (size_t i = 0; i < n; i++) {
-		free(runs[i].device_serial);
-		free(runs[i].cert_serial);
-		free(runs[i].ca_key_sha256);
-		free(runs[i].last_ok_step);
-	}
+	for (size_t i = 0; i < n; i++)
+		db_record_clear(&open_run_record, &runs[i]);
 	free(runs);
+}
+
+struct open_runs {
+	struct open_run *v;
+	size_t len, cap;
+};
+
+static int
+add_open_run(sqlite3_stmt *st, void *ctx)
+{
+	struct open_runs *o = ctx;
+
+	if (o->len == o->cap) {
+		o->cap = o->cap ? o->cap * 2 : 8;
+		o->v = xrealloc(o->v, o->cap * sizeof *o->v);
+	}
+	db_record_read(&open_run_record, st, &o->v[o->len++]);
+	return 0;
 }
 
 st_err
 ledger_open_runs(struct ledger *l, struct open_run **out, size_t *n,
     char **cause)
 {
-	sqlite3_stmt *st = NULL;
-	struct open_run *v = NULL;
-	size_t len = 0, cap = 0;
+	struct open_runs o = {0};
 	st_err err;
-	int rc;
 
 	*out = NULL;
 	*n = 0;
 	err = ledger_lock(l, cause);
 	if (err)
 		return err;
-	err = db_prepare(l,
+	err = db_each_row(l, add_open_run, &o, "listing unfinished runs",
+	    cause,
 	    "SELECT id, coalesce(owner_pid, 0), coalesce(owner_start, 0),"
 	    " device_serial, cert_serial, ca_key_sha256,"
 	    " (SELECT step FROM run_events e WHERE e.run_id = runs.id"
 	    "  AND e.status = 'ok' ORDER BY e.id DESC LIMIT 1)"
 	    " FROM runs WHERE result = 'running' ORDER BY id",
-	    &st, cause);
-	if (err)
-		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 8;
-			v = xrealloc(v, cap * sizeof *v);
-		}
-		struct open_run *r = &v[len++];
-
-		r->id = sqlite3_column_int64(st, 0);
-		r->owner_pid = sqlite3_column_int64(st, 1);
-		r->owner_start = sqlite3_column_int64(st, 2);
-		r->device_serial = db_col_dup(st, 3);
-		r->cert_serial = db_col_dup(st, 4);
-		r->ca_key_sha256 = db_col_dup(st, 5);
-		r->last_ok_step = db_col_dup(st, 6);
-	}
-	if (rc != SQLITE_DONE)
-		err = db_fail(l, cause, "listing unfinished runs");
-out:
-	sqlite3_finalize(st);
+	    DB_END);
 	ledger_unlock(l);
 	if (err) {
-		ledger_open_runs_free(v, len);
+		ledger_open_runs_free(o.v, o.len);
 		return err;
 	}
-	*out = v;
-	*n = len;
+	*out = o.v;
+	*n = o.len;
 	return ST_OK;
 }

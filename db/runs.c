@@ -8,12 +8,11 @@ static st_err
 not_running(struct ledger *l, int64_t run_id, char **cause)
 {
 	sqlite3_stmt *st = NULL;
-	st_err err =
-	    db_prepare(l, "SELECT result FROM runs WHERE id = ?", &st, cause);
+	st_err err = db_stmt(l, &st, cause,
+	    "SELECT result FROM runs WHERE id = ?", DB_I64(run_id), DB_END);
 
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, run_id);
 	switch (sqlite3_step(st)) {
 	case SQLITE_ROW:
 		err = st_fail(cause, ST_E_STATE,
@@ -31,123 +30,78 @@ not_running(struct ledger *l, int64_t run_id, char **cause)
 	return err;
 }
 
-/* Step a prepared UPDATE that must touch exactly the running run. */
+/* After an UPDATE (db_run's `err`) that must touch exactly the running
+ * run. */
 static st_err
-step_running_update(struct ledger *l, sqlite3_stmt *st, int64_t run_id,
-    const char *what, char **cause)
+updated_running(struct ledger *l, st_err err, int64_t run_id, char **cause)
 {
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return db_fail(l, cause, what);
-	if (sqlite3_changes(l->db) != 1)
-		return not_running(l, run_id, cause);
-	return ST_OK;
+	if (err == ST_OK && sqlite3_changes(l->db) != 1)
+		err = not_running(l, run_id, cause);
+	return err;
 }
 
 st_err
 ledger_run_begin(
     struct ledger *l, const struct run_start *s, int64_t *run_id, char **cause)
 {
-	sqlite3_stmt *st = NULL;
 	st_err err;
 
 	*run_id = 0;
 	if (s->station_id == NULL || s->device_uri == NULL)
 		return st_fail(cause, ST_E_ARG,
 		    "a run needs a station id and a device URI");
-	err = ledger_lock_write(l, DB_WRITE_LAZY, cause);
+	err = db_write_begin(l, DB_WRITE_LAZY, 0, cause);
 	if (err)
 		return err;
-	err = db_prepare(l,
+	err = db_run(l, cause, "recording the start of a run",
 	    "INSERT INTO runs (station_id, slot, operator, batch, device_uri,"
 	    " scanned_serial, profile, started_at, result, owner_pid,"
 	    " owner_start)"
 	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
-	    &st, cause);
-	if (err)
-		goto out;
-	db_bind_text(st, 1, s->station_id);
-	sqlite3_bind_int(st, 2, s->slot);
-	db_bind_text(st, 3, s->operator_id);
-	db_bind_text(st, 4, s->batch);
-	db_bind_text(st, 5, s->device_uri);
-	db_bind_text(st, 6, s->scanned_serial);
-	db_bind_text(st, 7, s->profile);
-	sqlite3_bind_int64(
-	    st, 8, s->started_at_ms ? s->started_at_ms : ledger_now_ms());
-	if (s->owner_pid > 0) {
-		sqlite3_bind_int64(st, 9, s->owner_pid);
-		sqlite3_bind_int64(st, 10, s->owner_start);
-	}
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		err = db_fail(l, cause, "recording the start of a run");
-		goto out;
-	}
-	*run_id = sqlite3_last_insert_rowid(l->db);
-out:
-	sqlite3_finalize(st);
-	err = ledger_unlock_write(l, err, cause);
-	return err;
+	    DB_TEXT(s->station_id), DB_I64(s->slot), DB_TEXT(s->operator_id),
+	    DB_TEXT(s->batch), DB_TEXT(s->device_uri),
+	    DB_TEXT(s->scanned_serial), DB_TEXT(s->profile),
+	    DB_I64(s->started_at_ms ? s->started_at_ms : ledger_now_ms()),
+	    DB_I64_IF(s->owner_pid > 0, s->owner_pid),
+	    DB_I64_IF(s->owner_pid > 0, s->owner_start), DB_END);
+	if (err == ST_OK)
+		*run_id = sqlite3_last_insert_rowid(l->db);
+	return db_write_end(l, err, cause);
 }
 
 st_err
 ledger_run_device(struct ledger *l, int64_t run_id,
     const struct device_record *d, char **cause)
 {
-	sqlite3_stmt *st = NULL;
 	int64_t now = ledger_now_ms();
 	st_err err;
 
 	if (d->serial == NULL || *d->serial == '\0')
 		return st_fail(cause, ST_E_ARG, "the device has no serial");
-	err = ledger_lock_write(l, DB_WRITE_LAZY, cause);
+	err = db_write_begin(l, DB_WRITE_LAZY, 1, cause);
 	if (err)
 		return err;
-	err = db_begin(l, cause);
-	if (err)
-		goto out;
-	err = db_prepare(l,
+	err = db_run(l, cause, "recording the run's device",
 	    "UPDATE runs SET device_serial = ? WHERE id = ? AND result = "
 	    "'running'",
-	    &st, cause);
-	if (err)
-		goto out;
-	db_bind_text(st, 1, d->serial);
-	sqlite3_bind_int64(st, 2, run_id);
-	err = step_running_update(
-	    l, st, run_id, "recording the run's device", cause);
-	if (err)
-		goto out;
-	sqlite3_finalize(st);
+	    DB_TEXT(d->serial), DB_I64(run_id), DB_END);
+	err = updated_running(l, err, run_id, cause);
 	/* A field the device did not report keeps its last known value. */
-	err = db_prepare(l,
-	    "INSERT INTO devices (serial, model, hw_version, fw_version, chip,"
-	    " first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
-	    " ON CONFLICT(serial) DO UPDATE SET"
-	    " model = coalesce(excluded.model, model),"
-	    " hw_version = coalesce(excluded.hw_version, hw_version),"
-	    " fw_version = coalesce(excluded.fw_version, fw_version),"
-	    " chip = coalesce(excluded.chip, chip),"
-	    " last_seen = excluded.last_seen",
-	    &st, cause);
-	if (err)
-		goto out;
-	db_bind_text(st, 1, d->serial);
-	db_bind_text(st, 2, d->model);
-	db_bind_text(st, 3, d->hw_version);
-	db_bind_text(st, 4, d->fw_version);
-	db_bind_text(st, 5, d->chip);
-	sqlite3_bind_int64(st, 6, now);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		err = db_fail(l, cause, "recording the device");
-		goto out;
-	}
-	err = db_commit(l, cause);
-out:
-	sqlite3_finalize(st);
-	if (err)
-		db_rollback(l);
-	err = ledger_unlock_write(l, err, cause);
-	return err;
+	if (err == ST_OK)
+		err = db_run(l, cause, "recording the device",
+		    "INSERT INTO devices (serial, model, hw_version,"
+		    " fw_version, chip, first_seen, last_seen)"
+		    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
+		    " ON CONFLICT(serial) DO UPDATE SET"
+		    " model = coalesce(excluded.model, model),"
+		    " hw_version = coalesce(excluded.hw_version, hw_version),"
+		    " fw_version = coalesce(excluded.fw_version, fw_version),"
+		    " chip = coalesce(excluded.chip, chip),"
+		    " last_seen = excluded.last_seen",
+		    DB_TEXT(d->serial), DB_TEXT(d->model),
+		    DB_TEXT(d->hw_version), DB_TEXT(d->fw_version),
+		    DB_TEXT(d->chip), DB_I64(now), DB_END);
+	return db_write_end(l, err, cause);
 }
 
 static const char *const event_status_names[] = {
@@ -157,48 +111,45 @@ static const char *const event_status_names[] = {
     [LEDGER_EV_INFO] = "info",
 };
 
+/* Insert one event of `run_id` (write section held). */
+static st_err
+insert_event(struct ledger *l, int64_t run_id, int64_t at_ms,
+    const char *step, enum ledger_event_status status, const char *detail,
+    const char *what, char **cause)
+{
+	st_err err = db_run(l, cause, what,
+	    "INSERT INTO run_events (run_id, at_ms, step, status, detail)"
+	    " VALUES (?, ?, ?, ?, ?)",
+	    DB_I64(run_id), DB_I64(at_ms), DB_TEXT(step),
+	    DB_TEXT(event_status_names[status]), DB_TEXT(detail), DB_END);
+
+	if (err == ST_E_DB &&
+	    sqlite3_extended_errcode(l->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
+		err = st_fail(cause, ST_E_NOTFOUND, "no run %lld in the ledger",
+		    (long long)run_id);
+	return err;
+}
+
 st_err
 ledger_run_event(struct ledger *l, int64_t run_id, const char *step,
     enum ledger_event_status status, const char *detail, char **cause)
 {
-	sqlite3_stmt *st = NULL;
 	st_err err;
 
 	if (step == NULL || (unsigned)status > LEDGER_EV_INFO)
 		return st_fail(cause, ST_E_ARG, "bad run event");
-	err = ledger_lock_write(l, DB_WRITE_LAZY, cause);
+	err = db_write_begin(l, DB_WRITE_LAZY, 0, cause);
 	if (err)
 		return err;
-	err = db_prepare(l,
-	    "INSERT INTO run_events (run_id, at_ms, step, status, detail)"
-	    " VALUES (?, ?, ?, ?, ?)",
-	    &st, cause);
-	if (err)
-		goto out;
-	sqlite3_bind_int64(st, 1, run_id);
-	sqlite3_bind_int64(st, 2, ledger_now_ms());
-	db_bind_text(st, 3, step);
-	db_bind_text(st, 4, event_status_names[status]);
-	db_bind_text(st, 5, detail);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		if (sqlite3_extended_errcode(l->db) ==
-		    SQLITE_CONSTRAINT_FOREIGNKEY)
-			err = st_fail(cause, ST_E_NOTFOUND,
-			    "no run %lld in the ledger", (long long)run_id);
-		else
-			err = db_fail(l, cause, "recording a run event");
-	}
-out:
-	sqlite3_finalize(st);
-	err = ledger_unlock_write(l, err, cause);
-	return err;
+	err = insert_event(l, run_id, ledger_now_ms(), step, status, detail,
+	    "recording a run event", cause);
+	return db_write_end(l, err, cause);
 }
 
 st_err
 ledger_run_event_batch(struct ledger *l, int64_t run_id,
     const struct ledger_event_in *ev, size_t n, char **cause)
 {
-	sqlite3_stmt *st = NULL;
 	st_err err;
 
 	if (n == 0)
@@ -208,41 +159,14 @@ ledger_run_event_batch(struct ledger *l, int64_t run_id,
 		    (unsigned)ev[i].status > LEDGER_EV_INFO)
 			return st_fail(cause, ST_E_ARG, "bad run event");
 	}
-	err = ledger_lock_write(l, DB_WRITE_LAZY, cause);
+	err = db_write_begin(l, DB_WRITE_LAZY, 1, cause);
 	if (err)
 		return err;
-	err = db_begin(l, cause);
-	if (err)
-		goto out;
-	err = db_prepare(l,
-	    "INSERT INTO run_events (run_id, at_ms, step, status, detail)"
-	    " VALUES (?, ?, ?, ?, ?)",
-	    &st, cause);
-	for (size_t i = 0; err == ST_OK && i < n; i++) {
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, run_id);
-		sqlite3_bind_int64(st, 2, ev[i].at_ms ? ev[i].at_ms :
-		    ledger_now_ms());
-		db_bind_text(st, 3, ev[i].step);
-		db_bind_text(st, 4, event_status_names[ev[i].status]);
-		db_bind_text(st, 5, ev[i].detail);
-		if (sqlite3_step(st) == SQLITE_DONE)
-			continue;
-		if (sqlite3_extended_errcode(l->db) ==
-		    SQLITE_CONSTRAINT_FOREIGNKEY)
-			err = st_fail(cause, ST_E_NOTFOUND,
-			    "no run %lld in the ledger", (long long)run_id);
-		else
-			err = db_fail(l, cause, "recording run events");
-	}
-	sqlite3_finalize(st);
-	if (err == ST_OK)
-		err = db_commit(l, cause);
-	else
-		db_rollback(l);
-out:
-	err = ledger_unlock_write(l, err, cause);
-	return err;
+	for (size_t i = 0; err == ST_OK && i < n; i++)
+		err = insert_event(l, run_id,
+		    ev[i].at_ms ? ev[i].at_ms : ledger_now_ms(), ev[i].step,
+		    ev[i].status, ev[i].detail, "recording run events", cause);
+	return db_write_end(l, err, cause);
 }
 
 static const char *const smoke_names[] = {
@@ -257,33 +181,22 @@ ledger_run_smoke(struct ledger *l, int64_t run_id,
     const char *tls_version, const char *cipher, const char *detail,
     char **cause)
 {
-	sqlite3_stmt *st = NULL;
 	st_err err;
 
 	if ((unsigned)status > LEDGER_SMOKE_SKIPPED)
 		return st_fail(cause, ST_E_ARG, "bad smoke test status");
-	err = ledger_lock_write(l, DB_WRITE_LAZY, cause);
+	err = db_write_begin(l, DB_WRITE_LAZY, 0, cause);
 	if (err)
 		return err;
-	err = db_prepare(l,
+	err = db_run(l, cause, "recording the smoke test",
 	    "UPDATE runs SET smoke_status = ?, smoke_broker = ?,"
 	    " smoke_tls_version = ?, smoke_cipher = ?, smoke_detail = ?"
 	    " WHERE id = ? AND result = 'running'",
-	    &st, cause);
-	if (err)
-		goto out;
-	db_bind_text(st, 1, smoke_names[status]);
-	db_bind_text(st, 2, broker);
-	db_bind_text(st, 3, tls_version);
-	db_bind_text(st, 4, cipher);
-	db_bind_text(st, 5, detail);
-	sqlite3_bind_int64(st, 6, run_id);
-	err = step_running_update(
-	    l, st, run_id, "recording the smoke test", cause);
-out:
-	sqlite3_finalize(st);
-	err = ledger_unlock_write(l, err, cause);
-	return err;
+	    DB_TEXT(smoke_names[status]), DB_TEXT(broker),
+	    DB_TEXT(tls_version), DB_TEXT(cipher), DB_TEXT(detail),
+	    DB_I64(run_id), DB_END);
+	err = updated_running(l, err, run_id, cause);
+	return db_write_end(l, err, cause);
 }
 
 st_err
@@ -291,7 +204,6 @@ ledger_run_finish(struct ledger *l, int64_t run_id, const char *result,
     const char *failed_step, const char *error_kind, const char *reason,
     char **cause)
 {
-	sqlite3_stmt *st = NULL;
 	st_err err;
 
 	if (result == NULL ||
@@ -299,38 +211,18 @@ ledger_run_finish(struct ledger *l, int64_t run_id, const char *result,
 		return st_fail(cause, ST_E_ARG,
 		    "a run ends with PASS or FAIL, not '%s'",
 		    result ? result : "(null)");
-	err = ledger_lock_write(l, DB_WRITE_GROUP, cause);
-	if (err)
-		return err;
 	/* One transaction: the result and the run's place in the chain are
 	 * committed together, or not at all. */
-	err = db_begin(l, cause);
+	err = db_write_begin(l, DB_WRITE_GROUP, 1, cause);
 	if (err)
-		goto out;
-	err = db_prepare(l,
+		return err;
+	err = db_run(l, cause, "recording the run's result",
 	    "UPDATE runs SET ended_at = ?, result = ?, failed_step = ?,"
 	    " error_kind = ?, reason = ? WHERE id = ? AND result = 'running'",
-	    &st, cause);
-	if (err)
-		goto out;
-	sqlite3_bind_int64(st, 1, ledger_now_ms());
-	db_bind_text(st, 2, result);
-	db_bind_text(st, 3, failed_step);
-	db_bind_text(st, 4, error_kind);
-	db_bind_text(st, 5, reason);
-	sqlite3_bind_int64(st, 6, run_id);
-	err = step_running_update(
-	    l, st, run_id, "recording the run's result", cause);
-	if (err)
-		goto out;
-	err = ledger_chain_append(l, run_id, cause);
-	if (err)
-		goto out;
-	err = db_commit(l, cause);
-out:
-	sqlite3_finalize(st);
-	if (err)
-		db_rollback(l);
-	err = ledger_unlock_write(l, err, cause);
-	return err;
+	    DB_I64(ledger_now_ms()), DB_TEXT(result), DB_TEXT(failed_step),
+	    DB_TEXT(error_kind), DB_TEXT(reason), DB_I64(run_id), DB_END);
+	err = updated_running(l, err, run_id, cause);
+	if (err == ST_OK)
+		err = ledger_chain_append(l, run_id, cause);
+	return db_write_end(l, err, cause);
 }

@@ -138,21 +138,43 @@ take_bytes(uint8_t *resp, size_t len, uint8_t tag, size_t max, uint8_t **out,
 	return err;
 }
 
+/* A command whose reply carries one required bytes field: a copy of it. */
+static st_err
+call_take(struct client *c, uint8_t cmd, struct tlv_writer *w, uint8_t tag,
+    size_t max, uint8_t **out, size_t *out_len, char **cause)
+{
+	uint8_t *resp = NULL;
+	size_t len = 0;
+	st_err err = call(c, cmd, w, &resp, &len, cause);
+
+	if (err)
+		return err;
+	return take_bytes(resp, len, tag, max, out, out_len, cause);
+}
+
+/* A command whose reply says nothing beyond success. */
+static st_err
+call_void(struct client *c, uint8_t cmd, struct tlv_writer *w, char **cause)
+{
+	uint8_t *resp = NULL;
+	size_t len = 0;
+	st_err err = call(c, cmd, w, &resp, &len, cause);
+
+	free(resp);
+	return err;
+}
+
 st_err
 dev_keygen(struct client *c, uint8_t alg, uint8_t slot, uint8_t **spki,
     size_t *spki_len, char **cause)
 {
 	struct tlv_writer w;
-	uint8_t *resp;
-	size_t len;
 
 	tlv_writer_init(&w);
 	tlv_put_u8(&w, PROTO_T_KEY_ALG, alg);
 	tlv_put_u8(&w, PROTO_T_SLOT, slot);
-	st_err err = call(c, PROTO_CMD_KEYGEN, &w, &resp, &len, cause);
-	if (err)
-		return err;
-	return take_bytes(resp, len, PROTO_T_PUBKEY, 1024, spki, spki_len, cause);
+	return call_take(c, PROTO_CMD_KEYGEN, &w,
+	    PROTO_T_PUBKEY, 1024, spki, spki_len, cause);
 }
 
 st_err
@@ -160,15 +182,11 @@ dev_pubkey(struct client *c, uint8_t slot, uint8_t **spki, size_t *spki_len,
     char **cause)
 {
 	struct tlv_writer w;
-	uint8_t *resp;
-	size_t len;
 
 	tlv_writer_init(&w);
 	tlv_put_u8(&w, PROTO_T_SLOT, slot);
-	st_err err = call(c, PROTO_CMD_PUBKEY, &w, &resp, &len, cause);
-	if (err)
-		return err;
-	return take_bytes(resp, len, PROTO_T_PUBKEY, 1024, spki, spki_len, cause);
+	return call_take(c, PROTO_CMD_PUBKEY, &w,
+	    PROTO_T_PUBKEY, 1024, spki, spki_len, cause);
 }
 
 st_err
@@ -177,8 +195,6 @@ dev_csr(struct client *c, uint8_t slot, const char *subject,
     size_t *der_len, char **cause)
 {
 	struct tlv_writer w;
-	uint8_t *resp;
-	size_t len;
 
 	tlv_writer_init(&w);
 	tlv_put_u8(&w, PROTO_T_SLOT, slot);
@@ -187,10 +203,8 @@ dev_csr(struct client *c, uint8_t slot, const char *subject,
 		tlv_put_str(&w, PROTO_T_SAN_DNS, san_dns[i]);
 	for (size_t i = 0; san_uri && san_uri[i]; i++)
 		tlv_put_str(&w, PROTO_T_SAN_URI, san_uri[i]);
-	st_err err = call(c, PROTO_CMD_CSR, &w, &resp, &len, cause);
-	if (err)
-		return err;
-	return take_bytes(resp, len, PROTO_T_CSR, 16384, der, der_len, cause);
+	return call_take(c, PROTO_CMD_CSR, &w,
+	    PROTO_T_CSR, 16384, der, der_len, cause);
 }
 
 st_err
@@ -199,31 +213,23 @@ dev_sign(struct client *c, uint8_t slot, uint8_t sig_alg,
     char **cause)
 {
 	struct tlv_writer w;
-	uint8_t *resp;
-	size_t len;
 
 	tlv_writer_init(&w);
 	tlv_put_u8(&w, PROTO_T_SLOT, slot);
 	tlv_put_u8(&w, PROTO_T_SIG_ALG, sig_alg);
 	tlv_put(&w, PROTO_T_DIGEST, digest, digest_len);
-	st_err err = call(c, PROTO_CMD_SIGN, &w, &resp, &len, cause);
-	if (err)
-		return err;
-	return take_bytes(resp, len, PROTO_T_SIGNATURE, 1024, sig, sig_len, cause);
+	return call_take(c, PROTO_CMD_SIGN, &w,
+	    PROTO_T_SIGNATURE, 1024, sig, sig_len, cause);
 }
 
 st_err
 dev_write_cert(struct client *c, const uint8_t *der, size_t len, char **cause)
 {
 	struct tlv_writer w;
-	uint8_t *resp;
-	size_t rlen;
 
 	tlv_writer_init(&w);
 	tlv_put(&w, PROTO_T_CERT, der, len);
-	st_err err = call(c, PROTO_CMD_WRITE_CERT, &w, &resp, &rlen, cause);
-	free(resp);
-	return err;
+	return call_void(c, PROTO_CMD_WRITE_CERT, &w, cause);
 }
 
 st_err
@@ -231,28 +237,18 @@ dev_write_chain(struct client *c, const uint8_t *const *der, const size_t *len,
     size_t n, char **cause)
 {
 	struct tlv_writer w;
-	uint8_t *resp;
-	size_t rlen;
 
 	tlv_writer_init(&w);
 	for (size_t i = 0; i < n; i++)
 		tlv_put(&w, PROTO_T_CERT, der[i], len[i]);
-	st_err err = call(c, PROTO_CMD_WRITE_CHAIN, &w, &resp, &rlen, cause);
-	free(resp);
-	return err;
+	return call_void(c, PROTO_CMD_WRITE_CHAIN, &w, cause);
 }
 
 st_err
 dev_read_cert(struct client *c, uint8_t **der, size_t *len, char **cause)
 {
-	uint8_t *resp;
-	size_t rlen;
-	st_err err = call(c, PROTO_CMD_READ_CERT, NULL, &resp, &rlen, cause);
-
-	if (err)
-		return err;
-	return take_bytes(resp, rlen, PROTO_T_CERT, PROTO_MAX_MESSAGE, der, len,
-	    cause);
+	return call_take(c, PROTO_CMD_READ_CERT, NULL, PROTO_T_CERT,
+	    PROTO_MAX_MESSAGE, der, len, cause);
 }
 
 st_err
@@ -265,23 +261,14 @@ st_err
 dev_commit(struct client *c, int lock, char **cause)
 {
 	struct tlv_writer w;
-	uint8_t *resp;
-	size_t len;
 
 	tlv_writer_init(&w);
 	tlv_put_u8(&w, PROTO_T_LOCK, lock ? 1 : 0);
-	st_err err = call(c, PROTO_CMD_COMMIT, &w, &resp, &len, cause);
-	free(resp);
-	return err;
+	return call_void(c, PROTO_CMD_COMMIT, &w, cause);
 }
 
 st_err
 dev_factory_reset(struct client *c, char **cause)
 {
-	uint8_t *resp;
-	size_t len;
-	st_err err = call(c, PROTO_CMD_FACTORY_RESET, NULL, &resp, &len, cause);
-
-	free(resp);
-	return err;
+	return call_void(c, PROTO_CMD_FACTORY_RESET, NULL, cause);
 }

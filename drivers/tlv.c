@@ -124,14 +124,39 @@ tlv_find(const uint8_t *buf, size_t len, uint8_t tag, struct tlv *out)
 	return false;
 }
 
+/* Find `tag`, which must be there: ST_E_PROTO when it is not. */
+static st_err
+get_field(const uint8_t *buf, size_t len, uint8_t tag, struct tlv *t,
+    char **cause)
+{
+	if (!tlv_find(buf, len, tag, t))
+		return st_fail(cause, ST_E_PROTO, "missing field 0x%02x", tag);
+	return ST_OK;
+}
+
+/* The same for a field of at most `max` bytes. */
+static st_err
+get_upto(const uint8_t *buf, size_t len, uint8_t tag, size_t max,
+    struct tlv *t, char **cause)
+{
+	st_err err = get_field(buf, len, tag, t, cause);
+
+	if (err == ST_OK && t->len > max)
+		err = st_fail(cause, ST_E_PROTO,
+		    "field 0x%02x is %u bytes long, limit %zu", tag, t->len,
+		    max);
+	return err;
+}
+
 static st_err
 get_fixed(const uint8_t *buf, size_t len, uint8_t tag, size_t width,
     uint32_t *v, char **cause)
 {
-	struct tlv t;
+	struct tlv t = {0};
+	st_err err = get_field(buf, len, tag, &t, cause);
 
-	if (!tlv_find(buf, len, tag, &t))
-		return st_fail(cause, ST_E_PROTO, "missing field 0x%02x", tag);
+	if (err)
+		return err;
 	if (t.len != width)
 		return st_fail(cause, ST_E_PROTO,
 		    "field 0x%02x has %u bytes, expected %zu", tag, t.len, width);
@@ -176,14 +201,13 @@ st_err
 tlv_get_str(const uint8_t *buf, size_t len, uint8_t tag, size_t max,
     char **out, char **cause)
 {
-	struct tlv t;
+	struct tlv t = {0};
+	st_err err;
 
 	*out = NULL;
-	if (!tlv_find(buf, len, tag, &t))
-		return st_fail(cause, ST_E_PROTO, "missing field 0x%02x", tag);
-	if (t.len > max)
-		return st_fail(cause, ST_E_PROTO,
-		    "field 0x%02x is %u bytes long, limit %zu", tag, t.len, max);
+	err = get_upto(buf, len, tag, max, &t, cause);
+	if (err)
+		return err;
 	for (size_t i = 0; i < t.len; i++) {
 		/* Printable ASCII or UTF-8 continuation/lead bytes; no controls. */
 		if (t.val[i] < 0x20 || t.val[i] == 0x7F)
@@ -199,13 +223,11 @@ st_err
 tlv_get_bytes(const uint8_t *buf, size_t len, uint8_t tag, size_t max,
     const uint8_t **val, size_t *vlen, char **cause)
 {
-	struct tlv t;
+	struct tlv t = {0};
+	st_err err = get_upto(buf, len, tag, max, &t, cause);
 
-	if (!tlv_find(buf, len, tag, &t))
-		return st_fail(cause, ST_E_PROTO, "missing field 0x%02x", tag);
-	if (t.len > max)
-		return st_fail(cause, ST_E_PROTO,
-		    "field 0x%02x is %u bytes long, limit %zu", tag, t.len, max);
+	if (err)
+		return err;
 	*val = t.val;
 	*vlen = t.len;
 	return ST_OK;

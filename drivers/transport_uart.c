@@ -23,6 +23,7 @@
 #include "../station/util/xalloc.h"
 #include "transport.h"
 #include "uart.h"
+#include "usb.h"
 
 #define LOG_MODULE "uart"
 #include "../station/util/log.h"
@@ -128,27 +129,6 @@ parse_opts(const char *query, struct uart_opts *o, char **cause)
 	return err;
 }
 
-/* "0403" -> 0x0403; exactly four hex digits. */
-static int
-parse_hex16(const char *s, size_t len)
-{
-	int v = 0;
-
-	if (len != 4)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		int d = c >= '0' && c <= '9' ? c - '0' :
-		    c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-		    c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-
-		if (d < 0)
-			return -1;
-		v = v * 16 + d;
-	}
-	return v;
-}
-
 /*
  * usb=VID:PID[:SERIAL] -> the name of the one matching port.  Lists what
  * was found when nothing matches, so the operator sees the adapter's real
@@ -157,9 +137,7 @@ parse_hex16(const char *s, size_t len)
 static st_err
 find_usb_port(const char *sel, char **name, char **cause)
 {
-	const char *c1 = strchr(sel, ':');
-	const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-	const char *serial = c2 ? c2 + 1 : NULL;
+	const char *serial;
 	struct uart_port_info *ports = NULL;
 	size_t n = 0, matches = 0, match = 0;
 	int vid, pid;
@@ -167,10 +145,7 @@ find_usb_port(const char *sel, char **name, char **cause)
 	st_err err;
 
 	*name = NULL;
-	vid = c1 ? parse_hex16(sel, (size_t)(c1 - sel)) : -1;
-	pid = c1 ? parse_hex16(c1 + 1, c2 ? (size_t)(c2 - c1 - 1) :
-	    strlen(c1 + 1)) : -1;
-	if (vid < 0 || pid < 0 || (serial != NULL && serial[0] == '\0'))
+	if (usb_ids_parse(sel, &vid, &pid, &serial) != 0)
 		return st_fail(cause, ST_E_URI,
 		    "expected usb=VID:PID[:SERIAL] with 4-digit hex IDs, "
 		    "got 'usb=%s'", sel);

@@ -74,7 +74,7 @@ port_path_valid(const char *p)
 st_err
 usb_selector_parse(const char *text, struct usb_selector *sel, char **cause)
 {
-	const char *c1, *c2;
+	const char *serial;
 
 	*sel = (struct usb_selector){ .vid = -1, .pid = -1 };
 	if (strncmp(text, "path=", 5) == 0) {
@@ -85,20 +85,30 @@ usb_selector_parse(const char *text, struct usb_selector *sel, char **cause)
 		sel->port_path = xstrdup(text + 5);
 		return ST_OK;
 	}
-	c1 = strchr(text, ':');
-	c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-	sel->vid = c1 ? parse_hex16(text, (size_t)(c1 - text)) : -1;
-	sel->pid = c1 ? parse_hex16(c1 + 1, c2 ? (size_t)(c2 - c1 - 1) :
-	    strlen(c1 + 1)) : -1;
-	if (sel->vid < 0 || sel->pid < 0 || (c2 != NULL && c2[1] == '\0')) {
+	if (usb_ids_parse(text, &sel->vid, &sel->pid, &serial) != 0) {
 		*sel = (struct usb_selector){ .vid = -1, .pid = -1 };
 		return st_fail(cause, ST_E_URI,
 		    "expected VID:PID[:SERIAL] with 4-digit hex IDs or "
 		    "path=BUS-PORT[.PORT]..., got '%s'", text);
 	}
-	if (c2 != NULL)
-		sel->serial = xstrdup(c2 + 1);
+	if (serial != NULL)
+		sel->serial = xstrdup(serial);
 	return ST_OK;
+}
+
+int
+usb_ids_parse(const char *text, int *vid, int *pid, const char **serial)
+{
+	const char *c1 = strchr(text, ':');
+	const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+
+	*vid = c1 ? parse_hex16(text, (size_t)(c1 - text)) : -1;
+	*pid = c1 ? parse_hex16(c1 + 1, c2 ? (size_t)(c2 - c1 - 1) :
+	    strlen(c1 + 1)) : -1;
+	*serial = c2 ? c2 + 1 : NULL;
+	if (*vid < 0 || *pid < 0 || (c2 != NULL && c2[1] == '\0'))
+		return -1;
+	return 0;
 }
 
 void

@@ -41,6 +41,11 @@ st_err usb_selector_parse(const char *text, struct usb_selector *sel,
     char **cause);
 void usb_selector_clear(struct usb_selector *sel);
 
+/* Split "VID:PID[:SERIAL]" (four hex digits each, a serial if present is
+ * not empty; it may itself hold ':').  *serial points into `text`, NULL
+ * when absent.  0, or -1 when `text` is not of that form. */
+int usb_ids_parse(const char *text, int *vid, int *pid, const char **serial);
+
 /* The vendor bulk pipe of a device: a class 0xFF interface (or the one
  * asked for) with one bulk IN and one bulk OUT endpoint. */
 struct usb_bulk_iface {

@@ -9,28 +9,11 @@
 #include <time.h>
 
 #include "dn.h"
+#include "policy_rule.h"
 #include "san.h"
 #include "util/xalloc.h"
 
 #define DAY_SECONDS 86400
-
-static st_err
-refuse(const char **rule, const char *id, char **cause, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static st_err
-refuse(const char **rule, const char *id, char **cause, const char *fmt, ...)
-{
-	va_list ap;
-
-	*rule = id;
-	va_start(ap, fmt);
-	char *msg = xvasprintf(fmt, ap);
-	va_end(ap);
-	st_fail(cause, ST_E_POLICY, "%s", msg);
-	free(msg);
-	return ST_E_POLICY;
-}
 
 /* The CA certificates of a verified chain must be in their validity at
  * `now`; the leaf's own window is checked separately with its rules. */
@@ -45,10 +28,12 @@ check_chain_times(STACK_OF(X509) *chain, time_t now, int skew,
 
 		if (ASN1_TIME_cmp_time_t(X509_get0_notBefore(ca),
 		    now + skew) > 0)
-			err = refuse(rule, "cert.chain", cause, "the issuing "
+			err = policy_refuse(rule, "cert.chain", cause,
+			    "the issuing "
 			    "CA '%s' is not valid yet", name);
 		else if (ASN1_TIME_cmp_time_t(X509_get0_notAfter(ca), now) <= 0)
-			err = refuse(rule, "cert.chain", cause, "the issuing "
+			err = policy_refuse(rule, "cert.chain", cause,
+			    "the issuing "
 			    "CA '%s' has expired", name);
 		free(name);
 		if (err)
@@ -82,7 +67,8 @@ check_chain(const struct ca_issued *issued, const struct cert_expect *exp,
 		int e = X509_STORE_CTX_get_error(ctx);
 
 		ERR_clear_error();
-		err = refuse(rule, "cert.chain", cause, "the certificate does "
+		err = policy_refuse(rule, "cert.chain", cause,
+		    "the certificate does "
 		    "not verify to the pinned root: %s (depth %d)",
 		    X509_verify_cert_error_string(e),
 		    X509_STORE_CTX_get_error_depth(ctx));
@@ -99,26 +85,15 @@ static st_err
 check_subject_and_key(X509 *cert, const struct cert_expect *exp,
     const char **rule, char **cause)
 {
-	X509_NAME *want = NULL;
-	st_err err;
-
 	if (EVP_PKEY_eq(X509_get0_pubkey(cert),
 	    X509_REQ_get0_pubkey(exp->csr)) != 1) {
 		ERR_clear_error();
-		return refuse(rule, "cert.key", cause, "the certificate's "
+		return policy_refuse(rule, "cert.key", cause,
+		    "the certificate's "
 		    "public key is not the CSR's");
 	}
-	if ((err = dn_parse(exp->subject, &want, cause)))
-		return st_wrap(cause, ST_E_ARG, "the expected subject");
-	if (X509_NAME_cmp(X509_get_subject_name(cert), want) != 0) {
-		char *have = dn_format(X509_get_subject_name(cert));
-
-		err = refuse(rule, "cert.subject", cause, "the certificate's "
-		    "subject is '%s'; expected '%s'", have, exp->subject);
-		free(have);
-	}
-	X509_NAME_free(want);
-	return err;
+	return policy_subject_is(X509_get_subject_name(cert), exp->subject,
+	    "the certificate's", "cert.subject", rule, cause);
 }
 
 static st_err
@@ -132,7 +107,8 @@ check_san(X509 *cert, X509_REQ *csr, const char **rule, char **cause)
 	if ((err = san_set_from_exts(req_exts, &want, &why)) ||
 	    (err = san_set_from_exts(X509_get0_extensions(cert), &have,
 	    &why))) {
-		err = refuse(rule, "cert.san", cause, "subjectAltName: %s", why);
+		err = policy_refuse(rule, "cert.san", cause,
+		    "subjectAltName: %s", why);
 		goto out;
 	}
 	/* Compare as NULL-terminated lists: the CSR's set is the expected. */
@@ -142,7 +118,8 @@ check_san(X509 *cert, X509_REQ *csr, const char **rule, char **cause)
 	want.uri[want.n_uri] = NULL;
 	if (!san_set_equal(&have, (const char *const *)want.dns,
 	    (const char *const *)want.uri, &why))
-		err = refuse(rule, "cert.san", cause, "the certificate's "
+		err = policy_refuse(rule, "cert.san", cause,
+		    "the certificate's "
 		    "subjectAltNames differ from the CSR's: %s", why);
 out:
 	free(why);
@@ -164,18 +141,20 @@ check_validity(X509 *cert, const struct profile *p, time_t now, int skew,
 
 	if (ASN1_TIME_cmp_time_t(nb, now + skew) > 0) {
 		cert_time_str(nb, t, sizeof t);
-		return refuse(rule, "cert.not-yet-valid", cause, "the "
+		return policy_refuse(rule, "cert.not-yet-valid", cause, "the "
 		    "certificate is valid only from %s (is the CA's clock "
 		    "right?)", t);
 	}
 	if (ASN1_TIME_cmp_time_t(na, now) <= 0) {
 		cert_time_str(na, t, sizeof t);
-		return refuse(rule, "cert.expired", cause, "the certificate "
+		return policy_refuse(rule, "cert.expired", cause,
+		    "the certificate "
 		    "expired at %s", t);
 	}
 	if (ASN1_TIME_cmp_time_t(na, limit) > 0) {
 		cert_time_str(na, t, sizeof t);
-		return refuse(rule, "cert.validity", cause, "the certificate "
+		return policy_refuse(rule, "cert.validity", cause,
+		    "the certificate "
 		    "is valid until %s, longer than the profile's %d days",
 		    t, p->validity_days);
 	}
@@ -192,21 +171,25 @@ check_usage(X509 *cert, const struct profile *p, const char **rule,
 
 	if ((flags & EXFLAG_CA) ||
 	    ((flags & EXFLAG_KUSAGE) && (ku & (KU_KEY_CERT_SIGN | KU_CRL_SIGN))))
-		return refuse(rule, "cert.ca", cause, "the certificate is a CA "
+		return policy_refuse(rule, "cert.ca", cause,
+		    "the certificate is a CA "
 		    "certificate (CA:TRUE or keyCertSign/cRLSign)");
 	if (p->key_usage != 0 &&
 	    (!(flags & EXFLAG_KUSAGE) || (ku & p->key_usage) != p->key_usage))
-		return refuse(rule, "cert.key-usage", cause, "the certificate's "
+		return policy_refuse(rule, "cert.key-usage", cause,
+		    "the certificate's "
 		    "keyUsage lacks bits the profile asks for (0x%x of 0x%x)",
 		    (flags & EXFLAG_KUSAGE) ? (unsigned)(ku & p->key_usage) : 0u,
 		    p->key_usage);
 	if (p->eku_client_auth &&
 	    (!(flags & EXFLAG_XKUSAGE) || !(xku & XKU_SSL_CLIENT)))
-		return refuse(rule, "cert.eku", cause, "the certificate has "
+		return policy_refuse(rule, "cert.eku", cause,
+		    "the certificate has "
 		    "no extendedKeyUsage clientAuth; the profile asks for it");
 	if (p->eku_server_auth &&
 	    (!(flags & EXFLAG_XKUSAGE) || !(xku & XKU_SSL_SERVER)))
-		return refuse(rule, "cert.eku", cause, "the certificate has "
+		return policy_refuse(rule, "cert.eku", cause,
+		    "the certificate has "
 		    "no extendedKeyUsage serverAuth; the profile asks for it");
 	return ST_OK;
 }
@@ -219,7 +202,7 @@ check_sig_alg(X509 *cert, const char **rule, char **cause)
 	if (!X509_get_signature_info(cert, &md, &pk, NULL, NULL) ||
 	    !sig_digest_acceptable(md)) {
 		ERR_clear_error();
-		return refuse(rule, "cert.signature-alg", cause, "the "
+		return policy_refuse(rule, "cert.signature-alg", cause, "the "
 		    "certificate is signed with %s; SHA-256 or stronger is "
 		    "required", OBJ_nid2ln(X509_get_signature_nid(cert)));
 	}
@@ -244,7 +227,7 @@ cert_check(const struct ca_issued *issued, const struct cert_expect *exp,
 		return st_fail(cause, ST_E_ARG, "certificate check: the CSR, "
 		    "profile, expected subject and pinned root are required");
 	if (issued->cert == NULL)
-		return refuse(rule, "cert.missing", cause,
+		return policy_refuse(rule, "cert.missing", cause,
 		    "the CA returned no certificate");
 	/* Chain first: nothing else about a certificate from an unknown
 	 * issuer is worth reporting. */

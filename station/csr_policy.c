@@ -12,29 +12,9 @@
 
 #include "cert_check.h"
 #include "dn.h"
+#include "policy_rule.h"
 #include "san.h"
 #include "util/xalloc.h"
-
-/* Fail rule `id` with a formatted cause; the OpenSSL error queue is
- * cleared so that it does not leak into an unrelated later message. */
-static st_err
-refuse(const char **rule, const char *id, char **cause, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static st_err
-refuse(const char **rule, const char *id, char **cause, const char *fmt, ...)
-{
-	va_list ap;
-
-	*rule = id;
-	ERR_clear_error();
-	va_start(ap, fmt);
-	char *msg = xvasprintf(fmt, ap);
-	va_end(ap);
-	st_fail(cause, ST_E_POLICY, "%s", msg);
-	free(msg);
-	return ST_E_POLICY;
-}
 
 static st_err
 check_der(const uint8_t *der, size_t len, X509_REQ **out, const char **rule,
@@ -47,11 +27,13 @@ check_der(const uint8_t *der, size_t len, X509_REQ **out, const char **rule,
 
 	*out = NULL;
 	if (req == NULL)
-		return refuse(rule, "csr.der", cause, "the CSR is not a DER "
+		return policy_refuse(rule, "csr.der", cause,
+		    "the CSR is not a DER "
 		    "certification request (%zu bytes do not parse)", len);
 	if ((size_t)(p - der) != len) {
 		X509_REQ_free(req);
-		return refuse(rule, "csr.der", cause, "the CSR has %zu bytes "
+		return policy_refuse(rule, "csr.der", cause,
+		    "the CSR has %zu bytes "
 		    "of trailing data after the request", len - (size_t)(p - der));
 	}
 	/* BER tricks (indefinite lengths, long-form small lengths) parse but
@@ -61,7 +43,8 @@ check_der(const uint8_t *der, size_t len, X509_REQ **out, const char **rule,
 	if (n < 0 || (size_t)n != len || memcmp(again, der, len) != 0) {
 		OPENSSL_free(again);
 		X509_REQ_free(req);
-		return refuse(rule, "csr.der", cause, "the CSR is not in "
+		return policy_refuse(rule, "csr.der", cause,
+		    "the CSR is not in "
 		    "canonical DER (re-encoding it gives different bytes)");
 	}
 	OPENSSL_free(again);
@@ -77,14 +60,15 @@ check_signature(X509_REQ *req, const char **rule, char **cause)
 
 	if (!OBJ_find_sigid_algs(sig_nid, &md, &pk) ||
 	    !sig_digest_acceptable(md))
-		return refuse(rule, "csr.signature", cause, "the CSR is signed "
+		return policy_refuse(rule, "csr.signature", cause,
+		    "the CSR is signed "
 		    "with %s; SHA-256 or stronger is required",
 		    OBJ_nid2ln(sig_nid));
 	if (pub == NULL)
-		return refuse(rule, "csr.key-type", cause,
+		return policy_refuse(rule, "csr.key-type", cause,
 		    "the CSR's public key cannot be decoded");
 	if (X509_REQ_verify(req, pub) != 1)
-		return refuse(rule, "csr.signature", cause, "the CSR's "
+		return policy_refuse(rule, "csr.signature", cause, "the CSR's "
 		    "signature does not verify with its own public key (no "
 		    "proof that the device holds the private key)");
 	return ST_OK;
@@ -101,7 +85,8 @@ check_key_match(X509_REQ *req, const struct csr_expect *exp,
 
 	OPENSSL_free(spki);
 	if (!same)
-		return refuse(rule, "csr.key-mismatch", cause, "the CSR's "
+		return policy_refuse(rule, "csr.key-mismatch", cause,
+		    "the CSR's "
 		    "public key is not the key the chip reported: the CSR was "
 		    "not made with this device's key");
 	return ST_OK;
@@ -117,12 +102,14 @@ check_ec(X509_PUBKEY *xpk, const char **rule, char **cause)
 	X509_PUBKEY_get0_param(NULL, NULL, NULL, (X509_ALGOR **)&alg, xpk);
 	X509_ALGOR_get0(NULL, &ptype, &pval, alg);
 	if (ptype != V_ASN1_OBJECT)
-		return refuse(rule, "csr.key-type", cause, "the CSR's EC key "
+		return policy_refuse(rule, "csr.key-type", cause,
+		    "the CSR's EC key "
 		    "carries explicit curve parameters; a named curve "
 		    "(prime256v1) is required");
 	int curve = OBJ_obj2nid(pval);
 	if (curve != NID_X9_62_prime256v1)
-		return refuse(rule, "csr.key-size", cause, "the CSR's EC key "
+		return policy_refuse(rule, "csr.key-size", cause,
+		    "the CSR's EC key "
 		    "is on curve %s; the profile requires prime256v1 (P-256)",
 		    curve == NID_undef ? "(unknown)" : OBJ_nid2sn(curve));
 	return ST_OK;
@@ -135,12 +122,14 @@ check_rsa(EVP_PKEY *pub, const char **rule, char **cause)
 	int bits = EVP_PKEY_get_bits(pub);
 
 	if (bits != 2048)
-		return refuse(rule, "csr.key-size", cause, "the CSR's RSA key "
+		return policy_refuse(rule, "csr.key-size", cause,
+		    "the CSR's RSA key "
 		    "has %d bits; the profile requires exactly 2048", bits);
 	if (!EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_E, &e) ||
 	    !BN_is_word(e, 65537)) {
 		BN_free(e);
-		return refuse(rule, "csr.key-type", cause, "the CSR's RSA key "
+		return policy_refuse(rule, "csr.key-type", cause,
+		    "the CSR's RSA key "
 		    "has a public exponent other than 65537");
 	}
 	BN_free(e);
@@ -159,7 +148,8 @@ check_key_type(X509_REQ *req, const struct csr_expect *exp, const char **rule,
 	X509_PUBKEY_get0_param(&alg_obj, NULL, NULL, NULL, xpk);
 	int have = OBJ_obj2nid(alg_obj);
 	if (have != want)
-		return refuse(rule, "csr.key-type", cause, "the CSR's key is "
+		return policy_refuse(rule, "csr.key-type", cause,
+		    "the CSR's key is "
 		    "%s; the profile requires %s",
 		    have == NID_undef ? "of an unknown type" : OBJ_nid2ln(have),
 		    want == NID_rsaEncryption ? "RSA-2048" : "EC P-256");
@@ -172,21 +162,8 @@ static st_err
 check_subject(X509_REQ *req, const struct csr_expect *exp, const char **rule,
     char **cause)
 {
-	X509_NAME *want = NULL;
-	st_err err = dn_parse(exp->subject, &want, cause);
-
-	if (err)
-		return st_wrap(cause, ST_E_ARG, "the expected subject");
-	const X509_NAME *have = X509_REQ_get_subject_name(req);
-	if (X509_NAME_cmp(have, want) != 0) {
-		char *h = dn_format(have);
-
-		err = refuse(rule, "csr.subject", cause, "the CSR's subject is "
-		    "'%s'; expected '%s'", h, exp->subject);
-		free(h);
-	}
-	X509_NAME_free(want);
-	return err;
+	return policy_subject_is(X509_REQ_get_subject_name(req), exp->subject,
+	    "the CSR's", "csr.subject", rule, cause);
 }
 
 static st_err
@@ -203,14 +180,16 @@ check_attributes(X509_REQ *req, const char **rule, char **cause)
 
 			OBJ_obj2txt(name, sizeof name,
 			    X509_ATTRIBUTE_get0_object(a), 0);
-			return refuse(rule, "csr.attribute", cause, "the CSR "
+			return policy_refuse(rule, "csr.attribute", cause,
+			    "the CSR "
 			    "carries the attribute %s; only extensionRequest "
 			    "is allowed", name);
 		}
 		/* OpenSSL reads only the first value of the first
 		 * extensionRequest: anything more would go unchecked. */
 		if (seen_ext_req++ || X509_ATTRIBUTE_count(a) != 1)
-			return refuse(rule, "csr.attribute", cause, "the CSR "
+			return policy_refuse(rule, "csr.attribute", cause,
+			    "the CSR "
 			    "carries more than one extensionRequest");
 	}
 	return ST_OK;
@@ -231,7 +210,8 @@ check_ca(STACK_OF(X509_EXTENSION) *exts, const char **rule, char **cause)
 
 			BASIC_CONSTRAINTS_free(bc);
 			if (ca)
-				return refuse(rule, "csr.ca", cause, "the CSR "
+				return policy_refuse(rule, "csr.ca", cause,
+				    "the CSR "
 				    "asks for a CA certificate "
 				    "(basicConstraints CA:TRUE)");
 		} else if (nid == NID_key_usage) {
@@ -241,7 +221,8 @@ check_ca(STACK_OF(X509_EXTENSION) *exts, const char **rule, char **cause)
 
 			ASN1_BIT_STRING_free(ku);
 			if (ca)
-				return refuse(rule, "csr.ca", cause, "the CSR "
+				return policy_refuse(rule, "csr.ca", cause,
+				    "the CSR "
 				    "asks for keyCertSign or cRLSign (or its "
 				    "keyUsage does not decode)");
 		}
@@ -287,17 +268,20 @@ check_extensions(STACK_OF(X509_EXTENSION) *exts, const char **rule,
 			char name[80];
 
 			OBJ_obj2txt(name, sizeof name, obj, 0);
-			return refuse(rule, "csr.extension", cause, "the CSR "
+			return policy_refuse(rule, "csr.extension", cause,
+			    "the CSR "
 			    "requests the extension %s; only subjectAltName, "
 			    "keyUsage, extendedKeyUsage and basicConstraints "
 			    "CA:FALSE are allowed", name);
 		}
 		if (seen & (1u << k))
-			return refuse(rule, "csr.extension", cause, "the CSR "
+			return policy_refuse(rule, "csr.extension", cause,
+			    "the CSR "
 			    "requests %s twice", OBJ_nid2ln(nid));
 		seen |= 1u << k;
 		if (!ext_decodes(ext, nid))
-			return refuse(rule, "csr.extension", cause, "the CSR's "
+			return policy_refuse(rule, "csr.extension", cause,
+			    "the CSR's "
 			    "%s extension does not decode", OBJ_nid2ln(nid));
 	}
 	return ST_OK;
@@ -312,12 +296,13 @@ check_san(STACK_OF(X509_EXTENSION) *exts, const struct csr_expect *exp,
 	st_err err = san_set_from_exts(exts, &have, &why);
 
 	if (err) {
-		err = refuse(rule, "csr.san", cause, "the CSR's %s", why);
+		err = policy_refuse(rule, "csr.san", cause,
+		    "the CSR's %s", why);
 		free(why);
 		return err;
 	}
 	if (!san_set_equal(&have, exp->san_dns, exp->san_uri, &why))
-		err = refuse(rule, "csr.san", cause, "the CSR's "
+		err = policy_refuse(rule, "csr.san", cause, "the CSR's "
 		    "subjectAltNames differ from the profile's: %s", why);
 	free(why);
 	san_set_clear(&have);
@@ -333,7 +318,7 @@ check_request_exts(X509_REQ *req, const struct csr_expect *exp,
 	st_err err;
 
 	if (exts == NULL)
-		return refuse(rule, "csr.extension", cause,
+		return policy_refuse(rule, "csr.extension", cause,
 		    "the CSR's extensionRequest does not decode");
 	if ((err = check_ca(exts, rule, cause)) == ST_OK &&
 	    (err = check_extensions(exts, rule, cause)) == ST_OK)
@@ -361,12 +346,14 @@ csr_policy_check(const uint8_t *der, size_t len, const struct csr_expect *exp,
 		return st_fail(cause, ST_E_ARG, "CSR policy: the profile, the "
 		    "expected subject and the chip's public key are required");
 	if (len == 0 || len > max)
-		return refuse(rule, "csr.size", cause, "the CSR is %zu bytes; "
+		return policy_refuse(rule, "csr.size", cause,
+		    "the CSR is %zu bytes; "
 		    "the limit is 1..%zu", len, max);
 	if ((err = check_der(der, len, &req, rule, cause)))
 		return err;
 	if (X509_REQ_get_version(req) != X509_REQ_VERSION_1) {
-		err = refuse(rule, "csr.version", cause, "the CSR has version "
+		err = policy_refuse(rule, "csr.version", cause,
+		    "the CSR has version "
 		    "value %ld; only 0 (version 1) exists",
 		    X509_REQ_get_version(req));
 		goto out;

@@ -365,19 +365,13 @@ st_err
 fixture_load_buffer(const char *name, const char *text, size_t len,
     const struct config *cfg, struct fixture **out, char **cause)
 {
-	/* fmemopen() refuses a zero size; an empty file reads like one
-	 * empty line. */
-	static const char empty[] = "\n";
 	FILE *fp;
+	st_err err;
 
 	*out = NULL;
-	if (len == 0) {
-		text = empty;
-		len = 1;
-	}
-	fp = fmemopen((void *)text, len, "r");
-	if (fp == NULL)
-		return st_fail(cause, ST_E_IO, "%s: %s", name, strerror(errno));
+	err = ini_open_buffer(name, text, len, &fp, cause);
+	if (err)
+		return err;
 	return load_stream(name, fp, cfg, out, cause);
 }
 

@@ -87,3 +87,21 @@ ini_lines_clear(struct ini_lines *r)
 	r->linebuf = NULL;
 	r->linecap = 0;
 }
+
+st_err
+ini_open_buffer(const char *name, const char *text, size_t len, FILE **fp,
+    char **cause)
+{
+	/* fmemopen() refuses a zero size; an empty file reads like one
+	 * empty line. */
+	static const char empty[] = "\n";
+
+	if (len == 0) {
+		text = empty;
+		len = 1;
+	}
+	*fp = fmemopen((void *)text, len, "r");
+	if (*fp == NULL)
+		return st_fail(cause, ST_E_IO, "%s: %s", name, strerror(errno));
+	return ST_OK;
+}

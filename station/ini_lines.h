@@ -16,6 +16,8 @@
 
 #include <stdio.h>
 
+#include "util/err.h"
+
 struct ini_lines {
 	FILE *fp;          /* borrowed */
 	int line;          /* line last handed to inih */
@@ -37,5 +39,11 @@ struct ini_lines {
 char *ini_lines_read(char *str, int num, void *stream);
 /* Free the line buffer (the FILE stays the caller's). */
 void ini_lines_clear(struct ini_lines *r);
+
+/* A read-only stream over `text` (borrowed until fclose), for the loaders'
+ * _load_buffer entry points; an empty text reads as one empty line.
+ * ST_E_IO "<name>: <reason>" when it cannot be opened. */
+st_err ini_open_buffer(const char *name, const char *text, size_t len,
+    FILE **fp, char **cause);
 
 #endif
