@@ -22,7 +22,6 @@
 
 #include "devsim_proc.h"
 #include "pki.h"
-#include "scratch.h"
 #include "station/ca/local.h"
 #include "station/util/clock.h"
 #include "station/util/xalloc.h"
@@ -39,7 +38,8 @@ prov_env_new(void)
 {
 	struct prov_env *e = xcalloc(1, sizeof *e);
 
-	e->home = scratch_dir();
+	e->sh = station_home_new(NULL);
+	e->home = e->sh->home;
 	return e;
 }
 
@@ -48,44 +48,22 @@ prov_env_free(struct prov_env *e)
 {
 	if (e == NULL)
 		return;
-	scratch_rmtree(e->home);
-	free(e->home);
-	free(e->config);
+	station_home_free(e->sh);
 	free(e);
 }
 
 char *
 prov_env_write(struct prov_env *e, const char *name, const char *text)
 {
-	char *path = xasprintf("%s/%s", e->home, name);
-	FILE *fp = fopen(path, "w");
-
-	if (fp == NULL || fputs(text, fp) == EOF || fclose(fp) != 0)
-		die(path);
-	return path;
+	return station_home_write(e->sh, name, text);
 }
 
 void
 prov_env_config(struct prov_env *e, const char *station_extra,
     const char *rest)
 {
-	char *ca = xasprintf("%s/ca", e->home);
-	char *text = xasprintf("[station]\nhome = %s\n%s\n%s", e->home,
-	    station_extra ? station_extra : "", rest ? rest : "");
-	char *cause = NULL;
-
-	free(e->config);
-	e->config = prov_env_write(e, "station.ini", text);
-	char *root = xasprintf("%s/root.pem", ca);
-	int have_ca = access(root, F_OK) == 0;
-
-	free(root);
-	if (!have_ca && local_ca_init(ca, &cause) != ST_OK) {
-		fprintf(stderr, "provision_env: %s\n", cause);
-		abort();
-	}
-	free(ca);
-	free(text);
+	station_home_config(e->sh, station_extra, rest);
+	e->config = e->sh->config;
 }
 
 int
@@ -238,10 +216,9 @@ int
 prov_audit(struct prov_env *e, struct ledger *l)
 {
 	struct list issued = { .n = 0 }, failed = { .n = 0 };
-	char *dir = xasprintf("%s/ca", e->home);
 	struct cert_record c;
 
-	assert_int_equal(local_ca_read_index(dir, index_cb, &issued, NULL),
+	assert_int_equal(local_ca_read_index(e->sh->ca_dir, index_cb, &issued, NULL),
 	    ST_OK);
 	for (int i = 0; i < issued.n; i++) {
 		memset(&c, 0, sizeof c);
@@ -265,7 +242,6 @@ prov_audit(struct prov_env *e, struct ledger *l)
 	int n = issued.n;
 	list_clear(&issued);
 	list_clear(&failed);
-	free(dir);
 	return n;
 }
 

@@ -14,22 +14,21 @@
 
 #include "db/ledger.h"
 #include "tests/support/proc.h"
+#include "tests/support/station_home.h"
 
 struct prov_env {
-	char *home;   /* fresh mkdtemp directory, removed by prov_env_free */
-	char *config; /* <home>/station.ini once written, else NULL (the
-	                 station then runs on its embedded defaults) */
+	struct station_home *sh; /* home = the scratch directory itself */
+	const char *home;        /* sh->home (borrowed) */
+	const char *config;      /* sh->config: <home>/station.ini once
+	                            written, else NULL (the station then runs
+	                            on its embedded defaults) */
 };
 
 struct prov_env *prov_env_new(void);
 void prov_env_free(struct prov_env *e);
 
-/*
- * Write <home>/station.ini: "[station]\nhome = <home>\n" followed by
- * `station_extra` (more [station] lines, may be NULL) and `rest` (further
- * sections, may be NULL), and create the local CA in <home>/ca unless it
- * exists (a station started with a config file refuses to create one).
- */
+/* Write <home>/station.ini and create the local CA unless it exists
+ * (station_home_config). */
 void prov_env_config(struct prov_env *e, const char *station_extra,
     const char *rest);
 

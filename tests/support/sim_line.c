@@ -6,8 +6,6 @@
 #include <string.h>
 
 #include "pki.h"
-#include "scratch.h"
-#include "station/ca/local.h"
 #include "station/util/xalloc.h"
 
 static void
@@ -20,30 +18,20 @@ die(const char *what)
 char *
 sim_line_write(struct sim_line *sl, const char *name, const char *text)
 {
-	char *path = xasprintf("%s/%s", sl->dir, name);
-	FILE *fp = fopen(path, "w");
-
-	if (fp == NULL || fputs(text, fp) < 0 || fclose(fp) != 0)
-		die("cannot write a file");
-	return path;
+	return station_home_write(sl->sh, name, text);
 }
 
 static void
 write_config(struct sim_line *sl, int step_timeout_ms)
 {
-	char *cause = NULL;
-	char *ca = xasprintf("%s/ca", sl->dir);
-	char *text = xasprintf("[station]\nid = sim-line\nhome = %s\n"
-	    "operator = tester\nlog_level = error\nstep_timeout_ms = %d\n"
-	    "[ca]\nbackend = local\ndir = ca\n", sl->dir, step_timeout_ms);
+	char *more = xasprintf("id = sim-line\noperator = tester\n"
+	    "log_level = error\nstep_timeout_ms = %d", step_timeout_ms);
 
-	if (local_ca_init(ca, &cause) != 0) {
-		fprintf(stderr, "sim_line: local CA: %s\n", cause);
-		abort();
-	}
-	sl->config_path = sim_line_write(sl, "station.ini", text);
-	free(text);
-	free(ca);
+	station_home_config(sl->sh, more,
+	    "[ca]\nbackend = local\ndir = ca\n");
+	sl->dir = sl->sh->dir;
+	sl->config_path = sl->sh->config;
+	free(more);
 }
 
 struct sim_line *
@@ -56,7 +44,7 @@ sim_line_start(size_t n, const char *prefix, int step_timeout_ms,
 
 	if (n == 0 || n > SIM_LINE_MAX)
 		die("bad slot count");
-	sl->dir = scratch_dir();
+	sl->sh = station_home_new(NULL);
 	write_config(sl, step_timeout_ms);
 	len += (size_t)snprintf(fx, cap, "[fixture]\nname = sim-%zu\n", n);
 	for (size_t i = 0; i < n; i++) {
@@ -101,9 +89,7 @@ sim_line_stop(struct sim_line *sl)
 		return;
 	for (size_t i = 0; i < sl->n; i++)
 		devsim_proc_stop(sl->sims[i]);
-	scratch_rmtree(sl->dir);
-	free(sl->dir);
-	free(sl->config_path);
+	station_home_free(sl->sh);
 	free(sl->fixture_path);
 	free(sl);
 }

@@ -11,12 +11,14 @@
 #include <stddef.h>
 
 #include "devsim_proc.h"
+#include "station_home.h"
 
 #define SIM_LINE_MAX 8
 
 struct sim_line {
-	char *dir;          /* scratch directory (removed by sim_line_stop) */
-	char *config_path;  /* <dir>/station.ini, home = <dir> */
+	struct station_home *sh; /* home = the scratch directory */
+	const char *dir;         /* sh->dir (removed by sim_line_stop) */
+	const char *config_path; /* sh->config: <dir>/station.ini */
 	char *fixture_path; /* <dir>/fixture.ini */
 	size_t n;
 	struct devsim_proc *sims[SIM_LINE_MAX];

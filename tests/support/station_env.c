@@ -18,37 +18,16 @@
 #include "drivers/client.h"
 #include "drivers/transport.h"
 #include "pki.h"
-#include "scratch.h"
 #include "station/util/xalloc.h"
-
-static int
-write_file(const char *path, const char *text)
-{
-	FILE *fp = fopen(path, "w");
-
-	if (fp == NULL)
-		return -1;
-	fputs(text, fp);
-	return fclose(fp);
-}
 
 struct station_env *
 station_env_new(int step_timeout_ms, const char *extra)
 {
 	struct station_env *e = xcalloc(1, sizeof *e);
-
-	e->dir = scratch_dir();
-	e->home = xasprintf("%s/home", e->dir);
-	e->config = xasprintf("%s/station.ini", e->dir);
-	e->ledger = xasprintf("%s/ledger.db", e->home);
-	e->ca_dir = xasprintf("%s/ca", e->home);
-	char *ini = xasprintf(
-	    "[station]\n"
-	    "id = st-test\n"
-	    "home = %s\n"
+	char *more = xasprintf("id = st-test\n"
 	    "log_level = warn\n"
-	    "step_timeout_ms = %d\n"
-	    "[ca]\n"
+	    "step_timeout_ms = %d", step_timeout_ms);
+	char *rest = xasprintf("[ca]\n"
 	    "backend = local\n"
 	    "dir = ca\n"
 	    "[profile default]\n"
@@ -59,26 +38,17 @@ station_env_new(int step_timeout_ms, const char *extra)
 	    "key = rsa-2048\n"
 	    "subject = C=US,O=Example-Org,OU=IoT-Device,CN=${serial}\n"
 	    "reprovision = allow\n"
-	    "%s",
-	    e->home, step_timeout_ms, extra ? extra : "");
-	int bad = mkdir(e->home, 0700) != 0 || write_file(e->config, ini) != 0 ||
-	    chmod(e->config, 0600) != 0;
-	free(ini);
-	if (bad) {
-		fprintf(stderr, "station_env: cannot set up %s\n", e->dir);
-		station_env_free(e);
-		return NULL;
-	}
-	const char *argv[] = { test_bin("STATION_BIN", "build/bin/station"),
-		"ca", "init", "--dir", e->ca_dir, NULL };
-	char *out = NULL;
-	int rc = proc_run_capture(argv, &out);
-	free(out);
-	if (rc != 0) {
-		fprintf(stderr, "station_env: station ca init exited %d\n", rc);
-		station_env_free(e);
-		return NULL;
-	}
+	    "%s", extra ? extra : "");
+
+	e->sh = station_home_new("home");
+	station_home_config(e->sh, more, rest);
+	e->dir = e->sh->dir;
+	e->home = e->sh->home;
+	e->config = e->sh->config;
+	e->ca_dir = e->sh->ca_dir;
+	e->ledger = xasprintf("%s/ledger.db", e->home);
+	free(more);
+	free(rest);
 	return e;
 }
 
@@ -87,12 +57,8 @@ station_env_free(struct station_env *e)
 {
 	if (e == NULL)
 		return;
-	scratch_rmtree(e->dir);
-	free(e->dir);
-	free(e->home);
-	free(e->config);
+	station_home_free(e->sh);
 	free(e->ledger);
-	free(e->ca_dir);
 	free(e);
 }
 

@@ -12,20 +12,23 @@
 #include <sys/types.h>
 
 #include "tests/support/proc.h"
+#include "tests/support/station_home.h"
 
 struct station_env {
-	char *dir;    /* temporary directory, removed by station_env_free */
-	char *home;   /* dir/home: the station's state directory */
-	char *config; /* dir/station.ini */
-	char *ledger; /* home/ledger.db */
-	char *ca_dir; /* home/ca */
+	struct station_home *sh; /* home = dir/home, so that scanning the
+	                            home does not meet the config */
+	const char *dir;    /* sh->dir: removed by station_env_free */
+	const char *home;   /* sh->home: the station's state directory */
+	const char *config; /* sh->config: dir/station.ini */
+	const char *ca_dir; /* sh->ca_dir: home/ca */
+	char *ledger;       /* home/ledger.db */
 };
 
 /*
  * A new station home: config with step_timeout_ms, profiles "default"
  * (EC P-256) and "rsa" (RSA-2048), both reprovision = allow, smoke
  * optional, `extra` (may be NULL) appended to the file verbatim; the local
- * CA created with `station ca init`.  NULL (with a message) on failure.
+ * CA created in home/ca.  Set-up failures abort.
  */
 struct station_env *station_env_new(int step_timeout_ms, const char *extra);
 void station_env_free(struct station_env *e);

@@ -1,0 +1,70 @@
+/* Test support: a scratch station home (station_home.h). */
+#include "station_home.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "scratch.h"
+#include "station/ca/local.h"
+#include "station/util/xalloc.h"
+
+struct station_home *
+station_home_new(const char *sub)
+{
+	struct station_home *h = xcalloc(1, sizeof *h);
+
+	h->dir = scratch_dir();
+	if (sub == NULL) {
+		h->home = xstrdup(h->dir);
+	} else {
+		h->home = xasprintf("%s/%s", h->dir, sub);
+		if (mkdir(h->home, 0700) != 0) {
+			fprintf(stderr, "station_home: cannot create %s\n",
+			    h->home);
+			abort();
+		}
+	}
+	h->ca_dir = xasprintf("%s/ca", h->home);
+	return h;
+}
+
+void
+station_home_free(struct station_home *h)
+{
+	if (h == NULL)
+		return;
+	scratch_rmtree(h->dir);
+	free(h->dir);
+	free(h->home);
+	free(h->config);
+	free(h->ca_dir);
+	free(h);
+}
+
+char *
+station_home_write(struct station_home *h, const char *name,
+    const char *text)
+{
+	return scratch_write(h->dir, name, text, 0600);
+}
+
+void
+station_home_config(struct station_home *h, const char *station_extra,
+    const char *rest)
+{
+	char *text = xasprintf("[station]\nhome = %s\n%s\n%s", h->home,
+	    station_extra ? station_extra : "", rest ? rest : "");
+	char *root = xasprintf("%s/root.pem", h->ca_dir);
+	char *cause = NULL;
+
+	free(h->config);
+	h->config = station_home_write(h, "station.ini", text);
+	if (access(root, F_OK) != 0 && local_ca_init(h->ca_dir, &cause)) {
+		fprintf(stderr, "station_home: local CA: %s\n", cause);
+		abort();
+	}
+	free(root);
+	free(text);
+}
