@@ -136,10 +136,7 @@ setup(void **state)
 	fx->pki = pki_chain_new(fx->tmp, "CFSSL Test");
 	write_config(fx);
 	start_cfssl(fx);
-	fx->dev = pki_key_ec("P-256");
-	fx->csr = pki_make_csr(&(struct pki_csr_spec){ .key = fx->dev,
-	    .subject = SUBJECT, .san = "DNS:sn0001.devices.example.com" });
-	pki_profile(&fx->profile);
+	ca_test_device_csr(SUBJECT, &fx->dev, &fx->csr, &fx->profile);
 	return listening(fx->port) ? 0 : -1;
 }
 
@@ -152,12 +149,7 @@ teardown(void **state)
 		kill(fx->pid, SIGTERM);
 		waitpid(fx->pid, NULL, 0);
 	}
-	ca_test_note_cause(fx->cause);
-	if (getenv("SHOW_CAUSES") && fx->cause)
-		print_message("cause: %s\n", fx->cause);
-	free(fx->cause);
-	ca_issued_clear(&fx->issued);
-	ca_free(fx->ca);
+	ca_test_done(fx->cause, &fx->issued, fx->ca);
 	pki_chain_free(fx->pki);
 	X509_REQ_free(fx->csr);
 	EVP_PKEY_free(fx->dev);

@@ -42,10 +42,7 @@ setup(void **state)
 	fx->tmp = scratch_dir();
 	fx->pki = pki_chain_new(fx->tmp, "Hub Test");
 	fx->hub = hub_api_server_start(fx->pki);
-	fx->dev = pki_key_ec("P-256");
-	fx->csr = pki_make_csr(&(struct pki_csr_spec){ .key = fx->dev,
-	    .subject = SUBJECT, .san = "DNS:sn0001.devices.example.com" });
-	pki_profile(&fx->profile);
+	ca_test_device_csr(SUBJECT, &fx->dev, &fx->csr, &fx->profile);
 	*state = fx;
 	return 0;
 }
@@ -55,12 +52,7 @@ teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	ca_test_note_cause(fx->cause);
-	if (getenv("SHOW_CAUSES") && fx->cause)
-		print_message("cause: %s\n", fx->cause);
-	free(fx->cause);
-	ca_issued_clear(&fx->issued);
-	ca_free(fx->ca);
+	ca_test_done(fx->cause, &fx->issued, fx->ca);
 	hub_api_server_stop(fx->hub);
 	pki_chain_free(fx->pki);
 	X509_REQ_free(fx->csr);

@@ -51,10 +51,7 @@ setup(void **state)
 	snprintf(fx->vault->role_id, sizeof fx->vault->role_id, ROLE_ID);
 	snprintf(fx->vault->secret_id, sizeof fx->vault->secret_id,
 	    SECRET_ID);
-	fx->dev = pki_key_ec("P-256");
-	fx->csr = pki_make_csr(&(struct pki_csr_spec){ .key = fx->dev,
-	    .subject = SUBJECT, .san = "DNS:sn0001.devices.example.com" });
-	pki_profile(&fx->profile);
+	ca_test_device_csr(SUBJECT, &fx->dev, &fx->csr, &fx->profile);
 	fx->token_file = scratch_write(fx->tmp, "token", TOKEN "\n",
 	    0600);
 	fx->wrong_token_file = scratch_write(fx->tmp, "wrong",
@@ -71,12 +68,7 @@ teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	ca_test_note_cause(fx->cause);
-	if (getenv("SHOW_CAUSES") && fx->cause)
-		print_message("cause: %s\n", fx->cause);
-	free(fx->cause);
-	ca_issued_clear(&fx->issued);
-	ca_free(fx->ca);
+	ca_test_done(fx->cause, &fx->issued, fx->ca);
 	vault_api_server_stop(fx->vault);
 	pki_chain_free(fx->pki);
 	X509_REQ_free(fx->csr);

@@ -1,12 +1,18 @@
 /* Helpers of the remote CA backend tests (see ca_test_util.h). */
 #include "ca_test_util.h"
 
+#include <setjmp.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include <cmocka.h>
+
+#include "pki.h"
 #include "station/util/log.h"
 
 static FILE *log_capture;
@@ -96,4 +102,26 @@ int
 ca_test_seen(const char *text)
 {
 	return search(text, 1);
+}
+
+void
+ca_test_device_csr(const char *subject, EVP_PKEY **dev, X509_REQ **csr,
+    struct profile *profile)
+{
+	*dev = pki_key_ec("P-256");
+	*csr = pki_make_csr(&(struct pki_csr_spec){ .key = *dev,
+	    .subject = subject, .san = "DNS:sn0001.devices.example.com" });
+	pki_profile(profile);
+}
+
+void
+ca_test_done(char *cause, struct ca_issued *issued, struct ca_backend *ca)
+{
+	ca_test_note_cause(cause);
+	if (getenv("SHOW_CAUSES") && cause)
+		print_message("cause: %s\n", cause);
+	free(cause);
+	if (issued != NULL)
+		ca_issued_clear(issued);
+	ca_free(ca);
 }
