@@ -10,21 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cmocka.h>
 
 #include "station/ca/ca.h"
 #include "station/cert_check.h"
 #include "station/util/clock.h"
 #include "tests/support/ca_test_util.h"
+#include "tests/support/cfssl_serve.h"
 #include "tests/support/pki.h"
 #include "tests/support/scratch.h"
 
@@ -37,9 +29,7 @@ static int have_cfssl;
 struct fx {
 	char *tmp;
 	struct pki_chain *pki;
-	pid_t pid;
-	int port;
-	char addr[64];
+	struct cfssl_serve cfssl;
 	EVP_PKEY *dev;
 	X509_REQ *csr;
 	struct profile profile;
@@ -48,81 +38,6 @@ struct fx {
 	struct ca_issued issued;
 	char *cause;
 };
-
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-		abort();
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
-static int
-listening(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET,
-		.sin_port = htons((uint16_t)port) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	int ok;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-	close(fd);
-	return ok;
-}
-
-static void
-write_config(struct fx *fx)
-{
-	char text[2048];
-
-	/* "default" signs without authentication; "device" requires the
-	 * HMAC key (authsign).  Keys are hex, as CFSSL expects. */
-	snprintf(text, sizeof text, "{\"signing\": {"
-	    "\"default\": {\"expiry\": \"8760h\", \"usages\": "
-	    "[\"digital signature\", \"client auth\"]},"
-	    "\"profiles\": {\"device\": {\"expiry\": \"8760h\", \"usages\": "
-	    "[\"digital signature\", \"client auth\"], \"auth_key\": "
-	    "\"line\"}}},"
-	    "\"auth_keys\": {\"line\": {\"type\": \"standard\", \"key\": "
-	    "\"%s\"}}}", AUTH_KEY);
-	free(scratch_write(fx->tmp, "config.json", text, 0600));
-}
-
-static void
-start_cfssl(struct fx *fx)
-{
-	char port[16], config[512], log[512];
-
-	fx->port = free_port();
-	snprintf(port, sizeof port, "%d", fx->port);
-	snprintf(config, sizeof config, "%s/config.json", fx->tmp);
-	snprintf(log, sizeof log, "%s/cfssl.log", fx->tmp);
-	fx->pid = fork();
-	if (fx->pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execlp("cfssl", "cfssl", "serve", "-address", "127.0.0.1",
-		    "-port", port, "-ca", fx->pki->inter_pem, "-ca-key",
-		    fx->pki->inter_key_file, "-config", config, "-tls-cert",
-		    fx->pki->server_pem, "-tls-key", fx->pki->server_key_file,
-		    "-loglevel", "2", (char *)NULL);
-		_exit(127);
-	}
-	/* Bounded wait until it listens. */
-	for (int i = 0; i < 200 && !listening(fx->port); i++)
-		poll(NULL, 0, 50);
-	snprintf(fx->addr, sizeof fx->addr, "https://127.0.0.1:%d", fx->port);
-}
 
 static int
 setup(void **state)
@@ -134,10 +49,10 @@ setup(void **state)
 		return 0;
 	fx->tmp = scratch_dir();
 	fx->pki = pki_chain_new(fx->tmp, "CFSSL Test");
-	write_config(fx);
-	start_cfssl(fx);
+	int up = cfssl_serve_start(&fx->cfssl, fx->tmp, "config.json", fx->pki,
+	    AUTH_KEY);
 	ca_test_device_csr(SUBJECT, &fx->dev, &fx->csr, &fx->profile);
-	return listening(fx->port) ? 0 : -1;
+	return up;
 }
 
 static int
@@ -145,10 +60,7 @@ teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	if (fx->pid > 0) {
-		kill(fx->pid, SIGTERM);
-		waitpid(fx->pid, NULL, 0);
-	}
+	cfssl_serve_stop(&fx->cfssl);
 	ca_test_done(fx->cause, &fx->issued, fx->ca);
 	pki_chain_free(fx->pki);
 	X509_REQ_free(fx->csr);
@@ -164,7 +76,7 @@ static st_err
 open_with(struct fx *fx, const char *k1, const char *v1, const char *k2,
     const char *v2)
 {
-	return ca_open("cfssl", ca_test_settings(&fx->set, "addr", fx->addr,
+	return ca_open("cfssl", ca_test_settings(&fx->set, "addr", fx->cfssl.addr,
 	    "ca_bundle", fx->pki->root_pem, "chain_file", fx->pki->inter_pem,
 	    k1, v1, k2, v2, NULL), &fx->ca, &fx->cause);
 }
@@ -293,7 +205,7 @@ main(void)
 		cmocka_unit_test(test_no_credential_in_any_log_line_or_cause),
 	};
 
-	have_cfssl = system("command -v cfssl >/dev/null 2>&1") == 0;
+	have_cfssl = cfssl_installed();
 	if (!have_cfssl)
 		print_message("cfssl is not installed (Debian: golang-cfssl): "
 		    "skipping the cfssl backend tests\n");

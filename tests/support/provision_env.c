@@ -2,9 +2,7 @@
  * (provision_env.h). */
 #include "provision_env.h"
 
-#include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -14,24 +12,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "devsim_proc.h"
+#include "loopback.h"
 #include "pki.h"
 #include "station/ca/local.h"
 #include "station/util/clock.h"
 #include "station/util/xalloc.h"
-
-static void
-die(const char *what)
-{
-	fprintf(stderr, "provision_env: %s: %s\n", what, strerror(errno));
-	abort();
-}
 
 struct prov_env *
 prov_env_new(void)
@@ -282,14 +273,5 @@ prov_jstr(json_t *o, const char *key)
 char *
 prov_closed_port_uri(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t alen = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &alen) != 0)
-		die("binding a loopback port");
-	close(fd);
-	return xasprintf("tcp:127.0.0.1:%u", (unsigned)ntohs(a.sin_port));
+	return xasprintf("tcp:127.0.0.1:%d", loopback_free_port());
 }

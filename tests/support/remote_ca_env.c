@@ -2,22 +2,15 @@
  * (remote_ca_env.h). */
 #include "remote_ca_env.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -264,94 +257,36 @@ rca_assert_no_secret(struct rca_env *r, const char *s1, const char *s2)
 int
 rca_free_port(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-		abort();
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
-static int
-listening(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET,
-		.sin_port = htons((uint16_t)port) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int ok;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-	close(fd);
-	return ok;
+	return loopback_free_port();
 }
 
 int
 rca_have_cfssl(void)
 {
-	return system("command -v cfssl >/dev/null 2>&1") == 0;
+	return cfssl_installed();
 }
 
 pid_t
 rca_cfssl_start(struct rca_env *r, const char *auth_key)
 {
-	char port[16];
-	char *config, *log;
-	char *text = xasprintf("{\"signing\": {"
-	    "\"default\": {\"expiry\": \"8760h\", \"usages\": "
-	    "[\"digital signature\", \"client auth\"]},"
-	    "\"profiles\": {\"device\": {\"expiry\": \"8760h\", \"usages\": "
-	    "[\"digital signature\", \"client auth\"], \"auth_key\": "
-	    "\"line\"}}},"
-	    "\"auth_keys\": {\"line\": {\"type\": \"standard\", \"key\": "
-	    "\"%s\"}}}", auth_key);
-
-	config = scratch_write(r->tmp, "cfssl.json", text, 0600);
-	log = xasprintf("%s/cfssl.log", r->tmp);
-	r->cfssl_port = rca_free_port();
-	snprintf(port, sizeof port, "%d", r->cfssl_port);
-	snprintf(r->cfssl_addr, sizeof r->cfssl_addr, "https://127.0.0.1:%d",
-	    r->cfssl_port);
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execlp("cfssl", "cfssl", "serve", "-address", "127.0.0.1",
-		    "-port", port, "-ca", r->pki->inter_pem, "-ca-key",
-		    r->pki->inter_key_file, "-config", config, "-tls-cert",
-		    r->pki->server_pem, "-tls-key", r->pki->server_key_file,
-		    "-loglevel", "2", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 200 && !listening(r->cfssl_port); i++)
-		poll(NULL, 0, 50);
-	free(text);
-	free(config);
-	free(log);
-	if (!listening(r->cfssl_port)) {
-		rca_cfssl_stop(pid);
+	if (cfssl_serve_start(&r->cfssl, r->tmp, "cfssl.json", r->pki,
+	    auth_key) != 0) {
+		cfssl_serve_stop(&r->cfssl);
 		return 0;
 	}
-	return pid;
+	return r->cfssl.pid;
 }
 
 const char *
 rca_cfssl_addr(struct rca_env *r)
 {
-	return r->cfssl_addr;
+	return r->cfssl.addr;
 }
 
 void
 rca_cfssl_stop(pid_t pid)
 {
-	if (pid <= 0)
-		return;
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
+	struct cfssl_serve c = { .pid = pid };
+
+	cfssl_serve_stop(&c);
 }

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <sys/types.h>
 
+#include "tests/support/cfssl_serve.h"
 #include "tests/support/devsim_proc.h"
 #include "tests/support/pki.h"
 #include "tests/support/provision_env.h"
@@ -27,8 +28,7 @@ struct rca_env {
 	json_t *res;            /* JSON result of the last run */
 	int status;             /* its exit status */
 	char *log;              /* stderr of every station run, debug level */
-	int cfssl_port;
-	char cfssl_addr[64];
+	struct cfssl_serve cfssl;
 };
 
 /* `name` goes into the PKI's subjects. */

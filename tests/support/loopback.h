@@ -1,0 +1,11 @@
+/* Test support: ports on 127.0.0.1 for servers started by tests. */
+#ifndef TEST_LOOPBACK_H
+#define TEST_LOOPBACK_H
+
+/* A loopback port nobody listens on (bound and closed); aborts when no
+ * port can be bound. */
+int loopback_free_port(void);
+/* 1 when something accepts connections on 127.0.0.1:port. */
+int loopback_listening(int port);
+
+#endif
