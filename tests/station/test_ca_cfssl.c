@@ -51,7 +51,8 @@ setup(void **state)
 	fx->pki = pki_chain_new(fx->tmp, "CFSSL Test");
 	int up = cfssl_serve_start(&fx->cfssl, fx->tmp, "config.json", fx->pki,
 	    AUTH_KEY);
-	ca_test_device_csr(SUBJECT, &fx->dev, &fx->csr, &fx->profile);
+	pki_device(SUBJECT, "DNS:sn0001.devices.example.com", &fx->dev,
+	    &fx->csr, &fx->profile);
 	return up;
 }
 

@@ -42,7 +42,8 @@ setup(void **state)
 	fx->tmp = scratch_dir();
 	fx->pki = pki_chain_new(fx->tmp, "Hub Test");
 	fx->hub = hub_api_server_start(fx->pki);
-	ca_test_device_csr(SUBJECT, &fx->dev, &fx->csr, &fx->profile);
+	pki_device(SUBJECT, "DNS:sn0001.devices.example.com", &fx->dev,
+	    &fx->csr, &fx->profile);
 	*state = fx;
 	return 0;
 }

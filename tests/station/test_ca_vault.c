@@ -51,7 +51,8 @@ setup(void **state)
 	snprintf(fx->vault->role_id, sizeof fx->vault->role_id, ROLE_ID);
 	snprintf(fx->vault->secret_id, sizeof fx->vault->secret_id,
 	    SECRET_ID);
-	ca_test_device_csr(SUBJECT, &fx->dev, &fx->csr, &fx->profile);
+	pki_device(SUBJECT, "DNS:sn0001.devices.example.com", &fx->dev,
+	    &fx->csr, &fx->profile);
 	fx->token_file = scratch_write(fx->tmp, "token", TOKEN "\n",
 	    0600);
 	fx->wrong_token_file = scratch_write(fx->tmp, "wrong",

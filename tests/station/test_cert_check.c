@@ -56,10 +56,7 @@ setup(void **state)
 	if (fx->ca == NULL || fx->other_ca == NULL ||
 	    x509_load_pem_file(path, &fx->root, NULL) != ST_OK)
 		return -1;
-	fx->dev = pki_key_ec("P-256");
-	fx->csr = pki_make_csr(&(struct pki_csr_spec){ .key = fx->dev,
-	    .subject = SUBJECT, .san = SAN });
-	pki_profile(&fx->profile);
+	pki_device(SUBJECT, SAN, &fx->dev, &fx->csr, &fx->profile);
 	*state = fx;
 	return 0;
 }

@@ -43,10 +43,7 @@ setup(void **state)
 	fx->tmp = scratch_dir();
 	fx->dir = malloc(strlen(fx->tmp) + 8);
 	snprintf(fx->dir, strlen(fx->tmp) + 8, "%s/ca", fx->tmp);
-	fx->dev = pki_key_ec("P-256");
-	fx->csr = pki_make_csr(&(struct pki_csr_spec){ .key = fx->dev,
-	    .subject = SUBJECT, .san = SAN });
-	pki_profile(&fx->profile);
+	pki_device(SUBJECT, SAN, &fx->dev, &fx->csr, &fx->profile);
 	*state = fx;
 	return 0;
 }

@@ -12,7 +12,6 @@
 
 #include <cmocka.h>
 
-#include "pki.h"
 #include "station/util/log.h"
 
 static FILE *log_capture;
@@ -102,16 +101,6 @@ int
 ca_test_seen(const char *text)
 {
 	return search(text, 1);
-}
-
-void
-ca_test_device_csr(const char *subject, EVP_PKEY **dev, X509_REQ **csr,
-    struct profile *profile)
-{
-	*dev = pki_key_ec("P-256");
-	*csr = pki_make_csr(&(struct pki_csr_spec){ .key = *dev,
-	    .subject = subject, .san = "DNS:sn0001.devices.example.com" });
-	pki_profile(profile);
 }
 
 void

@@ -8,11 +8,7 @@
 
 #include <sys/types.h>
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-
 #include "station/ca/ca.h"
-#include "station/profile.h"
 
 #define CA_SETTINGS_MAX 24
 
@@ -23,14 +19,6 @@ struct ca_test_settings {
 
 /* Fill from "key", "value", ... NULL; returns &t->s. */
 struct ca_settings *ca_test_settings(struct ca_test_settings *t, ...);
-
-/*
- * The device of a backend test: a new P-256 key (*dev), its CSR with
- * `subject` and the SAN DNS:sn0001.devices.example.com (*csr), both for
- * the caller to free, and the test profile (pki_profile).
- */
-void ca_test_device_csr(const char *subject, EVP_PKEY **dev, X509_REQ **csr,
-    struct profile *profile);
 
 /*
  * What every backend test's teardown does with its outcome: the cause

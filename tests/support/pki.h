@@ -103,6 +103,14 @@ void pki_write_pem_key(const char *path, X509 *cert, EVP_PKEY *key);
 void pki_profile(struct profile *p);
 
 /*
+ * A device for CA tests: a new P-256 key (*key), its CSR with `subject`
+ * and `san` (*csr), both for the caller to free, and the default profile
+ * (pki_profile).
+ */
+void pki_device(const char *subject, const char *san, EVP_PKEY **key,
+    X509_REQ **csr, struct profile *profile);
+
+/*
  * A root, an intermediate that signs device certificates, and a TLS server
  * certificate for 127.0.0.1 / localhost (issued by the root), all EC P-256.
  * Everything is also written as PEM files in `dir` (the CFSSL test hands

@@ -61,3 +61,13 @@ pki_make_csr(const struct pki_csr_spec *spec)
 	X509_NAME_free(name);
 	return req;
 }
+
+void
+pki_device(const char *subject, const char *san, EVP_PKEY **key,
+    X509_REQ **csr, struct profile *profile)
+{
+	*key = pki_key_ec("P-256");
+	*csr = pki_make_csr(&(struct pki_csr_spec){ .key = *key,
+	    .subject = subject, .san = san });
+	pki_profile(profile);
+}
