@@ -62,9 +62,7 @@ teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	ca_test_note_cause(fx->cause);
-	free(fx->cause);
-	ca_free(fx->ca);
+	ca_test_done(fx->cause, NULL, fx->ca);
 	vault_api_server_stop(fx->vault);
 	pki_chain_free(fx->pki);
 	free(fx->token_file);
