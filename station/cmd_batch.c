@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "json_out.h"
 #include "config.h"
 #include "fixture.h"
 #include "line.h"
@@ -74,12 +75,8 @@ seen_remove(struct batch *b, struct scan_seen *e)
 static void
 put_json(json_t *o)
 {
-	char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
-
-	printf("%s\n", s);
+	json_out_line(o);
 	fflush(stdout);
-	free(s);
-	json_decref(o);
 }
 
 static void

@@ -16,6 +16,7 @@
 #include "../db/ledger.h"
 #include "cmd.h"
 #include "config.h"
+#include "json_out.h"
 #include "station.h"
 #include "util/clock.h"
 
@@ -34,22 +35,6 @@ iso_ms(char buf[static 21], int64_t ms)
 	clock_iso8601_utc(buf, ms / 1000);
 }
 
-static json_t *
-jstr(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
-static void
-print_json_line(json_t *o)
-{
-	char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
-
-	printf("%s\n", s);
-	free(s);
-	json_decref(o);
-}
-
 static int
 run_cb(const struct run_record *r, void *ctx)
 {
@@ -62,18 +47,18 @@ run_cb(const struct run_record *r, void *ctx)
 		json_t *o = json_object();
 
 		json_object_set_new(o, "run_id", json_integer(r->id));
-		json_object_set_new(o, "station", jstr(r->station_id));
+		json_object_set_new(o, "station", json_str_or_null(r->station_id));
 		json_object_set_new(o, "slot", json_integer(r->slot));
 		json_object_set_new(o, "started", json_string(started));
-		json_object_set_new(o, "serial", jstr(r->device_serial));
-		json_object_set_new(o, "result", jstr(r->result));
-		json_object_set_new(o, "failed_step", jstr(r->failed_step));
-		json_object_set_new(o, "reason", jstr(r->reason));
-		json_object_set_new(o, "cert_serial", jstr(r->cert_serial));
-		json_object_set_new(o, "operator", jstr(r->operator_id));
-		json_object_set_new(o, "batch", jstr(r->batch));
-		json_object_set_new(o, "smoke", jstr(r->smoke_status));
-		print_json_line(o);
+		json_object_set_new(o, "serial", json_str_or_null(r->device_serial));
+		json_object_set_new(o, "result", json_str_or_null(r->result));
+		json_object_set_new(o, "failed_step", json_str_or_null(r->failed_step));
+		json_object_set_new(o, "reason", json_str_or_null(r->reason));
+		json_object_set_new(o, "cert_serial", json_str_or_null(r->cert_serial));
+		json_object_set_new(o, "operator", json_str_or_null(r->operator_id));
+		json_object_set_new(o, "batch", json_str_or_null(r->batch));
+		json_object_set_new(o, "smoke", json_str_or_null(r->smoke_status));
+		json_out_line(o);
 		return 0;
 	}
 	printf("run %-6" PRId64 " %s  slot %-2d %-20s %-7s %s%s%s\n", r->id,
@@ -98,19 +83,19 @@ cert_cb(const struct cert_record *c, void *ctx)
 	if (v->json) {
 		json_t *o = json_object();
 
-		json_object_set_new(o, "cert_serial", jstr(c->serial_hex));
-		json_object_set_new(o, "serial", jstr(c->device_serial));
+		json_object_set_new(o, "cert_serial", json_str_or_null(c->serial_hex));
+		json_object_set_new(o, "serial", json_str_or_null(c->device_serial));
 		json_object_set_new(o, "run_id", json_integer(c->run_id));
-		json_object_set_new(o, "status", jstr(c->status));
-		json_object_set_new(o, "status_note", jstr(c->status_note));
+		json_object_set_new(o, "status", json_str_or_null(c->status));
+		json_object_set_new(o, "status_note", json_str_or_null(c->status_note));
 		json_object_set_new(o, "fingerprint_sha256",
-		    jstr(c->fingerprint_sha256));
-		json_object_set_new(o, "subject", jstr(c->subject));
-		json_object_set_new(o, "issuer", jstr(c->issuer));
+		    json_str_or_null(c->fingerprint_sha256));
+		json_object_set_new(o, "subject", json_str_or_null(c->subject));
+		json_object_set_new(o, "issuer", json_str_or_null(c->issuer));
 		json_object_set_new(o, "not_before", json_string(nb));
 		json_object_set_new(o, "not_after", json_string(na));
-		json_object_set_new(o, "backend", jstr(c->backend));
-		print_json_line(o);
+		json_object_set_new(o, "backend", json_str_or_null(c->backend));
+		json_out_line(o);
 		return 0;
 	}
 	printf("cert %s  %-8s run %" PRId64 "  %s\n     sha256 %s\n"
@@ -139,7 +124,7 @@ ledger_verify_cmd(struct station *st, int json)
 		json_object_set_new(o, "bad_run_id", json_integer(rep.bad_run_id));
 		json_object_set_new(o, "detail", json_string(err ? (cause ?
 		    cause : rep.detail) : ""));
-		print_json_line(o);
+		json_out_line(o);
 	} else if (err) {
 		printf("FAIL  ledger %s: %s\n", ledger_problem_name(rep.problem),
 		    cause ? cause : rep.detail);

@@ -15,6 +15,7 @@
 #include "../drivers/uart.h"
 #include "../drivers/usb.h"
 #include "cmd.h"
+#include "json_out.h"
 #include "util/xalloc.h"
 
 static char *
@@ -33,7 +34,6 @@ print_uart(const struct uart_port_info *p, int json)
 
 	if (json) {
 		json_t *o = json_object();
-		char *s;
 
 		json_object_set_new(o, "kind", json_string("serial"));
 		json_object_set_new(o, "uri", json_string(uri));
@@ -51,10 +51,7 @@ print_uart(const struct uart_port_info *p, int json)
 			json_object_set_new(o, "product",
 			    json_string(p->usb_product));
 		}
-		s = json_dumps(o, JSON_COMPACT);
-		printf("%s\n", s);
-		free(s);
-		json_decref(o);
+		json_out_line_utf8(o);
 	} else if (p->usb_vid >= 0) {
 		printf("serial  %-28s %s  %04x:%04x %s %s%s%s\n", uri, p->name,
 		    p->usb_vid, p->usb_pid, p->usb_manufacturer, p->usb_product,
@@ -70,7 +67,6 @@ print_usb(const struct usb_dev_info *d, int json)
 {
 	if (json) {
 		json_t *o = json_object();
-		char *s;
 
 		json_object_set_new(o, "kind", json_string("usb"));
 		json_object_set_new(o, "uri", json_string(d->uri));
@@ -86,10 +82,7 @@ print_usb(const struct usb_dev_info *d, int json)
 		json_object_set_new(o, "vendor_bulk_interface",
 		    d->bulk_iface >= 0 ? json_integer(d->bulk_iface) :
 		    json_null());
-		s = json_dumps(o, JSON_COMPACT);
-		printf("%s\n", s);
-		free(s);
-		json_decref(o);
+		json_out_line_utf8(o);
 		return;
 	}
 	printf("usb     %-28s %04x:%04x bus %03d addr %03d  %s %s%s%s%s\n",

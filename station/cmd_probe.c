@@ -8,6 +8,7 @@
 #include "../drivers/client.h"
 #include "../drivers/proto.h"
 #include "cmd.h"
+#include "json_out.h"
 #include "util/xalloc.h"
 
 #define PROBE_DEADLINE_MS 5000
@@ -62,10 +63,7 @@ print_json(const struct transport *t, const struct dev_info *info,
 		    json_string(proto_state_name(info->state)));
 		json_object_set_new(o, "capabilities", json_string(caps));
 	}
-	char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
-	printf("%s\n", s);
-	free(s);
-	json_decref(o);
+	json_out_line(o);
 }
 
 static int
