@@ -56,7 +56,9 @@ main(void)
 	double *dev_own = xcalloc(n, sizeof *dev_own);
 	double *dev_full = xcalloc(n, sizeof *dev_full);
 	double *dev_cpu = xcalloc(n, sizeof *dev_cpu);
+	double *dev_cpu_full = xcalloc(n, sizeof *dev_cpu_full);
 	double *cpu_own = xcalloc(rounds, sizeof *cpu_own);
+	double *cpu_full = xcalloc(rounds, sizeof *cpu_full);
 	double *step_all[STEP__COUNT];
 	/* Where one device's wall time goes, per device of every round. */
 	enum { W_CPU_OWN, W_DEVICE, W_DURABLE, W_CPU_SMOKE, W_SMOKE_WAIT,
@@ -106,6 +108,7 @@ main(void)
 			    st.dur_us[STEP_SMOKE]) / 1000.0;
 			dev_cpu[i] = (double)(st.cpu_total_us -
 			    st.cpu_us[STEP_SMOKE]) / 1000.0;
+			dev_cpu_full[i] = (double)st.cpu_total_us / 1000.0;
 			for (int s = 0; s < STEP__COUNT; s++)
 				step_all[s][k] = (double)st.dur_us[s] / 1000.0;
 			split(&st, wall_part, k);
@@ -121,11 +124,13 @@ main(void)
 		own[r] = bench_stat_of(dev_own, n).median;
 		full[r] = bench_stat_of(dev_full, n).median;
 		cpu_own[r] = bench_stat_of(dev_cpu, n).median;
+		cpu_full[r] = bench_stat_of(dev_cpu_full, n).median;
 	}
 
 	struct bench_stat so = bench_stat_of(own, rounds);
 	struct bench_stat sf = bench_stat_of(full, rounds);
 	struct bench_stat sc = bench_stat_of(cpu_own, rounds);
+	struct bench_stat scf = bench_stat_of(cpu_full, rounds);
 	printf("OVERHEAD_OWN_MS=%.3f\nOVERHEAD_FULL_MS=%.3f\n"
 	    "OVERHEAD_CPU_MS=%.3f\n", so.median, sf.median, sc.median);
 	printf("@@table\n");
@@ -137,9 +142,14 @@ main(void)
 	bench_row("station's own work, CPU time (user + sys of the "
 	    "pipeline's thread, all steps but the smoke test)", &sc, 2,
 	    "≤ 5 ms", sc.median <= 5.0);
-	if (smoke)
-		bench_row("full pipeline incl. chip-signed TLS + MQTT publish",
-		    &sf, 2, "≤ 10 ms", sf.median <= 10.0);
+	if (smoke) {
+		bench_row("full pipeline incl. chip-signed TLS + MQTT publish, "
+		    "wall time (incl. devsim's replies, the broker and fsync "
+		    "waits)", &sf, 2, "≤ 10 ms", sf.median <= 10.0);
+		bench_row("station's own work incl. the TLS handshake and MQTT "
+		    "publish, CPU time (user + sys of the pipeline's thread, "
+		    "all steps)", &scf, 2, "≤ 10 ms", scf.median <= 10.0);
+	}
 	printf("\nPer-step medians over all %zu devices (%zu rounds × %zu), "
 	    "ms, with min–max:\n\n", total, rounds, n);
 	printf("| step | median | min | max |\n|---|---:|---:|---:|\n");
@@ -181,6 +191,8 @@ main(void)
 	free(dev_own);
 	free(dev_full);
 	free(dev_cpu);
+	free(dev_cpu_full);
 	free(cpu_own);
+	free(cpu_full);
 	return 0;
 }
