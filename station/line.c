@@ -6,7 +6,8 @@
  *
  * A job is: power_on and reset hooks, provision_run, power_off hook.  A
  * failing power_on or reset hook ends the job as a FAIL at the connect
- * step that is recorded in the ledger like any other run (line_hooks.c),
+ * step that is recorded in the ledger like any other run (the pipeline
+ * runs them first: provision_request.before_connect),
  * so every scan that reached a slot leaves exactly one run on record.
  *
  * Jobs come from line_submit (scans) or, on usb: slots with hotplug
@@ -41,12 +42,36 @@ deliver(struct line *l, struct worker *w, const struct provision_request *req,
 		l->result_fn(l->result_ctx, &r);
 }
 
+/* The slot's power_on and reset hooks, run by the pipeline before its
+ * first step (provision_request.before_connect). */
+struct hooks_ctx {
+	const struct fixture_slot *slot;
+	int timeout_ms;
+	const struct slot_env *env;
+};
+
+static st_err
+run_hooks_before(void *arg, char **cause)
+{
+	const struct hooks_ctx *h = arg;
+	const char *hook = NULL;
+	st_err err = slot_hooks_before(h->slot, h->timeout_ms, h->env, &hook,
+	    cause);
+
+	if (err)
+		return st_wrap(cause, err, "%s hook failed", hook);
+	return ST_OK;
+}
+
 /* One job, start to end; runs on the worker's thread without the lock. */
 static void
 run_job(struct worker *w)
 {
 	struct line *l = w->line;
 	const struct fixture_slot *s = w->slot;
+	struct slot_env env;
+	struct hooks_ctx hooks = { .slot = s,
+		.timeout_ms = l->fx->hook_timeout_ms, .env = &env };
 	struct provision_request req = {
 		.device_uri = s->device,
 		.scanned_serial = w->serial,
@@ -54,25 +79,15 @@ run_job(struct worker *w)
 		.slot = (int)s->index,
 		.operator_id = w->operator_id,
 		.batch = w->batch,
+		.before_connect = run_hooks_before,
+		.before_connect_ctx = &hooks,
 	};
 	struct provision_result res = { 0 };
-	struct slot_env env;
 	char *cause = NULL;
 	st_err err;
 
 	slot_env_init(&env, s);
-	const char *hook = NULL;
-	err = slot_hooks_before(s, l->fx->hook_timeout_ms, &env, &hook, &cause);
-	if (err) {
-		char *why = cause;
-
-		cause = NULL;
-		err = line_record_hook_failure(l->st, l->bus, &req, hook, err,
-		    why, &res, &cause);
-		free(why);
-	} else {
-		err = provision_run(l->st, &req, l->bus, &res, &cause);
-	}
+	err = provision_run(l->st, &req, l->bus, &res, &cause);
 	if (err)
 		log_error("slot %u: %s", s->index, cause);
 	slot_hook_after(l->bus, s, l->fx->hook_timeout_ms, &env, &res);

@@ -9,15 +9,10 @@
 #define LOG_MODULE "line"
 #include "line_priv.h"
 
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../db/ledger.h"
-#include "advice.h"
-#include "config.h"
 #include "hook.h"
-#include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -89,67 +84,4 @@ slot_hook_after(const struct event_bus *bus, const struct fixture_slot *s,
 		event_emit(bus, &ev);
 	free(text);
 	free(why);
-}
-
-static void
-emit(const struct event_bus *bus, enum event_kind kind,
-    const struct provision_request *req, const struct provision_result *res,
-    int progress, const char *text)
-{
-	struct station_event ev = {
-		.kind = kind,
-		.slot = req->slot,
-		.run_id = res->run_id,
-		.step = STEP_CONNECT,
-		.progress = progress,
-		.text = text,
-		.err = res->err,
-	};
-
-	if (bus)
-		event_emit(bus, &ev);
-}
-
-st_err
-line_record_hook_failure(struct station *st, const struct event_bus *bus,
-    const struct provision_request *req, const char *hook, st_err hook_err,
-    const char *hook_cause, struct provision_result *res, char **cause)
-{
-	const struct config *cfg = st->cfg;
-	struct run_start s = {
-		.station_id = cfg->station_id,
-		.slot = req->slot,
-		.operator_id = req->operator_id ? req->operator_id :
-		    cfg->operator_id,
-		.batch = req->batch,
-		.device_uri = req->device_uri,
-		.scanned_serial = req->scanned_serial,
-		.profile = req->profile ? req->profile : "default",
-	};
-	uint64_t started = clock_now_ms();
-	st_err err;
-
-	memset(res, 0, sizeof *res);
-	res->smoke = "skipped";
-	res->failed_step = STEP_CONNECT;
-	res->err = hook_err;
-	res->reason = xasprintf("%s hook failed: %s", hook, hook_cause);
-	res->headline = advice_headline(STEP_CONNECT, hook_err);
-	res->advice = advice_next_step(STEP_CONNECT, hook_err);
-	err = ledger_run_begin(st->ledger, &s, &res->run_id, cause);
-	if (err)
-		return st_wrap(cause, err, "recording the start of the run");
-	emit(bus, EVENT_RUN_START, req, res, 0, req->device_uri);
-	emit(bus, EVENT_STEP_START, req, res, 0, NULL);
-	emit(bus, EVENT_STEP_FAIL, req, res, 0, res->reason);
-	ledger_run_event(st->ledger, res->run_id, step_name(STEP_CONNECT),
-	    LEDGER_EV_FAIL, res->reason, NULL);
-	res->duration_ms = clock_now_ms() - started;
-	err = ledger_run_finish(st->ledger, res->run_id, "FAIL",
-	    step_name(STEP_CONNECT), st_errname(hook_err), res->reason, cause);
-	emit(bus, EVENT_RUN_END, req, res, 100, res->reason);
-	if (err)
-		return st_wrap(cause, err, "recording the end of run %" PRId64,
-		    res->run_id);
-	return ST_OK;
 }

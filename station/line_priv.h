@@ -79,15 +79,4 @@ void slot_hook_after(const struct event_bus *bus,
     const struct fixture_slot *s, int timeout_ms, const struct slot_env *env,
     const struct provision_result *res);
 
-/*
- * Record a job stopped by a failing hook as a FAILed run (failed step
- * "connect": the device was never reached) in the ledger, with the same
- * events a pipeline failure emits, and fill *res as provision_run would.
- * Returns an error only when the ledger could not record it.
- */
-st_err line_record_hook_failure(struct station *st,
-    const struct event_bus *bus, const struct provision_request *req,
-    const char *hook, st_err hook_err, const char *hook_cause,
-    struct provision_result *res, char **cause);
-
 #endif

@@ -247,9 +247,16 @@ provision_run(struct station *st, const struct provision_request *req,
 	emit(&r, EVENT_RUN_START, STEP_CONNECT, 0, req->device_uri, ST_OK);
 
 	enum step failed = STEP_CONNECT;
-	if (r.profile == NULL) {
+	if (r.profile == NULL)
 		err = st_fail(&r.cause, ST_E_CONFIG, "unknown profile '%s'",
 		    req->profile);
+	else if (req->before_connect != NULL)
+		err = req->before_connect(req->before_connect_ctx, &r.cause);
+	if (err) {
+		/* Failed before the first step ran: recorded as the connect
+		 * step's failure, the device was never reached. */
+		emit(&r, EVENT_STEP_FAIL, STEP_CONNECT, 0, r.cause, err);
+		run_event(&r, step_name(STEP_CONNECT), LEDGER_EV_FAIL, r.cause);
 	}
 	for (size_t i = 0; err == ST_OK && i < STEP_COUNT; i++) {
 		enum step s = step_table[i].step;

@@ -27,6 +27,13 @@ struct provision_request {
 	int slot;                   /* 0 for single-device commands */
 	const char *operator_id;    /* NULL: the config's operator */
 	const char *batch;          /* NULL if none */
+	/* Optional: runs before the first step (a fixture's power_on and
+	 * reset hooks), outside the step deadlines because a power cycle
+	 * takes what it takes (the hook has its own).  An error FAILs the run
+	 * at the connect step with the hook's cause, like any other failure
+	 * to reach the device. */
+	st_err (*before_connect)(void *ctx, char **cause);
+	void *before_connect_ctx;
 };
 
 struct provision_result {
