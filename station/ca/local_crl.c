@@ -176,32 +176,17 @@ out:
 }
 
 static st_err
+revoked_line(char *line, const char *path, unsigned lineno, void *arg,
+    int *stop, char **cause)
+{
+	(void)stop;
+	return add_entry(arg, line, path, lineno, cause);
+}
+
+static st_err
 add_revoked(X509_CRL *crl, const char *dir, char **cause)
 {
-	char *path = xasprintf("%s/revoked.txt", dir);
-	FILE *fp = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	unsigned lineno = 0;
-	st_err err = ST_OK;
-
-	if (fp == NULL) {
-		if (errno != ENOENT)
-			err = st_fail(cause, ST_E_IO, "cannot open %s: %s",
-			    path, strerror(errno));
-		goto out;
-	}
-	while (err == ST_OK && getline(&line, &cap, fp) > 0) {
-		lineno++;
-		line[strcspn(line, "\n")] = '\0';
-		err = add_entry(crl, line, path, lineno, cause);
-	}
-out:
-	if (fp != NULL)
-		fclose(fp);
-	free(line);
-	free(path);
-	return err;
+	return local_each_line(dir, "revoked.txt", revoked_line, crl, cause);
 }
 
 static st_err

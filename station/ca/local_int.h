@@ -55,6 +55,15 @@ st_err local_write_key(const char *path, EVP_PKEY *key, char **cause);
 
 /* Append one line to `path` (created 0600) and fsync before returning. */
 st_err local_append_line(const char *path, const char *line, char **cause);
+/*
+ * Read DIR/NAME line by line (newline stripped, lines numbered from 1) and
+ * call `fn` on each; a file that does not exist has no lines.  Stops at
+ * the first error `fn` returns, or after a line for which it set *stop.
+ */
+typedef st_err (*local_line_fn)(char *line, const char *path,
+    unsigned lineno, void *arg, int *stop, char **cause);
+st_err local_each_line(const char *dir, const char *name, local_line_fn fn,
+    void *arg, char **cause);
 
 /*
  * Record an issuance (local_log.c): append the index line (ending in

@@ -7,9 +7,13 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "../util/xalloc.h"
 
 st_err
 local_rand_serial(ASN1_INTEGER **out, char **cause)
@@ -131,6 +135,39 @@ local_write_key(const char *path, EVP_PKEY *key, char **cause)
 		return err;
 	return finish_file(path, bio, PEM_write_bio_PrivateKey(bio, key, NULL,
 	    NULL, 0, NULL, NULL), cause);
+}
+
+st_err
+local_each_line(const char *dir, const char *name, local_line_fn fn,
+    void *arg, char **cause)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	FILE *fp = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned lineno = 0;
+	int stop = 0;
+	st_err err = ST_OK;
+
+	if (fp == NULL) {
+		if (errno != ENOENT)
+			err = st_fail(cause, ST_E_IO, "cannot open %s: %s",
+			    path, strerror(errno));
+		goto out;
+	}
+	while (err == ST_OK && !stop && getline(&line, &cap, fp) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		err = fn(line, path, ++lineno, arg, &stop, cause);
+	}
+	if (err == ST_OK && ferror(fp))
+		err = st_fail(cause, ST_E_IO, "reading %s: %s", path,
+		    strerror(errno));
+out:
+	if (fp != NULL)
+		fclose(fp);
+	free(line);
+	free(path);
+	return err;
 }
 
 st_err
