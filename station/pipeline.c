@@ -17,6 +17,7 @@
 #include "advice.h"
 #include "config.h"
 #include "pipeline_run.h"
+#include "settle.h"
 #include "recover.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -150,33 +151,24 @@ run_info(struct run *r, const char *fmt, ...)
 static void
 settle_certificate(struct run *r, enum step failed)
 {
-	struct ledger *l = r->st->ledger;
 	const char *serial = r->res->cert_serial;
-	char *why = NULL;
+	enum settle_outcome outcome;
+	char *why = NULL, *err_cause = NULL;
 
 	if (!r->cert_recorded || serial == NULL)
 		return;
 	char *note = xasprintf("run %" PRId64 " failed at %s", r->res->run_id,
 	    step_name(failed));
-	if (ledger_cert_set_status(l, serial, "orphaned", note, &why) != ST_OK)
-		log_error("cannot mark certificate %s orphaned: %s", serial, why);
+	if (cert_settle(r->st, serial, note, &outcome, &why, &err_cause))
+		log_error("cannot settle certificate %s: %s", serial, err_cause);
+	else if (outcome == SETTLE_REVOKED)
+		run_info(r, "certificate %s revoked (the run failed at %s)",
+		    serial, step_name(failed));
+	else if (outcome == SETTLE_NOT_REVOKED)
+		run_info(r, "certificate %s could not be revoked: %s", serial,
+		    why);
 	free(why);
-	why = NULL;
-	if (r->st->ca->ops->revoke != NULL &&
-	    r->st->ca->ops->revoke(r->st->ca, serial, "cessationOfOperation",
-	    &why) == ST_OK) {
-		free(why);
-		why = NULL;
-		if (ledger_cert_set_status(l, serial, "revoked", note, &why))
-			log_error("cannot mark certificate %s revoked: %s",
-			    serial, why);
-		run_info(r, "certificate %s revoked (never proven on the device)",
-		    serial);
-	} else {
-		run_info(r, "certificate %s left orphaned: %s", serial,
-		    why ? why : "backend cannot revoke");
-	}
-	free(why);
+	free(err_cause);
 	free(note);
 }
 

@@ -1,5 +1,6 @@
 /* Crash recovery: finishing runs whose station process died (recover.h). */
 #include "recover.h"
+#include "settle.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -150,28 +151,13 @@ static st_err
 settle_cert(struct station *st, const char *serial, const char *note,
     char **cause)
 {
-	struct cert_record c = { 0 };
-	st_err err = ledger_cert_get(st->ledger, serial, &c, cause);
+	enum settle_outcome outcome;
+	char *why = NULL;
+	st_err err = cert_settle(st, serial, note, &outcome, &why, cause);
 
-	if (err)
-		return err;
-	if (strcmp(c.status, "issued") == 0 || strcmp(c.status, "written") == 0)
-		err = ledger_cert_set_status(st->ledger, serial, "orphaned",
-		    note, cause);
-	if (err == ST_OK && strcmp(c.status, "revoked") != 0) {
-		char *why = NULL;
-
-		if (st->ca->ops->revoke != NULL &&
-		    st->ca->ops->revoke(st->ca, serial, "cessationOfOperation",
-		    &why) == ST_OK)
-			err = ledger_cert_set_status(st->ledger, serial,
-			    "revoked", note, cause);
-		else
-			log_warn("certificate %s left orphaned: %s", serial,
-			    why ? why : "the backend cannot revoke");
-		free(why);
-	}
-	ledger_cert_record_clear(&c);
+	if (err == ST_OK && outcome == SETTLE_NOT_REVOKED)
+		log_warn("certificate %s left orphaned: %s", serial, why);
+	free(why);
 	return err;
 }
 
