@@ -29,9 +29,9 @@ static json_t *res;
 static char *broker_arg, *broker_dir;
 
 /* A station home with the given profile lines, and a broker trusting its
- * local CA's root. */
+ * local CA's root, with `broker_extra` appended to its configuration. */
 static void
-setup_station(const char *profile_lines)
+setup_station_broker(const char *profile_lines, const char *broker_extra)
 {
 	char *rest = xasprintf("[profile default]\n%s",
 	    profile_lines ? profile_lines : "");
@@ -43,10 +43,25 @@ setup_station(const char *profile_lines)
 	char *mk = xasprintf("mkdir -p '%s'", broker_dir);
 	assert_int_equal(system(mk), 0);
 	free(mk);
+	if (broker_extra != NULL) {
+		char *path = xasprintf("%s/extra.conf", broker_dir);
+		FILE *fp = fopen(path, "w");
+
+		assert_non_null(fp);
+		fputs(broker_extra, fp);
+		fclose(fp);
+		free(path);
+	}
 	char *root = xasprintf("%s/ca/root.pem", env->home);
 	assert_int_equal(test_broker_start(&broker, broker_dir, root, 120), 0);
 	free(root);
 	broker_arg = xasprintf("127.0.0.1:%d", broker.port);
+}
+
+static void
+setup_station(const char *profile_lines)
+{
+	setup_station_broker(profile_lines, NULL);
 }
 
 static int
@@ -197,6 +212,22 @@ test_topic_outside_the_acl_fails_with_acl_denied(void **state)
 	assert_smoke_failed("acl-denied", "policy");
 }
 
+/* The broker refuses the connection itself (CONNACK: here a client id
+ * outside its allowed prefixes): "mqtt-refused" with the reason code. */
+static void
+test_connack_refusal_fails_with_mqtt_refused(void **state)
+{
+	(void)state;
+	struct run_record r = { 0 };
+
+	setup_station_broker(NULL, "clientid_prefixes allowed-\n");
+	start_device("SMOKE-CONNACK-1", NULL);
+	assert_smoke_failed("mqtt-refused", "policy");
+	load_run(&r);
+	assert_non_null(strstr(r.smoke_detail, "reason code 0x"));
+	ledger_run_record_clear(&r);
+}
+
 /* Nobody listens where the broker should be. */
 static void
 test_broker_down_fails_with_broker_unreachable(void **state)
@@ -254,6 +285,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_teardown(
 		    test_topic_outside_the_acl_fails_with_acl_denied, teardown),
+		cmocka_unit_test_teardown(
+		    test_connack_refusal_fails_with_mqtt_refused, teardown),
 		cmocka_unit_test_teardown(
 		    test_broker_down_fails_with_broker_unreachable, teardown),
 		cmocka_unit_test_teardown(test_required_smoke_without_broker_fails,
