@@ -21,7 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,9 +36,12 @@
 #include "drivers/tlv.h"
 #include "drivers/transport.h"
 #include "drivers/uart.h"
+#include "tests/support/devsim_proc.h"
+#include "tests/support/scratch.h"
 #include "tests/support/umockdev_env.h"
 
 #define DEV_SERIAL "SIM-UART-0042"
+#define DEVSIM_SERIAL "DEVSIM-UART-7"
 
 /* An FTDI FT232R on bus 1, as the kernel lays it out in sysfs: the USB
  * device, its interface, the usb-serial port and the tty. */
@@ -99,6 +105,9 @@ struct fake {
 	atomic_int stop;
 	atomic_int modem;    /* simulated TIOCM_* lines */
 	atomic_uint hellos;  /* HELLO requests answered */
+	int devsim_fd;       /* >= 0: bytes are bridged to a devsim process
+	                        instead of answered here */
+	struct devsim_proc *devsim;
 };
 
 /* Modem-line ioctls, which a PTY refuses, act on fake->modem; all other
@@ -196,12 +205,60 @@ answer(struct fake *f, const struct frame *req)
 
 /* The device: read frames from the master, answer them.  EIO or POLLHUP
  * on the master only means no program has the port open right now. */
+/* Bridge mode: the wire between the adapter's PTY and a devsim process's
+ * TCP socket, both ways, byte for byte.  When devsim goes away the PTY
+ * master is closed too, as a device that loses power drops the line. */
+static void
+bridge(struct fake *f)
+{
+	uint8_t buf[512];
+
+	while (!atomic_load(&f->stop)) {
+		struct pollfd pfd[2] = { { .fd = f->master, .events = POLLIN },
+			{ .fd = f->devsim_fd, .events = POLLIN } };
+		const struct timespec idle = { 0, 5 * 1000 * 1000 };
+
+		if (poll(pfd, 2, 50) <= 0)
+			continue;
+		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = read(f->devsim_fd, buf, sizeof buf);
+
+			if (n <= 0) {
+				int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+				/* Keep the number taken: the testbed closes
+				 * it itself when it is destroyed. */
+				dup2(devnull, f->master);
+				close(devnull);
+				return;
+			}
+			if (write(f->master, buf, (size_t)n) != n)
+				return;
+		}
+		if (pfd[0].revents & POLLIN) {
+			ssize_t n = read(f->master, buf, sizeof buf);
+
+			if (n > 0 && write(f->devsim_fd, buf, (size_t)n) != n)
+				return;
+			if (n <= 0)
+				nanosleep(&idle, NULL); /* no client right now */
+		} else if (pfd[0].revents) {
+			nanosleep(&idle, NULL);
+		}
+	}
+}
+
 static void *
 device_main(void *arg)
 {
 	struct fake *f = arg;
 	struct frame_reader rd;
 	uint8_t buf[512];
+
+	if (f->devsim_fd >= 0) {
+		bridge(f);
+		return NULL;
+	}
 
 	frame_reader_init(&rd, PROTO_MAX_FRAME);
 	while (!atomic_load(&f->stop)) {
@@ -252,6 +309,7 @@ setup(void **state)
 
 	if (f == NULL)
 		return -1;
+	f->devsim_fd = -1;
 	f->tb = umockdev_testbed_new();
 	if (!umockdev_testbed_add_from_string(f->tb, adapter_ftdi, &gerr)) {
 		fprintf(stderr, "testbed: %s\n", gerr->message);
@@ -274,12 +332,62 @@ setup(void **state)
 	return 0;
 }
 
+/* TCP connection to a devsim's "tcp:127.0.0.1:PORT". */
+static int
+connect_devsim(const char *uri)
+{
+	const char *colon = strrchr(uri, ':');
+	struct sockaddr_in a = { .sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (colon == NULL || fd < 0)
+		return -1;
+	a.sin_port = htons((uint16_t)strtol(colon + 1, NULL, 10));
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The same adapter, with a real devsim on the other end of the wire. */
+static int
+setup_devsim(void **state)
+{
+	static const char *const args[] = { "--serial", DEVSIM_SERIAL, NULL };
+	struct devsim_proc *d = devsim_proc_start(args);
+	struct fake *f;
+	int fd;
+
+	if (d == NULL)
+		return -1;
+	fd = connect_devsim(d->uri);
+	if (fd < 0)
+		return -1;
+	/* setup() starts the device thread: it must see the bridge. */
+	if (setup(state) != 0)
+		return -1;
+	f = *state;
+	fake_stop(f);
+	f->devsim = d;
+	f->devsim_fd = fd;
+	atomic_store(&f->stop, 0);
+	if (pthread_create(&f->thread, NULL, device_main, f) != 0)
+		return -1;
+	f->running = 1;
+	return 0;
+}
+
 static int
 teardown(void **state)
 {
 	struct fake *f = *state;
 
 	fake_stop(f);
+	if (f->devsim_fd >= 0)
+		close(f->devsim_fd);
+	devsim_proc_stop(f->devsim);
 	g_object_unref(f->tb);
 	g_object_unref(f->ioctl);
 	free(f);
@@ -470,6 +578,53 @@ test_device_close_is_hangup_not_timeout(void **state)
 	transport_close(t);
 }
 
+/* The whole provisioning run, through real libserialport, the emulated
+ * adapter found by VID:PID:SERIAL, and devsim on the other end. */
+static void
+test_provision_over_uart_against_devsim(void **state)
+{
+	const char *bin = getenv("STATION_BIN");
+	char *home = scratch_dir();
+	const char *argv[] = { bin, "provision", "uart:usb=0403:6001:FT1234",
+		"--serial", DEVSIM_SERIAL, "--json", "--quiet", NULL };
+	struct proc_out o;
+
+	(void)state;
+	if (bin == NULL)
+		skip();
+	int status = proc_run(argv, home, 60000, &o);
+	if (status != 0)
+		fprintf(stderr, "provision: %s\n%s\n", o.out, o.err);
+	assert_int_equal(status, 0);
+	assert_non_null(strstr(o.out, "\"result\":\"PASS\""));
+	assert_non_null(strstr(o.out, "\"serial\":\"" DEVSIM_SERIAL "\""));
+	assert_non_null(strstr(o.out, "\"device\":\"uart:usb=0403:6001:FT1234\""));
+	proc_out_clear(&o);
+	scratch_rmtree(home);
+	free(home);
+}
+
+/* devsim loses power mid-session: the station sees a hangup on the
+ * serial line, not a timeout. */
+static void
+test_devsim_power_loss_is_hangup(void **state)
+{
+	struct fake *f = *state;
+	struct client *c = client_new(open_ok("uart:usb=0403:6001:FT1234"),
+	    NULL);
+	struct dev_info info;
+	char *cause = NULL;
+
+	assert_int_equal(dev_hello(c, &info, &cause), ST_OK);
+	assert_string_equal(info.serial, DEVSIM_SERIAL);
+	dev_info_clear(&info);
+	devsim_proc_kill(f->devsim);
+	assert_int_equal(dev_hello(c, &info, &cause), ST_E_HANGUP);
+	assert_non_null(strstr(cause, "hung up"));
+	free(cause);
+	client_free(c);
+}
+
 /* Line settings other than the default are applied and described. */
 static void
 test_options_set_line_and_describe(void **state)
@@ -559,6 +714,11 @@ main(int argc, char **argv)
 		    test_options_set_line_and_describe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_setting_names_it,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_provision_over_uart_against_devsim, setup_devsim,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_devsim_power_loss_is_hangup,
+		    setup_devsim, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_options_are_uri_errors,
 		    setup, teardown),
 	};
