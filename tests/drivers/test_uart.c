@@ -21,10 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +34,7 @@
 #include "drivers/transport.h"
 #include "drivers/uart.h"
 #include "tests/support/devsim_proc.h"
+#include "tests/support/loopback.h"
 #include "tests/support/scratch.h"
 #include "tests/support/umockdev_env.h"
 
@@ -332,25 +330,6 @@ setup(void **state)
 	return 0;
 }
 
-/* TCP connection to a devsim's "tcp:127.0.0.1:PORT". */
-static int
-connect_devsim(const char *uri)
-{
-	const char *colon = strrchr(uri, ':');
-	struct sockaddr_in a = { .sin_family = AF_INET,
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (colon == NULL || fd < 0)
-		return -1;
-	a.sin_port = htons((uint16_t)strtol(colon + 1, NULL, 10));
-	if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* The same adapter, with a real devsim on the other end of the wire. */
 static int
 setup_devsim(void **state)
@@ -362,7 +341,7 @@ setup_devsim(void **state)
 
 	if (d == NULL)
 		return -1;
-	fd = connect_devsim(d->uri);
+	fd = loopback_connect_uri(d->uri);
 	if (fd < 0)
 		return -1;
 	/* setup() starts the device thread: it must see the bridge. */

@@ -7,5 +7,10 @@
 int loopback_free_port(void);
 /* 1 when something accepts connections on 127.0.0.1:port. */
 int loopback_listening(int port);
+/* A connected TCP socket to 127.0.0.1:port (Nagle off), or -1. */
+int loopback_connect(int port);
+/* The same for a device URI "tcp:127.0.0.1:PORT" (what devsim prints);
+ * -1 for any other URI. */
+int loopback_connect_uri(const char *uri);
 
 #endif

@@ -12,12 +12,11 @@
  * a .umockdev description generated from usb_model_desc.
  */
 #include "usb_model.h"
+#include "tests/support/loopback.h"
 
 #include <errno.h>
 #include <sys/ioctl.h>
 #include <linux/usbdevice_fs.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -461,31 +460,6 @@ reader_main(void *arg)
 	return NULL;
 }
 
-static int
-connect_devsim(const char *uri)
-{
-	const char *colon = strrchr(uri, ':');
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	long port = colon ? strtol(colon + 1, NULL, 10) : 0;
-	int one = 1;
-	int fd;
-
-	if (strncmp(uri, "tcp:127.0.0.1:", 14) != 0 || port <= 0 ||
-	    port > 65535)
-		return -1;
-	sa.sin_port = htons((uint16_t)port);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-		close(fd);
-		return -1;
-	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	return fd;
-}
-
 /* ---- the testbed ---------------------------------------------------- */
 
 /* "/devices/.../usb1/1-1/1-1.4": every ancestor hub is a directory. */
@@ -560,7 +534,7 @@ usb_model_new(UMockdevTestbed *tb, const struct usb_model_desc *desc,
 	    desc->bus, desc->address);
 	build_descriptors(m);
 	if (devsim_uri != NULL) {
-		m->sock = connect_devsim(devsim_uri);
+		m->sock = loopback_connect_uri(devsim_uri);
 		if (m->sock < 0) {
 			fprintf(stderr, "usb_model: cannot reach %s\n",
 			    devsim_uri);
