@@ -13,7 +13,8 @@
 #include "station/config.h"
 #include "station/util/clock.h"
 #include "station/util/xalloc.h"
-#include "tests/support/pki_fixture.h"
+#include "tests/support/pki.h"
+#include "tests/support/scratch.h"
 
 void
 bench_die(const char *fmt, ...)
@@ -75,7 +76,7 @@ bench_env_open(struct bench_env *e, int broker)
 	char *cause = NULL;
 
 	memset(e, 0, sizeof *e);
-	e->home = pki_tmpdir();
+	e->home = scratch_dir();
 	setenv("STATION_HOME", e->home, 1);
 	if (station_open(NULL, &e->st, &cause) != ST_OK)
 		bench_die("station_open: %s", cause);
@@ -103,7 +104,7 @@ bench_env_close(struct bench_env *e)
 	if (e->has_broker)
 		test_broker_stop(&e->broker);
 	station_close(e->st);
-	pki_rmtree(e->home);
+	scratch_rmtree(e->home);
 	free(e->home);
 	memset(e, 0, sizeof *e);
 }

@@ -18,7 +18,7 @@
 #include "station/config.h"
 #include "station/util/clock.h"
 #include "station/util/xalloc.h"
-#include "tests/support/pki_fixture.h"
+#include "tests/support/pki.h"
 
 static double
 fsync_ms(const char *dir, int n)
