@@ -152,6 +152,7 @@ bench: bench-station
 bench-build: $(STATION) $(DEVSIM) $(BENCH_BINS)
 # Under `make bench` after bench-ledger: both write docs/benchmarks.md.
 bench-station: deps $(if $(filter bench,$(MAKECMDGOALS)),bench-ledger)
+	$(Q)sh tests/deps.sh mosquitto-clients strace valgrind
 	$(Q)$(MAKE) --no-print-directory bench-build
 	$(Q)BUILD=$(BUILD) sh tests/bench/run.sh
 

@@ -31,21 +31,8 @@ bench() {
 table() { sed -n '/^@@table$/,/^@@end$/p' "$tmp/$1" | sed '1d;$d' | grep -v '^[A-Z0-9_]*='; }
 val() { sed -n "s/^$2=//p" "$tmp/$1" | head -1; }
 
-# The script flow needs mosquitto_pub; strace and valgrind only feed the
-# profile (skipped without them).
-for p in mosquitto-clients strace valgrind; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-		missing="${missing:-} $p"
-done
-if [ -n "${missing:-}" ]; then
-	echo "bench: installing:$missing" >&2
-	SUDO=
-	[ "$(id -u)" = 0 ] || SUDO=sudo
-	# shellcheck disable=SC2086
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-	    --no-install-recommends $missing >&2 ||
-		echo "bench: could not install$missing" >&2
-fi
+# The script flow needs mosquitto_pub (mosquitto-clients); strace and
+# valgrind feed the profile.  `make bench` installs them (tests/deps.sh).
 command -v mosquitto_pub >/dev/null 2>&1 ||
 	{ echo "bench: mosquitto_pub (mosquitto-clients) is needed" >&2; exit 1; }
 
