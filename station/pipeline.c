@@ -260,6 +260,7 @@ provision_run(struct station *st, const struct provision_request *req,
 		if (r.client)
 			client_set_deadline(r.client, r.deadline);
 		emit(&r, EVENT_STEP_START, s, progress, NULL, ST_OK);
+		r.step_note = NULL;
 		err = step_table[i].fn(&r);
 		if (err == ST_OK && deadline_passed(r.deadline))
 			err = st_fail(&r.cause, ST_E_TIMEOUT,
@@ -270,8 +271,7 @@ provision_run(struct station *st, const struct provision_request *req,
 			run_event(&r, step_name(s), LEDGER_EV_FAIL, r.cause);
 			break;
 		}
-		emit(&r, EVENT_STEP_OK, s, progress, s == STEP_SMOKE &&
-		    strcmp(res->smoke, "skipped") == 0 ? "skipped" : NULL, ST_OK);
+		emit(&r, EVENT_STEP_OK, s, progress, r.step_note, ST_OK);
 		run_event(&r, step_name(s), LEDGER_EV_OK, NULL);
 		if (s == STEP_RECORD)
 			run_events_flush(&r);

@@ -34,6 +34,9 @@ struct run {
 	int cert_recorded;          /* the ledger holds the issued cert */
 	char *previous_cert;        /* live cert being replaced (reprovision) */
 	char *cause;                /* the failing step's cause */
+	const char *step_note;      /* set by a step that succeeded in a
+	                               special way ("skipped"): shown with its
+	                               EVENT_STEP_OK instead of "ok" */
 	/* Run events not yet in the ledger: written in one transaction at
 	 * the run's durable points (after the issuance record, at the end)
 	 * instead of one fsync each.  Details are owned. */

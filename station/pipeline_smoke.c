@@ -90,6 +90,7 @@ step_smoke(struct run *r)
 			    "profile '%s' requires the smoke test but no broker "
 			    "is configured", r->profile->name);
 		r->res->smoke = "skipped";
+		r->step_note = "skipped";
 		r->res->smoke_detail = xstrdup("no broker configured");
 		return record(r, LEDGER_SMOKE_SKIPPED, NULL, NULL,
 		    "no broker configured");
