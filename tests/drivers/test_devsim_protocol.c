@@ -270,6 +270,33 @@ test_locked_device_commit_ok_and_rest_locked(void **state)
 	free(cert);
 }
 
+/* FACTORY_RESET through the client API erases key and certificate: the
+ * device is BLANK again and has no key to report, and can be keyed anew. */
+static void
+test_factory_reset_returns_a_committed_device_to_blank(void **state)
+{
+	(void)state;
+	size_t cert_len = 0, spki_len = 0;
+	uint8_t *cert, *spki = NULL;
+	char *cause = NULL;
+
+	start_and_hello("SN-LIFE-3");
+	cert = keyed_and_certified(&cert_len);
+	assert_int_equal(dev_commit(ds.cli, 0, &cause), ST_OK);
+	assert_int_equal(info_state(), PROTO_STATE_COMMITTED);
+	assert_int_equal(dev_factory_reset(ds.cli, &cause), ST_OK);
+	assert_int_equal(info_state(), PROTO_STATE_BLANK);
+	assert_int_equal(dev_pubkey(ds.cli, 0, &spki, &spki_len, &cause),
+	    ST_E_DEVICE);
+	free(cause);
+	cause = NULL;
+	assert_int_equal(dev_keygen(ds.cli, PROTO_ALG_EC_P256, 0, &spki,
+	    &spki_len, &cause), ST_OK);
+	assert_int_equal(info_state(), PROTO_STATE_KEYED);
+	free(spki);
+	free(cert);
+}
+
 /* READ_CHAIN before any WRITE_CHAIN is BAD_STATE; an empty WRITE_CHAIN
  * stores an empty chain that READ_CHAIN returns as an empty message. */
 static void
@@ -351,6 +378,8 @@ main(void)
 		DEV_SESSION_TEST(
 		    test_committed_device_can_be_rekeyed_and_recertified),
 		DEV_SESSION_TEST(test_locked_device_commit_ok_and_rest_locked),
+		DEV_SESSION_TEST(
+		    test_factory_reset_returns_a_committed_device_to_blank),
 		DEV_SESSION_TEST(
 		    test_chain_empty_is_stored_and_missing_is_bad_state),
 		DEV_SESSION_TEST(
