@@ -1,0 +1,29 @@
+/*
+ * Text that came from outside (a device, a scanner, a CA reply, a
+ * configuration file) made safe to show.  Every message that quotes such
+ * a value goes through text_escape, so a value can never move the
+ * terminal's cursor, start an escape sequence, forge a log line or hide
+ * its own end.
+ */
+#ifndef ST_TEXT_H
+#define ST_TEXT_H
+
+#include <stddef.h>
+
+/*
+ * A printable-ASCII copy of `s` (caller frees): bytes 0x20..0x7e are kept,
+ * a backslash becomes "\\", every other byte (controls, DEL, any byte of a
+ * multi-byte UTF-8 sequence) becomes "\xNN".  At most `max` bytes of `s`
+ * are shown; a longer value ends in "..." so the reader sees it was cut.
+ * NULL gives "(none)".
+ */
+char *text_escape(const char *s, size_t max);
+
+/* 1 if s[0..len) is well-formed UTF-8 (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF), else 0. */
+int text_utf8_valid(const char *s, size_t len);
+
+/* 1 if every byte of `s` is printable ASCII (0x20..0x7e). */
+int text_is_printable_ascii(const char *s);
+
+#endif
