@@ -79,7 +79,7 @@
 struct ledger;
 
 /* The schema version this code creates and understands. */
-#define LEDGER_SCHEMA_VERSION 3
+#define LEDGER_SCHEMA_VERSION 4
 #define LEDGER_HASH_HEX_LEN 64
 
 /*
@@ -106,6 +106,8 @@ struct run_start {
 	int64_t started_at_ms; /* 0 = now */
 	int64_t owner_pid;     /* the process running it (0 = not recorded) */
 	int64_t owner_start;   /* that process's start time (see recover.h) */
+	const char *owner_token; /* that process's owner lock (owner.h);
+	                            NULL = not recorded */
 };
 
 /* Insert a run with result 'running'; *run_id receives its id. */
@@ -166,7 +168,8 @@ st_err ledger_run_smoke(struct ledger *l, int64_t run_id,
 
 /*
  * End a running run: result "PASS" or "FAIL" (failed_step, error_kind and
- * reason may be NULL), ended_at = now, and append it to the hash chain.
+ * reason may be NULL), ended_at = now, release its serial reservation
+ * and append it to the hash chain.
  * ST_E_STATE if the run is already finished, ST_E_NOTFOUND if unknown.
  */
 st_err ledger_run_finish(struct ledger *l, int64_t run_id, const char *result,
@@ -187,6 +190,7 @@ struct open_run {
 	int64_t id;
 	int64_t owner_pid;     /* 0 if not recorded */
 	int64_t owner_start;
+	char *owner_token;     /* NULL for runs from before schema 4 */
 	char *device_serial;   /* NULL if HELLO never completed */
 	char *cert_serial;     /* NULL if no certificate was recorded */
 	char *ca_key_sha256;   /* NULL if no CSR was sent to the CA */
@@ -257,6 +261,39 @@ st_err ledger_device_live_cert(struct ledger *l, const char *device_serial,
 /* Look up one certificate by serial (ST_E_NOTFOUND if none). */
 st_err ledger_cert_get(struct ledger *l, const char *serial_hex,
     struct cert_record *out, char **cause);
+
+/*
+ * The serial reservation: at most one running run provisions a device
+ * serial at a time, across the threads and processes sharing the ledger.
+ *
+ * ledger_serial_reserve reserves `serial` for the running run `run_id` in
+ * one BEGIN IMMEDIATE transaction together with its checks, so that
+ * check-and-reserve is one atomic act:
+ *  - another running run holds the serial: ST_E_STATE, out->holder_*
+ *    name it, nothing is reserved;
+ *  - `refuse_live` and the serial has a live certificate (issued, written
+ *    or verified): ST_E_EXISTS, out->live is it, nothing is reserved;
+ *  - otherwise ST_OK: reserved; out->live_found says whether a live
+ *    certificate exists (then out->live is the newest).
+ * Reserving again for the same run is ST_OK.  A reservation whose run is
+ * no longer running (left by a file written before release on finish
+ * existed) is taken over.  The reservation ends in ledger_run_finish of
+ * its run, in the same transaction as the result, whichever process
+ * finishes it (the pipeline, or crash recovery for a dead owner).
+ */
+struct serial_claim {
+	int64_t holder_run;   /* the run holding it (ST_E_STATE), else 0 */
+	char *holder_station; /* that run's station id (owned) */
+	int holder_slot;
+	int live_found;
+	struct cert_record live; /* owned when live_found */
+};
+
+st_err ledger_serial_reserve(struct ledger *l, int64_t run_id,
+    const char *serial, int refuse_live, struct serial_claim *out,
+    char **cause);
+/* Free the claim's strings and zero it; NULL is accepted. */
+void ledger_serial_claim_clear(struct serial_claim *c);
 
 /* ---- queries ------------------------------------------------------------*/
 

@@ -47,6 +47,7 @@ static const struct db_col open_run_cols[] = {
     OPEN_COL(id, 'I'),
     OPEN_COL(owner_pid, 'I'),
     OPEN_COL(owner_start, 'I'),
+    OPEN_COL(owner_token, 's'),
     OPEN_COL(device_serial, 's'),
     OPEN_COL(cert_serial, 's'),
     OPEN_COL(ca_key_sha256, 's'),
@@ -98,7 +99,7 @@ ledger_open_runs(struct ledger *l, struct open_run **out, size_t *n,
 	err = db_each_row(l, add_open_run, &o, "listing unfinished runs",
 	    cause,
 	    "SELECT id, coalesce(owner_pid, 0), coalesce(owner_start, 0),"
-	    " device_serial, cert_serial, ca_key_sha256,"
+	    " owner_token, device_serial, cert_serial, ca_key_sha256,"
 	    " (SELECT step FROM run_events e WHERE e.run_id = runs.id"
 	    "  AND e.status = 'ok' ORDER BY e.id DESC LIMIT 1)"
 	    " FROM runs WHERE result = 'running' ORDER BY id",

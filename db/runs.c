@@ -56,14 +56,15 @@ ledger_run_begin(
 	err = db_run(l, cause, "recording the start of a run",
 	    "INSERT INTO runs (station_id, slot, operator, batch, device_uri,"
 	    " scanned_serial, profile, started_at, result, owner_pid,"
-	    " owner_start)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+	    " owner_start, owner_token)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
 	    DB_TEXT(s->station_id), DB_I64(s->slot), DB_TEXT(s->operator_id),
 	    DB_TEXT(s->batch), DB_TEXT(s->device_uri),
 	    DB_TEXT(s->scanned_serial), DB_TEXT(s->profile),
 	    DB_I64(s->started_at_ms ? s->started_at_ms : ledger_now_ms()),
 	    DB_I64_IF(s->owner_pid > 0, s->owner_pid),
-	    DB_I64_IF(s->owner_pid > 0, s->owner_start), DB_END);
+	    DB_I64_IF(s->owner_pid > 0, s->owner_start),
+	    DB_TEXT(s->owner_token), DB_END);
 	if (err == ST_OK)
 		*run_id = sqlite3_last_insert_rowid(l->db);
 	return db_write_end(l, err, cause);
@@ -222,6 +223,13 @@ ledger_run_finish(struct ledger *l, int64_t run_id, const char *result,
 	    DB_I64(ledger_now_ms()), DB_TEXT(result), DB_TEXT(failed_step),
 	    DB_TEXT(error_kind), DB_TEXT(reason), DB_I64(run_id), DB_END);
 	err = updated_running(l, err, run_id, cause);
+	/* The serial is free again exactly when the run's end is recorded:
+	 * no moment where the run is over and the serial still held, or
+	 * the other way round. */
+	if (err == ST_OK)
+		err = db_run(l, cause, "releasing the run's serial",
+		    "DELETE FROM reservations WHERE run_id = ?",
+		    DB_I64(run_id), DB_END);
 	if (err == ST_OK)
 		err = ledger_chain_append(l, run_id, cause);
 	return db_write_end(l, err, cause);

@@ -139,6 +139,19 @@ static const char *const migrations[] = {
     "ALTER TABLE runs ADD COLUMN owner_start INTEGER;"
     "ALTER TABLE runs ADD COLUMN ca_key_sha256 TEXT;"
     "CREATE INDEX runs_running ON runs(result) WHERE result = 'running';",
+    /* 4: identity integrity (docs/reliability.md).  A device serial is
+     * reserved by the one running run provisioning it (the row goes when
+     * that run ends), and a run names its owner by a token: the process
+     * holds a lock on <home>/owners/<token>.lock while it lives.  Neither
+     * is part of the row hash; reservations are working state, not
+     * evidence, and are not chained. */
+    "ALTER TABLE runs ADD COLUMN owner_token TEXT;"
+    "CREATE TABLE reservations ("
+    "  serial       TEXT PRIMARY KEY NOT NULL,"
+    "  run_id       INTEGER NOT NULL REFERENCES runs(id),"
+    "  reserved_at  INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX reservations_run_id ON reservations(run_id);",
 };
 
 _Static_assert(

@@ -42,6 +42,9 @@ static const struct advice advice_table[] = {
 	  "Scan the label of THIS device again; if it still differs, set the device aside for relabelling." },
 	{ STEP_LEDGER, ST_E_EXISTS, "Device already provisioned",
 	  "Do not re-provision on the line: send the device to rework." },
+	/* The serial is reserved by a running run: two boards carry it. */
+	{ STEP_LEDGER, ST_E_STATE, "Serial is held by another slot",
+	  "Another board reports the same serial: set both boards aside and check their labels." },
 	{ STEP_LEDGER, ST_OK, "Ledger unavailable",
 	  "Stop the line and call the station administrator." },
 	{ STEP_KEYGEN, ST_E_DEVICE, "Chip refused to make a key",

@@ -16,6 +16,7 @@
 #include "../db/ledger.h"
 #include "advice.h"
 #include "config.h"
+#include "owner.h"
 #include "pipeline_run.h"
 #include "settle.h"
 #include "recover.h"
@@ -213,6 +214,7 @@ run_begin(struct run *r, char **cause)
 		 * while this process lives (recover.h). */
 		.owner_pid = (int64_t)getpid(),
 		.owner_start = proc_start_time(getpid()),
+		.owner_token = owner_token(r->st->owner),
 	};
 
 	r->profile = config_profile(cfg, pname);

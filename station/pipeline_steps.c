@@ -77,28 +77,27 @@ step_serial(struct run *r)
 st_err
 step_ledger(struct run *r)
 {
-	struct cert_record live = { 0 };
-	int found = 0;
-	st_err err = ledger_device_live_cert(r->st->ledger, r->info.serial,
-	    &live, &found, &r->cause);
+	struct serial_claim claim = { 0 };
+	int refuse = r->profile->reprovision == REPROVISION_REFUSE;
+	st_err err;
 
-	if (err)
-		return err;
-	if (!found)
-		return ST_OK;
-	if (r->profile->reprovision == REPROVISION_REFUSE) {
-		err = st_fail(&r->cause, ST_E_EXISTS,
-		    "device %s already holds certificate %s (%s); profile '%s' "
-		    "refuses to re-provision", r->info.serial, live.serial_hex,
-		    live.status, r->profile->name);
-		ledger_cert_record_clear(&live);
-		return err;
+	/* Check and reserve in one transaction: a second board reporting
+	 * the same serial, in another slot or another station process,
+	 * FAILs here before anything is done to it. */
+	err = ledger_serial_reserve(r->st->ledger, r->res->run_id,
+	    r->info.serial, refuse, &claim, &r->cause);
+	if (err == ST_E_EXISTS)
+		st_fail(&r->cause, err, "device %s already holds certificate "
+		    "%s (%s); profile '%s' refuses to re-provision",
+		    r->info.serial, claim.live.serial_hex, claim.live.status,
+		    r->profile->name);
+	if (err == ST_OK && claim.live_found) {
+		run_info(r, "re-provisioning: certificate %s will be revoked "
+		    "after the new one is proven", claim.live.serial_hex);
+		r->previous_cert = xstrdup(claim.live.serial_hex);
 	}
-	run_info(r, "re-provisioning: certificate %s will be revoked after "
-	    "the new one is proven", live.serial_hex);
-	r->previous_cert = xstrdup(live.serial_hex);
-	ledger_cert_record_clear(&live);
-	return ST_OK;
+	ledger_serial_claim_clear(&claim);
+	return err;
 }
 
 st_err

@@ -1,5 +1,6 @@
 /* Crash recovery: finishing runs whose station process died (recover.h). */
 #include "recover.h"
+#include "owner.h"
 #include "settle.h"
 
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include "config.h"
 #include "dn.h"
 #include "event.h"
+#include "util/text.h"
 #include "util/xalloc.h"
 
 #define LOG_MODULE "recover"
@@ -202,6 +204,36 @@ out:
 	return err;
 }
 
+/*
+ * Whether a run's owner is gone.  A run with a token: its owner's lock
+ * decides, and when it could be taken `c` holds it while the run is
+ * recovered (owner.h).  A run from before schema 4 has only a pid and
+ * start time: the old rule, which trusts /proc (docs/reliability.md).
+ */
+static st_err
+owner_is_gone(struct station *st, const struct open_run *run, int *gone,
+    struct owner_claim *c, char **cause)
+{
+	c->fd = -1;
+	c->path = NULL;
+	if (run->owner_token == NULL) {
+		*gone = !proc_is_alive(run->owner_pid, run->owner_start);
+		return ST_OK;
+	}
+	if (!owner_token_valid(run->owner_token)) {
+		char *shown = text_escape(run->owner_token, 64);
+
+		/* No process can hold the lock of a name that is not a
+		 * token: no owner can be shown alive. */
+		log_warn("run %" PRId64 ": owner token '%s' is malformed; "
+		    "taken as dead", run->id, shown);
+		free(shown);
+		*gone = 1;
+		return ST_OK;
+	}
+	return owner_claim(st->cfg->home, run->owner_token, gone, c, cause);
+}
+
 st_err
 station_recover(struct station *st, int *recovered, char **cause)
 {
@@ -225,21 +257,28 @@ station_recover(struct station *st, int *recovered, char **cause)
 	if (err)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
+		struct owner_claim claim;
 		char *why = NULL;
+		int gone = 0;
 
-		if (proc_is_alive(runs[i].owner_pid, runs[i].owner_start))
-			continue;
-		err = recover_run(st, &runs[i], &why);
-		if (err == ST_OK) {
+		err = owner_is_gone(st, &runs[i], &gone, &claim, &why);
+		if (err == ST_OK && gone)
+			err = recover_run(st, &runs[i], &why);
+		if (err == ST_OK && gone) {
 			done++;
-		} else if (first == ST_OK) {
+		} else if (err && first == ST_OK) {
 			first = err;
 			st_fail(cause, err, "recovering run %" PRId64 ": %s",
 			    runs[i].id, why);
 		}
+		owner_claim_release(&claim);
 		free(why);
 	}
-	err = first;
+	/* Lock files of processes killed outside a run (or whose runs were
+	 * all recovered above) go too. */
+	err = owner_sweep(st->cfg->home, NULL, first ? NULL : cause);
+	if (first)
+		err = first;
 out:
 	ledger_open_runs_free(runs, n);
 	if (fd >= 0)

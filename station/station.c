@@ -12,6 +12,7 @@
 #include "ca/local.h"
 #include "cert_check.h"
 #include "config.h"
+#include "owner.h"
 #include "scan_format.h"
 #include "recover.h"
 #include "util/log.h"
@@ -82,6 +83,11 @@ station_open(const char *config_path, struct station **out, char **cause)
 		goto fail;
 	if ((err = make_dirs(st->cfg->home, cause)))
 		goto fail;
+	/* Taken before recovery looks at the runs: from here on this
+	 * process's runs are visibly owned (owner.h). */
+	err = owner_acquire(st->cfg->home, &st->owner, cause);
+	if (err)
+		goto fail;
 	err = ledger_open(st->cfg->ledger_path, &st->ledger, cause);
 	if (err) {
 		st_wrap(cause, err, "opening the ledger %s", st->cfg->ledger_path);
@@ -139,6 +145,7 @@ station_close(struct station *st)
 	scan_format_free(st->scan_format);
 	ca_free(st->ca);
 	ledger_close(st->ledger);
+	owner_free(st->owner);
 	config_free(st->cfg);
 	free(st);
 }

@@ -13,6 +13,7 @@ struct config;
 struct ledger;
 struct ca_backend;
 struct scan_format;
+struct owner;
 
 struct station {
 	struct config *cfg;    /* owned */
@@ -20,6 +21,8 @@ struct station {
 	struct ca_backend *ca; /* owned */
 	X509 *root;            /* the pinned root (owned) */
 	struct scan_format *scan_format; /* label format, NULL: any (owned) */
+	struct owner *owner;   /* this process's run-ownership lock (owned,
+	                          owner.h); NULL: runs record no token */
 };
 
 /*
