@@ -275,3 +275,45 @@ proc_dead_pid(void)
 	waitpid(pid, NULL, 0);
 	return pid;
 }
+
+void
+proc_gate_init(struct proc_gate *g)
+{
+	int p[2];
+
+	if (cloexec_pipe(p) < 0)
+		die("pipe");
+	g->rfd = p[0];
+	g->wfd = p[1];
+}
+
+pid_t
+proc_spawn_gated(const char *const *argv, const struct proc_gate *g,
+    const char *home, const char *out_path)
+{
+	pid_t pid = fork();
+	char c;
+
+	if (pid != 0)
+		return pid;
+	/* The child's copy of the write end would keep its own wait from
+	 * ever ending. */
+	close(g->wfd);
+	while (read(g->rfd, &c, 1) != 0 && errno == EINTR)
+		;
+	close(g->rfd);
+	int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600);
+	if (fd < 0)
+		_exit(126);
+	exec_child(argv, fd, -1, home);
+	return -1;
+}
+
+void
+proc_gate_open(struct proc_gate *g)
+{
+	close(g->wfd);
+	close(g->rfd);
+	g->wfd = g->rfd = -1;
+}

@@ -58,6 +58,28 @@ char *proc_read_line(int fd, int ms);
  */
 int proc_wait_ms(pid_t pid, int ms);
 
+/*
+ * A start gate: children spawned behind it block before exec until
+ * proc_gate_open, which releases them all at the same instant (it closes
+ * the pipe they wait on, so every one of them sees end-of-file at once).
+ */
+struct proc_gate {
+	int rfd, wfd; /* -1 once closed */
+};
+
+/* A closed gate (aborts if no pipe can be made). */
+void proc_gate_init(struct proc_gate *g);
+/*
+ * fork; the child waits at the gate, then execs argv[0] (path or PATH
+ * name) with STATION_HOME = `home` (if not NULL) and stdout into the file
+ * `out_path` (created or truncated; stderr is kept).  Returns the pid, -1
+ * on failure.  Bound its wait with proc_wait_ms.
+ */
+pid_t proc_spawn_gated(const char *const *argv, const struct proc_gate *g,
+    const char *home, const char *out_path);
+/* Release every child at the gate; the gate is then spent. */
+void proc_gate_open(struct proc_gate *g);
+
 /* The pid of a process that has lived and is gone (reaped): the owner of
  * a dead run. */
 pid_t proc_dead_pid(void);
