@@ -198,6 +198,54 @@ test_four_slots_pass_concurrently(void **state)
 	free(hook);
 }
 
+/* Two slot threads whose boards report the same serial (no labels
+ * scanned), started together by the power_on barrier above, on slow
+ * devices so the first run is still open when the second checks: one
+ * PASSes, the other FAILs at ledger-check naming the holder's slot,
+ * station and run, and the ledger keeps one live certificate. */
+static void
+test_two_slots_one_serial_one_fails_at_the_reservation(void **state)
+{
+	(void)state;
+	char *dir = scratch_dir();
+	char *hook = xasprintf("power_on = touch %s/up-$STATION_SLOT; "
+	    "while [ $(ls %s | wc -l) -lt 2 ]; do sleep 0.01; done\n", dir, dir);
+	const char *dup[] = { "--serial", "DUP-L1", "--fault", "slow=100",
+		NULL };
+	struct sim_slot_opts o = { .devsim_args = dup, .fixture_lines = hook };
+	struct sim_slot_opts opts[2] = { o, o };
+	struct tl *t = tl_start(2, "LINE-D", opts);
+	struct cert_record live = { 0 };
+	int found = 0;
+
+	tl_line(t);
+	submit(t, 1, NULL);
+	submit(t, 2, NULL);
+	line_wait_idle(t->line);
+	assert_int_equal(t->n_got, 2);
+	const struct got *win = t->got[0].pass ? &t->got[0] : &t->got[1];
+	const struct got *lose = t->got[0].pass ? &t->got[1] : &t->got[0];
+	assert_true(win->pass);
+	assert_false(lose->pass);
+	assert_string_equal(lose->serial, "DUP-L1");
+	assert_int_equal(lose->failed_step, STEP_LEDGER);
+	assert_int_equal(lose->err, ST_E_STATE);
+	char *want = xasprintf("serial DUP-L1 is being provisioned in slot %u "
+	    "by station sim-line, run %lld", win->slot,
+	    (long long)win->run_id);
+	assert_string_equal(lose->reason, want);
+	free(want);
+	assert_int_equal(ledger_device_live_cert(t->st->ledger, "DUP-L1",
+	    &live, &found, NULL), ST_OK);
+	assert_true(found);
+	assert_int_equal(live.run_id, win->run_id);
+	ledger_cert_record_clear(&live);
+	tl_stop(t);
+	scratch_rmtree(dir);
+	free(dir);
+	free(hook);
+}
+
 /* A device that never answers holds only its own slot. */
 static void
 test_hung_device_does_not_stop_other_slots(void **state)
@@ -356,6 +404,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_four_slots_pass_concurrently),
+		cmocka_unit_test(
+		    test_two_slots_one_serial_one_fails_at_the_reservation),
 		cmocka_unit_test(test_hung_device_does_not_stop_other_slots),
 		cmocka_unit_test(test_submit_refuses_busy_and_unknown_slots),
 		cmocka_unit_test(test_failing_power_hook_fails_the_run_on_record),
