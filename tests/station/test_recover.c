@@ -18,6 +18,7 @@
 #include "station/ca/ca.h"
 #include "station/cert_check.h"
 #include "station/config.h"
+#include "station/owner.h"
 #include "station/recover.h"
 #include "station/station.h"
 #include "station/util/xalloc.h"
@@ -60,13 +61,15 @@ teardown(void **state)
 }
 
 static int64_t
-begin_run(struct station *st, int64_t pid, int64_t start, const char *serial)
+begin_owned_run(struct station *st, int64_t pid, int64_t start,
+    const char *token, const char *serial)
 {
 	struct run_start s = {
 		.station_id = "st-test",
 		.device_uri = "tcp:127.0.0.1:1",
 		.owner_pid = pid,
 		.owner_start = start,
+		.owner_token = token,
 	};
 	struct device_record d = { .serial = serial };
 	int64_t id = 0;
@@ -74,6 +77,13 @@ begin_run(struct station *st, int64_t pid, int64_t start, const char *serial)
 	assert_int_equal(ledger_run_begin(st->ledger, &s, &id, NULL), ST_OK);
 	assert_int_equal(ledger_run_device(st->ledger, id, &d, NULL), ST_OK);
 	return id;
+}
+
+/* A run as recorded before schema 4: pid and start time, no token. */
+static int64_t
+begin_run(struct station *st, int64_t pid, int64_t start, const char *serial)
+{
+	return begin_owned_run(st, pid, start, NULL, serial);
 }
 
 static void
@@ -201,8 +211,9 @@ test_recorded_certificate_of_dead_run_is_revoked(void **state)
 	EVP_PKEY_free(key);
 }
 
-/* A run whose owner still runs (here: this very process) is left alone,
- * even by a recovery in the same process; a reused pid is not an owner. */
+/* A run from before schema 4 (no token) keeps the /proc rule: its owner
+ * still runs (here: this very process) and it is left alone; a reused pid
+ * is not an owner. */
 static void
 test_runs_of_live_processes_are_not_recovered(void **state)
 {
@@ -228,6 +239,150 @@ test_runs_of_live_processes_are_not_recovered(void **state)
 	assert_int_equal(check_ledger_intact(f->st->cfg->ledger_path), 0);
 }
 
+/* A process holding an owner lock under `home`, as a station would; it
+ * sends its token and, unless `stay`, dies at once without cleaning up
+ * (as after SIGKILL).  With `stay` it lives until *release is closed. */
+static pid_t
+spawn_owner(const char *home, int stay, char token[OWNER_TOKEN_LEN + 1],
+    int *release)
+{
+	int tok[2], hold[2];
+
+	assert_int_equal(pipe(tok), 0);
+	assert_int_equal(pipe(hold), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct owner *o = NULL;
+		char c;
+
+		close(tok[0]);
+		close(hold[1]);
+		if (owner_acquire(home, &o, NULL) != ST_OK)
+			_exit(1);
+		if (write(tok[1], owner_token(o), OWNER_TOKEN_LEN) !=
+		    OWNER_TOKEN_LEN)
+			_exit(1);
+		while (stay && read(hold[0], &c, 1) > 0)
+			;
+		_exit(0); /* no owner_free: the lock file stays behind */
+	}
+	close(tok[1]);
+	close(hold[0]);
+	assert_int_equal(read(tok[0], token, OWNER_TOKEN_LEN),
+	    OWNER_TOKEN_LEN);
+	token[OWNER_TOKEN_LEN] = '\0';
+	close(tok[0]);
+	*release = hold[1];
+	return pid;
+}
+
+static int
+lock_file_exists(const char *home, const char *token)
+{
+	char *path = xasprintf("%s/owners/%s.lock", home, token);
+	int there = access(path, F_OK) == 0;
+
+	free(path);
+	return there;
+}
+
+/* The owner lock decides, not the pid: a run whose owner process holds
+ * its lock is left alone even when the recorded pid is of a dead process
+ * (what a recovery in another PID namespace sees); once that process is
+ * gone its run is recovered, its serial released and its lock file
+ * removed. */
+static void
+test_owner_lock_decides_not_the_pid(void **state)
+{
+	struct fx *f = *state;
+	const char *home = f->st->cfg->home;
+	char token[OWNER_TOKEN_LEN + 1];
+	struct serial_claim c;
+	int release = -1, n = -1;
+	pid_t owner = spawn_owner(home, 1, token, &release);
+	int64_t id = begin_owned_run(f->st, proc_dead_pid(), 1, token,
+	    "OWN-1");
+
+	assert_int_equal(ledger_serial_reserve(f->st->ledger, id, "OWN-1", 1,
+	    &c, NULL), ST_OK);
+	ledger_serial_claim_clear(&c);
+	assert_int_equal(station_recover(f->st, &n, NULL), ST_OK);
+	assert_int_equal(n, 0);
+	struct run_record r = { 0 };
+	assert_int_equal(ledger_run_get(f->st->ledger, id, &r, NULL), ST_OK);
+	assert_string_equal(r.result, "running");
+	ledger_run_record_clear(&r);
+	assert_true(lock_file_exists(home, token));
+
+	close(release);
+	assert_int_equal(proc_wait_ms(owner, 10000), 0);
+	assert_int_equal(station_recover(f->st, &n, NULL), ST_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(ledger_run_get(f->st->ledger, id, &r, NULL), ST_OK);
+	assert_string_equal(r.result, "FAIL");
+	assert_string_equal(r.reason, "station stopped during step connect");
+	ledger_run_record_clear(&r);
+	assert_false(lock_file_exists(home, token));
+	/* The dead run's serial is free for the next board. */
+	int64_t next = begin_owned_run(f->st, getpid(), 0,
+	    owner_token(f->st->owner), "OWN-1");
+	assert_int_equal(ledger_serial_reserve(f->st->ledger, next, "OWN-1", 1,
+	    &c, NULL), ST_OK);
+	ledger_serial_claim_clear(&c);
+	assert_int_equal(ledger_run_finish(f->st->ledger, next, "PASS", NULL,
+	    NULL, NULL, NULL), ST_OK);
+	assert_int_equal(check_ledger_intact(f->st->cfg->ledger_path), 0);
+}
+
+/* This process's own runs survive its own recovery, and afterwards its
+ * lock is still held: another open of the lock file cannot take it
+ * (with classic POSIX locks, recovery closing its descriptor would have
+ * dropped the lock). */
+static void
+test_own_recovery_keeps_own_lock(void **state)
+{
+	struct fx *f = *state;
+	const char *token = owner_token(f->st->owner);
+	struct owner_claim claim;
+	int dead = -1, n = -1;
+
+	assert_non_null(token);
+	int64_t id = begin_owned_run(f->st, getpid(), 0, token, "OWN-2");
+	assert_int_equal(station_recover(f->st, &n, NULL), ST_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(owner_claim(f->st->cfg->home, token, &dead, &claim,
+	    NULL), ST_OK);
+	assert_int_equal(dead, 0);
+	owner_claim_release(&claim);
+	assert_true(lock_file_exists(f->st->cfg->home, token));
+	assert_int_equal(ledger_run_finish(f->st->ledger, id, "PASS", NULL,
+	    NULL, NULL, NULL), ST_OK);
+}
+
+/* A lock file left by a process killed outside any run is swept by the
+ * next recovery; a live process's is not. */
+static void
+test_dead_owners_lock_files_are_swept(void **state)
+{
+	struct fx *f = *state;
+	const char *home = f->st->cfg->home;
+	char gone[OWNER_TOKEN_LEN + 1], live[OWNER_TOKEN_LEN + 1];
+	int rel_gone = -1, rel_live = -1;
+	pid_t p_gone = spawn_owner(home, 0, gone, &rel_gone);
+	pid_t p_live = spawn_owner(home, 1, live, &rel_live);
+
+	assert_int_equal(proc_wait_ms(p_gone, 10000), 0);
+	assert_true(lock_file_exists(home, gone));
+	assert_int_equal(station_recover(f->st, NULL, NULL), ST_OK);
+	assert_false(lock_file_exists(home, gone));
+	assert_true(lock_file_exists(home, live));
+	assert_true(lock_file_exists(home, owner_token(f->st->owner)));
+	close(rel_gone);
+	close(rel_live);
+	assert_int_equal(proc_wait_ms(p_live, 10000), 0);
+}
+
 int
 main(void)
 {
@@ -242,6 +397,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_runs_of_live_processes_are_not_recovered, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_owner_lock_decides_not_the_pid, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_own_recovery_keeps_own_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_dead_owners_lock_files_are_swept, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
