@@ -234,6 +234,38 @@ owner_is_gone(struct station *st, const struct open_run *run, int *gone,
 	return owner_claim(st->cfg->home, run->owner_token, gone, c, cause);
 }
 
+/*
+ * The run `id` as the ledger holds it now, once its owner is known dead:
+ * the listing was made while the owner may still have been working (it
+ * may have recorded a certificate or finished the run since).  *found = 0
+ * when the run is no longer running.  *out is owned (ledger_open_runs_free
+ * with n = 1).
+ */
+static st_err
+reread_run(struct station *st, int64_t id, struct open_run **out,
+    int *found, char **cause)
+{
+	struct open_run *runs = NULL;
+	size_t n = 0;
+	st_err err = ledger_open_runs(st->ledger, &runs, &n, cause);
+
+	*out = NULL;
+	*found = 0;
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		if (runs[i].id != id)
+			continue;
+		*out = xmalloc(sizeof **out);
+		**out = runs[i];
+		memset(&runs[i], 0, sizeof runs[i]);
+		*found = 1;
+		break;
+	}
+	ledger_open_runs_free(runs, n);
+	return ST_OK;
+}
+
 st_err
 station_recover(struct station *st, int *recovered, char **cause)
 {
@@ -258,19 +290,23 @@ station_recover(struct station *st, int *recovered, char **cause)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		struct owner_claim claim;
+		struct open_run *now = NULL;
 		char *why = NULL;
-		int gone = 0;
+		int gone = 0, still = 0;
 
 		err = owner_is_gone(st, &runs[i], &gone, &claim, &why);
 		if (err == ST_OK && gone)
-			err = recover_run(st, &runs[i], &why);
-		if (err == ST_OK && gone) {
+			err = reread_run(st, runs[i].id, &now, &still, &why);
+		if (err == ST_OK && still)
+			err = recover_run(st, now, &why);
+		if (err == ST_OK && still) {
 			done++;
 		} else if (err && first == ST_OK) {
 			first = err;
 			st_fail(cause, err, "recovering run %" PRId64 ": %s",
 			    runs[i].id, why);
 		}
+		ledger_open_runs_free(now, now ? 1 : 0);
 		owner_claim_release(&claim);
 		free(why);
 	}
