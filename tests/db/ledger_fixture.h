@@ -81,6 +81,27 @@ raw_sql(const char *path, const char *sql)
 	return rc;
 }
 
+#define FP "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+/* A certificate row with fixed fields (strings are literals). */
+static inline struct cert_record
+fixture_cert(const char *serial, const char *device)
+{
+	struct cert_record c = {
+	    .serial_hex = (char *)serial,
+	    .device_serial = (char *)device,
+	    .fingerprint_sha256 = (char *)FP,
+	    .subject = "CN=dev",
+	    .issuer = "CN=Station Issuing CA",
+	    .not_before = 1700000000,
+	    .not_after = 1800000000,
+	    .backend = "local",
+	    .pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END "
+		   "CERTIFICATE-----\n",
+	};
+	return c;
+}
+
 /* Begin a run with fixed fields; returns its id. */
 static inline int64_t
 start_run(struct ledger *l, int slot, const char *serial)

@@ -10,7 +10,6 @@
 #include "ledger_fixture.h"
 #include "station/util/xalloc.h"
 
-#define FP "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 static int
 raw_int(const char *path, const char *sql, int64_t *out)
@@ -30,23 +29,6 @@ raw_int(const char *path, const char *sql, int64_t *out)
 	return rc;
 }
 
-static struct cert_record
-cert(const char *serial, const char *device)
-{
-	struct cert_record c = {
-	    .serial_hex = (char *)serial,
-	    .device_serial = (char *)device,
-	    .fingerprint_sha256 = (char *)FP,
-	    .subject = "CN=dev",
-	    .issuer = "CN=Station Issuing CA",
-	    .not_before = 1700000000,
-	    .not_after = 1800000000,
-	    .backend = "local",
-	    .pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END "
-		   "CERTIFICATE-----\n",
-	};
-	return c;
-}
 
 /* A new file gets the schema, WAL mode and the current user_version. */
 static void
@@ -139,7 +121,7 @@ test_run_lifecycle_round_trips_every_column(void **state)
 	    .hw_version = "rev B",
 	    .fw_version = "1.2.3",
 	    .chip = "sim"};
-	struct cert_record c = cert("0A1B2C", NULL);
+	struct cert_record c = fixture_cert("0A1B2C", NULL);
 	struct run_record r;
 	int64_t id = 0, n = 0;
 
@@ -211,7 +193,7 @@ test_finished_run_is_sealed(void **state)
 	struct fixture *f = *state;
 	int64_t id = start_run(f->l, 1, "SN1");
 	struct device_record d = {.serial = "SN1"};
-	struct cert_record c = cert("5151", "SN1");
+	struct cert_record c = fixture_cert("5151", "SN1");
 	char sql[128];
 
 	assert_int_equal(
@@ -247,7 +229,7 @@ static const char *const all_status[] = {
 static void
 cert_at(struct ledger *l, int64_t run, const char *serial, const char *status)
 {
-	struct cert_record c = cert(serial, "SN-T");
+	struct cert_record c = fixture_cert(serial, "SN-T");
 
 	assert_int_equal(ledger_cert_issued(l, run, &c, NULL), ST_OK);
 	if (strcmp(status, "written") == 0 || strcmp(status, "verified") == 0)
@@ -311,13 +293,13 @@ test_cert_input_checked(void **state)
 {
 	struct fixture *f = *state;
 	int64_t run = start_run(f->l, 1, "SN-T");
-	struct cert_record c = cert("01:02", "SN-T");
+	struct cert_record c = fixture_cert("01:02", "SN-T");
 
 	assert_int_equal(ledger_cert_issued(f->l, run, &c, NULL), ST_E_ARG);
-	c = cert("0102", "SN-T");
+	c = fixture_cert("0102", "SN-T");
 	c.fingerprint_sha256 = "00:11";
 	assert_int_equal(ledger_cert_issued(f->l, run, &c, NULL), ST_E_ARG);
-	c = cert("0102", "SN-T");
+	c = fixture_cert("0102", "SN-T");
 	assert_int_equal(ledger_cert_issued(f->l, run, &c, NULL), ST_OK);
 	assert_int_equal(ledger_cert_issued(f->l, run, &c, NULL), ST_E_EXISTS);
 	assert_int_equal(
@@ -367,9 +349,9 @@ test_live_cert_ignores_revoked_and_orphaned(void **state)
 	assert_int_equal(
 	    ledger_device_live_cert(f->l, "SN-L", &c, &found, NULL), ST_OK);
 	assert_int_equal(found, 0);
-	in = cert("11", "SN-L");
+	in = fixture_cert("11", "SN-L");
 	assert_int_equal(ledger_cert_issued(f->l, run, &in, NULL), ST_OK);
-	in = cert("22", "SN-L");
+	in = fixture_cert("22", "SN-L");
 	assert_int_equal(ledger_cert_issued(f->l, run, &in, NULL), ST_OK);
 	assert_int_equal(
 	    ledger_cert_set_status(f->l, "22", "written", NULL, NULL), ST_OK);
@@ -449,7 +431,7 @@ test_queries(void **state)
 	int64_t a = start_run(f->l, 1, "SN-H"), b = start_run(f->l, 2, "X"),
 		c3 = start_run(f->l, 3, "SN-OTHER");
 	struct device_record d = {.serial = "SN-H"};
-	struct cert_record in = cert("aa", NULL);
+	struct cert_record in = fixture_cert("aa", NULL);
 	struct collect col = {0};
 
 	assert_int_equal(ledger_run_device(f->l, b, &d, NULL), ST_OK);

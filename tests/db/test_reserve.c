@@ -14,27 +14,6 @@
 #include "ledger_fixture.h"
 #include "station/util/xalloc.h"
 
-#define FP "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
-
-static void
-record_cert(struct ledger *l, int64_t run, const char *serial_hex,
-    const char *device)
-{
-	struct cert_record c = {
-	    .serial_hex = (char *)serial_hex,
-	    .device_serial = (char *)device,
-	    .fingerprint_sha256 = (char *)FP,
-	    .subject = "CN=dev",
-	    .issuer = "CN=Station Issuing CA",
-	    .not_before = 1700000000,
-	    .not_after = 1800000000,
-	    .pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END "
-		   "CERTIFICATE-----\n",
-	};
-
-	assert_int_equal(ledger_cert_issued(l, run, &c, NULL), ST_OK);
-}
-
 /* Rows in the reservations table, read through a separate connection. */
 static int
 reservations(const char *path)
@@ -110,7 +89,8 @@ test_live_certificate_refused_or_reported(void **state)
 	int64_t third = start_run(f->l, 2, "LIVE-1");
 	struct serial_claim c;
 
-	record_cert(f->l, old, "0a1b", "LIVE-1");
+	struct cert_record in = fixture_cert("0a1b", "LIVE-1");
+	assert_int_equal(ledger_cert_issued(f->l, old, &in, NULL), ST_OK);
 	assert_int_equal(ledger_run_finish(f->l, old, "PASS", NULL, NULL, NULL,
 	    NULL), ST_OK);
 

@@ -146,30 +146,48 @@ count_lock_files(const char *home)
 	return n;
 }
 
-static struct sim_line *
-slow_line(const char *prefix)
+/* A batch on slow devices, every slot past its ledger-check. */
+struct live_batch {
+	struct sim_line *sl;
+	char *ledger; /* its ledger file */
+	pid_t pid;
+	int rfd;      /* its stdout */
+};
+
+static void
+live_batch_start(struct live_batch *b, const char *prefix)
 {
 	/* Slow replies keep the runs open for seconds while the other
 	 * namespace looks at them. */
 	static const char *const slow[] = { "--fault", "slow=300", NULL };
 	struct sim_slot_opts opts[SLOTS] = { { slow, NULL }, { slow, NULL } };
 
-	return sim_line_start(SLOTS, prefix, 5000, opts);
+	if (!unshare_works())
+		skip_without_unshare();
+	b->sl = sim_line_start(SLOTS, prefix, 5000, opts);
+	b->ledger = xasprintf("%s/ledger.db", b->sl->dir);
+	b->pid = start_batch(b->sl, &b->rfd);
+	wait_reserved(b->ledger, SLOTS);
+}
+
+static void
+live_batch_free(struct live_batch *b)
+{
+	close(b->rfd);
+	free(b->ledger);
+	sim_line_stop(b->sl);
 }
 
 static void
 test_recovery_in_another_pid_namespace_leaves_live_runs(void **state)
 {
 	(void)state;
-	if (!unshare_works())
-		skip_without_unshare();
-	struct sim_line *sl = slow_line("NS-LIVE");
-	char *ledger = xasprintf("%s/ledger.db", sl->dir);
+	struct live_batch b;
 	char *out = NULL;
-	int rfd = -1;
-	pid_t batch = start_batch(sl, &rfd);
 
-	wait_reserved(ledger, SLOTS);
+	live_batch_start(&b, "NS-LIVE");
+	struct sim_line *sl = b.sl;
+	const char *ledger = b.ledger;
 	assert_int_equal(station_in_pidns(sl, "verify", NULL, &out), 0);
 	free(out);
 	assert_int_equal(station_in_pidns(sl, "list", "--json", &out), 0);
@@ -185,17 +203,16 @@ test_recovery_in_another_pid_namespace_leaves_live_runs(void **state)
 	assert_int_equal(sql_count(ledger,
 	    "SELECT count(*) FROM certificates WHERE status = 'revoked'"), 0);
 
-	assert_int_equal(proc_wait_ms(batch, 120000), 0);
+	assert_int_equal(proc_wait_ms(b.pid, 120000), 0);
 	long passed = 0;
-	char *line = proc_read_line(rfd, 5000);
+	char *line = proc_read_line(b.rfd, 5000);
 	while (*line != '\0') {
 		passed += strstr(line, "\"result\":\"PASS\"") != NULL;
 		free(line);
-		line = proc_read_line(rfd, 5000);
+		line = proc_read_line(b.rfd, 5000);
 	}
 	free(line);
 	assert_int_equal(passed, SLOTS);
-	close(rfd);
 	assert_int_equal(sql_count(ledger,
 	    "SELECT count(*) FROM runs WHERE result = 'PASS'"), SLOTS);
 	assert_int_equal(sql_count(ledger,
@@ -204,26 +221,21 @@ test_recovery_in_another_pid_namespace_leaves_live_runs(void **state)
 	assert_int_equal(sql_count(ledger,
 	    "SELECT count(*) FROM reservations"), 0);
 	assert_int_equal(check_ledger_intact(ledger), 0);
-	free(ledger);
-	sim_line_stop(sl);
+	live_batch_free(&b);
 }
 
 static void
 test_killed_batch_is_recovered_from_another_pid_namespace(void **state)
 {
 	(void)state;
-	if (!unshare_works())
-		skip_without_unshare();
-	struct sim_line *sl = slow_line("NS-KILL");
-	char *ledger = xasprintf("%s/ledger.db", sl->dir);
+	struct live_batch b;
 	char *out = NULL;
-	int rfd = -1;
-	pid_t batch = start_batch(sl, &rfd);
 
-	wait_reserved(ledger, SLOTS);
-	kill(batch, SIGKILL);
-	assert_int_equal(proc_wait_ms(batch, 10000), 128 + SIGKILL);
-	close(rfd);
+	live_batch_start(&b, "NS-KILL");
+	struct sim_line *sl = b.sl;
+	const char *ledger = b.ledger;
+	kill(b.pid, SIGKILL);
+	assert_int_equal(proc_wait_ms(b.pid, 10000), 128 + SIGKILL);
 	/* Nobody has recovered yet: the dead batch's runs and lock file are
 	 * as it left them. */
 	assert_int_equal(sql_count(ledger,
@@ -241,8 +253,7 @@ test_killed_batch_is_recovered_from_another_pid_namespace(void **state)
 	    " WHERE status IN ('issued','written','verified')"), 0);
 	assert_int_equal(count_lock_files(sl->dir), 0);
 	assert_int_equal(check_ledger_intact(ledger), 0);
-	free(ledger);
-	sim_line_stop(sl);
+	live_batch_free(&b);
 }
 
 int
