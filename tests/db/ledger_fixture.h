@@ -81,6 +81,26 @@ raw_sql(const char *path, const char *sql)
 	return rc;
 }
 
+/* One integer from a query through a separate raw connection; returns
+ * the sqlite3 result code (SQLITE_ERROR when no row came back). */
+static inline int
+raw_int(const char *path, const char *sql, int64_t *out)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_open(path, &db);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	else
+		rc = SQLITE_ERROR;
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
+}
+
 #define FP "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 /* A certificate row with fixed fields (strings are literals). */

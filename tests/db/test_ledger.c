@@ -11,24 +11,6 @@
 #include "station/util/xalloc.h"
 
 
-static int
-raw_int(const char *path, const char *sql, int64_t *out)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_open(path, &db);
-
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		*out = sqlite3_column_int64(st, 0);
-	else
-		rc = SQLITE_ERROR;
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return rc;
-}
-
 
 /* A new file gets the schema, WAL mode and the current user_version. */
 static void

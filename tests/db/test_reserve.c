@@ -15,19 +15,13 @@
 #include "station/util/xalloc.h"
 
 /* Rows in the reservations table, read through a separate connection. */
-static int
+static int64_t
 reservations(const char *path)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int n = -1;
+	int64_t n = -1;
 
-	if (sqlite3_open(path, &db) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, "SELECT count(*) FROM reservations", -1,
-	    &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM reservations",
+	    &n), SQLITE_OK);
 	return n;
 }
 
