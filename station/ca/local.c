@@ -293,7 +293,8 @@ local_revoke(struct ca_backend *base, const char *serial_hex,
 	}
 	pthread_mutex_unlock(&ca->lock);
 	if (err == ST_OK)
-		log_info("revoked serial %s", serial_hex);
+		log_info("%s serial %s", done.found ? "already revoked" :
+		    "revoked", serial_hex);
 	return err;
 }
 

@@ -114,6 +114,19 @@ reason(int status)
 	}
 }
 
+/* 1 once the client has closed its end (no more bytes will come). */
+static int
+peer_gone(int cfd)
+{
+	struct pollfd p = { cfd, POLLIN, 0 };
+	char c;
+
+	if (poll(&p, 1, 0) <= 0)
+		return 0;
+	return (p.revents & (POLLHUP | POLLERR)) != 0 ||
+	    recv(cfd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 static void
 serve_one(struct https_server *s, int cfd)
 {
@@ -126,7 +139,9 @@ serve_one(struct https_server *s, int cfd)
 		goto out;
 	s->handler(s->arg, &req, &reply);
 	if (reply.hang) {
-		while (!atomic_load(&s->stop))
+		/* Until the server stops or the client goes away (a client
+		 * killed mid-request), so that the next client is served. */
+		while (!atomic_load(&s->stop) && !peer_gone(cfd))
 			poll(NULL, 0, 20);
 		goto out;
 	}
