@@ -166,7 +166,8 @@ settle_cert(struct station *st, const char *serial, const char *note,
  * the run that decided it (a superseded certificate belongs to an older
  * run; the deciding run may have ended before the CA answered).  A CA
  * that cannot revoke, or cannot be reached, ends the pass: the next start
- * tries again rather than waiting out one timeout per certificate.
+ * tries again rather than waiting out one timeout per certificate.  A CA
+ * refusing one certificate does not hold up the others.
  */
 static st_err
 finish_revocations(struct station *st, char **cause)
@@ -191,7 +192,9 @@ finish_revocations(struct station *st, char **cause)
 			log_warn("certificate %s not revoked yet: %s",
 			    serials[i], why);
 		free(why);
-		if (err == ST_OK && outcome == SETTLE_NOT_REVOKED)
+		if (err == ST_OK && outcome == SETTLE_NOT_REVOKED &&
+		    (ca_err == ST_E_UNSUPPORTED || ca_err == ST_E_TIMEOUT ||
+		    ca_err == ST_E_HANGUP))
 			break; /* the CA cannot now: stop the pass */
 	}
 	ledger_serials_free(serials, n);

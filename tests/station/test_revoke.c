@@ -4,6 +4,10 @@
  * records it, `station ca crl` lists the serial with its reason in a CRL
  * that verifies with the intermediate's key and whose number grows; an
  * unknown serial, a second revocation and an unknown reason fail clearly.
+ * Ledger first, then the CA: with the test server following Vault's
+ * documented API holding the revoke unanswered, the revocation stays
+ * recorded ('revoking', with its reason) and the next station start
+ * finishes it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,11 +21,16 @@
 #include <jansson.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 
 #include "db/ledger.h"
 #include "station/util/xalloc.h"
 #include "tests/support/devsim_proc.h"
 #include "tests/support/provision_env.h"
+#include "tests/support/remote_ca_env.h"
+#include "tests/support/vault_api_server.h"
+
+#define VAULT_TOKEN "hvs.CAESIRevokeIntentTokenMustNotLeak0014"
 
 static struct prov_env *env;
 static struct devsim_proc *sim;
@@ -192,10 +201,66 @@ test_revoke_unknown_reason_is_a_usage_error(void **state)
 	proc_out_clear(&o);
 }
 
+static void
+test_revoke_the_ca_does_not_answer_is_finished_by_the_next_start(
+    void **state)
+{
+	struct rca_env *rca = rca_env_new("Revoke CA");
+	struct vault_api_server *vault = vault_api_server_start(rca->pki,
+	    VAULT_TOKEN);
+	char *tf = rca_secret(rca, "vault.token", VAULT_TOKEN);
+	char *ca = rca_ca_section(rca, "vault", "addr = %s\nrole = device\n"
+	    "token_file = %s\ntimeout_ms = 500\n",
+	    vault_api_server_addr(vault), tf);
+	struct proc_out o = { 0 };
+	struct cert_record rec = { 0 };
+
+	(void)state;
+	rca_config(rca, NULL, ca);
+	rca_device(rca, "SN-REV-V");
+	assert_int_equal(rca_provision(rca), 0);
+	char *serial = xstrdup(prov_jstr(rca->res, "cert_serial"));
+
+	vault->mode = VAULT_REVOKE_HANG;
+	assert_int_equal(prov_station(rca->env, (const char *[]){ "revoke",
+	    serial, "--reason", "keyCompromise", NULL }, &o), 3);
+	assert_non_null(strstr(o.err, "the next station start tries again"));
+	proc_out_clear(&o);
+	struct ledger *l = prov_ledger(rca->env);
+	assert_int_equal(ledger_cert_get(l, serial, &rec, NULL), ST_OK);
+	assert_string_equal(rec.status, "revoking");
+	assert_string_equal(rec.revoke_reason, "keyCompromise");
+	ledger_cert_record_clear(&rec);
+	ledger_close(l);
+	assert_false(vault_api_server_revoked(vault, serial));
+
+	pthread_mutex_lock(&vault->lock);
+	vault->mode = VAULT_OK;
+	pthread_mutex_unlock(&vault->lock);
+	assert_int_equal(prov_station(rca->env, (const char *[]){ "ledger",
+	    "list", NULL }, &o), 0);
+	proc_out_clear(&o);
+	l = prov_ledger(rca->env);
+	assert_int_equal(ledger_cert_get(l, serial, &rec, NULL), ST_OK);
+	assert_string_equal(rec.status, "revoked");
+	assert_string_equal(rec.revoke_reason, "keyCompromise");
+	ledger_cert_record_clear(&rec);
+	ledger_close(l);
+	assert_true(vault_api_server_revoked(vault, serial));
+
+	free(serial);
+	free(ca);
+	free(tf);
+	vault_api_server_stop(vault);
+	rca_env_free(rca);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+		    test_revoke_the_ca_does_not_answer_is_finished_by_the_next_start),
 		cmocka_unit_test_setup_teardown(
 		    test_revoke_marks_ledger_and_lists_serial_in_crl, setup,
 		    teardown),
