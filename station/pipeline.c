@@ -145,8 +145,8 @@ run_info(struct run *r, const char *fmt, ...)
 
 /*
  * After a failure: a certificate the CA issued for this run must not stay
- * live unless it is proven on the device.  Mark it orphaned, then revoke it
- * where the backend can, and say so in the ledger.
+ * live.  Ledger first (settle.h): orphaned (or revoking, if it was proven
+ * on the device), then revoked where the backend can.
  */
 static void
 settle_certificate(struct run *r, enum step failed)
