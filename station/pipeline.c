@@ -183,13 +183,17 @@ revoke_superseded(struct run *r)
 {
 	enum settle_outcome outcome;
 	char *why = NULL, *err_cause = NULL, *text = NULL;
+	st_err ca_err = ST_OK;
 
 	if (!r->superseding)
 		return;
-	if (cert_revoke_finish(r->st, r->previous_cert, &outcome, NULL, &why,
-	    &err_cause) != ST_OK)
+	if (cert_revoke_finish(r->st, r->previous_cert, &outcome, &ca_err,
+	    &why, &err_cause) != ST_OK)
 		text = xasprintf("superseded certificate %s: %s",
 		    r->previous_cert, err_cause);
+	else if (outcome == SETTLE_NOT_REVOKED && ca_err == ST_E_UNSUPPORTED)
+		text = xasprintf("superseded certificate %s not revoked (%s): "
+		    "revoke it at the CA", r->previous_cert, why);
 	else if (outcome == SETTLE_NOT_REVOKED)
 		text = xasprintf("superseded certificate %s not revoked yet "
 		    "(%s): the next station start retries", r->previous_cert,

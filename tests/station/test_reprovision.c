@@ -209,7 +209,7 @@ reprovision_killed_in_revoke(enum vault_mode mode, char **old, char **new)
 	assert_int_equal(rca_provision(rca), 0);
 	*old = xstrdup(prov_jstr(rca->res, "cert_serial"));
 
-	vault->mode = mode;
+	vault_api_server_set_mode(vault, mode);
 	setenv("STATION_HOME", rca->env->home, 1);
 	const char *argv[] = { test_bin("STATION_BIN", "build/bin/station"),
 		"--config", rca->env->config, "provision", rca->sim->uri,
@@ -243,9 +243,7 @@ reprovision_killed_in_revoke(enum vault_mode mode, char **old, char **new)
 	ledger_close(l);
 
 	/* Vault answers again; the next command recovers. */
-	pthread_mutex_lock(&vault->lock);
-	vault->mode = VAULT_OK;
-	pthread_mutex_unlock(&vault->lock);
+	vault_api_server_set_mode(vault, VAULT_OK);
 	const char *list[] = { "ledger", "list", NULL };
 	struct proc_out o;
 	assert_int_equal(prov_station(rca->env, list, &o), 0);

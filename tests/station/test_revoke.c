@@ -21,7 +21,6 @@
 #include <jansson.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
-#include <pthread.h>
 
 #include "db/ledger.h"
 #include "station/util/xalloc.h"
@@ -201,6 +200,21 @@ test_revoke_unknown_reason_is_a_usage_error(void **state)
 	proc_out_clear(&o);
 }
 
+/* The ledger of `e` has certificate `serial` with `status` and `reason`. */
+static void
+assert_cert_status(struct prov_env *e, const char *serial,
+    const char *status, const char *reason)
+{
+	struct ledger *l = prov_ledger(e);
+	struct cert_record rec = { 0 };
+
+	assert_int_equal(ledger_cert_get(l, serial, &rec, NULL), ST_OK);
+	assert_string_equal(rec.status, status);
+	assert_string_equal(rec.revoke_reason, reason);
+	ledger_cert_record_clear(&rec);
+	ledger_close(l);
+}
+
 static void
 test_revoke_the_ca_does_not_answer_is_finished_by_the_next_start(
     void **state)
@@ -213,7 +227,6 @@ test_revoke_the_ca_does_not_answer_is_finished_by_the_next_start(
 	    "token_file = %s\ntimeout_ms = 500\n",
 	    vault_api_server_addr(vault), tf);
 	struct proc_out o = { 0 };
-	struct cert_record rec = { 0 };
 
 	(void)state;
 	rca_config(rca, NULL, ca);
@@ -221,31 +234,19 @@ test_revoke_the_ca_does_not_answer_is_finished_by_the_next_start(
 	assert_int_equal(rca_provision(rca), 0);
 	char *serial = xstrdup(prov_jstr(rca->res, "cert_serial"));
 
-	vault->mode = VAULT_REVOKE_HANG;
+	vault_api_server_set_mode(vault, VAULT_REVOKE_HANG);
 	assert_int_equal(prov_station(rca->env, (const char *[]){ "revoke",
 	    serial, "--reason", "keyCompromise", NULL }, &o), 3);
 	assert_non_null(strstr(o.err, "the next station start tries again"));
 	proc_out_clear(&o);
-	struct ledger *l = prov_ledger(rca->env);
-	assert_int_equal(ledger_cert_get(l, serial, &rec, NULL), ST_OK);
-	assert_string_equal(rec.status, "revoking");
-	assert_string_equal(rec.revoke_reason, "keyCompromise");
-	ledger_cert_record_clear(&rec);
-	ledger_close(l);
+	assert_cert_status(rca->env, serial, "revoking", "keyCompromise");
 	assert_false(vault_api_server_revoked(vault, serial));
 
-	pthread_mutex_lock(&vault->lock);
-	vault->mode = VAULT_OK;
-	pthread_mutex_unlock(&vault->lock);
+	vault_api_server_set_mode(vault, VAULT_OK);
 	assert_int_equal(prov_station(rca->env, (const char *[]){ "ledger",
 	    "list", NULL }, &o), 0);
 	proc_out_clear(&o);
-	l = prov_ledger(rca->env);
-	assert_int_equal(ledger_cert_get(l, serial, &rec, NULL), ST_OK);
-	assert_string_equal(rec.status, "revoked");
-	assert_string_equal(rec.revoke_reason, "keyCompromise");
-	ledger_cert_record_clear(&rec);
-	ledger_close(l);
+	assert_cert_status(rca->env, serial, "revoked", "keyCompromise");
 	assert_true(vault_api_server_revoked(vault, serial));
 
 	free(serial);

@@ -116,6 +116,14 @@ mark_revoked(struct vault_api_server *v, const char *serial)
 		v->revoked_serial[v->n_revoked++] = strdup(serial);
 }
 
+void
+vault_api_server_set_mode(struct vault_api_server *v, enum vault_mode mode)
+{
+	pthread_mutex_lock(&v->lock);
+	v->mode = mode;
+	pthread_mutex_unlock(&v->lock);
+}
+
 int
 vault_api_server_revoked(struct vault_api_server *v, const char *serial_hex)
 {

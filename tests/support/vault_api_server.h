@@ -68,6 +68,9 @@ struct vault_api_server {
 	char *revoked_serial[VAULT_CERTS_MAX];
 };
 
+/* Change `mode` while the server runs (under its lock). */
+void vault_api_server_set_mode(struct vault_api_server *v,
+    enum vault_mode mode);
 /* 1 if Vault has revoked `serial_hex` (lower-case hex, no colons). */
 int vault_api_server_revoked(struct vault_api_server *v,
     const char *serial_hex);
