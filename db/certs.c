@@ -49,6 +49,7 @@ static const struct db_col cert_cols[] = {
     CERT_COL(status_note, 's'),
     CERT_COL(created_at, 'I'),
     CERT_COL(updated_at, 'I'),
+    CERT_COL(revoke_reason, 's'),
 };
 /* In the order of LEDGER_CERT_COLUMNS. */
 const struct db_record db_cert_record = {
@@ -117,7 +118,12 @@ done:
 	return err;
 }
 
-/* May a certificate move from `from` to `to`? */
+/*
+ * May a certificate move from `from` to `to`?  Ledger first, then the CA:
+ * a certificate reaches 'revoked' only from an intent ('orphaned',
+ * 'superseded', 'revoking') recorded before the CA was asked, so a crash
+ * between the two leaves the intent for recovery to finish.
+ */
 static int
 transition_allowed(const char *from, const char *to)
 {
@@ -126,12 +132,19 @@ transition_allowed(const char *from, const char *to)
 	} allowed[] = {
 	    {"issued", "written"},
 	    {"issued", "orphaned"},
-	    {"issued", "revoked"},
+	    {"issued", "superseded"},
+	    {"issued", "revoking"},
 	    {"written", "verified"},
 	    {"written", "orphaned"},
-	    {"written", "revoked"},
-	    {"verified", "revoked"},
+	    {"written", "superseded"},
+	    {"written", "revoking"},
+	    {"verified", "superseded"},
+	    {"verified", "revoking"},
+	    {"orphaned", "revoking"},
+	    {"superseded", "revoking"},
 	    {"orphaned", "revoked"},
+	    {"superseded", "revoked"},
+	    {"revoking", "revoked"},
 	};
 
 	for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
@@ -144,8 +157,8 @@ transition_allowed(const char *from, const char *to)
 /*
  * 'written' and 'verified' mark the pipeline's progress between two durable
  * points: they become durable with the run's end (or with any later durable
- * write).  'orphaned' and 'revoked' state what the CA did or must do and are
- * durable when the call returns.
+ * write).  The intents and 'revoked' state what the CA did or must do and
+ * are durable when the call returns.
  */
 static enum db_write
 status_mode(const char *status)
@@ -155,9 +168,23 @@ status_mode(const char *status)
 	return DB_WRITE_GROUP;
 }
 
-st_err
-ledger_cert_set_status(struct ledger *l, const char *serial_hex,
-    const char *status, const char *note, char **cause)
+/* The reason an intent status implies; NULL for the others ('revoking'
+ * names its own). */
+static const char *
+intent_reason(const char *status)
+{
+	if (strcmp(status, "orphaned") == 0)
+		return "cessationOfOperation";
+	if (strcmp(status, "superseded") == 0)
+		return "superseded";
+	return NULL;
+}
+
+/* One status change; `reason` (may be NULL: keep the recorded one) goes
+ * into revoke_reason. */
+static st_err
+cert_move(struct ledger *l, const char *serial_hex, const char *status,
+    const char *reason, const char *note, char **cause)
 {
 	sqlite3_stmt *st = NULL;
 	char *serial = hex_lower(serial_hex, 128);
@@ -199,9 +226,10 @@ ledger_cert_set_status(struct ledger *l, const char *serial_hex,
 	}
 	err = db_run(l, cause, "changing a certificate's status",
 	    "UPDATE certificates SET status = ?, status_note = ?,"
-	    " updated_at = ? WHERE serial_hex = ?",
+	    " updated_at = ?, revoke_reason = coalesce(?, revoke_reason)"
+	    " WHERE serial_hex = ?",
 	    DB_TEXT(status), DB_TEXT(note), DB_I64(ledger_now_ms()),
-	    DB_TEXT(serial), DB_END);
+	    DB_TEXT(reason), DB_TEXT(serial), DB_END);
 out:
 	sqlite3_finalize(st);
 	err = db_write_end(l, err, cause);
@@ -209,6 +237,26 @@ done:
 	free(from);
 	free(serial);
 	return err;
+}
+
+st_err
+ledger_cert_set_status(struct ledger *l, const char *serial_hex,
+    const char *status, const char *note, char **cause)
+{
+	if (status != NULL && strcmp(status, "revoking") == 0)
+		return st_fail(cause, ST_E_ARG, "'revoking' needs a reason "
+		    "(ledger_cert_revoke_intent)");
+	return cert_move(l, serial_hex, status,
+	    status ? intent_reason(status) : NULL, note, cause);
+}
+
+st_err
+ledger_cert_revoke_intent(struct ledger *l, const char *serial_hex,
+    const char *reason, const char *note, char **cause)
+{
+	if (reason == NULL || reason[0] == '\0')
+		return st_fail(cause, ST_E_ARG, "a revocation needs a reason");
+	return cert_move(l, serial_hex, "revoking", reason, note, cause);
 }
 
 st_err
@@ -224,7 +272,8 @@ ledger_orphan_open_certs(struct ledger *l, int64_t run_id, const char *note,
 		return err;
 	err = db_run(l, cause, "marking certificates orphaned",
 	    "UPDATE certificates SET status = 'orphaned', status_note = ?,"
-	    " updated_at = ? WHERE run_id = ? AND status = 'issued'",
+	    " updated_at = ?, revoke_reason = 'cessationOfOperation'"
+	    " WHERE run_id = ? AND status = 'issued'",
 	    DB_TEXT(note), DB_I64(ledger_now_ms()), DB_I64(run_id), DB_END);
 	if (err == ST_OK && count)
 		*count = sqlite3_changes(l->db);

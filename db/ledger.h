@@ -8,7 +8,8 @@
  * Durability: the file is in WAL mode.  Writes are of two kinds.
  *
  *  - Durable points: ledger_run_ca_request, ledger_cert_issued,
- *    ledger_run_finish, ledger_cert_set_status to 'orphaned' or 'revoked',
+ *    ledger_run_finish, ledger_cert_set_status to an intent ('orphaned',
+ *    'superseded') or 'revoked', ledger_cert_revoke_intent,
  *    ledger_orphan_open_certs, and everything not listed below.  When they
  *    return ST_OK their transaction is on disk: the pipeline relies on
  *    "recorded before the next step" (the intent before the CA is asked,
@@ -79,7 +80,7 @@
 struct ledger;
 
 /* The schema version this code creates and understands. */
-#define LEDGER_SCHEMA_VERSION 4
+#define LEDGER_SCHEMA_VERSION 5
 #define LEDGER_HASH_HEX_LEN 64
 
 /*
@@ -224,10 +225,13 @@ struct cert_record {
 	int64_t not_after;  /* unix seconds */
 	char *backend;
 	char *pem;
-	char *status; /* issued, written, verified, revoked, orphaned */
+	char *status; /* issued, written, verified (live); orphaned,
+	                 superseded, revoking (to be revoked); revoked */
 	char *status_note;
 	int64_t created_at; /* unix ms */
 	int64_t updated_at; /* unix ms */
+	char *revoke_reason; /* RFC 5280 reason asked of the CA, recorded
+	                        with the intent; NULL while live */
 };
 
 void ledger_cert_record_clear(struct cert_record *c);
@@ -241,12 +245,40 @@ st_err ledger_cert_issued(struct ledger *l, int64_t run_id,
     const struct cert_record *c, char **cause);
 
 /*
- * Move a certificate to `status`.  Allowed: issued -> written | orphaned |
- * revoked, written -> verified | orphaned | revoked, verified -> revoked,
- * orphaned -> revoked; anything else is ST_E_STATE.  `note` may be NULL.
+ * Move a certificate to `status`.  Ledger first, then the CA: a live
+ * certificate (issued, written, verified) is never revoked directly; an
+ * intent is recorded first, durably, and 'revoked' follows once the CA
+ * has revoked it:
+ *
+ *	orphaned    never proven on a device     reason cessationOfOperation
+ *	superseded  the device's key is gone     reason superseded
+ *	revoking    any other decision           reason given
+ *
+ * Allowed: issued -> written; written -> verified; issued | written ->
+ * orphaned; issued | written | verified -> superseded | revoking
+ * (ledger_cert_revoke_intent); orphaned | superseded -> revoking (a
+ * stronger reason); orphaned | superseded | revoking -> revoked.  Anything
+ * else is ST_E_STATE.  Moving to 'orphaned' or 'superseded' records its
+ * reason in revoke_reason; 'revoking' needs ledger_cert_revoke_intent
+ * (ST_E_ARG here).  `note` may be NULL.
  */
 st_err ledger_cert_set_status(struct ledger *l, const char *serial_hex,
     const char *status, const char *note, char **cause);
+
+/* Record, durably, the decision to revoke a certificate for `reason` (an
+ * RFC 5280 reason name): status 'revoking'.  Transitions as above. */
+st_err ledger_cert_revoke_intent(struct ledger *l, const char *serial_hex,
+    const char *reason, const char *note, char **cause);
+
+/*
+ * Serials of every certificate issued by `backend` whose revocation is
+ * recorded as intended but not done (orphaned, superseded, revoking),
+ * oldest first, whatever their run's state.  *out is a new array of *n
+ * strings (free with ledger_serials_free; NULL when *n = 0).
+ */
+st_err ledger_revoke_pending(struct ledger *l, const char *backend,
+    char ***out, size_t *n, char **cause);
+void ledger_serials_free(char **serials, size_t n);
 
 /* Mark every certificate of `run_id` still 'issued' as 'orphaned' (a write
  * to the device failed); *count (may be NULL) receives how many. */

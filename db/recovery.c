@@ -1,6 +1,7 @@
 /*
  * What crash recovery needs from the ledger: the intent recorded before a
- * CSR goes to the CA, and the list of runs a station left 'running'.
+ * CSR goes to the CA, the list of runs a station left 'running', and the
+ * certificates whose revocation was decided but not done.
  * The recovery policy itself lives in station/recover.c.
  */
 #include "db/ledger_int.h"
@@ -111,5 +112,59 @@ ledger_open_runs(struct ledger *l, struct open_run **out, size_t *n,
 	}
 	*out = o.v;
 	*n = o.len;
+	return ST_OK;
+}
+
+struct serials {
+	char **v;
+	size_t len, cap;
+};
+
+static int
+add_serial(sqlite3_stmt *st, void *ctx)
+{
+	struct serials *s = ctx;
+
+	if (s->len == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 8;
+		s->v = xrealloc(s->v, s->cap * sizeof *s->v);
+	}
+	s->v[s->len++] = db_col_dup(st, 0);
+	return 0;
+}
+
+void
+ledger_serials_free(char **serials, size_t n)
+{
+	for (size_t i = 0; serials && i < n; i++)
+		free(serials[i]);
+	free(serials);
+}
+
+st_err
+ledger_revoke_pending(struct ledger *l, const char *backend, char ***out,
+    size_t *n, char **cause)
+{
+	struct serials s = {0};
+	st_err err;
+
+	*out = NULL;
+	*n = 0;
+	err = ledger_lock(l, cause);
+	if (err)
+		return err;
+	err = db_each_row(l, add_serial, &s, "listing certificates to revoke",
+	    cause,
+	    "SELECT serial_hex FROM certificates"
+	    " WHERE status IN ('orphaned','superseded','revoking')"
+	    " AND backend IS ? ORDER BY id",
+	    DB_TEXT(backend), DB_END);
+	ledger_unlock(l);
+	if (err) {
+		ledger_serials_free(s.v, s.len);
+		return err;
+	}
+	*out = s.v;
+	*n = s.len;
 	return ST_OK;
 }

@@ -152,6 +152,45 @@ static const char *const migrations[] = {
     "  reserved_at  INTEGER NOT NULL"
     ") STRICT;"
     "CREATE INDEX reservations_run_id ON reservations(run_id);",
+    /* 5: ledger first, then the CA (docs/reliability.md).  Two intent
+     * statuses beside 'orphaned': 'superseded' (the device's key was
+     * destroyed or replaced) and 'revoking' (any other decision to
+     * revoke), and revoke_reason, the RFC 5280 reason the CA is or was
+     * asked for, recorded with the intent.  SQLite cannot widen a CHECK
+     * in place: the table is rebuilt (rows, index, trigger). */
+    "DROP TRIGGER certificates_no_delete;"
+    "CREATE TABLE certificates_v5 ("
+    "  id                 INTEGER PRIMARY KEY,"
+    "  serial_hex         TEXT NOT NULL UNIQUE,"
+    "  device_serial      TEXT,"
+    "  run_id             INTEGER REFERENCES runs(id),"
+    "  fingerprint_sha256 TEXT NOT NULL,"
+    "  subject            TEXT NOT NULL,"
+    "  issuer             TEXT NOT NULL,"
+    "  not_before         INTEGER NOT NULL,"
+    "  not_after          INTEGER NOT NULL,"
+    "  backend            TEXT,"
+    "  pem                TEXT NOT NULL,"
+    "  status             TEXT NOT NULL CHECK (status IN"
+    "                     ('issued','written','verified','revoked',"
+    "                      'orphaned','superseded','revoking')),"
+    "  status_note        TEXT,"
+    "  created_at         INTEGER NOT NULL,"
+    "  updated_at         INTEGER NOT NULL,"
+    "  revoke_reason      TEXT"
+    ") STRICT;"
+    "INSERT INTO certificates_v5 SELECT *,"
+    "  CASE status WHEN 'orphaned' THEN 'cessationOfOperation' END"
+    "  FROM certificates;"
+    "DROP TABLE certificates;"
+    "ALTER TABLE certificates_v5 RENAME TO certificates;"
+    "CREATE INDEX certificates_device_serial"
+    "  ON certificates(device_serial, id);"
+    "CREATE INDEX certificates_run_id ON certificates(run_id);"
+    "CREATE INDEX certificates_intent ON certificates(status)"
+    "  WHERE status IN ('orphaned','superseded','revoking');"
+    "CREATE TRIGGER certificates_no_delete BEFORE DELETE ON certificates"
+    "  BEGIN SELECT RAISE(ABORT, 'certificates cannot be deleted'); END;",
 };
 
 _Static_assert(

@@ -19,6 +19,7 @@
 #include "json_out.h"
 #include "station.h"
 #include "util/clock.h"
+#include "util/xalloc.h"
 
 struct view {
 	int json;
@@ -88,6 +89,8 @@ cert_cb(const struct cert_record *c, void *ctx)
 		json_object_set_new(o, "run_id", json_integer(c->run_id));
 		json_object_set_new(o, "status", json_str_or_null(c->status));
 		json_object_set_new(o, "status_note", json_str_or_null(c->status_note));
+		json_object_set_new(o, "revoke_reason",
+		    json_str_or_null(c->revoke_reason));
 		json_object_set_new(o, "fingerprint_sha256",
 		    json_str_or_null(c->fingerprint_sha256));
 		json_object_set_new(o, "subject", json_str_or_null(c->subject));
@@ -98,11 +101,17 @@ cert_cb(const struct cert_record *c, void *ctx)
 		json_out_line(o);
 		return 0;
 	}
+	/* "revoked (superseded)": the reason the CA was (or is to be) asked
+	 * for, once a revocation is recorded. */
+	char *status = c->revoke_reason ?
+	    xasprintf("%s (%s)", c->status, c->revoke_reason) :
+	    xstrdup(c->status);
 	printf("cert %s  %-8s run %" PRId64 "  %s\n     sha256 %s\n"
-	    "     valid %s .. %s  issuer %s%s%s\n", c->serial_hex, c->status,
+	    "     valid %s .. %s  issuer %s%s%s\n", c->serial_hex, status,
 	    c->run_id, c->subject, c->fingerprint_sha256, nb, na, c->issuer,
 	    c->status_note ? "\n     note " : "",
 	    c->status_note ? c->status_note : "");
+	free(status);
 	return 0;
 }
 

@@ -8,9 +8,12 @@
  * (colons and upper case are accepted).
  *
  * Exit: 0 revoked, 1 unknown serial or already revoked, 2 bad command
- * line, 3 the station, the CA or the ledger failed.  The CA is asked
- * first: a certificate the ledger calls revoked is always revoked at the
- * CA too.  (The local CA's CRL is then reissued with `station ca crl`.)
+ * line, 3 the station, the CA or the ledger failed.  Ledger first, then
+ * the CA (settle.h): the decision is recorded ('revoking', with the
+ * reason) before the CA is asked, so a certificate the ledger calls
+ * revoked is always revoked at the CA too, and one the CA could not
+ * revoke yet is revoked by the next station start.  (The local CA's CRL
+ * is then reissued with `station ca crl`.)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +23,7 @@
 #include "ca/ca.h"
 #include "ca/local.h"
 #include "cmd.h"
+#include "settle.h"
 #include "station.h"
 #include "util/xalloc.h"
 
@@ -55,9 +59,10 @@ static int
 revoke(struct station *st, const char *serial, const char *reason)
 {
 	struct cert_record rec = { 0 };
-	char *cause = NULL, *note = NULL;
+	enum settle_outcome outcome;
+	char *cause = NULL, *note = NULL, *why = NULL;
 	int rc = EXIT_STATION;
-	st_err err;
+	st_err err, ca_err = ST_OK;
 
 	err = ledger_cert_get(st->ledger, serial, &rec, &cause);
 	if (err == ST_E_NOTFOUND) {
@@ -82,19 +87,27 @@ revoke(struct station *st, const char *serial, const char *reason)
 		    st->ca->describe);
 		goto out;
 	}
-	err = st->ca->ops->revoke(st->ca, serial, reason, &cause);
+	/* A revocation already recorded (still on its way to the CA) keeps
+	 * the reason it was recorded with. */
+	note = xasprintf("revoked by the operator (%s)", reason);
+	if (strcmp(rec.status, "revoking") != 0)
+		err = ledger_cert_revoke_intent(st->ledger, serial, reason,
+		    note, &cause);
 	if (err) {
-		fprintf(stderr, "station: revoke: %s: %s\n", st->ca->describe,
-		    cause);
-		rc = err == ST_E_NOTFOUND ? EXIT_FAIL : EXIT_STATION;
+		fprintf(stderr, "station: revoke: recording the revocation of "
+		    "%s: %s\n", serial, cause);
 		goto out;
 	}
-	note = xasprintf("revoked by the operator (%s)", reason);
-	err = ledger_cert_set_status(st->ledger, serial, "revoked", note,
-	    &cause);
+	err = cert_revoke_finish(st, serial, &outcome, &ca_err, &why, &cause);
 	if (err) {
-		fprintf(stderr, "station: revoke: the CA revoked %s but the "
-		    "ledger was not updated: %s\n", serial, cause);
+		fprintf(stderr, "station: revoke: %s\n", cause);
+		goto out;
+	}
+	if (outcome == SETTLE_NOT_REVOKED) {
+		fprintf(stderr, "station: revoke: %s: %s (recorded as "
+		    "'revoking': the next station start tries again)\n",
+		    st->ca->describe, why);
+		rc = ca_err == ST_E_NOTFOUND ? EXIT_FAIL : EXIT_STATION;
 		goto out;
 	}
 	printf("revoked %s (%s, device %s)\n", serial, reason,
@@ -103,6 +116,7 @@ revoke(struct station *st, const char *serial, const char *reason)
 out:
 	ledger_cert_record_clear(&rec);
 	free(note);
+	free(why);
 	free(cause);
 	return rc;
 }

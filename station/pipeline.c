@@ -146,8 +146,8 @@ run_info(struct run *r, const char *fmt, ...)
 
 /*
  * After a failure: a certificate the CA issued for this run must not stay
- * live unless it is proven on the device.  Mark it orphaned, then revoke it
- * where the backend can, and say so in the ledger.
+ * live.  Ledger first (settle.h): orphaned (or revoking, if it was proven
+ * on the device), then revoked where the backend can.
  */
 static void
 settle_certificate(struct run *r, enum step failed)
@@ -171,6 +171,43 @@ settle_certificate(struct run *r, enum step failed)
 	free(why);
 	free(err_cause);
 	free(note);
+}
+
+/*
+ * After the run has ended: the certificate it superseded (its key went at
+ * KEYGEN) is revoked at the CA whatever the result.  After the run's end
+ * is recorded, so that a crash here leaves a finished run, which recovery
+ * does not touch, and the 'superseded' intent, which it finishes.
+ */
+static void
+revoke_superseded(struct run *r)
+{
+	enum settle_outcome outcome;
+	char *why = NULL, *err_cause = NULL, *text = NULL;
+	st_err ca_err = ST_OK;
+
+	if (!r->superseding)
+		return;
+	if (cert_revoke_finish(r->st, r->previous_cert, &outcome, &ca_err,
+	    &why, &err_cause) != ST_OK)
+		text = xasprintf("superseded certificate %s: %s",
+		    r->previous_cert, err_cause);
+	else if (outcome == SETTLE_NOT_REVOKED && ca_err == ST_E_UNSUPPORTED)
+		text = xasprintf("superseded certificate %s not revoked (%s): "
+		    "revoke it at the CA", r->previous_cert, why);
+	else if (outcome == SETTLE_NOT_REVOKED)
+		text = xasprintf("superseded certificate %s not revoked yet "
+		    "(%s): the next station start retries", r->previous_cert,
+		    why);
+	else
+		text = xasprintf("superseded certificate %s revoked",
+		    r->previous_cert);
+	log_info("slot %d run %" PRId64 ": %s", r->req->slot, r->res->run_id,
+	    text);
+	emit(r, EVENT_INFO, STEP_CONNECT, -1, text, ST_OK);
+	free(text);
+	free(why);
+	free(err_cause);
 }
 
 static void
@@ -295,6 +332,7 @@ provision_run(struct station *st, const struct provision_request *req,
 	st_err ferr = ledger_run_finish(st->ledger, res->run_id,
 	    res->pass ? "PASS" : "FAIL", res->pass ? NULL : step_name(failed),
 	    res->pass ? NULL : st_errname(err), res->reason, cause);
+	revoke_superseded(&r);
 	emit(&r, EVENT_RUN_END, res->pass ? STEP__COUNT : failed, 100,
 	    res->reason, err);
 	if (r.client != NULL) {

@@ -33,6 +33,7 @@ struct run {
 	struct ca_issued issued;
 	int cert_recorded;          /* the ledger holds the issued cert */
 	char *previous_cert;        /* live cert being replaced (reprovision) */
+	int superseding;            /* previous_cert recorded 'superseded' */
 	char *cause;                /* the failing step's cause */
 	const char *step_note;      /* set by a step that succeeded in a
 	                               special way ("skipped"): shown with its

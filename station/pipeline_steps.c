@@ -14,6 +14,7 @@
 #include "csr_policy.h"
 #include "dn.h"
 #include "pipeline_run.h"
+#include "settle.h"
 #include "util/xalloc.h"
 
 st_err
@@ -93,11 +94,36 @@ step_ledger(struct run *r)
 		    r->profile->name);
 	if (err == ST_OK && claim.live_found) {
 		run_info(r, "re-provisioning: certificate %s will be revoked "
-		    "after the new one is proven", claim.live.serial_hex);
+		    "(superseded) once KEYGEN replaces its key",
+		    claim.live.serial_hex);
 		r->previous_cert = xstrdup(claim.live.serial_hex);
 	}
 	ledger_serial_claim_clear(&claim);
 	return err;
+}
+
+/*
+ * Re-provisioning: the old certificate's key is about to go.  Recorded
+ * before KEYGEN is sent, not after it answers: a KEYGEN that was sent may
+ * have destroyed the key even if no answer (or this process) survives, and
+ * a live certificate whose key is gone is what must not happen.  The
+ * price: a KEYGEN the device refused without touching its key still
+ * costs the old certificate (the device is re-provisioned anyway).  The
+ * CA revokes it when the run has ended (pipeline.c), whatever the result.
+ */
+static st_err
+supersede_previous(struct run *r)
+{
+	char *note = xasprintf("superseded: KEYGEN in run %lld",
+	    (long long)r->res->run_id);
+	st_err err = cert_supersede(r->st, r->previous_cert, note, &r->cause);
+
+	free(note);
+	if (err)
+		return st_wrap(&r->cause, err, "recording that certificate %s "
+		    "is superseded", r->previous_cert);
+	r->superseding = 1;
+	return ST_OK;
 }
 
 st_err
@@ -105,9 +131,15 @@ step_keygen(struct run *r)
 {
 	uint8_t *again = NULL;
 	size_t again_len = 0;
-	st_err err = dev_keygen(r->client, (uint8_t)r->profile->key_alg,
-	    r->profile->key_slot, &r->spki, &r->spki_len, &r->cause);
+	st_err err;
 
+	if (r->previous_cert != NULL) {
+		err = supersede_previous(r);
+		if (err)
+			return err;
+	}
+	err = dev_keygen(r->client, (uint8_t)r->profile->key_alg,
+	    r->profile->key_slot, &r->spki, &r->spki_len, &r->cause);
 	if (err)
 		return err;
 	/* PUBKEY must report the key KEYGEN announced: a chip that cannot

@@ -5,7 +5,6 @@
  * (written, verified), so a crash leaves the ledger telling the truth.
  */
 #include <openssl/x509.h>
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,26 +158,7 @@ step_readback(struct run *r)
 st_err
 step_commit(struct run *r)
 {
-	st_err err = dev_commit(r->client, r->profile->lock, &r->cause);
-
-	if (err)
-		return err;
-	if (r->previous_cert == NULL)
-		return ST_OK;
-	/* Re-provisioned: the old identity must not stay live. */
-	char *why = NULL;
-	const char *status = "revoked";
-	if (r->st->ca->ops->revoke == NULL ||
-	    r->st->ca->ops->revoke(r->st->ca, r->previous_cert, "superseded",
-	    &why) != ST_OK)
-		status = "orphaned";
-	char *note = xasprintf("superseded by %s in run %" PRId64 "",
-	    r->issued.serial_hex, r->res->run_id);
-	err = ledger_cert_set_status(r->st->ledger, r->previous_cert, status,
-	    note, &r->cause);
-	run_info(r, "previous certificate %s %s%s%s", r->previous_cert, status,
-	    why ? ": " : "", why ? why : "");
-	free(note);
-	free(why);
-	return err;
+	/* A superseded certificate is revoked when the run has ended
+	 * (pipeline.c), whatever its result: not here. */
+	return dev_commit(r->client, r->profile->lock, &r->cause);
 }

@@ -148,7 +148,7 @@ adopt_cb(X509 *cert, void *arg)
 	return a->err != ST_OK;
 }
 
-/* Orphan (when still issued or written), then revoke where possible. */
+/* Record the intent (when still live), then revoke where possible. */
 static st_err
 settle_cert(struct station *st, const char *serial, const char *note,
     char **cause)
@@ -158,8 +158,48 @@ settle_cert(struct station *st, const char *serial, const char *note,
 	st_err err = cert_settle(st, serial, note, &outcome, &why, cause);
 
 	if (err == ST_OK && outcome == SETTLE_NOT_REVOKED)
-		log_warn("certificate %s left orphaned: %s", serial, why);
+		log_warn("certificate %s not revoked yet: %s", serial, why);
 	free(why);
+	return err;
+}
+
+/*
+ * Finish every revocation recorded but not done, whatever the state of
+ * the run that decided it (a superseded certificate belongs to an older
+ * run; the deciding run may have ended before the CA answered).  A CA
+ * that cannot revoke, or cannot be reached, ends the pass: the next start
+ * tries again rather than waiting out one timeout per certificate.  A CA
+ * refusing one certificate does not hold up the others.
+ */
+static st_err
+finish_revocations(struct station *st, char **cause)
+{
+	char **serials = NULL;
+	size_t n = 0;
+	st_err err = ledger_revoke_pending(st->ledger, st->ca->ops->name,
+	    &serials, &n, cause);
+
+	for (size_t i = 0; err == ST_OK && i < n; i++) {
+		enum settle_outcome outcome;
+		st_err ca_err = ST_OK;
+		char *why = NULL;
+
+		err = cert_revoke_finish(st, serials[i], &outcome, &ca_err,
+		    &why, cause);
+		if (err == ST_OK && outcome == SETTLE_REVOKED)
+			log_warn("certificate %s: revocation recorded before a "
+			    "stop, finished by recovery", serials[i]);
+		if (err == ST_OK && outcome == SETTLE_NOT_REVOKED &&
+		    ca_err != ST_E_UNSUPPORTED)
+			log_warn("certificate %s not revoked yet: %s",
+			    serials[i], why);
+		free(why);
+		if (err == ST_OK && outcome == SETTLE_NOT_REVOKED &&
+		    (ca_err == ST_E_UNSUPPORTED || ca_err == ST_E_TIMEOUT ||
+		    ca_err == ST_E_HANGUP))
+			break; /* the CA cannot now: stop the pass */
+	}
+	ledger_serials_free(serials, n);
 	return err;
 }
 
@@ -309,6 +349,11 @@ station_recover(struct station *st, int *recovered, char **cause)
 		ledger_open_runs_free(now, now ? 1 : 0);
 		owner_claim_release(&claim);
 		free(why);
+	}
+	if (first == ST_OK) {
+		err = finish_revocations(st, cause);
+		if (err)
+			first = st_wrap(cause, err, "finishing revocations");
 	}
 	/* Lock files of processes killed outside a run (or whose runs were
 	 * all recovered above) go too. */

@@ -13,11 +13,17 @@
  *
  *  1. if the CSR reached the CA but no certificate is in the ledger, the
  *     certificates the CA issued for that key (find_by_key) are recorded;
- *  2. the run's certificate is settled: orphaned, then revoked where the
- *     backend can (a 'verified' one goes straight to revoked);
+ *  2. the run's certificate is settled (settle.h): the intent recorded
+ *     (orphaned, or revoking for a 'verified' one), then revoked where
+ *     the backend can;
  *  3. the run ends FAIL, reason "station stopped during step X", X being
  *     the step after the run's last completed one, and its serial
  *     reservation is released with it (ledger_run_finish).
+ *
+ * Then every revocation recorded as intended but not done (orphaned,
+ * superseded, revoking; of any run, finished or not) is finished at the
+ * CA and in the ledger (cert_revoke_finish): ledger first, then the CA,
+ * leaves exactly this to do after a stop between the two.
  *
  * Runs of live processes, this one included, are never touched; two
  * stations recovering at once serialise on an flock of <home>/recover.lock.

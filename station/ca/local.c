@@ -236,12 +236,30 @@ find_serial_cb(const struct local_ca_record *rec, void *arg)
 	return f->found;
 }
 
+/* Is `arg` (a serial) the first field of this revoked.txt line? */
+static st_err
+revoked_line_is(char *line, const char *path, unsigned lineno, void *arg,
+    int *stop, char **cause)
+{
+	struct find_serial *f = arg;
+	size_t n = strlen(f->serial);
+
+	(void)path;
+	(void)lineno;
+	(void)cause;
+	if (strncmp(line, f->serial, n) == 0 && line[n] == ' ')
+		f->found = 1;
+	*stop = f->found;
+	return ST_OK;
+}
+
 static st_err
 local_revoke(struct ca_backend *base, const char *serial_hex,
     const char *reason, char **cause)
 {
 	struct local_ca *ca = (struct local_ca *)base;
 	struct find_serial f = { serial_hex, 0 };
+	struct find_serial done = { serial_hex, 0 };
 	char now[21];
 	st_err err;
 
@@ -254,7 +272,12 @@ local_revoke(struct ca_backend *base, const char *serial_hex,
 	if (err == ST_OK && !f.found)
 		err = st_fail(cause, ST_E_NOTFOUND, "serial %s was not issued "
 		    "by the CA in %s", serial_hex, ca->dir);
-	if (err == ST_OK) {
+	/* Revoking twice is not an error (a recovery finishing what a
+	 * stopped process began): the first line stands. */
+	if (err == ST_OK)
+		err = local_each_line(ca->dir, "revoked.txt", revoked_line_is,
+		    &done, cause);
+	if (err == ST_OK && !done.found) {
 		/* Free text is kept as written; the CRL lists a reason that
 		 * is not an RFC 5280 name as unspecified. */
 		char *r = xstrdup(reason && reason[0] ? reason : "unspecified");
@@ -270,7 +293,8 @@ local_revoke(struct ca_backend *base, const char *serial_hex,
 	}
 	pthread_mutex_unlock(&ca->lock);
 	if (err == ST_OK)
-		log_info("revoked serial %s", serial_hex);
+		log_info("%s serial %s", done.found ? "already revoked" :
+		    "revoked", serial_hex);
 	return err;
 }
 

@@ -204,14 +204,28 @@ test_finished_run_is_sealed(void **state)
 	assert_int_not_equal(raw_sql(f->path, sql), SQLITE_OK);
 }
 
-static const char *const all_status[] = {
-    "issued", "written", "verified", "revoked", "orphaned"};
+static const char *const all_status[] = {"issued", "written", "verified",
+    "revoked", "orphaned", "superseded", "revoking"};
+#define N_STATUS (sizeof all_status / sizeof all_status[0])
+
+/* Move a certificate to `status`: 'revoking' carries its reason. */
+static st_err
+move_to(struct ledger *l, const char *serial, const char *status,
+    char **cause)
+{
+	if (strcmp(status, "revoking") == 0)
+		return ledger_cert_revoke_intent(l, serial, "keyCompromise",
+		    "why", cause);
+	return ledger_cert_set_status(l, serial, status, "why", cause);
+}
 
 /* Bring a fresh certificate to `status` through allowed steps. */
 static void
 cert_at(struct ledger *l, int64_t run, const char *serial, const char *status)
 {
 	struct cert_record c = fixture_cert(serial, "SN-T");
+	int live = strcmp(status, "issued") == 0 ||
+	    strcmp(status, "written") == 0 || strcmp(status, "verified") == 0;
 
 	assert_int_equal(ledger_cert_issued(l, run, &c, NULL), ST_OK);
 	if (strcmp(status, "written") == 0 || strcmp(status, "verified") == 0)
@@ -222,27 +236,30 @@ cert_at(struct ledger *l, int64_t run, const char *serial, const char *status)
 		assert_int_equal(
 		    ledger_cert_set_status(l, serial, "verified", NULL, NULL),
 		    ST_OK);
-	if (strcmp(status, "revoked") == 0 || strcmp(status, "orphaned") == 0)
-		assert_int_equal(
-		    ledger_cert_set_status(l, serial, status, NULL, NULL),
-		    ST_OK);
+	if (strcmp(status, "revoked") == 0)
+		assert_int_equal(move_to(l, serial, "orphaned", NULL), ST_OK);
+	if (!live)
+		assert_int_equal(move_to(l, serial, status, NULL), ST_OK);
 }
 
 /* Exactly the documented transitions are allowed, from every status to
- * every status. */
+ * every status: a live certificate reaches 'revoked' only through an
+ * intent recorded first (ledger first, then the CA). */
 static void
 test_cert_status_transitions(void **state)
 {
 	static const char *const allowed[] = {"issued>written",
-	    "issued>orphaned", "issued>revoked", "written>verified",
-	    "written>orphaned", "written>revoked", "verified>revoked",
-	    "orphaned>revoked"};
+	    "issued>orphaned", "issued>superseded", "issued>revoking",
+	    "written>verified", "written>orphaned", "written>superseded",
+	    "written>revoking", "verified>superseded", "verified>revoking",
+	    "orphaned>revoking", "superseded>revoking", "orphaned>revoked",
+	    "superseded>revoked", "revoking>revoked"};
 	struct fixture *f = *state;
 	int64_t run = start_run(f->l, 1, "SN-T");
 	int k = 0;
 
-	for (size_t i = 0; i < 5; i++) {
-		for (size_t j = 0; j < 5; j++) {
+	for (size_t i = 0; i < N_STATUS; i++) {
+		for (size_t j = 0; j < N_STATUS; j++) {
 			char serial[16], pair[32], *cause = NULL;
 			struct cert_record c;
 			int ok = 0;
@@ -250,12 +267,12 @@ test_cert_status_transitions(void **state)
 			snprintf(serial, sizeof serial, "c0%02d", k++);
 			snprintf(pair, sizeof pair, "%s>%s", all_status[i],
 			    all_status[j]);
-			for (size_t a = 0; a < 8; a++)
+			for (size_t a = 0; a < sizeof allowed /
+			    sizeof allowed[0]; a++)
 				ok |= strcmp(allowed[a], pair) == 0;
 			cert_at(f->l, run, serial, all_status[i]);
-			assert_int_equal(ledger_cert_set_status(f->l, serial,
-					     all_status[j], "why", &cause),
-			    ok ? ST_OK : ST_E_STATE);
+			assert_int_equal(move_to(f->l, serial, all_status[j],
+			    &cause), ok ? ST_OK : ST_E_STATE);
 			assert_int_equal(
 			    ledger_cert_get(f->l, serial, &c, NULL), ST_OK);
 			assert_string_equal(
@@ -267,6 +284,67 @@ test_cert_status_transitions(void **state)
 	assert_int_equal(
 	    ledger_cert_set_status(f->l, "ffff", "revoked", NULL, NULL),
 	    ST_E_NOTFOUND);
+	/* 'revoking' names its reason: not through set_status. */
+	cert_at(f->l, run, "d001", "verified");
+	assert_int_equal(
+	    ledger_cert_set_status(f->l, "d001", "revoking", NULL, NULL),
+	    ST_E_ARG);
+}
+
+/* The intent carries the reason the CA is asked for, kept when the
+ * revocation completes; the pending list holds exactly the intents of the
+ * backend named, finished run or not. */
+static void
+test_revoke_intent_keeps_its_reason_and_is_listed(void **state)
+{
+	struct fixture *f = *state;
+	int64_t run = start_run(f->l, 1, "SN-T");
+	struct cert_record c = { 0 }, other = fixture_cert("a4", "SN-T");
+	char **pending = NULL;
+	size_t n = 0;
+
+	cert_at(f->l, run, "a1", "verified");
+	cert_at(f->l, run, "a2", "written");
+	cert_at(f->l, run, "a3", "verified");
+	other.backend = "vault";
+	assert_int_equal(ledger_cert_issued(f->l, run, &other, NULL), ST_OK);
+	assert_int_equal(ledger_cert_set_status(f->l, "a1", "superseded",
+	    "key replaced", NULL), ST_OK);
+	assert_int_equal(ledger_cert_set_status(f->l, "a2", "orphaned", NULL,
+	    NULL), ST_OK);
+	assert_int_equal(ledger_cert_set_status(f->l, "a4", "orphaned", NULL,
+	    NULL), ST_OK);
+	assert_int_equal(ledger_run_finish(f->l, run, "FAIL", "keygen", NULL,
+	    NULL, NULL), ST_OK);
+
+	assert_int_equal(ledger_revoke_pending(f->l, "local", &pending, &n,
+	    NULL), ST_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(pending[0], "a1");
+	assert_string_equal(pending[1], "a2");
+	ledger_serials_free(pending, n);
+
+	assert_int_equal(ledger_cert_get(f->l, "a1", &c, NULL), ST_OK);
+	assert_string_equal(c.revoke_reason, "superseded");
+	ledger_cert_record_clear(&c);
+	assert_int_equal(ledger_cert_set_status(f->l, "a1", "revoked",
+	    "key replaced", NULL), ST_OK);
+	assert_int_equal(ledger_cert_get(f->l, "a1", &c, NULL), ST_OK);
+	assert_string_equal(c.status, "revoked");
+	assert_string_equal(c.revoke_reason, "superseded");
+	ledger_cert_record_clear(&c);
+	assert_int_equal(ledger_cert_get(f->l, "a2", &c, NULL), ST_OK);
+	assert_string_equal(c.revoke_reason, "cessationOfOperation");
+	ledger_cert_record_clear(&c);
+	assert_int_equal(ledger_cert_get(f->l, "a3", &c, NULL), ST_OK);
+	assert_null(c.revoke_reason);
+	ledger_cert_record_clear(&c);
+
+	assert_int_equal(ledger_revoke_pending(f->l, "local", &pending, &n,
+	    NULL), ST_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(pending[0], "a2");
+	ledger_serials_free(pending, n);
 }
 
 /* Bad serials, fingerprints and duplicate serials are refused. */
@@ -318,8 +396,8 @@ test_orphan_open_certs(void **state)
 	ledger_cert_record_clear(&c);
 }
 
-/* The live certificate is the newest issued/written/verified one; revoked
- * and orphaned certificates do not count. */
+/* The live certificate is the newest issued/written/verified one; one
+ * to be revoked (superseded, orphaned) does not count. */
 static void
 test_live_cert_ignores_revoked_and_orphaned(void **state)
 {
@@ -347,7 +425,7 @@ test_live_cert_ignores_revoked_and_orphaned(void **state)
 	ledger_cert_record_clear(&c);
 
 	assert_int_equal(
-	    ledger_cert_set_status(f->l, "22", "revoked", NULL, NULL), ST_OK);
+	    ledger_cert_set_status(f->l, "22", "superseded", NULL, NULL), ST_OK);
 	assert_int_equal(
 	    ledger_device_live_cert(f->l, "SN-L", &c, &found, NULL), ST_OK);
 	assert_int_equal(found, 1);
@@ -363,6 +441,56 @@ test_live_cert_ignores_revoked_and_orphaned(void **state)
 	assert_int_equal(
 	    ledger_device_live_cert(f->l, "SN-OTHER", &c, &found, NULL), ST_OK);
 	assert_int_equal(found, 0);
+}
+
+/* A version 4 ledger (statuses without intents, no revoke_reason) opens
+ * as version 5 with its certificates intact: an orphaned one carries the
+ * reason it will be revoked for, a verified one none, and certificates
+ * still cannot be deleted. */
+static void
+test_v4_certificates_survive_the_migration(void **state)
+{
+	struct fixture *f = *state;
+	int64_t run = start_run(f->l, 1, "SN-M"), v = 0, n = 0;
+	struct cert_record c = { 0 };
+
+	cert_at(f->l, run, "b1", "verified");
+	cert_at(f->l, run, "b2", "orphaned");
+	ledger_close(f->l);
+	f->l = NULL;
+	/* Back to the version 4 table, as a station of that version left
+	 * it. */
+	assert_int_equal(raw_sql(f->path,
+	    "DROP TRIGGER certificates_no_delete;"
+	    "CREATE TABLE c3 AS SELECT id, serial_hex, device_serial, run_id,"
+	    " fingerprint_sha256, subject, issuer, not_before, not_after,"
+	    " backend, pem, status, status_note, created_at, updated_at"
+	    " FROM certificates;"
+	    "DROP TABLE certificates;"
+	    "ALTER TABLE c3 RENAME TO certificates;"
+	    "CREATE TRIGGER certificates_no_delete BEFORE DELETE ON"
+	    " certificates BEGIN SELECT RAISE(ABORT, 'no'); END;"
+	    "PRAGMA user_version = 4;"), SQLITE_OK);
+
+	assert_int_equal(ledger_open(f->path, &f->l, NULL), ST_OK);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version", &v),
+	    SQLITE_OK);
+	assert_int_equal(v, LEDGER_SCHEMA_VERSION);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM certificates",
+	    &n), SQLITE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(ledger_cert_get(f->l, "b1", &c, NULL), ST_OK);
+	assert_string_equal(c.status, "verified");
+	assert_null(c.revoke_reason);
+	ledger_cert_record_clear(&c);
+	assert_int_equal(ledger_cert_get(f->l, "b2", &c, NULL), ST_OK);
+	assert_string_equal(c.status, "orphaned");
+	assert_string_equal(c.revoke_reason, "cessationOfOperation");
+	ledger_cert_record_clear(&c);
+	assert_int_equal(ledger_cert_set_status(f->l, "b1", "superseded", NULL,
+	    NULL), ST_OK);
+	assert_int_not_equal(raw_sql(f->path, "DELETE FROM certificates"),
+	    SQLITE_OK);
 }
 
 struct collect {
@@ -535,6 +663,8 @@ main(void)
 	    T(test_run_lifecycle_round_trips_every_column),
 	    T(test_finished_run_is_sealed),
 	    T(test_cert_status_transitions),
+	    T(test_revoke_intent_keeps_its_reason_and_is_listed),
+	    T(test_v4_certificates_survive_the_migration),
 	    T(test_cert_input_checked),
 	    T(test_orphan_open_certs),
 	    T(test_live_cert_ignores_revoked_and_orphaned),

@@ -8,7 +8,11 @@
  *  (d) the killed run does not stay 'running': the next station start
  *      finishes it as FAIL "station stopped during step X";
  *  (e) provisioning the device again passes, and the device then has
- *      exactly one live certificate, all others revoked.
+ *      exactly one live certificate, all others revoked;
+ *  (f) after recovery, the local CA's revoked.txt and the ledger agree:
+ *      revoked at the CA (once) <=> 'revoked' in the ledger.  Every run
+ *      re-provisions (reprovision = allow), so kills also land between
+ *      a superseded certificate's intent and its revocation.
  * Nothing is timed: the kill delay is drawn over the length of a whole run
  * and the checks above are what is asserted.
  *
@@ -130,6 +134,7 @@ kill_once(const struct station_env *e, const char *uri, long max_delay_us,
 	bad += check_no_running(e->ledger);           /* (d) */
 	bad += check_ca_index_recorded(e->ledger, e->ca_dir); /* (b) */
 	bad += check_device(e->ledger, SERIAL, uri, 0);       /* (c) */
+	bad += check_ca_revoked_agrees(e->ledger, e->ca_dir); /* (f) */
 	if (id != before && strcmp(result, "PASS") == 0)
 		bad += check_pass_run(e->ledger, id, uri, 3);
 	free(result);
@@ -146,6 +151,7 @@ kill_once(const struct station_env *e, const char *uri, long max_delay_us,
 	bad += check_pass_run(e->ledger, id, uri, 3);
 	bad += check_device(e->ledger, SERIAL, uri, 1);
 	bad += check_ca_index_recorded(e->ledger, e->ca_dir);
+	bad += check_ca_revoked_agrees(e->ledger, e->ca_dir);
 	bad += check_ledger_intact(e->ledger);
 	free(result);
 	free(last_ok);

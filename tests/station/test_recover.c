@@ -211,6 +211,116 @@ test_recorded_certificate_of_dead_run_is_revoked(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* Issue a certificate for `cn` at the local CA and record it for run
+ * `id`; returns its serial (new). */
+static char *
+issue_recorded(struct fx *f, int64_t id, const char *cn)
+{
+	EVP_PKEY *key = pki_key_ec("P-256");
+	char *subject = xasprintf("C=US,O=Example-Org,CN=%s", cn);
+	X509_REQ *csr = pki_make_csr(&(struct pki_csr_spec){ .key = key,
+	    .subject = subject });
+	struct profile p;
+	struct ca_issued issued = { 0 };
+	char fp[65];
+
+	pki_profile(&p);
+	struct ca_request req = { .csr = csr, .profile = &p,
+		.device_serial = cn, .deadline = deadline_in(5000) };
+	assert_int_equal(f->st->ca->ops->sign(f->st->ca, &req, &issued, NULL),
+	    ST_OK);
+	cert_fingerprint_sha256(issued.cert, fp);
+	char *pem = cert_to_pem(issued.cert);
+	struct cert_record in = { .serial_hex = issued.serial_hex,
+		.fingerprint_sha256 = fp, .subject = subject,
+		.issuer = "CN=x", .pem = pem, .backend = "local" };
+	assert_int_equal(ledger_cert_issued(f->st->ledger, id, &in, NULL),
+	    ST_OK);
+	char *serial = xstrdup(issued.serial_hex);
+	free(pem);
+	ca_issued_clear(&issued);
+	X509_REQ_free(csr);
+	free(subject);
+	EVP_PKEY_free(key);
+	return serial;
+}
+
+/* A finished run whose certificate reached 'verified'. */
+static char *
+verified_cert(struct fx *f, const char *cn)
+{
+	int64_t id = begin_run(f->st, getpid(), proc_start_time(getpid()), cn);
+	char *serial = issue_recorded(f, id, cn);
+
+	assert_int_equal(ledger_cert_set_status(f->st->ledger, serial,
+	    "written", NULL, NULL), ST_OK);
+	assert_int_equal(ledger_cert_set_status(f->st->ledger, serial,
+	    "verified", NULL, NULL), ST_OK);
+	assert_int_equal(ledger_run_finish(f->st->ledger, id, "PASS", NULL,
+	    NULL, NULL, NULL), ST_OK);
+	return serial;
+}
+
+/*
+ * Stops between the two halves of a revocation, after the runs that
+ * decided them had ended: one after the CA revoked (the ledger still says
+ * 'superseded'), one before (the ledger says 'orphaned', the CA knows
+ * nothing).  The next start finishes both, once each at the CA, and
+ * revokes nothing else: a proven certificate of the same device stays
+ * verified.
+ */
+static void
+test_recorded_revocations_are_finished_and_nothing_else(void **state)
+{
+	struct fx *f = *state;
+	char *old = verified_cert(f, "REC-5");
+	char *current = verified_cert(f, "REC-5");
+	char *other = verified_cert(f, "REC-6");
+	int64_t id = begin_run(f->st, getpid(), proc_start_time(getpid()),
+	    "REC-7");
+	char *orphan = issue_recorded(f, id, "REC-7");
+
+	assert_int_equal(ledger_cert_set_status(f->st->ledger, old,
+	    "superseded", "KEYGEN in a later run", NULL), ST_OK);
+	assert_int_equal(f->st->ca->ops->revoke(f->st->ca, old, "superseded",
+	    NULL), ST_OK);
+	assert_int_equal(ledger_orphan_open_certs(f->st->ledger, id, "failed",
+	    NULL, NULL), ST_OK);
+	assert_int_equal(ledger_run_finish(f->st->ledger, id, "FAIL", "write",
+	    NULL, NULL, NULL), ST_OK);
+	/* The CA and the ledger disagree on `old` now. */
+	assert_int_equal(check_ca_revoked_agrees(f->st->cfg->ledger_path,
+	    f->st->cfg->ca_dir), 1);
+
+	reopen(f);
+	struct cert_record c = { 0 };
+	assert_int_equal(ledger_cert_get(f->st->ledger, old, &c, NULL), ST_OK);
+	assert_string_equal(c.status, "revoked");
+	assert_string_equal(c.revoke_reason, "superseded");
+	assert_string_equal(c.status_note, "KEYGEN in a later run");
+	ledger_cert_record_clear(&c);
+	assert_int_equal(ledger_cert_get(f->st->ledger, orphan, &c, NULL),
+	    ST_OK);
+	assert_string_equal(c.status, "revoked");
+	assert_string_equal(c.revoke_reason, "cessationOfOperation");
+	ledger_cert_record_clear(&c);
+	assert_int_equal(ledger_cert_get(f->st->ledger, current, &c, NULL),
+	    ST_OK);
+	assert_string_equal(c.status, "verified");
+	ledger_cert_record_clear(&c);
+	assert_int_equal(ledger_cert_get(f->st->ledger, other, &c, NULL),
+	    ST_OK);
+	assert_string_equal(c.status, "verified");
+	ledger_cert_record_clear(&c);
+	/* Revoked at the CA exactly once each, and nothing else. */
+	assert_int_equal(check_ca_revoked_agrees(f->st->cfg->ledger_path,
+	    f->st->cfg->ca_dir), 0);
+	free(old);
+	free(current);
+	free(other);
+	free(orphan);
+}
+
 /* A run from before schema 4 (no token) keeps the /proc rule: its owner
  * still runs (here: this very process) and it is left alone; a reused pid
  * is not an owner. */
@@ -394,6 +504,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_recorded_certificate_of_dead_run_is_revoked, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_recorded_revocations_are_finished_and_nothing_else,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_runs_of_live_processes_are_not_recovered, setup,
 		    teardown),

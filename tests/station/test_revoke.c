@@ -4,6 +4,10 @@
  * records it, `station ca crl` lists the serial with its reason in a CRL
  * that verifies with the intermediate's key and whose number grows; an
  * unknown serial, a second revocation and an unknown reason fail clearly.
+ * Ledger first, then the CA: with the test server following Vault's
+ * documented API holding the revoke unanswered, the revocation stays
+ * recorded ('revoking', with its reason) and the next station start
+ * finishes it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +26,10 @@
 #include "station/util/xalloc.h"
 #include "tests/support/devsim_proc.h"
 #include "tests/support/provision_env.h"
+#include "tests/support/remote_ca_env.h"
+#include "tests/support/vault_api_server.h"
+
+#define VAULT_TOKEN "hvs.CAESIRevokeIntentTokenMustNotLeak0014"
 
 static struct prov_env *env;
 static struct devsim_proc *sim;
@@ -192,10 +200,68 @@ test_revoke_unknown_reason_is_a_usage_error(void **state)
 	proc_out_clear(&o);
 }
 
+/* The ledger of `e` has certificate `serial` with `status` and `reason`. */
+static void
+assert_cert_status(struct prov_env *e, const char *serial,
+    const char *status, const char *reason)
+{
+	struct ledger *l = prov_ledger(e);
+	struct cert_record rec = { 0 };
+
+	assert_int_equal(ledger_cert_get(l, serial, &rec, NULL), ST_OK);
+	assert_string_equal(rec.status, status);
+	assert_string_equal(rec.revoke_reason, reason);
+	ledger_cert_record_clear(&rec);
+	ledger_close(l);
+}
+
+static void
+test_revoke_the_ca_does_not_answer_is_finished_by_the_next_start(
+    void **state)
+{
+	struct rca_env *rca = rca_env_new("Revoke CA");
+	struct vault_api_server *vault = vault_api_server_start(rca->pki,
+	    VAULT_TOKEN);
+	char *tf = rca_secret(rca, "vault.token", VAULT_TOKEN);
+	char *ca = rca_ca_section(rca, "vault", "addr = %s\nrole = device\n"
+	    "token_file = %s\ntimeout_ms = 500\n",
+	    vault_api_server_addr(vault), tf);
+	struct proc_out o = { 0 };
+
+	(void)state;
+	rca_config(rca, NULL, ca);
+	rca_device(rca, "SN-REV-V");
+	assert_int_equal(rca_provision(rca), 0);
+	char *serial = xstrdup(prov_jstr(rca->res, "cert_serial"));
+
+	vault_api_server_set_mode(vault, VAULT_REVOKE_HANG);
+	assert_int_equal(prov_station(rca->env, (const char *[]){ "revoke",
+	    serial, "--reason", "keyCompromise", NULL }, &o), 3);
+	assert_non_null(strstr(o.err, "the next station start tries again"));
+	proc_out_clear(&o);
+	assert_cert_status(rca->env, serial, "revoking", "keyCompromise");
+	assert_false(vault_api_server_revoked(vault, serial));
+
+	vault_api_server_set_mode(vault, VAULT_OK);
+	assert_int_equal(prov_station(rca->env, (const char *[]){ "ledger",
+	    "list", NULL }, &o), 0);
+	proc_out_clear(&o);
+	assert_cert_status(rca->env, serial, "revoked", "keyCompromise");
+	assert_true(vault_api_server_revoked(vault, serial));
+
+	free(serial);
+	free(ca);
+	free(tf);
+	vault_api_server_stop(vault);
+	rca_env_free(rca);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+		    test_revoke_the_ca_does_not_answer_is_finished_by_the_next_start),
 		cmocka_unit_test_setup_teardown(
 		    test_revoke_marks_ledger_and_lists_serial_in_crl, setup,
 		    teardown),

@@ -114,6 +114,21 @@ reason(int status)
 	}
 }
 
+/* 1 once the client has closed its end.  Bytes it sent after its
+ * request (a TLS close_notify) are read and dropped: nothing more is
+ * read or answered on a held connection. */
+static int
+peer_gone(int cfd)
+{
+	char buf[512];
+	ssize_t n;
+
+	do
+		n = recv(cfd, buf, sizeof buf, MSG_DONTWAIT);
+	while (n > 0);
+	return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
 static void
 serve_one(struct https_server *s, int cfd)
 {
@@ -126,7 +141,9 @@ serve_one(struct https_server *s, int cfd)
 		goto out;
 	s->handler(s->arg, &req, &reply);
 	if (reply.hang) {
-		while (!atomic_load(&s->stop))
+		/* Until the server stops or the client goes away (a client
+		 * killed mid-request), so that the next client is served. */
+		while (!atomic_load(&s->stop) && !peer_gone(cfd))
 			poll(NULL, 0, 20);
 		goto out;
 	}

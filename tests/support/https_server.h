@@ -2,7 +2,8 @@
  * A small HTTPS/1.1 server for tests: 127.0.0.1 on a random port, one
  * connection at a time on its own thread, one request per connection.  A
  * handler sees each request and fills the reply; it may also ask the
- * server to hold the connection without answering (a CA that hangs).
+ * server to hold the connection without answering (a CA that hangs) until
+ * the server stops or the client goes away.
  * https_server_stop() ends the thread and joins it: the server never
  * outlives its test.
  */
@@ -23,7 +24,8 @@ struct https_request {
 struct https_reply {
 	int status;
 	char *body; /* malloc'ed by the handler; freed by the server */
-	int hang;   /* 1: never answer (until the server stops) */
+	int hang;   /* 1: never answer (until the server stops or the
+	               client goes away) */
 };
 
 typedef void (*https_handler)(void *arg, const struct https_request *req,

@@ -117,6 +117,80 @@ check_ca_index_recorded(const char *ledger_path, const char *ca_dir)
 	return c.bad;
 }
 
+/* The first field of each line of CA_DIR/revoked.txt (a new array of
+ * *n strings; none when the file does not exist). */
+static char **
+revoked_serials(const char *ca_dir, size_t *n)
+{
+	char *path = xasprintf("%s/revoked.txt", ca_dir);
+	char *text = (char *)slurp(path, NULL);
+	char **out = NULL;
+
+	*n = 0;
+	for (const char *line = text; line != NULL && *line != '\0';) {
+		const char *nl = strchr(line, '\n');
+
+		out = xrealloc(out, (*n + 1) * sizeof *out);
+		out[(*n)++] = xstrndup(line, strcspn(line, " \n"));
+		line = nl ? nl + 1 : NULL;
+	}
+	free(text);
+	free(path);
+	return out;
+}
+
+int
+check_ca_revoked_agrees(const char *ledger_path, const char *ca_dir)
+{
+	sqlite3 *db = open_ro(ledger_path);
+	size_t n = 0;
+	char **serials = revoked_serials(ca_dir, &n);
+	sqlite3_stmt *st;
+	int bad = 0;
+
+	if (db == NULL)
+		bad++;
+	st = db ? prep(db, "SELECT status FROM certificates"
+	    " WHERE serial_hex = ?") : NULL;
+	for (size_t i = 0; st && i < n; i++) {
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(serials[i], serials[j]) == 0) {
+				fprintf(stderr, "check: the CA revoked %s "
+				    "twice\n", serials[i]);
+				bad++;
+			}
+		}
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, serials[i], -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) != SQLITE_ROW ||
+		    strcmp(col(st, 0), "revoked") != 0) {
+			fprintf(stderr, "check: the CA revoked %s, the ledger "
+			    "says '%s'\n", serials[i], col(st, 0));
+			bad++;
+		}
+	}
+	sqlite3_finalize(st);
+	st = db ? prep(db, "SELECT serial_hex FROM certificates"
+	    " WHERE status = 'revoked' AND backend = 'local'") : NULL;
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		size_t i = 0;
+
+		while (i < n && strcmp(serials[i], col(st, 0)) != 0)
+			i++;
+		if (i == n) {
+			fprintf(stderr, "check: the ledger says %s is revoked, "
+			    "the CA does not\n", col(st, 0));
+			bad++;
+		}
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	for (size_t i = 0; i < n; i++)
+		free(serials[i]);
+	free(serials);
+	return bad;
+}
+
 int
 check_no_running(const char *ledger_path)
 {
@@ -200,10 +274,12 @@ check_device(const char *ledger_path, const char *serial, const char *uri,
 
 		if (strcmp(status, "revoked") == 0)
 			continue;
-		if (strcmp(status, "orphaned") == 0) {
-			/* The local CA can revoke: orphaned must not last. */
-			fprintf(stderr, "check: certificate %s is orphaned but "
-			    "not revoked\n", col(st, 0));
+		if (strcmp(status, "orphaned") == 0 ||
+		    strcmp(status, "superseded") == 0 ||
+		    strcmp(status, "revoking") == 0) {
+			/* The local CA can revoke: an intent must not last. */
+			fprintf(stderr, "check: certificate %s is %s but "
+			    "not revoked\n", col(st, 0), status);
 			bad++;
 			continue;
 		}

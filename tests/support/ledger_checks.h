@@ -13,6 +13,12 @@
 int check_ledger_intact(const char *ledger_path);
 /* Every serial in CA_DIR/issued.txt is in the certificates table. */
 int check_ca_index_recorded(const char *ledger_path, const char *ca_dir);
+/*
+ * The local CA and the ledger agree on revocation: every serial in
+ * CA_DIR/revoked.txt is listed once and is 'revoked' in the ledger, and
+ * every certificate the ledger calls revoked is in revoked.txt.
+ */
+int check_ca_revoked_agrees(const char *ledger_path, const char *ca_dir);
 /* No run is still 'running', and every run finished by recovery names
  * its step consistently (failed_step X, reason "station stopped during
  * step X"). */
@@ -21,9 +27,10 @@ int check_no_running(const char *ledger_path);
  * The device `serial` at `uri`: at most one live (issued, written or
  * verified) certificate in the ledger; with `want_one_live` exactly one,
  * 'verified', and READ_CERT on the device returns it.  Every other
- * certificate of the device is revoked (orphaned counts as a problem: the
- * local CA can revoke).  Every PASS run's certificate is verified, or
- * revoked later (superseded).
+ * certificate of the device is revoked (a revocation recorded but not
+ * done, orphaned, superseded or revoking, counts as a problem: the local
+ * CA can revoke).  Every PASS run's certificate is verified, or revoked
+ * later (superseded).
  */
 int check_device(const char *ledger_path, const char *serial, const char *uri,
     int want_one_live);

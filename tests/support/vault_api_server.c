@@ -106,6 +106,47 @@ list_certs(struct vault_api_server *v, struct https_reply *reply)
 	json_decref(j);
 }
 
+static void
+mark_revoked(struct vault_api_server *v, const char *serial)
+{
+	for (int i = 0; i < v->n_revoked; i++)
+		if (strcmp(v->revoked_serial[i], serial) == 0)
+			return;
+	if (v->n_revoked < VAULT_CERTS_MAX)
+		v->revoked_serial[v->n_revoked++] = strdup(serial);
+}
+
+void
+vault_api_server_set_mode(struct vault_api_server *v, enum vault_mode mode)
+{
+	pthread_mutex_lock(&v->lock);
+	v->mode = mode;
+	pthread_mutex_unlock(&v->lock);
+}
+
+int
+vault_api_server_revoked(struct vault_api_server *v, const char *serial_hex)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&v->lock);
+	for (int i = 0; i < v->n_revoked && !found; i++) {
+		char hex[128];
+		size_t n = 0;
+
+		/* "0a:1b:..." as "0a1b...", and an odd serial's pad '0'. */
+		for (const char *p = v->revoked_serial[i];
+		    *p && n < sizeof hex - 1; p++)
+			if (*p != ':')
+				hex[n++] = *p;
+		hex[n] = '\0';
+		found = strcmp(hex, serial_hex) == 0 ||
+		    (hex[0] == '0' && strcmp(hex + 1, serial_hex) == 0);
+	}
+	pthread_mutex_unlock(&v->lock);
+	return found;
+}
+
 /* GET {mount}/cert/{serial}, the serial with ':' or '-'. */
 static void
 read_cert(struct vault_api_server *v, const char *serial,
@@ -195,6 +236,11 @@ handle(void *arg, const struct https_request *req, struct https_reply *reply)
 		v->n_revoke++;
 		copy(v->last_serial, sizeof v->last_serial, json_string_value(
 		    json_object_get(body, "serial_number")));
+		if (v->mode != VAULT_REVOKE_HANG)
+			mark_revoked(v, v->last_serial);
+		/* Revoking again is not an error at Vault: 200 again. */
+		reply->hang = v->mode == VAULT_REVOKE_HANG ||
+		    v->mode == VAULT_REVOKED_HANG;
 		reply->status = 200;
 		reply->body = strdup("{\"data\":{\"revocation_time\":1}}");
 		goto out;
@@ -273,6 +319,8 @@ vault_api_server_stop(struct vault_api_server *v)
 		free(v->cert_serial[i]);
 		free(v->cert_pem[i]);
 	}
+	for (int i = 0; i < v->n_revoked; i++)
+		free(v->revoked_serial[i]);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
 }

@@ -33,6 +33,10 @@ enum vault_mode {
 	VAULT_OTHER_KEY,   /* sign: a certificate for another key */
 	VAULT_HANG,        /* never answer */
 	VAULT_503_ONCE,    /* first request 503 (sealed/standby), then OK */
+	VAULT_REVOKE_HANG, /* revoke: received, not carried out, never
+	                      answered (a station stopped while asking) */
+	VAULT_REVOKED_HANG, /* revoke: carried out, never answered (a
+	                       station stopped before hearing back) */
 };
 
 #define VAULT_CERTS_MAX 64 /* certificates kept for LIST / GET */
@@ -58,7 +62,18 @@ struct vault_api_server {
 	int n_certs, n_list, n_get;
 	char *cert_serial[VAULT_CERTS_MAX]; /* "xx:xx:..." */
 	char *cert_pem[VAULT_CERTS_MAX];
+	/* serials revoked ("xx:xx:..."), each once however often asked, as
+	 * Vault keeps a revocation (under lock) */
+	int n_revoked;
+	char *revoked_serial[VAULT_CERTS_MAX];
 };
+
+/* Change `mode` while the server runs (under its lock). */
+void vault_api_server_set_mode(struct vault_api_server *v,
+    enum vault_mode mode);
+/* 1 if Vault has revoked `serial_hex` (lower-case hex, no colons). */
+int vault_api_server_revoked(struct vault_api_server *v,
+    const char *serial_hex);
 
 struct vault_api_server *vault_api_server_start(const struct pki_chain *pki,
     const char *token);
