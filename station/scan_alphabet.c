@@ -96,7 +96,11 @@ mark_bracket(unsigned char may[256], const char *p)
 		may[(unsigned char)p[i]] = 1;
 		i++;
 	}
-	return p[i] == ']' ? i + 1 : i;
+	if (p[i] != ']') {
+		mark_all(may); /* not closed: not a pattern to reason about */
+		return i;
+	}
+	return i + 1;
 }
 
 void
