@@ -1,11 +1,13 @@
 /*
- * Which characters a serial_pattern lets through (see scan_format.h).
- * The reading is deliberately simple and errs towards "any byte": a
- * profile is refused when the pattern does not visibly exclude a
- * character the profile cannot hold, never accepted on a guess.
+ * Simple readings of a serial_pattern (see scan_format.h): which
+ * characters it lets through, and how much a regex compiler would build
+ * for it.  The alphabet reading errs towards "any byte": a profile is
+ * refused when the pattern does not visibly exclude a character the
+ * profile cannot hold, never accepted on a guess.
  */
 #include "scan_format.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void
@@ -146,4 +148,95 @@ scan_format_alphabet(const char *pattern, unsigned char may[256])
 			may[c] = 1;
 		p++;
 	}
+}
+
+#define COST_DEPTH 32
+
+/* Length of the bracket expression at p (p[0] == '['), to its ']'. */
+static size_t
+bracket_len(const char *p)
+{
+	size_t i = 1;
+
+	if (p[i] == '^')
+		i++;
+	if (p[i] == ']')
+		i++;
+	while (p[i] != '\0' && p[i] != ']') {
+		if (p[i] == '[' && p[i + 1] != '\0' &&
+		    strchr(":.=", p[i + 1]) != NULL) {
+			const char *end = strchr(p + i + 2, p[i + 1]);
+
+			if (end == NULL || end[1] != ']')
+				return strlen(p);
+			i = (size_t)(end + 2 - p);
+			continue;
+		}
+		i++;
+	}
+	return p[i] == ']' ? i + 1 : i;
+}
+
+double
+scan_pattern_cost(const char *pattern)
+{
+	double seq[COST_DEPTH], last[COST_DEPTH];
+	int d = 0;
+	const char *p = pattern;
+
+	seq[0] = last[0] = 0;
+	while (*p != '\0') {
+		char c = *p;
+
+		if (c == '(') {
+			if (d + 1 == COST_DEPTH)
+				return 1e300;
+			d++;
+			seq[d] = last[d] = 0;
+			p++;
+		} else if (c == ')' && d > 0) {
+			double group = seq[d];
+
+			d--;
+			seq[d] += group;
+			last[d] = group;
+			p++;
+		} else if (c == '|') {
+			last[d] = 0;
+			p++;
+		} else if (c == '*' || c == '?') {
+			p++;
+		} else if (c == '+') {
+			/* a+ is built as a a*: one more copy of the operand. */
+			seq[d] += last[d];
+			last[d] *= 2;
+			p++;
+		} else if (c == '{') {
+			/* a{n,m} is built as up to max(n, m) + 1 copies. */
+			char *end;
+			double n = strtod(p + 1, &end);
+			double m = n;
+
+			if (*end == ',')
+				m = end[1] == '}' ? n + 1 : strtod(end + 1, &end);
+			if (m < n)
+				m = n;
+			seq[d] += last[d] * m;
+			last[d] *= m + 1;
+			end = strchr(p, '}');
+			p = end ? end + 1 : p + strlen(p);
+		} else {
+			size_t n = c == '[' ? bracket_len(p) :
+			    c == '\\' && p[1] != '\0' ? 2 : 1;
+
+			seq[d] += 1;
+			last[d] = 1;
+			p += n;
+		}
+	}
+	while (d > 0) {
+		seq[d - 1] += seq[d];
+		d--;
+	}
+	return seq[0];
 }

@@ -48,4 +48,14 @@ int luhn_valid(const char *s);
  */
 void scan_format_alphabet(const char *pattern, unsigned char may[256]);
 
+/*
+ * About how many nodes a regex compiler builds for `pattern`: glibc's
+ * regcomp copies the operand of every repeat ("a+" is "aa*", "a{n,m}" up
+ * to m + 1 copies), so stacked or nested repeats multiply and
+ * "a++++++++++++++++++++++++++++++" alone takes gigabytes.
+ * scan_format_new refuses a pattern above SCAN_PATTERN_COST_MAX.
+ */
+#define SCAN_PATTERN_COST_MAX 100000.0
+double scan_pattern_cost(const char *pattern);
+
 #endif
