@@ -14,6 +14,7 @@
 #include "csr_policy.h"
 #include "dn.h"
 #include "pipeline_run.h"
+#include "util/text.h"
 #include "util/xalloc.h"
 
 st_err
@@ -65,10 +66,15 @@ step_hello(struct run *r)
 		return err;
 	/* The serial goes into DNs, SANs, topics and file names: only a
 	 * serial that cannot change their structure is accepted. */
-	if (!serial_is_valid(r->info.serial))
-		return st_fail(&r->cause, ST_E_POLICY,
-		    "device reports serial '%.64s', which is not 1..64 "
-		    "characters of A-Z a-z 0-9 . _ -", r->info.serial);
+	if (!serial_is_valid(r->info.serial)) {
+		char *shown = text_escape(r->info.serial, 64);
+
+		err = st_fail(&r->cause, ST_E_POLICY, "device reports serial "
+		    "'%s', which is not 1..64 characters of A-Z a-z 0-9 . _ -",
+		    shown);
+		free(shown);
+		return err;
+	}
 	r->res->serial = xstrdup(r->info.serial);
 	struct device_record d = {
 		.serial = r->info.serial,

@@ -179,6 +179,21 @@ test_model_with_control_bytes_is_shown_escaped(void **state)
 	assert_int_equal(prov_audit(tc.env, tc.led), 0);
 }
 
+/* A serial holding a lone C1 control byte (CSI, 0x9b, which some
+ * terminals act on): refused at hello, shown escaped. */
+static void
+test_serial_with_c1_control_is_shown_escaped(void **state)
+{
+	(void)state;
+	assert_int_equal(provision_device("SN-0007",
+	    (const char *[]){ "--hello", "serial=SN\\x9b2J", NULL }), 1);
+	assert_string_equal(prov_jstr(tc.res, "failed_step"), "hello");
+	assert_string_equal(prov_jstr(tc.res, "error"), "policy");
+	assert_reason_has("device reports serial 'SN\\x9b2J'");
+	assert_reason_printable();
+	assert_json_has_every_key();
+}
+
 /* A model that would add topic levels or wildcards to the smoke test's
  * topic: refused at hello, before the device is touched. */
 static void
@@ -274,6 +289,7 @@ main(void)
 		T(test_model_with_comma_in_dns_san_fails_at_hello),
 		T(test_model_with_invalid_utf8_is_shown_escaped),
 		T(test_model_with_control_bytes_is_shown_escaped),
+		T(test_serial_with_c1_control_is_shown_escaped),
 		T(test_model_injecting_topic_wildcards_fails_at_hello),
 		T(test_serial_number_of_underscore_serials_refused_at_load),
 		T(test_literal_text_breaking_its_type_refused_at_load),
