@@ -93,9 +93,8 @@ const char *config_default_home(const char *home);
  * config_profile.c: check every template of every profile against the
  * serial alphabet ([station] serial_pattern narrows it), the station id
  * and its place's rules.  On the first failure: ST_E_CONFIG, *line where
- * the key was set and *why (caller frees) the message.  Then free the
- * notes (config_profile_notes_free also does, for a load that failed
- * earlier).
+ * the key was set and *why (caller frees) the message.  The notes are
+ * freed by config_profile_notes_free, whatever the outcome of the load.
  */
 st_err config_profile_check(struct config_load *ld, int *line, char **why);
 void config_profile_notes_free(struct config_load *ld);
