@@ -75,6 +75,8 @@ dev_info_parse(const uint8_t *payload, size_t len, struct dev_info *info,
 		&info->chip };
 	uint8_t tags[] = { PROTO_T_MODEL, PROTO_T_HW_VERSION, PROTO_T_FW_VERSION,
 		PROTO_T_CHIP };
+	static const char *const names[] = { "model", "hw_version",
+		"fw_version", "chip" };
 	for (size_t i = 0; i < sizeof tags; i++) {
 		struct tlv t;
 
@@ -83,8 +85,11 @@ dev_info_parse(const uint8_t *payload, size_t len, struct dev_info *info,
 			continue;
 		}
 		err = tlv_get_str(payload, len, tags[i], 64, opt[i], cause);
-		if (err)
+		if (err) {
+			/* The operator is told which field, not a tag number. */
+			st_wrap(cause, err, "%s", names[i]);
 			goto fail;
+		}
 	}
 	if (tlv_get_u32(payload, len, PROTO_T_CAPS, &info->caps, NULL) != ST_OK)
 		info->caps = 0;

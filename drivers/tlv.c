@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../station/util/text.h"
 #include "../station/util/xalloc.h"
 
 void
@@ -208,14 +209,22 @@ tlv_get_str(const uint8_t *buf, size_t len, uint8_t tag, size_t max,
 	err = get_upto(buf, len, tag, max, &t, cause);
 	if (err)
 		return err;
+	*out = xstrndup((const char *)t.val, t.len);
 	for (size_t i = 0; i < t.len; i++) {
 		/* Printable ASCII or UTF-8 continuation/lead bytes; no controls. */
-		if (t.val[i] < 0x20 || t.val[i] == 0x7F)
-			return st_fail(cause, ST_E_PROTO,
-			    "field 0x%02x holds control byte 0x%02x at %zu", tag,
-			    t.val[i], i);
+		if (t.val[i] < 0x20 || t.val[i] == 0x7F) {
+			/* A NUL ends the copy early: show what is before it. */
+			char *shown = text_escape(*out, 64);
+
+			err = st_fail(cause, ST_E_PROTO, "field 0x%02x holds "
+			    "control byte 0x%02x at %zu: '%s'", tag, t.val[i], i,
+			    shown);
+			free(shown);
+			free(*out);
+			*out = NULL;
+			return err;
+		}
 	}
-	*out = xstrndup((const char *)t.val, t.len);
 	return ST_OK;
 }
 

@@ -34,8 +34,10 @@ static const struct advice advice_table[] = {
 	  "Check the cable and that the device sits in the fixture, then retry." },
 	{ STEP_HELLO, ST_E_PROTO, "Device answers garbage",
 	  "Check the firmware version; if it is right, reject the device." },
-	{ STEP_HELLO, ST_E_POLICY, "Device reports an unusable serial",
-	  "Reject the device: its firmware serial number is invalid." },
+	/* A serial or model the station cannot put into a certificate:
+	 * the firmware is wrong, not the cable or the chip. */
+	{ STEP_HELLO, ST_E_POLICY, "Device reports an unusable identity",
+	  "Set the device aside for rework: its firmware reports a serial or model (named in the reason) that cannot go into a certificate." },
 	{ STEP_HELLO, ST_OK, "Device not responding",
 	  "Reseat the device, check power and cable, then retry." },
 	{ STEP_SERIAL, ST_OK, "Label does not match the device",

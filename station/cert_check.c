@@ -92,8 +92,9 @@ check_subject_and_key(X509 *cert, const struct cert_expect *exp,
 		    "the certificate's "
 		    "public key is not the CSR's");
 	}
-	return policy_subject_is(X509_get_subject_name(cert), exp->subject,
-	    "the certificate's", "cert.subject", rule, cause);
+	return policy_subject_is(X509_get_subject_name(cert),
+	    exp->subject_name, exp->subject, "the certificate's",
+	    "cert.subject", rule, cause);
 }
 
 static st_err

@@ -36,6 +36,8 @@ struct cert_expect {
 	X509_REQ *csr;                 /* borrowed: the CSR that was sent */
 	const struct profile *profile; /* borrowed */
 	const char *subject;           /* expected subject, expanded DN */
+	const X509_NAME *subject_name; /* the same name as built (identity.h);
+	                                  NULL: parsed from `subject` */
 	X509 *root;                    /* borrowed: the pinned root */
 	int64_t now;                   /* unix seconds; 0 = time(NULL) */
 	int skew;                      /* seconds; 0 = CERT_SKEW_DEFAULT */

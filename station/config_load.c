@@ -288,6 +288,11 @@ ld_finish(struct config_load *ld)
 		b->ca_file = config_path_join(cfg->home, ld->broker_ca);
 	if (b->host && b->server_name == NULL)
 		b->server_name = xstrdup(b->host);
+	int tline = 0;
+	char *twhy = NULL;
+	if (config_profile_check(ld, &tline, &twhy) != ST_OK)
+		ld_fail(ld, tline, "%s", twhy);
+	free(twhy);
 	if (cfg->n_profiles == 0)
 		config_add_default_profile(cfg);
 	for (size_t i = 0; i < cfg->n_slots; i++) {
@@ -388,6 +393,7 @@ out:
 	ini_lines_clear(&ld.rd);
 	free(ld.cause);
 	free(ld.profile_lines);
+	config_profile_notes_free(&ld);
 	free(ld.home);
 	free(ld.ledger);
 	free(ld.ca_dir);

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "ini_lines.h"
+#include "name_check.h"
 
 #define CONFIG_KEYS_MAX 32 /* keys in the longest section table */
 
@@ -21,6 +22,19 @@ enum config_section {
 	SECT_PROFILE,
 	SECT_SLOT,
 	SECT_BAD, /* a header that failed: its keys are ignored */
+};
+
+/* A template of a [profile] section, checked once the whole file is read
+ * (config_profile_check): the serial alphabet and ${station} are known
+ * only then. */
+struct config_tmpl {
+	size_t profile;        /* index in cfg->profiles */
+	int line;
+	const char *key;       /* "subject", "san_dns", ... (static) */
+	char *value;           /* the key's value as written */
+	struct name_slot slot; /* slot.attr points into `attr` */
+	char *attr;            /* subject attribute, else NULL */
+	char *tmpl;            /* the value template of that place */
 };
 
 struct config_load {
@@ -42,6 +56,9 @@ struct config_load {
 
 	/* Paths as written, resolved against home once the file is read. */
 	char *home, *ledger, *ca_dir, *ca_root, *broker_ca;
+
+	struct config_tmpl *tmpls; /* every template seen, in file order */
+	size_t n_tmpls;
 
 	st_err err;   /* the first error wins */
 	int err_line;
@@ -71,6 +88,16 @@ extern const struct config_key config_profile_keys[];
 struct config *config_base(void);
 void config_add_default_profile(struct config *cfg);
 const char *config_default_home(const char *home);
+
+/*
+ * config_profile.c: check every template of every profile against the
+ * serial alphabet ([station] serial_pattern narrows it), the station id
+ * and its place's rules.  On the first failure: ST_E_CONFIG, *line where
+ * the key was set and *why (caller frees) the message.  The notes are
+ * freed by config_profile_notes_free, whatever the outcome of the load.
+ */
+st_err config_profile_check(struct config_load *ld, int *line, char **why);
+void config_profile_notes_free(struct config_load *ld);
 
 /* Value parsers shared by the tables. */
 st_err config_parse_int(const char *value, long min, long max, long *out,

@@ -162,8 +162,9 @@ static st_err
 check_subject(X509_REQ *req, const struct csr_expect *exp, const char **rule,
     char **cause)
 {
-	return policy_subject_is(X509_REQ_get_subject_name(req), exp->subject,
-	    "the CSR's", "csr.subject", rule, cause);
+	return policy_subject_is(X509_REQ_get_subject_name(req),
+	    exp->subject_name, exp->subject, "the CSR's", "csr.subject", rule,
+	    cause);
 }
 
 static st_err

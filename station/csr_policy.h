@@ -36,6 +36,8 @@
 struct csr_expect {
 	const struct profile *profile; /* borrowed: key algorithm */
 	const char *subject;           /* expected subject, already expanded */
+	const X509_NAME *subject_name; /* the same name as built (identity.h);
+	                                  NULL: parsed from `subject` */
 	const char *const *san_dns;    /* NULL-terminated; NULL = none */
 	const char *const *san_uri;    /* NULL-terminated; NULL = none */
 	const uint8_t *chip_spki;      /* DER SubjectPublicKeyInfo the chip

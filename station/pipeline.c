@@ -217,13 +217,7 @@ run_clear(struct run *r)
 	dev_info_clear(&r->info);
 	free(r->spki);
 	free(r->csr_der);
-	free(r->subject);
-	for (size_t i = 0; r->san_dns && r->san_dns[i]; i++)
-		free(r->san_dns[i]);
-	free(r->san_dns);
-	for (size_t i = 0; r->san_uri && r->san_uri[i]; i++)
-		free(r->san_uri[i]);
-	free(r->san_uri);
+	identity_clear(&r->id);
 	X509_REQ_free(r->csr);
 	ca_issued_clear(&r->issued);
 	free(r->previous_cert);

@@ -10,6 +10,7 @@
 #include "../drivers/client.h"
 #include "ca/ca.h"
 #include "../db/ledger.h"
+#include "identity.h"
 #include "pipeline.h"
 #include "profile.h"
 
@@ -25,8 +26,7 @@ struct run {
 	struct dev_info info;
 	uint8_t *spki;              /* chip public key, DER SPKI */
 	size_t spki_len;
-	char *subject;              /* expanded templates */
-	char **san_dns, **san_uri;  /* NULL-terminated */
+	struct identity id;         /* subject and SANs, built at hello */
 	uint8_t *csr_der;           /* as the device sent it */
 	size_t csr_der_len;
 	X509_REQ *csr;              /* parsed once the policy accepted it */

@@ -14,6 +14,7 @@
 #include "../drivers/proto.h"
 #include "config.h"
 #include "extkey.h"
+#include "identity.h"
 #include "pipeline_run.h"
 #include "smoke.h"
 #include "util/xalloc.h"
@@ -100,8 +101,8 @@ step_smoke(struct run *r)
 	struct template_vars vars = { .serial = r->info.serial,
 		.model = r->info.model, .station = r->st->cfg->station_id,
 		.cn = cn };
-	err = profile_expand(r->profile->topic_template, &vars, &topic,
-	    &r->cause);
+	/* Checked like at hello: no value can add a level or a wildcard. */
+	err = identity_topic(r->profile, &vars, &topic, &r->cause);
 	if (err)
 		goto out;
 	err = extkey_new(r->spki, r->spki_len, chip_sign, r, &key, &r->cause);

@@ -15,6 +15,7 @@
 #include "dn.h"
 #include "pipeline_run.h"
 #include "settle.h"
+#include "util/text.h"
 #include "util/xalloc.h"
 
 st_err
@@ -31,6 +32,32 @@ step_connect(struct run *r)
 	return ST_OK;
 }
 
+/*
+ * The device's subject, SANs and test topic from what it reported, before
+ * anything is done to it: a value that cannot be used fails the run here
+ * (identity.h says whose fault it is), not at the CSR or the broker.
+ */
+static st_err
+hello_identity(struct run *r)
+{
+	struct template_vars vars = {
+		.serial = r->info.serial,
+		.model = r->info.model,
+		.station = r->st->cfg->station_id,
+	};
+	char *topic = NULL;
+	st_err err = identity_build(r->profile, &vars, &r->id, &r->cause);
+
+	if (err)
+		return err;
+	/* The certificate's CN is the one built here (cert_check), so the
+	 * smoke step's topic is known now. */
+	vars.cn = r->id.cn ? r->id.cn : "";
+	err = identity_topic(r->profile, &vars, &topic, &r->cause);
+	free(topic);
+	return err;
+}
+
 st_err
 step_hello(struct run *r)
 {
@@ -40,10 +67,15 @@ step_hello(struct run *r)
 		return err;
 	/* The serial goes into DNs, SANs, topics and file names: only a
 	 * serial that cannot change their structure is accepted. */
-	if (!serial_is_valid(r->info.serial))
-		return st_fail(&r->cause, ST_E_POLICY,
-		    "device reports serial '%.64s', which is not 1..64 "
-		    "characters of A-Z a-z 0-9 . _ -", r->info.serial);
+	if (!serial_is_valid(r->info.serial)) {
+		char *shown = text_escape(r->info.serial, 64);
+
+		err = st_fail(&r->cause, ST_E_POLICY, "device reports serial "
+		    "'%s', which is not 1..64 characters of A-Z a-z 0-9 . _ -",
+		    shown);
+		free(shown);
+		return err;
+	}
 	r->res->serial = xstrdup(r->info.serial);
 	struct device_record d = {
 		.serial = r->info.serial,
@@ -55,7 +87,7 @@ step_hello(struct run *r)
 	err = ledger_run_device(r->st->ledger, r->res->run_id, &d, &r->cause);
 	if (err)
 		return st_wrap(&r->cause, err, "recording the device");
-	return ST_OK;
+	return hello_identity(r);
 }
 
 st_err
@@ -155,45 +187,13 @@ step_keygen(struct run *r)
 	return err;
 }
 
-static st_err
-expand_list(char *const *templates, const struct template_vars *vars,
-    char ***out, char **cause)
-{
-	size_t n = 0;
-
-	while (templates && templates[n])
-		n++;
-	*out = xcalloc(n + 1, sizeof **out);
-	for (size_t i = 0; i < n; i++) {
-		st_err err = profile_expand(templates[i], vars, &(*out)[i], cause);
-
-		if (err)
-			return err;
-	}
-	return ST_OK;
-}
-
 st_err
 step_csr(struct run *r)
 {
-	struct template_vars vars = {
-		.serial = r->info.serial,
-		.model = r->info.model,
-		.station = r->st->cfg->station_id,
-	};
-	st_err err;
-
-	if ((err = profile_expand(r->profile->subject_template, &vars,
-	    &r->subject, &r->cause)) ||
-	    (err = expand_list(r->profile->san_dns_templates, &vars,
-	    &r->san_dns, &r->cause)) ||
-	    (err = expand_list(r->profile->san_uri_templates, &vars,
-	    &r->san_uri, &r->cause)))
-		return st_wrap(&r->cause, err, "expanding profile '%s'",
-		    r->profile->name);
-	return dev_csr(r->client, r->profile->key_slot, r->subject,
-	    (const char *const *)r->san_dns, (const char *const *)r->san_uri,
-	    &r->csr_der, &r->csr_der_len, &r->cause);
+	return dev_csr(r->client, r->profile->key_slot, r->id.subject_text,
+	    (const char *const *)r->id.san_dns,
+	    (const char *const *)r->id.san_uri, &r->csr_der, &r->csr_der_len,
+	    &r->cause);
 }
 
 st_err
@@ -201,9 +201,10 @@ step_csr_policy(struct run *r)
 {
 	struct csr_expect exp = {
 		.profile = r->profile,
-		.subject = r->subject,
-		.san_dns = (const char *const *)r->san_dns,
-		.san_uri = (const char *const *)r->san_uri,
+		.subject = r->id.subject_text,
+		.subject_name = r->id.subject,
+		.san_dns = (const char *const *)r->id.san_dns,
+		.san_uri = (const char *const *)r->id.san_uri,
 		.chip_spki = r->spki,
 		.chip_spki_len = r->spki_len,
 	};
@@ -252,7 +253,8 @@ step_cert_check(struct run *r)
 	struct cert_expect exp = {
 		.csr = r->csr,
 		.profile = r->profile,
-		.subject = r->subject,
+		.subject = r->id.subject_text,
+		.subject_name = r->id.subject,
 		.root = r->st->root,
 		.now = 0,
 	};

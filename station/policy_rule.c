@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "dn.h"
+#include "util/text.h"
 #include "util/xalloc.h"
 
 st_err
@@ -25,21 +26,28 @@ policy_refuse(const char **rule, const char *id, char **cause,
 }
 
 st_err
-policy_subject_is(const X509_NAME *have, const char *expected,
-    const char *whose, const char *id, const char **rule, char **cause)
+policy_subject_is(const X509_NAME *have, const X509_NAME *want,
+    const char *expected, const char *whose, const char *id,
+    const char **rule, char **cause)
 {
-	X509_NAME *want = NULL;
-	st_err err = dn_parse(expected, &want, cause);
+	X509_NAME *parsed = NULL;
+	st_err err = ST_OK;
 
-	if (err)
-		return st_wrap(cause, ST_E_ARG, "the expected subject");
+	if (want == NULL) {
+		err = dn_parse(expected, &parsed, cause);
+		if (err)
+			return st_wrap(cause, ST_E_ARG, "the expected subject");
+		want = parsed;
+	}
 	if (X509_NAME_cmp(have, want) != 0) {
 		char *h = dn_format(have);
+		char *shown = text_escape(h, 256);
 
 		err = policy_refuse(rule, id, cause, "%s subject is '%s'; "
-		    "expected '%s'", whose, h, expected);
+		    "expected '%s'", whose, shown, expected);
+		free(shown);
 		free(h);
 	}
-	X509_NAME_free(want);
+	X509_NAME_free(parsed);
 	return err;
 }

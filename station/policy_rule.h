@@ -16,10 +16,12 @@
 st_err policy_refuse(const char **rule, const char *id, char **cause,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* Is `have` the DN string `expected`?  Otherwise refuse rule `id` with
- * "<whose> subject is '<have>'; expected '<expected>'".  ST_E_ARG when
- * `expected` does not parse. */
-st_err policy_subject_is(const X509_NAME *have, const char *expected,
-    const char *whose, const char *id, const char **rule, char **cause);
+/* Is `have` the name `want` (NULL: the DN string `expected` parsed)?
+ * Otherwise refuse rule `id` with "<whose> subject is '<have>';
+ * expected '<expected>'" (`have` shown escaped: it came from outside).
+ * ST_E_ARG when `want` is NULL and `expected` does not parse. */
+st_err policy_subject_is(const X509_NAME *have, const X509_NAME *want,
+    const char *expected, const char *whose, const char *id,
+    const char **rule, char **cause);
 
 #endif

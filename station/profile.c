@@ -51,24 +51,36 @@ template_lookup(const struct template_vars *vars, const char *name,
 	return NULL;
 }
 
-st_err
-profile_expand(const char *tmpl, const struct template_vars *vars,
-    char **out, char **cause)
+static void
+piece_push(struct template_piece **v, size_t *n, const char *ref,
+    const char *text, size_t len)
 {
-	struct strbuf sb = { NULL, 0, 0 };
+	*v = xrealloc(*v, (*n + 1) * sizeof **v);
+	(*v)[*n] = (struct template_piece){ ref, text, len };
+	(*n)++;
+}
+
+st_err
+template_pieces(const char *tmpl, const struct template_vars *vars,
+    struct template_piece **pieces, size_t *n, char **cause)
+{
+	static const char *const ref_names[] = { "serial", "model", "station",
+		"cn" };
+	struct template_piece *v = NULL;
+	size_t count = 0;
 	const char *p = tmpl;
 	st_err err = ST_OK;
 
-	*out = NULL;
-	strbuf_add(&sb, "", 0);
+	*pieces = NULL;
+	*n = 0;
 	while (*p != '\0') {
 		/* A '$' not followed by '{' is literal text. */
 		if (p[0] != '$' || p[1] != '{') {
 			const char *next = strchr(p + 1, '$');
-			size_t n = next ? (size_t)(next - p) : strlen(p);
+			size_t len = next ? (size_t)(next - p) : strlen(p);
 
-			strbuf_add(&sb, p, n);
-			p += n;
+			piece_push(&v, &count, NULL, p, len);
+			p += len;
 			continue;
 		}
 		const char *name = p + 2;
@@ -95,14 +107,55 @@ profile_expand(const char *tmpl, const struct template_vars *vars,
 			    "${%.*s} has no value here", (int)nlen, name);
 			goto out;
 		}
-		strbuf_add(&sb, value, strlen(value));
+		/* The piece names the reference by a static string, so that
+		 * it outlives the template. */
+		const char *ref = NULL;
+		for (size_t i = 0; i < sizeof ref_names / sizeof ref_names[0];
+		    i++) {
+			if (strlen(ref_names[i]) == nlen &&
+			    memcmp(ref_names[i], name, nlen) == 0)
+				ref = ref_names[i];
+		}
+		piece_push(&v, &count, ref, value, strlen(value));
 		p = end + 1;
 	}
+	*pieces = v;
+	*n = count;
+	v = NULL;
+out:
+	free(v);
+	return err;
+}
+
+st_err
+profile_expand(const char *tmpl, const struct template_vars *vars,
+    char **out, char **cause)
+{
+	struct strbuf sb = { NULL, 0, 0 };
+	struct template_piece *pieces = NULL;
+	size_t n = 0;
+	st_err err;
+
+	*out = NULL;
+	err = template_pieces(tmpl, vars, &pieces, &n, cause);
+	if (err)
+		goto out;
+	strbuf_add(&sb, "", 0);
+	for (size_t i = 0; i < n; i++)
+		strbuf_add(&sb, pieces[i].text, pieces[i].len);
 	*out = sb.buf;
 	sb.buf = NULL;
 out:
+	free(pieces);
 	free(sb.buf);
 	return err;
+}
+
+int
+serial_char_valid(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 
 int
@@ -116,11 +169,7 @@ serial_is_valid(const char *serial)
 	if (len == 0 || len > SERIAL_MAX_LEN)
 		return 0;
 	for (size_t i = 0; i < len; i++) {
-		char c = serial[i];
-		int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-
-		if (!ok)
+		if (!serial_char_valid((unsigned char)serial[i]))
 			return 0;
 	}
 	return 1;
@@ -134,6 +183,10 @@ profile_init_default(struct profile *p)
 	p->key_alg = KEY_ALG_EC_P256;
 	p->key_slot = 0;
 	p->subject_template = xstrdup("CN=${serial}");
+	p->subject_parts = xcalloc(1, sizeof *p->subject_parts);
+	p->subject_parts[0].attr = xstrdup("CN");
+	p->subject_parts[0].value = xstrdup("${serial}");
+	p->n_subject_parts = 1;
 	p->san_dns_templates = xcalloc(1, sizeof(char *));
 	p->san_uri_templates = xcalloc(1, sizeof(char *));
 	p->validity_days = 365;
@@ -165,6 +218,7 @@ profile_clear(struct profile *p)
 		return;
 	free(p->name);
 	free(p->subject_template);
+	dn_pairs_free(p->subject_parts, p->n_subject_parts);
 	strv_free(p->san_dns_templates);
 	strv_free(p->san_uri_templates);
 	free(p->topic_template);

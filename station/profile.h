@@ -7,8 +7,10 @@
 #ifndef ST_PROFILE_H
 #define ST_PROFILE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
+#include "dn.h"
 #include "util/err.h"
 
 enum key_alg {
@@ -37,6 +39,9 @@ struct profile {
 	enum key_alg key_alg;
 	uint8_t key_slot;          /* chip slot, default 0 */
 	char *subject_template;    /* "C=US,O=Example-Org,CN=${serial}" */
+	struct dn_pair *subject_parts; /* the template split once at load:
+	                                  attribute, value template */
+	size_t n_subject_parts;
 	char **san_dns_templates;  /* NULL-terminated, may be empty */
 	char **san_uri_templates;  /* NULL-terminated, may be empty */
 	int validity_days;         /* default 365 */
@@ -66,9 +71,29 @@ struct template_vars {
 };
 
 /*
+ * One piece of an expanded template: literal text (ref NULL) or the value
+ * of reference `ref` ("serial", "model", "station", "cn").  `text` holds
+ * `len` bytes and is not NUL-terminated.
+ */
+struct template_piece {
+	const char *ref;
+	const char *text;
+	size_t len;
+};
+
+/*
+ * Walk `tmpl` piece by piece (*pieces, *n; free the array only: the texts
+ * point into `tmpl` and `vars`).  ST_E_CONFIG for an unknown or
+ * unterminated reference, or one with no value here.  The pieces let a
+ * caller check each inserted value on its own (identity.h).
+ */
+st_err template_pieces(const char *tmpl, const struct template_vars *vars,
+    struct template_piece **pieces, size_t *n, char **cause);
+
+/*
  * Expand ${name} references in `tmpl` into a new string (*out, caller
- * frees).  ST_E_CONFIG for an unknown or unterminated reference.  Values are
- * inserted verbatim: callers validate serials first (serial_is_valid).
+ * frees).  Errors as template_pieces.  Values are inserted verbatim: what
+ * goes into a name is checked piece by piece by identity.h.
  */
 st_err profile_expand(const char *tmpl, const struct template_vars *vars,
     char **out, char **cause);
@@ -79,6 +104,8 @@ st_err profile_expand(const char *tmpl, const struct template_vars *vars,
  * a topic or a file name it is put into.
  */
 int serial_is_valid(const char *serial);
+/* 1 if `c` may appear in a serial (serial_is_valid's alphabet). */
+int serial_char_valid(unsigned char c);
 
 /* The built-in default profile ("default": ec-p256, CN=${serial}, one
  * year, digitalSignature, clientAuth, intermediate + root, topic

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <stdlib.h>
 
+#include "util/text.h"
 #include "util/xalloc.h"
 
 struct scan_format {
@@ -26,6 +27,16 @@ scan_format_new(const char *pattern, enum scan_checksum checksum,
 		return ST_OK;
 	f = xcalloc(1, sizeof *f);
 	f->checksum = checksum;
+	if (pattern != NULL && pattern[0] != '\0' &&
+	    scan_pattern_cost(pattern) > SCAN_PATTERN_COST_MAX) {
+		char *shown = text_escape(pattern, 64);
+		st_err err = st_fail(cause, ST_E_CONFIG, "serial_pattern '%s': "
+		    "too many repeats of repeats to compile", shown);
+
+		free(shown);
+		free(f);
+		return err;
+	}
 	if (pattern != NULL && pattern[0] != '\0') {
 		/* Anchored: the pattern describes the whole label. */
 		char *anchored = xasprintf("^(%s)$", pattern);

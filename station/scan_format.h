@@ -36,4 +36,26 @@ const char *scan_format_check(const struct scan_format *f, const char *serial);
 /* 1 if the digits of `s` pass the Luhn check (at least two digits). */
 int luhn_valid(const char *s);
 
+/*
+ * The bytes a label matching `pattern` may hold (may[c] = 1), as far as a
+ * simple reading of the pattern proves (scan_alphabet.c; docs/admin.md):
+ * literal characters, escaped punctuation ("\."), bracket expressions
+ * with single characters, ranges and the classes alpha, upper, lower,
+ * digit, alnum and xdigit count; '.' outside brackets, a negated bracket
+ * "[^...]", any other escape or class, collating elements and
+ * equivalence classes count as "any byte".  NULL or "": any byte.  The
+ * configuration uses it to prove that a template can hold every serial.
+ */
+void scan_format_alphabet(const char *pattern, unsigned char may[256]);
+
+/*
+ * About how many nodes a regex compiler builds for `pattern`: glibc's
+ * regcomp copies the operand of every repeat ("a+" is "aa*", "a{n,m}" up
+ * to m + 1 copies), so stacked or nested repeats multiply and
+ * "a++++++++++++++++++++++++++++++" alone takes gigabytes.
+ * scan_format_new refuses a pattern above SCAN_PATTERN_COST_MAX.
+ */
+#define SCAN_PATTERN_COST_MAX 100000.0
+double scan_pattern_cost(const char *pattern);
+
 #endif

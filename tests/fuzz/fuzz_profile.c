@@ -1,12 +1,17 @@
 /*
- * Fuzz template expansion (profile_expand, station/profile.c) and the
- * serial rule: templates come from the configuration file, serials from
+ * Fuzz template expansion (profile_expand, station/profile.c), the serial
+ * rule and a device's identity (identity_build, station/identity.c):
+ * templates come from the configuration file, serials and models from
  * devices.  An expansion that succeeds leaves no reference behind and
- * contains every literal byte of the template.
+ * contains every literal byte of the template; an identity built from a
+ * fuzzed model has exactly the profile's attributes, SANs and topic
+ * levels, or the run is refused as the device's fault.
  */
 #include <string.h>
 
+#include "station/identity.h"
 #include "station/profile.h"
+#include "station/util/xalloc.h"
 #include "tests/fuzz/fuzz.h"
 
 static void
@@ -28,6 +33,47 @@ profile_fuzz_expand(const char *tmpl, const struct template_vars *vars)
 	free(out);
 }
 
+/* The input as the model the device reports. */
+static void
+profile_fuzz_identity(const char *model)
+{
+	struct template_vars vars = { "SN0001", model, "st-1", NULL };
+	struct profile p;
+	struct identity id;
+	char *why = NULL, *topic = NULL;
+
+	profile_init_default(&p);
+	dn_pairs_free(p.subject_parts, p.n_subject_parts);
+	FUZZ_CHECK(dn_split("C=DE,O=${model},CN=${serial}", &p.subject_parts,
+	    &p.n_subject_parts, NULL) == ST_OK);
+	free(p.san_dns_templates);
+	p.san_dns_templates = xcalloc(2, sizeof(char *));
+	p.san_dns_templates[0] = xstrdup("${model}.c.example.com");
+	free(p.topic_template);
+	p.topic_template = xstrdup("f/${model}/${cn}");
+	st_err err = identity_build(&p, &vars, &id, &why);
+	if (err == ST_OK) {
+		FUZZ_CHECK(X509_NAME_entry_count(id.subject) == 3);
+		FUZZ_CHECK(id.san_dns[0] != NULL && id.san_dns[1] == NULL);
+		vars.cn = id.cn;
+		err = identity_topic(&p, &vars, &topic, &why);
+	}
+	if (err == ST_OK) {
+		const char *slash = strchr(topic, '/');
+		FUZZ_CHECK(slash && strchr(slash + 1, '/') != NULL);
+		FUZZ_CHECK(strchr(strchr(slash + 1, '/') + 1, '/') == NULL);
+		FUZZ_CHECK(strpbrk(topic, "+#") == NULL);
+	} else {
+		/* Only the model can be at fault here. */
+		FUZZ_CHECK(err == ST_E_POLICY);
+		FUZZ_CHECK(strncmp(why, "device reports model '", 22) == 0);
+	}
+	free(topic);
+	free(why);
+	identity_clear(&id);
+	profile_clear(&p);
+}
+
 int
 fuzz_profile(const uint8_t *data, size_t size)
 {
@@ -43,6 +89,7 @@ fuzz_profile(const uint8_t *data, size_t size)
 	profile_fuzz_expand(text, &full);
 	profile_fuzz_expand(text, &no_cn);
 	profile_fuzz_expand(text, &none);
+	profile_fuzz_identity(text);
 	if (serial_is_valid(text)) {
 		FUZZ_CHECK(strlen(text) >= 1 && strlen(text) <= 64);
 		FUZZ_CHECK(strpbrk(text, ",=/${}+\\\" ") == NULL);

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "station/config.h"
+#include "station/util/xalloc.h"
 #include "tests/support/scratch.h"
 
 struct fx {
@@ -144,6 +145,7 @@ static const char full_ini[] =
     "operator = bob\n"
     "log_level = debug\n"
     "step_timeout_ms = 2500\n"
+    "serial_pattern = SN-[0-9]{6}\n"
     "\n"
     "[ca]\n"
     "backend = local\n"
@@ -282,6 +284,7 @@ static void
 test_repeated_san_keys_accumulate(void **state)
 {
 	struct config *cfg = load_ok(*state,
+	    "[station]\nserial_pattern = [A-Za-z0-9.-]+\n"
 	    "[profile default]\n"
 	    "san_dns = ${serial}.a.example.com\n"
 	    "san_dns = ${serial}.b.example.com\n"
@@ -494,7 +497,7 @@ test_subject_that_is_not_a_dn(void **state)
 	    NULL);
 	expect_config_error(*state,
 	    "[profile default]\nsubject = C=USA,CN=${serial}\n",
-	    "station.ini:2:", "not a valid subject DN", NULL);
+	    "station.ini:2:", "two-letter country code", NULL);
 }
 
 static void
@@ -623,6 +626,66 @@ test_bom_and_crlf_accepted(void **state)
 	config_free(cfg);
 }
 
+/*
+ * A template some serials can never satisfy is refused at load, at the
+ * key's line, saying how to fix it; a serial_pattern that visibly keeps
+ * '_' out (before or after the profile) lets the same profile load.
+ */
+static void
+test_serial_alphabet_checked_against_templates(void **state)
+{
+	static const char *const profile =
+	    "[profile p]\nsubject = C=US,CN=${serial},serialNumber=${serial}\n";
+	char *text;
+
+	expect_config_error(*state, profile, "station.ini:2:",
+	    "[profile p] subject", "serials may contain '_'", "serialNumber",
+	    "PrintableString", "serial_pattern", "UTF8String", NULL);
+	text = xasprintf("[station]\nserial_pattern = [A-z0-9]+\n%s", profile);
+	expect_config_error(*state, text, "station.ini:4:",
+	    "serial_pattern '[A-z0-9]+' does not exclude it", NULL);
+	free(text);
+	text = xasprintf("%s[station]\nserial_pattern = SN-[0-9]{6}\n",
+	    profile);
+	config_free(load_ok(*state, text));
+	free(text);
+	/* A DNS SAN holds no '_' either. */
+	expect_config_error(*state,
+	    "[profile p]\nsan_dns = ${serial}.example.com\n", "station.ini:2:",
+	    "[profile p] san_dns", "cannot go into DNS SAN", NULL);
+	/* CN is a UTF8String: every serial fits. */
+	config_free(load_ok(*state, "[profile p]\nsubject = CN=${serial}\n"
+	    "san_uri = urn:x:${serial}\n"));
+}
+
+/* Literal text and the station id are checked for their place too. */
+static void
+test_station_text_checked_for_its_place(void **state)
+{
+	expect_config_error(*state,
+	    "[profile p]\nsubject = O=Acme;Evil,CN=${serial}\n",
+	    "station.ini:2:", "the text 'Acme;Evil' cannot go into O: ';'",
+	    NULL);
+	expect_config_error(*state,
+	    "[station]\nid = st_1\n[profile p]\nsan_dns = ${station}.x.com\n",
+	    "station.ini:4:", "[station] id 'st_1' cannot go into DNS SAN",
+	    NULL);
+	expect_config_error(*state,
+	    "[profile p]\ntopic = factory/+/${cn}\n", "station.ini:2:",
+	    "'+' is not allowed in a topic", NULL);
+	expect_config_error(*state,
+	    "[profile p]\nsan_uri = urn:x:${serial} y\n", "station.ini:2:",
+	    "cannot go into URI SAN", NULL);
+	/* The subject's attributes are split once, at load. */
+	struct config *cfg = load_ok(*state,
+	    "[profile p]\nsubject = C=DE,O=${model},CN=${serial}\n");
+	const struct profile *p = config_profile(cfg, "p");
+	assert_int_equal(p->n_subject_parts, 3);
+	assert_string_equal(p->subject_parts[1].attr, "O");
+	assert_string_equal(p->subject_parts[1].value, "${model}");
+	config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -654,6 +717,8 @@ main(void)
 		T(test_first_error_wins),
 		T(test_indented_continuation),
 		T(test_bom_and_crlf_accepted),
+		T(test_serial_alphabet_checked_against_templates),
+		T(test_station_text_checked_for_its_place),
 #undef T
 	};
 
