@@ -54,10 +54,12 @@ st_err step_keygen(struct run *r);
 st_err step_csr(struct run *r);
 st_err step_csr_policy(struct run *r);
 st_err step_ca_sign(struct run *r);
+st_err step_ca_bind(struct run *r);      /* pipeline_bind.c */
 st_err step_record(struct run *r);
 st_err step_cert_check(struct run *r);
 st_err step_write(struct run *r);
 st_err step_readback(struct run *r);
+st_err step_proof(struct run *r);        /* pipeline_proof.c */
 st_err step_smoke(struct run *r);
 st_err step_commit(struct run *r);
 

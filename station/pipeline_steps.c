@@ -210,8 +210,6 @@ step_ca_sign(struct run *r)
 	err = r->st->ca->ops->sign(r->st->ca, &req, &r->issued, &r->cause);
 	if (err)
 		return err;
-	r->res->cert_serial = xstrdup(r->issued.serial_hex);
-	cert_fingerprint_sha256(r->issued.cert, r->res->fingerprint);
 	return ST_OK;
 }
 
