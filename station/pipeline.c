@@ -274,7 +274,7 @@ provision_run(struct station *st, const struct provision_request *req,
 			break;
 		}
 		emit(&r, EVENT_STEP_OK, s, progress, r.step_note, ST_OK);
-		run_event(&r, step_name(s), LEDGER_EV_OK, NULL);
+		run_event(&r, step_name(s), LEDGER_EV_OK, r.step_note);
 		if (s == STEP_RECORD)
 			run_events_flush(&r);
 	}
