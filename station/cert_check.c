@@ -220,8 +220,8 @@ cert_bind_check(const struct ca_issued *issued, const struct cert_expect *exp,
 		rule = &dummy;
 	*rule = NULL;
 	if (exp->csr == NULL || exp->subject == NULL)
-		return st_fail(cause, ST_E_ARG, "binding check: the CSR and the "
-		    "expected subject are required");
+		return st_fail(cause, ST_E_ARG, "binding check: the CSR and "
+		    "the expected subject are required");
 	if (issued->cert == NULL)
 		return policy_refuse(rule, "cert.missing", cause,
 		    "the CA returned no certificate");

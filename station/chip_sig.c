@@ -18,7 +18,8 @@ chip_sig_verify(OSSL_LIB_CTX *libctx, const char *propq, EVP_PKEY *pub,
 	    EVP_PKEY_CTX_set_signature_md(pctx, md) > 0;
 
 	if (ok && sig_alg == PROTO_SIG_RSA_PSS_SHA256)
-		ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+		ok = EVP_PKEY_CTX_set_rsa_padding(pctx,
+		    RSA_PKCS1_PSS_PADDING) > 0 &&
 		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) > 0 &&
 		    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) > 0;
 	else if (ok && sig_alg == PROTO_SIG_RSA_PKCS1_SHA256)

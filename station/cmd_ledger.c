@@ -126,8 +126,9 @@ event_cb(const struct run_event *e, void *ctx)
 		char at[21];
 
 		iso_ms(at, e->at_ms);
-		json_array_append_new(v->events, json_pack("{s:s, s:o, s:o, s:o}",
-		    "at", at, "step", json_str_or_null(e->step), "status",
+		json_array_append_new(v->events, json_pack(
+		    "{s:s, s:o, s:o, s:o}", "at", at, "step",
+		    json_str_or_null(e->step), "status",
 		    json_str_or_null(e->status), "detail",
 		    json_str_or_null(e->detail)));
 		return 0;

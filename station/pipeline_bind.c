@@ -61,15 +61,21 @@ fault_detail(X509 *cert, const char *why)
 	return s;
 }
 
-st_err
-step_ca_bind(struct run *r)
+struct cert_expect
+run_cert_expect(const struct run *r)
 {
-	struct cert_expect exp = {
+	return (struct cert_expect){
 		.csr = r->csr,
 		.profile = r->profile,
 		.subject = r->subject,
 		.root = r->st->root,
 	};
+}
+
+st_err
+step_ca_bind(struct run *r)
+{
+	struct cert_expect exp = run_cert_expect(r);
 	const char *rule = NULL;
 	char *why = NULL, *detail = NULL;
 	st_err err = cert_bind_check(&r->issued, &exp, &rule, &why);

@@ -30,8 +30,8 @@ step_proof(struct run *r)
 	st_err err;
 
 	if (alg < 0) {
-		err = st_fail(&r->cause, ST_E_UNSUPPORTED, "the certified key is "
-		    "neither EC nor RSA: no SIGN algorithm fits it");
+		err = st_fail(&r->cause, ST_E_UNSUPPORTED, "the certified key "
+		    "is neither EC nor RSA: no SIGN algorithm fits it");
 		goto out;
 	}
 	/* Fresh every run: an answer recorded from an earlier run (or

@@ -216,13 +216,7 @@ step_ca_sign(struct run *r)
 st_err
 step_cert_check(struct run *r)
 {
-	struct cert_expect exp = {
-		.csr = r->csr,
-		.profile = r->profile,
-		.subject = r->subject,
-		.root = r->st->root,
-		.now = 0,
-	};
+	struct cert_expect exp = run_cert_expect(r);
 	const char *rule = NULL;
 	st_err err = cert_check(&r->issued, &exp, &rule, &r->cause);
 

@@ -139,7 +139,8 @@ shown_events(const char *serial, int64_t id)
 				if (strcmp(prov_jstr(e, "status"), "info") == 0)
 					continue;
 				char *more = xasprintf("%s%s:%s", words,
-				    prov_jstr(e, "step"), prov_jstr(e, "status"));
+				    prov_jstr(e, "step"),
+				    prov_jstr(e, "status"));
 
 				free(words);
 				words = xasprintf("%s ", more);

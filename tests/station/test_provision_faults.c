@@ -183,7 +183,8 @@ test_chip_signing_with_another_key_fails_proof_without_broker(
 	assert_string_equal(prov_jstr(tc.res, "smoke"), "skipped");
 	assert_string_equal(prov_jstr(tc.res, "headline"),
 	    "Chip cannot use its certified key");
-	assert_non_null(strstr(prov_jstr(tc.res, "advice"), "Reject the device"));
+	assert_non_null(strstr(prov_jstr(tc.res, "advice"),
+	    "Reject the device"));
 	assert_certificate_settled();
 }
 

@@ -226,12 +226,16 @@ open_station(struct fx *fx, const char *home)
 }
 
 /* A run of device `serial` whose station died in ca-sign, after the
- * run's intent (the SHA-256 of `key`) was recorded; returns its id. */
+ * run's intent (the SHA-256 of `key`) was recorded, in a new station home
+ * *home (<tmp>/home, new string; STATION_HOME set); returns its id. */
 static int64_t
-dead_run_in_ca_sign(struct fx *fx, const char *home, EVP_PKEY *key,
-    const char *serial)
+dead_run_in_ca_sign(struct fx *fx, EVP_PKEY *key, const char *serial,
+    char **home)
 {
-	struct station *st = open_station(fx, home);
+	*home = xasprintf("%s/home", fx->tmp);
+	assert_int_equal(mkdir(*home, 0700), 0);
+	setenv("STATION_HOME", *home, 1);
+	struct station *st = open_station(fx, *home);
 	struct run_start s = { .station_id = "st-test",
 		.device_uri = "tcp:127.0.0.1:1", .owner_pid = proc_dead_pid(),
 		.owner_start = 1 };
@@ -259,12 +263,10 @@ test_recovery_finds_what_vault_issued_for_a_dead_run(
     void **state)
 {
 	struct fx *fx = *state;
-	char *home = xasprintf("%s/home", fx->tmp);
 	EVP_PKEY *key = pki_key_ec("P-256");
+	char *home = NULL;
+	int64_t id = dead_run_in_ca_sign(fx, key, "REC-V1", &home);
 
-	assert_int_equal(mkdir(home, 0700), 0);
-	setenv("STATION_HOME", home, 1);
-	int64_t id = dead_run_in_ca_sign(fx, home, key, "REC-V1");
 	/* Vault signs; the station that asked is gone before recording. */
 	open_vault(fx, fx->token_file);
 	char *serial = issue(fx, key, "REC-V1");
@@ -300,12 +302,10 @@ static void
 test_recovery_leaves_another_devices_certificate_alone(void **state)
 {
 	struct fx *fx = *state;
-	char *home = xasprintf("%s/home", fx->tmp);
 	EVP_PKEY *key = pki_key_ec("P-256");
+	char *home = NULL;
+	int64_t id = dead_run_in_ca_sign(fx, key, "REC-V2", &home);
 
-	assert_int_equal(mkdir(home, 0700), 0);
-	setenv("STATION_HOME", home, 1);
-	int64_t id = dead_run_in_ca_sign(fx, home, key, "REC-V2");
 	fx->vault->mode = VAULT_OTHER_DEVICE;
 	open_vault(fx, fx->token_file);
 	char *foreign = issue(fx, key, "REC-V2");
