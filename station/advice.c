@@ -63,6 +63,10 @@ static const struct advice advice_table[] = {
 	  "Pause the line and call the PKI administrator; retry the device later." },
 	{ STEP_CA_SIGN, ST_OK, "Certificate authority refused",
 	  "Pause the line and call the PKI administrator." },
+	/* Another device's certificate (or one for another name): the CA is
+	 * at fault, the device is not, and nothing was recorded or written. */
+	{ STEP_CA_BIND, ST_OK, "CA returned another device's certificate",
+	  "Pause the line and call the PKI administrator (CA fault). The device is fine: retry it later." },
 	{ STEP_CERT_CHECK, ST_OK, "CA returned a wrong certificate",
 	  "Stop the line and call the PKI administrator; the device is not written." },
 	{ STEP_RECORD, ST_OK, "Ledger write failed",
@@ -73,6 +77,11 @@ static const struct advice advice_table[] = {
 	  "Reject the device (storage fault)." },
 	{ STEP_READBACK, ST_OK, "Read-back failed",
 	  "Reseat the device and retry; if it fails again, reject the device." },
+	{ STEP_PROOF, ST_E_TIMEOUT, "Device not answering",
+	  "Reseat the device and retry; if it fails again, reject the device." },
+	/* The chip signs, but not with the key its certificate is for. */
+	{ STEP_PROOF, ST_OK, "Chip cannot use its certified key",
+	  "Reject the device (chip fault): it cannot sign with the key its certificate is for." },
 	{ STEP_SMOKE, ST_E_HANGUP, "Test broker unreachable",
 	  "Call the test engineer: the test broker is down; retry the device later." },
 	{ STEP_SMOKE, ST_E_TIMEOUT, "Test broker not answering",

@@ -211,6 +211,28 @@ check_sig_alg(X509 *cert, const char **rule, char **cause)
 }
 
 st_err
+cert_bind_check(const struct ca_issued *issued, const struct cert_expect *exp,
+    const char **rule, char **cause)
+{
+	const char *dummy = NULL;
+	st_err err;
+
+	if (rule == NULL)
+		rule = &dummy;
+	*rule = NULL;
+	if (exp->csr == NULL || exp->subject == NULL)
+		return st_fail(cause, ST_E_ARG, "binding check: the CSR and "
+		    "the expected subject are required");
+	if (issued->cert == NULL)
+		return policy_refuse(rule, "cert.missing", cause,
+		    "the CA returned no certificate");
+	err = check_subject_and_key(issued->cert, exp, rule, cause);
+	if (err)
+		return err;
+	return check_san(issued->cert, exp->csr, rule, cause);
+}
+
+st_err
 cert_check(const struct ca_issued *issued, const struct cert_expect *exp,
     const char **rule, char **cause)
 {
@@ -233,9 +255,7 @@ cert_check(const struct ca_issued *issued, const struct cert_expect *exp,
 	/* Chain first: nothing else about a certificate from an unknown
 	 * issuer is worth reporting. */
 	if ((err = check_chain(issued, exp, &built, rule, cause)) == ST_OK &&
-	    (err = check_subject_and_key(issued->cert, exp, rule, cause)) ==
-	    ST_OK &&
-	    (err = check_san(issued->cert, exp->csr, rule, cause)) == ST_OK &&
+	    (err = cert_bind_check(issued, exp, rule, cause)) == ST_OK &&
 	    (err = check_validity(issued->cert, exp->profile, now, skew, rule,
 	    cause)) == ST_OK &&
 	    (err = check_chain_times(built, now, skew, rule, cause)) == ST_OK &&

@@ -3,7 +3,9 @@
  * chain leads to the pinned root, the certificate is for the CSR's key and
  * the expected subject, and says what the profile asked for.  A backend
  * that ignores part of the request (or a CA that was tampered with) is
- * caught here, before anything is written to the device.
+ * caught here, before anything is written to the device.  The rules that
+ * bind the reply to the request (key, subject, SAN) are also available on
+ * their own (cert_bind_check).
  *
  * Rule ids (stable, for tests, the ledger and JSON output):
  *	cert.missing       no certificate in the reply
@@ -51,6 +53,17 @@ struct cert_expect {
  */
 st_err cert_check(const struct ca_issued *issued, const struct cert_expect *exp,
     const char **rule, char **cause);
+
+/*
+ * The binding rules alone (cert.missing, cert.key, cert.subject, cert.san):
+ * is `issued` a certificate for the CSR's public key, the expected subject
+ * and the CSR's subjectAltNames?  Only exp->csr and exp->subject are used.
+ * The pipeline runs this before the issuance is recorded, so that a
+ * certificate for another key or name (another device's) is never taken
+ * as this device's; cert_check repeats it.  Same results as cert_check.
+ */
+st_err cert_bind_check(const struct ca_issued *issued,
+    const struct cert_expect *exp, const char **rule, char **cause);
 
 /* Helpers for the pipeline (cert_util.c). */
 

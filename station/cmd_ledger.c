@@ -1,6 +1,7 @@
 /*
  * station ledger list [--limit N] [--json]
- * station ledger show SERIAL [--json]
+ * station ledger show SERIAL [--json]   (runs with their events, then
+ *                                       certificates)
  * station ledger verify [--json]
  *
  * Read-only views of the ledger for operators, test engineers and
@@ -19,11 +20,15 @@
 #include "json_out.h"
 #include "station.h"
 #include "util/clock.h"
+#include "util/text.h"
 #include "util/xalloc.h"
 
 struct view {
 	int json;
 	int runs, certs;
+	json_t *events;  /* show --json: the run's events, put into its line */
+	int64_t *run_ids; /* show: the device's runs, collected first */
+	size_t n_run_ids;
 };
 
 static void
@@ -59,13 +64,16 @@ run_cb(const struct run_record *r, void *ctx)
 		json_object_set_new(o, "operator", json_str_or_null(r->operator_id));
 		json_object_set_new(o, "batch", json_str_or_null(r->batch));
 		json_object_set_new(o, "smoke", json_str_or_null(r->smoke_status));
+		if (v->events != NULL)
+			json_object_set(o, "events", v->events);
 		json_out_line(o);
 		return 0;
 	}
-	printf("run %-6" PRId64 " %s  slot %-2d %-20s %-7s %s%s%s\n", r->id,
+	printf("run %-6" PRId64 " %s  slot %-2d %-20s %-7s %s%s%s%s\n", r->id,
 	    started, r->slot, r->device_serial ? r->device_serial : "-",
 	    r->result, r->failed_step ? "at " : "",
 	    r->failed_step ? r->failed_step : "",
+	    r->failed_step && r->cert_serial ? " " : "",
 	    r->cert_serial ? r->cert_serial : "");
 	if (r->reason)
 		printf("           %s\n", r->reason);
@@ -113,6 +121,89 @@ cert_cb(const struct cert_record *c, void *ctx)
 	    c->status_note ? c->status_note : "");
 	free(status);
 	return 0;
+}
+
+/* show: each run's events (the steps passed, the failure with its
+ * detail, the CA faults), text escaped: details quote devices and CAs. */
+static int
+event_cb(const struct run_event *e, void *ctx)
+{
+	struct view *v = ctx;
+
+	if (v->json) {
+		char at[21];
+
+		iso_ms(at, e->at_ms);
+		json_array_append_new(v->events, json_pack(
+		    "{s:s, s:o, s:o, s:o}", "at", at, "step",
+		    json_str_or_null(e->step), "status",
+		    json_str_or_null(e->status), "detail",
+		    json_str_or_null(e->detail)));
+		return 0;
+	}
+	char *step = text_escape(e->step, 32);
+	char *detail = e->detail ? text_escape(e->detail, 1024) : NULL;
+	if (detail != NULL)
+		printf("           %-12s %-4s %s\n", step, e->status, detail);
+	else
+		printf("           %-12s %s\n", step, e->status);
+	free(detail);
+	free(step);
+	return 0;
+}
+
+static int
+collect_run_cb(const struct run_record *r, void *ctx)
+{
+	struct view *v = ctx;
+
+	v->run_ids = xrealloc(v->run_ids, (v->n_run_ids + 1) *
+	    sizeof *v->run_ids);
+	v->run_ids[v->n_run_ids++] = r->id;
+	return 0;
+}
+
+/* One run of `show` with its events under it (a ledger callback cannot
+ * query the ledger again, hence the ids collected first). */
+static st_err
+show_run(struct ledger *l, struct view *v, int64_t id, char **cause)
+{
+	struct run_record r = { 0 };
+	st_err err = ledger_run_get(l, id, &r, cause);
+
+	if (err)
+		goto out;
+	if (v->json) {
+		v->events = json_array();
+		err = ledger_run_events(l, id, event_cb, v, cause);
+		if (err)
+			goto out;
+		run_cb(&r, v);
+	} else {
+		run_cb(&r, v);
+		err = ledger_run_events(l, id, event_cb, v, cause);
+	}
+out:
+	json_decref(v->events);
+	v->events = NULL;
+	ledger_run_record_clear(&r);
+	return err;
+}
+
+static st_err
+show_device(struct ledger *l, struct view *v, const char *serial,
+    char **cause)
+{
+	st_err err = ledger_device_history(l, serial, collect_run_cb, NULL, v,
+	    cause);
+
+	for (size_t i = 0; err == ST_OK && i < v->n_run_ids; i++)
+		err = show_run(l, v, v->run_ids[i], cause);
+	if (err == ST_OK)
+		err = ledger_device_history(l, serial, NULL, cert_cb, v, cause);
+	free(v->run_ids);
+	v->run_ids = NULL;
+	return err;
 }
 
 static int
@@ -176,8 +267,7 @@ cmd_ledger_exec(int argc, char **argv)
 	if (strcmp(sub, "list") == 0) {
 		err = ledger_list_runs(st->ledger, limit, run_cb, &v, &cause);
 	} else if (strcmp(sub, "show") == 0) {
-		err = ledger_device_history(st->ledger, serial, run_cb, cert_cb,
-		    &v, &cause);
+		err = show_device(st->ledger, &v, serial, &cause);
 		if (err == ST_OK && v.runs == 0 && v.certs == 0) {
 			fprintf(stderr, "station: no runs or certificates for '%s'\n",
 			    serial);

@@ -12,10 +12,12 @@ static const char *const step_names[STEP__COUNT] = {
 	[STEP_CSR] = "csr",
 	[STEP_CSR_POLICY] = "csr-policy",
 	[STEP_CA_SIGN] = "ca-sign",
+	[STEP_CA_BIND] = "ca-bind",
 	[STEP_RECORD] = "record",
 	[STEP_CERT_CHECK] = "cert-check",
 	[STEP_WRITE] = "write",
 	[STEP_READBACK] = "readback",
+	[STEP_PROOF] = "proof",
 	[STEP_SMOKE] = "smoke",
 	[STEP_COMMIT] = "commit",
 };

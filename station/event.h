@@ -24,12 +24,16 @@ enum step {
 	STEP_CSR,         /* CSR built and signed on the chip */
 	STEP_CSR_POLICY,  /* CSR checks */
 	STEP_CA_SIGN,     /* the CA signs */
+	STEP_CA_BIND,     /* the reply is for the CSR's key and names, so it
+	                     is this device's before it is recorded */
 	STEP_RECORD,      /* issuance committed to the ledger at once, so
 	                     every certificate the CA issued is on record even
 	                     if the checks then reject it */
 	STEP_CERT_CHECK,  /* checks on what the CA returned */
 	STEP_WRITE,       /* certificate and chain written to the device */
 	STEP_READBACK,    /* read back and compared byte for byte */
+	STEP_PROOF,       /* the chip signs a fresh challenge with the
+	                     certified key */
 	STEP_SMOKE,       /* mTLS smoke test against the broker */
 	STEP_COMMIT,      /* device commits (and locks) */
 	STEP__COUNT

@@ -13,10 +13,9 @@
 #include <openssl/err.h>
 #include <openssl/provider.h>
 #include <openssl/proverr.h>
-#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#include "drivers/proto.h"
+#include "chip_sig.h"
 #include "extkey_int.h"
 #include "util/xalloc.h"
 
@@ -122,24 +121,8 @@ static int
 signature_verifies(struct extkey *owner, int sig_alg, const uint8_t *digest,
     size_t digest_len, const uint8_t *sig, size_t sig_len)
 {
-	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_pkey(ek_libctx(), owner->pub,
-	    EXTKEY_DEFAULT_PROPQ);
-	EVP_MD *md = EVP_MD_fetch(ek_libctx(), "SHA2-256", EXTKEY_DEFAULT_PROPQ);
-	int ok = pctx != NULL && md != NULL &&
-	    EVP_PKEY_verify_init(pctx) > 0 &&
-	    EVP_PKEY_CTX_set_signature_md(pctx, md) > 0;
-
-	if (ok && sig_alg == PROTO_SIG_RSA_PSS_SHA256)
-		ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
-		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) > 0 &&
-		    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) > 0;
-	else if (ok && sig_alg == PROTO_SIG_RSA_PKCS1_SHA256)
-		ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) > 0;
-	ok = ok && EVP_PKEY_verify(pctx, sig, sig_len, digest, digest_len) == 1;
-	EVP_MD_free(md);
-	EVP_PKEY_CTX_free(pctx);
-	ERR_clear_error();
-	return ok;
+	return chip_sig_verify(ek_libctx(), EXTKEY_DEFAULT_PROPQ, owner->pub,
+	    sig_alg, digest, digest_len, sig, sig_len);
 }
 
 int

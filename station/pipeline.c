@@ -39,10 +39,12 @@ static const struct {
 	{ STEP_CSR, step_csr, 1 },
 	{ STEP_CSR_POLICY, step_csr_policy, 1 },
 	{ STEP_CA_SIGN, step_ca_sign, 3 },
+	{ STEP_CA_BIND, step_ca_bind, 1 },
 	{ STEP_RECORD, step_record, 1 },
 	{ STEP_CERT_CHECK, step_cert_check, 1 },
 	{ STEP_WRITE, step_write, 2 },
 	{ STEP_READBACK, step_readback, 2 },
+	{ STEP_PROOF, step_proof, 2 },
 	{ STEP_SMOKE, step_smoke, 2 },
 	{ STEP_COMMIT, step_commit, 1 },
 };
@@ -305,7 +307,7 @@ provision_run(struct station *st, const struct provision_request *req,
 			break;
 		}
 		emit(&r, EVENT_STEP_OK, s, progress, r.step_note, ST_OK);
-		run_event(&r, step_name(s), LEDGER_EV_OK, NULL);
+		run_event(&r, step_name(s), LEDGER_EV_OK, r.step_note);
 		if (s == STEP_RECORD)
 			run_events_flush(&r);
 	}

@@ -1,8 +1,10 @@
 /*
  * The per-device provisioning pipeline: HELLO -> serial check -> ledger
- * check -> KEYGEN -> CSR -> CSR policy -> CA sign -> ledger record of the
- * issuance (durable) -> certificate checks -> WRITE -> READ back -> smoke
- * test -> COMMIT (enum step in event.h).
+ * check -> KEYGEN -> CSR -> CSR policy -> CA sign -> CA bind (the reply is
+ * for this CSR's key and names) -> ledger record of the issuance (durable)
+ * -> certificate checks -> WRITE -> READ back -> proof (the chip signs a
+ * fresh challenge with the certified key) -> smoke test -> COMMIT (enum
+ * step in event.h).
  *
  * Each step has a deadline and emits events.  Any failure ends the run with
  * FAIL, the failed step, the technical cause and the operator's next step,

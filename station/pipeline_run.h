@@ -9,6 +9,7 @@
 
 #include "../drivers/client.h"
 #include "ca/ca.h"
+#include "cert_check.h"
 #include "../db/ledger.h"
 #include "identity.h"
 #include "pipeline.h"
@@ -55,12 +56,18 @@ st_err step_keygen(struct run *r);
 st_err step_csr(struct run *r);
 st_err step_csr_policy(struct run *r);
 st_err step_ca_sign(struct run *r);
+st_err step_ca_bind(struct run *r);      /* pipeline_bind.c */
 st_err step_record(struct run *r);
 st_err step_cert_check(struct run *r);
 st_err step_write(struct run *r);
 st_err step_readback(struct run *r);
+st_err step_proof(struct run *r);        /* pipeline_proof.c */
 st_err step_smoke(struct run *r);
 st_err step_commit(struct run *r);
+
+/* What the CA must have returned for this run: the CSR sent, the profile,
+ * the expected subject, the pinned root (pipeline_bind.c). */
+struct cert_expect run_cert_expect(const struct run *r);
 
 /* Record a detail as an EVENT_INFO (and so in the ledger's run events). */
 void run_info(struct run *r, const char *fmt, ...)

@@ -242,22 +242,13 @@ step_ca_sign(struct run *r)
 	err = r->st->ca->ops->sign(r->st->ca, &req, &r->issued, &r->cause);
 	if (err)
 		return err;
-	r->res->cert_serial = xstrdup(r->issued.serial_hex);
-	cert_fingerprint_sha256(r->issued.cert, r->res->fingerprint);
 	return ST_OK;
 }
 
 st_err
 step_cert_check(struct run *r)
 {
-	struct cert_expect exp = {
-		.csr = r->csr,
-		.profile = r->profile,
-		.subject = r->id.subject_text,
-		.subject_name = r->id.subject,
-		.root = r->st->root,
-		.now = 0,
-	};
+	struct cert_expect exp = run_cert_expect(r);
 	const char *rule = NULL;
 	st_err err = cert_check(&r->issued, &exp, &rule, &r->cause);
 

@@ -19,7 +19,8 @@ static void
 split(const struct bench_steps *st, double **part, size_t k)
 {
 	static const enum step device_steps[] = { STEP_CONNECT, STEP_HELLO,
-		STEP_KEYGEN, STEP_CSR, STEP_WRITE, STEP_READBACK, STEP_COMMIT };
+		STEP_KEYGEN, STEP_CSR, STEP_WRITE, STEP_READBACK, STEP_PROOF,
+		STEP_COMMIT };
 	uint64_t dev = 0, in_steps = 0, cpu_steps = 0;
 
 	for (size_t i = 0; i < sizeof device_steps / sizeof device_steps[0];
@@ -67,7 +68,7 @@ main(void)
 		"station CPU, all steps but the smoke test (user + sys of the "
 		"pipeline's thread)",
 		"off-CPU in device steps (connect, hello, keygen, csr, write, "
-		"readback, commit): devsim's replies and the wire",
+		"readback, proof, commit): devsim's replies and the wire",
 		"off-CPU in ca-sign, record and between steps: fsync waits "
 		"(intent, issuance log, issuance, run end)",
 		"station CPU in the smoke test (TLS 1.3 handshake, MQTT)",

@@ -257,6 +257,44 @@ test_sign_wrong_key_does_not_verify(void **state)
 	free(sig);
 }
 
+/* Does a SIGN of `digest` by the device verify with `chip`? */
+static int
+sign_verifies(EVP_PKEY *chip, const uint8_t digest[32])
+{
+	uint8_t *sig = NULL;
+	size_t sig_len = 0;
+	char *cause = NULL;
+
+	if (dev_sign(ds.cli, 0, PROTO_SIG_ECDSA_SHA256, digest, 32, &sig,
+	    &sig_len, &cause) != ST_OK)
+		fail_msg("SIGN: %s", cause);
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(chip, NULL);
+	assert_non_null(ctx);
+	assert_int_equal(EVP_PKEY_verify_init(ctx), 1);
+	int ok = EVP_PKEY_verify(ctx, sig, sig_len, digest, 32) == 1;
+	EVP_PKEY_CTX_free(ctx);
+	free(sig);
+	return ok;
+}
+
+/* sign-wrong-key-from=2: the first SIGN is the chip's, the second and
+ * later ones are another key's (the station's proof passes, a handshake
+ * after it fails). */
+static void
+test_sign_wrong_key_from_second_signature(void **state)
+{
+	(void)state;
+	uint8_t digest[32];
+
+	start_with("sign-wrong-key-from=2", 0, 3);
+	EVP_PKEY *chip = keygen();
+	SHA256((const unsigned char *)"challenge", 9, digest);
+	assert_true(sign_verifies(chip, digest));
+	assert_false(sign_verifies(chip, digest));
+	assert_false(sign_verifies(chip, digest));
+	EVP_PKEY_free(chip);
+}
+
 /* hello-bad-serial: the serial in HELLO holds a ','. */
 static void
 test_hello_bad_serial_contains_comma(void **state)
@@ -342,6 +380,7 @@ main(void)
 		DEV_SESSION_TEST(test_csr_ca_true_requests_ca),
 		DEV_SESSION_TEST(test_csr_extra_ext_is_present),
 		DEV_SESSION_TEST(test_sign_wrong_key_does_not_verify),
+		DEV_SESSION_TEST(test_sign_wrong_key_from_second_signature),
 		DEV_SESSION_TEST(test_hello_bad_serial_contains_comma),
 		DEV_SESSION_TEST(test_silent_at_write_cert_times_out_there),
 		DEV_SESSION_TEST(test_slow_device_succeeds_with_long_timeout),

@@ -18,6 +18,7 @@
 #include "drivers/proto.h"
 #include "drivers/tlv.h"
 #include "station/util/xalloc.h"
+#include "tests/support/scratch.h"
 
 #define MAX_BYTES 8192
 
@@ -36,25 +37,11 @@ setup(void **state)
 	char path[4096];
 
 	snprintf(path, sizeof path, "%s/docs/protocol.md", dir ? dir : ".");
-	FILE *fp = fopen(path, "rb");
-	if (fp == NULL) {
+	doc = scratch_read(path);
+	if (doc == NULL) {
 		fprintf(stderr, "cannot open %s\n", path);
 		return -1;
 	}
-	size_t cap = 1 << 16, len = 0;
-	doc = xmalloc(cap);
-	for (;;) {
-		if (len + 4096 + 1 > cap) {
-			cap *= 2;
-			doc = xrealloc(doc, cap);
-		}
-		size_t n = fread(doc + len, 1, 4096, fp);
-		if (n == 0)
-			break;
-		len += n;
-	}
-	fclose(fp);
-	doc[len] = '\0';
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 /* Certificate checks: a certificate from the local CA passes; each way a
- * CA reply can be wrong is caught by the rule that names it. */
+ * CA reply can be wrong is caught by the rule that names it; the binding
+ * rules alone (cert_bind_check) judge key, subject and SANs only. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -349,6 +350,111 @@ test_missing_certificate_is_refused(void **state)
 	    "cert.missing");
 }
 
+/* The binding rules alone (what the pipeline's ca-bind step runs before
+ * the issuance is recorded): the rule, or NULL when bound; a refusal's
+ * cause holds `says`. */
+static const char *
+bind(struct fx *fx, const struct ca_issued *issued, const char *says)
+{
+	struct cert_expect exp = { .csr = fx->csr, .subject = SUBJECT };
+	const char *rule = "unset";
+	char *cause = NULL;
+	st_err err = cert_bind_check(issued, &exp, &rule, &cause);
+
+	if (err == ST_OK) {
+		assert_null(rule);
+		assert_null(cause);
+		return NULL;
+	}
+	assert_int_equal(err, ST_E_POLICY);
+	assert_non_null(rule);
+	if (cause == NULL || strstr(cause, says) == NULL)
+		fail_msg("cause '%s' does not say '%s'", cause, says);
+	free(cause);
+	return rule;
+}
+
+/* Issue from a CSR like the fixture's, with another key, subject or SANs
+ * where given. */
+static void
+issue_other(struct fx *fx, EVP_PKEY *key, const char *subject,
+    const char *san, struct ca_issued *out)
+{
+	X509_REQ *csr = pki_make_csr(&(struct pki_csr_spec){
+	    .key = key ? key : fx->dev, .subject = subject ? subject : SUBJECT,
+	    .san = san ? san : SAN });
+
+	issue_with(fx->ca, csr, &fx->profile, out);
+	X509_REQ_free(csr);
+}
+
+static void
+test_bind_accepts_equal_key_subject_and_sans(void **state)
+{
+	struct fx *fx = *state;
+	struct ca_issued out = { 0 }, foreign = { 0 };
+
+	issue_other(fx, NULL, NULL, NULL, &out);
+	assert_null(bind(fx, &out, ""));
+	/* Binding is about the request only: the chain to the pinned root is
+	 * cert_check's, after the record. */
+	issue_with(fx->other_ca, fx->csr, &fx->profile, &foreign);
+	assert_null(bind(fx, &foreign, ""));
+	assert_string_equal(check(fx, &foreign, NULL, NULL, NULL, 0),
+	    "cert.chain");
+	ca_issued_clear(&out);
+	ca_issued_clear(&foreign);
+}
+
+/* Another device's certificate: its key and its subject differ; the key
+ * is what the bind names. */
+static void
+test_bind_refuses_another_devices_key(void **state)
+{
+	struct fx *fx = *state;
+	struct ca_issued out = { 0 };
+	EVP_PKEY *other = pki_key_ec("P-256");
+
+	issue_other(fx, other, "C=US,O=Example-Org,CN=SN0002", NULL, &out);
+	assert_string_equal(bind(fx, &out, "public key is not the CSR's"),
+	    "cert.key");
+	ca_issued_clear(&out);
+	EVP_PKEY_free(other);
+}
+
+static void
+test_bind_refuses_another_subject(void **state)
+{
+	struct fx *fx = *state;
+	struct ca_issued out = { 0 };
+
+	issue_other(fx, NULL, "C=US,O=Example-Org,CN=SN0002", NULL, &out);
+	assert_string_equal(bind(fx, &out, "CN=SN0002"), "cert.subject");
+	ca_issued_clear(&out);
+}
+
+static void
+test_bind_refuses_other_sans(void **state)
+{
+	struct fx *fx = *state;
+	struct ca_issued out = { 0 };
+
+	issue_other(fx, NULL, NULL, "DNS:sn0002.devices.example.com,"
+	    "URI:urn:dev:SN0001", &out);
+	assert_string_equal(bind(fx, &out,
+	    "missing SAN DNS:sn0001.devices.example.com"), "cert.san");
+	ca_issued_clear(&out);
+}
+
+static void
+test_bind_refuses_a_missing_certificate(void **state)
+{
+	struct fx *fx = *state;
+	struct ca_issued none = { 0 };
+
+	assert_string_equal(bind(fx, &none, "no certificate"), "cert.missing");
+}
+
 static void
 test_helpers_give_fingerprint_serial_and_pem(void **state)
 {
@@ -400,6 +506,11 @@ main(void)
 		cmocka_unit_test(test_ca_true_leaf_is_refused),
 		cmocka_unit_test(test_sha1_signed_certificate_is_refused),
 		cmocka_unit_test(test_missing_certificate_is_refused),
+		cmocka_unit_test(test_bind_accepts_equal_key_subject_and_sans),
+		cmocka_unit_test(test_bind_refuses_another_devices_key),
+		cmocka_unit_test(test_bind_refuses_another_subject),
+		cmocka_unit_test(test_bind_refuses_other_sans),
+		cmocka_unit_test(test_bind_refuses_a_missing_certificate),
 		cmocka_unit_test(test_helpers_give_fingerprint_serial_and_pem),
 	};
 

@@ -114,9 +114,68 @@ assert_ledger_verify_passes(void)
 }
 
 /*
+ * `station ledger show SERIAL --json`: the step events of run `id` (info
+ * events left out) as "step:status" words in the order recorded (caller
+ * frees).
+ */
+static char *
+shown_events(const char *serial, int64_t id)
+{
+	const char *args[] = { "ledger", "show", serial, "--json", NULL };
+	struct proc_out o;
+	char *words = xstrdup(""), *line, *save = NULL;
+
+	assert_int_equal(prov_station(tc.env, args, &o), 0);
+	for (line = strtok_r(o.out, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		json_t *j = json_loads(line, 0, NULL);
+		json_t *evs = json_object_get(j, "events");
+
+		if (json_integer_value(json_object_get(j, "run_id")) == id &&
+		    json_is_array(evs)) {
+			for (size_t i = 0; i < json_array_size(evs); i++) {
+				json_t *e = json_array_get(evs, i);
+
+				if (strcmp(prov_jstr(e, "status"), "info") == 0)
+					continue;
+				char *more = xasprintf("%s%s:%s", words,
+				    prov_jstr(e, "step"),
+				    prov_jstr(e, "status"));
+
+				free(words);
+				words = xasprintf("%s ", more);
+				free(more);
+			}
+		}
+		json_decref(j);
+	}
+	proc_out_clear(&o);
+	return words;
+}
+
+/* A PASS carries the proof: the chip signed a fresh challenge with the
+ * certified key after the read-back, whether or not the smoke test ran;
+ * `ledger show` shows it among the run's events. */
+static void
+assert_proof_shown(const char *serial)
+{
+	const char *args[] = { "ledger", "show", serial, NULL };
+	struct proc_out o;
+	char *events = shown_events(serial, run_id());
+
+	if (strstr(events, "readback:ok proof:ok smoke:ok commit:ok") == NULL)
+		fail_msg("ledger show events: %s", events);
+	free(events);
+	assert_int_equal(prov_station(tc.env, args, &o), 0);
+	assert_non_null(strstr(o.out, " proof "));
+	proc_out_clear(&o);
+}
+
+/*
  * The PASS checks: the certificate in the ledger is the one the JSON
- * names, verifies to the local CA, carries the chip's key type, and its
- * row (serial, fingerprint, subject, status) matches the certificate.
+ * names, verifies to the local CA, carries the chip's key type, its row
+ * (serial, fingerprint, subject, status) matches the certificate, and
+ * the run's events show the proof.
  */
 static void
 assert_provisioned(const char *serial, int key_id, int key_bits)
@@ -172,6 +231,7 @@ assert_provisioned(const char *serial, int key_id, int key_bits)
 	assert_int_equal(prov_count_certs(tc.led, serial, "live"), 1);
 	assert_true(prov_audit(tc.env, tc.led) >= 1);
 	assert_ledger_verify_passes();
+	assert_proof_shown(serial);
 }
 
 static void

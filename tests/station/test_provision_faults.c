@@ -171,6 +171,23 @@ test_lying_readback_fails_and_certificate_is_not_live(void **state)
 	assert_certificate_settled();
 }
 
+/* The chip signed its CSR with the right key but signs everything after
+ * with another: with no broker configured (no smoke test), the proof step
+ * still catches it, and the certificate is settled like any failure's. */
+static void
+test_chip_signing_with_another_key_fails_proof_without_broker(
+    void **state)
+{
+	(void)state;
+	expect_fail("sign-wrong-key", NULL, "proof", "mismatch");
+	assert_string_equal(prov_jstr(tc.res, "smoke"), "skipped");
+	assert_string_equal(prov_jstr(tc.res, "headline"),
+	    "Chip cannot use its certified key");
+	assert_non_null(strstr(prov_jstr(tc.res, "advice"),
+	    "Reject the device"));
+	assert_certificate_settled();
+}
+
 static void
 test_silent_device_times_out_at_hello(void **state)
 {
@@ -260,6 +277,7 @@ main(void)
 		T(test_csr_with_bad_signature_fails_csr_policy),
 		T(test_refused_write_leaves_certificate_revoked),
 		T(test_lying_readback_fails_and_certificate_is_not_live),
+		T(test_chip_signing_with_another_key_fails_proof_without_broker),
 		T(test_silent_device_times_out_at_hello),
 		T(test_device_silent_at_write_times_out_with_certificate_settled),
 		T(test_invalid_device_serial_fails_hello_policy),

@@ -190,16 +190,38 @@ test_rsa_device_passes_the_smoke_test_on_tls12(void **state)
 	ledger_run_record_clear(&r);
 }
 
-/* The chip signs the handshake with another key than the certified one:
- * the broker refuses the signature; the certificate is settled. */
+/* The chip signs the station's proof challenge with the certified key
+ * but the handshake with another: the smoke test still runs the full
+ * handshake, the broker refuses the signature; the certificate is
+ * settled. */
 static void
 test_chip_with_another_key_fails_at_smoke_with_the_handshake_reason(
     void **state)
 {
 	(void)state;
 	setup_station(NULL);
-	start_device("SMOKE-KEY-1", "sign-wrong-key");
+	start_device("SMOKE-KEY-1", "sign-wrong-key-from=2");
 	assert_smoke_failed("signature-refused", "policy");
+}
+
+/* A chip that never signs with the certified key fails the proof step,
+ * before the broker is asked: the smoke test is not run at all. */
+static void
+test_chip_with_another_key_fails_proof_before_the_smoke_test(void **state)
+{
+	(void)state;
+	struct run_record r = { 0 };
+
+	setup_station(NULL);
+	start_device("SMOKE-KEY-2", "sign-wrong-key");
+	assert_int_equal(provision(NULL), 1);
+	assert_string_equal(prov_jstr(res, "failed_step"), "proof");
+	assert_string_equal(prov_jstr(res, "error"), "mismatch");
+	assert_string_equal(prov_jstr(res, "smoke"), "skipped");
+	load_run(&r);
+	assert_null(r.smoke_status);
+	ledger_run_record_clear(&r);
+	assert_cert_not_live();
 }
 
 /* A topic the broker's ACL does not give this device: PUBACK 0x87. */
@@ -282,6 +304,9 @@ main(void)
 		    test_rsa_device_passes_the_smoke_test_on_tls12, teardown),
 		cmocka_unit_test_teardown(
 		    test_chip_with_another_key_fails_at_smoke_with_the_handshake_reason,
+		    teardown),
+		cmocka_unit_test_teardown(
+		    test_chip_with_another_key_fails_proof_before_the_smoke_test,
 		    teardown),
 		cmocka_unit_test_teardown(
 		    test_topic_outside_the_acl_fails_with_acl_denied, teardown),

@@ -3,7 +3,8 @@
  * {mount}/certs, then GET {mount}/cert/{serial}, against the test server
  * following Vault's documented API over TLS), and station_recover()
  * finding a certificate Vault issued for a run whose station died in
- * ca-sign, with a real ledger file.
+ * ca-sign (and leaving alone another device's certificate Vault returned
+ * instead), with a real ledger file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -224,6 +225,35 @@ open_station(struct fx *fx, const char *home)
 	return st;
 }
 
+/* A run of device `serial` whose station died in ca-sign, after the
+ * run's intent (the SHA-256 of `key`) was recorded, in a new station home
+ * *home (<tmp>/home, new string; STATION_HOME set); returns its id. */
+static int64_t
+dead_run_in_ca_sign(struct fx *fx, EVP_PKEY *key, const char *serial,
+    char **home)
+{
+	*home = xasprintf("%s/home", fx->tmp);
+	assert_int_equal(mkdir(*home, 0700), 0);
+	setenv("STATION_HOME", *home, 1);
+	struct station *st = open_station(fx, *home);
+	struct run_start s = { .station_id = "st-test",
+		.device_uri = "tcp:127.0.0.1:1", .owner_pid = proc_dead_pid(),
+		.owner_start = 1 };
+	struct device_record d = { .serial = serial };
+	char hex[65];
+	int64_t id = 0;
+
+	assert_int_equal(ledger_run_begin(st->ledger, &s, &id, NULL), ST_OK);
+	assert_int_equal(ledger_run_device(st->ledger, id, &d, NULL), ST_OK);
+	assert_int_equal(ledger_run_event(st->ledger, id, "csr-policy",
+	    LEDGER_EV_OK, NULL, NULL), ST_OK);
+	key_sha256(key, hex);
+	assert_int_equal(ledger_run_ca_request(st->ledger, id, hex, NULL),
+	    ST_OK);
+	station_close(st);
+	return id;
+}
+
 /* The station died after Vault issued but before the ledger recorded the
  * certificate: the next start finds it at Vault by the key recorded as
  * the run's intent, records it for the run, revokes it through Vault and
@@ -233,31 +263,15 @@ test_recovery_finds_what_vault_issued_for_a_dead_run(
     void **state)
 {
 	struct fx *fx = *state;
-	char *home = xasprintf("%s/home", fx->tmp);
 	EVP_PKEY *key = pki_key_ec("P-256");
-	char hex[65];
-	int64_t id = 0;
+	char *home = NULL;
+	int64_t id = dead_run_in_ca_sign(fx, key, "REC-V1", &home);
 
-	assert_int_equal(mkdir(home, 0700), 0);
-	setenv("STATION_HOME", home, 1);
-	struct station *st = open_station(fx, home);
-	struct run_start s = { .station_id = "st-test",
-		.device_uri = "tcp:127.0.0.1:1", .owner_pid = proc_dead_pid(),
-		.owner_start = 1 };
-	struct device_record d = { .serial = "REC-V1" };
-	assert_int_equal(ledger_run_begin(st->ledger, &s, &id, NULL), ST_OK);
-	assert_int_equal(ledger_run_device(st->ledger, id, &d, NULL), ST_OK);
-	assert_int_equal(ledger_run_event(st->ledger, id, "csr-policy",
-	    LEDGER_EV_OK, NULL, NULL), ST_OK);
-	key_sha256(key, hex);
-	assert_int_equal(ledger_run_ca_request(st->ledger, id, hex, NULL),
-	    ST_OK);
 	/* Vault signs; the station that asked is gone before recording. */
 	open_vault(fx, fx->token_file);
 	char *serial = issue(fx, key, "REC-V1");
-	station_close(st);
 
-	st = open_station(fx, home);
+	struct station *st = open_station(fx, home);
 	struct cert_record c = { 0 };
 	assert_int_equal(ledger_cert_get(st->ledger, serial, &c, NULL), ST_OK);
 	assert_int_equal(c.run_id, id);
@@ -281,6 +295,40 @@ test_recovery_finds_what_vault_issued_for_a_dead_run(
 	free(home);
 }
 
+/* The station died while Vault answered with another device's
+ * certificate: recovery looks up by the run's key, so that certificate
+ * is neither recorded for the run nor revoked; the run still FAILs. */
+static void
+test_recovery_leaves_another_devices_certificate_alone(void **state)
+{
+	struct fx *fx = *state;
+	EVP_PKEY *key = pki_key_ec("P-256");
+	char *home = NULL;
+	int64_t id = dead_run_in_ca_sign(fx, key, "REC-V2", &home);
+
+	fx->vault->mode = VAULT_OTHER_DEVICE;
+	open_vault(fx, fx->token_file);
+	char *foreign = issue(fx, key, "REC-V2");
+
+	struct station *st = open_station(fx, home);
+	struct cert_record c = { 0 };
+	assert_int_equal(ledger_cert_get(st->ledger, foreign, &c, NULL),
+	    ST_E_NOTFOUND);
+	assert_true(fx->vault->n_list > 0); /* recovery did look */
+	assert_int_equal(fx->vault->n_revoke, 0);
+	struct run_record r = { 0 };
+	assert_int_equal(ledger_run_get(st->ledger, id, &r, NULL), ST_OK);
+	assert_string_equal(r.result, "FAIL");
+	assert_null(r.cert_serial);
+	ledger_run_record_clear(&r);
+
+	station_close(st);
+	unsetenv("STATION_HOME");
+	free(foreign);
+	EVP_PKEY_free(key);
+	free(home);
+}
+
 static void
 test_no_credential_in_any_log_line_or_cause(void **state)
 {
@@ -300,6 +348,7 @@ main(void)
 		T(test_find_by_key_on_an_empty_mount_finds_nothing),
 		T(test_find_by_key_with_a_refused_token_is_a_ca_error),
 		T(test_recovery_finds_what_vault_issued_for_a_dead_run),
+		T(test_recovery_leaves_another_devices_certificate_alone),
 		cmocka_unit_test(test_no_credential_in_any_log_line_or_cause),
 	};
 

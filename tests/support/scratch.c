@@ -80,3 +80,26 @@ scratch_count_lines(const char *path)
 	fclose(fp);
 	return n;
 }
+
+char *
+scratch_read(const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	size_t cap = 1 << 16, len = 0, n;
+	char *text;
+
+	if (fp == NULL)
+		return NULL;
+	text = xmalloc(cap);
+	do {
+		if (len + 4096 + 1 > cap) {
+			cap *= 2;
+			text = xrealloc(text, cap);
+		}
+		n = fread(text + len, 1, 4096, fp);
+		len += n;
+	} while (n > 0);
+	fclose(fp);
+	text[len] = '\0';
+	return text;
+}

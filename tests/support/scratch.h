@@ -19,6 +19,10 @@ void scratch_put(const char *path, const char *text, mode_t mode);
 char *scratch_write(const char *dir, const char *name, const char *text,
     mode_t mode);
 
+/* The whole file as a NUL-terminated string (malloc'ed); NULL if it
+ * cannot be opened. */
+char *scratch_read(const char *path);
+
 /* Number of lines in a file (-1 if it cannot be opened). */
 int scratch_count_lines(const char *path);
 

@@ -44,6 +44,31 @@ serial_colons(X509 *cert, char *out, size_t cap)
 		    s->data[i]);
 }
 
+/* Another device's certificate, as a CA that mixes up its replies
+ * would return: that device's own key and name, signed by this CA. */
+static X509 *
+other_device(struct vault_api_server *v)
+{
+	EVP_PKEY *key = pki_key_ec("P-256");
+	X509_REQ *csr = pki_make_csr(&(struct pki_csr_spec){ .key = key,
+	    .subject = "CN=" VAULT_OTHER_CN });
+	X509 *cert = pki_chain_sign(v->pki, csr, 30, NULL);
+
+	X509_REQ_free(csr);
+	EVP_PKEY_free(key);
+	return cert;
+}
+
+/* The CSR's key under another device's name. */
+static X509 *
+other_subject(struct vault_api_server *v, X509_REQ *csr)
+{
+	return pki_cert_new(&(struct pki_cert_spec){ .cn = VAULT_OTHER_CN,
+	    .pub = X509_REQ_get0_pubkey(csr), .issuer = v->pki->inter,
+	    .issuer_key = v->pki->inter_key, .not_before = -60,
+	    .not_after = 30L * 86400 });
+}
+
 static void
 sign(struct vault_api_server *v, json_t *req, struct https_reply *reply)
 {
@@ -61,7 +86,9 @@ sign(struct vault_api_server *v, json_t *req, struct https_reply *reply)
 	}
 	if (v->mode == VAULT_OTHER_KEY)
 		other = pki_key_ec("P-256");
-	X509 *cert = pki_chain_sign(v->pki, csr, 30, other);
+	X509 *cert = v->mode == VAULT_OTHER_DEVICE ? other_device(v) :
+	    v->mode == VAULT_OTHER_SUBJECT ? other_subject(v, csr) :
+	    pki_chain_sign(v->pki, csr, 30, other);
 	char *pem = pki_pem(cert), *inter = pki_pem(v->pki->inter);
 	char *root = pki_pem(v->pki->root);
 	serial_colons(cert, serial, sizeof serial);
@@ -233,9 +260,11 @@ handle(void *arg, const struct https_request *req, struct https_reply *reply)
 		goto out;
 	}
 	if (strcmp(req->path, "/v1/pki/revoke") == 0) {
-		v->n_revoke++;
 		copy(v->last_serial, sizeof v->last_serial, json_string_value(
 		    json_object_get(body, "serial_number")));
+		if (v->n_revoke < VAULT_CERTS_MAX)
+			v->revoked[v->n_revoke] = strdup(v->last_serial);
+		v->n_revoke++;
 		if (v->mode != VAULT_REVOKE_HANG)
 			mark_revoked(v, v->last_serial);
 		/* Revoking again is not an error at Vault: 200 again. */
@@ -321,6 +350,20 @@ vault_api_server_stop(struct vault_api_server *v)
 	}
 	for (int i = 0; i < v->n_revoked; i++)
 		free(v->revoked_serial[i]);
+	for (int i = 0; i < v->n_revoke && i < VAULT_CERTS_MAX; i++)
+		free(v->revoked[i]);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
+}
+
+int
+vault_api_server_revokes_of(struct vault_api_server *v, const char *serial)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&v->lock);
+	for (int i = 0; i < v->n_revoke && i < VAULT_CERTS_MAX; i++)
+		n += strcmp(v->revoked[i], serial) == 0;
+	pthread_mutex_unlock(&v->lock);
+	return n;
 }

@@ -31,6 +31,10 @@ enum vault_mode {
 	VAULT_POLICY_400,  /* sign: 400 with a role policy message */
 	VAULT_MALFORMED,   /* sign: 200 with a body that is not JSON */
 	VAULT_OTHER_KEY,   /* sign: a certificate for another key */
+	VAULT_OTHER_DEVICE, /* sign: another device's certificate (its own
+	                       key, CN=VAULT_OTHER_CN), issued and kept live
+	                       like any other */
+	VAULT_OTHER_SUBJECT, /* sign: the CSR's key, but CN=VAULT_OTHER_CN */
 	VAULT_HANG,        /* never answer */
 	VAULT_503_ONCE,    /* first request 503 (sealed/standby), then OK */
 	VAULT_REVOKE_HANG, /* revoke: received, not carried out, never
@@ -42,6 +46,7 @@ enum vault_mode {
 #define VAULT_CERTS_MAX 64 /* certificates kept for LIST / GET */
 
 #define VAULT_POLICY_MSG "common name SN0001 not allowed by this role"
+#define VAULT_OTHER_CN "SN-OTHER-0001"
 
 struct vault_api_server {
 	struct https_server *srv;
@@ -57,6 +62,7 @@ struct vault_api_server {
 	char last_common_name[128], last_format[16], last_ttl[32];
 	int last_exclude_cn;
 	char last_serial[128]; /* revoke's serial_number */
+	char *revoked[VAULT_CERTS_MAX]; /* every revoke's serial_number */
 	char last_namespace[64];
 	/* every certificate issued, as Vault stores them (under lock) */
 	int n_certs, n_list, n_get;
@@ -84,5 +90,8 @@ struct vault_api_server *vault_api_server_start_on(const struct pki_chain *pki,
 int vault_api_server_port(struct vault_api_server *v);
 const char *vault_api_server_addr(struct vault_api_server *v);
 void vault_api_server_stop(struct vault_api_server *v);
+/* How many revoke requests named `serial` ("xx:xx:...", as issued). */
+int vault_api_server_revokes_of(struct vault_api_server *v,
+    const char *serial);
 
 #endif
