@@ -192,17 +192,20 @@ pick(const struct probe *p, size_t n, const char *serial, const char *shown,
 	return err;
 }
 
-/* The run of a lone scan starts on `w` (events: line.h). */
+/* What became of a lone scan, for the screen (events: line.h): routed to
+ * `slot`, or refused (slot 0, err and the cause as text). */
 static void
-emit_routed(struct line *l, const struct worker *w, const char *serial)
+emit_outcome(struct line *l, unsigned slot, const char *serial,
+    const char *text, st_err err)
 {
 	struct station_event ev = {
 		.kind = EVENT_INFO,
-		.slot = (int)w->slot->index,
+		.slot = (int)slot,
 		.step = STEP_CONNECT,
 		.progress = -1,
 		.serial = serial,
-		.text = EVENT_INFO_ROUTED,
+		.text = text,
+		.err = err,
 	};
 
 	event_emit(l->bus, &ev);
@@ -236,7 +239,8 @@ probes_settle(struct line *l, const struct line_job *job, const char *shown,
 	line_hand_over(l, w, job->scanned_serial, job->operator_id,
 	    job->batch);
 	/* under the lock, so it comes before the worker's first event */
-	emit_routed(l, w, job->scanned_serial);
+	emit_outcome(l, w->slot->index, job->scanned_serial,
+	    EVENT_INFO_ROUTED, ST_OK);
 	*slot = w->slot->index;
 out:
 	pthread_mutex_unlock(&l->mu);
@@ -278,23 +282,6 @@ out:
 }
 
 static void
-emit_refusal(struct line *l, const char *serial, st_err err,
-    const char *cause)
-{
-	struct station_event ev = {
-		.kind = EVENT_INFO,
-		.slot = 0,
-		.step = STEP_CONNECT,
-		.progress = -1,
-		.serial = serial,
-		.text = cause,
-		.err = err,
-	};
-
-	event_emit(l->bus, &ev);
-}
-
-static void
 locate_job_free(struct locate_job *j)
 {
 	free(j->serial);
@@ -318,7 +305,7 @@ locate_main(void *arg)
 
 	err = line_submit_located(l, &job, NULL, &cause);
 	if (err)
-		emit_refusal(l, j->serial, err, cause);
+		emit_outcome(l, 0, j->serial, cause, err);
 	free(cause);
 	locate_job_free(j);
 	pthread_mutex_lock(&l->mu);
