@@ -3,11 +3,14 @@
  *               [--hotplug [--count N]]
  *
  * Headless line: reads scans, one per line ("SERIAL [SLOT-LABEL]"), from
- * stdin or --input, provisions each on its slot (or the next free one)
- * and writes one JSON line per finished run, then a summary line.  A scan
- * that is not a serial, names an unknown slot, or repeats a serial that
- * is running or has PASSed in this batch is refused with a JSON line of
- * its own; a serial that FAILed may be scanned again (rework).
+ * stdin or --input, provisions each on its slot (a labelled scan waits for
+ * its slot to be free; a lone serial goes to the idle slot whose board
+ * reports it: line_submit_located) and writes one JSON line per finished
+ * run, then a summary line.  A scan that is not a serial, names an unknown
+ * slot, repeats a serial that is running or has PASSed in this batch, or
+ * is a lone serial no idle board (or more than one) reports is refused
+ * with a JSON line of its own; a serial that FAILed may be scanned again
+ * (rework).
  *
  * With --hotplug, runs are started by boards plugged into the fixture's
  * usb: slots (line_enable_hotplug: no scanned serial, no label check)
@@ -136,7 +139,30 @@ on_result(void *ctx, const struct line_result *r)
 	free(line);
 }
 
-/* One scan line: refuse it, or start a run (waiting for a slot). */
+/* A serial without a slot label: run it on the slot whose board reports
+ * it, or refuse it at once (nothing started, nothing recorded). */
+static void
+located(struct batch *b, struct line *l, const struct line_job *job,
+    unsigned lineno, const char *shown)
+{
+	char *why = NULL;
+	st_err err;
+
+	err = line_submit_located(l, job, NULL, &why);
+	if (err == ST_OK)
+		goto out;
+	pthread_mutex_lock(&b->mu);
+	struct scan_seen *e = seen_find(b, job->scanned_serial);
+	if (e != NULL)
+		seen_remove(b, e); /* no run: it may be scanned again */
+	pthread_mutex_unlock(&b->mu);
+	reject(b, lineno, shown, why);
+out:
+	free(why);
+}
+
+/* One scan line: refuse it, or start a run (waiting for a labelled slot;
+ * a lone serial goes to the slot holding its board). */
 static void
 handle_scan(struct batch *b, struct line *l, const struct fixture *fx,
     const struct line_job *tmpl, unsigned lineno, const char *raw)
@@ -176,6 +202,10 @@ handle_scan(struct batch *b, struct line *l, const struct fixture *fx,
 		goto out;
 	}
 	job.scanned_serial = serial;
+	if (job.slot == 0) {
+		located(b, l, &job, lineno, shown);
+		goto out;
+	}
 	for (;;) {
 		line_wait_free(l, job.slot);
 		free(why);

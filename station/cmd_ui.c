@@ -2,7 +2,9 @@
  * station ui [--fixture F] [--operator ID] [--batch LOT] [--slot-scan]
  *            [--no-hotplug]
  *
- * The operator screen: one panel per fixture slot, driven by scans.  This
+ * The operator screen: one panel per fixture slot, driven by scans (a
+ * serial scanned without a slot label goes to the slot whose board reports
+ * it: line_locate_start).  This
  * is the only core file that calls into ui/; the screen gets its jobs
  * started through struct ui_ops and its events through a ui_queue on the
  * line's event bus.  Log lines go to <home>/station-ui.log, never over the
@@ -128,6 +130,20 @@ submit(void *ctx, unsigned slot_index, const char *serial,
 	return line_submit(ctx, &job, NULL, cause);
 }
 
+/* A lone scan: the line asks the idle slots off the screen's thread. */
+static st_err
+locate(void *ctx, const char *serial, const char *operator_id,
+    const char *batch, char **cause)
+{
+	struct line_job job = {
+		.scanned_serial = serial,
+		.operator_id = operator_id,
+		.batch = batch,
+	};
+
+	return line_locate_start(ctx, &job, cause);
+}
+
 /* Boards plugged into usb: slots start runs.  Without hotplug here the
  * screen still works by scans: say so on the message line. */
 static void
@@ -193,7 +209,7 @@ cmd_ui_exec(int argc, char **argv)
 	if (!o.no_hotplug && line_usb_slots(fx) > 0)
 		enable_hotplug(line, &m, &o);
 
-	struct ui_ops ops = { .ctx = line, .submit = submit };
+	struct ui_ops ops = { .ctx = line, .submit = submit, .locate = locate };
 	if (ui_run(&m, q, &ops, &cause) != ST_OK)
 		goto fail;
 	if (ui_model_running(&m) > 0)

@@ -56,6 +56,10 @@ enum event_kind {
  * shows them on the slot. */
 #define EVENT_INFO_WAITING "waiting for device"
 #define EVENT_INFO_REMOVED "device removed"
+/* EVENT_INFO of a lone scan routed to the slot holding its board (line.h,
+ * line_submit_located; serial = the scanned one), before the run's first
+ * event.  A refused lone scan is an EVENT_INFO on slot 0 with err set. */
+#define EVENT_INFO_ROUTED "scan routed"
 
 struct station_event {
 	enum event_kind kind;

@@ -10,9 +10,10 @@
  * runs them first: provision_request.before_connect),
  * so every scan that reached a slot leaves exactly one run on record.
  *
- * Jobs come from line_submit (scans) or, on usb: slots with hotplug
- * enabled, from a board being plugged in (line_hotplug.c); both go through
- * line_hand_over.
+ * Jobs come from line_submit (scans), line_submit_located (a lone scan
+ * routed to the slot holding its board, line_locate.c) or, on usb: slots
+ * with hotplug enabled, from a board being plugged in (line_hotplug.c);
+ * all go through line_hand_over.
  */
 #define LOG_MODULE "line"
 #include "line.h"
@@ -112,7 +113,9 @@ worker_main(void *arg)
 
 	pthread_mutex_lock(&l->mu);
 	for (;;) {
-		while (!w->has_job && !l->stopping)
+		/* a job waits for a lone scan's HELLO to this slot to end
+		 * (bounded by its deadline) */
+		while (!l->stopping && (!w->has_job || w->probing))
 			pthread_cond_wait(&w->cv, &l->mu);
 		if (!w->has_job)
 			break; /* stopping, nothing left to do */
@@ -152,6 +155,7 @@ line_new(struct station *st, const struct fixture *fx,
 	l->n = fx->n_slots;
 	l->stats.started_ms = clock_now_ms();
 	pthread_mutex_init(&l->mu, NULL);
+	pthread_mutex_init(&l->locate_mu, NULL);
 	pthread_cond_init(&l->freed, NULL);
 	l->workers = xcalloc(l->n, sizeof *l->workers);
 	for (size_t i = 0; i < l->n; i++) {
@@ -313,6 +317,7 @@ line_free(struct line *l)
 	/* No plug starts a run from here on; jobs already submitted still
 	 * run: each ends by its deadlines. */
 	line_hotplug_stop(l);
+	line_locate_wait(l);
 	line_wait_idle(l);
 	pthread_mutex_lock(&l->mu);
 	l->stopping = 1;
@@ -326,6 +331,7 @@ line_free(struct line *l)
 		pthread_cond_destroy(&l->workers[i].cv);
 	}
 	pthread_cond_destroy(&l->freed);
+	pthread_mutex_destroy(&l->locate_mu);
 	pthread_mutex_destroy(&l->mu);
 	free(l->workers);
 	free(l->hp_operator_id);

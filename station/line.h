@@ -37,6 +37,43 @@ struct line_job {
 st_err line_submit(struct line *l, const struct line_job *job,
     unsigned *slot_out, char **cause);
 
+/*
+ * A lone scan (a serial without a slot label): start `job` on the idle
+ * slot whose device reports exactly job->scanned_serial (required; the
+ * job's slot is ignored).  Every idle slot's device is asked HELLO at
+ * once (connect and HELLO only: nothing that changes the device), each
+ * under its own deadline (the step timeout, at most LINE_LOCATE_MAX_MS),
+ * so a silent or empty slot never holds up the others; a job handed to a
+ * slot while it is being asked waits for that HELLO to end.  Lone scans
+ * are handled one at a time.  The pipeline still compares the scanned
+ * serial with the device's at its serial-check step, so a board swapped
+ * after the HELLO FAILs there safely.
+ *
+ * Refusals start nothing and record nothing: ST_E_STATE when the serial
+ * is already running ("... is already running in slot 3") or the line is
+ * stopping; ST_E_NOTFOUND when no idle slot's device reports it ("no
+ * board with serial ... in the fixture"); ST_E_EXISTS when two or more
+ * do (the cause names them: never a guess).  The serial is shown with
+ * text_escape.  On success EVENT_INFO EVENT_INFO_ROUTED (serial = the
+ * scanned one) is emitted on the chosen slot before the run's first event,
+ * and *slot_out (may be NULL) receives the slot.  Blocks at most about
+ * LINE_LOCATE_MAX_MS per lone scan ahead of it.
+ */
+#define LINE_LOCATE_MAX_MS 2000
+st_err line_submit_located(struct line *l, const struct line_job *job,
+    unsigned *slot_out, char **cause);
+
+/*
+ * line_submit_located on a thread of its own, for a caller that must not
+ * block (the screen): returns at once (ST_E_ARG without a serial, ST_E_IO
+ * when no thread can be started), strings copied.  The outcome arrives as
+ * events: EVENT_INFO_ROUTED and then the run, or a refusal, an EVENT_INFO
+ * on slot 0 with `err` set, `serial` the scanned serial and `text` the
+ * cause.  line_free waits for it to finish.
+ */
+st_err line_locate_start(struct line *l, const struct line_job *job,
+    char **cause);
+
 /* 1 while the slot runs a job. */
 int line_slot_busy(struct line *l, unsigned slot);
 /* Block until `slot` (0: any slot) can take a job, or the line is

@@ -30,6 +30,10 @@ struct worker {
 	struct usb_hotplug *hp; /* watcher of a usb: slot, or NULL */
 	int present;         /* the slot's device is plugged in */
 	int arrival_pending; /* arrived while busy: run once free */
+	/* a lone scan is asking this slot's device HELLO (line_locate.c):
+	 * a job handed over meanwhile waits, so two sessions never share
+	 * the device */
+	int probing;
 };
 
 struct line {
@@ -47,6 +51,10 @@ struct line {
 	/* USB hotplug: the job template of plug-started runs (owned) */
 	int hotplug;
 	char *hp_operator_id, *hp_batch;
+	/* Lone scans (line_locate.c): one probes at a time; `locating`
+	 * counts those started off the caller's thread (under mu) */
+	pthread_mutex_t locate_mu;
+	unsigned locating;
 };
 
 /* With line->mu held: hand a job to the idle worker `w` and wake it
@@ -60,6 +68,10 @@ int line_hotplug_restart(struct line *l, struct worker *w);
 /* Stop every watcher (owner thread, without the lock); no hotplug
  * callback runs and no plug-started run begins after it returns. */
 void line_hotplug_stop(struct line *l);
+
+/* Without the lock: wait until no lone scan runs off the caller's
+ * thread (line_free, before the jobs are awaited). */
+void line_locate_wait(struct line *l);
 
 /* What a hook learns about its slot, as environment variables:
  * STATION_SLOT, STATION_SLOT_LABEL, STATION_DEVICE. */

@@ -69,7 +69,12 @@ scan_serial(struct ui_model *m, const char *serial, struct ui_action *act)
 		    serial);
 		return;
 	}
-	start(m, (size_t)pos, serial, act);
+	/* the board's slot is found by asking the idle slots (the line does
+	 * it off this thread); the outcome comes back as events */
+	act->kind = UI_ACT_LOCATE;
+	ui_copy(act->serial, sizeof act->serial, serial);
+	m->pending_serial[0] = '\0';
+	ui_model_message(m, 0, "%s: looking for its board...", serial);
 }
 
 /* "OP:alice" -> "alice" if `text` starts with `prefix` (any case). */

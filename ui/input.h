@@ -12,10 +12,12 @@
  *	               [A-Za-z0-9._-])
  *	LOT:<id>       batch / lot: sets the batch (1..64 of the same)
  *	<serial>       a device serial (serial_is_valid): starts at once on
- *	               the slot whose label was scanned just before, else on
- *	               the first slot not running, unless the screen asks
- *	               for a slot scan (require_slot_scan) or every slot is
- *	               busy: then it waits for a slot label
+ *	               the slot whose label was scanned just before; else
+ *	               (a lone scan) the line looks for the idle slot whose
+ *	               board reports it and starts there (UI_ACT_LOCATE),
+ *	               unless the screen asks for a slot scan
+ *	               (require_slot_scan) or every slot is busy: then it
+ *	               waits for a slot label
  *	anything else  "unknown scan '...'", nothing happens
  *
  * A serial already running on a slot or PASSed this session is refused
@@ -33,6 +35,7 @@
 enum ui_action_kind {
 	UI_ACT_NONE = 0,
 	UI_ACT_START, /* run `serial` on slot position `slot_pos` */
+	UI_ACT_LOCATE, /* run `serial` on the idle slot holding its board */
 };
 
 struct ui_action {

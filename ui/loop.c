@@ -29,6 +29,23 @@ struct loop {
 	int help, confirm_quit, quit;
 };
 
+/* A lone scan: the line answers later, through the queue. */
+static void
+locate(struct loop *lp, const struct ui_action *act)
+{
+	struct ui_model *m = lp->m;
+	char *cause = NULL;
+	st_err err;
+
+	err = lp->ops->locate(lp->ops->ctx, act->serial,
+	    m->operator_id[0] ? m->operator_id : NULL,
+	    m->batch[0] ? m->batch : NULL, &cause);
+	if (err)
+		ui_model_message(m, 1, "could not look for %s: %s", act->serial,
+		    cause ? cause : "refused");
+	free(cause);
+}
+
 static void
 do_action(struct loop *lp, const struct ui_action *act)
 {
@@ -36,6 +53,10 @@ do_action(struct loop *lp, const struct ui_action *act)
 	struct ui_slot *s;
 	char *cause = NULL;
 
+	if (act->kind == UI_ACT_LOCATE) {
+		locate(lp, act);
+		return;
+	}
 	if (act->kind != UI_ACT_START)
 		return;
 	s = &m->slots[act->slot_pos];

@@ -218,13 +218,21 @@ run_end(struct ui_model *m, struct ui_slot *s, const struct ui_event *ev,
 	ledger_line_for(m, s);
 }
 
-/* The hotplug texts of EVENT_INFO; other INFO events change nothing. */
+/* The hotplug and lone-scan texts of EVENT_INFO; other INFO events
+ * change nothing. */
 static void
-device_info(struct ui_model *m, struct ui_slot *s, const struct ui_event *ev)
+device_info(struct ui_model *m, struct ui_slot *s, const struct ui_event *ev,
+    uint64_t now_ms)
 {
 	if (ev->text == NULL)
 		return;
-	if (strcmp(ev->text, EVENT_INFO_WAITING) == 0) {
+	if (strcmp(ev->text, EVENT_INFO_ROUTED) == 0 && ev->serial != NULL) {
+		/* comes before the run's first event (line.h) */
+		ui_model_slot_started(m, (size_t)(s - m->slots), ev->serial,
+		    now_ms);
+		s->device_note[0] = '\0';
+		ui_model_message(m, 0, "%s: %s started", s->label, s->serial);
+	} else if (strcmp(ev->text, EVENT_INFO_WAITING) == 0) {
 		ui_copy(s->device_note, sizeof s->device_note, ev->text);
 	} else if (strcmp(ev->text, EVENT_INFO_REMOVED) == 0) {
 		ui_copy(s->device_note, sizeof s->device_note, ev->text);
@@ -240,6 +248,11 @@ ui_model_apply(struct ui_model *m, const struct ui_event *ev, uint64_t now_ms)
 	long pos = ui_model_slot_pos(m, ev->slot);
 	struct ui_slot *s;
 
+	/* about the line, not a slot: a refused lone scan (line.h) */
+	if (ev->slot == 0 && ev->kind == EVENT_INFO && ev->text != NULL) {
+		ui_model_message(m, ev->err != ST_OK, "%s", ev->text);
+		return;
+	}
 	if (pos < 0)
 		return;
 	s = &m->slots[pos];
@@ -269,7 +282,7 @@ ui_model_apply(struct ui_model *m, const struct ui_event *ev, uint64_t now_ms)
 			ui_copy(s->reason, sizeof s->reason, ev->text);
 		break;
 	case EVENT_INFO:
-		device_info(m, s, ev);
+		device_info(m, s, ev, now_ms);
 		break;
 	case EVENT_RUN_END:
 		run_end(m, s, ev, now_ms);

@@ -18,6 +18,12 @@ struct ui_ops {
 	 * arrive through the queue. */
 	st_err (*submit)(void *ctx, unsigned slot_index, const char *serial,
 	    const char *operator_id, const char *batch, char **cause);
+	/* Start looking for the idle slot whose board reports `serial` and
+	 * run it there; returns at once.  The outcome arrives through the
+	 * queue: EVENT_INFO_ROUTED on the slot then the run, or an
+	 * EVENT_INFO on slot 0 saying why the scan was refused. */
+	st_err (*locate)(void *ctx, const char *serial,
+	    const char *operator_id, const char *batch, char **cause);
 };
 
 /*

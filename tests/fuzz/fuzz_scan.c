@@ -131,6 +131,28 @@ scan_fuzz_run_end(struct ui_model *m, struct scan_oracle *o,
 	o->running[pos][0] = '\0';
 }
 
+/* A lone scan: the line may route it to any idle slot (here the last
+ * one), which the screen learns from EVENT_INFO_ROUTED.  The screen only
+ * asks while some slot is not running. */
+static void
+scan_fuzz_routed(struct ui_model *m, struct scan_oracle *o,
+    const char *serial)
+{
+	size_t pos = SCAN_FUZZ_SLOTS;
+	struct ui_event ev = { .kind = EVENT_INFO, .step = STEP_CONNECT,
+		.progress = -1, .serial = (char *)serial,
+		.text = (char *)EVENT_INFO_ROUTED };
+
+	while (pos > 0 && o->running[pos - 1][0] != '\0')
+		pos--;
+	FUZZ_CHECK(pos > 0);
+	ev.slot = (int)pos;
+	ui_model_apply(m, &ev, 1000);
+	FUZZ_CHECK(m->slots[pos - 1].state == UI_SLOT_RUNNING);
+	FUZZ_CHECK(strcmp(m->slots[pos - 1].serial, serial) == 0);
+	memcpy(o->running[pos - 1], m->slots[pos - 1].serial, UI_NAME_MAX);
+}
+
 static void
 scan_fuzz_ui(struct ui_model *m, struct scan_oracle *o, const char *line)
 {
@@ -147,15 +169,19 @@ scan_fuzz_ui(struct ui_model *m, struct scan_oracle *o, const char *line)
 	    serial_is_valid(m->pending_serial));
 	if (act.kind == UI_ACT_NONE)
 		return;
-	FUZZ_CHECK(act.kind == UI_ACT_START);
-	FUZZ_CHECK(act.slot_pos < m->n_slots);
+	FUZZ_CHECK(act.kind == UI_ACT_START || act.kind == UI_ACT_LOCATE);
 	FUZZ_CHECK(serial_is_valid(act.serial));
-	FUZZ_CHECK(o->running[act.slot_pos][0] == '\0');
 	for (size_t i = 0; i < SCAN_FUZZ_SLOTS; i++)
 		FUZZ_CHECK(strcmp(o->running[i], act.serial) != 0);
 	for (size_t i = 0; i < o->n_passed; i++)
 		FUZZ_CHECK(strcmp(o->passed[i], act.serial) != 0);
 	FUZZ_CHECK(m->pending_serial[0] == '\0' && m->armed_slot == -1);
+	if (act.kind == UI_ACT_LOCATE) {
+		scan_fuzz_routed(m, o, act.serial);
+		return;
+	}
+	FUZZ_CHECK(act.slot_pos < m->n_slots);
+	FUZZ_CHECK(o->running[act.slot_pos][0] == '\0');
 	/* The loop submits it; the slot shows as running at once. */
 	ui_model_slot_started(m, act.slot_pos, act.serial, 1000);
 	memcpy(o->running[act.slot_pos], act.serial, UI_NAME_MAX);

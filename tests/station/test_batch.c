@@ -149,6 +149,27 @@ find_run(struct out *o, const char *scanned, int slot)
 	return NULL;
 }
 
+/* The JSON lines of the refusals, in order, must each contain the next
+ * of `why` (n of them). */
+static void
+expect_refusals(struct out *o, const char *const *why, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < o->n; i++) {
+		json_t *j = o->lines[i];
+
+		if (!json_is_true(json_object_get(j, "rejected")))
+			continue;
+		assert_true(k < n);
+		if (strstr(jstr(j, "reason"), why[k]) == NULL)
+			fail_msg("rejection %zu: '%s', wanted '%s'", k,
+			    jstr(j, "reason"), why[k]);
+		k++;
+	}
+	assert_int_equal(k, n);
+}
+
 /* N scans in, N PASS lines and a summary out, exit 0, ledger agrees. */
 static void
 test_all_scans_pass_exit_0_and_match_the_ledger(void **state)
@@ -218,19 +239,7 @@ test_invalid_and_duplicate_scans_are_rejected(void **state)
 	expect_summary(&o, 2, 2, 0, 4);
 	const char *why[] = { "not a valid device serial", "duplicate",
 		"no slot with this label", "expected 'SERIAL [SLOT-LABEL]'" };
-	size_t k = 0;
-	for (size_t i = 0; i < o.n; i++) {
-		json_t *j = o.lines[i];
-
-		if (!json_is_true(json_object_get(j, "rejected")))
-			continue;
-		assert_true(k < 4);
-		if (strstr(jstr(j, "reason"), why[k]) == NULL)
-			fail_msg("rejection %zu: '%s', wanted '%s'", k,
-			    jstr(j, "reason"), why[k]);
-		k++;
-	}
-	assert_int_equal(k, 4);
+	expect_refusals(&o, why, 4);
 	assert_int_equal(check_ledger(sl, &o), 2);
 	out_clear(&o);
 	free(scans);
@@ -264,6 +273,167 @@ test_config_slots_are_the_default_fixture(void **state)
 	sim_line_stop(sl);
 }
 
+/* How many runs the ledger holds. */
+static int64_t
+ledger_runs(struct sim_line *sl)
+{
+	char *path = xasprintf("%s/ledger.db", sl->dir);
+	struct ledger *l = NULL;
+	int64_t total = -1;
+
+	assert_int_equal(ledger_open(path, &l, NULL), ST_OK);
+	assert_int_equal(ledger_count_runs(l, NULL, &total, NULL), ST_OK);
+	ledger_close(l);
+	free(path);
+	return total;
+}
+
+/* What `station probe --json` says of slot i+1's device (caller frees). */
+static char *
+probe_device(struct sim_line *sl, size_t i)
+{
+	const char *argv[] = { test_bin("STATION_BIN", "build/bin/station"),
+		"--config", sl->config_path, "probe", "--json",
+		sl->sims[i]->uri, NULL };
+	char *text = NULL;
+
+	assert_int_equal(proc_run_capture(argv, &text), 0);
+	return text;
+}
+
+/* Four boards, one lone scan each, in an order unlike the slots': each
+ * runs on the slot whose device reports its serial, so all four PASS
+ * (before, every lone scan took the first slot not running). */
+static void
+test_lone_scans_run_on_the_slot_holding_the_board(void **state)
+{
+	(void)state;
+	struct sim_line *sl = sim_line_start(4, "LONE", 1000, NULL);
+	char *scans = xasprintf("%s\n%s\n%s\n%s\n", sl->serials[2],
+	    sl->serials[0], sl->serials[3], sl->serials[1]);
+	struct out o;
+
+	assert_int_equal(run_batch(sl, sl->config_path, 1, scans, &o), 0);
+	expect_summary(&o, 4, 4, 0, 0);
+	for (int i = 0; i < 4; i++) {
+		json_t *j = find_run(&o, sl->serials[i], i + 1);
+
+		assert_string_equal(jstr(j, "result"), "PASS");
+		assert_string_equal(jstr(j, "serial"), sl->serials[i]);
+	}
+	assert_int_equal(check_ledger(sl, &o), 4);
+	out_clear(&o);
+	free(scans);
+	sim_line_stop(sl);
+}
+
+/* A lone scan of a serial no board reports is refused at once with the
+ * serial named: no run on record (the ledger holds as many runs as
+ * before) and no device changed (each says the same to HELLO). */
+static void
+test_lone_scan_of_no_board_is_refused_and_touches_nothing(void **state)
+{
+	(void)state;
+	struct sim_line *sl = sim_line_start(2, "NOB", 1000, NULL);
+	char *first = xasprintf("%s\n", sl->serials[0]);
+	const char *why[] = { "no board with serial NOB-77 in the fixture" };
+	char *before[2], *after[2];
+	struct out o;
+
+	assert_int_equal(run_batch(sl, sl->config_path, 1, first, &o), 0);
+	out_clear(&o);
+	int64_t runs = ledger_runs(sl);
+	assert_int_equal(runs, 1);
+	for (size_t i = 0; i < 2; i++)
+		before[i] = probe_device(sl, i);
+	assert_int_equal(run_batch(sl, sl->config_path, 1, "NOB-77\n", &o), 1);
+	expect_summary(&o, 0, 0, 0, 1);
+	expect_refusals(&o, why, 1);
+	assert_int_equal(ledger_runs(sl), runs);
+	for (size_t i = 0; i < 2; i++) {
+		after[i] = probe_device(sl, i);
+		assert_string_equal(after[i], before[i]);
+		free(before[i]);
+		free(after[i]);
+	}
+	out_clear(&o);
+	free(first);
+	sim_line_stop(sl);
+}
+
+/* Scanning a board that PASSed in this batch again is refused as a
+ * duplicate: it never becomes a FAIL on another board. */
+static void
+test_lone_rescan_of_a_passed_board_is_refused_not_failed(void **state)
+{
+	(void)state;
+	struct sim_line *sl = sim_line_start(2, "AGN", 1000, NULL);
+	char *scans = xasprintf("%s\n%s\n", sl->serials[1], sl->serials[1]);
+	const char *why[] = { "duplicate" };
+	struct out o;
+
+	assert_int_equal(run_batch(sl, sl->config_path, 1, scans, &o), 1);
+	expect_summary(&o, 1, 1, 0, 1);
+	expect_refusals(&o, why, 1);
+	assert_string_equal(jstr(find_run(&o, sl->serials[1], 2), "result"),
+	    "PASS");
+	assert_int_equal(check_ledger(sl, &o), 1);
+	out_clear(&o);
+	free(scans);
+	sim_line_stop(sl);
+}
+
+/* Two boards reporting the same serial: the lone scan is refused naming
+ * both slots (never a guess) and starts nothing. */
+static void
+test_lone_scan_of_a_serial_two_boards_report_is_refused(void **state)
+{
+	(void)state;
+	const char *const twin[] = { "--serial", "TWIN-1", NULL };
+	const struct sim_slot_opts opts[3] = { { twin, NULL }, { NULL, NULL },
+		{ twin, NULL } };
+	struct sim_line *sl = sim_line_start(3, "TW", 1000, opts);
+	const char *why[] = { "slot 1 (S1), slot 3 (S3)" };
+	struct out o;
+
+	assert_int_equal(run_batch(sl, sl->config_path, 1, "TWIN-1\n", &o),
+	    1);
+	expect_summary(&o, 0, 0, 0, 1);
+	expect_refusals(&o, why, 1);
+	assert_int_equal(check_ledger(sl, &o), 0);
+	out_clear(&o);
+	sim_line_stop(sl);
+}
+
+/* A slot whose device never answers costs only its own HELLO deadline:
+ * lone scans still reach the boards of the other slots and PASS, and the
+ * silent board's serial is refused (it cannot say it holds it). */
+static void
+test_silent_slot_does_not_stop_lone_scans(void **state)
+{
+	(void)state;
+	const char *const silent[] = { "--fault", "silent", NULL };
+	const struct sim_slot_opts opts[3] = { { silent, NULL },
+		{ NULL, NULL }, { NULL, NULL } };
+	struct sim_line *sl = sim_line_start(3, "SIL", 1000, opts);
+	char *scans = xasprintf("%s\n%s\n%s\n", sl->serials[2],
+	    sl->serials[0], sl->serials[1]);
+	const char *why[] = { "no board with serial SIL-1" };
+	struct out o;
+
+	assert_int_equal(run_batch(sl, sl->config_path, 1, scans, &o), 1);
+	expect_summary(&o, 2, 2, 0, 1);
+	expect_refusals(&o, why, 1);
+	assert_string_equal(jstr(find_run(&o, sl->serials[2], 3), "result"),
+	    "PASS");
+	assert_string_equal(jstr(find_run(&o, sl->serials[1], 2), "result"),
+	    "PASS");
+	assert_int_equal(check_ledger(sl, &o), 2);
+	out_clear(&o);
+	free(scans);
+	sim_line_stop(sl);
+}
+
 /* Bad options are usage errors; a broken fixture is a station error. */
 static void
 test_usage_and_fixture_errors_exit_codes(void **state)
@@ -294,6 +464,15 @@ main(void)
 		cmocka_unit_test(test_mismatched_scan_fails_and_can_be_reworked),
 		cmocka_unit_test(test_invalid_and_duplicate_scans_are_rejected),
 		cmocka_unit_test(test_config_slots_are_the_default_fixture),
+		cmocka_unit_test(
+		    test_lone_scans_run_on_the_slot_holding_the_board),
+		cmocka_unit_test(
+		    test_lone_scan_of_no_board_is_refused_and_touches_nothing),
+		cmocka_unit_test(
+		    test_lone_rescan_of_a_passed_board_is_refused_not_failed),
+		cmocka_unit_test(
+		    test_lone_scan_of_a_serial_two_boards_report_is_refused),
+		cmocka_unit_test(test_silent_slot_does_not_stop_lone_scans),
 		cmocka_unit_test(test_usage_and_fixture_errors_exit_codes),
 	};
 

@@ -45,6 +45,10 @@ struct tl {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	unsigned pass_events, fail_events;
+	/* lone scans: order of the routed event and of RUN_START per slot
+	 * (slot < 8), and the last refusal (an INFO on slot 0) */
+	unsigned seq, routed_at[8], started_at[8];
+	char refusal[256];
 	struct got got[MAX_RESULTS];
 	size_t n_got;
 };
@@ -53,10 +57,22 @@ static void
 on_event(void *ctx, const struct station_event *ev)
 {
 	struct tl *t = ctx;
+	int routed = ev->kind == EVENT_INFO && ev->text != NULL &&
+	    strcmp(ev->text, EVENT_INFO_ROUTED) == 0;
 
-	if (ev->kind != EVENT_RUN_END)
-		return;
 	pthread_mutex_lock(&t->mu);
+	if (routed && ev->slot > 0 && ev->slot < 8)
+		t->routed_at[ev->slot] = ++t->seq;
+	if (ev->kind == EVENT_RUN_START && ev->slot > 0 && ev->slot < 8)
+		t->started_at[ev->slot] = ++t->seq;
+	if (ev->kind == EVENT_INFO && ev->slot == 0 && ev->err != ST_OK) {
+		snprintf(t->refusal, sizeof t->refusal, "%s", ev->text);
+		pthread_cond_broadcast(&t->cv);
+	}
+	if (ev->kind != EVENT_RUN_END) {
+		pthread_mutex_unlock(&t->mu);
+		return;
+	}
 	if (ev->pass)
 		t->pass_events++;
 	else
@@ -326,6 +342,67 @@ test_submit_refuses_busy_and_unknown_slots(void **state)
 	free(hook);
 }
 
+/* Lone scans at the line: a serial running on a slot is refused naming
+ * the slot; a serial no board reports is refused with the value escaped;
+ * the board's serial is routed to its slot, announced before the run's
+ * first event; and the screen's asynchronous form reports a refusal as an
+ * event on slot 0. */
+static void
+test_lone_scan_routes_or_refuses_at_the_line(void **state)
+{
+	(void)state;
+	char *dir = scratch_dir();
+	char *hook = xasprintf("power_on = while [ ! -e %s/go ]; do "
+	    "sleep 0.01; done\n", dir);
+	struct sim_slot_opts opts[2] = { { .fixture_lines = hook },
+		{ NULL, NULL } };
+	struct tl *t = tl_start(2, "LINE-L", opts);
+	struct line_job job = { .scanned_serial = "LINE-L-1" };
+	char *cause = NULL, *go = xasprintf("%s/go", dir);
+	unsigned slot = 0;
+
+	tl_line(t);
+	submit(t, 1, "LINE-L-1"); /* held by its power_on hook */
+	assert_int_equal(line_submit_located(t->line, &job, &slot, &cause),
+	    ST_E_STATE);
+	assert_non_null(strstr(cause, "LINE-L-1 is already running in slot 1"));
+	free(cause);
+	cause = NULL;
+	job.scanned_serial = "NONE-\x1b[2J";
+	assert_int_equal(line_submit_located(t->line, &job, &slot, &cause),
+	    ST_E_NOTFOUND);
+	assert_non_null(strstr(cause,
+	    "no board with serial NONE-\\x1b[2J in the fixture"));
+	free(cause);
+	cause = NULL;
+	job.scanned_serial = "LINE-L-2";
+	assert_int_equal(line_submit_located(t->line, &job, &slot, &cause),
+	    ST_OK);
+	assert_int_equal(slot, 2);
+	job.scanned_serial = "LINE-L-9";
+	assert_int_equal(line_locate_start(t->line, &job, &cause), ST_OK);
+	pthread_mutex_lock(&t->mu);
+	while (t->refusal[0] == '\0')
+		pthread_cond_wait(&t->cv, &t->mu);
+	pthread_mutex_unlock(&t->mu);
+	assert_non_null(strstr(t->refusal, "no board with serial LINE-L-9"));
+	FILE *fp = fopen(go, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	line_wait_idle(t->line);
+	assert_true(got_for(t, 1)->pass);
+	assert_true(got_for(t, 2)->pass);
+	assert_string_equal(got_for(t, 2)->serial, "LINE-L-2");
+	assert_int_not_equal(t->routed_at[2], 0);
+	assert_true(t->routed_at[2] < t->started_at[2]);
+	assert_int_equal(t->routed_at[1], 0); /* slot 1 came by its label */
+	tl_stop(t);
+	scratch_rmtree(dir);
+	free(dir);
+	free(go);
+	free(hook);
+}
+
 /* A failing power_on hook: FAIL at connect, on record in the ledger,
  * power_off still runs, and the slot's environment reaches the hooks. */
 static void
@@ -408,6 +485,7 @@ main(void)
 		    test_two_slots_one_serial_one_fails_at_the_reservation),
 		cmocka_unit_test(test_hung_device_does_not_stop_other_slots),
 		cmocka_unit_test(test_submit_refuses_busy_and_unknown_slots),
+		cmocka_unit_test(test_lone_scan_routes_or_refuses_at_the_line),
 		cmocka_unit_test(test_failing_power_hook_fails_the_run_on_record),
 		cmocka_unit_test(test_hung_hook_is_killed_at_its_deadline),
 		cmocka_unit_test(test_line_needs_slots),

@@ -214,8 +214,6 @@ test_event_for_unknown_slot_is_ignored(void **state)
 	ui_model_free(&m);
 }
 
-/* A serial scan starts on the first slot not running, the next one on
- * the next slot; with every slot busy it waits for a slot label. */
 /* With a label format, a serial that breaks it gets a message and starts
  * nothing; a label that fits starts as usual. */
 static void
@@ -238,28 +236,65 @@ test_scan_outside_the_label_format_is_refused(void **state)
 	assert_message_has(&m, "checksum failure");
 	assert_int_equal(ui_model_running(&m), 0);
 	ui_input_scan(&m, "SN-79927398713", &a);
-	assert_int_equal(a.kind, UI_ACT_START);
+	assert_int_equal(a.kind, UI_ACT_LOCATE);
 	ui_model_free(&m);
 	scan_format_free(f);
 }
 
+/* What the line sends when a lone scan found its board on `slot`. */
 static void
-test_serial_scan_uses_next_free_slot(void **state)
+routed(struct ui_model *m, int slot, const char *serial)
+{
+	struct ui_event e = {
+		.kind = EVENT_INFO,
+		.slot = slot,
+		.step = STEP_CONNECT,
+		.progress = -1,
+		.serial = (char *)serial,
+		.text = (char *)EVENT_INFO_ROUTED,
+	};
+
+	ui_model_apply(m, &e, 7);
+}
+
+/* A lone serial asks the line to find its board (nothing starts on the
+ * first free slot); the slot the line routed it to shows it running, a
+ * refusal shows on the message line; with every slot busy the serial
+ * waits for a slot label. */
+static void
+test_lone_serial_scan_is_located_by_the_line(void **state)
 {
 	struct ui_model m;
 	struct ui_action a;
+	struct ui_event refusal = {
+		.kind = EVENT_INFO,
+		.slot = 0,
+		.serial = (char *)"SN-999",
+		.text = (char *)"no board with serial SN-999 in the fixture",
+		.err = ST_E_NOTFOUND,
+	};
 	(void)state;
 
 	model2(&m);
 	ui_input_scan(&m, "SN-100\r", &a);
-	assert_int_equal(a.kind, UI_ACT_START);
-	assert_int_equal(a.slot_pos, 0);
+	assert_int_equal(a.kind, UI_ACT_LOCATE);
 	assert_string_equal(a.serial, "SN-100");
-	ui_model_slot_started(&m, a.slot_pos, a.serial, 1);
+	assert_message_has(&m, "looking for its board");
+	assert_int_equal(ui_model_running(&m), 0);
+	routed(&m, 2, "SN-100");
+	assert_int_equal(m.slots[1].state, UI_SLOT_RUNNING);
+	assert_string_equal(m.slots[1].serial, "SN-100");
+	assert_int_equal(m.slots[0].state, UI_SLOT_IDLE);
+	assert_message_has(&m, "A2: SN-100 started");
+	ui_input_scan(&m, "SN-999", &a);
+	assert_int_equal(a.kind, UI_ACT_LOCATE);
+	ui_model_apply(&m, &refusal, 8);
+	assert_message_has(&m, "no board with serial SN-999");
+	assert_int_equal(m.message_bad, 1);
+	assert_int_equal(ui_model_running(&m), 1);
 	ui_input_scan(&m, "  SN-101 ", &a);
-	assert_int_equal(a.kind, UI_ACT_START);
-	assert_int_equal(a.slot_pos, 1);
-	ui_model_slot_started(&m, a.slot_pos, a.serial, 1);
+	assert_int_equal(a.kind, UI_ACT_LOCATE);
+	routed(&m, 1, "SN-101");
 
 	ui_input_scan(&m, "SN-102", &a);
 	assert_int_equal(a.kind, UI_ACT_NONE);
@@ -325,10 +360,9 @@ test_label_then_serial_goes_to_that_slot(void **state)
 	assert_int_equal(a.kind, UI_ACT_START);
 	assert_int_equal(a.slot_pos, 1);
 	ui_model_slot_started(&m, 1, "SN-400", 1);
-	/* used once: the next serial takes the first free slot again */
+	/* used once: the next serial is a lone scan again */
 	ui_input_scan(&m, "SN-401", &a);
-	assert_int_equal(a.kind, UI_ACT_START);
-	assert_int_equal(a.slot_pos, 0);
+	assert_int_equal(a.kind, UI_ACT_LOCATE);
 	ui_model_free(&m);
 }
 
@@ -386,7 +420,7 @@ test_duplicates_refused_retry_after_fail(void **state)
 
 	model2(&m);
 	ui_input_scan(&m, "SN-300", &a);
-	ui_model_slot_started(&m, a.slot_pos, a.serial, 1);
+	routed(&m, 1, a.serial);
 	ui_input_scan(&m, "SN-300", &a);
 	assert_int_equal(a.kind, UI_ACT_NONE);
 	assert_message_has(&m, "already running");
@@ -396,10 +430,10 @@ test_duplicates_refused_retry_after_fail(void **state)
 	assert_message_has(&m, "PASSed");
 
 	ui_input_scan(&m, "SN-301", &a);
-	assert_int_equal(a.kind, UI_ACT_START);
-	ui_model_slot_started(&m, a.slot_pos, a.serial, 3);
-	ev(&m, EVENT_RUN_END, (int)a.slot_pos + 1, STEP_HELLO, 100, "no answer",
-	    ST_E_TIMEOUT, 0, 4);
+	assert_int_equal(a.kind, UI_ACT_LOCATE);
+	routed(&m, 1, a.serial);
+	ev(&m, EVENT_RUN_END, 1, STEP_HELLO, 100, "no answer", ST_E_TIMEOUT, 0,
+	    4);
 	/* retry refused on a PASSed slot, allowed on the FAILed one */
 	m.selected = 1;
 	ui_input_retry(&m, &a);
@@ -411,7 +445,7 @@ test_duplicates_refused_retry_after_fail(void **state)
 	assert_string_equal(a.serial, "SN-301");
 	/* and rescanning the FAILed serial is allowed too */
 	ui_input_scan(&m, "SN-301", &a);
-	assert_int_equal(a.kind, UI_ACT_START);
+	assert_int_equal(a.kind, UI_ACT_LOCATE);
 	ui_model_free(&m);
 }
 
@@ -513,7 +547,7 @@ main(void)
 		cmocka_unit_test(test_hotplug_slot_waiting_then_removed),
 		cmocka_unit_test(test_rate_and_ledger_tail_bounds),
 		cmocka_unit_test(test_event_for_unknown_slot_is_ignored),
-		cmocka_unit_test(test_serial_scan_uses_next_free_slot),
+		cmocka_unit_test(test_lone_serial_scan_is_located_by_the_line),
 		cmocka_unit_test(test_scan_outside_the_label_format_is_refused),
 		cmocka_unit_test(test_slot_label_chooses_slot),
 		cmocka_unit_test(test_label_then_serial_goes_to_that_slot),

@@ -238,8 +238,48 @@ test_four_slots_all_pass_after_scanning(void **state)
 	free(screen);
 }
 
-/* A serial no device has: the first free slot runs it and FAILs at the
- * serial check, with the operator headline and the reason on screen. */
+/* Four boards, one lone scan each in an order unlike the slots': each
+ * runs on the slot whose board reports it, so all four PASS. */
+static void
+test_four_lone_scans_in_shuffled_order_all_pass(void **state)
+{
+	struct ui_test *t = *state;
+	static const int order[] = { 2, 0, 3, 1 };
+	char *screen;
+
+	for (int i = 0; i < 4; i++)
+		add_device(t, NULL);
+	start_ui(t, 80, 24, 0);
+	for (int i = 0; i < 4; i++)
+		scan(t, t->serial[order[i]]);
+	screen = wait_for(t, "PASSED 4");
+	assert_non_null(strstr(screen, "FAILED 0"));
+	assert_non_null(strstr(screen, "yield 100%"));
+	free(screen);
+}
+
+/* A lone scan of a serial no board reports is refused on the message
+ * line: nothing runs, nothing FAILs. */
+static void
+test_lone_scan_of_no_board_is_refused(void **state)
+{
+	struct ui_test *t = *state;
+	char *screen;
+
+	add_device(t, NULL);
+	add_device(t, NULL);
+	start_ui(t, 80, 24, 0);
+	scan(t, "SN-NOBODY-3");
+	screen = wait_for(t, "no board with serial SN-NOBODY-3");
+	assert_non_null(strstr(screen, "PASSED 0"));
+	assert_non_null(strstr(screen, "FAILED 0"));
+	assert_null(strstr(screen, "running"));
+	free(screen);
+}
+
+/* A serial no device has, scanned onto a slot by its label: it FAILs at
+ * the serial check, with the operator headline and the reason on
+ * screen. */
 static void
 test_serial_of_no_device_fails_with_reason(void **state)
 {
@@ -249,6 +289,7 @@ test_serial_of_no_device_fails_with_reason(void **state)
 	add_device(t, NULL);
 	add_device(t, NULL);
 	start_ui(t, 80, 24, 0);
+	scan(t, "S1");
 	scan(t, "SN-NOBODY-1");
 	screen = wait_for(t, "FAILED 1");
 	assert_non_null(strstr(screen, "FAIL"));
@@ -288,6 +329,7 @@ test_hung_device_does_not_block_other_slot(void **state)
 	add_device(t, "silent");
 	add_device(t, NULL);
 	start_ui(t, 80, 24, 0);
+	scan(t, "S1");
 	scan(t, t->serial[0]);
 	free(wait_for(t, "running"));
 	scan(t, t->serial[1]);
@@ -297,6 +339,32 @@ test_hung_device_does_not_block_other_slot(void **state)
 	screen = wait_for(t, "this help");
 	/* the silent device's slot was still busy while all this happened */
 	assert_non_null(strstr(screen, "running"));
+	free(screen);
+}
+
+/* An idle slot whose device never answers costs its own HELLO deadline
+ * only: a lone scan still finds its board on another slot and PASSes,
+ * and the screen answers keys (F1 help) meanwhile. */
+static void
+test_silent_idle_slot_does_not_stop_lone_scan(void **state)
+{
+	struct ui_test *t = *state;
+	char *screen;
+
+	add_device(t, "silent");
+	add_device(t, NULL);
+	add_device(t, NULL);
+	start_ui(t, 80, 24, 0);
+	scan(t, t->serial[2]);
+	tmux(t, NULL, "send-keys", "-t", "ui", "F1", NULL);
+	free(wait_for(t, "this help"));
+	tmux(t, NULL, "send-keys", "-t", "ui", "Escape", NULL);
+	screen = wait_for(t, "PASSED 1");
+	assert_non_null(strstr(screen, "FAILED 0"));
+	free(screen);
+	scan(t, t->serial[0]);
+	screen = wait_for(t, "no board with serial");
+	assert_non_null(strstr(screen, "FAILED 0"));
 	free(screen);
 }
 
@@ -361,11 +429,19 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_four_slots_all_pass_after_scanning, setup, teardown),
 		cmocka_unit_test_setup_teardown(
+		    test_four_lone_scans_in_shuffled_order_all_pass, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_lone_scan_of_no_board_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
 		    test_serial_of_no_device_fails_with_reason, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_scans_give_messages,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_hung_device_does_not_block_other_slot, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_silent_idle_slot_does_not_stop_lone_scan, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_resize_keeps_running, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_no_color_still_shows_words,
