@@ -43,4 +43,11 @@ extern const struct cmd_entry cmd_revoke_entry;
 /* Print "usage: station NAME ARGS" to stderr and return EXIT_USAGE. */
 int cmd_usage(const struct cmd_entry *entry);
 
+/*
+ * Print "station: WHAT: CAUSE" (or "station: CAUSE" when `what` is NULL)
+ * on stderr, CAUSE through text_show: a cause may quote a device, a
+ * scanner or a CA, and no control byte of theirs reaches the terminal.
+ */
+void cmd_print_cause(const char *what, const char *cause);
+
 #endif

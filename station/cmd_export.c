@@ -16,6 +16,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "station.h"
+#include "util/text.h"
 
 /* "2026-11-22T00:00:00Z" (or with ".123" milliseconds) -> unix ms. */
 static int
@@ -111,8 +112,11 @@ cmd_export_exec(int argc, char **argv)
 	req.station_id = st->cfg->station_id;
 	err = ledger_export(st->ledger, &req, &res, &cause);
 	if (err) {
-		fprintf(stderr, "station: export failed: %s (%s)\n", cause,
+		char *shown = text_show(cause, 4096);
+
+		fprintf(stderr, "station: export failed: %s (%s)\n", shown,
 		    problem_hint(res.problem));
+		free(shown);
 		rc = EXIT_STATION;
 		goto out;
 	}

@@ -21,6 +21,7 @@
 #include "ca/local.h"
 #include "cmd.h"
 #include "station.h"
+#include "util/text.h"
 #include "util/xalloc.h"
 
 /* Lower-case hex without separators; NULL if `s` is not hex. */
@@ -55,7 +56,7 @@ static int
 revoke(struct station *st, const char *serial, const char *reason)
 {
 	struct cert_record rec = { 0 };
-	char *cause = NULL, *note = NULL;
+	char *cause = NULL, *note = NULL, *shown = NULL;
 	int rc = EXIT_STATION;
 	st_err err;
 
@@ -67,13 +68,13 @@ revoke(struct station *st, const char *serial, const char *reason)
 		goto out;
 	}
 	if (err) {
-		fprintf(stderr, "station: revoke: %s\n", cause);
+		cmd_print_cause("revoke", cause);
 		goto out;
 	}
 	if (strcmp(rec.status, "revoked") == 0) {
+		shown = text_show(rec.status_note ? rec.status_note : "", 512);
 		fprintf(stderr, "station: revoke: certificate %s is already "
-		    "revoked%s%s\n", serial, rec.status_note ? ": " : "",
-		    rec.status_note ? rec.status_note : "");
+		    "revoked%s%s\n", serial, rec.status_note ? ": " : "", shown);
 		rc = EXIT_FAIL;
 		goto out;
 	}
@@ -84,8 +85,7 @@ revoke(struct station *st, const char *serial, const char *reason)
 	}
 	err = st->ca->ops->revoke(st->ca, serial, reason, &cause);
 	if (err) {
-		fprintf(stderr, "station: revoke: %s: %s\n", st->ca->describe,
-		    cause);
+		cmd_print_cause(st->ca->describe, cause);
 		rc = err == ST_E_NOTFOUND ? EXIT_FAIL : EXIT_STATION;
 		goto out;
 	}
@@ -102,6 +102,7 @@ revoke(struct station *st, const char *serial, const char *reason)
 	rc = EXIT_PASS;
 out:
 	ledger_cert_record_clear(&rec);
+	free(shown);
 	free(note);
 	free(cause);
 	return rc;
@@ -126,21 +127,27 @@ cmd_revoke_exec(int argc, char **argv)
 	if (arg == NULL)
 		return cmd_usage(&cmd_revoke_entry);
 	if (local_crl_reason_code(reason) < 0) {
+		char *shown = text_escape(reason, 64);
+
 		fprintf(stderr, "station: revoke: unknown reason '%s' (RFC "
 		    "5280: unspecified, keyCompromise, cACompromise, "
 		    "affiliationChanged, superseded, cessationOfOperation, "
 		    "certificateHold, privilegeWithdrawn, aACompromise)\n",
-		    reason);
+		    shown);
+		free(shown);
 		return EXIT_USAGE;
 	}
 	serial = normalize_serial(arg);
 	if (serial == NULL) {
+		char *shown = text_escape(arg, 128);
+
 		fprintf(stderr, "station: revoke: '%s' is not a hex serial\n",
-		    arg);
+		    shown);
+		free(shown);
 		return EXIT_USAGE;
 	}
 	if (station_open(station_globals.config_path, &st, &cause)) {
-		fprintf(stderr, "station: revoke: %s\n", cause);
+		cmd_print_cause("revoke", cause);
 		rc = EXIT_STATION;
 	} else {
 		rc = revoke(st, serial, reason);
