@@ -50,4 +50,12 @@ int cmd_usage(const struct cmd_entry *entry);
  */
 void cmd_print_cause(const char *what, const char *cause);
 
+/*
+ * 1 if the value of command-line option `opt` (a scanned label, an
+ * operator or batch id) is NULL or printable ASCII.  Else prints
+ * "station: OPT 'ESCAPED' refused: ..." on stderr and returns 0: the
+ * command then exits 2 before any run is recorded.
+ */
+int cmd_arg_printable(const char *opt, const char *value);
+
 #endif

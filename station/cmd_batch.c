@@ -322,6 +322,9 @@ cmd_batch_exec(int argc, char **argv)
 	}
 	if (o.count > 0 && !o.hotplug)
 		return cmd_usage(&cmd_batch_entry);
+	if (!cmd_arg_printable("--operator", o.tmpl.operator_id) ||
+	    !cmd_arg_printable("--batch", o.tmpl.batch))
+		return EXIT_USAGE;
 	if (input) {
 		in = fopen(input, "re");
 		if (in == NULL) {

@@ -68,23 +68,6 @@ print_human(const struct provision_result *res)
 	text_pool_clear(&tp);
 }
 
-/* A scanned label is refused on the command line when it holds a byte
- * that is not printable ASCII: before any run is recorded, and with the
- * value escaped so that the refusal itself is safe to show. */
-static int
-scanned_label_ok(const char *label)
-{
-	char *shown;
-
-	if (label == NULL || text_is_printable_ascii(label))
-		return 1;
-	shown = text_escape(label, 128);
-	fprintf(stderr, "station: provision: --serial '%s' refused: a label "
-	    "holds only printable ASCII (scan it again)\n", shown);
-	free(shown);
-	return 0;
-}
-
 static int
 cmd_provision_exec(int argc, char **argv)
 {
@@ -122,7 +105,9 @@ cmd_provision_exec(int argc, char **argv)
 	}
 	if (req.device_uri == NULL)
 		return cmd_usage(&cmd_provision_entry);
-	if (!scanned_label_ok(req.scanned_serial))
+	if (!cmd_arg_printable("--serial", req.scanned_serial) ||
+	    !cmd_arg_printable("--operator", req.operator_id) ||
+	    !cmd_arg_printable("--batch", req.batch))
 		return EXIT_USAGE;
 
 	rc = cmd_open_station(&st);

@@ -65,6 +65,20 @@ cmd_print_cause(const char *what, const char *cause)
 }
 
 int
+cmd_arg_printable(const char *opt, const char *value)
+{
+	char *shown;
+
+	if (value == NULL || text_is_printable_ascii(value))
+		return 1;
+	shown = text_escape(value, 128);
+	fprintf(stderr, "station: %s '%s' refused: it holds a byte that is "
+	    "not printable ASCII (scan or type it again)\n", opt, shown);
+	free(shown);
+	return 0;
+}
+
+int
 cmd_usage(const struct cmd_entry *entry)
 {
 	fprintf(stderr, "usage: station %s %s\n", entry->name, entry->args);
