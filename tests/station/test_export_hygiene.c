@@ -1,7 +1,9 @@
 /*
  * Device-reported strings in the ERP export are data, end to end: devsim
- * reports OWASP CSV-injection payloads, quotes, commas, newlines and bytes
- * that are not UTF-8 as its model and versions; the real `station`
+ * reports OWASP CSV-injection payloads, quotes, commas and bytes that are
+ * not UTF-8 as its model and versions (controls -- tab, CR, LF -- are
+ * refused at HELLO by the driver, so the tab- and CR-leading cells are
+ * planted through the ledger API in tests/db/test_export.c); the real `station`
  * provisions it into a real ledger and `station export` writes the files;
  * Python's csv and json modules (independent readers) then see every
  * formula cell guarded by a leading ', every other value exactly as the
@@ -36,13 +38,10 @@ static const struct planted devices[] = {
 	{ "HYG-0001", "=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0",
 	    "-2+3", "'=HYPERLINK(\"http://x\")", "'+cmd|' /C calc'!A0",
 	    "'-2+3" },
-	{ "HYG-0002", "@SUM(1)", "\tTAB-LEADING", "\rCR-LEADING",
-	    "'@SUM(1)", "'\tTAB-LEADING", "'\rCR-LEADING" },
-	{ "HYG-0003", "say \"hi\", then\nbye", "bad\xff\xfe" "bytes",
-	    "'apostrophe", "say \"hi\", then\nbye", "bad\\xff\\xfebytes",
-	    "''apostrophe" },
-	{ "HYG-0004", "Ger\xc3\xa4t-1", "1.0", "SN-like-2", "Ger\xc3\xa4t-1",
-	    "1.0", "SN-like-2" },
+	{ "HYG-0002", "@SUM(1)", "say \"hi\", then", "'apostrophe",
+	    "'@SUM(1)", "say \"hi\", then", "''apostrophe" },
+	{ "HYG-0003", "Ger\xc3\xa4t-1", "bad\xff\xfe" "bytes", "SN-like-2",
+	    "Ger\xc3\xa4t-1", "bad\\xff\\xfebytes", "SN-like-2" },
 };
 #define N_DEVICES (sizeof devices / sizeof devices[0])
 
@@ -171,7 +170,7 @@ test_jsonl_keeps_every_key_and_escapes_bad_bytes(void **state)
 		const struct planted *p = &devices[i];
 		json_t *r = row_of(rows, p->serial);
 		const char *hw = strcmp(p->serial, "HYG-0003") == 0 ?
-		    p->want_hw : p->hw;
+		    p->want_hw : p->hw; /* only the non-UTF-8 value changes */
 
 		assert_int_equal(json_object_size(r), 28);
 		assert_string_equal(cell(r, "model"), p->model);
