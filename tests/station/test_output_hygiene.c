@@ -178,6 +178,49 @@ test_ledger_list_and_show_escape_what_they_print(void **state)
 	proc_out_clear(&o);
 }
 
+/* `station batch` refuses scans with ESC, a GS1 separator or a byte that
+ * is not UTF-8: one refusal line each with the "scan" key present (the
+ * non-UTF-8 one escaped), no run recorded, no device touched. */
+static void
+test_batch_refuses_tainted_scans_with_every_key(void **state)
+{
+	const char *args[] = { "batch", "--fixture", NULL, "--input", NULL,
+		NULL };
+	struct proc_out o;
+	int64_t runs = -1;
+	char *fx, *in, *line, *save = NULL;
+	int refused = 0;
+
+	(void)state;
+	fx = prov_env_write(tc.env, "fx.ini", "[fixture]\nname = t\n"
+	    "[slot 1]\nlabel = S1\ndevice = tcp:127.0.0.1:1\n");
+	in = prov_env_write(tc.env, "scans.txt",
+	    "SN\x1b[2J\nSN-7\x1d" "1\nSN-8\xff\n");
+	args[2] = fx;
+	args[4] = in;
+	run_safe(args, 1, &o);
+	for (line = strtok_r(o.out, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		json_t *j = json_loads(line, 0, NULL);
+
+		assert_non_null(j);
+		if (json_is_true(json_object_get(j, "rejected"))) {
+			refused++;
+			assert_true(json_is_string(json_object_get(j, "scan")));
+			assert_non_null(strstr(prov_jstr(j, "reason"),
+			    "control or non-ASCII byte"));
+		}
+		json_decref(j);
+	}
+	assert_int_equal(refused, 3);
+	proc_out_clear(&o);
+	tc.led = prov_ledger(tc.env);
+	assert_int_equal(ledger_count_runs(tc.led, NULL, &runs, NULL), ST_OK);
+	assert_int_equal(runs, 0);
+	free(fx);
+	free(in);
+}
+
 #define T(f) PROV_CASE_TEST(f)
 
 int
@@ -187,6 +230,7 @@ main(void)
 		T(test_provision_refuses_a_label_with_escape),
 		T(test_non_utf8_device_strings_keep_every_json_key),
 		T(test_ledger_list_and_show_escape_what_they_print),
+		T(test_batch_refuses_tainted_scans_with_every_key),
 	};
 
 	return cmocka_run_group_tests_name("station output: hostile strings",
