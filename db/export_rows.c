@@ -1,8 +1,12 @@
 /*
  * The exported columns and their two encodings: CSV (RFC 4180: comma,
  * CRLF, fields quoted when they hold a comma, quote, CR or LF, quotes
- * doubled, header row) and JSON lines (one object per run, keys in column
- * order, NULL as null, UTF-8).  Rows are streamed from one SELECT in chain order.
+ * doubled, header row; text cells that a spreadsheet would run as a
+ * formula neutralised) and JSON lines (one object per run, keys in column
+ * order, NULL as null, UTF-8).  Rows are streamed from one SELECT in chain
+ * order.  Text columns hold what devices and scanners reported: a value
+ * that is not valid UTF-8 is exported as text_escape of it, in both
+ * encodings, so that every file is the UTF-8 docs/export.md promises.
  */
 #include "db/export_int.h"
 
@@ -12,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "station/util/text.h"
 #include "station/util/xalloc.h"
 
 enum col_kind {
@@ -150,19 +155,37 @@ line_put(struct line *ln, const char *p, size_t n)
 	ln->len += n;
 }
 
+/*
+ * OWASP's rule against CSV injection: a text cell that starts with = + -
+ * @ TAB or CR is read by spreadsheets as a formula, so it gets a leading
+ * single quote.  A cell that starts with a quote itself gets one too, so
+ * the ERP's rule is one and exact: a text cell that starts with ' had
+ * one ' added; drop it to get the stored value.
+ */
+static int
+csv_needs_guard(const char *s, size_t n)
+{
+	return n > 0 && strchr("=+-@\t\r'", s[0]) != NULL;
+}
+
 static void
-csv_field(struct line *ln, const char *s, size_t n)
+csv_field(struct line *ln, const char *s, size_t n, int text)
 {
 	int quote = 0;
+	int guard = text && csv_needs_guard(s, n);
 
 	for (size_t i = 0; i < n && !quote; i++)
 		quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' ||
 			s[i] == '\n';
 	if (!quote) {
+		if (guard)
+			line_put(ln, "'", 1);
 		line_put(ln, s, n);
 		return;
 	}
 	line_put(ln, "\"", 1);
+	if (guard)
+		line_put(ln, "'", 1);
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '"')
 			line_put(ln, "\"", 1);
@@ -171,10 +194,12 @@ csv_field(struct line *ln, const char *s, size_t n)
 	line_put(ln, "\"", 1);
 }
 
-/* Column i of the current row as text in buf, or its stored text; NULL
- * for SQL NULL.  *n receives the length. */
+/* Column i of the current row as text in buf, or its stored text (in
+ * *owned, which the caller frees, when it had to be escaped); NULL for
+ * SQL NULL.  *n receives the length. */
 static const char *
-col_text(sqlite3_stmt *st, size_t i, char *buf, size_t len, size_t *n)
+col_text(sqlite3_stmt *st, size_t i, char *buf, size_t len, size_t *n,
+    char **owned)
 {
 	const char *s = buf;
 
@@ -195,7 +220,14 @@ col_text(sqlite3_stmt *st, size_t i, char *buf, size_t len, size_t *n)
 	default:
 		s = (const char *)sqlite3_column_text(st, (int)i);
 		*n = (size_t)sqlite3_column_bytes(st, (int)i);
-		return s;
+		/* A NUL inside the value ends it for text_escape as for C;
+		 * strlen then differs from the byte count and the value is
+		 * escaped as well. */
+		if (strlen(s) == *n && text_utf8_valid(s, *n))
+			return s;
+		*owned = text_escape(s, SIZE_MAX);
+		*n = strlen(*owned);
+		return *owned;
 	}
 	*n = strlen(buf);
 	return s;
@@ -208,32 +240,20 @@ csv_row(struct line *ln, sqlite3_stmt *st)
 
 	for (size_t i = 0; i < NCOLS; i++) {
 		size_t n = 0;
-		const char *s = col_text(st, i, buf, sizeof buf, &n);
+		char *owned = NULL;
+		const char *s = col_text(st, i, buf, sizeof buf, &n, &owned);
 
 		if (i > 0)
 			line_put(ln, ",", 1);
 		if (s != NULL)
-			csv_field(ln, s, n);
+			csv_field(ln, s, n, cols[i].kind == COL_TEXT);
+		free(owned);
 	}
 	line_put(ln, "\r\n", 2);
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
-
-	if (len == 0 || s[0] > 0xf4 || len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return len;
-}
-
-/* A JSON string (RFC 8259); invalid UTF-8 bytes become U+FFFD so that
- * every line stays parseable. */
+/* A JSON string (RFC 8259) of valid UTF-8 (col_text saw to that):
+ * quotes, backslashes and controls escaped, everything else as it is. */
 static void
 json_str(struct line *ln, const char *p, size_t n)
 {
@@ -243,7 +263,6 @@ json_str(struct line *ln, const char *p, size_t n)
 	line_put(ln, "\"", 1);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = s[i];
-		size_t k;
 
 		if (c == '"' || c == '\\') {
 			esc[0] = '\\';
@@ -258,13 +277,8 @@ json_str(struct line *ln, const char *p, size_t n)
 		} else if (c < 0x20) {
 			snprintf(esc, sizeof esc, "\\u%04x", c);
 			line_put(ln, esc, 6);
-		} else if (c < 0x80) {
-			line_put(ln, p + i, 1);
-		} else if ((k = utf8_len(s + i, n - i)) > 0) {
-			line_put(ln, p + i, k);
-			i += k - 1;
 		} else {
-			line_put(ln, "\\ufffd", 6);
+			line_put(ln, p + i, 1);
 		}
 	}
 	line_put(ln, "\"", 1);
@@ -280,7 +294,8 @@ jsonl_row(struct line *ln, sqlite3_stmt *st)
 	line_put(ln, "{", 1);
 	for (size_t i = 0; i < NCOLS; i++) {
 		size_t n = 0;
-		const char *v = col_text(st, i, buf, sizeof buf, &n);
+		char *owned = NULL;
+		const char *v = col_text(st, i, buf, sizeof buf, &n, &owned);
 
 		if (i > 0)
 			line_put(ln, ",", 1);
@@ -292,6 +307,7 @@ jsonl_row(struct line *ln, sqlite3_stmt *st)
 			line_put(ln, v, n);
 		else
 			json_str(ln, v, n);
+		free(owned);
 	}
 	line_put(ln, "}\n", 2);
 }

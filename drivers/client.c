@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../station/util/log.h"
+#include "../station/util/text.h"
 #include "../station/util/xalloc.h"
 #include "client_int.h"
 #include "frame.h"
@@ -306,17 +307,26 @@ exchange(struct client *c, struct frame *req, struct reply *out,
 	    proto_cmd_name(req->cmd), attempt, attempt_ms);
 }
 
+/* The device's MESSAGE is quoted through text_escape: it is the
+ * device's text, shown whatever bytes it holds (a message with a control
+ * byte is shown escaped, not dropped). */
 static st_err
 status_error(const struct reply *r, uint8_t cmd, char **cause)
 {
-	char *msg = NULL;
+	const uint8_t *val = NULL;
+	size_t vlen = 0;
+	char *raw = NULL, *msg = NULL;
 
-	if (tlv_validate(r->payload, r->payload_len, NULL) == ST_OK)
-		tlv_get_str(r->payload, r->payload_len, PROTO_T_MESSAGE, 200,
-		    &msg, NULL);
-	st_fail(cause, ST_E_DEVICE, "device refused %s: %s%s%s",
+	if (tlv_validate(r->payload, r->payload_len, NULL) == ST_OK &&
+	    tlv_get_bytes(r->payload, r->payload_len, PROTO_T_MESSAGE, 200,
+	    &val, &vlen, NULL) == ST_OK) {
+		raw = xstrndup((const char *)val, vlen);
+		msg = text_escape(raw, 200);
+	}
+	st_fail(cause, ST_E_DEVICE, "device refused %s: %s%s%s%s",
 	    proto_cmd_name(cmd), proto_status_name(r->status),
-	    msg ? " - " : "", msg ? msg : "");
+	    msg ? " - device message '" : "", msg ? msg : "", msg ? "'" : "");
+	free(raw);
 	free(msg);
 	return ST_E_DEVICE;
 }

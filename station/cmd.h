@@ -43,4 +43,19 @@ extern const struct cmd_entry cmd_revoke_entry;
 /* Print "usage: station NAME ARGS" to stderr and return EXIT_USAGE. */
 int cmd_usage(const struct cmd_entry *entry);
 
+/*
+ * Print "station: WHAT: CAUSE" (or "station: CAUSE" when `what` is NULL)
+ * on stderr, CAUSE through text_show: a cause may quote a device, a
+ * scanner or a CA, and no control byte of theirs reaches the terminal.
+ */
+void cmd_print_cause(const char *what, const char *cause);
+
+/*
+ * 1 if the value of command-line option `opt` (a scanned label, an
+ * operator or batch id) is NULL or printable ASCII.  Else prints
+ * "station: OPT 'ESCAPED' refused: ..." on stderr and returns 0: the
+ * command then exits 2 before any run is recorded.
+ */
+int cmd_arg_printable(const char *opt, const char *value);
+
 #endif

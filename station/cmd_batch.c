@@ -89,7 +89,7 @@ reject(struct batch *b, unsigned lineno, const char *scan, const char *why)
 
 	json_object_set_new(o, "rejected", json_true());
 	json_object_set_new(o, "line", json_integer(lineno));
-	json_object_set_new(o, "scan", json_string(scan));
+	json_object_set_new(o, "scan", json_str_or_null(scan));
 	json_object_set_new(o, "reason", json_string(why));
 	pthread_mutex_lock(&b->mu);
 	b->rejected++;
@@ -114,12 +114,13 @@ on_result(void *ctx, const struct line_result *r)
 		json_t *o = json_object();
 
 		json_object_set_new(o, "slot", json_integer(r->slot));
-		json_object_set_new(o, "scanned_serial", scanned ?
-		    json_string(scanned) : json_null());
+		json_object_set_new(o, "scanned_serial",
+		    json_str_or_null(scanned));
 		json_object_set_new(o, "result", json_string("ERROR"));
-		json_object_set_new(o, "reason", json_string(r->station_cause));
+		json_object_set_new(o, "reason",
+		    json_str_or_null(r->station_cause));
 		put_json(o);
-		fprintf(stderr, "station: %s\n", r->station_cause);
+		cmd_print_cause(NULL, r->station_cause);
 		b->station_error = 1;
 		b->failed++;
 	} else {
@@ -258,14 +259,14 @@ run_batch(struct station *st, const struct fixture *fx, FILE *in,
 	pthread_mutex_init(&b.mu, NULL);
 	pthread_cond_init(&b.ran, NULL);
 	if (line_new(st, fx, &bus, &l, &cause) != ST_OK) {
-		fprintf(stderr, "station: %s\n", cause);
+		cmd_print_cause(NULL, cause);
 		rc = EXIT_STATION;
 		goto out;
 	}
 	line_on_result(l, on_result, &b);
 	if (opts->hotplug) {
 		if (line_enable_hotplug(l, tmpl, &cause) != ST_OK) {
-			fprintf(stderr, "station: %s\n", cause);
+			cmd_print_cause(NULL, cause);
 			line_free(l);
 			rc = EXIT_STATION;
 			goto out;
@@ -351,6 +352,9 @@ cmd_batch_exec(int argc, char **argv)
 	}
 	if (o.count > 0 && !o.hotplug)
 		return cmd_usage(&cmd_batch_entry);
+	if (!cmd_arg_printable("--operator", o.tmpl.operator_id) ||
+	    !cmd_arg_printable("--batch", o.tmpl.batch))
+		return EXIT_USAGE;
 	if (input) {
 		in = fopen(input, "re");
 		if (in == NULL) {
@@ -369,7 +373,7 @@ cmd_batch_exec(int argc, char **argv)
 	rc = run_batch(st, fx, in, &o);
 	goto out;
 fail:
-	fprintf(stderr, "station: %s\n", cause);
+	cmd_print_cause(NULL, cause);
 out:
 	fixture_free(fx);
 	station_close(st);

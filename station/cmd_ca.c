@@ -62,7 +62,10 @@ resolve(struct ca_cli *c, const char *what)
 
 	if (station_globals.config_path != NULL) {
 		if (config_load(station_globals.config_path, &c->cfg, &cause)) {
-			fprintf(stderr, "station: ca %s: %s\n", what, cause);
+			char *w = xasprintf("ca %s", what);
+
+			cmd_print_cause(w, cause);
+			free(w);
 			free(cause);
 			return EXIT_STATION;
 		}
@@ -89,8 +92,10 @@ resolve(struct ca_cli *c, const char *what)
 static int
 fail(const char *what, st_err err, char *cause)
 {
-	fprintf(stderr, "station: ca %s: %s\n", what,
-	    cause ? cause : st_strerror(err));
+	char *w = xasprintf("ca %s", what);
+
+	cmd_print_cause(w, cause ? cause : st_strerror(err));
+	free(w);
 	free(cause);
 	return err == ST_E_ARG ? EXIT_USAGE : EXIT_STATION;
 }

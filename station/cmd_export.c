@@ -16,6 +16,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "station.h"
+#include "util/text.h"
 
 /* "2026-11-22T00:00:00Z" (or with ".123" milliseconds) -> unix ms. */
 static int
@@ -70,6 +71,7 @@ cmd_export_exec(int argc, char **argv)
 	struct export_result res;
 	struct station *st = NULL;
 	char *cause = NULL;
+	struct text_pool tp = { 0 };
 	int since = 0, have_from = 0, have_to = 0, rc = EXIT_PASS;
 	st_err err;
 
@@ -98,7 +100,9 @@ cmd_export_exec(int argc, char **argv)
 			have_to = 1;
 			continue;
 		}
-		fprintf(stderr, "station: export: bad option %s %s\n", a, v);
+		fprintf(stderr, "station: export: bad option %s %s\n",
+		    text_pool_show(&tp, a), text_pool_show(&tp, v ? v : ""));
+		text_pool_clear(&tp);
 		return cmd_usage(&cmd_export_entry);
 	}
 	if (req.dir == NULL || have_from != have_to || (since && have_from) ||
@@ -111,25 +115,31 @@ cmd_export_exec(int argc, char **argv)
 	req.station_id = st->cfg->station_id;
 	err = ledger_export(st->ledger, &req, &res, &cause);
 	if (err) {
-		fprintf(stderr, "station: export failed: %s (%s)\n", cause,
+		char *shown = text_show(cause, 4096);
+
+		fprintf(stderr, "station: export failed: %s (%s)\n", shown,
 		    problem_hint(res.problem));
+		free(shown);
 		rc = EXIT_STATION;
 		goto out;
 	}
 	if (res.recovered > 0)
 		printf("recovered %d interrupted export(s)\n", res.recovered);
+	/* The paths hold --out as given on the command line. */
 	if (res.rows == 0)
 		printf("export %" PRId64 ": no new runs%s; wrote %s "
 		       "(no rows) and its manifest\n",
 		    res.export_id, req.since_last ? " since the last export" : "",
-		    res.file);
+		    text_pool_show(&tp, res.file));
 	else
 		printf("export %" PRId64 ": %" PRId64 " runs (chain_seq %" PRId64
 		       "..%" PRId64 ") to %s\n",
 		    res.export_id, res.rows, res.from_chain_seq,
-		    res.to_chain_seq, res.file);
-	printf("manifest %s\nsha256 %s\n", res.manifest, res.sha256);
+		    res.to_chain_seq, text_pool_show(&tp, res.file));
+	printf("manifest %s\nsha256 %s\n", text_pool_show(&tp, res.manifest),
+	    res.sha256);
 out:
+	text_pool_clear(&tp);
 	export_result_clear(&res);
 	free(cause);
 	station_close(st);

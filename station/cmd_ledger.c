@@ -46,6 +46,7 @@ run_cb(const struct run_record *r, void *ctx)
 {
 	struct view *v = ctx;
 	char started[21];
+	struct text_pool tp = { 0 };
 
 	v->runs++;
 	iso_ms(started, r->started_at);
@@ -69,14 +70,18 @@ run_cb(const struct run_record *r, void *ctx)
 		json_out_line(o);
 		return 0;
 	}
+	/* Serials, reasons and notes may quote a device, a scanner or a CA:
+	 * every text column goes through text_show. */
 	printf("run %-6" PRId64 " %s  slot %-2d %-20s %-7s %s%s%s%s\n", r->id,
-	    started, r->slot, r->device_serial ? r->device_serial : "-",
-	    r->result, r->failed_step ? "at " : "",
-	    r->failed_step ? r->failed_step : "",
+	    started, r->slot, text_pool_show(&tp, r->device_serial ?
+	    r->device_serial : "-"), text_pool_show(&tp, r->result),
+	    r->failed_step ? "at " : "",
+	    text_pool_show(&tp, r->failed_step ? r->failed_step : ""),
 	    r->failed_step && r->cert_serial ? " " : "",
-	    r->cert_serial ? r->cert_serial : "");
+	    text_pool_show(&tp, r->cert_serial ? r->cert_serial : ""));
 	if (r->reason)
-		printf("           %s\n", r->reason);
+		printf("           %s\n", text_pool_show(&tp, r->reason));
+	text_pool_clear(&tp);
 	return 0;
 }
 
@@ -85,6 +90,7 @@ cert_cb(const struct cert_record *c, void *ctx)
 {
 	struct view *v = ctx;
 	char nb[21], na[21];
+	struct text_pool tp = { 0 };
 
 	v->certs++;
 	clock_iso8601_utc(nb, c->not_before);
@@ -115,10 +121,14 @@ cert_cb(const struct cert_record *c, void *ctx)
 	    xasprintf("%s (%s)", c->status, c->revoke_reason) :
 	    xstrdup(c->status);
 	printf("cert %s  %-8s run %" PRId64 "  %s\n     sha256 %s\n"
-	    "     valid %s .. %s  issuer %s%s%s\n", c->serial_hex, status,
-	    c->run_id, c->subject, c->fingerprint_sha256, nb, na, c->issuer,
+	    "     valid %s .. %s  issuer %s%s%s\n",
+	    text_pool_show(&tp, c->serial_hex), text_pool_show(&tp, status),
+	    c->run_id, text_pool_show(&tp, c->subject),
+	    text_pool_show(&tp, c->fingerprint_sha256), nb, na,
+	    text_pool_show(&tp, c->issuer),
 	    c->status_note ? "\n     note " : "",
-	    c->status_note ? c->status_note : "");
+	    text_pool_show(&tp, c->status_note ? c->status_note : ""));
+	text_pool_clear(&tp);
 	free(status);
 	return 0;
 }
@@ -222,12 +232,15 @@ ledger_verify_cmd(struct station *st, int json)
 		json_object_set_new(o, "runs_checked",
 		    json_integer(rep.runs_checked));
 		json_object_set_new(o, "bad_run_id", json_integer(rep.bad_run_id));
-		json_object_set_new(o, "detail", json_string(err ? (cause ?
+		json_object_set_new(o, "detail", json_str_or_null(err ? (cause ?
 		    cause : rep.detail) : ""));
 		json_out_line(o);
 	} else if (err) {
+		char *shown = text_show(cause ? cause : rep.detail, 4096);
+
 		printf("FAIL  ledger %s: %s\n", ledger_problem_name(rep.problem),
-		    cause ? cause : rep.detail);
+		    shown);
+		free(shown);
 	} else {
 		printf("PASS  ledger intact: %" PRId64 " runs in the chain\n",
 		    rep.runs_checked);
@@ -269,15 +282,21 @@ cmd_ledger_exec(int argc, char **argv)
 	} else if (strcmp(sub, "show") == 0) {
 		err = show_device(st->ledger, &v, serial, &cause);
 		if (err == ST_OK && v.runs == 0 && v.certs == 0) {
-			fprintf(stderr, "station: no runs or certificates for '%s'\n",
-			    serial);
+			char *shown = text_escape(serial, 128);
+
+			fprintf(stderr, "station: no runs or certificates for "
+			    "'%s'\n", shown);
+			free(shown);
 			rc = EXIT_FAIL;
 		}
 	} else {
 		rc = ledger_verify_cmd(st, v.json);
 	}
 	if (err) {
-		fprintf(stderr, "station: ledger %s: %s\n", sub, cause);
+		char *what = xasprintf("ledger %s", sub);
+
+		cmd_print_cause(what, cause);
+		free(what);
 		rc = EXIT_STATION;
 	}
 	free(cause);

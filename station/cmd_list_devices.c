@@ -16,6 +16,7 @@
 #include "../drivers/usb.h"
 #include "cmd.h"
 #include "json_out.h"
+#include "util/text.h"
 #include "util/xalloc.h"
 
 static char *
@@ -31,52 +32,62 @@ static void
 print_uart(const struct uart_port_info *p, int json)
 {
 	char *uri = uart_uri(p);
+	struct text_pool tp = { 0 };
 
 	if (json) {
 		json_t *o = json_object();
 
 		json_object_set_new(o, "kind", json_string("serial"));
-		json_object_set_new(o, "uri", json_string(uri));
-		json_object_set_new(o, "name", json_string(p->name));
-		json_object_set_new(o, "transport", json_string(p->transport));
+		json_object_set_new(o, "uri", json_str_or_null(uri));
+		json_object_set_new(o, "name", json_str_or_null(p->name));
+		json_object_set_new(o, "transport", json_str_or_null(p->transport));
 		json_object_set_new(o, "description",
-		    json_string(p->description));
+		    json_str_or_null(p->description));
 		if (p->usb_vid >= 0) {
 			json_object_set_new(o, "vid", json_integer(p->usb_vid));
 			json_object_set_new(o, "pid", json_integer(p->usb_pid));
 			json_object_set_new(o, "serial",
-			    json_string(p->usb_serial));
+			    json_str_or_null(p->usb_serial));
 			json_object_set_new(o, "manufacturer",
-			    json_string(p->usb_manufacturer));
+			    json_str_or_null(p->usb_manufacturer));
 			json_object_set_new(o, "product",
-			    json_string(p->usb_product));
+			    json_str_or_null(p->usb_product));
 		}
 		json_out_line_utf8(o);
 	} else if (p->usb_vid >= 0) {
-		printf("serial  %-28s %s  %04x:%04x %s %s%s%s\n", uri, p->name,
-		    p->usb_vid, p->usb_pid, p->usb_manufacturer, p->usb_product,
-		    p->usb_serial[0] ? "  serial " : "", p->usb_serial);
+		/* USB string descriptors are the device's words. */
+		printf("serial  %-28s %s  %04x:%04x %s %s%s%s\n",
+		    text_pool_show(&tp, uri), text_pool_show(&tp, p->name),
+		    p->usb_vid, p->usb_pid,
+		    text_pool_show(&tp, p->usb_manufacturer),
+		    text_pool_show(&tp, p->usb_product),
+		    p->usb_serial[0] ? "  serial " : "",
+		    text_pool_show(&tp, p->usb_serial));
 	} else {
-		printf("serial  %-28s %s\n", uri, p->description);
+		printf("serial  %-28s %s\n", text_pool_show(&tp, uri),
+		    text_pool_show(&tp, p->description));
 	}
+	text_pool_clear(&tp);
 	free(uri);
 }
 
 static void
 print_usb(const struct usb_dev_info *d, int json)
 {
+	struct text_pool tp = { 0 };
+
 	if (json) {
 		json_t *o = json_object();
 
 		json_object_set_new(o, "kind", json_string("usb"));
-		json_object_set_new(o, "uri", json_string(d->uri));
+		json_object_set_new(o, "uri", json_str_or_null(d->uri));
 		json_object_set_new(o, "vid", json_integer(d->vid));
 		json_object_set_new(o, "pid", json_integer(d->pid));
 		json_object_set_new(o, "manufacturer",
-		    json_string(d->manufacturer));
-		json_object_set_new(o, "product", json_string(d->product));
-		json_object_set_new(o, "serial", json_string(d->serial));
-		json_object_set_new(o, "port_path", json_string(d->port_path));
+		    json_str_or_null(d->manufacturer));
+		json_object_set_new(o, "product", json_str_or_null(d->product));
+		json_object_set_new(o, "serial", json_str_or_null(d->serial));
+		json_object_set_new(o, "port_path", json_str_or_null(d->port_path));
 		json_object_set_new(o, "bus", json_integer(d->bus));
 		json_object_set_new(o, "address", json_integer(d->address));
 		json_object_set_new(o, "vendor_bulk_interface",
@@ -86,9 +97,12 @@ print_usb(const struct usb_dev_info *d, int json)
 		return;
 	}
 	printf("usb     %-28s %04x:%04x bus %03d addr %03d  %s %s%s%s%s\n",
-	    d->uri, d->vid, d->pid, d->bus, d->address, d->manufacturer,
-	    d->product, d->serial[0] ? "  serial " : "", d->serial,
+	    text_pool_show(&tp, d->uri), d->vid, d->pid, d->bus, d->address,
+	    text_pool_show(&tp, d->manufacturer),
+	    text_pool_show(&tp, d->product), d->serial[0] ? "  serial " : "",
+	    text_pool_show(&tp, d->serial),
 	    d->bulk_iface >= 0 ? "  vendor-bulk" : "");
+	text_pool_clear(&tp);
 }
 
 static int
@@ -107,7 +121,7 @@ list_devices_exec(int argc, char **argv)
 			return cmd_usage(&cmd_list_devices_entry);
 	}
 	if (uart_list_ports(&ports, &nports, &cause) != ST_OK) {
-		fprintf(stderr, "station: serial ports: %s\n", cause);
+		cmd_print_cause("serial ports", cause);
 		free(cause);
 		cause = NULL;
 		failures++;
@@ -115,7 +129,7 @@ list_devices_exec(int argc, char **argv)
 	for (size_t i = 0; i < nports; i++)
 		print_uart(&ports[i], json);
 	if (usb_list_devices(&devs, &ndevs, &cause) != ST_OK) {
-		fprintf(stderr, "station: USB devices: %s\n", cause);
+		cmd_print_cause("USB devices", cause);
 		free(cause);
 		failures++;
 	}

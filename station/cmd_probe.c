@@ -9,6 +9,7 @@
 #include "../drivers/proto.h"
 #include "cmd.h"
 #include "json_out.h"
+#include "util/text.h"
 #include "util/xalloc.h"
 
 #define PROBE_DEADLINE_MS 5000
@@ -46,17 +47,17 @@ print_json(const struct transport *t, const struct dev_info *info,
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "device", json_string(t ? t->uri : ""));
+	json_object_set_new(o, "device", json_str_or_null(t ? t->uri : ""));
 	json_object_set_new(o, "result", json_string(err ? "FAIL" : "PASS"));
 	if (err) {
 		json_object_set_new(o, "error", json_string(st_errname(err)));
-		json_object_set_new(o, "reason", json_string(cause ? cause : ""));
+		json_object_set_new(o, "reason", json_str_or_null(cause ? cause : ""));
 	} else {
-		json_object_set_new(o, "serial", json_string(info->serial));
-		json_object_set_new(o, "model", json_string(info->model));
-		json_object_set_new(o, "hw_version", json_string(info->hw_version));
-		json_object_set_new(o, "fw_version", json_string(info->fw_version));
-		json_object_set_new(o, "chip", json_string(info->chip));
+		json_object_set_new(o, "serial", json_str_or_null(info->serial));
+		json_object_set_new(o, "model", json_str_or_null(info->model));
+		json_object_set_new(o, "hw_version", json_str_or_null(info->hw_version));
+		json_object_set_new(o, "fw_version", json_str_or_null(info->fw_version));
+		json_object_set_new(o, "chip", json_str_or_null(info->chip));
 		json_object_set_new(o, "protocol", json_integer(info->version));
 		json_object_set_new(o, "max_frame", json_integer(info->max_frame));
 		json_object_set_new(o, "state",
@@ -75,6 +76,7 @@ cmd_probe_exec(int argc, char **argv)
 	struct client *c = NULL;
 	struct dev_info info = { 0 };
 	char *cause = NULL, caps[128] = "";
+	struct text_pool tp = { 0 };
 	st_err err;
 
 	for (int i = 1; i < argc; i++) {
@@ -100,15 +102,22 @@ cmd_probe_exec(int argc, char **argv)
 	if (json) {
 		print_json(c ? client_transport(c) : NULL, &info, caps, err, cause);
 	} else if (err) {
-		fprintf(stderr, "station: probe %s: %s\n", uri, cause);
+		fprintf(stderr, "station: probe %s: %s\n",
+		    text_pool_show(&tp, uri), text_pool_show(&tp, cause));
 	} else {
+		/* What the device reports is shown, never obeyed. */
 		printf("device    %s\nserial    %s\nmodel     %s\nhardware  %s\n"
 		    "firmware  %s\nchip      %s\nprotocol  %u (max frame %u bytes)\n"
-		    "state     %s\ncaps      %s\n", client_transport(c)->describe,
-		    info.serial, info.model, info.hw_version, info.fw_version,
-		    info.chip, info.version, info.max_frame,
+		    "state     %s\ncaps      %s\n",
+		    text_pool_show(&tp, client_transport(c)->describe),
+		    text_pool_show(&tp, info.serial),
+		    text_pool_show(&tp, info.model),
+		    text_pool_show(&tp, info.hw_version),
+		    text_pool_show(&tp, info.fw_version),
+		    text_pool_show(&tp, info.chip), info.version, info.max_frame,
 		    proto_state_name(info.state), caps);
 	}
+	text_pool_clear(&tp);
 	dev_info_clear(&info);
 	client_free(c);
 	free(cause);

@@ -18,42 +18,54 @@
 #include "event.h"
 #include "pipeline.h"
 #include "station.h"
+#include "util/text.h"
 
-/* Progress lines on stderr for a person watching a terminal. */
+/* Progress lines on stderr for a person watching a terminal.  An
+ * event's text may quote the device: it is shown through text_show. */
 static void
 progress_sink(void *ctx, const struct station_event *ev)
 {
 	FILE *fp = ctx;
+	struct text_pool tp = { 0 };
 
 	switch (ev->kind) {
 	case EVENT_STEP_OK:
 		fprintf(fp, "  %-13s %s\n", step_name(ev->step),
-		    ev->text ? ev->text : "ok");
+		    text_pool_show(&tp, ev->text ? ev->text : "ok"));
 		break;
 	case EVENT_STEP_FAIL:
 		fprintf(fp, "  %-13s FAIL: %s\n", step_name(ev->step),
-		    ev->text ? ev->text : st_strerror(ev->err));
+		    text_pool_show(&tp, ev->text ? ev->text :
+		    st_strerror(ev->err)));
 		break;
 	case EVENT_INFO:
-		fprintf(fp, "  %-13s %s\n", "", ev->text);
+		fprintf(fp, "  %-13s %s\n", "", text_pool_show(&tp, ev->text));
 		break;
 	default:
 		break;
 	}
+	text_pool_clear(&tp);
 }
 
 static void
 print_human(const struct provision_result *res)
 {
+	struct text_pool tp = { 0 };
+
 	if (res->pass) {
 		printf("PASS  %s  certificate %s  sha256 %s  smoke %s  %llu ms\n",
-		    res->serial, res->cert_serial, res->fingerprint, res->smoke,
+		    text_pool_show(&tp, res->serial),
+		    text_pool_show(&tp, res->cert_serial), res->fingerprint,
+		    text_pool_show(&tp, res->smoke),
 		    (unsigned long long)res->duration_ms);
-		return;
+	} else {
+		printf("FAIL  %s  at %s: %s\n", res->serial ?
+		    text_pool_show(&tp, res->serial) : "(unknown)",
+		    step_name(res->failed_step), res->headline);
+		printf("      reason: %s\n      next:   %s\n",
+		    text_pool_show(&tp, res->reason), res->advice);
 	}
-	printf("FAIL  %s  at %s: %s\n", res->serial ? res->serial : "(unknown)",
-	    step_name(res->failed_step), res->headline);
-	printf("      reason: %s\n      next:   %s\n", res->reason, res->advice);
+	text_pool_clear(&tp);
 }
 
 static int
@@ -93,6 +105,10 @@ cmd_provision_exec(int argc, char **argv)
 	}
 	if (req.device_uri == NULL)
 		return cmd_usage(&cmd_provision_entry);
+	if (!cmd_arg_printable("--serial", req.scanned_serial) ||
+	    !cmd_arg_printable("--operator", req.operator_id) ||
+	    !cmd_arg_printable("--batch", req.batch))
+		return EXIT_USAGE;
 
 	rc = cmd_open_station(&st);
 	if (rc != EXIT_PASS)
@@ -100,7 +116,7 @@ cmd_provision_exec(int argc, char **argv)
 	if (!json && !quiet)
 		event_bus_add(&bus, progress_sink, stderr);
 	if (provision_run(st, &req, &bus, &res, &cause) != ST_OK) {
-		fprintf(stderr, "station: %s\n", cause);
+		cmd_print_cause(NULL, cause);
 		rc = EXIT_STATION;
 		goto out;
 	}

@@ -25,6 +25,7 @@
 #include "cmd.h"
 #include "settle.h"
 #include "station.h"
+#include "util/text.h"
 #include "util/xalloc.h"
 
 /* Lower-case hex without separators; NULL if `s` is not hex. */
@@ -60,7 +61,7 @@ revoke(struct station *st, const char *serial, const char *reason)
 {
 	struct cert_record rec = { 0 };
 	enum settle_outcome outcome;
-	char *cause = NULL, *note = NULL, *why = NULL;
+	char *cause = NULL, *note = NULL, *why = NULL, *shown = NULL;
 	int rc = EXIT_STATION;
 	st_err err, ca_err = ST_OK;
 
@@ -72,13 +73,13 @@ revoke(struct station *st, const char *serial, const char *reason)
 		goto out;
 	}
 	if (err) {
-		fprintf(stderr, "station: revoke: %s\n", cause);
+		cmd_print_cause("revoke", cause);
 		goto out;
 	}
 	if (strcmp(rec.status, "revoked") == 0) {
+		shown = text_show(rec.status_note ? rec.status_note : "", 512);
 		fprintf(stderr, "station: revoke: certificate %s is already "
-		    "revoked%s%s\n", serial, rec.status_note ? ": " : "",
-		    rec.status_note ? rec.status_note : "");
+		    "revoked%s%s\n", serial, rec.status_note ? ": " : "", shown);
 		rc = EXIT_FAIL;
 		goto out;
 	}
@@ -94,19 +95,19 @@ revoke(struct station *st, const char *serial, const char *reason)
 		err = ledger_cert_revoke_intent(st->ledger, serial, reason,
 		    note, &cause);
 	if (err) {
-		fprintf(stderr, "station: revoke: recording the revocation of "
-		    "%s: %s\n", serial, cause);
+		cmd_print_cause("revoke: recording the revocation", cause);
 		goto out;
 	}
 	err = cert_revoke_finish(st, serial, &outcome, &ca_err, &why, &cause);
 	if (err) {
-		fprintf(stderr, "station: revoke: %s\n", cause);
+		cmd_print_cause("revoke", cause);
 		goto out;
 	}
 	if (outcome == SETTLE_NOT_REVOKED) {
+		shown = text_show(why, 512);
 		fprintf(stderr, "station: revoke: %s: %s (recorded as "
 		    "'revoking': the next station start tries again)\n",
-		    st->ca->describe, why);
+		    st->ca->describe, shown);
 		rc = ca_err == ST_E_NOTFOUND ? EXIT_FAIL : EXIT_STATION;
 		goto out;
 	}
@@ -115,6 +116,7 @@ revoke(struct station *st, const char *serial, const char *reason)
 	rc = EXIT_PASS;
 out:
 	ledger_cert_record_clear(&rec);
+	free(shown);
 	free(note);
 	free(why);
 	free(cause);
@@ -140,21 +142,27 @@ cmd_revoke_exec(int argc, char **argv)
 	if (arg == NULL)
 		return cmd_usage(&cmd_revoke_entry);
 	if (local_crl_reason_code(reason) < 0) {
+		char *shown = text_escape(reason, 64);
+
 		fprintf(stderr, "station: revoke: unknown reason '%s' (RFC "
 		    "5280: unspecified, keyCompromise, cACompromise, "
 		    "affiliationChanged, superseded, cessationOfOperation, "
 		    "certificateHold, privilegeWithdrawn, aACompromise)\n",
-		    reason);
+		    shown);
+		free(shown);
 		return EXIT_USAGE;
 	}
 	serial = normalize_serial(arg);
 	if (serial == NULL) {
+		char *shown = text_escape(arg, 128);
+
 		fprintf(stderr, "station: revoke: '%s' is not a hex serial\n",
-		    arg);
+		    shown);
+		free(shown);
 		return EXIT_USAGE;
 	}
 	if (station_open(station_globals.config_path, &st, &cause)) {
-		fprintf(stderr, "station: revoke: %s\n", cause);
+		cmd_print_cause("revoke", cause);
 		rc = EXIT_STATION;
 	} else {
 		rc = revoke(st, serial, reason);

@@ -218,7 +218,7 @@ cmd_ui_exec(int argc, char **argv)
 	rc = EXIT_PASS;
 	goto out;
 fail:
-	fprintf(stderr, "station: ui: %s\n", cause ? cause : "failed");
+	cmd_print_cause("ui", cause);
 out:
 	line_free(line); /* waits for running jobs: before the queue goes */
 	ui_queue_free(q);

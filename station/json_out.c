@@ -2,7 +2,11 @@
 #include "json_out.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "util/text.h"
 
 static void
 put_line(json_t *o, size_t flags)
@@ -29,5 +33,17 @@ json_out_line_utf8(json_t *o)
 json_t *
 json_str_or_null(const char *s)
 {
-	return s ? json_string(s) : json_null();
+	json_t *v;
+	char *shown;
+
+	if (s == NULL)
+		return json_null();
+	if (text_utf8_valid(s, strlen(s)))
+		return json_string(s);
+	/* Escaped whole, not byte by byte, so that a reader who sees "\x"
+	 * knows every byte of this value was shown the same way. */
+	shown = text_escape(s, SIZE_MAX);
+	v = json_string(shown);
+	free(shown);
+	return v;
 }

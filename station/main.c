@@ -10,6 +10,7 @@
 #include "cmd.h"
 #include "station.h"
 #include "util/log.h"
+#include "util/text.h"
 
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_probe_entry,
@@ -46,9 +47,35 @@ cmd_open_station(struct station **st)
 
 	if (err == ST_OK)
 		return EXIT_PASS;
-	fprintf(stderr, "station: %s\n", cause);
+	cmd_print_cause(NULL, cause);
 	free(cause);
 	return err == ST_E_ARG ? EXIT_USAGE : EXIT_STATION;
+}
+
+void
+cmd_print_cause(const char *what, const char *cause)
+{
+	char *shown = text_show(cause ? cause : "failed", 4096);
+
+	if (what != NULL)
+		fprintf(stderr, "station: %s: %s\n", what, shown);
+	else
+		fprintf(stderr, "station: %s\n", shown);
+	free(shown);
+}
+
+int
+cmd_arg_printable(const char *opt, const char *value)
+{
+	char *shown;
+
+	if (value == NULL || text_is_printable_ascii(value))
+		return 1;
+	shown = text_escape(value, 128);
+	fprintf(stderr, "station: %s '%s' refused: it holds a byte that is "
+	    "not printable ASCII (scan or type it again)\n", opt, shown);
+	free(shown);
+	return 0;
 }
 
 int

@@ -10,6 +10,19 @@
 #include "profile.h"
 #include "util/xalloc.h"
 
+/* 1 if `text` holds only printable ASCII and the separators space and
+ * tab: a scanner's control byte (ESC, a GS1 group separator) or a
+ * non-ASCII byte refuses the whole scan rather than being dropped, which
+ * could turn a damaged label into another device's serial. */
+static int
+scan_bytes_ok(const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		if ((*p < 0x20 && *p != '\t') || *p > 0x7e)
+			return 0;
+	return 1;
+}
+
 /* Split `text` (modified) into at most two words; -1 for three or more. */
 static int
 split_scan(char *text, char **serial, char **label)
@@ -46,6 +59,10 @@ scan_line_parse(const char *line, const struct fixture *fx,
 	*slot = 0;
 	*why = NULL;
 	text[strcspn(text, "\r\n")] = '\0';
+	if (!scan_bytes_ok(text)) {
+		*why = "the scan holds a control or non-ASCII byte";
+		goto out;
+	}
 	n = split_scan(text, &word, &label);
 	if (n == 0) {
 		v = SCAN_BLANK;

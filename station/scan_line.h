@@ -1,6 +1,8 @@
 /*
  * One scan line of `station batch` (cmd_batch.c): "SERIAL [SLOT-LABEL]",
- * words separated by white space, anything after a CR or LF ignored.  A
+ * words separated by spaces or tabs, anything after a CR or LF ignored;
+ * a scan holding any other control byte or a non-ASCII byte is refused
+ * whole.  A
  * pure function, so that the grammar is tested and fuzzed without a line.
  */
 #ifndef ST_SCAN_LINE_H

@@ -2,6 +2,7 @@
  * The scan grammar (input.h) and slot selection.
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -9,6 +10,7 @@
 #include "station/scan_format.h"
 #include "station/config.h"
 #include "station/profile.h"
+#include "station/util/text.h"
 
 static void
 start(struct ui_model *m, size_t pos, const char *serial,
@@ -105,6 +107,14 @@ ui_input_scan(struct ui_model *m, const char *text, struct ui_action *act)
 		scan[--len] = '\0';
 	if (len == 0)
 		return;
+	if (!text_is_printable_ascii(scan)) {
+		char *shown = text_escape(scan, 64);
+
+		ui_model_message(m, 1, "scan refused: '%s' holds a control or "
+		    "non-ASCII byte", shown);
+		free(shown);
+		return;
+	}
 
 	pos = ui_model_slot_by_label(m, scan);
 	if (pos >= 0) {
@@ -176,7 +186,10 @@ ui_input_select(struct ui_model *m, int delta)
 void
 ui_scanbuf_add(struct ui_scanbuf *b, int ch)
 {
-	if (ch < 0x20 || ch > 0x7e || b->len + 1 >= sizeof b->text)
+	/* A byte that is not printable is kept, not dropped, so that the
+	 * scan is refused whole (dropping a scanner's separator could make
+	 * another serial); curses key codes above 0xff are ignored. */
+	if (ch < 1 || ch > 0xff || b->len + 1 >= sizeof b->text)
 		return;
 	b->text[b->len++] = (char)ch;
 	b->text[b->len] = '\0';

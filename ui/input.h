@@ -57,8 +57,9 @@ struct ui_scanbuf {
 	size_t len;
 };
 
-/* Add a printable ASCII character (others are ignored; an overlong scan
- * is cut, and then refused by the grammar). */
+/* Add a byte (curses key codes above 0xff are ignored; an overlong scan
+ * is cut, and then refused by the grammar; a scan holding a byte that is
+ * not printable ASCII is refused by ui_input_scan, shown escaped). */
 void ui_scanbuf_add(struct ui_scanbuf *b, int ch);
 void ui_scanbuf_erase(struct ui_scanbuf *b);
 void ui_scanbuf_clear(struct ui_scanbuf *b);

@@ -25,8 +25,7 @@ static const char *const glyph_rows[][5] = {
 static void
 put(int y, int x, int w, const char *s)
 {
-	if (w > 0)
-		mvaddnstr(y, x, s, w);
+	ui_put(y, x, s, w);
 }
 
 static void
@@ -81,6 +80,7 @@ wrapped(int y, int x, int w, int rows, const char *prefix, const char *text)
 	int used = 0;
 
 	ui_fmt(buf, sizeof buf, "%s%s", prefix, text);
+	ui_text_safe(buf, sizeof buf); /* before measuring it */
 	while (*p != '\0' && used < rows && w > 0) {
 		int len = (int)strlen(p);
 		int cut = len;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "screen.h"
+#include "station/util/text.h"
 
 enum { PAIR_PASS = 1, PAIR_FAIL, PAIR_HEADER, PAIR_BAD, PAIR_BAR };
 
@@ -45,6 +46,30 @@ ui_theme_init(struct ui_theme *t)
 	t->title = A_BOLD | A_UNDERLINE;
 }
 
+void
+ui_text_safe(char *buf, size_t size)
+{
+	char *shown;
+
+	if (size == 0 || text_is_printable_ascii(buf))
+		return;
+	shown = text_show(buf, size);
+	snprintf(buf, size, "%s", shown);
+	free(shown);
+}
+
+void
+ui_put(int y, int x, const char *s, int w)
+{
+	char *shown;
+
+	if (w <= 0)
+		return;
+	shown = text_show(s, (size_t)w);
+	mvaddnstr(y, x, shown, w);
+	free(shown);
+}
+
 static void
 header(const struct ui_view *v, int cols)
 {
@@ -65,11 +90,11 @@ header(const struct ui_view *v, int cols)
 	    m->passed, m->failed, ui_model_yield(m), rate, m->ca, m->broker);
 	attron((attr_t)v->theme->header);
 	mvhline(0, 0, ' ', cols);
-	mvaddnstr(0, 0, l1, cols);
+	ui_put(0, 0, l1, cols);
 	attroff((attr_t)v->theme->header);
 	if (LINES > 1) {
 		attron(A_BOLD);
-		mvaddnstr(1, 0, l2, cols);
+		ui_put(1, 0, l2, cols);
 		attroff(A_BOLD);
 	}
 }
@@ -119,11 +144,12 @@ bottom(const struct ui_view *v, int ledger_top, int ledger_rows, int cols)
 	char line[UI_TEXT_MAX * 2];
 
 	for (int i = 0; i < ledger_rows && (size_t)i < m->n_ledger; i++)
-		mvaddnstr(ledger_top + i, 0, m->ledger[i], cols);
+		ui_put(ledger_top + i, 0, m->ledger[i], cols);
 	if (LINES >= 3) {
 		ui_fmt(line, sizeof line, "scan> %s_", v->scan->text);
+		ui_text_safe(line, sizeof line);
 		attron(A_BOLD);
-		mvaddnstr(LINES - 2, 0, line, cols);
+		ui_put(LINES - 2, 0, line, cols);
 		attroff(A_BOLD);
 		if (m->message[0] != '\0' && cols > 30) {
 			int x = (int)strlen(line) + 2;
@@ -134,7 +160,7 @@ bottom(const struct ui_view *v, int ledger_top, int ledger_rows, int cols)
 				attr_t a = m->message_bad ? (attr_t)v->theme->bad :
 				    A_NORMAL;
 				attron(a);
-				mvaddnstr(LINES - 2, x, m->message, cols - x);
+				ui_put(LINES - 2, x, m->message, cols - x);
 				attroff(a);
 			}
 		}

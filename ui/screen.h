@@ -43,6 +43,16 @@ struct ui_view {
  * down to 1x1. */
 void ui_screen_draw(const struct ui_view *v);
 
+/*
+ * Every string reaches the terminal through these: text that is not
+ * printable ASCII (a device's model, a reason quoting it, a scan with a
+ * control byte) is drawn through text_show (station/util/text.h), so no
+ * byte of it can move the cursor or be drawn as ^[ by curses.
+ */
+void ui_put(int y, int x, const char *s, int w);
+/* Make `buf` (size bytes) printable ASCII in place, cut to fit. */
+void ui_text_safe(char *buf, size_t size);
+
 /* One slot in the rectangle (y, x, h, w) of stdscr (panel.c). */
 void ui_panel_draw(const struct ui_view *v, const struct ui_slot *s,
     int selected, int y, int x, int h, int w);

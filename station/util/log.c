@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "text.h"
+
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
 static struct {
@@ -67,7 +69,7 @@ log_set_ident(const char *ident)
 void
 log_msg(enum log_level level, const char *module, const char *fmt, ...)
 {
-	char stamp[32], text[1024];
+	char stamp[32], text[1024], *shown;
 	struct timeval tv;
 	struct tm tm;
 	va_list ap;
@@ -80,9 +82,14 @@ log_msg(enum log_level level, const char *module, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
+	/* Escaping the finished message, not each %s argument: the logger
+	 * cannot tell an outside string from its own words, and a clean
+	 * message (the usual case) passes unchanged. */
+	shown = text_show(text, sizeof text);
 	fprintf(logger.fp ? logger.fp : stderr, "%s.%03ldZ %s[%ld] %s %s: %s\n",
 	    stamp, (long)(tv.tv_usec / 1000), logger.ident, (long)getpid(),
-	    level_names[level], module, text);
+	    level_names[level], module, shown);
+	free(shown);
 }
 
 void

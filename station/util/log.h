@@ -7,6 +7,12 @@
  * Library code (drivers/, db/, station/) never prints to stdout: stdout
  * belongs to the command's own output (human text or JSON).
  *
+ * A line is one line: a message that holds any byte other than printable
+ * ASCII (a device's model with ESC in it, a reason with a newline) is
+ * written through text_show (text.h), so no logged value can forge a
+ * line or reach a terminal's control sequences.  Callers still quote
+ * outside values with text_escape where they know them to be outside.
+ *
  * Never log secrets: no private keys, no CA credentials, no tokens, no PINs.
  * Certificates, CSRs, public keys and digests are public and may be logged.
  */

@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "xalloc.h"
@@ -37,6 +38,32 @@ text_escape(const char *s, size_t max)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+char *
+text_show(const char *s, size_t max)
+{
+	if (s != NULL && text_is_printable_ascii(s))
+		return xstrdup(s);
+	return text_escape(s, max);
+}
+
+const char *
+text_pool_show(struct text_pool *tp, const char *s)
+{
+	tp->kept = xrealloc(tp->kept, (tp->n + 1) * sizeof *tp->kept);
+	tp->kept[tp->n] = text_show(s, TEXT_POOL_MAX);
+	return tp->kept[tp->n++];
+}
+
+void
+text_pool_clear(struct text_pool *tp)
+{
+	for (size_t i = 0; i < tp->n; i++)
+		free(tp->kept[i]);
+	free(tp->kept);
+	tp->kept = NULL;
+	tp->n = 0;
 }
 
 int

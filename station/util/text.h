@@ -19,6 +19,34 @@
  */
 char *text_escape(const char *s, size_t max);
 
+/*
+ * Outside text about to be printed or drawn (caller frees): a copy of `s`
+ * as it is when every byte is printable ASCII (so a message that already
+ * quotes values through text_escape is not escaped twice), else
+ * text_escape(s, max).  NULL gives "(none)".
+ */
+char *text_show(const char *s, size_t max);
+
+/*
+ * Several text_show copies for one printf, freed together:
+ *
+ *	struct text_pool tp = { 0 };
+ *	printf("%s %s\n", text_pool_show(&tp, a), text_pool_show(&tp, b));
+ *	text_pool_clear(&tp);
+ *
+ * The strings returned stay valid until text_pool_clear.
+ */
+struct text_pool {
+	char **kept;
+	size_t n;
+};
+
+/* Max bytes shown per value by text_pool_show. */
+#define TEXT_POOL_MAX 512
+
+const char *text_pool_show(struct text_pool *tp, const char *s);
+void text_pool_clear(struct text_pool *tp);
+
 /* 1 if s[0..len) is well-formed UTF-8 (RFC 3629: no overlong forms, no
  * surrogates, nothing above U+10FFFF), else 0. */
 int text_utf8_valid(const char *s, size_t len);

@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "export_fixture.h"
+#include "station/util/text.h"
 
 /* The value the export must show for `col` of run `id`, as text (owned),
  * or NULL for an empty / null field; looked up through the ledger API and
@@ -379,6 +380,76 @@ test_ledger_locked_too_long_is_reported_as_busy(void **state)
 	export_result_clear(&res);
 }
 
+/*
+ * What the station itself refuses from a device (controls in HELLO
+ * strings) can still reach the ledger from the command line or a CA: a
+ * text cell starting with = + - @ TAB CR or ' gets one leading ', in any
+ * text column; a value that is not UTF-8 is exported escaped (CSV and
+ * JSON lines); integer and time cells are never prefixed.
+ */
+static void
+test_formula_cells_are_guarded_and_bad_bytes_escaped(void **state)
+{
+	struct xfx *f = *state;
+	struct export_result res;
+	struct csv_table t;
+	size_t len = 0;
+	int64_t id = 0;
+	char *data;
+	json_t *o;
+	struct run_start s = {
+	    .station_id = "st-01", .slot = 1, .operator_id = "\tTAB",
+	    .batch = "\rCR\nLF", .device_uri = "tcp:127.0.0.1:4000",
+	    .scanned_serial = "SN-1", .profile = "default"};
+	struct device_record d = {
+	    .serial = "SN-1", .model = "=1+1", .hw_version = "-5",
+	    .fw_version = "'q", .chip = "soft"};
+	struct export_request req = {
+	    .dir = f->out, .station_id = "st-01", .format = EXPORT_JSONL,
+	    .since_last = 0, .from_ms = 0, .to_ms = INT64_C(253402300799000)};
+
+	assert_int_equal(ledger_run_begin(f->l, &s, &id, NULL), ST_OK);
+	assert_int_equal(ledger_run_device(f->l, id, &d, NULL), ST_OK);
+	assert_int_equal(ledger_run_finish(f->l, id, "FAIL", "csr", "policy",
+	    "@x\xff\xfe", NULL), ST_OK);
+	export_ok(f, EXPORT_CSV, &res);
+	data = slurp(res.file, &len);
+	assert_non_null(data);
+	assert_true(text_utf8_valid(data, len));
+	csv_parse(data, len, &t);
+	assert_false(t.bad);
+	assert_int_equal(t.nrows, 2);
+	assert_string_equal(csv_get(&t, 1, "operator"), "'\tTAB");
+	assert_string_equal(csv_get(&t, 1, "batch"), "'\rCR\nLF");
+	assert_string_equal(csv_get(&t, 1, "model"), "'=1+1");
+	assert_string_equal(csv_get(&t, 1, "hw_version"), "'-5");
+	assert_string_equal(csv_get(&t, 1, "fw_version"), "''q");
+	assert_string_equal(csv_get(&t, 1, "reason"), "'@x\\xff\\xfe");
+	assert_string_equal(csv_get(&t, 1, "device_serial"), "SN-1");
+	assert_string_equal(csv_get(&t, 1, "slot"), "1");
+	csv_table_free(&t);
+	free(data);
+	export_result_clear(&res);
+
+	/* JSON lines: no guard, the same escaping, no key dropped. */
+	assert_int_equal(ledger_export(f->l, &req, &res, NULL), ST_OK);
+	data = slurp(res.file, &len);
+	assert_non_null(data);
+	data[strcspn(data, "\n")] = '\0';
+	o = json_loads(data, 0, NULL);
+	assert_non_null(o);
+	assert_int_equal(json_object_size(o), 28);
+	assert_string_equal(json_string_value(json_object_get(o, "operator")),
+	    "\tTAB");
+	assert_string_equal(json_string_value(json_object_get(o, "model")),
+	    "=1+1");
+	assert_string_equal(json_string_value(json_object_get(o, "reason")),
+	    "@x\\xff\\xfe");
+	json_decref(o);
+	free(data);
+	export_result_clear(&res);
+}
+
 int
 main(void)
 {
@@ -404,6 +475,9 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_ledger_locked_too_long_is_reported_as_busy, xfx_setup,
 		xfx_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_formula_cells_are_guarded_and_bad_bytes_escaped,
+		xfx_setup, xfx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

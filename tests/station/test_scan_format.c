@@ -124,6 +124,23 @@ test_batch_scan_lines_obey_the_format(void **state)
 	assert_string_equal(serial, "SN-79927398713");
 	assert_int_equal(slot, 1);
 	free(serial);
+	serial = NULL;
+	/* A control or non-ASCII byte refuses the scan whole: dropping it
+	 * (a GS1 group separator here) would make another serial. */
+	static const char *const tainted[] = { "SN-79927398713\x1b[2J S1\n",
+		"SN-7992739\x1d" "8713\n", "SN-79927398713 S1\xff\n" };
+	for (size_t i = 0; i < sizeof tainted / sizeof tainted[0]; i++) {
+		assert_int_equal(scan_line_parse(tainted[i], fx, f, &serial,
+		    &slot, &why), SCAN_REFUSED);
+		assert_string_equal(why,
+		    "the scan holds a control or non-ASCII byte");
+		assert_null(serial);
+	}
+	/* A tab is a separator like a space. */
+	assert_int_equal(scan_line_parse("SN-79927398713\tS1\r\n", fx, f,
+	    &serial, &slot, &why), SCAN_OK);
+	assert_int_equal(slot, 1);
+	free(serial);
 	scan_format_free(f);
 	fixture_free(fx);
 	config_free(cfg);

@@ -449,7 +449,10 @@ test_duplicates_refused_retry_after_fail(void **state)
 	ui_model_free(&m);
 }
 
-/* Selection wraps both ways; the scan line takes printable text only. */
+/* A curses key code (above 0xff), never a byte of a scan. */
+#define KEY_CODE_ABOVE_BYTES 0x102
+
+/* Selection wraps both ways; the scan line takes bytes, not key codes. */
 static void
 test_select_wraps_and_scanbuf_edits(void **state)
 {
@@ -463,8 +466,8 @@ test_select_wraps_and_scanbuf_edits(void **state)
 	ui_input_select(&m, 1);
 	assert_int_equal(m.selected, 0);
 	ui_scanbuf_add(&b, 'S');
-	ui_scanbuf_add(&b, 0x1b);
 	ui_scanbuf_add(&b, 'N');
+	ui_scanbuf_add(&b, KEY_CODE_ABOVE_BYTES);
 	ui_scanbuf_add(&b, 'X');
 	ui_scanbuf_erase(&b);
 	assert_string_equal(b.text, "SN");
@@ -473,6 +476,32 @@ test_select_wraps_and_scanbuf_edits(void **state)
 	assert_int_equal(b.len, UI_SCAN_MAX - 1);
 	ui_scanbuf_clear(&b);
 	assert_string_equal(b.text, "");
+	ui_model_free(&m);
+}
+
+/* A scan with a control byte (a GS1 separator from the scanner) is refused
+ * whole, shown escaped, and starts nothing (dropping the byte would have
+ * made the serial SN-000121X). */
+static void
+test_scan_with_control_byte_is_refused_escaped(void **state)
+{
+	struct ui_model m;
+	struct ui_scanbuf b = { 0 };
+	struct ui_action act;
+	const char *scan = "SN-0001\x1d" "21X";
+	(void)state;
+
+	model2(&m);
+	for (const char *p = scan; *p; p++)
+		ui_scanbuf_add(&b, (unsigned char)*p);
+	assert_string_equal(b.text, scan);
+	ui_input_scan(&m, b.text, &act);
+	assert_int_equal(act.kind, UI_ACT_NONE);
+	assert_int_equal(m.slots[0].state, UI_SLOT_IDLE);
+	assert_message_has(&m, "scan refused: 'SN-0001\\x1d21X'");
+	assert_true(m.message_bad);
+	for (const char *p = m.message; *p; p++)
+		assert_true((unsigned char)*p >= 0x20);
 	ui_model_free(&m);
 }
 
@@ -555,6 +584,7 @@ main(void)
 		cmocka_unit_test(test_unknown_scan_does_nothing),
 		cmocka_unit_test(test_duplicates_refused_retry_after_fail),
 		cmocka_unit_test(test_select_wraps_and_scanbuf_edits),
+		cmocka_unit_test(test_scan_with_control_byte_is_refused_escaped),
 		cmocka_unit_test(test_queue_from_threads_wakes_and_keeps_order),
 	};
 

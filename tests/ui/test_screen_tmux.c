@@ -422,6 +422,31 @@ test_no_color_still_shows_words(void **state)
 	free(esc);
 }
 
+/* A device reporting bytes a terminal would obey (0x9b is an 8-bit CSI,
+ * the next bytes a "clear screen") FAILs at hello; the panel shows the
+ * reason with those bytes escaped, and the screen is still whole. */
+static void
+test_device_bytes_are_drawn_escaped(void **state)
+{
+	struct ui_test *t = *state;
+	const char *args[] = { "--serial", "EVIL\x9b" "2J\xff", NULL };
+	char *screen;
+
+	snprintf(t->serial[0], sizeof t->serial[0], "EVIL-SCAN");
+	t->dev[0] = devsim_proc_start(args);
+	assert_non_null(t->dev[0]);
+	t->n_dev = 1;
+	start_ui(t, 100, 24, 0);
+	scan(t, "S1");
+	scan(t, t->serial[0]);
+	screen = wait_for(t, "FAILED 1");
+	free(screen);
+	screen = wait_for(t, "EVIL\\x9b2J\\xff");
+	assert_non_null(strstr(screen, "STATION"));
+	assert_non_null(strstr(screen, "scan>"));
+	free(screen);
+}
+
 int
 main(void)
 {
@@ -446,6 +471,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_no_color_still_shows_words,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_device_bytes_are_drawn_escaped, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

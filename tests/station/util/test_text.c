@@ -69,6 +69,32 @@ test_printable_ascii(void **state)
 	assert_false(text_is_printable_ascii("\xc3\xa9"));
 }
 
+/* A clean message passes as it is (its quoted values were escaped once
+ * already); one with any control or non-ASCII byte is escaped whole. */
+static void
+test_show_passes_clean_text_and_escapes_the_rest(void **state)
+{
+	struct text_pool tp = { 0 };
+	char *s;
+
+	(void)state;
+	s = text_show("model 'A\\x1bB' refused", 8);
+	assert_string_equal(s, "model 'A\\x1bB' refused");
+	free(s);
+	s = text_show("SN\x1b[2J", 64);
+	assert_string_equal(s, "SN\\x1b[2J");
+	free(s);
+	s = text_show(NULL, 64);
+	assert_string_equal(s, "(none)");
+	free(s);
+	assert_string_equal(text_pool_show(&tp, "a\nb"), "a\\x0ab");
+	assert_string_equal(text_pool_show(&tp, "ok"), "ok");
+	assert_int_equal(tp.n, 2);
+	text_pool_clear(&tp);
+	assert_int_equal(tp.n, 0);
+	assert_null(tp.kept);
+}
+
 int
 main(void)
 {
@@ -77,6 +103,7 @@ main(void)
 		cmocka_unit_test(test_escape_cuts_long_values_visibly),
 		cmocka_unit_test(test_utf8_validation),
 		cmocka_unit_test(test_printable_ascii),
+		cmocka_unit_test(test_show_passes_clean_text_and_escapes_the_rest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
