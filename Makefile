@@ -46,7 +46,7 @@ endif
 # Everything in station/, drivers/ and db/ except the program's main()
 # goes into one static library that the program, devsim and tests link.
 LIB_SRCS  := $(sort $(shell find station drivers db -name '*.c' \
-               ! -path station/main.c))
+               ! -path station/cli/main.c))
 UI_SRCS   := $(sort $(wildcard ui/*.c))
 SIM_SRCS  := $(sort $(wildcard fixtures/devsim/*.c))
 TEST_SRCS := $(sort $(shell find tests -name 'test_*.c'))
@@ -84,7 +84,7 @@ $(LIB): $(LIB_OBJS)
 	$(Q)rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
-$(STATION): $(BUILD)/station/main.o $(UI_OBJS) $(LIB)
+$(STATION): $(BUILD)/station/cli/main.o $(UI_OBJS) $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
@@ -108,9 +108,9 @@ $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT_OBJS) $(SIM_LIB_OBJS) $(LIB)
 # The uart: and usb: transport tests and the usb: line tests build a
 # umockdev testbed (GLib) in-process, with the support code in
 # UMOCKDEV_SUPPORT_SRCS.
-UMOCKDEV_TESTS := $(filter $(BUILD)/tests/drivers/test_uart% \
-                    $(BUILD)/tests/drivers/test_usb% \
-                    $(BUILD)/tests/station/test_usb%,$(TEST_BINS))
+UMOCKDEV_TESTS := $(filter $(BUILD)/tests/drivers/transport/test_uart% \
+                    $(BUILD)/tests/drivers/transport/test_usb% \
+                    $(BUILD)/tests/station/line/test_usb%,$(TEST_BINS))
 UMOCKDEV_SUPPORT_OBJS := $(UMOCKDEV_SUPPORT_SRCS:%.c=$(BUILD)/%.o)
 $(UMOCKDEV_TESTS) $(UMOCKDEV_SUPPORT_OBJS): CPPFLAGS += $(shell $(PKG_CONFIG) --cflags umockdev-1.0 2>/dev/null)
 $(UMOCKDEV_TESTS): LDLIBS += $(shell $(PKG_CONFIG) --libs umockdev-1.0 2>/dev/null)

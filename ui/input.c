@@ -6,10 +6,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "input.h"
-#include "station/scan_format.h"
-#include "station/config.h"
-#include "station/profile.h"
+#include "ui/input.h"
+#include "station/config/scan_format.h"
+#include "station/config/config.h"
+#include "station/config/profile.h"
 #include "station/util/text.h"
 
 static void

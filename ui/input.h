@@ -28,7 +28,7 @@
 
 #include <stddef.h>
 
-#include "model.h"
+#include "ui/model.h"
 
 #define UI_SCAN_MAX 128
 

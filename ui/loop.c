@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "input.h"
-#include "screen.h"
-#include "ui.h"
+#include "ui/input.h"
+#include "ui/screen.h"
+#include "ui/ui.h"
 #include "station/util/clock.h"
 
 #define TICK_MS 100

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
-#include "station/advice.h"
+#include "ui/model.h"
+#include "station/pipeline/advice.h"
 #include "station/util/xalloc.h"
 
 const char *

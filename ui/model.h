@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "station/event.h"
+#include "station/pipeline/event.h"
 
 #define UI_TEXT_MAX 256
 #define UI_NAME_MAX 72    /* serials (64), labels, ids */

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "screen.h"
+#include "ui/screen.h"
 
 /* 5-row block letters for the two words that matter. */
 static const char *const glyph_rows[][5] = {

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "queue.h"
+#include "ui/queue.h"
 #include "station/util/xalloc.h"
 
 struct ui_queue {

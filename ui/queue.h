@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "model.h"
+#include "ui/model.h"
 #include "station/util/err.h"
 
 struct ui_queue;

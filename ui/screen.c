@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "screen.h"
+#include "ui/screen.h"
 #include "station/util/text.h"
 
 enum { PAIR_PASS = 1, PAIR_FAIL, PAIR_HEADER, PAIR_BAD, PAIR_BAR };

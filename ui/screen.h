@@ -13,8 +13,8 @@
 
 #include <stdint.h>
 
-#include "input.h"
-#include "model.h"
+#include "ui/input.h"
+#include "ui/model.h"
 
 /* Attributes chosen once colour support is known. */
 struct ui_theme {

@@ -7,8 +7,8 @@
 #ifndef UI_UI_H
 #define UI_UI_H
 
-#include "model.h"
-#include "queue.h"
+#include "ui/model.h"
+#include "ui/queue.h"
 #include "station/util/err.h"
 
 struct ui_ops {

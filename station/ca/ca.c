@@ -1,15 +1,15 @@
 /* The CA backend table and what all backends share (see ca.h). */
-#include "ca.h"
+#include "station/ca/ca.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cfssl.h"
-#include "hub.h"
-#include "local.h"
-#include "remote.h"
-#include "vault.h"
+#include "station/ca/cfssl.h"
+#include "station/ca/hub.h"
+#include "station/ca/local.h"
+#include "station/ca/remote.h"
+#include "station/ca/vault.h"
 
 static st_err
 open_local(const struct ca_settings *s, struct ca_backend **out, char **cause)

@@ -20,9 +20,9 @@
 
 #include <openssl/x509.h>
 
-#include "../profile.h"
-#include "../util/clock.h"
-#include "../util/err.h"
+#include "station/config/profile.h"
+#include "station/util/clock.h"
+#include "station/util/err.h"
 
 struct ca_backend;
 

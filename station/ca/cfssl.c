@@ -1,5 +1,5 @@
 /* The CFSSL backend (see cfssl.h). */
-#include "cfssl.h"
+#include "station/ca/cfssl.h"
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util/xalloc.h"
-#include "cred.h"
-#include "remote.h"
+#include "station/util/xalloc.h"
+#include "station/ca/cred.h"
+#include "station/ca/remote.h"
 
 #define LOG_MODULE "cfssl"
-#include "../util/log.h"
+#include "station/util/log.h"
 
 struct cfssl_ca {
 	struct ca_backend base; /* first: the pipeline sees only this */

@@ -25,7 +25,7 @@
 
 #include <stddef.h>
 
-#include "ca.h"
+#include "station/ca/ca.h"
 
 /*
  * Parse a 200 sign/authsign reply body (len bytes; need not be

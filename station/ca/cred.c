@@ -1,5 +1,5 @@
 /* Reading CA credentials (see cred.h). */
-#include "cred.h"
+#include "station/ca/cred.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../util/xalloc.h"
+#include "station/util/xalloc.h"
 
 static int
 is_space(char c)

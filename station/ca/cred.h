@@ -7,8 +7,8 @@
 #ifndef ST_CA_CRED_H
 #define ST_CA_CRED_H
 
-#include "../util/err.h"
-#include "ca.h"
+#include "station/util/err.h"
+#include "station/ca/ca.h"
 
 #define CRED_MAX 4096 /* bytes of one secret */
 

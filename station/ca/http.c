@@ -1,5 +1,5 @@
 /* HTTPS requests for the remote CA backends (see http.h). */
-#include "http.h"
+#include "station/ca/http.h"
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
@@ -9,10 +9,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "../util/xalloc.h"
+#include "station/util/xalloc.h"
 
 #define LOG_MODULE "http"
-#include "../util/log.h"
+#include "station/util/log.h"
 
 #define BACKOFF_FIRST_MS 200
 

@@ -21,9 +21,9 @@
 
 #include <stddef.h>
 
-#include "../util/clock.h"
-#include "../util/err.h"
-#include "ca.h"
+#include "station/util/clock.h"
+#include "station/util/err.h"
+#include "station/ca/ca.h"
 
 #define HTTP_REPLY_MAX (256 * 1024)
 #define HTTP_TIMEOUT_DEFAULT_MS 10000

@@ -1,5 +1,5 @@
 /* The device hub backend (see hub.h). */
-#include "hub.h"
+#include "station/ca/hub.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -7,13 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../profile.h"
-#include "../util/xalloc.h"
-#include "cred.h"
-#include "remote.h"
+#include "station/config/profile.h"
+#include "station/util/xalloc.h"
+#include "station/ca/cred.h"
+#include "station/ca/remote.h"
 
 #define LOG_MODULE "hub"
-#include "../util/log.h"
+#include "station/util/log.h"
 
 struct hub_ca {
 	struct ca_backend base; /* first: the pipeline sees only this */

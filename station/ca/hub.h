@@ -21,7 +21,7 @@
 
 #include <stddef.h>
 
-#include "ca.h"
+#include "station/ca/ca.h"
 
 /* What the hub says besides the certificates; kept for callers that want
  * it (the broker address), unused by the pipeline. */

@@ -1,6 +1,6 @@
 /* The local CA backend: signing and revoking with the intermediate kept in
  * the CA directory (see local.h). */
-#include "local.h"
+#include "station/ca/local.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -13,13 +13,13 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "../cert_check.h"
-#include "../dn.h"
-#include "../util/xalloc.h"
-#include "local_int.h"
+#include "station/x509/cert_check.h"
+#include "station/x509/dn.h"
+#include "station/util/xalloc.h"
+#include "station/ca/local_int.h"
 
 #define LOG_MODULE "ca"
-#include "../util/log.h"
+#include "station/util/log.h"
 
 EVP_PKEY *
 local_signing_key(struct local_ca *ca)

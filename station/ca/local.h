@@ -28,7 +28,7 @@
 #ifndef ST_CA_LOCAL_H
 #define ST_CA_LOCAL_H
 
-#include "ca.h"
+#include "station/ca/ca.h"
 
 #define LOCAL_CA_ROOT_SUBJECT "CN=Station Test Root CA,O=Example-Org"
 #define LOCAL_CA_INTERMEDIATE_SUBJECT \

@@ -1,7 +1,7 @@
 /* The local CA's certificate revocation list and AWS IoT verification
  * certificates: the two things signed by the intermediate that are not
  * device certificates (see local.h). */
-#include "local.h"
+#include "station/ca/local.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,11 +14,11 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "../util/xalloc.h"
-#include "local_int.h"
+#include "station/util/xalloc.h"
+#include "station/ca/local_int.h"
 
 #define LOG_MODULE "ca"
-#include "../util/log.h"
+#include "station/util/log.h"
 
 #define VERIFICATION_DAYS 30
 

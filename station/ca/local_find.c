@@ -1,13 +1,13 @@
 /* Finding the local CA's certificates by key, for crash recovery (see
  * local.h: local_ca_find_by_key). */
-#include "local.h"
+#include "station/ca/local.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cert_check.h"
-#include "../util/xalloc.h"
+#include "station/x509/cert_check.h"
+#include "station/util/xalloc.h"
 
 struct find_key {
 	const char *dir;

@@ -1,12 +1,12 @@
 /* Reading the local CA's issuance index, DIR/issued.txt (see local.h). */
-#include "local.h"
-#include "local_int.h"
+#include "station/ca/local.h"
+#include "station/ca/local_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util/xalloc.h"
+#include "station/util/xalloc.h"
 
 /* Split off the next space-separated field; NULL if there is none. */
 static char *

@@ -1,5 +1,5 @@
 /* Creating a local CA: `station ca init` (see local.h). */
-#include "local.h"
+#include "station/ca/local.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -9,13 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../dn.h"
-#include "../util/xalloc.h"
-#include "local_int.h"
-#include "pkcs11.h"
+#include "station/x509/dn.h"
+#include "station/util/xalloc.h"
+#include "station/ca/local_int.h"
+#include "station/ca/pkcs11.h"
 
 #define LOG_MODULE "ca"
-#include "../util/log.h"
+#include "station/util/log.h"
 
 static const char *const ca_files[] = { "root.key", "root.pem",
 	"intermediate.key", "intermediate.pem", NULL };

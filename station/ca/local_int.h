@@ -9,9 +9,9 @@
 #include <pthread.h>
 #include <sys/types.h>
 
-#include "../util/err.h"
-#include "ca.h"
-#include "pkcs11.h"
+#include "station/util/err.h"
+#include "station/ca/ca.h"
+#include "station/ca/pkcs11.h"
 
 struct local_ca {
 	struct ca_backend base; /* first: the pipeline sees only this */

@@ -21,8 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../util/xalloc.h"
-#include "local_int.h"
+#include "station/util/xalloc.h"
+#include "station/ca/local_int.h"
 
 #define PEM_END "-----END CERTIFICATE-----\n"
 /* A log larger than this is settled at once (about 3000 certificates),

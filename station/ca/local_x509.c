@@ -1,5 +1,5 @@
 /* Pieces shared by local CA creation and signing (see local_int.h). */
-#include "local_int.h"
+#include "station/ca/local_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../util/xalloc.h"
+#include "station/util/xalloc.h"
 
 st_err
 local_rand_serial(ASN1_INTEGER **out, char **cause)

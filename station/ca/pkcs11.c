@@ -1,5 +1,5 @@
 /* A CA key in a PKCS#11 token, served as an extkey (see pkcs11.h). */
-#include "pkcs11_int.h"
+#include "station/ca/pkcs11_int.h"
 
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -11,12 +11,12 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
-#include "../../drivers/proto.h"
-#include "../extkey.h"
-#include "../util/xalloc.h"
+#include "drivers/proto/proto.h"
+#include "station/tls/extkey.h"
+#include "station/util/xalloc.h"
 
 #define LOG_MODULE "pkcs11"
-#include "../util/log.h"
+#include "station/util/log.h"
 
 /* DER OBJECT IDENTIFIER prime256v1 (1.2.840.10045.3.1.7): CKA_EC_PARAMS. */
 static const unsigned char p256_params[] = { 0x06, 0x08, 0x2a, 0x86, 0x48,

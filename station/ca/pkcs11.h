@@ -27,7 +27,7 @@
 
 #include <openssl/evp.h>
 
-#include "../util/err.h"
+#include "station/util/err.h"
 
 #define PKCS11_DEFAULT_MODULE "/usr/lib/softhsm/libsofthsm2.so"
 

@@ -11,7 +11,7 @@
 
 #include <p11-kit-1/p11-kit/pkcs11.h>
 
-#include "pkcs11.h"
+#include "station/ca/pkcs11.h"
 
 /* The PIN as a new string (free with pkcs11_pin_free, which wipes it). */
 st_err pkcs11_read_pin(const struct pkcs11_opts *o, char **pin, char **cause);

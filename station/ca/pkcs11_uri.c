@@ -1,6 +1,6 @@
 /* Naming a token key (the pkcs11: URI subset) and reading its PIN (see
  * pkcs11.h). */
-#include "pkcs11_int.h"
+#include "station/ca/pkcs11_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../util/xalloc.h"
+#include "station/util/xalloc.h"
 
 static int
 hexval(char c)

@@ -1,5 +1,5 @@
 /* Helpers shared by the remote CA backends (see remote.h). */
-#include "remote.h"
+#include "station/ca/remote.h"
 
 #include <ctype.h>
 #include <openssl/bio.h>
@@ -8,8 +8,8 @@
 #include <openssl/pem.h>
 #include <string.h>
 
-#include "../cert_check.h"
-#include "../util/xalloc.h"
+#include "station/x509/cert_check.h"
+#include "station/util/xalloc.h"
 
 st_err
 remote_check_keys(const struct ca_settings *s, const char *backend,

@@ -9,9 +9,9 @@
 #include <jansson.h>
 #include <openssl/x509.h>
 
-#include "../util/err.h"
-#include "ca.h"
-#include "http.h"
+#include "station/util/err.h"
+#include "station/ca/ca.h"
+#include "station/ca/http.h"
 
 #define REMOTE_MSG_MAX 400 /* characters of a server's message quoted */
 

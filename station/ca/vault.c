@@ -1,5 +1,5 @@
 /* The Vault PKI backend (see vault.h). */
-#include "vault.h"
+#include "station/ca/vault.h"
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -7,13 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util/xalloc.h"
-#include "cred.h"
-#include "remote.h"
-#include "vault_int.h"
+#include "station/util/xalloc.h"
+#include "station/ca/cred.h"
+#include "station/ca/remote.h"
+#include "station/ca/vault_int.h"
 
 #define LOG_MODULE "vault"
-#include "../util/log.h"
+#include "station/util/log.h"
 
 static const char *const vault_keys[] = { "addr", "mount", "role",
 	"namespace", "token_file", "token_env", "approle_role_id_file",

@@ -24,7 +24,7 @@
 
 #include <stddef.h>
 
-#include "ca.h"
+#include "station/ca/ca.h"
 
 st_err vault_ca_open(const struct ca_settings *s, struct ca_backend **out,
     char **cause);

@@ -14,14 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cert_check.h"
-#include "../util/xalloc.h"
-#include "cred.h"
-#include "remote.h"
-#include "vault_int.h"
+#include "station/x509/cert_check.h"
+#include "station/util/xalloc.h"
+#include "station/ca/cred.h"
+#include "station/ca/remote.h"
+#include "station/ca/vault_int.h"
 
 #define LOG_MODULE "vault"
-#include "../util/log.h"
+#include "station/util/log.h"
 
 /* One GET or LIST with the token, bounded by timeout_ms.  ST_OK with any
  * HTTP status (the caller reads it). */

@@ -8,8 +8,8 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "ca.h"
-#include "http.h"
+#include "station/ca/ca.h"
+#include "station/ca/http.h"
 
 struct vault_ca {
 	struct ca_backend base; /* first: the pipeline sees only this */

@@ -1,5 +1,5 @@
 /* Monotonic time and deadlines (see clock.h). */
-#include "clock.h"
+#include "station/util/clock.h"
 
 #include <time.h>
 

@@ -1,12 +1,12 @@
 /* The error-kind table and the cause-string helpers (see err.h). */
-#include "err.h"
+#include "station/util/err.h"
 
 #include <openssl/err.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "xalloc.h"
+#include "station/util/xalloc.h"
 
 static const struct {
 	const char *text;

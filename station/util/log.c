@@ -1,6 +1,6 @@
 /* The logger (see log.h).  One fprintf per line keeps lines whole when
  * several slot threads log at once. */
-#include "log.h"
+#include "station/util/log.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "text.h"
+#include "station/util/text.h"
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 

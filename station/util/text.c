@@ -1,12 +1,12 @@
 /* Showing outside text safely (see text.h). */
-#include "text.h"
+#include "station/util/text.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "xalloc.h"
+#include "station/util/xalloc.h"
 
 char *
 text_escape(const char *s, size_t max)

@@ -1,6 +1,6 @@
 /* Aborting allocators (see xalloc.h for why). */
 #define _GNU_SOURCE
-#include "xalloc.h"
+#include "station/util/xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* Shared parts of the benchmark programs (bench.h). */
-#include "bench.h"
+#include "tests/bench/bench.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "station/config.h"
+#include "station/config/config.h"
 #include "station/util/clock.h"
 #include "station/util/xalloc.h"
 #include "tests/support/pki.h"

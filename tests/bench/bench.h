@@ -16,9 +16,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "station/event.h"
-#include "station/pipeline.h"
-#include "station/station.h"
+#include "station/pipeline/event.h"
+#include "station/pipeline/pipeline.h"
+#include "station/pipeline/station.h"
 #include "tests/support/broker.h"
 #include "tests/support/devsim_proc.h"
 

@@ -13,9 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bench.h"
+#include "tests/bench/bench.h"
 #include "station/ca/ca.h"
-#include "station/config.h"
+#include "station/config/config.h"
 #include "station/util/clock.h"
 #include "station/util/xalloc.h"
 #include "tests/support/pki.h"

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench.h"
-#include "drivers/client.h"
-#include "drivers/proto.h"
+#include "tests/bench/bench.h"
+#include "drivers/proto/client.h"
+#include "drivers/proto/proto.h"
 #include "fixtures/devsim/faults.h"
 #include "station/util/clock.h"
 #include "station/util/xalloc.h"

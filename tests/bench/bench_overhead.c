@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "bench.h"
+#include "tests/bench/bench.h"
 #include "station/util/xalloc.h"
 
 /* Off-CPU time is what the thread waited for: the device and the wire in

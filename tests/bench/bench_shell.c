@@ -28,14 +28,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bench.h"
+#include "tests/bench/bench.h"
 #include "db/ledger.h"
-#include "station/cert_check.h"
-#include "station/config.h"
-#include "station/csr_policy.h"
-#include "station/dn.h"
-#include "station/extkey.h"
-#include "station/smoke.h"
+#include "station/x509/cert_check.h"
+#include "station/config/config.h"
+#include "station/x509/csr_policy.h"
+#include "station/x509/dn.h"
+#include "station/tls/extkey.h"
+#include "station/tls/smoke.h"
 #include "station/util/clock.h"
 #include "station/util/xalloc.h"
 #include "tests/support/pki.h"

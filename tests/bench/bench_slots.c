@@ -14,9 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bench.h"
-#include "station/fixture.h"
-#include "station/line.h"
+#include "tests/bench/bench.h"
+#include "station/config/fixture.h"
+#include "station/line/line.h"
 #include "station/util/clock.h"
 #include "station/util/xalloc.h"
 

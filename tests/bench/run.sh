@@ -110,7 +110,7 @@ table linerate
 echo
 echo "### 3. Slot scaling"
 echo
-echo "The line (station/line.c, one worker thread per slot) with 1, 4 and 16"
+echo "The line (station/line/line.c, one worker thread per slot) with 1, 4 and 16"
 echo "slots, each slot on its own devsim at --keygen-ms 50 --sign-ms 30"
 echo "--baud 115200, the smoke test included, one station (ledger, CA)"
 echo "shared by every slot; a free slot gets the next waiting device at once;"

@@ -13,7 +13,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#include "export_fixture.h"
+#include "tests/db/export_fixture.h"
 #include "station/util/text.h"
 
 /* The value the export must show for `col` of run `id`, as text (owned),

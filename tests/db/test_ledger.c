@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "ledger_fixture.h"
+#include "tests/db/ledger_fixture.h"
 #include "station/util/xalloc.h"
 
 

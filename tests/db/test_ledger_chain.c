@@ -9,7 +9,7 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 
-#include "ledger_fixture.h"
+#include "tests/db/ledger_fixture.h"
 
 /* ---- an independent implementation of the serialization in ledger.h ---- */
 

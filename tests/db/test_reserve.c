@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "ledger_fixture.h"
+#include "tests/db/ledger_fixture.h"
 #include "station/util/xalloc.h"
 
 /* Rows in the reservations table, read through a separate connection. */

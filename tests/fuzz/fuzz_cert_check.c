@@ -14,9 +14,9 @@
 #include <openssl/x509v3.h>
 #include <string.h>
 
-#include "station/cert_check.h"
-#include "station/dn.h"
-#include "station/profile.h"
+#include "station/x509/cert_check.h"
+#include "station/x509/dn.h"
+#include "station/config/profile.h"
 #include "tests/fuzz/fuzz.h"
 
 #define CERT_FUZZ_SUBJECT "C=US,O=Example-Org,CN=SN0001"

@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "station/config.h"
+#include "station/config/config.h"
 #include "tests/fuzz/fuzz.h"
 
 int

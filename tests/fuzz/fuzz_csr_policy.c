@@ -16,8 +16,8 @@
 #include <openssl/x509.h>
 #include <string.h>
 
-#include "station/csr_policy.h"
-#include "station/profile.h"
+#include "station/x509/csr_policy.h"
+#include "station/config/profile.h"
 #include "tests/fuzz/fuzz.h"
 
 static struct {

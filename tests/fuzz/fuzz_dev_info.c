@@ -5,8 +5,8 @@
  */
 #include <string.h>
 
-#include "drivers/client.h"
-#include "drivers/proto.h"
+#include "drivers/proto/client.h"
+#include "drivers/proto/proto.h"
 #include "tests/fuzz/fuzz.h"
 
 int

@@ -16,8 +16,8 @@
 #include <openssl/err.h>
 #include <string.h>
 
-#include "drivers/frame.h"
-#include "drivers/proto.h"
+#include "drivers/proto/frame.h"
+#include "drivers/proto/proto.h"
 #include "fixtures/devsim/device.h"
 #include "fixtures/devsim/server.h"
 #include "station/util/log.h"

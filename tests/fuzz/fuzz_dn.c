@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "station/dn.h"
+#include "station/x509/dn.h"
 #include "tests/fuzz/fuzz.h"
 
 int

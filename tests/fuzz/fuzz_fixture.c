@@ -12,8 +12,8 @@
  */
 #include <string.h>
 
-#include "station/config.h"
-#include "station/fixture.h"
+#include "station/config/config.h"
+#include "station/config/fixture.h"
 #include "tests/fuzz/fuzz.h"
 
 #define FIXTURE_FUZZ_CONFIG                                                   \

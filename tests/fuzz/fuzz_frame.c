@@ -7,8 +7,8 @@
  */
 #include <string.h>
 
-#include "drivers/frame.h"
-#include "drivers/proto.h"
+#include "drivers/proto/frame.h"
+#include "drivers/proto/proto.h"
 #include "tests/fuzz/fuzz.h"
 
 #define FRAME_FUZZ_CAP (PROTO_MAX_FRAME + PROTO_MAX_FRAME / 254 + 8)

@@ -13,7 +13,7 @@
 
 #include "station/ca/ca.h"
 #include "station/ca/remote.h"
-#include "station/cert_check.h"
+#include "station/x509/cert_check.h"
 #include "tests/fuzz/fuzz.h"
 
 /* The certificate encodes to DER that parses to an equal certificate and

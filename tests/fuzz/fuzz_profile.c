@@ -9,8 +9,8 @@
  */
 #include <string.h>
 
-#include "station/identity.h"
-#include "station/profile.h"
+#include "station/x509/identity.h"
+#include "station/config/profile.h"
 #include "station/util/xalloc.h"
 #include "tests/fuzz/fuzz.h"
 

@@ -19,10 +19,10 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "station/config.h"
-#include "station/fixture.h"
-#include "station/profile.h"
-#include "station/scan_line.h"
+#include "station/config/config.h"
+#include "station/config/fixture.h"
+#include "station/config/profile.h"
+#include "station/cli/scan_line.h"
 #include "tests/fuzz/fuzz.h"
 #include "ui/input.h"
 #include "ui/model.h"

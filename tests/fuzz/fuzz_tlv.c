@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "drivers/tlv.h"
+#include "drivers/proto/tlv.h"
 #include "tests/fuzz/fuzz.h"
 
 static void

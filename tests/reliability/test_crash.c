@@ -33,7 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "station/event.h"
+#include "station/pipeline/event.h"
 #include "station/util/clock.h"
 #include "station/util/xalloc.h"
 #include "tests/support/devsim_proc.h"

@@ -22,7 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "drivers/tlv.h"
+#include "drivers/proto/tlv.h"
 #include "station/util/xalloc.h"
 #include "tests/support/broker.h"
 #include "tests/support/devsim_proc.h"

@@ -1,5 +1,5 @@
 /* Test broker (see broker.h). */
-#include "broker.h"
+#include "tests/support/broker.h"
 
 #include <errno.h>
 #include <signal.h>

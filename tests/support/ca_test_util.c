@@ -1,5 +1,5 @@
 /* Helpers of the remote CA backend tests (see ca_test_util.h). */
-#include "ca_test_util.h"
+#include "tests/support/ca_test_util.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

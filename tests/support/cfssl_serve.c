@@ -1,5 +1,5 @@
 /* Test support: `cfssl serve` as a child process (cfssl_serve.h). */
-#include "cfssl_serve.h"
+#include "tests/support/cfssl_serve.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -9,8 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "loopback.h"
-#include "scratch.h"
+#include "tests/support/loopback.h"
+#include "tests/support/scratch.h"
 #include "station/util/xalloc.h"
 
 int

@@ -1,5 +1,5 @@
 /* Test support: devsim and a connected client (dev_session.h). */
-#include "dev_session.h"
+#include "tests/support/dev_session.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "drivers/transport.h"
+#include "drivers/transport/transport.h"
 #include "station/util/clock.h"
 
 struct dev_session ds;

@@ -6,7 +6,7 @@
 #ifndef TEST_DEV_SESSION_H
 #define TEST_DEV_SESSION_H
 
-#include "drivers/client.h"
+#include "drivers/proto/client.h"
 #include "tests/support/devsim_proc.h"
 
 struct dev_session {

@@ -1,5 +1,5 @@
 /* Test support: devsim as a child process (devsim_proc.h). */
-#include "devsim_proc.h"
+#include "tests/support/devsim_proc.h"
 
 #include <signal.h>
 #include <stdbool.h>

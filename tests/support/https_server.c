@@ -1,5 +1,5 @@
 /* A small HTTPS server for tests (see https_server.h). */
-#include "https_server.h"
+#include "tests/support/https_server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

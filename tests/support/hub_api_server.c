@@ -1,6 +1,6 @@
 /* A test server following the device hub's documented certificate API
  * (see hub_api_server.h). */
-#include "hub_api_server.h"
+#include "tests/support/hub_api_server.h"
 
 #include <jansson.h>
 #include <openssl/pem.h>

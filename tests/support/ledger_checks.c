@@ -1,5 +1,5 @@
 /* Test support: ledger / CA / device consistency checks (ledger_checks.h). */
-#include "ledger_checks.h"
+#include "tests/support/ledger_checks.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include "db/ledger.h"
 #include "station/ca/local.h"
 #include "station/util/xalloc.h"
-#include "station_env.h"
+#include "tests/support/station_env.h"
 
 /* Read-only: the checks must not change what they look at. */
 static sqlite3 *

@@ -1,5 +1,5 @@
 /* Test support: loopback ports (loopback.h). */
-#include "loopback.h"
+#include "tests/support/loopback.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

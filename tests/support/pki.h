@@ -17,7 +17,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "station/profile.h"
+#include "station/config/profile.h"
 #include "station/util/err.h"
 
 /* Keys (caller frees). */

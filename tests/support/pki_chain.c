@@ -1,5 +1,5 @@
 /* Test PKI: root, intermediate and TLS server certificate (see pki.h). */
-#include "pki.h"
+#include "tests/support/pki.h"
 
 #include <stdio.h>
 #include <stdlib.h>

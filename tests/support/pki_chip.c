@@ -1,11 +1,11 @@
 /* The test chip: a software key that signs like a device (see pki.h). */
-#include "pki.h"
+#include "tests/support/pki.h"
 
 #include <stdlib.h>
 
 #include <openssl/rsa.h>
 
-#include "drivers/proto.h"
+#include "drivers/proto/proto.h"
 #include "station/util/xalloc.h"
 
 st_err

@@ -1,12 +1,12 @@
 /* Test PKI: CSRs as a device or an attacker builds them (see pki.h). */
-#include "pki.h"
+#include "tests/support/pki.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <openssl/x509v3.h>
 
-#include "station/dn.h"
+#include "station/x509/dn.h"
 
 static void
 die(const char *what)

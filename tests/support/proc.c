@@ -1,5 +1,5 @@
 /* Test support: child processes with bounded waits (see proc.h). */
-#include "proc.h"
+#include "tests/support/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>

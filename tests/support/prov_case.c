@@ -1,6 +1,6 @@
 /* Test support: one provisioning test's processes and files
  * (prov_case.h). */
-#include "prov_case.h"
+#include "tests/support/prov_case.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

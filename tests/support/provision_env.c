@@ -1,6 +1,6 @@
 /* Test support: station home, station process, ledger checks
  * (provision_env.h). */
-#include "provision_env.h"
+#include "tests/support/provision_env.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -17,9 +17,9 @@
 
 #include <cmocka.h>
 
-#include "devsim_proc.h"
-#include "loopback.h"
-#include "pki.h"
+#include "tests/support/devsim_proc.h"
+#include "tests/support/loopback.h"
+#include "tests/support/pki.h"
 #include "station/ca/local.h"
 #include "station/util/clock.h"
 #include "station/util/xalloc.h"

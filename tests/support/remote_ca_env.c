@@ -1,6 +1,6 @@
 /* Test support: provisioning end to end with a remote CA backend
  * (remote_ca_env.h). */
-#include "remote_ca_env.h"
+#include "tests/support/remote_ca_env.h"
 
 #include <errno.h>
 #include <setjmp.h>

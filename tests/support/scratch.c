@@ -1,6 +1,6 @@
 /* Scratch files for tests (see scratch.h). */
 #define _XOPEN_SOURCE 700 /* nftw */
-#include "scratch.h"
+#include "tests/support/scratch.h"
 
 #include <ftw.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* Test support: searching files for secrets (secret_scan.h). */
 #define _GNU_SOURCE /* nftw, memmem */
-#include "secret_scan.h"
+#include "tests/support/secret_scan.h"
 
 #include <ftw.h>
 #include <openssl/bn.h>
@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 
 #include "station/util/xalloc.h"
-#include "station_env.h"
+#include "tests/support/station_env.h"
 
 struct secret {
 	char *what;

@@ -1,11 +1,11 @@
 /* Test support: a scratch station and a simulated line (sim_line.h). */
-#include "sim_line.h"
+#include "tests/support/sim_line.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "pki.h"
+#include "tests/support/pki.h"
 #include "station/util/xalloc.h"
 
 static void

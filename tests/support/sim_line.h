@@ -10,8 +10,8 @@
 
 #include <stddef.h>
 
-#include "devsim_proc.h"
-#include "station_home.h"
+#include "tests/support/devsim_proc.h"
+#include "tests/support/station_home.h"
 
 #define SIM_LINE_MAX 8
 

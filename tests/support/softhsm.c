@@ -1,5 +1,5 @@
 /* A private SoftHSM2 token for a test program (see softhsm.h). */
-#include "softhsm.h"
+#include "tests/support/softhsm.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "devsim_proc.h"
-#include "pki.h"
-#include "scratch.h"
+#include "tests/support/devsim_proc.h"
+#include "tests/support/pki.h"
+#include "tests/support/scratch.h"
 #include "station/util/xalloc.h"
 
 static const char *const modules[] = { "/usr/lib/softhsm/libsofthsm2.so",

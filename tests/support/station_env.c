@@ -1,5 +1,5 @@
 /* Test support: a station home and the station as a child (station_env.h). */
-#include "station_env.h"
+#include "tests/support/station_env.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,10 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "devsim_proc.h"
-#include "drivers/client.h"
-#include "drivers/transport.h"
-#include "pki.h"
+#include "tests/support/devsim_proc.h"
+#include "drivers/proto/client.h"
+#include "drivers/transport/transport.h"
+#include "tests/support/pki.h"
 #include "station/util/xalloc.h"
 
 struct station_env *

@@ -1,12 +1,12 @@
 /* Test support: a scratch station home (station_home.h). */
-#include "station_home.h"
+#include "tests/support/station_home.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "scratch.h"
+#include "tests/support/scratch.h"
 #include "station/ca/local.h"
 #include "station/util/xalloc.h"
 

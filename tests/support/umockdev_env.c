@@ -1,5 +1,5 @@
 /* Re-execution under umockdev-wrapper (see umockdev_env.h). */
-#include "umockdev_env.h"
+#include "tests/support/umockdev_env.h"
 
 #include <errno.h>
 #include <stdio.h>

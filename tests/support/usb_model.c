@@ -11,7 +11,7 @@
  * side (sysfs attributes, the binary "descriptors" file libusb caches) is
  * a .umockdev description generated from usb_model_desc.
  */
-#include "usb_model.h"
+#include "tests/support/usb_model.h"
 #include "tests/support/loopback.h"
 
 #include <errno.h>
@@ -27,8 +27,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "drivers/frame.h"
-#include "drivers/proto.h"
+#include "drivers/proto/frame.h"
+#include "drivers/proto/proto.h"
 
 struct urb_rec {
 	UMockdevIoctlData *urb; /* the caller's struct usbdevfs_urb */

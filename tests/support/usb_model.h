@@ -19,7 +19,7 @@
 
 #include <stdint.h>
 
-#include "umockdev_env.h"
+#include "tests/support/umockdev_env.h"
 
 struct usb_model_desc {
 	uint16_t vid, pid;

@@ -1,6 +1,6 @@
 /* A test server following HashiCorp Vault's documented PKI API (see
  * vault_api_server.h). */
-#include "vault_api_server.h"
+#include "tests/support/vault_api_server.h"
 
 #include <jansson.h>
 #include <openssl/bio.h>

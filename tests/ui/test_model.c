@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "station/advice.h"
-#include "station/scan_format.h"
+#include "station/pipeline/advice.h"
+#include "station/config/scan_format.h"
 #include "ui/input.h"
 #include "ui/model.h"
 #include "ui/queue.h"

@@ -1,0 +1,105 @@
+/*
+ * Device-protocol client: the station side of docs/protocol.md.
+ *
+ * It owns a transport, numbers requests, splits large requests into chunks
+ * and reassembles chunked replies, retransmits on silence or on a NAK, and
+ * gives up at the deadline.  It never prints; it logs frames at debug level.
+ *
+ * All calls are synchronous and bounded: each command has a response
+ * timeout (struct client_opts), and the whole call also respects the
+ * caller's deadline when one is passed with client_set_deadline().
+ */
+#ifndef ST_CLIENT_H
+#define ST_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "station/util/clock.h"
+#include "station/util/err.h"
+#include "drivers/transport/transport.h"
+
+struct client;
+
+struct client_opts {
+	int reply_timeout_ms;  /* per attempt, ordinary commands; default 500 */
+	int keygen_timeout_ms; /* per attempt, KEYGEN; default 15000 */
+	int crypto_timeout_ms; /* per attempt, CSR and SIGN; default 5000 */
+	int retries;           /* retransmissions after the first try; 3 */
+};
+
+void client_opts_default(struct client_opts *o);
+
+/* Takes ownership of `t` (closed by client_free). `opts` may be NULL. */
+struct client *client_new(struct transport *t, const struct client_opts *opts);
+void client_free(struct client *c);
+struct transport *client_transport(struct client *c);
+/* Optional overall deadline for every following call (e.g. a pipeline
+ * step's); deadline 0 clears it. */
+void client_set_deadline(struct client *c, struct deadline dl);
+/* Counters for tests and benchmarks. */
+struct client_stats {
+	unsigned long requests, retransmits, naks, bad_frames, stale_frames;
+	unsigned long bytes_out, bytes_in;
+};
+void client_get_stats(struct client *c, struct client_stats *out);
+
+/* What HELLO reports; strings owned by the struct. */
+struct dev_info {
+	uint8_t version;
+	char *serial, *model, *hw_version, *fw_version, *chip;
+	uint32_t caps;
+	uint8_t state;
+	uint16_t max_frame;
+};
+void dev_info_clear(struct dev_info *info);
+
+/*
+ * Parse the payload of a HELLO reply (bytes from the device, not trusted:
+ * the TLV structure is checked here too) into *info, which is overwritten.
+ * ST_E_PROTO for a missing or malformed required field (VERSION, MAX_FRAME,
+ * SERIAL), an out-of-range frame limit or an empty serial; ST_E_UNSUPPORTED
+ * for another protocol version.  On failure *info is left cleared.
+ */
+st_err dev_info_parse(const uint8_t *payload, size_t len,
+    struct dev_info *info, char **cause);
+
+/*
+ * One request/reply exchange.  `req` is the TLV payload (may be NULL/0).
+ * On ST_OK the reply payload is returned in *resp (caller frees) and the
+ * reply status was OK.  A device error status gives ST_E_DEVICE with the
+ * status name and the device's MESSAGE in the cause; *status (if non-NULL)
+ * receives the status byte either way.
+ */
+st_err client_call(struct client *c, uint8_t cmd, const uint8_t *req,
+    size_t req_len, uint8_t **resp, size_t *resp_len, uint8_t *status,
+    char **cause);
+
+/* HELLO: negotiates the frame size; must be the first call. */
+st_err dev_hello(struct client *c, struct dev_info *info, char **cause);
+/* KEYGEN in `slot`; returns the DER SubjectPublicKeyInfo (caller frees). */
+st_err dev_keygen(struct client *c, uint8_t alg, uint8_t slot,
+    uint8_t **spki, size_t *spki_len, char **cause);
+st_err dev_pubkey(struct client *c, uint8_t slot, uint8_t **spki,
+    size_t *spki_len, char **cause);
+/* CSR for `subject` and NULL-terminated SAN lists (either may be NULL). */
+st_err dev_csr(struct client *c, uint8_t slot, const char *subject,
+    const char *const *san_dns, const char *const *san_uri, uint8_t **der,
+    size_t *der_len, char **cause);
+st_err dev_sign(struct client *c, uint8_t slot, uint8_t sig_alg,
+    const uint8_t *digest, size_t digest_len, uint8_t **sig,
+    size_t *sig_len, char **cause);
+st_err dev_write_cert(struct client *c, const uint8_t *der, size_t len,
+    char **cause);
+/* Chain: `n` DER certificates, issuer of the leaf first. */
+st_err dev_write_chain(struct client *c, const uint8_t *const *der,
+    const size_t *len, size_t n, char **cause);
+st_err dev_read_cert(struct client *c, uint8_t **der, size_t *len,
+    char **cause);
+/* Returns the raw READ_CHAIN payload (CERT TLVs), for byte comparison. */
+st_err dev_read_chain(struct client *c, uint8_t **payload, size_t *len,
+    char **cause);
+st_err dev_commit(struct client *c, int lock, char **cause);
+st_err dev_factory_reset(struct client *c, char **cause);
+
+#endif

@@ -1,0 +1,279 @@
+/*
+ * The protocol's commands as typed calls (see client.h): each builds its
+ * request TLVs, makes one client_call() and checks the reply's fields.
+ * The exchange itself (framing, chunking, retransmission) is client.c's.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "station/util/xalloc.h"
+#include "drivers/proto/client.h"
+#include "drivers/proto/client_int.h"
+#include "drivers/proto/proto.h"
+#include "drivers/proto/tlv.h"
+
+void
+dev_info_clear(struct dev_info *info)
+{
+	free(info->serial);
+	free(info->model);
+	free(info->hw_version);
+	free(info->fw_version);
+	free(info->chip);
+	memset(info, 0, sizeof *info);
+}
+
+/* Convenience: call and wrap the error with the command name. */
+static st_err
+call(struct client *c, uint8_t cmd, struct tlv_writer *w, uint8_t **resp,
+    size_t *resp_len, char **cause)
+{
+	size_t len = 0;
+	uint8_t *req = w ? tlv_writer_take(w, &len) : NULL;
+	st_err err = client_call(c, cmd, req, len, resp, resp_len, NULL, cause);
+
+	free(req);
+	return err;
+}
+
+st_err
+dev_info_parse(const uint8_t *payload, size_t len, struct dev_info *info,
+    char **cause)
+{
+	st_err err;
+
+	memset(info, 0, sizeof *info);
+	/* The tlv_get* functions assume a validated buffer. */
+	err = tlv_validate(payload, len, cause);
+	if (err)
+		goto fail;
+	if ((err = tlv_get_u8(payload, len, PROTO_T_VERSION, &info->version,
+	    cause)) ||
+	    (err = tlv_get_u16(payload, len, PROTO_T_MAX_FRAME,
+	    &info->max_frame, cause)) ||
+	    (err = tlv_get_str(payload, len, PROTO_T_SERIAL, 64, &info->serial,
+	    cause)))
+		goto fail;
+	if (info->version != PROTO_VERSION) {
+		err = st_fail(cause, ST_E_UNSUPPORTED,
+		    "device speaks protocol version %u, station speaks %d",
+		    info->version, PROTO_VERSION);
+		goto fail;
+	}
+	if (info->max_frame < PROTO_MIN_FRAME || info->max_frame > PROTO_MAX_FRAME) {
+		err = st_fail(cause, ST_E_PROTO,
+		    "device announces a %u-byte frame limit (allowed %d..%d)",
+		    info->max_frame, PROTO_MIN_FRAME, PROTO_MAX_FRAME);
+		goto fail;
+	}
+	if (info->serial[0] == '\0') {
+		err = st_fail(cause, ST_E_PROTO, "device reports an empty serial");
+		goto fail;
+	}
+	/* Optional descriptive fields default to "". */
+	char **opt[] = { &info->model, &info->hw_version, &info->fw_version,
+		&info->chip };
+	uint8_t tags[] = { PROTO_T_MODEL, PROTO_T_HW_VERSION, PROTO_T_FW_VERSION,
+		PROTO_T_CHIP };
+	static const char *const names[] = { "model", "hw_version",
+		"fw_version", "chip" };
+	for (size_t i = 0; i < sizeof tags; i++) {
+		struct tlv t;
+
+		if (!tlv_find(payload, len, tags[i], &t)) {
+			*opt[i] = xstrdup("");
+			continue;
+		}
+		err = tlv_get_str(payload, len, tags[i], 64, opt[i], cause);
+		if (err) {
+			/* The operator is told which field, not a tag number. */
+			st_wrap(cause, err, "%s", names[i]);
+			goto fail;
+		}
+	}
+	if (tlv_get_u32(payload, len, PROTO_T_CAPS, &info->caps, NULL) != ST_OK)
+		info->caps = 0;
+	if (tlv_get_u8(payload, len, PROTO_T_STATE, &info->state, NULL) != ST_OK)
+		info->state = PROTO_STATE_BLANK;
+	return ST_OK;
+fail:
+	dev_info_clear(info);
+	return st_wrap(cause, err, "HELLO reply");
+}
+
+st_err
+dev_hello(struct client *c, struct dev_info *info, char **cause)
+{
+	struct tlv_writer w;
+	uint8_t *resp = NULL;
+	size_t len = 0;
+	st_err err;
+
+	memset(info, 0, sizeof *info);
+	tlv_writer_init(&w);
+	tlv_put_u8(&w, PROTO_T_VERSION, PROTO_VERSION);
+	tlv_put_u16(&w, PROTO_T_MAX_FRAME, PROTO_STATION_MAX_FRAME);
+	client_set_send_max(c, PROTO_MIN_FRAME);
+	err = call(c, PROTO_CMD_HELLO, &w, &resp, &len, cause);
+	if (err)
+		return err;
+	err = dev_info_parse(resp, len, info, cause);
+	free(resp);
+	if (err)
+		return err;
+	client_set_send_max(c, info->max_frame < PROTO_STATION_MAX_FRAME ?
+	    info->max_frame : PROTO_STATION_MAX_FRAME);
+	return ST_OK;
+}
+
+/* Return a copy of a required bytes field of a reply. */
+static st_err
+take_bytes(uint8_t *resp, size_t len, uint8_t tag, size_t max, uint8_t **out,
+    size_t *out_len, char **cause)
+{
+	const uint8_t *v;
+	size_t vlen;
+	st_err err = tlv_get_bytes(resp, len, tag, max, &v, &vlen, cause);
+
+	if (err == ST_OK) {
+		*out = xmemdup(v, vlen);
+		*out_len = vlen;
+	}
+	free(resp);
+	return err;
+}
+
+/* A command whose reply carries one required bytes field: a copy of it. */
+static st_err
+call_take(struct client *c, uint8_t cmd, struct tlv_writer *w, uint8_t tag,
+    size_t max, uint8_t **out, size_t *out_len, char **cause)
+{
+	uint8_t *resp = NULL;
+	size_t len = 0;
+	st_err err = call(c, cmd, w, &resp, &len, cause);
+
+	if (err)
+		return err;
+	return take_bytes(resp, len, tag, max, out, out_len, cause);
+}
+
+/* A command whose reply says nothing beyond success. */
+static st_err
+call_void(struct client *c, uint8_t cmd, struct tlv_writer *w, char **cause)
+{
+	uint8_t *resp = NULL;
+	size_t len = 0;
+	st_err err = call(c, cmd, w, &resp, &len, cause);
+
+	free(resp);
+	return err;
+}
+
+st_err
+dev_keygen(struct client *c, uint8_t alg, uint8_t slot, uint8_t **spki,
+    size_t *spki_len, char **cause)
+{
+	struct tlv_writer w;
+
+	tlv_writer_init(&w);
+	tlv_put_u8(&w, PROTO_T_KEY_ALG, alg);
+	tlv_put_u8(&w, PROTO_T_SLOT, slot);
+	return call_take(c, PROTO_CMD_KEYGEN, &w,
+	    PROTO_T_PUBKEY, 1024, spki, spki_len, cause);
+}
+
+st_err
+dev_pubkey(struct client *c, uint8_t slot, uint8_t **spki, size_t *spki_len,
+    char **cause)
+{
+	struct tlv_writer w;
+
+	tlv_writer_init(&w);
+	tlv_put_u8(&w, PROTO_T_SLOT, slot);
+	return call_take(c, PROTO_CMD_PUBKEY, &w,
+	    PROTO_T_PUBKEY, 1024, spki, spki_len, cause);
+}
+
+st_err
+dev_csr(struct client *c, uint8_t slot, const char *subject,
+    const char *const *san_dns, const char *const *san_uri, uint8_t **der,
+    size_t *der_len, char **cause)
+{
+	struct tlv_writer w;
+
+	tlv_writer_init(&w);
+	tlv_put_u8(&w, PROTO_T_SLOT, slot);
+	tlv_put_str(&w, PROTO_T_SUBJECT, subject);
+	for (size_t i = 0; san_dns && san_dns[i]; i++)
+		tlv_put_str(&w, PROTO_T_SAN_DNS, san_dns[i]);
+	for (size_t i = 0; san_uri && san_uri[i]; i++)
+		tlv_put_str(&w, PROTO_T_SAN_URI, san_uri[i]);
+	return call_take(c, PROTO_CMD_CSR, &w,
+	    PROTO_T_CSR, 16384, der, der_len, cause);
+}
+
+st_err
+dev_sign(struct client *c, uint8_t slot, uint8_t sig_alg,
+    const uint8_t *digest, size_t digest_len, uint8_t **sig, size_t *sig_len,
+    char **cause)
+{
+	struct tlv_writer w;
+
+	tlv_writer_init(&w);
+	tlv_put_u8(&w, PROTO_T_SLOT, slot);
+	tlv_put_u8(&w, PROTO_T_SIG_ALG, sig_alg);
+	tlv_put(&w, PROTO_T_DIGEST, digest, digest_len);
+	return call_take(c, PROTO_CMD_SIGN, &w,
+	    PROTO_T_SIGNATURE, 1024, sig, sig_len, cause);
+}
+
+st_err
+dev_write_cert(struct client *c, const uint8_t *der, size_t len, char **cause)
+{
+	struct tlv_writer w;
+
+	tlv_writer_init(&w);
+	tlv_put(&w, PROTO_T_CERT, der, len);
+	return call_void(c, PROTO_CMD_WRITE_CERT, &w, cause);
+}
+
+st_err
+dev_write_chain(struct client *c, const uint8_t *const *der, const size_t *len,
+    size_t n, char **cause)
+{
+	struct tlv_writer w;
+
+	tlv_writer_init(&w);
+	for (size_t i = 0; i < n; i++)
+		tlv_put(&w, PROTO_T_CERT, der[i], len[i]);
+	return call_void(c, PROTO_CMD_WRITE_CHAIN, &w, cause);
+}
+
+st_err
+dev_read_cert(struct client *c, uint8_t **der, size_t *len, char **cause)
+{
+	return call_take(c, PROTO_CMD_READ_CERT, NULL, PROTO_T_CERT,
+	    PROTO_MAX_MESSAGE, der, len, cause);
+}
+
+st_err
+dev_read_chain(struct client *c, uint8_t **payload, size_t *len, char **cause)
+{
+	return call(c, PROTO_CMD_READ_CHAIN, NULL, payload, len, cause);
+}
+
+st_err
+dev_commit(struct client *c, int lock, char **cause)
+{
+	struct tlv_writer w;
+
+	tlv_writer_init(&w);
+	tlv_put_u8(&w, PROTO_T_LOCK, lock ? 1 : 0);
+	return call_void(c, PROTO_CMD_COMMIT, &w, cause);
+}
+
+st_err
+dev_factory_reset(struct client *c, char **cause)
+{
+	return call_void(c, PROTO_CMD_FACTORY_RESET, NULL, cause);
+}

@@ -1,0 +1,85 @@
+/*
+ * How the station reaches a device: one small interface, one implementation
+ * per device-URI scheme, chosen from an explicit table (transport.c).
+ *
+ *	tcp:HOST:PORT                       raw bytes over TCP (ser2net,
+ *	                                    serial device servers, devsim)
+ *	uart:/dev/ttyUSB0?baud=115200&parity=none&flow=none
+ *	uart:usb=0403:6001[:SERIAL]?baud=115200
+ *	                                    a USB-serial adapter found by its
+ *	                                    VID:PID and, optionally, USB serial
+ *	usb:VID:PID[:SERIAL]  usb:path=1-2.3 ?interface=N&timeout_ms=MS
+ *	                                    vendor bulk interface (libusb)
+ *
+ * Protocol code (drivers/client.c) only talks to a `struct transport`; it
+ * never calls libserialport, libusb or sockets itself, so every transport
+ * can be simulated and every byte can be logged in one place.
+ */
+#ifndef ST_TRANSPORT_H
+#define ST_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "station/util/clock.h"
+#include "station/util/err.h"
+
+struct transport;
+
+struct transport_ops {
+	const char *scheme; /* "tcp", "uart", "usb" */
+	const char *summary; /* one line for --help */
+	/* `spec` is the URI after "scheme:". On success *out is owned by the
+	 * caller and released with transport_close(). */
+	st_err (*open)(const char *spec, struct deadline dl,
+	    struct transport **out, char **cause);
+	/* Write all `len` bytes before the deadline, or fail. */
+	st_err (*write)(struct transport *t, const uint8_t *buf, size_t len,
+	    struct deadline dl, char **cause);
+	/* Read at least one byte (up to `cap`) before the deadline: ST_OK with
+	 * *got >= 1, ST_E_TIMEOUT with *got = 0, ST_E_HANGUP when the peer is
+	 * gone (EOF, EIO, POLLHUP). */
+	st_err (*read)(struct transport *t, uint8_t *buf, size_t cap,
+	    size_t *got, struct deadline dl, char **cause);
+	/* Discard bytes received but not yet read (before a retransmission). */
+	void (*flush_input)(struct transport *t);
+	void (*close)(struct transport *t);
+};
+
+/* Every transport embeds this as its first member. */
+struct transport {
+	const struct transport_ops *ops;
+	char *uri;        /* the full URI, for messages and the ledger */
+	char *describe;   /* e.g. "tcp 127.0.0.1:4000", "uart /dev/ttyUSB0
+	                     (0403:6001 FT1234) 115200 8N1" */
+	unsigned baud;    /* bits per second on the wire; 0 = not a UART */
+};
+
+/* The implementations (one file each). */
+extern const struct transport_ops transport_tcp_ops;
+extern const struct transport_ops transport_uart_ops;
+extern const struct transport_ops transport_usb_ops;
+
+/* The table of transports, NULL-terminated (for --help and lookups). */
+extern const struct transport_ops *const transport_table[];
+
+/* Open by URI: picks the implementation from the scheme.  ST_E_URI names
+ * the problem ("unknown scheme 'foo' (known: tcp, uart, usb)"). */
+st_err transport_open(const char *uri, struct deadline dl,
+    struct transport **out, char **cause);
+/* Accepts NULL. */
+void transport_close(struct transport *t);
+
+/* Helpers for implementations. */
+void transport_init(struct transport *t, const struct transport_ops *ops,
+    const char *scheme, const char *spec);
+/* Split "a?k=v&k2=v2": returns the part before '?' (xalloc'd) and leaves
+ * `*query` pointing at the text after '?' (or at "" if none). */
+char *transport_split_query(const char *spec, const char **query);
+/* Find key in a query string "k=v&k2=v2"; xalloc'd value or NULL. */
+char *transport_query_get(const char *query, const char *key);
+/* ST_E_URI if the query holds a key not in the NULL-terminated list. */
+st_err transport_query_check(const char *query, const char *const *known,
+    char **cause);
+
+#endif

@@ -1,0 +1,199 @@
+/*
+ * tcp:HOST:PORT — raw bytes over TCP, as ser2net and serial device servers
+ * offer on factory floors, and how the demo reaches simulated devices.
+ * Non-blocking connect and poll() give every call its deadline; Nagle is
+ * off because the protocol is request/response with small frames.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "station/util/xalloc.h"
+#include "drivers/transport/transport.h"
+
+struct tcp_transport {
+	struct transport base;
+	int fd;
+};
+
+static st_err
+tcp_connect_one(const struct addrinfo *ai, struct deadline dl, int *out,
+    char **cause)
+{
+	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, ai->ai_protocol);
+	int one = 1;
+
+	if (fd < 0)
+		return st_fail(cause, ST_E_IO, "socket: %s", strerror(errno));
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 &&
+	    errno != EINPROGRESS) {
+		int e = errno;
+
+		close(fd);
+		return st_fail(cause, e == ECONNREFUSED ? ST_E_HANGUP : ST_E_IO,
+		    "connect: %s", strerror(e));
+	}
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	int n = poll(&pfd, 1, deadline_left_ms(dl));
+	if (n == 0) {
+		close(fd);
+		return st_fail(cause, ST_E_TIMEOUT, "connect timed out");
+	}
+	int soerr = 0;
+	socklen_t sl = sizeof soerr;
+	if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 ||
+	    soerr != 0) {
+		int e = soerr ? soerr : errno;
+
+		close(fd);
+		return st_fail(cause, e == ECONNREFUSED ? ST_E_HANGUP : ST_E_IO,
+		    "connect: %s", strerror(e));
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	*out = fd;
+	return ST_OK;
+}
+
+static st_err
+tcp_open(const char *spec, struct deadline dl, struct transport **out,
+    char **cause)
+{
+	const char *colon = strrchr(spec, ':');
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+	st_err err = ST_E_URI;
+	int fd = -1;
+
+	if (colon == NULL || colon == spec || colon[1] == '\0')
+		return st_fail(cause, ST_E_URI,
+		    "expected tcp:HOST:PORT, got 'tcp:%s'", spec);
+	char *host = xstrndup(spec, (size_t)(colon - spec));
+	const char *port = colon + 1;
+	char *end;
+	long p = strtol(port, &end, 10);
+	if (*end != '\0' || p <= 0 || p > 65535) {
+		err = st_fail(cause, ST_E_URI, "bad TCP port '%s'", port);
+		goto out;
+	}
+	int gai = getaddrinfo(host, port, &hints, &res);
+	if (gai != 0) {
+		err = st_fail(cause, ST_E_URI, "cannot resolve '%s': %s", host,
+		    gai_strerror(gai));
+		goto out;
+	}
+	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+		err = tcp_connect_one(ai, dl, &fd, cause);
+		if (err == ST_OK)
+			break;
+	}
+	if (err)
+		goto out;
+
+	struct tcp_transport *t = xcalloc(1, sizeof *t);
+	transport_init(&t->base, &transport_tcp_ops, "tcp", spec);
+	t->base.describe = xasprintf("tcp %s", spec);
+	t->fd = fd;
+	*out = &t->base;
+out:
+	if (res)
+		freeaddrinfo(res);
+	free(host);
+	return err;
+}
+
+static st_err
+tcp_write(struct transport *tp, const uint8_t *buf, size_t len,
+    struct deadline dl, char **cause)
+{
+	struct tcp_transport *t = (struct tcp_transport *)tp;
+
+	while (len > 0) {
+		ssize_t n = send(t->fd, buf, len, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN)
+			return st_fail(cause, errno == EPIPE || errno ==
+			    ECONNRESET ? ST_E_HANGUP : ST_E_IO, "send: %s",
+			    strerror(errno));
+		struct pollfd pfd = { .fd = t->fd, .events = POLLOUT };
+		int r = poll(&pfd, 1, deadline_left_ms(dl));
+		if (r == 0)
+			return st_fail(cause, ST_E_TIMEOUT, "send timed out");
+		if (r < 0 && errno != EINTR)
+			return st_fail(cause, ST_E_IO, "poll: %s", strerror(errno));
+	}
+	return ST_OK;
+}
+
+static st_err
+tcp_read(struct transport *tp, uint8_t *buf, size_t cap, size_t *got,
+    struct deadline dl, char **cause)
+{
+	struct tcp_transport *t = (struct tcp_transport *)tp;
+
+	*got = 0;
+	for (;;) {
+		ssize_t n = recv(t->fd, buf, cap, 0);
+
+		if (n > 0) {
+			*got = (size_t)n;
+			return ST_OK;
+		}
+		if (n == 0)
+			return st_fail(cause, ST_E_HANGUP,
+			    "device closed the connection");
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return st_fail(cause, errno == ECONNRESET ? ST_E_HANGUP :
+			    ST_E_IO, "recv: %s", strerror(errno));
+		struct pollfd pfd = { .fd = t->fd, .events = POLLIN };
+		int r = poll(&pfd, 1, deadline_left_ms(dl));
+		if (r == 0)
+			return st_fail(cause, ST_E_TIMEOUT, "no data");
+		if (r < 0 && errno != EINTR)
+			return st_fail(cause, ST_E_IO, "poll: %s", strerror(errno));
+	}
+}
+
+static void
+tcp_flush_input(struct transport *tp)
+{
+	struct tcp_transport *t = (struct tcp_transport *)tp;
+	uint8_t junk[512];
+
+	while (recv(t->fd, junk, sizeof junk, MSG_DONTWAIT) > 0)
+		;
+}
+
+static void
+tcp_close(struct transport *tp)
+{
+	struct tcp_transport *t = (struct tcp_transport *)tp;
+
+	close(t->fd);
+	free(t);
+}
+
+const struct transport_ops transport_tcp_ops = {
+	.scheme = "tcp",
+	.summary = "tcp:HOST:PORT  raw bytes over TCP (ser2net, device servers, devsim)",
+	.open = tcp_open,
+	.write = tcp_write,
+	.read = tcp_read,
+	.flush_input = tcp_flush_input,
+	.close = tcp_close,
+};

@@ -1,0 +1,394 @@
+/*
+ * station batch [--fixture F] [--operator ID] [--batch LOT] [--input FILE]
+ *               [--hotplug [--count N]]
+ *
+ * Headless line: reads scans, one per line ("SERIAL [SLOT-LABEL]"), from
+ * stdin or --input, provisions each on its slot (a labelled scan waits for
+ * its slot to be free; a lone serial goes to the idle slot whose board
+ * reports it: line_submit_located) and writes one JSON line per finished
+ * run, then a summary line.  A scan that is not a serial, names an unknown
+ * slot, repeats a serial that is running or has PASSed in this batch, or
+ * is a lone serial no idle board (or more than one) reports is refused
+ * with a JSON line of its own; a serial that FAILed may be scanned again
+ * (rework).
+ *
+ * With --hotplug, runs are started by boards plugged into the fixture's
+ * usb: slots (line_enable_hotplug: no scanned serial, no label check)
+ * and scans are not read.  The batch ends after N finished runs with
+ * --count N, else when the input reaches EOF and no run is going on; runs
+ * that started before the end is reached are finished and reported too.
+ *
+ * Exit 0 when every run PASSed and no scan was refused, 1 otherwise, 2
+ * for usage, 3 when the station could not work (config, ledger, CA).
+ */
+#include <jansson.h>
+#include <pthread.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "station/cli/cmd.h"
+#include "station/cli/json_out.h"
+#include "station/config/config.h"
+#include "station/config/fixture.h"
+#include "station/line/line.h"
+#include "station/config/profile.h"
+#include "station/cli/scan_line.h"
+#include "station/pipeline/station.h"
+#include "station/util/xalloc.h"
+
+enum scan_state { SCAN_RUNNING, SCAN_PASSED };
+
+struct scan_seen {
+	char *serial;
+	enum scan_state state;
+};
+
+/* Shared by the reading thread and the slot threads (results). */
+struct batch {
+	pthread_mutex_t mu; /* stdout, the table and the counters */
+	pthread_cond_t ran; /* a run finished (for --count) */
+	struct scan_seen *seen;
+	size_t n_seen;
+	unsigned runs, passed, failed, rejected;
+	int station_error;
+	const struct scan_format *format; /* label format, NULL: any */
+};
+
+/* With the lock: the entry for `serial`, or NULL. */
+static struct scan_seen *
+seen_find(struct batch *b, const char *serial)
+{
+	for (size_t i = 0; i < b->n_seen; i++) {
+		if (strcmp(b->seen[i].serial, serial) == 0)
+			return &b->seen[i];
+	}
+	return NULL;
+}
+
+static void
+seen_remove(struct batch *b, struct scan_seen *e)
+{
+	free(e->serial);
+	*e = b->seen[--b->n_seen];
+}
+
+/* With the lock: one JSON object as a line on stdout (takes `o`). */
+static void
+put_json(json_t *o)
+{
+	json_out_line(o);
+	fflush(stdout);
+}
+
+static void
+reject(struct batch *b, unsigned lineno, const char *scan, const char *why)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "rejected", json_true());
+	json_object_set_new(o, "line", json_integer(lineno));
+	json_object_set_new(o, "scan", json_str_or_null(scan));
+	json_object_set_new(o, "reason", json_string(why));
+	pthread_mutex_lock(&b->mu);
+	b->rejected++;
+	put_json(o);
+	pthread_mutex_unlock(&b->mu);
+}
+
+/* Slot thread: one finished run. */
+static void
+on_result(void *ctx, const struct line_result *r)
+{
+	struct batch *b = ctx;
+	const char *scanned = r->req->scanned_serial;
+	char *line = NULL;
+
+	if (r->station_err == ST_OK)
+		line = provision_result_json(r->res, r->req);
+	pthread_mutex_lock(&b->mu);
+	b->runs++;
+	pthread_cond_broadcast(&b->ran);
+	if (r->station_err) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "slot", json_integer(r->slot));
+		json_object_set_new(o, "scanned_serial",
+		    json_str_or_null(scanned));
+		json_object_set_new(o, "result", json_string("ERROR"));
+		json_object_set_new(o, "reason",
+		    json_str_or_null(r->station_cause));
+		put_json(o);
+		cmd_print_cause(NULL, r->station_cause);
+		b->station_error = 1;
+		b->failed++;
+	} else {
+		printf("%s\n", line);
+		fflush(stdout);
+		if (r->res->pass)
+			b->passed++;
+		else
+			b->failed++;
+	}
+	struct scan_seen *e = scanned ? seen_find(b, scanned) : NULL;
+	if (e && r->station_err == ST_OK && r->res->pass)
+		e->state = SCAN_PASSED;
+	else if (e)
+		seen_remove(b, e); /* FAILed: may be scanned again */
+	pthread_mutex_unlock(&b->mu);
+	free(line);
+}
+
+/* A serial without a slot label: run it on the slot whose board reports
+ * it, or refuse it at once (nothing started, nothing recorded). */
+static void
+located(struct batch *b, struct line *l, const struct line_job *job,
+    unsigned lineno, const char *shown)
+{
+	char *why = NULL;
+	st_err err;
+
+	err = line_submit_located(l, job, NULL, &why);
+	if (err == ST_OK)
+		goto out;
+	pthread_mutex_lock(&b->mu);
+	struct scan_seen *e = seen_find(b, job->scanned_serial);
+	if (e != NULL)
+		seen_remove(b, e); /* no run: it may be scanned again */
+	pthread_mutex_unlock(&b->mu);
+	reject(b, lineno, shown, why);
+out:
+	free(why);
+}
+
+/* One scan line: refuse it, or start a run (waiting for a labelled slot;
+ * a lone serial goes to the slot holding its board). */
+static void
+handle_scan(struct batch *b, struct line *l, const struct fixture *fx,
+    const struct line_job *tmpl, unsigned lineno, const char *raw)
+{
+	struct line_job job = *tmpl;
+	char *shown = xstrdup(raw), *serial = NULL, *why = NULL;
+	const char *refusal = NULL;
+	unsigned slot = 0;
+
+	shown[strcspn(shown, "\r\n")] = '\0';
+	switch (scan_line_parse(raw, fx, b->format, &serial, &slot,
+	    &refusal)) {
+	case SCAN_BLANK:
+		goto out;
+	case SCAN_REFUSED:
+		reject(b, lineno, shown, refusal);
+		goto out;
+	case SCAN_OK:
+		break;
+	}
+	if (slot != 0)
+		job.slot = slot;
+	pthread_mutex_lock(&b->mu);
+	struct scan_seen *e = seen_find(b, serial);
+	int dup = e != NULL, dup_passed = e && e->state == SCAN_PASSED;
+	if (e == NULL) {
+		b->seen = xrealloc(b->seen, (b->n_seen + 1) * sizeof *b->seen);
+		b->seen[b->n_seen].serial = xstrdup(serial);
+		b->seen[b->n_seen].state = SCAN_RUNNING;
+		b->n_seen++;
+	}
+	pthread_mutex_unlock(&b->mu);
+	if (dup) {
+		reject(b, lineno, shown, dup_passed ?
+		    "duplicate: this serial already PASSed in this batch" :
+		    "duplicate: this serial is being provisioned");
+		goto out;
+	}
+	job.scanned_serial = serial;
+	if (job.slot == 0) {
+		located(b, l, &job, lineno, shown);
+		goto out;
+	}
+	for (;;) {
+		line_wait_free(l, job.slot);
+		free(why);
+		why = NULL;
+		st_err err = line_submit(l, &job, NULL, &why);
+		if (err != ST_E_STATE)
+			break;
+	}
+out:
+	free(why);
+	free(shown);
+	free(serial);
+}
+
+struct batch_opts {
+	struct line_job tmpl;
+	int hotplug;
+	unsigned count;     /* --hotplug: stop after this many runs; 0 = EOF */
+};
+
+/* --hotplug: wait for the end (N runs, or EOF on the input). */
+static void
+wait_hotplug_end(struct batch *b, FILE *in, unsigned count, char **buf,
+    size_t *cap)
+{
+	if (count == 0) {
+		while (getline(buf, cap, in) >= 0)
+			; /* lines are not scans here: only EOF matters */
+		return;
+	}
+	pthread_mutex_lock(&b->mu);
+	while (b->runs < count)
+		pthread_cond_wait(&b->ran, &b->mu);
+	pthread_mutex_unlock(&b->mu);
+}
+
+static int
+run_batch(struct station *st, const struct fixture *fx, FILE *in,
+    const struct batch_opts *opts)
+{
+	const struct line_job *tmpl = &opts->tmpl;
+	struct batch b = { .seen = NULL, .format = st->scan_format };
+	struct event_bus bus = { 0 };
+	struct line *l = NULL;
+	char *cause = NULL, *buf = NULL;
+	size_t cap = 0;
+	unsigned lineno = 0;
+	int rc;
+
+	pthread_mutex_init(&b.mu, NULL);
+	pthread_cond_init(&b.ran, NULL);
+	if (line_new(st, fx, &bus, &l, &cause) != ST_OK) {
+		cmd_print_cause(NULL, cause);
+		rc = EXIT_STATION;
+		goto out;
+	}
+	line_on_result(l, on_result, &b);
+	if (opts->hotplug) {
+		if (line_enable_hotplug(l, tmpl, &cause) != ST_OK) {
+			cmd_print_cause(NULL, cause);
+			line_free(l);
+			rc = EXIT_STATION;
+			goto out;
+		}
+		wait_hotplug_end(&b, in, opts->count, &buf, &cap);
+	} else {
+		while (getline(&buf, &cap, in) >= 0)
+			handle_scan(&b, l, fx, tmpl, ++lineno, buf);
+	}
+	line_wait_idle(l);
+	line_free(l);
+
+	json_t *o = json_object();
+	json_object_set_new(o, "summary", json_true());
+	json_object_set_new(o, "runs", json_integer(b.runs));
+	json_object_set_new(o, "passed", json_integer(b.passed));
+	json_object_set_new(o, "failed", json_integer(b.failed));
+	json_object_set_new(o, "rejected_scans", json_integer(b.rejected));
+	put_json(o);
+	if (b.station_error)
+		rc = EXIT_STATION;
+	else if (b.failed || b.rejected)
+		rc = EXIT_FAIL;
+	else
+		rc = EXIT_PASS;
+out:
+	for (size_t i = 0; i < b.n_seen; i++)
+		free(b.seen[i].serial);
+	free(b.seen);
+	free(buf);
+	free(cause);
+	pthread_cond_destroy(&b.ran);
+	pthread_mutex_destroy(&b.mu);
+	return rc;
+}
+
+/* A positive run count; -1 if `s` is not one. */
+static int
+parse_count(const char *s, unsigned *out)
+{
+	char *end = NULL;
+	unsigned long v;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	v = strtoul(s, &end, 10);
+	if (*end != '\0' || v == 0 || v > 1000000)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int
+cmd_batch_exec(int argc, char **argv)
+{
+	struct batch_opts o = { .hotplug = 0 };
+	const char *fixture_path = NULL, *input = NULL;
+	struct station *st = NULL;
+	struct fixture *fx = NULL;
+	FILE *in = stdin;
+	char *cause = NULL;
+	int rc = EXIT_STATION;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int more = i + 1 < argc;
+
+		if (strcmp(a, "--fixture") == 0 && more)
+			fixture_path = argv[++i];
+		else if (strcmp(a, "--operator") == 0 && more)
+			o.tmpl.operator_id = argv[++i];
+		else if (strcmp(a, "--batch") == 0 && more)
+			o.tmpl.batch = argv[++i];
+		else if (strcmp(a, "--input") == 0 && more)
+			input = argv[++i];
+		else if (strcmp(a, "--hotplug") == 0)
+			o.hotplug = 1;
+		else if (strcmp(a, "--count") == 0 && more &&
+		    parse_count(argv[i + 1], &o.count) == 0)
+			i++;
+		else
+			return cmd_usage(&cmd_batch_entry);
+	}
+	if (o.count > 0 && !o.hotplug)
+		return cmd_usage(&cmd_batch_entry);
+	if (!cmd_arg_printable("--operator", o.tmpl.operator_id) ||
+	    !cmd_arg_printable("--batch", o.tmpl.batch))
+		return EXIT_USAGE;
+	if (input) {
+		in = fopen(input, "re");
+		if (in == NULL) {
+			fprintf(stderr, "station: %s: cannot open\n", input);
+			return EXIT_USAGE;
+		}
+	}
+	if (station_open(station_globals.config_path, &st, &cause) != ST_OK)
+		goto fail;
+	if (fixture_path) {
+		if (fixture_load(fixture_path, st->cfg, &fx, &cause) != ST_OK)
+			goto fail;
+	} else {
+		fx = fixture_from_config(st->cfg);
+	}
+	rc = run_batch(st, fx, in, &o);
+	goto out;
+fail:
+	cmd_print_cause(NULL, cause);
+out:
+	fixture_free(fx);
+	station_close(st);
+	free(cause);
+	if (in != stdin)
+		fclose(in);
+	return rc;
+}
+
+const struct cmd_entry cmd_batch_entry = {
+	.name = "batch",
+	.args = "[--fixture F] [--operator ID] [--batch LOT] [--input FILE] "
+	    "[--hotplug [--count N]]",
+	.summary = "provision the scans read from stdin (SERIAL [SLOT]) on "
+	    "the fixture's slots, or with --hotplug the boards plugged into "
+	    "its usb: slots; JSON lines out",
+	.exec = cmd_batch_exec,
+};

@@ -1,0 +1,134 @@
+/* station probe DEVICE-URI [--json]: say HELLO and print what the device
+ * reports.  The first thing a test engineer runs against a new fixture. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drivers/proto/client.h"
+#include "drivers/proto/proto.h"
+#include "station/cli/cmd.h"
+#include "station/cli/json_out.h"
+#include "station/util/text.h"
+#include "station/util/xalloc.h"
+
+#define PROBE_DEADLINE_MS 5000
+
+static void
+caps_string(uint32_t caps, char *buf, size_t cap)
+{
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} names[] = {
+		{ PROTO_CAP_EC_P256, "ec-p256" },
+		{ PROTO_CAP_RSA_2048, "rsa-2048" },
+		{ PROTO_CAP_LOCK, "lock" },
+		{ PROTO_CAP_SELFTEST, "selftest" },
+		{ PROTO_CAP_FACTORY_RESET, "factory-reset" },
+	};
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (!(caps & names[i].bit))
+			continue;
+		int n = snprintf(buf + used, cap - used, "%s%s", used ? " " : "",
+		    names[i].name);
+		if (n < 0 || (size_t)n >= cap - used)
+			break;
+		used += (size_t)n;
+	}
+}
+
+static void
+print_json(const struct transport *t, const struct dev_info *info,
+    const char *caps, st_err err, const char *cause)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "device", json_str_or_null(t ? t->uri : ""));
+	json_object_set_new(o, "result", json_string(err ? "FAIL" : "PASS"));
+	if (err) {
+		json_object_set_new(o, "error", json_string(st_errname(err)));
+		json_object_set_new(o, "reason", json_str_or_null(cause ? cause : ""));
+	} else {
+		json_object_set_new(o, "serial", json_str_or_null(info->serial));
+		json_object_set_new(o, "model", json_str_or_null(info->model));
+		json_object_set_new(o, "hw_version", json_str_or_null(info->hw_version));
+		json_object_set_new(o, "fw_version", json_str_or_null(info->fw_version));
+		json_object_set_new(o, "chip", json_str_or_null(info->chip));
+		json_object_set_new(o, "protocol", json_integer(info->version));
+		json_object_set_new(o, "max_frame", json_integer(info->max_frame));
+		json_object_set_new(o, "state",
+		    json_string(proto_state_name(info->state)));
+		json_object_set_new(o, "capabilities", json_string(caps));
+	}
+	json_out_line(o);
+}
+
+static int
+cmd_probe_exec(int argc, char **argv)
+{
+	const char *uri = NULL;
+	int json = 0;
+	struct transport *t = NULL;
+	struct client *c = NULL;
+	struct dev_info info = { 0 };
+	char *cause = NULL, caps[128] = "";
+	struct text_pool tp = { 0 };
+	st_err err;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (argv[i][0] == '-' || uri != NULL)
+			return cmd_usage(&cmd_probe_entry);
+		else
+			uri = argv[i];
+	}
+	if (uri == NULL)
+		return cmd_usage(&cmd_probe_entry);
+
+	struct deadline dl = deadline_in(PROBE_DEADLINE_MS);
+	err = transport_open(uri, dl, &t, &cause);
+	if (err == ST_OK) {
+		c = client_new(t, NULL);
+		client_set_deadline(c, dl);
+		err = dev_hello(c, &info, &cause);
+	}
+	if (err == ST_OK)
+		caps_string(info.caps, caps, sizeof caps);
+	if (json) {
+		print_json(c ? client_transport(c) : NULL, &info, caps, err, cause);
+	} else if (err) {
+		fprintf(stderr, "station: probe %s: %s\n",
+		    text_pool_show(&tp, uri), text_pool_show(&tp, cause));
+	} else {
+		/* What the device reports is shown, never obeyed. */
+		printf("device    %s\nserial    %s\nmodel     %s\nhardware  %s\n"
+		    "firmware  %s\nchip      %s\nprotocol  %u (max frame %u bytes)\n"
+		    "state     %s\ncaps      %s\n",
+		    text_pool_show(&tp, client_transport(c)->describe),
+		    text_pool_show(&tp, info.serial),
+		    text_pool_show(&tp, info.model),
+		    text_pool_show(&tp, info.hw_version),
+		    text_pool_show(&tp, info.fw_version),
+		    text_pool_show(&tp, info.chip), info.version, info.max_frame,
+		    proto_state_name(info.state), caps);
+	}
+	text_pool_clear(&tp);
+	dev_info_clear(&info);
+	client_free(c);
+	free(cause);
+	if (err == ST_E_URI)
+		return EXIT_USAGE;
+	return err ? EXIT_FAIL : EXIT_PASS;
+}
+
+const struct cmd_entry cmd_probe_entry = {
+	.name = "probe",
+	.args = "DEVICE-URI [--json]",
+	.summary = "say HELLO to a device and print what it reports",
+	.exec = cmd_probe_exec,
+};

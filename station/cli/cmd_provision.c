@@ -1,0 +1,154 @@
+/*
+ * station provision DEVICE-URI [--serial SCANNED] [--profile P]
+ *     [--operator ID] [--batch ID] [--broker HOST:PORT --broker-ca FILE]
+ *     [--json]
+ *
+ * Provision one device end to end.  Exit 0 on PASS, 1 on FAIL, 2 for a
+ * wrong command line (including a device URI that cannot name a device:
+ * that run is still recorded as a FAIL at connect), 3 when the station
+ * itself cannot work (config, ledger, CA).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "station/cli/cmd.h"
+#include "station/config/config.h"
+#include "station/pipeline/event.h"
+#include "station/pipeline/pipeline.h"
+#include "station/pipeline/station.h"
+#include "station/util/text.h"
+
+/* Progress lines on stderr for a person watching a terminal.  An
+ * event's text may quote the device: it is shown through text_show. */
+static void
+progress_sink(void *ctx, const struct station_event *ev)
+{
+	FILE *fp = ctx;
+	struct text_pool tp = { 0 };
+
+	switch (ev->kind) {
+	case EVENT_STEP_OK:
+		fprintf(fp, "  %-13s %s\n", step_name(ev->step),
+		    text_pool_show(&tp, ev->text ? ev->text : "ok"));
+		break;
+	case EVENT_STEP_FAIL:
+		fprintf(fp, "  %-13s FAIL: %s\n", step_name(ev->step),
+		    text_pool_show(&tp, ev->text ? ev->text :
+		    st_strerror(ev->err)));
+		break;
+	case EVENT_INFO:
+		fprintf(fp, "  %-13s %s\n", "", text_pool_show(&tp, ev->text));
+		break;
+	default:
+		break;
+	}
+	text_pool_clear(&tp);
+}
+
+static void
+print_human(const struct provision_result *res)
+{
+	struct text_pool tp = { 0 };
+
+	if (res->pass) {
+		printf("PASS  %s  certificate %s  sha256 %s  smoke %s  %llu ms\n",
+		    text_pool_show(&tp, res->serial),
+		    text_pool_show(&tp, res->cert_serial), res->fingerprint,
+		    text_pool_show(&tp, res->smoke),
+		    (unsigned long long)res->duration_ms);
+	} else {
+		printf("FAIL  %s  at %s: %s\n", res->serial ?
+		    text_pool_show(&tp, res->serial) : "(unknown)",
+		    step_name(res->failed_step), res->headline);
+		printf("      reason: %s\n      next:   %s\n",
+		    text_pool_show(&tp, res->reason), res->advice);
+	}
+	text_pool_clear(&tp);
+}
+
+static int
+cmd_provision_exec(int argc, char **argv)
+{
+	struct provision_request req = { 0 };
+	struct provision_result res = { 0 };
+	struct station *st = NULL;
+	struct event_bus bus = { 0 };
+	char *cause = NULL;
+	int json = 0, quiet = 0, rc;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int more = i + 1 < argc;
+
+		if (strcmp(a, "--json") == 0)
+			json = 1;
+		else if (strcmp(a, "--quiet") == 0)
+			quiet = 1;
+		else if (strcmp(a, "--serial") == 0 && more)
+			req.scanned_serial = argv[++i];
+		else if (strcmp(a, "--profile") == 0 && more)
+			req.profile = argv[++i];
+		else if (strcmp(a, "--operator") == 0 && more)
+			req.operator_id = argv[++i];
+		else if (strcmp(a, "--batch") == 0 && more)
+			req.batch = argv[++i];
+		else if (strcmp(a, "--broker") == 0 && more)
+			station_globals.broker = argv[++i];
+		else if (strcmp(a, "--broker-ca") == 0 && more)
+			station_globals.broker_ca = argv[++i];
+		else if (a[0] == '-' || req.device_uri != NULL)
+			return cmd_usage(&cmd_provision_entry);
+		else
+			req.device_uri = a;
+	}
+	if (req.device_uri == NULL)
+		return cmd_usage(&cmd_provision_entry);
+	if (!cmd_arg_printable("--serial", req.scanned_serial) ||
+	    !cmd_arg_printable("--operator", req.operator_id) ||
+	    !cmd_arg_printable("--batch", req.batch))
+		return EXIT_USAGE;
+
+	rc = cmd_open_station(&st);
+	if (rc != EXIT_PASS)
+		return rc;
+	if (!json && !quiet)
+		event_bus_add(&bus, progress_sink, stderr);
+	if (provision_run(st, &req, &bus, &res, &cause) != ST_OK) {
+		cmd_print_cause(NULL, cause);
+		rc = EXIT_STATION;
+		goto out;
+	}
+	if (json) {
+		char *s = provision_result_json(&res, &req);
+
+		printf("%s\n", s);
+		free(s);
+	} else {
+		print_human(&res);
+	}
+	/* Same rule as `station probe`: a malformed URI is the command
+	 * line's fault, not the device's. */
+	if (res.pass)
+		rc = EXIT_PASS;
+	else if (res.failed_step == STEP_CONNECT && res.err == ST_E_URI)
+		rc = EXIT_USAGE;
+	else
+		rc = EXIT_FAIL;
+out:
+	fflush(stdout);
+	provision_result_clear(&res);
+	station_close(st);
+	free(cause);
+	return rc;
+}
+
+const struct cmd_entry cmd_provision_entry = {
+	.name = "provision",
+	.args = "DEVICE-URI [--serial SCANNED] [--profile P] [--operator ID] "
+	    "[--batch ID] [--broker HOST:PORT --broker-ca FILE] [--json] "
+	    "[--quiet]",
+	.summary = "provision one device end to end (exit 0 PASS, 1 FAIL)",
+	.exec = cmd_provision_exec,
+};

@@ -1,0 +1,182 @@
+/*
+ * station revoke CERT-SERIAL [--reason R]
+ *
+ * Revoke a device certificate through the configured CA backend and mark
+ * it 'revoked' in the ledger.  R is an RFC 5280 CRLReason name
+ * (unspecified, keyCompromise, superseded, cessationOfOperation...);
+ * default unspecified.  The serial is hex as `station ledger` shows it
+ * (colons and upper case are accepted).
+ *
+ * Exit: 0 revoked, 1 unknown serial or already revoked, 2 bad command
+ * line, 3 the station, the CA or the ledger failed.  Ledger first, then
+ * the CA (settle.h): the decision is recorded ('revoking', with the
+ * reason) before the CA is asked, so a certificate the ledger calls
+ * revoked is always revoked at the CA too, and one the CA could not
+ * revoke yet is revoked by the next station start.  (The local CA's CRL
+ * is then reissued with `station ca crl`.)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/ledger.h"
+#include "station/ca/ca.h"
+#include "station/ca/local.h"
+#include "station/cli/cmd.h"
+#include "station/pipeline/settle.h"
+#include "station/pipeline/station.h"
+#include "station/util/text.h"
+#include "station/util/xalloc.h"
+
+/* Lower-case hex without separators; NULL if `s` is not hex. */
+static char *
+normalize_serial(const char *s)
+{
+	char *out = xmalloc(strlen(s) + 1);
+	size_t n = 0;
+
+	for (; *s; s++) {
+		char c = *s;
+
+		if (c == ':')
+			continue;
+		if (c >= 'A' && c <= 'F')
+			c = (char)(c - 'A' + 'a');
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+			free(out);
+			return NULL;
+		}
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	if (n == 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+static int
+revoke(struct station *st, const char *serial, const char *reason)
+{
+	struct cert_record rec = { 0 };
+	enum settle_outcome outcome;
+	char *cause = NULL, *note = NULL, *why = NULL, *shown = NULL;
+	int rc = EXIT_STATION;
+	st_err err, ca_err = ST_OK;
+
+	err = ledger_cert_get(st->ledger, serial, &rec, &cause);
+	if (err == ST_E_NOTFOUND) {
+		fprintf(stderr, "station: revoke: no certificate with serial "
+		    "%s in the ledger (see 'station ledger list')\n", serial);
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	if (err) {
+		cmd_print_cause("revoke", cause);
+		goto out;
+	}
+	if (strcmp(rec.status, "revoked") == 0) {
+		shown = text_show(rec.status_note ? rec.status_note : "", 512);
+		fprintf(stderr, "station: revoke: certificate %s is already "
+		    "revoked%s%s\n", serial, rec.status_note ? ": " : "", shown);
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	if (st->ca->ops->revoke == NULL) {
+		fprintf(stderr, "station: revoke: %s cannot revoke\n",
+		    st->ca->describe);
+		goto out;
+	}
+	/* A revocation already recorded (still on its way to the CA) keeps
+	 * the reason it was recorded with. */
+	note = xasprintf("revoked by the operator (%s)", reason);
+	if (strcmp(rec.status, "revoking") != 0)
+		err = ledger_cert_revoke_intent(st->ledger, serial, reason,
+		    note, &cause);
+	if (err) {
+		cmd_print_cause("revoke: recording the revocation", cause);
+		goto out;
+	}
+	err = cert_revoke_finish(st, serial, &outcome, &ca_err, &why, &cause);
+	if (err) {
+		cmd_print_cause("revoke", cause);
+		goto out;
+	}
+	if (outcome == SETTLE_NOT_REVOKED) {
+		shown = text_show(why, 512);
+		fprintf(stderr, "station: revoke: %s: %s (recorded as "
+		    "'revoking': the next station start tries again)\n",
+		    st->ca->describe, shown);
+		rc = ca_err == ST_E_NOTFOUND ? EXIT_FAIL : EXIT_STATION;
+		goto out;
+	}
+	printf("revoked %s (%s, device %s)\n", serial, reason,
+	    rec.device_serial ? rec.device_serial : "?");
+	rc = EXIT_PASS;
+out:
+	ledger_cert_record_clear(&rec);
+	free(shown);
+	free(note);
+	free(why);
+	free(cause);
+	return rc;
+}
+
+static int
+cmd_revoke_exec(int argc, char **argv)
+{
+	const char *reason = "unspecified", *arg = NULL;
+	struct station *st = NULL;
+	char *serial = NULL, *cause = NULL;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
+			reason = argv[++i];
+		else if (argv[i][0] != '-' && arg == NULL)
+			arg = argv[i];
+		else
+			return cmd_usage(&cmd_revoke_entry);
+	}
+	if (arg == NULL)
+		return cmd_usage(&cmd_revoke_entry);
+	if (local_crl_reason_code(reason) < 0) {
+		char *shown = text_escape(reason, 64);
+
+		fprintf(stderr, "station: revoke: unknown reason '%s' (RFC "
+		    "5280: unspecified, keyCompromise, cACompromise, "
+		    "affiliationChanged, superseded, cessationOfOperation, "
+		    "certificateHold, privilegeWithdrawn, aACompromise)\n",
+		    shown);
+		free(shown);
+		return EXIT_USAGE;
+	}
+	serial = normalize_serial(arg);
+	if (serial == NULL) {
+		char *shown = text_escape(arg, 128);
+
+		fprintf(stderr, "station: revoke: '%s' is not a hex serial\n",
+		    shown);
+		free(shown);
+		return EXIT_USAGE;
+	}
+	if (station_open(station_globals.config_path, &st, &cause)) {
+		cmd_print_cause("revoke", cause);
+		rc = EXIT_STATION;
+	} else {
+		rc = revoke(st, serial, reason);
+	}
+	station_close(st);
+	free(cause);
+	free(serial);
+	return rc;
+}
+
+const struct cmd_entry cmd_revoke_entry = {
+	.name = "revoke",
+	.args = "CERT-SERIAL [--reason R]",
+	.summary = "revoke a certificate at the CA and in the ledger (R: "
+	    "RFC 5280 reason, e.g. keyCompromise, superseded)",
+	.exec = cmd_revoke_exec,
+};

@@ -1,0 +1,166 @@
+/* The configuration's defaults, accessors and destructor (config.h); the
+ * file loader is config_load.c. */
+#include "station/config/config_priv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "station/util/xalloc.h"
+
+int
+config_id_is_valid(const char *id)
+{
+	return serial_is_valid(id) && strlen(id) <= CONFIG_ID_MAX;
+}
+
+const char *
+config_default_home(const char *home)
+{
+	const char *env = getenv("STATION_HOME");
+
+	if (home != NULL && home[0] != '\0')
+		return home;
+	if (env != NULL && env[0] != '\0')
+		return env;
+	return "./var";
+}
+
+char *
+config_path_join(const char *home, const char *path)
+{
+	size_t hl = strlen(home);
+
+	if (path[0] == '/' || hl == 0)
+		return xstrdup(path);
+	if (home[hl - 1] == '/')
+		return xasprintf("%s%s", home, path);
+	return xasprintf("%s/%s", home, path);
+}
+
+struct config *
+config_base(void)
+{
+	struct config *cfg = xcalloc(1, sizeof *cfg);
+
+	cfg->station_id = xstrdup("station-1");
+	cfg->log_level = LOG_LEVEL_WARN;
+	cfg->step_timeout_ms = 10000;
+	cfg->ca_backend = xstrdup("local");
+	cfg->ca_extra = xcalloc(1, sizeof *cfg->ca_extra);
+	cfg->broker.port = 8883;
+	return cfg;
+}
+
+void
+config_add_default_profile(struct config *cfg)
+{
+	cfg->profiles = xcalloc(1, sizeof *cfg->profiles);
+	profile_init_default(&cfg->profiles[0]);
+	cfg->n_profiles = 1;
+}
+
+struct config *
+config_default(const char *home)
+{
+	struct config *cfg = config_base();
+
+	cfg->home = xstrdup(config_default_home(home));
+	cfg->ledger_path = config_path_join(cfg->home, "ledger.db");
+	cfg->ca_dir = config_path_join(cfg->home, "ca");
+	cfg->ca_root = config_path_join(cfg->ca_dir, "root.pem");
+	config_add_default_profile(cfg);
+	return cfg;
+}
+
+void
+config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->path);
+	free(cfg->station_id);
+	free(cfg->home);
+	free(cfg->ledger_path);
+	free(cfg->operator_id);
+	free(cfg->serial_pattern);
+	free(cfg->ca_backend);
+	free(cfg->ca_dir);
+	free(cfg->ca_root);
+	for (size_t i = 0; cfg->ca_extra && cfg->ca_extra[i].key; i++) {
+		free((char *)cfg->ca_extra[i].key);
+		free((char *)cfg->ca_extra[i].value);
+	}
+	free(cfg->ca_extra);
+	free(cfg->broker.host);
+	free(cfg->broker.ca_file);
+	free(cfg->broker.server_name);
+	for (size_t i = 0; i < cfg->n_profiles; i++)
+		profile_clear(&cfg->profiles[i]);
+	free(cfg->profiles);
+	for (size_t i = 0; i < cfg->n_slots; i++) {
+		free(cfg->slots[i].device);
+		free(cfg->slots[i].profile);
+	}
+	free(cfg->slots);
+	free(cfg);
+}
+
+const struct profile *
+config_profile(const struct config *cfg, const char *name)
+{
+	if (cfg == NULL || name == NULL)
+		return NULL;
+	for (size_t i = 0; i < cfg->n_profiles; i++) {
+		if (strcmp(cfg->profiles[i].name, name) == 0)
+			return &cfg->profiles[i];
+	}
+	return NULL;
+}
+
+const struct config_slot *
+config_slot(const struct config *cfg, unsigned index)
+{
+	if (cfg == NULL)
+		return NULL;
+	for (size_t i = 0; i < cfg->n_slots; i++) {
+		if (cfg->slots[i].index == index)
+			return &cfg->slots[i];
+	}
+	return NULL;
+}
+
+st_err
+config_override_broker(struct config *cfg, const char *host_port,
+    const char *ca_file, char **cause)
+{
+	struct config_broker *b = &cfg->broker;
+
+	if (host_port != NULL) {
+		const char *colon = strrchr(host_port, ':');
+		char *end;
+		long port = colon ? strtol(colon + 1, &end, 10) : 0;
+
+		if (colon == NULL || colon == host_port || colon[1] == '\0' ||
+		    *end != '\0' || port < 1 || port > 65535)
+			return st_fail(cause, ST_E_ARG,
+			    "--broker '%s': expected HOST:PORT", host_port);
+		free(b->host);
+		b->host = xstrndup(host_port, (size_t)(colon - host_port));
+		b->port = (int)port;
+		/* The name checked in the broker certificate follows the host
+		 * given on the command line. */
+		free(b->server_name);
+		b->server_name = xstrdup(b->host);
+	}
+	if (ca_file != NULL) {
+		free(b->ca_file);
+		b->ca_file = xstrdup(ca_file);
+	}
+	if (b->host != NULL && b->ca_file == NULL)
+		return st_fail(cause, ST_E_ARG,
+		    "a broker needs its CA: give --broker-ca FILE");
+	if (b->host == NULL && b->ca_file != NULL)
+		return st_fail(cause, ST_E_ARG,
+		    "--broker-ca without a broker: give --broker HOST:PORT");
+	return ST_OK;
+}

@@ -1,0 +1,125 @@
+/*
+ * The station's configuration: one INI file (fixtures/station.ini is the
+ * commented example), parsed with inih.  Sections:
+ *
+ *	[station]        id, home, ledger, operator, log_level, step_timeout_ms,
+ *	                 serial_pattern, serial_checksum (scan_format.h)
+ *	[ca]             backend, dir, root, and the remote backends' keys
+ *	                 (docs/ca-backends.md)
+ *	[broker]         host, port, ca, server_name   (optional)
+ *	[profile NAME]   any number; see struct profile
+ *	[slot N]         fixture slots: device, profile (optional)
+ *
+ * Everything is checked at load time, and every error names the file, the
+ * line, the section and the key:
+ *
+ *	station.ini:12: [profile default] key 'validty_days': unknown key
+ *
+ * Paths in the loaded config are already resolved: a relative path is
+ * relative to `home`, and `home` itself (if relative) to the working
+ * directory.  A config is immutable once loaded; everything it points to is
+ * owned by it and freed by config_free().
+ */
+#ifndef ST_CONFIG_H
+#define ST_CONFIG_H
+
+#include <stddef.h>
+
+#include "station/ca/ca.h"
+#include "station/config/profile.h"
+#include "station/util/err.h"
+#include "station/util/log.h"
+
+#define CONFIG_ID_MAX 32 /* station ids and profile names */
+#define CONFIG_SLOT_MAX 999
+
+struct config_broker {
+	char *host;        /* NULL: no broker configured (no [broker]) */
+	int port;          /* default 8883 */
+	char *ca_file;     /* CA that signed the broker certificate (resolved) */
+	char *server_name; /* name checked in the broker certificate; = host
+	                      unless set */
+};
+
+struct config_slot {
+	unsigned index; /* N of [slot N] */
+	char *device;   /* device URI, e.g. "tcp:127.0.0.1:4000" */
+	char *profile;  /* name of an existing profile; default "default" */
+	int line;       /* line of the [slot N] header, for messages */
+};
+
+struct config {
+	char *path;              /* the file loaded; NULL for the defaults */
+	char *station_id;        /* [A-Za-z0-9._-]{1,32} */
+	char *home;              /* state directory */
+	char *ledger_path;       /* resolved; default <home>/ledger.db */
+	char *operator_id;       /* default operator; NULL if none */
+	enum log_level log_level; /* default warn; the caller applies it */
+	int step_timeout_ms;     /* default deadline of a pipeline step */
+	char *serial_pattern;    /* labels must match (POSIX ERE); NULL: any */
+	int serial_checksum;     /* enum scan_checksum */
+	char *ca_backend;        /* "local", "vault", "cfssl", "hub" */
+	char *ca_dir;            /* resolved; default <home>/ca */
+	char *ca_root;           /* the pinned root; default <ca_dir>/root.pem */
+	struct ca_setting *ca_extra; /* the other [ca] keys, for ca_open's
+	                                settings.extra: ended by { NULL, NULL };
+	                                *_file and ca_bundle resolved; strings
+	                                owned by the config */
+	struct config_broker broker;
+	struct profile *profiles; /* n_profiles >= 1 */
+	size_t n_profiles;
+	struct config_slot *slots; /* may be empty */
+	size_t n_slots;
+};
+
+/*
+ * Load `path` into a new config (*out, free with config_free).  ST_E_IO
+ * when the file cannot be read, ST_E_CONFIG for anything wrong in it
+ * (including a world-writable file: the station acts on what the file
+ * says, so only its owners may change it).  A file with no [profile]
+ * section gets the built-in "default" profile.  `home` defaults to
+ * $STATION_HOME, then "./var".
+ */
+st_err config_load(const char *path, struct config **out, char **cause);
+
+/*
+ * The same parser and checks over `len` bytes of text in memory (NUL bytes
+ * are refused as in a file); `name` stands for the file name in messages
+ * and in cfg->path.  No file permission check: there is no file.
+ */
+st_err config_load_buffer(const char *name, const char *text, size_t len,
+    struct config **out, char **cause);
+
+/*
+ * The embedded defaults: station id "station-1", home from `home` (may be
+ * NULL: $STATION_HOME, then "./var"), ledger <home>/ledger.db, local CA in
+ * <home>/ca, no broker, one profile "default" (profile_init_default), no
+ * slots.  Never NULL; free with config_free().
+ */
+struct config *config_default(const char *home);
+
+void config_free(struct config *cfg);
+
+/*
+ * Command-line overrides of [broker] (--broker HOST:PORT, --broker-ca
+ * FILE); either may be NULL.  ST_E_ARG for a malformed address or a broker
+ * left without its CA.
+ */
+st_err config_override_broker(struct config *cfg, const char *host_port,
+    const char *ca_file, char **cause);
+
+/* The profile called `name` (borrowed from cfg), or NULL. */
+const struct profile *config_profile(const struct config *cfg,
+    const char *name);
+
+/* The slot [slot index] (borrowed from cfg), or NULL. */
+const struct config_slot *config_slot(const struct config *cfg,
+    unsigned index);
+
+/* `path` if absolute, else "<home>/<path>" (new string, caller frees). */
+char *config_path_join(const char *home, const char *path);
+
+/* A station id or profile name: 1..32 characters of [A-Za-z0-9._-]. */
+int config_id_is_valid(const char *id);
+
+#endif

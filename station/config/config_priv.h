@@ -1,0 +1,111 @@
+/*
+ * Inside the configuration loader: the state shared by the parser
+ * (config_load.c) and the per-section key tables (config_keys.c,
+ * config_profile.c).  Not for use outside those files.
+ */
+#ifndef ST_CONFIG_PRIV_H
+#define ST_CONFIG_PRIV_H
+
+#include <stdio.h>
+
+#include "station/config/config.h"
+#include "station/config/ini_lines.h"
+#include "station/x509/name_check.h"
+
+#define CONFIG_KEYS_MAX 32 /* keys in the longest section table */
+
+enum config_section {
+	SECT_NONE = 0, /* before the first header */
+	SECT_STATION,
+	SECT_CA,
+	SECT_BROKER,
+	SECT_PROFILE,
+	SECT_SLOT,
+	SECT_BAD, /* a header that failed: its keys are ignored */
+};
+
+/* A template of a [profile] section, checked once the whole file is read
+ * (config_profile_check): the serial alphabet and ${station} are known
+ * only then. */
+struct config_tmpl {
+	size_t profile;        /* index in cfg->profiles */
+	int line;
+	const char *key;       /* "subject", "san_dns", ... (static) */
+	char *value;           /* the key's value as written */
+	struct name_slot slot; /* slot.attr points into `attr` */
+	char *attr;            /* subject attribute, else NULL */
+	char *tmpl;            /* the value template of that place */
+};
+
+struct config_load {
+	const char *path;
+	FILE *fp;
+	struct config *cfg;
+
+	struct ini_lines rd; /* the line-counting reader (rd.line: the line
+	                        last handed to inih) */
+
+	enum config_section kind;
+	char section[64];          /* as inih reports it, e.g. "profile x" */
+	size_t cur;                /* index of the current profile or slot */
+	int key_line[CONFIG_KEYS_MAX]; /* where each key of this section was
+	                                  set; 0 = not yet */
+	int station_line, ca_line, broker_line;
+	int *profile_lines;        /* header line of each profile */
+	int broker_host_line, broker_ca_line;
+
+	/* Paths as written, resolved against home once the file is read. */
+	char *home, *ledger, *ca_dir, *ca_root, *broker_ca;
+
+	struct config_tmpl *tmpls; /* every template seen, in file order */
+	size_t n_tmpls;
+
+	st_err err;   /* the first error wins */
+	int err_line;
+	char *cause;
+};
+
+/* One key of a section: `set` parses `value` into the config; on failure
+ * it returns ST_E_CONFIG with `why` saying what was expected. */
+struct config_key {
+	const char *name;
+	int repeatable;
+	st_err (*set)(struct config_load *ld, const char *value, char **why);
+	int no_echo; /* a wrong value may be a secret pasted by mistake:
+	                errors name the key, never the value */
+};
+
+/* NULL-terminated tables, one per section kind. */
+extern const struct config_key config_station_keys[];
+extern const struct config_key config_ca_keys[];
+extern const struct config_key config_broker_keys[];
+extern const struct config_key config_slot_keys[];
+extern const struct config_key config_profile_keys[];
+
+/* config.c: a config with the scalar defaults and nothing else (no home,
+ * paths, profiles or slots); the built-in profile appended to an empty
+ * profile list; `home` if set, else $STATION_HOME, else "./var". */
+struct config *config_base(void);
+void config_add_default_profile(struct config *cfg);
+const char *config_default_home(const char *home);
+
+/*
+ * config_profile.c: check every template of every profile against the
+ * serial alphabet ([station] serial_pattern narrows it), the station id
+ * and its place's rules.  On the first failure: ST_E_CONFIG, *line where
+ * the key was set and *why (caller frees) the message.  The notes are
+ * freed by config_profile_notes_free, whatever the outcome of the load.
+ */
+st_err config_profile_check(struct config_load *ld, int *line, char **why);
+void config_profile_notes_free(struct config_load *ld);
+
+/* Value parsers shared by the tables. */
+st_err config_parse_int(const char *value, long min, long max, long *out,
+    char **why);
+/* Index of `value` in the NULL-terminated `names`; the error lists them. */
+st_err config_parse_enum(const char *value, const char *const *names,
+    int *out, char **why);
+/* Replace *slot with a copy of `value` (which must not be empty). */
+st_err config_set_string(char **slot, const char *value, char **why);
+
+#endif

@@ -1,0 +1,19 @@
+/*
+ * What an operator should do next when a run FAILs.  The technical cause
+ * (for logs, the ledger and test engineers) comes from the error chain; this
+ * table turns the failed step and the kind of error into one sentence a line
+ * operator can act on.  docs/operator.md lists the same table.
+ */
+#ifndef ST_ADVICE_H
+#define ST_ADVICE_H
+
+#include "station/pipeline/event.h"
+#include "station/util/err.h"
+
+/* Short headline for the screen ("Device not responding"). Never NULL. */
+const char *advice_headline(enum step step, st_err err);
+/* The next step for the operator ("Reseat the device and press R to
+ * retry."). Never NULL. */
+const char *advice_next_step(enum step step, st_err err);
+
+#endif

@@ -1,0 +1,388 @@
+/*
+ * The provisioning pipeline's orchestration (see pipeline.h): runs the
+ * steps in order under their deadlines, emits events, and on failure leaves
+ * the ledger saying exactly what happened to the device.
+ */
+#include "station/pipeline/pipeline.h"
+
+#include <jansson.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db/ledger.h"
+#include "station/pipeline/advice.h"
+#include "station/config/config.h"
+#include "station/pipeline/owner.h"
+#include "station/cli/json_out.h"
+#include "station/pipeline/pipeline_run.h"
+#include "station/pipeline/settle.h"
+#include "station/pipeline/recover.h"
+#include "station/util/log.h"
+#include "station/util/xalloc.h"
+
+#define LOG_MODULE "pipeline"
+
+/* Steps that talk to a chip or a CA get more time than the default. */
+static const struct {
+	enum step step;
+	st_err (*fn)(struct run *r);
+	int timeout_factor; /* multiples of the configured step timeout */
+} step_table[] = {
+	{ STEP_CONNECT, step_connect, 1 },
+	{ STEP_HELLO, step_hello, 1 },
+	{ STEP_SERIAL, step_serial, 1 },
+	{ STEP_LEDGER, step_ledger, 1 },
+	{ STEP_KEYGEN, step_keygen, 3 },
+	{ STEP_CSR, step_csr, 1 },
+	{ STEP_CSR_POLICY, step_csr_policy, 1 },
+	{ STEP_CA_SIGN, step_ca_sign, 3 },
+	{ STEP_CA_BIND, step_ca_bind, 1 },
+	{ STEP_RECORD, step_record, 1 },
+	{ STEP_CERT_CHECK, step_cert_check, 1 },
+	{ STEP_WRITE, step_write, 2 },
+	{ STEP_READBACK, step_readback, 2 },
+	{ STEP_PROOF, step_proof, 2 },
+	{ STEP_SMOKE, step_smoke, 2 },
+	{ STEP_COMMIT, step_commit, 1 },
+};
+
+#define STEP_COUNT (sizeof step_table / sizeof step_table[0])
+
+void
+provision_result_clear(struct provision_result *res)
+{
+	free(res->reason);
+	free(res->serial);
+	free(res->cert_serial);
+	free(res->smoke_detail);
+	memset(res, 0, sizeof *res);
+}
+
+static void
+emit(struct run *r, enum event_kind kind, enum step step, int progress,
+    const char *text, st_err err)
+{
+	struct station_event ev = {
+		.kind = kind,
+		.slot = r->req->slot,
+		.run_id = r->res->run_id,
+		.step = step,
+		.progress = progress,
+		.serial = r->res->serial,
+		.text = text,
+		.err = err,
+		.pass = r->res->pass,
+	};
+
+	if (r->bus)
+		event_emit(r->bus, &ev);
+}
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Queue a run event for the next flush (see struct run). */
+static void
+run_event(struct run *r, const char *step, enum ledger_event_status status,
+    const char *detail)
+{
+	if (r->n_events == r->cap_events) {
+		r->cap_events = r->cap_events ? 2 * r->cap_events : 32;
+		r->events = xrealloc(r->events,
+		    r->cap_events * sizeof *r->events);
+	}
+	r->events[r->n_events++] = (struct ledger_event_in){
+		.step = step,
+		.status = status,
+		.detail = detail ? xstrdup(detail) : NULL,
+		.at_ms = wall_ms(),
+	};
+}
+
+static void
+run_events_free(struct run *r)
+{
+	for (size_t i = 0; i < r->n_events; i++)
+		free((char *)r->events[i].detail);
+	r->n_events = 0;
+}
+
+/* Write the queued events in one transaction.  Events are the run's
+ * narrative, not its durable state: a failure is logged, not fatal, as a
+ * single event's was before. */
+static void
+run_events_flush(struct run *r)
+{
+	char *why = NULL;
+
+	if (ledger_run_event_batch(r->st->ledger, r->res->run_id, r->events,
+	    r->n_events, &why) != ST_OK)
+		log_error("run %" PRId64 ": cannot record %zu run events: %s",
+		    r->res->run_id, r->n_events, why);
+	free(why);
+	run_events_free(r);
+}
+
+void
+run_info(struct run *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	char *text = xvasprintf(fmt, ap);
+	va_end(ap);
+	log_info("slot %d run %" PRId64 ": %s", r->req->slot, r->res->run_id, text);
+	run_event(r, "info", LEDGER_EV_INFO, text);
+	emit(r, EVENT_INFO, STEP_CONNECT, -1, text, ST_OK);
+	free(text);
+}
+
+/*
+ * After a failure: a certificate the CA issued for this run must not stay
+ * live.  Ledger first (settle.h): orphaned (or revoking, if it was proven
+ * on the device), then revoked where the backend can.
+ */
+static void
+settle_certificate(struct run *r, enum step failed)
+{
+	const char *serial = r->res->cert_serial;
+	enum settle_outcome outcome;
+	char *why = NULL, *err_cause = NULL;
+
+	if (!r->cert_recorded || serial == NULL)
+		return;
+	char *note = xasprintf("run %" PRId64 " failed at %s", r->res->run_id,
+	    step_name(failed));
+	if (cert_settle(r->st, serial, note, &outcome, &why, &err_cause))
+		log_error("cannot settle certificate %s: %s", serial, err_cause);
+	else if (outcome == SETTLE_REVOKED)
+		run_info(r, "certificate %s revoked (the run failed at %s)",
+		    serial, step_name(failed));
+	else if (outcome == SETTLE_NOT_REVOKED)
+		run_info(r, "certificate %s could not be revoked: %s", serial,
+		    why);
+	free(why);
+	free(err_cause);
+	free(note);
+}
+
+/*
+ * After the run has ended: the certificate it superseded (its key went at
+ * KEYGEN) is revoked at the CA whatever the result.  After the run's end
+ * is recorded, so that a crash here leaves a finished run, which recovery
+ * does not touch, and the 'superseded' intent, which it finishes.
+ */
+static void
+revoke_superseded(struct run *r)
+{
+	enum settle_outcome outcome;
+	char *why = NULL, *err_cause = NULL, *text = NULL;
+	st_err ca_err = ST_OK;
+
+	if (!r->superseding)
+		return;
+	if (cert_revoke_finish(r->st, r->previous_cert, &outcome, &ca_err,
+	    &why, &err_cause) != ST_OK)
+		text = xasprintf("superseded certificate %s: %s",
+		    r->previous_cert, err_cause);
+	else if (outcome == SETTLE_NOT_REVOKED && ca_err == ST_E_UNSUPPORTED)
+		text = xasprintf("superseded certificate %s not revoked (%s): "
+		    "revoke it at the CA", r->previous_cert, why);
+	else if (outcome == SETTLE_NOT_REVOKED)
+		text = xasprintf("superseded certificate %s not revoked yet "
+		    "(%s): the next station start retries", r->previous_cert,
+		    why);
+	else
+		text = xasprintf("superseded certificate %s revoked",
+		    r->previous_cert);
+	log_info("slot %d run %" PRId64 ": %s", r->req->slot, r->res->run_id,
+	    text);
+	emit(r, EVENT_INFO, STEP_CONNECT, -1, text, ST_OK);
+	free(text);
+	free(why);
+	free(err_cause);
+}
+
+static void
+run_clear(struct run *r)
+{
+	client_free(r->client);
+	dev_info_clear(&r->info);
+	free(r->spki);
+	free(r->csr_der);
+	identity_clear(&r->id);
+	X509_REQ_free(r->csr);
+	ca_issued_clear(&r->issued);
+	free(r->previous_cert);
+	free(r->cause);
+	run_events_free(r);
+	free(r->events);
+}
+
+static st_err
+run_begin(struct run *r, char **cause)
+{
+	const struct config *cfg = r->st->cfg;
+	const struct provision_request *req = r->req;
+	const char *pname = req->profile ? req->profile : "default";
+	struct run_start s = {
+		.station_id = cfg->station_id,
+		.slot = req->slot,
+		.operator_id = req->operator_id ? req->operator_id :
+		    cfg->operator_id,
+		.batch = req->batch,
+		.device_uri = req->device_uri,
+		.scanned_serial = req->scanned_serial,
+		.profile = pname,
+		/* Who owns the run, so that crash recovery leaves it alone
+		 * while this process lives (recover.h). */
+		.owner_pid = (int64_t)getpid(),
+		.owner_start = proc_start_time(getpid()),
+		.owner_token = owner_token(r->st->owner),
+	};
+
+	r->profile = config_profile(cfg, pname);
+	st_err err = ledger_run_begin(r->st->ledger, &s, &r->res->run_id, cause);
+	if (err)
+		return st_wrap(cause, err, "recording the start of the run");
+	return ST_OK;
+}
+
+st_err
+provision_run(struct station *st, const struct provision_request *req,
+    const struct event_bus *bus, struct provision_result *res, char **cause)
+{
+	struct run r = { .st = st, .req = req, .bus = bus, .res = res };
+	uint64_t started = clock_now_ms();
+	int step_ms = st->cfg->step_timeout_ms;
+	st_err err;
+
+	memset(res, 0, sizeof *res);
+	res->smoke = "skipped";
+	err = run_begin(&r, cause);
+	if (err)
+		return err;
+	emit(&r, EVENT_RUN_START, STEP_CONNECT, 0, req->device_uri, ST_OK);
+
+	enum step failed = STEP_CONNECT;
+	if (r.profile == NULL)
+		err = st_fail(&r.cause, ST_E_CONFIG, "unknown profile '%s'",
+		    req->profile);
+	else if (req->before_connect != NULL)
+		err = req->before_connect(req->before_connect_ctx, &r.cause);
+	if (err) {
+		/* Failed before the first step ran: recorded as the connect
+		 * step's failure, the device was never reached. */
+		emit(&r, EVENT_STEP_FAIL, STEP_CONNECT, 0, r.cause, err);
+		run_event(&r, step_name(STEP_CONNECT), LEDGER_EV_FAIL, r.cause);
+	}
+	for (size_t i = 0; err == ST_OK && i < STEP_COUNT; i++) {
+		enum step s = step_table[i].step;
+		int progress = (int)(i * 100 / STEP_COUNT);
+
+		failed = s;
+		r.deadline = deadline_in((uint64_t)step_ms *
+		    (uint64_t)step_table[i].timeout_factor);
+		if (r.client)
+			client_set_deadline(r.client, r.deadline);
+		emit(&r, EVENT_STEP_START, s, progress, NULL, ST_OK);
+		r.step_note = NULL;
+		err = step_table[i].fn(&r);
+		if (err == ST_OK && deadline_passed(r.deadline))
+			err = st_fail(&r.cause, ST_E_TIMEOUT,
+			    "step took longer than its %d ms deadline",
+			    step_ms * step_table[i].timeout_factor);
+		if (err) {
+			emit(&r, EVENT_STEP_FAIL, s, progress, r.cause, err);
+			run_event(&r, step_name(s), LEDGER_EV_FAIL, r.cause);
+			break;
+		}
+		emit(&r, EVENT_STEP_OK, s, progress, r.step_note, ST_OK);
+		run_event(&r, step_name(s), LEDGER_EV_OK, r.step_note);
+		if (s == STEP_RECORD)
+			run_events_flush(&r);
+	}
+
+	if (err) {
+		res->pass = 0;
+		res->failed_step = failed;
+		res->err = err;
+		res->reason = r.cause ? xstrdup(r.cause) : xstrdup(st_strerror(err));
+		res->headline = advice_headline(failed, err);
+		res->advice = advice_next_step(failed, err);
+		settle_certificate(&r, failed);
+	} else {
+		res->pass = 1;
+	}
+	res->duration_ms = clock_now_ms() - started;
+	run_events_flush(&r);
+	st_err ferr = ledger_run_finish(st->ledger, res->run_id,
+	    res->pass ? "PASS" : "FAIL", res->pass ? NULL : step_name(failed),
+	    res->pass ? NULL : st_errname(err), res->reason, cause);
+	revoke_superseded(&r);
+	emit(&r, EVENT_RUN_END, res->pass ? STEP__COUNT : failed, 100,
+	    res->reason, err);
+	if (r.client != NULL) {
+		struct client_stats cs;
+
+		/* Line quality, for soak figures and a failing fixture. */
+		client_get_stats(r.client, &cs);
+		log_info("run %" PRId64 " link: %lu requests, %lu retransmits, "
+		    "%lu naks, %lu bad frames", res->run_id, cs.requests,
+		    cs.retransmits, cs.naks, cs.bad_frames);
+	}
+	run_clear(&r);
+	if (ferr)
+		return st_wrap(cause, ferr, "recording the end of run %" PRId64 "",
+		    res->run_id);
+	return ST_OK;
+}
+
+char *
+provision_result_json(const struct provision_result *res,
+    const struct provision_request *req)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "run_id", json_integer(res->run_id));
+	json_object_set_new(o, "slot", json_integer(req->slot));
+	/* Every value that may come from outside goes through
+	 * json_str_or_null, which never drops a key. */
+	json_object_set_new(o, "device", json_str_or_null(req->device_uri));
+	json_object_set_new(o, "serial", json_str_or_null(res->serial));
+	json_object_set_new(o, "scanned_serial",
+	    json_str_or_null(req->scanned_serial));
+	json_object_set_new(o, "result", json_string(res->pass ? "PASS" : "FAIL"));
+	json_object_set_new(o, "failed_step", res->pass ? json_null() :
+	    json_string(step_name(res->failed_step)));
+	json_object_set_new(o, "error", res->pass ? json_null() :
+	    json_string(st_errname(res->err)));
+	json_object_set_new(o, "reason", json_str_or_null(res->reason));
+	json_object_set_new(o, "headline", res->headline ?
+	    json_string(res->headline) : json_null());
+	json_object_set_new(o, "advice", res->advice ? json_string(res->advice) :
+	    json_null());
+	json_object_set_new(o, "cert_serial", json_str_or_null(res->cert_serial));
+	json_object_set_new(o, "fingerprint", res->fingerprint[0] ?
+	    json_string(res->fingerprint) : json_null());
+	json_object_set_new(o, "smoke", json_string(res->smoke ? res->smoke :
+	    "skipped"));
+	if (res->smoke_detail)
+		json_object_set_new(o, "smoke_detail",
+		    json_str_or_null(res->smoke_detail));
+	json_object_set_new(o, "duration_ms", json_integer((json_int_t)
+	    res->duration_ms));
+	char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(o);
+	return s;
+}

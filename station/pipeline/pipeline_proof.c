@@ -1,0 +1,60 @@
+/*
+ * The proof step: a PASS means the chip holds the key its certificate is
+ * for and can use it.  The CSR's signature only showed the chip could sign
+ * once, before the certificate existed; the smoke test, which would show
+ * it again, is skipped when no broker is configured.  So after read-back
+ * the station sends the chip a fresh random 32-byte challenge to SIGN
+ * (docs/protocol.md section 8.6) and verifies the signature with the
+ * public key of the issued certificate itself: one round trip, whatever
+ * the smoke test does.
+ */
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <stdlib.h>
+
+#include "drivers/proto/client.h"
+#include "station/x509/chip_sig.h"
+#include "station/pipeline/pipeline_run.h"
+
+/* SHA-256 length: SIGN takes a digest of exactly this size. */
+#define CHALLENGE_LEN 32
+
+st_err
+step_proof(struct run *r)
+{
+	uint8_t challenge[CHALLENGE_LEN];
+	uint8_t *sig = NULL;
+	size_t sig_len = 0;
+	EVP_PKEY *pub = X509_get0_pubkey(r->issued.cert);
+	int alg = pub ? chip_sig_alg_for(pub) : -1;
+	st_err err;
+
+	if (alg < 0) {
+		err = st_fail(&r->cause, ST_E_UNSUPPORTED, "the certified key "
+		    "is neither EC nor RSA: no SIGN algorithm fits it");
+		goto out;
+	}
+	/* Fresh every run: an answer recorded from an earlier run (or
+	 * another device) cannot be replayed. */
+	if (RAND_bytes(challenge, sizeof challenge) != 1) {
+		err = st_fail_ssl(&r->cause, ST_E_CRYPTO, "drawing the proof "
+		    "challenge");
+		goto out;
+	}
+	err = dev_sign(r->client, r->profile->key_slot, (uint8_t)alg, challenge,
+	    sizeof challenge, &sig, &sig_len, &r->cause);
+	if (err) {
+		st_wrap(&r->cause, err, "asking the chip to sign the proof "
+		    "challenge");
+		goto out;
+	}
+	if (!chip_sig_verify(NULL, NULL, pub, alg, challenge, sizeof challenge,
+	    sig, sig_len))
+		err = st_fail(&r->cause, ST_E_MISMATCH, "the chip's signature "
+		    "over a fresh challenge does not verify with the key of "
+		    "certificate %s: the chip cannot use the key it was "
+		    "certified for", r->issued.serial_hex);
+out:
+	free(sig);
+	return err;
+}

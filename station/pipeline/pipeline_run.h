@@ -1,0 +1,76 @@
+/*
+ * Private to the pipeline: the state of one run, shared by the orchestrator
+ * (pipeline.c) and the step functions (pipeline_steps.c, pipeline_write.c).
+ */
+#ifndef ST_PIPELINE_RUN_H
+#define ST_PIPELINE_RUN_H
+
+#include <openssl/x509.h>
+
+#include "drivers/proto/client.h"
+#include "station/ca/ca.h"
+#include "station/x509/cert_check.h"
+#include "db/ledger.h"
+#include "station/x509/identity.h"
+#include "station/pipeline/pipeline.h"
+#include "station/config/profile.h"
+
+struct run {
+	struct station *st;
+	const struct provision_request *req;
+	const struct event_bus *bus;
+	struct provision_result *res;
+	const struct profile *profile;
+	struct deadline deadline;   /* the current step's */
+
+	struct client *client;
+	struct dev_info info;
+	uint8_t *spki;              /* chip public key, DER SPKI */
+	size_t spki_len;
+	struct identity id;         /* subject and SANs, built at hello */
+	uint8_t *csr_der;           /* as the device sent it */
+	size_t csr_der_len;
+	X509_REQ *csr;              /* parsed once the policy accepted it */
+	struct ca_issued issued;
+	int cert_recorded;          /* the ledger holds the issued cert */
+	char *previous_cert;        /* live cert being replaced (reprovision) */
+	int superseding;            /* previous_cert recorded 'superseded' */
+	char *cause;                /* the failing step's cause */
+	const char *step_note;      /* set by a step that succeeded in a
+	                               special way ("skipped"): shown with its
+	                               EVENT_STEP_OK instead of "ok" */
+	/* Run events not yet in the ledger: written in one transaction at
+	 * the run's durable points (after the issuance record, at the end)
+	 * instead of one fsync each.  Details are owned. */
+	struct ledger_event_in *events;
+	size_t n_events, cap_events;
+};
+
+/* Step functions, in pipeline order: return ST_OK or an error with
+ * r->cause set. */
+st_err step_connect(struct run *r);
+st_err step_hello(struct run *r);
+st_err step_serial(struct run *r);
+st_err step_ledger(struct run *r);
+st_err step_keygen(struct run *r);
+st_err step_csr(struct run *r);
+st_err step_csr_policy(struct run *r);
+st_err step_ca_sign(struct run *r);
+st_err step_ca_bind(struct run *r);      /* pipeline_bind.c */
+st_err step_record(struct run *r);
+st_err step_cert_check(struct run *r);
+st_err step_write(struct run *r);
+st_err step_readback(struct run *r);
+st_err step_proof(struct run *r);        /* pipeline_proof.c */
+st_err step_smoke(struct run *r);
+st_err step_commit(struct run *r);
+
+/* What the CA must have returned for this run: the CSR sent, the profile,
+ * the expected subject, the pinned root (pipeline_bind.c). */
+struct cert_expect run_cert_expect(const struct run *r);
+
+/* Record a detail as an EVENT_INFO (and so in the ledger's run events). */
+void run_info(struct run *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

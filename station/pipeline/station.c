@@ -1,0 +1,151 @@
+/* The station context (see station.h). */
+#include "station/pipeline/station.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "db/ledger.h"
+#include "station/ca/ca.h"
+#include "station/ca/local.h"
+#include "station/x509/cert_check.h"
+#include "station/config/config.h"
+#include "station/pipeline/owner.h"
+#include "station/config/scan_format.h"
+#include "station/pipeline/recover.h"
+#include "station/util/log.h"
+#include "station/util/xalloc.h"
+
+#define LOG_MODULE "station"
+
+struct station_globals station_globals;
+
+/* mkdir -p with mode 0700 for the parts it creates: the state directory
+ * holds the ledger and, for the local CA, its key. */
+static st_err
+make_dirs(const char *path, char **cause)
+{
+	char buf[4096];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof buf)
+		return st_fail(cause, ST_E_CONFIG, "bad state directory '%s'", path);
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return st_fail(cause, ST_E_IO, "cannot create %s: %s", buf,
+			    strerror(errno));
+		*p = saved;
+		if (saved == '\0')
+			break;
+	}
+	return ST_OK;
+}
+
+static void
+apply_log_level(const struct config *cfg)
+{
+	/* The environment wins over the file, so one run can be debugged
+	 * without editing the line's configuration. */
+	if (getenv("STATION_LOG") == NULL)
+		log_set_level(cfg->log_level);
+}
+
+st_err
+station_open(const char *config_path, struct station **out, char **cause)
+{
+	struct station *st = xcalloc(1, sizeof *st);
+	st_err err;
+
+	*out = NULL;
+	if (config_path) {
+		err = config_load(config_path, &st->cfg, cause);
+		if (err)
+			goto fail;
+	} else {
+		st->cfg = config_default(NULL);
+	}
+	apply_log_level(st->cfg);
+	err = scan_format_new(st->cfg->serial_pattern,
+	    (enum scan_checksum)st->cfg->serial_checksum, &st->scan_format,
+	    cause);
+	if (err)
+		goto fail;
+	err = config_override_broker(st->cfg, station_globals.broker,
+	    station_globals.broker_ca, cause);
+	if (err)
+		goto fail;
+	if ((err = make_dirs(st->cfg->home, cause)))
+		goto fail;
+	/* Taken before recovery looks at the runs: from here on this
+	 * process's runs are visibly owned (owner.h). */
+	err = owner_acquire(st->cfg->home, &st->owner, cause);
+	if (err)
+		goto fail;
+	err = ledger_open(st->cfg->ledger_path, &st->ledger, cause);
+	if (err) {
+		st_wrap(cause, err, "opening the ledger %s", st->cfg->ledger_path);
+		goto fail;
+	}
+	if (strcmp(st->cfg->ca_backend, "local") == 0 &&
+	    access(st->cfg->ca_root, F_OK) != 0) {
+		if (config_path != NULL) {
+			err = st_fail(cause, ST_E_CONFIG,
+			    "no local CA in %s: create it with 'station ca init' "
+			    "or point [ca] at an existing one", st->cfg->ca_dir);
+			goto fail;
+		}
+		log_warn("creating a local test CA in %s (embedded defaults)",
+		    st->cfg->ca_dir);
+		if ((err = local_ca_init(st->cfg->ca_dir, cause)))
+			goto fail;
+	}
+	struct ca_settings settings = { .dir = st->cfg->ca_dir,
+		.extra = st->cfg->ca_extra };
+	err = ca_open(st->cfg->ca_backend, &settings, &st->ca, cause);
+	if (err) {
+		st_wrap(cause, err, "opening the %s CA", st->cfg->ca_backend);
+		goto fail;
+	}
+	err = x509_load_pem_file(st->cfg->ca_root, &st->root, cause);
+	if (err) {
+		st_wrap(cause, err, "loading the pinned root %s", st->cfg->ca_root);
+		goto fail;
+	}
+	/* Runs a dead station left 'running' are settled before this one
+	 * starts its own; a failure here must not stop the line, the log
+	 * names the run (docs/reliability.md). */
+	char *why = NULL;
+	int recovered = 0;
+	if (station_recover(st, &recovered, &why) != ST_OK)
+		log_error("crash recovery: %s", why);
+	else if (recovered > 0)
+		log_warn("crash recovery finished %d interrupted run(s)",
+		    recovered);
+	free(why);
+	*out = st;
+	return ST_OK;
+fail:
+	station_close(st);
+	return err;
+}
+
+void
+station_close(struct station *st)
+{
+	if (st == NULL)
+		return;
+	X509_free(st->root);
+	scan_format_free(st->scan_format);
+	ca_free(st->ca);
+	ledger_close(st->ledger);
+	owner_free(st->owner);
+	config_free(st->cfg);
+	free(st);
+}

@@ -1,0 +1,48 @@
+/*
+ * The long-lived station context shared by every slot: configuration,
+ * ledger, CA backend and the pinned root.  Opened once per process.
+ */
+#ifndef ST_STATION_H
+#define ST_STATION_H
+
+#include <openssl/x509.h>
+
+#include "station/util/err.h"
+
+struct config;
+struct ledger;
+struct ca_backend;
+struct scan_format;
+struct owner;
+
+struct station {
+	struct config *cfg;    /* owned */
+	struct ledger *ledger; /* owned */
+	struct ca_backend *ca; /* owned */
+	X509 *root;            /* the pinned root (owned) */
+	struct scan_format *scan_format; /* label format, NULL: any (owned) */
+	struct owner *owner;   /* this process's run-ownership lock (owned,
+	                          owner.h); NULL: runs record no token */
+};
+
+/*
+ * Load `config_path` (NULL: the embedded defaults under $STATION_HOME or
+ * ./var), create the state directory, open the ledger and the CA backend,
+ * load the pinned root.  With the embedded defaults and no local CA yet,
+ * the local CA is created (a demo or test station needs no setup step);
+ * with a config file the CA must exist (`station ca init`).  The
+ * command line's --broker/--broker-ca (station_globals) override [broker].
+ */
+st_err station_open(const char *config_path, struct station **out,
+    char **cause);
+void station_close(struct station *st);
+
+/* Global command-line options (set by main before dispatch). */
+struct station_globals {
+	const char *config_path; /* --config FILE, or NULL */
+	const char *broker;      /* --broker HOST:PORT, or NULL */
+	const char *broker_ca;   /* --broker-ca FILE, or NULL */
+};
+extern struct station_globals station_globals;
+
+#endif

@@ -1,0 +1,727 @@
+/* Configuration loading: defaults, every value, every kind of error. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "station/config/config.h"
+#include "station/util/xalloc.h"
+#include "tests/support/scratch.h"
+
+struct fx {
+	char dir[64];
+	char path[128];
+};
+
+static int
+setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof *fx);
+
+	if (fx == NULL)
+		return -1;
+	snprintf(fx->dir, sizeof fx->dir, "/tmp/st-config-XXXXXX");
+	if (mkdtemp(fx->dir) == NULL)
+		return -1;
+	snprintf(fx->path, sizeof fx->path, "%s/station.ini", fx->dir);
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	unlink(fx->path);
+	rmdir(fx->dir);
+	free(fx);
+	return 0;
+}
+
+static void
+write_ini(struct fx *fx, const char *text, mode_t mode)
+{
+	scratch_put(fx->path, text, mode);
+}
+
+static struct config *
+load_ok(struct fx *fx, const char *text)
+{
+	struct config *cfg = NULL;
+	char *cause = NULL;
+
+	write_ini(fx, text, 0644);
+	st_err err = config_load(fx->path, &cfg, &cause);
+	if (err)
+		fail_msg("config_load: %s", cause);
+	assert_non_null(cfg);
+	return cfg;
+}
+
+/* Loading `text` fails with ST_E_CONFIG and a cause holding each of the
+ * NULL-terminated strings. */
+static void
+expect_config_error(struct fx *fx, const char *text, ...)
+{
+	struct config *cfg = NULL;
+	char *cause = NULL;
+	va_list ap;
+
+	write_ini(fx, text, 0644);
+	assert_int_equal(config_load(fx->path, &cfg, &cause), ST_E_CONFIG);
+	assert_null(cfg);
+	assert_non_null(cause);
+	if (getenv("SHOW_CAUSES"))
+		print_message("%s\n", cause);
+	va_start(ap, text);
+	for (const char *s = va_arg(ap, const char *); s != NULL;
+	    s = va_arg(ap, const char *)) {
+		if (strstr(cause, s) == NULL)
+			fail_msg("cause '%s' lacks '%s'", cause, s);
+	}
+	va_end(ap);
+	free(cause);
+}
+
+/* The embedded defaults describe a working single-profile station. */
+static void
+test_defaults_are_sane(void **state)
+{
+	(void)state;
+	struct config *cfg = config_default("/srv/station");
+
+	assert_string_equal(cfg->station_id, "station-1");
+	assert_string_equal(cfg->home, "/srv/station");
+	assert_string_equal(cfg->ledger_path, "/srv/station/ledger.db");
+	assert_string_equal(cfg->ca_backend, "local");
+	assert_string_equal(cfg->ca_dir, "/srv/station/ca");
+	assert_string_equal(cfg->ca_root, "/srv/station/ca/root.pem");
+	assert_null(cfg->broker.host);
+	assert_null(cfg->operator_id);
+	assert_int_equal(cfg->log_level, LOG_LEVEL_WARN);
+	assert_int_equal(cfg->step_timeout_ms, 10000);
+	assert_int_equal(cfg->n_profiles, 1);
+	assert_int_equal(cfg->n_slots, 0);
+	const struct profile *p = config_profile(cfg, "default");
+	assert_non_null(p);
+	assert_int_equal(p->validity_days, 365);
+	assert_null(config_profile(cfg, "other"));
+	assert_null(config_slot(cfg, 1));
+	config_free(cfg);
+	config_free(NULL);
+}
+
+/* Without an argument, home comes from $STATION_HOME, then ./var. */
+static void
+test_default_home_from_environment(void **state)
+{
+	(void)state;
+	assert_int_equal(setenv("STATION_HOME", "/data/st", 1), 0);
+	struct config *cfg = config_default(NULL);
+	assert_string_equal(cfg->home, "/data/st");
+	assert_string_equal(cfg->ledger_path, "/data/st/ledger.db");
+	config_free(cfg);
+	assert_int_equal(unsetenv("STATION_HOME"), 0);
+	cfg = config_default(NULL);
+	assert_string_equal(cfg->home, "./var");
+	assert_string_equal(cfg->ca_root, "./var/ca/root.pem");
+	config_free(cfg);
+}
+
+static const char full_ini[] =
+    "; every key, none at its default\n"
+    "[station]\n"
+    "id = st-07\n"
+    "home = /srv/st\n"
+    "ledger = db/ledger.db\n"
+    "operator = bob\n"
+    "log_level = debug\n"
+    "step_timeout_ms = 2500\n"
+    "serial_pattern = SN-[0-9]{6}\n"
+    "\n"
+    "[ca]\n"
+    "backend = local\n"
+    "dir = /etc/st/ca\n"
+    "root = pinned/root.pem   ; relative to home\n"
+    "\n"
+    "[broker]\n"
+    "host = 127.0.0.1\n"
+    "port = 18883\n"
+    "ca = broker-ca.pem\n"
+    "server_name = broker.test\n"
+    "\n"
+    "[profile gw]\n"
+    "key = rsa-2048\n"
+    "slot = 3\n"
+    "subject = C=DE,O=${model},OU=${station},CN=${serial}\n"
+    "san_dns = ${serial}.devices.example.com\n"
+    "san_uri = urn:example:device:${serial}\n"
+    "validity_days = 730\n"
+    "key_usage = digitalSignature, keyEncipherment,keyAgreement\n"
+    "eku = clientAuth,serverAuth\n"
+    "chain = root\n"
+    "reprovision = allow\n"
+    "lock = yes\n"
+    "smoke = required\n"
+    "tls = 1.2\n"
+    "topic = plant/${station}/${cn}\n"
+    "\n"
+    "[profile jitr]\n"
+    "chain = ca\n"
+    "eku = none\n"
+    "\n"
+    "[slot 2]\n"
+    "device = uart:/dev/ttyUSB1\n"
+    "profile = jitr\n"
+    "[slot 1]\n"
+    "device = tcp:127.0.0.1:4000\n"
+    "profile = gw\n";
+
+/* A file that sets every key is read into every field. */
+static void
+test_full_file_loads_every_value(void **state)
+{
+	struct config *cfg = load_ok(*state, full_ini);
+
+	assert_string_equal(cfg->station_id, "st-07");
+	assert_string_equal(cfg->home, "/srv/st");
+	assert_string_equal(cfg->ledger_path, "/srv/st/db/ledger.db");
+	assert_string_equal(cfg->operator_id, "bob");
+	assert_int_equal(cfg->log_level, LOG_LEVEL_DEBUG);
+	assert_int_equal(cfg->step_timeout_ms, 2500);
+	assert_string_equal(cfg->ca_backend, "local");
+	assert_string_equal(cfg->ca_dir, "/etc/st/ca");
+	assert_string_equal(cfg->ca_root, "/srv/st/pinned/root.pem");
+	assert_string_equal(cfg->broker.host, "127.0.0.1");
+	assert_int_equal(cfg->broker.port, 18883);
+	assert_string_equal(cfg->broker.ca_file, "/srv/st/broker-ca.pem");
+	assert_string_equal(cfg->broker.server_name, "broker.test");
+
+	assert_int_equal(cfg->n_profiles, 2);
+	assert_null(config_profile(cfg, "default")); /* only the file's */
+	const struct profile *p = config_profile(cfg, "gw");
+	assert_non_null(p);
+	assert_string_equal(p->name, "gw");
+	assert_int_equal(p->key_alg, KEY_ALG_RSA_2048);
+	assert_int_equal(p->key_slot, 3);
+	assert_string_equal(p->subject_template,
+	    "C=DE,O=${model},OU=${station},CN=${serial}");
+	assert_string_equal(p->san_dns_templates[0],
+	    "${serial}.devices.example.com");
+	assert_null(p->san_dns_templates[1]);
+	assert_string_equal(p->san_uri_templates[0],
+	    "urn:example:device:${serial}");
+	assert_null(p->san_uri_templates[1]);
+	assert_int_equal(p->validity_days, 730);
+	assert_int_equal(p->key_usage, PROFILE_KU_DIGITAL_SIGNATURE |
+	    PROFILE_KU_KEY_ENCIPHERMENT | PROFILE_KU_KEY_AGREEMENT);
+	assert_true(p->eku_client_auth);
+	assert_true(p->eku_server_auth);
+	assert_int_equal(p->chain, CHAIN_ROOT_ONLY);
+	assert_int_equal(p->reprovision, REPROVISION_ALLOW);
+	assert_true(p->lock);
+	assert_true(p->smoke_required);
+	assert_int_equal(p->tls_min_version, 12);
+	assert_string_equal(p->topic_template, "plant/${station}/${cn}");
+
+	p = config_profile(cfg, "jitr");
+	assert_non_null(p);
+	assert_int_equal(p->chain, CHAIN_CA_ONLY);
+	assert_false(p->eku_client_auth);
+	assert_false(p->eku_server_auth);
+	assert_int_equal(p->validity_days, 365); /* unset keys: defaults */
+
+	/* Slots come out in slot order, whatever the file order. */
+	assert_int_equal(cfg->n_slots, 2);
+	assert_int_equal(cfg->slots[0].index, 1);
+	assert_string_equal(cfg->slots[0].device, "tcp:127.0.0.1:4000");
+	assert_string_equal(cfg->slots[0].profile, "gw");
+	const struct config_slot *s = config_slot(cfg, 2);
+	assert_non_null(s);
+	assert_string_equal(s->device, "uart:/dev/ttyUSB1");
+	assert_string_equal(s->profile, "jitr");
+	config_free(cfg);
+}
+
+/* The example shipped in fixtures/ is valid and says what it documents. */
+static void
+test_fixture_example_loads(void **state)
+{
+	(void)state;
+	const char *src = getenv("STATION_SRCDIR");
+	struct config *cfg = NULL;
+	char *cause = NULL, path[512];
+
+	snprintf(path, sizeof path, "%s/fixtures/station.ini",
+	    src ? src : ".");
+	if (config_load(path, &cfg, &cause) != ST_OK)
+		fail_msg("%s", cause);
+	assert_string_equal(cfg->station_id, "st-01");
+	assert_string_equal(cfg->ledger_path, "./var/ledger.db");
+	assert_string_equal(cfg->ca_root, "./var/ca/root.pem");
+	assert_string_equal(cfg->operator_id, "alice");
+	assert_string_equal(cfg->broker.server_name, "localhost");
+	assert_string_equal(cfg->broker.ca_file, "./var/broker-ca.pem");
+	const struct profile *p = config_profile(cfg, "default");
+	assert_non_null(p);
+	assert_string_equal(p->subject_template,
+	    "C=US,O=Example-Org,OU=IoT-Device,CN=${serial}");
+	assert_int_equal(cfg->n_slots, 1);
+	assert_string_equal(cfg->slots[0].device, "tcp:127.0.0.1:4000");
+	config_free(cfg);
+}
+
+/* san_dns and san_uri may be given several times; order is kept. */
+static void
+test_repeated_san_keys_accumulate(void **state)
+{
+	struct config *cfg = load_ok(*state,
+	    "[station]\nserial_pattern = [A-Za-z0-9.-]+\n"
+	    "[profile default]\n"
+	    "san_dns = ${serial}.a.example.com\n"
+	    "san_dns = ${serial}.b.example.com\n"
+	    "san_uri = urn:x:${serial}\n"
+	    "san_dns = ${model}.c.example.com\n"
+	    "san_uri = urn:y:${station}\n");
+	const struct profile *p = config_profile(cfg, "default");
+
+	assert_string_equal(p->san_dns_templates[0], "${serial}.a.example.com");
+	assert_string_equal(p->san_dns_templates[1], "${serial}.b.example.com");
+	assert_string_equal(p->san_dns_templates[2], "${model}.c.example.com");
+	assert_null(p->san_dns_templates[3]);
+	assert_string_equal(p->san_uri_templates[0], "urn:x:${serial}");
+	assert_string_equal(p->san_uri_templates[1], "urn:y:${station}");
+	assert_null(p->san_uri_templates[2]);
+	config_free(cfg);
+}
+
+/* Relative paths join home; absolute ones stay; home may be relative. */
+static void
+test_relative_paths_resolved_against_home(void **state)
+{
+	struct config *cfg = load_ok(*state,
+	    "[station]\n"
+	    "home = state/\n"
+	    "ledger = /var/lib/st/ledger.db\n"
+	    "[ca]\n"
+	    "dir = keys/ca\n");
+
+	assert_string_equal(cfg->home, "state/");
+	assert_string_equal(cfg->ledger_path, "/var/lib/st/ledger.db");
+	assert_string_equal(cfg->ca_dir, "state/keys/ca");
+	assert_string_equal(cfg->ca_root, "state/keys/ca/root.pem");
+	config_free(cfg);
+}
+
+/* A file without a home takes $STATION_HOME. */
+static void
+test_home_from_environment_when_file_has_none(void **state)
+{
+	assert_int_equal(setenv("STATION_HOME", "/data/h", 1), 0);
+	struct config *cfg = load_ok(*state, "[station]\nid = a\n");
+	assert_int_equal(unsetenv("STATION_HOME"), 0);
+
+	assert_string_equal(cfg->home, "/data/h");
+	assert_string_equal(cfg->ledger_path, "/data/h/ledger.db");
+	config_free(cfg);
+}
+
+/* No profile section: the built-in default exists; slots default to it;
+ * an empty [profile x] section still defines profile x. */
+static void
+test_default_profile_and_empty_sections(void **state)
+{
+	struct config *cfg = load_ok(*state,
+	    "[slot 4]\ndevice = tcp:127.0.0.1:4004\n");
+
+	assert_int_equal(cfg->n_profiles, 1);
+	assert_non_null(config_profile(cfg, "default"));
+	assert_string_equal(config_slot(cfg, 4)->profile, "default");
+	config_free(cfg);
+
+	cfg = load_ok(*state, "[profile spare]\n; nothing yet\n");
+	assert_int_equal(cfg->n_profiles, 1);
+	assert_non_null(config_profile(cfg, "spare"));
+	assert_null(config_profile(cfg, "default"));
+	config_free(cfg);
+}
+
+static void
+test_unknown_key_names_line_and_key(void **state)
+{
+	expect_config_error(*state,
+	    "[profile default]\nkey = ec-p256\nvalidty_days = 30\n",
+	    "station.ini:3: [profile default] key 'validty_days': unknown key",
+	    NULL);
+}
+
+static void
+test_unknown_section_names_line(void **state)
+{
+	expect_config_error(*state, "[station]\nid = a\n\n[stations]\n",
+	    "station.ini:4: [stations]: unknown section", NULL);
+	expect_config_error(*state, "[profile]\n",
+	    "station.ini:1: [profile]: unknown section", NULL);
+}
+
+static void
+test_bad_integer_names_line_and_range(void **state)
+{
+	expect_config_error(*state, "[profile default]\nvalidity_days = abc\n",
+	    "station.ini:2: [profile default] validity_days = 'abc': expected "
+	    "an integer 1..3650", NULL);
+	expect_config_error(*state, "[profile default]\nvalidity_days = 3651\n",
+	    "station.ini:2:", "1..3650", NULL);
+	expect_config_error(*state, "[broker]\nport = 0x50\n",
+	    "station.ini:2: [broker] port = '0x50'", NULL);
+	expect_config_error(*state, "[slot 0]\n", "station.ini:1: [slot 0]",
+	    NULL);
+}
+
+static void
+test_bad_enum_lists_choices(void **state)
+{
+	expect_config_error(*state, "\n[profile p]\nchain = full\n",
+	    "station.ini:3: [profile p] chain = 'full': expected one of: "
+	    "intermediate+root, root, ca", NULL);
+	expect_config_error(*state, "[profile p]\nkey_usage = digitalSignature,"
+	    "nonRepudiation\n", "station.ini:2:", "key_usage", NULL);
+	expect_config_error(*state, "[profile p]\neku = none,clientAuth\n",
+	    "station.ini:2:", "eku", NULL);
+	expect_config_error(*state, "[ca]\nbackend = openssl\n",
+	    "station.ini:2: [ca] backend = 'openssl'", "local, vault, cfssl, "
+	    "hub", NULL);
+}
+
+/* The remote backends' keys reach ca_open as settings, credential and
+ * bundle paths resolved against home; a secret pasted where the name of
+ * an environment variable belongs, a bad number or an unknown key is a
+ * load-time error. */
+static void
+test_remote_ca_keys_become_settings(void **state)
+{
+	struct config *cfg = load_ok(*state, "[station]\nhome = /srv/st\n"
+	    "[ca]\nbackend = vault\naddr = https://vault.example:8200\n"
+	    "role = device\nmount = pki_int\ntoken_file = vault.token\n"
+	    "ca_bundle = /etc/ssl/vault-ca.pem\ntimeout_ms = 5000\n"
+	    "retries = 0\nroot = ca/root.pem\n");
+	struct ca_settings s = { .extra = cfg->ca_extra };
+
+	assert_string_equal(cfg->ca_backend, "vault");
+	assert_string_equal(ca_settings_get(&s, "addr"),
+	    "https://vault.example:8200");
+	assert_string_equal(ca_settings_get(&s, "mount"), "pki_int");
+	assert_string_equal(ca_settings_get(&s, "token_file"),
+	    "/srv/st/vault.token");
+	assert_string_equal(ca_settings_get(&s, "ca_bundle"),
+	    "/etc/ssl/vault-ca.pem");
+	assert_string_equal(ca_settings_get(&s, "retries"), "0");
+	assert_null(ca_settings_get(&s, "namespace"));
+	config_free(cfg);
+
+	expect_config_error(*state, "[ca]\nbackend = vault\n"
+	    "token_env = s.AbCdEf123\n", "station.ini:3: [ca] key "
+	    "'token_env'", "name of an environment variable", NULL);
+	expect_config_error(*state, "[ca]\ntimeout_ms = 0\n",
+	    "station.ini:2:", "timeout_ms", NULL);
+	expect_config_error(*state, "[ca]\nretries = 11\n",
+	    "station.ini:2:", "retries", NULL);
+	expect_config_error(*state, "[ca]\ntoken = s.AbCdEf\n",
+	    "station.ini:2:", "'token'", "unknown key", NULL);
+}
+
+static void
+test_duplicate_key_names_both_lines(void **state)
+{
+	expect_config_error(*state,
+	    "[profile default]\nvalidity_days = 30\nkey = ec-p256\n"
+	    "validity_days = 60\n",
+	    "station.ini:4: [profile default] key 'validity_days': duplicate "
+	    "key (first set on line 2", NULL);
+}
+
+static void
+test_duplicate_profile_and_section(void **state)
+{
+	expect_config_error(*state,
+	    "[profile a]\nslot = 1\n[profile b]\n[profile a]\n",
+	    "station.ini:4: [profile a]: duplicate profile (first defined on "
+	    "line 1)", NULL);
+	expect_config_error(*state, "[station]\n[ca]\n[station]\n",
+	    "station.ini:3: [station]: duplicate section", NULL);
+}
+
+/* A slot naming a profile that does not exist: the slot's line. */
+static void
+test_slot_with_unknown_profile(void **state)
+{
+	expect_config_error(*state,
+	    "[profile default]\n\n[slot 1]\ndevice = tcp:127.0.0.1:1\n"
+	    "profile = defualt\n",
+	    "station.ini:3: [slot 1] profile = 'defualt': no such profile",
+	    NULL);
+	expect_config_error(*state, "[slot 2]\nprofile = default\n",
+	    "station.ini:1: [slot 2] key 'device': missing", NULL);
+}
+
+/* A template error is found at load time, on the template's line. */
+static void
+test_bad_template_reference(void **state)
+{
+	expect_config_error(*state,
+	    "[profile default]\nsubject = CN=${serail}\n",
+	    "station.ini:2: [profile default] subject = 'CN=${serail}'",
+	    "${serail}", NULL);
+	expect_config_error(*state,
+	    "[profile default]\nsan_dns = ${serial.example.com\n",
+	    "station.ini:2:", "unterminated", NULL);
+	/* ${cn} is for topics only */
+	expect_config_error(*state, "[profile default]\nsan_uri = urn:${cn}\n",
+	    "station.ini:2:", "${cn}", NULL);
+}
+
+static void
+test_subject_that_is_not_a_dn(void **state)
+{
+	expect_config_error(*state,
+	    "[profile default]\nsubject = CN=${serial},Org=Example\n",
+	    "station.ini:2: [profile default] subject", "not a valid subject DN",
+	    NULL);
+	expect_config_error(*state,
+	    "[profile default]\nsubject = C=USA,CN=${serial}\n",
+	    "station.ini:2:", "two-letter country code", NULL);
+}
+
+static void
+test_world_writable_file_refused(void **state)
+{
+	struct fx *fx = *state;
+	struct config *cfg = NULL;
+	char *cause = NULL;
+
+	write_ini(fx, "[station]\nid = a\n", 0666);
+	assert_int_equal(config_load(fx->path, &cfg, &cause), ST_E_CONFIG);
+	assert_null(cfg);
+	assert_non_null(strstr(cause, "station.ini"));
+	assert_non_null(strstr(cause, "world-writable"));
+	free(cause);
+	cause = NULL;
+	assert_int_equal(chmod(fx->path, 0640), 0);
+	assert_int_equal(config_load(fx->path, &cfg, &cause), ST_OK);
+	config_free(cfg);
+}
+
+static void
+test_missing_file_is_io_error(void **state)
+{
+	struct fx *fx = *state;
+	struct config *cfg = NULL;
+	char *cause = NULL;
+
+	assert_int_equal(config_load(fx->path, &cfg, &cause), ST_E_IO);
+	assert_non_null(strstr(cause, fx->path));
+	free(cause);
+}
+
+/* The in-memory loader applies the same rules as the file loader and
+ * names the buffer in its messages. */
+static void
+test_load_buffer_same_rules_as_file(void **state)
+{
+	(void)state;
+	static const char good[] = "[station]\nid = st-9\n";
+	static const char bad[] = "[station]\nid = a\0b\n";
+	struct config *cfg = NULL;
+	char *cause = NULL;
+
+	assert_int_equal(config_load_buffer("mem.ini", good, sizeof good - 1,
+	    &cfg, &cause), ST_OK);
+	assert_string_equal(cfg->station_id, "st-9");
+	assert_string_equal(cfg->path, "mem.ini");
+	assert_int_equal(cfg->n_profiles, 1);
+	config_free(cfg);
+	assert_int_equal(config_load_buffer("mem.ini", bad, sizeof bad - 1,
+	    &cfg, &cause), ST_E_CONFIG);
+	assert_null(cfg);
+	assert_non_null(strstr(cause, "mem.ini:2: NUL byte"));
+	free(cause);
+	assert_int_equal(config_load_buffer("empty.ini", "", 0, &cfg, NULL),
+	    ST_OK);
+	config_free(cfg);
+}
+
+static void
+test_bad_station_id(void **state)
+{
+	expect_config_error(*state, "[station]\nid = st 01\n",
+	    "station.ini:2: [station] id = 'st 01'", NULL);
+	expect_config_error(*state,
+	    "[station]\nid = a23456789012345678901234567890123\n",
+	    "station.ini:2:", "1..32", NULL);
+}
+
+/* Lines inih cannot read, keys before any section, overlong lines. */
+static void
+test_syntax_errors_name_their_line(void **state)
+{
+	char big[400];
+
+	expect_config_error(*state, "[station]\nid = a\njust words\n",
+	    "station.ini:3: expected 'key = value'", NULL);
+	expect_config_error(*state, "id = a\n[station]\n",
+	    "station.ini:1: key 'id' outside any section", NULL);
+	expect_config_error(*state, "[station\nid = a\n",
+	    "station.ini:1: section header without ']'", NULL);
+	snprintf(big, sizeof big, "[station]\n; %0300d\n", 0);
+	expect_config_error(*state, big, "station.ini:2: line longer than",
+	    NULL);
+}
+
+/* With several errors, the first one in the file is the one reported. */
+static void
+test_first_error_wins(void **state)
+{
+	expect_config_error(*state,
+	    "[station]\nid = a\nnot a key line\n[bogus]\n",
+	    "station.ini:3:", NULL);
+	expect_config_error(*state,
+	    "[station]\nidd = a\nnot a key line\n",
+	    "station.ini:2:", "'idd'", NULL);
+}
+
+/* An indented line continues a value (inih's rule); for a key that is not
+ * repeatable the error says so. */
+static void
+test_indented_continuation(void **state)
+{
+	struct config *cfg = load_ok(*state,
+	    "[profile default]\nsan_dns = a.example.com\n"
+	    "  b.example.com\n");
+	const struct profile *p = config_profile(cfg, "default");
+
+	assert_string_equal(p->san_dns_templates[1], "b.example.com");
+	config_free(cfg);
+	expect_config_error(*state, "[station]\nid = a\n  b\n",
+	    "station.ini:3:", "indented line continues", NULL);
+}
+
+/* Files saved by Windows editors (byte order mark, CRLF) load as well. */
+static void
+test_bom_and_crlf_accepted(void **state)
+{
+	struct config *cfg = load_ok(*state,
+	    "\xEF\xBB\xBF[station]\r\nid = st-09\r\n\r\n"
+	    "[profile default]\r\nvalidity_days = 90\r\n");
+
+	assert_string_equal(cfg->station_id, "st-09");
+	assert_int_equal(config_profile(cfg, "default")->validity_days, 90);
+	config_free(cfg);
+}
+
+/*
+ * A template some serials can never satisfy is refused at load, at the
+ * key's line, saying how to fix it; a serial_pattern that visibly keeps
+ * '_' out (before or after the profile) lets the same profile load.
+ */
+static void
+test_serial_alphabet_checked_against_templates(void **state)
+{
+	static const char *const profile =
+	    "[profile p]\nsubject = C=US,CN=${serial},serialNumber=${serial}\n";
+	char *text;
+
+	expect_config_error(*state, profile, "station.ini:2:",
+	    "[profile p] subject", "serials may contain '_'", "serialNumber",
+	    "PrintableString", "serial_pattern", "UTF8String", NULL);
+	text = xasprintf("[station]\nserial_pattern = [A-z0-9]+\n%s", profile);
+	expect_config_error(*state, text, "station.ini:4:",
+	    "serial_pattern '[A-z0-9]+' does not exclude it", NULL);
+	free(text);
+	text = xasprintf("%s[station]\nserial_pattern = SN-[0-9]{6}\n",
+	    profile);
+	config_free(load_ok(*state, text));
+	free(text);
+	/* A DNS SAN holds no '_' either. */
+	expect_config_error(*state,
+	    "[profile p]\nsan_dns = ${serial}.example.com\n", "station.ini:2:",
+	    "[profile p] san_dns", "cannot go into DNS SAN", NULL);
+	/* CN is a UTF8String: every serial fits. */
+	config_free(load_ok(*state, "[profile p]\nsubject = CN=${serial}\n"
+	    "san_uri = urn:x:${serial}\n"));
+}
+
+/* Literal text and the station id are checked for their place too. */
+static void
+test_station_text_checked_for_its_place(void **state)
+{
+	expect_config_error(*state,
+	    "[profile p]\nsubject = O=Acme;Evil,CN=${serial}\n",
+	    "station.ini:2:", "the text 'Acme;Evil' cannot go into O: ';'",
+	    NULL);
+	expect_config_error(*state,
+	    "[station]\nid = st_1\n[profile p]\nsan_dns = ${station}.x.com\n",
+	    "station.ini:4:", "[station] id 'st_1' cannot go into DNS SAN",
+	    NULL);
+	expect_config_error(*state,
+	    "[profile p]\ntopic = factory/+/${cn}\n", "station.ini:2:",
+	    "'+' is not allowed in a topic", NULL);
+	expect_config_error(*state,
+	    "[profile p]\nsan_uri = urn:x:${serial} y\n", "station.ini:2:",
+	    "cannot go into URI SAN", NULL);
+	/* The subject's attributes are split once, at load. */
+	struct config *cfg = load_ok(*state,
+	    "[profile p]\nsubject = C=DE,O=${model},CN=${serial}\n");
+	const struct profile *p = config_profile(cfg, "p");
+	assert_int_equal(p->n_subject_parts, 3);
+	assert_string_equal(p->subject_parts[1].attr, "O");
+	assert_string_equal(p->subject_parts[1].value, "${model}");
+	config_free(cfg);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults_are_sane),
+		cmocka_unit_test(test_default_home_from_environment),
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+		T(test_full_file_loads_every_value),
+		T(test_fixture_example_loads),
+		T(test_repeated_san_keys_accumulate),
+		T(test_relative_paths_resolved_against_home),
+		T(test_home_from_environment_when_file_has_none),
+		T(test_default_profile_and_empty_sections),
+		T(test_unknown_key_names_line_and_key),
+		T(test_unknown_section_names_line),
+		T(test_bad_integer_names_line_and_range),
+		T(test_bad_enum_lists_choices),
+		T(test_remote_ca_keys_become_settings),
+		T(test_duplicate_key_names_both_lines),
+		T(test_duplicate_profile_and_section),
+		T(test_slot_with_unknown_profile),
+		T(test_bad_template_reference),
+		T(test_subject_that_is_not_a_dn),
+		T(test_world_writable_file_refused),
+		T(test_missing_file_is_io_error),
+		T(test_bad_station_id),
+		T(test_load_buffer_same_rules_as_file),
+		T(test_syntax_errors_name_their_line),
+		T(test_first_error_wins),
+		T(test_indented_continuation),
+		T(test_bom_and_crlf_accepted),
+		T(test_serial_alphabet_checked_against_templates),
+		T(test_station_text_checked_for_its_place),
+#undef T
+	};
+
+	unsetenv("STATION_HOME");
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
