@@ -11,7 +11,6 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
-#include "drivers/proto/proto.h"
 #include "station/tls/extkey.h"
 #include "station/util/xalloc.h"
 
@@ -243,7 +242,7 @@ read_public(struct pkcs11_key *k, CK_OBJECT_HANDLE h, char **cause)
 
 /* extkey callback: C_Sign with CKM_ECDSA, raw r||s to DER. */
 static st_err
-sign_cb(void *ctx, int sig_alg, const uint8_t *digest, size_t digest_len,
+sign_cb(void *ctx, enum sig_scheme sig_alg, const uint8_t *digest, size_t digest_len,
     uint8_t **sig, size_t *sig_len, char **cause)
 {
 	struct pkcs11_key *k = ctx;
@@ -257,7 +256,7 @@ sign_cb(void *ctx, int sig_alg, const uint8_t *digest, size_t digest_len,
 	CK_RV rv;
 
 	*sig = NULL;
-	if (sig_alg != PROTO_SIG_ECDSA_SHA256)
+	if (sig_alg != SIG_ECDSA_SHA256)
 		return st_fail(cause, ST_E_UNSUPPORTED, "the token key signs "
 		    "ECDSA only");
 	rv = k->f->C_SignInit(k->session, &mech, k->priv);

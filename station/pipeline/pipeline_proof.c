@@ -16,8 +16,24 @@
 #include "station/x509/chip_sig.h"
 #include "station/pipeline/pipeline_run.h"
 
+#include "drivers/proto/proto.h"
+
 /* SHA-256 length: SIGN takes a digest of exactly this size. */
 #define CHALLENGE_LEN 32
+
+uint8_t
+run_wire_sig_alg(enum sig_scheme scheme)
+{
+	switch (scheme) {
+	case SIG_ECDSA_SHA256:
+		return PROTO_SIG_ECDSA_SHA256;
+	case SIG_RSA_PSS_SHA256:
+		return PROTO_SIG_RSA_PSS_SHA256;
+	case SIG_RSA_PKCS1_SHA256:
+		return PROTO_SIG_RSA_PKCS1_SHA256;
+	}
+	return 0; /* not a SIG_ALG: the device refuses it (BAD_ARG) */
+}
 
 st_err
 step_proof(struct run *r)
@@ -41,14 +57,15 @@ step_proof(struct run *r)
 		    "challenge");
 		goto out;
 	}
-	err = dev_sign(r->client, r->profile->key_slot, (uint8_t)alg, challenge,
+	err = dev_sign(r->client, r->profile->key_slot,
+	    run_wire_sig_alg((enum sig_scheme)alg), challenge,
 	    sizeof challenge, &sig, &sig_len, &r->cause);
 	if (err) {
 		st_wrap(&r->cause, err, "asking the chip to sign the proof "
 		    "challenge");
 		goto out;
 	}
-	if (!chip_sig_verify(NULL, NULL, pub, alg, challenge, sizeof challenge,
+	if (!chip_sig_verify(NULL, NULL, pub, (enum sig_scheme)alg, challenge, sizeof challenge,
 	    sig, sig_len))
 		err = st_fail(&r->cause, ST_E_MISMATCH, "the chip's signature "
 		    "over a fresh challenge does not verify with the key of "

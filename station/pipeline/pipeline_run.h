@@ -14,6 +14,7 @@
 #include "station/x509/identity.h"
 #include "station/pipeline/pipeline.h"
 #include "station/config/profile.h"
+#include "station/x509/chip_sig.h"
 
 struct run {
 	struct station *st;
@@ -68,6 +69,10 @@ st_err step_commit(struct run *r);
 /* What the CA must have returned for this run: the CSR sent, the profile,
  * the expected subject, the pinned root (pipeline_bind.c). */
 struct cert_expect run_cert_expect(const struct run *r);
+
+/* The device protocol's SIG_ALG for a signature scheme: the one place
+ * the station's vocabulary (station/x509/chip_sig.h) meets the wire's. */
+uint8_t run_wire_sig_alg(enum sig_scheme scheme);
 
 /* Record a detail as an EVENT_INFO (and so in the ledger's run events). */
 void run_info(struct run *r, const char *fmt, ...)

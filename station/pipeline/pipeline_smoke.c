@@ -21,12 +21,13 @@
 
 /* extkey callback: the chip signs the handshake digest. */
 static st_err
-chip_sign(void *ctx, int sig_alg, const uint8_t *digest, size_t digest_len,
+chip_sign(void *ctx, enum sig_scheme scheme, const uint8_t *digest, size_t digest_len,
     uint8_t **sig, size_t *sig_len, char **cause)
 {
 	struct run *r = ctx;
 
-	return dev_sign(r->client, r->profile->key_slot, (uint8_t)sig_alg,
+	return dev_sign(r->client, r->profile->key_slot,
+	    run_wire_sig_alg(scheme),
 	    digest, digest_len, sig, sig_len, cause);
 }
 

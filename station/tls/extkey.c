@@ -118,7 +118,7 @@ ek_libctx(void)
  * lost (TLS 1.3 clients finish before the server has checked them).
  */
 static int
-signature_verifies(struct extkey *owner, int sig_alg, const uint8_t *digest,
+signature_verifies(struct extkey *owner, enum sig_scheme sig_alg, const uint8_t *digest,
     size_t digest_len, const uint8_t *sig, size_t sig_len)
 {
 	return chip_sig_verify(ek_libctx(), EXTKEY_DEFAULT_PROPQ, owner->pub,
@@ -126,7 +126,7 @@ signature_verifies(struct extkey *owner, int sig_alg, const uint8_t *digest,
 }
 
 int
-ek_owner_sign(struct extkey *owner, int sig_alg, const uint8_t *digest,
+ek_owner_sign(struct extkey *owner, enum sig_scheme sig_alg, const uint8_t *digest,
     size_t digest_len, uint8_t **sig, size_t *sig_len)
 {
 	char *cause = NULL;

@@ -22,18 +22,18 @@
 #include <openssl/evp.h>
 
 #include "station/util/err.h"
+#include "station/x509/chip_sig.h"
 
 struct extkey;
 
 /*
  * Signs `digest` (SHA-256, 32 bytes) with the external private key.
- * sig_alg: PROTO_SIG_ECDSA_SHA256 (DER ECDSA-Sig-Value out),
- * PROTO_SIG_RSA_PSS_SHA256 (MGF1-SHA256, salt 32) or
- * PROTO_SIG_RSA_PKCS1_SHA256 (see drivers/proto.h).
+ * scheme: SIG_ECDSA_SHA256 (DER ECDSA-Sig-Value out), SIG_RSA_PSS_SHA256
+ * (MGF1-SHA256, salt 32) or SIG_RSA_PKCS1_SHA256 (station/x509/chip_sig.h).
  * On success *sig is a malloc'd buffer the extkey frees with free().
  * May block (it talks to a device); it runs on the signing thread.
  */
-typedef st_err (*extkey_sign_fn)(void *ctx, int sig_alg,
+typedef st_err (*extkey_sign_fn)(void *ctx, enum sig_scheme scheme,
     const uint8_t *digest, size_t digest_len, uint8_t **sig,
     size_t *sig_len, char **cause);
 

@@ -35,7 +35,7 @@ struct ek_key {
 OSSL_LIB_CTX *ek_libctx(void);
 
 /* Runs the owner's callback; on failure raises an OpenSSL error. */
-int ek_owner_sign(struct extkey *owner, int sig_alg, const uint8_t *digest,
+int ek_owner_sign(struct extkey *owner, enum sig_scheme sig_alg, const uint8_t *digest,
     size_t digest_len, uint8_t **sig, size_t *sig_len);
 /* The owner's public key (borrowed). */
 EVP_PKEY *ek_owner_pub(struct extkey *owner);

@@ -12,7 +12,6 @@
 #include <openssl/proverr.h>
 #include <openssl/rsa.h>
 
-#include "drivers/proto/proto.h"
 #include "station/tls/extkey_int.h"
 #include "station/util/xalloc.h"
 
@@ -264,7 +263,7 @@ ek_sig_sign(void *ctx, unsigned char *sig, size_t *siglen, size_t sigsize,
 	struct ek_sig *s = ctx;
 	uint8_t *out = NULL;
 	size_t out_len = 0;
-	int alg = PROTO_SIG_ECDSA_SHA256;
+	enum sig_scheme alg = SIG_ECDSA_SHA256;
 
 	if (s->key == NULL)
 		return 0;
@@ -278,7 +277,7 @@ ek_sig_sign(void *ctx, unsigned char *sig, size_t *siglen, size_t sigsize,
 	}
 	if (s->type == EK_RSA)
 		alg = s->pad == RSA_PKCS1_PSS_PADDING ?
-		    PROTO_SIG_RSA_PSS_SHA256 : PROTO_SIG_RSA_PKCS1_SHA256;
+		    SIG_RSA_PSS_SHA256 : SIG_RSA_PKCS1_SHA256;
 	if (!ek_owner_sign(s->key->owner, alg, tbs, tbslen, &out, &out_len))
 		return 0;
 	if (out_len > sigsize) {

@@ -4,11 +4,9 @@
 #include <openssl/err.h>
 #include <openssl/rsa.h>
 
-#include "drivers/proto/proto.h"
-
 int
 chip_sig_verify(OSSL_LIB_CTX *libctx, const char *propq, EVP_PKEY *pub,
-    int sig_alg, const uint8_t *digest, size_t digest_len,
+    enum sig_scheme scheme, const uint8_t *digest, size_t digest_len,
     const uint8_t *sig, size_t sig_len)
 {
 	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_pkey(libctx, pub, propq);
@@ -17,12 +15,12 @@ chip_sig_verify(OSSL_LIB_CTX *libctx, const char *propq, EVP_PKEY *pub,
 	    EVP_PKEY_verify_init(pctx) > 0 &&
 	    EVP_PKEY_CTX_set_signature_md(pctx, md) > 0;
 
-	if (ok && sig_alg == PROTO_SIG_RSA_PSS_SHA256)
+	if (ok && scheme == SIG_RSA_PSS_SHA256)
 		ok = EVP_PKEY_CTX_set_rsa_padding(pctx,
 		    RSA_PKCS1_PSS_PADDING) > 0 &&
 		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) > 0 &&
 		    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) > 0;
-	else if (ok && sig_alg == PROTO_SIG_RSA_PKCS1_SHA256)
+	else if (ok && scheme == SIG_RSA_PKCS1_SHA256)
 		ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) > 0;
 	ok = ok && EVP_PKEY_verify(pctx, sig, sig_len, digest, digest_len) == 1;
 	EVP_MD_free(md);
@@ -35,8 +33,8 @@ int
 chip_sig_alg_for(EVP_PKEY *pub)
 {
 	if (EVP_PKEY_is_a(pub, "EC"))
-		return PROTO_SIG_ECDSA_SHA256;
+		return SIG_ECDSA_SHA256;
 	if (EVP_PKEY_is_a(pub, "RSA"))
-		return PROTO_SIG_RSA_PSS_SHA256;
+		return SIG_RSA_PSS_SHA256;
 	return -1;
 }

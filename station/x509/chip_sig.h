@@ -15,19 +15,31 @@
 #include <openssl/evp.h>
 
 /*
- * 1 if `sig` is a valid signature of algorithm `sig_alg` (PROTO_SIG_*,
- * drivers/proto.h) over `digest` with the public key `pub`, else 0 (a
+ * Signature schemes over a SHA-256 digest: the station's own vocabulary,
+ * used by the external key and the proof step.  The device protocol has
+ * its SIG_ALG values (drivers/proto/proto.h); the pipeline maps between
+ * the two where it talks to a device (run_wire_sig_alg), so nothing
+ * below the pipeline depends on the wire.
+ */
+enum sig_scheme {
+	SIG_ECDSA_SHA256 = 1,     /* DER ECDSA-Sig-Value */
+	SIG_RSA_PSS_SHA256 = 2,   /* MGF1-SHA256, salt length 32 */
+	SIG_RSA_PKCS1_SHA256 = 3, /* PKCS#1 v1.5 */
+};
+
+/*
+ * 1 if `sig` is a valid signature of scheme `scheme` over `digest` with the public key `pub`, else 0 (a
  * wrong key, a mangled signature, an algorithm that does not fit the key).
  * Algorithms are fetched from `libctx` with `propq` (both may be NULL: the
  * default library context).  OpenSSL's error queue is left empty.
  */
 int chip_sig_verify(OSSL_LIB_CTX *libctx, const char *propq, EVP_PKEY *pub,
-    int sig_alg, const uint8_t *digest, size_t digest_len,
+    enum sig_scheme scheme, const uint8_t *digest, size_t digest_len,
     const uint8_t *sig, size_t sig_len);
 
 /*
- * The SIGN algorithm to ask of a chip holding the private half of `pub`:
- * PROTO_SIG_ECDSA_SHA256 for an EC key, PROTO_SIG_RSA_PSS_SHA256 for RSA
+ * The scheme to ask of a chip holding the private half of `pub`:
+ * SIG_ECDSA_SHA256 for an EC key, SIG_RSA_PSS_SHA256 for RSA
  * (what TLS 1.3 uses too); -1 for any other kind of key.
  */
 int chip_sig_alg_for(EVP_PKEY *pub);

@@ -19,6 +19,7 @@
 
 #include "station/config/profile.h"
 #include "station/util/err.h"
+#include "station/x509/chip_sig.h"
 
 /* Keys (caller frees). */
 EVP_PKEY *pki_key_ec(const char *curve); /* "P-256", "P-384" */
@@ -146,7 +147,7 @@ struct test_chip {
 	int fail;      /* nonzero: refuse to sign */
 };
 
-st_err test_chip_sign(void *ctx, int sig_alg, const uint8_t *digest,
+st_err test_chip_sign(void *ctx, enum sig_scheme sig_alg, const uint8_t *digest,
     size_t digest_len, uint8_t **sig, size_t *sig_len, char **cause);
 
 #endif

@@ -9,7 +9,7 @@
 #include "station/util/xalloc.h"
 
 st_err
-test_chip_sign(void *ctx, int sig_alg, const uint8_t *digest,
+test_chip_sign(void *ctx, enum sig_scheme sig_alg, const uint8_t *digest,
     size_t digest_len, uint8_t **sig, size_t *sig_len, char **cause)
 {
 	struct test_chip *chip = ctx;
@@ -27,12 +27,12 @@ test_chip_sign(void *ctx, int sig_alg, const uint8_t *digest,
 	if (pctx == NULL || EVP_PKEY_sign_init(pctx) <= 0 ||
 	    EVP_PKEY_CTX_set_signature_md(pctx, EVP_sha256()) <= 0)
 		goto out;
-	if (sig_alg == PROTO_SIG_RSA_PSS_SHA256 &&
+	if (sig_alg == SIG_RSA_PSS_SHA256 &&
 	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
 	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) <= 0 ||
 	    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) <= 0))
 		goto out;
-	if (sig_alg == PROTO_SIG_RSA_PKCS1_SHA256 &&
+	if (sig_alg == SIG_RSA_PKCS1_SHA256 &&
 	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0)
 		goto out;
 	if (EVP_PKEY_sign(pctx, NULL, &len, digest, digest_len) <= 0)
