@@ -65,7 +65,7 @@ LIB       := $(BUILD)/libstation.a
 STATION   := $(BUILD)/bin/station
 DEVSIM    := $(BUILD)/bin/devsim
 
-.PHONY: all check check-asan check-run demo hil install uninstall clean deps \
+.PHONY: all check check-asan check-run check-layers demo hil install uninstall clean deps \
         format tests bench bench-ledger
 all: $(STATION) $(DEVSIM) tests
 
@@ -161,8 +161,14 @@ deps:
 	$(Q)sh tests/deps.sh
 
 check: deps
+	$(Q)$(MAKE) --no-print-directory check-layers
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory check-run
+
+# The include rule between layers (docs/hacking.md).
+check-layers:
+	$(Q)sh tests/check-layers.sh --self-test
+	$(Q)sh tests/check-layers.sh
 
 check-run:
 	$(Q)BUILD=$(BUILD) sh tests/run-tests.sh
