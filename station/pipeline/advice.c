@@ -3,13 +3,6 @@
 
 #include <stddef.h>
 
-struct advice {
-	enum step step;
-	st_err err;          /* ST_OK matches any error kind of the step */
-	const char *headline;
-	const char *next;
-};
-
 /* A step of STEP__COUNT matches every step. */
 #define ANY_STEP STEP__COUNT
 
@@ -126,4 +119,16 @@ advice_next_step(enum step step, st_err err)
 	const struct advice *a = advice_find(step, err);
 
 	return a ? a->next : "Retry; if it fails again, call the test engineer.";
+}
+
+size_t
+advice_table_size(void)
+{
+	return sizeof advice_table / sizeof advice_table[0];
+}
+
+const struct advice *
+advice_entry(size_t i)
+{
+	return i < advice_table_size() ? &advice_table[i] : NULL;
 }
