@@ -138,6 +138,7 @@ cmd_provision_exec(int argc, char **argv)
 		rc = EXIT_FAIL;
 out:
 	fflush(stdout);
+	event_bus_clear(&bus);
 	provision_result_clear(&res);
 	station_close(st);
 	free(cause);

@@ -57,15 +57,15 @@ static void
 on_event(void *ctx, const struct station_event *ev)
 {
 	struct tl *t = ctx;
-	int routed = ev->kind == EVENT_INFO && ev->text != NULL &&
-	    strcmp(ev->text, EVENT_INFO_ROUTED) == 0;
+	int routed = ev->kind == EVENT_INFO && ev->info == EVENT_INFO_ROUTED;
 
 	pthread_mutex_lock(&t->mu);
 	if (routed && ev->slot > 0 && ev->slot < 8)
 		t->routed_at[ev->slot] = ++t->seq;
 	if (ev->kind == EVENT_RUN_START && ev->slot > 0 && ev->slot < 8)
 		t->started_at[ev->slot] = ++t->seq;
-	if (ev->kind == EVENT_INFO && ev->slot == 0 && ev->err != ST_OK) {
+	if (ev->kind == EVENT_INFO && ev->info == EVENT_INFO_REFUSED &&
+	    ev->slot == 0 && ev->err != ST_OK) {
 		snprintf(t->refusal, sizeof t->refusal, "%s", ev->text);
 		pthread_cond_broadcast(&t->cv);
 	}
@@ -81,24 +81,28 @@ on_event(void *ctx, const struct station_event *ev)
 	pthread_mutex_unlock(&t->mu);
 }
 
+/* Each run's outcome, from its EVENT_RUN_END on the line's bus. */
 static void
-on_result(void *ctx, const struct line_result *r)
+on_result(void *ctx, const struct station_event *ev)
 {
 	struct tl *t = ctx;
+	const struct provision_result *res = ev->res;
 
+	if (ev->kind != EVENT_RUN_END)
+		return;
 	pthread_mutex_lock(&t->mu);
 	if (t->n_got < MAX_RESULTS) {
 		struct got *g = &t->got[t->n_got++];
 
-		g->slot = r->slot;
-		g->pass = r->station_err == ST_OK && r->res->pass;
-		g->run_id = r->res->run_id;
-		g->failed_step = r->res->failed_step;
-		g->err = r->station_err ? r->station_err : r->res->err;
-		snprintf(g->reason, sizeof g->reason, "%s", r->res->reason ?
-		    r->res->reason : "");
-		snprintf(g->serial, sizeof g->serial, "%s", r->res->serial ?
-		    r->res->serial : "");
+		g->slot = (unsigned)ev->slot;
+		g->pass = ev->station_err == ST_OK && res->pass;
+		g->run_id = res->run_id;
+		g->failed_step = res->failed_step;
+		g->err = ev->station_err ? ev->station_err : res->err;
+		snprintf(g->reason, sizeof g->reason, "%s", res->reason ?
+		    res->reason : "");
+		snprintf(g->serial, sizeof g->serial, "%s", res->serial ?
+		    res->serial : "");
 	}
 	pthread_mutex_unlock(&t->mu);
 }
@@ -117,6 +121,7 @@ tl_start(size_t n, const char *prefix, const struct sim_slot_opts *opts)
 	if (fixture_load(t->sim->fixture_path, t->st->cfg, &t->fx, &cause))
 		fail_msg("fixture_load: %s", cause);
 	event_bus_add(&t->bus, on_event, t);
+	event_bus_add(&t->bus, on_result, t);
 	return t;
 }
 
@@ -127,7 +132,6 @@ tl_line(struct tl *t)
 
 	if (line_new(t->st, t->fx, &t->bus, &t->line, &cause) != ST_OK)
 		fail_msg("line_new: %s", cause);
-	line_on_result(t->line, on_result, t);
 }
 
 static void
@@ -137,6 +141,7 @@ tl_stop(struct tl *t)
 	fixture_free(t->fx);
 	station_close(t->st);
 	sim_line_stop(t->sim);
+	event_bus_clear(&t->bus);
 	pthread_cond_destroy(&t->cv);
 	pthread_mutex_destroy(&t->mu);
 	free(t);
