@@ -30,6 +30,7 @@
 
 #include "station/cli/cmd.h"
 #include "station/cli/json_out.h"
+#include "station/cli/result_json.h"
 #include "station/config/config.h"
 #include "station/config/fixture.h"
 #include "station/line/line.h"

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "station/cli/cmd.h"
+#include "station/cli/result_json.h"
 #include "station/config/config.h"
 #include "station/pipeline/event.h"
 #include "station/pipeline/pipeline.h"
