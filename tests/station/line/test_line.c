@@ -25,16 +25,6 @@
 
 #define MAX_RESULTS 16
 
-struct got {
-	unsigned slot;
-	int pass;
-	int64_t run_id;
-	enum step failed_step;
-	st_err err;
-	char reason[256];
-	char serial[32];
-};
-
 /* Everything a test line needs, with what its sinks have seen. */
 struct tl {
 	struct sim_line *sim;
@@ -49,7 +39,7 @@ struct tl {
 	 * (slot < 8), and the last refusal (an INFO on slot 0) */
 	unsigned seq, routed_at[8], started_at[8];
 	char refusal[256];
-	struct got got[MAX_RESULTS];
+	struct sim_result got[MAX_RESULTS];
 	size_t n_got;
 };
 
@@ -86,24 +76,12 @@ static void
 on_result(void *ctx, const struct station_event *ev)
 {
 	struct tl *t = ctx;
-	const struct provision_result *res = ev->res;
 
 	if (ev->kind != EVENT_RUN_END)
 		return;
 	pthread_mutex_lock(&t->mu);
-	if (t->n_got < MAX_RESULTS) {
-		struct got *g = &t->got[t->n_got++];
-
-		g->slot = (unsigned)ev->slot;
-		g->pass = ev->station_err == ST_OK && res->pass;
-		g->run_id = res->run_id;
-		g->failed_step = res->failed_step;
-		g->err = ev->station_err ? ev->station_err : res->err;
-		snprintf(g->reason, sizeof g->reason, "%s", res->reason ?
-		    res->reason : "");
-		snprintf(g->serial, sizeof g->serial, "%s", res->serial ?
-		    res->serial : "");
-	}
+	if (t->n_got < MAX_RESULTS)
+		sim_result_from_event(&t->got[t->n_got++], ev);
 	pthread_mutex_unlock(&t->mu);
 }
 
@@ -161,7 +139,7 @@ submit(struct tl *t, unsigned slot, const char *serial)
 		assert_int_equal(chosen, slot);
 }
 
-static const struct got *
+static const struct sim_result *
 got_for(struct tl *t, unsigned slot)
 {
 	for (size_t i = 0; i < t->n_got; i++) {
@@ -197,7 +175,7 @@ test_four_slots_pass_concurrently(void **state)
 	assert_int_equal(t->n_got, 4);
 	assert_int_equal(t->pass_events, 4);
 	for (unsigned s = 1; s <= 4; s++) {
-		const struct got *g = got_for(t, s);
+		const struct sim_result *g = got_for(t, s);
 		struct run_record rec = { 0 };
 
 		if (!g->pass)
@@ -244,8 +222,8 @@ test_two_slots_one_serial_one_fails_at_the_reservation(void **state)
 	submit(t, 2, NULL);
 	line_wait_idle(t->line);
 	assert_int_equal(t->n_got, 2);
-	const struct got *win = t->got[0].pass ? &t->got[0] : &t->got[1];
-	const struct got *lose = t->got[0].pass ? &t->got[1] : &t->got[0];
+	const struct sim_result *win = t->got[0].pass ? &t->got[0] : &t->got[1];
+	const struct sim_result *lose = t->got[0].pass ? &t->got[1] : &t->got[0];
 	assert_true(win->pass);
 	assert_false(lose->pass);
 	assert_string_equal(lose->serial, "DUP-L1");
@@ -290,7 +268,7 @@ test_hung_device_does_not_stop_other_slots(void **state)
 	 * FAILed on its own deadline, never passed. */
 	assert_true(line_slot_busy(t->line, 4) || fails == 1);
 	line_wait_idle(t->line);
-	const struct got *g = got_for(t, 4);
+	const struct sim_result *g = got_for(t, 4);
 	assert_false(g->pass);
 	assert_true(g->failed_step == STEP_CONNECT ||
 	    g->failed_step == STEP_HELLO);
@@ -424,7 +402,7 @@ test_failing_power_hook_fails_the_run_on_record(void **state)
 	tl_line(t);
 	submit(t, 1, "LINE-P-1");
 	line_wait_idle(t->line);
-	const struct got *g = got_for(t, 1);
+	const struct sim_result *g = got_for(t, 1);
 	assert_false(g->pass);
 	assert_int_equal(g->failed_step, STEP_CONNECT);
 	assert_non_null(strstr(g->reason, "power_on hook failed"));
@@ -459,7 +437,7 @@ test_hung_hook_is_killed_at_its_deadline(void **state)
 	tl_line(t);
 	submit(t, 1, "LINE-R-1");
 	line_wait_idle(t->line);
-	const struct got *g = got_for(t, 1);
+	const struct sim_result *g = got_for(t, 1);
 	assert_false(g->pass);
 	assert_int_equal(g->err, ST_E_TIMEOUT);
 	assert_non_null(strstr(g->reason, "reset hook failed"));

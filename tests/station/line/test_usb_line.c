@@ -38,17 +38,6 @@
 	"[fixture]\nname = usb-line\n[slot 1]\nlabel = S1\n"              \
 	"device = usb:path=1-4?timeout_ms=2000\nprofile = default\n"
 
-struct got {
-	int pass;
-	int64_t run_id;
-	enum step failed_step;
-	st_err err;
-	char reason[256];
-	char serial[32];
-	char scanned[32];
-	char headline[128];
-};
-
 struct hl {
 	UMockdevTestbed *tb;
 	struct sim_line *sim;
@@ -59,7 +48,7 @@ struct hl {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	unsigned waiting, removed; /* EVENT_INFO seen */
-	struct got got[MAX_RESULTS];
+	struct sim_result got[MAX_RESULTS];
 	size_t n_got;
 };
 
@@ -84,27 +73,12 @@ static void
 on_result(void *ctx, const struct station_event *ev)
 {
 	struct hl *h = ctx;
-	const struct provision_result *res = ev->res;
 
 	if (ev->kind != EVENT_RUN_END)
 		return;
 	pthread_mutex_lock(&h->mu);
-	if (h->n_got < MAX_RESULTS) {
-		struct got *g = &h->got[h->n_got++];
-
-		g->pass = ev->station_err == ST_OK && res->pass;
-		g->run_id = res->run_id;
-		g->failed_step = res->failed_step;
-		g->err = ev->station_err ? ev->station_err : res->err;
-		snprintf(g->reason, sizeof g->reason, "%s", res->reason ?
-		    res->reason : "");
-		snprintf(g->serial, sizeof g->serial, "%s", res->serial ?
-		    res->serial : "");
-		snprintf(g->scanned, sizeof g->scanned, "%s",
-		    ev->req->scanned_serial ? ev->req->scanned_serial : "");
-		snprintf(g->headline, sizeof g->headline, "%s", res->headline ?
-		    res->headline : "");
-	}
+	if (h->n_got < MAX_RESULTS)
+		sim_result_from_event(&h->got[h->n_got++], ev);
 	pthread_cond_broadcast(&h->cv);
 	pthread_mutex_unlock(&h->mu);
 }
@@ -216,7 +190,7 @@ test_plug_starts_run_and_unplug_mid_run_fails_removed(void **state)
 	struct line_job defaults = { .operator_id = "op-hp" };
 	struct usb_model *m;
 	char *cause = NULL;
-	struct got g;
+	struct sim_result g;
 
 	(void)state;
 	if (line_new(h->st, h->fx, &h->bus, &h->line, &cause) != ST_OK)
