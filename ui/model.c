@@ -218,27 +218,35 @@ run_end(struct ui_model *m, struct ui_slot *s, const struct ui_event *ev,
 	ledger_line_for(m, s);
 }
 
-/* The hotplug and lone-scan texts of EVENT_INFO; other INFO events
- * change nothing. */
+/* The hotplug and lone-scan EVENT_INFOs; notes change nothing. */
 static void
 device_info(struct ui_model *m, struct ui_slot *s, const struct ui_event *ev,
     uint64_t now_ms)
 {
-	if (ev->text == NULL)
-		return;
-	if (strcmp(ev->text, EVENT_INFO_ROUTED) == 0 && ev->serial != NULL) {
+	switch (ev->info) {
+	case EVENT_INFO_ROUTED:
+		if (ev->serial == NULL)
+			break;
 		/* comes before the run's first event (line.h) */
 		ui_model_slot_started(m, (size_t)(s - m->slots), ev->serial,
 		    now_ms);
 		s->device_note[0] = '\0';
 		ui_model_message(m, 0, "%s: %s started", s->label, s->serial);
-	} else if (strcmp(ev->text, EVENT_INFO_WAITING) == 0) {
-		ui_copy(s->device_note, sizeof s->device_note, ev->text);
-	} else if (strcmp(ev->text, EVENT_INFO_REMOVED) == 0) {
-		ui_copy(s->device_note, sizeof s->device_note, ev->text);
+		break;
+	case EVENT_INFO_WAITING:
+		ui_copy(s->device_note, sizeof s->device_note,
+		    event_info_text(ev->info));
+		break;
+	case EVENT_INFO_REMOVED:
+		ui_copy(s->device_note, sizeof s->device_note,
+		    event_info_text(ev->info));
 		if (s->state == UI_SLOT_RUNNING)
 			ui_model_message(m, 1, "%s: device removed during the "
 			    "run", s->label);
+		break;
+	case EVENT_INFO_NOTE:
+	case EVENT_INFO_REFUSED:
+		break;
 	}
 }
 
@@ -249,8 +257,9 @@ ui_model_apply(struct ui_model *m, const struct ui_event *ev, uint64_t now_ms)
 	struct ui_slot *s;
 
 	/* about the line, not a slot: a refused lone scan (line.h) */
-	if (ev->slot == 0 && ev->kind == EVENT_INFO && ev->text != NULL) {
-		ui_model_message(m, ev->err != ST_OK, "%s", ev->text);
+	if (ev->kind == EVENT_INFO && ev->info == EVENT_INFO_REFUSED) {
+		if (ev->text != NULL)
+			ui_model_message(m, ev->err != ST_OK, "%s", ev->text);
 		return;
 	}
 	if (pos < 0)

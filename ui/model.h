@@ -48,13 +48,15 @@ struct ui_slot {
 	char reason[UI_TEXT_MAX];   /* FAIL: technical cause */
 	char next[UI_TEXT_MAX];     /* FAIL: the operator's next step */
 	/* Hotplug slots: "waiting for device" or "device removed" from the
-	 * line's EVENT_INFO, "" once a run starts (or without hotplug). */
+	 * line's EVENT_INFO_WAITING and EVENT_INFO_REMOVED, "" once a run
+	 * starts (or without hotplug). */
 	char device_note[UI_NAME_MAX];
 };
 
 /* A copy of one station_event, owned by the queue that carries it. */
 struct ui_event {
 	enum event_kind kind;
+	enum event_info info; /* EVENT_INFO only */
 	int slot;
 	int64_t run_id;
 	enum step step;

@@ -75,8 +75,18 @@ void
 ui_queue_sink(void *ctx, const struct station_event *ev)
 {
 	struct ui_queue *q = ctx;
-	struct ui_event copy = {
+	struct ui_event copy;
+	char one = 1;
+	ssize_t wr;
+
+	/* The end of a run the station could not even begin (event.h): no
+	 * event of it came before, its error is logged, and the screen has
+	 * nothing of it to show. */
+	if (ev->kind == EVENT_RUN_END && ev->station_err && ev->run_id == 0)
+		return;
+	copy = (struct ui_event){
 		.kind = ev->kind,
+		.info = ev->info,
 		.slot = ev->slot,
 		.run_id = ev->run_id,
 		.step = ev->step,
@@ -86,8 +96,6 @@ ui_queue_sink(void *ctx, const struct station_event *ev)
 		.err = ev->err,
 		.pass = ev->pass,
 	};
-	char one = 1;
-	ssize_t wr;
 
 	pthread_mutex_lock(&q->lock);
 	if (q->n == q->cap) {

@@ -30,6 +30,7 @@
 
 #include "station/cli/cmd.h"
 #include "station/cli/json_out.h"
+#include "station/cli/result_json.h"
 #include "station/config/config.h"
 #include "station/config/fixture.h"
 #include "station/line/line.h"
@@ -97,42 +98,50 @@ reject(struct batch *b, unsigned lineno, const char *scan, const char *why)
 	pthread_mutex_unlock(&b->mu);
 }
 
-/* Slot thread: one finished run. */
+/* The JSON-lines sink on the line's bus (slot threads): one line per
+ * finished run, from its EVENT_RUN_END (event.h). */
 static void
-on_result(void *ctx, const struct line_result *r)
+json_sink(void *ctx, const struct station_event *ev)
 {
 	struct batch *b = ctx;
-	const char *scanned = r->req->scanned_serial;
+	const struct provision_request *req = ev->req;
+	const struct provision_result *res = ev->res;
+	const char *scanned = NULL;
+	struct scan_seen *e = NULL;
 	char *line = NULL;
 
-	if (r->station_err == ST_OK)
-		line = provision_result_json(r->res, r->req);
+	if (ev->kind != EVENT_RUN_END)
+		return;
+	scanned = req->scanned_serial;
+	if (ev->station_err == ST_OK)
+		line = provision_result_json(res, req);
 	pthread_mutex_lock(&b->mu);
 	b->runs++;
 	pthread_cond_broadcast(&b->ran);
-	if (r->station_err) {
+	if (ev->station_err) {
 		json_t *o = json_object();
 
-		json_object_set_new(o, "slot", json_integer(r->slot));
+		json_object_set_new(o, "slot", json_integer(ev->slot));
 		json_object_set_new(o, "scanned_serial",
 		    json_str_or_null(scanned));
 		json_object_set_new(o, "result", json_string("ERROR"));
 		json_object_set_new(o, "reason",
-		    json_str_or_null(r->station_cause));
+		    json_str_or_null(ev->station_cause));
 		put_json(o);
-		cmd_print_cause(NULL, r->station_cause);
+		cmd_print_cause(NULL, ev->station_cause);
 		b->station_error = 1;
 		b->failed++;
 	} else {
 		printf("%s\n", line);
 		fflush(stdout);
-		if (r->res->pass)
+		if (res->pass)
 			b->passed++;
 		else
 			b->failed++;
 	}
-	struct scan_seen *e = scanned ? seen_find(b, scanned) : NULL;
-	if (e && r->station_err == ST_OK && r->res->pass)
+	if (scanned)
+		e = seen_find(b, scanned);
+	if (e && ev->station_err == ST_OK && res->pass)
 		e->state = SCAN_PASSED;
 	else if (e)
 		seen_remove(b, e); /* FAILed: may be scanned again */
@@ -258,12 +267,12 @@ run_batch(struct station *st, const struct fixture *fx, FILE *in,
 
 	pthread_mutex_init(&b.mu, NULL);
 	pthread_cond_init(&b.ran, NULL);
+	event_bus_add(&bus, json_sink, &b);
 	if (line_new(st, fx, &bus, &l, &cause) != ST_OK) {
 		cmd_print_cause(NULL, cause);
 		rc = EXIT_STATION;
 		goto out;
 	}
-	line_on_result(l, on_result, &b);
 	if (opts->hotplug) {
 		if (line_enable_hotplug(l, tmpl, &cause) != ST_OK) {
 			cmd_print_cause(NULL, cause);
@@ -293,6 +302,7 @@ run_batch(struct station *st, const struct fixture *fx, FILE *in,
 	else
 		rc = EXIT_PASS;
 out:
+	event_bus_clear(&bus);
 	for (size_t i = 0; i < b.n_seen; i++)
 		free(b.seen[i].serial);
 	free(b.seen);

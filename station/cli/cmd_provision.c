@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "station/cli/cmd.h"
+#include "station/cli/result_json.h"
 #include "station/config/config.h"
 #include "station/pipeline/event.h"
 #include "station/pipeline/pipeline.h"
@@ -138,6 +139,7 @@ cmd_provision_exec(int argc, char **argv)
 		rc = EXIT_FAIL;
 out:
 	fflush(stdout);
+	event_bus_clear(&bus);
 	provision_result_clear(&res);
 	station_close(st);
 	free(cause);

@@ -221,6 +221,7 @@ fail:
 	cmd_print_cause("ui", cause);
 out:
 	line_free(line); /* waits for running jobs: before the queue goes */
+	event_bus_clear(&bus);
 	ui_queue_free(q);
 	ui_model_free(&m);
 	fixture_free(fx);

@@ -2,7 +2,7 @@
  * The --json output of the commands: one compact JSON object per line on
  * stdout (json_out_line*: for cmd_*.c only, library code never prints),
  * and the one way any C string becomes a JSON value (json_str_or_null:
- * for everything that builds JSON, station/pipeline.c included).
+ * for everything that builds JSON).
  */
 #ifndef STATION_JSON_OUT_H
 #define STATION_JSON_OUT_H

@@ -26,23 +26,6 @@
 #include "station/util/log.h"
 #include "station/util/xalloc.h"
 
-static void
-deliver(struct line *l, struct worker *w, const struct provision_request *req,
-    const struct provision_result *res, st_err err, const char *cause)
-{
-	struct line_result r = {
-		.slot = w->slot->index,
-		.label = w->slot->label,
-		.req = req,
-		.res = res,
-		.station_err = err,
-		.station_cause = err ? cause : NULL,
-	};
-
-	if (l->result_fn)
-		l->result_fn(l->result_ctx, &r);
-}
-
 /* The slot's power_on and reset hooks, run by the pipeline before its
  * first step (provision_request.before_connect). */
 struct hooks_ctx {
@@ -100,7 +83,6 @@ run_job(struct worker *w)
 	else
 		l->stats.failed++;
 	pthread_mutex_unlock(&l->mu);
-	deliver(l, w, &req, &res, err, cause);
 	provision_result_clear(&res);
 	free(cause);
 }
@@ -175,15 +157,6 @@ line_new(struct station *st, const struct fixture *fx,
 	}
 	*out = l;
 	return ST_OK;
-}
-
-void
-line_on_result(struct line *l, line_result_fn fn, void *ctx)
-{
-	pthread_mutex_lock(&l->mu);
-	l->result_fn = fn;
-	l->result_ctx = ctx;
-	pthread_mutex_unlock(&l->mu);
 }
 
 /* The worker of slot `index`, or NULL.  Any thread. */

@@ -2,7 +2,10 @@
  * The line: the slots of one fixture, each with its own worker thread, so
  * a slow or hung device never blocks another slot or the screen.  Jobs are
  * submitted by scans (screen or batch mode); results come out as events on
- * the bus (EVENT_RUN_END carries PASS/FAIL) and through line_wait_idle.
+ * the bus: each job's EVENT_RUN_END carries its whole outcome (the request,
+ * the result and whether the station could record it: event.h), emitted
+ * from the slot's thread before the slot is free again, so when
+ * line_wait_idle returns every result has been delivered.
  *
  * Every function here is safe to call from any thread.  Event sinks are
  * called from slot threads: they must be thread-safe and quick.
@@ -54,7 +57,7 @@ st_err line_submit(struct line *l, const struct line_job *job,
  * stopping; ST_E_NOTFOUND when no idle slot's device reports it ("no
  * board with serial ... in the fixture"); ST_E_EXISTS when two or more
  * do (the cause names them: never a guess).  The serial is shown with
- * text_escape.  On success EVENT_INFO EVENT_INFO_ROUTED (serial = the
+ * text_escape.  On success an EVENT_INFO_ROUTED (serial = the
  * scanned one) is emitted on the chosen slot before the run's first event,
  * and *slot_out (may be NULL) receives the slot.  Blocks at most about
  * LINE_LOCATE_MAX_MS per lone scan ahead of it.
@@ -67,9 +70,9 @@ st_err line_submit_located(struct line *l, const struct line_job *job,
  * line_submit_located on a thread of its own, for a caller that must not
  * block (the screen): returns at once (ST_E_ARG without a serial, ST_E_IO
  * when no thread can be started), strings copied.  The outcome arrives as
- * events: EVENT_INFO_ROUTED and then the run, or a refusal, an EVENT_INFO
- * on slot 0 with `err` set, `serial` the scanned serial and `text` the
- * cause.  line_free waits for it to finish.
+ * events: EVENT_INFO_ROUTED and then the run, or a refusal, an
+ * EVENT_INFO_REFUSED on slot 0 with `err` set, `serial` the scanned serial
+ * and `text` the cause.  line_free waits for it to finish.
  */
 st_err line_locate_start(struct line *l, const struct line_job *job,
     char **cause);
@@ -81,26 +84,6 @@ int line_slot_busy(struct line *l, unsigned slot);
 void line_wait_free(struct line *l, unsigned slot);
 /* Block until no slot runs a job. */
 void line_wait_idle(struct line *l);
-
-/*
- * The full outcome of each job, for consumers that need more than the
- * events carry (batch mode's JSON lines).  Called from the slot's thread
- * after the run ended and before the slot is free again, so when
- * line_wait_idle returns every result has been delivered.  `station_err`
- * is provision_run's return (ST_OK when the run was carried out and
- * recorded, PASS or FAIL); everything is borrowed for the call.
- */
-struct line_result {
-	unsigned slot;
-	const char *label;
-	const struct provision_request *req;
-	const struct provision_result *res;
-	st_err station_err;
-	const char *station_cause; /* NULL when station_err is ST_OK */
-};
-typedef void (*line_result_fn)(void *ctx, const struct line_result *r);
-/* Set the result consumer (one; before the first line_submit). */
-void line_on_result(struct line *l, line_result_fn fn, void *ctx);
 
 /* Counters for the screen header and batch summaries.  A run the
  * station could not record (station_err) counts as failed. */
@@ -121,13 +104,13 @@ void line_get_stats(struct line *l, struct line_stats *out);
  *    the serial the device reports.  A board already plugged in when
  *    hotplug is enabled counts as arriving.  A board arriving while the
  *    slot is busy gets its run when the slot is free, if still there.
- *  - a board leaving emits EVENT_INFO EVENT_INFO_REMOVED on the slot.  A
+ *  - a board leaving emits an EVENT_INFO_REMOVED on the slot.  A
  *    run in progress fails by itself (its next transfer ends with
  *    ST_E_HANGUP "device removed"), is recorded FAIL with that reason,
  *    and its certificate, if issued, is orphaned and revoked as for any
  *    failure.  Nothing restarts on that slot until a board arrives again.
  *
- * Each watched slot first emits EVENT_INFO EVENT_INFO_WAITING (run_id 0).
+ * Each watched slot first emits an EVENT_INFO_WAITING (run_id 0).
  * Call once, from the thread that owns the line; the watchers stop in
  * line_free.  ST_E_CONFIG when no slot is usb:, ST_E_STATE when already
  * enabled, else usb_hotplug_start's errors (ST_E_URI, ST_E_UNSUPPORTED),

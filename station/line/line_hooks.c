@@ -63,25 +63,30 @@ slot_hook_after(const struct event_bus *bus, const struct fixture_slot *s,
     int timeout_ms, const struct slot_env *env,
     const struct provision_result *res)
 {
-	char *why = NULL;
+	/* after the run: the step it ended at (event.h) */
+	struct station_event ev = {
+		.kind = EVENT_INFO,
+		.info = EVENT_INFO_NOTE,
+		.slot = (int)s->index,
+		.run_id = res->run_id,
+		.step = res->pass ? STEP_COMMIT : res->failed_step,
+		.progress = -1,
+		.serial = res->serial,
+	};
+	char *why = NULL, *text = NULL;
+	st_err err;
 
 	if (s->power_off == NULL)
 		return;
-	if (hook_run(s->power_off, timeout_ms, (const char *const *)env->vars,
-	    &why) == ST_OK)
-		return;
+	err = hook_run(s->power_off, timeout_ms, (const char *const *)env->vars,
+	    &why);
+	if (err == ST_OK)
+		goto out;
 	log_warn("slot %u: power_off hook failed: %s", s->index, why);
-	char *text = xasprintf("power_off hook failed: %s", why);
-	struct station_event ev = {
-		.kind = EVENT_INFO,
-		.slot = (int)s->index,
-		.run_id = res->run_id,
-		.progress = -1,
-		.serial = res->serial,
-		.text = text,
-	};
-	if (bus)
-		event_emit(bus, &ev);
+	text = xasprintf("power_off hook failed: %s", why);
+	ev.text = text;
+	event_emit(bus, &ev);
+out:
 	free(text);
 	free(why);
 }

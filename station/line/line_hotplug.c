@@ -48,18 +48,18 @@ selector_of(const char *uri)
 }
 
 static void
-emit_info(const struct line *l, const struct worker *w, const char *text)
+emit_info(const struct line *l, const struct worker *w, enum event_info info)
 {
 	struct station_event ev = {
 		.kind = EVENT_INFO,
+		.info = info,
 		.slot = (int)w->slot->index,
 		.step = STEP_CONNECT,
 		.progress = -1,
-		.text = text,
+		.text = event_info_text(info),
 	};
 
-	if (l->bus)
-		event_emit(l->bus, &ev);
+	event_emit(l->bus, &ev);
 }
 
 /* The watcher's thread. */

@@ -193,18 +193,20 @@ pick(const struct probe *p, size_t n, const char *serial, const char *shown,
 }
 
 /* What became of a lone scan, for the screen (events: line.h): routed to
- * `slot`, or refused (slot 0, err and the cause as text). */
+ * `slot` (text NULL), or refused (slot 0, err and the cause as text). */
 static void
 emit_outcome(struct line *l, unsigned slot, const char *serial,
     const char *text, st_err err)
 {
+	enum event_info info = err ? EVENT_INFO_REFUSED : EVENT_INFO_ROUTED;
 	struct station_event ev = {
 		.kind = EVENT_INFO,
+		.info = info,
 		.slot = (int)slot,
 		.step = STEP_CONNECT,
 		.progress = -1,
 		.serial = serial,
-		.text = text,
+		.text = text ? text : event_info_text(info),
 		.err = err,
 	};
 
@@ -239,8 +241,7 @@ probes_settle(struct line *l, const struct line_job *job, const char *shown,
 	line_hand_over(l, w, job->scanned_serial, job->operator_id,
 	    job->batch);
 	/* under the lock, so it comes before the worker's first event */
-	emit_outcome(l, w->slot->index, job->scanned_serial,
-	    EVENT_INFO_ROUTED, ST_OK);
+	emit_outcome(l, w->slot->index, job->scanned_serial, NULL, ST_OK);
 	*slot = w->slot->index;
 out:
 	pthread_mutex_unlock(&l->mu);

@@ -43,8 +43,6 @@ struct line {
 	pthread_mutex_t mu;
 	pthread_cond_t freed; /* a slot became free */
 	int stopping;
-	line_result_fn result_fn;
-	void *result_ctx;
 	struct line_stats stats;
 	struct worker *workers; /* one per fixture slot, same order */
 	size_t n;

@@ -2,6 +2,9 @@
 #include "station/pipeline/event.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+#include "station/util/xalloc.h"
 
 static const char *const step_names[STEP__COUNT] = {
 	[STEP_CONNECT] = "connect",
@@ -30,20 +33,46 @@ step_name(enum step s)
 	return step_names[s];
 }
 
+static const char *const info_texts[] = {
+	[EVENT_INFO_WAITING] = "waiting for device",
+	[EVENT_INFO_REMOVED] = "device removed",
+	[EVENT_INFO_ROUTED] = "scan routed",
+};
+
+const char *
+event_info_text(enum event_info info)
+{
+	if ((unsigned)info >= sizeof info_texts / sizeof info_texts[0])
+		return NULL;
+	return info_texts[info];
+}
+
 void
 event_bus_add(struct event_bus *bus, event_fn fn, void *ctx)
 {
-	/* A fixed handful of consumers exist; more is a programming error. */
-	if (bus->count == EVENT_MAX_SINKS)
-		abort();
+	if (bus->count == bus->cap) {
+		bus->cap = bus->cap ? 2 * bus->cap : 4;
+		bus->sinks = xrealloc(bus->sinks, bus->cap * sizeof *bus->sinks);
+	}
 	bus->sinks[bus->count].fn = fn;
 	bus->sinks[bus->count].ctx = ctx;
 	bus->count++;
 }
 
 void
+event_bus_clear(struct event_bus *bus)
+{
+	if (bus == NULL)
+		return;
+	free(bus->sinks);
+	memset(bus, 0, sizeof *bus);
+}
+
+void
 event_emit(const struct event_bus *bus, const struct station_event *ev)
 {
-	for (int i = 0; i < bus->count; i++)
-		bus->sinks[i].fn(bus->sinks[i].ctx, ev);
+	for (; bus != NULL; bus = bus->next) {
+		for (size_t i = 0; i < bus->count; i++)
+			bus->sinks[i].fn(bus->sinks[i].ctx, ev);
+	}
 }

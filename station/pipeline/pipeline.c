@@ -5,19 +5,16 @@
  */
 #include "station/pipeline/pipeline.h"
 
-#include <jansson.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "db/ledger.h"
 #include "station/pipeline/advice.h"
 #include "station/config/config.h"
 #include "station/pipeline/owner.h"
-#include "station/cli/json_out.h"
 #include "station/pipeline/pipeline_run.h"
 #include "station/pipeline/settle.h"
 #include "station/pipeline/recover.h"
@@ -62,9 +59,10 @@ provision_result_clear(struct provision_result *res)
 	memset(res, 0, sizeof *res);
 }
 
-static void
-emit(struct run *r, enum event_kind kind, enum step step, int progress,
-    const char *text, st_err err)
+/* An event of the run, as every sink sees it. */
+static struct station_event
+run_event_of(const struct run *r, enum event_kind kind, enum step step,
+    int progress, const char *text, st_err err)
 {
 	struct station_event ev = {
 		.kind = kind,
@@ -78,72 +76,51 @@ emit(struct run *r, enum event_kind kind, enum step step, int progress,
 		.pass = r->res->pass,
 	};
 
-	if (r->bus)
-		event_emit(r->bus, &ev);
+	return ev;
 }
 
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Queue a run event for the next flush (see struct run). */
+/* Report one transition of the run, once: on the run's bus, whose first
+ * sink is the ledger's (see struct run). */
 static void
-run_event(struct run *r, const char *step, enum ledger_event_status status,
-    const char *detail)
+emit(struct run *r, enum event_kind kind, enum step step, int progress,
+    const char *text, st_err err)
 {
-	if (r->n_events == r->cap_events) {
-		r->cap_events = r->cap_events ? 2 * r->cap_events : 32;
-		r->events = xrealloc(r->events,
-		    r->cap_events * sizeof *r->events);
-	}
-	r->events[r->n_events++] = (struct ledger_event_in){
-		.step = step,
-		.status = status,
-		.detail = detail ? xstrdup(detail) : NULL,
-		.at_ms = wall_ms(),
-	};
+	struct station_event ev = run_event_of(r, kind, step, progress, text,
+	    err);
+
+	event_emit(&r->bus, &ev);
 }
 
+/* The run's end, with its whole outcome (event.h).  `station_err` is what
+ * provision_run returns, its cause in *cause. */
 static void
-run_events_free(struct run *r)
+emit_end(struct run *r, enum step step, st_err err, st_err station_err,
+    char **cause)
 {
-	for (size_t i = 0; i < r->n_events; i++)
-		free((char *)r->events[i].detail);
-	r->n_events = 0;
-}
+	const char *text = r->res->reason;
+	struct station_event ev;
 
-/* Write the queued events in one transaction.  Events are the run's
- * narrative, not its durable state: a failure is logged, not fatal, as a
- * single event's was before. */
-static void
-run_events_flush(struct run *r)
-{
-	char *why = NULL;
-
-	if (ledger_run_event_batch(r->st->ledger, r->res->run_id, r->events,
-	    r->n_events, &why) != ST_OK)
-		log_error("run %" PRId64 ": cannot record %zu run events: %s",
-		    r->res->run_id, r->n_events, why);
-	free(why);
-	run_events_free(r);
+	if (station_err && r->res->run_id == 0)
+		text = cause ? *cause : NULL; /* the run never began */
+	ev = run_event_of(r, EVENT_RUN_END, step, 100, text, err);
+	ev.req = r->req;
+	ev.res = r->res;
+	ev.station_err = station_err;
+	ev.station_cause = station_err && cause ? *cause : NULL;
+	event_emit(&r->bus, &ev);
 }
 
 void
 run_info(struct run *r, const char *fmt, ...)
 {
 	va_list ap;
+	char *text;
 
 	va_start(ap, fmt);
-	char *text = xvasprintf(fmt, ap);
+	text = xvasprintf(fmt, ap);
 	va_end(ap);
 	log_info("slot %d run %" PRId64 ": %s", r->req->slot, r->res->run_id, text);
-	run_event(r, "info", LEDGER_EV_INFO, text);
-	emit(r, EVENT_INFO, STEP_CONNECT, -1, text, ST_OK);
+	emit(r, EVENT_INFO, r->step, -1, text, ST_OK);
 	free(text);
 }
 
@@ -188,11 +165,13 @@ revoke_superseded(struct run *r)
 	enum settle_outcome outcome;
 	char *why = NULL, *err_cause = NULL, *text = NULL;
 	st_err ca_err = ST_OK;
+	st_err err;
 
 	if (!r->superseding)
 		return;
-	if (cert_revoke_finish(r->st, r->previous_cert, &outcome, &ca_err,
-	    &why, &err_cause) != ST_OK)
+	err = cert_revoke_finish(r->st, r->previous_cert, &outcome, &ca_err,
+	    &why, &err_cause);
+	if (err)
 		text = xasprintf("superseded certificate %s: %s",
 		    r->previous_cert, err_cause);
 	else if (outcome == SETTLE_NOT_REVOKED && ca_err == ST_E_UNSUPPORTED)
@@ -205,9 +184,9 @@ revoke_superseded(struct run *r)
 	else
 		text = xasprintf("superseded certificate %s revoked",
 		    r->previous_cert);
-	log_info("slot %d run %" PRId64 ": %s", r->req->slot, r->res->run_id,
-	    text);
-	emit(r, EVENT_INFO, STEP_CONNECT, -1, text, ST_OK);
+	/* After the run's end is recorded: the ledger sink is closed, so
+	 * this is shown, not recorded as a run event. */
+	run_info(r, "%s", text);
 	free(text);
 	free(why);
 	free(err_cause);
@@ -225,8 +204,8 @@ run_clear(struct run *r)
 	ca_issued_clear(&r->issued);
 	free(r->previous_cert);
 	free(r->cause);
-	run_events_free(r);
-	free(r->events);
+	ledger_sink_clear(&r->ledger);
+	event_bus_clear(&r->bus);
 }
 
 static st_err
@@ -262,19 +241,26 @@ st_err
 provision_run(struct station *st, const struct provision_request *req,
     const struct event_bus *bus, struct provision_result *res, char **cause)
 {
-	struct run r = { .st = st, .req = req, .bus = bus, .res = res };
+	struct run r = { .st = st, .req = req, .res = res,
+		.step = STEP_CONNECT };
 	uint64_t started = clock_now_ms();
 	int step_ms = st->cfg->step_timeout_ms;
-	st_err err;
+	enum step failed = STEP_CONNECT;
+	st_err err = ST_OK, ferr;
 
 	memset(res, 0, sizeof *res);
 	res->smoke = "skipped";
-	err = run_begin(&r, cause);
-	if (err)
-		return err;
+	r.bus.next = bus;
+	ferr = run_begin(&r, cause);
+	if (ferr) {
+		/* Nothing of the run is on record: its end alone says so. */
+		emit_end(&r, STEP_CONNECT, ferr, ferr, cause);
+		goto out;
+	}
+	ledger_sink_init(&r.ledger, st->ledger, res->run_id);
+	event_bus_add(&r.bus, ledger_sink_fn, &r.ledger);
 	emit(&r, EVENT_RUN_START, STEP_CONNECT, 0, req->device_uri, ST_OK);
 
-	enum step failed = STEP_CONNECT;
 	if (r.profile == NULL)
 		err = st_fail(&r.cause, ST_E_CONFIG, "unknown profile '%s'",
 		    req->profile);
@@ -284,13 +270,13 @@ provision_run(struct station *st, const struct provision_request *req,
 		/* Failed before the first step ran: recorded as the connect
 		 * step's failure, the device was never reached. */
 		emit(&r, EVENT_STEP_FAIL, STEP_CONNECT, 0, r.cause, err);
-		run_event(&r, step_name(STEP_CONNECT), LEDGER_EV_FAIL, r.cause);
 	}
 	for (size_t i = 0; err == ST_OK && i < STEP_COUNT; i++) {
 		enum step s = step_table[i].step;
 		int progress = (int)(i * 100 / STEP_COUNT);
 
 		failed = s;
+		r.step = s;
 		r.deadline = deadline_in((uint64_t)step_ms *
 		    (uint64_t)step_table[i].timeout_factor);
 		if (r.client)
@@ -304,13 +290,12 @@ provision_run(struct station *st, const struct provision_request *req,
 			    step_ms * step_table[i].timeout_factor);
 		if (err) {
 			emit(&r, EVENT_STEP_FAIL, s, progress, r.cause, err);
-			run_event(&r, step_name(s), LEDGER_EV_FAIL, r.cause);
 			break;
 		}
 		emit(&r, EVENT_STEP_OK, s, progress, r.step_note, ST_OK);
-		run_event(&r, step_name(s), LEDGER_EV_OK, r.step_note);
+		/* durable point: the issuance and its narrative so far */
 		if (s == STEP_RECORD)
-			run_events_flush(&r);
+			ledger_sink_flush(&r.ledger);
 	}
 
 	if (err) {
@@ -325,13 +310,16 @@ provision_run(struct station *st, const struct provision_request *req,
 		res->pass = 1;
 	}
 	res->duration_ms = clock_now_ms() - started;
-	run_events_flush(&r);
-	st_err ferr = ledger_run_finish(st->ledger, res->run_id,
+	/* durable point: the run's narrative, then its end */
+	ledger_sink_close(&r.ledger);
+	ferr = ledger_run_finish(st->ledger, res->run_id,
 	    res->pass ? "PASS" : "FAIL", res->pass ? NULL : step_name(failed),
 	    res->pass ? NULL : st_errname(err), res->reason, cause);
 	revoke_superseded(&r);
-	emit(&r, EVENT_RUN_END, res->pass ? STEP__COUNT : failed, 100,
-	    res->reason, err);
+	if (ferr)
+		ferr = st_wrap(cause, ferr, "recording the end of run %" PRId64 "",
+		    res->run_id);
+	emit_end(&r, res->pass ? STEP__COUNT : failed, err, ferr, cause);
 	if (r.client != NULL) {
 		struct client_stats cs;
 
@@ -341,48 +329,7 @@ provision_run(struct station *st, const struct provision_request *req,
 		    "%lu naks, %lu bad frames", res->run_id, cs.requests,
 		    cs.retransmits, cs.naks, cs.bad_frames);
 	}
+out:
 	run_clear(&r);
-	if (ferr)
-		return st_wrap(cause, ferr, "recording the end of run %" PRId64 "",
-		    res->run_id);
-	return ST_OK;
-}
-
-char *
-provision_result_json(const struct provision_result *res,
-    const struct provision_request *req)
-{
-	json_t *o = json_object();
-
-	json_object_set_new(o, "run_id", json_integer(res->run_id));
-	json_object_set_new(o, "slot", json_integer(req->slot));
-	/* Every value that may come from outside goes through
-	 * json_str_or_null, which never drops a key. */
-	json_object_set_new(o, "device", json_str_or_null(req->device_uri));
-	json_object_set_new(o, "serial", json_str_or_null(res->serial));
-	json_object_set_new(o, "scanned_serial",
-	    json_str_or_null(req->scanned_serial));
-	json_object_set_new(o, "result", json_string(res->pass ? "PASS" : "FAIL"));
-	json_object_set_new(o, "failed_step", res->pass ? json_null() :
-	    json_string(step_name(res->failed_step)));
-	json_object_set_new(o, "error", res->pass ? json_null() :
-	    json_string(st_errname(res->err)));
-	json_object_set_new(o, "reason", json_str_or_null(res->reason));
-	json_object_set_new(o, "headline", res->headline ?
-	    json_string(res->headline) : json_null());
-	json_object_set_new(o, "advice", res->advice ? json_string(res->advice) :
-	    json_null());
-	json_object_set_new(o, "cert_serial", json_str_or_null(res->cert_serial));
-	json_object_set_new(o, "fingerprint", res->fingerprint[0] ?
-	    json_string(res->fingerprint) : json_null());
-	json_object_set_new(o, "smoke", json_string(res->smoke ? res->smoke :
-	    "skipped"));
-	if (res->smoke_detail)
-		json_object_set_new(o, "smoke_detail",
-		    json_str_or_null(res->smoke_detail));
-	json_object_set_new(o, "duration_ms", json_integer((json_int_t)
-	    res->duration_ms));
-	char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
-	json_decref(o);
-	return s;
+	return ferr;
 }

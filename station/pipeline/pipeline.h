@@ -64,8 +64,4 @@ void provision_result_clear(struct provision_result *res);
 st_err provision_run(struct station *st, const struct provision_request *req,
     const struct event_bus *bus, struct provision_result *res, char **cause);
 
-/* One JSON object (no newline) describing a result, caller frees. */
-char *provision_result_json(const struct provision_result *res,
-    const struct provision_request *req);
-
 #endif

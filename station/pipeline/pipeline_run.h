@@ -12,6 +12,7 @@
 #include "station/x509/cert_check.h"
 #include "db/ledger.h"
 #include "station/x509/identity.h"
+#include "station/pipeline/ledger_sink.h"
 #include "station/pipeline/pipeline.h"
 #include "station/config/profile.h"
 #include "station/x509/chip_sig.h"
@@ -19,7 +20,10 @@
 struct run {
 	struct station *st;
 	const struct provision_request *req;
-	const struct event_bus *bus;
+	/* The run's own bus: the ledger's sink of this run, then (next) the
+	 * caller's bus.  Every event of the run goes through it, once. */
+	struct event_bus bus;
+	struct ledger_sink ledger;
 	struct provision_result *res;
 	const struct profile *profile;
 	struct deadline deadline;   /* the current step's */
@@ -40,11 +44,9 @@ struct run {
 	const char *step_note;      /* set by a step that succeeded in a
 	                               special way ("skipped"): shown with its
 	                               EVENT_STEP_OK instead of "ok" */
-	/* Run events not yet in the ledger: written in one transaction at
-	 * the run's durable points (after the issuance record, at the end)
-	 * instead of one fsync each.  Details are owned. */
-	struct ledger_event_in *events;
-	size_t n_events, cap_events;
+	enum step step;             /* the step the run's events belong to:
+	                               the one running, after the steps the
+	                               one the run ended at */
 };
 
 /* Step functions, in pipeline order: return ST_OK or an error with
@@ -74,7 +76,8 @@ struct cert_expect run_cert_expect(const struct run *r);
  * the station's vocabulary (station/x509/chip_sig.h) meets the wire's. */
 uint8_t run_wire_sig_alg(enum sig_scheme scheme);
 
-/* Record a detail as an EVENT_INFO (and so in the ledger's run events). */
+/* Report a detail as an EVENT_INFO_NOTE of the current step (and so in
+ * the ledger's run events). */
 void run_info(struct run *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -181,7 +181,7 @@ bench_provision(struct station *st, const char *uri, int slot,
 	struct provision_request req = { .device_uri = uri, .slot = slot,
 		.operator_id = "bench" };
 	struct provision_result res;
-	struct event_bus bus = { .count = 0 };
+	struct event_bus bus = { 0 };
 	char *cause = NULL;
 
 	if (steps) {
@@ -203,6 +203,7 @@ bench_provision(struct station *st, const char *uri, int slot,
 	if (st->cfg->broker.host && strcmp(res.smoke, "passed") != 0)
 		bench_die("smoke test of %s: %s", uri, res.smoke);
 	provision_result_clear(&res);
+	event_bus_clear(&bus);
 }
 
 uint64_t

@@ -25,21 +25,25 @@ struct outcome {
 	unsigned passed, failed;
 };
 
+/* Each run's outcome, from its EVENT_RUN_END on the line's bus. */
 static void
-on_result(void *ctx, const struct line_result *r)
+on_result(void *ctx, const struct station_event *ev)
 {
 	struct outcome *o = ctx;
+	const struct provision_result *res = ev->res;
 
+	if (ev->kind != EVENT_RUN_END)
+		return;
 	pthread_mutex_lock(&o->mu);
-	if (r->station_err == ST_OK && r->res->pass &&
-	    strcmp(r->res->smoke, "passed") == 0)
+	if (ev->station_err == ST_OK && res->pass &&
+	    strcmp(res->smoke, "passed") == 0)
 		o->passed++;
 	else
 		o->failed++;
 	pthread_mutex_unlock(&o->mu);
-	if (r->station_err != ST_OK || !r->res->pass)
-		fprintf(stderr, "slot %u: %s\n", r->slot, r->res->reason ?
-		    r->res->reason : r->station_cause ? r->station_cause : "?");
+	if (ev->station_err != ST_OK || !res->pass)
+		fprintf(stderr, "slot %d: %s\n", ev->slot, res->reason ?
+		    res->reason : ev->station_cause ? ev->station_cause : "?");
 }
 
 /*
@@ -64,6 +68,7 @@ one_round(struct station *st, pid_t broker, int slots, size_t per_slot,
 	struct fixture fx = { .name = (char *)"bench", .hook_timeout_ms = 1000,
 		.n_slots = (size_t)slots };
 	struct outcome out = { .mu = PTHREAD_MUTEX_INITIALIZER };
+	struct event_bus bus = { 0 };
 	struct line *l = NULL;
 	char *cause = NULL;
 
@@ -76,9 +81,9 @@ one_round(struct station *st, pid_t broker, int slots, size_t per_slot,
 		fx.slots[s].profile = (char *)"default";
 		fx.slots[s].device = d[s]->uri;
 	}
-	if (line_new(st, &fx, NULL, &l, &cause) != ST_OK)
+	event_bus_add(&bus, on_result, &out);
+	if (line_new(st, &fx, &bus, &l, &cause) != ST_OK)
 		bench_die("line_new: %s", cause);
-	line_on_result(l, on_result, &out);
 
 	uint64_t self0 = bench_self_cpu_us(), kids0 = bench_children_cpu_us();
 	uint64_t mq0 = bench_pid_cpu_us(broker);
@@ -100,6 +105,7 @@ one_round(struct station *st, pid_t broker, int slots, size_t per_slot,
 	double secs = (double)(clock_now_us() - t0) / 1e6;
 	uint64_t self1 = bench_self_cpu_us(), mq1 = bench_pid_cpu_us(broker);
 	line_free(l);
+	event_bus_clear(&bus);
 	if (out.passed != n)
 		bench_die("%u of %zu devices failed", out.failed, n);
 	bench_devices_stop(d, n); /* reaped: their CPU time counts */

@@ -139,9 +139,9 @@ scan_fuzz_routed(struct ui_model *m, struct scan_oracle *o,
     const char *serial)
 {
 	size_t pos = SCAN_FUZZ_SLOTS;
-	struct ui_event ev = { .kind = EVENT_INFO, .step = STEP_CONNECT,
-		.progress = -1, .serial = (char *)serial,
-		.text = (char *)EVENT_INFO_ROUTED };
+	struct ui_event ev = { .kind = EVENT_INFO, .info = EVENT_INFO_ROUTED,
+		.step = STEP_CONNECT, .progress = -1, .serial = (char *)serial,
+		.text = (char *)event_info_text(EVENT_INFO_ROUTED) };
 
 	while (pos > 0 && o->running[pos - 1][0] != '\0')
 		pos--;

@@ -210,25 +210,28 @@ test_every_slot_answers_hello(void **state)
 		skip();
 }
 
+/* Each run's outcome, from its EVENT_RUN_END on the line's bus. */
 static void
-on_result(void *ctx, const struct line_result *r)
+on_result(void *ctx, const struct station_event *ev)
 {
 	struct hil *h = ctx;
 
+	if (ev->kind != EVENT_RUN_END)
+		return;
 	pthread_mutex_lock(&h->mu);
 	for (size_t i = 0; i < h->fx->n_slots; i++) {
 		struct slot_result *sr = &h->res[i];
 
-		if (h->fx->slots[i].index != r->slot)
+		if ((int)h->fx->slots[i].index != ev->slot)
 			continue;
 		sr->done = 1;
-		sr->pass = r->station_err == ST_OK && r->res->pass;
-		sr->run_id = r->res->run_id;
+		sr->pass = ev->station_err == ST_OK && ev->res->pass;
+		sr->run_id = ev->res->run_id;
 		snprintf(sr->cert_serial, sizeof sr->cert_serial, "%s",
-		    r->res->cert_serial ? r->res->cert_serial : "");
+		    ev->res->cert_serial ? ev->res->cert_serial : "");
 		snprintf(sr->reason, sizeof sr->reason, "%s",
-		    r->station_cause ? r->station_cause :
-		    r->res->reason ? r->res->reason : "");
+		    ev->station_cause ? ev->station_cause :
+		    ev->res->reason ? ev->res->reason : "");
 	}
 	pthread_mutex_unlock(&h->mu);
 }
@@ -272,9 +275,9 @@ test_every_slot_provisions_to_pass(void **state)
 	char *cause = NULL;
 	size_t tested = 0;
 
+	event_bus_add(&bus, on_result, h);
 	if (line_new(h->st, h->fx, &bus, &l, &cause) != ST_OK)
 		fail_msg("line_new: %s", cause);
-	line_on_result(l, on_result, h);
 	for (size_t i = 0; i < h->fx->n_slots; i++) {
 		const struct fixture_slot *s = &h->fx->slots[i];
 		struct line_job job = { .slot = s->index, .batch = "HIL",
@@ -288,6 +291,7 @@ test_every_slot_provisions_to_pass(void **state)
 	}
 	line_wait_idle(l);
 	line_free(l);
+	event_bus_clear(&bus);
 	if (tested == 0)
 		skip();
 	for (size_t i = 0; i < h->fx->n_slots; i++) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "station/pipeline/pipeline.h"
 #include "tests/support/pki.h"
 #include "station/util/xalloc.h"
 
@@ -92,4 +93,26 @@ sim_line_stop(struct sim_line *sl)
 	station_home_free(sl->sh);
 	free(sl->fixture_path);
 	free(sl);
+}
+
+void
+sim_result_from_event(struct sim_result *out, const struct station_event *ev)
+{
+	const struct provision_result *res = ev->res;
+	const char *scanned = ev->req->scanned_serial;
+
+	memset(out, 0, sizeof *out);
+	out->slot = (unsigned)ev->slot;
+	out->pass = ev->station_err == ST_OK && res->pass;
+	out->run_id = res->run_id;
+	out->failed_step = res->failed_step;
+	out->err = ev->station_err ? ev->station_err : res->err;
+	snprintf(out->reason, sizeof out->reason, "%s", res->reason ?
+	    res->reason : "");
+	snprintf(out->serial, sizeof out->serial, "%s", res->serial ?
+	    res->serial : "");
+	snprintf(out->scanned, sizeof out->scanned, "%s", scanned ? scanned :
+	    "");
+	snprintf(out->headline, sizeof out->headline, "%s", res->headline ?
+	    res->headline : "");
 }

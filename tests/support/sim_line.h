@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "station/pipeline/event.h"
 #include "tests/support/devsim_proc.h"
 #include "tests/support/station_home.h"
 
@@ -44,5 +45,23 @@ void sim_line_stop(struct sim_line *sl);
 
 /* Write `text` to <dir>/<name>; returns the path (caller frees). */
 char *sim_line_write(struct sim_line *sl, const char *name, const char *text);
+
+/* A run's outcome as the line tests keep it, copied from its
+ * EVENT_RUN_END (whose pointers are borrowed for the sink's call). */
+struct sim_result {
+	unsigned slot;
+	int pass;              /* PASS, and recorded by the station */
+	int64_t run_id;
+	enum step failed_step;
+	st_err err;            /* the station's error, else the run's */
+	char reason[256];
+	char serial[32];       /* the device's */
+	char scanned[32];      /* the request's scanned serial, "" if none */
+	char headline[128];
+};
+
+/* Copy the outcome an EVENT_RUN_END carries. */
+void sim_result_from_event(struct sim_result *out,
+    const struct station_event *ev);
 
 #endif

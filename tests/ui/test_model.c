@@ -34,6 +34,24 @@ ev(struct ui_model *m, enum event_kind kind, int slot, enum step step,
 	ui_model_apply(m, &e, now);
 }
 
+/* An EVENT_INFO of kind `info` (its fixed text, or `text` for a note). */
+static void
+evi(struct ui_model *m, int slot, enum event_info info, const char *text,
+    uint64_t now)
+{
+	struct ui_event e = {
+		.kind = EVENT_INFO,
+		.info = info,
+		.slot = slot,
+		.run_id = 40 + slot,
+		.step = STEP_CONNECT,
+		.progress = -1,
+		.text = (char *)(text ? text : event_info_text(info)),
+	};
+
+	ui_model_apply(m, &e, now);
+}
+
 /* A two-slot model labelled A1, A2 (slots numbered 1, 2). */
 static void
 model2(struct ui_model *m)
@@ -101,12 +119,10 @@ test_hotplug_slot_waiting_then_removed(void **state)
 	model2(&m);
 	ui_model_slot_started(&m, 0, "SN-OLD", 500);
 	run_pass(&m, 1, 600);
-	ev(&m, EVENT_INFO, 1, STEP_CONNECT, -1, EVENT_INFO_WAITING, ST_OK, 0,
-	    1000);
+	evi(&m, 1, EVENT_INFO_WAITING, NULL, 1000);
 	assert_string_equal(m.slots[0].device_note, "waiting for device");
 	assert_string_equal(m.slots[1].device_note, "");
-	ev(&m, EVENT_INFO, 1, STEP_CONNECT, -1, "no barcode scanned", ST_OK, 0,
-	    1000);
+	evi(&m, 1, EVENT_INFO_NOTE, "no barcode scanned", 1000);
 	assert_string_equal(m.slots[0].device_note, "waiting for device");
 
 	ev(&m, EVENT_RUN_START, 1, STEP_CONNECT, 0, "usb:path=1-4", ST_OK, 0,
@@ -120,8 +136,7 @@ test_hotplug_slot_waiting_then_removed(void **state)
 	ui_model_apply(&m, &hello, 2100);
 	assert_string_equal(m.slots[0].serial, "DEV-9");
 
-	ev(&m, EVENT_INFO, 1, STEP_CONNECT, -1, EVENT_INFO_REMOVED, ST_OK, 0,
-	    3000);
+	evi(&m, 1, EVENT_INFO_REMOVED, NULL, 3000);
 	assert_string_equal(m.slots[0].device_note, "device removed");
 	assert_true(m.message_bad);
 	assert_message_has(&m, "removed");
@@ -247,11 +262,12 @@ routed(struct ui_model *m, int slot, const char *serial)
 {
 	struct ui_event e = {
 		.kind = EVENT_INFO,
+		.info = EVENT_INFO_ROUTED,
 		.slot = slot,
 		.step = STEP_CONNECT,
 		.progress = -1,
 		.serial = (char *)serial,
-		.text = (char *)EVENT_INFO_ROUTED,
+		.text = (char *)event_info_text(EVENT_INFO_ROUTED),
 	};
 
 	ui_model_apply(m, &e, 7);
@@ -268,6 +284,7 @@ test_lone_serial_scan_is_located_by_the_line(void **state)
 	struct ui_action a;
 	struct ui_event refusal = {
 		.kind = EVENT_INFO,
+		.info = EVENT_INFO_REFUSED,
 		.slot = 0,
 		.serial = (char *)"SN-999",
 		.text = (char *)"no board with serial SN-999 in the fixture",

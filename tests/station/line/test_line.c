@@ -25,16 +25,6 @@
 
 #define MAX_RESULTS 16
 
-struct got {
-	unsigned slot;
-	int pass;
-	int64_t run_id;
-	enum step failed_step;
-	st_err err;
-	char reason[256];
-	char serial[32];
-};
-
 /* Everything a test line needs, with what its sinks have seen. */
 struct tl {
 	struct sim_line *sim;
@@ -49,7 +39,7 @@ struct tl {
 	 * (slot < 8), and the last refusal (an INFO on slot 0) */
 	unsigned seq, routed_at[8], started_at[8];
 	char refusal[256];
-	struct got got[MAX_RESULTS];
+	struct sim_result got[MAX_RESULTS];
 	size_t n_got;
 };
 
@@ -57,15 +47,15 @@ static void
 on_event(void *ctx, const struct station_event *ev)
 {
 	struct tl *t = ctx;
-	int routed = ev->kind == EVENT_INFO && ev->text != NULL &&
-	    strcmp(ev->text, EVENT_INFO_ROUTED) == 0;
+	int routed = ev->kind == EVENT_INFO && ev->info == EVENT_INFO_ROUTED;
 
 	pthread_mutex_lock(&t->mu);
 	if (routed && ev->slot > 0 && ev->slot < 8)
 		t->routed_at[ev->slot] = ++t->seq;
 	if (ev->kind == EVENT_RUN_START && ev->slot > 0 && ev->slot < 8)
 		t->started_at[ev->slot] = ++t->seq;
-	if (ev->kind == EVENT_INFO && ev->slot == 0 && ev->err != ST_OK) {
+	if (ev->kind == EVENT_INFO && ev->info == EVENT_INFO_REFUSED &&
+	    ev->slot == 0 && ev->err != ST_OK) {
 		snprintf(t->refusal, sizeof t->refusal, "%s", ev->text);
 		pthread_cond_broadcast(&t->cv);
 	}
@@ -81,25 +71,17 @@ on_event(void *ctx, const struct station_event *ev)
 	pthread_mutex_unlock(&t->mu);
 }
 
+/* Each run's outcome, from its EVENT_RUN_END on the line's bus. */
 static void
-on_result(void *ctx, const struct line_result *r)
+on_result(void *ctx, const struct station_event *ev)
 {
 	struct tl *t = ctx;
 
+	if (ev->kind != EVENT_RUN_END)
+		return;
 	pthread_mutex_lock(&t->mu);
-	if (t->n_got < MAX_RESULTS) {
-		struct got *g = &t->got[t->n_got++];
-
-		g->slot = r->slot;
-		g->pass = r->station_err == ST_OK && r->res->pass;
-		g->run_id = r->res->run_id;
-		g->failed_step = r->res->failed_step;
-		g->err = r->station_err ? r->station_err : r->res->err;
-		snprintf(g->reason, sizeof g->reason, "%s", r->res->reason ?
-		    r->res->reason : "");
-		snprintf(g->serial, sizeof g->serial, "%s", r->res->serial ?
-		    r->res->serial : "");
-	}
+	if (t->n_got < MAX_RESULTS)
+		sim_result_from_event(&t->got[t->n_got++], ev);
 	pthread_mutex_unlock(&t->mu);
 }
 
@@ -117,6 +99,7 @@ tl_start(size_t n, const char *prefix, const struct sim_slot_opts *opts)
 	if (fixture_load(t->sim->fixture_path, t->st->cfg, &t->fx, &cause))
 		fail_msg("fixture_load: %s", cause);
 	event_bus_add(&t->bus, on_event, t);
+	event_bus_add(&t->bus, on_result, t);
 	return t;
 }
 
@@ -127,7 +110,6 @@ tl_line(struct tl *t)
 
 	if (line_new(t->st, t->fx, &t->bus, &t->line, &cause) != ST_OK)
 		fail_msg("line_new: %s", cause);
-	line_on_result(t->line, on_result, t);
 }
 
 static void
@@ -137,6 +119,7 @@ tl_stop(struct tl *t)
 	fixture_free(t->fx);
 	station_close(t->st);
 	sim_line_stop(t->sim);
+	event_bus_clear(&t->bus);
 	pthread_cond_destroy(&t->cv);
 	pthread_mutex_destroy(&t->mu);
 	free(t);
@@ -156,7 +139,7 @@ submit(struct tl *t, unsigned slot, const char *serial)
 		assert_int_equal(chosen, slot);
 }
 
-static const struct got *
+static const struct sim_result *
 got_for(struct tl *t, unsigned slot)
 {
 	for (size_t i = 0; i < t->n_got; i++) {
@@ -192,7 +175,7 @@ test_four_slots_pass_concurrently(void **state)
 	assert_int_equal(t->n_got, 4);
 	assert_int_equal(t->pass_events, 4);
 	for (unsigned s = 1; s <= 4; s++) {
-		const struct got *g = got_for(t, s);
+		const struct sim_result *g = got_for(t, s);
 		struct run_record rec = { 0 };
 
 		if (!g->pass)
@@ -239,8 +222,8 @@ test_two_slots_one_serial_one_fails_at_the_reservation(void **state)
 	submit(t, 2, NULL);
 	line_wait_idle(t->line);
 	assert_int_equal(t->n_got, 2);
-	const struct got *win = t->got[0].pass ? &t->got[0] : &t->got[1];
-	const struct got *lose = t->got[0].pass ? &t->got[1] : &t->got[0];
+	const struct sim_result *win = t->got[0].pass ? &t->got[0] : &t->got[1];
+	const struct sim_result *lose = t->got[0].pass ? &t->got[1] : &t->got[0];
 	assert_true(win->pass);
 	assert_false(lose->pass);
 	assert_string_equal(lose->serial, "DUP-L1");
@@ -285,7 +268,7 @@ test_hung_device_does_not_stop_other_slots(void **state)
 	 * FAILed on its own deadline, never passed. */
 	assert_true(line_slot_busy(t->line, 4) || fails == 1);
 	line_wait_idle(t->line);
-	const struct got *g = got_for(t, 4);
+	const struct sim_result *g = got_for(t, 4);
 	assert_false(g->pass);
 	assert_true(g->failed_step == STEP_CONNECT ||
 	    g->failed_step == STEP_HELLO);
@@ -419,7 +402,7 @@ test_failing_power_hook_fails_the_run_on_record(void **state)
 	tl_line(t);
 	submit(t, 1, "LINE-P-1");
 	line_wait_idle(t->line);
-	const struct got *g = got_for(t, 1);
+	const struct sim_result *g = got_for(t, 1);
 	assert_false(g->pass);
 	assert_int_equal(g->failed_step, STEP_CONNECT);
 	assert_non_null(strstr(g->reason, "power_on hook failed"));
@@ -454,7 +437,7 @@ test_hung_hook_is_killed_at_its_deadline(void **state)
 	tl_line(t);
 	submit(t, 1, "LINE-R-1");
 	line_wait_idle(t->line);
-	const struct got *g = got_for(t, 1);
+	const struct sim_result *g = got_for(t, 1);
 	assert_false(g->pass);
 	assert_int_equal(g->err, ST_E_TIMEOUT);
 	assert_non_null(strstr(g->reason, "reset hook failed"));

@@ -38,17 +38,6 @@
 	"[fixture]\nname = usb-line\n[slot 1]\nlabel = S1\n"              \
 	"device = usb:path=1-4?timeout_ms=2000\nprofile = default\n"
 
-struct got {
-	int pass;
-	int64_t run_id;
-	enum step failed_step;
-	st_err err;
-	char reason[256];
-	char serial[32];
-	char scanned[32];
-	char headline[128];
-};
-
 struct hl {
 	UMockdevTestbed *tb;
 	struct sim_line *sim;
@@ -59,7 +48,7 @@ struct hl {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	unsigned waiting, removed; /* EVENT_INFO seen */
-	struct got got[MAX_RESULTS];
+	struct sim_result got[MAX_RESULTS];
 	size_t n_got;
 };
 
@@ -68,40 +57,28 @@ on_event(void *ctx, const struct station_event *ev)
 {
 	struct hl *h = ctx;
 
-	if (ev->kind != EVENT_INFO || ev->text == NULL || ev->slot != 1)
+	if (ev->kind != EVENT_INFO || ev->slot != 1)
 		return;
 	pthread_mutex_lock(&h->mu);
-	if (strcmp(ev->text, EVENT_INFO_WAITING) == 0)
+	if (ev->info == EVENT_INFO_WAITING)
 		h->waiting++;
-	else if (strcmp(ev->text, EVENT_INFO_REMOVED) == 0)
+	else if (ev->info == EVENT_INFO_REMOVED)
 		h->removed++;
 	pthread_cond_broadcast(&h->cv);
 	pthread_mutex_unlock(&h->mu);
 }
 
+/* Each run's outcome, from its EVENT_RUN_END on the line's bus. */
 static void
-on_result(void *ctx, const struct line_result *r)
+on_result(void *ctx, const struct station_event *ev)
 {
 	struct hl *h = ctx;
-	const struct provision_result *res = r->res;
 
+	if (ev->kind != EVENT_RUN_END)
+		return;
 	pthread_mutex_lock(&h->mu);
-	if (h->n_got < MAX_RESULTS) {
-		struct got *g = &h->got[h->n_got++];
-
-		g->pass = r->station_err == ST_OK && res->pass;
-		g->run_id = res->run_id;
-		g->failed_step = res->failed_step;
-		g->err = r->station_err ? r->station_err : res->err;
-		snprintf(g->reason, sizeof g->reason, "%s", res->reason ?
-		    res->reason : "");
-		snprintf(g->serial, sizeof g->serial, "%s", res->serial ?
-		    res->serial : "");
-		snprintf(g->scanned, sizeof g->scanned, "%s",
-		    r->req->scanned_serial ? r->req->scanned_serial : "");
-		snprintf(g->headline, sizeof g->headline, "%s", res->headline ?
-		    res->headline : "");
-	}
+	if (h->n_got < MAX_RESULTS)
+		sim_result_from_event(&h->got[h->n_got++], ev);
 	pthread_cond_broadcast(&h->cv);
 	pthread_mutex_unlock(&h->mu);
 }
@@ -158,6 +135,7 @@ hl_start(size_t n_sims)
 		fail_msg("fixture_load: %s", cause);
 	free(fx_path);
 	event_bus_add(&h->bus, on_event, h);
+	event_bus_add(&h->bus, on_result, h);
 	return h;
 }
 
@@ -169,6 +147,7 @@ hl_stop(struct hl *h)
 	station_close(h->st);
 	sim_line_stop(h->sim);
 	g_object_unref(h->tb);
+	event_bus_clear(&h->bus);
 	pthread_cond_destroy(&h->cv);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
@@ -211,12 +190,11 @@ test_plug_starts_run_and_unplug_mid_run_fails_removed(void **state)
 	struct line_job defaults = { .operator_id = "op-hp" };
 	struct usb_model *m;
 	char *cause = NULL;
-	struct got g;
+	struct sim_result g;
 
 	(void)state;
 	if (line_new(h->st, h->fx, &h->bus, &h->line, &cause) != ST_OK)
 		fail_msg("line_new: %s", cause);
-	line_on_result(h->line, on_result, h);
 	if (line_enable_hotplug(h->line, &defaults, &cause) != ST_OK)
 		fail_msg("line_enable_hotplug: %s", cause);
 	assert_int_equal(h->waiting, 1);
