@@ -8,6 +8,8 @@
 #                    command line talk to devices
 #   ui/              never drivers/ or db/
 #   ui/              included only by station/cli/ (and ui/ and tests/)
+#   station/cli/     included only by itself (and tests/): the core never
+#                    formats command output or reads command-line state
 #   every file       project headers by their path from the repository
 #                    root ("station/util/err.h"), never "../x.h" or a bare
 #                    name, so a header has one name everywhere
@@ -45,6 +47,8 @@ judge() {
 			breach("ui/ never includes drivers/ or db/")
 		if (inc ~ /^ui\// && file !~ /^(station\/cli|ui|tests)\//)
 			breach("only station/cli/ includes ui/")
+		if (inc ~ /^station\/cli\// && file !~ /^(station\/cli|tests)\//)
+			breach("only station/cli/ includes station/cli/")
 	}
 	END { exit bad }'
 }
@@ -60,7 +64,8 @@ if [ "${1:-}" = "--self-test" ]; then
 	    'station/pipeline/x.c:1:#include "ui/ui.h"' \
 	    'station/util/x.c:1:#include "station/config/config.h"' \
 	    'station/cli/x.c:1:#include "../util/err.h"' \
-	    'station/cli/x.c:1:#include "cmd.h"'; do
+	    'station/cli/x.c:1:#include "cmd.h"' \
+	    'station/pipeline/x.c:1:#include "station/cli/json_out.h"'; do
 		if printf '%s\n' "$bad" | judge >/dev/null; then
 			echo "check-layers self-test: not caught: $bad"
 			fails=1
