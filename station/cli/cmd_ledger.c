@@ -272,7 +272,8 @@ static const struct opt ledger_opt_table[] = {
 
 static const struct opt_template ledger_template[] = {
 	{ .sub = "list", .opts = ledger_opt_table },
-	{ .sub = "show", .opts = ledger_opt_table, .lower = 1, .upper = 1 },
+	{ .sub = "show", .opts = ledger_opt_table, .lower = 1, .upper = 1,
+	  .args = "SERIAL" },
 	{ .sub = "verify", .opts = ledger_opt_table },
 	{ .opts = NULL },
 };

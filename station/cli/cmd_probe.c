@@ -80,7 +80,8 @@ static const struct opt probe_opt_table[] = {
 };
 
 static const struct opt_template probe_template[] = {
-	{ .opts = probe_opt_table, .lower = 1, .upper = 1 },
+	{ .opts = probe_opt_table, .lower = 1, .upper = 1,
+	  .args = "DEVICE-URI" },
 	{ .opts = NULL },
 };
 

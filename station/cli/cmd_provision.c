@@ -105,7 +105,8 @@ static const struct opt provision_opt_table[] = {
 };
 
 static const struct opt_template provision_template[] = {
-	{ .opts = provision_opt_table, .lower = 1, .upper = 1 },
+	{ .opts = provision_opt_table, .lower = 1, .upper = 1,
+	  .args = "DEVICE-URI" },
 	{ .opts = NULL },
 };
 

@@ -138,7 +138,8 @@ static const struct opt revoke_opt_table[] = {
 };
 
 static const struct opt_template revoke_template[] = {
-	{ .opts = revoke_opt_table, .lower = 1, .upper = 1 },
+	{ .opts = revoke_opt_table, .lower = 1, .upper = 1,
+	  .args = "CERT-SERIAL" },
 	{ .opts = NULL },
 };
 

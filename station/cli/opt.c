@@ -133,7 +133,8 @@ opt_parse(const struct opt_template *t, int argc, char **argv, void *dst,
 	}
 	args->next = i;
 	if (args->n < t->lower)
-		err = st_fail(cause, ST_E_ARG, "missing argument");
+		err = st_fail(cause, ST_E_ARG, "missing %s",
+		    t->args ? t->args : "argument");
 out:
 	free(shown);
 	return err;

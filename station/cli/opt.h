@@ -56,6 +56,8 @@ struct opt_template {
 	const struct opt *shared; /* options shared with sibling
 	                             subcommands (same ending), or NULL */
 	unsigned lower, upper;  /* how many plain arguments: [lower, upper] */
+	const char *args;       /* their names for messages and help
+	                           ("DEVICE-URI"), or NULL */
 	int stop_at_arg;        /* stop at the first plain argument (the
 	                           global options before the command) */
 };
@@ -79,7 +81,7 @@ struct opt_args {
  * command line: "unknown option '--frob'", "--serial needs a value
  * (SCANNED)", "--days: 'x' is not a whole number from 1 to 3650",
  * "--format: 'xml' is not one of csv, jsonl", "unexpected argument 'b'",
- * "missing argument".  Options before the bad word are already written.
+ * "missing DEVICE-URI" (the template's args, else "missing argument").  Options before the bad word are already written.
  */
 st_err opt_parse(const struct opt_template *t, int argc, char **argv,
     void *dst, struct opt_args *args, char **cause);

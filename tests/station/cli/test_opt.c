@@ -49,7 +49,7 @@ static const struct opt t_shared[] = {
 
 static const struct opt_template t_one[] = {
 	{ .sub = "one", .opts = t_table, .shared = t_shared, .lower = 1,
-	  .upper = 2 },
+	  .upper = 2, .args = "A [B]" },
 	{ .sub = "two", .opts = t_shared },
 	{ .opts = NULL },
 };
@@ -116,7 +116,7 @@ test_every_bad_command_line_is_refused_naming_it(void **state)
 	expect_refused(&t_one[0], (char *[]){ "A", "B", "C", NULL },
 	    "unexpected argument 'C'");
 	expect_refused(&t_one[0], (char *[]){ "--flag", NULL },
-	    "missing argument");
+	    "missing A [B]");
 	/* Options of one subcommand are unknown to its sibling. */
 	expect_refused(&t_one[1], (char *[]){ "--name", "x", NULL },
 	    "unknown option '--name'");
@@ -173,6 +173,10 @@ test_command_tables_are_complete_and_match_their_usage(void **state)
 			if (t->sub != NULL && strstr(e->args, t->sub) == NULL)
 				fail_msg("%s: '%s' not in the usage", e->name,
 				    t->sub);
+			if (t->lower > 0 && (t->args == NULL ||
+			    strstr(e->args, t->args) == NULL))
+				fail_msg("%s: its arguments are not named as in "
+				    "the usage", e->name);
 			for (size_t k = 0; k < 2; k++) {
 				for (const struct opt *o = tables[k];
 				    o != NULL && o->name != NULL; o++) {
