@@ -97,6 +97,7 @@ cmd_probe_exec(const struct station_opts *so, int argc, char **argv)
 	struct dev_info info = { 0 };
 	char *cause = NULL, caps[128] = "";
 	struct text_pool tp = { 0 };
+	struct deadline dl;
 	st_err err;
 
 	(void)so; /* probe reaches the device alone: no station */
@@ -106,7 +107,7 @@ cmd_probe_exec(const struct station_opts *so, int argc, char **argv)
 	uri = args.arg[0];
 	json = o.json;
 
-	struct deadline dl = deadline_in(PROBE_DEADLINE_MS);
+	dl = deadline_in(PROBE_DEADLINE_MS);
 	err = transport_open(uri, dl, &t, &cause);
 	if (err == ST_OK) {
 		c = client_new(t, NULL);
