@@ -1,10 +1,17 @@
 /*
  * Commands of the `station` program: one file per command (cmd_*.c), each
  * exporting a `const struct cmd_entry`, collected in the explicit table in
- * main.c.
+ * main.c.  A command's command line is data: its option table(s)
+ * (struct opt_template, opt.h), parsed by cmd_parse() at the top of its
+ * exec.
  */
 #ifndef ST_CMD_H
 #define ST_CMD_H
+
+#include "station/cli/opt.h"
+
+struct station;
+struct station_opts;
 
 /* Exit codes, for schedulers and test engineers (see docs/station.1). */
 enum {
@@ -19,7 +26,12 @@ struct cmd_entry {
 	const char *name;
 	const char *args;    /* "DEVICE-URI [--json]" */
 	const char *summary; /* one line for `station --help` */
-	int (*exec)(int argc, char **argv); /* argv[0] is the command name */
+	/* The command's option table: one template, or one per subcommand
+	 * (each with .sub set), ended by { .opts = NULL }. */
+	const struct opt_template *options;
+	/* argv[0] is the command name; `so` holds the global options
+	 * (--config, --broker, --broker-ca) for station_open. */
+	int (*exec)(const struct station_opts *so, int argc, char **argv);
 };
 
 extern const struct cmd_entry cmd_probe_entry;
@@ -31,17 +43,27 @@ extern const struct cmd_entry cmd_export_entry;
 extern const struct cmd_entry cmd_batch_entry;
 
 /*
- * Open the station context from the global options (--config, --broker,
- * --broker-ca).  Returns EXIT_PASS with *st set, or prints the cause and
- * returns EXIT_USAGE (a bad option) or EXIT_STATION (config, ledger, CA).
+ * Open the station context from the global options `so` (--config,
+ * --broker, --broker-ca).  Returns EXIT_PASS with *st set, or prints the
+ * cause and returns EXIT_USAGE (a bad option) or EXIT_STATION (config,
+ * ledger, CA).
  */
-struct station;
-int cmd_open_station(struct station **st);
+int cmd_open_station(const struct station_opts *so, struct station **st);
 extern const struct cmd_entry cmd_list_devices_entry;
 extern const struct cmd_entry cmd_revoke_entry;
 
 /* Print "usage: station NAME ARGS" to stderr and return EXIT_USAGE. */
 int cmd_usage(const struct cmd_entry *entry);
+
+/*
+ * Parse the command line of `entry` (argv[0] is the command name; for a
+ * command with subcommands argv[1] names the template, and the options
+ * follow it) into `dst`, its plain arguments into *args.  EXIT_PASS, or
+ * on a bad command line "station: NAME: CAUSE" and the usage line on
+ * stderr and EXIT_USAGE (2), the same for every command.
+ */
+int cmd_parse(const struct cmd_entry *entry, int argc, char **argv,
+    void *dst, struct opt_args *args);
 
 /*
  * Print "station: WHAT: CAUSE" (or "station: CAUSE" when `what` is NULL)

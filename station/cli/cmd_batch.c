@@ -23,7 +23,7 @@
  */
 #include <jansson.h>
 #include <pthread.h>
-#include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,58 +313,72 @@ out:
 	return rc;
 }
 
-/* A positive run count; -1 if `s` is not one. */
-static int
-parse_count(const char *s, unsigned *out)
-{
-	char *end = NULL;
-	unsigned long v;
+/* The command line (strings point into argv). */
+struct batch_args {
+	const char *fixture_path, *operator_id, *batch, *input;
+	int hotplug;
+	long long count; /* 0: not given */
+};
 
-	if (!isdigit((unsigned char)s[0]))
-		return -1;
-	v = strtoul(s, &end, 10);
-	if (*end != '\0' || v == 0 || v > 1000000)
-		return -1;
-	*out = (unsigned)v;
-	return 0;
-}
+static const struct opt batch_opt_table[] = {
+	{ .name = "--fixture", .kind = OPT_STRING, .value = "F",
+	  .offset = offsetof(struct batch_args, fixture_path),
+	  .help = "the fixture file (default: the configuration's slots)" },
+	{ .name = "--operator", .kind = OPT_STRING, .value = "ID",
+	  .offset = offsetof(struct batch_args, operator_id),
+	  .help = "the operator, recorded with every run" },
+	{ .name = "--batch", .kind = OPT_STRING, .value = "LOT",
+	  .offset = offsetof(struct batch_args, batch),
+	  .help = "the production batch, recorded with every run" },
+	{ .name = "--input", .kind = OPT_STRING, .value = "FILE",
+	  .offset = offsetof(struct batch_args, input),
+	  .help = "read the scans from FILE instead of stdin" },
+	{ .name = "--hotplug", .kind = OPT_FLAG,
+	  .offset = offsetof(struct batch_args, hotplug),
+	  .help = "start runs on boards plugged into usb: slots, not scans" },
+	{ .name = "--count", .kind = OPT_NUMBER, .value = "N",
+	  .min = 1, .max = 1000000,
+	  .offset = offsetof(struct batch_args, count),
+	  .help = "with --hotplug: end after N finished runs" },
+	{ .name = NULL },
+};
+
+static const struct opt_template batch_template[] = {
+	{ .opts = batch_opt_table },
+	{ .opts = NULL },
+};
 
 static int
-cmd_batch_exec(int argc, char **argv)
+cmd_batch_exec(const struct station_opts *so, int argc, char **argv)
 {
+	struct batch_args a = { .count = 0 };
 	struct batch_opts o = { .hotplug = 0 };
+	struct opt_args args;
 	const char *fixture_path = NULL, *input = NULL;
 	struct station *st = NULL;
 	struct fixture *fx = NULL;
 	FILE *in = stdin;
 	char *cause = NULL;
-	int rc = EXIT_STATION;
+	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int more = i + 1 < argc;
-
-		if (strcmp(a, "--fixture") == 0 && more)
-			fixture_path = argv[++i];
-		else if (strcmp(a, "--operator") == 0 && more)
-			o.tmpl.operator_id = argv[++i];
-		else if (strcmp(a, "--batch") == 0 && more)
-			o.tmpl.batch = argv[++i];
-		else if (strcmp(a, "--input") == 0 && more)
-			input = argv[++i];
-		else if (strcmp(a, "--hotplug") == 0)
-			o.hotplug = 1;
-		else if (strcmp(a, "--count") == 0 && more &&
-		    parse_count(argv[i + 1], &o.count) == 0)
-			i++;
-		else
-			return cmd_usage(&cmd_batch_entry);
-	}
-	if (o.count > 0 && !o.hotplug)
+	rc = cmd_parse(&cmd_batch_entry, argc, argv, &a, &args);
+	if (rc != EXIT_PASS)
+		return rc;
+	if (a.count > 0 && !a.hotplug) {
+		cmd_print_cause("batch", "--count counts hotplugged runs: "
+		    "give --hotplug too");
 		return cmd_usage(&cmd_batch_entry);
+	}
+	fixture_path = a.fixture_path;
+	input = a.input;
+	o.tmpl.operator_id = a.operator_id;
+	o.tmpl.batch = a.batch;
+	o.hotplug = a.hotplug;
+	o.count = (unsigned)a.count;
 	if (!cmd_arg_printable("--operator", o.tmpl.operator_id) ||
 	    !cmd_arg_printable("--batch", o.tmpl.batch))
 		return EXIT_USAGE;
+	rc = EXIT_STATION;
 	if (input) {
 		in = fopen(input, "re");
 		if (in == NULL) {
@@ -372,7 +386,7 @@ cmd_batch_exec(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (station_open(station_globals.config_path, &st, &cause) != ST_OK)
+	if (station_open(so, &st, &cause) != ST_OK)
 		goto fail;
 	if (fixture_path) {
 		if (fixture_load(fixture_path, st->cfg, &fx, &cause) != ST_OK)
@@ -400,5 +414,6 @@ const struct cmd_entry cmd_batch_entry = {
 	.summary = "provision the scans read from stdin (SERIAL [SLOT]) on "
 	    "the fixture's slots, or with --hotplug the boards plugged into "
 	    "its usb: slots; JSON lines out",
+	.options = batch_template,
 	.exec = cmd_batch_exec,
 };

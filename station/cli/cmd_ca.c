@@ -11,6 +11,7 @@
  * $STATION_HOME/ca (STATION_HOME=./var) with the key in a file.
  */
 #include <openssl/pem.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,34 +25,70 @@
 struct ca_cli {
 	struct local_ca_init_opts init; /* init.key: where the key is */
 	const char *dir, *out, *code;
-	long days;
+	long long days;
+	const char *config_path; /* --config, or NULL */
 	struct config *cfg; /* --config's, or the defaults */
 };
 
-/* Options every subcommand takes; 1 if argv[*i] was one of them. */
-static int
-common_opt(struct ca_cli *c, int argc, char **argv, int *i)
-{
-	const char *o = argv[*i];
+/* Options every subcommand takes (init ignores --out). */
+static const struct opt ca_shared_opts[] = {
+	{ .name = "--dir", .kind = OPT_STRING, .value = "DIR",
+	  .offset = offsetof(struct ca_cli, dir),
+	  .help = "the CA directory (default: [ca] dir, else "
+	      "$STATION_HOME/ca)" },
+	{ .name = "--pkcs11", .kind = OPT_STRING, .value = "URI",
+	  .offset = offsetof(struct ca_cli, init.key.uri),
+	  .help = "the intermediate's key is in this PKCS#11 token" },
+	{ .name = "--pin-file", .kind = OPT_STRING, .value = "F",
+	  .offset = offsetof(struct ca_cli, init.key.pin_file),
+	  .help = "the token's PIN is in file F" },
+	{ .name = "--pin-env", .kind = OPT_STRING, .value = "VAR",
+	  .offset = offsetof(struct ca_cli, init.key.pin_env),
+	  .help = "the token's PIN is in environment variable VAR" },
+	{ .name = "--module", .kind = OPT_STRING, .value = "PATH",
+	  .offset = offsetof(struct ca_cli, init.key.module),
+	  .help = "the PKCS#11 module (default: SoftHSM2's)" },
+	{ .name = "--out", .kind = OPT_STRING, .value = "DIR|FILE",
+	  .offset = offsetof(struct ca_cli, out),
+	  .help = "where the CRL or the certificate goes" },
+	{ .name = NULL },
+};
 
-	if (*i + 1 >= argc)
-		return 0;
-	if (strcmp(o, "--dir") == 0)
-		c->dir = argv[++*i];
-	else if (strcmp(o, "--pkcs11") == 0)
-		c->init.key.uri = argv[++*i];
-	else if (strcmp(o, "--pin-file") == 0)
-		c->init.key.pin_file = argv[++*i];
-	else if (strcmp(o, "--pin-env") == 0)
-		c->init.key.pin_env = argv[++*i];
-	else if (strcmp(o, "--module") == 0)
-		c->init.key.module = argv[++*i];
-	else if (strcmp(o, "--out") == 0)
-		c->out = argv[++*i];
-	else
-		return 0;
-	return 1;
-}
+static const struct opt ca_init_opts[] = {
+	{ .name = "--force", .kind = OPT_FLAG,
+	  .offset = offsetof(struct ca_cli, init.force),
+	  .help = "replace an existing CA (its issued and revoked lists stay)" },
+	{ .name = "--root-subject", .kind = OPT_STRING, .value = "DN",
+	  .offset = offsetof(struct ca_cli, init.root_subject),
+	  .help = "the root's subject" },
+	{ .name = "--intermediate-subject", .kind = OPT_STRING, .value = "DN",
+	  .offset = offsetof(struct ca_cli, init.intermediate_subject),
+	  .help = "the intermediate's subject" },
+	{ .name = NULL },
+};
+
+static const struct opt ca_crl_opts[] = {
+	{ .name = "--days", .kind = OPT_NUMBER, .value = "N",
+	  .min = 1, .max = 3650,
+	  .offset = offsetof(struct ca_cli, days),
+	  .help = "the CRL's nextUpdate is N days away (default 7)" },
+	{ .name = NULL },
+};
+
+static const struct opt ca_verification_opts[] = {
+	{ .name = "--code", .kind = OPT_STRING, .value = "CODE",
+	  .offset = offsetof(struct ca_cli, code),
+	  .help = "the registration code AWS IoT gave (required)" },
+	{ .name = NULL },
+};
+
+static const struct opt_template ca_template[] = {
+	{ .sub = "init", .opts = ca_init_opts, .shared = ca_shared_opts },
+	{ .sub = "crl", .opts = ca_crl_opts, .shared = ca_shared_opts },
+	{ .sub = "aws-verification-cert", .opts = ca_verification_opts,
+	  .shared = ca_shared_opts },
+	{ .opts = NULL },
+};
 
 /* Fill what the command line left open from the configuration. */
 static int
@@ -60,8 +97,8 @@ resolve(struct ca_cli *c, const char *what)
 	char *cause = NULL;
 	struct local_ca_key *k = &c->init.key;
 
-	if (station_globals.config_path != NULL) {
-		if (config_load(station_globals.config_path, &c->cfg, &cause)) {
+	if (c->config_path != NULL) {
+		if (config_load(c->config_path, &c->cfg, &cause)) {
 			char *w = xasprintf("ca %s", what);
 
 			cmd_print_cause(w, cause);
@@ -101,32 +138,21 @@ fail(const char *what, st_err err, char *cause)
 }
 
 static int
-ca_init(struct ca_cli *c, int argc, char **argv)
+ca_init(struct ca_cli *c)
 {
 	char *cause = NULL;
+	st_err err;
 	int rc;
 
-	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--force") == 0)
-			c->init.force = 1;
-		else if (common_opt(c, argc, argv, &i))
-			continue;
-		else if (strcmp(argv[i], "--root-subject") == 0 && i + 1 < argc)
-			c->init.root_subject = argv[++i];
-		else if (strcmp(argv[i], "--intermediate-subject") == 0 &&
-		    i + 1 < argc)
-			c->init.intermediate_subject = argv[++i];
-		else
-			return cmd_usage(&cmd_ca_entry);
-	}
 	if (c->init.key.pin_file != NULL && c->init.key.pin_env != NULL) {
 		fprintf(stderr, "station: ca init: give --pin-file or "
 		    "--pin-env, not both\n");
 		return EXIT_USAGE;
 	}
-	if ((rc = resolve(c, "init")) != EXIT_PASS)
+	rc = resolve(c, "init");
+	if (rc != EXIT_PASS)
 		return rc;
-	st_err err = local_ca_init_opts(c->dir, &c->init, &cause);
+	err = local_ca_init_opts(c->dir, &c->init, &cause);
 	if (err)
 		return fail("init", err, cause);
 	printf("created local CA in %s\nroot certificate: %s/root.pem "
@@ -148,74 +174,63 @@ open_ca(struct ca_cli *c, const char *what, struct ca_backend **ca)
 }
 
 static int
-ca_crl(struct ca_cli *c, int argc, char **argv)
+ca_crl(struct ca_cli *c)
 {
 	struct ca_backend *ca = NULL;
 	char *cause = NULL;
+	const char *d;
 	long number = 0;
+	st_err err;
 	int rc;
 
-	for (int i = 2; i < argc; i++) {
-		if (common_opt(c, argc, argv, &i))
-			continue;
-		if (strcmp(argv[i], "--days") == 0 && i + 1 < argc) {
-			char *end = NULL;
-
-			c->days = strtol(argv[++i], &end, 10);
-			if (*end == '\0' && c->days >= 1 && c->days <= 3650)
-				continue;
-			fprintf(stderr, "station: ca crl: --days expects "
-			    "1..3650\n");
-		}
-		return cmd_usage(&cmd_ca_entry);
-	}
-	if ((rc = resolve(c, "crl")) != EXIT_PASS ||
-	    (rc = open_ca(c, "crl", &ca)) != EXIT_PASS)
-		return rc;
-	st_err err = local_ca_crl(ca, c->out, (int)c->days, &number, &cause);
+	rc = resolve(c, "crl");
+	if (rc != EXIT_PASS)
+		goto out;
+	rc = open_ca(c, "crl", &ca);
+	if (rc != EXIT_PASS)
+		goto out;
+	err = local_ca_crl(ca, c->out, (int)c->days, &number, &cause);
 	if (err) {
 		rc = fail("crl", err, cause);
-	} else {
-		const char *d = c->out ? c->out : c->dir;
-
-		printf("CRL number %ld: %s/crl.pem %s/crl.der\n", number, d, d);
+		goto out;
 	}
+	d = c->out ? c->out : c->dir;
+	printf("CRL number %ld: %s/crl.pem %s/crl.der\n", number, d, d);
+out:
 	ca_free(ca);
 	return rc;
 }
 
 static int
-ca_verification(struct ca_cli *c, int argc, char **argv)
+ca_verification(struct ca_cli *c)
 {
 	struct ca_backend *ca = NULL;
 	X509 *cert = NULL;
 	FILE *fp = stdout;
 	char *cause = NULL;
+	st_err err;
 	int rc;
 
-	for (int i = 2; i < argc; i++) {
-		if (common_opt(c, argc, argv, &i))
-			continue;
-		if (strcmp(argv[i], "--code") == 0 && i + 1 < argc) {
-			c->code = argv[++i];
-			continue;
-		}
-		return cmd_usage(&cmd_ca_entry);
-	}
 	if (c->code == NULL)
 		return cmd_usage(&cmd_ca_entry);
-	if ((rc = resolve(c, "aws-verification-cert")) != EXIT_PASS ||
-	    (rc = open_ca(c, "aws-verification-cert", &ca)) != EXIT_PASS)
-		return rc;
-	st_err err = local_ca_verification_cert(ca, c->code, &cert, &cause);
+	rc = resolve(c, "aws-verification-cert");
+	if (rc != EXIT_PASS)
+		goto out;
+	rc = open_ca(c, "aws-verification-cert", &ca);
+	if (rc != EXIT_PASS)
+		goto out;
+	err = local_ca_verification_cert(ca, c->code, &cert, &cause);
 	if (err) {
 		rc = fail("aws-verification-cert", err, cause);
 		goto out;
 	}
-	if (c->out != NULL && (fp = fopen(c->out, "w")) == NULL) {
-		perror(c->out);
-		rc = EXIT_STATION;
-		goto out;
+	if (c->out != NULL) {
+		fp = fopen(c->out, "w");
+		if (fp == NULL) {
+			perror(c->out);
+			rc = EXIT_STATION;
+			goto out;
+		}
 	}
 	/* Only the certificate: its key was never written anywhere. */
 	if (!PEM_write_X509(fp, cert) || fflush(fp) != 0) {
@@ -232,21 +247,21 @@ out:
 }
 
 static int
-cmd_ca_exec(int argc, char **argv)
+cmd_ca_exec(const struct station_opts *so, int argc, char **argv)
 {
-	struct ca_cli c = { 0 };
+	struct ca_cli c = { .config_path = so->config_path };
+	struct opt_args args;
 	int rc;
 
-	if (argc < 2)
-		return cmd_usage(&cmd_ca_entry);
+	rc = cmd_parse(&cmd_ca_entry, argc, argv, &c, &args);
+	if (rc != EXIT_PASS)
+		return rc;
 	if (strcmp(argv[1], "init") == 0)
-		rc = ca_init(&c, argc, argv);
+		rc = ca_init(&c);
 	else if (strcmp(argv[1], "crl") == 0)
-		rc = ca_crl(&c, argc, argv);
-	else if (strcmp(argv[1], "aws-verification-cert") == 0)
-		rc = ca_verification(&c, argc, argv);
+		rc = ca_crl(&c);
 	else
-		rc = cmd_usage(&cmd_ca_entry);
+		rc = ca_verification(&c);
 	config_free(c.cfg);
 	return rc;
 }
@@ -262,5 +277,6 @@ const struct cmd_entry cmd_ca_entry = {
 	.summary = "manage the local CA (default dir $STATION_HOME/ca, "
 	    "STATION_HOME=./var): create it, issue its CRL, sign an AWS IoT "
 	    "verification certificate",
+	.options = ca_template,
 	.exec = cmd_ca_exec,
 };

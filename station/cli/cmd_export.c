@@ -7,6 +7,7 @@
  * ledger locked, another export running); 2 for a bad command line.
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,52 +65,89 @@ problem_hint(enum export_problem p)
 	}
 }
 
+/* The command line (strings point into argv). */
+struct export_opts {
+	const char *dir, *from, *to;
+	int format; /* index in export_format_names */
+	int since_last;
+};
+
+/* Indexed by enum export_format: the parser stores the index. */
+static const char *const export_format_names[] = {
+	[EXPORT_CSV] = "csv",
+	[EXPORT_JSONL] = "jsonl",
+	NULL,
+};
+
+static const struct opt export_opt_table[] = {
+	{ .name = "--out", .kind = OPT_STRING, .value = "DIR",
+	  .offset = offsetof(struct export_opts, dir),
+	  .help = "the directory the export and its manifest go to" },
+	{ .name = "--format", .kind = OPT_ENUM, .value = "csv|jsonl",
+	  .names = export_format_names,
+	  .offset = offsetof(struct export_opts, format),
+	  .help = "the file's format (default csv)" },
+	{ .name = "--since-last", .kind = OPT_FLAG,
+	  .offset = offsetof(struct export_opts, since_last),
+	  .help = "the runs since the last export (the default)" },
+	{ .name = "--from", .kind = OPT_STRING, .value = "T",
+	  .offset = offsetof(struct export_opts, from),
+	  .help = "with --to: the runs finished in [T, T), UTC" },
+	{ .name = "--to", .kind = OPT_STRING, .value = "T",
+	  .offset = offsetof(struct export_opts, to),
+	  .help = "the end of the --from window (2026-11-22T00:00:00Z)" },
+	{ .name = NULL },
+};
+
+static const struct opt_template export_template[] = {
+	{ .opts = export_opt_table },
+	{ .opts = NULL },
+};
+
+/* --from/--to: a UTC time, else a usage error naming it. */
 static int
-cmd_export_exec(int argc, char **argv)
+time_opt(const char *name, const char *value, int64_t *ms)
+{
+	char *shown;
+
+	if (value == NULL || parse_utc(value, ms) == 0)
+		return 0;
+	shown = text_escape(value, 64);
+	fprintf(stderr, "station: export: bad option %s %s (a UTC time "
+	    "like 2026-11-22T00:00:00Z)\n", name, shown);
+	free(shown);
+	return -1;
+}
+
+static int
+cmd_export_exec(const struct station_opts *so, int argc, char **argv)
 {
 	struct export_request req = {.since_last = 1, .format = EXPORT_CSV};
+	struct export_opts o = { .format = EXPORT_CSV };
 	struct export_result res;
+	struct opt_args args;
 	struct station *st = NULL;
 	char *cause = NULL;
 	struct text_pool tp = { 0 };
-	int since = 0, have_from = 0, have_to = 0, rc = EXIT_PASS;
+	int have_from, have_to, rc;
 	st_err err;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (strcmp(a, "--since-last") == 0) {
-			since = 1;
-			continue;
-		}
-		if (v == NULL)
-			return cmd_usage(&cmd_export_entry);
-		i++;
-		if (strcmp(a, "--out") == 0) {
-			req.dir = v;
-			continue;
-		}
-		if (strcmp(a, "--format") == 0 &&
-		    export_format_parse(v, &req.format) == 0)
-			continue;
-		if (strcmp(a, "--from") == 0 && parse_utc(v, &req.from_ms) == 0) {
-			have_from = 1;
-			continue;
-		}
-		if (strcmp(a, "--to") == 0 && parse_utc(v, &req.to_ms) == 0) {
-			have_to = 1;
-			continue;
-		}
-		fprintf(stderr, "station: export: bad option %s %s\n",
-		    text_pool_show(&tp, a), text_pool_show(&tp, v ? v : ""));
-		text_pool_clear(&tp);
+	rc = cmd_parse(&cmd_export_entry, argc, argv, &o, &args);
+	if (rc != EXIT_PASS)
+		return rc;
+	if (time_opt("--from", o.from, &req.from_ms) != 0 ||
+	    time_opt("--to", o.to, &req.to_ms) != 0)
 		return cmd_usage(&cmd_export_entry);
-	}
-	if (req.dir == NULL || have_from != have_to || (since && have_from) ||
+	req.dir = o.dir;
+	req.format = (enum export_format)o.format;
+	have_from = o.from != NULL;
+	have_to = o.to != NULL;
+	if (req.dir == NULL || have_from != have_to ||
+	    (o.since_last && have_from) ||
 	    (have_from && req.from_ms >= req.to_ms))
 		return cmd_usage(&cmd_export_entry);
 	req.since_last = !have_from;
-	rc = cmd_open_station(&st);
+	rc = cmd_open_station(so, &st);
 	if (rc != EXIT_PASS)
 		return rc;
 	req.station_id = st->cfg->station_id;
@@ -150,5 +188,6 @@ const struct cmd_entry cmd_export_entry = {
     .name = "export",
     .args = "--out DIR [--format csv|jsonl] [--since-last | --from T --to T]",
     .summary = "write finished runs for the ERP (T: 2026-11-22T00:00:00Z)",
+    .options = export_template,
     .exec = cmd_export_exec,
 };

@@ -10,6 +10,8 @@
  */
 #include <inttypes.h>
 #include <jansson.h>
+#include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,34 +253,55 @@ ledger_verify_cmd(struct station *st, int json)
 	return err ? EXIT_STATION : EXIT_PASS;
 }
 
+struct ledger_opts {
+	int json;
+	long long limit;
+};
+
+/* Every view takes both options; --limit counts only for `list`. */
+static const struct opt ledger_opt_table[] = {
+	{ .name = "--json", .kind = OPT_FLAG,
+	  .offset = offsetof(struct ledger_opts, json),
+	  .help = "one JSON object per line" },
+	{ .name = "--limit", .kind = OPT_NUMBER, .value = "N",
+	  .min = 0, .max = INT_MAX,
+	  .offset = offsetof(struct ledger_opts, limit),
+	  .help = "list: the newest N runs (default 20, 0: all)" },
+	{ .name = NULL },
+};
+
+static const struct opt_template ledger_template[] = {
+	{ .sub = "list", .opts = ledger_opt_table },
+	{ .sub = "show", .opts = ledger_opt_table, .lower = 1, .upper = 1,
+	  .args = "SERIAL" },
+	{ .sub = "verify", .opts = ledger_opt_table },
+	{ .opts = NULL },
+};
+
 static int
-cmd_ledger_exec(int argc, char **argv)
+cmd_ledger_exec(const struct station_opts *so, int argc, char **argv)
 {
+	struct ledger_opts o = { .limit = 20 };
+	struct opt_args args;
 	struct view v = { 0 };
-	const char *sub = argc > 1 ? argv[1] : NULL, *serial = NULL;
-	int limit = 20, rc = EXIT_PASS;
+	const char *sub, *serial;
+	int rc;
 	struct station *st = NULL;
 	char *cause = NULL;
 	st_err err = ST_OK;
 
-	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			v.json = 1;
-		else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc)
-			limit = (int)strtol(argv[++i], NULL, 10);
-		else if (argv[i][0] != '-' && serial == NULL)
-			serial = argv[i];
-		else
-			return cmd_usage(&cmd_ledger_entry);
-	}
-	if (sub == NULL || (strcmp(sub, "show") == 0) != (serial != NULL) ||
-	    (strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "verify")))
-		return cmd_usage(&cmd_ledger_entry);
-	rc = cmd_open_station(&st);
+	rc = cmd_parse(&cmd_ledger_entry, argc, argv, &o, &args);
+	if (rc != EXIT_PASS)
+		return rc;
+	sub = argv[1];
+	serial = args.arg[0];
+	v.json = o.json;
+	rc = cmd_open_station(so, &st);
 	if (rc != EXIT_PASS)
 		return rc;
 	if (strcmp(sub, "list") == 0) {
-		err = ledger_list_runs(st->ledger, limit, run_cb, &v, &cause);
+		err = ledger_list_runs(st->ledger, (int)o.limit, run_cb, &v,
+		    &cause);
 	} else if (strcmp(sub, "show") == 0) {
 		err = show_device(st->ledger, &v, serial, &cause);
 		if (err == ST_OK && v.runs == 0 && v.certs == 0) {
@@ -308,5 +331,6 @@ const struct cmd_entry cmd_ledger_entry = {
 	.name = "ledger",
 	.args = "list [--limit N] [--json] | show SERIAL [--json] | verify [--json]",
 	.summary = "show runs and certificates; verify the hash chain",
+	.options = ledger_template,
 	.exec = cmd_ledger_exec,
 };

@@ -8,6 +8,7 @@
  * board is plugged in; USB serial adapters by VID:PID:SERIAL.
  */
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,21 +106,38 @@ print_usb(const struct usb_dev_info *d, int json)
 	text_pool_clear(&tp);
 }
 
+struct list_devices_opts {
+	int json;
+};
+
+static const struct opt list_devices_opt_table[] = {
+	{ .name = "--json", .kind = OPT_FLAG,
+	  .offset = offsetof(struct list_devices_opts, json),
+	  .help = "one JSON object per port or device" },
+	{ .name = NULL },
+};
+
+static const struct opt_template list_devices_template[] = {
+	{ .opts = list_devices_opt_table },
+	{ .opts = NULL },
+};
+
 static int
-list_devices_exec(int argc, char **argv)
+list_devices_exec(const struct station_opts *so, int argc, char **argv)
 {
+	struct list_devices_opts o = { 0 };
+	struct opt_args args;
 	struct uart_port_info *ports = NULL;
 	struct usb_dev_info *devs = NULL;
 	size_t nports = 0, ndevs = 0;
 	char *cause = NULL;
-	int json = 0, failures = 0;
+	int json, failures = 0, rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			json = 1;
-		else
-			return cmd_usage(&cmd_list_devices_entry);
-	}
+	(void)so; /* only what this machine sees: no station */
+	rc = cmd_parse(&cmd_list_devices_entry, argc, argv, &o, &args);
+	if (rc != EXIT_PASS)
+		return rc;
+	json = o.json;
 	if (uart_list_ports(&ports, &nports, &cause) != ST_OK) {
 		cmd_print_cause("serial ports", cause);
 		free(cause);
@@ -148,5 +166,6 @@ const struct cmd_entry cmd_list_devices_entry = {
 	.name = "list-devices",
 	.args = "[--json]",
 	.summary = "serial ports and USB devices, with the URI for a fixture",
+	.options = list_devices_template,
 	.exec = list_devices_exec,
 };

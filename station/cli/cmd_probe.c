@@ -1,6 +1,7 @@
 /* station probe DEVICE-URI [--json]: say HELLO and print what the device
  * reports.  The first thing a test engineer runs against a new fixture. */
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,30 +68,46 @@ print_json(const struct transport *t, const struct dev_info *info,
 	json_out_line(o);
 }
 
+struct probe_opts {
+	int json;
+};
+
+static const struct opt probe_opt_table[] = {
+	{ .name = "--json", .kind = OPT_FLAG,
+	  .offset = offsetof(struct probe_opts, json),
+	  .help = "what the device reports as one JSON object" },
+	{ .name = NULL },
+};
+
+static const struct opt_template probe_template[] = {
+	{ .opts = probe_opt_table, .lower = 1, .upper = 1,
+	  .args = "DEVICE-URI" },
+	{ .opts = NULL },
+};
+
 static int
-cmd_probe_exec(int argc, char **argv)
+cmd_probe_exec(const struct station_opts *so, int argc, char **argv)
 {
+	struct probe_opts o = { 0 };
+	struct opt_args args;
 	const char *uri = NULL;
-	int json = 0;
+	int json, rc;
 	struct transport *t = NULL;
 	struct client *c = NULL;
 	struct dev_info info = { 0 };
 	char *cause = NULL, caps[128] = "";
 	struct text_pool tp = { 0 };
+	struct deadline dl;
 	st_err err;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			json = 1;
-		else if (argv[i][0] == '-' || uri != NULL)
-			return cmd_usage(&cmd_probe_entry);
-		else
-			uri = argv[i];
-	}
-	if (uri == NULL)
-		return cmd_usage(&cmd_probe_entry);
+	(void)so; /* probe reaches the device alone: no station */
+	rc = cmd_parse(&cmd_probe_entry, argc, argv, &o, &args);
+	if (rc != EXIT_PASS)
+		return rc;
+	uri = args.arg[0];
+	json = o.json;
 
-	struct deadline dl = deadline_in(PROBE_DEADLINE_MS);
+	dl = deadline_in(PROBE_DEADLINE_MS);
 	err = transport_open(uri, dl, &t, &cause);
 	if (err == ST_OK) {
 		c = client_new(t, NULL);
@@ -130,5 +147,6 @@ const struct cmd_entry cmd_probe_entry = {
 	.name = "probe",
 	.args = "DEVICE-URI [--json]",
 	.summary = "say HELLO to a device and print what it reports",
+	.options = probe_template,
 	.exec = cmd_probe_exec,
 };

@@ -8,6 +8,7 @@
  * that run is still recorded as a FAIL at connect), 3 when the station
  * itself cannot work (config, ledger, CA).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,49 +70,72 @@ print_human(const struct provision_result *res)
 	text_pool_clear(&tp);
 }
 
+/* The command line; req's strings point into argv. */
+struct provision_opts {
+	struct provision_request req;
+	struct station_opts station; /* the global options, --broker here */
+	int json, quiet;
+};
+
+static const struct opt provision_opt_table[] = {
+	{ .name = "--serial", .kind = OPT_STRING, .value = "SCANNED",
+	  .offset = offsetof(struct provision_opts, req.scanned_serial),
+	  .help = "the scanned serial the device must report" },
+	{ .name = "--profile", .kind = OPT_STRING, .value = "P",
+	  .offset = offsetof(struct provision_opts, req.profile),
+	  .help = "the certificate profile (default: the configured one)" },
+	{ .name = "--operator", .kind = OPT_STRING, .value = "ID",
+	  .offset = offsetof(struct provision_opts, req.operator_id),
+	  .help = "the operator, recorded with the run" },
+	{ .name = "--batch", .kind = OPT_STRING, .value = "ID",
+	  .offset = offsetof(struct provision_opts, req.batch),
+	  .help = "the production batch, recorded with the run" },
+	{ .name = "--broker", .kind = OPT_STRING, .value = "HOST:PORT",
+	  .offset = offsetof(struct provision_opts, station.broker),
+	  .help = "the smoke test's broker, instead of [broker]" },
+	{ .name = "--broker-ca", .kind = OPT_STRING, .value = "FILE",
+	  .offset = offsetof(struct provision_opts, station.broker_ca),
+	  .help = "the CA that signed the broker's certificate" },
+	{ .name = "--json", .kind = OPT_FLAG,
+	  .offset = offsetof(struct provision_opts, json),
+	  .help = "the result as one JSON object on stdout" },
+	{ .name = "--quiet", .kind = OPT_FLAG,
+	  .offset = offsetof(struct provision_opts, quiet),
+	  .help = "no progress lines on stderr" },
+	{ .name = NULL },
+};
+
+static const struct opt_template provision_template[] = {
+	{ .opts = provision_opt_table, .lower = 1, .upper = 1,
+	  .args = "DEVICE-URI" },
+	{ .opts = NULL },
+};
+
 static int
-cmd_provision_exec(int argc, char **argv)
+cmd_provision_exec(const struct station_opts *so, int argc, char **argv)
 {
+	struct provision_opts o = { .station = *so };
 	struct provision_request req = { 0 };
 	struct provision_result res = { 0 };
 	struct station *st = NULL;
 	struct event_bus bus = { 0 };
+	struct opt_args args;
 	char *cause = NULL;
-	int json = 0, quiet = 0, rc;
+	int json, quiet, rc;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int more = i + 1 < argc;
-
-		if (strcmp(a, "--json") == 0)
-			json = 1;
-		else if (strcmp(a, "--quiet") == 0)
-			quiet = 1;
-		else if (strcmp(a, "--serial") == 0 && more)
-			req.scanned_serial = argv[++i];
-		else if (strcmp(a, "--profile") == 0 && more)
-			req.profile = argv[++i];
-		else if (strcmp(a, "--operator") == 0 && more)
-			req.operator_id = argv[++i];
-		else if (strcmp(a, "--batch") == 0 && more)
-			req.batch = argv[++i];
-		else if (strcmp(a, "--broker") == 0 && more)
-			station_globals.broker = argv[++i];
-		else if (strcmp(a, "--broker-ca") == 0 && more)
-			station_globals.broker_ca = argv[++i];
-		else if (a[0] == '-' || req.device_uri != NULL)
-			return cmd_usage(&cmd_provision_entry);
-		else
-			req.device_uri = a;
-	}
-	if (req.device_uri == NULL)
-		return cmd_usage(&cmd_provision_entry);
+	rc = cmd_parse(&cmd_provision_entry, argc, argv, &o, &args);
+	if (rc != EXIT_PASS)
+		return rc;
+	req = o.req;
+	req.device_uri = args.arg[0];
+	json = o.json;
+	quiet = o.quiet;
 	if (!cmd_arg_printable("--serial", req.scanned_serial) ||
 	    !cmd_arg_printable("--operator", req.operator_id) ||
 	    !cmd_arg_printable("--batch", req.batch))
 		return EXIT_USAGE;
 
-	rc = cmd_open_station(&st);
+	rc = cmd_open_station(&o.station, &st);
 	if (rc != EXIT_PASS)
 		return rc;
 	if (!json && !quiet)
@@ -152,5 +176,6 @@ const struct cmd_entry cmd_provision_entry = {
 	    "[--batch ID] [--broker HOST:PORT --broker-ca FILE] [--json] "
 	    "[--quiet]",
 	.summary = "provision one device end to end (exit 0 PASS, 1 FAIL)",
+	.options = provision_template,
 	.exec = cmd_provision_exec,
 };

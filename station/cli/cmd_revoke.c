@@ -15,6 +15,7 @@
  * revoke yet is revoked by the next station start.  (The local CA's CRL
  * is then reissued with `station ca crl`.)
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,24 +124,40 @@ out:
 	return rc;
 }
 
+struct revoke_opts {
+	const char *reason;
+};
+
+/* --reason is checked against the CA's own list of names below
+ * (local_crl_reason_code): that list is the one place they are kept. */
+static const struct opt revoke_opt_table[] = {
+	{ .name = "--reason", .kind = OPT_STRING, .value = "R",
+	  .offset = offsetof(struct revoke_opts, reason),
+	  .help = "an RFC 5280 CRLReason name (default unspecified)" },
+	{ .name = NULL },
+};
+
+static const struct opt_template revoke_template[] = {
+	{ .opts = revoke_opt_table, .lower = 1, .upper = 1,
+	  .args = "CERT-SERIAL" },
+	{ .opts = NULL },
+};
+
 static int
-cmd_revoke_exec(int argc, char **argv)
+cmd_revoke_exec(const struct station_opts *so, int argc, char **argv)
 {
-	const char *reason = "unspecified", *arg = NULL;
+	struct revoke_opts o = { .reason = "unspecified" };
+	struct opt_args args;
+	const char *reason, *arg;
 	struct station *st = NULL;
 	char *serial = NULL, *cause = NULL;
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
-			reason = argv[++i];
-		else if (argv[i][0] != '-' && arg == NULL)
-			arg = argv[i];
-		else
-			return cmd_usage(&cmd_revoke_entry);
-	}
-	if (arg == NULL)
-		return cmd_usage(&cmd_revoke_entry);
+	rc = cmd_parse(&cmd_revoke_entry, argc, argv, &o, &args);
+	if (rc != EXIT_PASS)
+		return rc;
+	reason = o.reason;
+	arg = args.arg[0];
 	if (local_crl_reason_code(reason) < 0) {
 		char *shown = text_escape(reason, 64);
 
@@ -161,7 +178,7 @@ cmd_revoke_exec(int argc, char **argv)
 		free(shown);
 		return EXIT_USAGE;
 	}
-	if (station_open(station_globals.config_path, &st, &cause)) {
+	if (station_open(so, &st, &cause) != ST_OK) {
 		cmd_print_cause("revoke", cause);
 		rc = EXIT_STATION;
 	} else {
@@ -178,5 +195,6 @@ const struct cmd_entry cmd_revoke_entry = {
 	.args = "CERT-SERIAL [--reason R]",
 	.summary = "revoke a certificate at the CA and in the ledger (R: "
 	    "RFC 5280 reason, e.g. keyCompromise, superseded)",
+	.options = revoke_template,
 	.exec = cmd_revoke_exec,
 };

@@ -17,6 +17,7 @@
  */
 #define LOG_MODULE "ui"
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,28 +44,29 @@ struct ui_opts {
 	int no_hotplug;
 };
 
-static int
-parse(int argc, char **argv, struct ui_opts *o)
-{
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int more = i + 1 < argc;
+static const struct opt ui_opt_table[] = {
+	{ .name = "--fixture", .kind = OPT_STRING, .value = "FILE",
+	  .offset = offsetof(struct ui_opts, fixture_path),
+	  .help = "the fixture file (default: the configuration's slots)" },
+	{ .name = "--operator", .kind = OPT_STRING, .value = "ID",
+	  .offset = offsetof(struct ui_opts, operator_id),
+	  .help = "the operator (default: the configured one)" },
+	{ .name = "--batch", .kind = OPT_STRING, .value = "LOT",
+	  .offset = offsetof(struct ui_opts, batch),
+	  .help = "the production batch, recorded with every run" },
+	{ .name = "--slot-scan", .kind = OPT_FLAG,
+	  .offset = offsetof(struct ui_opts, slot_scan),
+	  .help = "every serial must be followed by its slot's label" },
+	{ .name = "--no-hotplug", .kind = OPT_FLAG,
+	  .offset = offsetof(struct ui_opts, no_hotplug),
+	  .help = "boards plugged into usb: slots wait for a scan" },
+	{ .name = NULL },
+};
 
-		if (strcmp(a, "--fixture") == 0 && more)
-			o->fixture_path = argv[++i];
-		else if (strcmp(a, "--operator") == 0 && more)
-			o->operator_id = argv[++i];
-		else if (strcmp(a, "--batch") == 0 && more)
-			o->batch = argv[++i];
-		else if (strcmp(a, "--slot-scan") == 0)
-			o->slot_scan = 1;
-		else if (strcmp(a, "--no-hotplug") == 0)
-			o->no_hotplug = 1;
-		else
-			return -1;
-	}
-	return 0;
-}
+static const struct opt_template ui_template[] = {
+	{ .opts = ui_opt_table },
+	{ .opts = NULL },
+};
 
 static int
 ledger_tail_cb(const struct run_record *r, void *ctx)
@@ -164,9 +166,10 @@ enable_hotplug(struct line *line, struct ui_model *m, const struct ui_opts *o)
 }
 
 static int
-cmd_ui_exec(int argc, char **argv)
+cmd_ui_exec(const struct station_opts *so, int argc, char **argv)
 {
 	struct ui_opts o = { 0 };
+	struct opt_args args;
 	struct station *st = NULL;
 	struct fixture *fx = NULL;
 	struct ui_queue *q = NULL;
@@ -175,16 +178,18 @@ cmd_ui_exec(int argc, char **argv)
 	struct ui_model m = { 0 };
 	char *cause = NULL, *log_path = NULL;
 	FILE *log_fp = NULL;
-	int rc = EXIT_STATION;
+	int rc;
 
-	if (parse(argc, argv, &o) != 0)
-		return cmd_usage(&cmd_ui_entry);
+	rc = cmd_parse(&cmd_ui_entry, argc, argv, &o, &args);
+	if (rc != EXIT_PASS)
+		return rc;
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		fprintf(stderr, "station: ui: the operator screen needs a "
 		    "terminal (for scripts use 'station provision')\n");
 		return EXIT_USAGE;
 	}
-	if (station_open(station_globals.config_path, &st, &cause) != ST_OK)
+	rc = EXIT_STATION;
+	if (station_open(so, &st, &cause) != ST_OK)
 		goto fail;
 	if (o.fixture_path != NULL) {
 		if (fixture_load(o.fixture_path, st->cfg, &fx, &cause) != ST_OK)
@@ -240,5 +245,6 @@ const struct cmd_entry cmd_ui_entry = {
 	.args = "[--fixture FILE] [--operator ID] [--batch LOT] [--slot-scan] "
 	    "[--no-hotplug]",
 	.summary = "the operator screen: scan devices, see PASS/FAIL per slot",
+	.options = ui_template,
 	.exec = cmd_ui_exec,
 };

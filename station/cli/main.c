@@ -1,8 +1,10 @@
 /*
- * station: the provisioning station's command line.  Dispatches to the
- * commands in cmd_table[]; each command parses its own options.
+ * station: the provisioning station's command line.  Parses the global
+ * options (main_template) and dispatches to the commands in cmd_table[];
+ * each command parses its own options with its option table (cmd.h).
  */
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +12,6 @@
 #include "station/cli/cmd.h"
 #include "station/pipeline/station.h"
 #include "station/util/log.h"
-#include "station/util/text.h"
 
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_probe_entry,
@@ -39,96 +40,82 @@ usage(FILE *fp)
 	    "See station(1) and docs/ for details.\n");
 }
 
-int
-cmd_open_station(struct station **st)
-{
-	char *cause = NULL;
-	st_err err = station_open(station_globals.config_path, st, &cause);
+/* The global options, before the command. */
+struct main_opts {
+	struct station_opts station;
+	int verbose;
+	int help;
+};
 
-	if (err == ST_OK)
-		return EXIT_PASS;
-	cmd_print_cause(NULL, cause);
-	free(cause);
-	return err == ST_E_ARG ? EXIT_USAGE : EXIT_STATION;
-}
+static const struct opt main_opt_table[] = {
+	{ .name = "--config", .kind = OPT_STRING, .value = "FILE",
+	  .offset = offsetof(struct main_opts, station.config_path),
+	  .help = "the station's configuration (default: the embedded "
+	      "defaults under $STATION_HOME, ./var)" },
+	{ .name = "--broker", .kind = OPT_STRING, .value = "HOST:PORT",
+	  .offset = offsetof(struct main_opts, station.broker),
+	  .help = "the smoke test's broker, instead of [broker]" },
+	{ .name = "--broker-ca", .kind = OPT_STRING, .value = "FILE",
+	  .offset = offsetof(struct main_opts, station.broker_ca),
+	  .help = "the CA that signed the broker's certificate" },
+	{ .name = "--verbose", .alias = "-v", .kind = OPT_FLAG,
+	  .offset = offsetof(struct main_opts, verbose),
+	  .help = "log at debug level" },
+	{ .name = "--help", .alias = "-h", .kind = OPT_FLAG,
+	  .offset = offsetof(struct main_opts, help),
+	  .help = "this text" },
+	{ .name = NULL },
+};
 
-void
-cmd_print_cause(const char *what, const char *cause)
-{
-	char *shown = text_show(cause ? cause : "failed", 4096);
-
-	if (what != NULL)
-		fprintf(stderr, "station: %s: %s\n", what, shown);
-	else
-		fprintf(stderr, "station: %s\n", shown);
-	free(shown);
-}
-
-int
-cmd_arg_printable(const char *opt, const char *value)
-{
-	char *shown;
-
-	if (value == NULL || text_is_printable_ascii(value))
-		return 1;
-	shown = text_escape(value, 128);
-	fprintf(stderr, "station: %s '%s' refused: it holds a byte that is "
-	    "not printable ASCII (scan or type it again)\n", opt, shown);
-	free(shown);
-	return 0;
-}
-
-int
-cmd_usage(const struct cmd_entry *entry)
-{
-	fprintf(stderr, "usage: station %s %s\n", entry->name, entry->args);
-	return EXIT_USAGE;
-}
+static const struct opt_template main_template = {
+	.opts = main_opt_table,
+	.stop_at_arg = 1,
+};
 
 int
 main(int argc, char **argv)
 {
-	int i = 1;
+	struct main_opts o = { .verbose = 0 };
+	struct opt_args args;
+	char *cause = NULL;
+	const char *name;
+	int rc = EXIT_USAGE;
+	st_err err;
 
 	log_set_ident("station");
 	/* Peers close sockets under us (a broker refusing a certificate, a
 	 * CA going away, a device server dropping the link): that is an
 	 * error to report on the write, never a reason to die. */
 	signal(SIGPIPE, SIG_IGN);
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
-			return EXIT_PASS;
-		}
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-			station_globals.config_path = argv[++i];
-			continue;
-		}
-		if (strcmp(argv[i], "--broker") == 0 && i + 1 < argc) {
-			station_globals.broker = argv[++i];
-			continue;
-		}
-		if (strcmp(argv[i], "--broker-ca") == 0 && i + 1 < argc) {
-			station_globals.broker_ca = argv[++i];
-			continue;
-		}
-		if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0) {
-			log_set_level(LOG_LEVEL_DEBUG);
-			continue;
-		}
-		fprintf(stderr, "station: unknown option '%s'\n", argv[i]);
-		usage(stderr);
-		return EXIT_USAGE;
+	err = opt_parse(&main_template, argc - 1, argv + 1, &o, &args, &cause);
+	/* --help answers even when a bad word follows it. */
+	if (o.help) {
+		usage(stdout);
+		rc = EXIT_PASS;
+		goto out;
 	}
-	if (i == argc) {
+	if (err) {
+		cmd_print_cause(NULL, cause);
 		usage(stderr);
-		return EXIT_USAGE;
+		goto out;
 	}
+	if (o.verbose)
+		log_set_level(LOG_LEVEL_DEBUG);
+	if (args.next + 1 >= argc) {
+		usage(stderr);
+		goto out;
+	}
+	name = argv[args.next + 1];
 	for (size_t k = 0; cmd_table[k] != NULL; k++) {
-		if (strcmp(cmd_table[k]->name, argv[i]) == 0)
-			return cmd_table[k]->exec(argc - i, argv + i);
+		if (strcmp(cmd_table[k]->name, name) == 0) {
+			rc = cmd_table[k]->exec(&o.station, argc - args.next - 1,
+			    argv + args.next + 1);
+			goto out;
+		}
 	}
 	fprintf(stderr, "station: unknown command '%s' (try 'station --help')\n",
-	    argv[i]);
-	return EXIT_USAGE;
+	    name);
+out:
+	free(cause);
+	return rc;
 }

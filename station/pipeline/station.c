@@ -20,8 +20,6 @@
 
 #define LOG_MODULE "station"
 
-struct station_globals station_globals;
-
 /* mkdir -p with mode 0700 for the parts it creates: the state directory
  * holds the ledger and, for the local CA, its key. */
 static st_err
@@ -58,10 +56,17 @@ apply_log_level(const struct config *cfg)
 }
 
 st_err
-station_open(const char *config_path, struct station **out, char **cause)
+station_open(const struct station_opts *opts, struct station **out,
+    char **cause)
 {
+	static const struct station_opts none = { .config_path = NULL };
 	struct station *st = xcalloc(1, sizeof *st);
+	const char *config_path;
 	st_err err;
+
+	if (opts == NULL)
+		opts = &none;
+	config_path = opts->config_path;
 
 	*out = NULL;
 	if (config_path) {
@@ -77,11 +82,12 @@ station_open(const char *config_path, struct station **out, char **cause)
 	    cause);
 	if (err)
 		goto fail;
-	err = config_override_broker(st->cfg, station_globals.broker,
-	    station_globals.broker_ca, cause);
+	err = config_override_broker(st->cfg, opts->broker, opts->broker_ca,
+	    cause);
 	if (err)
 		goto fail;
-	if ((err = make_dirs(st->cfg->home, cause)))
+	err = make_dirs(st->cfg->home, cause);
+	if (err)
 		goto fail;
 	/* Taken before recovery looks at the runs: from here on this
 	 * process's runs are visibly owned (owner.h). */
@@ -103,7 +109,8 @@ station_open(const char *config_path, struct station **out, char **cause)
 		}
 		log_warn("creating a local test CA in %s (embedded defaults)",
 		    st->cfg->ca_dir);
-		if ((err = local_ca_init(st->cfg->ca_dir, cause)))
+		err = local_ca_init(st->cfg->ca_dir, cause);
+		if (err)
 			goto fail;
 	}
 	struct ca_settings settings = { .dir = st->cfg->ca_dir,

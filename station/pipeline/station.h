@@ -25,24 +25,23 @@ struct station {
 	                          owner.h); NULL: runs record no token */
 };
 
-/*
- * Load `config_path` (NULL: the embedded defaults under $STATION_HOME or
- * ./var), create the state directory, open the ledger and the CA backend,
- * load the pinned root.  With the embedded defaults and no local CA yet,
- * the local CA is created (a demo or test station needs no setup step);
- * with a config file the CA must exist (`station ca init`).  The
- * command line's --broker/--broker-ca (station_globals) override [broker].
- */
-st_err station_open(const char *config_path, struct station **out,
-    char **cause);
-void station_close(struct station *st);
-
-/* Global command-line options (set by main before dispatch). */
-struct station_globals {
+/* What the command line says about the station (the CLI fills it). */
+struct station_opts {
 	const char *config_path; /* --config FILE, or NULL */
 	const char *broker;      /* --broker HOST:PORT, or NULL */
 	const char *broker_ca;   /* --broker-ca FILE, or NULL */
 };
-extern struct station_globals station_globals;
+
+/*
+ * Load `opts->config_path` (NULL, or `opts` NULL: the embedded defaults
+ * under $STATION_HOME or ./var), create the state directory, open the
+ * ledger and the CA backend, load the pinned root.  With the embedded
+ * defaults and no local CA yet, the local CA is created (a demo or test
+ * station needs no setup step); with a config file the CA must exist
+ * (`station ca init`).  `opts->broker`/`broker_ca` override [broker].
+ */
+st_err station_open(const struct station_opts *opts, struct station **out,
+    char **cause);
+void station_close(struct station *st);
 
 #endif

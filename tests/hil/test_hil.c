@@ -100,7 +100,8 @@ group_setup(void **state)
 		setenv("STATION_HOME", h->home, 1);
 		config = NULL;
 	}
-	if (station_open(config, &h->st, &cause) != ST_OK ||
+	if (station_open(&(struct station_opts){ .config_path = config },
+	    &h->st, &cause) != ST_OK ||
 	    fixture_load(fx_path, h->st->cfg, &h->fx, &cause) != ST_OK) {
 		fprintf(stderr, "hil: %s\n", cause);
 		free(cause);

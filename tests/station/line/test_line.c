@@ -94,7 +94,8 @@ tl_start(size_t n, const char *prefix, const struct sim_slot_opts *opts)
 	pthread_mutex_init(&t->mu, NULL);
 	pthread_cond_init(&t->cv, NULL);
 	t->sim = sim_line_start(n, prefix, 1000, opts);
-	if (station_open(t->sim->config_path, &t->st, &cause) != ST_OK)
+	if (station_open(&(struct station_opts){
+	    .config_path = t->sim->config_path }, &t->st, &cause) != ST_OK)
 		fail_msg("station_open: %s", cause);
 	if (fixture_load(t->sim->fixture_path, t->st->cfg, &t->fx, &cause))
 		fail_msg("fixture_load: %s", cause);

@@ -129,7 +129,8 @@ hl_start(size_t n_sims)
 	h->tb = umockdev_testbed_new();
 	h->sim = sim_line_start(n_sims, "DEV-HPL", 10000, NULL);
 	fx_path = sim_line_write(h->sim, "usb-fixture.ini", SLOT_FIXTURE);
-	if (station_open(h->sim->config_path, &h->st, &cause) != ST_OK)
+	if (station_open(&(struct station_opts){
+	    .config_path = h->sim->config_path }, &h->st, &cause) != ST_OK)
 		fail_msg("station_open: %s", cause);
 	if (fixture_load(fx_path, h->st->cfg, &h->fx, &cause) != ST_OK)
 		fail_msg("fixture_load: %s", cause);

@@ -218,7 +218,8 @@ open_station(struct fx *fx, const char *home)
 	struct station *st = NULL;
 	char *cause = NULL;
 
-	if (station_open(path, &st, &cause) != ST_OK)
+	if (station_open(&(struct station_opts){ .config_path = path }, &st,
+	    &cause) != ST_OK)
 		fail_msg("station_open: %s", cause);
 	free(path);
 	free(ini);
