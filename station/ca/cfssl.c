@@ -24,10 +24,6 @@ struct cfssl_ca {
 	STACK_OF(X509) *chain; /* from chain_file, or NULL */
 };
 
-static const char *const cfssl_keys[] = { "addr", "profile",
-	"auth_key_file", "chain_file", "ca_bundle", "pin_sha256",
-	"timeout_ms", "retries", NULL };
-
 static char *
 b64(const unsigned char *in, size_t len)
 {
@@ -176,7 +172,6 @@ cfssl_free(struct ca_backend *base)
 }
 
 static const struct ca_backend_ops cfssl_ops = {
-	.name = "cfssl",
 	.sign = cfssl_sign,
 	.revoke = cfssl_revoke,
 	.free = cfssl_free,
@@ -221,8 +216,7 @@ cfssl_ca_open(const struct ca_settings *s, struct ca_backend **out,
 
 	*out = NULL;
 	ca->base.ops = &cfssl_ops;
-	if ((err = remote_check_keys(s, "cfssl", cfssl_keys, cause)) ||
-	    (err = remote_require(s, "cfssl", "addr", &addr, cause)) ||
+	if ((err = remote_require(s, "cfssl", "addr", &addr, cause)) ||
 	    (err = http_check_addr("addr", addr, cause)) ||
 	    (err = http_opts_load(s, &ca->http, cause)) ||
 	    (err = load_key(ca, s, cause)))

@@ -22,9 +22,6 @@ struct hub_ca {
 	char *bearer; /* "Bearer <token>", or NULL */
 };
 
-static const char *const hub_keys[] = { "addr", "token_file", "token_env",
-	"ca_bundle", "pin_sha256", "timeout_ms", "retries", NULL };
-
 static const struct ca_backend_ops hub_ops;
 
 void
@@ -281,7 +278,6 @@ hub_free(struct ca_backend *base)
 }
 
 static const struct ca_backend_ops hub_ops = {
-	.name = "hub",
 	.sign = hub_sign,
 	.revoke = hub_revoke,
 	.free = hub_free,
@@ -298,8 +294,7 @@ hub_ca_open(const struct ca_settings *s, struct ca_backend **out,
 
 	*out = NULL;
 	ca->base.ops = &hub_ops;
-	if ((err = remote_check_keys(s, "hub", hub_keys, cause)) ||
-	    (err = remote_require(s, "hub", "addr", &addr, cause)) ||
+	if ((err = remote_require(s, "hub", "addr", &addr, cause)) ||
 	    (err = http_check_addr("addr", addr, cause)) ||
 	    (err = http_opts_load(s, &ca->http, cause)) ||
 	    (err = cred_from_settings(s, "token_file", "token_env", &token,

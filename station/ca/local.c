@@ -334,7 +334,6 @@ local_free(struct ca_backend *base)
 }
 
 static const struct ca_backend_ops local_ops = {
-	.name = "local",
 	.sign = local_sign,
 	.revoke = local_revoke,
 	.find_by_key = local_find_by_key,
@@ -440,6 +439,25 @@ out:
 	free(inter);
 	free(keyfile);
 	return err;
+}
+
+st_err
+local_ca_open_settings(const struct ca_settings *s, struct ca_backend **out,
+    char **cause)
+{
+	struct local_ca_key key;
+
+	*out = NULL;
+	if (s->dir == NULL || s->dir[0] == '\0')
+		return st_fail(cause, ST_E_CONFIG,
+		    "the local CA needs a directory");
+	key = (struct local_ca_key){
+		.uri = ca_settings_get(s, "key"),
+		.module = ca_settings_get(s, "pkcs11_module"),
+		.pin_file = ca_settings_get(s, "pin_file"),
+		.pin_env = ca_settings_get(s, "pin_env"),
+	};
+	return local_ca_open_key(s->dir, &key, out, cause);
 }
 
 st_err

@@ -12,24 +12,6 @@
 #include "station/util/xalloc.h"
 
 st_err
-remote_check_keys(const struct ca_settings *s, const char *backend,
-    const char *const *keys, char **cause)
-{
-	if (s == NULL || s->extra == NULL)
-		return ST_OK;
-	for (const struct ca_setting *e = s->extra; e->key != NULL; e++) {
-		int known = 0;
-
-		for (size_t i = 0; keys[i] != NULL && !known; i++)
-			known = strcmp(keys[i], e->key) == 0;
-		if (!known)
-			return st_fail(cause, ST_E_CONFIG, "[ca] key '%s' does "
-			    "not apply to the %s backend", e->key, backend);
-	}
-	return ST_OK;
-}
-
-st_err
 remote_require(const struct ca_settings *s, const char *backend,
     const char *key, const char **out, char **cause)
 {

@@ -15,11 +15,6 @@
 
 #define REMOTE_MSG_MAX 400 /* characters of a server's message quoted */
 
-/* ST_E_CONFIG naming the first key of s->extra that is not in the
- * NULL-terminated `keys` (it belongs to another backend). */
-st_err remote_check_keys(const struct ca_settings *s, const char *backend,
-    const char *const *keys, char **cause);
-
 /* The setting `key`, or ST_E_CONFIG "[ca] key: missing (backend ...)". */
 st_err remote_require(const struct ca_settings *s, const char *backend,
     const char *key, const char **out, char **cause);

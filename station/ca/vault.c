@@ -15,11 +15,6 @@
 #define LOG_MODULE "vault"
 #include "station/util/log.h"
 
-static const char *const vault_keys[] = { "addr", "mount", "role",
-	"namespace", "token_file", "token_env", "approle_role_id_file",
-	"approle_secret_id_file", "ca_bundle", "pin_sha256", "timeout_ms",
-	"retries", NULL };
-
 /* Remove every credential from a message quoted from the server. */
 static void
 scrub(struct vault_ca *ca, char *text)
@@ -393,7 +388,6 @@ vault_free(struct ca_backend *base)
 }
 
 static const struct ca_backend_ops vault_ops = {
-	.name = "vault",
 	.sign = vault_sign,
 	.revoke = vault_revoke,
 	.find_by_key = vault_find_by_key,
@@ -453,8 +447,7 @@ vault_ca_open(const struct ca_settings *s, struct ca_backend **out,
 	*out = NULL;
 	ca->base.ops = &vault_ops;
 	pthread_mutex_init(&ca->lock, NULL);
-	if ((err = remote_check_keys(s, "vault", vault_keys, cause)) ||
-	    (err = remote_require(s, "vault", "addr", &addr, cause)) ||
+	if ((err = remote_require(s, "vault", "addr", &addr, cause)) ||
 	    (err = remote_require(s, "vault", "role", &role, cause)) ||
 	    (err = http_check_addr("addr", addr, cause)) ||
 	    (err = check_segment("role", role, cause)) ||

@@ -81,7 +81,8 @@ station_open(const char *config_path, struct station **out, char **cause)
 	    station_globals.broker_ca, cause);
 	if (err)
 		goto fail;
-	if ((err = make_dirs(st->cfg->home, cause)))
+	err = make_dirs(st->cfg->home, cause);
+	if (err)
 		goto fail;
 	/* Taken before recovery looks at the runs: from here on this
 	 * process's runs are visibly owned (owner.h). */
@@ -93,7 +94,7 @@ station_open(const char *config_path, struct station **out, char **cause)
 		st_wrap(cause, err, "opening the ledger %s", st->cfg->ledger_path);
 		goto fail;
 	}
-	if (strcmp(st->cfg->ca_backend, "local") == 0 &&
+	if (ca_backend_is_made_here(st->cfg->ca_backend) &&
 	    access(st->cfg->ca_root, F_OK) != 0) {
 		if (config_path != NULL) {
 			err = st_fail(cause, ST_E_CONFIG,
@@ -103,7 +104,8 @@ station_open(const char *config_path, struct station **out, char **cause)
 		}
 		log_warn("creating a local test CA in %s (embedded defaults)",
 		    st->cfg->ca_dir);
-		if ((err = local_ca_init(st->cfg->ca_dir, cause)))
+		err = local_ca_init(st->cfg->ca_dir, cause);
+		if (err)
 			goto fail;
 	}
 	struct ca_settings settings = { .dir = st->cfg->ca_dir,
