@@ -76,7 +76,8 @@ cfssl_parse_reply(const char *body, size_t len, STACK_OF(X509) *ca_chain,
 	st_err err;
 
 	memset(out, 0, sizeof *out);
-	if ((err = remote_json(r, "CFSSL's reply", &root, cause)))
+	err = remote_json(r, "CFSSL's reply", &root, cause);
+	if (err)
 		goto out;
 	const char *pem = remote_json_str(json_object_get(root, "result"),
 	    "certificate");
@@ -85,8 +86,8 @@ cfssl_parse_reply(const char *body, size_t len, STACK_OF(X509) *ca_chain,
 		    "result.certificate");
 		goto out;
 	}
-	if ((err = remote_cert_from_pem(pem, "result.certificate", &cert,
-	    cause)))
+	err = remote_cert_from_pem(pem, "result.certificate", &cert, cause);
+	if (err)
 		goto out;
 	chain = sk_X509_new_null();
 	for (int i = 0; ca_chain && i < sk_X509_num(ca_chain); i++) {
@@ -128,8 +129,8 @@ cfssl_sign(struct ca_backend *base, const struct ca_request *req,
 		    "no reason given");
 		goto out;
 	}
-	if ((err = cfssl_parse_reply(r.body, r.len, ca->chain, out,
-	    cause))) {
+	err = cfssl_parse_reply(r.body, r.len, ca->chain, out, cause);
+	if (err) {
 		st_wrap(cause, err, "%s", what);
 		goto out;
 	}
@@ -216,12 +217,21 @@ cfssl_ca_open(const struct ca_settings *s, struct ca_backend **out,
 
 	*out = NULL;
 	ca->base.ops = &cfssl_ops;
-	if ((err = remote_require(s, "cfssl", "addr", &addr, cause)) ||
-	    (err = http_check_addr("addr", addr, cause)) ||
-	    (err = http_opts_load(s, &ca->http, cause)) ||
-	    (err = load_key(ca, s, cause)))
+	err = remote_require(s, "cfssl", "addr", &addr, cause);
+	if (err)
 		goto out;
-	if (chain && (err = remote_chain_file(chain, &ca->chain, cause)))
+	err = http_check_addr("addr", addr, cause);
+	if (err)
+		goto out;
+	err = http_opts_load(s, &ca->http, cause);
+	if (err)
+		goto out;
+	err = load_key(ca, s, cause);
+	if (err)
+		goto out;
+	if (chain != NULL)
+		err = remote_chain_file(chain, &ca->chain, cause);
+	if (err)
 		goto out;
 	if (chain == NULL)
 		log_warn("no [ca] chain_file: CFSSL returns only the device "

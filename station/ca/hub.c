@@ -100,7 +100,8 @@ hub_parse_reply(const char *body, size_t len, const char *device_id,
 	st_err err;
 
 	memset(out, 0, sizeof *out);
-	if ((err = remote_json(&r, "the hub's reply", &root, cause)))
+	err = remote_json(&r, "the hub's reply", &root, cause);
+	if (err)
 		goto fail;
 	const char *pem = remote_json_str(root, "clientCert");
 	const char *ca_pem = remote_json_str(root, "caCert");
@@ -109,9 +110,12 @@ hub_parse_reply(const char *body, size_t len, const char *device_id,
 		    "clientCert");
 		goto fail;
 	}
-	if ((err = remote_cert_from_pem(pem, "clientCert", &cert, cause)) ||
-	    (ca_pem && (err = remote_chain_add_pem(chain, ca_pem, "caCert",
-	    cause))))
+	err = remote_cert_from_pem(pem, "clientCert", &cert, cause);
+	if (err)
+		goto fail;
+	if (ca_pem != NULL)
+		err = remote_chain_add_pem(chain, ca_pem, "caCert", cause);
+	if (err)
 		goto fail;
 	tmp.device_id = dup_str(root, "deviceId");
 	tmp.fingerprint = dup_str(root, "fingerprint");
@@ -124,7 +128,8 @@ hub_parse_reply(const char *body, size_t len, const char *device_id,
 	remote_issued_take(out, cert, chain);
 	cert = NULL;
 	chain = NULL;
-	if ((err = check_reply(out, &tmp, device_id, cause))) {
+	err = check_reply(out, &tmp, device_id, cause);
+	if (err) {
 		ca_issued_clear(out);
 		goto fail;
 	}
@@ -204,7 +209,8 @@ hub_sign(struct ca_backend *base, const struct ca_request *req,
 		err = refused(ca, "hub sign-csr", &r, cause);
 		goto out;
 	}
-	if ((err = hub_parse_reply(r.body, r.len, id, out, &info, cause))) {
+	err = hub_parse_reply(r.body, r.len, id, out, &info, cause);
+	if (err) {
 		st_wrap(cause, err, "hub sign-csr");
 		goto out;
 	}
@@ -294,11 +300,17 @@ hub_ca_open(const struct ca_settings *s, struct ca_backend **out,
 
 	*out = NULL;
 	ca->base.ops = &hub_ops;
-	if ((err = remote_require(s, "hub", "addr", &addr, cause)) ||
-	    (err = http_check_addr("addr", addr, cause)) ||
-	    (err = http_opts_load(s, &ca->http, cause)) ||
-	    (err = cred_from_settings(s, "token_file", "token_env", &token,
-	    cause)))
+	err = remote_require(s, "hub", "addr", &addr, cause);
+	if (err)
+		goto out;
+	err = http_check_addr("addr", addr, cause);
+	if (err)
+		goto out;
+	err = http_opts_load(s, &ca->http, cause);
+	if (err)
+		goto out;
+	err = cred_from_settings(s, "token_file", "token_env", &token, cause);
+	if (err)
 		goto out;
 	if (token) {
 		ca->bearer = xasprintf("Bearer %s", token);

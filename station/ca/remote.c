@@ -92,11 +92,14 @@ remote_chain_add_pem(STACK_OF(X509) *chain, const char *pem,
 {
 	BIO *b = BIO_new_mem_buf(pem, -1);
 	int n = 0;
-	X509 *x;
+	X509 *x = NULL;
 
-	while (b != NULL && (x = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
+	if (b != NULL)
+		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	while (x != NULL) {
 		sk_X509_push(chain, x);
 		n++;
+		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
 	}
 	BIO_free(b);
 	ERR_clear_error(); /* the read that ended the loop */
@@ -120,8 +123,11 @@ remote_chain_file(const char *path, STACK_OF(X509) **out, char **cause)
 		return st_fail(cause, ST_E_CONFIG, "[ca] chain_file: cannot "
 		    "read %s", path);
 	}
-	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
+	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	while (x != NULL) {
 		sk_X509_push(chain, x);
+		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	}
 	BIO_free(b);
 	ERR_clear_error();
 	if (sk_X509_num(chain) == 0) {
