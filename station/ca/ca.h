@@ -1,7 +1,11 @@
 /*
  * Certificate-authority backends: one interface, one implementation per
  * kind of CA, chosen by name from an explicit table (ca.c).  Adding a
- * backend touches no pipeline code.
+ * backend touches no pipeline code and no configuration code: one entry
+ * in ca_table (name, open function, the [ca] keys it takes) and any new
+ * key in ca_keys, with its type; the configuration accepts and checks
+ * them from there, and callers reach the backend only through ca_sign,
+ * ca_revoke and ca_find_by_key.
  *
  *	local   the embedded CA: root + intermediate under the state directory
  *	vault   HashiCorp Vault / OpenBao PKI      (vault.h)

@@ -74,12 +74,13 @@ cfssl_parse_reply(const char *body, size_t len, STACK_OF(X509) *ca_chain,
 	X509 *cert = NULL;
 	STACK_OF(X509) *chain = NULL;
 	st_err err;
+	const char *pem;
 
 	memset(out, 0, sizeof *out);
 	err = remote_json(r, "CFSSL's reply", &root, cause);
 	if (err)
 		goto out;
-	const char *pem = remote_json_str(json_object_get(root, "result"),
+	pem = remote_json_str(json_object_get(root, "result"),
 	    "certificate");
 	if (!json_is_true(json_object_get(root, "success")) || pem == NULL) {
 		err = st_fail(cause, ST_E_CA, "CFSSL's reply has no "

@@ -98,13 +98,15 @@ hub_parse_reply(const char *body, size_t len, const char *device_id,
 	json_t *root = NULL;
 	X509 *cert = NULL;
 	st_err err;
+	const char *ca_pem;
+	const char *pem;
 
 	memset(out, 0, sizeof *out);
 	err = remote_json(&r, "the hub's reply", &root, cause);
 	if (err)
 		goto fail;
-	const char *pem = remote_json_str(root, "clientCert");
-	const char *ca_pem = remote_json_str(root, "caCert");
+	pem = remote_json_str(root, "clientCert");
+	ca_pem = remote_json_str(root, "caCert");
 	if (pem == NULL) {
 		err = st_fail(cause, ST_E_CA, "the hub's reply has no "
 		    "clientCert");

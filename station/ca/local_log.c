@@ -237,6 +237,9 @@ local_log_repair(const char *dir, char **cause)
 {
 	char *log = xasprintf("%s/issued.log", dir), *index = NULL;
 	char *buf = NULL, *p;
+	char *line, *pem;
+	size_t line_len, pem_len;
+	long long at;
 	int lfd = -1, ifd = -1, created = 0, dfd = -1;
 	struct stat sb;
 	st_err err;
@@ -264,9 +267,6 @@ local_log_repair(const char *dir, char **cause)
 		goto out;
 	}
 	p = buf;
-	long long at;
-	char *line, *pem;
-	size_t line_len, pem_len;
 	while (err == ST_OK &&
 	    next_record(&p, buf + sb.st_size, &at, &line, &line_len, &pem,
 	    &pem_len)) {

@@ -65,16 +65,18 @@ vault_parse_login_reply(const char *body, size_t len, char **token,
 	struct http_reply r = { 200, (char *)body, len };
 	json_t *reply = NULL;
 	st_err err;
+	const char *tok;
+	json_t *auth;
+	json_int_t lease;
 
 	*token = NULL;
 	*lease_s = 0;
 	err = remote_json(&r, "Vault AppRole login", &reply, cause);
 	if (err)
 		return err;
-	json_t *auth = json_object_get(reply, "auth");
-	const char *tok = remote_json_str(auth, "client_token");
-	json_int_t lease = json_integer_value(json_object_get(auth,
-	    "lease_duration"));
+	auth = json_object_get(reply, "auth");
+	tok = remote_json_str(auth, "client_token");
+	lease = json_integer_value(json_object_get(auth, "lease_duration"));
 	if (tok == NULL || tok[0] == '\0' || lease < 0) {
 		err = st_fail(cause, ST_E_CA, "Vault AppRole login: the reply "
 		    "has no auth.client_token");

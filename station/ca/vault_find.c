@@ -54,6 +54,7 @@ list_serials(struct vault_ca *ca, json_t **keys, char **cause)
 	json_t *root = NULL;
 	char *msg = NULL;
 	st_err err;
+	json_t *k;
 
 	*keys = NULL;
 	err = vault_get(ca, "LIST", path, &r, cause);
@@ -77,7 +78,7 @@ list_serials(struct vault_ca *ca, json_t **keys, char **cause)
 	err = remote_json(&r, "Vault list of certificates", &root, cause);
 	if (err)
 		goto out;
-	json_t *k = json_object_get(json_object_get(root, "data"), "keys");
+	k = json_object_get(json_object_get(root, "data"), "keys");
 	if (!json_is_array(k)) {
 		err = st_fail(cause, ST_E_CA, "Vault list of certificates: "
 		    "the reply has no data.keys");
@@ -109,6 +110,7 @@ read_cert(struct vault_ca *ca, const char *serial, X509 **out, char **cause)
 	struct http_reply r = { 0 };
 	json_t *root = NULL;
 	st_err err;
+	const char *pem;
 
 	*out = NULL;
 	err = vault_get(ca, "GET", path, &r, cause);
@@ -126,7 +128,7 @@ read_cert(struct vault_ca *ca, const char *serial, X509 **out, char **cause)
 	err = remote_json(&r, "Vault read of a certificate", &root, cause);
 	if (err)
 		goto out;
-	const char *pem = remote_json_str(json_object_get(root, "data"),
+	pem = remote_json_str(json_object_get(root, "data"),
 	    "certificate");
 	if (pem == NULL) {
 		err = st_fail(cause, ST_E_CA, "Vault read of certificate %s: "
