@@ -218,13 +218,7 @@ cfssl_ca_open(const struct ca_settings *s, struct ca_backend **out,
 
 	*out = NULL;
 	ca->base.ops = &cfssl_ops;
-	err = remote_require(s, "cfssl", "addr", &addr, cause);
-	if (err)
-		goto out;
-	err = http_check_addr("addr", addr, cause);
-	if (err)
-		goto out;
-	err = http_opts_load(s, &ca->http, cause);
+	err = remote_http_setup(s, "cfssl", &addr, &ca->http, cause);
 	if (err)
 		goto out;
 	err = load_key(ca, s, cause);

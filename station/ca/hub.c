@@ -302,13 +302,7 @@ hub_ca_open(const struct ca_settings *s, struct ca_backend **out,
 
 	*out = NULL;
 	ca->base.ops = &hub_ops;
-	err = remote_require(s, "hub", "addr", &addr, cause);
-	if (err)
-		goto out;
-	err = http_check_addr("addr", addr, cause);
-	if (err)
-		goto out;
-	err = http_opts_load(s, &ca->http, cause);
+	err = remote_http_setup(s, "hub", &addr, &ca->http, cause);
 	if (err)
 		goto out;
 	err = cred_from_settings(s, "token_file", "token_env", &token, cause);

@@ -22,6 +22,21 @@ remote_require(const struct ca_settings *s, const char *backend,
 	return ST_OK;
 }
 
+st_err
+remote_http_setup(const struct ca_settings *s, const char *backend,
+    const char **addr, struct http_opts *http, char **cause)
+{
+	st_err err;
+
+	err = remote_require(s, backend, "addr", addr, cause);
+	if (err)
+		return err;
+	err = http_check_addr("addr", *addr, cause);
+	if (err)
+		return err;
+	return http_opts_load(s, http, cause);
+}
+
 char *
 remote_url(const char *addr, const char *path)
 {

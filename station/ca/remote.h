@@ -19,6 +19,13 @@
 st_err remote_require(const struct ca_settings *s, const char *backend,
     const char *key, const char **out, char **cause);
 
+/* What every HTTPS backend reads first: the required `addr` (*addr
+ * borrowed from s), checked, and the transfer options ([ca] timeout_ms,
+ * retries, ca_bundle, pin_sha256) into *http.  ST_E_CONFIG naming the
+ * key. */
+st_err remote_http_setup(const struct ca_settings *s, const char *backend,
+    const char **addr, struct http_opts *http, char **cause);
+
 /* "<addr><path>" with one '/' between them (new string). */
 char *remote_url(const char *addr, const char *path);
 
