@@ -19,11 +19,11 @@
 #include "station/config/config.h"
 #include "station/x509/dn.h"
 #include "station/pipeline/event.h"
+#include "station/util/num.h"
 #include "station/util/text.h"
 #include "station/util/xalloc.h"
 
 #define LOG_MODULE "recover"
-#include "station/util/num.h"
 #include "station/util/log.h"
 
 int64_t
@@ -223,7 +223,7 @@ recover_run(struct station *st, const struct open_run *run, char **cause)
 		if (err == ST_E_UNSUPPORTED)
 			err = ST_OK;
 		if (err)
-			st_fail(cause, err, "%s", why);
+			st_fail(cause, err, "%s", why ? why : st_strerror(err));
 		if (err == ST_OK && a.err != ST_OK) {
 			err = a.err;
 			st_fail(cause, err, "%s", a.cause);
