@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "station/util/num.h"
 #include "station/util/xalloc.h"
 #include "drivers/transport/transport.h"
 
@@ -76,9 +77,8 @@ tcp_open(const char *spec, struct deadline dl, struct transport **out,
 		    "expected tcp:HOST:PORT, got 'tcp:%s'", spec);
 	char *host = xstrndup(spec, (size_t)(colon - spec));
 	const char *port = colon + 1;
-	char *end;
-	long p = strtol(port, &end, 10);
-	if (*end != '\0' || p <= 0 || p > 65535) {
+	long long p;
+	if (!num_valid(port, 1, 65535, &p)) {
 		err = st_fail(cause, ST_E_URI, "bad TCP port '%s'", port);
 		goto out;
 	}

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "station/util/num.h"
 #include "station/util/xalloc.h"
 #include "drivers/transport/transport.h"
 #include "drivers/transport/uart.h"
@@ -74,16 +75,12 @@ static st_err
 opt_baud(const char *query, unsigned *baud, char **cause)
 {
 	char *v = transport_query_get(query, "baud");
-	char *end = NULL;
-	unsigned long b;
+	long long b;
 	st_err err = ST_OK;
 
 	if (v == NULL)
 		return ST_OK;
-	errno = 0;
-	b = strtoul(v, &end, 10);
-	if (v[0] < '1' || v[0] > '9' || *end != '\0' || errno != 0 ||
-	    b > 4000000)
+	if (!num_valid(v, 1, 4000000, &b))
 		err = st_fail(cause, ST_E_URI,
 		    "option baud: '%s' is not a baud rate", v);
 	else

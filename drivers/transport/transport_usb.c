@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "station/util/num.h"
 #include "station/util/xalloc.h"
 #include "drivers/transport/transport.h"
 #include "drivers/transport/usb.h"
@@ -53,15 +54,13 @@ opt_uint(const char *query, const char *key, unsigned long max, long *out,
     char **cause)
 {
 	char *v = transport_query_get(query, key);
-	char *end = NULL;
-	unsigned long n;
+	long long n;
 	st_err err = ST_OK;
 
 	if (v == NULL)
 		return ST_OK;
-	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 || n > max)
+	/* No sign: "-0" is not a number of anything. */
+	if (v[0] == '-' || !num_valid(v, 0, (long long)max, &n))
 		err = st_fail(cause, ST_E_URI, "option %s: '%s' is not a "
 		    "number from 0 to %lu", key, v, max);
 	else

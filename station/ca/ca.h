@@ -1,7 +1,11 @@
 /*
  * Certificate-authority backends: one interface, one implementation per
  * kind of CA, chosen by name from an explicit table (ca.c).  Adding a
- * backend touches no pipeline code.
+ * backend touches no pipeline code and no configuration code: one entry
+ * in ca_table (name, open function, the [ca] keys it takes) and any new
+ * key in ca_keys, with its type; the configuration accepts and checks
+ * them from there, and callers reach the backend only through ca_sign,
+ * ca_revoke and ca_find_by_key.
  *
  *	local   the embedded CA: root + intermediate under the state directory
  *	vault   HashiCorp Vault / OpenBao PKI      (vault.h)
@@ -44,14 +48,18 @@ struct ca_issued {
 /* Free what `issued` owns and zero it (accepts a zeroed struct). */
 void ca_issued_clear(struct ca_issued *issued);
 
+/*
+ * What a backend implements.  Callers never call these directly: they use
+ * ca_sign, ca_revoke and ca_find_by_key below, which answer
+ * ST_E_UNSUPPORTED for an operation a backend leaves NULL.
+ */
 struct ca_backend_ops {
-	const char *name;
 	/* Sign the CSR.  ST_E_CA (refused, malformed reply), ST_E_TIMEOUT,
 	 * ST_E_HANGUP (unreachable); the cause says which and why, and never
 	 * contains a credential. */
 	st_err (*sign)(struct ca_backend *ca, const struct ca_request *req,
 	    struct ca_issued *out, char **cause);
-	/* Revoke by serial (hex).  ST_E_UNSUPPORTED if the backend cannot. */
+	/* Revoke by serial (hex).  NULL if the backend cannot. */
 	st_err (*revoke)(struct ca_backend *ca, const char *serial_hex,
 	    const char *reason, char **cause);
 	/* Optional (NULL: the backend cannot look back).  For crash
@@ -67,7 +75,9 @@ struct ca_backend_ops {
 /* Every backend embeds this as its first member. */
 struct ca_backend {
 	const struct ca_backend_ops *ops;
-	char *describe; /* "local CA (var/ca/intermediate.pem)" */
+	const char *name; /* the table name it was opened by (set by
+	                     ca_open; static), NULL if opened otherwise */
+	char *describe;   /* "local CA (var/ca/intermediate.pem)" */
 };
 
 /* One backend-specific setting ("url", "role", "token-file"...). */
@@ -87,6 +97,46 @@ struct ca_settings {
 };
 
 /*
+ * The [ca] keys a backend may take, described once (ca.c) so that the
+ * configuration checks a value on its line and ca_open checks that a key
+ * applies to the chosen backend, from the same table.
+ */
+enum ca_key_type {
+	CA_KEY_TEXT,        /* any non-empty text */
+	CA_KEY_PATH,        /* a file, relative to the station's home */
+	CA_KEY_INT,         /* a whole number in [min, max] */
+	CA_KEY_ENV_NAME,    /* the name of an environment variable holding a
+	                       secret (never the secret: errors do not echo) */
+	CA_KEY_PKCS11_URI,  /* a PKCS#11 URI (pkcs11.h) */
+};
+
+struct ca_key {
+	const char *name;
+	enum ca_key_type type;
+	long long min, max; /* CA_KEY_INT only */
+};
+
+/* The i-th key any backend takes (in table order, each once); NULL past
+ * the last. */
+const struct ca_key *ca_key_at(size_t i);
+
+/* The key named `name`, or NULL when no backend takes it. */
+const struct ca_key *ca_key_find(const char *name);
+
+/*
+ * Check `value` against the key's type: ST_E_CONFIG with *why (caller
+ * frees) saying what was expected; the message never contains the value.
+ */
+st_err ca_key_check(const struct ca_key *key, const char *value, char **why);
+
+/* The i-th backend's name ("local", "vault", ...); NULL past the last. */
+const char *ca_backend_name(size_t i);
+
+/* 1 if backend `name` keeps its CA under the station's CA directory and
+ * the station may create it there ('station ca init'), else 0. */
+int ca_backend_is_made_here(const char *name);
+
+/*
  * Open the backend named `backend` ("local") with settings `s`.  *out is
  * new (free with ca_free).  ST_E_CONFIG for an unknown name or a setting
  * the backend cannot use; ST_E_CA when the CA itself cannot be loaded.
@@ -99,5 +149,21 @@ const char *ca_settings_get(const struct ca_settings *s, const char *key);
 
 /* Free a backend (accepts NULL). */
 void ca_free(struct ca_backend *ca);
+
+/* The name of the backend's table entry ("local"), for the ledger; "" for
+ * a backend not opened by ca_open. */
+const char *ca_name(const struct ca_backend *ca);
+
+/*
+ * The operations (see struct ca_backend_ops for what each does and
+ * returns).  ST_E_UNSUPPORTED, with a cause naming the backend, when the
+ * backend does not implement the operation.
+ */
+st_err ca_sign(struct ca_backend *ca, const struct ca_request *req,
+    struct ca_issued *out, char **cause);
+st_err ca_revoke(struct ca_backend *ca, const char *serial_hex,
+    const char *reason, char **cause);
+st_err ca_find_by_key(struct ca_backend *ca, const char *key_sha256,
+    int (*cb)(X509 *cert, void *arg), void *arg, char **cause);
 
 #endif

@@ -24,10 +24,6 @@ struct cfssl_ca {
 	STACK_OF(X509) *chain; /* from chain_file, or NULL */
 };
 
-static const char *const cfssl_keys[] = { "addr", "profile",
-	"auth_key_file", "chain_file", "ca_bundle", "pin_sha256",
-	"timeout_ms", "retries", NULL };
-
 static char *
 b64(const unsigned char *in, size_t len)
 {
@@ -78,19 +74,21 @@ cfssl_parse_reply(const char *body, size_t len, STACK_OF(X509) *ca_chain,
 	X509 *cert = NULL;
 	STACK_OF(X509) *chain = NULL;
 	st_err err;
+	const char *pem;
 
 	memset(out, 0, sizeof *out);
-	if ((err = remote_json(r, "CFSSL's reply", &root, cause)))
+	err = remote_json(r, "CFSSL's reply", &root, cause);
+	if (err)
 		goto out;
-	const char *pem = remote_json_str(json_object_get(root, "result"),
+	pem = remote_json_str(json_object_get(root, "result"),
 	    "certificate");
 	if (!json_is_true(json_object_get(root, "success")) || pem == NULL) {
 		err = st_fail(cause, ST_E_CA, "CFSSL's reply has no "
 		    "result.certificate");
 		goto out;
 	}
-	if ((err = remote_cert_from_pem(pem, "result.certificate", &cert,
-	    cause)))
+	err = remote_cert_from_pem(pem, "result.certificate", &cert, cause);
+	if (err)
 		goto out;
 	chain = sk_X509_new_null();
 	for (int i = 0; ca_chain && i < sk_X509_num(ca_chain); i++) {
@@ -132,8 +130,8 @@ cfssl_sign(struct ca_backend *base, const struct ca_request *req,
 		    "no reason given");
 		goto out;
 	}
-	if ((err = cfssl_parse_reply(r.body, r.len, ca->chain, out,
-	    cause))) {
+	err = cfssl_parse_reply(r.body, r.len, ca->chain, out, cause);
+	if (err) {
 		st_wrap(cause, err, "%s", what);
 		goto out;
 	}
@@ -176,7 +174,6 @@ cfssl_free(struct ca_backend *base)
 }
 
 static const struct ca_backend_ops cfssl_ops = {
-	.name = "cfssl",
 	.sign = cfssl_sign,
 	.revoke = cfssl_revoke,
 	.free = cfssl_free,
@@ -221,13 +218,15 @@ cfssl_ca_open(const struct ca_settings *s, struct ca_backend **out,
 
 	*out = NULL;
 	ca->base.ops = &cfssl_ops;
-	if ((err = remote_check_keys(s, "cfssl", cfssl_keys, cause)) ||
-	    (err = remote_require(s, "cfssl", "addr", &addr, cause)) ||
-	    (err = http_check_addr("addr", addr, cause)) ||
-	    (err = http_opts_load(s, &ca->http, cause)) ||
-	    (err = load_key(ca, s, cause)))
+	err = remote_http_setup(s, "cfssl", &addr, &ca->http, cause);
+	if (err)
 		goto out;
-	if (chain && (err = remote_chain_file(chain, &ca->chain, cause)))
+	err = load_key(ca, s, cause);
+	if (err)
+		goto out;
+	if (chain != NULL)
+		err = remote_chain_file(chain, &ca->chain, cause);
+	if (err)
 		goto out;
 	if (chain == NULL)
 		log_warn("no [ca] chain_file: CFSSL returns only the device "

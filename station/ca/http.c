@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "station/util/num.h"
 #include "station/util/xalloc.h"
 
 #define LOG_MODULE "http"
@@ -29,15 +30,12 @@ static st_err
 parse_ms(const char *key, const char *v, long min, long max, int *out,
     char **cause)
 {
-	char *end = NULL;
-	long n;
+	long long n;
 
 	if (v == NULL)
 		return ST_OK;
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (v[0] < '0' || v[0] > '9' || errno != 0 || *end != '\0' ||
-	    n < min || n > max)
+	/* No sign: a negative number is refused whatever min says. */
+	if (v[0] == '-' || !num_valid(v, min, max, &n))
 		return st_fail(cause, ST_E_CONFIG, "[ca] %s = '%s': expected "
 		    "an integer %ld..%ld", key, v, min, max);
 	*out = (int)n;
@@ -66,10 +64,13 @@ http_opts_load(const struct ca_settings *s, struct http_opts *o,
 	memset(o, 0, sizeof *o);
 	o->timeout_ms = HTTP_TIMEOUT_DEFAULT_MS;
 	o->retries = HTTP_RETRIES_DEFAULT;
-	if ((err = parse_ms("timeout_ms", ca_settings_get(s, "timeout_ms"), 1,
-	    3600000, &o->timeout_ms, cause)) ||
-	    (err = parse_ms("retries", ca_settings_get(s, "retries"), 0,
-	    HTTP_RETRIES_MAX, &o->retries, cause)))
+	err = parse_ms("timeout_ms", ca_settings_get(s, "timeout_ms"), 1,
+	    3600000, &o->timeout_ms, cause);
+	if (err)
+		return err;
+	err = parse_ms("retries", ca_settings_get(s, "retries"), 0,
+	    HTTP_RETRIES_MAX, &o->retries, cause);
+	if (err)
 		return err;
 	if (pin != NULL) {
 		const char *b64 = strncmp(pin, "sha256//", 8) == 0 ? pin + 8 :

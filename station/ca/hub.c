@@ -22,9 +22,6 @@ struct hub_ca {
 	char *bearer; /* "Bearer <token>", or NULL */
 };
 
-static const char *const hub_keys[] = { "addr", "token_file", "token_env",
-	"ca_bundle", "pin_sha256", "timeout_ms", "retries", NULL };
-
 static const struct ca_backend_ops hub_ops;
 
 void
@@ -101,20 +98,26 @@ hub_parse_reply(const char *body, size_t len, const char *device_id,
 	json_t *root = NULL;
 	X509 *cert = NULL;
 	st_err err;
+	const char *ca_pem;
+	const char *pem;
 
 	memset(out, 0, sizeof *out);
-	if ((err = remote_json(&r, "the hub's reply", &root, cause)))
+	err = remote_json(&r, "the hub's reply", &root, cause);
+	if (err)
 		goto fail;
-	const char *pem = remote_json_str(root, "clientCert");
-	const char *ca_pem = remote_json_str(root, "caCert");
+	pem = remote_json_str(root, "clientCert");
+	ca_pem = remote_json_str(root, "caCert");
 	if (pem == NULL) {
 		err = st_fail(cause, ST_E_CA, "the hub's reply has no "
 		    "clientCert");
 		goto fail;
 	}
-	if ((err = remote_cert_from_pem(pem, "clientCert", &cert, cause)) ||
-	    (ca_pem && (err = remote_chain_add_pem(chain, ca_pem, "caCert",
-	    cause))))
+	err = remote_cert_from_pem(pem, "clientCert", &cert, cause);
+	if (err)
+		goto fail;
+	if (ca_pem != NULL)
+		err = remote_chain_add_pem(chain, ca_pem, "caCert", cause);
+	if (err)
 		goto fail;
 	tmp.device_id = dup_str(root, "deviceId");
 	tmp.fingerprint = dup_str(root, "fingerprint");
@@ -127,7 +130,8 @@ hub_parse_reply(const char *body, size_t len, const char *device_id,
 	remote_issued_take(out, cert, chain);
 	cert = NULL;
 	chain = NULL;
-	if ((err = check_reply(out, &tmp, device_id, cause))) {
+	err = check_reply(out, &tmp, device_id, cause);
+	if (err) {
 		ca_issued_clear(out);
 		goto fail;
 	}
@@ -207,7 +211,8 @@ hub_sign(struct ca_backend *base, const struct ca_request *req,
 		err = refused(ca, "hub sign-csr", &r, cause);
 		goto out;
 	}
-	if ((err = hub_parse_reply(r.body, r.len, id, out, &info, cause))) {
+	err = hub_parse_reply(r.body, r.len, id, out, &info, cause);
+	if (err) {
 		st_wrap(cause, err, "hub sign-csr");
 		goto out;
 	}
@@ -281,7 +286,6 @@ hub_free(struct ca_backend *base)
 }
 
 static const struct ca_backend_ops hub_ops = {
-	.name = "hub",
 	.sign = hub_sign,
 	.revoke = hub_revoke,
 	.free = hub_free,
@@ -298,12 +302,11 @@ hub_ca_open(const struct ca_settings *s, struct ca_backend **out,
 
 	*out = NULL;
 	ca->base.ops = &hub_ops;
-	if ((err = remote_check_keys(s, "hub", hub_keys, cause)) ||
-	    (err = remote_require(s, "hub", "addr", &addr, cause)) ||
-	    (err = http_check_addr("addr", addr, cause)) ||
-	    (err = http_opts_load(s, &ca->http, cause)) ||
-	    (err = cred_from_settings(s, "token_file", "token_env", &token,
-	    cause)))
+	err = remote_http_setup(s, "hub", &addr, &ca->http, cause);
+	if (err)
+		goto out;
+	err = cred_from_settings(s, "token_file", "token_env", &token, cause);
+	if (err)
 		goto out;
 	if (token) {
 		ca->bearer = xasprintf("Bearer %s", token);

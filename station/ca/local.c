@@ -81,12 +81,14 @@ add_leaf_exts(X509 *cert, X509 *inter, const struct profile *p, char **cause)
 	char ku[96];
 	st_err err;
 
-	if ((err = local_add_ext(cert, inter, NID_basic_constraints,
-	    "critical,CA:FALSE", cause)))
+	err = local_add_ext(cert, inter, NID_basic_constraints,
+	    "critical,CA:FALSE", cause);
+	if (err)
 		return err;
 	if (p->key_usage != 0) {
 		key_usage_conf(p->key_usage, ku, sizeof ku);
-		if ((err = local_add_ext(cert, inter, NID_key_usage, ku, cause)))
+		err = local_add_ext(cert, inter, NID_key_usage, ku, cause);
+		if (err)
 			return err;
 	}
 	if (p->eku_client_auth || p->eku_server_auth) {
@@ -94,12 +96,13 @@ add_leaf_exts(X509 *cert, X509 *inter, const struct profile *p, char **cause)
 		    "clientAuth,serverAuth" :
 		    p->eku_client_auth ? "clientAuth" : "serverAuth";
 
-		if ((err = local_add_ext(cert, inter, NID_ext_key_usage, eku,
-		    cause)))
+		err = local_add_ext(cert, inter, NID_ext_key_usage, eku, cause);
+		if (err)
 			return err;
 	}
-	if ((err = local_add_ext(cert, inter, NID_subject_key_identifier,
-	    "hash", cause)))
+	err = local_add_ext(cert, inter, NID_subject_key_identifier, "hash",
+	    cause);
+	if (err)
 		return err;
 	return local_add_ext(cert, inter, NID_authority_key_identifier,
 	    "keyid:always", cause);
@@ -334,7 +337,6 @@ local_free(struct ca_backend *base)
 }
 
 static const struct ca_backend_ops local_ops = {
-	.name = "local",
 	.sign = local_sign,
 	.revoke = local_revoke,
 	.find_by_key = local_find_by_key,
@@ -395,20 +397,24 @@ local_ca_open_key(const char *dir, const struct local_ca_key *key,
 	    xasprintf("local CA (%s, key %s)", inter, key->uri) :
 	    xasprintf("local CA (%s)", inter);
 	pthread_mutex_init(&ca->lock, NULL);
-	if ((err = x509_load_pem_file(root, &ca->root, cause)) ||
-	    (err = x509_load_pem_file(inter, &ca->inter, cause))) {
+	err = x509_load_pem_file(root, &ca->root, cause);
+	if (err == ST_OK)
+		err = x509_load_pem_file(inter, &ca->inter, cause);
+	if (err) {
 		err = st_wrap(cause, ST_E_CA, "opening the local CA (run "
 		    "'station ca init' to create one)");
 		goto out;
 	}
 	if (token) {
-		if ((err = load_token_key(ca, key, inter, cause))) {
+		err = load_token_key(ca, key, inter, cause);
+		if (err) {
 			err = st_wrap(cause, ST_E_CA, "opening the local CA's "
 			    "key in the token");
 			goto out;
 		}
 	} else {
-		if ((err = load_key(keyfile, &ca->inter_key, cause))) {
+		err = load_key(keyfile, &ca->inter_key, cause);
+		if (err) {
 			err = st_wrap(cause, ST_E_CA, "opening the local CA "
 			    "(if its key is in a token, set [ca] key = "
 			    "pkcs11:...)");
@@ -428,7 +434,8 @@ local_ca_open_key(const char *dir, const struct local_ca_key *key,
 	/* A process that died after an issuance's log record may have left
 	 * issued.txt or certs/ without it: complete them before anyone
 	 * (find_by_key, the CRL, a cross-check) reads them. */
-	if ((err = local_log_repair(dir, cause))) {
+	err = local_log_repair(dir, cause);
+	if (err) {
 		err = st_wrap(cause, ST_E_CA, "completing the local CA's index");
 		goto out;
 	}
@@ -440,6 +447,25 @@ out:
 	free(inter);
 	free(keyfile);
 	return err;
+}
+
+st_err
+local_ca_open_settings(const struct ca_settings *s, struct ca_backend **out,
+    char **cause)
+{
+	struct local_ca_key key;
+
+	*out = NULL;
+	if (s->dir == NULL || s->dir[0] == '\0')
+		return st_fail(cause, ST_E_CONFIG,
+		    "the local CA needs a directory");
+	key = (struct local_ca_key){
+		.uri = ca_settings_get(s, "key"),
+		.module = ca_settings_get(s, "pkcs11_module"),
+		.pin_file = ca_settings_get(s, "pin_file"),
+		.pin_env = ca_settings_get(s, "pin_env"),
+	};
+	return local_ca_open_key(s->dir, &key, out, cause);
 }
 
 st_err

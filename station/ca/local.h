@@ -75,6 +75,11 @@ st_err local_ca_open(const char *dir, struct ca_backend **out, char **cause);
 st_err local_ca_open_key(const char *dir, const struct local_ca_key *key,
     struct ca_backend **out, char **cause);
 
+/* Open it from [ca] settings: s->dir and the keys key, pkcs11_module,
+ * pin_file, pin_env (ca_open's entry for "local"). */
+st_err local_ca_open_settings(const struct ca_settings *s,
+    struct ca_backend **out, char **cause);
+
 /* Whether `ca` is a local CA (the functions below need one). */
 int local_ca_is(const struct ca_backend *ca);
 

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "station/util/num.h"
 #include "station/util/xalloc.h"
 #include "station/ca/local_int.h"
 
@@ -47,20 +49,18 @@ next_crl_number(const char *dir, long *out, char **cause)
 	char *path = xasprintf("%s/crlnumber", dir);
 	char *tmp = xasprintf("%s/crlnumber.tmp", dir);
 	FILE *fp = fopen(path, "r");
-	long n = 0;
+	char buf[32] = "";
+	char *line = NULL;
+	long long v = 0;
+	long n;
 	st_err err = ST_OK;
 
 	if (fp != NULL) {
-		char buf[32] = "";
-		char *end = NULL;
-
-		if (fgets(buf, sizeof buf, fp) != NULL) {
-			errno = 0;
-			n = strtol(buf, &end, 10);
-		}
+		if (fgets(buf, sizeof buf, fp) == NULL)
+			buf[0] = '\0';
 		fclose(fp);
-		if (end == NULL || end == buf || errno != 0 || n < 0 ||
-		    (*end != '\n' && *end != '\0')) {
+		buf[strcspn(buf, "\n")] = '\0';
+		if (!num_valid(buf, 0, LONG_MAX, &v)) {
 			err = st_fail(cause, ST_E_CA, "%s is malformed", path);
 			goto out;
 		}
@@ -69,9 +69,9 @@ next_crl_number(const char *dir, long *out, char **cause)
 		    strerror(errno));
 		goto out;
 	}
-	n++;
+	n = (long)v + 1;
 	unlink(tmp);
-	char *line = xasprintf("%ld\n", n);
+	line = xasprintf("%ld\n", n);
 	err = local_append_line(tmp, line, cause);
 	free(line);
 	if (err == ST_OK && rename(tmp, path) != 0)
@@ -128,44 +128,50 @@ add_entry(X509_CRL *crl, char *line, const char *path, unsigned lineno,
 	ASN1_TIME *t = NULL;
 	ASN1_ENUMERATED *code = NULL;
 	X509_REVOKED *rev = NULL;
+	int rc;
 	st_err err = ST_OK;
 
 	when = strchr(serial, ' ');
 	reason = when ? strchr(when + 1, ' ') : NULL;
-	if (reason == NULL)
-		goto bad;
-	*when++ = '\0';
-	*reason++ = '\0';
-	int rc = local_crl_reason_code(reason);
+	if (reason != NULL) {
+		*when++ = '\0';
+		*reason++ = '\0';
+		if (BN_hex2bn(&bn, serial) == (int)strlen(serial))
+			t = iso_to_asn1(when);
+	}
+	if (t == NULL) {
+		err = st_fail(cause, ST_E_CA, "%s line %u is malformed", path,
+		    lineno);
+		goto out;
+	}
+	rc = local_crl_reason_code(reason);
 	if (rc < 0)
 		rc = 0; /* free text (older entries, other tools) */
-	if (BN_hex2bn(&bn, serial) != (int)strlen(serial) ||
-	    (t = iso_to_asn1(when)) == NULL)
-		goto bad;
 	ai = BN_to_ASN1_INTEGER(bn, NULL);
 	if (ai == NULL || already_listed(crl, ai))
 		goto out; /* revoked twice: listed once */
 	rev = X509_REVOKED_new();
 	if (rev == NULL || !X509_REVOKED_set_serialNumber(rev, ai) ||
-	    !X509_REVOKED_set_revocationDate(rev, t))
-		goto ssl;
+	    !X509_REVOKED_set_revocationDate(rev, t)) {
+		err = st_fail_ssl(cause, ST_E_CRYPTO, "adding a CRL entry");
+		goto out;
+	}
 	/* RFC 5280: the reason code is omitted for unspecified. */
 	if (rc != 0) {
 		code = ASN1_ENUMERATED_new();
 		if (code == NULL || !ASN1_ENUMERATED_set(code, rc) ||
 		    !X509_REVOKED_add1_ext_i2d(rev, NID_crl_reason, code, 0,
-		    0))
-			goto ssl;
+		    0)) {
+			err = st_fail_ssl(cause, ST_E_CRYPTO, "adding a CRL "
+			    "entry");
+			goto out;
+		}
 	}
-	if (!X509_CRL_add0_revoked(crl, rev))
-		goto ssl;
+	if (!X509_CRL_add0_revoked(crl, rev)) {
+		err = st_fail_ssl(cause, ST_E_CRYPTO, "adding a CRL entry");
+		goto out;
+	}
 	rev = NULL;
-	goto out;
-bad:
-	err = st_fail(cause, ST_E_CA, "%s line %u is malformed", path, lineno);
-	goto out;
-ssl:
-	err = st_fail_ssl(cause, ST_E_CRYPTO, "adding a CRL entry");
 out:
 	X509_REVOKED_free(rev);
 	ASN1_ENUMERATED_free(code);
@@ -278,6 +284,7 @@ local_ca_crl(struct ca_backend *base, const char *out_dir, int days,
 {
 	struct local_ca *ca = (struct local_ca *)base;
 	X509_CRL *crl = NULL;
+	char *pem = NULL, *der = NULL;
 	long n = 0;
 	st_err err;
 
@@ -289,27 +296,30 @@ local_ca_crl(struct ca_backend *base, const char *out_dir, int days,
 	if (out_dir == NULL)
 		out_dir = ca->dir;
 	pthread_mutex_lock(&ca->lock);
-	if ((err = next_crl_number(ca->dir, &n, cause)))
+	err = next_crl_number(ca->dir, &n, cause);
+	if (err)
 		goto out;
 	crl = make_crl(ca, days, n, cause);
 	if (crl == NULL) {
 		err = ST_E_CA;
 		goto out;
 	}
-	char *pem = xasprintf("%s/crl.pem", out_dir);
-	char *der = xasprintf("%s/crl.der", out_dir);
-	if ((err = write_crl_file(pem, crl, 1, cause)) == ST_OK)
-		err = write_crl_file(der, crl, 0, cause);
-	free(pem);
-	free(der);
-	if (err == ST_OK) {
-		log_info("CRL %ld: %d revoked certificate(s)", n,
-		    sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)));
-		if (number != NULL)
-			*number = n;
-	}
+	pem = xasprintf("%s/crl.pem", out_dir);
+	der = xasprintf("%s/crl.der", out_dir);
+	err = write_crl_file(pem, crl, 1, cause);
+	if (err)
+		goto out;
+	err = write_crl_file(der, crl, 0, cause);
+	if (err)
+		goto out;
+	log_info("CRL %ld: %d revoked certificate(s)", n,
+	    sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)));
+	if (number != NULL)
+		*number = n;
 out:
 	pthread_mutex_unlock(&ca->lock);
+	free(pem);
+	free(der);
 	X509_CRL_free(crl);
 	return err;
 }

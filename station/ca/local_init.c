@@ -76,15 +76,23 @@ make_ca_cert(X509_NAME *subject, EVP_PKEY *key, X509 *issuer,
 		st_fail_ssl(cause, ST_E_CRYPTO, "filling a CA certificate");
 		goto fail;
 	}
-	if ((err = local_set_validity(cert, days, cause)) ||
-	    (err = local_add_ext(cert, issuer, NID_basic_constraints, basic,
-	    cause)) ||
-	    (err = local_add_ext(cert, issuer, NID_key_usage,
-	    "critical,keyCertSign,cRLSign", cause)) ||
-	    (err = local_add_ext(cert, issuer, NID_subject_key_identifier,
-	    "hash", cause)) ||
-	    (err = local_add_ext(cert, issuer, NID_authority_key_identifier,
-	    "keyid:always", cause)))
+	err = local_set_validity(cert, days, cause);
+	if (err)
+		goto fail;
+	err = local_add_ext(cert, issuer, NID_basic_constraints, basic, cause);
+	if (err)
+		goto fail;
+	err = local_add_ext(cert, issuer, NID_key_usage,
+	    "critical,keyCertSign,cRLSign", cause);
+	if (err)
+		goto fail;
+	err = local_add_ext(cert, issuer, NID_subject_key_identifier, "hash",
+	    cause);
+	if (err)
+		goto fail;
+	err = local_add_ext(cert, issuer, NID_authority_key_identifier,
+	    "keyid:always", cause);
+	if (err)
 		goto fail;
 	if (X509_sign(cert, issuer_key, EVP_sha256()) <= 0) {
 		st_fail_ssl(cause, ST_E_CRYPTO, "signing a CA certificate");
@@ -135,11 +143,18 @@ write_all(const char *dir, EVP_PKEY *root_key, X509 *root, EVP_PKEY *int_key,
 		p[i] = xasprintf("%s/%s", dir, ca_files[i]);
 	/* int_key is NULL when the intermediate's key is in a token: then
 	 * there is no key file to write. */
-	if ((err = local_write_key(p[0], root_key, cause)) == ST_OK &&
-	    (err = local_write_cert(p[1], root, cause)) == ST_OK &&
-	    (int_key == NULL ||
-	    (err = local_write_key(p[2], int_key, cause)) == ST_OK))
-		err = local_write_cert(p[3], inter, cause);
+	err = local_write_key(p[0], root_key, cause);
+	if (err)
+		goto out;
+	err = local_write_cert(p[1], root, cause);
+	if (err)
+		goto out;
+	if (int_key != NULL)
+		err = local_write_key(p[2], int_key, cause);
+	if (err)
+		goto out;
+	err = local_write_cert(p[3], inter, cause);
+out:
 	for (size_t i = 0; i < 4; i++) {
 		/* Half a CA is worse than none: a retry must not see EXISTS. */
 		if (err && err != ST_E_EXISTS)
@@ -166,16 +181,21 @@ local_ca_init_opts(const char *dir, const struct local_ca_init_opts *opts,
 		o.root_subject = LOCAL_CA_ROOT_SUBJECT;
 	if (o.intermediate_subject == NULL)
 		o.intermediate_subject = LOCAL_CA_INTERMEDIATE_SUBJECT;
-	if ((err = dn_parse(o.root_subject, &root_name, cause)) != ST_OK) {
+	err = dn_parse(o.root_subject, &root_name, cause);
+	if (err) {
 		err = st_wrap(cause, ST_E_ARG, "root subject");
 		goto out;
 	}
-	if ((err = dn_parse(o.intermediate_subject, &int_name, cause))) {
+	err = dn_parse(o.intermediate_subject, &int_name, cause);
+	if (err) {
 		err = st_wrap(cause, ST_E_ARG, "intermediate subject");
 		goto out;
 	}
-	if ((err = make_dir(dir, 0700, cause)) ||
-	    (err = clear_old(dir, o.force, cause)))
+	err = make_dir(dir, 0700, cause);
+	if (err)
+		goto out;
+	err = clear_old(dir, o.force, cause);
+	if (err)
 		goto out;
 	root_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	if (o.key.uri == NULL)
@@ -188,7 +208,8 @@ local_ca_init_opts(const char *dir, const struct local_ca_init_opts *opts,
 		struct pkcs11_opts po = { o.key.uri, o.key.module,
 			o.key.pin_file, o.key.pin_env };
 
-		if ((err = pkcs11_key_generate(&po, &token, cause))) {
+		err = pkcs11_key_generate(&po, &token, cause);
+		if (err) {
 			err = st_wrap(cause, err, "generating the "
 			    "intermediate's key in the token");
 			goto out;

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "station/util/num.h"
 #include "station/util/xalloc.h"
 #include "station/ca/local_int.h"
 
@@ -174,7 +176,9 @@ local_log_issue(const char *dir, const char *serial_hex, const char *line,
 		    strerror(errno));
 		goto out;
 	}
-	if (created && (err = local_fsync_dir(dir, cause)))
+	if (created)
+		err = local_fsync_dir(dir, cause);
+	if (err)
 		goto out;
 	err = write_copy(dir, serial_hex, pem, strlen(pem), cause);
 	if (err == ST_OK)
@@ -202,11 +206,16 @@ next_record(char **p, char *end, long long *at, char **line, size_t *line_len,
     char **pem, size_t *pem_len)
 {
 	char *s = *p, *nl, *pe;
+	char num[24];
 
 	if (s >= end || *s != '@')
 		return 0;
 	nl = memchr(s, '\n', (size_t)(end - s));
-	if (nl == NULL || sscanf(s, "@%lld", at) != 1 || *at < 0)
+	if (nl == NULL || (size_t)(nl - s - 1) >= sizeof num)
+		return 0;
+	memcpy(num, s + 1, (size_t)(nl - s - 1));
+	num[nl - s - 1] = '\0';
+	if (!num_valid(num, 0, LLONG_MAX, at))
 		return 0;
 	*line = nl + 1;
 	nl = memchr(*line, '\n', (size_t)(end - *line));
@@ -228,6 +237,9 @@ local_log_repair(const char *dir, char **cause)
 {
 	char *log = xasprintf("%s/issued.log", dir), *index = NULL;
 	char *buf = NULL, *p;
+	char *line, *pem;
+	size_t line_len, pem_len;
+	long long at;
 	int lfd = -1, ifd = -1, created = 0, dfd = -1;
 	struct stat sb;
 	st_err err;
@@ -255,9 +267,6 @@ local_log_repair(const char *dir, char **cause)
 		goto out;
 	}
 	p = buf;
-	long long at;
-	char *line, *pem;
-	size_t line_len, pem_len;
 	while (err == ST_OK &&
 	    next_record(&p, buf + sb.st_size, &at, &line, &line_len, &pem,
 	    &pem_len)) {

@@ -310,23 +310,30 @@ static st_err
 start(const struct pkcs11_opts *o, struct pkcs11_uri *u,
     struct pkcs11_key **out, char **cause)
 {
-	struct pkcs11_key *k;
+	struct pkcs11_key *k = NULL;
 	st_err err;
 
 	*out = NULL;
-	if ((err = pkcs11_uri_parse(o->uri, u, cause)))
-		return err;
+	err = pkcs11_uri_parse(o->uri, u, cause);
+	if (err)
+		goto out;
 	k = xcalloc(1, sizeof *k);
 	k->where = xasprintf("token '%s' object '%s'", u->token, u->object);
-	if ((err = load_module(k, o->module && o->module[0] ? o->module :
-	    PKCS11_DEFAULT_MODULE, cause)) ||
-	    (err = open_session(k, u->token, cause)) ||
-	    (err = login(k, o, cause))) {
-		pkcs11_key_free(k);
-		return err;
-	}
+	err = load_module(k, o->module && o->module[0] ? o->module :
+	    PKCS11_DEFAULT_MODULE, cause);
+	if (err)
+		goto out;
+	err = open_session(k, u->token, cause);
+	if (err)
+		goto out;
+	err = login(k, o, cause);
+	if (err)
+		goto out;
 	*out = k;
-	return ST_OK;
+	k = NULL;
+out:
+	pkcs11_key_free(k);
+	return err;
 }
 
 static st_err
@@ -336,18 +343,21 @@ find_key(struct pkcs11_key *k, const char *label, char **cause)
 	CK_ULONG n;
 	st_err err;
 
-	if ((err = find_objects(k, CKO_PRIVATE_KEY, label, h, 2, &n, cause)))
+	err = find_objects(k, CKO_PRIVATE_KEY, label, h, 2, &n, cause);
+	if (err)
 		return err;
 	if (n != 1)
 		return st_fail(cause, ST_E_CA, "%s: %s private key", k->where,
 		    n == 0 ? "no" : "more than one");
 	k->priv = h[0];
-	if ((err = find_objects(k, CKO_PUBLIC_KEY, label, h, 2, &n, cause)))
+	err = find_objects(k, CKO_PUBLIC_KEY, label, h, 2, &n, cause);
+	if (err)
 		return err;
 	if (n != 1)
 		return st_fail(cause, ST_E_CA, "%s: %s public key", k->where,
 		    n == 0 ? "no" : "more than one");
-	if ((err = read_public(k, h[0], cause)))
+	err = read_public(k, h[0], cause);
+	if (err)
 		return err;
 	return make_extkey(k, cause);
 }
@@ -357,12 +367,17 @@ pkcs11_key_open(const struct pkcs11_opts *o, struct pkcs11_key **out,
     char **cause)
 {
 	struct pkcs11_uri u;
-	st_err err = start(o, &u, out, cause);
+	st_err err;
 
-	if (err == ST_OK && (err = find_key(*out, u.object, cause))) {
+	err = start(o, &u, out, cause);
+	if (err)
+		goto out;
+	err = find_key(*out, u.object, cause);
+	if (err) {
 		pkcs11_key_free(*out);
 		*out = NULL;
 	}
+out:
 	pkcs11_uri_clear(&u);
 	return err;
 }
@@ -378,7 +393,8 @@ generate(struct pkcs11_key *k, const char *label, char **cause)
 	CK_RV rv;
 	st_err err;
 
-	if ((err = find_objects(k, CKO_PRIVATE_KEY, label, h, 1, &n, cause)))
+	err = find_objects(k, CKO_PRIVATE_KEY, label, h, 1, &n, cause);
+	if (err)
 		return err;
 	if (n != 0)
 		return st_fail(cause, ST_E_EXISTS, "%s already exists; choose "
@@ -419,13 +435,19 @@ pkcs11_key_generate(const struct pkcs11_opts *o, struct pkcs11_key **out,
     char **cause)
 {
 	struct pkcs11_uri u;
-	st_err err = start(o, &u, out, cause);
+	st_err err;
 
-	if (err == ST_OK && ((err = generate(*out, u.object, cause)) ||
-	    (err = find_key(*out, u.object, cause)))) {
+	err = start(o, &u, out, cause);
+	if (err)
+		goto out;
+	err = generate(*out, u.object, cause);
+	if (err == ST_OK)
+		err = find_key(*out, u.object, cause);
+	if (err) {
 		pkcs11_key_free(*out);
 		*out = NULL;
 	}
+out:
 	pkcs11_uri_clear(&u);
 	return err;
 }

@@ -12,24 +12,6 @@
 #include "station/util/xalloc.h"
 
 st_err
-remote_check_keys(const struct ca_settings *s, const char *backend,
-    const char *const *keys, char **cause)
-{
-	if (s == NULL || s->extra == NULL)
-		return ST_OK;
-	for (const struct ca_setting *e = s->extra; e->key != NULL; e++) {
-		int known = 0;
-
-		for (size_t i = 0; keys[i] != NULL && !known; i++)
-			known = strcmp(keys[i], e->key) == 0;
-		if (!known)
-			return st_fail(cause, ST_E_CONFIG, "[ca] key '%s' does "
-			    "not apply to the %s backend", e->key, backend);
-	}
-	return ST_OK;
-}
-
-st_err
 remote_require(const struct ca_settings *s, const char *backend,
     const char *key, const char **out, char **cause)
 {
@@ -38,6 +20,21 @@ remote_require(const struct ca_settings *s, const char *backend,
 		return st_fail(cause, ST_E_CONFIG, "[ca] key '%s': missing "
 		    "(needed by the %s backend)", key, backend);
 	return ST_OK;
+}
+
+st_err
+remote_http_setup(const struct ca_settings *s, const char *backend,
+    const char **addr, struct http_opts *http, char **cause)
+{
+	st_err err;
+
+	err = remote_require(s, backend, "addr", addr, cause);
+	if (err)
+		return err;
+	err = http_check_addr("addr", *addr, cause);
+	if (err)
+		return err;
+	return http_opts_load(s, http, cause);
 }
 
 char *
@@ -110,11 +107,14 @@ remote_chain_add_pem(STACK_OF(X509) *chain, const char *pem,
 {
 	BIO *b = BIO_new_mem_buf(pem, -1);
 	int n = 0;
-	X509 *x;
+	X509 *x = NULL;
 
-	while (b != NULL && (x = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
+	if (b != NULL)
+		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	while (x != NULL) {
 		sk_X509_push(chain, x);
 		n++;
+		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
 	}
 	BIO_free(b);
 	ERR_clear_error(); /* the read that ended the loop */
@@ -138,8 +138,11 @@ remote_chain_file(const char *path, STACK_OF(X509) **out, char **cause)
 		return st_fail(cause, ST_E_CONFIG, "[ca] chain_file: cannot "
 		    "read %s", path);
 	}
-	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
+	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	while (x != NULL) {
 		sk_X509_push(chain, x);
+		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	}
 	BIO_free(b);
 	ERR_clear_error();
 	if (sk_X509_num(chain) == 0) {

@@ -15,14 +15,16 @@
 
 #define REMOTE_MSG_MAX 400 /* characters of a server's message quoted */
 
-/* ST_E_CONFIG naming the first key of s->extra that is not in the
- * NULL-terminated `keys` (it belongs to another backend). */
-st_err remote_check_keys(const struct ca_settings *s, const char *backend,
-    const char *const *keys, char **cause);
-
 /* The setting `key`, or ST_E_CONFIG "[ca] key: missing (backend ...)". */
 st_err remote_require(const struct ca_settings *s, const char *backend,
     const char *key, const char **out, char **cause);
+
+/* What every HTTPS backend reads first: the required `addr` (*addr
+ * borrowed from s), checked, and the transfer options ([ca] timeout_ms,
+ * retries, ca_bundle, pin_sha256) into *http.  ST_E_CONFIG naming the
+ * key. */
+st_err remote_http_setup(const struct ca_settings *s, const char *backend,
+    const char **addr, struct http_opts *http, char **cause);
 
 /* "<addr><path>" with one '/' between them (new string). */
 char *remote_url(const char *addr, const char *path);

@@ -15,11 +15,6 @@
 #define LOG_MODULE "vault"
 #include "station/util/log.h"
 
-static const char *const vault_keys[] = { "addr", "mount", "role",
-	"namespace", "token_file", "token_env", "approle_role_id_file",
-	"approle_secret_id_file", "ca_bundle", "pin_sha256", "timeout_ms",
-	"retries", NULL };
-
 /* Remove every credential from a message quoted from the server. */
 static void
 scrub(struct vault_ca *ca, char *text)
@@ -70,15 +65,18 @@ vault_parse_login_reply(const char *body, size_t len, char **token,
 	struct http_reply r = { 200, (char *)body, len };
 	json_t *reply = NULL;
 	st_err err;
+	const char *tok;
+	json_t *auth;
+	json_int_t lease;
 
 	*token = NULL;
 	*lease_s = 0;
-	if ((err = remote_json(&r, "Vault AppRole login", &reply, cause)))
+	err = remote_json(&r, "Vault AppRole login", &reply, cause);
+	if (err)
 		return err;
-	json_t *auth = json_object_get(reply, "auth");
-	const char *tok = remote_json_str(auth, "client_token");
-	json_int_t lease = json_integer_value(json_object_get(auth,
-	    "lease_duration"));
+	auth = json_object_get(reply, "auth");
+	tok = remote_json_str(auth, "client_token");
+	lease = json_integer_value(json_object_get(auth, "lease_duration"));
 	if (tok == NULL || tok[0] == '\0' || lease < 0) {
 		err = st_fail(cause, ST_E_CA, "Vault AppRole login: the reply "
 		    "has no auth.client_token");
@@ -114,8 +112,8 @@ approle_login(struct vault_ca *ca, struct deadline dl, char **cause)
 		err = vault_refused(ca, "Vault AppRole login", &r, cause);
 		goto out;
 	}
-	if ((err = vault_parse_login_reply(r.body, r.len, &token, &lease,
-	    cause)))
+	err = vault_parse_login_reply(r.body, r.len, &token, &lease, cause);
+	if (err)
 		goto out;
 	cred_free(ca->token);
 	ca->token = token;
@@ -175,41 +173,49 @@ vault_parse_sign_reply(const char *body, size_t len, struct ca_issued *out,
     char **cause)
 {
 	struct http_reply reply = { 200, (char *)body, len }, *r = &reply;
-	json_t *root = NULL, *chain_json;
+	json_t *root = NULL, *chain_json, *data, *e;
 	STACK_OF(X509) *chain = sk_X509_new_null();
 	X509 *cert = NULL;
 	const char *what = "Vault's reply";
+	const char *pem, *serial;
+	size_t i;
 	st_err err;
 
 	memset(out, 0, sizeof *out);
-	if ((err = remote_json(r, what, &root, cause)))
-		goto fail;
-	json_t *data = json_object_get(root, "data");
-	const char *pem = remote_json_str(data, "certificate");
-	const char *serial = remote_json_str(data, "serial_number");
+	err = remote_json(r, what, &root, cause);
+	if (err)
+		goto out;
+	data = json_object_get(root, "data");
+	pem = remote_json_str(data, "certificate");
+	serial = remote_json_str(data, "serial_number");
 	if (pem == NULL) {
 		err = st_fail(cause, ST_E_CA, "%s has no data.certificate",
 		    what);
-		goto fail;
+		goto out;
 	}
-	if ((err = remote_cert_from_pem(pem, "data.certificate", &cert,
-	    cause)))
-		goto fail;
+	err = remote_cert_from_pem(pem, "data.certificate", &cert, cause);
+	if (err)
+		goto out;
 	chain_json = json_object_get(data, "ca_chain");
 	if (json_array_size(chain_json) > 0) {
-		size_t i;
-		json_t *e;
-
 		json_array_foreach(chain_json, i, e) {
-			if (!json_is_string(e) || (err = remote_chain_add_pem(
-			    chain, json_string_value(e), "data.ca_chain[]",
-			    cause)))
-				goto bad_chain;
+			err = ST_E_CA;
+			if (json_is_string(e))
+				err = remote_chain_add_pem(chain,
+				    json_string_value(e), "data.ca_chain[]",
+				    cause);
+			if (err) {
+				err = st_fail(cause, ST_E_CA, "%s: "
+				    "data.ca_chain holds something that is "
+				    "not a PEM certificate", what);
+				goto out;
+			}
 		}
 	} else if (remote_json_str(data, "issuing_ca") != NULL) {
-		if ((err = remote_chain_add_pem(chain, remote_json_str(data,
-		    "issuing_ca"), "data.issuing_ca", cause)))
-			goto fail;
+		err = remote_chain_add_pem(chain, remote_json_str(data,
+		    "issuing_ca"), "data.issuing_ca", cause);
+		if (err)
+			goto out;
 	}
 	remote_issued_take(out, cert, chain);
 	cert = NULL;
@@ -220,14 +226,9 @@ vault_parse_sign_reply(const char *body, size_t len, struct ca_issued *out,
 		    out->serial_hex);
 		ca_issued_clear(out);
 	}
-	goto done;
-bad_chain:
-	err = st_fail(cause, ST_E_CA, "%s: data.ca_chain holds something "
-	    "that is not a PEM certificate", what);
-fail:
+out:
 	X509_free(cert);
 	sk_X509_pop_free(chain, X509_free);
-done:
 	json_decref(root);
 	return err;
 }
@@ -272,8 +273,9 @@ vault_sign(struct ca_backend *base, const struct ca_request *req,
 	}
 	body = sign_body(req, cn);
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if ((err = vault_get_token(ca, req->deadline, attempt > 0,
-		    &token, cause)))
+		err = vault_get_token(ca, req->deadline, attempt > 0, &token,
+		    cause);
+		if (err)
 			goto out;
 		http_reply_clear(&r);
 		err = http_call(&ca->http, "POST", url, h, vault_headers(ca,
@@ -293,7 +295,8 @@ vault_sign(struct ca_backend *base, const struct ca_request *req,
 		err = vault_refused(ca, "Vault sign", &r, cause);
 		goto out;
 	}
-	if ((err = vault_parse_sign_reply(r.body, r.len, out, cause))) {
+	err = vault_parse_sign_reply(r.body, r.len, out, cause);
+	if (err) {
 		st_wrap(cause, err, "Vault sign");
 		goto out;
 	}
@@ -348,7 +351,8 @@ vault_revoke(struct ca_backend *base, const char *serial_hex,
 	serial = vault_serial_colons(serial_hex);
 	j = json_pack("{s:s}", "serial_number", serial);
 	body = json_dumps(j, JSON_COMPACT);
-	if ((err = vault_get_token(ca, dl, 0, &token, cause)))
+	err = vault_get_token(ca, dl, 0, &token, cause);
+	if (err)
 		goto out;
 	err = http_call(&ca->http, "POST", url, h, vault_headers(ca, token, h),
 	    body, dl, &r, cause);
@@ -393,7 +397,6 @@ vault_free(struct ca_backend *base)
 }
 
 static const struct ca_backend_ops vault_ops = {
-	.name = "vault",
 	.sign = vault_sign,
 	.revoke = vault_revoke,
 	.find_by_key = vault_find_by_key,
@@ -406,12 +409,17 @@ load_auth(struct vault_ca *ca, const struct ca_settings *s, char **cause)
 {
 	st_err err;
 
-	if ((err = cred_from_settings(s, "token_file", "token_env",
-	    &ca->token, cause)) ||
-	    (err = cred_from_settings(s, "approle_role_id_file", NULL,
-	    &ca->role_id, cause)) ||
-	    (err = cred_from_settings(s, "approle_secret_id_file", NULL,
-	    &ca->secret_id, cause)))
+	err = cred_from_settings(s, "token_file", "token_env", &ca->token,
+	    cause);
+	if (err)
+		return err;
+	err = cred_from_settings(s, "approle_role_id_file", NULL, &ca->role_id,
+	    cause);
+	if (err)
+		return err;
+	err = cred_from_settings(s, "approle_secret_id_file", NULL,
+	    &ca->secret_id, cause);
+	if (err)
 		return err;
 	if ((ca->role_id == NULL) != (ca->secret_id == NULL))
 		return st_fail(cause, ST_E_CONFIG, "[ca] AppRole needs both "
@@ -453,14 +461,26 @@ vault_ca_open(const struct ca_settings *s, struct ca_backend **out,
 	*out = NULL;
 	ca->base.ops = &vault_ops;
 	pthread_mutex_init(&ca->lock, NULL);
-	if ((err = remote_check_keys(s, "vault", vault_keys, cause)) ||
-	    (err = remote_require(s, "vault", "addr", &addr, cause)) ||
-	    (err = remote_require(s, "vault", "role", &role, cause)) ||
-	    (err = http_check_addr("addr", addr, cause)) ||
-	    (err = check_segment("role", role, cause)) ||
-	    (err = check_segment("mount", mount ? mount : "pki", cause)) ||
-	    (err = http_opts_load(s, &ca->http, cause)) ||
-	    (err = load_auth(ca, s, cause)))
+	err = remote_require(s, "vault", "addr", &addr, cause);
+	if (err)
+		goto out;
+	err = remote_require(s, "vault", "role", &role, cause);
+	if (err)
+		goto out;
+	err = http_check_addr("addr", addr, cause);
+	if (err)
+		goto out;
+	err = check_segment("role", role, cause);
+	if (err)
+		goto out;
+	err = check_segment("mount", mount ? mount : "pki", cause);
+	if (err)
+		goto out;
+	err = http_opts_load(s, &ca->http, cause);
+	if (err)
+		goto out;
+	err = load_auth(ca, s, cause);
+	if (err)
 		goto out;
 	ca->addr = xstrdup(addr);
 	ca->role = xstrdup(role);

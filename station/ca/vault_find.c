@@ -54,13 +54,19 @@ list_serials(struct vault_ca *ca, json_t **keys, char **cause)
 	json_t *root = NULL;
 	char *msg = NULL;
 	st_err err;
+	json_t *k;
 
 	*keys = NULL;
-	if ((err = vault_get(ca, "LIST", path, &r, cause))) {
+	err = vault_get(ca, "LIST", path, &r, cause);
+	if (err) {
 		st_wrap(cause, err, "Vault list of certificates");
 		goto out;
 	}
-	if (r.status == 404 && (msg = remote_error_text(&r)) == NULL) {
+	/* Vault answers an empty mount with a bare 404; a 404 with errors
+	 * is a refusal like any other. */
+	if (r.status == 404)
+		msg = remote_error_text(&r);
+	if (r.status == 404 && msg == NULL) {
 		*keys = json_array();
 		goto out;
 	}
@@ -69,10 +75,10 @@ list_serials(struct vault_ca *ca, json_t **keys, char **cause)
 		    cause);
 		goto out;
 	}
-	if ((err = remote_json(&r, "Vault list of certificates", &root,
-	    cause)))
+	err = remote_json(&r, "Vault list of certificates", &root, cause);
+	if (err)
 		goto out;
-	json_t *k = json_object_get(json_object_get(root, "data"), "keys");
+	k = json_object_get(json_object_get(root, "data"), "keys");
 	if (!json_is_array(k)) {
 		err = st_fail(cause, ST_E_CA, "Vault list of certificates: "
 		    "the reply has no data.keys");
@@ -104,9 +110,11 @@ read_cert(struct vault_ca *ca, const char *serial, X509 **out, char **cause)
 	struct http_reply r = { 0 };
 	json_t *root = NULL;
 	st_err err;
+	const char *pem;
 
 	*out = NULL;
-	if ((err = vault_get(ca, "GET", path, &r, cause))) {
+	err = vault_get(ca, "GET", path, &r, cause);
+	if (err) {
 		st_wrap(cause, err, "Vault read of certificate %s", serial);
 		goto out;
 	}
@@ -117,10 +125,10 @@ read_cert(struct vault_ca *ca, const char *serial, X509 **out, char **cause)
 		    cause);
 		goto out;
 	}
-	if ((err = remote_json(&r, "Vault read of a certificate", &root,
-	    cause)))
+	err = remote_json(&r, "Vault read of a certificate", &root, cause);
+	if (err)
 		goto out;
-	const char *pem = remote_json_str(json_object_get(root, "data"),
+	pem = remote_json_str(json_object_get(root, "data"),
 	    "certificate");
 	if (pem == NULL) {
 		err = st_fail(cause, ST_E_CA, "Vault read of certificate %s: "
@@ -145,7 +153,8 @@ vault_find_by_key(struct ca_backend *base, const char *key_sha256,
 	int stop = 0;
 	st_err err;
 
-	if ((err = list_serials(ca, &keys, cause)))
+	err = list_serials(ca, &keys, cause);
+	if (err)
 		return err;
 	json_array_foreach(keys, i, e) {
 		const char *serial = json_string_value(e);
@@ -158,7 +167,8 @@ vault_find_by_key(struct ca_backend *base, const char *key_sha256,
 			log_warn("skipping a listed serial that is not hex");
 			continue;
 		}
-		if ((err = read_cert(ca, serial, &cert, cause)))
+		err = read_cert(ca, serial, &cert, cause);
+		if (err)
 			break;
 		if (cert == NULL)
 			continue;

@@ -84,11 +84,6 @@ revoke(struct station *st, const char *serial, const char *reason)
 		rc = EXIT_FAIL;
 		goto out;
 	}
-	if (st->ca->ops->revoke == NULL) {
-		fprintf(stderr, "station: revoke: %s cannot revoke\n",
-		    st->ca->describe);
-		goto out;
-	}
 	/* A revocation already recorded (still on its way to the CA) keeps
 	 * the reason it was recorded with. */
 	note = xasprintf("revoked by the operator (%s)", reason);

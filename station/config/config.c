@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "station/util/num.h"
 #include "station/util/xalloc.h"
 
 int
@@ -134,14 +135,13 @@ config_override_broker(struct config *cfg, const char *host_port,
     const char *ca_file, char **cause)
 {
 	struct config_broker *b = &cfg->broker;
+	const char *colon;
+	long long port = 0;
 
 	if (host_port != NULL) {
-		const char *colon = strrchr(host_port, ':');
-		char *end;
-		long port = colon ? strtol(colon + 1, &end, 10) : 0;
-
-		if (colon == NULL || colon == host_port || colon[1] == '\0' ||
-		    *end != '\0' || port < 1 || port > 65535)
+		colon = strrchr(host_port, ':');
+		if (colon == NULL || colon == host_port ||
+		    !num_valid(colon + 1, 1, 65535, &port))
 			return st_fail(cause, ST_E_ARG,
 			    "--broker '%s': expected HOST:PORT", host_port);
 		free(b->host);

@@ -4,8 +4,9 @@
  *
  *	[station]        id, home, ledger, operator, log_level, step_timeout_ms,
  *	                 serial_pattern, serial_checksum (scan_format.h)
- *	[ca]             backend, dir, root, and the remote backends' keys
- *	                 (docs/ca-backends.md)
+ *	[ca]             backend, dir, root, and the backends' own keys, from
+ *	                 the CA backend table (station/ca/ca.c,
+ *	                 docs/ca-backends.md)
  *	[broker]         host, port, ca, server_name   (optional)
  *	[profile NAME]   any number; see struct profile
  *	[slot N]         fixture slots: device, profile (optional)
@@ -58,7 +59,8 @@ struct config {
 	int step_timeout_ms;     /* default deadline of a pipeline step */
 	char *serial_pattern;    /* labels must match (POSIX ERE); NULL: any */
 	int serial_checksum;     /* enum scan_checksum */
-	char *ca_backend;        /* "local", "vault", "cfssl", "hub" */
+	char *ca_backend;        /* a name of the CA backend table (ca.c);
+	                            default "local" */
 	char *ca_dir;            /* resolved; default <home>/ca */
 	char *ca_root;           /* the pinned root; default <ca_dir>/root.pem */
 	struct ca_setting *ca_extra; /* the other [ca] keys, for ca_open's

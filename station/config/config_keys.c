@@ -1,41 +1,34 @@
 /*
- * The keys of [station], [ca], [broker] and [slot N], and the value
- * parsers every section shares.  A setter only parses and stores; checks
- * that need the whole file (a slot's profile exists, the broker has a
- * host) run in config.c once the file is read.
+ * The keys of [station], [ca], [broker] and [slot N] as data: each key
+ * says where its value goes (offsetof into the config, the loader or the
+ * current slot), its type and its limits, and config_key_set does the
+ * rest.  A key with a rule of its own names a check.  Checks that need
+ * the whole file (a slot's profile exists, the broker has a host) run in
+ * config_load.c once the file is read.  The backend-specific [ca] keys
+ * are not here: they come from the CA backend table (station/ca/ca.c).
  */
 #include "station/config/config_priv.h"
 
-#include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "station/ca/pkcs11.h"
+#include "station/ca/ca.h"
 #include "station/config/scan_format.h"
+#include "station/util/num.h"
 #include "station/util/xalloc.h"
 
 st_err
 config_parse_int(const char *value, long min, long max, long *out,
     char **why)
 {
-	const char *p = value;
-	char *end = NULL;
-	long v;
+	long long v;
 
-	if (*p == '-')
-		p++;
-	/* strtol alone would accept " 12", "+12" and "0x12". */
-	if (*p < '0' || *p > '9')
-		goto bad;
-	errno = 0;
-	v = strtol(value, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		goto bad;
-	*out = v;
+	if (!num_valid(value, min, max, &v))
+		return st_fail(why, ST_E_CONFIG, "expected an integer "
+		    "%ld..%ld", min, max);
+	*out = (long)v;
 	return ST_OK;
-bad:
-	return st_fail(why, ST_E_CONFIG, "expected an integer %ld..%ld", min,
-	    max);
 }
 
 st_err
@@ -43,21 +36,22 @@ config_parse_enum(const char *value, const char *const *names, int *out,
     char **why)
 {
 	char *list = xstrdup("");
+	char *longer;
+	st_err err = ST_OK;
 
 	for (int i = 0; names[i] != NULL; i++) {
 		if (strcmp(names[i], value) == 0) {
 			*out = i;
-			free(list);
-			return ST_OK;
+			goto out;
 		}
-		char *longer = xasprintf("%s%s%s", list, i ? ", " : "",
-		    names[i]);
+		longer = xasprintf("%s%s%s", list, i ? ", " : "", names[i]);
 		free(list);
 		list = longer;
 	}
-	st_fail(why, ST_E_CONFIG, "expected one of: %s", list);
+	err = st_fail(why, ST_E_CONFIG, "expected one of: %s", list);
+out:
 	free(list);
-	return ST_E_CONFIG;
+	return err;
 }
 
 st_err
@@ -70,264 +64,87 @@ config_set_string(char **slot, const char *value, char **why)
 	return ST_OK;
 }
 
-/* [station] */
+/* Where a key's offset points. */
+static void *
+key_base(struct config_load *ld, const struct config_key *k)
+{
+	switch (k->base) {
+	case CONFIG_IN_LOAD:
+		return ld;
+	case CONFIG_IN_SLOT:
+		return &ld->cfg->slots[ld->cur];
+	case CONFIG_IN_CONFIG:
+		break;
+	}
+	return ld->cfg;
+}
+
+st_err
+config_key_set(struct config_load *ld, const struct config_key *k,
+    const char *value, char **why)
+{
+	char *field = (char *)key_base(ld, k) + k->offset;
+	long v = 0;
+	int i = 0;
+	st_err err = ST_OK;
+
+	if (k->check != NULL) {
+		err = k->check(value, why);
+		if (err)
+			return err;
+	}
+	switch (k->type) {
+	case CONFIG_STRING:
+		err = config_set_string((char **)(void *)field, value, why);
+		break;
+	case CONFIG_INT:
+		err = config_parse_int(value, k->min, k->max, &v, why);
+		if (err == ST_OK)
+			*(int *)(void *)field = (int)v;
+		break;
+	case CONFIG_ENUM:
+		err = config_parse_enum(value, k->names, &i, why);
+		if (err == ST_OK)
+			*(int *)(void *)field = i;
+		break;
+	case CONFIG_CUSTOM:
+		err = k->set(ld, value, why);
+		break;
+	}
+	return err;
+}
+
+/* Checks of a value's shape, before it is stored. */
 
 static st_err
-set_station_id(struct config_load *ld, const char *value, char **why)
+check_id(const char *value, char **why)
 {
 	if (!config_id_is_valid(value))
 		return st_fail(why, ST_E_CONFIG, "expected 1..%d characters "
 		    "of A-Z a-z 0-9 . _ -", CONFIG_ID_MAX);
-	return config_set_string(&ld->cfg->station_id, value, why);
+	return ST_OK;
 }
 
 static st_err
-set_home(struct config_load *ld, const char *value, char **why)
-{
-	return config_set_string(&ld->home, value, why);
-}
-
-static st_err
-set_ledger(struct config_load *ld, const char *value, char **why)
-{
-	return config_set_string(&ld->ledger, value, why);
-}
-
-static st_err
-set_operator(struct config_load *ld, const char *value, char **why)
+check_operator(const char *value, char **why)
 {
 	/* Operator ids end up in the ledger and in exports: same rule as
 	 * serials, so they need no quoting anywhere. */
 	if (!serial_is_valid(value))
 		return st_fail(why, ST_E_CONFIG, "expected 1..64 characters "
 		    "of A-Z a-z 0-9 . _ -");
-	return config_set_string(&ld->cfg->operator_id, value, why);
-}
-
-static st_err
-set_log_level(struct config_load *ld, const char *value, char **why)
-{
-	static const char *const names[] = { "error", "warn", "info",
-		"debug", NULL };
-	int level = log_level_parse(value);
-
-	if (level < 0) {
-		int unused;
-
-		return config_parse_enum(value, names, &unused, why);
-	}
-	ld->cfg->log_level = (enum log_level)level;
 	return ST_OK;
 }
 
 static st_err
-set_step_timeout(struct config_load *ld, const char *value, char **why)
-{
-	long v;
-	st_err err = config_parse_int(value, 1, 3600000, &v, why);
-
-	if (err)
-		return err;
-	ld->cfg->step_timeout_ms = (int)v;
-	return ST_OK;
-}
-
-static st_err
-set_serial_pattern(struct config_load *ld, const char *value, char **why)
+check_serial_pattern(const char *value, char **why)
 {
 	struct scan_format *f;
 	st_err err = scan_format_new(value, SCAN_CHECKSUM_NONE, &f, why);
 
 	scan_format_free(f);
-	if (err)
-		return err;
-	return config_set_string(&ld->cfg->serial_pattern, value, why);
+	return err;
 }
-
-static st_err
-set_serial_checksum(struct config_load *ld, const char *value, char **why)
-{
-	static const char *const names[] = { "none", "luhn", NULL };
-
-	return config_parse_enum(value, names, &ld->cfg->serial_checksum, why);
-}
-
-const struct config_key config_station_keys[] = {
-	{ "id", 0, set_station_id, 0 },
-	{ "home", 0, set_home, 0 },
-	{ "ledger", 0, set_ledger, 0 },
-	{ "operator", 0, set_operator, 0 },
-	{ "log_level", 0, set_log_level, 0 },
-	{ "step_timeout_ms", 0, set_step_timeout, 0 },
-	{ "serial_pattern", 0, set_serial_pattern, 0 },
-	{ "serial_checksum", 0, set_serial_checksum, 0 },
-	{ NULL, 0, NULL, 0 },
-};
-
-/* [ca] */
-
-static st_err
-set_ca_backend(struct config_load *ld, const char *value, char **why)
-{
-	static const char *const names[] = { "local", "vault", "cfssl", "hub",
-		NULL };
-	int i;
-	st_err err = config_parse_enum(value, names, &i, why);
-
-	if (err)
-		return err;
-	return config_set_string(&ld->cfg->ca_backend, names[i], why);
-}
-
-static st_err
-set_ca_dir(struct config_load *ld, const char *value, char **why)
-{
-	return config_set_string(&ld->ca_dir, value, why);
-}
-
-static st_err
-set_ca_root(struct config_load *ld, const char *value, char **why)
-{
-	return config_set_string(&ld->ca_root, value, why);
-}
-
-/* The remote backends' keys are kept as name/value pairs and handed to
- * ca_open, which checks that they fit the chosen backend and what they
- * say (an address, a credential file's mode).  Here only their shape. */
-static st_err
-ca_extra_add(struct config_load *ld, const char *key, const char *value,
-    char **why)
-{
-	struct config *cfg = ld->cfg;
-	size_t n = 0;
-
-	if (value[0] == '\0')
-		return st_fail(why, ST_E_CONFIG, "expected a non-empty value");
-	while (cfg->ca_extra[n].key != NULL)
-		n++;
-	cfg->ca_extra = xrealloc(cfg->ca_extra, (n + 2) *
-	    sizeof *cfg->ca_extra);
-	cfg->ca_extra[n] = (struct ca_setting){ xstrdup(key),
-		xstrdup(value) };
-	cfg->ca_extra[n + 1] = (struct ca_setting){ NULL, NULL };
-	return ST_OK;
-}
-
-static st_err
-ca_extra_int(struct config_load *ld, const char *key, const char *value,
-    long max, char **why)
-{
-	long v;
-	st_err err = config_parse_int(value, key[0] == 'r' ? 0 : 1, max, &v,
-	    why);
-
-	return err ? err : ca_extra_add(ld, key, value, why);
-}
-
-static st_err
-ca_extra_env(struct config_load *ld, const char *key, const char *value,
-    char **why)
-{
-	static const char first[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz_";
-
-	/* The name of the variable, never the secret itself. */
-	if (strchr(first, value[0]) == NULL ||
-	    strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789_") != strlen(value))
-		return st_fail(why, ST_E_CONFIG, "expected the name of an "
-		    "environment variable (such as VAULT_TOKEN), not its "
-		    "value");
-	return ca_extra_add(ld, key, value, why);
-}
-
-#define CA_STR(name)                                                        \
-	static st_err set_ca_##name(struct config_load *ld, const char *v,  \
-	    char **why)                                                     \
-	{                                                                   \
-		return ca_extra_add(ld, #name, v, why);                     \
-	}
-
-CA_STR(addr)
-CA_STR(mount)
-CA_STR(role)
-CA_STR(namespace)
-CA_STR(token_file)
-CA_STR(approle_role_id_file)
-CA_STR(approle_secret_id_file)
-CA_STR(profile)
-CA_STR(auth_key_file)
-CA_STR(chain_file)
-CA_STR(ca_bundle)
-CA_STR(pin_sha256)
-CA_STR(pkcs11_module)
-CA_STR(pin_file)
-
-/* The local CA's intermediate key in a PKCS#11 token: checked here so a
- * typo in the URI is reported with its line. */
-static st_err
-set_ca_key(struct config_load *ld, const char *value, char **why)
-{
-	struct pkcs11_uri u;
-	st_err err = pkcs11_uri_parse(value, &u, why);
-
-	pkcs11_uri_clear(&u);
-	if (err)
-		return err;
-	return ca_extra_add(ld, "key", value, why);
-}
-
-static st_err
-set_ca_pin_env(struct config_load *ld, const char *value, char **why)
-{
-	return ca_extra_env(ld, "pin_env", value, why);
-}
-
-static st_err
-set_ca_token_env(struct config_load *ld, const char *value, char **why)
-{
-	return ca_extra_env(ld, "token_env", value, why);
-}
-
-static st_err
-set_ca_timeout_ms(struct config_load *ld, const char *value, char **why)
-{
-	return ca_extra_int(ld, "timeout_ms", value, 3600000, why);
-}
-
-static st_err
-set_ca_retries(struct config_load *ld, const char *value, char **why)
-{
-	return ca_extra_int(ld, "retries", value, 10, why);
-}
-
-const struct config_key config_ca_keys[] = {
-	{ "backend", 0, set_ca_backend, 0 },
-	{ "dir", 0, set_ca_dir, 0 },
-	{ "root", 0, set_ca_root, 0 },
-	{ "addr", 0, set_ca_addr, 0 },
-	{ "mount", 0, set_ca_mount, 0 },
-	{ "role", 0, set_ca_role, 0 },
-	{ "namespace", 0, set_ca_namespace, 0 },
-	{ "token_file", 0, set_ca_token_file, 0 },
-	{ "token_env", 0, set_ca_token_env, 1 },
-	{ "approle_role_id_file", 0, set_ca_approle_role_id_file, 0 },
-	{ "approle_secret_id_file", 0, set_ca_approle_secret_id_file, 0 },
-	{ "profile", 0, set_ca_profile, 0 },
-	{ "auth_key_file", 0, set_ca_auth_key_file, 0 },
-	{ "chain_file", 0, set_ca_chain_file, 0 },
-	{ "ca_bundle", 0, set_ca_ca_bundle, 0 },
-	{ "pin_sha256", 0, set_ca_pin_sha256, 0 },
-	{ "timeout_ms", 0, set_ca_timeout_ms, 0 },
-	{ "retries", 0, set_ca_retries, 0 },
-	{ "key", 0, set_ca_key, 0 },
-	{ "pkcs11_module", 0, set_ca_pkcs11_module, 0 },
-	{ "pin_file", 0, set_ca_pin_file, 0 },
-	{ "pin_env", 0, set_ca_pin_env, 1 },
-	{ NULL, 0, NULL, 0 },
-};
-
-/* [broker] */
 
 static st_err
 check_host(const char *value, char **why)
@@ -339,56 +156,7 @@ check_host(const char *value, char **why)
 }
 
 static st_err
-set_broker_host(struct config_load *ld, const char *value, char **why)
-{
-	st_err err = check_host(value, why);
-
-	if (err)
-		return err;
-	return config_set_string(&ld->cfg->broker.host, value, why);
-}
-
-static st_err
-set_broker_port(struct config_load *ld, const char *value, char **why)
-{
-	long v;
-	st_err err = config_parse_int(value, 1, 65535, &v, why);
-
-	if (err)
-		return err;
-	ld->cfg->broker.port = (int)v;
-	return ST_OK;
-}
-
-static st_err
-set_broker_ca(struct config_load *ld, const char *value, char **why)
-{
-	return config_set_string(&ld->broker_ca, value, why);
-}
-
-static st_err
-set_broker_server_name(struct config_load *ld, const char *value,
-    char **why)
-{
-	st_err err = check_host(value, why);
-
-	if (err)
-		return err;
-	return config_set_string(&ld->cfg->broker.server_name, value, why);
-}
-
-const struct config_key config_broker_keys[] = {
-	{ "host", 0, set_broker_host, 0 },
-	{ "port", 0, set_broker_port, 0 },
-	{ "ca", 0, set_broker_ca, 0 },
-	{ "server_name", 0, set_broker_server_name, 0 },
-	{ NULL, 0, NULL, 0 },
-};
-
-/* [slot N] */
-
-static st_err
-set_slot_device(struct config_load *ld, const char *value, char **why)
+check_device(const char *value, char **why)
 {
 	const char *colon = strchr(value, ':');
 
@@ -398,19 +166,124 @@ set_slot_device(struct config_load *ld, const char *value, char **why)
 	    strpbrk(value, " \t") != NULL)
 		return st_fail(why, ST_E_CONFIG, "expected a device URI such "
 		    "as tcp:127.0.0.1:4000 or uart:/dev/ttyUSB0");
-	return config_set_string(&ld->cfg->slots[ld->cur].device, value, why);
+	return ST_OK;
 }
 
 static st_err
-set_slot_profile(struct config_load *ld, const char *value, char **why)
+check_profile_name(const char *value, char **why)
 {
 	if (!config_id_is_valid(value))
 		return st_fail(why, ST_E_CONFIG, "expected a profile name");
-	return config_set_string(&ld->cfg->slots[ld->cur].profile, value, why);
+	return ST_OK;
 }
 
+/* [station] */
+
+/* In the order of enum log_level (log.h), stored through an int. */
+_Static_assert(sizeof(enum log_level) == sizeof(int),
+    "log_level is set as a CONFIG_ENUM");
+static const char *const log_level_names[] = { "error", "warn", "info",
+	"debug", NULL };
+static const char *const checksum_names[] = { "none", "luhn", NULL };
+
+/* Where a key's value goes: a field of the config, of the loader, of the
+ * current slot. */
+#define CFG(f)                                                            \
+	.base = CONFIG_IN_CONFIG, .offset = offsetof(struct config, f)
+#define LOAD(f)                                                           \
+	.base = CONFIG_IN_LOAD, .offset = offsetof(struct config_load, f)
+#define SLOT(f)                                                           \
+	.base = CONFIG_IN_SLOT, .offset = offsetof(struct config_slot, f)
+
+const struct config_key config_station_keys[] = {
+	{ .name = "id", .type = CONFIG_STRING,
+	  CFG(station_id), .check = check_id },
+	{ .name = "home", .type = CONFIG_STRING, LOAD(home) },
+	{ .name = "ledger", .type = CONFIG_STRING, LOAD(ledger) },
+	{ .name = "operator", .type = CONFIG_STRING, CFG(operator_id),
+	  .check = check_operator },
+	{ .name = "log_level", .type = CONFIG_ENUM, CFG(log_level),
+	  .names = log_level_names },
+	{ .name = "step_timeout_ms", .type = CONFIG_INT, CFG(step_timeout_ms),
+	  .min = 1, .max = 3600000 },
+	{ .name = "serial_pattern", .type = CONFIG_STRING, CFG(serial_pattern),
+	  .check = check_serial_pattern },
+	{ .name = "serial_checksum", .type = CONFIG_ENUM, CFG(serial_checksum),
+	  .names = checksum_names },
+	{ .name = NULL },
+};
+
+/* [ca]: the backend's name comes from the CA backend table. */
+static st_err
+set_ca_backend(struct config_load *ld, const char *value, char **why)
+{
+	const char *names[16];
+	size_t n = 0;
+	int i;
+	st_err err;
+
+	while (n + 1 < sizeof names / sizeof names[0] &&
+	    ca_backend_name(n) != NULL) {
+		names[n] = ca_backend_name(n);
+		n++;
+	}
+	names[n] = NULL;
+	err = config_parse_enum(value, names, &i, why);
+	if (err)
+		return err;
+	return config_set_string(&ld->cfg->ca_backend, names[i], why);
+}
+
+const struct config_key config_ca_keys[] = {
+	{ .name = "backend", .type = CONFIG_CUSTOM, .set = set_ca_backend },
+	{ .name = "dir", .type = CONFIG_STRING, LOAD(ca_dir) },
+	{ .name = "root", .type = CONFIG_STRING, LOAD(ca_root) },
+	{ .name = NULL },
+};
+
+st_err
+config_ca_setting(struct config_load *ld, const struct ca_key *key,
+    const char *value, char **why)
+{
+	struct config *cfg = ld->cfg;
+	size_t n = 0;
+	st_err err;
+
+	/* Only the value's shape here: ca_open checks that the key applies
+	 * to the chosen backend and what the value says (an address, a
+	 * credential file's mode). */
+	err = ca_key_check(key, value, why);
+	if (err)
+		return err;
+	while (cfg->ca_extra[n].key != NULL)
+		n++;
+	cfg->ca_extra = xrealloc(cfg->ca_extra, (n + 2) *
+	    sizeof *cfg->ca_extra);
+	cfg->ca_extra[n] = (struct ca_setting){ xstrdup(key->name),
+		xstrdup(value) };
+	cfg->ca_extra[n + 1] = (struct ca_setting){ NULL, NULL };
+	return ST_OK;
+}
+
+/* [broker] */
+
+const struct config_key config_broker_keys[] = {
+	{ .name = "host", .type = CONFIG_STRING,
+	  CFG(broker.host), .check = check_host },
+	{ .name = "port", .type = CONFIG_INT, CFG(broker.port),
+	  .min = 1, .max = 65535 },
+	{ .name = "ca", .type = CONFIG_STRING, LOAD(broker_ca) },
+	{ .name = "server_name", .type = CONFIG_STRING, CFG(broker.server_name),
+	  .check = check_host },
+	{ .name = NULL },
+};
+
+/* [slot N] */
+
 const struct config_key config_slot_keys[] = {
-	{ "device", 0, set_slot_device, 0 },
-	{ "profile", 0, set_slot_profile, 0 },
-	{ NULL, 0, NULL, 0 },
+	{ .name = "device", .type = CONFIG_STRING,
+	  SLOT(device), .check = check_device },
+	{ .name = "profile", .type = CONFIG_STRING, SLOT(profile),
+	  .check = check_profile_name },
+	{ .name = NULL },
 };

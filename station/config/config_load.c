@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "station/ca/ca.h"
 #include "station/config/ini_lines.h"
 #include "station/util/xalloc.h"
 
@@ -198,7 +199,11 @@ ld_handler(void *user, const char *section, const char *name,
 {
 	struct config_load *ld = user;
 	const struct config_key *keys = section_keys(ld->kind);
-	size_t i;
+	const struct ca_key *ck = NULL;
+	char *why = NULL;
+	size_t i, n;
+	int repeatable, no_echo;
+	st_err err;
 
 	ld->rd.prev_key = 1;
 	if (ld->err)
@@ -213,16 +218,27 @@ ld_handler(void *user, const char *section, const char *name,
 		    section);
 		return 1;
 	}
-	for (i = 0; keys[i].name != NULL; i++) {
+	for (n = 0; keys[n].name != NULL; n++)
+		;
+	for (i = 0; i < n; i++) {
 		if (strcmp(keys[i].name, name) == 0)
 			break;
 	}
-	if (keys[i].name == NULL) {
+	/* [ca] also takes every key of the CA backend table, counted after
+	 * the section's own keys in key_line[]. */
+	if (i == n && ld->kind == SECT_CA) {
+		ck = ca_key_find(name);
+		if (ck != NULL)
+			i = n + (size_t)(ck - ca_key_at(0));
+	}
+	if ((ck == NULL && i == n) || i >= CONFIG_KEYS_MAX) {
 		ld_fail(ld, ld->rd.line, "[%s] key '%s': unknown key", section,
 		    name);
 		return 1;
 	}
-	if (!keys[i].repeatable && ld->key_line[i]) {
+	repeatable = ck ? 0 : keys[i].repeatable;
+	no_echo = ck ? ck->type == CA_KEY_ENV_NAME : keys[i].no_echo;
+	if (!repeatable && ld->key_line[i]) {
 		ld_fail(ld, ld->rd.line, "[%s] key '%s': duplicate key (first set "
 		    "on line %d%s)", section, name, ld->key_line[i],
 		    ld->rd.indented ? "; an indented line continues the previous "
@@ -230,9 +246,12 @@ ld_handler(void *user, const char *section, const char *name,
 		return 1;
 	}
 	ld->key_line[i] = ld->rd.line;
-	char *why = NULL;
-	if (keys[i].set(ld, value, &why) != ST_OK) {
-		if (keys[i].no_echo)
+	if (ck != NULL)
+		err = config_ca_setting(ld, ck, value, &why);
+	else
+		err = config_key_set(ld, &keys[i], value, &why);
+	if (err) {
+		if (no_echo)
 			ld_fail(ld, ld->rd.line, "[%s] key '%s': %s", section,
 			    name, why ? why : "bad value");
 		else
@@ -268,10 +287,9 @@ ld_finish(struct config_load *ld)
 		cfg->ca_root = config_path_join(cfg->ca_dir, "root.pem");
 	/* Files named in [ca] are relative to home, like every path. */
 	for (struct ca_setting *e = cfg->ca_extra; e->key != NULL; e++) {
-		size_t kl = strlen(e->key);
+		const struct ca_key *k = ca_key_find(e->key);
 
-		if (strcmp(e->key, "ca_bundle") == 0 || (kl > 5 &&
-		    strcmp(e->key + kl - 5, "_file") == 0)) {
+		if (k != NULL && k->type == CA_KEY_PATH) {
 			char *p = config_path_join(cfg->home, e->value);
 
 			free((char *)e->value);

@@ -12,7 +12,9 @@
 #include "station/config/ini_lines.h"
 #include "station/x509/name_check.h"
 
-#define CONFIG_KEYS_MAX 32 /* keys in the longest section table */
+/* Keys in the longest section: [ca]'s own three plus every key of the CA
+ * backend table (test_ca_keys_come_from_the_backend_table loads each). */
+#define CONFIG_KEYS_MAX 32
 
 enum config_section {
 	SECT_NONE = 0, /* before the first header */
@@ -65,15 +67,52 @@ struct config_load {
 	char *cause;
 };
 
-/* One key of a section: `set` parses `value` into the config; on failure
- * it returns ST_E_CONFIG with `why` saying what was expected. */
+enum config_type {
+	CONFIG_STRING, /* char *: a non-empty copy of the value */
+	CONFIG_INT,    /* int: a whole number in [min, max] */
+	CONFIG_ENUM,   /* int: the value's index in `names` */
+	CONFIG_CUSTOM, /* `set` parses and stores (a rule of its own) */
+};
+
+/* What a key's offset is relative to. */
+enum config_base {
+	CONFIG_IN_CONFIG = 0, /* struct config */
+	CONFIG_IN_LOAD,       /* struct config_load (paths resolved once the
+	                         file is read) */
+	CONFIG_IN_SLOT,       /* the current struct config_slot */
+};
+
+/*
+ * One key of a section, as data: where the value goes and what it must
+ * be.  A wrong value fails with ST_E_CONFIG and `why` saying what was
+ * expected (the loader adds file:line, section and key).
+ */
 struct config_key {
 	const char *name;
-	int repeatable;
+	enum config_type type;
+	enum config_base base;
+	size_t offset;              /* offsetof into the base */
+	long long min, max;         /* CONFIG_INT */
+	const char *const *names;   /* CONFIG_ENUM, NULL-terminated */
+	/* Optional, before storing: the value's own rule. */
+	st_err (*check)(const char *value, char **why);
+	/* CONFIG_CUSTOM only. */
 	st_err (*set)(struct config_load *ld, const char *value, char **why);
+	int repeatable;
 	int no_echo; /* a wrong value may be a secret pasted by mistake:
 	                errors name the key, never the value */
 };
+
+/* Parse `value` as key `k` says and store it. */
+st_err config_key_set(struct config_load *ld, const struct config_key *k,
+    const char *value, char **why);
+
+struct ca_key;
+
+/* A backend-specific [ca] key (from the CA backend table, ca.h): its
+ * value checked by type and kept for ca_open in cfg->ca_extra. */
+st_err config_ca_setting(struct config_load *ld, const struct ca_key *key,
+    const char *value, char **why);
 
 /* NULL-terminated tables, one per section kind. */
 extern const struct config_key config_station_keys[];

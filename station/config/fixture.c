@@ -15,6 +15,7 @@
 
 #include "station/config/config.h"
 #include "station/config/ini_lines.h"
+#include "station/util/num.h"
 #include "station/util/log.h"
 #include "station/util/xalloc.h"
 
@@ -65,15 +66,12 @@ fl_fail(struct fx_load *fl, int line, const char *fmt, ...)
 static int
 parse_long(const char *s, long min, long max, long *out)
 {
-	char *end = NULL;
+	long long v;
 
-	if (*s < '0' || *s > '9')
+	/* No sign, whatever min says. */
+	if (*s == '-' || !num_valid(s, min, max, &v))
 		return -1;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
+	*out = (long)v;
 	return 0;
 }
 

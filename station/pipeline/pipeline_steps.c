@@ -239,7 +239,7 @@ step_ca_sign(struct run *r)
 	    &r->cause);
 	if (err)
 		return st_wrap(&r->cause, err, "recording the request to the CA");
-	err = r->st->ca->ops->sign(r->st->ca, &req, &r->issued, &r->cause);
+	err = ca_sign(r->st->ca, &req, &r->issued, &r->cause);
 	if (err)
 		return err;
 	return ST_OK;
@@ -271,7 +271,7 @@ step_record(struct run *r)
 		.issuer = issuer,
 		.not_before = cert_not_before(r->issued.cert),
 		.not_after = cert_not_after(r->issued.cert),
-		.backend = (char *)r->st->ca->ops->name,
+		.backend = (char *)ca_name(r->st->ca),
 		.pem = pem,
 	};
 	st_err err = ledger_cert_issued(r->st->ledger, r->res->run_id, &c,

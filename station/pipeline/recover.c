@@ -19,6 +19,7 @@
 #include "station/config/config.h"
 #include "station/x509/dn.h"
 #include "station/pipeline/event.h"
+#include "station/util/num.h"
 #include "station/util/text.h"
 #include "station/util/xalloc.h"
 
@@ -51,10 +52,11 @@ proc_start_time(pid_t pid)
 			return 0;
 		p++;
 	}
-	char *end;
-	errno = 0;
-	long long v = strtoll(p, &end, 10);
-	if (errno || end == p || v <= 0)
+	char *end = strchr(p, ' ');
+	long long v;
+	if (end != NULL)
+		*end = '\0';
+	if (!num_valid(p, 1, INT64_MAX, &v))
 		return 0;
 	return (int64_t)v;
 }
@@ -123,7 +125,7 @@ adopt_cb(X509 *cert, void *arg)
 		.issuer = issuer,
 		.not_before = cert_not_before(cert),
 		.not_after = cert_not_after(cert),
-		.backend = (char *)a->st->ca->ops->name,
+		.backend = (char *)ca_name(a->st->ca),
 		.pem = pem,
 		.status_note = note,
 	};
@@ -176,7 +178,7 @@ finish_revocations(struct station *st, char **cause)
 {
 	char **serials = NULL;
 	size_t n = 0;
-	st_err err = ledger_revoke_pending(st->ledger, st->ca->ops->name,
+	st_err err = ledger_revoke_pending(st->ledger, ca_name(st->ca),
 	    &serials, &n, cause);
 
 	for (size_t i = 0; err == ST_OK && i < n; i++) {
@@ -211,12 +213,17 @@ recover_run(struct station *st, const struct open_run *run, char **cause)
 	    step_name(step));
 	char *note = xasprintf("run %" PRId64 ": %s", run->id, reason);
 	struct adopt a = { .st = st, .run = run };
+	char *why = NULL;
 	st_err err = ST_OK;
 
-	if (run->cert_serial == NULL && run->ca_key_sha256 != NULL &&
-	    st->ca->ops->find_by_key != NULL) {
-		err = st->ca->ops->find_by_key(st->ca, run->ca_key_sha256,
-		    adopt_cb, &a, cause);
+	if (run->cert_serial == NULL && run->ca_key_sha256 != NULL) {
+		err = ca_find_by_key(st->ca, run->ca_key_sha256,
+		    adopt_cb, &a, &why);
+		/* A backend that cannot look back leaves nothing to adopt. */
+		if (err == ST_E_UNSUPPORTED)
+			err = ST_OK;
+		if (err)
+			st_fail(cause, err, "%s", why ? why : st_strerror(err));
 		if (err == ST_OK && a.err != ST_OK) {
 			err = a.err;
 			st_fail(cause, err, "%s", a.cause);
@@ -225,7 +232,9 @@ recover_run(struct station *st, const struct open_run *run, char **cause)
 			goto out;
 	}
 	const char *serial = run->cert_serial ? run->cert_serial : a.serial;
-	if (serial != NULL && (err = settle_cert(st, serial, note, cause)))
+	if (serial != NULL)
+		err = settle_cert(st, serial, note, cause);
+	if (err)
 		goto out;
 	err = ledger_run_event(st->ledger, run->id, "recovery",
 	    LEDGER_EV_INFO, reason, cause);
@@ -237,6 +246,7 @@ recover_run(struct station *st, const struct open_run *run, char **cause)
 		    run->id, run->device_serial ? run->device_serial : "?",
 		    reason);
 out:
+	free(why);
 	free(a.serial);
 	free(a.cause);
 	free(note);

@@ -36,12 +36,7 @@ cert_revoke_finish(struct station *st, const char *serial,
 		    "revocation was recorded", serial, c.status);
 		goto out;
 	}
-	if (st->ca->ops->revoke == NULL) {
-		cerr = ST_E_UNSUPPORTED;
-		ca_why = xstrdup("the backend cannot revoke");
-		goto out;
-	}
-	cerr = st->ca->ops->revoke(st->ca, serial,
+	cerr = ca_revoke(st->ca, serial,
 	    c.revoke_reason ? c.revoke_reason : "unspecified", &ca_why);
 	if (cerr)
 		goto out;

@@ -99,7 +99,7 @@ station_open(const struct station_opts *opts, struct station **out,
 		st_wrap(cause, err, "opening the ledger %s", st->cfg->ledger_path);
 		goto fail;
 	}
-	if (strcmp(st->cfg->ca_backend, "local") == 0 &&
+	if (ca_backend_is_made_here(st->cfg->ca_backend) &&
 	    access(st->cfg->ca_root, F_OK) != 0) {
 		if (config_path != NULL) {
 			err = st_fail(cause, ST_E_CONFIG,

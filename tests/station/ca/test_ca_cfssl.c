@@ -88,7 +88,7 @@ sign(struct fx *fx)
 	struct ca_request req = { .csr = fx->csr, .profile = &fx->profile,
 		.device_serial = "SN0001", .deadline = deadline_in(10000) };
 
-	return fx->ca->ops->sign(fx->ca, &req, &fx->issued, &fx->cause);
+	return ca_sign(fx->ca, &req, &fx->issued, &fx->cause);
 }
 
 static void
@@ -176,7 +176,7 @@ test_revoke_is_unsupported_and_says_where_to_do_it(void **state)
 	if (!have_cfssl)
 		skip();
 	assert_int_equal(open_with(fx, NULL, NULL, NULL, NULL), ST_OK);
-	assert_int_equal(fx->ca->ops->revoke(fx->ca, "1a2b", NULL, &fx->cause),
+	assert_int_equal(ca_revoke(fx->ca, "1a2b", NULL, &fx->cause),
 	    ST_E_UNSUPPORTED);
 	assert_non_null(strstr(fx->cause, "cfssl revoke"));
 }

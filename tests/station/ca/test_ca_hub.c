@@ -81,7 +81,7 @@ sign(struct fx *fx)
 		.device_serial = "SN0001", .fw_version = "1.2.3",
 		.hw_version = "v2.1", .deadline = deadline_in(5000) };
 
-	return fx->ca->ops->sign(fx->ca, &req, &fx->issued, &fx->cause);
+	return ca_sign(fx->ca, &req, &fx->issued, &fx->cause);
 }
 
 static void
@@ -154,7 +154,7 @@ test_revoke_is_by_device_id(void **state)
 	struct fx *fx = *state;
 
 	assert_int_equal(open_with(fx, NULL, NULL), ST_OK);
-	assert_int_equal(fx->ca->ops->revoke(fx->ca, "1a2b", NULL,
+	assert_int_equal(ca_revoke(fx->ca, "1a2b", NULL,
 	    &fx->cause), ST_E_UNSUPPORTED);
 	assert_int_equal(fx->hub->n_delete, 0);
 	assert_int_equal(hub_ca_revoke_device(fx->ca, "SN0001", &fx->cause),

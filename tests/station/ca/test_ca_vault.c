@@ -108,7 +108,7 @@ sign(struct fx *fx, int ms)
 		(uint64_t)ms) };
 
 	ca_issued_clear(&fx->issued);
-	return fx->ca->ops->sign(fx->ca, &req, &fx->issued, &fx->cause);
+	return ca_sign(fx->ca, &req, &fx->issued, &fx->cause);
 }
 
 static st_err
@@ -288,14 +288,14 @@ test_revoke_sends_the_serial_in_vaults_colon_form(void **state)
 
 	assert_int_equal(open_with(fx, "token_file", fx->token_file, NULL,
 	    NULL), ST_OK);
-	assert_int_equal(fx->ca->ops->revoke(fx->ca, "1a2b3c", "keyCompromise",
+	assert_int_equal(ca_revoke(fx->ca, "1a2b3c", "keyCompromise",
 	    &fx->cause), ST_OK);
 	assert_string_equal(fx->vault->last_path, "/v1/pki/revoke");
 	assert_string_equal(fx->vault->last_serial, "1a:2b:3c");
-	assert_int_equal(fx->ca->ops->revoke(fx->ca, "abc", NULL, &fx->cause),
+	assert_int_equal(ca_revoke(fx->ca, "abc", NULL, &fx->cause),
 	    ST_OK);
 	assert_string_equal(fx->vault->last_serial, "0a:bc");
-	assert_int_equal(fx->ca->ops->revoke(fx->ca, "XY", NULL, &fx->cause),
+	assert_int_equal(ca_revoke(fx->ca, "XY", NULL, &fx->cause),
 	    ST_E_ARG);
 	assert_int_equal(fx->vault->n_revoke, 2);
 }

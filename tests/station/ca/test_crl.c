@@ -69,7 +69,7 @@ issue(struct fx *fx)
 	pki_profile(&p);
 	struct ca_request req = { .csr = csr, .profile = &p,
 		.device_serial = "SN-CRL", .deadline = deadline_in(5000) };
-	if (fx->ca->ops->sign(fx->ca, &req, &out, &cause))
+	if (ca_sign(fx->ca, &req, &out, &cause))
 		fail_msg("sign: %s", cause);
 	char *serial = xstrdup(out.serial_hex);
 	ca_issued_clear(&out);
@@ -166,15 +166,15 @@ test_crl_lists_revoked_serials_with_reason_codes(void **state)
 
 	open_file_ca(fx);
 	char *a = issue(fx), *b = issue(fx), *c = issue(fx);
-	assert_int_equal(fx->ca->ops->revoke(fx->ca, a, "keyCompromise",
+	assert_int_equal(ca_revoke(fx->ca, a, "keyCompromise",
 	    NULL), ST_OK);
-	assert_int_equal(fx->ca->ops->revoke(fx->ca, b, "unspecified", NULL),
+	assert_int_equal(ca_revoke(fx->ca, b, "unspecified", NULL),
 	    ST_OK);
 	/* Revoked twice: listed once, with the first reason. */
-	assert_int_equal(fx->ca->ops->revoke(fx->ca, a, "superseded", NULL),
+	assert_int_equal(ca_revoke(fx->ca, a, "superseded", NULL),
 	    ST_OK);
 	/* Free text is recorded but listed as unspecified. */
-	assert_int_equal(fx->ca->ops->revoke(fx->ca, c, "lost in transit",
+	assert_int_equal(ca_revoke(fx->ca, c, "lost in transit",
 	    NULL), ST_OK);
 	assert_int_equal(local_ca_crl(fx->ca, NULL, 0, &n, NULL), ST_OK);
 	assert_int_equal(n, 1);
@@ -234,7 +234,7 @@ test_crl_signed_through_the_token_verifies(void **state)
 	assert_int_equal(local_ca_open_key(fx->dir, &o.key, &fx->ca, NULL),
 	    ST_OK);
 	char *a = issue(fx);
-	assert_int_equal(fx->ca->ops->revoke(fx->ca, a, "superseded", NULL),
+	assert_int_equal(ca_revoke(fx->ca, a, "superseded", NULL),
 	    ST_OK);
 	assert_int_equal(local_ca_crl(fx->ca, NULL, 0, &n, NULL), ST_OK);
 	X509_CRL *crl = read_crl_der(fx);

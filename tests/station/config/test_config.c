@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "station/ca/ca.h"
 #include "station/config/config.h"
 #include "station/util/xalloc.h"
 #include "tests/support/scratch.h"
@@ -438,6 +439,91 @@ test_remote_ca_keys_become_settings(void **state)
 	    "station.ini:2:", "'token'", "unknown key", NULL);
 }
 
+/* [ca] takes exactly the keys of the CA backend table: each backend by
+ * name, each key with a value of its type; file keys are resolved
+ * against home, others kept as written; a key given twice names both
+ * lines like any other key. */
+static void
+test_ca_keys_come_from_the_backend_table(void **state)
+{
+	struct config *cfg;
+	struct ca_settings s;
+	char text[512];
+	const char *value;
+
+	for (size_t i = 0; ca_backend_name(i) != NULL; i++) {
+		snprintf(text, sizeof text, "[ca]\nbackend = %s\n",
+		    ca_backend_name(i));
+		cfg = load_ok(*state, text);
+		assert_string_equal(cfg->ca_backend, ca_backend_name(i));
+		config_free(cfg);
+	}
+	for (size_t i = 0; ca_key_at(i) != NULL; i++) {
+		const struct ca_key *k = ca_key_at(i);
+
+		switch (k->type) {
+		case CA_KEY_INT:
+			value = k->min == 0 ? "0" : "1";
+			break;
+		case CA_KEY_ENV_NAME:
+			value = "SOME_VAR";
+			break;
+		case CA_KEY_PKCS11_URI:
+			value = "pkcs11:token=t;object=o";
+			break;
+		default:
+			value = "rel/x";
+			break;
+		}
+		snprintf(text, sizeof text, "[station]\nhome = /srv/st\n"
+		    "[ca]\n%s = %s\n", k->name, value);
+		cfg = load_ok(*state, text);
+		s = (struct ca_settings){ .extra = cfg->ca_extra };
+		if (k->type == CA_KEY_PATH)
+			assert_string_equal(ca_settings_get(&s, k->name),
+			    "/srv/st/rel/x");
+		else
+			assert_string_equal(ca_settings_get(&s, k->name),
+			    value);
+		config_free(cfg);
+	}
+	expect_config_error(*state, "[ca]\naddr = https://a\nrole = r\n"
+	    "addr = https://b\n", "station.ini:4: [ca] key 'addr': "
+	    "duplicate key (first set on line 2)", NULL);
+}
+
+/* Typed keys of [station] and [broker]: each limit and list named. */
+static void
+test_typed_keys_name_their_limits(void **state)
+{
+	struct config *cfg;
+
+	expect_config_error(*state, "[station]\nstep_timeout_ms = 0\n",
+	    "station.ini:2: [station] step_timeout_ms = '0': expected an "
+	    "integer 1..3600000", NULL);
+	expect_config_error(*state, "[station]\nstep_timeout_ms = 3600001\n",
+	    "1..3600000", NULL);
+	expect_config_error(*state, "[broker]\nport = 65536\n",
+	    "station.ini:2: [broker] port = '65536': expected an integer "
+	    "1..65535", NULL);
+	expect_config_error(*state, "[station]\nlog_level = loud\n",
+	    "station.ini:2: [station] log_level = 'loud': expected one of: "
+	    "error, warn, info, debug", NULL);
+	expect_config_error(*state, "[station]\nserial_checksum = crc\n",
+	    "expected one of: none, luhn", NULL);
+	expect_config_error(*state, "[station]\nhome =\n",
+	    "station.ini:2: [station] home = '': expected a non-empty value",
+	    NULL);
+	cfg = load_ok(*state, "[station]\nlog_level = debug\n"
+	    "step_timeout_ms = 3600000\nserial_checksum = luhn\n"
+	    "[broker]\nhost = b\nport = 1\nca = x.pem\n");
+	assert_int_equal(cfg->log_level, LOG_LEVEL_DEBUG);
+	assert_int_equal(cfg->step_timeout_ms, 3600000);
+	assert_int_equal(cfg->serial_checksum, 1);
+	assert_int_equal(cfg->broker.port, 1);
+	config_free(cfg);
+}
+
 static void
 test_duplicate_key_names_both_lines(void **state)
 {
@@ -704,6 +790,8 @@ main(void)
 		T(test_bad_integer_names_line_and_range),
 		T(test_bad_enum_lists_choices),
 		T(test_remote_ca_keys_become_settings),
+		T(test_ca_keys_come_from_the_backend_table),
+		T(test_typed_keys_name_their_limits),
 		T(test_duplicate_key_names_both_lines),
 		T(test_duplicate_profile_and_section),
 		T(test_slot_with_unknown_profile),

@@ -134,7 +134,7 @@ test_kill_between_ca_and_ledger_is_reconciled(void **state)
 	    ST_OK);
 	struct ca_request req = { .csr = csr, .profile = &p,
 		.device_serial = "REC-1", .deadline = deadline_in(5000) };
-	assert_int_equal(f->st->ca->ops->sign(f->st->ca, &req, &issued, NULL),
+	assert_int_equal(ca_sign(f->st->ca, &req, &issued, NULL),
 	    ST_OK);
 	/* ...and the station is gone: the CA knows a certificate the
 	 * ledger does not (the window this recovery closes). */
@@ -183,7 +183,7 @@ test_recorded_certificate_of_dead_run_is_revoked(void **state)
 	int64_t id = begin_run(f->st, proc_dead_pid(), 1, "REC-2");
 	struct ca_request req = { .csr = csr, .profile = &p,
 		.device_serial = "REC-2", .deadline = deadline_in(5000) };
-	assert_int_equal(f->st->ca->ops->sign(f->st->ca, &req, &issued, NULL),
+	assert_int_equal(ca_sign(f->st->ca, &req, &issued, NULL),
 	    ST_OK);
 	cert_fingerprint_sha256(issued.cert, fp);
 	char *pem = cert_to_pem(issued.cert);
@@ -227,7 +227,7 @@ issue_recorded(struct fx *f, int64_t id, const char *cn)
 	pki_profile(&p);
 	struct ca_request req = { .csr = csr, .profile = &p,
 		.device_serial = cn, .deadline = deadline_in(5000) };
-	assert_int_equal(f->st->ca->ops->sign(f->st->ca, &req, &issued, NULL),
+	assert_int_equal(ca_sign(f->st->ca, &req, &issued, NULL),
 	    ST_OK);
 	cert_fingerprint_sha256(issued.cert, fp);
 	char *pem = cert_to_pem(issued.cert);
@@ -282,7 +282,7 @@ test_recorded_revocations_are_finished_and_nothing_else(void **state)
 
 	assert_int_equal(ledger_cert_set_status(f->st->ledger, old,
 	    "superseded", "KEYGEN in a later run", NULL), ST_OK);
-	assert_int_equal(f->st->ca->ops->revoke(f->st->ca, old, "superseded",
+	assert_int_equal(ca_revoke(f->st->ca, old, "superseded",
 	    NULL), ST_OK);
 	assert_int_equal(ledger_orphan_open_certs(f->st->ledger, id, "failed",
 	    NULL, NULL), ST_OK);

@@ -97,7 +97,7 @@ issue(struct fx *fx, EVP_PKEY *key, const char *cn)
 	pki_profile(&p);
 	struct ca_request req = { .csr = csr, .profile = &p,
 		.device_serial = cn, .deadline = deadline_in(5000) };
-	if (fx->ca->ops->sign(fx->ca, &req, &issued, &fx->cause) != ST_OK)
+	if (ca_sign(fx->ca, &req, &issued, &fx->cause) != ST_OK)
 		fail_msg("sign: %s", fx->cause);
 	char *serial = xstrdup(issued.serial_hex);
 	ca_issued_clear(&issued);
@@ -148,7 +148,7 @@ test_find_by_key_returns_what_vault_issued_for_that_key(
 	char *sb = issue(fx, b, "FIND-B");
 
 	key_sha256(b, hex);
-	assert_int_equal(fx->ca->ops->find_by_key(fx->ca, hex, found_cb, &f,
+	assert_int_equal(ca_find_by_key(fx->ca, hex, found_cb, &f,
 	    &fx->cause), ST_OK);
 	assert_int_equal(f.n, 1);
 	assert_string_equal(f.serial, sb);
@@ -161,7 +161,7 @@ test_find_by_key_returns_what_vault_issued_for_that_key(
 	free(f.serial);
 	f = (struct found){ 0 };
 	key_sha256(c, hex);
-	assert_int_equal(fx->ca->ops->find_by_key(fx->ca, hex, found_cb, &f,
+	assert_int_equal(ca_find_by_key(fx->ca, hex, found_cb, &f,
 	    &fx->cause), ST_OK);
 	assert_int_equal(f.n, 0);
 
@@ -183,7 +183,7 @@ test_find_by_key_on_an_empty_mount_finds_nothing(void **state)
 	open_vault(fx, fx->token_file);
 	key_sha256(a, hex);
 	/* Vault answers an empty LIST with 404 and no errors. */
-	assert_int_equal(fx->ca->ops->find_by_key(fx->ca, hex, found_cb, &f,
+	assert_int_equal(ca_find_by_key(fx->ca, hex, found_cb, &f,
 	    &fx->cause), ST_OK);
 	assert_int_equal(f.n, 0);
 	assert_int_equal(fx->vault->n_list, 1);
@@ -199,7 +199,7 @@ test_find_by_key_with_a_refused_token_is_a_ca_error(void **state)
 	struct found f = { 0 };
 
 	open_vault(fx, wrong);
-	assert_int_equal(fx->ca->ops->find_by_key(fx->ca, "00", found_cb, &f,
+	assert_int_equal(ca_find_by_key(fx->ca, "00", found_cb, &f,
 	    &fx->cause), ST_E_CA);
 	assert_non_null(strstr(fx->cause, "403"));
 	assert_null(strstr(fx->cause, "hvs.WrongRecoveryToken0006"));

@@ -85,7 +85,7 @@ issue_with(struct ca_backend *ca, X509_REQ *csr, const struct profile *p,
 	struct ca_request req = { .csr = csr, .profile = p,
 		.deadline = deadline_in(5000) };
 
-	assert_int_equal(ca->ops->sign(ca, &req, out, NULL), ST_OK);
+	assert_int_equal(ca_sign(ca, &req, out, NULL), ST_OK);
 }
 
 /* Check `issued` with the fixture's expectations, `now` and `profile`;
