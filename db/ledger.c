@@ -197,10 +197,13 @@ db_col_dup(sqlite3_stmt *st, int col)
 static st_err
 db_bind_args(struct ledger *l, sqlite3_stmt *st, va_list ap, char **cause)
 {
+	enum db_arg t;
 	int idx = 1, rc = SQLITE_OK;
 
-	for (enum db_arg t; rc == SQLITE_OK &&
-	     (t = (enum db_arg)va_arg(ap, int)) != DB_T_END; idx++) {
+	while (rc == SQLITE_OK) {
+		t = (enum db_arg)va_arg(ap, int);
+		if (t == DB_T_END)
+			break;
 		switch (t) {
 		case DB_T_I64:
 			rc = sqlite3_bind_int64(st, idx, va_arg(ap, int64_t));
@@ -222,6 +225,7 @@ db_bind_args(struct ledger *l, sqlite3_stmt *st, va_list ap, char **cause)
 			return st_fail(cause, ST_E_ARG,
 			    "bad ledger statement argument %d", idx);
 		}
+		idx++;
 	}
 	if (rc != SQLITE_OK)
 		return db_fail(l, cause, "binding a ledger query");

@@ -337,7 +337,9 @@ client_call(struct client *c, uint8_t cmd, const uint8_t *req, size_t req_len,
 {
 	size_t chunk_max = c->send_max - PROTO_OVERHEAD;
 	struct reply r = { 0 };
-	size_t off = 0;
+	uint8_t *msg = NULL;
+	size_t off = 0, have;
+	uint16_t total;
 	st_err err;
 
 	*resp = NULL;
@@ -355,7 +357,7 @@ client_call(struct client *c, uint8_t cmd, const uint8_t *req, size_t req_len,
 		reply_clear(&r);
 		err = exchange(c, &f, &r, cause);
 		if (err)
-			goto fail;
+			goto out;
 		off += n;
 		if (off >= req_len)
 			break;
@@ -367,26 +369,25 @@ client_call(struct client *c, uint8_t cmd, const uint8_t *req, size_t req_len,
 			    "at %zu with OK instead of CONTINUE",
 			    proto_cmd_name(cmd), off - n) :
 			    status_error(&r, cmd, cause);
-			goto fail;
+			goto out;
 		}
 	}
 	if (status)
 		*status = r.status;
 	if (r.status != PROTO_ST_OK) {
 		err = status_error(&r, cmd, cause);
-		goto fail;
+		goto out;
 	}
 	/* Reply: fetch the rest with CONTINUE if it was chunked. */
-	uint8_t *msg = xmalloc(r.total ? r.total : 1);
-	size_t have = r.payload_len;
 	if (r.offset != 0 || r.payload_len > r.total) {
-		free(msg);
 		err = st_fail(cause, ST_E_PROTO, "first reply chunk at offset %u",
 		    r.offset);
-		goto fail;
+		goto out;
 	}
+	msg = xmalloc(r.total ? r.total : 1);
 	memcpy(msg, r.payload, r.payload_len);
-	uint16_t total = r.total;
+	have = r.payload_len;
+	total = r.total;
 	while (have < total) {
 		struct frame f = { .version = PROTO_VERSION,
 			.cmd = PROTO_CMD_CONTINUE, .offset = (uint16_t)have };
@@ -401,24 +402,23 @@ client_call(struct client *c, uint8_t cmd, const uint8_t *req, size_t req_len,
 			    "reply chunk offset %u/total %u/len %zu, expected "
 			    "offset %zu/total %u", r.offset, r.total,
 			    r.payload_len, have, total);
-		if (err) {
-			free(msg);
-			goto fail;
-		}
+		if (err)
+			goto out;
 		memcpy(msg + have, r.payload, r.payload_len);
 		have += r.payload_len;
 	}
-	reply_clear(&r);
 	err = tlv_validate(msg, total, cause);
 	if (err) {
-		free(msg);
-		return st_wrap(cause, err, "reply to %s", proto_cmd_name(cmd));
+		err = st_wrap(cause, err, "reply to %s", proto_cmd_name(cmd));
+		goto out;
 	}
+	/* The caller takes the message. */
 	*resp = msg;
 	*resp_len = total;
-	return ST_OK;
-fail:
+	msg = NULL;
+out:
 	reply_clear(&r);
+	free(msg);
 	return err;
 }
 

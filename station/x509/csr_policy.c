@@ -294,17 +294,19 @@ check_san(STACK_OF(X509_EXTENSION) *exts, const struct csr_expect *exp,
 {
 	struct san_set have;
 	char *why = NULL;
-	st_err err = san_set_from_exts(exts, &have, &why);
+	st_err err;
 
+	/* On failure the set is left empty: clearing it is harmless. */
+	err = san_set_from_exts(exts, &have, &why);
 	if (err) {
 		err = policy_refuse(rule, "csr.san", cause,
 		    "the CSR's %s", why);
-		free(why);
-		return err;
+		goto out;
 	}
 	if (!san_set_equal(&have, exp->san_dns, exp->san_uri, &why))
 		err = policy_refuse(rule, "csr.san", cause, "the CSR's "
 		    "subjectAltNames differ from the profile's: %s", why);
+out:
 	free(why);
 	san_set_clear(&have);
 	return err;
@@ -321,9 +323,14 @@ check_request_exts(X509_REQ *req, const struct csr_expect *exp,
 	if (exts == NULL)
 		return policy_refuse(rule, "csr.extension", cause,
 		    "the CSR's extensionRequest does not decode");
-	if ((err = check_ca(exts, rule, cause)) == ST_OK &&
-	    (err = check_extensions(exts, rule, cause)) == ST_OK)
-		err = check_san(exts, exp, rule, cause);
+	err = check_ca(exts, rule, cause);
+	if (err)
+		goto out;
+	err = check_extensions(exts, rule, cause);
+	if (err)
+		goto out;
+	err = check_san(exts, exp, rule, cause);
+out:
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	return err;
 }
@@ -350,7 +357,8 @@ csr_policy_check(const uint8_t *der, size_t len, const struct csr_expect *exp,
 		return policy_refuse(rule, "csr.size", cause,
 		    "the CSR is %zu bytes; "
 		    "the limit is 1..%zu", len, max);
-	if ((err = check_der(der, len, &req, rule, cause)))
+	err = check_der(der, len, &req, rule, cause);
+	if (err)
 		return err;
 	if (X509_REQ_get_version(req) != X509_REQ_VERSION_1) {
 		err = policy_refuse(rule, "csr.version", cause,
@@ -359,12 +367,23 @@ csr_policy_check(const uint8_t *der, size_t len, const struct csr_expect *exp,
 		    X509_REQ_get_version(req));
 		goto out;
 	}
-	if ((err = check_signature(req, rule, cause)) ||
-	    (err = check_key_match(req, exp, rule, cause)) ||
-	    (err = check_key_type(req, exp, rule, cause)) ||
-	    (err = check_subject(req, exp, rule, cause)) ||
-	    (err = check_attributes(req, rule, cause)) ||
-	    (err = check_request_exts(req, exp, rule, cause)))
+	err = check_signature(req, rule, cause);
+	if (err)
+		goto out;
+	err = check_key_match(req, exp, rule, cause);
+	if (err)
+		goto out;
+	err = check_key_type(req, exp, rule, cause);
+	if (err)
+		goto out;
+	err = check_subject(req, exp, rule, cause);
+	if (err)
+		goto out;
+	err = check_attributes(req, rule, cause);
+	if (err)
+		goto out;
+	err = check_request_exts(req, exp, rule, cause);
+	if (err)
 		goto out;
 	if (out != NULL) {
 		*out = req;
