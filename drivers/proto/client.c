@@ -281,30 +281,31 @@ exchange(struct client *c, struct frame *req, struct reply *out,
 		err = send_frame(c, req, dl, &why);
 		if (err == ST_OK)
 			err = wait_reply(c, req, &dl, attempt_ms, out, &why);
-		if (err == ST_OK) {
-			free(why);
-			return ST_OK;
-		}
+		if (err == ST_OK)
+			goto out;
 		/* Silence, a NAK or a corrupt reply: send the same frame
 		 * again; anything else (hangup, protocol error) is final. */
 		if (err != ST_E_TIMEOUT && err != ST_E_FRAME) {
-			st_fail(cause, err, "%s", why ? why : st_strerror(err));
-			free(why);
-			return err;
+			err = st_fail(cause, err, "%s",
+			    why ? why : st_strerror(err));
+			goto out;
 		}
 		if (err == ST_E_TIMEOUT)
 			silent++;
 		else
 			corrupt++;
 	}
-	free(why);
 	if (err == ST_E_FRAME)
-		return st_fail(cause, ST_E_FRAME,
+		err = st_fail(cause, ST_E_FRAME,
 		    "no intact reply to %s after %d attempts (line noise?)",
 		    proto_cmd_name(req->cmd), attempt);
-	return st_fail(cause, ST_E_TIMEOUT,
-	    "device did not answer %s (%d attempts, %d ms each)",
-	    proto_cmd_name(req->cmd), attempt, attempt_ms);
+	else
+		err = st_fail(cause, ST_E_TIMEOUT,
+		    "device did not answer %s (%d attempts, %d ms each)",
+		    proto_cmd_name(req->cmd), attempt, attempt_ms);
+out:
+	free(why);
+	return err;
 }
 
 /* The device's MESSAGE is quoted through text_escape: it is the

@@ -23,6 +23,7 @@ check_der(const uint8_t *der, size_t len, X509_REQ **out, const char **rule,
 	const unsigned char *p = der;
 	unsigned char *again = NULL;
 	X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)len);
+	st_err err = ST_OK;
 	int n;
 
 	*out = NULL;
@@ -31,25 +32,27 @@ check_der(const uint8_t *der, size_t len, X509_REQ **out, const char **rule,
 		    "the CSR is not a DER "
 		    "certification request (%zu bytes do not parse)", len);
 	if ((size_t)(p - der) != len) {
-		X509_REQ_free(req);
-		return policy_refuse(rule, "csr.der", cause,
+		err = policy_refuse(rule, "csr.der", cause,
 		    "the CSR has %zu bytes "
 		    "of trailing data after the request", len - (size_t)(p - der));
+		goto out;
 	}
 	/* BER tricks (indefinite lengths, long-form small lengths) parse but
 	 * do not re-encode to the same bytes: only canonical DER is signed
 	 * data we can reason about. */
 	n = i2d_X509_REQ(req, &again);
 	if (n < 0 || (size_t)n != len || memcmp(again, der, len) != 0) {
-		OPENSSL_free(again);
-		X509_REQ_free(req);
-		return policy_refuse(rule, "csr.der", cause,
+		err = policy_refuse(rule, "csr.der", cause,
 		    "the CSR is not in "
 		    "canonical DER (re-encoding it gives different bytes)");
+		goto out;
 	}
-	OPENSSL_free(again);
 	*out = req;
-	return ST_OK;
+	req = NULL;
+out:
+	OPENSSL_free(again);
+	X509_REQ_free(req);
+	return err;
 }
 
 static st_err
@@ -120,20 +123,19 @@ check_rsa(EVP_PKEY *pub, const char **rule, char **cause)
 {
 	BIGNUM *e = NULL;
 	int bits = EVP_PKEY_get_bits(pub);
+	st_err err = ST_OK;
 
 	if (bits != 2048)
 		return policy_refuse(rule, "csr.key-size", cause,
 		    "the CSR's RSA key "
 		    "has %d bits; the profile requires exactly 2048", bits);
 	if (!EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_E, &e) ||
-	    !BN_is_word(e, 65537)) {
-		BN_free(e);
-		return policy_refuse(rule, "csr.key-type", cause,
+	    !BN_is_word(e, 65537))
+		err = policy_refuse(rule, "csr.key-type", cause,
 		    "the CSR's RSA key "
 		    "has a public exponent other than 65537");
-	}
 	BN_free(e);
-	return ST_OK;
+	return err;
 }
 
 static st_err
