@@ -65,7 +65,8 @@ ledger_lock_write(struct ledger *l, enum db_write mode, char **cause)
 static st_err
 ledger_sync(struct ledger *l, uint64_t seq, char **cause)
 {
-	int e;
+	uint64_t target;
+	int e, rc;
 
 	pthread_mutex_lock(&l->sync_mu);
 	while (l->synced < seq && l->sync_errno == 0) {
@@ -74,9 +75,9 @@ ledger_sync(struct ledger *l, uint64_t seq, char **cause)
 			continue;
 		}
 		l->syncing = 1;
-		uint64_t target = atomic_load(&l->written);
+		target = atomic_load(&l->written);
 		pthread_mutex_unlock(&l->sync_mu);
-		int rc = fdatasync(l->wal_fd);
+		rc = fdatasync(l->wal_fd);
 		e = errno;
 		pthread_mutex_lock(&l->sync_mu);
 		l->syncing = 0;

@@ -164,7 +164,12 @@ wait_reply(struct client *c, const struct frame *req, struct deadline *dl,
 	uint8_t buf[512];
 
 	for (;;) {
-		size_t got = 0;
+		size_t got = 0, left;
+		const uint8_t *p = buf;
+		/* A bad frame or a NAK asks for a retransmission, but only once
+		 * the rest of this read is looked at: the good reply may be in
+		 * it too. */
+		int retry = 0;
 		st_err err = c->t->ops->read(c->t, buf, sizeof buf, &got, *dl,
 		    cause);
 
@@ -173,12 +178,7 @@ wait_reply(struct client *c, const struct frame *req, struct deadline *dl,
 		c->stats.bytes_in += got;
 		if (log_debug_enabled())
 			log_hexdump(LOG_MODULE, "rx", buf, got);
-		const uint8_t *p = buf;
-		size_t left = got;
-		/* A bad frame or a NAK asks for a retransmission, but only once
-		 * the rest of this read is looked at: the good reply may be in
-		 * it too. */
-		int retry = 0;
+		left = got;
 		while (left > 0) {
 			struct frame f;
 			int have = 0;

@@ -54,11 +54,12 @@ st_err
 st_fail(char **cause, st_err err, const char *fmt, ...)
 {
 	va_list ap;
+	char *msg;
 
 	if (cause == NULL)
 		return err;
 	va_start(ap, fmt);
-	char *msg = xvasprintf(fmt, ap);
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	free(*cause);
 	*cause = msg;
@@ -69,13 +70,14 @@ st_err
 st_wrap(char **cause, st_err err, const char *fmt, ...)
 {
 	va_list ap;
+	char *ctx, *msg;
 
 	if (cause == NULL)
 		return err;
 	va_start(ap, fmt);
-	char *ctx = xvasprintf(fmt, ap);
+	ctx = xvasprintf(fmt, ap);
 	va_end(ap);
-	char *msg = xasprintf("%s: %s", ctx, *cause ? *cause : st_strerror(err));
+	msg = xasprintf("%s: %s", ctx, *cause ? *cause : st_strerror(err));
 	free(ctx);
 	free(*cause);
 	*cause = msg;

@@ -100,7 +100,7 @@ check_ec(X509_PUBKEY *xpk, const char **rule, char **cause)
 {
 	const X509_ALGOR *alg = NULL;
 	const void *pval = NULL;
-	int ptype = 0;
+	int ptype = 0, curve;
 
 	X509_PUBKEY_get0_param(NULL, NULL, NULL, (X509_ALGOR **)&alg, xpk);
 	X509_ALGOR_get0(NULL, &ptype, &pval, alg);
@@ -109,7 +109,7 @@ check_ec(X509_PUBKEY *xpk, const char **rule, char **cause)
 		    "the CSR's EC key "
 		    "carries explicit curve parameters; a named curve "
 		    "(prime256v1) is required");
-	int curve = OBJ_obj2nid(pval);
+	curve = OBJ_obj2nid(pval);
 	if (curve != NID_X9_62_prime256v1)
 		return policy_refuse(rule, "csr.key-size", cause,
 		    "the CSR's EC key "
@@ -146,9 +146,10 @@ check_key_type(X509_REQ *req, const struct csr_expect *exp, const char **rule,
 	ASN1_OBJECT *alg_obj = NULL;
 	int want = exp->profile->key_alg == KEY_ALG_RSA_2048 ?
 	    NID_rsaEncryption : NID_X9_62_id_ecPublicKey;
+	int have;
 
 	X509_PUBKEY_get0_param(&alg_obj, NULL, NULL, NULL, xpk);
-	int have = OBJ_obj2nid(alg_obj);
+	have = OBJ_obj2nid(alg_obj);
 	if (have != want)
 		return policy_refuse(rule, "csr.key-type", cause,
 		    "the CSR's key is "
