@@ -65,7 +65,7 @@ LIB       := $(BUILD)/libstation.a
 STATION   := $(BUILD)/bin/station
 DEVSIM    := $(BUILD)/bin/devsim
 
-.PHONY: all check check-asan check-run check-layers demo hil install uninstall clean deps \
+.PHONY: all check check-asan check-run check-layers checksrc demo hil install uninstall clean deps \
         format tests bench bench-ledger
 all: $(STATION) $(DEVSIM) tests
 
@@ -162,6 +162,7 @@ deps:
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory check-layers
+	$(Q)$(MAKE) --no-print-directory checksrc
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory check-run
 
@@ -169,6 +170,13 @@ check: deps
 check-layers:
 	$(Q)sh tests/check-layers.sh --self-test
 	$(Q)sh tests/check-layers.sh
+
+# The source style (tests/checksrc.sh): no assignment in a condition, no
+# banned calls; CHECKSRC_FORMAT=1 adds clang-format once the tree is
+# formatted.
+checksrc:
+	$(Q)sh tests/checksrc.sh --self-test
+	$(Q)sh tests/checksrc.sh
 
 check-run:
 	$(Q)BUILD=$(BUILD) sh tests/run-tests.sh
@@ -227,9 +235,9 @@ uninstall:
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system/station-export.*
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/station
 
+# The same files that `CHECKSRC_FORMAT=1 make checksrc` checks.
 format:
-	clang-format -i $(LIB_SRCS) $(UI_SRCS) $(SIM_SRCS) $(TEST_SRCS) \
-	    $(shell find station drivers db ui fixtures tests -name '*.h')
+	git ls-files -z '*.c' '*.h' | xargs -0 clang-format -i
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -68,6 +68,7 @@ ledger_cert_issued(
 	char *serial = hex_lower(c->serial_hex, 128);
 	char *fp = hex_lower(c->fingerprint_sha256, LEDGER_HASH_HEX_LEN);
 	int64_t now = ledger_now_ms();
+	int begun = 0;
 	st_err err;
 
 	if (serial == NULL || fp == NULL || strlen(fp) != LEDGER_HASH_HEX_LEN) {
@@ -75,16 +76,17 @@ ledger_cert_issued(
 		    "certificate serial '%s' or "
 		    "fingerprint is not plain hex",
 		    c->serial_hex ? c->serial_hex : "");
-		goto done;
+		goto out;
 	}
 	if (c->subject == NULL || c->issuer == NULL || c->pem == NULL) {
 		err = st_fail(cause, ST_E_ARG,
 		    "certificate %s lacks subject, issuer or PEM", serial);
-		goto done;
+		goto out;
 	}
 	err = db_write_begin(l, DB_WRITE_GROUP, 1, cause);
 	if (err)
-		goto done;
+		goto out;
+	begun = 1;
 	err = db_run(l, cause, "linking the certificate to its run",
 	    "UPDATE runs SET cert_serial = ? WHERE id = ? AND result = "
 	    "'running'",
@@ -111,8 +113,8 @@ ledger_cert_issued(
 		err = st_fail(cause, ST_E_EXISTS,
 		    "certificate serial %s is already in the ledger", serial);
 out:
-	err = db_write_end(l, err, cause);
-done:
+	if (begun)
+		err = db_write_end(l, err, cause);
 	free(serial);
 	free(fp);
 	return err;
@@ -189,16 +191,19 @@ cert_move(struct ledger *l, const char *serial_hex, const char *status,
 	sqlite3_stmt *st = NULL;
 	char *serial = hex_lower(serial_hex, 128);
 	char *from = NULL;
+	int begun = 0;
 	st_err err;
 
-	if (serial == NULL || status == NULL)
-		return st_fail(
-		    cause, ST_E_ARG, "bad certificate serial or status");
+	if (serial == NULL || status == NULL) {
+		err = st_fail(cause, ST_E_ARG, "bad certificate serial or status");
+		goto out;
+	}
 	/* Read and write in one transaction so two threads cannot both pass
 	 * the transition check on the same old status. */
 	err = db_write_begin(l, status_mode(status), 1, cause);
 	if (err)
-		goto done;
+		goto out;
+	begun = 1;
 	err = db_stmt(l, &st, cause,
 	    "SELECT status FROM certificates WHERE serial_hex = ?",
 	    DB_TEXT(serial), DB_END);
@@ -232,8 +237,8 @@ cert_move(struct ledger *l, const char *serial_hex, const char *status,
 	    DB_TEXT(reason), DB_TEXT(serial), DB_END);
 out:
 	sqlite3_finalize(st);
-	err = db_write_end(l, err, cause);
-done:
+	if (begun)
+		err = db_write_end(l, err, cause);
 	free(from);
 	free(serial);
 	return err;

@@ -220,7 +220,7 @@ export_file_commit(int dfd, const char *dir, const char *name,
 	unsigned int binlen = 0;
 	char *tmp = temp_name(name);
 	st_err err = ST_OK;
-	int e = o->err;
+	int e = o->err, renamed = 0;
 
 	if (e == 0 && fflush(o->fp) != 0)
 		e = errno;
@@ -232,12 +232,12 @@ export_file_commit(int dfd, const char *dir, const char *name,
 	o->fp = NULL;
 	if (e != 0) {
 		err = fail_errno(cause, p, e, "writing", dir, tmp);
-		goto fail;
+		goto out;
 	}
 	if (!EVP_DigestFinal_ex(o->md, bin, &binlen) || binlen != 32) {
 		*p = EXPORT_IO;
 		err = st_fail_ssl(cause, ST_E_CRYPTO, "finishing SHA-256");
-		goto fail;
+		goto out;
 	}
 	for (unsigned int i = 0; i < binlen; i++)
 		snprintf(hex + 2 * i, 3, "%02x", bin[i]);
@@ -245,8 +245,9 @@ export_file_commit(int dfd, const char *dir, const char *name,
 		export_crash_point(crash_written);
 	if (renameat(dfd, tmp, dfd, name) < 0) {
 		err = fail_errno(cause, p, errno, "renaming", dir, tmp);
-		goto fail;
+		goto out;
 	}
+	renamed = 1;
 	if (crash_renamed)
 		export_crash_point(crash_renamed);
 	if (fsync(dfd) < 0) {
@@ -256,10 +257,10 @@ export_file_commit(int dfd, const char *dir, const char *name,
 		    dir, name);
 		goto out;
 	}
-	goto out;
-fail:
-	unlinkat(dfd, tmp, 0);
 out:
+	/* Only a file that never reached its final name is removed. */
+	if (err && !renamed)
+		unlinkat(dfd, tmp, 0);
 	EVP_MD_CTX_free(o->md);
 	o->md = NULL;
 	free(tmp);

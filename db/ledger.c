@@ -65,7 +65,8 @@ ledger_lock_write(struct ledger *l, enum db_write mode, char **cause)
 static st_err
 ledger_sync(struct ledger *l, uint64_t seq, char **cause)
 {
-	int e;
+	uint64_t target;
+	int e, rc;
 
 	pthread_mutex_lock(&l->sync_mu);
 	while (l->synced < seq && l->sync_errno == 0) {
@@ -74,9 +75,9 @@ ledger_sync(struct ledger *l, uint64_t seq, char **cause)
 			continue;
 		}
 		l->syncing = 1;
-		uint64_t target = atomic_load(&l->written);
+		target = atomic_load(&l->written);
 		pthread_mutex_unlock(&l->sync_mu);
-		int rc = fdatasync(l->wal_fd);
+		rc = fdatasync(l->wal_fd);
 		e = errno;
 		pthread_mutex_lock(&l->sync_mu);
 		l->syncing = 0;
@@ -197,10 +198,13 @@ db_col_dup(sqlite3_stmt *st, int col)
 static st_err
 db_bind_args(struct ledger *l, sqlite3_stmt *st, va_list ap, char **cause)
 {
+	enum db_arg t;
 	int idx = 1, rc = SQLITE_OK;
 
-	for (enum db_arg t; rc == SQLITE_OK &&
-	     (t = (enum db_arg)va_arg(ap, int)) != DB_T_END; idx++) {
+	while (rc == SQLITE_OK) {
+		t = (enum db_arg)va_arg(ap, int);
+		if (t == DB_T_END)
+			break;
 		switch (t) {
 		case DB_T_I64:
 			rc = sqlite3_bind_int64(st, idx, va_arg(ap, int64_t));
@@ -222,6 +226,7 @@ db_bind_args(struct ledger *l, sqlite3_stmt *st, va_list ap, char **cause)
 			return st_fail(cause, ST_E_ARG,
 			    "bad ledger statement argument %d", idx);
 		}
+		idx++;
 	}
 	if (rc != SQLITE_OK)
 		return db_fail(l, cause, "binding a ledger query");

@@ -164,7 +164,12 @@ wait_reply(struct client *c, const struct frame *req, struct deadline *dl,
 	uint8_t buf[512];
 
 	for (;;) {
-		size_t got = 0;
+		size_t got = 0, left;
+		const uint8_t *p = buf;
+		/* A bad frame or a NAK asks for a retransmission, but only once
+		 * the rest of this read is looked at: the good reply may be in
+		 * it too. */
+		int retry = 0;
 		st_err err = c->t->ops->read(c->t, buf, sizeof buf, &got, *dl,
 		    cause);
 
@@ -173,12 +178,7 @@ wait_reply(struct client *c, const struct frame *req, struct deadline *dl,
 		c->stats.bytes_in += got;
 		if (log_debug_enabled())
 			log_hexdump(LOG_MODULE, "rx", buf, got);
-		const uint8_t *p = buf;
-		size_t left = got;
-		/* A bad frame or a NAK asks for a retransmission, but only once
-		 * the rest of this read is looked at: the good reply may be in
-		 * it too. */
-		int retry = 0;
+		left = got;
 		while (left > 0) {
 			struct frame f;
 			int have = 0;
@@ -281,30 +281,31 @@ exchange(struct client *c, struct frame *req, struct reply *out,
 		err = send_frame(c, req, dl, &why);
 		if (err == ST_OK)
 			err = wait_reply(c, req, &dl, attempt_ms, out, &why);
-		if (err == ST_OK) {
-			free(why);
-			return ST_OK;
-		}
+		if (err == ST_OK)
+			goto out;
 		/* Silence, a NAK or a corrupt reply: send the same frame
 		 * again; anything else (hangup, protocol error) is final. */
 		if (err != ST_E_TIMEOUT && err != ST_E_FRAME) {
-			st_fail(cause, err, "%s", why ? why : st_strerror(err));
-			free(why);
-			return err;
+			err = st_fail(cause, err, "%s",
+			    why ? why : st_strerror(err));
+			goto out;
 		}
 		if (err == ST_E_TIMEOUT)
 			silent++;
 		else
 			corrupt++;
 	}
-	free(why);
 	if (err == ST_E_FRAME)
-		return st_fail(cause, ST_E_FRAME,
+		err = st_fail(cause, ST_E_FRAME,
 		    "no intact reply to %s after %d attempts (line noise?)",
 		    proto_cmd_name(req->cmd), attempt);
-	return st_fail(cause, ST_E_TIMEOUT,
-	    "device did not answer %s (%d attempts, %d ms each)",
-	    proto_cmd_name(req->cmd), attempt, attempt_ms);
+	else
+		err = st_fail(cause, ST_E_TIMEOUT,
+		    "device did not answer %s (%d attempts, %d ms each)",
+		    proto_cmd_name(req->cmd), attempt, attempt_ms);
+out:
+	free(why);
+	return err;
 }
 
 /* The device's MESSAGE is quoted through text_escape: it is the
@@ -337,7 +338,9 @@ client_call(struct client *c, uint8_t cmd, const uint8_t *req, size_t req_len,
 {
 	size_t chunk_max = c->send_max - PROTO_OVERHEAD;
 	struct reply r = { 0 };
-	size_t off = 0;
+	uint8_t *msg = NULL;
+	size_t off = 0, have;
+	uint16_t total;
 	st_err err;
 
 	*resp = NULL;
@@ -355,7 +358,7 @@ client_call(struct client *c, uint8_t cmd, const uint8_t *req, size_t req_len,
 		reply_clear(&r);
 		err = exchange(c, &f, &r, cause);
 		if (err)
-			goto fail;
+			goto out;
 		off += n;
 		if (off >= req_len)
 			break;
@@ -367,26 +370,25 @@ client_call(struct client *c, uint8_t cmd, const uint8_t *req, size_t req_len,
 			    "at %zu with OK instead of CONTINUE",
 			    proto_cmd_name(cmd), off - n) :
 			    status_error(&r, cmd, cause);
-			goto fail;
+			goto out;
 		}
 	}
 	if (status)
 		*status = r.status;
 	if (r.status != PROTO_ST_OK) {
 		err = status_error(&r, cmd, cause);
-		goto fail;
+		goto out;
 	}
 	/* Reply: fetch the rest with CONTINUE if it was chunked. */
-	uint8_t *msg = xmalloc(r.total ? r.total : 1);
-	size_t have = r.payload_len;
 	if (r.offset != 0 || r.payload_len > r.total) {
-		free(msg);
 		err = st_fail(cause, ST_E_PROTO, "first reply chunk at offset %u",
 		    r.offset);
-		goto fail;
+		goto out;
 	}
+	msg = xmalloc(r.total ? r.total : 1);
 	memcpy(msg, r.payload, r.payload_len);
-	uint16_t total = r.total;
+	have = r.payload_len;
+	total = r.total;
 	while (have < total) {
 		struct frame f = { .version = PROTO_VERSION,
 			.cmd = PROTO_CMD_CONTINUE, .offset = (uint16_t)have };
@@ -401,24 +403,23 @@ client_call(struct client *c, uint8_t cmd, const uint8_t *req, size_t req_len,
 			    "reply chunk offset %u/total %u/len %zu, expected "
 			    "offset %zu/total %u", r.offset, r.total,
 			    r.payload_len, have, total);
-		if (err) {
-			free(msg);
-			goto fail;
-		}
+		if (err)
+			goto out;
 		memcpy(msg + have, r.payload, r.payload_len);
 		have += r.payload_len;
 	}
-	reply_clear(&r);
 	err = tlv_validate(msg, total, cause);
 	if (err) {
-		free(msg);
-		return st_wrap(cause, err, "reply to %s", proto_cmd_name(cmd));
+		err = st_wrap(cause, err, "reply to %s", proto_cmd_name(cmd));
+		goto out;
 	}
+	/* The caller takes the message. */
 	*resp = msg;
 	*resp_len = total;
-	return ST_OK;
-fail:
+	msg = NULL;
+out:
 	reply_clear(&r);
+	free(msg);
 	return err;
 }
 

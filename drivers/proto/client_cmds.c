@@ -40,6 +40,15 @@ st_err
 dev_info_parse(const uint8_t *payload, size_t len, struct dev_info *info,
     char **cause)
 {
+	/* Optional descriptive fields default to "". */
+	char **opt[] = { &info->model, &info->hw_version, &info->fw_version,
+		&info->chip };
+	static const uint8_t tags[] = { PROTO_T_MODEL, PROTO_T_HW_VERSION,
+		PROTO_T_FW_VERSION, PROTO_T_CHIP };
+	static const char *const names[] = { "model", "hw_version",
+		"fw_version", "chip" };
+	struct tlv t;
+	size_t i;
 	st_err err;
 
 	memset(info, 0, sizeof *info);
@@ -47,12 +56,16 @@ dev_info_parse(const uint8_t *payload, size_t len, struct dev_info *info,
 	err = tlv_validate(payload, len, cause);
 	if (err)
 		goto fail;
-	if ((err = tlv_get_u8(payload, len, PROTO_T_VERSION, &info->version,
-	    cause)) ||
-	    (err = tlv_get_u16(payload, len, PROTO_T_MAX_FRAME,
-	    &info->max_frame, cause)) ||
-	    (err = tlv_get_str(payload, len, PROTO_T_SERIAL, 64, &info->serial,
-	    cause)))
+	err = tlv_get_u8(payload, len, PROTO_T_VERSION, &info->version, cause);
+	if (err)
+		goto fail;
+	err = tlv_get_u16(payload, len, PROTO_T_MAX_FRAME, &info->max_frame,
+	    cause);
+	if (err)
+		goto fail;
+	err = tlv_get_str(payload, len, PROTO_T_SERIAL, 64, &info->serial,
+	    cause);
+	if (err)
 		goto fail;
 	if (info->version != PROTO_VERSION) {
 		err = st_fail(cause, ST_E_UNSUPPORTED,
@@ -70,16 +83,7 @@ dev_info_parse(const uint8_t *payload, size_t len, struct dev_info *info,
 		err = st_fail(cause, ST_E_PROTO, "device reports an empty serial");
 		goto fail;
 	}
-	/* Optional descriptive fields default to "". */
-	char **opt[] = { &info->model, &info->hw_version, &info->fw_version,
-		&info->chip };
-	uint8_t tags[] = { PROTO_T_MODEL, PROTO_T_HW_VERSION, PROTO_T_FW_VERSION,
-		PROTO_T_CHIP };
-	static const char *const names[] = { "model", "hw_version",
-		"fw_version", "chip" };
-	for (size_t i = 0; i < sizeof tags; i++) {
-		struct tlv t;
-
+	for (i = 0; i < sizeof tags; i++) {
 		if (!tlv_find(payload, len, tags[i], &t)) {
 			*opt[i] = xstrdup("");
 			continue;

@@ -123,6 +123,9 @@ frame_encode(const struct frame *f, uint8_t *out, size_t cap, size_t *out_len,
 {
 	size_t raw_len = PROTO_OVERHEAD + f->payload_len;
 	uint8_t stack[PROTO_MAX_FRAME];
+	uint8_t *c;
+	uint32_t crc;
+	size_t n;
 
 	if (raw_len > PROTO_MAX_FRAME)
 		return st_fail(cause, ST_E_ARG,
@@ -139,15 +142,15 @@ frame_encode(const struct frame *f, uint8_t *out, size_t cap, size_t *out_len,
 	put_be16(stack + 8, f->total);
 	if (f->payload_len)
 		memcpy(stack + PROTO_HEADER_LEN, f->payload, f->payload_len);
-	uint32_t crc = crc32_ieee(stack, PROTO_HEADER_LEN + f->payload_len);
-	uint8_t *c = stack + PROTO_HEADER_LEN + f->payload_len;
+	crc = crc32_ieee(stack, PROTO_HEADER_LEN + f->payload_len);
+	c = stack + PROTO_HEADER_LEN + f->payload_len;
 	c[0] = (uint8_t)crc;
 	c[1] = (uint8_t)(crc >> 8);
 	c[2] = (uint8_t)(crc >> 16);
 	c[3] = (uint8_t)(crc >> 24);
 
 	out[0] = 0;
-	size_t n = cobs_encode(stack, raw_len, out + 1);
+	n = cobs_encode(stack, raw_len, out + 1);
 	out[1 + n] = 0;
 	*out_len = n + 2;
 	return ST_OK;
@@ -157,7 +160,8 @@ st_err
 frame_decode(const uint8_t *wire, size_t len, size_t max_frame,
     uint8_t *scratch, size_t cap, struct frame *f, char **cause)
 {
-	size_t raw_len;
+	size_t raw_len, body;
+	uint32_t want, got;
 	st_err err;
 
 	if (len > cap)
@@ -175,12 +179,12 @@ frame_decode(const uint8_t *wire, size_t len, size_t max_frame,
 		return st_fail(cause, ST_E_FRAME,
 		    "frame of %zu bytes exceeds the negotiated %zu-byte maximum",
 		    raw_len, max_frame);
-	size_t body = raw_len - PROTO_CRC_LEN;
-	uint32_t want = (uint32_t)scratch[body] |
+	body = raw_len - PROTO_CRC_LEN;
+	want = (uint32_t)scratch[body] |
 	    (uint32_t)scratch[body + 1] << 8 |
 	    (uint32_t)scratch[body + 2] << 16 |
 	    (uint32_t)scratch[body + 3] << 24;
-	uint32_t got = crc32_ieee(scratch, body);
+	got = crc32_ieee(scratch, body);
 	if (want != got)
 		return st_fail(cause, ST_E_FRAME,
 		    "CRC mismatch (frame says %08x, content gives %08x)", want,
@@ -240,6 +244,8 @@ frame_reader_feed(struct frame_reader *r, const uint8_t **data, size_t *len,
 	*got = 0;
 	while (*len > 0) {
 		uint8_t b = **data;
+		size_t n;
+		st_err err;
 
 		(*data)++;
 		(*len)--;
@@ -263,9 +269,9 @@ frame_reader_feed(struct frame_reader *r, const uint8_t **data, size_t *len,
 		}
 		if (r->len == 0)
 			continue;
-		size_t n = r->len;
+		n = r->len;
 		r->len = 0;
-		st_err err = frame_decode(r->buf, n, r->max_frame, r->scratch,
+		err = frame_decode(r->buf, n, r->max_frame, r->scratch,
 		    r->cap, f, cause);
 		if (err)
 			return err;

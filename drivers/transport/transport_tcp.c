@@ -30,37 +30,40 @@ tcp_connect_one(const struct addrinfo *ai, struct deadline dl, int *out,
 {
 	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, ai->ai_protocol);
-	int one = 1;
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	socklen_t sl;
+	int one = 1, n, e, soerr = 0;
+	st_err err = ST_OK;
 
 	if (fd < 0)
 		return st_fail(cause, ST_E_IO, "socket: %s", strerror(errno));
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 &&
 	    errno != EINPROGRESS) {
-		int e = errno;
-
-		close(fd);
-		return st_fail(cause, e == ECONNREFUSED ? ST_E_HANGUP : ST_E_IO,
+		e = errno;
+		err = st_fail(cause, e == ECONNREFUSED ? ST_E_HANGUP : ST_E_IO,
 		    "connect: %s", strerror(e));
+		goto out;
 	}
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-	int n = poll(&pfd, 1, deadline_left_ms(dl));
+	n = poll(&pfd, 1, deadline_left_ms(dl));
 	if (n == 0) {
-		close(fd);
-		return st_fail(cause, ST_E_TIMEOUT, "connect timed out");
+		err = st_fail(cause, ST_E_TIMEOUT, "connect timed out");
+		goto out;
 	}
-	int soerr = 0;
-	socklen_t sl = sizeof soerr;
+	sl = sizeof soerr;
 	if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 ||
 	    soerr != 0) {
-		int e = soerr ? soerr : errno;
-
-		close(fd);
-		return st_fail(cause, e == ECONNREFUSED ? ST_E_HANGUP : ST_E_IO,
+		e = soerr ? soerr : errno;
+		err = st_fail(cause, e == ECONNREFUSED ? ST_E_HANGUP : ST_E_IO,
 		    "connect: %s", strerror(e));
+		goto out;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	*out = fd;
-	return ST_OK;
+	fd = -1; /* the caller owns it */
+out:
+	if (fd >= 0)
+		close(fd);
+	return err;
 }
 
 static st_err
@@ -69,26 +72,30 @@ tcp_open(const char *spec, struct deadline dl, struct transport **out,
 {
 	const char *colon = strrchr(spec, ':');
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+	struct addrinfo *ai;
+	struct tcp_transport *t;
+	const char *port;
+	char *host;
 	st_err err = ST_E_URI;
-	int fd = -1;
+	long long p;
+	int fd = -1, gai;
 
 	if (colon == NULL || colon == spec || colon[1] == '\0')
 		return st_fail(cause, ST_E_URI,
 		    "expected tcp:HOST:PORT, got 'tcp:%s'", spec);
-	char *host = xstrndup(spec, (size_t)(colon - spec));
-	const char *port = colon + 1;
-	long long p;
+	host = xstrndup(spec, (size_t)(colon - spec));
+	port = colon + 1;
 	if (!num_valid(port, 1, 65535, &p)) {
 		err = st_fail(cause, ST_E_URI, "bad TCP port '%s'", port);
 		goto out;
 	}
-	int gai = getaddrinfo(host, port, &hints, &res);
+	gai = getaddrinfo(host, port, &hints, &res);
 	if (gai != 0) {
 		err = st_fail(cause, ST_E_URI, "cannot resolve '%s': %s", host,
 		    gai_strerror(gai));
 		goto out;
 	}
-	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		err = tcp_connect_one(ai, dl, &fd, cause);
 		if (err == ST_OK)
 			break;
@@ -96,7 +103,7 @@ tcp_open(const char *spec, struct deadline dl, struct transport **out,
 	if (err)
 		goto out;
 
-	struct tcp_transport *t = xcalloc(1, sizeof *t);
+	t = xcalloc(1, sizeof *t);
 	transport_init(&t->base, &transport_tcp_ops, "tcp", spec);
 	t->base.describe = xasprintf("tcp %s", spec);
 	t->fd = fd;
@@ -116,6 +123,8 @@ tcp_write(struct transport *tp, const uint8_t *buf, size_t len,
 
 	while (len > 0) {
 		ssize_t n = send(t->fd, buf, len, MSG_NOSIGNAL);
+		struct pollfd pfd = { .fd = t->fd, .events = POLLOUT };
+		int r;
 
 		if (n > 0) {
 			buf += n;
@@ -128,8 +137,7 @@ tcp_write(struct transport *tp, const uint8_t *buf, size_t len,
 			return st_fail(cause, errno == EPIPE || errno ==
 			    ECONNRESET ? ST_E_HANGUP : ST_E_IO, "send: %s",
 			    strerror(errno));
-		struct pollfd pfd = { .fd = t->fd, .events = POLLOUT };
-		int r = poll(&pfd, 1, deadline_left_ms(dl));
+		r = poll(&pfd, 1, deadline_left_ms(dl));
 		if (r == 0)
 			return st_fail(cause, ST_E_TIMEOUT, "send timed out");
 		if (r < 0 && errno != EINTR)
@@ -147,6 +155,8 @@ tcp_read(struct transport *tp, uint8_t *buf, size_t cap, size_t *got,
 	*got = 0;
 	for (;;) {
 		ssize_t n = recv(t->fd, buf, cap, 0);
+		struct pollfd pfd = { .fd = t->fd, .events = POLLIN };
+		int r;
 
 		if (n > 0) {
 			*got = (size_t)n;
@@ -160,8 +170,7 @@ tcp_read(struct transport *tp, uint8_t *buf, size_t cap, size_t *got,
 		if (errno != EAGAIN)
 			return st_fail(cause, errno == ECONNRESET ? ST_E_HANGUP :
 			    ST_E_IO, "recv: %s", strerror(errno));
-		struct pollfd pfd = { .fd = t->fd, .events = POLLIN };
-		int r = poll(&pfd, 1, deadline_left_ms(dl));
+		r = poll(&pfd, 1, deadline_left_ms(dl));
 		if (r == 0)
 			return st_fail(cause, ST_E_TIMEOUT, "no data");
 		if (r < 0 && errno != EINTR)

@@ -155,27 +155,28 @@ usb_open(const char *spec, struct deadline dl, struct transport **out,
 	if (err == ST_OK)
 		err = usb_selector_parse(sel_text, &sel, cause);
 	if (err)
-		goto fail;
+		goto out;
 	t->timeout_ms = (unsigned)timeout;
 	r = libusb_init(&t->ctx);
 	if (r != 0) {
 		err = usb_fail(NULL, r, "libusb_init", cause);
-		goto fail;
+		goto out;
 	}
 	err = usb_find_device(t->ctx, &sel, &dev, cause);
-	if (err == ST_OK)
-		err = claim(t, dev, (int)iface, cause);
 	if (err)
-		goto fail;
+		goto out;
+	err = claim(t, dev, (int)iface, cause);
+	if (err)
+		goto out;
 	t->base.describe = describe(dev, &t->pipe);
 	log_debug("opened %s", t->base.describe);
 	*out = &t->base;
-	goto out;
-fail:
-	sel_uri = t->base.uri; /* transport_close() would free it */
-	usb_close(&t->base);
-	free(sel_uri);
 out:
+	if (err) {
+		sel_uri = t->base.uri; /* transport_close() would free it */
+		usb_close(&t->base);
+		free(sel_uri);
+	}
 	libusb_unref_device(dev);
 	usb_selector_clear(&sel);
 	free(sel_text);

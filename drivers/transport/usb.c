@@ -410,8 +410,8 @@ usb_find_device(libusb_context *ctx, const struct usb_selector *sel,
 	libusb_device *match = NULL;
 	size_t matches = 0;
 	ssize_t count = libusb_get_device_list(ctx, &devs);
-	char *seen, *what;
-	st_err err;
+	char *seen = NULL, *what = NULL;
+	st_err err = ST_OK;
 
 	*out = NULL;
 	if (count < 0)
@@ -425,8 +425,7 @@ usb_find_device(libusb_context *ctx, const struct usb_selector *sel,
 	}
 	if (matches == 1) {
 		*out = libusb_ref_device(match);
-		libusb_free_device_list(devs, 1);
-		return ST_OK;
+		goto out;
 	}
 	seen = describe_found(devs, count);
 	what = describe_selector(sel);
@@ -437,6 +436,7 @@ usb_find_device(libusb_context *ctx, const struct usb_selector *sel,
 		err = st_fail(cause, ST_E_ARG, "ambiguous: %zu USB devices "
 		    "match %s, add :SERIAL or use path= (found: %s)", matches,
 		    what, seen);
+out:
 	free(seen);
 	free(what);
 	libusb_free_device_list(devs, 1);

@@ -65,6 +65,14 @@ on_hotplug(libusb_context *usb, libusb_device *dev, libusb_hotplug_event ev,
 	return 0; /* stay registered */
 }
 
+static void
+seen_free(struct hp_seen *s)
+{
+	usb_dev_info_clear(&s->info);
+	libusb_unref_device(s->dev);
+	free(s);
+}
+
 /* Returns 1 when `e` must be tried again at the next tick. */
 static int
 handle(struct usb_hotplug *h, struct hp_event *e)
@@ -87,9 +95,7 @@ handle(struct usb_hotplug *h, struct hp_event *e)
 		/* Report the strings too, once they can be read. */
 		if (usb_dev_info_get(e->dev, &s->info) != 0 &&
 		    ++e->tries < HOTPLUG_OPEN_RETRIES) {
-			usb_dev_info_clear(&s->info);
-			libusb_unref_device(s->dev);
-			free(s);
+			seen_free(s);
 			return 1;
 		}
 		s->next = h->seen;
@@ -104,9 +110,7 @@ handle(struct usb_hotplug *h, struct hp_event *e)
 	*p = s->next;
 	log_debug("left: %s", s->info.uri);
 	h->fn(USB_HOTPLUG_LEFT, &s->info, h->ctx);
-	usb_dev_info_clear(&s->info);
-	libusb_unref_device(s->dev);
-	free(s);
+	seen_free(s);
 	return 0;
 }
 
@@ -166,9 +170,7 @@ hotplug_free(struct usb_hotplug *h)
 		struct hp_seen *s = h->seen;
 
 		h->seen = s->next;
-		usb_dev_info_clear(&s->info);
-		libusb_unref_device(s->dev);
-		free(s);
+		seen_free(s);
 	}
 	while (h->queue != NULL) {
 		struct hp_event *e = h->queue;

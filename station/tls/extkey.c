@@ -131,6 +131,7 @@ ek_owner_sign(struct extkey *owner, enum sig_scheme sig_alg, const uint8_t *dige
 {
 	char *cause = NULL;
 	st_err err;
+	int ok = 0;
 
 	*sig = NULL;
 	*sig_len = 0;
@@ -146,18 +147,12 @@ ek_owner_sign(struct extkey *owner, enum sig_scheme sig_alg, const uint8_t *dige
 	if (err) {
 		ERR_raise_data(ERR_LIB_PROV, PROV_R_FAILED_TO_SIGN,
 		    "external key: %s", cause ? cause : st_strerror(err));
-		free(cause);
-		free(*sig);
-		*sig = NULL;
-		return 0;
+		goto out;
 	}
-	free(cause);
 	if (*sig == NULL || *sig_len == 0) {
 		ERR_raise_data(ERR_LIB_PROV, PROV_R_FAILED_TO_SIGN,
 		    "external key returned an empty signature");
-		free(*sig);
-		*sig = NULL;
-		return 0;
+		goto out;
 	}
 	if (!signature_verifies(owner, sig_alg, digest, digest_len, *sig,
 	    *sig_len)) {
@@ -167,7 +162,14 @@ ek_owner_sign(struct extkey *owner, enum sig_scheme sig_alg, const uint8_t *dige
 		owner->bad_signatures++;
 		pthread_mutex_unlock(&owner->lock);
 	}
-	return 1;
+	ok = 1;
+out:
+	free(cause);
+	if (!ok) {
+		free(*sig);
+		*sig = NULL;
+	}
+	return ok;
 }
 
 EVP_PKEY *

@@ -264,6 +264,7 @@ ek_sig_sign(void *ctx, unsigned char *sig, size_t *siglen, size_t sigsize,
 	uint8_t *out = NULL;
 	size_t out_len = 0;
 	enum sig_scheme alg = SIG_ECDSA_SHA256;
+	int ok = 0;
 
 	if (s->key == NULL)
 		return 0;
@@ -279,18 +280,19 @@ ek_sig_sign(void *ctx, unsigned char *sig, size_t *siglen, size_t sigsize,
 		alg = s->pad == RSA_PKCS1_PSS_PADDING ?
 		    SIG_RSA_PSS_SHA256 : SIG_RSA_PKCS1_SHA256;
 	if (!ek_owner_sign(s->key->owner, alg, tbs, tbslen, &out, &out_len))
-		return 0;
+		goto out;
 	if (out_len > sigsize) {
 		ERR_raise_data(ERR_LIB_PROV, PROV_R_OUTPUT_BUFFER_TOO_SMALL,
 		    "external key returned %zu bytes, room for %zu", out_len,
 		    sigsize);
-		free(out);
-		return 0;
+		goto out;
 	}
 	memcpy(sig, out, out_len);
 	*siglen = out_len;
+	ok = 1;
+out:
 	free(out);
-	return 1;
+	return ok;
 }
 
 static int

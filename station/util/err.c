@@ -54,11 +54,12 @@ st_err
 st_fail(char **cause, st_err err, const char *fmt, ...)
 {
 	va_list ap;
+	char *msg;
 
 	if (cause == NULL)
 		return err;
 	va_start(ap, fmt);
-	char *msg = xvasprintf(fmt, ap);
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	free(*cause);
 	*cause = msg;
@@ -69,13 +70,14 @@ st_err
 st_wrap(char **cause, st_err err, const char *fmt, ...)
 {
 	va_list ap;
+	char *ctx, *msg;
 
 	if (cause == NULL)
 		return err;
 	va_start(ap, fmt);
-	char *ctx = xvasprintf(fmt, ap);
+	ctx = xvasprintf(fmt, ap);
 	va_end(ap);
-	char *msg = xasprintf("%s: %s", ctx, *cause ? *cause : st_strerror(err));
+	msg = xasprintf("%s: %s", ctx, *cause ? *cause : st_strerror(err));
 	free(ctx);
 	free(*cause);
 	*cause = msg;
@@ -87,15 +89,19 @@ st_fail_ssl(char **cause, st_err err, const char *fmt, ...)
 {
 	va_list ap;
 	char reasons[512] = "";
+	char one[256];
+	char *ctx, *msg;
 	size_t used = 0;
 	unsigned long e;
+	int n;
 
 	/* Drain the whole queue so a later failure does not report ours. */
-	while ((e = ERR_get_error()) != 0) {
-		char one[256];
-
+	for (;;) {
+		e = ERR_get_error();
+		if (e == 0)
+			break;
 		ERR_error_string_n(e, one, sizeof one);
-		int n = snprintf(reasons + used, sizeof reasons - used, "%s%s",
+		n = snprintf(reasons + used, sizeof reasons - used, "%s%s",
 		    used ? "; " : "", one);
 		if (n > 0 && (size_t)n < sizeof reasons - used)
 			used += (size_t)n;
@@ -103,9 +109,9 @@ st_fail_ssl(char **cause, st_err err, const char *fmt, ...)
 	if (cause == NULL)
 		return err;
 	va_start(ap, fmt);
-	char *ctx = xvasprintf(fmt, ap);
+	ctx = xvasprintf(fmt, ap);
 	va_end(ap);
-	char *msg = used ? xasprintf("%s: %s", ctx, reasons) : xstrdup(ctx);
+	msg = used ? xasprintf("%s: %s", ctx, reasons) : xstrdup(ctx);
 	free(ctx);
 	free(*cause);
 	*cause = msg;

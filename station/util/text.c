@@ -11,14 +11,15 @@
 char *
 text_escape(const char *s, size_t max)
 {
+	size_t n, shown, o = 0;
+	char *out;
+
 	if (s == NULL)
 		return xstrdup("(none)");
-	size_t n = strlen(s);
-	size_t shown = n > max ? max : n;
+	n = strlen(s);
+	shown = n > max ? max : n;
 	/* Worst case: every byte becomes \xNN, plus "..." and the NUL. */
-	char *out = xmalloc(shown * 4 + 4);
-	size_t o = 0;
-
+	out = xmalloc(shown * 4 + 4);
 	for (size_t i = 0; i < shown; i++) {
 		unsigned char c = (unsigned char)s[i];
 

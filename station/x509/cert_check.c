@@ -105,9 +105,10 @@ check_san(X509 *cert, X509_REQ *csr, const char **rule, char **cause)
 	char *why = NULL;
 	st_err err;
 
-	if ((err = san_set_from_exts(req_exts, &want, &why)) ||
-	    (err = san_set_from_exts(X509_get0_extensions(cert), &have,
-	    &why))) {
+	err = san_set_from_exts(req_exts, &want, &why);
+	if (err == ST_OK)
+		err = san_set_from_exts(X509_get0_extensions(cert), &have, &why);
+	if (err) {
 		err = policy_refuse(rule, "cert.san", cause,
 		    "subjectAltName: %s", why);
 		goto out;
@@ -254,14 +255,23 @@ cert_check(const struct ca_issued *issued, const struct cert_expect *exp,
 		    "the CA returned no certificate");
 	/* Chain first: nothing else about a certificate from an unknown
 	 * issuer is worth reporting. */
-	if ((err = check_chain(issued, exp, &built, rule, cause)) == ST_OK &&
-	    (err = cert_bind_check(issued, exp, rule, cause)) == ST_OK &&
-	    (err = check_validity(issued->cert, exp->profile, now, skew, rule,
-	    cause)) == ST_OK &&
-	    (err = check_chain_times(built, now, skew, rule, cause)) == ST_OK &&
-	    (err = check_usage(issued->cert, exp->profile, rule, cause)) ==
-	    ST_OK)
-		err = check_sig_alg(issued->cert, rule, cause);
+	err = check_chain(issued, exp, &built, rule, cause);
+	if (err)
+		goto out;
+	err = cert_bind_check(issued, exp, rule, cause);
+	if (err)
+		goto out;
+	err = check_validity(issued->cert, exp->profile, now, skew, rule, cause);
+	if (err)
+		goto out;
+	err = check_chain_times(built, now, skew, rule, cause);
+	if (err)
+		goto out;
+	err = check_usage(issued->cert, exp->profile, rule, cause);
+	if (err)
+		goto out;
+	err = check_sig_alg(issued->cert, rule, cause);
+out:
 	sk_X509_pop_free(built, X509_free);
 	return err;
 }

@@ -80,11 +80,12 @@ cert_to_pem(X509 *cert)
 	long len;
 
 	if (bio == NULL || !PEM_write_bio_X509(bio, cert)) {
-		BIO_free(bio);
-		return xstrdup("");
+		out = xstrdup("");
+		goto out;
 	}
 	len = BIO_get_mem_data(bio, &data);
 	out = xstrndup(data, (size_t)len);
+out:
 	BIO_free(bio);
 	return out;
 }

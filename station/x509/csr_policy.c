@@ -23,6 +23,7 @@ check_der(const uint8_t *der, size_t len, X509_REQ **out, const char **rule,
 	const unsigned char *p = der;
 	unsigned char *again = NULL;
 	X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)len);
+	st_err err = ST_OK;
 	int n;
 
 	*out = NULL;
@@ -31,25 +32,27 @@ check_der(const uint8_t *der, size_t len, X509_REQ **out, const char **rule,
 		    "the CSR is not a DER "
 		    "certification request (%zu bytes do not parse)", len);
 	if ((size_t)(p - der) != len) {
-		X509_REQ_free(req);
-		return policy_refuse(rule, "csr.der", cause,
+		err = policy_refuse(rule, "csr.der", cause,
 		    "the CSR has %zu bytes "
 		    "of trailing data after the request", len - (size_t)(p - der));
+		goto out;
 	}
 	/* BER tricks (indefinite lengths, long-form small lengths) parse but
 	 * do not re-encode to the same bytes: only canonical DER is signed
 	 * data we can reason about. */
 	n = i2d_X509_REQ(req, &again);
 	if (n < 0 || (size_t)n != len || memcmp(again, der, len) != 0) {
-		OPENSSL_free(again);
-		X509_REQ_free(req);
-		return policy_refuse(rule, "csr.der", cause,
+		err = policy_refuse(rule, "csr.der", cause,
 		    "the CSR is not in "
 		    "canonical DER (re-encoding it gives different bytes)");
+		goto out;
 	}
-	OPENSSL_free(again);
 	*out = req;
-	return ST_OK;
+	req = NULL;
+out:
+	OPENSSL_free(again);
+	X509_REQ_free(req);
+	return err;
 }
 
 static st_err
@@ -97,7 +100,7 @@ check_ec(X509_PUBKEY *xpk, const char **rule, char **cause)
 {
 	const X509_ALGOR *alg = NULL;
 	const void *pval = NULL;
-	int ptype = 0;
+	int ptype = 0, curve;
 
 	X509_PUBKEY_get0_param(NULL, NULL, NULL, (X509_ALGOR **)&alg, xpk);
 	X509_ALGOR_get0(NULL, &ptype, &pval, alg);
@@ -106,7 +109,7 @@ check_ec(X509_PUBKEY *xpk, const char **rule, char **cause)
 		    "the CSR's EC key "
 		    "carries explicit curve parameters; a named curve "
 		    "(prime256v1) is required");
-	int curve = OBJ_obj2nid(pval);
+	curve = OBJ_obj2nid(pval);
 	if (curve != NID_X9_62_prime256v1)
 		return policy_refuse(rule, "csr.key-size", cause,
 		    "the CSR's EC key "
@@ -120,20 +123,19 @@ check_rsa(EVP_PKEY *pub, const char **rule, char **cause)
 {
 	BIGNUM *e = NULL;
 	int bits = EVP_PKEY_get_bits(pub);
+	st_err err = ST_OK;
 
 	if (bits != 2048)
 		return policy_refuse(rule, "csr.key-size", cause,
 		    "the CSR's RSA key "
 		    "has %d bits; the profile requires exactly 2048", bits);
 	if (!EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_E, &e) ||
-	    !BN_is_word(e, 65537)) {
-		BN_free(e);
-		return policy_refuse(rule, "csr.key-type", cause,
+	    !BN_is_word(e, 65537))
+		err = policy_refuse(rule, "csr.key-type", cause,
 		    "the CSR's RSA key "
 		    "has a public exponent other than 65537");
-	}
 	BN_free(e);
-	return ST_OK;
+	return err;
 }
 
 static st_err
@@ -144,9 +146,10 @@ check_key_type(X509_REQ *req, const struct csr_expect *exp, const char **rule,
 	ASN1_OBJECT *alg_obj = NULL;
 	int want = exp->profile->key_alg == KEY_ALG_RSA_2048 ?
 	    NID_rsaEncryption : NID_X9_62_id_ecPublicKey;
+	int have;
 
 	X509_PUBKEY_get0_param(&alg_obj, NULL, NULL, NULL, xpk);
-	int have = OBJ_obj2nid(alg_obj);
+	have = OBJ_obj2nid(alg_obj);
 	if (have != want)
 		return policy_refuse(rule, "csr.key-type", cause,
 		    "the CSR's key is "
@@ -294,17 +297,19 @@ check_san(STACK_OF(X509_EXTENSION) *exts, const struct csr_expect *exp,
 {
 	struct san_set have;
 	char *why = NULL;
-	st_err err = san_set_from_exts(exts, &have, &why);
+	st_err err;
 
+	/* On failure the set is left empty: clearing it is harmless. */
+	err = san_set_from_exts(exts, &have, &why);
 	if (err) {
 		err = policy_refuse(rule, "csr.san", cause,
 		    "the CSR's %s", why);
-		free(why);
-		return err;
+		goto out;
 	}
 	if (!san_set_equal(&have, exp->san_dns, exp->san_uri, &why))
 		err = policy_refuse(rule, "csr.san", cause, "the CSR's "
 		    "subjectAltNames differ from the profile's: %s", why);
+out:
 	free(why);
 	san_set_clear(&have);
 	return err;
@@ -321,9 +326,14 @@ check_request_exts(X509_REQ *req, const struct csr_expect *exp,
 	if (exts == NULL)
 		return policy_refuse(rule, "csr.extension", cause,
 		    "the CSR's extensionRequest does not decode");
-	if ((err = check_ca(exts, rule, cause)) == ST_OK &&
-	    (err = check_extensions(exts, rule, cause)) == ST_OK)
-		err = check_san(exts, exp, rule, cause);
+	err = check_ca(exts, rule, cause);
+	if (err)
+		goto out;
+	err = check_extensions(exts, rule, cause);
+	if (err)
+		goto out;
+	err = check_san(exts, exp, rule, cause);
+out:
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	return err;
 }
@@ -350,7 +360,8 @@ csr_policy_check(const uint8_t *der, size_t len, const struct csr_expect *exp,
 		return policy_refuse(rule, "csr.size", cause,
 		    "the CSR is %zu bytes; "
 		    "the limit is 1..%zu", len, max);
-	if ((err = check_der(der, len, &req, rule, cause)))
+	err = check_der(der, len, &req, rule, cause);
+	if (err)
 		return err;
 	if (X509_REQ_get_version(req) != X509_REQ_VERSION_1) {
 		err = policy_refuse(rule, "csr.version", cause,
@@ -359,12 +370,23 @@ csr_policy_check(const uint8_t *der, size_t len, const struct csr_expect *exp,
 		    X509_REQ_get_version(req));
 		goto out;
 	}
-	if ((err = check_signature(req, rule, cause)) ||
-	    (err = check_key_match(req, exp, rule, cause)) ||
-	    (err = check_key_type(req, exp, rule, cause)) ||
-	    (err = check_subject(req, exp, rule, cause)) ||
-	    (err = check_attributes(req, rule, cause)) ||
-	    (err = check_request_exts(req, exp, rule, cause)))
+	err = check_signature(req, rule, cause);
+	if (err)
+		goto out;
+	err = check_key_match(req, exp, rule, cause);
+	if (err)
+		goto out;
+	err = check_key_type(req, exp, rule, cause);
+	if (err)
+		goto out;
+	err = check_subject(req, exp, rule, cause);
+	if (err)
+		goto out;
+	err = check_attributes(req, rule, cause);
+	if (err)
+		goto out;
+	err = check_request_exts(req, exp, rule, cause);
+	if (err)
 		goto out;
 	if (out != NULL) {
 		*out = req;

@@ -14,11 +14,12 @@ policy_refuse(const char **rule, const char *id, char **cause,
     const char *fmt, ...)
 {
 	va_list ap;
+	char *msg;
 
 	*rule = id;
 	ERR_clear_error();
 	va_start(ap, fmt);
-	char *msg = xvasprintf(fmt, ap);
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	st_fail(cause, ST_E_POLICY, "%s", msg);
 	free(msg);

@@ -102,7 +102,7 @@ claimed(const char *line, const char *key, char *val, size_t cap)
 {
 	size_t klen = strlen(key);
 
-	for (const char *p = line; (p = strstr(p, key)) != NULL; p++) {
+	for (const char *p = strstr(line, key); p; p = strstr(p + 1, key)) {
 		if ((p == line || p[-1] == ' ') && p[klen] == '=') {
 			size_t n = strcspn(p + klen + 1, " ");
 			assert_true(n < cap);

@@ -69,7 +69,7 @@ scan_fuzz_has_word(const char *line, const char *word)
 {
 	size_t n = strlen(word);
 
-	for (const char *p = line; (p = strstr(p, word)) != NULL; p++) {
+	for (const char *p = strstr(line, word); p; p = strstr(p + 1, word)) {
 		if ((p == line || isspace((unsigned char)p[-1])) &&
 		    (p[n] == '\0' || isspace((unsigned char)p[n])))
 			return 1;

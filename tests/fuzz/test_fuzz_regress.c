@@ -77,10 +77,13 @@ replay_dir(const char *kind, const char *name, fuzz_fn fn)
 	DIR *d = opendir(dir);
 	if (d == NULL)
 		return 0;
-	while ((e = readdir(d)) != NULL) {
+	for (;;) {
 		char path[2048];
 		size_t len;
 
+		e = readdir(d);
+		if (e == NULL)
+			break;
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);

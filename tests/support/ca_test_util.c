@@ -27,7 +27,10 @@ ca_test_settings(struct ca_test_settings *t, ...)
 
 	memset(t, 0, sizeof *t);
 	va_start(ap, t);
-	while ((k = va_arg(ap, const char *)) != NULL && n < CA_SETTINGS_MAX) {
+	for (;;) {
+		k = va_arg(ap, const char *);
+		if (k == NULL || n >= CA_SETTINGS_MAX)
+			break;
 		t->kv[n].key = k;
 		t->kv[n].value = va_arg(ap, const char *);
 		n++;

@@ -61,8 +61,8 @@ static int
 read_request(SSL *ssl, struct https_request *req)
 {
 	char *buf = malloc(REQ_MAX + 1);
-	size_t len = 0, need = 0;
-	char *end = NULL;
+	size_t len = 0, need = 0, hlen;
+	char *end = NULL, *cl;
 
 	if (buf == NULL)
 		die("malloc");
@@ -78,17 +78,19 @@ read_request(SSL *ssl, struct https_request *req)
 			goto fail;
 		len += (size_t)n;
 		buf[len] = '\0';
-		if (end == NULL && (end = strstr(buf, "\r\n\r\n")) != NULL) {
-			char *cl;
-			size_t hlen = (size_t)(end - buf) + 4;
-
-			end[2] = '\0'; /* headers end with one CRLF */
-			req->headers = strdup(strstr(buf, "\r\n") + 2);
-			end[2] = '\r';
-			cl = https_request_header(req, "Content-Length");
-			need = hlen + (cl ? strtoul(cl, NULL, 10) : 0);
-			free(cl);
-		}
+		if (end != NULL)
+			continue;
+		/* The headers have just arrived: now the body's length is known. */
+		end = strstr(buf, "\r\n\r\n");
+		if (end == NULL)
+			continue;
+		hlen = (size_t)(end - buf) + 4;
+		end[2] = '\0'; /* headers end with one CRLF */
+		req->headers = strdup(strstr(buf, "\r\n") + 2);
+		end[2] = '\r';
+		cl = https_request_header(req, "Content-Length");
+		need = hlen + (cl ? strtoul(cl, NULL, 10) : 0);
+		free(cl);
 	}
 	if (sscanf(buf, "%15s %511s", req->method, req->path) != 2)
 		goto fail;

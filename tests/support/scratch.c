@@ -73,7 +73,10 @@ scratch_count_lines(const char *path)
 
 	if (fp == NULL)
 		return -1;
-	while ((c = fgetc(fp)) != EOF) {
+	for (;;) {
+		c = fgetc(fp);
+		if (c == EOF)
+			break;
 		if (c == '\n')
 			n++;
 	}

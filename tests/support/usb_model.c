@@ -116,7 +116,7 @@ unplug_locked(struct usb_model *m)
 	struct urb_rec *r;
 
 	m->gone = 1;
-	while ((r = q_pop(&m->in_q)) != NULL)
+	for (r = q_pop(&m->in_q); r != NULL; r = q_pop(&m->in_q))
 		rec_finish(m, r, -ESHUTDOWN, 0);
 }
 
@@ -607,9 +607,9 @@ usb_model_free(struct usb_model *m)
 		close(m->sock);
 	if (m->ioctl != NULL)
 		g_object_unref(m->ioctl);
-	while ((r = q_pop(&m->in_q)) != NULL)
+	for (r = q_pop(&m->in_q); r != NULL; r = q_pop(&m->in_q))
 		rec_free(r);
-	while ((r = q_pop(&m->done_q)) != NULL)
+	for (r = q_pop(&m->done_q); r != NULL; r = q_pop(&m->done_q))
 		rec_free(r);
 	frame_reader_free(&m->out_rd);
 	pthread_mutex_destroy(&m->mu);

@@ -85,15 +85,20 @@ collect_delivered(struct xfx *f, int seen[], int max_id)
 	struct dirent *de;
 
 	assert_non_null(d);
-	while ((de = readdir(d)) != NULL) {
-		const char *n = de->d_name;
-		size_t len = strlen(n);
+	for (;;) {
+		const char *n;
+		size_t len;
 		char path[400], man[400], hex[65];
 		struct csv_table t;
 		json_t *m;
 		char *data;
 		size_t dlen = 0;
 
+		de = readdir(d);
+		if (de == NULL)
+			break;
+		n = de->d_name;
+		len = strlen(n);
 		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
 			continue;
 		assert_false(n[0] == '.'); /* no temp file left behind */

@@ -198,7 +198,8 @@ test_run_is_reported_once_and_the_ledger_records_what_the_bus_said(
 	char *cause = NULL;
 
 	(void)state;
-	if (station_open(sim->config_path, &st, &cause) != ST_OK)
+	if (station_open(&(struct station_opts){ .config_path = sim->config_path },
+	    &st, &cause) != ST_OK)
 		fail_msg("station_open: %s", cause);
 	req.device_uri = sim->sims[0]->uri;
 	event_bus_add(&bus, watch_sink, w);

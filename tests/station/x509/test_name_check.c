@@ -172,8 +172,10 @@ test_dns_names(void **state)
 	/* 4 labels of 63 plus 3 dots: 255 > 253. */
 	snprintf(name, sizeof name, "%s.", rep('a', 63));
 	char longest[1200] = "";
+	size_t used = 0;
 	for (int i = 0; i < 4; i++)
-		strcat(longest, name);
+		used += (size_t)snprintf(longest + used, sizeof longest - used,
+		    "%s", name);
 	longest[strlen(longest) - 1] = '\0';
 	whole_bad(&dns, longest, "more than the 253");
 }
