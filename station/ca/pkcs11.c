@@ -223,14 +223,15 @@ read_public(struct pkcs11_key *k, CK_OBJECT_HANDLE h, char **cause)
 		    "encoding (%lu bytes)", k->where,
 		    (unsigned long)a[1].ulValueLen);
 	bld = OSSL_PARAM_BLD_new();
-	if (bld == NULL ||
-	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-	    "prime256v1", 0) ||
-	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
-	    pt, pt_len) ||
-	    (op = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(pctx) <= 0 ||
+	if (bld != NULL &&
+	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+	    "prime256v1", 0) &&
+	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
+	    pt, pt_len))
+		op = OSSL_PARAM_BLD_to_param(bld);
+	if (op != NULL)
+		pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (pctx == NULL || EVP_PKEY_fromdata_init(pctx) <= 0 ||
 	    EVP_PKEY_fromdata(pctx, &k->pub, EVP_PKEY_PUBLIC_KEY, op) <= 0)
 		err = st_fail_ssl(cause, ST_E_CA, "%s: the public key does not "
 		    "decode", k->where);
