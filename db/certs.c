@@ -32,28 +32,31 @@ hex_lower(const char *s, size_t max)
 	return out;
 }
 
-#define CERT_COL(m, k) {offsetof(struct cert_record, m), k}
+#define CERT_COL(m, k) \
+	{ \
+		offsetof(struct cert_record, m), k \
+	}
 static const struct db_col cert_cols[] = {
-    CERT_COL(id, 'I'),
-    CERT_COL(run_id, 'I'),
-    CERT_COL(serial_hex, 's'),
-    CERT_COL(device_serial, 's'),
-    CERT_COL(fingerprint_sha256, 's'),
-    CERT_COL(subject, 's'),
-    CERT_COL(issuer, 's'),
-    CERT_COL(not_before, 'I'),
-    CERT_COL(not_after, 'I'),
-    CERT_COL(backend, 's'),
-    CERT_COL(pem, 's'),
-    CERT_COL(status, 's'),
-    CERT_COL(status_note, 's'),
-    CERT_COL(created_at, 'I'),
-    CERT_COL(updated_at, 'I'),
-    CERT_COL(revoke_reason, 's'),
+	CERT_COL(id, 'I'),
+	CERT_COL(run_id, 'I'),
+	CERT_COL(serial_hex, 's'),
+	CERT_COL(device_serial, 's'),
+	CERT_COL(fingerprint_sha256, 's'),
+	CERT_COL(subject, 's'),
+	CERT_COL(issuer, 's'),
+	CERT_COL(not_before, 'I'),
+	CERT_COL(not_after, 'I'),
+	CERT_COL(backend, 's'),
+	CERT_COL(pem, 's'),
+	CERT_COL(status, 's'),
+	CERT_COL(status_note, 's'),
+	CERT_COL(created_at, 'I'),
+	CERT_COL(updated_at, 'I'),
+	CERT_COL(revoke_reason, 's'),
 };
 /* In the order of LEDGER_CERT_COLUMNS. */
-const struct db_record db_cert_record = {
-    sizeof(struct cert_record), cert_cols, sizeof cert_cols / sizeof cert_cols[0]};
+const struct db_record db_cert_record = { sizeof(struct cert_record), cert_cols,
+	sizeof cert_cols / sizeof cert_cols[0] };
 
 void
 ledger_cert_record_clear(struct cert_record *c)
@@ -62,8 +65,8 @@ ledger_cert_record_clear(struct cert_record *c)
 }
 
 st_err
-ledger_cert_issued(
-    struct ledger *l, int64_t run_id, const struct cert_record *c, char **cause)
+ledger_cert_issued(struct ledger *l, int64_t run_id,
+    const struct cert_record *c, char **cause)
 {
 	char *serial = hex_lower(c->serial_hex, 128);
 	char *fp = hex_lower(c->fingerprint_sha256, LEDGER_HASH_HEX_LEN);
@@ -132,21 +135,21 @@ transition_allowed(const char *from, const char *to)
 	static const struct {
 		const char *from, *to;
 	} allowed[] = {
-	    {"issued", "written"},
-	    {"issued", "orphaned"},
-	    {"issued", "superseded"},
-	    {"issued", "revoking"},
-	    {"written", "verified"},
-	    {"written", "orphaned"},
-	    {"written", "superseded"},
-	    {"written", "revoking"},
-	    {"verified", "superseded"},
-	    {"verified", "revoking"},
-	    {"orphaned", "revoking"},
-	    {"superseded", "revoking"},
-	    {"orphaned", "revoked"},
-	    {"superseded", "revoked"},
-	    {"revoking", "revoked"},
+		{ "issued", "written" },
+		{ "issued", "orphaned" },
+		{ "issued", "superseded" },
+		{ "issued", "revoking" },
+		{ "written", "verified" },
+		{ "written", "orphaned" },
+		{ "written", "superseded" },
+		{ "written", "revoking" },
+		{ "verified", "superseded" },
+		{ "verified", "revoking" },
+		{ "orphaned", "revoking" },
+		{ "superseded", "revoking" },
+		{ "orphaned", "revoked" },
+		{ "superseded", "revoked" },
+		{ "revoking", "revoked" },
 	};
 
 	for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
@@ -195,7 +198,8 @@ cert_move(struct ledger *l, const char *serial_hex, const char *status,
 	st_err err;
 
 	if (serial == NULL || status == NULL) {
-		err = st_fail(cause, ST_E_ARG, "bad certificate serial or status");
+		err = st_fail(cause, ST_E_ARG,
+		    "bad certificate serial or status");
 		goto out;
 	}
 	/* Read and write in one transaction so two threads cannot both pass
@@ -249,7 +253,8 @@ ledger_cert_set_status(struct ledger *l, const char *serial_hex,
     const char *status, const char *note, char **cause)
 {
 	if (status != NULL && strcmp(status, "revoking") == 0)
-		return st_fail(cause, ST_E_ARG, "'revoking' needs a reason "
+		return st_fail(cause, ST_E_ARG,
+		    "'revoking' needs a reason "
 		    "(ledger_cert_revoke_intent)");
 	return cert_move(l, serial_hex, status,
 	    status ? intent_reason(status) : NULL, note, cause);

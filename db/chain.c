@@ -39,7 +39,7 @@ hash_run_row(sqlite3_stmt *st, char hex[LEDGER_HASH_HEX_LEN + 1], char **cause)
 	if (md == NULL)
 		return st_fail_ssl(cause, ST_E_CRYPTO, "hashing a run");
 	ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
-	     digest_str(md, CHAIN_TAG);
+	    digest_str(md, CHAIN_TAG);
 	for (int i = 0; ok && i < LEDGER_RUN_HASHED_COLUMNS; i++) {
 		switch (sqlite3_column_type(st, i)) {
 		case SQLITE_NULL:
@@ -56,7 +56,7 @@ hash_run_row(sqlite3_stmt *st, char hex[LEDGER_HASH_HEX_LEN + 1], char **cause)
 
 			snprintf(num, sizeof num, "T%d:", n);
 			ok = digest_str(md, num) &&
-			     EVP_DigestUpdate(md, t, (size_t)n);
+			    EVP_DigestUpdate(md, t, (size_t)n);
 			break;
 		}
 		default:
@@ -87,14 +87,14 @@ ledger_chain_append(struct ledger *l, int64_t run_id, char **cause)
 	int64_t seq;
 	st_err err;
 
-	err = db_prepare(
-	    l, "SELECT seq, hash FROM chain_head WHERE id = 1", &st, cause);
+	err = db_prepare(l, "SELECT seq, hash FROM chain_head WHERE id = 1",
+	    &st, cause);
 	if (err)
 		return err;
 	if (sqlite3_step(st) != SQLITE_ROW ||
 	    sqlite3_column_bytes(st, 1) != LEDGER_HASH_HEX_LEN) {
-		err = st_fail(
-		    cause, ST_E_DB, "the ledger's chain head is missing");
+		err = st_fail(cause, ST_E_DB,
+		    "the ledger's chain head is missing");
 		goto out;
 	}
 	seq = sqlite3_column_int64(st, 0) + 1;
@@ -142,12 +142,12 @@ const char *
 ledger_problem_name(enum ledger_problem p)
 {
 	static const char *const names[] = {
-	    [LEDGER_OK] = "ok",
-	    [LEDGER_CORRUPT] = "corrupt",
-	    [LEDGER_EDITED] = "edited",
-	    [LEDGER_DELETED] = "deleted",
-	    [LEDGER_REORDERED] = "reordered",
-	    [LEDGER_UNCHAINED] = "unchained",
+		[LEDGER_OK] = "ok",
+		[LEDGER_CORRUPT] = "corrupt",
+		[LEDGER_EDITED] = "edited",
+		[LEDGER_DELETED] = "deleted",
+		[LEDGER_REORDERED] = "reordered",
+		[LEDGER_UNCHAINED] = "unchained",
 	};
 
 	if ((unsigned)p >= sizeof names / sizeof names[0])
@@ -266,8 +266,8 @@ check_ends(struct ledger *l, struct ledger_verify_report *r, int64_t last,
 {
 	sqlite3_stmt *st = NULL;
 	int64_t head;
-	st_err err = db_prepare(
-	    l, "SELECT seq, hash FROM chain_head WHERE id = 1", &st, cause);
+	st_err err = db_prepare(l,
+	    "SELECT seq, hash FROM chain_head WHERE id = 1", &st, cause);
 
 	if (err)
 		return err;

@@ -69,9 +69,9 @@ remove_with_temp(const char *path)
 	if (path[0] == '\0')
 		return;
 	unlink(path);
-	tmp = slash ? xasprintf("%.*s/.%s.tmp", (int)(slash - path), path,
-			  slash + 1)
-		    : xasprintf(".%s.tmp", path);
+	tmp = slash ?
+	    xasprintf("%.*s/.%s.tmp", (int)(slash - path), path, slash + 1) :
+	    xasprintf(".%s.tmp", path);
 	unlink(tmp);
 	free(tmp);
 }
@@ -122,7 +122,8 @@ recover(struct ledger *l, struct export_result *res, char **cause)
 			remove_with_temp(r->file);
 			err = exports_mark_failed(l, r->id,
 			    "interrupted before its manifest was written; "
-			    "its runs go into the next export", cause);
+			    "its runs go into the next export",
+			    cause);
 		}
 		res->recovered++;
 	}
@@ -135,8 +136,8 @@ recover(struct ledger *l, struct export_result *res, char **cause)
 /* Decide the range: since the watermark up to the chain head, or the runs
  * that ended in [from, to). */
 static st_err
-plan(struct ledger *l, const struct export_request *req,
-    struct export_row *r, char **cause)
+plan(struct ledger *l, const struct export_request *req, struct export_row *r,
+    char **cause)
 {
 	int64_t now = ledger_now_ms(), mark = 0, head = 0;
 	st_err err;
@@ -146,8 +147,8 @@ plan(struct ledger *l, const struct export_request *req,
 	if (!req->since_last) {
 		r->from_time = req->from_ms;
 		r->to_time = req->to_ms;
-		err = exports_seq_span(
-		    l, req->from_ms, req->to_ms, &r->from_seq, &r->to_seq, cause);
+		err = exports_seq_span(l, req->from_ms, req->to_ms,
+		    &r->from_seq, &r->to_seq, cause);
 		if (err == ST_OK && r->to_seq < r->from_seq) {
 			r->from_seq = 0;
 			r->to_seq = 0;
@@ -158,7 +159,8 @@ plan(struct ledger *l, const struct export_request *req,
 	if (err == ST_OK)
 		err = exports_chain_head(l, &head, cause);
 	if (err == ST_OK)
-		err = exports_next_from_time(l, mark, now, &r->from_time, cause);
+		err =
+		    exports_next_from_time(l, mark, now, &r->from_time, cause);
 	r->from_seq = mark + 1;
 	r->to_seq = head > mark ? head : mark;
 	r->to_time = now;
@@ -180,7 +182,8 @@ write_manifest(struct ledger *l, int dfd, const char *dir, const char *name,
 
 	err = exports_run_hash(l, r->to_seq, head, cause);
 	if (err == ST_OK)
-		err = exports_run_hash(l, first > 0 ? first - 1 : 0, prev, cause);
+		err =
+		    exports_run_hash(l, first > 0 ? first - 1 : 0, prev, cause);
 	if (err) {
 		*p = EXPORT_DB;
 		return err;
@@ -189,26 +192,21 @@ write_manifest(struct ledger *l, int dfd, const char *dir, const char *name,
 	export_iso_ms(to, r->to_time);
 	export_iso_ms(now, ledger_now_ms());
 	for (size_t i = 0; export_column_names[i] != NULL; i++)
-		json_array_append_new(cols, json_string(export_column_names[i]));
+		json_array_append_new(cols,
+		    json_string(export_column_names[i]));
 	m = json_pack("{s:i, s:s, s:I, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s,"
 		      " s:I, s:I, s:{s:I, s:s}, s:{s:I, s:s}, s:s, s:i, s:o}",
-	    "manifest_version", EXPORT_MANIFEST_VERSION,
-	    "station_id", req->station_id,
-	    "export_id", (json_int_t)res->export_id,
-	    "kind", r->since_last ? "since-last" : "range",
-	    "file", strrchr(res->file, '/') + 1,
-	    "format", export_format_name(r->format),
-	    "rows", (json_int_t)res->rows,
-	    "bytes", (json_int_t)bytes,
-	    "sha256", res->sha256,
-	    "from", from, "to", to,
-	    "from_chain_seq", (json_int_t)r->from_seq,
-	    "to_chain_seq", (json_int_t)r->to_seq,
-	    "continues_from", "chain_seq",
+	    "manifest_version", EXPORT_MANIFEST_VERSION, "station_id",
+	    req->station_id, "export_id", (json_int_t)res->export_id, "kind",
+	    r->since_last ? "since-last" : "range", "file",
+	    strrchr(res->file, '/') + 1, "format",
+	    export_format_name(r->format), "rows", (json_int_t)res->rows,
+	    "bytes", (json_int_t)bytes, "sha256", res->sha256, "from", from,
+	    "to", to, "from_chain_seq", (json_int_t)r->from_seq, "to_chain_seq",
+	    (json_int_t)r->to_seq, "continues_from", "chain_seq",
 	    (json_int_t)(first > 0 ? first - 1 : 0), "row_hash", prev,
 	    "chain_head", "chain_seq", (json_int_t)r->to_seq, "row_hash", head,
-	    "created_at", now,
-	    "ledger_schema", LEDGER_SCHEMA_VERSION,
+	    "created_at", now, "ledger_schema", LEDGER_SCHEMA_VERSION,
 	    "columns", cols);
 	s = json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(m);
@@ -230,8 +228,8 @@ write_manifest(struct ledger *l, int dfd, const char *dir, const char *name,
 static st_err
 deliver(struct ledger *l, int dfd, const char *dir,
     const struct export_request *req, const struct export_row *r,
-    const char *data_name, const char *manifest_name,
-    struct export_result *res, char **cause)
+    const char *data_name, const char *manifest_name, struct export_result *res,
+    char **cause)
 {
 	struct export_out o;
 	int busy = 0;
@@ -240,8 +238,7 @@ deliver(struct ledger *l, int dfd, const char *dir,
 	err = export_file_begin(dfd, dir, data_name, &o, &res->problem, cause);
 	if (err)
 		goto fail;
-	err = export_write_rows(
-	    l, &o, r->format, r, &res->rows, &busy, cause);
+	err = export_write_rows(l, &o, r->format, r, &res->rows, &busy, cause);
 	if (err) {
 		res->problem = busy ? EXPORT_LEDGER_BUSY : EXPORT_DB;
 		goto fail;
@@ -266,7 +263,7 @@ st_err
 ledger_export(struct ledger *l, const struct export_request *req,
     struct export_result *res, char **cause)
 {
-	struct export_row r = {0};
+	struct export_row r = { 0 };
 	char *abs = NULL, *data_name = NULL, *man_name = NULL;
 	char from[17], to[17];
 	int dfd = -1, lockfd = -1, locked = 0, busy = 0;

@@ -67,10 +67,10 @@ struct export_result {
 	int64_t export_id;
 	int64_t rows;
 	int64_t from_chain_seq, to_chain_seq; /* the range claimed */
-	char *file;			      /* absolute path of the data file */
-	char *manifest;			      /* absolute path of the manifest */
-	char sha256[65];		      /* of the data file */
-	int recovered; /* killed exports completed or rolled back */
+	char *file;	 /* absolute path of the data file */
+	char *manifest;	 /* absolute path of the manifest */
+	char sha256[65]; /* of the data file */
+	int recovered;	 /* killed exports completed or rolled back */
 };
 
 void export_result_clear(struct export_result *r);

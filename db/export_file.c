@@ -58,7 +58,8 @@ fail_errno(char **cause, enum export_problem *p, int e, const char *what,
 	if (*p == EXPORT_DISK_FULL)
 		return st_fail(cause, ST_E_IO,
 		    "disk full while %s %s/%s: free space on the export "
-		    "file system (%s)", what, dir, name, strerror(e));
+		    "file system (%s)",
+		    what, dir, name, strerror(e));
 	if (*p == EXPORT_DEST_NOT_WRITABLE)
 		return st_fail(cause, ST_E_IO,
 		    "export directory %s is not writable (%s %s: %s)", dir,
@@ -78,9 +79,9 @@ export_dir_open(const char *dir, int *dfd, char **abs, enum export_problem *p,
 	*abs = NULL;
 	if (stat(dir, &sb) < 0) {
 		*p = errno == ENOENT ? EXPORT_DEST_MISSING :
-		     errno == ENOTDIR ? EXPORT_DEST_NOT_DIR : EXPORT_IO;
-		return st_fail(cause, ST_E_IO,
-		    "export directory %s %s", dir,
+		    errno == ENOTDIR ? EXPORT_DEST_NOT_DIR :
+				       EXPORT_IO;
+		return st_fail(cause, ST_E_IO, "export directory %s %s", dir,
 		    errno == ENOENT ? "does not exist" : strerror(errno));
 	}
 	if (!S_ISDIR(sb.st_mode)) {
@@ -104,8 +105,8 @@ export_dir_open(const char *dir, int *dfd, char **abs, enum export_problem *p,
 			close(*dfd);
 		*dfd = -1;
 		*p = EXPORT_IO;
-		return st_fail(cause, ST_E_IO, "cannot open export directory %s: %s",
-		    dir, strerror(e));
+		return st_fail(cause, ST_E_IO,
+		    "cannot open export directory %s: %s", dir, strerror(e));
 	}
 	*abs = xstrdup(buf);
 	return ST_OK;
@@ -286,7 +287,8 @@ export_file_sha256(int dfd, const char *name, char hex[65], char **cause)
 		err = st_fail_ssl(cause, ST_E_CRYPTO, "starting SHA-256");
 		goto out;
 	}
-	for (n = read(fd, buf, sizeof buf); n > 0; n = read(fd, buf, sizeof buf))
+	for (n = read(fd, buf, sizeof buf); n > 0;
+	     n = read(fd, buf, sizeof buf))
 		EVP_DigestUpdate(md, buf, (size_t)n);
 	if (n < 0 || !EVP_DigestFinal_ex(md, bin, &binlen)) {
 		err = st_fail(cause, ST_E_IO, "cannot read %s", name);

@@ -32,8 +32,8 @@ st_err exports_watermark(struct ledger *l, int64_t *seq, char **cause);
 /* Newest chain_seq in the ledger (0 if no finished run). */
 st_err exports_chain_head(struct ledger *l, int64_t *seq, char **cause);
 /* row_hash of the run at chain position seq into hex (64 '0's for 0). */
-st_err exports_run_hash(
-    struct ledger *l, int64_t seq, char hex[65], char **cause);
+st_err exports_run_hash(struct ledger *l, int64_t seq, char hex[65],
+    char **cause);
 /* to_time of the newest done since-last export, else the ended_at of the
  * first run after `seq`, else `fallback`. */
 st_err exports_next_from_time(struct ledger *l, int64_t seq, int64_t fallback,
@@ -51,16 +51,16 @@ st_err exports_set_names(struct ledger *l, const struct export_row *r,
 /* 'started' -> 'done' with count and checksum, or -> 'failed' + note. */
 st_err exports_mark_done(struct ledger *l, int64_t id, int64_t rows,
     const char *sha256, char **cause);
-st_err exports_mark_failed(
-    struct ledger *l, int64_t id, const char *note, char **cause);
+st_err exports_mark_failed(struct ledger *l, int64_t id, const char *note,
+    char **cause);
 /* Every 'started' row, oldest first: *rows (owned array), *n. */
 st_err exports_list_started(struct ledger *l, struct export_row **rows,
     size_t *n, char **cause);
 
 /* ST_E_DB with an "ledger locked" message when the connection's last
  * error is SQLITE_BUSY, else db_fail; sets *busy accordingly. */
-st_err exports_db_fail(
-    struct ledger *l, int *busy, char **cause, const char *what);
+st_err exports_db_fail(struct ledger *l, int *busy, char **cause,
+    const char *what);
 
 /* ---- writing rows (db/export_rows.c) -----------------------------------*/
 
@@ -80,7 +80,6 @@ void export_out_write(struct export_out *o, const void *p, size_t n);
 st_err export_write_rows(struct ledger *l, struct export_out *o,
     enum export_format fmt, const struct export_row *span, int64_t *rows,
     int *busy, char **cause);
-
 
 /* ISO-8601 UTC "2026-11-22T14:05:25.123Z" (buf >= 25) from unix ms. */
 void export_iso_ms(char buf[static 25], int64_t ms);

@@ -34,47 +34,70 @@ struct export_col {
 
 /* docs/export.md describes each column; keep the two in step. */
 static const struct export_col cols[] = {
-    {"station_id", COL_TEXT, "r.station_id"},
-    {"run_id", COL_INT, "r.id"},
-    {"slot", COL_INT, "r.slot"},
-    {"operator", COL_TEXT, "r.operator"},
-    {"batch", COL_TEXT, "r.batch"},
-    {"device_serial", COL_TEXT, "r.device_serial"},
-    {"scanned_serial", COL_TEXT, "r.scanned_serial"},
-    {"model", COL_TEXT, "d.model"},
-    {"hw_version", COL_TEXT, "d.hw_version"},
-    {"fw_version", COL_TEXT, "d.fw_version"},
-    {"profile", COL_TEXT, "r.profile"},
-    {"started_at", COL_TIME_MS, "r.started_at"},
-    {"ended_at", COL_TIME_MS, "r.ended_at"},
-    {"result", COL_TEXT, "r.result"},
-    {"failed_step", COL_TEXT, "r.failed_step"},
-    {"error_kind", COL_TEXT, "r.error_kind"},
-    {"reason", COL_TEXT, "r.reason"},
-    {"cert_serial", COL_TEXT, "r.cert_serial"},
-    {"cert_fingerprint_sha256", COL_TEXT, "c.fingerprint_sha256"},
-    {"cert_subject", COL_TEXT, "c.subject"},
-    {"cert_issuer", COL_TEXT, "c.issuer"},
-    {"cert_not_before", COL_TIME_S, "c.not_before"},
-    {"cert_not_after", COL_TIME_S, "c.not_after"},
-    {"cert_status", COL_TEXT, "c.status"},
-    {"smoke_status", COL_TEXT, "r.smoke_status"},
-    {"chain_seq", COL_INT, "r.chain_seq"},
-    {"prev_hash", COL_TEXT, "r.prev_hash"},
-    {"row_hash", COL_TEXT, "r.row_hash"},
+	{ "station_id", COL_TEXT, "r.station_id" },
+	{ "run_id", COL_INT, "r.id" },
+	{ "slot", COL_INT, "r.slot" },
+	{ "operator", COL_TEXT, "r.operator" },
+	{ "batch", COL_TEXT, "r.batch" },
+	{ "device_serial", COL_TEXT, "r.device_serial" },
+	{ "scanned_serial", COL_TEXT, "r.scanned_serial" },
+	{ "model", COL_TEXT, "d.model" },
+	{ "hw_version", COL_TEXT, "d.hw_version" },
+	{ "fw_version", COL_TEXT, "d.fw_version" },
+	{ "profile", COL_TEXT, "r.profile" },
+	{ "started_at", COL_TIME_MS, "r.started_at" },
+	{ "ended_at", COL_TIME_MS, "r.ended_at" },
+	{ "result", COL_TEXT, "r.result" },
+	{ "failed_step", COL_TEXT, "r.failed_step" },
+	{ "error_kind", COL_TEXT, "r.error_kind" },
+	{ "reason", COL_TEXT, "r.reason" },
+	{ "cert_serial", COL_TEXT, "r.cert_serial" },
+	{ "cert_fingerprint_sha256", COL_TEXT, "c.fingerprint_sha256" },
+	{ "cert_subject", COL_TEXT, "c.subject" },
+	{ "cert_issuer", COL_TEXT, "c.issuer" },
+	{ "cert_not_before", COL_TIME_S, "c.not_before" },
+	{ "cert_not_after", COL_TIME_S, "c.not_after" },
+	{ "cert_status", COL_TEXT, "c.status" },
+	{ "smoke_status", COL_TEXT, "r.smoke_status" },
+	{ "chain_seq", COL_INT, "r.chain_seq" },
+	{ "prev_hash", COL_TEXT, "r.prev_hash" },
+	{ "row_hash", COL_TEXT, "r.row_hash" },
 };
 #define NCOLS (sizeof cols / sizeof cols[0])
 
 const char *const export_column_names[] = {
-    "station_id", "run_id", "slot", "operator", "batch", "device_serial",
-    "scanned_serial", "model", "hw_version", "fw_version", "profile",
-    "started_at", "ended_at", "result", "failed_step", "error_kind",
-    "reason", "cert_serial", "cert_fingerprint_sha256", "cert_subject",
-    "cert_issuer", "cert_not_before", "cert_not_after", "cert_status",
-    "smoke_status", "chain_seq", "prev_hash", "row_hash", NULL,
+	"station_id",
+	"run_id",
+	"slot",
+	"operator",
+	"batch",
+	"device_serial",
+	"scanned_serial",
+	"model",
+	"hw_version",
+	"fw_version",
+	"profile",
+	"started_at",
+	"ended_at",
+	"result",
+	"failed_step",
+	"error_kind",
+	"reason",
+	"cert_serial",
+	"cert_fingerprint_sha256",
+	"cert_subject",
+	"cert_issuer",
+	"cert_not_before",
+	"cert_not_after",
+	"cert_status",
+	"smoke_status",
+	"chain_seq",
+	"prev_hash",
+	"row_hash",
+	NULL,
 };
 _Static_assert(sizeof export_column_names / sizeof export_column_names[0] ==
-		   NCOLS + 1,
+	NCOLS + 1,
     "one name per exported column");
 
 static void
@@ -175,8 +198,8 @@ csv_field(struct line *ln, const char *s, size_t n, int text)
 	int guard = text && csv_needs_guard(s, n);
 
 	for (size_t i = 0; i < n && !quote; i++)
-		quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' ||
-			s[i] == '\n';
+		quote =
+		    s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
 	if (!quote) {
 		if (guard)
 			line_put(ln, "'", 1);
@@ -215,7 +238,8 @@ col_text(sqlite3_stmt *st, size_t i, char *buf, size_t len, size_t *n,
 		break;
 	case COL_TIME_S:
 		fmt_time(buf, len,
-		    clamp_ms(sqlite3_column_int64(st, (int)i) * 1000) / 1000, -1);
+		    clamp_ms(sqlite3_column_int64(st, (int)i) * 1000) / 1000,
+		    -1);
 		break;
 	default:
 		s = (const char *)sqlite3_column_text(st, (int)i);
@@ -324,11 +348,12 @@ select_sql(int by_time)
 	}
 	/* chain_seq is UNIQUE, so the range walks its index in order; the
 	 * joins are by primary key / unique serial. */
-	next = xasprintf("%s FROM runs r"
-			 " LEFT JOIN certificates c ON c.serial_hex = r.cert_serial"
-			 " LEFT JOIN devices d ON d.serial = r.device_serial"
-			 " WHERE r.chain_seq BETWEEN ?1 AND ?2%s"
-			 " ORDER BY r.chain_seq",
+	next = xasprintf(
+	    "%s FROM runs r"
+	    " LEFT JOIN certificates c ON c.serial_hex = r.cert_serial"
+	    " LEFT JOIN devices d ON d.serial = r.device_serial"
+	    " WHERE r.chain_seq BETWEEN ?1 AND ?2%s"
+	    " ORDER BY r.chain_seq",
 	    sql, by_time ? " AND r.ended_at >= ?3 AND r.ended_at < ?4" : "");
 	free(sql);
 	return next;
@@ -339,7 +364,7 @@ export_write_rows(struct ledger *l, struct export_out *o,
     enum export_format fmt, const struct export_row *span, int64_t *rows,
     int *busy, char **cause)
 {
-	struct line ln = {0};
+	struct line ln = { 0 };
 	sqlite3_stmt *st = NULL;
 	char *sql = select_sql(!span->since_last);
 	st_err err;
@@ -365,7 +390,7 @@ export_write_rows(struct ledger *l, struct export_out *o,
 		sqlite3_bind_int64(st, 4, span->to_time);
 	}
 	for (rc = sqlite3_step(st); rc == SQLITE_ROW && o->err == 0;
-	    rc = sqlite3_step(st)) {
+	     rc = sqlite3_step(st)) {
 		ln.len = 0;
 		if (fmt == EXPORT_CSV)
 			csv_row(&ln, st);

@@ -27,7 +27,8 @@ exports_db_fail(struct ledger *l, int *busy, char **cause, const char *what)
 			*busy = 1;
 		return st_fail(cause, ST_E_DB,
 		    "%s: the ledger %s stayed locked by another process "
-		    "beyond the busy timeout", what, l->path);
+		    "beyond the busy timeout",
+		    what, l->path);
 	}
 	return db_fail(l, cause, what);
 }
@@ -70,8 +71,8 @@ st_err
 exports_chain_head(struct ledger *l, int64_t *seq, char **cause)
 {
 	*seq = 0;
-	return query_int(
-	    l, "SELECT seq FROM chain_head WHERE id = 1", 0, 0, 0, seq, cause);
+	return query_int(l, "SELECT seq FROM chain_head WHERE id = 1", 0, 0, 0,
+	    seq, cause);
 }
 
 st_err
@@ -89,8 +90,7 @@ exports_run_hash(struct ledger *l, int64_t seq, char hex[65], char **cause)
 	    DB_END);
 	if (err)
 		return err;
-	if (sqlite3_step(st) == SQLITE_ROW &&
-	    sqlite3_column_bytes(st, 0) == 64)
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 64)
 		memcpy(hex, sqlite3_column_text(st, 0), 64);
 	else
 		err = st_fail(cause, ST_E_DB,
@@ -119,8 +119,8 @@ exports_next_from_time(struct ledger *l, int64_t seq, int64_t fallback,
 }
 
 st_err
-exports_seq_span(struct ledger *l, int64_t from_ms, int64_t to_ms,
-    int64_t *lo, int64_t *hi, char **cause)
+exports_seq_span(struct ledger *l, int64_t from_ms, int64_t to_ms, int64_t *lo,
+    int64_t *hi, char **cause)
 {
 	st_err err;
 
@@ -205,8 +205,8 @@ exports_mark_done(struct ledger *l, int64_t id, int64_t rows,
 }
 
 st_err
-exports_mark_failed(
-    struct ledger *l, int64_t id, const char *note, char **cause)
+exports_mark_failed(struct ledger *l, int64_t id, const char *note,
+    char **cause)
 {
 	sqlite3_stmt *st = NULL;
 	st_err err;
@@ -221,8 +221,8 @@ exports_mark_failed(
 }
 
 st_err
-exports_list_started(
-    struct ledger *l, struct export_row **rows, size_t *n, char **cause)
+exports_list_started(struct ledger *l, struct export_row **rows, size_t *n,
+    char **cause)
 {
 	sqlite3_stmt *st = NULL;
 	st_err err;
@@ -254,13 +254,14 @@ exports_list_started(
 		r->to_time = sqlite3_column_int64(st, 3);
 		r->from_seq = sqlite3_column_int64(st, 4);
 		r->to_seq = sqlite3_column_int64(st, 5);
-		export_format_parse(
-		    (const char *)sqlite3_column_text(st, 6), &r->format);
+		export_format_parse((const char *)sqlite3_column_text(st, 6),
+		    &r->format);
 		r->file = db_col_dup(st, 7);
 		r->manifest = db_col_dup(st, 8);
 	}
 	if (rc != SQLITE_DONE)
-		err = exports_db_fail(l, NULL, cause, "listing started exports");
+		err =
+		    exports_db_fail(l, NULL, cause, "listing started exports");
 	sqlite3_finalize(st);
 	return err;
 }

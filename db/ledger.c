@@ -92,8 +92,10 @@ ledger_sync(struct ledger *l, uint64_t seq, char **cause)
 	e = l->synced >= seq ? 0 : l->sync_errno;
 	pthread_mutex_unlock(&l->sync_mu);
 	if (e)
-		return st_fail(cause, ST_E_DB, "syncing the ledger's log %s-wal: "
-		    "%s", l->path, strerror(e));
+		return st_fail(cause, ST_E_DB,
+		    "syncing the ledger's log %s-wal: "
+		    "%s",
+		    l->path, strerror(e));
 	return ST_OK;
 }
 
@@ -249,8 +251,7 @@ db_vstmt(struct ledger *l, sqlite3_stmt **st, char **cause, const char *sql,
 }
 
 st_err
-db_stmt(struct ledger *l, sqlite3_stmt **st, char **cause, const char *sql,
-    ...)
+db_stmt(struct ledger *l, sqlite3_stmt **st, char **cause, const char *sql, ...)
 {
 	va_list ap;
 	st_err err;
@@ -262,8 +263,7 @@ db_stmt(struct ledger *l, sqlite3_stmt **st, char **cause, const char *sql,
 }
 
 st_err
-db_step_done(
-    struct ledger *l, sqlite3_stmt *st, const char *what, char **cause)
+db_step_done(struct ledger *l, sqlite3_stmt *st, const char *what, char **cause)
 {
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return db_fail(l, cause, what);
@@ -424,8 +424,8 @@ ledger_pragmas(struct ledger *l, char **cause)
 	sqlite3_finalize(st);
 	/* FULL: each commit reaches the disk before the pipeline's next step
 	 * (in WAL mode NORMAL could lose the last commits on power loss). */
-	return db_exec(
-	    l, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", cause);
+	return db_exec(l, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+	    cause);
 }
 
 /*
@@ -437,8 +437,8 @@ ledger_pragmas(struct ledger *l, char **cause)
 static void
 ledger_open_wal(struct ledger *l)
 {
-	const char *wal = sqlite3_filename_wal(sqlite3_db_filename(l->db,
-	    "main"));
+	const char *wal =
+	    sqlite3_filename_wal(sqlite3_db_filename(l->db, "main"));
 	char *dir;
 	int dfd;
 

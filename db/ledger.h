@@ -104,16 +104,16 @@ struct run_start {
 	const char *device_uri; /* required */
 	const char *scanned_serial;
 	const char *profile;
-	int64_t started_at_ms; /* 0 = now */
-	int64_t owner_pid;     /* the process running it (0 = not recorded) */
-	int64_t owner_start;   /* that process's start time (see recover.h) */
+	int64_t started_at_ms;	 /* 0 = now */
+	int64_t owner_pid;	 /* the process running it (0 = not recorded) */
+	int64_t owner_start;	 /* that process's start time (see recover.h) */
 	const char *owner_token; /* that process's owner lock (owner.h);
 	                            NULL = not recorded */
 };
 
 /* Insert a run with result 'running'; *run_id receives its id. */
-st_err ledger_run_begin(
-    struct ledger *l, const struct run_start *s, int64_t *run_id, char **cause);
+st_err ledger_run_begin(struct ledger *l, const struct run_start *s,
+    int64_t *run_id, char **cause);
 
 struct device_record {
 	const char *serial; /* required */
@@ -189,13 +189,13 @@ st_err ledger_run_ca_request(struct ledger *l, int64_t run_id,
 /* A run still 'running', as crash recovery sees it (strings owned). */
 struct open_run {
 	int64_t id;
-	int64_t owner_pid;     /* 0 if not recorded */
+	int64_t owner_pid; /* 0 if not recorded */
 	int64_t owner_start;
-	char *owner_token;     /* NULL for runs from before schema 4 */
-	char *device_serial;   /* NULL if HELLO never completed */
-	char *cert_serial;     /* NULL if no certificate was recorded */
-	char *ca_key_sha256;   /* NULL if no CSR was sent to the CA */
-	char *last_ok_step;    /* step of the newest 'ok' event, or NULL */
+	char *owner_token;   /* NULL for runs from before schema 4 */
+	char *device_serial; /* NULL if HELLO never completed */
+	char *cert_serial;   /* NULL if no certificate was recorded */
+	char *ca_key_sha256; /* NULL if no CSR was sent to the CA */
+	char *last_ok_step;  /* step of the newest 'ok' event, or NULL */
 };
 
 /*
@@ -228,8 +228,8 @@ struct cert_record {
 	char *status; /* issued, written, verified (live); orphaned,
 	                 superseded, revoking (to be revoked); revoked */
 	char *status_note;
-	int64_t created_at; /* unix ms */
-	int64_t updated_at; /* unix ms */
+	int64_t created_at;  /* unix ms */
+	int64_t updated_at;  /* unix ms */
 	char *revoke_reason; /* RFC 5280 reason asked of the CA, recorded
 	                        with the intent; NULL while live */
 };
@@ -276,8 +276,8 @@ st_err ledger_cert_revoke_intent(struct ledger *l, const char *serial_hex,
  * oldest first, whatever their run's state.  *out is a new array of *n
  * strings (free with ledger_serials_free; NULL when *n = 0).
  */
-st_err ledger_revoke_pending(struct ledger *l, const char *backend,
-    char ***out, size_t *n, char **cause);
+st_err ledger_revoke_pending(struct ledger *l, const char *backend, char ***out,
+    size_t *n, char **cause);
 void ledger_serials_free(char **serials, size_t n);
 
 /* Mark every certificate of `run_id` still 'issued' as 'orphaned' (a write
@@ -374,11 +374,11 @@ typedef int (*ledger_run_cb)(const struct run_record *r, void *ctx);
 typedef int (*ledger_cert_cb)(const struct cert_record *c, void *ctx);
 typedef int (*ledger_event_cb)(const struct run_event *e, void *ctx);
 
-st_err ledger_run_get(
-    struct ledger *l, int64_t run_id, struct run_record *out, char **cause);
+st_err ledger_run_get(struct ledger *l, int64_t run_id, struct run_record *out,
+    char **cause);
 /* The newest `limit` runs (by id), newest first; limit <= 0 means all. */
-st_err ledger_list_runs(
-    struct ledger *l, int limit, ledger_run_cb cb, void *ctx, char **cause);
+st_err ledger_list_runs(struct ledger *l, int limit, ledger_run_cb cb,
+    void *ctx, char **cause);
 /* Events of one run in the order they were recorded. */
 st_err ledger_run_events(struct ledger *l, int64_t run_id, ledger_event_cb cb,
     void *ctx, char **cause);
@@ -388,8 +388,8 @@ st_err ledger_run_events(struct ledger *l, int64_t run_id, ledger_event_cb cb,
 st_err ledger_device_history(struct ledger *l, const char *serial,
     ledger_run_cb run_cb, ledger_cert_cb cert_cb, void *ctx, char **cause);
 /* Number of runs; result NULL counts all, else "running"/"PASS"/"FAIL". */
-st_err ledger_count_runs(
-    struct ledger *l, const char *result, int64_t *n, char **cause);
+st_err ledger_count_runs(struct ledger *l, const char *result, int64_t *n,
+    char **cause);
 
 /* ---- integrity ----------------------------------------------------------*/
 
@@ -419,7 +419,7 @@ struct ledger_verify_report {
  * ST_E_MISMATCH for tampering (report filled), ST_E_DB for corruption or
  * errors.
  */
-st_err ledger_verify(
-    struct ledger *l, struct ledger_verify_report *r, char **cause);
+st_err ledger_verify(struct ledger *l, struct ledger_verify_report *r,
+    char **cause);
 
 #endif

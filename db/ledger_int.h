@@ -28,10 +28,10 @@ struct ledger {
 	_Atomic uint64_t written;
 	pthread_mutex_t sync_mu;
 	pthread_cond_t sync_cv;
-	uint64_t synced;  /* every write up to this count is on disk */
-	int syncing;      /* a thread is in fdatasync for the others */
-	int sync_errno;   /* a failed fdatasync: sticky, nothing is durable */
-	int write_mode;   /* enum db_write of the locked section */
+	uint64_t synced; /* every write up to this count is on disk */
+	int syncing;	 /* a thread is in fdatasync for the others */
+	int sync_errno;	 /* a failed fdatasync: sticky, nothing is durable */
+	int write_mode;	 /* enum db_write of the locked section */
 };
 
 /*
@@ -48,18 +48,18 @@ struct ledger {
 enum db_write { DB_WRITE_FULL, DB_WRITE_LAZY, DB_WRITE_GROUP };
 
 /* The runs columns in chain order (see ledger.h), then row_hash. */
-#define LEDGER_RUN_COLUMNS                                                     \
-	"id, station_id, slot, operator, batch, device_uri, scanned_serial, "  \
-	"device_serial, profile, started_at, ended_at, result, failed_step, "  \
-	"error_kind, reason, cert_serial, smoke_status, smoke_broker, "        \
-	"smoke_tls_version, smoke_cipher, smoke_detail, chain_seq, "           \
+#define LEDGER_RUN_COLUMNS \
+	"id, station_id, slot, operator, batch, device_uri, scanned_serial, " \
+	"device_serial, profile, started_at, ended_at, result, failed_step, " \
+	"error_kind, reason, cert_serial, smoke_status, smoke_broker, " \
+	"smoke_tls_version, smoke_cipher, smoke_detail, chain_seq, " \
 	"prev_hash, row_hash"
 /* How many of LEDGER_RUN_COLUMNS the row hash covers (all but row_hash). */
 #define LEDGER_RUN_HASHED_COLUMNS 23
 
-#define LEDGER_CERT_COLUMNS                                                    \
-	"id, run_id, serial_hex, device_serial, fingerprint_sha256, "          \
-	"subject, issuer, not_before, not_after, backend, pem, status, "       \
+#define LEDGER_CERT_COLUMNS \
+	"id, run_id, serial_hex, device_serial, fingerprint_sha256, " \
+	"subject, issuer, not_before, not_after, backend, pem, status, " \
 	"status_note, created_at, updated_at, revoke_reason"
 
 /* Current wall-clock time in unix milliseconds. */
@@ -80,8 +80,8 @@ st_err ledger_unlock_write(struct ledger *l, st_err err, char **cause);
 /* ST_E_DB with "<what>: <sqlite message>". */
 st_err db_fail(struct ledger *l, char **cause, const char *what);
 st_err db_exec(struct ledger *l, const char *sql, char **cause);
-st_err db_prepare(
-    struct ledger *l, const char *sql, sqlite3_stmt **st, char **cause);
+st_err db_prepare(struct ledger *l, const char *sql, sqlite3_stmt **st,
+    char **cause);
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK (rollback ignores errors). */
 st_err db_begin(struct ledger *l, char **cause);
 st_err db_commit(struct ledger *l, char **cause);
@@ -111,13 +111,13 @@ st_err db_stmt(struct ledger *l, sqlite3_stmt **st, char **cause,
     const char *sql, ...);
 /* Step a statement that returns no row: ST_E_DB "<what>: <message>" unless
  * it ends in SQLITE_DONE.  The statement stays prepared. */
-st_err db_step_done(
-    struct ledger *l, sqlite3_stmt *st, const char *what, char **cause);
+st_err db_step_done(struct ledger *l, sqlite3_stmt *st, const char *what,
+    char **cause);
 /* One write: db_stmt, db_step_done, finalize.  Afterwards sqlite3_changes,
  * sqlite3_last_insert_rowid and, on failure, sqlite3_extended_errcode of
  * l->db describe the statement. */
-st_err db_run(struct ledger *l, char **cause, const char *what,
-    const char *sql, ...);
+st_err db_run(struct ledger *l, char **cause, const char *what, const char *sql,
+    ...);
 
 /*
  * A write section: ledger_lock_write in `mode`, then BEGIN IMMEDIATE when
@@ -125,8 +125,8 @@ st_err db_run(struct ledger *l, char **cause, const char *what,
  * ST_OK (rolls it back otherwise) and ends with ledger_unlock_write, whose
  * error it returns.
  */
-st_err db_write_begin(
-    struct ledger *l, enum db_write mode, int txn, char **cause);
+st_err db_write_begin(struct ledger *l, enum db_write mode, int txn,
+    char **cause);
 st_err db_write_end(struct ledger *l, st_err err, char **cause);
 
 /* Which member of a record a column fills (see db_record). */

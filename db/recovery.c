@@ -20,8 +20,8 @@ is_sha256_hex(const char *s)
 }
 
 st_err
-ledger_run_ca_request(struct ledger *l, int64_t run_id,
-    const char *key_sha256, char **cause)
+ledger_run_ca_request(struct ledger *l, int64_t run_id, const char *key_sha256,
+    char **cause)
 {
 	st_err err;
 
@@ -43,19 +43,22 @@ ledger_run_ca_request(struct ledger *l, int64_t run_id,
 	return db_write_end(l, err, cause);
 }
 
-#define OPEN_COL(m, k) {offsetof(struct open_run, m), k}
+#define OPEN_COL(m, k) \
+	{ \
+		offsetof(struct open_run, m), k \
+	}
 static const struct db_col open_run_cols[] = {
-    OPEN_COL(id, 'I'),
-    OPEN_COL(owner_pid, 'I'),
-    OPEN_COL(owner_start, 'I'),
-    OPEN_COL(owner_token, 's'),
-    OPEN_COL(device_serial, 's'),
-    OPEN_COL(cert_serial, 's'),
-    OPEN_COL(ca_key_sha256, 's'),
-    OPEN_COL(last_ok_step, 's'),
+	OPEN_COL(id, 'I'),
+	OPEN_COL(owner_pid, 'I'),
+	OPEN_COL(owner_start, 'I'),
+	OPEN_COL(owner_token, 's'),
+	OPEN_COL(device_serial, 's'),
+	OPEN_COL(cert_serial, 's'),
+	OPEN_COL(ca_key_sha256, 's'),
+	OPEN_COL(last_ok_step, 's'),
 };
-static const struct db_record open_run_record = {sizeof(struct open_run),
-    open_run_cols, sizeof open_run_cols / sizeof open_run_cols[0]};
+static const struct db_record open_run_record = { sizeof(struct open_run),
+	open_run_cols, sizeof open_run_cols / sizeof open_run_cols[0] };
 
 void
 ledger_open_runs_free(struct open_run *runs, size_t n)
@@ -89,7 +92,7 @@ st_err
 ledger_open_runs(struct ledger *l, struct open_run **out, size_t *n,
     char **cause)
 {
-	struct open_runs o = {0};
+	struct open_runs o = { 0 };
 	st_err err;
 
 	*out = NULL;
@@ -97,8 +100,7 @@ ledger_open_runs(struct ledger *l, struct open_run **out, size_t *n,
 	err = ledger_lock(l, cause);
 	if (err)
 		return err;
-	err = db_each_row(l, add_open_run, &o, "listing unfinished runs",
-	    cause,
+	err = db_each_row(l, add_open_run, &o, "listing unfinished runs", cause,
 	    "SELECT id, coalesce(owner_pid, 0), coalesce(owner_start, 0),"
 	    " owner_token, device_serial, cert_serial, ca_key_sha256,"
 	    " (SELECT step FROM run_events e WHERE e.run_id = runs.id"
@@ -145,7 +147,7 @@ st_err
 ledger_revoke_pending(struct ledger *l, const char *backend, char ***out,
     size_t *n, char **cause)
 {
-	struct serials s = {0};
+	struct serials s = { 0 };
 	st_err err;
 
 	*out = NULL;

@@ -48,7 +48,8 @@ find_holder(struct ledger *l, int64_t run_id, const char *serial,
 		shown_station = text_escape(out->holder_station, 64);
 		err = st_fail(cause, ST_E_STATE,
 		    "serial %s is being provisioned in slot %d by station %s, "
-		    "run %lld", shown_serial, out->holder_slot, shown_station,
+		    "run %lld",
+		    shown_serial, out->holder_slot, shown_station,
 		    (long long)out->holder_run);
 		break;
 	case SQLITE_DONE:

@@ -41,8 +41,8 @@ updated_running(struct ledger *l, st_err err, int64_t run_id, char **cause)
 }
 
 st_err
-ledger_run_begin(
-    struct ledger *l, const struct run_start *s, int64_t *run_id, char **cause)
+ledger_run_begin(struct ledger *l, const struct run_start *s, int64_t *run_id,
+    char **cause)
 {
 	st_err err;
 
@@ -106,17 +106,17 @@ ledger_run_device(struct ledger *l, int64_t run_id,
 }
 
 static const char *const event_status_names[] = {
-    [LEDGER_EV_START] = "start",
-    [LEDGER_EV_OK] = "ok",
-    [LEDGER_EV_FAIL] = "fail",
-    [LEDGER_EV_INFO] = "info",
+	[LEDGER_EV_START] = "start",
+	[LEDGER_EV_OK] = "ok",
+	[LEDGER_EV_FAIL] = "fail",
+	[LEDGER_EV_INFO] = "info",
 };
 
 /* Insert one event of `run_id` (write section held). */
 static st_err
-insert_event(struct ledger *l, int64_t run_id, int64_t at_ms,
-    const char *step, enum ledger_event_status status, const char *detail,
-    const char *what, char **cause)
+insert_event(struct ledger *l, int64_t run_id, int64_t at_ms, const char *step,
+    enum ledger_event_status status, const char *detail, const char *what,
+    char **cause)
 {
 	st_err err = db_run(l, cause, what,
 	    "INSERT INTO run_events (run_id, at_ms, step, status, detail)"
@@ -171,9 +171,9 @@ ledger_run_event_batch(struct ledger *l, int64_t run_id,
 }
 
 static const char *const smoke_names[] = {
-    [LEDGER_SMOKE_PASSED] = "passed",
-    [LEDGER_SMOKE_FAILED] = "failed",
-    [LEDGER_SMOKE_SKIPPED] = "skipped",
+	[LEDGER_SMOKE_PASSED] = "passed",
+	[LEDGER_SMOKE_FAILED] = "failed",
+	[LEDGER_SMOKE_SKIPPED] = "skipped",
 };
 
 st_err
@@ -193,9 +193,8 @@ ledger_run_smoke(struct ledger *l, int64_t run_id,
 	    "UPDATE runs SET smoke_status = ?, smoke_broker = ?,"
 	    " smoke_tls_version = ?, smoke_cipher = ?, smoke_detail = ?"
 	    " WHERE id = ? AND result = 'running'",
-	    DB_TEXT(smoke_names[status]), DB_TEXT(broker),
-	    DB_TEXT(tls_version), DB_TEXT(cipher), DB_TEXT(detail),
-	    DB_I64(run_id), DB_END);
+	    DB_TEXT(smoke_names[status]), DB_TEXT(broker), DB_TEXT(tls_version),
+	    DB_TEXT(cipher), DB_TEXT(detail), DB_I64(run_id), DB_END);
 	err = updated_running(l, err, run_id, cause);
 	return db_write_end(l, err, cause);
 }
@@ -228,8 +227,8 @@ ledger_run_finish(struct ledger *l, int64_t run_id, const char *result,
 	 * the other way round. */
 	if (err == ST_OK)
 		err = db_run(l, cause, "releasing the run's serial",
-		    "DELETE FROM reservations WHERE run_id = ?",
-		    DB_I64(run_id), DB_END);
+		    "DELETE FROM reservations WHERE run_id = ?", DB_I64(run_id),
+		    DB_END);
 	if (err == ST_OK)
 		err = ledger_chain_append(l, run_id, cause);
 	return db_write_end(l, err, cause);

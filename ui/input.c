@@ -13,8 +13,7 @@
 #include "station/util/text.h"
 
 static void
-start(struct ui_model *m, size_t pos, const char *serial,
-    struct ui_action *act)
+start(struct ui_model *m, size_t pos, const char *serial, struct ui_action *act)
 {
 	act->kind = UI_ACT_START;
 	act->slot_pos = pos;
@@ -110,8 +109,10 @@ ui_input_scan(struct ui_model *m, const char *text, struct ui_action *act)
 	if (!text_is_printable_ascii(scan)) {
 		char *shown = text_escape(scan, 64);
 
-		ui_model_message(m, 1, "scan refused: '%s' holds a control or "
-		    "non-ASCII byte", shown);
+		ui_model_message(m, 1,
+		    "scan refused: '%s' holds a control or "
+		    "non-ASCII byte",
+		    shown);
 		free(shown);
 		return;
 	}

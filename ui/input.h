@@ -34,7 +34,7 @@
 
 enum ui_action_kind {
 	UI_ACT_NONE = 0,
-	UI_ACT_START, /* run `serial` on slot position `slot_pos` */
+	UI_ACT_START,  /* run `serial` on slot position `slot_pos` */
 	UI_ACT_LOCATE, /* run `serial` on the idle slot holding its board */
 };
 

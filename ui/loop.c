@@ -18,7 +18,7 @@
 #include "station/util/clock.h"
 
 #define TICK_MS 100
-#define CTRL(c) ((c) & 0x1f)
+#define CTRL(c) ((c)&0x1f)
 
 struct loop {
 	struct ui_model *m;
@@ -61,8 +61,8 @@ do_action(struct loop *lp, const struct ui_action *act)
 		return;
 	s = &m->slots[act->slot_pos];
 	if (lp->ops->submit(lp->ops->ctx, s->index, act->serial,
-	        m->operator_id[0] ? m->operator_id : NULL,
-	        m->batch[0] ? m->batch : NULL, &cause) != ST_OK) {
+		m->operator_id[0] ? m->operator_id : NULL,
+		m->batch[0] ? m->batch : NULL, &cause) != ST_OK) {
 		ui_model_message(m, 1, "%s: could not start %s: %s", s->label,
 		    act->serial, cause ? cause : "refused");
 		free(cause);
@@ -182,7 +182,8 @@ ui_run(struct ui_model *m, struct ui_queue *q, const struct ui_ops *ops,
 		return st_fail(cause, ST_E_ARG,
 		    "the operator screen needs a terminal");
 	if (initscr() == NULL)
-		return st_fail(cause, ST_E_IO, "cannot initialise the terminal");
+		return st_fail(cause, ST_E_IO,
+		    "cannot initialise the terminal");
 	raw(); /* Ctrl-Q, Ctrl-C arrive as keys, not flow control/signals */
 	noecho();
 	nonl();

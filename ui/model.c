@@ -180,8 +180,9 @@ ledger_line_for(struct ui_model *m, const struct ui_slot *s)
 		ui_fmt(line, sizeof line, "#%" PRId64 " %-4s %-20s PASS",
 		    s->run_id, s->label, s->serial[0] ? s->serial : "-");
 	else
-		ui_fmt(line, sizeof line, "#%" PRId64 " %-4s %-20s FAIL at %s: %s",
-		    s->run_id, s->label, s->serial[0] ? s->serial : "-",
+		ui_fmt(line, sizeof line,
+		    "#%" PRId64 " %-4s %-20s FAIL at %s: %s", s->run_id,
+		    s->label, s->serial[0] ? s->serial : "-",
 		    s->has_step ? step_name(s->step) : "?", s->headline);
 	ui_model_ledger_push(m, line);
 }
@@ -241,8 +242,10 @@ device_info(struct ui_model *m, struct ui_slot *s, const struct ui_event *ev,
 		ui_copy(s->device_note, sizeof s->device_note,
 		    event_info_text(ev->info));
 		if (s->state == UI_SLOT_RUNNING)
-			ui_model_message(m, 1, "%s: device removed during the "
-			    "run", s->label);
+			ui_model_message(m, 1,
+			    "%s: device removed during the "
+			    "run",
+			    s->label);
 		break;
 	case EVENT_INFO_NOTE:
 	case EVENT_INFO_REFUSED:
@@ -331,8 +334,8 @@ ui_model_running(const struct ui_model *m)
 void
 ui_model_ledger_push(struct ui_model *m, const char *line)
 {
-	size_t keep = m->n_ledger < UI_LEDGER_LINES ? m->n_ledger :
-	    UI_LEDGER_LINES - 1;
+	size_t keep =
+	    m->n_ledger < UI_LEDGER_LINES ? m->n_ledger : UI_LEDGER_LINES - 1;
 
 	memmove(&m->ledger[1], &m->ledger[0], keep * sizeof m->ledger[0]);
 	ui_copy(m->ledger[0], sizeof m->ledger[0], line);

@@ -18,7 +18,7 @@
 #include "station/pipeline/event.h"
 
 #define UI_TEXT_MAX 256
-#define UI_NAME_MAX 72    /* serials (64), labels, ids */
+#define UI_NAME_MAX 72	  /* serials (64), labels, ids */
 #define UI_LEDGER_LINES 8 /* ledger tail kept for the screen */
 
 enum ui_slot_state {
@@ -32,21 +32,21 @@ enum ui_slot_state {
 const char *ui_slot_state_name(enum ui_slot_state s);
 
 struct ui_slot {
-	unsigned index;             /* fixture slot number (>= 1) */
-	char label[UI_NAME_MAX];    /* slot barcode label */
-	char device[UI_TEXT_MAX];   /* device URI */
+	unsigned index;		  /* fixture slot number (>= 1) */
+	char label[UI_NAME_MAX];  /* slot barcode label */
+	char device[UI_TEXT_MAX]; /* device URI */
 	char profile[UI_NAME_MAX];
-	char serial[UI_NAME_MAX];   /* scanned serial of the current run */
+	char serial[UI_NAME_MAX]; /* scanned serial of the current run */
 	enum ui_slot_state state;
-	int has_step;               /* step is meaningful */
-	enum step step;             /* current step, or the failed one */
-	int progress;               /* 0..100 */
-	uint64_t started_ms;        /* monotonic */
-	uint64_t ended_ms;          /* 0 while running */
+	int has_step;	     /* step is meaningful */
+	enum step step;	     /* current step, or the failed one */
+	int progress;	     /* 0..100 */
+	uint64_t started_ms; /* monotonic */
+	uint64_t ended_ms;   /* 0 while running */
 	int64_t run_id;
 	char headline[UI_TEXT_MAX]; /* FAIL: operator headline */
 	char reason[UI_TEXT_MAX];   /* FAIL: technical cause */
-	char next[UI_TEXT_MAX];     /* FAIL: the operator's next step */
+	char next[UI_TEXT_MAX];	    /* FAIL: the operator's next step */
 	/* Hotplug slots: "waiting for device" or "device removed" from the
 	 * line's EVENT_INFO_WAITING and EVENT_INFO_REMOVED, "" once a run
 	 * starts (or without hotplug). */
@@ -74,24 +74,24 @@ struct ui_model {
 	char station_id[UI_NAME_MAX];
 	char operator_id[UI_NAME_MAX];
 	char batch[UI_NAME_MAX];
-	char profiles[UI_TEXT_MAX];  /* "default" or "default, rsa" */
-	char ca[UI_TEXT_MAX];        /* CA backend description */
-	char broker[UI_TEXT_MAX];    /* "host:port" or "no broker" */
+	char profiles[UI_TEXT_MAX]; /* "default" or "default, rsa" */
+	char ca[UI_TEXT_MAX];	    /* CA backend description */
+	char broker[UI_TEXT_MAX];   /* "host:port" or "no broker" */
 	unsigned passed, failed;
-	uint64_t started_ms;         /* when the screen opened */
+	uint64_t started_ms; /* when the screen opened */
 
-	struct ui_slot *slots;       /* owned, n_slots >= 1 */
+	struct ui_slot *slots; /* owned, n_slots >= 1 */
 	size_t n_slots;
-	size_t selected;             /* index into slots */
-	int require_slot_scan;       /* serial scans wait for a slot label */
+	size_t selected;       /* index into slots */
+	int require_slot_scan; /* serial scans wait for a slot label */
 	const struct scan_format *format; /* label format (borrowed), NULL:
 	                                     any serial */
 
 	char pending_serial[UI_NAME_MAX]; /* "" when none */
-	long armed_slot;             /* slot label scanned first, or -1 */
+	long armed_slot;		  /* slot label scanned first, or -1 */
 	char message[UI_TEXT_MAX];
-	int message_bad;             /* shown highlighted */
-	unsigned bells;              /* FAILs not yet rung (the screen beeps) */
+	int message_bad; /* shown highlighted */
+	unsigned bells;	 /* FAILs not yet rung (the screen beeps) */
 
 	/* newest first; ledger[0] is the latest run */
 	char ledger[UI_LEDGER_LINES][UI_TEXT_MAX];
@@ -111,7 +111,7 @@ void ui_model_free(struct ui_model *m);
 void ui_copy(char *dst, size_t size, const char *src);
 /* snprintf for screen text, where cutting a long line is intended. */
 void ui_fmt(char *dst, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Describe slot `i` (0-based); strings copied, NULL = "". */
 void ui_model_set_slot(struct ui_model *m, size_t i, unsigned index,
@@ -125,7 +125,7 @@ long ui_model_next_free(const struct ui_model *m);
 
 /* The message line (printf-like); `bad` highlights it. */
 void ui_model_message(struct ui_model *m, int bad, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* The UI submitted `serial` to slot position `i`: it shows as running at
  * once, before the slot thread's first event arrives. */

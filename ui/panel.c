@@ -64,7 +64,8 @@ block_word(int y, int x, int h, int w, const char *word, attr_t attr)
 		for (int i = 0; i < n; i++) {
 			const char *row = glyph_rows[word[i] - 'A'][r];
 
-			mvaddnstr(top + r, left + i * (GLYPH_W + 1), row, GLYPH_W);
+			mvaddnstr(top + r, left + i * (GLYPH_W + 1), row,
+			    GLYPH_W);
 		}
 	}
 	attroff(attr);
@@ -129,8 +130,8 @@ progress_bar(const struct ui_view *v, const struct ui_slot *s, int y, int x,
 }
 
 static void
-fail_area(const struct ui_view *v, const struct ui_slot *s, int y, int x,
-    int h, int w)
+fail_area(const struct ui_view *v, const struct ui_slot *s, int y, int x, int h,
+    int w)
 {
 	attr_t a = (attr_t)v->theme->fail;
 	int text_rows = h >= 14 ? 7 : h >= 9 ? 5 : h >= 4 ? 3 : 0;
@@ -145,7 +146,8 @@ fail_area(const struct ui_view *v, const struct ui_slot *s, int y, int x,
 	if (!block_word(y, x, band_h, w, "FAIL", a)) {
 		centered(y + (band_h - 1) / 2, x, w, "FAIL", a);
 		if (text_rows == 0 && band_h >= 2)
-			centered(y + (band_h - 1) / 2 + 1, x, w, s->headline, a);
+			centered(y + (band_h - 1) / 2 + 1, x, w, s->headline,
+			    a);
 	}
 	row = y + band_h;
 	if (text_rows == 0)
@@ -154,7 +156,10 @@ fail_area(const struct ui_view *v, const struct ui_slot *s, int y, int x,
 	put(row++, x, w, s->headline);
 	attroff(A_BOLD);
 	text_rows--;
-	row += wrapped(row, x, w, text_rows > 4 ? 3 : text_rows > 2 ? 2 : 1,
+	row += wrapped(row, x, w,
+	    text_rows > 4     ? 3 :
+		text_rows > 2 ? 2 :
+				1,
 	    "why: ", s->reason);
 	wrapped(row, x, w, y + h - row, "next: ", s->next);
 }
@@ -187,25 +192,28 @@ state_area(const struct ui_view *v, const struct ui_slot *s, int y, int x,
 		    s->profile[0] ? s->profile : "default");
 		put(y, x, w, line);
 		if (h >= 2)
-			put(y + 1, x, w, s->device_note[0] ? "ready: plug a "
-			    "device in" : "ready: scan a device serial");
+			put(y + 1, x, w,
+			    s->device_note[0] ? "ready: plug a "
+						"device in" :
+						"ready: scan a device serial");
 		break;
 	}
 }
 
 /* Compact form for many slots: one or two rows per slot. */
 static void
-compact(const struct ui_view *v, const struct ui_slot *s, int selected,
-    int y, int x, int h, int w)
+compact(const struct ui_view *v, const struct ui_slot *s, int selected, int y,
+    int x, int h, int w)
 {
 	char line[UI_TEXT_MAX];
 	const char *word = ui_slot_state_name(s->state);
 	attr_t a = s->state == UI_SLOT_PASS ? (attr_t)v->theme->pass :
-	    s->state == UI_SLOT_FAIL ? (attr_t)v->theme->fail : A_NORMAL;
+	    s->state == UI_SLOT_FAIL	    ? (attr_t)v->theme->fail :
+					      A_NORMAL;
 
 	attron(a);
-	mvprintw(y, x, "%-7s", s->state == UI_SLOT_PASS ||
-	    s->state == UI_SLOT_FAIL ? word : "");
+	mvprintw(y, x, "%-7s",
+	    s->state == UI_SLOT_PASS || s->state == UI_SLOT_FAIL ? word : "");
 	attroff(a);
 	if (s->state == UI_SLOT_RUNNING)
 		ui_fmt(line, sizeof line, "%s%-4s %-16s %-12s %3d%% %3us",
@@ -213,12 +221,14 @@ compact(const struct ui_view *v, const struct ui_slot *s, int selected,
 		    s->has_step ? step_name(s->step) : "starting", s->progress,
 		    ui_slot_elapsed_s(s, v->now_ms));
 	else if (s->state == UI_SLOT_FAIL)
-		ui_fmt(line, sizeof line, "%s%-4s %-16s %s", selected ? ">" : " ",
-		    s->label, s->serial, s->headline);
+		ui_fmt(line, sizeof line, "%s%-4s %-16s %s",
+		    selected ? ">" : " ", s->label, s->serial, s->headline);
 	else
-		ui_fmt(line, sizeof line, "%s%-4s %-16s %s", selected ? ">" : " ",
-		    s->label, s->serial, s->device_note[0] ? s->device_note :
-		    s->state == UI_SLOT_IDLE ? "ready" : "");
+		ui_fmt(line, sizeof line, "%s%-4s %-16s %s",
+		    selected ? ">" : " ", s->label, s->serial,
+		    s->device_note[0]		 ? s->device_note :
+			s->state == UI_SLOT_IDLE ? "ready" :
+						   "");
 	put(y, x + 7, w - 7, line);
 	if (h >= 2 && s->state == UI_SLOT_FAIL)
 		wrapped(y + 1, x + 8, w - 8, 1, "next: ", s->next);
@@ -230,7 +240,7 @@ ui_panel_draw(const struct ui_view *v, const struct ui_slot *s, int selected,
 {
 	char title[UI_TEXT_MAX];
 	attr_t ta = selected ? (attr_t)v->theme->title | A_REVERSE :
-	    (attr_t)v->theme->title;
+			       (attr_t)v->theme->title;
 
 	if (h <= 0 || w <= 8)
 		return;
@@ -251,7 +261,8 @@ ui_panel_draw(const struct ui_view *v, const struct ui_slot *s, int selected,
 		int rl;
 
 		ui_fmt(right, sizeof right, " %s %4us ",
-		    ui_slot_state_name(s->state), ui_slot_elapsed_s(s, v->now_ms));
+		    ui_slot_state_name(s->state),
+		    ui_slot_elapsed_s(s, v->now_ms));
 		rl = (int)strlen(right);
 		if (rl < w - (int)strlen(title)) {
 			attron(ta | A_BOLD);

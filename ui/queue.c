@@ -27,8 +27,8 @@ ui_queue_new(struct ui_queue **out, char **cause)
 
 	*out = NULL;
 	if (pipe(fds) != 0)
-		return st_fail(cause, ST_E_IO, "creating the screen's wake pipe: %s",
-		    strerror(errno));
+		return st_fail(cause, ST_E_IO,
+		    "creating the screen's wake pipe: %s", strerror(errno));
 	for (int i = 0; i < 2; i++) {
 		int fl = fcntl(fds[i], F_GETFL);
 

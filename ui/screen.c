@@ -76,8 +76,9 @@ header(const struct ui_view *v, int cols)
 	const struct ui_model *m = v->model;
 	char l1[UI_TEXT_MAX * 2], l2[UI_TEXT_MAX * 2];
 
-	ui_fmt(l1, sizeof l1, " STATION %s   operator %s   batch %s   profile %s",
-	    m->station_id, m->operator_id[0] ? m->operator_id : "(scan OP:)",
+	ui_fmt(l1, sizeof l1,
+	    " STATION %s   operator %s   batch %s   profile %s", m->station_id,
+	    m->operator_id[0] ? m->operator_id : "(scan OP:)",
 	    m->batch[0] ? m->batch : "-", m->profiles);
 	/* No rate yet in the first minute: "--" rather than a 0 that reads
 	 * as "the line is stopped". */
@@ -157,7 +158,8 @@ bottom(const struct ui_view *v, int ledger_top, int ledger_rows, int cols)
 			if (x < 24)
 				x = 24;
 			if (x < cols) {
-				attr_t a = m->message_bad ? (attr_t)v->theme->bad :
+				attr_t a = m->message_bad ?
+				    (attr_t)v->theme->bad :
 				    A_NORMAL;
 				attron(a);
 				ui_put(LINES - 2, x, m->message, cols - x);
@@ -169,8 +171,8 @@ bottom(const struct ui_view *v, int ledger_top, int ledger_rows, int cols)
 	mvhline(LINES - 1, 0, ' ', cols);
 	mvaddnstr(LINES - 1, 0,
 	    v->confirm_quit ?
-	    " Slots are running: F10 or Ctrl-Q again quits when they end, any other key stays" :
-	    " F1 help  F5/^R retry  Tab/arrows select  F10/^Q quit  ^L redraw",
+		" Slots are running: F10 or Ctrl-Q again quits when they end, any other key stays" :
+		" F1 help  F5/^R retry  Tab/arrows select  F10/^Q quit  ^L redraw",
 	    cols);
 	attroff(A_REVERSE);
 }

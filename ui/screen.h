@@ -18,8 +18,8 @@
 
 /* Attributes chosen once colour support is known. */
 struct ui_theme {
-	int color;           /* 0 when NO_COLOR is set or the terminal has none */
-	unsigned long pass;  /* attr_t values */
+	int color; /* 0 when NO_COLOR is set or the terminal has none */
+	unsigned long pass; /* attr_t values */
 	unsigned long fail;
 	unsigned long header;
 	unsigned long title;
@@ -34,8 +34,8 @@ struct ui_view {
 	const struct ui_model *model;
 	const struct ui_scanbuf *scan;
 	const struct ui_theme *theme;
-	int help;          /* F1 overlay shown */
-	int confirm_quit;  /* "slots are running, quit?" */
+	int help;	  /* F1 overlay shown */
+	int confirm_quit; /* "slots are running, quit?" */
 	uint64_t now_ms;
 };
 

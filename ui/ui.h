@@ -22,8 +22,8 @@ struct ui_ops {
 	 * run it there; returns at once.  The outcome arrives through the
 	 * queue: EVENT_INFO_ROUTED on the slot then the run, or an
 	 * EVENT_INFO_REFUSED on slot 0 saying why the scan was refused. */
-	st_err (*locate)(void *ctx, const char *serial,
-	    const char *operator_id, const char *batch, char **cause);
+	st_err (*locate)(void *ctx, const char *serial, const char *operator_id,
+	    const char *batch, char **cause);
 };
 
 /*

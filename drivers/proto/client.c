@@ -31,7 +31,7 @@ struct client {
 	struct client_opts opts;
 	struct frame_reader reader;
 	uint16_t seq;
-	size_t send_max;        /* negotiated decoded frame size for requests */
+	size_t send_max; /* negotiated decoded frame size for requests */
 	struct deadline overall;
 	int has_overall;
 	struct client_stats stats;
@@ -170,8 +170,8 @@ wait_reply(struct client *c, const struct frame *req, struct deadline *dl,
 		 * the rest of this read is looked at: the good reply may be in
 		 * it too. */
 		int retry = 0;
-		st_err err = c->t->ops->read(c->t, buf, sizeof buf, &got, *dl,
-		    cause);
+		st_err err =
+		    c->t->ops->read(c->t, buf, sizeof buf, &got, *dl, cause);
 
 		if (err)
 			return err;
@@ -184,8 +184,8 @@ wait_reply(struct client *c, const struct frame *req, struct deadline *dl,
 			int have = 0;
 			char *why = NULL;
 
-			err = frame_reader_feed(&c->reader, &p, &left, &f, &have,
-			    &why);
+			err = frame_reader_feed(&c->reader, &p, &left, &f,
+			    &have, &why);
 			if (err) {
 				c->stats.bad_frames++;
 				log_info("dropped a bad frame: %s", why);
@@ -197,7 +197,8 @@ wait_reply(struct client *c, const struct frame *req, struct deadline *dl,
 				continue;
 			if (!(f.flags & PROTO_FLAG_RESPONSE)) {
 				c->stats.stale_frames++;
-				log_info("ignored a frame without the reply flag");
+				log_info(
+				    "ignored a frame without the reply flag");
 				continue;
 			}
 			if (f.cmd == PROTO_CMD_NAK) {
@@ -209,7 +210,8 @@ wait_reply(struct client *c, const struct frame *req, struct deadline *dl,
 			}
 			if (f.seq != req->seq) {
 				c->stats.stale_frames++;
-				log_debug("ignored stale reply seq %u (want %u)",
+				log_debug(
+				    "ignored stale reply seq %u (want %u)",
 				    f.seq, req->seq);
 				continue;
 			}
@@ -221,10 +223,11 @@ wait_reply(struct client *c, const struct frame *req, struct deadline *dl,
 			if (f.status == PROTO_ST_BUSY) {
 				/* The device is alive and working: give it a
 				 * fresh attempt window. */
-				struct deadline fresh = deadline_in(
-				    (uint64_t)attempt_ms);
+				struct deadline fresh =
+				    deadline_in((uint64_t)attempt_ms);
 				*dl = c->has_overall ?
-				    deadline_min(fresh, c->overall) : fresh;
+				    deadline_min(fresh, c->overall) :
+				    fresh;
 				continue;
 			}
 			out->cmd = f.cmd;
@@ -243,8 +246,7 @@ wait_reply(struct client *c, const struct frame *req, struct deadline *dl,
 
 /* One exchange with retransmission. */
 static st_err
-exchange(struct client *c, struct frame *req, struct reply *out,
-    char **cause)
+exchange(struct client *c, struct frame *req, struct reply *out, char **cause)
 {
 	int attempt_ms = attempt_timeout_ms(c, req->cmd,
 	    frame_wire_size(req->payload_len), frame_wire_size(c->send_max));
@@ -320,7 +322,7 @@ status_error(const struct reply *r, uint8_t cmd, char **cause)
 
 	if (tlv_validate(r->payload, r->payload_len, NULL) == ST_OK &&
 	    tlv_get_bytes(r->payload, r->payload_len, PROTO_T_MESSAGE, 200,
-	    &val, &vlen, NULL) == ST_OK) {
+		&val, &vlen, NULL) == ST_OK) {
 		raw = xstrndup((const char *)val, vlen);
 		msg = text_escape(raw, 200);
 	}
@@ -346,14 +348,19 @@ client_call(struct client *c, uint8_t cmd, const uint8_t *req, size_t req_len,
 	*resp = NULL;
 	*resp_len = 0;
 	if (req_len > PROTO_MAX_MESSAGE)
-		return st_fail(cause, ST_E_ARG, "%s request of %zu bytes is too large",
-		    proto_cmd_name(cmd), req_len);
+		return st_fail(cause, ST_E_ARG,
+		    "%s request of %zu bytes is too large", proto_cmd_name(cmd),
+		    req_len);
 	/* Request: one frame per chunk; all but the last answered CONTINUE. */
 	for (;;) {
-		size_t n = req_len - off < chunk_max ? req_len - off : chunk_max;
-		struct frame f = { .version = PROTO_VERSION, .cmd = cmd,
-			.offset = (uint16_t)off, .total = (uint16_t)req_len,
-			.payload = req ? req + off : NULL, .payload_len = n };
+		size_t n =
+		    req_len - off < chunk_max ? req_len - off : chunk_max;
+		struct frame f = { .version = PROTO_VERSION,
+			.cmd = cmd,
+			.offset = (uint16_t)off,
+			.total = (uint16_t)req_len,
+			.payload = req ? req + off : NULL,
+			.payload_len = n };
 
 		reply_clear(&r);
 		err = exchange(c, &f, &r, cause);
@@ -366,9 +373,10 @@ client_call(struct client *c, uint8_t cmd, const uint8_t *req, size_t req_len,
 			if (status)
 				*status = r.status;
 			err = r.status == PROTO_ST_OK ?
-			    st_fail(cause, ST_E_PROTO, "device answered %s chunk "
-			    "at %zu with OK instead of CONTINUE",
-			    proto_cmd_name(cmd), off - n) :
+			    st_fail(cause, ST_E_PROTO,
+				"device answered %s chunk "
+				"at %zu with OK instead of CONTINUE",
+				proto_cmd_name(cmd), off - n) :
 			    status_error(&r, cmd, cause);
 			goto out;
 		}
@@ -381,8 +389,8 @@ client_call(struct client *c, uint8_t cmd, const uint8_t *req, size_t req_len,
 	}
 	/* Reply: fetch the rest with CONTINUE if it was chunked. */
 	if (r.offset != 0 || r.payload_len > r.total) {
-		err = st_fail(cause, ST_E_PROTO, "first reply chunk at offset %u",
-		    r.offset);
+		err = st_fail(cause, ST_E_PROTO,
+		    "first reply chunk at offset %u", r.offset);
 		goto out;
 	}
 	msg = xmalloc(r.total ? r.total : 1);
@@ -391,18 +399,20 @@ client_call(struct client *c, uint8_t cmd, const uint8_t *req, size_t req_len,
 	total = r.total;
 	while (have < total) {
 		struct frame f = { .version = PROTO_VERSION,
-			.cmd = PROTO_CMD_CONTINUE, .offset = (uint16_t)have };
+			.cmd = PROTO_CMD_CONTINUE,
+			.offset = (uint16_t)have };
 
 		reply_clear(&r);
 		err = exchange(c, &f, &r, cause);
 		if (err == ST_OK && r.status != PROTO_ST_OK)
 			err = status_error(&r, PROTO_CMD_CONTINUE, cause);
-		if (err == ST_OK && (r.offset != have || r.total != total ||
-		    r.payload_len == 0 || have + r.payload_len > total))
+		if (err == ST_OK &&
+		    (r.offset != have || r.total != total ||
+			r.payload_len == 0 || have + r.payload_len > total))
 			err = st_fail(cause, ST_E_PROTO,
 			    "reply chunk offset %u/total %u/len %zu, expected "
-			    "offset %zu/total %u", r.offset, r.total,
-			    r.payload_len, have, total);
+			    "offset %zu/total %u",
+			    r.offset, r.total, r.payload_len, have, total);
 		if (err)
 			goto out;
 		memcpy(msg + have, r.payload, r.payload_len);

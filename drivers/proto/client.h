@@ -25,7 +25,7 @@ struct client_opts {
 	int reply_timeout_ms;  /* per attempt, ordinary commands; default 500 */
 	int keygen_timeout_ms; /* per attempt, KEYGEN; default 15000 */
 	int crypto_timeout_ms; /* per attempt, CSR and SIGN; default 5000 */
-	int retries;           /* retransmissions after the first try; 3 */
+	int retries;	       /* retransmissions after the first try; 3 */
 };
 
 void client_opts_default(struct client_opts *o);
@@ -61,8 +61,8 @@ void dev_info_clear(struct dev_info *info);
  * SERIAL), an out-of-range frame limit or an empty serial; ST_E_UNSUPPORTED
  * for another protocol version.  On failure *info is left cleared.
  */
-st_err dev_info_parse(const uint8_t *payload, size_t len,
-    struct dev_info *info, char **cause);
+st_err dev_info_parse(const uint8_t *payload, size_t len, struct dev_info *info,
+    char **cause);
 
 /*
  * One request/reply exchange.  `req` is the TLV payload (may be NULL/0).
@@ -78,8 +78,8 @@ st_err client_call(struct client *c, uint8_t cmd, const uint8_t *req,
 /* HELLO: negotiates the frame size; must be the first call. */
 st_err dev_hello(struct client *c, struct dev_info *info, char **cause);
 /* KEYGEN in `slot`; returns the DER SubjectPublicKeyInfo (caller frees). */
-st_err dev_keygen(struct client *c, uint8_t alg, uint8_t slot,
-    uint8_t **spki, size_t *spki_len, char **cause);
+st_err dev_keygen(struct client *c, uint8_t alg, uint8_t slot, uint8_t **spki,
+    size_t *spki_len, char **cause);
 st_err dev_pubkey(struct client *c, uint8_t slot, uint8_t **spki,
     size_t *spki_len, char **cause);
 /* CSR for `subject` and NULL-terminated SAN lists (either may be NULL). */
@@ -87,8 +87,8 @@ st_err dev_csr(struct client *c, uint8_t slot, const char *subject,
     const char *const *san_dns, const char *const *san_uri, uint8_t **der,
     size_t *der_len, char **cause);
 st_err dev_sign(struct client *c, uint8_t slot, uint8_t sig_alg,
-    const uint8_t *digest, size_t digest_len, uint8_t **sig,
-    size_t *sig_len, char **cause);
+    const uint8_t *digest, size_t digest_len, uint8_t **sig, size_t *sig_len,
+    char **cause);
 st_err dev_write_cert(struct client *c, const uint8_t *der, size_t len,
     char **cause);
 /* Chain: `n` DER certificates, issuer of the leaf first. */

@@ -63,8 +63,8 @@ dev_info_parse(const uint8_t *payload, size_t len, struct dev_info *info,
 	    cause);
 	if (err)
 		goto fail;
-	err = tlv_get_str(payload, len, PROTO_T_SERIAL, 64, &info->serial,
-	    cause);
+	err =
+	    tlv_get_str(payload, len, PROTO_T_SERIAL, 64, &info->serial, cause);
 	if (err)
 		goto fail;
 	if (info->version != PROTO_VERSION) {
@@ -73,14 +73,16 @@ dev_info_parse(const uint8_t *payload, size_t len, struct dev_info *info,
 		    info->version, PROTO_VERSION);
 		goto fail;
 	}
-	if (info->max_frame < PROTO_MIN_FRAME || info->max_frame > PROTO_MAX_FRAME) {
+	if (info->max_frame < PROTO_MIN_FRAME ||
+	    info->max_frame > PROTO_MAX_FRAME) {
 		err = st_fail(cause, ST_E_PROTO,
 		    "device announces a %u-byte frame limit (allowed %d..%d)",
 		    info->max_frame, PROTO_MIN_FRAME, PROTO_MAX_FRAME);
 		goto fail;
 	}
 	if (info->serial[0] == '\0') {
-		err = st_fail(cause, ST_E_PROTO, "device reports an empty serial");
+		err = st_fail(cause, ST_E_PROTO,
+		    "device reports an empty serial");
 		goto fail;
 	}
 	for (i = 0; i < sizeof tags; i++) {
@@ -97,7 +99,8 @@ dev_info_parse(const uint8_t *payload, size_t len, struct dev_info *info,
 	}
 	if (tlv_get_u32(payload, len, PROTO_T_CAPS, &info->caps, NULL) != ST_OK)
 		info->caps = 0;
-	if (tlv_get_u8(payload, len, PROTO_T_STATE, &info->state, NULL) != ST_OK)
+	if (tlv_get_u8(payload, len, PROTO_T_STATE, &info->state, NULL) !=
+	    ST_OK)
 		info->state = PROTO_STATE_BLANK;
 	return ST_OK;
 fail:
@@ -125,8 +128,10 @@ dev_hello(struct client *c, struct dev_info *info, char **cause)
 	free(resp);
 	if (err)
 		return err;
-	client_set_send_max(c, info->max_frame < PROTO_STATION_MAX_FRAME ?
-	    info->max_frame : PROTO_STATION_MAX_FRAME);
+	client_set_send_max(c,
+	    info->max_frame < PROTO_STATION_MAX_FRAME ?
+		info->max_frame :
+		PROTO_STATION_MAX_FRAME);
 	return ST_OK;
 }
 
@@ -182,8 +187,8 @@ dev_keygen(struct client *c, uint8_t alg, uint8_t slot, uint8_t **spki,
 	tlv_writer_init(&w);
 	tlv_put_u8(&w, PROTO_T_KEY_ALG, alg);
 	tlv_put_u8(&w, PROTO_T_SLOT, slot);
-	return call_take(c, PROTO_CMD_KEYGEN, &w,
-	    PROTO_T_PUBKEY, 1024, spki, spki_len, cause);
+	return call_take(c, PROTO_CMD_KEYGEN, &w, PROTO_T_PUBKEY, 1024, spki,
+	    spki_len, cause);
 }
 
 st_err
@@ -194,8 +199,8 @@ dev_pubkey(struct client *c, uint8_t slot, uint8_t **spki, size_t *spki_len,
 
 	tlv_writer_init(&w);
 	tlv_put_u8(&w, PROTO_T_SLOT, slot);
-	return call_take(c, PROTO_CMD_PUBKEY, &w,
-	    PROTO_T_PUBKEY, 1024, spki, spki_len, cause);
+	return call_take(c, PROTO_CMD_PUBKEY, &w, PROTO_T_PUBKEY, 1024, spki,
+	    spki_len, cause);
 }
 
 st_err
@@ -212,14 +217,13 @@ dev_csr(struct client *c, uint8_t slot, const char *subject,
 		tlv_put_str(&w, PROTO_T_SAN_DNS, san_dns[i]);
 	for (size_t i = 0; san_uri && san_uri[i]; i++)
 		tlv_put_str(&w, PROTO_T_SAN_URI, san_uri[i]);
-	return call_take(c, PROTO_CMD_CSR, &w,
-	    PROTO_T_CSR, 16384, der, der_len, cause);
+	return call_take(c, PROTO_CMD_CSR, &w, PROTO_T_CSR, 16384, der, der_len,
+	    cause);
 }
 
 st_err
-dev_sign(struct client *c, uint8_t slot, uint8_t sig_alg,
-    const uint8_t *digest, size_t digest_len, uint8_t **sig, size_t *sig_len,
-    char **cause)
+dev_sign(struct client *c, uint8_t slot, uint8_t sig_alg, const uint8_t *digest,
+    size_t digest_len, uint8_t **sig, size_t *sig_len, char **cause)
 {
 	struct tlv_writer w;
 
@@ -227,8 +231,8 @@ dev_sign(struct client *c, uint8_t slot, uint8_t sig_alg,
 	tlv_put_u8(&w, PROTO_T_SLOT, slot);
 	tlv_put_u8(&w, PROTO_T_SIG_ALG, sig_alg);
 	tlv_put(&w, PROTO_T_DIGEST, digest, digest_len);
-	return call_take(c, PROTO_CMD_SIGN, &w,
-	    PROTO_T_SIGNATURE, 1024, sig, sig_len, cause);
+	return call_take(c, PROTO_CMD_SIGN, &w, PROTO_T_SIGNATURE, 1024, sig,
+	    sig_len, cause);
 }
 
 st_err

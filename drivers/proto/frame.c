@@ -78,7 +78,8 @@ cobs_decode(const uint8_t *in, size_t len, uint8_t *out, size_t *out_len,
 
 		if (code == 0)
 			return st_fail(cause, ST_E_FRAME,
-			    "COBS: zero byte inside a frame at offset %zu", i - 1);
+			    "COBS: zero byte inside a frame at offset %zu",
+			    i - 1);
 		if (i + code - 1 > len)
 			return st_fail(cause, ST_E_FRAME,
 			    "COBS: block at offset %zu runs past the frame end",
@@ -166,8 +167,8 @@ frame_decode(const uint8_t *wire, size_t len, size_t max_frame,
 
 	if (len > cap)
 		return st_fail(cause, ST_E_FRAME,
-		    "frame of %zu encoded bytes exceeds the %zu-byte limit", len,
-		    max_frame);
+		    "frame of %zu encoded bytes exceeds the %zu-byte limit",
+		    len, max_frame);
 	err = cobs_decode(wire, len, scratch, &raw_len, cause);
 	if (err)
 		return err;
@@ -180,8 +181,7 @@ frame_decode(const uint8_t *wire, size_t len, size_t max_frame,
 		    "frame of %zu bytes exceeds the negotiated %zu-byte maximum",
 		    raw_len, max_frame);
 	body = raw_len - PROTO_CRC_LEN;
-	want = (uint32_t)scratch[body] |
-	    (uint32_t)scratch[body + 1] << 8 |
+	want = (uint32_t)scratch[body] | (uint32_t)scratch[body + 1] << 8 |
 	    (uint32_t)scratch[body + 2] << 16 |
 	    (uint32_t)scratch[body + 3] << 24;
 	got = crc32_ieee(scratch, body);
@@ -271,8 +271,8 @@ frame_reader_feed(struct frame_reader *r, const uint8_t **data, size_t *len,
 			continue;
 		n = r->len;
 		r->len = 0;
-		err = frame_decode(r->buf, n, r->max_frame, r->scratch,
-		    r->cap, f, cause);
+		err = frame_decode(r->buf, n, r->max_frame, r->scratch, r->cap,
+		    f, cause);
 		if (err)
 			return err;
 		*got = 1;

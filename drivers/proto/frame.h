@@ -46,8 +46,8 @@ size_t cobs_encode(const uint8_t *in, size_t len, uint8_t *out);
 size_t cobs_max_encoded(size_t len);
 /* COBS-decode; returns ST_E_FRAME on a malformed encoding (a zero byte,
  * or a code byte that points past the end). `out` holds `len` bytes. */
-st_err cobs_decode(const uint8_t *in, size_t len, uint8_t *out,
-    size_t *out_len, char **cause);
+st_err cobs_decode(const uint8_t *in, size_t len, uint8_t *out, size_t *out_len,
+    char **cause);
 
 /* Largest wire size of a frame carrying `payload_len` bytes, both
  * delimiters included (COBS adds at most one byte per 254). */
@@ -80,11 +80,11 @@ st_err frame_decode(const uint8_t *wire, size_t len, size_t max_frame,
  * the limit is discarded up to the next delimiter and reported likewise.
  */
 struct frame_reader {
-	uint8_t *buf;          /* encoded bytes of the frame being collected */
+	uint8_t *buf; /* encoded bytes of the frame being collected */
 	size_t len, cap;
-	size_t max_frame;      /* decoded-size limit */
-	int overflow;          /* discarding until the next delimiter */
-	uint8_t *scratch;      /* decoded frame; frame payloads point here */
+	size_t max_frame; /* decoded-size limit */
+	int overflow;	  /* discarding until the next delimiter */
+	uint8_t *scratch; /* decoded frame; frame payloads point here */
 };
 
 void frame_reader_init(struct frame_reader *r, size_t max_frame);

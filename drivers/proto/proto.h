@@ -29,7 +29,7 @@
 
 /* Commands. */
 enum proto_cmd {
-	PROTO_CMD_NAK = 0x00,           /* device -> station: undecodable frame */
+	PROTO_CMD_NAK = 0x00, /* device -> station: undecodable frame */
 	PROTO_CMD_HELLO = 0x01,
 	PROTO_CMD_INFO = 0x02,
 	PROTO_CMD_KEYGEN = 0x10,
@@ -43,52 +43,52 @@ enum proto_cmd {
 	PROTO_CMD_COMMIT = 0x30,
 	PROTO_CMD_FACTORY_RESET = 0x31,
 	PROTO_CMD_SELFTEST = 0x40,
-	PROTO_CMD_CONTINUE = 0x7f,      /* fetch the next chunk of a reply */
+	PROTO_CMD_CONTINUE = 0x7f, /* fetch the next chunk of a reply */
 };
 
 /* Reply status codes (header byte 5). */
 enum proto_status {
 	PROTO_ST_OK = 0x00,
-	PROTO_ST_CONTINUE = 0x01,       /* chunk stored, send the next one */
-	PROTO_ST_BUSY = 0x02,           /* still working; keep waiting */
-	PROTO_ST_BAD_FRAME = 0x10,      /* NAK: CRC/COBS/length error */
+	PROTO_ST_CONTINUE = 0x01,  /* chunk stored, send the next one */
+	PROTO_ST_BUSY = 0x02,	   /* still working; keep waiting */
+	PROTO_ST_BAD_FRAME = 0x10, /* NAK: CRC/COBS/length error */
 	PROTO_ST_UNKNOWN_CMD = 0x11,
-	PROTO_ST_BAD_ARG = 0x12,        /* malformed or missing TLV */
-	PROTO_ST_BAD_STATE = 0x13,      /* e.g. CSR before KEYGEN */
-	PROTO_ST_UNSUPPORTED = 0x14,    /* algorithm or feature */
-	PROTO_ST_CHIP = 0x15,           /* secure element failure */
-	PROTO_ST_STORAGE = 0x16,        /* flash write failed */
-	PROTO_ST_LOCKED = 0x17,         /* slot locked by COMMIT(lock) */
-	PROTO_ST_TOO_LARGE = 0x18,      /* message exceeds device storage */
-	PROTO_ST_NO_KEY = 0x19,         /* slot holds no key */
-	PROTO_ST_SEQUENCE = 0x1a,       /* chunk out of order */
+	PROTO_ST_BAD_ARG = 0x12,     /* malformed or missing TLV */
+	PROTO_ST_BAD_STATE = 0x13,   /* e.g. CSR before KEYGEN */
+	PROTO_ST_UNSUPPORTED = 0x14, /* algorithm or feature */
+	PROTO_ST_CHIP = 0x15,	     /* secure element failure */
+	PROTO_ST_STORAGE = 0x16,     /* flash write failed */
+	PROTO_ST_LOCKED = 0x17,	     /* slot locked by COMMIT(lock) */
+	PROTO_ST_TOO_LARGE = 0x18,   /* message exceeds device storage */
+	PROTO_ST_NO_KEY = 0x19,	     /* slot holds no key */
+	PROTO_ST_SEQUENCE = 0x1a,    /* chunk out of order */
 };
 
 /* TLV tags (payload encoding: tag u8, length u16 big-endian, value). */
 enum proto_tag {
-	PROTO_T_VERSION = 0x01,     /* u8: protocol version */
+	PROTO_T_VERSION = 0x01,	    /* u8: protocol version */
 	PROTO_T_MAX_FRAME = 0x02,   /* u16: largest decoded frame accepted */
-	PROTO_T_SERIAL = 0x03,      /* str: device serial number */
-	PROTO_T_MODEL = 0x04,       /* str */
+	PROTO_T_SERIAL = 0x03,	    /* str: device serial number */
+	PROTO_T_MODEL = 0x04,	    /* str */
 	PROTO_T_HW_VERSION = 0x05,  /* str */
 	PROTO_T_FW_VERSION = 0x06,  /* str */
-	PROTO_T_CHIP = 0x07,        /* str: secure element type */
-	PROTO_T_CAPS = 0x08,        /* u32: capability bits (PROTO_CAP_*) */
-	PROTO_T_STATE = 0x09,       /* u8: PROTO_STATE_* */
-	PROTO_T_KEY_ALG = 0x10,     /* u8: PROTO_ALG_* */
-	PROTO_T_SLOT = 0x11,        /* u8: key slot */
-	PROTO_T_PUBKEY = 0x12,      /* bytes: DER SubjectPublicKeyInfo */
-	PROTO_T_SUBJECT = 0x13,     /* str: "C=US,O=Example,CN=SN1" */
-	PROTO_T_SAN_DNS = 0x14,     /* str, repeatable */
-	PROTO_T_SAN_URI = 0x15,     /* str, repeatable */
-	PROTO_T_CSR = 0x16,         /* bytes: DER PKCS#10 */
-	PROTO_T_SIG_ALG = 0x17,     /* u8: PROTO_SIG_* */
-	PROTO_T_DIGEST = 0x18,      /* bytes: message digest to sign */
+	PROTO_T_CHIP = 0x07,	    /* str: secure element type */
+	PROTO_T_CAPS = 0x08,	    /* u32: capability bits (PROTO_CAP_*) */
+	PROTO_T_STATE = 0x09,	    /* u8: PROTO_STATE_* */
+	PROTO_T_KEY_ALG = 0x10,	    /* u8: PROTO_ALG_* */
+	PROTO_T_SLOT = 0x11,	    /* u8: key slot */
+	PROTO_T_PUBKEY = 0x12,	    /* bytes: DER SubjectPublicKeyInfo */
+	PROTO_T_SUBJECT = 0x13,	    /* str: "C=US,O=Example,CN=SN1" */
+	PROTO_T_SAN_DNS = 0x14,	    /* str, repeatable */
+	PROTO_T_SAN_URI = 0x15,	    /* str, repeatable */
+	PROTO_T_CSR = 0x16,	    /* bytes: DER PKCS#10 */
+	PROTO_T_SIG_ALG = 0x17,	    /* u8: PROTO_SIG_* */
+	PROTO_T_DIGEST = 0x18,	    /* bytes: message digest to sign */
 	PROTO_T_SIGNATURE = 0x19,   /* bytes */
-	PROTO_T_CERT = 0x1a,        /* bytes: DER certificate, repeatable */
-	PROTO_T_LOCK = 0x1b,        /* u8: 1 = lock the slot on COMMIT */
-	PROTO_T_MESSAGE = 0x1c,     /* str: human-readable detail */
-	PROTO_T_TEST_ID = 0x1d,     /* u8: self-test number, 0 = all */
+	PROTO_T_CERT = 0x1a,	    /* bytes: DER certificate, repeatable */
+	PROTO_T_LOCK = 0x1b,	    /* u8: 1 = lock the slot on COMMIT */
+	PROTO_T_MESSAGE = 0x1c,	    /* str: human-readable detail */
+	PROTO_T_TEST_ID = 0x1d,	    /* u8: self-test number, 0 = all */
 	PROTO_T_TEST_RESULT = 0x1e, /* u8: 0 = pass */
 };
 
@@ -114,11 +114,11 @@ enum proto_sig {
 
 /* Device state (HELLO, INFO). */
 enum proto_state {
-	PROTO_STATE_BLANK = 0,       /* no key */
-	PROTO_STATE_KEYED = 1,       /* key, no certificate */
-	PROTO_STATE_CERTIFIED = 2,   /* key and certificate written */
-	PROTO_STATE_COMMITTED = 3,   /* committed, not locked */
-	PROTO_STATE_LOCKED = 4,      /* committed and locked */
+	PROTO_STATE_BLANK = 0,	   /* no key */
+	PROTO_STATE_KEYED = 1,	   /* key, no certificate */
+	PROTO_STATE_CERTIFIED = 2, /* key and certificate written */
+	PROTO_STATE_COMMITTED = 3, /* committed, not locked */
+	PROTO_STATE_LOCKED = 4,	   /* committed and locked */
 };
 
 /* Names for logs and messages; never NULL ("0x5a" style for unknowns is

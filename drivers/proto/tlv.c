@@ -137,8 +137,8 @@ get_field(const uint8_t *buf, size_t len, uint8_t tag, struct tlv *t,
 
 /* The same for a field of at most `max` bytes. */
 static st_err
-get_upto(const uint8_t *buf, size_t len, uint8_t tag, size_t max,
-    struct tlv *t, char **cause)
+get_upto(const uint8_t *buf, size_t len, uint8_t tag, size_t max, struct tlv *t,
+    char **cause)
 {
 	st_err err = get_field(buf, len, tag, t, cause);
 
@@ -153,14 +153,15 @@ static st_err
 get_fixed(const uint8_t *buf, size_t len, uint8_t tag, size_t width,
     uint32_t *v, char **cause)
 {
-	struct tlv t = {0};
+	struct tlv t = { 0 };
 	st_err err = get_field(buf, len, tag, &t, cause);
 
 	if (err)
 		return err;
 	if (t.len != width)
 		return st_fail(cause, ST_E_PROTO,
-		    "field 0x%02x has %u bytes, expected %zu", tag, t.len, width);
+		    "field 0x%02x has %u bytes, expected %zu", tag, t.len,
+		    width);
 	*v = 0;
 	for (size_t i = 0; i < width; i++)
 		*v = *v << 8 | t.val[i];
@@ -199,10 +200,10 @@ tlv_get_u32(const uint8_t *buf, size_t len, uint8_t tag, uint32_t *v,
 }
 
 st_err
-tlv_get_str(const uint8_t *buf, size_t len, uint8_t tag, size_t max,
-    char **out, char **cause)
+tlv_get_str(const uint8_t *buf, size_t len, uint8_t tag, size_t max, char **out,
+    char **cause)
 {
-	struct tlv t = {0};
+	struct tlv t = { 0 };
 	st_err err;
 
 	*out = NULL;
@@ -216,9 +217,10 @@ tlv_get_str(const uint8_t *buf, size_t len, uint8_t tag, size_t max,
 			/* A NUL ends the copy early: show what is before it. */
 			char *shown = text_escape(*out, 64);
 
-			err = st_fail(cause, ST_E_PROTO, "field 0x%02x holds "
-			    "control byte 0x%02x at %zu: '%s'", tag, t.val[i], i,
-			    shown);
+			err = st_fail(cause, ST_E_PROTO,
+			    "field 0x%02x holds "
+			    "control byte 0x%02x at %zu: '%s'",
+			    tag, t.val[i], i, shown);
 			free(shown);
 			free(*out);
 			*out = NULL;
@@ -232,7 +234,7 @@ st_err
 tlv_get_bytes(const uint8_t *buf, size_t len, uint8_t tag, size_t max,
     const uint8_t **val, size_t *vlen, char **cause)
 {
-	struct tlv t = {0};
+	struct tlv t = { 0 };
 	st_err err = get_upto(buf, len, tag, max, &t, cause);
 
 	if (err)

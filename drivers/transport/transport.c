@@ -61,8 +61,9 @@ transport_open(const char *uri, struct deadline dl, struct transport **out,
 			return ST_OK;
 		}
 	}
-	return st_fail(cause, ST_E_URI, "unknown scheme '%.*s' in '%s' (known: %s)",
-	    (int)(colon - uri), uri, uri, known);
+	return st_fail(cause, ST_E_URI,
+	    "unknown scheme '%.*s' in '%s' (known: %s)", (int)(colon - uri),
+	    uri, uri, known);
 }
 
 void
@@ -120,8 +121,7 @@ transport_query_get(const char *query, const char *key)
 }
 
 st_err
-transport_query_check(const char *query, const char *const *known,
-    char **cause)
+transport_query_check(const char *query, const char *const *known, char **cause)
 {
 	const char *p = query;
 
@@ -138,9 +138,8 @@ transport_query_check(const char *query, const char *const *known,
 				ok = 1;
 		}
 		if (!ok || eq == NULL)
-			return st_fail(cause, ST_E_URI,
-			    "%s option '%.*s'", ok ? "no value for" : "unknown",
-			    (int)len, p);
+			return st_fail(cause, ST_E_URI, "%s option '%.*s'",
+			    ok ? "no value for" : "unknown", (int)len, p);
 		if (end == NULL)
 			break;
 		p = end + 1;

@@ -27,7 +27,7 @@
 struct transport;
 
 struct transport_ops {
-	const char *scheme; /* "tcp", "uart", "usb" */
+	const char *scheme;  /* "tcp", "uart", "usb" */
 	const char *summary; /* one line for --help */
 	/* `spec` is the URI after "scheme:". On success *out is owned by the
 	 * caller and released with transport_close(). */
@@ -49,10 +49,10 @@ struct transport_ops {
 /* Every transport embeds this as its first member. */
 struct transport {
 	const struct transport_ops *ops;
-	char *uri;        /* the full URI, for messages and the ledger */
-	char *describe;   /* e.g. "tcp 127.0.0.1:4000", "uart /dev/ttyUSB0
+	char *uri;	/* the full URI, for messages and the ledger */
+	char *describe; /* e.g. "tcp 127.0.0.1:4000", "uart /dev/ttyUSB0
 	                     (0403:6001 FT1234) 115200 8N1" */
-	unsigned baud;    /* bits per second on the wire; 0 = not a UART */
+	unsigned baud;	/* bits per second on the wire; 0 = not a UART */
 };
 
 /* The implementations (one file each). */

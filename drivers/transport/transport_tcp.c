@@ -28,8 +28,8 @@ static st_err
 tcp_connect_one(const struct addrinfo *ai, struct deadline dl, int *out,
     char **cause)
 {
-	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, ai->ai_protocol);
+	int fd = socket(ai->ai_family,
+	    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
 	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 	socklen_t sl;
 	int one = 1, n, e, soerr = 0;
@@ -134,14 +134,17 @@ tcp_write(struct transport *tp, const uint8_t *buf, size_t len,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno != EAGAIN)
-			return st_fail(cause, errno == EPIPE || errno ==
-			    ECONNRESET ? ST_E_HANGUP : ST_E_IO, "send: %s",
-			    strerror(errno));
+			return st_fail(cause,
+			    errno == EPIPE || errno == ECONNRESET ?
+				ST_E_HANGUP :
+				ST_E_IO,
+			    "send: %s", strerror(errno));
 		r = poll(&pfd, 1, deadline_left_ms(dl));
 		if (r == 0)
 			return st_fail(cause, ST_E_TIMEOUT, "send timed out");
 		if (r < 0 && errno != EINTR)
-			return st_fail(cause, ST_E_IO, "poll: %s", strerror(errno));
+			return st_fail(cause, ST_E_IO, "poll: %s",
+			    strerror(errno));
 	}
 	return ST_OK;
 }
@@ -168,13 +171,15 @@ tcp_read(struct transport *tp, uint8_t *buf, size_t cap, size_t *got,
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN)
-			return st_fail(cause, errno == ECONNRESET ? ST_E_HANGUP :
-			    ST_E_IO, "recv: %s", strerror(errno));
+			return st_fail(cause,
+			    errno == ECONNRESET ? ST_E_HANGUP : ST_E_IO,
+			    "recv: %s", strerror(errno));
 		r = poll(&pfd, 1, deadline_left_ms(dl));
 		if (r == 0)
 			return st_fail(cause, ST_E_TIMEOUT, "no data");
 		if (r < 0 && errno != EINTR)
-			return st_fail(cause, ST_E_IO, "poll: %s", strerror(errno));
+			return st_fail(cause, ST_E_IO, "poll: %s",
+			    strerror(errno));
 	}
 }
 
@@ -199,7 +204,8 @@ tcp_close(struct transport *tp)
 
 const struct transport_ops transport_tcp_ops = {
 	.scheme = "tcp",
-	.summary = "tcp:HOST:PORT  raw bytes over TCP (ser2net, device servers, devsim)",
+	.summary =
+	    "tcp:HOST:PORT  raw bytes over TCP (ser2net, device servers, devsim)",
 	.open = tcp_open,
 	.write = tcp_write,
 	.read = tcp_read,

@@ -95,7 +95,8 @@ parse_opts(const char *query, struct uart_opts *o, char **cause)
 	static const char *const parities[] = { "none", "odd", "even", NULL };
 	static const enum sp_parity parity_val[] = { SP_PARITY_NONE,
 		SP_PARITY_ODD, SP_PARITY_EVEN };
-	static const char *const flows[] = { "none", "rtscts", "xonxoff", NULL };
+	static const char *const flows[] = { "none", "rtscts", "xonxoff",
+		NULL };
 	static const enum sp_flowcontrol flow_val[] = { SP_FLOWCONTROL_NONE,
 		SP_FLOWCONTROL_RTSCTS, SP_FLOWCONTROL_XONXOFF };
 	static const char *const databits[] = { "7", "8", NULL };
@@ -108,8 +109,8 @@ parse_opts(const char *query, struct uart_opts *o, char **cause)
 	if (err == ST_OK)
 		err = opt_baud(query, &o->baud, cause);
 	if (err == ST_OK)
-		err = opt_choice(query, "parity", parities,
-		    "none, odd or even", &parity, cause);
+		err = opt_choice(query, "parity", parities, "none, odd or even",
+		    &parity, cause);
 	if (err == ST_OK)
 		err = opt_choice(query, "flow", flows,
 		    "none, rtscts or xonxoff", &flow, cause);
@@ -145,7 +146,8 @@ find_usb_port(const char *sel, char **name, char **cause)
 	if (usb_ids_parse(sel, &vid, &pid, &serial) != 0)
 		return st_fail(cause, ST_E_URI,
 		    "expected usb=VID:PID[:SERIAL] with 4-digit hex IDs, "
-		    "got 'usb=%s'", sel);
+		    "got 'usb=%s'",
+		    sel);
 	err = uart_list_ports(&ports, &n, cause);
 	if (err)
 		return err;
@@ -185,7 +187,8 @@ find_usb_port(const char *sel, char **name, char **cause)
 	else
 		err = st_fail(cause, ST_E_ARG,
 		    "ambiguous: %zu adapters match %04x:%04x, add :SERIAL "
-		    "(found: %s)", matches, vid, pid, seen);
+		    "(found: %s)",
+		    matches, vid, pid, seen);
 out:
 	free(seen);
 	uart_port_list_free(ports, n);
@@ -225,7 +228,8 @@ describe(const struct sp_port *port, const struct uart_opts *o)
 {
 	struct uart_port_info info;
 	char parity = o->parity == SP_PARITY_ODD ? 'O' :
-	    o->parity == SP_PARITY_EVEN ? 'E' : 'N';
+	    o->parity == SP_PARITY_EVEN		 ? 'E' :
+						   'N';
 	char *usb, *s;
 
 	uart_port_info_from_sp(port, &info);
@@ -236,8 +240,9 @@ describe(const struct sp_port *port, const struct uart_opts *o)
 		usb = xstrdup("");
 	s = xasprintf("uart %s%s %u %d%c%d%s", info.name, usb, o->baud,
 	    o->databits, parity, o->stopbits,
-	    o->flow == SP_FLOWCONTROL_RTSCTS ? " rtscts" :
-	    o->flow == SP_FLOWCONTROL_XONXOFF ? " xonxoff" : "");
+	    o->flow == SP_FLOWCONTROL_RTSCTS	  ? " rtscts" :
+		o->flow == SP_FLOWCONTROL_XONXOFF ? " xonxoff" :
+						    "");
 	free(usb);
 	uart_port_info_clear(&info);
 	return s;
@@ -269,7 +274,8 @@ uart_open(const char *spec, struct deadline dl, struct transport **out,
 	} else {
 		err = st_fail(cause, ST_E_URI,
 		    "expected uart:/dev/NAME or uart:usb=VID:PID[:SERIAL], "
-		    "got 'uart:%s'", spec);
+		    "got 'uart:%s'",
+		    spec);
 		goto out;
 	}
 	r = sp_get_port_by_name(name, &port);
@@ -360,8 +366,10 @@ uart_write(struct transport *tp, const uint8_t *buf, size_t len,
 			break;
 		err = wait_fd(t, POLLOUT, dl, &hup, cause);
 		if (err == ST_E_TIMEOUT)
-			return st_fail(cause, err, "write timed out with %zu "
-			    "bytes unsent", len);
+			return st_fail(cause, err,
+			    "write timed out with %zu "
+			    "bytes unsent",
+			    len);
 		if (err)
 			return err;
 	}
@@ -415,7 +423,8 @@ uart_close(struct transport *tp)
 
 const struct transport_ops transport_uart_ops = {
 	.scheme = "uart",
-	.summary = "uart:/dev/ttyUSB0?baud=115200  serial port (libserialport); "
+	.summary =
+	    "uart:/dev/ttyUSB0?baud=115200  serial port (libserialport); "
 	    "uart:usb=VID:PID[:SERIAL] finds a USB adapter",
 	.open = uart_open,
 	.write = uart_write,

@@ -40,14 +40,13 @@ struct usb_transport {
 	libusb_device_handle *h;
 	struct usb_bulk_iface pipe;
 	int claimed;
-	int gone;              /* the device was removed */
+	int gone;	       /* the device was removed */
 	unsigned timeout_ms;   /* 0: the caller's deadline alone */
 	size_t rx_off, rx_len; /* unread bytes of rx */
 	uint8_t rx[USB_RX_CAP];
 };
 
-static const char *const usb_known_opts[] = { "interface", "timeout_ms",
-	NULL };
+static const char *const usb_known_opts[] = { "interface", "timeout_ms", NULL };
 
 static st_err
 opt_uint(const char *query, const char *key, unsigned long max, long *out,
@@ -61,8 +60,10 @@ opt_uint(const char *query, const char *key, unsigned long max, long *out,
 		return ST_OK;
 	/* No sign: "-0" is not a number of anything. */
 	if (v[0] == '-' || !num_valid(v, 0, (long long)max, &n))
-		err = st_fail(cause, ST_E_URI, "option %s: '%s' is not a "
-		    "number from 0 to %lu", key, v, max);
+		err = st_fail(cause, ST_E_URI,
+		    "option %s: '%s' is not a "
+		    "number from 0 to %lu",
+		    key, v, max);
 	else
 		*out = (long)n;
 	free(v);
@@ -106,8 +107,10 @@ claim(struct usb_transport *t, libusb_device *dev, int want, char **cause)
 	st_err err;
 
 	if (r != 0)
-		return usb_fail(t, r, r == LIBUSB_ERROR_ACCESS ?
-		    "opening (see docs/usb.md for the udev rule)" : "opening",
+		return usb_fail(t, r,
+		    r == LIBUSB_ERROR_ACCESS ?
+			"opening (see docs/usb.md for the udev rule)" :
+			"opening",
 		    cause);
 	err = usb_find_bulk_iface(dev, want, &t->pipe, cause);
 	if (err)
@@ -237,8 +240,10 @@ usb_write(struct transport *tp, const uint8_t *buf, size_t len,
 		if (t->gone)
 			return st_fail(cause, ST_E_HANGUP, "device removed");
 		if (ms == 0)
-			return st_fail(cause, ST_E_TIMEOUT, "write timed out "
-			    "with %zu bytes unsent", len);
+			return st_fail(cause, ST_E_TIMEOUT,
+			    "write timed out "
+			    "with %zu bytes unsent",
+			    len);
 		/* libusb does not write through the pointer for OUT. */
 		r = bulk(t, t->pipe.ep_out, (uint8_t *)(uintptr_t)buf, chunk,
 		    &done, ms);
@@ -247,8 +252,10 @@ usb_write(struct transport *tp, const uint8_t *buf, size_t len,
 		if (r == LIBUSB_ERROR_TIMEOUT && !deadline_passed(dl))
 			continue; /* only timeout_ms passed */
 		if (r == LIBUSB_ERROR_TIMEOUT)
-			return st_fail(cause, ST_E_TIMEOUT, "write timed out "
-			    "with %zu bytes unsent", len);
+			return st_fail(cause, ST_E_TIMEOUT,
+			    "write timed out "
+			    "with %zu bytes unsent",
+			    len);
 		if (r != 0)
 			return usb_fail(t, r, "bulk OUT", cause);
 	}
@@ -276,8 +283,8 @@ usb_read(struct transport *tp, uint8_t *buf, size_t cap, size_t *got,
 		t->rx_len = (size_t)n;
 		if (n > 0)
 			break;
-		if (r == 0 || (r == LIBUSB_ERROR_TIMEOUT &&
-		    !deadline_passed(dl)))
+		if (r == 0 ||
+		    (r == LIBUSB_ERROR_TIMEOUT && !deadline_passed(dl)))
 			continue; /* a zero-length packet, or timeout_ms */
 		if (r == LIBUSB_ERROR_TIMEOUT)
 			return st_fail(cause, ST_E_TIMEOUT, "no data");
@@ -301,7 +308,7 @@ usb_flush_input(struct transport *tp)
 	for (int i = 0; i < 16 && n > 0 && !t->gone; i++) {
 		n = 0;
 		if (libusb_bulk_transfer(t->h, t->pipe.ep_in, t->rx,
-		    (int)sizeof t->rx, &n, 1) == LIBUSB_ERROR_NO_DEVICE)
+			(int)sizeof t->rx, &n, 1) == LIBUSB_ERROR_NO_DEVICE)
 			t->gone = 1;
 	}
 }
@@ -323,7 +330,7 @@ usb_close(struct transport *tp)
 const struct transport_ops transport_usb_ops = {
 	.scheme = "usb",
 	.summary = "usb:VID:PID[:SERIAL] or usb:path=BUS-PORT[.PORT]... "
-	    "vendor bulk interface (libusb); ?interface=N&timeout_ms=MS",
+		   "vendor bulk interface (libusb); ?interface=N&timeout_ms=MS",
 	.open = usb_open,
 	.write = usb_write,
 	.read = usb_read,

@@ -65,7 +65,7 @@ uart_port_info_from_sp(const struct sp_port *port, struct uart_port_info *info)
 	info->usb_pid = -1;
 	if (t == SP_TRANSPORT_USB &&
 	    sp_get_port_usb_vid_pid(port, &info->usb_vid, &info->usb_pid) !=
-	    SP_OK) {
+		SP_OK) {
 		info->usb_vid = -1;
 		info->usb_pid = -1;
 	}

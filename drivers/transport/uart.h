@@ -15,11 +15,11 @@ struct sp_port;
 /* One serial port; every string is owned by the struct and never NULL
  * ("" when the system does not know it). */
 struct uart_port_info {
-	char *name;         /* "/dev/ttyUSB0" */
-	char *description;  /* libserialport's one-line description */
+	char *name;	       /* "/dev/ttyUSB0" */
+	char *description;     /* libserialport's one-line description */
 	const char *transport; /* "native", "usb", "bluetooth" (static) */
-	int usb_vid;        /* -1 unless transport is "usb" */
-	int usb_pid;        /* -1 unless transport is "usb" */
+	int usb_vid;	       /* -1 unless transport is "usb" */
+	int usb_pid;	       /* -1 unless transport is "usb" */
 	char *usb_serial;
 	char *usb_manufacturer;
 	char *usb_product;

@@ -32,8 +32,9 @@ parse_hex16(const char *s, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
 		int d = c >= '0' && c <= '9' ? c - '0' :
-		    c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-		    c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		    c >= 'a' && c <= 'f'     ? c - 'a' + 10 :
+		    c >= 'A' && c <= 'F'     ? c - 'A' + 10 :
+					       -1;
 
 		if (d < 0)
 			return -1;
@@ -81,7 +82,8 @@ usb_selector_parse(const char *text, struct usb_selector *sel, char **cause)
 		if (!port_path_valid(text + 5))
 			return st_fail(cause, ST_E_URI,
 			    "expected path=BUS-PORT[.PORT]... (e.g. path=1-2.3, "
-			    "as `station list-devices` shows), got '%s'", text);
+			    "as `station list-devices` shows), got '%s'",
+			    text);
 		sel->port_path = xstrdup(text + 5);
 		return ST_OK;
 	}
@@ -89,7 +91,8 @@ usb_selector_parse(const char *text, struct usb_selector *sel, char **cause)
 		*sel = (struct usb_selector){ .vid = -1, .pid = -1 };
 		return st_fail(cause, ST_E_URI,
 		    "expected VID:PID[:SERIAL] with 4-digit hex IDs or "
-		    "path=BUS-PORT[.PORT]..., got '%s'", text);
+		    "path=BUS-PORT[.PORT]..., got '%s'",
+		    text);
 	}
 	if (serial != NULL)
 		sel->serial = xstrdup(serial);
@@ -103,8 +106,9 @@ usb_ids_parse(const char *text, int *vid, int *pid, const char **serial)
 	const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 
 	*vid = c1 ? parse_hex16(text, (size_t)(c1 - text)) : -1;
-	*pid = c1 ? parse_hex16(c1 + 1, c2 ? (size_t)(c2 - c1 - 1) :
-	    strlen(c1 + 1)) : -1;
+	*pid = c1 ?
+	    parse_hex16(c1 + 1, c2 ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1)) :
+	    -1;
 	*serial = c2 ? c2 + 1 : NULL;
 	if (*vid < 0 || *pid < 0 || (c2 != NULL && c2[1] == '\0'))
 		return -1;
@@ -148,8 +152,9 @@ usb_find_bulk_iface(libusb_device *dev, int want, struct usb_bulk_iface *out,
 	st_err err = ST_E_NOTFOUND;
 
 	if (r != 0)
-		return st_fail(cause, r == LIBUSB_ERROR_NO_DEVICE ? ST_E_HANGUP :
-		    ST_E_IO, "reading the configuration descriptor: %s",
+		return st_fail(cause,
+		    r == LIBUSB_ERROR_NO_DEVICE ? ST_E_HANGUP : ST_E_IO,
+		    "reading the configuration descriptor: %s",
 		    usb_strerror(r));
 	for (int i = 0; i < cfg->bNumInterfaces && err; i++) {
 		const struct libusb_interface *itf = &cfg->interface[i];
@@ -157,11 +162,13 @@ usb_find_bulk_iface(libusb_device *dev, int want, struct usb_bulk_iface *out,
 		for (int a = 0; a < itf->num_altsetting && err; a++) {
 			const struct libusb_interface_descriptor *d =
 			    &itf->altsetting[a];
-			struct usb_bulk_iface b = { .number = d->bInterfaceNumber,
+			struct usb_bulk_iface b = { .number =
+							d->bInterfaceNumber,
 				.alt = d->bAlternateSetting };
 
-			if (want >= 0 ? d->bInterfaceNumber != want :
-			    d->bInterfaceClass != LIBUSB_CLASS_VENDOR_SPEC)
+			if (want >= 0 ?
+				d->bInterfaceNumber != want :
+				d->bInterfaceClass != LIBUSB_CLASS_VENDOR_SPEC)
 				continue;
 			for (int e = 0; e < d->bNumEndpoints; e++) {
 				const struct libusb_endpoint_descriptor *ep =
@@ -188,10 +195,13 @@ usb_find_bulk_iface(libusb_device *dev, int want, struct usb_bulk_iface *out,
 	}
 	libusb_free_config_descriptor(cfg);
 	if (err && want >= 0)
-		return st_fail(cause, err, "interface %d has no bulk IN and "
-		    "bulk OUT endpoint pair", want);
+		return st_fail(cause, err,
+		    "interface %d has no bulk IN and "
+		    "bulk OUT endpoint pair",
+		    want);
 	if (err)
-		return st_fail(cause, err, "no vendor-specific (class 0xff) "
+		return st_fail(cause, err,
+		    "no vendor-specific (class 0xff) "
 		    "interface with bulk IN and OUT endpoints");
 	return ST_OK;
 }
@@ -250,8 +260,8 @@ usb_dev_info_get(libusb_device *dev, struct usb_dev_info *info)
 	take_string(&info->product, read_string(h, dd.iProduct), &bad);
 	take_string(&info->serial, read_string(h, dd.iSerialNumber), &bad);
 	libusb_close(h);
-	info->bulk_iface = usb_find_bulk_iface(dev, -1, &b, NULL) == ST_OK ?
-	    b.number : -1;
+	info->bulk_iface =
+	    usb_find_bulk_iface(dev, -1, &b, NULL) == ST_OK ? b.number : -1;
 	if (path[0] != '\0')
 		info->uri = xasprintf("usb:path=%s", path);
 	else if (info->serial[0] != '\0')
@@ -385,8 +395,8 @@ describe_found(libusb_device **devs, ssize_t count)
 			continue;
 		usb_dev_info_get(devs[i], &d);
 		seen = xasprintf("%s%s%s (%04x:%04x%s%s)", prev ? prev : "",
-		    prev ? ", " : "", d.port_path[0] ? d.port_path : "?",
-		    d.vid, d.pid, d.serial[0] ? " " : "", d.serial);
+		    prev ? ", " : "", d.port_path[0] ? d.port_path : "?", d.vid,
+		    d.pid, d.serial[0] ? " " : "", d.serial);
 		free(prev);
 		usb_dev_info_clear(&d);
 	}
@@ -418,7 +428,8 @@ usb_find_device(libusb_context *ctx, const struct usb_selector *sel,
 		return st_fail(cause, ST_E_IO, "listing USB devices: %s",
 		    usb_strerror((int)count));
 	for (ssize_t i = 0; i < count; i++) {
-		if (is_root_hub(devs[i]) || usb_selector_match(sel, devs[i]) != 1)
+		if (is_root_hub(devs[i]) ||
+		    usb_selector_match(sel, devs[i]) != 1)
 			continue;
 		if (matches++ == 0)
 			match = devs[i];
@@ -430,12 +441,15 @@ usb_find_device(libusb_context *ctx, const struct usb_selector *sel,
 	seen = describe_found(devs, count);
 	what = describe_selector(sel);
 	if (matches == 0)
-		err = st_fail(cause, ST_E_NOTFOUND, "no USB device %s (found: "
-		    "%s)", what, seen);
-	else
-		err = st_fail(cause, ST_E_ARG, "ambiguous: %zu USB devices "
-		    "match %s, add :SERIAL or use path= (found: %s)", matches,
+		err = st_fail(cause, ST_E_NOTFOUND,
+		    "no USB device %s (found: "
+		    "%s)",
 		    what, seen);
+	else
+		err = st_fail(cause, ST_E_ARG,
+		    "ambiguous: %zu USB devices "
+		    "match %s, add :SERIAL or use path= (found: %s)",
+		    matches, what, seen);
 out:
 	free(seen);
 	free(what);

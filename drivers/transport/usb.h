@@ -29,10 +29,10 @@ struct libusb_device;
 #define USB_PORT_PATH_MAX 40
 
 struct usb_selector {
-	int vid;          /* -1 when selecting by path */
+	int vid; /* -1 when selecting by path */
 	int pid;
-	char *serial;     /* NULL: any (owned) */
-	char *port_path;  /* NULL unless path=... (owned) */
+	char *serial;	 /* NULL: any (owned) */
+	char *port_path; /* NULL unless path=... (owned) */
 };
 
 /* Parse "VID:PID[:SERIAL]" or "path=BUS-PORT[.PORT]..." (no query part).
@@ -49,11 +49,11 @@ int usb_ids_parse(const char *text, int *vid, int *pid, const char **serial);
 /* The vendor bulk pipe of a device: a class 0xFF interface (or the one
  * asked for) with one bulk IN and one bulk OUT endpoint. */
 struct usb_bulk_iface {
-	int number;           /* bInterfaceNumber */
-	int alt;              /* bAlternateSetting */
-	uint8_t ep_in;        /* e.g. 0x81 */
-	uint8_t ep_out;       /* e.g. 0x01 */
-	uint16_t mps_in;      /* wMaxPacketSize of ep_in */
+	int number;	 /* bInterfaceNumber */
+	int alt;	 /* bAlternateSetting */
+	uint8_t ep_in;	 /* e.g. 0x81 */
+	uint8_t ep_out;	 /* e.g. 0x01 */
+	uint16_t mps_in; /* wMaxPacketSize of ep_in */
 	uint16_t mps_out;
 };
 
@@ -75,8 +75,8 @@ struct usb_dev_info {
 	char *manufacturer;
 	char *product;
 	char *serial;
-	int bulk_iface;       /* vendor bulk interface number, -1: none */
-	char *uri;            /* "usb:path=1-2" for a fixture file, or
+	int bulk_iface; /* vendor bulk interface number, -1: none */
+	char *uri;	/* "usb:path=1-2" for a fixture file, or
 	                         "usb:VID:PID:SERIAL" without a port path */
 };
 
@@ -108,8 +108,7 @@ int usb_selector_match(const struct usb_selector *sel,
  * ST_E_ARG when VID:PID matches several devices ("add :SERIAL").
  */
 st_err usb_find_device(struct libusb_context *ctx,
-    const struct usb_selector *sel, struct libusb_device **out,
-    char **cause);
+    const struct usb_selector *sel, struct libusb_device **out, char **cause);
 
 /* libusb's name and message for a return code, for causes. */
 const char *usb_strerror(int libusb_ret);

@@ -20,13 +20,13 @@
 
 struct hp_event {
 	int arrived;
-	int tries;              /* matching attempts so far */
-	libusb_device *dev;     /* referenced */
+	int tries;	    /* matching attempts so far */
+	libusb_device *dev; /* referenced */
 	struct hp_event *next;
 };
 
 struct hp_seen {
-	libusb_device *dev;     /* referenced */
+	libusb_device *dev; /* referenced */
 	struct usb_dev_info info;
 	struct hp_seen *next;
 };
@@ -44,7 +44,7 @@ struct usb_hotplug {
 	 * read its serial is not allowed. */
 	pthread_mutex_t mu;
 	struct hp_event *queue;
-	struct hp_seen *seen;   /* matching devices reported ARRIVED */
+	struct hp_seen *seen; /* matching devices reported ARRIVED */
 };
 
 static int LIBUSB_CALL
@@ -203,8 +203,8 @@ usb_hotplug_start(const char *selector, usb_hotplug_fn fn, void *ctx,
 		goto fail;
 	r = libusb_init(&h->usb);
 	if (r != 0) {
-		err = st_fail(cause, ST_E_IO, "libusb_init: %s",
-		    usb_strerror(r));
+		err =
+		    st_fail(cause, ST_E_IO, "libusb_init: %s", usb_strerror(r));
 		goto fail;
 	}
 	if (!libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG)) {
@@ -214,9 +214,10 @@ usb_hotplug_start(const char *selector, usb_hotplug_fn fn, void *ctx,
 	}
 	r = libusb_hotplug_register_callback(h->usb,
 	    LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED |
-	    LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT, LIBUSB_HOTPLUG_ENUMERATE,
-	    LIBUSB_HOTPLUG_MATCH_ANY, LIBUSB_HOTPLUG_MATCH_ANY,
-	    LIBUSB_HOTPLUG_MATCH_ANY, on_hotplug, h, &h->cb);
+		LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT,
+	    LIBUSB_HOTPLUG_ENUMERATE, LIBUSB_HOTPLUG_MATCH_ANY,
+	    LIBUSB_HOTPLUG_MATCH_ANY, LIBUSB_HOTPLUG_MATCH_ANY, on_hotplug, h,
+	    &h->cb);
 	if (r != 0) {
 		err = st_fail(cause, ST_E_IO, "registering for hotplug: %s",
 		    usb_strerror(r));
@@ -224,7 +225,8 @@ usb_hotplug_start(const char *selector, usb_hotplug_fn fn, void *ctx,
 	}
 	if (pthread_create(&h->thread, NULL, hotplug_main, h) != 0) {
 		libusb_hotplug_deregister_callback(h->usb, h->cb);
-		err = st_fail(cause, ST_E_IO, "cannot start the hotplug "
+		err = st_fail(cause, ST_E_IO,
+		    "cannot start the hotplug "
 		    "thread");
 		goto fail;
 	}

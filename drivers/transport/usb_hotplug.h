@@ -16,8 +16,8 @@
 #include "drivers/transport/usb.h"
 
 enum usb_hotplug_event {
-	USB_HOTPLUG_ARRIVED,  /* plugged in (or present at start) */
-	USB_HOTPLUG_LEFT,     /* removed */
+	USB_HOTPLUG_ARRIVED, /* plugged in (or present at start) */
+	USB_HOTPLUG_LEFT,    /* removed */
 };
 
 /* `dev` is borrowed for the call; for LEFT it is what was seen on

@@ -41,15 +41,15 @@ static const struct ca_key ca_keys[] = {
 
 #define CA_KEYS_LEN (sizeof ca_keys / sizeof ca_keys[0])
 
-static const char *const local_keys[] = { "key", "pkcs11_module",
-	"pin_file", "pin_env", NULL };
-static const char *const vault_keys[] = { "addr", "mount", "role",
-	"namespace", "token_file", "token_env", "approle_role_id_file",
+static const char *const local_keys[] = { "key", "pkcs11_module", "pin_file",
+	"pin_env", NULL };
+static const char *const vault_keys[] = { "addr", "mount", "role", "namespace",
+	"token_file", "token_env", "approle_role_id_file",
 	"approle_secret_id_file", "ca_bundle", "pin_sha256", "timeout_ms",
 	"retries", NULL };
-static const char *const cfssl_keys[] = { "addr", "profile",
-	"auth_key_file", "chain_file", "ca_bundle", "pin_sha256",
-	"timeout_ms", "retries", NULL };
+static const char *const cfssl_keys[] = { "addr", "profile", "auth_key_file",
+	"chain_file", "ca_bundle", "pin_sha256", "timeout_ms", "retries",
+	NULL };
 static const char *const hub_keys[] = { "addr", "token_file", "token_env",
 	"ca_bundle", "pin_sha256", "timeout_ms", "retries", NULL };
 
@@ -92,11 +92,12 @@ static int
 is_env_name(const char *value)
 {
 	static const char first[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz_";
+				    "abcdefghijklmnopqrstuvwxyz_";
 
 	return value[0] != '\0' && strchr(first, value[0]) != NULL &&
-	    strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789_") == strlen(value);
+	    strspn(value,
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		"0123456789_") == strlen(value);
 }
 
 st_err
@@ -114,12 +115,15 @@ ca_key_check(const struct ca_key *key, const char *value, char **why)
 		break;
 	case CA_KEY_INT:
 		if (!num_valid(value, key->min, key->max, &n))
-			err = st_fail(why, ST_E_CONFIG, "expected an integer "
-			    "%lld..%lld", key->min, key->max);
+			err = st_fail(why, ST_E_CONFIG,
+			    "expected an integer "
+			    "%lld..%lld",
+			    key->min, key->max);
 		break;
 	case CA_KEY_ENV_NAME:
 		if (!is_env_name(value))
-			err = st_fail(why, ST_E_CONFIG, "expected the name of "
+			err = st_fail(why, ST_E_CONFIG,
+			    "expected the name of "
 			    "an environment variable (such as VAULT_TOKEN), "
 			    "not its value");
 		break;
@@ -171,8 +175,10 @@ check_keys(const struct ca_settings *s, const char *backend,
 		for (size_t i = 0; keys[i] != NULL && !known; i++)
 			known = strcmp(keys[i], e->key) == 0;
 		if (!known)
-			return st_fail(cause, ST_E_CONFIG, "[ca] key '%s' does "
-			    "not apply to the %s backend", e->key, backend);
+			return st_fail(cause, ST_E_CONFIG,
+			    "[ca] key '%s' does "
+			    "not apply to the %s backend",
+			    e->key, backend);
 	}
 	return ST_OK;
 }
@@ -194,8 +200,10 @@ ca_open(const char *backend, const struct ca_settings *s,
 			free(known);
 			known = longer;
 		}
-		err = st_fail(cause, ST_E_CONFIG, "unknown CA backend '%s' "
-		    "(known: %s)", backend, known);
+		err = st_fail(cause, ST_E_CONFIG,
+		    "unknown CA backend '%s' "
+		    "(known: %s)",
+		    backend, known);
 		goto out;
 	}
 	err = check_keys(s, ca_table[i].name, ca_table[i].keys, cause);
@@ -246,8 +254,8 @@ ca_sign(struct ca_backend *ca, const struct ca_request *req,
 }
 
 st_err
-ca_revoke(struct ca_backend *ca, const char *serial_hex,
-    const char *reason, char **cause)
+ca_revoke(struct ca_backend *ca, const char *serial_hex, const char *reason,
+    char **cause)
 {
 	if (ca->ops->revoke == NULL)
 		return st_fail(cause, ST_E_UNSUPPORTED, "%s cannot revoke",
@@ -260,8 +268,10 @@ ca_find_by_key(struct ca_backend *ca, const char *key_sha256,
     int (*cb)(X509 *cert, void *arg), void *arg, char **cause)
 {
 	if (ca->ops->find_by_key == NULL)
-		return st_fail(cause, ST_E_UNSUPPORTED, "%s cannot look up "
-		    "certificates by key", ca->describe);
+		return st_fail(cause, ST_E_UNSUPPORTED,
+		    "%s cannot look up "
+		    "certificates by key",
+		    ca->describe);
 	return ca->ops->find_by_key(ca, key_sha256, cb, arg, cause);
 }
 

@@ -31,7 +31,7 @@
 struct ca_backend;
 
 struct ca_request {
-	X509_REQ *csr;                 /* borrowed; already passed CSR policy */
+	X509_REQ *csr;		       /* borrowed; already passed CSR policy */
 	const struct profile *profile; /* borrowed */
 	const char *device_serial;     /* the serial the device reported */
 	const char *hw_version, *fw_version; /* for backends that record them */
@@ -39,10 +39,10 @@ struct ca_request {
 };
 
 struct ca_issued {
-	X509 *cert;            /* the device certificate (owned) */
-	STACK_OF(X509) *chain; /* issuer first, root last (owned; may lack the
+	X509 *cert;		/* the device certificate (owned) */
+	STACK_OF(X509) * chain; /* issuer first, root last (owned; may lack the
 	                          root if the backend does not return it) */
-	char *serial_hex;      /* certificate serial, lower-case hex (owned) */
+	char *serial_hex;	/* certificate serial, lower-case hex (owned) */
 };
 
 /* Free what `issued` owns and zero it (accepts a zeroed struct). */
@@ -77,7 +77,7 @@ struct ca_backend {
 	const struct ca_backend_ops *ops;
 	const char *name; /* the table name it was opened by (set by
 	                     ca_open; static), NULL if opened otherwise */
-	char *describe;   /* "local CA (var/ca/intermediate.pem)" */
+	char *describe;	  /* "local CA (var/ca/intermediate.pem)" */
 };
 
 /* One backend-specific setting ("url", "role", "token-file"...). */
@@ -91,7 +91,7 @@ struct ca_setting {
  * ca_open() only: a backend copies what it keeps.
  */
 struct ca_settings {
-	const char *dir;                /* local: the CA directory */
+	const char *dir;		/* local: the CA directory */
 	const struct ca_setting *extra; /* others: key/value pairs ended by
 	                                   { NULL, NULL }; may be NULL */
 };
@@ -102,12 +102,12 @@ struct ca_settings {
  * applies to the chosen backend, from the same table.
  */
 enum ca_key_type {
-	CA_KEY_TEXT,        /* any non-empty text */
-	CA_KEY_PATH,        /* a file, relative to the station's home */
-	CA_KEY_INT,         /* a whole number in [min, max] */
-	CA_KEY_ENV_NAME,    /* the name of an environment variable holding a
+	CA_KEY_TEXT,	   /* any non-empty text */
+	CA_KEY_PATH,	   /* a file, relative to the station's home */
+	CA_KEY_INT,	   /* a whole number in [min, max] */
+	CA_KEY_ENV_NAME,   /* the name of an environment variable holding a
 	                       secret (never the secret: errors do not echo) */
-	CA_KEY_PKCS11_URI,  /* a PKCS#11 URI (pkcs11.h) */
+	CA_KEY_PKCS11_URI, /* a PKCS#11 URI (pkcs11.h) */
 };
 
 struct ca_key {

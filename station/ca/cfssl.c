@@ -21,7 +21,7 @@ struct cfssl_ca {
 	struct http_opts http;
 	unsigned char *key; /* authsign HMAC key (raw bytes), or NULL */
 	size_t key_len;
-	STACK_OF(X509) *chain; /* from chain_file, or NULL */
+	STACK_OF(X509) * chain; /* from chain_file, or NULL */
 };
 
 static char *
@@ -66,7 +66,7 @@ request_body(struct cfssl_ca *ca, X509_REQ *csr)
 }
 
 st_err
-cfssl_parse_reply(const char *body, size_t len, STACK_OF(X509) *ca_chain,
+cfssl_parse_reply(const char *body, size_t len, STACK_OF(X509) * ca_chain,
     struct ca_issued *out, char **cause)
 {
 	struct http_reply reply = { 200, (char *)body, len }, *r = &reply;
@@ -80,10 +80,10 @@ cfssl_parse_reply(const char *body, size_t len, STACK_OF(X509) *ca_chain,
 	err = remote_json(r, "CFSSL's reply", &root, cause);
 	if (err)
 		goto out;
-	pem = remote_json_str(json_object_get(root, "result"),
-	    "certificate");
+	pem = remote_json_str(json_object_get(root, "result"), "certificate");
 	if (!json_is_true(json_object_get(root, "success")) || pem == NULL) {
-		err = st_fail(cause, ST_E_CA, "CFSSL's reply has no "
+		err = st_fail(cause, ST_E_CA,
+		    "CFSSL's reply has no "
 		    "result.certificate");
 		goto out;
 	}
@@ -109,8 +109,8 @@ cfssl_sign(struct ca_backend *base, const struct ca_request *req,
 {
 	struct cfssl_ca *ca = (struct cfssl_ca *)base;
 	const char *what = ca->key ? "CFSSL authsign" : "CFSSL sign";
-	char *url = remote_url(ca->addr, ca->key ? "api/v1/cfssl/authsign" :
-	    "api/v1/cfssl/sign");
+	char *url = remote_url(ca->addr,
+	    ca->key ? "api/v1/cfssl/authsign" : "api/v1/cfssl/sign");
 	char *body = request_body(ca, req->csr);
 	struct http_reply r = { 0 };
 	char *msg = NULL;
@@ -125,9 +125,10 @@ cfssl_sign(struct ca_backend *base, const struct ca_request *req,
 	}
 	if (r.status != 200) {
 		msg = remote_error_text(&r);
-		err = st_fail(cause, ST_E_CA, "%s: CFSSL refused the request "
-		    "(HTTP %ld): %s", what, r.status, msg ? msg :
-		    "no reason given");
+		err = st_fail(cause, ST_E_CA,
+		    "%s: CFSSL refused the request "
+		    "(HTTP %ld): %s",
+		    what, r.status, msg ? msg : "no reason given");
 		goto out;
 	}
 	err = cfssl_parse_reply(r.body, r.len, ca->chain, out, cause);
@@ -151,9 +152,11 @@ cfssl_revoke(struct ca_backend *base, const char *serial_hex,
 {
 	(void)base;
 	(void)reason;
-	return st_fail(cause, ST_E_UNSUPPORTED, "the cfssl backend cannot "
+	return st_fail(cause, ST_E_UNSUPPORTED,
+	    "the cfssl backend cannot "
 	    "revoke serial %s: revoke it on the CA host ('cfssl revoke' "
-	    "with its certificate database)", serial_hex);
+	    "with its certificate database)",
+	    serial_hex);
 }
 
 static void
@@ -193,9 +196,11 @@ load_key(struct cfssl_ca *ca, const struct ca_settings *s, char **cause)
 	    strlen(hex) % 2 == 0)
 		ca->key = OPENSSL_hexstr2buf(hex, &len);
 	if (ca->key == NULL || len < 16) {
-		err = st_fail(cause, ST_E_CONFIG, "[ca] auth_key_file %s: "
+		err = st_fail(cause, ST_E_CONFIG,
+		    "[ca] auth_key_file %s: "
 		    "expected the key in hex, as in CFSSL's auth_keys (at "
-		    "least 16 bytes)", ca_settings_get(s, "auth_key_file"));
+		    "least 16 bytes)",
+		    ca_settings_get(s, "auth_key_file"));
 		if (ca->key)
 			OPENSSL_clear_free(ca->key, (size_t)len);
 		ca->key = NULL;
@@ -230,13 +235,13 @@ cfssl_ca_open(const struct ca_settings *s, struct ca_backend **out,
 		goto out;
 	if (chain == NULL)
 		log_warn("no [ca] chain_file: CFSSL returns only the device "
-		    "certificate, so the chain check needs the leaf to be "
-		    "signed by the pinned root itself");
+			 "certificate, so the chain check needs the leaf to be "
+			 "signed by the pinned root itself");
 	ca->addr = xstrdup(addr);
 	ca->profile = profile ? xstrdup(profile) : NULL;
-	ca->base.describe = xasprintf("CFSSL (%s, %s%s%s)", addr,
-	    ca->key ? "authsign" : "sign", profile ? ", profile " : "",
-	    profile ? profile : "");
+	ca->base.describe =
+	    xasprintf("CFSSL (%s, %s%s%s)", addr, ca->key ? "authsign" : "sign",
+		profile ? ", profile " : "", profile ? profile : "");
 	*out = &ca->base;
 	ca = NULL;
 out:

@@ -35,7 +35,7 @@
  * failure out is zeroed.
  */
 st_err cfssl_parse_reply(const char *body, size_t len,
-    STACK_OF(X509) *ca_chain, struct ca_issued *out, char **cause);
+    STACK_OF(X509) * ca_chain, struct ca_issued *out, char **cause);
 
 st_err cfssl_ca_open(const struct ca_settings *s, struct ca_backend **out,
     char **cause);

@@ -48,16 +48,20 @@ cred_read_file(const char *path, char **out, char **cause)
 		goto out;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		err = st_fail(cause, ST_E_CONFIG, "the credential file %s is "
-		    "not a regular file", path);
+		err = st_fail(cause, ST_E_CONFIG,
+		    "the credential file %s is "
+		    "not a regular file",
+		    path);
 		goto out;
 	}
 	/* Checked on the open descriptor, so a chmod race cannot slip a
 	 * world-readable file past the check. */
 	if ((st.st_mode & 077) != 0) {
-		err = st_fail(cause, ST_E_CONFIG, "the credential file %s has "
+		err = st_fail(cause, ST_E_CONFIG,
+		    "the credential file %s has "
 		    "mode %04o: it must be readable by its owner only (chmod "
-		    "600 %s)", path, (unsigned)(st.st_mode & 07777), path);
+		    "600 %s)",
+		    path, (unsigned)(st.st_mode & 07777), path);
 		goto out;
 	}
 	while (len <= CRED_MAX) {
@@ -75,14 +79,18 @@ cred_read_file(const char *path, char **out, char **cause)
 		len += (size_t)n;
 	}
 	if (len > CRED_MAX) {
-		err = st_fail(cause, ST_E_CONFIG, "the credential file %s is "
-		    "larger than %d bytes", path, CRED_MAX);
+		err = st_fail(cause, ST_E_CONFIG,
+		    "the credential file %s is "
+		    "larger than %d bytes",
+		    path, CRED_MAX);
 		goto out;
 	}
 	trim(buf);
 	if (buf[0] == '\0') {
-		err = st_fail(cause, ST_E_CONFIG, "the credential file %s is "
-		    "empty", path);
+		err = st_fail(cause, ST_E_CONFIG,
+		    "the credential file %s is "
+		    "empty",
+		    path);
 		goto out;
 	}
 	*out = buf;
@@ -104,19 +112,25 @@ cred_from_settings(const struct ca_settings *s, const char *file_key,
 
 	*out = NULL;
 	if (file && env)
-		return st_fail(cause, ST_E_CONFIG, "[ca] %s and %s are both "
-		    "set: choose one", file_key, env_key);
+		return st_fail(cause, ST_E_CONFIG,
+		    "[ca] %s and %s are both "
+		    "set: choose one",
+		    file_key, env_key);
 	if (file)
 		return cred_read_file(file, out, cause);
 	if (env == NULL)
 		return ST_OK;
 	value = getenv(env);
 	if (value == NULL || value[0] == '\0')
-		return st_fail(cause, ST_E_CONFIG, "[ca] %s = %s: the "
-		    "environment variable %s is not set", env_key, env, env);
+		return st_fail(cause, ST_E_CONFIG,
+		    "[ca] %s = %s: the "
+		    "environment variable %s is not set",
+		    env_key, env, env);
 	if (strlen(value) > CRED_MAX)
-		return st_fail(cause, ST_E_CONFIG, "the environment variable "
-		    "%s is longer than %d bytes", env, CRED_MAX);
+		return st_fail(cause, ST_E_CONFIG,
+		    "the environment variable "
+		    "%s is longer than %d bytes",
+		    env, CRED_MAX);
 	*out = xstrdup(value);
 	trim(*out);
 	return ST_OK;
@@ -138,7 +152,7 @@ cred_scrub(char *text, const char *secret)
 
 	if (text == NULL || n == 0)
 		return;
-	for (char *p = strstr(text, secret); p != NULL; p = strstr(p + n,
-	    secret))
+	for (char *p = strstr(text, secret); p != NULL;
+	     p = strstr(p + n, secret))
 		memset(p, '*', n);
 }

@@ -36,8 +36,10 @@ parse_ms(const char *key, const char *v, long min, long max, int *out,
 		return ST_OK;
 	/* No sign: a negative number is refused whatever min says. */
 	if (v[0] == '-' || !num_valid(v, min, max, &n))
-		return st_fail(cause, ST_E_CONFIG, "[ca] %s = '%s': expected "
-		    "an integer %ld..%ld", key, v, min, max);
+		return st_fail(cause, ST_E_CONFIG,
+		    "[ca] %s = '%s': expected "
+		    "an integer %ld..%ld",
+		    key, v, min, max);
 	*out = (int)n;
 	return ST_OK;
 }
@@ -47,15 +49,14 @@ static int
 pin_is_valid(const char *b64)
 {
 	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+				       "abcdefghijklmnopqrstuvwxyz0123456789+/";
 
 	return strlen(b64) == 44 && strspn(b64, alphabet) == 43 &&
 	    b64[43] == '=';
 }
 
 st_err
-http_opts_load(const struct ca_settings *s, struct http_opts *o,
-    char **cause)
+http_opts_load(const struct ca_settings *s, struct http_opts *o, char **cause)
 {
 	const char *bundle = ca_settings_get(s, "ca_bundle");
 	const char *pin = ca_settings_get(s, "pin_sha256");
@@ -73,13 +74,15 @@ http_opts_load(const struct ca_settings *s, struct http_opts *o,
 	if (err)
 		return err;
 	if (pin != NULL) {
-		const char *b64 = strncmp(pin, "sha256//", 8) == 0 ? pin + 8 :
-		    pin;
+		const char *b64 =
+		    strncmp(pin, "sha256//", 8) == 0 ? pin + 8 : pin;
 
 		if (!pin_is_valid(b64))
-			return st_fail(cause, ST_E_CONFIG, "[ca] pin_sha256 = "
+			return st_fail(cause, ST_E_CONFIG,
+			    "[ca] pin_sha256 = "
 			    "'%s': expected the base64 SHA-256 of the server's "
-			    "public key (44 characters)", pin);
+			    "public key (44 characters)",
+			    pin);
 		o->pin = xasprintf("sha256//%s", b64);
 	}
 	if (bundle != NULL)
@@ -115,17 +118,21 @@ http_check_addr(const char *key, const char *addr, char **cause)
 	/* Plain http would carry the CA credentials in clear: refused, even
 	 * to loopback (the test servers speak TLS too). */
 	if (strcmp(scheme, "https") != 0) {
-		err = st_fail(cause, ST_E_CONFIG, "[ca] %s = '%s': only "
-		    "https:// is accepted", key, addr);
+		err = st_fail(cause, ST_E_CONFIG,
+		    "[ca] %s = '%s': only "
+		    "https:// is accepted",
+		    key, addr);
 		goto out;
 	}
 	curl_url_get(u, CURLUPART_USER, &user, 0);
 	curl_url_get(u, CURLUPART_QUERY, &query, 0);
 	curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0);
 	if (user != NULL || query != NULL || frag != NULL)
-		err = st_fail(cause, ST_E_CONFIG, "[ca] %s: credentials, "
+		err = st_fail(cause, ST_E_CONFIG,
+		    "[ca] %s: credentials, "
 		    "queries and fragments do not belong in the address "
-		    "(use token_file or token_env)", key);
+		    "(use token_file or token_env)",
+		    key);
 out:
 	curl_free(scheme);
 	curl_free(user);
@@ -174,8 +181,7 @@ sleep_ms(int ms)
 static int
 status_is_transient(long status)
 {
-	return status == 429 || status == 502 || status == 503 ||
-	    status == 504;
+	return status == 429 || status == 502 || status == 503 || status == 504;
 }
 
 static int
@@ -202,25 +208,32 @@ transfer_error(CURLcode rc, const char *errbuf, const char *method,
 	const char *detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
 
 	if (sink->overflow)
-		return st_fail(cause, ST_E_CA, "%s %s: reply larger than %d "
-		    "bytes", method, url, HTTP_REPLY_MAX);
+		return st_fail(cause, ST_E_CA,
+		    "%s %s: reply larger than %d "
+		    "bytes",
+		    method, url, HTTP_REPLY_MAX);
 	if (rc == CURLE_OPERATION_TIMEDOUT)
-		return st_fail(cause, ST_E_TIMEOUT, "%s %s: no reply within "
-		    "the deadline (%s)", method, url, detail);
+		return st_fail(cause, ST_E_TIMEOUT,
+		    "%s %s: no reply within "
+		    "the deadline (%s)",
+		    method, url, detail);
 	if (rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH)
-		return st_fail(cause, ST_E_CA, "%s %s: TLS verification "
+		return st_fail(cause, ST_E_CA,
+		    "%s %s: TLS verification "
 		    "failed: the server's public key does not match "
-		    "pin_sha256", method, url);
+		    "pin_sha256",
+		    method, url);
 	if (curl_is_tls(rc))
-		return st_fail(cause, ST_E_CA, "%s %s: TLS verification of "
-		    "the server failed: %s", method, url, detail);
+		return st_fail(cause, ST_E_CA,
+		    "%s %s: TLS verification of "
+		    "the server failed: %s",
+		    method, url, detail);
 	return st_fail(cause, ST_E_HANGUP, "%s %s: %s", method, url, detail);
 }
 
 static CURL *
 make_handle(const struct http_opts *o, const char *method, const char *url,
-    struct curl_slist *hl, const char *body, struct sink *sink,
-    char *errbuf)
+    struct curl_slist *hl, const char *body, struct sink *sink, char *errbuf)
 {
 	CURL *h = curl_easy_init();
 
@@ -296,7 +309,8 @@ attempt(const struct http_opts *o, const char *method, const char *url,
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)left_ms);
 	*rc_out = curl_easy_perform(h);
 	if (*rc_out != CURLE_OK) {
-		err = transfer_error(*rc_out, errbuf, method, url, &sink, cause);
+		err =
+		    transfer_error(*rc_out, errbuf, method, url, &sink, cause);
 		free(sink.buf);
 		goto out;
 	}
@@ -331,8 +345,10 @@ http_call(const struct http_opts *o, const char *method, const char *url,
 
 		if (left <= 0) {
 			if (err == ST_E_TIMEOUT)
-				st_fail(cause, ST_E_TIMEOUT, "%s %s: deadline "
-				    "passed", method, url);
+				st_fail(cause, ST_E_TIMEOUT,
+				    "%s %s: deadline "
+				    "passed",
+				    method, url);
 			break;
 		}
 		http_reply_clear(out);
@@ -341,7 +357,7 @@ http_call(const struct http_opts *o, const char *method, const char *url,
 			log_debug("%s %s: HTTP %ld (%zu bytes)", method, url,
 			    out->status, out->len);
 		int again = err ? curl_is_transient(rc) :
-		    status_is_transient(out->status);
+				  status_is_transient(out->status);
 		if (!again || i == o->retries)
 			break;
 		if (backoff >= deadline_left_ms(dl))

@@ -31,11 +31,11 @@
 #define HTTP_RETRIES_MAX 10
 
 struct http_opts {
-	char *ca_bundle;  /* PEM file of trusted CAs; NULL: system store */
-	char *pin;        /* "sha256//BASE64" for curl, or NULL */
-	int timeout_ms;   /* cap of one call when the caller has no sooner
+	char *ca_bundle; /* PEM file of trusted CAs; NULL: system store */
+	char *pin;	 /* "sha256//BASE64" for curl, or NULL */
+	int timeout_ms;	 /* cap of one call when the caller has no sooner
 	                     deadline */
-	int retries;      /* extra attempts on transient failures */
+	int retries;	 /* extra attempts on transient failures */
 };
 
 /*
@@ -74,10 +74,9 @@ struct http_reply {
  * ST_E_CA (TLS verification or pin failed, reply too big), with a cause
  * naming the URL.
  */
-st_err http_call(const struct http_opts *o, const char *method,
-    const char *url, const struct http_header *hdrs, size_t n_hdrs,
-    const char *body, struct deadline dl, struct http_reply *out,
-    char **cause);
+st_err http_call(const struct http_opts *o, const char *method, const char *url,
+    const struct http_header *hdrs, size_t n_hdrs, const char *body,
+    struct deadline dl, struct http_reply *out, char **cause);
 void http_reply_clear(struct http_reply *r);
 
 #endif

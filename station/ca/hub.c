@@ -74,17 +74,21 @@ check_reply(const struct ca_issued *out, const struct hub_reply *info,
     const char *device_id, char **cause)
 {
 	if (info->device_id && strcmp(info->device_id, device_id) != 0)
-		return st_fail(cause, ST_E_CA, "the hub's reply is for device "
-		    "'%s', not '%s'", info->device_id, device_id);
-	if (info->serial && !remote_serial_equal(info->serial,
-	    out->serial_hex))
-		return st_fail(cause, ST_E_CA, "the hub's serialNumber %s is "
-		    "not the certificate's serial %s", info->serial,
-		    out->serial_hex);
-	if (info->fingerprint && !fingerprint_matches(out->cert,
-	    info->fingerprint))
-		return st_fail(cause, ST_E_CA, "the hub's fingerprint %s is "
-		    "not the certificate's", info->fingerprint);
+		return st_fail(cause, ST_E_CA,
+		    "the hub's reply is for device "
+		    "'%s', not '%s'",
+		    info->device_id, device_id);
+	if (info->serial && !remote_serial_equal(info->serial, out->serial_hex))
+		return st_fail(cause, ST_E_CA,
+		    "the hub's serialNumber %s is "
+		    "not the certificate's serial %s",
+		    info->serial, out->serial_hex);
+	if (info->fingerprint &&
+	    !fingerprint_matches(out->cert, info->fingerprint))
+		return st_fail(cause, ST_E_CA,
+		    "the hub's fingerprint %s is "
+		    "not the certificate's",
+		    info->fingerprint);
 	return ST_OK;
 }
 
@@ -108,7 +112,8 @@ hub_parse_reply(const char *body, size_t len, const char *device_id,
 	pem = remote_json_str(root, "clientCert");
 	ca_pem = remote_json_str(root, "caCert");
 	if (pem == NULL) {
-		err = st_fail(cause, ST_E_CA, "the hub's reply has no "
+		err = st_fail(cause, ST_E_CA,
+		    "the hub's reply has no "
 		    "clientCert");
 		goto fail;
 	}
@@ -125,8 +130,8 @@ hub_parse_reply(const char *body, size_t len, const char *device_id,
 	tmp.valid_from = dup_str(root, "validFrom");
 	tmp.valid_to = dup_str(root, "validTo");
 	tmp.broker_url = dup_str(root, "brokerUrl");
-	tmp.mqtt_secure_port = (int)json_integer_value(json_object_get(root,
-	    "mqttSecurePort"));
+	tmp.mqtt_secure_port =
+	    (int)json_integer_value(json_object_get(root, "mqttSecurePort"));
 	remote_issued_take(out, cert, chain);
 	cert = NULL;
 	chain = NULL;
@@ -188,7 +193,8 @@ hub_sign(struct ca_backend *base, const struct ca_request *req,
 	memset(out, 0, sizeof *out);
 	/* The id goes into the URL path as it is. */
 	if (id == NULL || !serial_is_valid(id))
-		return st_fail(cause, ST_E_ARG, "the hub needs a device serial "
+		return st_fail(cause, ST_E_ARG,
+		    "the hub needs a device serial "
 		    "of A-Z a-z 0-9 . _ - as its device id");
 	pem = remote_csr_pem(req->csr);
 	j = json_pack("{s:s}", "csrPem", pem);
@@ -231,13 +237,15 @@ out:
 }
 
 static st_err
-hub_revoke(struct ca_backend *base, const char *serial_hex,
-    const char *reason, char **cause)
+hub_revoke(struct ca_backend *base, const char *serial_hex, const char *reason,
+    char **cause)
 {
 	(void)base;
 	(void)reason;
-	return st_fail(cause, ST_E_UNSUPPORTED, "the hub revokes by device "
-	    "id, not by serial (%s): revoke the device instead", serial_hex);
+	return st_fail(cause, ST_E_UNSUPPORTED,
+	    "the hub revokes by device "
+	    "id, not by serial (%s): revoke the device instead",
+	    serial_hex);
 }
 
 st_err
@@ -292,8 +300,7 @@ static const struct ca_backend_ops hub_ops = {
 };
 
 st_err
-hub_ca_open(const struct ca_settings *s, struct ca_backend **out,
-    char **cause)
+hub_ca_open(const struct ca_settings *s, struct ca_backend **out, char **cause)
 {
 	struct hub_ca *ca = xcalloc(1, sizeof *ca);
 	const char *addr = NULL;

@@ -50,7 +50,8 @@ copy_san(X509 *cert, X509_REQ *csr, char **cause)
 		goto out;
 	names = X509V3_EXT_d2i(sk_X509_EXTENSION_value(exts, idx));
 	if (names == NULL) {
-		err = st_fail_ssl(cause, ST_E_CA, "the CSR's subjectAltName "
+		err = st_fail_ssl(cause, ST_E_CA,
+		    "the CSR's subjectAltName "
 		    "does not decode");
 		goto out;
 	}
@@ -59,15 +60,17 @@ copy_san(X509 *cert, X509_REQ *csr, char **cause)
 
 		/* A CA must not quietly change what it was asked for. */
 		if (type != GEN_DNS && type != GEN_URI) {
-			err = st_fail(cause, ST_E_CA, "the CSR asks for a "
+			err = st_fail(cause, ST_E_CA,
+			    "the CSR asks for a "
 			    "subjectAltName of type %d; only DNS and URI are "
-			    "issued", type);
+			    "issued",
+			    type);
 			goto out;
 		}
 	}
 	if (sk_GENERAL_NAME_num(names) > 0 &&
 	    !X509_add1_ext_i2d(cert, NID_subject_alt_name, names, 0,
-	    X509V3_ADD_DEFAULT))
+		X509V3_ADD_DEFAULT))
 		err = st_fail_ssl(cause, ST_E_CA, "adding subjectAltName");
 out:
 	GENERAL_NAMES_free(names);
@@ -94,7 +97,8 @@ add_leaf_exts(X509 *cert, X509 *inter, const struct profile *p, char **cause)
 	if (p->eku_client_auth || p->eku_server_auth) {
 		const char *eku = p->eku_client_auth && p->eku_server_auth ?
 		    "clientAuth,serverAuth" :
-		    p->eku_client_auth ? "clientAuth" : "serverAuth";
+		    p->eku_client_auth ? "clientAuth" :
+					 "serverAuth";
 
 		err = local_add_ext(cert, inter, NID_ext_key_usage, eku, cause);
 		if (err)
@@ -169,8 +173,9 @@ record_issue(struct local_ca *ca, X509 *cert, const char *serial_hex,
 	cert_fingerprint_sha256(cert, fp);
 	clock_iso8601_utc(now, (int64_t)time(NULL));
 	char *line = xasprintf("%s %s %s %s\n", now, serial_hex, fp, subject);
-	st_err err = pem ? local_log_issue(ca->dir, serial_hex, line, pem,
-	    cause) : st_fail_ssl(cause, ST_E_CRYPTO, "certificate to PEM");
+	st_err err = pem ?
+	    local_log_issue(ca->dir, serial_hex, line, pem, cause) :
+	    st_fail_ssl(cause, ST_E_CRYPTO, "certificate to PEM");
 
 	free(line);
 	free(pem);
@@ -268,13 +273,17 @@ local_revoke(struct ca_backend *base, const char *serial_hex,
 
 	if (serial_hex[0] == '\0' ||
 	    strspn(serial_hex, "0123456789abcdef") != strlen(serial_hex))
-		return st_fail(cause, ST_E_ARG, "'%s' is not a lower-case hex "
-		    "serial", serial_hex);
+		return st_fail(cause, ST_E_ARG,
+		    "'%s' is not a lower-case hex "
+		    "serial",
+		    serial_hex);
 	pthread_mutex_lock(&ca->lock);
 	err = local_ca_read_index(ca->dir, find_serial_cb, &f, cause);
 	if (err == ST_OK && !f.found)
-		err = st_fail(cause, ST_E_NOTFOUND, "serial %s was not issued "
-		    "by the CA in %s", serial_hex, ca->dir);
+		err = st_fail(cause, ST_E_NOTFOUND,
+		    "serial %s was not issued "
+		    "by the CA in %s",
+		    serial_hex, ca->dir);
 	/* Revoking twice is not an error (a recovery finishing what a
 	 * stopped process began): the first line stands. */
 	if (err == ST_OK)
@@ -296,8 +305,8 @@ local_revoke(struct ca_backend *base, const char *serial_hex,
 	}
 	pthread_mutex_unlock(&ca->lock);
 	if (err == ST_OK)
-		log_info("%s serial %s", done.found ? "already revoked" :
-		    "revoked", serial_hex);
+		log_info("%s serial %s",
+		    done.found ? "already revoked" : "revoked", serial_hex);
 	return err;
 }
 
@@ -373,9 +382,11 @@ load_token_key(struct local_ca *ca, const struct local_ca_key *key,
 	if (err)
 		return err;
 	if (EVP_PKEY_eq(X509_get0_pubkey(ca->inter),
-	    pkcs11_key_public(ca->token)) != 1)
-		return st_fail(cause, ST_E_CA, "the key %s in the token does "
-		    "not belong to %s", key->uri, inter);
+		pkcs11_key_public(ca->token)) != 1)
+		return st_fail(cause, ST_E_CA,
+		    "the key %s in the token does "
+		    "not belong to %s",
+		    key->uri, inter);
 	return ST_OK;
 }
 
@@ -401,28 +412,33 @@ local_ca_open_key(const char *dir, const struct local_ca_key *key,
 	if (err == ST_OK)
 		err = x509_load_pem_file(inter, &ca->inter, cause);
 	if (err) {
-		err = st_wrap(cause, ST_E_CA, "opening the local CA (run "
+		err = st_wrap(cause, ST_E_CA,
+		    "opening the local CA (run "
 		    "'station ca init' to create one)");
 		goto out;
 	}
 	if (token) {
 		err = load_token_key(ca, key, inter, cause);
 		if (err) {
-			err = st_wrap(cause, ST_E_CA, "opening the local CA's "
+			err = st_wrap(cause, ST_E_CA,
+			    "opening the local CA's "
 			    "key in the token");
 			goto out;
 		}
 	} else {
 		err = load_key(keyfile, &ca->inter_key, cause);
 		if (err) {
-			err = st_wrap(cause, ST_E_CA, "opening the local CA "
+			err = st_wrap(cause, ST_E_CA,
+			    "opening the local CA "
 			    "(if its key is in a token, set [ca] key = "
 			    "pkcs11:...)");
 			goto out;
 		}
 		if (X509_check_private_key(ca->inter, ca->inter_key) != 1) {
-			err = st_fail_ssl(cause, ST_E_CA, "%s does not belong "
-			    "to %s", keyfile, inter);
+			err = st_fail_ssl(cause, ST_E_CA,
+			    "%s does not belong "
+			    "to %s",
+			    keyfile, inter);
 			goto out;
 		}
 	}
@@ -436,7 +452,8 @@ local_ca_open_key(const char *dir, const struct local_ca_key *key,
 	 * (find_by_key, the CRL, a cross-check) reads them. */
 	err = local_log_repair(dir, cause);
 	if (err) {
-		err = st_wrap(cause, ST_E_CA, "completing the local CA's index");
+		err =
+		    st_wrap(cause, ST_E_CA, "completing the local CA's index");
 		goto out;
 	}
 	*out = &ca->base;

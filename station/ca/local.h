@@ -33,7 +33,7 @@
 #define LOCAL_CA_ROOT_SUBJECT "CN=Station Test Root CA,O=Example-Org"
 #define LOCAL_CA_INTERMEDIATE_SUBJECT \
 	"CN=Station Test Intermediate CA,O=Example-Org"
-#define LOCAL_CA_ROOT_DAYS 7305         /* 20 years */
+#define LOCAL_CA_ROOT_DAYS 7305		/* 20 years */
 #define LOCAL_CA_INTERMEDIATE_DAYS 3652 /* 10 years */
 
 /*
@@ -49,12 +49,12 @@ struct local_ca_key {
 };
 
 struct local_ca_init_opts {
-	const char *root_subject;         /* NULL: LOCAL_CA_ROOT_SUBJECT */
+	const char *root_subject;	  /* NULL: LOCAL_CA_ROOT_SUBJECT */
 	const char *intermediate_subject; /* NULL: the default above */
-	int force;                        /* replace an existing CA's four
+	int force;			  /* replace an existing CA's four
 	                                     files; issued.txt and
 	                                     revoked.txt are kept */
-	struct local_ca_key key;          /* key.uri set: generate the
+	struct local_ca_key key;	  /* key.uri set: generate the
 	                                     intermediate's key in that token
 	                                     (the root key stays a file) */
 };
@@ -111,10 +111,10 @@ int local_crl_reason_code(const char *name);
 
 /* One line of issued.txt; the strings are borrowed for the callback only. */
 struct local_ca_record {
-	const char *time;        /* "2026-11-22T14:05:25Z" */
-	const char *serial_hex;  /* lower-case hex */
+	const char *time;	 /* "2026-11-22T14:05:25Z" */
+	const char *serial_hex;	 /* lower-case hex */
 	const char *fingerprint; /* SHA-256 of the DER, lower-case hex */
-	const char *subject;     /* dn_format() of the subject */
+	const char *subject;	 /* dn_format() of the subject */
 };
 
 /*

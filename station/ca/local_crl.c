@@ -34,8 +34,9 @@ int
 local_crl_reason_code(const char *name)
 {
 	for (size_t i = 0; i < sizeof reason_names / sizeof *reason_names;
-	    i++) {
-		if (reason_names[i] != NULL && strcmp(reason_names[i], name) == 0)
+	     i++) {
+		if (reason_names[i] != NULL &&
+		    strcmp(reason_names[i], name) == 0)
 			return (int)i;
 	}
 	return -1;
@@ -111,7 +112,8 @@ already_listed(X509_CRL *crl, const ASN1_INTEGER *serial)
 
 	for (int i = 0; i < sk_X509_REVOKED_num(rs); i++) {
 		if (ASN1_INTEGER_cmp(X509_REVOKED_get0_serialNumber(
-		    sk_X509_REVOKED_value(rs, i)), serial) == 0)
+					 sk_X509_REVOKED_value(rs, i)),
+			serial) == 0)
 			return 1;
 	}
 	return 0;
@@ -161,8 +163,9 @@ add_entry(X509_CRL *crl, char *line, const char *path, unsigned lineno,
 		code = ASN1_ENUMERATED_new();
 		if (code == NULL || !ASN1_ENUMERATED_set(code, rc) ||
 		    !X509_REVOKED_add1_ext_i2d(rev, NID_crl_reason, code, 0,
-		    0)) {
-			err = st_fail_ssl(cause, ST_E_CRYPTO, "adding a CRL "
+			0)) {
+			err = st_fail_ssl(cause, ST_E_CRYPTO,
+			    "adding a CRL "
 			    "entry");
 			goto out;
 		}
@@ -289,8 +292,10 @@ local_ca_crl(struct ca_backend *base, const char *out_dir, int days,
 	st_err err;
 
 	if (!local_ca_is(base))
-		return st_fail(cause, ST_E_ARG, "only the local CA keeps a CRL "
-		    "here; %s publishes its own", base->describe);
+		return st_fail(cause, ST_E_ARG,
+		    "only the local CA keeps a CRL "
+		    "here; %s publishes its own",
+		    base->describe);
 	if (days < 1)
 		days = LOCAL_CRL_DAYS;
 	if (out_dir == NULL)
@@ -335,16 +340,16 @@ make_verification(struct local_ca *ca, X509_NAME *name, EVP_PKEY *key,
 	    !X509_set_version(cert, X509_VERSION_3) ||
 	    !X509_set_serialNumber(cert, serial) ||
 	    !X509_set_issuer_name(cert, X509_get_subject_name(ca->inter)) ||
-	    !X509_set_subject_name(cert, name) ||
-	    !X509_set_pubkey(cert, key) ||
+	    !X509_set_subject_name(cert, name) || !X509_set_pubkey(cert, key) ||
 	    local_set_validity(cert, VERIFICATION_DAYS, cause) ||
 	    local_add_ext(cert, ca->inter, NID_basic_constraints,
-	    "critical,CA:FALSE", cause) ||
+		"critical,CA:FALSE", cause) ||
 	    local_add_ext(cert, ca->inter, NID_authority_key_identifier,
-	    "keyid:always", cause) ||
+		"keyid:always", cause) ||
 	    X509_sign(cert, local_signing_key(ca), EVP_sha256()) <= 0) {
 		if (cause != NULL && *cause == NULL)
-			st_fail_ssl(cause, ST_E_CA, "making the verification "
+			st_fail_ssl(cause, ST_E_CA,
+			    "making the verification "
 			    "certificate");
 		X509_free(cert);
 		cert = NULL;
@@ -354,8 +359,8 @@ make_verification(struct local_ca *ca, X509_NAME *name, EVP_PKEY *key,
 }
 
 st_err
-local_ca_verification_cert(struct ca_backend *base, const char *cn,
-    X509 **out, char **cause)
+local_ca_verification_cert(struct ca_backend *base, const char *cn, X509 **out,
+    char **cause)
 {
 	struct local_ca *ca = (struct local_ca *)base;
 	X509_NAME *name = X509_NAME_new();
@@ -364,13 +369,15 @@ local_ca_verification_cert(struct ca_backend *base, const char *cn,
 
 	*out = NULL;
 	if (!local_ca_is(base)) {
-		err = st_fail(cause, ST_E_ARG, "only the local CA can sign a "
+		err = st_fail(cause, ST_E_ARG,
+		    "only the local CA can sign a "
 		    "verification certificate here");
 		goto out;
 	}
 	if (cn == NULL || cn[0] == '\0' || strlen(cn) > 64 ||
 	    strspn(cn, "0123456789abcdefABCDEF") != strlen(cn)) {
-		err = st_fail(cause, ST_E_ARG, "'%s' is not a registration "
+		err = st_fail(cause, ST_E_ARG,
+		    "'%s' is not a registration "
 		    "code (1..64 hex digits, as AWS IoT prints it)",
 		    cn ? cn : "");
 		goto out;
@@ -380,8 +387,9 @@ local_ca_verification_cert(struct ca_backend *base, const char *cn,
 	key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	if (name == NULL || key == NULL ||
 	    !X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
-	    (const unsigned char *)cn, -1, -1, 0)) {
-		err = st_fail_ssl(cause, ST_E_CRYPTO, "preparing the "
+		(const unsigned char *)cn, -1, -1, 0)) {
+		err = st_fail_ssl(cause, ST_E_CRYPTO,
+		    "preparing the "
 		    "verification certificate");
 		goto out;
 	}

@@ -40,8 +40,8 @@ struct index_walk {
 };
 
 static st_err
-index_line(char *line, const char *path, unsigned lineno, void *arg,
-    int *stop, char **cause)
+index_line(char *line, const char *path, unsigned lineno, void *arg, int *stop,
+    char **cause)
 {
 	const struct index_walk *w = arg;
 	struct local_ca_record rec;

@@ -71,7 +71,7 @@ make_ca_cert(X509_NAME *subject, EVP_PKEY *key, X509 *issuer,
 	    !X509_set_serialNumber(cert, serial) ||
 	    !X509_set_subject_name(cert, subject) ||
 	    !X509_set_issuer_name(cert,
-	    issuer ? X509_get_subject_name(issuer) : subject) ||
+		issuer ? X509_get_subject_name(issuer) : subject) ||
 	    !X509_set_pubkey(cert, key)) {
 		st_fail_ssl(cause, ST_E_CRYPTO, "filling a CA certificate");
 		goto fail;
@@ -117,9 +117,11 @@ clear_old(const char *dir, int force, char **cause)
 
 		if (access(path, F_OK) == 0) {
 			if (!force)
-				err = st_fail(cause, ST_E_EXISTS, "%s already "
+				err = st_fail(cause, ST_E_EXISTS,
+				    "%s already "
 				    "holds a CA (%s); use --force to replace "
-				    "it", dir, ca_files[i]);
+				    "it",
+				    dir, ca_files[i]);
 			else if (unlink(path) != 0)
 				err = st_fail(cause, ST_E_IO,
 				    "cannot remove %s: %s", path,
@@ -210,7 +212,8 @@ local_ca_init_opts(const char *dir, const struct local_ca_init_opts *opts,
 
 		err = pkcs11_key_generate(&po, &token, cause);
 		if (err) {
-			err = st_wrap(cause, err, "generating the "
+			err = st_wrap(cause, err,
+			    "generating the "
 			    "intermediate's key in the token");
 			goto out;
 		}

@@ -17,7 +17,7 @@ struct local_ca {
 	struct ca_backend base; /* first: the pipeline sees only this */
 	char *dir;
 	X509 *root, *inter;
-	EVP_PKEY *inter_key;      /* the key file's key, or NULL */
+	EVP_PKEY *inter_key;	  /* the key file's key, or NULL */
 	struct pkcs11_key *token; /* the token's key, or NULL */
 	/* Slots sign concurrently; the index must get whole lines in the
 	 * order certificates were made, and OpenSSL objects here are shared
@@ -29,7 +29,7 @@ struct local_ca {
 EVP_PKEY *local_signing_key(struct local_ca *ca);
 
 #define LOCAL_BACKDATE_SECONDS 300 /* notBefore = now - 5 min */
-#define LOCAL_SERIAL_BYTES 16      /* 128 bits, top bit cleared */
+#define LOCAL_SERIAL_BYTES 16	   /* 128 bits, top bit cleared */
 
 /* A fresh random positive non-zero serial (ASN1_INTEGER, caller frees). */
 st_err local_rand_serial(ASN1_INTEGER **out, char **cause);
@@ -60,8 +60,8 @@ st_err local_append_line(const char *path, const char *line, char **cause);
  * call `fn` on each; a file that does not exist has no lines.  Stops at
  * the first error `fn` returns, or after a line for which it set *stop.
  */
-typedef st_err (*local_line_fn)(char *line, const char *path,
-    unsigned lineno, void *arg, int *stop, char **cause);
+typedef st_err (*local_line_fn)(char *line, const char *path, unsigned lineno,
+    void *arg, int *stop, char **cause);
 st_err local_each_line(const char *dir, const char *name, local_line_fn fn,
     void *arg, char **cause);
 

@@ -57,8 +57,8 @@ log_open(const char *path, int create, int *fd, int *created, char **cause)
 	*created = 0;
 	*fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
 	if (*fd < 0 && errno == ENOENT && create) {
-		*fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_EXCL |
-		    O_CLOEXEC, 0600);
+		*fd = open(path,
+		    O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		*created = *fd >= 0;
 		if (*fd < 0 && errno == EEXIST)
 			*fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
@@ -70,8 +70,8 @@ log_open(const char *path, int create, int *fd, int *created, char **cause)
 		    strerror(errno));
 	}
 	if (flock(*fd, LOCK_EX) != 0) {
-		st_err err = st_fail(cause, ST_E_IO, "cannot lock %s: %s",
-		    path, strerror(errno));
+		st_err err = st_fail(cause, ST_E_IO, "cannot lock %s: %s", path,
+		    strerror(errno));
 
 		close(*fd);
 		*fd = -1;
@@ -134,9 +134,10 @@ index_put(int fd, const char *path, off_t at, const char *line, size_t len,
 		return st_fail(cause, ST_E_IO, "truncating %s: %s", path,
 		    strerror(errno));
 	if (sb.st_size < at)
-		return st_fail(cause, ST_E_CA, "%s is shorter (%lld bytes) than "
-		    "its log says (%lld)", path, (long long)sb.st_size,
-		    (long long)at);
+		return st_fail(cause, ST_E_CA,
+		    "%s is shorter (%lld bytes) than "
+		    "its log says (%lld)",
+		    path, (long long)sb.st_size, (long long)at);
 	return write_all(fd, line, len, path, cause);
 }
 
@@ -184,7 +185,8 @@ local_log_issue(const char *dir, const char *serial_hex, const char *line,
 	if (err == ST_OK)
 		err = index_put(ifd, index, sb.st_size, line, strlen(line),
 		    cause);
-	if (err == ST_OK && fstat(lfd, &sb) == 0 && sb.st_size > LOG_SETTLE_BYTES)
+	if (err == ST_OK && fstat(lfd, &sb) == 0 &&
+	    sb.st_size > LOG_SETTLE_BYTES)
 		settle = 1;
 out:
 	if (ifd >= 0)
@@ -269,13 +271,15 @@ local_log_repair(const char *dir, char **cause)
 	p = buf;
 	while (err == ST_OK &&
 	    next_record(&p, buf + sb.st_size, &at, &line, &line_len, &pem,
-	    &pem_len)) {
+		&pem_len)) {
 		/* The serial is the index line's second field. */
 		char serial[129] = "";
 
 		if (sscanf(line, "%*s %128[0-9a-f]", serial) != 1) {
-			err = st_fail(cause, ST_E_CA, "%s holds a malformed "
-			    "record", log);
+			err = st_fail(cause, ST_E_CA,
+			    "%s holds a malformed "
+			    "record",
+			    log);
 			break;
 		}
 		err = write_copy(dir, serial, pem, pem_len, cause);

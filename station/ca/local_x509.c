@@ -49,7 +49,7 @@ local_set_validity(X509 *cert, int days, char **cause)
 	if (days <= 0)
 		return st_fail(cause, ST_E_ARG, "validity of %d days", days);
 	if (X509_time_adj_ex(X509_getm_notBefore(cert), 0,
-	    -LOCAL_BACKDATE_SECONDS, &now) == NULL ||
+		-LOCAL_BACKDATE_SECONDS, &now) == NULL ||
 	    X509_time_adj_ex(X509_getm_notAfter(cert), days, 0, &now) == NULL)
 		return st_fail_ssl(cause, ST_E_CRYPTO,
 		    "cannot set the validity period");
@@ -133,13 +133,14 @@ local_write_key(const char *path, EVP_PKEY *key, char **cause)
 
 	if (err)
 		return err;
-	return finish_file(path, bio, PEM_write_bio_PrivateKey(bio, key, NULL,
-	    NULL, 0, NULL, NULL), cause);
+	return finish_file(path, bio,
+	    PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL),
+	    cause);
 }
 
 st_err
-local_each_line(const char *dir, const char *name, local_line_fn fn,
-    void *arg, char **cause)
+local_each_line(const char *dir, const char *name, local_line_fn fn, void *arg,
+    char **cause)
 {
 	char *path = xasprintf("%s/%s", dir, name);
 	FILE *fp = fopen(path, "r");

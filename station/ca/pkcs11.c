@@ -18,8 +18,8 @@
 #include "station/util/log.h"
 
 /* DER OBJECT IDENTIFIER prime256v1 (1.2.840.10045.3.1.7): CKA_EC_PARAMS. */
-static const unsigned char p256_params[] = { 0x06, 0x08, 0x2a, 0x86, 0x48,
-	0xce, 0x3d, 0x03, 0x01, 0x07 };
+static const unsigned char p256_params[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+	0x3d, 0x03, 0x01, 0x07 };
 
 struct pkcs11_key {
 	void *dl;
@@ -38,17 +38,28 @@ static const char *
 rv_name(CK_RV rv)
 {
 	switch (rv) {
-	case CKR_PIN_INCORRECT: return "wrong PIN (CKR_PIN_INCORRECT)";
-	case CKR_PIN_LOCKED: return "PIN locked (CKR_PIN_LOCKED)";
-	case CKR_PIN_LEN_RANGE: return "PIN length out of range";
-	case CKR_TOKEN_NOT_PRESENT: return "token not present";
-	case CKR_USER_PIN_NOT_INITIALIZED: return "user PIN not initialized";
-	case CKR_KEY_HANDLE_INVALID: return "key handle invalid";
-	case CKR_MECHANISM_INVALID: return "mechanism not supported";
-	case CKR_DEVICE_ERROR: return "device error";
-	case CKR_DEVICE_REMOVED: return "device removed";
-	case CKR_SESSION_HANDLE_INVALID: return "session handle invalid";
-	default: return "PKCS#11 error";
+	case CKR_PIN_INCORRECT:
+		return "wrong PIN (CKR_PIN_INCORRECT)";
+	case CKR_PIN_LOCKED:
+		return "PIN locked (CKR_PIN_LOCKED)";
+	case CKR_PIN_LEN_RANGE:
+		return "PIN length out of range";
+	case CKR_TOKEN_NOT_PRESENT:
+		return "token not present";
+	case CKR_USER_PIN_NOT_INITIALIZED:
+		return "user PIN not initialized";
+	case CKR_KEY_HANDLE_INVALID:
+		return "key handle invalid";
+	case CKR_MECHANISM_INVALID:
+		return "mechanism not supported";
+	case CKR_DEVICE_ERROR:
+		return "device error";
+	case CKR_DEVICE_REMOVED:
+		return "device removed";
+	case CKR_SESSION_HANDLE_INVALID:
+		return "session handle invalid";
+	default:
+		return "PKCS#11 error";
 	}
 }
 
@@ -68,12 +79,16 @@ load_module(struct pkcs11_key *k, const char *path, char **cause)
 
 	k->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (k->dl == NULL)
-		return st_fail(cause, ST_E_CA, "cannot load the PKCS#11 module "
-		    "%s: %s", path, dlerror());
+		return st_fail(cause, ST_E_CA,
+		    "cannot load the PKCS#11 module "
+		    "%s: %s",
+		    path, dlerror());
 	*(void **)&get = dlsym(k->dl, "C_GetFunctionList");
 	if (get == NULL)
-		return st_fail(cause, ST_E_CA, "%s is not a PKCS#11 module (no "
-		    "C_GetFunctionList)", path);
+		return st_fail(cause, ST_E_CA,
+		    "%s is not a PKCS#11 module (no "
+		    "C_GetFunctionList)",
+		    path);
 	rv = get(&k->f);
 	if (rv != CKR_OK)
 		return p11_fail(cause, "C_GetFunctionList", rv);
@@ -135,9 +150,10 @@ open_session(struct pkcs11_key *k, const char *token, char **cause)
 		k->have_session = 1;
 		goto out;
 	}
-	err = st_fail(cause, ST_E_CA, "no token labelled '%s' (%lu token(s) "
-	    "present; softhsm2-util --show-slots lists them)", token,
-	    (unsigned long)n);
+	err = st_fail(cause, ST_E_CA,
+	    "no token labelled '%s' (%lu token(s) "
+	    "present; softhsm2-util --show-slots lists them)",
+	    token, (unsigned long)n);
 out:
 	free(slots);
 	return err;
@@ -159,7 +175,8 @@ login(struct pkcs11_key *k, const struct pkcs11_opts *o, char **cause)
 		rv = CKR_OK;
 	if (rv != CKR_OK)
 		/* The cause names the source of the PIN, never the PIN. */
-		return st_fail(cause, ST_E_CA, "logging in to the token with "
+		return st_fail(cause, ST_E_CA,
+		    "logging in to the token with "
 		    "the PIN from %s %s: %s (0x%lx)",
 		    o->pin_file && o->pin_file[0] ? "file" : "variable",
 		    o->pin_file && o->pin_file[0] ? o->pin_file : o->pin_env,
@@ -211,30 +228,35 @@ read_public(struct pkcs11_key *k, CK_OBJECT_HANDLE h, char **cause)
 		return p11_fail(cause, "reading the public key", rv);
 	if (a[0].ulValueLen != sizeof p256_params ||
 	    memcmp(params, p256_params, sizeof p256_params) != 0)
-		return st_fail(cause, ST_E_UNSUPPORTED, "%s is not an EC P-256 "
-		    "key", k->where);
+		return st_fail(cause, ST_E_UNSUPPORTED,
+		    "%s is not an EC P-256 "
+		    "key",
+		    k->where);
 	pt_len = a[1].ulValueLen;
 	if (pt_len == 67 && point[0] == 0x04 && point[1] == 65) {
 		pt += 2;
 		pt_len -= 2;
 	}
 	if (pt_len != 65 || pt[0] != 0x04)
-		return st_fail(cause, ST_E_CA, "%s: unexpected CKA_EC_POINT "
-		    "encoding (%lu bytes)", k->where,
-		    (unsigned long)a[1].ulValueLen);
+		return st_fail(cause, ST_E_CA,
+		    "%s: unexpected CKA_EC_POINT "
+		    "encoding (%lu bytes)",
+		    k->where, (unsigned long)a[1].ulValueLen);
 	bld = OSSL_PARAM_BLD_new();
 	if (bld != NULL &&
 	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-	    "prime256v1", 0) &&
-	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
-	    pt, pt_len))
+		"prime256v1", 0) &&
+	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt,
+		pt_len))
 		op = OSSL_PARAM_BLD_to_param(bld);
 	if (op != NULL)
 		pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
 	if (pctx == NULL || EVP_PKEY_fromdata_init(pctx) <= 0 ||
 	    EVP_PKEY_fromdata(pctx, &k->pub, EVP_PKEY_PUBLIC_KEY, op) <= 0)
-		err = st_fail_ssl(cause, ST_E_CA, "%s: the public key does not "
-		    "decode", k->where);
+		err = st_fail_ssl(cause, ST_E_CA,
+		    "%s: the public key does not "
+		    "decode",
+		    k->where);
 	EVP_PKEY_CTX_free(pctx);
 	OSSL_PARAM_free(op);
 	OSSL_PARAM_BLD_free(bld);
@@ -243,8 +265,8 @@ read_public(struct pkcs11_key *k, CK_OBJECT_HANDLE h, char **cause)
 
 /* extkey callback: C_Sign with CKM_ECDSA, raw r||s to DER. */
 static st_err
-sign_cb(void *ctx, enum sig_scheme sig_alg, const uint8_t *digest, size_t digest_len,
-    uint8_t **sig, size_t *sig_len, char **cause)
+sign_cb(void *ctx, enum sig_scheme sig_alg, const uint8_t *digest,
+    size_t digest_len, uint8_t **sig, size_t *sig_len, char **cause)
 {
 	struct pkcs11_key *k = ctx;
 	CK_MECHANISM mech = { CKM_ECDSA, NULL, 0 };
@@ -258,7 +280,8 @@ sign_cb(void *ctx, enum sig_scheme sig_alg, const uint8_t *digest, size_t digest
 
 	*sig = NULL;
 	if (sig_alg != SIG_ECDSA_SHA256)
-		return st_fail(cause, ST_E_UNSUPPORTED, "the token key signs "
+		return st_fail(cause, ST_E_UNSUPPORTED,
+		    "the token key signs "
 		    "ECDSA only");
 	rv = k->f->C_SignInit(k->session, &mech, k->priv);
 	if (rv != CKR_OK)
@@ -268,22 +291,25 @@ sign_cb(void *ctx, enum sig_scheme sig_alg, const uint8_t *digest, size_t digest
 	if (rv != CKR_OK)
 		return p11_fail(cause, "C_Sign", rv);
 	if (raw_len != sizeof raw)
-		return st_fail(cause, ST_E_CA, "C_Sign returned %lu bytes, "
-		    "expected 64", (unsigned long)raw_len);
+		return st_fail(cause, ST_E_CA,
+		    "C_Sign returned %lu bytes, "
+		    "expected 64",
+		    (unsigned long)raw_len);
 	es = ECDSA_SIG_new();
 	r = BN_bin2bn(raw, 32, NULL);
 	s = BN_bin2bn(raw + 32, 32, NULL);
-	if (es == NULL || r == NULL || s == NULL ||
-	    !ECDSA_SIG_set0(es, r, s)) {
+	if (es == NULL || r == NULL || s == NULL || !ECDSA_SIG_set0(es, r, s)) {
 		BN_free(r);
 		BN_free(s);
 		ECDSA_SIG_free(es);
-		return st_fail_ssl(cause, ST_E_CRYPTO, "encoding the signature");
+		return st_fail_ssl(cause, ST_E_CRYPTO,
+		    "encoding the signature");
 	}
 	der_len = i2d_ECDSA_SIG(es, &der);
 	ECDSA_SIG_free(es);
 	if (der_len <= 0)
-		return st_fail_ssl(cause, ST_E_CRYPTO, "encoding the signature");
+		return st_fail_ssl(cause, ST_E_CRYPTO,
+		    "encoding the signature");
 	/* The extkey frees with free(), OpenSSL's buffer with OPENSSL_free. */
 	*sig = xmalloc((size_t)der_len);
 	memcpy(*sig, der, (size_t)der_len);
@@ -300,7 +326,8 @@ make_extkey(struct pkcs11_key *k, char **cause)
 	st_err err;
 
 	if (len <= 0)
-		return st_fail_ssl(cause, ST_E_CRYPTO, "encoding the public key");
+		return st_fail_ssl(cause, ST_E_CRYPTO,
+		    "encoding the public key");
 	err = extkey_new(spki, (size_t)len, sign_cb, k, &k->ext, cause);
 	OPENSSL_free(spki);
 	return err;
@@ -320,8 +347,9 @@ start(const struct pkcs11_opts *o, struct pkcs11_uri *u,
 		goto out;
 	k = xcalloc(1, sizeof *k);
 	k->where = xasprintf("token '%s' object '%s'", u->token, u->object);
-	err = load_module(k, o->module && o->module[0] ? o->module :
-	    PKCS11_DEFAULT_MODULE, cause);
+	err = load_module(k,
+	    o->module && o->module[0] ? o->module : PKCS11_DEFAULT_MODULE,
+	    cause);
 	if (err)
 		goto out;
 	err = open_session(k, u->token, cause);
@@ -398,7 +426,8 @@ generate(struct pkcs11_key *k, const char *label, char **cause)
 	if (err)
 		return err;
 	if (n != 0)
-		return st_fail(cause, ST_E_EXISTS, "%s already exists; choose "
+		return st_fail(cause, ST_E_EXISTS,
+		    "%s already exists; choose "
 		    "another object= label or delete it from the token",
 		    k->where);
 	if (RAND_bytes(id, sizeof id) != 1)

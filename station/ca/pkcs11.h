@@ -38,8 +38,7 @@ struct pkcs11_uri {
 
 /* Parse `uri` into *out (clear with pkcs11_uri_clear).  ST_E_CONFIG names
  * what is wrong. */
-st_err pkcs11_uri_parse(const char *uri, struct pkcs11_uri *out,
-    char **cause);
+st_err pkcs11_uri_parse(const char *uri, struct pkcs11_uri *out, char **cause);
 void pkcs11_uri_clear(struct pkcs11_uri *u);
 
 /* Where the token's key and PIN come from; all borrowed. */
@@ -67,8 +66,8 @@ st_err pkcs11_key_open(const struct pkcs11_opts *o, struct pkcs11_key **out,
  * CKA_SIGN only.  ST_E_EXISTS if the token already holds a key with that
  * label.  Then opens it as pkcs11_key_open does.
  */
-st_err pkcs11_key_generate(const struct pkcs11_opts *o,
-    struct pkcs11_key **out, char **cause);
+st_err pkcs11_key_generate(const struct pkcs11_opts *o, struct pkcs11_key **out,
+    char **cause);
 
 /*
  * The key as an EVP_PKEY whose private operation is C_Sign (borrowed; valid

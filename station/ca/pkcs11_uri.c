@@ -68,11 +68,13 @@ pkcs11_uri_parse(const char *uri, struct pkcs11_uri *out, char **cause)
 
 	memset(out, 0, sizeof *out);
 	if (uri == NULL || strncmp(uri, scheme, sizeof scheme - 1) != 0)
-		return st_fail(cause, ST_E_CONFIG, "'%s' is not a pkcs11: URI "
+		return st_fail(cause, ST_E_CONFIG,
+		    "'%s' is not a pkcs11: URI "
 		    "(expected pkcs11:token=NAME;object=LABEL)",
 		    uri ? uri : "");
 	if (strchr(uri, '?') != NULL)
-		return st_fail(cause, ST_E_CONFIG, "the pkcs11: URI must not "
+		return st_fail(cause, ST_E_CONFIG,
+		    "the pkcs11: URI must not "
 		    "carry query attributes (give the PIN with pin_file or "
 		    "pin_env)");
 	p = uri + sizeof scheme - 1;
@@ -83,8 +85,10 @@ pkcs11_uri_parse(const char *uri, struct pkcs11_uri *out, char **cause)
 
 		if (eq == NULL) {
 			pkcs11_uri_clear(out);
-			return st_fail(cause, ST_E_CONFIG, "'%s': attribute "
-			    "'%.*s' has no '='", uri, (int)len, p);
+			return st_fail(cause, ST_E_CONFIG,
+			    "'%s': attribute "
+			    "'%.*s' has no '='",
+			    uri, (int)len, p);
 		}
 		if ((size_t)(eq - p) == 5 && strncmp(p, "token", 5) == 0)
 			slot = &out->token;
@@ -95,8 +99,10 @@ pkcs11_uri_parse(const char *uri, struct pkcs11_uri *out, char **cause)
 			*slot = unescape(eq + 1, len - (size_t)(eq + 1 - p));
 			if (*slot == NULL || (*slot)[0] == '\0') {
 				pkcs11_uri_clear(out);
-				return st_fail(cause, ST_E_CONFIG, "'%s': bad "
-				    "value for '%.*s'", uri, (int)(eq - p), p);
+				return st_fail(cause, ST_E_CONFIG,
+				    "'%s': bad "
+				    "value for '%.*s'",
+				    uri, (int)(eq - p), p);
 			}
 		}
 		p += len;
@@ -105,8 +111,10 @@ pkcs11_uri_parse(const char *uri, struct pkcs11_uri *out, char **cause)
 	}
 	if (out->token == NULL || out->object == NULL) {
 		pkcs11_uri_clear(out);
-		return st_fail(cause, ST_E_CONFIG, "'%s' needs both token= and "
-		    "object= (pkcs11:token=NAME;object=LABEL)", uri);
+		return st_fail(cause, ST_E_CONFIG,
+		    "'%s' needs both token= and "
+		    "object= (pkcs11:token=NAME;object=LABEL)",
+		    uri);
 	}
 	return ST_OK;
 }
@@ -122,19 +130,24 @@ pin_from_file(const char *path, char **pin, char **cause)
 	st_err err = ST_OK;
 
 	if (fd < 0)
-		return st_fail(cause, ST_E_CONFIG, "cannot open the PIN file "
-		    "%s: %s", path, strerror(errno));
+		return st_fail(cause, ST_E_CONFIG,
+		    "cannot open the PIN file "
+		    "%s: %s",
+		    path, strerror(errno));
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		err = st_fail(cause, ST_E_CONFIG, "the PIN file %s is not a "
-		    "regular file", path);
+		err = st_fail(cause, ST_E_CONFIG,
+		    "the PIN file %s is not a "
+		    "regular file",
+		    path);
 		goto out;
 	}
 	/* A PIN others can read is a PIN others know. */
 	if ((sb.st_mode & 077) != 0) {
-		err = st_fail(cause, ST_E_CONFIG, "the PIN file %s has mode "
+		err = st_fail(cause, ST_E_CONFIG,
+		    "the PIN file %s has mode "
 		    "%04o: it must not be accessible to group or others "
-		    "(chmod 600 %s)", path, (unsigned)(sb.st_mode & 07777),
-		    path);
+		    "(chmod 600 %s)",
+		    path, (unsigned)(sb.st_mode & 07777), path);
 		goto out;
 	}
 	n = read(fd, buf, sizeof buf - 1);
@@ -167,13 +180,15 @@ pkcs11_read_pin(const struct pkcs11_opts *o, char **pin, char **cause)
 		const char *v = getenv(o->pin_env);
 
 		if (v == NULL || v[0] == '\0')
-			return st_fail(cause, ST_E_CONFIG, "the environment "
+			return st_fail(cause, ST_E_CONFIG,
+			    "the environment "
 			    "variable %s holding the token PIN is not set",
 			    o->pin_env);
 		*pin = xstrdup(v);
 		return ST_OK;
 	}
-	return st_fail(cause, ST_E_CONFIG, "no PIN for the token: set "
+	return st_fail(cause, ST_E_CONFIG,
+	    "no PIN for the token: set "
 	    "pin_file or pin_env");
 }
 

@@ -17,8 +17,10 @@ remote_require(const struct ca_settings *s, const char *backend,
 {
 	*out = ca_settings_get(s, key);
 	if (*out == NULL || (*out)[0] == '\0')
-		return st_fail(cause, ST_E_CONFIG, "[ca] key '%s': missing "
-		    "(needed by the %s backend)", key, backend);
+		return st_fail(cause, ST_E_CONFIG,
+		    "[ca] key '%s': missing "
+		    "(needed by the %s backend)",
+		    key, backend);
 	return ST_OK;
 }
 
@@ -87,23 +89,27 @@ remote_cert_from_pem(const char *pem, const char *what, X509 **out,
 	*out = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
 	BIO_free(b);
 	if (*out == NULL)
-		return st_fail_ssl(cause, ST_E_CA, "%s is not a PEM "
-		    "certificate", what);
+		return st_fail_ssl(cause, ST_E_CA,
+		    "%s is not a PEM "
+		    "certificate",
+		    what);
 	/* The serial is recorded in hex and revoked by: a negative or zero
 	 * one would be stored as "-1a2b" or "0", which no CA revokes. */
 	if (!serial_positive(*out)) {
 		X509_free(*out);
 		*out = NULL;
 		ERR_clear_error();
-		return st_fail(cause, ST_E_CA, "%s: the certificate's serial "
-		    "number is not a positive integer", what);
+		return st_fail(cause, ST_E_CA,
+		    "%s: the certificate's serial "
+		    "number is not a positive integer",
+		    what);
 	}
 	return ST_OK;
 }
 
 st_err
-remote_chain_add_pem(STACK_OF(X509) *chain, const char *pem,
-    const char *what, char **cause)
+remote_chain_add_pem(STACK_OF(X509) * chain, const char *pem, const char *what,
+    char **cause)
 {
 	BIO *b = BIO_new_mem_buf(pem, -1);
 	int n = 0;
@@ -125,7 +131,7 @@ remote_chain_add_pem(STACK_OF(X509) *chain, const char *pem,
 }
 
 st_err
-remote_chain_file(const char *path, STACK_OF(X509) **out, char **cause)
+remote_chain_file(const char *path, STACK_OF(X509) * *out, char **cause)
 {
 	BIO *b = BIO_new_file(path, "r");
 	STACK_OF(X509) *chain = sk_X509_new_null();
@@ -135,8 +141,10 @@ remote_chain_file(const char *path, STACK_OF(X509) **out, char **cause)
 	if (b == NULL) {
 		sk_X509_free(chain);
 		ERR_clear_error();
-		return st_fail(cause, ST_E_CONFIG, "[ca] chain_file: cannot "
-		    "read %s", path);
+		return st_fail(cause, ST_E_CONFIG,
+		    "[ca] chain_file: cannot "
+		    "read %s",
+		    path);
 	}
 	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
 	while (x != NULL) {
@@ -147,8 +155,10 @@ remote_chain_file(const char *path, STACK_OF(X509) **out, char **cause)
 	ERR_clear_error();
 	if (sk_X509_num(chain) == 0) {
 		sk_X509_free(chain);
-		return st_fail(cause, ST_E_CONFIG, "[ca] chain_file: %s holds "
-		    "no PEM certificate", path);
+		return st_fail(cause, ST_E_CONFIG,
+		    "[ca] chain_file: %s holds "
+		    "no PEM certificate",
+		    path);
 	}
 	*out = chain;
 	return ST_OK;
@@ -164,8 +174,10 @@ remote_json(const struct http_reply *r, const char *what, json_t **out,
 	if (*out == NULL || !json_is_object(*out)) {
 		json_decref(*out);
 		*out = NULL;
-		return st_fail(cause, ST_E_CA, "%s: the reply (HTTP %ld) is "
-		    "not a JSON object", what, r->status);
+		return st_fail(cause, ST_E_CA,
+		    "%s: the reply (HTTP %ld) is "
+		    "not a JSON object",
+		    what, r->status);
 	}
 	return ST_OK;
 }
@@ -203,7 +215,8 @@ append_list(char *buf, size_t cap, json_t *v)
 		append_msg(buf, cap, json_string_value(v));
 		return;
 	}
-	json_array_foreach(v, i, e) {
+	json_array_foreach(v, i, e)
+	{
 		if (json_is_string(e))
 			append_msg(buf, cap, json_string_value(e));
 		else
@@ -255,7 +268,7 @@ remote_serial_equal(const char *a, const char *b)
 }
 
 void
-remote_issued_take(struct ca_issued *out, X509 *cert, STACK_OF(X509) *chain)
+remote_issued_take(struct ca_issued *out, X509 *cert, STACK_OF(X509) * chain)
 {
 	out->cert = cert;
 	out->chain = chain ? chain : sk_X509_new_null();

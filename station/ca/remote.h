@@ -39,16 +39,15 @@ st_err remote_cert_from_pem(const char *pem, const char *what, X509 **out,
     char **cause);
 
 /* Append every certificate in `pem` to `chain`.  ST_E_CA if none. */
-st_err remote_chain_add_pem(STACK_OF(X509) *chain, const char *pem,
+st_err remote_chain_add_pem(STACK_OF(X509) * chain, const char *pem,
     const char *what, char **cause);
 
 /* Every certificate of the PEM file `path` (new stack).  ST_E_CONFIG. */
-st_err remote_chain_file(const char *path, STACK_OF(X509) **out,
-    char **cause);
+st_err remote_chain_file(const char *path, STACK_OF(X509) * *out, char **cause);
 
 /* Parse a JSON reply body.  ST_E_CA "<what>: the reply is not JSON ...". */
-st_err remote_json(const struct http_reply *r, const char *what,
-    json_t **out, char **cause);
+st_err remote_json(const struct http_reply *r, const char *what, json_t **out,
+    char **cause);
 
 /*
  * The server's own words from an error reply, one line, printable
@@ -66,7 +65,7 @@ int remote_serial_equal(const char *a, const char *b);
 /* Move cert and chain into *out and set its serial (cert and chain are
  * taken; chain may be NULL). */
 void remote_issued_take(struct ca_issued *out, X509 *cert,
-    STACK_OF(X509) *chain);
+    STACK_OF(X509) * chain);
 
 /* JSON string member `key` of `obj`, or NULL. */
 const char *remote_json_str(json_t *obj, const char *key);

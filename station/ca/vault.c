@@ -33,11 +33,15 @@ vault_refused(struct vault_ca *ca, const char *what, const struct http_reply *r,
 
 	scrub(ca, msg);
 	if (r->status == 403)
-		err = st_fail(cause, ST_E_CA, "%s: Vault refused the token "
-		    "(403)%s%s", what, msg ? ": " : "", msg ? msg : "");
+		err = st_fail(cause, ST_E_CA,
+		    "%s: Vault refused the token "
+		    "(403)%s%s",
+		    what, msg ? ": " : "", msg ? msg : "");
 	else if (r->status == 400)
-		err = st_fail(cause, ST_E_CA, "%s: Vault refused the request "
-		    "(400): %s", what, msg ? msg : "no reason given");
+		err = st_fail(cause, ST_E_CA,
+		    "%s: Vault refused the request "
+		    "(400): %s",
+		    what, msg ? msg : "no reason given");
 	else
 		err = st_fail(cause, ST_E_CA, "%s: Vault answered HTTP %ld%s%s",
 		    what, r->status, msg ? ": " : "", msg ? msg : "");
@@ -46,8 +50,7 @@ vault_refused(struct vault_ca *ca, const char *what, const struct http_reply *r,
 }
 
 size_t
-vault_headers(struct vault_ca *ca, const char *token,
-    struct http_header h[2])
+vault_headers(struct vault_ca *ca, const char *token, struct http_header h[2])
 {
 	size_t n = 0;
 
@@ -78,7 +81,8 @@ vault_parse_login_reply(const char *body, size_t len, char **token,
 	tok = remote_json_str(auth, "client_token");
 	lease = json_integer_value(json_object_get(auth, "lease_duration"));
 	if (tok == NULL || tok[0] == '\0' || lease < 0) {
-		err = st_fail(cause, ST_E_CA, "Vault AppRole login: the reply "
+		err = st_fail(cause, ST_E_CA,
+		    "Vault AppRole login: the reply "
 		    "has no auth.client_token");
 	} else {
 		*token = xstrdup(tok);
@@ -117,8 +121,8 @@ approle_login(struct vault_ca *ca, struct deadline dl, char **cause)
 		goto out;
 	cred_free(ca->token);
 	ca->token = token;
-	ca->renew_at_ms = lease > 0 ? clock_now_ms() +
-	    (uint64_t)lease * 1000 * 2 / 3 : 0;
+	ca->renew_at_ms =
+	    lease > 0 ? clock_now_ms() + (uint64_t)lease * 1000 * 2 / 3 : 0;
 	log_info("logged in with AppRole (lease %lld s)", lease);
 out:
 	if (body)
@@ -138,8 +142,9 @@ vault_get_token(struct vault_ca *ca, struct deadline dl, int force, char **out,
 
 	*out = NULL;
 	pthread_mutex_lock(&ca->lock);
-	if (ca->role_id != NULL && (force || ca->token == NULL ||
-	    (ca->renew_at_ms != 0 && clock_now_ms() >= ca->renew_at_ms)))
+	if (ca->role_id != NULL &&
+	    (force || ca->token == NULL ||
+		(ca->renew_at_ms != 0 && clock_now_ms() >= ca->renew_at_ms)))
 		err = approle_login(ca, dl, cause);
 	if (err == ST_OK)
 		*out = xstrdup(ca->token);
@@ -159,8 +164,8 @@ csr_common_name(X509_REQ *csr)
 
 	if (idx < 0)
 		return NULL;
-	n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(
-	    X509_NAME_get_entry(name, idx)));
+	n = ASN1_STRING_to_UTF8(&utf8,
+	    X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx)));
 	if (n < 0)
 		return NULL;
 	cn = xstrndup((char *)utf8, (size_t)n);
@@ -189,8 +194,8 @@ vault_parse_sign_reply(const char *body, size_t len, struct ca_issued *out,
 	pem = remote_json_str(data, "certificate");
 	serial = remote_json_str(data, "serial_number");
 	if (pem == NULL) {
-		err = st_fail(cause, ST_E_CA, "%s has no data.certificate",
-		    what);
+		err =
+		    st_fail(cause, ST_E_CA, "%s has no data.certificate", what);
 		goto out;
 	}
 	err = remote_cert_from_pem(pem, "data.certificate", &cert, cause);
@@ -198,22 +203,26 @@ vault_parse_sign_reply(const char *body, size_t len, struct ca_issued *out,
 		goto out;
 	chain_json = json_object_get(data, "ca_chain");
 	if (json_array_size(chain_json) > 0) {
-		json_array_foreach(chain_json, i, e) {
+		json_array_foreach(chain_json, i, e)
+		{
 			err = ST_E_CA;
 			if (json_is_string(e))
 				err = remote_chain_add_pem(chain,
 				    json_string_value(e), "data.ca_chain[]",
 				    cause);
 			if (err) {
-				err = st_fail(cause, ST_E_CA, "%s: "
+				err = st_fail(cause, ST_E_CA,
+				    "%s: "
 				    "data.ca_chain holds something that is "
-				    "not a PEM certificate", what);
+				    "not a PEM certificate",
+				    what);
 				goto out;
 			}
 		}
 	} else if (remote_json_str(data, "issuing_ca") != NULL) {
-		err = remote_chain_add_pem(chain, remote_json_str(data,
-		    "issuing_ca"), "data.issuing_ca", cause);
+		err = remote_chain_add_pem(chain,
+		    remote_json_str(data, "issuing_ca"), "data.issuing_ca",
+		    cause);
 		if (err)
 			goto out;
 	}
@@ -221,9 +230,10 @@ vault_parse_sign_reply(const char *body, size_t len, struct ca_issued *out,
 	cert = NULL;
 	chain = NULL;
 	if (serial != NULL && !remote_serial_equal(serial, out->serial_hex)) {
-		err = st_fail(cause, ST_E_CA, "%s: data.serial_number %s is "
-		    "not the certificate's serial %s", what, serial,
-		    out->serial_hex);
+		err = st_fail(cause, ST_E_CA,
+		    "%s: data.serial_number %s is "
+		    "not the certificate's serial %s",
+		    what, serial, out->serial_hex);
 		ca_issued_clear(out);
 	}
 out:
@@ -267,7 +277,8 @@ vault_sign(struct ca_backend *base, const struct ca_request *req,
 
 	memset(out, 0, sizeof *out);
 	if (cn == NULL) {
-		err = st_fail(cause, ST_E_CA, "the CSR has no common name, "
+		err = st_fail(cause, ST_E_CA,
+		    "the CSR has no common name, "
 		    "which Vault's sign endpoint requires");
 		goto out;
 	}
@@ -278,8 +289,9 @@ vault_sign(struct ca_backend *base, const struct ca_request *req,
 		if (err)
 			goto out;
 		http_reply_clear(&r);
-		err = http_call(&ca->http, "POST", url, h, vault_headers(ca,
-		    token, h), body, req->deadline, &r, cause);
+		err = http_call(&ca->http, "POST", url, h,
+		    vault_headers(ca, token, h), body, req->deadline, &r,
+		    cause);
 		cred_free(token);
 		token = NULL;
 		/* An AppRole token may have been revoked early: one fresh
@@ -344,8 +356,10 @@ vault_revoke(struct ca_backend *base, const char *serial_hex,
 	(void)reason; /* Vault's revoke takes no reason */
 	if (serial_hex[0] == '\0' ||
 	    strspn(serial_hex, "0123456789abcdef") != strlen(serial_hex)) {
-		err = st_fail(cause, ST_E_ARG, "'%s' is not a lower-case hex "
-		    "serial", serial_hex);
+		err = st_fail(cause, ST_E_ARG,
+		    "'%s' is not a lower-case hex "
+		    "serial",
+		    serial_hex);
 		goto out;
 	}
 	serial = vault_serial_colons(serial_hex);
@@ -409,8 +423,8 @@ load_auth(struct vault_ca *ca, const struct ca_settings *s, char **cause)
 {
 	st_err err;
 
-	err = cred_from_settings(s, "token_file", "token_env", &ca->token,
-	    cause);
+	err =
+	    cred_from_settings(s, "token_file", "token_env", &ca->token, cause);
 	if (err)
 		return err;
 	err = cred_from_settings(s, "approle_role_id_file", NULL, &ca->role_id,
@@ -422,13 +436,16 @@ load_auth(struct vault_ca *ca, const struct ca_settings *s, char **cause)
 	if (err)
 		return err;
 	if ((ca->role_id == NULL) != (ca->secret_id == NULL))
-		return st_fail(cause, ST_E_CONFIG, "[ca] AppRole needs both "
+		return st_fail(cause, ST_E_CONFIG,
+		    "[ca] AppRole needs both "
 		    "approle_role_id_file and approle_secret_id_file");
 	if (ca->token != NULL && ca->role_id != NULL)
-		return st_fail(cause, ST_E_CONFIG, "[ca] set either a token "
+		return st_fail(cause, ST_E_CONFIG,
+		    "[ca] set either a token "
 		    "(token_file, token_env) or AppRole, not both");
 	if (ca->token == NULL && ca->role_id == NULL)
-		return st_fail(cause, ST_E_CONFIG, "[ca] the vault backend "
+		return st_fail(cause, ST_E_CONFIG,
+		    "[ca] the vault backend "
 		    "needs token_file, token_env or AppRole "
 		    "(approle_role_id_file + approle_secret_id_file)");
 	return ST_OK;
@@ -439,12 +456,14 @@ static st_err
 check_segment(const char *key, const char *v, char **cause)
 {
 	static const char ok[] = "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/";
+				 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/";
 
 	if (strspn(v, ok) != strlen(v) || strstr(v, "..") != NULL ||
 	    v[0] == '/')
-		return st_fail(cause, ST_E_CONFIG, "[ca] %s = '%s': expected "
-		    "letters, digits, '.', '_', '-' and '/'", key, v);
+		return st_fail(cause, ST_E_CONFIG,
+		    "[ca] %s = '%s': expected "
+		    "letters, digits, '.', '_', '-' and '/'",
+		    key, v);
 	return ST_OK;
 }
 
@@ -486,8 +505,8 @@ vault_ca_open(const struct ca_settings *s, struct ca_backend **out,
 	ca->role = xstrdup(role);
 	ca->mount = xstrdup(mount ? mount : "pki");
 	ca->ns = ns ? xstrdup(ns) : NULL;
-	ca->base.describe = xasprintf("Vault PKI (%s, %s/sign/%s)", addr,
-	    ca->mount, role);
+	ca->base.describe =
+	    xasprintf("Vault PKI (%s, %s/sign/%s)", addr, ca->mount, role);
 	*out = &ca->base;
 	ca = NULL;
 out:

@@ -71,8 +71,8 @@ list_serials(struct vault_ca *ca, json_t **keys, char **cause)
 		goto out;
 	}
 	if (r.status != 200) {
-		err = vault_refused(ca, "Vault list of certificates", &r,
-		    cause);
+		err =
+		    vault_refused(ca, "Vault list of certificates", &r, cause);
 		goto out;
 	}
 	err = remote_json(&r, "Vault list of certificates", &root, cause);
@@ -80,7 +80,8 @@ list_serials(struct vault_ca *ca, json_t **keys, char **cause)
 		goto out;
 	k = json_object_get(json_object_get(root, "data"), "keys");
 	if (!json_is_array(k)) {
-		err = st_fail(cause, ST_E_CA, "Vault list of certificates: "
+		err = st_fail(cause, ST_E_CA,
+		    "Vault list of certificates: "
 		    "the reply has no data.keys");
 		goto out;
 	}
@@ -97,8 +98,8 @@ out:
 static int
 serial_is_plain(const char *s)
 {
-	return s[0] != '\0' && strspn(s, "0123456789abcdefABCDEF:-") ==
-	    strlen(s);
+	return s[0] != '\0' &&
+	    strspn(s, "0123456789abcdefABCDEF:-") == strlen(s);
 }
 
 /* GET {mount}/cert/{serial} (*out owned; NULL when Vault no longer has
@@ -121,18 +122,19 @@ read_cert(struct vault_ca *ca, const char *serial, X509 **out, char **cause)
 	if (r.status == 404)
 		goto out;
 	if (r.status != 200) {
-		err = vault_refused(ca, "Vault read of a certificate", &r,
-		    cause);
+		err =
+		    vault_refused(ca, "Vault read of a certificate", &r, cause);
 		goto out;
 	}
 	err = remote_json(&r, "Vault read of a certificate", &root, cause);
 	if (err)
 		goto out;
-	pem = remote_json_str(json_object_get(root, "data"),
-	    "certificate");
+	pem = remote_json_str(json_object_get(root, "data"), "certificate");
 	if (pem == NULL) {
-		err = st_fail(cause, ST_E_CA, "Vault read of certificate %s: "
-		    "the reply has no data.certificate", serial);
+		err = st_fail(cause, ST_E_CA,
+		    "Vault read of certificate %s: "
+		    "the reply has no data.certificate",
+		    serial);
 		goto out;
 	}
 	err = remote_cert_from_pem(pem, "data.certificate", out, cause);
@@ -156,7 +158,8 @@ vault_find_by_key(struct ca_backend *base, const char *key_sha256,
 	err = list_serials(ca, &keys, cause);
 	if (err)
 		return err;
-	json_array_foreach(keys, i, e) {
+	json_array_foreach(keys, i, e)
+	{
 		const char *serial = json_string_value(e);
 		X509 *cert = NULL;
 		char key[65];

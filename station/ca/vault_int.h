@@ -20,7 +20,7 @@ struct vault_ca {
 	 * and its renewal time. */
 	char *token;
 	char *role_id, *secret_id; /* AppRole only */
-	uint64_t renew_at_ms;      /* AppRole: log in again after this;
+	uint64_t renew_at_ms;	   /* AppRole: log in again after this;
 	                              0 = the token does not expire */
 	pthread_mutex_t lock;
 };

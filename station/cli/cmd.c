@@ -43,8 +43,10 @@ cmd_arg_printable(const char *opt, const char *value)
 	if (value == NULL || text_is_printable_ascii(value))
 		return 1;
 	shown = text_escape(value, 128);
-	fprintf(stderr, "station: %s '%s' refused: it holds a byte that is "
-	    "not printable ASCII (scan or type it again)\n", opt, shown);
+	fprintf(stderr,
+	    "station: %s '%s' refused: it holds a byte that is "
+	    "not printable ASCII (scan or type it again)\n",
+	    opt, shown);
 	free(shown);
 	return 0;
 }
@@ -68,8 +70,8 @@ cmd_parse(const struct cmd_entry *entry, int argc, char **argv, void *dst,
 	if (t->sub != NULL) {
 		/* A subcommand names its template; without one there is
 		 * nothing to say but the usage. */
-		t = opt_template_find(entry->options, argc > 1 ? argv[1] :
-		    NULL);
+		t = opt_template_find(entry->options,
+		    argc > 1 ? argv[1] : NULL);
 		if (t == NULL) {
 			rc = cmd_usage(entry);
 			goto out;
@@ -78,7 +80,8 @@ cmd_parse(const struct cmd_entry *entry, int argc, char **argv, void *dst,
 	}
 	err = opt_parse(t, argc - skip, argv + skip, dst, args, &cause);
 	if (err) {
-		what = t->sub != NULL ? xasprintf("%s %s", entry->name, t->sub) :
+		what = t->sub != NULL ?
+		    xasprintf("%s %s", entry->name, t->sub) :
 		    xstrdup(entry->name);
 		cmd_print_cause(what, cause);
 		rc = cmd_usage(entry);

@@ -15,10 +15,10 @@ struct station_opts;
 
 /* Exit codes, for schedulers and test engineers (see docs/station.1). */
 enum {
-	EXIT_PASS = 0,     /* the job was done: device PASS, export written */
-	EXIT_FAIL = 1,     /* the device FAILed or was unreachable */
-	EXIT_USAGE = 2,    /* bad command line */
-	EXIT_STATION = 3,  /* the station itself could not work: config,
+	EXIT_PASS = 0,	  /* the job was done: device PASS, export written */
+	EXIT_FAIL = 1,	  /* the device FAILed or was unreachable */
+	EXIT_USAGE = 2,	  /* bad command line */
+	EXIT_STATION = 3, /* the station itself could not work: config,
 	                      ledger, CA, destination */
 };
 
@@ -62,8 +62,8 @@ int cmd_usage(const struct cmd_entry *entry);
  * on a bad command line "station: NAME: CAUSE" and the usage line on
  * stderr and EXIT_USAGE (2), the same for every command.
  */
-int cmd_parse(const struct cmd_entry *entry, int argc, char **argv,
-    void *dst, struct opt_args *args);
+int cmd_parse(const struct cmd_entry *entry, int argc, char **argv, void *dst,
+    struct opt_args *args);
 
 /*
  * Print "station: WHAT: CAUSE" (or "station: CAUSE" when `what` is NULL)

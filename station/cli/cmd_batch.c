@@ -183,8 +183,7 @@ handle_scan(struct batch *b, struct line *l, const struct fixture *fx,
 	unsigned slot = 0;
 
 	shown[strcspn(shown, "\r\n")] = '\0';
-	switch (scan_line_parse(raw, fx, b->format, &serial, &slot,
-	    &refusal)) {
+	switch (scan_line_parse(raw, fx, b->format, &serial, &slot, &refusal)) {
 	case SCAN_BLANK:
 		goto out;
 	case SCAN_REFUSED:
@@ -206,9 +205,10 @@ handle_scan(struct batch *b, struct line *l, const struct fixture *fx,
 	}
 	pthread_mutex_unlock(&b->mu);
 	if (dup) {
-		reject(b, lineno, shown, dup_passed ?
-		    "duplicate: this serial already PASSed in this batch" :
-		    "duplicate: this serial is being provisioned");
+		reject(b, lineno, shown,
+		    dup_passed ?
+			"duplicate: this serial already PASSed in this batch" :
+			"duplicate: this serial is being provisioned");
 		goto out;
 	}
 	job.scanned_serial = serial;
@@ -233,7 +233,7 @@ out:
 struct batch_opts {
 	struct line_job tmpl;
 	int hotplug;
-	unsigned count;     /* --hotplug: stop after this many runs; 0 = EOF */
+	unsigned count; /* --hotplug: stop after this many runs; 0 = EOF */
 };
 
 /* --hotplug: wait for the end (N runs, or EOF on the input). */
@@ -321,25 +321,37 @@ struct batch_args {
 };
 
 static const struct opt batch_opt_table[] = {
-	{ .name = "--fixture", .kind = OPT_STRING, .value = "F",
-	  .offset = offsetof(struct batch_args, fixture_path),
-	  .help = "the fixture file (default: the configuration's slots)" },
-	{ .name = "--operator", .kind = OPT_STRING, .value = "ID",
-	  .offset = offsetof(struct batch_args, operator_id),
-	  .help = "the operator, recorded with every run" },
-	{ .name = "--batch", .kind = OPT_STRING, .value = "LOT",
-	  .offset = offsetof(struct batch_args, batch),
-	  .help = "the production batch, recorded with every run" },
-	{ .name = "--input", .kind = OPT_STRING, .value = "FILE",
-	  .offset = offsetof(struct batch_args, input),
-	  .help = "read the scans from FILE instead of stdin" },
-	{ .name = "--hotplug", .kind = OPT_FLAG,
-	  .offset = offsetof(struct batch_args, hotplug),
-	  .help = "start runs on boards plugged into usb: slots, not scans" },
-	{ .name = "--count", .kind = OPT_NUMBER, .value = "N",
-	  .min = 1, .max = 1000000,
-	  .offset = offsetof(struct batch_args, count),
-	  .help = "with --hotplug: end after N finished runs" },
+	{ .name = "--fixture",
+	    .kind = OPT_STRING,
+	    .value = "F",
+	    .offset = offsetof(struct batch_args, fixture_path),
+	    .help = "the fixture file (default: the configuration's slots)" },
+	{ .name = "--operator",
+	    .kind = OPT_STRING,
+	    .value = "ID",
+	    .offset = offsetof(struct batch_args, operator_id),
+	    .help = "the operator, recorded with every run" },
+	{ .name = "--batch",
+	    .kind = OPT_STRING,
+	    .value = "LOT",
+	    .offset = offsetof(struct batch_args, batch),
+	    .help = "the production batch, recorded with every run" },
+	{ .name = "--input",
+	    .kind = OPT_STRING,
+	    .value = "FILE",
+	    .offset = offsetof(struct batch_args, input),
+	    .help = "read the scans from FILE instead of stdin" },
+	{ .name = "--hotplug",
+	    .kind = OPT_FLAG,
+	    .offset = offsetof(struct batch_args, hotplug),
+	    .help = "start runs on boards plugged into usb: slots, not scans" },
+	{ .name = "--count",
+	    .kind = OPT_NUMBER,
+	    .value = "N",
+	    .min = 1,
+	    .max = 1000000,
+	    .offset = offsetof(struct batch_args, count),
+	    .help = "with --hotplug: end after N finished runs" },
 	{ .name = NULL },
 };
 
@@ -365,7 +377,8 @@ cmd_batch_exec(const struct station_opts *so, int argc, char **argv)
 	if (rc != EXIT_PASS)
 		return rc;
 	if (a.count > 0 && !a.hotplug) {
-		cmd_print_cause("batch", "--count counts hotplugged runs: "
+		cmd_print_cause("batch",
+		    "--count counts hotplugged runs: "
 		    "give --hotplug too");
 		return cmd_usage(&cmd_batch_entry);
 	}
@@ -410,8 +423,9 @@ out:
 const struct cmd_entry cmd_batch_entry = {
 	.name = "batch",
 	.args = "[--fixture F] [--operator ID] [--batch LOT] [--input FILE] "
-	    "[--hotplug [--count N]]",
-	.summary = "provision the scans read from stdin (SERIAL [SLOT]) on "
+		"[--hotplug [--count N]]",
+	.summary =
+	    "provision the scans read from stdin (SERIAL [SLOT]) on "
 	    "the fixture's slots, or with --hotplug the boards plugged into "
 	    "its usb: slots; JSON lines out",
 	.options = batch_template,

@@ -27,66 +27,90 @@ struct ca_cli {
 	const char *dir, *out, *code;
 	long long days;
 	const char *config_path; /* --config, or NULL */
-	struct config *cfg; /* --config's, or the defaults */
+	struct config *cfg;	 /* --config's, or the defaults */
 };
 
 /* Options every subcommand takes (init ignores --out). */
 static const struct opt ca_shared_opts[] = {
-	{ .name = "--dir", .kind = OPT_STRING, .value = "DIR",
-	  .offset = offsetof(struct ca_cli, dir),
-	  .help = "the CA directory (default: [ca] dir, else "
-	      "$STATION_HOME/ca)" },
-	{ .name = "--pkcs11", .kind = OPT_STRING, .value = "URI",
-	  .offset = offsetof(struct ca_cli, init.key.uri),
-	  .help = "the intermediate's key is in this PKCS#11 token" },
-	{ .name = "--pin-file", .kind = OPT_STRING, .value = "F",
-	  .offset = offsetof(struct ca_cli, init.key.pin_file),
-	  .help = "the token's PIN is in file F" },
-	{ .name = "--pin-env", .kind = OPT_STRING, .value = "VAR",
-	  .offset = offsetof(struct ca_cli, init.key.pin_env),
-	  .help = "the token's PIN is in environment variable VAR" },
-	{ .name = "--module", .kind = OPT_STRING, .value = "PATH",
-	  .offset = offsetof(struct ca_cli, init.key.module),
-	  .help = "the PKCS#11 module (default: SoftHSM2's)" },
-	{ .name = "--out", .kind = OPT_STRING, .value = "DIR|FILE",
-	  .offset = offsetof(struct ca_cli, out),
-	  .help = "where the CRL or the certificate goes" },
+	{ .name = "--dir",
+	    .kind = OPT_STRING,
+	    .value = "DIR",
+	    .offset = offsetof(struct ca_cli, dir),
+	    .help = "the CA directory (default: [ca] dir, else "
+		    "$STATION_HOME/ca)" },
+	{ .name = "--pkcs11",
+	    .kind = OPT_STRING,
+	    .value = "URI",
+	    .offset = offsetof(struct ca_cli, init.key.uri),
+	    .help = "the intermediate's key is in this PKCS#11 token" },
+	{ .name = "--pin-file",
+	    .kind = OPT_STRING,
+	    .value = "F",
+	    .offset = offsetof(struct ca_cli, init.key.pin_file),
+	    .help = "the token's PIN is in file F" },
+	{ .name = "--pin-env",
+	    .kind = OPT_STRING,
+	    .value = "VAR",
+	    .offset = offsetof(struct ca_cli, init.key.pin_env),
+	    .help = "the token's PIN is in environment variable VAR" },
+	{ .name = "--module",
+	    .kind = OPT_STRING,
+	    .value = "PATH",
+	    .offset = offsetof(struct ca_cli, init.key.module),
+	    .help = "the PKCS#11 module (default: SoftHSM2's)" },
+	{ .name = "--out",
+	    .kind = OPT_STRING,
+	    .value = "DIR|FILE",
+	    .offset = offsetof(struct ca_cli, out),
+	    .help = "where the CRL or the certificate goes" },
 	{ .name = NULL },
 };
 
 static const struct opt ca_init_opts[] = {
-	{ .name = "--force", .kind = OPT_FLAG,
-	  .offset = offsetof(struct ca_cli, init.force),
-	  .help = "replace an existing CA (its issued and revoked lists stay)" },
-	{ .name = "--root-subject", .kind = OPT_STRING, .value = "DN",
-	  .offset = offsetof(struct ca_cli, init.root_subject),
-	  .help = "the root's subject" },
-	{ .name = "--intermediate-subject", .kind = OPT_STRING, .value = "DN",
-	  .offset = offsetof(struct ca_cli, init.intermediate_subject),
-	  .help = "the intermediate's subject" },
+	{ .name = "--force",
+	    .kind = OPT_FLAG,
+	    .offset = offsetof(struct ca_cli, init.force),
+	    .help =
+		"replace an existing CA (its issued and revoked lists stay)" },
+	{ .name = "--root-subject",
+	    .kind = OPT_STRING,
+	    .value = "DN",
+	    .offset = offsetof(struct ca_cli, init.root_subject),
+	    .help = "the root's subject" },
+	{ .name = "--intermediate-subject",
+	    .kind = OPT_STRING,
+	    .value = "DN",
+	    .offset = offsetof(struct ca_cli, init.intermediate_subject),
+	    .help = "the intermediate's subject" },
 	{ .name = NULL },
 };
 
 static const struct opt ca_crl_opts[] = {
-	{ .name = "--days", .kind = OPT_NUMBER, .value = "N",
-	  .min = 1, .max = 3650,
-	  .offset = offsetof(struct ca_cli, days),
-	  .help = "the CRL's nextUpdate is N days away (default 7)" },
+	{ .name = "--days",
+	    .kind = OPT_NUMBER,
+	    .value = "N",
+	    .min = 1,
+	    .max = 3650,
+	    .offset = offsetof(struct ca_cli, days),
+	    .help = "the CRL's nextUpdate is N days away (default 7)" },
 	{ .name = NULL },
 };
 
 static const struct opt ca_verification_opts[] = {
-	{ .name = "--code", .kind = OPT_STRING, .value = "CODE",
-	  .offset = offsetof(struct ca_cli, code),
-	  .help = "the registration code AWS IoT gave (required)" },
+	{ .name = "--code",
+	    .kind = OPT_STRING,
+	    .value = "CODE",
+	    .offset = offsetof(struct ca_cli, code),
+	    .help = "the registration code AWS IoT gave (required)" },
 	{ .name = NULL },
 };
 
 static const struct opt_template ca_template[] = {
 	{ .sub = "init", .opts = ca_init_opts, .shared = ca_shared_opts },
 	{ .sub = "crl", .opts = ca_crl_opts, .shared = ca_shared_opts },
-	{ .sub = "aws-verification-cert", .opts = ca_verification_opts,
-	  .shared = ca_shared_opts },
+	{ .sub = "aws-verification-cert",
+	    .opts = ca_verification_opts,
+	    .shared = ca_shared_opts },
 	{ .opts = NULL },
 };
 
@@ -145,7 +169,8 @@ ca_init(struct ca_cli *c)
 	int rc;
 
 	if (c->init.key.pin_file != NULL && c->init.key.pin_env != NULL) {
-		fprintf(stderr, "station: ca init: give --pin-file or "
+		fprintf(stderr,
+		    "station: ca init: give --pin-file or "
 		    "--pin-env, not both\n");
 		return EXIT_USAGE;
 	}
@@ -156,10 +181,11 @@ ca_init(struct ca_cli *c)
 	if (err)
 		return fail("init", err, cause);
 	printf("created local CA in %s\nroot certificate: %s/root.pem "
-	    "(pin this on brokers and devices)\n", c->dir, c->dir);
+	       "(pin this on brokers and devices)\n",
+	    c->dir, c->dir);
 	if (c->init.key.uri != NULL)
 		printf("intermediate key: in the token, %s\n"
-		    "set [ca] key = %s and pin_file or pin_env\n",
+		       "set [ca] key = %s and pin_file or pin_env\n",
 		    c->init.key.uri, c->init.key.uri);
 	return EXIT_PASS;
 }
@@ -234,7 +260,8 @@ ca_verification(struct ca_cli *c)
 	}
 	/* Only the certificate: its key was never written anywhere. */
 	if (!PEM_write_X509(fp, cert) || fflush(fp) != 0) {
-		fprintf(stderr, "station: ca aws-verification-cert: writing "
+		fprintf(stderr,
+		    "station: ca aws-verification-cert: writing "
 		    "the certificate failed\n");
 		rc = EXIT_STATION;
 	}
@@ -269,12 +296,13 @@ cmd_ca_exec(const struct station_opts *so, int argc, char **argv)
 const struct cmd_entry cmd_ca_entry = {
 	.name = "ca",
 	.args = "init [--dir DIR] [--force] [--pkcs11 URI [--pin-file F | "
-	    "--pin-env VAR] [--module PATH]] [--root-subject DN] "
-	    "[--intermediate-subject DN]\n"
-	    "             | crl [--dir DIR] [--out DIR] [--days N]\n"
-	    "             | aws-verification-cert --code CODE [--dir DIR] "
-	    "[--out FILE]",
-	.summary = "manage the local CA (default dir $STATION_HOME/ca, "
+		"--pin-env VAR] [--module PATH]] [--root-subject DN] "
+		"[--intermediate-subject DN]\n"
+		"             | crl [--dir DIR] [--out DIR] [--days N]\n"
+		"             | aws-verification-cert --code CODE [--dir DIR] "
+		"[--out FILE]",
+	.summary =
+	    "manage the local CA (default dir $STATION_HOME/ca, "
 	    "STATION_HOME=./var): create it, issue its CRL, sign an AWS IoT "
 	    "verification certificate",
 	.options = ca_template,

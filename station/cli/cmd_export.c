@@ -23,7 +23,7 @@
 static int
 parse_utc(const char *s, int64_t *ms)
 {
-	struct tm tm = {0};
+	struct tm tm = { 0 };
 	int n = 0, frac = 0, fn = 0;
 
 	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
@@ -80,22 +80,31 @@ static const char *const export_format_names[] = {
 };
 
 static const struct opt export_opt_table[] = {
-	{ .name = "--out", .kind = OPT_STRING, .value = "DIR",
-	  .offset = offsetof(struct export_opts, dir),
-	  .help = "the directory the export and its manifest go to" },
-	{ .name = "--format", .kind = OPT_ENUM, .value = "csv|jsonl",
-	  .names = export_format_names,
-	  .offset = offsetof(struct export_opts, format),
-	  .help = "the file's format (default csv)" },
-	{ .name = "--since-last", .kind = OPT_FLAG,
-	  .offset = offsetof(struct export_opts, since_last),
-	  .help = "the runs since the last export (the default)" },
-	{ .name = "--from", .kind = OPT_STRING, .value = "T",
-	  .offset = offsetof(struct export_opts, from),
-	  .help = "with --to: the runs finished in [T, T), UTC" },
-	{ .name = "--to", .kind = OPT_STRING, .value = "T",
-	  .offset = offsetof(struct export_opts, to),
-	  .help = "the end of the --from window (2026-11-22T00:00:00Z)" },
+	{ .name = "--out",
+	    .kind = OPT_STRING,
+	    .value = "DIR",
+	    .offset = offsetof(struct export_opts, dir),
+	    .help = "the directory the export and its manifest go to" },
+	{ .name = "--format",
+	    .kind = OPT_ENUM,
+	    .value = "csv|jsonl",
+	    .names = export_format_names,
+	    .offset = offsetof(struct export_opts, format),
+	    .help = "the file's format (default csv)" },
+	{ .name = "--since-last",
+	    .kind = OPT_FLAG,
+	    .offset = offsetof(struct export_opts, since_last),
+	    .help = "the runs since the last export (the default)" },
+	{ .name = "--from",
+	    .kind = OPT_STRING,
+	    .value = "T",
+	    .offset = offsetof(struct export_opts, from),
+	    .help = "with --to: the runs finished in [T, T), UTC" },
+	{ .name = "--to",
+	    .kind = OPT_STRING,
+	    .value = "T",
+	    .offset = offsetof(struct export_opts, to),
+	    .help = "the end of the --from window (2026-11-22T00:00:00Z)" },
 	{ .name = NULL },
 };
 
@@ -113,8 +122,10 @@ time_opt(const char *name, const char *value, int64_t *ms)
 	if (value == NULL || parse_utc(value, ms) == 0)
 		return 0;
 	shown = text_escape(value, 64);
-	fprintf(stderr, "station: export: bad option %s %s (a UTC time "
-	    "like 2026-11-22T00:00:00Z)\n", name, shown);
+	fprintf(stderr,
+	    "station: export: bad option %s %s (a UTC time "
+	    "like 2026-11-22T00:00:00Z)\n",
+	    name, shown);
 	free(shown);
 	return -1;
 }
@@ -122,7 +133,7 @@ time_opt(const char *name, const char *value, int64_t *ms)
 static int
 cmd_export_exec(const struct station_opts *so, int argc, char **argv)
 {
-	struct export_request req = {.since_last = 1, .format = EXPORT_CSV};
+	struct export_request req = { .since_last = 1, .format = EXPORT_CSV };
 	struct export_opts o = { .format = EXPORT_CSV };
 	struct export_result res;
 	struct opt_args args;
@@ -167,11 +178,12 @@ cmd_export_exec(const struct station_opts *so, int argc, char **argv)
 	if (res.rows == 0)
 		printf("export %" PRId64 ": no new runs%s; wrote %s "
 		       "(no rows) and its manifest\n",
-		    res.export_id, req.since_last ? " since the last export" : "",
+		    res.export_id,
+		    req.since_last ? " since the last export" : "",
 		    text_pool_show(&tp, res.file));
 	else
-		printf("export %" PRId64 ": %" PRId64 " runs (chain_seq %" PRId64
-		       "..%" PRId64 ") to %s\n",
+		printf("export %" PRId64 ": %" PRId64
+		       " runs (chain_seq %" PRId64 "..%" PRId64 ") to %s\n",
 		    res.export_id, res.rows, res.from_chain_seq,
 		    res.to_chain_seq, text_pool_show(&tp, res.file));
 	printf("manifest %s\nsha256 %s\n", text_pool_show(&tp, res.manifest),
@@ -185,9 +197,10 @@ out:
 }
 
 const struct cmd_entry cmd_export_entry = {
-    .name = "export",
-    .args = "--out DIR [--format csv|jsonl] [--since-last | --from T --to T]",
-    .summary = "write finished runs for the ERP (T: 2026-11-22T00:00:00Z)",
-    .options = export_template,
-    .exec = cmd_export_exec,
+	.name = "export",
+	.args =
+	    "--out DIR [--format csv|jsonl] [--since-last | --from T --to T]",
+	.summary = "write finished runs for the ERP (T: 2026-11-22T00:00:00Z)",
+	.options = export_template,
+	.exec = cmd_export_exec,
 };

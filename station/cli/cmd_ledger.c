@@ -28,7 +28,7 @@
 struct view {
 	int json;
 	int runs, certs;
-	json_t *events;  /* show --json: the run's events, put into its line */
+	json_t *events;	  /* show --json: the run's events, put into its line */
 	int64_t *run_ids; /* show: the device's runs, collected first */
 	size_t n_run_ids;
 };
@@ -56,17 +56,23 @@ run_cb(const struct run_record *r, void *ctx)
 		json_t *o = json_object();
 
 		json_object_set_new(o, "run_id", json_integer(r->id));
-		json_object_set_new(o, "station", json_str_or_null(r->station_id));
+		json_object_set_new(o, "station",
+		    json_str_or_null(r->station_id));
 		json_object_set_new(o, "slot", json_integer(r->slot));
 		json_object_set_new(o, "started", json_string(started));
-		json_object_set_new(o, "serial", json_str_or_null(r->device_serial));
+		json_object_set_new(o, "serial",
+		    json_str_or_null(r->device_serial));
 		json_object_set_new(o, "result", json_str_or_null(r->result));
-		json_object_set_new(o, "failed_step", json_str_or_null(r->failed_step));
+		json_object_set_new(o, "failed_step",
+		    json_str_or_null(r->failed_step));
 		json_object_set_new(o, "reason", json_str_or_null(r->reason));
-		json_object_set_new(o, "cert_serial", json_str_or_null(r->cert_serial));
-		json_object_set_new(o, "operator", json_str_or_null(r->operator_id));
+		json_object_set_new(o, "cert_serial",
+		    json_str_or_null(r->cert_serial));
+		json_object_set_new(o, "operator",
+		    json_str_or_null(r->operator_id));
 		json_object_set_new(o, "batch", json_str_or_null(r->batch));
-		json_object_set_new(o, "smoke", json_str_or_null(r->smoke_status));
+		json_object_set_new(o, "smoke",
+		    json_str_or_null(r->smoke_status));
 		if (v->events != NULL)
 			json_object_set(o, "events", v->events);
 		json_out_line(o);
@@ -75,9 +81,9 @@ run_cb(const struct run_record *r, void *ctx)
 	/* Serials, reasons and notes may quote a device, a scanner or a CA:
 	 * every text column goes through text_show. */
 	printf("run %-6" PRId64 " %s  slot %-2d %-20s %-7s %s%s%s%s\n", r->id,
-	    started, r->slot, text_pool_show(&tp, r->device_serial ?
-	    r->device_serial : "-"), text_pool_show(&tp, r->result),
-	    r->failed_step ? "at " : "",
+	    started, r->slot,
+	    text_pool_show(&tp, r->device_serial ? r->device_serial : "-"),
+	    text_pool_show(&tp, r->result), r->failed_step ? "at " : "",
 	    text_pool_show(&tp, r->failed_step ? r->failed_step : ""),
 	    r->failed_step && r->cert_serial ? " " : "",
 	    text_pool_show(&tp, r->cert_serial ? r->cert_serial : ""));
@@ -100,11 +106,14 @@ cert_cb(const struct cert_record *c, void *ctx)
 	if (v->json) {
 		json_t *o = json_object();
 
-		json_object_set_new(o, "cert_serial", json_str_or_null(c->serial_hex));
-		json_object_set_new(o, "serial", json_str_or_null(c->device_serial));
+		json_object_set_new(o, "cert_serial",
+		    json_str_or_null(c->serial_hex));
+		json_object_set_new(o, "serial",
+		    json_str_or_null(c->device_serial));
 		json_object_set_new(o, "run_id", json_integer(c->run_id));
 		json_object_set_new(o, "status", json_str_or_null(c->status));
-		json_object_set_new(o, "status_note", json_str_or_null(c->status_note));
+		json_object_set_new(o, "status_note",
+		    json_str_or_null(c->status_note));
 		json_object_set_new(o, "revoke_reason",
 		    json_str_or_null(c->revoke_reason));
 		json_object_set_new(o, "fingerprint_sha256",
@@ -123,7 +132,7 @@ cert_cb(const struct cert_record *c, void *ctx)
 	    xasprintf("%s (%s)", c->status, c->revoke_reason) :
 	    xstrdup(c->status);
 	printf("cert %s  %-8s run %" PRId64 "  %s\n     sha256 %s\n"
-	    "     valid %s .. %s  issuer %s%s%s\n",
+	       "     valid %s .. %s  issuer %s%s%s\n",
 	    text_pool_show(&tp, c->serial_hex), text_pool_show(&tp, status),
 	    c->run_id, text_pool_show(&tp, c->subject),
 	    text_pool_show(&tp, c->fingerprint_sha256), nb, na,
@@ -146,11 +155,11 @@ event_cb(const struct run_event *e, void *ctx)
 		char at[21];
 
 		iso_ms(at, e->at_ms);
-		json_array_append_new(v->events, json_pack(
-		    "{s:s, s:o, s:o, s:o}", "at", at, "step",
-		    json_str_or_null(e->step), "status",
-		    json_str_or_null(e->status), "detail",
-		    json_str_or_null(e->detail)));
+		json_array_append_new(v->events,
+		    json_pack("{s:s, s:o, s:o, s:o}", "at", at, "step",
+			json_str_or_null(e->step), "status",
+			json_str_or_null(e->status), "detail",
+			json_str_or_null(e->detail)));
 		return 0;
 	}
 	char *step = text_escape(e->step, 32);
@@ -169,8 +178,8 @@ collect_run_cb(const struct run_record *r, void *ctx)
 {
 	struct view *v = ctx;
 
-	v->run_ids = xrealloc(v->run_ids, (v->n_run_ids + 1) *
-	    sizeof *v->run_ids);
+	v->run_ids =
+	    xrealloc(v->run_ids, (v->n_run_ids + 1) * sizeof *v->run_ids);
 	v->run_ids[v->n_run_ids++] = r->id;
 	return 0;
 }
@@ -203,11 +212,10 @@ out:
 }
 
 static st_err
-show_device(struct ledger *l, struct view *v, const char *serial,
-    char **cause)
+show_device(struct ledger *l, struct view *v, const char *serial, char **cause)
 {
-	st_err err = ledger_device_history(l, serial, collect_run_cb, NULL, v,
-	    cause);
+	st_err err =
+	    ledger_device_history(l, serial, collect_run_cb, NULL, v, cause);
 
 	for (size_t i = 0; err == ST_OK && i < v->n_run_ids; i++)
 		err = show_run(l, v, v->run_ids[i], cause);
@@ -228,20 +236,22 @@ ledger_verify_cmd(struct station *st, int json)
 	if (json) {
 		json_t *o = json_object();
 
-		json_object_set_new(o, "result", json_string(err ? "FAIL" : "PASS"));
+		json_object_set_new(o, "result",
+		    json_string(err ? "FAIL" : "PASS"));
 		json_object_set_new(o, "problem",
 		    json_string(ledger_problem_name(rep.problem)));
 		json_object_set_new(o, "runs_checked",
 		    json_integer(rep.runs_checked));
-		json_object_set_new(o, "bad_run_id", json_integer(rep.bad_run_id));
-		json_object_set_new(o, "detail", json_str_or_null(err ? (cause ?
-		    cause : rep.detail) : ""));
+		json_object_set_new(o, "bad_run_id",
+		    json_integer(rep.bad_run_id));
+		json_object_set_new(o, "detail",
+		    json_str_or_null(err ? (cause ? cause : rep.detail) : ""));
 		json_out_line(o);
 	} else if (err) {
 		char *shown = text_show(cause ? cause : rep.detail, 4096);
 
-		printf("FAIL  ledger %s: %s\n", ledger_problem_name(rep.problem),
-		    shown);
+		printf("FAIL  ledger %s: %s\n",
+		    ledger_problem_name(rep.problem), shown);
 		free(shown);
 	} else {
 		printf("PASS  ledger intact: %" PRId64 " runs in the chain\n",
@@ -260,20 +270,27 @@ struct ledger_opts {
 
 /* Every view takes both options; --limit counts only for `list`. */
 static const struct opt ledger_opt_table[] = {
-	{ .name = "--json", .kind = OPT_FLAG,
-	  .offset = offsetof(struct ledger_opts, json),
-	  .help = "one JSON object per line" },
-	{ .name = "--limit", .kind = OPT_NUMBER, .value = "N",
-	  .min = 0, .max = INT_MAX,
-	  .offset = offsetof(struct ledger_opts, limit),
-	  .help = "list: the newest N runs (default 20, 0: all)" },
+	{ .name = "--json",
+	    .kind = OPT_FLAG,
+	    .offset = offsetof(struct ledger_opts, json),
+	    .help = "one JSON object per line" },
+	{ .name = "--limit",
+	    .kind = OPT_NUMBER,
+	    .value = "N",
+	    .min = 0,
+	    .max = INT_MAX,
+	    .offset = offsetof(struct ledger_opts, limit),
+	    .help = "list: the newest N runs (default 20, 0: all)" },
 	{ .name = NULL },
 };
 
 static const struct opt_template ledger_template[] = {
 	{ .sub = "list", .opts = ledger_opt_table },
-	{ .sub = "show", .opts = ledger_opt_table, .lower = 1, .upper = 1,
-	  .args = "SERIAL" },
+	{ .sub = "show",
+	    .opts = ledger_opt_table,
+	    .lower = 1,
+	    .upper = 1,
+	    .args = "SERIAL" },
 	{ .sub = "verify", .opts = ledger_opt_table },
 	{ .opts = NULL },
 };
@@ -307,8 +324,10 @@ cmd_ledger_exec(const struct station_opts *so, int argc, char **argv)
 		if (err == ST_OK && v.runs == 0 && v.certs == 0) {
 			char *shown = text_escape(serial, 128);
 
-			fprintf(stderr, "station: no runs or certificates for "
-			    "'%s'\n", shown);
+			fprintf(stderr,
+			    "station: no runs or certificates for "
+			    "'%s'\n",
+			    shown);
 			free(shown);
 			rc = EXIT_FAIL;
 		}
@@ -329,7 +348,8 @@ cmd_ledger_exec(const struct station_opts *so, int argc, char **argv)
 
 const struct cmd_entry cmd_ledger_entry = {
 	.name = "ledger",
-	.args = "list [--limit N] [--json] | show SERIAL [--json] | verify [--json]",
+	.args =
+	    "list [--limit N] [--json] | show SERIAL [--json] | verify [--json]",
 	.summary = "show runs and certificates; verify the hash chain",
 	.options = ledger_template,
 	.exec = cmd_ledger_exec,

@@ -41,7 +41,8 @@ print_uart(const struct uart_port_info *p, int json)
 		json_object_set_new(o, "kind", json_string("serial"));
 		json_object_set_new(o, "uri", json_str_or_null(uri));
 		json_object_set_new(o, "name", json_str_or_null(p->name));
-		json_object_set_new(o, "transport", json_str_or_null(p->transport));
+		json_object_set_new(o, "transport",
+		    json_str_or_null(p->transport));
 		json_object_set_new(o, "description",
 		    json_str_or_null(p->description));
 		if (p->usb_vid >= 0) {
@@ -88,12 +89,13 @@ print_usb(const struct usb_dev_info *d, int json)
 		    json_str_or_null(d->manufacturer));
 		json_object_set_new(o, "product", json_str_or_null(d->product));
 		json_object_set_new(o, "serial", json_str_or_null(d->serial));
-		json_object_set_new(o, "port_path", json_str_or_null(d->port_path));
+		json_object_set_new(o, "port_path",
+		    json_str_or_null(d->port_path));
 		json_object_set_new(o, "bus", json_integer(d->bus));
 		json_object_set_new(o, "address", json_integer(d->address));
 		json_object_set_new(o, "vendor_bulk_interface",
 		    d->bulk_iface >= 0 ? json_integer(d->bulk_iface) :
-		    json_null());
+					 json_null());
 		json_out_line_utf8(o);
 		return;
 	}
@@ -111,9 +113,10 @@ struct list_devices_opts {
 };
 
 static const struct opt list_devices_opt_table[] = {
-	{ .name = "--json", .kind = OPT_FLAG,
-	  .offset = offsetof(struct list_devices_opts, json),
-	  .help = "one JSON object per port or device" },
+	{ .name = "--json",
+	    .kind = OPT_FLAG,
+	    .offset = offsetof(struct list_devices_opts, json),
+	    .help = "one JSON object per port or device" },
 	{ .name = NULL },
 };
 

@@ -34,8 +34,8 @@ caps_string(uint32_t caps, char *buf, size_t cap)
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		if (!(caps & names[i].bit))
 			continue;
-		int n = snprintf(buf + used, cap - used, "%s%s", used ? " " : "",
-		    names[i].name);
+		int n = snprintf(buf + used, cap - used, "%s%s",
+		    used ? " " : "", names[i].name);
 		if (n < 0 || (size_t)n >= cap - used)
 			break;
 		used += (size_t)n;
@@ -52,15 +52,20 @@ print_json(const struct transport *t, const struct dev_info *info,
 	json_object_set_new(o, "result", json_string(err ? "FAIL" : "PASS"));
 	if (err) {
 		json_object_set_new(o, "error", json_string(st_errname(err)));
-		json_object_set_new(o, "reason", json_str_or_null(cause ? cause : ""));
+		json_object_set_new(o, "reason",
+		    json_str_or_null(cause ? cause : ""));
 	} else {
-		json_object_set_new(o, "serial", json_str_or_null(info->serial));
+		json_object_set_new(o, "serial",
+		    json_str_or_null(info->serial));
 		json_object_set_new(o, "model", json_str_or_null(info->model));
-		json_object_set_new(o, "hw_version", json_str_or_null(info->hw_version));
-		json_object_set_new(o, "fw_version", json_str_or_null(info->fw_version));
+		json_object_set_new(o, "hw_version",
+		    json_str_or_null(info->hw_version));
+		json_object_set_new(o, "fw_version",
+		    json_str_or_null(info->fw_version));
 		json_object_set_new(o, "chip", json_str_or_null(info->chip));
 		json_object_set_new(o, "protocol", json_integer(info->version));
-		json_object_set_new(o, "max_frame", json_integer(info->max_frame));
+		json_object_set_new(o, "max_frame",
+		    json_integer(info->max_frame));
 		json_object_set_new(o, "state",
 		    json_string(proto_state_name(info->state)));
 		json_object_set_new(o, "capabilities", json_string(caps));
@@ -73,15 +78,18 @@ struct probe_opts {
 };
 
 static const struct opt probe_opt_table[] = {
-	{ .name = "--json", .kind = OPT_FLAG,
-	  .offset = offsetof(struct probe_opts, json),
-	  .help = "what the device reports as one JSON object" },
+	{ .name = "--json",
+	    .kind = OPT_FLAG,
+	    .offset = offsetof(struct probe_opts, json),
+	    .help = "what the device reports as one JSON object" },
 	{ .name = NULL },
 };
 
 static const struct opt_template probe_template[] = {
-	{ .opts = probe_opt_table, .lower = 1, .upper = 1,
-	  .args = "DEVICE-URI" },
+	{ .opts = probe_opt_table,
+	    .lower = 1,
+	    .upper = 1,
+	    .args = "DEVICE-URI" },
 	{ .opts = NULL },
 };
 
@@ -117,13 +125,15 @@ cmd_probe_exec(const struct station_opts *so, int argc, char **argv)
 	if (err == ST_OK)
 		caps_string(info.caps, caps, sizeof caps);
 	if (json) {
-		print_json(c ? client_transport(c) : NULL, &info, caps, err, cause);
+		print_json(c ? client_transport(c) : NULL, &info, caps, err,
+		    cause);
 	} else if (err) {
 		fprintf(stderr, "station: probe %s: %s\n",
 		    text_pool_show(&tp, uri), text_pool_show(&tp, cause));
 	} else {
 		/* What the device reports is shown, never obeyed. */
-		printf("device    %s\nserial    %s\nmodel     %s\nhardware  %s\n"
+		printf(
+		    "device    %s\nserial    %s\nmodel     %s\nhardware  %s\n"
 		    "firmware  %s\nchip      %s\nprotocol  %u (max frame %u bytes)\n"
 		    "state     %s\ncaps      %s\n",
 		    text_pool_show(&tp, client_transport(c)->describe),
@@ -131,8 +141,8 @@ cmd_probe_exec(const struct station_opts *so, int argc, char **argv)
 		    text_pool_show(&tp, info.model),
 		    text_pool_show(&tp, info.hw_version),
 		    text_pool_show(&tp, info.fw_version),
-		    text_pool_show(&tp, info.chip), info.version, info.max_frame,
-		    proto_state_name(info.state), caps);
+		    text_pool_show(&tp, info.chip), info.version,
+		    info.max_frame, proto_state_name(info.state), caps);
 	}
 	text_pool_clear(&tp);
 	dev_info_clear(&info);

@@ -37,8 +37,8 @@ progress_sink(void *ctx, const struct station_event *ev)
 		break;
 	case EVENT_STEP_FAIL:
 		fprintf(fp, "  %-13s FAIL: %s\n", step_name(ev->step),
-		    text_pool_show(&tp, ev->text ? ev->text :
-		    st_strerror(ev->err)));
+		    text_pool_show(&tp,
+			ev->text ? ev->text : st_strerror(ev->err)));
 		break;
 	case EVENT_INFO:
 		fprintf(fp, "  %-13s %s\n", "", text_pool_show(&tp, ev->text));
@@ -55,14 +55,16 @@ print_human(const struct provision_result *res)
 	struct text_pool tp = { 0 };
 
 	if (res->pass) {
-		printf("PASS  %s  certificate %s  sha256 %s  smoke %s  %llu ms\n",
+		printf(
+		    "PASS  %s  certificate %s  sha256 %s  smoke %s  %llu ms\n",
 		    text_pool_show(&tp, res->serial),
 		    text_pool_show(&tp, res->cert_serial), res->fingerprint,
 		    text_pool_show(&tp, res->smoke),
 		    (unsigned long long)res->duration_ms);
 	} else {
-		printf("FAIL  %s  at %s: %s\n", res->serial ?
-		    text_pool_show(&tp, res->serial) : "(unknown)",
+		printf("FAIL  %s  at %s: %s\n",
+		    res->serial ? text_pool_show(&tp, res->serial) :
+				  "(unknown)",
 		    step_name(res->failed_step), res->headline);
 		printf("      reason: %s\n      next:   %s\n",
 		    text_pool_show(&tp, res->reason), res->advice);
@@ -78,36 +80,52 @@ struct provision_opts {
 };
 
 static const struct opt provision_opt_table[] = {
-	{ .name = "--serial", .kind = OPT_STRING, .value = "SCANNED",
-	  .offset = offsetof(struct provision_opts, req.scanned_serial),
-	  .help = "the scanned serial the device must report" },
-	{ .name = "--profile", .kind = OPT_STRING, .value = "P",
-	  .offset = offsetof(struct provision_opts, req.profile),
-	  .help = "the certificate profile (default: the configured one)" },
-	{ .name = "--operator", .kind = OPT_STRING, .value = "ID",
-	  .offset = offsetof(struct provision_opts, req.operator_id),
-	  .help = "the operator, recorded with the run" },
-	{ .name = "--batch", .kind = OPT_STRING, .value = "ID",
-	  .offset = offsetof(struct provision_opts, req.batch),
-	  .help = "the production batch, recorded with the run" },
-	{ .name = "--broker", .kind = OPT_STRING, .value = "HOST:PORT",
-	  .offset = offsetof(struct provision_opts, station.broker),
-	  .help = "the smoke test's broker, instead of [broker]" },
-	{ .name = "--broker-ca", .kind = OPT_STRING, .value = "FILE",
-	  .offset = offsetof(struct provision_opts, station.broker_ca),
-	  .help = "the CA that signed the broker's certificate" },
-	{ .name = "--json", .kind = OPT_FLAG,
-	  .offset = offsetof(struct provision_opts, json),
-	  .help = "the result as one JSON object on stdout" },
-	{ .name = "--quiet", .kind = OPT_FLAG,
-	  .offset = offsetof(struct provision_opts, quiet),
-	  .help = "no progress lines on stderr" },
+	{ .name = "--serial",
+	    .kind = OPT_STRING,
+	    .value = "SCANNED",
+	    .offset = offsetof(struct provision_opts, req.scanned_serial),
+	    .help = "the scanned serial the device must report" },
+	{ .name = "--profile",
+	    .kind = OPT_STRING,
+	    .value = "P",
+	    .offset = offsetof(struct provision_opts, req.profile),
+	    .help = "the certificate profile (default: the configured one)" },
+	{ .name = "--operator",
+	    .kind = OPT_STRING,
+	    .value = "ID",
+	    .offset = offsetof(struct provision_opts, req.operator_id),
+	    .help = "the operator, recorded with the run" },
+	{ .name = "--batch",
+	    .kind = OPT_STRING,
+	    .value = "ID",
+	    .offset = offsetof(struct provision_opts, req.batch),
+	    .help = "the production batch, recorded with the run" },
+	{ .name = "--broker",
+	    .kind = OPT_STRING,
+	    .value = "HOST:PORT",
+	    .offset = offsetof(struct provision_opts, station.broker),
+	    .help = "the smoke test's broker, instead of [broker]" },
+	{ .name = "--broker-ca",
+	    .kind = OPT_STRING,
+	    .value = "FILE",
+	    .offset = offsetof(struct provision_opts, station.broker_ca),
+	    .help = "the CA that signed the broker's certificate" },
+	{ .name = "--json",
+	    .kind = OPT_FLAG,
+	    .offset = offsetof(struct provision_opts, json),
+	    .help = "the result as one JSON object on stdout" },
+	{ .name = "--quiet",
+	    .kind = OPT_FLAG,
+	    .offset = offsetof(struct provision_opts, quiet),
+	    .help = "no progress lines on stderr" },
 	{ .name = NULL },
 };
 
 static const struct opt_template provision_template[] = {
-	{ .opts = provision_opt_table, .lower = 1, .upper = 1,
-	  .args = "DEVICE-URI" },
+	{ .opts = provision_opt_table,
+	    .lower = 1,
+	    .upper = 1,
+	    .args = "DEVICE-URI" },
 	{ .opts = NULL },
 };
 
@@ -173,8 +191,8 @@ out:
 const struct cmd_entry cmd_provision_entry = {
 	.name = "provision",
 	.args = "DEVICE-URI [--serial SCANNED] [--profile P] [--operator ID] "
-	    "[--batch ID] [--broker HOST:PORT --broker-ca FILE] [--json] "
-	    "[--quiet]",
+		"[--batch ID] [--broker HOST:PORT --broker-ca FILE] [--json] "
+		"[--quiet]",
 	.summary = "provision one device end to end (exit 0 PASS, 1 FAIL)",
 	.options = provision_template,
 	.exec = cmd_provision_exec,

@@ -68,8 +68,10 @@ revoke(struct station *st, const char *serial, const char *reason)
 
 	err = ledger_cert_get(st->ledger, serial, &rec, &cause);
 	if (err == ST_E_NOTFOUND) {
-		fprintf(stderr, "station: revoke: no certificate with serial "
-		    "%s in the ledger (see 'station ledger list')\n", serial);
+		fprintf(stderr,
+		    "station: revoke: no certificate with serial "
+		    "%s in the ledger (see 'station ledger list')\n",
+		    serial);
 		rc = EXIT_FAIL;
 		goto out;
 	}
@@ -79,8 +81,10 @@ revoke(struct station *st, const char *serial, const char *reason)
 	}
 	if (strcmp(rec.status, "revoked") == 0) {
 		shown = text_show(rec.status_note ? rec.status_note : "", 512);
-		fprintf(stderr, "station: revoke: certificate %s is already "
-		    "revoked%s%s\n", serial, rec.status_note ? ": " : "", shown);
+		fprintf(stderr,
+		    "station: revoke: certificate %s is already "
+		    "revoked%s%s\n",
+		    serial, rec.status_note ? ": " : "", shown);
 		rc = EXIT_FAIL;
 		goto out;
 	}
@@ -101,7 +105,8 @@ revoke(struct station *st, const char *serial, const char *reason)
 	}
 	if (outcome == SETTLE_NOT_REVOKED) {
 		shown = text_show(why, 512);
-		fprintf(stderr, "station: revoke: %s: %s (recorded as "
+		fprintf(stderr,
+		    "station: revoke: %s: %s (recorded as "
 		    "'revoking': the next station start tries again)\n",
 		    st->ca->describe, shown);
 		rc = ca_err == ST_E_NOTFOUND ? EXIT_FAIL : EXIT_STATION;
@@ -126,15 +131,19 @@ struct revoke_opts {
 /* --reason is checked against the CA's own list of names below
  * (local_crl_reason_code): that list is the one place they are kept. */
 static const struct opt revoke_opt_table[] = {
-	{ .name = "--reason", .kind = OPT_STRING, .value = "R",
-	  .offset = offsetof(struct revoke_opts, reason),
-	  .help = "an RFC 5280 CRLReason name (default unspecified)" },
+	{ .name = "--reason",
+	    .kind = OPT_STRING,
+	    .value = "R",
+	    .offset = offsetof(struct revoke_opts, reason),
+	    .help = "an RFC 5280 CRLReason name (default unspecified)" },
 	{ .name = NULL },
 };
 
 static const struct opt_template revoke_template[] = {
-	{ .opts = revoke_opt_table, .lower = 1, .upper = 1,
-	  .args = "CERT-SERIAL" },
+	{ .opts = revoke_opt_table,
+	    .lower = 1,
+	    .upper = 1,
+	    .args = "CERT-SERIAL" },
 	{ .opts = NULL },
 };
 
@@ -156,7 +165,8 @@ cmd_revoke_exec(const struct station_opts *so, int argc, char **argv)
 	if (local_crl_reason_code(reason) < 0) {
 		char *shown = text_escape(reason, 64);
 
-		fprintf(stderr, "station: revoke: unknown reason '%s' (RFC "
+		fprintf(stderr,
+		    "station: revoke: unknown reason '%s' (RFC "
 		    "5280: unspecified, keyCompromise, cACompromise, "
 		    "affiliationChanged, superseded, cessationOfOperation, "
 		    "certificateHold, privilegeWithdrawn, aACompromise)\n",
@@ -189,7 +199,7 @@ const struct cmd_entry cmd_revoke_entry = {
 	.name = "revoke",
 	.args = "CERT-SERIAL [--reason R]",
 	.summary = "revoke a certificate at the CA and in the ledger (R: "
-	    "RFC 5280 reason, e.g. keyCompromise, superseded)",
+		   "RFC 5280 reason, e.g. keyCompromise, superseded)",
 	.options = revoke_template,
 	.exec = cmd_revoke_exec,
 };

@@ -45,21 +45,29 @@ struct ui_opts {
 };
 
 static const struct opt ui_opt_table[] = {
-	{ .name = "--fixture", .kind = OPT_STRING, .value = "FILE",
-	  .offset = offsetof(struct ui_opts, fixture_path),
-	  .help = "the fixture file (default: the configuration's slots)" },
-	{ .name = "--operator", .kind = OPT_STRING, .value = "ID",
-	  .offset = offsetof(struct ui_opts, operator_id),
-	  .help = "the operator (default: the configured one)" },
-	{ .name = "--batch", .kind = OPT_STRING, .value = "LOT",
-	  .offset = offsetof(struct ui_opts, batch),
-	  .help = "the production batch, recorded with every run" },
-	{ .name = "--slot-scan", .kind = OPT_FLAG,
-	  .offset = offsetof(struct ui_opts, slot_scan),
-	  .help = "every serial must be followed by its slot's label" },
-	{ .name = "--no-hotplug", .kind = OPT_FLAG,
-	  .offset = offsetof(struct ui_opts, no_hotplug),
-	  .help = "boards plugged into usb: slots wait for a scan" },
+	{ .name = "--fixture",
+	    .kind = OPT_STRING,
+	    .value = "FILE",
+	    .offset = offsetof(struct ui_opts, fixture_path),
+	    .help = "the fixture file (default: the configuration's slots)" },
+	{ .name = "--operator",
+	    .kind = OPT_STRING,
+	    .value = "ID",
+	    .offset = offsetof(struct ui_opts, operator_id),
+	    .help = "the operator (default: the configured one)" },
+	{ .name = "--batch",
+	    .kind = OPT_STRING,
+	    .value = "LOT",
+	    .offset = offsetof(struct ui_opts, batch),
+	    .help = "the production batch, recorded with every run" },
+	{ .name = "--slot-scan",
+	    .kind = OPT_FLAG,
+	    .offset = offsetof(struct ui_opts, slot_scan),
+	    .help = "every serial must be followed by its slot's label" },
+	{ .name = "--no-hotplug",
+	    .kind = OPT_FLAG,
+	    .offset = offsetof(struct ui_opts, no_hotplug),
+	    .help = "boards plugged into usb: slots wait for a scan" },
 	{ .name = NULL },
 };
 
@@ -74,11 +82,13 @@ ledger_tail_cb(const struct run_record *r, void *ctx)
 	struct ui_model *m = ctx;
 	char line[UI_TEXT_MAX];
 	const char *serial = r->device_serial ? r->device_serial :
-	    r->scanned_serial ? r->scanned_serial : "-";
+	    r->scanned_serial		      ? r->scanned_serial :
+						"-";
 
 	if (r->result != NULL && strcmp(r->result, "FAIL") == 0)
-		ui_fmt(line, sizeof line, "#%" PRId64 " S%-3d %-20s FAIL at %s: %s",
-		    r->id, r->slot, serial, r->failed_step ? r->failed_step : "?",
+		ui_fmt(line, sizeof line,
+		    "#%" PRId64 " S%-3d %-20s FAIL at %s: %s", r->id, r->slot,
+		    serial, r->failed_step ? r->failed_step : "?",
 		    r->reason ? r->reason : "");
 	else
 		ui_fmt(line, sizeof line, "#%" PRId64 " S%-3d %-20s %s", r->id,
@@ -113,7 +123,8 @@ model_setup(struct ui_model *m, const struct station *st,
 		ui_model_set_slot(m, i, s->index, s->label, s->device, p);
 		if (strstr(m->profiles, p) == NULL && plen < sizeof m->profiles)
 			plen += (size_t)snprintf(m->profiles + plen,
-			    sizeof m->profiles - plen, "%s%s", plen ? ", " : "", p);
+			    sizeof m->profiles - plen, "%s%s", plen ? ", " : "",
+			    p);
 	}
 	ledger_list_runs(st->ledger, UI_LEDGER_LINES, ledger_tail_cb, m, NULL);
 }
@@ -159,8 +170,10 @@ enable_hotplug(struct line *line, struct ui_model *m, const struct ui_opts *o)
 
 	if (line_enable_hotplug(line, &defaults, &why) != ST_OK) {
 		log_warn("hotplug: %s", why);
-		ui_model_message(m, 1, "no auto-start on plug (%s): scan to "
-		    "start", why);
+		ui_model_message(m, 1,
+		    "no auto-start on plug (%s): scan to "
+		    "start",
+		    why);
 	}
 	free(why);
 }
@@ -184,7 +197,8 @@ cmd_ui_exec(const struct station_opts *so, int argc, char **argv)
 	if (rc != EXIT_PASS)
 		return rc;
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-		fprintf(stderr, "station: ui: the operator screen needs a "
+		fprintf(stderr,
+		    "station: ui: the operator screen needs a "
 		    "terminal (for scripts use 'station provision')\n");
 		return EXIT_USAGE;
 	}
@@ -198,7 +212,8 @@ cmd_ui_exec(const struct station_opts *so, int argc, char **argv)
 		fx = fixture_from_config(st->cfg);
 	}
 	if (fx->n_slots == 0) {
-		st_fail(&cause, ST_E_CONFIG, "no slots: pass --fixture FILE or "
+		st_fail(&cause, ST_E_CONFIG,
+		    "no slots: pass --fixture FILE or "
 		    "add [slot N] sections to the configuration");
 		goto fail;
 	}
@@ -218,7 +233,8 @@ cmd_ui_exec(const struct station_opts *so, int argc, char **argv)
 	if (ui_run(&m, q, &ops, &cause) != ST_OK)
 		goto fail;
 	if (ui_model_running(&m) > 0)
-		fprintf(stderr, "station: ui: waiting for %zu running slot(s)\n",
+		fprintf(stderr,
+		    "station: ui: waiting for %zu running slot(s)\n",
 		    ui_model_running(&m));
 	rc = EXIT_PASS;
 	goto out;
@@ -239,11 +255,10 @@ out:
 	return rc;
 }
 
-
 const struct cmd_entry cmd_ui_entry = {
 	.name = "ui",
 	.args = "[--fixture FILE] [--operator ID] [--batch LOT] [--slot-scan] "
-	    "[--no-hotplug]",
+		"[--no-hotplug]",
 	.summary = "the operator screen: scan devices, see PASS/FAIL per slot",
 	.options = ui_template,
 	.exec = cmd_ui_exec,

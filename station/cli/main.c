@@ -29,11 +29,13 @@ static const struct cmd_entry *const cmd_table[] = {
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: station [--config FILE] [--broker HOST:PORT --broker-ca FILE]\n               [--verbose] COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(fp,
+	    "usage: station [--config FILE] [--broker HOST:PORT --broker-ca FILE]\n               [--verbose] COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; cmd_table[i] != NULL; i++)
 		fprintf(fp, "  %-10s %s\n             %s\n", cmd_table[i]->name,
 		    cmd_table[i]->args, cmd_table[i]->summary);
-	fprintf(fp, "\nDevice URIs: tcp:HOST:PORT, "
+	fprintf(fp,
+	    "\nDevice URIs: tcp:HOST:PORT, "
 	    "uart:/dev/ttyUSB0?baud=115200, uart:usb=VID:PID[:SERIAL],\n"
 	    "  usb:VID:PID[:SERIAL], usb:path=BUS-PORT[.PORT]...\n"
 	    "Environment: STATION_LOG=error|warn|info|debug\n"
@@ -48,22 +50,32 @@ struct main_opts {
 };
 
 static const struct opt main_opt_table[] = {
-	{ .name = "--config", .kind = OPT_STRING, .value = "FILE",
-	  .offset = offsetof(struct main_opts, station.config_path),
-	  .help = "the station's configuration (default: the embedded "
-	      "defaults under $STATION_HOME, ./var)" },
-	{ .name = "--broker", .kind = OPT_STRING, .value = "HOST:PORT",
-	  .offset = offsetof(struct main_opts, station.broker),
-	  .help = "the smoke test's broker, instead of [broker]" },
-	{ .name = "--broker-ca", .kind = OPT_STRING, .value = "FILE",
-	  .offset = offsetof(struct main_opts, station.broker_ca),
-	  .help = "the CA that signed the broker's certificate" },
-	{ .name = "--verbose", .alias = "-v", .kind = OPT_FLAG,
-	  .offset = offsetof(struct main_opts, verbose),
-	  .help = "log at debug level" },
-	{ .name = "--help", .alias = "-h", .kind = OPT_FLAG,
-	  .offset = offsetof(struct main_opts, help),
-	  .help = "this text" },
+	{ .name = "--config",
+	    .kind = OPT_STRING,
+	    .value = "FILE",
+	    .offset = offsetof(struct main_opts, station.config_path),
+	    .help = "the station's configuration (default: the embedded "
+		    "defaults under $STATION_HOME, ./var)" },
+	{ .name = "--broker",
+	    .kind = OPT_STRING,
+	    .value = "HOST:PORT",
+	    .offset = offsetof(struct main_opts, station.broker),
+	    .help = "the smoke test's broker, instead of [broker]" },
+	{ .name = "--broker-ca",
+	    .kind = OPT_STRING,
+	    .value = "FILE",
+	    .offset = offsetof(struct main_opts, station.broker_ca),
+	    .help = "the CA that signed the broker's certificate" },
+	{ .name = "--verbose",
+	    .alias = "-v",
+	    .kind = OPT_FLAG,
+	    .offset = offsetof(struct main_opts, verbose),
+	    .help = "log at debug level" },
+	{ .name = "--help",
+	    .alias = "-h",
+	    .kind = OPT_FLAG,
+	    .offset = offsetof(struct main_opts, help),
+	    .help = "this text" },
 	{ .name = NULL },
 };
 
@@ -108,13 +120,13 @@ main(int argc, char **argv)
 	name = argv[args.next + 1];
 	for (size_t k = 0; cmd_table[k] != NULL; k++) {
 		if (strcmp(cmd_table[k]->name, name) == 0) {
-			rc = cmd_table[k]->exec(&o.station, argc - args.next - 1,
-			    argv + args.next + 1);
+			rc = cmd_table[k]->exec(&o.station,
+			    argc - args.next - 1, argv + args.next + 1);
 			goto out;
 		}
 	}
-	fprintf(stderr, "station: unknown command '%s' (try 'station --help')\n",
-	    name);
+	fprintf(stderr,
+	    "station: unknown command '%s' (try 'station --help')\n", name);
 out:
 	free(cause);
 	return rc;

@@ -120,9 +120,10 @@ opt_parse(const struct opt_template *t, int argc, char **argv, void *dst,
 		value = NULL;
 		if (o->kind != OPT_FLAG) {
 			if (i + 1 >= argc) {
-				err = st_fail(cause, ST_E_ARG, "%s needs a value "
-				    "(%s)", o->name, o->value ? o->value :
-				    "VALUE");
+				err = st_fail(cause, ST_E_ARG,
+				    "%s needs a value "
+				    "(%s)",
+				    o->name, o->value ? o->value : "VALUE");
 				goto out;
 			}
 			value = argv[++i];

@@ -36,29 +36,29 @@ enum opt_kind {
 
 /* One option of a command. */
 struct opt {
-	const char *name;   /* "--limit" */
-	const char *alias;  /* another spelling ("-v"), or NULL */
+	const char *name;  /* "--limit" */
+	const char *alias; /* another spelling ("-v"), or NULL */
 	enum opt_kind kind;
-	size_t offset;      /* where the value goes: offsetof(the command's
+	size_t offset;	    /* where the value goes: offsetof(the command's
 	                       options struct, field) */
 	const char *value;  /* the value's name in help ("N", "FILE"); NULL
 	                       for a flag */
 	long long min, max; /* OPT_NUMBER: the allowed range */
 	const char *const *names; /* OPT_ENUM: the allowed values, ended by
 	                             NULL */
-	const char *help;   /* one line for `station CMD --help` */
+	const char *help;	  /* one line for `station CMD --help` */
 };
 
 /* The arguments of one command or subcommand. */
 struct opt_template {
-	const char *sub;        /* the subcommand ("init"), or NULL */
-	const struct opt *opts; /* the option table, ended by { NULL } */
+	const char *sub;	  /* the subcommand ("init"), or NULL */
+	const struct opt *opts;	  /* the option table, ended by { NULL } */
 	const struct opt *shared; /* options shared with sibling
 	                             subcommands (same ending), or NULL */
-	unsigned lower, upper;  /* how many plain arguments: [lower, upper] */
-	const char *args;       /* their names for messages and help
+	unsigned lower, upper;	  /* how many plain arguments: [lower, upper] */
+	const char *args;	  /* their names for messages and help
 	                           ("DEVICE-URI"), or NULL */
-	int stop_at_arg;        /* stop at the first plain argument (the
+	int stop_at_arg;	  /* stop at the first plain argument (the
 	                           global options before the command) */
 };
 
@@ -83,8 +83,8 @@ struct opt_args {
  * "--format: 'xml' is not one of csv, jsonl", "unexpected argument 'b'",
  * "missing DEVICE-URI" (the template's args, else "missing argument").  Options before the bad word are already written.
  */
-st_err opt_parse(const struct opt_template *t, int argc, char **argv,
-    void *dst, struct opt_args *args, char **cause);
+st_err opt_parse(const struct opt_template *t, int argc, char **argv, void *dst,
+    struct opt_args *args, char **cause);
 
 /* The template of subcommand `sub` in `ts` (ended by { .opts = NULL }),
  * or NULL when `sub` is NULL or not one of them. */

@@ -13,8 +13,8 @@ struct scan_format;
 
 enum scan_verdict {
 	SCAN_BLANK = 0, /* nothing but white space: ignored */
-	SCAN_OK,        /* a serial, and maybe the slot it goes to */
-	SCAN_REFUSED,   /* *why says why, in the batch's words */
+	SCAN_OK,	/* a serial, and maybe the slot it goes to */
+	SCAN_REFUSED,	/* *why says why, in the batch's words */
 };
 
 /*

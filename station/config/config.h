@@ -35,34 +35,34 @@
 #define CONFIG_SLOT_MAX 999
 
 struct config_broker {
-	char *host;        /* NULL: no broker configured (no [broker]) */
-	int port;          /* default 8883 */
-	char *ca_file;     /* CA that signed the broker certificate (resolved) */
+	char *host;    /* NULL: no broker configured (no [broker]) */
+	int port;      /* default 8883 */
+	char *ca_file; /* CA that signed the broker certificate (resolved) */
 	char *server_name; /* name checked in the broker certificate; = host
 	                      unless set */
 };
 
 struct config_slot {
 	unsigned index; /* N of [slot N] */
-	char *device;   /* device URI, e.g. "tcp:127.0.0.1:4000" */
-	char *profile;  /* name of an existing profile; default "default" */
-	int line;       /* line of the [slot N] header, for messages */
+	char *device;	/* device URI, e.g. "tcp:127.0.0.1:4000" */
+	char *profile;	/* name of an existing profile; default "default" */
+	int line;	/* line of the [slot N] header, for messages */
 };
 
 struct config {
-	char *path;              /* the file loaded; NULL for the defaults */
-	char *station_id;        /* [A-Za-z0-9._-]{1,32} */
-	char *home;              /* state directory */
-	char *ledger_path;       /* resolved; default <home>/ledger.db */
-	char *operator_id;       /* default operator; NULL if none */
+	char *path;		  /* the file loaded; NULL for the defaults */
+	char *station_id;	  /* [A-Za-z0-9._-]{1,32} */
+	char *home;		  /* state directory */
+	char *ledger_path;	  /* resolved; default <home>/ledger.db */
+	char *operator_id;	  /* default operator; NULL if none */
 	enum log_level log_level; /* default warn; the caller applies it */
-	int step_timeout_ms;     /* default deadline of a pipeline step */
-	char *serial_pattern;    /* labels must match (POSIX ERE); NULL: any */
-	int serial_checksum;     /* enum scan_checksum */
-	char *ca_backend;        /* a name of the CA backend table (ca.c);
+	int step_timeout_ms;	  /* default deadline of a pipeline step */
+	char *serial_pattern;	  /* labels must match (POSIX ERE); NULL: any */
+	int serial_checksum;	  /* enum scan_checksum */
+	char *ca_backend;	  /* a name of the CA backend table (ca.c);
 	                            default "local" */
-	char *ca_dir;            /* resolved; default <home>/ca */
-	char *ca_root;           /* the pinned root; default <ca_dir>/root.pem */
+	char *ca_dir;		  /* resolved; default <home>/ca */
+	char *ca_root; /* the pinned root; default <ca_dir>/root.pem */
 	struct ca_setting *ca_extra; /* the other [ca] keys, for ca_open's
 	                                settings.extra: ended by { NULL, NULL };
 	                                *_file and ca_bundle resolved; strings
@@ -115,8 +115,7 @@ const struct profile *config_profile(const struct config *cfg,
     const char *name);
 
 /* The slot [slot index] (borrowed from cfg), or NULL. */
-const struct config_slot *config_slot(const struct config *cfg,
-    unsigned index);
+const struct config_slot *config_slot(const struct config *cfg, unsigned index);
 
 /* `path` if absolute, else "<home>/<path>" (new string, caller frees). */
 char *config_path_join(const char *home, const char *path);

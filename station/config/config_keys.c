@@ -19,14 +19,15 @@
 #include "station/util/xalloc.h"
 
 st_err
-config_parse_int(const char *value, long min, long max, long *out,
-    char **why)
+config_parse_int(const char *value, long min, long max, long *out, char **why)
 {
 	long long v;
 
 	if (!num_valid(value, min, max, &v))
-		return st_fail(why, ST_E_CONFIG, "expected an integer "
-		    "%ld..%ld", min, max);
+		return st_fail(why, ST_E_CONFIG,
+		    "expected an integer "
+		    "%ld..%ld",
+		    min, max);
 	*out = (long)v;
 	return ST_OK;
 }
@@ -120,8 +121,10 @@ static st_err
 check_id(const char *value, char **why)
 {
 	if (!config_id_is_valid(value))
-		return st_fail(why, ST_E_CONFIG, "expected 1..%d characters "
-		    "of A-Z a-z 0-9 . _ -", CONFIG_ID_MAX);
+		return st_fail(why, ST_E_CONFIG,
+		    "expected 1..%d characters "
+		    "of A-Z a-z 0-9 . _ -",
+		    CONFIG_ID_MAX);
 	return ST_OK;
 }
 
@@ -131,7 +134,8 @@ check_operator(const char *value, char **why)
 	/* Operator ids end up in the ledger and in exports: same rule as
 	 * serials, so they need no quoting anywhere. */
 	if (!serial_is_valid(value))
-		return st_fail(why, ST_E_CONFIG, "expected 1..64 characters "
+		return st_fail(why, ST_E_CONFIG,
+		    "expected 1..64 characters "
 		    "of A-Z a-z 0-9 . _ -");
 	return ST_OK;
 }
@@ -164,7 +168,8 @@ check_device(const char *value, char **why)
 	 * only its shape is checked, so a typo shows up at load time. */
 	if (colon == NULL || colon == value || colon[1] == '\0' ||
 	    strpbrk(value, " \t") != NULL)
-		return st_fail(why, ST_E_CONFIG, "expected a device URI such "
+		return st_fail(why, ST_E_CONFIG,
+		    "expected a device URI such "
 		    "as tcp:127.0.0.1:4000 or uart:/dev/ttyUSB0");
 	return ST_OK;
 }
@@ -182,34 +187,46 @@ check_profile_name(const char *value, char **why)
 /* In the order of enum log_level (log.h), stored through an int. */
 _Static_assert(sizeof(enum log_level) == sizeof(int),
     "log_level is set as a CONFIG_ENUM");
-static const char *const log_level_names[] = { "error", "warn", "info",
-	"debug", NULL };
+static const char *const log_level_names[] = { "error", "warn", "info", "debug",
+	NULL };
 static const char *const checksum_names[] = { "none", "luhn", NULL };
 
 /* Where a key's value goes: a field of the config, of the loader, of the
  * current slot. */
-#define CFG(f)                                                            \
-	.base = CONFIG_IN_CONFIG, .offset = offsetof(struct config, f)
-#define LOAD(f)                                                           \
+#define CFG(f) .base = CONFIG_IN_CONFIG, .offset = offsetof(struct config, f)
+#define LOAD(f) \
 	.base = CONFIG_IN_LOAD, .offset = offsetof(struct config_load, f)
-#define SLOT(f)                                                           \
+#define SLOT(f) \
 	.base = CONFIG_IN_SLOT, .offset = offsetof(struct config_slot, f)
 
 const struct config_key config_station_keys[] = {
-	{ .name = "id", .type = CONFIG_STRING,
-	  CFG(station_id), .check = check_id },
+	{ .name = "id",
+	    .type = CONFIG_STRING,
+	    CFG(station_id),
+	    .check = check_id },
 	{ .name = "home", .type = CONFIG_STRING, LOAD(home) },
 	{ .name = "ledger", .type = CONFIG_STRING, LOAD(ledger) },
-	{ .name = "operator", .type = CONFIG_STRING, CFG(operator_id),
-	  .check = check_operator },
-	{ .name = "log_level", .type = CONFIG_ENUM, CFG(log_level),
-	  .names = log_level_names },
-	{ .name = "step_timeout_ms", .type = CONFIG_INT, CFG(step_timeout_ms),
-	  .min = 1, .max = 3600000 },
-	{ .name = "serial_pattern", .type = CONFIG_STRING, CFG(serial_pattern),
-	  .check = check_serial_pattern },
-	{ .name = "serial_checksum", .type = CONFIG_ENUM, CFG(serial_checksum),
-	  .names = checksum_names },
+	{ .name = "operator",
+	    .type = CONFIG_STRING,
+	    CFG(operator_id),
+	    .check = check_operator },
+	{ .name = "log_level",
+	    .type = CONFIG_ENUM,
+	    CFG(log_level),
+	    .names = log_level_names },
+	{ .name = "step_timeout_ms",
+	    .type = CONFIG_INT,
+	    CFG(step_timeout_ms),
+	    .min = 1,
+	    .max = 3600000 },
+	{ .name = "serial_pattern",
+	    .type = CONFIG_STRING,
+	    CFG(serial_pattern),
+	    .check = check_serial_pattern },
+	{ .name = "serial_checksum",
+	    .type = CONFIG_ENUM,
+	    CFG(serial_checksum),
+	    .names = checksum_names },
 	{ .name = NULL },
 };
 
@@ -257,10 +274,10 @@ config_ca_setting(struct config_load *ld, const struct ca_key *key,
 		return err;
 	while (cfg->ca_extra[n].key != NULL)
 		n++;
-	cfg->ca_extra = xrealloc(cfg->ca_extra, (n + 2) *
-	    sizeof *cfg->ca_extra);
-	cfg->ca_extra[n] = (struct ca_setting){ xstrdup(key->name),
-		xstrdup(value) };
+	cfg->ca_extra =
+	    xrealloc(cfg->ca_extra, (n + 2) * sizeof *cfg->ca_extra);
+	cfg->ca_extra[n] =
+	    (struct ca_setting){ xstrdup(key->name), xstrdup(value) };
 	cfg->ca_extra[n + 1] = (struct ca_setting){ NULL, NULL };
 	return ST_OK;
 }
@@ -268,22 +285,33 @@ config_ca_setting(struct config_load *ld, const struct ca_key *key,
 /* [broker] */
 
 const struct config_key config_broker_keys[] = {
-	{ .name = "host", .type = CONFIG_STRING,
-	  CFG(broker.host), .check = check_host },
-	{ .name = "port", .type = CONFIG_INT, CFG(broker.port),
-	  .min = 1, .max = 65535 },
+	{ .name = "host",
+	    .type = CONFIG_STRING,
+	    CFG(broker.host),
+	    .check = check_host },
+	{ .name = "port",
+	    .type = CONFIG_INT,
+	    CFG(broker.port),
+	    .min = 1,
+	    .max = 65535 },
 	{ .name = "ca", .type = CONFIG_STRING, LOAD(broker_ca) },
-	{ .name = "server_name", .type = CONFIG_STRING, CFG(broker.server_name),
-	  .check = check_host },
+	{ .name = "server_name",
+	    .type = CONFIG_STRING,
+	    CFG(broker.server_name),
+	    .check = check_host },
 	{ .name = NULL },
 };
 
 /* [slot N] */
 
 const struct config_key config_slot_keys[] = {
-	{ .name = "device", .type = CONFIG_STRING,
-	  SLOT(device), .check = check_device },
-	{ .name = "profile", .type = CONFIG_STRING, SLOT(profile),
-	  .check = check_profile_name },
+	{ .name = "device",
+	    .type = CONFIG_STRING,
+	    SLOT(device),
+	    .check = check_device },
+	{ .name = "profile",
+	    .type = CONFIG_STRING,
+	    SLOT(profile),
+	    .check = check_profile_name },
 	{ .name = NULL },
 };

@@ -23,7 +23,7 @@
 #include "station/util/xalloc.h"
 
 static void ld_fail(struct config_load *ld, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Record an error at `line`; only the first one is kept. */
 static void
@@ -48,22 +48,25 @@ profile_begin(struct config_load *ld, const char *name)
 	struct config *cfg = ld->cfg;
 
 	if (!config_id_is_valid(name)) {
-		ld_fail(ld, ld->rd.line, "[profile %s]: a profile name is 1..%d "
-		    "characters of A-Z a-z 0-9 . _ -", name, CONFIG_ID_MAX);
+		ld_fail(ld, ld->rd.line,
+		    "[profile %s]: a profile name is 1..%d "
+		    "characters of A-Z a-z 0-9 . _ -",
+		    name, CONFIG_ID_MAX);
 		return;
 	}
 	for (size_t i = 0; i < cfg->n_profiles; i++) {
 		if (strcmp(cfg->profiles[i].name, name) == 0) {
-			ld_fail(ld, ld->rd.line, "[profile %s]: duplicate profile "
-			    "(first defined on line %d)", name,
-			    ld->profile_lines[i]);
+			ld_fail(ld, ld->rd.line,
+			    "[profile %s]: duplicate profile "
+			    "(first defined on line %d)",
+			    name, ld->profile_lines[i]);
 			return;
 		}
 	}
 	size_t n = cfg->n_profiles + 1;
 	cfg->profiles = xrealloc(cfg->profiles, n * sizeof *cfg->profiles);
-	ld->profile_lines = xrealloc(ld->profile_lines,
-	    n * sizeof *ld->profile_lines);
+	ld->profile_lines =
+	    xrealloc(ld->profile_lines, n * sizeof *ld->profile_lines);
 	struct profile *p = &cfg->profiles[n - 1];
 	profile_init_default(p);
 	free(p->name);
@@ -82,20 +85,22 @@ slot_begin(struct config_load *ld, const char *num)
 	long index;
 
 	if (config_parse_int(num, 1, CONFIG_SLOT_MAX, &index, &why)) {
-		ld_fail(ld, ld->rd.line, "[slot %s]: slot number: %s", num, why);
+		ld_fail(ld, ld->rd.line, "[slot %s]: slot number: %s", num,
+		    why);
 		free(why);
 		return;
 	}
 	for (size_t i = 0; i < cfg->n_slots; i++) {
 		if (cfg->slots[i].index == (unsigned)index) {
-			ld_fail(ld, ld->rd.line, "[slot %ld]: duplicate slot "
-			    "(first defined on line %d)", index,
-			    cfg->slots[i].line);
+			ld_fail(ld, ld->rd.line,
+			    "[slot %ld]: duplicate slot "
+			    "(first defined on line %d)",
+			    index, cfg->slots[i].line);
 			return;
 		}
 	}
-	cfg->slots = xrealloc(cfg->slots, (cfg->n_slots + 1) *
-	    sizeof *cfg->slots);
+	cfg->slots =
+	    xrealloc(cfg->slots, (cfg->n_slots + 1) * sizeof *cfg->slots);
 	struct config_slot *s = &cfg->slots[cfg->n_slots];
 	memset(s, 0, sizeof *s);
 	s->index = (unsigned)index;
@@ -109,8 +114,10 @@ static void
 single_begin(struct config_load *ld, int *seen, enum config_section kind)
 {
 	if (*seen) {
-		ld_fail(ld, ld->rd.line, "[%s]: duplicate section (first on line "
-		    "%d)", ld->section, *seen);
+		ld_fail(ld, ld->rd.line,
+		    "[%s]: duplicate section (first on line "
+		    "%d)",
+		    ld->section, *seen);
 		return;
 	}
 	*seen = ld->rd.line;
@@ -133,7 +140,8 @@ section_begin(struct config_load *ld, const char *start)
 	}
 	size_t n = (size_t)(end - start - 1);
 	if (n >= sizeof ld->section) {
-		ld_fail(ld, ld->rd.line, "section name longer than %zu characters",
+		ld_fail(ld, ld->rd.line,
+		    "section name longer than %zu characters",
 		    sizeof ld->section - 1);
 		return;
 	}
@@ -150,7 +158,8 @@ section_begin(struct config_load *ld, const char *start)
 	else if (strncmp(name, "slot ", 5) == 0)
 		slot_begin(ld, name + 5);
 	else
-		ld_fail(ld, ld->rd.line, "[%s]: unknown section (expected "
+		ld_fail(ld, ld->rd.line,
+		    "[%s]: unknown section (expected "
 		    "[station], [ca], [broker], [profile NAME] or [slot N])",
 		    name);
 }
@@ -194,8 +203,7 @@ section_keys(enum config_section kind)
 
 /* Called by inih for every key = value line (and continuation line). */
 static int
-ld_handler(void *user, const char *section, const char *name,
-    const char *value)
+ld_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct config_load *ld = user;
 	const struct config_key *keys = section_keys(ld->kind);
@@ -213,7 +221,8 @@ ld_handler(void *user, const char *section, const char *name,
 		return 1;
 	}
 	if (strcmp(section, ld->section) != 0) {
-		ld_fail(ld, ld->rd.line, "[%s]: section header not understood "
+		ld_fail(ld, ld->rd.line,
+		    "[%s]: section header not understood "
 		    "(an indented line continues the previous value)",
 		    section);
 		return 1;
@@ -239,10 +248,14 @@ ld_handler(void *user, const char *section, const char *name,
 	repeatable = ck ? 0 : keys[i].repeatable;
 	no_echo = ck ? ck->type == CA_KEY_ENV_NAME : keys[i].no_echo;
 	if (!repeatable && ld->key_line[i]) {
-		ld_fail(ld, ld->rd.line, "[%s] key '%s': duplicate key (first set "
-		    "on line %d%s)", section, name, ld->key_line[i],
-		    ld->rd.indented ? "; an indented line continues the previous "
-		    "value" : "");
+		ld_fail(ld, ld->rd.line,
+		    "[%s] key '%s': duplicate key (first set "
+		    "on line %d%s)",
+		    section, name, ld->key_line[i],
+		    ld->rd.indented ?
+			"; an indented line continues the previous "
+			"value" :
+			"");
 		return 1;
 	}
 	ld->key_line[i] = ld->rd.line;
@@ -278,9 +291,10 @@ ld_finish(struct config_load *ld)
 	struct config_broker *b = &cfg->broker;
 
 	cfg->home = xstrdup(config_default_home(ld->home));
-	cfg->ledger_path = config_path_join(cfg->home,
-	    ld->ledger ? ld->ledger : "ledger.db");
-	cfg->ca_dir = config_path_join(cfg->home, ld->ca_dir ? ld->ca_dir : "ca");
+	cfg->ledger_path =
+	    config_path_join(cfg->home, ld->ledger ? ld->ledger : "ledger.db");
+	cfg->ca_dir =
+	    config_path_join(cfg->home, ld->ca_dir ? ld->ca_dir : "ca");
 	if (ld->ca_root)
 		cfg->ca_root = config_path_join(cfg->home, ld->ca_root);
 	else
@@ -297,10 +311,12 @@ ld_finish(struct config_load *ld)
 		}
 	}
 	if (ld->broker_line && b->host == NULL)
-		ld_fail(ld, ld->broker_line, "[broker] key 'host': missing "
+		ld_fail(ld, ld->broker_line,
+		    "[broker] key 'host': missing "
 		    "(the broker of the smoke test)");
 	if (ld->broker_line && ld->broker_ca == NULL)
-		ld_fail(ld, ld->broker_line, "[broker] key 'ca': missing (the "
+		ld_fail(ld, ld->broker_line,
+		    "[broker] key 'ca': missing (the "
 		    "CA that signed the broker certificate)");
 	if (ld->broker_ca)
 		b->ca_file = config_path_join(cfg->home, ld->broker_ca);
@@ -322,9 +338,10 @@ ld_finish(struct config_load *ld)
 		if (s->profile == NULL)
 			s->profile = xstrdup("default");
 		if (config_profile(cfg, s->profile) == NULL)
-			ld_fail(ld, s->line, "[slot %u] profile = '%s': no "
-			    "such profile (no [profile %s] section)", s->index,
-			    s->profile, s->profile);
+			ld_fail(ld, s->line,
+			    "[slot %u] profile = '%s': no "
+			    "such profile (no [profile %s] section)",
+			    s->index, s->profile, s->profile);
 	}
 	if (cfg->n_slots > 1)
 		qsort(cfg->slots, cfg->n_slots, sizeof *cfg->slots, slot_cmp);
@@ -354,9 +371,11 @@ open_config(const char *path, FILE **out, char **cause)
 	}
 	if (st.st_mode & S_IWOTH) {
 		close(fd);
-		return st_fail(cause, ST_E_CONFIG, "%s: the file is "
+		return st_fail(cause, ST_E_CONFIG,
+		    "%s: the file is "
 		    "world-writable, so the station does not trust it "
-		    "(chmod o-w %s)", path, path);
+		    "(chmod o-w %s)",
+		    path, path);
 	}
 	*out = fdopen(fd, "r");
 	if (*out == NULL) {
@@ -390,7 +409,8 @@ load_stream(const char *path, FILE *fp, struct config **out, char **cause)
 		free(ld.cause);
 		ld.cause = NULL;
 		ld.err = ST_OK;
-		ld_fail(&ld, rc, "expected 'key = value', '[section]' or a "
+		ld_fail(&ld, rc,
+		    "expected 'key = value', '[section]' or a "
 		    "comment");
 	} else if (rc < 0 && !ld.err) {
 		ld_fail(&ld, 0, "the parser failed (%d)", rc);

@@ -30,13 +30,13 @@ enum config_section {
  * (config_profile_check): the serial alphabet and ${station} are known
  * only then. */
 struct config_tmpl {
-	size_t profile;        /* index in cfg->profiles */
+	size_t profile; /* index in cfg->profiles */
 	int line;
 	const char *key;       /* "subject", "san_dns", ... (static) */
-	char *value;           /* the key's value as written */
+	char *value;	       /* the key's value as written */
 	struct name_slot slot; /* slot.attr points into `attr` */
-	char *attr;            /* subject attribute, else NULL */
-	char *tmpl;            /* the value template of that place */
+	char *attr;	       /* subject attribute, else NULL */
+	char *tmpl;	       /* the value template of that place */
 };
 
 struct config_load {
@@ -48,12 +48,12 @@ struct config_load {
 	                        last handed to inih) */
 
 	enum config_section kind;
-	char section[64];          /* as inih reports it, e.g. "profile x" */
-	size_t cur;                /* index of the current profile or slot */
+	char section[64]; /* as inih reports it, e.g. "profile x" */
+	size_t cur;	  /* index of the current profile or slot */
 	int key_line[CONFIG_KEYS_MAX]; /* where each key of this section was
 	                                  set; 0 = not yet */
 	int station_line, ca_line, broker_line;
-	int *profile_lines;        /* header line of each profile */
+	int *profile_lines; /* header line of each profile */
 	int broker_host_line, broker_ca_line;
 
 	/* Paths as written, resolved against home once the file is read. */
@@ -62,7 +62,7 @@ struct config_load {
 	struct config_tmpl *tmpls; /* every template seen, in file order */
 	size_t n_tmpls;
 
-	st_err err;   /* the first error wins */
+	st_err err; /* the first error wins */
 	int err_line;
 	char *cause;
 };
@@ -77,9 +77,9 @@ enum config_type {
 /* What a key's offset is relative to. */
 enum config_base {
 	CONFIG_IN_CONFIG = 0, /* struct config */
-	CONFIG_IN_LOAD,       /* struct config_load (paths resolved once the
+	CONFIG_IN_LOAD,	      /* struct config_load (paths resolved once the
 	                         file is read) */
-	CONFIG_IN_SLOT,       /* the current struct config_slot */
+	CONFIG_IN_SLOT,	      /* the current struct config_slot */
 };
 
 /*
@@ -91,9 +91,9 @@ struct config_key {
 	const char *name;
 	enum config_type type;
 	enum config_base base;
-	size_t offset;              /* offsetof into the base */
-	long long min, max;         /* CONFIG_INT */
-	const char *const *names;   /* CONFIG_ENUM, NULL-terminated */
+	size_t offset;		  /* offsetof into the base */
+	long long min, max;	  /* CONFIG_INT */
+	const char *const *names; /* CONFIG_ENUM, NULL-terminated */
 	/* Optional, before storing: the value's own rule. */
 	st_err (*check)(const char *value, char **why);
 	/* CONFIG_CUSTOM only. */
@@ -142,8 +142,8 @@ void config_profile_notes_free(struct config_load *ld);
 st_err config_parse_int(const char *value, long min, long max, long *out,
     char **why);
 /* Index of `value` in the NULL-terminated `names`; the error lists them. */
-st_err config_parse_enum(const char *value, const char *const *names,
-    int *out, char **why);
+st_err config_parse_enum(const char *value, const char *const *names, int *out,
+    char **why);
 /* Replace *slot with a copy of `value` (which must not be empty). */
 st_err config_set_string(char **slot, const char *value, char **why);
 

@@ -30,8 +30,8 @@ cur_profile(struct config_load *ld)
 
 /* Expand `tmpl` with stand-ins into *out (caller frees). */
 static st_err
-try_template(struct config_load *ld, const char *tmpl, int with_cn,
-    char **out, char **why)
+try_template(struct config_load *ld, const char *tmpl, int with_cn, char **out,
+    char **why)
 {
 	struct template_vars vars = {
 		.serial = TRY_SERIAL,
@@ -187,8 +187,8 @@ set_validity(struct config_load *ld, const char *value, char **why)
  * `names`).  "none" gives 0 when `allow_none`, and only on its own.
  */
 static st_err
-parse_list(const char *value, const char *const *names,
-    const unsigned *bits, int allow_none, unsigned *out, char **why)
+parse_list(const char *value, const char *const *names, const unsigned *bits,
+    int allow_none, unsigned *out, char **why)
 {
 	char *copy = xstrdup(value);
 	char *p = copy;
@@ -242,14 +242,14 @@ set_key_usage(struct config_load *ld, const char *value, char **why)
 static st_err
 set_eku(struct config_load *ld, const char *value, char **why)
 {
-	static const char *const names[] = { "clientAuth", "serverAuth",
-		NULL };
+	static const char *const names[] = { "clientAuth", "serverAuth", NULL };
 	static const unsigned bits[] = { 1, 2 };
 	unsigned mask;
 	st_err err = parse_list(value, names, bits, 1, &mask, why);
 
 	if (err)
-		return st_fail(why, ST_E_CONFIG, "expected a comma list of "
+		return st_fail(why, ST_E_CONFIG,
+		    "expected a comma list of "
 		    "clientAuth, serverAuth, or none");
 	cur_profile(ld)->eku_client_auth = (mask & 1) != 0;
 	cur_profile(ld)->eku_server_auth = (mask & 2) != 0;
@@ -257,17 +257,17 @@ set_eku(struct config_load *ld, const char *value, char **why)
 }
 
 /* Keys whose value is one of a few words, stored as the word's index. */
-#define ENUM_SETTER(fn, field, ...)                                          \
-	static st_err fn(struct config_load *ld, const char *value,          \
-	    char **why)                                                      \
-	{                                                                    \
-		static const char *const names[] = { __VA_ARGS__, NULL };    \
-		int i;                                                       \
-		st_err err = config_parse_enum(value, names, &i, why);       \
-                                                                             \
-		if (err == ST_OK)                                            \
-			cur_profile(ld)->field = i;                          \
-		return err;                                                  \
+#define ENUM_SETTER(fn, field, ...) \
+	static st_err fn(struct config_load *ld, const char *value, \
+	    char **why) \
+	{ \
+		static const char *const names[] = { __VA_ARGS__, NULL }; \
+		int i; \
+		st_err err = config_parse_enum(value, names, &i, why); \
+\
+		if (err == ST_OK) \
+			cur_profile(ld)->field = i; \
+		return err; \
 	}
 
 /* The word order matches the enums in profile.h. */
@@ -330,16 +330,18 @@ check_serial_alphabet(const struct config *cfg, const struct config_tmpl *t,
 		if (name_check_piece(&t->slot, &ch, 1, 1, &piece_why) == ST_OK)
 			continue;
 		int dn_typed = t->slot.kind == NAME_DN_VALUE;
-		err = st_fail(why, ST_E_CONFIG, "serials may contain '%c', "
+		err = st_fail(why, ST_E_CONFIG,
+		    "serials may contain '%c', "
 		    "which cannot go into %s (%s)%s%s%s; narrow the serial "
 		    "alphabet with [station] serial_pattern (one that visibly "
-		    "excludes '%c', see docs/admin.md)%s", ch,
-		    name_slot_label(&t->slot), piece_why,
+		    "excludes '%c', see docs/admin.md)%s",
+		    ch, name_slot_label(&t->slot), piece_why,
 		    cfg->serial_pattern ? ": serial_pattern '" : "",
 		    cfg->serial_pattern ? cfg->serial_pattern : "",
 		    cfg->serial_pattern ? "' does not exclude it" : "", ch,
 		    dn_typed ? " or put ${serial} in an attribute that takes "
-		    "UTF8String (CN, O, OU, L, ST, UID)" : "");
+			       "UTF8String (CN, O, OU, L, ST, UID)" :
+			       "");
 	}
 	free(piece_why);
 	return err;
@@ -362,7 +364,7 @@ check_station_pieces(const struct config_tmpl *t,
 		if (p->ref != NULL && !station)
 			continue;
 		if (name_check_piece(&t->slot, p->text, p->len, station,
-		    &piece_why) == ST_OK)
+			&piece_why) == ST_OK)
 			continue;
 		char *copy = xstrndup(p->text, p->len);
 		char *shown = text_escape(copy, 64);
@@ -382,7 +384,8 @@ check_station_pieces(const struct config_tmpl *t,
 static char *
 try_cn(const struct config *cfg, const struct profile *p)
 {
-	struct template_vars vars = { .serial = TRY_SERIAL, .model = TRY_MODEL,
+	struct template_vars vars = { .serial = TRY_SERIAL,
+		.model = TRY_MODEL,
 		.station = cfg->station_id };
 	struct identity id;
 	char *cn = NULL;
@@ -400,8 +403,10 @@ check_template(const struct config_load *ld, const struct config_tmpl *t,
 	const struct config *cfg = ld->cfg;
 	const struct profile *p = &cfg->profiles[t->profile];
 	char *cn = t->slot.kind == NAME_TOPIC ? try_cn(cfg, p) : NULL;
-	struct template_vars vars = { .serial = TRY_SERIAL, .model = TRY_MODEL,
-		.station = cfg->station_id, .cn = cn };
+	struct template_vars vars = { .serial = TRY_SERIAL,
+		.model = TRY_MODEL,
+		.station = cfg->station_id,
+		.cn = cn };
 	char *out = NULL;
 	st_err err;
 
@@ -414,8 +419,10 @@ check_template(const struct config_load *ld, const struct config_tmpl *t,
 	/* The whole value, for a device of the usual shape. */
 	err = identity_value(&t->slot, t->tmpl, &vars, &out, why);
 	if (err)
-		err = st_wrap(why, ST_E_CONFIG, "with serial '%s' and model "
-		    "'%s'", TRY_SERIAL, TRY_MODEL);
+		err = st_wrap(why, ST_E_CONFIG,
+		    "with serial '%s' and model "
+		    "'%s'",
+		    TRY_SERIAL, TRY_MODEL);
 out:
 	free(out);
 	free(cn);
@@ -462,16 +469,21 @@ const struct config_key config_profile_keys[] = {
 	{ .name = "key", .type = CONFIG_CUSTOM, .set = set_key },
 	{ .name = "slot", .type = CONFIG_CUSTOM, .set = set_slot },
 	{ .name = "subject", .type = CONFIG_CUSTOM, .set = set_subject },
-	{ .name = "san_dns", .type = CONFIG_CUSTOM,
-	  .set = set_san_dns, .repeatable = 1 },
-	{ .name = "san_uri", .type = CONFIG_CUSTOM,
-	  .set = set_san_uri, .repeatable = 1 },
+	{ .name = "san_dns",
+	    .type = CONFIG_CUSTOM,
+	    .set = set_san_dns,
+	    .repeatable = 1 },
+	{ .name = "san_uri",
+	    .type = CONFIG_CUSTOM,
+	    .set = set_san_uri,
+	    .repeatable = 1 },
 	{ .name = "validity_days", .type = CONFIG_CUSTOM, .set = set_validity },
 	{ .name = "key_usage", .type = CONFIG_CUSTOM, .set = set_key_usage },
 	{ .name = "eku", .type = CONFIG_CUSTOM, .set = set_eku },
 	{ .name = "chain", .type = CONFIG_CUSTOM, .set = set_chain },
-	{ .name = "reprovision", .type = CONFIG_CUSTOM,
-	  .set = set_reprovision },
+	{ .name = "reprovision",
+	    .type = CONFIG_CUSTOM,
+	    .set = set_reprovision },
 	{ .name = "lock", .type = CONFIG_CUSTOM, .set = set_lock },
 	{ .name = "smoke", .type = CONFIG_CUSTOM, .set = set_smoke },
 	{ .name = "tls", .type = CONFIG_CUSTOM, .set = set_tls },

@@ -26,7 +26,13 @@ enum fx_section { FX_NONE, FX_FIXTURE, FX_SLOT, FX_BAD };
 
 /* Keys of a [slot N] section, in the order of key_line[]. */
 static const char *const slot_keys[] = {
-	"label", "device", "profile", "power_on", "power_off", "reset", NULL,
+	"label",
+	"device",
+	"profile",
+	"power_on",
+	"power_off",
+	"reset",
+	NULL,
 };
 static const char *const fixture_keys[] = { "name", "hook_timeout_ms", NULL };
 
@@ -36,15 +42,15 @@ struct fx_load {
 	struct fixture *fx;
 	enum fx_section kind;
 	char section[64];
-	int key_line[8];    /* where each key of this section was set */
-	int fixture_line;   /* line of [fixture], 0 = not seen */
-	st_err err;         /* the first error wins */
+	int key_line[8];  /* where each key of this section was set */
+	int fixture_line; /* line of [fixture], 0 = not seen */
+	st_err err;	  /* the first error wins */
 	int err_line;
 	char *cause;
 };
 
 static void fl_fail(struct fx_load *fl, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void
 fl_fail(struct fx_load *fl, int line, const char *fmt, ...)
@@ -88,15 +94,18 @@ slot_begin(struct fx_load *fl, const char *num)
 	long index;
 
 	if (parse_long(num, 1, CONFIG_SLOT_MAX, &index)) {
-		fl_fail(fl, fl->rd.line, "[slot %s]: slot number: expected an "
-		    "integer 1..%d", num, CONFIG_SLOT_MAX);
+		fl_fail(fl, fl->rd.line,
+		    "[slot %s]: slot number: expected an "
+		    "integer 1..%d",
+		    num, CONFIG_SLOT_MAX);
 		return;
 	}
 	for (size_t i = 0; i < fx->n_slots; i++) {
 		if (fx->slots[i].index == (unsigned)index) {
-			fl_fail(fl, fl->rd.line, "[slot %ld]: duplicate slot "
-			    "(first defined on line %d)", index,
-			    fx->slots[i].line);
+			fl_fail(fl, fl->rd.line,
+			    "[slot %ld]: duplicate slot "
+			    "(first defined on line %d)",
+			    index, fx->slots[i].line);
 			return;
 		}
 	}
@@ -127,16 +136,20 @@ fl_header(void *ctx, const char *start)
 	}
 	size_t n = (size_t)(end - start - 1);
 	if (n >= sizeof fl->section) {
-		fl_fail(fl, fl->rd.line, "section name longer than %zu "
-		    "characters", sizeof fl->section - 1);
+		fl_fail(fl, fl->rd.line,
+		    "section name longer than %zu "
+		    "characters",
+		    sizeof fl->section - 1);
 		return;
 	}
 	memcpy(fl->section, start + 1, n);
 	fl->section[n] = '\0';
 	if (strcmp(fl->section, "fixture") == 0) {
 		if (fl->fixture_line) {
-			fl_fail(fl, fl->rd.line, "[fixture]: duplicate section "
-			    "(first on line %d)", fl->fixture_line);
+			fl_fail(fl, fl->rd.line,
+			    "[fixture]: duplicate section "
+			    "(first on line %d)",
+			    fl->fixture_line);
 			return;
 		}
 		fl->fixture_line = fl->rd.line;
@@ -144,8 +157,10 @@ fl_header(void *ctx, const char *start)
 	} else if (strncmp(fl->section, "slot ", 5) == 0) {
 		slot_begin(fl, fl->section + 5);
 	} else {
-		fl_fail(fl, fl->rd.line, "[%s]: unknown section (expected "
-		    "[fixture] or [slot N])", fl->section);
+		fl_fail(fl, fl->rd.line,
+		    "[%s]: unknown section (expected "
+		    "[fixture] or [slot N])",
+		    fl->section);
 	}
 }
 
@@ -192,7 +207,7 @@ set_slot_key(struct fx_load *fl, int key, const char *value)
 		return "expected a non-empty value";
 	if (key == 0 && !config_id_is_valid(value))
 		return "a label is 1..32 characters of A-Z a-z 0-9 . _ - "
-		    "(it is scanned as one word)";
+		       "(it is scanned as one word)";
 	if (key == 1 && !uri_scheme_known(value))
 		return "expected a device URI (tcp:HOST:PORT, uart:..., usb:...)";
 	if (key == 2 && !config_id_is_valid(value))
@@ -204,8 +219,7 @@ set_slot_key(struct fx_load *fl, int key, const char *value)
 
 /* Called by inih for every key = value line. */
 static int
-fl_handler(void *user, const char *section, const char *name,
-    const char *value)
+fl_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct fx_load *fl = user;
 	const char *const *keys = NULL;
@@ -223,8 +237,10 @@ fl_handler(void *user, const char *section, const char *name,
 		return 1;
 	}
 	if (strcmp(section, fl->section) != 0) {
-		fl_fail(fl, fl->rd.line, "[%s]: section header not understood "
-		    "(an indented line continues the previous value)", section);
+		fl_fail(fl, fl->rd.line,
+		    "[%s]: section header not understood "
+		    "(an indented line continues the previous value)",
+		    section);
 		return 1;
 	}
 	for (i = 0; keys[i] != NULL; i++) {
@@ -237,13 +253,16 @@ fl_handler(void *user, const char *section, const char *name,
 		return 1;
 	}
 	if (fl->key_line[i]) {
-		fl_fail(fl, fl->rd.line, "[%s] key '%s': duplicate key (first "
-		    "set on line %d)", section, name, fl->key_line[i]);
+		fl_fail(fl, fl->rd.line,
+		    "[%s] key '%s': duplicate key (first "
+		    "set on line %d)",
+		    section, name, fl->key_line[i]);
 		return 1;
 	}
 	fl->key_line[i] = fl->rd.line;
 	const char *why = fl->kind == FX_FIXTURE ?
-	    set_fixture_key(fl, i, value) : set_slot_key(fl, i, value);
+	    set_fixture_key(fl, i, value) :
+	    set_slot_key(fl, i, value);
 	if (why)
 		fl_fail(fl, fl->rd.line, "[%s] %s = '%s': %s", section, name,
 		    value, why);
@@ -265,7 +284,8 @@ fl_finish(struct fx_load *fl, const struct config *cfg)
 	struct fixture *fx = fl->fx;
 
 	if (fx->n_slots == 0)
-		fl_fail(fl, fl->rd.line, "no [slot N] section: a fixture has "
+		fl_fail(fl, fl->rd.line,
+		    "no [slot N] section: a fixture has "
 		    "at least one slot");
 	for (size_t i = 0; i < fx->n_slots; i++) {
 		struct fixture_slot *s = &fx->slots[i];
@@ -278,12 +298,14 @@ fl_finish(struct fx_load *fl, const struct config *cfg)
 		if (s->label == NULL)
 			s->label = xasprintf("S%u", s->index);
 		if (config_profile(cfg, s->profile) == NULL)
-			fl_fail(fl, s->line, "[slot %u] profile = '%s': no such "
-			    "profile in the configuration", s->index,
-			    s->profile);
+			fl_fail(fl, s->line,
+			    "[slot %u] profile = '%s': no such "
+			    "profile in the configuration",
+			    s->index, s->profile);
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(fx->slots[j].label, s->label) == 0)
-				fl_fail(fl, s->line, "[slot %u] label = '%s': "
+				fl_fail(fl, s->line,
+				    "[slot %u] label = '%s': "
 				    "already the label of [slot %u] (line %d)",
 				    s->index, s->label, fx->slots[j].index,
 				    fx->slots[j].line);
@@ -324,7 +346,8 @@ load_stream(const char *path, FILE *fp, const struct config *cfg,
 		free(fl.cause);
 		fl.cause = NULL;
 		fl.err = ST_OK;
-		fl_fail(&fl, rc, "expected 'key = value', '[section]' or a "
+		fl_fail(&fl, rc,
+		    "expected 'key = value', '[section]' or a "
 		    "comment");
 	} else if (rc < 0 && !fl.err) {
 		fl_fail(&fl, 0, "the parser failed (%d)", rc);
@@ -346,8 +369,8 @@ load_stream(const char *path, FILE *fp, const struct config *cfg,
 }
 
 st_err
-fixture_load(const char *path, const struct config *cfg,
-    struct fixture **out, char **cause)
+fixture_load(const char *path, const struct config *cfg, struct fixture **out,
+    char **cause)
 {
 	FILE *fp;
 

@@ -26,18 +26,18 @@
 struct config;
 
 struct fixture_slot {
-	unsigned index;      /* N of [slot N], >= 1 */
-	char *label;         /* slot barcode label */
-	char *device;        /* device URI */
-	char *profile;       /* profile name (exists in the config) */
+	unsigned index; /* N of [slot N], >= 1 */
+	char *label;	/* slot barcode label */
+	char *device;	/* device URI */
+	char *profile;	/* profile name (exists in the config) */
 	char *power_on, *power_off, *reset; /* shell commands, or NULL */
-	int line;            /* line of [slot N] in the file, for messages */
+	int line; /* line of [slot N] in the file, for messages */
 };
 
 struct fixture {
-	char *path;          /* NULL for the configuration's slots */
+	char *path; /* NULL for the configuration's slots */
 	char *name;
-	int hook_timeout_ms; /* deadline of one hook run */
+	int hook_timeout_ms;	    /* deadline of one hook run */
 	struct fixture_slot *slots; /* sorted by index */
 	size_t n_slots;
 };

@@ -47,7 +47,8 @@ ini_lines_read(char *str, int num, void *stream)
 
 	if (n < 0) {
 		if (ferror(r->fp)) {
-			char *msg = xasprintf("read error: %s", strerror(errno));
+			char *msg =
+			    xasprintf("read error: %s", strerror(errno));
 
 			report(r, r->line + 1, msg);
 			free(msg);

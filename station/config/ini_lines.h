@@ -19,10 +19,10 @@
 #include "station/util/err.h"
 
 struct ini_lines {
-	FILE *fp;          /* borrowed */
-	int line;          /* line last handed to inih */
-	int indented;      /* that line started with white space */
-	int prev_key;      /* a key line since the last header */
+	FILE *fp;     /* borrowed */
+	int line;     /* line last handed to inih */
+	int indented; /* that line started with white space */
+	int prev_key; /* a key line since the last header */
 	/* A line whose first non-blank character is '[' (prev_key is
 	 * already reset); `start` points at the '['. */
 	void (*on_header)(void *ctx, const char *start);
@@ -30,7 +30,7 @@ struct ini_lines {
 	 * error); `msg` is a sentence without the file name. */
 	void (*on_error)(void *ctx, int line, const char *msg);
 	void *ctx;
-	char *linebuf;     /* getline() buffer, freed by ini_lines_clear */
+	char *linebuf; /* getline() buffer, freed by ini_lines_clear */
 	size_t linecap;
 };
 

@@ -30,8 +30,8 @@ strbuf_add(struct strbuf *sb, const char *s, size_t n)
 /* The value for reference `name` (`len` bytes), or NULL with *known 0 when
  * the name is not a reference at all. */
 static const char *
-template_lookup(const struct template_vars *vars, const char *name,
-    size_t len, int *known)
+template_lookup(const struct template_vars *vars, const char *name, size_t len,
+    int *known)
 {
 	static const char *const names[] = { "serial", "model", "station",
 		"cn" };
@@ -111,7 +111,7 @@ template_pieces(const char *tmpl, const struct template_vars *vars,
 		 * it outlives the template. */
 		const char *ref = NULL;
 		for (size_t i = 0; i < sizeof ref_names / sizeof ref_names[0];
-		    i++) {
+		     i++) {
 			if (strlen(ref_names[i]) == nlen &&
 			    memcmp(ref_names[i], name, nlen) == 0)
 				ref = ref_names[i];
@@ -128,8 +128,8 @@ out:
 }
 
 st_err
-profile_expand(const char *tmpl, const struct template_vars *vars,
-    char **out, char **cause)
+profile_expand(const char *tmpl, const struct template_vars *vars, char **out,
+    char **cause)
 {
 	struct strbuf sb = { NULL, 0, 0 };
 	struct template_piece *pieces = NULL;

@@ -20,13 +20,14 @@ enum key_alg {
 
 enum chain_mode {
 	CHAIN_INTERMEDIATE_AND_ROOT = 0, /* device gets intermediate + root */
-	CHAIN_ROOT_ONLY,                 /* device gets the root only */
-	CHAIN_CA_ONLY,                   /* the issuing CA only (AWS JITR) */
+	CHAIN_ROOT_ONLY,		 /* device gets the root only */
+	CHAIN_CA_ONLY,			 /* the issuing CA only (AWS JITR) */
 };
 
 enum reprovision_rule {
-	REPROVISION_REFUSE = 0, /* a serial with a live certificate is refused */
-	REPROVISION_ALLOW,      /* issue a new one (the old one is revoked) */
+	REPROVISION_REFUSE =
+	    0,		   /* a serial with a live certificate is refused */
+	REPROVISION_ALLOW, /* issue a new one (the old one is revoked) */
 };
 
 /* keyUsage bits, as in RFC 5280 / OpenSSL's KU_* values. */
@@ -37,23 +38,23 @@ enum reprovision_rule {
 struct profile {
 	char *name;
 	enum key_alg key_alg;
-	uint8_t key_slot;          /* chip slot, default 0 */
-	char *subject_template;    /* "C=US,O=Example-Org,CN=${serial}" */
+	uint8_t key_slot;	       /* chip slot, default 0 */
+	char *subject_template;	       /* "C=US,O=Example-Org,CN=${serial}" */
 	struct dn_pair *subject_parts; /* the template split once at load:
 	                                  attribute, value template */
 	size_t n_subject_parts;
-	char **san_dns_templates;  /* NULL-terminated, may be empty */
-	char **san_uri_templates;  /* NULL-terminated, may be empty */
-	int validity_days;         /* default 365 */
-	unsigned key_usage;        /* PROFILE_KU_* bits */
-	int eku_client_auth;       /* 1: extendedKeyUsage clientAuth */
-	int eku_server_auth;       /* 1: extendedKeyUsage serverAuth */
+	char **san_dns_templates; /* NULL-terminated, may be empty */
+	char **san_uri_templates; /* NULL-terminated, may be empty */
+	int validity_days;	  /* default 365 */
+	unsigned key_usage;	  /* PROFILE_KU_* bits */
+	int eku_client_auth;	  /* 1: extendedKeyUsage clientAuth */
+	int eku_server_auth;	  /* 1: extendedKeyUsage serverAuth */
 	enum chain_mode chain;
 	enum reprovision_rule reprovision;
-	int lock;                  /* lock the key slot at COMMIT */
-	int smoke_required;        /* FAIL when no broker is configured */
-	int tls_min_version;       /* 12 or 13 (smoke test), default 13 */
-	char *topic_template;      /* "factory/selftest/${cn}" */
+	int lock;	      /* lock the key slot at COMMIT */
+	int smoke_required;   /* FAIL when no broker is configured */
+	int tls_min_version;  /* 12 or 13 (smoke test), default 13 */
+	char *topic_template; /* "factory/selftest/${cn}" */
 };
 
 /*

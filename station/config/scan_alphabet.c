@@ -32,8 +32,11 @@ mark_class(unsigned char may[256], const char *p)
 		const char *name;
 		const char *ranges; /* pairs lo, hi */
 	} classes[] = {
-		{ "alpha", "AZaz" }, { "upper", "AZ" }, { "lower", "az" },
-		{ "digit", "09" }, { "alnum", "AZaz09" },
+		{ "alpha", "AZaz" },
+		{ "upper", "AZ" },
+		{ "lower", "az" },
+		{ "digit", "09" },
+		{ "alnum", "AZaz09" },
 		{ "xdigit", "AFaf09" },
 	};
 	const char *end = strstr(p + 2, ":]");
@@ -82,7 +85,8 @@ mark_bracket(unsigned char may[256], const char *p)
 			continue;
 		}
 		if (p[i] == '[' && (p[i + 1] == '.' || p[i + 1] == '=')) {
-			mark_all(may); /* collating element, equivalence class */
+			mark_all(
+			    may); /* collating element, equivalence class */
 			i += 2;
 			continue;
 		}
@@ -123,7 +127,8 @@ scan_format_alphabet(const char *pattern, unsigned char may[256])
 
 			/* "\." is a literal; "\w", "\d" and friends are not
 			 * something this reading proves anything about. */
-			if (x != '\0' && strchr(".-_^$*+?()[]{}|\\/", x) != NULL)
+			if (x != '\0' &&
+			    strchr(".-_^$*+?()[]{}|\\/", x) != NULL)
 				may[x] = 1;
 			else
 				mark_all(may);
@@ -218,7 +223,8 @@ scan_pattern_cost(const char *pattern)
 			double m = n;
 
 			if (*end == ',')
-				m = end[1] == '}' ? n + 1 : strtod(end + 1, &end);
+				m = end[1] == '}' ? n + 1 :
+						    strtod(end + 1, &end);
 			if (m < n)
 				m = n;
 			seq[d] += last[d] * m;
@@ -226,8 +232,9 @@ scan_pattern_cost(const char *pattern)
 			end = strchr(p, '}');
 			p = end ? end + 1 : p + strlen(p);
 		} else {
-			size_t n = c == '[' ? bracket_len(p) :
-			    c == '\\' && p[1] != '\0' ? 2 : 1;
+			size_t n = c == '['	      ? bracket_len(p) :
+			    c == '\\' && p[1] != '\0' ? 2 :
+							1;
 
 			seq[d] += 1;
 			last[d] = 1;

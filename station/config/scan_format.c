@@ -30,8 +30,10 @@ scan_format_new(const char *pattern, enum scan_checksum checksum,
 	if (pattern != NULL && pattern[0] != '\0' &&
 	    scan_pattern_cost(pattern) > SCAN_PATTERN_COST_MAX) {
 		char *shown = text_escape(pattern, 64);
-		st_err err = st_fail(cause, ST_E_CONFIG, "serial_pattern '%s': "
-		    "too many repeats of repeats to compile", shown);
+		st_err err = st_fail(cause, ST_E_CONFIG,
+		    "serial_pattern '%s': "
+		    "too many repeats of repeats to compile",
+		    shown);
 
 		free(shown);
 		free(f);

@@ -63,8 +63,7 @@ wait_until(pid_t pid, struct deadline dl, int *status)
 }
 
 st_err
-hook_run(const char *cmd, int timeout_ms, const char *const *env,
-    char **cause)
+hook_run(const char *cmd, int timeout_ms, const char *const *env, char **cause)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -87,21 +86,25 @@ hook_run(const char *cmd, int timeout_ms, const char *const *env,
 	posix_spawnattr_destroy(&attr);
 	free(envp);
 	if (rc != 0)
-		return st_fail(cause, ST_E_IO, "hook '%s': cannot start "
-		    "/bin/sh: %s", cmd, strerror(rc));
+		return st_fail(cause, ST_E_IO,
+		    "hook '%s': cannot start "
+		    "/bin/sh: %s",
+		    cmd, strerror(rc));
 	log_debug("hook '%s' started (pid %ld)", cmd, (long)pid);
 	rc = wait_until(pid, dl, &status);
 	if (rc == 1) {
 		kill(-pid, SIGKILL);
 		waitpid(pid, &status, 0);
-		err = st_fail(cause, ST_E_TIMEOUT, "hook '%s' did not finish "
-		    "within %d ms (killed)", cmd, timeout_ms);
+		err = st_fail(cause, ST_E_TIMEOUT,
+		    "hook '%s' did not finish "
+		    "within %d ms (killed)",
+		    cmd, timeout_ms);
 	} else if (rc < 0) {
 		err = st_fail(cause, ST_E_IO, "hook '%s': waiting for it: %s",
 		    cmd, strerror(errno));
 	} else if (WIFSIGNALED(status)) {
-		err = st_fail(cause, ST_E_IO, "hook '%s' died of signal %d", cmd,
-		    WTERMSIG(status));
+		err = st_fail(cause, ST_E_IO, "hook '%s' died of signal %d",
+		    cmd, WTERMSIG(status));
 	} else if (WEXITSTATUS(status) != 0) {
 		err = st_fail(cause, ST_E_IO, "hook '%s' exited with status %d",
 		    cmd, WEXITSTATUS(status));

@@ -39,8 +39,8 @@ run_hooks_before(void *arg, char **cause)
 {
 	const struct hooks_ctx *h = arg;
 	const char *hook = NULL;
-	st_err err = slot_hooks_before(h->slot, h->timeout_ms, h->env, &hook,
-	    cause);
+	st_err err =
+	    slot_hooks_before(h->slot, h->timeout_ms, h->env, &hook, cause);
 
 	if (err)
 		return st_wrap(cause, err, "%s hook failed", hook);
@@ -55,7 +55,8 @@ run_job(struct worker *w)
 	const struct fixture_slot *s = w->slot;
 	struct slot_env env;
 	struct hooks_ctx hooks = { .slot = s,
-		.timeout_ms = l->fx->hook_timeout_ms, .env = &env };
+		.timeout_ms = l->fx->hook_timeout_ms,
+		.env = &env };
 	struct provision_request req = {
 		.device_uri = s->device,
 		.scanned_serial = w->serial,
@@ -127,7 +128,8 @@ line_new(struct station *st, const struct fixture *fx,
 
 	*out = NULL;
 	if (fx == NULL || fx->n_slots == 0)
-		return st_fail(cause, ST_E_CONFIG, "the fixture has no slots "
+		return st_fail(cause, ST_E_CONFIG,
+		    "the fixture has no slots "
 		    "(name them in a fixture file or as [slot N] in the "
 		    "configuration)");
 	l = xcalloc(1, sizeof *l);
@@ -150,8 +152,10 @@ line_new(struct station *st, const struct fixture *fx,
 		int rc = pthread_create(&w->thread, NULL, worker_main, w);
 		if (rc != 0) {
 			line_free(l);
-			return st_fail(cause, ST_E_IO, "cannot start the worker "
-			    "of slot %u: %s", fx->slots[i].index, strerror(rc));
+			return st_fail(cause, ST_E_IO,
+			    "cannot start the worker "
+			    "of slot %u: %s",
+			    fx->slots[i].index, strerror(rc));
 		}
 		w->started = 1;
 	}
@@ -221,8 +225,10 @@ line_submit(struct line *l, const struct line_job *job, unsigned *slot_out,
 	} else {
 		w = find_worker(l, job->slot);
 		if (w == NULL) {
-			err = st_fail(cause, ST_E_NOTFOUND, "no slot %u in "
-			    "fixture '%s'", job->slot, l->fx->name);
+			err = st_fail(cause, ST_E_NOTFOUND,
+			    "no slot %u in "
+			    "fixture '%s'",
+			    job->slot, l->fx->name);
 			goto out;
 		}
 		if (w->busy) {
@@ -231,8 +237,7 @@ line_submit(struct line *l, const struct line_job *job, unsigned *slot_out,
 			goto out;
 		}
 	}
-	line_hand_over(l, w, job->scanned_serial, job->operator_id,
-	    job->batch);
+	line_hand_over(l, w, job->scanned_serial, job->operator_id, job->batch);
 	if (slot_out)
 		*slot_out = w->slot->index;
 out:

@@ -26,10 +26,10 @@ st_err line_new(struct station *st, const struct fixture *fx,
     const struct event_bus *bus, struct line **out, char **cause);
 
 struct line_job {
-	unsigned slot;              /* fixture slot index; 0 = next free */
+	unsigned slot;		    /* fixture slot index; 0 = next free */
 	const char *scanned_serial; /* may be NULL */
 	const char *operator_id;    /* may be NULL */
-	const char *batch;          /* may be NULL */
+	const char *batch;	    /* may be NULL */
 };
 
 /*
@@ -89,7 +89,7 @@ void line_wait_idle(struct line *l);
  * station could not record (station_err) counts as failed. */
 struct line_stats {
 	unsigned passed, failed, running;
-	uint64_t started_ms;       /* when the line was created (monotonic) */
+	uint64_t started_ms; /* when the line was created (monotonic) */
 };
 void line_get_stats(struct line *l, struct line_stats *out);
 

@@ -64,8 +64,7 @@ emit_info(const struct line *l, const struct worker *w, enum event_info info)
 
 /* The watcher's thread. */
 static void
-on_plug(enum usb_hotplug_event ev, const struct usb_dev_info *dev,
-    void *ctx)
+on_plug(enum usb_hotplug_event ev, const struct usb_dev_info *dev, void *ctx)
 {
 	struct worker *w = ctx;
 	struct line *l = w->line;
@@ -94,9 +93,10 @@ on_plug(enum usb_hotplug_event ev, const struct usb_dev_info *dev,
 
 	if (ev == USB_HOTPLUG_ARRIVED) {
 		log_info("slot %u: board %s plugged in at %s%s", w->slot->index,
-		    dev->serial ? dev->serial : "?", dev->port_path ?
-		    dev->port_path : "?", started ? ", starting a run" :
-		    ", run starts when the slot is free");
+		    dev->serial ? dev->serial : "?",
+		    dev->port_path ? dev->port_path : "?",
+		    started ? ", starting a run" :
+			      ", run starts when the slot is free");
 		return;
 	}
 	log_info("slot %u: board %s removed%s", w->slot->index,
@@ -138,20 +138,24 @@ line_enable_hotplug(struct line *l, const struct line_job *defaults,
 	st_err err = ST_OK;
 
 	if (line_usb_slots(l->fx) == 0)
-		return st_fail(cause, ST_E_CONFIG, "fixture '%s' has no usb: "
-		    "slot to watch for boards", l->fx->name);
+		return st_fail(cause, ST_E_CONFIG,
+		    "fixture '%s' has no usb: "
+		    "slot to watch for boards",
+		    l->fx->name);
 	pthread_mutex_lock(&l->mu);
 	if (l->hotplug || l->stopping) {
 		pthread_mutex_unlock(&l->mu);
-		return st_fail(cause, ST_E_STATE, "hotplug is already on or "
+		return st_fail(cause, ST_E_STATE,
+		    "hotplug is already on or "
 		    "the line is stopping");
 	}
 	free(l->hp_operator_id);
 	free(l->hp_batch);
 	l->hp_operator_id = defaults && defaults->operator_id ?
-	    xstrdup(defaults->operator_id) : NULL;
-	l->hp_batch = defaults && defaults->batch ? xstrdup(defaults->batch) :
+	    xstrdup(defaults->operator_id) :
 	    NULL;
+	l->hp_batch =
+	    defaults && defaults->batch ? xstrdup(defaults->batch) : NULL;
 	l->hotplug = 1;
 	pthread_mutex_unlock(&l->mu);
 
@@ -167,8 +171,10 @@ line_enable_hotplug(struct line *l, const struct line_job *defaults,
 		free(sel);
 		if (err) {
 			line_hotplug_stop(l);
-			return st_wrap(cause, err, "watching slot %u (%s) for "
-			    "boards", w->slot->index, w->slot->label);
+			return st_wrap(cause, err,
+			    "watching slot %u (%s) for "
+			    "boards",
+			    w->slot->index, w->slot->label);
 		}
 	}
 	return ST_OK;

@@ -35,7 +35,7 @@ struct probe {
 	struct deadline dl;
 	pthread_t thread;
 	int started;
-	char *serial;     /* what the device reported, or NULL */
+	char *serial; /* what the device reported, or NULL */
 };
 
 /* A lone scan started by line_locate_start (strings owned). */
@@ -95,10 +95,12 @@ check_not_running(struct line *l, const char *serial, const char *shown,
 	for (size_t i = 0; i < l->n; i++) {
 		const struct worker *w = &l->workers[i];
 
-		if (w->busy && w->serial != NULL && strcmp(w->serial,
-		    serial) == 0)
-			return st_fail(cause, ST_E_STATE, "%s is already running "
-			    "in slot %u", shown, w->slot->index);
+		if (w->busy && w->serial != NULL &&
+		    strcmp(w->serial, serial) == 0)
+			return st_fail(cause, ST_E_STATE,
+			    "%s is already running "
+			    "in slot %u",
+			    shown, w->slot->index);
 	}
 	return ST_OK;
 }
@@ -183,11 +185,15 @@ pick(const struct probe *p, size_t n, const char *serial, const char *shown,
 		found++;
 	}
 	if (found == 0)
-		err = st_fail(cause, ST_E_NOTFOUND, "no board with serial %s "
-		    "in the fixture", shown);
+		err = st_fail(cause, ST_E_NOTFOUND,
+		    "no board with serial %s "
+		    "in the fixture",
+		    shown);
 	else if (found > 1)
-		err = st_fail(cause, ST_E_EXISTS, "%s is reported by the boards "
-		    "in %s: scan the slot label, then the serial", shown, list);
+		err = st_fail(cause, ST_E_EXISTS,
+		    "%s is reported by the boards "
+		    "in %s: scan the slot label, then the serial",
+		    shown, list);
 	free(list);
 	return err;
 }
@@ -233,13 +239,13 @@ probes_settle(struct line *l, const struct line_job *job, const char *shown,
 	if (err)
 		goto out;
 	if (w->busy) {
-		err = st_fail(cause, ST_E_STATE, "slot %u started another run "
-		    "while its board was asked: scan %s again", w->slot->index,
-		    shown);
+		err = st_fail(cause, ST_E_STATE,
+		    "slot %u started another run "
+		    "while its board was asked: scan %s again",
+		    w->slot->index, shown);
 		goto out;
 	}
-	line_hand_over(l, w, job->scanned_serial, job->operator_id,
-	    job->batch);
+	line_hand_over(l, w, job->scanned_serial, job->operator_id, job->batch);
 	/* under the lock, so it comes before the worker's first event */
 	emit_outcome(l, w->slot->index, job->scanned_serial, NULL, ST_OK);
 	*slot = w->slot->index;

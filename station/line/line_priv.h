@@ -22,14 +22,14 @@ struct worker {
 	const struct fixture_slot *slot; /* borrowed from the fixture */
 	pthread_t thread;
 	int started;
-	pthread_cond_t cv;   /* a job arrived, or the line stops */
-	int has_job;         /* submitted, not yet taken */
-	int busy;            /* submitted or running */
+	pthread_cond_t cv; /* a job arrived, or the line stops */
+	int has_job;	   /* submitted, not yet taken */
+	int busy;	   /* submitted or running */
 	char *serial, *operator_id, *batch; /* the job (owned) */
 	/* USB hotplug (line_hotplug.c); all but `hp` under line->mu */
 	struct usb_hotplug *hp; /* watcher of a usb: slot, or NULL */
-	int present;         /* the slot's device is plugged in */
-	int arrival_pending; /* arrived while busy: run once free */
+	int present;		/* the slot's device is plugged in */
+	int arrival_pending;	/* arrived while busy: run once free */
 	/* a lone scan is asking this slot's device HELLO (line_locate.c):
 	 * a job handed over meanwhile waits, so two sessions never share
 	 * the device */
@@ -74,7 +74,7 @@ void line_locate_wait(struct line *l);
 /* What a hook learns about its slot, as environment variables:
  * STATION_SLOT, STATION_SLOT_LABEL, STATION_DEVICE. */
 struct slot_env {
-	char *vars[4];  /* owned strings, NULL-terminated */
+	char *vars[4]; /* owned strings, NULL-terminated */
 };
 void slot_env_init(struct slot_env *env, const struct fixture_slot *s);
 void slot_env_clear(struct slot_env *env);
@@ -85,8 +85,8 @@ st_err slot_hooks_before(const struct fixture_slot *s, int timeout_ms,
     const struct slot_env *env, const char **hook, char **cause);
 /* power_off (if set).  A failure cannot change the run any more: it is
  * logged and reported as an EVENT_INFO of the run. */
-void slot_hook_after(const struct event_bus *bus,
-    const struct fixture_slot *s, int timeout_ms, const struct slot_env *env,
+void slot_hook_after(const struct event_bus *bus, const struct fixture_slot *s,
+    int timeout_ms, const struct slot_env *env,
     const struct provision_result *res);
 
 #endif

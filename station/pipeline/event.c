@@ -52,7 +52,8 @@ event_bus_add(struct event_bus *bus, event_fn fn, void *ctx)
 {
 	if (bus->count == bus->cap) {
 		bus->cap = bus->cap ? 2 * bus->cap : 4;
-		bus->sinks = xrealloc(bus->sinks, bus->cap * sizeof *bus->sinks);
+		bus->sinks =
+		    xrealloc(bus->sinks, bus->cap * sizeof *bus->sinks);
 	}
 	bus->sinks[bus->count].fn = fn;
 	bus->sinks[bus->count].ctx = ctx;

@@ -35,25 +35,25 @@
 /* The steps of one provisioning run, in order. */
 enum step {
 	STEP_CONNECT = 0, /* open the transport */
-	STEP_HELLO,       /* identify the device */
-	STEP_SERIAL,      /* scanned barcode vs reported serial */
-	STEP_LEDGER,      /* already provisioned? */
-	STEP_KEYGEN,      /* key pair on the chip */
-	STEP_CSR,         /* CSR built and signed on the chip */
+	STEP_HELLO,	  /* identify the device */
+	STEP_SERIAL,	  /* scanned barcode vs reported serial */
+	STEP_LEDGER,	  /* already provisioned? */
+	STEP_KEYGEN,	  /* key pair on the chip */
+	STEP_CSR,	  /* CSR built and signed on the chip */
 	STEP_CSR_POLICY,  /* CSR checks */
-	STEP_CA_SIGN,     /* the CA signs */
-	STEP_CA_BIND,     /* the reply is for the CSR's key and names, so it
+	STEP_CA_SIGN,	  /* the CA signs */
+	STEP_CA_BIND,	  /* the reply is for the CSR's key and names, so it
 	                     is this device's before it is recorded */
-	STEP_RECORD,      /* issuance committed to the ledger at once, so
+	STEP_RECORD,	  /* issuance committed to the ledger at once, so
 	                     every certificate the CA issued is on record even
 	                     if the checks then reject it */
 	STEP_CERT_CHECK,  /* checks on what the CA returned */
-	STEP_WRITE,       /* certificate and chain written to the device */
-	STEP_READBACK,    /* read back and compared byte for byte */
-	STEP_PROOF,       /* the chip signs a fresh challenge with the
+	STEP_WRITE,	  /* certificate and chain written to the device */
+	STEP_READBACK,	  /* read back and compared byte for byte */
+	STEP_PROOF,	  /* the chip signs a fresh challenge with the
 	                     certified key */
-	STEP_SMOKE,       /* mTLS smoke test against the broker */
-	STEP_COMMIT,      /* device commits (and locks) */
+	STEP_SMOKE,	  /* mTLS smoke test against the broker */
+	STEP_COMMIT,	  /* device commits (and locks) */
 	STEP__COUNT
 };
 
@@ -61,12 +61,12 @@ enum step {
 const char *step_name(enum step s);
 
 enum event_kind {
-	EVENT_RUN_START,  /* text = device URI */
+	EVENT_RUN_START, /* text = device URI */
 	EVENT_STEP_START,
-	EVENT_STEP_OK,    /* text = a note ("skipped"), NULL for plain ok */
-	EVENT_STEP_FAIL,  /* err, text = cause */
-	EVENT_INFO,       /* info says which; text = the detail */
-	EVENT_RUN_END,    /* pass, text = reason on FAIL; req and res */
+	EVENT_STEP_OK,	 /* text = a note ("skipped"), NULL for plain ok */
+	EVENT_STEP_FAIL, /* err, text = cause */
+	EVENT_INFO,	 /* info says which; text = the detail */
+	EVENT_RUN_END,	 /* pass, text = reason on FAIL; req and res */
 };
 
 /* What an EVENT_INFO is about. */
@@ -79,8 +79,8 @@ enum event_info {
 	/* A slot whose board is watched by hotplug (line.h,
 	 * line_enable_hotplug), outside any run (run_id 0); the screen shows
 	 * the text on the slot. */
-	EVENT_INFO_WAITING,       /* no board in the slot yet */
-	EVENT_INFO_REMOVED,       /* the slot's board was unplugged */
+	EVENT_INFO_WAITING, /* no board in the slot yet */
+	EVENT_INFO_REMOVED, /* the slot's board was unplugged */
 	/* A lone scan (line.h, line_submit_located; serial = the scanned
 	 * one): routed to the slot holding its board, before the run's first
 	 * event; or refused, on slot 0 with err set and the cause as text. */
@@ -107,13 +107,13 @@ struct station_event {
 	enum event_kind kind;
 	enum event_info info; /* EVENT_INFO only */
 	int slot;
-	int64_t run_id;    /* 0 outside a run */
+	int64_t run_id; /* 0 outside a run */
 	enum step step;
-	int progress;      /* 0..100 through the pipeline, -1 for EVENT_INFO */
+	int progress;	    /* 0..100 through the pipeline, -1 for EVENT_INFO */
 	const char *serial; /* device serial once known, else NULL */
 	const char *text;
 	st_err err;
-	int pass;          /* EVENT_RUN_END only */
+	int pass; /* EVENT_RUN_END only */
 	/* EVENT_RUN_END only: the run's whole outcome (pipeline.h), for sinks
 	 * that report more than the fields above (batch mode's JSON lines).
 	 * station_err is provision_run's return: ST_OK when the run was

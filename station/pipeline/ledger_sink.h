@@ -22,11 +22,11 @@
 #include "station/pipeline/event.h"
 
 struct ledger_sink {
-	struct ledger *ledger;          /* borrowed */
-	int64_t run_id;                 /* the run recorded; others ignored */
+	struct ledger *ledger;		/* borrowed */
+	int64_t run_id;			/* the run recorded; others ignored */
 	struct ledger_event_in *events; /* queued; details owned */
 	size_t n, cap;
-	int closed;                     /* ledger_sink_close: record no more */
+	int closed; /* ledger_sink_close: record no more */
 };
 
 /* Start recording the events of run `run_id` (zeroes `ls`). */

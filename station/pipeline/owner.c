@@ -77,8 +77,8 @@ owner_acquire(const char *home, struct owner **out, char **cause)
 		snprintf(o->token + 2 * i, 3, "%02x", rnd[i]);
 	tmp = xasprintf("%s/%s.new", dir, o->token);
 	o->path = xasprintf("%s/%s.lock", dir, o->token);
-	o->fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
+	o->fd =
+	    open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (o->fd < 0) {
 		err = st_fail(cause, ST_E_IO, "cannot create %s: %s", tmp,
 		    strerror(errno));
@@ -212,8 +212,8 @@ owner_sweep(const char *home, int *removed, char **cause)
 
 	if (d == NULL) {
 		if (errno != ENOENT)
-			err = st_fail(cause, ST_E_IO, "cannot read %s: %s",
-			    dir, strerror(errno));
+			err = st_fail(cause, ST_E_IO, "cannot read %s: %s", dir,
+			    strerror(errno));
 		goto out;
 	}
 	for (e = readdir(d); e != NULL && err == ST_OK; e = readdir(d)) {

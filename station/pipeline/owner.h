@@ -44,7 +44,7 @@ int owner_token_valid(const char *s);
 
 /* The lock of a dead owner, held while its runs are recovered. */
 struct owner_claim {
-	int fd;     /* -1: nothing held */
+	int fd;	    /* -1: nothing held */
 	char *path; /* the lock file (owned) */
 };
 

@@ -85,8 +85,8 @@ static void
 emit(struct run *r, enum event_kind kind, enum step step, int progress,
     const char *text, st_err err)
 {
-	struct station_event ev = run_event_of(r, kind, step, progress, text,
-	    err);
+	struct station_event ev =
+	    run_event_of(r, kind, step, progress, text, err);
 
 	event_emit(&r->bus, &ev);
 }
@@ -119,7 +119,8 @@ run_info(struct run *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	text = xvasprintf(fmt, ap);
 	va_end(ap);
-	log_info("slot %d run %" PRId64 ": %s", r->req->slot, r->res->run_id, text);
+	log_info("slot %d run %" PRId64 ": %s", r->req->slot, r->res->run_id,
+	    text);
 	emit(r, EVENT_INFO, r->step, -1, text, ST_OK);
 	free(text);
 }
@@ -141,7 +142,8 @@ settle_certificate(struct run *r, enum step failed)
 	char *note = xasprintf("run %" PRId64 " failed at %s", r->res->run_id,
 	    step_name(failed));
 	if (cert_settle(r->st, serial, note, &outcome, &why, &err_cause))
-		log_error("cannot settle certificate %s: %s", serial, err_cause);
+		log_error("cannot settle certificate %s: %s", serial,
+		    err_cause);
 	else if (outcome == SETTLE_REVOKED)
 		run_info(r, "certificate %s revoked (the run failed at %s)",
 		    serial, step_name(failed));
@@ -176,11 +178,12 @@ revoke_superseded(struct run *r)
 		    r->previous_cert, err_cause);
 	else if (outcome == SETTLE_NOT_REVOKED && ca_err == ST_E_UNSUPPORTED)
 		text = xasprintf("superseded certificate %s not revoked (%s): "
-		    "revoke it at the CA", r->previous_cert, why);
+				 "revoke it at the CA",
+		    r->previous_cert, why);
 	else if (outcome == SETTLE_NOT_REVOKED)
 		text = xasprintf("superseded certificate %s not revoked yet "
-		    "(%s): the next station start retries", r->previous_cert,
-		    why);
+				 "(%s): the next station start retries",
+		    r->previous_cert, why);
 	else
 		text = xasprintf("superseded certificate %s revoked",
 		    r->previous_cert);
@@ -217,8 +220,8 @@ run_begin(struct run *r, char **cause)
 	struct run_start s = {
 		.station_id = cfg->station_id,
 		.slot = req->slot,
-		.operator_id = req->operator_id ? req->operator_id :
-		    cfg->operator_id,
+		.operator_id =
+		    req->operator_id ? req->operator_id : cfg->operator_id,
 		.batch = req->batch,
 		.device_uri = req->device_uri,
 		.scanned_serial = req->scanned_serial,
@@ -231,7 +234,8 @@ run_begin(struct run *r, char **cause)
 	};
 
 	r->profile = config_profile(cfg, pname);
-	st_err err = ledger_run_begin(r->st->ledger, &s, &r->res->run_id, cause);
+	st_err err =
+	    ledger_run_begin(r->st->ledger, &s, &r->res->run_id, cause);
 	if (err)
 		return st_wrap(cause, err, "recording the start of the run");
 	return ST_OK;
@@ -241,7 +245,9 @@ st_err
 provision_run(struct station *st, const struct provision_request *req,
     const struct event_bus *bus, struct provision_result *res, char **cause)
 {
-	struct run r = { .st = st, .req = req, .res = res,
+	struct run r = { .st = st,
+		.req = req,
+		.res = res,
 		.step = STEP_CONNECT };
 	uint64_t started = clock_now_ms();
 	int step_ms = st->cfg->step_timeout_ms;
@@ -277,8 +283,8 @@ provision_run(struct station *st, const struct provision_request *req,
 
 		failed = s;
 		r.step = s;
-		r.deadline = deadline_in((uint64_t)step_ms *
-		    (uint64_t)step_table[i].timeout_factor);
+		r.deadline = deadline_in(
+		    (uint64_t)step_ms * (uint64_t)step_table[i].timeout_factor);
 		if (r.client)
 			client_set_deadline(r.client, r.deadline);
 		emit(&r, EVENT_STEP_START, s, progress, NULL, ST_OK);
@@ -302,7 +308,8 @@ provision_run(struct station *st, const struct provision_request *req,
 		res->pass = 0;
 		res->failed_step = failed;
 		res->err = err;
-		res->reason = r.cause ? xstrdup(r.cause) : xstrdup(st_strerror(err));
+		res->reason =
+		    r.cause ? xstrdup(r.cause) : xstrdup(st_strerror(err));
 		res->headline = advice_headline(failed, err);
 		res->advice = advice_next_step(failed, err);
 		settle_certificate(&r, failed);
@@ -317,8 +324,8 @@ provision_run(struct station *st, const struct provision_request *req,
 	    res->pass ? NULL : st_errname(err), res->reason, cause);
 	revoke_superseded(&r);
 	if (ferr)
-		ferr = st_wrap(cause, ferr, "recording the end of run %" PRId64 "",
-		    res->run_id);
+		ferr = st_wrap(cause, ferr,
+		    "recording the end of run %" PRId64 "", res->run_id);
 	emit_end(&r, res->pass ? STEP__COUNT : failed, err, ferr, cause);
 	if (r.client != NULL) {
 		struct client_stats cs;
@@ -326,8 +333,9 @@ provision_run(struct station *st, const struct provision_request *req,
 		/* Line quality, for soak figures and a failing fixture. */
 		client_get_stats(r.client, &cs);
 		log_info("run %" PRId64 " link: %lu requests, %lu retransmits, "
-		    "%lu naks, %lu bad frames", res->run_id, cs.requests,
-		    cs.retransmits, cs.naks, cs.bad_frames);
+			 "%lu naks, %lu bad frames",
+		    res->run_id, cs.requests, cs.retransmits, cs.naks,
+		    cs.bad_frames);
 	}
 out:
 	run_clear(&r);

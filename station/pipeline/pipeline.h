@@ -25,10 +25,10 @@
 struct provision_request {
 	const char *device_uri;
 	const char *scanned_serial; /* from the barcode; NULL if none */
-	const char *profile;        /* NULL: "default" */
-	int slot;                   /* 0 for single-device commands */
+	const char *profile;	    /* NULL: "default" */
+	int slot;		    /* 0 for single-device commands */
 	const char *operator_id;    /* NULL: the config's operator */
-	const char *batch;          /* NULL if none */
+	const char *batch;	    /* NULL if none */
 	/* Optional: runs before the first step (a fixture's power_on and
 	 * reset hooks), outside the step deadlines because a power cycle
 	 * takes what it takes (the hook has its own).  An error FAILs the run
@@ -41,16 +41,16 @@ struct provision_request {
 struct provision_result {
 	int pass;
 	int64_t run_id;
-	enum step failed_step;      /* meaningful on FAIL */
-	st_err err;                 /* kind of failure, ST_OK on PASS */
-	char *reason;               /* technical cause (owned) */
-	const char *headline;       /* operator headline (static) */
-	const char *advice;         /* operator next step (static) */
-	char *serial;               /* device serial once known (owned) */
-	char *cert_serial;          /* issued certificate serial hex (owned) */
-	char fingerprint[65];       /* SHA-256 of the certificate, hex */
-	const char *smoke;          /* "passed", "failed", "skipped" */
-	char *smoke_detail;         /* TLS version/cipher or why skipped */
+	enum step failed_step; /* meaningful on FAIL */
+	st_err err;	       /* kind of failure, ST_OK on PASS */
+	char *reason;	       /* technical cause (owned) */
+	const char *headline;  /* operator headline (static) */
+	const char *advice;    /* operator next step (static) */
+	char *serial;	       /* device serial once known (owned) */
+	char *cert_serial;     /* issued certificate serial hex (owned) */
+	char fingerprint[65];  /* SHA-256 of the certificate, hex */
+	const char *smoke;     /* "passed", "failed", "skipped" */
+	char *smoke_detail;    /* TLS version/cipher or why skipped */
 	uint64_t duration_ms;
 };
 

@@ -96,10 +96,12 @@ step_ca_bind(struct run *r)
 	}
 	detail = fault_detail(r->issued.cert, why);
 	log_error("run %" PRId64 ": CA fault: the CA returned a certificate "
-	    "for %s: %s", r->res->run_id, what_differs(rule), detail);
-	err = st_fail(&r->cause, ST_E_CA, "the CA returned a certificate for "
-	    "%s (CA fault, not recorded, not revoked: %s)", what_differs(rule),
-	    detail);
+		  "for %s: %s",
+	    r->res->run_id, what_differs(rule), detail);
+	err = st_fail(&r->cause, ST_E_CA,
+	    "the CA returned a certificate for "
+	    "%s (CA fault, not recorded, not revoked: %s)",
+	    what_differs(rule), detail);
 out:
 	free(detail);
 	free(why);

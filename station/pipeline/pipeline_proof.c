@@ -46,31 +46,36 @@ step_proof(struct run *r)
 	st_err err;
 
 	if (alg < 0) {
-		err = st_fail(&r->cause, ST_E_UNSUPPORTED, "the certified key "
+		err = st_fail(&r->cause, ST_E_UNSUPPORTED,
+		    "the certified key "
 		    "is neither EC nor RSA: no SIGN algorithm fits it");
 		goto out;
 	}
 	/* Fresh every run: an answer recorded from an earlier run (or
 	 * another device) cannot be replayed. */
 	if (RAND_bytes(challenge, sizeof challenge) != 1) {
-		err = st_fail_ssl(&r->cause, ST_E_CRYPTO, "drawing the proof "
+		err = st_fail_ssl(&r->cause, ST_E_CRYPTO,
+		    "drawing the proof "
 		    "challenge");
 		goto out;
 	}
 	err = dev_sign(r->client, r->profile->key_slot,
-	    run_wire_sig_alg((enum sig_scheme)alg), challenge,
-	    sizeof challenge, &sig, &sig_len, &r->cause);
+	    run_wire_sig_alg((enum sig_scheme)alg), challenge, sizeof challenge,
+	    &sig, &sig_len, &r->cause);
 	if (err) {
-		st_wrap(&r->cause, err, "asking the chip to sign the proof "
+		st_wrap(&r->cause, err,
+		    "asking the chip to sign the proof "
 		    "challenge");
 		goto out;
 	}
-	if (!chip_sig_verify(NULL, NULL, pub, (enum sig_scheme)alg, challenge, sizeof challenge,
-	    sig, sig_len))
-		err = st_fail(&r->cause, ST_E_MISMATCH, "the chip's signature "
+	if (!chip_sig_verify(NULL, NULL, pub, (enum sig_scheme)alg, challenge,
+		sizeof challenge, sig, sig_len))
+		err = st_fail(&r->cause, ST_E_MISMATCH,
+		    "the chip's signature "
 		    "over a fresh challenge does not verify with the key of "
 		    "certificate %s: the chip cannot use the key it was "
-		    "certified for", r->issued.serial_hex);
+		    "certified for",
+		    r->issued.serial_hex);
 out:
 	free(sig);
 	return err;

@@ -26,25 +26,25 @@ struct run {
 	struct ledger_sink ledger;
 	struct provision_result *res;
 	const struct profile *profile;
-	struct deadline deadline;   /* the current step's */
+	struct deadline deadline; /* the current step's */
 
 	struct client *client;
 	struct dev_info info;
-	uint8_t *spki;              /* chip public key, DER SPKI */
+	uint8_t *spki; /* chip public key, DER SPKI */
 	size_t spki_len;
-	struct identity id;         /* subject and SANs, built at hello */
-	uint8_t *csr_der;           /* as the device sent it */
+	struct identity id; /* subject and SANs, built at hello */
+	uint8_t *csr_der;   /* as the device sent it */
 	size_t csr_der_len;
-	X509_REQ *csr;              /* parsed once the policy accepted it */
+	X509_REQ *csr; /* parsed once the policy accepted it */
 	struct ca_issued issued;
-	int cert_recorded;          /* the ledger holds the issued cert */
-	char *previous_cert;        /* live cert being replaced (reprovision) */
-	int superseding;            /* previous_cert recorded 'superseded' */
-	char *cause;                /* the failing step's cause */
-	const char *step_note;      /* set by a step that succeeded in a
+	int cert_recorded;     /* the ledger holds the issued cert */
+	char *previous_cert;   /* live cert being replaced (reprovision) */
+	int superseding;       /* previous_cert recorded 'superseded' */
+	char *cause;	       /* the failing step's cause */
+	const char *step_note; /* set by a step that succeeded in a
 	                               special way ("skipped"): shown with its
 	                               EVENT_STEP_OK instead of "ok" */
-	enum step step;             /* the step the run's events belong to:
+	enum step step;	       /* the step the run's events belong to:
 	                               the one running, after the steps the
 	                               one the run ended at */
 };
@@ -59,12 +59,12 @@ st_err step_keygen(struct run *r);
 st_err step_csr(struct run *r);
 st_err step_csr_policy(struct run *r);
 st_err step_ca_sign(struct run *r);
-st_err step_ca_bind(struct run *r);      /* pipeline_bind.c */
+st_err step_ca_bind(struct run *r); /* pipeline_bind.c */
 st_err step_record(struct run *r);
 st_err step_cert_check(struct run *r);
 st_err step_write(struct run *r);
 st_err step_readback(struct run *r);
-st_err step_proof(struct run *r);        /* pipeline_proof.c */
+st_err step_proof(struct run *r); /* pipeline_proof.c */
 st_err step_smoke(struct run *r);
 st_err step_commit(struct run *r);
 
@@ -79,6 +79,6 @@ uint8_t run_wire_sig_alg(enum sig_scheme scheme);
 /* Report a detail as an EVENT_INFO_NOTE of the current step (and so in
  * the ledger's run events). */
 void run_info(struct run *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -21,14 +21,13 @@
 
 /* extkey callback: the chip signs the handshake digest. */
 static st_err
-chip_sign(void *ctx, enum sig_scheme scheme, const uint8_t *digest, size_t digest_len,
-    uint8_t **sig, size_t *sig_len, char **cause)
+chip_sign(void *ctx, enum sig_scheme scheme, const uint8_t *digest,
+    size_t digest_len, uint8_t **sig, size_t *sig_len, char **cause)
 {
 	struct run *r = ctx;
 
 	return dev_sign(r->client, r->profile->key_slot,
-	    run_wire_sig_alg(scheme),
-	    digest, digest_len, sig, sig_len, cause);
+	    run_wire_sig_alg(scheme), digest, digest_len, sig, sig_len, cause);
 }
 
 static char *
@@ -37,15 +36,14 @@ cert_cn(X509 *cert)
 	char cn[256];
 
 	if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert),
-	    NID_commonName, cn, sizeof cn) <= 0)
+		NID_commonName, cn, sizeof cn) <= 0)
 		return xstrdup("");
 	return xstrdup(cn);
 }
 
 /* The issuing CAs to send with the certificate (never a self-signed root:
  * the broker has its own). */
-static STACK_OF(X509) *
-intermediates(const struct ca_issued *issued)
+static STACK_OF(X509) * intermediates(const struct ca_issued *issued)
 {
 	STACK_OF(X509) *out = sk_X509_new_null();
 
@@ -53,7 +51,7 @@ intermediates(const struct ca_issued *issued)
 		X509 *x = sk_X509_value(issued->chain, i);
 
 		if (X509_NAME_cmp(X509_get_subject_name(x),
-		    X509_get_issuer_name(x)) != 0)
+			X509_get_issuer_name(x)) != 0)
 			sk_X509_push(out, x);
 	}
 	return out;
@@ -90,7 +88,8 @@ step_smoke(struct run *r)
 		if (r->profile->smoke_required)
 			return st_fail(&r->cause, ST_E_CONFIG,
 			    "profile '%s' requires the smoke test but no broker "
-			    "is configured", r->profile->name);
+			    "is configured",
+			    r->profile->name);
 		r->res->smoke = "skipped";
 		r->step_note = "skipped";
 		r->res->smoke_detail = xstrdup("no broker configured");
@@ -100,7 +99,8 @@ step_smoke(struct run *r)
 	broker = xasprintf("%s:%d", b->host, b->port);
 	cn = cert_cn(r->issued.cert);
 	struct template_vars vars = { .serial = r->info.serial,
-		.model = r->info.model, .station = r->st->cfg->station_id,
+		.model = r->info.model,
+		.station = r->st->cfg->station_id,
 		.cn = cn };
 	/* Checked like at hello: no value can add a level or a wildcard. */
 	err = identity_topic(r->profile, &vars, &topic, &r->cause);
@@ -126,12 +126,13 @@ step_smoke(struct run *r)
 	err = smoke_run(&p, &sr, &r->cause);
 	if (err) {
 		r->res->smoke = "failed";
-		r->res->smoke_detail = xstrdup(sr.diagnosis ? sr.diagnosis : "");
+		r->res->smoke_detail =
+		    xstrdup(sr.diagnosis ? sr.diagnosis : "");
 		/* The MQTT reason code, when the broker sent one, is what a test
 		 * engineer looks up first. */
 		char *detail = sr.reason_code >= 0 ?
 		    xasprintf("%s (reason code 0x%02x) on %s", r->cause,
-		    sr.reason_code & 0xFF, topic) :
+			sr.reason_code & 0xFF, topic) :
 		    xasprintf("%s on %s", r->cause, topic);
 		record(r, LEDGER_SMOKE_FAILED, broker, &sr, detail);
 		free(detail);
@@ -142,8 +143,8 @@ step_smoke(struct run *r)
 	    sr.tls_version ? sr.tls_version : "?", sr.cipher ? sr.cipher : "?");
 	run_info(r, "smoke test passed: %s on %s (PUBACK 0x%02x)",
 	    r->res->smoke_detail, topic, sr.puback_reason & 0xFF);
-	char *detail = xasprintf("PUBACK 0x%02x on %s", sr.puback_reason & 0xFF,
-	    topic);
+	char *detail =
+	    xasprintf("PUBACK 0x%02x on %s", sr.puback_reason & 0xFF, topic);
 	err = record(r, LEDGER_SMOKE_PASSED, broker, &sr, detail);
 	free(detail);
 out:

@@ -22,8 +22,8 @@ st_err
 step_connect(struct run *r)
 {
 	struct transport *t = NULL;
-	st_err err = transport_open(r->req->device_uri, r->deadline, &t,
-	    &r->cause);
+	st_err err =
+	    transport_open(r->req->device_uri, r->deadline, &t, &r->cause);
 
 	if (err)
 		return err;
@@ -70,7 +70,8 @@ step_hello(struct run *r)
 	if (!serial_is_valid(r->info.serial)) {
 		char *shown = text_escape(r->info.serial, 64);
 
-		err = st_fail(&r->cause, ST_E_POLICY, "device reports serial "
+		err = st_fail(&r->cause, ST_E_POLICY,
+		    "device reports serial "
 		    "'%s', which is not 1..64 characters of A-Z a-z 0-9 . _ -",
 		    shown);
 		free(shown);
@@ -96,14 +97,15 @@ step_serial(struct run *r)
 	const char *scanned = r->req->scanned_serial;
 
 	if (scanned == NULL) {
-		run_info(r, "no barcode scanned; serial %s taken from the device",
+		run_info(r,
+		    "no barcode scanned; serial %s taken from the device",
 		    r->info.serial);
 		return ST_OK;
 	}
 	if (strcmp(scanned, r->info.serial) != 0)
 		return st_fail(&r->cause, ST_E_MISMATCH,
-		    "scanned label '%.64s' but the device reports '%s'", scanned,
-		    r->info.serial);
+		    "scanned label '%.64s' but the device reports '%s'",
+		    scanned, r->info.serial);
 	return ST_OK;
 }
 
@@ -120,12 +122,14 @@ step_ledger(struct run *r)
 	err = ledger_serial_reserve(r->st->ledger, r->res->run_id,
 	    r->info.serial, refuse, &claim, &r->cause);
 	if (err == ST_E_EXISTS)
-		st_fail(&r->cause, err, "device %s already holds certificate "
+		st_fail(&r->cause, err,
+		    "device %s already holds certificate "
 		    "%s (%s); profile '%s' refuses to re-provision",
 		    r->info.serial, claim.live.serial_hex, claim.live.status,
 		    r->profile->name);
 	if (err == ST_OK && claim.live_found) {
-		run_info(r, "re-provisioning: certificate %s will be revoked "
+		run_info(r,
+		    "re-provisioning: certificate %s will be revoked "
 		    "(superseded) once KEYGEN replaces its key",
 		    claim.live.serial_hex);
 		r->previous_cert = xstrdup(claim.live.serial_hex);
@@ -152,8 +156,10 @@ supersede_previous(struct run *r)
 
 	free(note);
 	if (err)
-		return st_wrap(&r->cause, err, "recording that certificate %s "
-		    "is superseded", r->previous_cert);
+		return st_wrap(&r->cause, err,
+		    "recording that certificate %s "
+		    "is superseded",
+		    r->previous_cert);
 	r->superseding = 1;
 	return ST_OK;
 }
@@ -238,7 +244,8 @@ step_ca_sign(struct run *r)
 	st_err err = ledger_run_ca_request(r->st->ledger, r->res->run_id, key,
 	    &r->cause);
 	if (err)
-		return st_wrap(&r->cause, err, "recording the request to the CA");
+		return st_wrap(&r->cause, err,
+		    "recording the request to the CA");
 	err = ca_sign(r->st->ca, &req, &r->issued, &r->cause);
 	if (err)
 		return err;
@@ -274,8 +281,8 @@ step_record(struct run *r)
 		.backend = (char *)ca_name(r->st->ca),
 		.pem = pem,
 	};
-	st_err err = ledger_cert_issued(r->st->ledger, r->res->run_id, &c,
-	    &r->cause);
+	st_err err =
+	    ledger_cert_issued(r->st->ledger, r->res->run_id, &c, &r->cause);
 
 	free(pem);
 	free(subject);

@@ -69,7 +69,7 @@ build_chain(struct run *r, struct der_list *out)
 			X509 *x = sk_X509_value(chain, i);
 
 			if (X509_NAME_cmp(X509_get_subject_name(x),
-			    X509_get_issuer_name(x)) != 0)
+				X509_get_issuer_name(x)) != 0)
 				der_list_add(out, x);
 		}
 		der_list_add(out, r->st->root);
@@ -100,10 +100,12 @@ step_write(struct run *r)
 	err = dev_write_cert(r->client, cert.der[0], cert.len[0], &r->cause);
 	if (err == ST_OK) {
 		run_info(r, "certificate written (%zu bytes)", cert.len[0]);
-		err = dev_write_chain(r->client, (const uint8_t *const *)chain.der,
-		    chain.len, chain.n, &r->cause);
+		err = dev_write_chain(r->client,
+		    (const uint8_t *const *)chain.der, chain.len, chain.n,
+		    &r->cause);
 		if (err)
-			st_wrap(&r->cause, err, "writing the chain (the "
+			st_wrap(&r->cause, err,
+			    "writing the chain (the "
 			    "certificate itself was written)");
 	}
 	der_list_clear(&cert);
@@ -124,11 +126,12 @@ step_readback(struct run *r)
 
 	der_list_add(&cert, r->issued.cert);
 	err = dev_read_cert(r->client, &got, &got_len, &r->cause);
-	if (err == ST_OK && (got_len != cert.len[0] ||
-	    memcmp(got, cert.der[0], got_len) != 0))
+	if (err == ST_OK &&
+	    (got_len != cert.len[0] || memcmp(got, cert.der[0], got_len) != 0))
 		err = st_fail(&r->cause, ST_E_MISMATCH,
 		    "device returned a different certificate (%zu bytes, "
-		    "expected %zu)", got_len, cert.len[0]);
+		    "expected %zu)",
+		    got_len, cert.len[0]);
 	free(got);
 	got = NULL;
 	der_list_clear(&cert);
@@ -143,11 +146,12 @@ step_readback(struct run *r)
 	want = tlv_writer_take(&w, &want_len);
 	der_list_clear(&chain);
 	err = dev_read_chain(r->client, &got, &got_len, &r->cause);
-	if (err == ST_OK && (got_len != want_len ||
-	    memcmp(got, want, got_len) != 0))
+	if (err == ST_OK &&
+	    (got_len != want_len || memcmp(got, want, got_len) != 0))
 		err = st_fail(&r->cause, ST_E_MISMATCH,
 		    "device returned a different chain (%zu bytes, expected "
-		    "%zu)", got_len, want_len);
+		    "%zu)",
+		    got_len, want_len);
 	free(got);
 	free(want);
 	if (err)

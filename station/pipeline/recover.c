@@ -84,7 +84,7 @@ interrupted_step(const char *last_ok)
 	for (int s = 0; s < STEP__COUNT; s++)
 		if (strcmp(step_name((enum step)s), last_ok) == 0)
 			return s + 1 < STEP__COUNT ? (enum step)(s + 1) :
-			    (enum step)s;
+						     (enum step)s;
 	return STEP_CONNECT;
 }
 
@@ -132,7 +132,8 @@ adopt_cb(X509 *cert, void *arg)
 	a->err = ledger_cert_issued(a->st->ledger, a->run->id, &c, &a->cause);
 	if (a->err == ST_OK) {
 		char *text = xasprintf("certificate %s was issued by the CA "
-		    "but not recorded; recorded by recovery", serial);
+				       "but not recorded; recorded by recovery",
+		    serial);
 
 		log_warn("run %" PRId64 ": %s", a->run->id, text);
 		ledger_run_event(a->st->ledger, a->run->id, "recovery",
@@ -190,7 +191,8 @@ finish_revocations(struct station *st, char **cause)
 		    &why, cause);
 		if (err == ST_OK && outcome == SETTLE_REVOKED)
 			log_warn("certificate %s: revocation recorded before a "
-			    "stop, finished by recovery", serials[i]);
+				 "stop, finished by recovery",
+			    serials[i]);
 		if (err == ST_OK && outcome == SETTLE_NOT_REVOKED &&
 		    ca_err != ST_E_UNSUPPORTED)
 			log_warn("certificate %s not revoked yet: %s",
@@ -198,7 +200,7 @@ finish_revocations(struct station *st, char **cause)
 		free(why);
 		if (err == ST_OK && outcome == SETTLE_NOT_REVOKED &&
 		    (ca_err == ST_E_UNSUPPORTED || ca_err == ST_E_TIMEOUT ||
-		    ca_err == ST_E_HANGUP))
+			ca_err == ST_E_HANGUP))
 			break; /* the CA cannot now: stop the pass */
 	}
 	ledger_serials_free(serials, n);
@@ -209,16 +211,16 @@ static st_err
 recover_run(struct station *st, const struct open_run *run, char **cause)
 {
 	enum step step = interrupted_step(run->last_ok_step);
-	char *reason = xasprintf("station stopped during step %s",
-	    step_name(step));
+	char *reason =
+	    xasprintf("station stopped during step %s", step_name(step));
 	char *note = xasprintf("run %" PRId64 ": %s", run->id, reason);
 	struct adopt a = { .st = st, .run = run };
 	char *why = NULL;
 	st_err err = ST_OK;
 
 	if (run->cert_serial == NULL && run->ca_key_sha256 != NULL) {
-		err = ca_find_by_key(st->ca, run->ca_key_sha256,
-		    adopt_cb, &a, &why);
+		err = ca_find_by_key(st->ca, run->ca_key_sha256, adopt_cb, &a,
+		    &why);
 		/* A backend that cannot look back leaves nothing to adopt. */
 		if (err == ST_E_UNSUPPORTED)
 			err = ST_OK;
@@ -236,8 +238,8 @@ recover_run(struct station *st, const struct open_run *run, char **cause)
 		err = settle_cert(st, serial, note, cause);
 	if (err)
 		goto out;
-	err = ledger_run_event(st->ledger, run->id, "recovery",
-	    LEDGER_EV_INFO, reason, cause);
+	err = ledger_run_event(st->ledger, run->id, "recovery", LEDGER_EV_INFO,
+	    reason, cause);
 	if (err == ST_OK)
 		err = ledger_run_finish(st->ledger, run->id, "FAIL",
 		    step_name(step), st_errname(ST_E_STATE), reason, cause);
@@ -276,7 +278,8 @@ owner_is_gone(struct station *st, const struct open_run *run, int *gone,
 		/* No process can hold the lock of a name that is not a
 		 * token: no owner can be shown alive. */
 		log_warn("run %" PRId64 ": owner token '%s' is malformed; "
-		    "taken as dead", run->id, shown);
+			 "taken as dead",
+		    run->id, shown);
 		free(shown);
 		*gone = 1;
 		return ST_OK;
@@ -292,8 +295,8 @@ owner_is_gone(struct station *st, const struct open_run *run, int *gone,
  * with n = 1).
  */
 static st_err
-reread_run(struct station *st, int64_t id, struct open_run **out,
-    int *found, char **cause)
+reread_run(struct station *st, int64_t id, struct open_run **out, int *found,
+    char **cause)
 {
 	struct open_run *runs = NULL;
 	size_t n = 0;

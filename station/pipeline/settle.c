@@ -32,8 +32,10 @@ cert_revoke_finish(struct station *st, const char *serial,
 		goto out;
 	}
 	if (is_live(c.status)) {
-		err = st_fail(cause, ST_E_STATE, "certificate %s is %s: no "
-		    "revocation was recorded", serial, c.status);
+		err = st_fail(cause, ST_E_STATE,
+		    "certificate %s is %s: no "
+		    "revocation was recorded",
+		    serial, c.status);
 		goto out;
 	}
 	cerr = ca_revoke(st->ca, serial,

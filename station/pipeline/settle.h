@@ -14,9 +14,9 @@
 #include "station/util/err.h"
 
 enum settle_outcome {
-	SETTLE_REVOKED,         /* revoked at the CA and in the ledger */
+	SETTLE_REVOKED,		/* revoked at the CA and in the ledger */
 	SETTLE_ALREADY_REVOKED, /* nothing to do */
-	SETTLE_NOT_REVOKED,     /* the CA could not revoke: the intent stays
+	SETTLE_NOT_REVOKED,	/* the CA could not revoke: the intent stays
 	                           for recovery to finish */
 };
 
@@ -36,8 +36,8 @@ st_err cert_settle(struct station *st, const char *serial, const char *note,
  * on its slot): record 'superseded' durably.  A certificate already on
  * its way out (an intent, or revoked) is left as it is.
  */
-st_err cert_supersede(struct station *st, const char *serial,
-    const char *note, char **cause);
+st_err cert_supersede(struct station *st, const char *serial, const char *note,
+    char **cause);
 
 /*
  * Finish a recorded intent (orphaned, superseded, revoking): revoke at

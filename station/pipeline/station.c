@@ -29,16 +29,17 @@ make_dirs(const char *path, char **cause)
 	size_t len = strlen(path);
 
 	if (len == 0 || len >= sizeof buf)
-		return st_fail(cause, ST_E_CONFIG, "bad state directory '%s'", path);
+		return st_fail(cause, ST_E_CONFIG, "bad state directory '%s'",
+		    path);
 	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; ; p++) {
+	for (char *p = buf + 1;; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;
 		char saved = *p;
 		*p = '\0';
 		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-			return st_fail(cause, ST_E_IO, "cannot create %s: %s", buf,
-			    strerror(errno));
+			return st_fail(cause, ST_E_IO, "cannot create %s: %s",
+			    buf, strerror(errno));
 		*p = saved;
 		if (saved == '\0')
 			break;
@@ -96,7 +97,8 @@ station_open(const struct station_opts *opts, struct station **out,
 		goto fail;
 	err = ledger_open(st->cfg->ledger_path, &st->ledger, cause);
 	if (err) {
-		st_wrap(cause, err, "opening the ledger %s", st->cfg->ledger_path);
+		st_wrap(cause, err, "opening the ledger %s",
+		    st->cfg->ledger_path);
 		goto fail;
 	}
 	if (ca_backend_is_made_here(st->cfg->ca_backend) &&
@@ -104,7 +106,8 @@ station_open(const struct station_opts *opts, struct station **out,
 		if (config_path != NULL) {
 			err = st_fail(cause, ST_E_CONFIG,
 			    "no local CA in %s: create it with 'station ca init' "
-			    "or point [ca] at an existing one", st->cfg->ca_dir);
+			    "or point [ca] at an existing one",
+			    st->cfg->ca_dir);
 			goto fail;
 		}
 		log_warn("creating a local test CA in %s (embedded defaults)",
@@ -122,7 +125,8 @@ station_open(const struct station_opts *opts, struct station **out,
 	}
 	err = x509_load_pem_file(st->cfg->ca_root, &st->root, cause);
 	if (err) {
-		st_wrap(cause, err, "loading the pinned root %s", st->cfg->ca_root);
+		st_wrap(cause, err, "loading the pinned root %s",
+		    st->cfg->ca_root);
 		goto fail;
 	}
 	/* Runs a dead station left 'running' are settled before this one

@@ -16,20 +16,20 @@ struct scan_format;
 struct owner;
 
 struct station {
-	struct config *cfg;    /* owned */
-	struct ledger *ledger; /* owned */
-	struct ca_backend *ca; /* owned */
-	X509 *root;            /* the pinned root (owned) */
+	struct config *cfg;		 /* owned */
+	struct ledger *ledger;		 /* owned */
+	struct ca_backend *ca;		 /* owned */
+	X509 *root;			 /* the pinned root (owned) */
 	struct scan_format *scan_format; /* label format, NULL: any (owned) */
-	struct owner *owner;   /* this process's run-ownership lock (owned,
+	struct owner *owner; /* this process's run-ownership lock (owned,
 	                          owner.h); NULL: runs record no token */
 };
 
 /* What the command line says about the station (the CLI fills it). */
 struct station_opts {
 	const char *config_path; /* --config FILE, or NULL */
-	const char *broker;      /* --broker HOST:PORT, or NULL */
-	const char *broker_ca;   /* --broker-ca FILE, or NULL */
+	const char *broker;	 /* --broker HOST:PORT, or NULL */
+	const char *broker_ca;	 /* --broker-ca FILE, or NULL */
 };
 
 /*

@@ -23,7 +23,7 @@
 #include "station/util/log.h"
 
 struct extkey {
-	EVP_PKEY *pub;  /* the public key, default provider (owned) */
+	EVP_PKEY *pub;	/* the public key, default provider (owned) */
 	EVP_PKEY *pkey; /* the same key served by the provider (owned) */
 	extkey_sign_fn fn;
 	void *ctx;
@@ -93,7 +93,8 @@ ek_libctx_init(void)
 		return;
 	/* Loading any provider turns off the automatic "default": load it,
 	 * and prefer it for every fetch that does not ask for us by name. */
-	if (!OSSL_PROVIDER_add_builtin(lc, EXTKEY_PROV_NAME, ek_provider_init) ||
+	if (!OSSL_PROVIDER_add_builtin(lc, EXTKEY_PROV_NAME,
+		ek_provider_init) ||
 	    OSSL_PROVIDER_load(lc, "default") == NULL ||
 	    OSSL_PROVIDER_load(lc, EXTKEY_PROV_NAME) == NULL ||
 	    !EVP_set_default_properties(lc, "?provider=default")) {
@@ -118,16 +119,17 @@ ek_libctx(void)
  * lost (TLS 1.3 clients finish before the server has checked them).
  */
 static int
-signature_verifies(struct extkey *owner, enum sig_scheme sig_alg, const uint8_t *digest,
-    size_t digest_len, const uint8_t *sig, size_t sig_len)
+signature_verifies(struct extkey *owner, enum sig_scheme sig_alg,
+    const uint8_t *digest, size_t digest_len, const uint8_t *sig,
+    size_t sig_len)
 {
 	return chip_sig_verify(ek_libctx(), EXTKEY_DEFAULT_PROPQ, owner->pub,
 	    sig_alg, digest, digest_len, sig, sig_len);
 }
 
 int
-ek_owner_sign(struct extkey *owner, enum sig_scheme sig_alg, const uint8_t *digest,
-    size_t digest_len, uint8_t **sig, size_t *sig_len)
+ek_owner_sign(struct extkey *owner, enum sig_scheme sig_alg,
+    const uint8_t *digest, size_t digest_len, uint8_t **sig, size_t *sig_len)
 {
 	char *cause = NULL;
 	st_err err;
@@ -155,9 +157,9 @@ ek_owner_sign(struct extkey *owner, enum sig_scheme sig_alg, const uint8_t *dige
 		goto out;
 	}
 	if (!signature_verifies(owner, sig_alg, digest, digest_len, *sig,
-	    *sig_len)) {
+		*sig_len)) {
 		log_warn("the external key's signature does not verify with "
-		    "its public key");
+			 "its public key");
 		pthread_mutex_lock(&owner->lock);
 		owner->bad_signatures++;
 		pthread_mutex_unlock(&owner->lock);
@@ -202,7 +204,8 @@ check_public_key(EVP_PKEY *pub, const char **type, char **cause)
 		return ST_OK;
 	}
 	return st_fail(cause, ST_E_UNSUPPORTED,
-	    "external key type %s is not supported", EVP_PKEY_get0_type_name(pub));
+	    "external key type %s is not supported",
+	    EVP_PKEY_get0_type_name(pub));
 }
 
 st_err
@@ -220,7 +223,8 @@ extkey_new(const uint8_t *spki_der, size_t spki_len, extkey_sign_fn fn,
 	*out = NULL;
 	if (spki_der == NULL || spki_len == 0 || fn == NULL ||
 	    spki_len > 0x10000)
-		return st_fail(cause, ST_E_ARG, "external key: no public key "
+		return st_fail(cause, ST_E_ARG,
+		    "external key: no public key "
 		    "or no sign function");
 	if (lc == NULL)
 		return st_fail_ssl(cause, ST_E_CRYPTO,
@@ -229,8 +233,8 @@ extkey_new(const uint8_t *spki_der, size_t spki_len, extkey_sign_fn fn,
 	pthread_mutex_init(&k->lock, NULL);
 	k->fn = fn;
 	k->ctx = ctx;
-	k->pub = d2i_PUBKEY_ex(NULL, &p, (long)spki_len, lc,
-	    EXTKEY_DEFAULT_PROPQ);
+	k->pub =
+	    d2i_PUBKEY_ex(NULL, &p, (long)spki_len, lc, EXTKEY_DEFAULT_PROPQ);
 	if (k->pub == NULL || p != spki_der + spki_len) {
 		err = st_fail_ssl(cause, ST_E_CRYPTO,
 		    "external key: the public key is not a valid DER "
@@ -242,8 +246,8 @@ extkey_new(const uint8_t *spki_der, size_t spki_len, extkey_sign_fn fn,
 		goto out;
 
 	/* The provider's import takes the owner from this parameter. */
-	params[0] = OSSL_PARAM_construct_octet_string(EXTKEY_PARAM_REF, &k,
-	    sizeof k);
+	params[0] =
+	    OSSL_PARAM_construct_octet_string(EXTKEY_PARAM_REF, &k, sizeof k);
 	params[1] = OSSL_PARAM_construct_end();
 	pctx = EVP_PKEY_CTX_new_from_name(lc, type, EXTKEY_PROPQ);
 	if (pctx == NULL || EVP_PKEY_fromdata_init(pctx) <= 0 ||

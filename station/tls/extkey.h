@@ -34,8 +34,8 @@ struct extkey;
  * May block (it talks to a device); it runs on the signing thread.
  */
 typedef st_err (*extkey_sign_fn)(void *ctx, enum sig_scheme scheme,
-    const uint8_t *digest, size_t digest_len, uint8_t **sig,
-    size_t *sig_len, char **cause);
+    const uint8_t *digest, size_t digest_len, uint8_t **sig, size_t *sig_len,
+    char **cause);
 
 /*
  * A new external key for the public key `spki_der` (DER

@@ -27,7 +27,7 @@ enum ek_type {
 /* Provider-side key object (the keymgmt's keydata). */
 struct ek_key {
 	enum ek_type type;
-	EVP_PKEY *pub;        /* public key in the default provider (owned) */
+	EVP_PKEY *pub;	      /* public key in the default provider (owned) */
 	struct extkey *owner; /* NULL: public only (imported from elsewhere) */
 };
 
@@ -35,8 +35,8 @@ struct ek_key {
 OSSL_LIB_CTX *ek_libctx(void);
 
 /* Runs the owner's callback; on failure raises an OpenSSL error. */
-int ek_owner_sign(struct extkey *owner, enum sig_scheme sig_alg, const uint8_t *digest,
-    size_t digest_len, uint8_t **sig, size_t *sig_len);
+int ek_owner_sign(struct extkey *owner, enum sig_scheme sig_alg,
+    const uint8_t *digest, size_t digest_len, uint8_t **sig, size_t *sig_len);
 /* The owner's public key (borrowed). */
 EVP_PKEY *ek_owner_pub(struct extkey *owner);
 

@@ -120,7 +120,7 @@ ek_import(void *keydata, int selection, const OSSL_PARAM params[])
 	    key->type == EK_EC ? "EC" : "RSA", EXTKEY_DEFAULT_PROPQ);
 	if (pctx != NULL && EVP_PKEY_fromdata_init(pctx) > 0 &&
 	    EVP_PKEY_fromdata(pctx, &key->pub, EVP_PKEY_PUBLIC_KEY,
-	    (OSSL_PARAM *)params) > 0)
+		(OSSL_PARAM *)params) > 0)
 		ok = 1;
 	EVP_PKEY_CTX_free(pctx);
 	return ok;
@@ -150,8 +150,8 @@ ek_export(void *keydata, int selection, OSSL_CALLBACK *cb, void *cbarg)
 
 static const OSSL_PARAM ek_ec_public_types[] = {
 	OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, NULL, 0),
-	OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
-	    NULL, 0),
+	OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, NULL,
+	    0),
 	OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, NULL, 0),
 	OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, NULL, 0),
 	OSSL_PARAM_END
@@ -159,8 +159,7 @@ static const OSSL_PARAM ek_ec_public_types[] = {
 
 static const OSSL_PARAM ek_rsa_public_types[] = {
 	OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_N, NULL, 0),
-	OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, NULL, 0),
-	OSSL_PARAM_END
+	OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, NULL, 0), OSSL_PARAM_END
 };
 
 static const OSSL_PARAM *
@@ -193,8 +192,8 @@ static const OSSL_PARAM ek_ec_gettable[] = {
 	OSSL_PARAM_int(OSSL_PKEY_PARAM_MAX_SIZE, NULL),
 	OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_DEFAULT_DIGEST, NULL, 0),
 	OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, NULL, 0),
-	OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
-	    NULL, 0),
+	OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, NULL,
+	    0),
 	OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, NULL, 0),
 	OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, NULL, 0),
 	OSSL_PARAM_END
@@ -206,8 +205,7 @@ static const OSSL_PARAM ek_rsa_gettable[] = {
 	OSSL_PARAM_int(OSSL_PKEY_PARAM_MAX_SIZE, NULL),
 	OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_DEFAULT_DIGEST, NULL, 0),
 	OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_N, NULL, 0),
-	OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, NULL, 0),
-	OSSL_PARAM_END
+	OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, NULL, 0), OSSL_PARAM_END
 };
 
 static const OSSL_PARAM *
@@ -236,7 +234,10 @@ ek_rsa_operation_name(int operation_id)
 	return operation_id == OSSL_OP_SIGNATURE ? "RSA" : NULL;
 }
 
-#define EK_FN(id, fn) { id, (void (*)(void))(fn) }
+#define EK_FN(id, fn) \
+	{ \
+		id, (void (*)(void))(fn) \
+	}
 
 const OSSL_DISPATCH ek_ec_keymgmt_functions[] = {
 	EK_FN(OSSL_FUNC_KEYMGMT_NEW, ek_ec_new),

@@ -19,27 +19,112 @@
 
 struct ek_sig {
 	enum ek_type type;
-	struct ek_key *key;  /* borrowed from OpenSSL for the ctx lifetime */
-	EVP_MD_CTX *mdctx;   /* digest_sign_* only */
-	int pad;             /* RSA_PKCS1_PADDING or RSA_PKCS1_PSS_PADDING */
+	struct ek_key *key; /* borrowed from OpenSSL for the ctx lifetime */
+	EVP_MD_CTX *mdctx;  /* digest_sign_* only */
+	int pad;	    /* RSA_PKCS1_PADDING or RSA_PKCS1_PSS_PADDING */
 };
 
 /* DER AlgorithmIdentifiers, for X509_sign and friends. */
 static const uint8_t aid_ecdsa_sha256[] = {
-	0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02,
+	0x30,
+	0x0a,
+	0x06,
+	0x08,
+	0x2a,
+	0x86,
+	0x48,
+	0xce,
+	0x3d,
+	0x04,
+	0x03,
+	0x02,
 };
 static const uint8_t aid_rsa_sha256[] = {
-	0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01,
-	0x0b, 0x05, 0x00,
+	0x30,
+	0x0d,
+	0x06,
+	0x09,
+	0x2a,
+	0x86,
+	0x48,
+	0x86,
+	0xf7,
+	0x0d,
+	0x01,
+	0x01,
+	0x0b,
+	0x05,
+	0x00,
 };
 /* RSASSA-PSS: SHA-256, MGF1 with SHA-256, salt length 32. */
 static const uint8_t aid_rsa_pss_sha256[] = {
-	0x30, 0x41, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01,
-	0x0a, 0x30, 0x34, 0xa0, 0x0f, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48,
-	0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0xa1, 0x1c, 0x30, 0x1a,
-	0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08, 0x30,
-	0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
-	0x05, 0x00, 0xa2, 0x03, 0x02, 0x01, 0x20,
+	0x30,
+	0x41,
+	0x06,
+	0x09,
+	0x2a,
+	0x86,
+	0x48,
+	0x86,
+	0xf7,
+	0x0d,
+	0x01,
+	0x01,
+	0x0a,
+	0x30,
+	0x34,
+	0xa0,
+	0x0f,
+	0x30,
+	0x0d,
+	0x06,
+	0x09,
+	0x60,
+	0x86,
+	0x48,
+	0x01,
+	0x65,
+	0x03,
+	0x04,
+	0x02,
+	0x01,
+	0x05,
+	0x00,
+	0xa1,
+	0x1c,
+	0x30,
+	0x1a,
+	0x06,
+	0x09,
+	0x2a,
+	0x86,
+	0x48,
+	0x86,
+	0xf7,
+	0x0d,
+	0x01,
+	0x01,
+	0x08,
+	0x30,
+	0x0d,
+	0x06,
+	0x09,
+	0x60,
+	0x86,
+	0x48,
+	0x01,
+	0x65,
+	0x03,
+	0x04,
+	0x02,
+	0x01,
+	0x05,
+	0x00,
+	0xa2,
+	0x03,
+	0x02,
+	0x01,
+	0x20,
 };
 
 static void *
@@ -88,7 +173,8 @@ ek_sig_dupctx(void *ctx)
 	d->mdctx = NULL;
 	if (s->mdctx != NULL) {
 		d->mdctx = EVP_MD_CTX_new();
-		if (d->mdctx == NULL || !EVP_MD_CTX_copy_ex(d->mdctx, s->mdctx)) {
+		if (d->mdctx == NULL ||
+		    !EVP_MD_CTX_copy_ex(d->mdctx, s->mdctx)) {
 			ek_sig_freectx(d);
 			return NULL;
 		}
@@ -126,9 +212,10 @@ set_pad_mode(struct ek_sig *s, const OSSL_PARAM *p)
 	} else if (!OSSL_PARAM_get_int(p, &mode)) {
 		return 0;
 	}
-	if (s->type != EK_RSA || (mode != RSA_PKCS1_PADDING &&
-	    mode != RSA_PKCS1_PSS_PADDING)) {
-		ERR_raise(ERR_LIB_PROV, PROV_R_ILLEGAL_OR_UNSUPPORTED_PADDING_MODE);
+	if (s->type != EK_RSA ||
+	    (mode != RSA_PKCS1_PADDING && mode != RSA_PKCS1_PSS_PADDING)) {
+		ERR_raise(ERR_LIB_PROV,
+		    PROV_R_ILLEGAL_OR_UNSUPPORTED_PADDING_MODE);
 		return 0;
 	}
 	s->pad = mode;
@@ -163,12 +250,12 @@ ek_sig_set_ctx_params(void *ctx, const OSSL_PARAM params[])
 	if (params == NULL)
 		return 1;
 	p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_DIGEST);
-	if (p != NULL && (p->data_type != OSSL_PARAM_UTF8_STRING ||
-	    !is_sha256(p->data)))
+	if (p != NULL &&
+	    (p->data_type != OSSL_PARAM_UTF8_STRING || !is_sha256(p->data)))
 		return 0;
 	p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_MGF1_DIGEST);
-	if (p != NULL && (p->data_type != OSSL_PARAM_UTF8_STRING ||
-	    !is_sha256(p->data)))
+	if (p != NULL &&
+	    (p->data_type != OSSL_PARAM_UTF8_STRING || !is_sha256(p->data)))
 		return 0;
 	p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PAD_MODE);
 	if (p != NULL && !set_pad_mode(s, p))
@@ -183,8 +270,7 @@ static const OSSL_PARAM ek_sig_settable[] = {
 	OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),
 	OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, NULL, 0),
 	OSSL_PARAM_int(OSSL_SIGNATURE_PARAM_PAD_MODE, NULL),
-	OSSL_PARAM_int(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, NULL),
-	OSSL_PARAM_END
+	OSSL_PARAM_int(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, NULL), OSSL_PARAM_END
 };
 
 static const OSSL_PARAM *
@@ -228,8 +314,7 @@ ek_sig_get_ctx_params(void *ctx, OSSL_PARAM params[])
 static const OSSL_PARAM ek_sig_gettable[] = {
 	OSSL_PARAM_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, NULL, 0),
 	OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),
-	OSSL_PARAM_int(OSSL_SIGNATURE_PARAM_PAD_MODE, NULL),
-	OSSL_PARAM_END
+	OSSL_PARAM_int(OSSL_SIGNATURE_PARAM_PAD_MODE, NULL), OSSL_PARAM_END
 };
 
 static const OSSL_PARAM *
@@ -277,8 +362,8 @@ ek_sig_sign(void *ctx, unsigned char *sig, size_t *siglen, size_t sigsize,
 		return 0;
 	}
 	if (s->type == EK_RSA)
-		alg = s->pad == RSA_PKCS1_PSS_PADDING ?
-		    SIG_RSA_PSS_SHA256 : SIG_RSA_PKCS1_SHA256;
+		alg = s->pad == RSA_PKCS1_PSS_PADDING ? SIG_RSA_PSS_SHA256 :
+							SIG_RSA_PKCS1_SHA256;
 	if (!ek_owner_sign(s->key->owner, alg, tbs, tbslen, &out, &out_len))
 		goto out;
 	if (out_len > sigsize) {
@@ -352,23 +437,28 @@ ek_sig_digest_sign(void *ctx, unsigned char *sig, size_t *siglen,
 	    ek_sig_digest_sign_final(s, sig, siglen, sigsize);
 }
 
-#define EK_FN(id, fn) { id, (void (*)(void))(fn) }
+#define EK_FN(id, fn) \
+	{ \
+		id, (void (*)(void))(fn) \
+	}
 #define EK_SIG_COMMON \
 	EK_FN(OSSL_FUNC_SIGNATURE_FREECTX, ek_sig_freectx), \
-	EK_FN(OSSL_FUNC_SIGNATURE_DUPCTX, ek_sig_dupctx), \
-	EK_FN(OSSL_FUNC_SIGNATURE_SIGN_INIT, ek_sig_sign_init), \
-	EK_FN(OSSL_FUNC_SIGNATURE_SIGN, ek_sig_sign), \
-	EK_FN(OSSL_FUNC_SIGNATURE_DIGEST_SIGN_INIT, ek_sig_digest_sign_init), \
-	EK_FN(OSSL_FUNC_SIGNATURE_DIGEST_SIGN_UPDATE, \
-	    ek_sig_digest_sign_update), \
-	EK_FN(OSSL_FUNC_SIGNATURE_DIGEST_SIGN_FINAL, ek_sig_digest_sign_final), \
-	EK_FN(OSSL_FUNC_SIGNATURE_DIGEST_SIGN, ek_sig_digest_sign), \
-	EK_FN(OSSL_FUNC_SIGNATURE_GET_CTX_PARAMS, ek_sig_get_ctx_params), \
-	EK_FN(OSSL_FUNC_SIGNATURE_GETTABLE_CTX_PARAMS, \
-	    ek_sig_gettable_ctx_params), \
-	EK_FN(OSSL_FUNC_SIGNATURE_SET_CTX_PARAMS, ek_sig_set_ctx_params), \
-	EK_FN(OSSL_FUNC_SIGNATURE_SETTABLE_CTX_PARAMS, \
-	    ek_sig_settable_ctx_params)
+	    EK_FN(OSSL_FUNC_SIGNATURE_DUPCTX, ek_sig_dupctx), \
+	    EK_FN(OSSL_FUNC_SIGNATURE_SIGN_INIT, ek_sig_sign_init), \
+	    EK_FN(OSSL_FUNC_SIGNATURE_SIGN, ek_sig_sign), \
+	    EK_FN(OSSL_FUNC_SIGNATURE_DIGEST_SIGN_INIT, \
+		ek_sig_digest_sign_init), \
+	    EK_FN(OSSL_FUNC_SIGNATURE_DIGEST_SIGN_UPDATE, \
+		ek_sig_digest_sign_update), \
+	    EK_FN(OSSL_FUNC_SIGNATURE_DIGEST_SIGN_FINAL, \
+		ek_sig_digest_sign_final), \
+	    EK_FN(OSSL_FUNC_SIGNATURE_DIGEST_SIGN, ek_sig_digest_sign), \
+	    EK_FN(OSSL_FUNC_SIGNATURE_GET_CTX_PARAMS, ek_sig_get_ctx_params), \
+	    EK_FN(OSSL_FUNC_SIGNATURE_GETTABLE_CTX_PARAMS, \
+		ek_sig_gettable_ctx_params), \
+	    EK_FN(OSSL_FUNC_SIGNATURE_SET_CTX_PARAMS, ek_sig_set_ctx_params), \
+	    EK_FN(OSSL_FUNC_SIGNATURE_SETTABLE_CTX_PARAMS, \
+		ek_sig_settable_ctx_params)
 
 const OSSL_DISPATCH ek_ecdsa_signature_functions[] = {
 	EK_FN(OSSL_FUNC_SIGNATURE_NEWCTX, ek_ecdsa_newctx),

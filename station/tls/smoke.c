@@ -78,8 +78,9 @@ info_cb(const SSL *ssl, int where, int ret)
 		if ((where & SSL_CB_WRITE) != 0 && s->alert_sent < 0 &&
 		    desc != SSL_AD_CLOSE_NOTIFY)
 			s->alert_sent = desc;
-		log_debug("TLS alert %s: %s", (where & SSL_CB_READ) ?
-		    "received" : "sent", SSL_alert_desc_string_long(ret));
+		log_debug("TLS alert %s: %s",
+		    (where & SSL_CB_READ) ? "received" : "sent",
+		    SSL_alert_desc_string_long(ret));
 	}
 	if ((where & SSL_CB_HANDSHAKE_DONE) != 0 && !s->handshake_done) {
 		s->handshake_done = true;
@@ -133,8 +134,8 @@ on_connect(struct mosquitto *m, void *obj, int rc, int flags,
 		memset(nonce, 0x5a, sizeof nonce);
 	for (size_t i = 0; i < sizeof nonce; i++)
 		snprintf(payload + 2 * i, 3, "%02x", nonce[i]);
-	rc = mosquitto_publish_v5(m, &s->mid, s->p->topic,
-	    (int)strlen(payload), payload, 1, false, NULL);
+	rc = mosquitto_publish_v5(m, &s->mid, s->p->topic, (int)strlen(payload),
+	    payload, 1, false, NULL);
 	if (rc != MOSQ_ERR_SUCCESS)
 		on_log(m, s, MOSQ_LOG_ERR, mosquitto_strerror(rc));
 }
@@ -167,8 +168,9 @@ tcp_probe(const struct smoke_params *p, char **cause)
 		return st_fail(cause, ST_E_HANGUP, "cannot resolve %s: %s",
 		    p->host, gai_strerror(rc));
 	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, ai->ai_protocol);
+		int fd = socket(ai->ai_family,
+		    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    ai->ai_protocol);
 		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 		socklen_t len = sizeof last;
 
@@ -192,8 +194,8 @@ tcp_probe(const struct smoke_params *p, char **cause)
 			err = ST_E_TIMEOUT;
 			break;
 		}
-		if (rc < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &last,
-		    &len) < 0)
+		if (rc < 0 ||
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &last, &len) < 0)
 			last = errno;
 		close(fd);
 		if (rc > 0 && last == 0) {
@@ -211,13 +213,13 @@ tcp_probe(const struct smoke_params *p, char **cause)
 }
 
 static st_err
-make_ssl_ctx(const struct smoke_params *p, struct smoke_state *s,
-    SSL_CTX **out, struct smoke_result *r, char **cause)
+make_ssl_ctx(const struct smoke_params *p, struct smoke_state *s, SSL_CTX **out,
+    struct smoke_result *r, char **cause)
 {
 	int version = p->tls_version == 12 ? TLS1_2_VERSION : TLS1_3_VERSION;
 	const char *name = p->server_name ? p->server_name : p->host;
-	SSL_CTX *ctx = SSL_CTX_new_ex(extkey_libctx(p->key), NULL,
-	    TLS_client_method());
+	SSL_CTX *ctx =
+	    SSL_CTX_new_ex(extkey_libctx(p->key), NULL, TLS_client_method());
 	X509_VERIFY_PARAM *vp;
 	st_err err = ST_OK;
 
@@ -237,16 +239,17 @@ make_ssl_ctx(const struct smoke_params *p, struct smoke_state *s,
 	if (!SSL_CTX_set_min_proto_version(ctx, version) ||
 	    !SSL_CTX_set_max_proto_version(ctx, version) ||
 	    (X509_VERIFY_PARAM_set1_ip_asc(vp, name) != 1 &&
-	    X509_VERIFY_PARAM_set1_host(vp, name, 0) != 1)) {
+		X509_VERIFY_PARAM_set1_host(vp, name, 0) != 1)) {
 		err = st_fail_ssl(cause, ST_E_CRYPTO, "TLS settings");
 		r->diagnosis = SMOKE_TLS_FAILED;
 		goto out;
 	}
 	ERR_clear_error(); /* set1_ip_asc fails for names, by design */
 	if (SSL_CTX_load_verify_locations(ctx, p->ca_file, NULL) != 1) {
-		err = st_fail_ssl(cause, ST_E_CONFIG, "cannot load the broker "
-		    "trust file %s [%s] %s", p->ca_file, SMOKE_UNTRUSTED,
-		    smoke_advice(SMOKE_UNTRUSTED));
+		err = st_fail_ssl(cause, ST_E_CONFIG,
+		    "cannot load the broker "
+		    "trust file %s [%s] %s",
+		    p->ca_file, SMOKE_UNTRUSTED, smoke_advice(SMOKE_UNTRUSTED));
 		r->diagnosis = SMOKE_UNTRUSTED;
 		goto out;
 	}
@@ -258,15 +261,17 @@ make_ssl_ctx(const struct smoke_params *p, struct smoke_state *s,
 	for (int i = 0; p->chain && i < sk_X509_num(p->chain); i++) {
 		if (SSL_CTX_add1_chain_cert(ctx, sk_X509_value(p->chain, i)) !=
 		    1) {
-			err = st_fail_ssl(cause, ST_E_CRYPTO, "certificate chain");
+			err = st_fail_ssl(cause, ST_E_CRYPTO,
+			    "certificate chain");
 			r->diagnosis = SMOKE_TLS_FAILED;
 			goto out;
 		}
 	}
 	if (SSL_CTX_use_PrivateKey(ctx, extkey_pkey(p->key)) != 1) {
-		err = st_fail_ssl(cause, ST_E_MISMATCH, "The certificate is "
-		    "not for the chip's key [%s] %s", SMOKE_KEY_MISMATCH,
-		    smoke_advice(SMOKE_KEY_MISMATCH));
+		err = st_fail_ssl(cause, ST_E_MISMATCH,
+		    "The certificate is "
+		    "not for the chip's key [%s] %s",
+		    SMOKE_KEY_MISMATCH, smoke_advice(SMOKE_KEY_MISMATCH));
 		r->diagnosis = SMOKE_KEY_MISMATCH;
 		goto out;
 	}
@@ -278,9 +283,8 @@ out:
 }
 
 static st_err
-make_client(const struct smoke_params *p, struct smoke_state *s,
-    SSL_CTX *ctx, struct mosquitto **out, struct smoke_result *r,
-    char **cause)
+make_client(const struct smoke_params *p, struct smoke_state *s, SSL_CTX *ctx,
+    struct mosquitto **out, struct smoke_result *r, char **cause)
 {
 	struct mosquitto *m = mosquitto_new(p->client_id, true, s);
 	int rc;
@@ -329,7 +333,8 @@ smoke_run(const struct smoke_params *p, struct smoke_result *r, char **cause)
 	if (p->host == NULL || p->ca_file == NULL || p->topic == NULL ||
 	    p->cert == NULL || p->key == NULL || p->port <= 0 ||
 	    p->port > 65535 || (p->tls_version != 12 && p->tls_version != 13))
-		return st_fail(cause, ST_E_ARG, "smoke test: incomplete "
+		return st_fail(cause, ST_E_ARG,
+		    "smoke test: incomplete "
 		    "parameters (host, port, trust file, topic, certificate, "
 		    "key; TLS version 12 or 13)");
 	pthread_once(&smoke_once, smoke_lib_init);
@@ -368,8 +373,8 @@ smoke_run(const struct smoke_params *p, struct smoke_result *r, char **cause)
 			timed_out = true;
 			break;
 		}
-		rc = mosquitto_loop(m, left < SMOKE_SLICE_MS ? left :
-		    SMOKE_SLICE_MS, 1);
+		rc = mosquitto_loop(m,
+		    left < SMOKE_SLICE_MS ? left : SMOKE_SLICE_MS, 1);
 		rc_errno = errno;
 	}
 	err = smoke_diagnose(&s, r, rc, rc_errno, timed_out, cause);

@@ -32,25 +32,27 @@
 #include "station/util/err.h"
 
 struct smoke_params {
-	const char *host;        /* broker host name or address */
+	const char *host; /* broker host name or address */
 	int port;
-	const char *ca_file;     /* PEM file that trusts the broker */
-	const char *server_name; /* name checked in the broker cert (NULL = host) */
-	int tls_version;         /* 12 or 13: both minimum and maximum */
-	const char *topic;       /* already expanded */
-	const char *client_id;   /* NULL: libmosquitto picks one */
-	X509 *cert;              /* device certificate (borrowed) */
-	STACK_OF(X509) *chain;   /* intermediate(s) to send (borrowed, may be NULL) */
-	struct extkey *key;      /* the chip's key (borrowed) */
+	const char *ca_file; /* PEM file that trusts the broker */
+	const char
+	    *server_name;  /* name checked in the broker cert (NULL = host) */
+	int tls_version;   /* 12 or 13: both minimum and maximum */
+	const char *topic; /* already expanded */
+	const char *client_id; /* NULL: libmosquitto picks one */
+	X509 *cert;	       /* device certificate (borrowed) */
+	STACK_OF(X509) *
+	    chain; /* intermediate(s) to send (borrowed, may be NULL) */
+	struct extkey *key;	  /* the chip's key (borrowed) */
 	struct deadline deadline; /* for the whole step */
 };
 
 struct smoke_result {
-	char *tls_version;      /* "TLSv1.3" once the handshake finished (owned) */
-	char *cipher;           /* negotiated cipher (owned) */
-	int puback_reason;      /* -1 until a PUBACK arrived */
-	int reason_code;        /* CONNACK or PUBACK reason code, -1 if none */
-	const char *diagnosis;  /* stable id (static string), see above */
+	char *tls_version; /* "TLSv1.3" once the handshake finished (owned) */
+	char *cipher;	   /* negotiated cipher (owned) */
+	int puback_reason; /* -1 until a PUBACK arrived */
+	int reason_code;   /* CONNACK or PUBACK reason code, -1 if none */
+	const char *diagnosis; /* stable id (static string), see above */
 };
 
 /*

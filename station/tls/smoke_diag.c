@@ -21,27 +21,37 @@ static const struct {
 	const char *advice;
 } advice_table[] = {
 	{ SMOKE_PASS, "" },
-	{ SMOKE_UNREACHABLE, "Check that the test broker runs and that the "
+	{ SMOKE_UNREACHABLE,
+	    "Check that the test broker runs and that the "
 	    "station reaches it (address, port, network); then retry." },
-	{ SMOKE_UNTRUSTED, "Check the station's broker trust file: it must "
+	{ SMOKE_UNTRUSTED,
+	    "Check the station's broker trust file: it must "
 	    "hold the CA that issued the broker certificate." },
-	{ SMOKE_WRONG_HOST, "Check the configured broker name: it must match "
+	{ SMOKE_WRONG_HOST,
+	    "Check the configured broker name: it must match "
 	    "the broker certificate's DNS or IP names." },
-	{ SMOKE_CERT_REFUSED, "Check that the device certificate is current "
+	{ SMOKE_CERT_REFUSED,
+	    "Check that the device certificate is current "
 	    "and issued under the CA the broker trusts (and the intermediate "
 	    "is sent); then re-provision the device." },
-	{ SMOKE_SIG_REFUSED, "The chip signed with a key that does not match "
+	{ SMOKE_SIG_REFUSED,
+	    "The chip signed with a key that does not match "
 	    "the certificate: re-key and re-provision the device." },
-	{ SMOKE_MQTT_REFUSED, "Check the broker's rules for this device (user "
+	{ SMOKE_MQTT_REFUSED,
+	    "Check the broker's rules for this device (user "
 	    "name = certificate CN, client id); then retry." },
-	{ SMOKE_ACL_DENIED, "Check the smoke topic template and the broker ACL "
+	{ SMOKE_ACL_DENIED,
+	    "Check the smoke topic template and the broker ACL "
 	    "for the device's own topic." },
-	{ SMOKE_KEY_MISMATCH, "The certificate is not for the chip's key: "
+	{ SMOKE_KEY_MISMATCH,
+	    "The certificate is not for the chip's key: "
 	    "re-provision the device." },
 	{ SMOKE_SIGN_FAILED, "The device did not sign: reseat it and retry." },
-	{ SMOKE_TLS_FAILED, "Check the TLS settings (version, trust file); the "
+	{ SMOKE_TLS_FAILED,
+	    "Check the TLS settings (version, trust file); the "
 	    "log holds OpenSSL's reasons." },
-	{ SMOKE_TIMEOUT, "Check the broker's load and the device link; then "
+	{ SMOKE_TIMEOUT,
+	    "Check the broker's load and the device link; then "
 	    "retry." },
 };
 
@@ -51,7 +61,7 @@ smoke_advice(const char *diagnosis)
 	if (diagnosis == NULL)
 		return "";
 	for (size_t i = 0; i < sizeof advice_table / sizeof advice_table[0];
-	    i++)
+	     i++)
 		if (strcmp(advice_table[i].id, diagnosis) == 0)
 			return advice_table[i].advice;
 	return "";
@@ -94,8 +104,7 @@ is_cert_alert(int alert)
 }
 
 static st_err
-diagnose_tls(const struct smoke_state *s, struct smoke_result *r,
-    char **cause)
+diagnose_tls(const struct smoke_state *s, struct smoke_result *r, char **cause)
 {
 	const char *log = s->log[0] ? s->log : "no detail";
 
@@ -107,8 +116,8 @@ diagnose_tls(const struct smoke_state *s, struct smoke_result *r,
 	if (s->verify_err != 0)
 		return smoke_fail(r, cause, ST_E_POLICY, SMOKE_UNTRUSTED,
 		    "The broker certificate is not trusted by %s (%s, depth "
-		    "%d).", s->p->ca_file,
-		    X509_verify_cert_error_string(s->verify_err),
+		    "%d).",
+		    s->p->ca_file, X509_verify_cert_error_string(s->verify_err),
 		    s->verify_depth);
 	if (s->alert_recv == SSL_AD_DECRYPT_ERROR)
 		return smoke_fail(r, cause, ST_E_POLICY, SMOKE_SIG_REFUSED,
@@ -117,7 +126,8 @@ diagnose_tls(const struct smoke_state *s, struct smoke_result *r,
 	if (is_cert_alert(s->alert_recv))
 		return smoke_fail(r, cause, ST_E_POLICY, SMOKE_CERT_REFUSED,
 		    "The broker refused the device certificate (TLS alert "
-		    "%s).", SSL_alert_desc_string_long(s->alert_recv));
+		    "%s).",
+		    SSL_alert_desc_string_long(s->alert_recv));
 	if (s->alert_recv >= 0)
 		return smoke_fail(r, cause, ST_E_POLICY, SMOKE_TLS_FAILED,
 		    "The broker ended the handshake (TLS alert %s).",
@@ -153,8 +163,8 @@ diagnose_dropped(const struct smoke_state *s, struct smoke_result *r,
 }
 
 st_err
-smoke_diagnose(const struct smoke_state *s, struct smoke_result *r,
-    int loop_rc, int loop_errno, bool timed_out, char **cause)
+smoke_diagnose(const struct smoke_state *s, struct smoke_result *r, int loop_rc,
+    int loop_errno, bool timed_out, char **cause)
 {
 	const struct smoke_params *p = s->p;
 
@@ -168,36 +178,40 @@ smoke_diagnose(const struct smoke_state *s, struct smoke_result *r,
 		}
 		if (s->puback_rc == MQTT_RC_NOT_AUTHORIZED)
 			return smoke_fail(r, cause, ST_E_POLICY,
-			    SMOKE_ACL_DENIED, "The broker denied publishing to "
-			    "%s (PUBACK 0x87 not authorised).", p->topic);
+			    SMOKE_ACL_DENIED,
+			    "The broker denied publishing to "
+			    "%s (PUBACK 0x87 not authorised).",
+			    p->topic);
 		return smoke_fail(r, cause, ST_E_POLICY, SMOKE_MQTT_REFUSED,
 		    "The broker refused the publish to %s (PUBACK 0x%02x "
-		    "%s).", p->topic, s->puback_rc,
+		    "%s).",
+		    p->topic, s->puback_rc,
 		    mosquitto_reason_string(s->puback_rc));
 	}
 	if (s->connack_seen && s->connack_rc != 0) {
 		r->reason_code = s->connack_rc;
 		return smoke_fail(r, cause, ST_E_POLICY, SMOKE_MQTT_REFUSED,
 		    "The broker refused the MQTT connection (CONNACK 0x%02x "
-		    "%s).", s->connack_rc,
-		    mosquitto_reason_string(s->connack_rc));
+		    "%s).",
+		    s->connack_rc, mosquitto_reason_string(s->connack_rc));
 	}
 	/* TLS trouble explains a timeout or a lost connection best. */
 	if (s->verify_err != 0 || s->alert_recv >= 0 || s->alert_sent >= 0 ||
-	    loop_rc == MOSQ_ERR_TLS || (!s->handshake_done && !timed_out &&
-	    loop_rc != MOSQ_ERR_ERRNO))
+	    loop_rc == MOSQ_ERR_TLS ||
+	    (!s->handshake_done && !timed_out && loop_rc != MOSQ_ERR_ERRNO))
 		return diagnose_tls(s, r, cause);
 	if (!s->handshake_done && loop_rc == MOSQ_ERR_ERRNO &&
 	    (loop_errno == ECONNREFUSED || loop_errno == EHOSTUNREACH ||
-	    loop_errno == ENETUNREACH || loop_errno == ECONNRESET))
+		loop_errno == ENETUNREACH || loop_errno == ECONNRESET))
 		return smoke_fail(r, cause, ST_E_HANGUP, SMOKE_UNREACHABLE,
 		    "No connection to the broker at %s:%d (%s).", p->host,
 		    p->port, strerror(loop_errno));
 	if (timed_out)
 		return smoke_fail(r, cause, ST_E_TIMEOUT, SMOKE_TIMEOUT,
-		    "The broker at %s:%d did not %s in time.", p->host,
-		    p->port, !s->handshake_done ? "finish the TLS handshake" :
-		    !s->connack_seen ? "answer CONNECT" : "answer PUBLISH");
+		    "The broker at %s:%d did not %s in time.", p->host, p->port,
+		    !s->handshake_done	 ? "finish the TLS handshake" :
+			!s->connack_seen ? "answer CONNECT" :
+					   "answer PUBLISH");
 	if (!s->handshake_done)
 		return diagnose_tls(s, r, cause);
 	if (!s->connack_seen)

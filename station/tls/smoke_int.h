@@ -10,22 +10,22 @@
 /* What one run observed, filled by the OpenSSL and libmosquitto callbacks. */
 struct smoke_state {
 	const struct smoke_params *p;
-	int mid;               /* of our PUBLISH */
+	int mid; /* of our PUBLISH */
 	bool handshake_done;
 	bool connack_seen;
 	int connack_rc;
 	bool puback_seen;
 	int puback_rc;
 	bool disconnected;
-	int verify_err;        /* first X509_V_ERR_* on the broker chain, 0 */
+	int verify_err; /* first X509_V_ERR_* on the broker chain, 0 */
 	int verify_depth;
-	int alert_recv;        /* TLS alert from the broker, -1 if none */
-	int alert_sent;        /* TLS alert we sent, -1 if none */
+	int alert_recv; /* TLS alert from the broker, -1 if none */
+	int alert_sent; /* TLS alert we sent, -1 if none */
 	unsigned long signs_before;
 	unsigned long bad_before; /* extkey_bad_signatures at the start */
 	char *tls_version;
 	char *cipher;
-	char log[768];         /* libmosquitto's error lines (OpenSSL queue) */
+	char log[768]; /* libmosquitto's error lines (OpenSSL queue) */
 };
 
 /* Stable ids. */

@@ -20,25 +20,25 @@
 
 typedef enum st_err {
 	ST_OK = 0,
-	ST_E_NOMEM,       /* out of memory */
-	ST_E_ARG,         /* bad argument or usage */
-	ST_E_IO,          /* operating-system I/O error */
-	ST_E_TIMEOUT,     /* a deadline passed */
-	ST_E_HANGUP,      /* the peer went away */
-	ST_E_URI,         /* malformed or unknown device URI */
-	ST_E_FRAME,       /* a frame could not be decoded (framing, CRC, size) */
-	ST_E_PROTO,       /* protocol violation by the peer */
-	ST_E_DEVICE,      /* the device answered with an error status */
+	ST_E_NOMEM,   /* out of memory */
+	ST_E_ARG,     /* bad argument or usage */
+	ST_E_IO,      /* operating-system I/O error */
+	ST_E_TIMEOUT, /* a deadline passed */
+	ST_E_HANGUP,  /* the peer went away */
+	ST_E_URI,     /* malformed or unknown device URI */
+	ST_E_FRAME,   /* a frame could not be decoded (framing, CRC, size) */
+	ST_E_PROTO,   /* protocol violation by the peer */
+	ST_E_DEVICE,  /* the device answered with an error status */
 	ST_E_UNSUPPORTED, /* feature or algorithm not supported */
-	ST_E_CONFIG,      /* bad configuration */
-	ST_E_CRYPTO,      /* cryptographic operation failed */
-	ST_E_POLICY,      /* input refused by a policy check */
-	ST_E_CA,          /* the certificate authority failed or refused */
-	ST_E_DB,          /* ledger (database) error */
-	ST_E_STATE,       /* operation not allowed in the current state */
-	ST_E_NOTFOUND,    /* no such thing */
-	ST_E_EXISTS,      /* already exists */
-	ST_E_MISMATCH,    /* two things that must be equal are not */
+	ST_E_CONFIG,	  /* bad configuration */
+	ST_E_CRYPTO,	  /* cryptographic operation failed */
+	ST_E_POLICY,	  /* input refused by a policy check */
+	ST_E_CA,	  /* the certificate authority failed or refused */
+	ST_E_DB,	  /* ledger (database) error */
+	ST_E_STATE,	  /* operation not allowed in the current state */
+	ST_E_NOTFOUND,	  /* no such thing */
+	ST_E_EXISTS,	  /* already exists */
+	ST_E_MISMATCH,	  /* two things that must be equal are not */
 	ST_E__COUNT
 } st_err;
 
@@ -54,7 +54,7 @@ const char *st_errname(st_err err);
  * `return st_fail(cause, ST_E_ARG, "bad baud rate '%s'", s);`.
  */
 st_err st_fail(char **cause, st_err err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * Add context in front of an existing cause: *cause becomes
@@ -62,13 +62,13 @@ st_err st_fail(char **cause, st_err err, const char *fmt, ...)
  * cause, the context alone is used together with st_strerror(err).
  */
 st_err st_wrap(char **cause, st_err err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * Like st_fail, but appends the reasons drained from OpenSSL's error queue
  * (the queue is left empty): "signing the certificate: ...: error:...".
  */
 st_err st_fail_ssl(char **cause, st_err err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

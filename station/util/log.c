@@ -33,7 +33,8 @@ log_init_from_env(void)
 int
 log_level_parse(const char *name)
 {
-	for (size_t i = 0; i < sizeof level_names / sizeof level_names[0]; i++) {
+	for (size_t i = 0; i < sizeof level_names / sizeof level_names[0];
+	     i++) {
 		if (strcmp(name, level_names[i]) == 0)
 			return (int)i;
 	}
@@ -110,8 +111,8 @@ log_hexdump(const char *module, const char *what, const void *buf, size_t len)
 			line[o++] = ' ';
 		}
 		line[o ? o - 1 : 0] = '\0';
-		log_msg(LOG_LEVEL_DEBUG, module, "%s [%zu+%zu/%zu] %s", what, off,
-		    n, len, line);
+		log_msg(LOG_LEVEL_DEBUG, module, "%s [%zu+%zu/%zu] %s", what,
+		    off, n, len, line);
 		if (len == 0)
 			break;
 	}

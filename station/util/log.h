@@ -41,7 +41,7 @@ void log_set_file(FILE *fp);
 void log_set_ident(const char *ident);
 
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Hex dump at debug level, one line per 32 bytes, prefixed by `what`. */
 void log_hexdump(const char *module, const char *what, const void *buf,
     size_t len);

@@ -38,8 +38,10 @@ num_parse(const char *text, long long min, long long max, long long *out,
 	if (num_valid(text, min, max, out))
 		return ST_OK;
 	shown = text_escape(text, 32);
-	err = st_fail(cause, ST_E_ARG, "%s: '%s' is not a whole number from "
-	    "%lld to %lld", what, shown, min, max);
+	err = st_fail(cause, ST_E_ARG,
+	    "%s: '%s' is not a whole number from "
+	    "%lld to %lld",
+	    what, shown, min, max);
 	free(shown);
 	return err;
 }

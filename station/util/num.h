@@ -16,8 +16,8 @@
  * e.g. "--limit: 'abc' is not a whole number from 1 to 100000" (the value
  * shown escaped).  *out is unchanged on error.
  */
-st_err num_parse(const char *text, long long min, long long max,
-    long long *out, const char *what, char **cause);
+st_err num_parse(const char *text, long long min, long long max, long long *out,
+    const char *what, char **cause);
 
 /* The same without a message: 1 if `text` is such a number, else 0. */
 int num_valid(const char *text, long long min, long long max, long long *out);

@@ -101,7 +101,8 @@ text_utf8_valid(const char *s, size_t len)
 				return 0;
 			cp = (cp << 6) | (p[i + k] & 0x3f);
 		}
-		if ((extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) ||
+		if ((extra == 2 && cp < 0x800) ||
+		    (extra == 3 && cp < 0x10000) ||
 		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
 			return 0;
 		i += extra + 1;

@@ -18,7 +18,7 @@
 /* The CA certificates of a verified chain must be in their validity at
  * `now`; the leaf's own window is checked separately with its rules. */
 static st_err
-check_chain_times(STACK_OF(X509) *chain, time_t now, int skew,
+check_chain_times(STACK_OF(X509) * chain, time_t now, int skew,
     const char **rule, char **cause)
 {
 	for (int i = 1; i < sk_X509_num(chain); i++) {
@@ -26,15 +26,17 @@ check_chain_times(STACK_OF(X509) *chain, time_t now, int skew,
 		char *name = dn_format(X509_get_subject_name(ca));
 		st_err err = ST_OK;
 
-		if (ASN1_TIME_cmp_time_t(X509_get0_notBefore(ca),
-		    now + skew) > 0)
+		if (ASN1_TIME_cmp_time_t(X509_get0_notBefore(ca), now + skew) >
+		    0)
 			err = policy_refuse(rule, "cert.chain", cause,
 			    "the issuing "
-			    "CA '%s' is not valid yet", name);
+			    "CA '%s' is not valid yet",
+			    name);
 		else if (ASN1_TIME_cmp_time_t(X509_get0_notAfter(ca), now) <= 0)
 			err = policy_refuse(rule, "cert.chain", cause,
 			    "the issuing "
-			    "CA '%s' has expired", name);
+			    "CA '%s' has expired",
+			    name);
 		free(name);
 		if (err)
 			return err;
@@ -46,7 +48,7 @@ check_chain_times(STACK_OF(X509) *chain, time_t now, int skew,
  * the chain found, leaf first. */
 static st_err
 check_chain(const struct ca_issued *issued, const struct cert_expect *exp,
-    STACK_OF(X509) **built, const char **rule, char **cause)
+    STACK_OF(X509) * *built, const char **rule, char **cause)
 {
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -55,7 +57,8 @@ check_chain(const struct ca_issued *issued, const struct cert_expect *exp,
 	if (store == NULL || ctx == NULL || exp->root == NULL ||
 	    !X509_STORE_add_cert(store, exp->root) ||
 	    !X509_STORE_CTX_init(ctx, store, issued->cert, issued->chain)) {
-		err = st_fail_ssl(cause, ST_E_CRYPTO, "setting up chain "
+		err = st_fail_ssl(cause, ST_E_CRYPTO,
+		    "setting up chain "
 		    "verification");
 		goto out;
 	}
@@ -86,15 +89,14 @@ check_subject_and_key(X509 *cert, const struct cert_expect *exp,
     const char **rule, char **cause)
 {
 	if (EVP_PKEY_eq(X509_get0_pubkey(cert),
-	    X509_REQ_get0_pubkey(exp->csr)) != 1) {
+		X509_REQ_get0_pubkey(exp->csr)) != 1) {
 		ERR_clear_error();
 		return policy_refuse(rule, "cert.key", cause,
 		    "the certificate's "
 		    "public key is not the CSR's");
 	}
-	return policy_subject_is(X509_get_subject_name(cert),
-	    exp->subject_name, exp->subject, "the certificate's",
-	    "cert.subject", rule, cause);
+	return policy_subject_is(X509_get_subject_name(cert), exp->subject_name,
+	    exp->subject, "the certificate's", "cert.subject", rule, cause);
 }
 
 static st_err
@@ -107,7 +109,8 @@ check_san(X509 *cert, X509_REQ *csr, const char **rule, char **cause)
 
 	err = san_set_from_exts(req_exts, &want, &why);
 	if (err == ST_OK)
-		err = san_set_from_exts(X509_get0_extensions(cert), &have, &why);
+		err =
+		    san_set_from_exts(X509_get0_extensions(cert), &have, &why);
 	if (err) {
 		err = policy_refuse(rule, "cert.san", cause,
 		    "subjectAltName: %s", why);
@@ -119,10 +122,11 @@ check_san(X509 *cert, X509_REQ *csr, const char **rule, char **cause)
 	want.uri = xrealloc(want.uri, (want.n_uri + 1) * sizeof *want.uri);
 	want.uri[want.n_uri] = NULL;
 	if (!san_set_equal(&have, (const char *const *)want.dns,
-	    (const char *const *)want.uri, &why))
+		(const char *const *)want.uri, &why))
 		err = policy_refuse(rule, "cert.san", cause,
 		    "the certificate's "
-		    "subjectAltNames differ from the CSR's: %s", why);
+		    "subjectAltNames differ from the CSR's: %s",
+		    why);
 out:
 	free(why);
 	san_set_clear(&want);
@@ -137,21 +141,24 @@ check_validity(X509 *cert, const struct profile *p, time_t now, int skew,
 {
 	const ASN1_TIME *nb = X509_get0_notBefore(cert);
 	const ASN1_TIME *na = X509_get0_notAfter(cert);
-	time_t limit = now + (time_t)p->validity_days * DAY_SECONDS +
-	    DAY_SECONDS;
+	time_t limit =
+	    now + (time_t)p->validity_days * DAY_SECONDS + DAY_SECONDS;
 	char t[32];
 
 	if (ASN1_TIME_cmp_time_t(nb, now + skew) > 0) {
 		cert_time_str(nb, t, sizeof t);
-		return policy_refuse(rule, "cert.not-yet-valid", cause, "the "
+		return policy_refuse(rule, "cert.not-yet-valid", cause,
+		    "the "
 		    "certificate is valid only from %s (is the CA's clock "
-		    "right?)", t);
+		    "right?)",
+		    t);
 	}
 	if (ASN1_TIME_cmp_time_t(na, now) <= 0) {
 		cert_time_str(na, t, sizeof t);
 		return policy_refuse(rule, "cert.expired", cause,
 		    "the certificate "
-		    "expired at %s", t);
+		    "expired at %s",
+		    t);
 	}
 	if (ASN1_TIME_cmp_time_t(na, limit) > 0) {
 		cert_time_str(na, t, sizeof t);
@@ -172,7 +179,8 @@ check_usage(X509 *cert, const struct profile *p, const char **rule,
 	uint32_t xku = X509_get_extended_key_usage(cert);
 
 	if ((flags & EXFLAG_CA) ||
-	    ((flags & EXFLAG_KUSAGE) && (ku & (KU_KEY_CERT_SIGN | KU_CRL_SIGN))))
+	    ((flags & EXFLAG_KUSAGE) &&
+		(ku & (KU_KEY_CERT_SIGN | KU_CRL_SIGN))))
 		return policy_refuse(rule, "cert.ca", cause,
 		    "the certificate is a CA "
 		    "certificate (CA:TRUE or keyCertSign/cRLSign)");
@@ -181,7 +189,8 @@ check_usage(X509 *cert, const struct profile *p, const char **rule,
 		return policy_refuse(rule, "cert.key-usage", cause,
 		    "the certificate's "
 		    "keyUsage lacks bits the profile asks for (0x%x of 0x%x)",
-		    (flags & EXFLAG_KUSAGE) ? (unsigned)(ku & p->key_usage) : 0u,
+		    (flags & EXFLAG_KUSAGE) ? (unsigned)(ku & p->key_usage) :
+					      0u,
 		    p->key_usage);
 	if (p->eku_client_auth &&
 	    (!(flags & EXFLAG_XKUSAGE) || !(xku & XKU_SSL_CLIENT)))
@@ -204,9 +213,11 @@ check_sig_alg(X509 *cert, const char **rule, char **cause)
 	if (!X509_get_signature_info(cert, &md, &pk, NULL, NULL) ||
 	    !sig_digest_acceptable(md)) {
 		ERR_clear_error();
-		return policy_refuse(rule, "cert.signature-alg", cause, "the "
+		return policy_refuse(rule, "cert.signature-alg", cause,
+		    "the "
 		    "certificate is signed with %s; SHA-256 or stronger is "
-		    "required", OBJ_nid2ln(X509_get_signature_nid(cert)));
+		    "required",
+		    OBJ_nid2ln(X509_get_signature_nid(cert)));
 	}
 	return ST_OK;
 }
@@ -222,7 +233,8 @@ cert_bind_check(const struct ca_issued *issued, const struct cert_expect *exp,
 		rule = &dummy;
 	*rule = NULL;
 	if (exp->csr == NULL || exp->subject == NULL)
-		return st_fail(cause, ST_E_ARG, "binding check: the CSR and "
+		return st_fail(cause, ST_E_ARG,
+		    "binding check: the CSR and "
 		    "the expected subject are required");
 	if (issued->cert == NULL)
 		return policy_refuse(rule, "cert.missing", cause,
@@ -248,7 +260,8 @@ cert_check(const struct ca_issued *issued, const struct cert_expect *exp,
 	*rule = NULL;
 	if (exp->csr == NULL || exp->profile == NULL || exp->subject == NULL ||
 	    exp->root == NULL)
-		return st_fail(cause, ST_E_ARG, "certificate check: the CSR, "
+		return st_fail(cause, ST_E_ARG,
+		    "certificate check: the CSR, "
 		    "profile, expected subject and pinned root are required");
 	if (issued->cert == NULL)
 		return policy_refuse(rule, "cert.missing", cause,
@@ -261,7 +274,8 @@ cert_check(const struct ca_issued *issued, const struct cert_expect *exp,
 	err = cert_bind_check(issued, exp, rule, cause);
 	if (err)
 		goto out;
-	err = check_validity(issued->cert, exp->profile, now, skew, rule, cause);
+	err =
+	    check_validity(issued->cert, exp->profile, now, skew, rule, cause);
 	if (err)
 		goto out;
 	err = check_chain_times(built, now, skew, rule, cause);

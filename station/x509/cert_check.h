@@ -35,14 +35,14 @@
 #define CERT_SKEW_DEFAULT 300 /* seconds of clock difference allowed */
 
 struct cert_expect {
-	X509_REQ *csr;                 /* borrowed: the CSR that was sent */
+	X509_REQ *csr;		       /* borrowed: the CSR that was sent */
 	const struct profile *profile; /* borrowed */
-	const char *subject;           /* expected subject, expanded DN */
+	const char *subject;	       /* expected subject, expanded DN */
 	const X509_NAME *subject_name; /* the same name as built (identity.h);
 	                                  NULL: parsed from `subject` */
-	X509 *root;                    /* borrowed: the pinned root */
-	int64_t now;                   /* unix seconds; 0 = time(NULL) */
-	int skew;                      /* seconds; 0 = CERT_SKEW_DEFAULT */
+	X509 *root;		       /* borrowed: the pinned root */
+	int64_t now;		       /* unix seconds; 0 = time(NULL) */
+	int skew;		       /* seconds; 0 = CERT_SKEW_DEFAULT */
 };
 
 /*

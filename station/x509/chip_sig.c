@@ -11,13 +11,12 @@ chip_sig_verify(OSSL_LIB_CTX *libctx, const char *propq, EVP_PKEY *pub,
 {
 	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_pkey(libctx, pub, propq);
 	EVP_MD *md = EVP_MD_fetch(libctx, "SHA2-256", propq);
-	int ok = pctx != NULL && md != NULL &&
-	    EVP_PKEY_verify_init(pctx) > 0 &&
+	int ok = pctx != NULL && md != NULL && EVP_PKEY_verify_init(pctx) > 0 &&
 	    EVP_PKEY_CTX_set_signature_md(pctx, md) > 0;
 
 	if (ok && scheme == SIG_RSA_PSS_SHA256)
-		ok = EVP_PKEY_CTX_set_rsa_padding(pctx,
-		    RSA_PKCS1_PSS_PADDING) > 0 &&
+		ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) >
+			0 &&
 		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) > 0 &&
 		    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) > 0;
 	else if (ok && scheme == SIG_RSA_PKCS1_SHA256)

@@ -22,8 +22,8 @@
  * below the pipeline depends on the wire.
  */
 enum sig_scheme {
-	SIG_ECDSA_SHA256 = 1,     /* DER ECDSA-Sig-Value */
-	SIG_RSA_PSS_SHA256 = 2,   /* MGF1-SHA256, salt length 32 */
+	SIG_ECDSA_SHA256 = 1,	  /* DER ECDSA-Sig-Value */
+	SIG_RSA_PSS_SHA256 = 2,	  /* MGF1-SHA256, salt length 32 */
 	SIG_RSA_PKCS1_SHA256 = 3, /* PKCS#1 v1.5 */
 };
 

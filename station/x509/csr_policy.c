@@ -30,11 +30,13 @@ check_der(const uint8_t *der, size_t len, X509_REQ **out, const char **rule,
 	if (req == NULL)
 		return policy_refuse(rule, "csr.der", cause,
 		    "the CSR is not a DER "
-		    "certification request (%zu bytes do not parse)", len);
+		    "certification request (%zu bytes do not parse)",
+		    len);
 	if ((size_t)(p - der) != len) {
 		err = policy_refuse(rule, "csr.der", cause,
 		    "the CSR has %zu bytes "
-		    "of trailing data after the request", len - (size_t)(p - der));
+		    "of trailing data after the request",
+		    len - (size_t)(p - der));
 		goto out;
 	}
 	/* BER tricks (indefinite lengths, long-form small lengths) parse but
@@ -71,15 +73,16 @@ check_signature(X509_REQ *req, const char **rule, char **cause)
 		return policy_refuse(rule, "csr.key-type", cause,
 		    "the CSR's public key cannot be decoded");
 	if (X509_REQ_verify(req, pub) != 1)
-		return policy_refuse(rule, "csr.signature", cause, "the CSR's "
+		return policy_refuse(rule, "csr.signature", cause,
+		    "the CSR's "
 		    "signature does not verify with its own public key (no "
 		    "proof that the device holds the private key)");
 	return ST_OK;
 }
 
 static st_err
-check_key_match(X509_REQ *req, const struct csr_expect *exp,
-    const char **rule, char **cause)
+check_key_match(X509_REQ *req, const struct csr_expect *exp, const char **rule,
+    char **cause)
 {
 	unsigned char *spki = NULL;
 	int n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &spki);
@@ -128,7 +131,8 @@ check_rsa(EVP_PKEY *pub, const char **rule, char **cause)
 	if (bits != 2048)
 		return policy_refuse(rule, "csr.key-size", cause,
 		    "the CSR's RSA key "
-		    "has %d bits; the profile requires exactly 2048", bits);
+		    "has %d bits; the profile requires exactly 2048",
+		    bits);
 	if (!EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_E, &e) ||
 	    !BN_is_word(e, 65537))
 		err = policy_refuse(rule, "csr.key-type", cause,
@@ -145,7 +149,8 @@ check_key_type(X509_REQ *req, const struct csr_expect *exp, const char **rule,
 	X509_PUBKEY *xpk = X509_REQ_get_X509_PUBKEY(req);
 	ASN1_OBJECT *alg_obj = NULL;
 	int want = exp->profile->key_alg == KEY_ALG_RSA_2048 ?
-	    NID_rsaEncryption : NID_X9_62_id_ecPublicKey;
+	    NID_rsaEncryption :
+	    NID_X9_62_id_ecPublicKey;
 	int have;
 
 	X509_PUBKEY_get0_param(&alg_obj, NULL, NULL, NULL, xpk);
@@ -187,7 +192,8 @@ check_attributes(X509_REQ *req, const char **rule, char **cause)
 			return policy_refuse(rule, "csr.attribute", cause,
 			    "the CSR "
 			    "carries the attribute %s; only extensionRequest "
-			    "is allowed", name);
+			    "is allowed",
+			    name);
 		}
 		/* OpenSSL reads only the first value of the first
 		 * extensionRequest: anything more would go unchecked. */
@@ -202,7 +208,7 @@ check_attributes(X509_REQ *req, const char **rule, char **cause)
 /* basicConstraints CA:TRUE or a CA-only key usage: the device would get a
  * certificate able to issue others, if a CA honoured the request. */
 static st_err
-check_ca(STACK_OF(X509_EXTENSION) *exts, const char **rule, char **cause)
+check_ca(STACK_OF(X509_EXTENSION) * exts, const char **rule, char **cause)
 {
 	for (int i = 0; i < sk_X509_EXTENSION_num(exts); i++) {
 		X509_EXTENSION *ext = sk_X509_EXTENSION_value(exts, i);
@@ -253,7 +259,7 @@ ext_decodes(X509_EXTENSION *ext, int nid)
 }
 
 static st_err
-check_extensions(STACK_OF(X509_EXTENSION) *exts, const char **rule,
+check_extensions(STACK_OF(X509_EXTENSION) * exts, const char **rule,
     char **cause)
 {
 	static const int allowed[] = { NID_subject_alt_name, NID_key_usage,
@@ -276,23 +282,26 @@ check_extensions(STACK_OF(X509_EXTENSION) *exts, const char **rule,
 			    "the CSR "
 			    "requests the extension %s; only subjectAltName, "
 			    "keyUsage, extendedKeyUsage and basicConstraints "
-			    "CA:FALSE are allowed", name);
+			    "CA:FALSE are allowed",
+			    name);
 		}
 		if (seen & (1u << k))
 			return policy_refuse(rule, "csr.extension", cause,
 			    "the CSR "
-			    "requests %s twice", OBJ_nid2ln(nid));
+			    "requests %s twice",
+			    OBJ_nid2ln(nid));
 		seen |= 1u << k;
 		if (!ext_decodes(ext, nid))
 			return policy_refuse(rule, "csr.extension", cause,
 			    "the CSR's "
-			    "%s extension does not decode", OBJ_nid2ln(nid));
+			    "%s extension does not decode",
+			    OBJ_nid2ln(nid));
 	}
 	return ST_OK;
 }
 
 static st_err
-check_san(STACK_OF(X509_EXTENSION) *exts, const struct csr_expect *exp,
+check_san(STACK_OF(X509_EXTENSION) * exts, const struct csr_expect *exp,
     const char **rule, char **cause)
 {
 	struct san_set have;
@@ -302,13 +311,15 @@ check_san(STACK_OF(X509_EXTENSION) *exts, const struct csr_expect *exp,
 	/* On failure the set is left empty: clearing it is harmless. */
 	err = san_set_from_exts(exts, &have, &why);
 	if (err) {
-		err = policy_refuse(rule, "csr.san", cause,
-		    "the CSR's %s", why);
+		err =
+		    policy_refuse(rule, "csr.san", cause, "the CSR's %s", why);
 		goto out;
 	}
 	if (!san_set_equal(&have, exp->san_dns, exp->san_uri, &why))
-		err = policy_refuse(rule, "csr.san", cause, "the CSR's "
-		    "subjectAltNames differ from the profile's: %s", why);
+		err = policy_refuse(rule, "csr.san", cause,
+		    "the CSR's "
+		    "subjectAltNames differ from the profile's: %s",
+		    why);
 out:
 	free(why);
 	san_set_clear(&have);
@@ -354,12 +365,14 @@ csr_policy_check(const uint8_t *der, size_t len, const struct csr_expect *exp,
 		*out = NULL;
 	if (exp->profile == NULL || exp->subject == NULL ||
 	    exp->chip_spki == NULL || exp->chip_spki_len == 0)
-		return st_fail(cause, ST_E_ARG, "CSR policy: the profile, the "
+		return st_fail(cause, ST_E_ARG,
+		    "CSR policy: the profile, the "
 		    "expected subject and the chip's public key are required");
 	if (len == 0 || len > max)
 		return policy_refuse(rule, "csr.size", cause,
 		    "the CSR is %zu bytes; "
-		    "the limit is 1..%zu", len, max);
+		    "the limit is 1..%zu",
+		    len, max);
 	err = check_der(der, len, &req, rule, cause);
 	if (err)
 		return err;

@@ -35,7 +35,7 @@
 
 struct csr_expect {
 	const struct profile *profile; /* borrowed: key algorithm */
-	const char *subject;           /* expected subject, already expanded */
+	const char *subject;	       /* expected subject, already expanded */
 	const X509_NAME *subject_name; /* the same name as built (identity.h);
 	                                  NULL: parsed from `subject` */
 	const char *const *san_dns;    /* NULL-terminated; NULL = none */
@@ -43,7 +43,7 @@ struct csr_expect {
 	const uint8_t *chip_spki;      /* DER SubjectPublicKeyInfo the chip
 	                                  reported (PUBKEY/KEYGEN) */
 	size_t chip_spki_len;
-	size_t max_size;               /* 0 = CSR_MAX_SIZE_DEFAULT */
+	size_t max_size; /* 0 = CSR_MAX_SIZE_DEFAULT */
 };
 
 /*

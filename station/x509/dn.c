@@ -84,10 +84,14 @@ dn_value_check_chars(const char *attr, const char *s, size_t len, char **why)
 			    c);
 		if (a->type == DN_PRINTABLE && !printable_char(c)) {
 			if (c >= 0x80)
-				return st_fail(why, ST_E_POLICY, "byte 0x%02x "
-				    "is not a PrintableString character", c);
-			return st_fail(why, ST_E_POLICY, "'%c' is not a "
-			    "PrintableString character", c);
+				return st_fail(why, ST_E_POLICY,
+				    "byte 0x%02x "
+				    "is not a PrintableString character",
+				    c);
+			return st_fail(why, ST_E_POLICY,
+			    "'%c' is not a "
+			    "PrintableString character",
+			    c);
 		}
 		if (a->type == DN_IA5 && c >= 0x80)
 			return st_fail(why, ST_E_POLICY,
@@ -97,8 +101,10 @@ dn_value_check_chars(const char *attr, const char *s, size_t len, char **why)
 		if (c == 0xC2 && i + 1 < len &&
 		    (unsigned char)s[i + 1] >= 0x80 &&
 		    (unsigned char)s[i + 1] <= 0x9F)
-			return st_fail(why, ST_E_POLICY, "control character "
-			    "U+00%02X is not allowed", (unsigned char)s[i + 1]);
+			return st_fail(why, ST_E_POLICY,
+			    "control character "
+			    "U+00%02X is not allowed",
+			    (unsigned char)s[i + 1]);
 	}
 	if (a->type == DN_UTF8 && !text_utf8_valid(s, len))
 		return st_fail(why, ST_E_POLICY, "not valid UTF-8");
@@ -120,8 +126,9 @@ dn_value_check(const char *attr, const char *value, char **why)
 		return err;
 	if (strcmp(attr, "C") == 0) {
 		int letters = len == 2 &&
-		    strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "abcdefghijklmnopqrstuvwxyz") == 2;
+		    strspn(value,
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			"abcdefghijklmnopqrstuvwxyz") == 2;
 
 		if (!letters)
 			return st_fail(why, ST_E_POLICY,
@@ -131,8 +138,10 @@ dn_value_check(const char *attr, const char *value, char **why)
 	if (len < a->min)
 		return st_fail(why, ST_E_POLICY, "empty value");
 	if (len > a->max)
-		return st_fail(why, ST_E_POLICY, "%zu bytes, more than the %zu "
-		    "%s may hold", len, a->max, attr);
+		return st_fail(why, ST_E_POLICY,
+		    "%zu bytes, more than the %zu "
+		    "%s may hold",
+		    len, a->max, attr);
 	return ST_OK;
 }
 
@@ -147,7 +156,7 @@ dn_add(X509_NAME *name, const char *attr, const char *value, char **cause)
 	/* The type is set, not chosen by OpenSSL's string mask: the same
 	 * value always encodes the same way. */
 	if (!X509_NAME_add_entry_by_txt(name, a->sn, a->asn1_type,
-	    (const unsigned char *)value, -1, -1, 0))
+		(const unsigned char *)value, -1, -1, 0))
 		return st_fail_ssl(cause, ST_E_POLICY, "subject attribute %s",
 		    attr);
 	return ST_OK;
@@ -174,8 +183,8 @@ dn_split(const char *text, struct dn_pair **pairs, size_t *n, char **cause)
 	*pairs = NULL;
 	*n = 0;
 	if (strlen(text) > DN_MAX_LEN)
-		return st_fail(cause, ST_E_POLICY, "subject longer than %d bytes",
-		    DN_MAX_LEN);
+		return st_fail(cause, ST_E_POLICY,
+		    "subject longer than %d bytes", DN_MAX_LEN);
 	if (text[0] == '\0')
 		return st_fail(cause, ST_E_POLICY, "empty subject");
 	for (;;) {
@@ -262,9 +271,8 @@ dn_format(const X509_NAME *name)
 		const char *sn = OBJ_nid2sn(OBJ_obj2nid(obj));
 		unsigned char *utf8 = NULL;
 		int ulen = ASN1_STRING_to_UTF8(&utf8, val);
-		char *part = xasprintf("%s%s=%.*s", i ? "," : "",
-		    sn ? sn : "?", ulen > 0 ? ulen : 0,
-		    ulen > 0 ? (const char *)utf8 : "");
+		char *part = xasprintf("%s%s=%.*s", i ? "," : "", sn ? sn : "?",
+		    ulen > 0 ? ulen : 0, ulen > 0 ? (const char *)utf8 : "");
 
 		OPENSSL_free(utf8);
 		size_t plen = strlen(part);

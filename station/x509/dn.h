@@ -23,8 +23,8 @@
 
 #include "station/util/err.h"
 
-#define DN_MAX_LEN 1024  /* the whole subject string on the wire */
-#define DN_MAX_VALUE 64  /* one value on the wire, in bytes */
+#define DN_MAX_LEN 1024 /* the whole subject string on the wire */
+#define DN_MAX_VALUE 64 /* one value on the wire, in bytes */
 
 /* One attribute=value pair of a subject string (both owned). */
 struct dn_pair {

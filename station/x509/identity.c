@@ -14,8 +14,10 @@
 static int
 from_device(const struct template_piece *piece)
 {
-	return piece->ref != NULL && (strcmp(piece->ref, "serial") == 0 ||
-	    strcmp(piece->ref, "model") == 0 || strcmp(piece->ref, "cn") == 0);
+	return piece->ref != NULL &&
+	    (strcmp(piece->ref, "serial") == 0 ||
+		strcmp(piece->ref, "model") == 0 ||
+		strcmp(piece->ref, "cn") == 0);
 }
 
 /*
@@ -32,11 +34,15 @@ blame(const struct name_slot *slot, const char *ref, const char *text,
 	st_err err;
 
 	if (ref != NULL && strcmp(ref, "cn") == 0)
-		err = st_fail(cause, ST_E_POLICY, "the device's CN '%s' cannot "
-		    "go into the %s: %s", shown, label, why);
+		err = st_fail(cause, ST_E_POLICY,
+		    "the device's CN '%s' cannot "
+		    "go into the %s: %s",
+		    shown, label, why);
 	else if (ref != NULL)
-		err = st_fail(cause, ST_E_POLICY, "device reports %s '%s', "
-		    "which cannot go into %s: %s", ref, shown, label, why);
+		err = st_fail(cause, ST_E_POLICY,
+		    "device reports %s '%s', "
+		    "which cannot go into %s: %s",
+		    ref, shown, label, why);
 	else
 		err = st_fail(cause, ST_E_CONFIG, "%s value '%s': %s", label,
 		    shown, why);
@@ -84,8 +90,9 @@ identity_value(const struct name_slot *slot, const char *tmpl,
 	if (err) {
 		/* The device's value is the one shown: it is what the
 		 * operator's report is about. */
-		err = device ? blame(slot, device->ref, device->text,
-		    device->len, why, cause) :
+		err = device ?
+		    blame(slot, device->ref, device->text, device->len, why,
+			cause) :
 		    blame(slot, NULL, value, strlen(value), why, cause);
 		goto out;
 	}
@@ -165,16 +172,18 @@ identity_build(const struct profile *p, const struct template_vars *vars,
 	}
 	if (out->subject_text == NULL ||
 	    strlen(out->subject_text) > DN_MAX_LEN) {
-		err = st_fail(cause, ST_E_CONFIG, "the subject is empty or "
-		    "longer than %d bytes", DN_MAX_LEN);
+		err = st_fail(cause, ST_E_CONFIG,
+		    "the subject is empty or "
+		    "longer than %d bytes",
+		    DN_MAX_LEN);
 		goto out;
 	}
-	err = expand_sans(NAME_SAN_DNS, p->san_dns_templates, &v,
-	    &out->san_dns, cause);
+	err = expand_sans(NAME_SAN_DNS, p->san_dns_templates, &v, &out->san_dns,
+	    cause);
 	if (err)
 		goto out;
-	err = expand_sans(NAME_SAN_URI, p->san_uri_templates, &v,
-	    &out->san_uri, cause);
+	err = expand_sans(NAME_SAN_URI, p->san_uri_templates, &v, &out->san_uri,
+	    cause);
 out:
 	free(value);
 	if (err == ST_E_CONFIG)
@@ -190,8 +199,8 @@ identity_topic(const struct profile *p, const struct template_vars *vars,
     char **topic, char **cause)
 {
 	struct name_slot slot = { NAME_TOPIC, NULL };
-	st_err err = identity_value(&slot, p->topic_template, vars, topic,
-	    cause);
+	st_err err =
+	    identity_value(&slot, p->topic_template, vars, topic, cause);
 
 	if (err == ST_E_CONFIG)
 		st_wrap(cause, err, "station misconfigured: profile '%s'",

@@ -26,12 +26,12 @@
 #include "station/util/err.h"
 
 struct identity {
-	X509_NAME *subject;   /* built from the checked values (owned) */
-	char *subject_text;   /* the same name as the wire string of
+	X509_NAME *subject; /* built from the checked values (owned) */
+	char *subject_text; /* the same name as the wire string of
 	                         docs/protocol.md 8.5 (owned) */
-	char *cn;             /* the CN value, NULL if the subject has none */
-	char **san_dns;       /* NULL-terminated, owned */
-	char **san_uri;       /* NULL-terminated, owned */
+	char *cn;	    /* the CN value, NULL if the subject has none */
+	char **san_dns;	    /* NULL-terminated, owned */
+	char **san_uri;	    /* NULL-terminated, owned */
 };
 
 /* Expand and check one template for `slot` into *out (caller frees). */
@@ -40,13 +40,13 @@ st_err identity_value(const struct name_slot *slot, const char *tmpl,
 
 /* Subject and SANs of profile `p` for the device described by `vars`
  * (vars->cn is ignored).  On failure *out is left cleared. */
-st_err identity_build(const struct profile *p,
-    const struct template_vars *vars, struct identity *out, char **cause);
+st_err identity_build(const struct profile *p, const struct template_vars *vars,
+    struct identity *out, char **cause);
 
 /* The smoke test's topic of profile `p` (*topic, caller frees); vars->cn
  * is the certificate's CN. */
-st_err identity_topic(const struct profile *p,
-    const struct template_vars *vars, char **topic, char **cause);
+st_err identity_topic(const struct profile *p, const struct template_vars *vars,
+    char **topic, char **cause);
 
 /* Free what `id` owns and zero it (accepts a zeroed identity). */
 void identity_clear(struct identity *id);

@@ -28,8 +28,8 @@ is_hex(unsigned char c)
 static int
 uri_unreserved(unsigned char c)
 {
-	return is_alpha(c) || is_digit(c) || c == '-' || c == '.' ||
-	    c == '_' || c == '~';
+	return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' ||
+	    c == '~';
 }
 
 /* RFC 3986: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
@@ -43,8 +43,8 @@ scheme_char(unsigned char c)
 static int
 uri_char(unsigned char c)
 {
-	return uri_unreserved(c) || (c != '\0' &&
-	    strchr(":/?#[]@!$&'()*+,;=%", c) != NULL);
+	return uri_unreserved(c) ||
+	    (c != '\0' && strchr(":/?#[]@!$&'()*+,;=%", c) != NULL);
 }
 
 const char *
@@ -81,7 +81,8 @@ dns_piece(const char *s, size_t len, char **why)
 		unsigned char c = (unsigned char)s[i];
 
 		if (!is_alpha(c) && !is_digit(c) && c != '-' && c != '.')
-			return bad_char(why, c, " in a DNS name (letters, "
+			return bad_char(why, c,
+			    " in a DNS name (letters, "
 			    "digits, '-', '.')");
 	}
 	return ST_OK;
@@ -94,7 +95,8 @@ uri_piece(const char *s, size_t len, int inserted, char **why)
 		unsigned char c = (unsigned char)s[i];
 
 		if (inserted && !uri_unreserved(c))
-			return bad_char(why, c, " in a value inserted into a "
+			return bad_char(why, c,
+			    " in a value inserted into a "
 			    "URI (letters, digits, '-', '.', '_', '~')");
 		if (!uri_char(c))
 			return bad_char(why, c, " in a URI");
@@ -111,7 +113,8 @@ topic_piece(const char *s, size_t len, int inserted, char **why)
 		if (c <= 0x20 || c == 0x7F || c == '+' || c == '#')
 			return bad_char(why, c, " in a topic");
 		if (inserted && c == '/')
-			return st_fail(why, ST_E_POLICY, "'/' is not allowed "
+			return st_fail(why, ST_E_POLICY,
+			    "'/' is not allowed "
 			    "in a value inserted into a topic (it would add a "
 			    "level)");
 	}
@@ -146,10 +149,13 @@ dns_whole(const char *v, char **why)
 	if (len == 0)
 		return st_fail(why, ST_E_POLICY, "empty DNS name");
 	if (len > SAN_DNS_MAX)
-		return st_fail(why, ST_E_POLICY, "%zu bytes, more than the %d "
-		    "of a DNS name", len, SAN_DNS_MAX);
+		return st_fail(why, ST_E_POLICY,
+		    "%zu bytes, more than the %d "
+		    "of a DNS name",
+		    len, SAN_DNS_MAX);
 	if (v[len - 1] == '.')
-		return st_fail(why, ST_E_POLICY, "a DNS name in a certificate "
+		return st_fail(why, ST_E_POLICY,
+		    "a DNS name in a certificate "
 		    "has no trailing '.'");
 	for (;;) {
 		size_t llen = strcspn(label, ".");
@@ -157,11 +163,15 @@ dns_whole(const char *v, char **why)
 		if (llen == 0)
 			return st_fail(why, ST_E_POLICY, "empty DNS label");
 		if (llen > 63)
-			return st_fail(why, ST_E_POLICY, "DNS label of %zu "
-			    "bytes (at most 63)", llen);
+			return st_fail(why, ST_E_POLICY,
+			    "DNS label of %zu "
+			    "bytes (at most 63)",
+			    llen);
 		if (label[0] == '-' || label[llen - 1] == '-')
-			return st_fail(why, ST_E_POLICY, "DNS label '%.*s' "
-			    "starts or ends with '-'", (int)llen, label);
+			return st_fail(why, ST_E_POLICY,
+			    "DNS label '%.*s' "
+			    "starts or ends with '-'",
+			    (int)llen, label);
 		if (label[llen] == '\0')
 			break;
 		label += llen + 1;
@@ -176,21 +186,25 @@ uri_whole(const char *v, char **why)
 	size_t scheme = 0;
 
 	if (len > SAN_URI_MAX)
-		return st_fail(why, ST_E_POLICY, "%zu bytes, more than the %d "
-		    "of a URI", len, SAN_URI_MAX);
+		return st_fail(why, ST_E_POLICY,
+		    "%zu bytes, more than the %d "
+		    "of a URI",
+		    len, SAN_URI_MAX);
 	if (is_alpha((unsigned char)v[0])) {
 		while (scheme_char((unsigned char)v[scheme]))
 			scheme++;
 	}
 	if (scheme == 0 || v[scheme] != ':' || v[scheme + 1] == '\0')
-		return st_fail(why, ST_E_POLICY, "expected scheme:rest, such "
+		return st_fail(why, ST_E_POLICY,
+		    "expected scheme:rest, such "
 		    "as urn:example:device:SN0001");
 	for (size_t i = 0; i < len; i++) {
 		if (v[i] != '%')
 			continue;
 		if (!is_hex((unsigned char)v[i + 1]) ||
 		    !is_hex((unsigned char)v[i + 2]))
-			return st_fail(why, ST_E_POLICY, "'%%' not followed by "
+			return st_fail(why, ST_E_POLICY,
+			    "'%%' not followed by "
 			    "two hex digits");
 	}
 	return ST_OK;
@@ -204,17 +218,17 @@ topic_whole(const char *v, char **why)
 	if (len == 0)
 		return st_fail(why, ST_E_POLICY, "empty topic");
 	if (len > TOPIC_MAX)
-		return st_fail(why, ST_E_POLICY, "%zu bytes, more than %d",
-		    len, TOPIC_MAX);
+		return st_fail(why, ST_E_POLICY, "%zu bytes, more than %d", len,
+		    TOPIC_MAX);
 	if (v[0] == '/')
-		return st_fail(why, ST_E_POLICY, "a topic does not start with "
+		return st_fail(why, ST_E_POLICY,
+		    "a topic does not start with "
 		    "'/'");
 	return ST_OK;
 }
 
 st_err
-name_check_whole(const struct name_slot *slot, const char *value,
-    char **why)
+name_check_whole(const struct name_slot *slot, const char *value, char **why)
 {
 	st_err err;
 

@@ -18,9 +18,9 @@
 
 #include "station/util/err.h"
 
-#define SAN_DNS_MAX 253   /* RFC 1035 name, without the trailing dot */
-#define SAN_URI_MAX 512   /* what the reference device takes (protocol 8.5) */
-#define TOPIC_MAX 1024    /* far below MQTT's 65535; a test topic is short */
+#define SAN_DNS_MAX 253 /* RFC 1035 name, without the trailing dot */
+#define SAN_URI_MAX 512 /* what the reference device takes (protocol 8.5) */
+#define TOPIC_MAX 1024	/* far below MQTT's 65535; a test topic is short */
 
 enum name_kind {
 	NAME_DN_VALUE, /* the value of subject attribute `attr` */
@@ -42,8 +42,8 @@ const char *name_slot_label(const struct name_slot *slot);
  * value inserted for a ${reference}, 0 for literal template text.
  * ST_E_POLICY with *why a short phrase ("',' is not allowed").
  */
-st_err name_check_piece(const struct name_slot *slot, const char *s,
-    size_t len, int inserted, char **why);
+st_err name_check_piece(const struct name_slot *slot, const char *s, size_t len,
+    int inserted, char **why);
 
 /*
  * The whole value: characters as literal text, then the slot's structure

@@ -10,8 +10,8 @@
 #include "station/util/xalloc.h"
 
 st_err
-policy_refuse(const char **rule, const char *id, char **cause,
-    const char *fmt, ...)
+policy_refuse(const char **rule, const char *id, char **cause, const char *fmt,
+    ...)
 {
 	va_list ap;
 	char *msg;
@@ -28,8 +28,8 @@ policy_refuse(const char **rule, const char *id, char **cause,
 
 st_err
 policy_subject_is(const X509_NAME *have, const X509_NAME *want,
-    const char *expected, const char *whose, const char *id,
-    const char **rule, char **cause)
+    const char *expected, const char *whose, const char *id, const char **rule,
+    char **cause)
 {
 	X509_NAME *parsed = NULL;
 	st_err err = ST_OK;
@@ -44,8 +44,10 @@ policy_subject_is(const X509_NAME *have, const X509_NAME *want,
 		char *h = dn_format(have);
 		char *shown = text_escape(h, 256);
 
-		err = policy_refuse(rule, id, cause, "%s subject is '%s'; "
-		    "expected '%s'", whose, shown, expected);
+		err = policy_refuse(rule, id, cause,
+		    "%s subject is '%s'; "
+		    "expected '%s'",
+		    whose, shown, expected);
 		free(shown);
 		free(h);
 	}

@@ -21,7 +21,7 @@ st_err policy_refuse(const char **rule, const char *id, char **cause,
  * expected '<expected>'" (`have` shown escaped: it came from outside).
  * ST_E_ARG when `want` is NULL and `expected` does not parse. */
 st_err policy_subject_is(const X509_NAME *have, const X509_NAME *want,
-    const char *expected, const char *whose, const char *id,
-    const char **rule, char **cause);
+    const char *expected, const char *whose, const char *id, const char **rule,
+    char **cause);
 
 #endif

@@ -28,7 +28,8 @@ san_add_name(struct san_set *set, const GENERAL_NAME *gn, char **cause)
 		s = gn->d.uniformResourceIdentifier;
 		kind = "URI";
 	} else {
-		return st_fail(cause, ST_E_POLICY, "subjectAltName holds an "
+		return st_fail(cause, ST_E_POLICY,
+		    "subjectAltName holds an "
 		    "entry of type %d; only DNS and URI names are allowed",
 		    gn->type);
 	}
@@ -39,8 +40,10 @@ san_add_name(struct san_set *set, const GENERAL_NAME *gn, char **cause)
 	 * is not ("good.example\0.evil"): refuse rather than compare. */
 	for (int i = 0; i < len; i++) {
 		if (p[i] < 0x21 || p[i] == 0x7F)
-			return st_fail(cause, ST_E_POLICY, "subjectAltName %s "
-			    "entry holds byte 0x%02x", kind, p[i]);
+			return st_fail(cause, ST_E_POLICY,
+			    "subjectAltName %s "
+			    "entry holds byte 0x%02x",
+			    kind, p[i]);
 	}
 	if (gn->type == GEN_DNS)
 		san_push(&set->dns, &set->n_dns, (const char *)p, (size_t)len);
@@ -50,7 +53,7 @@ san_add_name(struct san_set *set, const GENERAL_NAME *gn, char **cause)
 }
 
 st_err
-san_set_from_exts(const STACK_OF(X509_EXTENSION) *exts, struct san_set *out,
+san_set_from_exts(const STACK_OF(X509_EXTENSION) * exts, struct san_set *out,
     char **cause)
 {
 	GENERAL_NAMES *names = NULL;

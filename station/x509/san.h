@@ -24,7 +24,7 @@ struct san_set {
  * does not decode, an entry is not DNS/URI, or an entry holds a NUL or
  * control byte.
  */
-st_err san_set_from_exts(const STACK_OF(X509_EXTENSION) *exts,
+st_err san_set_from_exts(const STACK_OF(X509_EXTENSION) * exts,
     struct san_set *out, char **cause);
 
 /*

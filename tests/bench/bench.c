@@ -67,7 +67,9 @@ bench_row(const char *figure, const struct bench_stat *s, int prec,
 {
 	printf("| %s | %.*f | %.*f | %.*f | %s | %s |\n", figure, prec,
 	    s->median, prec, s->min, prec, s->max, target ? target : "",
-	    met < 0 ? "" : met ? "MET" : "**MISSED**");
+	    met < 0 ? "" :
+		met ? "MET" :
+		      "**MISSED**");
 }
 
 void
@@ -90,8 +92,8 @@ bench_env_open(struct bench_env *e, int broker)
 		bench_die("cannot start the test broker");
 	e->has_broker = 1;
 	char *hp = xasprintf("127.0.0.1:%d", e->broker.port);
-	if (config_override_broker(e->st->cfg, hp, e->broker.ca_file,
-	    &cause) != ST_OK)
+	if (config_override_broker(e->st->cfg, hp, e->broker.ca_file, &cause) !=
+	    ST_OK)
 		bench_die("broker override: %s", cause);
 	free(hp);
 	free(bdir);
@@ -162,8 +164,8 @@ bench_steps_sink(void *ctx, const struct station_event *ev)
 	case EVENT_STEP_FAIL:
 		if (ev->step < STEP__COUNT) {
 			s->dur_us[ev->step] = now - s->start_us[ev->step];
-			s->cpu_us[ev->step] = bench_thread_cpu_us() -
-			    s->cpu_start_us[ev->step];
+			s->cpu_us[ev->step] =
+			    bench_thread_cpu_us() - s->cpu_start_us[ev->step];
 		}
 		break;
 	case EVENT_RUN_END:
@@ -178,7 +180,8 @@ void
 bench_provision(struct station *st, const char *uri, int slot,
     struct bench_steps *steps)
 {
-	struct provision_request req = { .device_uri = uri, .slot = slot,
+	struct provision_request req = { .device_uri = uri,
+		.slot = slot,
 		.operator_id = "bench" };
 	struct provision_result res;
 	struct event_bus bus = { 0 };
@@ -253,8 +256,11 @@ one_pid_cpu_us(pid_t pid)
 	buf[n] = '\0';
 	/* Fields 14 and 15 (utime, stime) follow the ")" of the name. */
 	char *p = strrchr(buf, ')');
-	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
-	    "%*u %*u %llu %llu", &ut, &st) != 2)
+	if (p == NULL ||
+	    sscanf(p + 2,
+		"%*c %*d %*d %*d %*d %*d %*u %*u %*u "
+		"%*u %*u %llu %llu",
+		&ut, &st) != 2)
 		return 0;
 	return (ut + st) * 1000000u / (uint64_t)sysconf(_SC_CLK_TCK);
 }

@@ -65,7 +65,7 @@ struct bench_steps {
 	uint64_t cpu_start_us[STEP__COUNT];
 	uint64_t cpu_us[STEP__COUNT];
 	uint64_t run_start_us, run_end_us;
-	uint64_t wall_us; /* the whole provision_run call */
+	uint64_t wall_us;      /* the whole provision_run call */
 	uint64_t cpu_total_us; /* its thread's user + system time */
 };
 /* An event sink for event_bus_add (ctx: struct bench_steps). */
@@ -90,7 +90,7 @@ long bench_peak_rss_kib(void);
 long bench_env_long(const char *name, long dflt);
 
 /* Print to stderr and abort. */
-void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2),
-    noreturn));
+void bench_die(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
 
 #endif

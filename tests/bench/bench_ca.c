@@ -59,11 +59,13 @@ main(void)
 	unsigned long total = 0;
 
 	for (size_t r = 0; r < rounds; r++) {
-		uint64_t t0 = clock_now_us(), end = t0 + (uint64_t)secs * 1000000;
+		uint64_t t0 = clock_now_us(),
+			 end = t0 + (uint64_t)secs * 1000000;
 		unsigned long n = 0;
 
 		while (clock_now_us() < end) {
-			struct ca_request req = { .csr = csr, .profile = prof,
+			struct ca_request req = { .csr = csr,
+				.profile = prof,
 				.device_serial = "CA-BENCH-1",
 				.deadline = deadline_in(10000) };
 			struct ca_issued out = { 0 };
@@ -83,7 +85,8 @@ main(void)
 	printf("@@table\n| Figure | median | min | max | target | |\n");
 	printf("|---|---:|---:|---:|---|---|\n");
 	bench_row("local CA, certificates issued per second (P-256, in-process,"
-	    " issuance log fdatasync'ed)", &s, 0, "(none: reported)", -1);
+		  " issuance log fdatasync'ed)",
+	    &s, 0, "(none: reported)", -1);
 	printf("@@end\n");
 	X509_REQ_free(csr);
 	EVP_PKEY_free(key);

@@ -39,8 +39,8 @@ paced_write(struct transport *t, const uint8_t *buf, size_t len,
 	pacer_burst(&p->pacer);
 	for (size_t i = 0; i < len; i++) {
 		pacer_wait_byte(&p->pacer);
-		st_err err = p->inner->ops->write(p->inner, buf + i, 1, dl,
-		    cause);
+		st_err err =
+		    p->inner->ops->write(p->inner, buf + i, 1, dl, cause);
 		if (err)
 			return err;
 	}
@@ -156,8 +156,8 @@ main(void)
 	for (size_t f = 0; f < 2; f++) {
 		const char *opts[] = { "--baud", "115200", "--max-frame",
 			frames[f], NULL };
-		struct devsim_proc **d = bench_devices_start(rounds, "LINE",
-		    opts);
+		struct devsim_proc **d =
+		    bench_devices_start(rounds, "LINE", opts);
 		double *eff = xcalloc(rounds, sizeof *eff);
 		double *ms = xcalloc(rounds, sizeof *ms);
 		unsigned long wire = 0;
@@ -173,10 +173,11 @@ main(void)
 		struct bench_stat sm = bench_stat_of(ms, rounds);
 		char fig[200];
 
-		snprintf(fig, sizeof fig, "max frame %s: WRITE_CHAIN + "
+		snprintf(fig, sizeof fig,
+		    "max frame %s: WRITE_CHAIN + "
 		    "READ_CHAIN, ms (minimum %.1f ms; %lu bytes on the wire "
-		    "for %d payload bytes)", frames[f], min_s * 1000, wire,
-		    2 * CHAIN_BYTES);
+		    "for %d payload bytes)",
+		    frames[f], min_s * 1000, wire, 2 * CHAIN_BYTES);
 		bench_row(fig, &sm, 1, "", -1);
 		snprintf(fig, sizeof fig, "max frame %s: efficiency, %%",
 		    frames[f]);

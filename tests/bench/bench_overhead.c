@@ -24,25 +24,27 @@ split(const struct bench_steps *st, double **part, size_t k)
 	uint64_t dev = 0, in_steps = 0, cpu_steps = 0;
 
 	for (size_t i = 0; i < sizeof device_steps / sizeof device_steps[0];
-	    i++)
-		dev += st->dur_us[device_steps[i]] - st->cpu_us[device_steps[i]];
+	     i++)
+		dev +=
+		    st->dur_us[device_steps[i]] - st->cpu_us[device_steps[i]];
 	for (int s = 0; s < STEP__COUNT; s++) {
 		in_steps += st->dur_us[s];
 		cpu_steps += st->cpu_us[s];
 	}
 	int64_t between = (int64_t)(st->wall_us - in_steps) -
 	    (int64_t)(st->cpu_total_us - cpu_steps);
-	int64_t durable = (int64_t)(st->dur_us[STEP_CA_SIGN] -
-	    st->cpu_us[STEP_CA_SIGN]) + (int64_t)(st->dur_us[STEP_RECORD] -
-	    st->cpu_us[STEP_RECORD]) + between;
+	int64_t durable =
+	    (int64_t)(st->dur_us[STEP_CA_SIGN] - st->cpu_us[STEP_CA_SIGN]) +
+	    (int64_t)(st->dur_us[STEP_RECORD] - st->cpu_us[STEP_RECORD]) +
+	    between;
 
-	part[0][k] = (double)(st->cpu_total_us - st->cpu_us[STEP_SMOKE]) /
-	    1000.0;
+	part[0][k] =
+	    (double)(st->cpu_total_us - st->cpu_us[STEP_SMOKE]) / 1000.0;
 	part[1][k] = (double)dev / 1000.0;
 	part[2][k] = (double)(durable > 0 ? durable : 0) / 1000.0;
 	part[3][k] = (double)st->cpu_us[STEP_SMOKE] / 1000.0;
-	part[4][k] = (double)(st->dur_us[STEP_SMOKE] -
-	    st->cpu_us[STEP_SMOKE]) / 1000.0;
+	part[4][k] =
+	    (double)(st->dur_us[STEP_SMOKE] - st->cpu_us[STEP_SMOKE]) / 1000.0;
 }
 
 int
@@ -62,8 +64,14 @@ main(void)
 	double *cpu_full = xcalloc(rounds, sizeof *cpu_full);
 	double *step_all[STEP__COUNT];
 	/* Where one device's wall time goes, per device of every round. */
-	enum { W_CPU_OWN, W_DEVICE, W_DURABLE, W_CPU_SMOKE, W_SMOKE_WAIT,
-		W__COUNT };
+	enum {
+		W_CPU_OWN,
+		W_DEVICE,
+		W_DURABLE,
+		W_CPU_SMOKE,
+		W_SMOKE_WAIT,
+		W__COUNT
+	};
 	static const char *const w_names[W__COUNT] = {
 		"station CPU, all steps but the smoke test (user + sys of the "
 		"pipeline's thread)",
@@ -98,25 +106,27 @@ main(void)
 		struct devsim_proc **d = bench_devices_start(n, prefix, NULL);
 		uint64_t self0 = bench_self_cpu_us();
 		uint64_t kids0 = bench_children_cpu_us();
-		uint64_t mq0 = env.has_broker ?
-		    bench_pid_cpu_us(env.broker.pid) : 0;
+		uint64_t mq0 =
+		    env.has_broker ? bench_pid_cpu_us(env.broker.pid) : 0;
 		for (size_t i = 0; i < n; i++, k++) {
 			struct bench_steps st;
 
 			bench_provision(env.st, d[i]->uri, 0, &st);
 			dev_full[i] = (double)st.wall_us / 1000.0;
-			dev_own[i] = (double)(st.wall_us -
-			    st.dur_us[STEP_SMOKE]) / 1000.0;
-			dev_cpu[i] = (double)(st.cpu_total_us -
-			    st.cpu_us[STEP_SMOKE]) / 1000.0;
+			dev_own[i] =
+			    (double)(st.wall_us - st.dur_us[STEP_SMOKE]) /
+			    1000.0;
+			dev_cpu[i] =
+			    (double)(st.cpu_total_us - st.cpu_us[STEP_SMOKE]) /
+			    1000.0;
 			dev_cpu_full[i] = (double)st.cpu_total_us / 1000.0;
 			for (int s = 0; s < STEP__COUNT; s++)
 				step_all[s][k] = (double)st.dur_us[s] / 1000.0;
 			split(&st, wall_part, k);
 		}
 		uint64_t self1 = bench_self_cpu_us();
-		uint64_t mq1 = env.has_broker ?
-		    bench_pid_cpu_us(env.broker.pid) : 0;
+		uint64_t mq1 =
+		    env.has_broker ? bench_pid_cpu_us(env.broker.pid) : 0;
 		bench_devices_stop(d, n); /* reaped: their CPU time counts */
 		proc_cpu[0][r] = (double)(self1 - self0) / 1000.0 / (double)n;
 		proc_cpu[1][r] = (double)(bench_children_cpu_us() - kids0) /
@@ -133,26 +143,32 @@ main(void)
 	struct bench_stat sc = bench_stat_of(cpu_own, rounds);
 	struct bench_stat scf = bench_stat_of(cpu_full, rounds);
 	printf("OVERHEAD_OWN_MS=%.3f\nOVERHEAD_FULL_MS=%.3f\n"
-	    "OVERHEAD_CPU_MS=%.3f\n", so.median, sf.median, sc.median);
+	       "OVERHEAD_CPU_MS=%.3f\n",
+	    so.median, sf.median, sc.median);
 	printf("@@table\n");
 	printf("| Figure (ms per device) | median | min | max | target | |\n");
 	printf("|---|---:|---:|---:|---|---|\n");
 	bench_row("station's own work, wall time (all steps but the smoke "
-	    "test, incl. devsim's replies and fsync waits)", &so, 2,
-	    "≤ 5 ms", so.median <= 5.0);
+		  "test, incl. devsim's replies and fsync waits)",
+	    &so, 2, "≤ 5 ms", so.median <= 5.0);
 	bench_row("station's own work, CPU time (user + sys of the "
-	    "pipeline's thread, all steps but the smoke test)", &sc, 2,
-	    "≤ 5 ms", sc.median <= 5.0);
+		  "pipeline's thread, all steps but the smoke test)",
+	    &sc, 2, "≤ 5 ms", sc.median <= 5.0);
 	if (smoke) {
-		bench_row("full pipeline incl. chip-signed TLS + MQTT publish, "
+		bench_row(
+		    "full pipeline incl. chip-signed TLS + MQTT publish, "
 		    "wall time (incl. devsim's replies, the broker and fsync "
-		    "waits)", &sf, 2, "≤ 10 ms", sf.median <= 10.0);
-		bench_row("station's own work incl. the TLS handshake and MQTT "
+		    "waits)",
+		    &sf, 2, "≤ 10 ms", sf.median <= 10.0);
+		bench_row(
+		    "station's own work incl. the TLS handshake and MQTT "
 		    "publish, CPU time (user + sys of the pipeline's thread, "
-		    "all steps)", &scf, 2, "≤ 10 ms", scf.median <= 10.0);
+		    "all steps)",
+		    &scf, 2, "≤ 10 ms", scf.median <= 10.0);
 	}
 	printf("\nPer-step medians over all %zu devices (%zu rounds × %zu), "
-	    "ms, with min–max:\n\n", total, rounds, n);
+	       "ms, with min–max:\n\n",
+	    total, rounds, n);
 	printf("| step | median | min | max |\n|---|---:|---:|---:|\n");
 	for (int s = 0; s < STEP__COUNT; s++) {
 		struct bench_stat ss = bench_stat_of(step_all[s], total);
@@ -162,8 +178,8 @@ main(void)
 		free(step_all[s]);
 	}
 	printf("\nWhere one device's wall time goes, ms (medians over all "
-	    "devices, each row on its own; off-CPU = wall − the thread's "
-	    "CPU time):\n\n");
+	       "devices, each row on its own; off-CPU = wall − the thread's "
+	       "CPU time):\n\n");
 	printf("| part | median | min | max |\n|---|---:|---:|---:|\n");
 	for (int w = 0; w < W__COUNT; w++) {
 		struct bench_stat ss = bench_stat_of(wall_part[w], total);
@@ -172,11 +188,13 @@ main(void)
 		    ss.min, ss.max);
 		free(wall_part[w]);
 	}
-	static const char *const p_names[3] = { "station process (all "
-		"threads, incl. the benchmark's own few µs)", "devsim processes",
-		"mosquitto" };
+	static const char *const p_names[3] = {
+		"station process (all "
+		"threads, incl. the benchmark's own few µs)",
+		"devsim processes", "mosquitto"
+	};
 	printf("\nCPU time per device by process, ms (user + sys; median "
-	    "of the rounds, min–max):\n\n");
+	       "of the rounds, min–max):\n\n");
 	printf("| process | median | min | max |\n|---|---:|---:|---:|\n");
 	for (int w = 0; w < 3; w++) {
 		struct bench_stat ss = bench_stat_of(proc_cpu[w], rounds);

@@ -55,7 +55,7 @@ run(const char *const *argv)
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
 	uint64_t t0 = clock_now_us();
 	if (posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv,
-	    environ) != 0)
+		environ) != 0)
 		bench_die("cannot run %s", argv[0]);
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 0)
@@ -109,23 +109,23 @@ script_device(struct bench_env *e, const char *dir, const char *cn,
 	char *bundle = xasprintf("%s/%s.bundle", dir, cn);
 
 	const char *req[] = { "openssl", "req", "-new", "-newkey", "ec",
-		"-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-		key, "-out", csr, "-subj", subj, NULL };
+		"-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+		"-out", csr, "-subj", subj, NULL };
 	*device_ms = run(req);
 
-	const char *sign[] = { "openssl", "x509", "-req", "-in", csr, "-CA",
-		ca, "-CAkey", cakey, "-CAcreateserial", "-days", "365",
-		"-sha256", "-extfile", ext, "-out", crt, NULL };
+	const char *sign[] = { "openssl", "x509", "-req", "-in", csr, "-CA", ca,
+		"-CAkey", cakey, "-CAcreateserial", "-days", "365", "-sha256",
+		"-extfile", ext, "-out", crt, NULL };
 	const char *verify[] = { "openssl", "verify", "-CAfile", root,
 		"-untrusted", ca, crt, NULL };
 	const char *pub[] = { "mosquitto_pub", "-h", "127.0.0.1", "-p", port,
 		"--cafile", e->broker.ca_file, "--cert", bundle, "--key", key,
-		"-V", "mqttv5", "-q", "1", "-t", topic, "-m", "selftest",
-		"-i", cn, NULL };
+		"-V", "mqttv5", "-q", "1", "-t", topic, "-m", "selftest", "-i",
+		cn, NULL };
 	double ms = run(sign) + run(verify);
 	/* The client must send the intermediate: the broker has the root. */
-	const char *cat[] = { "sh", "-c", "cat \"$0\" \"$1\" > \"$2\"", crt,
-		ca, bundle, NULL };
+	const char *cat[] = { "sh", "-c", "cat \"$0\" \"$1\" > \"$2\"", crt, ca,
+		bundle, NULL };
 	run(cat);
 	ms += run(pub);
 	*station_ms = ms;
@@ -158,19 +158,24 @@ station_device(struct bench_env *e, const char *dir, const char *cn)
 
 	uint64_t t0 = clock_now_us();
 	struct run_start rs = { .station_id = st->cfg->station_id,
-		.device_uri = "file", .operator_id = "bench",
+		.device_uri = "file",
+		.operator_id = "bench",
 		.profile = "default" };
 	struct device_record dev = { .serial = cn };
 	if (ledger_run_begin(st->ledger, &rs, &run_id, &cause) ||
 	    ledger_run_device(st->ledger, run_id, &dev, &cause))
 		bench_die("ledger: %s", cause);
 	char *subject = xasprintf("CN=%s", cn);
-	struct csr_expect ce = { .profile = prof, .subject = subject,
-		.chip_spki = spki, .chip_spki_len = spki_len };
+	struct csr_expect ce = { .profile = prof,
+		.subject = subject,
+		.chip_spki = spki,
+		.chip_spki_len = spki_len };
 	if (csr_policy_check(der, (size_t)der_len, &ce, &csr, &rule, &cause))
 		bench_die("CSR policy (%s): %s", rule, cause);
-	struct ca_request cr = { .csr = csr, .profile = prof,
-		.device_serial = cn, .deadline = deadline_in(10000) };
+	struct ca_request cr = { .csr = csr,
+		.profile = prof,
+		.device_serial = cn,
+		.deadline = deadline_in(10000) };
 	if (ca_sign(st->ca, &cr, &issued, &cause))
 		bench_die("CA: %s", cause);
 	char fp[65];
@@ -179,14 +184,20 @@ station_device(struct bench_env *e, const char *dir, const char *cn)
 	char *sdn = dn_format(X509_get_subject_name(issued.cert));
 	char *idn = dn_format(X509_get_issuer_name(issued.cert));
 	struct cert_record rec = { .serial_hex = issued.serial_hex,
-		.device_serial = (char *)cn, .fingerprint_sha256 = fp, .subject = sdn,
-		.issuer = idn, .not_before = cert_not_before(issued.cert),
-		.not_after = cert_not_after(issued.cert), .backend = (char *)"local",
+		.device_serial = (char *)cn,
+		.fingerprint_sha256 = fp,
+		.subject = sdn,
+		.issuer = idn,
+		.not_before = cert_not_before(issued.cert),
+		.not_after = cert_not_after(issued.cert),
+		.backend = (char *)"local",
 		.pem = pem };
 	if (ledger_cert_issued(st->ledger, run_id, &rec, &cause))
 		bench_die("ledger: %s", cause);
-	struct cert_expect cx = { .csr = csr, .profile = prof,
-		.subject = subject, .root = st->root };
+	struct cert_expect cx = { .csr = csr,
+		.profile = prof,
+		.subject = subject,
+		.root = st->root };
 	if (cert_check(&issued, &cx, &rule, &cause))
 		bench_die("cert check (%s): %s", rule, cause);
 	if (extkey_new(spki, spki_len, test_chip_sign, &chip, &xk, &cause))
@@ -195,14 +206,19 @@ station_device(struct bench_env *e, const char *dir, const char *cn)
 	sk_X509_push(chain, sk_X509_value(issued.chain, 0));
 	char *topic = xasprintf("factory/selftest/%s", cn);
 	struct smoke_params sp = { .host = "127.0.0.1",
-		.port = e->broker.port, .ca_file = e->broker.ca_file,
-		.tls_version = prof->tls_min_version, .topic = topic,
-		.client_id = cn, .cert = issued.cert, .chain = chain, .key = xk,
+		.port = e->broker.port,
+		.ca_file = e->broker.ca_file,
+		.tls_version = prof->tls_min_version,
+		.topic = topic,
+		.client_id = cn,
+		.cert = issued.cert,
+		.chain = chain,
+		.key = xk,
 		.deadline = deadline_in(10000) };
 	if (smoke_run(&sp, &sr, &cause))
 		bench_die("smoke: %s", cause);
 	if (ledger_run_finish(st->ledger, run_id, "PASS", NULL, NULL, NULL,
-	    &cause))
+		&cause))
 		bench_die("ledger: %s", cause);
 	double ms = (double)(clock_now_us() - t0) / 1000.0;
 
@@ -237,7 +253,8 @@ main(void)
 	char *ext = xasprintf("%s/ext.cnf", dir);
 	if (mkdir(dir, 0700) != 0)
 		bench_die("mkdir %s", dir);
-	write_text(ext, "basicConstraints=critical,CA:FALSE\n"
+	write_text(ext,
+	    "basicConstraints=critical,CA:FALSE\n"
 	    "keyUsage=critical,digitalSignature\n"
 	    "extendedKeyUsage=clientAuth\n"
 	    "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n");
@@ -261,13 +278,16 @@ main(void)
 	printf("SHELL_MS=%.1f\nSHELL_STATION_MS=%.2f\nSHELL_RATIO=%.1f\n",
 	    ss.median, sn.median, sq.median);
 	printf("@@table\n| Figure (ms per device) | median | min | max | "
-	    "target | |\n|---|---:|---:|---:|---|---|\n");
+	       "target | |\n|---|---:|---:|---:|---|---|\n");
 	bench_row("script: `openssl req -new` (the device's part, not in the "
-	    "ratio)", &sd, 1, "", -1);
+		  "ratio)",
+	    &sd, 1, "", -1);
 	bench_row("script: `openssl x509 -req` + `openssl verify` + "
-	    "`mosquitto_pub`", &ss, 1, "", -1);
+		  "`mosquitto_pub`",
+	    &ss, 1, "", -1);
 	bench_row("station: CSR policy + CA sign + cert check + ledger + "
-	    "smoke test", &sn, 2, "", -1);
+		  "smoke test",
+	    &sn, 2, "", -1);
 	bench_row("ratio script / station (×)", &sq, 1, "≥ 10×",
 	    sq.median >= 10.0);
 	printf("@@end\n");

@@ -42,8 +42,10 @@ on_result(void *ctx, const struct station_event *ev)
 		o->failed++;
 	pthread_mutex_unlock(&o->mu);
 	if (ev->station_err != ST_OK || !res->pass)
-		fprintf(stderr, "slot %d: %s\n", ev->slot, res->reason ?
-		    res->reason : ev->station_cause ? ev->station_cause : "?");
+		fprintf(stderr, "slot %d: %s\n", ev->slot,
+		    res->reason		  ? res->reason :
+			ev->station_cause ? ev->station_cause :
+					    "?");
 }
 
 /*
@@ -61,11 +63,12 @@ static double
 one_round(struct station *st, pid_t broker, int slots, size_t per_slot,
     size_t round, struct cpu_use *use)
 {
-	const char *opts[] = { "--keygen-ms", "50", "--sign-ms", "30",
-		"--baud", "115200", NULL };
+	const char *opts[] = { "--keygen-ms", "50", "--sign-ms", "30", "--baud",
+		"115200", NULL };
 	size_t n = (size_t)slots * per_slot;
 	char prefix[48];
-	struct fixture fx = { .name = (char *)"bench", .hook_timeout_ms = 1000,
+	struct fixture fx = { .name = (char *)"bench",
+		.hook_timeout_ms = 1000,
 		.n_slots = (size_t)slots };
 	struct outcome out = { .mu = PTHREAD_MUTEX_INITIALIZER };
 	struct event_bus bus = { 0 };
@@ -178,15 +181,18 @@ main(void)
 		else
 			bench_row(fig, &q, 1, "", -1);
 	}
-	struct bench_stat r = { .median = rss / 1024.0, .min = rss / 1024.0,
-		.max = rss / 1024.0, .n = 1 };
+	struct bench_stat r = { .median = rss / 1024.0,
+		.min = rss / 1024.0,
+		.max = rss / 1024.0,
+		.n = 1 };
 	bench_row("peak RSS of the station process after 16 slots (VmHWM), MB",
 	    &r, 1, "≤ 32 MB", r.median <= 32.0);
 	printf("\nCPU in use during the rounds, in CPUs (CPU seconds per "
-	    "wall second, user + sys; the machine has %ld), median of the "
-	    "rounds, min–max:\n\n", sysconf(_SC_NPROCESSORS_ONLN));
+	       "wall second, user + sys; the machine has %ld), median of the "
+	       "rounds, min–max:\n\n",
+	    sysconf(_SC_NPROCESSORS_ONLN));
 	printf("| slots | station | devsims | mosquitto |\n"
-	    "|---:|---:|---:|---:|\n");
+	       "|---:|---:|---:|---:|\n");
 	for (int k = 0; k < 3; k++) {
 		printf("| %d", slots[k]);
 		for (int w = 0; w < 3; w++)

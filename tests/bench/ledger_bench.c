@@ -78,8 +78,9 @@ fill(const char *path)
 		int fail = i % 3 == 0;
 		int64_t t = T0_MS + i * 1000;
 
-		snprintf(hash, sizeof hash, "%016" PRIx64 "%016" PRIx64
-		    "%016" PRIx64 "%016" PRIx64, i, i * 7919, i * 104729, ~i);
+		snprintf(hash, sizeof hash,
+		    "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64, i,
+		    i * 7919, i * 104729, ~i);
 		snprintf(serial, sizeof serial, "SN-%08" PRId64, i);
 		snprintf(cserial, sizeof cserial, "%032" PRIx64, i);
 		snprintf(subject, sizeof subject, "CN=%s,O=Acme", serial);
@@ -194,9 +195,12 @@ static double
 time_export(struct ledger *l, const char *out, enum export_format fmt,
     int64_t *rows)
 {
-	struct export_request req = {.dir = out, .station_id = "st-01",
-	    .format = fmt, .since_last = 0, .from_ms = 0,
-	    .to_ms = INT64_C(4102444800000)}; /* 2100 */
+	struct export_request req = { .dir = out,
+		.station_id = "st-01",
+		.format = fmt,
+		.since_last = 0,
+		.from_ms = 0,
+		.to_ms = INT64_C(4102444800000) }; /* 2100 */
 	struct export_result res;
 	char *cause = NULL;
 	uint64_t t0 = clock_now_us();
@@ -233,7 +237,8 @@ slurp_or_empty(const char *path)
 static void
 write_section(const char *doc, const char *section)
 {
-	char *old = slurp_or_empty(doc), *start = strstr(old, "## Ledger scale");
+	char *old = slurp_or_empty(doc),
+	     *start = strstr(old, "## Ledger scale");
 	char *end = start ? strstr(start + 1, "\n## ") : NULL;
 	char tmp[4096];
 	FILE *fp;
@@ -243,9 +248,11 @@ write_section(const char *doc, const char *section)
 	if (fp == NULL)
 		die("writing", tmp);
 	if (old[0] == '\0')
-		fputs("# Benchmarks\n\nFigures measured on the machine named in "
-		      "each section; regenerate with the make target named "
-		      "there.\n\n", fp);
+		fputs(
+		    "# Benchmarks\n\nFigures measured on the machine named in "
+		    "each section; regenerate with the make target named "
+		    "there.\n\n",
+		    fp);
 	if (start) {
 		fwrite(old, 1, (size_t)(start - old), fp);
 		fputs(section, fp);
@@ -266,7 +273,8 @@ int
 main(int argc, char **argv)
 {
 	char dir[] = "/tmp/ledger-bench-XXXXXX", path[64], out[64];
-	char cpu[128] = "unknown", line[256], plan_export[512], plan_lookup[512];
+	char cpu[128] = "unknown", line[256], plan_export[512],
+	     plan_lookup[512];
 	uint64_t lookups[N_LOOKUPS];
 	double gen_s, csv_s, jsonl_s, lookup_ms;
 	int64_t csv_rows = 0, jsonl_rows = 0;
@@ -301,7 +309,9 @@ main(int argc, char **argv)
 		int runs = 0, certs = 0;
 
 		snprintf(serial, sizeof serial, "SN-%08d",
-		    1 + (int)(((int64_t)rand() * N_RUNS) / ((int64_t)RAND_MAX + 1)));
+		    1 +
+			(int)(((int64_t)rand() * N_RUNS) /
+			    ((int64_t)RAND_MAX + 1)));
 		t0 = clock_now_us();
 		if (ledger_device_history(l, serial, count_run, count_cert,
 			&runs, &cause) != ST_OK)
@@ -309,7 +319,8 @@ main(int argc, char **argv)
 		lookups[i] = clock_now_us() - t0;
 		(void)certs;
 		if (runs < 1)
-			die("looking up", "a serial that must exist was not found");
+			die("looking up",
+			    "a serial that must exist was not found");
 	}
 	ledger_close(l);
 	qsort(lookups, N_LOOKUPS, sizeof lookups[0], cmp_u64);
@@ -370,7 +381,8 @@ main(int argc, char **argv)
 
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 		if (system(cmd) != 0)
-			fprintf(stderr, "ledger_bench: could not remove %s\n", dir);
+			fprintf(stderr, "ledger_bench: could not remove %s\n",
+			    dir);
 	}
 	return csv_s < 10 && lookup_ms < 1 ? 0 : 1;
 }

@@ -63,14 +63,14 @@ xfx_teardown(void **state)
 
 /* Strings an ERP parser must survive. */
 static const char *const hostile[] = {
-    "plain",
-    "comma, inside",
-    "say \"hi\"",
-    "two\nlines",
-    "cr\r\nlf",
-    "Zoë – Grüße, 東京 ✓",
-    "\"\",,\"\n",
-    "tab\there \x01 back\\slash",
+	"plain",
+	"comma, inside",
+	"say \"hi\"",
+	"two\nlines",
+	"cr\r\nlf",
+	"Zoë – Grüße, 東京 ✓",
+	"\"\",,\"\n",
+	"tab\there \x01 back\\slash",
 };
 #define N_HOSTILE (sizeof hostile / sizeof hostile[0])
 
@@ -91,20 +91,20 @@ xfx_add_runs(struct ledger *l, int base, int n)
 		int k = base + i;
 		char serial[32], cserial[32], subject[96];
 		struct run_start s = {
-		    .station_id = "st-01",
-		    .slot = k % 4,
-		    .operator_id = hostile[k % N_HOSTILE],
-		    .batch = hostile[(k + 1) % N_HOSTILE],
-		    .device_uri = "tcp:127.0.0.1:4000",
-		    .scanned_serial = serial,
-		    .profile = "default",
+			.station_id = "st-01",
+			.slot = k % 4,
+			.operator_id = hostile[k % N_HOSTILE],
+			.batch = hostile[(k + 1) % N_HOSTILE],
+			.device_uri = "tcp:127.0.0.1:4000",
+			.scanned_serial = serial,
+			.profile = "default",
 		};
 		struct device_record d = {
-		    .serial = serial,
-		    .model = hostile[(k + 2) % N_HOSTILE],
-		    .hw_version = "rev C",
-		    .fw_version = "1.2.3, beta",
-		    .chip = "soft",
+			.serial = serial,
+			.model = hostile[(k + 2) % N_HOSTILE],
+			.hw_version = "rev C",
+			.fw_version = "1.2.3, beta",
+			.chip = "soft",
 		};
 
 		snprintf(serial, sizeof serial, "SN-%05d", k);
@@ -116,15 +116,15 @@ xfx_add_runs(struct ledger *l, int base, int n)
 			return -1;
 		if (k % 3 != 0) {
 			struct cert_record c = {
-			    .serial_hex = cserial,
-			    .device_serial = serial,
-			    .fingerprint_sha256 = XFP,
-			    .subject = subject,
-			    .issuer = "CN=Station Issuing CA, O=Acme",
-			    .not_before = 1790000000 + k,
-			    .not_after = 1890000000 + k,
-			    .backend = "local",
-			    .pem = "-----BEGIN CERTIFICATE-----\n",
+				.serial_hex = cserial,
+				.device_serial = serial,
+				.fingerprint_sha256 = XFP,
+				.subject = subject,
+				.issuer = "CN=Station Issuing CA, O=Acme",
+				.not_before = 1790000000 + k,
+				.not_after = 1890000000 + k,
+				.backend = "local",
+				.pem = "-----BEGIN CERTIFICATE-----\n",
 			};
 
 			if (ledger_cert_issued(l, ids[i], &c, NULL) ||
@@ -177,7 +177,8 @@ csv_parse(const char *s, size_t len, struct csv_table *t)
 
 		if (s[i] == '"') {
 			for (i++; i < len; i++) {
-				if (s[i] == '"' && i + 1 < len && s[i + 1] == '"')
+				if (s[i] == '"' && i + 1 < len &&
+				    s[i + 1] == '"')
 					field[fl++] = s[i++];
 				else if (s[i] == '"')
 					break;
@@ -284,8 +285,8 @@ iso_ms_expect(char *buf, size_t len, int64_t ms)
 
 	gmtime_r(&t, &tm);
 	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (int)(ms % 1000));
 }
 
 static inline void

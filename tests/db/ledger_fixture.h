@@ -108,16 +108,16 @@ static inline struct cert_record
 fixture_cert(const char *serial, const char *device)
 {
 	struct cert_record c = {
-	    .serial_hex = (char *)serial,
-	    .device_serial = (char *)device,
-	    .fingerprint_sha256 = (char *)FP,
-	    .subject = "CN=dev",
-	    .issuer = "CN=Station Issuing CA",
-	    .not_before = 1700000000,
-	    .not_after = 1800000000,
-	    .backend = "local",
-	    .pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END "
-		   "CERTIFICATE-----\n",
+		.serial_hex = (char *)serial,
+		.device_serial = (char *)device,
+		.fingerprint_sha256 = (char *)FP,
+		.subject = "CN=dev",
+		.issuer = "CN=Station Issuing CA",
+		.not_before = 1700000000,
+		.not_after = 1800000000,
+		.backend = "local",
+		.pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END "
+		       "CERTIFICATE-----\n",
 	};
 	return c;
 }
@@ -127,13 +127,13 @@ static inline int64_t
 start_run(struct ledger *l, int slot, const char *serial)
 {
 	struct run_start s = {
-	    .station_id = "st-01",
-	    .slot = slot,
-	    .operator_id = "op7",
-	    .batch = "B-2026-11",
-	    .device_uri = "tcp:127.0.0.1:4000",
-	    .scanned_serial = serial,
-	    .profile = "default",
+		.station_id = "st-01",
+		.slot = slot,
+		.operator_id = "op7",
+		.batch = "B-2026-11",
+		.device_uri = "tcp:127.0.0.1:4000",
+		.scanned_serial = serial,
+		.profile = "default",
 	};
 	int64_t id = 0;
 

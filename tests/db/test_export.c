@@ -23,20 +23,20 @@ static char *
 expected(struct xfx *f, int64_t id, const char *col)
 {
 	struct run_record r;
-	struct cert_record c = {0};
+	struct cert_record c = { 0 };
 	char buf[64], *v = NULL;
 	int have_cert;
 
 	assert_int_equal(ledger_run_get(f->l, id, &r, NULL), ST_OK);
 	have_cert = r.cert_serial &&
-		    ledger_cert_get(f->l, r.cert_serial, &c, NULL) == ST_OK;
-#define S(name, val)                                                           \
-	if (strcmp(col, name) == 0)                                            \
+	    ledger_cert_get(f->l, r.cert_serial, &c, NULL) == ST_OK;
+#define S(name, val) \
+	if (strcmp(col, name) == 0) \
 	v = (val) ? strdup(val) : NULL
-#define I(name, val)                                                           \
-	if (strcmp(col, name) == 0) {                                          \
-		snprintf(buf, sizeof buf, "%lld", (long long)(val));           \
-		v = strdup(buf);                                               \
+#define I(name, val) \
+	if (strcmp(col, name) == 0) { \
+		snprintf(buf, sizeof buf, "%lld", (long long)(val)); \
+		v = strdup(buf); \
 	}
 	S("station_id", r.station_id);
 	I("run_id", r.id);
@@ -71,19 +71,21 @@ expected(struct xfx *f, int64_t id, const char *col)
 			v = strdup(buf);
 		}
 	}
-	if (r.device_serial && (strcmp(col, "model") == 0 ||
-				   strcmp(col, "hw_version") == 0 ||
-				   strcmp(col, "fw_version") == 0)) {
+	if (r.device_serial &&
+	    (strcmp(col, "model") == 0 || strcmp(col, "hw_version") == 0 ||
+		strcmp(col, "fw_version") == 0)) {
 		sqlite3 *db = NULL;
 		sqlite3_stmt *st = NULL;
-		char *sql = sqlite3_mprintf(
-		    "SELECT %s FROM devices WHERE serial = ?", col);
+		char *sql =
+		    sqlite3_mprintf("SELECT %s FROM devices WHERE serial = ?",
+			col);
 
 		assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-		assert_int_equal(
-		    sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+		    SQLITE_OK);
 		sqlite3_bind_text(st, 1, r.device_serial, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    sqlite3_column_text(st, 0))
 			v = strdup((const char *)sqlite3_column_text(st, 0));
 		sqlite3_finalize(st);
 		sqlite3_close(db);
@@ -100,15 +102,16 @@ static int
 is_int_col(const char *col)
 {
 	return strcmp(col, "run_id") == 0 || strcmp(col, "slot") == 0 ||
-	       strcmp(col, "chain_seq") == 0;
+	    strcmp(col, "chain_seq") == 0;
 }
 
 static void
 export_ok(struct xfx *f, enum export_format fmt, struct export_result *res)
 {
-	struct export_request req = {
-	    .dir = f->out, .station_id = "st-01", .format = fmt,
-	    .since_last = 1};
+	struct export_request req = { .dir = f->out,
+		.station_id = "st-01",
+		.format = fmt,
+		.since_last = 1 };
 	char *cause = NULL;
 
 	assert_int_equal(ledger_export(f->l, &req, res, &cause), ST_OK);
@@ -142,13 +145,14 @@ test_csv_round_trips_every_field_of_every_run(void **state)
 	for (size_t row = 1; row < t.nrows; row++) {
 		int64_t id = strtoll(csv_get(&t, row, "run_id"), NULL, 10);
 
-		assert_int_equal(
-		    strtoll(csv_get(&t, row, "chain_seq"), NULL, 10), row);
+		assert_int_equal(strtoll(csv_get(&t, row, "chain_seq"), NULL,
+				     10),
+		    row);
 		for (size_t c = 0; c < t.ncols; c++) {
 			char *want = expected(f, id, t.cell[c]);
 
-			assert_string_equal(
-			    t.cell[row * t.ncols + c], want ? want : "");
+			assert_string_equal(t.cell[row * t.ncols + c],
+			    want ? want : "");
 			free(want);
 		}
 	}
@@ -270,7 +274,8 @@ test_manifest_checksum_and_chain_continuity(void **state)
 	assert_non_null(ma);
 	assert_non_null(mb);
 	sha256_file(a.file, hex);
-	assert_string_equal(json_string_value(json_object_get(ma, "sha256")), hex);
+	assert_string_equal(json_string_value(json_object_get(ma, "sha256")),
+	    hex);
 	assert_string_equal(a.sha256, hex);
 	assert_int_equal(json_integer_value(json_object_get(ma, "rows")), 4);
 	assert_string_equal(json_string_value(json_object_get(ma, "file")),
@@ -278,12 +283,16 @@ test_manifest_checksum_and_chain_continuity(void **state)
 	/* Run 1 finished last of the first batch: chain head is seq 4. */
 	assert_int_equal(ledger_run_get(f->l, 1, &last, NULL), ST_OK);
 	assert_int_equal(last.chain_seq, 4);
-	assert_string_equal(json_string_value(json_object_get(
-	    json_object_get(ma, "chain_head"), "row_hash")), last.row_hash);
+	assert_string_equal(json_string_value(
+				json_object_get(json_object_get(ma,
+						    "chain_head"),
+				    "row_hash")),
+	    last.row_hash);
 	assert_true(json_equal(json_object_get(ma, "chain_head"),
 	    json_object_get(mb, "continues_from")));
-	assert_int_equal(
-	    json_integer_value(json_object_get(mb, "from_chain_seq")), 5);
+	assert_int_equal(json_integer_value(
+			     json_object_get(mb, "from_chain_seq")),
+	    5);
 	ledger_run_record_clear(&last);
 	json_decref(ma);
 	json_decref(mb);
@@ -296,8 +305,9 @@ static void
 test_range_export_selects_by_time_and_keeps_the_watermark(void **state)
 {
 	struct xfx *f = *state;
-	struct export_request req = {
-	    .dir = f->out, .station_id = "st-01", .since_last = 0};
+	struct export_request req = { .dir = f->out,
+		.station_id = "st-01",
+		.since_last = 0 };
 	struct export_result res;
 	int64_t now = (int64_t)time(NULL) * 1000, mark = -1;
 
@@ -326,7 +336,7 @@ test_bad_destinations_are_named_and_move_nothing(void **state)
 {
 	struct xfx *f = *state;
 	char missing[160], file[160];
-	struct export_request req = {.station_id = "st-01", .since_last = 1};
+	struct export_request req = { .station_id = "st-01", .since_last = 1 };
 	struct export_result res;
 	char *cause = NULL;
 	int64_t mark = -1;
@@ -360,16 +370,17 @@ static void
 test_ledger_locked_too_long_is_reported_as_busy(void **state)
 {
 	struct xfx *f = *state;
-	struct export_request req = {
-	    .dir = f->out, .station_id = "st-01", .since_last = 1};
+	struct export_request req = { .dir = f->out,
+		.station_id = "st-01",
+		.since_last = 1 };
 	struct export_result res;
 	char *cause = NULL;
 	sqlite3 *db = NULL;
 
 	assert_int_equal(xfx_add_runs(f->l, 0, 2), 0);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(
-	    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+	    SQLITE_OK);
 	assert_int_not_equal(ledger_export(f->l, &req, &res, &cause), ST_OK);
 	assert_int_equal(res.problem, EXPORT_LEDGER_BUSY);
 	assert_non_null(strstr(cause, "locked"));
@@ -397,21 +408,30 @@ test_formula_cells_are_guarded_and_bad_bytes_escaped(void **state)
 	int64_t id = 0;
 	char *data;
 	json_t *o;
-	struct run_start s = {
-	    .station_id = "st-01", .slot = 1, .operator_id = "\tTAB",
-	    .batch = "\rCR\nLF", .device_uri = "tcp:127.0.0.1:4000",
-	    .scanned_serial = "SN-1", .profile = "default"};
-	struct device_record d = {
-	    .serial = "SN-1", .model = "=1+1", .hw_version = "-5",
-	    .fw_version = "'q", .chip = "soft"};
-	struct export_request req = {
-	    .dir = f->out, .station_id = "st-01", .format = EXPORT_JSONL,
-	    .since_last = 0, .from_ms = 0, .to_ms = INT64_C(253402300799000)};
+	struct run_start s = { .station_id = "st-01",
+		.slot = 1,
+		.operator_id = "\tTAB",
+		.batch = "\rCR\nLF",
+		.device_uri = "tcp:127.0.0.1:4000",
+		.scanned_serial = "SN-1",
+		.profile = "default" };
+	struct device_record d = { .serial = "SN-1",
+		.model = "=1+1",
+		.hw_version = "-5",
+		.fw_version = "'q",
+		.chip = "soft" };
+	struct export_request req = { .dir = f->out,
+		.station_id = "st-01",
+		.format = EXPORT_JSONL,
+		.since_last = 0,
+		.from_ms = 0,
+		.to_ms = INT64_C(253402300799000) };
 
 	assert_int_equal(ledger_run_begin(f->l, &s, &id, NULL), ST_OK);
 	assert_int_equal(ledger_run_device(f->l, id, &d, NULL), ST_OK);
 	assert_int_equal(ledger_run_finish(f->l, id, "FAIL", "csr", "policy",
-	    "@x\xff\xfe", NULL), ST_OK);
+			     "@x\xff\xfe", NULL),
+	    ST_OK);
 	export_ok(f, EXPORT_CSV, &res);
 	data = slurp(res.file, &len);
 	assert_non_null(data);
@@ -454,30 +474,30 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(
-		test_csv_round_trips_every_field_of_every_run, xfx_setup,
-		xfx_teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_jsonl_round_trips_every_field_of_every_run, xfx_setup,
-		xfx_teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_second_export_has_no_rows_and_next_has_only_new_runs,
-		xfx_setup, xfx_teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_manifest_checksum_and_chain_continuity, xfx_setup,
-		xfx_teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_range_export_selects_by_time_and_keeps_the_watermark,
-		xfx_setup, xfx_teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_bad_destinations_are_named_and_move_nothing, xfx_setup,
-		xfx_teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_ledger_locked_too_long_is_reported_as_busy, xfx_setup,
-		xfx_teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_formula_cells_are_guarded_and_bad_bytes_escaped,
-		xfx_setup, xfx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_csv_round_trips_every_field_of_every_run, xfx_setup,
+		    xfx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_jsonl_round_trips_every_field_of_every_run, xfx_setup,
+		    xfx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_second_export_has_no_rows_and_next_has_only_new_runs,
+		    xfx_setup, xfx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_manifest_checksum_and_chain_continuity, xfx_setup,
+		    xfx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_range_export_selects_by_time_and_keeps_the_watermark,
+		    xfx_setup, xfx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_bad_destinations_are_named_and_move_nothing, xfx_setup,
+		    xfx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_ledger_locked_too_long_is_reported_as_busy, xfx_setup,
+		    xfx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_formula_cells_are_guarded_and_bad_bytes_escaped,
+		    xfx_setup, xfx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

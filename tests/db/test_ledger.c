@@ -10,8 +10,6 @@
 #include "tests/db/ledger_fixture.h"
 #include "station/util/xalloc.h"
 
-
-
 /* A new file gets the schema, WAL mode and the current user_version. */
 static void
 test_open_creates_schema_in_wal_mode(void **state)
@@ -22,15 +20,15 @@ test_open_creates_schema_in_wal_mode(void **state)
 	int64_t v = -1, tables = 0;
 
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(
-	    sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL),
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st,
+			     NULL),
 	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
 	sqlite3_finalize(st);
 	sqlite3_close(db);
-	assert_int_equal(
-	    raw_int(f->path, "PRAGMA user_version", &v), SQLITE_OK);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version", &v),
+	    SQLITE_OK);
 	assert_int_equal(v, LEDGER_SCHEMA_VERSION);
 	assert_int_equal(
 	    raw_int(f->path,
@@ -61,8 +59,8 @@ test_reopen_is_idempotent(void **state)
 	}
 	assert_int_equal(ledger_count_runs(f->l, NULL, &n, NULL), ST_OK);
 	assert_int_equal(n, 1);
-	assert_int_equal(
-	    raw_int(f->path, "PRAGMA user_version", &v), SQLITE_OK);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version", &v),
+	    SQLITE_OK);
 	assert_int_equal(v, LEDGER_SCHEMA_VERSION);
 }
 
@@ -74,12 +72,13 @@ test_newer_schema_is_refused(void **state)
 	struct ledger *l2 = NULL;
 	char *cause = NULL;
 
-	assert_int_equal(
-	    raw_sql(f->path, "PRAGMA user_version = 99"), SQLITE_OK);
+	assert_int_equal(raw_sql(f->path, "PRAGMA user_version = 99"),
+	    SQLITE_OK);
 	assert_int_equal(ledger_open(f->path, &l2, &cause), ST_E_DB);
 	assert_null(l2);
 	char *want = xasprintf("ledger schema version 99 is newer than this "
-	    "station (%d)", LEDGER_SCHEMA_VERSION);
+			       "station (%d)",
+	    LEDGER_SCHEMA_VERSION);
 	assert_non_null(strstr(cause, want));
 	free(want);
 	free(cause);
@@ -90,32 +89,32 @@ static void
 test_run_lifecycle_round_trips_every_column(void **state)
 {
 	struct fixture *f = *state;
-	struct run_start s = {.station_id = "st-01",
-	    .slot = 3,
-	    .operator_id = "op7",
-	    .batch = "B9",
-	    .device_uri = "uart:/dev/ttyUSB0",
-	    .scanned_serial = "SN-42",
-	    .profile = "ec-p256",
-	    .started_at_ms = 1763820000123};
-	struct device_record d = {.serial = "SN-42",
-	    .model = "M1",
-	    .hw_version = "rev B",
-	    .fw_version = "1.2.3",
-	    .chip = "sim"};
+	struct run_start s = { .station_id = "st-01",
+		.slot = 3,
+		.operator_id = "op7",
+		.batch = "B9",
+		.device_uri = "uart:/dev/ttyUSB0",
+		.scanned_serial = "SN-42",
+		.profile = "ec-p256",
+		.started_at_ms = 1763820000123 };
+	struct device_record d = { .serial = "SN-42",
+		.model = "M1",
+		.hw_version = "rev B",
+		.fw_version = "1.2.3",
+		.chip = "sim" };
 	struct cert_record c = fixture_cert("0A1B2C", NULL);
 	struct run_record r;
 	int64_t id = 0, n = 0;
 
 	assert_int_equal(ledger_run_begin(f->l, &s, &id, NULL), ST_OK);
 	assert_int_equal(ledger_run_device(f->l, id, &d, NULL), ST_OK);
-	assert_int_equal(
-	    ledger_run_event(f->l, id, "keygen", LEDGER_EV_OK, "P-256", NULL),
+	assert_int_equal(ledger_run_event(f->l, id, "keygen", LEDGER_EV_OK,
+			     "P-256", NULL),
 	    ST_OK);
 	assert_int_equal(ledger_cert_issued(f->l, id, &c, NULL), ST_OK);
-	assert_int_equal(
-	    ledger_run_smoke(f->l, id, LEDGER_SMOKE_PASSED, "127.0.0.1:8883",
-		"TLSv1.3", "TLS_AES_128_GCM_SHA256", "puback 0x10", NULL),
+	assert_int_equal(ledger_run_smoke(f->l, id, LEDGER_SMOKE_PASSED,
+			     "127.0.0.1:8883", "TLSv1.3",
+			     "TLS_AES_128_GCM_SHA256", "puback 0x10", NULL),
 	    ST_OK);
 	assert_int_equal(ledger_run_finish(f->l, id, "FAIL", "commit", "device",
 			     "lock refused: replace the board", NULL),
@@ -174,44 +173,44 @@ test_finished_run_is_sealed(void **state)
 {
 	struct fixture *f = *state;
 	int64_t id = start_run(f->l, 1, "SN1");
-	struct device_record d = {.serial = "SN1"};
+	struct device_record d = { .serial = "SN1" };
 	struct cert_record c = fixture_cert("5151", "SN1");
 	char sql[128];
 
-	assert_int_equal(
-	    ledger_run_finish(f->l, id, "PASS", NULL, NULL, NULL, NULL), ST_OK);
-	assert_int_equal(
-	    ledger_run_finish(f->l, id, "FAIL", NULL, NULL, NULL, NULL),
+	assert_int_equal(ledger_run_finish(f->l, id, "PASS", NULL, NULL, NULL,
+			     NULL),
+	    ST_OK);
+	assert_int_equal(ledger_run_finish(f->l, id, "FAIL", NULL, NULL, NULL,
+			     NULL),
 	    ST_E_STATE);
 	assert_int_equal(ledger_run_smoke(f->l, id, LEDGER_SMOKE_SKIPPED, NULL,
 			     NULL, NULL, NULL, NULL),
 	    ST_E_STATE);
-	assert_int_equal(
-	    ledger_run_finish(f->l, id + 100, "PASS", NULL, NULL, NULL, NULL),
+	assert_int_equal(ledger_run_finish(f->l, id + 100, "PASS", NULL, NULL,
+			     NULL, NULL),
 	    ST_E_NOTFOUND);
-	assert_int_equal(
-	    ledger_run_finish(f->l, id, "MAYBE", NULL, NULL, NULL, NULL),
+	assert_int_equal(ledger_run_finish(f->l, id, "MAYBE", NULL, NULL, NULL,
+			     NULL),
 	    ST_E_ARG);
 	assert_int_equal(ledger_run_device(f->l, id, &d, NULL), ST_E_STATE);
-	assert_int_equal(
-	    ledger_run_device(f->l, id + 100, &d, NULL), ST_E_NOTFOUND);
+	assert_int_equal(ledger_run_device(f->l, id + 100, &d, NULL),
+	    ST_E_NOTFOUND);
 	assert_int_equal(ledger_cert_issued(f->l, id, &c, NULL), ST_E_STATE);
 	snprintf(sql, sizeof sql,
 	    "UPDATE runs SET reason = 'x' WHERE id = %lld", (long long)id);
 	assert_int_not_equal(raw_sql(f->path, sql), SQLITE_OK);
-	snprintf(
-	    sql, sizeof sql, "DELETE FROM runs WHERE id = %lld", (long long)id);
+	snprintf(sql, sizeof sql, "DELETE FROM runs WHERE id = %lld",
+	    (long long)id);
 	assert_int_not_equal(raw_sql(f->path, sql), SQLITE_OK);
 }
 
-static const char *const all_status[] = {"issued", "written", "verified",
-    "revoked", "orphaned", "superseded", "revoking"};
+static const char *const all_status[] = { "issued", "written", "verified",
+	"revoked", "orphaned", "superseded", "revoking" };
 #define N_STATUS (sizeof all_status / sizeof all_status[0])
 
 /* Move a certificate to `status`: 'revoking' carries its reason. */
 static st_err
-move_to(struct ledger *l, const char *serial, const char *status,
-    char **cause)
+move_to(struct ledger *l, const char *serial, const char *status, char **cause)
 {
 	if (strcmp(status, "revoking") == 0)
 		return ledger_cert_revoke_intent(l, serial, "keyCompromise",
@@ -229,12 +228,12 @@ cert_at(struct ledger *l, int64_t run, const char *serial, const char *status)
 
 	assert_int_equal(ledger_cert_issued(l, run, &c, NULL), ST_OK);
 	if (strcmp(status, "written") == 0 || strcmp(status, "verified") == 0)
-		assert_int_equal(
-		    ledger_cert_set_status(l, serial, "written", NULL, NULL),
+		assert_int_equal(ledger_cert_set_status(l, serial, "written",
+				     NULL, NULL),
 		    ST_OK);
 	if (strcmp(status, "verified") == 0)
-		assert_int_equal(
-		    ledger_cert_set_status(l, serial, "verified", NULL, NULL),
+		assert_int_equal(ledger_cert_set_status(l, serial, "verified",
+				     NULL, NULL),
 		    ST_OK);
 	if (strcmp(status, "revoked") == 0)
 		assert_int_equal(move_to(l, serial, "orphaned", NULL), ST_OK);
@@ -248,12 +247,12 @@ cert_at(struct ledger *l, int64_t run, const char *serial, const char *status)
 static void
 test_cert_status_transitions(void **state)
 {
-	static const char *const allowed[] = {"issued>written",
-	    "issued>orphaned", "issued>superseded", "issued>revoking",
-	    "written>verified", "written>orphaned", "written>superseded",
-	    "written>revoking", "verified>superseded", "verified>revoking",
-	    "orphaned>revoking", "superseded>revoking", "orphaned>revoked",
-	    "superseded>revoked", "revoking>revoked"};
+	static const char *const allowed[] = { "issued>written",
+		"issued>orphaned", "issued>superseded", "issued>revoking",
+		"written>verified", "written>orphaned", "written>superseded",
+		"written>revoking", "verified>superseded", "verified>revoking",
+		"orphaned>revoking", "superseded>revoking", "orphaned>revoked",
+		"superseded>revoked", "revoking>revoked" };
 	struct fixture *f = *state;
 	int64_t run = start_run(f->l, 1, "SN-T");
 	int k = 0;
@@ -267,27 +266,29 @@ test_cert_status_transitions(void **state)
 			snprintf(serial, sizeof serial, "c0%02d", k++);
 			snprintf(pair, sizeof pair, "%s>%s", all_status[i],
 			    all_status[j]);
-			for (size_t a = 0; a < sizeof allowed /
-			    sizeof allowed[0]; a++)
+			for (size_t a = 0;
+			     a < sizeof allowed / sizeof allowed[0]; a++)
 				ok |= strcmp(allowed[a], pair) == 0;
 			cert_at(f->l, run, serial, all_status[i]);
 			assert_int_equal(move_to(f->l, serial, all_status[j],
-			    &cause), ok ? ST_OK : ST_E_STATE);
-			assert_int_equal(
-			    ledger_cert_get(f->l, serial, &c, NULL), ST_OK);
-			assert_string_equal(
-			    c.status, ok ? all_status[j] : all_status[i]);
+					     &cause),
+			    ok ? ST_OK : ST_E_STATE);
+			assert_int_equal(ledger_cert_get(f->l, serial, &c,
+					     NULL),
+			    ST_OK);
+			assert_string_equal(c.status,
+			    ok ? all_status[j] : all_status[i]);
 			ledger_cert_record_clear(&c);
 			free(cause);
 		}
 	}
-	assert_int_equal(
-	    ledger_cert_set_status(f->l, "ffff", "revoked", NULL, NULL),
+	assert_int_equal(ledger_cert_set_status(f->l, "ffff", "revoked", NULL,
+			     NULL),
 	    ST_E_NOTFOUND);
 	/* 'revoking' names its reason: not through set_status. */
 	cert_at(f->l, run, "d001", "verified");
-	assert_int_equal(
-	    ledger_cert_set_status(f->l, "d001", "revoking", NULL, NULL),
+	assert_int_equal(ledger_cert_set_status(f->l, "d001", "revoking", NULL,
+			     NULL),
 	    ST_E_ARG);
 }
 
@@ -309,16 +310,21 @@ test_revoke_intent_keeps_its_reason_and_is_listed(void **state)
 	other.backend = "vault";
 	assert_int_equal(ledger_cert_issued(f->l, run, &other, NULL), ST_OK);
 	assert_int_equal(ledger_cert_set_status(f->l, "a1", "superseded",
-	    "key replaced", NULL), ST_OK);
+			     "key replaced", NULL),
+	    ST_OK);
 	assert_int_equal(ledger_cert_set_status(f->l, "a2", "orphaned", NULL,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	assert_int_equal(ledger_cert_set_status(f->l, "a4", "orphaned", NULL,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	assert_int_equal(ledger_run_finish(f->l, run, "FAIL", "keygen", NULL,
-	    NULL, NULL), ST_OK);
+			     NULL, NULL),
+	    ST_OK);
 
 	assert_int_equal(ledger_revoke_pending(f->l, "local", &pending, &n,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	assert_int_equal(n, 2);
 	assert_string_equal(pending[0], "a1");
 	assert_string_equal(pending[1], "a2");
@@ -328,7 +334,8 @@ test_revoke_intent_keeps_its_reason_and_is_listed(void **state)
 	assert_string_equal(c.revoke_reason, "superseded");
 	ledger_cert_record_clear(&c);
 	assert_int_equal(ledger_cert_set_status(f->l, "a1", "revoked",
-	    "key replaced", NULL), ST_OK);
+			     "key replaced", NULL),
+	    ST_OK);
 	assert_int_equal(ledger_cert_get(f->l, "a1", &c, NULL), ST_OK);
 	assert_string_equal(c.status, "revoked");
 	assert_string_equal(c.revoke_reason, "superseded");
@@ -341,7 +348,8 @@ test_revoke_intent_keeps_its_reason_and_is_listed(void **state)
 	ledger_cert_record_clear(&c);
 
 	assert_int_equal(ledger_revoke_pending(f->l, "local", &pending, &n,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	assert_int_equal(n, 1);
 	assert_string_equal(pending[0], "a2");
 	ledger_serials_free(pending, n);
@@ -362,8 +370,8 @@ test_cert_input_checked(void **state)
 	c = fixture_cert("0102", "SN-T");
 	assert_int_equal(ledger_cert_issued(f->l, run, &c, NULL), ST_OK);
 	assert_int_equal(ledger_cert_issued(f->l, run, &c, NULL), ST_E_EXISTS);
-	assert_int_equal(
-	    ledger_cert_issued(f->l, run + 50, &c, NULL), ST_E_STATE);
+	assert_int_equal(ledger_cert_issued(f->l, run + 50, &c, NULL),
+	    ST_E_STATE);
 }
 
 /* A failed write orphans exactly that run's still-issued certificates. */
@@ -380,8 +388,8 @@ test_orphan_open_certs(void **state)
 	cert_at(f->l, r1, "a2", "written");
 	cert_at(f->l, r1, "a3", "issued");
 	cert_at(f->l, r2, "b1", "issued");
-	assert_int_equal(
-	    ledger_orphan_open_certs(f->l, r1, "write failed", &n, NULL),
+	assert_int_equal(ledger_orphan_open_certs(f->l, r1, "write failed", &n,
+			     NULL),
 	    ST_OK);
 	assert_int_equal(n, 2);
 	assert_int_equal(ledger_cert_get(f->l, "a1", &c, NULL), ST_OK);
@@ -406,40 +414,49 @@ test_live_cert_ignores_revoked_and_orphaned(void **state)
 	struct cert_record c, in;
 	int found = -1;
 
-	assert_int_equal(
-	    ledger_device_live_cert(f->l, "SN-L", &c, &found, NULL), ST_OK);
+	assert_int_equal(ledger_device_live_cert(f->l, "SN-L", &c, &found,
+			     NULL),
+	    ST_OK);
 	assert_int_equal(found, 0);
 	in = fixture_cert("11", "SN-L");
 	assert_int_equal(ledger_cert_issued(f->l, run, &in, NULL), ST_OK);
 	in = fixture_cert("22", "SN-L");
 	assert_int_equal(ledger_cert_issued(f->l, run, &in, NULL), ST_OK);
-	assert_int_equal(
-	    ledger_cert_set_status(f->l, "22", "written", NULL, NULL), ST_OK);
-	assert_int_equal(
-	    ledger_cert_set_status(f->l, "22", "verified", NULL, NULL), ST_OK);
-	assert_int_equal(
-	    ledger_device_live_cert(f->l, "SN-L", &c, &found, NULL), ST_OK);
+	assert_int_equal(ledger_cert_set_status(f->l, "22", "written", NULL,
+			     NULL),
+	    ST_OK);
+	assert_int_equal(ledger_cert_set_status(f->l, "22", "verified", NULL,
+			     NULL),
+	    ST_OK);
+	assert_int_equal(ledger_device_live_cert(f->l, "SN-L", &c, &found,
+			     NULL),
+	    ST_OK);
 	assert_int_equal(found, 1);
 	assert_string_equal(c.serial_hex, "22");
 	assert_string_equal(c.status, "verified");
 	ledger_cert_record_clear(&c);
 
-	assert_int_equal(
-	    ledger_cert_set_status(f->l, "22", "superseded", NULL, NULL), ST_OK);
-	assert_int_equal(
-	    ledger_device_live_cert(f->l, "SN-L", &c, &found, NULL), ST_OK);
+	assert_int_equal(ledger_cert_set_status(f->l, "22", "superseded", NULL,
+			     NULL),
+	    ST_OK);
+	assert_int_equal(ledger_device_live_cert(f->l, "SN-L", &c, &found,
+			     NULL),
+	    ST_OK);
 	assert_int_equal(found, 1);
 	assert_string_equal(c.serial_hex, "11");
 	ledger_cert_record_clear(&c);
 
-	assert_int_equal(
-	    ledger_cert_set_status(f->l, "11", "orphaned", NULL, NULL), ST_OK);
-	assert_int_equal(
-	    ledger_device_live_cert(f->l, "SN-L", &c, &found, NULL), ST_OK);
+	assert_int_equal(ledger_cert_set_status(f->l, "11", "orphaned", NULL,
+			     NULL),
+	    ST_OK);
+	assert_int_equal(ledger_device_live_cert(f->l, "SN-L", &c, &found,
+			     NULL),
+	    ST_OK);
 	assert_int_equal(found, 0);
 	assert_null(c.serial_hex);
-	assert_int_equal(
-	    ledger_device_live_cert(f->l, "SN-OTHER", &c, &found, NULL), ST_OK);
+	assert_int_equal(ledger_device_live_cert(f->l, "SN-OTHER", &c, &found,
+			     NULL),
+	    ST_OK);
 	assert_int_equal(found, 0);
 }
 
@@ -460,24 +477,27 @@ test_v4_certificates_survive_the_migration(void **state)
 	f->l = NULL;
 	/* Back to the version 4 table, as a station of that version left
 	 * it. */
-	assert_int_equal(raw_sql(f->path,
-	    "DROP TRIGGER certificates_no_delete;"
-	    "CREATE TABLE c3 AS SELECT id, serial_hex, device_serial, run_id,"
-	    " fingerprint_sha256, subject, issuer, not_before, not_after,"
-	    " backend, pem, status, status_note, created_at, updated_at"
-	    " FROM certificates;"
-	    "DROP TABLE certificates;"
-	    "ALTER TABLE c3 RENAME TO certificates;"
-	    "CREATE TRIGGER certificates_no_delete BEFORE DELETE ON"
-	    " certificates BEGIN SELECT RAISE(ABORT, 'no'); END;"
-	    "PRAGMA user_version = 4;"), SQLITE_OK);
+	assert_int_equal(
+	    raw_sql(f->path,
+		"DROP TRIGGER certificates_no_delete;"
+		"CREATE TABLE c3 AS SELECT id, serial_hex, device_serial, run_id,"
+		" fingerprint_sha256, subject, issuer, not_before, not_after,"
+		" backend, pem, status, status_note, created_at, updated_at"
+		" FROM certificates;"
+		"DROP TABLE certificates;"
+		"ALTER TABLE c3 RENAME TO certificates;"
+		"CREATE TRIGGER certificates_no_delete BEFORE DELETE ON"
+		" certificates BEGIN SELECT RAISE(ABORT, 'no'); END;"
+		"PRAGMA user_version = 4;"),
+	    SQLITE_OK);
 
 	assert_int_equal(ledger_open(f->path, &f->l, NULL), ST_OK);
 	assert_int_equal(raw_int(f->path, "PRAGMA user_version", &v),
 	    SQLITE_OK);
 	assert_int_equal(v, LEDGER_SCHEMA_VERSION);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM certificates",
-	    &n), SQLITE_OK);
+			     &n),
+	    SQLITE_OK);
 	assert_int_equal(n, 2);
 	assert_int_equal(ledger_cert_get(f->l, "b1", &c, NULL), ST_OK);
 	assert_string_equal(c.status, "verified");
@@ -488,7 +508,8 @@ test_v4_certificates_survive_the_migration(void **state)
 	assert_string_equal(c.revoke_reason, "cessationOfOperation");
 	ledger_cert_record_clear(&c);
 	assert_int_equal(ledger_cert_set_status(f->l, "b1", "superseded", NULL,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	assert_int_not_equal(raw_sql(f->path, "DELETE FROM certificates"),
 	    SQLITE_OK);
 }
@@ -540,23 +561,23 @@ test_queries(void **state)
 	struct fixture *f = *state;
 	int64_t a = start_run(f->l, 1, "SN-H"), b = start_run(f->l, 2, "X"),
 		c3 = start_run(f->l, 3, "SN-OTHER");
-	struct device_record d = {.serial = "SN-H"};
+	struct device_record d = { .serial = "SN-H" };
 	struct cert_record in = fixture_cert("aa", NULL);
-	struct collect col = {0};
+	struct collect col = { 0 };
 
 	assert_int_equal(ledger_run_device(f->l, b, &d, NULL), ST_OK);
 	assert_int_equal(ledger_cert_issued(f->l, b, &in, NULL), ST_OK);
 
-	assert_int_equal(
-	    ledger_list_runs(f->l, 2, collect_run, &col, NULL), ST_OK);
+	assert_int_equal(ledger_list_runs(f->l, 2, collect_run, &col, NULL),
+	    ST_OK);
 	assert_int_equal(col.n, 2);
 	assert_int_equal(col.ids[0], c3);
 	assert_int_equal(col.ids[1], b);
 
 	memset(&col, 0, sizeof col);
 	col.stop_after = 1;
-	assert_int_equal(
-	    ledger_list_runs(f->l, 0, collect_run, &col, NULL), ST_OK);
+	assert_int_equal(ledger_list_runs(f->l, 0, collect_run, &col, NULL),
+	    ST_OK);
 	assert_int_equal(col.n, 1);
 
 	memset(&col, 0, sizeof col);
@@ -569,24 +590,24 @@ test_queries(void **state)
 	assert_true(col.ids[2] < 0);
 
 	memset(&col, 0, sizeof col);
-	assert_int_equal(
-	    ledger_run_event(f->l, a, "hello", LEDGER_EV_START, NULL, NULL),
+	assert_int_equal(ledger_run_event(f->l, a, "hello", LEDGER_EV_START,
+			     NULL, NULL),
 	    ST_OK);
 	assert_int_equal(ledger_run_event(f->l, a, "hello", LEDGER_EV_FAIL,
 			     "no answer", NULL),
 	    ST_OK);
-	assert_int_equal(
-	    ledger_run_event(f->l, a + 99, "hello", LEDGER_EV_OK, NULL, NULL),
+	assert_int_equal(ledger_run_event(f->l, a + 99, "hello", LEDGER_EV_OK,
+			     NULL, NULL),
 	    ST_E_NOTFOUND);
-	assert_int_equal(
-	    ledger_run_events(f->l, a, collect_event, &col, NULL), ST_OK);
+	assert_int_equal(ledger_run_events(f->l, a, collect_event, &col, NULL),
+	    ST_OK);
 	assert_int_equal(col.n, 2);
 	assert_true(col.ids[0] > 0 && col.ids[1] < 0);
 
 	memset(&col, 0, sizeof col);
 	col.l = f->l;
-	assert_int_equal(
-	    ledger_list_runs(f->l, 1, collect_run, &col, NULL), ST_OK);
+	assert_int_equal(ledger_list_runs(f->l, 1, collect_run, &col, NULL),
+	    ST_OK);
 	assert_int_equal(col.reentry, ST_E_STATE);
 }
 
@@ -606,7 +627,8 @@ slot_runs(void *arg)
 			  "00112233445566778899aabbccddeeff";
 
 	for (int i = 0; i < 20; i++) {
-		struct run_start s = { .station_id = "st1", .slot = w->slot,
+		struct run_start s = { .station_id = "st1",
+			.slot = w->slot,
 			.device_uri = "tcp:127.0.0.1:1" };
 		struct device_record d = { .serial = "SN-GROUP" };
 		int64_t id = 0;
@@ -614,8 +636,8 @@ slot_runs(void *arg)
 		if (ledger_run_begin(w->l, &s, &id, NULL) != ST_OK ||
 		    ledger_run_device(w->l, id, &d, NULL) != ST_OK ||
 		    ledger_run_ca_request(w->l, id, key, NULL) != ST_OK ||
-		    ledger_run_finish(w->l, id, "FAIL", "ca-sign", "ca",
-		    "test", NULL) != ST_OK)
+		    ledger_run_finish(w->l, id, "FAIL", "ca-sign", "ca", "test",
+			NULL) != ST_OK)
 			return NULL;
 		w->ok++;
 	}
@@ -655,21 +677,21 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(fn)                                                                  \
+#define T(fn) \
 	cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
-	    T(test_open_creates_schema_in_wal_mode),
-	    T(test_reopen_is_idempotent),
-	    T(test_newer_schema_is_refused),
-	    T(test_run_lifecycle_round_trips_every_column),
-	    T(test_finished_run_is_sealed),
-	    T(test_cert_status_transitions),
-	    T(test_revoke_intent_keeps_its_reason_and_is_listed),
-	    T(test_v4_certificates_survive_the_migration),
-	    T(test_cert_input_checked),
-	    T(test_orphan_open_certs),
-	    T(test_live_cert_ignores_revoked_and_orphaned),
-	    T(test_queries),
-	    T(test_concurrent_durable_points_all_land),
+		T(test_open_creates_schema_in_wal_mode),
+		T(test_reopen_is_idempotent),
+		T(test_newer_schema_is_refused),
+		T(test_run_lifecycle_round_trips_every_column),
+		T(test_finished_run_is_sealed),
+		T(test_cert_status_transitions),
+		T(test_revoke_intent_keeps_its_reason_and_is_listed),
+		T(test_v4_certificates_survive_the_migration),
+		T(test_cert_input_checked),
+		T(test_orphan_open_certs),
+		T(test_live_cert_ignores_revoked_and_orphaned),
+		T(test_queries),
+		T(test_concurrent_durable_points_all_land),
 #undef T
 	};
 

@@ -132,8 +132,8 @@ expect_tamper(struct fixture *f, const char *sql, enum ledger_problem p,
 	assert_true(r.bad_run_id == run_a || r.bad_run_id == run_b);
 	assert_non_null(cause);
 	if (r.bad_run_id != 0) {
-		snprintf(
-		    name, sizeof name, "run %lld", (long long)r.bad_run_id);
+		snprintf(name, sizeof name, "run %lld",
+		    (long long)r.bad_run_id);
 		assert_non_null(strstr(cause, name));
 	}
 	assert_string_equal(cause, r.detail);
@@ -151,15 +151,16 @@ test_row_hash_follows_documented_serialization(void **state)
 	char hex[65];
 
 	/* b finishes first: chain order is finish order, not id order. */
-	assert_int_equal(
-	    ledger_run_smoke(f->l, b, LEDGER_SMOKE_FAILED, "broker", NULL, NULL,
-		"handshake: unknown ca", NULL),
+	assert_int_equal(ledger_run_smoke(f->l, b, LEDGER_SMOKE_FAILED,
+			     "broker", NULL, NULL, "handshake: unknown ca",
+			     NULL),
 	    ST_OK);
 	assert_int_equal(ledger_run_finish(f->l, b, "FAIL", "smoke", "tls",
 			     "broker refused the certificate", NULL),
 	    ST_OK);
-	assert_int_equal(
-	    ledger_run_finish(f->l, a, "PASS", NULL, NULL, NULL, NULL), ST_OK);
+	assert_int_equal(ledger_run_finish(f->l, a, "PASS", NULL, NULL, NULL,
+			     NULL),
+	    ST_OK);
 	assert_int_equal(ledger_run_get(f->l, a, &ra, NULL), ST_OK);
 	assert_int_equal(ledger_run_get(f->l, b, &rb, NULL), ST_OK);
 	assert_int_equal(rb.chain_seq, 1);
@@ -204,10 +205,10 @@ worker_main(void *arg)
 		snprintf(serial, sizeof serial, "SN-%d-%d", w->slot, i);
 		id = start_run(w->l, w->slot, serial);
 		if (id <= 0 ||
-		    ledger_run_event(
-			w->l, id, "hello", LEDGER_EV_OK, NULL, NULL) != ST_OK ||
-		    ledger_run_finish(
-			w->l, id, "PASS", NULL, NULL, NULL, NULL) != ST_OK)
+		    ledger_run_event(w->l, id, "hello", LEDGER_EV_OK, NULL,
+			NULL) != ST_OK ||
+		    ledger_run_finish(w->l, id, "PASS", NULL, NULL, NULL,
+			NULL) != ST_OK)
 			w->failures++;
 	}
 	return NULL;
@@ -225,9 +226,10 @@ test_concurrent_runs_from_8_threads_chain_cleanly(void **state)
 	sqlite3_stmt *st = NULL;
 
 	for (int i = 0; i < 8; i++) {
-		w[i] = (struct worker){.l = f->l, .slot = i};
-		assert_int_equal(
-		    pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
+		w[i] = (struct worker){ .l = f->l, .slot = i };
+		assert_int_equal(pthread_create(&t[i], NULL, worker_main,
+				     &w[i]),
+		    0);
 	}
 	for (int i = 0; i < 8; i++) {
 		assert_int_equal(pthread_join(t[i], NULL), 0);
@@ -300,10 +302,10 @@ test_verify_catches_deleted_newest_runs(void **state)
 	expect_tamper(f, sql, LEDGER_DELETED, 0, -1);
 }
 
-#define SWAP_COLS                                                              \
-	"station_id, slot, operator, batch, device_uri, scanned_serial, "      \
-	"device_serial, profile, started_at, ended_at, result, failed_step, "  \
-	"error_kind, reason, cert_serial, smoke_status, smoke_broker, "        \
+#define SWAP_COLS \
+	"station_id, slot, operator, batch, device_uri, scanned_serial, " \
+	"device_serial, profile, started_at, ended_at, result, failed_step, " \
+	"error_kind, reason, cert_serial, smoke_status, smoke_broker, " \
 	"smoke_tls_version, smoke_cipher, smoke_detail"
 
 /* Two runs exchanging their contents (hashes and all) is caught. */
@@ -386,18 +388,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(fn)                                                                  \
+#define T(fn) \
 	cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
-	    T(test_row_hash_follows_documented_serialization),
-	    T(test_verify_passes_on_clean_ledger),
-	    T(test_concurrent_runs_from_8_threads_chain_cleanly),
-	    T(test_verify_catches_edited_run),
-	    T(test_verify_catches_deleted_run),
-	    T(test_verify_catches_deleted_newest_runs),
-	    T(test_verify_catches_swapped_rows),
-	    T(test_verify_catches_reordered_runs),
-	    T(test_verify_catches_unchained_run),
-	    T(test_chain_intact_after_reopen),
+		T(test_row_hash_follows_documented_serialization),
+		T(test_verify_passes_on_clean_ledger),
+		T(test_concurrent_runs_from_8_threads_chain_cleanly),
+		T(test_verify_catches_edited_run),
+		T(test_verify_catches_deleted_run),
+		T(test_verify_catches_deleted_newest_runs),
+		T(test_verify_catches_swapped_rows),
+		T(test_verify_catches_reordered_runs),
+		T(test_verify_catches_unchained_run),
+		T(test_chain_intact_after_reopen),
 #undef T
 	};
 

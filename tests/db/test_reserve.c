@@ -20,8 +20,8 @@ reservations(const char *path)
 {
 	int64_t n = -1;
 
-	assert_int_equal(raw_int(path, "SELECT count(*) FROM reservations",
-	    &n), SQLITE_OK);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM reservations", &n),
+	    SQLITE_OK);
 	return n;
 }
 
@@ -37,22 +37,26 @@ test_second_run_is_refused_until_the_holder_ends(void **state)
 	char *cause = NULL;
 
 	assert_int_equal(ledger_serial_reserve(f->l, a, "DUP-0002", 1, &c,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	assert_int_equal(c.holder_run, 0);
 	assert_int_equal(reservations(f->path), 1);
 	ledger_serial_claim_clear(&c);
 	/* Again for the same run: still its own. */
 	assert_int_equal(ledger_serial_reserve(f->l, a, "DUP-0002", 1, &c,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	ledger_serial_claim_clear(&c);
 
 	assert_int_equal(ledger_serial_reserve(f->l, b, "DUP-0002", 0, &c,
-	    &cause), ST_E_STATE);
+			     &cause),
+	    ST_E_STATE);
 	assert_int_equal(c.holder_run, a);
 	assert_int_equal(c.holder_slot, 1);
 	assert_string_equal(c.holder_station, "st-01");
 	char *want = xasprintf("serial DUP-0002 is being provisioned in slot 1 "
-	    "by station st-01, run %lld", (long long)a);
+			       "by station st-01, run %lld",
+	    (long long)a);
 	assert_string_equal(cause, want);
 	free(want);
 	free(cause);
@@ -60,12 +64,15 @@ test_second_run_is_refused_until_the_holder_ends(void **state)
 	ledger_serial_claim_clear(&c);
 
 	assert_int_equal(ledger_run_finish(f->l, a, "FAIL", "keygen", "device",
-	    "chip fault", NULL), ST_OK);
+			     "chip fault", NULL),
+	    ST_OK);
 	assert_int_equal(ledger_serial_reserve(f->l, b, "DUP-0002", 1, &c,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	ledger_serial_claim_clear(&c);
 	assert_int_equal(ledger_run_finish(f->l, b, "PASS", NULL, NULL, NULL,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	/* Both runs over: nothing is held. */
 	assert_int_equal(reservations(f->path), 0);
 	struct ledger_verify_report rep;
@@ -86,21 +93,25 @@ test_live_certificate_refused_or_reported(void **state)
 	struct cert_record in = fixture_cert("0a1b", "LIVE-1");
 	assert_int_equal(ledger_cert_issued(f->l, old, &in, NULL), ST_OK);
 	assert_int_equal(ledger_run_finish(f->l, old, "PASS", NULL, NULL, NULL,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 
 	assert_int_equal(ledger_serial_reserve(f->l, again, "LIVE-1", 1, &c,
-	    NULL), ST_E_EXISTS);
+			     NULL),
+	    ST_E_EXISTS);
 	assert_true(c.live_found);
 	assert_string_equal(c.live.serial_hex, "0a1b");
 	ledger_serial_claim_clear(&c);
 	/* Refused means not reserved: another run may still take it. */
 	assert_int_equal(ledger_serial_reserve(f->l, third, "LIVE-1", 0, &c,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	assert_true(c.live_found);
 	assert_string_equal(c.live.status, "issued");
 	ledger_serial_claim_clear(&c);
 	assert_int_equal(ledger_serial_reserve(f->l, again, "LIVE-1", 0, &c,
-	    NULL), ST_E_STATE);
+			     NULL),
+	    ST_E_STATE);
 	assert_int_equal(c.holder_run, third);
 	ledger_serial_claim_clear(&c);
 }
@@ -116,17 +127,21 @@ test_stale_reservation_is_taken_over(void **state)
 	struct serial_claim c;
 
 	assert_int_equal(ledger_run_finish(f->l, gone, "FAIL", "hello",
-	    "timeout", NULL, NULL), ST_OK);
+			     "timeout", NULL, NULL),
+	    ST_OK);
 	char *sql = xasprintf("INSERT INTO reservations VALUES ('STALE-1', "
-	    "%lld, 1)", (long long)gone);
+			      "%lld, 1)",
+	    (long long)gone);
 	assert_int_equal(raw_sql(f->path, sql), SQLITE_OK);
 	free(sql);
 	assert_int_equal(ledger_serial_reserve(f->l, next, "STALE-1", 1, &c,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	ledger_serial_claim_clear(&c);
 	/* A finished run cannot reserve anything. */
 	assert_int_equal(ledger_serial_reserve(f->l, gone, "OTHER-1", 1, &c,
-	    NULL), ST_E_STATE);
+			     NULL),
+	    ST_E_STATE);
 	ledger_serial_claim_clear(&c);
 }
 
@@ -170,11 +185,13 @@ test_racers_exactly_one_wins(void **state)
 
 		if (i % 2) {
 			assert_int_equal(ledger_open(f->path, &own[i / 2],
-			    NULL), ST_OK);
+					     NULL),
+			    ST_OK);
 			l = own[i / 2];
 		}
-		r[i] = (struct racer){ .l = l, .run = start_run(f->l, i + 1,
-		    "RACE-1"), .go = &go };
+		r[i] = (struct racer){ .l = l,
+			.run = start_run(f->l, i + 1, "RACE-1"),
+			.go = &go };
 		assert_true(r[i].run > 0);
 	}
 	for (int i = 0; i < RACERS; i++)

@@ -148,7 +148,8 @@ check_frame_block(const char *expect, const struct bytes *wire, int *saw_nak)
 	/* Re-encoding gives the same bytes: the example is canonical. */
 	uint8_t again[MAX_BYTES];
 	size_t n = 0;
-	assert_int_equal(frame_encode(&f, again, sizeof again, &n, NULL), ST_OK);
+	assert_int_equal(frame_encode(&f, again, sizeof again, &n, NULL),
+	    ST_OK);
 	assert_int_equal(n, wire->n);
 	assert_memory_equal(again, wire->b, n);
 	/* Whole messages (offset 0, all of total) are valid TLV. */
@@ -229,14 +230,16 @@ test_doc_cobs_examples_match_codec(void **state)
 			else if (strncmp(line, "cobs:", 5) == 0)
 				parse_hex(line + 5, &enc);
 			else
-				fail_msg("unexpected line in cobs block: %s", line);
+				fail_msg("unexpected line in cobs block: %s",
+				    line);
 		}
 		assert_true(raw.n > 0);
 		size_t n = cobs_encode(raw.b, raw.n, out);
 		assert_int_equal(n, enc.n);
 		assert_memory_equal(out, enc.b, n);
 		assert_int_equal(cobs_decode(enc.b, enc.n, back, &back_len,
-		    NULL), ST_OK);
+				     NULL),
+		    ST_OK);
 		assert_int_equal(back_len, raw.n);
 		assert_memory_equal(back, raw.b, raw.n);
 		blocks++;
@@ -281,29 +284,41 @@ struct named {
 	const char *name;
 };
 
-#define C(x) { PROTO_CMD_##x, #x }
+#define C(x) \
+	{ \
+		PROTO_CMD_##x, #x \
+	}
 static const struct named cmds[] = { C(NAK), C(HELLO), C(INFO), C(KEYGEN),
-	C(PUBKEY), C(CSR), C(SIGN), C(WRITE_CERT), C(WRITE_CHAIN),
-	C(READ_CERT), C(READ_CHAIN), C(COMMIT), C(FACTORY_RESET),
-	C(SELFTEST), C(CONTINUE), { -1, NULL } };
+	C(PUBKEY), C(CSR), C(SIGN), C(WRITE_CERT), C(WRITE_CHAIN), C(READ_CERT),
+	C(READ_CHAIN), C(COMMIT), C(FACTORY_RESET), C(SELFTEST), C(CONTINUE),
+	{ -1, NULL } };
 #undef C
-#define S(x) { PROTO_ST_##x, #x }
+#define S(x) \
+	{ \
+		PROTO_ST_##x, #x \
+	}
 static const struct named statuses[] = { S(OK), S(CONTINUE), S(BUSY),
 	S(BAD_FRAME), S(UNKNOWN_CMD), S(BAD_ARG), S(BAD_STATE), S(UNSUPPORTED),
 	S(CHIP), S(STORAGE), S(LOCKED), S(TOO_LARGE), S(NO_KEY), S(SEQUENCE),
 	{ -1, NULL } };
 #undef S
-#define T(x) { PROTO_T_##x, #x }
+#define T(x) \
+	{ \
+		PROTO_T_##x, #x \
+	}
 static const struct named tags[] = { T(VERSION), T(MAX_FRAME), T(SERIAL),
 	T(MODEL), T(HW_VERSION), T(FW_VERSION), T(CHIP), T(CAPS), T(STATE),
 	T(KEY_ALG), T(SLOT), T(PUBKEY), T(SUBJECT), T(SAN_DNS), T(SAN_URI),
 	T(CSR), T(SIG_ALG), T(DIGEST), T(SIGNATURE), T(CERT), T(LOCK),
 	T(MESSAGE), T(TEST_ID), T(TEST_RESULT), { -1, NULL } };
 #undef T
-#define ST(x, n) { PROTO_STATE_##x, n }
-static const struct named states[] = { ST(BLANK, "blank"),
-	ST(KEYED, "keyed"), ST(CERTIFIED, "certified"),
-	ST(COMMITTED, "committed"), ST(LOCKED, "locked"), { -1, NULL } };
+#define ST(x, n) \
+	{ \
+		PROTO_STATE_##x, n \
+	}
+static const struct named states[] = { ST(BLANK, "blank"), ST(KEYED, "keyed"),
+	ST(CERTIFIED, "certified"), ST(COMMITTED, "committed"),
+	ST(LOCKED, "locked"), { -1, NULL } };
 #undef ST
 
 /*
@@ -332,9 +347,10 @@ check_table(const char *marker, const struct named *known)
 		for (const struct named *k = known; k->name; k++) {
 			if (strcmp(k->name, tick + 1) == 0) {
 				if (k->value != value)
-					fail_msg("%s: %s is %ld in the doc, %d in "
-					    "proto.h", marker, k->name, value,
-					    k->value);
+					fail_msg(
+					    "%s: %s is %ld in the doc, %d in "
+					    "proto.h",
+					    marker, k->name, value, k->value);
 				found = 1;
 			}
 		}
@@ -382,7 +398,8 @@ test_doc_overhead_figures(void **state)
 	assert_non_null(strstr(doc, "| 2362 |"));
 	assert_int_equal(frame_wire_size(2048) + frame_wire_size(0), 2090);
 	assert_int_equal(8 * frame_wire_size(242) + frame_wire_size(112) +
-	    9 * frame_wire_size(0), 2362);
+		9 * frame_wire_size(0),
+	    2362);
 }
 
 int

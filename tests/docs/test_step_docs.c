@@ -64,7 +64,8 @@ test_man_page_lists_every_step_in_order(void **state)
 			p++;
 		if (strncmp(p, name, n) != 0)
 			fail_msg("docs/station.1: step %d should be '%s', the "
-			    "list has '%.20s'", s, name, p);
+				 "list has '%.20s'",
+			    s, name, p);
 		p += n;
 		if (*p != (s + 1 < STEP__COUNT ? ',' : '.'))
 			fail_msg("docs/station.1: after '%s' comes '%c'", name,
@@ -85,7 +86,8 @@ test_operator_guide_has_a_row_for_every_step(void **state)
 		char *row = xasprintf("\n| %s |", step_name((enum step)s));
 		char *row_case = xasprintf("\n| %s (", step_name((enum step)s));
 
-		if (strstr(guide, row) == NULL && strstr(guide, row_case) == NULL)
+		if (strstr(guide, row) == NULL &&
+		    strstr(guide, row_case) == NULL)
 			fail_msg("docs/operator.md has no row for step '%s'",
 			    step_name((enum step)s));
 		free(row);
@@ -100,7 +102,7 @@ test_operator_guide_has_a_row_for_every_step(void **state)
 #define MAX_ROWS 64
 
 struct row {
-	char *step;     /* "connect", "hello (garbage)", "any step (...)" */
+	char *step; /* "connect", "hello (garbage)", "any step (...)" */
 	char *headline;
 	char *next;
 };
@@ -158,7 +160,8 @@ failure_table_read(struct failure_table *t)
 			p = cut_cell(p, &r->next);
 		if (p == NULL)
 			fail_msg("docs/operator.md: failure table row '%s' has "
-			    "not four cells", r->step);
+				 "not four cells",
+			    r->step);
 		t->n++;
 		p = eol + 1;
 	}
@@ -186,7 +189,8 @@ row_is_for(const struct row *r, enum step step)
 static int
 row_gives(const struct row *r, const struct advice *a)
 {
-	return row_is_for(r, a->step) && strcmp(r->headline, a->headline) == 0 &&
+	return row_is_for(r, a->step) &&
+	    strcmp(r->headline, a->headline) == 0 &&
 	    strcmp(r->next, a->next) == 0;
 }
 
@@ -208,7 +212,8 @@ test_operator_guide_gives_every_advice(void **state)
 		for (size_t k = 0; k < t.n && !found; k++)
 			found = row_gives(&t.rows[k], a);
 		if (!found)
-			fail_msg("docs/operator.md: no failure-table row for "
+			fail_msg(
+			    "docs/operator.md: no failure-table row for "
 			    "step '%s' with headline '%s' and next step '%s'",
 			    a->step == STEP__COUNT ? "any" : step_name(a->step),
 			    a->headline, a->next);
@@ -233,9 +238,9 @@ test_operator_guide_names_only_the_codes_advice(void **state)
 			found = row_gives(&t.rows[k], advice_entry(i));
 		if (!found)
 			fail_msg("docs/operator.md: the row for '%s' ('%s' / "
-			    "'%s') is no advice the code gives (station/"
-			    "pipeline/advice.c)", t.rows[k].step,
-			    t.rows[k].headline, t.rows[k].next);
+				 "'%s') is no advice the code gives (station/"
+				 "pipeline/advice.c)",
+			    t.rows[k].step, t.rows[k].headline, t.rows[k].next);
 	}
 	free(t.text);
 }
@@ -278,7 +283,7 @@ static void
 program_commands(struct names *cmds)
 {
 	const char *argv[] = { test_bin("STATION_BIN", "build/bin/station"),
-	    "--help", NULL };
+		"--help", NULL };
 	char *out = NULL;
 	const char *p;
 	int status;
@@ -334,7 +339,8 @@ man_page_commands(struct names *cmds)
 			p += 5;
 		else
 			fail_msg("docs/station.1: a COMMANDS entry starts with "
-			    "'%.20s', not .B or .BI", p);
+				 "'%.20s', not .B or .BI",
+			    p);
 		while (*p != ' ' && *p != '"' && *p != '\n' && *p != '\0' &&
 		    n + 1 < sizeof word) {
 			if (p[0] == '\\' && p[1] == '-')
@@ -348,7 +354,7 @@ man_page_commands(struct names *cmds)
 	free(man);
 	if (cmds->n == 0)
 		fail_msg("docs/station.1: the COMMANDS section documents no "
-		    "command");
+			 "command");
 }
 
 static void
@@ -379,7 +385,8 @@ test_man_page_documents_only_real_commands(void **state)
 	for (size_t i = 0; i < man.n; i++) {
 		if (!names_has(&program, man.v[i]))
 			fail_msg("docs/station.1 documents '%s', which is no "
-			    "command of station (station --help)", man.v[i]);
+				 "command of station (station --help)",
+			    man.v[i]);
 	}
 	names_clear(&program);
 	names_clear(&man);
@@ -392,11 +399,12 @@ main(void)
 		cmocka_unit_test(test_man_page_lists_every_step_in_order),
 		cmocka_unit_test(test_operator_guide_has_a_row_for_every_step),
 		cmocka_unit_test(test_operator_guide_gives_every_advice),
-		cmocka_unit_test(test_operator_guide_names_only_the_codes_advice),
+		cmocka_unit_test(
+		    test_operator_guide_names_only_the_codes_advice),
 		cmocka_unit_test(test_man_page_documents_every_command),
 		cmocka_unit_test(test_man_page_documents_only_real_commands),
 	};
 
-	return cmocka_run_group_tests_name("steps, advice and commands in the documents",
-	    tests, NULL, NULL);
+	return cmocka_run_group_tests_name(
+	    "steps, advice and commands in the documents", tests, NULL, NULL);
 }

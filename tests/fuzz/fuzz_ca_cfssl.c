@@ -19,7 +19,7 @@
 #include "tests/fuzz/fuzz.h"
 #include "tests/fuzz/fuzz_issued.h"
 
-static STACK_OF(X509) *cfssl_fx_chain;
+static STACK_OF(X509) * cfssl_fx_chain;
 
 static void
 cfssl_fuzz_setup(void)
@@ -34,8 +34,8 @@ cfssl_fuzz_setup(void)
 	FUZZ_CHECK(key != NULL && x != NULL);
 	X509_set_version(x, X509_VERSION_3);
 	ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
-	    MBSTRING_ASC, (const unsigned char *)"Fuzz CFSSL CA", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+	    (const unsigned char *)"Fuzz CFSSL CA", -1, -1, 0);
 	X509_set_issuer_name(x, X509_get_subject_name(x));
 	X509_gmtime_adj(X509_getm_notBefore(x), 0);
 	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
@@ -54,8 +54,8 @@ fuzz_ca_cfssl(const uint8_t *data, size_t size)
 
 	log_set_level(LOG_LEVEL_ERROR);
 	cfssl_fuzz_setup();
-	st_err err = cfssl_parse_reply((const char *)data, size,
-	    cfssl_fx_chain, &is, &why);
+	st_err err = cfssl_parse_reply((const char *)data, size, cfssl_fx_chain,
+	    &is, &why);
 	if (err != ST_OK) {
 		fuzz_check_refused(err, why, &is);
 		free(why);

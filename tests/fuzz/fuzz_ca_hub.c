@@ -53,8 +53,8 @@ fuzz_ca_hub(const uint8_t *data, size_t size)
 
 	log_set_level(LOG_LEVEL_ERROR);
 	memset(&info, 0xa5, sizeof info);
-	st_err err = hub_parse_reply((const char *)data, size,
-	    HUB_FUZZ_DEVICE, &is, &info, &why);
+	st_err err = hub_parse_reply((const char *)data, size, HUB_FUZZ_DEVICE,
+	    &is, &info, &why);
 	if (err != ST_OK) {
 		fuzz_check_refused(err, why, &is);
 		free(why);
@@ -68,14 +68,14 @@ fuzz_ca_hub(const uint8_t *data, size_t size)
 		    remote_serial_equal(info.serial, is.serial_hex));
 		FUZZ_CHECK(info.fingerprint == NULL ||
 		    hub_fuzz_digest_is(is.cert, EVP_sha256(),
-		    info.fingerprint) ||
+			info.fingerprint) ||
 		    hub_fuzz_digest_is(is.cert, EVP_sha1(), info.fingerprint));
 		hub_reply_clear(&info);
 		ca_issued_clear(&is);
 	}
 	/* Without the caller wanting the information. */
 	if (hub_parse_reply((const char *)data, size, HUB_FUZZ_DEVICE, &is,
-	    NULL, NULL) == ST_OK)
+		NULL, NULL) == ST_OK)
 		ca_issued_clear(&is);
 	fuzz_check_error_text((const char *)data, size);
 	ERR_clear_error();

@@ -29,10 +29,10 @@ fuzz_ca_pem_chain(const uint8_t *data, size_t size)
 	text[size] = '\0';
 	st_err e1 = remote_cert_from_pem(text, "fuzz", &cert, &why1);
 	st_err e2 = remote_chain_add_pem(chain, text, "fuzz", &why2);
-	FUZZ_CHECK(e1 == ST_OK || (e1 == ST_E_CA && why1 != NULL &&
-	    cert == NULL));
-	FUZZ_CHECK(e2 == ST_OK || (e2 == ST_E_CA && why2 != NULL &&
-	    sk_X509_num(chain) == 0));
+	FUZZ_CHECK(
+	    e1 == ST_OK || (e1 == ST_E_CA && why1 != NULL && cert == NULL));
+	FUZZ_CHECK(e2 == ST_OK ||
+	    (e2 == ST_E_CA && why2 != NULL && sk_X509_num(chain) == 0));
 	if (e2 == ST_OK) {
 		X509 *first = sk_X509_value(chain, 0);
 		char *serial = cert_serial_hex(first);

@@ -24,8 +24,8 @@ vault_fuzz_sign(const uint8_t *data, size_t size, json_t *root)
 {
 	struct ca_issued is;
 	char *why = NULL;
-	st_err err = vault_parse_sign_reply((const char *)data, size, &is,
-	    &why);
+	st_err err =
+	    vault_parse_sign_reply((const char *)data, size, &is, &why);
 
 	if (err != ST_OK) {
 		fuzz_check_refused(err, why, &is);
@@ -37,10 +37,10 @@ vault_fuzz_sign(const uint8_t *data, size_t size, json_t *root)
 	/* The parser and an independent reading of the JSON agree. */
 	FUZZ_CHECK(root != NULL);
 	json_t *d = json_object_get(root, "data");
-	const char *serial = json_string_value(json_object_get(d,
-	    "serial_number"));
-	FUZZ_CHECK(serial == NULL || remote_serial_equal(serial,
-	    is.serial_hex));
+	const char *serial =
+	    json_string_value(json_object_get(d, "serial_number"));
+	FUZZ_CHECK(
+	    serial == NULL || remote_serial_equal(serial, is.serial_hex));
 	size_t n_chain = json_array_size(json_object_get(d, "ca_chain"));
 	FUZZ_CHECK((size_t)sk_X509_num(is.chain) >= n_chain);
 	if (n_chain == 0 && !json_is_string(json_object_get(d, "issuing_ca")))
@@ -64,8 +64,9 @@ vault_fuzz_login(const uint8_t *data, size_t size, json_t *root)
 	FUZZ_CHECK(why == NULL && token != NULL && token[0] != '\0');
 	FUZZ_CHECK(lease >= 0);
 	json_t *auth = json_object_get(root, "auth");
-	FUZZ_CHECK(strcmp(token, json_string_value(json_object_get(auth,
-	    "client_token"))) == 0);
+	FUZZ_CHECK(
+	    strcmp(token,
+		json_string_value(json_object_get(auth, "client_token"))) == 0);
 	free(token);
 }
 

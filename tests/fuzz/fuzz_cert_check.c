@@ -55,8 +55,8 @@ cert_fuzz_setup(void)
 	FUZZ_CHECK(cert_fx.root_key && cert_fx.dev_key);
 
 	cert_fx.root = X509_new();
-	FUZZ_CHECK(dn_parse("O=Example-Org,CN=Fuzz Root", &name, NULL) ==
-	    ST_OK);
+	FUZZ_CHECK(
+	    dn_parse("O=Example-Org,CN=Fuzz Root", &name, NULL) == ST_OK);
 	X509_set_version(cert_fx.root, X509_VERSION_3);
 	ASN1_INTEGER_set(X509_get_serialNumber(cert_fx.root), 1);
 	X509_set_subject_name(cert_fx.root, name);
@@ -69,8 +69,7 @@ cert_fuzz_setup(void)
 	    "critical,CA:TRUE");
 	cert_fuzz_add_ext(cert_fx.root, cert_fx.root, NID_key_usage,
 	    "critical,keyCertSign,cRLSign");
-	FUZZ_CHECK(X509_sign(cert_fx.root, cert_fx.root_key, EVP_sha256()) >
-	    0);
+	FUZZ_CHECK(X509_sign(cert_fx.root, cert_fx.root_key, EVP_sha256()) > 0);
 
 	cert_fx.csr = X509_REQ_new();
 	FUZZ_CHECK(dn_parse(CERT_FUZZ_SUBJECT, &name, NULL) == ST_OK);
@@ -83,8 +82,8 @@ cert_fuzz_setup(void)
 	sk_X509_EXTENSION_push(exts, san);
 	X509_REQ_add_extensions(cert_fx.csr, exts);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-	FUZZ_CHECK(X509_REQ_sign(cert_fx.csr, cert_fx.dev_key, EVP_sha256()) >
-	    0);
+	FUZZ_CHECK(
+	    X509_REQ_sign(cert_fx.csr, cert_fx.dev_key, EVP_sha256()) > 0);
 	profile_init_default(&cert_fx.profile);
 	cert_fx.ready = 1;
 }
@@ -92,10 +91,10 @@ cert_fuzz_setup(void)
 static void
 cert_fuzz_check(X509 *cert)
 {
-	struct ca_issued issued = { .cert = cert,
-		.chain = sk_X509_new_null() };
+	struct ca_issued issued = { .cert = cert, .chain = sk_X509_new_null() };
 	struct cert_expect exp = { .csr = cert_fx.csr,
-		.profile = &cert_fx.profile, .subject = CERT_FUZZ_SUBJECT,
+		.profile = &cert_fx.profile,
+		.subject = CERT_FUZZ_SUBJECT,
 		.root = cert_fx.root };
 	const char *rule = NULL;
 	char *why = NULL;

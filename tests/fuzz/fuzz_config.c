@@ -17,7 +17,7 @@ fuzz_config(const uint8_t *data, size_t size)
 
 	log_set_level(LOG_LEVEL_ERROR);
 	if (config_load_buffer("fuzz.ini", (const char *)data, size, &cfg,
-	    &why) != ST_OK) {
+		&why) != ST_OK) {
 		FUZZ_CHECK(cfg == NULL && why != NULL);
 		FUZZ_CHECK(strncmp(why, "fuzz.ini", 8) == 0);
 		free(why);
@@ -29,7 +29,8 @@ fuzz_config(const uint8_t *data, size_t size)
 		FUZZ_CHECK(cfg->slots[i].device != NULL);
 		FUZZ_CHECK(config_profile(cfg, cfg->slots[i].profile) != NULL);
 		if (i > 0)
-			FUZZ_CHECK(cfg->slots[i - 1].index < cfg->slots[i].index);
+			FUZZ_CHECK(
+			    cfg->slots[i - 1].index < cfg->slots[i].index);
 	}
 	config_free(cfg);
 	return 0;

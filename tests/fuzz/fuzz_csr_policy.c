@@ -52,8 +52,10 @@ csr_fuzz_check(const uint8_t *der, size_t len)
 	static const char *const dns[] = { "sn0001.example.com", NULL };
 	static const char *const uri[] = { "urn:dev:SN0001", NULL };
 	struct csr_expect exp = { .profile = &csr_fx.profile,
-		.subject = "C=US,O=Example-Org,CN=SN0001", .san_dns = dns,
-		.san_uri = uri, .chip_spki = csr_fx.spki,
+		.subject = "C=US,O=Example-Org,CN=SN0001",
+		.san_dns = dns,
+		.san_uri = uri,
+		.chip_spki = csr_fx.spki,
 		.chip_spki_len = csr_fx.spki_len };
 	X509_REQ *out = NULL;
 	const char *rule = NULL;

@@ -25,8 +25,8 @@ fuzz_dev_info(const uint8_t *data, size_t size)
 	FUZZ_CHECK(info.max_frame >= PROTO_MIN_FRAME &&
 	    info.max_frame <= PROTO_MAX_FRAME);
 	FUZZ_CHECK(info.serial && info.serial[0] && strlen(info.serial) <= 64);
-	FUZZ_CHECK(info.model && info.hw_version && info.fw_version &&
-	    info.chip);
+	FUZZ_CHECK(
+	    info.model && info.hw_version && info.fw_version && info.chip);
 	dev_info_clear(&info);
 	return 0;
 }

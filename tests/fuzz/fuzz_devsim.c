@@ -38,8 +38,8 @@ devsim_fuzz_check_output(struct server *s)
 		struct frame f;
 		int got = 0;
 
-		FUZZ_CHECK(frame_reader_feed(&r, &p, &left, &f, &got, NULL) ==
-		    ST_OK);
+		FUZZ_CHECK(
+		    frame_reader_feed(&r, &p, &left, &f, &got, NULL) == ST_OK);
 		if (!got)
 			continue;
 		FUZZ_CHECK((f.flags & PROTO_FLAG_RESPONSE) != 0);
@@ -49,8 +49,7 @@ devsim_fuzz_check_output(struct server *s)
 			    f.payload_len == 0);
 		/* 6.2: an error reply is one whole frame. */
 		if (f.status >= PROTO_ST_BAD_FRAME)
-			FUZZ_CHECK(f.offset == 0 &&
-			    f.total == f.payload_len);
+			FUZZ_CHECK(f.offset == 0 && f.total == f.payload_len);
 	}
 	FUZZ_CHECK(r.len == 0); /* nothing left half-sent */
 	frame_reader_free(&r);
@@ -82,16 +81,18 @@ devsim_fuzz_records(struct server *s, const uint8_t *data, size_t size)
 			len = size - DEVSIM_FUZZ_REC_HDR;
 		memcpy(payload, data + DEVSIM_FUZZ_REC_HDR, len);
 		devsim_fuzz_no_rsa(data[4], payload, len);
-		struct frame f = { .version = PROTO_VERSION, .flags = data[1],
+		struct frame f = { .version = PROTO_VERSION,
+			.flags = data[1],
 			.seq = (uint16_t)(data[2] << 8 | data[3]),
 			.cmd = data[4],
 			.offset = (uint16_t)(data[5] << 8 | data[6]),
 			.total = (uint16_t)(data[7] << 8 | data[8]),
-			.payload = payload, .payload_len = len };
+			.payload = payload,
+			.payload_len = len };
 		size_t n = 0;
 
-		FUZZ_CHECK(frame_encode(&f, wire, sizeof wire, &n, NULL) ==
-		    ST_OK);
+		FUZZ_CHECK(
+		    frame_encode(&f, wire, sizeof wire, &n, NULL) == ST_OK);
 		server_feed(s, wire, n);
 		devsim_fuzz_check_output(s);
 		if (server_take_reset(s))
@@ -104,8 +105,10 @@ devsim_fuzz_records(struct server *s, const uint8_t *data, size_t size)
 int
 fuzz_devsim(const uint8_t *data, size_t size)
 {
-	struct device_config cfg = { .serial = "SN0001", .model = "sim-1",
-		.hw_version = "1.0", .fw_version = "1.0",
+	struct device_config cfg = { .serial = "SN0001",
+		.model = "sim-1",
+		.hw_version = "1.0",
+		.fw_version = "1.0",
 		.max_frame = PROTO_MAX_FRAME };
 	struct faults faults;
 	struct device *dev = NULL;

@@ -16,9 +16,9 @@
 #include "station/config/fixture.h"
 #include "tests/fuzz/fuzz.h"
 
-#define FIXTURE_FUZZ_CONFIG                                                   \
-	"[station]\nid = st-1\n"                                              \
-	"[profile default]\nkey = ec-p256\nsubject = CN=${serial}\n"          \
+#define FIXTURE_FUZZ_CONFIG \
+	"[station]\nid = st-1\n" \
+	"[profile default]\nkey = ec-p256\nsubject = CN=${serial}\n" \
 	"[profile rsa]\nkey = rsa-2048\nsubject = CN=${serial}\n"
 
 static struct config *fixture_fx_cfg;
@@ -36,9 +36,10 @@ fixture_fuzz_check(const struct fixture *fx)
 		FUZZ_CHECK(s->index >= 1 && s->index <= CONFIG_SLOT_MAX);
 		FUZZ_CHECK(i == 0 || fx->slots[i - 1].index < s->index);
 		FUZZ_CHECK(s->label != NULL && config_id_is_valid(s->label));
-		FUZZ_CHECK(s->device != NULL && (strncmp(s->device, "tcp:", 4) ==
-		    0 || strncmp(s->device, "uart:", 5) == 0 ||
-		    strncmp(s->device, "usb:", 4) == 0));
+		FUZZ_CHECK(s->device != NULL &&
+		    (strncmp(s->device, "tcp:", 4) == 0 ||
+			strncmp(s->device, "uart:", 5) == 0 ||
+			strncmp(s->device, "usb:", 4) == 0));
 		FUZZ_CHECK(s->profile != NULL &&
 		    config_profile(fixture_fx_cfg, s->profile) != NULL);
 		FUZZ_CHECK(s->power_on == NULL || s->power_on[0] != '\0');
@@ -60,9 +61,9 @@ fuzz_fixture(const uint8_t *data, size_t size)
 
 	log_set_level(LOG_LEVEL_ERROR);
 	if (fixture_fx_cfg == NULL) {
-		err = config_load_buffer("fuzz-station.ini",
-		    FIXTURE_FUZZ_CONFIG, strlen(FIXTURE_FUZZ_CONFIG),
-		    &fixture_fx_cfg, NULL);
+		err =
+		    config_load_buffer("fuzz-station.ini", FIXTURE_FUZZ_CONFIG,
+			strlen(FIXTURE_FUZZ_CONFIG), &fixture_fx_cfg, NULL);
 		FUZZ_CHECK(err == ST_OK);
 	}
 	err = fixture_load_buffer("fuzz.ini", (const char *)data, size,

@@ -26,7 +26,7 @@ frame_fuzz_roundtrip(const struct frame *f)
 	FUZZ_CHECK(frame_encode(f, out, sizeof out, &n, NULL) == ST_OK);
 	FUZZ_CHECK(n >= 2 && out[0] == 0 && out[n - 1] == 0);
 	FUZZ_CHECK(frame_decode(out + 1, n - 2, PROTO_MAX_FRAME, scratch,
-	    sizeof scratch, &back, NULL) == ST_OK);
+		       sizeof scratch, &back, NULL) == ST_OK);
 	FUZZ_CHECK(back.flags == f->flags && back.seq == f->seq &&
 	    back.cmd == f->cmd && back.status == f->status &&
 	    back.offset == f->offset && back.total == f->total);
@@ -46,8 +46,8 @@ frame_fuzz_wire(const uint8_t *data, size_t size)
 	if (cobs_decode(data, size, out, &out_len, NULL) == ST_OK)
 		FUZZ_CHECK(out_len <= size);
 	free(out);
-	if (frame_decode(data, size, PROTO_MAX_FRAME, scratch, cap, &f,
-	    NULL) == ST_OK) {
+	if (frame_decode(data, size, PROTO_MAX_FRAME, scratch, cap, &f, NULL) ==
+	    ST_OK) {
 		FUZZ_CHECK(f.payload_len + PROTO_OVERHEAD <= PROTO_MAX_FRAME);
 		frame_fuzz_roundtrip(&f);
 	}
@@ -71,13 +71,14 @@ frame_fuzz_stream(const uint8_t *data, size_t size)
 			struct frame f;
 			int got = 0;
 			char *why = NULL;
-			st_err err = frame_reader_feed(&r, &p, &left, &f, &got,
-			    &why);
+			st_err err =
+			    frame_reader_feed(&r, &p, &left, &f, &got, &why);
 
 			FUZZ_CHECK(err == ST_OK || why != NULL);
 			free(why);
 			if (got)
-				FUZZ_CHECK(f.payload_len + PROTO_OVERHEAD <= max);
+				FUZZ_CHECK(
+				    f.payload_len + PROTO_OVERHEAD <= max);
 		}
 	}
 	frame_reader_free(&r);
@@ -109,7 +110,7 @@ frame_fuzz_crc_fixed(const uint8_t *data, size_t size)
 		FUZZ_CHECK(f.version == PROTO_VERSION);
 		FUZZ_CHECK(f.payload_len == size - PROTO_HEADER_LEN);
 		FUZZ_CHECK(memcmp(f.payload, data + PROTO_HEADER_LEN,
-		    f.payload_len) == 0);
+			       f.payload_len) == 0);
 		frame_fuzz_roundtrip(&f);
 	}
 }

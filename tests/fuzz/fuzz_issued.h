@@ -62,8 +62,8 @@ fuzz_check_refused(st_err err, const char *why, const struct ca_issued *is)
 {
 	FUZZ_CHECK(err == ST_E_CA);
 	FUZZ_CHECK(why != NULL && why[0] != '\0');
-	FUZZ_CHECK(is->cert == NULL && is->chain == NULL &&
-	    is->serial_hex == NULL);
+	FUZZ_CHECK(
+	    is->cert == NULL && is->chain == NULL && is->serial_hex == NULL);
 }
 
 /* The server's words quoted in a cause: one line of printable

@@ -45,7 +45,7 @@ profile_fuzz_identity(const char *model)
 	profile_init_default(&p);
 	dn_pairs_free(p.subject_parts, p.n_subject_parts);
 	FUZZ_CHECK(dn_split("C=DE,O=${model},CN=${serial}", &p.subject_parts,
-	    &p.n_subject_parts, NULL) == ST_OK);
+		       &p.n_subject_parts, NULL) == ST_OK);
 	free(p.san_dns_templates);
 	p.san_dns_templates = xcalloc(2, sizeof(char *));
 	p.san_dns_templates[0] = xstrdup("${model}.c.example.com");

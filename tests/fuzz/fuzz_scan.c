@@ -29,9 +29,9 @@
 
 #define SCAN_FUZZ_SLOTS 3
 #define SCAN_FUZZ_MAX_LINES 64
-#define SCAN_FUZZ_FIXTURE                                                     \
-	"[slot 1]\ndevice = tcp:127.0.0.1:4001\n"                             \
-	"[slot 2]\nlabel = S2\ndevice = tcp:127.0.0.1:4002\n"                 \
+#define SCAN_FUZZ_FIXTURE \
+	"[slot 1]\ndevice = tcp:127.0.0.1:4001\n" \
+	"[slot 2]\nlabel = S2\ndevice = tcp:127.0.0.1:4002\n" \
 	"[slot 3]\nlabel = BAY-3\ndevice = uart:/dev/ttyUSB0\n"
 
 static const char *const scan_fx_labels[SCAN_FUZZ_SLOTS] = { "S1", "S2",
@@ -56,11 +56,11 @@ scan_fuzz_setup(void)
 		return;
 	static const char cfg[] = "[station]\nid = st-1\n";
 
-	FUZZ_CHECK(config_load_buffer("fuzz-station.ini", cfg,
-	    sizeof cfg - 1, &scan_fx.cfg, NULL) == ST_OK);
+	FUZZ_CHECK(config_load_buffer("fuzz-station.ini", cfg, sizeof cfg - 1,
+		       &scan_fx.cfg, NULL) == ST_OK);
 	FUZZ_CHECK(fixture_load_buffer("fuzz-fixture.ini", SCAN_FUZZ_FIXTURE,
-	    strlen(SCAN_FUZZ_FIXTURE), scan_fx.cfg, &scan_fx.fx, NULL) ==
-	    ST_OK);
+		       strlen(SCAN_FUZZ_FIXTURE), scan_fx.cfg, &scan_fx.fx,
+		       NULL) == ST_OK);
 }
 
 /* 1 if `word` is one of the white-space separated words of `line`. */
@@ -100,8 +100,8 @@ scan_fuzz_batch(const char *line)
 		FUZZ_CHECK(serial_is_valid(serial));
 		FUZZ_CHECK(scan_fuzz_has_word(cut, serial));
 		if (slot != 0) {
-			const struct fixture_slot *s = fixture_slot(scan_fx.fx,
-			    slot);
+			const struct fixture_slot *s =
+			    fixture_slot(scan_fx.fx, slot);
 
 			FUZZ_CHECK(s != NULL);
 			FUZZ_CHECK(scan_fuzz_has_word(cut, s->label));
@@ -116,12 +116,13 @@ scan_fuzz_batch(const char *line)
 
 /* "!<n>P" / "!<n>F": the run on a slot ends. */
 static void
-scan_fuzz_run_end(struct ui_model *m, struct scan_oracle *o,
-    const char *line)
+scan_fuzz_run_end(struct ui_model *m, struct scan_oracle *o, const char *line)
 {
 	size_t pos = (unsigned char)line[1] % SCAN_FUZZ_SLOTS;
-	struct ui_event ev = { .kind = EVENT_RUN_END, .slot = (int)pos + 1,
-		.step = STEP_HELLO, .pass = line[2] == 'P' };
+	struct ui_event ev = { .kind = EVENT_RUN_END,
+		.slot = (int)pos + 1,
+		.step = STEP_HELLO,
+		.pass = line[2] == 'P' };
 
 	if (o->running[pos][0] == '\0')
 		return; /* no run: no slot thread would send this */
@@ -135,12 +136,14 @@ scan_fuzz_run_end(struct ui_model *m, struct scan_oracle *o,
  * one), which the screen learns from EVENT_INFO_ROUTED.  The screen only
  * asks while some slot is not running. */
 static void
-scan_fuzz_routed(struct ui_model *m, struct scan_oracle *o,
-    const char *serial)
+scan_fuzz_routed(struct ui_model *m, struct scan_oracle *o, const char *serial)
 {
 	size_t pos = SCAN_FUZZ_SLOTS;
-	struct ui_event ev = { .kind = EVENT_INFO, .info = EVENT_INFO_ROUTED,
-		.step = STEP_CONNECT, .progress = -1, .serial = (char *)serial,
+	struct ui_event ev = { .kind = EVENT_INFO,
+		.info = EVENT_INFO_ROUTED,
+		.step = STEP_CONNECT,
+		.progress = -1,
+		.serial = (char *)serial,
 		.text = (char *)event_info_text(EVENT_INFO_ROUTED) };
 
 	while (pos > 0 && o->running[pos - 1][0] != '\0')
@@ -162,11 +165,11 @@ scan_fuzz_ui(struct ui_model *m, struct scan_oracle *o, const char *line)
 	FUZZ_CHECK(strlen(m->message) < sizeof m->message);
 	FUZZ_CHECK(m->selected < m->n_slots);
 	FUZZ_CHECK(m->armed_slot >= -1 && m->armed_slot < (long)m->n_slots);
-	FUZZ_CHECK(m->operator_id[0] == '\0' ||
-	    config_id_is_valid(m->operator_id));
+	FUZZ_CHECK(
+	    m->operator_id[0] == '\0' || config_id_is_valid(m->operator_id));
 	FUZZ_CHECK(m->batch[0] == '\0' || serial_is_valid(m->batch));
-	FUZZ_CHECK(m->pending_serial[0] == '\0' ||
-	    serial_is_valid(m->pending_serial));
+	FUZZ_CHECK(
+	    m->pending_serial[0] == '\0' || serial_is_valid(m->pending_serial));
 	if (act.kind == UI_ACT_NONE)
 		return;
 	FUZZ_CHECK(act.kind == UI_ACT_START || act.kind == UI_ACT_LOCATE);
@@ -202,8 +205,7 @@ fuzz_scan(const uint8_t *data, size_t size)
 		    "tcp:127.0.0.1:4001", "default");
 	/* Every other input asks for a slot scan before each serial. */
 	m.require_slot_scan = size % 2;
-	for (size_t at = 0; at < size && lines < SCAN_FUZZ_MAX_LINES;
-	    lines++) {
+	for (size_t at = 0; at < size && lines < SCAN_FUZZ_MAX_LINES; lines++) {
 		const uint8_t *nl = memchr(data + at, '\n', size - at);
 		size_t n = nl ? (size_t)(nl - (data + at)) : size - at;
 		char *line = malloc(n + 1);

@@ -29,8 +29,8 @@ tlv_fuzz_getters(const uint8_t *data, size_t size, uint8_t tag)
 	}
 	free(s);
 	if (tlv_get_bytes(data, size, tag, 1024, &val, &vlen, NULL) == ST_OK)
-		FUZZ_CHECK(val >= data && vlen <= 1024 &&
-		    val + vlen <= data + size);
+		FUZZ_CHECK(
+		    val >= data && vlen <= 1024 && val + vlen <= data + size);
 }
 
 int

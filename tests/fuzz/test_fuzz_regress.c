@@ -72,8 +72,8 @@ replay_dir(const char *kind, const char *name, fuzz_fn fn)
 	struct dirent *e;
 	size_t n = 0;
 
-	snprintf(dir, sizeof dir, "%s/tests/fuzz/%s/%s", src ? src : ".",
-	    kind, name);
+	snprintf(dir, sizeof dir, "%s/tests/fuzz/%s/%s", src ? src : ".", kind,
+	    name);
 	DIR *d = opendir(dir);
 	if (d == NULL)
 		return 0;
@@ -113,11 +113,11 @@ replay(const char *name, fuzz_fn fn)
 	assert_int_equal(fn((const uint8_t *)"", 0), 0);
 }
 
-#define REPLAY_TEST(name)                                                     \
-	static void test_##name##_inputs_replay_cleanly(void **state)        \
-	{                                                                     \
-		(void)state;                                                  \
-		replay(#name, fuzz_##name);                                   \
+#define REPLAY_TEST(name) \
+	static void test_##name##_inputs_replay_cleanly(void **state) \
+	{ \
+		(void)state; \
+		replay(#name, fuzz_##name); \
 	}
 
 REPLAY_TEST(frame)

@@ -50,8 +50,8 @@ struct slot_result {
 };
 
 struct hil {
-	struct sim_line *sim;  /* NULL on real hardware */
-	char *home;            /* scratch home, or NULL */
+	struct sim_line *sim; /* NULL on real hardware */
+	char *home;	      /* scratch home, or NULL */
 	struct station *st;
 	struct fixture *fx;
 	pthread_mutex_t mu;
@@ -101,7 +101,7 @@ group_setup(void **state)
 		config = NULL;
 	}
 	if (station_open(&(struct station_opts){ .config_path = config },
-	    &h->st, &cause) != ST_OK ||
+		&h->st, &cause) != ST_OK ||
 	    fixture_load(fx_path, h->st->cfg, &h->fx, &cause) != ST_OK) {
 		fprintf(stderr, "hil: %s\n", cause);
 		free(cause);
@@ -159,7 +159,7 @@ test_every_slot_hooks_run(void **state)
 			if (cmds[k] == NULL)
 				continue;
 			if (hook_run(cmds[k], h->fx->hook_timeout_ms,
-			    (const char *const *)env, &cause) != ST_OK)
+				(const char *const *)env, &cause) != ST_OK)
 				fail_msg("slot %u %s: %s", s->index,
 				    hook_names[k], cause);
 			if (h->sim) {
@@ -192,8 +192,9 @@ test_every_slot_answers_hello(void **state)
 		if (slot_absent(s))
 			continue;
 		tested++;
-		if (s->power_on && hook_run(s->power_on, h->fx->hook_timeout_ms,
-		    NULL, &cause) != ST_OK)
+		if (s->power_on &&
+		    hook_run(s->power_on, h->fx->hook_timeout_ms, NULL,
+			&cause) != ST_OK)
 			fail_msg("slot %u power_on: %s", s->index, cause);
 		if (transport_open(s->device, deadline_in(5000), &t, &cause))
 			fail_msg("slot %u: %s", s->index, cause);
@@ -231,8 +232,9 @@ on_result(void *ctx, const struct station_event *ev)
 		snprintf(sr->cert_serial, sizeof sr->cert_serial, "%s",
 		    ev->res->cert_serial ? ev->res->cert_serial : "");
 		snprintf(sr->reason, sizeof sr->reason, "%s",
-		    ev->station_cause ? ev->station_cause :
-		    ev->res->reason ? ev->res->reason : "");
+		    ev->station_cause	? ev->station_cause :
+			ev->res->reason ? ev->res->reason :
+					  "");
 	}
 	pthread_mutex_unlock(&h->mu);
 }
@@ -257,7 +259,8 @@ verify_to_root(struct hil *h, const char *pem)
 	assert_int_equal(X509_STORE_CTX_init(ctx, store, cert, untrusted), 1);
 	if (X509_verify_cert(ctx) != 1)
 		fail_msg("certificate does not verify to the root: %s",
-		    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+		    X509_verify_cert_error_string(
+			X509_STORE_CTX_get_error(ctx)));
 	X509_STORE_CTX_free(ctx);
 	X509_STORE_free(store);
 	sk_X509_pop_free(untrusted, X509_free);
@@ -281,7 +284,8 @@ test_every_slot_provisions_to_pass(void **state)
 		fail_msg("line_new: %s", cause);
 	for (size_t i = 0; i < h->fx->n_slots; i++) {
 		const struct fixture_slot *s = &h->fx->slots[i];
-		struct line_job job = { .slot = s->index, .batch = "HIL",
+		struct line_job job = { .slot = s->index,
+			.batch = "HIL",
 			.scanned_serial = h->sim ? h->sim->serials[i] : NULL };
 
 		if (slot_absent(s))
@@ -306,12 +310,14 @@ test_every_slot_provisions_to_pass(void **state)
 			fail_msg("slot %u FAIL: %s", h->fx->slots[i].index,
 			    sr->reason);
 		assert_int_equal(ledger_run_get(h->st->ledger, sr->run_id, &run,
-		    NULL), ST_OK);
+				     NULL),
+		    ST_OK);
 		assert_string_equal(run.result, "PASS");
 		assert_int_equal(run.slot, (int)h->fx->slots[i].index);
 		assert_string_equal(run.cert_serial, sr->cert_serial);
 		assert_int_equal(ledger_cert_get(h->st->ledger, sr->cert_serial,
-		    &cert, NULL), ST_OK);
+				     &cert, NULL),
+		    ST_OK);
 		assert_string_equal(cert.device_serial, run.device_serial);
 		verify_to_root(h, cert.pem);
 		ledger_cert_record_clear(&cert);

@@ -45,8 +45,8 @@
 /* Where kills landed: one counter per step, then three outcomes. */
 enum {
 	LAND_BEFORE_RUN = STEP__COUNT, /* before the run row existed */
-	LAND_AFTER_PASS,               /* the run had ended: PASS */
-	LAND_AFTER_FAIL,               /* the run had ended: FAIL */
+	LAND_AFTER_PASS,	       /* the run had ended: PASS */
+	LAND_AFTER_FAIL,	       /* the run had ended: FAIL */
 	LAND__COUNT
 };
 
@@ -131,9 +131,9 @@ kill_once(const struct station_env *e, const char *uri, long max_delay_us,
 		fprintf(stderr, "check: station ledger verify failed\n");
 		bad++;
 	}
-	bad += check_no_running(e->ledger);           /* (d) */
+	bad += check_no_running(e->ledger);		      /* (d) */
 	bad += check_ca_index_recorded(e->ledger, e->ca_dir); /* (b) */
-	bad += check_device(e->ledger, SERIAL, uri, 0);       /* (c) */
+	bad += check_device(e->ledger, SERIAL, uri, 0);	      /* (c) */
 	bad += check_ca_revoked_agrees(e->ledger, e->ca_dir); /* (f) */
 	if (id != before && strcmp(result, "PASS") == 0)
 		bad += check_pass_run(e->ledger, id, uri, 3);
@@ -162,10 +162,13 @@ static void
 report(FILE *fp, long kills, long seed, long max_ms, const long *landed,
     int bad, uint64_t ms)
 {
-	fprintf(fp, "crash consistency: %ld kills (seed %ld), %d "
-	    "inconsistencies, %.1f s\n", kills, seed, bad, (double)ms / 1000);
+	fprintf(fp,
+	    "crash consistency: %ld kills (seed %ld), %d "
+	    "inconsistencies, %.1f s\n",
+	    kills, seed, bad, (double)ms / 1000);
 	fprintf(fp, "kill delays drawn from 0..%ld ms\n", max_ms);
-	fprintf(fp, "certificates issued by the CA but not yet recorded "
+	fprintf(fp,
+	    "certificates issued by the CA but not yet recorded "
 	    "when the kill came (found and revoked by recovery): %ld\n",
 	    landed[LAND__COUNT]);
 	fprintf(fp, "kills by where they landed:\n");
@@ -228,15 +231,15 @@ test_random_kills_leave_ledger_ca_and_device_consistent(void **state)
 			fprintf(stderr, "kill %ld: %d inconsistencies\n", i, b);
 		bad += b;
 	}
-	report(stderr, kills, seed, (run_us + run_us / 10) / 1000, landed, bad, clock_now_ms() - t0);
+	report(stderr, kills, seed, (run_us + run_us / 10) / 1000, landed, bad,
+	    clock_now_ms() - t0);
 	const char *path = getenv("CRASH_REPORT");
 	if (path != NULL) {
 		FILE *fp = fopen(path, "w");
 
 		if (fp != NULL) {
 			report(fp, kills, seed, (run_us + run_us / 10) / 1000,
-			    landed, bad,
-			    clock_now_ms() - t0);
+			    landed, bad, clock_now_ms() - t0);
 			fclose(fp);
 		}
 	}

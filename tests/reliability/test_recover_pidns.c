@@ -39,7 +39,7 @@ sql_count(const char *path, const char *sql)
 	long n = -1;
 
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
-	    SQLITE_OK &&
+		SQLITE_OK &&
 	    sqlite3_busy_timeout(db, 5000) == SQLITE_OK &&
 	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
@@ -65,7 +65,8 @@ unshare_works(void)
 static void
 skip_without_unshare(void)
 {
-	fprintf(stderr, "SKIP: unshare --pid --fork --mount-proc does not "
+	fprintf(stderr,
+	    "SKIP: unshare --pid --fork --mount-proc does not "
 	    "work here (needs root and util-linux): run ownership across "
 	    "PID namespaces is NOT tested\n");
 	skip();
@@ -84,8 +85,10 @@ station_in_pidns(struct sim_line *sl, const char *cmd, const char *arg,
 	int rc = proc_run(argv, NULL, 60000, &o);
 
 	if (rc != 0)
-		fprintf(stderr, "station ledger %s in a PID namespace: exit %d: "
-		    "%s\n", cmd, rc, o.err);
+		fprintf(stderr,
+		    "station ledger %s in a PID namespace: exit %d: "
+		    "%s\n",
+		    cmd, rc, o.err);
 	*out = o.out;
 	o.out = NULL;
 	proc_out_clear(&o);
@@ -121,9 +124,10 @@ static void
 wait_reserved(const char *ledger, long n)
 {
 	for (int i = 0; i < 3000; i++) {
-		if (sql_count(ledger, "SELECT count(*) FROM reservations v"
-		    " JOIN runs r ON r.id = v.run_id"
-		    " WHERE r.result = 'running'") >= n)
+		if (sql_count(ledger,
+			"SELECT count(*) FROM reservations v"
+			" JOIN runs r ON r.id = v.run_id"
+			" WHERE r.result = 'running'") >= n)
 			return;
 		usleep(10 * 1000);
 	}
@@ -151,7 +155,7 @@ struct live_batch {
 	struct sim_line *sl;
 	char *ledger; /* its ledger file */
 	pid_t pid;
-	int rfd;      /* its stdout */
+	int rfd; /* its stdout */
 };
 
 static void
@@ -194,14 +198,17 @@ test_recovery_in_another_pid_namespace_leaves_live_runs(void **state)
 	/* Listed after that command's own recovery: both runs live on. */
 	long shown = 0;
 	for (const char *p = strstr(out, "\"running\""); p != NULL;
-	    p = strstr(p + 1, "\"running\""))
+	     p = strstr(p + 1, "\"running\""))
 		shown++;
 	assert_int_equal(shown, SLOTS);
 	free(out);
 	assert_int_equal(sql_count(ledger,
-	    "SELECT count(*) FROM runs WHERE result = 'FAIL'"), 0);
-	assert_int_equal(sql_count(ledger,
-	    "SELECT count(*) FROM certificates WHERE status = 'revoked'"), 0);
+			     "SELECT count(*) FROM runs WHERE result = 'FAIL'"),
+	    0);
+	assert_int_equal(
+	    sql_count(ledger,
+		"SELECT count(*) FROM certificates WHERE status = 'revoked'"),
+	    0);
 
 	assert_int_equal(proc_wait_ms(b.pid, 120000), 0);
 	long passed = 0;
@@ -214,12 +221,14 @@ test_recovery_in_another_pid_namespace_leaves_live_runs(void **state)
 	free(line);
 	assert_int_equal(passed, SLOTS);
 	assert_int_equal(sql_count(ledger,
-	    "SELECT count(*) FROM runs WHERE result = 'PASS'"), SLOTS);
-	assert_int_equal(sql_count(ledger,
-	    "SELECT count(*) FROM certificates WHERE status = 'verified'"),
+			     "SELECT count(*) FROM runs WHERE result = 'PASS'"),
 	    SLOTS);
-	assert_int_equal(sql_count(ledger,
-	    "SELECT count(*) FROM reservations"), 0);
+	assert_int_equal(
+	    sql_count(ledger,
+		"SELECT count(*) FROM certificates WHERE status = 'verified'"),
+	    SLOTS);
+	assert_int_equal(sql_count(ledger, "SELECT count(*) FROM reservations"),
+	    0);
 	assert_int_equal(check_ledger_intact(ledger), 0);
 	live_batch_free(&b);
 }
@@ -238,19 +247,25 @@ test_killed_batch_is_recovered_from_another_pid_namespace(void **state)
 	assert_int_equal(proc_wait_ms(b.pid, 10000), 128 + SIGKILL);
 	/* Nobody has recovered yet: the dead batch's runs and lock file are
 	 * as it left them. */
-	assert_int_equal(sql_count(ledger,
-	    "SELECT count(*) FROM runs WHERE result = 'running'"), SLOTS);
+	assert_int_equal(
+	    sql_count(ledger,
+		"SELECT count(*) FROM runs WHERE result = 'running'"),
+	    SLOTS);
 	assert_int_equal(count_lock_files(sl->dir), 1);
 
 	assert_int_equal(station_in_pidns(sl, "list", NULL, &out), 0);
 	free(out);
 	assert_int_equal(check_no_running(ledger), 0);
 	assert_int_equal(sql_count(ledger,
-	    "SELECT count(*) FROM runs WHERE result = 'FAIL'"), SLOTS);
-	assert_int_equal(sql_count(ledger,
-	    "SELECT count(*) FROM reservations"), 0);
-	assert_int_equal(sql_count(ledger, "SELECT count(*) FROM certificates"
-	    " WHERE status IN ('issued','written','verified')"), 0);
+			     "SELECT count(*) FROM runs WHERE result = 'FAIL'"),
+	    SLOTS);
+	assert_int_equal(sql_count(ledger, "SELECT count(*) FROM reservations"),
+	    0);
+	assert_int_equal(
+	    sql_count(ledger,
+		"SELECT count(*) FROM certificates"
+		" WHERE status IN ('issued','written','verified')"),
+	    0);
 	assert_int_equal(count_lock_files(sl->dir), 0);
 	assert_int_equal(check_ledger_intact(ledger), 0);
 	live_batch_free(&b);

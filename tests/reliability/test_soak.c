@@ -35,7 +35,7 @@
 struct variant {
 	const char *name;
 	const char *faults[3]; /* --fault specs */
-	int restart;           /* a one-shot fault: fresh device every run */
+	int restart;	       /* a one-shot fault: fresh device every run */
 };
 
 static const struct variant variants[] = {
@@ -82,8 +82,11 @@ count_link(struct tally *t, const char *log)
 	const char *p = log ? strstr(log, " link: ") : NULL;
 	unsigned long req, re, nak, bad;
 
-	if (p && sscanf(p, " link: %lu requests, %lu retransmits, %lu naks, "
-	    "%lu bad frames", &req, &re, &nak, &bad) == 4) {
+	if (p &&
+	    sscanf(p,
+		" link: %lu requests, %lu retransmits, %lu naks, "
+		"%lu bad frames",
+		&req, &re, &nak, &bad) == 4) {
 		t->retransmits += (long)re;
 		t->naks += (long)nak;
 		t->bad_frames += (long)bad;
@@ -119,8 +122,8 @@ soak_run(const struct station_env *e, const char *uri, const char *profile,
 {
 	char *out = xasprintf("%s/run.json", e->dir);
 	char *err = xasprintf("%s/run.log", e->dir);
-	const char *args[] = { "provision", uri, "--json", "--profile",
-		profile, NULL };
+	const char *args[] = { "provision", uri, "--json", "--profile", profile,
+		NULL };
 	int failed = 0;
 
 	t->runs++;
@@ -130,8 +133,7 @@ soak_run(const struct station_env *e, const char *uri, const char *profile,
 	char *text = (char *)slurp(out, NULL);
 	json_t *j = text ? json_loads(text, 0, NULL) : NULL;
 	const char *result = json_string_value(json_object_get(j, "result"));
-	const char *step = json_string_value(json_object_get(j,
-	    "failed_step"));
+	const char *step = json_string_value(json_object_get(j, "failed_step"));
 	const char *kind = json_string_value(json_object_get(j, "error"));
 	const char *reason = json_string_value(json_object_get(j, "reason"));
 
@@ -142,8 +144,8 @@ soak_run(const struct station_env *e, const char *uri, const char *profile,
 		t->hangs++;
 		failed = 1;
 	} else if (rc == 0 && result && strcmp(result, "PASS") == 0) {
-		json_int_t id = json_integer_value(json_object_get(j,
-		    "run_id"));
+		json_int_t id =
+		    json_integer_value(json_object_get(j, "run_id"));
 
 		t->pass++;
 		if (check_pass_run(e->ledger, (int64_t)id, uri, 10)) {
@@ -183,11 +185,12 @@ soak_run(const struct station_env *e, const char *uri, const char *profile,
 static void
 report(FILE *fp, const struct tally *t, uint64_t ms)
 {
-	fprintf(fp, "line-fault soak: %ld runs in %.1f s: %ld PASS, %ld FAIL, "
+	fprintf(fp,
+	    "line-fault soak: %ld runs in %.1f s: %ld PASS, %ld FAIL, "
 	    "%ld hangs, %ld wrong certificates, %ld unreadable devices, %ld "
-	    "runs without a proper result\n", t->runs, (double)ms / 1000,
-	    t->pass, t->fail, t->hangs, t->wrong, t->unreadable,
-	    t->bad_result);
+	    "runs without a proper result\n",
+	    t->runs, (double)ms / 1000, t->pass, t->fail, t->hangs, t->wrong,
+	    t->unreadable, t->bad_result);
 	fprintf(fp, "link: %ld retransmissions, %ld NAKs, %ld bad frames\n",
 	    t->retransmits, t->naks, t->bad_frames);
 	fprintf(fp, "FAIL by step: kind\n");
@@ -220,13 +223,13 @@ test_faulty_lines_end_every_run_cleanly_and_never_misprovision(void **state)
 
 		if (variants[v].restart && r >= (long)NVARIANTS) {
 			devsim_proc_stop(dev[v]);
-			dev[v] = start_device(&variants[v], serials[v],
-			    seed + r);
+			dev[v] =
+			    start_device(&variants[v], serials[v], seed + r);
 			assert_non_null(dev[v]);
 		}
 		/* Every tenth run RSA: longer frames, slower key generation. */
-		failures += soak_run(e, dev[v]->uri, r % 10 == 9 ? "rsa" :
-		    "default", &t);
+		failures += soak_run(e, dev[v]->uri,
+		    r % 10 == 9 ? "rsa" : "default", &t);
 	}
 	uint64_t ms = clock_now_ms() - t0;
 	report(stderr, &t, ms);

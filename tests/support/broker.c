@@ -19,14 +19,17 @@ test_broker_start(struct test_broker *b, const char *dir,
 	int n;
 
 	memset(b, 0, sizeof *b);
-	snprintf(cmd, sizeof cmd, "sh '%s/fixtures/broker/start.sh' '%s' '%s' %d",
-	    src ? src : ".", dir, device_ca_pem, lifetime_s);
+	snprintf(cmd, sizeof cmd,
+	    "sh '%s/fixtures/broker/start.sh' '%s' '%s' %d", src ? src : ".",
+	    dir, device_ca_pem, lifetime_s);
 	fp = popen(cmd, "r");
 	if (fp == NULL)
 		return -1;
-	n = fgets(line, sizeof line, fp) ? sscanf(line, "%ld %ld", &port,
-	    &pid) : 0;
-	if (pclose(fp) != 0 || n != 2 || port <= 0 || port > 65535 || pid <= 1) {
+	n = fgets(line, sizeof line, fp) ?
+	    sscanf(line, "%ld %ld", &port, &pid) :
+	    0;
+	if (pclose(fp) != 0 || n != 2 || port <= 0 || port > 65535 ||
+	    pid <= 1) {
 		fprintf(stderr, "test broker: start.sh failed\n");
 		return -1;
 	}

@@ -26,8 +26,7 @@ struct ca_settings *ca_test_settings(struct ca_test_settings *t, ...);
  * then freed; the issued certificate cleared; the backend freed.  Each
  * may be NULL or empty.
  */
-void ca_test_done(char *cause, struct ca_issued *issued,
-    struct ca_backend *ca);
+void ca_test_done(char *cause, struct ca_issued *issued, struct ca_backend *ca);
 
 /* Send the station's log (debug level) to a capture file. */
 void ca_test_capture_logs(void);

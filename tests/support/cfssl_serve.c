@@ -21,20 +21,21 @@ cfssl_installed(void)
 
 int
 cfssl_serve_start(struct cfssl_serve *c, const char *dir,
-    const char *config_name, const struct pki_chain *pki,
-    const char *auth_key)
+    const char *config_name, const struct pki_chain *pki, const char *auth_key)
 {
 	char port[16];
 	char *config, *log;
 	/* Keys are hex, as CFSSL expects. */
-	char *text = xasprintf("{\"signing\": {"
+	char *text = xasprintf(
+	    "{\"signing\": {"
 	    "\"default\": {\"expiry\": \"8760h\", \"usages\": "
 	    "[\"digital signature\", \"client auth\"]},"
 	    "\"profiles\": {\"device\": {\"expiry\": \"8760h\", \"usages\": "
 	    "[\"digital signature\", \"client auth\"], \"auth_key\": "
 	    "\"line\"}}},"
 	    "\"auth_keys\": {\"line\": {\"type\": \"standard\", \"key\": "
-	    "\"%s\"}}}", auth_key);
+	    "\"%s\"}}}",
+	    auth_key);
 
 	config = scratch_write(dir, config_name, text, 0600);
 	log = xasprintf("%s/cfssl.log", dir);

@@ -13,7 +13,7 @@
 #include "tests/support/pki.h"
 
 struct cfssl_serve {
-	pid_t pid;     /* 0 when not running */
+	pid_t pid; /* 0 when not running */
 	int port;
 	char addr[64]; /* "https://127.0.0.1:PORT" */
 };
@@ -28,8 +28,7 @@ int cfssl_installed(void);
  * then still running, for cfssl_serve_stop).
  */
 int cfssl_serve_start(struct cfssl_serve *c, const char *dir,
-    const char *config_name, const struct pki_chain *pki,
-    const char *auth_key);
+    const char *config_name, const struct pki_chain *pki, const char *auth_key);
 /* SIGTERM and reap (nothing when not running). */
 void cfssl_serve_stop(struct cfssl_serve *c);
 

@@ -11,7 +11,7 @@
 
 struct dev_session {
 	struct devsim_proc *sim; /* NULL until started */
-	struct client *cli;      /* NULL until connected */
+	struct client *cli;	 /* NULL until connected */
 };
 
 extern struct dev_session ds;

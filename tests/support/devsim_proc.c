@@ -54,8 +54,10 @@ devsim_proc_start(const char *const *args)
 	size_t len = strlen(line);
 	if (strncmp(line, prefix, strlen(prefix)) != 0 || len < 2 ||
 	    line[len - 1] != '\n') {
-		fprintf(stderr, "devsim_proc: devsim said '%s' instead of a "
-		    "listening line\n", line);
+		fprintf(stderr,
+		    "devsim_proc: devsim said '%s' instead of a "
+		    "listening line\n",
+		    line);
 		free(line);
 		proc_wait_ms(pid, 0);
 		return NULL;

@@ -12,8 +12,8 @@
 #include "tests/support/proc.h"
 
 struct devsim_proc {
-	pid_t pid;  /* 0 once stopped */
-	char *uri;  /* what devsim printed after "listening ", e.g.
+	pid_t pid; /* 0 once stopped */
+	char *uri; /* what devsim printed after "listening ", e.g.
 	               "tcp:127.0.0.1:45678" */
 };
 

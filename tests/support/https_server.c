@@ -40,7 +40,7 @@ https_request_header(const struct https_request *req, const char *name)
 {
 	size_t n = strlen(name);
 
-	for (const char *p = req->headers; p && *p; ) {
+	for (const char *p = req->headers; p && *p;) {
 		const char *eol = strstr(p, "\r\n");
 		size_t len = eol ? (size_t)(eol - p) : strlen(p);
 
@@ -107,12 +107,18 @@ static const char *
 reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 503: return "Service Unavailable";
-	default: return "Status";
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Status";
 	}
 }
 
@@ -151,10 +157,11 @@ serve_one(struct https_server *s, int cfd)
 	}
 	const char *body = reply.body ? reply.body : "";
 	char head[256];
-	int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\n"
+	int n = snprintf(head, sizeof head,
+	    "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-	    "Connection: close\r\n\r\n", reply.status, reason(reply.status),
-	    strlen(body));
+	    "Connection: close\r\n\r\n",
+	    reply.status, reason(reply.status), strlen(body));
 	SSL_write(ssl, head, n);
 	if (body[0])
 		SSL_write(ssl, body, (int)strlen(body));

@@ -46,7 +46,6 @@ const char *https_server_addr(const struct https_server *s);
 void https_server_stop(struct https_server *s);
 
 /* The value of header `name` in req (malloc'ed), or NULL. */
-char *https_request_header(const struct https_request *req,
-    const char *name);
+char *https_request_header(const struct https_request *req, const char *name);
 
 #endif

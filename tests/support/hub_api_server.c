@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static void
 copy(char *dst, size_t cap, const char *src)
 {
@@ -62,8 +61,9 @@ sign(struct hub_api_server *h, const char *id, json_t *req,
 	fingerprint(h->mode == HUB_BAD_FINGERPRINT ? h->pki->inter : cert, fp);
 	char *pem = pki_pem(cert), *ca = pki_pem(h->pki->inter);
 	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:s, "
-	    "s:s}", "deviceId", id, "clientCert", pem, "caCert", ca,
-	    "brokerUrl", "localhost", "mqttPort", 1883, "mqttSecurePort", 8883,
+			      "s:s}",
+	    "deviceId", id, "clientCert", pem, "caCert", ca, "brokerUrl",
+	    "localhost", "mqttPort", 1883, "mqttSecurePort", 8883,
 	    "fingerprint", fp, "serialNumber", serial, "validFrom",
 	    "2025-06-15T10:00:00.000Z", "validTo", "2026-06-15T10:00:00.000Z");
 	reply->status = 201;
@@ -117,10 +117,12 @@ handle(void *arg, const struct https_request *req, struct https_reply *reply)
 	} else if (strcmp(req->method, "POST") == 0 && slash &&
 	    strcmp(slash, "/sign-csr") == 0) {
 		h->n_sign++;
-		copy(h->last_fw, sizeof h->last_fw, json_string_value(
-		    json_object_get(body, "firmwareVersion")));
-		copy(h->last_hw, sizeof h->last_hw, json_string_value(
-		    json_object_get(body, "hardwareVersion")));
+		copy(h->last_fw, sizeof h->last_fw,
+		    json_string_value(
+			json_object_get(body, "firmwareVersion")));
+		copy(h->last_hw, sizeof h->last_hw,
+		    json_string_value(
+			json_object_get(body, "hardwareVersion")));
 		sign(h, id, body, reply);
 	} else {
 		reply->status = 404;

@@ -21,7 +21,7 @@
 
 enum hub_mode {
 	HUB_OK,
-	HUB_UNKNOWN_DEVICE, /* 404: the device is not registered */
+	HUB_UNKNOWN_DEVICE,  /* 404: the device is not registered */
 	HUB_BAD_FINGERPRINT, /* 200, but the fingerprint is another cert's */
 };
 

@@ -89,8 +89,10 @@ index_cb(const struct local_ca_record *rec, void *arg)
 	sqlite3_reset(c->st);
 	sqlite3_bind_text(c->st, 1, rec->serial_hex, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(c->st) != SQLITE_ROW) {
-		fprintf(stderr, "check: CA issued %s (%s) but the ledger does "
-		    "not know it\n", rec->serial_hex, rec->subject);
+		fprintf(stderr,
+		    "check: CA issued %s (%s) but the ledger does "
+		    "not know it\n",
+		    rec->serial_hex, rec->subject);
 		c->bad++;
 	}
 	return 0;
@@ -150,13 +152,17 @@ check_ca_revoked_agrees(const char *ledger_path, const char *ca_dir)
 
 	if (db == NULL)
 		bad++;
-	st = db ? prep(db, "SELECT status FROM certificates"
-	    " WHERE serial_hex = ?") : NULL;
+	st = db ? prep(db,
+		      "SELECT status FROM certificates"
+		      " WHERE serial_hex = ?") :
+		  NULL;
 	for (size_t i = 0; st && i < n; i++) {
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(serials[i], serials[j]) == 0) {
-				fprintf(stderr, "check: the CA revoked %s "
-				    "twice\n", serials[i]);
+				fprintf(stderr,
+				    "check: the CA revoked %s "
+				    "twice\n",
+				    serials[i]);
 				bad++;
 			}
 		}
@@ -164,22 +170,28 @@ check_ca_revoked_agrees(const char *ledger_path, const char *ca_dir)
 		sqlite3_bind_text(st, 1, serials[i], -1, SQLITE_TRANSIENT);
 		if (sqlite3_step(st) != SQLITE_ROW ||
 		    strcmp(col(st, 0), "revoked") != 0) {
-			fprintf(stderr, "check: the CA revoked %s, the ledger "
-			    "says '%s'\n", serials[i], col(st, 0));
+			fprintf(stderr,
+			    "check: the CA revoked %s, the ledger "
+			    "says '%s'\n",
+			    serials[i], col(st, 0));
 			bad++;
 		}
 	}
 	sqlite3_finalize(st);
-	st = db ? prep(db, "SELECT serial_hex FROM certificates"
-	    " WHERE status = 'revoked' AND backend = 'local'") : NULL;
+	st = db ? prep(db,
+		      "SELECT serial_hex FROM certificates"
+		      " WHERE status = 'revoked' AND backend = 'local'") :
+		  NULL;
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
 		size_t i = 0;
 
 		while (i < n && strcmp(serials[i], col(st, 0)) != 0)
 			i++;
 		if (i == n) {
-			fprintf(stderr, "check: the ledger says %s is revoked, "
-			    "the CA does not\n", col(st, 0));
+			fprintf(stderr,
+			    "check: the ledger says %s is revoked, "
+			    "the CA does not\n",
+			    col(st, 0));
 			bad++;
 		}
 	}
@@ -200,12 +212,13 @@ check_no_running(const char *ledger_path)
 
 	if (db == NULL)
 		return 1;
-	st = prep(db, "SELECT id, result, coalesce(failed_step, ''),"
+	st = prep(db,
+	    "SELECT id, result, coalesce(failed_step, ''),"
 	    " coalesce(reason, '') FROM runs WHERE result = 'running'"
 	    " OR reason LIKE 'station stopped during step %'");
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
-		char *want = xasprintf("station stopped during step %s",
-		    col(st, 2));
+		char *want =
+		    xasprintf("station stopped during step %s", col(st, 2));
 
 		if (strcmp(col(st, 1), "running") == 0) {
 			fprintf(stderr, "check: run %s is still running\n",
@@ -213,9 +226,10 @@ check_no_running(const char *ledger_path)
 			bad++;
 		} else if (strcmp(col(st, 1), "FAIL") != 0 ||
 		    strcmp(col(st, 3), want) != 0) {
-			fprintf(stderr, "check: recovered run %s: %s at %s, "
-			    "'%s'\n", col(st, 0), col(st, 1), col(st, 2),
-			    col(st, 3));
+			fprintf(stderr,
+			    "check: recovered run %s: %s at %s, "
+			    "'%s'\n",
+			    col(st, 0), col(st, 1), col(st, 2), col(st, 3));
 			bad++;
 		}
 		free(want);
@@ -243,9 +257,10 @@ device_holds(const char *uri, const char *pem, int tries, const char *what)
 		    uri);
 		bad = 1;
 	} else if (got_len != want_len || memcmp(got, want, got_len) != 0) {
-		fprintf(stderr, "check: %s: the device holds a different "
-		    "certificate (%zu bytes vs %zu)\n", what, got_len,
-		    want_len);
+		fprintf(stderr,
+		    "check: %s: the device holds a different "
+		    "certificate (%zu bytes vs %zu)\n",
+		    what, got_len, want_len);
 		bad = 1;
 	}
 	free(want);
@@ -263,7 +278,8 @@ check_device(const char *ledger_path, const char *serial, const char *uri,
 
 	if (db == NULL)
 		return 1;
-	st = prep(db, "SELECT serial_hex, status, pem FROM certificates"
+	st = prep(db,
+	    "SELECT serial_hex, status, pem FROM certificates"
 	    " WHERE device_serial = ? ORDER BY id");
 	if (st == NULL)
 		bad++;
@@ -278,15 +294,19 @@ check_device(const char *ledger_path, const char *serial, const char *uri,
 		    strcmp(status, "superseded") == 0 ||
 		    strcmp(status, "revoking") == 0) {
 			/* The local CA can revoke: an intent must not last. */
-			fprintf(stderr, "check: certificate %s is %s but "
-			    "not revoked\n", col(st, 0), status);
+			fprintf(stderr,
+			    "check: certificate %s is %s but "
+			    "not revoked\n",
+			    col(st, 0), status);
 			bad++;
 			continue;
 		}
 		live++;
 		if (want_one_live && strcmp(status, "verified") != 0) {
-			fprintf(stderr, "check: live certificate %s is only "
-			    "%s\n", col(st, 0), status);
+			fprintf(stderr,
+			    "check: live certificate %s is only "
+			    "%s\n",
+			    col(st, 0), status);
 			bad++;
 		}
 		if (want_one_live)
@@ -299,7 +319,8 @@ check_device(const char *ledger_path, const char *serial, const char *uri,
 		bad++;
 	}
 	/* A PASS run's certificate is verified, or was revoked later. */
-	st = prep(db, "SELECT r.id, coalesce(c.status, 'none') FROM runs r"
+	st = prep(db,
+	    "SELECT r.id, coalesce(c.status, 'none') FROM runs r"
 	    " LEFT JOIN certificates c ON c.serial_hex = r.cert_serial"
 	    " WHERE r.result = 'PASS' AND r.device_serial = ?"
 	    " AND coalesce(c.status, 'none') NOT IN ('verified', 'revoked')");
@@ -308,8 +329,10 @@ check_device(const char *ledger_path, const char *serial, const char *uri,
 	else
 		sqlite3_bind_text(st, 1, serial, -1, SQLITE_TRANSIENT);
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
-		fprintf(stderr, "check: PASS run %s has certificate status "
-		    "%s\n", col(st, 0), col(st, 1));
+		fprintf(stderr,
+		    "check: PASS run %s has certificate status "
+		    "%s\n",
+		    col(st, 0), col(st, 1));
 		bad++;
 	}
 	sqlite3_finalize(st);
@@ -327,7 +350,8 @@ check_pass_run(const char *ledger_path, int64_t run_id, const char *uri,
 
 	if (db == NULL)
 		return 1;
-	st = prep(db, "SELECT r.result, c.status, c.pem, c.serial_hex"
+	st = prep(db,
+	    "SELECT r.result, c.status, c.pem, c.serial_hex"
 	    " FROM runs r JOIN certificates c ON c.serial_hex = r.cert_serial"
 	    " WHERE r.id = ?");
 	if (st)
@@ -356,9 +380,11 @@ int64_t
 ledger_newest_run(const char *ledger_path, char **result, char **last_ok_step)
 {
 	sqlite3 *db = open_ro(ledger_path);
-	sqlite3_stmt *st = db ? prep(db, "SELECT id, result, (SELECT step FROM"
-	    " run_events e WHERE e.run_id = runs.id AND e.status = 'ok'"
-	    " ORDER BY e.id DESC LIMIT 1) FROM runs ORDER BY id DESC LIMIT 1") :
+	sqlite3_stmt *st = db ?
+	    prep(db,
+		"SELECT id, result, (SELECT step FROM"
+		" run_events e WHERE e.run_id = runs.id AND e.status = 'ok'"
+		" ORDER BY e.id DESC LIMIT 1) FROM runs ORDER BY id DESC LIMIT 1") :
 	    NULL;
 	int64_t id = 0;
 
@@ -379,8 +405,10 @@ long
 ledger_count_events(const char *ledger_path, const char *pattern)
 {
 	sqlite3 *db = open_ro(ledger_path);
-	sqlite3_stmt *st = db ? prep(db, "SELECT count(*) FROM run_events"
-	    " WHERE detail LIKE ?") : NULL;
+	sqlite3_stmt *st = db ? prep(db,
+				    "SELECT count(*) FROM run_events"
+				    " WHERE detail LIKE ?") :
+				NULL;
 	long n = 0;
 
 	if (st) {

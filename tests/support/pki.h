@@ -28,13 +28,13 @@ EVP_PKEY *pki_key(int rsa); /* rsa == 0: EC P-256, else RSA-2048 */
 
 /* CSRs. */
 struct pki_csr_spec {
-	EVP_PKEY *key;       /* signs the CSR and is its public key */
-	EVP_PKEY *pub;       /* NULL: key; else the public key put in */
+	EVP_PKEY *key;	     /* signs the CSR and is its public key */
+	EVP_PKEY *pub;	     /* NULL: key; else the public key put in */
 	const char *subject; /* DN string (dn.h syntax) */
 	const char *san;     /* "DNS:a,URI:b" or NULL */
-	int ca_true;         /* request basicConstraints CA:TRUE */
-	int ns_comment;      /* request an nsComment extension */
-	int challenge;       /* add a challengePassword attribute */
+	int ca_true;	     /* request basicConstraints CA:TRUE */
+	int ns_comment;	     /* request an nsComment extension */
+	int challenge;	     /* add a challengePassword attribute */
 	const EVP_MD *md;    /* NULL: SHA-256 */
 };
 
@@ -43,15 +43,15 @@ X509_REQ *pki_make_csr(const struct pki_csr_spec *spec);
 /* Certificates: every test certificate comes out of pki_cert_new. */
 struct pki_cert_spec {
 	const X509_NAME *subject; /* or, if NULL: */
-	const char *org;     /* NULL or O= before the CN */
-	const char *cn;      /* CN= */
-	EVP_PKEY *pub;       /* the key certified */
-	X509 *issuer;        /* NULL: self-issued */
-	EVP_PKEY *issuer_key; /* signs; NULL: pub (self-signed) */
-	long not_before;     /* seconds from now (negative: in the past) */
-	long not_after;      /* seconds from now */
-	long serial;         /* 0: 128 random bits */
-	const EVP_MD *md;    /* NULL: SHA-256 */
+	const char *org;	  /* NULL or O= before the CN */
+	const char *cn;		  /* CN= */
+	EVP_PKEY *pub;		  /* the key certified */
+	X509 *issuer;		  /* NULL: self-issued */
+	EVP_PKEY *issuer_key;	  /* signs; NULL: pub (self-signed) */
+	long not_before;	  /* seconds from now (negative: in the past) */
+	long not_after;		  /* seconds from now */
+	long serial;		  /* 0: 128 random bits */
+	const EVP_MD *md;	  /* NULL: SHA-256 */
 	/* "name=value" extension conf strings, NULL-terminated, e.g.
 	 * "basicConstraints=critical,CA:TRUE" */
 	const char *const *exts;
@@ -82,8 +82,7 @@ X509 *pki_issue(X509_REQ *csr, X509 *issuer, EVP_PKEY *issuer_key, int days,
  * SubjectPublicKeyInfo with subject CN=`cn`.  NULL if the input does not
  * parse or verify; the caller frees the result.
  */
-uint8_t *pki_cert_for_csr_der(const uint8_t *csr, size_t csr_len,
-    size_t *len);
+uint8_t *pki_cert_for_csr_der(const uint8_t *csr, size_t csr_len, size_t *len);
 uint8_t *pki_cert_for_spki_der(const uint8_t *spki, size_t spki_len,
     const char *cn, size_t *len);
 
@@ -144,7 +143,7 @@ X509 *pki_chain_sign(const struct pki_chain *pki, X509_REQ *csr, int days,
 struct test_chip {
 	EVP_PKEY *key; /* borrowed */
 	unsigned long calls;
-	int fail;      /* nonzero: refuse to sign */
+	int fail; /* nonzero: refuse to sign */
 };
 
 st_err test_chip_sign(void *ctx, enum sig_scheme sig_alg, const uint8_t *digest,

@@ -61,8 +61,9 @@ set_serial(X509 *cert, long serial)
 	b[0] &= 0x7f;
 	b[0] |= 0x10;
 	bn = BN_bin2bn(b, sizeof b, NULL);
-	need(bn != NULL && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert))
-	    != NULL, "serial");
+	need(bn != NULL &&
+		BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) != NULL,
+	    "serial");
 	BN_free(bn);
 }
 
@@ -74,9 +75,11 @@ make_name(const char *org, const char *cn)
 	need(name != NULL, "allocation");
 	if (org != NULL)
 		need(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
-		    (const unsigned char *)org, -1, -1, 0), "subject O");
+			 (const unsigned char *)org, -1, -1, 0),
+		    "subject O");
 	need(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-	    (const unsigned char *)cn, -1, -1, 0), "subject CN");
+		 (const unsigned char *)cn, -1, -1, 0),
+	    "subject CN");
 	return name;
 }
 
@@ -104,8 +107,9 @@ copy_san(X509 *cert, X509_REQ *csr)
 	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(csr);
 	int idx = X509v3_get_ext_by_NID(exts, NID_subject_alt_name, -1);
 
-	need(idx < 0 || X509_add_ext(cert, sk_X509_EXTENSION_value(exts, idx),
-	    -1), "copying subjectAltName");
+	need(idx < 0 ||
+		X509_add_ext(cert, sk_X509_EXTENSION_value(exts, idx), -1),
+	    "copying subjectAltName");
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 }
 
@@ -119,19 +123,21 @@ pki_cert_new(const struct pki_cert_spec *s)
 	need(cert != NULL, "allocation");
 	set_serial(cert, s->serial);
 	need(X509_set_version(cert, X509_VERSION_3) &&
-	    X509_set_subject_name(cert, subject) &&
-	    X509_set_issuer_name(cert, s->issuer ?
-	    X509_get_subject_name(s->issuer) : subject) &&
-	    X509_set_pubkey(cert, s->pub), "certificate fields");
+		X509_set_subject_name(cert, subject) &&
+		X509_set_issuer_name(cert,
+		    s->issuer ? X509_get_subject_name(s->issuer) : subject) &&
+		X509_set_pubkey(cert, s->pub),
+	    "certificate fields");
 	need(X509_gmtime_adj(X509_getm_notBefore(cert), s->not_before) &&
-	    X509_gmtime_adj(X509_getm_notAfter(cert), s->not_after),
+		X509_gmtime_adj(X509_getm_notAfter(cert), s->not_after),
 	    "validity");
 	for (size_t i = 0; s->exts != NULL && s->exts[i] != NULL; i++)
 		add_ext(cert, s->issuer ? s->issuer : cert, s->exts[i]);
 	if (s->copy_san_from != NULL)
 		copy_san(cert, s->copy_san_from);
 	need(X509_sign(cert, s->issuer_key ? s->issuer_key : s->pub,
-	    s->md ? s->md : EVP_sha256()) > 0, "certificate signature");
+		 s->md ? s->md : EVP_sha256()) > 0,
+	    "certificate signature");
 	X509_NAME_free(own);
 	return cert;
 }
@@ -140,17 +146,13 @@ X509 *
 pki_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key,
     int ca, long from_days, long to_days)
 {
-	static const char *const ca_exts[] = {
-		"subjectKeyIdentifier=hash",
+	static const char *const ca_exts[] = { "subjectKeyIdentifier=hash",
 		"basicConstraints=critical,CA:TRUE",
-		"keyUsage=critical,keyCertSign,cRLSign", NULL
-	};
-	static const char *const leaf_exts[] = {
-		"subjectKeyIdentifier=hash",
+		"keyUsage=critical,keyCertSign,cRLSign", NULL };
+	static const char *const leaf_exts[] = { "subjectKeyIdentifier=hash",
 		"basicConstraints=critical,CA:FALSE",
 		"keyUsage=critical,digitalSignature",
-		"extendedKeyUsage=clientAuth", NULL
-	};
+		"extendedKeyUsage=clientAuth", NULL };
 	const char *const *preset = ca ? ca_exts : leaf_exts;
 	const char *exts[8];
 	size_t n = 0;
@@ -162,9 +164,12 @@ pki_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key,
 	for (size_t i = 1; preset[i] != NULL; i++)
 		exts[n++] = preset[i];
 	exts[n] = NULL;
-	return pki_cert_new(&(struct pki_cert_spec){
-	    .cn = cn, .pub = key, .issuer = issuer, .issuer_key = issuer_key,
-	    .not_before = from_days * 86400L, .not_after = to_days * 86400L,
+	return pki_cert_new(&(struct pki_cert_spec){ .cn = cn,
+	    .pub = key,
+	    .issuer = issuer,
+	    .issuer_key = issuer_key,
+	    .not_before = from_days * 86400L,
+	    .not_after = to_days * 86400L,
 	    .exts = exts });
 }
 
@@ -172,12 +177,16 @@ X509 *
 pki_issue(X509_REQ *csr, X509 *issuer, EVP_PKEY *issuer_key, int days,
     const EVP_MD *md, const char *const *exts)
 {
-	return pki_cert_new(&(struct pki_cert_spec){
-	    .subject = X509_REQ_get_subject_name(csr),
-	    .pub = X509_REQ_get0_pubkey(csr), .issuer = issuer,
-	    .issuer_key = issuer_key, .not_before = -60,
-	    .not_after = days * 86400L, .serial = 4242, .md = md,
-	    .exts = exts });
+	return pki_cert_new(
+	    &(struct pki_cert_spec){ .subject = X509_REQ_get_subject_name(csr),
+		.pub = X509_REQ_get0_pubkey(csr),
+		.issuer = issuer,
+		.issuer_key = issuer_key,
+		.not_before = -60,
+		.not_after = days * 86400L,
+		.serial = 4242,
+		.md = md,
+		.exts = exts });
 }
 
 /* DER of a certificate for `pub` named `subject` from a fresh CA. */
@@ -185,11 +194,15 @@ static uint8_t *
 throwaway_ca_der(EVP_PKEY *pub, const X509_NAME *subject, size_t *len)
 {
 	EVP_PKEY *ca_key = pki_key_ec("P-256");
-	X509 *ca = pki_cert_new(&(struct pki_cert_spec){
-	    .cn = "devsim test CA", .pub = ca_key, .not_after = 3600 });
-	X509 *x = pki_cert_new(&(struct pki_cert_spec){
-	    .subject = subject, .pub = pub, .issuer = ca, .issuer_key = ca_key,
-	    .not_after = 3600, .serial = 1 });
+	X509 *ca = pki_cert_new(&(struct pki_cert_spec){ .cn = "devsim test CA",
+	    .pub = ca_key,
+	    .not_after = 3600 });
+	X509 *x = pki_cert_new(&(struct pki_cert_spec){ .subject = subject,
+	    .pub = pub,
+	    .issuer = ca,
+	    .issuer_key = ca_key,
+	    .not_after = 3600,
+	    .serial = 1 });
 	unsigned char *der = NULL;
 	int n = i2d_X509(x, &der);
 	uint8_t *out;
@@ -288,8 +301,9 @@ pki_pin(X509 *cert)
 	int len = i2d_PUBKEY(X509_get0_pubkey(cert), &der);
 	char *out = xmalloc(45);
 
-	need(len > 0 && EVP_Digest(der, (size_t)len, md, NULL, EVP_sha256(),
-	    NULL), "pin");
+	need(len > 0 &&
+		EVP_Digest(der, (size_t)len, md, NULL, EVP_sha256(), NULL),
+	    "pin");
 	EVP_EncodeBlock((unsigned char *)out, md, 32);
 	OPENSSL_free(der);
 	return out;
@@ -304,8 +318,9 @@ pki_write_pem_key(const char *path, X509 *cert, EVP_PKEY *key)
 	if (key != NULL)
 		need(fchmod(fileno(fp), 0600) == 0, "chmod of a key file");
 	need(cert == NULL || PEM_write_X509(fp, cert), "writing a PEM file");
-	need(key == NULL || PEM_write_PrivateKey(fp, key, NULL, NULL, 0, NULL,
-	    NULL), "writing a PEM key");
+	need(key == NULL ||
+		PEM_write_PrivateKey(fp, key, NULL, NULL, 0, NULL, NULL),
+	    "writing a PEM key");
 	need(fclose(fp) == 0, "closing a PEM file");
 }
 

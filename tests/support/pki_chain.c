@@ -8,11 +8,9 @@
 
 #define CHAIN_ORG "Example-Org"
 
-static const char *const ca_exts[] = {
-	"basicConstraints=critical,CA:TRUE",
-	"keyUsage=critical,keyCertSign,cRLSign",
-	"subjectKeyIdentifier=hash", NULL
-};
+static const char *const ca_exts[] = { "basicConstraints=critical,CA:TRUE",
+	"keyUsage=critical,keyCertSign,cRLSign", "subjectKeyIdentifier=hash",
+	NULL };
 
 /* A CA or server certificate named "<name> <role>". */
 static X509 *
@@ -20,10 +18,14 @@ chain_cert(const char *name, const char *role, EVP_PKEY *key, X509 *issuer,
     EVP_PKEY *issuer_key, int days, const char *const *exts)
 {
 	char *cn = xasprintf("%s %s", name, role);
-	X509 *cert = pki_cert_new(&(struct pki_cert_spec){
-	    .org = CHAIN_ORG, .cn = cn, .pub = key, .issuer = issuer,
-	    .issuer_key = issuer_key, .not_before = -3600,
-	    .not_after = days * 86400L, .exts = exts });
+	X509 *cert = pki_cert_new(&(struct pki_cert_spec){ .org = CHAIN_ORG,
+	    .cn = cn,
+	    .pub = key,
+	    .issuer = issuer,
+	    .issuer_key = issuer_key,
+	    .not_before = -3600,
+	    .not_after = days * 86400L,
+	    .exts = exts });
 
 	free(cn);
 	return cert;
@@ -43,10 +45,10 @@ pki_chain_new(const char *dir, const char *name)
 	pki->root_key = pki_key_ec("P-256");
 	pki->inter_key = pki_key_ec("P-256");
 	pki->server_key = pki_key_ec("P-256");
-	pki->root = chain_cert(name, "Root", pki->root_key, NULL,
+	pki->root = chain_cert(name, "Root", pki->root_key, NULL, pki->root_key,
+	    3650, ca_exts);
+	pki->inter = chain_cert(name, "Intermediate", pki->inter_key, pki->root,
 	    pki->root_key, 3650, ca_exts);
-	pki->inter = chain_cert(name, "Intermediate", pki->inter_key,
-	    pki->root, pki->root_key, 3650, ca_exts);
 	pki->server = chain_cert(name, "Server", pki->server_key, pki->root,
 	    pki->root_key, 30, server_exts);
 	pki->root_pem = xasprintf("%s/root.pem", dir);
@@ -104,10 +106,13 @@ pki_chain_sign(const struct pki_chain *pki, X509_REQ *csr, int days,
 		"extendedKeyUsage=clientAuth", NULL
 	};
 
-	return pki_cert_new(&(struct pki_cert_spec){
-	    .subject = X509_REQ_get_subject_name(csr),
-	    .pub = pub ? pub : X509_REQ_get0_pubkey(csr), .issuer = pki->inter,
-	    .issuer_key = pki->inter_key, .not_before = -60,
-	    .not_after = days * 86400L, .exts = leaf_exts,
-	    .copy_san_from = csr });
+	return pki_cert_new(
+	    &(struct pki_cert_spec){ .subject = X509_REQ_get_subject_name(csr),
+		.pub = pub ? pub : X509_REQ_get0_pubkey(csr),
+		.issuer = pki->inter,
+		.issuer_key = pki->inter_key,
+		.not_before = -60,
+		.not_after = days * 86400L,
+		.exts = leaf_exts,
+		.copy_san_from = csr });
 }

@@ -22,15 +22,16 @@ test_chip_sign(void *ctx, enum sig_scheme sig_alg, const uint8_t *digest,
 	if (chip->fail)
 		return st_fail(cause, ST_E_DEVICE, "chip refused to sign");
 	if (digest_len != 32)
-		return st_fail(cause, ST_E_ARG, "digest is %zu bytes", digest_len);
+		return st_fail(cause, ST_E_ARG, "digest is %zu bytes",
+		    digest_len);
 	pctx = EVP_PKEY_CTX_new_from_pkey(NULL, chip->key, NULL);
 	if (pctx == NULL || EVP_PKEY_sign_init(pctx) <= 0 ||
 	    EVP_PKEY_CTX_set_signature_md(pctx, EVP_sha256()) <= 0)
 		goto out;
 	if (sig_alg == SIG_RSA_PSS_SHA256 &&
 	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) <= 0))
+		EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) <= 0 ||
+		EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) <= 0))
 		goto out;
 	if (sig_alg == SIG_RSA_PKCS1_SHA256 &&
 	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0)

@@ -16,7 +16,7 @@ die(const char *what)
 }
 
 static void
-push_ext(STACK_OF(X509_EXTENSION) *exts, X509V3_CTX *ctx, int nid,
+push_ext(STACK_OF(X509_EXTENSION) * exts, X509V3_CTX *ctx, int nid,
     const char *value)
 {
 	X509_EXTENSION *e = X509V3_EXT_nconf_nid(NULL, ctx, nid, value);
@@ -52,10 +52,10 @@ pki_make_csr(const struct pki_csr_spec *spec)
 		die("CSR extensions");
 	if (spec->challenge &&
 	    !X509_REQ_add1_attr_by_NID(req, NID_pkcs9_challengePassword,
-	    MBSTRING_ASC, (const unsigned char *)"secret", -1))
+		MBSTRING_ASC, (const unsigned char *)"secret", -1))
 		die("challengePassword");
-	if (X509_REQ_sign(req, spec->key, spec->md ? spec->md : EVP_sha256())
-	    <= 0)
+	if (X509_REQ_sign(req, spec->key, spec->md ? spec->md : EVP_sha256()) <=
+	    0)
 		die("CSR signing");
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	X509_NAME_free(name);
@@ -63,11 +63,12 @@ pki_make_csr(const struct pki_csr_spec *spec)
 }
 
 void
-pki_device(const char *subject, const char *san, EVP_PKEY **key,
-    X509_REQ **csr, struct profile *profile)
+pki_device(const char *subject, const char *san, EVP_PKEY **key, X509_REQ **csr,
+    struct profile *profile)
 {
 	*key = pki_key_ec("P-256");
 	*csr = pki_make_csr(&(struct pki_csr_spec){ .key = *key,
-	    .subject = subject, .san = san });
+	    .subject = subject,
+	    .san = san });
 	pki_profile(profile);
 }

@@ -302,8 +302,7 @@ proc_spawn_gated(const char *const *argv, const struct proc_gate *g,
 	while (read(g->rfd, &c, 1) != 0 && errno == EINTR)
 		;
 	close(g->rfd);
-	int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600);
+	int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		_exit(126);
 	exec_child(argv, fd, -1, home);

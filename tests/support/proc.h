@@ -34,8 +34,7 @@ int proc_run(const char *const *argv, const char *home, int limit_ms,
     struct proc_out *o);
 
 /* proc_run with a 60 s limit. */
-int proc_run_env(const char *const *argv, const char *home,
-    struct proc_out *o);
+int proc_run_env(const char *const *argv, const char *home, struct proc_out *o);
 
 /* proc_run with a 30 s limit: *out receives stdout (caller frees), stderr
  * is passed on to the test's stderr. */

@@ -14,10 +14,10 @@
 #include "tests/support/provision_env.h"
 
 struct prov_case {
-	struct prov_env *env;    /* fresh for every test */
+	struct prov_env *env;	 /* fresh for every test */
 	struct devsim_proc *sim; /* NULL until a test starts one */
-	struct ledger *led;      /* NULL until a test opens it */
-	json_t *res;             /* NULL until a test keeps one */
+	struct ledger *led;	 /* NULL until a test opens it */
+	json_t *res;		 /* NULL until a test keeps one */
 };
 
 extern struct prov_case tc;

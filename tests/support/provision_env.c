@@ -50,8 +50,7 @@ prov_env_write(struct prov_env *e, const char *name, const char *text)
 }
 
 void
-prov_env_config(struct prov_env *e, const char *station_extra,
-    const char *rest)
+prov_env_config(struct prov_env *e, const char *station_extra, const char *rest)
 {
 	station_home_config(e->sh, station_extra, rest);
 	e->config = e->sh->config;
@@ -89,8 +88,10 @@ prov_provision(struct prov_env *e, const char *uri, const char *const *extra,
 	*status = prov_station(e, args, &o);
 	json_t *j = json_loads(o.out, 0, &jerr);
 	if (j == NULL || !json_is_object(j))
-		fprintf(stderr, "provision printed no JSON object (exit %d): "
-		    "%s\nstderr: %s\n", o.status, o.out, o.err);
+		fprintf(stderr,
+		    "provision printed no JSON object (exit %d): "
+		    "%s\nstderr: %s\n",
+		    o.status, o.out, o.err);
 	proc_out_clear(&o);
 	return j;
 }
@@ -134,8 +135,8 @@ struct count_ctx {
 static int
 is_live(const char *status)
 {
-	return strcmp(status, "issued") == 0 || strcmp(status, "written") == 0 ||
-	    strcmp(status, "verified") == 0;
+	return strcmp(status, "issued") == 0 ||
+	    strcmp(status, "written") == 0 || strcmp(status, "verified") == 0;
 }
 
 static int
@@ -155,8 +156,9 @@ prov_count_certs(struct ledger *l, const char *device_serial,
 {
 	struct count_ctx ctx = { .status = status };
 
-	assert_int_equal(ledger_device_history(l, device_serial, NULL,
-	    count_cb, &ctx, NULL), ST_OK);
+	assert_int_equal(ledger_device_history(l, device_serial, NULL, count_cb,
+			     &ctx, NULL),
+	    ST_OK);
 	return ctx.n;
 }
 
@@ -209,13 +211,16 @@ prov_audit(struct prov_env *e, struct ledger *l)
 	struct list issued = { .n = 0 }, failed = { .n = 0 };
 	struct cert_record c;
 
-	assert_int_equal(local_ca_read_index(e->sh->ca_dir, index_cb, &issued, NULL),
+	assert_int_equal(local_ca_read_index(e->sh->ca_dir, index_cb, &issued,
+			     NULL),
 	    ST_OK);
 	for (int i = 0; i < issued.n; i++) {
 		memset(&c, 0, sizeof c);
 		if (ledger_cert_get(l, issued.item[i][0], &c, NULL) != ST_OK)
-			fail_msg("the CA issued %s but the ledger does not know "
-			    "it", issued.item[i][0]);
+			fail_msg(
+			    "the CA issued %s but the ledger does not know "
+			    "it",
+			    issued.item[i][0]);
 		assert_string_equal(c.fingerprint_sha256, issued.item[i][1]);
 		ledger_cert_record_clear(&c);
 	}
@@ -223,7 +228,8 @@ prov_audit(struct prov_env *e, struct ledger *l)
 	    ST_OK);
 	for (int i = 0; i < failed.n; i++) {
 		memset(&c, 0, sizeof c);
-		assert_int_equal(ledger_cert_get(l, failed.item[i][0], &c, NULL),
+		assert_int_equal(ledger_cert_get(l, failed.item[i][0], &c,
+				     NULL),
 		    ST_OK);
 		if (is_live(c.status))
 			fail_msg("certificate %s of a FAILed run is still '%s'",

@@ -18,8 +18,8 @@
 
 struct prov_env {
 	struct station_home *sh; /* home = the scratch directory itself */
-	const char *home;        /* sh->home (borrowed) */
-	const char *config;      /* sh->config: <home>/station.ini once
+	const char *home;	 /* sh->home (borrowed) */
+	const char *config;	 /* sh->config: <home>/station.ini once
 	                            written, else NULL (the station then runs
 	                            on its embedded defaults) */
 };

@@ -144,7 +144,7 @@ assert_verifies_to_root(struct rca_env *r, const char *pem)
 	if (X509_verify_cert(ctx) != 1)
 		fail_msg("the certificate does not verify to the root: %s",
 		    X509_verify_cert_error_string(
-		    X509_STORE_CTX_get_error(ctx)));
+			X509_STORE_CTX_get_error(ctx)));
 	X509_STORE_CTX_free(ctx);
 	sk_X509_free(untrusted);
 	X509_STORE_free(store);
@@ -159,19 +159,21 @@ rca_assert_pass(struct rca_env *r, const char *backend)
 	int64_t id = json_integer_value(json_object_get(r->res, "run_id"));
 
 	if (r->status != 0)
-		fail_msg("expected PASS, got %s at %s: %s", prov_jstr(r->res,
-		    "result"), prov_jstr(r->res, "failed_step"),
+		fail_msg("expected PASS, got %s at %s: %s",
+		    prov_jstr(r->res, "result"),
+		    prov_jstr(r->res, "failed_step"),
 		    prov_jstr(r->res, "reason"));
 	assert_string_equal(prov_jstr(r->res, "result"), "PASS");
 	struct ledger *l = prov_ledger(r->env);
 	prov_assert_run(l, id, "PASS", NULL, NULL);
 	assert_int_equal(ledger_cert_get(l, prov_jstr(r->res, "cert_serial"),
-	    &c, NULL), ST_OK);
+			     &c, NULL),
+	    ST_OK);
 	assert_string_equal(c.backend ? c.backend : "(null)", backend);
 	assert_string_equal(c.status, "verified");
 	assert_int_equal(c.run_id, id);
-	assert_string_equal(c.fingerprint_sha256, prov_jstr(r->res,
-	    "fingerprint"));
+	assert_string_equal(c.fingerprint_sha256,
+	    prov_jstr(r->res, "fingerprint"));
 	assert_verifies_to_root(r, c.pem);
 	assert_int_equal(prov_count_certs(l, c.device_serial, "live"), 1);
 	ledger_cert_record_clear(&c);
@@ -191,8 +193,8 @@ rca_assert_fail(struct rca_env *r, const char *error_kind,
 	assert_string_equal(prov_jstr(r->res, "failed_step"), "ca-sign");
 	assert_string_equal(prov_jstr(r->res, "error"), error_kind);
 	if (strstr(prov_jstr(r->res, "reason"), reason_part) == NULL)
-		fail_msg("reason '%s' does not say '%s'", prov_jstr(r->res,
-		    "reason"), reason_part);
+		fail_msg("reason '%s' does not say '%s'",
+		    prov_jstr(r->res, "reason"), reason_part);
 	assert_true(json_is_null(json_object_get(r->res, "cert_serial")));
 	struct ledger *l = prov_ledger(r->env);
 	prov_assert_run(l, id, "FAIL", "ca-sign", error_kind);
@@ -270,7 +272,7 @@ pid_t
 rca_cfssl_start(struct rca_env *r, const char *auth_key)
 {
 	if (cfssl_serve_start(&r->cfssl, r->tmp, "cfssl.json", r->pki,
-	    auth_key) != 0) {
+		auth_key) != 0) {
 		cfssl_serve_stop(&r->cfssl);
 		return 0;
 	}

@@ -20,14 +20,14 @@
 #include "tests/support/provision_env.h"
 
 struct rca_env {
-	struct prov_env *env;   /* the station home */
-	char *tmp;              /* PKI, secrets/, cfssl files, exports:
+	struct prov_env *env; /* the station home */
+	char *tmp;	      /* PKI, secrets/, cfssl files, exports:
 	                           outside the home, which is scanned */
 	struct pki_chain *pki;
 	struct devsim_proc *sim;
-	json_t *res;            /* JSON result of the last run */
-	int status;             /* its exit status */
-	char *log;              /* stderr of every station run, debug level */
+	json_t *res; /* JSON result of the last run */
+	int status;  /* its exit status */
+	char *log;   /* stderr of every station run, debug level */
 	struct cfssl_serve cfssl;
 };
 
@@ -40,11 +40,10 @@ void rca_env_free(struct rca_env *r);
 char *rca_secret(struct rca_env *r, const char *name, const char *text);
 /* "[ca]\nbackend = B\nca_bundle = ROOT\nroot = ROOT\n" + the printf
  * text (new string). */
-char *rca_ca_section(struct rca_env *r, const char *backend,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+char *rca_ca_section(struct rca_env *r, const char *backend, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
 /* Write station.ini (see prov_env_config). */
-void rca_config(struct rca_env *r, const char *station_extra,
-    const char *rest);
+void rca_config(struct rca_env *r, const char *station_extra, const char *rest);
 
 /* Start devsim reporting `serial` (asserts it came up). */
 void rca_device(struct rca_env *r, const char *serial);

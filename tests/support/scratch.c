@@ -56,8 +56,7 @@ scratch_put(const char *path, const char *text, mode_t mode)
 }
 
 char *
-scratch_write(const char *dir, const char *name, const char *text,
-    mode_t mode)
+scratch_write(const char *dir, const char *name, const char *text, mode_t mode)
 {
 	char *path = xasprintf("%s/%s", dir, name);
 

@@ -58,7 +58,8 @@ secret_set_add(struct secret_set *s, const char *what, const void *bytes,
 	if (len == 0)
 		return;
 	for (size_t i = 0; i < s->n; i++)
-		if (s->v[i].len == len && memcmp(s->v[i].bytes, bytes, len) == 0)
+		if (s->v[i].len == len &&
+		    memcmp(s->v[i].bytes, bytes, len) == 0)
 			return;
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 16;
@@ -93,8 +94,7 @@ add_hex(struct secret_set *s, const char *what, const uint8_t *p, size_t len)
 /* Base64 of 45 bytes from offsets 0, 1 and 2: 60 characters that any
  * base64 text holding those bytes contains within one 64-column line. */
 static void
-add_base64(struct secret_set *s, const char *what, const uint8_t *p,
-    size_t len)
+add_base64(struct secret_set *s, const char *what, const uint8_t *p, size_t len)
 {
 	char *w = xasprintf("%s (base64)", what);
 
@@ -115,8 +115,7 @@ add_base64(struct secret_set *s, const char *what, const uint8_t *p,
 }
 
 static void
-add_forms(struct secret_set *s, const char *what, const uint8_t *p,
-    size_t len)
+add_forms(struct secret_set *s, const char *what, const uint8_t *p, size_t len)
 {
 	secret_set_add(s, what, p, len);
 	add_hex(s, what, p, len);
@@ -196,12 +195,16 @@ scan_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 		for (size_t i = 0; scan_allowed && scan_allowed[i]; i++)
 			allowed |= ends_with(path, scan_allowed[i]);
 		if (!allowed) {
-			fprintf(stderr, "secret scan: %s holds a PRIVATE KEY "
-			    "block\n", path);
+			fprintf(stderr,
+			    "secret scan: %s holds a PRIVATE KEY "
+			    "block\n",
+			    path);
 			scan_findings++;
 		} else if ((sb->st_mode & 0777) != 0600) {
-			fprintf(stderr, "secret scan: key file %s has mode "
-			    "%03o, not 600\n", path, sb->st_mode & 0777);
+			fprintf(stderr,
+			    "secret scan: key file %s has mode "
+			    "%03o, not 600\n",
+			    path, sb->st_mode & 0777);
 			scan_findings++;
 		}
 	}

@@ -20,8 +20,8 @@ struct secret_set;
 struct secret_set *secret_set_new(void);
 void secret_set_free(struct secret_set *s);
 /* Add one byte string (copied); `what` names it in reports. */
-void secret_set_add(struct secret_set *s, const char *what,
-    const void *bytes, size_t len);
+void secret_set_add(struct secret_set *s, const char *what, const void *bytes,
+    size_t len);
 /* Add a private key given as DER (any form d2i_AutoPrivateKey reads) in
  * every form above.  Returns 0, -1 if the DER is not a private key. */
 int secret_set_add_key_der(struct secret_set *s, const char *what,

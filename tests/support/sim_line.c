@@ -26,10 +26,10 @@ static void
 write_config(struct sim_line *sl, int step_timeout_ms)
 {
 	char *more = xasprintf("id = sim-line\noperator = tester\n"
-	    "log_level = error\nstep_timeout_ms = %d", step_timeout_ms);
+			       "log_level = error\nstep_timeout_ms = %d",
+	    step_timeout_ms);
 
-	station_home_config(sl->sh, more,
-	    "[ca]\nbackend = local\ndir = ca\n");
+	station_home_config(sl->sh, more, "[ca]\nbackend = local\ndir = ca\n");
 	sl->dir = sl->sh->dir;
 	sl->config_path = sl->sh->config;
 	free(more);
@@ -52,23 +52,24 @@ sim_line_start(size_t n, const char *prefix, int step_timeout_ms,
 		const char *args[24];
 		size_t k = 0;
 
-		snprintf(sl->serials[i], sizeof sl->serials[i], "%s-%zu", prefix,
-		    i + 1);
+		snprintf(sl->serials[i], sizeof sl->serials[i], "%s-%zu",
+		    prefix, i + 1);
 		args[k++] = "--serial";
 		args[k++] = sl->serials[i];
 		for (size_t j = 0; opts && opts[i].devsim_args &&
-		    opts[i].devsim_args[j] && k < 23; j++)
+		     opts[i].devsim_args[j] && k < 23;
+		     j++)
 			args[k++] = opts[i].devsim_args[j];
 		args[k] = NULL;
 		sl->sims[i] = devsim_proc_start(args);
 		if (sl->sims[i] == NULL)
 			die("devsim did not start");
 		sl->n = i + 1;
-		const char *extra = opts && opts[i].fixture_lines ?
-		    opts[i].fixture_lines : "";
+		const char *extra =
+		    opts && opts[i].fixture_lines ? opts[i].fixture_lines : "";
 		char *sect = xasprintf("[slot %zu]\nlabel = S%zu\ndevice = %s\n"
-		    "profile = default\n%s", i + 1, i + 1, sl->sims[i]->uri,
-		    extra);
+				       "profile = default\n%s",
+		    i + 1, i + 1, sl->sims[i]->uri, extra);
 		size_t sl_len = strlen(sect);
 		if (len + sl_len + 1 > cap) {
 			cap = (len + sl_len + 1) * 2;
@@ -107,12 +108,12 @@ sim_result_from_event(struct sim_result *out, const struct station_event *ev)
 	out->run_id = res->run_id;
 	out->failed_step = res->failed_step;
 	out->err = ev->station_err ? ev->station_err : res->err;
-	snprintf(out->reason, sizeof out->reason, "%s", res->reason ?
-	    res->reason : "");
-	snprintf(out->serial, sizeof out->serial, "%s", res->serial ?
-	    res->serial : "");
-	snprintf(out->scanned, sizeof out->scanned, "%s", scanned ? scanned :
-	    "");
-	snprintf(out->headline, sizeof out->headline, "%s", res->headline ?
-	    res->headline : "");
+	snprintf(out->reason, sizeof out->reason, "%s",
+	    res->reason ? res->reason : "");
+	snprintf(out->serial, sizeof out->serial, "%s",
+	    res->serial ? res->serial : "");
+	snprintf(out->scanned, sizeof out->scanned, "%s",
+	    scanned ? scanned : "");
+	snprintf(out->headline, sizeof out->headline, "%s",
+	    res->headline ? res->headline : "");
 }

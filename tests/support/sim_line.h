@@ -18,9 +18,9 @@
 
 struct sim_line {
 	struct station_home *sh; /* home = the scratch directory */
-	const char *dir;         /* sh->dir (removed by sim_line_stop) */
+	const char *dir;	 /* sh->dir (removed by sim_line_stop) */
 	const char *config_path; /* sh->config: <dir>/station.ini */
-	char *fixture_path; /* <dir>/fixture.ini */
+	char *fixture_path;	 /* <dir>/fixture.ini */
 	size_t n;
 	struct devsim_proc *sims[SIM_LINE_MAX];
 	char serials[SIM_LINE_MAX][32]; /* serial of slot i+1's device */
@@ -50,13 +50,13 @@ char *sim_line_write(struct sim_line *sl, const char *name, const char *text);
  * EVENT_RUN_END (whose pointers are borrowed for the sink's call). */
 struct sim_result {
 	unsigned slot;
-	int pass;              /* PASS, and recorded by the station */
+	int pass; /* PASS, and recorded by the station */
 	int64_t run_id;
 	enum step failed_step;
-	st_err err;            /* the station's error, else the run's */
+	st_err err; /* the station's error, else the run's */
 	char reason[256];
-	char serial[32];       /* the device's */
-	char scanned[32];      /* the request's scanned serial, "" if none */
+	char serial[32];  /* the device's */
+	char scanned[32]; /* the request's scanned serial, "" if none */
 	char headline[128];
 };
 

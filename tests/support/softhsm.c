@@ -48,7 +48,8 @@ softhsm_new(void)
 		}
 	}
 	if (module == NULL || access("/usr/bin/softhsm2-util", X_OK) != 0) {
-		fprintf(stderr, "softhsm2 is not installed (apt-get install "
+		fprintf(stderr,
+		    "softhsm2 is not installed (apt-get install "
 		    "softhsm2): skipping the PKCS#11 tests\n");
 		return NULL;
 	}
@@ -64,8 +65,10 @@ softhsm_new(void)
 		perror(tokens);
 		abort();
 	}
-	char *conf_text = xasprintf("directories.tokendir = %s\n"
-	    "objectstore.backend = file\nlog.level = ERROR\n", tokens);
+	char *conf_text =
+	    xasprintf("directories.tokendir = %s\n"
+		      "objectstore.backend = file\nlog.level = ERROR\n",
+		tokens);
 	char *conf = softhsm_write(h, "softhsm2.conf", conf_text, 0600);
 	setenv("SOFTHSM2_CONF", conf, 1);
 	h->pin_file = softhsm_write(h, "pin", SOFTHSM_PIN "\n", 0600);

@@ -11,8 +11,8 @@
 #define SOFTHSM_SO_PIN "5678"
 
 struct softhsm {
-	char *dir;      /* temp directory (removed by softhsm_free) */
-	char *module;   /* the SoftHSM2 PKCS#11 module */
+	char *dir;	/* temp directory (removed by softhsm_free) */
+	char *module;	/* the SoftHSM2 PKCS#11 module */
 	char *pin_file; /* <dir>/pin, mode 0600, holding SOFTHSM_PIN */
 };
 

@@ -25,9 +25,11 @@ station_env_new(int step_timeout_ms, const char *extra)
 {
 	struct station_env *e = xcalloc(1, sizeof *e);
 	char *more = xasprintf("id = st-test\n"
-	    "log_level = warn\n"
-	    "step_timeout_ms = %d", step_timeout_ms);
-	char *rest = xasprintf("[ca]\n"
+			       "log_level = warn\n"
+			       "step_timeout_ms = %d",
+	    step_timeout_ms);
+	char *rest = xasprintf(
+	    "[ca]\n"
 	    "backend = local\n"
 	    "dir = ca\n"
 	    "[profile default]\n"
@@ -38,7 +40,8 @@ station_env_new(int step_timeout_ms, const char *extra)
 	    "key = rsa-2048\n"
 	    "subject = C=US,O=Example-Org,OU=IoT-Device,CN=${serial}\n"
 	    "reprovision = allow\n"
-	    "%s", extra ? extra : "");
+	    "%s",
+	    extra ? extra : "");
 
 	e->sh = station_home_new("home");
 	station_home_config(e->sh, more, rest);

@@ -17,11 +17,11 @@
 struct station_env {
 	struct station_home *sh; /* home = dir/home, so that scanning the
 	                            home does not meet the config */
-	const char *dir;    /* sh->dir: removed by station_env_free */
-	const char *home;   /* sh->home: the station's state directory */
-	const char *config; /* sh->config: dir/station.ini */
-	const char *ca_dir; /* sh->ca_dir: home/ca */
-	char *ledger;       /* home/ledger.db */
+	const char *dir;	 /* sh->dir: removed by station_env_free */
+	const char *home;	 /* sh->home: the station's state directory */
+	const char *config;	 /* sh->config: dir/station.ini */
+	const char *ca_dir;	 /* sh->ca_dir: home/ca */
+	char *ledger;		 /* home/ledger.db */
 };
 
 /*

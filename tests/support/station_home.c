@@ -44,8 +44,7 @@ station_home_free(struct station_home *h)
 }
 
 char *
-station_home_write(struct station_home *h, const char *name,
-    const char *text)
+station_home_write(struct station_home *h, const char *name, const char *text)
 {
 	return scratch_write(h->dir, name, text, 0600);
 }

@@ -25,8 +25,8 @@ umockdev_env_reexec(int argc, char **argv)
 	/* AddressSanitizer wants to be first in the library list; the
 	 * preload library comes before it here. */
 	asan = getenv("ASAN_OPTIONS");
-	opts = g_strdup_printf("%s%sverify_asan_link_order=0",
-	    asan ? asan : "", asan && asan[0] ? ":" : "");
+	opts = g_strdup_printf("%s%sverify_asan_link_order=0", asan ? asan : "",
+	    asan && asan[0] ? ":" : "");
 	setenv("ASAN_OPTIONS", opts, 1);
 	g_free(opts);
 	args = calloc((size_t)argc + 2, sizeof *args);

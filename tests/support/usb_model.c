@@ -33,7 +33,7 @@
 struct urb_rec {
 	UMockdevIoctlData *urb; /* the caller's struct usbdevfs_urb */
 	UMockdevIoctlData *buf; /* its buffer, or NULL */
-	void *client;           /* the open file it was submitted on */
+	void *client;		/* the open file it was submitted on */
 	uint8_t endpoint;
 	int len;
 	struct urb_rec *next;
@@ -41,7 +41,7 @@ struct urb_rec {
 
 struct usb_model {
 	struct usb_model_desc d;
-	char *strings[4];        /* index 1..3: manufacturer, product, serial */
+	char *strings[4]; /* index 1..3: manufacturer, product, serial */
 	UMockdevTestbed *tb;
 	UMockdevIoctlBase *ioctl;
 	char *syspath;
@@ -50,16 +50,16 @@ struct usb_model {
 	size_t desc_len;
 
 	pthread_mutex_t mu;
-	struct urb_rec *in_q;    /* bulk IN URBs waiting for data */
-	struct urb_rec *done_q;  /* finished, to be reaped */
-	uint8_t *in;             /* devsim's bytes not yet sent IN */
+	struct urb_rec *in_q;	/* bulk IN URBs waiting for data */
+	struct urb_rec *done_q; /* finished, to be reaped */
+	uint8_t *in;		/* devsim's bytes not yet sent IN */
 	size_t in_len, in_cap;
 	int stall_in, gone, unplug_cmd;
-	int removed;             /* "remove" uevent sent, out of the testbed */
+	int removed; /* "remove" uevent sent, out of the testbed */
 	unsigned clear_halts, claims;
 	struct frame_reader out_rd;
 
-	int sock;                /* to devsim, -1 for a silent device */
+	int sock; /* to devsim, -1 for a silent device */
 	pthread_t reader;
 	int reader_running;
 	atomic_int stop;
@@ -127,19 +127,69 @@ build_descriptors(struct usb_model *m)
 {
 	const struct usb_model_desc *d = &m->d;
 	static const uint8_t vendor_cfg[] = {
-		0x09, 0x02, 0x20, 0x00, 0x01, 0x01, 0x00, 0x80, 0x32,
-		0x09, 0x04, 0x00, 0x00, 0x02, 0xff, 0x00, 0x00, 0x00,
-		0x07, 0x05, 0x01, 0x02, 0x00, 0x02, 0x00,
-		0x07, 0x05, 0x81, 0x02, 0x00, 0x02, 0x00,
+		0x09,
+		0x02,
+		0x20,
+		0x00,
+		0x01,
+		0x01,
+		0x00,
+		0x80,
+		0x32,
+		0x09,
+		0x04,
+		0x00,
+		0x00,
+		0x02,
+		0xff,
+		0x00,
+		0x00,
+		0x00,
+		0x07,
+		0x05,
+		0x01,
+		0x02,
+		0x00,
+		0x02,
+		0x00,
+		0x07,
+		0x05,
+		0x81,
+		0x02,
+		0x00,
+		0x02,
+		0x00,
 	};
 	static const uint8_t hub_cfg[] = {
-		0x09, 0x02, 0x19, 0x00, 0x01, 0x01, 0x00, 0xe0, 0x00,
-		0x09, 0x04, 0x00, 0x00, 0x01, 0x09, 0x00, 0x00, 0x00,
-		0x07, 0x05, 0x81, 0x03, 0x01, 0x00, 0x0c,
+		0x09,
+		0x02,
+		0x19,
+		0x00,
+		0x01,
+		0x01,
+		0x00,
+		0xe0,
+		0x00,
+		0x09,
+		0x04,
+		0x00,
+		0x00,
+		0x01,
+		0x09,
+		0x00,
+		0x00,
+		0x00,
+		0x07,
+		0x05,
+		0x81,
+		0x03,
+		0x01,
+		0x00,
+		0x0c,
 	};
-	uint8_t dev[18] = { 0x12, 0x01, 0x00, 0x02, d->hub ? 0x09 : 0x00, 0,
-		0, 0x40, d->vid & 0xff, d->vid >> 8, d->pid & 0xff,
-		d->pid >> 8, 0x00, 0x01, 1, 2, 3, 1 };
+	uint8_t dev[18] = { 0x12, 0x01, 0x00, 0x02, d->hub ? 0x09 : 0x00, 0, 0,
+		0x40, d->vid & 0xff, d->vid >> 8, d->pid & 0xff, d->pid >> 8,
+		0x00, 0x01, 1, 2, 3, 1 };
 
 	memcpy(m->desc, dev, sizeof dev);
 	if (d->hub) {
@@ -239,8 +289,9 @@ out_has_cmd(struct usb_model *m, const uint8_t *p, size_t left, int cmd)
 		struct frame fr;
 		int got = 0;
 
-		if (frame_reader_feed(&m->out_rd, &p, &left, &fr, &got,
-		    NULL) == ST_OK && got && fr.cmd == cmd)
+		if (frame_reader_feed(&m->out_rd, &p, &left, &fr, &got, NULL) ==
+			ST_OK &&
+		    got && fr.cmd == cmd)
 			hit = 1;
 	}
 	return hit;
@@ -273,8 +324,8 @@ serve_in(struct usb_model *m)
 {
 	while (m->in_q != NULL && (m->stall_in || m->in_len > 0)) {
 		struct urb_rec *r = q_pop(&m->in_q);
-		size_t n = m->in_len < (size_t)r->len ? m->in_len :
-		    (size_t)r->len;
+		size_t n =
+		    m->in_len < (size_t)r->len ? m->in_len : (size_t)r->len;
 
 		if (m->stall_in) {
 			m->stall_in = 0;
@@ -486,14 +537,16 @@ describe_device(struct usb_model *m, const char *devpath)
 
 	g_string_append_printf(s, "%s\n", devpath);
 	g_string_append_printf(s, "N: bus/usb/%03d/%03d\n", d->bus, d->address);
-	g_string_append_printf(s, "E: SUBSYSTEM=usb\nE: DEVTYPE=usb_device\n"
+	g_string_append_printf(s,
+	    "E: SUBSYSTEM=usb\nE: DEVTYPE=usb_device\n"
 	    "E: DEVNAME=%s\nE: BUSNUM=%03d\nE: DEVNUM=%03d\n"
-	    "E: PRODUCT=%x/%x/100\n", m->devnode, d->bus, d->address,
-	    d->vid, d->pid);
-	g_string_append_printf(s, "A: busnum=%d\nA: devnum=%d\n"
+	    "E: PRODUCT=%x/%x/100\n",
+	    m->devnode, d->bus, d->address, d->vid, d->pid);
+	g_string_append_printf(s,
+	    "A: busnum=%d\nA: devnum=%d\n"
 	    "A: idVendor=%04x\nA: idProduct=%04x\nA: bConfigurationValue=1\n"
-	    "A: bNumConfigurations=1\nA: speed=480\n", d->bus, d->address,
-	    d->vid, d->pid);
+	    "A: bNumConfigurations=1\nA: speed=480\n",
+	    d->bus, d->address, d->vid, d->pid);
 	for (int i = 1; i <= 3; i++) {
 		static const char *const names[] = { NULL, "manufacturer",
 			"product", "serial" };
@@ -637,14 +690,14 @@ usb_model_unplug_at_cmd(struct usb_model *m, int cmd)
 	pthread_mutex_unlock(&m->mu);
 }
 
-#define GETTER(name, type, expr)                                         \
-	type name(struct usb_model *m)                                   \
-	{                                                                \
-		type v;                                                  \
-		pthread_mutex_lock(&m->mu);                              \
-		v = (expr);                                              \
-		pthread_mutex_unlock(&m->mu);                            \
-		return v;                                                \
+#define GETTER(name, type, expr) \
+	type name(struct usb_model *m) \
+	{ \
+		type v; \
+		pthread_mutex_lock(&m->mu); \
+		v = (expr); \
+		pthread_mutex_unlock(&m->mu); \
+		return v; \
 	}
 
 static unsigned

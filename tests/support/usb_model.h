@@ -26,10 +26,10 @@ struct usb_model_desc {
 	const char *manufacturer;
 	const char *product;
 	const char *serial;
-	const char *port;   /* sysfs name = port path, "1-2"; its parent
+	const char *port; /* sysfs name = port path, "1-2"; its parent
 	                       ("1-1" for "1-1.4") must already exist */
-	int bus, address;   /* usbfs node /dev/bus/usb/BBB/AAA */
-	int hub;            /* a hub (class 9) without a vendor interface */
+	int bus, address; /* usbfs node /dev/bus/usb/BBB/AAA */
+	int hub;	  /* a hub (class 9) without a vendor interface */
 };
 
 struct usb_model;

@@ -12,7 +12,6 @@
 #include "tests/support/pki.h"
 #include "tests/support/scratch.h"
 
-
 static char *
 errors(const char *msg)
 {
@@ -64,8 +63,10 @@ static X509 *
 other_subject(struct vault_api_server *v, X509_REQ *csr)
 {
 	return pki_cert_new(&(struct pki_cert_spec){ .cn = VAULT_OTHER_CN,
-	    .pub = X509_REQ_get0_pubkey(csr), .issuer = v->pki->inter,
-	    .issuer_key = v->pki->inter_key, .not_before = -60,
+	    .pub = X509_REQ_get0_pubkey(csr),
+	    .issuer = v->pki->inter,
+	    .issuer_key = v->pki->inter_key,
+	    .not_before = -60,
 	    .not_after = 30L * 86400 });
 }
 
@@ -86,8 +87,10 @@ sign(struct vault_api_server *v, json_t *req, struct https_reply *reply)
 	}
 	if (v->mode == VAULT_OTHER_KEY)
 		other = pki_key_ec("P-256");
-	X509 *cert = v->mode == VAULT_OTHER_DEVICE ? other_device(v) :
-	    v->mode == VAULT_OTHER_SUBJECT ? other_subject(v, csr) :
+	X509 *cert = v->mode == VAULT_OTHER_DEVICE ?
+	    other_device(v) :
+	    v->mode == VAULT_OTHER_SUBJECT ?
+	    other_subject(v, csr) :
 	    pki_chain_sign(v->pki, csr, 30, other);
 	char *pem = pki_pem(cert), *inter = pki_pem(v->pki->inter);
 	char *root = pki_pem(v->pki->root);
@@ -163,7 +166,7 @@ vault_api_server_revoked(struct vault_api_server *v, const char *serial_hex)
 
 		/* "0a:1b:..." as "0a1b...", and an odd serial's pad '0'. */
 		for (const char *p = v->revoked_serial[i];
-		    *p && n < sizeof hex - 1; p++)
+		     *p && n < sizeof hex - 1; p++)
 			if (*p != ':')
 				hex[n++] = *p;
 		hex[n] = '\0';
@@ -222,10 +225,10 @@ handle(void *arg, const struct https_request *req, struct https_reply *reply)
 		goto out;
 	}
 	if (strcmp(req->path, "/v1/auth/approle/login") == 0) {
-		const char *rid = json_string_value(json_object_get(body,
-		    "role_id"));
-		const char *sid = json_string_value(json_object_get(body,
-		    "secret_id"));
+		const char *rid =
+		    json_string_value(json_object_get(body, "role_id"));
+		const char *sid =
+		    json_string_value(json_object_get(body, "secret_id"));
 
 		v->n_login++;
 		if (rid == NULL || sid == NULL || strcmp(rid, v->role_id) ||
@@ -234,9 +237,9 @@ handle(void *arg, const struct https_request *req, struct https_reply *reply)
 			reply->body = errors("invalid role or secret ID");
 			goto out;
 		}
-		json_t *j = json_pack("{s:{s:s, s:i, s:b}}", "auth",
-		    "client_token", v->token, "lease_duration", 3600,
-		    "renewable", 1);
+		json_t *j =
+		    json_pack("{s:{s:s, s:i, s:b}}", "auth", "client_token",
+			v->token, "lease_duration", 3600, "renewable", 1);
 		reply->status = 200;
 		reply->body = json_dumps(j, JSON_COMPACT);
 		json_decref(j);
@@ -248,9 +251,9 @@ handle(void *arg, const struct https_request *req, struct https_reply *reply)
 		goto out;
 	}
 	if ((strcmp(req->method, "LIST") == 0 &&
-	    strcmp(req->path, "/v1/pki/certs") == 0) ||
+		strcmp(req->path, "/v1/pki/certs") == 0) ||
 	    (strcmp(req->method, "GET") == 0 &&
-	    strcmp(req->path, "/v1/pki/certs?list=true") == 0)) {
+		strcmp(req->path, "/v1/pki/certs?list=true") == 0)) {
 		list_certs(v, reply);
 		goto out;
 	}
@@ -260,8 +263,8 @@ handle(void *arg, const struct https_request *req, struct https_reply *reply)
 		goto out;
 	}
 	if (strcmp(req->path, "/v1/pki/revoke") == 0) {
-		copy(v->last_serial, sizeof v->last_serial, json_string_value(
-		    json_object_get(body, "serial_number")));
+		copy(v->last_serial, sizeof v->last_serial,
+		    json_string_value(json_object_get(body, "serial_number")));
 		if (v->n_revoke < VAULT_CERTS_MAX)
 			v->revoked[v->n_revoke] = strdup(v->last_serial);
 		v->n_revoke++;
@@ -286,8 +289,8 @@ handle(void *arg, const struct https_request *req, struct https_reply *reply)
 	    json_string_value(json_object_get(body, "format")));
 	copy(v->last_ttl, sizeof v->last_ttl,
 	    json_string_value(json_object_get(body, "ttl")));
-	v->last_exclude_cn = json_is_true(json_object_get(body,
-	    "exclude_cn_from_sans"));
+	v->last_exclude_cn =
+	    json_is_true(json_object_get(body, "exclude_cn_from_sans"));
 	if (v->mode == VAULT_POLICY_400) {
 		reply->status = 400;
 		reply->body = errors(VAULT_POLICY_MSG);
@@ -321,8 +324,8 @@ vault_api_server_start_on(const struct pki_chain *pki, const char *token,
 	v->pki = pki;
 	copy(v->token, sizeof v->token, token);
 	pthread_mutex_init(&v->lock, NULL);
-	v->srv = https_server_start_on(pki_chain_server_ctx(pki), handle, v,
-	    port);
+	v->srv =
+	    https_server_start_on(pki_chain_server_ctx(pki), handle, v, port);
 	return v;
 }
 

@@ -28,18 +28,18 @@
 
 enum vault_mode {
 	VAULT_OK,
-	VAULT_POLICY_400,  /* sign: 400 with a role policy message */
-	VAULT_MALFORMED,   /* sign: 200 with a body that is not JSON */
-	VAULT_OTHER_KEY,   /* sign: a certificate for another key */
-	VAULT_OTHER_DEVICE, /* sign: another device's certificate (its own
+	VAULT_POLICY_400,    /* sign: 400 with a role policy message */
+	VAULT_MALFORMED,     /* sign: 200 with a body that is not JSON */
+	VAULT_OTHER_KEY,     /* sign: a certificate for another key */
+	VAULT_OTHER_DEVICE,  /* sign: another device's certificate (its own
 	                       key, CN=VAULT_OTHER_CN), issued and kept live
 	                       like any other */
 	VAULT_OTHER_SUBJECT, /* sign: the CSR's key, but CN=VAULT_OTHER_CN */
-	VAULT_HANG,        /* never answer */
-	VAULT_503_ONCE,    /* first request 503 (sealed/standby), then OK */
-	VAULT_REVOKE_HANG, /* revoke: received, not carried out, never
+	VAULT_HANG,	     /* never answer */
+	VAULT_503_ONCE,	     /* first request 503 (sealed/standby), then OK */
+	VAULT_REVOKE_HANG,   /* revoke: received, not carried out, never
 	                      answered (a station stopped while asking) */
-	VAULT_REVOKED_HANG, /* revoke: carried out, never answered (a
+	VAULT_REVOKED_HANG,  /* revoke: carried out, never answered (a
 	                       station stopped before hearing back) */
 };
 
@@ -50,8 +50,8 @@ enum vault_mode {
 
 struct vault_api_server {
 	struct https_server *srv;
-	const struct pki_chain *pki; /* borrowed */
-	char token[64];            /* the token Vault accepts */
+	const struct pki_chain *pki;	 /* borrowed */
+	char token[64];			 /* the token Vault accepts */
 	char role_id[64], secret_id[64]; /* AppRole credentials accepted;
 	                                    login returns `token` */
 	enum vault_mode mode;
@@ -61,7 +61,7 @@ struct vault_api_server {
 	char last_path[512];
 	char last_common_name[128], last_format[16], last_ttl[32];
 	int last_exclude_cn;
-	char last_serial[128]; /* revoke's serial_number */
+	char last_serial[128];		/* revoke's serial_number */
 	char *revoked[VAULT_CERTS_MAX]; /* every revoke's serial_number */
 	char last_namespace[64];
 	/* every certificate issued, as Vault stores them (under lock) */
@@ -91,7 +91,6 @@ int vault_api_server_port(struct vault_api_server *v);
 const char *vault_api_server_addr(struct vault_api_server *v);
 void vault_api_server_stop(struct vault_api_server *v);
 /* How many revoke requests named `serial` ("xx:xx:...", as issued). */
-int vault_api_server_revokes_of(struct vault_api_server *v,
-    const char *serial);
+int vault_api_server_revokes_of(struct vault_api_server *v, const char *serial);
 
 #endif

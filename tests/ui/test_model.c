@@ -130,8 +130,11 @@ test_hotplug_slot_waiting_then_removed(void **state)
 	assert_int_equal(m.slots[0].state, UI_SLOT_RUNNING);
 	assert_string_equal(m.slots[0].device_note, "");
 	assert_string_equal(m.slots[0].serial, "");
-	struct ui_event hello = { .kind = EVENT_STEP_OK, .slot = 1,
-		.run_id = 41, .step = STEP_HELLO, .progress = 14,
+	struct ui_event hello = { .kind = EVENT_STEP_OK,
+		.slot = 1,
+		.run_id = 41,
+		.step = STEP_HELLO,
+		.progress = 14,
 		.serial = "DEV-9" };
 	ui_model_apply(&m, &hello, 2100);
 	assert_string_equal(m.slots[0].serial, "DEV-9");
@@ -162,7 +165,8 @@ test_fail_shows_advice_reason_and_rings(void **state)
 	model2(&m);
 	ui_model_slot_started(&m, 1, "SN-9", 1000);
 	ev(&m, EVENT_STEP_START, 2, STEP_SERIAL, 14, NULL, ST_OK, 0, 1100);
-	ev(&m, EVENT_STEP_FAIL, 2, STEP_SERIAL, 14, why, ST_E_MISMATCH, 0, 1200);
+	ev(&m, EVENT_STEP_FAIL, 2, STEP_SERIAL, 14, why, ST_E_MISMATCH, 0,
+	    1200);
 	ev(&m, EVENT_RUN_END, 2, STEP_SERIAL, 100, why, ST_E_MISMATCH, 0, 1300);
 	assert_int_equal(m.slots[1].state, UI_SLOT_FAIL);
 	assert_int_equal(m.slots[1].step, STEP_SERIAL);
@@ -240,7 +244,8 @@ test_scan_outside_the_label_format_is_refused(void **state)
 	(void)state;
 
 	assert_int_equal(scan_format_new("SN-[0-9]+", SCAN_CHECKSUM_LUHN, &f,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	model2(&m);
 	m.format = f;
 	ui_input_scan(&m, "XY-79927398713", &a);
@@ -505,7 +510,8 @@ test_scan_with_control_byte_is_refused_escaped(void **state)
 	struct ui_model m;
 	struct ui_scanbuf b = { 0 };
 	struct ui_action act;
-	const char *scan = "SN-0001\x1d" "21X";
+	const char *scan = "SN-0001\x1d"
+			   "21X";
 	(void)state;
 
 	model2(&m);
@@ -601,7 +607,8 @@ main(void)
 		cmocka_unit_test(test_unknown_scan_does_nothing),
 		cmocka_unit_test(test_duplicates_refused_retry_after_fail),
 		cmocka_unit_test(test_select_wraps_and_scanbuf_edits),
-		cmocka_unit_test(test_scan_with_control_byte_is_refused_escaped),
+		cmocka_unit_test(
+		    test_scan_with_control_byte_is_refused_escaped),
 		cmocka_unit_test(test_queue_from_threads_wakes_and_keeps_order),
 	};
 

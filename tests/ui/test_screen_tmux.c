@@ -74,7 +74,7 @@ tmux(struct ui_test *t, char **out, ...)
 
 	va_start(ap, out);
 	for (const char *a = va_arg(ap, const char *); a != NULL && n < 15;
-	    a = va_arg(ap, const char *))
+	     a = va_arg(ap, const char *))
 		argv[n++] = a;
 	va_end(ap);
 	argv[n] = NULL;
@@ -166,8 +166,8 @@ static void
 add_device(struct ui_test *t, const char *fault)
 {
 	int i = t->n_dev;
-	const char *args[] = { "--serial", t->serial[i], fault ? "--fault" : NULL,
-		fault, NULL };
+	const char *args[] = { "--serial", t->serial[i],
+		fault ? "--fault" : NULL, fault, NULL };
 
 	snprintf(t->serial[i], sizeof t->serial[i], "SN-UI%d-%d", (int)getpid(),
 	    i + 1);
@@ -189,20 +189,22 @@ start_ui(struct ui_test *t, int cols, int rows, int no_color)
 	assert_non_null(fp);
 	fprintf(fp, "[fixture]\nname = tmux-test\n");
 	for (int i = 0; i < t->n_dev; i++)
-		fprintf(fp, "\n[slot %d]\nlabel = S%d\ndevice = %s\n"
-		    "profile = default\n", i + 1, i + 1, t->dev[i]->uri);
+		fprintf(fp,
+		    "\n[slot %d]\nlabel = S%d\ndevice = %s\n"
+		    "profile = default\n",
+		    i + 1, i + 1, t->dev[i]->uri);
 	fclose(fp);
 
 	cmd = xasprintf("env STATION_HOME='%s/home' %s '%s' ui --fixture "
-	    "'%s' --operator tester --batch LOT-T 2>'%s/ui.err'; "
-	    "echo UI-EXIT $?; cat '%s/ui.err'; sleep 120",
+			"'%s' --operator tester --batch LOT-T 2>'%s/ui.err'; "
+			"echo UI-EXIT $?; cat '%s/ui.err'; sleep 120",
 	    t->dir, no_color ? "NO_COLOR=1" : "",
 	    test_bin("STATION_BIN", "build/bin/station"), path, t->dir, t->dir);
 	snprintf(size_x, sizeof size_x, "%d", cols);
 	snprintf(size_y, sizeof size_y, "%d", rows);
 	const char *argv[] = { tmux_path(), "-L", t->sock, "-f", "/dev/null",
-		"new-session", "-d", "-s", "ui", "-x", size_x, "-y", size_y, cmd,
-		NULL };
+		"new-session", "-d", "-s", "ui", "-x", size_x, "-y", size_y,
+		cmd, NULL };
 	char *out = NULL;
 
 	rc = proc_run_capture(argv, &out);
@@ -375,7 +377,10 @@ test_resize_keeps_running(void **state)
 {
 	struct ui_test *t = *state;
 	static const char *const sizes[][2] = {
-		{ "50", "15" }, { "20", "5" }, { "132", "43" }, { "80", "24" },
+		{ "50", "15" },
+		{ "20", "5" },
+		{ "132", "43" },
+		{ "80", "24" },
 	};
 	char *screen;
 
@@ -384,8 +389,10 @@ test_resize_keeps_running(void **state)
 	start_ui(t, 80, 24, 0);
 	scan(t, t->serial[0]);
 	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-		assert_int_equal(tmux(t, NULL, "resize-window", "-t", "ui", "-x",
-		    sizes[i][0], "-y", sizes[i][1], NULL), 0);
+		assert_int_equal(tmux(t, NULL, "resize-window", "-t", "ui",
+				     "-x", sizes[i][0], "-y", sizes[i][1],
+				     NULL),
+		    0);
 		free(wait_for(t, "STATION"));
 	}
 	scan(t, "S2");
@@ -429,7 +436,10 @@ static void
 test_device_bytes_are_drawn_escaped(void **state)
 {
 	struct ui_test *t = *state;
-	const char *args[] = { "--serial", "EVIL\x9b" "2J\xff", NULL };
+	const char *args[] = { "--serial",
+		"EVIL\x9b"
+		"2J\xff",
+		NULL };
 	char *screen;
 
 	snprintf(t->serial[0], sizeof t->serial[0], "EVIL-SCAN");
@@ -459,16 +469,18 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_lone_scan_of_no_board_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_serial_of_no_device_fails_with_reason, setup, teardown),
+		    test_serial_of_no_device_fails_with_reason, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_bad_scans_give_messages,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_hung_device_does_not_block_other_slot, setup, teardown),
+		    test_hung_device_does_not_block_other_slot, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_silent_idle_slot_does_not_stop_lone_scan, setup,
 		    teardown),
-		cmocka_unit_test_setup_teardown(test_resize_keeps_running, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(test_resize_keeps_running,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_color_still_shows_words,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -62,8 +62,8 @@ test_hello_reports_identity_and_negotiates_256(void **state)
 {
 	(void)state;
 	struct dev_info info;
-	const char *args[] = { "--serial", "SN0001", "--model", "M-7",
-		"--hw", "rev-c", "--fw", "2.4.1", "--max-frame", "256", NULL };
+	const char *args[] = { "--serial", "SN0001", "--model", "M-7", "--hw",
+		"rev-c", "--fw", "2.4.1", "--max-frame", "256", NULL };
 
 	start_and_hello(args, &info);
 	assert_string_equal(info.serial, "SN0001");
@@ -115,15 +115,15 @@ test_chunked_chain_round_trip_at_256(void **state)
 
 	start_and_hello(args, &info);
 	dev_info_clear(&info);
-	assert_int_equal(
-	    dev_keygen(ds.cli, PROTO_ALG_EC_P256, 0, &spki, &spki_len, &cause),
+	assert_int_equal(dev_keygen(ds.cli, PROTO_ALG_EC_P256, 0, &spki,
+			     &spki_len, &cause),
 	    ST_OK);
 	free(spki);
 	assert_int_equal(RAND_bytes(&certs[0][0], sizeof certs), 1);
 	client_get_stats(ds.cli, &before);
 	assert_int_equal(dev_write_chain(ds.cli, der, len, 3, &cause), ST_OK);
-	assert_int_equal(
-	    dev_read_chain(ds.cli, &back, &back_len, &cause), ST_OK);
+	assert_int_equal(dev_read_chain(ds.cli, &back, &back_len, &cause),
+	    ST_OK);
 	client_get_stats(ds.cli, &after);
 
 	struct tlv_writer w;
@@ -153,8 +153,8 @@ keygen_and_pubkey(uint8_t alg, int want_type, int want_bits)
 	dev_info_clear(&info);
 	assert_int_equal(dev_keygen(ds.cli, alg, 0, &spki, &spki_len, &cause),
 	    ST_OK);
-	assert_int_equal(
-	    dev_pubkey(ds.cli, 0, &again, &again_len, &cause), ST_OK);
+	assert_int_equal(dev_pubkey(ds.cli, 0, &again, &again_len, &cause),
+	    ST_OK);
 	assert_int_equal(again_len, spki_len);
 	assert_memory_equal(again, spki, spki_len);
 	EVP_PKEY *k = parse_spki(spki, spki_len);
@@ -195,18 +195,20 @@ test_key_commands_on_blank_device_are_bad_state(void **state)
 
 	start_and_hello(args, &info);
 	dev_info_clear(&info);
-	assert_int_equal(
-	    dev_pubkey(ds.cli, 0, &spki, &len, &cause), ST_E_DEVICE);
+	assert_int_equal(dev_pubkey(ds.cli, 0, &spki, &len, &cause),
+	    ST_E_DEVICE);
 	assert_non_null(strstr(cause, "BAD_STATE"));
 	free(cause);
 	cause = NULL;
 	assert_int_equal(dev_csr(ds.cli, 0, "CN=SN0004", NULL, NULL, &csr, &len,
-	    &cause), ST_E_DEVICE);
+			     &cause),
+	    ST_E_DEVICE);
 	assert_non_null(strstr(cause, "BAD_STATE"));
 	free(cause);
 	cause = NULL;
 	assert_int_equal(dev_sign(ds.cli, 0, PROTO_SIG_ECDSA_SHA256, digest,
-	    sizeof digest, &sig, &len, &cause), ST_E_DEVICE);
+			     sizeof digest, &sig, &len, &cause),
+	    ST_E_DEVICE);
 	assert_non_null(strstr(cause, "BAD_STATE"));
 	free(cause);
 	cause = NULL;
@@ -225,8 +227,8 @@ get_csr(uint8_t alg, const char *subject, uint8_t **spki, size_t *spki_len)
 	size_t der_len = 0;
 	char *cause = NULL;
 
-	assert_int_equal(
-	    dev_keygen(ds.cli, alg, 0, spki, spki_len, &cause), ST_OK);
+	assert_int_equal(dev_keygen(ds.cli, alg, 0, spki, spki_len, &cause),
+	    ST_OK);
 	st_err err =
 	    dev_csr(ds.cli, 0, subject, dns, uri, &der, &der_len, &cause);
 	if (err)
@@ -257,11 +259,12 @@ check_csr(uint8_t alg)
 	assert_int_equal(X509_REQ_verify(req, chip_key), 1);
 	assert_int_equal(EVP_PKEY_eq(X509_REQ_get0_pubkey(req), chip_key), 1);
 	assert_int_equal(dn_parse(subject, &want, NULL), ST_OK);
-	assert_int_equal(X509_NAME_cmp(X509_REQ_get_subject_name(req), want), 0);
+	assert_int_equal(X509_NAME_cmp(X509_REQ_get_subject_name(req), want),
+	    0);
 	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
 	assert_int_equal(sk_X509_EXTENSION_num(exts), 1);
-	GENERAL_NAMES *gens = X509V3_get_d2i(exts, NID_subject_alt_name, NULL,
-	    NULL);
+	GENERAL_NAMES *gens =
+	    X509V3_get_d2i(exts, NID_subject_alt_name, NULL, NULL);
 	assert_non_null(gens);
 	assert_int_equal(sk_GENERAL_NAME_num(gens), 2);
 	GENERAL_NAMES_free(gens);
@@ -300,8 +303,8 @@ test_csr_bad_sig_fault_fails_verification(void **state)
 
 	start_and_hello(args, &info);
 	dev_info_clear(&info);
-	X509_REQ *req = get_csr(PROTO_ALG_EC_P256, "CN=SN0006", &spki,
-	    &spki_len);
+	X509_REQ *req =
+	    get_csr(PROTO_ALG_EC_P256, "CN=SN0006", &spki, &spki_len);
 	EVP_PKEY *chip_key = parse_spki(spki, spki_len);
 	assert_int_not_equal(X509_REQ_verify(req, chip_key), 1);
 	EVP_PKEY_free(chip_key);
@@ -318,8 +321,8 @@ verify_sig(EVP_PKEY *key, const uint8_t *digest, const uint8_t *sig,
 	    EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1;
 
 	if (ok && pss)
-		ok = EVP_PKEY_CTX_set_rsa_padding(ctx,
-		    RSA_PKCS1_PSS_PADDING) == 1 &&
+		ok = EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) ==
+			1 &&
 		    EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, 32) == 1;
 	if (ok)
 		ok = EVP_PKEY_verify(ctx, sig, sig_len, digest, 32) == 1;
@@ -372,8 +375,8 @@ test_sign_rsa_pss_verifies_against_pubkey(void **state)
 static void
 calls_through_noise(const char *fault)
 {
-	const char *args[] = { "--serial", "SN0008", "--fault", fault,
-		"--seed", "7", NULL };
+	const char *args[] = { "--serial", "SN0008", "--fault", fault, "--seed",
+		"7", NULL };
 	struct client_opts o;
 	struct dev_info info;
 	struct client_stats st;
@@ -403,7 +406,8 @@ calls_through_noise(const char *fault)
 		if (err)
 			fail_msg("call %d through %s: %s", i, fault, cause);
 		assert_int_equal(tlv_get_u8(resp, resp_len, PROTO_T_TEST_RESULT,
-		    &result, NULL), ST_OK);
+				     &result, NULL),
+		    ST_OK);
 		assert_int_equal(result, 0);
 		free(resp);
 	}
@@ -434,7 +438,8 @@ static void
 test_silent_device_times_out(void **state)
 {
 	(void)state;
-	const char *args[] = { "--serial", "SN0009", "--fault", "silent", NULL };
+	const char *args[] = { "--serial", "SN0009", "--fault", "silent",
+		NULL };
 	struct client_opts o;
 	struct dev_info info;
 	struct client_stats st;
@@ -466,8 +471,8 @@ test_killed_device_gives_hangup(void **state)
 	start_and_hello(args, &info);
 	dev_info_clear(&info);
 	devsim_proc_kill(ds.sim);
-	assert_int_equal(
-	    dev_pubkey(ds.cli, 0, &spki, &len, &cause), ST_E_HANGUP);
+	assert_int_equal(dev_pubkey(ds.cli, 0, &spki, &len, &cause),
+	    ST_E_HANGUP);
 	free(cause);
 }
 
@@ -484,8 +489,8 @@ test_read_cert_on_blank_device_is_bad_state(void **state)
 
 	start_and_hello(args, &info);
 	dev_info_clear(&info);
-	assert_int_equal(
-	    dev_read_cert(ds.cli, &der, &len, &cause), ST_E_DEVICE);
+	assert_int_equal(dev_read_cert(ds.cli, &der, &len, &cause),
+	    ST_E_DEVICE);
 	assert_non_null(strstr(cause, "BAD_STATE"));
 	assert_null(der);
 	free(cause);
@@ -511,8 +516,8 @@ test_state_file_survives_restart_and_lock_holds(void **state)
 
 	start_and_hello(args, &info);
 	dev_info_clear(&info);
-	assert_int_equal(
-	    dev_keygen(ds.cli, PROTO_ALG_EC_P256, 0, &spki, &spki_len, &cause),
+	assert_int_equal(dev_keygen(ds.cli, PROTO_ALG_EC_P256, 0, &spki,
+			     &spki_len, &cause),
 	    ST_OK);
 	cert = pki_cert_for_spki_der(spki, spki_len, "SN0012", &cert_len);
 	assert_non_null(cert);
@@ -525,18 +530,19 @@ test_state_file_survives_restart_and_lock_holds(void **state)
 	start_and_hello(args, &info);
 	assert_int_equal(info.state, PROTO_STATE_LOCKED);
 	dev_info_clear(&info);
-	assert_int_equal(
-	    dev_pubkey(ds.cli, 0, &again, &again_len, &cause), ST_OK);
+	assert_int_equal(dev_pubkey(ds.cli, 0, &again, &again_len, &cause),
+	    ST_OK);
 	assert_int_equal(again_len, spki_len);
 	assert_memory_equal(again, spki, spki_len);
-	assert_int_equal(
-	    dev_read_cert(ds.cli, &back, &back_len, &cause), ST_OK);
+	assert_int_equal(dev_read_cert(ds.cli, &back, &back_len, &cause),
+	    ST_OK);
 	assert_int_equal(back_len, cert_len);
 	assert_memory_equal(back, cert, cert_len);
 	free(again);
 	again = NULL;
 	assert_int_equal(dev_keygen(ds.cli, PROTO_ALG_EC_P256, 0, &again,
-	    &again_len, &cause), ST_E_DEVICE);
+			     &again_len, &cause),
+	    ST_E_DEVICE);
 	assert_non_null(strstr(cause, "LOCKED"));
 	unlink(path);
 	free(cause);
@@ -619,8 +625,8 @@ test_probe_bad_uri_exits_2(void **state)
 
 	assert_int_equal(proc_run_capture(argv, &out), 2);
 	free(out);
-	const char *argv2[] = { station_bin(), "probe", "tcp:127.0.0.1:notaport",
-		NULL };
+	const char *argv2[] = { station_bin(), "probe",
+		"tcp:127.0.0.1:notaport", NULL };
 	assert_int_equal(proc_run_capture(argv2, &out), 2);
 	free(out);
 }

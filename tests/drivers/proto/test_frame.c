@@ -14,9 +14,12 @@
 static size_t
 encode(const uint8_t *payload, size_t len, uint8_t *wire, size_t cap)
 {
-	struct frame f = { .version = PROTO_VERSION, .seq = 0x1234,
-		.cmd = PROTO_CMD_HELLO, .total = (uint16_t)len,
-		.payload = payload, .payload_len = len };
+	struct frame f = { .version = PROTO_VERSION,
+		.seq = 0x1234,
+		.cmd = PROTO_CMD_HELLO,
+		.total = (uint16_t)len,
+		.payload = payload,
+		.payload_len = len };
 	size_t n = 0;
 
 	assert_int_equal(frame_encode(&f, wire, cap, &n, NULL), ST_OK);
@@ -42,7 +45,8 @@ test_round_trip_all_sizes(void **state)
 		assert_int_equal(wire[n - 1], 0);
 		assert_null(memchr(wire + 1, 0, n - 2));
 		assert_int_equal(frame_decode(wire + 1, n - 2, PROTO_MAX_FRAME,
-		    scratch, sizeof scratch, &f, NULL), ST_OK);
+				     scratch, sizeof scratch, &f, NULL),
+		    ST_OK);
 		assert_int_equal(f.seq, 0x1234);
 		assert_int_equal(f.payload_len, len);
 		assert_memory_equal(f.payload, payload, len);
@@ -72,8 +76,8 @@ test_every_single_bit_flip_detected(void **state)
 			const uint8_t *p = copy;
 			size_t left = n;
 			while (left > 0) {
-				st_err err = frame_reader_feed(&r, &p, &left, &f,
-				    &got, NULL);
+				st_err err = frame_reader_feed(&r, &p, &left,
+				    &f, &got, NULL);
 				if (err == ST_OK && got)
 					frames++;
 			}
@@ -120,8 +124,12 @@ encode_hdr(uint8_t version, uint16_t seq, uint8_t cmd, uint16_t offset,
     uint16_t total, const uint8_t *payload, size_t len, uint8_t *wire,
     size_t cap)
 {
-	struct frame f = { .version = version, .seq = seq, .cmd = cmd,
-		.offset = offset, .total = total, .payload = payload,
+	struct frame f = { .version = version,
+		.seq = seq,
+		.cmd = cmd,
+		.offset = offset,
+		.total = total,
+		.payload = payload,
 		.payload_len = len };
 	size_t n = 0;
 
@@ -141,7 +149,8 @@ feed_all(size_t max_frame, const uint8_t *stream, size_t len, int *frames,
 	*frames = *errors = 0;
 	frame_reader_init(&r, max_frame);
 	while (len > 0) {
-		if (frame_reader_feed(&r, &stream, &len, &f, &got, NULL) != ST_OK)
+		if (frame_reader_feed(&r, &stream, &len, &f, &got, NULL) !=
+		    ST_OK)
 			(*errors)++;
 		else if (got) {
 			if ((size_t)*frames < nseqs)
@@ -189,13 +198,13 @@ test_cobs_known_vectors(void **state)
 	static const uint8_t r0[] = { 0x00 }, e0[] = { 0x01, 0x01 };
 	static const uint8_t r1[] = { 0x00, 0x00 }, e1[] = { 1, 1, 1 };
 	static const uint8_t r2[] = { 0x00, 0x11, 0x00 },
-	    e2[] = { 0x01, 0x02, 0x11, 0x01 };
+			     e2[] = { 0x01, 0x02, 0x11, 0x01 };
 	static const uint8_t r3[] = { 0x11, 0x22, 0x00, 0x33 },
-	    e3[] = { 0x03, 0x11, 0x22, 0x02, 0x33 };
+			     e3[] = { 0x03, 0x11, 0x22, 0x02, 0x33 };
 	static const uint8_t r4[] = { 0x11, 0x22, 0x33, 0x44 },
-	    e4[] = { 0x05, 0x11, 0x22, 0x33, 0x44 };
+			     e4[] = { 0x05, 0x11, 0x22, 0x33, 0x44 };
 	static const uint8_t r5[] = { 0x11, 0x00, 0x00, 0x00 },
-	    e5[] = { 0x02, 0x11, 0x01, 0x01, 0x01 };
+			     e5[] = { 0x02, 0x11, 0x01, 0x01, 0x01 };
 	const uint8_t *rs[] = { r0, r1, r2, r3, r4, r5 };
 	const uint8_t *es[] = { e0, e1, e2, e3, e4, e5 };
 	size_t rl[] = { 1, 2, 3, 4, 4, 4 }, el[] = { 2, 3, 4, 5, 5, 5 };
@@ -262,7 +271,8 @@ test_cobs_known_vectors(void **state)
 	uint8_t back[300];
 	size_t bn = 0;
 	assert_int_equal(cobs_decode(v[6].enc, v[6].enc_len - 1, back, &bn,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	assert_int_equal(bn, 254);
 	assert_memory_equal(back, v[6].raw, 254);
 }
@@ -280,13 +290,16 @@ test_cobs_malformed_rejected(void **state)
 	char *cause = NULL;
 
 	assert_int_equal(cobs_decode(zero_code, sizeof zero_code, out, &n,
-	    &cause), ST_E_FRAME);
+			     &cause),
+	    ST_E_FRAME);
 	assert_non_null(strstr(cause, "zero byte"));
 	assert_int_equal(cobs_decode(zero_data, sizeof zero_data, out, &n,
-	    &cause), ST_E_FRAME);
+			     &cause),
+	    ST_E_FRAME);
 	assert_non_null(strstr(cause, "zero byte"));
 	assert_int_equal(cobs_decode(past_end, sizeof past_end, out, &n,
-	    &cause), ST_E_FRAME);
+			     &cause),
+	    ST_E_FRAME);
 	assert_non_null(strstr(cause, "runs past"));
 	free(cause);
 }
@@ -307,14 +320,15 @@ test_boundary_payload_sizes(void **state)
 			payload[i] = fill ? 0 : (uint8_t)(i % 255 + 1);
 		for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
 			size_t len = sizes[s];
-			size_t n = encode_hdr(PROTO_VERSION, 7, PROTO_CMD_CSR, 0,
-			    (uint16_t)len, payload, len, wire, sizeof wire);
+			size_t n = encode_hdr(PROTO_VERSION, 7, PROTO_CMD_CSR,
+			    0, (uint16_t)len, payload, len, wire, sizeof wire);
 			struct frame f;
 
 			assert_true(n <= frame_wire_size(len));
 			assert_null(memchr(wire + 1, 0, n - 2));
 			assert_int_equal(frame_decode(wire + 1, n - 2,
-			    PROTO_MAX_FRAME, scratch, sizeof scratch, &f, NULL),
+					     PROTO_MAX_FRAME, scratch,
+					     sizeof scratch, &f, NULL),
 			    ST_OK);
 			assert_int_equal(f.cmd, PROTO_CMD_CSR);
 			assert_int_equal(f.total, len);
@@ -331,8 +345,11 @@ test_oversized_frame_rejected_by_encode(void **state)
 	(void)state;
 	static uint8_t payload[PROTO_MAX_FRAME], wire[PROTO_MAX_FRAME * 2];
 	size_t len = PROTO_MAX_FRAME - PROTO_OVERHEAD + 1, n = 0;
-	struct frame f = { .version = PROTO_VERSION, .cmd = PROTO_CMD_WRITE_CERT,
-		.total = (uint16_t)len, .payload = payload, .payload_len = len };
+	struct frame f = { .version = PROTO_VERSION,
+		.cmd = PROTO_CMD_WRITE_CERT,
+		.total = (uint16_t)len,
+		.payload = payload,
+		.payload_len = len };
 	char *cause = NULL;
 
 	assert_int_equal(frame_encode(&f, wire, sizeof wire, &n, &cause),
@@ -340,7 +357,8 @@ test_oversized_frame_rejected_by_encode(void **state)
 	assert_non_null(strstr(cause, "exceeds"));
 	f.payload_len = f.total = 10;
 	assert_int_equal(frame_encode(&f, wire, frame_wire_size(10) - 1, &n,
-	    &cause), ST_E_ARG);
+			     &cause),
+	    ST_E_ARG);
 	assert_int_equal(frame_encode(&f, wire, frame_wire_size(10), &n, NULL),
 	    ST_OK);
 	free(cause);
@@ -396,9 +414,11 @@ test_truncated_frames_rejected(void **state)
 	    sizeof payload, payload, sizeof payload, wire, sizeof wire);
 	for (size_t cut = 0; cut < n - 2; cut++)
 		assert_int_equal(frame_decode(wire + 1, cut, PROTO_MAX_FRAME,
-		    scratch, sizeof scratch, &f, NULL), ST_E_FRAME);
+				     scratch, sizeof scratch, &f, NULL),
+		    ST_E_FRAME);
 	assert_int_equal(frame_decode(wire + 1, n - 2, PROTO_MAX_FRAME, scratch,
-	    sizeof scratch, &f, NULL), ST_OK);
+			     sizeof scratch, &f, NULL),
+	    ST_OK);
 }
 
 /* A frame with another version byte (and a correct CRC) is refused. */
@@ -413,10 +433,11 @@ test_wrong_version_rejected(void **state)
 	for (int v = 0; v < 256; v++) {
 		if (v == PROTO_VERSION)
 			continue;
-		size_t n = encode_hdr((uint8_t)v, 1, PROTO_CMD_HELLO, 0, 0, NULL,
-		    0, wire, sizeof wire);
+		size_t n = encode_hdr((uint8_t)v, 1, PROTO_CMD_HELLO, 0, 0,
+		    NULL, 0, wire, sizeof wire);
 		assert_int_equal(frame_decode(wire + 1, n - 2, PROTO_MAX_FRAME,
-		    scratch, sizeof scratch, &f, &cause), ST_E_FRAME);
+				     scratch, sizeof scratch, &f, &cause),
+		    ST_E_FRAME);
 		assert_non_null(strstr(cause, "version"));
 	}
 	free(cause);
@@ -433,20 +454,23 @@ test_chunk_overrun_rejected(void **state)
 	char *cause = NULL;
 	size_t n;
 
-	n = encode_hdr(PROTO_VERSION, 1, PROTO_CMD_WRITE_CHAIN, 10, 17,
-	    payload, 8, wire, sizeof wire);
+	n = encode_hdr(PROTO_VERSION, 1, PROTO_CMD_WRITE_CHAIN, 10, 17, payload,
+	    8, wire, sizeof wire);
 	assert_int_equal(frame_decode(wire + 1, n - 2, PROTO_MAX_FRAME, scratch,
-	    sizeof scratch, &f, &cause), ST_E_FRAME);
+			     sizeof scratch, &f, &cause),
+	    ST_E_FRAME);
 	assert_non_null(strstr(cause, "overruns"));
-	n = encode_hdr(PROTO_VERSION, 1, PROTO_CMD_WRITE_CHAIN, 10, 18,
-	    payload, 8, wire, sizeof wire);
+	n = encode_hdr(PROTO_VERSION, 1, PROTO_CMD_WRITE_CHAIN, 10, 18, payload,
+	    8, wire, sizeof wire);
 	assert_int_equal(frame_decode(wire + 1, n - 2, PROTO_MAX_FRAME, scratch,
-	    sizeof scratch, &f, NULL), ST_OK);
+			     sizeof scratch, &f, NULL),
+	    ST_OK);
 	assert_int_equal(f.offset, 10);
 	n = encode_hdr(PROTO_VERSION, 1, PROTO_CMD_CONTINUE, 300, 0, NULL, 0,
 	    wire, sizeof wire);
 	assert_int_equal(frame_decode(wire + 1, n - 2, PROTO_MAX_FRAME, scratch,
-	    sizeof scratch, &f, NULL), ST_OK);
+			     sizeof scratch, &f, NULL),
+	    ST_OK);
 	assert_int_equal(f.offset, 300);
 	free(cause);
 }
@@ -468,7 +492,8 @@ test_duplicated_frames_decode_twice(void **state)
 	const uint8_t *p = stream;
 	size_t left = 2 * n;
 	while (left > 0) {
-		assert_int_equal(frame_reader_feed(&r, &p, &left, &f, &got, NULL),
+		assert_int_equal(frame_reader_feed(&r, &p, &left, &f, &got,
+				     NULL),
 		    ST_OK);
 		if (!got)
 			continue;
@@ -495,9 +520,11 @@ test_bit_flips_detected_several_sizes(void **state)
 		payload[i] = (uint8_t)(i % 97 ? i * 29 : 0);
 	for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
 		size_t a = encode_hdr(PROTO_VERSION, 1, PROTO_CMD_READ_CHAIN, 0,
-		    (uint16_t)sizes[s], payload, sizes[s], stream, sizeof stream);
-		size_t n = a + encode_hdr(PROTO_VERSION, 2, PROTO_CMD_HELLO, 0, 3,
-		    payload + 1, 3, stream + a, sizeof stream - a);
+		    (uint16_t)sizes[s], payload, sizes[s], stream,
+		    sizeof stream);
+		size_t n = a +
+		    encode_hdr(PROTO_VERSION, 2, PROTO_CMD_HELLO, 0, 3,
+			payload + 1, 3, stream + a, sizeof stream - a);
 
 		for (size_t byte = 0; byte < a; byte++) {
 			for (int bit = 0; bit < 8; bit++) {
@@ -510,8 +537,9 @@ test_bit_flips_detected_several_sizes(void **state)
 				stream[byte] ^= (uint8_t)(1u << bit);
 				if (frames != 1 || seqs[0] != 2)
 					fail_msg("size %zu byte %zu bit %d: %d "
-					    "frames, first seq %u", sizes[s],
-					    byte, bit, frames, seqs[0]);
+						 "frames, first seq %u",
+					    sizes[s], byte, bit, frames,
+					    seqs[0]);
 				assert_true(errors >= 1);
 			}
 		}
@@ -552,7 +580,8 @@ main(void)
 		cmocka_unit_test(test_chunk_overrun_rejected),
 		cmocka_unit_test(test_duplicated_frames_decode_twice),
 		cmocka_unit_test(test_bit_flips_detected_several_sizes),
-		cmocka_unit_test(test_overhead_of_2048_byte_payload_at_most_2_percent),
+		cmocka_unit_test(
+		    test_overhead_of_2048_byte_payload_at_most_2_percent),
 	};
 
 	return cmocka_run_group_tests_name("frame", tests, NULL, NULL);

@@ -37,12 +37,10 @@ test_round_trip_every_type(void **state)
 	tlv_put_str(&w, PROTO_T_MODEL, "");
 	uint8_t *buf = take(&w, &len);
 
-	static const uint8_t want[] = { 0x01, 0x00, 0x01, 0xA5,
-		0x02, 0x00, 0x02, 0x12, 0x34,
-		0x08, 0x00, 0x04, 0xDE, 0xAD, 0xBE, 0xEF,
-		0x03, 0x00, 0x06, 'S', 'N', '0', '0', '0', '1',
-		0x1a, 0x00, 0x04, 0x30, 0x00, 0xff, 0x00,
-		0x04, 0x00, 0x00 };
+	static const uint8_t want[] = { 0x01, 0x00, 0x01, 0xA5, 0x02, 0x00,
+		0x02, 0x12, 0x34, 0x08, 0x00, 0x04, 0xDE, 0xAD, 0xBE, 0xEF,
+		0x03, 0x00, 0x06, 'S', 'N', '0', '0', '0', '1', 0x1a, 0x00,
+		0x04, 0x30, 0x00, 0xff, 0x00, 0x04, 0x00, 0x00 };
 	assert_int_equal(len, sizeof want);
 	assert_memory_equal(buf, want, len);
 	assert_int_equal(tlv_validate(buf, len, NULL), ST_OK);
@@ -53,12 +51,14 @@ test_round_trip_every_type(void **state)
 	char *s = NULL;
 	const uint8_t *val = NULL;
 	size_t vlen = 0;
-	assert_int_equal(tlv_get_u8(buf, len, PROTO_T_VERSION, &u8, NULL), ST_OK);
+	assert_int_equal(tlv_get_u8(buf, len, PROTO_T_VERSION, &u8, NULL),
+	    ST_OK);
 	assert_int_equal(u8, 0xA5);
 	assert_int_equal(tlv_get_u16(buf, len, PROTO_T_MAX_FRAME, &u16, NULL),
 	    ST_OK);
 	assert_int_equal(u16, 0x1234);
-	assert_int_equal(tlv_get_u32(buf, len, PROTO_T_CAPS, &u32, NULL), ST_OK);
+	assert_int_equal(tlv_get_u32(buf, len, PROTO_T_CAPS, &u32, NULL),
+	    ST_OK);
 	assert_int_equal(u32, 0xDEADBEEF);
 	assert_int_equal(tlv_get_str(buf, len, PROTO_T_SERIAL, 64, &s, NULL),
 	    ST_OK);
@@ -69,7 +69,8 @@ test_round_trip_every_type(void **state)
 	assert_string_equal(s, "");
 	free(s);
 	assert_int_equal(tlv_get_bytes(buf, len, PROTO_T_CERT, 100, &val, &vlen,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	assert_int_equal(vlen, sizeof blob);
 	assert_memory_equal(val, blob, sizeof blob);
 	free(buf);
@@ -129,7 +130,8 @@ test_max_length_value_round_trips(void **state)
 	assert_int_equal(buf[2], 0xFF);
 	assert_int_equal(tlv_validate(buf, len, NULL), ST_OK);
 	assert_int_equal(tlv_get_bytes(buf, len, PROTO_T_CERT, 0xFFFF, &val,
-	    &vlen, NULL), ST_OK);
+			     &vlen, NULL),
+	    ST_OK);
 	assert_int_equal(vlen, 0xFFFF);
 	assert_memory_equal(val, big, 0xFFFF);
 	free(buf);
@@ -182,8 +184,8 @@ test_truncated_header_and_value_rejected(void **state)
 	assert_non_null(strstr(cause, "claims 6 bytes, 5 left"));
 	/* Every prefix that does not end on an element boundary fails. */
 	for (size_t cut = 0; cut <= len; cut++) {
-		st_err want = (cut == 0 || cut == 4 || cut == len) ? ST_OK :
-		    ST_E_PROTO;
+		st_err want =
+		    (cut == 0 || cut == 4 || cut == len) ? ST_OK : ST_E_PROTO;
 		assert_int_equal(tlv_validate(buf, cut, NULL), want);
 	}
 	free(cause);
@@ -195,8 +197,8 @@ static void
 test_length_past_end_rejected(void **state)
 {
 	(void)state;
-	static const uint8_t buf[] = { 0x01, 0x00, 0x01, 0x07,
-		0x1a, 0xFF, 0xFF, 0x30, 0x82 };
+	static const uint8_t buf[] = { 0x01, 0x00, 0x01, 0x07, 0x1a, 0xFF, 0xFF,
+		0x30, 0x82 };
 	struct tlv t;
 	size_t pos = 0;
 	uint8_t u8 = 0;
@@ -211,7 +213,8 @@ test_length_past_end_rejected(void **state)
 	assert_int_equal(tlv_get_u8(buf, sizeof buf, 0x01, &u8, NULL), ST_OK);
 	assert_int_equal(u8, 7);
 	assert_int_equal(tlv_get_bytes(buf, sizeof buf, PROTO_T_CERT, 0xFFFF,
-	    &val, &vlen, NULL), ST_E_PROTO);
+			     &val, &vlen, NULL),
+	    ST_E_PROTO);
 }
 
 /* Strings longer than the caller's bound are refused, at the bound OK. */
@@ -229,7 +232,8 @@ test_oversize_string_rejected(void **state)
 	tlv_put_str(&w, PROTO_T_SERIAL, s65);
 	tlv_put_str(&w, PROTO_T_MODEL, s65 + 1);
 	uint8_t *buf = take(&w, &len);
-	assert_int_equal(tlv_get_str(buf, len, PROTO_T_SERIAL, 64, &out, &cause),
+	assert_int_equal(tlv_get_str(buf, len, PROTO_T_SERIAL, 64, &out,
+			     &cause),
 	    ST_E_PROTO);
 	assert_null(out);
 	assert_non_null(strstr(cause, "65 bytes long, limit 64"));
@@ -240,7 +244,8 @@ test_oversize_string_rejected(void **state)
 	const uint8_t *val;
 	size_t vlen;
 	assert_int_equal(tlv_get_bytes(buf, len, PROTO_T_SERIAL, 64, &val,
-	    &vlen, NULL), ST_E_PROTO);
+			     &vlen, NULL),
+	    ST_E_PROTO);
 	free(cause);
 	free(buf);
 }
@@ -251,8 +256,8 @@ static void
 test_control_characters_in_strings_rejected(void **state)
 {
 	(void)state;
-	static const uint8_t bad[] = { 0x00, 0x01, 0x09, 0x0A, 0x0D, 0x1B,
-		0x1F, 0x7F };
+	static const uint8_t bad[] = { 0x00, 0x01, 0x09, 0x0A, 0x0D, 0x1B, 0x1F,
+		0x7F };
 
 	for (size_t i = 0; i < sizeof bad; i++) {
 		uint8_t val[] = { 'S', 'N', bad[i], '1' };
@@ -264,7 +269,8 @@ test_control_characters_in_strings_rejected(void **state)
 		tlv_put(&w, PROTO_T_SERIAL, val, sizeof val);
 		uint8_t *buf = take(&w, &len);
 		assert_int_equal(tlv_get_str(buf, len, PROTO_T_SERIAL, 64, &out,
-		    &cause), ST_E_PROTO);
+				     &cause),
+		    ST_E_PROTO);
 		assert_null(out);
 		assert_non_null(strstr(cause, "control byte"));
 		free(cause);
@@ -311,7 +317,8 @@ test_missing_tags_rejected(void **state)
 	    ST_E_PROTO);
 	assert_null(s);
 	assert_int_equal(tlv_get_bytes(buf, len, PROTO_T_CERT, 10, &val, &vlen,
-	    &cause), ST_E_PROTO);
+			     &cause),
+	    ST_E_PROTO);
 	assert_non_null(strstr(cause, "missing field 0x1a"));
 	free(cause);
 	free(buf);
@@ -330,10 +337,10 @@ test_wrong_widths_rejected(void **state)
 	char *cause = NULL;
 
 	tlv_writer_init(&w);
-	tlv_put_u16(&w, PROTO_T_VERSION, 1);   /* u8 tag, 2 bytes */
-	tlv_put_u8(&w, PROTO_T_MAX_FRAME, 1);  /* u16 tag, 1 byte */
-	tlv_put_u16(&w, PROTO_T_CAPS, 1);      /* u32 tag, 2 bytes */
-	tlv_put(&w, PROTO_T_STATE, NULL, 0);   /* u8 tag, empty */
+	tlv_put_u16(&w, PROTO_T_VERSION, 1);  /* u8 tag, 2 bytes */
+	tlv_put_u8(&w, PROTO_T_MAX_FRAME, 1); /* u16 tag, 1 byte */
+	tlv_put_u16(&w, PROTO_T_CAPS, 1);     /* u32 tag, 2 bytes */
+	tlv_put(&w, PROTO_T_STATE, NULL, 0);  /* u8 tag, empty */
 	uint8_t *buf = take(&w, &len);
 	assert_int_equal(tlv_get_u8(buf, len, PROTO_T_VERSION, &u8, &cause),
 	    ST_E_PROTO);
@@ -369,7 +376,8 @@ test_unknown_tags_skipped(void **state)
 	tlv_put_str(&w, PROTO_T_SERIAL, "SN9");
 	uint8_t *buf = take(&w, &len);
 	assert_int_equal(tlv_validate(buf, len, NULL), ST_OK);
-	assert_int_equal(tlv_get_u8(buf, len, PROTO_T_VERSION, &u8, NULL), ST_OK);
+	assert_int_equal(tlv_get_u8(buf, len, PROTO_T_VERSION, &u8, NULL),
+	    ST_OK);
 	assert_int_equal(u8, 1);
 	assert_int_equal(tlv_get_str(buf, len, PROTO_T_SERIAL, 64, &s, NULL),
 	    ST_OK);

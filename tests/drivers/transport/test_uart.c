@@ -44,66 +44,66 @@
 /* An FTDI FT232R on bus 1, as the kernel lays it out in sysfs: the USB
  * device, its interface, the usb-serial port and the tty. */
 static const char adapter_ftdi[] =
-	"P: /devices/pci0000:00/0000:00:14.0/usb1/1-1\n"
-	"E: SUBSYSTEM=usb\n"
-	"E: DEVTYPE=usb_device\n"
-	"A: busnum=1\n"
-	"A: devnum=2\n"
-	"A: idVendor=0403\n"
-	"A: idProduct=6001\n"
-	"A: serial=FT1234\n"
-	"A: manufacturer=FTDI\n"
-	"A: product=FT232R USB UART\n"
-	"\n"
-	"P: /devices/pci0000:00/0000:00:14.0/usb1/1-1/1-1:1.0\n"
-	"E: SUBSYSTEM=usb\n"
-	"E: DEVTYPE=usb_interface\n"
-	"\n"
-	"P: /devices/pci0000:00/0000:00:14.0/usb1/1-1/1-1:1.0/ttyUSB0\n"
-	"E: SUBSYSTEM=usb-serial\n"
-	"\n"
-	"P: /devices/pci0000:00/0000:00:14.0/usb1/1-1/1-1:1.0/ttyUSB0/tty/ttyUSB0\n"
-	"N: ttyUSB0\n"
-	"E: SUBSYSTEM=tty\n"
-	"E: DEVNAME=/dev/ttyUSB0\n"
-	"L: device=../../../ttyUSB0\n"
-	"\n";
+    "P: /devices/pci0000:00/0000:00:14.0/usb1/1-1\n"
+    "E: SUBSYSTEM=usb\n"
+    "E: DEVTYPE=usb_device\n"
+    "A: busnum=1\n"
+    "A: devnum=2\n"
+    "A: idVendor=0403\n"
+    "A: idProduct=6001\n"
+    "A: serial=FT1234\n"
+    "A: manufacturer=FTDI\n"
+    "A: product=FT232R USB UART\n"
+    "\n"
+    "P: /devices/pci0000:00/0000:00:14.0/usb1/1-1/1-1:1.0\n"
+    "E: SUBSYSTEM=usb\n"
+    "E: DEVTYPE=usb_interface\n"
+    "\n"
+    "P: /devices/pci0000:00/0000:00:14.0/usb1/1-1/1-1:1.0/ttyUSB0\n"
+    "E: SUBSYSTEM=usb-serial\n"
+    "\n"
+    "P: /devices/pci0000:00/0000:00:14.0/usb1/1-1/1-1:1.0/ttyUSB0/tty/ttyUSB0\n"
+    "N: ttyUSB0\n"
+    "E: SUBSYSTEM=tty\n"
+    "E: DEVNAME=/dev/ttyUSB0\n"
+    "L: device=../../../ttyUSB0\n"
+    "\n";
 
 /* A second adapter of the same model, serial FT5678. */
 static const char adapter_ftdi2[] =
-	"P: /devices/pci0000:00/0000:00:14.0/usb1/1-2\n"
-	"E: SUBSYSTEM=usb\n"
-	"E: DEVTYPE=usb_device\n"
-	"A: busnum=1\n"
-	"A: devnum=3\n"
-	"A: idVendor=0403\n"
-	"A: idProduct=6001\n"
-	"A: serial=FT5678\n"
-	"\n"
-	"P: /devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0\n"
-	"E: SUBSYSTEM=usb\n"
-	"E: DEVTYPE=usb_interface\n"
-	"\n"
-	"P: /devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0/ttyUSB1\n"
-	"E: SUBSYSTEM=usb-serial\n"
-	"\n"
-	"P: /devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0/ttyUSB1/tty/ttyUSB1\n"
-	"N: ttyUSB1\n"
-	"E: SUBSYSTEM=tty\n"
-	"E: DEVNAME=/dev/ttyUSB1\n"
-	"L: device=../../../ttyUSB1\n"
-	"\n";
+    "P: /devices/pci0000:00/0000:00:14.0/usb1/1-2\n"
+    "E: SUBSYSTEM=usb\n"
+    "E: DEVTYPE=usb_device\n"
+    "A: busnum=1\n"
+    "A: devnum=3\n"
+    "A: idVendor=0403\n"
+    "A: idProduct=6001\n"
+    "A: serial=FT5678\n"
+    "\n"
+    "P: /devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0\n"
+    "E: SUBSYSTEM=usb\n"
+    "E: DEVTYPE=usb_interface\n"
+    "\n"
+    "P: /devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0/ttyUSB1\n"
+    "E: SUBSYSTEM=usb-serial\n"
+    "\n"
+    "P: /devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0/ttyUSB1/tty/ttyUSB1\n"
+    "N: ttyUSB1\n"
+    "E: SUBSYSTEM=tty\n"
+    "E: DEVNAME=/dev/ttyUSB1\n"
+    "L: device=../../../ttyUSB1\n"
+    "\n";
 
 struct fake {
 	UMockdevTestbed *tb;
 	UMockdevIoctlBase *ioctl;
-	int master;          /* PTY master: the device's end of the wire */
+	int master; /* PTY master: the device's end of the wire */
 	pthread_t thread;
 	int running;
 	atomic_int stop;
-	atomic_int modem;    /* simulated TIOCM_* lines */
-	atomic_uint hellos;  /* HELLO requests answered */
-	int devsim_fd;       /* >= 0: bytes are bridged to a devsim process
+	atomic_int modem;   /* simulated TIOCM_* lines */
+	atomic_uint hellos; /* HELLO requests answered */
+	int devsim_fd;	    /* >= 0: bytes are bridged to a devsim process
 	                        instead of answered here */
 	struct devsim_proc *devsim;
 };
@@ -159,8 +159,12 @@ reply(struct fake *f, const struct frame *req, uint8_t status,
 {
 	static uint8_t wire[PROTO_MAX_FRAME * 2];
 	struct frame out = { .version = PROTO_VERSION,
-		.flags = PROTO_FLAG_RESPONSE, .seq = req->seq, .cmd = req->cmd,
-		.status = status, .total = (uint16_t)len, .payload = payload,
+		.flags = PROTO_FLAG_RESPONSE,
+		.seq = req->seq,
+		.cmd = req->cmd,
+		.status = status,
+		.total = (uint16_t)len,
+		.payload = payload,
 		.payload_len = len };
 	size_t n = 0, done = 0;
 
@@ -222,7 +226,8 @@ bridge(struct fake *f)
 			ssize_t n = read(f->devsim_fd, buf, sizeof buf);
 
 			if (n <= 0) {
-				int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+				int devnull =
+				    open("/dev/null", O_RDWR | O_CLOEXEC);
 
 				/* Keep the number taken: the testbed closes
 				 * it itself when it is destroyed. */
@@ -239,7 +244,8 @@ bridge(struct fake *f)
 			if (n > 0 && write(f->devsim_fd, buf, (size_t)n) != n)
 				return;
 			if (n <= 0)
-				nanosleep(&idle, NULL); /* no client right now */
+				nanosleep(&idle,
+				    NULL); /* no client right now */
 		} else if (pfd[0].revents) {
 			nanosleep(&idle, NULL);
 		}
@@ -281,7 +287,8 @@ device_main(void *arg)
 			int got = 0;
 
 			if (frame_reader_feed(&rd, &p, &left, &fr, &got,
-			    NULL) == ST_OK && got)
+				NULL) == ST_OK &&
+			    got)
 				answer(f, &fr);
 		}
 	}
@@ -316,7 +323,7 @@ setup(void **state)
 	f->ioctl = umockdev_ioctl_base_new();
 	g_signal_connect(f->ioctl, "handle-ioctl", G_CALLBACK(on_ioctl), f);
 	if (!umockdev_testbed_attach_ioctl(f->tb, "/dev/ttyUSB0", f->ioctl,
-	    &gerr)) {
+		&gerr)) {
 		fprintf(stderr, "attach_ioctl: %s\n", gerr->message);
 		return -1;
 	}
@@ -420,13 +427,15 @@ test_wrong_serial_is_notfound_listing_found(void **state)
 
 	(void)state;
 	assert_int_equal(transport_open("uart:usb=0403:6001:NOPE",
-	    deadline_in(2000), &t, &cause), ST_E_NOTFOUND);
+			     deadline_in(2000), &t, &cause),
+	    ST_E_NOTFOUND);
 	assert_null(t);
 	assert_non_null(strstr(cause, "/dev/ttyUSB0 (0403:6001 FT1234)"));
 	free(cause);
 	cause = NULL;
 	assert_int_equal(transport_open("uart:usb=1a86:7523", deadline_in(2000),
-	    &t, &cause), ST_E_NOTFOUND);
+			     &t, &cause),
+	    ST_E_NOTFOUND);
 	free(cause);
 }
 
@@ -439,12 +448,13 @@ test_two_adapters_need_serial(void **state)
 	struct transport *t = NULL;
 	char *cause = NULL;
 
-	assert_true(umockdev_testbed_add_from_string(f->tb, adapter_ftdi2,
-	    NULL));
+	assert_true(
+	    umockdev_testbed_add_from_string(f->tb, adapter_ftdi2, NULL));
 	assert_true(umockdev_testbed_attach_ioctl(f->tb, "/dev/ttyUSB1",
 	    f->ioctl, NULL));
 	assert_int_equal(transport_open("uart:usb=0403:6001", deadline_in(2000),
-	    &t, &cause), ST_E_ARG);
+			     &t, &cause),
+	    ST_E_ARG);
 	assert_non_null(strstr(cause, "ambiguous"));
 	free(cause);
 	t = open_ok("uart:usb=0403:6001:FT5678");
@@ -481,8 +491,8 @@ static void
 test_hello_over_uart_returns_device_serial(void **state)
 {
 	struct fake *f = *state;
-	struct client *c = client_new(open_ok("uart:usb=0403:6001:FT1234"),
-	    NULL);
+	struct client *c =
+	    client_new(open_ok("uart:usb=0403:6001:FT1234"), NULL);
 	struct dev_info info;
 	char *cause = NULL;
 	st_err err = dev_hello(c, &info, &cause);
@@ -546,13 +556,15 @@ test_device_close_is_hangup_not_timeout(void **state)
 	close(devnull);
 
 	assert_int_equal(t->ops->read(t, buf, sizeof buf, &got,
-	    deadline_in(5000), &cause), ST_E_HANGUP);
+			     deadline_in(5000), &cause),
+	    ST_E_HANGUP);
 	assert_int_equal(got, 0);
 	assert_non_null(strstr(cause, "hung up"));
 	free(cause);
 	cause = NULL;
 	assert_int_equal(t->ops->write(t, (const uint8_t *)"x", 1,
-	    deadline_in(1000), &cause), ST_E_HANGUP);
+			     deadline_in(1000), &cause),
+	    ST_E_HANGUP);
 	free(cause);
 	transport_close(t);
 }
@@ -577,7 +589,8 @@ test_provision_over_uart_against_devsim(void **state)
 	assert_int_equal(status, 0);
 	assert_non_null(strstr(o.out, "\"result\":\"PASS\""));
 	assert_non_null(strstr(o.out, "\"serial\":\"" DEVSIM_SERIAL "\""));
-	assert_non_null(strstr(o.out, "\"device\":\"uart:usb=0403:6001:FT1234\""));
+	assert_non_null(
+	    strstr(o.out, "\"device\":\"uart:usb=0403:6001:FT1234\""));
 	proc_out_clear(&o);
 	scratch_rmtree(home);
 	free(home);
@@ -589,8 +602,8 @@ static void
 test_devsim_power_loss_is_hangup(void **state)
 {
 	struct fake *f = *state;
-	struct client *c = client_new(open_ok("uart:usb=0403:6001:FT1234"),
-	    NULL);
+	struct client *c =
+	    client_new(open_ok("uart:usb=0403:6001:FT1234"), NULL);
 	struct dev_info info;
 	char *cause = NULL;
 
@@ -609,7 +622,7 @@ static void
 test_options_set_line_and_describe(void **state)
 {
 	struct transport *t = open_ok("uart:/dev/ttyUSB0?baud=9600&stopbits=2"
-	    "&flow=rtscts");
+				      "&flow=rtscts");
 
 	(void)state;
 	assert_string_equal(t->describe,
@@ -664,7 +677,8 @@ test_bad_options_are_uri_errors(void **state)
 		char *cause = NULL;
 
 		assert_int_equal(transport_open(cases[i].uri, deadline_in(1000),
-		    &t, &cause), ST_E_URI);
+				     &t, &cause),
+		    ST_E_URI);
 		assert_null(t);
 		assert_non_null(strstr(cause, cases[i].names));
 		free(cause);
@@ -678,13 +692,15 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(
 		    test_open_by_name_vidpid_and_serial, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_wrong_serial_is_notfound_listing_found, setup, teardown),
+		    test_wrong_serial_is_notfound_listing_found, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_two_adapters_need_serial,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_list_shows_usb_vidpid_serial, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_hello_over_uart_returns_device_serial, setup, teardown),
+		    test_hello_over_uart_returns_device_serial, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_station_probe_over_uart,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
@@ -696,8 +712,8 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(
 		    test_provision_over_uart_against_devsim, setup_devsim,
 		    teardown),
-		cmocka_unit_test_setup_teardown(test_devsim_power_loss_is_hangup,
-		    setup_devsim, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_devsim_power_loss_is_hangup, setup_devsim, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_options_are_uri_errors,
 		    setup, teardown),
 	};

@@ -36,18 +36,37 @@ struct bed {
 	struct usb_model *a, *b, *hub, *silent;
 };
 
-static const struct usb_model_desc desc_a = { .vid = 0xcafe, .pid = 0x4001,
-	.manufacturer = "Station Labs", .product = "Secure Element Board",
-	.serial = "SIM-USB-A", .port = "1-1", .bus = 1, .address = 2 };
-static const struct usb_model_desc desc_b = { .vid = 0xcafe, .pid = 0x4001,
-	.manufacturer = "Station Labs", .product = "Secure Element Board",
-	.serial = "SIM-USB-B", .port = "1-2", .bus = 1, .address = 3 };
+static const struct usb_model_desc desc_a = { .vid = 0xcafe,
+	.pid = 0x4001,
+	.manufacturer = "Station Labs",
+	.product = "Secure Element Board",
+	.serial = "SIM-USB-A",
+	.port = "1-1",
+	.bus = 1,
+	.address = 2 };
+static const struct usb_model_desc desc_b = { .vid = 0xcafe,
+	.pid = 0x4001,
+	.manufacturer = "Station Labs",
+	.product = "Secure Element Board",
+	.serial = "SIM-USB-B",
+	.port = "1-2",
+	.bus = 1,
+	.address = 3 };
 static const struct usb_model_desc desc_hub = { .vid = 0x05e3,
-	.pid = 0x0608, .product = "USB2.0 Hub", .port = "1-3", .bus = 1,
-	.address = 4, .hub = 1 };
+	.pid = 0x0608,
+	.product = "USB2.0 Hub",
+	.port = "1-3",
+	.bus = 1,
+	.address = 4,
+	.hub = 1 };
 static const struct usb_model_desc desc_silent = { .vid = 0xcafe,
-	.pid = 0x4002, .manufacturer = "Station Labs", .product = "Mute Board",
-	.serial = "SIM-USB-S", .port = "1-3.2", .bus = 1, .address = 5 };
+	.pid = 0x4002,
+	.manufacturer = "Station Labs",
+	.product = "Mute Board",
+	.serial = "SIM-USB-S",
+	.port = "1-3.2",
+	.bus = 1,
+	.address = 5 };
 
 static int
 setup(void **state)
@@ -151,7 +170,8 @@ test_selection_ambiguous_and_notfound(void **state)
 
 	(void)state;
 	assert_int_equal(transport_open("usb:cafe:4001", deadline_in(2000), &t,
-	    &cause), ST_E_ARG);
+			     &cause),
+	    ST_E_ARG);
 	assert_null(t);
 	assert_non_null(strstr(cause, "ambiguous"));
 	assert_non_null(strstr(cause, "1-1 (cafe:4001 SIM-USB-A)"));
@@ -159,16 +179,19 @@ test_selection_ambiguous_and_notfound(void **state)
 	free(cause);
 	cause = NULL;
 	assert_int_equal(transport_open("usb:cafe:4001:NOPE", deadline_in(2000),
-	    &t, &cause), ST_E_NOTFOUND);
+			     &t, &cause),
+	    ST_E_NOTFOUND);
 	free(cause);
 	cause = NULL;
 	assert_int_equal(transport_open("usb:path=1-7", deadline_in(2000), &t,
-	    &cause), ST_E_NOTFOUND);
+			     &cause),
+	    ST_E_NOTFOUND);
 	free(cause);
 	cause = NULL;
 	/* The hub has no vendor bulk interface. */
 	assert_int_equal(transport_open("usb:path=1-3", deadline_in(2000), &t,
-	    &cause), ST_E_NOTFOUND);
+			     &cause),
+	    ST_E_NOTFOUND);
 	assert_non_null(strstr(cause, "class 0xff"));
 	free(cause);
 }
@@ -187,7 +210,8 @@ test_bad_usb_uris(void **state)
 		char *cause = NULL;
 
 		assert_int_equal(transport_open(uris[i], deadline_in(1000), &t,
-		    &cause), ST_E_URI);
+				     &cause),
+		    ST_E_URI);
 		assert_null(t);
 		free(cause);
 	}
@@ -259,9 +283,11 @@ test_silent_device_times_out(void **state)
 
 	assert_non_null(strstr(t->describe, "1-3.2"));
 	assert_int_equal(t->ops->write(t, (const uint8_t *)"\x01\x02\x00", 3,
-	    deadline_in(1000), &cause), ST_OK);
+			     deadline_in(1000), &cause),
+	    ST_OK);
 	assert_int_equal(t->ops->read(t, buf, sizeof buf, &got,
-	    deadline_in(300), &cause), ST_E_TIMEOUT);
+			     deadline_in(300), &cause),
+	    ST_E_TIMEOUT);
 	assert_int_equal(got, 0);
 	assert_true(usb_model_plugged(b->silent));
 	free(cause);
@@ -301,14 +327,16 @@ test_unplug_mid_transfer_is_hangup(void **state)
 	assert_int_equal(pthread_create(&u.th, NULL, unplug_when_waiting, &u),
 	    0);
 	assert_int_equal(t->ops->read(t, buf, sizeof buf, &got,
-	    deadline_in(30000), &cause), ST_E_HANGUP);
+			     deadline_in(30000), &cause),
+	    ST_E_HANGUP);
 	pthread_join(u.th, NULL);
 	assert_int_equal(got, 0);
 	assert_non_null(strstr(cause, "device removed"));
 	free(cause);
 	cause = NULL;
 	assert_int_equal(t->ops->write(t, (const uint8_t *)"x", 1,
-	    deadline_in(1000), &cause), ST_E_HANGUP);
+			     deadline_in(1000), &cause),
+	    ST_E_HANGUP);
 	free(cause);
 	transport_close(t);
 }
@@ -319,8 +347,8 @@ static int
 station(char **out, const char *a1, const char *a2, const char *a3,
     const char *a4, const char *a5)
 {
-	const char *argv[] = { test_bin("STATION_BIN", "build/bin/station"),
-		a1, a2, a3, a4, a5, NULL };
+	const char *argv[] = { test_bin("STATION_BIN", "build/bin/station"), a1,
+		a2, a3, a4, a5, NULL };
 
 	return proc_run_capture(argv, out);
 }
@@ -386,7 +414,8 @@ test_unplug_during_provisioning_fails_run(void **state)
 	free(out);
 	out = NULL;
 	assert_int_equal(station(&out, "ledger", "show", "DEV-A-0001", "--json",
-	    NULL), 0);
+			     NULL),
+	    0);
 	if (strstr(out, "\"result\":\"FAIL\"") == NULL ||
 	    strstr(out, "removed") == NULL)
 		fail_msg("ledger: %s", out);
@@ -406,7 +435,8 @@ test_station_list_devices_json(void **state)
 
 	(void)state;
 	assert_int_equal(station(&out, "list-devices", "--json", NULL, NULL,
-	    NULL), 0);
+			     NULL),
+	    0);
 	if (strstr(out, "\"uri\":\"usb:path=1-1\"") == NULL ||
 	    strstr(out, "\"serial\":\"SIM-USB-A\"") == NULL ||
 	    strstr(out, "\"port_path\":\"1-3.2\"") == NULL ||

@@ -26,12 +26,11 @@ struct log {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int arrived, left;
-	char last[128];   /* "+1-4 SIM-HP-1" / "-1-4 SIM-HP-1" */
+	char last[128]; /* "+1-4 SIM-HP-1" / "-1-4 SIM-HP-1" */
 };
 
 static void
-on_event(enum usb_hotplug_event ev, const struct usb_dev_info *dev,
-    void *ctx)
+on_event(enum usb_hotplug_event ev, const struct usb_dev_info *dev, void *ctx)
 {
 	struct log *l = ctx;
 
@@ -41,8 +40,7 @@ on_event(enum usb_hotplug_event ev, const struct usb_dev_info *dev,
 	else
 		l->left++;
 	snprintf(l->last, sizeof l->last, "%c%s %s",
-	    ev == USB_HOTPLUG_ARRIVED ? '+' : '-', dev->port_path,
-	    dev->serial);
+	    ev == USB_HOTPLUG_ARRIVED ? '+' : '-', dev->port_path, dev->serial);
 	pthread_cond_broadcast(&l->cv);
 	pthread_mutex_unlock(&l->mu);
 }
@@ -69,9 +67,14 @@ wait_for(struct log *l, const int *counter, int want)
 static struct usb_model_desc
 board(const char *port, int address, const char *serial)
 {
-	return (struct usb_model_desc){ .vid = 0xcafe, .pid = 0x4001,
-		.manufacturer = "Station Labs", .product = "Secure Element Board",
-		.serial = serial, .port = port, .bus = 1, .address = address };
+	return (struct usb_model_desc){ .vid = 0xcafe,
+		.pid = 0x4001,
+		.manufacturer = "Station Labs",
+		.product = "Secure Element Board",
+		.serial = serial,
+		.port = port,
+		.bus = 1,
+		.address = address };
 }
 
 static void
@@ -142,7 +145,8 @@ test_bad_selector_is_uri_error(void **state)
 
 	(void)state;
 	assert_int_equal(usb_hotplug_start("path=one", on_event, NULL, &h,
-	    &cause), ST_E_URI);
+			     &cause),
+	    ST_E_URI);
 	assert_null(h);
 	assert_non_null(strstr(cause, "path="));
 	free(cause);

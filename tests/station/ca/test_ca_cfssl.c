@@ -21,8 +21,10 @@
 #include "tests/support/scratch.h"
 
 #define SUBJECT "C=US,O=Example-Org,CN=SN0001"
-#define AUTH_KEY "8e1d2c3b4a5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"
-#define WRONG_KEY "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+#define AUTH_KEY \
+	"8e1d2c3b4a5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"
+#define WRONG_KEY \
+	"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 static int have_cfssl;
 
@@ -77,16 +79,20 @@ static st_err
 open_with(struct fx *fx, const char *k1, const char *v1, const char *k2,
     const char *v2)
 {
-	return ca_open("cfssl", ca_test_settings(&fx->set, "addr", fx->cfssl.addr,
-	    "ca_bundle", fx->pki->root_pem, "chain_file", fx->pki->inter_pem,
-	    k1, v1, k2, v2, NULL), &fx->ca, &fx->cause);
+	return ca_open("cfssl",
+	    ca_test_settings(&fx->set, "addr", fx->cfssl.addr, "ca_bundle",
+		fx->pki->root_pem, "chain_file", fx->pki->inter_pem, k1, v1, k2,
+		v2, NULL),
+	    &fx->ca, &fx->cause);
 }
 
 static st_err
 sign(struct fx *fx)
 {
-	struct ca_request req = { .csr = fx->csr, .profile = &fx->profile,
-		.device_serial = "SN0001", .deadline = deadline_in(10000) };
+	struct ca_request req = { .csr = fx->csr,
+		.profile = &fx->profile,
+		.device_serial = "SN0001",
+		.deadline = deadline_in(10000) };
 
 	return ca_sign(fx->ca, &req, &fx->issued, &fx->cause);
 }
@@ -94,14 +100,17 @@ sign(struct fx *fx)
 static void
 expect_good_certificate(struct fx *fx)
 {
-	struct cert_expect exp = { .csr = fx->csr, .profile = &fx->profile,
-		.subject = SUBJECT, .root = fx->pki->root };
+	struct cert_expect exp = { .csr = fx->csr,
+		.profile = &fx->profile,
+		.subject = SUBJECT,
+		.root = fx->pki->root };
 	const char *rule = NULL;
 
 	assert_non_null(fx->issued.cert);
 	/* the CSR's subject, untouched: the station sent no "subject" */
 	assert_int_equal(X509_NAME_cmp(X509_get_subject_name(fx->issued.cert),
-	    X509_REQ_get_subject_name(fx->csr)), 0);
+			     X509_REQ_get_subject_name(fx->csr)),
+	    0);
 	assert_int_equal(sk_X509_num(fx->issued.chain), 1); /* chain_file */
 	if (cert_check(&fx->issued, &exp, &rule, &fx->cause) != ST_OK)
 		fail_msg("cert_check: %s: %s", rule, fx->cause);
@@ -130,7 +139,8 @@ test_authsign_with_the_hmac_key_signs(void **state)
 		skip();
 	key = scratch_write(fx->tmp, "auth.key", AUTH_KEY "\n", 0600);
 	assert_int_equal(open_with(fx, "auth_key_file", key, "profile",
-	    "device"), ST_OK);
+			     "device"),
+	    ST_OK);
 	if (sign(fx) != ST_OK)
 		fail_msg("authsign: %s", fx->cause);
 	expect_good_certificate(fx);
@@ -147,7 +157,8 @@ test_wrong_auth_key_is_refused_with_cfssls_reason(void **state)
 		skip();
 	key = scratch_write(fx->tmp, "wrong.key", WRONG_KEY, 0600);
 	assert_int_equal(open_with(fx, "auth_key_file", key, "profile",
-	    "device"), ST_OK);
+			     "device"),
+	    ST_OK);
 	assert_int_equal(sign(fx), ST_E_CA);
 	assert_non_null(strstr(fx->cause, "CFSSL refused the request"));
 	assert_null(strstr(fx->cause, "no reason given")); /* CFSSL's words */
@@ -209,7 +220,7 @@ main(void)
 	have_cfssl = cfssl_installed();
 	if (!have_cfssl)
 		print_message("cfssl is not installed (Debian: golang-cfssl): "
-		    "skipping the cfssl backend tests\n");
+			      "skipping the cfssl backend tests\n");
 	ca_test_capture_logs();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

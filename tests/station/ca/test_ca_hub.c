@@ -70,16 +70,21 @@ open_with(struct fx *fx, const char *k, const char *v)
 	char addr[64];
 
 	snprintf(addr, sizeof addr, "%s", hub_api_server_addr(fx->hub));
-	return ca_open("hub", ca_test_settings(&fx->set, "addr", addr,
-	    "ca_bundle", fx->pki->root_pem, k, v, NULL), &fx->ca, &fx->cause);
+	return ca_open("hub",
+	    ca_test_settings(&fx->set, "addr", addr, "ca_bundle",
+		fx->pki->root_pem, k, v, NULL),
+	    &fx->ca, &fx->cause);
 }
 
 static st_err
 sign(struct fx *fx)
 {
-	struct ca_request req = { .csr = fx->csr, .profile = &fx->profile,
-		.device_serial = "SN0001", .fw_version = "1.2.3",
-		.hw_version = "v2.1", .deadline = deadline_in(5000) };
+	struct ca_request req = { .csr = fx->csr,
+		.profile = &fx->profile,
+		.device_serial = "SN0001",
+		.fw_version = "1.2.3",
+		.hw_version = "v2.1",
+		.deadline = deadline_in(5000) };
 
 	return ca_sign(fx->ca, &req, &fx->issued, &fx->cause);
 }
@@ -88,8 +93,10 @@ static void
 test_sign_csr_gives_a_certificate_that_passes_cert_check(void **state)
 {
 	struct fx *fx = *state;
-	struct cert_expect exp = { .csr = fx->csr, .profile = &fx->profile,
-		.subject = SUBJECT, .root = fx->pki->root };
+	struct cert_expect exp = { .csr = fx->csr,
+		.profile = &fx->profile,
+		.subject = SUBJECT,
+		.root = fx->pki->root };
 	const char *rule = NULL;
 
 	assert_int_equal(open_with(fx, NULL, NULL), ST_OK);
@@ -132,8 +139,7 @@ static void
 test_bearer_token_is_sent_and_never_quoted(void **state)
 {
 	struct fx *fx = *state;
-	char *file = scratch_write(fx->tmp, "hub.token", HUB_TOKEN,
-	    0600);
+	char *file = scratch_write(fx->tmp, "hub.token", HUB_TOKEN, 0600);
 
 	snprintf(fx->hub->bearer, sizeof fx->hub->bearer, "Bearer %s",
 	    HUB_TOKEN);
@@ -154,8 +160,8 @@ test_revoke_is_by_device_id(void **state)
 	struct fx *fx = *state;
 
 	assert_int_equal(open_with(fx, NULL, NULL), ST_OK);
-	assert_int_equal(ca_revoke(fx->ca, "1a2b", NULL,
-	    &fx->cause), ST_E_UNSUPPORTED);
+	assert_int_equal(ca_revoke(fx->ca, "1a2b", NULL, &fx->cause),
+	    ST_E_UNSUPPORTED);
 	assert_int_equal(fx->hub->n_delete, 0);
 	assert_int_equal(hub_ca_revoke_device(fx->ca, "SN0001", &fx->cause),
 	    ST_OK);
@@ -181,16 +187,19 @@ test_reply_parser_refuses_what_contradicts_the_certificate(void **state)
 
 	json_decref(j);
 	assert_int_equal(hub_parse_reply(body, strlen(body), "SN0001",
-	    &fx->issued, &info, &fx->cause), ST_OK);
+			     &fx->issued, &info, &fx->cause),
+	    ST_OK);
 	assert_string_equal(info.broker_url, "mqtt.example");
 	assert_int_equal(info.mqtt_secure_port, 8883);
 	hub_reply_clear(&info);
 	ca_issued_clear(&fx->issued);
 	assert_int_equal(hub_parse_reply(body, strlen(body), "SN0002",
-	    &fx->issued, NULL, &fx->cause), ST_E_CA);
+			     &fx->issued, NULL, &fx->cause),
+	    ST_E_CA);
 	assert_non_null(strstr(fx->cause, "for device 'SN0001'"));
 	assert_int_equal(hub_parse_reply("{\"caCert\":\"x\"}", 14, "SN0001",
-	    &fx->issued, NULL, &fx->cause), ST_E_CA);
+			     &fx->issued, NULL, &fx->cause),
+	    ST_E_CA);
 	assert_non_null(strstr(fx->cause, "no clientCert"));
 	assert_null(fx->issued.cert);
 	free(body);
@@ -210,16 +219,19 @@ test_certificate_with_a_serial_that_is_not_positive_is_refused(void **state)
 		X509 *cert = pki_chain_sign(fx->pki, fx->csr, 30, NULL);
 
 		assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(cert),
-		    serials[i]), 1);
-		assert_true(X509_sign(cert, fx->pki->inter_key,
-		    EVP_sha256()) > 0);
+				     serials[i]),
+		    1);
+		assert_true(
+		    X509_sign(cert, fx->pki->inter_key, EVP_sha256()) > 0);
 		char *pem = pki_pem(cert);
 		json_t *j = json_pack("{s:s}", "clientCert", pem);
 		char *body = json_dumps(j, JSON_COMPACT);
 
 		assert_int_equal(hub_parse_reply(body, strlen(body), "SN0001",
-		    &fx->issued, NULL, &fx->cause), ST_E_CA);
-		assert_non_null(strstr(fx->cause, "clientCert: the "
+				     &fx->issued, NULL, &fx->cause),
+		    ST_E_CA);
+		assert_non_null(strstr(fx->cause,
+		    "clientCert: the "
 		    "certificate's serial number is not a positive integer"));
 		assert_null(fx->issued.cert);
 		assert_null(fx->issued.serial_hex);

@@ -62,8 +62,8 @@ static void
 config_token(const char *label, const char *pin_line)
 {
 	char *uri = softhsm_uri(label);
-	char *rest = xasprintf("[ca]\nkey = %s\npkcs11_module = %s\n%s\n",
-	    uri, hsm->module, pin_line);
+	char *rest = xasprintf("[ca]\nkey = %s\npkcs11_module = %s\n%s\n", uri,
+	    hsm->module, pin_line);
 
 	prov_env_config(tc.env, NULL, rest);
 	free(rest);
@@ -77,18 +77,23 @@ test_uri_needs_token_and_object_and_unescapes(void **state)
 
 	(void)state;
 	assert_int_equal(pkcs11_uri_parse("pkcs11:token=My%20CA;id=%01;"
-	    "object=key%3b1", &u, NULL), ST_OK);
+					  "object=key%3b1",
+			     &u, NULL),
+	    ST_OK);
 	assert_string_equal(u.token, "My CA");
 	assert_string_equal(u.object, "key;1");
 	pkcs11_uri_clear(&u);
 	assert_int_equal(pkcs11_uri_parse("pkcs11:token=T", &u, NULL),
 	    ST_E_CONFIG);
 	assert_int_equal(pkcs11_uri_parse("pkcs11:token=T;object=k?pin-value"
-	    "=1", &u, NULL), ST_E_CONFIG);
+					  "=1",
+			     &u, NULL),
+	    ST_E_CONFIG);
 	assert_int_equal(pkcs11_uri_parse("file:token=T;object=k", &u, NULL),
 	    ST_E_CONFIG);
 	assert_int_equal(pkcs11_uri_parse("pkcs11:token=T;object=%zz", &u,
-	    NULL), ST_E_CONFIG);
+			     NULL),
+	    ST_E_CONFIG);
 }
 
 /* Log in to the token directly and read the key's attributes. */
@@ -122,9 +127,11 @@ test_init_keeps_the_key_in_the_token_unextractable(void **state)
 	assert_int_equal(f->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
 	assert_true(n >= 1);
 	assert_int_equal(f->C_OpenSession(slots[0], CKF_SERIAL_SESSION, NULL,
-	    NULL, &s), CKR_OK);
+			     NULL, &s),
+	    CKR_OK);
 	assert_int_equal(f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)SOFTHSM_PIN,
-	    strlen(SOFTHSM_PIN)), CKR_OK);
+			     strlen(SOFTHSM_PIN)),
+	    CKR_OK);
 	CK_ATTRIBUTE find[] = { { CKA_CLASS, &cls, sizeof cls },
 		{ CKA_LABEL, "inter-1", 7 } };
 	assert_int_equal(f->C_FindObjectsInit(s, find, 2), CKR_OK);
@@ -182,8 +189,8 @@ test_token_ca_provisions_devsim_and_certificate_verifies(void **state)
 	init_token_ca("inter-prov");
 	char *pin_line = xasprintf("pin_file = %s", hsm->pin_file);
 	config_token("inter-prov", pin_line);
-	sim = devsim_proc_start((const char *[]){ "--serial", "SN-HSM-1",
-	    NULL });
+	sim =
+	    devsim_proc_start((const char *[]){ "--serial", "SN-HSM-1", NULL });
 	assert_non_null(sim);
 	json_t *res = prov_provision(tc.env, sim->uri, NULL, &status);
 	assert_non_null(res);
@@ -191,8 +198,9 @@ test_token_ca_provisions_devsim_and_certificate_verifies(void **state)
 	assert_string_equal(prov_jstr(res, "result"), "PASS");
 
 	l = prov_ledger(tc.env);
-	assert_int_equal(ledger_cert_get(l, prov_jstr(res, "cert_serial"),
-	    &rec, NULL), ST_OK);
+	assert_int_equal(ledger_cert_get(l, prov_jstr(res, "cert_serial"), &rec,
+			     NULL),
+	    ST_OK);
 	char *leaf = prov_env_write(tc.env, "leaf.pem", rec.pem);
 	char *root = xasprintf("%s/ca/root.pem", tc.env->home);
 	char *inter = xasprintf("%s/ca/intermediate.pem", tc.env->home);
@@ -200,7 +208,7 @@ test_token_ca_provisions_devsim_and_certificate_verifies(void **state)
 	const char *argv[] = { "openssl", "verify", "-CAfile", root,
 		"-untrusted", inter, leaf, NULL };
 	argv[0] = access("/usr/bin/openssl", X_OK) == 0 ? "/usr/bin/openssl" :
-	    "openssl";
+							  "openssl";
 	assert_int_equal(proc_run_capture(argv, &out), 0);
 	assert_non_null(strstr(out, ": OK"));
 	assert_int_equal(prov_audit(tc.env, l), 1);
@@ -227,8 +235,8 @@ test_wrong_pin_fails_clearly_without_showing_the_pin(void **state)
 	char *bad = softhsm_write(hsm, "bad-pin", "97531\n", 0600);
 	char *line = xasprintf("pin_file = %s", bad);
 	config_token("inter-pin", line);
-	assert_int_equal(run_station((const char *[]){ "ca", "crl", NULL },
-	    &o), 3);
+	assert_int_equal(run_station((const char *[]){ "ca", "crl", NULL }, &o),
+	    3);
 	assert_non_null(strstr(o.err, "wrong PIN"));
 	assert_non_null(strstr(o.err, bad));
 	assert_null(strstr(o.err, "97531"));
@@ -238,8 +246,8 @@ test_wrong_pin_fails_clearly_without_showing_the_pin(void **state)
 	/* The same through an environment variable. */
 	setenv("STATION_TEST_PIN", "86420", 1);
 	config_token("inter-pin", "pin_env = STATION_TEST_PIN");
-	assert_int_equal(run_station((const char *[]){ "ca", "crl", NULL },
-	    &o), 3);
+	assert_int_equal(run_station((const char *[]){ "ca", "crl", NULL }, &o),
+	    3);
 	assert_non_null(strstr(o.err, "wrong PIN"));
 	assert_non_null(strstr(o.err, "STATION_TEST_PIN"));
 	assert_null(strstr(o.err, "86420"));
@@ -257,12 +265,11 @@ test_pin_file_readable_by_others_is_refused(void **state)
 	(void)state;
 	SKIP_WITHOUT_HSM();
 	init_token_ca("inter-mode");
-	char *open_pin = softhsm_write(hsm, "open-pin", SOFTHSM_PIN "\n",
-	    0644);
+	char *open_pin = softhsm_write(hsm, "open-pin", SOFTHSM_PIN "\n", 0644);
 	char *line = xasprintf("pin_file = %s", open_pin);
 	config_token("inter-mode", line);
-	assert_int_equal(run_station((const char *[]){ "ca", "crl", NULL },
-	    &o), 3);
+	assert_int_equal(run_station((const char *[]){ "ca", "crl", NULL }, &o),
+	    3);
 	assert_non_null(strstr(o.err, open_pin));
 	assert_non_null(strstr(o.err, "0644"));
 	proc_out_clear(&o);

@@ -43,7 +43,8 @@ test_unknown_backend_lists_the_table(void **state)
 	assert_true(used < sizeof expect);
 	assert_string_equal(expect, "local, vault, cfssl, hub");
 	assert_int_equal(ca_open("openssl", &(struct ca_settings){ 0 }, &ca,
-	    &cause), ST_E_CONFIG);
+			     &cause),
+	    ST_E_CONFIG);
 	assert_null(ca);
 	assert_non_null(strstr(cause, "unknown CA backend 'openssl'"));
 	assert_non_null(strstr(cause, expect));
@@ -64,7 +65,8 @@ test_key_of_another_backend_refused(void **state)
 	(void)state;
 	assert_int_equal(ca_open("local", &s, &ca, &cause), ST_E_CONFIG);
 	assert_null(ca);
-	assert_string_equal(cause, "[ca] key 'role' does not apply to the "
+	assert_string_equal(cause,
+	    "[ca] key 'role' does not apply to the "
 	    "local backend");
 	free(cause);
 }
@@ -105,10 +107,12 @@ test_key_values_checked_by_type(void **state)
 	    ST_E_CONFIG);
 	assert_string_equal(why, "expected an integer 1..3600000");
 	assert_int_equal(ca_key_check(ca_key_find("token_env"), "s.Secret1",
-	    &why), ST_E_CONFIG);
+			     &why),
+	    ST_E_CONFIG);
 	assert_null(strstr(why, "s.Secret1"));
 	assert_int_equal(ca_key_check(ca_key_find("token_env"), "VAULT_TOKEN",
-	    &why), ST_OK);
+			     &why),
+	    ST_OK);
 	assert_int_equal(ca_key_check(ca_key_find("key"), "file:/x", &why),
 	    ST_E_CONFIG);
 	assert_int_equal(ca_key_check(ca_key_find("addr"), "", &why),
@@ -124,7 +128,8 @@ static void
 test_missing_operation_is_unsupported(void **state)
 {
 	static const struct ca_setting extra[] = {
-		{ "addr", "https://127.0.0.1:9" }, { NULL, NULL } };
+		{ "addr", "https://127.0.0.1:9" }, { NULL, NULL }
+	};
 	struct ca_settings s = { .extra = extra };
 	struct ca_backend *ca = NULL;
 	char *cause = NULL;
@@ -133,8 +138,8 @@ test_missing_operation_is_unsupported(void **state)
 	(void)state;
 	assert_int_equal(ca_open("hub", &s, &ca, &cause), ST_OK);
 	assert_string_equal(ca_name(ca), "hub");
-	assert_int_equal(ca_find_by_key(ca, "00", never_called, &calls,
-	    &cause), ST_E_UNSUPPORTED);
+	assert_int_equal(ca_find_by_key(ca, "00", never_called, &calls, &cause),
+	    ST_E_UNSUPPORTED);
 	assert_int_equal(calls, 0);
 	assert_non_null(strstr(cause, "device hub"));
 	assert_non_null(strstr(cause, "cannot look up"));
@@ -160,8 +165,8 @@ test_local_ca_through_the_wrappers(void **state)
 	s.dir = cadir;
 	assert_int_equal(ca_open("local", &s, &ca, &cause), ST_OK);
 	assert_string_equal(ca_name(ca), "local");
-	assert_int_equal(ca_find_by_key(ca, "00", never_called, &calls,
-	    &cause), ST_OK);
+	assert_int_equal(ca_find_by_key(ca, "00", never_called, &calls, &cause),
+	    ST_OK);
 	assert_int_equal(calls, 0);
 	assert_int_equal(ca_revoke(ca, "0123abcd", "unspecified", &cause),
 	    ST_E_NOTFOUND);

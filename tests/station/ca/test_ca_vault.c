@@ -49,17 +49,14 @@ setup(void **state)
 	fx->pki = pki_chain_new(fx->tmp, "Vault Test");
 	fx->vault = vault_api_server_start(fx->pki, TOKEN);
 	snprintf(fx->vault->role_id, sizeof fx->vault->role_id, ROLE_ID);
-	snprintf(fx->vault->secret_id, sizeof fx->vault->secret_id,
-	    SECRET_ID);
+	snprintf(fx->vault->secret_id, sizeof fx->vault->secret_id, SECRET_ID);
 	pki_device(SUBJECT, "DNS:sn0001.devices.example.com", &fx->dev,
 	    &fx->csr, &fx->profile);
-	fx->token_file = scratch_write(fx->tmp, "token", TOKEN "\n",
-	    0600);
-	fx->wrong_token_file = scratch_write(fx->tmp, "wrong",
-	    WRONG_TOKEN, 0600);
+	fx->token_file = scratch_write(fx->tmp, "token", TOKEN "\n", 0600);
+	fx->wrong_token_file =
+	    scratch_write(fx->tmp, "wrong", WRONG_TOKEN, 0600);
 	fx->role_file = scratch_write(fx->tmp, "role_id", ROLE_ID, 0600);
-	fx->secret_file = scratch_write(fx->tmp, "secret_id", SECRET_ID,
-	    0400);
+	fx->secret_file = scratch_write(fx->tmp, "secret_id", SECRET_ID, 0400);
 	*state = fx;
 	return 0;
 }
@@ -93,9 +90,9 @@ open_with(struct fx *fx, const char *k1, const char *v1, const char *k2,
 	char addr[64];
 
 	snprintf(addr, sizeof addr, "%s", vault_api_server_addr(fx->vault));
-	struct ca_settings *s = ca_test_settings(&fx->set, "addr", addr,
-	    "role", "device", "ca_bundle", fx->pki->root_pem, "retries", "1",
-	    k1, v1, k2, v2, NULL);
+	struct ca_settings *s = ca_test_settings(&fx->set, "addr", addr, "role",
+	    "device", "ca_bundle", fx->pki->root_pem, "retries", "1", k1, v1,
+	    k2, v2, NULL);
 	/* the strings must outlive ca_open only */
 	return ca_open("vault", s, &fx->ca, &fx->cause);
 }
@@ -103,9 +100,10 @@ open_with(struct fx *fx, const char *k1, const char *v1, const char *k2,
 static st_err
 sign(struct fx *fx, int ms)
 {
-	struct ca_request req = { .csr = fx->csr, .profile = &fx->profile,
-		.device_serial = "SN0001", .deadline = deadline_in(
-		(uint64_t)ms) };
+	struct ca_request req = { .csr = fx->csr,
+		.profile = &fx->profile,
+		.device_serial = "SN0001",
+		.deadline = deadline_in((uint64_t)ms) };
 
 	ca_issued_clear(&fx->issued);
 	return ca_sign(fx->ca, &req, &fx->issued, &fx->cause);
@@ -114,8 +112,10 @@ sign(struct fx *fx, int ms)
 static st_err
 check(struct fx *fx, const char **rule)
 {
-	struct cert_expect exp = { .csr = fx->csr, .profile = &fx->profile,
-		.subject = SUBJECT, .root = fx->pki->root };
+	struct cert_expect exp = { .csr = fx->csr,
+		.profile = &fx->profile,
+		.subject = SUBJECT,
+		.root = fx->pki->root };
 
 	return cert_check(&fx->issued, &exp, rule, &fx->cause);
 }
@@ -127,11 +127,13 @@ test_sign_gives_a_certificate_for_the_csr_that_verifies(void **state)
 	const char *rule = NULL;
 
 	assert_int_equal(open_with(fx, "token_file", fx->token_file, NULL,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	assert_int_equal(sign(fx, 5000), ST_OK);
 	assert_non_null(fx->issued.cert);
 	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(fx->issued.cert),
-	    X509_REQ_get0_pubkey(fx->csr)), 1);
+			     X509_REQ_get0_pubkey(fx->csr)),
+	    1);
 	assert_int_equal(sk_X509_num(fx->issued.chain), 2);
 	assert_int_equal(check(fx, &rule), ST_OK);
 	/* what Vault's sign endpoint was asked */
@@ -148,7 +150,8 @@ test_approle_logs_in_once_then_signs(void **state)
 	struct fx *fx = *state;
 
 	assert_int_equal(open_with(fx, "approle_role_id_file", fx->role_file,
-	    "approle_secret_id_file", fx->secret_file), ST_OK);
+			     "approle_secret_id_file", fx->secret_file),
+	    ST_OK);
 	assert_int_equal(sign(fx, 5000), ST_OK);
 	assert_int_equal(sign(fx, 5000), ST_OK);
 	assert_int_equal(fx->vault->n_login, 1); /* token kept for its lease */
@@ -162,7 +165,8 @@ test_approle_with_wrong_secret_is_refused(void **state)
 
 	snprintf(fx->vault->secret_id, sizeof fx->vault->secret_id, "other");
 	assert_int_equal(open_with(fx, "approle_role_id_file", fx->role_file,
-	    "approle_secret_id_file", fx->secret_file), ST_OK);
+			     "approle_secret_id_file", fx->secret_file),
+	    ST_OK);
 	assert_int_equal(sign(fx, 5000), ST_E_CA);
 	assert_non_null(strstr(fx->cause, "AppRole login"));
 	assert_non_null(strstr(fx->cause, "invalid role or secret ID"));
@@ -175,8 +179,9 @@ test_bad_token_is_refused_with_403_and_never_quoted(void **state)
 {
 	struct fx *fx = *state;
 
-	assert_int_equal(open_with(fx, "token_file", fx->wrong_token_file,
-	    NULL, NULL), ST_OK);
+	assert_int_equal(open_with(fx, "token_file", fx->wrong_token_file, NULL,
+			     NULL),
+	    ST_OK);
 	assert_int_equal(sign(fx, 5000), ST_E_CA);
 	assert_non_null(strstr(fx->cause, "Vault refused the token (403)"));
 	assert_null(strstr(fx->cause, WRONG_TOKEN));
@@ -190,7 +195,8 @@ test_policy_refusal_quotes_vaults_words(void **state)
 
 	fx->vault->mode = VAULT_POLICY_400;
 	assert_int_equal(open_with(fx, "token_file", fx->token_file, NULL,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	assert_int_equal(sign(fx, 5000), ST_E_CA);
 	assert_non_null(strstr(fx->cause, "(400)"));
 	assert_non_null(strstr(fx->cause, VAULT_POLICY_MSG));
@@ -204,7 +210,8 @@ test_malformed_reply_is_a_ca_error(void **state)
 
 	fx->vault->mode = VAULT_MALFORMED;
 	assert_int_equal(open_with(fx, "token_file", fx->token_file, NULL,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	assert_int_equal(sign(fx, 5000), ST_E_CA);
 	assert_non_null(strstr(fx->cause, "not a JSON object"));
 	assert_null(fx->issued.cert);
@@ -218,7 +225,8 @@ test_certificate_for_another_key_is_caught_by_cert_check(void **state)
 
 	fx->vault->mode = VAULT_OTHER_KEY;
 	assert_int_equal(open_with(fx, "token_file", fx->token_file, NULL,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	/* the backend only fetches; judging is cert_check's job */
 	assert_int_equal(sign(fx, 5000), ST_OK);
 	assert_int_equal(check(fx, &rule), ST_E_POLICY);
@@ -233,7 +241,8 @@ test_silent_server_times_out_at_the_deadline(void **state)
 
 	fx->vault->mode = VAULT_HANG;
 	assert_int_equal(open_with(fx, "token_file", fx->token_file, NULL,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	t0 = clock_now_ms();
 	assert_int_equal(sign(fx, 400), ST_E_TIMEOUT);
 	/* the server never answers: only the deadline can end the call
@@ -250,8 +259,8 @@ test_untrusted_server_certificate_fails_verification(void **state)
 	char addr[64];
 
 	snprintf(addr, sizeof addr, "%s", vault_api_server_addr(fx->vault));
-	struct ca_settings *s = ca_test_settings(&fx->set, "addr", addr,
-	    "role", "device", "ca_bundle", other->root_pem, "token_file",
+	struct ca_settings *s = ca_test_settings(&fx->set, "addr", addr, "role",
+	    "device", "ca_bundle", other->root_pem, "token_file",
 	    fx->token_file, NULL);
 	assert_int_equal(ca_open("vault", s, &fx->ca, &fx->cause), ST_OK);
 	assert_int_equal(sign(fx, 5000), ST_E_CA);
@@ -268,12 +277,14 @@ test_pinned_key_accepts_the_server_and_refuses_another(void **state)
 	char *wrong = pki_pin(fx->pki->root);
 
 	assert_int_equal(open_with(fx, "token_file", fx->token_file,
-	    "pin_sha256", pin), ST_OK);
+			     "pin_sha256", pin),
+	    ST_OK);
 	assert_int_equal(sign(fx, 5000), ST_OK);
 	ca_free(fx->ca);
 	fx->ca = NULL;
 	assert_int_equal(open_with(fx, "token_file", fx->token_file,
-	    "pin_sha256", wrong), ST_OK);
+			     "pin_sha256", wrong),
+	    ST_OK);
 	assert_int_equal(sign(fx, 5000), ST_E_CA);
 	assert_non_null(strstr(fx->cause, "pin_sha256"));
 	assert_int_equal(fx->vault->n_requests, 1);
@@ -287,16 +298,16 @@ test_revoke_sends_the_serial_in_vaults_colon_form(void **state)
 	struct fx *fx = *state;
 
 	assert_int_equal(open_with(fx, "token_file", fx->token_file, NULL,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	assert_int_equal(ca_revoke(fx->ca, "1a2b3c", "keyCompromise",
-	    &fx->cause), ST_OK);
+			     &fx->cause),
+	    ST_OK);
 	assert_string_equal(fx->vault->last_path, "/v1/pki/revoke");
 	assert_string_equal(fx->vault->last_serial, "1a:2b:3c");
-	assert_int_equal(ca_revoke(fx->ca, "abc", NULL, &fx->cause),
-	    ST_OK);
+	assert_int_equal(ca_revoke(fx->ca, "abc", NULL, &fx->cause), ST_OK);
 	assert_string_equal(fx->vault->last_serial, "0a:bc");
-	assert_int_equal(ca_revoke(fx->ca, "XY", NULL, &fx->cause),
-	    ST_E_ARG);
+	assert_int_equal(ca_revoke(fx->ca, "XY", NULL, &fx->cause), ST_E_ARG);
 	assert_int_equal(fx->vault->n_revoke, 2);
 }
 
@@ -307,7 +318,8 @@ test_busy_server_503_is_retried_once_then_signs(void **state)
 
 	fx->vault->mode = VAULT_503_ONCE;
 	assert_int_equal(open_with(fx, "token_file", fx->token_file, NULL,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	assert_int_equal(sign(fx, 5000), ST_OK);
 	assert_int_equal(fx->vault->n_requests, 2);
 	assert_int_equal(fx->vault->n_sign, 1);
@@ -334,14 +346,16 @@ test_token_from_the_named_environment_variable(void **state)
 
 	setenv("STATION_TEST_VAULT_TOKEN", TOKEN, 1);
 	assert_int_equal(open_with(fx, "token_env", "STATION_TEST_VAULT_TOKEN",
-	    "namespace", "factory/line1"), ST_OK);
+			     "namespace", "factory/line1"),
+	    ST_OK);
 	assert_int_equal(sign(fx, 5000), ST_OK);
 	assert_string_equal(fx->vault->last_namespace, "factory/line1");
 	unsetenv("STATION_TEST_VAULT_TOKEN");
 	ca_free(fx->ca);
 	fx->ca = NULL;
 	assert_int_equal(open_with(fx, "token_env", "STATION_TEST_VAULT_TOKEN",
-	    NULL, NULL), ST_E_CONFIG);
+			     NULL, NULL),
+	    ST_E_CONFIG);
 	assert_non_null(strstr(fx->cause, "is not set"));
 }
 
@@ -351,27 +365,21 @@ test_settings_that_cannot_work_are_refused_at_open(void **state)
 	struct fx *fx = *state;
 	struct ca_settings *s;
 
-	s = ca_test_settings(&fx->set, "addr", "http://127.0.0.1:8200",
-	    "role", "device", "token_file", fx->token_file, NULL);
-	assert_int_equal(ca_open("vault", s, &fx->ca, &fx->cause),
-	    ST_E_CONFIG);
+	s = ca_test_settings(&fx->set, "addr", "http://127.0.0.1:8200", "role",
+	    "device", "token_file", fx->token_file, NULL);
+	assert_int_equal(ca_open("vault", s, &fx->ca, &fx->cause), ST_E_CONFIG);
 	assert_non_null(strstr(fx->cause, "only https://"));
-	s = ca_test_settings(&fx->set, "addr", "https://127.0.0.1:8200",
-	    "role", "device", "token_file", fx->token_file, "profile", "x",
-	    NULL);
-	assert_int_equal(ca_open("vault", s, &fx->ca, &fx->cause),
-	    ST_E_CONFIG);
+	s = ca_test_settings(&fx->set, "addr", "https://127.0.0.1:8200", "role",
+	    "device", "token_file", fx->token_file, "profile", "x", NULL);
+	assert_int_equal(ca_open("vault", s, &fx->ca, &fx->cause), ST_E_CONFIG);
 	assert_non_null(strstr(fx->cause, "'profile' does not apply"));
-	s = ca_test_settings(&fx->set, "addr", "https://127.0.0.1:8200",
-	    "role", "device", NULL);
-	assert_int_equal(ca_open("vault", s, &fx->ca, &fx->cause),
-	    ST_E_CONFIG);
+	s = ca_test_settings(&fx->set, "addr", "https://127.0.0.1:8200", "role",
+	    "device", NULL);
+	assert_int_equal(ca_open("vault", s, &fx->ca, &fx->cause), ST_E_CONFIG);
 	assert_non_null(strstr(fx->cause, "token_file, token_env or AppRole"));
-	s = ca_test_settings(&fx->set, "addr", "https://127.0.0.1:8200",
-	    "role", "device", "token_file", fx->token_file, "pin_sha256",
-	    "abc", NULL);
-	assert_int_equal(ca_open("vault", s, &fx->ca, &fx->cause),
-	    ST_E_CONFIG);
+	s = ca_test_settings(&fx->set, "addr", "https://127.0.0.1:8200", "role",
+	    "device", "token_file", fx->token_file, "pin_sha256", "abc", NULL);
+	assert_int_equal(ca_open("vault", s, &fx->ca, &fx->cause), ST_E_CONFIG);
 	assert_null(fx->ca);
 }
 

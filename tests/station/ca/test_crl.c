@@ -67,8 +67,10 @@ issue(struct fx *fx)
 	char *cause = NULL;
 
 	pki_profile(&p);
-	struct ca_request req = { .csr = csr, .profile = &p,
-		.device_serial = "SN-CRL", .deadline = deadline_in(5000) };
+	struct ca_request req = { .csr = csr,
+		.profile = &p,
+		.device_serial = "SN-CRL",
+		.deadline = deadline_in(5000) };
 	if (ca_sign(fx->ca, &req, &out, &cause))
 		fail_msg("sign: %s", cause);
 	char *serial = xstrdup(out.serial_hex);
@@ -132,8 +134,8 @@ reason_of(X509_CRL *crl, const char *serial)
 	assert_true(BN_hex2bn(&bn, serial) > 0);
 	ASN1_INTEGER *ai = BN_to_ASN1_INTEGER(bn, NULL);
 	if (X509_CRL_get0_by_serial(crl, &rev, ai) == 1) {
-		ASN1_ENUMERATED *e = X509_REVOKED_get_ext_d2i(rev,
-		    NID_crl_reason, NULL, NULL);
+		ASN1_ENUMERATED *e =
+		    X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, NULL, NULL);
 
 		code = e ? (int)ASN1_ENUMERATED_get(e) : -1;
 		ASN1_ENUMERATED_free(e);
@@ -148,12 +150,14 @@ assert_signed_by_intermediate(struct fx *fx, X509_CRL *crl)
 {
 	assert_int_equal(X509_CRL_verify(crl, X509_get0_pubkey(fx->inter)), 1);
 	assert_int_equal(X509_NAME_cmp(X509_CRL_get_issuer(crl),
-	    X509_get_subject_name(fx->inter)), 0);
-	AUTHORITY_KEYID *aki = X509_CRL_get_ext_d2i(crl,
-	    NID_authority_key_identifier, NULL, NULL);
+			     X509_get_subject_name(fx->inter)),
+	    0);
+	AUTHORITY_KEYID *aki =
+	    X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, NULL, NULL);
 	assert_non_null(aki);
 	assert_int_equal(ASN1_OCTET_STRING_cmp(aki->keyid,
-	    X509_get0_subject_key_id(fx->inter)), 0);
+			     X509_get0_subject_key_id(fx->inter)),
+	    0);
 	AUTHORITY_KEYID_free(aki);
 	assert_non_null(X509_CRL_get0_nextUpdate(crl));
 }
@@ -166,22 +170,18 @@ test_crl_lists_revoked_serials_with_reason_codes(void **state)
 
 	open_file_ca(fx);
 	char *a = issue(fx), *b = issue(fx), *c = issue(fx);
-	assert_int_equal(ca_revoke(fx->ca, a, "keyCompromise",
-	    NULL), ST_OK);
-	assert_int_equal(ca_revoke(fx->ca, b, "unspecified", NULL),
-	    ST_OK);
+	assert_int_equal(ca_revoke(fx->ca, a, "keyCompromise", NULL), ST_OK);
+	assert_int_equal(ca_revoke(fx->ca, b, "unspecified", NULL), ST_OK);
 	/* Revoked twice: listed once, with the first reason. */
-	assert_int_equal(ca_revoke(fx->ca, a, "superseded", NULL),
-	    ST_OK);
+	assert_int_equal(ca_revoke(fx->ca, a, "superseded", NULL), ST_OK);
 	/* Free text is recorded but listed as unspecified. */
-	assert_int_equal(ca_revoke(fx->ca, c, "lost in transit",
-	    NULL), ST_OK);
+	assert_int_equal(ca_revoke(fx->ca, c, "lost in transit", NULL), ST_OK);
 	assert_int_equal(local_ca_crl(fx->ca, NULL, 0, &n, NULL), ST_OK);
 	assert_int_equal(n, 1);
 
 	X509_CRL *crl = read_crl_der(fx);
 	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 3);
-	assert_int_equal(reason_of(crl, a), 1); /* keyCompromise */
+	assert_int_equal(reason_of(crl, a), 1);	 /* keyCompromise */
 	assert_int_equal(reason_of(crl, b), -1); /* no code for unspecified */
 	assert_int_equal(reason_of(crl, c), -1);
 	assert_signed_by_intermediate(fx, crl);
@@ -200,7 +200,8 @@ test_crl_number_grows_by_one_per_issue(void **state)
 
 	open_file_ca(fx);
 	for (long want = 1; want <= 3; want++) {
-		assert_int_equal(local_ca_crl(fx->ca, NULL, 2, &n, NULL), ST_OK);
+		assert_int_equal(local_ca_crl(fx->ca, NULL, 2, &n, NULL),
+		    ST_OK);
 		assert_int_equal(n, want);
 		X509_CRL *crl = read_crl_der(fx);
 		assert_int_equal(crl_number(crl), want);
@@ -228,14 +229,14 @@ test_crl_signed_through_the_token_verifies(void **state)
 	if (hsm == NULL)
 		skip();
 	uri = softhsm_uri("crl-key");
-	o.key = (struct local_ca_key){ .uri = uri, .module = hsm->module,
+	o.key = (struct local_ca_key){ .uri = uri,
+		.module = hsm->module,
 		.pin_file = hsm->pin_file };
 	assert_int_equal(local_ca_init_opts(fx->dir, &o, NULL), ST_OK);
 	assert_int_equal(local_ca_open_key(fx->dir, &o.key, &fx->ca, NULL),
 	    ST_OK);
 	char *a = issue(fx);
-	assert_int_equal(ca_revoke(fx->ca, a, "superseded", NULL),
-	    ST_OK);
+	assert_int_equal(ca_revoke(fx->ca, a, "superseded", NULL), ST_OK);
 	assert_int_equal(local_ca_crl(fx->ca, NULL, 0, &n, NULL), ST_OK);
 	X509_CRL *crl = read_crl_der(fx);
 	assert_int_equal(reason_of(crl, a), 4); /* superseded */

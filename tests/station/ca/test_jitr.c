@@ -67,26 +67,33 @@ test_verification_cert_has_code_as_cn_and_is_signed_by_intermediate(
 	prov_env_config(tc.env, NULL, NULL);
 	char *cadir = xasprintf("%s/ca", tc.env->home);
 	int before = count_entries(cadir);
-	assert_int_equal(prov_station(tc.env, (const char *[]){ "ca",
-	    "aws-verification-cert", "--code", CODE, NULL }, &o), 0);
+	assert_int_equal(prov_station(tc.env,
+			     (const char *[]){ "ca", "aws-verification-cert",
+				 "--code", CODE, NULL },
+			     &o),
+	    0);
 	assert_null(strstr(o.out, "PRIVATE KEY"));
 	assert_int_equal(count_entries(cadir), before);
 
 	char *path = prov_env_write(tc.env, "verification.pem", o.out);
 	X509 *v = load_pem(path);
 	assert_true(X509_NAME_get_text_by_NID(X509_get_subject_name(v),
-	    NID_commonName, cn, sizeof cn) > 0);
+			NID_commonName, cn, sizeof cn) > 0);
 	assert_string_equal(cn, CODE);
 	char *ipath = xasprintf("%s/intermediate.pem", cadir);
 	X509 *inter = load_pem(ipath);
 	assert_int_equal(X509_verify(v, X509_get0_pubkey(inter)), 1);
 	assert_int_equal(X509_NAME_cmp(X509_get_issuer_name(v),
-	    X509_get_subject_name(inter)), 0);
+			     X509_get_subject_name(inter)),
+	    0);
 	proc_out_clear(&o);
 
 	/* Not a registration code: a usage error, nothing printed. */
-	assert_int_equal(prov_station(tc.env, (const char *[]){ "ca",
-	    "aws-verification-cert", "--code", "CN=evil", NULL }, &o), 2);
+	assert_int_equal(prov_station(tc.env,
+			     (const char *[]){ "ca", "aws-verification-cert",
+				 "--code", "CN=evil", NULL },
+			     &o),
+	    2);
 	assert_string_equal(o.out, "");
 	proc_out_clear(&o);
 
@@ -112,8 +119,8 @@ test_chain_ca_writes_only_the_intermediate(void **state)
 
 	(void)state;
 	prov_env_config(tc.env, NULL, "[profile default]\nchain = ca\n");
-	sim = devsim_proc_start((const char *[]){ "--serial", "SN-JITR-1",
-	    NULL });
+	sim = devsim_proc_start(
+	    (const char *[]){ "--serial", "SN-JITR-1", NULL });
 	assert_non_null(sim);
 	json_t *res = prov_provision(tc.env, sim->uri, NULL, &status);
 	assert_non_null(res);

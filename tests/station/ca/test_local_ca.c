@@ -114,8 +114,10 @@ load(const char *dir, const char *name)
 static void
 issue(struct fx *fx, struct ca_issued *out)
 {
-	struct ca_request req = { .csr = fx->csr, .profile = &fx->profile,
-		.device_serial = "SN0001", .deadline = deadline_in(5000) };
+	struct ca_request req = { .csr = fx->csr,
+		.profile = &fx->profile,
+		.device_serial = "SN0001",
+		.deadline = deadline_in(5000) };
 	char *cause = NULL;
 
 	assert_int_equal(ca_sign(fx->ca, &req, out, &cause), ST_OK);
@@ -145,15 +147,17 @@ test_init_creates_private_keys_0600_in_a_0700_dir(void **state)
 	assert_int_equal(X509_check_issued(root, inter), X509_V_OK);
 	assert_true(X509_get_extension_flags(inter) & EXFLAG_CA);
 	assert_int_equal(X509_get_pathlen(inter), 0);
-	assert_int_equal(X509_get_key_usage(inter), KU_KEY_CERT_SIGN | KU_CRL_SIGN);
+	assert_int_equal(X509_get_key_usage(inter),
+	    KU_KEY_CERT_SIGN | KU_CRL_SIGN);
 	assert_non_null(X509_get0_subject_key_id(inter));
 	assert_non_null(X509_get0_authority_key_id(inter));
 	/* Root 20 years, intermediate 10 years (to within a day). */
 	time_t now = time(NULL);
 	assert_true(ASN1_TIME_cmp_time_t(X509_get0_notAfter(root),
-	    now + (time_t)(LOCAL_CA_ROOT_DAYS - 1) * 86400) > 0);
-	assert_true(ASN1_TIME_cmp_time_t(X509_get0_notAfter(inter),
-	    now + (time_t)(LOCAL_CA_INTERMEDIATE_DAYS + 1) * 86400) < 0);
+			now + (time_t)(LOCAL_CA_ROOT_DAYS - 1) * 86400) > 0);
+	assert_true(
+	    ASN1_TIME_cmp_time_t(X509_get0_notAfter(inter),
+		now + (time_t)(LOCAL_CA_INTERMEDIATE_DAYS + 1) * 86400) < 0);
 	X509_free(root);
 	X509_free(inter);
 }
@@ -212,8 +216,8 @@ test_issued_cert_carries_what_the_profile_says(void **state)
 	issue(fx, &out);
 	X509 *c = out.cert;
 	int crit = -1;
-	BASIC_CONSTRAINTS *bc = X509_get_ext_d2i(c, NID_basic_constraints,
-	    &crit, NULL);
+	BASIC_CONSTRAINTS *bc =
+	    X509_get_ext_d2i(c, NID_basic_constraints, &crit, NULL);
 	assert_non_null(bc);
 	assert_false(bc->ca);
 	assert_int_equal(crit, 1);
@@ -227,24 +231,29 @@ test_issued_cert_carries_what_the_profile_says(void **state)
 	assert_int_equal(X509_REQ_get0_pubkey(fx->csr) != NULL, 1);
 	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(c), fx->dev), 1);
 	assert_int_equal(X509_NAME_cmp(X509_get_subject_name(c),
-	    X509_REQ_get_subject_name(fx->csr)), 0);
+			     X509_REQ_get_subject_name(fx->csr)),
+	    0);
 	/* SAN copied; SKI present; AKI = intermediate's SKI. */
-	GENERAL_NAMES *gens = X509_get_ext_d2i(c, NID_subject_alt_name, NULL,
-	    NULL);
+	GENERAL_NAMES *gens =
+	    X509_get_ext_d2i(c, NID_subject_alt_name, NULL, NULL);
 	assert_int_equal(sk_GENERAL_NAME_num(gens), 2);
 	GENERAL_NAMES_free(gens);
 	assert_non_null(X509_get0_subject_key_id(c));
 	assert_int_equal(ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(c),
-	    X509_get0_subject_key_id(sk_X509_value(out.chain, 0))), 0);
+			     X509_get0_subject_key_id(
+				 sk_X509_value(out.chain, 0))),
+	    0);
 	assert_int_equal(X509_get_signature_nid(c), NID_ecdsa_with_SHA256);
 	/* notBefore = now - 5 min, notAfter = now + 365 days (± 1 min). */
 	time_t now = time(NULL);
-	assert_true(ASN1_TIME_cmp_time_t(X509_get0_notBefore(c), now - 240) < 0);
-	assert_true(ASN1_TIME_cmp_time_t(X509_get0_notBefore(c), now - 360) > 0);
+	assert_true(
+	    ASN1_TIME_cmp_time_t(X509_get0_notBefore(c), now - 240) < 0);
+	assert_true(
+	    ASN1_TIME_cmp_time_t(X509_get0_notBefore(c), now - 360) > 0);
 	assert_true(ASN1_TIME_cmp_time_t(X509_get0_notAfter(c),
-	    now + 365 * 86400 - 60) > 0);
+			now + 365 * 86400 - 60) > 0);
 	assert_true(ASN1_TIME_cmp_time_t(X509_get0_notAfter(c),
-	    now + 365 * 86400 + 60) < 0);
+			now + 365 * 86400 + 60) < 0);
 	/* Chain is [intermediate, root]. */
 	X509 *root = load(fx->dir, "root.pem");
 	assert_int_equal(X509_cmp(sk_X509_value(out.chain, 1), root), 0);
@@ -270,15 +279,18 @@ test_openssl_verify_accepts_issued_cert(void **state)
 	fclose(fp);
 	size_t cap = 4 * strlen(fx->dir) + 256;
 	char *cmd = malloc(cap);
-	snprintf(cmd, cap, "openssl verify -CAfile '%s/root.pem' -untrusted "
-	    "'%s/intermediate.pem' '%s' >/dev/null 2>&1", fx->dir, fx->dir,
-	    leaf);
+	snprintf(cmd, cap,
+	    "openssl verify -CAfile '%s/root.pem' -untrusted "
+	    "'%s/intermediate.pem' '%s' >/dev/null 2>&1",
+	    fx->dir, fx->dir, leaf);
 	int rc = system(cmd);
 	assert_true(WIFEXITED(rc));
 	assert_int_equal(WEXITSTATUS(rc), 0);
 	/* Without the intermediate it must not verify: the check is real. */
-	snprintf(cmd, cap, "openssl verify -CAfile '%s/root.pem' '%s' >/dev/null "
-	    "2>&1", fx->dir, leaf);
+	snprintf(cmd, cap,
+	    "openssl verify -CAfile '%s/root.pem' '%s' >/dev/null "
+	    "2>&1",
+	    fx->dir, leaf);
 	rc = system(cmd);
 	assert_true(WIFEXITED(rc));
 	assert_int_not_equal(WEXITSTATUS(rc), 0);
@@ -321,8 +333,8 @@ test_serials_are_unique_positive_128_bit_and_indexed(void **state)
 		struct ca_issued out = { 0 };
 
 		issue(fx, &out);
-		BIGNUM *bn = ASN1_INTEGER_to_BN(
-		    X509_get0_serialNumber(out.cert), NULL);
+		BIGNUM *bn =
+		    ASN1_INTEGER_to_BN(X509_get0_serialNumber(out.cert), NULL);
 		assert_false(BN_is_negative(bn));
 		assert_false(BN_is_zero(bn));
 		assert_true(BN_num_bits(bn) <= 127);
@@ -363,7 +375,8 @@ sign_many(void *arg)
 {
 	struct signer *s = arg;
 	struct ca_request req = { .csr = s->fx->csr,
-		.profile = &s->fx->profile, .deadline = deadline_in(5000) };
+		.profile = &s->fx->profile,
+		.deadline = deadline_in(5000) };
 
 	for (int i = 0; i < 16; i++) {
 		struct ca_issued out = { 0 };
@@ -385,7 +398,8 @@ test_concurrent_signing_keeps_one_index_line_per_cert(void **state)
 
 	for (int i = 0; i < 4; i++) {
 		s[i] = (struct signer){ fx, 0 };
-		assert_int_equal(pthread_create(&th[i], NULL, sign_many, &s[i]), 0);
+		assert_int_equal(pthread_create(&th[i], NULL, sign_many, &s[i]),
+		    0);
 	}
 	for (int i = 0; i < 4; i++) {
 		pthread_join(th[i], NULL);
@@ -396,7 +410,8 @@ test_concurrent_signing_keeps_one_index_line_per_cert(void **state)
 	assert_int_equal(idx->n, 64);
 	for (int i = 0; i < 64; i++) {
 		for (int k = 0; k < i; k++)
-			assert_string_not_equal(idx->serials[k], idx->serials[i]);
+			assert_string_not_equal(idx->serials[k],
+			    idx->serials[i]);
 	}
 	free(idx);
 }
@@ -408,13 +423,14 @@ test_sign_refuses_csr_with_bad_signature(void **state)
 	EVP_PKEY *other = pki_key_ec("P-256");
 	/* Signed by `other` but carrying the device's public key. */
 	X509_REQ *forged = pki_make_csr(&(struct pki_csr_spec){ .key = other,
-	    .pub = fx->dev, .subject = SUBJECT, .san = SAN });
+	    .pub = fx->dev,
+	    .subject = SUBJECT,
+	    .san = SAN });
 	struct ca_request req = { .csr = forged, .profile = &fx->profile };
 	struct ca_issued out = { 0 };
 	char *cause = NULL;
 
-	assert_int_equal(ca_sign(fx->ca, &req, &out, &cause),
-	    ST_E_CA);
+	assert_int_equal(ca_sign(fx->ca, &req, &out, &cause), ST_E_CA);
 	assert_non_null(strstr(cause, "signature"));
 	assert_null(out.cert);
 	char *index = path_in(fx->dir, "issued.txt");
@@ -434,7 +450,8 @@ test_revoke_records_known_serial_and_refuses_unknown(void **state)
 
 	issue(fx, &out);
 	assert_int_equal(ca_revoke(fx->ca, out.serial_hex,
-	    "orphaned: never written", NULL), ST_OK);
+			     "orphaned: never written", NULL),
+	    ST_OK);
 	char *path = path_in(fx->dir, "revoked.txt");
 	assert_int_equal(scratch_count_lines(path), 1);
 	FILE *fp = fopen(path, "r");
@@ -445,8 +462,7 @@ test_revoke_records_known_serial_and_refuses_unknown(void **state)
 	assert_non_null(strstr(line, "orphaned: never written"));
 	assert_int_equal(ca_revoke(fx->ca, "0123abcd", "x", &cause),
 	    ST_E_NOTFOUND);
-	assert_int_equal(ca_revoke(fx->ca, "12\n34", "x", NULL),
-	    ST_E_ARG);
+	assert_int_equal(ca_revoke(fx->ca, "12\n34", "x", NULL), ST_E_ARG);
 	assert_int_equal(scratch_count_lines(path), 1);
 	free(path);
 	free(cause);
@@ -489,8 +505,9 @@ test_station_ca_init_command(void **state)
 	}
 	size_t cap = 2 * strlen(fx->tmp) + strlen(bin) + 128;
 	char *cmd = malloc(cap);
-	snprintf(cmd, cap, "STATION_HOME='%s/home' '%s' ca init >/dev/null 2>&1",
-	    fx->tmp, bin);
+	snprintf(cmd, cap,
+	    "STATION_HOME='%s/home' '%s' ca init >/dev/null 2>&1", fx->tmp,
+	    bin);
 	int rc = system(cmd);
 	assert_int_equal(WEXITSTATUS(rc), 0);
 	char *home = path_in(fx->tmp, "home/ca");
@@ -559,7 +576,8 @@ test_index_and_copy_lost_after_the_log_are_restored_on_open(void **state)
 	assert_int_equal(size_of(log), 0);
 	cert_key_sha256(b.cert, key);
 	assert_int_equal(local_ca_find_by_key(fx->dir, key, count_cb, &found,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	assert_int_equal(found, 2);
 
 	X509_free(back);

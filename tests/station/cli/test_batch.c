@@ -43,8 +43,8 @@ run_batch(struct sim_line *sl, const char *config, int with_fixture,
 	char *input = sim_line_write(sl, "scans.txt", scans);
 	const char *argv[] = { test_bin("STATION_BIN", "build/bin/station"),
 		"--config", config, "batch", "--input", input, "--batch",
-		"LOT-9", "--operator", "op-3", with_fixture ? "--fixture" : NULL,
-		sl->fixture_path, NULL };
+		"LOT-9", "--operator", "op-3",
+		with_fixture ? "--fixture" : NULL, sl->fixture_path, NULL };
 	char *text = NULL;
 	int rc = proc_run_capture(argv, &text);
 
@@ -113,9 +113,11 @@ check_ledger(struct sim_line *sl, struct out *o)
 		if (j == o->summary || json_object_get(j, "rejected"))
 			continue;
 		assert_int_equal(ledger_run_get(l, jint(j, "run_id"), &rec,
-		    NULL), ST_OK);
+				     NULL),
+		    ST_OK);
 		assert_string_equal(rec.result, jstr(j, "result"));
-		assert_string_equal(rec.scanned_serial, jstr(j, "scanned_serial"));
+		assert_string_equal(rec.scanned_serial,
+		    jstr(j, "scanned_serial"));
 		assert_string_equal(rec.device_serial, jstr(j, "serial"));
 		assert_int_equal(rec.slot, jint(j, "slot"));
 		assert_string_equal(rec.batch, "LOT-9");
@@ -231,8 +233,8 @@ test_invalid_and_duplicate_scans_are_rejected(void **state)
 	(void)state;
 	struct sim_line *sl = sim_line_start(2, "BAT-R", 1000, NULL);
 	char *scans = xasprintf("bad/serial\n%s S1\n%s S2\n%s S9\n"
-	    "a b c\n%s S2\n", sl->serials[0], sl->serials[0], sl->serials[1],
-	    sl->serials[1]);
+				"a b c\n%s S2\n",
+	    sl->serials[0], sl->serials[0], sl->serials[1], sl->serials[1]);
 	struct out o;
 
 	assert_int_equal(run_batch(sl, sl->config_path, 1, scans, &o), 1);
@@ -257,8 +259,8 @@ test_config_slots_are_the_default_fixture(void **state)
 	size_t n = fread(base, 1, sizeof base - 1, fp);
 	fclose(fp);
 	base[n] = '\0';
-	char *text = xasprintf("%s[slot 1]\ndevice = %s\n", base,
-	    sl->sims[0]->uri);
+	char *text =
+	    xasprintf("%s[slot 1]\ndevice = %s\n", base, sl->sims[0]->uri);
 	char *config = sim_line_write(sl, "with-slots.ini", text);
 	char *scans = xasprintf("%s\n", sl->serials[0]);
 	struct out o;
@@ -396,8 +398,7 @@ test_lone_scan_of_a_serial_two_boards_report_is_refused(void **state)
 	const char *why[] = { "slot 1 (S1), slot 3 (S3)" };
 	struct out o;
 
-	assert_int_equal(run_batch(sl, sl->config_path, 1, "TWIN-1\n", &o),
-	    1);
+	assert_int_equal(run_batch(sl, sl->config_path, 1, "TWIN-1\n", &o), 1);
 	expect_summary(&o, 0, 0, 0, 1);
 	expect_refusals(&o, why, 1);
 	assert_int_equal(check_ledger(sl, &o), 0);
@@ -413,11 +414,11 @@ test_silent_slot_does_not_stop_lone_scans(void **state)
 {
 	(void)state;
 	const char *const silent[] = { "--fault", "silent", NULL };
-	const struct sim_slot_opts opts[3] = { { silent, NULL },
-		{ NULL, NULL }, { NULL, NULL } };
+	const struct sim_slot_opts opts[3] = { { silent, NULL }, { NULL, NULL },
+		{ NULL, NULL } };
 	struct sim_line *sl = sim_line_start(3, "SIL", 1000, opts);
-	char *scans = xasprintf("%s\n%s\n%s\n", sl->serials[2],
-	    sl->serials[0], sl->serials[1]);
+	char *scans = xasprintf("%s\n%s\n%s\n", sl->serials[2], sl->serials[0],
+	    sl->serials[1]);
 	const char *why[] = { "no board with serial SIL-1" };
 	struct out o;
 
@@ -460,8 +461,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_all_scans_pass_exit_0_and_match_the_ledger),
-		cmocka_unit_test(test_mismatched_scan_fails_and_can_be_reworked),
+		cmocka_unit_test(
+		    test_all_scans_pass_exit_0_and_match_the_ledger),
+		cmocka_unit_test(
+		    test_mismatched_scan_fails_and_can_be_reworked),
 		cmocka_unit_test(test_invalid_and_duplicate_scans_are_rejected),
 		cmocka_unit_test(test_config_slots_are_the_default_fixture),
 		cmocka_unit_test(

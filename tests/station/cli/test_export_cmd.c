@@ -24,7 +24,7 @@ static int
 run_export(struct xfx *f, const char *crash, const char *const *args)
 {
 	const char *bin = getenv("STATION_BIN");
-	const char *argv[16] = {"station", "export"};
+	const char *argv[16] = { "station", "export" };
 	int status = 0, n = 2;
 	pid_t pid;
 
@@ -115,8 +115,9 @@ collect_delivered(struct xfx *f, int seen[], int max_id)
 		m = json_load_file(man, 0, NULL);
 		assert_non_null(m); /* a data file is never without manifest */
 		sha256_file(path, hex);
-		assert_string_equal(
-		    json_string_value(json_object_get(m, "sha256")), hex);
+		assert_string_equal(json_string_value(
+					json_object_get(m, "sha256")),
+		    hex);
 		data = slurp(path, &dlen);
 		csv_parse(data, dlen, &t);
 		assert_false(t.bad);
@@ -139,8 +140,8 @@ static void
 crash_then_rerun(void **state, const char *point)
 {
 	struct xfx *f = *state;
-	const char *const args[] = {"--out", f->out, "--since-last", NULL};
-	int seen[32] = {0};
+	const char *const args[] = { "--out", f->out, "--since-last", NULL };
+	int seen[32] = { 0 };
 	char *out;
 	int rc;
 
@@ -203,12 +204,14 @@ test_bad_destination_exits_3_naming_it_and_bad_usage_exits_2(void **state)
 {
 	struct xfx *f = *state;
 	char missing[160], file[160];
-	const char *const a_missing[] = {"--out", missing, NULL};
-	const char *const a_file[] = {"--out", file, "--format", "jsonl", NULL};
-	const char *const a_usage[] = {"--out", f->out, "--format", "xml", NULL};
-	const char *const a_mixed[] = {"--out", f->out, "--since-last",
-	    "--from", "2026-11-22T00:00:00Z", "--to", "2026-11-23T00:00:00Z",
-	    NULL};
+	const char *const a_missing[] = { "--out", missing, NULL };
+	const char *const a_file[] = { "--out", file, "--format", "jsonl",
+		NULL };
+	const char *const a_usage[] = { "--out", f->out, "--format", "xml",
+		NULL };
+	const char *const a_mixed[] = { "--out", f->out, "--since-last",
+		"--from", "2026-11-22T00:00:00Z", "--to",
+		"2026-11-23T00:00:00Z", NULL };
 	char *err;
 	FILE *fp;
 	int rc;
@@ -241,21 +244,21 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(
-		test_crash_after_write_then_rerun_delivers_each_run_once,
-		xfx_setup, xfx_teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_crash_after_rename_then_rerun_delivers_each_run_once,
-		xfx_setup, xfx_teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_crash_after_manifest_then_rerun_delivers_each_run_once,
-		xfx_setup, xfx_teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_crash_before_watermark_then_rerun_delivers_each_run_once,
-		xfx_setup, xfx_teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_bad_destination_exits_3_naming_it_and_bad_usage_exits_2,
-		xfx_setup, xfx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_crash_after_write_then_rerun_delivers_each_run_once,
+		    xfx_setup, xfx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_crash_after_rename_then_rerun_delivers_each_run_once,
+		    xfx_setup, xfx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_crash_after_manifest_then_rerun_delivers_each_run_once,
+		    xfx_setup, xfx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_crash_before_watermark_then_rerun_delivers_each_run_once,
+		    xfx_setup, xfx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_bad_destination_exits_3_naming_it_and_bad_usage_exits_2,
+		    xfx_setup, xfx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

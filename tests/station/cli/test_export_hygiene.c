@@ -35,13 +35,14 @@ struct planted {
 };
 
 static const struct planted devices[] = {
-	{ "HYG-0001", "=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0",
-	    "-2+3", "'=HYPERLINK(\"http://x\")", "'+cmd|' /C calc'!A0",
-	    "'-2+3" },
-	{ "HYG-0002", "@SUM(1)", "say \"hi\", then", "'apostrophe",
-	    "'@SUM(1)", "say \"hi\", then", "''apostrophe" },
-	{ "HYG-0003", "Ger\xc3\xa4t-1", "bad\xff\xfe" "bytes", "SN-like-2",
-	    "Ger\xc3\xa4t-1", "bad\\xff\\xfebytes", "SN-like-2" },
+	{ "HYG-0001", "=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0", "-2+3",
+	    "'=HYPERLINK(\"http://x\")", "'+cmd|' /C calc'!A0", "'-2+3" },
+	{ "HYG-0002", "@SUM(1)", "say \"hi\", then", "'apostrophe", "'@SUM(1)",
+	    "say \"hi\", then", "''apostrophe" },
+	{ "HYG-0003", "Ger\xc3\xa4t-1",
+	    "bad\xff\xfe"
+	    "bytes",
+	    "SN-like-2", "Ger\xc3\xa4t-1", "bad\\xff\\xfebytes", "SN-like-2" },
 };
 #define N_DEVICES (sizeof devices / sizeof devices[0])
 
@@ -122,7 +123,8 @@ row_of(json_t *rows, const char *serial)
 	size_t i;
 	json_t *r;
 
-	json_array_foreach(rows, i, r) {
+	json_array_foreach(rows, i, r)
+	{
 		if (strcmp(cell(r, "device_serial"), serial) == 0)
 			return r;
 	}
@@ -170,7 +172,8 @@ test_jsonl_keeps_every_key_and_escapes_bad_bytes(void **state)
 		const struct planted *p = &devices[i];
 		json_t *r = row_of(rows, p->serial);
 		const char *hw = strcmp(p->serial, "HYG-0003") == 0 ?
-		    p->want_hw : p->hw; /* only the non-UTF-8 value changes */
+		    p->want_hw :
+		    p->hw; /* only the non-UTF-8 value changes */
 
 		assert_int_equal(json_object_size(r), 28);
 		assert_string_equal(cell(r, "model"), p->model);
@@ -192,5 +195,6 @@ main(void)
 	};
 
 	return cmocka_run_group_tests_name("station export: hostile device "
-	    "strings", tests, NULL, NULL);
+					   "strings",
+	    tests, NULL, NULL);
 }

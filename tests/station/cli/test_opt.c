@@ -32,24 +32,43 @@ struct t_opts {
 static const char *const colors[] = { "red", "green", "blue", NULL };
 
 static const struct opt t_table[] = {
-	{ .name = "--name", .kind = OPT_STRING, .value = "NAME",
-	  .offset = offsetof(struct t_opts, name), .help = "a name" },
-	{ .name = "--n", .kind = OPT_NUMBER, .value = "N", .min = 1,
-	  .max = 10, .offset = offsetof(struct t_opts, n), .help = "a number" },
-	{ .name = "--color", .kind = OPT_ENUM, .value = "C", .names = colors,
-	  .offset = offsetof(struct t_opts, color), .help = "a color" },
+	{ .name = "--name",
+	    .kind = OPT_STRING,
+	    .value = "NAME",
+	    .offset = offsetof(struct t_opts, name),
+	    .help = "a name" },
+	{ .name = "--n",
+	    .kind = OPT_NUMBER,
+	    .value = "N",
+	    .min = 1,
+	    .max = 10,
+	    .offset = offsetof(struct t_opts, n),
+	    .help = "a number" },
+	{ .name = "--color",
+	    .kind = OPT_ENUM,
+	    .value = "C",
+	    .names = colors,
+	    .offset = offsetof(struct t_opts, color),
+	    .help = "a color" },
 	{ .name = NULL },
 };
 
 static const struct opt t_shared[] = {
-	{ .name = "--flag", .alias = "-f", .kind = OPT_FLAG,
-	  .offset = offsetof(struct t_opts, flag), .help = "a flag" },
+	{ .name = "--flag",
+	    .alias = "-f",
+	    .kind = OPT_FLAG,
+	    .offset = offsetof(struct t_opts, flag),
+	    .help = "a flag" },
 	{ .name = NULL },
 };
 
 static const struct opt_template t_one[] = {
-	{ .sub = "one", .opts = t_table, .shared = t_shared, .lower = 1,
-	  .upper = 2, .args = "A [B]" },
+	{ .sub = "one",
+	    .opts = t_table,
+	    .shared = t_shared,
+	    .lower = 1,
+	    .upper = 2,
+	    .args = "A [B]" },
 	{ .sub = "two", .opts = t_shared },
 	{ .opts = NULL },
 };
@@ -77,7 +96,7 @@ test_every_kind_lands_in_its_field(void **state)
 	(void)state;
 	assert_int_equal(parse(&t_one[0], w, &o, &a, NULL), ST_OK);
 	assert_string_equal(o.name, "last"); /* the last one wins */
-	assert_int_equal(o.n, 10);           /* decimal, never octal */
+	assert_int_equal(o.n, 10);	     /* decimal, never octal */
 	assert_int_equal(o.color, 2);
 	assert_int_equal(o.flag, 1);
 	assert_int_equal(a.n, 2);
@@ -173,15 +192,19 @@ test_command_tables_are_complete_and_match_their_usage(void **state)
 			if (t->sub != NULL && strstr(e->args, t->sub) == NULL)
 				fail_msg("%s: '%s' not in the usage", e->name,
 				    t->sub);
-			if (t->lower > 0 && (t->args == NULL ||
-			    strstr(e->args, t->args) == NULL))
-				fail_msg("%s: its arguments are not named as in "
-				    "the usage", e->name);
+			if (t->lower > 0 &&
+			    (t->args == NULL ||
+				strstr(e->args, t->args) == NULL))
+				fail_msg(
+				    "%s: its arguments are not named as in "
+				    "the usage",
+				    e->name);
 			for (size_t k = 0; k < 2; k++) {
 				for (const struct opt *o = tables[k];
-				    o != NULL && o->name != NULL; o++) {
+				     o != NULL && o->name != NULL; o++) {
 					if (strstr(e->args, o->name) == NULL)
-						fail_msg("%s: %s not in the usage",
+						fail_msg(
+						    "%s: %s not in the usage",
 						    e->name, o->name);
 					assert_non_null(o->help);
 					assert_int_equal(o->value == NULL,

@@ -24,10 +24,10 @@
 #include "tests/support/provision_env.h"
 
 /* Every key `station provision --json` documents (docs/station.1). */
-static const char *const result_keys[] = { "run_id", "slot", "device",
-	"serial", "scanned_serial", "result", "failed_step", "error",
-	"reason", "headline", "advice", "cert_serial", "fingerprint",
-	"smoke", "duration_ms", NULL };
+static const char *const result_keys[] = { "run_id", "slot", "device", "serial",
+	"scanned_serial", "result", "failed_step", "error", "reason",
+	"headline", "advice", "cert_serial", "fingerprint", "smoke",
+	"duration_ms", NULL };
 
 /* A terminal-safe output: printable ASCII, newlines and tabs only. */
 static void
@@ -84,8 +84,10 @@ test_provision_refuses_a_label_with_escape(void **state)
 static void
 test_non_utf8_device_strings_keep_every_json_key(void **state)
 {
-	const char *dargs[] = { "--serial", "BAD\xff\x9b" "2J", "--model",
-		"Ger\xe4t\x9b", NULL };
+	const char *dargs[] = { "--serial",
+		"BAD\xff\x9b"
+		"2J",
+		"--model", "Ger\xe4t\x9b", NULL };
 	const char *probe[] = { "probe", NULL, "--json", NULL };
 	const char *human[] = { "provision", NULL, NULL };
 	struct proc_out o;
@@ -134,9 +136,13 @@ test_ledger_list_and_show_escape_what_they_print(void **state)
 	const char *show[] = { "ledger", "show", "SN-0001", NULL };
 	const char *none[] = { "ledger", "show", "SN\x1b[2J", NULL };
 	const char *json[] = { "ledger", "list", "--json", NULL };
-	struct run_start s = { .station_id = "station-1", .slot = 1,
-		.operator_id = "op\x1b[31m", .batch = "lot\r\x9b" "1",
-		.device_uri = "tcp:127.0.0.1:1", .scanned_serial = "SN-0001",
+	struct run_start s = { .station_id = "station-1",
+		.slot = 1,
+		.operator_id = "op\x1b[31m",
+		.batch = "lot\r\x9b"
+			 "1",
+		.device_uri = "tcp:127.0.0.1:1",
+		.scanned_serial = "SN-0001",
 		.profile = "default" };
 	struct device_record d = { .serial = "SN-0001", .model = "m" };
 	struct proc_out o;
@@ -147,9 +153,10 @@ test_ledger_list_and_show_escape_what_they_print(void **state)
 	tc.led = prov_ledger(tc.env);
 	assert_int_equal(ledger_run_begin(tc.led, &s, &id, NULL), ST_OK);
 	assert_int_equal(ledger_run_device(tc.led, id, &d, NULL), ST_OK);
-	assert_int_equal(ledger_run_finish(tc.led, id, "FAIL", "hello",
-	    "device", "device said '\x1b[2J\x1b]0;pwned\x07'\nrun 99 PASS",
-	    NULL), ST_OK);
+	assert_int_equal(
+	    ledger_run_finish(tc.led, id, "FAIL", "hello", "device",
+		"device said '\x1b[2J\x1b]0;pwned\x07'\nrun 99 PASS", NULL),
+	    ST_OK);
 	ledger_close(tc.led);
 	tc.led = NULL;
 
@@ -192,15 +199,17 @@ test_batch_refuses_tainted_scans_with_every_key(void **state)
 	int refused = 0;
 
 	(void)state;
-	fx = prov_env_write(tc.env, "fx.ini", "[fixture]\nname = t\n"
+	fx = prov_env_write(tc.env, "fx.ini",
+	    "[fixture]\nname = t\n"
 	    "[slot 1]\nlabel = S1\ndevice = tcp:127.0.0.1:1\n");
 	in = prov_env_write(tc.env, "scans.txt",
-	    "SN\x1b[2J\nSN-7\x1d" "1\nSN-8\xff\n");
+	    "SN\x1b[2J\nSN-7\x1d"
+	    "1\nSN-8\xff\n");
 	args[2] = fx;
 	args[4] = in;
 	run_safe(args, 1, &o);
 	for (line = strtok_r(o.out, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
+	     line = strtok_r(NULL, "\n", &save)) {
 		json_t *j = json_loads(line, 0, NULL);
 
 		assert_non_null(j);

@@ -46,8 +46,8 @@ test_unknown_profile_fails_naming_the_profile(void **state)
 	assert_string_equal(prov_jstr(tc.res, "result"), "FAIL");
 	assert_string_equal(prov_jstr(tc.res, "failed_step"), "connect");
 	assert_string_equal(prov_jstr(tc.res, "error"), "config");
-	assert_non_null(strstr(prov_jstr(tc.res, "reason"),
-	    "unknown profile 'nope'"));
+	assert_non_null(
+	    strstr(prov_jstr(tc.res, "reason"), "unknown profile 'nope'"));
 	/* The advice is about the configuration, not about the cable. */
 	assert_non_null(strstr(prov_jstr(tc.res, "advice"), "configuration"));
 	assert_true(json_is_null(json_object_get(tc.res, "cert_serial")));
@@ -71,8 +71,8 @@ test_unknown_profile_fails_naming_the_profile(void **state)
 static void
 test_bad_device_uri_exits_2(void **state)
 {
-	const char *uris[] = { "bogus:xyz", "no-scheme-at-all",
-		"tcp:127.0.0.1", "tcp:127.0.0.1:notaport", NULL };
+	const char *uris[] = { "bogus:xyz", "no-scheme-at-all", "tcp:127.0.0.1",
+		"tcp:127.0.0.1:notaport", NULL };
 	int status;
 
 	(void)state;
@@ -131,7 +131,8 @@ test_config_error_exits_3_naming_file_and_line(void **state)
 	proc_out_clear(&o);
 
 	/* An unknown key in a profile is found as well. */
-	prov_env_config(tc.env, NULL, "[profile default]\nkey = ec-p256\n"
+	prov_env_config(tc.env, NULL,
+	    "[profile default]\nkey = ec-p256\n"
 	    "colour = blue\n");
 	assert_int_equal(prov_station(tc.env, args, &o), 3);
 	where = xasprintf("%s:6:", tc.env->config);
@@ -156,8 +157,11 @@ test_skipped_smoke_test_is_recorded(void **state)
 	assert_string_equal(prov_jstr(tc.res, "smoke"), "skipped");
 
 	tc.led = prov_ledger(tc.env);
-	assert_int_equal(ledger_run_get(tc.led, (int64_t)json_integer_value(
-	    json_object_get(tc.res, "run_id")), &r, NULL), ST_OK);
+	assert_int_equal(ledger_run_get(tc.led,
+			     (int64_t)json_integer_value(
+				 json_object_get(tc.res, "run_id")),
+			     &r, NULL),
+	    ST_OK);
 	assert_string_equal(r.result, "PASS");
 	assert_non_null(r.smoke_status);
 	assert_string_equal(r.smoke_status, "skipped");

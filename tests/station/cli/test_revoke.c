@@ -119,8 +119,11 @@ test_revoke_marks_ledger_and_lists_serial_in_crl(void **state)
 
 	(void)state;
 	char *serial = provision_one("SN-REV-1");
-	assert_int_equal(prov_station(env, (const char *[]){ "revoke", serial,
-	    "--reason", "keyCompromise", NULL }, &o), 0);
+	assert_int_equal(prov_station(env,
+			     (const char *[]){ "revoke", serial, "--reason",
+				 "keyCompromise", NULL },
+			     &o),
+	    0);
 	proc_out_clear(&o);
 
 	struct ledger *l = prov_ledger(env);
@@ -131,8 +134,9 @@ test_revoke_marks_ledger_and_lists_serial_in_crl(void **state)
 	ledger_cert_record_clear(&rec);
 	ledger_close(l);
 
-	assert_int_equal(prov_station(env, (const char *[]){ "ca", "crl",
-	    NULL }, &o), 0);
+	assert_int_equal(prov_station(env,
+			     (const char *[]){ "ca", "crl", NULL }, &o),
+	    0);
 	proc_out_clear(&o);
 	X509_CRL *crl = load_crl(&number);
 	BIGNUM *bn = NULL;
@@ -140,16 +144,17 @@ test_revoke_marks_ledger_and_lists_serial_in_crl(void **state)
 	assert_true(BN_hex2bn(&bn, serial) > 0);
 	ASN1_INTEGER *ai = BN_to_ASN1_INTEGER(bn, NULL);
 	assert_int_equal(X509_CRL_get0_by_serial(crl, &rev, ai), 1);
-	ASN1_ENUMERATED *reason = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason,
-	    NULL, NULL);
+	ASN1_ENUMERATED *reason =
+	    X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, NULL, NULL);
 	assert_non_null(reason);
 	assert_int_equal(ASN1_ENUMERATED_get(reason), 1); /* keyCompromise */
 	EVP_PKEY *ik = intermediate_key();
 	assert_int_equal(X509_CRL_verify(crl, ik), 1);
 
 	/* Issued again: the number moves on. */
-	assert_int_equal(prov_station(env, (const char *[]){ "ca", "crl",
-	    NULL }, &o), 0);
+	assert_int_equal(prov_station(env,
+			     (const char *[]){ "ca", "crl", NULL }, &o),
+	    0);
 	proc_out_clear(&o);
 	X509_CRL *crl2 = load_crl(&number2);
 	assert_int_equal(number2, number + 1);
@@ -170,15 +175,21 @@ test_revoke_unknown_serial_or_twice_exits_1(void **state)
 
 	(void)state;
 	char *serial = provision_one("SN-REV-2");
-	assert_int_equal(prov_station(env, (const char *[]){ "revoke",
-	    "0123abcd", NULL }, &o), 1);
+	assert_int_equal(prov_station(env,
+			     (const char *[]){ "revoke", "0123abcd", NULL },
+			     &o),
+	    1);
 	assert_non_null(strstr(o.err, "no certificate with serial 0123abcd"));
 	proc_out_clear(&o);
-	assert_int_equal(prov_station(env, (const char *[]){ "revoke", serial,
-	    "--reason", "superseded", NULL }, &o), 0);
+	assert_int_equal(prov_station(env,
+			     (const char *[]){ "revoke", serial, "--reason",
+				 "superseded", NULL },
+			     &o),
+	    0);
 	proc_out_clear(&o);
-	assert_int_equal(prov_station(env, (const char *[]){ "revoke", serial,
-	    NULL }, &o), 1);
+	assert_int_equal(prov_station(env,
+			     (const char *[]){ "revoke", serial, NULL }, &o),
+	    1);
 	assert_non_null(strstr(o.err, "already revoked"));
 	proc_out_clear(&o);
 	free(serial);
@@ -190,20 +201,24 @@ test_revoke_unknown_reason_is_a_usage_error(void **state)
 	struct proc_out o = { 0 };
 
 	(void)state;
-	assert_int_equal(prov_station(env, (const char *[]){ "revoke", "abcd",
-	    "--reason", "becauseISaidSo", NULL }, &o), 2);
+	assert_int_equal(prov_station(env,
+			     (const char *[]){ "revoke", "abcd", "--reason",
+				 "becauseISaidSo", NULL },
+			     &o),
+	    2);
 	assert_non_null(strstr(o.err, "becauseISaidSo"));
 	assert_non_null(strstr(o.err, "keyCompromise"));
 	proc_out_clear(&o);
-	assert_int_equal(prov_station(env, (const char *[]){ "revoke",
-	    "not-hex", NULL }, &o), 2);
+	assert_int_equal(prov_station(env,
+			     (const char *[]){ "revoke", "not-hex", NULL }, &o),
+	    2);
 	proc_out_clear(&o);
 }
 
 /* The ledger of `e` has certificate `serial` with `status` and `reason`. */
 static void
-assert_cert_status(struct prov_env *e, const char *serial,
-    const char *status, const char *reason)
+assert_cert_status(struct prov_env *e, const char *serial, const char *status,
+    const char *reason)
 {
 	struct ledger *l = prov_ledger(e);
 	struct cert_record rec = { 0 };
@@ -216,14 +231,14 @@ assert_cert_status(struct prov_env *e, const char *serial,
 }
 
 static void
-test_revoke_the_ca_does_not_answer_is_finished_by_the_next_start(
-    void **state)
+test_revoke_the_ca_does_not_answer_is_finished_by_the_next_start(void **state)
 {
 	struct rca_env *rca = rca_env_new("Revoke CA");
-	struct vault_api_server *vault = vault_api_server_start(rca->pki,
-	    VAULT_TOKEN);
+	struct vault_api_server *vault =
+	    vault_api_server_start(rca->pki, VAULT_TOKEN);
 	char *tf = rca_secret(rca, "vault.token", VAULT_TOKEN);
-	char *ca = rca_ca_section(rca, "vault", "addr = %s\nrole = device\n"
+	char *ca = rca_ca_section(rca, "vault",
+	    "addr = %s\nrole = device\n"
 	    "token_file = %s\ntimeout_ms = 500\n",
 	    vault_api_server_addr(vault), tf);
 	struct proc_out o = { 0 };
@@ -235,16 +250,20 @@ test_revoke_the_ca_does_not_answer_is_finished_by_the_next_start(
 	char *serial = xstrdup(prov_jstr(rca->res, "cert_serial"));
 
 	vault_api_server_set_mode(vault, VAULT_REVOKE_HANG);
-	assert_int_equal(prov_station(rca->env, (const char *[]){ "revoke",
-	    serial, "--reason", "keyCompromise", NULL }, &o), 3);
+	assert_int_equal(prov_station(rca->env,
+			     (const char *[]){ "revoke", serial, "--reason",
+				 "keyCompromise", NULL },
+			     &o),
+	    3);
 	assert_non_null(strstr(o.err, "the next station start tries again"));
 	proc_out_clear(&o);
 	assert_cert_status(rca->env, serial, "revoking", "keyCompromise");
 	assert_false(vault_api_server_revoked(vault, serial));
 
 	vault_api_server_set_mode(vault, VAULT_OK);
-	assert_int_equal(prov_station(rca->env, (const char *[]){ "ledger",
-	    "list", NULL }, &o), 0);
+	assert_int_equal(prov_station(rca->env,
+			     (const char *[]){ "ledger", "list", NULL }, &o),
+	    0);
 	proc_out_clear(&o);
 	assert_cert_status(rca->env, serial, "revoked", "keyCompromise");
 	assert_true(vault_api_server_revoked(vault, serial));

@@ -76,21 +76,20 @@ expect_error(struct fx *fx, const char *text, int line, const char *needle)
 	free(cause);
 }
 
-static const char good[] =
-    "; two slots, listed out of order\n"
-    "[fixture]\n"
-    "name = bench-2\n"
-    "hook_timeout_ms = 2500\n"
-    "\n"
-    "[slot 2]\n"
-    "device = uart:/dev/ttyUSB1?baud=115200\n"
-    "power_on = relay on 2\n"
-    "power_off = relay off 2\n"
-    "reset = relay pulse 2\n"
-    "[slot 1]\n"
-    "label = LEFT\n"
-    "device = tcp:127.0.0.1:4001\n"
-    "profile = default\n";
+static const char good[] = "; two slots, listed out of order\n"
+			   "[fixture]\n"
+			   "name = bench-2\n"
+			   "hook_timeout_ms = 2500\n"
+			   "\n"
+			   "[slot 2]\n"
+			   "device = uart:/dev/ttyUSB1?baud=115200\n"
+			   "power_on = relay on 2\n"
+			   "power_off = relay off 2\n"
+			   "reset = relay pulse 2\n"
+			   "[slot 1]\n"
+			   "label = LEFT\n"
+			   "device = tcp:127.0.0.1:4001\n"
+			   "profile = default\n";
 
 /* Every key lands in its field, slots come out sorted, defaults fill in. */
 static void
@@ -135,7 +134,8 @@ test_missing_file_is_io_error(void **state)
 	char *cause = NULL;
 
 	assert_int_equal(fixture_load("/nonexistent/f.ini", fx->cfg, &f,
-	    &cause), ST_E_IO);
+			     &cause),
+	    ST_E_IO);
 	assert_non_null(strstr(cause, "/nonexistent/f.ini"));
 	free(cause);
 }
@@ -143,48 +143,56 @@ test_missing_file_is_io_error(void **state)
 static void
 test_unknown_key_names_line_and_key(void **state)
 {
-	expect_error(*state, "[slot 1]\ndevice = tcp:127.0.0.1:1\n"
-	    "powr_on = x\n", 3, "[slot 1] key 'powr_on': unknown key");
+	expect_error(*state,
+	    "[slot 1]\ndevice = tcp:127.0.0.1:1\n"
+	    "powr_on = x\n",
+	    3, "[slot 1] key 'powr_on': unknown key");
 }
 
 static void
 test_duplicate_key_names_both_lines(void **state)
 {
-	expect_error(*state, "[slot 1]\ndevice = tcp:127.0.0.1:1\n\n"
-	    "device = tcp:127.0.0.1:2\n", 4, "first set on line 2");
+	expect_error(*state,
+	    "[slot 1]\ndevice = tcp:127.0.0.1:1\n\n"
+	    "device = tcp:127.0.0.1:2\n",
+	    4, "first set on line 2");
 }
 
 static void
 test_duplicate_slot_names_first_line(void **state)
 {
-	expect_error(*state, "[slot 1]\ndevice = tcp:127.0.0.1:1\n"
-	    "[slot 1]\ndevice = tcp:127.0.0.1:2\n", 3,
-	    "[slot 1]: duplicate slot (first defined on line 1)");
+	expect_error(*state,
+	    "[slot 1]\ndevice = tcp:127.0.0.1:1\n"
+	    "[slot 1]\ndevice = tcp:127.0.0.1:2\n",
+	    3, "[slot 1]: duplicate slot (first defined on line 1)");
 }
 
 static void
 test_duplicate_label_is_refused(void **state)
 {
-	expect_error(*state, "[slot 1]\nlabel = A\ndevice = tcp:127.0.0.1:1\n"
-	    "[slot 2]\nlabel = A\ndevice = tcp:127.0.0.1:2\n", 4,
-	    "label = 'A': already the label of [slot 1] (line 1)");
+	expect_error(*state,
+	    "[slot 1]\nlabel = A\ndevice = tcp:127.0.0.1:1\n"
+	    "[slot 2]\nlabel = A\ndevice = tcp:127.0.0.1:2\n",
+	    4, "label = 'A': already the label of [slot 1] (line 1)");
 }
 
 /* An explicit label may not take the default label of another slot. */
 static void
 test_label_colliding_with_default_is_refused(void **state)
 {
-	expect_error(*state, "[slot 1]\ndevice = tcp:127.0.0.1:1\n"
-	    "[slot 2]\nlabel = S1\ndevice = tcp:127.0.0.1:2\n", 3,
-	    "already the label of [slot 1]");
+	expect_error(*state,
+	    "[slot 1]\ndevice = tcp:127.0.0.1:1\n"
+	    "[slot 2]\nlabel = S1\ndevice = tcp:127.0.0.1:2\n",
+	    3, "already the label of [slot 1]");
 }
 
 static void
 test_unknown_profile_is_refused(void **state)
 {
-	expect_error(*state, "[fixture]\nname = x\n[slot 7]\n"
-	    "device = tcp:127.0.0.1:1\nprofile = rsa-line\n", 3,
-	    "[slot 7] profile = 'rsa-line': no such profile");
+	expect_error(*state,
+	    "[fixture]\nname = x\n[slot 7]\n"
+	    "device = tcp:127.0.0.1:1\nprofile = rsa-line\n",
+	    3, "[slot 7] profile = 'rsa-line': no such profile");
 }
 
 static void
@@ -265,7 +273,8 @@ test_fixture_from_config_takes_the_config_slots(void **state)
 	struct config *cfg = NULL;
 	char *cause = NULL;
 
-	write_file(fx, "[station]\nhome = /tmp\n[slot 3]\n"
+	write_file(fx,
+	    "[station]\nhome = /tmp\n[slot 3]\n"
 	    "device = tcp:127.0.0.1:4003\n[slot 1]\ndevice = tcp:127.0.0.1:4001\n");
 	if (config_load(fx->path, &cfg, &cause) != ST_OK)
 		fail_msg("config_load: %s", cause);

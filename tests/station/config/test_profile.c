@@ -46,7 +46,8 @@ static void
 test_expand_several_references(void **state)
 {
 	(void)state;
-	char *s = expand_ok("C=US,O=${model},OU=${station},CN=${serial}", &vars);
+	char *s =
+	    expand_ok("C=US,O=${model},OU=${station},CN=${serial}", &vars);
 
 	assert_string_equal(s, "C=US,O=gw-2,OU=st-01,CN=SN0001");
 	free(s);

@@ -66,8 +66,7 @@ test_repeats_of_repeats_refused_before_compiling(void **state)
 {
 	static const char *const fine[] = { "SN-[0-9]{10}", "[A-Za-z0-9.-]+",
 		"(AB|CD)-[0-9]{3,5}", "a{32767}", "[[:alnum:]+]+", NULL };
-	static const char *const costly[] = {
-		"a++++++++++++++++++++++++++++++",
+	static const char *const costly[] = { "a++++++++++++++++++++++++++++++",
 		"((((((((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+",
 		"(a{1000}){1000}", "a{100}{100}{100}",
 		"((((((((((((((((((((((((((((((((((a", NULL };
@@ -76,16 +75,19 @@ test_repeats_of_repeats_refused_before_compiling(void **state)
 
 	(void)state;
 	for (size_t i = 0; fine[i] != NULL; i++) {
-		assert_true(scan_pattern_cost(fine[i]) <= SCAN_PATTERN_COST_MAX);
+		assert_true(
+		    scan_pattern_cost(fine[i]) <= SCAN_PATTERN_COST_MAX);
 		assert_int_equal(scan_format_new(fine[i], SCAN_CHECKSUM_NONE,
-		    &f, NULL), ST_OK);
+				     &f, NULL),
+		    ST_OK);
 		scan_format_free(f);
 	}
 	for (size_t i = 0; costly[i] != NULL; i++) {
-		assert_true(scan_pattern_cost(costly[i]) >
-		    SCAN_PATTERN_COST_MAX);
+		assert_true(
+		    scan_pattern_cost(costly[i]) > SCAN_PATTERN_COST_MAX);
 		assert_int_equal(scan_format_new(costly[i], SCAN_CHECKSUM_NONE,
-		    &f, &cause), ST_E_CONFIG);
+				     &f, &cause),
+		    ST_E_CONFIG);
 		assert_null(f);
 		assert_non_null(strstr(cause, "repeats of repeats"));
 		free(cause);

@@ -26,7 +26,7 @@ test_luhn_accepts_the_check_digit_and_refuses_changes(void **state)
 	assert_true(luhn_valid("SN-7992739871-3")); /* non-digits ignored */
 	assert_false(luhn_valid("79927398710"));
 	assert_false(luhn_valid("79927398731")); /* swapped digits */
-	assert_false(luhn_valid("0"));           /* one digit is no check */
+	assert_false(luhn_valid("0"));		 /* one digit is no check */
 	assert_false(luhn_valid("SN-ABC"));
 }
 
@@ -38,7 +38,8 @@ test_pattern_is_anchored(void **state)
 	(void)state;
 
 	assert_int_equal(scan_format_new("SN-[0-9]{6}", SCAN_CHECKSUM_NONE, &f,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	assert_null(scan_format_check(f, "SN-000123"));
 	assert_string_equal(scan_format_check(f, "SN-0001234"),
 	    "unknown label format");
@@ -77,8 +78,8 @@ test_bad_format_settings_name_the_line(void **state)
 	char *cause = NULL;
 	(void)state;
 
-	assert_null(load("[station]\nid = s1\nserial_pattern = SN-[0-9\n",
-	    &cause));
+	assert_null(
+	    load("[station]\nid = s1\nserial_pattern = SN-[0-9\n", &cause));
 	assert_non_null(strstr(cause, "line.ini:3:"));
 	assert_non_null(strstr(cause, "serial_pattern"));
 	free(cause);
@@ -94,10 +95,13 @@ test_bad_format_settings_name_the_line(void **state)
 static void
 test_batch_scan_lines_obey_the_format(void **state)
 {
-	static const char fixture_text[] = "[fixture]\nname = t\n"
+	static const char fixture_text[] =
+	    "[fixture]\nname = t\n"
 	    "[slot 1]\nlabel = S1\ndevice = tcp:127.0.0.1:4001\n";
-	struct config *cfg = load("[station]\nid = s1\n"
-	    "serial_pattern = SN-[0-9]+\nserial_checksum = luhn\n", NULL);
+	struct config *cfg =
+	    load("[station]\nid = s1\n"
+		 "serial_pattern = SN-[0-9]+\nserial_checksum = luhn\n",
+		NULL);
 	struct fixture *fx = NULL;
 	struct scan_format *f = NULL;
 	char *serial = NULL;
@@ -107,20 +111,26 @@ test_batch_scan_lines_obey_the_format(void **state)
 
 	assert_non_null(cfg);
 	assert_int_equal(fixture_load_buffer("t.ini", fixture_text,
-	    strlen(fixture_text), cfg, &fx, NULL), ST_OK);
+			     strlen(fixture_text), cfg, &fx, NULL),
+	    ST_OK);
 	assert_int_equal(scan_format_new(cfg->serial_pattern,
-	    (enum scan_checksum)cfg->serial_checksum, &f, NULL), ST_OK);
+			     (enum scan_checksum)cfg->serial_checksum, &f,
+			     NULL),
+	    ST_OK);
 
 	assert_int_equal(scan_line_parse("AB-79927398713 S1\n", fx, f, &serial,
-	    &slot, &why), SCAN_REFUSED);
+			     &slot, &why),
+	    SCAN_REFUSED);
 	assert_string_equal(why, "unknown label format");
 	assert_null(serial);
 	assert_int_equal(scan_line_parse("SN-79927398714\n", fx, f, &serial,
-	    &slot, &why), SCAN_REFUSED);
+			     &slot, &why),
+	    SCAN_REFUSED);
 	assert_string_equal(why, "checksum failure");
 	assert_null(serial);
 	assert_int_equal(scan_line_parse("SN-79927398713 S1\n", fx, f, &serial,
-	    &slot, &why), SCAN_OK);
+			     &slot, &why),
+	    SCAN_OK);
 	assert_string_equal(serial, "SN-79927398713");
 	assert_int_equal(slot, 1);
 	free(serial);
@@ -128,17 +138,21 @@ test_batch_scan_lines_obey_the_format(void **state)
 	/* A control or non-ASCII byte refuses the scan whole: dropping it
 	 * (a GS1 group separator here) would make another serial. */
 	static const char *const tainted[] = { "SN-79927398713\x1b[2J S1\n",
-		"SN-7992739\x1d" "8713\n", "SN-79927398713 S1\xff\n" };
+		"SN-7992739\x1d"
+		"8713\n",
+		"SN-79927398713 S1\xff\n" };
 	for (size_t i = 0; i < sizeof tainted / sizeof tainted[0]; i++) {
 		assert_int_equal(scan_line_parse(tainted[i], fx, f, &serial,
-		    &slot, &why), SCAN_REFUSED);
+				     &slot, &why),
+		    SCAN_REFUSED);
 		assert_string_equal(why,
 		    "the scan holds a control or non-ASCII byte");
 		assert_null(serial);
 	}
 	/* A tab is a separator like a space. */
 	assert_int_equal(scan_line_parse("SN-79927398713\tS1\r\n", fx, f,
-	    &serial, &slot, &why), SCAN_OK);
+			     &serial, &slot, &why),
+	    SCAN_OK);
 	assert_int_equal(slot, 1);
 	free(serial);
 	scan_format_free(f);

@@ -94,8 +94,9 @@ tl_start(size_t n, const char *prefix, const struct sim_slot_opts *opts)
 	pthread_mutex_init(&t->mu, NULL);
 	pthread_cond_init(&t->cv, NULL);
 	t->sim = sim_line_start(n, prefix, 1000, opts);
-	if (station_open(&(struct station_opts){
-	    .config_path = t->sim->config_path }, &t->st, &cause) != ST_OK)
+	if (station_open(&(struct station_opts){ .config_path =
+						     t->sim->config_path },
+		&t->st, &cause) != ST_OK)
 		fail_msg("station_open: %s", cause);
 	if (fixture_load(t->sim->fixture_path, t->st->cfg, &t->fx, &cause))
 		fail_msg("fixture_load: %s", cause);
@@ -129,8 +130,10 @@ tl_stop(struct tl *t)
 static void
 submit(struct tl *t, unsigned slot, const char *serial)
 {
-	struct line_job job = { .slot = slot, .scanned_serial = serial,
-		.operator_id = "op-7", .batch = "LOT-1" };
+	struct line_job job = { .slot = slot,
+		.scanned_serial = serial,
+		.operator_id = "op-7",
+		.batch = "LOT-1" };
 	char *cause = NULL;
 	unsigned chosen = 0;
 
@@ -158,8 +161,10 @@ test_four_slots_pass_concurrently(void **state)
 {
 	(void)state;
 	char *dir = scratch_dir();
-	char *hook = xasprintf("power_on = touch %s/up-$STATION_SLOT; "
-	    "while [ $(ls %s | wc -l) -lt 4 ]; do sleep 0.01; done\n", dir, dir);
+	char *hook =
+	    xasprintf("power_on = touch %s/up-$STATION_SLOT; "
+		      "while [ $(ls %s | wc -l) -lt 4 ]; do sleep 0.01; done\n",
+		dir, dir);
 	struct sim_slot_opts o = { .fixture_lines = hook };
 	struct sim_slot_opts opts[4] = { o, o, o, o };
 	struct tl *t = tl_start(4, "LINE-A", opts);
@@ -184,7 +189,8 @@ test_four_slots_pass_concurrently(void **state)
 		assert_string_equal(g->serial, t->sim->serials[s - 1]);
 		assert_false(line_slot_busy(t->line, s));
 		assert_int_equal(ledger_run_get(t->st->ledger, g->run_id, &rec,
-		    NULL), ST_OK);
+				     NULL),
+		    ST_OK);
 		assert_string_equal(rec.result, "PASS");
 		assert_int_equal(rec.slot, (int)s);
 		assert_string_equal(rec.device_serial, t->sim->serials[s - 1]);
@@ -208,8 +214,10 @@ test_two_slots_one_serial_one_fails_at_the_reservation(void **state)
 {
 	(void)state;
 	char *dir = scratch_dir();
-	char *hook = xasprintf("power_on = touch %s/up-$STATION_SLOT; "
-	    "while [ $(ls %s | wc -l) -lt 2 ]; do sleep 0.01; done\n", dir, dir);
+	char *hook =
+	    xasprintf("power_on = touch %s/up-$STATION_SLOT; "
+		      "while [ $(ls %s | wc -l) -lt 2 ]; do sleep 0.01; done\n",
+		dir, dir);
 	const char *dup[] = { "--serial", "DUP-L1", "--fault", "slow=100",
 		NULL };
 	struct sim_slot_opts o = { .devsim_args = dup, .fixture_lines = hook };
@@ -224,19 +232,21 @@ test_two_slots_one_serial_one_fails_at_the_reservation(void **state)
 	line_wait_idle(t->line);
 	assert_int_equal(t->n_got, 2);
 	const struct sim_result *win = t->got[0].pass ? &t->got[0] : &t->got[1];
-	const struct sim_result *lose = t->got[0].pass ? &t->got[1] : &t->got[0];
+	const struct sim_result *lose =
+	    t->got[0].pass ? &t->got[1] : &t->got[0];
 	assert_true(win->pass);
 	assert_false(lose->pass);
 	assert_string_equal(lose->serial, "DUP-L1");
 	assert_int_equal(lose->failed_step, STEP_LEDGER);
 	assert_int_equal(lose->err, ST_E_STATE);
 	char *want = xasprintf("serial DUP-L1 is being provisioned in slot %u "
-	    "by station sim-line, run %lld", win->slot,
-	    (long long)win->run_id);
+			       "by station sim-line, run %lld",
+	    win->slot, (long long)win->run_id);
 	assert_string_equal(lose->reason, want);
 	free(want);
-	assert_int_equal(ledger_device_live_cert(t->st->ledger, "DUP-L1",
-	    &live, &found, NULL), ST_OK);
+	assert_int_equal(ledger_device_live_cert(t->st->ledger, "DUP-L1", &live,
+			     &found, NULL),
+	    ST_OK);
 	assert_true(found);
 	assert_int_equal(live.run_id, win->run_id);
 	ledger_cert_record_clear(&live);
@@ -271,8 +281,8 @@ test_hung_device_does_not_stop_other_slots(void **state)
 	line_wait_idle(t->line);
 	const struct sim_result *g = got_for(t, 4);
 	assert_false(g->pass);
-	assert_true(g->failed_step == STEP_CONNECT ||
-	    g->failed_step == STEP_HELLO);
+	assert_true(
+	    g->failed_step == STEP_CONNECT || g->failed_step == STEP_HELLO);
 	assert_int_equal(g->err, ST_E_TIMEOUT);
 	for (unsigned s = 1; s <= 3; s++)
 		assert_true(got_for(t, s)->pass);
@@ -291,7 +301,8 @@ test_submit_refuses_busy_and_unknown_slots(void **state)
 	(void)state;
 	char *dir = scratch_dir();
 	char *hook = xasprintf("power_on = while [ ! -e %s/go ]; do "
-	    "sleep 0.01; done\n", dir);
+			       "sleep 0.01; done\n",
+	    dir);
 	struct sim_slot_opts opts[1] = { { .fixture_lines = hook } };
 	struct tl *t = tl_start(1, "LINE-B", opts);
 	struct line_job job = { .slot = 1, .scanned_serial = "LINE-B-1" };
@@ -337,7 +348,8 @@ test_lone_scan_routes_or_refuses_at_the_line(void **state)
 	(void)state;
 	char *dir = scratch_dir();
 	char *hook = xasprintf("power_on = while [ ! -e %s/go ]; do "
-	    "sleep 0.01; done\n", dir);
+			       "sleep 0.01; done\n",
+	    dir);
 	struct sim_slot_opts opts[2] = { { .fixture_lines = hook },
 		{ NULL, NULL } };
 	struct tl *t = tl_start(2, "LINE-L", opts);
@@ -355,8 +367,8 @@ test_lone_scan_routes_or_refuses_at_the_line(void **state)
 	job.scanned_serial = "NONE-\x1b[2J";
 	assert_int_equal(line_submit_located(t->line, &job, &slot, &cause),
 	    ST_E_NOTFOUND);
-	assert_non_null(strstr(cause,
-	    "no board with serial NONE-\\x1b[2J in the fixture"));
+	assert_non_null(
+	    strstr(cause, "no board with serial NONE-\\x1b[2J in the fixture"));
 	free(cause);
 	cause = NULL;
 	job.scanned_serial = "LINE-L-2";
@@ -395,7 +407,8 @@ test_failing_power_hook_fails_the_run_on_record(void **state)
 	(void)state;
 	char *dir = scratch_dir();
 	char *hook = xasprintf("power_on = exit 3\npower_off = touch "
-	    "%s/off-$STATION_SLOT_LABEL-$STATION_SLOT\n", dir);
+			       "%s/off-$STATION_SLOT_LABEL-$STATION_SLOT\n",
+	    dir);
 	struct sim_slot_opts opts[1] = { { .fixture_lines = hook } };
 	struct tl *t = tl_start(1, "LINE-P", opts);
 	struct run_record rec = { 0 };
@@ -431,7 +444,7 @@ test_hung_hook_is_killed_at_its_deadline(void **state)
 {
 	(void)state;
 	struct sim_slot_opts opts[1] = { { .fixture_lines =
-		"reset = sleep 60\n" } };
+					       "reset = sleep 60\n" } };
 	struct tl *t = tl_start(1, "LINE-R", opts);
 
 	t->fx->hook_timeout_ms = 200;
@@ -470,7 +483,8 @@ main(void)
 		cmocka_unit_test(test_hung_device_does_not_stop_other_slots),
 		cmocka_unit_test(test_submit_refuses_busy_and_unknown_slots),
 		cmocka_unit_test(test_lone_scan_routes_or_refuses_at_the_line),
-		cmocka_unit_test(test_failing_power_hook_fails_the_run_on_record),
+		cmocka_unit_test(
+		    test_failing_power_hook_fails_the_run_on_record),
 		cmocka_unit_test(test_hung_hook_is_killed_at_its_deadline),
 		cmocka_unit_test(test_line_needs_slots),
 	};

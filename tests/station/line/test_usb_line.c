@@ -34,8 +34,8 @@
 #define WAIT_MS 60000 /* bound on every wait: a lost event fails, not hangs */
 #define MAX_RESULTS 8
 
-#define SLOT_FIXTURE                                                     \
-	"[fixture]\nname = usb-line\n[slot 1]\nlabel = S1\n"              \
+#define SLOT_FIXTURE \
+	"[fixture]\nname = usb-line\n[slot 1]\nlabel = S1\n" \
 	"device = usb:path=1-4?timeout_ms=2000\nprofile = default\n"
 
 struct hl {
@@ -95,7 +95,7 @@ wait_count(struct hl *h, const void *counter, int is_size, size_t want)
 	pthread_mutex_lock(&h->mu);
 	for (;;) {
 		now = is_size ? *(const size_t *)counter :
-		    *(const unsigned *)counter;
+				*(const unsigned *)counter;
 		if (now >= want ||
 		    pthread_cond_timedwait(&h->cv, &h->mu, &until) != 0)
 			break;
@@ -108,10 +108,14 @@ wait_count(struct hl *h, const void *counter, int is_size, size_t want)
 static struct usb_model *
 plug(struct hl *h, int address, const char *devsim_uri)
 {
-	struct usb_model_desc d = { .vid = 0xcafe, .pid = 0x4001,
+	struct usb_model_desc d = { .vid = 0xcafe,
+		.pid = 0x4001,
 		.manufacturer = "Station Labs",
-		.product = "Secure Element Board", .serial = "SIM-HPL",
-		.port = "1-4", .bus = 1, .address = address };
+		.product = "Secure Element Board",
+		.serial = "SIM-HPL",
+		.port = "1-4",
+		.bus = 1,
+		.address = address };
 	struct usb_model *m = usb_model_new(h->tb, &d, devsim_uri);
 
 	assert_non_null(m);
@@ -129,8 +133,9 @@ hl_start(size_t n_sims)
 	h->tb = umockdev_testbed_new();
 	h->sim = sim_line_start(n_sims, "DEV-HPL", 10000, NULL);
 	fx_path = sim_line_write(h->sim, "usb-fixture.ini", SLOT_FIXTURE);
-	if (station_open(&(struct station_opts){
-	    .config_path = h->sim->config_path }, &h->st, &cause) != ST_OK)
+	if (station_open(&(struct station_opts){ .config_path =
+						     h->sim->config_path },
+		&h->st, &cause) != ST_OK)
 		fail_msg("station_open: %s", cause);
 	if (fixture_load(fx_path, h->st->cfg, &h->fx, &cause) != ST_OK)
 		fail_msg("fixture_load: %s", cause);
@@ -227,15 +232,17 @@ test_plug_starts_run_and_unplug_mid_run_fails_removed(void **state)
 		fail_msg("reason does not say removed: %s", g.reason);
 	assert_int_equal(g.err, ST_E_HANGUP);
 	assert_int_equal(g.failed_step, STEP_WRITE);
-	assert_string_equal(g.headline, "Device was removed during provisioning");
+	assert_string_equal(g.headline,
+	    "Device was removed during provisioning");
 	assert_false(usb_model_plugged(m));
 	usb_model_unplug(m); /* the "remove" uevent of the pulled board */
 	assert_true(wait_count(h, &h->removed, 0, 2));
 	assert_ledger_run(h, g.run_id, "FAIL", h->sim->serials[1], "removed");
 	assert_int_equal(prov_count_certs(h->st->ledger, h->sim->serials[1],
-	    "live"), 0);
-	assert_true(prov_count_certs(h->st->ledger, h->sim->serials[1],
-	    NULL) >= 1);
+			     "live"),
+	    0);
+	assert_true(
+	    prov_count_certs(h->st->ledger, h->sim->serials[1], NULL) >= 1);
 	/* Gone: no run restarts on the empty slot. */
 	line_wait_idle(h->line);
 	assert_int_equal(line_slot_busy(h->line, 1), 0);
@@ -251,7 +258,8 @@ test_plug_starts_run_and_unplug_mid_run_fails_removed(void **state)
 	assert_true(g.run_id > h->got[1].run_id);
 	assert_ledger_run(h, g.run_id, "PASS", h->sim->serials[1], NULL);
 	assert_int_equal(prov_count_certs(h->st->ledger, h->sim->serials[1],
-	    "live"), 1);
+			     "live"),
+	    1);
 
 	line_free(h->line); /* stops the watcher from this thread */
 	h->line = NULL;
@@ -304,10 +312,11 @@ test_batch_hotplug_runs_plugged_board(void **state)
 {
 	struct hl *h = hl_start(1);
 	char *fx_path = sim_line_write(h->sim, "usb-fixture.ini", SLOT_FIXTURE);
-	struct child c = { .argv = { test_bin("STATION_BIN",
-		"build/bin/station"), "--config", h->sim->config_path, "batch",
-		"--hotplug", "--count", "1", "--fixture", fx_path, "--operator",
-		"op-hp", NULL } };
+	struct child c = { .argv = {
+			       test_bin("STATION_BIN", "build/bin/station"),
+			       "--config", h->sim->config_path, "batch",
+			       "--hotplug", "--count", "1", "--fixture",
+			       fx_path, "--operator", "op-hp", NULL } };
 	struct usb_model *m;
 	pthread_t th;
 
@@ -369,10 +378,12 @@ int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_plug_starts_run_and_unplug_mid_run_fails_removed),
+		cmocka_unit_test(
+		    test_plug_starts_run_and_unplug_mid_run_fails_removed),
 		cmocka_unit_test(test_hotplug_needs_a_usb_slot),
 		cmocka_unit_test(test_batch_hotplug_runs_plugged_board),
-		cmocka_unit_test(test_batch_hotplug_ends_at_eof_and_needs_usb_slot),
+		cmocka_unit_test(
+		    test_batch_hotplug_ends_at_eof_and_needs_usb_slot),
 	};
 
 	umockdev_env_reexec(argc, argv);

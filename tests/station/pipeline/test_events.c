@@ -183,8 +183,7 @@ expected_row(const struct seen_event *e)
  * run events are exactly the bus's step results and notes, in order.
  */
 static void
-test_run_is_reported_once_and_the_ledger_records_what_the_bus_said(
-    void **state)
+test_run_is_reported_once_and_the_ledger_records_what_the_bus_said(void **state)
 {
 	struct sim_line *sim = sim_line_start(1, "EVT", 2000, NULL);
 	struct station *st = NULL;
@@ -198,8 +197,9 @@ test_run_is_reported_once_and_the_ledger_records_what_the_bus_said(
 	char *cause = NULL;
 
 	(void)state;
-	if (station_open(&(struct station_opts){ .config_path = sim->config_path },
-	    &st, &cause) != ST_OK)
+	if (station_open(&(struct station_opts){ .config_path =
+						     sim->config_path },
+		&st, &cause) != ST_OK)
 		fail_msg("station_open: %s", cause);
 	req.device_uri = sim->sims[0]->uri;
 	event_bus_add(&bus, watch_sink, w);
@@ -245,7 +245,7 @@ test_run_is_reported_once_and_the_ledger_records_what_the_bus_said(
 		k++;
 		free(want);
 	}
-	assert_int_equal(k, rows.n); /* nothing the bus did not say */
+	assert_int_equal(k, rows.n);   /* nothing the bus did not say */
 	assert_true(k >= STEP__COUNT); /* every step's ok, and the notes */
 
 	for (size_t i = 0; i < rows.n; i++)
@@ -266,7 +266,7 @@ main(void)
 		    test_bus_calls_every_sink_in_order_then_the_next_bus),
 		cmocka_unit_test(test_info_kinds_have_their_texts),
 		cmocka_unit_test(
-		  test_run_is_reported_once_and_the_ledger_records_what_the_bus_said),
+		    test_run_is_reported_once_and_the_ledger_records_what_the_bus_said),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

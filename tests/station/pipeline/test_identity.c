@@ -31,7 +31,8 @@ profile_with(struct profile *p, const char *subject, const char *san_dns,
 	p->subject_template = xstrdup(subject);
 	dn_pairs_free(p->subject_parts, p->n_subject_parts);
 	assert_int_equal(dn_split(subject, &p->subject_parts,
-	    &p->n_subject_parts, NULL), ST_OK);
+			     &p->n_subject_parts, NULL),
+	    ST_OK);
 	if (san_dns != NULL) {
 		free(p->san_dns_templates);
 		p->san_dns_templates = xcalloc(2, sizeof(char *));
@@ -45,8 +46,7 @@ profile_with(struct profile *p, const char *subject, const char *san_dns,
 
 static st_err
 build(const char *subject, const char *san_dns, const char *serial,
-    const char *model, const char *station, struct identity *id,
-    char **cause)
+    const char *model, const char *station, struct identity *id, char **cause)
 {
 	struct profile p;
 	struct template_vars vars = { serial, model, station, NULL };
@@ -73,8 +73,10 @@ test_subject_built_with_string_types(void **state)
 
 	(void)state;
 	assert_int_equal(build("C=DE,O=${model},serialNumber=${serial},"
-	    "CN=${serial}", "${serial}.example.com", "SN-1",
-	    "Acme Sensors", "st-1", &id, NULL), ST_OK);
+			       "CN=${serial}",
+			     "${serial}.example.com", "SN-1", "Acme Sensors",
+			     "st-1", &id, NULL),
+	    ST_OK);
 	assert_string_equal(id.subject_text,
 	    "C=DE,O=Acme Sensors,serialNumber=SN-1,CN=SN-1");
 	assert_string_equal(id.cn, "SN-1");
@@ -82,8 +84,8 @@ test_subject_built_with_string_types(void **state)
 	assert_null(id.san_dns[1]);
 	assert_null(id.san_uri[0]);
 	assert_int_equal(X509_NAME_entry_count(id.subject), 4);
-	static const int types[] = { V_ASN1_PRINTABLESTRING,
-		V_ASN1_UTF8STRING, V_ASN1_PRINTABLESTRING, V_ASN1_UTF8STRING };
+	static const int types[] = { V_ASN1_PRINTABLESTRING, V_ASN1_UTF8STRING,
+		V_ASN1_PRINTABLESTRING, V_ASN1_UTF8STRING };
 	for (int i = 0; i < 4; i++) {
 		const ASN1_STRING *v = X509_NAME_ENTRY_get_data(
 		    X509_NAME_get_entry(id.subject, i));
@@ -107,10 +109,11 @@ test_device_value_is_blamed_on_the_device(void **state)
 	char *cause = NULL;
 
 	(void)state;
-	assert_int_equal(build("C=DE,O=${model},CN=${serial}", NULL,
-	    "INJ-0003", "Acme,CN=VICTIM-0001", "st-1", &id, &cause),
+	assert_int_equal(build("C=DE,O=${model},CN=${serial}", NULL, "INJ-0003",
+			     "Acme,CN=VICTIM-0001", "st-1", &id, &cause),
 	    ST_E_POLICY);
-	assert_string_equal(cause, "device reports model "
+	assert_string_equal(cause,
+	    "device reports model "
 	    "'Acme,CN=VICTIM-0001', which cannot go into O: ',' is not "
 	    "allowed");
 	assert_null(id.subject);
@@ -118,8 +121,9 @@ test_device_value_is_blamed_on_the_device(void **state)
 	cause = NULL;
 
 	/* Controls are shown escaped. */
-	assert_int_equal(build("O=${model}", NULL, "SN1", "a\xff", "st-1",
-	    &id, &cause), ST_E_POLICY);
+	assert_int_equal(build("O=${model}", NULL, "SN1", "a\xff", "st-1", &id,
+			     &cause),
+	    ST_E_POLICY);
 	assert_has(cause, "'a\\xff'");
 	free(cause);
 	cause = NULL;
@@ -129,7 +133,8 @@ test_device_value_is_blamed_on_the_device(void **state)
 	memset(model, 'm', 60);
 	model[60] = '\0';
 	assert_int_equal(build("O=Acme ${model}", NULL, "SN1", model, "st-1",
-	    &id, &cause), ST_E_POLICY);
+			     &id, &cause),
+	    ST_E_POLICY);
 	assert_has(cause, "device reports model 'mmm");
 	assert_has(cause, "more than the 64");
 	free(cause);
@@ -138,14 +143,16 @@ test_device_value_is_blamed_on_the_device(void **state)
 	/* A serial with '_' in serialNumber (the pattern did not keep it
 	 * out: the device reported it unscanned). */
 	assert_int_equal(build("serialNumber=${serial}", NULL, "SN_1", "m",
-	    "st-1", &id, &cause), ST_E_POLICY);
+			     "st-1", &id, &cause),
+	    ST_E_POLICY);
 	assert_has(cause, "device reports serial 'SN_1'");
 	free(cause);
 	cause = NULL;
 
 	/* A comma in a DNS SAN from the model. */
-	assert_int_equal(build("CN=${serial}", "${model}.c.example.com",
-	    "SN1", "a,b", "st-1", &id, &cause), ST_E_POLICY);
+	assert_int_equal(build("CN=${serial}", "${model}.c.example.com", "SN1",
+			     "a,b", "st-1", &id, &cause),
+	    ST_E_POLICY);
 	assert_has(cause, "cannot go into DNS SAN");
 	free(cause);
 }
@@ -160,13 +167,15 @@ test_station_value_is_a_configuration_error(void **state)
 
 	(void)state;
 	assert_int_equal(build("OU=${station},CN=${serial}", NULL, "SN1", "m",
-	    "st;1", &id, &cause), ST_E_CONFIG);
+			     "st;1", &id, &cause),
+	    ST_E_CONFIG);
 	assert_has(cause, "station misconfigured: profile 'default'");
 	assert_has(cause, "';' is not allowed");
 	free(cause);
 	cause = NULL;
 	assert_int_equal(build("C=USA,CN=${serial}", NULL, "SN1", "m", "st-1",
-	    &id, &cause), ST_E_CONFIG);
+			     &id, &cause),
+	    ST_E_CONFIG);
 	assert_has(cause, "two-letter");
 	free(cause);
 }

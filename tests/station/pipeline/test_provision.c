@@ -127,7 +127,7 @@ shown_events(const char *serial, int64_t id)
 
 	assert_int_equal(prov_station(tc.env, args, &o), 0);
 	for (line = strtok_r(o.out, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
+	     line = strtok_r(NULL, "\n", &save)) {
 		json_t *j = json_loads(line, 0, NULL);
 		json_t *evs = json_object_get(j, "events");
 
@@ -342,14 +342,16 @@ test_allowed_reprovisioning_revokes_the_old_certificate(void **state)
 	struct cert_record c = { 0 };
 
 	(void)state;
-	prov_env_config(tc.env, NULL, "[profile default]\nkey = ec-p256\n"
+	prov_env_config(tc.env, NULL,
+	    "[profile default]\nkey = ec-p256\n"
 	    "[profile rework]\nreprovision = allow\n");
 	prov_case_device("SN1", NULL);
 	assert_int_equal(provision(NULL), 0);
 	char *first = xstrdup(prov_jstr(tc.res, "cert_serial"));
 
-	assert_int_equal(provision((const char *[]){ "--profile", "rework",
-	    NULL }), 0);
+	assert_int_equal(provision(
+			     (const char *[]){ "--profile", "rework", NULL }),
+	    0);
 	assert_string_not_equal(prov_jstr(tc.res, "cert_serial"), first);
 	assert_provisioned("SN1", EVP_PKEY_EC, 256);
 

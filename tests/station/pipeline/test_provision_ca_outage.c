@@ -54,8 +54,10 @@ static void
 config_vault_on(int port)
 {
 	char *tf = rca_secret(rca, "vault.token", VAULT_TOKEN);
-	char *ca = rca_ca_section(rca, "vault", "addr = https://127.0.0.1:%d\n"
-	    "role = device\ntoken_file = %s\n", port, tf);
+	char *ca = rca_ca_section(rca, "vault",
+	    "addr = https://127.0.0.1:%d\n"
+	    "role = device\ntoken_file = %s\n",
+	    port, tf);
 
 	rca_config(rca, STEP_EXTRA, ca);
 	free(ca);
@@ -66,8 +68,8 @@ static void
 assert_headline(const char *want)
 {
 	assert_string_equal(prov_jstr(rca->res, "headline"), want);
-	assert_non_null(strstr(prov_jstr(rca->res, "advice"),
-	    "PKI administrator"));
+	assert_non_null(
+	    strstr(prov_jstr(rca->res, "advice"), "PKI administrator"));
 }
 
 static void

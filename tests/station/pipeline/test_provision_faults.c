@@ -175,16 +175,15 @@ test_lying_readback_fails_and_certificate_is_not_live(void **state)
  * with another: with no broker configured (no smoke test), the proof step
  * still catches it, and the certificate is settled like any failure's. */
 static void
-test_chip_signing_with_another_key_fails_proof_without_broker(
-    void **state)
+test_chip_signing_with_another_key_fails_proof_without_broker(void **state)
 {
 	(void)state;
 	expect_fail("sign-wrong-key", NULL, "proof", "mismatch");
 	assert_string_equal(prov_jstr(tc.res, "smoke"), "skipped");
 	assert_string_equal(prov_jstr(tc.res, "headline"),
 	    "Chip cannot use its certified key");
-	assert_non_null(strstr(prov_jstr(tc.res, "advice"),
-	    "Reject the device"));
+	assert_non_null(
+	    strstr(prov_jstr(tc.res, "advice"), "Reject the device"));
 	assert_certificate_settled();
 }
 
@@ -199,8 +198,7 @@ test_silent_device_times_out_at_hello(void **state)
 }
 
 static void
-test_device_silent_at_write_times_out_with_certificate_settled(
-    void **state)
+test_device_silent_at_write_times_out_with_certificate_settled(void **state)
 {
 	(void)state;
 	prov_env_config(tc.env, SHORT_STEPS, NULL);

@@ -78,8 +78,7 @@ assert_device_fault_at_hello(const char *serial)
 static int
 load_only(struct proc_out *o)
 {
-	const char *args[] = { "provision", "tcp:127.0.0.1:1", "--json",
-		NULL };
+	const char *args[] = { "provision", "tcp:127.0.0.1:1", "--json", NULL };
 
 	return prov_station(tc.env, args, o);
 }
@@ -93,7 +92,9 @@ test_model_injecting_an_rdn_fails_at_hello(void **state)
 	prov_env_config(tc.env, NULL,
 	    "[profile default]\nsubject = C=DE,O=${model},CN=${serial}\n");
 	assert_int_equal(provision_device("INJ-0003",
-	    (const char *[]){ "--model", INJECTED_MODEL, NULL }), 1);
+			     (const char *[]){ "--model", INJECTED_MODEL,
+				 NULL }),
+	    1);
 	assert_device_fault_at_hello("INJ-0003");
 	assert_reason_has("device reports model '" INJECTED_MODEL "'");
 	assert_reason_has("cannot go into O: ',' is not allowed");
@@ -109,7 +110,8 @@ test_model_with_comma_in_dns_san_fails_at_hello(void **state)
 	prov_env_config(tc.env, NULL,
 	    "[profile default]\nsan_dns = ${model}.c.example.com\n");
 	assert_int_equal(provision_device("SN-0001",
-	    (const char *[]){ "--model", "a,b", NULL }), 1);
+			     (const char *[]){ "--model", "a,b", NULL }),
+	    1);
 	assert_device_fault_at_hello("SN-0001");
 	assert_reason_has("device reports model 'a,b'");
 	assert_reason_has("DNS SAN");
@@ -137,8 +139,7 @@ assert_reason_printable(void)
 {
 	for (const char *p = prov_jstr(tc.res, "reason"); *p != '\0'; p++) {
 		if (*p < 0x20 || *p >= 0x7F)
-			fail_msg("reason holds byte 0x%02x",
-			    (unsigned char)*p);
+			fail_msg("reason holds byte 0x%02x", (unsigned char)*p);
 	}
 }
 
@@ -151,7 +152,9 @@ test_model_with_invalid_utf8_is_shown_escaped(void **state)
 	prov_env_config(tc.env, NULL,
 	    "[profile default]\nsubject = O=${model},CN=${serial}\n");
 	assert_int_equal(provision_device("SN-0002",
-	    (const char *[]){ "--hello", "model=Acme\\xff\\xfe", NULL }), 1);
+			     (const char *[]){ "--hello",
+				 "model=Acme\\xff\\xfe", NULL }),
+	    1);
 	assert_device_fault_at_hello("SN-0002");
 	assert_reason_has("device reports model 'Acme\\xff\\xfe'");
 	assert_reason_has("not valid UTF-8");
@@ -167,7 +170,8 @@ test_model_with_control_bytes_is_shown_escaped(void **state)
 {
 	(void)state;
 	assert_int_equal(provision_device("SN-0006",
-	    (const char *[]){ "--hello", "model=Acme\\x1b[31m\\xff", NULL }),
+			     (const char *[]){ "--hello",
+				 "model=Acme\\x1b[31m\\xff", NULL }),
 	    1);
 	assert_string_equal(prov_jstr(tc.res, "failed_step"), "hello");
 	assert_string_equal(prov_jstr(tc.res, "error"), "protocol");
@@ -186,7 +190,9 @@ test_serial_with_c1_control_is_shown_escaped(void **state)
 {
 	(void)state;
 	assert_int_equal(provision_device("SN-0007",
-	    (const char *[]){ "--hello", "serial=SN\\x9b2J", NULL }), 1);
+			     (const char *[]){ "--hello", "serial=SN\\x9b2J",
+				 NULL }),
+	    1);
 	assert_string_equal(prov_jstr(tc.res, "failed_step"), "hello");
 	assert_string_equal(prov_jstr(tc.res, "error"), "policy");
 	assert_reason_has("device reports serial 'SN\\x9b2J'");
@@ -203,7 +209,8 @@ test_model_injecting_topic_wildcards_fails_at_hello(void **state)
 	prov_env_config(tc.env, NULL,
 	    "[profile default]\ntopic = factory/${model}/selftest\n");
 	assert_int_equal(provision_device("SN-0003",
-	    (const char *[]){ "--model", "x/#", NULL }), 1);
+			     (const char *[]){ "--model", "x/#", NULL }),
+	    1);
 	assert_device_fault_at_hello("SN-0003");
 	assert_reason_has("device reports model 'x/#'");
 	assert_reason_has("topic");
@@ -215,9 +222,8 @@ test_model_injecting_topic_wildcards_fails_at_hello(void **state)
 static void
 test_serial_number_of_underscore_serials_refused_at_load(void **state)
 {
-	const char *profile =
-	    "[profile default]\nsubject = C=US,CN=${serial},"
-	    "serialNumber=${serial}\n";
+	const char *profile = "[profile default]\nsubject = C=US,CN=${serial},"
+			      "serialNumber=${serial}\n";
 	struct proc_out o;
 
 	(void)state;
@@ -249,7 +255,8 @@ test_literal_text_breaking_its_type_refused_at_load(void **state)
 	prov_env_config(tc.env, NULL,
 	    "[profile default]\nsubject = C=US,serialNumber=A_${serial}\n");
 	assert_int_equal(load_only(&o), 3);
-	assert_non_null(strstr(o.err, "the text 'A_' cannot go into "
+	assert_non_null(strstr(o.err,
+	    "the text 'A_' cannot go into "
 	    "serialNumber"));
 	proc_out_clear(&o);
 }
@@ -266,12 +273,16 @@ test_honest_model_with_spaces_passes(void **state)
 	prov_env_config(tc.env, NULL,
 	    "[profile default]\nsubject = C=DE,O=${model},CN=${serial}\n");
 	assert_int_equal(provision_device("SN-0005",
-	    (const char *[]){ "--model", "Acme Sensors GmbH", NULL }), 0);
+			     (const char *[]){ "--model", "Acme Sensors GmbH",
+				 NULL }),
+	    0);
 	assert_string_equal(prov_jstr(tc.res, "result"), "PASS");
 	tc.led = prov_ledger(tc.env);
 	assert_int_equal(ledger_run_get(tc.led,
-	    (int64_t)json_integer_value(json_object_get(tc.res, "run_id")),
-	    &r, NULL), ST_OK);
+			     (int64_t)json_integer_value(
+				 json_object_get(tc.res, "run_id")),
+			     &r, NULL),
+	    ST_OK);
 	assert_int_equal(ledger_cert_get(tc.led, r.cert_serial, &c, NULL),
 	    ST_OK);
 	assert_string_equal(c.subject, "C=DE,O=Acme Sensors GmbH,CN=SN-0005");
@@ -297,5 +308,6 @@ main(void)
 	};
 
 	return cmocka_run_group_tests_name("station provision: names from "
-	    "templates", tests, NULL, NULL);
+					   "templates",
+	    tests, NULL, NULL);
 }

@@ -44,9 +44,9 @@
 #define VAULT_TOKEN "hvs.CAESIE2eStationTokenMustNotLeak0007"
 #define BAD_TOKEN "hvs.CAESIE2eRevokedTokenMustNotLeak0008"
 #define CFSSL_KEY \
-    "5a1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
+	"5a1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
 #define CFSSL_WRONG \
-    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define HUB_TOKEN "hub-e2e-bearer-token-must-not-leak-0009"
 
 static struct rca_env *rca;
@@ -82,8 +82,10 @@ static void
 config_vault(const char *token)
 {
 	char *tf = rca_secret(rca, "vault.token", token);
-	char *ca = rca_ca_section(rca, "vault", "addr = %s\nrole = device\n"
-	    "token_file = %s\n", vault_api_server_addr(vault), tf);
+	char *ca = rca_ca_section(rca, "vault",
+	    "addr = %s\nrole = device\n"
+	    "token_file = %s\n",
+	    vault_api_server_addr(vault), tf);
 
 	rca_config(rca, NULL, ca);
 	free(ca);
@@ -137,12 +139,14 @@ shown_bind_event(const char *serial, int64_t run_id)
 
 	assert_int_equal(prov_station(rca->env, args, &o), 0);
 	for (line = strtok_r(o.out, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
+	     line = strtok_r(NULL, "\n", &save)) {
 		json_t *j = json_loads(line, 0, NULL);
 		json_t *evs = json_object_get(j, "events");
 
 		for (size_t i = 0; json_integer_value(json_object_get(j,
-		    "run_id")) == run_id && i < json_array_size(evs); i++) {
+				       "run_id")) == run_id &&
+		     i < json_array_size(evs);
+		     i++) {
 			json_t *e = json_array_get(evs, i);
 
 			if (strcmp(prov_jstr(e, "step"), "ca-bind") != 0)
@@ -212,7 +216,8 @@ expect_ca_fault(enum vault_mode mode, const char *serial, const char *what)
 
 	/* Not revoked by this run: another device's live identity. */
 	assert_int_equal(vault_api_server_revokes_of(vault,
-	    vault->cert_serial[0]), 0);
+			     vault->cert_serial[0]),
+	    0);
 	assert_int_equal(vault->n_revoke, 0);
 
 	/* The CA fault for the PKI administrator: issuer, serial,
@@ -258,9 +263,10 @@ static void
 config_cfssl(const char *key)
 {
 	char *kf = rca_secret(rca, "cfssl.key", key);
-	char *ca = rca_ca_section(rca, "cfssl", "addr = %s\nprofile = device\n"
-	    "auth_key_file = %s\nchain_file = %s\n", rca_cfssl_addr(rca),
-	    kf, rca->pki->inter_pem);
+	char *ca = rca_ca_section(rca, "cfssl",
+	    "addr = %s\nprofile = device\n"
+	    "auth_key_file = %s\nchain_file = %s\n",
+	    rca_cfssl_addr(rca), kf, rca->pki->inter_pem);
 
 	rca_config(rca, NULL, ca);
 	free(ca);
@@ -340,8 +346,7 @@ test_hub_404_refusal_fails_at_ca_sign_and_writes_nothing(void **state)
 	rca_device(rca, "SN-HUB-2");
 	rca_provision(rca);
 	rca_assert_fail(rca, "ca", "the hub refused (HTTP 404)");
-	assert_non_null(strstr(prov_jstr(rca->res, "reason"),
-	    HUB_REFUSAL_MSG));
+	assert_non_null(strstr(prov_jstr(rca->res, "reason"), HUB_REFUSAL_MSG));
 	rca_assert_no_secret(rca, HUB_TOKEN, NULL);
 }
 
@@ -364,7 +369,7 @@ main(void)
 	have_cfssl = rca_have_cfssl();
 	if (!have_cfssl)
 		print_message("cfssl is not installed (Debian: golang-cfssl): "
-		    "skipping the cfssl end-to-end tests\n");
+			      "skipping the cfssl end-to-end tests\n");
 	return cmocka_run_group_tests_name("station provision with remote CAs",
 	    tests, NULL, NULL);
 }

@@ -111,7 +111,8 @@ static void
 load_run(struct run_record *r)
 {
 	struct ledger *l = prov_ledger(env);
-	int64_t id = (int64_t)json_integer_value(json_object_get(res, "run_id"));
+	int64_t id =
+	    (int64_t)json_integer_value(json_object_get(res, "run_id"));
 
 	assert_int_equal(ledger_run_get(l, id, r, NULL), ST_OK);
 	ledger_close(l);
@@ -264,7 +265,8 @@ test_broker_down_fails_with_broker_unreachable(void **state)
 	free(closed);
 	assert_string_equal(prov_jstr(res, "failed_step"), "smoke");
 	assert_string_equal(prov_jstr(res, "error"), "hangup");
-	assert_string_equal(prov_jstr(res, "smoke_detail"), "broker-unreachable");
+	assert_string_equal(prov_jstr(res, "smoke_detail"),
+	    "broker-unreachable");
 	load_run(&r);
 	assert_string_equal(r.smoke_status, "failed");
 	ledger_run_record_clear(&r);
@@ -314,9 +316,10 @@ main(void)
 		    test_connack_refusal_fails_with_mqtt_refused, teardown),
 		cmocka_unit_test_teardown(
 		    test_broker_down_fails_with_broker_unreachable, teardown),
-		cmocka_unit_test_teardown(test_required_smoke_without_broker_fails,
-		    teardown),
+		cmocka_unit_test_teardown(
+		    test_required_smoke_without_broker_fails, teardown),
 	};
 
-	return cmocka_run_group_tests_name("provision smoke", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("provision smoke", tests, NULL,
+	    NULL);
 }

@@ -129,24 +129,29 @@ test_kill_between_ca_and_ledger_is_reconciled(void **state)
 	spki_sha256_hex(spki, spki_len, sha);
 	int64_t id = begin_run(f->st, proc_dead_pid(), 1, "REC-1");
 	assert_int_equal(ledger_run_event(f->st->ledger, id, "csr-policy",
-	    LEDGER_EV_OK, NULL, NULL), ST_OK);
+			     LEDGER_EV_OK, NULL, NULL),
+	    ST_OK);
 	assert_int_equal(ledger_run_ca_request(f->st->ledger, id, sha, NULL),
 	    ST_OK);
-	struct ca_request req = { .csr = csr, .profile = &p,
-		.device_serial = "REC-1", .deadline = deadline_in(5000) };
-	assert_int_equal(ca_sign(f->st->ca, &req, &issued, NULL),
-	    ST_OK);
+	struct ca_request req = { .csr = csr,
+		.profile = &p,
+		.device_serial = "REC-1",
+		.deadline = deadline_in(5000) };
+	assert_int_equal(ca_sign(f->st->ca, &req, &issued, NULL), ST_OK);
 	/* ...and the station is gone: the CA knows a certificate the
 	 * ledger does not (the window this recovery closes). */
 	assert_int_equal(check_ca_index_recorded(f->st->cfg->ledger_path,
-	    f->st->cfg->ca_dir), 1);
+			     f->st->cfg->ca_dir),
+	    1);
 
 	reopen(f);
 	assert_int_equal(check_ca_index_recorded(f->st->cfg->ledger_path,
-	    f->st->cfg->ca_dir), 0);
+			     f->st->cfg->ca_dir),
+	    0);
 	struct cert_record c = { 0 };
 	assert_int_equal(ledger_cert_get(f->st->ledger, issued.serial_hex, &c,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	assert_string_equal(c.status, "revoked");
 	assert_int_equal(c.run_id, id);
 	assert_string_equal(c.device_serial, "REC-1");
@@ -181,24 +186,29 @@ test_recorded_certificate_of_dead_run_is_revoked(void **state)
 
 	pki_profile(&p);
 	int64_t id = begin_run(f->st, proc_dead_pid(), 1, "REC-2");
-	struct ca_request req = { .csr = csr, .profile = &p,
-		.device_serial = "REC-2", .deadline = deadline_in(5000) };
-	assert_int_equal(ca_sign(f->st->ca, &req, &issued, NULL),
-	    ST_OK);
+	struct ca_request req = { .csr = csr,
+		.profile = &p,
+		.device_serial = "REC-2",
+		.deadline = deadline_in(5000) };
+	assert_int_equal(ca_sign(f->st->ca, &req, &issued, NULL), ST_OK);
 	cert_fingerprint_sha256(issued.cert, fp);
 	char *pem = cert_to_pem(issued.cert);
 	struct cert_record in = { .serial_hex = issued.serial_hex,
-		.fingerprint_sha256 = fp, .subject = "CN=REC-2",
-		.issuer = "CN=x", .pem = pem };
+		.fingerprint_sha256 = fp,
+		.subject = "CN=REC-2",
+		.issuer = "CN=x",
+		.pem = pem };
 	assert_int_equal(ledger_cert_issued(f->st->ledger, id, &in, NULL),
 	    ST_OK);
 	assert_int_equal(ledger_run_event(f->st->ledger, id, "write",
-	    LEDGER_EV_OK, NULL, NULL), ST_OK);
+			     LEDGER_EV_OK, NULL, NULL),
+	    ST_OK);
 
 	reopen(f);
 	struct cert_record c = { 0 };
 	assert_int_equal(ledger_cert_get(f->st->ledger, issued.serial_hex, &c,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	assert_string_equal(c.status, "revoked");
 	ledger_cert_record_clear(&c);
 	struct run_record r = { 0 };
@@ -218,22 +228,26 @@ issue_recorded(struct fx *f, int64_t id, const char *cn)
 {
 	EVP_PKEY *key = pki_key_ec("P-256");
 	char *subject = xasprintf("C=US,O=Example-Org,CN=%s", cn);
-	X509_REQ *csr = pki_make_csr(&(struct pki_csr_spec){ .key = key,
-	    .subject = subject });
+	X509_REQ *csr = pki_make_csr(
+	    &(struct pki_csr_spec){ .key = key, .subject = subject });
 	struct profile p;
 	struct ca_issued issued = { 0 };
 	char fp[65];
 
 	pki_profile(&p);
-	struct ca_request req = { .csr = csr, .profile = &p,
-		.device_serial = cn, .deadline = deadline_in(5000) };
-	assert_int_equal(ca_sign(f->st->ca, &req, &issued, NULL),
-	    ST_OK);
+	struct ca_request req = { .csr = csr,
+		.profile = &p,
+		.device_serial = cn,
+		.deadline = deadline_in(5000) };
+	assert_int_equal(ca_sign(f->st->ca, &req, &issued, NULL), ST_OK);
 	cert_fingerprint_sha256(issued.cert, fp);
 	char *pem = cert_to_pem(issued.cert);
 	struct cert_record in = { .serial_hex = issued.serial_hex,
-		.fingerprint_sha256 = fp, .subject = subject,
-		.issuer = "CN=x", .pem = pem, .backend = "local" };
+		.fingerprint_sha256 = fp,
+		.subject = subject,
+		.issuer = "CN=x",
+		.pem = pem,
+		.backend = "local" };
 	assert_int_equal(ledger_cert_issued(f->st->ledger, id, &in, NULL),
 	    ST_OK);
 	char *serial = xstrdup(issued.serial_hex);
@@ -253,11 +267,14 @@ verified_cert(struct fx *f, const char *cn)
 	char *serial = issue_recorded(f, id, cn);
 
 	assert_int_equal(ledger_cert_set_status(f->st->ledger, serial,
-	    "written", NULL, NULL), ST_OK);
+			     "written", NULL, NULL),
+	    ST_OK);
 	assert_int_equal(ledger_cert_set_status(f->st->ledger, serial,
-	    "verified", NULL, NULL), ST_OK);
+			     "verified", NULL, NULL),
+	    ST_OK);
 	assert_int_equal(ledger_run_finish(f->st->ledger, id, "PASS", NULL,
-	    NULL, NULL, NULL), ST_OK);
+			     NULL, NULL, NULL),
+	    ST_OK);
 	return serial;
 }
 
@@ -276,21 +293,24 @@ test_recorded_revocations_are_finished_and_nothing_else(void **state)
 	char *old = verified_cert(f, "REC-5");
 	char *current = verified_cert(f, "REC-5");
 	char *other = verified_cert(f, "REC-6");
-	int64_t id = begin_run(f->st, getpid(), proc_start_time(getpid()),
-	    "REC-7");
+	int64_t id =
+	    begin_run(f->st, getpid(), proc_start_time(getpid()), "REC-7");
 	char *orphan = issue_recorded(f, id, "REC-7");
 
 	assert_int_equal(ledger_cert_set_status(f->st->ledger, old,
-	    "superseded", "KEYGEN in a later run", NULL), ST_OK);
-	assert_int_equal(ca_revoke(f->st->ca, old, "superseded",
-	    NULL), ST_OK);
+			     "superseded", "KEYGEN in a later run", NULL),
+	    ST_OK);
+	assert_int_equal(ca_revoke(f->st->ca, old, "superseded", NULL), ST_OK);
 	assert_int_equal(ledger_orphan_open_certs(f->st->ledger, id, "failed",
-	    NULL, NULL), ST_OK);
+			     NULL, NULL),
+	    ST_OK);
 	assert_int_equal(ledger_run_finish(f->st->ledger, id, "FAIL", "write",
-	    NULL, NULL, NULL), ST_OK);
+			     NULL, NULL, NULL),
+	    ST_OK);
 	/* The CA and the ledger disagree on `old` now. */
 	assert_int_equal(check_ca_revoked_agrees(f->st->cfg->ledger_path,
-	    f->st->cfg->ca_dir), 1);
+			     f->st->cfg->ca_dir),
+	    1);
 
 	reopen(f);
 	struct cert_record c = { 0 };
@@ -314,7 +334,8 @@ test_recorded_revocations_are_finished_and_nothing_else(void **state)
 	ledger_cert_record_clear(&c);
 	/* Revoked at the CA exactly once each, and nothing else. */
 	assert_int_equal(check_ca_revoked_agrees(f->st->cfg->ledger_path,
-	    f->st->cfg->ca_dir), 0);
+			     f->st->cfg->ca_dir),
+	    0);
 	free(old);
 	free(current);
 	free(other);
@@ -345,7 +366,8 @@ test_runs_of_live_processes_are_not_recovered(void **state)
 	assert_string_equal(r.reason, "station stopped during step connect");
 	ledger_run_record_clear(&r);
 	assert_int_equal(ledger_run_finish(f->st->ledger, live, "PASS", NULL,
-	    NULL, NULL, NULL), ST_OK);
+			     NULL, NULL, NULL),
+	    ST_OK);
 	assert_int_equal(check_ledger_intact(f->st->cfg->ledger_path), 0);
 }
 
@@ -379,8 +401,7 @@ spawn_owner(const char *home, int stay, char token[OWNER_TOKEN_LEN + 1],
 	}
 	close(tok[1]);
 	close(hold[0]);
-	assert_int_equal(read(tok[0], token, OWNER_TOKEN_LEN),
-	    OWNER_TOKEN_LEN);
+	assert_int_equal(read(tok[0], token, OWNER_TOKEN_LEN), OWNER_TOKEN_LEN);
 	token[OWNER_TOKEN_LEN] = '\0';
 	close(tok[0]);
 	*release = hold[1];
@@ -411,11 +432,11 @@ test_owner_lock_decides_not_the_pid(void **state)
 	struct serial_claim c;
 	int release = -1, n = -1;
 	pid_t owner = spawn_owner(home, 1, token, &release);
-	int64_t id = begin_owned_run(f->st, proc_dead_pid(), 1, token,
-	    "OWN-1");
+	int64_t id = begin_owned_run(f->st, proc_dead_pid(), 1, token, "OWN-1");
 
 	assert_int_equal(ledger_serial_reserve(f->st->ledger, id, "OWN-1", 1,
-	    &c, NULL), ST_OK);
+			     &c, NULL),
+	    ST_OK);
 	ledger_serial_claim_clear(&c);
 	assert_int_equal(station_recover(f->st, &n, NULL), ST_OK);
 	assert_int_equal(n, 0);
@@ -438,10 +459,12 @@ test_owner_lock_decides_not_the_pid(void **state)
 	int64_t next = begin_owned_run(f->st, getpid(), 0,
 	    owner_token(f->st->owner), "OWN-1");
 	assert_int_equal(ledger_serial_reserve(f->st->ledger, next, "OWN-1", 1,
-	    &c, NULL), ST_OK);
+			     &c, NULL),
+	    ST_OK);
 	ledger_serial_claim_clear(&c);
 	assert_int_equal(ledger_run_finish(f->st->ledger, next, "PASS", NULL,
-	    NULL, NULL, NULL), ST_OK);
+			     NULL, NULL, NULL),
+	    ST_OK);
 	assert_int_equal(check_ledger_intact(f->st->cfg->ledger_path), 0);
 }
 
@@ -462,12 +485,14 @@ test_own_recovery_keeps_own_lock(void **state)
 	assert_int_equal(station_recover(f->st, &n, NULL), ST_OK);
 	assert_int_equal(n, 0);
 	assert_int_equal(owner_claim(f->st->cfg->home, token, &dead, &claim,
-	    NULL), ST_OK);
+			     NULL),
+	    ST_OK);
 	assert_int_equal(dead, 0);
 	owner_claim_release(&claim);
 	assert_true(lock_file_exists(f->st->cfg->home, token));
 	assert_int_equal(ledger_run_finish(f->st->ledger, id, "PASS", NULL,
-	    NULL, NULL, NULL), ST_OK);
+			     NULL, NULL, NULL),
+	    ST_OK);
 }
 
 /* A lock file left by a process killed outside any run is swept by the

@@ -52,8 +52,7 @@ setup(void **state)
 	fx->tmp = scratch_dir();
 	fx->pki = pki_chain_new(fx->tmp, "Vault Recovery");
 	fx->vault = vault_api_server_start(fx->pki, TOKEN);
-	fx->token_file = scratch_write(fx->tmp, "token", TOKEN "\n",
-	    0600);
+	fx->token_file = scratch_write(fx->tmp, "token", TOKEN "\n", 0600);
 	*state = fx;
 	return 0;
 }
@@ -79,9 +78,12 @@ open_vault(struct fx *fx, const char *token_file)
 	char addr[64];
 
 	snprintf(addr, sizeof addr, "%s", vault_api_server_addr(fx->vault));
-	assert_int_equal(ca_open("vault", ca_test_settings(&fx->set, "addr",
-	    addr, "role", "device", "ca_bundle", fx->pki->root_pem,
-	    "token_file", token_file, NULL), &fx->ca, &fx->cause), ST_OK);
+	assert_int_equal(ca_open("vault",
+			     ca_test_settings(&fx->set, "addr", addr, "role",
+				 "device", "ca_bundle", fx->pki->root_pem,
+				 "token_file", token_file, NULL),
+			     &fx->ca, &fx->cause),
+	    ST_OK);
 }
 
 /* Sign a CSR for `key` through the backend; returns the serial (new). */
@@ -89,14 +91,16 @@ static char *
 issue(struct fx *fx, EVP_PKEY *key, const char *cn)
 {
 	char *subject = xasprintf("C=US,O=Example-Org,CN=%s", cn);
-	X509_REQ *csr = pki_make_csr(&(struct pki_csr_spec){ .key = key,
-	    .subject = subject });
+	X509_REQ *csr = pki_make_csr(
+	    &(struct pki_csr_spec){ .key = key, .subject = subject });
 	struct profile p;
 	struct ca_issued issued = { 0 };
 
 	pki_profile(&p);
-	struct ca_request req = { .csr = csr, .profile = &p,
-		.device_serial = cn, .deadline = deadline_in(5000) };
+	struct ca_request req = { .csr = csr,
+		.profile = &p,
+		.device_serial = cn,
+		.deadline = deadline_in(5000) };
 	if (ca_sign(fx->ca, &req, &issued, &fx->cause) != ST_OK)
 		fail_msg("sign: %s", fx->cause);
 	char *serial = xstrdup(issued.serial_hex);
@@ -133,8 +137,7 @@ found_cb(X509 *cert, void *arg)
 }
 
 static void
-test_find_by_key_returns_what_vault_issued_for_that_key(
-    void **state)
+test_find_by_key_returns_what_vault_issued_for_that_key(void **state)
 {
 	struct fx *fx = *state;
 	EVP_PKEY *a = pki_key_ec("P-256"), *b = pki_key_ec("P-256");
@@ -148,8 +151,8 @@ test_find_by_key_returns_what_vault_issued_for_that_key(
 	char *sb = issue(fx, b, "FIND-B");
 
 	key_sha256(b, hex);
-	assert_int_equal(ca_find_by_key(fx->ca, hex, found_cb, &f,
-	    &fx->cause), ST_OK);
+	assert_int_equal(ca_find_by_key(fx->ca, hex, found_cb, &f, &fx->cause),
+	    ST_OK);
 	assert_int_equal(f.n, 1);
 	assert_string_equal(f.serial, sb);
 	assert_string_not_equal(f.serial, sa);
@@ -161,8 +164,8 @@ test_find_by_key_returns_what_vault_issued_for_that_key(
 	free(f.serial);
 	f = (struct found){ 0 };
 	key_sha256(c, hex);
-	assert_int_equal(ca_find_by_key(fx->ca, hex, found_cb, &f,
-	    &fx->cause), ST_OK);
+	assert_int_equal(ca_find_by_key(fx->ca, hex, found_cb, &f, &fx->cause),
+	    ST_OK);
 	assert_int_equal(f.n, 0);
 
 	free(sa);
@@ -183,8 +186,8 @@ test_find_by_key_on_an_empty_mount_finds_nothing(void **state)
 	open_vault(fx, fx->token_file);
 	key_sha256(a, hex);
 	/* Vault answers an empty LIST with 404 and no errors. */
-	assert_int_equal(ca_find_by_key(fx->ca, hex, found_cb, &f,
-	    &fx->cause), ST_OK);
+	assert_int_equal(ca_find_by_key(fx->ca, hex, found_cb, &f, &fx->cause),
+	    ST_OK);
 	assert_int_equal(f.n, 0);
 	assert_int_equal(fx->vault->n_list, 1);
 	EVP_PKEY_free(a);
@@ -194,13 +197,13 @@ static void
 test_find_by_key_with_a_refused_token_is_a_ca_error(void **state)
 {
 	struct fx *fx = *state;
-	char *wrong = scratch_write(fx->tmp, "wrong",
-	    "hvs.WrongRecoveryToken0006", 0600);
+	char *wrong =
+	    scratch_write(fx->tmp, "wrong", "hvs.WrongRecoveryToken0006", 0600);
 	struct found f = { 0 };
 
 	open_vault(fx, wrong);
-	assert_int_equal(ca_find_by_key(fx->ca, "00", found_cb, &f,
-	    &fx->cause), ST_E_CA);
+	assert_int_equal(ca_find_by_key(fx->ca, "00", found_cb, &f, &fx->cause),
+	    ST_E_CA);
 	assert_non_null(strstr(fx->cause, "403"));
 	assert_null(strstr(fx->cause, "hvs.WrongRecoveryToken0006"));
 	assert_int_equal(f.n, 0);
@@ -210,16 +213,18 @@ test_find_by_key_with_a_refused_token_is_a_ca_error(void **state)
 static struct station *
 open_station(struct fx *fx, const char *home)
 {
-	char *ini = xasprintf("[station]\nhome = %s\n[ca]\nbackend = vault\n"
+	char *ini = xasprintf(
+	    "[station]\nhome = %s\n[ca]\nbackend = vault\n"
 	    "addr = %s\nrole = device\ntoken_file = %s\nca_bundle = %s\n"
-	    "root = %s\n", home, vault_api_server_addr(fx->vault),
-	    fx->token_file, fx->pki->root_pem, fx->pki->root_pem);
+	    "root = %s\n",
+	    home, vault_api_server_addr(fx->vault), fx->token_file,
+	    fx->pki->root_pem, fx->pki->root_pem);
 	char *path = scratch_write(home, "station.ini", ini, 0600);
 	struct station *st = NULL;
 	char *cause = NULL;
 
 	if (station_open(&(struct station_opts){ .config_path = path }, &st,
-	    &cause) != ST_OK)
+		&cause) != ST_OK)
 		fail_msg("station_open: %s", cause);
 	free(path);
 	free(ini);
@@ -238,7 +243,8 @@ dead_run_in_ca_sign(struct fx *fx, EVP_PKEY *key, const char *serial,
 	setenv("STATION_HOME", *home, 1);
 	struct station *st = open_station(fx, *home);
 	struct run_start s = { .station_id = "st-test",
-		.device_uri = "tcp:127.0.0.1:1", .owner_pid = proc_dead_pid(),
+		.device_uri = "tcp:127.0.0.1:1",
+		.owner_pid = proc_dead_pid(),
 		.owner_start = 1 };
 	struct device_record d = { .serial = serial };
 	char hex[65];
@@ -247,7 +253,8 @@ dead_run_in_ca_sign(struct fx *fx, EVP_PKEY *key, const char *serial,
 	assert_int_equal(ledger_run_begin(st->ledger, &s, &id, NULL), ST_OK);
 	assert_int_equal(ledger_run_device(st->ledger, id, &d, NULL), ST_OK);
 	assert_int_equal(ledger_run_event(st->ledger, id, "csr-policy",
-	    LEDGER_EV_OK, NULL, NULL), ST_OK);
+			     LEDGER_EV_OK, NULL, NULL),
+	    ST_OK);
 	key_sha256(key, hex);
 	assert_int_equal(ledger_run_ca_request(st->ledger, id, hex, NULL),
 	    ST_OK);
@@ -260,8 +267,7 @@ dead_run_in_ca_sign(struct fx *fx, EVP_PKEY *key, const char *serial,
  * the run's intent, records it for the run, revokes it through Vault and
  * fails the run at ca-sign. */
 static void
-test_recovery_finds_what_vault_issued_for_a_dead_run(
-    void **state)
+test_recovery_finds_what_vault_issued_for_a_dead_run(void **state)
 {
 	struct fx *fx = *state;
 	EVP_PKEY *key = pki_key_ec("P-256");

@@ -97,8 +97,7 @@ provision_local(void)
 }
 
 static void
-test_failed_reprovision_still_revokes_the_superseded_certificate(
-    void **state)
+test_failed_reprovision_still_revokes_the_superseded_certificate(void **state)
 {
 	(void)state;
 	prov_env_config(tc.env, NULL, REPROVISION);
@@ -126,8 +125,7 @@ test_failed_reprovision_still_revokes_the_superseded_certificate(
 }
 
 static void
-test_passed_reprovision_revokes_the_old_certificate_as_superseded(
-    void **state)
+test_passed_reprovision_revokes_the_old_certificate_as_superseded(void **state)
 {
 	(void)state;
 	prov_env_config(tc.env, NULL, REPROVISION);
@@ -168,8 +166,10 @@ vault_setup(void **state)
 	rca = rca_env_new("Reprovision CA");
 	vault = vault_api_server_start(rca->pki, VAULT_TOKEN);
 	char *tf = rca_secret(rca, "vault.token", VAULT_TOKEN);
-	char *ca = rca_ca_section(rca, "vault", "addr = %s\nrole = device\n"
-	    "token_file = %s\n" REPROVISION, vault_api_server_addr(vault), tf);
+	char *ca = rca_ca_section(rca, "vault",
+	    "addr = %s\nrole = device\n"
+	    "token_file = %s\n" REPROVISION,
+	    vault_api_server_addr(vault), tf);
 	rca_config(rca, NULL, ca);
 	free(ca);
 	free(tf);
@@ -277,8 +277,8 @@ test_stop_before_vault_revoked_is_finished_by_recovery(void **state)
 	char *old = NULL, *new = NULL;
 
 	(void)state;
-	struct ledger *l = reprovision_killed_in_revoke(VAULT_REVOKE_HANG,
-	    &old, &new);
+	struct ledger *l =
+	    reprovision_killed_in_revoke(VAULT_REVOKE_HANG, &old, &new);
 	/* Nothing was revoked before the kill. */
 	assert_recovered(l, old, new);
 	ledger_close(l);
@@ -287,14 +287,13 @@ test_stop_before_vault_revoked_is_finished_by_recovery(void **state)
 }
 
 static void
-test_stop_after_vault_revoked_is_finished_revoking_nothing_else(
-    void **state)
+test_stop_after_vault_revoked_is_finished_revoking_nothing_else(void **state)
 {
 	char *old = NULL, *new = NULL;
 
 	(void)state;
-	struct ledger *l = reprovision_killed_in_revoke(VAULT_REVOKED_HANG,
-	    &old, &new);
+	struct ledger *l =
+	    reprovision_killed_in_revoke(VAULT_REVOKED_HANG, &old, &new);
 	assert_recovered(l, old, new);
 	ledger_close(l);
 	free(old);

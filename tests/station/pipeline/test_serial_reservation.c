@@ -78,7 +78,8 @@ race_round(struct prov_env *e, struct ledger *l, const char *serial)
 	assert_string_equal(prov_jstr(lose, "headline"),
 	    "Serial is held by another slot");
 	char *want = xasprintf("serial %s is being provisioned in slot 0 by "
-	    "station station-1, run %lld", serial,
+			       "station station-1, run %lld",
+	    serial,
 	    (long long)json_integer_value(json_object_get(win, "run_id")));
 	assert_string_equal(prov_jstr(lose, "reason"), want);
 	free(want);

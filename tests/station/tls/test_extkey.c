@@ -35,7 +35,8 @@ fixture_new(int rsa)
 	f->chip.key = f->chip_key;
 	spki = pki_spki(f->chip_key, &len);
 	assert_int_equal(extkey_new(spki, len, test_chip_sign, &f->chip,
-	    &f->key, NULL), ST_OK);
+			     &f->key, NULL),
+	    ST_OK);
 	free(spki);
 	return f;
 }
@@ -121,22 +122,26 @@ test_rsa_pss_digest_sign_verifies(void **state)
 	EVP_PKEY_CTX *pctx = NULL;
 
 	assert_int_equal(EVP_DigestSignInit_ex(md, &pctx, "SHA256",
-	    extkey_libctx(f->key), NULL, extkey_pkey(f->key), NULL), 1);
-	assert_true(EVP_PKEY_CTX_set_rsa_padding(pctx,
-	    RSA_PKCS1_PSS_PADDING) > 0);
-	assert_true(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx,
-	    RSA_PSS_SALTLEN_DIGEST) > 0);
+			     extkey_libctx(f->key), NULL, extkey_pkey(f->key),
+			     NULL),
+	    1);
+	assert_true(
+	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0);
+	assert_true(
+	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) > 0);
 	assert_int_equal(EVP_DigestSign(md, sig, &sig_len, msg, sizeof msg), 1);
 	assert_int_equal(sig_len, 256);
 	EVP_MD_CTX_free(md);
 
 	md = EVP_MD_CTX_new();
 	assert_int_equal(EVP_DigestVerifyInit_ex(md, &pctx, "SHA256", NULL,
-	    NULL, f->chip_key, NULL), 1);
-	assert_true(EVP_PKEY_CTX_set_rsa_padding(pctx,
-	    RSA_PKCS1_PSS_PADDING) > 0);
+			     NULL, f->chip_key, NULL),
+	    1);
+	assert_true(
+	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0);
 	assert_true(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) > 0);
-	assert_int_equal(EVP_DigestVerify(md, sig, sig_len, msg, sizeof msg), 1);
+	assert_int_equal(EVP_DigestVerify(md, sig, sig_len, msg, sizeof msg),
+	    1);
 	EVP_MD_CTX_free(md);
 	assert_int_equal(f->chip.calls, 1);
 	fixture_free(f);
@@ -153,12 +158,12 @@ test_private_export_refused(void **state)
 	unsigned char *der = NULL;
 
 	assert_true(EVP_PKEY_todata(extkey_pkey(f->key), EVP_PKEY_KEYPAIR,
-	    &params) <= 0);
+			&params) <= 0);
 	assert_null(params);
 	assert_true(i2d_PrivateKey(extkey_pkey(f->key), &der) <= 0);
 	assert_null(der);
 	assert_true(EVP_PKEY_todata(extkey_pkey(f->key), EVP_PKEY_PUBLIC_KEY,
-	    &params) > 0);
+			&params) > 0);
 	assert_non_null(OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_PUB_KEY));
 	assert_null(OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_PRIV_KEY));
 	OSSL_PARAM_free(params);
@@ -222,11 +227,13 @@ test_unsupported_public_keys_refused(void **state)
 	char *cause = NULL;
 
 	assert_int_equal(extkey_new(spki, len, test_chip_sign, &chip, &k,
-	    &cause), ST_E_UNSUPPORTED);
+			     &cause),
+	    ST_E_UNSUPPORTED);
 	assert_null(k);
 	assert_non_null(strstr(cause, "P-256"));
 	assert_int_equal(extkey_new(junk, sizeof junk, test_chip_sign, &chip,
-	    &k, &cause), ST_E_CRYPTO);
+			     &k, &cause),
+	    ST_E_CRYPTO);
 	assert_null(k);
 	free(cause);
 	free(spki);
@@ -237,8 +244,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ec_certificate_signed_through_callback_verifies),
-		cmocka_unit_test(test_rsa_certificate_signed_through_callback_verifies),
+		cmocka_unit_test(
+		    test_ec_certificate_signed_through_callback_verifies),
+		cmocka_unit_test(
+		    test_rsa_certificate_signed_through_callback_verifies),
 		cmocka_unit_test(test_ec_csr_signed_through_callback_verifies),
 		cmocka_unit_test(test_rsa_csr_signed_through_callback_verifies),
 		cmocka_unit_test(test_rsa_pss_digest_sign_verifies),

@@ -25,7 +25,7 @@ static struct world {
 	struct test_broker broker;
 	EVP_PKEY *root_key, *int_key, *foreign_key;
 	X509 *root, *inter, *foreign_root;
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 } w;
 
 /* A device: its key on the "chip", its certificate, its external key. */
@@ -46,11 +46,12 @@ world_setup(void **state)
 	w.root_key = pki_key(0);
 	w.int_key = pki_key(0);
 	w.foreign_key = pki_key(0);
-	w.root = pki_cert("Test Device Root", w.root_key, NULL, NULL, 1, -1, 30);
-	w.inter = pki_cert("Test Device Issuing", w.int_key, w.root,
-	    w.root_key, 1, -1, 30);
-	w.foreign_root = pki_cert("Foreign Root", w.foreign_key, NULL, NULL, 1,
-	    -1, 30);
+	w.root =
+	    pki_cert("Test Device Root", w.root_key, NULL, NULL, 1, -1, 30);
+	w.inter = pki_cert("Test Device Issuing", w.int_key, w.root, w.root_key,
+	    1, -1, 30);
+	w.foreign_root =
+	    pki_cert("Foreign Root", w.foreign_key, NULL, NULL, 1, -1, 30);
 	w.chain = sk_X509_new_null();
 	sk_X509_push(w.chain, w.inter);
 	snprintf(w.root_pem, sizeof w.root_pem, "%s/root.pem", w.dir);
@@ -95,7 +96,8 @@ device_new(const char *cn, int rsa, int wrong_chip, long from_days,
 	/* As in production: the extkey carries the certificate's key. */
 	spki = pki_spki(d->cert_key, &len);
 	assert_int_equal(extkey_new(spki, len, test_chip_sign, &d->chip,
-	    &d->key, NULL), ST_OK);
+			     &d->key, NULL),
+	    ST_OK);
 	free(spki);
 	return d;
 }
@@ -156,10 +158,30 @@ expect_pass(int rsa, int tls)
 	device_free(d);
 }
 
-static void test_ec_tls13_passes(void **s) { (void)s; expect_pass(0, 13); }
-static void test_ec_tls12_passes(void **s) { (void)s; expect_pass(0, 12); }
-static void test_rsa_tls13_passes(void **s) { (void)s; expect_pass(1, 13); }
-static void test_rsa_tls12_passes(void **s) { (void)s; expect_pass(1, 12); }
+static void
+test_ec_tls13_passes(void **s)
+{
+	(void)s;
+	expect_pass(0, 13);
+}
+static void
+test_ec_tls12_passes(void **s)
+{
+	(void)s;
+	expect_pass(0, 12);
+}
+static void
+test_rsa_tls13_passes(void **s)
+{
+	(void)s;
+	expect_pass(1, 13);
+}
+static void
+test_rsa_tls12_passes(void **s)
+{
+	(void)s;
+	expect_pass(1, 12);
+}
 
 /* Runs one smoke test that must fail with `kind` and diagnosis `id`. */
 static void
@@ -314,7 +336,8 @@ main(void)
 		cmocka_unit_test(test_rsa_tls13_passes),
 		cmocka_unit_test(test_rsa_tls12_passes),
 		cmocka_unit_test(test_wrong_chip_key_is_signature_refused),
-		cmocka_unit_test(test_wrong_chip_key_tls12_is_signature_refused),
+		cmocka_unit_test(
+		    test_wrong_chip_key_tls12_is_signature_refused),
 		cmocka_unit_test(test_foreign_ca_certificate_is_cert_refused),
 		cmocka_unit_test(test_expired_certificate_is_cert_refused),
 		cmocka_unit_test(test_other_devices_topic_is_acl_denied),

@@ -71,8 +71,8 @@ test_clean_message_is_unchanged(void **state)
 	char *out = captured(log_clean);
 
 	(void)state;
-	assert_non_null(strstr(out,
-	    "device model 'Acme' (already escaped: A\\x1b)\n"));
+	assert_non_null(
+	    strstr(out, "device model 'Acme' (already escaped: A\\x1b)\n"));
 	free(out);
 }
 

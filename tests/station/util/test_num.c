@@ -33,7 +33,8 @@ test_everything_else_is_refused(void **state)
 {
 	long long v = 42;
 	const char *bad[] = { "", " 1", "1 ", "+1", "0x10", "1e3", "abc",
-		"12abc", "-", "--1", "11", "-11", "99999999999999999999", NULL };
+		"12abc", "-", "--1", "11", "-11", "99999999999999999999",
+		NULL };
 
 	(void)state;
 	for (int i = 0; bad[i]; i++)
@@ -51,7 +52,8 @@ test_the_cause_names_what_and_the_range(void **state)
 	(void)state;
 	assert_int_equal(num_parse("ab\x1b", 1, 100, &v, "--limit", &cause),
 	    ST_E_ARG);
-	assert_string_equal(cause, "--limit: 'ab\\x1b' is not a whole number "
+	assert_string_equal(cause,
+	    "--limit: 'ab\\x1b' is not a whole number "
 	    "from 1 to 100");
 	free(cause);
 	assert_int_equal(num_parse("7", 1, 100, &v, "--limit", NULL), ST_OK);

@@ -50,9 +50,9 @@ test_utf8_validation(void **state)
 	(void)state;
 	assert_true(text_utf8_valid("plain", 5));
 	assert_true(text_utf8_valid("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9));
-	assert_false(text_utf8_valid("\xc3", 1));             /* truncated */
-	assert_false(text_utf8_valid("\x80", 1));             /* lone continuation */
-	assert_false(text_utf8_valid("\xc0\xaf", 2));         /* overlong '/' */
+	assert_false(text_utf8_valid("\xc3", 1));     /* truncated */
+	assert_false(text_utf8_valid("\x80", 1));     /* lone continuation */
+	assert_false(text_utf8_valid("\xc0\xaf", 2)); /* overlong '/' */
 	assert_false(text_utf8_valid("\xe0\x80\xaf", 3));     /* overlong */
 	assert_false(text_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
 	assert_false(text_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
@@ -99,11 +99,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_escape_keeps_printable_and_escapes_the_rest),
+		cmocka_unit_test(
+		    test_escape_keeps_printable_and_escapes_the_rest),
 		cmocka_unit_test(test_escape_cuts_long_values_visibly),
 		cmocka_unit_test(test_utf8_validation),
 		cmocka_unit_test(test_printable_ascii),
-		cmocka_unit_test(test_show_passes_clean_text_and_escapes_the_rest),
+		cmocka_unit_test(
+		    test_show_passes_clean_text_and_escapes_the_rest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -82,7 +82,8 @@ static void
 issue_with(struct ca_backend *ca, X509_REQ *csr, const struct profile *p,
     struct ca_issued *out)
 {
-	struct ca_request req = { .csr = csr, .profile = p,
+	struct ca_request req = { .csr = csr,
+		.profile = p,
 		.deadline = deadline_in(5000) };
 
 	assert_int_equal(ca_sign(ca, &req, out, NULL), ST_OK);
@@ -96,7 +97,8 @@ check(struct fx *fx, const struct ca_issued *issued, X509_REQ *csr,
 {
 	struct cert_expect exp = { .csr = csr ? csr : fx->csr,
 		.profile = p ? p : &fx->profile,
-		.subject = subject ? subject : SUBJECT, .root = fx->root,
+		.subject = subject ? subject : SUBJECT,
+		.root = fx->root,
 		.now = now };
 	const char *rule = "unset";
 	char *cause = NULL;
@@ -148,7 +150,8 @@ test_certificate_for_other_key_is_refused(void **state)
 	struct ca_issued out = { 0 };
 	EVP_PKEY *other = pki_key_ec("P-256");
 	X509_REQ *csr2 = pki_make_csr(&(struct pki_csr_spec){ .key = other,
-	    .subject = SUBJECT, .san = SAN });
+	    .subject = SUBJECT,
+	    .san = SAN });
 
 	/* The CA signed another key than the one in the CSR we sent. */
 	issue_with(fx->ca, csr2, &fx->profile, &out);
@@ -166,7 +169,8 @@ test_wrong_subject_is_refused(void **state)
 
 	issue_with(fx->ca, fx->csr, &fx->profile, &out);
 	assert_string_equal(check(fx, &out, NULL,
-	    "C=US,O=Example-Org,CN=SN0002", NULL, 0), "cert.subject");
+				"C=US,O=Example-Org,CN=SN0002", NULL, 0),
+	    "cert.subject");
 	ca_issued_clear(&out);
 }
 
@@ -176,7 +180,8 @@ test_san_differing_from_csr_is_refused(void **state)
 	struct fx *fx = *state;
 	struct ca_issued out = { 0 };
 	X509_REQ *csr2 = pki_make_csr(&(struct pki_csr_spec){ .key = fx->dev,
-	    .subject = SUBJECT, .san = "DNS:sn0001.devices.example.com" });
+	    .subject = SUBJECT,
+	    .san = "DNS:sn0001.devices.example.com" });
 
 	/* Issued from a CSR with one SAN, checked against one with two. */
 	issue_with(fx->ca, csr2, &fx->profile, &out);
@@ -298,20 +303,18 @@ test_ca_true_leaf_is_refused(void **state)
 {
 	struct fx *fx = *state;
 	struct ca_issued out;
-	static const char *const exts[] = {
-		"basicConstraints=critical,CA:TRUE",
+	static const char *const exts[] = { "basicConstraints=critical,CA:TRUE",
 		"keyUsage=critical,digitalSignature",
-		"extendedKeyUsage=clientAuth",
-		"subjectAltName=" SAN,
+		"extendedKeyUsage=clientAuth", "subjectAltName=" SAN,
 		"subjectKeyIdentifier=hash",
 		"authorityKeyIdentifier=keyid:always", NULL };
 	static const char *const good[] = {
 		"basicConstraints=critical,CA:FALSE",
 		"keyUsage=critical,digitalSignature",
-		"extendedKeyUsage=clientAuth",
-		"subjectAltName=" SAN,
+		"extendedKeyUsage=clientAuth", "subjectAltName=" SAN,
 		"subjectKeyIdentifier=hash",
-		"authorityKeyIdentifier=keyid:always", NULL };
+		"authorityKeyIdentifier=keyid:always", NULL
+	};
 
 	/* The same hand-made certificate without CA:TRUE passes, so the
 	 * refusal below is about CA:TRUE alone. */
@@ -331,8 +334,8 @@ test_sha1_signed_certificate_is_refused(void **state)
 	static const char *const exts[] = {
 		"basicConstraints=critical,CA:FALSE",
 		"keyUsage=critical,digitalSignature",
-		"extendedKeyUsage=clientAuth",
-		"subjectAltName=" SAN, NULL };
+		"extendedKeyUsage=clientAuth", "subjectAltName=" SAN, NULL
+	};
 
 	hand_made(fx, EVP_sha1(), exts, &out);
 	assert_string_equal(check(fx, &out, NULL, NULL, NULL, 0),
@@ -377,12 +380,13 @@ bind(struct fx *fx, const struct ca_issued *issued, const char *says)
 /* Issue from a CSR like the fixture's, with another key, subject or SANs
  * where given. */
 static void
-issue_other(struct fx *fx, EVP_PKEY *key, const char *subject,
-    const char *san, struct ca_issued *out)
+issue_other(struct fx *fx, EVP_PKEY *key, const char *subject, const char *san,
+    struct ca_issued *out)
 {
-	X509_REQ *csr = pki_make_csr(&(struct pki_csr_spec){
-	    .key = key ? key : fx->dev, .subject = subject ? subject : SUBJECT,
-	    .san = san ? san : SAN });
+	X509_REQ *csr =
+	    pki_make_csr(&(struct pki_csr_spec){ .key = key ? key : fx->dev,
+		.subject = subject ? subject : SUBJECT,
+		.san = san ? san : SAN });
 
 	issue_with(fx->ca, csr, &fx->profile, out);
 	X509_REQ_free(csr);
@@ -439,10 +443,13 @@ test_bind_refuses_other_sans(void **state)
 	struct fx *fx = *state;
 	struct ca_issued out = { 0 };
 
-	issue_other(fx, NULL, NULL, "DNS:sn0002.devices.example.com,"
-	    "URI:urn:dev:SN0001", &out);
+	issue_other(fx, NULL, NULL,
+	    "DNS:sn0002.devices.example.com,"
+	    "URI:urn:dev:SN0001",
+	    &out);
 	assert_string_equal(bind(fx, &out,
-	    "missing SAN DNS:sn0001.devices.example.com"), "cert.san");
+				"missing SAN DNS:sn0001.devices.example.com"),
+	    "cert.san");
 	ca_issued_clear(&out);
 }
 

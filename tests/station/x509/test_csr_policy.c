@@ -20,7 +20,7 @@ static const char *const san_dns[] = { "sn0001.devices.example.com", NULL };
 static const char *const san_uri[] = { "urn:dev:SN0001", NULL };
 
 struct fx {
-	EVP_PKEY *chip;  /* the key the chip reported */
+	EVP_PKEY *chip; /* the key the chip reported */
 	struct profile profile;
 };
 
@@ -53,9 +53,13 @@ run(struct fx *fx, EVP_PKEY *chip, const uint8_t *der, size_t len,
 {
 	size_t spki_len;
 	uint8_t *spki = pki_spki(chip, &spki_len);
-	struct csr_expect exp = { .profile = &fx->profile, .subject = SUBJECT,
-		.san_dns = san_dns, .san_uri = san_uri, .chip_spki = spki,
-		.chip_spki_len = spki_len, .max_size = max_size };
+	struct csr_expect exp = { .profile = &fx->profile,
+		.subject = SUBJECT,
+		.san_dns = san_dns,
+		.san_uri = san_uri,
+		.chip_spki = spki,
+		.chip_spki_len = spki_len,
+		.max_size = max_size };
 	X509_REQ *out = NULL;
 	const char *rule = "unset";
 	char *cause = NULL;
@@ -109,8 +113,8 @@ test_good_rsa_2048_csr_passes(void **state)
 	EVP_PKEY *rsa = pki_key_rsa(2048);
 
 	fx->profile.key_alg = KEY_ALG_RSA_2048;
-	assert_null(run_spec(fx, (struct pki_csr_spec){ .key = rsa,
-	    .san = SAN }));
+	assert_null(
+	    run_spec(fx, (struct pki_csr_spec){ .key = rsa, .san = SAN }));
 	fx->profile.key_alg = KEY_ALG_EC_P256;
 	EVP_PKEY_free(rsa);
 }
@@ -121,7 +125,8 @@ test_csr_with_foreign_key_is_key_mismatch(void **state)
 	struct fx *fx = *state;
 	EVP_PKEY *other = pki_key_ec("P-256");
 	X509_REQ *req = pki_make_csr(&(struct pki_csr_spec){ .key = other,
-	    .subject = SUBJECT, .san = SAN });
+	    .subject = SUBJECT,
+	    .san = SAN });
 	size_t len;
 	uint8_t *der = pki_csr_der(req, &len);
 
@@ -135,31 +140,40 @@ test_csr_with_foreign_key_is_key_mismatch(void **state)
 static void
 test_wrong_subject_is_refused(void **state)
 {
-	assert_string_equal(run_spec(*state, (struct pki_csr_spec){
-	    .subject = "C=US,O=Example-Org,OU=IoT-Device,CN=SN0002",
-	    .san = SAN }), "csr.subject");
+	assert_string_equal(
+	    run_spec(*state,
+		(struct pki_csr_spec){
+		    .subject = "C=US,O=Example-Org,OU=IoT-Device,CN=SN0002",
+		    .san = SAN }),
+	    "csr.subject");
 }
 
 static void
 test_subject_with_extra_attribute_is_refused(void **state)
 {
-	assert_string_equal(run_spec(*state, (struct pki_csr_spec){
-	    .subject = SUBJECT ",emailAddress=x@example.com", .san = SAN }),
+	assert_string_equal(run_spec(*state,
+				(struct pki_csr_spec){ .subject = SUBJECT
+				    ",emailAddress=x@example.com",
+				    .san = SAN }),
 	    "csr.subject");
 }
 
 static void
 test_extra_san_is_refused(void **state)
 {
-	assert_string_equal(run_spec(*state, (struct pki_csr_spec){
-	    .san = SAN ",DNS:evil.example.com" }), "csr.san");
+	assert_string_equal(run_spec(*state,
+				(struct pki_csr_spec){
+				    .san = SAN ",DNS:evil.example.com" }),
+	    "csr.san");
 }
 
 static void
 test_missing_san_is_refused(void **state)
 {
-	assert_string_equal(run_spec(*state, (struct pki_csr_spec){
-	    .san = "DNS:sn0001.devices.example.com" }), "csr.san");
+	assert_string_equal(run_spec(*state,
+				(struct pki_csr_spec){
+				    .san = "DNS:sn0001.devices.example.com" }),
+	    "csr.san");
 	assert_string_equal(run_spec(*state, (struct pki_csr_spec){ 0 }),
 	    "csr.san");
 }
@@ -167,29 +181,37 @@ test_missing_san_is_refused(void **state)
 static void
 test_ip_san_is_refused(void **state)
 {
-	assert_string_equal(run_spec(*state, (struct pki_csr_spec){
-	    .san = SAN ",IP:127.0.0.1" }), "csr.san");
+	assert_string_equal(run_spec(*state,
+				(struct pki_csr_spec){
+				    .san = SAN ",IP:127.0.0.1" }),
+	    "csr.san");
 }
 
 static void
 test_ca_true_is_refused(void **state)
 {
-	assert_string_equal(run_spec(*state, (struct pki_csr_spec){
-	    .san = SAN, .ca_true = 1 }), "csr.ca");
+	assert_string_equal(run_spec(*state,
+				(struct pki_csr_spec){ .san = SAN,
+				    .ca_true = 1 }),
+	    "csr.ca");
 }
 
 static void
 test_unexpected_extension_is_refused(void **state)
 {
-	assert_string_equal(run_spec(*state, (struct pki_csr_spec){
-	    .san = SAN, .ns_comment = 1 }), "csr.extension");
+	assert_string_equal(run_spec(*state,
+				(struct pki_csr_spec){ .san = SAN,
+				    .ns_comment = 1 }),
+	    "csr.extension");
 }
 
 static void
 test_challenge_password_attribute_is_refused(void **state)
 {
-	assert_string_equal(run_spec(*state, (struct pki_csr_spec){
-	    .san = SAN, .challenge = 1 }), "csr.attribute");
+	assert_string_equal(run_spec(*state,
+				(struct pki_csr_spec){ .san = SAN,
+				    .challenge = 1 }),
+	    "csr.attribute");
 }
 
 static void
@@ -199,8 +221,10 @@ test_rsa_1024_is_refused_as_key_size(void **state)
 	EVP_PKEY *rsa = pki_key_rsa(1024);
 
 	fx->profile.key_alg = KEY_ALG_RSA_2048;
-	assert_string_equal(run_spec(fx, (struct pki_csr_spec){ .key = rsa,
-	    .san = SAN }), "csr.key-size");
+	assert_string_equal(run_spec(fx,
+				(struct pki_csr_spec){ .key = rsa,
+				    .san = SAN }),
+	    "csr.key-size");
 	fx->profile.key_alg = KEY_ALG_EC_P256;
 	EVP_PKEY_free(rsa);
 }
@@ -210,8 +234,10 @@ test_p384_when_profile_says_p256_is_refused(void **state)
 {
 	EVP_PKEY *p384 = pki_key_ec("P-384");
 
-	assert_string_equal(run_spec(*state, (struct pki_csr_spec){
-	    .key = p384, .san = SAN }), "csr.key-size");
+	assert_string_equal(run_spec(*state,
+				(struct pki_csr_spec){ .key = p384,
+				    .san = SAN }),
+	    "csr.key-size");
 	EVP_PKEY_free(p384);
 }
 
@@ -220,8 +246,10 @@ test_rsa_key_when_profile_says_ec_is_key_type(void **state)
 {
 	EVP_PKEY *rsa = pki_key_rsa(2048);
 
-	assert_string_equal(run_spec(*state, (struct pki_csr_spec){
-	    .key = rsa, .san = SAN }), "csr.key-type");
+	assert_string_equal(run_spec(*state,
+				(struct pki_csr_spec){ .key = rsa,
+				    .san = SAN }),
+	    "csr.key-type");
 	EVP_PKEY_free(rsa);
 }
 
@@ -230,7 +258,8 @@ test_flipped_signature_byte_is_refused(void **state)
 {
 	struct fx *fx = *state;
 	X509_REQ *req = pki_make_csr(&(struct pki_csr_spec){ .key = fx->chip,
-	    .subject = SUBJECT, .san = SAN });
+	    .subject = SUBJECT,
+	    .san = SAN });
 	size_t len;
 	uint8_t *der = pki_csr_der(req, &len);
 
@@ -245,8 +274,10 @@ test_flipped_signature_byte_is_refused(void **state)
 static void
 test_sha1_signature_is_refused(void **state)
 {
-	assert_string_equal(run_spec(*state, (struct pki_csr_spec){
-	    .san = SAN, .md = EVP_sha1() }), "csr.signature");
+	assert_string_equal(run_spec(*state,
+				(struct pki_csr_spec){ .san = SAN,
+				    .md = EVP_sha1() }),
+	    "csr.signature");
 }
 
 static void
@@ -256,12 +287,12 @@ test_malformed_der_is_refused(void **state)
 	static const uint8_t junk[] = { 0x30, 0x82, 0x01, 0x00, 0x02, 0x01,
 		0x00, 0xde, 0xad };
 	X509_REQ *req = pki_make_csr(&(struct pki_csr_spec){ .key = fx->chip,
-	    .subject = SUBJECT, .san = SAN });
+	    .subject = SUBJECT,
+	    .san = SAN });
 	size_t len;
 	uint8_t *der = pki_csr_der(req, &len);
 
-	assert_string_equal(run(fx, fx->chip, junk, sizeof junk, 0),
-	    "csr.der");
+	assert_string_equal(run(fx, fx->chip, junk, sizeof junk, 0), "csr.der");
 	/* A truncated CSR. */
 	assert_string_equal(run(fx, fx->chip, der, len - 10, 0), "csr.der");
 	free(der);
@@ -273,7 +304,8 @@ test_trailing_garbage_is_refused(void **state)
 {
 	struct fx *fx = *state;
 	X509_REQ *req = pki_make_csr(&(struct pki_csr_spec){ .key = fx->chip,
-	    .subject = SUBJECT, .san = SAN });
+	    .subject = SUBJECT,
+	    .san = SAN });
 	size_t len;
 	uint8_t *der = pki_csr_der(req, &len);
 
@@ -290,7 +322,8 @@ test_non_minimal_length_encoding_is_refused(void **state)
 {
 	struct fx *fx = *state;
 	X509_REQ *req = pki_make_csr(&(struct pki_csr_spec){ .key = fx->chip,
-	    .subject = SUBJECT, .san = SAN });
+	    .subject = SUBJECT,
+	    .san = SAN });
 	size_t len;
 	uint8_t *der = pki_csr_der(req, &len);
 	uint8_t *ber = malloc(len + 1);
@@ -314,7 +347,8 @@ test_version_other_than_1_is_refused(void **state)
 {
 	struct fx *fx = *state;
 	X509_REQ *req = pki_make_csr(&(struct pki_csr_spec){ .key = fx->chip,
-	    .subject = SUBJECT, .san = SAN });
+	    .subject = SUBJECT,
+	    .san = SAN });
 	size_t len;
 	uint8_t *der = pki_csr_der(req, &len);
 
@@ -335,7 +369,8 @@ test_oversize_csr_is_refused(void **state)
 	size_t big = CSR_MAX_SIZE_DEFAULT + 1;
 	uint8_t *buf = calloc(1, big);
 	X509_REQ *req = pki_make_csr(&(struct pki_csr_spec){ .key = fx->chip,
-	    .subject = SUBJECT, .san = SAN });
+	    .subject = SUBJECT,
+	    .san = SAN });
 	size_t len;
 	uint8_t *der = pki_csr_der(req, &len);
 
@@ -358,7 +393,8 @@ test_missing_chip_key_is_an_argument_error(void **state)
 	char *cause = NULL;
 
 	assert_int_equal(csr_policy_check(der, sizeof der, &exp, NULL, NULL,
-	    &cause), ST_E_ARG);
+			     &cause),
+	    ST_E_ARG);
 	assert_non_null(cause);
 	free(cause);
 }

@@ -32,8 +32,7 @@ whole_ok(const struct name_slot *slot, const char *value)
 }
 
 static void
-whole_bad(const struct name_slot *slot, const char *value,
-    const char *in_why)
+whole_bad(const struct name_slot *slot, const char *value, const char *in_why)
 {
 	char *why = NULL;
 
@@ -131,8 +130,8 @@ test_ia5_string_attributes(void **state)
 static void
 test_utf8_string_attributes(void **state)
 {
-	static const char *const attrs[] = { "ST", "L", "O", "OU", "CN",
-		"UID", NULL };
+	static const char *const attrs[] = { "ST", "L", "O", "OU", "CN", "UID",
+		NULL };
 
 	(void)state;
 	for (size_t a = 0; attrs[a] != NULL; a++) {
