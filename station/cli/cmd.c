@@ -51,6 +51,27 @@ cmd_arg_printable(const char *opt, const char *value)
 	return 0;
 }
 
+void
+cmd_help(FILE *fp, const struct cmd_entry *entry, const char *sub)
+{
+	const struct opt_template *only =
+	    opt_template_find(entry->options, sub);
+
+	fprintf(fp, "usage: station %s %s\n%s\n", entry->name, entry->args,
+	    entry->summary);
+	for (const struct opt_template *t = entry->options; t->opts != NULL;
+	     t++) {
+		if (only != NULL && t != only)
+			continue;
+		if (t->sub != NULL)
+			fprintf(fp, "\nstation %s %s%s%s:\n", entry->name,
+			    t->sub, t->args ? " " : "", t->args ? t->args : "");
+		else
+			fprintf(fp, "\noptions:\n");
+		opt_help(fp, t);
+	}
+}
+
 int
 cmd_usage(const struct cmd_entry *entry)
 {

@@ -8,6 +8,8 @@
 #ifndef ST_CMD_H
 #define ST_CMD_H
 
+#include <stdio.h>
+
 #include "station/cli/opt.h"
 
 struct station;
@@ -51,6 +53,13 @@ extern const struct cmd_entry cmd_batch_entry;
 int cmd_open_station(const struct station_opts *so, struct station **st);
 extern const struct cmd_entry cmd_list_devices_entry;
 extern const struct cmd_entry cmd_revoke_entry;
+
+/*
+ * `station NAME --help`: the usage line, the summary and every option
+ * with what its value may be, on `fp`.  `sub` narrows a command with
+ * subcommands to that one (NULL or unknown: all of them).
+ */
+void cmd_help(FILE *fp, const struct cmd_entry *entry, const char *sub);
 
 /* Print "usage: station NAME ARGS" to stderr and return EXIT_USAGE. */
 int cmd_usage(const struct cmd_entry *entry);

@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/ledger.h"
 #include "station/cli/cmd.h"
 #include "station/pipeline/station.h"
 #include "station/util/log.h"
+#include "station/util/text.h"
 
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_probe_entry,
@@ -26,6 +28,10 @@ static const struct cmd_entry *const cmd_table[] = {
 	NULL,
 };
 
+/* The program's version, bumped at release (the ledger's schema version
+ * is its own and printed beside it). */
+#define STATION_VERSION "0.9.0"
+
 static void
 usage(FILE *fp)
 {
@@ -39,6 +45,8 @@ usage(FILE *fp)
 	    "uart:/dev/ttyUSB0?baud=115200, uart:usb=VID:PID[:SERIAL],\n"
 	    "  usb:VID:PID[:SERIAL], usb:path=BUS-PORT[.PORT]...\n"
 	    "Environment: STATION_LOG=error|warn|info|debug\n"
+	    "\n'station help COMMAND' or 'station COMMAND --help' describes "
+	    "a command's options.\n"
 	    "See station(1) and docs/ for details.\n");
 }
 
@@ -47,6 +55,7 @@ struct main_opts {
 	struct station_opts station;
 	int verbose;
 	int help;
+	int version;
 };
 
 static const struct opt main_opt_table[] = {
@@ -76,22 +85,116 @@ static const struct opt main_opt_table[] = {
 	    .kind = OPT_FLAG,
 	    .offset = offsetof(struct main_opts, help),
 	    .help = "this text" },
+	{ .name = "--version",
+	    .kind = OPT_FLAG,
+	    .offset = offsetof(struct main_opts, version),
+	    .help = "the program's and the ledger schema's versions" },
 	{ .name = NULL },
 };
 
-static const struct opt_template main_template = {
-	.opts = main_opt_table,
-	.stop_at_arg = 1,
+static const struct opt_template main_templates[] = {
+	{ .opts = main_opt_table, .stop_at_arg = 1 },
+	{ .opts = NULL },
 };
+
+static const struct cmd_entry *
+cmd_find(const char *name)
+{
+	for (size_t k = 0; cmd_table[k] != NULL; k++) {
+		if (strcmp(cmd_table[k]->name, name) == 0)
+			return cmd_table[k];
+	}
+	return NULL;
+}
+
+static void
+version(void)
+{
+	printf("station %s (ledger schema %d)\n", STATION_VERSION,
+	    LEDGER_SCHEMA_VERSION);
+}
+
+/* `station help [COMMAND [SUB]]`: on stdout, exit 0; an unknown command
+ * is a usage error. */
+static int
+help(int argc, char **argv)
+{
+	const struct cmd_entry *e;
+	char *shown;
+
+	if (argc < 2) {
+		usage(stdout);
+		return EXIT_PASS;
+	}
+	e = cmd_find(argv[1]);
+	if (e == NULL) {
+		shown = text_escape(argv[1], 64);
+		fprintf(stderr,
+		    "station: help: unknown command '%s' (try 'station "
+		    "help')\n",
+		    shown);
+		free(shown);
+		return EXIT_USAGE;
+	}
+	cmd_help(stdout, e, argc > 2 ? argv[2] : NULL);
+	return EXIT_PASS;
+}
+
+/* 1 if the command's words ask for its help. */
+static int
+asks_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The global options may also follow the command (`station ledger list
+ * --config F`): take out of argv those the command does not take itself
+ * (provision has its own --broker), store them in *o and leave the rest,
+ * in order, for the command.  ST_E_ARG when one lacks its value.
+ */
+static st_err
+take_global_options(const struct cmd_entry *e, int *argc, char **argv,
+    struct main_opts *o, char **cause)
+{
+	struct opt_args unused;
+	int in, out = 1, words;
+	st_err err;
+
+	for (in = 1; in < *argc; in++) {
+		if (!opt_templates_take(main_templates, argv[in]) ||
+		    opt_templates_take(e->options, argv[in])) {
+			argv[out++] = argv[in];
+			continue;
+		}
+		words = in + 1 < *argc ? 2 : 1;
+		err = opt_parse(main_templates, words, argv + in, o, &unused,
+		    cause);
+		if (err)
+			return err;
+		/* A flag took one word; an option with a value, two. */
+		if (unused.next == 2)
+			in++;
+	}
+	*argc = out;
+	return ST_OK;
+}
 
 int
 main(int argc, char **argv)
 {
 	struct main_opts o = { .verbose = 0 };
+	const struct cmd_entry *e;
 	struct opt_args args;
-	char *cause = NULL;
+	char *cause = NULL, *shown = NULL;
+	char **cmd_argv;
 	const char *name;
-	int rc = EXIT_USAGE;
+	int rc = EXIT_USAGE, cmd_argc;
 	st_err err;
 
 	log_set_ident("station");
@@ -99,7 +202,7 @@ main(int argc, char **argv)
 	 * CA going away, a device server dropping the link): that is an
 	 * error to report on the write, never a reason to die. */
 	signal(SIGPIPE, SIG_IGN);
-	err = opt_parse(&main_template, argc - 1, argv + 1, &o, &args, &cause);
+	err = opt_parse(main_templates, argc - 1, argv + 1, &o, &args, &cause);
 	/* --help answers even when a bad word follows it. */
 	if (o.help) {
 		usage(stdout);
@@ -111,23 +214,51 @@ main(int argc, char **argv)
 		usage(stderr);
 		goto out;
 	}
-	if (o.verbose)
-		log_set_level(LOG_LEVEL_DEBUG);
+	if (o.version) {
+		version();
+		rc = EXIT_PASS;
+		goto out;
+	}
 	if (args.next + 1 >= argc) {
 		usage(stderr);
 		goto out;
 	}
 	name = argv[args.next + 1];
-	for (size_t k = 0; cmd_table[k] != NULL; k++) {
-		if (strcmp(cmd_table[k]->name, name) == 0) {
-			rc = cmd_table[k]->exec(&o.station,
-			    argc - args.next - 1, argv + args.next + 1);
-			goto out;
-		}
+	cmd_argc = argc - args.next - 1;
+	cmd_argv = argv + args.next + 1;
+	if (strcmp(name, "help") == 0) {
+		rc = help(cmd_argc, cmd_argv);
+		goto out;
 	}
-	fprintf(stderr,
-	    "station: unknown command '%s' (try 'station --help')\n", name);
+	if (strcmp(name, "version") == 0) {
+		version();
+		rc = EXIT_PASS;
+		goto out;
+	}
+	e = cmd_find(name);
+	if (e == NULL) {
+		shown = text_escape(name, 64);
+		fprintf(stderr,
+		    "station: unknown command '%s' (try 'station --help')\n",
+		    shown);
+		goto out;
+	}
+	if (asks_help(cmd_argc, cmd_argv)) {
+		cmd_help(stdout, e, cmd_argc > 1 ? cmd_argv[1] : NULL);
+		rc = EXIT_PASS;
+		goto out;
+	}
+	err = take_global_options(e, &cmd_argc, cmd_argv, &o, &cause);
+	if (err) {
+		cmd_print_cause(name, cause);
+		rc = cmd_usage(e);
+		goto out;
+	}
+	if (o.verbose)
+		log_set_level(LOG_LEVEL_DEBUG);
+	rc = e->exec(&o.station, cmd_argc, cmd_argv);
 out:
+	free(shown);
 	free(cause);
 	return rc;
 }

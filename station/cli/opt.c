@@ -141,6 +141,56 @@ out:
 	return err;
 }
 
+/* One table's lines for opt_help. */
+static void
+opt_help_table(FILE *fp, const struct opt *table)
+{
+	char head[64];
+
+	for (const struct opt *o = table; o != NULL && o->name != NULL; o++) {
+		snprintf(head, sizeof head, "%s%s%s%s%s", o->name,
+		    o->alias ? ", " : "", o->alias ? o->alias : "",
+		    o->value ? " " : "", o->value ? o->value : "");
+		/* A long head gets its own line, so help texts align. */
+		if (strlen(head) > 24)
+			fprintf(fp, "  %s\n  %-24s %s", head, "",
+			    o->help ? o->help : "");
+		else
+			fprintf(fp, "  %-24s %s", head, o->help ? o->help : "");
+		if (o->kind == OPT_NUMBER)
+			fprintf(fp, " (%s: %lld to %lld)",
+			    o->value ? o->value : "a whole number", o->min,
+			    o->max);
+		if (o->kind == OPT_ENUM) {
+			fprintf(fp, " (one of");
+			for (size_t i = 0; o->names[i] != NULL; i++)
+				fprintf(fp, "%s %s", i ? "," : "", o->names[i]);
+			fprintf(fp, ")");
+		}
+		fprintf(fp, "\n");
+	}
+}
+
+void
+opt_help(FILE *fp, const struct opt_template *t)
+{
+	if ((t->opts == NULL || t->opts->name == NULL) &&
+	    (t->shared == NULL || t->shared->name == NULL))
+		fprintf(fp, "  (no options)\n");
+	opt_help_table(fp, t->opts);
+	opt_help_table(fp, t->shared);
+}
+
+int
+opt_templates_take(const struct opt_template *ts, const char *word)
+{
+	for (; ts != NULL && ts->opts != NULL; ts++) {
+		if (opt_find(ts, word) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
 const struct opt_template *
 opt_template_find(const struct opt_template *ts, const char *sub)
 {

@@ -24,6 +24,8 @@
 
 #include <stddef.h>
 
+#include <stdio.h>
+
 #include "station/util/err.h"
 
 /* What an option's value is, and so the type of the field it goes to. */
@@ -85,6 +87,17 @@ struct opt_args {
  */
 st_err opt_parse(const struct opt_template *t, int argc, char **argv, void *dst,
     struct opt_args *args, char **cause);
+
+/*
+ * Describe `t`'s options on `fp`, one per line: the name, its alias and
+ * value, the help text, and what a value may be (a number's range, an
+ * enum's names).  Nothing when the template has no options.
+ */
+void opt_help(FILE *fp, const struct opt_template *t);
+
+/* 1 if any template of `ts` (ended by { .opts = NULL }) takes option
+ * `word` (by name or alias), else 0. */
+int opt_templates_take(const struct opt_template *ts, const char *word);
 
 /* The template of subcommand `sub` in `ts` (ended by { .opts = NULL }),
  * or NULL when `sub` is NULL or not one of them. */
