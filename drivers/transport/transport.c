@@ -35,14 +35,14 @@ known_schemes(char *buf, size_t cap)
 	}
 }
 
-st_err
-transport_open(const char *uri, struct deadline dl, struct transport **out,
-    char **cause)
+/* The transport of `uri`'s scheme; *spec is what follows "scheme:". */
+static st_err
+transport_find(const char *uri, const struct transport_ops **ops,
+    const char **spec, char **cause)
 {
 	const char *colon = strchr(uri, ':');
 	char known[128];
 
-	*out = NULL;
 	known_schemes(known, sizeof known);
 	if (colon == NULL || colon == uri)
 		return st_fail(cause, ST_E_URI,
@@ -50,20 +50,52 @@ transport_open(const char *uri, struct deadline dl, struct transport **out,
 		    "tcp:127.0.0.1:4000 or uart:/dev/ttyUSB0; known: %s)",
 		    uri, known);
 	for (size_t i = 0; transport_table[i] != NULL; i++) {
-		const struct transport_ops *ops = transport_table[i];
-
-		if (strlen(ops->scheme) == (size_t)(colon - uri) &&
-		    strncmp(ops->scheme, uri, (size_t)(colon - uri)) == 0) {
-			st_err err = ops->open(colon + 1, dl, out, cause);
-
-			if (err)
-				return st_wrap(cause, err, "opening %s", uri);
+		if (strlen(transport_table[i]->scheme) ==
+			(size_t)(colon - uri) &&
+		    strncmp(transport_table[i]->scheme, uri,
+			(size_t)(colon - uri)) == 0) {
+			*ops = transport_table[i];
+			*spec = colon + 1;
 			return ST_OK;
 		}
 	}
 	return st_fail(cause, ST_E_URI,
 	    "unknown scheme '%.*s' in '%s' (known: %s)", (int)(colon - uri),
 	    uri, uri, known);
+}
+
+st_err
+transport_open(const char *uri, struct deadline dl, struct transport **out,
+    char **cause)
+{
+	const struct transport_ops *ops;
+	const char *spec;
+	st_err err;
+
+	*out = NULL;
+	err = transport_find(uri, &ops, &spec, cause);
+	if (err)
+		return err;
+	err = ops->open(spec, dl, out, cause);
+	if (err)
+		return st_wrap(cause, err, "opening %s", uri);
+	return ST_OK;
+}
+
+st_err
+transport_check(const char *uri, char **cause)
+{
+	const struct transport_ops *ops;
+	const char *spec;
+	st_err err;
+
+	err = transport_find(uri, &ops, &spec, cause);
+	if (err)
+		return err;
+	err = ops->check(spec, cause);
+	if (err)
+		return st_wrap(cause, err, "device URI %s", uri);
+	return ST_OK;
 }
 
 void

@@ -33,6 +33,10 @@ struct transport_ops {
 	 * caller and released with transport_close(). */
 	st_err (*open)(const char *spec, struct deadline dl,
 	    struct transport **out, char **cause);
+	/* The form of `spec` alone, touching nothing (no port opened, no
+	 * name resolved, no bus enumerated): ST_E_URI names what is wrong.
+	 * open() refuses the same specs. */
+	st_err (*check)(const char *spec, char **cause);
 	/* Write all `len` bytes before the deadline, or fail. */
 	st_err (*write)(struct transport *t, const uint8_t *buf, size_t len,
 	    struct deadline dl, char **cause);
@@ -69,6 +73,11 @@ st_err transport_open(const char *uri, struct deadline dl,
     struct transport **out, char **cause);
 /* Accepts NULL. */
 void transport_close(struct transport *t);
+
+/* The URI's form (scheme and the transport's spec) without opening
+ * anything, so that a mistyped URI is refused before a run is recorded.
+ * ST_E_URI with the same cause transport_open would give. */
+st_err transport_check(const char *uri, char **cause);
 
 /* Helpers for implementations. */
 void transport_init(struct transport *t, const struct transport_ops *ops,

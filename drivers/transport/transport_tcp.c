@@ -66,29 +66,51 @@ out:
 	return err;
 }
 
+/* HOST:PORT -> *host (caller frees) and *port (within spec). */
+static st_err
+tcp_split(const char *spec, char **host, const char **port, char **cause)
+{
+	const char *colon = strrchr(spec, ':');
+	long long p;
+
+	*host = NULL;
+	if (colon == NULL || colon == spec || colon[1] == '\0')
+		return st_fail(cause, ST_E_URI,
+		    "expected tcp:HOST:PORT, got 'tcp:%s'", spec);
+	if (!num_valid(colon + 1, 1, 65535, &p))
+		return st_fail(cause, ST_E_URI, "bad TCP port '%s'", colon + 1);
+	*host = xstrndup(spec, (size_t)(colon - spec));
+	*port = colon + 1;
+	return ST_OK;
+}
+
+static st_err
+tcp_check(const char *spec, char **cause)
+{
+	const char *port;
+	char *host;
+	st_err err;
+
+	err = tcp_split(spec, &host, &port, cause);
+	free(host);
+	return err;
+}
+
 static st_err
 tcp_open(const char *spec, struct deadline dl, struct transport **out,
     char **cause)
 {
-	const char *colon = strrchr(spec, ':');
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
 	struct addrinfo *ai;
 	struct tcp_transport *t;
 	const char *port;
 	char *host;
-	st_err err = ST_E_URI;
-	long long p;
+	st_err err;
 	int fd = -1, gai;
 
-	if (colon == NULL || colon == spec || colon[1] == '\0')
-		return st_fail(cause, ST_E_URI,
-		    "expected tcp:HOST:PORT, got 'tcp:%s'", spec);
-	host = xstrndup(spec, (size_t)(colon - spec));
-	port = colon + 1;
-	if (!num_valid(port, 1, 65535, &p)) {
-		err = st_fail(cause, ST_E_URI, "bad TCP port '%s'", port);
+	err = tcp_split(spec, &host, &port, cause);
+	if (err)
 		goto out;
-	}
 	gai = getaddrinfo(host, port, &hints, &res);
 	if (gai != 0) {
 		err = st_fail(cause, ST_E_URI, "cannot resolve '%s': %s", host,
@@ -207,6 +229,7 @@ const struct transport_ops transport_tcp_ops = {
 	.summary =
 	    "tcp:HOST:PORT  raw bytes over TCP (ser2net, device servers, devsim)",
 	.open = tcp_open,
+	.check = tcp_check,
 	.write = tcp_write,
 	.read = tcp_read,
 	.flush_input = tcp_flush_input,

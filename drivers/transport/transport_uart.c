@@ -248,12 +248,51 @@ describe(const struct sp_port *port, const struct uart_opts *o)
 	return s;
 }
 
+/* The spec's form: *path (caller frees, also on failure) and *o. */
+static st_err
+uart_parse(const char *spec, char **path, struct uart_opts *o, char **cause)
+{
+	const char *query, *serial;
+	int vid, pid;
+	st_err err;
+
+	*path = transport_split_query(spec, &query);
+	err = parse_opts(query, o, cause);
+	if (err)
+		return err;
+	if (strncmp(*path, "usb=", 4) == 0) {
+		if (usb_ids_parse(*path + 4, &vid, &pid, &serial) != 0)
+			return st_fail(cause, ST_E_URI,
+			    "expected usb=VID:PID[:SERIAL] with 4-digit hex "
+			    "IDs, got '%s'",
+			    *path);
+		return ST_OK;
+	}
+	if ((*path)[0] != '/')
+		return st_fail(cause, ST_E_URI,
+		    "expected uart:/dev/NAME or uart:usb=VID:PID[:SERIAL], "
+		    "got 'uart:%s'",
+		    spec);
+	return ST_OK;
+}
+
+static st_err
+uart_check(const char *spec, char **cause)
+{
+	struct uart_opts o;
+	char *path;
+	st_err err;
+
+	err = uart_parse(spec, &path, &o, cause);
+	free(path);
+	return err;
+}
+
 static st_err
 uart_open(const char *spec, struct deadline dl, struct transport **out,
     char **cause)
 {
-	const char *query;
-	char *path = transport_split_query(spec, &query);
+	char *path = NULL;
 	char *name = NULL;
 	struct sp_port *port = NULL;
 	struct uart_opts o;
@@ -262,21 +301,15 @@ uart_open(const char *spec, struct deadline dl, struct transport **out,
 
 	(void)dl; /* opening a tty does not block (O_NONBLOCK inside) */
 	*out = NULL;
-	err = parse_opts(query, &o, cause);
+	err = uart_parse(spec, &path, &o, cause);
 	if (err)
 		goto out;
 	if (strncmp(path, "usb=", 4) == 0) {
 		err = find_usb_port(path + 4, &name, cause);
 		if (err)
 			goto out;
-	} else if (path[0] == '/') {
-		name = xstrdup(path);
 	} else {
-		err = st_fail(cause, ST_E_URI,
-		    "expected uart:/dev/NAME or uart:usb=VID:PID[:SERIAL], "
-		    "got 'uart:%s'",
-		    spec);
-		goto out;
+		name = xstrdup(path);
 	}
 	r = sp_get_port_by_name(name, &port);
 	if (r != SP_OK) {
@@ -427,6 +460,7 @@ const struct transport_ops transport_uart_ops = {
 	    "uart:/dev/ttyUSB0?baud=115200  serial port (libserialport); "
 	    "uart:usb=VID:PID[:SERIAL] finds a USB adapter",
 	.open = uart_open,
+	.check = uart_check,
 	.write = uart_write,
 	.read = uart_read,
 	.flush_input = uart_flush_input,

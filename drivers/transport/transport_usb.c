@@ -133,12 +133,42 @@ claim(struct usb_transport *t, libusb_device *dev, int want, char **cause)
 
 static void usb_close(struct transport *tp);
 
+/* The spec's form: the query's options and the device selector. */
+static st_err
+usb_parse(const char *spec, struct usb_selector *sel, long *iface,
+    long *timeout, char **cause)
+{
+	const char *query;
+	char *sel_text = transport_split_query(spec, &query);
+	st_err err;
+
+	err = transport_query_check(query, usb_known_opts, cause);
+	if (err == ST_OK)
+		err = opt_uint(query, "interface", 255, iface, cause);
+	if (err == ST_OK)
+		err = opt_uint(query, "timeout_ms", 3600000, timeout, cause);
+	if (err == ST_OK)
+		err = usb_selector_parse(sel_text, sel, cause);
+	free(sel_text);
+	return err;
+}
+
+static st_err
+usb_check(const char *spec, char **cause)
+{
+	struct usb_selector sel = { .vid = -1, .pid = -1 };
+	long iface = -1, timeout = 0;
+	st_err err;
+
+	err = usb_parse(spec, &sel, &iface, &timeout, cause);
+	usb_selector_clear(&sel);
+	return err;
+}
+
 static st_err
 usb_open(const char *spec, struct deadline dl, struct transport **out,
     char **cause)
 {
-	const char *query;
-	char *sel_text = transport_split_query(spec, &query);
 	struct usb_selector sel = { .vid = -1, .pid = -1 };
 	struct usb_transport *t = xcalloc(1, sizeof *t);
 	libusb_device *dev = NULL;
@@ -150,13 +180,7 @@ usb_open(const char *spec, struct deadline dl, struct transport **out,
 	(void)dl; /* enumeration and claiming do not wait for the device */
 	*out = NULL;
 	transport_init(&t->base, &transport_usb_ops, "usb", spec);
-	err = transport_query_check(query, usb_known_opts, cause);
-	if (err == ST_OK)
-		err = opt_uint(query, "interface", 255, &iface, cause);
-	if (err == ST_OK)
-		err = opt_uint(query, "timeout_ms", 3600000, &timeout, cause);
-	if (err == ST_OK)
-		err = usb_selector_parse(sel_text, &sel, cause);
+	err = usb_parse(spec, &sel, &iface, &timeout, cause);
 	if (err)
 		goto out;
 	t->timeout_ms = (unsigned)timeout;
@@ -182,7 +206,6 @@ out:
 	}
 	libusb_unref_device(dev);
 	usb_selector_clear(&sel);
-	free(sel_text);
 	return err;
 }
 
@@ -332,6 +355,7 @@ const struct transport_ops transport_usb_ops = {
 	.summary = "usb:VID:PID[:SERIAL] or usb:path=BUS-PORT[.PORT]... "
 		   "vendor bulk interface (libusb); ?interface=N&timeout_ms=MS",
 	.open = usb_open,
+	.check = usb_check,
 	.write = usb_write,
 	.read = usb_read,
 	.flush_input = usb_flush_input,

@@ -159,8 +159,13 @@ cmd_provision_exec(const struct station_opts *so, int argc, char **argv)
 	if (!json && !quiet)
 		event_bus_add(&bus, progress_sink, stderr);
 	if (provision_run(st, &req, &bus, &res, &cause) != ST_OK) {
-		cmd_print_cause(NULL, cause);
+		/* A malformed request (URI, profile, serial) is the command
+		 * line's mistake and was not recorded; anything else is the
+		 * station's. */
+		cmd_print_cause("provision", cause);
 		rc = EXIT_STATION;
+		if (res.err == ST_E_URI || res.err == ST_E_ARG)
+			rc = EXIT_USAGE;
 		goto out;
 	}
 	if (json) {

@@ -257,6 +257,13 @@ provision_run(struct station *st, const struct provision_request *req,
 	memset(res, 0, sizeof *res);
 	res->smoke = "skipped";
 	r.bus.next = bus;
+	ferr = provision_request_check(st, req, cause);
+	if (ferr) {
+		/* A mistake of the command line or the scanner, not a run. */
+		res->err = ferr;
+		emit_end(&r, STEP_CONNECT, ferr, ferr, cause);
+		goto out;
+	}
 	ferr = run_begin(&r, cause);
 	if (ferr) {
 		/* Nothing of the run is on record: its end alone says so. */
@@ -267,10 +274,7 @@ provision_run(struct station *st, const struct provision_request *req,
 	event_bus_add(&r.bus, ledger_sink_fn, &r.ledger);
 	emit(&r, EVENT_RUN_START, STEP_CONNECT, 0, req->device_uri, ST_OK);
 
-	if (r.profile == NULL)
-		err = st_fail(&r.cause, ST_E_CONFIG, "unknown profile '%s'",
-		    req->profile);
-	else if (req->before_connect != NULL)
+	if (req->before_connect != NULL)
 		err = req->before_connect(req->before_connect_ctx, &r.cause);
 	if (err) {
 		/* Failed before the first step ran: recorded as the connect

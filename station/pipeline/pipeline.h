@@ -57,9 +57,20 @@ struct provision_result {
 void provision_result_clear(struct provision_result *res);
 
 /*
+ * The request's own form, before anything is recorded or touched: the
+ * device URI's (transport_check), the profile exists, the scanned serial
+ * (if any) is one printable word fitting the line's label format.
+ * ST_E_URI or ST_E_ARG with a cause naming the mistake.
+ */
+st_err provision_request_check(const struct station *st,
+    const struct provision_request *req, char **cause);
+
+/*
  * Run the whole pipeline for one device.  Returns ST_OK when the run was
- * carried out and recorded (PASS or FAIL: see res->pass); an error only
- * when the station itself could not record the run (ledger failure).
+ * carried out and recorded (PASS or FAIL: see res->pass); an error when
+ * the request is malformed (provision_request_check: nothing is recorded,
+ * the device is not touched, res->err says which) or the station itself
+ * could not record the run (ledger failure).
  */
 st_err provision_run(struct station *st, const struct provision_request *req,
     const struct event_bus *bus, struct provision_result *res, char **cause);

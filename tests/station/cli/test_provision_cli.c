@@ -1,8 +1,9 @@
 /*
  * `station provision` given bad input: an unknown profile, a device URI
- * that is not one, an unknown option, a broken configuration file.  Each
- * ends with the documented exit status (1 FAIL, 2 wrong command line,
- * 3 the station cannot work) and a reason an engineer can act on; the
+ * that is not one, a serial that is not one word, an unknown option, a
+ * broken configuration file.  Each ends with the documented exit status
+ * (1 FAIL, 2 wrong command line, 3 the station cannot work) and a reason
+ * an engineer can act on; a command-line mistake is never a run, the
  * ledger never holds a half-finished run, and the smoke test's outcome is
  * recorded even when it was skipped.
  */
@@ -32,65 +33,85 @@ count_runs(const char *result)
 	return n;
 }
 
+/*
+ * `provision URI EXTRA... --json` must be refused as a command-line
+ * mistake: exit 2, the cause naming `needle` on stderr, nothing on stdout,
+ * no run in the ledger.
+ */
 static void
-test_unknown_profile_fails_naming_the_profile(void **state)
+assert_refused_unrecorded(const char *uri, const char *const *extra,
+    const char *needle)
 {
-	int status;
+	const char *args[10] = { "provision", uri };
+	struct proc_out o = { 0 };
+	size_t n = 2;
+
+	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
+		args[n++] = extra[i];
+	args[n++] = "--json";
+	args[n] = NULL;
+	assert_int_equal(prov_station(tc.env, args, &o), 2);
+	if (strstr(o.err, needle) == NULL)
+		fail_msg("stderr '%s' does not say '%s'", o.err, needle);
+	assert_string_equal(o.out, "");
+	proc_out_clear(&o);
+}
+
+/* A command-line mistake is not a run: an unknown profile, a device URI
+ * that is not one, a scanned serial with a blank in it.  Each exits 2
+ * naming the mistake; the append-only ledger (and so the ERP export)
+ * never hears of it, and the device is not touched. */
+static void
+test_unknown_profile_is_refused_before_the_run(void **state)
+{
+	char *st;
 
 	(void)state;
 	prov_case_device("SN1", NULL);
-	tc.res = prov_provision(tc.env, tc.sim->uri,
-	    (const char *[]){ "--profile", "nope", NULL }, &status);
-	assert_non_null(tc.res);
-	assert_int_equal(status, 1);
-	assert_string_equal(prov_jstr(tc.res, "result"), "FAIL");
-	assert_string_equal(prov_jstr(tc.res, "failed_step"), "connect");
-	assert_string_equal(prov_jstr(tc.res, "error"), "config");
-	assert_non_null(
-	    strstr(prov_jstr(tc.res, "reason"), "unknown profile 'nope'"));
-	/* The advice is about the configuration, not about the cable. */
-	assert_non_null(strstr(prov_jstr(tc.res, "advice"), "configuration"));
-	assert_true(json_is_null(json_object_get(tc.res, "cert_serial")));
-
+	assert_refused_unrecorded(tc.sim->uri,
+	    (const char *[]){ "--profile", "nope", NULL },
+	    "unknown profile 'nope'");
 	tc.led = prov_ledger(tc.env);
-	prov_assert_run(tc.led,
-	    (int64_t)json_integer_value(json_object_get(tc.res, "run_id")),
-	    "FAIL", "connect", "config");
+	assert_int_equal(count_runs(NULL), 0);
 	assert_int_equal(prov_count_certs(tc.led, "SN1", NULL), 0);
-	assert_int_equal(prov_audit(tc.env, tc.led), 0);
-
-	/* The device was never touched. */
-	char *st = prov_probe_state(tc.env, tc.sim->uri);
+	st = prov_probe_state(tc.env, tc.sim->uri);
 	assert_string_equal(st ? st : "(probe failed)", "blank");
 	free(st);
 }
 
-/* A URI with an unknown scheme, none at all, or a malformed address is a
- * wrong command line (exit 2, like `station probe`); the attempt is still
- * on record as a FAIL at connect. */
 static void
-test_bad_device_uri_exits_2(void **state)
+test_bad_device_uri_exits_2_unrecorded(void **state)
 {
 	const char *uris[] = { "bogus:xyz", "no-scheme-at-all", "tcp:127.0.0.1",
-		"tcp:127.0.0.1:notaport", NULL };
-	int status;
+		"tcp:127.0.0.1:notaport", "uart:ttyUSB0", "uart:usb=12:34",
+		"usb:zz:yy", NULL };
 
 	(void)state;
-	for (int i = 0; uris[i]; i++) {
-		json_t *j = prov_provision(tc.env, uris[i], NULL, &status);
-
-		assert_int_equal(status, 2);
-		assert_non_null(j);
-		assert_string_equal(prov_jstr(j, "result"), "FAIL");
-		assert_string_equal(prov_jstr(j, "failed_step"), "connect");
-		assert_string_equal(prov_jstr(j, "error"), "uri");
-		assert_non_null(strstr(prov_jstr(j, "reason"), uris[i]));
-		json_decref(j);
-	}
+	for (int i = 0; uris[i]; i++)
+		assert_refused_unrecorded(uris[i], NULL, uris[i]);
 	tc.led = prov_ledger(tc.env);
-	assert_int_equal(count_runs("FAIL"), 4);
-	assert_int_equal(count_runs("running"), 0);
+	assert_int_equal(count_runs(NULL), 0);
 	assert_int_equal(prov_audit(tc.env, tc.led), 0);
+}
+
+static void
+test_serial_with_a_blank_is_refused_before_the_run(void **state)
+{
+	char *st;
+
+	(void)state;
+	prov_case_device("SN1", NULL);
+	assert_refused_unrecorded(tc.sim->uri,
+	    (const char *[]){ "--serial", "SN 1", NULL }, "holds a space");
+	assert_refused_unrecorded(tc.sim->uri,
+	    (const char *[]){ "--serial", "SN1 ", NULL }, "holds a space");
+	assert_refused_unrecorded(tc.sim->uri,
+	    (const char *[]){ "--serial", "", NULL }, "is empty");
+	tc.led = prov_ledger(tc.env);
+	assert_int_equal(count_runs(NULL), 0);
+	st = prov_probe_state(tc.env, tc.sim->uri);
+	assert_string_equal(st ? st : "(probe failed)", "blank");
+	free(st);
 }
 
 static void
@@ -174,8 +195,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_unknown_profile_fails_naming_the_profile),
-		T(test_bad_device_uri_exits_2),
+		T(test_unknown_profile_is_refused_before_the_run),
+		T(test_bad_device_uri_exits_2_unrecorded),
+		T(test_serial_with_a_blank_is_refused_before_the_run),
 		T(test_unknown_option_exits_2_with_usage),
 		T(test_config_error_exits_3_naming_file_and_line),
 		T(test_skipped_smoke_test_is_recorded),
