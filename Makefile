@@ -179,7 +179,7 @@ checksrc:
 	$(Q)sh tests/checksrc.sh
 
 check-run:
-	$(Q)BUILD=$(BUILD) sh tests/run-tests.sh
+	$(Q)BUILD=$(BUILD) sh tests/run-tests.sh $(TEST_BINS)
 
 check-asan: deps
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 all
@@ -216,23 +216,46 @@ hil: deps all
 	$(Q)STATION_HIL_FIXTURE=$(FIXTURE) STATION_HIL_CONFIG=$(HIL_CONFIG) \
 	    DEVSIM_BIN=$(DEVSIM) STATION_SRCDIR=$(CURDIR) $(BUILD)/tests/hil/test_hil
 
+# make install [DESTDIR=...] [PREFIX=/usr/local] [SYSCONFDIR=/etc]: the
+# program, its man page and docs, the systemd units, sysusers.d and
+# tmpfiles.d entries, and an example /etc/station/station.ini, which is
+# never overwritten (docs/admin.md, "Installing").
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
 install: $(STATION) $(DEVSIM)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-	    $(DESTDIR)$(PREFIX)/share/doc/station
+	    $(DESTDIR)$(PREFIX)/share/doc/station $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(PREFIX)/lib/tmpfiles.d
 	install -m 0755 $(STATION) $(DESTDIR)$(PREFIX)/bin/station
 	install -m 0755 $(DEVSIM) $(DESTDIR)$(PREFIX)/bin/station-devsim
-	install -m 0644 docs/station.1 $(DESTDIR)$(PREFIX)/share/man/man1/station.1
+	sed 's|docs/|$(PREFIX)/share/doc/station/|g' docs/station.1 \
+	    >$(DESTDIR)$(PREFIX)/share/man/man1/station.1
+	chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man1/station.1
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/station/
-	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
-	for u in fixtures/systemd/station-export.*; do \
+	for u in fixtures/systemd/*.service fixtures/systemd/*.timer; do \
 	    sed 's|/usr/local|$(PREFIX)|g' $$u \
-	        >$(DESTDIR)$(PREFIX)/lib/systemd/system/$${u##*/}; \
+	        >$(DESTDIR)$(UNITDIR)/$${u##*/} && \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; \
 	done
+	install -m 0644 fixtures/systemd/station.sysusers \
+	    $(DESTDIR)$(PREFIX)/lib/sysusers.d/station.conf
+	install -m 0644 fixtures/systemd/station.tmpfiles \
+	    $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/station.conf
+	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/station
+	[ -e $(DESTDIR)$(SYSCONFDIR)/station/station.ini ] || \
+	    install -m 0640 fixtures/etc/station.ini \
+	        $(DESTDIR)$(SYSCONFDIR)/station/station.ini
 
+# The configuration in $(SYSCONFDIR)/station and the state in
+# /var/lib/station are the administrator's: uninstall leaves them.
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/station $(DESTDIR)$(PREFIX)/bin/station-devsim \
 	    $(DESTDIR)$(PREFIX)/share/man/man1/station.1 \
-	    $(DESTDIR)$(PREFIX)/lib/systemd/system/station-export.*
+	    $(DESTDIR)$(PREFIX)/lib/sysusers.d/station.conf \
+	    $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/station.conf
+	for u in fixtures/systemd/*.service fixtures/systemd/*.timer; do \
+	    rm -f $(DESTDIR)$(UNITDIR)/$${u##*/}; \
+	done
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/station
 
 # The same files that `CHECKSRC_FORMAT=1 make checksrc` checks.

@@ -184,6 +184,14 @@ export_file_begin(int dfd, const char *dir, const char *name,
 		err = fail_errno(cause, p, errno, "creating", dir, tmp);
 		goto out;
 	}
+	/* The ERP's side reads it (the export directory decides who may):
+	 * 0644 whatever the station's umask (077, main.c). */
+	if (fchmod(fd, 0644) != 0) {
+		err = fail_errno(cause, p, errno, "setting the mode of", dir,
+		    tmp);
+		close(fd);
+		goto out;
+	}
 	o->fp = fdopen(fd, "w");
 	if (o->fp == NULL)
 		abort(); /* only ENOMEM or EINVAL, neither recoverable */

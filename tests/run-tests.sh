@@ -1,7 +1,10 @@
 #!/bin/sh
-# Run every test program under $BUILD/tests and print one closing line,
-# "N passed, N failed", summed over the cmocka groups.  A program that
-# crashes or exits non-zero without reporting counts as one failure.
+# Run the test programs named as arguments (the Makefile passes the ones
+# built from tests/**/test_*.c, so a program left in $BUILD by a test that
+# was moved or removed never runs) and print one closing line, "N passed,
+# N failed", summed over the cmocka groups.  Without arguments: every
+# test program under $BUILD/tests.  A program that crashes or exits
+# non-zero without reporting counts as one failure.
 set -u
 BUILD=${BUILD:-build}
 export STATION_BIN="$PWD/$BUILD/bin/station"
@@ -14,7 +17,10 @@ failed_names=""
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-for t in $(find "$BUILD/tests" -type f -name 'test_*' -perm -u+x | sort); do
+if [ $# -eq 0 ]; then
+	set -- $(find "$BUILD/tests" -type f -name 'test_*' -perm -u+x | sort)
+fi
+for t in "$@"; do
 	name=${t#"$BUILD"/tests/}
 	echo "=== $name"
 	"$t" >"$log" 2>&1

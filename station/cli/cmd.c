@@ -23,6 +23,15 @@ cmd_open_station(const struct station_opts *so, struct station **st)
 	return err == ST_E_ARG ? EXIT_USAGE : EXIT_STATION;
 }
 
+int
+cmd_open_ledger(const struct station_opts *so, struct station **st)
+{
+	struct station_opts lo = *so;
+
+	lo.ledger_only = 1;
+	return cmd_open_station(&lo, st);
+}
+
 void
 cmd_print_cause(const char *what, const char *cause)
 {
@@ -57,8 +66,8 @@ cmd_help(FILE *fp, const struct cmd_entry *entry, const char *sub)
 	const struct opt_template *only =
 	    opt_template_find(entry->options, sub);
 
-	fprintf(fp, "usage: station %s %s\n%s\n", entry->name, entry->args,
-	    entry->summary);
+	fprintf(fp, "usage: station %s%s%s\n%s\n", entry->name,
+	    entry->args[0] ? " " : "", entry->args, entry->summary);
 	for (const struct opt_template *t = entry->options; t->opts != NULL;
 	     t++) {
 		if (only != NULL && t != only)

@@ -51,8 +51,13 @@ extern const struct cmd_entry cmd_batch_entry;
  * ledger, CA).
  */
 int cmd_open_station(const struct station_opts *so, struct station **st);
+
+/* cmd_open_station for a command that only reads or exports the ledger
+ * (station_opts.ledger_only): nothing is created, no CA is opened. */
+int cmd_open_ledger(const struct station_opts *so, struct station **st);
 extern const struct cmd_entry cmd_list_devices_entry;
 extern const struct cmd_entry cmd_revoke_entry;
+extern const struct cmd_entry cmd_recover_entry;
 
 /*
  * `station NAME --help`: the usage line, the summary and every option

@@ -158,7 +158,7 @@ cmd_export_exec(const struct station_opts *so, int argc, char **argv)
 	    (have_from && req.from_ms >= req.to_ms))
 		return cmd_usage(&cmd_export_entry);
 	req.since_last = !have_from;
-	rc = cmd_open_station(so, &st);
+	rc = cmd_open_ledger(so, &st);
 	if (rc != EXIT_PASS)
 		return rc;
 	req.station_id = st->cfg->station_id;

@@ -313,7 +313,7 @@ cmd_ledger_exec(const struct station_opts *so, int argc, char **argv)
 	sub = argv[1];
 	serial = args.arg[0];
 	v.json = o.json;
-	rc = cmd_open_station(so, &st);
+	rc = cmd_open_ledger(so, &st);
 	if (rc != EXIT_PASS)
 		return rc;
 	if (strcmp(sub, "list") == 0) {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "db/ledger.h"
 #include "station/cli/cmd.h"
@@ -25,6 +26,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_export_entry,
 	&cmd_list_devices_entry,
 	&cmd_revoke_entry,
+	&cmd_recover_entry,
 	NULL,
 };
 
@@ -202,6 +204,11 @@ main(int argc, char **argv)
 	 * CA going away, a device server dropping the link): that is an
 	 * error to report on the write, never a reason to die. */
 	signal(SIGPIPE, SIG_IGN);
+	/* The ledger, the CA's files and the locks are the station user's
+	 * alone whatever the caller's umask (docs/admin.md, "State
+	 * directory"); what is meant to be shared (exports, published CRLs)
+	 * sets its mode itself. */
+	umask(077);
 	err = opt_parse(main_templates, argc - 1, argv + 1, &o, &args, &cause);
 	/* --help answers even when a bad word follows it. */
 	if (o.help) {

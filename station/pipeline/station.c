@@ -56,6 +56,34 @@ apply_log_level(const struct config *cfg)
 		log_set_level(cfg->log_level);
 }
 
+/* station_open for a command that only reads or exports the ledger: the
+ * home must exist (a mistyped STATION_HOME or [station] home is an error,
+ * not a fresh station); nothing but the ledger is opened. */
+static st_err
+open_ledger_only(struct station *st, const char *config_path, char **cause)
+{
+	const char *why = "not a directory";
+	struct stat sb;
+	st_err err;
+
+	if (stat(st->cfg->home, &sb) != 0)
+		why = strerror(errno);
+	else if (S_ISDIR(sb.st_mode))
+		why = NULL;
+	if (why != NULL)
+		return st_fail(cause, ST_E_CONFIG,
+		    "no station home at %s (%s): %s", st->cfg->home, why,
+		    config_path != NULL ?
+			"is the configuration's [station] home right?" :
+			"give the station's configuration with --config, "
+			"or set STATION_HOME");
+	err = ledger_open(st->cfg->ledger_path, &st->ledger, cause);
+	if (err)
+		return st_wrap(cause, err, "opening the ledger %s",
+		    st->cfg->ledger_path);
+	return ST_OK;
+}
+
 st_err
 station_open(const struct station_opts *opts, struct station **out,
     char **cause)
@@ -87,6 +115,13 @@ station_open(const struct station_opts *opts, struct station **out,
 	    cause);
 	if (err)
 		goto fail;
+	if (opts->ledger_only) {
+		err = open_ledger_only(st, config_path, cause);
+		if (err)
+			goto fail;
+		*out = st;
+		return ST_OK;
+	}
 	err = make_dirs(st->cfg->home, cause);
 	if (err)
 		goto fail;
@@ -133,12 +168,13 @@ station_open(const struct station_opts *opts, struct station **out,
 	 * starts its own; a failure here must not stop the line, the log
 	 * names the run (docs/reliability.md). */
 	char *why = NULL;
-	int recovered = 0;
-	if (station_recover(st, &recovered, &why) != ST_OK)
+	if (station_recover(st, &st->recovered, &why) != ST_OK) {
 		log_error("crash recovery: %s", why);
-	else if (recovered > 0)
+		st->recovered = -1;
+	} else if (st->recovered > 0) {
 		log_warn("crash recovery finished %d interrupted run(s)",
-		    recovered);
+		    st->recovered);
+	}
 	free(why);
 	*out = st;
 	return ST_OK;

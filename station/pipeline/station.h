@@ -23,6 +23,8 @@ struct station {
 	struct scan_format *scan_format; /* label format, NULL: any (owned) */
 	struct owner *owner; /* this process's run-ownership lock (owned,
 	                          owner.h); NULL: runs record no token */
+	int recovered;	     /* interrupted runs crash recovery settled when the
+	                  station opened; -1 when recovery failed (logged) */
 };
 
 /* What the command line says about the station (the CLI fills it). */
@@ -30,6 +32,12 @@ struct station_opts {
 	const char *config_path; /* --config FILE, or NULL */
 	const char *broker;	 /* --broker HOST:PORT, or NULL */
 	const char *broker_ca;	 /* --broker-ca FILE, or NULL */
+	/* The command only reads or exports the ledger (ledger, export):
+	 * the home must exist already (a missing one is an error naming
+	 * its path; only the ledger file may be created), and no CA, pinned
+	 * root, run-ownership lock or crash recovery is opened: a nightly
+	 * export works without the CA and never settles a run. */
+	int ledger_only;
 };
 
 /*
@@ -38,7 +46,8 @@ struct station_opts {
  * ledger and the CA backend, load the pinned root.  With the embedded
  * defaults and no local CA yet, the local CA is created (a demo or test
  * station needs no setup step); with a config file the CA must exist
- * (`station ca init`).  `opts->broker`/`broker_ca` override [broker].
+ * (`station ca init`).  `opts->broker`/`broker_ca` override [broker];
+ * `opts->ledger_only` opens the ledger alone (see above).
  */
 st_err station_open(const struct station_opts *opts, struct station **out,
     char **cause);

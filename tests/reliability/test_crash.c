@@ -100,6 +100,7 @@ kill_once(const struct station_env *e, const char *uri, long max_delay_us,
     long *landed)
 {
 	const char *args[] = { "provision", uri, "--json", "--quiet", NULL };
+	const char *recover[] = { "recover", NULL };
 	const char *verify[] = { "ledger", "verify", NULL };
 	char *result = NULL, *last_ok = NULL;
 	int bad = 0;
@@ -126,7 +127,11 @@ kill_once(const struct station_env *e, const char *uri, long max_delay_us,
 
 	/* (a) as the kill left it, before any recovery. */
 	bad += check_ledger_intact(e->ledger);
-	/* The next station start recovers; `ledger verify` is one. */
+	/* What the next station start does first, then the chain. */
+	if (station_env_run(e, recover, NULL) != 0) {
+		fprintf(stderr, "check: station recover failed\n");
+		bad++;
+	}
 	if (station_env_run(e, verify, NULL) != 0) {
 		fprintf(stderr, "check: station ledger verify failed\n");
 		bad++;

@@ -72,15 +72,18 @@ skip_without_unshare(void)
 	skip();
 }
 
-/* `station --config CONFIG <cmd> <arg>` inside a new PID namespace with
- * its own /proc; returns the exit status, *out its stdout (owned). */
+/* `station --config CONFIG <cmd> [<arg>...]` (`recover`, or `ledger`'s
+ * `cmd` with `arg`) inside a new PID namespace with its own /proc;
+ * returns the exit status, *out its stdout (owned). */
 static int
 station_in_pidns(struct sim_line *sl, const char *cmd, const char *arg,
     char **out)
 {
+	int recover = strcmp(cmd, "recover") == 0;
 	const char *argv[] = { "unshare", "--pid", "--fork", "--mount-proc",
 		test_bin("STATION_BIN", "build/bin/station"), "--config",
-		sl->config_path, "ledger", cmd, arg, NULL };
+		sl->config_path, recover ? "recover" : "ledger",
+		recover ? NULL : cmd, arg, NULL };
 	struct proc_out o;
 	int rc = proc_run(argv, NULL, 60000, &o);
 
@@ -192,10 +195,10 @@ test_recovery_in_another_pid_namespace_leaves_live_runs(void **state)
 	live_batch_start(&b, "NS-LIVE");
 	struct sim_line *sl = b.sl;
 	const char *ledger = b.ledger;
-	assert_int_equal(station_in_pidns(sl, "verify", NULL, &out), 0);
+	assert_int_equal(station_in_pidns(sl, "recover", NULL, &out), 0);
 	free(out);
 	assert_int_equal(station_in_pidns(sl, "list", "--json", &out), 0);
-	/* Listed after that command's own recovery: both runs live on. */
+	/* Listed after recovery in another namespace: both runs live on. */
 	long shown = 0;
 	for (const char *p = strstr(out, "\"running\""); p != NULL;
 	     p = strstr(p + 1, "\"running\""))
@@ -253,7 +256,7 @@ test_killed_batch_is_recovered_from_another_pid_namespace(void **state)
 	    SLOTS);
 	assert_int_equal(count_lock_files(sl->dir), 1);
 
-	assert_int_equal(station_in_pidns(sl, "list", NULL, &out), 0);
+	assert_int_equal(station_in_pidns(sl, "recover", NULL, &out), 0);
 	free(out);
 	assert_int_equal(check_no_running(ledger), 0);
 	assert_int_equal(sql_count(ledger,

@@ -10,8 +10,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
+#include "station/util/xalloc.h"
 #include "tests/support/proc.h"
 #include "tests/support/scratch.h"
 
@@ -126,6 +128,59 @@ test_numbers_are_validated(void **state)
 	free(home);
 }
 
+/* A read-only command on a home that does not exist (a mistyped
+ * STATION_HOME) is an error naming the path, and creates nothing. */
+static void
+test_read_only_commands_create_nothing(void **state)
+{
+	char *home = scratch_dir();
+	char *gone = xasprintf("%s/typo", home);
+	const char *list[] = { station_bin(), "ledger", "list", NULL };
+	const char *verify[] = { station_bin(), "ledger", "verify", NULL };
+	struct proc_out o = { 0 };
+	struct stat sb;
+
+	(void)state;
+	assert_int_equal(proc_run(list, gone, 30000, &o), 3);
+	assert_non_null(strstr(o.err, gone));
+	assert_non_null(strstr(o.err, "no station home"));
+	proc_out_clear(&o);
+	assert_int_equal(proc_run(verify, gone, 30000, &o), 3);
+	proc_out_clear(&o);
+	assert_int_equal(stat(gone, &sb), -1);
+	free(gone);
+	scratch_rmtree(home);
+	free(home);
+}
+
+/* The station's files are its user's alone whatever the umask: a run
+ * under umask 022 leaves the ledger 0600 and the home 0700. */
+static void
+test_state_is_private_whatever_the_umask(void **state)
+{
+	char *home = scratch_dir();
+	char *led = xasprintf("%s/ledger.db", home);
+	char *ca = xasprintf("%s/ca", home);
+	const char *argv[] = { station_bin(), "provision", "tcp:127.0.0.1:1",
+		"--quiet", NULL };
+	struct proc_out o = { 0 };
+	struct stat sb;
+	mode_t old = umask(022);
+
+	(void)state;
+	proc_run(argv, home, 30000, &o);
+	umask(old);
+	proc_out_clear(&o);
+	assert_int_equal(stat(led, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(stat(ca, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0700);
+	free(led);
+	free(ca);
+	scratch_rmtree(home);
+	free(home);
+}
+
 int
 main(void)
 {
@@ -134,6 +189,8 @@ main(void)
 		cmocka_unit_test(test_help_describes_options),
 		cmocka_unit_test(test_global_options_after_the_command),
 		cmocka_unit_test(test_numbers_are_validated),
+		cmocka_unit_test(test_read_only_commands_create_nothing),
+		cmocka_unit_test(test_state_is_private_whatever_the_umask),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -244,7 +244,7 @@ reprovision_killed_in_revoke(enum vault_mode mode, char **old, char **new)
 
 	/* Vault answers again; the next command recovers. */
 	vault_api_server_set_mode(vault, VAULT_OK);
-	const char *list[] = { "ledger", "list", NULL };
+	const char *list[] = { "recover", NULL };
 	struct proc_out o;
 	assert_int_equal(prov_station(rca->env, list, &o), 0);
 	proc_out_clear(&o);

@@ -105,7 +105,7 @@ test_two_stations_one_serial_exactly_one_passes(void **state)
 {
 	(void)state;
 	struct prov_env *e = prov_env_new();
-	const char *init[] = { "ledger", "list", NULL };
+	const char *init[] = { "recover", NULL };
 	struct proc_out o;
 	long rounds = test_env_long("RESERVE_ROUNDS", ROUNDS_DEFAULT);
 
