@@ -224,7 +224,7 @@ install: $(STATION) $(DEVSIM)
 	install -m 0644 docs/station.1 $(DESTDIR)$(PREFIX)/share/man/man1/station.1
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/station/
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
-	for u in fixtures/systemd/station-export.*; do \
+	for u in fixtures/systemd/station-*.service fixtures/systemd/station-*.timer; do \
 	    sed 's|/usr/local|$(PREFIX)|g' $$u \
 	        >$(DESTDIR)$(PREFIX)/lib/systemd/system/$${u##*/}; \
 	done
@@ -232,7 +232,8 @@ install: $(STATION) $(DEVSIM)
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/station $(DESTDIR)$(PREFIX)/bin/station-devsim \
 	    $(DESTDIR)$(PREFIX)/share/man/man1/station.1 \
-	    $(DESTDIR)$(PREFIX)/lib/systemd/system/station-export.*
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system/station-export.* \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system/station-crl.*
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/station
 
 # The same files that `CHECKSRC_FORMAT=1 make checksrc` checks.
