@@ -6,7 +6,9 @@
  * publishes there instead; `station revoke` publishes a CRL listing the
  * certificate without any `ca crl`, and `openssl verify -crl_check_all
  * -crl_download` then refuses the device's certificate ("certificate
- * revoked") while it accepted it before.  Under a 30-day intermediate the
+ * revoked") while it accepted it before; a run that fails after the CA
+ * signed settles its certificate as revoked and that too publishes a CRL
+ * listing it.  Under a 30-day intermediate the
  * 365-day default profile's certificate ends with the intermediate and the
  * run's events say so.  A crl_url that is not a URL ending in a file name
  * stops the station at the configuration, naming the line.
@@ -22,6 +24,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <openssl/bn.h>
 #include <openssl/pem.h>
 
 #include "db/ledger.h"
@@ -195,6 +198,53 @@ test_revoke_publishes_and_relying_party_refuses(void **state)
 	free(serial);
 }
 
+/* Whether the published CRL lists `serial` (lower-case hex). */
+static int
+published_lists(struct fx *fx, const char *serial)
+{
+	char *path = xasprintf("%s/line-7.crl", fx->pub_dir);
+	FILE *fp = fopen(path, "rb");
+	X509_CRL *crl;
+	X509_REVOKED *rev = NULL;
+	BIGNUM *bn = NULL;
+	ASN1_INTEGER *ai;
+	int found;
+
+	assert_non_null(fp);
+	crl = d2i_X509_CRL_fp(fp, NULL);
+	fclose(fp);
+	assert_non_null(crl);
+	assert_true(BN_hex2bn(&bn, serial) > 0);
+	ai = BN_to_ASN1_INTEGER(bn, NULL);
+	found = X509_CRL_get0_by_serial(crl, &rev, ai) == 1;
+	ASN1_INTEGER_free(ai);
+	BN_free(bn);
+	X509_CRL_free(crl);
+	free(path);
+	return found;
+}
+
+/* The station's own revocation (a run that failed after the CA signed:
+ * the device refused the write) publishes as `station revoke` does. */
+static void
+test_settling_a_failed_run_publishes(void **state)
+{
+	struct fx *fx = *state;
+	int status;
+	json_t *res;
+
+	configure(fx, 3650, 1);
+	fx->sim = devsim_proc_start((const char *[]){ "--serial", "SN-CRL-0002",
+	    "--fault", "refuse-write", NULL });
+	assert_non_null(fx->sim);
+	res = prov_provision(fx->env, fx->sim->uri, NULL, &status);
+	assert_non_null(res);
+	assert_int_equal(status, 1);
+	assert_true(strlen(prov_jstr(res, "cert_serial")) > 0);
+	assert_true(published_lists(fx, prov_jstr(res, "cert_serial")));
+	json_decref(res);
+}
+
 static void
 test_out_publishes_elsewhere(void **state)
 {
@@ -281,6 +331,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_revoke_publishes_and_relying_party_refuses, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_settling_a_failed_run_publishes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_publishes_elsewhere,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_says_notafter_capped,
