@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -475,17 +474,26 @@ local_crl_refresh(struct local_ca *ca, char **cause)
 	return ST_OK;
 }
 
-/* The [ca] keys of the publication, each with its URL rule. */
-static const struct {
-	const char *key;
-	int crl_file;
-	size_t offset;
-} pub_keys[] = {
-	{ "crl_url", 1, offsetof(struct local_ca_pub, crl_url) },
-	{ "ocsp_url", 0, offsetof(struct local_ca_pub, ocsp_url) },
-	{ "ca_issuers_url", 0, offsetof(struct local_ca_pub, ca_issuers_url) },
-	{ "crl_dir", -1, offsetof(struct local_ca_pub, crl_dir) },
-};
+/* The [ca] URL `key` of `s`, checked (crl_file: local_ca_url_check),
+ * into *dst (owned); *dst stays NULL when the key is not set. */
+static st_err
+take_url(const struct ca_settings *s, const char *key, int crl_file, char **dst,
+    char **cause)
+{
+	const char *v = ca_settings_get(s, key);
+	char *why = NULL;
+	st_err err;
+
+	if (v == NULL)
+		return ST_OK;
+	err = local_ca_url_check(v, crl_file, &why);
+	if (err)
+		err = st_fail(cause, err, "[ca] key '%s': %s", key, why);
+	else
+		*dst = xstrdup(v);
+	free(why);
+	return err;
+}
 
 st_err
 local_ca_set_publication(struct ca_backend *base, const struct ca_settings *s,
@@ -493,28 +501,24 @@ local_ca_set_publication(struct ca_backend *base, const struct ca_settings *s,
 {
 	struct local_ca *ca = (struct local_ca *)base;
 	struct local_ca_pub pub = { 0 };
-	const char *v;
-	char *why = NULL;
-	st_err err = ST_OK;
+	const char *dir;
+	st_err err;
 
 	if (!local_ca_is(base))
 		return st_fail(cause, ST_E_ARG,
 		    "only the local CA publishes "
 		    "a CRL here");
-	for (size_t i = 0; i < sizeof pub_keys / sizeof pub_keys[0]; i++) {
-		v = ca_settings_get(s, pub_keys[i].key);
-		if (v == NULL)
-			continue;
-		if (pub_keys[i].crl_file >= 0) {
-			err = local_ca_url_check(v, pub_keys[i].crl_file, &why);
-			if (err) {
-				err = st_fail(cause, err, "[ca] key '%s': %s",
-				    pub_keys[i].key, why);
-				goto out;
-			}
-		}
-		*(char **)((char *)&pub + pub_keys[i].offset) = xstrdup(v);
-	}
+	err = take_url(s, "crl_url", 1, &pub.crl_url, cause);
+	if (err == ST_OK)
+		err = take_url(s, "ocsp_url", 0, &pub.ocsp_url, cause);
+	if (err == ST_OK)
+		err = take_url(s, "ca_issuers_url", 0, &pub.ca_issuers_url,
+		    cause);
+	if (err)
+		goto out;
+	dir = ca_settings_get(s, "crl_dir");
+	if (dir != NULL)
+		pub.crl_dir = xstrdup(dir);
 	pthread_mutex_lock(&ca->lock);
 	local_ca_pub_clear(&ca->pub);
 	ca->pub = pub;
@@ -522,7 +526,6 @@ local_ca_set_publication(struct ca_backend *base, const struct ca_settings *s,
 	pthread_mutex_unlock(&ca->lock);
 out:
 	local_ca_pub_clear(&pub);
-	free(why);
 	return err;
 }
 

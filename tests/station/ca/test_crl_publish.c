@@ -491,6 +491,17 @@ test_without_urls_leaves_carry_none(void **state)
 	X509_CRL_free(crl);
 	X509_free(leaf);
 	free(path);
+	/* Settings that did not come through the configuration are checked
+	 * all the same. */
+	struct ca_test_settings t;
+	char *cause = NULL;
+	assert_int_equal(local_ca_set_publication(fx->ca,
+			     ca_test_settings(&t, "crl_url",
+				 "http://pki.example/crl/", NULL),
+			     &cause),
+	    ST_E_CONFIG);
+	assert_non_null(strstr(cause, "[ca] key 'crl_url'"));
+	free(cause);
 }
 
 static void
