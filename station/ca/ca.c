@@ -37,12 +37,16 @@ static const struct ca_key ca_keys[] = {
 	{ "pkcs11_module", CA_KEY_TEXT, 0, 0 },
 	{ "pin_file", CA_KEY_PATH, 0, 0 },
 	{ "pin_env", CA_KEY_ENV_NAME, 0, 0 },
+	{ "crl_url", CA_KEY_CRL_URL, 0, 0 },
+	{ "ocsp_url", CA_KEY_URL, 0, 0 },
+	{ "ca_issuers_url", CA_KEY_URL, 0, 0 },
+	{ "crl_dir", CA_KEY_PATH, 0, 0 },
 };
 
 #define CA_KEYS_LEN (sizeof ca_keys / sizeof ca_keys[0])
 
 static const char *const local_keys[] = { "key", "pkcs11_module", "pin_file",
-	"pin_env", NULL };
+	"pin_env", "crl_url", "ocsp_url", "ca_issuers_url", "crl_dir", NULL };
 static const char *const vault_keys[] = { "addr", "mount", "role", "namespace",
 	"token_file", "token_env", "approle_role_id_file",
 	"approle_secret_id_file", "ca_bundle", "pin_sha256", "timeout_ms",
@@ -132,6 +136,11 @@ ca_key_check(const struct ca_key *key, const char *value, char **why)
 		 * line. */
 		err = pkcs11_uri_parse(value, &u, why);
 		pkcs11_uri_clear(&u);
+		break;
+	case CA_KEY_URL:
+	case CA_KEY_CRL_URL:
+		err =
+		    local_ca_url_check(value, key->type == CA_KEY_CRL_URL, why);
 		break;
 	}
 	return err;
@@ -283,5 +292,6 @@ ca_issued_clear(struct ca_issued *issued)
 	X509_free(issued->cert);
 	sk_X509_pop_free(issued->chain, X509_free);
 	free(issued->serial_hex);
+	free(issued->note);
 	memset(issued, 0, sizeof *issued);
 }

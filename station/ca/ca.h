@@ -43,6 +43,8 @@ struct ca_issued {
 	STACK_OF(X509) * chain; /* issuer first, root last (owned; may lack the
 	                          root if the backend does not return it) */
 	char *serial_hex;	/* certificate serial, lower-case hex (owned) */
+	char *note; /* what the CA changed from the request, for the run's
+	               info ("notAfter capped at ..."); owned, NULL: nothing */
 };
 
 /* Free what `issued` owns and zero it (accepts a zeroed struct). */
@@ -108,6 +110,9 @@ enum ca_key_type {
 	CA_KEY_ENV_NAME,   /* the name of an environment variable holding a
 	                       secret (never the secret: errors do not echo) */
 	CA_KEY_PKCS11_URI, /* a PKCS#11 URI (pkcs11.h) */
+	CA_KEY_URL,	   /* an http(s) URL put on certificates
+	                      (local_ca_url_check) */
+	CA_KEY_CRL_URL,	   /* the same, ending in the CRL's file name */
 };
 
 struct ca_key {

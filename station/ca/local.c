@@ -113,7 +113,8 @@ add_leaf_exts(X509 *cert, X509 *inter, const struct profile *p, char **cause)
 }
 
 static X509 *
-make_leaf(struct local_ca *ca, const struct ca_request *req, char **cause)
+make_leaf(struct local_ca *ca, const struct ca_request *req, char **note,
+    char **cause)
 {
 	X509 *cert = X509_new();
 	ASN1_INTEGER *serial = NULL;
@@ -133,8 +134,10 @@ make_leaf(struct local_ca *ca, const struct ca_request *req, char **cause)
 		st_fail_ssl(cause, ST_E_CA, "filling the certificate");
 		goto fail;
 	}
-	if (local_set_validity(cert, req->profile->validity_days, cause) ||
+	if (local_set_leaf_validity(cert, ca->inter,
+		req->profile->validity_days, note, cause) ||
 	    add_leaf_exts(cert, ca->inter, req->profile, cause) ||
+	    local_add_leaf_urls(cert, &ca->pub, cause) ||
 	    copy_san(cert, req->csr, cause))
 		goto fail;
 	if (X509_sign(cert, local_signing_key(ca), EVP_sha256()) <= 0) {
@@ -200,7 +203,7 @@ local_sign(struct ca_backend *base, const struct ca_request *req,
 		return st_fail_ssl(cause, ST_E_CA,
 		    "the CSR's signature does not verify");
 	pthread_mutex_lock(&ca->lock);
-	cert = make_leaf(ca, req, cause);
+	cert = make_leaf(ca, req, &out->note, cause);
 	if (cert == NULL) {
 		err = ST_E_CA;
 		goto out;
@@ -224,6 +227,10 @@ local_sign(struct ca_backend *base, const struct ca_request *req,
 	    req->device_serial ? req->device_serial : "?");
 out:
 	pthread_mutex_unlock(&ca->lock);
+	if (err) {
+		free(out->note);
+		out->note = NULL;
+	}
 	X509_free(cert);
 	free(serial_hex);
 	return err;
@@ -307,6 +314,10 @@ local_revoke(struct ca_backend *base, const char *serial_hex,
 	if (err == ST_OK)
 		log_info("%s serial %s",
 		    done.found ? "already revoked" : "revoked", serial_hex);
+	/* Also when it was revoked already: a process stopped between the
+	 * two left the published CRL without it. */
+	if (err == ST_OK)
+		err = local_crl_refresh(ca, cause);
 	return err;
 }
 
@@ -336,6 +347,7 @@ local_free(struct ca_backend *base)
 		log_error("local CA %s: %s", ca->dir, why);
 	free(why);
 	pthread_mutex_destroy(&ca->lock);
+	local_ca_pub_clear(&ca->pub);
 	X509_free(ca->root);
 	X509_free(ca->inter);
 	EVP_PKEY_free(ca->inter_key);
@@ -471,6 +483,7 @@ local_ca_open_settings(const struct ca_settings *s, struct ca_backend **out,
     char **cause)
 {
 	struct local_ca_key key;
+	st_err err;
 
 	*out = NULL;
 	if (s->dir == NULL || s->dir[0] == '\0')
@@ -482,7 +495,15 @@ local_ca_open_settings(const struct ca_settings *s, struct ca_backend **out,
 		.pin_file = ca_settings_get(s, "pin_file"),
 		.pin_env = ca_settings_get(s, "pin_env"),
 	};
-	return local_ca_open_key(s->dir, &key, out, cause);
+	err = local_ca_open_key(s->dir, &key, out, cause);
+	if (err)
+		return err;
+	err = local_ca_set_publication(*out, s, cause);
+	if (err) {
+		ca_free(*out);
+		*out = NULL;
+	}
+	return err;
 }
 
 st_err

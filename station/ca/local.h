@@ -12,6 +12,9 @@
  *	                                 "SERIAL TIME REASON"
  *	DIR/crlnumber                    the last CRL number issued (decimal)
  *	DIR/crl.pem  crl.der             the last CRL (`station ca crl`)
+ *	DIR/crl.lock                     serialises CRL issues between
+ *	                                 processes (a revoke's refresh and
+ *	                                 the timer's `station ca crl`)
  *	DIR/certs/SERIAL.pem             a copy of each issued certificate
  *	DIR/issued.log                   issuances not yet settled into the
  *	                                 two above (local_int.h)
@@ -86,16 +89,58 @@ int local_ca_is(const struct ca_backend *ca);
 #define LOCAL_CRL_DAYS 7 /* nextUpdate = now + 7 days unless told */
 
 /*
- * Issue a new CRL listing every serial in DIR/revoked.txt with its reason
- * code (a reason that is not an RFC 5280 name counts as unspecified), signed by the intermediate (through the token when there is one),
- * with the next CRL number (DIR/crlnumber, stored before the CRL is
- * written) and the authority key identifier; nextUpdate = now + `days`.
- * Writes OUT_DIR/crl.pem and OUT_DIR/crl.der (replaced atomically;
- * out_dir NULL: the CA directory).  *number (may be NULL) gets the CRL
- * number.  ST_E_ARG if `ca` is not a local CA.
+ * Where relying parties find revocation (the [ca] keys crl_url, ocsp_url,
+ * ca_issuers_url, crl_dir; docs/ca-backends.md).  Taken from `s` (borrowed
+ * for the call; the backend copies what it keeps): every leaf signed
+ * afterwards carries a CRL distribution point (crl_url) and an authority
+ * information access (ocsp_url, ca_issuers_url) for those set; every CRL
+ * carries the matching issuing distribution point; and with crl_dir every
+ * revocation publishes a new CRL there (local_ca_crl).  ST_E_CONFIG names
+ * a key whose value is not acceptable.  ST_E_ARG if `ca` is not local.
  */
-st_err local_ca_crl(struct ca_backend *ca, const char *out_dir, int days,
+st_err local_ca_set_publication(struct ca_backend *ca,
+    const struct ca_settings *s, char **cause);
+
+/*
+ * Check a URL given for crl_url (crl_file 1) or ocsp_url / ca_issuers_url
+ * (0): http:// or https://, a host, at most 512 characters of RFC 3986
+ * (printable ASCII, no space, quote, angle bracket or backslash); a CRL
+ * URL also ends in the CRL's file name (letters, digits, '.', '_', '-',
+ * ending in ".crl"; no query or fragment), the name the CRL is published
+ * under.  ST_E_CONFIG with *why (caller frees) saying what was expected;
+ * the message does not quote the value.
+ */
+st_err local_ca_url_check(const char *url, int crl_file, char **why);
+
+/*
+ * The name the CRL is published under: the file name at the end of
+ * crl_url (e.g. "station-7.crl" for http://pki.example/crl/station-7.crl),
+ * "intermediate.crl" without one; the PEM copy adds ".pem".  Caller frees.
+ */
+char *local_ca_crl_file_name(const char *crl_url);
+
+/*
+ * Issue a new CRL listing every serial in DIR/revoked.txt with its reason
+ * code (a reason that is not an RFC 5280 name counts as unspecified),
+ * signed by the intermediate (through the token when there is one), with
+ * the next CRL number (DIR/crlnumber, stored before the CRL is written),
+ * the authority key identifier and a critical issuing distribution point
+ * (onlyContainsUserCerts, and crl_url as its name when set, so that it
+ * matches the leaves' distribution point); nextUpdate = now + `days`
+ * (< 1: LOCAL_CRL_DAYS).  Writes DIR/crl.pem and DIR/crl.der; then
+ * publishes it into `pub_dir` (NULL: crl_dir when set, else nowhere) as
+ * NAME and NAME.pem (local_ca_crl_file_name), mode 0644.  Every file is
+ * replaced atomically, and CRL issues are serialised between processes,
+ * so a published CRL is never replaced by one with a lower number.
+ * *number (may be NULL) gets the CRL number.  ST_E_ARG if `ca` is not a
+ * local CA; ST_E_IO names a directory or file that cannot be written.
+ */
+st_err local_ca_crl(struct ca_backend *ca, const char *pub_dir, int days,
     long *number, char **cause);
+
+/* The directory the CA publishes its CRL into ([ca] crl_dir; borrowed),
+ * NULL when none is configured. */
+const char *local_ca_crl_dir(const struct ca_backend *ca);
 
 /*
  * A certificate with subject CN=`cn`, issued by the intermediate, for a

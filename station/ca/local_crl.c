@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/pem.h>
@@ -198,8 +200,40 @@ add_revoked(X509_CRL *crl, const char *dir, char **cause)
 	return local_each_line(dir, "revoked.txt", revoked_line, crl, cause);
 }
 
+/*
+ * The issuing distribution point: critical (RFC 5280 5.2.5), this CRL
+ * covers only end-entity certificates (the intermediate has pathlen 0),
+ * and with crl_url its name is the leaves' distribution point: relying
+ * parties that match the two (OpenSSL, EMQX) accept it for those leaves.
+ */
+static int
+add_idp(X509_CRL *crl, const char *crl_url)
+{
+	ISSUING_DIST_POINT *idp = ISSUING_DIST_POINT_new();
+	int ok = 0;
+
+	if (idp == NULL)
+		goto out;
+	idp->onlyuser = 0xFF; /* ASN1_FBOOLEAN true */
+	if (crl_url != NULL) {
+		idp->distpoint = DIST_POINT_NAME_new();
+		if (idp->distpoint == NULL)
+			goto out;
+		idp->distpoint->type = 0; /* fullName */
+		idp->distpoint->name.fullname = local_uri_names(crl_url);
+		if (idp->distpoint->name.fullname == NULL)
+			goto out;
+	}
+	ok = X509_CRL_add1_ext_i2d(crl, NID_issuing_distribution_point, idp, 1,
+	    X509V3_ADD_DEFAULT);
+out:
+	ISSUING_DIST_POINT_free(idp);
+	return ok;
+}
+
 static st_err
-crl_exts(X509_CRL *crl, X509 *issuer, long number, char **cause)
+crl_exts(X509_CRL *crl, X509 *issuer, long number, const char *crl_url,
+    char **cause)
 {
 	X509V3_CTX ctx;
 	X509_EXTENSION *aki;
@@ -211,7 +245,8 @@ crl_exts(X509_CRL *crl, X509 *issuer, long number, char **cause)
 	    "keyid:always");
 	if (num == NULL || aki == NULL || !ASN1_INTEGER_set(num, number) ||
 	    !X509_CRL_add_ext(crl, aki, -1) ||
-	    !X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0))
+	    !X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) ||
+	    !add_idp(crl, crl_url))
 		err = st_fail_ssl(cause, ST_E_CRYPTO, "adding CRL extensions");
 	X509_EXTENSION_free(aki);
 	ASN1_INTEGER_free(num);
@@ -234,7 +269,7 @@ make_crl(struct local_ca *ca, int days, long number, char **cause)
 		goto fail;
 	}
 	if (add_revoked(crl, ca->dir, cause) ||
-	    crl_exts(crl, ca->inter, number, cause))
+	    crl_exts(crl, ca->inter, number, ca->pub.crl_url, cause))
 		goto fail;
 	X509_CRL_sort(crl);
 	if (X509_CRL_sign(crl, local_signing_key(ca), EVP_sha256()) <= 0) {
@@ -251,43 +286,123 @@ fail:
 	return NULL;
 }
 
-/* Write to PATH.tmp, fsync, rename: a reader sees the old or the new. */
+/*
+ * DIR/NAME as PEM or DER, mode 0644 whatever the umask (a CRL is public
+ * and a web server must read it): written to DIR/.NAME.tmp, synced, then
+ * renamed over NAME and the directory synced, so a reader (the web
+ * server) sees the old CRL or the new one, never a part.
+ */
 static st_err
-write_crl_file(const char *path, X509_CRL *crl, int pem, char **cause)
+write_crl_file(const char *dir, const char *name, X509_CRL *crl, int pem,
+    char **cause)
 {
-	char *tmp = xasprintf("%s.tmp", path);
-	FILE *fp = fopen(tmp, "w");
-	st_err err = ST_OK;
+	char *path = xasprintf("%s/%s", dir, name);
+	char *tmp = xasprintf("%s/.%s.tmp", dir, name);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	BIO *bio = NULL;
 	int ok;
+	st_err err = ST_OK;
 
-	if (fp == NULL) {
+	if (fd < 0) {
 		err = st_fail(cause, ST_E_IO, "cannot create %s: %s", tmp,
 		    strerror(errno));
 		goto out;
 	}
-	ok = pem ? PEM_write_X509_CRL(fp, crl) : i2d_X509_CRL_fp(fp, crl);
-	if (!ok || fflush(fp) != 0 || fsync(fileno(fp)) != 0)
+	bio = BIO_new_fd(fd, BIO_NOCLOSE);
+	ok = bio != NULL &&
+	    (pem ? PEM_write_bio_X509_CRL(bio, crl) :
+		   i2d_X509_CRL_bio(bio, crl));
+	if (!ok || BIO_flush(bio) != 1) {
 		err = st_fail_ssl(cause, ST_E_IO, "writing %s", tmp);
-	if (fclose(fp) != 0 && err == ST_OK)
+		goto out;
+	}
+	if (fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
 		err = st_fail(cause, ST_E_IO, "writing %s: %s", tmp,
 		    strerror(errno));
-	if (err == ST_OK && rename(tmp, path) != 0)
+		goto out;
+	}
+	if (rename(tmp, path) != 0) {
 		err = st_fail(cause, ST_E_IO, "cannot replace %s: %s", path,
 		    strerror(errno));
+		goto out;
+	}
+	err = local_fsync_dir(dir, cause);
+out:
+	BIO_free(bio);
+	if (fd >= 0)
+		close(fd);
 	if (err)
 		unlink(tmp);
-out:
 	free(tmp);
+	free(path);
+	return err;
+}
+
+/* DIR/crl.lock, held (flock) until *fd is closed: another process's CRL
+ * issue waits, so numbers reach the files in the order they were taken. */
+static st_err
+crl_lock(const char *dir, int *fd, char **cause)
+{
+	char *path = xasprintf("%s/crl.lock", dir);
+	st_err err = ST_OK;
+
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0) {
+		err = st_fail(cause, ST_E_IO, "cannot open %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	while (flock(*fd, LOCK_EX) != 0) {
+		if (errno == EINTR)
+			continue;
+		err = st_fail(cause, ST_E_IO, "cannot lock %s: %s", path,
+		    strerror(errno));
+		close(*fd);
+		*fd = -1;
+		goto out;
+	}
+out:
+	free(path);
+	return err;
+}
+
+/* The CRL as NAME (DER, what the distribution point names) and NAME.pem
+ * in the publication directory. */
+static st_err
+publish(const struct local_ca *ca, const char *pub_dir, X509_CRL *crl,
+    char **cause)
+{
+	char *name = local_ca_crl_file_name(ca->pub.crl_url);
+	char *pem = xasprintf("%s.pem", name);
+	struct stat st;
+	st_err err;
+
+	if (stat(pub_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		err = st_fail(cause, ST_E_IO,
+		    "the CRL publication directory "
+		    "%s does not exist: create it, writable by the station and "
+		    "readable by the web server",
+		    pub_dir);
+		goto out;
+	}
+	err = write_crl_file(pub_dir, pem, crl, 1, cause);
+	if (err == ST_OK)
+		err = write_crl_file(pub_dir, name, crl, 0, cause);
+	if (err == ST_OK)
+		log_info("CRL published as %s/%s", pub_dir, name);
+out:
+	free(pem);
+	free(name);
 	return err;
 }
 
 st_err
-local_ca_crl(struct ca_backend *base, const char *out_dir, int days,
+local_ca_crl(struct ca_backend *base, const char *pub_dir, int days,
     long *number, char **cause)
 {
 	struct local_ca *ca = (struct local_ca *)base;
 	X509_CRL *crl = NULL;
-	char *pem = NULL, *der = NULL;
+	int lock = -1;
 	long n = 0;
 	st_err err;
 
@@ -298,9 +413,12 @@ local_ca_crl(struct ca_backend *base, const char *out_dir, int days,
 		    base->describe);
 	if (days < 1)
 		days = LOCAL_CRL_DAYS;
-	if (out_dir == NULL)
-		out_dir = ca->dir;
+	if (pub_dir == NULL)
+		pub_dir = ca->pub.crl_dir;
 	pthread_mutex_lock(&ca->lock);
+	err = crl_lock(ca->dir, &lock, cause);
+	if (err)
+		goto out;
 	err = next_crl_number(ca->dir, &n, cause);
 	if (err)
 		goto out;
@@ -309,23 +427,105 @@ local_ca_crl(struct ca_backend *base, const char *out_dir, int days,
 		err = ST_E_CA;
 		goto out;
 	}
-	pem = xasprintf("%s/crl.pem", out_dir);
-	der = xasprintf("%s/crl.der", out_dir);
-	err = write_crl_file(pem, crl, 1, cause);
+	err = write_crl_file(ca->dir, "crl.pem", crl, 1, cause);
 	if (err)
 		goto out;
-	err = write_crl_file(der, crl, 0, cause);
+	err = write_crl_file(ca->dir, "crl.der", crl, 0, cause);
 	if (err)
 		goto out;
+	if (pub_dir != NULL) {
+		err = publish(ca, pub_dir, crl, cause);
+		if (err)
+			goto out;
+	}
 	log_info("CRL %ld: %d revoked certificate(s)", n,
 	    sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)));
 	if (number != NULL)
 		*number = n;
 out:
+	if (lock >= 0)
+		close(lock); /* releases the flock */
 	pthread_mutex_unlock(&ca->lock);
-	free(pem);
-	free(der);
 	X509_CRL_free(crl);
+	return err;
+}
+
+const char *
+local_ca_crl_dir(const struct ca_backend *base)
+{
+	if (!local_ca_is(base))
+		return NULL;
+	return ((const struct local_ca *)base)->pub.crl_dir;
+}
+
+st_err
+local_crl_refresh(struct local_ca *ca, char **cause)
+{
+	st_err err;
+
+	if (ca->pub.crl_dir == NULL)
+		return ST_OK;
+	err = local_ca_crl(&ca->base, NULL, 0, NULL, cause);
+	if (err)
+		return st_wrap(cause, err,
+		    "revoked, but publishing the new CRL "
+		    "in %s failed",
+		    ca->pub.crl_dir);
+	return ST_OK;
+}
+
+/* The [ca] URL `key` of `s`, checked (crl_file: local_ca_url_check),
+ * into *dst (owned); *dst stays NULL when the key is not set. */
+static st_err
+take_url(const struct ca_settings *s, const char *key, int crl_file, char **dst,
+    char **cause)
+{
+	const char *v = ca_settings_get(s, key);
+	char *why = NULL;
+	st_err err;
+
+	if (v == NULL)
+		return ST_OK;
+	err = local_ca_url_check(v, crl_file, &why);
+	if (err)
+		err = st_fail(cause, err, "[ca] key '%s': %s", key, why);
+	else
+		*dst = xstrdup(v);
+	free(why);
+	return err;
+}
+
+st_err
+local_ca_set_publication(struct ca_backend *base, const struct ca_settings *s,
+    char **cause)
+{
+	struct local_ca *ca = (struct local_ca *)base;
+	struct local_ca_pub pub = { 0 };
+	const char *dir;
+	st_err err;
+
+	if (!local_ca_is(base))
+		return st_fail(cause, ST_E_ARG,
+		    "only the local CA publishes "
+		    "a CRL here");
+	err = take_url(s, "crl_url", 1, &pub.crl_url, cause);
+	if (err == ST_OK)
+		err = take_url(s, "ocsp_url", 0, &pub.ocsp_url, cause);
+	if (err == ST_OK)
+		err = take_url(s, "ca_issuers_url", 0, &pub.ca_issuers_url,
+		    cause);
+	if (err)
+		goto out;
+	dir = ca_settings_get(s, "crl_dir");
+	if (dir != NULL)
+		pub.crl_dir = xstrdup(dir);
+	pthread_mutex_lock(&ca->lock);
+	local_ca_pub_clear(&ca->pub);
+	ca->pub = pub;
+	memset(&pub, 0, sizeof pub);
+	pthread_mutex_unlock(&ca->lock);
+out:
+	local_ca_pub_clear(&pub);
 	return err;
 }
 

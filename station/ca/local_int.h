@@ -6,6 +6,7 @@
 #define ST_CA_LOCAL_INT_H
 
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <pthread.h>
 #include <sys/types.h>
 
@@ -13,8 +14,16 @@
 #include "station/ca/ca.h"
 #include "station/ca/pkcs11.h"
 
+/* Where relying parties look (local_ca_set_publication); owned, NULL when
+ * not configured. */
+struct local_ca_pub {
+	char *crl_url, *ocsp_url, *ca_issuers_url;
+	char *crl_dir;
+};
+
 struct local_ca {
 	struct ca_backend base; /* first: the pipeline sees only this */
+	struct local_ca_pub pub;
 	char *dir;
 	X509 *root, *inter;
 	EVP_PKEY *inter_key;	  /* the key file's key, or NULL */
@@ -36,6 +45,36 @@ st_err local_rand_serial(ASN1_INTEGER **out, char **cause);
 
 /* notBefore = now - LOCAL_BACKDATE_SECONDS, notAfter = now + days. */
 st_err local_set_validity(X509 *cert, int days, char **cause);
+
+/*
+ * A leaf's validity: as local_set_validity, but never outside its
+ * issuer's: notAfter is capped at the issuer's notAfter (*note, caller
+ * frees, then says so for the run's info; NULL when nothing was capped)
+ * and notBefore raised to the issuer's notBefore.  ST_E_CA when the issuer
+ * has expired.
+ */
+st_err local_set_leaf_validity(X509 *cert, X509 *issuer, int days, char **note,
+    char **cause);
+
+/* The CRL distribution point and authority information access of `pub`
+ * (those configured) on a leaf. */
+st_err local_add_leaf_urls(X509 *cert, const struct local_ca_pub *pub,
+    char **cause);
+
+/* A GENERAL_NAMES holding the one URI `url` (GENERAL_NAMES_free), NULL
+ * when OpenSSL cannot allocate it. */
+GENERAL_NAMES *local_uri_names(const char *url);
+
+/* Free what `pub` owns and zero it. */
+void local_ca_pub_clear(struct local_ca_pub *pub);
+
+/*
+ * After a revocation (or a revocation found done): with crl_dir set,
+ * issue and publish a new CRL (local_ca_crl), so that relying parties see
+ * it without waiting for the timer; without crl_dir, nothing.  The
+ * caller must not hold the CA's lock.
+ */
+st_err local_crl_refresh(struct local_ca *ca, char **cause);
 
 /*
  * Add extension `nid` written in openssl.cnf syntax ("critical,CA:FALSE").

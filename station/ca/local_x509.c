@@ -1,5 +1,6 @@
 /* Pieces shared by local CA creation and signing (see local_int.h). */
 #include "station/ca/local_int.h"
+#include "station/ca/local.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "station/util/clock.h"
 #include "station/util/xalloc.h"
+#include "station/x509/cert_check.h"
 
 st_err
 local_rand_serial(ASN1_INTEGER **out, char **cause)
@@ -215,4 +218,221 @@ local_fsync_dir(const char *dir, char **cause)
 		    strerror(errno));
 	close(fd);
 	return err;
+}
+
+st_err
+local_set_leaf_validity(X509 *cert, X509 *issuer, int days, char **note,
+    char **cause)
+{
+	const ASN1_TIME *until = X509_get0_notAfter(issuer);
+	const ASN1_TIME *from = X509_get0_notBefore(issuer);
+	char when[21];
+	st_err err;
+
+	*note = NULL;
+	if (X509_cmp_current_time(until) <= 0) {
+		clock_iso8601_utc(when, cert_not_after(issuer));
+		return st_fail(cause, ST_E_CA,
+		    "the issuing CA expired on %s: "
+		    "install a new intermediate",
+		    when);
+	}
+	err = local_set_validity(cert, days, cause);
+	if (err)
+		return err;
+	/* A relying party refuses a leaf whose issuer is not valid at the
+	 * time it checks: a leaf outliving its issuer would stop working
+	 * before its notAfter, so it is shortened, and the run says so. */
+	if (ASN1_TIME_compare(X509_get0_notAfter(cert), until) > 0) {
+		if (!X509_set1_notAfter(cert, until))
+			return st_fail_ssl(cause, ST_E_CRYPTO,
+			    "capping the validity period");
+		clock_iso8601_utc(when, cert_not_after(issuer));
+		*note = xasprintf("notAfter capped at the issuing CA's "
+				  "notAfter %s (the profile asks %d days)",
+		    when, days);
+	}
+	if (ASN1_TIME_compare(X509_get0_notBefore(cert), from) < 0 &&
+	    !X509_set1_notBefore(cert, from)) {
+		free(*note);
+		*note = NULL;
+		return st_fail_ssl(cause, ST_E_CRYPTO,
+		    "raising the start of the validity period");
+	}
+	return ST_OK;
+}
+
+GENERAL_NAMES *
+local_uri_names(const char *url)
+{
+	GENERAL_NAMES *names = GENERAL_NAMES_new();
+	GENERAL_NAME *gn = GENERAL_NAME_new();
+	ASN1_IA5STRING *ia5 = ASN1_IA5STRING_new();
+
+	if (names == NULL || gn == NULL || ia5 == NULL ||
+	    !ASN1_STRING_set(ia5, url, (int)strlen(url)))
+		goto fail;
+	GENERAL_NAME_set0_value(gn, GEN_URI, ia5);
+	ia5 = NULL;
+	if (!sk_GENERAL_NAME_push(names, gn))
+		goto fail;
+	return names;
+fail:
+	ASN1_IA5STRING_free(ia5);
+	GENERAL_NAME_free(gn);
+	GENERAL_NAMES_free(names);
+	return NULL;
+}
+
+/* crlDistributionPoints: one distribution point named by `url`.  Built
+ * as a structure, not as openssl.cnf text, so no character of the URL
+ * (a comma) can be read as syntax. */
+static st_err
+add_cdp(X509 *cert, const char *url, char **cause)
+{
+	CRL_DIST_POINTS *cdp = sk_DIST_POINT_new_null();
+	DIST_POINT *dp = DIST_POINT_new();
+	int ok = 0;
+
+	if (cdp == NULL || dp == NULL)
+		goto out;
+	dp->distpoint = DIST_POINT_NAME_new();
+	if (dp->distpoint == NULL)
+		goto out;
+	dp->distpoint->type = 0; /* fullName */
+	dp->distpoint->name.fullname = local_uri_names(url);
+	if (dp->distpoint->name.fullname == NULL ||
+	    !sk_DIST_POINT_push(cdp, dp))
+		goto out;
+	dp = NULL;
+	ok = X509_add1_ext_i2d(cert, NID_crl_distribution_points, cdp, 0,
+	    X509V3_ADD_DEFAULT);
+out:
+	DIST_POINT_free(dp);
+	CRL_DIST_POINTS_free(cdp);
+	if (!ok)
+		return st_fail_ssl(cause, ST_E_CRYPTO,
+		    "adding the CRL distribution point");
+	return ST_OK;
+}
+
+/* One accessDescription (method `nid`, location `url`) onto `aia`. */
+static int
+push_access(AUTHORITY_INFO_ACCESS *aia, int nid, const char *url)
+{
+	ACCESS_DESCRIPTION *ad = ACCESS_DESCRIPTION_new();
+	GENERAL_NAMES *names = local_uri_names(url);
+
+	if (ad == NULL || names == NULL)
+		goto fail;
+	ASN1_OBJECT_free(ad->method);
+	ad->method = OBJ_nid2obj(nid);
+	GENERAL_NAME_free(ad->location);
+	ad->location = sk_GENERAL_NAME_pop(names);
+	if (!sk_ACCESS_DESCRIPTION_push(aia, ad))
+		goto fail;
+	GENERAL_NAMES_free(names);
+	return 1;
+fail:
+	GENERAL_NAMES_free(names);
+	ACCESS_DESCRIPTION_free(ad);
+	return 0;
+}
+
+static st_err
+add_aia(X509 *cert, const char *ocsp, const char *issuers, char **cause)
+{
+	AUTHORITY_INFO_ACCESS *aia = sk_ACCESS_DESCRIPTION_new_null();
+	st_err err = ST_OK;
+
+	if (aia == NULL || (ocsp && !push_access(aia, NID_ad_OCSP, ocsp)) ||
+	    (issuers && !push_access(aia, NID_ad_ca_issuers, issuers)) ||
+	    !X509_add1_ext_i2d(cert, NID_info_access, aia, 0,
+		X509V3_ADD_DEFAULT))
+		err = st_fail_ssl(cause, ST_E_CRYPTO,
+		    "adding the authority information access");
+	AUTHORITY_INFO_ACCESS_free(aia);
+	return err;
+}
+
+st_err
+local_add_leaf_urls(X509 *cert, const struct local_ca_pub *pub, char **cause)
+{
+	st_err err = ST_OK;
+
+	if (pub->crl_url != NULL)
+		err = add_cdp(cert, pub->crl_url, cause);
+	if (err == ST_OK && (pub->ocsp_url != NULL || pub->ca_issuers_url))
+		err = add_aia(cert, pub->ocsp_url, pub->ca_issuers_url, cause);
+	return err;
+}
+
+void
+local_ca_pub_clear(struct local_ca_pub *pub)
+{
+	free(pub->crl_url);
+	free(pub->ocsp_url);
+	free(pub->ca_issuers_url);
+	free(pub->crl_dir);
+	memset(pub, 0, sizeof *pub);
+}
+
+#define URL_MAX 512
+/* RFC 3986: unreserved, reserved and '%'. */
+#define URL_CHARS \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+	"abcdefghijklmnopqrstuvwxyz" \
+	"0123456789-._~:/?#[]@!$&'()*+,;=%"
+#define FILE_CHARS \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+	"abcdefghijklmnopqrstuvwxyz" \
+	"0123456789._-"
+
+st_err
+local_ca_url_check(const char *url, int crl_file, char **why)
+{
+	const char *host, *path, *name;
+	size_t len = strlen(url), n;
+
+	if (len == 0 || len > URL_MAX || strspn(url, URL_CHARS) != len)
+		return st_fail(why, ST_E_CONFIG,
+		    "expected a URL of at most %d characters, printable "
+		    "ASCII without spaces, quotes or angle brackets "
+		    "(percent-encode others)",
+		    URL_MAX);
+	if (strncmp(url, "http://", 7) == 0)
+		host = url + 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		host = url + 8;
+	else
+		return st_fail(why, ST_E_CONFIG,
+		    "expected an http:// or "
+		    "https:// URL");
+	path = host + strcspn(host, "/?#");
+	if (path == host || memchr(host, '@', (size_t)(path - host)) != NULL)
+		return st_fail(why, ST_E_CONFIG,
+		    "expected a host (and no "
+		    "user) after the scheme");
+	if (!crl_file)
+		return ST_OK;
+	name = strrchr(path, '/');
+	name = name ? name + 1 : "";
+	n = strlen(name);
+	if (path[0] != '/' || strpbrk(path, "?#") != NULL || n < 5 ||
+	    name[0] == '.' || strspn(name, FILE_CHARS) != n ||
+	    strcmp(name + n - 4, ".crl") != 0)
+		return st_fail(why, ST_E_CONFIG,
+		    "expected a URL ending in "
+		    "the CRL's file name (letters, digits, '.', '_', '-', "
+		    "ending in .crl; no query or fragment), e.g. "
+		    "http://pki.example.com/crl/station.crl");
+	return ST_OK;
+}
+
+char *
+local_ca_crl_file_name(const char *crl_url)
+{
+	const char *slash = crl_url ? strrchr(crl_url, '/') : NULL;
+
+	return xstrdup(slash != NULL ? slash + 1 : "intermediate.crl");
 }

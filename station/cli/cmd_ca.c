@@ -2,7 +2,8 @@
  * station ca init [--dir DIR] [--force] [--pkcs11 URI [--pin-file F |
  *                 --pin-env VAR] [--module PATH]] [--root-subject DN]
  *                 [--intermediate-subject DN]
- * station ca crl [--dir DIR] [--out DIR] [--days N]
+ * station ca crl [--dir DIR] [--out DIR] [--days N]  (publishes into DIR,
+ *                 else [ca] crl_dir; see local_ca_crl)
  * station ca aws-verification-cert --code CODE [--dir DIR] [--out FILE]
  *
  * The local CA that signs device certificates when no external CA is
@@ -62,7 +63,8 @@ static const struct opt ca_shared_opts[] = {
 	    .kind = OPT_STRING,
 	    .value = "DIR|FILE",
 	    .offset = offsetof(struct ca_cli, out),
-	    .help = "where the CRL or the certificate goes" },
+	    .help = "crl: publish into DIR (default [ca] crl_dir); "
+		    "aws-verification-cert: the certificate's file" },
 	{ .name = NULL },
 };
 
@@ -199,12 +201,18 @@ open_ca(struct ca_cli *c, const char *what, struct ca_backend **ca)
 	return err ? fail(what, err, cause) : EXIT_PASS;
 }
 
+/*
+ * Issue the CRL and publish it: into --out, else [ca] crl_dir, else only
+ * into the CA directory.  The [ca] crl_url of --config names the issuing
+ * distribution point, as on the leaves.
+ */
 static int
 ca_crl(struct ca_cli *c)
 {
 	struct ca_backend *ca = NULL;
-	char *cause = NULL;
-	const char *d;
+	struct ca_settings s;
+	char *cause = NULL, *name = NULL;
+	const char *pub;
 	long number = 0;
 	st_err err;
 	int rc;
@@ -215,14 +223,23 @@ ca_crl(struct ca_cli *c)
 	rc = open_ca(c, "crl", &ca);
 	if (rc != EXIT_PASS)
 		goto out;
-	err = local_ca_crl(ca, c->out, (int)c->days, &number, &cause);
+	s = (struct ca_settings){ .dir = c->dir, .extra = c->cfg->ca_extra };
+	err = local_ca_set_publication(ca, &s, &cause);
+	if (err == ST_OK)
+		err = local_ca_crl(ca, c->out, (int)c->days, &number, &cause);
 	if (err) {
 		rc = fail("crl", err, cause);
 		goto out;
 	}
-	d = c->out ? c->out : c->dir;
-	printf("CRL number %ld: %s/crl.pem %s/crl.der\n", number, d, d);
+	printf("CRL number %ld: %s/crl.pem %s/crl.der\n", number, c->dir,
+	    c->dir);
+	pub = c->out ? c->out : local_ca_crl_dir(ca);
+	if (pub != NULL) {
+		name = local_ca_crl_file_name(ca_settings_get(&s, "crl_url"));
+		printf("published: %s/%s %s/%s.pem\n", pub, name, pub, name);
+	}
 out:
+	free(name);
 	ca_free(ca);
 	return rc;
 }

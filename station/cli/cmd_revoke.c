@@ -12,8 +12,9 @@
  * the CA (settle.h): the decision is recorded ('revoking', with the
  * reason) before the CA is asked, so a certificate the ledger calls
  * revoked is always revoked at the CA too, and one the CA could not
- * revoke yet is revoked by the next station start.  (The local CA's CRL
- * is then reissued with `station ca crl`.)
+ * revoke yet is revoked by the next station start.  (With [ca] crl_dir
+ * the local CA publishes a new CRL as part of the revocation; otherwise
+ * `station ca crl` reissues it.)
  */
 #include <stddef.h>
 #include <stdio.h>

@@ -249,6 +249,8 @@ step_ca_sign(struct run *r)
 	err = ca_sign(r->st->ca, &req, &r->issued, &r->cause);
 	if (err)
 		return err;
+	if (r->issued.note != NULL)
+		run_info(r, "%s", r->issued.note);
 	return ST_OK;
 }
 

@@ -141,6 +141,8 @@ test_every_file_in_its_place_with_its_mode(void **state)
 	assert_mode("/usr/share/doc/station/admin.md", 0644);
 	assert_mode("/usr/lib/systemd/system/station-export.service", 0644);
 	assert_mode("/usr/lib/systemd/system/station-export.timer", 0644);
+	assert_mode("/usr/lib/systemd/system/station-crl.service", 0644);
+	assert_mode("/usr/lib/systemd/system/station-crl.timer", 0644);
 	assert_mode("/usr/lib/sysusers.d/station.conf", 0644);
 	assert_mode("/usr/lib/tmpfiles.d/station.conf", 0644);
 	assert_mode("/etc/station", 0750);
@@ -176,7 +178,8 @@ static void
 test_units_verify(void **state)
 {
 	const char *units[] = { "station-export.service",
-		"station-export.timer", NULL };
+		"station-export.timer", "station-crl.service",
+		"station-crl.timer", NULL };
 	char *dir = scratch_dir();
 
 	(void)state;

@@ -481,6 +481,10 @@ test_ca_keys_come_from_the_backend_table(void **state)
 		case CA_KEY_PKCS11_URI:
 			value = "pkcs11:token=t;object=o";
 			break;
+		case CA_KEY_URL:
+		case CA_KEY_CRL_URL:
+			value = "http://pki.example/crl/x.crl";
+			break;
 		default:
 			value = "rel/x";
 			break;
