@@ -17,10 +17,11 @@
 #include "station/util/text.h"
 #include "station/util/xalloc.h"
 
-/* The chain the profile wants on the device, as DER certificates. */
+/* DER certificates: the device certificate, or the chain the profile
+ * wants on the device, in order (as long as the verified path is). */
 struct der_list {
-	uint8_t *der[4];
-	size_t len[4];
+	uint8_t **der;
+	size_t *len;
 	size_t n;
 };
 
@@ -30,10 +31,13 @@ der_list_add(struct der_list *l, X509 *x)
 	unsigned char *p = NULL;
 	int n = i2d_X509(x, &p);
 
-	if (n <= 0 || l->n == sizeof l->der / sizeof l->der[0]) {
+	/* A certificate that went through cert-check encodes. */
+	if (n <= 0) {
 		OPENSSL_free(p);
 		return;
 	}
+	l->der = xrealloc(l->der, (l->n + 1) * sizeof *l->der);
+	l->len = xrealloc(l->len, (l->n + 1) * sizeof *l->len);
 	l->der[l->n] = xmemdup(p, (size_t)n);
 	l->len[l->n] = (size_t)n;
 	l->n++;
@@ -45,6 +49,8 @@ der_list_clear(struct der_list *l)
 {
 	for (size_t i = 0; i < l->n; i++)
 		free(l->der[i]);
+	free(l->der);
+	free(l->len);
 	memset(l, 0, sizeof *l);
 }
 
