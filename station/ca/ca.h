@@ -40,8 +40,10 @@ struct ca_request {
 
 struct ca_issued {
 	X509 *cert;		/* the device certificate (owned) */
-	STACK_OF(X509) * chain; /* issuer first, root last (owned; may lack the
-	                          root if the backend does not return it) */
+	STACK_OF(X509) * chain; /* as the backend returned it, in any order
+	                          (owned; may lack the root); cert-check
+	                          replaces it with the verified path, issuer
+	                          first (cert_check_path) */
 	char *serial_hex;	/* certificate serial, lower-case hex (owned) */
 	char *note; /* what the CA changed from the request, for the run's
 	               info ("notAfter capped at ..."); owned, NULL: nothing */

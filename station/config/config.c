@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "station/x509/cert_check.h"
 #include "station/util/num.h"
 #include "station/util/xalloc.h"
 
@@ -46,6 +47,7 @@ config_base(void)
 	cfg->station_id = xstrdup("station-1");
 	cfg->log_level = LOG_LEVEL_WARN;
 	cfg->step_timeout_ms = 10000;
+	cfg->clock_skew_s = CERT_SKEW_DEFAULT;
 	cfg->ca_backend = xstrdup("local");
 	cfg->ca_extra = xcalloc(1, sizeof *cfg->ca_extra);
 	cfg->broker.port = 8883;

@@ -3,7 +3,8 @@
  * commented example), parsed with inih.  Sections:
  *
  *	[station]        id, home, ledger, operator, log_level, step_timeout_ms,
- *	                 serial_pattern, serial_checksum (scan_format.h)
+ *	                 clock_skew_s, serial_pattern, serial_checksum
+ *	                 (scan_format.h)
  *	[ca]             backend, dir, root, and the backends' own keys, from
  *	                 the CA backend table (station/ca/ca.c,
  *	                 docs/ca-backends.md)
@@ -57,12 +58,15 @@ struct config {
 	char *operator_id;	  /* default operator; NULL if none */
 	enum log_level log_level; /* default warn; the caller applies it */
 	int step_timeout_ms;	  /* default deadline of a pipeline step */
-	char *serial_pattern;	  /* labels must match (POSIX ERE); NULL: any */
-	int serial_checksum;	  /* enum scan_checksum */
-	char *ca_backend;	  /* a name of the CA backend table (ca.c);
+	int clock_skew_s;     /* clock difference tolerated between the station
+	                     and a CA (a certificate's notBefore), seconds;
+	                     default CERT_SKEW_DEFAULT (300) */
+	char *serial_pattern; /* labels must match (POSIX ERE); NULL: any */
+	int serial_checksum;  /* enum scan_checksum */
+	char *ca_backend;     /* a name of the CA backend table (ca.c);
 	                            default "local" */
-	char *ca_dir;		  /* resolved; default <home>/ca */
-	char *ca_root; /* the pinned root; default <ca_dir>/root.pem */
+	char *ca_dir;	      /* resolved; default <home>/ca */
+	char *ca_root;	      /* the pinned root; default <ca_dir>/root.pem */
 	struct ca_setting *ca_extra; /* the other [ca] keys, for ca_open's
 	                                settings.extra: ended by { NULL, NULL };
 	                                *_file and ca_bundle resolved; strings

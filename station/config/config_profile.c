@@ -14,6 +14,7 @@
 
 #include "station/x509/dn.h"
 #include "station/x509/identity.h"
+#include "station/x509/usage.h"
 #include "station/config/scan_format.h"
 #include "station/util/text.h"
 #include "station/util/xalloc.h"
@@ -182,56 +183,24 @@ set_validity(struct config_load *ld, const char *value, char **why)
 	return ST_OK;
 }
 
-/*
- * A comma list of names from `names` into a bit mask (`bits`, parallel to
- * `names`).  "none" gives 0 when `allow_none`, and only on its own.
- */
-static st_err
-parse_list(const char *value, const char *const *names, const unsigned *bits,
-    int allow_none, unsigned *out, char **why)
-{
-	char *copy = xstrdup(value);
-	char *p = copy;
-	unsigned mask = 0;
-	st_err err = ST_OK;
-
-	if (allow_none && strcmp(value, "none") == 0)
-		goto out;
-	for (;;) {
-		char *comma = strchr(p, ',');
-		int i;
-
-		if (comma)
-			*comma = '\0';
-		while (*p == ' ' || *p == '\t')
-			p++;
-		size_t len = strlen(p);
-		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-			p[--len] = '\0';
-		err = config_parse_enum(p, names, &i, why);
-		if (err)
-			goto out;
-		mask |= bits[i];
-		if (comma == NULL)
-			break;
-		p = comma + 1;
-	}
-out:
-	free(copy);
-	if (err == ST_OK)
-		*out = mask;
-	return err;
-}
+/* key_usage: the bits the local CA can put in (station/ca/local.c). */
+#define KU_REQUESTABLE \
+	(PROFILE_KU_DIGITAL_SIGNATURE | PROFILE_KU_KEY_ENCIPHERMENT | \
+	    PROFILE_KU_KEY_AGREEMENT)
+/* allow_key_usage: any bit a device certificate may hold (never
+ * keyCertSign or cRLSign: cert.ca refuses those whatever is allowed). */
+#define KU_ALLOWABLE \
+	(KU_REQUESTABLE | PROFILE_KU_NON_REPUDIATION | \
+	    PROFILE_KU_DATA_ENCIPHERMENT)
+/* eku: the purposes a device certificate is asked for. */
+#define EKU_REQUESTABLE (PROFILE_EKU_CLIENT_AUTH | PROFILE_EKU_SERVER_AUTH)
 
 static st_err
 set_key_usage(struct config_load *ld, const char *value, char **why)
 {
-	static const char *const names[] = { "digitalSignature",
-		"keyEncipherment", "keyAgreement", NULL };
-	static const unsigned bits[] = { PROFILE_KU_DIGITAL_SIGNATURE,
-		PROFILE_KU_KEY_ENCIPHERMENT, PROFILE_KU_KEY_AGREEMENT };
 	unsigned mask;
-	st_err err = parse_list(value, names, bits, 0, &mask, why);
+	st_err err =
+	    usage_parse(usage_ku, KU_REQUESTABLE, 0, value, &mask, why);
 
 	if (err)
 		return err;
@@ -242,17 +211,66 @@ set_key_usage(struct config_load *ld, const char *value, char **why)
 static st_err
 set_eku(struct config_load *ld, const char *value, char **why)
 {
-	static const char *const names[] = { "clientAuth", "serverAuth", NULL };
-	static const unsigned bits[] = { 1, 2 };
 	unsigned mask;
-	st_err err = parse_list(value, names, bits, 1, &mask, why);
+	st_err err =
+	    usage_parse(usage_eku, EKU_REQUESTABLE, 1, value, &mask, why);
 
 	if (err)
+		return err;
+	cur_profile(ld)->eku_client_auth =
+	    (mask & PROFILE_EKU_CLIENT_AUTH) != 0;
+	cur_profile(ld)->eku_server_auth =
+	    (mask & PROFILE_EKU_SERVER_AUTH) != 0;
+	return ST_OK;
+}
+
+/* What a CA may add beyond key_usage and eku without the certificate
+ * being refused: a remote CA's role may be wider than the profile. */
+static st_err
+set_allow_key_usage(struct config_load *ld, const char *value, char **why)
+{
+	unsigned mask;
+	st_err err = usage_parse(usage_ku, KU_ALLOWABLE, 1, value, &mask, why);
+
+	if (err)
+		return err;
+	cur_profile(ld)->allow_key_usage = mask;
+	return ST_OK;
+}
+
+static st_err
+set_allow_eku(struct config_load *ld, const char *value, char **why)
+{
+	unsigned mask;
+	st_err err = usage_parse(usage_eku, ~0u, 1, value, &mask, why);
+
+	if (err)
+		return err;
+	cur_profile(ld)->allow_eku = mask;
+	return ST_OK;
+}
+
+/* chain: the old forms are refused by name, so that a configuration
+ * written for them stops the station with what to write instead. */
+static st_err
+set_chain(struct config_load *ld, const char *value, char **why)
+{
+	static const char *const names[] = { "full", "ca", "none", NULL };
+	int i;
+
+	if (strcmp(value, "root") == 0)
 		return st_fail(why, ST_E_CONFIG,
-		    "expected a comma list of "
-		    "clientAuth, serverAuth, or none");
-	cur_profile(ld)->eku_client_auth = (mask & 1) != 0;
-	cur_profile(ld)->eku_server_auth = (mask & 2) != 0;
+		    "the root alone is no longer written: "
+		    "a device needs the path from its issuer; use chain = "
+		    "full (intermediates and root) or chain = ca "
+		    "(intermediates only)");
+	if (strcmp(value, "intermediate+root") == 0)
+		return st_fail(why, ST_E_CONFIG,
+		    "this form is now written chain = full (intermediates "
+		    "and root)");
+	if (config_parse_enum(value, names, &i, why))
+		return ST_E_CONFIG;
+	cur_profile(ld)->chain = (enum chain_mode)i;
 	return ST_OK;
 }
 
@@ -271,7 +289,6 @@ set_eku(struct config_load *ld, const char *value, char **why)
 	}
 
 /* The word order matches the enums in profile.h. */
-ENUM_SETTER(set_chain, chain, "intermediate+root", "root", "ca")
 ENUM_SETTER(set_reprovision, reprovision, "refuse", "allow")
 ENUM_SETTER(set_lock, lock, "no", "yes")
 ENUM_SETTER(set_smoke, smoke_required, "optional", "required")
@@ -480,6 +497,12 @@ const struct config_key config_profile_keys[] = {
 	{ .name = "validity_days", .type = CONFIG_CUSTOM, .set = set_validity },
 	{ .name = "key_usage", .type = CONFIG_CUSTOM, .set = set_key_usage },
 	{ .name = "eku", .type = CONFIG_CUSTOM, .set = set_eku },
+	{ .name = "allow_key_usage",
+	    .type = CONFIG_CUSTOM,
+	    .set = set_allow_key_usage },
+	{ .name = "allow_ext_key_usage",
+	    .type = CONFIG_CUSTOM,
+	    .set = set_allow_eku },
 	{ .name = "chain", .type = CONFIG_CUSTOM, .set = set_chain },
 	{ .name = "reprovision",
 	    .type = CONFIG_CUSTOM,

@@ -193,7 +193,7 @@ profile_init_default(struct profile *p)
 	p->key_usage = PROFILE_KU_DIGITAL_SIGNATURE;
 	p->eku_client_auth = 1;
 	p->eku_server_auth = 0;
-	p->chain = CHAIN_INTERMEDIATE_AND_ROOT;
+	p->chain = CHAIN_FULL;
 	p->reprovision = REPROVISION_REFUSE;
 	p->lock = 0;
 	p->smoke_required = 0;

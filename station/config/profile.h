@@ -18,10 +18,13 @@ enum key_alg {
 	KEY_ALG_RSA_2048 = 2, /* = PROTO_ALG_RSA_2048 */
 };
 
+/* What the device stores besides its certificate: always a path from the
+ * certificate's issuer upward, issuer first (x509/chain_path.h).  The
+ * word order of the `chain` key follows the values. */
 enum chain_mode {
-	CHAIN_INTERMEDIATE_AND_ROOT = 0, /* device gets intermediate + root */
-	CHAIN_ROOT_ONLY,		 /* device gets the root only */
-	CHAIN_CA_ONLY,			 /* the issuing CA only (AWS JITR) */
+	CHAIN_FULL = 0, /* "full": intermediates, then the pinned root */
+	CHAIN_CA,	/* "ca": intermediates only (AWS JITR) */
+	CHAIN_NONE,	/* "none": nothing (an empty chain is written) */
 };
 
 enum reprovision_rule {
@@ -34,6 +37,17 @@ enum reprovision_rule {
 #define PROFILE_KU_DIGITAL_SIGNATURE 0x0080u
 #define PROFILE_KU_KEY_ENCIPHERMENT 0x0020u
 #define PROFILE_KU_KEY_AGREEMENT 0x0008u
+#define PROFILE_KU_NON_REPUDIATION 0x0040u
+#define PROFILE_KU_DATA_ENCIPHERMENT 0x0010u
+
+/* extendedKeyUsage purposes, as bits (names: station/x509/usage.h). */
+#define PROFILE_EKU_CLIENT_AUTH 0x01u
+#define PROFILE_EKU_SERVER_AUTH 0x02u
+#define PROFILE_EKU_CODE_SIGNING 0x04u
+#define PROFILE_EKU_EMAIL_PROTECTION 0x08u
+#define PROFILE_EKU_TIME_STAMPING 0x10u
+#define PROFILE_EKU_OCSP_SIGNING 0x20u
+#define PROFILE_EKU_ANY 0x40u
 
 struct profile {
 	char *name;
@@ -49,6 +63,11 @@ struct profile {
 	unsigned key_usage;	  /* PROFILE_KU_* bits */
 	int eku_client_auth;	  /* 1: extendedKeyUsage clientAuth */
 	int eku_server_auth;	  /* 1: extendedKeyUsage serverAuth */
+	/* What an issued certificate may carry beyond key_usage and the
+	 * EKUs above (allow_key_usage, allow_ext_key_usage): anything else
+	 * is refused by the certificate check (cert.key-usage, cert.eku). */
+	unsigned allow_key_usage; /* PROFILE_KU_* bits */
+	unsigned allow_eku;	  /* PROFILE_EKU_* bits */
 	enum chain_mode chain;
 	enum reprovision_rule reprovision;
 	int lock;	      /* lock the key slot at COMMIT */
@@ -109,7 +128,7 @@ int serial_is_valid(const char *serial);
 int serial_char_valid(unsigned char c);
 
 /* The built-in default profile ("default": ec-p256, CN=${serial}, one
- * year, digitalSignature, clientAuth, intermediate + root, topic
+ * year, digitalSignature, clientAuth, chain full, topic
  * factory/selftest/${cn}).  `p` is overwritten; every string in it is owned
  * by `p` and freed by profile_clear(). */
 void profile_init_default(struct profile *p);

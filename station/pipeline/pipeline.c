@@ -205,6 +205,8 @@ run_clear(struct run *r)
 	identity_clear(&r->id);
 	X509_REQ_free(r->csr);
 	ca_issued_clear(&r->issued);
+	X509_free(r->held_cert);
+	sk_X509_pop_free(r->held_chain, X509_free);
 	free(r->previous_cert);
 	free(r->cause);
 	ledger_sink_clear(&r->ledger);

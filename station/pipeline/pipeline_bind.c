@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "station/config/config.h"
 #include "station/x509/cert_check.h"
 #include "station/x509/dn.h"
 #include "station/pipeline/pipeline_run.h"
@@ -70,6 +71,7 @@ run_cert_expect(const struct run *r)
 		.subject = r->id.subject_text,
 		.subject_name = r->id.subject,
 		.root = r->st->root,
+		.skew = r->st->cfg->clock_skew_s,
 	};
 }
 

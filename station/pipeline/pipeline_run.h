@@ -35,9 +35,13 @@ struct run {
 	struct identity id; /* subject and SANs, built at hello */
 	uint8_t *csr_der;   /* as the device sent it */
 	size_t csr_der_len;
-	X509_REQ *csr; /* parsed once the policy accepted it */
-	struct ca_issued issued;
-	int cert_recorded;     /* the ledger holds the issued cert */
+	X509_REQ *csr;		     /* parsed once the policy accepted it */
+	struct ca_issued issued;     /* after cert-check its chain is the
+	                            verified path: issuer first, pinned root
+	                            last (cert_check_path) */
+	X509 *held_cert;	     /* what the device returned at readback: */
+	STACK_OF(X509) * held_chain; /* what the smoke test presents */
+	int cert_recorded;	     /* the ledger holds the issued cert */
 	char *previous_cert;   /* live cert being replaced (reprovision) */
 	int superseding;       /* previous_cert recorded 'superseded' */
 	char *cause;	       /* the failing step's cause */

@@ -2,8 +2,9 @@
  * The smoke step: the device's new identity must be accepted by the test
  * broker.  The station does the TLS handshake with the device certificate;
  * the CertificateVerify signature is made by the chip over the device link
- * (protocol SIGN), through an external key.  The outcome goes into the
- * ledger whatever it is.
+ * (protocol SIGN), through an external key.  The certificate and chain
+ * presented are the ones the readback step got from the device.  The
+ * outcome goes into the ledger whatever it is.
  */
 #include <openssl/x509.h>
 #include <stdio.h>
@@ -41,22 +42,6 @@ cert_cn(X509 *cert)
 	return xstrdup(cn);
 }
 
-/* The issuing CAs to send with the certificate (never a self-signed root:
- * the broker has its own). */
-static STACK_OF(X509) * intermediates(const struct ca_issued *issued)
-{
-	STACK_OF(X509) *out = sk_X509_new_null();
-
-	for (int i = 0; issued->chain && i < sk_X509_num(issued->chain); i++) {
-		X509 *x = sk_X509_value(issued->chain, i);
-
-		if (X509_NAME_cmp(X509_get_subject_name(x),
-			X509_get_issuer_name(x)) != 0)
-			sk_X509_push(out, x);
-	}
-	return out;
-}
-
 static st_err
 record(struct run *r, enum ledger_smoke_status status, const char *broker,
     const struct smoke_result *sr, const char *detail)
@@ -80,7 +65,6 @@ step_smoke(struct run *r)
 	const struct config_broker *b = &r->st->cfg->broker;
 	struct extkey *key = NULL;
 	struct smoke_result sr = { 0 };
-	STACK_OF(X509) *chain = NULL;
 	char *cn = NULL, *topic = NULL, *broker = NULL;
 	st_err err;
 
@@ -109,7 +93,9 @@ step_smoke(struct run *r)
 	err = extkey_new(r->spki, r->spki_len, chip_sign, r, &key, &r->cause);
 	if (err)
 		goto out;
-	chain = intermediates(&r->issued);
+	/* What the device read back, not what the CA sent: the broker sees
+	 * what the device will present, so a device holding a broken chain
+	 * cannot pass here. */
 	struct smoke_params p = {
 		.host = b->host,
 		.port = b->port,
@@ -118,8 +104,8 @@ step_smoke(struct run *r)
 		.tls_version = r->profile->tls_min_version,
 		.topic = topic,
 		.client_id = r->info.serial,
-		.cert = r->issued.cert,
-		.chain = chain,
+		.cert = r->held_cert,
+		.chain = r->held_chain,
 		.key = key,
 		.deadline = r->deadline,
 	};
@@ -148,7 +134,6 @@ step_smoke(struct run *r)
 	err = record(r, LEDGER_SMOKE_PASSED, broker, &sr, detail);
 	free(detail);
 out:
-	sk_X509_free(chain);
 	smoke_result_clear(&sr);
 	extkey_free(key);
 	free(topic);

@@ -259,10 +259,16 @@ step_cert_check(struct run *r)
 {
 	struct cert_expect exp = run_cert_expect(r);
 	const char *rule = NULL;
-	st_err err = cert_check(&r->issued, &exp, &rule, &r->cause);
+	STACK_OF(X509) *path = NULL;
+	st_err err = cert_check_path(&r->issued, &exp, &path, &rule, &r->cause);
 
 	if (err)
 		return st_wrap(&r->cause, err, "rule %s", rule ? rule : "?");
+	/* From here on the chain is the verified path, issuer first: what
+	 * the device gets is ordered and checked whatever the backend sent
+	 * (Vault's ca_chain may be root first). */
+	sk_X509_pop_free(r->issued.chain, X509_free);
+	r->issued.chain = path;
 	return ST_OK;
 }
 

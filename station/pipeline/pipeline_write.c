@@ -12,13 +12,16 @@
 #include "drivers/proto/proto.h"
 #include "drivers/proto/tlv.h"
 #include "station/config/config.h"
+#include "station/x509/dn.h"
 #include "station/pipeline/pipeline_run.h"
+#include "station/util/text.h"
 #include "station/util/xalloc.h"
 
-/* The chain the profile wants on the device, as DER certificates. */
+/* DER certificates: the device certificate, or the chain the profile
+ * wants on the device, in order (as long as the verified path is). */
 struct der_list {
-	uint8_t *der[4];
-	size_t len[4];
+	uint8_t **der;
+	size_t *len;
 	size_t n;
 };
 
@@ -28,10 +31,13 @@ der_list_add(struct der_list *l, X509 *x)
 	unsigned char *p = NULL;
 	int n = i2d_X509(x, &p);
 
-	if (n <= 0 || l->n == sizeof l->der / sizeof l->der[0]) {
+	/* A certificate that went through cert-check encodes. */
+	if (n <= 0) {
 		OPENSSL_free(p);
 		return;
 	}
+	l->der = xrealloc(l->der, (l->n + 1) * sizeof *l->der);
+	l->len = xrealloc(l->len, (l->n + 1) * sizeof *l->len);
 	l->der[l->n] = xmemdup(p, (size_t)n);
 	l->len[l->n] = (size_t)n;
 	l->n++;
@@ -43,38 +49,27 @@ der_list_clear(struct der_list *l)
 {
 	for (size_t i = 0; i < l->n; i++)
 		free(l->der[i]);
+	free(l->der);
+	free(l->len);
 	memset(l, 0, sizeof *l);
 }
 
+/* The chain the profile wants on the device, from the verified path
+ * (cert-check made r->issued.chain the path from the issuer up to the
+ * pinned root): full = all of it, ca = without the root, none = empty. */
 static void
 build_chain(struct run *r, struct der_list *out)
 {
-	STACK_OF(X509) *chain = r->issued.chain;
-	int n = chain ? sk_X509_num(chain) : 0;
+	STACK_OF(X509) *path = r->issued.chain;
+	int n = path ? sk_X509_num(path) : 0;
 
 	memset(out, 0, sizeof *out);
-	switch (r->profile->chain) {
-	case CHAIN_ROOT_ONLY:
-		der_list_add(out, r->st->root);
-		break;
-	case CHAIN_CA_ONLY:
-		if (n > 0)
-			der_list_add(out, sk_X509_value(chain, 0));
-		break;
-	case CHAIN_INTERMEDIATE_AND_ROOT:
-		/* Everything the CA returned except a self-signed root, then
-		 * the pinned root: the device gets the root the station
-		 * verified against, whatever the backend sent. */
-		for (int i = 0; i < n; i++) {
-			X509 *x = sk_X509_value(chain, i);
-
-			if (X509_NAME_cmp(X509_get_subject_name(x),
-				X509_get_issuer_name(x)) != 0)
-				der_list_add(out, x);
-		}
-		der_list_add(out, r->st->root);
-		break;
-	}
+	if (r->profile->chain == CHAIN_NONE)
+		return;
+	if (r->profile->chain == CHAIN_CA && n > 0)
+		n--;
+	for (int i = 0; i < n; i++)
+		der_list_add(out, sk_X509_value(path, i));
 }
 
 static st_err
@@ -115,48 +110,122 @@ step_write(struct run *r)
 	return set_status(r, "written");
 }
 
+/* The subject of a DER certificate, for a message (caller frees). */
+static char *
+der_subject(const uint8_t *der, size_t len)
+{
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	char *dn = x ? dn_format(X509_get_subject_name(x)) : NULL;
+	char *shown = text_escape(dn ? dn : "(not a certificate)", 128);
+
+	X509_free(x);
+	free(dn);
+	return shown;
+}
+
+/*
+ * The chain read back (`got`, CERT TLVs) against the one written: the
+ * first difference named by position and subject, so that a device that
+ * reorders or loses part of its chain is told apart from one that
+ * corrupts it.  On success *held is the chain as the device holds it.
+ */
+static st_err
+held_chain_check(struct run *r, const uint8_t *got, size_t got_len,
+    const struct der_list *want, STACK_OF(X509) * *held)
+{
+	struct tlv t;
+	size_t pos = 0, i = 0;
+	char *a = NULL, *b = NULL;
+	st_err err = ST_OK;
+
+	*held = sk_X509_new_null();
+	while (err == ST_OK && tlv_next(got, got_len, &pos, &t)) {
+		const unsigned char *p = t.val;
+		X509 *x = NULL;
+
+		if (t.tag == PROTO_T_CERT)
+			x = d2i_X509(NULL, &p, (long)t.len);
+		if (i < want->n && x != NULL && t.len == want->len[i] &&
+		    memcmp(t.val, want->der[i], t.len) == 0) {
+			sk_X509_push(*held, x);
+			i++;
+			continue;
+		}
+		X509_free(x);
+		if (i >= want->n) {
+			err = st_fail(&r->cause, ST_E_MISMATCH,
+			    "the device holds more than the %zu chain "
+			    "certificate(s) written",
+			    want->n);
+			break;
+		}
+		a = t.tag == PROTO_T_CERT ? der_subject(t.val, t.len) :
+					    xasprintf("tag 0x%02x", t.tag);
+		b = der_subject(want->der[i], want->len[i]);
+		err = st_fail(&r->cause, ST_E_MISMATCH,
+		    "the device's chain is broken: certificate %zu is '%s' "
+		    "where '%s' was written",
+		    i + 1, a, b);
+	}
+	if (err == ST_OK && (pos != got_len || i != want->n))
+		err = st_fail(&r->cause, ST_E_MISMATCH,
+		    "the device's chain is broken: %zu of the %zu "
+		    "certificate(s) written came back (%zu bytes)",
+		    i, want->n, got_len);
+	if (err) {
+		sk_X509_pop_free(*held, X509_free);
+		*held = NULL;
+	}
+	free(a);
+	free(b);
+	return err;
+}
+
 st_err
 step_readback(struct run *r)
 {
 	struct der_list cert = { 0 }, chain;
-	struct tlv_writer w;
-	uint8_t *got = NULL, *want = NULL;
-	size_t got_len = 0, want_len = 0;
+	uint8_t *got = NULL;
+	size_t got_len = 0;
+	const unsigned char *p;
 	st_err err;
 
 	der_list_add(&cert, r->issued.cert);
+	build_chain(r, &chain);
 	err = dev_read_cert(r->client, &got, &got_len, &r->cause);
-	if (err == ST_OK &&
-	    (got_len != cert.len[0] || memcmp(got, cert.der[0], got_len) != 0))
+	if (err)
+		goto out;
+	if (got_len != cert.len[0] || memcmp(got, cert.der[0], got_len) != 0) {
 		err = st_fail(&r->cause, ST_E_MISMATCH,
 		    "device returned a different certificate (%zu bytes, "
 		    "expected %zu)",
 		    got_len, cert.len[0]);
+		goto out;
+	}
+	p = got;
+	r->held_cert = d2i_X509(NULL, &p, (long)got_len);
+	if (r->held_cert == NULL) {
+		err = st_fail_ssl(&r->cause, ST_E_MISMATCH,
+		    "the certificate read back does not parse");
+		goto out;
+	}
 	free(got);
 	got = NULL;
-	der_list_clear(&cert);
-	if (err)
-		return err;
-
-	/* The chain comes back as the CERT TLVs that were written. */
-	build_chain(r, &chain);
-	tlv_writer_init(&w);
-	for (size_t i = 0; i < chain.n; i++)
-		tlv_put(&w, PROTO_T_CERT, chain.der[i], chain.len[i]);
-	want = tlv_writer_take(&w, &want_len);
-	der_list_clear(&chain);
+	/* The chain comes back as the CERT TLVs that were written, in that
+	 * order: the path from the certificate's issuer upward. */
 	err = dev_read_chain(r->client, &got, &got_len, &r->cause);
-	if (err == ST_OK &&
-	    (got_len != want_len || memcmp(got, want, got_len) != 0))
-		err = st_fail(&r->cause, ST_E_MISMATCH,
-		    "device returned a different chain (%zu bytes, expected "
-		    "%zu)",
-		    got_len, want_len);
-	free(got);
-	free(want);
 	if (err)
-		return err;
-	return set_status(r, "verified");
+		goto out;
+	err = held_chain_check(r, got, got_len, &chain, &r->held_chain);
+	if (err)
+		goto out;
+	err = set_status(r, "verified");
+out:
+	free(got);
+	der_list_clear(&cert);
+	der_list_clear(&chain);
+	return err;
 }
 
 st_err

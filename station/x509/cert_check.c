@@ -11,6 +11,7 @@
 #include "station/x509/dn.h"
 #include "station/x509/policy_rule.h"
 #include "station/x509/san.h"
+#include "station/x509/usage.h"
 #include "station/util/xalloc.h"
 
 #define DAY_SECONDS 86400
@@ -170,20 +171,30 @@ check_validity(X509 *cert, const struct profile *p, time_t now, int skew,
 	return ST_OK;
 }
 
+/* An extra usage, named with the profile key that would accept it, so
+ * the administrator can choose between the CA's role and the profile. */
 static st_err
-check_usage(X509 *cert, const struct profile *p, const char **rule,
+refuse_extra(const char **rule, const char *id, char **cause, const char *what,
+    const char *name, const char *key)
+{
+	return policy_refuse(rule, id, cause,
+	    "the certificate has %s %s, "
+	    "which the profile does not ask for; a CA must not widen a device "
+	    "certificate (narrow the CA's role, or accept it in the profile "
+	    "with %s = %s)",
+	    what, name, key, name);
+}
+
+/* keyUsage must hold the profile's bits and nothing beyond them and
+ * allow_key_usage. */
+static st_err
+check_key_usage(X509 *cert, const struct profile *p, const char **rule,
     char **cause)
 {
 	uint32_t flags = X509_get_extension_flags(cert);
 	uint32_t ku = X509_get_key_usage(cert);
-	uint32_t xku = X509_get_extended_key_usage(cert);
+	unsigned extra;
 
-	if ((flags & EXFLAG_CA) ||
-	    ((flags & EXFLAG_KUSAGE) &&
-		(ku & (KU_KEY_CERT_SIGN | KU_CRL_SIGN))))
-		return policy_refuse(rule, "cert.ca", cause,
-		    "the certificate is a CA "
-		    "certificate (CA:TRUE or keyCertSign/cRLSign)");
 	if (p->key_usage != 0 &&
 	    (!(flags & EXFLAG_KUSAGE) || (ku & p->key_usage) != p->key_usage))
 		return policy_refuse(rule, "cert.key-usage", cause,
@@ -192,17 +203,123 @@ check_usage(X509 *cert, const struct profile *p, const char **rule,
 		    (flags & EXFLAG_KUSAGE) ? (unsigned)(ku & p->key_usage) :
 					      0u,
 		    p->key_usage);
-	if (p->eku_client_auth &&
-	    (!(flags & EXFLAG_XKUSAGE) || !(xku & XKU_SSL_CLIENT)))
-		return policy_refuse(rule, "cert.eku", cause,
-		    "the certificate has "
-		    "no extendedKeyUsage clientAuth; the profile asks for it");
-	if (p->eku_server_auth &&
-	    (!(flags & EXFLAG_XKUSAGE) || !(xku & XKU_SSL_SERVER)))
-		return policy_refuse(rule, "cert.eku", cause,
-		    "the certificate has "
-		    "no extendedKeyUsage serverAuth; the profile asks for it");
+	if (!(flags & EXFLAG_KUSAGE))
+		return ST_OK;
+	extra = ku & ~(p->key_usage | p->allow_key_usage);
+	for (size_t i = 0; usage_ku[i].name != NULL; i++) {
+		if (extra & usage_ku[i].bit)
+			return refuse_extra(rule, "cert.key-usage", cause,
+			    "keyUsage", usage_ku[i].name, "allow_key_usage");
+	}
 	return ST_OK;
+}
+
+/* extendedKeyUsage must hold the profile's purposes and nothing beyond
+ * them and allow_ext_key_usage; a purpose the station has no name for is
+ * named by its OID. */
+static st_err
+check_eku(X509 *cert, const struct profile *p, const char **rule, char **cause)
+{
+	unsigned want = (p->eku_client_auth ? PROFILE_EKU_CLIENT_AUTH : 0) |
+	    (p->eku_server_auth ? PROFILE_EKU_SERVER_AUTH : 0);
+	int crit = 0;
+	EXTENDED_KEY_USAGE *eku =
+	    X509_get_ext_d2i(cert, NID_ext_key_usage, &crit, NULL);
+	unsigned have = 0;
+	char oid[80];
+	st_err err = ST_OK;
+
+	if (eku == NULL && crit != -1) {
+		ERR_clear_error();
+		err = policy_refuse(rule, "cert.eku", cause,
+		    "the certificate's "
+		    "extendedKeyUsage cannot be read");
+		goto out;
+	}
+	for (int i = 0; i < sk_ASN1_OBJECT_num(eku); i++) {
+		ASN1_OBJECT *obj = sk_ASN1_OBJECT_value(eku, i);
+		int nid = OBJ_obj2nid(obj);
+		const char *name = NULL;
+		unsigned bit = 0;
+
+		for (size_t j = 0; usage_eku[j].name != NULL; j++) {
+			if (usage_eku[j].nid == nid) {
+				name = usage_eku[j].name;
+				bit = usage_eku[j].bit;
+			}
+		}
+		if (name == NULL) {
+			OBJ_obj2txt(oid, sizeof oid, obj, 1);
+			name = oid;
+		}
+		if (bit == 0 || !(bit & (want | p->allow_eku))) {
+			err = refuse_extra(rule, "cert.eku", cause,
+			    "extendedKeyUsage", name, "allow_ext_key_usage");
+			goto out;
+		}
+		have |= bit;
+	}
+	for (size_t j = 0; usage_eku[j].name != NULL; j++) {
+		if ((want & ~have) & usage_eku[j].bit) {
+			err = policy_refuse(rule, "cert.eku", cause,
+			    "the certificate has no extendedKeyUsage %s; the "
+			    "profile asks for it",
+			    usage_eku[j].name);
+			goto out;
+		}
+	}
+out:
+	EXTENDED_KEY_USAGE_free(eku);
+	return err;
+}
+
+static st_err
+check_usage(X509 *cert, const struct profile *p, const char **rule,
+    char **cause)
+{
+	uint32_t flags = X509_get_extension_flags(cert);
+	uint32_t ku = X509_get_key_usage(cert);
+	st_err err;
+
+	if ((flags & EXFLAG_CA) ||
+	    ((flags & EXFLAG_KUSAGE) &&
+		(ku & (KU_KEY_CERT_SIGN | KU_CRL_SIGN))))
+		return policy_refuse(rule, "cert.ca", cause,
+		    "the certificate is a CA "
+		    "certificate (CA:TRUE or keyCertSign/cRLSign)");
+	err = check_key_usage(cert, p, rule, cause);
+	if (err)
+		return err;
+	return check_eku(cert, p, rule, cause);
+}
+
+/* A leaf valid after its issuer expires would be refused by relying
+ * parties for that last stretch: the CA must cap it (chain[1] is the
+ * issuer of the verified chain). */
+static st_err
+check_outlives_issuer(X509 *cert, STACK_OF(X509) * chain, const char **rule,
+    char **cause)
+{
+	X509 *issuer = sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : NULL;
+	char t[32], it[32];
+	char *name;
+	st_err err;
+
+	if (issuer == NULL ||
+	    ASN1_TIME_compare(X509_get0_notAfter(cert),
+		X509_get0_notAfter(issuer)) <= 0)
+		return ST_OK;
+	cert_time_str(X509_get0_notAfter(cert), t, sizeof t);
+	cert_time_str(X509_get0_notAfter(issuer), it, sizeof it);
+	name = dn_format(X509_get_subject_name(issuer));
+	err = policy_refuse(rule, "cert.outlives-issuer", cause,
+	    "the certificate "
+	    "is valid until %s, after its issuer '%s' expires (%s); the CA "
+	    "must cap a leaf at its own notAfter (renew the intermediate or "
+	    "shorten the CA's TTL)",
+	    t, name, it);
+	free(name);
+	return err;
 }
 
 static st_err
@@ -249,12 +366,21 @@ st_err
 cert_check(const struct ca_issued *issued, const struct cert_expect *exp,
     const char **rule, char **cause)
 {
+	return cert_check_path(issued, exp, NULL, rule, cause);
+}
+
+st_err
+cert_check_path(const struct ca_issued *issued, const struct cert_expect *exp,
+    STACK_OF(X509) * *path, const char **rule, char **cause)
+{
 	const char *dummy = NULL;
 	STACK_OF(X509) *built = NULL;
 	time_t now = exp->now ? (time_t)exp->now : time(NULL);
 	int skew = exp->skew ? exp->skew : CERT_SKEW_DEFAULT;
 	st_err err;
 
+	if (path != NULL)
+		*path = NULL;
 	if (rule == NULL)
 		rule = &dummy;
 	*rule = NULL;
@@ -281,10 +407,22 @@ cert_check(const struct ca_issued *issued, const struct cert_expect *exp,
 	err = check_chain_times(built, now, skew, rule, cause);
 	if (err)
 		goto out;
+	err = check_outlives_issuer(issued->cert, built, rule, cause);
+	if (err)
+		goto out;
 	err = check_usage(issued->cert, exp->profile, rule, cause);
 	if (err)
 		goto out;
 	err = check_sig_alg(issued->cert, rule, cause);
+	if (err)
+		goto out;
+	if (path != NULL) {
+		/* The verified path without the leaf: issuer first, the
+		 * pinned root last, whatever order the backend sent. */
+		X509_free(sk_X509_shift(built));
+		*path = built;
+		built = NULL;
+	}
 out:
 	sk_X509_pop_free(built, X509_free);
 	return err;

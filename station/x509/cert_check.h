@@ -3,7 +3,10 @@
  * chain leads to the pinned root, the certificate is for the CSR's key and
  * the expected subject, and says what the profile asked for.  A backend
  * that ignores part of the request (or a CA that was tampered with) is
- * caught here, before anything is written to the device.  The rules that
+ * caught here, before anything is written to the device.  Usages must
+ * equal the profile's: a remote CA's wider role (Vault's default adds
+ * keyEncipherment, keyAgreement and serverAuth) is refused unless the
+ * profile allows the extra by name.  The rules that
  * bind the reply to the request (key, subject, SAN) are also available on
  * their own (cert_bind_check).
  *
@@ -18,8 +21,12 @@
  *	cert.expired       notAfter not after now
  *	cert.validity      notAfter later than now + validity_days + 1 day
  *	cert.ca            a CA certificate (CA:TRUE or keyCertSign)
- *	cert.key-usage     keyUsage lacks a bit the profile asks for
- *	cert.eku           extendedKeyUsage lacks clientAuth/serverAuth
+ *	cert.outlives-issuer notAfter later than the issuing CA's notAfter
+ *	cert.key-usage     keyUsage lacks a bit the profile asks for, or holds
+ *	                   one beyond key_usage and allow_key_usage
+ *	cert.eku           extendedKeyUsage lacks a purpose the profile asks
+ *	                   for (clientAuth/serverAuth), or holds one beyond
+ *	                   eku and allow_ext_key_usage
  *	cert.signature-alg signed with a digest weaker than SHA-256
  */
 #ifndef ST_CERT_CHECK_H
@@ -42,7 +49,7 @@ struct cert_expect {
 	                                  NULL: parsed from `subject` */
 	X509 *root;		       /* borrowed: the pinned root */
 	int64_t now;		       /* unix seconds; 0 = time(NULL) */
-	int skew;		       /* seconds; 0 = CERT_SKEW_DEFAULT */
+	int skew; /* seconds ([station] clock_skew_s); 0 = CERT_SKEW_DEFAULT */
 };
 
 /*
@@ -53,6 +60,18 @@ struct cert_expect {
  */
 st_err cert_check(const struct ca_issued *issued, const struct cert_expect *exp,
     const char **rule, char **cause);
+
+/*
+ * cert_check, and on success *path (caller frees with
+ * sk_X509_pop_free): the verified path above the certificate, its issuer
+ * first and the pinned root last, whatever order (and whatever extra
+ * certificates) the backend returned.  This is the chain the device gets
+ * (all of it, or without the root, by the profile's `chain`).  *path is
+ * NULL on failure; path may be NULL.
+ */
+st_err cert_check_path(const struct ca_issued *issued,
+    const struct cert_expect *exp, STACK_OF(X509) * *path, const char **rule,
+    char **cause);
 
 /*
  * The binding rules alone (cert.missing, cert.key, cert.subject, cert.san):

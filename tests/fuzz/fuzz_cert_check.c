@@ -1,5 +1,5 @@
 /*
- * Fuzz the checks on an issued certificate (cert_check,
+ * Fuzz the checks on an issued certificate (cert_check_path,
  * station/cert_check.c) with a DER certificate as input and a fixed CSR
  * and pinned root made in memory at start-up.
  *
@@ -98,13 +98,24 @@ cert_fuzz_check(X509 *cert)
 		.root = cert_fx.root };
 	const char *rule = NULL;
 	char *why = NULL;
-	st_err err = cert_check(&issued, &exp, &rule, &why);
+	STACK_OF(X509) *path = NULL;
+	st_err err = cert_check_path(&issued, &exp, &path, &rule, &why);
 
 	if (err != ST_OK) {
 		FUZZ_CHECK(why != NULL);
 		FUZZ_CHECK(err != ST_E_POLICY ||
 		    (rule != NULL && strncmp(rule, "cert.", 5) == 0));
+		FUZZ_CHECK(path == NULL);
+	} else {
+		/* An accepted certificate's path starts at its issuer and
+		 * ends at the pinned root. */
+		FUZZ_CHECK(sk_X509_num(path) >= 1);
+		FUZZ_CHECK(X509_check_issued(sk_X509_value(path, 0), cert) ==
+		    X509_V_OK);
+		FUZZ_CHECK(X509_cmp(sk_X509_value(path, sk_X509_num(path) - 1),
+			       cert_fx.root) == 0);
 	}
+	sk_X509_pop_free(path, X509_free);
 	free(why);
 	sk_X509_free(issued.chain);
 }

@@ -338,6 +338,6 @@ pki_profile(struct profile *p)
 	p->validity_days = 365;
 	p->key_usage = PROFILE_KU_DIGITAL_SIGNATURE;
 	p->eku_client_auth = 1;
-	p->chain = CHAIN_INTERMEDIATE_AND_ROOT;
+	p->chain = CHAIN_FULL;
 	p->tls_min_version = 13;
 }

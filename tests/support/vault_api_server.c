@@ -70,6 +70,71 @@ other_subject(struct vault_api_server *v, X509_REQ *csr)
 	    .not_after = 30L * 86400 });
 }
 
+/* The leaf of the modes that shape the certificate itself (wide usages,
+ * notBefore ahead, an issuer expiring first), signed by `issuer`. */
+static X509 *
+shaped_leaf(struct vault_api_server *v, X509_REQ *csr, X509 *issuer,
+    EVP_PKEY *issuer_key)
+{
+	static const char *const wide[] = {
+		"basicConstraints=critical,CA:FALSE",
+		"keyUsage=critical,digitalSignature,keyEncipherment,"
+		"keyAgreement",
+		"extendedKeyUsage=serverAuth,clientAuth", NULL
+	};
+	static const char *const usual[] = {
+		"basicConstraints=critical,CA:FALSE",
+		"keyUsage=critical,digitalSignature",
+		"extendedKeyUsage=clientAuth", NULL
+	};
+
+	return pki_cert_new(
+	    &(struct pki_cert_spec){ .subject = X509_REQ_get_subject_name(csr),
+		.pub = X509_REQ_get0_pubkey(csr),
+		.issuer = issuer,
+		.issuer_key = issuer_key,
+		.not_before = v->mode == VAULT_NOT_YET_VALID ? 3600 : -60,
+		.not_after = 30 * 86400L,
+		.exts = v->mode == VAULT_WIDE_USAGE ? wide : usual,
+		.copy_san_from = csr });
+}
+
+/* The certificate and its ca_chain (PEM, caller frees) for the modes
+ * that shape them; NULL for the others. */
+static X509 *
+shaped(struct vault_api_server *v, X509_REQ *csr, char **chain0, char **chain1)
+{
+	EVP_PKEY *key = NULL;
+	X509 *inter = NULL, *cert = NULL;
+
+	switch (v->mode) {
+	case VAULT_ROOT_FIRST:
+		cert = pki_chain_sign(v->pki, csr, 30, NULL);
+		*chain0 = pki_pem(v->pki->root);
+		*chain1 = pki_pem(v->pki->inter);
+		break;
+	case VAULT_WIDE_USAGE:
+	case VAULT_NOT_YET_VALID:
+		cert = shaped_leaf(v, csr, v->pki->inter, v->pki->inter_key);
+		*chain0 = pki_pem(v->pki->inter);
+		*chain1 = pki_pem(v->pki->root);
+		break;
+	case VAULT_SHORT_ISSUER:
+		key = pki_key_ec("P-256");
+		inter = pki_cert("Vault Short Intermediate", key, v->pki->root,
+		    v->pki->root_key, 1, -1, 10);
+		cert = shaped_leaf(v, csr, inter, key);
+		*chain0 = pki_pem(inter);
+		*chain1 = pki_pem(v->pki->root);
+		break;
+	default:
+		break;
+	}
+	X509_free(inter);
+	EVP_PKEY_free(key);
+	return cert;
+}
+
 static void
 sign(struct vault_api_server *v, json_t *req, struct https_reply *reply)
 {
@@ -87,13 +152,20 @@ sign(struct vault_api_server *v, json_t *req, struct https_reply *reply)
 	}
 	if (v->mode == VAULT_OTHER_KEY)
 		other = pki_key_ec("P-256");
-	X509 *cert = v->mode == VAULT_OTHER_DEVICE ?
-	    other_device(v) :
-	    v->mode == VAULT_OTHER_SUBJECT ?
-	    other_subject(v, csr) :
-	    pki_chain_sign(v->pki, csr, 30, other);
-	char *pem = pki_pem(cert), *inter = pki_pem(v->pki->inter);
-	char *root = pki_pem(v->pki->root);
+	/* ca_chain's two entries, as the mode orders them */
+	char *first = NULL, *second = NULL;
+	X509 *cert = shaped(v, csr, &first, &second);
+	if (cert == NULL)
+		cert = v->mode == VAULT_OTHER_DEVICE ?
+		    other_device(v) :
+		    v->mode == VAULT_OTHER_SUBJECT ?
+		    other_subject(v, csr) :
+		    pki_chain_sign(v->pki, csr, 30, other);
+	if (first == NULL) {
+		first = pki_pem(v->pki->inter);
+		second = pki_pem(v->pki->root);
+	}
+	char *pem = pki_pem(cert);
 	serial_colons(cert, serial, sizeof serial);
 	if (v->n_certs < VAULT_CERTS_MAX) {
 		v->cert_serial[v->n_certs] = strdup(serial);
@@ -101,14 +173,15 @@ sign(struct vault_api_server *v, json_t *req, struct https_reply *reply)
 		v->n_certs++;
 	}
 	json_t *j = json_pack("{s:{s:s, s:s, s:[s, s], s:s, s:i}}", "data",
-	    "certificate", pem, "issuing_ca", inter, "ca_chain", inter, root,
-	    "serial_number", serial, "expiration", 0);
+	    "certificate", pem, "issuing_ca",
+	    v->mode == VAULT_ROOT_FIRST ? second : first, "ca_chain", first,
+	    second, "serial_number", serial, "expiration", 0);
 	reply->status = 200;
 	reply->body = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	free(pem);
-	free(inter);
-	free(root);
+	free(first);
+	free(second);
 	X509_free(cert);
 	X509_REQ_free(csr);
 	EVP_PKEY_free(other);

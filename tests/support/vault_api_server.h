@@ -41,6 +41,15 @@ enum vault_mode {
 	                      answered (a station stopped while asking) */
 	VAULT_REVOKED_HANG,  /* revoke: carried out, never answered (a
 	                       station stopped before hearing back) */
+	VAULT_ROOT_FIRST,    /* sign: ca_chain root first, then the
+	                        intermediate */
+	VAULT_WIDE_USAGE,    /* sign: the usages of Vault's default role:
+	                        digitalSignature, keyEncipherment,
+	                        keyAgreement; serverAuth, clientAuth */
+	VAULT_SHORT_ISSUER,  /* sign: a 30-day leaf under an intermediate
+	                        (made for it, in ca_chain) that expires in
+	                        10 days */
+	VAULT_NOT_YET_VALID, /* sign: notBefore an hour from now */
 };
 
 #define VAULT_CERTS_MAX 64 /* certificates kept for LIST / GET */

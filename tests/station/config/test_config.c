@@ -109,6 +109,7 @@ test_defaults_are_sane(void **state)
 	assert_null(cfg->operator_id);
 	assert_int_equal(cfg->log_level, LOG_LEVEL_WARN);
 	assert_int_equal(cfg->step_timeout_ms, 10000);
+	assert_int_equal(cfg->clock_skew_s, 300);
 	assert_int_equal(cfg->n_profiles, 1);
 	assert_int_equal(cfg->n_slots, 0);
 	const struct profile *p = config_profile(cfg, "default");
@@ -146,6 +147,7 @@ static const char full_ini[] =
     "operator = bob\n"
     "log_level = debug\n"
     "step_timeout_ms = 2500\n"
+    "clock_skew_s = 90\n"
     "serial_pattern = SN-[0-9]{6}\n"
     "\n"
     "[ca]\n"
@@ -168,7 +170,9 @@ static const char full_ini[] =
     "validity_days = 730\n"
     "key_usage = digitalSignature, keyEncipherment,keyAgreement\n"
     "eku = clientAuth,serverAuth\n"
-    "chain = root\n"
+    "allow_key_usage = nonRepudiation, dataEncipherment\n"
+    "allow_ext_key_usage = codeSigning,anyExtendedKeyUsage\n"
+    "chain = none\n"
     "reprovision = allow\n"
     "lock = yes\n"
     "smoke = required\n"
@@ -198,6 +202,7 @@ test_full_file_loads_every_value(void **state)
 	assert_string_equal(cfg->operator_id, "bob");
 	assert_int_equal(cfg->log_level, LOG_LEVEL_DEBUG);
 	assert_int_equal(cfg->step_timeout_ms, 2500);
+	assert_int_equal(cfg->clock_skew_s, 90);
 	assert_string_equal(cfg->ca_backend, "local");
 	assert_string_equal(cfg->ca_dir, "/etc/st/ca");
 	assert_string_equal(cfg->ca_root, "/srv/st/pinned/root.pem");
@@ -227,7 +232,11 @@ test_full_file_loads_every_value(void **state)
 		PROFILE_KU_KEY_AGREEMENT);
 	assert_true(p->eku_client_auth);
 	assert_true(p->eku_server_auth);
-	assert_int_equal(p->chain, CHAIN_ROOT_ONLY);
+	assert_int_equal(p->chain, CHAIN_NONE);
+	assert_int_equal(p->allow_key_usage,
+	    PROFILE_KU_NON_REPUDIATION | PROFILE_KU_DATA_ENCIPHERMENT);
+	assert_int_equal(p->allow_eku,
+	    PROFILE_EKU_CODE_SIGNING | PROFILE_EKU_ANY);
 	assert_int_equal(p->reprovision, REPROVISION_ALLOW);
 	assert_true(p->lock);
 	assert_true(p->smoke_required);
@@ -236,7 +245,9 @@ test_full_file_loads_every_value(void **state)
 
 	p = config_profile(cfg, "jitr");
 	assert_non_null(p);
-	assert_int_equal(p->chain, CHAIN_CA_ONLY);
+	assert_int_equal(p->chain, CHAIN_CA);
+	assert_int_equal(p->allow_key_usage, 0); /* nothing extra allowed */
+	assert_int_equal(p->allow_eku, 0);
 	assert_false(p->eku_client_auth);
 	assert_false(p->eku_server_auth);
 	assert_int_equal(p->validity_days, 365); /* unset keys: defaults */
@@ -391,10 +402,30 @@ test_bad_integer_names_line_and_range(void **state)
 static void
 test_bad_enum_lists_choices(void **state)
 {
-	expect_config_error(*state, "\n[profile p]\nchain = full\n",
-	    "station.ini:3: [profile p] chain = 'full': expected one of: "
-	    "intermediate+root, root, ca",
+	expect_config_error(*state, "\n[profile p]\nchain = partial\n",
+	    "station.ini:3: [profile p] chain = 'partial': expected one of: "
+	    "full, ca, none",
 	    NULL);
+	/* The old forms say what to write instead. */
+	expect_config_error(*state, "[profile p]\nchain = root\n",
+	    "station.ini:2: [profile p] chain = 'root'",
+	    "use chain = full (intermediates and root) or chain = ca", NULL);
+	expect_config_error(*state, "[profile p]\nchain = intermediate+root\n",
+	    "station.ini:2: [profile p] chain = 'intermediate+root'",
+	    "now written chain = full", NULL);
+	/* A CA certificate's usage cannot be allowed, nor eku widened past
+	 * what the station asks for. */
+	expect_config_error(*state,
+	    "[profile p]\nallow_key_usage = keyCertSign\n",
+	    "station.ini:2:", "allow_key_usage",
+	    "digitalSignature, nonRepudiation, keyEncipherment, "
+	    "dataEncipherment, keyAgreement, or none",
+	    NULL);
+	expect_config_error(*state, "[profile p]\neku = codeSigning\n",
+	    "station.ini:2:", "clientAuth, serverAuth, or none", NULL);
+	expect_config_error(*state,
+	    "[profile p]\nallow_ext_key_usage = serverAuth,1.2.3\n",
+	    "station.ini:2:", "allow_ext_key_usage", NULL);
 	expect_config_error(*state,
 	    "[profile p]\nkey_usage = digitalSignature,"
 	    "nonRepudiation\n",
@@ -523,6 +554,10 @@ test_typed_keys_name_their_limits(void **state)
 	    NULL);
 	expect_config_error(*state, "[station]\nstep_timeout_ms = 3600001\n",
 	    "1..3600000", NULL);
+	expect_config_error(*state, "[station]\nclock_skew_s = 0\n",
+	    "station.ini:2: [station] clock_skew_s = '0': expected an "
+	    "integer 1..86400",
+	    NULL);
 	expect_config_error(*state, "[broker]\nport = 65536\n",
 	    "station.ini:2: [broker] port = '65536': expected an integer "
 	    "1..65535",

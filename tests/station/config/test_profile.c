@@ -171,7 +171,7 @@ test_default_profile_values(void **state)
 	assert_int_equal(p.key_usage, PROFILE_KU_DIGITAL_SIGNATURE);
 	assert_true(p.eku_client_auth);
 	assert_false(p.eku_server_auth);
-	assert_int_equal(p.chain, CHAIN_INTERMEDIATE_AND_ROOT);
+	assert_int_equal(p.chain, CHAIN_FULL);
 	assert_int_equal(p.reprovision, REPROVISION_REFUSE);
 	assert_false(p.lock);
 	assert_false(p.smoke_required);

@@ -4,7 +4,8 @@
  * passes only if the broker accepts the device's new identity, with the
  * handshake signed by the device's chip over the device link; every
  * refusal fails the run at the smoke step with its own diagnosis, and the
- * ledger records the outcome.
+ * ledger records the outcome.  The certificate and chain presented are
+ * the ones read back from the device.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -225,6 +226,24 @@ test_chip_with_another_key_fails_proof_before_the_smoke_test(void **state)
 	assert_cert_not_live();
 }
 
+/* The smoke test presents what the device read back, not what the CA
+ * sent: with `chain = none` the device holds no intermediate, and a
+ * broker that trusts only the root refuses it (the CA's reply held the
+ * intermediate all along).  `chain = ca` on the same broker passes. */
+static void
+test_smoke_presents_the_chain_the_device_holds(void **state)
+{
+	(void)state;
+	setup_station("chain = none\n");
+	start_device("SMOKE-CHAIN-1", NULL);
+	assert_smoke_failed("cert-refused", "policy");
+	teardown(NULL);
+	setup_station("chain = ca\n");
+	start_device("SMOKE-CHAIN-2", NULL);
+	assert_int_equal(provision(NULL), 0);
+	assert_string_equal(prov_jstr(res, "smoke"), "passed");
+}
+
 /* A topic the broker's ACL does not give this device: PUBACK 0x87. */
 static void
 test_topic_outside_the_acl_fails_with_acl_denied(void **state)
@@ -310,6 +329,8 @@ main(void)
 		cmocka_unit_test_teardown(
 		    test_chip_with_another_key_fails_proof_before_the_smoke_test,
 		    teardown),
+		cmocka_unit_test_teardown(
+		    test_smoke_presents_the_chain_the_device_holds, teardown),
 		cmocka_unit_test_teardown(
 		    test_topic_outside_the_acl_fails_with_acl_denied, teardown),
 		cmocka_unit_test_teardown(

@@ -1,6 +1,8 @@
 /* Certificate checks: a certificate from the local CA passes; each way a
- * CA reply can be wrong is caught by the rule that names it; the binding
- * rules alone (cert_bind_check) judge key, subject and SANs only. */
+ * CA reply can be wrong is caught by the rule that names it (extra
+ * usages by name, a leaf outliving its issuer); the verified path comes
+ * out issuer first whatever the reply's order; the binding rules alone
+ * (cert_bind_check) judge key, subject and SANs only. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -343,6 +345,193 @@ test_sha1_signed_certificate_is_refused(void **state)
 	ca_issued_clear(&out);
 }
 
+/* The cause of checking `issued` (caller frees) and its rule. */
+static char *
+check_cause(struct fx *fx, const struct ca_issued *issued,
+    const struct profile *p, X509 *root, const char **rule)
+{
+	struct cert_expect exp = { .csr = fx->csr,
+		.profile = p ? p : &fx->profile,
+		.subject = SUBJECT,
+		.root = root ? root : fx->root };
+	char *cause = NULL;
+
+	*rule = NULL;
+	if (cert_check(issued, &exp, rule, &cause) == ST_OK)
+		return NULL;
+	assert_non_null(cause);
+	return cause;
+}
+
+static void
+assert_refused(struct fx *fx, const struct ca_issued *issued,
+    const struct profile *p, const char *want_rule, const char *says)
+{
+	const char *rule = NULL;
+	char *cause = check_cause(fx, issued, p, NULL, &rule);
+
+	if (cause == NULL)
+		fail_msg("passed; expected %s saying '%s'", want_rule, says);
+	assert_string_equal(rule, want_rule);
+	if (strstr(cause, says) == NULL)
+		fail_msg("cause '%s' does not say '%s'", cause, says);
+	free(cause);
+}
+
+/* Vault's default role: digitalSignature + keyEncipherment +
+ * keyAgreement, serverAuth + clientAuth.  Each extra is refused by name
+ * until the profile allows it, and nothing else is then accepted. */
+static void
+test_extra_key_usage_is_refused_unless_allowed(void **state)
+{
+	struct fx *fx = *state;
+	struct ca_issued out;
+	struct profile allow = fx->profile;
+	static const char *const exts[] = {
+		"basicConstraints=critical,CA:FALSE",
+		"keyUsage=critical,digitalSignature,keyEncipherment,"
+		"keyAgreement",
+		"extendedKeyUsage=clientAuth", "subjectAltName=" SAN, NULL
+	};
+
+	hand_made(fx, NULL, exts, &out);
+	assert_refused(fx, &out, NULL, "cert.key-usage",
+	    "keyUsage keyEncipherment, which the profile does not ask for");
+	allow.allow_key_usage = PROFILE_KU_KEY_ENCIPHERMENT;
+	assert_refused(fx, &out, &allow, "cert.key-usage",
+	    "keyUsage keyAgreement");
+	assert_refused(fx, &out, &allow, "cert.key-usage",
+	    "allow_key_usage = keyAgreement");
+	allow.allow_key_usage |= PROFILE_KU_KEY_AGREEMENT;
+	assert_null(check(fx, &out, NULL, NULL, &allow, 0));
+	ca_issued_clear(&out);
+}
+
+static void
+test_extra_eku_is_refused_unless_allowed(void **state)
+{
+	struct fx *fx = *state;
+	struct ca_issued out;
+	struct profile allow = fx->profile;
+	static const char *const exts[] = {
+		"basicConstraints=critical,CA:FALSE",
+		"keyUsage=critical,digitalSignature",
+		"extendedKeyUsage=serverAuth,clientAuth", "subjectAltName=" SAN,
+		NULL
+	};
+	static const char *const odd[] = { "basicConstraints=critical,CA:FALSE",
+		"keyUsage=critical,digitalSignature",
+		"extendedKeyUsage=clientAuth,1.3.6.1.4.1.99999.1",
+		"subjectAltName=" SAN, NULL };
+
+	hand_made(fx, NULL, exts, &out);
+	assert_refused(fx, &out, NULL, "cert.eku",
+	    "extendedKeyUsage serverAuth, which the profile does not ask for");
+	assert_refused(fx, &out, NULL, "cert.eku",
+	    "allow_ext_key_usage = serverAuth");
+	allow.allow_eku = PROFILE_EKU_SERVER_AUTH;
+	assert_null(check(fx, &out, NULL, NULL, &allow, 0));
+	/* The profile asking for serverAuth is the same as allowing it. */
+	allow = fx->profile;
+	allow.eku_server_auth = 1;
+	assert_null(check(fx, &out, NULL, NULL, &allow, 0));
+	ca_issued_clear(&out);
+	/* A purpose the station has no name for is named by its OID. */
+	hand_made(fx, NULL, odd, &out);
+	assert_refused(fx, &out, NULL, "cert.eku",
+	    "extendedKeyUsage 1.3.6.1.4.1.99999.1");
+	ca_issued_clear(&out);
+}
+
+/* A root, an intermediate expiring in `inter_days` and a leaf for the
+ * fixture's CSR valid `leaf_days`; *root for the caller to free. */
+static void
+short_lived_ca(struct fx *fx, int inter_days, int leaf_days, X509 **root,
+    struct ca_issued *out)
+{
+	static const char *const exts[] = {
+		"basicConstraints=critical,CA:FALSE",
+		"keyUsage=critical,digitalSignature",
+		"extendedKeyUsage=clientAuth", "subjectAltName=" SAN, NULL
+	};
+	EVP_PKEY *rk = pki_key_ec("P-256"), *ik = pki_key_ec("P-256");
+	X509 *inter;
+
+	*root = pki_cert("Short Root", rk, NULL, NULL, 1, -1, 3650);
+	inter =
+	    pki_cert("Short Intermediate", ik, *root, rk, 1, -1, inter_days);
+	memset(out, 0, sizeof *out);
+	out->cert = pki_issue(fx->csr, inter, ik, leaf_days, NULL, exts);
+	out->chain = sk_X509_new_null();
+	sk_X509_push(out->chain, inter);
+	EVP_PKEY_free(rk);
+	EVP_PKEY_free(ik);
+}
+
+static void
+test_leaf_outliving_its_issuer_is_refused(void **state)
+{
+	struct fx *fx = *state;
+	struct ca_issued out;
+	const char *rule = NULL;
+	X509 *root = NULL;
+	char *cause;
+
+	/* 365-day leaf under an intermediate that expires in 30 days. */
+	short_lived_ca(fx, 30, 365, &root, &out);
+	cause = check_cause(fx, &out, NULL, root, &rule);
+	assert_non_null(cause);
+	assert_string_equal(rule, "cert.outlives-issuer");
+	assert_non_null(strstr(cause, "after its issuer"));
+	assert_non_null(strstr(cause, "Short Intermediate"));
+	free(cause);
+	ca_issued_clear(&out);
+	X509_free(root);
+	/* The same leaf under an intermediate that outlives it passes. */
+	short_lived_ca(fx, 400, 365, &root, &out);
+	assert_null(check_cause(fx, &out, NULL, root, &rule));
+	ca_issued_clear(&out);
+	X509_free(root);
+}
+
+/* Whatever order the backend sends (root first, as Vault's ca_chain
+ * does), the path comes out issuer first, pinned root last; an unrelated
+ * certificate in the reply is left out. */
+static void
+test_path_is_issuer_first_whatever_the_order(void **state)
+{
+	struct fx *fx = *state;
+	struct ca_issued out = { 0 };
+	struct cert_expect exp = { .csr = fx->csr,
+		.profile = &fx->profile,
+		.subject = SUBJECT,
+		.root = fx->root };
+	STACK_OF(X509) *path = NULL;
+	X509 *inter, *stray;
+	EVP_PKEY *k = pki_key_ec("P-256");
+
+	issue_with(fx->ca, fx->csr, &fx->profile, &out);
+	inter = X509_dup(sk_X509_value(out.chain, 0));
+	/* Reverse the chain: root, intermediate; then a stray CA. */
+	X509_free(sk_X509_shift(out.chain));
+	sk_X509_push(out.chain, inter);
+	stray = pki_cert("Stray CA", k, NULL, NULL, 1, -1, 30);
+	sk_X509_push(out.chain, stray);
+	assert_int_equal(cert_check_path(&out, &exp, &path, NULL, NULL), ST_OK);
+	assert_int_equal(sk_X509_num(path), 2);
+	assert_int_equal(X509_cmp(sk_X509_value(path, 0), inter), 0);
+	assert_int_equal(X509_cmp(sk_X509_value(path, 1), fx->root), 0);
+	sk_X509_pop_free(path, X509_free);
+	/* A refused certificate gives no path. */
+	exp.subject = "C=US,O=Example-Org,CN=SN0002";
+	path = (STACK_OF(X509) *)1;
+	assert_int_equal(cert_check_path(&out, &exp, &path, NULL, NULL),
+	    ST_E_POLICY);
+	assert_null(path);
+	ca_issued_clear(&out);
+	EVP_PKEY_free(k);
+}
+
 static void
 test_missing_certificate_is_refused(void **state)
 {
@@ -513,6 +702,11 @@ main(void)
 		cmocka_unit_test(test_ca_true_leaf_is_refused),
 		cmocka_unit_test(test_sha1_signed_certificate_is_refused),
 		cmocka_unit_test(test_missing_certificate_is_refused),
+		cmocka_unit_test(
+		    test_extra_key_usage_is_refused_unless_allowed),
+		cmocka_unit_test(test_extra_eku_is_refused_unless_allowed),
+		cmocka_unit_test(test_leaf_outliving_its_issuer_is_refused),
+		cmocka_unit_test(test_path_is_issuer_first_whatever_the_order),
 		cmocka_unit_test(test_bind_accepts_equal_key_subject_and_sans),
 		cmocka_unit_test(test_bind_refuses_another_devices_key),
 		cmocka_unit_test(test_bind_refuses_another_subject),
