@@ -12,6 +12,7 @@ static const char *const step_names[STEP__COUNT] = {
 	[STEP_SERIAL] = "serial-check",
 	[STEP_LEDGER] = "ledger-check",
 	[STEP_CLOCK] = "clock-check",
+	[STEP_TRUST] = "server-trust",
 	[STEP_KEYGEN] = "keygen",
 	[STEP_CSR] = "csr",
 	[STEP_CSR_POLICY] = "csr-policy",

@@ -34,6 +34,7 @@ static const struct {
 	{ STEP_SERIAL, step_serial, 1 },
 	{ STEP_LEDGER, step_ledger, 1 },
 	{ STEP_CLOCK, step_clock, 1 },
+	{ STEP_TRUST, step_trust, 2 },
 	{ STEP_KEYGEN, step_keygen, 3 },
 	{ STEP_CSR, step_csr, 1 },
 	{ STEP_CSR_POLICY, step_csr_policy, 1 },

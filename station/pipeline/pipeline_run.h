@@ -56,6 +56,7 @@ st_err step_hello(struct run *r);
 st_err step_serial(struct run *r);
 st_err step_ledger(struct run *r);
 st_err step_clock(struct run *r); /* pipeline_sanity.c */
+st_err step_trust(struct run *r); /* pipeline_trust.c */
 st_err step_keygen(struct run *r);
 st_err step_csr(struct run *r);
 st_err step_csr_policy(struct run *r);
