@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,14 +23,16 @@
 
 /* What one source said: a time to compare, or why it could not tell. */
 struct finding {
-	int ok;	    /* 1: the clock agrees with the source */
-	char *text; /* what was found (owned), for a failure or a note */
+	int ok;	      /* 1: the clock agrees (or the source proves nothing) */
+	char *text;   /* what was found (owned), for a failure or a note */
+	char *unread; /* why the source could not be read (owned), or NULL */
 };
 
 static void
 finding_clear(struct finding *f)
 {
 	free(f->text);
+	free(f->unread);
 	memset(f, 0, sizeof *f);
 }
 
@@ -71,7 +74,7 @@ unread(int level, const char *check, const char *why, clock_note_fn note,
 
 static void
 ca_date(const struct config *cfg, int64_t now, struct deadline dl,
-    clock_note_fn note, void *ctx, struct finding *f)
+    struct finding *f)
 {
 	struct ca_settings s = { .dir = cfg->ca_dir, .extra = cfg->ca_extra };
 	const char *addr = ca_settings_get(&s, "addr");
@@ -89,7 +92,8 @@ ca_date(const struct config *cfg, int64_t now, struct deadline dl,
 	if (err == ST_OK && date == 0)
 		why = xasprintf("the CA at %s sent no Date header", addr);
 	if (why != NULL) {
-		unread(cfg->clock_ca_date, "clock_ca_date", why, note, ctx);
+		f->unread = why;
+		why = NULL;
 		goto out;
 	}
 	if (llabs(now - date) <= cfg->clock_skew_s)
@@ -277,7 +281,7 @@ asn1_unix(const ASN1_TIME *t)
 
 static void
 broker_validity(const struct config *cfg, int64_t now, struct deadline dl,
-    clock_note_fn note, void *ctx, struct finding *f)
+    struct finding *f)
 {
 	char *why = NULL, mine[21], from[21], to[21];
 	X509 *leaf = NULL;
@@ -288,8 +292,8 @@ broker_validity(const struct config *cfg, int64_t now, struct deadline dl,
 		return;
 	leaf = broker_cert(&cfg->broker, dl, &why);
 	if (leaf == NULL) {
-		unread(cfg->clock_broker_cert, "clock_broker_cert", why, note,
-		    ctx);
+		f->unread = why;
+		why = NULL;
 		goto out;
 	}
 	nb = asn1_unix(X509_get0_notBefore(leaf));
@@ -315,19 +319,18 @@ out:
 /* ---- the kernel's synchronised flag ------------------------------------*/
 
 static void
-ntp_sync(const struct config *cfg, int64_t now, clock_note_fn note, void *ctx,
+ntp_sync(const struct config *cfg, int64_t now, struct deadline dl,
     struct finding *f)
 {
 	struct timex tx = { 0 }; /* modes 0: read only, no privilege */
 	char mine[21];
 	int state = adjtimex(&tx);
 
+	(void)cfg;
+	(void)dl;
 	f->ok = 1;
 	if (state == -1) {
-		char *why = xasprintf("adjtimex: %s", strerror(errno));
-
-		unread(cfg->clock_ntp_sync, "clock_ntp_sync", why, note, ctx);
-		free(why);
+		f->unread = xasprintf("adjtimex: %s", strerror(errno));
 		return;
 	}
 	if (state != TIME_ERROR && (tx.status & STA_UNSYNC) == 0)
@@ -351,6 +354,22 @@ half_of(struct deadline dl)
 	    deadline_in((uint64_t)deadline_left_ms(dl) / 2));
 }
 
+/* The sources in the order they are asked; the remote ones get half of
+ * what is left of the deadline each. */
+static const struct source {
+	const char *name;
+	size_t level; /* offset of its enum clock_check in struct config */
+	void (*read)(const struct config *cfg, int64_t now, struct deadline dl,
+	    struct finding *f);
+	int remote;
+} sources[] = {
+	{ "clock_ntp_sync", offsetof(struct config, clock_ntp_sync), ntp_sync,
+	    0 },
+	{ "clock_ca_date", offsetof(struct config, clock_ca_date), ca_date, 1 },
+	{ "clock_broker_cert", offsetof(struct config, clock_broker_cert),
+	    broker_validity, 1 },
+};
+
 st_err
 clock_check_run(const struct config *cfg, int64_t now, struct deadline dl,
     clock_note_fn note, void *ctx, char **cause)
@@ -358,28 +377,20 @@ clock_check_run(const struct config *cfg, int64_t now, struct deadline dl,
 	struct finding f = { 0 };
 	st_err err = ST_OK;
 
-	if (cfg->clock_ntp_sync != CLOCK_CHECK_OFF) {
-		ntp_sync(cfg, now, note, ctx, &f);
-		err = judge(cfg->clock_ntp_sync, "clock_ntp_sync", &f, note,
-		    ctx, cause);
+	for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++) {
+		const struct source *s = &sources[i];
+		int level =
+		    *(const int *)(const void *)((const char *)cfg + s->level);
+
+		if (level == CLOCK_CHECK_OFF)
+			continue;
+		s->read(cfg, now, s->remote ? half_of(dl) : dl, &f);
+		if (f.unread != NULL)
+			unread(level, s->name, f.unread, note, ctx);
+		err = judge(level, s->name, &f, note, ctx, cause);
 		finding_clear(&f);
 		if (err)
-			goto out;
+			break;
 	}
-	if (cfg->clock_ca_date != CLOCK_CHECK_OFF) {
-		ca_date(cfg, now, half_of(dl), note, ctx, &f);
-		err = judge(cfg->clock_ca_date, "clock_ca_date", &f, note, ctx,
-		    cause);
-		finding_clear(&f);
-		if (err)
-			goto out;
-	}
-	if (cfg->clock_broker_cert != CLOCK_CHECK_OFF) {
-		broker_validity(cfg, now, half_of(dl), note, ctx, &f);
-		err = judge(cfg->clock_broker_cert, "clock_broker_cert", &f,
-		    note, ctx, cause);
-		finding_clear(&f);
-	}
-out:
 	return err;
 }
