@@ -46,8 +46,10 @@ judge(int level, const char *check, const struct finding *f, clock_note_fn note,
 	if (f->ok || level == CLOCK_CHECK_OFF)
 		return ST_OK;
 	if (level == CLOCK_CHECK_REQUIRE)
-		return st_fail(cause, ST_E_POLICY, "clock check %s: %s", check,
-		    f->text);
+		return st_fail(cause, ST_E_POLICY,
+		    "clock check %s: %s (if the station's clock is right, "
+		    "the source is not: set %s = warn until it is fixed)",
+		    check, f->text, check);
 	text = xasprintf("clock check %s (warn only): %s", check, f->text);
 	if (note != NULL)
 		note(ctx, text);
@@ -340,8 +342,7 @@ ntp_sync(const struct config *cfg, int64_t now, struct deadline dl,
 	f->text = xasprintf("the station's clock says %s and the kernel says "
 			    "it is not synchronised (NTPSynchronized=no): "
 			    "start time synchronisation (systemd-timesyncd, "
-			    "chrony) and wait until timedatectl shows it, or "
-			    "set clock_ntp_sync = warn",
+			    "chrony) and wait until timedatectl shows it",
 	    mine);
 }
 

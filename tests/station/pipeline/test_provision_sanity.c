@@ -15,8 +15,9 @@
  * and a key certified twice: devsim with a copy of a provisioned device's
  * --state file and the keygen-keep-key fault reports another serial with
  * the same key; its run FAILs at csr-policy naming the first device and
- * run, and the CA issues nothing.  The ledger's time refusal is in
- * tests/db/test_ledger_sanity.c.
+ * run, and the CA issues nothing.  The ledger's time refusal (a run
+ * recorded a day ahead, through the ledger's own started_at_ms seam) stops
+ * the station; its edges are in tests/db/test_ledger_sanity.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/timex.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -205,6 +207,39 @@ test_ntp_sync_required_follows_the_kernel(void **state)
 	    "synchronised"));
 }
 
+/* The ledger holds a run that started a day from now (the clock was
+ * ahead then, or is behind now): the station refuses to start a run, with
+ * exit 3 (the station cannot work) and the reason, and records none. */
+static void
+test_clock_behind_the_ledger_stops_the_station(void **state)
+{
+	struct run_start s = {
+		.station_id = "st-clock",
+		.device_uri = "tcp:127.0.0.1:1",
+		.started_at_ms = ((int64_t)time(NULL) + 86400) * 1000,
+	};
+	struct proc_out o = { 0 };
+	int64_t id = 0, n = 0;
+
+	(void)state;
+	prov_env_config(tc.env, "clock_ntp_sync = off\n", NULL);
+	prov_case_device("SN-CLK-4", NULL);
+	tc.led = prov_ledger(tc.env);
+	assert_int_equal(ledger_run_begin(tc.led, &s, &id, NULL), ST_OK);
+	assert_int_equal(ledger_run_finish(tc.led, id, "FAIL", "connect",
+			     "hangup", "set up by the test", NULL),
+	    ST_OK);
+	prov_station(tc.env,
+	    (const char *[]){ "provision", tc.sim->uri, "--serial", "SN-CLK-4",
+		NULL },
+	    &o);
+	assert_int_equal(o.status, 3);
+	assert_non_null(strstr(o.err, "the clock went backwards"));
+	assert_int_equal(ledger_count_runs(tc.led, NULL, &n, NULL), ST_OK);
+	assert_int_equal(n, 1);
+	proc_out_clear(&o);
+}
+
 /* Two devices, one key: the second FAILs at csr-policy naming the first
  * device and its run; the CA issued one certificate only. */
 static void
@@ -263,6 +298,7 @@ main(void)
 		PROV_CASE_TEST(test_ntp_sync_required_follows_the_kernel),
 		PROV_CASE_TEST(
 		    test_key_certified_for_another_device_is_refused),
+		PROV_CASE_TEST(test_clock_behind_the_ledger_stops_the_station),
 	};
 
 	return cmocka_run_group_tests_name("provision sanity", tests, NULL,
