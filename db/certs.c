@@ -338,3 +338,17 @@ ledger_cert_get(struct ledger *l, const char *serial_hex,
 	free(serial);
 	return err;
 }
+
+st_err
+ledger_cert_by_key(struct ledger *l, const char *key_sha256,
+    struct cert_record *out, int *found, char **cause)
+{
+	/* The key is known through the run that asked the CA for it (its
+	 * intent, ledger_run_ca_request): every certificate the pipeline
+	 * or crash recovery recorded belongs to such a run. */
+	return cert_query_one(l,
+	    "SELECT " LEDGER_CERT_COLUMNS " FROM certificates"
+	    " WHERE run_id IN (SELECT id FROM runs WHERE ca_key_sha256 = ?)"
+	    " ORDER BY id DESC LIMIT 1",
+	    key_sha256, out, found, cause);
+}

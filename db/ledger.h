@@ -80,7 +80,7 @@
 struct ledger;
 
 /* The schema version this code creates and understands. */
-#define LEDGER_SCHEMA_VERSION 5
+#define LEDGER_SCHEMA_VERSION 6
 #define LEDGER_HASH_HEX_LEN 64
 
 /*
@@ -105,13 +105,21 @@ struct run_start {
 	const char *scanned_serial;
 	const char *profile;
 	int64_t started_at_ms;	 /* 0 = now */
+	int64_t max_skew_ms;	 /* refuse a start earlier than the latest
+	                            recorded start by more than this (the
+	                            clock went back); 0: no check */
 	int64_t owner_pid;	 /* the process running it (0 = not recorded) */
 	int64_t owner_start;	 /* that process's start time (see recover.h) */
 	const char *owner_token; /* that process's owner lock (owner.h);
 	                            NULL = not recorded */
 };
 
-/* Insert a run with result 'running'; *run_id receives its id. */
+/*
+ * Insert a run with result 'running'; *run_id receives its id.  ST_E_STATE
+ * when its start is earlier than the latest recorded start by more
+ * than s->max_skew_ms: the station's clock went backwards, and times in
+ * the ledger (and the certificates' validity) would not be in order.
+ */
 st_err ledger_run_begin(struct ledger *l, const struct run_start *s,
     int64_t *run_id, char **cause);
 
@@ -288,6 +296,15 @@ st_err ledger_orphan_open_certs(struct ledger *l, int64_t run_id,
 /* Newest certificate of the device with status issued, written or
  * verified.  *found = 0 and *out zeroed when there is none. */
 st_err ledger_device_live_cert(struct ledger *l, const char *device_serial,
+    struct cert_record *out, int *found, char **cause);
+
+/*
+ * Newest certificate, in any status and for any device, whose run asked
+ * the CA for the public key with SHA-256 `key_sha256` (lower-case hex of
+ * the DER SPKI, as ledger_run_ca_request recorded it): a key must not be
+ * certified twice.  *found = 0 and *out zeroed when there is none.
+ */
+st_err ledger_cert_by_key(struct ledger *l, const char *key_sha256,
     struct cert_record *out, int *found, char **cause);
 
 /* Look up one certificate by serial (ST_E_NOTFOUND if none). */

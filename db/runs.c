@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "station/util/clock.h"
+
 /* Why an update of a running run changed nothing: unknown or finished. */
 static st_err
 not_running(struct ledger *l, int64_t run_id, char **cause)
@@ -40,10 +42,59 @@ updated_running(struct ledger *l, st_err err, int64_t run_id, char **cause)
 	return err;
 }
 
+/*
+ * A start earlier than the latest recorded start (one row of the
+ * runs_started_at index) by more than the skew: the station's clock went
+ * backwards (a dead RTC battery, a manual change).  Against the latest,
+ * not the last inserted, so a clock creeping back run by run is caught
+ * too.  Inside the begin's transaction.
+ */
+static st_err
+check_start_time(struct ledger *l, const struct run_start *s, int64_t at,
+    char **cause)
+{
+	sqlite3_stmt *st = NULL;
+	char when[21], latest[21];
+	int64_t last, last_id;
+	st_err err;
+
+	if (s->max_skew_ms <= 0)
+		return ST_OK;
+	err = db_stmt(l, &st, cause,
+	    "SELECT started_at, id FROM runs ORDER BY started_at DESC LIMIT 1",
+	    DB_END);
+	if (err)
+		return err;
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		last = sqlite3_column_int64(st, 0);
+		last_id = sqlite3_column_int64(st, 1);
+		if (at >= last - s->max_skew_ms)
+			break;
+		clock_iso8601_utc(when, at / 1000);
+		clock_iso8601_utc(latest, last / 1000);
+		err = st_fail(cause, ST_E_STATE,
+		    "the station's clock says %s, earlier than the start of "
+		    "run %lld (%s) by more than the allowed skew of %lld s: "
+		    "the clock went backwards; set it right (NTP) before "
+		    "provisioning",
+		    when, (long long)last_id, latest,
+		    (long long)(s->max_skew_ms / 1000));
+		break;
+	case SQLITE_DONE:
+		break;
+	default:
+		err = db_fail(l, cause, "reading the latest run's start");
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
 st_err
 ledger_run_begin(struct ledger *l, const struct run_start *s, int64_t *run_id,
     char **cause)
 {
+	int64_t at = s->started_at_ms ? s->started_at_ms : ledger_now_ms();
 	st_err err;
 
 	*run_id = 0;
@@ -53,6 +104,9 @@ ledger_run_begin(struct ledger *l, const struct run_start *s, int64_t *run_id,
 	err = db_write_begin(l, DB_WRITE_LAZY, 0, cause);
 	if (err)
 		return err;
+	err = check_start_time(l, s, at, cause);
+	if (err)
+		return db_write_end(l, err, cause);
 	err = db_run(l, cause, "recording the start of a run",
 	    "INSERT INTO runs (station_id, slot, operator, batch, device_uri,"
 	    " scanned_serial, profile, started_at, result, owner_pid,"
@@ -60,8 +114,7 @@ ledger_run_begin(struct ledger *l, const struct run_start *s, int64_t *run_id,
 	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
 	    DB_TEXT(s->station_id), DB_I64(s->slot), DB_TEXT(s->operator_id),
 	    DB_TEXT(s->batch), DB_TEXT(s->device_uri),
-	    DB_TEXT(s->scanned_serial), DB_TEXT(s->profile),
-	    DB_I64(s->started_at_ms ? s->started_at_ms : ledger_now_ms()),
+	    DB_TEXT(s->scanned_serial), DB_TEXT(s->profile), DB_I64(at),
 	    DB_I64_IF(s->owner_pid > 0, s->owner_pid),
 	    DB_I64_IF(s->owner_pid > 0, s->owner_start),
 	    DB_TEXT(s->owner_token), DB_END);

@@ -191,6 +191,15 @@ static const char *const migrations[] = {
 	"  WHERE status IN ('orphaned','superseded','revoking');"
 	"CREATE TRIGGER certificates_no_delete BEFORE DELETE ON certificates"
 	"  BEGIN SELECT RAISE(ABORT, 'certificates cannot be deleted'); END;",
+	/* 8 (issue 15; the sixth migration on its branch, renumbered at the
+	 * merge): clock and key sanity.  A key is certified once: before the
+	 * CA is asked, the pipeline looks up the certificates of runs that
+	 * asked for the same public key (ledger_cert_by_key), by the
+	 * intent's key hash.  A run may not start before the latest start
+	 * beyond the skew (ledger_run_begin), read from its index. */
+	"CREATE INDEX runs_ca_key_sha256 ON runs(ca_key_sha256)"
+	"  WHERE ca_key_sha256 IS NOT NULL;"
+	"CREATE INDEX runs_started_at ON runs(started_at);",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] ==

@@ -99,6 +99,27 @@ st_err dev_read_cert(struct client *c, uint8_t **der, size_t *len,
 /* Returns the raw READ_CHAIN payload (CERT TLVs), for byte comparison. */
 st_err dev_read_chain(struct client *c, uint8_t **payload, size_t *len,
     char **cause);
+/*
+ * The server trust a device needs after the line (WRITE_TRUST, behind
+ * PROTO_CAP_SERVER_TRUST): the CA certificates it trusts its server by
+ * and the server's endpoint.  All borrowed.
+ */
+struct dev_trust {
+	const uint8_t *const *anchor; /* DER certificates, `n_anchors` */
+	const size_t *anchor_len;
+	size_t n_anchors;
+	const char *host; /* NULL: no endpoint */
+	uint16_t port;
+};
+/* The WRITE_TRUST message for `t` (caller frees): TRUST_CA elements
+ * in order, then SERVER_HOST and SERVER_PORT.  READ_TRUST returns
+ * exactly these bytes from a device that stored them. */
+uint8_t *dev_trust_message(const struct dev_trust *t, size_t *len);
+st_err dev_write_trust(struct client *c, const struct dev_trust *t,
+    char **cause);
+/* Returns the raw READ_TRUST payload, for byte comparison. */
+st_err dev_read_trust(struct client *c, uint8_t **payload, size_t *len,
+    char **cause);
 st_err dev_commit(struct client *c, int lock, char **cause);
 st_err dev_factory_reset(struct client *c, char **cause);
 

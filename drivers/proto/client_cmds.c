@@ -285,3 +285,41 @@ dev_factory_reset(struct client *c, char **cause)
 {
 	return call_void(c, PROTO_CMD_FACTORY_RESET, NULL, cause);
 }
+
+/* Encode `t` into `w` (dev_trust_message's order). */
+static void
+trust_put(struct tlv_writer *w, const struct dev_trust *t)
+{
+	for (size_t i = 0; i < t->n_anchors; i++)
+		tlv_put(w, PROTO_T_TRUST_CA, t->anchor[i], t->anchor_len[i]);
+	if (t->host != NULL) {
+		tlv_put_str(w, PROTO_T_SERVER_HOST, t->host);
+		tlv_put_u16(w, PROTO_T_SERVER_PORT, t->port);
+	}
+}
+
+uint8_t *
+dev_trust_message(const struct dev_trust *t, size_t *len)
+{
+	struct tlv_writer w;
+
+	tlv_writer_init(&w);
+	trust_put(&w, t);
+	return tlv_writer_take(&w, len);
+}
+
+st_err
+dev_write_trust(struct client *c, const struct dev_trust *t, char **cause)
+{
+	struct tlv_writer w;
+
+	tlv_writer_init(&w);
+	trust_put(&w, t);
+	return call_void(c, PROTO_CMD_WRITE_TRUST, &w, cause);
+}
+
+st_err
+dev_read_trust(struct client *c, uint8_t **payload, size_t *len, char **cause)
+{
+	return call(c, PROTO_CMD_READ_TRUST, NULL, payload, len, cause);
+}

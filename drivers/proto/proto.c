@@ -27,6 +27,10 @@ proto_cmd_name(int cmd)
 		return "READ_CERT";
 	case PROTO_CMD_READ_CHAIN:
 		return "READ_CHAIN";
+	case PROTO_CMD_WRITE_TRUST:
+		return "WRITE_TRUST";
+	case PROTO_CMD_READ_TRUST:
+		return "READ_TRUST";
 	case PROTO_CMD_COMMIT:
 		return "COMMIT";
 	case PROTO_CMD_FACTORY_RESET:

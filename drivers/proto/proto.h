@@ -40,6 +40,8 @@ enum proto_cmd {
 	PROTO_CMD_WRITE_CHAIN = 0x21,
 	PROTO_CMD_READ_CERT = 0x22,
 	PROTO_CMD_READ_CHAIN = 0x23,
+	PROTO_CMD_WRITE_TRUST = 0x24, /* server trust anchors + endpoint */
+	PROTO_CMD_READ_TRUST = 0x25,
 	PROTO_CMD_COMMIT = 0x30,
 	PROTO_CMD_FACTORY_RESET = 0x31,
 	PROTO_CMD_SELFTEST = 0x40,
@@ -90,6 +92,9 @@ enum proto_tag {
 	PROTO_T_MESSAGE = 0x1c,	    /* str: human-readable detail */
 	PROTO_T_TEST_ID = 0x1d,	    /* u8: self-test number, 0 = all */
 	PROTO_T_TEST_RESULT = 0x1e, /* u8: 0 = pass */
+	PROTO_T_TRUST_CA = 0x1f,    /* bytes: DER CA cert, repeatable */
+	PROTO_T_SERVER_HOST = 0x20, /* str: the server the device reaches */
+	PROTO_T_SERVER_PORT = 0x21, /* u16 */
 };
 
 /* Key algorithms (KEYGEN). */
@@ -111,6 +116,7 @@ enum proto_sig {
 #define PROTO_CAP_LOCK 0x0004u
 #define PROTO_CAP_SELFTEST 0x0008u
 #define PROTO_CAP_FACTORY_RESET 0x0010u
+#define PROTO_CAP_SERVER_TRUST 0x0020u /* WRITE_TRUST / READ_TRUST */
 
 /* Device state (HELLO, INFO). */
 enum proto_state {

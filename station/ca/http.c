@@ -291,6 +291,20 @@ free_headers(struct curl_slist *hl)
 	curl_slist_free_all(hl);
 }
 
+/* The reply's Date header in unix seconds, 0 when absent or unreadable:
+ * the station's clock check compares it with its own (issue 15). */
+static long long
+reply_date(CURL *h)
+{
+	struct curl_header *hd = NULL;
+	time_t t;
+
+	if (curl_easy_header(h, "Date", 0, CURLH_HEADER, -1, &hd) != CURLHE_OK)
+		return 0;
+	t = curl_getdate(hd->value, NULL);
+	return t > 0 ? (long long)t : 0;
+}
+
 /* One attempt.  *rc_out is curl's verdict; on CURLE_OK, *out holds the
  * reply. */
 static st_err
@@ -380,4 +394,40 @@ http_reply_clear(struct http_reply *r)
 		return;
 	free(r->body);
 	memset(r, 0, sizeof *r);
+}
+
+st_err
+http_server_date(const struct http_opts *o, const char *url, struct deadline dl,
+    long long *date, char **cause)
+{
+	struct deadline cap = deadline_in((uint64_t)o->timeout_ms);
+	struct sink sink = { 0 };
+	char errbuf[CURL_ERROR_SIZE] = "";
+	CURL *h = NULL;
+	CURLcode rc;
+	st_err err = ST_OK;
+
+	*date = 0;
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_rc != CURLE_OK)
+		return st_fail(cause, ST_E_CA, "libcurl failed to start: %s",
+		    curl_easy_strerror(curl_init_rc));
+	dl = dl.at_ms == 0 ? cap : deadline_min(dl, cap);
+	if (deadline_passed(dl))
+		return st_fail(cause, ST_E_TIMEOUT, "GET %s: deadline passed",
+		    url);
+	h = make_handle(o, "GET", url, NULL, NULL, &sink, errbuf);
+	if (h == NULL)
+		return st_fail(cause, ST_E_NOMEM, "cannot start a request");
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)deadline_left_ms(dl));
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)deadline_left_ms(dl));
+	rc = curl_easy_perform(h);
+	if (rc != CURLE_OK)
+		err = transfer_error(rc, errbuf, "GET", url, &sink, cause);
+	else
+		*date = reply_date(h);
+	free(sink.buf);
+	curl_easy_cleanup(h);
+	return err;
 }

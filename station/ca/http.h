@@ -79,4 +79,13 @@ st_err http_call(const struct http_opts *o, const char *method, const char *url,
     struct deadline dl, struct http_reply *out, char **cause);
 void http_reply_clear(struct http_reply *r);
 
+/*
+ * The server's clock: one GET of `url` (any status will do), bounded like
+ * http_call but never retried; *date receives its Date header in unix
+ * seconds, 0 when it sent none.  Errors as http_call's.  For the
+ * station's clock check (station/pipeline/clock_check.h).
+ */
+st_err http_server_date(const struct http_opts *o, const char *url,
+    struct deadline dl, long long *date, char **cause);
+
 #endif

@@ -47,6 +47,9 @@ config_base(void)
 	cfg->station_id = xstrdup("station-1");
 	cfg->log_level = LOG_LEVEL_WARN;
 	cfg->step_timeout_ms = 10000;
+	cfg->clock_ca_date = CLOCK_CHECK_REQUIRE;
+	cfg->clock_broker_cert = CLOCK_CHECK_REQUIRE;
+	cfg->clock_ntp_sync = CLOCK_CHECK_WARN;
 	cfg->clock_skew_s = CERT_SKEW_DEFAULT;
 	cfg->ca_backend = xstrdup("local");
 	cfg->ca_extra = xcalloc(1, sizeof *cfg->ca_extra);

@@ -3,8 +3,9 @@
  * commented example), parsed with inih.  Sections:
  *
  *	[station]        id, home, ledger, operator, log_level, step_timeout_ms,
- *	                 clock_skew_s, serial_pattern, serial_checksum
- *	                 (scan_format.h)
+ *	                 serial_pattern, serial_checksum (scan_format.h),
+ *	                 clock_ca_date, clock_broker_cert, clock_ntp_sync,
+ *	                 clock_skew_s
  *	[ca]             backend, dir, root, and the backends' own keys, from
  *	                 the CA backend table (station/ca/ca.c,
  *	                 docs/ca-backends.md)
@@ -43,6 +44,15 @@ struct config_broker {
 	                      unless set */
 };
 
+/* What a clock check does when it finds the clock implausible
+ * (station/pipeline/clock_check.h): nothing, a note, or FAIL the run
+ * before anything is issued. */
+enum clock_check {
+	CLOCK_CHECK_OFF = 0,
+	CLOCK_CHECK_WARN,
+	CLOCK_CHECK_REQUIRE,
+};
+
 struct config_slot {
 	unsigned index; /* N of [slot N] */
 	char *device;	/* device URI, e.g. "tcp:127.0.0.1:4000" */
@@ -59,7 +69,8 @@ struct config {
 	enum log_level log_level; /* default warn; the caller applies it */
 	int step_timeout_ms;	  /* default deadline of a pipeline step */
 	int clock_skew_s;     /* clock difference tolerated between the station
-	                     and a CA (a certificate's notBefore), seconds;
+	                     and a CA (a certificate's notBefore, the clock
+	                     checks, the ledger's run order), seconds;
 	                     default CERT_SKEW_DEFAULT (300) */
 	char *serial_pattern; /* labels must match (POSIX ERE); NULL: any */
 	int serial_checksum;  /* enum scan_checksum */
@@ -76,6 +87,12 @@ struct config {
 	size_t n_profiles;
 	struct config_slot *slots; /* may be empty */
 	size_t n_slots;
+
+	/* Clock sanity, checked before each run's key and certificate
+	 * ([station] clock_*; docs/admin.md): enum clock_check each. */
+	int clock_ca_date;     /* the remote CA's HTTP Date; require */
+	int clock_broker_cert; /* the broker certificate's validity; require */
+	int clock_ntp_sync;    /* the kernel's synchronised flag; warn */
 };
 
 /*

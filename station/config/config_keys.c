@@ -190,6 +190,9 @@ _Static_assert(sizeof(enum log_level) == sizeof(int),
 static const char *const log_level_names[] = { "error", "warn", "info", "debug",
 	NULL };
 static const char *const checksum_names[] = { "none", "luhn", NULL };
+/* In the order of enum clock_check. */
+static const char *const clock_check_names[] = { "off", "warn", "require",
+	NULL };
 
 /* Where a key's value goes: a field of the config, of the loader, of the
  * current slot. */
@@ -232,6 +235,18 @@ const struct config_key config_station_keys[] = {
 	    .type = CONFIG_ENUM,
 	    CFG(serial_checksum),
 	    .names = checksum_names },
+	{ .name = "clock_ca_date",
+	    .type = CONFIG_ENUM,
+	    CFG(clock_ca_date),
+	    .names = clock_check_names },
+	{ .name = "clock_broker_cert",
+	    .type = CONFIG_ENUM,
+	    CFG(clock_broker_cert),
+	    .names = clock_check_names },
+	{ .name = "clock_ntp_sync",
+	    .type = CONFIG_ENUM,
+	    CFG(clock_ntp_sync),
+	    .names = clock_check_names },
 	{ .name = NULL },
 };
 

@@ -16,6 +16,7 @@
 #include "station/x509/identity.h"
 #include "station/x509/usage.h"
 #include "station/config/scan_format.h"
+#include "station/util/num.h"
 #include "station/util/text.h"
 #include "station/util/xalloc.h"
 
@@ -452,6 +453,17 @@ config_profile_check(struct config_load *ld, int *line, char **why)
 	char *inner = NULL;
 	st_err err = ST_OK;
 
+	/* Paths are relative to home, known only once the file is read. */
+	for (size_t i = 0; i < ld->cfg->n_profiles; i++) {
+		struct profile *pr = &ld->cfg->profiles[i];
+		char *path;
+
+		if (pr->server_ca == NULL)
+			continue;
+		path = config_path_join(ld->cfg->home, pr->server_ca);
+		free(pr->server_ca);
+		pr->server_ca = path;
+	}
 	for (size_t i = 0; i < ld->n_tmpls; i++) {
 		const struct config_tmpl *t = &ld->tmpls[i];
 
@@ -480,6 +492,35 @@ config_profile_notes_free(struct config_load *ld)
 	free(ld->tmpls);
 	ld->tmpls = NULL;
 	ld->n_tmpls = 0;
+}
+
+static st_err
+set_server_ca(struct config_load *ld, const char *value, char **why)
+{
+	return config_set_string(&cur_profile(ld)->server_ca, value, why);
+}
+
+/* "host:port": a host name or IPv4 address (what a device can dial
+ * without the station's resolver) and a port. */
+static st_err
+set_endpoint(struct config_load *ld, const char *value, char **why)
+{
+	const char *colon = strrchr(value, ':');
+	size_t host_len = colon ? (size_t)(colon - value) : 0;
+	long long port;
+
+	if (colon == NULL || host_len == 0 || host_len > 253 ||
+	    strspn(value,
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		"0123456789.-") != host_len ||
+	    !num_valid(colon + 1, 1, 65535, &port))
+		return st_fail(why, ST_E_CONFIG,
+		    "expected HOST:PORT (a host name or IPv4 address, a port "
+		    "1..65535)");
+	free(cur_profile(ld)->endpoint_host);
+	cur_profile(ld)->endpoint_host = xstrndup(value, host_len);
+	cur_profile(ld)->endpoint_port = (int)port;
+	return ST_OK;
 }
 
 const struct config_key config_profile_keys[] = {
@@ -511,5 +552,7 @@ const struct config_key config_profile_keys[] = {
 	{ .name = "smoke", .type = CONFIG_CUSTOM, .set = set_smoke },
 	{ .name = "tls", .type = CONFIG_CUSTOM, .set = set_tls },
 	{ .name = "topic", .type = CONFIG_CUSTOM, .set = set_topic },
+	{ .name = "server_ca", .type = CONFIG_CUSTOM, .set = set_server_ca },
+	{ .name = "endpoint", .type = CONFIG_CUSTOM, .set = set_endpoint },
 	{ .name = NULL },
 };

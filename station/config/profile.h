@@ -74,6 +74,13 @@ struct profile {
 	int smoke_required;   /* FAIL when no broker is configured */
 	int tls_min_version;  /* 12 or 13 (smoke test), default 13 */
 	char *topic_template; /* "factory/selftest/${cn}" */
+
+	/* Server trust written to the device (the server-trust step; the
+	 * device must offer CAP_SERVER_TRUST): asked when either is set. */
+	char *server_ca;     /* PEM file of the trust anchors (resolved
+	                        against home); NULL: none */
+	char *endpoint_host; /* NULL: no endpoint */
+	int endpoint_port;   /* 1..65535 with a host */
 };
 
 /*

@@ -38,6 +38,12 @@ enum step {
 	STEP_HELLO,	  /* identify the device */
 	STEP_SERIAL,	  /* scanned barcode vs reported serial */
 	STEP_LEDGER,	  /* already provisioned? */
+	STEP_CLOCK,	  /* the station's clock is plausible (CA Date,
+	                     broker certificate, NTP), before anything is
+	                     made or issued */
+	STEP_TRUST,	  /* the profile's server trust anchors and
+	                     endpoint written and read back (devices with
+	                     CAP_SERVER_TRUST; skipped when not asked) */
 	STEP_KEYGEN,	  /* key pair on the chip */
 	STEP_CSR,	  /* CSR built and signed on the chip */
 	STEP_CSR_POLICY,  /* CSR checks */

@@ -33,6 +33,8 @@ static const struct {
 	{ STEP_HELLO, step_hello, 1 },
 	{ STEP_SERIAL, step_serial, 1 },
 	{ STEP_LEDGER, step_ledger, 1 },
+	{ STEP_CLOCK, step_clock, 1 },
+	{ STEP_TRUST, step_trust, 2 },
 	{ STEP_KEYGEN, step_keygen, 3 },
 	{ STEP_CSR, step_csr, 1 },
 	{ STEP_CSR_POLICY, step_csr_policy, 1 },
@@ -233,6 +235,8 @@ run_begin(struct run *r, char **cause)
 		.owner_pid = (int64_t)getpid(),
 		.owner_start = proc_start_time(getpid()),
 		.owner_token = owner_token(r->st->owner),
+		/* A clock gone backwards is refused here (ledger.h). */
+		.max_skew_ms = (int64_t)cfg->clock_skew_s * 1000,
 	};
 
 	r->profile = config_profile(cfg, pname);

@@ -59,6 +59,8 @@ st_err step_connect(struct run *r);
 st_err step_hello(struct run *r);
 st_err step_serial(struct run *r);
 st_err step_ledger(struct run *r);
+st_err step_clock(struct run *r); /* pipeline_sanity.c */
+st_err step_trust(struct run *r); /* pipeline_trust.c */
 st_err step_keygen(struct run *r);
 st_err step_csr(struct run *r);
 st_err step_csr_policy(struct run *r);
@@ -71,6 +73,11 @@ st_err step_readback(struct run *r);
 st_err step_proof(struct run *r); /* pipeline_proof.c */
 st_err step_smoke(struct run *r);
 st_err step_commit(struct run *r);
+
+/* The CSR's key (the chip's, r->spki) was never certified in this ledger,
+ * for any device: ST_E_EXISTS naming the certificate, device and run
+ * that hold it (pipeline_sanity.c; the end of the csr-policy step). */
+st_err run_key_unique(struct run *r);
 
 /* What the CA must have returned for this run: the CSR sent, the profile,
  * the expected subject, the pinned root (pipeline_bind.c). */

@@ -220,7 +220,7 @@ step_csr_policy(struct run *r)
 
 	if (err)
 		return st_wrap(&r->cause, err, "rule %s", rule ? rule : "?");
-	return ST_OK;
+	return run_key_unique(r);
 }
 
 st_err

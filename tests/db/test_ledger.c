@@ -476,9 +476,11 @@ test_v4_certificates_survive_the_migration(void **state)
 	ledger_close(f->l);
 	f->l = NULL;
 	/* Back to the version 4 table, as a station of that version left
-	 * it. */
+	 * it (without the later migrations' indexes). */
 	assert_int_equal(
 	    raw_sql(f->path,
+		"DROP INDEX runs_ca_key_sha256;"
+		"DROP INDEX runs_started_at;"
 		"DROP TRIGGER certificates_no_delete;"
 		"CREATE TABLE c3 AS SELECT id, serial_hex, device_serial, run_id,"
 		" fingerprint_sha256, subject, issuer, not_before, not_after,"

@@ -290,8 +290,8 @@ struct named {
 	}
 static const struct named cmds[] = { C(NAK), C(HELLO), C(INFO), C(KEYGEN),
 	C(PUBKEY), C(CSR), C(SIGN), C(WRITE_CERT), C(WRITE_CHAIN), C(READ_CERT),
-	C(READ_CHAIN), C(COMMIT), C(FACTORY_RESET), C(SELFTEST), C(CONTINUE),
-	{ -1, NULL } };
+	C(READ_CHAIN), C(WRITE_TRUST), C(READ_TRUST), C(COMMIT),
+	C(FACTORY_RESET), C(SELFTEST), C(CONTINUE), { -1, NULL } };
 #undef C
 #define S(x) \
 	{ \
@@ -310,7 +310,8 @@ static const struct named tags[] = { T(VERSION), T(MAX_FRAME), T(SERIAL),
 	T(MODEL), T(HW_VERSION), T(FW_VERSION), T(CHIP), T(CAPS), T(STATE),
 	T(KEY_ALG), T(SLOT), T(PUBKEY), T(SUBJECT), T(SAN_DNS), T(SAN_URI),
 	T(CSR), T(SIG_ALG), T(DIGEST), T(SIGNATURE), T(CERT), T(LOCK),
-	T(MESSAGE), T(TEST_ID), T(TEST_RESULT), { -1, NULL } };
+	T(MESSAGE), T(TEST_ID), T(TEST_RESULT), T(TRUST_CA), T(SERVER_HOST),
+	T(SERVER_PORT), { -1, NULL } };
 #undef T
 #define ST(x, n) \
 	{ \
@@ -381,6 +382,43 @@ test_doc_tables_match_proto_h(void **state)
 		assert_string_equal(proto_state_name(k->value), k->name);
 }
 
+/* The capability table lists exactly proto.h's bits: a row
+ * "| `0x%08x` | `CAP_NAME` |" per PROTO_CAP_NAME, and no other row. */
+static void
+test_doc_caps_match_proto_h(void **state)
+{
+#define CAP(x) \
+	{ \
+		PROTO_CAP_##x, "CAP_" #x \
+	}
+	static const struct named caps[] = { CAP(EC_P256), CAP(RSA_2048),
+		CAP(LOCK), CAP(SELFTEST), CAP(FACTORY_RESET), CAP(SERVER_TRUST),
+		{ -1, NULL } };
+#undef CAP
+	const char *p = strstr(doc, "<!-- table:caps -->");
+	char line[1024];
+	int rows = 0, entries = 0;
+
+	(void)state;
+	assert_non_null(p);
+	for (const struct named *k = caps; k->name; k++) {
+		char row[96];
+
+		snprintf(row, sizeof row, "\n| `0x%08x` | `%s` |", k->value,
+		    k->name);
+		if (strstr(p, row) == NULL)
+			fail_msg("docs/protocol.md: no capability row '%s'",
+			    row + 1);
+		entries++;
+	}
+	next_line(&p, line, sizeof line);
+	while (next_line(&p, line, sizeof line) && line[0] == '|') {
+		if (strncmp(line, "| `0x", 5) == 0)
+			rows++;
+	}
+	assert_int_equal(rows, entries);
+}
+
 /* The overhead figures of section 10 are what the codec's bound gives. */
 static void
 test_doc_overhead_figures(void **state)
@@ -410,6 +448,7 @@ main(void)
 		cmocka_unit_test(test_doc_cobs_examples_match_codec),
 		cmocka_unit_test(test_doc_crc_example_matches_codec),
 		cmocka_unit_test(test_doc_tables_match_proto_h),
+		cmocka_unit_test(test_doc_caps_match_proto_h),
 		cmocka_unit_test(test_doc_overhead_figures),
 	};
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define REQ_MAX (256 * 1024)
@@ -156,12 +157,21 @@ serve_one(struct https_server *s, int cfd)
 		goto out;
 	}
 	const char *body = reply.body ? reply.body : "";
-	char head[256];
+	char head[384], now[64];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	/* Every reply carries a Date, as a real server's does (RFC 9110
+	 * 6.6.1); the station's clock check reads it. */
+	gmtime_r(&t, &tm);
+	strftime(now, sizeof now, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 	int n = snprintf(head, sizeof head,
 	    "HTTP/1.1 %d %s\r\n"
+	    "Date: %s\r\n"
 	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
 	    "Connection: close\r\n\r\n",
-	    reply.status, reason(reply.status), strlen(body));
+	    reply.status, reason(reply.status), reply.date ? reply.date : now,
+	    strlen(body));
 	SSL_write(ssl, head, n);
 	if (body[0])
 		SSL_write(ssl, body, (int)strlen(body));

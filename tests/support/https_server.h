@@ -23,9 +23,12 @@ struct https_request {
 
 struct https_reply {
 	int status;
-	char *body; /* malloc'ed by the handler; freed by the server */
-	int hang;   /* 1: never answer (until the server stops or the
+	char *body;	  /* malloc'ed by the handler; freed by the server */
+	int hang;	  /* 1: never answer (until the server stops or the
 	               client goes away) */
+	const char *date; /* the Date header (static text, e.g. "Sun, 01 Nov
+	                     2026 00:00:00 GMT": a CA whose clock is off);
+	                     NULL: now, as every real server sends */
 };
 
 typedef void (*https_handler)(void *arg, const struct https_request *req,

@@ -366,6 +366,47 @@ test_default_profile_and_empty_sections(void **state)
 	config_free(cfg);
 }
 
+/* The clock checks (defaults, words, skew range) and the server trust
+ * keys (path resolved against home, HOST:PORT checked). */
+static void
+test_clock_and_server_trust_keys(void **state)
+{
+	struct fx *fx = *state;
+	struct config *cfg = load_ok(fx, "[station]\nid = a\n");
+	const struct profile *p;
+
+	assert_int_equal(cfg->clock_ca_date, CLOCK_CHECK_REQUIRE);
+	assert_int_equal(cfg->clock_broker_cert, CLOCK_CHECK_REQUIRE);
+	assert_int_equal(cfg->clock_ntp_sync, CLOCK_CHECK_WARN);
+	assert_int_equal(cfg->clock_skew_s, 300);
+	config_free(cfg);
+	cfg = load_ok(fx,
+	    "[station]\nhome = /h\nclock_ca_date = off\n"
+	    "clock_ntp_sync = require\nclock_skew_s = 60\n"
+	    "[profile default]\nserver_ca = cloud.pem\n"
+	    "endpoint = mqtt.example.com:8883\n");
+	assert_int_equal(cfg->clock_ca_date, CLOCK_CHECK_OFF);
+	assert_int_equal(cfg->clock_ntp_sync, CLOCK_CHECK_REQUIRE);
+	assert_int_equal(cfg->clock_skew_s, 60);
+	p = config_profile(cfg, "default");
+	assert_string_equal(p->server_ca, "/h/cloud.pem");
+	assert_string_equal(p->endpoint_host, "mqtt.example.com");
+	assert_int_equal(p->endpoint_port, 8883);
+	config_free(cfg);
+	expect_config_error(fx, "[station]\nclock_broker_cert = maybe\n",
+	    "station.ini:2: [station] clock_broker_cert = 'maybe': expected "
+	    "one of: off, warn, require",
+	    NULL);
+	expect_config_error(fx, "[station]\nclock_skew_s = 0\n", "clock_skew_s",
+	    "1..86400", NULL);
+	expect_config_error(fx, "[profile default]\nendpoint = host\n",
+	    "expected HOST:PORT", NULL);
+	expect_config_error(fx, "[profile default]\nendpoint = a b:1\n",
+	    "expected HOST:PORT", NULL);
+	expect_config_error(fx, "[profile default]\nendpoint = host:70000\n",
+	    "expected HOST:PORT", NULL);
+}
+
 static void
 test_unknown_key_names_line_and_key(void **state)
 {
@@ -852,6 +893,7 @@ main(void)
 		T(test_unknown_key_names_line_and_key),
 		T(test_unknown_section_names_line),
 		T(test_bad_integer_names_line_and_range),
+		T(test_clock_and_server_trust_keys),
 		T(test_bad_enum_lists_choices),
 		T(test_remote_ca_keys_become_settings),
 		T(test_ca_keys_come_from_the_backend_table),
