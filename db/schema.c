@@ -191,6 +191,12 @@ static const char *const migrations[] = {
 	"  WHERE status IN ('orphaned','superseded','revoking');"
 	"CREATE TRIGGER certificates_no_delete BEFORE DELETE ON certificates"
 	"  BEGIN SELECT RAISE(ABORT, 'certificates cannot be deleted'); END;",
+	/* 6: which CA key issued each certificate (docs/admin.md, the
+     * rollover): the leaf's authority key identifier in lower-case hex.
+     * The issuer's name may stay the same when its key changes; the key
+     * identifier does not.  NULL for older rows and for a leaf without
+     * one. */
+	"ALTER TABLE certificates ADD COLUMN issuer_key_id TEXT;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] ==

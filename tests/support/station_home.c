@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,8 +54,21 @@ void
 station_home_config(struct station_home *h, const char *station_extra,
     const char *rest)
 {
-	char *text = xasprintf("[station]\nhome = %s\n%s\n%s", h->home,
-	    station_extra ? station_extra : "", rest ? rest : "");
+	/* The CA made below is a TEST CA: the station refuses it unless
+	 * [ca] says allow_test_ca (put into the test's own [ca] if any). */
+	const char *ca = rest ? strstr(rest, "[ca]\n") : NULL;
+	int says = rest != NULL && strstr(rest, "allow_test_ca") != NULL;
+	char *text = says ?
+	    xasprintf("[station]\nhome = %s\n%s\n%s", h->home,
+		station_extra ? station_extra : "", rest) :
+	    ca ?
+	    xasprintf("[station]\nhome = %s\n%s\n%.*s[ca]\nallow_test_ca = "
+		      "yes\n%s",
+		h->home, station_extra ? station_extra : "", (int)(ca - rest),
+		rest, ca + 5) :
+	    xasprintf("[station]\nhome = %s\n%s\n[ca]\nallow_test_ca = "
+		      "yes\n%s",
+		h->home, station_extra ? station_extra : "", rest ? rest : "");
 	char *root = xasprintf("%s/root.pem", h->ca_dir);
 	char *cause = NULL;
 
