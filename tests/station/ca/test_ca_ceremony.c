@@ -69,35 +69,17 @@ teardown(void **state)
 	return 0;
 }
 
-/* Run a shell command line (openssl as the offline root); its status. */
-static int
-sh(const char *fmt, ...)
-{
-	va_list ap;
-	char *cmd, *out = NULL;
-	int rc;
-
-	va_start(ap, fmt);
-	cmd = xvasprintf(fmt, ap);
-	va_end(ap);
-	const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
-	rc = proc_run_capture(argv, &out);
-	free(out);
-	free(cmd);
-	return rc;
-}
-
 /* TMP/NAME.pem and NAME.key: a self-signed root made with openssl. */
 static void
 make_root(struct fx *fx, const char *name)
 {
 	assert_int_equal(
-	    sh("cd %s && openssl req -x509 -new -newkey ec "
-	       "-pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "
-	       "%s.key -out %s.pem -days 3650 -subj '/O=Acme/CN=%s' "
-	       "-addext 'basicConstraints=critical,CA:TRUE' "
-	       "-addext 'keyUsage=critical,keyCertSign,cRLSign' "
-	       "2>&1",
+	    proc_sh("cd %s && openssl req -x509 -new -newkey ec "
+		    "-pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "
+		    "%s.key -out %s.pem -days 3650 -subj '/O=Acme/CN=%s' "
+		    "-addext 'basicConstraints=critical,CA:TRUE' "
+		    "-addext 'keyUsage=critical,keyCertSign,cRLSign' "
+		    "2>&1",
 		fx->tmp, name, name, name),
 	    0);
 }
@@ -109,9 +91,9 @@ root_sign(struct fx *fx, const char *name, const char *csr, const char *ext,
 {
 	char *extfile = scratch_write(fx->tmp, "ext.cnf", ext, 0600);
 
-	assert_int_equal(sh("cd %s && openssl x509 -req -in %s -CA %s.pem "
-			    "-CAkey %s.key -CAcreateserial -days 1825 "
-			    "-extfile %s -out %s 2>&1",
+	assert_int_equal(proc_sh("cd %s && openssl x509 -req -in %s -CA %s.pem "
+				 "-CAkey %s.key -CAcreateserial -days 1825 "
+				 "-extfile %s -out %s 2>&1",
 			     fx->tmp, csr, name, name, extfile, out),
 	    0);
 	free(extfile);
@@ -240,9 +222,10 @@ test_csr_out_makes_no_root_and_leaves_the_ca_pending(void **state)
 	/* One private key on the station: the intermediate's. */
 	assert_int_equal(count_private_keys(fx->tmp), 1);
 	/* The CSR is well formed, self-signed, with the subject asked for. */
-	assert_int_equal(sh("openssl req -in %s -verify -noout -subject 2>&1 "
-			    "| grep -q 'CN = Line 1 Issuing CA'",
-			     fx->csr),
+	assert_int_equal(
+	    proc_sh("openssl req -in %s -verify -noout -subject 2>&1 "
+		    "| grep -q 'CN = Line 1 Issuing CA'",
+		fx->csr),
 	    0);
 	assert_int_equal(local_ca_open(fx->dir, &ca, &cause), ST_E_CA);
 	assert_null(ca);
@@ -264,10 +247,11 @@ test_install_refuses_each_wrong_certificate_clearly(void **state)
 	other = tmp_path(fx, "other.pem");
 
 	/* Another key's CSR, signed properly. */
-	assert_int_equal(sh("cd %s && openssl req -new -newkey ec -pkeyopt "
-			    "ec_paramgen_curve:P-256 -nodes -keyout x.key -out "
-			    "x.csr -subj '/CN=Someone Else' 2>&1",
-			     fx->tmp),
+	assert_int_equal(
+	    proc_sh("cd %s && openssl req -new -newkey ec -pkeyopt "
+		    "ec_paramgen_curve:P-256 -nodes -keyout x.key -out "
+		    "x.csr -subj '/CN=Someone Else' 2>&1",
+		fx->tmp),
 	    0);
 	cert = root_sign(fx, "root", "x.csr", GOOD_EXT, "wrongkey.pem");
 	install_refused(fx, cert, root, "another key");
@@ -310,12 +294,13 @@ test_install_refuses_each_wrong_certificate_clearly(void **state)
 		      "supplied\n[ext]\n" GOOD_EXT,
 		fx->tmp, fx->tmp, fx->tmp);
 	char *cnf_path = scratch_write(fx->tmp, "ca.cnf", cnf, 0600);
-	assert_int_equal(sh("cd %s && : > index.txt && echo 1000 > serial && "
-			    "openssl ca -config %s -batch -notext -cert "
-			    "root.pem -keyfile root.key -in %s -out "
-			    "expired.pem -startdate 20200101000000Z -enddate "
-			    "20210101000000Z 2>&1",
-			     fx->tmp, cnf_path, fx->csr),
+	assert_int_equal(
+	    proc_sh("cd %s && : > index.txt && echo 1000 > serial && "
+		    "openssl ca -config %s -batch -notext -cert "
+		    "root.pem -keyfile root.key -in %s -out "
+		    "expired.pem -startdate 20200101000000Z -enddate "
+		    "20210101000000Z 2>&1",
+		fx->tmp, cnf_path, fx->csr),
 	    0);
 	cert = tmp_path(fx, "expired.pem");
 	install_refused(fx, cert, root, "expired on 2021-01-01");
@@ -348,8 +333,8 @@ test_install_activates_and_leaves_verify_with_openssl(void **state)
 
 	X509 *leaf = issue_leaf(fx, "leaf.pem");
 	X509_free(leaf);
-	assert_int_equal(sh("cd %s && openssl verify -CAfile root.pem "
-			    "-untrusted %s/intermediate.pem leaf.pem 2>&1",
+	assert_int_equal(proc_sh("cd %s && openssl verify -CAfile root.pem "
+				 "-untrusted %s/intermediate.pem leaf.pem 2>&1",
 			     fx->tmp, fx->dir),
 	    0);
 	/* The root installed is the offline one, not a TEST root. */
@@ -379,11 +364,12 @@ test_install_with_a_ca_between_writes_the_chain(void **state)
 
 	init_pending(fx);
 	make_root(fx, "root");
-	assert_int_equal(sh("cd %s && openssl req -new -newkey ec -pkeyopt "
-			    "ec_paramgen_curve:P-256 -nodes -keyout policy.key "
-			    "-out policy.csr -subj '/O=Acme/CN=Acme Policy CA' "
-			    "2>&1",
-			     fx->tmp),
+	assert_int_equal(
+	    proc_sh("cd %s && openssl req -new -newkey ec -pkeyopt "
+		    "ec_paramgen_curve:P-256 -nodes -keyout policy.key "
+		    "-out policy.csr -subj '/O=Acme/CN=Acme Policy CA' "
+		    "2>&1",
+		fx->tmp),
 	    0);
 	o.chain = root_sign(fx, "root", "policy.csr",
 	    "basicConstraints = critical,CA:TRUE,pathlen:1\n"
@@ -399,10 +385,11 @@ test_install_with_a_ca_between_writes_the_chain(void **state)
 
 	X509 *leaf = issue_leaf(fx, "leaf.pem");
 	X509_free(leaf);
-	assert_int_equal(sh("cd %s && cat %s/intermediate.pem %s/chain.pem > "
-			    "untrusted.pem && openssl verify -CAfile root.pem "
-			    "-untrusted untrusted.pem leaf.pem 2>&1",
-			     fx->tmp, fx->dir, fx->dir),
+	assert_int_equal(
+	    proc_sh("cd %s && cat %s/intermediate.pem %s/chain.pem > "
+		    "untrusted.pem && openssl verify -CAfile root.pem "
+		    "-untrusted untrusted.pem leaf.pem 2>&1",
+		fx->tmp, fx->dir, fx->dir),
 	    0);
 	free(cause);
 	free((char *)o.cert);
@@ -434,10 +421,11 @@ test_test_ca_deletes_its_root_key_unless_kept(void **state)
 	assert_int_equal(local_ca_init_opts(fx->dir, &keep, NULL), ST_OK);
 	assert_true(exists(fx->dir, "root.key"));
 	assert_int_equal(count_private_keys(fx->tmp), 2);
-	assert_int_equal(sh("cd %s && openssl x509 -in root.pem -noout "
-			    "-pubkey > a && openssl pkey -in root.key -pubout "
-			    "> b && cmp a b",
-			     fx->dir),
+	assert_int_equal(
+	    proc_sh("cd %s && openssl x509 -in root.pem -noout "
+		    "-pubkey > a && openssl pkey -in root.key -pubout "
+		    "> b && cmp a b",
+		fx->dir),
 	    0);
 	/* The mark follows the root: another root is not a TEST one. */
 	make_root(fx, "root");
@@ -510,14 +498,15 @@ test_rollover_retires_the_old_intermediate_which_keeps_its_crl(void **state)
 	assert_string_equal(id1, idm);
 	assert_string_not_equal(id1, id2);
 	/* Each verifies through its own intermediate. */
-	assert_int_equal(sh("cd %s && openssl verify -CAfile root.pem "
-			    "-untrusted inter1.pem leaf1.pem && openssl verify "
-			    "-CAfile root.pem -untrusted inter2.pem leaf2.pem "
-			    "2>&1",
-			     fx->tmp),
+	assert_int_equal(
+	    proc_sh("cd %s && openssl verify -CAfile root.pem "
+		    "-untrusted inter1.pem leaf1.pem && openssl verify "
+		    "-CAfile root.pem -untrusted inter2.pem leaf2.pem "
+		    "2>&1",
+		fx->tmp),
 	    0);
-	assert_int_not_equal(sh("cd %s && openssl verify -CAfile root.pem "
-				"-untrusted inter2.pem leaf1.pem 2>&1",
+	assert_int_not_equal(proc_sh("cd %s && openssl verify -CAfile root.pem "
+				     "-untrusted inter2.pem leaf1.pem 2>&1",
 				 fx->tmp),
 	    0);
 
@@ -532,13 +521,14 @@ test_rollover_retires_the_old_intermediate_which_keeps_its_crl(void **state)
 			     &n, &cause),
 	    ST_OK);
 	assert_int_equal(n, 1);
-	assert_int_equal(sh("cd %s && openssl crl -in pub/retired/%s/crl.pem "
-			    "-CAfile inter1.pem -noout 2>&1 | grep -q 'verify "
-			    "OK'",
-			     fx->tmp, serial),
+	assert_int_equal(
+	    proc_sh("cd %s && openssl crl -in pub/retired/%s/crl.pem "
+		    "-CAfile inter1.pem -noout 2>&1 | grep -q 'verify "
+		    "OK'",
+		fx->tmp, serial),
 	    0);
-	assert_int_equal(sh("cd %s && test -s pub/retired/%s/crl.der", fx->tmp,
-			     serial),
+	assert_int_equal(proc_sh("cd %s && test -s pub/retired/%s/crl.der",
+			     fx->tmp, serial),
 	    0);
 
 	X509_free(old);

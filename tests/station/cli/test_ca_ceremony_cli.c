@@ -36,35 +36,19 @@
 	"subjectKeyIdentifier = hash\n" \
 	"authorityKeyIdentifier = keyid:always\n"
 
-static int
-sh(const char *fmt, ...)
-{
-	va_list ap;
-	char *cmd, *out = NULL;
-	int rc;
-
-	va_start(ap, fmt);
-	cmd = xvasprintf(fmt, ap);
-	va_end(ap);
-	const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
-	rc = proc_run_capture(argv, &out);
-	free(out);
-	free(cmd);
-	return rc;
-}
-
 /* The offline root (HOME/offline/root.pem, .key): never under the CA. */
 static void
 offline_root(void)
 {
-	assert_int_equal(sh("mkdir -p %s/offline && cd %s/offline && openssl "
-			    "req -x509 -new -newkey ec -pkeyopt "
-			    "ec_paramgen_curve:P-256 -nodes -keyout root.key "
-			    "-out root.pem -days 3650 -subj '/O=Acme/CN=Acme "
-			    "Device Root' -addext "
-			    "'basicConstraints=critical,CA:TRUE' -addext "
-			    "'keyUsage=critical,keyCertSign,cRLSign' 2>&1",
-			     tc.env->home, tc.env->home),
+	assert_int_equal(
+	    proc_sh("mkdir -p %s/offline && cd %s/offline && openssl "
+		    "req -x509 -new -newkey ec -pkeyopt "
+		    "ec_paramgen_curve:P-256 -nodes -keyout root.key "
+		    "-out root.pem -days 3650 -subj '/O=Acme/CN=Acme "
+		    "Device Root' -addext "
+		    "'basicConstraints=critical,CA:TRUE' -addext "
+		    "'keyUsage=critical,keyCertSign,cRLSign' 2>&1",
+		tc.env->home, tc.env->home),
 	    0);
 }
 
@@ -74,10 +58,11 @@ root_signs(const char *csr, const char *out)
 {
 	char *ext = prov_env_write(tc.env, "offline/inter.ext", INTER_EXT);
 
-	assert_int_equal(sh("cd %s/offline && openssl x509 -req -in %s -CA "
-			    "root.pem -CAkey root.key -CAcreateserial -days "
-			    "1825 -extfile %s -out %s 2>&1",
-			     tc.env->home, csr, ext, out),
+	assert_int_equal(
+	    proc_sh("cd %s/offline && openssl x509 -req -in %s -CA "
+		    "root.pem -CAkey root.key -CAcreateserial -days "
+		    "1825 -extfile %s -out %s 2>&1",
+		tc.env->home, csr, ext, out),
 	    0);
 	free(ext);
 }
@@ -148,8 +133,9 @@ verifies(struct ledger *l, const char *serial, const char *inter)
 
 	assert_int_equal(ledger_cert_get(l, serial, &rec, NULL), ST_OK);
 	leaf = prov_env_write(tc.env, name, rec.pem);
-	rc = sh("openssl verify -CAfile %s/offline/root.pem -untrusted %s %s "
-		"2>&1",
+	rc = proc_sh(
+	    "openssl verify -CAfile %s/offline/root.pem -untrusted %s %s "
+	    "2>&1",
 	    tc.env->home, inter, leaf);
 	ledger_cert_record_clear(&rec);
 	free(leaf);
