@@ -55,20 +55,25 @@ station_home_config(struct station_home *h, const char *station_extra,
     const char *rest)
 {
 	/* The CA made below is a TEST CA: the station refuses it unless
-	 * [ca] says allow_test_ca (put into the test's own [ca] if any). */
-	const char *ca = rest ? strstr(rest, "[ca]\n") : NULL;
-	int says = rest != NULL && strstr(rest, "allow_test_ca") != NULL;
-	char *text = says ?
-	    xasprintf("[station]\nhome = %s\n%s\n%s", h->home,
-		station_extra ? station_extra : "", rest) :
-	    ca ?
-	    xasprintf("[station]\nhome = %s\n%s\n%.*s[ca]\nallow_test_ca = "
-		      "yes\n%s",
-		h->home, station_extra ? station_extra : "", (int)(ca - rest),
-		rest, ca + 5) :
-	    xasprintf("[station]\nhome = %s\n%s\n[ca]\nallow_test_ca = "
-		      "yes\n%s",
-		h->home, station_extra ? station_extra : "", rest ? rest : "");
+	 * [ca] says allow_test_ca: put into the test's own [ca] if any,
+	 * else in a [ca] of its own at the end, so that the lines a test
+	 * wrote keep their numbers in the station's messages. */
+	const char *extra = station_extra ? station_extra : "";
+	const char *more = rest ? rest : "";
+	const char *ca = strstr(more, "[ca]\n");
+	char *text;
+
+	if (strstr(more, "allow_test_ca") != NULL)
+		text = xasprintf("[station]\nhome = %s\n%s\n%s", h->home, extra,
+		    more);
+	else if (ca != NULL)
+		text = xasprintf("[station]\nhome = %s\n%s\n%.*s[ca]\n"
+				 "allow_test_ca = yes\n%s",
+		    h->home, extra, (int)(ca - more), more, ca + 5);
+	else
+		text = xasprintf("[station]\nhome = %s\n%s\n%s\n[ca]\n"
+				 "allow_test_ca = yes\n",
+		    h->home, extra, more);
 	char *root = xasprintf("%s/root.pem", h->ca_dir);
 	char *cause = NULL;
 

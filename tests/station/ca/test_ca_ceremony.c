@@ -40,6 +40,21 @@
 	"subjectKeyIdentifier = hash\n" \
 	"authorityKeyIdentifier = keyid:always\n"
 
+/* The root signs the CSR, but not as an issuing CA must be. */
+static const struct {
+	const char *ext, *out, *want;
+} bad[] = {
+	{ "basicConstraints = critical,CA:FALSE\n"
+	  "keyUsage = critical,keyCertSign,cRLSign\n",
+	    "notca.pem", "not a CA certificate" },
+	{ "basicConstraints = critical,CA:TRUE,pathlen:0\n"
+	  "keyUsage = critical,cRLSign\n",
+	    "nokcs.pem", "keyCertSign" },
+	{ "basicConstraints = critical,CA:TRUE,pathlen:0\n"
+	  "keyUsage = critical,keyCertSign\n",
+	    "nocrl.pem", "cRLSign" },
+};
+
 struct fx {
 	char *tmp, *dir, *csr;
 };
@@ -257,26 +272,11 @@ test_install_refuses_each_wrong_certificate_clearly(void **state)
 	install_refused(fx, cert, root, "another key");
 	free(cert);
 
-	cert = root_sign(fx, "root", fx->csr,
-	    "basicConstraints = critical,CA:FALSE\n"
-	    "keyUsage = critical,keyCertSign,cRLSign\n",
-	    "notca.pem");
-	install_refused(fx, cert, root, "not a CA certificate");
-	free(cert);
-
-	cert = root_sign(fx, "root", fx->csr,
-	    "basicConstraints = critical,CA:TRUE,pathlen:0\n"
-	    "keyUsage = critical,cRLSign\n",
-	    "nokcs.pem");
-	install_refused(fx, cert, root, "keyCertSign");
-	free(cert);
-
-	cert = root_sign(fx, "root", fx->csr,
-	    "basicConstraints = critical,CA:TRUE,pathlen:0\n"
-	    "keyUsage = critical,keyCertSign\n",
-	    "nocrl.pem");
-	install_refused(fx, cert, root, "cRLSign");
-	free(cert);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		cert = root_sign(fx, "root", fx->csr, bad[i].ext, bad[i].out);
+		install_refused(fx, cert, root, bad[i].want);
+		free(cert);
+	}
 
 	/* Good, but given with a root that did not sign it. */
 	cert = root_sign(fx, "root", fx->csr, GOOD_EXT, "good.pem");
