@@ -53,6 +53,7 @@ static const struct db_col cert_cols[] = {
 	CERT_COL(created_at, 'I'),
 	CERT_COL(updated_at, 'I'),
 	CERT_COL(revoke_reason, 's'),
+	CERT_COL(issuer_key_id, 's'),
 };
 /* In the order of LEDGER_CERT_COLUMNS. */
 const struct db_record db_cert_record = { sizeof(struct cert_record), cert_cols,
@@ -103,14 +104,16 @@ ledger_cert_issued(struct ledger *l, int64_t run_id,
 	err = db_run(l, cause, "recording the certificate",
 	    "INSERT INTO certificates (serial_hex, device_serial, run_id,"
 	    " fingerprint_sha256, subject, issuer, not_before, not_after,"
-	    " backend, pem, status, status_note, created_at, updated_at)"
+	    " backend, pem, status, status_note, created_at, updated_at,"
+	    " issuer_key_id)"
 	    " VALUES (?1, coalesce(?2, (SELECT device_serial FROM runs"
 	    " WHERE id = ?3)), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'issued', ?11,"
-	    " ?12, ?12)",
+	    " ?12, ?12, ?13)",
 	    DB_TEXT(serial), DB_TEXT(c->device_serial), DB_I64(run_id),
 	    DB_TEXT(fp), DB_TEXT(c->subject), DB_TEXT(c->issuer),
 	    DB_I64(c->not_before), DB_I64(c->not_after), DB_TEXT(c->backend),
-	    DB_TEXT(c->pem), DB_TEXT(c->status_note), DB_I64(now), DB_END);
+	    DB_TEXT(c->pem), DB_TEXT(c->status_note), DB_I64(now),
+	    DB_TEXT(c->issuer_key_id), DB_END);
 	if (err == ST_E_DB &&
 	    sqlite3_extended_errcode(l->db) == SQLITE_CONSTRAINT_UNIQUE)
 		err = st_fail(cause, ST_E_EXISTS,

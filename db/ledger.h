@@ -80,7 +80,7 @@
 struct ledger;
 
 /* The schema version this code creates and understands. */
-#define LEDGER_SCHEMA_VERSION 6
+#define LEDGER_SCHEMA_VERSION 7
 #define LEDGER_HASH_HEX_LEN 64
 
 /*
@@ -240,6 +240,8 @@ struct cert_record {
 	int64_t updated_at;  /* unix ms */
 	char *revoke_reason; /* RFC 5280 reason asked of the CA, recorded
 	                        with the intent; NULL while live */
+	char *issuer_key_id; /* the issuer's key: the leaf's authority key
+	                        identifier, lower-case hex; may be NULL */
 };
 
 void ledger_cert_record_clear(struct cert_record *c);

@@ -60,7 +60,7 @@ enum db_write { DB_WRITE_FULL, DB_WRITE_LAZY, DB_WRITE_GROUP };
 #define LEDGER_CERT_COLUMNS \
 	"id, run_id, serial_hex, device_serial, fingerprint_sha256, " \
 	"subject, issuer, not_before, not_after, backend, pem, status, " \
-	"status_note, created_at, updated_at, revoke_reason"
+	"status_note, created_at, updated_at, revoke_reason, issuer_key_id"
 
 /* Current wall-clock time in unix milliseconds. */
 int64_t ledger_now_ms(void);

@@ -191,8 +191,7 @@ static const char *const migrations[] = {
 	"  WHERE status IN ('orphaned','superseded','revoking');"
 	"CREATE TRIGGER certificates_no_delete BEFORE DELETE ON certificates"
 	"  BEGIN SELECT RAISE(ABORT, 'certificates cannot be deleted'); END;",
-	/* 8 (issue 15; the sixth migration on its branch, renumbered at the
-	 * merge): clock and key sanity.  A key is certified once: before the
+	/* 6: clock and key sanity (issue 15).  A key is certified once: before the
 	 * CA is asked, the pipeline looks up the certificates of runs that
 	 * asked for the same public key (ledger_cert_by_key), by the
 	 * intent's key hash.  A run may not start before the latest start
@@ -200,6 +199,12 @@ static const char *const migrations[] = {
 	"CREATE INDEX runs_ca_key_sha256 ON runs(ca_key_sha256)"
 	"  WHERE ca_key_sha256 IS NOT NULL;"
 	"CREATE INDEX runs_started_at ON runs(started_at);",
+	/* 7: which CA key issued each certificate (docs/admin.md, the
+	 * rollover): the leaf's authority key identifier in lower-case hex.
+	 * The issuer's name may stay the same when its key changes; the key
+	 * identifier does not.  NULL for older rows and for a leaf without
+	 * one. */
+	"ALTER TABLE certificates ADD COLUMN issuer_key_id TEXT;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] ==

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "station/x509/cert_check.h"
 #include "station/x509/dn.h"
@@ -216,8 +217,12 @@ local_sign(struct ca_backend *base, const struct ca_request *req,
 	}
 	out->chain = sk_X509_new_null();
 	X509_up_ref(ca->inter);
-	X509_up_ref(ca->root);
 	sk_X509_push(out->chain, ca->inter);
+	for (int i = 0; i < sk_X509_num(ca->chain); i++) {
+		X509_up_ref(sk_X509_value(ca->chain, i));
+		sk_X509_push(out->chain, sk_X509_value(ca->chain, i));
+	}
+	X509_up_ref(ca->root);
 	sk_X509_push(out->chain, ca->root);
 	out->cert = cert;
 	out->serial_hex = serial_hex;
@@ -350,6 +355,7 @@ local_free(struct ca_backend *base)
 	local_ca_pub_clear(&ca->pub);
 	X509_free(ca->root);
 	X509_free(ca->inter);
+	sk_X509_pop_free(ca->chain, X509_free);
 	EVP_PKEY_free(ca->inter_key);
 	pkcs11_key_free(ca->token);
 	free(ca->dir);
@@ -420,9 +426,20 @@ local_ca_open_key(const char *dir, const struct local_ca_key *key,
 	    xasprintf("local CA (%s, key %s)", inter, key->uri) :
 	    xasprintf("local CA (%s)", inter);
 	pthread_mutex_init(&ca->lock, NULL);
+	if (local_ca_is_pending(dir)) {
+		err = st_fail(cause, ST_E_CA,
+		    "%s is pending: its intermediate's CSR "
+		    "(%s/intermediate.csr) waits to be signed by the root; "
+		    "install the certificate with 'station ca install --cert "
+		    "INTERMEDIATE.pem --root ROOT.pem' (docs/admin.md)",
+		    dir, dir);
+		goto out;
+	}
 	err = x509_load_pem_file(root, &ca->root, cause);
 	if (err == ST_OK)
 		err = x509_load_pem_file(inter, &ca->inter, cause);
+	if (err == ST_OK)
+		err = local_load_chain(dir, &ca->chain, cause);
 	if (err) {
 		err = st_wrap(cause, ST_E_CA,
 		    "opening the local CA (run "
@@ -454,9 +471,14 @@ local_ca_open_key(const char *dir, const struct local_ca_key *key,
 			goto out;
 		}
 	}
-	if (X509_verify(ca->inter, X509_get0_pubkey(ca->root)) != 1) {
+	/* With a chain.pem the root signed its last CA, which `ca install`
+	 * verified; here the intermediate's own issuer is checked. */
+	if (X509_verify(ca->inter,
+		X509_get0_pubkey(sk_X509_num(ca->chain) > 0 ?
+			sk_X509_value(ca->chain, 0) :
+			ca->root)) != 1) {
 		err = st_fail_ssl(cause, ST_E_CA, "%s is not signed by %s",
-		    inter, root);
+		    inter, sk_X509_num(ca->chain) > 0 ? "chain.pem" : root);
 		goto out;
 	}
 	/* A process that died after an issuance's log record may have left
@@ -476,6 +498,116 @@ out:
 	free(inter);
 	free(keyfile);
 	return err;
+}
+
+/* The first line of `path`, newline stripped (caller frees). */
+static st_err
+read_first_line(const char *path, char **out, char **cause)
+{
+	FILE *fp = fopen(path, "r");
+	size_t cap = 0;
+
+	*out = NULL;
+	if (fp == NULL)
+		return st_fail(cause, ST_E_CA, "cannot open %s: %s", path,
+		    strerror(errno));
+	if (getline(out, &cap, fp) <= 0) {
+		free(*out);
+		*out = NULL;
+	}
+	fclose(fp);
+	if (*out == NULL)
+		return st_fail(cause, ST_E_CA, "%s is empty", path);
+	(*out)[strcspn(*out, "\n")] = '\0';
+	return ST_OK;
+}
+
+st_err
+local_open_retired(const char *dir, const char *rdir,
+    const struct local_ca_key *key, struct ca_backend **out, char **cause)
+{
+	struct local_ca *ca = xcalloc(1, sizeof *ca);
+	struct local_ca_key k = { 0 };
+	char *root = xasprintf("%s/root.pem", dir);
+	char *inter = xasprintf("%s/intermediate.pem", rdir);
+	char *keyfile = xasprintf("%s/intermediate.key", rdir);
+	char *urifile = xasprintf("%s/key.uri", rdir);
+	char *uri = NULL;
+	st_err err;
+
+	*out = NULL;
+	ca->base.ops = &local_ops;
+	ca->dir = xstrdup(dir);
+	ca->base.describe = xasprintf("retired intermediate (%s)", inter);
+	pthread_mutex_init(&ca->lock, NULL);
+	err = x509_load_pem_file(root, &ca->root, cause);
+	if (err == ST_OK)
+		err = x509_load_pem_file(inter, &ca->inter, cause);
+	if (err)
+		goto out;
+	if (access(keyfile, F_OK) == 0) {
+		err = load_key(keyfile, &ca->inter_key, cause);
+		if (err == ST_OK &&
+		    X509_check_private_key(ca->inter, ca->inter_key) != 1)
+			err = st_fail_ssl(cause, ST_E_CA,
+			    "%s does not belong to %s", keyfile, inter);
+		goto out;
+	}
+	err = read_first_line(urifile, &uri, cause);
+	if (err) {
+		err = st_wrap(cause, err,
+		    "the retired intermediate's key is neither a file nor in "
+		    "a token");
+		goto out;
+	}
+	if (key != NULL)
+		k = *key;
+	k.uri = uri;
+	err = load_token_key(ca, &k, inter, cause);
+out:
+	if (err == ST_OK) {
+		*out = &ca->base;
+		ca = NULL;
+	}
+	local_free(ca ? &ca->base : NULL);
+	free(root);
+	free(inter);
+	free(keyfile);
+	free(urifile);
+	free(uri);
+	return err;
+}
+
+int
+local_ca_is_pending(const char *dir)
+{
+	char *csr = xasprintf("%s/intermediate.csr", dir);
+	char *pem = xasprintf("%s/intermediate.pem", dir);
+	int pending = access(csr, F_OK) == 0 && access(pem, F_OK) != 0;
+
+	free(csr);
+	free(pem);
+	return pending;
+}
+
+int
+local_ca_root_is_test(const char *dir, X509 *root)
+{
+	char *path = xasprintf("%s/test-root.sha256", dir);
+	FILE *fp = fopen(path, "r");
+	char line[80] = "", fp_hex[65];
+	int is_test = 0;
+
+	if (fp != NULL) {
+		if (fgets(line, sizeof line, fp) == NULL)
+			line[0] = '\0';
+		fclose(fp);
+		line[strcspn(line, "\n")] = '\0';
+		cert_fingerprint_sha256(root, fp_hex);
+		is_test = strcmp(line, fp_hex) == 0;
+	}
+	free(path);
+	return is_test;
 }
 
 st_err

@@ -2,10 +2,23 @@
  * The local CA: a root and an intermediate kept as PEM files in one
  * directory (0700), the intermediate signing device certificates.
  *
- *	DIR/root.pem  root.key           the root (20 years), key 0600
- *	DIR/intermediate.pem  .key       the issuing CA (10 years, pathlen:0);
- *	                                 no .key when its key is in a PKCS#11
- *	                                 token (see pkcs11.h)
+ *	DIR/root.pem                     the root every chain ends in
+ *	DIR/intermediate.pem  .key       the issuing CA; no .key when its key
+ *	                                 is in a PKCS#11 token (see pkcs11.h)
+ *	DIR/chain.pem                    CAs between the intermediate and the
+ *	                                 root, if any (`station ca install
+ *	                                 --chain`)
+ *	DIR/intermediate.csr             a pending intermediate's request
+ *	                                 (below); gone once installed
+ *	DIR/test-root.sha256             the SHA-256 of a root this station
+ *	                                 made itself: a TEST CA (below)
+ *	DIR/root.key                     only for a TEST CA made with
+ *	                                 --keep-root
+ *	DIR/next/intermediate.csr .key   a rollover's pending intermediate
+ *	DIR/retired/SERIAL/              an intermediate replaced by a
+ *	                                 rollover: intermediate.pem and its
+ *	                                 .key (or key.uri), kept to sign its
+ *	                                 own CRL until its last leaf expires
  *	DIR/issued.txt                   one line per certificate issued:
  *	                                 "TIME SERIAL SHA256 SUBJECT"
  *	DIR/revoked.txt                  one line per revocation:
@@ -27,15 +40,32 @@
  * and empties it.  So the ledger can be cross-checked against what the CA
  * signed, and a station killed (or a machine that lost power) before it
  * recorded a certificate can find it again by its key (find_by_key).
+ *
+ * Two ways to make one (docs/admin.md):
+ *
+ *   - The production ceremony: `station ca init --csr-out FILE` makes only
+ *     the intermediate's key (file or token) and its CSR; the CA is
+ *     *pending* (it cannot be opened) until an offline root signs the CSR
+ *     and `station ca install` checks that certificate and activates it.
+ *     The root's key never exists on the station.
+ *   - A TEST CA (demo, tests, the embedded defaults): the station makes
+ *     its own root, signs the intermediate with it and deletes the root's
+ *     key (unless --keep-root).  Its names say TEST and DIR/test-root.sha256
+ *     marks the root, so a station whose [ca] allow_test_ca is no refuses
+ *     to provision with it (local_ca_root_is_test).
  */
 #ifndef ST_CA_LOCAL_H
 #define ST_CA_LOCAL_H
 
 #include "station/ca/ca.h"
 
-#define LOCAL_CA_ROOT_SUBJECT "CN=Station Test Root CA,O=Example-Org"
+/* A TEST CA's default names: whoever sees them knows what they are. */
+#define LOCAL_CA_ROOT_SUBJECT "CN=Station TEST Root CA,O=TEST Only"
 #define LOCAL_CA_INTERMEDIATE_SUBJECT \
-	"CN=Station Test Intermediate CA,O=Example-Org"
+	"CN=Station TEST Intermediate CA,O=TEST Only"
+/* The production ceremony's default intermediate name (--intermediate-
+ * subject sets the real one). */
+#define LOCAL_CA_PENDING_SUBJECT "CN=Station Intermediate CA"
 #define LOCAL_CA_ROOT_DAYS 7305		/* 20 years */
 #define LOCAL_CA_INTERMEDIATE_DAYS 3652 /* 10 years */
 
@@ -54,23 +84,98 @@ struct local_ca_key {
 struct local_ca_init_opts {
 	const char *root_subject;	  /* NULL: LOCAL_CA_ROOT_SUBJECT */
 	const char *intermediate_subject; /* NULL: the default above */
-	int force;			  /* replace an existing CA's four
-	                                     files; issued.txt and
+	int force;			  /* replace an existing CA's files
+	                                     (root, intermediate, CSR,
+	                                     chain); issued.txt and
 	                                     revoked.txt are kept */
 	struct local_ca_key key;	  /* key.uri set: generate the
-	                                     intermediate's key in that token
-	                                     (the root key stays a file) */
+	                                     intermediate's key in that token */
+	const char *csr_out;		  /* set: the production ceremony:
+	                                     no root; the intermediate's key
+	                                     and its CSR (DIR/intermediate.csr
+	                                     and a copy here); the CA is
+	                                     pending until local_ca_install */
+	int keep_root;			  /* TEST CA only: keep DIR/root.key
+	                                     (else deleted once the
+	                                     intermediate is signed) */
 };
 
 /*
- * Create a new CA in `dir` (created 0700, parents too) with the default
- * names.  ST_E_EXISTS if dir already holds a CA (any of the four files);
- * ST_E_IO for file-system errors; ST_E_CRYPTO for OpenSSL failures.
+ * Create a new TEST CA in `dir` (created 0700, parents too) with the
+ * default names; the root's key is not kept.  ST_E_EXISTS if dir already
+ * holds a CA (any of its files); ST_E_IO for file-system errors;
+ * ST_E_CRYPTO for OpenSSL failures.
  */
 st_err local_ca_init(const char *dir, char **cause);
 /* The same with names and force chosen by the caller (opts may be NULL). */
 st_err local_ca_init_opts(const char *dir,
     const struct local_ca_init_opts *opts, char **cause);
+
+/*
+ * The CA in `dir` waits for its intermediate's certificate: 1 when
+ * DIR/intermediate.csr exists and DIR/intermediate.pem does not (after
+ * `station ca init --csr-out`).  Opening a pending CA fails with a cause
+ * naming `station ca install`.
+ */
+int local_ca_is_pending(const char *dir);
+
+/*
+ * 1 if `root` is the root this station made itself in `dir` (a TEST CA:
+ * DIR/test-root.sha256 holds its fingerprint), else 0.
+ */
+int local_ca_root_is_test(const char *dir, X509 *root);
+
+/* What `station ca install` is given; all borrowed. */
+struct local_ca_install_opts {
+	const char *cert;  /* the intermediate's certificate (PEM) */
+	const char *root;  /* the root that signed it, self-signed (PEM) */
+	const char *chain; /* CAs between the two (PEM, any order), or NULL */
+	const char *retired_key_uri; /* rollover with the old key in a
+	                                token: its pkcs11: URI, recorded so
+	                                the old intermediate can sign its
+	                                CRL; NULL: the key is a file */
+};
+
+/*
+ * Activate the pending intermediate of `dir` (after init --csr-out, or the
+ * rollover's DIR/next/) with the certificate an offline root made from its
+ * CSR.  The certificate must hold the pending key, be a CA
+ * (basicConstraints CA:TRUE) with keyUsage keyCertSign and cRLSign, be
+ * valid now, and verify to `root` (self-signed) through `chain` with
+ * OpenSSL's verifier (which also applies the path length constraints
+ * above it).  Then root.pem, chain.pem and intermediate.pem are written;
+ * a rollover first moves the old intermediate to DIR/retired/SERIAL/.
+ * ST_E_NOTFOUND: nothing pending; ST_E_CA: the certificate is refused
+ * (the cause says which rule and what to do); ST_E_IO.  *rollover (may be
+ * NULL) is set to 1 when an old intermediate was retired.
+ */
+st_err local_ca_install(const char *dir, const struct local_ca_install_opts *o,
+    int *rollover, char **cause);
+
+/*
+ * Start a rollover of the active CA in `dir`: a new key (a file, or in
+ * the token key->uri names, which must be a new label) and its CSR in
+ * DIR/next/, with a copy of the CSR in `csr_out`; the subject is
+ * `subject` (NULL: the current intermediate's).  The current intermediate
+ * goes on signing until `station ca install` activates the new one.
+ * ST_E_EXISTS if a rollover is already pending; ST_E_CA if there is no
+ * active CA.
+ */
+st_err local_ca_rollover(const char *dir, const char *subject,
+    const struct local_ca_key *key, const char *csr_out, char **cause);
+
+/*
+ * For each intermediate retired by a rollover whose leaves have not all
+ * expired: issue its CRL (local_ca_crl, the same revocation list) into
+ * OUT_DIR/retired/SERIAL/crl.pem and crl.der (out_dir NULL: the CA
+ * directory).  A retired key in a token is reached with key->module and
+ * the PIN source of `key` (may be NULL for file keys).  `cb` (may be
+ * NULL) is told each one published.
+ */
+st_err local_ca_crl_retired(const char *dir, const struct local_ca_key *key,
+    const char *out_dir, int days,
+    void (*cb)(const char *serial, const char *out, long number, void *arg),
+    void *arg, char **cause);
 
 /* Open the CA in `dir` as a backend (see ca_open; name "local"). */
 st_err local_ca_open(const char *dir, struct ca_backend **out, char **cause);

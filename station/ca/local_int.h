@@ -12,6 +12,7 @@
 
 #include "station/util/err.h"
 #include "station/ca/ca.h"
+#include "station/ca/local.h"
 #include "station/ca/pkcs11.h"
 
 /* Where relying parties look (local_ca_set_publication); owned, NULL when
@@ -26,6 +27,9 @@ struct local_ca {
 	struct local_ca_pub pub;
 	char *dir;
 	X509 *root, *inter;
+	STACK_OF(X509) * chain;	  /* DIR/chain.pem: CAs between the two,
+	                          the intermediate's issuer first (NULL:
+	                          none) */
 	EVP_PKEY *inter_key;	  /* the key file's key, or NULL */
 	struct pkcs11_key *token; /* the token's key, or NULL */
 	/* Slots sign concurrently; the index must get whole lines in the
@@ -121,6 +125,49 @@ st_err local_log_issue(const char *dir, const char *serial_hex,
  * grows large.  No log: nothing to do.
  */
 st_err local_log_repair(const char *dir, char **cause);
+
+/*
+ * An intermediate's new key (local_init.c): an EC P-256 key in memory
+ * (*file_key, EVP_PKEY_free) when key is NULL or key->uri is NULL, else
+ * generated in that token, sign-only and not extractable (*token,
+ * pkcs11_key_free).
+ */
+st_err local_new_key(const struct local_ca_key *key, EVP_PKEY **file_key,
+    struct pkcs11_key **token, char **cause);
+
+/* A CSR for an intermediate CA with `subject` and public key `pub`,
+ * signed by `signer` (the same key, maybe through a token); *out is new. */
+st_err local_make_csr(X509_NAME *subject, EVP_PKEY *pub, EVP_PKEY *signer,
+    X509_REQ **out, char **cause);
+
+/* Write `req` as PEM (0644), as a new file when `excl` (ST_E_EXISTS if
+ * it exists), else replacing `path`; fsync'ed. */
+st_err local_write_csr(const char *path, X509_REQ *req, int excl, char **cause);
+
+/*
+ * A pending intermediate in `dir`: a new key (DIR/intermediate.key 0600,
+ * or in the token `key` names) and its CSR (DIR/intermediate.csr, and a
+ * copy in csr_out).  Nothing is left behind on failure but a token key.
+ */
+st_err local_write_pending(const char *dir, X509_NAME *subject,
+    const struct local_ca_key *key, const char *csr_out, char **cause);
+
+/* mkdir -p `dir`; the last component gets `mode` (tightened to it if it
+ * existed). */
+st_err local_make_dirs(const char *dir, mode_t mode, char **cause);
+
+/* DIR/chain.pem's certificates in order (*out NULL when there is no such
+ * file; sk_X509_pop_free). */
+st_err local_load_chain(const char *dir, STACK_OF(X509) * *out, char **cause);
+
+/*
+ * A retired intermediate (RDIR = DIR/retired/SERIAL) opened as a local
+ * CA whose only use is local_ca_crl: DIR's revocation list and CRL
+ * number, RDIR's certificate and key (RDIR/intermediate.key, or the token
+ * URI in RDIR/key.uri with key's module and PIN source).
+ */
+st_err local_open_retired(const char *dir, const char *rdir,
+    const struct local_ca_key *key, struct ca_backend **out, char **cause);
 
 /* fsync a directory, so that a file just created in it stays named. */
 st_err local_fsync_dir(const char *dir, char **cause);

@@ -447,6 +447,7 @@ generate(struct pkcs11_key *k, const char *label, char **cause)
 		{ CKA_EXTRACTABLE, &no, sizeof no },
 		{ CKA_SIGN, &yes, sizeof yes },
 		{ CKA_DECRYPT, &no, sizeof no },
+		{ CKA_UNWRAP, &no, sizeof no },
 		{ CKA_DERIVE, &no, sizeof no },
 		{ CKA_LABEL, (void *)label, strlen(label) },
 		{ CKA_ID, id, sizeof id },

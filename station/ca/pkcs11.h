@@ -63,7 +63,7 @@ st_err pkcs11_key_open(const struct pkcs11_opts *o, struct pkcs11_key **out,
 /*
  * Generate an EC P-256 key pair inside the token, labelled `object`:
  * private key CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE, not CKA_EXTRACTABLE,
- * CKA_SIGN only.  ST_E_EXISTS if the token already holds a key with that
+ * CKA_SIGN only (CKA_DECRYPT, CKA_UNWRAP, CKA_DERIVE false).  ST_E_EXISTS if the token already holds a key with that
  * label.  Then opens it as pkcs11_key_open does.
  */
 st_err pkcs11_key_generate(const struct pkcs11_opts *o, struct pkcs11_key **out,

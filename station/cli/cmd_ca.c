@@ -1,13 +1,19 @@
 /*
  * station ca init [--dir DIR] [--force] [--pkcs11 URI [--pin-file F |
- *                 --pin-env VAR] [--module PATH]] [--root-subject DN]
- *                 [--intermediate-subject DN]
+ *                 --pin-env VAR] [--module PATH]] [--csr-out FILE]
+ *                 [--intermediate-subject DN] [--root-subject DN]
+ *                 [--keep-root]
+ * station ca install --cert FILE --root FILE [--chain FILE] [--dir DIR]
+ * station ca rollover --csr-out FILE [--intermediate-subject DN]
+ *                 [--pkcs11 URI ...] [--dir DIR]
  * station ca crl [--dir DIR] [--out DIR] [--days N]  (publishes into DIR,
  *                 else [ca] crl_dir; see local_ca_crl)
  * station ca aws-verification-cert --code CODE [--dir DIR] [--out FILE]
  *
  * The local CA that signs device certificates when no external CA is
- * configured.  The CA directory and the intermediate's key (file or
+ * configured.  In production its intermediate is signed by an offline
+ * root: init --csr-out, then install (docs/admin.md); without --csr-out,
+ * init makes a TEST CA with a root of its own.  The CA directory and the intermediate's key (file or
  * PKCS#11 token) come from the options, else from [ca] of --config, else
  * $STATION_HOME/ca (STATION_HOME=./var) with the key in a file.
  */
@@ -26,6 +32,7 @@
 struct ca_cli {
 	struct local_ca_init_opts init; /* init.key: where the key is */
 	const char *dir, *out, *code;
+	const char *cert, *root, *chain; /* install */
 	long long days;
 	const char *config_path; /* --config, or NULL */
 	struct config *cfg;	 /* --config's, or the defaults */
@@ -84,6 +91,52 @@ static const struct opt ca_init_opts[] = {
 	    .value = "DN",
 	    .offset = offsetof(struct ca_cli, init.intermediate_subject),
 	    .help = "the intermediate's subject" },
+	{ .name = "--csr-out",
+	    .kind = OPT_STRING,
+	    .value = "FILE",
+	    .offset = offsetof(struct ca_cli, init.csr_out),
+	    .help = "production: make only the intermediate's key and write "
+		    "its CSR to FILE for the offline root; then 'ca install'" },
+	{ .name = "--keep-root",
+	    .kind = OPT_FLAG,
+	    .offset = offsetof(struct ca_cli, init.keep_root),
+	    .help = "TEST CA: keep the root's key (root.key; default: "
+		    "deleted once the intermediate is signed)" },
+	{ .name = NULL },
+};
+
+static const struct opt ca_install_opts[] = {
+	{ .name = "--cert",
+	    .kind = OPT_STRING,
+	    .value = "FILE",
+	    .offset = offsetof(struct ca_cli, cert),
+	    .help = "the intermediate's certificate the root signed "
+		    "(required)" },
+	{ .name = "--root",
+	    .kind = OPT_STRING,
+	    .value = "FILE",
+	    .offset = offsetof(struct ca_cli, root),
+	    .help = "the root that signed it, self-signed (required)" },
+	{ .name = "--chain",
+	    .kind = OPT_STRING,
+	    .value = "FILE",
+	    .offset = offsetof(struct ca_cli, chain),
+	    .help = "CAs between the intermediate and the root" },
+	{ .name = NULL },
+};
+
+static const struct opt ca_rollover_opts[] = {
+	{ .name = "--csr-out",
+	    .kind = OPT_STRING,
+	    .value = "FILE",
+	    .offset = offsetof(struct ca_cli, init.csr_out),
+	    .help = "write the new intermediate's CSR to FILE (required)" },
+	{ .name = "--intermediate-subject",
+	    .kind = OPT_STRING,
+	    .value = "DN",
+	    .offset = offsetof(struct ca_cli, init.intermediate_subject),
+	    .help = "the new intermediate's subject (default: the current "
+		    "one's)" },
 	{ .name = NULL },
 };
 
@@ -109,6 +162,10 @@ static const struct opt ca_verification_opts[] = {
 
 static const struct opt_template ca_template[] = {
 	{ .sub = "init", .opts = ca_init_opts, .shared = ca_shared_opts },
+	{ .sub = "install", .opts = ca_install_opts, .shared = ca_shared_opts },
+	{ .sub = "rollover",
+	    .opts = ca_rollover_opts,
+	    .shared = ca_shared_opts },
 	{ .sub = "crl", .opts = ca_crl_opts, .shared = ca_shared_opts },
 	{ .sub = "aws-verification-cert",
 	    .opts = ca_verification_opts,
@@ -122,6 +179,9 @@ resolve(struct ca_cli *c, const char *what)
 {
 	char *cause = NULL;
 	struct local_ca_key *k = &c->init.key;
+	/* A rollover's new key is where --pkcs11 says, never the key in
+	 * use ([ca] key), which stays the old intermediate's. */
+	const char *cli_uri = k->uri;
 
 	if (c->config_path != NULL) {
 		if (config_load(c->config_path, &c->cfg, &cause)) {
@@ -148,6 +208,8 @@ resolve(struct ca_cli *c, const char *what)
 			k->pin_file = ca_settings_get(&s, "pin_file");
 			k->pin_env = ca_settings_get(&s, "pin_env");
 		}
+		if (strcmp(what, "rollover") == 0)
+			k->uri = cli_uri;
 	}
 	return EXIT_PASS;
 }
@@ -182,14 +244,106 @@ ca_init(struct ca_cli *c)
 	err = local_ca_init_opts(c->dir, &c->init, &cause);
 	if (err)
 		return fail("init", err, cause);
-	printf("created local CA in %s\nroot certificate: %s/root.pem "
-	       "(pin this on brokers and devices)\n",
-	    c->dir, c->dir);
+	if (c->init.csr_out != NULL) {
+		printf("local CA in %s is pending: the intermediate's CSR is "
+		       "in %s\nhave your offline root sign it, then run "
+		       "'station ca install --cert INTERMEDIATE.pem --root "
+		       "ROOT.pem'\n",
+		    c->dir, c->init.csr_out);
+	} else {
+		printf("created local TEST CA in %s\nroot certificate: "
+		       "%s/root.pem (pin this on brokers and devices)\n%s",
+		    c->dir, c->dir,
+		    c->init.keep_root ?
+			"root key kept in root.key (--keep-root)\n" :
+			"root key deleted: this root signs nothing more\n");
+		if (!c->cfg->ca_allow_test)
+			fprintf(stderr,
+			    "station: ca init: note: %s refuses a TEST CA "
+			    "([ca] allow_test_ca = no); for production use "
+			    "--csr-out and 'station ca install'\n",
+			    c->config_path);
+	}
 	if (c->init.key.uri != NULL)
 		printf("intermediate key: in the token, %s\n"
 		       "set [ca] key = %s and pin_file or pin_env\n",
 		    c->init.key.uri, c->init.key.uri);
 	return EXIT_PASS;
+}
+
+static int
+ca_install(struct ca_cli *c)
+{
+	struct local_ca_install_opts o = { c->cert, c->root, c->chain, NULL };
+	char *cause = NULL;
+	int rollover = 0;
+	st_err err;
+	int rc;
+
+	if (c->cert == NULL || c->root == NULL)
+		return cmd_usage(&cmd_ca_entry);
+	rc = resolve(c, "install");
+	if (rc != EXIT_PASS)
+		return rc;
+	/* A rollover retires the key in use: remember where it is. */
+	o.retired_key_uri = c->init.key.uri;
+	err = local_ca_install(c->dir, &o, &rollover, &cause);
+	if (err)
+		return fail("install", err, cause);
+	printf("installed %s: the local CA in %s is active\n"
+	       "root certificate: %s/root.pem (pin this on brokers and "
+	       "devices)\n",
+	    c->cert, c->dir, c->dir);
+	if (rollover)
+		printf("the old intermediate is retired: it signs only its "
+		       "CRL ('station ca crl') until its last certificate "
+		       "expires%s\n",
+		    o.retired_key_uri ? "; set [ca] key to the new key's URI" :
+					"");
+	return EXIT_PASS;
+}
+
+static int
+ca_rollover(struct ca_cli *c)
+{
+	char *cause = NULL;
+	st_err err;
+	int rc;
+
+	if (c->init.csr_out == NULL)
+		return cmd_usage(&cmd_ca_entry);
+	rc = resolve(c, "rollover");
+	if (rc != EXIT_PASS)
+		return rc;
+	err = local_ca_rollover(c->dir, c->init.intermediate_subject,
+	    &c->init.key, c->init.csr_out, &cause);
+	if (err)
+		return fail("rollover", err, cause);
+	printf("rollover started: the new intermediate's CSR is in %s; the "
+	       "current intermediate signs until 'station ca install' of "
+	       "the new certificate\n",
+	    c->init.csr_out);
+	return EXIT_PASS;
+}
+
+static void
+retired_published(const char *serial, const char *out, long number, void *arg)
+{
+	(void)arg;
+	printf("retired intermediate %s: CRL number %ld: %s/crl.pem "
+	       "%s/crl.der\n",
+	    serial, number, out, out);
+}
+
+/* After the current CRL: those of intermediates a rollover retired. */
+static int
+crl_retired(struct ca_cli *c)
+{
+	char *cause = NULL;
+	st_err err = local_ca_crl_retired(c->dir, &c->init.key, c->out,
+	    (int)c->days, retired_published, NULL, &cause);
+
+	return err ? fail("crl", err, cause) : EXIT_PASS;
 }
 
 static int
@@ -238,6 +392,7 @@ ca_crl(struct ca_cli *c)
 		name = local_ca_crl_file_name(ca_settings_get(&s, "crl_url"));
 		printf("published: %s/%s %s/%s.pem\n", pub, name, pub, name);
 	}
+	rc = crl_retired(c);
 out:
 	free(name);
 	ca_free(ca);
@@ -302,6 +457,10 @@ cmd_ca_exec(const struct station_opts *so, int argc, char **argv)
 		return rc;
 	if (strcmp(argv[1], "init") == 0)
 		rc = ca_init(&c);
+	else if (strcmp(argv[1], "install") == 0)
+		rc = ca_install(&c);
+	else if (strcmp(argv[1], "rollover") == 0)
+		rc = ca_rollover(&c);
 	else if (strcmp(argv[1], "crl") == 0)
 		rc = ca_crl(&c);
 	else
@@ -312,16 +471,24 @@ cmd_ca_exec(const struct station_opts *so, int argc, char **argv)
 
 const struct cmd_entry cmd_ca_entry = {
 	.name = "ca",
-	.args = "init [--dir DIR] [--force] [--pkcs11 URI [--pin-file F | "
-		"--pin-env VAR] [--module PATH]] [--root-subject DN] "
-		"[--intermediate-subject DN]\n"
-		"             | crl [--dir DIR] [--out DIR] [--days N]\n"
-		"             | aws-verification-cert --code CODE [--dir DIR] "
-		"[--out FILE]",
+	.args =
+	    "init [--dir DIR] [--force] [--pkcs11 URI [--pin-file F | "
+	    "--pin-env VAR] [--module PATH]] [--csr-out FILE] "
+	    "[--intermediate-subject DN] [--root-subject DN] "
+	    "[--keep-root]\n"
+	    "             | install --cert FILE --root FILE [--chain FILE] "
+	    "[--dir DIR]\n"
+	    "             | rollover --csr-out FILE [--intermediate-subject "
+	    "DN] [--pkcs11 URI [--pin-file F | --pin-env VAR] [--module "
+	    "PATH]] [--dir DIR]\n"
+	    "             | crl [--dir DIR] [--out DIR] [--days N]\n"
+	    "             | aws-verification-cert --code CODE [--dir DIR] "
+	    "[--out FILE]",
 	.summary =
 	    "manage the local CA (default dir $STATION_HOME/ca, "
-	    "STATION_HOME=./var): create it, issue its CRL, sign an AWS IoT "
-	    "verification certificate",
+	    "STATION_HOME=./var): create it (a TEST CA, or a CSR for the "
+	    "offline root), install its intermediate, roll it over, issue its "
+	    "CRL, sign an AWS IoT verification certificate",
 	.options = ca_template,
 	.exec = cmd_ca_exec,
 };

@@ -120,6 +120,8 @@ cert_cb(const struct cert_record *c, void *ctx)
 		    json_str_or_null(c->fingerprint_sha256));
 		json_object_set_new(o, "subject", json_str_or_null(c->subject));
 		json_object_set_new(o, "issuer", json_str_or_null(c->issuer));
+		json_object_set_new(o, "issuer_key_id",
+		    json_str_or_null(c->issuer_key_id));
 		json_object_set_new(o, "not_before", json_string(nb));
 		json_object_set_new(o, "not_after", json_string(na));
 		json_object_set_new(o, "backend", json_str_or_null(c->backend));
@@ -132,11 +134,13 @@ cert_cb(const struct cert_record *c, void *ctx)
 	    xasprintf("%s (%s)", c->status, c->revoke_reason) :
 	    xstrdup(c->status);
 	printf("cert %s  %-8s run %" PRId64 "  %s\n     sha256 %s\n"
-	       "     valid %s .. %s  issuer %s%s%s\n",
+	       "     valid %s .. %s  issuer %s%s%s%s%s\n",
 	    text_pool_show(&tp, c->serial_hex), text_pool_show(&tp, status),
 	    c->run_id, text_pool_show(&tp, c->subject),
 	    text_pool_show(&tp, c->fingerprint_sha256), nb, na,
 	    text_pool_show(&tp, c->issuer),
+	    c->issuer_key_id ? "\n     issuer key " : "",
+	    text_pool_show(&tp, c->issuer_key_id ? c->issuer_key_id : ""),
 	    c->status_note ? "\n     note " : "",
 	    text_pool_show(&tp, c->status_note ? c->status_note : ""));
 	text_pool_clear(&tp);

@@ -74,6 +74,9 @@ config_default(const char *home)
 	cfg->ledger_path = config_path_join(cfg->home, "ledger.db");
 	cfg->ca_dir = config_path_join(cfg->home, "ca");
 	cfg->ca_root = config_path_join(cfg->ca_dir, "root.pem");
+	/* The demo runs on these and makes its own TEST CA; a station.ini
+	 * must say allow_test_ca = yes to provision with one. */
+	cfg->ca_allow_test = 1;
 	config_add_default_profile(cfg);
 	return cfg;
 }

@@ -78,6 +78,9 @@ struct config {
 	                            default "local" */
 	char *ca_dir;	      /* resolved; default <home>/ca */
 	char *ca_root;	      /* the pinned root; default <ca_dir>/root.pem */
+	int ca_allow_test; /* [ca] allow_test_ca: provision with a TEST CA
+	                      (a root the station made itself, local.h);
+	                      no in a file, yes in the embedded defaults */
 	struct ca_setting *ca_extra; /* the other [ca] keys, for ca_open's
 	                                settings.extra: ended by { NULL, NULL };
 	                                *_file and ca_bundle resolved; strings
@@ -116,8 +119,8 @@ st_err config_load_buffer(const char *name, const char *text, size_t len,
 /*
  * The embedded defaults: station id "station-1", home from `home` (may be
  * NULL: $STATION_HOME, then "./var"), ledger <home>/ledger.db, local CA in
- * <home>/ca, no broker, one profile "default" (profile_init_default), no
- * slots.  Never NULL; free with config_free().
+ * <home>/ca (a TEST CA allowed: the demo's), no broker, one profile
+ * "default" (profile_init_default), no slots.  Never NULL; free with config_free().
  */
 struct config *config_default(const char *home);
 

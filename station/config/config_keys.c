@@ -271,10 +271,16 @@ set_ca_backend(struct config_load *ld, const char *value, char **why)
 	return config_set_string(&ld->cfg->ca_backend, names[i], why);
 }
 
+static const char *const no_yes_names[] = { "no", "yes", NULL };
+
 const struct config_key config_ca_keys[] = {
 	{ .name = "backend", .type = CONFIG_CUSTOM, .set = set_ca_backend },
 	{ .name = "dir", .type = CONFIG_STRING, LOAD(ca_dir) },
 	{ .name = "root", .type = CONFIG_STRING, LOAD(ca_root) },
+	{ .name = "allow_test_ca",
+	    .type = CONFIG_ENUM,
+	    CFG(ca_allow_test),
+	    .names = no_yes_names },
 	{ .name = NULL },
 };
 

@@ -278,6 +278,7 @@ step_record(struct run *r)
 	char *pem = cert_to_pem(r->issued.cert);
 	char *subject = dn_format(X509_get_subject_name(r->issued.cert));
 	char *issuer = dn_format(X509_get_issuer_name(r->issued.cert));
+	char *issuer_key_id = cert_issuer_key_id_hex(r->issued.cert);
 	struct cert_record c = {
 		.serial_hex = r->issued.serial_hex,
 		.device_serial = r->info.serial,
@@ -288,6 +289,7 @@ step_record(struct run *r)
 		.not_after = cert_not_after(r->issued.cert),
 		.backend = (char *)ca_name(r->st->ca),
 		.pem = pem,
+		.issuer_key_id = issuer_key_id,
 	};
 	st_err err =
 	    ledger_cert_issued(r->st->ledger, r->res->run_id, &c, &r->cause);
@@ -295,6 +297,7 @@ step_record(struct run *r)
 	free(pem);
 	free(subject);
 	free(issuer);
+	free(issuer_key_id);
 	if (err)
 		return st_wrap(&r->cause, err, "recording certificate %s",
 		    r->issued.serial_hex);

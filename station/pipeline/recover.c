@@ -114,6 +114,7 @@ adopt_cb(X509 *cert, void *arg)
 	char *pem = cert_to_pem(cert);
 	char *subject = dn_format(X509_get_subject_name(cert));
 	char *issuer = dn_format(X509_get_issuer_name(cert));
+	char *issuer_key_id = cert_issuer_key_id_hex(cert);
 	char *note = xasprintf("found at the CA by recovery of run %" PRId64,
 	    a->run->id);
 	cert_fingerprint_sha256(cert, fp);
@@ -128,6 +129,7 @@ adopt_cb(X509 *cert, void *arg)
 		.backend = (char *)ca_name(a->st->ca),
 		.pem = pem,
 		.status_note = note,
+		.issuer_key_id = issuer_key_id,
 	};
 	a->err = ledger_cert_issued(a->st->ledger, a->run->id, &c, &a->cause);
 	if (a->err == ST_OK) {
@@ -147,6 +149,7 @@ adopt_cb(X509 *cert, void *arg)
 	free(pem);
 	free(subject);
 	free(issuer);
+	free(issuer_key_id);
 	free(note);
 	return a->err != ST_OK;
 }

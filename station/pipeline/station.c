@@ -136,8 +136,11 @@ station_open(const struct station_opts *opts, struct station **out,
 		    st->cfg->ledger_path);
 		goto fail;
 	}
+	/* A pending CA (ca init --csr-out) is not missing: ca_open says
+	 * what to do with it. */
 	if (ca_backend_is_made_here(st->cfg->ca_backend) &&
-	    access(st->cfg->ca_root, F_OK) != 0) {
+	    access(st->cfg->ca_root, F_OK) != 0 &&
+	    !local_ca_is_pending(st->cfg->ca_dir)) {
 		if (config_path != NULL) {
 			err = st_fail(cause, ST_E_CONFIG,
 			    "no local CA in %s: create it with 'station ca init' "
@@ -162,6 +165,18 @@ station_open(const struct station_opts *opts, struct station **out,
 	if (err) {
 		st_wrap(cause, err, "loading the pinned root %s",
 		    st->cfg->ca_root);
+		goto fail;
+	}
+	if (!st->cfg->ca_allow_test &&
+	    ca_backend_is_made_here(st->cfg->ca_backend) &&
+	    local_ca_root_is_test(st->cfg->ca_dir, st->root)) {
+		err = st_fail(cause, ST_E_CONFIG,
+		    "the CA in %s is a TEST CA (its root %s was made by this "
+		    "station, not by your offline root), and [ca] "
+		    "allow_test_ca is no: run the production ceremony "
+		    "('station ca init --csr-out', then 'station ca install'; "
+		    "docs/admin.md), or set allow_test_ca = yes on a test line",
+		    st->cfg->ca_dir, st->cfg->ca_root);
 		goto fail;
 	}
 	/* Runs a dead station left 'running' are settled before this one

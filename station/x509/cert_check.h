@@ -93,6 +93,9 @@ void cert_fingerprint_sha256(X509 *cert, char hex[65]);
 void spki_sha256_hex(const uint8_t *spki, size_t len, char hex[65]);
 /* The same for a certificate's public key ("" if it cannot be encoded). */
 void cert_key_sha256(X509 *cert, char hex[65]);
+/* The authority key identifier (the issuer's key), lower-case hex; NULL
+ * when the certificate has none (caller frees). */
+char *cert_issuer_key_id_hex(X509 *cert);
 /* Serial number, lower-case hex without leading zeros (caller frees). */
 char *cert_serial_hex(X509 *cert);
 /* PEM text of the certificate (caller frees). */

@@ -5,6 +5,7 @@
 #include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,6 +49,20 @@ cert_key_sha256(X509 *cert, char hex[65])
 	if (n > 0)
 		spki_sha256_hex(der, (size_t)n, hex);
 	OPENSSL_free(der);
+}
+
+char *
+cert_issuer_key_id_hex(X509 *cert)
+{
+	const ASN1_OCTET_STRING *id = X509_get0_authority_key_id(cert);
+	char *out;
+
+	if (id == NULL || ASN1_STRING_length(id) <= 0)
+		return NULL;
+	out = xmalloc((size_t)ASN1_STRING_length(id) * 2 + 1);
+	for (int i = 0; i < ASN1_STRING_length(id); i++)
+		snprintf(out + 2 * i, 3, "%02x", ASN1_STRING_get0_data(id)[i]);
+	return out;
 }
 
 char *

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,4 +316,21 @@ proc_gate_open(struct proc_gate *g)
 	close(g->wfd);
 	close(g->rfd);
 	g->wfd = g->rfd = -1;
+}
+
+int
+proc_sh(const char *fmt, ...)
+{
+	va_list ap;
+	char *cmd, *out = NULL;
+	int rc;
+
+	va_start(ap, fmt);
+	cmd = xvasprintf(fmt, ap);
+	va_end(ap);
+	const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	rc = proc_run_capture(argv, &out);
+	free(out);
+	free(cmd);
+	return rc;
 }

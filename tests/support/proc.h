@@ -40,6 +40,10 @@ int proc_run_env(const char *const *argv, const char *home, struct proc_out *o);
  * is passed on to the test's stderr. */
 int proc_run_capture(const char *const *argv, char **out);
 
+/* `/bin/sh -c` of the formatted command line (openssl acting as a test
+ * CA, say) through proc_run_capture, its output dropped; its status. */
+int proc_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /*
  * fork + exec argv[0] (path or PATH name) with stdout into a pipe: returns
  * the pid (-1 on failure) and *rfd the pipe's read end.

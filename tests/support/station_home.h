@@ -26,7 +26,9 @@ void station_home_free(struct station_home *h);
 /*
  * Write dir/station.ini (mode 0600): "[station]\nhome = <home>\n", then
  * `station_extra` (more [station] lines, may be NULL), a newline, and
- * `rest` (further sections, may be NULL).  Then create the local CA in
+ * `rest` (further sections, may be NULL), with "allow_test_ca = yes" in
+ * its [ca] section (a [ca] of its own at the end if there is none)
+ * unless `rest` sets allow_test_ca itself: the CA made here is a TEST CA.  Then create the local CA in
  * <home>/ca unless one is there (a station started with a config file
  * refuses to create it).  May be called again to rewrite the config.
  */

@@ -1,8 +1,9 @@
 /*
  * The local CA with its intermediate's key in a PKCS#11 token (SoftHSM2):
  * the URI subset, `station ca init --pkcs11` generating a key that never
- * leaves the token, certificates signed through C_Sign that `openssl
- * verify` accepts, a full provisioning against devsim, and the PIN rules
+ * leaves the token (sign only: no decrypt, unwrap or derive), the
+ * production ceremony's CSR signed through the token and installed,
+ * certificates signed through C_Sign that `openssl verify` accepts, a full provisioning against devsim, and the PIN rules
  * (wrong PIN: clear error without the PIN; PIN file readable by others:
  * refused).  Skips when SoftHSM2 is not installed.
  */
@@ -96,7 +97,75 @@ test_uri_needs_token_and_object_and_unescapes(void **state)
 	    ST_E_CONFIG);
 }
 
-/* Log in to the token directly and read the key's attributes. */
+/* Log in to the token directly and read attributes `a` of the private
+ * key labelled `label`; returns what C_GetAttributeValue said. */
+static CK_RV
+read_key_attrs(const char *label, CK_ATTRIBUTE *a, CK_ULONG n)
+{
+	void *dl = dlopen(hsm->module, RTLD_NOW);
+	CK_C_GetFunctionList get;
+	CK_FUNCTION_LIST_PTR f;
+	CK_SLOT_ID slots[8];
+	CK_ULONG count = 8, found = 0;
+	CK_SESSION_HANDLE s;
+	CK_OBJECT_HANDLE key = 0;
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_RV rv;
+
+	assert_non_null(dl);
+	*(void **)&get = dlsym(dl, "C_GetFunctionList");
+	assert_int_equal(get(&f), CKR_OK);
+	assert_int_equal(f->C_Initialize(NULL), CKR_OK);
+	assert_int_equal(f->C_GetSlotList(CK_TRUE, slots, &count), CKR_OK);
+	assert_true(count >= 1);
+	assert_int_equal(f->C_OpenSession(slots[0], CKF_SERIAL_SESSION, NULL,
+			     NULL, &s),
+	    CKR_OK);
+	assert_int_equal(f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)SOFTHSM_PIN,
+			     strlen(SOFTHSM_PIN)),
+	    CKR_OK);
+	CK_ATTRIBUTE find[] = { { CKA_CLASS, &cls, sizeof cls },
+		{ CKA_LABEL, (void *)label, strlen(label) } };
+	assert_int_equal(f->C_FindObjectsInit(s, find, 2), CKR_OK);
+	assert_int_equal(f->C_FindObjects(s, &key, 1, &found), CKR_OK);
+	f->C_FindObjectsFinal(s);
+	assert_int_equal(found, 1);
+	rv = f->C_GetAttributeValue(s, key, a, n);
+	f->C_Logout(s);
+	f->C_CloseSession(s);
+	f->C_Finalize(NULL);
+	dlclose(dl);
+	return rv;
+}
+
+/* Sign only, never leaves the token (issue 15: not "sign, unwrap"). */
+static void
+assert_sign_only_unextractable(const char *label)
+{
+	CK_BBOOL sign = CK_FALSE, decrypt = CK_TRUE, unwrap = CK_TRUE,
+		 derive = CK_TRUE, extractable = CK_TRUE, sensitive = CK_FALSE;
+	unsigned char value[128];
+	CK_ATTRIBUTE flags[] = {
+		{ CKA_SIGN, &sign, sizeof sign },
+		{ CKA_DECRYPT, &decrypt, sizeof decrypt },
+		{ CKA_UNWRAP, &unwrap, sizeof unwrap },
+		{ CKA_DERIVE, &derive, sizeof derive },
+		{ CKA_EXTRACTABLE, &extractable, sizeof extractable },
+		{ CKA_SENSITIVE, &sensitive, sizeof sensitive },
+	};
+	CK_ATTRIBUTE val = { CKA_VALUE, value, sizeof value };
+
+	assert_int_equal(read_key_attrs(label, flags, 6), CKR_OK);
+	assert_int_equal(sign, CK_TRUE);
+	assert_int_equal(decrypt, CK_FALSE);
+	assert_int_equal(unwrap, CK_FALSE);
+	assert_int_equal(derive, CK_FALSE);
+	assert_int_equal(extractable, CK_FALSE);
+	assert_int_equal(sensitive, CK_TRUE);
+	assert_int_equal(read_key_attrs(label, &val, 1),
+	    CKR_ATTRIBUTE_SENSITIVE);
+}
+
 static void
 test_init_keeps_the_key_in_the_token_unextractable(void **state)
 {
@@ -108,52 +177,72 @@ test_init_keeps_the_key_in_the_token_unextractable(void **state)
 	char *pem = xasprintf("%s/ca/intermediate.pem", tc.env->home);
 	assert_int_not_equal(access(keyfile, F_OK), 0);
 	assert_int_equal(access(pem, F_OK), 0);
-
-	void *dl = dlopen(hsm->module, RTLD_NOW);
-	CK_C_GetFunctionList get;
-	CK_FUNCTION_LIST_PTR f;
-	CK_SLOT_ID slots[8];
-	CK_ULONG n = 8, found = 0;
-	CK_SESSION_HANDLE s;
-	CK_OBJECT_HANDLE key = 0;
-	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-	CK_BBOOL extractable = CK_TRUE, sensitive = CK_FALSE;
-	unsigned char value[128];
-
-	assert_non_null(dl);
-	*(void **)&get = dlsym(dl, "C_GetFunctionList");
-	assert_int_equal(get(&f), CKR_OK);
-	assert_int_equal(f->C_Initialize(NULL), CKR_OK);
-	assert_int_equal(f->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
-	assert_true(n >= 1);
-	assert_int_equal(f->C_OpenSession(slots[0], CKF_SERIAL_SESSION, NULL,
-			     NULL, &s),
-	    CKR_OK);
-	assert_int_equal(f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)SOFTHSM_PIN,
-			     strlen(SOFTHSM_PIN)),
-	    CKR_OK);
-	CK_ATTRIBUTE find[] = { { CKA_CLASS, &cls, sizeof cls },
-		{ CKA_LABEL, "inter-1", 7 } };
-	assert_int_equal(f->C_FindObjectsInit(s, find, 2), CKR_OK);
-	assert_int_equal(f->C_FindObjects(s, &key, 1, &found), CKR_OK);
-	f->C_FindObjectsFinal(s);
-	assert_int_equal(found, 1);
-	CK_ATTRIBUTE flags[] = {
-		{ CKA_EXTRACTABLE, &extractable, sizeof extractable },
-		{ CKA_SENSITIVE, &sensitive, sizeof sensitive },
-	};
-	assert_int_equal(f->C_GetAttributeValue(s, key, flags, 2), CKR_OK);
-	assert_int_equal(extractable, CK_FALSE);
-	assert_int_equal(sensitive, CK_TRUE);
-	CK_ATTRIBUTE val = { CKA_VALUE, value, sizeof value };
-	assert_int_equal(f->C_GetAttributeValue(s, key, &val, 1),
-	    CKR_ATTRIBUTE_SENSITIVE);
-	f->C_Logout(s);
-	f->C_CloseSession(s);
-	f->C_Finalize(NULL);
-	dlclose(dl);
+	assert_sign_only_unextractable("inter-1");
 	free(keyfile);
 	free(pem);
+}
+
+/* The production ceremony with the intermediate's key in the token: the
+ * CSR is signed through C_Sign, openssl as the offline root signs it,
+ * install, and a device provisions to PASS. */
+static void
+test_csr_out_with_the_key_in_the_token(void **state)
+{
+	struct proc_out o = { 0 };
+	char *uri = softhsm_uri("inter-csr");
+	char *dir = xasprintf("%s/ca", tc.env->home);
+	char *csr = xasprintf("%s/inter.csr", tc.env->home);
+	char *ext = prov_env_write(tc.env, "inter.ext",
+	    "basicConstraints = critical,CA:TRUE,pathlen:0\n"
+	    "keyUsage = critical,keyCertSign,cRLSign\n");
+	int status;
+
+	(void)state;
+	SKIP_WITHOUT_HSM();
+	const char *init[] = { "ca", "init", "--dir", dir, "--csr-out", csr,
+		"--pkcs11", uri, "--pin-file", hsm->pin_file, "--module",
+		hsm->module, NULL };
+	assert_int_equal(run_station(init, &o), 0);
+	proc_out_clear(&o);
+	assert_sign_only_unextractable("inter-csr");
+	/* No key file: the CSR's self-signature was made by the token. */
+	char *keyfile = xasprintf("%s/intermediate.key", dir);
+	assert_int_not_equal(access(keyfile, F_OK), 0);
+	assert_int_equal(
+	    proc_sh("cd %s && openssl req -in %s -verify -noout 2>&1 && "
+		    "openssl req -x509 -new -newkey ec -pkeyopt "
+		    "ec_paramgen_curve:P-256 -nodes -keyout root.key "
+		    "-out root.pem -days 3650 -subj '/CN=HSM Root' "
+		    "-addext 'basicConstraints=critical,CA:TRUE' "
+		    "-addext 'keyUsage=critical,keyCertSign,cRLSign' "
+		    "2>&1 && openssl x509 -req -in %s -CA root.pem "
+		    "-CAkey root.key -CAcreateserial -days 365 "
+		    "-extfile %s -out inter.pem 2>&1",
+		tc.env->home, csr, csr, ext),
+	    0);
+	char *cert = xasprintf("%s/inter.pem", tc.env->home);
+	char *root = xasprintf("%s/root.pem", tc.env->home);
+	const char *install[] = { "ca", "install", "--dir", dir, "--cert", cert,
+		"--root", root, NULL };
+	assert_int_equal(run_station(install, &o), 0);
+	proc_out_clear(&o);
+
+	char *pin_line = xasprintf("pin_file = %s", hsm->pin_file);
+	config_token("inter-csr", pin_line);
+	prov_case_device("SN-HSM-CSR", NULL);
+	tc.res = prov_provision(tc.env, tc.sim->uri, NULL, &status);
+	assert_non_null(tc.res);
+	assert_int_equal(status, 0);
+	assert_string_equal(prov_jstr(tc.res, "result"), "PASS");
+
+	free(pin_line);
+	free(cert);
+	free(root);
+	free(keyfile);
+	free(ext);
+	free(csr);
+	free(dir);
+	free(uri);
 }
 
 static void
@@ -285,6 +374,7 @@ main(void)
 		PROV_CASE_TEST(
 		    test_init_keeps_the_key_in_the_token_unextractable),
 		PROV_CASE_TEST(test_init_refuses_a_label_already_in_the_token),
+		PROV_CASE_TEST(test_csr_out_with_the_key_in_the_token),
 		PROV_CASE_TEST(
 		    test_token_ca_provisions_devsim_and_certificate_verifies),
 		PROV_CASE_TEST(
