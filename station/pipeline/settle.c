@@ -1,6 +1,7 @@
 /* Taking a certificate out of service, ledger first (see settle.h). */
 #include "station/pipeline/settle.h"
 
+#include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +21,9 @@ cert_revoke_finish(struct station *st, const char *serial,
     enum settle_outcome *outcome, st_err *ca_err, char **why, char **cause)
 {
 	struct cert_record c = { 0 };
+	struct ca_cert_ref ref = { 0 };
 	char *ca_why = NULL;
+	BIO *pem = NULL;
 	st_err err, cerr = ST_OK;
 
 	*outcome = SETTLE_NOT_REVOKED;
@@ -38,7 +41,13 @@ cert_revoke_finish(struct station *st, const char *serial,
 		    serial, c.status);
 		goto out;
 	}
-	cerr = ca_revoke(st->ca, serial,
+	/* The backends that revoke by device (hub) or by issuer key id
+	 * (CFSSL) take them from the recorded certificate. */
+	ref.serial_hex = c.serial_hex;
+	ref.device_serial = c.device_serial;
+	pem = c.pem ? BIO_new_mem_buf(c.pem, -1) : NULL;
+	ref.cert = pem ? PEM_read_bio_X509(pem, NULL, NULL, NULL) : NULL;
+	cerr = ca_revoke_cert(st->ca, &ref,
 	    c.revoke_reason ? c.revoke_reason : "unspecified", &ca_why);
 	if (cerr)
 		goto out;
@@ -62,6 +71,8 @@ out:
 		*why = ca_why;
 	else
 		free(ca_why);
+	X509_free(ref.cert);
+	BIO_free(pem);
 	ledger_cert_record_clear(&c);
 	return err;
 }
