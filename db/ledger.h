@@ -80,7 +80,7 @@
 struct ledger;
 
 /* The schema version this code creates and understands. */
-#define LEDGER_SCHEMA_VERSION 5
+#define LEDGER_SCHEMA_VERSION 7
 #define LEDGER_HASH_HEX_LEN 64
 
 /*
@@ -186,6 +186,15 @@ st_err ledger_run_finish(struct ledger *l, int64_t run_id, const char *result,
 st_err ledger_run_ca_request(struct ledger *l, int64_t run_id,
     const char *key_sha256, char **cause);
 
+/*
+ * The CA answered: durably record the serial of the certificate it
+ * returned (lower-case hex), before that certificate is checked and
+ * recorded.  A station killed in between leaves it, so recovery can read
+ * that certificate back by serial (ca_find_issued) rather than search.
+ */
+st_err ledger_run_ca_reply(struct ledger *l, int64_t run_id,
+    const char *serial_hex, char **cause);
+
 /* A run still 'running', as crash recovery sees it (strings owned). */
 struct open_run {
 	int64_t id;
@@ -195,6 +204,7 @@ struct open_run {
 	char *device_serial; /* NULL if HELLO never completed */
 	char *cert_serial;   /* NULL if no certificate was recorded */
 	char *ca_key_sha256; /* NULL if no CSR was sent to the CA */
+	char *ca_serial;     /* NULL if no reply of the CA was recorded */
 	char *last_ok_step;  /* step of the newest 'ok' event, or NULL */
 };
 

@@ -191,6 +191,15 @@ static const char *const migrations[] = {
 	"  WHERE status IN ('orphaned','superseded','revoking');"
 	"CREATE TRIGGER certificates_no_delete BEFORE DELETE ON certificates"
 	"  BEGIN SELECT RAISE(ABORT, 'certificates cannot be deleted'); END;",
+	/* 6: the CA ceremony's (another branch; this placeholder goes when
+     * they meet). */
+	"SELECT 1;",
+	/* 7: the serial of the CA's reply, recorded as soon as the reply
+     * arrives (before the checks and the ledger's issuance): crash
+     * recovery reads that one certificate back from a CA that cannot
+     * search by key (Vault) instead of listing all it holds.  Not part
+     * of the row hash. */
+	"ALTER TABLE runs ADD COLUMN ca_serial TEXT;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] ==

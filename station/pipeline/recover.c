@@ -219,11 +219,25 @@ recover_run(struct station *st, const struct open_run *run, char **cause)
 	st_err err = ST_OK;
 
 	if (run->cert_serial == NULL && run->ca_key_sha256 != NULL) {
-		err = ca_find_by_key(st->ca, run->ca_key_sha256, adopt_cb, &a,
-		    &why);
-		/* A backend that cannot look back leaves nothing to adopt. */
-		if (err == ST_E_UNSUPPORTED)
+		struct ca_lookup q = { .key_sha256 = run->ca_key_sha256,
+			.device_serial = run->device_serial,
+			.serial_hex = run->ca_serial };
+
+		err = ca_find_issued(st->ca, &q, adopt_cb, &a, &why);
+		/* A backend that cannot look back leaves nothing to adopt:
+		 * the run still ends, and the log says where to look. */
+		if (err == ST_E_UNSUPPORTED) {
+			log_warn("run %" PRId64
+				 " (device %s): the CA may hold a "
+				 "certificate for key SHA-256 %s that the "
+				 "station never recorded (%s): find it at the "
+				 "CA by the device and the run's time, and "
+				 "revoke it there",
+			    run->id,
+			    run->device_serial ? run->device_serial : "?",
+			    run->ca_key_sha256, why ? why : "no lookup");
 			err = ST_OK;
+		}
 		if (err)
 			st_fail(cause, err, "%s", why ? why : st_strerror(err));
 		if (err == ST_OK && a.err != ST_OK) {
