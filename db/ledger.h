@@ -275,6 +275,12 @@ st_err ledger_cert_issued(struct ledger *l, int64_t run_id,
 st_err ledger_cert_set_status(struct ledger *l, const char *serial_hex,
     const char *status, const char *note, char **cause);
 
+/* Replace the status note of a certificate waiting on an intent
+ * (orphaned, superseded, revoking), its status unchanged: why the CA has
+ * not revoked it.  ST_E_STATE for any other status. */
+st_err ledger_cert_set_note(struct ledger *l, const char *serial_hex,
+    const char *note, char **cause);
+
 /* Record, durably, the decision to revoke a certificate for `reason` (an
  * RFC 5280 reason name): status 'revoking'.  Transitions as above. */
 st_err ledger_cert_revoke_intent(struct ledger *l, const char *serial_hex,

@@ -38,6 +38,7 @@ static const struct ca_key ca_keys[] = {
 	{ "pin_file", CA_KEY_PATH, 0, 0 },
 	{ "pin_env", CA_KEY_ENV_NAME, 0, 0 },
 	{ "validate_after_sign", CA_KEY_TEXT, 0, 0 },
+	{ "broker_from_reply", CA_KEY_TEXT, 0, 0 },
 };
 
 #define CA_KEYS_LEN (sizeof ca_keys / sizeof ca_keys[0])
@@ -53,7 +54,7 @@ static const char *const cfssl_keys[] = { "addr", "profile", "auth_key_file",
 	NULL };
 static const char *const hub_keys[] = { "addr", "token_file", "token_env",
 	"ca_bundle", "pin_sha256", "timeout_ms", "retries",
-	"validate_after_sign", NULL };
+	"validate_after_sign", "broker_from_reply", NULL };
 
 /* Every backend the station knows, by name, with the [ca] keys it takes.
  * Explicit, so that a reader sees them all in one place; the

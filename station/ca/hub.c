@@ -21,8 +21,9 @@ struct hub_ca {
 	struct ca_backend base; /* first: the pipeline sees only this */
 	char *addr;
 	struct http_opts http;
-	char *bearer; /* "Bearer <token>", or NULL */
-	int validate; /* [ca] validate_after_sign = yes */
+	char *bearer;	/* "Bearer <token>", or NULL */
+	int validate;	/* [ca] validate_after_sign = yes */
+	int use_broker; /* [ca] broker_from_reply = yes */
 };
 
 static const struct ca_backend_ops hub_ops;
@@ -343,7 +344,7 @@ hub_sign(struct ca_backend *base, const struct ca_request *req,
 		err = hub_validate(ca, out->cert, req->deadline, cause);
 	if (err)
 		ca_issued_clear(out);
-	if (err == ST_OK)
+	if (err == ST_OK && ca->use_broker)
 		broker_take(out, &info, id);
 out:
 	hub_reply_clear(&info);
@@ -527,11 +528,24 @@ static const struct ca_backend_ops hub_ops = {
 	.free = hub_free,
 };
 
+/* A yes/no [ca] key (absent: no). */
+static st_err
+yes_no(const struct ca_settings *s, const char *key, int *out, char **cause)
+{
+	const char *v = ca_settings_get(s, key);
+
+	*out = v != NULL && strcmp(v, "yes") == 0;
+	if (v != NULL && strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+		return st_fail(cause, ST_E_CONFIG,
+		    "[ca] %s: expected yes or no", key);
+	return ST_OK;
+}
+
 st_err
 hub_ca_open(const struct ca_settings *s, struct ca_backend **out, char **cause)
 {
 	struct hub_ca *ca = xcalloc(1, sizeof *ca);
-	const char *addr = NULL, *validate;
+	const char *addr = NULL;
 	char *token = NULL;
 	st_err err;
 
@@ -547,17 +561,16 @@ hub_ca_open(const struct ca_settings *s, struct ca_backend **out, char **cause)
 		ca->bearer = xasprintf("Bearer %s", token);
 		cred_free(token);
 	}
-	validate = ca_settings_get(s, "validate_after_sign");
-	if (validate != NULL && strcmp(validate, "yes") != 0 &&
-	    strcmp(validate, "no") != 0) {
-		err = st_fail(cause, ST_E_CONFIG,
-		    "[ca] validate_after_sign: expected yes or no");
+	err = yes_no(s, "validate_after_sign", &ca->validate, cause);
+	if (err)
 		goto out;
-	}
-	ca->validate = validate != NULL && strcmp(validate, "yes") == 0;
+	err = yes_no(s, "broker_from_reply", &ca->use_broker, cause);
+	if (err)
+		goto out;
 	ca->addr = xstrdup(addr);
-	ca->base.describe = xasprintf("device hub (%s%s)", addr,
-	    ca->validate ? ", validate after sign" : "");
+	ca->base.describe = xasprintf("device hub (%s%s%s)", addr,
+	    ca->validate ? ", validate after sign" : "",
+	    ca->use_broker ? ", its broker for the smoke test" : "");
 	*out = &ca->base;
 	ca = NULL;
 out:

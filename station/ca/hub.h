@@ -19,12 +19,14 @@
  * (ST_E_UNSUPPORTED, saying so).  ops->revoke (a serial alone) answers
  * ST_E_UNSUPPORTED.  Crash recovery (ops->find_issued) reads the device's
  * current certificate.  A bearer token (token_file or token_env) is sent
- * as "Authorization: Bearer" when configured.  The reply's brokerUrl and
- * mqttSecurePort, when they pass hub_broker_check, become the issued
- * certificate's broker_host/broker_port.
+ * as "Authorization: Bearer" when configured.  With broker_from_reply =
+ * yes, the reply's brokerUrl and mqttSecurePort, when they pass
+ * hub_broker_check, become the issued certificate's broker_host and
+ * broker_port (the smoke test's broker when none is configured).
  *
  * Settings ([ca] keys): addr (required), token_file, token_env, ca_bundle,
- * pin_sha256, timeout_ms, retries, validate_after_sign (yes | no).
+ * pin_sha256, timeout_ms, retries, validate_after_sign and
+ * broker_from_reply (yes | no, default no).
  */
 #ifndef ST_CA_HUB_H
 #define ST_CA_HUB_H

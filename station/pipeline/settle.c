@@ -9,6 +9,27 @@
 #include "station/ca/ca.h"
 #include "station/util/xalloc.h"
 
+/* Marks where the CA's refusal starts in an intent's note, so that the
+ * note says it once however often recovery retries. */
+#define CANNOT_MARK "; the CA cannot revoke it: "
+
+/* A CA that cannot revoke this certificate at all: the ledger's note
+ * says why, beside the intent's own words.  Best effort: the intent
+ * stands either way. */
+static void
+note_cannot(struct station *st, const struct cert_record *c, const char *why)
+{
+	const char *old = c->status_note ? c->status_note : "";
+	const char *mark = strstr(old, CANNOT_MARK);
+	int keep = (int)(mark ? (size_t)(mark - old) : strlen(old));
+	char *note = xasprintf("%.*s%s%s", keep, old, CANNOT_MARK,
+	    why ? why : "unsupported");
+
+	if (strcmp(note, old) != 0)
+		ledger_cert_set_note(st->ledger, c->serial_hex, note, NULL);
+	free(note);
+}
+
 static int
 is_live(const char *status)
 {
@@ -49,6 +70,8 @@ cert_revoke_finish(struct station *st, const char *serial,
 	ref.cert = pem ? PEM_read_bio_X509(pem, NULL, NULL, NULL) : NULL;
 	cerr = ca_revoke_cert(st->ca, &ref,
 	    c.revoke_reason ? c.revoke_reason : "unspecified", &ca_why);
+	if (cerr == ST_E_UNSUPPORTED)
+		note_cannot(st, &c, ca_why);
 	if (cerr)
 		goto out;
 	err = ledger_cert_set_status(st->ledger, serial, "revoked",

@@ -46,7 +46,8 @@ st_err cert_supersede(struct station *st, const char *serial, const char *note,
  * certificate another process marked revoked meanwhile.  When the CA
  * cannot revoke, *outcome is SETTLE_NOT_REVOKED, *ca_err (may be NULL)
  * the CA's error (ST_E_UNSUPPORTED when the backend cannot revoke at
- * all) and *why (may be NULL; caller frees) its reason.  ST_E_STATE for a
+ * all, whose reason then also goes into the certificate's status note)
+ * and *why (may be NULL; caller frees) its reason.  ST_E_STATE for a
  * live certificate (no intent recorded); other errors are the ledger's.
  */
 st_err cert_revoke_finish(struct station *st, const char *serial,

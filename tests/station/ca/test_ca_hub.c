@@ -314,7 +314,14 @@ test_broker_fields_are_kept_only_when_they_are_an_address(void **state)
 	struct fx *fx = *state;
 	char *host = NULL;
 
-	assert_int_equal(open_with(fx, NULL, NULL), ST_OK);
+	assert_int_equal(open_with(fx, NULL, NULL), ST_OK); /* off */
+	assert_int_equal(sign(fx), ST_OK);
+	assert_null(fx->issued.broker_host);
+	ca_issued_clear(&fx->issued);
+	ca_free(fx->ca);
+	fx->ca = NULL;
+	assert_int_equal(open_with(fx, "broker_from_reply", "on"), ST_E_CONFIG);
+	assert_int_equal(open_with(fx, "broker_from_reply", "yes"), ST_OK);
 	assert_int_equal(sign(fx), ST_OK);
 	assert_string_equal(fx->issued.broker_host, "localhost");
 	assert_int_equal(fx->issued.broker_port, 8883);

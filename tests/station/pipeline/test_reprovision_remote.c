@@ -118,6 +118,10 @@ test_hub_reprovision_passes_and_supersedes_the_old_certificate(void **state)
 	assert_string_equal(c.status, "superseded");
 	assert_string_equal(c.revoke_reason ? c.revoke_reason : "(null)",
 	    "superseded");
+	assert_non_null(c.status_note);
+	assert_non_null(strstr(c.status_note, "superseded: KEYGEN in run"));
+	assert_non_null(strstr(c.status_note, "the CA cannot revoke it"));
+	assert_non_null(strstr(c.status_note, "was replaced there"));
 	ledger_cert_record_clear(&c);
 	assert_int_equal(hub->n_delete, 0);
 	assert_false(hub_api_server_revoked(hub, new));
