@@ -9,10 +9,6 @@
 #include "station/ca/ca.h"
 #include "station/util/xalloc.h"
 
-/* Marks where the CA's refusal starts in an intent's note, so that the
- * note says it once however often recovery retries. */
-#define CANNOT_MARK "; the CA cannot revoke it: "
-
 /* A CA that cannot revoke this certificate at all: the ledger's note
  * says why, beside the intent's own words.  Best effort: the intent
  * stands either way. */
@@ -20,9 +16,9 @@ static void
 note_cannot(struct station *st, const struct cert_record *c, const char *why)
 {
 	const char *old = c->status_note ? c->status_note : "";
-	const char *mark = strstr(old, CANNOT_MARK);
+	const char *mark = strstr(old, SETTLE_CANNOT_MARK);
 	int keep = (int)(mark ? (size_t)(mark - old) : strlen(old));
-	char *note = xasprintf("%.*s%s%s", keep, old, CANNOT_MARK,
+	char *note = xasprintf("%.*s%s%s", keep, old, SETTLE_CANNOT_MARK,
 	    why ? why : "unsupported");
 
 	if (strcmp(note, old) != 0)

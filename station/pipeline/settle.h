@@ -13,6 +13,11 @@
 #include "station/pipeline/station.h"
 #include "station/util/err.h"
 
+/* In a certificate's status note, where the CA's word that it cannot
+ * revoke this certificate starts (cert_revoke_finish writes it; crash
+ * recovery does not ask that CA again: `station revoke` does). */
+#define SETTLE_CANNOT_MARK "; the CA cannot revoke it: "
+
 enum settle_outcome {
 	SETTLE_REVOKED,		/* revoked at the CA and in the ledger */
 	SETTLE_ALREADY_REVOKED, /* nothing to do */

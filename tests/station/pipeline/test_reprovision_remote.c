@@ -130,6 +130,14 @@ test_hub_reprovision_passes_and_supersedes_the_old_certificate(void **state)
 	assert_string_equal(c.status, "verified");
 	ledger_cert_record_clear(&c);
 
+	/* The hub said it cannot: the next starts do not ask it again. */
+	int gets = hub->n_get;
+	const char *list[] = { "ledger", "list", NULL };
+	struct proc_out lo;
+	assert_int_equal(prov_station(rca->env, list, &lo), 0);
+	proc_out_clear(&lo);
+	assert_int_equal(hub->n_get, gets);
+
 	/* `station revoke` of the device's live certificate reaches the
 	 * hub's DELETE. */
 	const char *args[] = { "revoke", new, "--reason", "keyCompromise",
