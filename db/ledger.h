@@ -15,8 +15,8 @@
  *    "recorded before the next step" (the intent before the CA is asked,
  *    the issued certificate before it is written to the device).
  *  - Progress between durable points: ledger_run_begin, ledger_run_device,
- *    ledger_run_event(_batch), ledger_run_smoke, ledger_cert_set_status to
- *    'written' or 'verified'.  They are committed (visible to every reader,
+ *    ledger_run_event(_batch), ledger_run_smoke, ledger_run_ca_reply,
+ *    ledger_cert_set_status to 'written' or 'verified'.  They are committed (visible to every reader,
  *    and kept if the process dies) but not fsynced: the next durable point
  *    of any thread makes them durable with it, since the WAL is one file
  *    written in commit order.  A power loss before that point loses them;
@@ -187,10 +187,12 @@ st_err ledger_run_ca_request(struct ledger *l, int64_t run_id,
     const char *key_sha256, char **cause);
 
 /*
- * The CA answered: durably record the serial of the certificate it
- * returned (lower-case hex), before that certificate is checked and
- * recorded.  A station killed in between leaves it, so recovery can read
- * that certificate back by serial (ca_find_issued) rather than search.
+ * The CA answered: record the serial of the certificate it returned
+ * (lower-case hex), before that certificate is checked and recorded.  A
+ * station killed in between leaves it, so recovery can read that
+ * certificate back by serial (ca_find_issued) rather than search.  In the
+ * WAL when it returns (it outlives the process), on disk with the next
+ * durable point (a power cut before it loses only this shortcut).
  */
 st_err ledger_run_ca_reply(struct ledger *l, int64_t run_id,
     const char *serial_hex, char **cause);

@@ -195,7 +195,8 @@ static const char *const migrations[] = {
      * they meet). */
 	"SELECT 1;",
 	/* 7: the serial of the CA's reply, recorded as soon as the reply
-     * arrives (before the checks and the ledger's issuance): crash
+     * arrives (before the checks and the ledger's issuance; lazily, see
+     * ledger_run_ca_reply): crash
      * recovery reads that one certificate back from a CA that cannot
      * search by key (Vault) instead of listing all it holds.  Not part
      * of the row hash. */
