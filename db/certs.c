@@ -264,6 +264,32 @@ ledger_cert_set_status(struct ledger *l, const char *serial_hex,
 }
 
 st_err
+ledger_cert_set_note(struct ledger *l, const char *serial_hex, const char *note,
+    char **cause)
+{
+	char *serial = hex_lower(serial_hex, 128);
+	st_err err;
+
+	if (serial == NULL)
+		return st_fail(cause, ST_E_ARG, "bad certificate serial");
+	err = db_write_begin(l, DB_WRITE_GROUP, 0, cause);
+	if (err)
+		goto out;
+	err = db_run(l, cause, "changing a certificate's note",
+	    "UPDATE certificates SET status_note = ?, updated_at = ?"
+	    " WHERE serial_hex = ?"
+	    " AND status IN ('orphaned','superseded','revoking')",
+	    DB_TEXT(note), DB_I64(ledger_now_ms()), DB_TEXT(serial), DB_END);
+	if (err == ST_OK && sqlite3_changes(l->db) != 1)
+		err = st_fail(cause, ST_E_STATE,
+		    "certificate %s is not waiting on a revocation", serial);
+	err = db_write_end(l, err, cause);
+out:
+	free(serial);
+	return err;
+}
+
+st_err
 ledger_cert_revoke_intent(struct ledger *l, const char *serial_hex,
     const char *reason, const char *note, char **cause)
 {

@@ -15,8 +15,8 @@
  *    "recorded before the next step" (the intent before the CA is asked,
  *    the issued certificate before it is written to the device).
  *  - Progress between durable points: ledger_run_begin, ledger_run_device,
- *    ledger_run_event(_batch), ledger_run_smoke, ledger_cert_set_status to
- *    'written' or 'verified'.  They are committed (visible to every reader,
+ *    ledger_run_event(_batch), ledger_run_smoke, ledger_run_ca_reply,
+ *    ledger_cert_set_status to 'written' or 'verified'.  They are committed (visible to every reader,
  *    and kept if the process dies) but not fsynced: the next durable point
  *    of any thread makes them durable with it, since the WAL is one file
  *    written in commit order.  A power loss before that point loses them;
@@ -80,7 +80,7 @@
 struct ledger;
 
 /* The schema version this code creates and understands. */
-#define LEDGER_SCHEMA_VERSION 7
+#define LEDGER_SCHEMA_VERSION 8
 #define LEDGER_HASH_HEX_LEN 64
 
 /*
@@ -194,6 +194,17 @@ st_err ledger_run_finish(struct ledger *l, int64_t run_id, const char *result,
 st_err ledger_run_ca_request(struct ledger *l, int64_t run_id,
     const char *key_sha256, char **cause);
 
+/*
+ * The CA answered: record the serial of the certificate it returned
+ * (lower-case hex), before that certificate is checked and recorded.  A
+ * station killed in between leaves it, so recovery can read that
+ * certificate back by serial (ca_find_issued) rather than search.  In the
+ * WAL when it returns (it outlives the process), on disk with the next
+ * durable point (a power cut before it loses only this shortcut).
+ */
+st_err ledger_run_ca_reply(struct ledger *l, int64_t run_id,
+    const char *serial_hex, char **cause);
+
 /* A run still 'running', as crash recovery sees it (strings owned). */
 struct open_run {
 	int64_t id;
@@ -203,6 +214,7 @@ struct open_run {
 	char *device_serial; /* NULL if HELLO never completed */
 	char *cert_serial;   /* NULL if no certificate was recorded */
 	char *ca_key_sha256; /* NULL if no CSR was sent to the CA */
+	char *ca_serial;     /* NULL if no reply of the CA was recorded */
 	char *last_ok_step;  /* step of the newest 'ok' event, or NULL */
 };
 
@@ -274,6 +286,12 @@ st_err ledger_cert_issued(struct ledger *l, int64_t run_id,
  */
 st_err ledger_cert_set_status(struct ledger *l, const char *serial_hex,
     const char *status, const char *note, char **cause);
+
+/* Replace the status note of a certificate waiting on an intent
+ * (orphaned, superseded, revoking), its status unchanged: why the CA has
+ * not revoked it.  ST_E_STATE for any other status. */
+st_err ledger_cert_set_note(struct ledger *l, const char *serial_hex,
+    const char *note, char **cause);
 
 /* Record, durably, the decision to revoke a certificate for `reason` (an
  * RFC 5280 reason name): status 'revoking'.  Transitions as above. */

@@ -43,6 +43,34 @@ ledger_run_ca_request(struct ledger *l, int64_t run_id, const char *key_sha256,
 	return db_write_end(l, err, cause);
 }
 
+st_err
+ledger_run_ca_reply(struct ledger *l, int64_t run_id, const char *serial_hex,
+    char **cause)
+{
+	size_t n = serial_hex ? strlen(serial_hex) : 0;
+	st_err err;
+
+	if (n == 0 || n > 128 || strspn(serial_hex, "0123456789abcdef") != n)
+		return st_fail(cause, ST_E_ARG,
+		    "a CA reply is recorded with the certificate's serial in "
+		    "lower-case hex");
+	/* Lazy: in the WAL when this returns, so it outlives the station's
+	 * process, and on disk with the issuance's fsync that follows; no
+	 * fsync of its own on every run's path. */
+	err = db_write_begin(l, DB_WRITE_LAZY, 0, cause);
+	if (err)
+		return err;
+	err = db_run(l, cause, "recording the CA's reply",
+	    "UPDATE runs SET ca_serial = ? WHERE id = ? AND result = "
+	    "'running'",
+	    DB_TEXT(serial_hex), DB_I64(run_id), DB_END);
+	if (err == ST_OK && sqlite3_changes(l->db) != 1)
+		err = st_fail(cause, ST_E_STATE,
+		    "run %lld is unknown or already finished",
+		    (long long)run_id);
+	return db_write_end(l, err, cause);
+}
+
 #define OPEN_COL(m, k) \
 	{ \
 		offsetof(struct open_run, m), k \
@@ -55,6 +83,7 @@ static const struct db_col open_run_cols[] = {
 	OPEN_COL(device_serial, 's'),
 	OPEN_COL(cert_serial, 's'),
 	OPEN_COL(ca_key_sha256, 's'),
+	OPEN_COL(ca_serial, 's'),
 	OPEN_COL(last_ok_step, 's'),
 };
 static const struct db_record open_run_record = { sizeof(struct open_run),
@@ -103,7 +132,7 @@ ledger_open_runs(struct ledger *l, struct open_run **out, size_t *n,
 	err = db_each_row(l, add_open_run, &o, "listing unfinished runs", cause,
 	    "SELECT id, coalesce(owner_pid, 0), coalesce(owner_start, 0),"
 	    " owner_token, device_serial, cert_serial, ca_key_sha256,"
-	    " (SELECT step FROM run_events e WHERE e.run_id = runs.id"
+	    " ca_serial, (SELECT step FROM run_events e WHERE e.run_id = runs.id"
 	    "  AND e.status = 'ok' ORDER BY e.id DESC LIMIT 1)"
 	    " FROM runs WHERE result = 'running' ORDER BY id",
 	    DB_END);

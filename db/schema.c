@@ -205,6 +205,12 @@ static const char *const migrations[] = {
 	 * identifier does not.  NULL for older rows and for a leaf without
 	 * one. */
 	"ALTER TABLE certificates ADD COLUMN issuer_key_id TEXT;",
+	/* 8: the serial of the CA's reply, recorded as soon as the reply
+	 * arrives (before the checks and the ledger's issuance; lazily, see
+	 * ledger_run_ca_reply): crash recovery reads that one certificate
+	 * back from a CA that cannot search by key (Vault) instead of
+	 * listing all it holds.  Not part of the row hash. */
+	"ALTER TABLE runs ADD COLUMN ca_serial TEXT;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] ==

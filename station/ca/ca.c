@@ -41,6 +41,8 @@ static const struct ca_key ca_keys[] = {
 	{ "ocsp_url", CA_KEY_URL, 0, 0 },
 	{ "ca_issuers_url", CA_KEY_URL, 0, 0 },
 	{ "crl_dir", CA_KEY_PATH, 0, 0 },
+	{ "validate_after_sign", CA_KEY_TEXT, 0, 0 },
+	{ "broker_from_reply", CA_KEY_TEXT, 0, 0 },
 };
 
 #define CA_KEYS_LEN (sizeof ca_keys / sizeof ca_keys[0])
@@ -55,7 +57,8 @@ static const char *const cfssl_keys[] = { "addr", "profile", "auth_key_file",
 	"chain_file", "ca_bundle", "pin_sha256", "timeout_ms", "retries",
 	NULL };
 static const char *const hub_keys[] = { "addr", "token_file", "token_env",
-	"ca_bundle", "pin_sha256", "timeout_ms", "retries", NULL };
+	"ca_bundle", "pin_sha256", "timeout_ms", "retries",
+	"validate_after_sign", "broker_from_reply", NULL };
 
 /* Every backend the station knows, by name, with the [ca] keys it takes.
  * Explicit, so that a reader sees them all in one place; the
@@ -284,6 +287,24 @@ ca_find_by_key(struct ca_backend *ca, const char *key_sha256,
 	return ca->ops->find_by_key(ca, key_sha256, cb, arg, cause);
 }
 
+st_err
+ca_revoke_cert(struct ca_backend *ca, const struct ca_cert_ref *ref,
+    const char *reason, char **cause)
+{
+	if (ca->ops->revoke_cert != NULL)
+		return ca->ops->revoke_cert(ca, ref, reason, cause);
+	return ca_revoke(ca, ref->serial_hex, reason, cause);
+}
+
+st_err
+ca_find_issued(struct ca_backend *ca, const struct ca_lookup *q,
+    int (*cb)(X509 *cert, void *arg), void *arg, char **cause)
+{
+	if (ca->ops->find_issued != NULL)
+		return ca->ops->find_issued(ca, q, cb, arg, cause);
+	return ca_find_by_key(ca, q->key_sha256, cb, arg, cause);
+}
+
 void
 ca_issued_clear(struct ca_issued *issued)
 {
@@ -293,5 +314,6 @@ ca_issued_clear(struct ca_issued *issued)
 	sk_X509_pop_free(issued->chain, X509_free);
 	free(issued->serial_hex);
 	free(issued->note);
+	free(issued->broker_host);
 	memset(issued, 0, sizeof *issued);
 }

@@ -47,10 +47,37 @@ struct ca_issued {
 	char *serial_hex;	/* certificate serial, lower-case hex (owned) */
 	char *note; /* what the CA changed from the request, for the run's
 	               info ("notAfter capped at ..."); owned, NULL: nothing */
+	/* The broker the CA names for this device (the hub), already
+	 * checked as an address; NULL / 0 when the CA names none. */
+	char *broker_host; /* owned */
+	int broker_port;
 };
 
 /* Free what `issued` owns and zero it (accepts a zeroed struct). */
 void ca_issued_clear(struct ca_issued *issued);
+
+/*
+ * A certificate as the ledger knows it, for a backend that needs more
+ * than its serial to revoke it: the hub revokes by device, CFSSL by
+ * serial and issuer key id.  Everything borrowed for the call.
+ */
+struct ca_cert_ref {
+	const char *serial_hex;	   /* lower-case hex (required) */
+	const char *device_serial; /* the device it was issued for, or NULL */
+	X509 *cert;		   /* the certificate, or NULL */
+};
+
+/*
+ * What crash recovery knows of a run whose certificate was never
+ * recorded: the key it asked for (always), the device, and the serial of
+ * the CA's reply when the reply arrived before the station stopped.
+ * Everything borrowed for the call.
+ */
+struct ca_lookup {
+	const char *key_sha256;	   /* spki_sha256_hex of the CSR's key */
+	const char *device_serial; /* or NULL */
+	const char *serial_hex;	   /* the CA's reply's serial, or NULL */
+};
 
 /*
  * What a backend implements.  Callers never call these directly: they use
@@ -72,6 +99,17 @@ struct ca_backend_ops {
 	 * spki_sha256_hex); the certificate is borrowed for the call and cb
 	 * returns non-zero to stop.  ST_OK also when nothing matches. */
 	st_err (*find_by_key)(struct ca_backend *ca, const char *key_sha256,
+	    int (*cb)(X509 *cert, void *arg), void *arg, char **cause);
+	/* Optional: revoke with what the ledger knows of the certificate
+	 * (NULL: revoke by serial is enough).  ST_E_UNSUPPORTED when this
+	 * certificate cannot be revoked through the CA's API. */
+	st_err (*revoke_cert)(struct ca_backend *ca,
+	    const struct ca_cert_ref *ref, const char *reason, char **cause);
+	/* Optional: find_by_key with what the ledger recorded of the run
+	 * (NULL: find_by_key is used), for a CA that can look a certificate
+	 * up directly but not search by key.  Same contract as find_by_key;
+	 * ST_E_UNSUPPORTED when `q` does not hold what the CA needs. */
+	st_err (*find_issued)(struct ca_backend *ca, const struct ca_lookup *q,
 	    int (*cb)(X509 *cert, void *arg), void *arg, char **cause);
 	void (*free)(struct ca_backend *ca);
 };
@@ -171,6 +209,16 @@ st_err ca_sign(struct ca_backend *ca, const struct ca_request *req,
 st_err ca_revoke(struct ca_backend *ca, const char *serial_hex,
     const char *reason, char **cause);
 st_err ca_find_by_key(struct ca_backend *ca, const char *key_sha256,
+    int (*cb)(X509 *cert, void *arg), void *arg, char **cause);
+
+/* ca_revoke with what the ledger knows of the certificate: the backend's
+ * revoke_cert when it has one, else revoke by ref->serial_hex. */
+st_err ca_revoke_cert(struct ca_backend *ca, const struct ca_cert_ref *ref,
+    const char *reason, char **cause);
+
+/* The lookup of crash recovery: the backend's find_issued when it has
+ * one, else find_by_key(q->key_sha256). */
+st_err ca_find_issued(struct ca_backend *ca, const struct ca_lookup *q,
     int (*cb)(X509 *cert, void *arg), void *arg, char **cause);
 
 #endif

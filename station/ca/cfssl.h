@@ -9,13 +9,18 @@
  *	          profile's auth_key in CFSSL's config
  *	reply     {"success": true, "result": {"certificate": PEM}}, or an
  *	          HTTP error with errors[].message
+ *	revoke    POST {addr}/api/v1/cfssl/revoke
+ *	          {"serial": DECIMAL, "authority_key_id": HEX, "reason": R}
+ *	          (needs `cfssl serve -db-config`: its certificate database)
  *
  * Never sent: "subject" and "hosts", which would override the CSR's
  * subject and names; the certificate says what the device asked for, or
  * cert_check refuses it.  CFSSL returns only the leaf: the chain given to
- * the station comes from chain_file.  Revocation needs CFSSL's certificate
- * database and the issuer's key id: revoke is ST_E_UNSUPPORTED (revoke with
- * `cfssl revoke` on the CA host).
+ * the station comes from chain_file.  Revocation goes through CFSSL's
+ * revoke API, which finds the certificate in CFSSL's database by serial
+ * and the issuer's key id (the certificate's AKI, else chain_file's first
+ * certificate's SKI); a CFSSL run without -db-config answers that it has
+ * no database, which is ST_E_UNSUPPORTED (revoke on the CA host).
  *
  * Settings ([ca] keys): addr (required), profile, auth_key_file,
  * chain_file, ca_bundle, pin_sha256, timeout_ms, retries.
@@ -36,6 +41,11 @@
  */
 st_err cfssl_parse_reply(const char *body, size_t len,
     STACK_OF(X509) * ca_chain, struct ca_issued *out, char **cause);
+
+/* The JSON body of a revoke request (new string), or NULL when
+ * `serial_hex` is not hex.  `reason` is an RFC 5280 name in any case. */
+char *cfssl_revoke_body(const char *serial_hex, const char *aki,
+    const char *reason);
 
 st_err cfssl_ca_open(const struct ca_settings *s, struct ca_backend **out,
     char **cause);

@@ -146,6 +146,12 @@ vault_get_token(struct vault_ca *ca, struct deadline dl, int force, char **out,
 	    (force || ca->token == NULL ||
 		(ca->renew_at_ms != 0 && clock_now_ms() >= ca->renew_at_ms)))
 		err = approle_login(ca, dl, cause);
+	vault_token_maybe_renew(ca, dl);
+	if (err == ST_OK && ca->role_id == NULL && ca->expire_at_ms != 0 &&
+	    clock_now_ms() >= ca->expire_at_ms)
+		err = st_fail(cause, ST_E_CA,
+		    "the Vault token has expired (it cannot be renewed): give "
+		    "the station a new token ([ca] token_file or token_env)");
 	if (err == ST_OK)
 		*out = xstrdup(ca->token);
 	pthread_mutex_unlock(&ca->lock);
@@ -413,7 +419,7 @@ vault_free(struct ca_backend *base)
 static const struct ca_backend_ops vault_ops = {
 	.sign = vault_sign,
 	.revoke = vault_revoke,
-	.find_by_key = vault_find_by_key,
+	.find_issued = vault_find_issued,
 	.free = vault_free,
 };
 
@@ -507,6 +513,11 @@ vault_ca_open(const struct ca_settings *s, struct ca_backend **out,
 	ca->ns = ns ? xstrdup(ns) : NULL;
 	ca->base.describe =
 	    xasprintf("Vault PKI (%s, %s/sign/%s)", addr, ca->mount, role);
+	if (ca->token != NULL) {
+		err = vault_token_check(ca, cause);
+		if (err)
+			goto out;
+	}
 	*out = &ca->base;
 	ca = NULL;
 out:

@@ -1,14 +1,16 @@
 /*
  * Looking back at what Vault issued, for crash recovery (ca.h:
- * find_by_key).  Vault's documented PKI API has no search by key, so this
- * lists every serial the mount holds and reads each certificate:
+ * find_issued).  Vault's documented PKI API has no search by key, and
+ * listing the mount ({mount}/certs) grows with every certificate it holds
+ * (past the reply cap at a few thousand).  The run records the serial of
+ * Vault's reply as soon as it arrives (ledger_run_ca_reply), so recovery
+ * reads that one certificate:
  *
- *	LIST {addr}/v1/{mount}/certs         -> data.keys[] ("xx:xx:...")
- *	GET  {addr}/v1/{mount}/cert/{serial} -> data.certificate
+ *	GET {addr}/v1/{mount}/cert/{serial} -> data.certificate
  *
- * One request per certificate the mount stores: recovery is rare (a
- * station died inside ca-sign), and Vault's `tidy` keeps the list to the
- * certificates still valid.  The token needs `list` on {mount}/certs.
+ * and takes it when it is for the run's key.  A station stopped before
+ * the reply arrived recorded no serial: ST_E_UNSUPPORTED (recovery says
+ * where to look).  Reading {mount}/cert/SERIAL needs no token policy.
  */
 #include <jansson.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #include "station/util/xalloc.h"
 #include "station/ca/cred.h"
 #include "station/ca/remote.h"
+#include "station/ca/vault.h"
 #include "station/ca/vault_int.h"
 
 #define LOG_MODULE "vault"
@@ -42,64 +45,6 @@ vault_get(struct vault_ca *ca, const char *method, const char *path,
 	cred_free(token);
 	free(url);
 	return err;
-}
-
-/* data.keys of LIST {mount}/certs (*keys new; an empty array when Vault
- * answers 404 without errors, its way of saying "none"). */
-static st_err
-list_serials(struct vault_ca *ca, json_t **keys, char **cause)
-{
-	char *path = xasprintf("v1/%s/certs", ca->mount);
-	struct http_reply r = { 0 };
-	json_t *root = NULL;
-	char *msg = NULL;
-	st_err err;
-	json_t *k;
-
-	*keys = NULL;
-	err = vault_get(ca, "LIST", path, &r, cause);
-	if (err) {
-		st_wrap(cause, err, "Vault list of certificates");
-		goto out;
-	}
-	/* Vault answers an empty mount with a bare 404; a 404 with errors
-	 * is a refusal like any other. */
-	if (r.status == 404)
-		msg = remote_error_text(&r);
-	if (r.status == 404 && msg == NULL) {
-		*keys = json_array();
-		goto out;
-	}
-	if (r.status != 200) {
-		err =
-		    vault_refused(ca, "Vault list of certificates", &r, cause);
-		goto out;
-	}
-	err = remote_json(&r, "Vault list of certificates", &root, cause);
-	if (err)
-		goto out;
-	k = json_object_get(json_object_get(root, "data"), "keys");
-	if (!json_is_array(k)) {
-		err = st_fail(cause, ST_E_CA,
-		    "Vault list of certificates: "
-		    "the reply has no data.keys");
-		goto out;
-	}
-	*keys = json_incref(k);
-out:
-	free(msg);
-	free(path);
-	json_decref(root);
-	http_reply_clear(&r);
-	return err;
-}
-
-/* A serial as Vault lists it goes into a URL: hex and separators only. */
-static int
-serial_is_plain(const char *s)
-{
-	return s[0] != '\0' &&
-	    strspn(s, "0123456789abcdefABCDEF:-") == strlen(s);
 }
 
 /* GET {mount}/cert/{serial} (*out owned; NULL when Vault no longer has
@@ -146,43 +91,35 @@ out:
 }
 
 st_err
-vault_find_by_key(struct ca_backend *base, const char *key_sha256,
+vault_find_issued(struct ca_backend *base, const struct ca_lookup *q,
     int (*cb)(X509 *cert, void *arg), void *arg, char **cause)
 {
 	struct vault_ca *ca = (struct vault_ca *)base;
-	json_t *keys = NULL, *e;
-	size_t i, n_read = 0;
-	int stop = 0;
+	X509 *cert = NULL;
+	char *serial = NULL;
+	char key[65];
 	st_err err;
 
-	err = list_serials(ca, &keys, cause);
-	if (err)
-		return err;
-	json_array_foreach(keys, i, e)
-	{
-		const char *serial = json_string_value(e);
-		X509 *cert = NULL;
-		char key[65];
-
-		if (stop)
-			break;
-		if (serial == NULL || !serial_is_plain(serial)) {
-			log_warn("skipping a listed serial that is not hex");
-			continue;
-		}
-		err = read_cert(ca, serial, &cert, cause);
-		if (err)
-			break;
-		if (cert == NULL)
-			continue;
-		n_read++;
+	if (q->serial_hex == NULL)
+		return st_fail(cause, ST_E_UNSUPPORTED,
+		    "Vault cannot search by key, and the station stopped "
+		    "before Vault's reply (with the serial) arrived");
+	if (strspn(q->serial_hex, "0123456789abcdef") != strlen(q->serial_hex))
+		return st_fail(cause, ST_E_ARG,
+		    "the recorded serial is not lower-case hex");
+	serial = vault_serial_colons(q->serial_hex);
+	err = read_cert(ca, serial, &cert, cause);
+	if (err == ST_OK && cert == NULL)
+		log_warn("Vault no longer has certificate %s (tidied?)",
+		    serial);
+	if (err == ST_OK && cert != NULL) {
 		cert_key_sha256(cert, key);
-		if (strcmp(key, key_sha256) == 0)
-			stop = cb(cert, arg);
-		X509_free(cert);
+		/* The reply may have been another device's certificate:
+		 * only one for the run's key is the run's. */
+		if (strcmp(key, q->key_sha256) == 0)
+			cb(cert, arg);
 	}
-	log_debug("looked through %zu certificates of %s/certs", n_read,
-	    ca->mount);
-	json_decref(keys);
+	X509_free(cert);
+	free(serial);
 	return err;
 }

@@ -20,8 +20,11 @@ struct vault_ca {
 	 * and its renewal time. */
 	char *token;
 	char *role_id, *secret_id; /* AppRole only */
-	uint64_t renew_at_ms;	   /* AppRole: log in again after this;
-	                              0 = the token does not expire */
+	uint64_t renew_at_ms;	   /* AppRole: log in again after this; a
+	                              renewable token: renew-self after
+	                              this; 0 = nothing to do */
+	uint64_t expire_at_ms;	   /* a token that cannot be renewed ends
+	                              then; 0 = not known to end */
 	pthread_mutex_t lock;
 };
 
@@ -40,8 +43,19 @@ st_err vault_get_token(struct vault_ca *ca, struct deadline dl, int force,
 st_err vault_refused(struct vault_ca *ca, const char *what,
     const struct http_reply *r, char **cause);
 
-/* ca_backend_ops.find_by_key (vault_find.c). */
-st_err vault_find_by_key(struct ca_backend *base, const char *key_sha256,
+/* ca_backend_ops.find_issued (vault_find.c). */
+st_err vault_find_issued(struct ca_backend *base, const struct ca_lookup *q,
     int (*cb)(X509 *cert, void *arg), void *arg, char **cause);
+
+/* At open, a static token (vault_token.c): lookup-self, and renew-self
+ * when it is renewable and past half its life.  ST_E_CA when Vault
+ * refuses the token; an unreachable Vault only warns (the run's ca-sign
+ * reports it). */
+st_err vault_token_check(struct vault_ca *ca, char **cause);
+
+/* renew-self of the static token once renew_at_ms has passed; called
+ * with the lock held.  A failure is logged, not returned: the token may
+ * still be good, and Vault's answer to the request decides. */
+void vault_token_maybe_renew(struct vault_ca *ca, struct deadline dl);
 
 #endif

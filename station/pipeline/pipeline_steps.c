@@ -249,6 +249,13 @@ step_ca_sign(struct run *r)
 	err = ca_sign(r->st->ca, &req, &r->issued, &r->cause);
 	if (err)
 		return err;
+	/* Recorded before anything is checked (it outlives this process):
+	 * a CA that cannot search by key finds this certificate again by
+	 * its serial (recover.h). */
+	err = ledger_run_ca_reply(r->st->ledger, r->res->run_id,
+	    r->issued.serial_hex, &r->cause);
+	if (err)
+		return st_wrap(&r->cause, err, "recording the CA's reply");
 	if (r->issued.note != NULL)
 		run_info(r, "%s", r->issued.note);
 	return ST_OK;

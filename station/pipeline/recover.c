@@ -169,13 +169,30 @@ settle_cert(struct station *st, const char *serial, const char *note,
 	return err;
 }
 
+/* 1 if the certificate's note holds the CA's word that it cannot revoke
+ * it (settle.h). */
+static int
+said_cannot(struct station *st, const char *serial)
+{
+	struct cert_record c = { 0 };
+	int said = 0;
+
+	if (ledger_cert_get(st->ledger, serial, &c, NULL) == ST_OK)
+		said = c.status_note != NULL &&
+		    strstr(c.status_note, SETTLE_CANNOT_MARK) != NULL;
+	ledger_cert_record_clear(&c);
+	return said;
+}
+
 /*
  * Finish every revocation recorded but not done, whatever the state of
  * the run that decided it (a superseded certificate belongs to an older
  * run; the deciding run may have ended before the CA answered).  A CA
- * that cannot revoke, or cannot be reached, ends the pass: the next start
- * tries again rather than waiting out one timeout per certificate.  A CA
- * refusing one certificate does not hold up the others.
+ * that cannot be reached ends the pass: the next start tries again rather
+ * than waiting out one timeout per certificate.  A CA refusing one
+ * certificate does not hold up the others, and one that said it cannot
+ * revoke a certificate (its note says so: cert_revoke_finish) is not
+ * asked about it again; `station revoke` still can.
  */
 static st_err
 finish_revocations(struct station *st, char **cause)
@@ -190,6 +207,10 @@ finish_revocations(struct station *st, char **cause)
 		st_err ca_err = ST_OK;
 		char *why = NULL;
 
+		/* The CA said it cannot revoke this one (a hub that replaced
+		 * it): asking again at every start changes nothing. */
+		if (said_cannot(st, serials[i]))
+			continue;
 		err = cert_revoke_finish(st, serials[i], &outcome, &ca_err,
 		    &why, cause);
 		if (err == ST_OK && outcome == SETTLE_REVOKED)
@@ -202,8 +223,7 @@ finish_revocations(struct station *st, char **cause)
 			    serials[i], why);
 		free(why);
 		if (err == ST_OK && outcome == SETTLE_NOT_REVOKED &&
-		    (ca_err == ST_E_UNSUPPORTED || ca_err == ST_E_TIMEOUT ||
-			ca_err == ST_E_HANGUP))
+		    (ca_err == ST_E_TIMEOUT || ca_err == ST_E_HANGUP))
 			break; /* the CA cannot now: stop the pass */
 	}
 	ledger_serials_free(serials, n);
@@ -222,11 +242,25 @@ recover_run(struct station *st, const struct open_run *run, char **cause)
 	st_err err = ST_OK;
 
 	if (run->cert_serial == NULL && run->ca_key_sha256 != NULL) {
-		err = ca_find_by_key(st->ca, run->ca_key_sha256, adopt_cb, &a,
-		    &why);
-		/* A backend that cannot look back leaves nothing to adopt. */
-		if (err == ST_E_UNSUPPORTED)
+		struct ca_lookup q = { .key_sha256 = run->ca_key_sha256,
+			.device_serial = run->device_serial,
+			.serial_hex = run->ca_serial };
+
+		err = ca_find_issued(st->ca, &q, adopt_cb, &a, &why);
+		/* A backend that cannot look back leaves nothing to adopt:
+		 * the run still ends, and the log says where to look. */
+		if (err == ST_E_UNSUPPORTED) {
+			log_warn("run %" PRId64
+				 " (device %s): the CA may hold a "
+				 "certificate for key SHA-256 %s that the "
+				 "station never recorded (%s): find it at the "
+				 "CA by the device and the run's time, and "
+				 "revoke it there",
+			    run->id,
+			    run->device_serial ? run->device_serial : "?",
+			    run->ca_key_sha256, why ? why : "no lookup");
 			err = ST_OK;
+		}
 		if (err)
 			st_fail(cause, err, "%s", why ? why : st_strerror(err));
 		if (err == ST_OK && a.err != ST_OK) {

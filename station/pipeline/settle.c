@@ -1,12 +1,30 @@
 /* Taking a certificate out of service, ledger first (see settle.h). */
 #include "station/pipeline/settle.h"
 
+#include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db/ledger.h"
 #include "station/ca/ca.h"
 #include "station/util/xalloc.h"
+
+/* A CA that cannot revoke this certificate at all: the ledger's note
+ * says why, beside the intent's own words.  Best effort: the intent
+ * stands either way. */
+static void
+note_cannot(struct station *st, const struct cert_record *c, const char *why)
+{
+	const char *old = c->status_note ? c->status_note : "";
+	const char *mark = strstr(old, SETTLE_CANNOT_MARK);
+	int keep = (int)(mark ? (size_t)(mark - old) : strlen(old));
+	char *note = xasprintf("%.*s%s%s", keep, old, SETTLE_CANNOT_MARK,
+	    why ? why : "unsupported");
+
+	if (strcmp(note, old) != 0)
+		ledger_cert_set_note(st->ledger, c->serial_hex, note, NULL);
+	free(note);
+}
 
 static int
 is_live(const char *status)
@@ -20,7 +38,9 @@ cert_revoke_finish(struct station *st, const char *serial,
     enum settle_outcome *outcome, st_err *ca_err, char **why, char **cause)
 {
 	struct cert_record c = { 0 };
+	struct ca_cert_ref ref = { 0 };
 	char *ca_why = NULL;
+	BIO *pem = NULL;
 	st_err err, cerr = ST_OK;
 
 	*outcome = SETTLE_NOT_REVOKED;
@@ -38,8 +58,16 @@ cert_revoke_finish(struct station *st, const char *serial,
 		    serial, c.status);
 		goto out;
 	}
-	cerr = ca_revoke(st->ca, serial,
+	/* The backends that revoke by device (hub) or by issuer key id
+	 * (CFSSL) take them from the recorded certificate. */
+	ref.serial_hex = c.serial_hex;
+	ref.device_serial = c.device_serial;
+	pem = c.pem ? BIO_new_mem_buf(c.pem, -1) : NULL;
+	ref.cert = pem ? PEM_read_bio_X509(pem, NULL, NULL, NULL) : NULL;
+	cerr = ca_revoke_cert(st->ca, &ref,
 	    c.revoke_reason ? c.revoke_reason : "unspecified", &ca_why);
+	if (cerr == ST_E_UNSUPPORTED)
+		note_cannot(st, &c, ca_why);
 	if (cerr)
 		goto out;
 	err = ledger_cert_set_status(st->ledger, serial, "revoked",
@@ -62,6 +90,8 @@ out:
 		*why = ca_why;
 	else
 		free(ca_why);
+	X509_free(ref.cert);
+	BIO_free(pem);
 	ledger_cert_record_clear(&c);
 	return err;
 }

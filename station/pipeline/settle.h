@@ -13,6 +13,11 @@
 #include "station/pipeline/station.h"
 #include "station/util/err.h"
 
+/* In a certificate's status note, where the CA's word that it cannot
+ * revoke this certificate starts (cert_revoke_finish writes it; crash
+ * recovery does not ask that CA again: `station revoke` does). */
+#define SETTLE_CANNOT_MARK "; the CA cannot revoke it: "
+
 enum settle_outcome {
 	SETTLE_REVOKED,		/* revoked at the CA and in the ledger */
 	SETTLE_ALREADY_REVOKED, /* nothing to do */
@@ -46,7 +51,8 @@ st_err cert_supersede(struct station *st, const char *serial, const char *note,
  * certificate another process marked revoked meanwhile.  When the CA
  * cannot revoke, *outcome is SETTLE_NOT_REVOKED, *ca_err (may be NULL)
  * the CA's error (ST_E_UNSUPPORTED when the backend cannot revoke at
- * all) and *why (may be NULL; caller frees) its reason.  ST_E_STATE for a
+ * all, whose reason then also goes into the certificate's status note)
+ * and *why (may be NULL; caller frees) its reason.  ST_E_STATE for a
  * live certificate (no intent recorded); other errors are the ledger's.
  */
 st_err cert_revoke_finish(struct station *st, const char *serial,

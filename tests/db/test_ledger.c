@@ -355,6 +355,29 @@ test_revoke_intent_keeps_its_reason_and_is_listed(void **state)
 	ledger_serials_free(pending, n);
 }
 
+/* The note of a certificate waiting on an intent can say why the CA has
+ * not revoked it; a live or revoked certificate's note stays. */
+static void
+test_note_changes_only_while_an_intent_waits(void **state)
+{
+	struct fixture *f = *state;
+	int64_t run = start_run(f->l, 1, "SN-N");
+	struct cert_record c = { 0 };
+
+	cert_at(f->l, run, "c1", "verified");
+	cert_at(f->l, run, "c2", "superseded");
+	assert_int_equal(ledger_cert_set_note(f->l, "c1", "x", NULL),
+	    ST_E_STATE);
+	assert_int_equal(ledger_cert_set_note(f->l, "C2", "the CA cannot",
+			     NULL),
+	    ST_OK);
+	assert_int_equal(ledger_cert_get(f->l, "c2", &c, NULL), ST_OK);
+	assert_string_equal(c.status, "superseded");
+	assert_string_equal(c.status_note, "the CA cannot");
+	ledger_cert_record_clear(&c);
+	assert_int_equal(ledger_cert_set_note(f->l, "zz", "x", NULL), ST_E_ARG);
+}
+
 /* Bad serials, fingerprints and duplicate serials are refused. */
 static void
 test_cert_input_checked(void **state)
@@ -490,6 +513,8 @@ test_v4_certificates_survive_the_migration(void **state)
 		"ALTER TABLE c3 RENAME TO certificates;"
 		"CREATE TRIGGER certificates_no_delete BEFORE DELETE ON"
 		" certificates BEGIN SELECT RAISE(ABORT, 'no'); END;"
+		/* and without what later versions added to runs */
+		"ALTER TABLE runs DROP COLUMN ca_serial;"
 		"PRAGMA user_version = 4;"),
 	    SQLITE_OK);
 
@@ -690,6 +715,7 @@ main(void)
 		T(test_revoke_intent_keeps_its_reason_and_is_listed),
 		T(test_v4_certificates_survive_the_migration),
 		T(test_cert_input_checked),
+		T(test_note_changes_only_while_an_intent_waits),
 		T(test_orphan_open_certs),
 		T(test_live_cert_ignores_revoked_and_orphaned),
 		T(test_queries),

@@ -8,7 +8,9 @@
  * hub said about the certificate agrees with it, checked here
  * independently: deviceId is the device's, serialNumber the certificate's,
  * fingerprint the SHA-256 or SHA-1 of its DER.  A refusal leaves the
- * result and the reply information empty.
+ * result and the reply information empty.  The broker the reply names
+ * passes hub_broker_check only as a host of letters, digits, '.' and '-'
+ * with a port in 1..65535.
  */
 #include <ctype.h>
 #include <openssl/evp.h>
@@ -44,6 +46,27 @@ hub_fuzz_digest_is(X509 *x, const EVP_MD *md, const char *fp)
 	return j == 2 * n;
 }
 
+static void
+hub_fuzz_broker(const struct hub_reply *info)
+{
+	char *host = NULL;
+
+	if (info->broker_url == NULL)
+		return;
+	if (hub_broker_check(info->broker_url, info->mqtt_secure_port, &host,
+		NULL) != ST_OK) {
+		FUZZ_CHECK(host == NULL);
+		return;
+	}
+	FUZZ_CHECK(host != NULL && host[0] != '\0' && strlen(host) <= 253);
+	FUZZ_CHECK(strspn(host,
+		       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		       "0123456789.-") == strlen(host));
+	FUZZ_CHECK(
+	    info->mqtt_secure_port >= 1 && info->mqtt_secure_port <= 65535);
+	free(host);
+}
+
 int
 fuzz_ca_hub(const uint8_t *data, size_t size)
 {
@@ -70,6 +93,7 @@ fuzz_ca_hub(const uint8_t *data, size_t size)
 		    hub_fuzz_digest_is(is.cert, EVP_sha256(),
 			info.fingerprint) ||
 		    hub_fuzz_digest_is(is.cert, EVP_sha1(), info.fingerprint));
+		hub_fuzz_broker(&info);
 		hub_reply_clear(&info);
 		ca_issued_clear(&is);
 	}

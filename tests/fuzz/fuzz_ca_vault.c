@@ -2,14 +2,16 @@
  * Fuzz the Vault backend's reply parsers (station/ca/vault.c) with a reply
  * body as it comes from the network: the sign reply (data.certificate,
  * data.ca_chain[] or data.issuing_ca, data.serial_number), the AppRole
- * login reply (auth.client_token, auth.lease_duration) and the errors[]
- * text quoted from a refusal.
+ * login reply (auth.client_token, auth.lease_duration), the token
+ * lookup-self and renew-self replies (data.ttl, auth.lease_duration) and
+ * the errors[] text quoted from a refusal.
  *
  * Beyond "no crash": an accepted sign reply gives a certificate and chain
  * that re-encode to DER that parses again, the serial is the
  * certificate's and agrees with data.serial_number, and the chain holds
  * at least one certificate per data.ca_chain entry; a refusal leaves the
- * result empty.  An accepted login has the token of the reply.
+ * result empty.  An accepted login has the token of the reply; an
+ * accepted token reply has the reply's TTL, never negative.
  */
 #include <jansson.h>
 #include <string.h>
@@ -70,6 +72,27 @@ vault_fuzz_login(const uint8_t *data, size_t size, json_t *root)
 	free(token);
 }
 
+static void
+vault_fuzz_token(const uint8_t *data, size_t size, json_t *root,
+    const char *member)
+{
+	struct vault_token_info t;
+	char *why = NULL;
+	st_err err =
+	    vault_parse_token_info((const char *)data, size, member, &t, &why);
+
+	if (err != ST_OK) {
+		FUZZ_CHECK(err == ST_E_CA && why != NULL);
+		free(why);
+		return;
+	}
+	FUZZ_CHECK(why == NULL && t.ttl_s >= 0);
+	json_t *o = json_object_get(root, member);
+	FUZZ_CHECK(t.ttl_s ==
+	    json_integer_value(json_object_get(o,
+		strcmp(member, "auth") == 0 ? "lease_duration" : "ttl")));
+}
+
 int
 fuzz_ca_vault(const uint8_t *data, size_t size)
 {
@@ -78,6 +101,8 @@ fuzz_ca_vault(const uint8_t *data, size_t size)
 	log_set_level(LOG_LEVEL_ERROR);
 	vault_fuzz_sign(data, size, root);
 	vault_fuzz_login(data, size, root);
+	vault_fuzz_token(data, size, root, "data");
+	vault_fuzz_token(data, size, root, "auth");
 	fuzz_check_error_text((const char *)data, size);
 	json_decref(root);
 	ERR_clear_error();

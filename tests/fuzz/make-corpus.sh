@@ -188,6 +188,10 @@ put("ca_vault", "sign-chain-not-pem", j({"data": {"certificate": leaf,
 put("ca_vault", "login", j({"auth": {"client_token": "hvs.fuzz-token",
     "lease_duration": 3600, "renewable": True}}))
 put("ca_vault", "login-no-lease", j({"auth": {"client_token": "t"}}))
+put("ca_vault", "lookup-self", j({"data": {"ttl": 600, "creation_ttl": 3600,
+    "renewable": True, "policies": ["default", "station"]}}))
+put("ca_vault", "renew-self", j({"auth": {"client_token": "hvs.fuzz-token",
+    "lease_duration": 3600, "renewable": True}}))
 put("ca_vault", "errors", j({"errors": ["permission denied"]}))
 put("ca_vault", "errors-policy", j({"errors": ["1 error occurred:\n\t* "
     "common name SN0001 not allowed by this role\n\n"]}))
@@ -212,6 +216,9 @@ put("ca_hub", "sign", j(hub))
 put("ca_hub", "sign-sha1", j(dict(hub, fingerprint=hashlib.sha1(der).hexdigest())))
 put("ca_hub", "sign-other-device", j(dict(hub, deviceId="SN0002")))
 put("ca_hub", "sign-minimal", j({"clientCert": leaf}))
+put("ca_hub", "sign-broker-mqtts", j(dict(hub, brokerUrl="mqtts://broker.example/")))
+put("ca_hub", "sign-broker-hostile", j(dict(hub, brokerUrl="x;rm -rf /",
+    mqttSecurePort=70000)))
 put("ca_hub", "refused", j({"statusCode": 400, "message": "Invalid CSR",
     "error": "Bad Request"}))
 

@@ -271,6 +271,7 @@ rca_have_cfssl(void)
 pid_t
 rca_cfssl_start(struct rca_env *r, const char *auth_key)
 {
+	r->cfssl.with_db = 1; /* as in production: revoke needs it */
 	if (cfssl_serve_start(&r->cfssl, r->tmp, "cfssl.json", r->pki,
 		auth_key) != 0) {
 		cfssl_serve_stop(&r->cfssl);

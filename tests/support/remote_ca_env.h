@@ -6,7 +6,8 @@
  * run's stderr at STATION_LOG=debug kept, and the checks every such test
  * makes (PASS with a certificate verifying to the root; FAIL at ca-sign
  * with the device unwritten; no credential anywhere the station writes).
- * A real `cfssl serve` is started here too.  Set-up failures abort.
+ * A real `cfssl serve -db-config` is started here too.  Set-up failures
+ * abort.
  */
 #ifndef TEST_REMOTE_CA_ENV_H
 #define TEST_REMOTE_CA_ENV_H

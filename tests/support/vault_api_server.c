@@ -197,7 +197,16 @@ list_certs(struct vault_api_server *v, struct https_reply *reply)
 	v->n_list++;
 	for (int i = 0; i < v->n_certs; i++)
 		json_array_append_new(keys, json_string(v->cert_serial[i]));
-	if (v->n_certs == 0) {
+	for (int i = 0; i < v->n_held; i++) {
+		char serial[64];
+
+		snprintf(serial, sizeof serial,
+		    "7f:%02x:%02x:%02x:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:"
+		    "dd:ee:ff",
+		    (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
+		json_array_append_new(keys, json_string(serial));
+	}
+	if (v->n_certs + v->n_held == 0) {
 		json_decref(keys);
 		reply->status = 404;
 		reply->body = strdup("{\"errors\":[]}");
@@ -276,6 +285,54 @@ read_cert(struct vault_api_server *v, const char *serial,
 	reply->body = errors("certificate not found");
 }
 
+/* lookup-self and renew-self, for the token `v->token` only. */
+static int
+token_endpoint(struct vault_api_server *v, const struct https_request *req,
+    const char *token, struct https_reply *reply)
+{
+	int lookup = strcmp(req->method, "GET") == 0 &&
+	    strcmp(req->path, "/v1/auth/token/lookup-self") == 0;
+	int renew = strcmp(req->method, "POST") == 0 &&
+	    strcmp(req->path, "/v1/auth/token/renew-self") == 0;
+	json_t *j;
+
+	if (!lookup && !renew)
+		return 0;
+	v->n_lookup += lookup;
+	v->n_renew += renew;
+	if (token == NULL || strcmp(token, v->token) != 0 || v->token_expired) {
+		reply->status = 403;
+		reply->body = errors("permission denied");
+		return 1;
+	}
+	if (renew && !v->token_renewable) {
+		reply->status = 400;
+		reply->body = errors("lease is not renewable");
+		return 1;
+	}
+	if (renew)
+		v->token_ttl = v->token_creation_ttl;
+	j = lookup ?
+	    json_pack("{s:{s:I, s:I, s:b, s:[s]}}", "data", "ttl",
+		(json_int_t)v->token_ttl, "creation_ttl",
+		(json_int_t)v->token_creation_ttl, "renewable",
+		v->token_renewable, "policies", "station") :
+	    json_pack("{s:{s:s, s:I, s:b}}", "auth", "client_token", v->token,
+		"lease_duration", (json_int_t)v->token_ttl, "renewable", 1);
+	reply->status = 200;
+	reply->body = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return 1;
+}
+
+void
+vault_api_server_hold(struct vault_api_server *v, int n)
+{
+	pthread_mutex_lock(&v->lock);
+	v->n_held = n;
+	pthread_mutex_unlock(&v->lock);
+}
+
 static void
 handle(void *arg, const struct https_request *req, struct https_reply *reply)
 {
@@ -285,6 +342,8 @@ handle(void *arg, const struct https_request *req, struct https_reply *reply)
 	char *ns = https_request_header(req, "X-Vault-Namespace");
 
 	pthread_mutex_lock(&v->lock);
+	if (token_endpoint(v, req, token, reply))
+		goto out;
 	v->n_requests++;
 	copy(v->last_path, sizeof v->last_path, req->path);
 	copy(v->last_namespace, sizeof v->last_namespace, ns);

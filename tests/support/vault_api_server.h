@@ -14,9 +14,18 @@
  *	                               with empty errors when there are none
  *	GET  /v1/pki/cert/{serial}     "xx:xx:..." or "xx-xx-..." -> {"data":
  *	                               {"certificate", "revocation_time"}}
+ *	GET  /v1/auth/token/lookup-self  -> {"data": {"ttl", "creation_ttl",
+ *	                               "renewable", "policies"}}; 403
+ *	                               "permission denied" for an unknown
+ *	                               or expired token, as Vault answers
+ *	POST /v1/auth/token/renew-self   -> {"auth": {"client_token",
+ *	                               "lease_duration", "renewable"}}: the
+ *	                               TTL back to creation_ttl
  *
- * Errors have Vault's shape, {"errors": ["..."]}.  `mode` makes it
- * misbehave the ways a real Vault (or what sits in front of it) can.
+ * Errors have Vault's shape, {"errors": ["..."]}.  `mode` makes the PKI
+ * endpoints misbehave the ways a real Vault (or what sits in front of
+ * it) can; the token endpoints answer as configured by token_* (and are
+ * not counted in n_requests).
  */
 #ifndef TEST_VAULT_API_SERVER_H
 #define TEST_VAULT_API_SERVER_H
@@ -81,7 +90,18 @@ struct vault_api_server {
 	 * Vault keeps a revocation (under lock) */
 	int n_revoked;
 	char *revoked_serial[VAULT_CERTS_MAX];
+	/* The token's life as lookup-self tells it (set before the station
+	 * opens; defaults: no expiry, not renewable), and what was asked. */
+	long long token_ttl, token_creation_ttl;
+	int token_renewable, token_expired;
+	int n_lookup, n_renew;
+	/* Certificates the mount holds besides those issued here, listed by
+	 * LIST (serials only; vault_api_server_hold): a mount of many. */
+	int n_held;
 };
+
+/* The mount also holds `n` other certificates (LIST shows them). */
+void vault_api_server_hold(struct vault_api_server *v, int n);
 
 /* Change `mode` while the server runs (under its lock). */
 void vault_api_server_set_mode(struct vault_api_server *v,

@@ -13,6 +13,7 @@
 
 #include "station/ca/hub.h"
 #include "station/x509/cert_check.h"
+#include "station/util/xalloc.h"
 #include "tests/support/ca_test_util.h"
 #include "tests/support/hub_api_server.h"
 #include "tests/support/pki.h"
@@ -154,23 +155,205 @@ test_bearer_token_is_sent_and_never_quoted(void **state)
 	free(file);
 }
 
+static st_err
+revoke_issued(struct fx *fx, const char *serial, const char *device)
+{
+	struct ca_cert_ref ref = { .serial_hex = serial,
+		.device_serial = device };
+
+	free(fx->cause);
+	fx->cause = NULL;
+	return ca_revoke_cert(fx->ca, &ref, "superseded", &fx->cause);
+}
+
+/* The hub revokes a device's current certificate: looked up first (GET),
+ * then DELETE; a serial alone is not enough. */
 static void
-test_revoke_is_by_device_id(void **state)
+test_revoke_deletes_the_devices_current_certificate(void **state)
 {
 	struct fx *fx = *state;
 
 	assert_int_equal(open_with(fx, NULL, NULL), ST_OK);
-	assert_int_equal(ca_revoke(fx->ca, "1a2b", NULL, &fx->cause),
+	assert_int_equal(sign(fx), ST_OK);
+	assert_int_equal(ca_revoke(fx->ca, fx->issued.serial_hex, NULL,
+			     &fx->cause),
 	    ST_E_UNSUPPORTED);
 	assert_int_equal(fx->hub->n_delete, 0);
-	assert_int_equal(hub_ca_revoke_device(fx->ca, "SN0001", &fx->cause),
+	assert_int_equal(revoke_issued(fx, fx->issued.serial_hex, "SN0001"),
 	    ST_OK);
+	assert_int_equal(fx->hub->n_get, 1);
+	assert_int_equal(fx->hub->n_delete, 1);
 	assert_string_equal(fx->hub->last_method, "DELETE");
 	assert_string_equal(fx->hub->last_path,
 	    "/api/devices/certificates/SN0001");
+	assert_true(hub_api_server_revoked(fx->hub, fx->issued.serial_hex));
+	/* Again: the hub holds none now (404), nothing left to revoke. */
+	assert_int_equal(revoke_issued(fx, fx->issued.serial_hex, "SN0001"),
+	    ST_OK);
 	assert_int_equal(fx->hub->n_delete, 1);
-	assert_int_equal(hub_ca_revoke_device(fx->ca, "../x", &fx->cause),
-	    ST_E_ARG);
+	/* A device id that cannot go into a URL is never sent. */
+	assert_int_equal(revoke_issued(fx, fx->issued.serial_hex, "../x"),
+	    ST_E_UNSUPPORTED);
+	assert_int_equal(fx->hub->n_get, 2);
+}
+
+/* After a re-provisioning the hub's current certificate is the new one:
+ * revoking the old one must not DELETE (that would take the new one). */
+static void
+test_revoke_of_a_replaced_certificate_sends_no_delete(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(open_with(fx, NULL, NULL), ST_OK);
+	assert_int_equal(sign(fx), ST_OK);
+	char *old = xstrdup(fx->issued.serial_hex);
+	ca_issued_clear(&fx->issued);
+	assert_int_equal(sign(fx), ST_OK);
+
+	assert_int_equal(revoke_issued(fx, old, "SN0001"), ST_E_UNSUPPORTED);
+	assert_non_null(strstr(fx->cause, "was replaced there"));
+	assert_non_null(strstr(fx->cause, old));
+	assert_int_equal(fx->hub->n_delete, 0);
+	assert_false(hub_api_server_revoked(fx->hub, fx->issued.serial_hex));
+	free(old);
+}
+
+struct found {
+	int n;
+	char serial[80];
+};
+
+static int
+found_cb(X509 *cert, void *arg)
+{
+	struct found *f = arg;
+	char *serial = cert_serial_hex(cert);
+
+	f->n++;
+	snprintf(f->serial, sizeof f->serial, "%s", serial);
+	free(serial);
+	return 0;
+}
+
+/* Crash recovery: the device's current certificate, if it is for the
+ * run's key. */
+static void
+test_find_issued_reads_the_devices_current_certificate(void **state)
+{
+	struct fx *fx = *state;
+	EVP_PKEY *other = pki_key_ec("P-256");
+	struct found f = { 0 };
+	char key[65], other_key[65];
+	size_t len = 0;
+	uint8_t *spki;
+
+	assert_int_equal(open_with(fx, NULL, NULL), ST_OK);
+	assert_int_equal(sign(fx), ST_OK);
+	cert_key_sha256(fx->issued.cert, key);
+	spki = pki_spki(other, &len);
+	spki_sha256_hex(spki, len, other_key);
+	free(spki);
+
+	struct ca_lookup q = { .key_sha256 = key, .device_serial = "SN0001" };
+	assert_int_equal(ca_find_issued(fx->ca, &q, found_cb, &f, &fx->cause),
+	    ST_OK);
+	assert_int_equal(f.n, 1);
+	assert_string_equal(f.serial, fx->issued.serial_hex);
+	assert_string_equal(fx->hub->last_method, "GET");
+
+	q.key_sha256 = other_key; /* the hub's certificate is not for it */
+	assert_int_equal(ca_find_issued(fx->ca, &q, found_cb, &f, &fx->cause),
+	    ST_OK);
+	assert_int_equal(f.n, 1);
+	q.device_serial = "SN-NONE"; /* the hub holds none: 404 */
+	assert_int_equal(ca_find_issued(fx->ca, &q, found_cb, &f, &fx->cause),
+	    ST_OK);
+	assert_int_equal(f.n, 1);
+	q.device_serial = NULL;
+	assert_int_equal(ca_find_issued(fx->ca, &q, found_cb, &f, &fx->cause),
+	    ST_E_UNSUPPORTED);
+	EVP_PKEY_free(other);
+}
+
+static void
+test_validate_after_sign_asks_the_hub_about_the_new_certificate(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(open_with(fx, "validate_after_sign", "maybe"),
+	    ST_E_CONFIG);
+	assert_int_equal(open_with(fx, "validate_after_sign", "yes"), ST_OK);
+	assert_int_equal(sign(fx), ST_OK);
+	assert_int_equal(fx->hub->n_validate, 1);
+	assert_non_null(
+	    strstr(fx->hub->last_path, "/api/devices/certificates/validate/"));
+	ca_issued_clear(&fx->issued);
+
+	fx->hub->mode = HUB_VALIDATE_FALSE;
+	assert_int_equal(sign(fx), ST_E_CA);
+	assert_non_null(strstr(fx->cause, "hub validate"));
+	assert_null(fx->issued.cert);
+	assert_int_equal(fx->hub->n_validate, 2);
+}
+
+static void
+test_validate_is_off_unless_asked(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(open_with(fx, NULL, NULL), ST_OK);
+	assert_int_equal(sign(fx), ST_OK);
+	assert_int_equal(fx->hub->n_validate, 0);
+}
+
+/* brokerUrl/mqttSecurePort reach the issued certificate only as a
+ * checked address. */
+static void
+test_broker_fields_are_kept_only_when_they_are_an_address(void **state)
+{
+	struct fx *fx = *state;
+	char *host = NULL;
+
+	assert_int_equal(open_with(fx, NULL, NULL), ST_OK); /* off */
+	assert_int_equal(sign(fx), ST_OK);
+	assert_null(fx->issued.broker_host);
+	ca_issued_clear(&fx->issued);
+	ca_free(fx->ca);
+	fx->ca = NULL;
+	assert_int_equal(open_with(fx, "broker_from_reply", "on"), ST_E_CONFIG);
+	assert_int_equal(open_with(fx, "broker_from_reply", "yes"), ST_OK);
+	assert_int_equal(sign(fx), ST_OK);
+	assert_string_equal(fx->issued.broker_host, "localhost");
+	assert_int_equal(fx->issued.broker_port, 8883);
+	ca_issued_clear(&fx->issued);
+
+	snprintf(fx->hub->broker_url, sizeof fx->hub->broker_url,
+	    "evil host;rm -rf");
+	assert_int_equal(sign(fx), ST_OK);
+	assert_null(fx->issued.broker_host);
+	assert_int_equal(fx->issued.broker_port, 0);
+
+	assert_int_equal(hub_broker_check("mqtts://broker.example/", 8883,
+			     &host, NULL),
+	    ST_OK);
+	assert_string_equal(host, "broker.example");
+	free(host);
+	assert_int_equal(hub_broker_check("10.0.0.7", 8883, &host, NULL),
+	    ST_OK);
+	free(host);
+	assert_int_equal(hub_broker_check("broker.example", 0, &host, NULL),
+	    ST_E_CA);
+	assert_int_equal(hub_broker_check("broker.example", 70000, &host, NULL),
+	    ST_E_CA);
+	assert_int_equal(hub_broker_check("http://x.example", 8883, &host,
+			     NULL),
+	    ST_E_CA);
+	assert_int_equal(hub_broker_check("-x.example", 8883, &host, NULL),
+	    ST_E_CA);
+	assert_int_equal(hub_broker_check("x.example/path", 8883, &host, NULL),
+	    ST_E_CA);
+	assert_int_equal(hub_broker_check("", 8883, &host, NULL), ST_E_CA);
+	assert_null(host);
 }
 
 static void
@@ -262,7 +445,12 @@ main(void)
 		T(test_refusal_gives_the_hubs_reason),
 		T(test_fingerprint_of_another_certificate_is_refused),
 		T(test_bearer_token_is_sent_and_never_quoted),
-		T(test_revoke_is_by_device_id),
+		T(test_revoke_deletes_the_devices_current_certificate),
+		T(test_revoke_of_a_replaced_certificate_sends_no_delete),
+		T(test_find_issued_reads_the_devices_current_certificate),
+		T(test_validate_after_sign_asks_the_hub_about_the_new_certificate),
+		T(test_validate_is_off_unless_asked),
+		T(test_broker_fields_are_kept_only_when_they_are_an_address),
 		T(test_reply_parser_refuses_what_contradicts_the_certificate),
 		T(test_certificate_with_a_serial_that_is_not_positive_is_refused),
 		cmocka_unit_test(test_no_credential_in_any_log_line_or_cause),

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "station/ca/ca.h"
+#include "station/ca/vault.h"
 #include "station/x509/cert_check.h"
 #include "station/util/clock.h"
 #include "tests/support/ca_test_util.h"
@@ -174,18 +175,109 @@ test_approle_with_wrong_secret_is_refused(void **state)
 	assert_int_equal(fx->vault->n_sign, 0);
 }
 
+/* A token Vault refuses stops the backend at open (lookup-self), before
+ * any device: the station exits 3 instead of failing every run. */
 static void
-test_bad_token_is_refused_with_403_and_never_quoted(void **state)
+test_bad_token_is_refused_at_open_with_403_and_never_quoted(void **state)
 {
 	struct fx *fx = *state;
 
 	assert_int_equal(open_with(fx, "token_file", fx->wrong_token_file, NULL,
 			     NULL),
-	    ST_OK);
-	assert_int_equal(sign(fx, 5000), ST_E_CA);
+	    ST_E_CA);
 	assert_non_null(strstr(fx->cause, "Vault refused the token (403)"));
+	assert_non_null(strstr(fx->cause, "invalid or has expired"));
 	assert_null(strstr(fx->cause, WRONG_TOKEN));
-	assert_int_equal(fx->vault->n_requests, 1); /* 403 is not retried */
+	assert_null(fx->ca);
+	assert_int_equal(fx->vault->n_lookup, 1); /* 403 is not retried */
+	assert_int_equal(fx->vault->n_sign, 0);
+}
+
+static void
+test_expired_token_is_refused_at_open(void **state)
+{
+	struct fx *fx = *state;
+
+	fx->vault->token_expired = 1;
+	assert_int_equal(open_with(fx, "token_file", fx->token_file, NULL,
+			     NULL),
+	    ST_E_CA);
+	assert_non_null(strstr(fx->cause, "give the station a new token"));
+	assert_null(strstr(fx->cause, TOKEN));
+	assert_int_equal(fx->vault->n_requests, 0);
+}
+
+/* Renewable and past half its life: renewed at open; with time left,
+ * or not renewable, only looked up. */
+static void
+test_renewable_token_low_on_time_is_renewed_at_open(void **state)
+{
+	struct fx *fx = *state;
+
+	fx->vault->token_renewable = 1;
+	fx->vault->token_creation_ttl = 3600;
+	fx->vault->token_ttl = 600;
+	assert_int_equal(open_with(fx, "token_file", fx->token_file, NULL,
+			     NULL),
+	    ST_OK);
+	assert_int_equal(fx->vault->n_lookup, 1);
+	assert_int_equal(fx->vault->n_renew, 1);
+	assert_int_equal(fx->vault->token_ttl, 3600);
+	assert_int_equal(sign(fx, 5000), ST_OK);
+	assert_int_equal(fx->vault->n_renew, 1); /* not before every call */
+
+	ca_free(fx->ca);
+	fx->ca = NULL;
+	fx->vault->token_ttl = 3000; /* most of its life left */
+	assert_int_equal(open_with(fx, "token_file", fx->token_file, NULL,
+			     NULL),
+	    ST_OK);
+	assert_int_equal(fx->vault->n_lookup, 2);
+	assert_int_equal(fx->vault->n_renew, 1);
+
+	ca_free(fx->ca);
+	fx->ca = NULL;
+	fx->vault->token_renewable = 0;
+	fx->vault->token_ttl = 60; /* low, but it cannot be renewed */
+	assert_int_equal(open_with(fx, "token_file", fx->token_file, NULL,
+			     NULL),
+	    ST_OK);
+	assert_int_equal(fx->vault->n_renew, 1);
+	assert_int_equal(sign(fx, 5000), ST_OK);
+}
+
+static void
+test_token_replies_are_parsed_for_their_ttl(void **state)
+{
+	struct vault_token_info t;
+	char *cause = NULL;
+	static const char lookup[] =
+	    "{\"data\":{\"ttl\":120,\"creation_ttl\":3600,"
+	    "\"renewable\":true}}";
+	static const char renewed[] =
+	    "{\"auth\":{\"lease_duration\":3600,\"renewable\":true}}";
+
+	(void)state;
+	assert_int_equal(vault_parse_token_info(lookup, strlen(lookup), "data",
+			     &t, &cause),
+	    ST_OK);
+	assert_int_equal(t.ttl_s, 120);
+	assert_int_equal(t.creation_ttl_s, 3600);
+	assert_true(t.renewable);
+	assert_int_equal(vault_parse_token_info(renewed, strlen(renewed),
+			     "auth", &t, &cause),
+	    ST_OK);
+	assert_int_equal(t.ttl_s, 3600);
+	assert_int_equal(vault_parse_token_info(lookup, strlen(lookup), "auth",
+			     &t, &cause),
+	    ST_E_CA);
+	assert_non_null(strstr(cause, "auth.lease_duration"));
+	free(cause);
+	cause = NULL;
+	assert_int_equal(vault_parse_token_info("{\"data\":{\"ttl\":-1}}", 21,
+			     "data", &t, &cause),
+	    ST_E_CA);
+	free(cause);
 }
 
 static void
@@ -262,10 +354,11 @@ test_untrusted_server_certificate_fails_verification(void **state)
 	struct ca_settings *s = ca_test_settings(&fx->set, "addr", addr, "role",
 	    "device", "ca_bundle", other->root_pem, "token_file",
 	    fx->token_file, NULL);
-	assert_int_equal(ca_open("vault", s, &fx->ca, &fx->cause), ST_OK);
-	assert_int_equal(sign(fx, 5000), ST_E_CA);
+	/* Found at open, by the token lookup, before any device. */
+	assert_int_equal(ca_open("vault", s, &fx->ca, &fx->cause), ST_E_CA);
 	assert_non_null(strstr(fx->cause, "TLS verification"));
-	assert_int_equal(fx->vault->n_requests, 0); /* the token never left */
+	assert_int_equal(fx->vault->n_lookup, 0); /* the token never left */
+	assert_int_equal(fx->vault->n_requests, 0);
 	pki_chain_free(other);
 }
 
@@ -284,10 +377,10 @@ test_pinned_key_accepts_the_server_and_refuses_another(void **state)
 	fx->ca = NULL;
 	assert_int_equal(open_with(fx, "token_file", fx->token_file,
 			     "pin_sha256", wrong),
-	    ST_OK);
-	assert_int_equal(sign(fx, 5000), ST_E_CA);
+	    ST_E_CA);
 	assert_non_null(strstr(fx->cause, "pin_sha256"));
-	assert_int_equal(fx->vault->n_requests, 1);
+	assert_int_equal(fx->vault->n_requests, 1); /* the first open's */
+	assert_int_equal(fx->vault->n_lookup, 1);
 	free(pin);
 	free(wrong);
 }
@@ -405,7 +498,10 @@ main(void)
 		T(test_sign_gives_a_certificate_for_the_csr_that_verifies),
 		T(test_approle_logs_in_once_then_signs),
 		T(test_approle_with_wrong_secret_is_refused),
-		T(test_bad_token_is_refused_with_403_and_never_quoted),
+		T(test_bad_token_is_refused_at_open_with_403_and_never_quoted),
+		T(test_expired_token_is_refused_at_open),
+		T(test_renewable_token_low_on_time_is_renewed_at_open),
+		cmocka_unit_test(test_token_replies_are_parsed_for_their_ttl),
 		T(test_policy_refusal_quotes_vaults_words),
 		T(test_malformed_reply_is_a_ca_error),
 		T(test_certificate_for_another_key_is_caught_by_cert_check),

@@ -11,7 +11,8 @@
  *
  * Each reaches PASS with a certificate that verifies to the root and a
  * ledger row naming the backend; each CA's refusal fails at ca-sign with
- * its reason and the device unwritten.  A Vault whose reply is not for the
+ * its reason and the device unwritten, but a Vault token Vault refuses,
+ * which stops the station at start (exit 3) before any device.  A Vault whose reply is not for the
  * request (another device's certificate, or this key under another name)
  * is a CA fault at ca-bind: the certificate is never recorded (under this
  * device or at all), this run revokes nothing at the CA (it may be another
@@ -106,17 +107,33 @@ test_vault_backend_provisions_devsim_to_pass(void **state)
 	rca_assert_no_secret(rca, VAULT_TOKEN, NULL);
 }
 
+/* A token Vault refuses stops the station at start (the token lookup),
+ * exit 3, before any device is touched or any run recorded. */
 static void
-test_vault_bad_token_fails_at_ca_sign_and_writes_nothing(void **state)
+test_vault_bad_token_stops_the_station_before_any_device(void **state)
 {
+	const char *args[] = { "provision", NULL, "--json", NULL };
+	struct proc_out o;
+	char *st;
+
 	(void)state;
 	vault = vault_api_server_start(rca->pki, VAULT_TOKEN);
 	config_vault(BAD_TOKEN);
 	rca_device(rca, "SN-VAULT-2");
-	rca_provision(rca);
-	rca_assert_fail(rca, "ca", "Vault refused the token (403)");
+	args[1] = rca->sim->uri;
+	assert_int_equal(prov_station(rca->env, args, &o), 3);
+	assert_non_null(strstr(o.err, "Vault refused the token (403)"));
+	assert_non_null(strstr(o.err, "invalid or has expired"));
+	assert_null(strstr(o.err, BAD_TOKEN));
+	proc_out_clear(&o);
+	assert_int_equal(vault->n_lookup, 1);
 	assert_int_equal(vault->n_sign, 0);
-	rca_assert_no_secret(rca, BAD_TOKEN, VAULT_TOKEN);
+	st = prov_probe_state(rca->env, rca->sim->uri);
+	assert_string_equal(st ? st : "(probe failed)", "blank");
+	free(st);
+	struct ledger *l = prov_ledger(rca->env);
+	assert_int_equal(prov_count_certs(l, "SN-VAULT-2", NULL), 0);
+	ledger_close(l);
 }
 
 static void
@@ -357,7 +374,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_vault_backend_provisions_devsim_to_pass),
-		T(test_vault_bad_token_fails_at_ca_sign_and_writes_nothing),
+		T(test_vault_bad_token_stops_the_station_before_any_device),
 		T(test_another_devices_certificate_is_a_ca_fault),
 		T(test_certificate_for_another_name_is_a_ca_fault),
 		T(test_cfssl_backend_authsign_provisions_devsim_to_pass),

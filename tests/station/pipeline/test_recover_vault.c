@@ -1,10 +1,13 @@
 /*
- * Crash recovery with Vault as the CA: the backend's find_by_key (LIST
- * {mount}/certs, then GET {mount}/cert/{serial}, against the test server
- * following Vault's documented API over TLS), and station_recover()
- * finding a certificate Vault issued for a run whose station died in
- * ca-sign (and leaving alone another device's certificate Vault returned
- * instead), with a real ledger file.
+ * Crash recovery with Vault as the CA: the backend's find_issued (GET
+ * {mount}/cert/{serial} of the serial the run recorded from Vault's
+ * reply, never LIST {mount}/certs, against the test server following
+ * Vault's documented API over TLS), and station_recover() finding a
+ * certificate Vault issued for a run whose station died after Vault's
+ * reply (also in a mount of 10,000 certificates: one read, no listing),
+ * leaving alone another device's certificate Vault returned instead, and
+ * finishing a run that died before the reply (no serial: nothing to look
+ * up, the log says where to look), with a real ledger file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -136,78 +139,74 @@ found_cb(X509 *cert, void *arg)
 	return 0;
 }
 
+static st_err
+find(struct fx *fx, const char *key, const char *serial, struct found *f)
+{
+	struct ca_lookup q = { .key_sha256 = key,
+		.device_serial = "FIND-B",
+		.serial_hex = serial };
+
+	free(fx->cause);
+	fx->cause = NULL;
+	return ca_find_issued(fx->ca, &q, found_cb, f, &fx->cause);
+}
+
 static void
-test_find_by_key_returns_what_vault_issued_for_that_key(void **state)
+test_find_issued_reads_the_recorded_serial_and_lists_nothing(void **state)
 {
 	struct fx *fx = *state;
 	EVP_PKEY *a = pki_key_ec("P-256"), *b = pki_key_ec("P-256");
-	EVP_PKEY *c = pki_key_ec("P-256");
 	struct found f = { 0 };
-	char hex[65];
+	char hex_a[65], hex_b[65];
 
 	open_vault(fx, fx->token_file);
-	assert_non_null(fx->ca->ops->find_by_key);
+	assert_null(fx->ca->ops->find_by_key); /* no search by listing */
 	char *sa = issue(fx, a, "FIND-A");
 	char *sb = issue(fx, b, "FIND-B");
 
-	key_sha256(b, hex);
-	assert_int_equal(ca_find_by_key(fx->ca, hex, found_cb, &f, &fx->cause),
-	    ST_OK);
+	key_sha256(a, hex_a);
+	key_sha256(b, hex_b);
+	assert_int_equal(find(fx, hex_b, sb, &f), ST_OK);
 	assert_int_equal(f.n, 1);
 	assert_string_equal(f.serial, sb);
-	assert_string_not_equal(f.serial, sa);
-	/* Vault's documented way: one LIST, then one read per serial. */
-	assert_int_equal(fx->vault->n_list, 1);
-	assert_int_equal(fx->vault->n_get, 2);
+	assert_int_equal(fx->vault->n_get, 1);
+	assert_int_equal(fx->vault->n_list, 0);
 
-	/* A key Vault never saw: ST_OK, no call. */
+	/* The recorded serial's certificate is for another key: not the
+	 * run's. */
+	assert_int_equal(find(fx, hex_a, sb, &f), ST_OK);
+	assert_int_equal(f.n, 1);
+	/* A serial Vault no longer has (tidied): nothing, no error. */
+	assert_int_equal(find(fx, hex_b, "7f00aa", &f), ST_OK);
+	assert_int_equal(f.n, 1);
+	assert_int_equal(fx->vault->n_get, 3);
+	/* No serial recorded: Vault cannot be searched, nothing is sent. */
+	assert_int_equal(find(fx, hex_b, NULL, &f), ST_E_UNSUPPORTED);
+	assert_int_equal(fx->vault->n_get, 3);
+	assert_int_equal(fx->vault->n_list, 0);
+	assert_string_not_equal(sa, sb);
+
 	free(f.serial);
-	f = (struct found){ 0 };
-	key_sha256(c, hex);
-	assert_int_equal(ca_find_by_key(fx->ca, hex, found_cb, &f, &fx->cause),
-	    ST_OK);
-	assert_int_equal(f.n, 0);
-
 	free(sa);
 	free(sb);
 	EVP_PKEY_free(a);
 	EVP_PKEY_free(b);
-	EVP_PKEY_free(c);
 }
 
 static void
-test_find_by_key_on_an_empty_mount_finds_nothing(void **state)
+test_find_issued_with_a_refused_token_is_a_ca_error(void **state)
 {
 	struct fx *fx = *state;
-	EVP_PKEY *a = pki_key_ec("P-256");
 	struct found f = { 0 };
-	char hex[65];
 
 	open_vault(fx, fx->token_file);
-	key_sha256(a, hex);
-	/* Vault answers an empty LIST with 404 and no errors. */
-	assert_int_equal(ca_find_by_key(fx->ca, hex, found_cb, &f, &fx->cause),
-	    ST_OK);
-	assert_int_equal(f.n, 0);
-	assert_int_equal(fx->vault->n_list, 1);
-	EVP_PKEY_free(a);
-}
-
-static void
-test_find_by_key_with_a_refused_token_is_a_ca_error(void **state)
-{
-	struct fx *fx = *state;
-	char *wrong =
-	    scratch_write(fx->tmp, "wrong", "hvs.WrongRecoveryToken0006", 0600);
-	struct found f = { 0 };
-
-	open_vault(fx, wrong);
-	assert_int_equal(ca_find_by_key(fx->ca, "00", found_cb, &f, &fx->cause),
-	    ST_E_CA);
+	/* The token is revoked at Vault after the station started. */
+	snprintf(fx->vault->token, sizeof fx->vault->token, "%s",
+	    "hvs.WrongRecoveryToken0006");
+	assert_int_equal(find(fx, "00", "1a2b", &f), ST_E_CA);
 	assert_non_null(strstr(fx->cause, "403"));
-	assert_null(strstr(fx->cause, "hvs.WrongRecoveryToken0006"));
+	assert_null(strstr(fx->cause, TOKEN));
 	assert_int_equal(f.n, 0);
-	free(wrong);
 }
 
 static struct station *
@@ -262,6 +261,20 @@ dead_run_in_ca_sign(struct fx *fx, EVP_PKEY *key, const char *serial,
 	return id;
 }
 
+/* The station died after Vault's reply arrived: the run recorded its
+ * serial (ledger_run_ca_reply), not the certificate. */
+static void
+record_reply(const char *home, int64_t id, const char *serial)
+{
+	char *path = xasprintf("%s/ledger.db", home);
+	struct ledger *l = NULL;
+
+	assert_int_equal(ledger_open(path, &l, NULL), ST_OK);
+	assert_int_equal(ledger_run_ca_reply(l, id, serial, NULL), ST_OK);
+	ledger_close(l);
+	free(path);
+}
+
 /* The station died after Vault issued but before the ledger recorded the
  * certificate: the next start finds it at Vault by the key recorded as
  * the run's intent, records it for the run, revokes it through Vault and
@@ -277,6 +290,8 @@ test_recovery_finds_what_vault_issued_for_a_dead_run(void **state)
 	/* Vault signs; the station that asked is gone before recording. */
 	open_vault(fx, fx->token_file);
 	char *serial = issue(fx, key, "REC-V1");
+	record_reply(home, id, serial);
+	int gets = fx->vault->n_get;
 
 	struct station *st = open_station(fx, home);
 	struct cert_record c = { 0 };
@@ -288,6 +303,9 @@ test_recovery_finds_what_vault_issued_for_a_dead_run(void **state)
 	ledger_cert_record_clear(&c);
 	assert_int_equal(fx->vault->n_revoke, 1);
 	assert_true(fx->vault->last_serial[0] != '\0');
+	/* One read of the recorded serial; the mount was never listed. */
+	assert_int_equal(fx->vault->n_get - gets, 1);
+	assert_int_equal(fx->vault->n_list, 0);
 	struct run_record r = { 0 };
 	assert_int_equal(ledger_run_get(st->ledger, id, &r, NULL), ST_OK);
 	assert_string_equal(r.result, "FAIL");
@@ -316,12 +334,13 @@ test_recovery_leaves_another_devices_certificate_alone(void **state)
 	fx->vault->mode = VAULT_OTHER_DEVICE;
 	open_vault(fx, fx->token_file);
 	char *foreign = issue(fx, key, "REC-V2");
+	record_reply(home, id, foreign);
 
 	struct station *st = open_station(fx, home);
 	struct cert_record c = { 0 };
 	assert_int_equal(ledger_cert_get(st->ledger, foreign, &c, NULL),
 	    ST_E_NOTFOUND);
-	assert_true(fx->vault->n_list > 0); /* recovery did look */
+	assert_true(fx->vault->n_get > 0); /* recovery did look */
 	assert_int_equal(fx->vault->n_revoke, 0);
 	struct run_record r = { 0 };
 	assert_int_equal(ledger_run_get(st->ledger, id, &r, NULL), ST_OK);
@@ -332,6 +351,69 @@ test_recovery_leaves_another_devices_certificate_alone(void **state)
 	station_close(st);
 	unsetenv("STATION_HOME");
 	free(foreign);
+	EVP_PKEY_free(key);
+	free(home);
+}
+
+/* A mount of 10,000 certificates: a LIST of them is past the station's
+ * reply cap.  Recovery reads the one recorded serial and lists nothing. */
+static void
+test_recovery_in_a_mount_of_10000_certificates_reads_one(void **state)
+{
+	struct fx *fx = *state;
+	EVP_PKEY *key = pki_key_ec("P-256");
+	char *home = NULL;
+
+	vault_api_server_hold(fx->vault, 10000);
+	int64_t id = dead_run_in_ca_sign(fx, key, "REC-V3", &home);
+	open_vault(fx, fx->token_file);
+	char *serial = issue(fx, key, "REC-V3");
+	record_reply(home, id, serial);
+	int requests = fx->vault->n_requests;
+
+	struct station *st = open_station(fx, home);
+	struct cert_record c = { 0 };
+	assert_int_equal(ledger_cert_get(st->ledger, serial, &c, NULL), ST_OK);
+	assert_string_equal(c.status, "revoked");
+	ledger_cert_record_clear(&c);
+	/* Exactly a read and a revoke; no LIST of the 10,000. */
+	assert_int_equal(fx->vault->n_list, 0);
+	assert_int_equal(fx->vault->n_requests - requests, 2);
+	struct run_record r = { 0 };
+	assert_int_equal(ledger_run_get(st->ledger, id, &r, NULL), ST_OK);
+	assert_string_equal(r.result, "FAIL");
+	ledger_run_record_clear(&r);
+
+	station_close(st);
+	unsetenv("STATION_HOME");
+	free(serial);
+	EVP_PKEY_free(key);
+	free(home);
+}
+
+/* The station died before Vault's reply arrived: no serial, nothing to
+ * look up.  The run still ends (FAIL), nothing is asked of Vault's PKI,
+ * and the log tells the administrator where to look. */
+static void
+test_recovery_without_a_recorded_reply_ends_the_run(void **state)
+{
+	struct fx *fx = *state;
+	EVP_PKEY *key = pki_key_ec("P-256");
+	char *home = NULL;
+	int64_t id = dead_run_in_ca_sign(fx, key, "REC-V4", &home);
+
+	struct station *st = open_station(fx, home);
+	struct run_record r = { 0 };
+	assert_int_equal(ledger_run_get(st->ledger, id, &r, NULL), ST_OK);
+	assert_string_equal(r.result, "FAIL");
+	assert_string_equal(r.failed_step, "ca-sign");
+	assert_null(r.cert_serial);
+	ledger_run_record_clear(&r);
+	assert_int_equal(fx->vault->n_requests, 0);
+	assert_true(ca_test_seen("find it at the CA"));
+
+	station_close(st);
+	unsetenv("STATION_HOME");
 	EVP_PKEY_free(key);
 	free(home);
 }
@@ -351,11 +433,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_find_by_key_returns_what_vault_issued_for_that_key),
-		T(test_find_by_key_on_an_empty_mount_finds_nothing),
-		T(test_find_by_key_with_a_refused_token_is_a_ca_error),
+		T(test_find_issued_reads_the_recorded_serial_and_lists_nothing),
+		T(test_find_issued_with_a_refused_token_is_a_ca_error),
 		T(test_recovery_finds_what_vault_issued_for_a_dead_run),
 		T(test_recovery_leaves_another_devices_certificate_alone),
+		T(test_recovery_in_a_mount_of_10000_certificates_reads_one),
+		T(test_recovery_without_a_recorded_reply_ends_the_run),
 		cmocka_unit_test(test_no_credential_in_any_log_line_or_cause),
 	};
 
