@@ -222,6 +222,7 @@ profile_clear(struct profile *p)
 	strv_free(p->san_dns_templates);
 	strv_free(p->san_uri_templates);
 	free(p->topic_template);
+	free(p->label_pattern);
 	memset(p, 0, sizeof *p);
 }
 

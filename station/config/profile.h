@@ -55,6 +55,13 @@ struct profile {
 	int smoke_required;   /* FAIL when no broker is configured */
 	int tls_min_version;  /* 12 or 13 (smoke test), default 13 */
 	char *topic_template; /* "factory/selftest/${cn}" */
+	/* The label rule (struct scan_rule, scan_format.h): how a scanned
+	 * label for this profile's slots is normalised and checked before
+	 * anything runs. */
+	int label_trim;	       /* label_trim = yes */
+	int label_case;	       /* enum scan_case: keep, upper, lower */
+	char *label_pattern;   /* POSIX ERE, NULL: any */
+	int label_check_digit; /* enum scan_checksum: none, luhn, mod36 */
 };
 
 /*
