@@ -25,6 +25,8 @@
 
 #include "station/cli/cmd.h"
 #include "station/config/config.h"
+#include "station/config/profile.h"
+#include "station/config/scan_format.h"
 #include "db/ledger.h"
 #include "station/ca/ca.h"
 #include "station/pipeline/station.h"
@@ -97,6 +99,49 @@ ledger_tail_cb(const struct run_record *r, void *ctx)
 	return 0;
 }
 
+/* Each slot's label rule, from its profile (scan_format.h): formats[i]
+ * for slot position i (owned by the caller, freed with
+ * label_formats_free; NULL where the profile has no rule). */
+static st_err
+label_formats_new(const struct station *st, const struct fixture *fx,
+    struct ui_model *m, struct scan_format ***out, char **cause)
+{
+	struct scan_format **formats = xcalloc(fx->n_slots, sizeof *formats);
+	st_err err = ST_OK;
+
+	for (size_t i = 0; i < fx->n_slots; i++) {
+		const struct profile *p = config_profile(st->cfg,
+		    fx->slots[i].profile ? fx->slots[i].profile : "default");
+		struct scan_rule rule;
+
+		if (p == NULL)
+			continue; /* the run FAILs at connect, naming it */
+		rule = (struct scan_rule){
+			.pattern = p->label_pattern,
+			.checksum = (enum scan_checksum)p->label_check_digit,
+			.trim = p->label_trim,
+			.fold = (enum scan_case)p->label_case,
+		};
+		err = scan_format_from_rule(&rule, &formats[i], cause);
+		if (err) {
+			err = st_wrap(cause, err, "[profile %s] label rule",
+			    p->name);
+			break;
+		}
+		m->slots[i].label_format = formats[i];
+	}
+	*out = formats;
+	return err;
+}
+
+static void
+label_formats_free(struct scan_format **formats, size_t n)
+{
+	for (size_t i = 0; formats != NULL && i < n; i++)
+		scan_format_free(formats[i]);
+	free(formats);
+}
+
 /* Header and panels from the station and the fixture. */
 static void
 model_setup(struct ui_model *m, const struct station *st,
@@ -157,6 +202,13 @@ locate(void *ctx, const char *serial, const char *operator_id,
 	return line_locate_start(ctx, &job, cause);
 }
 
+/* The abort key: the run ends as a FAIL "aborted by operator". */
+static st_err
+abort_slot(void *ctx, unsigned slot_index, char **cause)
+{
+	return line_abort(ctx, slot_index, cause);
+}
+
 /* Boards plugged into usb: slots start runs.  Without hotplug here the
  * screen still works by scans: say so on the message line. */
 static void
@@ -189,6 +241,7 @@ cmd_ui_exec(const struct station_opts *so, int argc, char **argv)
 	struct line *line = NULL;
 	struct event_bus bus = { 0 };
 	struct ui_model m = { 0 };
+	struct scan_format **formats = NULL;
 	char *cause = NULL, *log_path = NULL;
 	FILE *log_fp = NULL;
 	int rc;
@@ -226,10 +279,15 @@ cmd_ui_exec(const struct station_opts *so, int argc, char **argv)
 	if (line_new(st, fx, &bus, &line, &cause) != ST_OK)
 		goto fail;
 	model_setup(&m, st, fx, &o);
+	if (label_formats_new(st, fx, &m, &formats, &cause) != ST_OK)
+		goto fail;
 	if (!o.no_hotplug && line_usb_slots(fx) > 0)
 		enable_hotplug(line, &m, &o);
 
-	struct ui_ops ops = { .ctx = line, .submit = submit, .locate = locate };
+	struct ui_ops ops = { .ctx = line,
+		.submit = submit,
+		.locate = locate,
+		.abort = abort_slot };
 	if (ui_run(&m, q, &ops, &cause) != ST_OK)
 		goto fail;
 	if (ui_model_running(&m) > 0)
@@ -245,6 +303,8 @@ out:
 	event_bus_clear(&bus);
 	ui_queue_free(q);
 	ui_model_free(&m);
+	if (fx != NULL)
+		label_formats_free(formats, fx->n_slots);
 	fixture_free(fx);
 	station_close(st);
 	log_set_file(NULL);
