@@ -25,7 +25,6 @@
 
 #include "station/cli/cmd.h"
 #include "station/config/config.h"
-#include "station/config/profile.h"
 #include "station/config/scan_format.h"
 #include "db/ledger.h"
 #include "station/ca/ca.h"
@@ -97,49 +96,6 @@ ledger_tail_cb(const struct run_record *r, void *ctx)
 		    r->slot, serial, r->result ? r->result : "?");
 	ui_model_ledger_append(m, line);
 	return 0;
-}
-
-/* Each slot's label rule, from its profile (scan_format.h): formats[i]
- * for slot position i (owned by the caller, freed with
- * label_formats_free; NULL where the profile has no rule). */
-static st_err
-label_formats_new(const struct station *st, const struct fixture *fx,
-    struct ui_model *m, struct scan_format ***out, char **cause)
-{
-	struct scan_format **formats = xcalloc(fx->n_slots, sizeof *formats);
-	st_err err = ST_OK;
-
-	for (size_t i = 0; i < fx->n_slots; i++) {
-		const struct profile *p = config_profile(st->cfg,
-		    fx->slots[i].profile ? fx->slots[i].profile : "default");
-		struct scan_rule rule;
-
-		if (p == NULL)
-			continue; /* the run FAILs at connect, naming it */
-		rule = (struct scan_rule){
-			.pattern = p->label_pattern,
-			.checksum = (enum scan_checksum)p->label_check_digit,
-			.trim = p->label_trim,
-			.fold = (enum scan_case)p->label_case,
-		};
-		err = scan_format_from_rule(&rule, &formats[i], cause);
-		if (err) {
-			err = st_wrap(cause, err, "[profile %s] label rule",
-			    p->name);
-			break;
-		}
-		m->slots[i].label_format = formats[i];
-	}
-	*out = formats;
-	return err;
-}
-
-static void
-label_formats_free(struct scan_format **formats, size_t n)
-{
-	for (size_t i = 0; formats != NULL && i < n; i++)
-		scan_format_free(formats[i]);
-	free(formats);
 }
 
 /* Header and panels from the station and the fixture. */
@@ -279,8 +235,10 @@ cmd_ui_exec(const struct station_opts *so, int argc, char **argv)
 	if (line_new(st, fx, &bus, &line, &cause) != ST_OK)
 		goto fail;
 	model_setup(&m, st, fx, &o);
-	if (label_formats_new(st, fx, &m, &formats, &cause) != ST_OK)
+	if (scan_formats_for_fixture(st->cfg, fx, &formats, &cause) != ST_OK)
 		goto fail;
+	for (size_t i = 0; i < fx->n_slots; i++)
+		m.slots[i].label_format = formats[i];
 	if (!o.no_hotplug && line_usb_slots(fx) > 0)
 		enable_hotplug(line, &m, &o);
 
@@ -304,7 +262,7 @@ out:
 	ui_queue_free(q);
 	ui_model_free(&m);
 	if (fx != NULL)
-		label_formats_free(formats, fx->n_slots);
+		scan_formats_free(formats, fx->n_slots);
 	fixture_free(fx);
 	station_close(st);
 	log_set_file(NULL);

@@ -6,6 +6,9 @@
 #include <string.h>
 #include <stdlib.h>
 
+#include "station/config/config.h"
+#include "station/config/fixture.h"
+#include "station/config/profile.h"
 #include "station/util/text.h"
 #include "station/util/xalloc.h"
 
@@ -184,4 +187,45 @@ scan_format_label(const struct scan_format *f, const char *label, char *out,
 			out[i] = (char)tolower(c);
 	}
 	return scan_format_check(f, out);
+}
+
+st_err
+scan_formats_for_fixture(const struct config *cfg, const struct fixture *fx,
+    struct scan_format ***out, char **cause)
+{
+	struct scan_format **formats =
+	    xcalloc(fx->n_slots + 1, sizeof *formats);
+	st_err err = ST_OK;
+
+	for (size_t i = 0; i < fx->n_slots; i++) {
+		const char *name =
+		    fx->slots[i].profile ? fx->slots[i].profile : "default";
+		const struct profile *p = config_profile(cfg, name);
+		struct scan_rule rule;
+
+		if (p == NULL)
+			continue;
+		rule = (struct scan_rule){
+			.pattern = p->label_pattern,
+			.checksum = (enum scan_checksum)p->label_check_digit,
+			.trim = p->label_trim,
+			.fold = (enum scan_case)p->label_case,
+		};
+		err = scan_format_from_rule(&rule, &formats[i], cause);
+		if (err) {
+			err = st_wrap(cause, err, "[profile %s] label rule",
+			    p->name);
+			break;
+		}
+	}
+	*out = formats;
+	return err;
+}
+
+void
+scan_formats_free(struct scan_format **formats, size_t n)
+{
+	for (size_t i = 0; formats != NULL && i < n; i++)
+		scan_format_free(formats[i]);
+	free(formats);
 }

@@ -70,6 +70,19 @@ const char *scan_format_check(const struct scan_format *f, const char *serial);
 const char *scan_format_label(const struct scan_format *f, const char *label,
     char *out, size_t size);
 
+struct config;
+struct fixture;
+
+/*
+ * The label rule of every slot of `fx`, from its profile in `cfg`:
+ * (*out)[i] belongs to fx->slots[i], NULL where the profile has no rule
+ * or is unknown (that slot's run FAILs at connect, naming it).  *out is
+ * owned by the caller: scan_formats_free(*out, fx->n_slots).
+ */
+st_err scan_formats_for_fixture(const struct config *cfg,
+    const struct fixture *fx, struct scan_format ***out, char **cause);
+void scan_formats_free(struct scan_format **formats, size_t n);
+
 /* 1 if the letters and digits of `s` pass ISO/IEC 7064 MOD 37,36 (at
  * least two of them; any other byte is skipped). */
 int mod36_valid(const char *s);

@@ -214,18 +214,18 @@ test_batch_scan_lines_obey_the_format(void **state)
 			     NULL),
 	    ST_OK);
 
-	assert_int_equal(scan_line_parse("AB-79927398713 S1\n", fx, f, &serial,
-			     &slot, &why),
+	assert_int_equal(scan_line_parse("AB-79927398713 S1\n", fx, NULL, f,
+			     &serial, &slot, &why),
 	    SCAN_REFUSED);
 	assert_string_equal(why, "unknown label format");
 	assert_null(serial);
-	assert_int_equal(scan_line_parse("SN-79927398714\n", fx, f, &serial,
-			     &slot, &why),
+	assert_int_equal(scan_line_parse("SN-79927398714\n", fx, NULL, f,
+			     &serial, &slot, &why),
 	    SCAN_REFUSED);
 	assert_string_equal(why, "checksum failure");
 	assert_null(serial);
-	assert_int_equal(scan_line_parse("SN-79927398713 S1\n", fx, f, &serial,
-			     &slot, &why),
+	assert_int_equal(scan_line_parse("SN-79927398713 S1\n", fx, NULL, f,
+			     &serial, &slot, &why),
 	    SCAN_OK);
 	assert_string_equal(serial, "SN-79927398713");
 	assert_int_equal(slot, 1);
@@ -238,15 +238,15 @@ test_batch_scan_lines_obey_the_format(void **state)
 		"8713\n",
 		"SN-79927398713 S1\xff\n" };
 	for (size_t i = 0; i < sizeof tainted / sizeof tainted[0]; i++) {
-		assert_int_equal(scan_line_parse(tainted[i], fx, f, &serial,
-				     &slot, &why),
+		assert_int_equal(scan_line_parse(tainted[i], fx, NULL, f,
+				     &serial, &slot, &why),
 		    SCAN_REFUSED);
 		assert_string_equal(why,
 		    "the scan holds a control or non-ASCII byte");
 		assert_null(serial);
 	}
 	/* A tab is a separator like a space. */
-	assert_int_equal(scan_line_parse("SN-79927398713\tS1\r\n", fx, f,
+	assert_int_equal(scan_line_parse("SN-79927398713\tS1\r\n", fx, NULL, f,
 			     &serial, &slot, &why),
 	    SCAN_OK);
 	assert_int_equal(slot, 1);
