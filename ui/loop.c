@@ -33,6 +33,7 @@ struct loop {
 	int confirm_quit;   /* F10 once while slots run */
 	int quitting;	    /* F10 twice: wait for the running slots */
 	long confirm_abort; /* slot position F8 was pressed on once, or -1 */
+	int prev_key;	    /* the key before this one */
 	int quit;
 };
 
@@ -169,12 +170,15 @@ overlay_key(struct loop *lp, int ch)
 }
 
 /* Enter: a scan when something was typed, else the selected slot's
- * detail view (its whole reason and next step). */
+ * detail view (its whole reason and next step).  A scanner that ends a
+ * scan with CR LF sends the LF on an empty line: that is no Enter. */
 static void
-enter(struct loop *lp)
+enter(struct loop *lp, int ch, int prev)
 {
 	struct ui_action act = { 0 };
 
+	if (lp->scan.len == 0 && ch == '\n' && prev == '\r')
+		return;
 	if (lp->scan.len == 0) {
 		lp->detail = 1;
 		return;
@@ -188,9 +192,11 @@ static void
 key(struct loop *lp, int ch)
 {
 	struct ui_action act = { 0 };
+	int prev = lp->prev_key;
 
 	if (ch == KEY_RESIZE)
 		return;
+	lp->prev_key = ch;
 	if (overlay_key(lp, ch))
 		return;
 	if (ch == KEY_F(10) || ch == CTRL('q') || ch == CTRL('c')) {
@@ -229,7 +235,7 @@ key(struct loop *lp, int ch)
 	case '\n':
 	case '\r':
 	case KEY_ENTER:
-		enter(lp);
+		enter(lp, ch, prev);
 		break;
 	case KEY_BACKSPACE:
 	case 127:
