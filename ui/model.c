@@ -185,21 +185,22 @@ count_device(struct ui_model *m, const char *serial, int pass)
 
 	m->runs++;
 	if (serial[0] == '\0') {
-		m->anonymous_failed += !pass;
-		m->passed += pass; /* cannot happen: a PASS knows its serial */
-		return;
+		/* no serial scanned or reported: a device of its own */
+		m->anonymous_passed += pass != 0;
+		m->anonymous_failed += pass == 0;
+	} else {
+		d = find_device(m, serial);
+		if (d == NULL) {
+			m->devices = xrealloc(m->devices,
+			    (m->n_devices + 1) * sizeof *m->devices);
+			d = &m->devices[m->n_devices++];
+			ui_copy(d->serial, sizeof d->serial, serial);
+			d->passed = 0;
+		}
+		if (pass)
+			d->passed = 1;
 	}
-	d = find_device(m, serial);
-	if (d == NULL) {
-		m->devices = xrealloc(m->devices,
-		    (m->n_devices + 1) * sizeof *m->devices);
-		d = &m->devices[m->n_devices++];
-		ui_copy(d->serial, sizeof d->serial, serial);
-		d->passed = 0;
-	}
-	if (pass)
-		d->passed = 1;
-	m->passed = 0;
+	m->passed = m->anonymous_passed;
 	m->failed = m->anonymous_failed;
 	for (size_t i = 0; i < m->n_devices; i++) {
 		if (m->devices[i].passed)

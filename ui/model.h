@@ -128,7 +128,9 @@ struct ui_model {
 	 * a duplicate); a run without any serial counts as its own device */
 	struct ui_device *devices;
 	size_t n_devices;
-	unsigned anonymous_failed; /* FAILed runs that never had a serial */
+	unsigned anonymous_passed, anonymous_failed; /* runs without any
+	                                                serial (the device
+	                                                never answered) */
 };
 
 /* Zero `m` and give it `n_slots` (>= 1) idle slots numbered 1..n. */
