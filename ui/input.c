@@ -78,6 +78,77 @@ scan_serial(struct ui_model *m, const char *serial, struct ui_action *act)
 	ui_model_message(m, 0, "%s: looking for its board...", serial);
 }
 
+/* Letters then digits, as slot labels are ("S12"): the length of the
+ * letters, or 0 when `s` is not of that shape. */
+static size_t
+label_shape(const char *s)
+{
+	size_t letters = 0, digits = 0;
+
+	while (isalpha((unsigned char)s[letters]))
+		letters++;
+	while (isdigit((unsigned char)s[letters + digits]))
+		digits++;
+	if (letters == 0 || letters > 4 || digits == 0 || digits > 3 ||
+	    s[letters + digits] != '\0')
+		return 0;
+	return letters;
+}
+
+/* `scan` looks like a label of this fixture (the letters of one of its
+ * slot labels and a number) but names none of its slots: a mis-scan of
+ * another fixture's label, never a serial. */
+static int
+names_no_slot(const struct ui_model *m, const char *scan)
+{
+	size_t n = label_shape(scan);
+
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < m->n_slots; i++) {
+		const char *label = m->slots[i].label;
+
+		if (label_shape(label) == n && strncasecmp(label, scan, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The rule of the slot the scan goes to: the armed slot's, else (a lone
+ * scan) the first slot whose rule takes it.  1 with the serial in `out`;
+ * else 0 after saying why on the message line. */
+static int
+label_to_serial(struct ui_model *m, const char *scan, char *out, size_t size)
+{
+	static const char not_serial[] = "not a device serial";
+	const char *bad = not_serial;
+	size_t from = 0, to = m->n_slots;
+
+	if (m->armed_slot >= 0 && (size_t)m->armed_slot < m->n_slots) {
+		from = (size_t)m->armed_slot;
+		to = from + 1;
+	}
+	for (size_t i = from; i < to; i++) {
+		const char *why = scan_format_label(m->slots[i].label_format,
+		    scan, out, size);
+
+		if (why == NULL && !serial_is_valid(out))
+			why = not_serial;
+		if (why == NULL)
+			why = scan_format_check(m->format, out);
+		if (why == NULL)
+			return 1;
+		if (i == from)
+			bad = why; /* the first slot's reason is shown */
+	}
+	if (bad == not_serial)
+		ui_model_message(m, 1, "unknown scan '%s'", scan);
+	else
+		ui_model_message(m, 1,
+		    "'%s': %s: scan refused, nothing started", scan, bad);
+	return 0;
+}
+
 /* "OP:alice" -> "alice" if `text` starts with `prefix` (any case). */
 static const char *
 after_prefix(const char *text, const char *prefix)
@@ -92,7 +163,7 @@ after_prefix(const char *text, const char *prefix)
 void
 ui_input_scan(struct ui_model *m, const char *text, struct ui_action *act)
 {
-	char scan[UI_SCAN_MAX];
+	char scan[UI_SCAN_MAX], serial[UI_NAME_MAX];
 	size_t len;
 	const char *start_at = text, *v;
 	long pos;
@@ -142,17 +213,14 @@ ui_input_scan(struct ui_model *m, const char *text, struct ui_action *act)
 		ui_model_message(m, 0, "batch %s", v);
 		return;
 	}
-	if (serial_is_valid(scan)) {
-		const char *bad = scan_format_check(m->format, scan);
-
-		if (bad != NULL) {
-			ui_model_message(m, 1, "'%s': %s", scan, bad);
-			return;
-		}
-		scan_serial(m, scan, act);
+	if (names_no_slot(m, scan)) {
+		ui_model_message(m, 1,
+		    "no slot %s: this fixture's slots are %s..%s", scan,
+		    m->slots[0].label, m->slots[m->n_slots - 1].label);
 		return;
 	}
-	ui_model_message(m, 1, "unknown scan '%s'", scan);
+	if (label_to_serial(m, scan, serial, sizeof serial))
+		scan_serial(m, serial, act);
 }
 
 void

@@ -5,13 +5,22 @@
  *
  * Scan grammar (checked in this order, after trimming white space):
  *
- *	<slot label>   e.g. S2: with a serial pending, start it on that
- *	               slot; otherwise select the slot and send the next
- *	               serial there (so "S2, SN-1" and "SN-1, S2" both work)
+ *	<slot label>   e.g. S2 (any case): with a serial pending, start it
+ *	               on that slot; otherwise select the slot and send the
+ *	               next serial there (so "S2, SN-1" and "SN-1, S2" both
+ *	               work)
  *	OP:<id>        operator badge: sets the operator (1..32 of
  *	               [A-Za-z0-9._-])
  *	LOT:<id>       batch / lot: sets the batch (1..64 of the same)
- *	<serial>       a device serial (serial_is_valid): starts at once on
+ *	<like a label> the letters of a slot label and a number, naming no
+ *	               slot (S9 on a four-slot fixture): "no slot S9"
+ *	<serial>       a device serial: the label rule of the slot's profile
+ *	               (ui_slot.label_format: trim, case, pattern, check
+ *	               digit; for a lone scan, the first slot whose rule
+ *	               takes it) turns the scan into the serial, which must
+ *	               then be serial_is_valid and fit [station]
+ *	               serial_pattern (model.format); a scan no rule takes
+ *	               is refused on the spot, naming why.  Starts at once on
  *	               the slot whose label was scanned just before; else
  *	               (a lone scan) the line looks for the idle slot whose
  *	               board reports it and starts there (UI_ACT_LOCATE),

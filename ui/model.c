@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ui/model.h"
 #include "station/pipeline/advice.h"
+#include "station/util/clock.h"
 #include "station/util/xalloc.h"
 
 const char *
@@ -76,9 +78,7 @@ ui_model_free(struct ui_model *m)
 {
 	if (m == NULL)
 		return;
-	for (size_t i = 0; i < m->n_passed_serials; i++)
-		free(m->passed_serials[i]);
-	free(m->passed_serials);
+	free(m->devices);
 	free(m->slots);
 	memset(m, 0, sizeof *m);
 }
@@ -113,7 +113,7 @@ ui_model_slot_by_label(const struct ui_model *m, const char *label)
 {
 	for (size_t i = 0; i < m->n_slots; i++) {
 		if (m->slots[i].label[0] != '\0' &&
-		    strcmp(m->slots[i].label, label) == 0)
+		    strcasecmp(m->slots[i].label, label) == 0)
 			return (long)i;
 	}
 	return -1;
@@ -150,6 +150,7 @@ ui_model_slot_started(struct ui_model *m, size_t i, const char *serial,
 		return;
 	s = &m->slots[i];
 	ui_copy(s->serial, sizeof s->serial, serial);
+	s->reported[0] = '\0';
 	s->state = UI_SLOT_RUNNING;
 	s->has_step = 0;
 	s->progress = 0;
@@ -159,16 +160,54 @@ ui_model_slot_started(struct ui_model *m, size_t i, const char *serial,
 	s->headline[0] = '\0';
 	s->reason[0] = '\0';
 	s->next[0] = '\0';
+	s->no_smoke = 0;
+	s->already[0] = '\0';
+	s->step_deadline_ms = 0;
+	s->abort_asked = 0;
 }
 
-static void
-remember_pass(struct ui_model *m, const char *serial)
+static struct ui_device *
+find_device(const struct ui_model *m, const char *serial)
 {
-	if (serial[0] == '\0' || ui_model_serial_taken(m, serial) == 2)
-		return;
-	m->passed_serials = xrealloc(m->passed_serials,
-	    (m->n_passed_serials + 1) * sizeof *m->passed_serials);
-	m->passed_serials[m->n_passed_serials++] = xstrdup(serial);
+	for (size_t i = 0; i < m->n_devices; i++) {
+		if (strcmp(m->devices[i].serial, serial) == 0)
+			return &m->devices[i];
+	}
+	return NULL;
+}
+
+/* A run of `serial` ended: the device counts once, and a PASS at any of
+ * its runs makes it a PASSed device for good. */
+static void
+count_device(struct ui_model *m, const char *serial, int pass)
+{
+	struct ui_device *d;
+
+	m->runs++;
+	if (serial[0] == '\0') {
+		/* no serial scanned or reported: a device of its own */
+		m->anonymous_passed += pass != 0;
+		m->anonymous_failed += pass == 0;
+	} else {
+		d = find_device(m, serial);
+		if (d == NULL) {
+			m->devices = xrealloc(m->devices,
+			    (m->n_devices + 1) * sizeof *m->devices);
+			d = &m->devices[m->n_devices++];
+			ui_copy(d->serial, sizeof d->serial, serial);
+			d->passed = 0;
+		}
+		if (pass)
+			d->passed = 1;
+	}
+	m->passed = m->anonymous_passed;
+	m->failed = m->anonymous_failed;
+	for (size_t i = 0; i < m->n_devices; i++) {
+		if (m->devices[i].passed)
+			m->passed++;
+		else
+			m->failed++;
+	}
 }
 
 static void
@@ -176,9 +215,14 @@ ledger_line_for(struct ui_model *m, const struct ui_slot *s)
 {
 	char line[UI_TEXT_MAX];
 
-	if (s->state == UI_SLOT_PASS)
-		ui_fmt(line, sizeof line, "#%" PRId64 " %-4s %-20s PASS",
-		    s->run_id, s->label, s->serial[0] ? s->serial : "-");
+	if (s->state == UI_SLOT_PASS && s->already[0] != '\0')
+		ui_fmt(line, sizeof line, "#%" PRId64 " %-4s %-20s %s",
+		    s->run_id, s->label, s->serial[0] ? s->serial : "-",
+		    s->already);
+	else if (s->state == UI_SLOT_PASS)
+		ui_fmt(line, sizeof line, "#%" PRId64 " %-4s %-20s PASS%s",
+		    s->run_id, s->label, s->serial[0] ? s->serial : "-",
+		    s->no_smoke ? " (no smoke test)" : "");
 	else
 		ui_fmt(line, sizeof line,
 		    "#%" PRId64 " %-4s %-20s FAIL at %s: %s", s->run_id,
@@ -187,18 +231,37 @@ ledger_line_for(struct ui_model *m, const struct ui_slot *s)
 	ui_model_ledger_push(m, line);
 }
 
+/* "ALREADY PASS (run 12, 2026-12-07 11:02)", the time in UTC. */
+static void
+already_text(struct ui_slot *s, const struct ui_event *ev)
+{
+	char when[21];
+
+	clock_iso8601_utc(when, ev->already_at / 1000);
+	when[10] = ' ';
+	when[16] = '\0'; /* minutes are enough to recognise it */
+	ui_fmt(s->already, sizeof s->already,
+	    "ALREADY PASS (run %" PRId64 ", %s)", ev->already_run, when);
+}
+
 static void
 run_end(struct ui_model *m, struct ui_slot *s, const struct ui_event *ev,
     uint64_t now_ms)
 {
 	s->ended_ms = now_ms;
+	s->step_deadline_ms = 0;
+	count_device(m, s->reported[0] ? s->reported : s->serial, ev->pass);
 	if (ev->pass) {
 		s->progress = 100;
 		s->state = UI_SLOT_PASS;
 		s->has_step = 0;
-		m->passed++;
-		remember_pass(m, s->serial);
-		ui_model_message(m, 0, "%s: %s PASS", s->label, s->serial);
+		s->no_smoke = ev->no_smoke;
+		if (ev->already_run > 0)
+			already_text(s, ev);
+		ui_model_message(m, 0, "%s: %s %s", s->label, s->serial,
+		    s->already[0]   ? s->already :
+			s->no_smoke ? "PASS (no smoke test)" :
+				      "PASS");
 	} else {
 		s->state = UI_SLOT_FAIL;
 		if (ev->step < STEP__COUNT) {
@@ -211,7 +274,6 @@ run_end(struct ui_model *m, struct ui_slot *s, const struct ui_event *ev,
 		    advice_next_step(s->step, ev->err));
 		if (ev->text != NULL)
 			ui_copy(s->reason, sizeof s->reason, ev->text);
-		m->failed++;
 		m->bells++;
 		ui_model_message(m, 1, "%s: %s FAIL: %s", s->label,
 		    s->serial[0] ? s->serial : "-", s->headline);
@@ -270,6 +332,8 @@ ui_model_apply(struct ui_model *m, const struct ui_event *ev, uint64_t now_ms)
 	s = &m->slots[pos];
 	if (ev->run_id != 0)
 		s->run_id = ev->run_id;
+	if (ev->serial != NULL && ev->kind != EVENT_INFO)
+		ui_copy(s->reported, sizeof s->reported, ev->serial);
 	switch (ev->kind) {
 	case EVENT_RUN_START:
 		/* Not started by a scan here (a board plugged in): no
@@ -280,6 +344,8 @@ ui_model_apply(struct ui_model *m, const struct ui_event *ev, uint64_t now_ms)
 		s->device_note[0] = '\0';
 		break;
 	case EVENT_STEP_START:
+		s->step_deadline_ms = ev->deadline_ms;
+		/* fall through */
 	case EVENT_STEP_OK:
 		s->state = UI_SLOT_RUNNING;
 		s->step = ev->step;
@@ -309,15 +375,16 @@ ui_model_apply(struct ui_model *m, const struct ui_event *ev, uint64_t now_ms)
 int
 ui_model_serial_taken(const struct ui_model *m, const char *serial)
 {
+	const struct ui_device *d;
+
 	for (size_t i = 0; i < m->n_slots; i++) {
 		if (m->slots[i].state == UI_SLOT_RUNNING &&
 		    strcmp(m->slots[i].serial, serial) == 0)
 			return 1;
 	}
-	for (size_t i = 0; i < m->n_passed_serials; i++) {
-		if (strcmp(m->passed_serials[i], serial) == 0)
-			return 2;
-	}
+	d = find_device(m, serial);
+	if (d != NULL && d->passed)
+		return 2;
 	return 0;
 }
 
@@ -367,6 +434,7 @@ ui_model_per_hour(const struct ui_model *m, uint64_t now_ms)
 	uint64_t span = now_ms > m->started_ms ? now_ms - m->started_ms : 0;
 	uint64_t done = (uint64_t)m->passed + m->failed;
 
+	/* devices finished per hour, as the yield counts them */
 	if (span < 60000)
 		return 0;
 	return (unsigned)(done * 3600000u / span);
@@ -380,4 +448,14 @@ ui_slot_elapsed_s(const struct ui_slot *s, uint64_t now_ms)
 	if (s->started_ms == 0 || end < s->started_ms)
 		return 0;
 	return (unsigned)((end - s->started_ms) / 1000);
+}
+
+int
+ui_slot_countdown_s(const struct ui_slot *s, uint64_t now_ms)
+{
+	if (s->state != UI_SLOT_RUNNING || s->step_deadline_ms == 0)
+		return -1;
+	if (s->step_deadline_ms <= now_ms)
+		return 0;
+	return (int)((s->step_deadline_ms - now_ms + 999) / 1000);
 }

@@ -17,6 +17,8 @@
 
 #include "station/pipeline/event.h"
 
+struct scan_format;
+
 #define UI_TEXT_MAX 256
 #define UI_NAME_MAX 72	  /* serials (64), labels, ids */
 #define UI_LEDGER_LINES 8 /* ledger tail kept for the screen */
@@ -36,7 +38,13 @@ struct ui_slot {
 	char label[UI_NAME_MAX];  /* slot barcode label */
 	char device[UI_TEXT_MAX]; /* device URI */
 	char profile[UI_NAME_MAX];
+	/* the slot profile's label rule (scan_format.h), borrowed; NULL:
+	 * labels are taken as scanned */
+	const struct scan_format *label_format;
 	char serial[UI_NAME_MAX]; /* scanned serial of the current run */
+	/* the serial the device reported in this run ("" until HELLO): the
+	 * device a yield counts, even when the label scanned was wrong */
+	char reported[UI_NAME_MAX];
 	enum ui_slot_state state;
 	int has_step;	     /* step is meaningful */
 	enum step step;	     /* current step, or the failed one */
@@ -47,6 +55,13 @@ struct ui_slot {
 	char headline[UI_TEXT_MAX]; /* FAIL: operator headline */
 	char reason[UI_TEXT_MAX];   /* FAIL: technical cause */
 	char next[UI_TEXT_MAX];	    /* FAIL: the operator's next step */
+	int no_smoke;		    /* PASS without the smoke test */
+	/* "ALREADY PASS (run 12, 2026-12-07 11:02)": the board PASSed
+	 * before (pipeline.h, already_run_id); "" otherwise */
+	char already[UI_NAME_MAX];
+	uint64_t step_deadline_ms; /* the running step's deadline
+	                               (monotonic), 0: none known */
+	int abort_asked;	   /* the operator asked to abort the run */
 	/* Hotplug slots: "waiting for device" or "device removed" from the
 	 * line's EVENT_INFO_WAITING and EVENT_INFO_REMOVED, "" once a run
 	 * starts (or without hotplug). */
@@ -65,6 +80,17 @@ struct ui_event {
 	char *text;   /* owned, may be NULL */
 	st_err err;
 	int pass;
+	int no_smoke;	      /* EVENT_RUN_END: PASS, smoke test skipped */
+	int64_t already_run;  /* EVENT_RUN_END: ALREADY PASS, that run */
+	int64_t already_at;   /* its end, unix ms */
+	uint64_t deadline_ms; /* EVENT_STEP_START: the step's deadline */
+};
+
+/* A device seen this session: yield counts devices, not runs, so a board
+ * that FAILs and then PASSes on a retry counts once, as a pass. */
+struct ui_device {
+	char serial[UI_NAME_MAX];
+	int passed;
 };
 
 struct scan_format;
@@ -77,8 +103,9 @@ struct ui_model {
 	char profiles[UI_TEXT_MAX]; /* "default" or "default, rsa" */
 	char ca[UI_TEXT_MAX];	    /* CA backend description */
 	char broker[UI_TEXT_MAX];   /* "host:port" or "no broker" */
-	unsigned passed, failed;
-	uint64_t started_ms; /* when the screen opened */
+	unsigned passed, failed;    /* devices: PASSed, not (yet) PASSed */
+	unsigned runs;		    /* runs ended this session */
+	uint64_t started_ms;	    /* when the screen opened */
 
 	struct ui_slot *slots; /* owned, n_slots >= 1 */
 	size_t n_slots;
@@ -97,9 +124,13 @@ struct ui_model {
 	char ledger[UI_LEDGER_LINES][UI_TEXT_MAX];
 	size_t n_ledger;
 
-	/* serials PASSed this session (duplicates are refused) */
-	char **passed_serials;
-	size_t n_passed_serials;
+	/* devices seen this session, by serial (a PASSed one is refused as
+	 * a duplicate); a run without any serial counts as its own device */
+	struct ui_device *devices;
+	size_t n_devices;
+	unsigned anonymous_passed, anonymous_failed; /* runs without any
+	                                                serial (the device
+	                                                never answered) */
 };
 
 /* Zero `m` and give it `n_slots` (>= 1) idle slots numbered 1..n. */
@@ -118,7 +149,8 @@ void ui_model_set_slot(struct ui_model *m, size_t i, unsigned index,
     const char *label, const char *device, const char *profile);
 /* 0-based position of the slot numbered `index`, or -1. */
 long ui_model_slot_pos(const struct ui_model *m, int index);
-/* 0-based position of the slot labelled `label` (exact), or -1. */
+/* 0-based position of the slot labelled `label` (any case, as a
+ * scanner with Caps Lock types it), or -1. */
 long ui_model_slot_by_label(const struct ui_model *m, const char *label);
 /* First slot that is not running, or -1 when every slot is busy. */
 long ui_model_next_free(const struct ui_model *m);
@@ -146,11 +178,16 @@ void ui_model_ledger_push(struct ui_model *m, const char *line);
 /* Add a line at the bottom (for loading the tail newest first). */
 void ui_model_ledger_append(struct ui_model *m, const char *line);
 
-/* Yield in percent (0 when nothing finished) and devices per hour since
+/* Yield in percent of devices (0 when none finished): those that PASSed
+ * (at their first run or a retry) over every device that ended a run;
+ * devices per hour since
  * the screen opened (0 in the first minute, so the figure is not wild). */
 unsigned ui_model_yield(const struct ui_model *m);
 unsigned ui_model_per_hour(const struct ui_model *m, uint64_t now_ms);
 /* Seconds the slot's run has taken (to now while running). */
 unsigned ui_slot_elapsed_s(const struct ui_slot *s, uint64_t now_ms);
+/* Seconds left before the running step's deadline (rounded up), or -1
+ * when the slot is not running or no deadline is known. */
+int ui_slot_countdown_s(const struct ui_slot *s, uint64_t now_ms);
 
 #endif

@@ -111,21 +111,27 @@ static void
 progress_bar(const struct ui_view *v, const struct ui_slot *s, int y, int x,
     int w)
 {
-	char head[48];
-	int bar_w, fill;
+	char head[48], left[16] = "";
+	int bar_w, fill, countdown = ui_slot_countdown_s(s, v->now_ms);
+	/* the bar takes the outcome's colour: never green on a FAIL */
+	attr_t bar = s->state == UI_SLOT_FAIL ? (attr_t)v->theme->bar_fail :
+						(attr_t)v->theme->bar;
 
-	ui_fmt(head, sizeof head, "%-12s %3d%% ",
-	    s->has_step ? step_name(s->step) : "starting", s->progress);
+	/* a long step shows the time left before its deadline */
+	if (countdown >= 0)
+		ui_fmt(left, sizeof left, "%3ds ", countdown);
+	ui_fmt(head, sizeof head, "%-12s %3d%% %s",
+	    s->has_step ? step_name(s->step) : "starting", s->progress, left);
 	put(y, x, w, head);
 	bar_w = w - (int)strlen(head) - 2;
 	if (bar_w < 4)
 		return;
 	fill = bar_w * s->progress / 100;
 	mvaddch(y, x + (int)strlen(head), '[');
-	attron((attr_t)v->theme->bar);
+	attron(bar);
 	for (int i = 0; i < bar_w; i++)
 		mvaddch(y, x + (int)strlen(head) + 1 + i, i < fill ? '#' : '.');
-	attroff((attr_t)v->theme->bar);
+	attroff(bar);
 	mvaddch(y, x + (int)strlen(head) + 1 + bar_w, ']');
 }
 
@@ -138,6 +144,13 @@ fail_area(const struct ui_view *v, const struct ui_slot *s, int y, int x, int h,
 	int band_h = h - text_rows;
 	int row;
 
+	/* Block letters whenever a PASS band of this height would get them:
+	 * the text then keeps the rows left (the headline at least), and
+	 * the detail view (Enter) has the rest. */
+	if (band_h < GLYPH_H && h >= GLYPH_H) {
+		band_h = GLYPH_H;
+		text_rows = h - band_h;
+	}
 	if (band_h < 1) {
 		band_h = h;
 		text_rows = 0;
@@ -156,6 +169,8 @@ fail_area(const struct ui_view *v, const struct ui_slot *s, int y, int x, int h,
 	put(row++, x, w, s->headline);
 	attroff(A_BOLD);
 	text_rows--;
+	if (text_rows == 0)
+		return;
 	row += wrapped(row, x, w,
 	    text_rows > 4     ? 3 :
 		text_rows > 2 ? 2 :
@@ -211,10 +226,12 @@ compact(const struct ui_view *v, const struct ui_slot *s, int selected, int y,
 	    s->state == UI_SLOT_FAIL	    ? (attr_t)v->theme->fail :
 					      A_NORMAL;
 
+	/* PASS and FAIL alike colour the slot's whole first row */
+	if (a != A_NORMAL)
+		band(y, x, 1, w, a);
 	attron(a);
 	mvprintw(y, x, "%-7s",
 	    s->state == UI_SLOT_PASS || s->state == UI_SLOT_FAIL ? word : "");
-	attroff(a);
 	if (s->state == UI_SLOT_RUNNING)
 		ui_fmt(line, sizeof line, "%s%-4s %-16s %-12s %3d%% %3us",
 		    selected ? ">" : " ", s->label, s->serial,
@@ -223,6 +240,12 @@ compact(const struct ui_view *v, const struct ui_slot *s, int selected, int y,
 	else if (s->state == UI_SLOT_FAIL)
 		ui_fmt(line, sizeof line, "%s%-4s %-16s %s",
 		    selected ? ">" : " ", s->label, s->serial, s->headline);
+	else if (s->state == UI_SLOT_PASS)
+		ui_fmt(line, sizeof line, "%s%-4s %-16s %s",
+		    selected ? ">" : " ", s->label, s->serial,
+		    s->already[0]   ? s->already :
+			s->no_smoke ? "(no smoke test)" :
+				      "");
 	else
 		ui_fmt(line, sizeof line, "%s%-4s %-16s %s",
 		    selected ? ">" : " ", s->label, s->serial,
@@ -230,6 +253,7 @@ compact(const struct ui_view *v, const struct ui_slot *s, int selected, int y,
 			s->state == UI_SLOT_IDLE ? "ready" :
 						   "");
 	put(y, x + 7, w - 7, line);
+	attroff(a);
 	if (h >= 2 && s->state == UI_SLOT_FAIL)
 		wrapped(y + 1, x + 8, w - 8, 1, "next: ", s->next);
 }
@@ -272,7 +296,85 @@ ui_panel_draw(const struct ui_view *v, const struct ui_slot *s, int selected,
 	}
 	if (s->state == UI_SLOT_RUNNING || s->state == UI_SLOT_FAIL)
 		progress_bar(v, s, y + 1, x, w);
+	else if (s->state == UI_SLOT_PASS && s->already[0] != '\0')
+		put(y + 1, x, w, s->already);
 	else if (s->state == UI_SLOT_PASS)
-		put(y + 1, x, w, "done: put the device on the PASS tray");
+		put(y + 1, x, w,
+		    s->no_smoke ? "PASS (no smoke test): to the PASS tray" :
+				  "done: put the device on the PASS tray");
 	state_area(v, s, y + 2, x, h - 2, w);
+}
+
+/* The state of a slot in words, for the detail view. */
+static void
+detail_state(const struct ui_slot *s, uint64_t now_ms, char *buf, size_t size)
+{
+	int countdown = ui_slot_countdown_s(s, now_ms);
+
+	switch (s->state) {
+	case UI_SLOT_RUNNING:
+		if (countdown >= 0)
+			ui_fmt(buf, size,
+			    "running %s, %ds before its deadline%s",
+			    s->has_step ? step_name(s->step) : "(starting)",
+			    countdown, s->abort_asked ? " (aborting)" : "");
+		else
+			ui_fmt(buf, size, "running %s%s",
+			    s->has_step ? step_name(s->step) : "(starting)",
+			    s->abort_asked ? " (aborting)" : "");
+		break;
+	case UI_SLOT_PASS:
+		ui_fmt(buf, size, "%s",
+		    s->already[0]   ? s->already :
+			s->no_smoke ? "PASS (no smoke test)" :
+				      "PASS");
+		break;
+	case UI_SLOT_FAIL:
+		ui_fmt(buf, size, "FAIL at %s",
+		    s->has_step ? step_name(s->step) : "?");
+		break;
+	case UI_SLOT_IDLE:
+		ui_fmt(buf, size, "idle%s%s", s->device_note[0] ? ": " : "",
+		    s->device_note);
+		break;
+	}
+}
+
+void
+ui_detail_draw(const struct ui_view *v, int top, int rows, int cols)
+{
+	const struct ui_model *m = v->model;
+	const struct ui_slot *s = &m->slots[m->selected];
+	char line[UI_TEXT_MAX * 2], state[UI_TEXT_MAX];
+	int y = top, end = top + rows;
+
+	if (rows < 3 || cols < 20)
+		return;
+	for (int r = top; r < end; r++)
+		mvhline(r, 0, ' ', cols);
+	detail_state(s, v->now_ms, state, sizeof state);
+	ui_fmt(line, sizeof line, "%s  %s  run #%lld  %s", s->label,
+	    s->serial[0] ? s->serial : "-", (long long)s->run_id, state);
+	attron(s->state == UI_SLOT_FAIL	 ? (attr_t)v->theme->fail :
+		s->state == UI_SLOT_PASS ? (attr_t)v->theme->pass :
+					   (attr_t)v->theme->title);
+	mvhline(y, 0, ' ', cols);
+	put(y++, 0, cols, line);
+	attroff((attr_t)v->theme->fail | (attr_t)v->theme->pass |
+	    (attr_t)v->theme->title);
+	ui_fmt(line, sizeof line, "device %s  profile %s", s->device,
+	    s->profile[0] ? s->profile : "default");
+	put(y++, 0, cols, line);
+	if (s->state == UI_SLOT_FAIL && y < end) {
+		attron(A_BOLD);
+		y += wrapped(y, 0, cols, end - y, "", s->headline);
+		attroff(A_BOLD);
+		if (y < end)
+			y += wrapped(y, 0, cols, end - y, "why: ", s->reason);
+		if (y < end)
+			y += wrapped(y, 0, cols, end - y, "next: ", s->next);
+	}
+	if (y < end)
+		put(end - 1, 0, cols,
+		    "Esc closes; a scan goes on to the scan line");
 }

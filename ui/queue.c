@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ui/queue.h"
+#include "station/pipeline/pipeline.h"
 #include "station/util/xalloc.h"
 
 struct ui_queue {
@@ -71,6 +72,14 @@ ui_queue_fd(const struct ui_queue *q)
 	return q->pipe_rd;
 }
 
+/* A PASS whose smoke test did not run (no broker configured). */
+static int
+run_skipped_smoke(const struct station_event *ev)
+{
+	return ev->kind == EVENT_RUN_END && ev->pass && ev->res != NULL &&
+	    ev->res->smoke != NULL && strcmp(ev->res->smoke, "skipped") == 0;
+}
+
 void
 ui_queue_sink(void *ctx, const struct station_event *ev)
 {
@@ -95,7 +104,13 @@ ui_queue_sink(void *ctx, const struct station_event *ev)
 		.text = ev->text ? xstrdup(ev->text) : NULL,
 		.err = ev->err,
 		.pass = ev->pass,
+		.no_smoke = run_skipped_smoke(ev),
+		.deadline_ms = ev->deadline_ms,
 	};
+	if (ev->kind == EVENT_RUN_END && ev->pass && ev->res != NULL) {
+		copy.already_run = ev->res->already_run_id;
+		copy.already_at = ev->res->already_at;
+	}
 
 	pthread_mutex_lock(&q->lock);
 	if (q->n == q->cap) {

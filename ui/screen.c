@@ -10,7 +10,14 @@
 #include "ui/screen.h"
 #include "station/util/text.h"
 
-enum { PAIR_PASS = 1, PAIR_FAIL, PAIR_HEADER, PAIR_BAD, PAIR_BAR };
+enum {
+	PAIR_PASS = 1,
+	PAIR_FAIL,
+	PAIR_HEADER,
+	PAIR_BAD,
+	PAIR_BAR,
+	PAIR_BAR_FAIL
+};
 
 #define PANEL_MIN_W 38
 
@@ -28,11 +35,13 @@ ui_theme_init(struct ui_theme *t)
 		init_pair(PAIR_HEADER, COLOR_WHITE, COLOR_BLUE);
 		init_pair(PAIR_BAD, COLOR_YELLOW, COLOR_RED);
 		init_pair(PAIR_BAR, COLOR_GREEN, -1);
+		init_pair(PAIR_BAR_FAIL, COLOR_RED, -1);
 		t->pass = COLOR_PAIR(PAIR_PASS) | A_BOLD;
 		t->fail = COLOR_PAIR(PAIR_FAIL) | A_BOLD;
 		t->header = COLOR_PAIR(PAIR_HEADER) | A_BOLD;
 		t->bad = COLOR_PAIR(PAIR_BAD) | A_BOLD;
 		t->bar = COLOR_PAIR(PAIR_BAR) | A_BOLD;
+		t->bar_fail = COLOR_PAIR(PAIR_BAR_FAIL) | A_BOLD;
 		t->title = A_BOLD | A_UNDERLINE;
 		return;
 	}
@@ -43,6 +52,7 @@ ui_theme_init(struct ui_theme *t)
 	t->header = A_REVERSE;
 	t->bad = A_REVERSE | A_BOLD;
 	t->bar = A_BOLD;
+	t->bar_fail = A_BOLD;
 	t->title = A_BOLD | A_UNDERLINE;
 }
 
@@ -138,6 +148,34 @@ grid(const struct ui_view *v, int top, int rows, int cols)
 	}
 }
 
+/* The last line: the keys, or what a quit is waiting for, counted from
+ * the model so it never says slots run when none does. */
+static void
+key_line(const struct ui_view *v, int cols)
+{
+	size_t running = ui_model_running(v->model);
+	char line[UI_TEXT_MAX];
+
+	if (v->quitting)
+		ui_fmt(line, sizeof line,
+		    " Quitting: waiting for %zu running slot(s) to end; "
+		    "no new runs",
+		    running);
+	else if (v->confirm_quit && running > 0)
+		ui_fmt(line, sizeof line,
+		    " %zu slot(s) running: F10 or ^Q again quits when they "
+		    "end, any other key stays",
+		    running);
+	else
+		ui_copy(line, sizeof line,
+		    " F1 help  Enter details  F5 retry  F8 abort  Tab select  "
+		    "F10 quit");
+	attron(A_REVERSE);
+	mvhline(LINES - 1, 0, ' ', cols);
+	mvaddnstr(LINES - 1, 0, line, cols);
+	attroff(A_REVERSE);
+}
+
 static void
 bottom(const struct ui_view *v, int ledger_top, int ledger_rows, int cols)
 {
@@ -167,26 +205,20 @@ bottom(const struct ui_view *v, int ledger_top, int ledger_rows, int cols)
 			}
 		}
 	}
-	attron(A_REVERSE);
-	mvhline(LINES - 1, 0, ' ', cols);
-	mvaddnstr(LINES - 1, 0,
-	    v->confirm_quit ?
-		" Slots are running: F10 or Ctrl-Q again quits when they end, any other key stays" :
-		" F1 help  F5/^R retry  Tab/arrows select  F10/^Q quit  ^L redraw",
-	    cols);
-	attroff(A_REVERSE);
+	key_line(v, cols);
 }
 
 static const char *const help_text[] = {
-	"KEYS",
-	"  F1          this help (any key closes it)",
+	"KEYS (F1 or Esc closes; a scan goes on to the scan line)",
+	"  Enter       (scan line empty) the selected slot's details",
 	"  F5, Ctrl-R  retry the selected FAILed slot",
+	"  F8, F8      abort the selected slot's run (it FAILs)",
 	"  Tab, arrows select a slot",
-	"  F10, Ctrl-Q quit (asks again while slots run)",
+	"  F10, Ctrl-Q quit (twice while slots run: waits for them)",
 	"  Ctrl-L      redraw the screen",
 	"SCANS (scanner or typing, then Enter)",
-	"  SERIAL      start on the next free slot",
-	"  slot label  (after a serial) run it on that slot",
+	"  SERIAL      start on the slot holding that board",
+	"  slot label  then SERIAL: run it on that slot",
 	"  OP:<id>     operator badge      LOT:<id>  batch",
 	"  Backspace erases, Esc clears the scan line",
 };
@@ -195,7 +227,7 @@ static void
 help_overlay(int cols)
 {
 	int n = (int)(sizeof help_text / sizeof help_text[0]);
-	int w = 58 < cols - 2 ? 58 : cols - 2;
+	int w = 62 < cols - 2 ? 62 : cols - 2;
 	int y = (LINES - n - 2) / 2;
 	int x = (cols - w) / 2;
 
@@ -227,6 +259,8 @@ ui_screen_draw(const struct ui_view *v)
 	grid(v, panel_top, panel_rows, cols);
 	bottom(v, panel_top + (panel_rows > 0 ? panel_rows : 0), ledger_rows,
 	    cols);
+	if (v->detail)
+		ui_detail_draw(v, panel_top, rows - panel_top - 2, cols);
 	if (v->help)
 		help_overlay(cols);
 out:

@@ -4,9 +4,11 @@
  * Layout, top to bottom: a two-row header (station, operator, batch,
  * profiles, CA, broker, counts), the slot panels in a grid, the ledger
  * tail, the scan / message line and the key help line.  PASS and FAIL are
- * full-width bands several rows tall (block letters when there is room),
- * green / red in colour, reverse video without colour: the words PASS and
- * FAIL are always written, so nothing relies on colour alone.
+ * full-width bands several rows tall, in block letters whenever the panel
+ * has room for them (the same room for both words: a FAIL is never
+ * smaller than a PASS), green / red in colour, reverse video without
+ * colour: the words PASS and FAIL are always written, so nothing relies on
+ * colour alone, and nothing of a FAILed slot is green.
  */
 #ifndef UI_SCREEN_H
 #define UI_SCREEN_H
@@ -24,7 +26,8 @@ struct ui_theme {
 	unsigned long header;
 	unsigned long title;
 	unsigned long bad;
-	unsigned long bar;
+	unsigned long bar;	/* progress while running or on PASS */
+	unsigned long bar_fail; /* progress of a FAILed run: never green */
 };
 
 /* After initscr(): colours unless NO_COLOR is set or unsupported. */
@@ -35,7 +38,9 @@ struct ui_view {
 	const struct ui_scanbuf *scan;
 	const struct ui_theme *theme;
 	int help;	  /* F1 overlay shown */
+	int detail;	  /* Enter: the selected slot's whole story */
 	int confirm_quit; /* "slots are running, quit?" */
+	int quitting;	  /* waiting for the running slots to quit */
 	uint64_t now_ms;
 };
 
@@ -52,6 +57,11 @@ void ui_screen_draw(const struct ui_view *v);
 void ui_put(int y, int x, const char *s, int w);
 /* Make `buf` (size bytes) printable ASCII in place, cut to fit. */
 void ui_text_safe(char *buf, size_t size);
+
+/* The selected slot's detail view over the panels (panel.c): state,
+ * step, run, the whole headline, reason and next step, word-wrapped to
+ * the screen (80x24 shows all of them). */
+void ui_detail_draw(const struct ui_view *v, int top, int rows, int cols);
 
 /* One slot in the rectangle (y, x, h, w) of stdscr (panel.c). */
 void ui_panel_draw(const struct ui_view *v, const struct ui_slot *s,

@@ -24,6 +24,10 @@ struct ui_ops {
 	 * EVENT_INFO_REFUSED on slot 0 saying why the scan was refused. */
 	st_err (*locate)(void *ctx, const char *serial, const char *operator_id,
 	    const char *batch, char **cause);
+	/* Abort the run on the slot numbered `slot_index` (the abort key):
+	 * it ends as a FAIL "aborted by operator", arriving through the
+	 * queue like any run's end. */
+	st_err (*abort)(void *ctx, unsigned slot_index, char **cause);
 };
 
 /*
@@ -31,6 +35,13 @@ struct ui_ops {
  * until the operator quits: events from `q` update `m`, scans and keys
  * become submits.  The loop never blocks longer than 100 ms.  Restores the
  * terminal before returning.
+ *
+ * Quitting while slots run (F10 twice) keeps the screen up, refusing
+ * scans, until the last of them ends.  Closing the terminal (SIGHUP, or
+ * the terminal hanging up) returns at once: the caller then waits for the
+ * running slots (line_free) so they finish and are recorded, as after
+ * F10.  SIGHUP stays ignored after the return, so that wait is not cut
+ * short.
  */
 st_err ui_run(struct ui_model *m, struct ui_queue *q, const struct ui_ops *ops,
     char **cause);

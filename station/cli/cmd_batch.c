@@ -36,6 +36,7 @@
 #include "station/line/line.h"
 #include "station/config/profile.h"
 #include "station/cli/scan_line.h"
+#include "station/config/scan_format.h"
 #include "station/pipeline/station.h"
 #include "station/util/xalloc.h"
 
@@ -55,6 +56,7 @@ struct batch {
 	unsigned runs, passed, failed, rejected;
 	int station_error;
 	const struct scan_format *format; /* label format, NULL: any */
+	struct scan_format **rules;	  /* the slots' label rules (owned) */
 };
 
 /* With the lock: the entry for `serial`, or NULL. */
@@ -183,7 +185,8 @@ handle_scan(struct batch *b, struct line *l, const struct fixture *fx,
 	unsigned slot = 0;
 
 	shown[strcspn(shown, "\r\n")] = '\0';
-	switch (scan_line_parse(raw, fx, b->format, &serial, &slot, &refusal)) {
+	switch (scan_line_parse(raw, fx, b->rules, b->format, &serial, &slot,
+	    &refusal)) {
 	case SCAN_BLANK:
 		goto out;
 	case SCAN_REFUSED:
@@ -268,6 +271,11 @@ run_batch(struct station *st, const struct fixture *fx, FILE *in,
 	pthread_mutex_init(&b.mu, NULL);
 	pthread_cond_init(&b.ran, NULL);
 	event_bus_add(&bus, json_sink, &b);
+	if (scan_formats_for_fixture(st->cfg, fx, &b.rules, &cause) != ST_OK) {
+		cmd_print_cause(NULL, cause);
+		rc = EXIT_STATION;
+		goto out;
+	}
 	if (line_new(st, fx, &bus, &l, &cause) != ST_OK) {
 		cmd_print_cause(NULL, cause);
 		rc = EXIT_STATION;
@@ -303,6 +311,7 @@ run_batch(struct station *st, const struct fixture *fx, FILE *in,
 		rc = EXIT_PASS;
 out:
 	event_bus_clear(&bus);
+	scan_formats_free(b.rules, fx->n_slots);
 	for (size_t i = 0; i < b.n_seen; i++)
 		free(b.seen[i].serial);
 	free(b.seen);

@@ -20,6 +20,7 @@
 #include "station/pipeline/event.h"
 #include "station/pipeline/pipeline.h"
 #include "station/pipeline/station.h"
+#include "station/util/clock.h"
 #include "station/util/text.h"
 
 /* Progress lines on stderr for a person watching a terminal.  An
@@ -54,9 +55,20 @@ print_human(const struct provision_result *res)
 {
 	struct text_pool tp = { 0 };
 
-	if (res->pass) {
-		printf(
-		    "PASS  %s  certificate %s  sha256 %s  smoke %s  %llu ms\n",
+	if (res->pass && res->already_run_id > 0) {
+		char when[21];
+
+		clock_iso8601_utc(when, res->already_at / 1000);
+		printf("ALREADY PASS (run %lld, %s)  %s  certificate %s\n",
+		    (long long)res->already_run_id, when,
+		    text_pool_show(&tp, res->serial),
+		    text_pool_show(&tp, res->cert_serial));
+	} else if (res->pass) {
+		/* a PASS without the smoke test never looks like a full one */
+		printf("%s  %s  certificate %s  sha256 %s  smoke %s  %llu ms\n",
+		    strcmp(res->smoke, "skipped") == 0 ?
+			"PASS (no smoke test)" :
+			"PASS",
 		    text_pool_show(&tp, res->serial),
 		    text_pool_show(&tp, res->cert_serial), res->fingerprint,
 		    text_pool_show(&tp, res->smoke),

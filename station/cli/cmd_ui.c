@@ -25,6 +25,7 @@
 
 #include "station/cli/cmd.h"
 #include "station/config/config.h"
+#include "station/config/scan_format.h"
 #include "db/ledger.h"
 #include "station/ca/ca.h"
 #include "station/pipeline/station.h"
@@ -157,6 +158,13 @@ locate(void *ctx, const char *serial, const char *operator_id,
 	return line_locate_start(ctx, &job, cause);
 }
 
+/* The abort key: the run ends as a FAIL "aborted by operator". */
+static st_err
+abort_slot(void *ctx, unsigned slot_index, char **cause)
+{
+	return line_abort(ctx, slot_index, cause);
+}
+
 /* Boards plugged into usb: slots start runs.  Without hotplug here the
  * screen still works by scans: say so on the message line. */
 static void
@@ -189,6 +197,7 @@ cmd_ui_exec(const struct station_opts *so, int argc, char **argv)
 	struct line *line = NULL;
 	struct event_bus bus = { 0 };
 	struct ui_model m = { 0 };
+	struct scan_format **formats = NULL;
 	char *cause = NULL, *log_path = NULL;
 	FILE *log_fp = NULL;
 	int rc;
@@ -226,10 +235,17 @@ cmd_ui_exec(const struct station_opts *so, int argc, char **argv)
 	if (line_new(st, fx, &bus, &line, &cause) != ST_OK)
 		goto fail;
 	model_setup(&m, st, fx, &o);
+	if (scan_formats_for_fixture(st->cfg, fx, &formats, &cause) != ST_OK)
+		goto fail;
+	for (size_t i = 0; i < fx->n_slots; i++)
+		m.slots[i].label_format = formats[i];
 	if (!o.no_hotplug && line_usb_slots(fx) > 0)
 		enable_hotplug(line, &m, &o);
 
-	struct ui_ops ops = { .ctx = line, .submit = submit, .locate = locate };
+	struct ui_ops ops = { .ctx = line,
+		.submit = submit,
+		.locate = locate,
+		.abort = abort_slot };
 	if (ui_run(&m, q, &ops, &cause) != ST_OK)
 		goto fail;
 	if (ui_model_running(&m) > 0)
@@ -245,6 +261,8 @@ out:
 	event_bus_clear(&bus);
 	ui_queue_free(q);
 	ui_model_free(&m);
+	if (fx != NULL)
+		scan_formats_free(formats, fx->n_slots);
 	fixture_free(fx);
 	station_close(st);
 	log_set_file(NULL);

@@ -39,6 +39,10 @@ provision_result_json(const struct provision_result *res,
 	if (res->smoke_detail)
 		json_object_set_new(o, "smoke_detail",
 		    json_str_or_null(res->smoke_detail));
+	/* ALREADY PASS: the run the device PASSed in; null otherwise */
+	json_object_set_new(o, "already_run",
+	    res->already_run_id > 0 ? json_integer(res->already_run_id) :
+				      json_null());
 	json_object_set_new(o, "duration_ms",
 	    json_integer((json_int_t)res->duration_ms));
 	char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);

@@ -46,12 +46,36 @@ split_scan(char *text, char **serial, char **label)
 	return n;
 }
 
+/* `word` through the rule of slot position `only` (or, when it is -1,
+ * the first slot whose rule takes it) into `out`; NULL, or why not. */
+static const char *
+apply_rule(const struct fixture *fx, struct scan_format *const *rules,
+    long only, const char *word, char *out, size_t size)
+{
+	const char *why = NULL, *first = NULL;
+	size_t from = only >= 0 ? (size_t)only : 0;
+	size_t to = only >= 0 ? from + 1 : fx->n_slots;
+
+	if (rules == NULL || to == 0)
+		return scan_format_label(NULL, word, out, size);
+	for (size_t i = from; i < to; i++) {
+		why = scan_format_label(rules[i], word, out, size);
+		if (why == NULL)
+			return NULL;
+		if (first == NULL)
+			first = why;
+	}
+	return first;
+}
+
 enum scan_verdict
 scan_line_parse(const char *line, const struct fixture *fx,
-    const struct scan_format *fmt, char **serial, unsigned *slot,
-    const char **why)
+    struct scan_format *const *rules, const struct scan_format *fmt,
+    char **serial, unsigned *slot, const char **why)
 {
 	char *text = xstrdup(line), *word = NULL, *label = NULL;
+	char folded[256]; /* longer: refused, no serial is near it */
+	const struct fixture_slot *s = NULL;
 	enum scan_verdict v = SCAN_REFUSED;
 	int n;
 
@@ -72,23 +96,26 @@ scan_line_parse(const char *line, const struct fixture *fx,
 		*why = "expected 'SERIAL [SLOT-LABEL]'";
 		goto out;
 	}
-	if (!serial_is_valid(word)) {
-		*why = "not a valid device serial";
-		goto out;
-	}
-	*why = scan_format_check(fmt, word);
-	if (*why != NULL)
-		goto out;
 	if (label) {
-		const struct fixture_slot *s = fixture_slot_by_label(fx, label);
-
+		s = fixture_slot_by_label(fx, label);
 		if (s == NULL) {
 			*why = "no slot with this label in the fixture";
 			goto out;
 		}
 		*slot = s->index;
 	}
-	*serial = xstrdup(word);
+	*why = apply_rule(fx, rules, s ? (long)(s - fx->slots) : -1, word,
+	    folded, sizeof folded);
+	if (*why != NULL)
+		goto out;
+	if (!serial_is_valid(folded)) {
+		*why = "not a valid device serial";
+		goto out;
+	}
+	*why = scan_format_check(fmt, folded);
+	if (*why != NULL)
+		goto out;
+	*serial = xstrdup(folded);
 	v = SCAN_OK;
 out:
 	free(text);

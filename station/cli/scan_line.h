@@ -18,14 +18,19 @@ enum scan_verdict {
 };
 
 /*
- * Classify `line` against the labels of `fx` and the label format `fmt`
- * (NULL: any serial).  SCAN_OK: *serial (new string) satisfies
- * serial_is_valid() and the format, and *slot is the index of the slot
- * whose label was scanned, or 0 when none was.  SCAN_REFUSED: *why is a
- * static sentence.  *serial is NULL unless SCAN_OK.
+ * Classify `line` against the labels of `fx`, the slots' label rules
+ * `rules` (rules[i] for fx->slots[i], scan_formats_for_fixture; NULL or
+ * a NULL entry: none) and the label format `fmt` (NULL: any serial).
+ * The serial goes through the rule of the slot whose label follows it,
+ * or without a label the first slot whose rule takes it.  SCAN_OK:
+ * *serial (new string) is the serial as the rule made it (trimmed,
+ * folded), satisfies serial_is_valid() and the format, and *slot is the
+ * index of the slot whose label was scanned, or 0 when none was.
+ * SCAN_REFUSED: *why is a static sentence.  *serial is NULL unless
+ * SCAN_OK.
  */
 enum scan_verdict scan_line_parse(const char *line, const struct fixture *fx,
-    const struct scan_format *fmt, char **serial, unsigned *slot,
-    const char **why);
+    struct scan_format *const *rules, const struct scan_format *fmt,
+    char **serial, unsigned *slot, const char **why);
 
 #endif

@@ -293,6 +293,24 @@ set_chain(struct config_load *ld, const char *value, char **why)
 ENUM_SETTER(set_reprovision, reprovision, "refuse", "allow")
 ENUM_SETTER(set_lock, lock, "no", "yes")
 ENUM_SETTER(set_smoke, smoke_required, "optional", "required")
+/* The label rule: the words in the order of enum scan_case and enum
+ * scan_checksum (scan_format.h). */
+ENUM_SETTER(set_label_trim, label_trim, "no", "yes")
+ENUM_SETTER(set_label_case, label_case, "keep", "upper", "lower")
+ENUM_SETTER(set_label_check_digit, label_check_digit, "none", "luhn", "mod36")
+
+/* label_pattern: compiled once here, so a bad one names its line. */
+static st_err
+set_label_pattern(struct config_load *ld, const char *value, char **why)
+{
+	struct scan_format *f = NULL;
+	st_err err = scan_format_new(value, SCAN_CHECKSUM_NONE, &f, why);
+
+	scan_format_free(f);
+	if (err)
+		return err;
+	return config_set_string(&cur_profile(ld)->label_pattern, value, why);
+}
 
 static st_err
 set_tls(struct config_load *ld, const char *value, char **why)
@@ -554,5 +572,13 @@ const struct config_key config_profile_keys[] = {
 	{ .name = "topic", .type = CONFIG_CUSTOM, .set = set_topic },
 	{ .name = "server_ca", .type = CONFIG_CUSTOM, .set = set_server_ca },
 	{ .name = "endpoint", .type = CONFIG_CUSTOM, .set = set_endpoint },
+	{ .name = "label_trim", .type = CONFIG_CUSTOM, .set = set_label_trim },
+	{ .name = "label_case", .type = CONFIG_CUSTOM, .set = set_label_case },
+	{ .name = "label_pattern",
+	    .type = CONFIG_CUSTOM,
+	    .set = set_label_pattern },
+	{ .name = "label_check_digit",
+	    .type = CONFIG_CUSTOM,
+	    .set = set_label_check_digit },
 	{ .name = NULL },
 };

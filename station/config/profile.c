@@ -224,6 +224,7 @@ profile_clear(struct profile *p)
 	free(p->topic_template);
 	free(p->server_ca);
 	free(p->endpoint_host);
+	free(p->label_pattern);
 	memset(p, 0, sizeof *p);
 }
 

@@ -81,6 +81,14 @@ struct profile {
 	                        against home); NULL: none */
 	char *endpoint_host; /* NULL: no endpoint */
 	int endpoint_port;   /* 1..65535 with a host */
+
+	/* The label rule (struct scan_rule, scan_format.h): how a scanned
+	 * label for this profile's slots is normalised and checked before
+	 * anything runs. */
+	int label_trim;	       /* label_trim = yes */
+	int label_case;	       /* enum scan_case: keep, upper, lower */
+	char *label_pattern;   /* POSIX ERE, NULL: any */
+	int label_check_digit; /* enum scan_checksum: none, luhn, mod36 */
 };
 
 /*

@@ -47,6 +47,19 @@ run_hooks_before(void *arg, char **cause)
 	return ST_OK;
 }
 
+/* provision_request.aborted: the operator pressed the abort key. */
+static int
+job_aborted(void *arg)
+{
+	struct worker *w = arg;
+	int aborted;
+
+	pthread_mutex_lock(&w->line->mu);
+	aborted = w->abort_requested;
+	pthread_mutex_unlock(&w->line->mu);
+	return aborted;
+}
+
 /* One job, start to end; runs on the worker's thread without the lock. */
 static void
 run_job(struct worker *w)
@@ -66,6 +79,8 @@ run_job(struct worker *w)
 		.batch = w->batch,
 		.before_connect = run_hooks_before,
 		.before_connect_ctx = &hooks,
+		.aborted = job_aborted,
+		.aborted_ctx = w,
 	};
 	struct provision_result res = { 0 };
 	char *cause = NULL;
@@ -111,6 +126,7 @@ worker_main(void *arg)
 		free(w->batch);
 		w->serial = w->operator_id = w->batch = NULL;
 		w->busy = 0;
+		w->abort_requested = 0;
 		l->stats.running--;
 		if (!l->stopping && line_hotplug_restart(l, w))
 			continue; /* a board plugged in during the run */
@@ -200,6 +216,7 @@ line_hand_over(struct line *l, struct worker *w, const char *serial,
 	w->batch = dup_or_null(batch);
 	w->busy = 1;
 	w->has_job = 1;
+	w->abort_requested = 0;
 	l->stats.running++;
 	pthread_cond_signal(&w->cv);
 }
@@ -240,6 +257,30 @@ line_submit(struct line *l, const struct line_job *job, unsigned *slot_out,
 	line_hand_over(l, w, job->scanned_serial, job->operator_id, job->batch);
 	if (slot_out)
 		*slot_out = w->slot->index;
+out:
+	pthread_mutex_unlock(&l->mu);
+	return err;
+}
+
+st_err
+line_abort(struct line *l, unsigned slot, char **cause)
+{
+	struct worker *w;
+	st_err err = ST_OK;
+
+	pthread_mutex_lock(&l->mu);
+	w = find_worker(l, slot);
+	if (w == NULL) {
+		err = st_fail(cause, ST_E_NOTFOUND,
+		    "no slot %u in fixture '%s'", slot, l->fx->name);
+		goto out;
+	}
+	if (!w->busy) {
+		err = st_fail(cause, ST_E_STATE, "slot %u (%s) runs nothing",
+		    slot, w->slot->label);
+		goto out;
+	}
+	w->abort_requested = 1;
 out:
 	pthread_mutex_unlock(&l->mu);
 	return err;

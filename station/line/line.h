@@ -77,6 +77,16 @@ st_err line_submit_located(struct line *l, const struct line_job *job,
 st_err line_locate_start(struct line *l, const struct line_job *job,
     char **cause);
 
+/*
+ * The operator's abort key: end the job running on `slot` as a FAIL
+ * "aborted by operator" (ST_E_ABORTED), recorded in the ledger like any
+ * FAIL (provision_request.aborted): the run stops before its next step,
+ * a step already running ends first (at the latest at its deadline), and
+ * a certificate already issued is settled as for any FAIL.  ST_E_NOTFOUND
+ * for an unknown slot, ST_E_STATE when the slot runs nothing.
+ */
+st_err line_abort(struct line *l, unsigned slot, char **cause);
+
 /* 1 while the slot runs a job. */
 int line_slot_busy(struct line *l, unsigned slot);
 /* Block until `slot` (0: any slot) can take a job, or the line is

@@ -34,6 +34,8 @@ struct worker {
 	 * a job handed over meanwhile waits, so two sessions never share
 	 * the device */
 	int probing;
+	/* the operator asked to abort the running job (line_abort) */
+	int abort_requested;
 };
 
 struct line {

@@ -23,6 +23,10 @@ static const struct advice advice_table[] = {
 	    "Check the cable and that the device sits in the fixture, then retry." },
 	{ ANY_STEP, ST_E_HANGUP, "Device was removed during provisioning",
 	    "Put the device back and rescan or re-plug to retry." },
+	/* The abort key (line_abort): the device is as the failed step
+	 * left it, and any certificate issued is revoked as for a FAIL. */
+	{ ANY_STEP, ST_E_ABORTED, "Run aborted by the operator",
+	    "Check the device, then rescan it to run it again." },
 	{ STEP_CONNECT, ST_OK, "Device not reachable",
 	    "Check the cable and that the device sits in the fixture, then retry." },
 	{ STEP_HELLO, ST_E_PROTO, "Device answers garbage",

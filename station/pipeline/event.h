@@ -120,6 +120,9 @@ struct station_event {
 	const char *text;
 	st_err err;
 	int pass; /* EVENT_RUN_END only */
+	/* EVENT_STEP_START only: the step's deadline (CLOCK_MONOTONIC ms,
+	 * as clock_now_ms), so a screen can count down; 0 otherwise. */
+	uint64_t deadline_ms;
 	/* EVENT_RUN_END only: the run's whole outcome (pipeline.h), for sinks
 	 * that report more than the fields above (batch mode's JSON lines).
 	 * station_err is provision_run's return: ST_OK when the run was

@@ -61,6 +61,13 @@ provision_result_clear(struct provision_result *res)
 	memset(res, 0, sizeof *res);
 }
 
+/* The operator asked to abort this run (provision_request.aborted). */
+static int
+run_aborted(const struct run *r)
+{
+	return r->req->aborted != NULL && r->req->aborted(r->req->aborted_ctx);
+}
+
 /* An event of the run, as every sink sees it. */
 static struct station_event
 run_event_of(const struct run *r, enum event_kind kind, enum step step,
@@ -76,6 +83,7 @@ run_event_of(const struct run *r, enum event_kind kind, enum step step,
 		.text = text,
 		.err = err,
 		.pass = r->res->pass,
+		.deadline_ms = kind == EVENT_STEP_START ? r->deadline.at_ms : 0,
 	};
 
 	return ev;
@@ -293,6 +301,12 @@ provision_run(struct station *st, const struct provision_request *req,
 
 		failed = s;
 		r.step = s;
+		if (run_aborted(&r)) {
+			err = st_fail(&r.cause, ST_E_ABORTED,
+			    "aborted by operator before step %s", step_name(s));
+			emit(&r, EVENT_STEP_FAIL, s, progress, r.cause, err);
+			break;
+		}
 		r.deadline = deadline_in(
 		    (uint64_t)step_ms * (uint64_t)step_table[i].timeout_factor);
 		if (r.client)
@@ -304,11 +318,16 @@ provision_run(struct station *st, const struct provision_request *req,
 			err = st_fail(&r.cause, ST_E_TIMEOUT,
 			    "step took longer than its %d ms deadline",
 			    step_ms * step_table[i].timeout_factor);
+		if (err && run_aborted(&r))
+			err = st_wrap(&r.cause, ST_E_ABORTED,
+			    "aborted by operator during step %s", step_name(s));
 		if (err) {
 			emit(&r, EVENT_STEP_FAIL, s, progress, r.cause, err);
 			break;
 		}
 		emit(&r, EVENT_STEP_OK, s, progress, r.step_note, ST_OK);
+		if (r.finished_early)
+			break; /* ALREADY PASS: nothing left to do */
 		/* durable point: the issuance and its narrative so far */
 		if (s == STEP_RECORD)
 			ledger_sink_flush(&r.ledger);

@@ -36,6 +36,13 @@ struct provision_request {
 	 * to reach the device. */
 	st_err (*before_connect)(void *ctx, char **cause);
 	void *before_connect_ctx;
+	/* Optional: asked before each step and after a failing one (the
+	 * line's abort key, line_abort).  Nonzero ends the run there as a
+	 * FAIL of kind ST_E_ABORTED, "aborted by operator", recorded and
+	 * settled like any FAIL; a step already running ends first (at the
+	 * latest at its deadline). */
+	int (*aborted)(void *ctx);
+	void *aborted_ctx;
 };
 
 struct provision_result {
@@ -50,7 +57,12 @@ struct provision_result {
 	char *cert_serial;     /* issued certificate serial hex (owned) */
 	char fingerprint[65];  /* SHA-256 of the certificate, hex */
 	const char *smoke;     /* "passed", "failed", "skipped" */
-	char *smoke_detail;    /* TLS version/cipher or why skipped */
+	/* ALREADY PASS: the device PASSed in run already_run_id (ended at
+	 * already_at, unix ms) and still proves its certificate's key; no
+	 * new certificate (cert_serial is that one). 0 otherwise. */
+	int64_t already_run_id;
+	int64_t already_at;
+	char *smoke_detail; /* TLS version/cipher or why skipped */
 	uint64_t duration_ms;
 };
 

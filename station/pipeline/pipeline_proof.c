@@ -38,10 +38,16 @@ run_wire_sig_alg(enum sig_scheme scheme)
 st_err
 step_proof(struct run *r)
 {
+	return run_prove_key(r, r->issued.cert, r->issued.serial_hex);
+}
+
+st_err
+run_prove_key(struct run *r, X509 *cert, const char *serial_hex)
+{
 	uint8_t challenge[CHALLENGE_LEN];
 	uint8_t *sig = NULL;
 	size_t sig_len = 0;
-	EVP_PKEY *pub = X509_get0_pubkey(r->issued.cert);
+	EVP_PKEY *pub = X509_get0_pubkey(cert);
 	int alg = pub ? chip_sig_alg_for(pub) : -1;
 	st_err err;
 
@@ -75,7 +81,7 @@ step_proof(struct run *r)
 		    "over a fresh challenge does not verify with the key of "
 		    "certificate %s: the chip cannot use the key it was "
 		    "certified for",
-		    r->issued.serial_hex);
+		    serial_hex);
 out:
 	free(sig);
 	return err;

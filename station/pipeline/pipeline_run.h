@@ -51,6 +51,8 @@ struct run {
 	enum step step;	       /* the step the run's events belong to:
 	                               the one running, after the steps the
 	                               one the run ended at */
+	int finished_early;    /* a step ended the run as a PASS with nothing
+	                       left to do (ALREADY PASS) */
 };
 
 /* Step functions, in pipeline order: return ST_OK or an error with
@@ -71,6 +73,16 @@ st_err step_cert_check(struct run *r);
 st_err step_write(struct run *r);
 st_err step_readback(struct run *r);
 st_err step_proof(struct run *r); /* pipeline_proof.c */
+/* The proof of step_proof for any certificate: the chip signs a fresh
+ * challenge and it verifies with `cert`'s key (ST_E_MISMATCH if not). */
+st_err run_prove_key(struct run *r, X509 *cert, const char *serial_hex);
+/* At ledger-check, for a device holding a live certificate that its
+ * profile refuses to replace (pipeline_already.c): 1 when the device
+ * already PASSed here (the certificate verified on it in a PASSed run of
+ * this ledger, and the chip proves its key now).  Then the run ends as a
+ * PASS without a new certificate (struct run.finished_early, the result's
+ * already_* fields). */
+int run_already_passed(struct run *r, const struct cert_record *live);
 st_err step_smoke(struct run *r);
 st_err step_commit(struct run *r);
 

@@ -32,6 +32,7 @@ static const struct {
 	[ST_E_NOTFOUND] = { "not found", "notfound" },
 	[ST_E_EXISTS] = { "already exists", "exists" },
 	[ST_E_MISMATCH] = { "mismatch", "mismatch" },
+	[ST_E_ABORTED] = { "aborted by operator", "aborted" },
 };
 
 const char *

@@ -39,6 +39,7 @@ typedef enum st_err {
 	ST_E_NOTFOUND,	  /* no such thing */
 	ST_E_EXISTS,	  /* already exists */
 	ST_E_MISMATCH,	  /* two things that must be equal are not */
+	ST_E_ABORTED,	  /* the operator aborted the run */
 	ST_E__COUNT
 } st_err;
 

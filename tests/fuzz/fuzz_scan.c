@@ -86,7 +86,8 @@ scan_fuzz_batch(const char *line)
 
 	FUZZ_CHECK(cut != NULL);
 	cut[strcspn(cut, "\r\n")] = '\0';
-	switch (scan_line_parse(line, scan_fx.fx, NULL, &serial, &slot, &why)) {
+	switch (scan_line_parse(line, scan_fx.fx, NULL, NULL, &serial, &slot,
+	    &why)) {
 	case SCAN_BLANK:
 		FUZZ_CHECK(serial == NULL && why == NULL && slot == 0);
 		for (const char *p = cut; *p; p++)

@@ -202,7 +202,8 @@ test_rate_and_ledger_tail_bounds(void **state)
 
 	model2(&m);
 	for (int i = 0; i < 6; i++) {
-		ui_model_slot_started(&m, 0, "SN-R", 1000);
+		ui_fmt(line, sizeof line, "SN-R%d", i);
+		ui_model_slot_started(&m, 0, line, 1000);
 		run_pass(&m, 1, 1000);
 	}
 	assert_int_equal(ui_model_per_hour(&m, 30000), 0);
@@ -590,6 +591,127 @@ test_queue_from_threads_wakes_and_keeps_order(void **state)
 	ui_queue_free(q);
 }
 
+/* Yield counts devices: a board whose run FAILed on a wrong label and
+ * then PASSed counts once, as a pass (the device's reported serial is
+ * the one counted); a board that only FAILs counts as a failure. */
+static void
+test_yield_counts_devices_not_runs(void **state)
+{
+	struct ui_model m;
+	struct ui_event e = { .kind = EVENT_STEP_START,
+		.slot = 1,
+		.step = STEP_HELLO,
+		.progress = 7,
+		.serial = "SN-2" };
+	(void)state;
+
+	model2(&m);
+	ui_model_slot_started(&m, 0, "SN-9", 1000);
+	ui_model_apply(&m, &e, 1001);
+	ev(&m, EVENT_RUN_END, 1, STEP_SERIAL, 100, "label", ST_E_MISMATCH, 0,
+	    1002);
+	assert_int_equal(m.failed, 1);
+	assert_int_equal(ui_model_yield(&m), 0);
+	ui_model_slot_started(&m, 0, "SN-2", 2000);
+	ui_model_apply(&m, &e, 2001);
+	run_pass(&m, 1, 2002);
+	assert_int_equal(m.passed, 1);
+	assert_int_equal(m.failed, 0);
+	assert_int_equal(m.runs, 2);
+	assert_int_equal(ui_model_yield(&m), 100);
+	/* another board that only FAILs: one of two devices passed */
+	e.serial = "SN-3";
+	e.slot = 2;
+	ui_model_slot_started(&m, 1, "SN-3", 3000);
+	ui_model_apply(&m, &e, 3001);
+	ev(&m, EVENT_RUN_END, 2, STEP_KEYGEN, 100, "chip", ST_E_DEVICE, 0,
+	    3002);
+	assert_int_equal(m.passed, 1);
+	assert_int_equal(m.failed, 1);
+	assert_int_equal(ui_model_yield(&m), 50);
+	ui_model_free(&m);
+}
+
+/* A step's deadline becomes a countdown (rounded up) while it runs; a
+ * PASS without the smoke test says so on the message and ledger lines. */
+static void
+test_countdown_and_pass_without_smoke_test(void **state)
+{
+	struct ui_model m;
+	struct ui_event e = { .kind = EVENT_STEP_START,
+		.slot = 1,
+		.run_id = 41,
+		.step = STEP_KEYGEN,
+		.progress = 28,
+		.deadline_ms = 31000 };
+	struct ui_event end = { .kind = EVENT_RUN_END,
+		.slot = 1,
+		.run_id = 41,
+		.step = STEP__COUNT,
+		.progress = 100,
+		.pass = 1,
+		.no_smoke = 1 };
+	(void)state;
+
+	model2(&m);
+	ui_model_slot_started(&m, 0, "SN-1", 1000);
+	assert_int_equal(ui_slot_countdown_s(&m.slots[0], 1000), -1);
+	ui_model_apply(&m, &e, 1000);
+	assert_int_equal(ui_slot_countdown_s(&m.slots[0], 1000), 30);
+	assert_int_equal(ui_slot_countdown_s(&m.slots[0], 29500), 2);
+	assert_int_equal(ui_slot_countdown_s(&m.slots[0], 40000), 0);
+	ui_model_apply(&m, &end, 5000);
+	assert_int_equal(ui_slot_countdown_s(&m.slots[0], 5000), -1);
+	assert_int_equal(m.slots[0].no_smoke, 1);
+	assert_message_has(&m, "PASS (no smoke test)");
+	assert_non_null(strstr(m.ledger[0], "PASS (no smoke test)"));
+	ui_model_free(&m);
+}
+
+/* A slot label in any case selects the slot; one of this fixture's shape
+ * that names no slot is "no slot", never a serial; the profile's label
+ * rule folds Caps Lock scans and checks pattern and check digit before
+ * anything starts. */
+static void
+test_label_rule_and_unknown_slot(void **state)
+{
+	struct ui_model m;
+	struct ui_action a;
+	struct scan_format *f = NULL;
+	struct scan_rule rule = { .pattern = "SN-[0-9]{6}[0-9A-Z]",
+		.checksum = SCAN_CHECKSUM_MOD36,
+		.trim = 1,
+		.fold = SCAN_CASE_UPPER };
+	(void)state;
+
+	assert_int_equal(scan_format_from_rule(&rule, &f, NULL), ST_OK);
+	model2(&m);
+	m.slots[0].label_format = f;
+	m.slots[1].label_format = f;
+	ui_input_scan(&m, "a2", &a);
+	assert_int_equal(a.kind, UI_ACT_NONE);
+	assert_int_equal(m.armed_slot, 1);
+	m.armed_slot = -1;
+	ui_input_scan(&m, "A9", &a);
+	assert_int_equal(a.kind, UI_ACT_NONE);
+	assert_message_has(&m, "no slot A9");
+	assert_string_equal(m.pending_serial, "");
+	/* Caps Lock: folded to the label printed on the board */
+	ui_input_scan(&m, "sn-000125k", &a);
+	assert_int_equal(a.kind, UI_ACT_LOCATE);
+	assert_string_equal(a.serial, "SN-000125K");
+	/* a wrong check character and a wrong shape start nothing */
+	ui_input_scan(&m, "SN-000125J", &a);
+	assert_int_equal(a.kind, UI_ACT_NONE);
+	assert_message_has(&m, "checksum failure");
+	ui_input_scan(&m, "SN-12K", &a);
+	assert_int_equal(a.kind, UI_ACT_NONE);
+	assert_message_has(&m, "unknown label format");
+	assert_int_equal(ui_model_running(&m), 0);
+	ui_model_free(&m);
+	scan_format_free(f);
+}
+
 int
 main(void)
 {
@@ -610,6 +732,9 @@ main(void)
 		cmocka_unit_test(
 		    test_scan_with_control_byte_is_refused_escaped),
 		cmocka_unit_test(test_queue_from_threads_wakes_and_keeps_order),
+		cmocka_unit_test(test_yield_counts_devices_not_runs),
+		cmocka_unit_test(test_countdown_and_pass_without_smoke_test),
+		cmocka_unit_test(test_label_rule_and_unknown_slot),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

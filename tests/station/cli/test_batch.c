@@ -248,6 +248,40 @@ test_invalid_and_duplicate_scans_are_rejected(void **state)
 	sim_line_stop(sl);
 }
 
+/* The slot profile's label rule in batch mode: a Caps Lock scan is
+ * folded and runs under the printed label, a label the rule refuses is
+ * rejected with its reason and leaves no run in the ledger. */
+static void
+test_label_rule_folds_and_refuses_scans(void **state)
+{
+	(void)state;
+	struct sim_line *sl = sim_line_start(2, "BAT-L", 1000, NULL);
+	FILE *fp = fopen(sl->config_path, "r");
+	char base[1024];
+	size_t n = fread(base, 1, sizeof base - 1, fp);
+	fclose(fp);
+	base[n] = '\0';
+	char *text = xasprintf("%s[profile default]\nlabel_case = upper\n"
+			       "label_pattern = BAT-L-[0-9]+\n",
+	    base);
+	char *config = sim_line_write(sl, "with-rule.ini", text);
+	struct out o;
+
+	assert_int_equal(run_batch(sl, config, 1,
+			     "bat-l-1 S1\nXX-9 S2\nbat-l-2\n", &o),
+	    1);
+	expect_summary(&o, 2, 2, 0, 1);
+	const char *why[] = { "unknown label format" };
+	expect_refusals(&o, why, 1);
+	assert_string_equal(jstr(find_run(&o, "BAT-L-1", 1), "result"), "PASS");
+	assert_string_equal(jstr(find_run(&o, "BAT-L-2", 2), "result"), "PASS");
+	assert_int_equal(check_ledger(sl, &o), 2);
+	out_clear(&o);
+	free(config);
+	free(text);
+	sim_line_stop(sl);
+}
+
 /* Without --fixture the configuration's [slot N] sections are the line. */
 static void
 test_config_slots_are_the_default_fixture(void **state)
@@ -466,6 +500,7 @@ main(void)
 		cmocka_unit_test(
 		    test_mismatched_scan_fails_and_can_be_reworked),
 		cmocka_unit_test(test_invalid_and_duplicate_scans_are_rejected),
+		cmocka_unit_test(test_label_rule_folds_and_refuses_scans),
 		cmocka_unit_test(test_config_slots_are_the_default_fixture),
 		cmocka_unit_test(
 		    test_lone_scans_run_on_the_slot_holding_the_board),

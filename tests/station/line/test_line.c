@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -473,11 +474,85 @@ test_line_needs_slots(void **state)
 	line_free(NULL);
 }
 
+/* Wait (bounded: 3000 x 10 ms) until `path` exists; 1 if it does. */
+static int
+wait_file(const char *path)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	for (int i = 0; i < 3000; i++) {
+		if (access(path, F_OK) == 0)
+			return 1;
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+/* The abort key: asked while slot 1's job is held in its power_on hook,
+ * the run ends as a FAIL of kind "aborted" before its first step,
+ * recorded in the ledger with its headline; the next job on the slot is
+ * not aborted.  An idle or unknown slot cannot be aborted. */
+static void
+test_abort_ends_the_run_as_a_recorded_fail(void **state)
+{
+	(void)state;
+	char *dir = scratch_dir();
+	char *hook = xasprintf("power_on = touch %s/held; "
+			       "while [ ! -e %s/go ]; do sleep 0.01; done\n",
+	    dir, dir);
+	char *held = xasprintf("%s/held", dir);
+	char *go = xasprintf("%s/go", dir);
+	struct sim_slot_opts opts[2] = { { .fixture_lines = hook }, { 0 } };
+	struct tl *t = tl_start(2, "LINE-AB", opts);
+	struct run_record rec = { 0 };
+	const struct sim_result *g;
+	char *cause = NULL;
+	FILE *fp;
+
+	tl_line(t);
+	assert_int_equal(line_abort(t->line, 1, &cause), ST_E_STATE);
+	assert_non_null(strstr(cause, "runs nothing"));
+	free(cause);
+	cause = NULL;
+	assert_int_equal(line_abort(t->line, 9, NULL), ST_E_NOTFOUND);
+	submit(t, 1, t->sim->serials[0]);
+	assert_true(wait_file(held));
+	assert_int_equal(line_abort(t->line, 1, &cause), ST_OK);
+	assert_int_equal(line_abort(t->line, 2, NULL), ST_E_STATE);
+	fp = fopen(go, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	line_wait_idle(t->line);
+	g = got_for(t, 1);
+	assert_false(g->pass);
+	assert_int_equal(g->err, ST_E_ABORTED);
+	assert_string_equal(g->headline, "Run aborted by the operator");
+	assert_non_null(strstr(g->reason, "aborted by operator"));
+	assert_int_equal(ledger_run_get(t->st->ledger, g->run_id, &rec, NULL),
+	    ST_OK);
+	assert_string_equal(rec.result, "FAIL");
+	assert_string_equal(rec.error_kind, "aborted");
+	assert_string_equal(rec.failed_step, "connect");
+	ledger_run_record_clear(&rec);
+	/* the flag went with the job: the next run on slot 1 PASSes */
+	t->n_got = 0;
+	submit(t, 1, t->sim->serials[0]);
+	line_wait_idle(t->line);
+	assert_true(got_for(t, 1)->pass);
+	tl_stop(t);
+	scratch_rmtree(dir);
+	free(dir);
+	free(go);
+	free(held);
+	free(hook);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_four_slots_pass_concurrently),
+		cmocka_unit_test(test_abort_ends_the_run_as_a_recorded_fail),
 		cmocka_unit_test(
 		    test_two_slots_one_serial_one_fails_at_the_reservation),
 		cmocka_unit_test(test_hung_device_does_not_stop_other_slots),

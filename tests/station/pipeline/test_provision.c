@@ -313,6 +313,53 @@ test_wrong_label_fails_before_any_key_is_made(void **state)
 	assert_int_equal(prov_audit(tc.env, tc.led), 0);
 }
 
+/* The same board provisioned again (a rescan after a screen restart):
+ * its certificate was verified on it in a PASSed run and its chip proves
+ * the key, so the run is ALREADY PASS: exit 0, the old certificate, no
+ * new one, and the ledger records a PASS that names the first run. */
+static void
+test_board_that_passed_is_already_pass(void **state)
+{
+	struct proc_out o;
+	int64_t first_run;
+	char *first;
+	const char *args[] = { "provision", NULL, "--serial", "SN1", NULL };
+
+	(void)state;
+	prov_case_device("SN1", NULL);
+	assert_int_equal(provision(NULL), 0);
+	first = xstrdup(prov_jstr(tc.res, "cert_serial"));
+	first_run = run_id();
+
+	assert_int_equal(provision(NULL), 0);
+	assert_json_shape(tc.res, 1, 1);
+	assert_string_equal(prov_jstr(tc.res, "cert_serial"), first);
+	assert_int_equal(json_integer_value(
+			     json_object_get(tc.res, "already_run")),
+	    first_run);
+	assert_true(run_id() > first_run);
+	tc.led = prov_ledger(tc.env);
+	prov_assert_run(tc.led, run_id(), "PASS", NULL, NULL);
+	assert_int_equal(prov_count_certs(tc.led, "SN1", NULL), 1);
+	assert_int_equal(prov_count_certs(tc.led, "SN1", "verified"), 1);
+	assert_int_equal(prov_audit(tc.env, tc.led), 1);
+	assert_ledger_verify_passes();
+
+	/* the text output says it, with the first run */
+	args[1] = tc.sim->uri;
+	assert_int_equal(prov_station(tc.env, args, &o), 0);
+	char *want =
+	    xasprintf("ALREADY PASS (run %lld, ", (long long)first_run);
+	if (strstr(o.out, want) == NULL)
+		fail_msg("no '%s' in: %s", want, o.out);
+	free(want);
+	proc_out_clear(&o);
+	free(first);
+}
+
+/* Another board reporting the serial of one that PASSed (a copied label,
+ * a cloned serial): its chip cannot prove the certificate's key, so it
+ * FAILs at ledger-check as "already provisioned", and nothing is issued. */
 static void
 test_second_provisioning_is_refused_by_default(void **state)
 {
@@ -321,6 +368,9 @@ test_second_provisioning_is_refused_by_default(void **state)
 	assert_int_equal(provision(NULL), 0);
 	char *first = xstrdup(prov_jstr(tc.res, "cert_serial"));
 
+	devsim_proc_stop(tc.sim);
+	tc.sim = NULL;
+	prov_case_device("SN1", NULL); /* same serial, another chip */
 	assert_int_equal(provision(NULL), 1);
 	assert_json_shape(tc.res, 0, 0);
 	assert_string_equal(prov_jstr(tc.res, "failed_step"), "ledger-check");
@@ -376,6 +426,7 @@ main(void)
 		    test_line_noise_still_passes_through_retransmission),
 		PROV_CASE_TEST(test_wrong_label_fails_before_any_key_is_made),
 		PROV_CASE_TEST(test_second_provisioning_is_refused_by_default),
+		PROV_CASE_TEST(test_board_that_passed_is_already_pass),
 		PROV_CASE_TEST(
 		    test_allowed_reprovisioning_revokes_the_old_certificate),
 	};
