@@ -510,7 +510,8 @@ test_rollover_retires_the_old_intermediate_which_keeps_its_crl(void **state)
 				 fx->tmp),
 	    0);
 
-	/* The retired one signs its CRL, published beside the new one's. */
+	/* The retired one signs its CRL, published beside the new one's
+	 * under the publication names (local_ca_crl_file_name). */
 	char *serial = NULL;
 	X509 *old = NULL;
 	char *old_path = tmp_path(fx, "inter1.pem");
@@ -522,13 +523,15 @@ test_rollover_retires_the_old_intermediate_which_keeps_its_crl(void **state)
 	    ST_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(
-	    proc_sh("cd %s && openssl crl -in pub/retired/%s/crl.pem "
-		    "-CAfile inter1.pem -noout 2>&1 | grep -q 'verify "
-		    "OK'",
+	    proc_sh(
+		"cd %s && openssl crl -in pub/retired/%s/intermediate.crl.pem "
+		"-CAfile inter1.pem -noout 2>&1 | grep -q 'verify "
+		"OK'",
 		fx->tmp, serial),
 	    0);
-	assert_int_equal(proc_sh("cd %s && test -s pub/retired/%s/crl.der",
-			     fx->tmp, serial),
+	assert_int_equal(
+	    proc_sh("cd %s && test -s pub/retired/%s/intermediate.crl", fx->tmp,
+		serial),
 	    0);
 
 	X509_free(old);

