@@ -248,6 +248,26 @@ test_invalid_and_duplicate_scans_are_rejected(void **state)
 	sim_line_stop(sl);
 }
 
+/* The line's configuration with `extra` appended, written as `name`;
+ * returns its path (caller frees). */
+static char *
+config_plus(struct sim_line *sl, const char *name, const char *extra)
+{
+	FILE *fp = fopen(sl->config_path, "r");
+	char base[1024];
+	size_t n;
+	char *text, *path;
+
+	assert_non_null(fp);
+	n = fread(base, 1, sizeof base - 1, fp);
+	fclose(fp);
+	base[n] = '\0';
+	text = xasprintf("%s%s", base, extra);
+	path = sim_line_write(sl, name, text);
+	free(text);
+	return path;
+}
+
 /* The slot profile's label rule in batch mode: a Caps Lock scan is
  * folded and runs under the printed label, a label the rule refuses is
  * rejected with its reason and leaves no run in the ledger. */
@@ -256,15 +276,9 @@ test_label_rule_folds_and_refuses_scans(void **state)
 {
 	(void)state;
 	struct sim_line *sl = sim_line_start(2, "BAT-L", 1000, NULL);
-	FILE *fp = fopen(sl->config_path, "r");
-	char base[1024];
-	size_t n = fread(base, 1, sizeof base - 1, fp);
-	fclose(fp);
-	base[n] = '\0';
-	char *text = xasprintf("%s[profile default]\nlabel_case = upper\n"
-			       "label_pattern = BAT-L-[0-9]+\n",
-	    base);
-	char *config = sim_line_write(sl, "with-rule.ini", text);
+	char *config = config_plus(sl, "with-rule.ini",
+	    "[profile default]\nlabel_case = upper\n"
+	    "label_pattern = BAT-L-[0-9]+\n");
 	struct out o;
 
 	assert_int_equal(run_batch(sl, config, 1,
@@ -278,7 +292,6 @@ test_label_rule_folds_and_refuses_scans(void **state)
 	assert_int_equal(check_ledger(sl, &o), 2);
 	out_clear(&o);
 	free(config);
-	free(text);
 	sim_line_stop(sl);
 }
 
@@ -288,14 +301,8 @@ test_config_slots_are_the_default_fixture(void **state)
 {
 	(void)state;
 	struct sim_line *sl = sim_line_start(1, "BAT-C", 1000, NULL);
-	FILE *fp = fopen(sl->config_path, "r");
-	char base[1024];
-	size_t n = fread(base, 1, sizeof base - 1, fp);
-	fclose(fp);
-	base[n] = '\0';
-	char *text =
-	    xasprintf("%s[slot 1]\ndevice = %s\n", base, sl->sims[0]->uri);
-	char *config = sim_line_write(sl, "with-slots.ini", text);
+	char *slot = xasprintf("[slot 1]\ndevice = %s\n", sl->sims[0]->uri);
+	char *config = config_plus(sl, "with-slots.ini", slot);
 	char *scans = xasprintf("%s\n", sl->serials[0]);
 	struct out o;
 
@@ -305,7 +312,7 @@ test_config_slots_are_the_default_fixture(void **state)
 	out_clear(&o);
 	free(scans);
 	free(config);
-	free(text);
+	free(slot);
 	sim_line_stop(sl);
 }
 
