@@ -532,6 +532,7 @@ local_open_retired(const char *dir, const char *rdir,
 	char *inter = xasprintf("%s/intermediate.pem", rdir);
 	char *keyfile = xasprintf("%s/intermediate.key", rdir);
 	char *urifile = xasprintf("%s/key.uri", rdir);
+	char *crlfile = xasprintf("%s/crl_url", rdir);
 	char *uri = NULL;
 	st_err err;
 
@@ -545,6 +546,13 @@ local_open_retired(const char *dir, const char *rdir,
 		err = x509_load_pem_file(inter, &ca->inter, cause);
 	if (err)
 		goto out;
+	/* The URL its certificates carry, recorded when it was retired:
+	 * its CRL's issuing distribution point and published name. */
+	if (access(crlfile, F_OK) == 0) {
+		err = read_first_line(crlfile, &ca->pub.crl_url, cause);
+		if (err)
+			goto out;
+	}
 	if (access(keyfile, F_OK) == 0) {
 		err = load_key(keyfile, &ca->inter_key, cause);
 		if (err == ST_OK &&
@@ -574,6 +582,7 @@ out:
 	free(inter);
 	free(keyfile);
 	free(urifile);
+	free(crlfile);
 	free(uri);
 	return err;
 }

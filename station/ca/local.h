@@ -134,6 +134,12 @@ struct local_ca_install_opts {
 	                                token: its pkcs11: URI, recorded so
 	                                the old intermediate can sign its
 	                                CRL; NULL: the key is a file */
+	const char *retired_crl_url; /* rollover: the [ca] crl_url the old
+	                                intermediate's certificates carry,
+	                                recorded so that its CRL goes on
+	                                being published under that name
+	                                (and the new one must get another);
+	                                NULL: none */
 };
 
 /*

@@ -3,6 +3,7 @@
  * device certificates (see local.h). */
 #include "station/ca/local.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -495,6 +496,56 @@ take_url(const struct ca_settings *s, const char *key, int crl_file, char **dst,
 	return err;
 }
 
+/*
+ * A retired intermediate's certificates carry the crl_url it had
+ * (DIR/retired/SERIAL/crl_url): its CRL is published under that name, so
+ * the active intermediate must have another, or relying parties would
+ * fetch one issuer's CRL for the other's certificates and refuse them.
+ */
+static st_err
+crl_url_not_retired(const char *dir, const char *url, char **cause)
+{
+	char *rdir = xasprintf("%s/retired", dir);
+	char *path = NULL;
+	char line[1024];
+	struct dirent *e;
+	DIR *d = opendir(rdir);
+	FILE *fp;
+	st_err err = ST_OK;
+
+	if (d == NULL || url == NULL)
+		goto out;
+	for (;;) {
+		e = readdir(d);
+		if (e == NULL || err)
+			break;
+		if (e->d_name[0] == '.')
+			continue;
+		free(path);
+		path = xasprintf("%s/%s/crl_url", rdir, e->d_name);
+		fp = fopen(path, "r");
+		if (fp == NULL)
+			continue;
+		if (fgets(line, sizeof line, fp) != NULL) {
+			line[strcspn(line, "\n")] = '\0';
+			if (strcmp(line, url) == 0)
+				err = st_fail(cause, ST_E_CONFIG,
+				    "[ca] crl_url names the CRL of the retired "
+				    "intermediate %s (its certificates carry "
+				    "that URL): give the active intermediate a "
+				    "URL of its own (another file name)",
+				    e->d_name);
+		}
+		fclose(fp);
+	}
+out:
+	if (d != NULL)
+		closedir(d);
+	free(path);
+	free(rdir);
+	return err;
+}
+
 st_err
 local_ca_set_publication(struct ca_backend *base, const struct ca_settings *s,
     char **cause)
@@ -519,6 +570,9 @@ local_ca_set_publication(struct ca_backend *base, const struct ca_settings *s,
 	dir = ca_settings_get(s, "crl_dir");
 	if (dir != NULL)
 		pub.crl_dir = xstrdup(dir);
+	err = crl_url_not_retired(ca->dir, pub.crl_url, cause);
+	if (err)
+		goto out;
 	pthread_mutex_lock(&ca->lock);
 	local_ca_pub_clear(&ca->pub);
 	ca->pub = pub;

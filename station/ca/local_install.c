@@ -252,7 +252,8 @@ move(const char *from, const char *to, char **cause)
  * from DIR/next/ into its place.
  */
 static st_err
-retire_current(const char *dir, const char *retired_key_uri, char **cause)
+retire_current(const char *dir, const char *retired_key_uri,
+    const char *retired_crl_url, char **cause)
 {
 	X509 *old = NULL;
 	char *serial = NULL, *rdir = NULL, *from = NULL, *to = NULL;
@@ -294,6 +295,15 @@ retire_current(const char *dir, const char *retired_key_uri, char **cause)
 		free(to);
 		to = xasprintf("%s/key.uri", rdir);
 		line = xasprintf("%s\n", retired_key_uri);
+		err = local_append_line(to, line, cause);
+		if (err)
+			goto out;
+	}
+	if (retired_crl_url != NULL) {
+		free(to);
+		free(line);
+		to = xasprintf("%s/crl_url", rdir);
+		line = xasprintf("%s\n", retired_crl_url);
 		err = local_append_line(to, line, cause);
 		if (err)
 			goto out;
@@ -362,7 +372,8 @@ local_ca_install(const char *dir, const struct local_ca_install_opts *o,
 		goto out;
 	/* Accepted: from here on the files change. */
 	if (roll) {
-		err = retire_current(dir, o->retired_key_uri, cause);
+		err = retire_current(dir, o->retired_key_uri,
+		    o->retired_crl_url, cause);
 		if (err)
 			goto out;
 	}
@@ -508,7 +519,12 @@ crl_one_retired(const char *dir, const char *serial,
 		    serial);
 		goto out;
 	}
-	out = xasprintf("%s/retired/%s", out_dir, serial);
+	/* With the URL its leaves carry, the CRL is published under that
+	 * name beside the active one's; without, in a folder of its own. */
+	if (((struct local_ca *)ca)->pub.crl_url != NULL)
+		out = xstrdup(out_dir);
+	else
+		out = xasprintf("%s/retired/%s", out_dir, serial);
 	err = local_make_dirs(out, 0755, cause);
 	if (err)
 		goto out;

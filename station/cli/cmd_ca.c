@@ -274,7 +274,9 @@ ca_init(struct ca_cli *c)
 static int
 ca_install(struct ca_cli *c)
 {
-	struct local_ca_install_opts o = { c->cert, c->root, c->chain, NULL };
+	struct local_ca_install_opts o = { .cert = c->cert,
+		.root = c->root,
+		.chain = c->chain };
 	char *cause = NULL;
 	int rollover = 0;
 	st_err err;
@@ -287,6 +289,14 @@ ca_install(struct ca_cli *c)
 		return rc;
 	/* A rollover retires the key in use: remember where it is. */
 	o.retired_key_uri = c->init.key.uri;
+	/* ... and the URL its certificates carry, under which its CRL goes
+	 * on being published. */
+	if (c->cfg != NULL)
+		o.retired_crl_url =
+		    ca_settings_get(&(struct ca_settings){ .extra =
+							       c->cfg
+								   ->ca_extra },
+			"crl_url");
 	err = local_ca_install(c->dir, &o, &rollover, &cause);
 	if (err)
 		return fail("install", err, cause);
@@ -300,6 +310,12 @@ ca_install(struct ca_cli *c)
 		       "expires%s\n",
 		    o.retired_key_uri ? "; set [ca] key to the new key's URI" :
 					"");
+	if (rollover && o.retired_crl_url != NULL)
+		printf("its certificates keep [ca] crl_url %s, under which "
+		       "its CRL stays published: set crl_url to a new file "
+		       "name for the new intermediate before the station "
+		       "signs again (it refuses the old one)\n",
+		    o.retired_crl_url);
 	return EXIT_PASS;
 }
 

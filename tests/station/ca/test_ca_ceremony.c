@@ -547,6 +547,82 @@ test_rollover_retires_the_old_intermediate_which_keeps_its_crl(void **state)
 	free(csr2);
 }
 
+/* The publication URL of the active intermediate, through the local CA's
+ * own check: ST_OK or the error. */
+static st_err
+publish_as(struct fx *fx, const char *url)
+{
+	struct ca_setting extra[] = { { "crl_url", url }, { NULL, NULL } };
+	struct ca_settings s = { .dir = fx->dir, .extra = extra };
+	struct ca_backend *ca = NULL;
+	char *cause = NULL;
+	st_err err;
+
+	assert_int_equal(local_ca_open_key(fx->dir, NULL, &ca, &cause), ST_OK);
+	err = local_ca_set_publication(ca, &s, &cause);
+	if (err)
+		assert_non_null(strstr(cause, "retired intermediate"));
+	free(cause);
+	ca_free(ca);
+	return err;
+}
+
+/*
+ * A rollover records the crl_url the old intermediate's certificates
+ * carry: its CRL goes on being published under that name (with that
+ * issuing distribution point), and the active intermediate may not take
+ * the same URL, or relying parties would fetch one issuer's CRL for the
+ * other's certificates.
+ */
+static void
+test_rollover_keeps_the_old_crl_url_for_the_old_intermediate(void **state)
+{
+	struct fx *fx = *state;
+	const char *old_url = "http://pki.example.com/crl/line-1.crl";
+	struct local_ca_install_opts o = { 0 };
+	char *csr2 = tmp_path(fx, "next.csr");
+	char *out = tmp_path(fx, "pub");
+	char *cause = NULL;
+	int rollover = -1, n = 0;
+	X509 *leaf1;
+
+	init_pending(fx);
+	make_root(fx, "root");
+	install_good(fx, fx->csr, "inter1.pem", 0);
+	leaf1 = issue_leaf(fx, "leaf1.pem");
+	assert_int_equal(local_ca_rollover(fx->dir, NULL, NULL, csr2, &cause),
+	    ST_OK);
+	o.cert = root_sign(fx, "root", csr2, GOOD_EXT, "inter2.pem");
+	o.root = tmp_path(fx, "root.pem");
+	o.retired_crl_url = old_url;
+	assert_int_equal(local_ca_install(fx->dir, &o, &rollover, &cause),
+	    ST_OK);
+	assert_int_equal(rollover, 1);
+
+	assert_int_equal(publish_as(fx, old_url), ST_E_CONFIG);
+	assert_int_equal(publish_as(fx,
+			     "http://pki.example.com/crl/line-2.crl"),
+	    ST_OK);
+
+	assert_int_equal(mkdir(out, 0755), 0);
+	assert_int_equal(local_ca_crl_retired(fx->dir, NULL, out, 7, published,
+			     &n, &cause),
+	    ST_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(proc_sh("cd %s && test -s pub/line-1.crl && openssl "
+				 "crl -in pub/line-1.crl.pem -CAfile "
+				 "inter1.pem -noout -text 2>&1 | grep -q "
+				 "'URI:%s'",
+			     fx->tmp, old_url),
+	    0);
+
+	X509_free(leaf1);
+	free((char *)o.cert);
+	free((char *)o.root);
+	free(out);
+	free(csr2);
+}
+
 int
 main(void)
 {
@@ -568,6 +644,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_rollover_retires_the_old_intermediate_which_keeps_its_crl,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_rollover_keeps_the_old_crl_url_for_the_old_intermediate,
 		    setup, teardown),
 	};
 
