@@ -46,6 +46,8 @@ run_export(struct xfx *f, const char *crash, const char *const *args)
 		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
 			_exit(125);
 		setenv("STATION_HOME", f->dir, 1);
+		setenv("STATION_DEMO", "1",
+		    1); /* no --config: a demo station */
 		setenv("STATION_LOG", "error", 1);
 		if (crash)
 			setenv("STATION_EXPORT_CRASH_AT", crash, 1);
