@@ -71,6 +71,28 @@ ledger_run_ca_reply(struct ledger *l, int64_t run_id, const char *serial_hex,
 	return db_write_end(l, err, cause);
 }
 
+st_err
+ledger_run_step(struct ledger *l, int64_t run_id, const char *step,
+    char **cause)
+{
+	st_err err;
+
+	/* Lazy, as ledger_run_ca_reply: one commit to the WAL at each
+	 * step's start, never an fsync on the run's path. */
+	err = db_write_begin(l, DB_WRITE_LAZY, 0, cause);
+	if (err)
+		return err;
+	err = db_run(l, cause, "recording the run's step",
+	    "UPDATE runs SET current_step = ? WHERE id = ? AND result = "
+	    "'running'",
+	    DB_TEXT(step), DB_I64(run_id), DB_END);
+	if (err == ST_OK && sqlite3_changes(l->db) != 1)
+		err = st_fail(cause, ST_E_STATE,
+		    "run %lld is unknown or already finished",
+		    (long long)run_id);
+	return db_write_end(l, err, cause);
+}
+
 #define OPEN_COL(m, k) \
 	{ \
 		offsetof(struct open_run, m), k \
@@ -85,6 +107,7 @@ static const struct db_col open_run_cols[] = {
 	OPEN_COL(ca_key_sha256, 's'),
 	OPEN_COL(ca_serial, 's'),
 	OPEN_COL(last_ok_step, 's'),
+	OPEN_COL(current_step, 's'),
 };
 static const struct db_record open_run_record = { sizeof(struct open_run),
 	open_run_cols, sizeof open_run_cols / sizeof open_run_cols[0] };
@@ -133,7 +156,7 @@ ledger_open_runs(struct ledger *l, struct open_run **out, size_t *n,
 	    "SELECT id, coalesce(owner_pid, 0), coalesce(owner_start, 0),"
 	    " owner_token, device_serial, cert_serial, ca_key_sha256,"
 	    " ca_serial, (SELECT step FROM run_events e WHERE e.run_id = runs.id"
-	    "  AND e.status = 'ok' ORDER BY e.id DESC LIMIT 1)"
+	    "  AND e.status = 'ok' ORDER BY e.id DESC LIMIT 1), current_step"
 	    " FROM runs WHERE result = 'running' ORDER BY id",
 	    DB_END);
 	ledger_unlock(l);
