@@ -275,6 +275,10 @@ main(int argc, char **argv)
 	}
 	if (o.verbose)
 		log_set_level(LOG_LEVEL_DEBUG);
+	/* The commands that provision check the broker and the CA at start
+	 * (station_preflight). */
+	o.station.preflight = e == &cmd_provision_entry ||
+	    e == &cmd_batch_entry || e == &cmd_ui_entry;
 	rc = e->exec(&o.station, cmd_argc, cmd_argv);
 out:
 	free(shown);

@@ -172,7 +172,18 @@ config_override_broker(struct config *cfg, const char *host_port,
 	if (b->host == NULL && b->ca_file != NULL)
 		return st_fail(cause, ST_E_ARG,
 		    "--broker-ca without a broker: give --broker HOST:PORT");
+	config_smoke_defaults(cfg);
 	return ST_OK;
+}
+
+void
+config_smoke_defaults(struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_profiles; i++) {
+		if (!cfg->profiles[i].smoke_given)
+			cfg->profiles[i].smoke_required =
+			    cfg->broker.host != NULL;
+	}
 }
 
 int

@@ -163,6 +163,11 @@ int config_demo_asked(int demo);
 st_err config_override_broker(struct config *cfg, const char *host_port,
     const char *ca_file, char **cause);
 
+/* A profile that does not say `smoke` itself requires the smoke test
+ * when a broker is configured, and not otherwise (config_load and
+ * config_override_broker call it). */
+void config_smoke_defaults(struct config *cfg);
+
 /* The profile called `name` (borrowed from cfg), or NULL. */
 const struct profile *config_profile(const struct config *cfg,
     const char *name);

@@ -192,6 +192,11 @@ station_open(const struct station_opts *opts, struct station **out,
 		    st->recovered);
 	}
 	free(why);
+	if (opts->preflight) {
+		err = station_preflight(st, cause);
+		if (err)
+			goto fail;
+	}
 	*out = st;
 	return ST_OK;
 fail:

@@ -42,6 +42,10 @@ struct station_opts {
 	 * root, run-ownership lock or crash recovery is opened: a nightly
 	 * export works without the CA and never settles a run. */
 	int ledger_only;
+	/* The command provisions (provision, batch, ui): station_open ends
+	 * with station_preflight, so a broker or CA that cannot serve is
+	 * found before any device is touched. */
+	int preflight;
 };
 
 /*
@@ -57,6 +61,17 @@ struct station_opts {
 st_err station_open(const struct station_opts *opts, struct station **out,
     char **cause);
 void station_close(struct station *st);
+
+/*
+ * The start check of a station that will provision: when a broker is
+ * configured and some profile requires the smoke test (smoke = required,
+ * the default with a broker), the broker must answer a TLS handshake with
+ * a certificate from [broker] ca for its name; a remote CA must answer
+ * one request (its HTTP Date); the local CA's key was already loaded and
+ * matched.  ST_E_CONFIG (broker) or ST_E_CA (CA) with a cause naming what
+ * failed and what to do; nothing is recorded.
+ */
+st_err station_preflight(const struct station *st, char **cause);
 
 /* What the station must say of itself in every output: "DEMO: TEST CA,
  * no broker" (or the broker it was given) in demo mode, NULL on a
