@@ -16,6 +16,7 @@
  *    the issued certificate before it is written to the device).
  *  - Progress between durable points: ledger_run_begin, ledger_run_device,
  *    ledger_run_event(_batch), ledger_run_smoke, ledger_run_ca_reply,
+ *    ledger_run_step,
  *    ledger_cert_set_status to 'written' or 'verified'.  They are committed (visible to every reader,
  *    and kept if the process dies) but not fsynced: the next durable point
  *    of any thread makes them durable with it, since the WAL is one file
@@ -80,7 +81,7 @@
 struct ledger;
 
 /* The schema version this code creates and understands. */
-#define LEDGER_SCHEMA_VERSION 8
+#define LEDGER_SCHEMA_VERSION 9
 #define LEDGER_HASH_HEX_LEN 64
 
 /*
@@ -205,6 +206,16 @@ st_err ledger_run_ca_request(struct ledger *l, int64_t run_id,
 st_err ledger_run_ca_reply(struct ledger *l, int64_t run_id,
     const char *serial_hex, char **cause);
 
+/*
+ * The running run `run_id` enters `step` (a step name): recorded lazily
+ * like ledger_run_ca_reply (in the WAL when it returns, so it outlives
+ * the process; on disk with the next durable point), so crash recovery
+ * names the step a station died in.  ST_E_STATE if the run is unknown or
+ * finished.
+ */
+st_err ledger_run_step(struct ledger *l, int64_t run_id, const char *step,
+    char **cause);
+
 /* A run still 'running', as crash recovery sees it (strings owned). */
 struct open_run {
 	int64_t id;
@@ -216,6 +227,8 @@ struct open_run {
 	char *ca_key_sha256; /* NULL if no CSR was sent to the CA */
 	char *ca_serial;     /* NULL if no reply of the CA was recorded */
 	char *last_ok_step;  /* step of the newest 'ok' event, or NULL */
+	char *current_step;  /* the step it entered last (ledger_run_step),
+	                        or NULL */
 };
 
 /*

@@ -19,23 +19,19 @@ is_sha256_hex(const char *s)
 	    strspn(s, "0123456789abcdef") == LEDGER_HASH_HEX_LEN;
 }
 
-st_err
-ledger_run_ca_request(struct ledger *l, int64_t run_id, const char *key_sha256,
-    char **cause)
+/* One column of a running run set to `value` (`sql`: "UPDATE runs SET
+ * col = ? WHERE id = ? AND result = 'running'"), written `mode`;
+ * ST_E_STATE when the run is unknown or finished. */
+static st_err
+set_running(struct ledger *l, enum db_write mode, const char *what,
+    const char *sql, int64_t run_id, const char *value, char **cause)
 {
-	st_err err;
+	st_err err = db_write_begin(l, mode, 0, cause);
 
-	if (!is_sha256_hex(key_sha256))
-		return st_fail(cause, ST_E_ARG,
-		    "a CA request is recorded with the key's SHA-256 in "
-		    "lower-case hex");
-	err = db_write_begin(l, DB_WRITE_GROUP, 0, cause);
 	if (err)
 		return err;
-	err = db_run(l, cause, "recording the request to the CA",
-	    "UPDATE runs SET ca_key_sha256 = ? WHERE id = ? AND result = "
-	    "'running'",
-	    DB_TEXT(key_sha256), DB_I64(run_id), DB_END);
+	err =
+	    db_run(l, cause, what, sql, DB_TEXT(value), DB_I64(run_id), DB_END);
 	if (err == ST_OK && sqlite3_changes(l->db) != 1)
 		err = st_fail(cause, ST_E_STATE,
 		    "run %lld is unknown or already finished",
@@ -44,11 +40,24 @@ ledger_run_ca_request(struct ledger *l, int64_t run_id, const char *key_sha256,
 }
 
 st_err
+ledger_run_ca_request(struct ledger *l, int64_t run_id, const char *key_sha256,
+    char **cause)
+{
+	if (!is_sha256_hex(key_sha256))
+		return st_fail(cause, ST_E_ARG,
+		    "a CA request is recorded with the key's SHA-256 in "
+		    "lower-case hex");
+	return set_running(l, DB_WRITE_GROUP, "recording the request to the CA",
+	    "UPDATE runs SET ca_key_sha256 = ? WHERE id = ? AND result = "
+	    "'running'",
+	    run_id, key_sha256, cause);
+}
+
+st_err
 ledger_run_ca_reply(struct ledger *l, int64_t run_id, const char *serial_hex,
     char **cause)
 {
 	size_t n = serial_hex ? strlen(serial_hex) : 0;
-	st_err err;
 
 	if (n == 0 || n > 128 || strspn(serial_hex, "0123456789abcdef") != n)
 		return st_fail(cause, ST_E_ARG,
@@ -57,18 +66,22 @@ ledger_run_ca_reply(struct ledger *l, int64_t run_id, const char *serial_hex,
 	/* Lazy: in the WAL when this returns, so it outlives the station's
 	 * process, and on disk with the issuance's fsync that follows; no
 	 * fsync of its own on every run's path. */
-	err = db_write_begin(l, DB_WRITE_LAZY, 0, cause);
-	if (err)
-		return err;
-	err = db_run(l, cause, "recording the CA's reply",
+	return set_running(l, DB_WRITE_LAZY, "recording the CA's reply",
 	    "UPDATE runs SET ca_serial = ? WHERE id = ? AND result = "
 	    "'running'",
-	    DB_TEXT(serial_hex), DB_I64(run_id), DB_END);
-	if (err == ST_OK && sqlite3_changes(l->db) != 1)
-		err = st_fail(cause, ST_E_STATE,
-		    "run %lld is unknown or already finished",
-		    (long long)run_id);
-	return db_write_end(l, err, cause);
+	    run_id, serial_hex, cause);
+}
+
+st_err
+ledger_run_step(struct ledger *l, int64_t run_id, const char *step,
+    char **cause)
+{
+	/* Lazy, as ledger_run_ca_reply: one commit to the WAL at each
+	 * step's start, never an fsync on the run's path. */
+	return set_running(l, DB_WRITE_LAZY, "recording the run's step",
+	    "UPDATE runs SET current_step = ? WHERE id = ? AND result = "
+	    "'running'",
+	    run_id, step, cause);
 }
 
 #define OPEN_COL(m, k) \
@@ -85,6 +98,7 @@ static const struct db_col open_run_cols[] = {
 	OPEN_COL(ca_key_sha256, 's'),
 	OPEN_COL(ca_serial, 's'),
 	OPEN_COL(last_ok_step, 's'),
+	OPEN_COL(current_step, 's'),
 };
 static const struct db_record open_run_record = { sizeof(struct open_run),
 	open_run_cols, sizeof open_run_cols / sizeof open_run_cols[0] };
@@ -133,7 +147,7 @@ ledger_open_runs(struct ledger *l, struct open_run **out, size_t *n,
 	    "SELECT id, coalesce(owner_pid, 0), coalesce(owner_start, 0),"
 	    " owner_token, device_serial, cert_serial, ca_key_sha256,"
 	    " ca_serial, (SELECT step FROM run_events e WHERE e.run_id = runs.id"
-	    "  AND e.status = 'ok' ORDER BY e.id DESC LIMIT 1)"
+	    "  AND e.status = 'ok' ORDER BY e.id DESC LIMIT 1), current_step"
 	    " FROM runs WHERE result = 'running' ORDER BY id",
 	    DB_END);
 	ledger_unlock(l);

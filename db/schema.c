@@ -211,6 +211,12 @@ static const char *const migrations[] = {
 	 * back from a CA that cannot search by key (Vault) instead of
 	 * listing all it holds.  Not part of the row hash. */
 	"ALTER TABLE runs ADD COLUMN ca_serial TEXT;",
+	/* 9: the step a running run is in, written at each step's start
+	 * (ledger_run_step; lazily, no fsync of its own): crash recovery
+	 * names the step a station died in, not only the last one that
+	 * completed (the events are written in batches).  Not part of the
+	 * row hash. */
+	"ALTER TABLE runs ADD COLUMN current_step TEXT;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] ==

@@ -54,6 +54,7 @@ struct batch {
 	struct scan_seen *seen;
 	size_t n_seen;
 	unsigned runs, passed, failed, rejected;
+	unsigned passed_no_smoke; /* PASSes whose smoke test was skipped */
 	int station_error;
 	const struct scan_format *format; /* label format, NULL: any */
 	struct scan_format **rules;	  /* the slots' label rules (owned) */
@@ -138,7 +139,10 @@ json_sink(void *ctx, const struct station_event *ev)
 		fflush(stdout);
 		if (res->pass)
 			b->passed++;
-		else
+		if (res->pass &&
+		    (res->smoke == NULL || strcmp(res->smoke, "skipped") == 0))
+			b->passed_no_smoke++;
+		if (!res->pass)
 			b->failed++;
 	}
 	if (scanned)
@@ -302,7 +306,19 @@ run_batch(struct station *st, const struct fixture *fx, FILE *in,
 	json_object_set_new(o, "passed", json_integer(b.passed));
 	json_object_set_new(o, "failed", json_integer(b.failed));
 	json_object_set_new(o, "rejected_scans", json_integer(b.rejected));
+	json_object_set_new(o, "passed_no_smoke",
+	    json_integer(b.passed_no_smoke));
+	/* a demo station's runs are a TEST CA's (station_mode_note) */
+	if (station_mode_note(st) != NULL)
+		json_object_set_new(o, "mode",
+		    json_string(station_mode_note(st)));
 	put_json(o);
+	fprintf(stderr,
+	    "station: batch: %u run(s): %u PASS (%u with no smoke test), %u "
+	    "FAIL, %u scan(s) refused%s%s\n",
+	    b.runs, b.passed, b.passed_no_smoke, b.failed, b.rejected,
+	    station_mode_note(st) != NULL ? "; " : "",
+	    station_mode_note(st) != NULL ? station_mode_note(st) : "");
 	if (b.station_error)
 		rc = EXIT_STATION;
 	else if (b.failed || b.rejected)

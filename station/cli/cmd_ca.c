@@ -35,6 +35,7 @@ struct ca_cli {
 	const char *cert, *root, *chain; /* install */
 	long long days;
 	const char *config_path; /* --config, or NULL */
+	int demo;		 /* --demo */
 	struct config *cfg;	 /* --config's, or the defaults */
 };
 
@@ -183,17 +184,13 @@ resolve(struct ca_cli *c, const char *what)
 	 * use ([ca] key), which stays the old intermediate's. */
 	const char *cli_uri = k->uri;
 
-	if (c->config_path != NULL) {
-		if (config_load(c->config_path, &c->cfg, &cause)) {
-			char *w = xasprintf("ca %s", what);
+	if (config_find(c->config_path, c->demo, &c->cfg, &cause)) {
+		char *w = xasprintf("ca %s", what);
 
-			cmd_print_cause(w, cause);
-			free(w);
-			free(cause);
-			return EXIT_STATION;
-		}
-	} else {
-		c->cfg = config_default(NULL);
+		cmd_print_cause(w, cause);
+		free(w);
+		free(cause);
+		return EXIT_STATION;
 	}
 	if (c->dir == NULL)
 		c->dir = c->cfg->ca_dir;
@@ -262,7 +259,7 @@ ca_init(struct ca_cli *c)
 			    "station: ca init: note: %s refuses a TEST CA "
 			    "([ca] allow_test_ca = no); for production use "
 			    "--csr-out and 'station ca install'\n",
-			    c->config_path);
+			    c->cfg->path);
 	}
 	if (c->init.key.uri != NULL)
 		printf("intermediate key: in the token, %s\n"
@@ -464,7 +461,7 @@ out:
 static int
 cmd_ca_exec(const struct station_opts *so, int argc, char **argv)
 {
-	struct ca_cli c = { .config_path = so->config_path };
+	struct ca_cli c = { .config_path = so->config_path, .demo = so->demo };
 	struct opt_args args;
 	int rc;
 

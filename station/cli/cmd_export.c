@@ -99,7 +99,8 @@ static const struct opt export_opt_table[] = {
 	    .kind = OPT_STRING,
 	    .value = "T",
 	    .offset = offsetof(struct export_opts, from),
-	    .help = "with --to: the runs finished in [T, T), UTC" },
+	    .help = "with --to: the runs finished in [T, T), T a UTC time "
+		    "like 2026-11-22T00:00:00Z" },
 	{ .name = "--to",
 	    .kind = OPT_STRING,
 	    .value = "T",
@@ -123,8 +124,9 @@ time_opt(const char *name, const char *value, int64_t *ms)
 		return 0;
 	shown = text_escape(value, 64);
 	fprintf(stderr,
-	    "station: export: bad option %s %s (a UTC time "
-	    "like 2026-11-22T00:00:00Z)\n",
+	    "station: export: %s '%s' is not a UTC time: expected "
+	    "YYYY-MM-DDTHH:MM:SSZ (optionally .mmm before the Z), like "
+	    "2026-11-22T00:00:00Z\n",
 	    name, shown);
 	free(shown);
 	return -1;
@@ -153,6 +155,17 @@ cmd_export_exec(const struct station_opts *so, int argc, char **argv)
 	req.format = (enum export_format)o.format;
 	have_from = o.from != NULL;
 	have_to = o.to != NULL;
+	if (have_from != have_to)
+		cmd_print_cause("export",
+		    "--from and --to go together: the window [--from, --to), "
+		    "each a UTC time like 2026-11-22T00:00:00Z");
+	else if (o.since_last && have_from)
+		cmd_print_cause("export",
+		    "--since-last or a --from/--to window, not both");
+	else if (have_from && req.from_ms >= req.to_ms)
+		cmd_print_cause("export", "--from must be before --to");
+	else if (req.dir == NULL)
+		cmd_print_cause("export", "--out DIR is required");
 	if (req.dir == NULL || have_from != have_to ||
 	    (o.since_last && have_from) ||
 	    (have_from && req.from_ms >= req.to_ms))

@@ -51,10 +51,14 @@ progress_sink(void *ctx, const struct station_event *ev)
 }
 
 static void
-print_human(const struct provision_result *res)
+print_human(const struct station *st, const struct provision_result *res)
 {
 	struct text_pool tp = { 0 };
 
+	/* A demo station's PASS is a TEST CA's: never mistaken for one of
+	 * the line's. */
+	if (station_mode_note(st) != NULL)
+		printf("%s\n", station_mode_note(st));
 	if (res->pass && res->already_run_id > 0) {
 		char when[21];
 
@@ -186,7 +190,7 @@ cmd_provision_exec(const struct station_opts *so, int argc, char **argv)
 		printf("%s\n", s);
 		free(s);
 	} else {
-		print_human(&res);
+		print_human(st, &res);
 	}
 	/* Same rule as `station probe`: a malformed URI is the command
 	 * line's fault, not the device's. */

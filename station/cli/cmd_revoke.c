@@ -1,11 +1,15 @@
 /*
  * station revoke CERT-SERIAL [--reason R]
+ * station revoke --device SERIAL [--reason R]
  *
  * Revoke a device certificate through the configured CA backend and mark
  * it 'revoked' in the ledger.  R is an RFC 5280 CRLReason name
  * (unspecified, keyCompromise, superseded, cessationOfOperation...);
  * default unspecified.  The serial is hex as `station ledger` shows it
- * (colons and upper case are accepted).
+ * (colons and upper case are accepted).  With --device the argument is a
+ * device serial and its current (live) certificate is revoked; a bare
+ * argument that is not hex but names a device of the ledger is refused
+ * with a message pointing to --device (a revocation is never guessed).
  *
  * Exit: 0 revoked, 1 unknown serial or already revoked, 2 bad command
  * line, 3 the station, the CA or the ledger failed.  Ledger first, then
@@ -25,6 +29,7 @@
 #include "station/ca/ca.h"
 #include "station/ca/local.h"
 #include "station/cli/cmd.h"
+#include "station/config/profile.h"
 #include "station/pipeline/settle.h"
 #include "station/pipeline/station.h"
 #include "station/util/text.h"
@@ -127,6 +132,7 @@ out:
 
 struct revoke_opts {
 	const char *reason;
+	int device; /* --device: the argument is a device serial */
 };
 
 /* --reason is checked against the CA's own list of names below
@@ -137,6 +143,11 @@ static const struct opt revoke_opt_table[] = {
 	    .value = "R",
 	    .offset = offsetof(struct revoke_opts, reason),
 	    .help = "an RFC 5280 CRLReason name (default unspecified)" },
+	{ .name = "--device",
+	    .kind = OPT_FLAG,
+	    .offset = offsetof(struct revoke_opts, device),
+	    .help = "the argument is a device serial: revoke its current "
+		    "certificate" },
 	{ .name = NULL },
 };
 
@@ -144,9 +155,84 @@ static const struct opt_template revoke_template[] = {
 	{ .opts = revoke_opt_table,
 	    .lower = 1,
 	    .upper = 1,
-	    .args = "CERT-SERIAL" },
+	    .args = "CERT-SERIAL | --device SERIAL" },
 	{ .opts = NULL },
 };
+
+/* The serial of the live certificate of `device` (new string) into
+ * *serial, or NULL when it has none; EXIT_PASS or EXIT_STATION. */
+static int
+device_cert(struct station *st, const char *device, char **serial)
+{
+	struct cert_record rec = { 0 };
+	char *cause = NULL;
+	int found = 0;
+
+	*serial = NULL;
+	if (ledger_device_live_cert(st->ledger, device, &rec, &found, &cause) !=
+	    ST_OK) {
+		cmd_print_cause("revoke", cause);
+		free(cause);
+		return EXIT_STATION;
+	}
+	if (found)
+		*serial = xstrdup(rec.serial_hex);
+	ledger_cert_record_clear(&rec);
+	return EXIT_PASS;
+}
+
+/* `station revoke --device SERIAL`: its current certificate. */
+static int
+revoke_device(struct station *st, const char *device, const char *reason)
+{
+	char *serial = NULL;
+	int rc = device_cert(st, device, &serial);
+
+	if (rc != EXIT_PASS)
+		return rc;
+	if (serial == NULL) {
+		fprintf(stderr,
+		    "station: revoke: device %s has no current certificate "
+		    "in the ledger (issued, written or verified; see "
+		    "'station ledger show %s')\n",
+		    device, device);
+		return EXIT_FAIL;
+	}
+	rc = revoke(st, serial, reason);
+	free(serial);
+	return rc;
+}
+
+/* A bare argument that is not a hex serial: a device's serial is pointed
+ * to --device, anything else is refused.  Always EXIT_USAGE (or
+ * EXIT_STATION when the ledger cannot be read). */
+static int
+not_a_cert_serial(struct station *st, const char *arg)
+{
+	char *serial = NULL, *shown = text_escape(arg, 128);
+	int rc = EXIT_USAGE;
+
+	if (serial_is_valid(arg))
+		rc = device_cert(st, arg, &serial);
+	if (rc == EXIT_PASS && serial != NULL)
+		fprintf(stderr,
+		    "station: revoke: '%s' is not a hex certificate serial "
+		    "but a device's serial; its current certificate is %s: "
+		    "revoke it with 'station revoke --device %s'\n",
+		    shown, serial, shown);
+	else if (rc != EXIT_STATION)
+		fprintf(stderr,
+		    "station: revoke: '%s' is not a hex certificate serial "
+		    "(as 'station ledger list' shows them) nor a device "
+		    "with a current certificate; for a device give "
+		    "--device SERIAL\n",
+		    shown);
+	if (rc != EXIT_STATION)
+		rc = EXIT_USAGE;
+	free(serial);
+	free(shown);
+	return rc;
+}
 
 static int
 cmd_revoke_exec(const struct station_opts *so, int argc, char **argv)
@@ -175,18 +261,17 @@ cmd_revoke_exec(const struct station_opts *so, int argc, char **argv)
 		free(shown);
 		return EXIT_USAGE;
 	}
-	serial = normalize_serial(arg);
-	if (serial == NULL) {
-		char *shown = text_escape(arg, 128);
-
-		fprintf(stderr, "station: revoke: '%s' is not a hex serial\n",
-		    shown);
-		free(shown);
+	if (!cmd_arg_printable(o.device ? "--device" : "the serial", arg))
 		return EXIT_USAGE;
-	}
+	if (!o.device)
+		serial = normalize_serial(arg);
 	if (station_open(so, &st, &cause) != ST_OK) {
 		cmd_print_cause("revoke", cause);
 		rc = EXIT_STATION;
+	} else if (o.device) {
+		rc = revoke_device(st, arg, reason);
+	} else if (serial == NULL) {
+		rc = not_a_cert_serial(st, arg);
 	} else {
 		rc = revoke(st, serial, reason);
 	}
@@ -198,9 +283,10 @@ cmd_revoke_exec(const struct station_opts *so, int argc, char **argv)
 
 const struct cmd_entry cmd_revoke_entry = {
 	.name = "revoke",
-	.args = "CERT-SERIAL [--reason R]",
-	.summary = "revoke a certificate at the CA and in the ledger (R: "
-		   "RFC 5280 reason, e.g. keyCompromise, superseded)",
+	.args = "CERT-SERIAL | --device SERIAL [--reason R]",
+	.summary = "revoke a certificate (or a device's current one) at the "
+		   "CA and in the ledger (R: RFC 5280 reason, e.g. "
+		   "keyCompromise, superseded)",
 	.options = revoke_template,
 	.exec = cmd_revoke_exec,
 };

@@ -12,6 +12,7 @@
 
 #include "db/ledger.h"
 #include "station/cli/cmd.h"
+#include "station/config/config.h"
 #include "station/pipeline/station.h"
 #include "station/util/log.h"
 #include "station/util/text.h"
@@ -38,7 +39,10 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: station [--config FILE] [--broker HOST:PORT --broker-ca FILE]\n               [--verbose] COMMAND [ARGS]\n\ncommands:\n");
+	    "usage: station [--config FILE] [--broker HOST:PORT "
+	    "--broker-ca FILE]\n               [--demo] [--verbose] COMMAND "
+	    "[ARGS]\n"
+	    "\ncommands:\n");
 	for (size_t i = 0; cmd_table[i] != NULL; i++)
 		fprintf(fp, "  %-10s %s\n             %s\n", cmd_table[i]->name,
 		    cmd_table[i]->args, cmd_table[i]->summary);
@@ -46,7 +50,9 @@ usage(FILE *fp)
 	    "\nDevice URIs: tcp:HOST:PORT, "
 	    "uart:/dev/ttyUSB0?baud=115200, uart:usb=VID:PID[:SERIAL],\n"
 	    "  usb:VID:PID[:SERIAL], usb:path=BUS-PORT[.PORT]...\n"
-	    "Environment: STATION_LOG=error|warn|info|debug\n"
+	    "Environment: STATION_LOG=error|warn|info|debug, "
+	    "STATION_CONFIG=FILE, STATION_DEMO=1,\n"
+	    "  STATION_HOME=DIR (demo mode's state directory)\n"
 	    "\n'station help COMMAND' or 'station COMMAND --help' describes "
 	    "a command's options.\n"
 	    "See station(1) and docs/ for details.\n");
@@ -65,8 +71,14 @@ static const struct opt main_opt_table[] = {
 	    .kind = OPT_STRING,
 	    .value = "FILE",
 	    .offset = offsetof(struct main_opts, station.config_path),
-	    .help = "the station's configuration (default: the embedded "
-		    "defaults under $STATION_HOME, ./var)" },
+	    .help = "the station's configuration (default: $STATION_CONFIG, "
+		    "then " CONFIG_DEFAULT_PATH ")" },
+	{ .name = "--demo",
+	    .kind = OPT_FLAG,
+	    .offset = offsetof(struct main_opts, station.demo),
+	    .help = "the simulated demo: embedded defaults under "
+		    "$STATION_HOME or ./var, a TEST CA, no broker (also "
+		    "STATION_DEMO=1)" },
 	{ .name = "--broker",
 	    .kind = OPT_STRING,
 	    .value = "HOST:PORT",
@@ -263,6 +275,10 @@ main(int argc, char **argv)
 	}
 	if (o.verbose)
 		log_set_level(LOG_LEVEL_DEBUG);
+	/* The commands that provision check the broker and the CA at start
+	 * (station_preflight). */
+	o.station.preflight = e == &cmd_provision_entry ||
+	    e == &cmd_batch_entry || e == &cmd_ui_entry;
 	rc = e->exec(&o.station, cmd_argc, cmd_argv);
 out:
 	free(shown);

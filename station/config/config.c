@@ -2,8 +2,10 @@
  * file loader is config_load.c. */
 #include "station/config/config_priv.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "station/x509/cert_check.h"
 #include "station/util/num.h"
@@ -170,5 +172,61 @@ config_override_broker(struct config *cfg, const char *host_port,
 	if (b->host == NULL && b->ca_file != NULL)
 		return st_fail(cause, ST_E_ARG,
 		    "--broker-ca without a broker: give --broker HOST:PORT");
+	config_smoke_defaults(cfg);
 	return ST_OK;
+}
+
+void
+config_smoke_defaults(struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_profiles; i++) {
+		if (!cfg->profiles[i].smoke_given)
+			cfg->profiles[i].smoke_required =
+			    cfg->broker.host != NULL;
+	}
+}
+
+int
+config_demo_asked(int demo)
+{
+	const char *env = getenv("STATION_DEMO");
+
+	return demo || (env != NULL && strcmp(env, "1") == 0);
+}
+
+st_err
+config_find(const char *given, int demo, struct config **out, char **cause)
+{
+	const char *env = getenv("STATION_CONFIG");
+	st_err err;
+
+	*out = NULL;
+	if (given != NULL && demo)
+		return st_fail(cause, ST_E_ARG,
+		    "--demo runs on the embedded defaults and --config on a "
+		    "file: give one of them");
+	if (given != NULL)
+		return config_load(given, out, cause);
+	if (config_demo_asked(demo)) {
+		*out = config_default(NULL);
+		(*out)->demo = 1;
+		return ST_OK;
+	}
+	if (env != NULL && env[0] != '\0') {
+		err = config_load(env, out, cause);
+		if (err)
+			return st_wrap(cause, err, "$STATION_CONFIG");
+		return ST_OK;
+	}
+	if (access(CONFIG_DEFAULT_PATH, F_OK) == 0)
+		return config_load(CONFIG_DEFAULT_PATH, out, cause);
+	/* Never a silent station on whatever ./var happens to be: the
+	 * embedded defaults make a TEST CA and run with no broker. */
+	return st_fail(cause, ST_E_CONFIG,
+	    "no configuration: no --config given, $STATION_CONFIG not set, "
+	    "and %s: %s: install the station ('make install' puts an "
+	    "example there; docs/admin.md, \"Installing\") and edit it, "
+	    "give --config FILE, or try the simulated demo with 'station "
+	    "--demo COMMAND' (embedded defaults: a TEST CA, no broker)",
+	    CONFIG_DEFAULT_PATH, strerror(errno));
 }

@@ -61,11 +61,13 @@ struct config_slot {
 };
 
 struct config {
-	char *path;		  /* the file loaded; NULL for the defaults */
-	char *station_id;	  /* [A-Za-z0-9._-]{1,32} */
-	char *home;		  /* state directory */
-	char *ledger_path;	  /* resolved; default <home>/ledger.db */
-	char *operator_id;	  /* default operator; NULL if none */
+	char *path;	   /* the file loaded; NULL for the defaults */
+	int demo;	   /* the embedded defaults, asked for by demo mode
+	             (config_find): a TEST CA and a station that says so */
+	char *station_id;  /* [A-Za-z0-9._-]{1,32} */
+	char *home;	   /* state directory */
+	char *ledger_path; /* resolved; default <home>/ledger.db */
+	char *operator_id; /* default operator; NULL if none */
 	enum log_level log_level; /* default warn; the caller applies it */
 	int step_timeout_ms;	  /* default deadline of a pipeline step */
 	int clock_skew_s;     /* clock difference tolerated between the station
@@ -126,6 +128,33 @@ struct config *config_default(const char *home);
 
 void config_free(struct config *cfg);
 
+/* Where a station without --config looks for its configuration (make
+ * install puts the example there, never overwriting it). */
+#ifndef CONFIG_DEFAULT_PATH
+#define CONFIG_DEFAULT_PATH "/etc/station/station.ini"
+#endif
+
+/* What a demo station says of itself in every output (the screen's
+ * header, provision's text, batch's summary). */
+#define CONFIG_DEMO_NOTE "DEMO: TEST CA"
+
+/*
+ * The station's configuration, from the first of: `given` (--config);
+ * in demo mode (`demo`, or $STATION_DEMO=1) the embedded defaults
+ * (config_default, cfg->demo set); $STATION_CONFIG; CONFIG_DEFAULT_PATH.
+ * Demo mode never reads $STATION_CONFIG or the default path, so a demo
+ * on an installed station cannot touch its configuration.  No
+ * configuration anywhere is ST_E_CONFIG naming the places tried and how
+ * to start (install, --config, --demo); `demo` (the --demo option, not
+ * the environment) together with `given` is ST_E_ARG.  *out is owned by
+ * the caller (config_free).
+ */
+st_err config_find(const char *given, int demo, struct config **out,
+    char **cause);
+
+/* 1 when demo mode is asked for: `demo` (--demo) or $STATION_DEMO=1. */
+int config_demo_asked(int demo);
+
 /*
  * Command-line overrides of [broker] (--broker HOST:PORT, --broker-ca
  * FILE); either may be NULL.  ST_E_ARG for a malformed address or a broker
@@ -133,6 +162,11 @@ void config_free(struct config *cfg);
  */
 st_err config_override_broker(struct config *cfg, const char *host_port,
     const char *ca_file, char **cause);
+
+/* A profile that does not say `smoke` itself requires the smoke test
+ * when a broker is configured, and not otherwise (config_load and
+ * config_override_broker call it). */
+void config_smoke_defaults(struct config *cfg);
 
 /* The profile called `name` (borrowed from cfg), or NULL. */
 const struct profile *config_profile(const struct config *cfg,

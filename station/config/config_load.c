@@ -329,6 +329,7 @@ ld_finish(struct config_load *ld)
 	free(twhy);
 	if (cfg->n_profiles == 0)
 		config_add_default_profile(cfg);
+	config_smoke_defaults(cfg);
 	for (size_t i = 0; i < cfg->n_slots; i++) {
 		struct config_slot *s = &cfg->slots[i];
 

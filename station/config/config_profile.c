@@ -292,7 +292,19 @@ set_chain(struct config_load *ld, const char *value, char **why)
 /* The word order matches the enums in profile.h. */
 ENUM_SETTER(set_reprovision, reprovision, "refuse", "allow")
 ENUM_SETTER(set_lock, lock, "no", "yes")
-ENUM_SETTER(set_smoke, smoke_required, "optional", "required")
+ENUM_SETTER(set_smoke_word, smoke_required, "optional", "required")
+
+/* smoke = ...: noted as given, so the broker's default leaves it alone
+ * (config_smoke_defaults). */
+static st_err
+set_smoke(struct config_load *ld, const char *value, char **why)
+{
+	st_err err = set_smoke_word(ld, value, why);
+
+	if (err == ST_OK)
+		cur_profile(ld)->smoke_given = 1;
+	return err;
+}
 /* The label rule: the words in the order of enum scan_case and enum
  * scan_checksum (scan_format.h). */
 ENUM_SETTER(set_label_trim, label_trim, "no", "yes")

@@ -71,7 +71,12 @@ struct profile {
 	enum chain_mode chain;
 	enum reprovision_rule reprovision;
 	int lock;	      /* lock the key slot at COMMIT */
-	int smoke_required;   /* FAIL when no broker is configured */
+	int smoke_required;   /* smoke = required: check the broker at start
+	                       (station_open's preflight); FAIL a run when
+	                       no broker is configured.  Default: required
+	                       when a broker is configured
+	                       (config_smoke_defaults) */
+	int smoke_given;      /* the profile says smoke = ... itself */
 	int tls_min_version;  /* 12 or 13 (smoke test), default 13 */
 	char *topic_template; /* "factory/selftest/${cn}" */
 

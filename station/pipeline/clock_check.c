@@ -224,8 +224,9 @@ out:
 }
 
 /* The broker's certificate, if it chains to its CA; NULL with *why. */
-static X509 *
-broker_cert(const struct config_broker *b, struct deadline dl, char **why)
+X509 *
+broker_presented_cert(const struct config_broker *b, struct deadline dl,
+    char **why)
 {
 	struct presented p = { 0 };
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -292,7 +293,7 @@ broker_validity(const struct config *cfg, int64_t now, struct deadline dl,
 	f->ok = 1;
 	if (cfg->broker.host == NULL)
 		return;
-	leaf = broker_cert(&cfg->broker, dl, &why);
+	leaf = broker_presented_cert(&cfg->broker, dl, &why);
 	if (leaf == NULL) {
 		f->unread = why;
 		why = NULL;

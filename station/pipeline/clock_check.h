@@ -26,6 +26,8 @@
 
 #include <stdint.h>
 
+#include <openssl/x509.h>
+
 #include "station/config/config.h"
 #include "station/util/clock.h"
 #include "station/util/err.h"
@@ -46,5 +48,17 @@ typedef void (*clock_note_fn)(void *ctx, const char *text);
  */
 st_err clock_check_run(const struct config *cfg, int64_t now,
     struct deadline dl, clock_note_fn note, void *ctx, char **cause);
+
+/*
+ * One TLS handshake with the broker `b` by `dl`: the certificate it
+ * presents (owned by the caller, X509_free) when it chains to b->ca_file
+ * (times aside: the clock check judges those), else NULL with *why (caller
+ * frees) saying what failed (no connection, no certificate, another CA).
+ * A broker that then refuses this connection for want of a client
+ * certificate has still answered.  Also the station's start check
+ * (station.h, preflight).
+ */
+X509 *broker_presented_cert(const struct config_broker *b, struct deadline dl,
+    char **why);
 
 #endif

@@ -266,6 +266,7 @@ provision_run(struct station *st, const struct provision_request *req,
 	uint64_t started = clock_now_ms();
 	int step_ms = st->cfg->step_timeout_ms;
 	enum step failed = STEP_CONNECT;
+	char *why = NULL;
 	st_err err = ST_OK, ferr;
 
 	memset(res, 0, sizeof *res);
@@ -311,6 +312,13 @@ provision_run(struct station *st, const struct provision_request *req,
 		    (uint64_t)step_ms * (uint64_t)step_table[i].timeout_factor);
 		if (r.client)
 			client_set_deadline(r.client, r.deadline);
+		/* Cheap (no fsync): a crash report names this step; a
+		 * failure to note it costs only that (logged). */
+		if (ledger_run_step(st->ledger, res->run_id, step_name(s),
+			&why) != ST_OK)
+			log_warn("run %lld: %s", (long long)res->run_id, why);
+		free(why);
+		why = NULL;
 		emit(&r, EVENT_STEP_START, s, progress, NULL, ST_OK);
 		r.step_note = NULL;
 		err = step_table[i].fn(&r);

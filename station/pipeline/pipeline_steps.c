@@ -22,12 +22,21 @@ st_err
 step_connect(struct run *r)
 {
 	struct transport *t = NULL;
+	struct client_opts o;
+	int attempts;
 	st_err err =
 	    transport_open(r->req->device_uri, r->deadline, &t, &r->cause);
 
 	if (err)
 		return err;
-	r->client = client_new(t, NULL);
+	/* A device gets the whole step to answer (HELLO included), as
+	 * step_timeout_ms says, not a fixed count of attempts: the client
+	 * retransmits until the step's deadline, which ends every call. */
+	client_opts_default(&o);
+	attempts = r->st->cfg->step_timeout_ms / o.reply_timeout_ms;
+	if (attempts - 1 > o.retries)
+		o.retries = attempts - 1;
+	r->client = client_new(t, &o);
 	client_set_deadline(r->client, r->deadline);
 	return ST_OK;
 }

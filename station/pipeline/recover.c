@@ -75,14 +75,19 @@ proc_is_alive(int64_t pid, int64_t start)
 	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
-/* The step a run was in: the one after its last completed step. */
+/* The step a run was in: the one it recorded entering (ledger_run_step,
+ * at every step's start), else, for a run from an older station, the one
+ * after its last completed step. */
 static enum step
-interrupted_step(const char *last_ok)
+interrupted_step(const struct open_run *run)
 {
-	if (last_ok == NULL)
+	for (int s = 0; run->current_step != NULL && s < STEP__COUNT; s++)
+		if (strcmp(step_name((enum step)s), run->current_step) == 0)
+			return (enum step)s;
+	if (run->last_ok_step == NULL)
 		return STEP_CONNECT;
 	for (int s = 0; s < STEP__COUNT; s++)
-		if (strcmp(step_name((enum step)s), last_ok) == 0)
+		if (strcmp(step_name((enum step)s), run->last_ok_step) == 0)
 			return s + 1 < STEP__COUNT ? (enum step)(s + 1) :
 						     (enum step)s;
 	return STEP_CONNECT;
@@ -233,7 +238,7 @@ finish_revocations(struct station *st, char **cause)
 static st_err
 recover_run(struct station *st, const struct open_run *run, char **cause)
 {
-	enum step step = interrupted_step(run->last_ok_step);
+	enum step step = interrupted_step(run);
 	char *reason =
 	    xasprintf("station stopped during step %s", step_name(step));
 	char *note = xasprintf("run %" PRId64 ": %s", run->id, reason);

@@ -60,7 +60,7 @@ apply_log_level(const struct config *cfg)
  * home must exist (a mistyped STATION_HOME or [station] home is an error,
  * not a fresh station); nothing but the ledger is opened. */
 static st_err
-open_ledger_only(struct station *st, const char *config_path, char **cause)
+open_ledger_only(struct station *st, char **cause)
 {
 	const char *why = "not a directory";
 	struct stat sb;
@@ -73,10 +73,10 @@ open_ledger_only(struct station *st, const char *config_path, char **cause)
 	if (why != NULL)
 		return st_fail(cause, ST_E_CONFIG,
 		    "no station home at %s (%s): %s", st->cfg->home, why,
-		    config_path != NULL ?
+		    !st->cfg->demo ?
 			"is the configuration's [station] home right?" :
-			"give the station's configuration with --config, "
-			"or set STATION_HOME");
+			"in demo mode the home is $STATION_HOME or ./var: "
+			"is it set right?");
 	err = ledger_open(st->cfg->ledger_path, &st->ledger, cause);
 	if (err)
 		return st_wrap(cause, err, "opening the ledger %s",
@@ -90,21 +90,15 @@ station_open(const struct station_opts *opts, struct station **out,
 {
 	static const struct station_opts none = { .config_path = NULL };
 	struct station *st = xcalloc(1, sizeof *st);
-	const char *config_path;
 	st_err err;
 
 	if (opts == NULL)
 		opts = &none;
-	config_path = opts->config_path;
 
 	*out = NULL;
-	if (config_path) {
-		err = config_load(config_path, &st->cfg, cause);
-		if (err)
-			goto fail;
-	} else {
-		st->cfg = config_default(NULL);
-	}
+	err = config_find(opts->config_path, opts->demo, &st->cfg, cause);
+	if (err)
+		goto fail;
 	apply_log_level(st->cfg);
 	err = scan_format_new(st->cfg->serial_pattern,
 	    (enum scan_checksum)st->cfg->serial_checksum, &st->scan_format,
@@ -115,8 +109,13 @@ station_open(const struct station_opts *opts, struct station **out,
 	    cause);
 	if (err)
 		goto fail;
+	if (st->cfg->demo)
+		st->mode_note = st->cfg->broker.host == NULL ?
+		    xstrdup(CONFIG_DEMO_NOTE ", no broker") :
+		    xasprintf(CONFIG_DEMO_NOTE ", test broker %s:%d",
+			st->cfg->broker.host, st->cfg->broker.port);
 	if (opts->ledger_only) {
-		err = open_ledger_only(st, config_path, cause);
+		err = open_ledger_only(st, cause);
 		if (err)
 			goto fail;
 		*out = st;
@@ -141,14 +140,16 @@ station_open(const struct station_opts *opts, struct station **out,
 	if (ca_backend_is_made_here(st->cfg->ca_backend) &&
 	    access(st->cfg->ca_root, F_OK) != 0 &&
 	    !local_ca_is_pending(st->cfg->ca_dir)) {
-		if (config_path != NULL) {
+		if (!st->cfg->demo) {
 			err = st_fail(cause, ST_E_CONFIG,
-			    "no local CA in %s: create it with 'station ca init' "
-			    "or point [ca] at an existing one",
-			    st->cfg->ca_dir);
+			    "no local CA in %s: create it with 'station "
+			    "--config %s ca init' (or the production ceremony, "
+			    "docs/admin.md) or point [ca] dir at an existing "
+			    "one",
+			    st->cfg->ca_dir, st->cfg->path);
 			goto fail;
 		}
-		log_warn("creating a local test CA in %s (embedded defaults)",
+		log_warn("creating a local test CA in %s (demo mode)",
 		    st->cfg->ca_dir);
 		err = local_ca_init(st->cfg->ca_dir, cause);
 		if (err)
@@ -191,6 +192,11 @@ station_open(const struct station_opts *opts, struct station **out,
 		    st->recovered);
 	}
 	free(why);
+	if (opts->preflight) {
+		err = station_preflight(st, cause);
+		if (err)
+			goto fail;
+	}
 	*out = st;
 	return ST_OK;
 fail:
@@ -209,5 +215,12 @@ station_close(struct station *st)
 	ledger_close(st->ledger);
 	owner_free(st->owner);
 	config_free(st->cfg);
+	free(st->mode_note);
 	free(st);
+}
+
+const char *
+station_mode_note(const struct station *st)
+{
+	return st != NULL ? st->mode_note : NULL;
 }

@@ -25,6 +25,8 @@ struct station {
 	                          owner.h); NULL: runs record no token */
 	int recovered;	     /* interrupted runs crash recovery settled when the
 	                  station opened; -1 when recovery failed (logged) */
+	char *mode_note; /* demo mode's "DEMO: TEST CA, ..." (owned), NULL on
+	                    a configured station: station_mode_note() */
 };
 
 /* What the command line says about the station (the CLI fills it). */
@@ -32,25 +34,48 @@ struct station_opts {
 	const char *config_path; /* --config FILE, or NULL */
 	const char *broker;	 /* --broker HOST:PORT, or NULL */
 	const char *broker_ca;	 /* --broker-ca FILE, or NULL */
+	int demo; /* --demo: the embedded defaults (also $STATION_DEMO=1;
+	             config_find) */
 	/* The command only reads or exports the ledger (ledger, export):
 	 * the home must exist already (a missing one is an error naming
 	 * its path; only the ledger file may be created), and no CA, pinned
 	 * root, run-ownership lock or crash recovery is opened: a nightly
 	 * export works without the CA and never settles a run. */
 	int ledger_only;
+	/* The command provisions (provision, batch, ui): station_open ends
+	 * with station_preflight, so a broker or CA that cannot serve is
+	 * found before any device is touched. */
+	int preflight;
 };
 
 /*
- * Load `opts->config_path` (NULL, or `opts` NULL: the embedded defaults
- * under $STATION_HOME or ./var), create the state directory, open the
- * ledger and the CA backend, load the pinned root.  With the embedded
- * defaults and no local CA yet, the local CA is created (a demo or test
- * station needs no setup step); with a config file the CA must exist
- * (`station ca init`).  `opts->broker`/`broker_ca` override [broker];
+ * Find and load the configuration (config_find: `opts->config_path`,
+ * demo mode, $STATION_CONFIG, CONFIG_DEFAULT_PATH; none is ST_E_CONFIG),
+ * create the state directory, open the ledger and the CA backend, load
+ * the pinned root.  In demo mode (the embedded defaults under
+ * $STATION_HOME or ./var) a missing local CA is created (a demo needs no
+ * setup step); with a config file the CA must exist (`station --config
+ * FILE ca init`).  `opts->broker`/`broker_ca` override [broker];
  * `opts->ledger_only` opens the ledger alone (see above).
  */
 st_err station_open(const struct station_opts *opts, struct station **out,
     char **cause);
 void station_close(struct station *st);
+
+/*
+ * The start check of a station that will provision: when a broker is
+ * configured and some profile requires the smoke test (smoke = required,
+ * the default with a broker), the broker must answer a TLS handshake with
+ * a certificate from [broker] ca for its name; a remote CA must answer
+ * one request (its HTTP Date); the local CA's key was already loaded and
+ * matched.  ST_E_CONFIG (broker) or ST_E_CA (CA) with a cause naming what
+ * failed and what to do; nothing is recorded.
+ */
+st_err station_preflight(const struct station *st, char **cause);
+
+/* What the station must say of itself in every output: "DEMO: TEST CA,
+ * no broker" (or the broker it was given) in demo mode, NULL on a
+ * configured station.  Borrowed from `st`. */
+const char *station_mode_note(const struct station *st);
 
 #endif

@@ -80,6 +80,7 @@ bench_env_open(struct bench_env *e, int broker)
 	memset(e, 0, sizeof *e);
 	e->home = scratch_dir();
 	setenv("STATION_HOME", e->home, 1);
+	setenv("STATION_DEMO", "1", 1); /* no --config: a demo station */
 	if (station_open(NULL, &e->st, &cause) != ST_OK)
 		bench_die("station_open: %s", cause);
 	if (!broker)

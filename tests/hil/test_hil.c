@@ -98,6 +98,8 @@ group_setup(void **state)
 	} else if (config == NULL || config[0] == '\0') {
 		h->home = scratch_dir();
 		setenv("STATION_HOME", h->home, 1);
+		setenv("STATION_DEMO", "1",
+		    1); /* no --config: a demo station */
 		config = NULL;
 	}
 	if (station_open(&(struct station_opts){ .config_path = config },

@@ -59,8 +59,14 @@ exec_child(const char *const *argv, int out_fd, int err_fd, const char *home)
 	dup2(out_fd, STDOUT_FILENO);
 	if (err_fd >= 0)
 		dup2(err_fd, STDERR_FILENO);
-	if (home != NULL)
+	/* A home without a configuration is a demo station (--config, when
+	 * the test gives one, wins over STATION_DEMO). */
+	if (home != NULL) {
 		setenv("STATION_HOME", home, 1);
+		setenv("STATION_DEMO", "1",
+		    1); /* no --config: a demo station */
+		setenv("STATION_DEMO", "1", 1);
+	}
 	execvp(argv[0], (char *const *)argv);
 	fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 	_exit(127);

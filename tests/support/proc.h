@@ -27,8 +27,9 @@ void proc_out_clear(struct proc_out *o);
 
 /*
  * Run argv[0] (a path, or a name looked up in PATH) to completion with
- * STATION_HOME = `home` (if not NULL), capturing stdout and stderr, for at
- * most `limit_ms`.  Returns o->status.
+ * STATION_HOME = `home` (if not NULL; then also STATION_DEMO=1: a
+ * home without --config is a demo station), capturing stdout and stderr,
+ * for at most `limit_ms`.  Returns o->status.
  */
 int proc_run(const char *const *argv, const char *home, int limit_ms,
     struct proc_out *o);

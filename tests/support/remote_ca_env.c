@@ -126,6 +126,22 @@ assert_state(struct rca_env *r, const char *want)
 	free(st);
 }
 
+void
+rca_provision_refused(struct rca_env *r, const char *err_part)
+{
+	const char *args[] = { "provision", r->sim->uri, "--json", NULL };
+	struct proc_out o;
+
+	r->status = prov_station(r->env, args, &o);
+	assert_int_equal(r->status, 3);
+	assert_string_equal(o.out, "");
+	if (strstr(o.err, "start check") == NULL ||
+	    strstr(o.err, err_part) == NULL)
+		fail_msg("no start check naming '%s' in: %s", err_part, o.err);
+	proc_out_clear(&o);
+	assert_state(r, "blank");
+}
+
 /* The PEM certificate verifies to the PKI's root through its
  * intermediate (the only trust anchor: the root). */
 static void

@@ -52,6 +52,11 @@ void rca_device(struct rca_env *r, const char *serial);
  * status, appends stderr to log.  Returns the exit status. */
 int rca_provision(struct rca_env *r);
 
+/* `station provision` refused at start (station_preflight): exit 3, no
+ * result, stderr naming the start check and holding `err_part`, and the
+ * device untouched (devsim still "blank"). */
+void rca_provision_refused(struct rca_env *r, const char *err_part);
+
 /* PASS, the certificate in the ledger verifies to the PKI's root, its
  * ledger row names `backend` and is 'verified', devsim committed it. */
 void rca_assert_pass(struct rca_env *r, const char *backend);

@@ -39,4 +39,11 @@ size_t secret_set_count(const struct secret_set *s);
 int secret_scan(const struct secret_set *s, const char *path,
     const char *const *allowed_key_files, int *files);
 
+/*
+ * secret_scan of a file that must hold the secrets (the simulated chip's
+ * own state: the scanner's control), its findings printed as expected
+ * ones.  Returns their number: > 0 when the scanner works.
+ */
+int secret_scan_control(const struct secret_set *s, const char *path);
+
 #endif

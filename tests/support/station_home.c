@@ -55,9 +55,10 @@ station_home_config(struct station_home *h, const char *station_extra,
     const char *rest)
 {
 	/* The CA made below is a TEST CA: the station refuses it unless
-	 * [ca] says allow_test_ca: put into the test's own [ca] if any,
-	 * else in a [ca] of its own at the end, so that the lines a test
-	 * wrote keep their numbers in the station's messages. */
+	 * [ca] says allow_test_ca: put at the end of the test's own [ca]
+	 * if any, else in a [ca] of its own at the end, so that the lines
+	 * a test wrote up to there keep their numbers in the station's
+	 * messages. */
 	const char *extra = station_extra ? station_extra : "";
 	const char *more = rest ? rest : "";
 	const char *ca = strstr(more, "[ca]\n");
@@ -66,11 +67,17 @@ station_home_config(struct station_home *h, const char *station_extra,
 	if (strstr(more, "allow_test_ca") != NULL)
 		text = xasprintf("[station]\nhome = %s\n%s\n%s", h->home, extra,
 		    more);
-	else if (ca != NULL)
-		text = xasprintf("[station]\nhome = %s\n%s\n%.*s[ca]\n"
+	else if (ca != NULL) {
+		/* at the end of the test's [ca] section */
+		const char *next = strstr(ca, "\n[");
+		int upto =
+		    next != NULL ? (int)(next + 1 - more) : (int)strlen(more);
+		const char *nl = upto > 0 && more[upto - 1] != '\n' ? "\n" : "";
+
+		text = xasprintf("[station]\nhome = %s\n%s\n%.*s%s"
 				 "allow_test_ca = yes\n%s",
-		    h->home, extra, (int)(ca - more), more, ca + 5);
-	else
+		    h->home, extra, upto, more, nl, more + upto);
+	} else
 		text = xasprintf("[station]\nhome = %s\n%s\n%s\n[ca]\n"
 				 "allow_test_ca = yes\n",
 		    h->home, extra, more);

@@ -333,7 +333,7 @@ start_ui(struct ui_test *t, int cols, int rows, int no_color)
 	home = home_of(t);
 	fprintf(fp,
 	    "echo $$ >'%s/ui.pid'\n"
-	    "exec env STATION_HOME='%s' %s '%s' %s%s%s ui --fixture '%s' "
+	    "exec env STATION_HOME='%s' STATION_DEMO=1 %s '%s' %s%s%s ui --fixture '%s' "
 	    "--operator tester --batch LOT-T 2>'%s/ui.err'\n",
 	    t->dir, home, no_color ? "NO_COLOR=1" : "",
 	    test_bin("STATION_BIN", "build/bin/station"),

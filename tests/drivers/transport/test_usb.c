@@ -361,6 +361,7 @@ temp_home(void)
 
 	assert_non_null(dir);
 	setenv("STATION_HOME", dir, 1);
+	setenv("STATION_DEMO", "1", 1); /* no --config: a demo station */
 	return strdup(dir);
 }
 

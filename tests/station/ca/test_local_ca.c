@@ -504,8 +504,8 @@ test_station_ca_init_command(void **state)
 	size_t cap = 2 * strlen(fx->tmp) + strlen(bin) + 128;
 	char *cmd = malloc(cap);
 	snprintf(cmd, cap,
-	    "STATION_HOME='%s/home' '%s' ca init >/dev/null 2>&1", fx->tmp,
-	    bin);
+	    "STATION_HOME='%s/home' '%s' --demo ca init >/dev/null 2>&1",
+	    fx->tmp, bin);
 	int rc = system(cmd);
 	assert_int_equal(WEXITSTATUS(rc), 0);
 	char *home = path_in(fx->tmp, "home/ca");

@@ -186,6 +186,12 @@ test_all_scans_pass_exit_0_and_match_the_ledger(void **state)
 
 	assert_int_equal(run_batch(sl, sl->config_path, 1, scans, &o), 0);
 	expect_summary(&o, 3, 3, 0, 0);
+	/* no broker: every PASS had no smoke test, and the summary says so;
+	 * a configured station is no demo */
+	assert_int_equal(json_integer_value(
+			     json_object_get(o.summary, "passed_no_smoke")),
+	    3);
+	assert_null(json_object_get(o.summary, "mode"));
 	assert_string_equal(jstr(find_run(&o, sl->serials[2], 3), "result"),
 	    "PASS");
 	assert_string_equal(jstr(find_run(&o, sl->serials[0], 1), "result"),

@@ -46,6 +46,8 @@ run_export(struct xfx *f, const char *crash, const char *const *args)
 		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
 			_exit(125);
 		setenv("STATION_HOME", f->dir, 1);
+		setenv("STATION_DEMO", "1",
+		    1); /* no --config: a demo station */
 		setenv("STATION_LOG", "error", 1);
 		if (crash)
 			setenv("STATION_EXPORT_CRASH_AT", crash, 1);
@@ -240,6 +242,36 @@ test_bad_destination_exits_3_naming_it_and_bad_usage_exits_2(void **state)
 	assert_int_equal(run_export(f, NULL, a_mixed), 2);
 }
 
+/* A time that is not in the expected form, or a window with one end,
+ * is a usage error that shows the form. */
+static void
+test_time_errors_show_the_format(void **state)
+{
+	struct xfx *f = *state;
+	const char *const a_day[] = { "--out", f->out, "--from", "2026-12-01",
+		"--to", "2026-12-02T00:00:00Z", NULL };
+	const char *const a_half[] = { "--out", f->out, "--from",
+		"2026-12-01T00:00:00Z", NULL };
+	char *err;
+	int rc;
+
+	rc = run_export(f, NULL, a_day);
+	if (rc == -1) {
+		skip();
+		return;
+	}
+	assert_int_equal(rc, 2);
+	err = read_output(f, "stderr");
+	assert_non_null(strstr(err, "--from '2026-12-01' is not a UTC time"));
+	assert_non_null(strstr(err, "YYYY-MM-DDTHH:MM:SSZ"));
+	free(err);
+	assert_int_equal(run_export(f, NULL, a_half), 2);
+	err = read_output(f, "stderr");
+	assert_non_null(strstr(err, "--from and --to go together"));
+	assert_non_null(strstr(err, "2026-11-22T00:00:00Z"));
+	free(err);
+}
+
 int
 main(void)
 {
@@ -259,6 +291,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_bad_destination_exits_3_naming_it_and_bad_usage_exits_2,
 		    xfx_setup, xfx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_time_errors_show_the_format, xfx_setup, xfx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

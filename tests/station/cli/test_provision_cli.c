@@ -189,6 +189,26 @@ test_skipped_smoke_test_is_recorded(void **state)
 	ledger_run_record_clear(&r);
 }
 
+/* HELLO waits as long as step_timeout_ms says, not 4 x 500 ms: a device
+ * that answers each request after 2.5 s is met with an 8 s step, and the
+ * run goes on to the label check (the scanned label is another board's,
+ * so it ends there, before any key is made). */
+static void
+test_hello_honours_the_step_timeout(void **state)
+{
+	const char *extra[] = { "--serial", "SN-OTHER", NULL };
+	int status;
+
+	(void)state;
+	prov_env_config(tc.env, "step_timeout_ms = 8000\n", NULL);
+	prov_case_device("SN-SLOW", "slow=2500");
+	tc.res = prov_provision(tc.env, tc.sim->uri, extra, &status);
+	assert_non_null(tc.res);
+	assert_int_equal(status, 1);
+	assert_string_equal(prov_jstr(tc.res, "serial"), "SN-SLOW");
+	assert_string_equal(prov_jstr(tc.res, "failed_step"), "serial-check");
+}
+
 #define T(f) PROV_CASE_TEST(f)
 
 int
@@ -201,6 +221,7 @@ main(void)
 		T(test_unknown_option_exits_2_with_usage),
 		T(test_config_error_exits_3_naming_file_and_line),
 		T(test_skipped_smoke_test_is_recorded),
+		T(test_hello_honours_the_step_timeout),
 	};
 
 	return cmocka_run_group_tests_name("station provision: command line",

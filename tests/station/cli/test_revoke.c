@@ -215,6 +215,53 @@ test_revoke_unknown_reason_is_a_usage_error(void **state)
 	proc_out_clear(&o);
 }
 
+/* A device's serial where a certificate's is expected points to
+ * --device, which revokes that device's current certificate; a device
+ * without one, and a word that is neither, are refused clearly. */
+static void
+test_revoke_by_device_serial(void **state)
+{
+	struct proc_out o = { 0 };
+	char *hint;
+
+	(void)state;
+	char *serial = provision_one("SN-REV-DEV");
+	hint = xasprintf("its current certificate is %s", serial);
+	assert_int_equal(prov_station(env,
+			     (const char *[]){ "revoke", "SN-REV-DEV", NULL },
+			     &o),
+	    2);
+	assert_non_null(strstr(o.err, hint));
+	assert_non_null(strstr(o.err, "station revoke --device SN-REV-DEV"));
+	proc_out_clear(&o);
+
+	assert_int_equal(prov_station(env,
+			     (const char *[]){ "revoke", "--device",
+				 "SN-REV-DEV", "--reason", "keyCompromise",
+				 NULL },
+			     &o),
+	    0);
+	assert_non_null(strstr(o.out, serial));
+	proc_out_clear(&o);
+
+	/* Revoked: the device has no current certificate any more. */
+	assert_int_equal(prov_station(env,
+			     (const char *[]){ "revoke", "--device",
+				 "SN-REV-DEV", NULL },
+			     &o),
+	    1);
+	assert_non_null(strstr(o.err, "no current certificate"));
+	proc_out_clear(&o);
+	assert_int_equal(prov_station(env,
+			     (const char *[]){ "revoke", "SN-NOBODY", NULL },
+			     &o),
+	    2);
+	assert_non_null(strstr(o.err, "--device SERIAL"));
+	proc_out_clear(&o);
+	free(hint);
+	free(serial);
+}
+
 /* The ledger of `e` has certificate `serial` with `status` and `reason`. */
 static void
 assert_cert_status(struct prov_env *e, const char *serial, const char *status,
@@ -291,6 +338,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_revoke_unknown_reason_is_a_usage_error, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_revoke_by_device_serial,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

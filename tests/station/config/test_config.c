@@ -877,6 +877,33 @@ test_station_text_checked_for_its_place(void **state)
 	config_free(cfg);
 }
 
+/* smoke = required is the default of a profile when a broker is
+ * configured (in the file or by --broker), and not otherwise; what a
+ * profile says itself stays. */
+static void
+test_smoke_required_by_default_with_a_broker(void **state)
+{
+	struct fx *fx = *state;
+	struct config *cfg;
+	char *cause = NULL;
+
+	cfg = load_ok(fx,
+	    "[broker]\nhost = b.example\nca = b.pem\n"
+	    "[profile a]\n[profile b]\nsmoke = optional\n");
+	assert_int_equal(config_profile(cfg, "a")->smoke_required, 1);
+	assert_int_equal(config_profile(cfg, "b")->smoke_required, 0);
+	config_free(cfg);
+
+	cfg = load_ok(fx, "[profile a]\n[profile b]\nsmoke = required\n");
+	assert_int_equal(config_profile(cfg, "a")->smoke_required, 0);
+	assert_int_equal(config_profile(cfg, "b")->smoke_required, 1);
+	assert_int_equal(config_override_broker(cfg, "127.0.0.1:8883", "b.pem",
+			     &cause),
+	    ST_OK);
+	assert_int_equal(config_profile(cfg, "a")->smoke_required, 1);
+	config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -913,6 +940,7 @@ main(void)
 		T(test_bom_and_crlf_accepted),
 		T(test_serial_alphabet_checked_against_templates),
 		T(test_station_text_checked_for_its_place),
+		T(test_smoke_required_by_default_with_a_broker),
 #undef T
 	};
 

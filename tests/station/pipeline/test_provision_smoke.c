@@ -277,7 +277,8 @@ test_broker_down_fails_with_broker_unreachable(void **state)
 	(void)state;
 	struct run_record r = { 0 };
 
-	setup_station(NULL);
+	/* optional: no start check, the run meets the broker's absence */
+	setup_station("smoke = optional\n");
 	start_device("SMOKE-DOWN-1", NULL);
 	char *closed = prov_closed_port_uri(); /* "tcp:127.0.0.1:PORT" */
 	assert_int_equal(provision(closed + strlen("tcp:")), 1);
@@ -290,6 +291,54 @@ test_broker_down_fails_with_broker_unreachable(void **state)
 	assert_string_equal(r.smoke_status, "failed");
 	ledger_run_record_clear(&r);
 	assert_cert_not_live();
+}
+
+/* With a broker configured the smoke test is required by default, and
+ * the station checks at start that the broker answers: one that does not
+ * (nothing on its port, or a certificate from another CA) is exit 3
+ * naming it, before any device is touched or any run recorded; with the
+ * test broker up the same station PASSes with its smoke test. */
+static void
+test_broker_checked_at_start(void **state)
+{
+	struct proc_out o = { 0 };
+	struct ledger *l;
+	char *closed = prov_closed_port_uri(); /* "tcp:127.0.0.1:PORT" */
+	char *other = NULL;
+
+	(void)state;
+	setup_station(NULL);
+	start_device("SMOKE-PRE-1", NULL);
+	const char *down[] = { "provision", sim->uri, "--serial", "SMOKE-PRE-1",
+		"--broker", closed + strlen("tcp:"), "--broker-ca",
+		broker.ca_file, NULL };
+	assert_int_equal(prov_station(env, down, &o), 3);
+	assert_non_null(strstr(o.err, "start check"));
+	assert_non_null(strstr(o.err, closed + strlen("tcp:")));
+	assert_non_null(strstr(o.err, "No device was touched"));
+	proc_out_clear(&o);
+
+	/* A CA file that did not sign the broker's certificate. */
+	other = xasprintf("%s/ca/root.pem", env->home);
+	const char *untrusted[] = { "provision", sim->uri, "--serial",
+		"SMOKE-PRE-1", "--broker", broker_arg, "--broker-ca", other,
+		NULL };
+	assert_int_equal(prov_station(env, untrusted, &o), 3);
+	assert_non_null(strstr(o.err, "does not chain"));
+	proc_out_clear(&o);
+
+	l = prov_ledger(env);
+	assert_int_equal(prov_count_certs(l, "SMOKE-PRE-1", NULL), 0);
+	ledger_close(l);
+	char *state_now = prov_probe_state(env, sim->uri);
+	assert_non_null(state_now);
+	assert_string_equal(state_now, "blank");
+	free(state_now);
+
+	assert_int_equal(provision(NULL), 0);
+	assert_string_equal(prov_jstr(res, "smoke"), "passed");
+	free(other);
+	free(closed);
 }
 
 /* A profile that requires the smoke test, and no broker: FAIL, and the
@@ -339,6 +388,8 @@ main(void)
 		    test_broker_down_fails_with_broker_unreachable, teardown),
 		cmocka_unit_test_teardown(
 		    test_required_smoke_without_broker_fails, teardown),
+		cmocka_unit_test_teardown(test_broker_checked_at_start,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests_name("provision smoke", tests, NULL,

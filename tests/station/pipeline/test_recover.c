@@ -40,6 +40,7 @@ setup(void **state)
 
 	f->tmp = scratch_dir();
 	setenv("STATION_HOME", f->tmp, 1);
+	setenv("STATION_DEMO", "1", 1); /* no --config: a demo station */
 	if (station_open(NULL, &f->st, &cause) != ST_OK) {
 		fprintf(stderr, "station_open: %s\n", cause);
 		return -1;

@@ -53,6 +53,7 @@ setup(void **state)
 	fx->home = xasprintf("%s/home", fx->tmp);
 	assert_int_equal(mkdir(fx->home, 0700), 0);
 	setenv("STATION_HOME", fx->home, 1);
+	setenv("STATION_DEMO", "1", 1); /* no --config: a demo station */
 	*state = fx;
 	return 0;
 }

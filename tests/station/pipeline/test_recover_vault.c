@@ -240,6 +240,7 @@ dead_run_in_ca_sign(struct fx *fx, EVP_PKEY *key, const char *serial,
 	*home = xasprintf("%s/home", fx->tmp);
 	assert_int_equal(mkdir(*home, 0700), 0);
 	setenv("STATION_HOME", *home, 1);
+	setenv("STATION_DEMO", "1", 1); /* no --config: a demo station */
 	struct station *st = open_station(fx, *home);
 	struct run_start s = { .station_id = "st-test",
 		.device_uri = "tcp:127.0.0.1:1",

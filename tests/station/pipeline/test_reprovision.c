@@ -211,6 +211,7 @@ reprovision_killed_in_revoke(enum vault_mode mode, char **old, char **new)
 
 	vault_api_server_set_mode(vault, mode);
 	setenv("STATION_HOME", rca->env->home, 1);
+	setenv("STATION_DEMO", "1", 1); /* no --config: a demo station */
 	const char *argv[] = { test_bin("STATION_BIN", "build/bin/station"),
 		"--config", rca->env->config, "provision", rca->sim->uri,
 		"--json", NULL };
