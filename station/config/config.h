@@ -78,7 +78,7 @@ struct config {
 	                            default "local" */
 	char *ca_dir;	      /* resolved; default <home>/ca */
 	char *ca_root;	      /* the pinned root; default <ca_dir>/root.pem */
-	int ca_allow_test; /* [ca] allow_test_ca: provision with a TEST CA
+	int ca_allow_test;    /* [ca] allow_test_ca: provision with a TEST CA
 	                      (a root the station made itself, local.h);
 	                      no in a file, yes in the embedded defaults */
 	struct ca_setting *ca_extra; /* the other [ca] keys, for ca_open's
