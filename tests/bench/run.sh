@@ -38,6 +38,7 @@ command -v mosquitto_pub >/dev/null 2>&1 ||
 
 start=$(date +%s)
 bench overhead
+bench smoke
 bench linerate
 bench slots
 bench shell
@@ -96,6 +97,18 @@ echo "times come from EVENT_STEP_START/OK; the time between steps is the"
 echo "ledger's run begin, events and run end."
 echo
 table overhead
+echo
+echo "### 1a. The smoke step and the broker's configuration"
+echo
+echo "The same station and devsims against two Mosquittos that differ in"
+echo "one line: \\`set_tcp_nodelay false\\` (Mosquitto's default: Nagle on, what a"
+echo "factory's broker has) and \\`set_tcp_nodelay true\\`.  With Nagle on, the"
+echo "broker holds its second small write after the handshake (a TLS 1.3"
+echo "session ticket, then CONNACK) until the client ACKs the first; the"
+echo "station ACKs at once (TCP_QUICKACK after every read, station/tls/smoke.c)"
+echo "instead of after Linux's 40 ms delayed-ACK timer."
+echo
+table smoke
 echo
 echo "### 2. Line-rate efficiency (115200 baud)"
 echo
