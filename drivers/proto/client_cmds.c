@@ -102,6 +102,20 @@ dev_info_parse(const uint8_t *payload, size_t len, struct dev_info *info,
 	if (tlv_get_u8(payload, len, PROTO_T_STATE, &info->state, NULL) !=
 	    ST_OK)
 		info->state = PROTO_STATE_BLANK;
+	/* Newer fields count only behind their capability bit, so a device
+	 * that sends the tag but not the bit (or a garbled value) is served
+	 * as a version-1 device: window 1, no baud switch. */
+	if (!(info->caps & PROTO_CAP_WINDOW) ||
+	    tlv_get_u8(payload, len, PROTO_T_WINDOW, &info->window, NULL) !=
+		ST_OK ||
+	    info->window < 2)
+		info->window = 1;
+	if (info->window > PROTO_STATION_WINDOW)
+		info->window = PROTO_STATION_WINDOW;
+	if (!(info->caps & PROTO_CAP_BAUD_SWITCH) ||
+	    tlv_get_u32(payload, len, PROTO_T_BAUD, &info->max_baud, NULL) !=
+		ST_OK)
+		info->max_baud = 0;
 	return ST_OK;
 fail:
 	dev_info_clear(info);
@@ -120,7 +134,9 @@ dev_hello(struct client *c, struct dev_info *info, char **cause)
 	tlv_writer_init(&w);
 	tlv_put_u8(&w, PROTO_T_VERSION, PROTO_VERSION);
 	tlv_put_u16(&w, PROTO_T_MAX_FRAME, PROTO_STATION_MAX_FRAME);
+	tlv_put_u8(&w, PROTO_T_WINDOW, PROTO_STATION_WINDOW);
 	client_set_send_max(c, PROTO_MIN_FRAME);
+	client_set_window(c, 1);
 	err = call(c, PROTO_CMD_HELLO, &w, &resp, &len, cause);
 	if (err)
 		return err;
@@ -132,6 +148,7 @@ dev_hello(struct client *c, struct dev_info *info, char **cause)
 	    info->max_frame < PROTO_STATION_MAX_FRAME ?
 		info->max_frame :
 		PROTO_STATION_MAX_FRAME);
+	client_set_window(c, info->window);
 	return ST_OK;
 }
 
