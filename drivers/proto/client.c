@@ -756,3 +756,11 @@ client_window(const struct client *c)
 {
 	return c->window;
 }
+
+int
+client_get_deadline(const struct client *c, struct deadline *dl)
+{
+	if (c->has_overall)
+		*dl = c->overall;
+	return c->has_overall;
+}

@@ -26,6 +26,12 @@
  * most any device may answer with. */
 #define PROTO_STATION_WINDOW 8
 #define PROTO_MAX_WINDOW 16
+/* Baud switch (SET_BAUD, docs/protocol.md 8.3): the device listens at the
+ * new rate at most SETTLE ms after the last byte of its reply; it returns
+ * to the old rate unless a frame decodes at the new one within CONFIRM
+ * ms of that byte. */
+#define PROTO_BAUD_SETTLE_MS 5
+#define PROTO_BAUD_CONFIRM_MS 1000
 /* Largest reassembled message (all chunks of one request or response). */
 #define PROTO_MAX_MESSAGE 65535
 
