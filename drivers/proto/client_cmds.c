@@ -185,7 +185,7 @@ hello_within(struct client *c, uint64_t ms, struct dev_info *info, char **cause)
 }
 
 /*
- * The baud switch after HELLO (docs/protocol.md 8.3), when the URI allows
+ * The baud switch after HELLO (docs/protocol.md 8.17), when the URI allows
  * a higher rate (max_baud=) and the device announced CAP_BAUD_SWITCH: the
  * station proposes the highest rate both allow, the device acknowledges
  * at the old rate, both switch, and a HELLO at the new rate confirms it.

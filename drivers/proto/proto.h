@@ -26,7 +26,7 @@
  * most any device may answer with. */
 #define PROTO_STATION_WINDOW 8
 #define PROTO_MAX_WINDOW 16
-/* Baud switch (SET_BAUD, docs/protocol.md 8.3): the device listens at the
+/* Baud switch (SET_BAUD, docs/protocol.md 8.17): the device listens at the
  * new rate at most SETTLE ms after the last byte of its reply; it returns
  * to the old rate unless a frame decodes at the new one within CONFIRM
  * ms of that byte. */

@@ -51,7 +51,7 @@ struct transport_ops {
 	/* Discard bytes received but not yet read (before a retransmission). */
 	void (*flush_input)(struct transport *t);
 	/* Change the line rate to `baud` once the bytes written are on the
-	 * line (docs/protocol.md 8.3, SET_BAUD); NULL: the rate is fixed. */
+	 * line (docs/protocol.md 8.17, SET_BAUD); NULL: the rate is fixed. */
 	st_err (*set_baud)(struct transport *t, unsigned baud, char **cause);
 	void (*close)(struct transport *t);
 };

@@ -1,5 +1,5 @@
 /*
- * The baud switch after HELLO (docs/protocol.md 8.3) between the station's
+ * The baud switch after HELLO (docs/protocol.md 8.17) between the station's
  * client and devsim as a real process over TCP, with the URI saying the
  * endpoint follows the device's line rate (?baud=..&max_baud=..): the
  * highest rate both allow is proposed and confirmed by a HELLO at it; a
