@@ -27,6 +27,7 @@
 #include "drivers/transport/transport.h"
 #include "tests/support/dev_session.h"
 #include "tests/support/devsim_proc.h"
+#include "tests/support/scratch.h"
 
 /* devsim with `args`; a client on its URI + `query`; HELLO (and the
  * switch).  Returns the transport's rate afterwards. */
@@ -198,6 +199,59 @@ test_mute_after_ack_falls_back(void **state)
 	link_works();
 }
 
+/* `station provision` as a program over the URI `query` against devsim
+ * with `args`: PASS. */
+static void
+provision_passes(const char *const *args, const char *query)
+{
+	const char *bin = getenv("STATION_BIN");
+	char *home = scratch_dir(), *uri;
+	struct proc_out o;
+	size_t n;
+
+	if (bin == NULL)
+		skip();
+	dev_session_start(args);
+	n = strlen(ds.sim->uri) + strlen(query) + 1;
+	uri = malloc(n);
+	assert_non_null(uri);
+	snprintf(uri, n, "%s%s", ds.sim->uri, query);
+	const char *argv[] = { bin, "provision", uri, "--serial", args[1],
+		"--json", "--quiet", NULL };
+	int status = proc_run(argv, home, 60000, &o);
+	if (status != 0)
+		fprintf(stderr, "provision: %s\n%s\n", o.out, o.err);
+	assert_int_equal(status, 0);
+	assert_non_null(strstr(o.out, "\"result\":\"PASS\""));
+	proc_out_clear(&o);
+	scratch_rmtree(home);
+	free(home);
+	free(uri);
+}
+
+/* The whole pipeline after a switch to 921600. */
+static void
+test_provision_after_the_switch(void **state)
+{
+	(void)state;
+	const char *args[] = { "--serial", "BAUD7", "--baud", "115200",
+		"--max-baud", "921600", NULL };
+
+	provision_passes(args, "?baud=115200&max_baud=921600");
+}
+
+/* A version-1 device that ignores every new bit (no window, no switch)
+ * PASSes with a URI that would allow both. */
+static void
+test_version_1_device_passes(void **state)
+{
+	(void)state;
+	const char *args[] = { "--serial", "BAUD8", "--baud", "115200",
+		"--window", "1", "--max-frame", "256", NULL };
+
+	provision_passes(args, "?baud=115200&max_baud=921600");
+}
+
 /* The tcp: rate options are checked before anything is opened. */
 static void
 test_tcp_rate_options(void **state)
@@ -240,6 +294,8 @@ main(void)
 		DEV_SESSION_TEST(test_device_without_the_bit_is_not_asked),
 		DEV_SESSION_TEST(test_refused_switch_keeps_the_rate),
 		DEV_SESSION_TEST(test_mute_after_ack_falls_back),
+		DEV_SESSION_TEST(test_provision_after_the_switch),
+		DEV_SESSION_TEST(test_version_1_device_passes),
 		cmocka_unit_test(test_tcp_rate_options),
 	};
 

@@ -599,18 +599,19 @@ test_device_close_is_hangup_not_timeout(void **state)
 	transport_close(t);
 }
 
-/* The whole provisioning run, through real libserialport, the emulated
- * adapter found by VID:PID:SERIAL, and devsim on the other end. */
+/* `station provision URI` as a program against the devsim bridged to
+ * the adapter: PASS, with the URI recorded as given. */
 static void
-test_provision_over_uart_against_devsim(void **state)
+provision_over(const char *uri)
 {
 	const char *bin = getenv("STATION_BIN");
 	char *home = scratch_dir();
-	const char *argv[] = { bin, "provision", "uart:usb=0403:6001:FT1234",
-		"--serial", DEVSIM_SERIAL, "--json", "--quiet", NULL };
+	char *want = NULL;
+	const char *argv[] = { bin, "provision", uri, "--serial", DEVSIM_SERIAL,
+		"--json", "--quiet", NULL };
 	struct proc_out o;
+	size_t n = strlen(uri) + 16;
 
-	(void)state;
 	if (bin == NULL)
 		skip();
 	int status = proc_run(argv, home, 60000, &o);
@@ -619,11 +620,31 @@ test_provision_over_uart_against_devsim(void **state)
 	assert_int_equal(status, 0);
 	assert_non_null(strstr(o.out, "\"result\":\"PASS\""));
 	assert_non_null(strstr(o.out, "\"serial\":\"" DEVSIM_SERIAL "\""));
-	assert_non_null(
-	    strstr(o.out, "\"device\":\"uart:usb=0403:6001:FT1234\""));
+	want = malloc(n);
+	assert_non_null(want);
+	snprintf(want, n, "\"device\":\"%s\"", uri);
+	assert_non_null(strstr(o.out, want));
+	free(want);
 	proc_out_clear(&o);
 	scratch_rmtree(home);
 	free(home);
+}
+
+/* The whole provisioning run, through real libserialport, the emulated
+ * adapter found by VID:PID:SERIAL, and devsim on the other end. */
+static void
+test_provision_over_uart_against_devsim(void **state)
+{
+	(void)state;
+	provision_over("uart:usb=0403:6001:FT1234");
+}
+
+/* The same after the baud switch to 921600 in HELLO. */
+static void
+test_provision_after_a_baud_switch(void **state)
+{
+	(void)state;
+	provision_over("uart:usb=0403:6001:FT1234?baud=115200&max_baud=921600");
 }
 
 /* devsim loses power mid-session: the station sees a hangup on the
@@ -847,6 +868,9 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(
 		    test_baud_switch_falls_back_over_the_adapter,
 		    setup_devsim_mute, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_provision_after_a_baud_switch, setup_devsim_switch,
+		    teardown),
 	};
 
 	umockdev_env_reexec(argc, argv);
