@@ -217,15 +217,14 @@ switch_baud(struct client *c, struct dev_info *info, char **cause)
 	tlv_writer_init(&w);
 	tlv_put_u32(&w, PROTO_T_BAUD, to);
 	err = call(c, PROTO_CMD_SET_BAUD, &w, &resp, &len, &why);
-	free(resp);
 	acked_ms = clock_now_ms();
 	if (err) {
 		/* Refused or unanswered: the device stays at (or, if its
 		 * reply was lost, returns to) the old rate. */
 		log_info("baud switch to %u refused: %s; staying at %u", to,
 		    why, from);
-		free(why);
-		return ST_OK;
+		err = ST_OK;
+		goto out;
 	}
 	err = transport_set_baud(t, to, &why);
 	if (err == ST_OK) {
@@ -234,42 +233,46 @@ switch_baud(struct client *c, struct dev_info *info, char **cause)
 	}
 	if (err == ST_OK) {
 		log_info("switched from %u to %u baud", from, to);
-		dev_info_clear(info);
-		*info = again;
-		return ST_OK;
+		goto out;
 	}
 	log_warn("no HELLO at %u baud (%s); back to %u", to, why, from);
-	free(why);
-	why = NULL;
 	/* The device returns to the old rate CONFIRM ms after its reply. */
-	if (transport_set_baud(t, from, cause) != ST_OK)
-		return st_wrap(cause, ST_E_IO, "returning to %u baud", from);
+	err = transport_set_baud(t, from, cause);
+	if (err)
+		goto out;
 	back_at = acked_ms + PROTO_BAUD_CONFIRM_MS + 100;
 	now = clock_now_ms();
 	if (back_at > now)
 		sleep_ms(back_at - now);
 	t->ops->flush_input(t);
+	free(why);
+	why = NULL;
 	err = hello_once(c, &again, &why);
-	if (err == ST_OK) {
-		dev_info_clear(info);
-		*info = again;
-		return ST_OK;
-	}
+	if (err == ST_OK)
+		goto out;
 	/* A confirmation the device saw but whose replies were all lost
 	 * keeps it at the new rate: one more HELLO there. */
 	free(why);
 	why = NULL;
-	if (transport_set_baud(t, to, cause) == ST_OK &&
-	    hello_within(c, PROTO_BAUD_CONFIRM_MS, &again, &why) == ST_OK) {
-		dev_info_clear(info);
-		*info = again;
-		return ST_OK;
-	}
-	transport_set_baud(t, from, NULL);
+	err = transport_set_baud(t, to, &why);
+	if (err == ST_OK)
+		err = hello_within(c, PROTO_BAUD_CONFIRM_MS, &again, &why);
+	if (err == ST_OK)
+		goto out;
+	(void)transport_set_baud(t, from, NULL);
 	err = st_fail(cause, ST_E_TIMEOUT,
 	    "the device answers at neither %u nor %u baud after a baud "
 	    "switch (%s); power-cycle it",
 	    from, to, why ? why : "no reply");
+out:
+	/* The last HELLO that answered describes the device now. */
+	if (err == ST_OK && again.serial != NULL) {
+		dev_info_clear(info);
+		*info = again;
+	} else {
+		dev_info_clear(&again);
+	}
+	free(resp);
 	free(why);
 	return err;
 }
