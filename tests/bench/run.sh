@@ -37,6 +37,7 @@ command -v mosquitto_pub >/dev/null 2>&1 ||
 	{ echo "bench: mosquitto_pub (mosquitto-clients) is needed" >&2; exit 1; }
 
 start=$(date +%s)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 bench overhead
 bench smoke
 bench linerate
@@ -80,6 +81,9 @@ echo "repeated rounds.  Do not edit by hand: run it again."
 echo
 echo "Machine: $(nproc) CPUs, $cpu; Linux $(uname -r);"
 echo "$(openssl version | cut -d' ' -f1-2); SQLite $sqlite; Mosquitto ${mosq:-?}."
+echo "Load average (1, 5, 15 min) when the run started: $load_start;"
+echo "when it ended: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the same CPUs"
+echo "stretches every wall-time figure)."
 echo
 echo "### 1. Station overhead per device"
 echo
