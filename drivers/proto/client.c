@@ -7,9 +7,17 @@
  * Every exchange retransmits the *same* frame (same seq) on silence, on a
  * NAK or on a corrupt reply; the device answers a repeated seq from its
  * reply cache without executing the command twice.
+ *
+ * With a window negotiated in HELLO (PROTO_CAP_WINDOW, docs/protocol.md
+ * 6.3), the chunks of one message travel with up to `window` exchanges in
+ * flight: exchange_window() sends ahead, matches replies by seq and on
+ * silence, a NAK or a corrupt reply sends every unanswered frame in flight
+ * again, each with its own seq (the device answers those it already
+ * handled from its reply cache of `window` entries).
  */
 #include "drivers/proto/client.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,10 +40,15 @@ struct client {
 	struct frame_reader reader;
 	uint16_t seq;
 	size_t send_max; /* negotiated decoded frame size for requests */
+	size_t window;	 /* exchanges in flight at most: 1 until HELLO */
 	struct deadline overall;
 	int has_overall;
 	struct client_stats stats;
 	uint8_t wire[PROTO_MAX_FRAME + PROTO_MAX_FRAME / 254 + 8];
+	/* Bytes read from the link and not yet fed to the frame reader: a
+	 * read may hold several replies when exchanges overlap. */
+	uint8_t rbuf[512];
+	size_t rpos, rlen;
 };
 
 /* A reply frame copied out of the reader's scratch buffer. */
@@ -67,6 +80,7 @@ client_new(struct transport *t, const struct client_opts *opts)
 		client_opts_default(&c->opts);
 	frame_reader_init(&c->reader, PROTO_STATION_MAX_FRAME);
 	c->send_max = PROTO_MIN_FRAME;
+	c->window = 1;
 	/* Start at a random-ish point so a restarted station never reuses the
 	 * seq of the device's cached reply. */
 	c->seq = (uint16_t)(clock_now_us() & 0xFFFF);
@@ -153,94 +167,126 @@ send_frame(struct client *c, const struct frame *f, struct deadline dl,
 }
 
 /*
- * Wait for the reply to `req` until `dl`.  Returns ST_OK with the reply,
- * ST_E_TIMEOUT on silence, ST_E_FRAME when a NAK or a corrupt frame says
- * the exchange should be retried at once, ST_E_HANGUP, or ST_E_PROTO.
+ * The next frame from the link (bytes already read first) until `dl`.
+ * ST_OK with *f (valid until the next call), ST_E_FRAME for a bad frame
+ * (dropped and counted), or the transport's error.
  */
 static st_err
-wait_reply(struct client *c, const struct frame *req, struct deadline *dl,
-    int attempt_ms, struct reply *out, char **cause)
+next_frame(struct client *c, struct deadline dl, struct frame *f, char **cause)
 {
-	uint8_t buf[512];
+	for (;;) {
+		const uint8_t *p;
+		size_t left;
+		int have = 0;
+		char *why = NULL;
+		st_err err;
+
+		if (c->rpos == c->rlen) {
+			size_t got = 0;
+
+			err = c->t->ops->read(c->t, c->rbuf, sizeof c->rbuf,
+			    &got, dl, cause);
+			if (err)
+				return err;
+			c->stats.bytes_in += got;
+			if (log_debug_enabled())
+				log_hexdump(LOG_MODULE, "rx", c->rbuf, got);
+			c->rpos = 0;
+			c->rlen = got;
+		}
+		p = c->rbuf + c->rpos;
+		left = c->rlen - c->rpos;
+		err = frame_reader_feed(&c->reader, &p, &left, f, &have, &why);
+		c->rpos = c->rlen - left;
+		if (err) {
+			c->stats.bad_frames++;
+			log_info("dropped a bad frame: %s", why);
+			free(why);
+			return ST_E_FRAME;
+		}
+		if (have)
+			return ST_OK;
+	}
+}
+
+/*
+ * Wait until `dl` for the reply to one of the `n` frames of `req` not yet
+ * answered (answered may be NULL: none is).  Returns ST_OK with the reply
+ * and its index in *idx, ST_E_TIMEOUT on silence, ST_E_FRAME when a NAK or
+ * a corrupt frame says the exchange should be retried at once,
+ * ST_E_HANGUP, or ST_E_PROTO.  A BUSY reply gives every frame a fresh
+ * attempt window.  *retry (may be NULL) says whether a NAK or a corrupt
+ * frame came before the reply returned: with several frames in flight,
+ * another one needs sending again.
+ */
+static st_err
+wait_replies(struct client *c, const struct frame *req, size_t n,
+    const bool *answered, struct deadline *dl, int attempt_ms, size_t *idx,
+    struct reply *out, int *retry_seen, char **cause)
+{
+	/* A bad frame or a NAK asks for a retransmission, but only once the
+	 * bytes already read are looked at: the good reply may be in them. */
+	int retry = 0;
 
 	for (;;) {
-		size_t got = 0, left;
-		const uint8_t *p = buf;
-		/* A bad frame or a NAK asks for a retransmission, but only once
-		 * the rest of this read is looked at: the good reply may be in
-		 * it too. */
-		int retry = 0;
-		st_err err =
-		    c->t->ops->read(c->t, buf, sizeof buf, &got, *dl, cause);
+		struct frame f;
+		size_t i;
+		st_err err;
 
-		if (err)
-			return err;
-		c->stats.bytes_in += got;
-		if (log_debug_enabled())
-			log_hexdump(LOG_MODULE, "rx", buf, got);
-		left = got;
-		while (left > 0) {
-			struct frame f;
-			int have = 0;
-			char *why = NULL;
-
-			err = frame_reader_feed(&c->reader, &p, &left, &f,
-			    &have, &why);
-			if (err) {
-				c->stats.bad_frames++;
-				log_info("dropped a bad frame: %s", why);
-				free(why);
-				retry = 1;
-				continue;
-			}
-			if (!have)
-				continue;
-			if (!(f.flags & PROTO_FLAG_RESPONSE)) {
-				c->stats.stale_frames++;
-				log_info(
-				    "ignored a frame without the reply flag");
-				continue;
-			}
-			if (f.cmd == PROTO_CMD_NAK) {
-				c->stats.naks++;
-				log_info("device NAKed a frame (%s)",
-				    proto_status_name(f.status));
-				retry = 1;
-				continue;
-			}
-			if (f.seq != req->seq) {
-				c->stats.stale_frames++;
-				log_debug(
-				    "ignored stale reply seq %u (want %u)",
-				    f.seq, req->seq);
-				continue;
-			}
-			if (f.cmd != req->cmd)
-				return st_fail(cause, ST_E_PROTO,
-				    "reply to %s carries command %s (0x%02x)",
-				    proto_cmd_name(req->cmd),
-				    proto_cmd_name(f.cmd), f.cmd);
-			if (f.status == PROTO_ST_BUSY) {
-				/* The device is alive and working: give it a
-				 * fresh attempt window. */
-				struct deadline fresh =
-				    deadline_in((uint64_t)attempt_ms);
-				*dl = c->has_overall ?
-				    deadline_min(fresh, c->overall) :
-				    fresh;
-				continue;
-			}
-			out->cmd = f.cmd;
-			out->status = f.status;
-			out->offset = f.offset;
-			out->total = f.total;
-			out->payload = xmemdup(f.payload, f.payload_len);
-			out->payload_len = f.payload_len;
-			return ST_OK;
-		}
-		if (retry)
+		if (retry && c->rpos == c->rlen)
 			return st_fail(cause, ST_E_FRAME,
 			    "corrupt reply or NAK from the device");
+		err = next_frame(c, *dl, &f, cause);
+		if (err == ST_E_FRAME) {
+			retry = 1;
+			continue;
+		}
+		if (err)
+			return err;
+		if (!(f.flags & PROTO_FLAG_RESPONSE)) {
+			c->stats.stale_frames++;
+			log_info("ignored a frame without the reply flag");
+			continue;
+		}
+		if (f.cmd == PROTO_CMD_NAK) {
+			c->stats.naks++;
+			log_info("device NAKed a frame (%s)",
+			    proto_status_name(f.status));
+			retry = 1;
+			continue;
+		}
+		for (i = 0; i < n; i++)
+			if (f.seq == req[i].seq && !(answered && answered[i]))
+				break;
+		if (i == n) {
+			c->stats.stale_frames++;
+			log_debug("ignored stale reply seq %u", f.seq);
+			continue;
+		}
+		if (f.cmd != req[i].cmd)
+			return st_fail(cause, ST_E_PROTO,
+			    "reply to %s carries command %s (0x%02x)",
+			    proto_cmd_name(req[i].cmd), proto_cmd_name(f.cmd),
+			    f.cmd);
+		if (f.status == PROTO_ST_BUSY) {
+			/* The device is alive and working: give it a fresh
+			 * attempt window. */
+			struct deadline fresh =
+			    deadline_in((uint64_t)attempt_ms);
+			*dl = c->has_overall ? deadline_min(fresh, c->overall) :
+					       fresh;
+			continue;
+		}
+		*idx = i;
+		if (retry_seen)
+			*retry_seen = retry;
+		out->cmd = f.cmd;
+		out->status = f.status;
+		out->offset = f.offset;
+		out->total = f.total;
+		out->payload = xmemdup(f.payload, f.payload_len);
+		out->payload_len = f.payload_len;
+		return ST_OK;
 	}
 }
 
@@ -257,6 +303,7 @@ exchange(struct client *c, struct frame *req, struct reply *out, char **cause)
 	 * (still bounded by the caller's overall deadline). */
 	int corrupt_tries = tries * CORRUPT_TRIES_FACTOR;
 	int silent = 0, corrupt = 0, attempt = 0;
+	size_t one = 0;
 	char *why = NULL;
 	st_err err = ST_OK;
 
@@ -282,7 +329,8 @@ exchange(struct client *c, struct frame *req, struct reply *out, char **cause)
 		why = NULL;
 		err = send_frame(c, req, dl, &why);
 		if (err == ST_OK)
-			err = wait_reply(c, req, &dl, attempt_ms, out, &why);
+			err = wait_replies(c, req, 1, NULL, &dl, attempt_ms,
+			    &one, out, NULL, &why);
 		if (err == ST_OK)
 			goto out;
 		/* Silence, a NAK or a corrupt reply: send the same frame
@@ -334,11 +382,248 @@ status_error(const struct reply *r, uint8_t cmd, char **cause)
 	return ST_E_DEVICE;
 }
 
+/* Checks one reply of a windowed run as it arrives: ST_OK to go on,
+ * anything else ends the run with that error. */
+typedef st_err (*reply_check_fn)(size_t i, size_t n, const struct reply *r,
+    void *ctx, char **cause);
+
+/*
+ * The `n` frames of `fs` (one message's chunks, or the CONTINUEs for one
+ * reply's chunks) as exchanges with up to c->window in flight
+ * (docs/protocol.md 6.3).  Each gets its own seq; replies, in rs[], are
+ * matched by seq and handed to `check` as they come.  Silence (one
+ * attempt time since the last progress), a NAK or a corrupt reply sends
+ * every unanswered frame in flight again, in order, with its seq; the
+ * attempt limits are those of exchange(), counted since the last reply
+ * that let the window move.
+ */
+static st_err
+exchange_window(struct client *c, struct frame *fs, size_t n, struct reply *rs,
+    reply_check_fn check, void *ctx, char **cause)
+{
+	size_t max_payload = 0, base = 0, next = 0, idx = 0;
+	int tries = c->opts.retries + 1;
+	int corrupt_tries = tries * CORRUPT_TRIES_FACTOR;
+	int silent = 0, corrupt = 0, attempt_ms, retry = 0;
+	bool *answered = xcalloc(n ? n : 1, sizeof *answered);
+	struct deadline dl;
+	char *why = NULL;
+	st_err err = ST_OK;
+
+	for (size_t i = 0; i < n; i++) {
+		fs[i].seq = ++c->seq;
+		c->stats.requests++;
+		if (fs[i].payload_len > max_payload)
+			max_payload = fs[i].payload_len;
+	}
+	/* On a UART the whole window is on the line before the last reply. */
+	attempt_ms = attempt_timeout_ms(c, n ? fs[0].cmd : PROTO_CMD_CONTINUE,
+	    c->window * frame_wire_size(max_payload),
+	    c->window * frame_wire_size(c->send_max));
+	dl = deadline_in((uint64_t)attempt_ms);
+	while (base < n) {
+		struct reply r = { 0 };
+
+		if (c->has_overall) {
+			if (deadline_passed(c->overall)) {
+				err = st_fail(cause, ST_E_TIMEOUT,
+				    "no time left for %s (%zu of %zu chunks "
+				    "answered)",
+				    proto_cmd_name(fs[0].cmd), base, n);
+				goto out;
+			}
+			dl = deadline_min(dl, c->overall);
+		}
+		while (next < n && next < base + c->window) {
+			err = send_frame(c, &fs[next], dl, cause);
+			if (err)
+				goto out;
+			next++;
+		}
+		free(why);
+		why = NULL;
+		err = wait_replies(c, fs + base, next - base, answered + base,
+		    &dl, attempt_ms, &idx, &r, &retry, &why);
+		if (err == ST_OK) {
+			idx += base;
+			rs[idx] = r;
+			answered[idx] = true;
+			err = check(idx, n, &rs[idx], ctx, cause);
+			if (err)
+				goto out;
+			while (base < n && answered[base]) {
+				base++;
+				silent = 0;
+				corrupt = 0;
+			}
+			dl = deadline_in((uint64_t)attempt_ms);
+			/* A NAK came too: some frame in flight was lost. */
+			if (!retry || base == n)
+				continue;
+			err = ST_E_FRAME;
+		}
+		if (err != ST_E_TIMEOUT && err != ST_E_FRAME) {
+			err = st_fail(cause, err, "%s",
+			    why ? why : st_strerror(err));
+			goto out;
+		}
+		if (err == ST_E_TIMEOUT)
+			silent++;
+		else
+			corrupt++;
+		if (silent >= tries || corrupt >= corrupt_tries) {
+			err = err == ST_E_FRAME ?
+			    st_fail(cause, ST_E_FRAME,
+				"no intact reply to %s chunk %zu of %zu after "
+				"%d attempts (line noise?)",
+				proto_cmd_name(fs[base].cmd), base + 1, n,
+				silent + corrupt) :
+			    st_fail(cause, ST_E_TIMEOUT,
+				"device did not answer %s chunk %zu of %zu "
+				"(%d attempts, %d ms each)",
+				proto_cmd_name(fs[base].cmd), base + 1, n,
+				silent + corrupt, attempt_ms);
+			goto out;
+		}
+		/* Go back: everything in flight without a reply, in order. */
+		dl = deadline_in((uint64_t)attempt_ms);
+		if (c->has_overall)
+			dl = deadline_min(dl, c->overall);
+		for (size_t i = base; i < next; i++) {
+			if (answered[i])
+				continue;
+			c->stats.retransmits++;
+			log_info("retransmitting %s seq %u (chunk %zu of %zu)",
+			    proto_cmd_name(fs[i].cmd), fs[i].seq, i + 1, n);
+			err = send_frame(c, &fs[i], dl, cause);
+			if (err)
+				goto out;
+		}
+	}
+	err = ST_OK;
+out:
+	free(why);
+	free(answered);
+	return err;
+}
+
+/* A request chunk but the last is answered CONTINUE (6.1); an error
+ * status ends the call with its status in `status`. */
+struct request_run {
+	uint8_t cmd, status;
+};
+
+static st_err
+check_request_chunk(size_t i, size_t n, const struct reply *r, void *ctx,
+    char **cause)
+{
+	struct request_run *rr = ctx;
+
+	if (i + 1 == n || r->status == PROTO_ST_CONTINUE)
+		return ST_OK;
+	rr->status = r->status;
+	if (r->status == PROTO_ST_OK)
+		return st_fail(cause, ST_E_PROTO,
+		    "device answered %s chunk %zu with OK instead of CONTINUE",
+		    proto_cmd_name(rr->cmd), i + 1);
+	return status_error(r, rr->cmd, cause);
+}
+
+/* Where the reply's chunks go: all but the last `chunk` bytes long. */
+struct reply_fill {
+	uint8_t *msg;
+	size_t start, chunk, total;
+};
+
+static st_err
+check_reply_chunk(size_t i, size_t n, const struct reply *r, void *ctx,
+    char **cause)
+{
+	struct reply_fill *rf = ctx;
+	size_t off = rf->start + i * rf->chunk;
+	size_t want = rf->total - off < rf->chunk ? rf->total - off : rf->chunk;
+
+	(void)n;
+	if (r->status != PROTO_ST_OK)
+		return status_error(r, PROTO_CMD_CONTINUE, cause);
+	if (r->offset != off || r->total != rf->total || r->payload_len != want)
+		return st_fail(cause, ST_E_PROTO,
+		    "reply chunk offset %u/total %u/len %zu, expected "
+		    "offset %zu/total %zu/len %zu",
+		    r->offset, r->total, r->payload_len, off, rf->total, want);
+	memcpy(rf->msg + off, r->payload, want);
+	return ST_OK;
+}
+
+/* The request's chunks with the window (c->window > 1): ST_OK with the
+ * last chunk's reply in *last, or an error; *status gets the status of
+ * the reply that ended the call. */
+static st_err
+send_request_window(struct client *c, uint8_t cmd, const uint8_t *req,
+    size_t req_len, struct reply *last, uint8_t *status, char **cause)
+{
+	size_t chunk_max = c->send_max - PROTO_OVERHEAD;
+	size_t n = (req_len + chunk_max - 1) / chunk_max;
+	struct frame *fs = xcalloc(n, sizeof *fs);
+	struct reply *rs = xcalloc(n, sizeof *rs);
+	struct request_run rr = { cmd, PROTO_ST_OK };
+	st_err err;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t off = i * chunk_max;
+
+		fs[i] = (struct frame){ .version = PROTO_VERSION,
+			.cmd = cmd,
+			.offset = (uint16_t)off,
+			.total = (uint16_t)req_len,
+			.payload = req + off,
+			.payload_len = req_len - off < chunk_max ?
+			    req_len - off :
+			    chunk_max };
+	}
+	err = exchange_window(c, fs, n, rs, check_request_chunk, &rr, cause);
+	if (err == ST_OK) {
+		*last = rs[n - 1];
+		memset(&rs[n - 1], 0, sizeof rs[n - 1]);
+	}
+	*status = err == ST_OK ? last->status : rr.status;
+	for (size_t i = 0; i < n; i++)
+		reply_clear(&rs[i]);
+	free(fs);
+	free(rs);
+	return err;
+}
+
+/* The rest of a chunked reply with the window: CONTINUEs for the offsets
+ * after the first chunk, whose length every chunk but the last has. */
+static st_err
+fetch_reply_window(struct client *c, uint8_t *msg, size_t have, size_t chunk,
+    size_t total, char **cause)
+{
+	struct reply_fill rf = { msg, have, chunk, total };
+	size_t n = (total - have + chunk - 1) / chunk;
+	struct frame *fs = xcalloc(n, sizeof *fs);
+	struct reply *rs = xcalloc(n, sizeof *rs);
+	st_err err;
+
+	for (size_t i = 0; i < n; i++)
+		fs[i] = (struct frame){ .version = PROTO_VERSION,
+			.cmd = PROTO_CMD_CONTINUE,
+			.offset = (uint16_t)(have + i * chunk) };
+	err = exchange_window(c, fs, n, rs, check_reply_chunk, &rf, cause);
+	for (size_t i = 0; i < n; i++)
+		reply_clear(&rs[i]);
+	free(fs);
+	free(rs);
+	return err;
+}
+
 st_err
 client_call(struct client *c, uint8_t cmd, const uint8_t *req, size_t req_len,
     uint8_t **resp, size_t *resp_len, uint8_t *status, char **cause)
 {
 	size_t chunk_max = c->send_max - PROTO_OVERHEAD;
+	bool windowed = c->window > 1 && req_len > chunk_max;
 	struct reply r = { 0 };
 	uint8_t *msg = NULL;
 	size_t off = 0, have;
@@ -351,8 +636,18 @@ client_call(struct client *c, uint8_t cmd, const uint8_t *req, size_t req_len,
 		return st_fail(cause, ST_E_ARG,
 		    "%s request of %zu bytes is too large", proto_cmd_name(cmd),
 		    req_len);
-	/* Request: one frame per chunk; all but the last answered CONTINUE. */
-	for (;;) {
+	/* Request: one frame per chunk; all but the last answered CONTINUE;
+	 * several in flight when HELLO negotiated a window. */
+	if (windowed) {
+		uint8_t st = PROTO_ST_OK;
+
+		err = send_request_window(c, cmd, req, req_len, &r, &st, cause);
+		if (status)
+			*status = st;
+		if (err)
+			goto out;
+	}
+	while (!windowed) {
 		size_t n =
 		    req_len - off < chunk_max ? req_len - off : chunk_max;
 		struct frame f = { .version = PROTO_VERSION,
@@ -397,6 +692,15 @@ client_call(struct client *c, uint8_t cmd, const uint8_t *req, size_t req_len,
 	memcpy(msg, r.payload, r.payload_len);
 	have = r.payload_len;
 	total = r.total;
+	/* (A first chunk without payload leaves the chunk length unknown:
+	 * the device's mistake is found by asking for offset 0 below.) */
+	if (c->window > 1 && have > 0 && have < total) {
+		err = fetch_reply_window(c, msg, have, r.payload_len, total,
+		    cause);
+		if (err)
+			goto out;
+		have = total;
+	}
 	while (have < total) {
 		struct frame f = { .version = PROTO_VERSION,
 			.cmd = PROTO_CMD_CONTINUE,
@@ -437,4 +741,26 @@ void
 client_set_send_max(struct client *c, size_t max_frame)
 {
 	c->send_max = max_frame;
+}
+
+void
+client_set_window(struct client *c, size_t window)
+{
+	c->window = window < 1	      ? 1 :
+	    window > PROTO_MAX_WINDOW ? PROTO_MAX_WINDOW :
+					window;
+}
+
+size_t
+client_window(const struct client *c)
+{
+	return c->window;
+}
+
+int
+client_get_deadline(const struct client *c, struct deadline *dl)
+{
+	if (c->has_overall)
+		*dl = c->overall;
+	return c->has_overall;
 }

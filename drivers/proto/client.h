@@ -43,6 +43,9 @@ struct client_stats {
 	unsigned long bytes_out, bytes_in;
 };
 void client_get_stats(struct client *c, struct client_stats *out);
+/* Exchanges the client keeps in flight during a chunked transfer: the
+ * window HELLO negotiated (docs/protocol.md 6.3), 1 without one. */
+size_t client_window(const struct client *c);
 
 /* What HELLO reports; strings owned by the struct. */
 struct dev_info {
@@ -51,6 +54,8 @@ struct dev_info {
 	uint32_t caps;
 	uint8_t state;
 	uint16_t max_frame;
+	uint8_t window;	   /* WINDOW: frames in flight (CAP_WINDOW), else 1 */
+	uint32_t max_baud; /* BAUD: highest rate (CAP_BAUD_SWITCH), else 0 */
 };
 void dev_info_clear(struct dev_info *info);
 

@@ -3,14 +3,20 @@
  * request TLVs, makes one client_call() and checks the reply's fields.
  * The exchange itself (framing, chunking, retransmission) is client.c's.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "station/util/clock.h"
 #include "station/util/xalloc.h"
 #include "drivers/proto/client.h"
 #include "drivers/proto/client_int.h"
 #include "drivers/proto/proto.h"
 #include "drivers/proto/tlv.h"
+
+#define LOG_MODULE "client"
+#include "station/util/log.h"
 
 void
 dev_info_clear(struct dev_info *info)
@@ -102,14 +108,29 @@ dev_info_parse(const uint8_t *payload, size_t len, struct dev_info *info,
 	if (tlv_get_u8(payload, len, PROTO_T_STATE, &info->state, NULL) !=
 	    ST_OK)
 		info->state = PROTO_STATE_BLANK;
+	/* Newer fields count only behind their capability bit, so a device
+	 * that sends the tag but not the bit (or a garbled value) is served
+	 * as a version-1 device: window 1, no baud switch. */
+	if (!(info->caps & PROTO_CAP_WINDOW) ||
+	    tlv_get_u8(payload, len, PROTO_T_WINDOW, &info->window, NULL) !=
+		ST_OK ||
+	    info->window < 2)
+		info->window = 1;
+	if (info->window > PROTO_STATION_WINDOW)
+		info->window = PROTO_STATION_WINDOW;
+	if (!(info->caps & PROTO_CAP_BAUD_SWITCH) ||
+	    tlv_get_u32(payload, len, PROTO_T_BAUD, &info->max_baud, NULL) !=
+		ST_OK)
+		info->max_baud = 0;
 	return ST_OK;
 fail:
 	dev_info_clear(info);
 	return st_wrap(cause, err, "HELLO reply");
 }
 
-st_err
-dev_hello(struct client *c, struct dev_info *info, char **cause)
+/* One HELLO: frame size and window for what follows. */
+static st_err
+hello_once(struct client *c, struct dev_info *info, char **cause)
 {
 	struct tlv_writer w;
 	uint8_t *resp = NULL;
@@ -120,7 +141,9 @@ dev_hello(struct client *c, struct dev_info *info, char **cause)
 	tlv_writer_init(&w);
 	tlv_put_u8(&w, PROTO_T_VERSION, PROTO_VERSION);
 	tlv_put_u16(&w, PROTO_T_MAX_FRAME, PROTO_STATION_MAX_FRAME);
+	tlv_put_u8(&w, PROTO_T_WINDOW, PROTO_STATION_WINDOW);
 	client_set_send_max(c, PROTO_MIN_FRAME);
+	client_set_window(c, 1);
 	err = call(c, PROTO_CMD_HELLO, &w, &resp, &len, cause);
 	if (err)
 		return err;
@@ -132,7 +155,138 @@ dev_hello(struct client *c, struct dev_info *info, char **cause)
 	    info->max_frame < PROTO_STATION_MAX_FRAME ?
 		info->max_frame :
 		PROTO_STATION_MAX_FRAME);
+	client_set_window(c, info->window);
 	return ST_OK;
+}
+
+static void
+sleep_ms(uint64_t ms)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ms / 1000),
+		.tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* HELLO at the transport's current rate, within `ms` (and the caller's
+ * overall deadline): the confirmation of a switch and its fallbacks. */
+static st_err
+hello_within(struct client *c, uint64_t ms, struct dev_info *info, char **cause)
+{
+	struct deadline saved = { 0 }, dl = deadline_in(ms);
+	int had = client_get_deadline(c, &saved);
+	st_err err;
+
+	client_set_deadline(c, had ? deadline_min(dl, saved) : dl);
+	err = hello_once(c, info, cause);
+	client_set_deadline(c, had ? saved : (struct deadline){ 0 });
+	return err;
+}
+
+/*
+ * The baud switch after HELLO (docs/protocol.md 8.17), when the URI allows
+ * a higher rate (max_baud=) and the device announced CAP_BAUD_SWITCH: the
+ * station proposes the highest rate both allow, the device acknowledges
+ * at the old rate, both switch, and a HELLO at the new rate confirms it.
+ * A refusal keeps the old rate; a switch the new rate does not confirm
+ * falls back to the old rate once the device has (its CONFIRM time after
+ * its reply), so the device is never lost.  ST_OK at whatever rate the
+ * link ends at (t->baud, and *info from the last HELLO); an error only
+ * when no HELLO answers at either rate.
+ */
+static st_err
+switch_baud(struct client *c, struct dev_info *info, char **cause)
+{
+	struct transport *t = client_transport(c);
+	unsigned from = t->baud, to;
+	struct tlv_writer w;
+	struct dev_info again = { 0 };
+	uint8_t *resp = NULL;
+	size_t len = 0;
+	uint64_t acked_ms, back_at, now;
+	char *why = NULL;
+	st_err err;
+
+	if (t->max_baud == 0 || t->ops->set_baud == NULL ||
+	    !(info->caps & PROTO_CAP_BAUD_SWITCH) || info->max_baud == 0)
+		return ST_OK;
+	to = info->max_baud < t->max_baud ? info->max_baud : t->max_baud;
+	if (to <= from)
+		return ST_OK;
+	tlv_writer_init(&w);
+	tlv_put_u32(&w, PROTO_T_BAUD, to);
+	err = call(c, PROTO_CMD_SET_BAUD, &w, &resp, &len, &why);
+	acked_ms = clock_now_ms();
+	if (err) {
+		/* Refused or unanswered: the device stays at (or, if its
+		 * reply was lost, returns to) the old rate. */
+		log_info("baud switch to %u refused: %s; staying at %u", to,
+		    why, from);
+		err = ST_OK;
+		goto out;
+	}
+	err = transport_set_baud(t, to, &why);
+	if (err == ST_OK) {
+		sleep_ms(PROTO_BAUD_SETTLE_MS);
+		err = hello_within(c, PROTO_BAUD_CONFIRM_MS / 2, &again, &why);
+	}
+	if (err == ST_OK) {
+		log_info("switched from %u to %u baud", from, to);
+		goto out;
+	}
+	log_warn("no HELLO at %u baud (%s); back to %u", to, why, from);
+	/* The device returns to the old rate CONFIRM ms after its reply. */
+	err = transport_set_baud(t, from, cause);
+	if (err)
+		goto out;
+	back_at = acked_ms + PROTO_BAUD_CONFIRM_MS + 100;
+	now = clock_now_ms();
+	if (back_at > now)
+		sleep_ms(back_at - now);
+	t->ops->flush_input(t);
+	free(why);
+	why = NULL;
+	err = hello_once(c, &again, &why);
+	if (err == ST_OK)
+		goto out;
+	/* A confirmation the device saw but whose replies were all lost
+	 * keeps it at the new rate: one more HELLO there. */
+	free(why);
+	why = NULL;
+	err = transport_set_baud(t, to, &why);
+	if (err == ST_OK)
+		err = hello_within(c, PROTO_BAUD_CONFIRM_MS, &again, &why);
+	if (err == ST_OK)
+		goto out;
+	(void)transport_set_baud(t, from, NULL);
+	err = st_fail(cause, ST_E_TIMEOUT,
+	    "the device answers at neither %u nor %u baud after a baud "
+	    "switch (%s); power-cycle it",
+	    from, to, why ? why : "no reply");
+out:
+	/* The last HELLO that answered describes the device now. */
+	if (err == ST_OK && again.serial != NULL) {
+		dev_info_clear(info);
+		*info = again;
+	} else {
+		dev_info_clear(&again);
+	}
+	free(resp);
+	free(why);
+	return err;
+}
+
+st_err
+dev_hello(struct client *c, struct dev_info *info, char **cause)
+{
+	st_err err = hello_once(c, info, cause);
+
+	if (err == ST_OK)
+		err = switch_baud(c, info, cause);
+	if (err)
+		dev_info_clear(info);
+	return err;
 }
 
 /* Return a copy of a required bytes field of a reply. */

@@ -11,6 +11,8 @@ proto_cmd_name(int cmd)
 		return "HELLO";
 	case PROTO_CMD_INFO:
 		return "INFO";
+	case PROTO_CMD_SET_BAUD:
+		return "SET_BAUD";
 	case PROTO_CMD_KEYGEN:
 		return "KEYGEN";
 	case PROTO_CMD_PUBKEY:

@@ -21,6 +21,17 @@
 #define PROTO_MAX_FRAME 4096
 /* The station's own receive limit (announced in HELLO). */
 #define PROTO_STATION_MAX_FRAME 4096
+/* Windowed chunk transfer (PROTO_CAP_WINDOW, docs/protocol.md 6.3): the
+ * most frames the station keeps in flight, announced in HELLO, and the
+ * most any device may answer with. */
+#define PROTO_STATION_WINDOW 8
+#define PROTO_MAX_WINDOW 16
+/* Baud switch (SET_BAUD, docs/protocol.md 8.17): the device listens at the
+ * new rate at most SETTLE ms after the last byte of its reply; it returns
+ * to the old rate unless a frame decodes at the new one within CONFIRM
+ * ms of that byte. */
+#define PROTO_BAUD_SETTLE_MS 5
+#define PROTO_BAUD_CONFIRM_MS 1000
 /* Largest reassembled message (all chunks of one request or response). */
 #define PROTO_MAX_MESSAGE 65535
 
@@ -32,6 +43,7 @@ enum proto_cmd {
 	PROTO_CMD_NAK = 0x00, /* device -> station: undecodable frame */
 	PROTO_CMD_HELLO = 0x01,
 	PROTO_CMD_INFO = 0x02,
+	PROTO_CMD_SET_BAUD = 0x03, /* switch the line rate (CAP_BAUD_SWITCH) */
 	PROTO_CMD_KEYGEN = 0x10,
 	PROTO_CMD_PUBKEY = 0x11,
 	PROTO_CMD_CSR = 0x12,
@@ -95,6 +107,8 @@ enum proto_tag {
 	PROTO_T_TRUST_CA = 0x1f,    /* bytes: DER CA cert, repeatable */
 	PROTO_T_SERVER_HOST = 0x20, /* str: the server the device reaches */
 	PROTO_T_SERVER_PORT = 0x21, /* u16 */
+	PROTO_T_WINDOW = 0x22,	    /* u8: frames in flight (CAP_WINDOW) */
+	PROTO_T_BAUD = 0x23,	    /* u32: line rate, bits per second */
 };
 
 /* Key algorithms (KEYGEN). */
@@ -117,6 +131,8 @@ enum proto_sig {
 #define PROTO_CAP_SELFTEST 0x0008u
 #define PROTO_CAP_FACTORY_RESET 0x0010u
 #define PROTO_CAP_SERVER_TRUST 0x0020u /* WRITE_TRUST / READ_TRUST */
+#define PROTO_CAP_WINDOW 0x0040u       /* several chunks in flight */
+#define PROTO_CAP_BAUD_SWITCH 0x0080u  /* SET_BAUD */
 
 /* Device state (HELLO, INFO). */
 enum proto_state {

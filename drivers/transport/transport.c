@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "station/util/num.h"
 #include "station/util/xalloc.h"
 
 /* Explicit registration: adding a transport means adding a line here. */
@@ -118,6 +119,26 @@ transport_init(struct transport *t, const struct transport_ops *ops,
 	t->uri = xasprintf("%s:%s", scheme, spec);
 	t->describe = NULL;
 	t->baud = 0;
+	t->max_baud = 0;
+}
+
+st_err
+transport_set_baud(struct transport *t, unsigned baud, char **cause)
+{
+	st_err err;
+
+	if (t->ops->set_baud == NULL || t->max_baud == 0)
+		return st_fail(cause, ST_E_UNSUPPORTED,
+		    "%s offers no baud switch (add max_baud= to the device URI)",
+		    t->uri);
+	if (baud == 0 || baud > t->max_baud)
+		return st_fail(cause, ST_E_ARG,
+		    "baud %u is outside 1..%u (max_baud)", baud, t->max_baud);
+	err = t->ops->set_baud(t, baud, cause);
+	if (err)
+		return err;
+	t->baud = baud;
+	return ST_OK;
 }
 
 char *
@@ -177,4 +198,45 @@ transport_query_check(const char *query, const char *const *known, char **cause)
 		p = end + 1;
 	}
 	return ST_OK;
+}
+
+/* One rate option: absent leaves *out alone. */
+static st_err
+query_rate(const char *query, const char *key, unsigned *out, char **cause)
+{
+	char *v = transport_query_get(query, key);
+	long long b;
+	st_err err = ST_OK;
+
+	if (v == NULL)
+		return ST_OK;
+	if (!num_valid(v, 1, 4000000, &b))
+		err = st_fail(cause, ST_E_URI,
+		    "option %s: '%s' is not a baud rate (1..4000000)", key, v);
+	else
+		*out = (unsigned)b;
+	free(v);
+	return err;
+}
+
+st_err
+transport_query_rates(const char *query, unsigned *baud, unsigned *max_baud,
+    char **cause)
+{
+	char *given = transport_query_get(query, "baud");
+	st_err err;
+
+	*max_baud = 0;
+	err = query_rate(query, "baud", baud, cause);
+	if (err == ST_OK)
+		err = query_rate(query, "max_baud", max_baud, cause);
+	if (err == ST_OK && *max_baud != 0 && given == NULL)
+		err = st_fail(cause, ST_E_URI,
+		    "option max_baud needs baud= too (the rate the link "
+		    "starts at)");
+	if (err == ST_OK && *max_baud != 0 && *max_baud < *baud)
+		err = st_fail(cause, ST_E_URI,
+		    "option max_baud: %u is below baud %u", *max_baud, *baud);
+	free(given);
+	return err;
 }

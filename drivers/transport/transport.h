@@ -2,9 +2,12 @@
  * How the station reaches a device: one small interface, one implementation
  * per device-URI scheme, chosen from an explicit table (transport.c).
  *
- *	tcp:HOST:PORT                       raw bytes over TCP (ser2net,
- *	                                    serial device servers, devsim)
- *	uart:/dev/ttyUSB0?baud=115200&parity=none&flow=none
+ *	tcp:HOST:PORT[?baud=N[&max_baud=M]] raw bytes over TCP (ser2net,
+ *	                                    serial device servers, devsim);
+ *	                                    baud: the endpoint's line rate,
+ *	                                    max_baud: it follows the device's
+ *	                                    rate up to M (a baud switch)
+ *	uart:/dev/ttyUSB0?baud=115200&parity=none&flow=none&max_baud=921600
  *	uart:usb=0403:6001[:SERIAL]?baud=115200
  *	                                    a USB-serial adapter found by its
  *	                                    VID:PID and, optionally, USB serial
@@ -47,16 +50,21 @@ struct transport_ops {
 	    size_t *got, struct deadline dl, char **cause);
 	/* Discard bytes received but not yet read (before a retransmission). */
 	void (*flush_input)(struct transport *t);
+	/* Change the line rate to `baud` once the bytes written are on the
+	 * line (docs/protocol.md 8.17, SET_BAUD); NULL: the rate is fixed. */
+	st_err (*set_baud)(struct transport *t, unsigned baud, char **cause);
 	void (*close)(struct transport *t);
 };
 
 /* Every transport embeds this as its first member. */
 struct transport {
 	const struct transport_ops *ops;
-	char *uri;	/* the full URI, for messages and the ledger */
-	char *describe; /* e.g. "tcp 127.0.0.1:4000", "uart /dev/ttyUSB0
+	char *uri;	   /* the full URI, for messages and the ledger */
+	char *describe;	   /* e.g. "tcp 127.0.0.1:4000", "uart /dev/ttyUSB0
 	                     (0403:6001 FT1234) 115200 8N1" */
-	unsigned baud;	/* bits per second on the wire; 0 = not a UART */
+	unsigned baud;	   /* bits per second on the wire; 0 = not a UART */
+	unsigned max_baud; /* highest rate the URI allows a switch to
+	                      (max_baud=); 0: no switch is offered */
 };
 
 /* The implementations (one file each). */
@@ -79,6 +87,10 @@ void transport_close(struct transport *t);
  * ST_E_URI with the same cause transport_open would give. */
 st_err transport_check(const char *uri, char **cause);
 
+/* Switch `t` to `baud` (within t->max_baud) and record it in t->baud;
+ * ST_E_UNSUPPORTED when the URI offers no switch. */
+st_err transport_set_baud(struct transport *t, unsigned baud, char **cause);
+
 /* Helpers for implementations. */
 void transport_init(struct transport *t, const struct transport_ops *ops,
     const char *scheme, const char *spec);
@@ -90,5 +102,9 @@ char *transport_query_get(const char *query, const char *key);
 /* ST_E_URI if the query holds a key not in the NULL-terminated list. */
 st_err transport_query_check(const char *query, const char *const *known,
     char **cause);
+/* The rate options of a query: baud (1..4000000; left alone when absent)
+ * and max_baud (0 when absent; at least baud, and only with a baud). */
+st_err transport_query_rates(const char *query, unsigned *baud,
+    unsigned *max_baud, char **cause);
 
 #endif

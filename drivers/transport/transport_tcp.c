@@ -1,6 +1,10 @@
 /*
  * tcp:HOST:PORT — raw bytes over TCP, as ser2net and serial device servers
  * offer on factory floors, and how the demo reaches simulated devices.
+ * ?baud=N says the endpoint is a line at N baud (attempt times count the
+ * bytes' time on it); &max_baud=M that it follows the device's rate, so
+ * the baud switch (SET_BAUD) may raise it up to M.  Without max_baud the
+ * switch is not offered: a raw ser2net port keeps its configured rate.
  * Non-blocking connect and poll() give every call its deadline; Nagle is
  * off because the protocol is request/response with small frames.
  */
@@ -66,33 +70,50 @@ out:
 	return err;
 }
 
-/* HOST:PORT -> *host (caller frees) and *port (within spec). */
+static const char *const tcp_known_opts[] = { "baud", "max_baud", NULL };
+
+/* HOST:PORT[?baud=N&max_baud=M] -> *host and *port (caller frees both,
+ * also on failure) and the rates (0 when not given). */
 static st_err
-tcp_split(const char *spec, char **host, const char **port, char **cause)
+tcp_split(const char *spec, char **host, char **port, unsigned *baud,
+    unsigned *max_baud, char **cause)
 {
-	const char *colon = strrchr(spec, ':');
+	const char *query;
+	char *addr = transport_split_query(spec, &query);
+	const char *colon = strrchr(addr, ':');
 	long long p;
+	st_err err = ST_OK;
 
 	*host = NULL;
-	if (colon == NULL || colon == spec || colon[1] == '\0')
-		return st_fail(cause, ST_E_URI,
+	*port = NULL;
+	*baud = 0;
+	if (colon == NULL || colon == addr || colon[1] == '\0')
+		err = st_fail(cause, ST_E_URI,
 		    "expected tcp:HOST:PORT, got 'tcp:%s'", spec);
-	if (!num_valid(colon + 1, 1, 65535, &p))
-		return st_fail(cause, ST_E_URI, "bad TCP port '%s'", colon + 1);
-	*host = xstrndup(spec, (size_t)(colon - spec));
-	*port = colon + 1;
-	return ST_OK;
+	else if (!num_valid(colon + 1, 1, 65535, &p))
+		err = st_fail(cause, ST_E_URI, "bad TCP port '%s'", colon + 1);
+	if (err == ST_OK)
+		err = transport_query_check(query, tcp_known_opts, cause);
+	if (err == ST_OK)
+		err = transport_query_rates(query, baud, max_baud, cause);
+	if (err == ST_OK) {
+		*host = xstrndup(addr, (size_t)(colon - addr));
+		*port = xstrdup(colon + 1);
+	}
+	free(addr);
+	return err;
 }
 
 static st_err
 tcp_check(const char *spec, char **cause)
 {
-	const char *port;
-	char *host;
+	char *host, *port;
+	unsigned baud, max_baud;
 	st_err err;
 
-	err = tcp_split(spec, &host, &port, cause);
+	err = tcp_split(spec, &host, &port, &baud, &max_baud, cause);
 	free(host);
+	free(port);
 	return err;
 }
 
@@ -103,12 +124,12 @@ tcp_open(const char *spec, struct deadline dl, struct transport **out,
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
 	struct addrinfo *ai;
 	struct tcp_transport *t;
-	const char *port;
-	char *host;
+	char *host = NULL, *port = NULL;
+	unsigned baud = 0, max_baud = 0;
 	st_err err;
 	int fd = -1, gai;
 
-	err = tcp_split(spec, &host, &port, cause);
+	err = tcp_split(spec, &host, &port, &baud, &max_baud, cause);
 	if (err)
 		goto out;
 	gai = getaddrinfo(host, port, &hints, &res);
@@ -128,12 +149,15 @@ tcp_open(const char *spec, struct deadline dl, struct transport **out,
 	t = xcalloc(1, sizeof *t);
 	transport_init(&t->base, &transport_tcp_ops, "tcp", spec);
 	t->base.describe = xasprintf("tcp %s", spec);
+	t->base.baud = baud;
+	t->base.max_baud = max_baud;
 	t->fd = fd;
 	*out = &t->base;
 out:
 	if (res)
 		freeaddrinfo(res);
 	free(host);
+	free(port);
 	return err;
 }
 
@@ -215,6 +239,18 @@ tcp_flush_input(struct transport *tp)
 		;
 }
 
+/* A TCP endpoint that follows the device's line rate (max_baud= in the
+ * URI, as a simulated device does) has nothing to set: the new rate only
+ * counts in the attempt times. */
+static st_err
+tcp_set_baud(struct transport *tp, unsigned baud, char **cause)
+{
+	(void)tp;
+	(void)baud;
+	(void)cause;
+	return ST_OK;
+}
+
 static void
 tcp_close(struct transport *tp)
 {
@@ -227,11 +263,13 @@ tcp_close(struct transport *tp)
 const struct transport_ops transport_tcp_ops = {
 	.scheme = "tcp",
 	.summary =
-	    "tcp:HOST:PORT  raw bytes over TCP (ser2net, device servers, devsim)",
+	    "tcp:HOST:PORT[?baud=N&max_baud=M]  raw bytes over TCP (ser2net, "
+	    "device servers, devsim)",
 	.open = tcp_open,
 	.check = tcp_check,
 	.write = tcp_write,
 	.read = tcp_read,
 	.flush_input = tcp_flush_input,
+	.set_baud = tcp_set_baud,
 	.close = tcp_close,
 };

@@ -31,6 +31,7 @@
 
 struct uart_opts {
 	unsigned baud;
+	unsigned max_baud; /* 0: no baud switch */
 	enum sp_parity parity;
 	enum sp_flowcontrol flow;
 	int databits;
@@ -44,7 +45,7 @@ struct uart_transport {
 };
 
 static const char *const uart_known_opts[] = { "baud", "parity", "flow",
-	"databits", "stopbits", NULL };
+	"databits", "stopbits", "max_baud", NULL };
 
 /*
  * Enumerated option `key`: *out becomes the index of its value in `names`
@@ -72,24 +73,6 @@ opt_choice(const char *query, const char *key, const char *const *names,
 }
 
 static st_err
-opt_baud(const char *query, unsigned *baud, char **cause)
-{
-	char *v = transport_query_get(query, "baud");
-	long long b;
-	st_err err = ST_OK;
-
-	if (v == NULL)
-		return ST_OK;
-	if (!num_valid(v, 1, 4000000, &b))
-		err = st_fail(cause, ST_E_URI,
-		    "option baud: '%s' is not a baud rate", v);
-	else
-		*baud = (unsigned)b;
-	free(v);
-	return err;
-}
-
-static st_err
 parse_opts(const char *query, struct uart_opts *o, char **cause)
 {
 	static const char *const parities[] = { "none", "odd", "even", NULL };
@@ -107,7 +90,8 @@ parse_opts(const char *query, struct uart_opts *o, char **cause)
 	*o = (struct uart_opts){ .baud = 115200 };
 	err = transport_query_check(query, uart_known_opts, cause);
 	if (err == ST_OK)
-		err = opt_baud(query, &o->baud, cause);
+		err =
+		    transport_query_rates(query, &o->baud, &o->max_baud, cause);
 	if (err == ST_OK)
 		err = opt_choice(query, "parity", parities, "none, odd or even",
 		    &parity, cause);
@@ -332,6 +316,7 @@ uart_open(const char *spec, struct deadline dl, struct transport **out,
 	transport_init(&t->base, &transport_uart_ops, "uart", spec);
 	t->base.describe = describe(port, &o);
 	t->base.baud = o.baud;
+	t->base.max_baud = o.max_baud;
 	t->port = port;
 	port = NULL;
 	sp_get_port_handle(t->port, &t->fd);
@@ -444,6 +429,22 @@ uart_flush_input(struct transport *tp)
 	sp_flush(t->port, SP_BUF_INPUT);
 }
 
+/* The bytes written leave at the old rate first (sp_drain), then the
+ * port changes rate; what arrives meanwhile is the device's business. */
+static st_err
+uart_set_baud(struct transport *tp, unsigned baud, char **cause)
+{
+	struct uart_transport *t = (struct uart_transport *)tp;
+	enum sp_return r = sp_drain(t->port);
+
+	if (r == SP_OK)
+		r = sp_set_baudrate(t->port, (int)baud);
+	if (r != SP_OK)
+		return uart_sp_fail(cause, ST_E_IO, r, "setting the baud rate");
+	log_info("%s: now %u baud", tp->uri, baud);
+	return ST_OK;
+}
+
 static void
 uart_close(struct transport *tp)
 {
@@ -464,5 +465,6 @@ const struct transport_ops transport_uart_ops = {
 	.write = uart_write,
 	.read = uart_read,
 	.flush_input = uart_flush_input,
+	.set_baud = uart_set_baud,
 	.close = uart_close,
 };

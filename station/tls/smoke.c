@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -150,6 +152,28 @@ on_disconnect(struct mosquitto *m, void *obj, int rc,
 	(void)rc;
 	(void)props;
 	s->disconnected = true;
+}
+
+/*
+ * ACK what the broker sent at once.  A TLS 1.3 broker sends its session
+ * tickets (even to a client that wants none: the client cannot refuse
+ * them) as separate small writes right after the handshake, then the
+ * CONNACK.  A broker with Nagle on (Mosquitto's default, set_tcp_nodelay
+ * false) holds its second small write until the first is ACKed, while
+ * this side, waiting with nothing to send, delays that ACK by up to 40 ms
+ * (Linux delayed ACK): a stall on every device.  Setting TCP_QUICKACK
+ * after each read sends a pending ACK now and leaves delayed-ACK mode;
+ * the kernel may return to it, so it is set again after every slice.
+ * Failure only costs the stall, so it is not an error.
+ */
+static void
+quick_ack(struct mosquitto *m)
+{
+	int fd = mosquitto_socket(m), one = 1;
+
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one,
+		    sizeof one);
 }
 
 /* Broker reachability with a deadline: libmosquitto's own connect gives
@@ -373,9 +397,11 @@ smoke_run(const struct smoke_params *p, struct smoke_result *r, char **cause)
 			timed_out = true;
 			break;
 		}
+		quick_ack(m);
 		rc = mosquitto_loop(m,
 		    left < SMOKE_SLICE_MS ? left : SMOKE_SLICE_MS, 1);
 		rc_errno = errno;
+		quick_ack(m);
 	}
 	err = smoke_diagnose(&s, r, rc, rc_errno, timed_out, cause);
 	if (s.puback_seen)

@@ -17,6 +17,12 @@
  *
  * The ratio compares station-side time per device: the script's x509 +
  * verify + mosquitto_pub against the station's in-process steps.
+ *
+ * And whole processes (issue 18): `station provision` run as a program
+ * for one device (devsim over TCP, the smoke test included: start-up,
+ * recovery, the whole pipeline, exit) against the script's three
+ * programs, against a Mosquitto with its default configuration
+ * (set_tcp_nodelay false) and against one with set_tcp_nodelay true.
  */
 #include <fcntl.h>
 #include <openssl/pem.h>
@@ -235,19 +241,39 @@ station_device(struct bench_env *e, const char *dir, const char *cn)
 	return ms;
 }
 
-int
-main(void)
+/* `station --broker .. --broker-ca .. provision URI --serial SN` as a
+ * process in the bench's STATION_HOME; milliseconds. */
+static double
+process_device(struct bench_env *e, const char *uri, const char *serial)
 {
-	size_t rounds = (size_t)bench_env_long("BENCH_ROUNDS", 3);
-	size_t n = (size_t)bench_env_long("BENCH_DEVICES", 8);
+	const char *bin = getenv("STATION_BIN");
+	char *hp = xasprintf("127.0.0.1:%d", e->broker.port);
+	const char *argv[] = { bin ? bin : "build/bin/station", "--broker", hp,
+		"--broker-ca", e->broker.ca_file, "provision", uri, "--serial",
+		serial, "--json", "--quiet", NULL };
+	double ms = run(argv);
+
+	free(hp);
+	return ms;
+}
+
+/* One broker configuration: every figure of the table for it. */
+struct shell_figs {
+	struct bench_stat dev, sh, st, q, proc, pq;
+};
+
+static void
+measure(const char *nodelay, size_t rounds, size_t n, struct shell_figs *out)
+{
 	struct bench_env env;
 	double *dev = xcalloc(n, sizeof *dev), *sh = xcalloc(n, sizeof *sh);
-	double *stn = xcalloc(n, sizeof *stn);
-	double *r_dev = xcalloc(rounds, sizeof *r_dev);
-	double *r_sh = xcalloc(rounds, sizeof *r_sh);
-	double *r_st = xcalloc(rounds, sizeof *r_st);
-	double *r_q = xcalloc(rounds, sizeof *r_q);
+	double *stn = xcalloc(n, sizeof *stn), *prc = xcalloc(n, sizeof *prc);
+	double *r[6];
 
+	for (int k = 0; k < 6; k++)
+		r[k] = xcalloc(rounds, sizeof(double));
+	if (setenv("BROKER_TCP_NODELAY", nodelay, 1) != 0)
+		bench_die("setenv");
 	bench_env_open(&env, 1);
 	char *dir = xasprintf("%s/script", env.home);
 	char *ext = xasprintf("%s/ext.cnf", dir);
@@ -258,41 +284,86 @@ main(void)
 	    "keyUsage=critical,digitalSignature\n"
 	    "extendedKeyUsage=clientAuth\n"
 	    "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n");
-	for (size_t r = 0; r < rounds; r++) {
-		for (size_t i = 0; i < n; i++) {
-			char cn[48];
+	for (size_t k = 0; k < rounds; k++) {
+		char prefix[48];
 
-			snprintf(cn, sizeof cn, "SH-R%zu-%zu", r, i);
+		snprintf(prefix, sizeof prefix, "PR-%s-R%zu", nodelay, k);
+		struct devsim_proc **d = bench_devices_start(n, prefix, NULL);
+		for (size_t i = 0; i < n; i++) {
+			char cn[48], serial[96];
+
+			snprintf(cn, sizeof cn, "SH-%s-R%zu-%zu", nodelay, k,
+			    i);
 			script_device(&env, dir, cn, &dev[i], &sh[i]);
 			stn[i] = station_device(&env, dir, cn);
+			snprintf(serial, sizeof serial, "%s-%zu", prefix, i);
+			prc[i] = process_device(&env, d[i]->uri, serial);
 		}
-		r_dev[r] = bench_stat_of(dev, n).median;
-		r_sh[r] = bench_stat_of(sh, n).median;
-		r_st[r] = bench_stat_of(stn, n).median;
-		r_q[r] = r_sh[r] / r_st[r];
+		bench_devices_stop(d, n);
+		r[0][k] = bench_stat_of(dev, n).median;
+		r[1][k] = bench_stat_of(sh, n).median;
+		r[2][k] = bench_stat_of(stn, n).median;
+		r[3][k] = r[1][k] / r[2][k];
+		r[4][k] = bench_stat_of(prc, n).median;
+		r[5][k] = r[1][k] / r[4][k];
 	}
-	struct bench_stat sd = bench_stat_of(r_dev, rounds);
-	struct bench_stat ss = bench_stat_of(r_sh, rounds);
-	struct bench_stat sn = bench_stat_of(r_st, rounds);
-	struct bench_stat sq = bench_stat_of(r_q, rounds);
+	out->dev = bench_stat_of(r[0], rounds);
+	out->sh = bench_stat_of(r[1], rounds);
+	out->st = bench_stat_of(r[2], rounds);
+	out->q = bench_stat_of(r[3], rounds);
+	out->proc = bench_stat_of(r[4], rounds);
+	out->pq = bench_stat_of(r[5], rounds);
+	bench_env_close(&env);
+	unsetenv("BROKER_TCP_NODELAY");
+	for (int k = 0; k < 6; k++)
+		free(r[k]);
+	free(dir), free(ext), free(dev), free(sh), free(stn), free(prc);
+}
+
+int
+main(void)
+{
+	size_t rounds = (size_t)bench_env_long("BENCH_ROUNDS", 3);
+	size_t n = (size_t)bench_env_long("BENCH_DEVICES", 8);
+	static const char *const cfg[2] = { "true", "false" };
+	static const char *const name[2] = { "set_tcp_nodelay true",
+		"Mosquitto default" };
+	struct shell_figs f[2];
+	char fig[256];
+
+	for (int c = 0; c < 2; c++)
+		measure(cfg[c], rounds, n, &f[c]);
 	printf("SHELL_MS=%.1f\nSHELL_STATION_MS=%.2f\nSHELL_RATIO=%.1f\n",
-	    ss.median, sn.median, sq.median);
+	    f[0].sh.median, f[0].st.median, f[0].q.median);
 	printf("@@table\n| Figure (ms per device) | median | min | max | "
 	       "target | |\n|---|---:|---:|---:|---|---|\n");
 	bench_row("script: `openssl req -new` (the device's part, not in the "
 		  "ratio)",
-	    &sd, 1, "", -1);
-	bench_row("script: `openssl x509 -req` + `openssl verify` + "
-		  "`mosquitto_pub`",
-	    &ss, 1, "", -1);
-	bench_row("station: CSR policy + CA sign + cert check + ledger + "
-		  "smoke test",
-	    &sn, 2, "", -1);
-	bench_row("ratio script / station (×)", &sq, 1, "≥ 10×",
-	    sq.median >= 10.0);
+	    &f[0].dev, 1, "", -1);
+	for (int c = 0; c < 2; c++) {
+		snprintf(fig, sizeof fig,
+		    "%s: script `openssl x509 -req` + `openssl verify` + "
+		    "`mosquitto_pub`",
+		    name[c]);
+		bench_row(fig, &f[c].sh, 1, "", -1);
+		snprintf(fig, sizeof fig,
+		    "%s: station in-process, CSR policy + CA sign + cert "
+		    "check + ledger + smoke test",
+		    name[c]);
+		bench_row(fig, &f[c].st, 2, "", -1);
+		snprintf(fig, sizeof fig,
+		    "%s: ratio script / station in-process (×)", name[c]);
+		bench_row(fig, &f[c].q, 1, "≥ 10×", f[c].q.median >= 10.0);
+		snprintf(fig, sizeof fig,
+		    "%s: `station provision` as a process, one device over "
+		    "TCP, smoke test included",
+		    name[c]);
+		bench_row(fig, &f[c].proc, 1, "", -1);
+		snprintf(fig, sizeof fig,
+		    "%s: ratio script / `station provision` process (×)",
+		    name[c]);
+		bench_row(fig, &f[c].pq, 1, "≥ 2×", f[c].pq.median >= 2.0);
+	}
 	printf("@@end\n");
-	bench_env_close(&env);
-	free(dir), free(ext), free(dev), free(sh), free(stn);
-	free(r_dev), free(r_sh), free(r_st), free(r_q);
 	return 0;
 }

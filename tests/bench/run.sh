@@ -37,7 +37,9 @@ command -v mosquitto_pub >/dev/null 2>&1 ||
 	{ echo "bench: mosquitto_pub (mosquitto-clients) is needed" >&2; exit 1; }
 
 start=$(date +%s)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 bench overhead
+bench smoke
 bench linerate
 bench slots
 bench shell
@@ -79,6 +81,9 @@ echo "repeated rounds.  Do not edit by hand: run it again."
 echo
 echo "Machine: $(nproc) CPUs, $cpu; Linux $(uname -r);"
 echo "$(openssl version | cut -d' ' -f1-2); SQLite $sqlite; Mosquitto ${mosq:-?}."
+echo "Load average (1, 5, 15 min) when the run started: $load_start;"
+echo "when it ended: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the same CPUs"
+echo "stretches every wall-time figure)."
 echo
 echo "### 1. Station overhead per device"
 echo
@@ -97,14 +102,31 @@ echo "ledger's run begin, events and run end."
 echo
 table overhead
 echo
-echo "### 2. Line-rate efficiency (115200 baud)"
+echo "### 1a. The smoke step and the broker's configuration"
+echo
+echo "The same station and devsims against two Mosquittos that differ in"
+echo "one line: \`set_tcp_nodelay false\` (Mosquitto's default: Nagle on, what a"
+echo "factory's broker has) and \`set_tcp_nodelay true\`.  With Nagle on, the"
+echo "broker holds its second small write after the handshake (a TLS 1.3"
+echo "session ticket, then CONNACK) until the client ACKs the first; the"
+echo "station ACKs at once (TCP_QUICKACK after every read, station/tls/smoke.c)"
+echo "instead of after Linux's 40 ms delayed-ACK timer."
+echo
+table smoke
+echo
+echo "### 2. Line-rate efficiency, windowing and the baud switch"
 echo
 echo "A 2048-byte chain (two CERT entries) written with WRITE_CHAIN and read"
 echo "back with READ_CHAIN.  Physical minimum: 2 × 2048 payload bytes × 10"
-echo "bits / 115200 = $(val linerate LINE_MIN_MS) ms.  devsim paces what the"
+echo "bits / baud (at 115200: $(val linerate LINE_MIN_MS) ms).  devsim paces what the"
 echo "device sends; the benchmark paces what the station sends the same way"
-echo "(a UART paces both directions).  Frames, COBS, CRC, TLV and reply"
-echo "headers and turnarounds all count against the efficiency."
+echo "(a UART paces both directions, each on its own wire).  Frames, COBS,"
+echo "CRC, TLV and reply headers and turnarounds all count against the"
+echo "efficiency.  \"window 4\": devsim's default, several chunks in flight"
+echo "(docs/protocol.md 6.3); \"no window\": devsim --window 1, a version-1"
+echo "device.  \"switched\": devsim --baud 115200 --max-baud 3000000, the"
+echo "URI's max_baud 921600 or 3000000, the switch made in HELLO (8.17) and"
+echo "not counted in the transfer time."
 echo
 table linerate
 echo
@@ -122,7 +144,7 @@ echo "other processes)."
 echo
 table slots
 echo
-echo "### 4. Against the shell-script flow"
+echo "### 4. Against the shell-script flow, both broker configurations"
 echo
 echo "Per device, the script runs \`openssl req -new\` (P-256 key + CSR: it"
 echo "stands for the device), then \`openssl x509 -req\` with the local CA's"
@@ -134,7 +156,13 @@ echo "ledger's records (durable at the intent, the issuance and the end), and th
 echo "(TLS 1.3 handshake signed through the extkey, MQTT v5 QoS 1 publish)."
 echo "The ratio compares the station-side part: x509 + verify + mosquitto_pub"
 echo "against the station's steps.  The station does more (policy, ledger,"
-echo "durability); the script does no durable record at all."
+echo "durability); the script does no durable record at all.  And as whole"
+echo "processes: \`station provision\` run as a program for one devsim over"
+echo "TCP (start-up, recovery, the whole pipeline with keygen, CSR, CA,"
+echo "ledger, write, read-back, proof, smoke test, commit; exit) against the"
+echo "script's three programs.  Every figure twice: against a Mosquitto with"
+echo "its default configuration (set_tcp_nodelay false) and with"
+echo "set_tcp_nodelay true."
 echo
 table shell
 echo

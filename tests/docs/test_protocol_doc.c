@@ -288,9 +288,9 @@ struct named {
 	{ \
 		PROTO_CMD_##x, #x \
 	}
-static const struct named cmds[] = { C(NAK), C(HELLO), C(INFO), C(KEYGEN),
-	C(PUBKEY), C(CSR), C(SIGN), C(WRITE_CERT), C(WRITE_CHAIN), C(READ_CERT),
-	C(READ_CHAIN), C(WRITE_TRUST), C(READ_TRUST), C(COMMIT),
+static const struct named cmds[] = { C(NAK), C(HELLO), C(INFO), C(SET_BAUD),
+	C(KEYGEN), C(PUBKEY), C(CSR), C(SIGN), C(WRITE_CERT), C(WRITE_CHAIN),
+	C(READ_CERT), C(READ_CHAIN), C(WRITE_TRUST), C(READ_TRUST), C(COMMIT),
 	C(FACTORY_RESET), C(SELFTEST), C(CONTINUE), { -1, NULL } };
 #undef C
 #define S(x) \
@@ -311,7 +311,7 @@ static const struct named tags[] = { T(VERSION), T(MAX_FRAME), T(SERIAL),
 	T(KEY_ALG), T(SLOT), T(PUBKEY), T(SUBJECT), T(SAN_DNS), T(SAN_URI),
 	T(CSR), T(SIG_ALG), T(DIGEST), T(SIGNATURE), T(CERT), T(LOCK),
 	T(MESSAGE), T(TEST_ID), T(TEST_RESULT), T(TRUST_CA), T(SERVER_HOST),
-	T(SERVER_PORT), { -1, NULL } };
+	T(SERVER_PORT), T(WINDOW), T(BAUD), { -1, NULL } };
 #undef T
 #define ST(x, n) \
 	{ \
@@ -393,7 +393,7 @@ test_doc_caps_match_proto_h(void **state)
 	}
 	static const struct named caps[] = { CAP(EC_P256), CAP(RSA_2048),
 		CAP(LOCK), CAP(SELFTEST), CAP(FACTORY_RESET), CAP(SERVER_TRUST),
-		{ -1, NULL } };
+		CAP(WINDOW), CAP(BAUD_SWITCH), { -1, NULL } };
 #undef CAP
 	const char *p = strstr(doc, "<!-- table:caps -->");
 	char line[1024];
@@ -438,6 +438,11 @@ test_doc_overhead_figures(void **state)
 	assert_int_equal(8 * frame_wire_size(242) + frame_wire_size(112) +
 		9 * frame_wire_size(0),
 	    2362);
+	/* Windowed (6.3): the request direction and the last reply. */
+	assert_int_equal(8 * frame_wire_size(242) + frame_wire_size(112) +
+		frame_wire_size(0),
+	    2226);
+	assert_non_null(strstr(doc, "2226 bytes or\n193.2 ms, **92.0 %**"));
 }
 
 int

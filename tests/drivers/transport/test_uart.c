@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libserialport.h>
 
 #include "drivers/proto/client.h"
 #include "drivers/proto/frame.h"
@@ -337,11 +338,11 @@ setup(void **state)
 	return 0;
 }
 
-/* The same adapter, with a real devsim on the other end of the wire. */
+/* The same adapter, with a real devsim started with `args` on the other
+ * end of the wire. */
 static int
-setup_devsim(void **state)
+setup_devsim_with(void **state, const char *const *args)
 {
-	static const char *const args[] = { "--serial", DEVSIM_SERIAL, NULL };
 	struct devsim_proc *d = devsim_proc_start(args);
 	struct fake *f;
 	int fd;
@@ -363,6 +364,35 @@ setup_devsim(void **state)
 		return -1;
 	f->running = 1;
 	return 0;
+}
+
+static int
+setup_devsim(void **state)
+{
+	static const char *const args[] = { "--serial", DEVSIM_SERIAL, NULL };
+
+	return setup_devsim_with(state, args);
+}
+
+/* devsim that switches up to 921600 baud (SET_BAUD), and one that
+ * acknowledges and then hears nothing at the new rate. */
+static int
+setup_devsim_switch(void **state)
+{
+	static const char *const args[] = { "--serial", DEVSIM_SERIAL, "--baud",
+		"115200", "--max-baud", "921600", NULL };
+
+	return setup_devsim_with(state, args);
+}
+
+static int
+setup_devsim_mute(void **state)
+{
+	static const char *const args[] = { "--serial", DEVSIM_SERIAL, "--baud",
+		"115200", "--max-baud", "921600", "--fault", "baud-mute",
+		NULL };
+
+	return setup_devsim_with(state, args);
 }
 
 static int
@@ -569,18 +599,19 @@ test_device_close_is_hangup_not_timeout(void **state)
 	transport_close(t);
 }
 
-/* The whole provisioning run, through real libserialport, the emulated
- * adapter found by VID:PID:SERIAL, and devsim on the other end. */
+/* `station provision URI` as a program against the devsim bridged to
+ * the adapter: PASS, with the URI recorded as given. */
 static void
-test_provision_over_uart_against_devsim(void **state)
+provision_over(const char *uri)
 {
 	const char *bin = getenv("STATION_BIN");
 	char *home = scratch_dir();
-	const char *argv[] = { bin, "provision", "uart:usb=0403:6001:FT1234",
-		"--serial", DEVSIM_SERIAL, "--json", "--quiet", NULL };
+	char *want = NULL;
+	const char *argv[] = { bin, "provision", uri, "--serial", DEVSIM_SERIAL,
+		"--json", "--quiet", NULL };
 	struct proc_out o;
+	size_t n = strlen(uri) + 16;
 
-	(void)state;
 	if (bin == NULL)
 		skip();
 	int status = proc_run(argv, home, 60000, &o);
@@ -589,11 +620,31 @@ test_provision_over_uart_against_devsim(void **state)
 	assert_int_equal(status, 0);
 	assert_non_null(strstr(o.out, "\"result\":\"PASS\""));
 	assert_non_null(strstr(o.out, "\"serial\":\"" DEVSIM_SERIAL "\""));
-	assert_non_null(
-	    strstr(o.out, "\"device\":\"uart:usb=0403:6001:FT1234\""));
+	want = malloc(n);
+	assert_non_null(want);
+	snprintf(want, n, "\"device\":\"%s\"", uri);
+	assert_non_null(strstr(o.out, want));
+	free(want);
 	proc_out_clear(&o);
 	scratch_rmtree(home);
 	free(home);
+}
+
+/* The whole provisioning run, through real libserialport, the emulated
+ * adapter found by VID:PID:SERIAL, and devsim on the other end. */
+static void
+test_provision_over_uart_against_devsim(void **state)
+{
+	(void)state;
+	provision_over("uart:usb=0403:6001:FT1234");
+}
+
+/* The same after the baud switch to 921600 in HELLO. */
+static void
+test_provision_after_a_baud_switch(void **state)
+{
+	(void)state;
+	provision_over("uart:usb=0403:6001:FT1234?baud=115200&max_baud=921600");
 }
 
 /* devsim loses power mid-session: the station sees a hangup on the
@@ -614,6 +665,99 @@ test_devsim_power_loss_is_hangup(void **state)
 	assert_int_equal(dev_hello(c, &info, &cause), ST_E_HANGUP);
 	assert_non_null(strstr(cause, "hung up"));
 	free(cause);
+	client_free(c);
+}
+
+/* The adapter's line speed as the tty has it now, read by libserialport
+ * through a second open of the emulated /dev/ttyUSB0 (as another program
+ * would see it; Linux keeps rates like 921600 as BOTHER + termios2, which
+ * libserialport reads). */
+static int
+tty_speed(void)
+{
+	struct sp_port *p = NULL;
+	struct sp_port_config *cfg = NULL;
+	int baud = -1;
+
+	assert_int_equal(sp_get_port_by_name("/dev/ttyUSB0", &p), SP_OK);
+	assert_int_equal(sp_open(p, SP_MODE_READ), SP_OK);
+	assert_int_equal(sp_new_config(&cfg), SP_OK);
+	assert_int_equal(sp_get_config(p, cfg), SP_OK);
+	assert_int_equal(sp_get_config_baudrate(cfg, &baud), SP_OK);
+	sp_free_config(cfg);
+	sp_close(p);
+	sp_free_port(p);
+	return baud;
+}
+
+/* KEYGEN and a 2 KB chain written and read back byte for byte. */
+static void
+chain_round_trip(struct client *c)
+{
+	uint8_t certs[2][1024], *spki = NULL, *back = NULL, *want;
+	const uint8_t *der[2] = { certs[0], certs[1] };
+	size_t len[2] = { 1024, 1024 }, spki_len = 0, back_len = 0, want_len;
+	struct tlv_writer w;
+	char *cause = NULL;
+
+	for (size_t i = 0; i < sizeof certs; i++)
+		certs[i / 1024][i % 1024] = (uint8_t)(i * 31 + 7);
+	if (dev_keygen(c, PROTO_ALG_EC_P256, 0, &spki, &spki_len, &cause) ||
+	    dev_write_chain(c, der, len, 2, &cause) ||
+	    dev_read_chain(c, &back, &back_len, &cause))
+		fail_msg("over the switched line: %s", cause);
+	tlv_writer_init(&w);
+	tlv_put(&w, PROTO_T_CERT, der[0], len[0]);
+	tlv_put(&w, PROTO_T_CERT, der[1], len[1]);
+	want = tlv_writer_take(&w, &want_len);
+	assert_int_equal(back_len, want_len);
+	assert_memory_equal(back, want, want_len);
+	free(want);
+	free(back);
+	free(spki);
+}
+
+/* max_baud in the URI and CAP_BAUD_SWITCH on the device: after HELLO the
+ * adapter runs at 921600 (libserialport set it on the tty) and the link
+ * works at that rate. */
+static void
+test_baud_switch_over_the_adapter(void **state)
+{
+	struct transport *t =
+	    open_ok("uart:usb=0403:6001:FT1234?baud=115200&max_baud=921600");
+	struct client *c = client_new(t, NULL);
+	struct dev_info info;
+	char *cause = NULL;
+
+	(void)state;
+	assert_int_equal(tty_speed(), 115200);
+	assert_int_equal(dev_hello(c, &info, &cause), ST_OK);
+	assert_int_equal(info.max_baud, 921600);
+	dev_info_clear(&info);
+	assert_int_equal(t->baud, 921600);
+	assert_int_equal(tty_speed(), 921600);
+	chain_round_trip(c);
+	client_free(c);
+}
+
+/* Acknowledged, then nothing heard at 921600: the adapter is back at
+ * 115200 and the device answers there. */
+static void
+test_baud_switch_falls_back_over_the_adapter(void **state)
+{
+	struct transport *t =
+	    open_ok("uart:usb=0403:6001:FT1234?baud=115200&max_baud=921600");
+	struct client *c = client_new(t, NULL);
+	struct dev_info info;
+	char *cause = NULL;
+
+	(void)state;
+	assert_int_equal(dev_hello(c, &info, &cause), ST_OK);
+	assert_string_equal(info.serial, DEVSIM_SERIAL);
+	dev_info_clear(&info);
+	assert_int_equal(t->baud, 115200);
+	assert_int_equal(tty_speed(), 115200);
+	chain_round_trip(c);
 	client_free(c);
 }
 
@@ -667,6 +811,8 @@ test_bad_options_are_uri_errors(void **state)
 		{ "uart:/dev/ttyUSB0?databits=9", "databits" },
 		{ "uart:/dev/ttyUSB0?stopbits=3", "stopbits" },
 		{ "uart:/dev/ttyUSB0?speed=9600", "speed" },
+		{ "uart:/dev/ttyUSB0?max_baud=921600", "baud=" },
+		{ "uart:/dev/ttyUSB0?baud=921600&max_baud=9600", "max_baud" },
 		{ "uart:usb=403:6001", "usb=" },
 		{ "uart:ttyUSB0", "uart:" },
 	};
@@ -716,6 +862,15 @@ main(int argc, char **argv)
 		    test_devsim_power_loss_is_hangup, setup_devsim, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_options_are_uri_errors,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_baud_switch_over_the_adapter, setup_devsim_switch,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_baud_switch_falls_back_over_the_adapter,
+		    setup_devsim_mute, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_provision_after_a_baud_switch, setup_devsim_switch,
+		    teardown),
 	};
 
 	umockdev_env_reexec(argc, argv);

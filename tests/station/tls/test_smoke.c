@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sys/stat.h>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -327,6 +328,39 @@ test_foreign_trust_file_is_broker_untrusted(void **state)
 	expect_failure(d, &p, ST_E_POLICY, "broker-untrusted");
 }
 
+/* A Mosquitto with its own default set_tcp_nodelay (false), as a
+ * factory's broker has it: the smoke test passes against it the same way
+ * (TCP_QUICKACK on the station's side; the 40 ms it saves is measured by
+ * tests/bench/bench_smoke.c, not asserted here). */
+static void
+test_default_configured_broker_passes(void **state)
+{
+	struct test_broker b;
+	char dir[600];
+	struct device *d = device_new("dev-nagle", 0, 0, -1, 30, NULL, NULL);
+	struct smoke_params p = params_for(d, "dev-nagle", 13);
+	struct smoke_result r;
+	char *cause = NULL;
+
+	(void)state;
+	snprintf(dir, sizeof dir, "%s/nagle", w.dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(setenv("BROKER_TCP_NODELAY", "false", 1), 0);
+	assert_int_equal(test_broker_start(&b, dir, w.root_pem, 120), 0);
+	unsetenv("BROKER_TCP_NODELAY");
+	p.port = b.port;
+	p.ca_file = b.ca_file;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(smoke_run(&p, &r, &cause), ST_OK);
+		assert_string_equal(r.diagnosis, "pass");
+		assert_string_equal(r.tls_version, "TLSv1.3");
+		smoke_result_clear(&r);
+	}
+	assert_int_equal(extkey_sign_count(d->key), 3);
+	test_broker_stop(&b);
+	device_free(d);
+}
+
 int
 main(void)
 {
@@ -345,6 +379,7 @@ main(void)
 		cmocka_unit_test(test_silent_listener_is_timeout),
 		cmocka_unit_test(test_wrong_server_name_is_broker_wrong_host),
 		cmocka_unit_test(test_foreign_trust_file_is_broker_untrusted),
+		cmocka_unit_test(test_default_configured_broker_passes),
 	};
 
 	return cmocka_run_group_tests(tests, world_setup, world_teardown);
