@@ -80,7 +80,7 @@
 struct ledger;
 
 /* The schema version this code creates and understands. */
-#define LEDGER_SCHEMA_VERSION 8
+#define LEDGER_SCHEMA_VERSION 9
 #define LEDGER_HASH_HEX_LEN 64
 
 /*

@@ -292,6 +292,7 @@ set_chain(struct config_load *ld, const char *value, char **why)
 /* The word order matches the enums in profile.h. */
 ENUM_SETTER(set_reprovision, reprovision, "refuse", "allow")
 ENUM_SETTER(set_lock, lock, "no", "yes")
+ENUM_SETTER(set_fleet, fleet, "required", "best-effort")
 ENUM_SETTER(set_smoke, smoke_required, "optional", "required")
 /* The label rule: the words in the order of enum scan_case and enum
  * scan_checksum (scan_format.h). */
@@ -567,6 +568,7 @@ const struct config_key config_profile_keys[] = {
 	    .type = CONFIG_CUSTOM,
 	    .set = set_reprovision },
 	{ .name = "lock", .type = CONFIG_CUSTOM, .set = set_lock },
+	{ .name = "fleet", .type = CONFIG_CUSTOM, .set = set_fleet },
 	{ .name = "smoke", .type = CONFIG_CUSTOM, .set = set_smoke },
 	{ .name = "tls", .type = CONFIG_CUSTOM, .set = set_tls },
 	{ .name = "topic", .type = CONFIG_CUSTOM, .set = set_topic },

@@ -352,6 +352,7 @@ provision_run(struct station *st, const struct provision_request *req,
 	    res->pass ? "PASS" : "FAIL", res->pass ? NULL : step_name(failed),
 	    res->pass ? NULL : st_errname(err), res->reason, cause);
 	revoke_superseded(&r);
+	run_fleet_drain(st);
 	if (ferr)
 		ferr = st_wrap(cause, ferr,
 		    "recording the end of run %" PRId64 "", res->run_id);
