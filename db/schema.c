@@ -8,6 +8,17 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* Migration 9's certificate triggers: the certificate's new state, with
+ * the chain head (the newest sealed run) at that moment. */
+#define FLEET_CERT_TO_OUTBOX \
+	"  BEGIN INSERT INTO fleet_outbox (kind, run_id, serial, state," \
+	"    cert_serial, chain_seq, chain_hash, at_ms)" \
+	"    SELECT 'cert', NEW.run_id, NEW.device_serial, NEW.status," \
+	"    NEW.serial_hex, h.chain_seq, h.row_hash, NEW.updated_at" \
+	"    FROM (SELECT NULL) LEFT JOIN (SELECT chain_seq, row_hash FROM runs" \
+	"    WHERE chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1) h;" \
+	"  END;"
+
 static const char *const migrations[] = {
 	/* 1: devices, certificates, runs (hash-chained), run events. */
 	"CREATE TABLE devices ("
@@ -242,30 +253,19 @@ static const char *const migrations[] = {
 	"  reserved    TEXT NOT NULL CHECK (reserved IN ('fleet','local')),"
 	"  conflict    TEXT"
 	") STRICT;"
-	"CREATE TRIGGER IF NOT EXISTS fleet_outbox_run AFTER UPDATE OF row_hash ON runs"
+	"CREATE TRIGGER IF NOT EXISTS fleet_outbox_run"
+	"  AFTER UPDATE OF row_hash ON runs"
 	"  WHEN OLD.row_hash IS NULL AND NEW.row_hash IS NOT NULL"
 	"  BEGIN INSERT INTO fleet_outbox (kind, run_id, serial, state,"
 	"    cert_serial, chain_seq, chain_hash, at_ms)"
 	"    VALUES ('run', NEW.id, NEW.device_serial, NEW.result,"
 	"    NEW.cert_serial, NEW.chain_seq, NEW.row_hash,"
 	"    coalesce(NEW.ended_at, 0)); END;"
-	"CREATE TRIGGER IF NOT EXISTS fleet_outbox_cert_new AFTER INSERT ON certificates"
-	"  BEGIN INSERT INTO fleet_outbox (kind, run_id, serial, state,"
-	"    cert_serial, chain_seq, chain_hash, at_ms)"
-	"    SELECT 'cert', NEW.run_id, NEW.device_serial, NEW.status,"
-	"    NEW.serial_hex, h.chain_seq, h.row_hash, NEW.updated_at"
-	"    FROM (SELECT NULL) LEFT JOIN (SELECT chain_seq, row_hash FROM runs"
-	"    WHERE chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1) h;"
-	"  END;"
-	"CREATE TRIGGER IF NOT EXISTS fleet_outbox_cert_state AFTER UPDATE OF status"
-	"  ON certificates WHEN OLD.status IS NOT NEW.status"
-	"  BEGIN INSERT INTO fleet_outbox (kind, run_id, serial, state,"
-	"    cert_serial, chain_seq, chain_hash, at_ms)"
-	"    SELECT 'cert', NEW.run_id, NEW.device_serial, NEW.status,"
-	"    NEW.serial_hex, h.chain_seq, h.row_hash, NEW.updated_at"
-	"    FROM (SELECT NULL) LEFT JOIN (SELECT chain_seq, row_hash FROM runs"
-	"    WHERE chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1) h;"
-	"  END;",
+	"CREATE TRIGGER IF NOT EXISTS fleet_outbox_cert_new"
+	"  AFTER INSERT ON certificates" FLEET_CERT_TO_OUTBOX
+	"CREATE TRIGGER IF NOT EXISTS fleet_outbox_cert_state"
+	"  AFTER UPDATE OF status ON certificates"
+	"  WHEN OLD.status IS NOT NEW.status" FLEET_CERT_TO_OUTBOX,
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] ==

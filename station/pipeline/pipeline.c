@@ -352,7 +352,6 @@ provision_run(struct station *st, const struct provision_request *req,
 	    res->pass ? "PASS" : "FAIL", res->pass ? NULL : step_name(failed),
 	    res->pass ? NULL : st_errname(err), res->reason, cause);
 	revoke_superseded(&r);
-	run_fleet_drain(st);
 	if (ferr)
 		ferr = st_wrap(cause, ferr,
 		    "recording the end of run %" PRId64 "", res->run_id);
@@ -367,6 +366,8 @@ provision_run(struct station *st, const struct provision_request *req,
 		    res->run_id, cs.requests, cs.retransmits, cs.naks,
 		    cs.bad_frames);
 	}
+	/* After the result is out: the operator never waits for the feed. */
+	run_fleet_drain(st);
 out:
 	run_clear(&r);
 	return ferr;

@@ -351,6 +351,34 @@ provision_serial(struct prov_env *e, const char *serial, int *status,
 	return j;
 }
 
+static void
+assert_untouched(const char *before, const char *after)
+{
+	assert_non_null(before);
+	assert_non_null(after);
+	assert_string_equal(after, before);
+}
+
+/*
+ * Provision `serial` at `e` and check the exit status; a FAIL must leave
+ * the board as it was (nothing done to it).  Returns the result (caller
+ * json_decref).
+ */
+static json_t *
+run_expect(struct prov_env *e, const char *serial, int want)
+{
+	char *before = NULL, *after = NULL;
+	int status;
+	json_t *j = provision_serial(e, serial, &status, &before, &after);
+
+	assert_int_equal(status, want);
+	if (want != 0)
+		assert_untouched(before, after);
+	free(before);
+	free(after);
+	return j;
+}
+
 static json_t *
 fleet_status(struct prov_env *e, int *status)
 {
@@ -392,71 +420,43 @@ ledger_head(struct prov_env *e)
 }
 
 static void
-assert_untouched(const char *before, const char *after)
-{
-	assert_non_null(before);
-	assert_non_null(after);
-	assert_string_equal(after, before);
-}
-
-static void
 test_outage_required_refuses_best_effort_ships_once(void **state)
 {
 	struct prov_env *a = station_env("st-a", "pw-a", "required");
 	struct prov_env *b = station_env("st-b", "pw-b", "best-effort");
-	char *before = NULL, *after = NULL, *s = NULL;
+	char *s = NULL;
 	json_t *j;
 	int status;
 
 	(void)state;
 	/* A provisions the serial; its end confirms it fleet-wide. */
-	j = provision_serial(a, "SN-F1", &status, &before, &after);
-	assert_int_equal(status, 0);
-	json_decref(j);
-	free(before);
-	free(after);
+	json_decref(run_expect(a, "SN-F1", 0));
 	s = psql1("SELECT station_id || ' ' || state FROM fleet.reservations"
 		  " WHERE serial = 'SN-F1'");
 	assert_string_equal(s, "st-a confirmed");
 	free(s);
 
 	/* B is refused it before anything is done to the board. */
-	j = provision_serial(b, "SN-F1", &status, &before, &after);
-	assert_int_equal(status, 1);
+	j = run_expect(b, "SN-F1", 1);
 	assert_string_equal(prov_jstr(j, "failed_step"), "ledger-check");
 	assert_non_null(strstr(prov_jstr(j, "reason"), "station st-a"));
 	assert_non_null(strstr(prov_jstr(j, "reason"), "slot"));
 	assert_non_null(strstr(prov_jstr(j, "reason"), "run 1"));
-	assert_untouched(before, after);
 	json_decref(j);
-	free(before);
-	free(after);
 
 	/* The fleet database goes away mid-batch. */
 	assert_int_equal(pg_cluster_stop(pg), 0);
 	/* Required: no run, and the operator is told whom to call. */
-	j = provision_serial(a, "SN-F2", &status, &before, &after);
-	assert_int_equal(status, 1);
+	j = run_expect(a, "SN-F2", 1);
 	assert_string_equal(prov_jstr(j, "failed_step"), "ledger-check");
 	assert_string_equal(prov_jstr(j, "headline"),
 	    "Fleet database unreachable — call the line lead");
 	assert_non_null(strstr(prov_jstr(j, "reason"),
 	    "fleet database unreachable — call the line lead"));
-	assert_untouched(before, after);
 	json_decref(j);
-	free(before);
-	free(after);
 	/* Best-effort: runs go on, one of them on A's serial. */
-	j = provision_serial(b, "SN-F3", &status, &before, &after);
-	assert_int_equal(status, 0);
-	json_decref(j);
-	free(before);
-	free(after);
-	j = provision_serial(b, "SN-F1", &status, &before, &after);
-	assert_int_equal(status, 0);
-	json_decref(j);
-	free(before);
-	free(after);
+	json_decref(run_expect(b, "SN-F3", 0));
+	json_decref(run_expect(b, "SN-F1", 0));
 	j = fleet_status(b, &status);
 	assert_false(json_is_true(json_object_get(j, "reachable")));
 	json_int_t pending = json_integer_value(json_object_get(j, "pending"));
