@@ -20,6 +20,10 @@
  */
 #include <pthread.h>
 #include <setjmp.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,6 +73,10 @@ group_setup(void **state)
 		"CREATE ROLE \"st-a\" LOGIN PASSWORD 'pw-a' IN ROLE "
 		"fleet_station;"
 		"CREATE ROLE \"st-b\" LOGIN PASSWORD 'pw-b' IN ROLE "
+		"fleet_station;"
+		"CREATE ROLE \"st-c\" LOGIN PASSWORD 'pw-c' IN ROLE "
+		"fleet_station;"
+		"CREATE ROLE \"st-d\" LOGIN PASSWORD 'pw-d' IN ROLE "
 		"fleet_station;"
 		"CREATE ROLE intruder LOGIN PASSWORD 'pw-i';"
 		"CREATE ROLE mes LOGIN PASSWORD 'pw-m' IN ROLE fleet_reader;",
@@ -519,6 +527,188 @@ test_outage_required_refuses_best_effort_ships_once(void **state)
 	prov_env_free(b);
 }
 
+/* `station batch` at `e` with its stdin and stdout on pipes. */
+struct batch {
+	pid_t pid;
+	FILE *in;
+	int out;
+};
+
+static struct batch
+batch_start(struct prov_env *e, const char *fixture)
+{
+	int to[2], from[2];
+	struct batch b;
+	const char *station = test_bin("STATION_BIN", "build/bin/station");
+
+	assert_int_equal(pipe(to), 0);
+	assert_int_equal(pipe(from), 0);
+	/* Our ends stay out of every other child, or a second batch would
+	 * hold this one's stdin open. */
+	fcntl(to[1], F_SETFD, FD_CLOEXEC);
+	fcntl(from[0], F_SETFD, FD_CLOEXEC);
+	b.pid = fork();
+	assert_true(b.pid >= 0);
+	if (b.pid == 0) {
+		dup2(to[0], 0);
+		dup2(from[1], 1);
+		close(to[1]);
+		close(from[0]);
+		setenv("STATION_HOME", e->home, 1);
+		execl(station, station, "--config", e->config, "batch",
+		    "--fixture", fixture, (char *)NULL);
+		_exit(127);
+	}
+	close(to[0]);
+	close(from[1]);
+	b.in = fdopen(to[1], "w");
+	b.out = from[0];
+	return b;
+}
+
+/* Send one scan and read its run's JSON line (bounded wait). */
+static json_t *
+batch_scan(struct batch *b, const char *scan)
+{
+	char *line;
+	json_t *j;
+
+	fprintf(b->in, "%s\n", scan);
+	fflush(b->in);
+	line = proc_read_line(b->out, 60000);
+	j = json_loads(line, 0, NULL);
+	if (j == NULL)
+		fail_msg("batch: no result line for '%s' ('%s')", scan, line);
+	free(line);
+	return j;
+}
+
+static int
+batch_end(struct batch *b)
+{
+	char *line;
+
+	fclose(b->in);
+	/* The summary line, then the exit. */
+	line = proc_read_line(b->out, 60000);
+	free(line);
+	close(b->out);
+	return proc_wait_ms(b->pid, 60000);
+}
+
+/*
+ * A batch of three boards per station; the fleet database is stopped
+ * after the first board of each.  Required: the other boards FAIL at
+ * ledger-check, untouched.  Best-effort: they PASS; once the database is
+ * back their runs are reserved late and shipped once.
+ */
+static void
+test_server_stopped_mid_batch(void **state)
+{
+	struct prov_env *c = station_env("st-c", "pw-c", "required");
+	struct prov_env *d = station_env("st-d", "pw-d", "best-effort");
+	struct devsim_proc *sims[6];
+	struct batch bc, bd;
+	char *fx_c = NULL, *fx_d = NULL, *s;
+	json_t *j;
+	int status;
+
+	(void)state;
+	for (int i = 0; i < 6; i++) {
+		char serial[16];
+
+		snprintf(serial, sizeof serial, "SN-B%d", i);
+		sims[i] = devsim_proc_start(
+		    (const char *[]){ "--serial", serial, NULL });
+		assert_non_null(sims[i]);
+	}
+	for (int st = 0; st < 2; st++) {
+		char *t = xstrdup("[fixture]\nname = fleet\n");
+
+		for (int i = 0; i < 3; i++) {
+			char *more = xasprintf("%s[slot %d]\nlabel = S%d\n"
+					       "device = %s\n",
+			    t, i + 1, i + 1, sims[st * 3 + i]->uri);
+			free(t);
+			t = more;
+		}
+		if (st == 0)
+			fx_c = prov_env_write(c, "fixture.ini", t);
+		else
+			fx_d = prov_env_write(d, "fixture.ini", t);
+		free(t);
+	}
+	bc = batch_start(c, fx_c);
+	bd = batch_start(d, fx_d);
+	j = batch_scan(&bc, "SN-B0 S1");
+	assert_string_equal(prov_jstr(j, "result"), "PASS");
+	json_decref(j);
+	j = batch_scan(&bd, "SN-B3 S1");
+	assert_string_equal(prov_jstr(j, "result"), "PASS");
+	json_decref(j);
+
+	assert_int_equal(pg_cluster_stop(pg), 0);
+	for (int i = 1; i < 3; i++) {
+		char *scan = xasprintf("SN-B%d S%d", i, i + 1);
+
+		j = batch_scan(&bc, scan);
+		assert_string_equal(prov_jstr(j, "result"), "FAIL");
+		assert_string_equal(prov_jstr(j, "failed_step"),
+		    "ledger-check");
+		assert_string_equal(prov_jstr(j, "headline"),
+		    "Fleet database unreachable — call the line lead");
+		json_decref(j);
+		free(scan);
+		scan = xasprintf("SN-B%d S%d", i + 3, i + 1);
+		j = batch_scan(&bd, scan);
+		assert_string_equal(prov_jstr(j, "result"), "PASS");
+		json_decref(j);
+		free(scan);
+	}
+	assert_int_equal(batch_end(&bc), 1);
+	assert_int_equal(batch_end(&bd), 0);
+	/* C's refused boards were never touched. */
+	for (int i = 1; i < 3; i++) {
+		char *st = prov_probe_state(c, sims[i]->uri);
+
+		assert_non_null(st);
+		assert_string_equal(st, "blank");
+		free(st);
+	}
+
+	assert_int_equal(pg_cluster_restart(pg), 0);
+	j = fleet_status(d, &status);
+	assert_int_equal(status, 0);
+	assert_int_equal(json_integer_value(json_object_get(j, "pending")), 0);
+	json_int_t shipped = json_integer_value(json_object_get(j, "shipped"));
+	json_decref(j);
+	s = psql1("SELECT count(*) || ' ' || count(DISTINCT seq) || ' ' ||"
+		  " count(*) FILTER (WHERE kind = 'run')"
+		  " FROM fleet.events WHERE station_id = 'st-d'");
+	char *want =
+	    xasprintf("%lld %lld 3", (long long)shipped, (long long)shipped);
+	assert_string_equal(s, want);
+	free(want);
+	free(s);
+	s = psql1("SELECT string_agg(serial || ':' || state, ' ' ORDER BY "
+		  "serial) FROM fleet.reservations WHERE station_id = 'st-d'");
+	assert_string_equal(s,
+	    "SN-B3:confirmed SN-B4:confirmed "
+	    "SN-B5:confirmed");
+	free(s);
+	/* C's FAILs reserved nothing. */
+	s = psql1("SELECT string_agg(serial, ' ') FROM fleet.reservations"
+		  " WHERE station_id = 'st-c'");
+	assert_string_equal(s, "SN-B0");
+	free(s);
+	for (int i = 0; i < 6; i++)
+		devsim_proc_stop(sims[i]);
+	free(fx_c);
+	free(fx_d);
+	prov_env_free(c);
+	prov_env_free(d);
+}
+
 int
 main(void)
 {
@@ -528,6 +718,7 @@ main(void)
 		cmocka_unit_test(test_misconfigured_connections_are_refused),
 		cmocka_unit_test(
 		    test_outage_required_refuses_best_effort_ships_once),
+		cmocka_unit_test(test_server_stopped_mid_batch),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
