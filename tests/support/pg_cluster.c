@@ -11,7 +11,8 @@
 #include "tests/support/proc.h"
 #include "tests/support/scratch.h"
 
-#define PG_BIN "/usr/lib/postgresql/15/bin"
+/* Debian 12's server programs; PG_BINDIR names another version's. */
+#define PG_BIN_DEFAULT "/usr/lib/postgresql/15/bin"
 #define NOBODY "65534"
 
 static void
@@ -19,6 +20,14 @@ die(const char *what)
 {
 	fprintf(stderr, "pg_cluster: %s\n", what);
 	abort();
+}
+
+static const char *
+pg_bin(void)
+{
+	const char *dir = getenv("PG_BINDIR");
+
+	return dir != NULL && *dir != '\0' ? dir : PG_BIN_DEFAULT;
 }
 
 /* The prefix that runs a server program as nobody when we are root. */
@@ -54,9 +63,8 @@ make_tls(struct pg_cluster *c)
 static int
 pg_ctl_start(struct pg_cluster *c)
 {
-	int rc = proc_sh("%s" PG_BIN "/pg_ctl -D '%s' -l '%s/log' -w -t 60 "
-			 "start",
-	    as_server(), c->data, c->dir);
+	int rc = proc_sh("%s%s/pg_ctl -D '%s' -l '%s/log' -w -t 60 start",
+	    as_server(), pg_bin(), c->data, c->dir);
 
 	c->running = rc == 0;
 	return rc;
@@ -79,9 +87,9 @@ pg_cluster_start(void)
 	if (geteuid() == 0 &&
 	    proc_sh("chown -R " NOBODY ":" NOBODY " '%s'", c->dir) != 0)
 		die("chown");
-	if (proc_sh("%s" PG_BIN "/initdb -D '%s' -U postgres --auth-local=trust"
+	if (proc_sh("%s%s/initdb -D '%s' -U postgres --auth-local=trust"
 		    " --auth-host=reject -E UTF8 --no-sync >/dev/null",
-		as_server(), c->data) != 0)
+		as_server(), pg_bin(), c->data) != 0)
 		die("initdb failed (is the Debian package postgresql "
 		    "installed?)");
 	c->port = loopback_free_port();
@@ -110,8 +118,8 @@ pg_cluster_start(void)
 int
 pg_cluster_stop(struct pg_cluster *c)
 {
-	int rc = proc_sh("%s" PG_BIN "/pg_ctl -D '%s' -w -t 60 -m fast stop",
-	    as_server(), c->data);
+	int rc = proc_sh("%s%s/pg_ctl -D '%s' -w -t 60 -m fast stop",
+	    as_server(), pg_bin(), c->data);
 
 	if (rc == 0)
 		c->running = 0;
@@ -130,9 +138,8 @@ pg_cluster_free(struct pg_cluster *c)
 	if (c == NULL)
 		return;
 	if (c->running)
-		proc_sh("%s" PG_BIN
-			"/pg_ctl -D '%s' -w -t 60 -m immediate stop",
-		    as_server(), c->data);
+		proc_sh("%s%s/pg_ctl -D '%s' -w -t 60 -m immediate stop",
+		    as_server(), pg_bin(), c->data);
 	scratch_rmtree(c->dir);
 	free(c->dir);
 	free(c->data);

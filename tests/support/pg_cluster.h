@@ -6,7 +6,8 @@
  * with the openssl CLI), and on a Unix socket in the same directory for
  * the test's own superuser work (psql, trust).  TCP logins are
  * scram-sha-256 over TLS only (hostssl).  Run as root, the server runs
- * as nobody (setpriv): PostgreSQL refuses root.  pg_cluster_free stops
+ * as nobody (setpriv): PostgreSQL refuses root.  The programs come from
+ * /usr/lib/postgresql/15/bin, or $PG_BINDIR.  pg_cluster_free stops
  * it (pg_ctl stop -m immediate) and removes everything; a test that dies
  * leaves a postmaster whose socket directory is gone, which exits by
  * itself on its next check of the lock file.  Failures of set-up abort.
