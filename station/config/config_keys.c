@@ -383,16 +383,14 @@ check_fleet_url(const char *value, char **why)
 	return ST_OK;
 }
 
+/* The same rule as the CA's *_env keys: a name, never the secret. */
 static st_err
 check_env_name(const char *value, char **why)
 {
-	for (const char *p = value; *p != '\0'; p++)
-		if (!(*p == '_' || (*p >= 'A' && *p <= 'Z') ||
-			(*p >= 'a' && *p <= 'z') ||
-			(p != value && *p >= '0' && *p <= '9')))
-			return st_fail(why, ST_E_CONFIG,
-			    "expected an environment variable name");
-	return ST_OK;
+	static const struct ca_key env_key = { "password_env", CA_KEY_ENV_NAME,
+		0, 0 };
+
+	return ca_key_check(&env_key, value, why);
 }
 
 const struct config_key config_fleet_keys[] = {
@@ -408,7 +406,8 @@ const struct config_key config_fleet_keys[] = {
 	{ .name = "password_env",
 	    .type = CONFIG_STRING,
 	    CFG(fleet.password_env),
-	    .check = check_env_name },
+	    .check = check_env_name,
+	    .no_echo = 1 },
 	{ .name = "timeout_ms",
 	    .type = CONFIG_INT,
 	    CFG(fleet.timeout_ms),
