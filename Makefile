@@ -20,7 +20,7 @@ PKG_CONFIG ?= pkg-config
 
 # Libraries the core and drivers link.  ncurses is for ui/ only.
 CORE_PKGS := libssl libcrypto libserialport libusb-1.0 sqlite3 inih \
-             libmosquitto libcurl jansson
+             libmosquitto libcurl jansson libpq
 UI_PKGS   := ncursesw
 TEST_PKGS := cmocka
 

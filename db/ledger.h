@@ -81,7 +81,7 @@
 struct ledger;
 
 /* The schema version this code creates and understands. */
-#define LEDGER_SCHEMA_VERSION 9
+#define LEDGER_SCHEMA_VERSION 10
 #define LEDGER_HASH_HEX_LEN 64
 
 /*

@@ -8,6 +8,17 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* Migration 9's certificate triggers: the certificate's new state, with
+ * the chain head (the newest sealed run) at that moment. */
+#define FLEET_CERT_TO_OUTBOX \
+	"  BEGIN INSERT INTO fleet_outbox (kind, run_id, serial, state," \
+	"    cert_serial, chain_seq, chain_hash, at_ms)" \
+	"    SELECT 'cert', NEW.run_id, NEW.device_serial, NEW.status," \
+	"    NEW.serial_hex, h.chain_seq, h.row_hash, NEW.updated_at" \
+	"    FROM (SELECT NULL) LEFT JOIN (SELECT chain_seq, row_hash FROM runs" \
+	"    WHERE chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1) h;" \
+	"  END;"
+
 static const char *const migrations[] = {
 	/* 1: devices, certificates, runs (hash-chained), run events. */
 	"CREATE TABLE devices ("
@@ -217,6 +228,50 @@ static const char *const migrations[] = {
 	 * completed (the events are written in batches).  Not part of the
 	 * row hash. */
 	"ALTER TABLE runs ADD COLUMN current_step TEXT;",
+	/* 10: the fleet outbox
+	 * (docs/fleet.md).  Triggers queue each finished run (once it is
+	 * sealed in the chain, with its place and hash) and each certificate
+	 * state change, in the transaction that made it, so nothing can be
+	 * recorded and never shipped; seq is the order of shipping and, with
+	 * the station id and run id, the key that makes a resend harmless.
+	 * fleet_runs says how each run's serial was reserved: 'fleet'
+	 * (fleet-wide) or 'local' (best-effort, the fleet database was
+	 * away), and the conflict the late reservation found.  Working state,
+	 * not evidence: none of it is chained.  IF NOT EXISTS: a ledger
+	 * rebuilt to an older version by hand keeps these. */
+	"CREATE TABLE IF NOT EXISTS fleet_outbox ("
+	"  seq         INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  kind        TEXT NOT NULL CHECK (kind IN ('run','cert')),"
+	"  run_id      INTEGER,"
+	"  serial      TEXT,"
+	"  state       TEXT NOT NULL,"
+	"  cert_serial TEXT,"
+	"  chain_seq   INTEGER,"
+	"  chain_hash  TEXT,"
+	"  at_ms       INTEGER NOT NULL,"
+	"  shipped_at  INTEGER"
+	") STRICT;"
+	"CREATE INDEX IF NOT EXISTS fleet_outbox_pending ON fleet_outbox(seq)"
+	"  WHERE shipped_at IS NULL;"
+	"CREATE TABLE IF NOT EXISTS fleet_runs ("
+	"  run_id      INTEGER PRIMARY KEY REFERENCES runs(id),"
+	"  serial      TEXT NOT NULL,"
+	"  reserved    TEXT NOT NULL CHECK (reserved IN ('fleet','local')),"
+	"  conflict    TEXT"
+	") STRICT;"
+	"CREATE TRIGGER IF NOT EXISTS fleet_outbox_run"
+	"  AFTER UPDATE OF row_hash ON runs"
+	"  WHEN OLD.row_hash IS NULL AND NEW.row_hash IS NOT NULL"
+	"  BEGIN INSERT INTO fleet_outbox (kind, run_id, serial, state,"
+	"    cert_serial, chain_seq, chain_hash, at_ms)"
+	"    VALUES ('run', NEW.id, NEW.device_serial, NEW.result,"
+	"    NEW.cert_serial, NEW.chain_seq, NEW.row_hash,"
+	"    coalesce(NEW.ended_at, 0)); END;"
+	"CREATE TRIGGER IF NOT EXISTS fleet_outbox_cert_new"
+	"  AFTER INSERT ON certificates" FLEET_CERT_TO_OUTBOX
+	"CREATE TRIGGER IF NOT EXISTS fleet_outbox_cert_state"
+	"  AFTER UPDATE OF status ON certificates"
+	"  WHEN OLD.status IS NOT NEW.status" FLEET_CERT_TO_OUTBOX,
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] ==

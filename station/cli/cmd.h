@@ -58,6 +58,7 @@ int cmd_open_ledger(const struct station_opts *so, struct station **st);
 extern const struct cmd_entry cmd_list_devices_entry;
 extern const struct cmd_entry cmd_revoke_entry;
 extern const struct cmd_entry cmd_recover_entry;
+extern const struct cmd_entry cmd_fleet_entry;
 
 /*
  * `station NAME --help`: the usage line, the summary and every option

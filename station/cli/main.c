@@ -28,6 +28,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_list_devices_entry,
 	&cmd_revoke_entry,
 	&cmd_recover_entry,
+	&cmd_fleet_entry,
 	NULL,
 };
 

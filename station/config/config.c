@@ -56,6 +56,7 @@ config_base(void)
 	cfg->ca_backend = xstrdup("local");
 	cfg->ca_extra = xcalloc(1, sizeof *cfg->ca_extra);
 	cfg->broker.port = 8883;
+	cfg->fleet.timeout_ms = 3000;
 	return cfg;
 }
 
@@ -105,6 +106,10 @@ config_free(struct config *cfg)
 	free(cfg->broker.host);
 	free(cfg->broker.ca_file);
 	free(cfg->broker.server_name);
+	free(cfg->fleet.url);
+	free(cfg->fleet.ca_file);
+	free(cfg->fleet.password_file);
+	free(cfg->fleet.password_env);
 	for (size_t i = 0; i < cfg->n_profiles; i++)
 		profile_clear(&cfg->profiles[i]);
 	free(cfg->profiles);

@@ -10,6 +10,8 @@
  *	                 the CA backend table (station/ca/ca.c,
  *	                 docs/ca-backends.md)
  *	[broker]         host, port, ca, server_name   (optional)
+ *	[fleet]          url, ca, password_file, password_env, timeout_ms
+ *	                 (optional; docs/fleet.md)
  *	[profile NAME]   any number; see struct profile
  *	[slot N]         fixture slots: device, profile (optional)
  *
@@ -53,6 +55,18 @@ enum clock_check {
 	CLOCK_CHECK_REQUIRE,
 };
 
+/* [fleet]: the fleet database (docs/fleet.md).  url NULL: no fleet. */
+struct config_fleet {
+	char *url; /* postgresql://USER@HOST:PORT/DB, never with a password */
+	char *ca_file;	     /* CA of the server's certificate (resolved);
+	                        required with url: the server is verified */
+	char *password_file; /* resolved; mode 0600 or stricter, or NULL */
+	char *password_env;  /* environment variable with the password, or
+	                        NULL */
+	int timeout_ms;	     /* budget of the reservation and of a drain
+	                        at run end; default 3000 */
+};
+
 struct config_slot {
 	unsigned index; /* N of [slot N] */
 	char *device;	/* device URI, e.g. "tcp:127.0.0.1:4000" */
@@ -88,6 +102,7 @@ struct config {
 	                                *_file and ca_bundle resolved; strings
 	                                owned by the config */
 	struct config_broker broker;
+	struct config_fleet fleet;
 	struct profile *profiles; /* n_profiles >= 1 */
 	size_t n_profiles;
 	struct config_slot *slots; /* may be empty */

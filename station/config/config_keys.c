@@ -341,3 +341,77 @@ const struct config_key config_slot_keys[] = {
 	    .check = check_profile_name },
 	{ .name = NULL },
 };
+
+/* [fleet] */
+
+/*
+ * A libpq URL without a password: the password comes from a 0600 file or
+ * the environment (docs/fleet.md), never from a file many people read.
+ * libpq parses the rest when the station connects.
+ */
+static st_err
+check_fleet_url(const char *value, char **why)
+{
+	const char *rest = NULL;
+	const char *at, *slash, *colon;
+
+	if (strncmp(value, "postgresql://", 13) == 0)
+		rest = value + 13;
+	else if (strncmp(value, "postgres://", 11) == 0)
+		rest = value + 11;
+	if (rest == NULL || strpbrk(value, " \t\r\n") != NULL)
+		return st_fail(why, ST_E_CONFIG,
+		    "expected postgresql://USER@HOST:PORT/DATABASE");
+	slash = strchr(rest, '/');
+	at = strchr(rest, '@');
+	if (at != NULL && (slash == NULL || at < slash)) {
+		colon = memchr(rest, ':', (size_t)(at - rest));
+		if (colon != NULL)
+			return st_fail(why, ST_E_CONFIG,
+			    "the URL carries a password: put it in "
+			    "password_file (mode 0600) or password_env");
+	}
+	if (strstr(value, "password=") != NULL)
+		return st_fail(why, ST_E_CONFIG,
+		    "the URL carries a password: put it in password_file "
+		    "(mode 0600) or password_env");
+	if (strstr(value, "sslmode=") != NULL ||
+	    strstr(value, "sslrootcert=") != NULL)
+		return st_fail(why, ST_E_CONFIG,
+		    "the URL sets TLS itself: the station always uses "
+		    "sslmode=verify-full with [fleet] ca");
+	return ST_OK;
+}
+
+/* The same rule as the CA's *_env keys: a name, never the secret. */
+static st_err
+check_env_name(const char *value, char **why)
+{
+	static const struct ca_key env_key = { "password_env", CA_KEY_ENV_NAME,
+		0, 0 };
+
+	return ca_key_check(&env_key, value, why);
+}
+
+const struct config_key config_fleet_keys[] = {
+	{ .name = "url",
+	    .type = CONFIG_STRING,
+	    CFG(fleet.url),
+	    .check = check_fleet_url,
+	    .no_echo = 1 },
+	{ .name = "ca", .type = CONFIG_STRING, LOAD(fleet_ca) },
+	{ .name = "password_file",
+	    .type = CONFIG_STRING,
+	    LOAD(fleet_password_file) },
+	{ .name = "password_env",
+	    .type = CONFIG_STRING,
+	    CFG(fleet.password_env),
+	    .check = check_env_name,
+	    .no_echo = 1 },
+	{ .name = "timeout_ms",
+	    .type = CONFIG_INT,
+	    CFG(fleet.timeout_ms),
+	    .min = 100,
+	    .max = 60000 },
+	{ .name = NULL },
+};

@@ -153,6 +153,8 @@ section_begin(struct config_load *ld, const char *start)
 		single_begin(ld, &ld->ca_line, SECT_CA);
 	else if (strcmp(name, "broker") == 0)
 		single_begin(ld, &ld->broker_line, SECT_BROKER);
+	else if (strcmp(name, "fleet") == 0)
+		single_begin(ld, &ld->fleet_line, SECT_FLEET);
 	else if (strncmp(name, "profile ", 8) == 0)
 		profile_begin(ld, name + 8);
 	else if (strncmp(name, "slot ", 5) == 0)
@@ -160,7 +162,8 @@ section_begin(struct config_load *ld, const char *start)
 	else
 		ld_fail(ld, ld->rd.line,
 		    "[%s]: unknown section (expected "
-		    "[station], [ca], [broker], [profile NAME] or [slot N])",
+		    "[station], [ca], [broker], [fleet], [profile NAME] or "
+		    "[slot N])",
 		    name);
 }
 
@@ -194,6 +197,8 @@ section_keys(enum config_section kind)
 		return config_profile_keys;
 	case SECT_SLOT:
 		return config_slot_keys;
+	case SECT_FLEET:
+		return config_fleet_keys;
 	case SECT_NONE:
 	case SECT_BAD:
 		break;
@@ -283,6 +288,26 @@ slot_cmp(const void *a, const void *b)
 	return (x->index > y->index) - (x->index < y->index);
 }
 
+/* [fleet]: a url, and the CA that verifies the server (docs/fleet.md). */
+static void
+ld_finish_fleet(struct config_load *ld)
+{
+	struct config_fleet *f = &ld->cfg->fleet;
+
+	if (ld->fleet_line && f->url == NULL)
+		ld_fail(ld, ld->fleet_line,
+		    "[fleet] key 'url': missing (postgresql://USER@HOST:PORT/DB)");
+	if (ld->fleet_line && ld->fleet_ca == NULL)
+		ld_fail(ld, ld->fleet_line,
+		    "[fleet] key 'ca': missing (the CA that signed the fleet "
+		    "database's certificate: the server is always verified)");
+	if (ld->fleet_ca)
+		f->ca_file = config_path_join(ld->cfg->home, ld->fleet_ca);
+	if (ld->fleet_password_file)
+		f->password_file =
+		    config_path_join(ld->cfg->home, ld->fleet_password_file);
+}
+
 /* Checks that need the whole file, and path resolution. */
 static void
 ld_finish(struct config_load *ld)
@@ -322,6 +347,7 @@ ld_finish(struct config_load *ld)
 		b->ca_file = config_path_join(cfg->home, ld->broker_ca);
 	if (b->host && b->server_name == NULL)
 		b->server_name = xstrdup(b->host);
+	ld_finish_fleet(ld);
 	int tline = 0;
 	char *twhy = NULL;
 	if (config_profile_check(ld, &tline, &twhy) != ST_OK)
@@ -438,6 +464,8 @@ out:
 	free(ld.ca_dir);
 	free(ld.ca_root);
 	free(ld.broker_ca);
+	free(ld.fleet_ca);
+	free(ld.fleet_password_file);
 	return err;
 }
 

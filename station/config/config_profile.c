@@ -292,6 +292,7 @@ set_chain(struct config_load *ld, const char *value, char **why)
 /* The word order matches the enums in profile.h. */
 ENUM_SETTER(set_reprovision, reprovision, "refuse", "allow")
 ENUM_SETTER(set_lock, lock, "no", "yes")
+ENUM_SETTER(set_fleet, fleet, "required", "best-effort")
 ENUM_SETTER(set_smoke_word, smoke_required, "optional", "required")
 
 /* smoke = ...: noted as given, so the broker's default leaves it alone
@@ -579,6 +580,7 @@ const struct config_key config_profile_keys[] = {
 	    .type = CONFIG_CUSTOM,
 	    .set = set_reprovision },
 	{ .name = "lock", .type = CONFIG_CUSTOM, .set = set_lock },
+	{ .name = "fleet", .type = CONFIG_CUSTOM, .set = set_fleet },
 	{ .name = "smoke", .type = CONFIG_CUSTOM, .set = set_smoke },
 	{ .name = "tls", .type = CONFIG_CUSTOM, .set = set_tls },
 	{ .name = "topic", .type = CONFIG_CUSTOM, .set = set_topic },

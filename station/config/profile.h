@@ -33,6 +33,13 @@ enum reprovision_rule {
 	REPROVISION_ALLOW, /* issue a new one (the old one is revoked) */
 };
 
+/* What a run does when the fleet database ([fleet], docs/fleet.md)
+ * cannot reserve its serial.  Word order of the profile's `fleet` key. */
+enum fleet_rule {
+	FLEET_REQUIRED = 0, /* no fleet-wide reservation, no run */
+	FLEET_BEST_EFFORT,  /* run on the ledger's reservation, check later */
+};
+
 /* keyUsage bits, as in RFC 5280 / OpenSSL's KU_* values. */
 #define PROFILE_KU_DIGITAL_SIGNATURE 0x0080u
 #define PROFILE_KU_KEY_ENCIPHERMENT 0x0020u
@@ -94,6 +101,9 @@ struct profile {
 	int label_case;	       /* enum scan_case: keep, upper, lower */
 	char *label_pattern;   /* POSIX ERE, NULL: any */
 	int label_check_digit; /* enum scan_checksum: none, luhn, mod36 */
+
+	/* The fleet database's outage rule (only with a [fleet] section). */
+	enum fleet_rule fleet;
 };
 
 /*

@@ -44,6 +44,14 @@ static const struct advice advice_table[] = {
 	/* The serial is reserved by a running run: two boards carry it. */
 	{ STEP_LEDGER, ST_E_STATE, "Serial is held by another slot",
 	    "Another board reports the same serial: set both boards aside and check their labels." },
+	/* The fleet database (docs/fleet.md) cannot reserve the serial and
+	 * the profile says fleet = required: no run without it. */
+	{ STEP_LEDGER, ST_E_HANGUP,
+	    "Fleet database unreachable — call the line lead",
+	    "Stop the line and call the line lead: no device can be provisioned until the fleet database answers." },
+	{ STEP_LEDGER, ST_E_TIMEOUT,
+	    "Fleet database unreachable — call the line lead",
+	    "Stop the line and call the line lead: no device can be provisioned until the fleet database answers." },
 	{ STEP_LEDGER, ST_OK, "Ledger unavailable",
 	    "Stop the line and call the station administrator." },
 	{ STEP_CLOCK, ST_OK, "Station clock is wrong",

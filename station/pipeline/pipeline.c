@@ -374,6 +374,8 @@ provision_run(struct station *st, const struct provision_request *req,
 		    res->run_id, cs.requests, cs.retransmits, cs.naks,
 		    cs.bad_frames);
 	}
+	/* After the result is out: the operator never waits for the feed. */
+	run_fleet_drain(st);
 out:
 	run_clear(&r);
 	return ferr;

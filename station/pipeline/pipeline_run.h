@@ -99,6 +99,18 @@ struct cert_expect run_cert_expect(const struct run *r);
  * the station's vocabulary (station/x509/chip_sig.h) meets the wire's. */
 uint8_t run_wire_sig_alg(enum sig_scheme scheme);
 
+/* The fleet-wide reservation of r->info.serial, after the ledger's own
+ * (pipeline_fleet.c, docs/fleet.md): ST_OK when there is no [fleet];
+ * held by another station: ST_E_STATE or ST_E_EXISTS naming its station,
+ * slot and run; the database away: ST_E_HANGUP / ST_E_TIMEOUT ("fleet
+ * database unreachable") under fleet = required, a note and ST_OK under
+ * fleet = best-effort. */
+st_err run_fleet_reserve(struct run *r);
+/* After a run's end is recorded: ship the ledger's outbox within
+ * [fleet] timeout_ms (skipped while another thread of this process
+ * drains); failures are logged, never the run's. */
+void run_fleet_drain(struct station *st);
+
 /* Report a detail as an EVENT_INFO_NOTE of the current step (and so in
  * the ledger's run events). */
 void run_info(struct run *r, const char *fmt, ...)

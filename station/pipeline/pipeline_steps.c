@@ -147,6 +147,9 @@ step_ledger(struct run *r)
 		    claim.live.serial_hex);
 		r->previous_cert = xstrdup(claim.live.serial_hex);
 	}
+	/* Then fleet-wide, still before anything is done to the board. */
+	if (err == ST_OK)
+		err = run_fleet_reserve(r);
 out:
 	ledger_serial_claim_clear(&claim);
 	return err;
