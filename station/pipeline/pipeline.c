@@ -309,8 +309,8 @@ provision_run(struct station *st, const struct provision_request *req,
 		}
 		r.deadline = deadline_in(
 		    (uint64_t)step_ms * (uint64_t)step_table[i].timeout_factor);
-		if (r.client)
-			client_set_deadline(r.client, r.deadline);
+		if (r.dialect != NULL)
+			r.dialect->set_deadline(&r, r.deadline);
 		emit(&r, EVENT_STEP_START, s, progress, NULL, ST_OK);
 		r.step_note = NULL;
 		err = step_table[i].fn(&r);
@@ -333,6 +333,13 @@ provision_run(struct station *st, const struct provision_request *req,
 			ledger_sink_flush(&r.ledger);
 	}
 
+	if (r.dialect != NULL) {
+		/* The device as it was found, PASS or FAIL (the modem's
+		 * CFUN): with a deadline of its own. */
+		r.deadline = deadline_in((uint64_t)step_ms);
+		r.dialect->set_deadline(&r, r.deadline);
+		r.dialect->finish(&r);
+	}
 	if (err) {
 		res->pass = 0;
 		res->failed_step = failed;

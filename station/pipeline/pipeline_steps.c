@@ -22,13 +22,17 @@ st_err
 step_connect(struct run *r)
 {
 	struct transport *t = NULL;
-	st_err err =
-	    transport_open(r->req->device_uri, r->deadline, &t, &r->cause);
+	const char *turi = NULL;
+	const struct dialect_ops *d = dialect_of(r->req->device_uri, &turi);
+	st_err err = transport_open(turi, r->deadline, &t, &r->cause);
 
 	if (err)
 		return err;
-	r->client = client_new(t, NULL);
-	client_set_deadline(r->client, r->deadline);
+	r->dialect = d;
+	err = d->connect(r, t);
+	if (err)
+		return err;
+	d->set_deadline(r, r->deadline);
 	return ST_OK;
 }
 
@@ -61,7 +65,7 @@ hello_identity(struct run *r)
 st_err
 step_hello(struct run *r)
 {
-	st_err err = dev_hello(r->client, &r->info, &r->cause);
+	st_err err = r->dialect->hello(r);
 
 	if (err)
 		return err;
@@ -172,8 +176,6 @@ supersede_previous(struct run *r)
 st_err
 step_keygen(struct run *r)
 {
-	uint8_t *again = NULL;
-	size_t again_len = 0;
 	st_err err;
 
 	if (r->previous_cert != NULL) {
@@ -181,6 +183,16 @@ step_keygen(struct run *r)
 		if (err)
 			return err;
 	}
+	return r->dialect->keygen(r);
+}
+
+st_err
+v1_keygen(struct run *r)
+{
+	uint8_t *again = NULL;
+	size_t again_len = 0;
+	st_err err;
+
 	err = dev_keygen(r->client, (uint8_t)r->profile->key_alg,
 	    r->profile->key_slot, &r->spki, &r->spki_len, &r->cause);
 	if (err)
@@ -200,6 +212,12 @@ step_keygen(struct run *r)
 
 st_err
 step_csr(struct run *r)
+{
+	return r->dialect->csr(r);
+}
+
+st_err
+v1_csr(struct run *r)
 {
 	return dev_csr(r->client, r->profile->key_slot, r->id.subject_text,
 	    (const char *const *)r->id.san_dns,
