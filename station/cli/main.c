@@ -45,7 +45,8 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "\nDevice URIs: tcp:HOST:PORT, "
 	    "uart:/dev/ttyUSB0?baud=115200, uart:usb=VID:PID[:SERIAL],\n"
-	    "  usb:VID:PID[:SERIAL], usb:path=BUS-PORT[.PORT]...\n"
+	    "  usb:VID:PID[:SERIAL], usb:path=BUS-PORT[.PORT]...;\n"
+	    "  nrf91:URI: an nRF91 modem over AT commands on that transport\n"
 	    "Environment: STATION_LOG=error|warn|info|debug\n"
 	    "\n'station help COMMAND' or 'station COMMAND --help' describes "
 	    "a command's options.\n"
