@@ -3,7 +3,12 @@
  */
 #include "station/pipeline/dialect.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "drivers/proto/client.h"
+#include "station/pipeline/pipeline_run.h"
+#include "station/util/xalloc.h"
 
 /* Dialects chosen by a prefix; a URI with none is v1. */
 static const struct dialect_ops *const dialect_table[] = {
@@ -25,4 +30,43 @@ dialect_of(const char *uri, const char **transport_uri)
 	}
 	*transport_uri = uri;
 	return &dialect_v1_ops;
+}
+
+st_err
+dialect_identify(const char *uri, const struct profile *p, struct deadline dl,
+    char **serial, char **cause)
+{
+	struct provision_request req = { .device_uri = uri };
+	struct provision_result res = { 0 };
+	struct run r = { .req = &req,
+		.res = &res,
+		.profile = p,
+		.deadline = dl };
+	struct transport *t = NULL;
+	const char *turi = NULL;
+	const struct dialect_ops *d = dialect_of(uri, &turi);
+	st_err err;
+
+	*serial = NULL;
+	err = transport_open(turi, dl, &t, cause);
+	if (err)
+		return err;
+	r.dialect = d;
+	err = d->connect(&r, t);
+	if (err == ST_OK) {
+		d->set_deadline(&r, dl);
+		err = d->hello(&r);
+	}
+	if (err == ST_OK)
+		*serial = xstrdup(r.info.serial);
+	d->finish(&r);
+	if (err && cause != NULL) {
+		free(*cause);
+		*cause = r.cause;
+		r.cause = NULL;
+	}
+	free(r.cause);
+	client_free(r.client);
+	dev_info_clear(&r.info);
+	return err;
 }

@@ -77,4 +77,14 @@ extern const struct dialect_ops dialect_nrf91_ops;
 const struct dialect_ops *dialect_of(const char *uri,
     const char **transport_uri);
 
+/*
+ * Connect to the device at `uri` (any dialect) and ask who it is, as the
+ * run's hello step would, changing nothing on it (the lone scan's probe,
+ * station/line/line_locate.c): *serial is the serial it reports (caller
+ * frees; not checked yet).  `p` chooses where an identity comes from
+ * (nrf91_identity).
+ */
+st_err dialect_identify(const char *uri, const struct profile *p,
+    struct deadline dl, char **serial, char **cause);
+
 #endif

@@ -30,28 +30,36 @@
 
 static struct prov_env *env;
 static struct test_broker broker;
-static pid_t sim_pid;
-static char *sim_uri;
+static pid_t sim_pid, sim2_pid;
+static char *sim_uri, *sim2_uri;
 static json_t *res;
 
-/* nrf91sim with `fault` (NULL: none); sim_uri is "nrf91:tcp:...". */
-static void
-start_modem(const char *fault)
+/* nrf91sim reporting `imei`, with `fault` (NULL: none): its pid, and
+ * *uri "nrf91:tcp:..." (caller frees). */
+static pid_t
+spawn_modem(const char *imei, const char *fault, char **uri)
 {
 	const char *argv[] = { test_bin("NRF91SIM_BIN", "build/bin/nrf91sim"),
-		"--listen", "tcp:127.0.0.1:0", "--imei", IMEI, "--lifetime",
+		"--listen", "tcp:127.0.0.1:0", "--imei", imei, "--lifetime",
 		"120", fault ? "--fault" : NULL, fault, NULL };
 	int fd = -1;
 	char *line;
+	pid_t pid = proc_spawn_piped(argv, &fd);
 
-	sim_pid = proc_spawn_piped(argv, &fd);
-	assert_true(sim_pid > 0);
+	assert_true(pid > 0);
 	line = proc_read_line(fd, 10000);
 	close(fd);
 	assert_true(strncmp(line, "listening tcp:", 14) == 0);
 	line[strcspn(line, "\n")] = '\0';
-	sim_uri = xasprintf("nrf91:%s", line + 10);
+	*uri = xasprintf("nrf91:%s", line + 10);
 	free(line);
+	return pid;
+}
+
+static void
+start_modem(const char *fault)
+{
+	sim_pid = spawn_modem(IMEI, fault, &sim_uri);
 }
 
 /* A station home whose [broker] is a real Mosquitto with an observer
@@ -108,9 +116,14 @@ teardown(void **state)
 		kill(sim_pid, SIGTERM);
 		proc_wait_ms(sim_pid, 5000);
 	}
-	sim_pid = 0;
+	if (sim2_pid > 0) {
+		kill(sim2_pid, SIGTERM);
+		proc_wait_ms(sim2_pid, 5000);
+	}
+	sim_pid = sim2_pid = 0;
 	free(sim_uri);
-	sim_uri = NULL;
+	free(sim2_uri);
+	sim_uri = sim2_uri = NULL;
 	if (broker.pid > 0)
 		test_broker_stop(&broker);
 	memset(&broker, 0, sizeof broker);
@@ -262,6 +275,51 @@ test_wrong_label(void **state)
 	assert_fail("serial-check", "mismatch", IMEI);
 }
 
+/* A lone scan on a line of nRF91 slots (station batch): each slot's
+ * modem is asked its IMEI in AT, and the run goes to the slot holding the
+ * scanned one. */
+static void
+test_lone_scan_finds_the_modem(void **state)
+{
+	char *fixture, *scans, *text;
+	const char *args[] = { "batch", "--fixture", NULL, "--input", NULL,
+		NULL };
+	struct proc_out o = { 0 };
+	json_t *j = NULL;
+
+	(void)state;
+	env = prov_env_new();
+	prov_env_config(env, NULL, NULL);
+	start_modem(NULL);
+	sim2_pid = spawn_modem("352656100000043", NULL, &sim2_uri);
+	text = xasprintf("[fixture]\nname = nrf\n[slot 1]\ndevice = %s\n"
+			 "[slot 2]\ndevice = %s\n",
+	    sim_uri, sim2_uri);
+	fixture = prov_env_write(env, "nrf.ini", text);
+	free(text);
+	scans = prov_env_write(env, "scans.txt", "352656100000043\n");
+	args[2] = fixture;
+	args[4] = scans;
+	assert_int_equal(prov_station(env, args, &o), 0);
+	for (char *line = o.out; line && *line; line = strchr(line, '\n')) {
+		if (*line == '\n')
+			line++;
+		j = json_loads(line, JSON_DISABLE_EOF_CHECK, NULL);
+		if (j != NULL && json_object_get(j, "run_id") != NULL)
+			break;
+		json_decref(j);
+		j = NULL;
+	}
+	assert_non_null(j);
+	assert_string_equal(prov_jstr(j, "result"), "PASS");
+	assert_string_equal(prov_jstr(j, "serial"), "352656100000043");
+	assert_int_equal(json_integer_value(json_object_get(j, "slot")), 2);
+	json_decref(j);
+	proc_out_clear(&o);
+	free(fixture);
+	free(scans);
+}
+
 int
 main(void)
 {
@@ -275,6 +333,8 @@ main(void)
 		cmocka_unit_test_teardown(test_cfun_stuck, teardown),
 		cmocka_unit_test_teardown(test_mqtt_refused, teardown),
 		cmocka_unit_test_teardown(test_wrong_label, teardown),
+		cmocka_unit_test_teardown(test_lone_scan_finds_the_modem,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
