@@ -24,6 +24,7 @@
 
 #include "station/util/xalloc.h"
 #include "tests/support/broker.h"
+#include "tests/support/loopback.h"
 #include "tests/support/provision_env.h"
 
 #define IMEI "352656100000042"
@@ -67,7 +68,7 @@ start_modem(const char *fault)
 static void
 setup_broker(const char *profile_lines)
 {
-	char *dir, *acl, *extra, *closed, *rest, *root;
+	char *dir, *acl, *extra, *rest, *root;
 	FILE *fp;
 	int oport;
 
@@ -80,9 +81,7 @@ setup_broker(const char *profile_lines)
 	assert_non_null(fp);
 	fputs("topic read factory/selftest/#\n", fp);
 	fclose(fp);
-	closed = prov_closed_port_uri();
-	oport = (int)strtol(strrchr(closed, ':') + 1, NULL, 10);
-	free(closed);
+	oport = loopback_free_port();
 	extra = xasprintf("%s/extra.conf", dir);
 	fp = fopen(extra, "w");
 	assert_non_null(fp);
