@@ -278,6 +278,20 @@ file_text(const char *path, char **cause, st_err *err)
 	return buf;
 }
 
+/* How many certificates of the verified path (issuer first) go after
+ * the client certificate: as the profile's `chain` says. */
+static int
+chain_count(const struct run *r)
+{
+	int n = r->issued.chain ? sk_X509_num(r->issued.chain) : 0;
+
+	if (r->profile->chain == CHAIN_NONE)
+		return 0;
+	if (r->profile->chain == CHAIN_CA && n > 0)
+		return n - 1;
+	return n;
+}
+
 /* What goes to the modem: type 0, the CA its TLS trusts the broker by
  * (the [broker] ca, else the pinned root), and type 1, the client
  * certificate followed by the chain the profile wants. */
@@ -286,21 +300,18 @@ texts_build(struct run *r, char *text[2])
 {
 	const struct config *cfg = r->st->cfg;
 	STACK_OF(X509) *path = r->issued.chain;
-	int n = path ? sk_X509_num(path) : 0;
+	int root = path ? sk_X509_num(path) - 1 : -1;
+	int n = chain_count(r);
 	char *t1, *more;
 	st_err err = ST_OK;
 
 	if (cfg->broker.ca_file != NULL)
 		text[0] = file_text(cfg->broker.ca_file, &r->cause, &err);
-	else if (n > 0)
-		text[0] = pem_of(sk_X509_value(path, n - 1));
+	else if (root >= 0)
+		text[0] = pem_of(sk_X509_value(path, root));
 	if (err)
 		return err;
 	t1 = pem_of(r->issued.cert);
-	if (r->profile->chain == CHAIN_NONE)
-		n = 0;
-	else if (r->profile->chain == CHAIN_CA && n > 0)
-		n--;
 	for (int i = 0; i < n; i++) {
 		char *pem = pem_of(sk_X509_value(path, i));
 
@@ -375,6 +386,20 @@ listed_digest(char **lines, long tag, int type, char **fields_out[])
 	return NULL;
 }
 
+/* What the modem holds is what was written (its digests said so): the
+ * certificate and the chain of the client credential. */
+static void
+held_set(struct run *r)
+{
+	int n = chain_count(r);
+
+	r->held_cert = X509_dup(r->issued.cert);
+	r->held_chain = sk_X509_new_null();
+	for (int i = 0; i < n; i++)
+		sk_X509_push(r->held_chain,
+		    X509_dup(sk_X509_value(r->issued.chain, i)));
+}
+
 static st_err
 nrf91_readback(struct run *r)
 {
@@ -412,20 +437,7 @@ nrf91_readback(struct run *r)
 		at_lines_free(f);
 	}
 	if (err == ST_OK) {
-		STACK_OF(X509) *path = r->issued.chain;
-		int k = path ? sk_X509_num(path) : 0;
-
-		if (r->profile->chain == CHAIN_NONE)
-			k = 0;
-		else if (r->profile->chain == CHAIN_CA && k > 0)
-			k--;
-		/* What the modem holds is what was written: the digests
-		 * say so. */
-		r->held_cert = X509_dup(r->issued.cert);
-		r->held_chain = sk_X509_new_null();
-		for (int i = 0; i < k; i++)
-			sk_X509_push(r->held_chain,
-			    X509_dup(sk_X509_value(path, i)));
+		held_set(r);
 		run_info(r, "%%CMNG digests match the %s written",
 		    n->written[0] ? "CA and client certificates" :
 				    "client certificate");
