@@ -52,16 +52,19 @@ probe_main(void *arg)
 	const char *pname = p->w->slot->profile;
 	const struct profile *prof =
 	    config_profile(p->w->line->st->cfg, pname ? pname : "default");
+	struct dev_info info = { 0 };
 	char *cause = NULL;
 	st_err err;
 
 	/* Through the slot's dialect (an nRF91 modem answers AT, not
 	 * HELLO). */
-	err = dialect_identify(p->w->slot->device, prof, p->dl, &p->serial,
-	    &cause);
+	err = dialect_identify(p->w->slot->device, prof, p->dl, &info, &cause);
 	if (err)
 		log_info("slot %u: no serial for a lone scan: %s",
 		    p->w->slot->index, cause);
+	else
+		p->serial = xstrdup(info.serial);
+	dev_info_clear(&info);
 	free(cause);
 	return NULL;
 }

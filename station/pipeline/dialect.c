@@ -34,7 +34,7 @@ dialect_of(const char *uri, const char **transport_uri)
 
 st_err
 dialect_identify(const char *uri, const struct profile *p, struct deadline dl,
-    char **serial, char **cause)
+    struct dev_info *info, char **cause)
 {
 	struct provision_request req = { .device_uri = uri };
 	struct provision_result res = { 0 };
@@ -47,7 +47,7 @@ dialect_identify(const char *uri, const struct profile *p, struct deadline dl,
 	const struct dialect_ops *d = dialect_of(uri, &turi);
 	st_err err;
 
-	*serial = NULL;
+	memset(info, 0, sizeof *info);
 	err = transport_open(turi, dl, &t, cause);
 	if (err)
 		return err;
@@ -57,8 +57,10 @@ dialect_identify(const char *uri, const struct profile *p, struct deadline dl,
 		d->set_deadline(&r, dl);
 		err = d->hello(&r);
 	}
-	if (err == ST_OK)
-		*serial = xstrdup(r.info.serial);
+	if (err == ST_OK) {
+		*info = r.info;
+		memset(&r.info, 0, sizeof r.info);
+	}
 	d->finish(&r);
 	if (err && cause != NULL) {
 		free(*cause);

@@ -19,6 +19,7 @@
 
 #include <openssl/x509.h>
 
+#include "drivers/proto/client.h"
 #include "drivers/transport/transport.h"
 #include "station/config/config.h"
 #include "station/tls/smoke.h"
@@ -80,11 +81,12 @@ const struct dialect_ops *dialect_of(const char *uri,
 /*
  * Connect to the device at `uri` (any dialect) and ask who it is, as the
  * run's hello step would, changing nothing on it (the lone scan's probe,
- * station/line/line_locate.c): *serial is the serial it reports (caller
- * frees; not checked yet).  `p` chooses where an identity comes from
+ * station/line/line_locate.c; `station probe`): *info is what it
+ * reports (cleared first; the caller clears it with dev_info_clear; the
+ * serial not checked yet).  `p` chooses where an identity comes from
  * (nrf91_identity).
  */
 st_err dialect_identify(const char *uri, const struct profile *p,
-    struct deadline dl, char **serial, char **cause);
+    struct deadline dl, struct dev_info *info, char **cause);
 
 #endif

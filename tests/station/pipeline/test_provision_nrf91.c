@@ -319,6 +319,29 @@ test_lone_scan_finds_the_modem(void **state)
 	free(scans);
 }
 
+/* `station probe nrf91:...` asks the modem in AT and changes nothing. */
+static void
+test_probe(void **state)
+{
+	const char *args[] = { "probe", NULL, "--json", NULL };
+	struct proc_out o = { 0 };
+	json_t *j;
+
+	(void)state;
+	env = prov_env_new();
+	start_modem(NULL);
+	args[1] = sim_uri;
+	assert_int_equal(prov_station(env, args, &o), 0);
+	j = json_loads(o.out, JSON_DISABLE_EOF_CHECK, NULL);
+	assert_non_null(j);
+	assert_string_equal(prov_jstr(j, "dialect"), "nrf91");
+	assert_string_equal(prov_jstr(j, "serial"), IMEI);
+	json_decref(j);
+	proc_out_clear(&o);
+	/* Then a run still finds the modem as it was. */
+	assert_int_equal(provision(IMEI), 0);
+}
+
 int
 main(void)
 {
@@ -334,6 +357,7 @@ main(void)
 		cmocka_unit_test_teardown(test_wrong_label, teardown),
 		cmocka_unit_test_teardown(test_lone_scan_finds_the_modem,
 		    teardown),
+		cmocka_unit_test_teardown(test_probe, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
