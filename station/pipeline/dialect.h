@@ -33,6 +33,10 @@ struct dialect_ops {
 	const char *name;   /* "v1", "nrf91": in messages and the ledger */
 	const char *prefix; /* "nrf91:" in front of the transport URI; NULL
 	                       for v1, the dialect of a URI without one */
+	/* 1: the devices' CSRs encode ecdsa-with-SHA256 with a NULL
+	 * parameter (nRF91 %KEYGEN), which the CSR policy then accepts
+	 * (csr_expect.allow_ecdsa_null_param) */
+	int csr_ecdsa_null_param;
 	/* Take the open transport `t` (owned from here, also on failure)
 	 * and set up the dialect's state in the run. */
 	st_err (*connect)(struct run *r, struct transport *t);

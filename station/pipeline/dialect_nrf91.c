@@ -496,6 +496,7 @@ nrf91_finish(struct run *r)
 const struct dialect_ops dialect_nrf91_ops = {
 	.name = "nrf91",
 	.prefix = "nrf91:",
+	.csr_ecdsa_null_param = 1,
 	.connect = nrf91_connect,
 	.set_deadline = nrf91_set_deadline,
 	.hello = nrf91_hello,

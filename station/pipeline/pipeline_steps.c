@@ -236,6 +236,7 @@ step_csr_policy(struct run *r)
 		.san_uri = (const char *const *)r->id.san_uri,
 		.chip_spki = r->spki,
 		.chip_spki_len = r->spki_len,
+		.allow_ecdsa_null_param = r->dialect->csr_ecdsa_null_param,
 	};
 	const char *rule = NULL;
 	st_err err = csr_policy_check(r->csr_der, r->csr_der_len, &exp, &r->csr,
