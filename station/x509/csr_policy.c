@@ -80,8 +80,8 @@ check_sig_params(X509_REQ *req, int pk, const struct csr_expect *exp,
 }
 
 static st_err
-check_signature(X509_REQ *req, const struct csr_expect *exp,
-    const char **rule, char **cause)
+check_signature(X509_REQ *req, const struct csr_expect *exp, const char **rule,
+    char **cause)
 {
 	int sig_nid = X509_REQ_get_signature_nid(req), md = NID_undef, pk;
 	EVP_PKEY *pub = X509_REQ_get0_pubkey(req);
