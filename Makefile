@@ -64,10 +64,11 @@ LIB       := $(BUILD)/libstation.a
 
 STATION   := $(BUILD)/bin/station
 DEVSIM    := $(BUILD)/bin/devsim
+NRF91SIM  := $(BUILD)/bin/nrf91sim
 
 .PHONY: all check check-asan check-run check-layers checksrc demo hil install uninstall clean deps \
         format tests bench bench-ledger
-all: $(STATION) $(DEVSIM) tests
+all: $(STATION) $(DEVSIM) $(NRF91SIM) tests
 
 tests: $(TEST_BINS)
 
@@ -91,6 +92,12 @@ $(STATION): $(BUILD)/station/cli/main.o $(UI_OBJS) $(LIB)
 	    $(shell $(PKG_CONFIG) --libs $(UI_PKGS) 2>/dev/null)
 
 $(DEVSIM): $(SIM_OBJS) $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The nRF91 modem emulator (fixtures/nrf91sim/): its own program.
+$(NRF91SIM): $(BUILD)/fixtures/nrf91sim/nrf91sim.o $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

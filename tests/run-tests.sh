@@ -9,6 +9,7 @@ set -u
 BUILD=${BUILD:-build}
 export STATION_BIN="$PWD/$BUILD/bin/station"
 export DEVSIM_BIN="$PWD/$BUILD/bin/devsim"
+export NRF91SIM_BIN="$PWD/$BUILD/bin/nrf91sim"
 export STATION_SRCDIR="$PWD"
 
 passed=0

@@ -10,6 +10,8 @@
 #include "drivers/proto/proto.h"
 #include "station/cli/cmd.h"
 #include "station/cli/json_out.h"
+#include "station/config/profile.h"
+#include "station/pipeline/dialect.h"
 #include "station/util/text.h"
 #include "station/util/xalloc.h"
 
@@ -73,6 +75,64 @@ print_json(const struct transport *t, const struct dev_info *info,
 	json_out_line(o);
 }
 
+/* A device of another dialect than v1 (an nRF91 modem): what its hello
+ * reports, on the default profile (where its identity comes from). */
+static int
+probe_dialect(const char *uri, const char *dialect, int json)
+{
+	struct profile p;
+	struct dev_info info = { 0 };
+	struct text_pool tp = { 0 };
+	char *cause = NULL;
+	json_t *o;
+	st_err err;
+
+	profile_init_default(&p);
+	err = dialect_identify(uri, &p, deadline_in(PROBE_DEADLINE_MS), &info,
+	    &cause);
+	if (json) {
+		o = json_object();
+		json_object_set_new(o, "device", json_str_or_null(uri));
+		json_object_set_new(o, "dialect", json_string(dialect));
+		json_object_set_new(o, "result",
+		    json_string(err ? "FAIL" : "PASS"));
+		if (err) {
+			json_object_set_new(o, "error",
+			    json_string(st_errname(err)));
+			json_object_set_new(o, "reason",
+			    json_str_or_null(cause));
+		} else {
+			json_object_set_new(o, "serial",
+			    json_str_or_null(info.serial));
+			json_object_set_new(o, "model",
+			    json_str_or_null(info.model));
+			json_object_set_new(o, "fw_version",
+			    json_str_or_null(info.fw_version));
+			json_object_set_new(o, "chip",
+			    json_str_or_null(info.chip));
+		}
+		json_out_line(o);
+	} else if (err) {
+		fprintf(stderr, "station: probe %s: %s\n",
+		    text_pool_show(&tp, uri), text_pool_show(&tp, cause));
+	} else {
+		printf("device    %s\ndialect   %s\nserial    %s\nmodel     "
+		       "%s\nfirmware  %s\nchip      %s\n",
+		    text_pool_show(&tp, uri), dialect,
+		    text_pool_show(&tp, info.serial),
+		    text_pool_show(&tp, info.model),
+		    text_pool_show(&tp, info.fw_version),
+		    text_pool_show(&tp, info.chip));
+	}
+	text_pool_clear(&tp);
+	dev_info_clear(&info);
+	profile_clear(&p);
+	free(cause);
+	if (err == ST_E_URI)
+		return EXIT_USAGE;
+	return err ? EXIT_FAIL : EXIT_PASS;
+}
+
 struct probe_opts {
 	int json;
 };
@@ -98,7 +158,7 @@ cmd_probe_exec(const struct station_opts *so, int argc, char **argv)
 {
 	struct probe_opts o = { 0 };
 	struct opt_args args;
-	const char *uri = NULL;
+	const char *uri = NULL, *turi = NULL;
 	int json, rc;
 	struct transport *t = NULL;
 	struct client *c = NULL;
@@ -114,6 +174,8 @@ cmd_probe_exec(const struct station_opts *so, int argc, char **argv)
 		return rc;
 	uri = args.arg[0];
 	json = o.json;
+	if (dialect_of(uri, &turi) != &dialect_v1_ops)
+		return probe_dialect(uri, dialect_of(uri, &turi)->name, json);
 
 	dl = deadline_in(PROBE_DEADLINE_MS);
 	err = transport_open(uri, dl, &t, &cause);

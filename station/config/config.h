@@ -44,6 +44,11 @@ struct config_broker {
 	char *ca_file; /* CA that signed the broker certificate (resolved) */
 	char *server_name; /* name checked in the broker certificate; = host
 	                      unless set */
+	int observer_port; /* the device-driven smoke test's subscriber
+	                      (docs/smoke.md): a TLS listener of the same
+	                      broker that takes a client without a
+	                      certificate and lets it read the test topics;
+	                      0: none */
 };
 
 /* What a clock check does when it finds the clock implausible

@@ -325,6 +325,11 @@ const struct config_key config_broker_keys[] = {
 	    .type = CONFIG_STRING,
 	    CFG(broker.server_name),
 	    .check = check_host },
+	{ .name = "observer_port",
+	    .type = CONFIG_INT,
+	    CFG(broker.observer_port),
+	    .min = 1,
+	    .max = 65535 },
 	{ .name = NULL },
 };
 

@@ -554,6 +554,30 @@ set_endpoint(struct config_load *ld, const char *value, char **why)
 	return ST_OK;
 }
 
+static st_err
+set_nrf91_identity(struct config_load *ld, const char *value, char **why)
+{
+	if (strcmp(value, "imei") == 0)
+		cur_profile(ld)->nrf91_identity = NRF91_ID_IMEI;
+	else if (strcmp(value, "uuid") == 0)
+		cur_profile(ld)->nrf91_identity = NRF91_ID_UUID;
+	else
+		return st_fail(why, ST_E_CONFIG, "expected imei or uuid");
+	return ST_OK;
+}
+
+static st_err
+set_nrf91_sec_tag(struct config_load *ld, const char *value, char **why)
+{
+	long v;
+	st_err err = config_parse_int(value, 0, 2147483647, &v, why);
+
+	if (err)
+		return err;
+	cur_profile(ld)->nrf91_sec_tag = v;
+	return ST_OK;
+}
+
 const struct config_key config_profile_keys[] = {
 	{ .name = "key", .type = CONFIG_CUSTOM, .set = set_key },
 	{ .name = "slot", .type = CONFIG_CUSTOM, .set = set_slot },
@@ -594,5 +618,11 @@ const struct config_key config_profile_keys[] = {
 	{ .name = "label_check_digit",
 	    .type = CONFIG_CUSTOM,
 	    .set = set_label_check_digit },
+	{ .name = "nrf91_identity",
+	    .type = CONFIG_CUSTOM,
+	    .set = set_nrf91_identity },
+	{ .name = "nrf91_sec_tag",
+	    .type = CONFIG_CUSTOM,
+	    .set = set_nrf91_sec_tag },
 	{ .name = NULL },
 };

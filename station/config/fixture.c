@@ -192,6 +192,10 @@ set_fixture_key(struct fx_load *fl, int key, const char *value)
 static int
 uri_scheme_known(const char *uri)
 {
+	/* A dialect's prefix (station/pipeline/dialect.h) in front of a
+	 * transport URI. */
+	if (strncmp(uri, "nrf91:", 6) == 0)
+		uri += 6;
 	return strncmp(uri, "tcp:", 4) == 0 || strncmp(uri, "uart:", 5) == 0 ||
 	    strncmp(uri, "usb:", 4) == 0;
 }
@@ -209,7 +213,8 @@ set_slot_key(struct fx_load *fl, int key, const char *value)
 		return "a label is 1..32 characters of A-Z a-z 0-9 . _ - "
 		       "(it is scanned as one word)";
 	if (key == 1 && !uri_scheme_known(value))
-		return "expected a device URI (tcp:HOST:PORT, uart:..., usb:...)";
+		return "expected a device URI (tcp:HOST:PORT, uart:..., usb:..., "
+		       "nrf91:tcp:...)";
 	if (key == 2 && !config_id_is_valid(value))
 		return "expected a profile name";
 	free(*field[key]);

@@ -198,6 +198,8 @@ profile_init_default(struct profile *p)
 	p->lock = 0;
 	p->smoke_required = 0;
 	p->tls_min_version = 13;
+	p->nrf91_identity = NRF91_ID_IMEI;
+	p->nrf91_sec_tag = 16842753;
 	p->topic_template = xstrdup("factory/selftest/${cn}");
 }
 

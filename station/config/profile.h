@@ -56,6 +56,11 @@ enum fleet_rule {
 #define PROFILE_EKU_OCSP_SIGNING 0x20u
 #define PROFILE_EKU_ANY 0x40u
 
+/* nrf91_identity = imei | uuid: the serial is the IMEI (AT+CGSN=1) or
+ * the modem's %XMODEMUUID (which names the firmware build, so it is the
+ * same on every modem of one build: for a line of one device only). */
+enum nrf91_identity { NRF91_ID_IMEI = 0, NRF91_ID_UUID };
+
 struct profile {
 	char *name;
 	enum key_alg key_alg;
@@ -104,6 +109,11 @@ struct profile {
 
 	/* The fleet database's outage rule (only with a [fleet] section). */
 	enum fleet_rule fleet;
+
+	/* nRF91 modems (the nrf91: dialect, docs/devices.md): where the
+	 * device's identity comes from and the modem's sec_tag. */
+	int nrf91_identity; /* enum nrf91_identity */
+	long nrf91_sec_tag; /* 0..2147483647, default 16842753 */
 };
 
 /*

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "drivers/proto/client.h"
+#include "station/pipeline/dialect.h"
 #include "station/config/config.h"
 #include "station/util/clock.h"
 #include "station/util/log.h"
@@ -49,27 +49,22 @@ static void *
 probe_main(void *arg)
 {
 	struct probe *p = arg;
-	struct transport *t = NULL;
-	struct client *c = NULL;
+	const char *pname = p->w->slot->profile;
+	const struct profile *prof =
+	    config_profile(p->w->line->st->cfg, pname ? pname : "default");
 	struct dev_info info = { 0 };
 	char *cause = NULL;
 	st_err err;
 
-	err = transport_open(p->w->slot->device, p->dl, &t, &cause);
-	if (err)
-		goto out;
-	c = client_new(t, NULL);
-	client_set_deadline(c, p->dl);
-	err = dev_hello(c, &info, &cause);
-	if (err)
-		goto out;
-	p->serial = xstrdup(info.serial);
-out:
+	/* Through the slot's dialect (an nRF91 modem answers AT, not
+	 * HELLO). */
+	err = dialect_identify(p->w->slot->device, prof, p->dl, &info, &cause);
 	if (err)
 		log_info("slot %u: no serial for a lone scan: %s",
 		    p->w->slot->index, cause);
+	else
+		p->serial = xstrdup(info.serial);
 	dev_info_clear(&info);
-	client_free(c);
 	free(cause);
 	return NULL;
 }

@@ -310,8 +310,8 @@ provision_run(struct station *st, const struct provision_request *req,
 		}
 		r.deadline = deadline_in(
 		    (uint64_t)step_ms * (uint64_t)step_table[i].timeout_factor);
-		if (r.client)
-			client_set_deadline(r.client, r.deadline);
+		if (r.dialect != NULL)
+			r.dialect->set_deadline(&r, r.deadline);
 		/* Cheap (no fsync): a crash report names this step; a
 		 * failure to note it costs only that (logged). */
 		if (ledger_run_step(st->ledger, res->run_id, step_name(s),
@@ -341,6 +341,13 @@ provision_run(struct station *st, const struct provision_request *req,
 			ledger_sink_flush(&r.ledger);
 	}
 
+	if (r.dialect != NULL) {
+		/* The device as it was found, PASS or FAIL (the modem's
+		 * CFUN): with a deadline of its own. */
+		r.deadline = deadline_in((uint64_t)step_ms);
+		r.dialect->set_deadline(&r, r.deadline);
+		r.dialect->finish(&r);
+	}
 	if (err) {
 		res->pass = 0;
 		res->failed_step = failed;

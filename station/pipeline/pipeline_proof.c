@@ -38,7 +38,25 @@ run_wire_sig_alg(enum sig_scheme scheme)
 st_err
 step_proof(struct run *r)
 {
+	if (r->dialect->sign == NULL) {
+		/* A chip that signs no digest of ours (an nRF91 modem): its
+		 * key is proven by the device-driven smoke test. */
+		r->step_note = "skipped";
+		run_info(r,
+		    "the %s chip signs no challenge; the smoke test "
+		    "proves the certified key",
+		    r->dialect->name);
+		return ST_OK;
+	}
 	return run_prove_key(r, r->issued.cert, r->issued.serial_hex);
+}
+
+st_err
+v1_sign(struct run *r, enum sig_scheme scheme, const uint8_t *digest,
+    size_t digest_len, uint8_t **sig, size_t *sig_len, char **cause)
+{
+	return dev_sign(r->client, r->profile->key_slot,
+	    run_wire_sig_alg(scheme), digest, digest_len, sig, sig_len, cause);
 }
 
 st_err
@@ -65,9 +83,13 @@ run_prove_key(struct run *r, X509 *cert, const char *serial_hex)
 		    "challenge");
 		goto out;
 	}
-	err = dev_sign(r->client, r->profile->key_slot,
-	    run_wire_sig_alg((enum sig_scheme)alg), challenge, sizeof challenge,
-	    &sig, &sig_len, &r->cause);
+	if (r->dialect->sign == NULL) {
+		err = st_fail(&r->cause, ST_E_UNSUPPORTED,
+		    "the %s chip signs no challenge", r->dialect->name);
+		goto out;
+	}
+	err = r->dialect->sign(r, (enum sig_scheme)alg, challenge,
+	    sizeof challenge, &sig, &sig_len, &r->cause);
 	if (err) {
 		st_wrap(&r->cause, err,
 		    "asking the chip to sign the proof "

@@ -16,6 +16,7 @@
 #include "station/pipeline/pipeline.h"
 #include "station/config/profile.h"
 #include "station/x509/chip_sig.h"
+#include "station/pipeline/dialect.h"
 
 struct run {
 	struct station *st;
@@ -28,7 +29,10 @@ struct run {
 	const struct profile *profile;
 	struct deadline deadline; /* the current step's */
 
-	struct client *client;
+	const struct dialect_ops *dialect; /* set at connect (dialect.h) */
+	void *dialect_state;		   /* the dialect's own, freed by
+	                                      its finish */
+	struct client *client;		   /* the v1 dialect's */
 	struct dev_info info;
 	uint8_t *spki; /* chip public key, DER SPKI */
 	size_t spki_len;
@@ -85,6 +89,17 @@ st_err run_prove_key(struct run *r, X509 *cert, const char *serial_hex);
 int run_already_passed(struct run *r, const struct cert_record *live);
 st_err step_smoke(struct run *r);
 st_err step_commit(struct run *r);
+
+/* The v1 dialect's operations (dialect_v1.c and the step files). */
+st_err v1_keygen(struct run *r);
+st_err v1_csr(struct run *r);
+st_err v1_write(struct run *r);
+st_err v1_readback(struct run *r);
+st_err v1_sign(struct run *r, enum sig_scheme scheme, const uint8_t *digest,
+    size_t digest_len, uint8_t **sig, size_t *sig_len, char **cause);
+st_err v1_smoke(struct run *r, const struct config_broker *b, const char *topic,
+    struct smoke_result *sr);
+st_err v1_commit(struct run *r);
 
 /* The CSR's key (the chip's, r->spki) was never certified in this ledger,
  * for any device: ST_E_EXISTS naming the certificate, device and run

@@ -27,8 +27,41 @@ chip_sign(void *ctx, enum sig_scheme scheme, const uint8_t *digest,
 {
 	struct run *r = ctx;
 
-	return dev_sign(r->client, r->profile->key_slot,
-	    run_wire_sig_alg(scheme), digest, digest_len, sig, sig_len, cause);
+	return r->dialect->sign(r, scheme, digest, digest_len, sig, sig_len,
+	    cause);
+}
+
+/* The station-driven smoke test (v1): the station does the handshake as
+ * the device, the chip signing it. */
+st_err
+v1_smoke(struct run *r, const struct config_broker *b, const char *topic,
+    struct smoke_result *sr)
+{
+	struct extkey *key = NULL;
+	st_err err;
+
+	err = extkey_new(r->spki, r->spki_len, chip_sign, r, &key, &r->cause);
+	if (err)
+		return err;
+	/* What the device read back, not what the CA sent: the broker sees
+	 * what the device will present, so a device holding a broken chain
+	 * cannot pass here. */
+	struct smoke_params p = {
+		.host = b->host,
+		.port = b->port,
+		.ca_file = b->ca_file,
+		.server_name = b->server_name,
+		.tls_version = r->profile->tls_min_version,
+		.topic = topic,
+		.client_id = r->info.serial,
+		.cert = r->held_cert,
+		.chain = r->held_chain,
+		.key = key,
+		.deadline = r->deadline,
+	};
+	err = smoke_run(&p, sr, &r->cause);
+	extkey_free(key);
+	return err;
 }
 
 static char *
@@ -64,8 +97,7 @@ step_smoke(struct run *r)
 {
 	const struct config_broker *b = &r->st->cfg->broker;
 	struct config_broker named = { 0 };
-	struct extkey *key = NULL;
-	struct smoke_result sr = { 0 };
+	struct smoke_result sr = { .puback_reason = -1, .reason_code = -1 };
 	char *cn = NULL, *topic = NULL, *broker = NULL;
 	st_err err;
 
@@ -104,26 +136,7 @@ step_smoke(struct run *r)
 	err = identity_topic(r->profile, &vars, &topic, &r->cause);
 	if (err)
 		goto out;
-	err = extkey_new(r->spki, r->spki_len, chip_sign, r, &key, &r->cause);
-	if (err)
-		goto out;
-	/* What the device read back, not what the CA sent: the broker sees
-	 * what the device will present, so a device holding a broken chain
-	 * cannot pass here. */
-	struct smoke_params p = {
-		.host = b->host,
-		.port = b->port,
-		.ca_file = b->ca_file,
-		.server_name = b->server_name,
-		.tls_version = r->profile->tls_min_version,
-		.topic = topic,
-		.client_id = r->info.serial,
-		.cert = r->held_cert,
-		.chain = r->held_chain,
-		.key = key,
-		.deadline = r->deadline,
-	};
-	err = smoke_run(&p, &sr, &r->cause);
+	err = r->dialect->smoke(r, b, topic, &sr);
 	if (err) {
 		r->res->smoke = "failed";
 		r->res->smoke_detail =
@@ -149,7 +162,6 @@ step_smoke(struct run *r)
 	free(detail);
 out:
 	smoke_result_clear(&sr);
-	extkey_free(key);
 	free(topic);
 	free(cn);
 	free(broker);

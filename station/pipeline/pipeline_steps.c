@@ -22,22 +22,17 @@ st_err
 step_connect(struct run *r)
 {
 	struct transport *t = NULL;
-	struct client_opts o;
-	int attempts;
-	st_err err =
-	    transport_open(r->req->device_uri, r->deadline, &t, &r->cause);
+	const char *turi = NULL;
+	const struct dialect_ops *d = dialect_of(r->req->device_uri, &turi);
+	st_err err = transport_open(turi, r->deadline, &t, &r->cause);
 
 	if (err)
 		return err;
-	/* A device gets the whole step to answer (HELLO included), as
-	 * step_timeout_ms says, not a fixed count of attempts: the client
-	 * retransmits until the step's deadline, which ends every call. */
-	client_opts_default(&o);
-	attempts = r->st->cfg->step_timeout_ms / o.reply_timeout_ms;
-	if (attempts - 1 > o.retries)
-		o.retries = attempts - 1;
-	r->client = client_new(t, &o);
-	client_set_deadline(r->client, r->deadline);
+	r->dialect = d;
+	err = d->connect(r, t);
+	if (err)
+		return err;
+	d->set_deadline(r, r->deadline);
 	return ST_OK;
 }
 
@@ -70,7 +65,7 @@ hello_identity(struct run *r)
 st_err
 step_hello(struct run *r)
 {
-	st_err err = dev_hello(r->client, &r->info, &r->cause);
+	st_err err = r->dialect->hello(r);
 
 	if (err)
 		return err;
@@ -184,8 +179,6 @@ supersede_previous(struct run *r)
 st_err
 step_keygen(struct run *r)
 {
-	uint8_t *again = NULL;
-	size_t again_len = 0;
 	st_err err;
 
 	if (r->previous_cert != NULL) {
@@ -193,6 +186,16 @@ step_keygen(struct run *r)
 		if (err)
 			return err;
 	}
+	return r->dialect->keygen(r);
+}
+
+st_err
+v1_keygen(struct run *r)
+{
+	uint8_t *again = NULL;
+	size_t again_len = 0;
+	st_err err;
+
 	err = dev_keygen(r->client, (uint8_t)r->profile->key_alg,
 	    r->profile->key_slot, &r->spki, &r->spki_len, &r->cause);
 	if (err)
@@ -213,6 +216,12 @@ step_keygen(struct run *r)
 st_err
 step_csr(struct run *r)
 {
+	return r->dialect->csr(r);
+}
+
+st_err
+v1_csr(struct run *r)
+{
 	return dev_csr(r->client, r->profile->key_slot, r->id.subject_text,
 	    (const char *const *)r->id.san_dns,
 	    (const char *const *)r->id.san_uri, &r->csr_der, &r->csr_der_len,
@@ -230,6 +239,7 @@ step_csr_policy(struct run *r)
 		.san_uri = (const char *const *)r->id.san_uri,
 		.chip_spki = r->spki,
 		.chip_spki_len = r->spki_len,
+		.allow_ecdsa_null_param = r->dialect->csr_ecdsa_null_param,
 	};
 	const char *rule = NULL;
 	st_err err = csr_policy_check(r->csr_der, r->csr_der_len, &exp, &r->csr,

@@ -87,6 +87,16 @@ set_status(struct run *r, const char *status)
 st_err
 step_write(struct run *r)
 {
+	st_err err = r->dialect->write(r);
+
+	if (err)
+		return err;
+	return set_status(r, "written");
+}
+
+st_err
+v1_write(struct run *r)
+{
 	struct der_list cert = { 0 }, chain;
 	st_err err;
 
@@ -105,9 +115,7 @@ step_write(struct run *r)
 	}
 	der_list_clear(&cert);
 	der_list_clear(&chain);
-	if (err)
-		return err;
-	return set_status(r, "written");
+	return err;
 }
 
 /* The subject of a DER certificate, for a message (caller frees). */
@@ -185,6 +193,16 @@ held_chain_check(struct run *r, const uint8_t *got, size_t got_len,
 st_err
 step_readback(struct run *r)
 {
+	st_err err = r->dialect->readback(r);
+
+	if (err)
+		return err;
+	return set_status(r, "verified");
+}
+
+st_err
+v1_readback(struct run *r)
+{
 	struct der_list cert = { 0 }, chain;
 	uint8_t *got = NULL;
 	size_t got_len = 0;
@@ -218,9 +236,6 @@ step_readback(struct run *r)
 	if (err)
 		goto out;
 	err = held_chain_check(r, got, got_len, &chain, &r->held_chain);
-	if (err)
-		goto out;
-	err = set_status(r, "verified");
 out:
 	free(got);
 	der_list_clear(&cert);
@@ -233,5 +248,11 @@ step_commit(struct run *r)
 {
 	/* A superseded certificate is revoked when the run has ended
 	 * (pipeline.c), whatever its result: not here. */
+	return r->dialect->commit(r);
+}
+
+st_err
+v1_commit(struct run *r)
+{
 	return dev_commit(r->client, r->profile->lock, &r->cause);
 }

@@ -11,6 +11,7 @@
 #include "drivers/transport/transport.h"
 #include "station/config/config.h"
 #include "station/config/scan_format.h"
+#include "station/pipeline/dialect.h"
 #include "station/util/text.h"
 
 /* The scanned serial: printable, no blank anywhere (a scanner's trailing
@@ -50,12 +51,15 @@ provision_request_check(const struct station *st,
     const struct provision_request *req, char **cause)
 {
 	const char *pname = req->profile ? req->profile : "default";
+	const char *turi = NULL;
 	char *shown;
 	st_err err;
 
 	if (req->device_uri == NULL)
 		return st_fail(cause, ST_E_URI, "no device URI");
-	err = transport_check(req->device_uri, cause);
+	/* The transport URI after a dialect's prefix ("nrf91:"). */
+	dialect_of(req->device_uri, &turi);
+	err = transport_check(turi, cause);
 	if (err)
 		return err;
 	if (config_profile(st->cfg, pname) == NULL) {

@@ -57,11 +57,35 @@ out:
 	return err;
 }
 
+/* RFC 5758: an ecdsa-with-SHA* AlgorithmIdentifier has no parameters;
+ * a NULL one only where the dialect says its devices write it. */
 static st_err
-check_signature(X509_REQ *req, const char **rule, char **cause)
+check_sig_params(X509_REQ *req, int pk, const struct csr_expect *exp,
+    const char **rule, char **cause)
+{
+	const X509_ALGOR *alg = NULL;
+	int ptype = V_ASN1_UNDEF;
+
+	if (pk != EVP_PKEY_EC)
+		return ST_OK;
+	X509_REQ_get0_signature(req, NULL, &alg);
+	X509_ALGOR_get0(NULL, &ptype, NULL, alg);
+	if (ptype == V_ASN1_UNDEF ||
+	    (ptype == V_ASN1_NULL && exp->allow_ecdsa_null_param))
+		return ST_OK;
+	return policy_refuse(rule, "csr.signature", cause,
+	    "the CSR's ECDSA signature algorithm carries a parameter (ASN.1 "
+	    "type %d); RFC 5758 says none",
+	    ptype);
+}
+
+static st_err
+check_signature(X509_REQ *req, const struct csr_expect *exp, const char **rule,
+    char **cause)
 {
 	int sig_nid = X509_REQ_get_signature_nid(req), md = NID_undef, pk;
 	EVP_PKEY *pub = X509_REQ_get0_pubkey(req);
+	st_err err;
 
 	if (!OBJ_find_sigid_algs(sig_nid, &md, &pk) ||
 	    !sig_digest_acceptable(md))
@@ -69,6 +93,9 @@ check_signature(X509_REQ *req, const char **rule, char **cause)
 		    "the CSR is signed "
 		    "with %s; SHA-256 or stronger is required",
 		    OBJ_nid2ln(sig_nid));
+	err = check_sig_params(req, pk, exp, rule, cause);
+	if (err)
+		return err;
 	if (pub == NULL)
 		return policy_refuse(rule, "csr.key-type", cause,
 		    "the CSR's public key cannot be decoded");
@@ -383,7 +410,7 @@ csr_policy_check(const uint8_t *der, size_t len, const struct csr_expect *exp,
 		    X509_REQ_get_version(req));
 		goto out;
 	}
-	err = check_signature(req, rule, cause);
+	err = check_signature(req, exp, rule, cause);
 	if (err)
 		goto out;
 	err = check_key_match(req, exp, rule, cause);

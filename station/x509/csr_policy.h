@@ -44,6 +44,11 @@ struct csr_expect {
 	                                  reported (PUBKEY/KEYGEN) */
 	size_t chip_spki_len;
 	size_t max_size; /* 0 = CSR_MAX_SIZE_DEFAULT */
+	/* 1: an ECDSA signature algorithm may carry a NULL parameter, as
+	 * nRF91 modems' %KEYGEN CSRs do (the device dialect's choice,
+	 * station/pipeline/dialect.h); 0: none, as RFC 5758 says, so any
+	 * parameter is refused (csr.signature). */
+	int allow_ecdsa_null_param;
 };
 
 /*

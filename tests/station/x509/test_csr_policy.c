@@ -19,6 +19,8 @@
 static const char *const san_dns[] = { "sn0001.devices.example.com", NULL };
 static const char *const san_uri[] = { "urn:dev:SN0001", NULL };
 
+static int allow_null_param; /* csr_expect.allow_ecdsa_null_param */
+
 struct fx {
 	EVP_PKEY *chip; /* the key the chip reported */
 	struct profile profile;
@@ -59,7 +61,8 @@ run(struct fx *fx, EVP_PKEY *chip, const uint8_t *der, size_t len,
 		.san_uri = san_uri,
 		.chip_spki = spki,
 		.chip_spki_len = spki_len,
-		.max_size = max_size };
+		.max_size = max_size,
+		.allow_ecdsa_null_param = allow_null_param };
 	X509_REQ *out = NULL;
 	const char *rule = "unset";
 	char *cause = NULL;
@@ -271,6 +274,33 @@ test_flipped_signature_byte_is_refused(void **state)
 	X509_REQ_free(req);
 }
 
+/* ecdsa-with-SHA256 with a NULL parameter (what an nRF91 modem's
+ * %KEYGEN writes; the signature does not cover it, so it verifies):
+ * refused unless the device's dialect allows it. */
+static void
+test_ecdsa_null_parameter_only_where_allowed(void **state)
+{
+	struct fx *fx = *state;
+	X509_REQ *req = pki_make_csr(&(struct pki_csr_spec){ .key = fx->chip,
+	    .subject = SUBJECT,
+	    .san = SAN });
+	const X509_ALGOR *alg = NULL;
+	size_t len;
+	uint8_t *der;
+
+	X509_REQ_get0_signature(req, NULL, &alg);
+	X509_ALGOR_set0((X509_ALGOR *)alg, OBJ_nid2obj(NID_ecdsa_with_SHA256),
+	    V_ASN1_NULL, NULL);
+	der = pki_csr_der(req, &len);
+	allow_null_param = 0;
+	assert_string_equal(run(fx, fx->chip, der, len, 0), "csr.signature");
+	allow_null_param = 1;
+	assert_null(run(fx, fx->chip, der, len, 0));
+	allow_null_param = 0;
+	free(der);
+	X509_REQ_free(req);
+}
+
 static void
 test_sha1_signature_is_refused(void **state)
 {
@@ -419,6 +449,7 @@ main(void)
 		cmocka_unit_test(test_rsa_key_when_profile_says_ec_is_key_type),
 		cmocka_unit_test(test_flipped_signature_byte_is_refused),
 		cmocka_unit_test(test_sha1_signature_is_refused),
+		cmocka_unit_test(test_ecdsa_null_parameter_only_where_allowed),
 		cmocka_unit_test(test_malformed_der_is_refused),
 		cmocka_unit_test(test_trailing_garbage_is_refused),
 		cmocka_unit_test(test_non_minimal_length_encoding_is_refused),

@@ -1,0 +1,65 @@
+/*
+ * The v1 dialect: the station's own device protocol (docs/protocol.md)
+ * through the protocol client (drivers/proto/client.h).  The operations
+ * that are more than a call live beside their steps (v1_keygen in
+ * pipeline_steps.c, v1_write and v1_readback in pipeline_write.c, v1_sign
+ * in pipeline_proof.c, v1_smoke in pipeline_smoke.c).
+ */
+#include "drivers/proto/client.h"
+#include "station/config/config.h"
+#include "station/pipeline/dialect.h"
+#include "station/pipeline/pipeline_run.h"
+
+static st_err
+v1_connect(struct run *r, struct transport *t)
+{
+	struct client_opts o;
+	int attempts;
+
+	/* A device gets the whole step to answer (HELLO included), as
+	 * step_timeout_ms says, not a fixed count of attempts: the client
+	 * retransmits until the step's deadline, which ends every call. */
+	client_opts_default(&o);
+	attempts = r->st->cfg->step_timeout_ms / o.reply_timeout_ms;
+	if (attempts - 1 > o.retries)
+		o.retries = attempts - 1;
+	r->client = client_new(t, &o);
+	return ST_OK;
+}
+
+static void
+v1_set_deadline(struct run *r, struct deadline dl)
+{
+	if (r->client != NULL)
+		client_set_deadline(r->client, dl);
+}
+
+static st_err
+v1_hello(struct run *r)
+{
+	return dev_hello(r->client, &r->info, &r->cause);
+}
+
+/* The client is freed with the run (its counters are logged at the
+ * end); a v1 device needs nothing put back. */
+static void
+v1_finish(struct run *r)
+{
+	(void)r;
+}
+
+const struct dialect_ops dialect_v1_ops = {
+	.name = "v1",
+	.prefix = NULL,
+	.connect = v1_connect,
+	.set_deadline = v1_set_deadline,
+	.hello = v1_hello,
+	.keygen = v1_keygen,
+	.csr = v1_csr,
+	.write = v1_write,
+	.readback = v1_readback,
+	.sign = v1_sign,
+	.smoke = v1_smoke,
+	.commit = v1_commit,
+	.finish = v1_finish,
+};
