@@ -48,7 +48,9 @@ endif
 LIB_SRCS  := $(sort $(shell find station drivers db -name '*.c' \
                ! -path station/cli/main.c))
 UI_SRCS   := $(sort $(wildcard ui/*.c))
-SIM_SRCS  := $(sort $(wildcard fixtures/devsim/*.c))
+# devsim is the portable agent (fixtures/agent/) plus host I/O and faults.
+AGENT_SRCS := $(sort $(wildcard fixtures/agent/*.c))
+SIM_SRCS  := $(sort $(wildcard fixtures/devsim/*.c)) $(AGENT_SRCS)
 TEST_SRCS := $(sort $(shell find tests -name 'test_*.c'))
 # Support code built on umockdev (GLib) links only into the umockdev tests.
 UMOCKDEV_SUPPORT_SRCS := tests/support/usb_model.c tests/support/umockdev_env.c
