@@ -5,7 +5,9 @@
  * over tcp: reaches PASS against it, smoke test included, the TLS
  * handshake to the real test Mosquitto signed by mbedTLS on the emulated
  * Cortex-M3 through the SIGN command.  A profile asking for an RSA key the
- * firmware's chip does not offer fails with the device's reason.
+ * firmware's chip does not offer fails with the device's reason.  The
+ * firmware takes a window of 4 (protocol.md 6.3) and no baud switch: a
+ * chain goes there and back through the window, byte for byte.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +20,10 @@
 #include <cmocka.h>
 
 #include "db/ledger.h"
+#include "drivers/proto/client.h"
+#include "drivers/proto/proto.h"
+#include "drivers/proto/tlv.h"
+#include "drivers/transport/transport.h"
 #include "station/util/xalloc.h"
 #include "tests/support/broker.h"
 #include "tests/support/devsim_proc.h"
@@ -139,6 +145,54 @@ test_rsa_profile_fails_on_the_p256_chip(void **state)
 	ledger_close(l);
 }
 
+/* HELLO through the station's client: the firmware agrees a window of 4
+ * and offers no baud switch; a 3-certificate chain (three frames of 1024
+ * bytes in flight) is written and read back unchanged. */
+static void
+test_firmware_window(void **state)
+{
+	(void)state;
+	static uint8_t certs[3][1000];
+	const uint8_t *der[3] = { certs[0], certs[1], certs[2] };
+	size_t len[3] = { 1000, 1000, 1000 }, want_len, back_len = 0, spki_len;
+	struct transport *t = NULL;
+	struct client *cli;
+	struct dev_info info;
+	struct tlv_writer w;
+	uint8_t *want, *back = NULL, *spki = NULL;
+	char *cause = NULL;
+
+	start_firmware("FW-E2E-3");
+	for (size_t i = 0; i < sizeof certs; i++)
+		certs[i / 1000][i % 1000] = (uint8_t)(i * 7 + 1);
+	if (transport_open(sim->uri, deadline_in(5000), &t, &cause))
+		fail_msg("connecting to %s: %s", sim->uri, cause);
+	cli = client_new(t, NULL);
+	if (dev_hello(cli, &info, &cause))
+		fail_msg("HELLO: %s", cause);
+	assert_true(info.caps & PROTO_CAP_WINDOW);
+	assert_false(info.caps & PROTO_CAP_BAUD_SWITCH);
+	assert_int_equal(info.window, 4);
+	assert_int_equal(client_window(cli), 4);
+	dev_info_clear(&info);
+	if (dev_keygen(cli, PROTO_ALG_EC_P256, 0, &spki, &spki_len, &cause))
+		fail_msg("KEYGEN: %s", cause);
+	free(spki);
+	if (dev_write_chain(cli, der, len, 3, &cause))
+		fail_msg("WRITE_CHAIN: %s", cause);
+	if (dev_read_chain(cli, &back, &back_len, &cause))
+		fail_msg("READ_CHAIN: %s", cause);
+	tlv_writer_init(&w);
+	for (int i = 0; i < 3; i++)
+		tlv_put(&w, PROTO_T_CERT, der[i], len[i]);
+	want = tlv_writer_take(&w, &want_len);
+	assert_int_equal(back_len, want_len);
+	assert_memory_equal(back, want, want_len);
+	free(want);
+	free(back);
+	client_free(cli);
+}
+
 int
 main(void)
 {
@@ -147,6 +201,7 @@ main(void)
 		    test_firmware_provisions_with_smoke_test, teardown),
 		cmocka_unit_test_teardown(
 		    test_rsa_profile_fails_on_the_p256_chip, teardown),
+		cmocka_unit_test_teardown(test_firmware_window, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
