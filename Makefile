@@ -48,7 +48,9 @@ endif
 LIB_SRCS  := $(sort $(shell find station drivers db -name '*.c' \
                ! -path station/cli/main.c))
 UI_SRCS   := $(sort $(wildcard ui/*.c))
-SIM_SRCS  := $(sort $(wildcard fixtures/devsim/*.c))
+# devsim is the portable agent (fixtures/agent/) plus host I/O and faults.
+AGENT_SRCS := $(sort $(wildcard fixtures/agent/*.c))
+SIM_SRCS  := $(sort $(wildcard fixtures/devsim/*.c)) $(AGENT_SRCS)
 TEST_SRCS := $(sort $(shell find tests -name 'test_*.c'))
 # Support code built on umockdev (GLib) links only into the umockdev tests.
 UMOCKDEV_SUPPORT_SRCS := tests/support/usb_model.c tests/support/umockdev_env.c
@@ -271,6 +273,78 @@ format:
 
 clean:
 	rm -rf build build-asan build-fuzz
+
+# ---- Firmware (docs/devices.md) --------------------------------------------
+# make firmware        the agent as bare-metal firmware for QEMU's
+#                      mps2-an385 (Cortex-M3): $(BUILD)/firmware/devsim-fw.elf,
+#                      and $(BUILD)/bin/devsim-qemu, which runs it with
+#                      devsim's interface.  mbedTLS 2.28 comes from Debian's
+#                      source package (fixtures/firmware/fetch-mbedtls.sh,
+#                      a private APT configuration) and is built once into
+#                      $(BUILD)/firmware/libmbedcrypto.a.
+# make check-firmware  `station provision` over tcp: against the firmware
+#                      under QEMU, smoke test included.
+FW_BUILD   := $(BUILD)/firmware
+FW_CC      := arm-none-eabi-gcc
+FW_SRCS    := $(sort $(wildcard fixtures/firmware/*.c)) \
+              fixtures/agent/agent.c fixtures/agent/agent_frame.c \
+              fixtures/agent/agent_device.c fixtures/agent/agent_csr.c \
+              drivers/proto/proto.c
+FW_HDRS    := $(wildcard fixtures/firmware/*.h fixtures/agent/*.h) \
+              drivers/proto/proto.h
+FW_CFLAGS  := -mcpu=cortex-m3 -mthumb -Os -g -ffunction-sections \
+              -fdata-sections -std=c11 -Wall -Wextra -Werror -Wshadow \
+              -Wstrict-prototypes -Wmissing-prototypes -I. \
+              -I$(FW_BUILD)/mbedtls-src/include \
+              '-DMBEDTLS_CONFIG_FILE="fixtures/firmware/mbedtls_config.h"'
+FW_LDFLAGS := -T fixtures/firmware/mps2-an385.ld -nostartfiles \
+              --specs=nano.specs --specs=nosys.specs -Wl,--gc-sections
+FW_ELF     := $(FW_BUILD)/devsim-fw.elf
+DEVSIM_QEMU := $(BUILD)/bin/devsim-qemu
+
+.PHONY: firmware firmware-deps check-firmware
+firmware-deps:
+	$(Q)sh tests/deps.sh firmware
+
+firmware: firmware-deps
+	$(Q)$(MAKE) --no-print-directory $(FW_ELF) $(DEVSIM_QEMU)
+
+$(FW_BUILD)/mbedtls-src/include/mbedtls/version.h: \
+    fixtures/firmware/fetch-mbedtls.sh
+	@mkdir -p $(FW_BUILD)
+	$(Q)sh fixtures/firmware/fetch-mbedtls.sh $(FW_BUILD)
+
+$(FW_BUILD)/libmbedcrypto.a: fixtures/firmware/mbedtls_config.h \
+    fixtures/firmware/build-mbedtls.sh \
+    $(FW_BUILD)/mbedtls-src/include/mbedtls/version.h
+	$(Q)sh fixtures/firmware/build-mbedtls.sh $(FW_BUILD)
+
+$(FW_ELF): $(FW_SRCS) $(FW_HDRS) fixtures/firmware/mps2-an385.ld \
+    $(FW_BUILD)/libmbedcrypto.a
+	@$(if $(Q),echo "  FW      $@")
+	$(Q)$(FW_CC) $(FW_CFLAGS) $(FW_LDFLAGS) -o $@ $(FW_SRCS) \
+	    $(FW_BUILD)/libmbedcrypto.a
+	$(Q)arm-none-eabi-size $@
+
+$(DEVSIM_QEMU): $(BUILD)/fixtures/firmware/host/devsim_qemu.o $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The end-to-end program is not a test_*.c: make check does not run it.
+FW_E2E := $(BUILD)/tests/firmware/firmware_e2e
+$(FW_E2E): tests/firmware/firmware_e2e.c $(TEST_SUPPORT_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(CPPFLAGS) $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS) 2>/dev/null) \
+	    $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJS) $(LIB) $(LDLIBS) \
+	    $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
+
+check-firmware: deps firmware
+	$(Q)$(MAKE) --no-print-directory all $(FW_E2E)
+	$(Q)STATION_BIN=$(CURDIR)/$(STATION) STATION_SRCDIR=$(CURDIR) \
+	    DEVSIM_BIN=$(CURDIR)/$(DEVSIM_QEMU) $(FW_E2E)
+# ---- end of firmware -------------------------------------------------------
 
 # ---- Fuzzing and valgrind ------------------------------------------------
 # make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="frame tlv ..."]

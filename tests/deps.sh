@@ -3,7 +3,17 @@
 # non-interactively, and only those missing.  Used by `make deps`; targets
 # that need more (fuzz, valgrind, bench) name their extra packages as
 # arguments: sh tests/deps.sh clang libclang-rt-14-dev
+# `sh tests/deps.sh firmware` adds what `make firmware` and `make
+# check-firmware` need: the Cortex-M cross compiler and its C library,
+# QEMU's ARM system emulator and dpkg-dev (dpkg-source, for mbedTLS's
+# Debian source package).
 set -eu
+
+if [ "${1:-}" = firmware ]; then
+	shift
+	set -- gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
+	    dpkg-dev "$@"
+fi
 
 PKGS="build-essential pkg-config libssl-dev openssl libserialport-dev
 libusb-1.0-0-dev libsqlite3-dev sqlite3 libinih-dev libncurses-dev
