@@ -211,6 +211,70 @@ static const char *const migrations[] = {
 	 * back from a CA that cannot search by key (Vault) instead of
 	 * listing all it holds.  Not part of the row hash. */
 	"ALTER TABLE runs ADD COLUMN ca_serial TEXT;",
+	/* 9: reserved for another branch's migration (the lead renumbers
+	 * at merge). */
+	"SELECT 1;",
+	/* 10: the keyed chain (keyed.c, ledger.h).  chain_log holds one
+	 * MAC'd entry per write to a table that carries evidence; its
+	 * triggers are made at open from the tables' columns.  A
+	 * certificate's status changes are appended to cert_events (the
+	 * current statuses become each certificate's first event); the
+	 * certificate row keeps its status as the newest event's, and its
+	 * identity columns may no longer change.  Devices and exports rows
+	 * cannot be deleted. */
+	"CREATE TABLE chain_log ("
+	"  seq      INTEGER PRIMARY KEY,"
+	"  tbl      TEXT NOT NULL,"
+	"  row_key  TEXT NOT NULL,"
+	"  digest   TEXT NOT NULL,"
+	"  mac      TEXT NOT NULL"
+	") STRICT;"
+	"CREATE INDEX chain_log_row ON chain_log(tbl, row_key, seq);"
+	"CREATE TRIGGER chain_log_no_update BEFORE UPDATE ON chain_log"
+	"  BEGIN SELECT RAISE(ABORT, 'the keyed chain cannot be changed'); END;"
+	"CREATE TRIGGER chain_log_no_delete BEFORE DELETE ON chain_log"
+	"  BEGIN SELECT RAISE(ABORT, 'the keyed chain cannot be changed'); END;"
+	"CREATE TABLE cert_events ("
+	"  id             INTEGER PRIMARY KEY,"
+	"  cert_id        INTEGER NOT NULL REFERENCES certificates(id),"
+	"  at_ms          INTEGER NOT NULL,"
+	"  status         TEXT NOT NULL,"
+	"  note           TEXT,"
+	"  revoke_reason  TEXT"
+	") STRICT;"
+	"CREATE INDEX cert_events_cert ON cert_events(cert_id, id);"
+	"INSERT INTO cert_events (cert_id, at_ms, status, note, revoke_reason)"
+	"  SELECT id, updated_at, status, status_note, revoke_reason"
+	"  FROM certificates ORDER BY id;"
+	"CREATE TRIGGER cert_events_first AFTER INSERT ON certificates"
+	"  BEGIN INSERT INTO cert_events (cert_id, at_ms, status, note,"
+	"  revoke_reason) VALUES (NEW.id, NEW.updated_at, NEW.status,"
+	"  NEW.status_note, NEW.revoke_reason); END;"
+	"CREATE TRIGGER cert_events_next AFTER UPDATE ON certificates"
+	"  WHEN NEW.status IS NOT OLD.status"
+	"  OR NEW.status_note IS NOT OLD.status_note"
+	"  OR NEW.revoke_reason IS NOT OLD.revoke_reason"
+	"  BEGIN INSERT INTO cert_events (cert_id, at_ms, status, note,"
+	"  revoke_reason) VALUES (NEW.id, NEW.updated_at, NEW.status,"
+	"  NEW.status_note, NEW.revoke_reason); END;"
+	"CREATE TRIGGER cert_events_no_update BEFORE UPDATE ON cert_events"
+	"  BEGIN SELECT RAISE(ABORT, 'certificate events cannot be changed');"
+	"  END;"
+	"CREATE TRIGGER cert_events_no_delete BEFORE DELETE ON cert_events"
+	"  BEGIN SELECT RAISE(ABORT, 'certificate events cannot be deleted');"
+	"  END;"
+	"CREATE TRIGGER certificates_identity BEFORE UPDATE OF serial_hex,"
+	"  run_id, fingerprint_sha256, subject, issuer, not_before,"
+	"  not_after, pem, created_at ON certificates"
+	"  BEGIN SELECT RAISE(ABORT, 'a certificate cannot be changed'); END;"
+	"CREATE TRIGGER devices_no_delete BEFORE DELETE ON devices"
+	"  BEGIN SELECT RAISE(ABORT, 'devices cannot be deleted'); END;"
+	"CREATE TRIGGER exports_no_delete BEFORE DELETE ON exports"
+	"  BEGIN SELECT RAISE(ABORT, 'exports cannot be deleted'); END;"
+	"CREATE VIEW certificate_status AS"
+	"  SELECT c.id AS cert_id, c.serial_hex, e.status, e.at_ms, e.note,"
+	"  e.revoke_reason FROM certificates c JOIN cert_events e"
+	"  ON e.id = (SELECT max(id) FROM cert_events WHERE cert_id = c.id);",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] ==
@@ -235,7 +299,7 @@ read_version(struct ledger *l, int *version, char **cause)
 }
 
 st_err
-ledger_migrate(struct ledger *l, char **cause)
+ledger_migrate(struct ledger *l, const char *key_path, char **cause)
 {
 	int version = 0;
 	st_err err;
@@ -271,6 +335,9 @@ ledger_migrate(struct ledger *l, char **cause)
 		if (err)
 			goto out;
 	}
+	err = ledger_keyed_setup(l, key_path, cause);
+	if (err)
+		goto out;
 	err = db_commit(l, cause);
 out:
 	if (err)

@@ -125,7 +125,7 @@ expect_tamper(struct fixture *f, const char *sql, enum ledger_problem p,
 
 	ledger_close(f->l);
 	f->l = NULL;
-	assert_int_equal(raw_sql(f->path, sql), SQLITE_OK);
+	assert_int_equal(raw_tamper(f->path, sql), SQLITE_OK);
 	assert_int_equal(ledger_open(f->path, &f->l, NULL), ST_OK);
 	assert_int_equal(ledger_verify(f->l, &r, &cause), ST_E_MISMATCH);
 	assert_int_equal(r.problem, p);
@@ -265,7 +265,7 @@ test_verify_catches_edited_run(void **state)
 	char sql[256];
 
 	snprintf(sql, sizeof sql,
-	    "DROP TRIGGER runs_finished_immutable;"
+	    "DROP TRIGGER IF EXISTS runs_finished_immutable;"
 	    "UPDATE runs SET reason = 'all fine' WHERE id = %lld;",
 	    (long long)first + 3);
 	expect_tamper(f, sql, LEDGER_EDITED, first + 3, -1);
@@ -280,7 +280,7 @@ test_verify_catches_deleted_run(void **state)
 	char sql[256];
 
 	snprintf(sql, sizeof sql,
-	    "DROP TRIGGER runs_no_delete;"
+	    "DROP TRIGGER IF EXISTS runs_no_delete;"
 	    "DELETE FROM runs WHERE id = %lld;",
 	    (long long)first + 2);
 	/* Named by the run that follows the gap. */
@@ -296,7 +296,7 @@ test_verify_catches_deleted_newest_runs(void **state)
 	char sql[256];
 
 	snprintf(sql, sizeof sql,
-	    "DROP TRIGGER runs_no_delete;"
+	    "DROP TRIGGER IF EXISTS runs_no_delete;"
 	    "DELETE FROM runs WHERE id >= %lld;",
 	    (long long)first + 4);
 	expect_tamper(f, sql, LEDGER_DELETED, 0, -1);
@@ -318,7 +318,7 @@ test_verify_catches_swapped_rows(void **state)
 
 	/* chain_seq is UNIQUE: park the pair at negative positions first. */
 	snprintf(sql, sizeof sql,
-	    "DROP TRIGGER runs_finished_immutable;"
+	    "DROP TRIGGER IF EXISTS runs_finished_immutable;"
 	    "CREATE TEMP TABLE t AS SELECT * FROM runs WHERE id IN (%lld, "
 	    "%lld);"
 	    "UPDATE runs SET chain_seq = -chain_seq WHERE id IN (%lld, %lld);"
@@ -340,7 +340,7 @@ test_verify_catches_reordered_runs(void **state)
 	char sql[512];
 
 	snprintf(sql, sizeof sql,
-	    "DROP TRIGGER runs_finished_immutable;"
+	    "DROP TRIGGER IF EXISTS runs_finished_immutable;"
 	    "UPDATE runs SET chain_seq = -chain_seq WHERE id IN (%lld, %lld);"
 	    "UPDATE runs SET chain_seq = (SELECT -chain_seq FROM runs r2"
 	    "  WHERE r2.id = (%lld + %lld - runs.id)) WHERE id IN (%lld, "
