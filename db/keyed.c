@@ -241,11 +241,10 @@ ledger_key_default_path(const char *ledger_path)
 	copy = xstrdup(ledger_path);
 	dir = dirname(copy);
 	if (realpath(dir, real) == NULL)
-		out = xasprintf("%s.ledger.key", dir);
-	else if (strcmp(real, "/") == 0)
-		out = xstrdup("/ledger.key");
+		out = xasprintf("%s-key/ledger.key", dir);
 	else
-		out = xasprintf("%s.ledger.key", real);
+		out = xasprintf("%s-key/ledger.key",
+		    strcmp(real, "/") == 0 ? "" : real);
 	free(copy);
 	return out;
 }
@@ -358,6 +357,16 @@ key_create(const char *path, char **cause)
 	}
 	hex_of(key, sizeof key, hex);
 	hex[LEDGER_HASH_HEX_LEN] = '\n';
+	/* The key's own directory, for the station user alone; an
+	 * installed station has it from tmpfiles.d. */
+	if (mkdir(dirname(copy), 0700) != 0 && errno != EEXIST) {
+		err = st_fail(cause, ST_E_IO,
+		    "cannot create the ledger key's directory %s: %s", copy,
+		    strerror(errno));
+		goto out;
+	}
+	free(copy);
+	copy = xstrdup(path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0 ||
 	    write(fd, hex, LEDGER_HASH_HEX_LEN + 1) !=

@@ -133,16 +133,16 @@ st_err ledger_open(const char *path, struct ledger **out, char **cause);
 
 /*
  * Where the key of the ledger at `ledger_path` is kept unless configured:
- * $STATION_LEDGER_KEY when set, else beside the ledger's directory, named
- * after it: /var/lib/station/ledger.db -> /var/lib/station.ledger.key
- * (outside the directory, so a copy of the ledger's directory holds no
- * key).  Caller frees.
+ * $STATION_LEDGER_KEY when set, else ledger.key in a directory beside the
+ * ledger's, named after it: /var/lib/station/ledger.db ->
+ * /var/lib/station-key/ledger.key (outside the ledger's directory, so a
+ * copy of it holds no key; created 0700 when missing).  Caller frees.
  */
 char *ledger_key_default_path(const char *ledger_path);
 
 /*
  * Create a new ledger key at `key_path` (mode 0600, 32 random bytes as 64
- * hex digits and a newline).  ST_E_EXISTS when one is there already (a new
+ * hex digits and a newline; its directory made 0700 if missing).  ST_E_EXISTS when one is there already (a new
  * key would disown the ledger it seals); ST_E_CONFIG when `ledger_path`
  * (may be NULL) is in the same directory.
  */

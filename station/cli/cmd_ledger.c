@@ -2,11 +2,13 @@
  * station ledger list [--limit N] [--json]
  * station ledger show SERIAL [--json]   (runs with their events, then
  *                                       certificates)
- * station ledger verify [--json]
+ * station ledger verify [--checkpoint MANIFEST] [--json]
  *
  * Read-only views of the ledger for operators, test engineers and
- * auditors.  `verify` exits 0 when the ledger is intact, 1 when tampering
- * or corruption is found (and names the run).
+ * auditors.  `verify` exits 0 when the ledger is intact (and, with
+ * --checkpoint, still extends the chain head an export's manifest
+ * recorded), 1 when tampering, truncation or corruption is found (and
+ * names the table and row).
  */
 #include <inttypes.h>
 #include <jansson.h>
@@ -231,11 +233,24 @@ show_device(struct ledger *l, struct view *v, const char *serial, char **cause)
 }
 
 static int
-ledger_verify_cmd(struct station *st, int json)
+ledger_verify_cmd(struct station *st, const char *checkpoint, int json)
 {
 	struct ledger_verify_report rep;
+	struct ledger_checkpoint cp;
 	char *cause = NULL;
-	st_err err = ledger_verify(st->ledger, &rep, &cause);
+	st_err err;
+
+	memset(&rep, 0, sizeof rep);
+	if (checkpoint != NULL) {
+		err = ledger_checkpoint_load(checkpoint, &cp, &cause);
+		if (err) {
+			cmd_print_cause("ledger verify --checkpoint", cause);
+			free(cause);
+			return EXIT_USAGE;
+		}
+	}
+	err = ledger_verify_checkpoint(st->ledger,
+	    checkpoint != NULL ? &cp : NULL, &rep, &cause);
 
 	if (json) {
 		json_t *o = json_object();
@@ -248,6 +263,12 @@ ledger_verify_cmd(struct station *st, int json)
 		    json_integer(rep.runs_checked));
 		json_object_set_new(o, "bad_run_id",
 		    json_integer(rep.bad_run_id));
+		json_object_set_new(o, "entries_checked",
+		    json_integer(rep.entries_checked));
+		json_object_set_new(o, "table",
+		    json_str_or_null(rep.bad_table[0] ? rep.bad_table : NULL));
+		json_object_set_new(o, "row",
+		    json_str_or_null(rep.bad_row[0] ? rep.bad_row : NULL));
 		json_object_set_new(o, "detail",
 		    json_str_or_null(err ? (cause ? cause : rep.detail) : ""));
 		json_out_line(o);
@@ -258,8 +279,10 @@ ledger_verify_cmd(struct station *st, int json)
 		    ledger_problem_name(rep.problem), shown);
 		free(shown);
 	} else {
-		printf("PASS  ledger intact: %" PRId64 " runs in the chain\n",
-		    rep.runs_checked);
+		printf("PASS  ledger intact: %" PRId64
+		       " runs in the chain, %" PRId64 " keyed entries%s\n",
+		    rep.runs_checked, rep.entries_checked,
+		    checkpoint != NULL ? ", extends the checkpoint" : "");
 	}
 	free(cause);
 	if (err == ST_E_MISMATCH)
@@ -270,6 +293,7 @@ ledger_verify_cmd(struct station *st, int json)
 struct ledger_opts {
 	int json;
 	long long limit;
+	const char *checkpoint;
 };
 
 /* Every view takes both options; --limit counts only for `list`. */
@@ -288,6 +312,20 @@ static const struct opt ledger_opt_table[] = {
 	{ .name = NULL },
 };
 
+static const struct opt verify_opt_table[] = {
+	{ .name = "--json",
+	    .kind = OPT_FLAG,
+	    .offset = offsetof(struct ledger_opts, json),
+	    .help = "one JSON object per line" },
+	{ .name = "--checkpoint",
+	    .kind = OPT_STRING,
+	    .value = "MANIFEST",
+	    .offset = offsetof(struct ledger_opts, checkpoint),
+	    .help = "an export's manifest: the ledger must extend its chain "
+		    "head" },
+	{ .name = NULL },
+};
+
 static const struct opt_template ledger_template[] = {
 	{ .sub = "list", .opts = ledger_opt_table },
 	{ .sub = "show",
@@ -295,7 +333,7 @@ static const struct opt_template ledger_template[] = {
 	    .lower = 1,
 	    .upper = 1,
 	    .args = "SERIAL" },
-	{ .sub = "verify", .opts = ledger_opt_table },
+	{ .sub = "verify", .opts = verify_opt_table },
 	{ .opts = NULL },
 };
 
@@ -336,7 +374,7 @@ cmd_ledger_exec(const struct station_opts *so, int argc, char **argv)
 			rc = EXIT_FAIL;
 		}
 	} else {
-		rc = ledger_verify_cmd(st, v.json);
+		rc = ledger_verify_cmd(st, o.checkpoint, v.json);
 	}
 	if (err) {
 		char *what = xasprintf("ledger %s", sub);
@@ -352,9 +390,9 @@ cmd_ledger_exec(const struct station_opts *so, int argc, char **argv)
 
 const struct cmd_entry cmd_ledger_entry = {
 	.name = "ledger",
-	.args =
-	    "list [--limit N] [--json] | show SERIAL [--json] | verify [--json]",
-	.summary = "show runs and certificates; verify the hash chain",
+	.args = "list [--limit N] [--json] | show SERIAL [--json] | "
+		"verify [--checkpoint MANIFEST] [--json]",
+	.summary = "show runs and certificates; verify the keyed chain",
 	.options = ledger_template,
 	.exec = cmd_ledger_exec,
 };

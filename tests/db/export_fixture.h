@@ -54,8 +54,7 @@ xfx_teardown(void **state)
 	char cmd[256];
 
 	ledger_close(f->l);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s.ledger.key'", f->dir,
-	    f->dir);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s-key'", f->dir, f->dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", f->dir);
 	free(f);

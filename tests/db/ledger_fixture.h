@@ -50,8 +50,10 @@ fixture_key_remove(const char *dir)
 {
 	char p[PATH_MAX];
 
-	snprintf(p, sizeof p, "%s.ledger.key", dir);
+	snprintf(p, sizeof p, "%s-key/ledger.key", dir);
 	unlink(p);
+	snprintf(p, sizeof p, "%s-key", dir);
+	rmdir(p);
 }
 
 static inline int

@@ -41,8 +41,8 @@ station_home_free(struct station_home *h)
 	scratch_rmtree(h->dir);
 	/* The ledger key a home that is the scratch directory itself got
 	 * beside it (ledger_key_default_path). */
-	key = xasprintf("%s.ledger.key", h->dir);
-	unlink(key);
+	key = xasprintf("%s-key", h->dir);
+	scratch_rmtree(key);
 	free(key);
 	free(h->dir);
 	free(h->home);
