@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 
+#include "station/util/xalloc.h"
 #include "tests/db/ledger_fixture.h"
 
 /* ---- an independent implementation of the serialization in ledger.h ---- */
@@ -364,6 +365,59 @@ test_verify_catches_unchained_run(void **state)
 	    LEDGER_UNCHAINED, 77, -1);
 }
 
+/*
+ * The attack the run chain alone cannot catch: a run changed, then every
+ * row_hash, prev_hash and the head recomputed with the documented
+ * (unkeyed) encoding.  The run chain then verifies in full; the keyed
+ * chain names the run, since its MAC needs the key.
+ */
+static void
+test_recomputed_run_chain_is_caught_by_the_key(void **state)
+{
+	struct fixture *f = *state;
+	int64_t first = finished_runs(f->l, 6);
+	struct ledger_verify_report r;
+	char prev[65], hash[65], *sql, *cause = NULL, row[24];
+
+	ledger_close(f->l);
+	f->l = NULL;
+	sql = xasprintf("UPDATE runs SET reason = 'all fine' WHERE id = %lld",
+	    (long long)first + 3);
+	assert_int_equal(raw_tamper(f->path, sql), SQLITE_OK);
+	free(sql);
+	memset(prev, '0', 64);
+	prev[64] = '\0';
+	for (int64_t id = first; id < first + 6; id++) {
+		struct run_record rec;
+
+		assert_int_equal(ledger_open(f->path, &f->l, NULL), ST_OK);
+		assert_int_equal(ledger_run_get(f->l, id, &rec, NULL), ST_OK);
+		ledger_close(f->l);
+		f->l = NULL;
+		free(rec.prev_hash);
+		rec.prev_hash = strdup(prev);
+		expected_hash(&rec, hash);
+		sql = xasprintf("UPDATE runs SET prev_hash = '%s', row_hash ="
+				" '%s' WHERE id = %lld;"
+				"UPDATE chain_head SET hash = '%s';",
+		    prev, hash, (long long)id, hash);
+		assert_int_equal(raw_tamper(f->path, sql), SQLITE_OK);
+		free(sql);
+		memcpy(prev, hash, sizeof prev);
+		ledger_run_record_clear(&rec);
+	}
+	assert_int_equal(ledger_open(f->path, &f->l, NULL), ST_OK);
+	assert_int_equal(ledger_verify(f->l, &r, &cause), ST_E_MISMATCH);
+	assert_int_equal(r.runs_checked, 6); /* the run chain fooled */
+	assert_int_equal(r.problem, LEDGER_EDITED);
+	assert_string_equal(r.bad_table, "runs");
+	snprintf(row, sizeof row, "%lld", (long long)first + 3);
+	assert_string_equal(r.bad_row, row);
+	assert_int_equal(r.bad_run_id, first + 3);
+	assert_non_null(strstr(cause, "keyed chain entry"));
+	free(cause);
+}
+
 /* The chain survives close/reopen and keeps growing from where it was. */
 static void
 test_chain_intact_after_reopen(void **state)
@@ -400,6 +454,7 @@ main(void)
 		T(test_verify_catches_reordered_runs),
 		T(test_verify_catches_unchained_run),
 		T(test_chain_intact_after_reopen),
+		T(test_recomputed_run_chain_is_caught_by_the_key),
 #undef T
 	};
 
