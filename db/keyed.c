@@ -14,7 +14,9 @@
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -119,12 +121,14 @@ hex_of(const unsigned char *bin, size_t n, char *hex)
 }
 
 static int
-sha256_hex(const void *p, size_t n, char hex[LEDGER_HASH_HEX_LEN + 1])
+sha256_hex(const struct ledger *l, const void *p, size_t n,
+    char hex[LEDGER_HASH_HEX_LEN + 1])
 {
 	unsigned char bin[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
 
-	if (!EVP_Digest(p, n, bin, &len, EVP_sha256(), NULL) || len != 32)
+	if (l->sha256 == NULL ||
+	    !EVP_Digest(p, n, bin, &len, l->sha256, NULL) || len != 32)
 		return -1;
 	hex_of(bin, len, hex);
 	return 0;
@@ -137,21 +141,25 @@ mac_hex(const struct ledger *l, const char *prev, int64_t seq, const char *tbl,
 	unsigned char bin[EVP_MAX_MD_SIZE];
 	size_t len = 0;
 	struct enc e = { 0 };
+	EVP_MAC_CTX *ctx = NULL;
 	int rc = -1;
 
+	if (l->mac_base == NULL)
+		return -1;
 	enc_put(&e, MAC_TAG, strlen(MAC_TAG));
 	enc_text(&e, prev, strlen(prev));
 	enc_int(&e, seq);
 	enc_text(&e, tbl, strlen(tbl));
 	enc_text(&e, row_key, strlen(row_key));
 	enc_text(&e, digest, strlen(digest));
-	if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, l->key, sizeof l->key,
-		(const unsigned char *)e.buf, e.len, bin, sizeof bin,
-		&len) != NULL &&
-	    len == 32) {
+	ctx = EVP_MAC_CTX_dup(l->mac_base);
+	if (ctx != NULL &&
+	    EVP_MAC_update(ctx, (const unsigned char *)e.buf, e.len) &&
+	    EVP_MAC_final(ctx, bin, &len, sizeof bin) && len == 32) {
 		hex_of(bin, len, hex);
 		rc = 0;
 	}
+	EVP_MAC_CTX_free(ctx);
 	free(e.buf);
 	return rc;
 }
@@ -161,6 +169,7 @@ mac_hex(const struct ledger *l, const char *prev, int64_t seq, const char *tbl,
 static void
 sql_digest(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
+	const struct ledger *l = sqlite3_user_data(ctx);
 	char hex[LEDGER_HASH_HEX_LEN + 1];
 	struct enc e = { 0 };
 	int rc;
@@ -177,7 +186,7 @@ sql_digest(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		enc_value(&e, argv[i]);
 		enc_value(&e, argv[i + 1]);
 	}
-	rc = sha256_hex(e.buf, e.len, hex);
+	rc = sha256_hex(l, e.buf, e.len, hex);
 	free(e.buf);
 	if (rc != 0)
 		sqlite3_result_error(ctx, "ledger_digest: SHA-256 failed", -1);
@@ -219,8 +228,12 @@ ledger_keyed_functions(struct ledger *l, char **cause)
 	 * trusted_schema off.  Not DIRECTONLY, for the same reason. */
 	int flags = SQLITE_UTF8 | SQLITE_INNOCUOUS;
 
+	if (l->sha256 == NULL)
+		l->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (l->sha256 == NULL)
+		return st_fail_ssl(cause, ST_E_CRYPTO, "loading SHA-256");
 	if (sqlite3_create_function(l->db, "ledger_digest", -1,
-		flags | SQLITE_DETERMINISTIC, NULL, sql_digest, NULL,
+		flags | SQLITE_DETERMINISTIC, l, sql_digest, NULL,
 		NULL) != SQLITE_OK ||
 	    sqlite3_create_function(l->db, "ledger_mac", 5, flags, l, sql_mac,
 		NULL, NULL) != SQLITE_OK)
@@ -291,6 +304,41 @@ unhex(const char *s, unsigned char *out, size_t n)
 	return 0;
 }
 
+/* The HMAC-SHA256 context holding the key, made once per open. */
+static st_err
+mac_init(struct ledger *l, char **cause)
+{
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	st_err err = ST_OK;
+
+	EVP_MAC_CTX_free(l->mac_base);
+	l->mac_base = mac ? EVP_MAC_CTX_new(mac) : NULL;
+	if (l->mac_base == NULL ||
+	    !EVP_MAC_init(l->mac_base, l->key, sizeof l->key, params)) {
+		EVP_MAC_CTX_free(l->mac_base);
+		l->mac_base = NULL;
+		err = st_fail_ssl(cause, ST_E_CRYPTO,
+		    "loading the ledger key into HMAC-SHA256");
+	}
+	EVP_MAC_free(mac);
+	return err;
+}
+
+void
+ledger_keyed_free(struct ledger *l)
+{
+	EVP_MAC_CTX_free(l->mac_base);
+	l->mac_base = NULL;
+	EVP_MD_free(l->sha256);
+	l->sha256 = NULL;
+	OPENSSL_cleanse(l->key, sizeof l->key);
+	l->keyed = 0;
+}
+
 /* Read the key file: 64 lower-case hex digits and a newline, a regular
  * file of this user that nobody else may read.  ST_E_NOTFOUND when it
  * does not exist. */
@@ -332,7 +380,9 @@ key_read(struct ledger *l, const char *path, char **cause)
 		    path);
 		goto out;
 	}
-	l->keyed = 1;
+	err = mac_init(l, cause);
+	if (err == ST_OK)
+		l->keyed = 1;
 out:
 	close(fd);
 	return err;
@@ -411,7 +461,7 @@ ledger_key_init(const char *key_path, const char *ledger_path, char **cause)
 			return err;
 	}
 	err = key_read(&probe, key_path, NULL);
-	OPENSSL_cleanse(probe.key, sizeof probe.key);
+	ledger_keyed_free(&probe);
 	if (err == ST_OK)
 		return st_fail(cause, ST_E_EXISTS,
 		    "the ledger key %s exists already; a new one would "
@@ -420,7 +470,7 @@ ledger_key_init(const char *key_path, const char *ledger_path, char **cause)
 	err = key_create(key_path, cause);
 	if (err == ST_OK)
 		err = key_read(&probe, key_path, cause);
-	OPENSSL_cleanse(probe.key, sizeof probe.key);
+	ledger_keyed_free(&probe);
 	return err;
 }
 

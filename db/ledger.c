@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -534,7 +533,7 @@ ledger_close(struct ledger *l)
 	pthread_mutex_destroy(&l->mu);
 	pthread_mutex_destroy(&l->sync_mu);
 	pthread_cond_destroy(&l->sync_cv);
-	OPENSSL_cleanse(l->key, sizeof l->key);
+	ledger_keyed_free(l);
 	free(l->path);
 	free(l);
 }

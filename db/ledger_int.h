@@ -33,9 +33,13 @@ struct ledger {
 	int sync_errno;	 /* a failed fdatasync: sticky, nothing is durable */
 	int write_mode;	 /* enum db_write of the locked section */
 
-	/* The ledger key (keyed.c): loaded at open, never written out. */
+	/* The ledger key (keyed.c): loaded at open, never written out.
+	 * mac_base holds it, initialised once (HMAC-SHA256); each MAC
+	 * works on a copy.  sha256 is fetched once for the digests. */
 	unsigned char key[32];
 	int keyed;
+	struct evp_mac_ctx_st *mac_base;
+	struct evp_md_st *sha256;
 };
 
 /*
@@ -181,6 +185,8 @@ st_err ledger_verify_runs(struct ledger *l, struct ledger_verify_report *r,
 /* keyed.c.  Register ledger_digest and ledger_mac on the connection
  * (before anything writes: the chain triggers call them). */
 st_err ledger_keyed_functions(struct ledger *l, char **cause);
+/* Release the key and the crypto contexts (ledger_close). */
+void ledger_keyed_free(struct ledger *l);
 /* Inside the migration's transaction: load (or, for a ledger not yet
  * sealed, create) the key, (re)create the chain triggers, seal a ledger
  * that has no keyed chain. */
