@@ -92,7 +92,8 @@ copy_file(const char *from, const char *to)
 
 	assert_non_null(in);
 	assert_non_null(out);
-	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+	for (n = fread(buf, 1, sizeof buf, in); n > 0;
+	     n = fread(buf, 1, sizeof buf, in))
 		assert_int_equal(fwrite(buf, 1, n, out), n);
 	fclose(in);
 	assert_int_equal(fclose(out), 0);
