@@ -10,6 +10,7 @@
  *	                 the CA backend table (station/ca/ca.c,
  *	                 docs/ca-backends.md)
  *	[broker]         host, port, ca, server_name   (optional)
+ *	[ledger]         key_file: the ledger key (db/ledger.h; optional)
  *	[profile NAME]   any number; see struct profile
  *	[slot N]         fixture slots: device, profile (optional)
  *
@@ -65,6 +66,8 @@ struct config {
 	char *station_id;	  /* [A-Za-z0-9._-]{1,32} */
 	char *home;		  /* state directory */
 	char *ledger_path;	  /* resolved; default <home>/ledger.db */
+	char *ledger_key_path;	  /* [ledger] key_file, resolved; NULL: the
+	                          default (ledger_key_default_path) */
 	char *operator_id;	  /* default operator; NULL if none */
 	enum log_level log_level; /* default warn; the caller applies it */
 	int step_timeout_ms;	  /* default deadline of a pipeline step */

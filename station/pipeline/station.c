@@ -77,7 +77,8 @@ open_ledger_only(struct station *st, const char *config_path, char **cause)
 			"is the configuration's [station] home right?" :
 			"give the station's configuration with --config, "
 			"or set STATION_HOME");
-	err = ledger_open(st->cfg->ledger_path, &st->ledger, cause);
+	err = ledger_open_key(st->cfg->ledger_path, st->cfg->ledger_key_path,
+	    &st->ledger, cause);
 	if (err)
 		return st_wrap(cause, err, "opening the ledger %s",
 		    st->cfg->ledger_path);
@@ -130,7 +131,8 @@ station_open(const struct station_opts *opts, struct station **out,
 	err = owner_acquire(st->cfg->home, &st->owner, cause);
 	if (err)
 		goto fail;
-	err = ledger_open(st->cfg->ledger_path, &st->ledger, cause);
+	err = ledger_open_key(st->cfg->ledger_path, st->cfg->ledger_key_path,
+	    &st->ledger, cause);
 	if (err) {
 		st_wrap(cause, err, "opening the ledger %s",
 		    st->cfg->ledger_path);

@@ -571,6 +571,89 @@ test_rewound_ledger_fails_against_the_checkpoint(void **state)
 	free(out);
 }
 
+/* `station --config INI ledger verify` with [ledger] key_file = `key`;
+ * its exit status, stdout and stderr in *text (caller frees). */
+static int
+verify_with_key_file(struct fixture *f, const char *home, const char *key,
+    char **text)
+{
+	char *ini = xasprintf("%s/station.ini", f->dir);
+	char *conf = xasprintf("[station]\nhome = %s\n\n[ledger]\n"
+			       "key_file = %s\n",
+	    home, key);
+	const char *argv[] = { test_bin("STATION_BIN", "build/bin/station"),
+		"--config", ini, "ledger", "verify", NULL };
+	struct proc_out o;
+	FILE *fp = fopen(ini, "w");
+	int rc;
+
+	assert_non_null(fp);
+	fputs(conf, fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(chmod(ini, 0600), 0);
+	rc = proc_run_env(argv, NULL, &o);
+	*text = xasprintf("%s%s", o.out, o.err);
+	proc_out_clear(&o);
+	unlink(ini);
+	free(ini);
+	free(conf);
+	return rc;
+}
+
+/* The key named by the configuration opens the ledger; a key beside the
+ * ledger, one readable by others, a missing one or another one are
+ * refused (exit 3) naming the file, and no key is made for a sealed
+ * ledger. */
+static void
+test_key_file_from_the_configuration(void **state)
+{
+	struct fixture *f = *state;
+	char *home = xasprintf("%s/conf", f->dir);
+	char *db = xasprintf("%s/ledger.db", home);
+	char *key = xasprintf("%s-key/ledger.key", f->dir);
+	char *beside = xasprintf("%s/ledger.key", home);
+	char *missing = xasprintf("%s/nokey/ledger.key", f->dir);
+	char *other = xasprintf("%s/other-key/ledger.key", f->dir);
+	char *text = NULL, *cmd;
+
+	unsetenv("STATION_LEDGER_KEY");
+	assert_int_equal(mkdir(home, 0700), 0);
+	copy_file(f->path, db);
+	assert_int_equal(verify_with_key_file(f, home, key, &text), 0);
+	assert_non_null(strstr(text, "PASS"));
+	free(text);
+
+	copy_file(key, beside);
+	assert_int_equal(chmod(beside, 0600), 0);
+	assert_int_equal(verify_with_key_file(f, home, beside, &text), 3);
+	assert_non_null(strstr(text, "in the ledger's own directory"));
+	free(text);
+
+	assert_int_equal(verify_with_key_file(f, home, missing, &text), 3);
+	assert_non_null(strstr(text, "restore the key file"));
+	free(text);
+	assert_int_not_equal(access(missing, F_OK), 0);
+
+	assert_int_equal(ledger_key_init(other, NULL, NULL), ST_OK);
+	assert_int_equal(verify_with_key_file(f, home, other, &text), 3);
+	assert_non_null(strstr(text, "not the key this ledger was sealed"));
+	free(text);
+	assert_int_equal(chmod(other, 0640), 0);
+	assert_int_equal(verify_with_key_file(f, home, other, &text), 3);
+	assert_non_null(strstr(text, "mode 0600"));
+	free(text);
+
+	cmd = xasprintf("rm -rf '%s' '%s/other-key'", home, f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(home);
+	free(db);
+	free(key);
+	free(beside);
+	free(missing);
+	free(other);
+}
+
 /* A manifest from outside is checked before it is believed. */
 static void
 test_malformed_checkpoint_is_refused(void **state)
@@ -615,6 +698,7 @@ main(void)
 		T(test_newest_run_deleted_and_head_rewound),
 		T(test_rewound_ledger_fails_against_the_checkpoint),
 		T(test_malformed_checkpoint_is_refused),
+		T(test_key_file_from_the_configuration),
 #undef T
 	};
 
