@@ -3,6 +3,7 @@
  * station ledger show SERIAL [--json]   (runs with their events, then
  *                                       certificates)
  * station ledger verify [--checkpoint MANIFEST] [--json]
+ * station ledger init-key   (the ledger key, before the first open)
  *
  * Read-only views of the ledger for operators, test engineers and
  * auditors.  `verify` exits 0 when the ledger is intact (and, with
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db/ledger.h"
 #include "station/cli/cmd.h"
@@ -326,6 +328,10 @@ static const struct opt verify_opt_table[] = {
 	{ .name = NULL },
 };
 
+static const struct opt init_key_opt_table[] = {
+	{ .name = NULL },
+};
+
 static const struct opt_template ledger_template[] = {
 	{ .sub = "list", .opts = ledger_opt_table },
 	{ .sub = "show",
@@ -334,8 +340,57 @@ static const struct opt_template ledger_template[] = {
 	    .upper = 1,
 	    .args = "SERIAL" },
 	{ .sub = "verify", .opts = verify_opt_table },
+	{ .sub = "init-key", .opts = init_key_opt_table },
 	{ .opts = NULL },
 };
+
+/*
+ * Make the ledger key where the configuration says ([ledger] key_file,
+ * else the default beside the ledger's directory), before the station
+ * first opens its ledger (which would make it too): for an administrator
+ * who wants to back it up first.  The ledger is not opened; an existing
+ * key or ledger is left alone (exit 1).
+ */
+static int
+ledger_init_key(const struct station_opts *so)
+{
+	struct config *cfg = NULL;
+	char *cause = NULL, *key = NULL, *shown;
+	int rc = EXIT_PASS;
+	st_err err = ST_OK;
+
+	if (so->config_path != NULL)
+		err = config_load(so->config_path, &cfg, &cause);
+	else
+		cfg = config_default(NULL);
+	if (err == ST_OK) {
+		key = cfg->ledger_key_path ?
+		    xstrdup(cfg->ledger_key_path) :
+		    ledger_key_default_path(cfg->ledger_path);
+		if (access(cfg->ledger_path, F_OK) == 0)
+			err = st_fail(&cause, ST_E_EXISTS,
+			    "the ledger %s exists: its key was made with it; "
+			    "a lost key is restored from its backup "
+			    "(docs/admin.md)",
+			    cfg->ledger_path);
+		else
+			err = ledger_key_init(key, cfg->ledger_path, &cause);
+	}
+	if (err) {
+		cmd_print_cause("ledger init-key", cause);
+		rc = err == ST_E_EXISTS ? EXIT_FAIL : EXIT_STATION;
+	} else {
+		shown = text_show(key, 4096);
+		printf("ledger key made: %s (mode 0600); back it up now "
+		       "(docs/admin.md)\n",
+		    shown);
+		free(shown);
+	}
+	free(key);
+	free(cause);
+	config_free(cfg);
+	return rc;
+}
 
 static int
 cmd_ledger_exec(const struct station_opts *so, int argc, char **argv)
@@ -355,6 +410,8 @@ cmd_ledger_exec(const struct station_opts *so, int argc, char **argv)
 	sub = argv[1];
 	serial = args.arg[0];
 	v.json = o.json;
+	if (strcmp(sub, "init-key") == 0)
+		return ledger_init_key(so);
 	rc = cmd_open_ledger(so, &st);
 	if (rc != EXIT_PASS)
 		return rc;
@@ -391,7 +448,7 @@ cmd_ledger_exec(const struct station_opts *so, int argc, char **argv)
 const struct cmd_entry cmd_ledger_entry = {
 	.name = "ledger",
 	.args = "list [--limit N] [--json] | show SERIAL [--json] | "
-		"verify [--checkpoint MANIFEST] [--json]",
+		"verify [--checkpoint MANIFEST] [--json] | init-key",
 	.summary = "show runs and certificates; verify the keyed chain",
 	.options = ledger_template,
 	.exec = cmd_ledger_exec,

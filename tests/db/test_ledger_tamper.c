@@ -571,18 +571,18 @@ test_rewound_ledger_fails_against_the_checkpoint(void **state)
 	free(out);
 }
 
-/* `station --config INI ledger verify` with [ledger] key_file = `key`;
+/* `station --config INI ledger SUB` with [ledger] key_file = `key`;
  * its exit status, stdout and stderr in *text (caller frees). */
 static int
-verify_with_key_file(struct fixture *f, const char *home, const char *key,
-    char **text)
+ledger_cmd_with_key_file(struct fixture *f, const char *sub, const char *home,
+    const char *key, char **text)
 {
 	char *ini = xasprintf("%s/station.ini", f->dir);
 	char *conf = xasprintf("[station]\nhome = %s\n\n[ledger]\n"
 			       "key_file = %s\n",
 	    home, key);
 	const char *argv[] = { test_bin("STATION_BIN", "build/bin/station"),
-		"--config", ini, "ledger", "verify", NULL };
+		"--config", ini, "ledger", sub, NULL };
 	struct proc_out o;
 	FILE *fp = fopen(ini, "w");
 	int rc;
@@ -619,27 +619,37 @@ test_key_file_from_the_configuration(void **state)
 	unsetenv("STATION_LEDGER_KEY");
 	assert_int_equal(mkdir(home, 0700), 0);
 	copy_file(f->path, db);
-	assert_int_equal(verify_with_key_file(f, home, key, &text), 0);
+	assert_int_equal(ledger_cmd_with_key_file(f, "verify", home, key,
+			     &text),
+	    0);
 	assert_non_null(strstr(text, "PASS"));
 	free(text);
 
 	copy_file(key, beside);
 	assert_int_equal(chmod(beside, 0600), 0);
-	assert_int_equal(verify_with_key_file(f, home, beside, &text), 3);
+	assert_int_equal(ledger_cmd_with_key_file(f, "verify", home, beside,
+			     &text),
+	    3);
 	assert_non_null(strstr(text, "in the ledger's own directory"));
 	free(text);
 
-	assert_int_equal(verify_with_key_file(f, home, missing, &text), 3);
+	assert_int_equal(ledger_cmd_with_key_file(f, "verify", home, missing,
+			     &text),
+	    3);
 	assert_non_null(strstr(text, "restore the key file"));
 	free(text);
 	assert_int_not_equal(access(missing, F_OK), 0);
 
 	assert_int_equal(ledger_key_init(other, NULL, NULL), ST_OK);
-	assert_int_equal(verify_with_key_file(f, home, other, &text), 3);
+	assert_int_equal(ledger_cmd_with_key_file(f, "verify", home, other,
+			     &text),
+	    3);
 	assert_non_null(strstr(text, "not the key this ledger was sealed"));
 	free(text);
 	assert_int_equal(chmod(other, 0640), 0);
-	assert_int_equal(verify_with_key_file(f, home, other, &text), 3);
+	assert_int_equal(ledger_cmd_with_key_file(f, "verify", home, other,
+			     &text),
+	    3);
 	assert_non_null(strstr(text, "mode 0600"));
 	free(text);
 
@@ -652,6 +662,42 @@ test_key_file_from_the_configuration(void **state)
 	free(beside);
 	free(missing);
 	free(other);
+}
+
+/* `station ledger init-key` makes the configured key (0600) before the
+ * ledger exists, and never replaces one. */
+static void
+test_init_key_makes_the_configured_key_once(void **state)
+{
+	struct fixture *f = *state;
+	char *home = xasprintf("%s/fresh", f->dir);
+	char *key = xasprintf("%s/fresh-k/ledger.key", f->dir);
+	char *text = NULL, *cmd;
+	struct stat sb;
+
+	assert_int_equal(ledger_cmd_with_key_file(f, "init-key", home, key,
+			     &text),
+	    0);
+	assert_non_null(strstr(text, "back it up"));
+	free(text);
+	assert_int_equal(stat(key, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(ledger_cmd_with_key_file(f, "init-key", home, key,
+			     &text),
+	    1);
+	assert_non_null(strstr(text, "exists already"));
+	free(text);
+	/* A ledger that exists has its key already. */
+	assert_int_equal(ledger_cmd_with_key_file(f, "init-key", f->dir,
+			     "new-k/ledger.key", &text),
+	    1);
+	assert_non_null(strstr(text, "exists"));
+	free(text);
+	cmd = xasprintf("rm -rf '%s/fresh-k'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(home);
+	free(key);
 }
 
 /* A manifest from outside is checked before it is believed. */
@@ -699,6 +745,7 @@ main(void)
 		T(test_rewound_ledger_fails_against_the_checkpoint),
 		T(test_malformed_checkpoint_is_refused),
 		T(test_key_file_from_the_configuration),
+		T(test_init_key_makes_the_configured_key_once),
 #undef T
 	};
 
