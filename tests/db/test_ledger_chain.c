@@ -418,6 +418,82 @@ test_recomputed_run_chain_is_caught_by_the_key(void **state)
 	free(cause);
 }
 
+/* Back to a ledger of schema 9 (before the keyed chain), as a station of
+ * that version left it: no chain_log, no cert_events, its triggers. */
+#define BEFORE_KEYED_CHAIN \
+	"DROP VIEW certificate_status; DROP TABLE cert_events;" \
+	"DROP TABLE chain_log;" \
+	"CREATE TRIGGER runs_finished_immutable BEFORE UPDATE ON runs" \
+	" WHEN OLD.row_hash IS NOT NULL" \
+	" BEGIN SELECT RAISE(ABORT, 'no'); END;" \
+	"PRAGMA user_version = 9;"
+
+/* An older ledger is sealed at its first open: its run chain verified,
+ * its head recorded as keyed entry 1, then one entry per row. */
+static void
+test_older_ledger_is_sealed_from_its_run_chain_head(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_verify_report r;
+	int64_t n = 0, rows = 0, head_seq = 0, genesis = 0;
+
+	finished_runs(f->l, 5);
+	ledger_close(f->l);
+	f->l = NULL;
+	assert_int_equal(raw_tamper(f->path, BEFORE_KEYED_CHAIN), SQLITE_OK);
+	assert_int_equal(ledger_open(f->path, &f->l, NULL), ST_OK);
+	assert_int_equal(ledger_verify(f->l, &r, NULL), ST_OK);
+	assert_int_equal(raw_int(f->path,
+			     "SELECT count(*) FROM chain_log c, chain_head h"
+			     " WHERE c.seq = 1 AND c.tbl = 'genesis' AND"
+			     " c.row_key = CAST(h.seq AS TEXT) AND"
+			     " c.digest = h.hash",
+			     &genesis),
+	    SQLITE_OK);
+	assert_int_equal(genesis, 1);
+	assert_int_equal(raw_int(f->path, "SELECT seq FROM chain_head",
+			     &head_seq),
+	    SQLITE_OK);
+	assert_int_equal(head_seq, 5);
+	/* 5 runs, their devices: one entry per row, none yet for writes. */
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM chain_log", &n),
+	    SQLITE_OK);
+	assert_int_equal(raw_int(f->path,
+			     "SELECT (SELECT count(*) FROM runs) +"
+			     " (SELECT count(*) FROM run_events) +"
+			     " (SELECT count(*) FROM devices)",
+			     &rows),
+	    SQLITE_OK);
+	assert_int_equal(n, rows + 1);
+}
+
+/* An older ledger whose run chain does not verify is not sealed: the
+ * station stops, naming the run, and the file stays as it was. */
+static void
+test_tampered_older_ledger_is_not_sealed(void **state)
+{
+	struct fixture *f = *state;
+	int64_t first = finished_runs(f->l, 4), v = 0;
+	char *sql = xasprintf(
+	    "UPDATE runs SET reason = 'fine' WHERE id = %lld;" BEFORE_KEYED_CHAIN,
+	    (long long)first + 1);
+	char *cause = NULL, name[32];
+
+	ledger_close(f->l);
+	f->l = NULL;
+	assert_int_equal(raw_tamper(f->path, sql), SQLITE_OK);
+	free(sql);
+	assert_int_equal(ledger_open(f->path, &f->l, &cause), ST_E_MISMATCH);
+	assert_null(f->l);
+	snprintf(name, sizeof name, "run %lld", (long long)first + 1);
+	assert_non_null(strstr(cause, name));
+	assert_non_null(strstr(cause, "not sealed"));
+	free(cause);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version", &v),
+	    SQLITE_OK);
+	assert_int_equal(v, 9);
+}
+
 /* The chain survives close/reopen and keeps growing from where it was. */
 static void
 test_chain_intact_after_reopen(void **state)
@@ -455,6 +531,8 @@ main(void)
 		T(test_verify_catches_unchained_run),
 		T(test_chain_intact_after_reopen),
 		T(test_recomputed_run_chain_is_caught_by_the_key),
+		T(test_older_ledger_is_sealed_from_its_run_chain_head),
+		T(test_tampered_older_ledger_is_not_sealed),
 #undef T
 	};
 
