@@ -362,11 +362,20 @@ key_read(struct ledger *l, const char *path, char **cause)
 		    "the ledger key %s is not a regular file", path);
 		goto out;
 	}
-	if ((sb.st_mode & 077) != 0 || sb.st_uid != geteuid()) {
+	if ((sb.st_mode & 077) != 0) {
 		err = st_fail(cause, ST_E_CONFIG,
-		    "the ledger key %s may be read by others (mode %03o, "
-		    "owner %u): it must be the station user's, mode 0600",
-		    path, (unsigned)(sb.st_mode & 0777), (unsigned)sb.st_uid);
+		    "the ledger key %s may be read by others (mode %03o): "
+		    "it must be mode 0600 (chmod 600)",
+		    path, (unsigned)(sb.st_mode & 0777));
+		goto out;
+	}
+	/* Another user's key (root may read the station user's, to
+	 * verify): whoever owns it could change it. */
+	if (sb.st_uid != geteuid() && geteuid() != 0) {
+		err = st_fail(cause, ST_E_CONFIG,
+		    "the ledger key %s belongs to uid %u, not to this user "
+		    "(uid %u): run the station as its own user",
+		    path, (unsigned)sb.st_uid, (unsigned)geteuid());
 		goto out;
 	}
 	n = read(fd, buf, sizeof buf);
@@ -710,6 +719,13 @@ key_matches(struct ledger *l, const char *key_path, char **cause)
 	return err;
 }
 
+void
+ledger_keyed_preload(struct ledger *l, const char *key_path)
+{
+	if (key_read(l, key_path, NULL) != ST_OK)
+		OPENSSL_cleanse(l->key, sizeof l->key);
+}
+
 st_err
 ledger_keyed_setup(struct ledger *l, const char *key_path, char **cause)
 {
@@ -727,7 +743,7 @@ ledger_keyed_setup(struct ledger *l, const char *key_path, char **cause)
 	sealed =
 	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0;
 	sqlite3_finalize(st);
-	err = key_read(l, key_path, &why);
+	err = l->keyed ? ST_OK : key_read(l, key_path, &why);
 	if (err == ST_E_NOTFOUND && !sealed) {
 		/* A new ledger, or one from before the keyed chain: the key
 		 * is made with it.  A sealed ledger never gets a new key. */

@@ -185,6 +185,10 @@ st_err ledger_verify_runs(struct ledger *l, struct ledger_verify_report *r,
 /* keyed.c.  Register ledger_digest and ledger_mac on the connection
  * (before anything writes: the chain triggers call them). */
 st_err ledger_keyed_functions(struct ledger *l, char **cause);
+/* Load the key if it can be read, before the migrations (a migration
+ * that writes to a chained table fires the chain's triggers); any
+ * problem is reported by ledger_keyed_setup afterwards. */
+void ledger_keyed_preload(struct ledger *l, const char *key_path);
 /* Release the key and the crypto contexts (ledger_close). */
 void ledger_keyed_free(struct ledger *l);
 /* Inside the migration's transaction: load (or, for a ledger not yet

@@ -2,6 +2,14 @@
  * The ledger schema as an ordered list of migrations.  Migration i (from 0)
  * brings a file from user_version i to i + 1; a file is never downgraded.
  * Append new migrations; never edit one that has shipped.
+ *
+ * The keyed chain (keyed.c) covers every column of runs, run_events,
+ * certificates, cert_events, devices and exports by name, leaving NULLs
+ * out: a column added to one of them must default to NULL, or every
+ * existing row would stop matching its chain entry.  A migration that
+ * writes to those tables fires the chain's triggers (the key is loaded
+ * first), and a table rebuilt gets its triggers back at the end of the
+ * migration.
  */
 #include "db/ledger_int.h"
 
@@ -318,6 +326,7 @@ ledger_migrate(struct ledger *l, const char *key_path, char **cause)
 		    version, LEDGER_SCHEMA_VERSION);
 		goto out;
 	}
+	ledger_keyed_preload(l, key_path);
 	for (int i = version; i < LEDGER_SCHEMA_VERSION; i++) {
 		err = db_exec(l, migrations[i], cause);
 		if (err) {
