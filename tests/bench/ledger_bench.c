@@ -389,9 +389,10 @@ main(int argc, char **argv)
 	fputs(section, stdout);
 	sqlite3_free(section);
 	{
-		char cmd[128];
+		char cmd[256];
 
-		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+		/* and the ledger key made beside it (ledger.h) */
+		snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s-key'", dir, dir);
 		if (system(cmd) != 0)
 			fprintf(stderr, "ledger_bench: could not remove %s\n",
 			    dir);
