@@ -148,6 +148,8 @@ ledger_problem_name(enum ledger_problem p)
 		[LEDGER_DELETED] = "deleted",
 		[LEDGER_REORDERED] = "reordered",
 		[LEDGER_UNCHAINED] = "unchained",
+		[LEDGER_FORGED] = "forged",
+		[LEDGER_REWOUND] = "rewound",
 	};
 
 	if ((unsigned)p >= sizeof names / sizeof names[0])
@@ -308,32 +310,82 @@ check_ends(struct ledger *l, struct ledger_verify_report *r, int64_t last,
 }
 
 st_err
-ledger_verify(struct ledger *l, struct ledger_verify_report *r, char **cause)
+ledger_verify_runs(struct ledger *l, struct ledger_verify_report *r,
+    char **cause)
 {
 	char last_hash[LEDGER_HASH_HEX_LEN + 1];
 	int64_t last = 0;
+	st_err err = walk_chain(l, r, &last, last_hash, cause);
+
+	if (err == ST_OK && r->problem == LEDGER_OK)
+		err = check_ends(l, r, last, last_hash, cause);
+	if (r->problem != LEDGER_OK && r->bad_table[0] == '\0') {
+		snprintf(r->bad_table, sizeof r->bad_table, "runs");
+		if (r->bad_run_id != 0)
+			snprintf(r->bad_row, sizeof r->bad_row, "%" PRId64,
+			    r->bad_run_id);
+	}
+	return err;
+}
+
+/* The checks of ledger_verify, lock held; `cp` (may be NULL) is a
+ * checkpoint the ledger must extend. */
+static st_err
+verify_locked(struct ledger *l, const struct ledger_checkpoint *cp,
+    struct ledger_verify_report *r, char **cause)
+{
+	st_err err;
+
+	/* One read transaction: a consistent snapshot even while another
+	 * station process keeps writing. */
+	err = db_exec(l, "BEGIN", cause);
+	if (err)
+		return err;
+	err = check_integrity(l, r, cause);
+	if (err == ST_OK && r->problem == LEDGER_OK)
+		err = ledger_verify_runs(l, r, cause);
+	if (err == ST_OK && r->problem == LEDGER_OK)
+		err = ledger_verify_keyed(l, r, cause);
+	if (err == ST_OK && r->problem == LEDGER_OK && cp != NULL)
+		err = ledger_check_extends(l, cp, r, cause);
+	db_rollback(l);
+	if (err == ST_OK && r->problem == LEDGER_CORRUPT)
+		err = st_fail(cause, ST_E_DB, "%s", r->detail);
+	else if (err == ST_OK && r->problem != LEDGER_OK)
+		err = st_fail(cause, ST_E_MISMATCH, "%s", r->detail);
+	return err;
+}
+
+st_err
+ledger_verify(struct ledger *l, struct ledger_verify_report *r, char **cause)
+{
+	return ledger_verify_checkpoint(l, NULL, r, cause);
+}
+
+st_err
+ledger_verify_checkpoint(struct ledger *l, const struct ledger_checkpoint *cp,
+    struct ledger_verify_report *r, char **cause)
+{
 	st_err err;
 
 	memset(r, 0, sizeof *r);
 	err = ledger_lock(l, cause);
 	if (err)
 		return err;
-	/* One read transaction: a consistent snapshot even while another
-	 * station process keeps writing. */
-	err = db_exec(l, "BEGIN", cause);
+	err = verify_locked(l, cp, r, cause);
+	ledger_unlock(l);
+	return err;
+}
+
+st_err
+ledger_checkpoint_now(struct ledger *l, struct ledger_checkpoint *cp,
+    char **cause)
+{
+	st_err err = ledger_lock(l, cause);
+
 	if (err)
-		goto out;
-	err = check_integrity(l, r, cause);
-	if (err == ST_OK && r->problem == LEDGER_OK)
-		err = walk_chain(l, r, &last, last_hash, cause);
-	if (err == ST_OK && r->problem == LEDGER_OK)
-		err = check_ends(l, r, last, last_hash, cause);
-	db_rollback(l);
-	if (err == ST_OK && r->problem == LEDGER_CORRUPT)
-		err = st_fail(cause, ST_E_DB, "%s", r->detail);
-	else if (err == ST_OK && r->problem != LEDGER_OK)
-		err = st_fail(cause, ST_E_MISMATCH, "%s", r->detail);
-out:
+		return err;
+	err = ledger_keyed_head(l, cp, cause);
 	ledger_unlock(l);
 	return err;
 }

@@ -175,6 +175,7 @@ write_manifest(struct ledger *l, int dfd, const char *dir, const char *name,
 {
 	struct export_out o;
 	char from[25], to[25], now[25], head[65], prev[65], hex[65];
+	struct ledger_checkpoint cp;
 	int64_t first = r->from_seq;
 	json_t *m, *cols = json_array();
 	char *s;
@@ -184,6 +185,10 @@ write_manifest(struct ledger *l, int dfd, const char *dir, const char *name,
 	if (err == ST_OK)
 		err =
 		    exports_run_hash(l, first > 0 ? first - 1 : 0, prev, cause);
+	/* The checkpoint the ERP keeps: `ledger verify --checkpoint` proves
+	 * later that the ledger still extends it. */
+	if (err == ST_OK)
+		err = ledger_keyed_head(l, &cp, cause);
 	if (err) {
 		*p = EXPORT_DB;
 		return err;
@@ -195,7 +200,8 @@ write_manifest(struct ledger *l, int dfd, const char *dir, const char *name,
 		json_array_append_new(cols,
 		    json_string(export_column_names[i]));
 	m = json_pack("{s:i, s:s, s:I, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s,"
-		      " s:I, s:I, s:{s:I, s:s}, s:{s:I, s:s}, s:s, s:i, s:o}",
+		      " s:I, s:I, s:{s:I, s:s}, s:{s:I, s:s},"
+		      " s:{s:s, s:I, s:s, s:s}, s:s, s:i, s:o}",
 	    "manifest_version", EXPORT_MANIFEST_VERSION, "station_id",
 	    req->station_id, "export_id", (json_int_t)res->export_id, "kind",
 	    r->since_last ? "since-last" : "range", "file",
@@ -206,8 +212,9 @@ write_manifest(struct ledger *l, int dfd, const char *dir, const char *name,
 	    (json_int_t)r->to_seq, "continues_from", "chain_seq",
 	    (json_int_t)(first > 0 ? first - 1 : 0), "row_hash", prev,
 	    "chain_head", "chain_seq", (json_int_t)r->to_seq, "row_hash", head,
-	    "created_at", now, "ledger_schema", LEDGER_SCHEMA_VERSION,
-	    "columns", cols);
+	    "keyed_head", "algorithm", "HMAC-SHA256", "seq", (json_int_t)cp.seq,
+	    "digest", cp.digest, "mac", cp.mac, "created_at", now,
+	    "ledger_schema", LEDGER_SCHEMA_VERSION, "columns", cols);
 	s = json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(m);
 	err = export_file_begin(dfd, dir, name, &o, p, cause);
@@ -351,5 +358,79 @@ ledger_export_watermark(struct ledger *l, int64_t *seq, char **cause)
 		return err;
 	err = exports_watermark(l, seq, cause);
 	ledger_unlock(l);
+	return err;
+}
+
+/* A lower-case hex digest of 64 digits. */
+static int
+is_hex64(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n != LEDGER_HASH_HEX_LEN)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+			(s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* obj.name as a 64-digit hex string into out[65]; 0 if it is not one. */
+static int
+hex_field(json_t *obj, const char *name, char *out)
+{
+	const char *s = json_string_value(json_object_get(obj, name));
+
+	if (!is_hex64(s))
+		return 0;
+	memcpy(out, s, LEDGER_HASH_HEX_LEN + 1);
+	return 1;
+}
+
+st_err
+ledger_checkpoint_load(const char *manifest, struct ledger_checkpoint *cp,
+    char **cause)
+{
+	json_error_t jerr;
+	json_t *m, *k, *c, *seq, *run_seq;
+	st_err err = ST_OK;
+
+	memset(cp, 0, sizeof *cp);
+	/* The manifest came back from outside: every field is checked for
+	 * its form before it is used. */
+	m = json_load_file(manifest, JSON_REJECT_DUPLICATES, &jerr);
+	if (m == NULL)
+		return st_fail(cause, ST_E_IO,
+		    "cannot read the manifest %s: %s (line %d)", manifest,
+		    jerr.text, jerr.line);
+	k = json_object_get(m, "keyed_head");
+	c = json_object_get(m, "chain_head");
+	seq = json_object_get(k, "seq");
+	run_seq = json_object_get(c, "chain_seq");
+	if (!json_is_object(k) || !json_is_integer(seq) ||
+	    json_integer_value(seq) < 1 ||
+	    !hex_field(k, "digest", cp->digest) ||
+	    !hex_field(k, "mac", cp->mac)) {
+		err = st_fail(cause, ST_E_ARG,
+		    "the manifest %s has no well-formed keyed_head (seq, "
+		    "digest, mac): it is from a station before the keyed "
+		    "chain, or it was changed",
+		    manifest);
+		goto out;
+	}
+	cp->seq = json_integer_value(seq);
+	if (json_is_object(c) && json_is_integer(run_seq) &&
+	    json_integer_value(run_seq) > 0) {
+		if (!hex_field(c, "row_hash", cp->run_hash)) {
+			err = st_fail(cause, ST_E_ARG,
+			    "the manifest %s has a malformed chain_head",
+			    manifest);
+			goto out;
+		}
+		cp->run_seq = json_integer_value(run_seq);
+	}
+out:
+	json_decref(m);
 	return err;
 }

@@ -462,6 +462,14 @@ ledger_open_wal(struct ledger *l)
 st_err
 ledger_open(const char *path, struct ledger **out, char **cause)
 {
+	return ledger_open_key(path, NULL, out, cause);
+}
+
+st_err
+ledger_open_key(const char *path, const char *key_path, struct ledger **out,
+    char **cause)
+{
+	char *def_key = NULL;
 	struct ledger *l;
 	pthread_mutexattr_t attr;
 	st_err err;
@@ -479,6 +487,10 @@ ledger_open(const char *path, struct ledger **out, char **cause)
 	pthread_mutex_init(&l->sync_mu, NULL);
 	pthread_cond_init(&l->sync_cv, NULL);
 	l->wal_fd = -1;
+	if (key_path == NULL) {
+		def_key = ledger_key_default_path(path);
+		key_path = def_key;
+	}
 
 	rc = sqlite3_open_v2(path, &l->db,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
@@ -491,12 +503,15 @@ ledger_open(const char *path, struct ledger **out, char **cause)
 	sqlite3_extended_result_codes(l->db, 1);
 	err = ledger_pragmas(l, cause);
 	if (err == ST_OK)
-		err = ledger_migrate(l, cause);
+		err = ledger_keyed_functions(l, cause);
+	if (err == ST_OK)
+		err = ledger_migrate(l, key_path, cause);
 	if (err == ST_OK)
 		ledger_open_wal(l);
 	if (err)
 		st_wrap(cause, err, "opening the ledger %s", path);
 out:
+	free(def_key);
 	if (err) {
 		ledger_close(l);
 		return err;
@@ -518,6 +533,7 @@ ledger_close(struct ledger *l)
 	pthread_mutex_destroy(&l->mu);
 	pthread_mutex_destroy(&l->sync_mu);
 	pthread_cond_destroy(&l->sync_cv);
+	ledger_keyed_free(l);
 	free(l->path);
 	free(l);
 }

@@ -69,6 +69,34 @@
  * "station-ledger-run-v1I7;T3:st1...".  prev_hash is part of S, which links
  * each row to the one before.  The newest (seq, hash) is also kept in the
  * one-row table chain_head so that deleting the newest runs is detected.
+ *
+ * That chain is public: anyone can recompute it.  What makes the ledger
+ * evidence is the keyed chain.
+ * ---------------------------------------------------------------------------
+ * Keyed chain (docs/reliability.md, "Tamper evidence")
+ *
+ * Every INSERT and UPDATE of runs, run_events, certificates, cert_events,
+ * devices and exports appends an entry to chain_log (triggers, generated
+ * at open from the tables' columns, so a new column is covered too):
+ *
+ *	seq      1, 2, 3... in write order
+ *	tbl      the table
+ *	row_key  the row: its id as decimal text (devices: the serial)
+ *	digest   lower-case hex SHA-256 of "station-ledger-row-v2", the table
+ *	         name encoded as text, then for every column of the row in
+ *	         table order whose value is not NULL: its name as text and
+ *	         its value (integer "I<dec>;", text "T<len>:<bytes>", real
+ *	         "R<%.17g>;", blob "B<len>:<bytes>")
+ *	mac      lower-case hex HMAC-SHA256, under the ledger key, of
+ *	         "station-ledger-mac-v2" T(previous entry's mac, 64 '0's for
+ *	         entry 1) I(seq) T(tbl) T(row_key) T(digest)
+ *
+ * Entry 1 is tbl 'genesis': row_key the chain_seq and digest the hash of
+ * the run chain's head when the ledger was sealed; a ledger sealed when
+ * migrated is followed by one entry per row it already held.  A
+ * certificate's status changes are appended to cert_events (by trigger:
+ * the certificate's row keeps its current status, which must equal its
+ * newest event's; the view certificate_status shows it).
  * ---------------------------------------------------------------------------
  */
 #ifndef ST_DB_LEDGER_H
@@ -81,7 +109,7 @@
 struct ledger;
 
 /* The schema version this code creates and understands. */
-#define LEDGER_SCHEMA_VERSION 10
+#define LEDGER_SCHEMA_VERSION 11
 #define LEDGER_HASH_HEX_LEN 64
 
 /*
@@ -89,8 +117,38 @@ struct ledger;
  * exist.  Applies pending migrations in one transaction.  Refuses a file
  * whose schema is newer than LEDGER_SCHEMA_VERSION (ST_E_DB).  On success
  * *out is owned by the caller (ledger_close).
+ *
+ * The ledger key (see "Keyed chain" below) is read from `key_path` (NULL:
+ * ledger_key_default_path).  A ledger not yet sealed with a key (a new
+ * file, or one from before the keyed chain) gets one: the key file is
+ * created 0600 if missing, the run chain is verified and the keyed chain
+ * starts.  A sealed ledger whose key is missing, readable by others, in
+ * the ledger's own directory or not the sealing key is refused
+ * (ST_E_CONFIG, naming the key file); a ledger whose run chain does not
+ * verify is not sealed (ST_E_MISMATCH).
  */
+st_err ledger_open_key(const char *path, const char *key_path,
+    struct ledger **out, char **cause);
+/* ledger_open_key with the default key. */
 st_err ledger_open(const char *path, struct ledger **out, char **cause);
+
+/*
+ * Where the key of the ledger at `ledger_path` is kept unless configured:
+ * $STATION_LEDGER_KEY when set, else ledger.key in a directory beside the
+ * ledger's, named after it: /var/lib/station/ledger.db ->
+ * /var/lib/station-key/ledger.key (outside the ledger's directory, so a
+ * copy of it holds no key; created 0700 when missing).  Caller frees.
+ */
+char *ledger_key_default_path(const char *ledger_path);
+
+/*
+ * Create a new ledger key at `key_path` (mode 0600, 32 random bytes as 64
+ * hex digits and a newline; its directory made 0700 if missing).  ST_E_EXISTS when one is there already (a new
+ * key would disown the ledger it seals); ST_E_CONFIG when `ledger_path`
+ * (may be NULL) is in the same directory.
+ */
+st_err ledger_key_init(const char *key_path, const char *ledger_path,
+    char **cause);
 /* Close and free; NULL is accepted. */
 void ledger_close(struct ledger *l);
 
@@ -449,7 +507,10 @@ enum ledger_problem {
 	LEDGER_EDITED,	  /* a run's content no longer matches its row_hash */
 	LEDGER_DELETED,	  /* a gap in chain_seq, or newest runs missing */
 	LEDGER_REORDERED, /* prev_hash does not link to the previous run */
-	LEDGER_UNCHAINED, /* a finished run outside the chain */
+	LEDGER_UNCHAINED, /* a finished run outside the chain, or a row
+	                     without a keyed chain entry */
+	LEDGER_FORGED,	  /* a keyed chain entry without the key's MAC */
+	LEDGER_REWOUND,	  /* the ledger does not extend a checkpoint */
 };
 
 /* Stable lower-case name: "ok", "corrupt", "edited"... */
@@ -457,19 +518,56 @@ const char *ledger_problem_name(enum ledger_problem p);
 
 struct ledger_verify_report {
 	enum ledger_problem problem;
-	int64_t runs_checked;  /* chained runs walked */
-	int64_t bad_run_id;    /* first bad run (0 if none can be named) */
-	int64_t bad_chain_seq; /* chain position of the problem */
-	char detail[256];      /* a sentence; "" when all is well */
+	int64_t runs_checked;	 /* chained runs walked */
+	int64_t bad_run_id;	 /* first bad run (0 if none can be named) */
+	int64_t bad_chain_seq;	 /* chain position of the problem */
+	int64_t entries_checked; /* keyed chain entries walked */
+	char bad_table[24];	 /* the table of the problem, "" if none */
+	char bad_row[80];	 /* its row (id or device serial), "" if none */
+	char detail[256];	 /* a sentence; "" when all is well */
 };
 
 /*
- * PRAGMA integrity_check, then recompute the whole chain in chain_seq
- * order, stopping at the first problem.  ST_OK only if all is well;
+ * PRAGMA integrity_check, then recompute the whole run chain in chain_seq
+ * order, then every keyed chain entry's MAC and every evidence row's
+ * digest against its newest entry, stopping at the first problem (the
+ * report names its table and row).  ST_OK only if all is well;
  * ST_E_MISMATCH for tampering (report filled), ST_E_DB for corruption or
  * errors.
  */
 st_err ledger_verify(struct ledger *l, struct ledger_verify_report *r,
+    char **cause);
+
+/* A chain head, as an export's manifest carries it (docs/export.md). */
+struct ledger_checkpoint {
+	int64_t seq;			      /* keyed chain entry */
+	char digest[LEDGER_HASH_HEX_LEN + 1]; /* its digest */
+	char mac[LEDGER_HASH_HEX_LEN + 1];    /* its MAC */
+	int64_t run_seq;		      /* run chain position (0: none) */
+	char run_hash[LEDGER_HASH_HEX_LEN + 1]; /* that run's row_hash */
+};
+
+/* The newest keyed chain entry (run_seq left 0). */
+st_err ledger_checkpoint_now(struct ledger *l, struct ledger_checkpoint *cp,
+    char **cause);
+
+/*
+ * Read the checkpoint of an export manifest (its keyed_head and
+ * chain_head).  ST_E_IO when it cannot be read, ST_E_ARG when it holds no
+ * well-formed checkpoint (the cause says which field).
+ */
+st_err ledger_checkpoint_load(const char *manifest,
+    struct ledger_checkpoint *cp, char **cause);
+
+/*
+ * ledger_verify, then: does the ledger still extend `cp`?  Its keyed
+ * entry cp->seq must be there with the same digest and MAC, and the run
+ * at cp->run_seq with the same row_hash; otherwise LEDGER_REWOUND
+ * (ST_E_MISMATCH): the newest records were removed, or an older copy put
+ * back and written again.
+ */
+st_err ledger_verify_checkpoint(struct ledger *l,
+    const struct ledger_checkpoint *cp, struct ledger_verify_report *r,
     char **cause);
 
 #endif

@@ -32,6 +32,14 @@ struct ledger {
 	int syncing;	 /* a thread is in fdatasync for the others */
 	int sync_errno;	 /* a failed fdatasync: sticky, nothing is durable */
 	int write_mode;	 /* enum db_write of the locked section */
+
+	/* The ledger key (keyed.c): loaded at open, never written out.
+	 * mac_base holds it, initialised once (HMAC-SHA256); each MAC
+	 * works on a copy.  sha256 is fetched once for the digests. */
+	unsigned char key[32];
+	int keyed;
+	struct evp_mac_ctx_st *mac_base;
+	struct evp_md_st *sha256;
 };
 
 /*
@@ -161,11 +169,41 @@ st_err db_get_record(struct ledger *l, const struct db_record *t, void *rec,
 st_err db_each_row(struct ledger *l, int (*row)(sqlite3_stmt *st, void *ctx),
     void *ctx, const char *what, char **cause, const char *sql, ...);
 
-/* Schema: apply migrations up to LEDGER_SCHEMA_VERSION (lock held). */
-st_err ledger_migrate(struct ledger *l, char **cause);
+/* Schema: apply migrations up to LEDGER_SCHEMA_VERSION, then
+ * ledger_keyed_setup with `key_path`, in one transaction (lock held). */
+st_err ledger_migrate(struct ledger *l, const char *key_path, char **cause);
 
 /* Chain the run `run_id`, whose finish columns are already set and whose
  * row_hash is NULL; called inside the finishing transaction. */
 st_err ledger_chain_append(struct ledger *l, int64_t run_id, char **cause);
+
+/* The run chain alone (lock held, inside a read transaction): the
+ * report is filled on the first problem. */
+st_err ledger_verify_runs(struct ledger *l, struct ledger_verify_report *r,
+    char **cause);
+
+/* keyed.c.  Register ledger_digest and ledger_mac on the connection
+ * (before anything writes: the chain triggers call them). */
+st_err ledger_keyed_functions(struct ledger *l, char **cause);
+/* Load the key if it can be read, before the migrations (a migration
+ * that writes to a chained table fires the chain's triggers); any
+ * problem is reported by ledger_keyed_setup afterwards. */
+void ledger_keyed_preload(struct ledger *l, const char *key_path);
+/* Release the key and the crypto contexts (ledger_close). */
+void ledger_keyed_free(struct ledger *l);
+/* Inside the migration's transaction: load (or, for a ledger not yet
+ * sealed, create) the key, (re)create the chain triggers, seal a ledger
+ * that has no keyed chain. */
+st_err ledger_keyed_setup(struct ledger *l, const char *key_path, char **cause);
+/* The keyed chain's entries and rows (lock held, read transaction). */
+st_err ledger_verify_keyed(struct ledger *l, struct ledger_verify_report *r,
+    char **cause);
+/* The newest keyed entry (lock held). */
+st_err ledger_keyed_head(struct ledger *l, struct ledger_checkpoint *cp,
+    char **cause);
+/* After a clean verify (lock held): does the ledger extend `cp`? */
+st_err ledger_check_extends(struct ledger *l,
+    const struct ledger_checkpoint *cp, struct ledger_verify_report *r,
+    char **cause);
 
 #endif

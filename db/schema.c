@@ -2,6 +2,14 @@
  * The ledger schema as an ordered list of migrations.  Migration i (from 0)
  * brings a file from user_version i to i + 1; a file is never downgraded.
  * Append new migrations; never edit one that has shipped.
+ *
+ * The keyed chain (keyed.c) covers every column of runs, run_events,
+ * certificates, cert_events, devices and exports by name, leaving NULLs
+ * out: a column added to one of them must default to NULL, or every
+ * existing row would stop matching its chain entry.  A migration that
+ * writes to those tables fires the chain's triggers (the key is loaded
+ * first), and a table rebuilt gets its triggers back at the end of the
+ * migration.
  */
 #include "db/ledger_int.h"
 
@@ -272,6 +280,67 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER IF NOT EXISTS fleet_outbox_cert_state"
 	"  AFTER UPDATE OF status ON certificates"
 	"  WHEN OLD.status IS NOT NEW.status" FLEET_CERT_TO_OUTBOX,
+	/* 11: the keyed chain (keyed.c, ledger.h).  chain_log holds one
+	 * MAC'd entry per write to a table that carries evidence; its
+	 * triggers are made at open from the tables' columns.  A
+	 * certificate's status changes are appended to cert_events (the
+	 * current statuses become each certificate's first event); the
+	 * certificate row keeps its status as the newest event's, and its
+	 * identity columns may no longer change.  Devices and exports rows
+	 * cannot be deleted. */
+	"CREATE TABLE chain_log ("
+	"  seq      INTEGER PRIMARY KEY,"
+	"  tbl      TEXT NOT NULL,"
+	"  row_key  TEXT NOT NULL,"
+	"  digest   TEXT NOT NULL,"
+	"  mac      TEXT NOT NULL"
+	") STRICT;"
+	"CREATE INDEX chain_log_row ON chain_log(tbl, row_key, seq);"
+	"CREATE TRIGGER chain_log_no_update BEFORE UPDATE ON chain_log"
+	"  BEGIN SELECT RAISE(ABORT, 'the keyed chain cannot be changed'); END;"
+	"CREATE TRIGGER chain_log_no_delete BEFORE DELETE ON chain_log"
+	"  BEGIN SELECT RAISE(ABORT, 'the keyed chain cannot be changed'); END;"
+	"CREATE TABLE cert_events ("
+	"  id             INTEGER PRIMARY KEY,"
+	"  cert_id        INTEGER NOT NULL REFERENCES certificates(id),"
+	"  at_ms          INTEGER NOT NULL,"
+	"  status         TEXT NOT NULL,"
+	"  note           TEXT,"
+	"  revoke_reason  TEXT"
+	") STRICT;"
+	"CREATE INDEX cert_events_cert ON cert_events(cert_id, id);"
+	"INSERT INTO cert_events (cert_id, at_ms, status, note, revoke_reason)"
+	"  SELECT id, updated_at, status, status_note, revoke_reason"
+	"  FROM certificates ORDER BY id;"
+	"CREATE TRIGGER cert_events_first AFTER INSERT ON certificates"
+	"  BEGIN INSERT INTO cert_events (cert_id, at_ms, status, note,"
+	"  revoke_reason) VALUES (NEW.id, NEW.updated_at, NEW.status,"
+	"  NEW.status_note, NEW.revoke_reason); END;"
+	"CREATE TRIGGER cert_events_next AFTER UPDATE ON certificates"
+	"  WHEN NEW.status IS NOT OLD.status"
+	"  OR NEW.status_note IS NOT OLD.status_note"
+	"  OR NEW.revoke_reason IS NOT OLD.revoke_reason"
+	"  BEGIN INSERT INTO cert_events (cert_id, at_ms, status, note,"
+	"  revoke_reason) VALUES (NEW.id, NEW.updated_at, NEW.status,"
+	"  NEW.status_note, NEW.revoke_reason); END;"
+	"CREATE TRIGGER cert_events_no_update BEFORE UPDATE ON cert_events"
+	"  BEGIN SELECT RAISE(ABORT, 'certificate events cannot be changed');"
+	"  END;"
+	"CREATE TRIGGER cert_events_no_delete BEFORE DELETE ON cert_events"
+	"  BEGIN SELECT RAISE(ABORT, 'certificate events cannot be deleted');"
+	"  END;"
+	"CREATE TRIGGER certificates_identity BEFORE UPDATE OF serial_hex,"
+	"  run_id, fingerprint_sha256, subject, issuer, not_before,"
+	"  not_after, pem, created_at ON certificates"
+	"  BEGIN SELECT RAISE(ABORT, 'a certificate cannot be changed'); END;"
+	"CREATE TRIGGER devices_no_delete BEFORE DELETE ON devices"
+	"  BEGIN SELECT RAISE(ABORT, 'devices cannot be deleted'); END;"
+	"CREATE TRIGGER exports_no_delete BEFORE DELETE ON exports"
+	"  BEGIN SELECT RAISE(ABORT, 'exports cannot be deleted'); END;"
+	"CREATE VIEW certificate_status AS"
+	"  SELECT c.id AS cert_id, c.serial_hex, e.status, e.at_ms, e.note,"
+	"  e.revoke_reason FROM certificates c JOIN cert_events e"
+	"  ON e.id = (SELECT max(id) FROM cert_events WHERE cert_id = c.id);",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] ==
@@ -296,7 +365,7 @@ read_version(struct ledger *l, int *version, char **cause)
 }
 
 st_err
-ledger_migrate(struct ledger *l, char **cause)
+ledger_migrate(struct ledger *l, const char *key_path, char **cause)
 {
 	int version = 0;
 	st_err err;
@@ -315,6 +384,7 @@ ledger_migrate(struct ledger *l, char **cause)
 		    version, LEDGER_SCHEMA_VERSION);
 		goto out;
 	}
+	ledger_keyed_preload(l, key_path);
 	for (int i = version; i < LEDGER_SCHEMA_VERSION; i++) {
 		err = db_exec(l, migrations[i], cause);
 		if (err) {
@@ -332,6 +402,9 @@ ledger_migrate(struct ledger *l, char **cause)
 		if (err)
 			goto out;
 	}
+	err = ledger_keyed_setup(l, key_path, cause);
+	if (err)
+		goto out;
 	err = db_commit(l, cause);
 out:
 	if (err)

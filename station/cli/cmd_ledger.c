@@ -2,11 +2,14 @@
  * station ledger list [--limit N] [--json]
  * station ledger show SERIAL [--json]   (runs with their events, then
  *                                       certificates)
- * station ledger verify [--json]
+ * station ledger verify [--checkpoint MANIFEST] [--json]
+ * station ledger init-key   (the ledger key, before the first open)
  *
  * Read-only views of the ledger for operators, test engineers and
- * auditors.  `verify` exits 0 when the ledger is intact, 1 when tampering
- * or corruption is found (and names the run).
+ * auditors.  `verify` exits 0 when the ledger is intact (and, with
+ * --checkpoint, still extends the chain head an export's manifest
+ * recorded), 1 when tampering, truncation or corruption is found (and
+ * names the table and row).
  */
 #include <inttypes.h>
 #include <jansson.h>
@@ -15,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db/ledger.h"
 #include "station/cli/cmd.h"
@@ -231,11 +235,24 @@ show_device(struct ledger *l, struct view *v, const char *serial, char **cause)
 }
 
 static int
-ledger_verify_cmd(struct station *st, int json)
+ledger_verify_cmd(struct station *st, const char *checkpoint, int json)
 {
 	struct ledger_verify_report rep;
+	struct ledger_checkpoint cp;
 	char *cause = NULL;
-	st_err err = ledger_verify(st->ledger, &rep, &cause);
+	st_err err;
+
+	memset(&rep, 0, sizeof rep);
+	if (checkpoint != NULL) {
+		err = ledger_checkpoint_load(checkpoint, &cp, &cause);
+		if (err) {
+			cmd_print_cause("ledger verify --checkpoint", cause);
+			free(cause);
+			return EXIT_USAGE;
+		}
+	}
+	err = ledger_verify_checkpoint(st->ledger,
+	    checkpoint != NULL ? &cp : NULL, &rep, &cause);
 
 	if (json) {
 		json_t *o = json_object();
@@ -248,6 +265,12 @@ ledger_verify_cmd(struct station *st, int json)
 		    json_integer(rep.runs_checked));
 		json_object_set_new(o, "bad_run_id",
 		    json_integer(rep.bad_run_id));
+		json_object_set_new(o, "entries_checked",
+		    json_integer(rep.entries_checked));
+		json_object_set_new(o, "table",
+		    json_str_or_null(rep.bad_table[0] ? rep.bad_table : NULL));
+		json_object_set_new(o, "row",
+		    json_str_or_null(rep.bad_row[0] ? rep.bad_row : NULL));
 		json_object_set_new(o, "detail",
 		    json_str_or_null(err ? (cause ? cause : rep.detail) : ""));
 		json_out_line(o);
@@ -258,8 +281,10 @@ ledger_verify_cmd(struct station *st, int json)
 		    ledger_problem_name(rep.problem), shown);
 		free(shown);
 	} else {
-		printf("PASS  ledger intact: %" PRId64 " runs in the chain\n",
-		    rep.runs_checked);
+		printf("PASS  ledger intact: %" PRId64
+		       " runs in the chain, %" PRId64 " keyed entries%s\n",
+		    rep.runs_checked, rep.entries_checked,
+		    checkpoint != NULL ? ", extends the checkpoint" : "");
 	}
 	free(cause);
 	if (err == ST_E_MISMATCH)
@@ -270,6 +295,7 @@ ledger_verify_cmd(struct station *st, int json)
 struct ledger_opts {
 	int json;
 	long long limit;
+	const char *checkpoint;
 };
 
 /* Every view takes both options; --limit counts only for `list`. */
@@ -288,6 +314,24 @@ static const struct opt ledger_opt_table[] = {
 	{ .name = NULL },
 };
 
+static const struct opt verify_opt_table[] = {
+	{ .name = "--json",
+	    .kind = OPT_FLAG,
+	    .offset = offsetof(struct ledger_opts, json),
+	    .help = "one JSON object per line" },
+	{ .name = "--checkpoint",
+	    .kind = OPT_STRING,
+	    .value = "MANIFEST",
+	    .offset = offsetof(struct ledger_opts, checkpoint),
+	    .help = "an export's manifest: the ledger must extend its chain "
+		    "head" },
+	{ .name = NULL },
+};
+
+static const struct opt init_key_opt_table[] = {
+	{ .name = NULL },
+};
+
 static const struct opt_template ledger_template[] = {
 	{ .sub = "list", .opts = ledger_opt_table },
 	{ .sub = "show",
@@ -295,9 +339,58 @@ static const struct opt_template ledger_template[] = {
 	    .lower = 1,
 	    .upper = 1,
 	    .args = "SERIAL" },
-	{ .sub = "verify", .opts = ledger_opt_table },
+	{ .sub = "verify", .opts = verify_opt_table },
+	{ .sub = "init-key", .opts = init_key_opt_table },
 	{ .opts = NULL },
 };
+
+/*
+ * Make the ledger key where the configuration says ([ledger] key_file,
+ * else the default beside the ledger's directory), before the station
+ * first opens its ledger (which would make it too): for an administrator
+ * who wants to back it up first.  The ledger is not opened; an existing
+ * key or ledger is left alone (exit 1).
+ */
+static int
+ledger_init_key(const struct station_opts *so)
+{
+	struct config *cfg = NULL;
+	char *cause = NULL, *key = NULL, *shown;
+	int rc = EXIT_PASS;
+	st_err err = ST_OK;
+
+	if (so->config_path != NULL)
+		err = config_load(so->config_path, &cfg, &cause);
+	else
+		cfg = config_default(NULL);
+	if (err == ST_OK) {
+		key = cfg->ledger_key_path ?
+		    xstrdup(cfg->ledger_key_path) :
+		    ledger_key_default_path(cfg->ledger_path);
+		if (access(cfg->ledger_path, F_OK) == 0)
+			err = st_fail(&cause, ST_E_EXISTS,
+			    "the ledger %s exists: its key was made with it; "
+			    "a lost key is restored from its backup "
+			    "(docs/admin.md)",
+			    cfg->ledger_path);
+		else
+			err = ledger_key_init(key, cfg->ledger_path, &cause);
+	}
+	if (err) {
+		cmd_print_cause("ledger init-key", cause);
+		rc = err == ST_E_EXISTS ? EXIT_FAIL : EXIT_STATION;
+	} else {
+		shown = text_show(key, 4096);
+		printf("ledger key made: %s (mode 0600); back it up now "
+		       "(docs/admin.md)\n",
+		    shown);
+		free(shown);
+	}
+	free(key);
+	free(cause);
+	config_free(cfg);
+	return rc;
+}
 
 static int
 cmd_ledger_exec(const struct station_opts *so, int argc, char **argv)
@@ -317,6 +410,8 @@ cmd_ledger_exec(const struct station_opts *so, int argc, char **argv)
 	sub = argv[1];
 	serial = args.arg[0];
 	v.json = o.json;
+	if (strcmp(sub, "init-key") == 0)
+		return ledger_init_key(so);
 	rc = cmd_open_ledger(so, &st);
 	if (rc != EXIT_PASS)
 		return rc;
@@ -336,7 +431,7 @@ cmd_ledger_exec(const struct station_opts *so, int argc, char **argv)
 			rc = EXIT_FAIL;
 		}
 	} else {
-		rc = ledger_verify_cmd(st, v.json);
+		rc = ledger_verify_cmd(st, o.checkpoint, v.json);
 	}
 	if (err) {
 		char *what = xasprintf("ledger %s", sub);
@@ -352,9 +447,9 @@ cmd_ledger_exec(const struct station_opts *so, int argc, char **argv)
 
 const struct cmd_entry cmd_ledger_entry = {
 	.name = "ledger",
-	.args =
-	    "list [--limit N] [--json] | show SERIAL [--json] | verify [--json]",
-	.summary = "show runs and certificates; verify the hash chain",
+	.args = "list [--limit N] [--json] | show SERIAL [--json] | "
+		"verify [--checkpoint MANIFEST] [--json] | init-key",
+	.summary = "show runs and certificates; verify the keyed chain",
 	.options = ledger_template,
 	.exec = cmd_ledger_exec,
 };

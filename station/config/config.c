@@ -93,6 +93,7 @@ config_free(struct config *cfg)
 	free(cfg->station_id);
 	free(cfg->home);
 	free(cfg->ledger_path);
+	free(cfg->ledger_key_path);
 	free(cfg->operator_id);
 	free(cfg->serial_pattern);
 	free(cfg->ca_backend);

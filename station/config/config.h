@@ -12,6 +12,7 @@
  *	[broker]         host, port, ca, server_name   (optional)
  *	[fleet]          url, ca, password_file, password_env, timeout_ms
  *	                 (optional; docs/fleet.md)
+ *	[ledger]         key_file: the ledger key (db/ledger.h; optional)
  *	[profile NAME]   any number; see struct profile
  *	[slot N]         fixture slots: device, profile (optional)
  *
@@ -80,13 +81,16 @@ struct config_slot {
 };
 
 struct config {
-	char *path;	   /* the file loaded; NULL for the defaults */
-	int demo;	   /* the embedded defaults, asked for by demo mode
-	             (config_find): a TEST CA and a station that says so */
-	char *station_id;  /* [A-Za-z0-9._-]{1,32} */
-	char *home;	   /* state directory */
-	char *ledger_path; /* resolved; default <home>/ledger.db */
-	char *operator_id; /* default operator; NULL if none */
+	char *path;	       /* the file loaded; NULL for the defaults */
+	int demo;	       /* the embedded defaults, asked for by demo mode
+	                          (config_find): a TEST CA and a station that
+	                          says so */
+	char *station_id;      /* [A-Za-z0-9._-]{1,32} */
+	char *home;	       /* state directory */
+	char *ledger_path;     /* resolved; default <home>/ledger.db */
+	char *ledger_key_path; /* [ledger] key_file, resolved; NULL: the
+	                          default (ledger_key_default_path) */
+	char *operator_id;     /* default operator; NULL if none */
 	enum log_level log_level; /* default warn; the caller applies it */
 	int step_timeout_ms;	  /* default deadline of a pipeline step */
 	int clock_skew_s;     /* clock difference tolerated between the station

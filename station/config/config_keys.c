@@ -333,6 +333,13 @@ const struct config_key config_broker_keys[] = {
 	{ .name = NULL },
 };
 
+/* [ledger] */
+
+const struct config_key config_ledger_keys[] = {
+	{ .name = "key_file", .type = CONFIG_STRING, LOAD(ledger_key) },
+	{ .name = NULL },
+};
+
 /* [slot N] */
 
 const struct config_key config_slot_keys[] = {

@@ -155,6 +155,8 @@ section_begin(struct config_load *ld, const char *start)
 		single_begin(ld, &ld->broker_line, SECT_BROKER);
 	else if (strcmp(name, "fleet") == 0)
 		single_begin(ld, &ld->fleet_line, SECT_FLEET);
+	else if (strcmp(name, "ledger") == 0)
+		single_begin(ld, &ld->ledger_line, SECT_LEDGER);
 	else if (strncmp(name, "profile ", 8) == 0)
 		profile_begin(ld, name + 8);
 	else if (strncmp(name, "slot ", 5) == 0)
@@ -162,7 +164,8 @@ section_begin(struct config_load *ld, const char *start)
 	else
 		ld_fail(ld, ld->rd.line,
 		    "[%s]: unknown section (expected "
-		    "[station], [ca], [broker], [fleet], [profile NAME] or "
+		    "[station], [ca], [broker], [fleet], [ledger], "
+		    "[profile NAME] or "
 		    "[slot N])",
 		    name);
 }
@@ -193,6 +196,8 @@ section_keys(enum config_section kind)
 		return config_ca_keys;
 	case SECT_BROKER:
 		return config_broker_keys;
+	case SECT_LEDGER:
+		return config_ledger_keys;
 	case SECT_PROFILE:
 		return config_profile_keys;
 	case SECT_SLOT:
@@ -318,6 +323,9 @@ ld_finish(struct config_load *ld)
 	cfg->home = xstrdup(config_default_home(ld->home));
 	cfg->ledger_path =
 	    config_path_join(cfg->home, ld->ledger ? ld->ledger : "ledger.db");
+	if (ld->ledger_key)
+		cfg->ledger_key_path =
+		    config_path_join(cfg->home, ld->ledger_key);
 	cfg->ca_dir =
 	    config_path_join(cfg->home, ld->ca_dir ? ld->ca_dir : "ca");
 	if (ld->ca_root)
@@ -461,6 +469,7 @@ out:
 	config_profile_notes_free(&ld);
 	free(ld.home);
 	free(ld.ledger);
+	free(ld.ledger_key);
 	free(ld.ca_dir);
 	free(ld.ca_root);
 	free(ld.broker_ca);

@@ -21,6 +21,7 @@ enum config_section {
 	SECT_STATION,
 	SECT_CA,
 	SECT_BROKER,
+	SECT_LEDGER,
 	SECT_PROFILE,
 	SECT_SLOT,
 	SECT_FLEET,
@@ -53,12 +54,12 @@ struct config_load {
 	size_t cur;	  /* index of the current profile or slot */
 	int key_line[CONFIG_KEYS_MAX]; /* where each key of this section was
 	                                  set; 0 = not yet */
-	int station_line, ca_line, broker_line, fleet_line;
+	int station_line, ca_line, broker_line, fleet_line, ledger_line;
 	int *profile_lines; /* header line of each profile */
 	int broker_host_line, broker_ca_line;
 
 	/* Paths as written, resolved against home once the file is read. */
-	char *home, *ledger, *ca_dir, *ca_root, *broker_ca;
+	char *home, *ledger, *ca_dir, *ca_root, *broker_ca, *ledger_key;
 	char *fleet_ca, *fleet_password_file;
 
 	struct config_tmpl *tmpls; /* every template seen, in file order */
@@ -120,6 +121,7 @@ st_err config_ca_setting(struct config_load *ld, const struct ca_key *key,
 extern const struct config_key config_station_keys[];
 extern const struct config_key config_ca_keys[];
 extern const struct config_key config_broker_keys[];
+extern const struct config_key config_ledger_keys[];
 extern const struct config_key config_slot_keys[];
 extern const struct config_key config_fleet_keys[];
 extern const struct config_key config_profile_keys[];

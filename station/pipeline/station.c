@@ -77,7 +77,8 @@ open_ledger_only(struct station *st, char **cause)
 			"is the configuration's [station] home right?" :
 			"in demo mode the home is $STATION_HOME or ./var: "
 			"is it set right?");
-	err = ledger_open(st->cfg->ledger_path, &st->ledger, cause);
+	err = ledger_open_key(st->cfg->ledger_path, st->cfg->ledger_key_path,
+	    &st->ledger, cause);
 	if (err)
 		return st_wrap(cause, err, "opening the ledger %s",
 		    st->cfg->ledger_path);
@@ -129,7 +130,8 @@ station_open(const struct station_opts *opts, struct station **out,
 	err = owner_acquire(st->cfg->home, &st->owner, cause);
 	if (err)
 		goto fail;
-	err = ledger_open(st->cfg->ledger_path, &st->ledger, cause);
+	err = ledger_open_key(st->cfg->ledger_path, st->cfg->ledger_key_path,
+	    &st->ledger, cause);
 	if (err) {
 		st_wrap(cause, err, "opening the ledger %s",
 		    st->cfg->ledger_path);

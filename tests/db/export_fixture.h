@@ -51,10 +51,10 @@ static inline int
 xfx_teardown(void **state)
 {
 	struct xfx *f = *state;
-	char cmd[128];
+	char cmd[256];
 
 	ledger_close(f->l);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s-key'", f->dir, f->dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", f->dir);
 	free(f);

@@ -43,6 +43,19 @@ fixture_setup(void **state)
 	return 0;
 }
 
+/* The ledger key a scratch ledger in `dir` got by default (beside the
+ * directory: ledger_key_default_path). */
+static inline void
+fixture_key_remove(const char *dir)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof p, "%s-key/ledger.key", dir);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-key", dir);
+	rmdir(p);
+}
+
 static inline int
 fixture_teardown(void **state)
 {
@@ -63,6 +76,7 @@ fixture_teardown(void **state)
 	if (d)
 		closedir(d);
 	rmdir(f->dir);
+	fixture_key_remove(f->dir);
 	free(f);
 	return 0;
 }
@@ -75,6 +89,38 @@ raw_sql(const char *path, const char *sql)
 	sqlite3 *db = NULL;
 	int rc = sqlite3_open(path, &db);
 
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc;
+}
+
+/* As an attacker with the file would: drop every trigger first (the
+ * append-only guards and the keyed chain's), then run `sql`.  Returns the
+ * sqlite3 result code. */
+static inline int
+raw_tamper(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_open(path, &db);
+
+	while (rc == SQLITE_OK) {
+		char *drop = NULL;
+
+		rc = sqlite3_prepare_v2(db,
+		    "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+		    " LIMIT 1",
+		    -1, &st, NULL);
+		if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+			drop = sqlite3_mprintf("DROP TRIGGER \"%w\"",
+			    (const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+		if (drop == NULL)
+			break;
+		rc = sqlite3_exec(db, drop, NULL, NULL, NULL);
+		sqlite3_free(drop);
+	}
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 	sqlite3_close(db);

@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 
+#include "station/util/xalloc.h"
 #include "tests/db/ledger_fixture.h"
 
 /* ---- an independent implementation of the serialization in ledger.h ---- */
@@ -125,7 +126,7 @@ expect_tamper(struct fixture *f, const char *sql, enum ledger_problem p,
 
 	ledger_close(f->l);
 	f->l = NULL;
-	assert_int_equal(raw_sql(f->path, sql), SQLITE_OK);
+	assert_int_equal(raw_tamper(f->path, sql), SQLITE_OK);
 	assert_int_equal(ledger_open(f->path, &f->l, NULL), ST_OK);
 	assert_int_equal(ledger_verify(f->l, &r, &cause), ST_E_MISMATCH);
 	assert_int_equal(r.problem, p);
@@ -265,7 +266,7 @@ test_verify_catches_edited_run(void **state)
 	char sql[256];
 
 	snprintf(sql, sizeof sql,
-	    "DROP TRIGGER runs_finished_immutable;"
+	    "DROP TRIGGER IF EXISTS runs_finished_immutable;"
 	    "UPDATE runs SET reason = 'all fine' WHERE id = %lld;",
 	    (long long)first + 3);
 	expect_tamper(f, sql, LEDGER_EDITED, first + 3, -1);
@@ -280,7 +281,7 @@ test_verify_catches_deleted_run(void **state)
 	char sql[256];
 
 	snprintf(sql, sizeof sql,
-	    "DROP TRIGGER runs_no_delete;"
+	    "DROP TRIGGER IF EXISTS runs_no_delete;"
 	    "DELETE FROM runs WHERE id = %lld;",
 	    (long long)first + 2);
 	/* Named by the run that follows the gap. */
@@ -296,7 +297,7 @@ test_verify_catches_deleted_newest_runs(void **state)
 	char sql[256];
 
 	snprintf(sql, sizeof sql,
-	    "DROP TRIGGER runs_no_delete;"
+	    "DROP TRIGGER IF EXISTS runs_no_delete;"
 	    "DELETE FROM runs WHERE id >= %lld;",
 	    (long long)first + 4);
 	expect_tamper(f, sql, LEDGER_DELETED, 0, -1);
@@ -318,7 +319,7 @@ test_verify_catches_swapped_rows(void **state)
 
 	/* chain_seq is UNIQUE: park the pair at negative positions first. */
 	snprintf(sql, sizeof sql,
-	    "DROP TRIGGER runs_finished_immutable;"
+	    "DROP TRIGGER IF EXISTS runs_finished_immutable;"
 	    "CREATE TEMP TABLE t AS SELECT * FROM runs WHERE id IN (%lld, "
 	    "%lld);"
 	    "UPDATE runs SET chain_seq = -chain_seq WHERE id IN (%lld, %lld);"
@@ -340,7 +341,7 @@ test_verify_catches_reordered_runs(void **state)
 	char sql[512];
 
 	snprintf(sql, sizeof sql,
-	    "DROP TRIGGER runs_finished_immutable;"
+	    "DROP TRIGGER IF EXISTS runs_finished_immutable;"
 	    "UPDATE runs SET chain_seq = -chain_seq WHERE id IN (%lld, %lld);"
 	    "UPDATE runs SET chain_seq = (SELECT -chain_seq FROM runs r2"
 	    "  WHERE r2.id = (%lld + %lld - runs.id)) WHERE id IN (%lld, "
@@ -362,6 +363,135 @@ test_verify_catches_unchained_run(void **state)
 	    " ended_at, result) VALUES (77, 'st-01', 0, 'tcp:x:1', 1, 2, "
 	    "'PASS');",
 	    LEDGER_UNCHAINED, 77, -1);
+}
+
+/*
+ * The attack the run chain alone cannot catch: a run changed, then every
+ * row_hash, prev_hash and the head recomputed with the documented
+ * (unkeyed) encoding.  The run chain then verifies in full; the keyed
+ * chain names the run, since its MAC needs the key.
+ */
+static void
+test_recomputed_run_chain_is_caught_by_the_key(void **state)
+{
+	struct fixture *f = *state;
+	int64_t first = finished_runs(f->l, 6);
+	struct ledger_verify_report r;
+	char prev[65], hash[65], *sql, *cause = NULL, row[24];
+
+	ledger_close(f->l);
+	f->l = NULL;
+	sql = xasprintf("UPDATE runs SET reason = 'all fine' WHERE id = %lld",
+	    (long long)first + 3);
+	assert_int_equal(raw_tamper(f->path, sql), SQLITE_OK);
+	free(sql);
+	memset(prev, '0', 64);
+	prev[64] = '\0';
+	for (int64_t id = first; id < first + 6; id++) {
+		struct run_record rec;
+
+		assert_int_equal(ledger_open(f->path, &f->l, NULL), ST_OK);
+		assert_int_equal(ledger_run_get(f->l, id, &rec, NULL), ST_OK);
+		ledger_close(f->l);
+		f->l = NULL;
+		free(rec.prev_hash);
+		rec.prev_hash = strdup(prev);
+		expected_hash(&rec, hash);
+		sql = xasprintf("UPDATE runs SET prev_hash = '%s', row_hash ="
+				" '%s' WHERE id = %lld;"
+				"UPDATE chain_head SET hash = '%s';",
+		    prev, hash, (long long)id, hash);
+		assert_int_equal(raw_tamper(f->path, sql), SQLITE_OK);
+		free(sql);
+		memcpy(prev, hash, sizeof prev);
+		ledger_run_record_clear(&rec);
+	}
+	assert_int_equal(ledger_open(f->path, &f->l, NULL), ST_OK);
+	assert_int_equal(ledger_verify(f->l, &r, &cause), ST_E_MISMATCH);
+	assert_int_equal(r.runs_checked, 6); /* the run chain fooled */
+	assert_int_equal(r.problem, LEDGER_EDITED);
+	assert_string_equal(r.bad_table, "runs");
+	snprintf(row, sizeof row, "%lld", (long long)first + 3);
+	assert_string_equal(r.bad_row, row);
+	assert_int_equal(r.bad_run_id, first + 3);
+	assert_non_null(strstr(cause, "keyed chain entry"));
+	free(cause);
+}
+
+/* Back to a ledger of schema 9 (before the keyed chain), as a station of
+ * that version left it: no chain_log, no cert_events, its triggers. */
+#define BEFORE_KEYED_CHAIN \
+	"DROP VIEW certificate_status; DROP TABLE cert_events;" \
+	"DROP TABLE chain_log;" \
+	"CREATE TRIGGER runs_finished_immutable BEFORE UPDATE ON runs" \
+	" WHEN OLD.row_hash IS NOT NULL" \
+	" BEGIN SELECT RAISE(ABORT, 'no'); END;" \
+	"PRAGMA user_version = 9;"
+
+/* An older ledger is sealed at its first open: its run chain verified,
+ * its head recorded as keyed entry 1, then one entry per row. */
+static void
+test_older_ledger_is_sealed_from_its_run_chain_head(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_verify_report r;
+	int64_t n = 0, rows = 0, head_seq = 0, genesis = 0;
+
+	finished_runs(f->l, 5);
+	ledger_close(f->l);
+	f->l = NULL;
+	assert_int_equal(raw_tamper(f->path, BEFORE_KEYED_CHAIN), SQLITE_OK);
+	assert_int_equal(ledger_open(f->path, &f->l, NULL), ST_OK);
+	assert_int_equal(ledger_verify(f->l, &r, NULL), ST_OK);
+	assert_int_equal(raw_int(f->path,
+			     "SELECT count(*) FROM chain_log c, chain_head h"
+			     " WHERE c.seq = 1 AND c.tbl = 'genesis' AND"
+			     " c.row_key = CAST(h.seq AS TEXT) AND"
+			     " c.digest = h.hash",
+			     &genesis),
+	    SQLITE_OK);
+	assert_int_equal(genesis, 1);
+	assert_int_equal(raw_int(f->path, "SELECT seq FROM chain_head",
+			     &head_seq),
+	    SQLITE_OK);
+	assert_int_equal(head_seq, 5);
+	/* 5 runs, their devices: one entry per row, none yet for writes. */
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM chain_log", &n),
+	    SQLITE_OK);
+	assert_int_equal(raw_int(f->path,
+			     "SELECT (SELECT count(*) FROM runs) +"
+			     " (SELECT count(*) FROM run_events) +"
+			     " (SELECT count(*) FROM devices)",
+			     &rows),
+	    SQLITE_OK);
+	assert_int_equal(n, rows + 1);
+}
+
+/* An older ledger whose run chain does not verify is not sealed: the
+ * station stops, naming the run, and the file stays as it was. */
+static void
+test_tampered_older_ledger_is_not_sealed(void **state)
+{
+	struct fixture *f = *state;
+	int64_t first = finished_runs(f->l, 4), v = 0;
+	char *sql = xasprintf(
+	    "UPDATE runs SET reason = 'fine' WHERE id = %lld;" BEFORE_KEYED_CHAIN,
+	    (long long)first + 1);
+	char *cause = NULL, name[32];
+
+	ledger_close(f->l);
+	f->l = NULL;
+	assert_int_equal(raw_tamper(f->path, sql), SQLITE_OK);
+	free(sql);
+	assert_int_equal(ledger_open(f->path, &f->l, &cause), ST_E_MISMATCH);
+	assert_null(f->l);
+	snprintf(name, sizeof name, "run %lld", (long long)first + 1);
+	assert_non_null(strstr(cause, name));
+	assert_non_null(strstr(cause, "not sealed"));
+	free(cause);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version", &v),
+	    SQLITE_OK);
+	assert_int_equal(v, 9);
 }
 
 /* The chain survives close/reopen and keeps growing from where it was. */
@@ -400,6 +530,9 @@ main(void)
 		T(test_verify_catches_reordered_runs),
 		T(test_verify_catches_unchained_run),
 		T(test_chain_intact_after_reopen),
+		T(test_recomputed_run_chain_is_caught_by_the_key),
+		T(test_older_ledger_is_sealed_from_its_run_chain_head),
+		T(test_tampered_older_ledger_is_not_sealed),
 #undef T
 	};
 

@@ -34,9 +34,16 @@ station_home_new(const char *sub)
 void
 station_home_free(struct station_home *h)
 {
+	char *key;
+
 	if (h == NULL)
 		return;
 	scratch_rmtree(h->dir);
+	/* The ledger key a home that is the scratch directory itself got
+	 * beside it (ledger_key_default_path). */
+	key = xasprintf("%s-key", h->dir);
+	scratch_rmtree(key);
+	free(key);
 	free(h->dir);
 	free(h->home);
 	free(h->config);
