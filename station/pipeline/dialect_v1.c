@@ -20,9 +20,12 @@ v1_connect(struct run *r, struct transport *t)
 	 * step_timeout_ms says, not a fixed count of attempts: the client
 	 * retransmits until the step's deadline, which ends every call. */
 	client_opts_default(&o);
-	attempts = r->st->cfg->step_timeout_ms / o.reply_timeout_ms;
-	if (attempts - 1 > o.retries)
-		o.retries = attempts - 1;
+	/* A lone scan's probe (line_locate) has no station: defaults. */
+	if (r->st != NULL) {
+		attempts = r->st->cfg->step_timeout_ms / o.reply_timeout_ms;
+		if (attempts - 1 > o.retries)
+			o.retries = attempts - 1;
+	}
 	r->client = client_new(t, &o);
 	return ST_OK;
 }
