@@ -197,6 +197,24 @@ SOAK_RUNS   ?= 1000
 REL_ENV = STATION_BIN=$(CURDIR)/$(BUILD)/bin/station \
           DEVSIM_BIN=$(CURDIR)/$(BUILD)/bin/devsim STATION_SRCDIR=$(CURDIR)
 .PHONY: crash-test soak
+# The power-cut shim (LD_PRELOAD) and the tiny program it is tested on,
+# built beside the tests that use them (tests/reliability/powercut/).
+# The shim builds paths into PATH_MAX buffers; a longer one is outside
+# any test tree, hence -Wno-format-truncation.
+POWERCUT := $(BUILD)/tests/reliability/powercut
+POWERCUT_OBJS := $(POWERCUT)/powercut.o
+$(POWERCUT)/libpowercut.so: tests/reliability/powercut/shim.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  SO      $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-format-truncation -fPIC -shared -o $@ $< -ldl
+$(POWERCUT)/tiny: tests/reliability/powercut/tiny.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $<
+POWERCUT_TESTS := $(BUILD)/tests/reliability/test_powercut \
+                  $(BUILD)/tests/reliability/test_crash
+$(POWERCUT_TESTS): TEST_EXTRA_OBJS := $(POWERCUT_OBJS)
+$(POWERCUT_TESTS): $(POWERCUT_OBJS) $(POWERCUT)/libpowercut.so $(POWERCUT)/tiny
 crash-test: deps all
 	$(Q)$(REL_ENV) CRASH_KILLS=$(CRASH_KILLS) CRASH_BAUD=921600 \
 	    CRASH_REPORT=$(BUILD)/crash-report.txt \
