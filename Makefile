@@ -189,10 +189,13 @@ check-asan: deps
 
 # ---- Reliability harnesses (docs/reliability.md) ---------------------------
 # make crash-test CRASH_KILLS=N  SIGKILL the station N times mid-run (1000)
+# make crash-test POWER=1 CRASH_CUTS=N
+#                                N power cuts: unsynced writes dropped (1000)
 # make soak SOAK_RUNS=N          N provisioning runs over faulty lines (1000)
-# make check runs small versions of both (30 kills, 20 runs).  Summaries go
+# make check runs small versions of all three (30 kills, 20 cuts, 20 runs).  Summaries go
 # to $(BUILD)/crash-report.txt and $(BUILD)/soak-report.txt.
 CRASH_KILLS ?= 1000
+CRASH_CUTS  ?= 1000
 SOAK_RUNS   ?= 1000
 REL_ENV = STATION_BIN=$(CURDIR)/$(BUILD)/bin/station \
           DEVSIM_BIN=$(CURDIR)/$(BUILD)/bin/devsim STATION_SRCDIR=$(CURDIR)
@@ -216,9 +219,15 @@ POWERCUT_TESTS := $(BUILD)/tests/reliability/test_powercut \
 $(POWERCUT_TESTS): TEST_EXTRA_OBJS := $(POWERCUT_OBJS)
 $(POWERCUT_TESTS): $(POWERCUT_OBJS) $(POWERCUT)/libpowercut.so $(POWERCUT)/tiny
 crash-test: deps all
-	$(Q)$(REL_ENV) CRASH_KILLS=$(CRASH_KILLS) CRASH_BAUD=921600 \
+ifeq ($(POWER),1)
+	$(Q)$(REL_ENV) CRASH_ONLY=power CRASH_CUTS=$(CRASH_CUTS) \
 	    CRASH_REPORT=$(BUILD)/crash-report.txt \
 	    $(BUILD)/tests/reliability/test_crash
+else
+	$(Q)$(REL_ENV) CRASH_ONLY=kill CRASH_KILLS=$(CRASH_KILLS) CRASH_BAUD=921600 \
+	    CRASH_REPORT=$(BUILD)/crash-report.txt \
+	    $(BUILD)/tests/reliability/test_crash
+endif
 soak: deps all
 	$(Q)$(REL_ENV) SOAK_RUNS=$(SOAK_RUNS) \
 	    SOAK_REPORT=$(BUILD)/soak-report.txt \

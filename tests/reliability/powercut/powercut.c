@@ -117,6 +117,18 @@ powercut_was_cut(const struct powercut *pc)
 	return cut;
 }
 
+long
+powercut_writes(const struct powercut *pc)
+{
+	char *p = xasprintf("%s/count", pc->state);
+	char *text = scratch_read(p);
+	long n = text ? strtol(text, NULL, 10) : 0;
+
+	free(text);
+	free(p);
+	return n;
+}
+
 /* The writes log: the last write no sync covered whose file is in the
  * durable image (caller frees *rel); 0 if there is none. */
 static int

@@ -33,6 +33,9 @@ void powercut_disarm(void);
 
 /* Whether the shim cut a process at the write count. */
 int powercut_was_cut(const struct powercut *pc);
+/* Writes the shim counted in this epoch (only while armed with a
+ * cut_at_write: arm with one beyond reach to count a whole epoch). */
+long powercut_writes(const struct powercut *pc);
 
 /*
  * The cut, once every process of the epoch is dead: the tree becomes the
