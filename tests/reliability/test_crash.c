@@ -324,7 +324,7 @@ check_exports(const char *dir, int settled)
 
 	if (d == NULL)
 		return 0; /* no export has made it to the disk yet */
-	while ((de = readdir(d)) != NULL) {
+	for (de = readdir(d); de != NULL; de = readdir(d)) {
 		const char *name = de->d_name;
 		size_t len = strlen(name);
 		char *path = xasprintf("%s/%s", dir, name);

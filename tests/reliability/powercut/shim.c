@@ -244,7 +244,7 @@ remove_tree(const char *path)
 		unlink(path);
 		return;
 	}
-	while ((de = readdir(d)) != NULL) {
+	for (de = readdir(d); de != NULL; de = readdir(d)) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
@@ -266,7 +266,7 @@ copy_tree(const char *from, const char *to)
 	if (d == NULL)
 		return;
 	mkdir(to, 0700);
-	while ((de = readdir(d)) != NULL) {
+	for (de = readdir(d); de != NULL; de = readdir(d)) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
