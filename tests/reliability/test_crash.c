@@ -265,6 +265,200 @@ test_random_kills_leave_ledger_ca_and_device_consistent(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* ---- Two batches sharing the ledger -------------------------------------
+ * Two `station batch` processes, two slots each, four devices, one ledger
+ * and one local CA; a SIGKILL for one of them or both at a random instant,
+ * a pause, then every check for every device; then both batches again to
+ * the end: each device ends with exactly one live certificate, the one
+ * it holds, and the CA's revoked list agrees with the ledger.
+ */
+#define NDEV 4
+
+struct multi {
+	struct station_env *e;
+	struct devsim_proc *d[NDEV];
+	char serial[NDEV][32];
+	char *fixture[2], *scans[2];
+};
+
+static void
+multi_start(struct multi *m, long lifetime)
+{
+	char life[32];
+
+	snprintf(life, sizeof life, "%ld", lifetime);
+	m->e = station_env_new(10000, NULL);
+	assert_non_null(m->e);
+	for (int i = 0; i < NDEV; i++) {
+		char keygen[16];
+		const char *args[] = { "--serial", m->serial[i], "--keygen-ms",
+			keygen, "--sign-ms", "3", "--lifetime", life, NULL };
+
+		snprintf(m->serial[i], sizeof m->serial[i], "CRASH-B%d", i + 1);
+		snprintf(keygen, sizeof keygen, "%ld", 5 + lrand48() % 30);
+		m->d[i] = devsim_proc_start(args);
+		assert_non_null(m->d[i]);
+	}
+	for (int b = 0; b < 2; b++) {
+		char *name = xasprintf("line-%d.ini", b + 1);
+		char *fx = xasprintf("[fixture]\nname = line-%d\n\n"
+				     "[slot 1]\nlabel = S1\ndevice = %s\n\n"
+				     "[slot 2]\nlabel = S2\ndevice = %s\n",
+		    b + 1, m->d[2 * b]->uri, m->d[2 * b + 1]->uri);
+		char *sc = xasprintf("%s S1\n%s S2\n", m->serial[2 * b],
+		    m->serial[2 * b + 1]);
+
+		m->fixture[b] = scratch_write(m->e->dir, name, fx, 0600);
+		free(name);
+		name = xasprintf("scans-%d.txt", b + 1);
+		m->scans[b] = scratch_write(m->e->dir, name, sc, 0600);
+		free(name);
+		free(fx);
+		free(sc);
+	}
+}
+
+static void
+multi_stop(struct multi *m)
+{
+	for (int i = 0; i < NDEV; i++)
+		devsim_proc_stop(m->d[i]);
+	for (int b = 0; b < 2; b++) {
+		free(m->fixture[b]);
+		free(m->scans[b]);
+	}
+	station_env_free(m->e);
+}
+
+static pid_t
+spawn_batch(const struct multi *m, int b)
+{
+	const char *args[] = { "batch", "--fixture", m->fixture[b], "--input",
+		m->scans[b], NULL };
+
+	return station_env_spawn(m->e, args, NULL, NULL, NULL);
+}
+
+/* Both batches to the end: each must exit 0 (every device PASS). */
+static int
+multi_run_both(const struct multi *m)
+{
+	pid_t p0 = spawn_batch(m, 0), p1 = spawn_batch(m, 1);
+	int r0 = proc_wait_ms(p0, 60000), r1 = proc_wait_ms(p1, 60000);
+	int bad = 0;
+
+	for (int b = 0; b < 2; b++)
+		if ((b ? r1 : r0) != 0) {
+			fprintf(stderr, "check: batch %d exited %d\n", b + 1,
+			    b ? r1 : r0);
+			bad++;
+		}
+	return bad;
+}
+
+static int
+multi_checks(const struct multi *m, int want_one_live)
+{
+	int bad = 0;
+
+	bad += check_ledger_intact(m->e->ledger);
+	bad += check_no_running(m->e->ledger);
+	bad += check_ca_index_recorded(m->e->ledger, m->e->ca_dir);
+	for (int i = 0; i < NDEV; i++)
+		bad += check_device(m->e->ledger, m->serial[i], m->d[i]->uri,
+		    want_one_live);
+	bad += check_ca_revoked_agrees(m->e->ledger, m->e->ca_dir);
+	return bad;
+}
+
+/* One kill of one batch or both, and everything checked after it. */
+static int
+multi_kill_once(const struct multi *m, long max_delay_us, long *victims)
+{
+	const char *recover[] = { "recover", NULL };
+	const char *verify[] = { "ledger", "verify", NULL };
+	pid_t pid[2];
+	int who = (int)(lrand48() % 3); /* batch 1, batch 2, both */
+	int bad = 0;
+
+	pid[0] = spawn_batch(m, 0);
+	pid[1] = spawn_batch(m, 1);
+	sleep_us((long)(drand48() * (double)max_delay_us));
+	for (int b = 0; b < 2; b++) {
+		if (who == b || who == 2)
+			kill(pid[b], SIGKILL);
+	}
+	victims[who]++;
+	for (int b = 0; b < 2; b++) {
+		int rc = proc_wait_ms(pid[b], 60000);
+
+		/* The batch not killed must finish its devices: PASS. */
+		if (who != b && who != 2 && rc != 0) {
+			fprintf(stderr,
+			    "check: batch %d (not killed) exited %d\n", b + 1,
+			    rc);
+			bad++;
+		}
+	}
+	/* A pause before the next start: devices finish what the dead
+	 * sessions left them doing, and stale states have time to show. */
+	sleep_us((long)(drand48() * 300000));
+	bad += check_ledger_intact(m->e->ledger);
+	if (station_env_run(m->e, recover, NULL) != 0) {
+		fprintf(stderr, "check: station recover failed\n");
+		bad++;
+	}
+	if (station_env_run(m->e, verify, NULL) != 0) {
+		fprintf(stderr, "check: station ledger verify failed\n");
+		bad++;
+	}
+	bad += multi_checks(m, 0);
+	bad += multi_run_both(m);
+	bad += multi_checks(m, 1);
+	return bad;
+}
+
+static void
+test_kills_of_two_batches_sharing_a_ledger_leave_all_consistent(void **state)
+{
+	(void)state;
+	long kills = test_env_long("CRASH_BATCH_KILLS", 8);
+	long seed = test_env_long("CRASH_SEED", (long)time(NULL));
+	const char *only = getenv("CRASH_ONLY");
+	long victims[3] = { 0 };
+	struct multi m = { 0 };
+	long run_us = 0;
+	int bad = 0;
+
+	if (only && strcmp(only, "kill") != 0)
+		skip();
+	srand48(seed);
+	multi_start(&m, kills * 6 + 120);
+	for (int i = 0; i < 2; i++) {
+		uint64_t t = clock_now_ms();
+
+		assert_int_equal(multi_run_both(&m), 0);
+		if ((long)(clock_now_ms() - t) * 1000 > run_us)
+			run_us = (long)(clock_now_ms() - t) * 1000;
+	}
+	assert_int_equal(multi_checks(&m, 1), 0);
+	for (long i = 0; i < kills; i++) {
+		int b = multi_kill_once(&m, run_us + run_us / 10, victims);
+
+		if (b)
+			fprintf(stderr, "batch kill %ld: %d inconsistencies\n",
+			    i, b);
+		bad += b;
+	}
+	fprintf(stderr,
+	    "two batches, %d devices: %ld kills (seed %ld; batch 1 %ld, "
+	    "batch 2 %ld, both %ld), delays 0..%ld ms, %d inconsistencies\n",
+	    NDEV, kills, seed, victims[0], victims[1], victims[2],
+	    (run_us + run_us / 10) / 1000, bad);
+	multi_stop(&m);
+	assert_int_equal(bad, 0);
+}
+
 /* ---- Power cuts ---------------------------------------------------------
  * The same checks after a power cut instead of a kill: the station's home
  * (ledger, WAL and -shm, the local CA with its issuance log, the export
@@ -428,6 +622,25 @@ kill_group(pid_t pid)
 		sleep_us(1000);
 }
 
+/* Run the station to its end; on failure its stderr is shown. */
+static int
+run_logged(const struct station_env *e, const char *const *args)
+{
+	char *err = xasprintf("%s/stderr.txt", e->dir);
+	pid_t pid = station_env_spawn(e, args, NULL, err, NULL);
+	int rc = pid < 0 ? -1 : proc_wait_ms(pid, 60000);
+
+	if (rc != 0) {
+		char *text = scratch_read(err);
+
+		fprintf(stderr, "check: station %s exited %d: %s\n", args[0],
+		    rc, text ? text : "");
+		free(text);
+	}
+	free(err);
+	return rc;
+}
+
 struct power_stats {
 	long cuts, by_write, torn, torn_bytes, pass, fail, before_run, running;
 };
@@ -487,10 +700,8 @@ cut_once(const struct station_env *e, struct powercut *pc, const char *uri,
 		st->running++;
 	/* (a) as the cut left it, before any recovery. */
 	bad += check_ledger_intact(e->ledger);
-	if (station_env_run(e, recover, NULL) != 0) {
-		fprintf(stderr, "check: station recover failed\n");
+	if (run_logged(e, recover) != 0)
 		bad++;
-	}
 	if (station_env_run(e, verify, NULL) != 0) {
 		fprintf(stderr, "check: station ledger verify failed\n");
 		bad++;
@@ -598,6 +809,12 @@ test_power_cuts_leave_ledger_ca_exports_and_device_consistent(void **state)
 
 		if (b)
 			fprintf(stderr, "cut %ld: %d inconsistencies\n", i, b);
+		/* CRASH_KEEP=1: stop at the first, leaving the home to look
+		 * at. */
+		if (b && getenv("CRASH_KEEP") != NULL) {
+			fprintf(stderr, "kept: %s\n", e->home);
+			abort();
+		}
 		bad += b;
 	}
 	power_report(stderr, &st, seed, (run_us + run_us / 10) / 1000, writes,
@@ -626,6 +843,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
 		    test_random_kills_leave_ledger_ca_and_device_consistent),
+		cmocka_unit_test(
+		    test_kills_of_two_batches_sharing_a_ledger_leave_all_consistent),
 		cmocka_unit_test(
 		    test_power_cuts_leave_ledger_ca_exports_and_device_consistent),
 	};

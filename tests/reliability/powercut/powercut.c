@@ -218,8 +218,10 @@ powercut_cut(struct powercut *pc, int tear, long *torn)
 		if (fd >= 0)
 			close(fd);
 	}
-	if (proc_sh("rm -rf '%s' && cp -a '%s/durable' '%s'", pc->root,
-		pc->state, pc->root) != 0)
+	/* A .pc-tmp file is the shim's copy that a kill interrupted. */
+	if (proc_sh("rm -rf '%s' && cp -a '%s/durable' '%s' && "
+		    "find '%s' -name '*.pc-tmp' -delete",
+		pc->root, pc->state, pc->root, pc->root) != 0)
 		rc = -1;
 	if (rc == 0 && keep > 0) {
 		fd = open(path, O_WRONLY | O_CLOEXEC);

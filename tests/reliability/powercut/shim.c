@@ -201,7 +201,7 @@ mkdirs_for(const char *path)
 static int
 copy_file(const char *from, const char *to)
 {
-	char buf[65536];
+	char buf[65536], tmp[PATH_MAX + 16];
 	struct stat sb;
 	ssize_t n;
 	int in, out, rc = -1;
@@ -211,9 +211,12 @@ copy_file(const char *from, const char *to)
 		return -1;
 	if (fstat(in, &sb) != 0)
 		goto out_in;
+	/* Into a temporary name, then renamed: a process killed while
+	 * copying (its sync had not returned) leaves the old image. */
+	snprintf(tmp, sizeof tmp, "%s.pc-tmp", to);
 	mkdirs_for(to);
-	unlink(to);
-	out = real_open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	unlink(tmp);
+	out = real_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    sb.st_mode & 07777);
 	if (out < 0)
 		goto out_in;
@@ -228,6 +231,8 @@ copy_file(const char *from, const char *to)
 		}
 	}
 	real_close(out);
+	if (rc == 0)
+		rc = rename(tmp, to);
 out_in:
 	real_close(in);
 	return rc;
@@ -409,12 +414,21 @@ sync_fd(int fd)
 static void
 sync_all(void)
 {
-	char dp[PATH_MAX + 16], p[PATH_MAX + 16];
+	char dp[PATH_MAX + 16], np[PATH_MAX + 16], p[PATH_MAX + 16];
 	int lk = lock_state();
 
+	/* The new image is built aside and swapped in at once: a process
+	 * killed before the swap (its syncfs had not returned) leaves the
+	 * old image whole. */
 	snprintf(dp, sizeof dp, "%s/durable", state);
-	remove_tree(dp);
-	copy_tree(root, dp);
+	snprintf(np, sizeof np, "%s/durable.new", state);
+	remove_tree(np);
+	copy_tree(root, np);
+	if (renameat2(AT_FDCWD, np, AT_FDCWD, dp, RENAME_EXCHANGE) != 0) {
+		unlock_state(lk);
+		return;
+	}
+	remove_tree(np);
 	snprintf(p, sizeof p, "%s/pending", state);
 	unlink(p);
 	append("writes", "A\n");
