@@ -504,10 +504,18 @@ active(void)
 	return ready == 1 && !in_shim;
 }
 
+/* Opened here for writing, and still a file of the tree: a descriptor
+ * closed by libc itself (fclose) may have been reused for a socket. */
 static int
 is_tracked(int fd)
 {
-	return fd >= 0 && fd < MAX_FD && tracked[fd];
+	char path[PATH_MAX];
+
+	if (fd < 0 || fd >= MAX_FD || !tracked[fd])
+		return 0;
+	if (!fd_path(fd, path, sizeof path) || rel_of(path) == NULL)
+		tracked[fd] = 0;
+	return tracked[fd];
 }
 
 static void
