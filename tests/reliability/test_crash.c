@@ -13,8 +13,14 @@
  *      revoked at the CA (once) <=> 'revoked' in the ledger.  Every run
  *      re-provisions (reprovision = allow), so kills also land between
  *      a superseded certificate's intent and its revocation.
+ * Between the kill and the next start, a pause (0..300 ms, drawn).
  * Nothing is timed: the kill delay is drawn over the length of a whole run
  * and the checks above are what is asserted.
+ *
+ * Also here: two `station batch` processes sharing the ledger, killed
+ * (CRASH_BATCH_KILLS, default 8), and power cuts instead of kills
+ * (CRASH_CUTS, default 20; tests/reliability/powercut/).  CRASH_ONLY=kill
+ * or power runs one kind (make crash-test [POWER=1]).
  *
  * CRASH_KILLS (default 30) sets the number of kills, CRASH_SEED the random
  * seed, CRASH_REPORT a file that receives the summary (make crash-test).
@@ -123,6 +129,9 @@ kill_once(const struct station_env *e, const char *uri, long max_delay_us,
 	sleep_us((long)(drand48() * (double)max_delay_us));
 	kill(pid, SIGKILL);
 	proc_wait_ms(pid, 30000);
+	/* A pause before the next start, as on a line: the device finishes
+	 * what the dead session left it doing, so a stale state shows. */
+	sleep_us((long)(drand48() * 300000));
 
 	int64_t id = ledger_newest_run(e->ledger, &result, &last_ok);
 	if (id == before)
