@@ -818,6 +818,9 @@ test_power_cuts_leave_ledger_ca_exports_and_device_consistent(void **state)
 
 		if (b)
 			fprintf(stderr, "cut %ld: %d inconsistencies\n", i, b);
+		if ((i + 1) % 50 == 0)
+			fprintf(stderr, "%ld of %ld cuts, %d inconsistencies\n",
+			    i + 1, cuts, bad + b);
 		/* CRASH_KEEP=1: stop at the first, leaving the home to look
 		 * at. */
 		if (b && getenv("CRASH_KEEP") != NULL) {
