@@ -10,9 +10,11 @@
 # under $BUILD/tests, e.g. "drivers/test_client").
 #
 # A failed assertion leaves cmocka's test through longjmp, past the
-# test's frees: the leaks of a test program (not of the station or devsim
-# it started) that reported FAILED tests are not counted again; the
-# failure itself is.
+# test's frees: in a program that reported FAILED tests, the logs whose
+# every record runs through cmocka (the test program, or a copy of it
+# forked as a test server; never the station or devsim it started) are
+# set aside as NAME.PID.after-failure and not counted again; the failure
+# itself is.
 set -u
 BUILD=${BUILD:-build}
 export STATION_BIN="$PWD/$BUILD/bin/station"
@@ -45,10 +47,16 @@ for t in $tests; do
 	wait $main
 	rc=$?
 	tail -3 "$logdir/$name.out"
-	if grep -q '^\[  FAILED  \]' "$logdir/$name.out" &&
-	    [ -f "$logdir/$name.$main.log" ]; then
-		# Leaks after failed assertions (see above): kept aside.
-		mv "$logdir/$name.$main.log" "$logdir/$name.$main.after-failure"
+	if grep -q '^\[  FAILED  \]' "$logdir/$name.out"; then
+		# Leaks after failed assertions (see above), in the test
+		# program or a copy of it forked for a test server: every
+		# record's stack runs through cmocka.  Kept aside.
+		for l in "$logdir/$name".*.log; do
+			[ -s "$l" ] || continue
+			recs=$(grep -cE '^==[0-9]+== [^ ]' "$l")
+			cm=$(grep -c '_cmocka_run_group_tests' "$l")
+			[ "$cm" -ge "$recs" ] && mv "$l" "${l%.log}.after-failure"
+		done
 	fi
 	errs=$(cat "$logdir/$name".*.log 2>/dev/null | grep -c '^==[0-9]*== ' || true)
 	if [ "$rc" != 0 ] || [ "$errs" != 0 ]; then
