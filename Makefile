@@ -203,13 +203,16 @@ REL_ENV = STATION_BIN=$(CURDIR)/$(BUILD)/bin/station \
 # The power-cut shim (LD_PRELOAD) and the tiny program it is tested on,
 # built beside the tests that use them (tests/reliability/powercut/).
 # The shim builds paths into PATH_MAX buffers; a longer one is outside
-# any test tree, hence -Wno-format-truncation.
+# any test tree, hence -Wno-format-truncation.  It is never built with
+# the sanitizers (SANITIZE=1): preloaded, it would load their runtime
+# after the program's; powercut_arm lets ASan accept it in front.
 POWERCUT := $(BUILD)/tests/reliability/powercut
 POWERCUT_OBJS := $(POWERCUT)/powercut.o
 $(POWERCUT)/libpowercut.so: tests/reliability/powercut/shim.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  SO      $@")
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-format-truncation -fPIC -shared -o $@ $< -ldl
+	$(Q)$(CC) $(CPPFLAGS) $(filter-out -fsanitize=%,$(CFLAGS)) \
+	    -Wno-format-truncation -fPIC -shared -o $@ $< -ldl
 $(POWERCUT)/tiny: tests/reliability/powercut/tiny.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $@")
