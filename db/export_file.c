@@ -164,21 +164,31 @@ export_clean_temps(int dfd, const char *station_id)
 	closedir(d);
 }
 
-static char *
-temp_name(const char *name)
+/* ".NAME.tmp" into tmp; -1 if that is longer than a file name may be.
+ * On the stack, not the heap: a simulated crash (export_crash_point's
+ * _exit) must not look like a leak to valgrind. */
+static int
+temp_name(char tmp[NAME_MAX + 1], const char *name)
 {
-	return xasprintf(".%s.tmp", name);
+	int n = snprintf(tmp, NAME_MAX + 1, ".%s.tmp", name);
+
+	return n > 0 && n <= NAME_MAX ? 0 : -1;
 }
 
 st_err
 export_file_begin(int dfd, const char *dir, const char *name,
     struct export_out *o, enum export_problem *p, char **cause)
 {
-	char *tmp = temp_name(name);
+	char tmp[NAME_MAX + 1];
 	int fd;
 	st_err err = ST_OK;
 
 	memset(o, 0, sizeof *o);
+	if (temp_name(tmp, name) != 0) {
+		*p = EXPORT_IO;
+		return st_fail(cause, ST_E_IO,
+		    "export file name %s is too long", name);
+	}
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		err = fail_errno(cause, p, errno, "creating", dir, tmp);
@@ -202,22 +212,21 @@ export_file_begin(int dfd, const char *dir, const char *name,
 		err = st_fail_ssl(cause, ST_E_CRYPTO, "starting SHA-256");
 	}
 out:
-	free(tmp);
 	return err;
 }
 
 void
 export_file_abort(int dfd, const char *name, struct export_out *o)
 {
-	char *tmp = temp_name(name);
+	char tmp[NAME_MAX + 1];
 
 	if (o->fp != NULL)
 		fclose(o->fp);
 	o->fp = NULL;
 	EVP_MD_CTX_free(o->md);
 	o->md = NULL;
-	unlinkat(dfd, tmp, 0);
-	free(tmp);
+	if (temp_name(tmp, name) == 0)
+		unlinkat(dfd, tmp, 0);
 }
 
 st_err
@@ -227,9 +236,12 @@ export_file_commit(int dfd, const char *dir, const char *name,
 {
 	unsigned char bin[EVP_MAX_MD_SIZE];
 	unsigned int binlen = 0;
-	char *tmp = temp_name(name);
+	char tmp[NAME_MAX + 1] = "";
 	st_err err = ST_OK;
 	int e = o->err, renamed = 0;
+
+	if (e == 0 && temp_name(tmp, name) != 0)
+		e = ENAMETOOLONG;
 
 	if (e == 0 && fflush(o->fp) != 0)
 		e = errno;
@@ -272,7 +284,6 @@ out:
 		unlinkat(dfd, tmp, 0);
 	EVP_MD_CTX_free(o->md);
 	o->md = NULL;
-	free(tmp);
 	return err;
 }
 

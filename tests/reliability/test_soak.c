@@ -4,7 +4,11 @@
  * mid-command.  Every run must end PASS or FAIL with a failed step and a
  * reason before an outer kill timer far beyond its deadlines (a hang counts
  * as a soak failure), and after every PASS the device must hold exactly the
- * certificate the ledger recorded.
+ * certificate the ledger recorded.  After every FAIL, the certificate the
+ * CA issued for the run (if it got that far) must be 'revoked' in the
+ * ledger and listed in the local CA's revoked.txt, the device must have at
+ * most one live certificate in the ledger, and the CA's revoked list must
+ * agree with the ledger.
  *
  * SOAK_RUNS (default 20) sets the number of runs, SOAK_SEED the devsim
  * seed base, SOAK_REPORT a file that receives the summary (make soak).
@@ -17,6 +21,7 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +58,8 @@ static const struct variant variants[] = {
 struct tally {
 	long runs, pass, fail, hangs, wrong, unreadable, bad_result;
 	long retransmits, naks, bad_frames;
+	long fail_certs; /* FAIL runs the CA had issued for: all revoked */
+	long fail_inconsistent;
 	struct {
 		char *key;
 		long n;
@@ -115,10 +122,83 @@ start_device(const struct variant *v, const char *serial, long seed)
 	return devsim_proc_start(args);
 }
 
+/* Is `serial` the first field of a line of CA_DIR/revoked.txt? */
+static int
+ca_lists_revoked(const char *ca_dir, const char *serial)
+{
+	char *path = xasprintf("%s/revoked.txt", ca_dir);
+	char *text = (char *)slurp(path, NULL);
+	size_t n = strlen(serial);
+	int found = 0;
+
+	for (char *l = text; l && *l && !found;) {
+		char *nl = strchr(l, '\n');
+
+		found = strncmp(l, serial, n) == 0 && l[n] == ' ';
+		l = nl ? nl + 1 : NULL;
+	}
+	free(text);
+	free(path);
+	return found;
+}
+
+/*
+ * After FAIL run `run_id` of device `serial`: its certificates (the CA's
+ * reply, if any) revoked in the ledger and at the CA; the device with at
+ * most one live certificate; the CA's list and the ledger agreeing.
+ * Returns inconsistencies; *had_cert tells whether the CA had issued.
+ */
+static int
+check_failed_run(const struct station_env *e, int64_t run_id,
+    const char *serial, int *had_cert)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int bad = 0;
+
+	*had_cert = 0;
+	if (sqlite3_open_v2(e->ledger, &db, SQLITE_OPEN_READONLY, NULL) !=
+		SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+		"SELECT serial_hex, status FROM certificates "
+		"WHERE run_id = ?",
+		-1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "soak: cannot read %s\n", e->ledger);
+		sqlite3_close(db);
+		return 1;
+	}
+	sqlite3_bind_int64(st, 1, run_id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *hex = (const char *)sqlite3_column_text(st, 0);
+		const char *status = (const char *)sqlite3_column_text(st, 1);
+
+		*had_cert = 1;
+		if (status == NULL || strcmp(status, "revoked") != 0) {
+			fprintf(stderr,
+			    "soak: FAIL run %lld: certificate %s is '%s' in "
+			    "the ledger, not revoked\n",
+			    (long long)run_id, hex, status ? status : "");
+			bad++;
+		}
+		if (!ca_lists_revoked(e->ca_dir, hex)) {
+			fprintf(stderr,
+			    "soak: FAIL run %lld: certificate %s is not in "
+			    "the CA's revoked list\n",
+			    (long long)run_id, hex);
+			bad++;
+		}
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	bad += check_device(e->ledger, serial, NULL, 0);
+	bad += check_ca_revoked_agrees(e->ledger, e->ca_dir);
+	return bad;
+}
+
 /* One run: returns 0, or 1 for a soak failure (already tallied). */
 static int
-soak_run(const struct station_env *e, const char *uri, const char *profile,
-    struct tally *t)
+soak_run(const struct station_env *e, const char *uri, const char *serial,
+    const char *profile, struct tally *t)
 {
 	char *out = xasprintf("%s/run.json", e->dir);
 	char *err = xasprintf("%s/run.log", e->dir);
@@ -164,10 +244,18 @@ soak_run(const struct station_env *e, const char *uri, const char *profile,
 	} else if (rc == 1 && result && strcmp(result, "FAIL") == 0 && step &&
 	    kind && reason && reason[0] != '\0') {
 		char *key = xasprintf("%s: %s", step, kind);
+		json_int_t id =
+		    json_integer_value(json_object_get(j, "run_id"));
+		int had_cert = 0;
 
 		t->fail++;
 		count_reason(t, key);
 		free(key);
+		if (check_failed_run(e, (int64_t)id, serial, &had_cert)) {
+			t->fail_inconsistent++;
+			failed = 1;
+		}
+		t->fail_certs += had_cert;
 	} else {
 		fprintf(stderr, "soak: exit %d with '%s'\n", rc,
 		    text ? text : "");
@@ -193,6 +281,11 @@ report(FILE *fp, const struct tally *t, uint64_t ms)
 	    t->unreadable, t->bad_result);
 	fprintf(fp, "link: %ld retransmissions, %ld NAKs, %ld bad frames\n",
 	    t->retransmits, t->naks, t->bad_frames);
+	fprintf(fp,
+	    "FAIL runs the CA had issued a certificate for: %ld; FAIL runs "
+	    "whose certificate state was inconsistent (ledger, CA's revoked "
+	    "list, device): %ld\n",
+	    t->fail_certs, t->fail_inconsistent);
 	fprintf(fp, "FAIL by step: kind\n");
 	for (int i = 0; i < t->nreasons; i++)
 		fprintf(fp, "  %-36s %ld\n", t->reasons[i].key,
@@ -228,7 +321,7 @@ test_faulty_lines_end_every_run_cleanly_and_never_misprovision(void **state)
 			assert_non_null(dev[v]);
 		}
 		/* Every tenth run RSA: longer frames, slower key generation. */
-		failures += soak_run(e, dev[v]->uri,
+		failures += soak_run(e, dev[v]->uri, serials[v],
 		    r % 10 == 9 ? "rsa" : "default", &t);
 	}
 	uint64_t ms = clock_now_ms() - t0;
@@ -254,6 +347,7 @@ test_faulty_lines_end_every_run_cleanly_and_never_misprovision(void **state)
 	station_env_free(e);
 	assert_int_equal(t.hangs, 0);
 	assert_int_equal(t.wrong, 0);
+	assert_int_equal(t.fail_inconsistent, 0);
 	assert_int_equal(failures, 0);
 }
 

@@ -92,6 +92,7 @@ rca_device(struct rca_env *r, const char *serial)
 {
 	const char *args[] = { "--serial", serial, NULL };
 
+	devsim_proc_stop(r->sim);
 	r->sim = devsim_proc_start(args);
 	assert_non_null(r->sim);
 }

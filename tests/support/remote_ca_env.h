@@ -46,7 +46,8 @@ char *rca_ca_section(struct rca_env *r, const char *backend, const char *fmt,
 /* Write station.ini (see prov_env_config). */
 void rca_config(struct rca_env *r, const char *station_extra, const char *rest);
 
-/* Start devsim reporting `serial` (asserts it came up). */
+/* Start devsim reporting `serial` (asserts it came up); the device
+ * started by an earlier call is stopped first. */
 void rca_device(struct rca_env *r, const char *serial);
 /* `station provision URI --json` at STATION_LOG=debug: sets res and
  * status, appends stderr to log.  Returns the exit status. */
