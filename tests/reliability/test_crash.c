@@ -339,13 +339,35 @@ multi_stop(struct multi *m)
 	station_env_free(m->e);
 }
 
+/* Where batch b's stderr goes (new string): shown when it fails. */
+static char *
+batch_err_path(const struct multi *m, int b)
+{
+	return xasprintf("%s/batch%d.err", m->e->dir, b + 1);
+}
+
 static pid_t
 spawn_batch(const struct multi *m, int b)
 {
 	const char *args[] = { "batch", "--fixture", m->fixture[b], "--input",
 		m->scans[b], NULL };
+	char *err = batch_err_path(m, b);
+	pid_t pid = station_env_spawn(m->e, args, NULL, err, NULL);
 
-	return station_env_spawn(m->e, args, NULL, NULL, NULL);
+	free(err);
+	return pid;
+}
+
+/* Batch b's stderr on the test's stderr, after "check:" lines. */
+static void
+show_batch_err(const struct multi *m, int b)
+{
+	char *path = batch_err_path(m, b);
+	char *text = scratch_read(path);
+
+	fprintf(stderr, "batch %d stderr:\n%s\n", b + 1, text ? text : "");
+	free(text);
+	free(path);
 }
 
 /* Both batches to the end: each must exit 0 (every device PASS). */
@@ -360,6 +382,7 @@ multi_run_both(const struct multi *m)
 		if ((b ? r1 : r0) != 0) {
 			fprintf(stderr, "check: batch %d exited %d\n", b + 1,
 			    b ? r1 : r0);
+			show_batch_err(m, b);
 			bad++;
 		}
 	return bad;
@@ -406,6 +429,7 @@ multi_kill_once(const struct multi *m, long max_delay_us, long *victims)
 			fprintf(stderr,
 			    "check: batch %d (not killed) exited %d\n", b + 1,
 			    rc);
+			show_batch_err(m, b);
 			bad++;
 		}
 	}
