@@ -408,6 +408,7 @@ ledger_pragmas(struct ledger *l, char **cause)
 {
 	sqlite3_stmt *st = NULL;
 	st_err err;
+	int rc, wal = 0;
 
 	/* busy_timeout first: the journal-mode switch itself may wait. */
 	if (sqlite3_busy_timeout(l->db, 5000) != SQLITE_OK)
@@ -415,11 +416,29 @@ ledger_pragmas(struct ledger *l, char **cause)
 	err = db_prepare(l, "PRAGMA journal_mode=WAL", &st, cause);
 	if (err)
 		return err;
-	if (sqlite3_step(st) != SQLITE_ROW ||
-	    strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0) {
+	/* Two stations opening a ledger at once (a new one, or one whose
+	 * WAL a killed station left to recover): the switch answers BUSY,
+	 * or the old mode, without calling the busy handler while the other
+	 * holds the file, so it is tried again for as long as the busy
+	 * timeout would have waited. */
+	for (int tries = 0;; tries++) {
+		rc = sqlite3_step(st);
+		wal = rc == SQLITE_ROW &&
+		    strcmp((const char *)sqlite3_column_text(st, 0), "wal") ==
+			0;
+		if (wal || tries >= 500)
+			break;
+		sqlite3_reset(st);
+		usleep(10000);
+	}
+	if (!wal) {
+		err = st_fail(cause, ST_E_DB,
+		    "the ledger cannot use write-ahead logging (%s)",
+		    rc == SQLITE_ROW ?
+			(const char *)sqlite3_column_text(st, 0) :
+			sqlite3_errstr(rc));
 		sqlite3_finalize(st);
-		return st_fail(cause, ST_E_DB,
-		    "the ledger cannot use write-ahead logging");
+		return err;
 	}
 	sqlite3_finalize(st);
 	/* FULL: each commit reaches the disk before the pipeline's next step
