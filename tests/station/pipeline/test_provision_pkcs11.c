@@ -59,6 +59,7 @@ setup_station(const char *profile_lines)
 	broker_dir = xasprintf("%s/broker", env->home);
 	mk = xasprintf("mkdir -p '%s'", broker_dir);
 	assert_int_equal(system(mk), 0);
+	free(mk);
 	root = xasprintf("%s/ca/root.pem", env->home);
 	assert_int_equal(test_broker_start(&broker, broker_dir, root, 120), 0);
 	broker_arg = xasprintf("127.0.0.1:%d", broker.port);
