@@ -2,11 +2,12 @@
  * `station provision` against devsim --chip pkcs11: the device's key is
  * generated in a SoftHSM2 token and every signature the station asks for
  * (the CSR, the proof of possession, the mTLS handshake with a real
- * Mosquitto) is made there.  The run reaches PASS, smoke test included;
- * then the test opens the token itself through the PKCS#11 API and finds
- * the key born there and unreadable (CKA_SENSITIVE, not CKA_EXTRACTABLE,
- * CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE; its private value refused),
- * devsim's state file naming the key and holding no key bytes, and a
+ * Mosquitto) is made there.  The run reaches PASS, smoke test included,
+ * and the ledger records the chip HELLO named; then the test opens the
+ * token itself through the PKCS#11 API and finds the key born there and
+ * unreadable (CKA_SENSITIVE, not CKA_EXTRACTABLE, CKA_ALWAYS_SENSITIVE,
+ * CKA_NEVER_EXTRACTABLE; its private value refused), devsim's state file
+ * naming the key and holding no key bytes, and a
  * restarted devsim answering with the same key and certificate.
  */
 #include <setjmp.h>
@@ -23,6 +24,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <p11-kit-1/p11-kit/pkcs11.h>
+#include <sqlite3.h>
 
 #include "drivers/proto/client.h"
 #include "drivers/proto/proto.h"
@@ -100,9 +102,34 @@ start_device(const char *serial)
 	dev_session_start(args);
 }
 
-static void
-provision_passes(void)
+/* The chip the ledger recorded for `serial` (HELLO's CHIP; caller frees),
+ * read from the ledger file without the station's code. */
+static char *
+ledger_chip(const char *serial)
 {
+	char *path = xasprintf("%s/ledger.db", env->home), *chip = NULL;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+			     "SELECT chip FROM devices WHERE serial = ?", -1,
+			     &st, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		chip = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	free(path);
+	return chip;
+}
+
+static void
+provision_passes(const char *serial)
+{
+	char *chip;
 	const char *extra[] = { "--broker", broker_arg, "--broker-ca",
 		broker.ca_file, NULL };
 	int status = -1;
@@ -113,6 +140,10 @@ provision_passes(void)
 		fail_msg("provision: %s", json_dumps(res, 0));
 	assert_string_equal(prov_jstr(res, "result"), "PASS");
 	assert_string_equal(prov_jstr(res, "smoke"), "passed");
+	chip = ledger_chip(serial);
+	assert_non_null(chip);
+	assert_string_equal(chip, "pkcs11-p256-rsa2048");
+	free(chip);
 }
 
 /* The token's key: one pair, born in the token, never readable. */
@@ -221,7 +252,7 @@ test_pkcs11_ec_device_passes_and_key_never_leaves_token(void **st)
 
 	setup_station("");
 	start_device("P11-EC-1");
-	provision_passes();
+	provision_passes("P11-EC-1");
 	assert_restart_keeps_key_and_cert("P11-EC-1");
 }
 
@@ -233,7 +264,7 @@ test_pkcs11_rsa_device_passes_on_tls12(void **st)
 
 	setup_station("key = rsa-2048\ntls = 1.2\n");
 	start_device("P11-RSA-1");
-	provision_passes();
+	provision_passes("P11-RSA-1");
 	assert_restart_keeps_key_and_cert("P11-RSA-1");
 }
 
