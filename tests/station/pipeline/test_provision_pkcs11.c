@@ -7,8 +7,8 @@
  * token itself through the PKCS#11 API and finds the key born there and
  * unreadable (CKA_SENSITIVE, not CKA_EXTRACTABLE, CKA_ALWAYS_SENSITIVE,
  * CKA_NEVER_EXTRACTABLE; its private value refused), devsim's state file
- * naming the key and holding no key bytes, and a
- * restarted devsim answering with the same key and certificate.
+ * naming the key and holding no key bytes, and a restarted devsim
+ * answering with the same key and certificate.
  */
 #include <setjmp.h>
 #include <stdarg.h>
