@@ -338,16 +338,29 @@ rfc2217_set_baud(struct transport *tp, unsigned baud, char **cause)
 {
 	struct rfc2217_transport *t = (struct rfc2217_transport *)tp;
 	struct deadline dl = deadline_in(RFC2217_ANSWER_MS);
+	unsigned bit = 1u << RFC2217_SET_BAUDRATE;
+	int other = 0;
 	st_err err;
 
 	if (t->tn.state == TELNET_S_FAILED)
 		return failed(t, cause);
 	telnet_comport(&t->tn, RFC2217_SET_BAUDRATE, baud, 4);
 	err = send_queued(t, dl, cause);
-	if (err == ST_OK)
-		err = await(t, 1u << RFC2217_SET_BAUDRATE, dl,
+	/* An answer with another rate may be the late one to an earlier
+	 * SET-BAUDRATE that timed out: this one's is awaited until the
+	 * deadline, and only then is the other rate the server's word. */
+	while (err == ST_OK) {
+		err = await(t, bit, dl,
 		    "the port server's answer to SET-BAUDRATE", cause);
-	if (err == ST_OK)
+		if (err == ST_OK &&
+		    t->tn.cpo_value[RFC2217_SET_BAUDRATE] == baud)
+			break;
+		if (err == ST_OK) {
+			other = 1;
+			t->tn.cpo_seen &= ~bit;
+		}
+	}
+	if (err == ST_E_TIMEOUT && other)
 		err = answer_is(t, RFC2217_SET_BAUDRATE, baud, "baud", cause);
 	if (err == ST_OK)
 		log_info("%s: now %u baud", tp->uri, baud);

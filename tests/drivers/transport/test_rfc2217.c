@@ -15,9 +15,9 @@
  * Then hostile telnet peers (a scripted server on loopback in this
  * program): a refusal of option 44, garbage after IAC, a subnegotiation
  * that never ends (too long, or left open and silent), a raw port that
- * says nothing, a server that sets another rate than asked: each fails
- * at the open's deadline or before, with a cause that says what the peer
- * did.  And URIs: a bad one is ST_E_URI from transport_check (so a usage
+ * says nothing, a server that sets another rate than asked (at the open
+ * or at the switch): each fails at the open's deadline or before, with a
+ * cause that says what the peer did.  And URIs: a bad one is ST_E_URI from transport_check (so a usage
  * error before any run, as `station provision` shows).
  */
 #define _GNU_SOURCE
@@ -353,21 +353,28 @@ test_provision_without_the_switch(void **state)
 /* ---- hostile peers ---- */
 
 /* A telnet peer on 127.0.0.1 that sends `greet` when the station
- * connects, then `answer` once the bytes it read hold `want` (when
- * given), then reads until the station hangs up.  It stops by itself
- * (30 s, or with this program). */
+ * connects, then each step's `answer` once the bytes it read since the
+ * step before hold its `want`, then reads until the station hangs up.
+ * It stops by itself (30 s, or with this program). */
 struct peer {
 	pid_t pid;
 	int port;
 };
 
+struct peer_step {
+	const uint8_t *want;
+	size_t wlen;
+	const uint8_t *answer;
+	size_t alen;
+};
+
 static void
-peer_serve(int lfd, const uint8_t *greet, size_t glen, const uint8_t *want,
-    size_t wlen, const uint8_t *answer, size_t alen)
+peer_serve(int lfd, const uint8_t *greet, size_t glen,
+    const struct peer_step *steps, size_t nsteps)
 {
 	uint8_t seen[8192];
-	size_t have = 0;
-	int fd, answered = want == NULL;
+	size_t have = 0, step = 0;
+	int fd;
 	ssize_t n;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -382,10 +389,14 @@ peer_serve(int lfd, const uint8_t *greet, size_t glen, const uint8_t *want,
 		if (n <= 0)
 			_exit(0);
 		have += (size_t)n;
-		if (!answered && memmem(seen, have, want, wlen) != NULL) {
-			answered = 1;
-			if (write(fd, answer, alen) != (ssize_t)alen)
+		if (step < nsteps &&
+		    memmem(seen, have, steps[step].want, steps[step].wlen) !=
+			NULL) {
+			if (write(fd, steps[step].answer, steps[step].alen) !=
+			    (ssize_t)steps[step].alen)
 				_exit(1);
+			step++;
+			have = 0;
 		}
 		if (have == sizeof seen)
 			have = 0;
@@ -394,7 +405,7 @@ peer_serve(int lfd, const uint8_t *greet, size_t glen, const uint8_t *want,
 
 static void
 peer_start(struct peer *p, const uint8_t *greet, size_t glen,
-    const uint8_t *want, size_t wlen, const uint8_t *answer, size_t alen)
+    const struct peer_step *steps, size_t nsteps)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t sl = sizeof sa;
@@ -409,7 +420,7 @@ peer_start(struct peer *p, const uint8_t *greet, size_t glen,
 	p->pid = fork();
 	assert_true(p->pid >= 0);
 	if (p->pid == 0)
-		peer_serve(lfd, greet, glen, want, wlen, answer, alen);
+		peer_serve(lfd, greet, glen, steps, nsteps);
 	close(lfd);
 }
 
@@ -448,7 +459,7 @@ test_refusal_of_option_44(void **state)
 	struct peer p;
 
 	(void)state;
-	peer_start(&p, g, sizeof g, NULL, 0, NULL, 0);
+	peer_start(&p, g, sizeof g, NULL, 0);
 	open_fails(&p, ST_E_PROTO, "refuses the COM-PORT-OPTION");
 }
 
@@ -460,7 +471,7 @@ test_garbage_after_iac(void **state)
 	struct peer p;
 
 	(void)state;
-	peer_start(&p, g, sizeof g, NULL, 0, NULL, 0);
+	peer_start(&p, g, sizeof g, NULL, 0);
 	open_fails(&p, ST_E_PROTO, "IAC then 0x17, which is no telnet command");
 }
 
@@ -474,7 +485,7 @@ test_subnegotiation_without_end(void **state)
 
 	(void)state;
 	memset(g + 7, 'x', sizeof g - 7);
-	peer_start(&p, g, sizeof g, NULL, 0, NULL, 0);
+	peer_start(&p, g, sizeof g, NULL, 0);
 	open_fails(&p, ST_E_PROTO, "runs past 64 bytes without IAC SE");
 }
 
@@ -487,7 +498,7 @@ test_subnegotiation_left_open(void **state)
 	struct peer p;
 
 	(void)state;
-	peer_start(&p, g, sizeof g, NULL, 0, NULL, 0);
+	peer_start(&p, g, sizeof g, NULL, 0);
 	open_fails(&p, ST_E_TIMEOUT,
 	    "started a telnet subnegotiation (IAC SB) and never ended it");
 }
@@ -499,28 +510,71 @@ test_raw_port_says_nothing(void **state)
 	struct peer p;
 
 	(void)state;
-	peer_start(&p, NULL, 0, NULL, 0, NULL, 0);
+	peer_start(&p, NULL, 0, NULL, 0);
 	open_fails(&p, ST_E_TIMEOUT, "a raw port sends none: its URI is tcp:");
 }
+
+/* SET-BAUDRATE 115200 as the station sends it, and a server's answers
+ * to the line settings with the rate's four bytes for SET-BAUDRATE. */
+static const uint8_t set_115200[] = { IAC, TELNET_SB, TELNET_OPT_COMPORT,
+	RFC2217_SET_BAUDRATE, 0x00, 0x01, 0xC2, 0x00, IAC, TELNET_SE };
+#define LINE_ANSWERS(b3, b2, b1, b0) \
+	{ \
+		IAC, TELNET_SB, TELNET_OPT_COMPORT, 102, 8, IAC, TELNET_SE, \
+		    IAC, TELNET_SB, TELNET_OPT_COMPORT, 103, 1, IAC, \
+		    TELNET_SE, IAC, TELNET_SB, TELNET_OPT_COMPORT, 104, 1, \
+		    IAC, TELNET_SE, IAC, TELNET_SB, TELNET_OPT_COMPORT, 101, \
+		    b3, b2, b1, b0, IAC, TELNET_SE \
+	}
 
 /* Agreement, then the answers to 8N1 and SET-BAUDRATE 115200 saying
  * 9600: the port would run at another rate than the device. */
 static void
 test_server_sets_another_rate(void **state)
 {
-	static const uint8_t want[] = { IAC, TELNET_SB, TELNET_OPT_COMPORT,
-		RFC2217_SET_BAUDRATE, 0x00, 0x01, 0xC2, 0x00, IAC, TELNET_SE };
-	static const uint8_t answer[] = { IAC, TELNET_SB, TELNET_OPT_COMPORT,
-		102, 8, IAC, TELNET_SE, IAC, TELNET_SB, TELNET_OPT_COMPORT, 103,
-		1, IAC, TELNET_SE, IAC, TELNET_SB, TELNET_OPT_COMPORT, 104, 1,
-		IAC, TELNET_SE, IAC, TELNET_SB, TELNET_OPT_COMPORT, 101, 0, 0,
-		0x25, 0x80, IAC, TELNET_SE };
+	static const uint8_t answer[] = LINE_ANSWERS(0, 0, 0x25, 0x80);
+	const struct peer_step steps[] = { { set_115200, sizeof set_115200,
+	    answer, sizeof answer } };
 	struct peer p;
 
 	(void)state;
-	peer_start(&p, do44, sizeof do44, want, sizeof want, answer,
-	    sizeof answer);
+	peer_start(&p, do44, sizeof do44, steps, 1);
 	open_fails(&p, ST_E_IO, "set baud 9600 when asked for 115200");
+}
+
+/* A port that opens at 115200 and, asked for 921600 at the baud switch,
+ * answers that it stays at 115200: transport_set_baud fails (the switch
+ * code then falls back, as for a UART) and the rate stays 115200. */
+static void
+test_server_refuses_the_new_rate(void **state)
+{
+	static const uint8_t answer[] = LINE_ANSWERS(0, 0x01, 0xC2, 0x00);
+	static const uint8_t set_921600[] = { IAC, TELNET_SB,
+		TELNET_OPT_COMPORT, RFC2217_SET_BAUDRATE, 0x00, 0x0E, 0x10,
+		0x00, IAC, TELNET_SE };
+	static const uint8_t stay[] = { IAC, TELNET_SB, TELNET_OPT_COMPORT, 101,
+		0x00, 0x01, 0xC2, 0x00, IAC, TELNET_SE };
+	const struct peer_step steps[] = {
+		{ set_115200, sizeof set_115200, answer, sizeof answer },
+		{ set_921600, sizeof set_921600, stay, sizeof stay },
+	};
+	struct transport *t = NULL;
+	struct peer p;
+	char uri[80], *cause = NULL;
+
+	(void)state;
+	peer_start(&p, do44, sizeof do44, steps, 2);
+	snprintf(uri, sizeof uri,
+	    "rfc2217:127.0.0.1:%d?baud=115200&max_baud=921600", p.port);
+	if (transport_open(uri, deadline_in(2000), &t, &cause))
+		fail_msg("opening %s: %s", uri, cause);
+	assert_int_equal(t->baud, 115200);
+	assert_int_equal(transport_set_baud(t, 921600, &cause), ST_E_IO);
+	assert_non_null(strstr(cause, "set baud 115200 when asked for 921600"));
+	free(cause);
+	assert_int_equal(t->baud, 115200);
+	transport_close(t);
+	peer_stop(&p);
 }
 
 /* Agreement and no answer to the line settings: the deadline, named. */
@@ -530,7 +584,7 @@ test_server_never_answers(void **state)
 	struct peer p;
 
 	(void)state;
-	peer_start(&p, do44, sizeof do44, NULL, 0, NULL, 0);
+	peer_start(&p, do44, sizeof do44, NULL, 0);
 	open_fails(&p, ST_E_TIMEOUT, "answers to SET-BAUDRATE and 8N1");
 }
 
@@ -619,6 +673,7 @@ main(void)
 		cmocka_unit_test(test_subnegotiation_left_open),
 		cmocka_unit_test(test_raw_port_says_nothing),
 		cmocka_unit_test(test_server_sets_another_rate),
+		cmocka_unit_test(test_server_refuses_the_new_rate),
 		cmocka_unit_test(test_server_never_answers),
 		cmocka_unit_test(test_bad_uris_are_refused_before_opening),
 		cmocka_unit_test(test_provision_refuses_a_bad_uri),
