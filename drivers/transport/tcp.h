@@ -28,6 +28,9 @@ st_err tcp_addr_parse(const char *scheme, const char *spec,
     const char *const *known, struct tcp_addr *a, char **cause);
 /* Accepts a cleared or zeroed struct. */
 void tcp_addr_clear(struct tcp_addr *a);
+/* tcp_addr_parse for the check op: the form alone, nothing kept. */
+st_err tcp_addr_check(const char *scheme, const char *spec,
+    const char *const *known, char **cause);
 
 /* Resolve and connect before `dl`, Nagle off: *fd (non-blocking,
  * close-on-exec) is the caller's.  ST_E_URI when the name does not

@@ -175,12 +175,7 @@ set_line(struct rfc2217_transport *t, unsigned baud, struct deadline dl,
 static st_err
 rfc2217_check(const char *spec, char **cause)
 {
-	struct tcp_addr a;
-	st_err err;
-
-	err = tcp_addr_parse("rfc2217", spec, rfc2217_known_opts, &a, cause);
-	tcp_addr_clear(&a);
-	return err;
+	return tcp_addr_check("rfc2217", spec, rfc2217_known_opts, cause);
 }
 
 static void

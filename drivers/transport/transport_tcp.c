@@ -110,15 +110,22 @@ tcp_addr_parse(const char *scheme, const char *spec, const char *const *known,
 	return err;
 }
 
-static st_err
-tcp_check(const char *spec, char **cause)
+st_err
+tcp_addr_check(const char *scheme, const char *spec, const char *const *known,
+    char **cause)
 {
 	struct tcp_addr a;
 	st_err err;
 
-	err = tcp_addr_parse("tcp", spec, tcp_known_opts, &a, cause);
+	err = tcp_addr_parse(scheme, spec, known, &a, cause);
 	tcp_addr_clear(&a);
 	return err;
+}
+
+static st_err
+tcp_check(const char *spec, char **cause)
+{
+	return tcp_addr_check("tcp", spec, tcp_known_opts, cause);
 }
 
 st_err

@@ -43,9 +43,9 @@
 
 #include "drivers/proto/client.h"
 #include "drivers/proto/proto.h"
-#include "drivers/proto/tlv.h"
 #include "drivers/transport/telnet.h"
 #include "drivers/transport/transport.h"
+#include "tests/support/dev_session.h"
 #include "tests/support/devsim_proc.h"
 #include "tests/support/ledger_checks.h"
 #include "tests/support/scratch.h"
@@ -61,7 +61,8 @@ struct bench {
 	struct devsim_proc *sim;
 	struct ser2net s2n;
 	char *dir;
-	const char *tty; /* the pty's slave, inside sim->uri */
+	const char *tty;   /* the pty's slave, inside sim->uri */
+	unsigned max_baud; /* devsim's --max-baud (0: no switch) */
 	struct client *cli;
 };
 
@@ -95,8 +96,10 @@ static int
 setup_switch(void **state)
 {
 	const char *extra[] = { "--max-baud", "921600", NULL };
+	int rc = bench_up(state, extra);
 
-	return bench_up(state, extra);
+	((struct bench *)*state)->max_baud = 921600;
+	return rc;
 }
 
 static int
@@ -112,8 +115,10 @@ setup_mute(void **state)
 {
 	const char *extra[] = { "--max-baud", "921600", "--fault", "baud-mute",
 		NULL };
+	int rc = bench_up(state, extra);
 
-	return bench_up(state, extra);
+	((struct bench *)*state)->max_baud = 921600;
+	return rc;
 }
 
 static int
@@ -145,20 +150,29 @@ tty_speed(const struct bench *b)
 	return cfgetospeed(&t);
 }
 
-/* The device at ser2net's URI + `query`, HELLO (and the switch) done. */
+/* The device at ser2net's URI + `query`, HELLO (and the switch) done,
+ * the device announcing the switch as devsim was told to; the rate
+ * afterwards, as the transport has it and as the pty's termios does, must
+ * be `baud`. */
 static struct transport *
-hello(struct bench *b, const char *query, struct dev_info *info)
+hello_at(struct bench *b, const char *query, unsigned baud, speed_t speed)
 {
 	struct transport *t = NULL;
+	struct dev_info info;
 	char uri[128], *cause = NULL;
 
 	snprintf(uri, sizeof uri, "%s%s", b->s2n.uri, query);
 	if (transport_open(uri, deadline_in(5000), &t, &cause))
 		fail_msg("opening %s: %s", uri, cause);
 	b->cli = client_new(t, NULL);
-	if (dev_hello(b->cli, info, &cause))
+	if (dev_hello(b->cli, &info, &cause))
 		fail_msg("HELLO over %s: %s", uri, cause);
-	assert_string_equal(info->serial, SERIAL);
+	assert_string_equal(info.serial, SERIAL);
+	assert_int_equal(!!(info.caps & PROTO_CAP_BAUD_SWITCH), !!b->max_baud);
+	assert_int_equal(info.max_baud, b->max_baud);
+	dev_info_clear(&info);
+	assert_int_equal(t->baud, baud);
+	assert_int_equal(tty_speed(b), speed);
 	return t;
 }
 
@@ -168,29 +182,12 @@ hello(struct bench *b, const char *query, struct dev_info *info)
 static void
 chain_round_trip(struct client *c)
 {
-	uint8_t certs[2][1024], *spki = NULL, *back = NULL, *want;
-	const uint8_t *der[2] = { certs[0], certs[1] };
-	size_t len[2] = { 1024, 1024 }, spki_len = 0, back_len = 0, want_len;
-	struct tlv_writer w;
-	char *cause = NULL;
+	uint8_t certs[2][1024];
 
-	if (dev_keygen(c, PROTO_ALG_EC_P256, 0, &spki, &spki_len, &cause))
-		fail_msg("KEYGEN: %s", cause);
-	free(spki);
 	memset(certs[0], 0xFF, sizeof certs[0]);
 	for (size_t i = 0; i < sizeof certs[1]; i++)
 		certs[1][i] = (uint8_t)i;
-	if (dev_write_chain(c, der, len, 2, &cause) ||
-	    dev_read_chain(c, &back, &back_len, &cause))
-		fail_msg("chain: %s", cause);
-	tlv_writer_init(&w);
-	tlv_put(&w, PROTO_T_CERT, der[0], len[0]);
-	tlv_put(&w, PROTO_T_CERT, der[1], len[1]);
-	want = tlv_writer_take(&w, &want_len);
-	assert_int_equal(back_len, want_len);
-	assert_memory_equal(back, want, want_len);
-	free(want);
-	free(back);
+	dev_chain_round_trip(c, certs[0], certs[1], sizeof certs[0]);
 }
 
 /* Opened at 115200 (ser2net was at 9600: the station set it), switched
@@ -199,18 +196,12 @@ static void
 test_switch_sets_the_remote_port(void **state)
 {
 	struct bench *b = *state;
-	struct dev_info info;
 	struct transport *t;
 	struct client_stats st;
 
 	if (!have_ser2net)
 		skip();
-	t = hello(b, "?baud=115200&max_baud=3000000", &info);
-	assert_true(info.caps & PROTO_CAP_BAUD_SWITCH);
-	assert_int_equal(info.max_baud, 921600);
-	dev_info_clear(&info);
-	assert_int_equal(t->baud, 921600);
-	assert_int_equal(tty_speed(b), B921600);
+	t = hello_at(b, "?baud=115200&max_baud=3000000", 921600, B921600);
 	client_get_stats(b->cli, &st);
 	assert_int_equal(st.requests, 3); /* HELLO, SET_BAUD, HELLO */
 	assert_int_equal(st.retransmits, 0);
@@ -224,17 +215,11 @@ static void
 test_device_without_switch_stays(void **state)
 {
 	struct bench *b = *state;
-	struct dev_info info;
-	struct transport *t;
 	struct client_stats st;
 
 	if (!have_ser2net)
 		skip();
-	t = hello(b, "?baud=115200&max_baud=921600", &info);
-	assert_false(info.caps & PROTO_CAP_BAUD_SWITCH);
-	dev_info_clear(&info);
-	assert_int_equal(t->baud, 115200);
-	assert_int_equal(tty_speed(b), B115200);
+	hello_at(b, "?baud=115200&max_baud=921600", 115200, B115200);
 	client_get_stats(b->cli, &st);
 	assert_int_equal(st.requests, 1);
 	chain_round_trip(b->cli);
@@ -246,15 +231,11 @@ static void
 test_without_baud_the_server_rate_holds(void **state)
 {
 	struct bench *b = *state;
-	struct dev_info info;
 	struct transport *t;
 
 	if (!have_ser2net)
 		skip();
-	t = hello(b, "", &info);
-	dev_info_clear(&info);
-	assert_int_equal(t->baud, 9600);
-	assert_int_equal(tty_speed(b), B9600);
+	t = hello_at(b, "", 9600, B9600);
 	assert_non_null(strstr(t->describe, " 9600 8N1"));
 }
 
@@ -264,15 +245,10 @@ static void
 test_switch_falls_back(void **state)
 {
 	struct bench *b = *state;
-	struct dev_info info;
-	struct transport *t;
 
 	if (!have_ser2net)
 		skip();
-	t = hello(b, "?baud=115200&max_baud=921600", &info);
-	dev_info_clear(&info);
-	assert_int_equal(t->baud, 115200);
-	assert_int_equal(tty_speed(b), B115200);
+	hello_at(b, "?baud=115200&max_baud=921600", 115200, B115200);
 	chain_round_trip(b->cli);
 }
 
@@ -282,7 +258,6 @@ static void
 test_read_times_out_then_hangs_up(void **state)
 {
 	struct bench *b = *state;
-	struct dev_info info;
 	struct transport *t;
 	uint8_t buf[64];
 	size_t got = 1;
@@ -290,8 +265,7 @@ test_read_times_out_then_hangs_up(void **state)
 
 	if (!have_ser2net)
 		skip();
-	t = hello(b, "?baud=115200", &info);
-	dev_info_clear(&info);
+	t = hello_at(b, "?baud=115200", 115200, B115200);
 	assert_int_equal(t->ops->read(t, buf, sizeof buf, &got,
 			     deadline_in(200), &cause),
 	    ST_E_TIMEOUT);

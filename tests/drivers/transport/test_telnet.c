@@ -48,6 +48,26 @@ decode(struct telnet *tn, const uint8_t *in, size_t len, uint8_t **data,
 	return telnet_decode(tn, b, len, dlen, cause);
 }
 
+/* `in` decodes with ST_OK to the data `data` (`dlen` bytes) and queues
+ * the answers `out` (`olen` bytes); the queue is emptied. */
+static void
+decodes_to(struct telnet *tn, const uint8_t *in, size_t len, const char *data,
+    size_t dlen, const uint8_t *out, size_t olen)
+{
+	uint8_t *got = NULL;
+	size_t n = 0;
+	char *cause = NULL;
+
+	assert_int_equal(decode(tn, in, len, &got, &n, &cause), ST_OK);
+	assert_int_equal(n, dlen);
+	assert_memory_equal(got, data, dlen);
+	free(got);
+	assert_int_equal(tn->out_len, olen);
+	if (olen > 0)
+		assert_memory_equal(tn->out, out, olen);
+	tn->out_len = 0;
+}
+
 /* Every byte value, 0xFF twice in a row too, escaped and decoded back in
  * pieces of every size from 1 to 7: what the station sends is what the
  * device gets, and the other way. */
@@ -102,31 +122,17 @@ test_negotiation_is_answered_once(void **state)
 		TELNET_WILL, TELNET_OPT_SGA, IAC, TELNET_DONT,
 		TELNET_OPT_ECHO };
 	struct telnet tn;
-	uint8_t *data = NULL;
-	size_t dlen = 1;
-	char *cause = NULL;
 
 	(void)state;
 	opened(&tn);
-	assert_int_equal(decode(&tn, hello, sizeof hello, &data, &dlen, &cause),
-	    ST_OK);
-	free(data);
-	assert_int_equal(dlen, 0);
-	assert_int_equal(tn.out_len, sizeof want);
-	assert_memory_equal(tn.out, want, sizeof want);
+	decodes_to(&tn, hello, sizeof hello, "", 0, want, sizeof want);
 	assert_int_equal(tn.us[TELNET_OPT_COMPORT], TELNET_Q_YES);
 	assert_int_equal(tn.him[TELNET_OPT_BINARY], TELNET_Q_YES);
 	assert_int_equal(tn.him[TELNET_OPT_ECHO], TELNET_Q_NO);
-	tn.out_len = 0;
 	/* The same again, ECHO aside (a refusal is repeated each time it
 	 * is asked, which costs the asker, not us): nothing to say. */
-	assert_int_equal(decode(&tn, hello, 6, &data, &dlen, &cause), ST_OK);
-	free(data);
-	assert_int_equal(decode(&tn, hello + 12, sizeof hello - 12, &data,
-			     &dlen, &cause),
-	    ST_OK);
-	free(data);
-	assert_int_equal(tn.out_len, 0);
+	decodes_to(&tn, hello, 6, "", 0, NULL, 0);
+	decodes_to(&tn, hello + 12, sizeof hello - 12, "", 0, NULL, 0);
 	telnet_clear(&tn);
 }
 
@@ -139,19 +145,10 @@ test_unknown_options_are_refused(void **state)
 	static const uint8_t want[] = { IAC, TELNET_WONT, 24, IAC, TELNET_DONT,
 		31 };
 	struct telnet tn;
-	uint8_t *data = NULL;
-	size_t dlen = 0;
-	char *cause = NULL;
 
 	(void)state;
 	opened(&tn);
-	assert_int_equal(decode(&tn, in, sizeof in, &data, &dlen, &cause),
-	    ST_OK);
-	assert_int_equal(dlen, 1);
-	assert_int_equal(data[0], 'a');
-	free(data);
-	assert_int_equal(tn.out_len, sizeof want);
-	assert_memory_equal(tn.out, want, sizeof want);
+	decodes_to(&tn, in, sizeof in, "a", 1, want, sizeof want);
 	assert_int_equal(tn.us[24], TELNET_Q_NO);
 	telnet_clear(&tn);
 }
@@ -169,9 +166,6 @@ test_comport_values_double_iac(void **state)
 		TELNET_OPT_COMPORT, 101, 0, 0, IAC, IAC, IAC, IAC, IAC,
 		TELNET_SE, 'y' };
 	struct telnet tn;
-	uint8_t *data = NULL;
-	size_t dlen = 0;
-	char *cause = NULL;
 
 	(void)state;
 	opened(&tn);
@@ -180,12 +174,8 @@ test_comport_values_double_iac(void **state)
 	assert_false(tn.cpo_seen & 1u << RFC2217_SET_BAUDRATE);
 	assert_int_equal(tn.out_len, sizeof want);
 	assert_memory_equal(tn.out, want, sizeof want);
-	assert_int_equal(decode(&tn, answer, sizeof answer, &data, &dlen,
-			     &cause),
-	    ST_OK);
-	assert_int_equal(dlen, 2);
-	assert_memory_equal(data, "xy", 2);
-	free(data);
+	tn.out_len = 0;
+	decodes_to(&tn, answer, sizeof answer, "xy", 2, NULL, 0);
 	assert_true(tn.cpo_seen & 1u << RFC2217_SET_BAUDRATE);
 	assert_int_equal(tn.cpo_value[RFC2217_SET_BAUDRATE], 65535);
 	assert_int_equal(tn.cpo_len[RFC2217_SET_BAUDRATE], 4);
