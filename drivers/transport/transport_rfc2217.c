@@ -59,21 +59,15 @@ send_queued(struct rfc2217_transport *t, struct deadline dl, char **cause)
 	return err;
 }
 
-static int
-in_subnegotiation(const struct telnet *tn)
+/* What a timeout's cause adds when the server left a subnegotiation
+ * open. */
+static const char *
+sb_note(const struct telnet *tn)
 {
-	return tn->state == TELNET_S_SB || tn->state == TELNET_S_SB_IAC;
-}
-
-/* A timeout's cause, naming a subnegotiation the server left open. */
-static st_err
-timed_out(struct rfc2217_transport *t, const char *what, char **cause)
-{
-	return st_fail(cause, ST_E_TIMEOUT, "%s%s", what,
-	    in_subnegotiation(&t->tn) ?
-		": the port server started a telnet subnegotiation (IAC SB) "
-		"and never ended it" :
-		"");
+	if (tn->state == TELNET_S_SB || tn->state == TELNET_S_SB_IAC)
+		return ": the port server started a telnet subnegotiation "
+		       "(IAC SB) and never ended it";
+	return "";
 }
 
 /* One read from the socket through the codec while the station waits for
@@ -115,7 +109,9 @@ await(struct rfc2217_transport *t, unsigned mask, struct deadline dl,
 	    (t->tn.cpo_seen & mask) != mask) {
 		err = pump(t, dl, cause);
 		if (err == ST_E_TIMEOUT)
-			return timed_out(t, what, cause);
+			return st_fail(cause, ST_E_TIMEOUT,
+			    "waited for %s until the deadline%s", what,
+			    sb_note(&t->tn));
 		if (err)
 			return st_wrap(cause, err, "waiting for %s", what);
 	}
@@ -214,8 +210,8 @@ rfc2217_open(const char *spec, struct deadline dl, struct transport **out,
 	if (err)
 		goto out;
 	err = await(t, 0, dl,
-	    "the port server's telnet DO COM-PORT-OPTION (44) (a raw port "
-	    "sends none: its URI is tcp:)",
+	    "the port server's telnet DO COM-PORT-OPTION (44), RFC 2217's "
+	    "agreement (a raw port sends none: its URI is tcp:)",
 	    cause);
 	if (err)
 		goto out;
@@ -291,7 +287,8 @@ rfc2217_read(struct transport *tp, uint8_t *buf, size_t cap, size_t *got,
 			return err;
 		err = tcp_recv_some(t->fd, buf, cap, &raw, dl, cause);
 		if (err == ST_E_TIMEOUT)
-			return timed_out(t, "no data", cause);
+			return st_fail(cause, ST_E_TIMEOUT, "no data%s",
+			    sb_note(&t->tn));
 		if (err)
 			return err;
 		err = telnet_decode(&t->tn, buf, raw, &n, cause);
