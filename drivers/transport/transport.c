@@ -12,6 +12,7 @@ const struct transport_ops *const transport_table[] = {
 	&transport_tcp_ops,
 	&transport_uart_ops,
 	&transport_usb_ops,
+	&transport_rfc2217_ops,
 	NULL,
 };
 

@@ -7,6 +7,11 @@
  *	                                    baud: the endpoint's line rate,
  *	                                    max_baud: it follows the device's
  *	                                    rate up to M (a baud switch)
+ *	rfc2217:HOST:PORT[?baud=N[&max_baud=M]]
+ *	                                    a serial port behind an RFC 2217
+ *	                                    server (ser2net telnet(rfc2217)):
+ *	                                    the station sets 8N1 and baud, and
+ *	                                    switches up to M by SET-BAUDRATE
  *	uart:/dev/ttyUSB0?baud=115200&parity=none&flow=none&max_baud=921600
  *	uart:usb=0403:6001[:SERIAL]?baud=115200
  *	                                    a USB-serial adapter found by its
@@ -30,7 +35,7 @@
 struct transport;
 
 struct transport_ops {
-	const char *scheme;  /* "tcp", "uart", "usb" */
+	const char *scheme;  /* "tcp", "uart", "usb", "rfc2217" */
 	const char *summary; /* one line for --help */
 	/* `spec` is the URI after "scheme:". On success *out is owned by the
 	 * caller and released with transport_close(). */
@@ -71,12 +76,13 @@ struct transport {
 extern const struct transport_ops transport_tcp_ops;
 extern const struct transport_ops transport_uart_ops;
 extern const struct transport_ops transport_usb_ops;
+extern const struct transport_ops transport_rfc2217_ops;
 
 /* The table of transports, NULL-terminated (for --help and lookups). */
 extern const struct transport_ops *const transport_table[];
 
 /* Open by URI: picks the implementation from the scheme.  ST_E_URI names
- * the problem ("unknown scheme 'foo' (known: tcp, uart, usb)"). */
+ * the problem ("unknown scheme 'foo' (known: tcp, uart, usb, rfc2217)"). */
 st_err transport_open(const char *uri, struct deadline dl,
     struct transport **out, char **cause);
 /* Accepts NULL. */

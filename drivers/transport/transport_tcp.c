@@ -21,6 +21,7 @@
 
 #include "station/util/num.h"
 #include "station/util/xalloc.h"
+#include "drivers/transport/tcp.h"
 #include "drivers/transport/transport.h"
 
 struct tcp_transport {
@@ -72,11 +73,17 @@ out:
 
 static const char *const tcp_known_opts[] = { "baud", "max_baud", NULL };
 
-/* HOST:PORT[?baud=N&max_baud=M] -> *host and *port (caller frees both,
- * also on failure) and the rates (0 when not given). */
-static st_err
-tcp_split(const char *spec, char **host, char **port, unsigned *baud,
-    unsigned *max_baud, char **cause)
+void
+tcp_addr_clear(struct tcp_addr *a)
+{
+	free(a->host);
+	free(a->port);
+	*a = (struct tcp_addr){ 0 };
+}
+
+st_err
+tcp_addr_parse(const char *scheme, const char *spec, const char *const *known,
+    struct tcp_addr *a, char **cause)
 {
 	const char *query;
 	char *addr = transport_split_query(spec, &query);
@@ -84,36 +91,62 @@ tcp_split(const char *spec, char **host, char **port, unsigned *baud,
 	long long p;
 	st_err err = ST_OK;
 
-	*host = NULL;
-	*port = NULL;
-	*baud = 0;
+	*a = (struct tcp_addr){ 0 };
 	if (colon == NULL || colon == addr || colon[1] == '\0')
 		err = st_fail(cause, ST_E_URI,
-		    "expected tcp:HOST:PORT, got 'tcp:%s'", spec);
+		    "expected %s:HOST:PORT, got '%s:%s'", scheme, scheme, spec);
 	else if (!num_valid(colon + 1, 1, 65535, &p))
 		err = st_fail(cause, ST_E_URI, "bad TCP port '%s'", colon + 1);
 	if (err == ST_OK)
-		err = transport_query_check(query, tcp_known_opts, cause);
+		err = transport_query_check(query, known, cause);
 	if (err == ST_OK)
-		err = transport_query_rates(query, baud, max_baud, cause);
+		err =
+		    transport_query_rates(query, &a->baud, &a->max_baud, cause);
 	if (err == ST_OK) {
-		*host = xstrndup(addr, (size_t)(colon - addr));
-		*port = xstrdup(colon + 1);
+		a->host = xstrndup(addr, (size_t)(colon - addr));
+		a->port = xstrdup(colon + 1);
 	}
 	free(addr);
+	return err;
+}
+
+st_err
+tcp_addr_check(const char *scheme, const char *spec, const char *const *known,
+    char **cause)
+{
+	struct tcp_addr a;
+	st_err err;
+
+	err = tcp_addr_parse(scheme, spec, known, &a, cause);
+	tcp_addr_clear(&a);
 	return err;
 }
 
 static st_err
 tcp_check(const char *spec, char **cause)
 {
-	char *host, *port;
-	unsigned baud, max_baud;
-	st_err err;
+	return tcp_addr_check("tcp", spec, tcp_known_opts, cause);
+}
 
-	err = tcp_split(spec, &host, &port, &baud, &max_baud, cause);
-	free(host);
-	free(port);
+st_err
+tcp_dial(const struct tcp_addr *a, struct deadline dl, int *fd, char **cause)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+	struct addrinfo *ai;
+	st_err err = ST_OK;
+	int gai;
+
+	*fd = -1;
+	gai = getaddrinfo(a->host, a->port, &hints, &res);
+	if (gai != 0)
+		return st_fail(cause, ST_E_URI, "cannot resolve '%s': %s",
+		    a->host, gai_strerror(gai));
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		err = tcp_connect_one(ai, dl, fd, cause);
+		if (err == ST_OK)
+			break;
+	}
+	freeaddrinfo(res);
 	return err;
 }
 
@@ -121,55 +154,37 @@ static st_err
 tcp_open(const char *spec, struct deadline dl, struct transport **out,
     char **cause)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
-	struct addrinfo *ai;
 	struct tcp_transport *t;
-	char *host = NULL, *port = NULL;
-	unsigned baud = 0, max_baud = 0;
+	struct tcp_addr a;
 	st_err err;
-	int fd = -1, gai;
+	int fd = -1;
 
-	err = tcp_split(spec, &host, &port, &baud, &max_baud, cause);
+	err = tcp_addr_parse("tcp", spec, tcp_known_opts, &a, cause);
 	if (err)
 		goto out;
-	gai = getaddrinfo(host, port, &hints, &res);
-	if (gai != 0) {
-		err = st_fail(cause, ST_E_URI, "cannot resolve '%s': %s", host,
-		    gai_strerror(gai));
-		goto out;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		err = tcp_connect_one(ai, dl, &fd, cause);
-		if (err == ST_OK)
-			break;
-	}
+	err = tcp_dial(&a, dl, &fd, cause);
 	if (err)
 		goto out;
 
 	t = xcalloc(1, sizeof *t);
 	transport_init(&t->base, &transport_tcp_ops, "tcp", spec);
 	t->base.describe = xasprintf("tcp %s", spec);
-	t->base.baud = baud;
-	t->base.max_baud = max_baud;
+	t->base.baud = a.baud;
+	t->base.max_baud = a.max_baud;
 	t->fd = fd;
 	*out = &t->base;
 out:
-	if (res)
-		freeaddrinfo(res);
-	free(host);
-	free(port);
+	tcp_addr_clear(&a);
 	return err;
 }
 
-static st_err
-tcp_write(struct transport *tp, const uint8_t *buf, size_t len,
-    struct deadline dl, char **cause)
+st_err
+tcp_send_all(int fd, const uint8_t *buf, size_t len, struct deadline dl,
+    char **cause)
 {
-	struct tcp_transport *t = (struct tcp_transport *)tp;
-
 	while (len > 0) {
-		ssize_t n = send(t->fd, buf, len, MSG_NOSIGNAL);
-		struct pollfd pfd = { .fd = t->fd, .events = POLLOUT };
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 		int r;
 
 		if (n > 0) {
@@ -195,16 +210,14 @@ tcp_write(struct transport *tp, const uint8_t *buf, size_t len,
 	return ST_OK;
 }
 
-static st_err
-tcp_read(struct transport *tp, uint8_t *buf, size_t cap, size_t *got,
-    struct deadline dl, char **cause)
+st_err
+tcp_recv_some(int fd, uint8_t *buf, size_t cap, size_t *got, struct deadline dl,
+    char **cause)
 {
-	struct tcp_transport *t = (struct tcp_transport *)tp;
-
 	*got = 0;
 	for (;;) {
-		ssize_t n = recv(t->fd, buf, cap, 0);
-		struct pollfd pfd = { .fd = t->fd, .events = POLLIN };
+		ssize_t n = recv(fd, buf, cap, 0);
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		int r;
 
 		if (n > 0) {
@@ -227,6 +240,24 @@ tcp_read(struct transport *tp, uint8_t *buf, size_t cap, size_t *got,
 			return st_fail(cause, ST_E_IO, "poll: %s",
 			    strerror(errno));
 	}
+}
+
+static st_err
+tcp_write(struct transport *tp, const uint8_t *buf, size_t len,
+    struct deadline dl, char **cause)
+{
+	struct tcp_transport *t = (struct tcp_transport *)tp;
+
+	return tcp_send_all(t->fd, buf, len, dl, cause);
+}
+
+static st_err
+tcp_read(struct transport *tp, uint8_t *buf, size_t cap, size_t *got,
+    struct deadline dl, char **cause)
+{
+	struct tcp_transport *t = (struct tcp_transport *)tp;
+
+	return tcp_recv_some(t->fd, buf, cap, got, dl, cause);
 }
 
 static void

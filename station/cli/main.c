@@ -50,7 +50,8 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "\nDevice URIs: tcp:HOST:PORT, "
 	    "uart:/dev/ttyUSB0?baud=115200, uart:usb=VID:PID[:SERIAL],\n"
-	    "  usb:VID:PID[:SERIAL], usb:path=BUS-PORT[.PORT]...;\n"
+	    "  usb:VID:PID[:SERIAL], usb:path=BUS-PORT[.PORT]...,\n"
+	    "  rfc2217:HOST:PORT?baud=115200 (ser2net telnet(rfc2217));\n"
 	    "  nrf91:URI: an nRF91 modem over AT commands on that transport\n"
 	    "Environment: STATION_LOG=error|warn|info|debug, "
 	    "STATION_CONFIG=FILE, STATION_DEMO=1,\n"

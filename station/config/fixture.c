@@ -197,7 +197,7 @@ uri_scheme_known(const char *uri)
 	if (strncmp(uri, "nrf91:", 6) == 0)
 		uri += 6;
 	return strncmp(uri, "tcp:", 4) == 0 || strncmp(uri, "uart:", 5) == 0 ||
-	    strncmp(uri, "usb:", 4) == 0;
+	    strncmp(uri, "usb:", 4) == 0 || strncmp(uri, "rfc2217:", 8) == 0;
 }
 
 static const char *
@@ -214,7 +214,7 @@ set_slot_key(struct fx_load *fl, int key, const char *value)
 		       "(it is scanned as one word)";
 	if (key == 1 && !uri_scheme_known(value))
 		return "expected a device URI (tcp:HOST:PORT, uart:..., usb:..., "
-		       "nrf91:tcp:...)";
+		       "rfc2217:HOST:PORT, nrf91:tcp:...)";
 	if (key == 2 && !config_id_is_valid(value))
 		return "expected a profile name";
 	free(*field[key]);

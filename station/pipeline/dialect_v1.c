@@ -40,7 +40,16 @@ v1_set_deadline(struct run *r, struct deadline dl)
 static st_err
 v1_hello(struct run *r)
 {
-	return dev_hello(r->client, &r->info, &r->cause);
+	struct transport *t = client_transport(r->client);
+	unsigned from = t->baud;
+	st_err err = dev_hello(r->client, &r->info, &r->cause);
+
+	/* A baud switch (docs/protocol.md 8.17) is in the run's events, so
+	 * the ledger says at what rate the rest of the run went. */
+	if (err == ST_OK && t->baud != from)
+		run_info(r, "line switched from %u to %u baud (SET_BAUD)", from,
+		    t->baud);
+	return err;
 }
 
 /* The client is freed with the run (its counters are logged at the

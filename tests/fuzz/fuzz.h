@@ -43,6 +43,7 @@ int fuzz_ca_hub(const uint8_t *data, size_t size);
 int fuzz_ca_pem_chain(const uint8_t *data, size_t size);
 int fuzz_fixture(const uint8_t *data, size_t size);
 int fuzz_scan(const uint8_t *data, size_t size);
+int fuzz_telnet(const uint8_t *data, size_t size);
 
 #ifdef FUZZ_MAIN
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

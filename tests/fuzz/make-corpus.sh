@@ -66,6 +66,20 @@ put("dev_info", "unknown-tags", tlv(0x55, b"x") + hello_rep + tlv(3, b"dup"))
 put("dev_info", "frame-too-small", tlv(1, b"\x01") + tlv(2, b"\x00\x10") +
     tlv(3, b"SN1"))
 
+# What a port server sends an rfc2217: port (first byte: where the
+# harness cuts the input in two).
+S2N = bytes.fromhex("fffb03fffd03fffb01fffe01fffd00fffb00fffd2c")
+def sb44(cmd, val):
+    return b"\xff\xfa\x2c" + bytes([cmd]) + val.replace(b"\xff", b"\xff\xff") + b"\xff\xf0"
+put("telnet", "ser2net-opening", b"\x05" + S2N)
+put("telnet", "line-answers", b"\x09" + S2N + sb44(102, b"\x08") +
+    sb44(103, b"\x01") + sb44(104, b"\x01") + sb44(101, struct.pack(">I", 921600)))
+put("telnet", "baud-with-iac", b"\x03" + sb44(101, struct.pack(">I", 65535)))
+put("telnet", "data-with-iac", b"\x02ab\xff\xffcd\xff\xff\xff\xffe")
+put("telnet", "refusal-44", b"\x01\xff\xfe\x2c")
+put("telnet", "garbage-iac", b"\x00\xff\x17\xff\x00")
+put("telnet", "endless-sb", b"\x04\xff\xfa\x2c\x65" + b"x" * 80)
+
 def rec(flags, seq, cmd, off, total, payload):
     assert len(payload) < 256
     return bytes([len(payload), flags]) + struct.pack(">HBHH", seq, cmd,

@@ -33,6 +33,7 @@
 #include "tests/fuzz/fuzz_frame.c"
 #include "tests/fuzz/fuzz_profile.c"
 #include "tests/fuzz/fuzz_scan.c"
+#include "tests/fuzz/fuzz_telnet.c"
 #include "tests/fuzz/fuzz_tlv.c"
 
 typedef int (*fuzz_fn)(const uint8_t *data, size_t size);
@@ -135,6 +136,7 @@ REPLAY_TEST(ca_hub)
 REPLAY_TEST(ca_pem_chain)
 REPLAY_TEST(fixture)
 REPLAY_TEST(scan)
+REPLAY_TEST(telnet)
 
 int
 main(void)
@@ -155,6 +157,7 @@ main(void)
 		cmocka_unit_test(test_ca_pem_chain_inputs_replay_cleanly),
 		cmocka_unit_test(test_fixture_inputs_replay_cleanly),
 		cmocka_unit_test(test_scan_inputs_replay_cleanly),
+		cmocka_unit_test(test_telnet_inputs_replay_cleanly),
 	};
 
 	return cmocka_run_group_tests_name("fuzz corpora and regressions",

@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "drivers/proto/proto.h"
+#include "drivers/proto/tlv.h"
 #include "drivers/transport/transport.h"
 #include "station/util/clock.h"
 
@@ -50,4 +52,30 @@ dev_session_connect(const struct client_opts *opts)
 	}
 	ds.cli = client_new(t, opts);
 	return ds.cli;
+}
+
+void
+dev_chain_round_trip(struct client *c, const uint8_t *a, const uint8_t *b,
+    size_t len)
+{
+	const uint8_t *der[2] = { a, b };
+	size_t lens[2] = { len, len }, spki_len = 0, back_len = 0, want_len;
+	uint8_t *spki = NULL, *back = NULL, *want;
+	struct tlv_writer w;
+	char *cause = NULL;
+
+	if (dev_keygen(c, PROTO_ALG_EC_P256, 0, &spki, &spki_len, &cause))
+		fail_msg("KEYGEN: %s", cause);
+	free(spki);
+	if (dev_write_chain(c, der, lens, 2, &cause) ||
+	    dev_read_chain(c, &back, &back_len, &cause))
+		fail_msg("chain: %s", cause);
+	tlv_writer_init(&w);
+	tlv_put(&w, PROTO_T_CERT, a, len);
+	tlv_put(&w, PROTO_T_CERT, b, len);
+	want = tlv_writer_take(&w, &want_len);
+	assert_int_equal(back_len, want_len);
+	assert_memory_equal(back, want, want_len);
+	free(want);
+	free(back);
 }

@@ -30,4 +30,13 @@ void dev_session_start(const char *const *args);
  */
 struct client *dev_session_connect(const struct client_opts *opts);
 
+/*
+ * KEYGEN, then a chain of two `len`-byte certificates (`a`, `b`: any
+ * bytes) written and read back: the device must return exactly the TLV
+ * chain written (fails the test otherwise).  Proves a link carries every
+ * byte both ways, before or after a baud switch.
+ */
+void dev_chain_round_trip(struct client *c, const uint8_t *a, const uint8_t *b,
+    size_t len);
+
 #endif

@@ -23,7 +23,6 @@
 
 #include "drivers/proto/client.h"
 #include "drivers/proto/proto.h"
-#include "drivers/proto/tlv.h"
 #include "drivers/transport/transport.h"
 #include "tests/support/dev_session.h"
 #include "tests/support/devsim_proc.h"
@@ -58,27 +57,10 @@ hello_with(const char *const *args, const char *query, struct dev_info *info,
 static void
 link_works(void)
 {
-	uint8_t certs[2][1024], *spki = NULL, *back = NULL, *want;
-	const uint8_t *der[2] = { certs[0], certs[1] };
-	size_t len[2] = { 1024, 1024 }, spki_len = 0, back_len = 0, want_len;
-	struct tlv_writer w;
-	char *cause = NULL;
+	uint8_t certs[2][1024];
 
-	if (dev_keygen(ds.cli, PROTO_ALG_EC_P256, 0, &spki, &spki_len, &cause))
-		fail_msg("KEYGEN: %s", cause);
-	free(spki);
 	assert_int_equal(RAND_bytes(&certs[0][0], sizeof certs), 1);
-	if (dev_write_chain(ds.cli, der, len, 2, &cause) ||
-	    dev_read_chain(ds.cli, &back, &back_len, &cause))
-		fail_msg("chain: %s", cause);
-	tlv_writer_init(&w);
-	tlv_put(&w, PROTO_T_CERT, der[0], len[0]);
-	tlv_put(&w, PROTO_T_CERT, der[1], len[1]);
-	want = tlv_writer_take(&w, &want_len);
-	assert_int_equal(back_len, want_len);
-	assert_memory_equal(back, want, want_len);
-	free(want);
-	free(back);
+	dev_chain_round_trip(ds.cli, certs[0], certs[1], sizeof certs[0]);
 }
 
 /* Device up to 921600, URI up to 3000000: 921600, confirmed by a second

@@ -34,6 +34,7 @@
 #include "drivers/proto/tlv.h"
 #include "drivers/transport/transport.h"
 #include "drivers/transport/uart.h"
+#include "tests/support/dev_session.h"
 #include "tests/support/devsim_proc.h"
 #include "tests/support/loopback.h"
 #include "tests/support/scratch.h"
@@ -694,27 +695,11 @@ tty_speed(void)
 static void
 chain_round_trip(struct client *c)
 {
-	uint8_t certs[2][1024], *spki = NULL, *back = NULL, *want;
-	const uint8_t *der[2] = { certs[0], certs[1] };
-	size_t len[2] = { 1024, 1024 }, spki_len = 0, back_len = 0, want_len;
-	struct tlv_writer w;
-	char *cause = NULL;
+	uint8_t certs[2][1024];
 
 	for (size_t i = 0; i < sizeof certs; i++)
 		certs[i / 1024][i % 1024] = (uint8_t)(i * 31 + 7);
-	if (dev_keygen(c, PROTO_ALG_EC_P256, 0, &spki, &spki_len, &cause) ||
-	    dev_write_chain(c, der, len, 2, &cause) ||
-	    dev_read_chain(c, &back, &back_len, &cause))
-		fail_msg("over the switched line: %s", cause);
-	tlv_writer_init(&w);
-	tlv_put(&w, PROTO_T_CERT, der[0], len[0]);
-	tlv_put(&w, PROTO_T_CERT, der[1], len[1]);
-	want = tlv_writer_take(&w, &want_len);
-	assert_int_equal(back_len, want_len);
-	assert_memory_equal(back, want, want_len);
-	free(want);
-	free(back);
-	free(spki);
+	dev_chain_round_trip(c, certs[0], certs[1], sizeof certs[0]);
 }
 
 /* max_baud in the URI and CAP_BAUD_SWITCH on the device: after HELLO the
