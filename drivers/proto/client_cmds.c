@@ -317,7 +317,10 @@ call_take(struct client *c, uint8_t cmd, struct tlv_writer *w, uint8_t tag,
 
 	if (err)
 		return err;
-	return take_bytes(resp, len, tag, max, out, out_len, cause);
+	err = take_bytes(resp, len, tag, max, out, out_len, cause);
+	if (err)
+		st_wrap(cause, err, "%s reply", proto_cmd_name(cmd));
+	return err;
 }
 
 /* A command whose reply says nothing beyond success. */
