@@ -6,7 +6,9 @@
  * is shown cut and escaped, not dropped.  The faults come from a
  * scripted device (tests/support/script_dev.h) over real TCP, since no
  * honest device makes them; the texts are asserted whole where they
- * are the station's own.
+ * are the station's own.  The same scripted device shows the station's
+ * side of 5.1: a bad frame or a stale reply followed by the intact reply
+ * in the same burst costs no retransmission.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,6 +34,8 @@ enum act {
 	ACT_WRONG_CMD,	 /* a reply with another command */
 	ACT_LONG_PUBKEY, /* KEYGEN: a 1100-byte PUBKEY */
 	ACT_HELLO_NO_SERIAL,
+	ACT_NOISE_THEN_REPLY, /* a bad frame, then the reply, one write */
+	ACT_STALE_THEN_REPLY, /* a reply with another seq, then the reply */
 };
 
 enum then {
@@ -107,6 +111,26 @@ answer(void *ctx, const struct frame *req, uint8_t *out, size_t cap)
 		n = script_reply_msg(req, PROTO_ST_OK, p, len, out, cap);
 		free(p);
 		return n;
+	case ACT_NOISE_THEN_REPLY:
+	case ACT_STALE_THEN_REPLY: {
+		struct frame stale = *req;
+
+		stale.seq = (uint16_t)(req->seq - 1);
+		tlv_writer_init(&w);
+		tlv_put(&w, PROTO_T_CERT, "\x30\x00", 2);
+		p = tlv_writer_take(&w, &len);
+		if (s->act == ACT_NOISE_THEN_REPLY) {
+			memcpy(out, "\x00\x05\x11\x22\x33\x00", 6);
+			n = 6;
+		} else {
+			n = script_reply_msg(&stale, PROTO_ST_OK, p, len, out,
+			    cap);
+		}
+		n += script_reply_msg(req, PROTO_ST_OK, p, len, out + n,
+		    cap - n);
+		free(p);
+		return n;
+	}
 	case ACT_HELLO_NO_SERIAL:
 		tlv_writer_init(&w);
 		tlv_put_u8(&w, PROTO_T_VERSION, PROTO_VERSION);
@@ -359,6 +383,36 @@ test_message_with_bad_bytes_is_escaped_not_dropped(void **state)
 	free(cause);
 }
 
+/* 5.1: the intact reply right behind a bad frame (or a stale reply)
+ * ends the exchange: looked at before any retransmission. */
+static void
+test_reply_behind_noise_is_taken_without_retransmission(void **state)
+{
+	struct script s = { .act = ACT_NOISE_THEN_REPLY };
+	struct client_stats st;
+	char *cause = NULL;
+
+	(void)state;
+	connect_script(&s);
+	assert_int_equal(read_cert(&cause), ST_OK);
+	client_get_stats(cli, &st);
+	assert_int_equal(st.bad_frames, 1);
+	assert_int_equal(st.retransmits, 0);
+	assert_int_equal(script_dev_requests(sd), 1);
+	client_free(cli);
+	cli = NULL;
+	script_dev_stop(sd);
+	sd = NULL;
+
+	s.act = ACT_STALE_THEN_REPLY;
+	connect_script(&s);
+	assert_int_equal(read_cert(&cause), ST_OK);
+	client_get_stats(cli, &st);
+	assert_int_equal(st.stale_frames, 1);
+	assert_int_equal(st.retransmits, 0);
+	assert_null(cause);
+}
+
 int
 main(void)
 {
@@ -381,6 +435,9 @@ main(void)
 		    test_message_over_200_bytes_is_cut_not_dropped, teardown),
 		cmocka_unit_test_teardown(
 		    test_message_with_bad_bytes_is_escaped_not_dropped,
+		    teardown),
+		cmocka_unit_test_teardown(
+		    test_reply_behind_noise_is_taken_without_retransmission,
 		    teardown),
 	};
 
