@@ -44,6 +44,12 @@ struct client {
 	struct deadline overall;
 	int has_overall;
 	struct client_stats stats;
+	/* The command of the client_call in progress: a CONTINUE or a
+	 * request chunk is named by it in every fault (docs/protocol.md 5.4),
+	 * and why the last frame was not an intact reply (a bad frame's
+	 * rule, or a NAK), for the fault that ends a run of them. */
+	uint8_t call_cmd;
+	char *last_bad;
 	uint8_t wire[PROTO_MAX_FRAME + PROTO_MAX_FRAME / 254 + 8];
 	/* Bytes read from the link and not yet fed to the frame reader: a
 	 * read may hold several replies when exchanges overlap. */
@@ -94,6 +100,7 @@ client_free(struct client *c)
 		return;
 	transport_close(c->t);
 	frame_reader_free(&c->reader);
+	free(c->last_bad);
 	free(c);
 }
 
@@ -114,6 +121,23 @@ void
 client_get_stats(struct client *c, struct client_stats *out)
 {
 	*out = c->stats;
+}
+
+/* What the exchange of `f` is, for a fault: the command, and for a
+ * chunk where in the message (a CONTINUE is the reply of the command
+ * it fetches, never "CONTINUE"). */
+static void
+exchange_label(const struct client *c, const struct frame *f, char *buf,
+    size_t cap)
+{
+	if (f->cmd == PROTO_CMD_CONTINUE)
+		snprintf(buf, cap, "%s (reply chunk at offset %u)",
+		    proto_cmd_name(c->call_cmd), f->offset);
+	else if (f->payload_len < f->total)
+		snprintf(buf, cap, "%s (request chunk at offset %u of %u)",
+		    proto_cmd_name(f->cmd), f->offset, f->total);
+	else
+		snprintf(buf, cap, "%s", proto_cmd_name(f->cmd));
 }
 
 static void
@@ -201,7 +225,8 @@ next_frame(struct client *c, struct deadline dl, struct frame *f, char **cause)
 		if (err) {
 			c->stats.bad_frames++;
 			log_info("dropped a bad frame: %s", why);
-			free(why);
+			free(c->last_bad);
+			c->last_bad = why;
 			return ST_E_FRAME;
 		}
 		if (have)
@@ -252,6 +277,9 @@ wait_replies(struct client *c, const struct frame *req, size_t n,
 			c->stats.naks++;
 			log_info("device NAKed a frame (%s)",
 			    proto_status_name(f.status));
+			free(c->last_bad);
+			c->last_bad = xstrdup("the device answered NAK: it "
+					      "received the request corrupt");
 			retry = 1;
 			continue;
 		}
@@ -263,11 +291,15 @@ wait_replies(struct client *c, const struct frame *req, size_t n,
 			log_debug("ignored stale reply seq %u", f.seq);
 			continue;
 		}
-		if (f.cmd != req[i].cmd)
+		if (f.cmd != req[i].cmd) {
+			char what[96];
+
+			exchange_label(c, &req[i], what, sizeof what);
 			return st_fail(cause, ST_E_PROTO,
-			    "reply to %s carries command %s (0x%02x)",
-			    proto_cmd_name(req[i].cmd), proto_cmd_name(f.cmd),
-			    f.cmd);
+			    "%s: the reply carries command %s (0x%02x); a "
+			    "reply echoes the request's command",
+			    what, proto_cmd_name(f.cmd), f.cmd);
+		}
 		if (f.status == PROTO_ST_BUSY) {
 			/* The device is alive and working: give it a fresh
 			 * attempt window. */
@@ -304,9 +336,10 @@ exchange(struct client *c, struct frame *req, struct reply *out, char **cause)
 	int corrupt_tries = tries * CORRUPT_TRIES_FACTOR;
 	int silent = 0, corrupt = 0, attempt = 0;
 	size_t one = 0;
-	char *why = NULL;
+	char *why = NULL, what[96];
 	st_err err = ST_OK;
 
+	exchange_label(c, req, what, sizeof what);
 	req->seq = ++c->seq;
 	c->stats.requests++;
 	for (; silent < tries && corrupt < corrupt_tries; attempt++) {
@@ -347,37 +380,56 @@ exchange(struct client *c, struct frame *req, struct reply *out, char **cause)
 	}
 	if (err == ST_E_FRAME)
 		err = st_fail(cause, ST_E_FRAME,
-		    "no intact reply to %s after %d attempts (line noise?)",
-		    proto_cmd_name(req->cmd), attempt);
+		    "%s: %s; no intact reply after %d attempts", what,
+		    c->last_bad ? c->last_bad : "corrupt reply", attempt);
 	else
 		err = st_fail(cause, ST_E_TIMEOUT,
-		    "device did not answer %s (%d attempts, %d ms each)",
-		    proto_cmd_name(req->cmd), attempt, attempt_ms);
+		    "device did not answer %s (%d attempts, %d ms each)", what,
+		    attempt, attempt_ms);
 out:
 	free(why);
 	return err;
 }
 
-/* The device's MESSAGE is quoted through text_escape: it is the
- * device's text, shown whatever bytes it holds (a message with a control
- * byte is shown escaped, not dropped). */
-static st_err
-status_error(const struct reply *r, uint8_t cmd, char **cause)
+/* MESSAGE as the operator sees it (caller frees), or NULL when the
+ * reply has none.  It is the device's text: shown whatever bytes it
+ * holds, cut to the 200 bytes the rules allow and escaped
+ * (text_escape_bytes), with the rule it breaks named, never dropped
+ * (docs/protocol.md 7.1). */
+static char *
+device_message(const struct reply *r)
 {
-	const uint8_t *val = NULL;
-	size_t vlen = 0;
-	char *raw = NULL, *msg = NULL;
+	struct tlv t;
+	const char *broke = NULL;
+	char *shown, *msg;
 
-	if (tlv_validate(r->payload, r->payload_len, NULL) == ST_OK &&
-	    tlv_get_bytes(r->payload, r->payload_len, PROTO_T_MESSAGE, 200,
-		&val, &vlen, NULL) == ST_OK) {
-		raw = xstrndup((const char *)val, vlen);
-		msg = text_escape(raw, 200);
-	}
-	st_fail(cause, ST_E_DEVICE, "device refused %s: %s%s%s%s",
-	    proto_cmd_name(cmd), proto_status_name(r->status),
-	    msg ? " - device message '" : "", msg ? msg : "", msg ? "'" : "");
-	free(raw);
+	if (tlv_validate(r->payload, r->payload_len, NULL) != ST_OK ||
+	    !tlv_find(r->payload, r->payload_len, PROTO_T_MESSAGE, &t))
+		return NULL;
+	for (size_t i = 0; i < t.len && broke == NULL; i++)
+		if (t.val[i] < 0x20 || t.val[i] == 0x7F)
+			broke = "it holds control bytes";
+	if (broke == NULL && !text_utf8_valid((const char *)t.val, t.len))
+		broke = "it is not UTF-8";
+	if (broke == NULL && t.len > PROTO_MESSAGE_MAX)
+		broke = "it is longer than 200 bytes";
+	shown = text_escape_bytes(t.val, t.len, PROTO_MESSAGE_MAX);
+	if (broke == NULL)
+		return shown;
+	msg = xasprintf("%s (MESSAGE breaks the rules: %s)", shown, broke);
+	free(shown);
+	return msg;
+}
+
+/* A device's error status for the exchange `what`. */
+static st_err
+status_error(const struct reply *r, const char *what, char **cause)
+{
+	char *msg = device_message(r);
+
+	st_fail(cause, ST_E_DEVICE, "device refused %s: %s%s%s%s", what,
+	    proto_status_name(r->status), msg ? " - device message '" : "",
+	    msg ? msg : "", msg ? "'" : "");
 	free(msg);
 	return ST_E_DEVICE;
 }
@@ -407,7 +459,7 @@ exchange_window(struct client *c, struct frame *fs, size_t n, struct reply *rs,
 	int silent = 0, corrupt = 0, attempt_ms, retry = 0;
 	bool *answered = xcalloc(n ? n : 1, sizeof *answered);
 	struct deadline dl;
-	char *why = NULL;
+	char *why = NULL, what[96];
 	st_err err = ST_OK;
 
 	for (size_t i = 0; i < n; i++) {
@@ -426,10 +478,11 @@ exchange_window(struct client *c, struct frame *fs, size_t n, struct reply *rs,
 
 		if (c->has_overall) {
 			if (deadline_passed(c->overall)) {
+				exchange_label(c, &fs[base], what, sizeof what);
 				err = st_fail(cause, ST_E_TIMEOUT,
 				    "no time left for %s (%zu of %zu chunks "
 				    "answered)",
-				    proto_cmd_name(fs[0].cmd), base, n);
+				    what, base, n);
 				goto out;
 			}
 			dl = deadline_min(dl, c->overall);
@@ -472,17 +525,17 @@ exchange_window(struct client *c, struct frame *fs, size_t n, struct reply *rs,
 		else
 			corrupt++;
 		if (silent >= tries || corrupt >= corrupt_tries) {
+			exchange_label(c, &fs[base], what, sizeof what);
 			err = err == ST_E_FRAME ?
 			    st_fail(cause, ST_E_FRAME,
-				"no intact reply to %s chunk %zu of %zu after "
-				"%d attempts (line noise?)",
-				proto_cmd_name(fs[base].cmd), base + 1, n,
+				"%s: %s; no intact reply after %d attempts",
+				what,
+				c->last_bad ? c->last_bad : "corrupt reply",
 				silent + corrupt) :
 			    st_fail(cause, ST_E_TIMEOUT,
-				"device did not answer %s chunk %zu of %zu "
-				"(%d attempts, %d ms each)",
-				proto_cmd_name(fs[base].cmd), base + 1, n,
-				silent + corrupt, attempt_ms);
+				"device did not answer %s (%d attempts, %d ms "
+				"each)",
+				what, silent + corrupt, attempt_ms);
 			goto out;
 		}
 		/* Go back: everything in flight without a reply, in order. */
@@ -510,6 +563,8 @@ out:
 /* A request chunk but the last is answered CONTINUE (6.1); an error
  * status ends the call with its status in `status`. */
 struct request_run {
+	struct client *c;
+	const struct frame *fs;
 	uint8_t cmd, status;
 };
 
@@ -518,19 +573,24 @@ check_request_chunk(size_t i, size_t n, const struct reply *r, void *ctx,
     char **cause)
 {
 	struct request_run *rr = ctx;
+	char what[96];
 
 	if (i + 1 == n || r->status == PROTO_ST_CONTINUE)
 		return ST_OK;
 	rr->status = r->status;
+	exchange_label(rr->c, &rr->fs[i], what, sizeof what);
 	if (r->status == PROTO_ST_OK)
 		return st_fail(cause, ST_E_PROTO,
-		    "device answered %s chunk %zu with OK instead of CONTINUE",
-		    proto_cmd_name(rr->cmd), i + 1);
-	return status_error(r, rr->cmd, cause);
+		    "%s: answered OK, a request chunk but the last is "
+		    "answered CONTINUE",
+		    what);
+	return status_error(r, what, cause);
 }
 
 /* Where the reply's chunks go: all but the last `chunk` bytes long. */
 struct reply_fill {
+	struct client *c;
+	const struct frame *fs;
 	uint8_t *msg;
 	size_t start, chunk, total;
 };
@@ -542,15 +602,19 @@ check_reply_chunk(size_t i, size_t n, const struct reply *r, void *ctx,
 	struct reply_fill *rf = ctx;
 	size_t off = rf->start + i * rf->chunk;
 	size_t want = rf->total - off < rf->chunk ? rf->total - off : rf->chunk;
+	char what[96];
 
 	(void)n;
+	exchange_label(rf->c, &rf->fs[i], what, sizeof what);
 	if (r->status != PROTO_ST_OK)
-		return status_error(r, PROTO_CMD_CONTINUE, cause);
+		return status_error(r, what, cause);
 	if (r->offset != off || r->total != rf->total || r->payload_len != want)
 		return st_fail(cause, ST_E_PROTO,
-		    "reply chunk offset %u/total %u/len %zu, expected "
-		    "offset %zu/total %zu/len %zu",
-		    r->offset, r->total, r->payload_len, off, rf->total, want);
+		    "%s: chunk at offset %u, total %u, %zu bytes; with a "
+		    "window every chunk but the last is as long as the "
+		    "first (expected offset %zu, total %zu, %zu bytes)",
+		    what, r->offset, r->total, r->payload_len, off, rf->total,
+		    want);
 	memcpy(rf->msg + off, r->payload, want);
 	return ST_OK;
 }
@@ -566,7 +630,7 @@ send_request_window(struct client *c, uint8_t cmd, const uint8_t *req,
 	size_t n = (req_len + chunk_max - 1) / chunk_max;
 	struct frame *fs = xcalloc(n, sizeof *fs);
 	struct reply *rs = xcalloc(n, sizeof *rs);
-	struct request_run rr = { cmd, PROTO_ST_OK };
+	struct request_run rr = { c, NULL, cmd, PROTO_ST_OK };
 	st_err err;
 
 	for (size_t i = 0; i < n; i++) {
@@ -581,6 +645,7 @@ send_request_window(struct client *c, uint8_t cmd, const uint8_t *req,
 			    req_len - off :
 			    chunk_max };
 	}
+	rr.fs = fs;
 	err = exchange_window(c, fs, n, rs, check_request_chunk, &rr, cause);
 	if (err == ST_OK) {
 		*last = rs[n - 1];
@@ -600,7 +665,7 @@ static st_err
 fetch_reply_window(struct client *c, uint8_t *msg, size_t have, size_t chunk,
     size_t total, char **cause)
 {
-	struct reply_fill rf = { msg, have, chunk, total };
+	struct reply_fill rf = { c, NULL, msg, have, chunk, total };
 	size_t n = (total - have + chunk - 1) / chunk;
 	struct frame *fs = xcalloc(n, sizeof *fs);
 	struct reply *rs = xcalloc(n, sizeof *rs);
@@ -610,6 +675,7 @@ fetch_reply_window(struct client *c, uint8_t *msg, size_t have, size_t chunk,
 		fs[i] = (struct frame){ .version = PROTO_VERSION,
 			.cmd = PROTO_CMD_CONTINUE,
 			.offset = (uint16_t)(have + i * chunk) };
+	rf.fs = fs;
 	err = exchange_window(c, fs, n, rs, check_reply_chunk, &rf, cause);
 	for (size_t i = 0; i < n; i++)
 		reply_clear(&rs[i]);
@@ -628,10 +694,14 @@ client_call(struct client *c, uint8_t cmd, const uint8_t *req, size_t req_len,
 	uint8_t *msg = NULL;
 	size_t off = 0, have;
 	uint16_t total;
+	char what[96];
 	st_err err;
 
 	*resp = NULL;
 	*resp_len = 0;
+	c->call_cmd = cmd;
+	free(c->last_bad);
+	c->last_bad = NULL;
 	if (req_len > PROTO_MAX_MESSAGE)
 		return st_fail(cause, ST_E_ARG,
 		    "%s request of %zu bytes is too large", proto_cmd_name(cmd),
@@ -667,25 +737,28 @@ client_call(struct client *c, uint8_t cmd, const uint8_t *req, size_t req_len,
 		if (r.status != PROTO_ST_CONTINUE) {
 			if (status)
 				*status = r.status;
+			exchange_label(c, &f, what, sizeof what);
 			err = r.status == PROTO_ST_OK ?
 			    st_fail(cause, ST_E_PROTO,
-				"device answered %s chunk "
-				"at %zu with OK instead of CONTINUE",
-				proto_cmd_name(cmd), off - n) :
-			    status_error(&r, cmd, cause);
+				"%s: answered OK, a request chunk but the "
+				"last is answered CONTINUE",
+				what) :
+			    status_error(&r, what, cause);
 			goto out;
 		}
 	}
 	if (status)
 		*status = r.status;
 	if (r.status != PROTO_ST_OK) {
-		err = status_error(&r, cmd, cause);
+		err = status_error(&r, proto_cmd_name(cmd), cause);
 		goto out;
 	}
 	/* Reply: fetch the rest with CONTINUE if it was chunked. */
 	if (r.offset != 0 || r.payload_len > r.total) {
 		err = st_fail(cause, ST_E_PROTO,
-		    "first reply chunk at offset %u", r.offset);
+		    "%s: the reply's first chunk is at offset %u; a reply "
+		    "starts at offset 0",
+		    proto_cmd_name(cmd), r.offset);
 		goto out;
 	}
 	msg = xmalloc(r.total ? r.total : 1);
@@ -707,16 +780,18 @@ client_call(struct client *c, uint8_t cmd, const uint8_t *req, size_t req_len,
 			.offset = (uint16_t)have };
 
 		reply_clear(&r);
+		exchange_label(c, &f, what, sizeof what);
 		err = exchange(c, &f, &r, cause);
 		if (err == ST_OK && r.status != PROTO_ST_OK)
-			err = status_error(&r, PROTO_CMD_CONTINUE, cause);
+			err = status_error(&r, what, cause);
 		if (err == ST_OK &&
 		    (r.offset != have || r.total != total ||
 			r.payload_len == 0 || have + r.payload_len > total))
 			err = st_fail(cause, ST_E_PROTO,
-			    "reply chunk offset %u/total %u/len %zu, expected "
-			    "offset %zu/total %u",
-			    r.offset, r.total, r.payload_len, have, total);
+			    "%s: chunk at offset %u, total %u, %zu bytes; "
+			    "expected offset %zu, total %u and 1 to %zu bytes",
+			    what, r.offset, r.total, r.payload_len, have, total,
+			    total - have);
 		if (err)
 			goto out;
 		memcpy(msg + have, r.payload, r.payload_len);

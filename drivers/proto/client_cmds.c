@@ -51,8 +51,6 @@ dev_info_parse(const uint8_t *payload, size_t len, struct dev_info *info,
 		&info->chip };
 	static const uint8_t tags[] = { PROTO_T_MODEL, PROTO_T_HW_VERSION,
 		PROTO_T_FW_VERSION, PROTO_T_CHIP };
-	static const char *const names[] = { "model", "hw_version",
-		"fw_version", "chip" };
 	struct tlv t;
 	size_t i;
 	st_err err;
@@ -96,12 +94,10 @@ dev_info_parse(const uint8_t *payload, size_t len, struct dev_info *info,
 			*opt[i] = xstrdup("");
 			continue;
 		}
+		/* The cause names the field (MODEL, CHIP), not a number. */
 		err = tlv_get_str(payload, len, tags[i], 64, opt[i], cause);
-		if (err) {
-			/* The operator is told which field, not a tag number. */
-			st_wrap(cause, err, "%s", names[i]);
+		if (err)
 			goto fail;
-		}
 	}
 	if (tlv_get_u32(payload, len, PROTO_T_CAPS, &info->caps, NULL) != ST_OK)
 		info->caps = 0;
@@ -317,7 +313,10 @@ call_take(struct client *c, uint8_t cmd, struct tlv_writer *w, uint8_t tag,
 
 	if (err)
 		return err;
-	return take_bytes(resp, len, tag, max, out, out_len, cause);
+	err = take_bytes(resp, len, tag, max, out, out_len, cause);
+	if (err)
+		st_wrap(cause, err, "%s reply", proto_cmd_name(cmd));
+	return err;
 }
 
 /* A command whose reply says nothing beyond success. */

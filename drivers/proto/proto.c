@@ -1,6 +1,8 @@
 /* Names of protocol constants, for logs and operator messages. */
 #include "drivers/proto/proto.h"
 
+#include <stddef.h>
+
 const char *
 proto_cmd_name(int cmd)
 {
@@ -101,3 +103,82 @@ proto_state_name(int state)
 		return "unknown";
 	}
 }
+
+const char *
+proto_tag_name(int tag)
+{
+	switch (tag) {
+	case PROTO_T_VERSION:
+		return "VERSION";
+	case PROTO_T_MAX_FRAME:
+		return "MAX_FRAME";
+	case PROTO_T_SERIAL:
+		return "SERIAL";
+	case PROTO_T_MODEL:
+		return "MODEL";
+	case PROTO_T_HW_VERSION:
+		return "HW_VERSION";
+	case PROTO_T_FW_VERSION:
+		return "FW_VERSION";
+	case PROTO_T_CHIP:
+		return "CHIP";
+	case PROTO_T_CAPS:
+		return "CAPS";
+	case PROTO_T_STATE:
+		return "STATE";
+	case PROTO_T_KEY_ALG:
+		return "KEY_ALG";
+	case PROTO_T_SLOT:
+		return "SLOT";
+	case PROTO_T_PUBKEY:
+		return "PUBKEY";
+	case PROTO_T_SUBJECT:
+		return "SUBJECT";
+	case PROTO_T_SAN_DNS:
+		return "SAN_DNS";
+	case PROTO_T_SAN_URI:
+		return "SAN_URI";
+	case PROTO_T_CSR:
+		return "CSR";
+	case PROTO_T_SIG_ALG:
+		return "SIG_ALG";
+	case PROTO_T_DIGEST:
+		return "DIGEST";
+	case PROTO_T_SIGNATURE:
+		return "SIGNATURE";
+	case PROTO_T_CERT:
+		return "CERT";
+	case PROTO_T_LOCK:
+		return "LOCK";
+	case PROTO_T_MESSAGE:
+		return "MESSAGE";
+	case PROTO_T_TEST_ID:
+		return "TEST_ID";
+	case PROTO_T_TEST_RESULT:
+		return "TEST_RESULT";
+	case PROTO_T_TRUST_CA:
+		return "TRUST_CA";
+	case PROTO_T_SERVER_HOST:
+		return "SERVER_HOST";
+	case PROTO_T_SERVER_PORT:
+		return "SERVER_PORT";
+	case PROTO_T_WINDOW:
+		return "WINDOW";
+	case PROTO_T_BAUD:
+		return "BAUD";
+	default:
+		return "unknown";
+	}
+}
+
+const struct proto_cap_name proto_cap_names[] = {
+	{ PROTO_CAP_EC_P256, "ec-p256" },
+	{ PROTO_CAP_RSA_2048, "rsa-2048" },
+	{ PROTO_CAP_LOCK, "lock" },
+	{ PROTO_CAP_SELFTEST, "selftest" },
+	{ PROTO_CAP_FACTORY_RESET, "factory-reset" },
+	{ PROTO_CAP_SERVER_TRUST, "server-trust" },
+	{ PROTO_CAP_WINDOW, "window" },
+	{ PROTO_CAP_BAUD_SWITCH, "baud-switch" },
+	{ 0, NULL },
+};

@@ -32,6 +32,9 @@
  * ms of that byte. */
 #define PROTO_BAUD_SETTLE_MS 5
 #define PROTO_BAUD_CONFIRM_MS 1000
+/* Longest MESSAGE (error detail) a device may send; the station shows
+ * a longer one cut to this length (docs/protocol.md 7.1). */
+#define PROTO_MESSAGE_MAX 200
 /* Largest reassembled message (all chunks of one request or response). */
 #define PROTO_MAX_MESSAGE 65535
 
@@ -148,5 +151,18 @@ enum proto_state {
 const char *proto_cmd_name(int cmd);
 const char *proto_status_name(int status);
 const char *proto_state_name(int state);
+/* A tag's name as docs/protocol.md writes it ("SERIAL"), so that a
+ * fault names the field and not its number; "unknown" for others. */
+const char *proto_tag_name(int tag);
+
+/* The capability bits with the names `station probe` shows them by
+ * ("baud-switch"), in bit order, ending with { 0, NULL }: every bit of
+ * docs/protocol.md's caps table, so a bit left out here is one the
+ * probe shows as hex. */
+struct proto_cap_name {
+	unsigned long bit;
+	const char *name;
+};
+extern const struct proto_cap_name proto_cap_names[];
 
 #endif

@@ -1,11 +1,13 @@
 /* TLV payload encoding (see tlv.h). */
 #include "drivers/proto/tlv.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "station/util/text.h"
 #include "station/util/xalloc.h"
+#include "drivers/proto/proto.h"
 
 void
 tlv_writer_init(struct tlv_writer *w)
@@ -125,13 +127,29 @@ tlv_find(const uint8_t *buf, size_t len, uint8_t tag, struct tlv *out)
 	return false;
 }
 
+/* The field's name for a message: "SERIAL", or "tag 0x5a" for a tag
+ * this station does not know (in `buf`, which holds 16 bytes). */
+static const char *
+field_name(uint8_t tag, char *buf)
+{
+	const char *name = proto_tag_name(tag);
+
+	if (strcmp(name, "unknown") != 0)
+		return name;
+	snprintf(buf, 16, "tag 0x%02x", tag);
+	return buf;
+}
+
 /* Find `tag`, which must be there: ST_E_PROTO when it is not. */
 static st_err
 get_field(const uint8_t *buf, size_t len, uint8_t tag, struct tlv *t,
     char **cause)
 {
+	char name[16];
+
 	if (!tlv_find(buf, len, tag, t))
-		return st_fail(cause, ST_E_PROTO, "missing field 0x%02x", tag);
+		return st_fail(cause, ST_E_PROTO, "%s missing",
+		    field_name(tag, name));
 	return ST_OK;
 }
 
@@ -141,11 +159,12 @@ get_upto(const uint8_t *buf, size_t len, uint8_t tag, size_t max, struct tlv *t,
     char **cause)
 {
 	st_err err = get_field(buf, len, tag, t, cause);
+	char name[16];
 
 	if (err == ST_OK && t->len > max)
 		err = st_fail(cause, ST_E_PROTO,
-		    "field 0x%02x is %u bytes long, limit %zu", tag, t->len,
-		    max);
+		    "%s is %u bytes long, longer than the %zu-byte maximum",
+		    field_name(tag, name), t->len, max);
 	return err;
 }
 
@@ -155,13 +174,14 @@ get_fixed(const uint8_t *buf, size_t len, uint8_t tag, size_t width,
 {
 	struct tlv t = { 0 };
 	st_err err = get_field(buf, len, tag, &t, cause);
+	char name[16];
 
 	if (err)
 		return err;
 	if (t.len != width)
 		return st_fail(cause, ST_E_PROTO,
-		    "field 0x%02x has %u bytes, expected %zu", tag, t.len,
-		    width);
+		    "%s has %u bytes, a u%zu has exactly %zu",
+		    field_name(tag, name), t.len, width * 8, width);
 	*v = 0;
 	for (size_t i = 0; i < width; i++)
 		*v = *v << 8 | t.val[i];
@@ -204,6 +224,7 @@ tlv_get_str(const uint8_t *buf, size_t len, uint8_t tag, size_t max, char **out,
     char **cause)
 {
 	struct tlv t = { 0 };
+	char name[16];
 	st_err err;
 
 	*out = NULL;
@@ -218,9 +239,9 @@ tlv_get_str(const uint8_t *buf, size_t len, uint8_t tag, size_t max, char **out,
 			char *shown = text_escape(*out, 64);
 
 			err = st_fail(cause, ST_E_PROTO,
-			    "field 0x%02x holds "
-			    "control byte 0x%02x at %zu: '%s'",
-			    tag, t.val[i], i, shown);
+			    "%s holds control byte 0x%02x at %zu (text "
+			    "fields allow none): '%s'",
+			    field_name(tag, name), t.val[i], i, shown);
 			free(shown);
 			free(*out);
 			*out = NULL;

@@ -17,29 +17,34 @@
 
 #define PROBE_DEADLINE_MS 5000
 
+/* Every capability the device announces: the names of protocol.md's
+ * caps table, then any bit it does not define in hex, so a newer
+ * device's extension shows instead of vanishing. */
 static void
 caps_string(uint32_t caps, char *buf, size_t cap)
 {
-	static const struct {
-		uint32_t bit;
-		const char *name;
-	} names[] = {
-		{ PROTO_CAP_EC_P256, "ec-p256" },
-		{ PROTO_CAP_RSA_2048, "rsa-2048" },
-		{ PROTO_CAP_LOCK, "lock" },
-		{ PROTO_CAP_SELFTEST, "selftest" },
-		{ PROTO_CAP_FACTORY_RESET, "factory-reset" },
-	};
+	uint32_t left = caps;
 	size_t used = 0;
+	int n;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		if (!(caps & names[i].bit))
+	for (size_t i = 0; proto_cap_names[i].name != NULL; i++) {
+		if (!(caps & proto_cap_names[i].bit))
 			continue;
-		int n = snprintf(buf + used, cap - used, "%s%s",
-		    used ? " " : "", names[i].name);
+		left &= ~(uint32_t)proto_cap_names[i].bit;
+		n = snprintf(buf + used, cap - used, "%s%s", used ? " " : "",
+		    proto_cap_names[i].name);
 		if (n < 0 || (size_t)n >= cap - used)
-			break;
+			return;
+		used += (size_t)n;
+	}
+	for (uint32_t bit = 1; bit != 0; bit <<= 1) {
+		if (!(left & bit))
+			continue;
+		n = snprintf(buf + used, cap - used, "%s0x%08x",
+		    used ? " " : "", bit);
+		if (n < 0 || (size_t)n >= cap - used)
+			return;
 		used += (size_t)n;
 	}
 }
@@ -71,6 +76,13 @@ print_json(const struct transport *t, const struct dev_info *info,
 		json_object_set_new(o, "state",
 		    json_string(proto_state_name(info->state)));
 		json_object_set_new(o, "capabilities", json_string(caps));
+		json_object_set_new(o, "caps", json_integer(info->caps));
+		/* What the extensions agreed: the window HELLO settled on
+		 * (1 without CAP_WINDOW), the device's highest rate (0
+		 * without CAP_BAUD_SWITCH). */
+		json_object_set_new(o, "window", json_integer(info->window));
+		json_object_set_new(o, "max_baud",
+		    json_integer(info->max_baud));
 	}
 	json_out_line(o);
 }
@@ -163,7 +175,7 @@ cmd_probe_exec(const struct station_opts *so, int argc, char **argv)
 	struct transport *t = NULL;
 	struct client *c = NULL;
 	struct dev_info info = { 0 };
-	char *cause = NULL, caps[128] = "";
+	char *cause = NULL, caps[512] = "";
 	struct text_pool tp = { 0 };
 	struct deadline dl;
 	st_err err;
@@ -197,14 +209,19 @@ cmd_probe_exec(const struct station_opts *so, int argc, char **argv)
 		printf(
 		    "device    %s\nserial    %s\nmodel     %s\nhardware  %s\n"
 		    "firmware  %s\nchip      %s\nprotocol  %u (max frame %u bytes)\n"
-		    "state     %s\ncaps      %s\n",
+		    "state     %s\ncaps      %s (0x%08x)\n",
 		    text_pool_show(&tp, client_transport(c)->describe),
 		    text_pool_show(&tp, info.serial),
 		    text_pool_show(&tp, info.model),
 		    text_pool_show(&tp, info.hw_version),
 		    text_pool_show(&tp, info.fw_version),
 		    text_pool_show(&tp, info.chip), info.version,
-		    info.max_frame, proto_state_name(info.state), caps);
+		    info.max_frame, proto_state_name(info.state), caps,
+		    info.caps);
+		if (info.caps & PROTO_CAP_WINDOW)
+			printf("window    %u frames in flight\n", info.window);
+		if (info.caps & PROTO_CAP_BAUD_SWITCH)
+			printf("baud      up to %u\n", info.max_baud);
 	}
 	text_pool_clear(&tp);
 	dev_info_clear(&info);

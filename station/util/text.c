@@ -11,17 +11,22 @@
 char *
 text_escape(const char *s, size_t max)
 {
-	size_t n, shown, o = 0;
-	char *out;
-
 	if (s == NULL)
 		return xstrdup("(none)");
-	n = strlen(s);
-	shown = n > max ? max : n;
+	return text_escape_bytes(s, strlen(s), max);
+}
+
+char *
+text_escape_bytes(const void *p, size_t n, size_t max)
+{
+	const unsigned char *s = p;
+	size_t shown = n > max ? max : n, o = 0;
+	char *out;
+
 	/* Worst case: every byte becomes \xNN, plus "..." and the NUL. */
 	out = xmalloc(shown * 4 + 4);
 	for (size_t i = 0; i < shown; i++) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned char c = s[i];
 
 		if (c == '\\') {
 			out[o++] = '\\';

@@ -18,6 +18,9 @@
  * NULL gives "(none)".
  */
 char *text_escape(const char *s, size_t max);
+/* The same for `len` bytes that may hold a NUL (a device's MESSAGE as it
+ * came off the wire): a NUL is shown as "\x00", not an end. */
+char *text_escape_bytes(const void *p, size_t len, size_t max);
 
 /*
  * Outside text about to be printed or drawn (caller frees): a copy of `s`

@@ -378,6 +378,8 @@ test_doc_tables_match_proto_h(void **state)
 		assert_string_equal(proto_cmd_name(k->value), k->name);
 	for (const struct named *k = statuses; k->name; k++)
 		assert_string_equal(proto_status_name(k->value), k->name);
+	for (const struct named *k = tags; k->name; k++)
+		assert_string_equal(proto_tag_name(k->value), k->name);
 	for (const struct named *k = states; k->name; k++)
 		assert_string_equal(proto_state_name(k->value), k->name);
 }
@@ -417,6 +419,13 @@ test_doc_caps_match_proto_h(void **state)
 			rows++;
 	}
 	assert_int_equal(rows, entries);
+	/* `station probe` names every one of them (proto_cap_names), in
+	 * the table's order; a bit without a name there shows in hex. */
+	for (int i = 0; caps[i].name; i++) {
+		assert_non_null(proto_cap_names[i].name);
+		assert_int_equal(proto_cap_names[i].bit, caps[i].value);
+	}
+	assert_null(proto_cap_names[entries].name);
 }
 
 /* The overhead figures of section 10 are what the codec's bound gives. */

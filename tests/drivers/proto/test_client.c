@@ -32,6 +32,7 @@
 #include "tests/support/dev_session.h"
 #include "tests/support/devsim_proc.h"
 #include "tests/support/pki.h"
+#include "tests/support/script_dev.h"
 
 static struct client *
 start_and_hello(const char *const *args, struct dev_info *info)
@@ -631,6 +632,72 @@ test_probe_bad_uri_exits_2(void **state)
 	free(out);
 }
 
+/* A HELLO reply announcing every capability protocol.md defines plus
+ * two it does not (0x100 and 0x80000000), a window of 4 and 921600 baud:
+ * a device newer than this station. */
+static size_t
+hello_all_caps(void *ctx, const struct frame *req, uint8_t *out, size_t cap)
+{
+	struct tlv_writer w;
+	uint8_t *p;
+	size_t len, n;
+
+	(void)ctx;
+	tlv_writer_init(&w);
+	tlv_put_u8(&w, PROTO_T_VERSION, PROTO_VERSION);
+	tlv_put_u16(&w, PROTO_T_MAX_FRAME, 256);
+	tlv_put_str(&w, PROTO_T_SERIAL, "SN-CAPS");
+	tlv_put_u32(&w, PROTO_T_CAPS, 0x800001ffu);
+	tlv_put_u8(&w, PROTO_T_STATE, PROTO_STATE_BLANK);
+	tlv_put_u8(&w, PROTO_T_WINDOW, 4);
+	tlv_put_u32(&w, PROTO_T_BAUD, 921600);
+	p = tlv_writer_take(&w, &len);
+	n = script_reply_msg(req, PROTO_ST_OK, p, len, out, cap);
+	free(p);
+	return n;
+}
+
+/* `station probe` lists every capability the device announces, by name
+ * and unknown bits in hex, with the window and the rate, in text and in
+ * JSON. */
+static void
+test_probe_lists_every_capability(void **state)
+{
+	(void)state;
+	struct script_dev *sd = script_dev_start(hello_all_caps, NULL);
+	char *out = NULL;
+	json_error_t jerr;
+	json_t *o;
+	const char *argv[] = { station_bin(), "probe", script_dev_uri(sd),
+		NULL };
+	const char *argj[] = { station_bin(), "probe", script_dev_uri(sd),
+		"--json", NULL };
+
+	assert_int_equal(proc_run_capture(argv, &out), 0);
+	assert_non_null(strstr(out,
+	    "caps      ec-p256 rsa-2048 lock selftest factory-reset "
+	    "server-trust window baud-switch 0x00000100 0x80000000 "
+	    "(0x800001ff)\n"
+	    "window    4 frames in flight\n"
+	    "baud      up to 921600\n"));
+	free(out);
+	assert_int_equal(proc_run_capture(argj, &out), 0);
+	o = json_loads(out, 0, &jerr);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(
+				json_object_get(o, "capabilities")),
+	    "ec-p256 rsa-2048 lock selftest factory-reset server-trust "
+	    "window baud-switch 0x00000100 0x80000000");
+	assert_int_equal(json_integer_value(json_object_get(o, "caps")),
+	    0x800001ffu);
+	assert_int_equal(json_integer_value(json_object_get(o, "window")), 4);
+	assert_int_equal(json_integer_value(json_object_get(o, "max_baud")),
+	    921600);
+	json_decref(o);
+	free(out);
+	script_dev_stop(sd);
+}
+
 /* dev_info_parse: the HELLO fields, optional ones defaulted, and every
  * required-field failure named. */
 static void
@@ -704,6 +771,7 @@ main(void)
 		DEV_SESSION_TEST(test_probe_json_is_valid_with_serial),
 		DEV_SESSION_TEST(test_probe_closed_port_exits_1),
 		DEV_SESSION_TEST(test_probe_bad_uri_exits_2),
+		DEV_SESSION_TEST(test_probe_lists_every_capability),
 		DEV_SESSION_TEST(test_dev_info_parse_fields_and_refusals),
 	};
 

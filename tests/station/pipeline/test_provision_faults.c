@@ -206,6 +206,19 @@ test_device_silent_at_write_times_out_with_certificate_settled(void **state)
 	assert_certificate_settled();
 }
 
+/* protocol.md 8: PUBKEY is mandatory; a firmware without it FAILs at
+ * keygen, the reason naming the command, before any CSR is asked. */
+static void
+test_device_without_pubkey_fails_at_keygen(void **state)
+{
+	(void)state;
+	expect_fail("lacks=PUBKEY", NULL, "keygen", "device");
+	assert_non_null(strstr(prov_jstr(tc.res, "reason"),
+	    "device refused PUBKEY: UNKNOWN_CMD - device message 'PUBKEY is "
+	    "not implemented'"));
+	assert_no_certificate();
+}
+
 static void
 test_invalid_device_serial_fails_hello_policy(void **state)
 {
@@ -279,6 +292,7 @@ main(void)
 		T(test_silent_device_times_out_at_hello),
 		T(test_device_silent_at_write_times_out_with_certificate_settled),
 		T(test_invalid_device_serial_fails_hello_policy),
+		T(test_device_without_pubkey_fails_at_keygen),
 		T(test_absent_device_fails_at_connect),
 		T(test_mixed_runs_keep_ledger_and_ca_index_consistent),
 	};

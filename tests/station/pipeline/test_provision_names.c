@@ -164,7 +164,7 @@ test_model_with_invalid_utf8_is_shown_escaped(void **state)
 
 /* ESC and a terminal colour sequence in the model break the protocol's
  * string rule (no control bytes): FAIL at hello as a protocol fault, the
- * reason names the model and shows its value escaped. */
+ * reason names the field (MODEL) and shows its value escaped. */
 static void
 test_model_with_control_bytes_is_shown_escaped(void **state)
 {
@@ -175,7 +175,7 @@ test_model_with_control_bytes_is_shown_escaped(void **state)
 	    1);
 	assert_string_equal(prov_jstr(tc.res, "failed_step"), "hello");
 	assert_string_equal(prov_jstr(tc.res, "error"), "protocol");
-	assert_reason_has("model: ");
+	assert_reason_has("HELLO reply: MODEL holds control byte 0x1b");
 	assert_reason_has("'Acme\\x1b[31m\\xff'");
 	assert_reason_printable();
 	assert_json_has_every_key();

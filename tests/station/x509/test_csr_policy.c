@@ -151,6 +151,42 @@ test_wrong_subject_is_refused(void **state)
 	    "csr.subject");
 }
 
+/* protocol.md 8.5: a device's crypto library may pick another string
+ * type (UTF8String for C, PrintableString for CN) than the station's
+ * dn_parse; names compare as RFC 5280 says, so the CSR passes. */
+static void
+test_other_string_types_pass(void **state)
+{
+	struct fx *fx = *state;
+	X509_REQ *req = pki_make_csr(&(struct pki_csr_spec){ .key = fx->chip,
+	    .subject = SUBJECT,
+	    .san = SAN });
+	X509_NAME *name = X509_NAME_new();
+	static const struct {
+		const char *attr, *val;
+		int type;
+	} rdn[] = { { "C", "US", V_ASN1_UTF8STRING },
+		{ "O", "Example-Org", V_ASN1_PRINTABLESTRING },
+		{ "OU", "IoT-Device", V_ASN1_PRINTABLESTRING },
+		{ "CN", "SN0001", V_ASN1_PRINTABLESTRING } };
+	size_t len;
+	uint8_t *der;
+
+	for (size_t i = 0; i < sizeof rdn / sizeof rdn[0]; i++)
+		assert_int_equal(X509_NAME_add_entry_by_txt(name, rdn[i].attr,
+				     rdn[i].type,
+				     (const unsigned char *)rdn[i].val, -1, -1,
+				     0),
+		    1);
+	assert_int_equal(X509_REQ_set_subject_name(req, name), 1);
+	assert_true(X509_REQ_sign(req, fx->chip, EVP_sha256()) > 0);
+	der = pki_csr_der(req, &len);
+	assert_null(run(fx, fx->chip, der, len, 0));
+	free(der);
+	X509_NAME_free(name);
+	X509_REQ_free(req);
+}
+
 static void
 test_subject_with_extra_attribute_is_refused(void **state)
 {
@@ -437,6 +473,7 @@ main(void)
 		cmocka_unit_test(test_good_rsa_2048_csr_passes),
 		cmocka_unit_test(test_csr_with_foreign_key_is_key_mismatch),
 		cmocka_unit_test(test_wrong_subject_is_refused),
+		cmocka_unit_test(test_other_string_types_pass),
 		cmocka_unit_test(test_subject_with_extra_attribute_is_refused),
 		cmocka_unit_test(test_extra_san_is_refused),
 		cmocka_unit_test(test_missing_san_is_refused),
