@@ -21,6 +21,8 @@ proto_cmd_name(int cmd)
 		return "CSR";
 	case PROTO_CMD_SIGN:
 		return "SIGN";
+	case PROTO_CMD_ATTEST:
+		return "ATTEST";
 	case PROTO_CMD_WRITE_CERT:
 		return "WRITE_CERT";
 	case PROTO_CMD_WRITE_CHAIN:
