@@ -1,9 +1,10 @@
 /*
  * Key attestation end to end (issue 19, the TPM chip): the real station
  * program against devsim --chip tpm, whose keys live in a real swtpm
- * through tpm2-tss.  A profile with attestation = tpm PASSes with the
- * attestation recorded in the run's events (AK certificate fingerprint,
- * verified yes); it FAILs at the attest step, before the CA is asked,
+ * through tpm2-tss.  A profile with attestation = tpm PASSes, smoke test
+ * through a real Mosquitto included (the TPM signs the handshake), with
+ * the attestation recorded in the run's events (AK certificate
+ * fingerprint, verified yes); it FAILs at the attest step, before the CA is asked,
  * for a software key (no ATTEST), a certify signed by a key outside the
  * AK's chain (attest-forge), a certify of another TPM key than the CSR's
  * (attest-other-key) and an AK that does not chain to attestation_ca.
@@ -16,12 +17,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 #include <jansson.h>
 
 #include "db/ledger.h"
 #include "station/util/xalloc.h"
+#include "tests/support/broker.h"
 #include "tests/support/pki.h"
 #include "tests/support/prov_case.h"
 #include "tests/support/provision_env.h"
@@ -66,6 +69,19 @@ provision(const char *profile, int *status)
 	return prov_provision(tc.env, tc.sim->uri, with, status);
 }
 
+/* A real Mosquitto trusting the station's local CA, for the smoke test
+ * (the TLS handshake is then signed by the TPM through SIGN). */
+static struct test_broker broker;
+
+static int
+teardown_broker(void **state)
+{
+	if (broker.pid > 0)
+		test_broker_stop(&broker);
+	memset(&broker, 0, sizeof broker);
+	return prov_case_teardown(state);
+}
+
 struct found {
 	char note[512];
 };
@@ -102,14 +118,28 @@ test_tpm_key_attested_passes_and_is_recorded(void **state)
 	const char *yes;
 	int status;
 
+	char *root, *dir, *at;
+
 	(void)state;
 	tpm_device("SN-TPM-1", NULL);
 	config_tpm("manufacturer-ca.pem");
-	tc.res = provision("tpm", &status);
+	root = xasprintf("%s/ca/root.pem", tc.env->home);
+	dir = xasprintf("%s/broker", tc.env->home);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(test_broker_start(&broker, dir, root, 120), 0);
+	at = xasprintf("127.0.0.1:%d", broker.port);
+	tc.res = prov_provision(tc.env, tc.sim->uri,
+	    (const char *[]){ "--profile", "tpm", "--broker", at, "--broker-ca",
+		broker.ca_file, NULL },
+	    &status);
+	free(root);
+	free(dir);
+	free(at);
 	assert_non_null(tc.res);
 	if (status != 0)
 		fail_msg("FAIL: %s", prov_jstr(tc.res, "reason"));
 	assert_string_equal(prov_jstr(tc.res, "result"), "PASS");
+	assert_string_equal(prov_jstr(tc.res, "smoke"), "passed");
 	f = attest_events();
 	/* "attestation: AK certificate sha256 <64 hex>, verified yes" */
 	assert_non_null(strstr(f.note, "AK certificate sha256 "));
@@ -246,7 +276,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		PROV_CASE_TEST(test_tpm_key_attested_passes_and_is_recorded),
+		cmocka_unit_test_setup_teardown(
+		    test_tpm_key_attested_passes_and_is_recorded,
+		    prov_case_setup, teardown_broker),
 		PROV_CASE_TEST(test_default_profile_skips_attestation),
 		PROV_CASE_TEST(test_soft_key_is_refused),
 		PROV_CASE_TEST(test_forged_certify_is_refused),
