@@ -10,10 +10,10 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "station/x509/cert_check.h"
 #include "station/x509/policy_rule.h"
 #include "station/util/xalloc.h"
 
@@ -174,16 +174,6 @@ tpm_public_parse(const uint8_t *buf, size_t len, struct tpm_public *out,
 }
 
 /* ---- the rules ------------------------------------------------------------ */
-
-static void
-fingerprint(const uint8_t *der, size_t len, char out[65])
-{
-	uint8_t md[SHA256_DIGEST_LENGTH];
-
-	SHA256(der, len, md);
-	for (size_t i = 0; i < sizeof md; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
 
 /* attest.chain: the AK certificate (and the intermediates after it)
  * verify to a certificate of ca_file. */
@@ -369,7 +359,7 @@ attest_verify(const struct attest_evidence *ev, const uint8_t *nonce,
 		    "attest.chain: no AK certificate");
 		goto out;
 	}
-	fingerprint(ev->ak_cert[0], ev->ak_cert_len[0], res->ak_fingerprint);
+	cert_fingerprint_sha256(ak, res->ak_fingerprint);
 	err = check_chain(ak, rest, ca_file, rule, cause);
 	if (err)
 		goto out;
