@@ -44,7 +44,8 @@ static void
 put_2b(struct buf *b, const uint8_t *v, size_t n)
 {
 	put(b, n, 2);
-	memcpy(b->b + b->n, v, n);
+	if (n > 0)
+		memcpy(b->b + b->n, v, n);
 	b->n += n;
 }
 
