@@ -24,7 +24,8 @@ struct client;
 struct client_opts {
 	int reply_timeout_ms;  /* per attempt, ordinary commands; default 500 */
 	int keygen_timeout_ms; /* per attempt, KEYGEN; default 15000 */
-	int crypto_timeout_ms; /* per attempt, CSR and SIGN; default 5000 */
+	int crypto_timeout_ms; /* per attempt, CSR, SIGN and ATTEST; default
+	                          5000 */
 	int retries;	       /* retransmissions after the first try; 3 */
 };
 
