@@ -22,6 +22,9 @@ PKG_CONFIG ?= pkg-config
 CORE_PKGS := libssl libcrypto libserialport libusb-1.0 sqlite3 inih \
              libmosquitto libcurl jansson libpq
 UI_PKGS   := ncursesw
+# devsim's TPM chip only (fixtures/devsim/chip_tpm.c): the station never
+# links tss2.
+TPM_PKGS  := tss2-esys tss2-mu tss2-rc tss2-tcti-swtpm
 TEST_PKGS := cmocka
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -93,10 +96,12 @@ $(STATION): $(BUILD)/station/cli/main.o $(UI_OBJS) $(LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
 	    $(shell $(PKG_CONFIG) --libs $(UI_PKGS) 2>/dev/null)
 
+$(BUILD)/fixtures/devsim/chip_tpm.o: CPPFLAGS += $(shell $(PKG_CONFIG) --cflags $(TPM_PKGS) 2>/dev/null)
 $(DEVSIM): $(SIM_OBJS) $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
+	    $(shell $(PKG_CONFIG) --libs $(TPM_PKGS) 2>/dev/null)
 
 # The nRF91 modem emulator (fixtures/nrf91sim/): its own program.
 $(NRF91SIM): $(BUILD)/fixtures/nrf91sim/nrf91sim.o $(LIB)
@@ -105,8 +110,10 @@ $(NRF91SIM): $(BUILD)/fixtures/nrf91sim/nrf91sim.o $(LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Each tests/<area>/test_<name>.c is one cmocka program.  Tests may use
-# devsim's chip code directly (fixtures/devsim objects other than main).
-SIM_LIB_OBJS := $(filter-out $(BUILD)/fixtures/devsim/main.o,$(SIM_OBJS))
+# devsim's chip code directly (fixtures/devsim objects other than main
+# and the TPM chip, which alone needs tss2).
+SIM_LIB_OBJS := $(filter-out $(BUILD)/fixtures/devsim/main.o \
+                  $(BUILD)/fixtures/devsim/chip_tpm.o,$(SIM_OBJS))
 $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT_OBJS) $(SIM_LIB_OBJS) $(LIB)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  TEST    $@")

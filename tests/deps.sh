@@ -19,7 +19,8 @@ PKGS="build-essential pkg-config libssl-dev openssl libserialport-dev
 libusb-1.0-0-dev libsqlite3-dev sqlite3 libinih-dev libncurses-dev
 libcmocka-dev umockdev libumockdev-dev mosquitto libmosquitto-dev
 libcurl4-openssl-dev libjansson-dev tmux golang-cfssl
-libp11-kit-dev softhsm2 opensc clang-format postgresql libpq-dev ser2net $*"
+libp11-kit-dev softhsm2 opensc clang-format postgresql libpq-dev ser2net
+swtpm swtpm-tools libtss2-dev libtss2-tcti-swtpm0 $*"
 
 missing=""
 for p in $PKGS; do

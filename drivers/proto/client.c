@@ -159,6 +159,7 @@ attempt_timeout_ms(const struct client *c, uint8_t cmd, size_t bytes_out,
 		break;
 	case PROTO_CMD_CSR:
 	case PROTO_CMD_SIGN:
+	case PROTO_CMD_ATTEST:
 		ms = c->opts.crypto_timeout_ms;
 		break;
 	default:

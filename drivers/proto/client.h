@@ -24,7 +24,8 @@ struct client;
 struct client_opts {
 	int reply_timeout_ms;  /* per attempt, ordinary commands; default 500 */
 	int keygen_timeout_ms; /* per attempt, KEYGEN; default 15000 */
-	int crypto_timeout_ms; /* per attempt, CSR and SIGN; default 5000 */
+	int crypto_timeout_ms; /* per attempt, CSR, SIGN and ATTEST; default
+	                          5000 */
 	int retries;	       /* retransmissions after the first try; 3 */
 };
 
@@ -94,6 +95,28 @@ st_err dev_csr(struct client *c, uint8_t slot, const char *subject,
 st_err dev_sign(struct client *c, uint8_t slot, uint8_t sig_alg,
     const uint8_t *digest, size_t digest_len, uint8_t **sig, size_t *sig_len,
     char **cause);
+/*
+ * ATTEST (CAP_ATTEST, docs/protocol.md 8.18): the device's TPM2_Certify of
+ * the key in `slot` over `nonce`.  Only the framing is checked here (each
+ * part present, within its bound, at most DEV_AK_CERTS_MAX certificates);
+ * what the bytes say is station/x509/attest.h's to judge.  *out is owned
+ * by the caller and released with dev_attestation_clear().
+ */
+#define DEV_AK_CERTS_MAX 4
+struct dev_attestation {
+	uint8_t *attest; /* TPMS_ATTEST as signed */
+	size_t attest_len;
+	uint8_t *sig; /* the AK's signature over it */
+	size_t sig_len;
+	uint8_t *public_area; /* the key's TPMT_PUBLIC */
+	size_t public_len;
+	uint8_t *ak_cert[DEV_AK_CERTS_MAX]; /* AK certificate first */
+	size_t ak_cert_len[DEV_AK_CERTS_MAX];
+	size_t n_ak_certs;
+};
+st_err dev_attest(struct client *c, uint8_t slot, const uint8_t *nonce,
+    size_t nonce_len, struct dev_attestation *out, char **cause);
+void dev_attestation_clear(struct dev_attestation *a);
 st_err dev_write_cert(struct client *c, const uint8_t *der, size_t len,
     char **cause);
 /* Chain: `n` DER certificates, issuer of the leaf first. */

@@ -388,6 +388,91 @@ dev_sign(struct client *c, uint8_t slot, uint8_t sig_alg, const uint8_t *digest,
 	    sig_len, cause);
 }
 
+void
+dev_attestation_clear(struct dev_attestation *a)
+{
+	free(a->attest);
+	free(a->sig);
+	free(a->public_area);
+	for (size_t i = 0; i < a->n_ak_certs; i++)
+		free(a->ak_cert[i]);
+	memset(a, 0, sizeof *a);
+}
+
+/* A required bytes element of an ATTEST reply, copied. */
+static st_err
+attest_part(const uint8_t *p, size_t len, uint8_t tag, const char *name,
+    size_t max, uint8_t **out, size_t *out_len, char **cause)
+{
+	const uint8_t *v;
+	size_t n;
+	st_err err = tlv_get_bytes(p, len, tag, max, &v, &n, cause);
+
+	if (err)
+		return st_wrap(cause, err, "ATTEST reply %s", name);
+	if (n == 0)
+		return st_fail(cause, ST_E_PROTO, "ATTEST reply %s is empty",
+		    name);
+	*out = xmemdup(v, n);
+	*out_len = n;
+	return ST_OK;
+}
+
+st_err
+dev_attest(struct client *c, uint8_t slot, const uint8_t *nonce,
+    size_t nonce_len, struct dev_attestation *out, char **cause)
+{
+	struct tlv_writer w;
+	struct tlv t;
+	uint8_t *resp = NULL;
+	size_t resp_len = 0, pos = 0;
+	st_err err;
+
+	memset(out, 0, sizeof *out);
+	tlv_writer_init(&w);
+	tlv_put_u8(&w, PROTO_T_SLOT, slot);
+	tlv_put(&w, PROTO_T_NONCE, nonce, nonce_len);
+	err = call(c, PROTO_CMD_ATTEST, &w, &resp, &resp_len, cause);
+	if (err)
+		goto out;
+	err = tlv_validate(resp, resp_len, cause);
+	if (err)
+		goto out;
+	err = attest_part(resp, resp_len, PROTO_T_ATTEST, "ATTEST", 1024,
+	    &out->attest, &out->attest_len, cause);
+	if (err)
+		goto out;
+	err = attest_part(resp, resp_len, PROTO_T_ATTEST_SIG, "ATTEST_SIG",
+	    1024, &out->sig, &out->sig_len, cause);
+	if (err)
+		goto out;
+	err = attest_part(resp, resp_len, PROTO_T_TPM_PUBLIC, "TPM_PUBLIC",
+	    1024, &out->public_area, &out->public_len, cause);
+	if (err)
+		goto out;
+	while (tlv_next(resp, resp_len, &pos, &t)) {
+		if (t.tag != PROTO_T_AK_CERT)
+			continue;
+		if (out->n_ak_certs == DEV_AK_CERTS_MAX || t.len == 0) {
+			err = st_fail(cause, ST_E_PROTO,
+			    "ATTEST reply: an empty AK_CERT or more than %d",
+			    DEV_AK_CERTS_MAX);
+			goto out;
+		}
+		out->ak_cert[out->n_ak_certs] = xmemdup(t.val, t.len);
+		out->ak_cert_len[out->n_ak_certs++] = t.len;
+	}
+	if (out->n_ak_certs == 0)
+		err = st_fail(cause, ST_E_PROTO,
+		    "ATTEST reply carries no AK_CERT (the attestation key's "
+		    "certificate)");
+out:
+	if (err)
+		dev_attestation_clear(out);
+	free(resp);
+	return err;
+}
+
 st_err
 dev_write_cert(struct client *c, const uint8_t *der, size_t len, char **cause)
 {

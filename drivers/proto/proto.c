@@ -23,6 +23,8 @@ proto_cmd_name(int cmd)
 		return "CSR";
 	case PROTO_CMD_SIGN:
 		return "SIGN";
+	case PROTO_CMD_ATTEST:
+		return "ATTEST";
 	case PROTO_CMD_WRITE_CERT:
 		return "WRITE_CERT";
 	case PROTO_CMD_WRITE_CHAIN:
@@ -166,6 +168,16 @@ proto_tag_name(int tag)
 		return "WINDOW";
 	case PROTO_T_BAUD:
 		return "BAUD";
+	case PROTO_T_NONCE:
+		return "NONCE";
+	case PROTO_T_ATTEST:
+		return "ATTEST";
+	case PROTO_T_ATTEST_SIG:
+		return "ATTEST_SIG";
+	case PROTO_T_TPM_PUBLIC:
+		return "TPM_PUBLIC";
+	case PROTO_T_AK_CERT:
+		return "AK_CERT";
 	default:
 		return "unknown";
 	}
@@ -180,5 +192,6 @@ const struct proto_cap_name proto_cap_names[] = {
 	{ PROTO_CAP_SERVER_TRUST, "server-trust" },
 	{ PROTO_CAP_WINDOW, "window" },
 	{ PROTO_CAP_BAUD_SWITCH, "baud-switch" },
+	{ PROTO_CAP_ATTEST, "attest" },
 	{ 0, NULL },
 };

@@ -51,6 +51,7 @@ enum proto_cmd {
 	PROTO_CMD_PUBKEY = 0x11,
 	PROTO_CMD_CSR = 0x12,
 	PROTO_CMD_SIGN = 0x13,
+	PROTO_CMD_ATTEST = 0x14, /* TPM2_Certify of the key (CAP_ATTEST) */
 	PROTO_CMD_WRITE_CERT = 0x20,
 	PROTO_CMD_WRITE_CHAIN = 0x21,
 	PROTO_CMD_READ_CERT = 0x22,
@@ -112,6 +113,12 @@ enum proto_tag {
 	PROTO_T_SERVER_PORT = 0x21, /* u16 */
 	PROTO_T_WINDOW = 0x22,	    /* u8: frames in flight (CAP_WINDOW) */
 	PROTO_T_BAUD = 0x23,	    /* u32: line rate, bits per second */
+	/* ATTEST (CAP_ATTEST, docs/protocol.md 8.18) */
+	PROTO_T_NONCE = 0x24,	   /* bytes: the station's fresh nonce */
+	PROTO_T_ATTEST = 0x25,	   /* bytes: TPMS_ATTEST as signed */
+	PROTO_T_ATTEST_SIG = 0x26, /* bytes: the AK's signature over it */
+	PROTO_T_TPM_PUBLIC = 0x27, /* bytes: the key's TPMT_PUBLIC */
+	PROTO_T_AK_CERT = 0x28,	   /* bytes: AK certificate chain, repeatable */
 };
 
 /* Key algorithms (KEYGEN). */
@@ -136,6 +143,7 @@ enum proto_sig {
 #define PROTO_CAP_SERVER_TRUST 0x0020u /* WRITE_TRUST / READ_TRUST */
 #define PROTO_CAP_WINDOW 0x0040u       /* several chunks in flight */
 #define PROTO_CAP_BAUD_SWITCH 0x0080u  /* SET_BAUD */
+#define PROTO_CAP_ATTEST 0x0100u       /* ATTEST: key born in a TPM */
 
 /* Device state (HELLO, INFO). */
 enum proto_state {

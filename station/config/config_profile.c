@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "station/x509/attest.h"
 #include "station/x509/dn.h"
 #include "station/x509/identity.h"
 #include "station/x509/usage.h"
@@ -294,6 +295,16 @@ ENUM_SETTER(set_reprovision, reprovision, "refuse", "allow")
 ENUM_SETTER(set_lock, lock, "no", "yes")
 ENUM_SETTER(set_fleet, fleet, "required", "best-effort")
 ENUM_SETTER(set_smoke_word, smoke_required, "optional", "required")
+ENUM_SETTER(set_attestation_word, attestation, "none", "tpm")
+
+/* attestation = ...: its line noted for the check once the file is read
+ * (attestation_ca may come after it). */
+static st_err
+set_attestation(struct config_load *ld, const char *value, char **why)
+{
+	cur_profile(ld)->attestation_line = ld->rd.line;
+	return set_attestation_word(ld, value, why);
+}
 
 /* smoke = ...: noted as given, so the broker's default leaves it alone
  * (config_smoke_defaults). */
@@ -478,6 +489,30 @@ out:
 	return err;
 }
 
+/* attestation = tpm needs the manufacturers' CA bundle, readable now
+ * rather than on the first device. */
+static st_err
+check_attestation(const struct profile *pr, char **why)
+{
+	char *inner = NULL;
+	st_err err = ST_OK;
+
+	if (pr->attestation != ATTESTATION_TPM)
+		return ST_OK;
+	if (pr->attestation_ca == NULL)
+		return st_fail(why, ST_E_CONFIG,
+		    "[profile %s] attestation = tpm needs attestation_ca = "
+		    "FILE (the PEM bundle of the TPM manufacturers' CAs the "
+		    "attestation keys chain to)",
+		    pr->name);
+	err = attest_ca_check(pr->attestation_ca, &inner);
+	if (err)
+		err = st_fail(why, ST_E_CONFIG, "[profile %s] %s", pr->name,
+		    inner);
+	free(inner);
+	return err;
+}
+
 st_err
 config_profile_check(struct config_load *ld, int *line, char **why)
 {
@@ -489,6 +524,17 @@ config_profile_check(struct config_load *ld, int *line, char **why)
 		struct profile *pr = &ld->cfg->profiles[i];
 		char *path;
 
+		if (pr->attestation_ca != NULL) {
+			path =
+			    config_path_join(ld->cfg->home, pr->attestation_ca);
+			free(pr->attestation_ca);
+			pr->attestation_ca = path;
+		}
+		err = check_attestation(pr, why);
+		if (err) {
+			*line = pr->attestation_line;
+			return err;
+		}
 		if (pr->server_ca == NULL)
 			continue;
 		path = config_path_join(ld->cfg->home, pr->server_ca);
@@ -523,6 +569,12 @@ config_profile_notes_free(struct config_load *ld)
 	free(ld->tmpls);
 	ld->tmpls = NULL;
 	ld->n_tmpls = 0;
+}
+
+static st_err
+set_attestation_ca(struct config_load *ld, const char *value, char **why)
+{
+	return config_set_string(&cur_profile(ld)->attestation_ca, value, why);
 }
 
 static st_err
@@ -624,5 +676,11 @@ const struct config_key config_profile_keys[] = {
 	{ .name = "nrf91_sec_tag",
 	    .type = CONFIG_CUSTOM,
 	    .set = set_nrf91_sec_tag },
+	{ .name = "attestation",
+	    .type = CONFIG_CUSTOM,
+	    .set = set_attestation },
+	{ .name = "attestation_ca",
+	    .type = CONFIG_CUSTOM,
+	    .set = set_attestation_ca },
 	{ .name = NULL },
 };

@@ -225,6 +225,7 @@ profile_clear(struct profile *p)
 	strv_free(p->san_uri_templates);
 	free(p->topic_template);
 	free(p->server_ca);
+	free(p->attestation_ca);
 	free(p->endpoint_host);
 	free(p->label_pattern);
 	memset(p, 0, sizeof *p);

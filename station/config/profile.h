@@ -56,6 +56,13 @@ enum fleet_rule {
 #define PROFILE_EKU_OCSP_SIGNING 0x20u
 #define PROFILE_EKU_ANY 0x40u
 
+/* attestation = none | tpm: what the attest step asks of the device
+ * before the CA signs (station/x509/attest.h).  Word order of the key. */
+enum attestation_mode {
+	ATTESTATION_NONE = 0, /* no check (every device as before) */
+	ATTESTATION_TPM,      /* ATTEST: the key was born in a TPM */
+};
+
 /* nrf91_identity = imei | uuid: the serial is the IMEI (AT+CGSN=1) or
  * the modem's %XMODEMUUID (which names the firmware build, so it is the
  * same on every modem of one build: for a line of one device only). */
@@ -114,6 +121,14 @@ struct profile {
 	 * device's identity comes from and the modem's sec_tag. */
 	int nrf91_identity; /* enum nrf91_identity */
 	long nrf91_sec_tag; /* 0..2147483647, default 16842753 */
+
+	/* Key attestation (the attest step): under ATTESTATION_TPM a device
+	 * must prove its key was born in a TPM whose attestation key
+	 * chains to attestation_ca (PEM bundle, resolved against home;
+	 * required then). */
+	int attestation; /* enum attestation_mode */
+	char *attestation_ca;
+	int attestation_line; /* where attestation = was read, for errors */
 };
 
 /*

@@ -60,6 +60,12 @@ struct dialect_ops {
 	st_err (*sign)(struct run *r, enum sig_scheme scheme,
 	    const uint8_t *digest, size_t digest_len, uint8_t **sig,
 	    size_t *sig_len, char **cause);
+	/* ATTEST (docs/protocol.md 8.18): the device's TPM2_Certify of its
+	 * key over `nonce` into *out (the caller clears it with
+	 * dev_attestation_clear); NULL: the dialect has none, and a profile
+	 * with attestation = tpm refuses its devices. */
+	st_err (*attest)(struct run *r, const uint8_t *nonce, size_t nonce_len,
+	    struct dev_attestation *out);
 	/* The mTLS smoke test against broker `b` on `topic`: `sr` filled as
 	 * smoke_run fills it (station/tls/smoke.h), diagnosis ids included. */
 	st_err (*smoke)(struct run *r, const struct config_broker *b,

@@ -71,6 +71,7 @@ const struct dialect_ops dialect_v1_ops = {
 	.write = v1_write,
 	.readback = v1_readback,
 	.sign = v1_sign,
+	.attest = v1_attest,
 	.smoke = v1_smoke,
 	.commit = v1_commit,
 	.finish = v1_finish,

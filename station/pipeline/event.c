@@ -16,6 +16,7 @@ static const char *const step_names[STEP__COUNT] = {
 	[STEP_KEYGEN] = "keygen",
 	[STEP_CSR] = "csr",
 	[STEP_CSR_POLICY] = "csr-policy",
+	[STEP_ATTEST] = "attest",
 	[STEP_CA_SIGN] = "ca-sign",
 	[STEP_CA_BIND] = "ca-bind",
 	[STEP_RECORD] = "record",

@@ -47,6 +47,8 @@ enum step {
 	STEP_KEYGEN,	  /* key pair on the chip */
 	STEP_CSR,	  /* CSR built and signed on the chip */
 	STEP_CSR_POLICY,  /* CSR checks */
+	STEP_ATTEST,	  /* the CSR's key was born in a TPM (profile
+	                     attestation = tpm; skipped otherwise) */
 	STEP_CA_SIGN,	  /* the CA signs */
 	STEP_CA_BIND,	  /* the reply is for the CSR's key and names, so it
 	                     is this device's before it is recorded */

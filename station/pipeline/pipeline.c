@@ -38,6 +38,7 @@ static const struct {
 	{ STEP_KEYGEN, step_keygen, 3 },
 	{ STEP_CSR, step_csr, 1 },
 	{ STEP_CSR_POLICY, step_csr_policy, 1 },
+	{ STEP_ATTEST, step_attest, 2 },
 	{ STEP_CA_SIGN, step_ca_sign, 3 },
 	{ STEP_CA_BIND, step_ca_bind, 1 },
 	{ STEP_RECORD, step_record, 1 },

@@ -70,6 +70,7 @@ st_err step_trust(struct run *r); /* pipeline_trust.c */
 st_err step_keygen(struct run *r);
 st_err step_csr(struct run *r);
 st_err step_csr_policy(struct run *r);
+st_err step_attest(struct run *r); /* pipeline_attest.c */
 st_err step_ca_sign(struct run *r);
 st_err step_ca_bind(struct run *r); /* pipeline_bind.c */
 st_err step_record(struct run *r);
@@ -100,6 +101,8 @@ st_err v1_sign(struct run *r, enum sig_scheme scheme, const uint8_t *digest,
 st_err v1_smoke(struct run *r, const struct config_broker *b, const char *topic,
     struct smoke_result *sr);
 st_err v1_commit(struct run *r);
+st_err v1_attest(struct run *r, const uint8_t *nonce, size_t nonce_len,
+    struct dev_attestation *out);
 
 /* The CSR's key (the chip's, r->spki) was never certified in this ledger,
  * for any device: ST_E_EXISTS naming the certificate, device and run

@@ -86,6 +86,10 @@ interrupted_step(const struct open_run *run)
 			return (enum step)s;
 	if (run->last_ok_step == NULL)
 		return STEP_CONNECT;
+	/* Such a station had no attest step: after csr-policy it asked the
+	 * CA. */
+	if (strcmp(run->last_ok_step, step_name(STEP_CSR_POLICY)) == 0)
+		return STEP_CA_SIGN;
 	for (int s = 0; s < STEP__COUNT; s++)
 		if (strcmp(step_name((enum step)s), run->last_ok_step) == 0)
 			return s + 1 < STEP__COUNT ? (enum step)(s + 1) :

@@ -204,6 +204,9 @@ test_doc_frame_examples_decode_as_stated(void **state)
 	assert_true(replies >= 3);
 	assert_true(continues >= 2);
 	assert_non_null(strstr(doc, "cmd=HELLO status=OK"));
+	/* ATTEST (8.18): its request and a version-1 device's answer. */
+	assert_non_null(strstr(doc, "cmd=ATTEST status=OK"));
+	assert_non_null(strstr(doc, "cmd=ATTEST status=UNKNOWN_CMD"));
 }
 
 /* Every ```cobs block: raw encodes to the cobs line and back. */
@@ -289,9 +292,10 @@ struct named {
 		PROTO_CMD_##x, #x \
 	}
 static const struct named cmds[] = { C(NAK), C(HELLO), C(INFO), C(SET_BAUD),
-	C(KEYGEN), C(PUBKEY), C(CSR), C(SIGN), C(WRITE_CERT), C(WRITE_CHAIN),
-	C(READ_CERT), C(READ_CHAIN), C(WRITE_TRUST), C(READ_TRUST), C(COMMIT),
-	C(FACTORY_RESET), C(SELFTEST), C(CONTINUE), { -1, NULL } };
+	C(KEYGEN), C(PUBKEY), C(CSR), C(SIGN), C(ATTEST), C(WRITE_CERT),
+	C(WRITE_CHAIN), C(READ_CERT), C(READ_CHAIN), C(WRITE_TRUST),
+	C(READ_TRUST), C(COMMIT), C(FACTORY_RESET), C(SELFTEST), C(CONTINUE),
+	{ -1, NULL } };
 #undef C
 #define S(x) \
 	{ \
@@ -311,7 +315,8 @@ static const struct named tags[] = { T(VERSION), T(MAX_FRAME), T(SERIAL),
 	T(KEY_ALG), T(SLOT), T(PUBKEY), T(SUBJECT), T(SAN_DNS), T(SAN_URI),
 	T(CSR), T(SIG_ALG), T(DIGEST), T(SIGNATURE), T(CERT), T(LOCK),
 	T(MESSAGE), T(TEST_ID), T(TEST_RESULT), T(TRUST_CA), T(SERVER_HOST),
-	T(SERVER_PORT), T(WINDOW), T(BAUD), { -1, NULL } };
+	T(SERVER_PORT), T(WINDOW), T(BAUD), T(NONCE), T(ATTEST), T(ATTEST_SIG),
+	T(TPM_PUBLIC), T(AK_CERT), { -1, NULL } };
 #undef T
 #define ST(x, n) \
 	{ \
@@ -395,7 +400,7 @@ test_doc_caps_match_proto_h(void **state)
 	}
 	static const struct named caps[] = { CAP(EC_P256), CAP(RSA_2048),
 		CAP(LOCK), CAP(SELFTEST), CAP(FACTORY_RESET), CAP(SERVER_TRUST),
-		CAP(WINDOW), CAP(BAUD_SWITCH), { -1, NULL } };
+		CAP(WINDOW), CAP(BAUD_SWITCH), CAP(ATTEST), { -1, NULL } };
 #undef CAP
 	const char *p = strstr(doc, "<!-- table:caps -->");
 	char line[1024];

@@ -31,6 +31,7 @@
 int fuzz_frame(const uint8_t *data, size_t size);
 int fuzz_tlv(const uint8_t *data, size_t size);
 int fuzz_dev_info(const uint8_t *data, size_t size);
+int fuzz_attest(const uint8_t *data, size_t size);
 int fuzz_devsim(const uint8_t *data, size_t size);
 int fuzz_csr_policy(const uint8_t *data, size_t size);
 int fuzz_cert_check(const uint8_t *data, size_t size);

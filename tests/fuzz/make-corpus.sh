@@ -79,6 +79,23 @@ put("telnet", "data-with-iac", b"\x02ab\xff\xffcd\xff\xff\xff\xffe")
 put("telnet", "refusal-44", b"\x01\xff\xfe\x2c")
 put("telnet", "garbage-iac", b"\x00\xff\x17\xff\x00")
 put("telnet", "endless-sb", b"\x04\xff\xfa\x2c\x65" + b"x" * 80)
+# ATTEST's TPM structures (docs/protocol.md 8.18; TPM 2.0 Part 2).
+def b2(v):
+    return struct.pack(">H", len(v)) + v
+tpmt_public = (struct.pack(">HHI", 0x23, 0x0b, 0x00040072) + b2(b"") +
+    struct.pack(">HHHHH", 0x10, 0x18, 0x0b, 0x03, 0x10) +
+    b2(bytes(range(1, 33))) + b2(bytes(range(33, 65))))
+name = b"\x00\x0b" + bytes(32)
+tpms_attest = (struct.pack(">IH", 0xff544347, 0x8017) + b2(name) +
+    b2(bytes(32)) + struct.pack(">QIIBQ", 1234, 1, 2, 1, 0x20230101) +
+    b2(name) + b2(name))
+put("attest", "tpms-attest-certify", tpms_attest)
+put("attest", "tpmt-public-ecc", tpmt_public)
+put("attest", "tpmt-public-ecdaa", tpmt_public[:12] +
+    struct.pack(">HHH", 0x1a, 0x0b, 1) + tpmt_public[16:])
+put("attest", "truncated", tpms_attest[:40])
+put("attest", "oversized-extra", tpms_attest[:42] + b"\xff\xff" +
+    tpms_attest[44:])
 
 def rec(flags, seq, cmd, off, total, payload):
     assert len(payload) < 256

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "tests/fuzz/fuzz_attest.c"
 #include "tests/fuzz/fuzz_ca_cfssl.c"
 #include "tests/fuzz/fuzz_ca_hub.c"
 #include "tests/fuzz/fuzz_ca_pem_chain.c"
@@ -124,6 +125,7 @@ replay(const char *name, fuzz_fn fn)
 REPLAY_TEST(frame)
 REPLAY_TEST(tlv)
 REPLAY_TEST(dev_info)
+REPLAY_TEST(attest)
 REPLAY_TEST(devsim)
 REPLAY_TEST(csr_policy)
 REPLAY_TEST(cert_check)
@@ -145,6 +147,7 @@ main(void)
 		cmocka_unit_test(test_frame_inputs_replay_cleanly),
 		cmocka_unit_test(test_tlv_inputs_replay_cleanly),
 		cmocka_unit_test(test_dev_info_inputs_replay_cleanly),
+		cmocka_unit_test(test_attest_inputs_replay_cleanly),
 		cmocka_unit_test(test_devsim_inputs_replay_cleanly),
 		cmocka_unit_test(test_csr_policy_inputs_replay_cleanly),
 		cmocka_unit_test(test_cert_check_inputs_replay_cleanly),
