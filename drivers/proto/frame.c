@@ -37,6 +37,23 @@ crc32_ieee(const void *buf, size_t len)
 	return c ^ 0xFFFFFFFFu;
 }
 
+uint16_t
+crc16_x25(const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	uint16_t c = 0xFFFFu;
+
+	/* Bitwise: at most 256 bytes a frame, and the device side (the
+	 * agent) keeps no table either. */
+	for (size_t i = 0; i < len; i++) {
+		c ^= p[i];
+		for (int k = 0; k < 8; k++)
+			c = (c & 1) ? (uint16_t)(0x8408u ^ (c >> 1)) :
+				      (uint16_t)(c >> 1);
+	}
+	return (uint16_t)(c ^ 0xFFFFu);
+}
+
 size_t
 cobs_max_encoded(size_t len)
 {
@@ -118,6 +135,68 @@ get_be16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+/* A compact frame: mark, payload, CRC-16; only the trailing delimiter. */
+static st_err
+compact_encode(const struct frame *f, uint8_t *out, size_t cap, size_t *out_len,
+    char **cause)
+{
+	size_t raw_len = PROTO_COMPACT_OVERHEAD + f->payload_len;
+	uint8_t stack[PROTO_MAX_FRAME];
+	uint16_t crc;
+	size_t n;
+
+	if (raw_len > PROTO_MAX_FRAME)
+		return st_fail(cause, ST_E_ARG,
+		    "frame of %zu bytes exceeds the %d-byte maximum", raw_len,
+		    PROTO_MAX_FRAME);
+	if (cap < frame_wire_size(f->payload_len))
+		return st_fail(cause, ST_E_ARG, "frame buffer too small");
+	stack[0] =
+	    (uint8_t)(PROTO_COMPACT_MARK | (f->seq & PROTO_COMPACT_SEQ_MASK));
+	if (f->payload_len)
+		memcpy(stack + 1, f->payload, f->payload_len);
+	crc = crc16_x25(stack, 1 + f->payload_len);
+	stack[1 + f->payload_len] = (uint8_t)crc;
+	stack[2 + f->payload_len] = (uint8_t)(crc >> 8);
+	n = cobs_encode(stack, raw_len, out);
+	out[n] = 0;
+	*out_len = n + 1;
+	return ST_OK;
+}
+
+/* The bytes between two delimiters held a compact frame (its first
+ * decoded byte has the mark): length and CRC-16. */
+static st_err
+compact_decode(uint8_t *raw, size_t raw_len, size_t max_frame, struct frame *f,
+    char **cause)
+{
+	size_t body;
+	uint16_t want;
+
+	if (raw_len < PROTO_COMPACT_OVERHEAD)
+		return st_fail(cause, ST_E_FRAME,
+		    "compact frame of %zu bytes is shorter than the %d-byte "
+		    "minimum",
+		    raw_len, PROTO_COMPACT_OVERHEAD);
+	if (raw_len > max_frame)
+		return st_fail(cause, ST_E_FRAME,
+		    "frame of %zu bytes exceeds the negotiated %zu-byte maximum",
+		    raw_len, max_frame);
+	body = raw_len - PROTO_COMPACT_CRC_LEN;
+	want = (uint16_t)(raw[body] | raw[body + 1] << 8);
+	if (want != crc16_x25(raw, body))
+		return st_fail(cause, ST_E_FRAME,
+		    "compact frame CRC-16 mismatch (frame says %04x, content "
+		    "gives %04x)",
+		    want, crc16_x25(raw, body));
+	memset(f, 0, sizeof *f);
+	f->compact = 1;
+	f->seq = raw[0] & PROTO_COMPACT_SEQ_MASK;
+	f->payload = raw + 1;
+	f->payload_len = body - 1;
+	return ST_OK;
+}
+
 st_err
 frame_encode(const struct frame *f, uint8_t *out, size_t cap, size_t *out_len,
     char **cause)
@@ -128,6 +207,8 @@ frame_encode(const struct frame *f, uint8_t *out, size_t cap, size_t *out_len,
 	uint32_t crc;
 	size_t n;
 
+	if (f->compact)
+		return compact_encode(f, out, cap, out_len, cause);
 	if (raw_len > PROTO_MAX_FRAME)
 		return st_fail(cause, ST_E_ARG,
 		    "frame of %zu bytes exceeds the %d-byte maximum", raw_len,
@@ -172,6 +253,8 @@ frame_decode(const uint8_t *wire, size_t len, size_t max_frame,
 	err = cobs_decode(wire, len, scratch, &raw_len, cause);
 	if (err)
 		return err;
+	if (raw_len > 0 && (scratch[0] & PROTO_COMPACT_MARK))
+		return compact_decode(scratch, raw_len, max_frame, f, cause);
 	if (raw_len < PROTO_OVERHEAD)
 		return st_fail(cause, ST_E_FRAME,
 		    "frame of %zu bytes is shorter than the %d-byte minimum",
@@ -193,6 +276,7 @@ frame_decode(const uint8_t *wire, size_t len, size_t max_frame,
 		return st_fail(cause, ST_E_FRAME,
 		    "frame version %u, this station speaks %d", scratch[0],
 		    PROTO_VERSION);
+	f->compact = 0;
 	f->version = scratch[0];
 	f->flags = scratch[1];
 	f->seq = get_be16(scratch + 2);
