@@ -122,6 +122,12 @@ frame_wire_size(size_t payload_len)
 	return 2 + cobs_max_encoded(PROTO_OVERHEAD + payload_len);
 }
 
+size_t
+compact_wire_size(size_t payload_len)
+{
+	return 1 + cobs_max_encoded(PROTO_COMPACT_OVERHEAD + payload_len);
+}
+
 static void
 put_be16(uint8_t *p, uint16_t v)
 {

@@ -65,6 +65,8 @@ st_err cobs_decode(const uint8_t *in, size_t len, uint8_t *out, size_t *out_len,
 /* Largest wire size of a frame carrying `payload_len` bytes, both
  * delimiters included (COBS adds at most one byte per 254). */
 size_t frame_wire_size(size_t payload_len);
+/* The same for a compact frame: its one delimiter included. */
+size_t compact_wire_size(size_t payload_len);
 
 /*
  * Encode `f` (its payload included) into `out` (capacity `cap`, which must
