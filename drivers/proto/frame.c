@@ -171,10 +171,9 @@ compact_encode(const struct frame *f, uint8_t *out, size_t cap, size_t *out_len,
 }
 
 /* The bytes between two delimiters held a compact frame (its first
- * decoded byte has the mark): length and CRC-16. */
+ * decoded byte has the mark) within the limit: length and CRC-16. */
 static st_err
-compact_decode(uint8_t *raw, size_t raw_len, size_t max_frame, struct frame *f,
-    char **cause)
+compact_decode(uint8_t *raw, size_t raw_len, struct frame *f, char **cause)
 {
 	size_t body;
 	uint16_t want;
@@ -184,10 +183,6 @@ compact_decode(uint8_t *raw, size_t raw_len, size_t max_frame, struct frame *f,
 		    "compact frame of %zu bytes is shorter than the %d-byte "
 		    "minimum",
 		    raw_len, PROTO_COMPACT_OVERHEAD);
-	if (raw_len > max_frame)
-		return st_fail(cause, ST_E_FRAME,
-		    "frame of %zu bytes exceeds the negotiated %zu-byte maximum",
-		    raw_len, max_frame);
 	body = raw_len - PROTO_COMPACT_CRC_LEN;
 	want = (uint16_t)(raw[body] | raw[body + 1] << 8);
 	if (want != crc16_x25(raw, body))
@@ -259,16 +254,18 @@ frame_decode(const uint8_t *wire, size_t len, size_t max_frame,
 	err = cobs_decode(wire, len, scratch, &raw_len, cause);
 	if (err)
 		return err;
-	if (raw_len > 0 && (scratch[0] & PROTO_COMPACT_MARK))
-		return compact_decode(scratch, raw_len, max_frame, f, cause);
-	if (raw_len < PROTO_OVERHEAD)
-		return st_fail(cause, ST_E_FRAME,
-		    "frame of %zu bytes is shorter than the %d-byte minimum",
-		    raw_len, PROTO_OVERHEAD);
+	/* (Before the minimum: no frame is both, and a compact one has its
+	 * own minimum.) */
 	if (raw_len > max_frame)
 		return st_fail(cause, ST_E_FRAME,
 		    "frame of %zu bytes exceeds the negotiated %zu-byte maximum",
 		    raw_len, max_frame);
+	if (raw_len > 0 && (scratch[0] & PROTO_COMPACT_MARK))
+		return compact_decode(scratch, raw_len, f, cause);
+	if (raw_len < PROTO_OVERHEAD)
+		return st_fail(cause, ST_E_FRAME,
+		    "frame of %zu bytes is shorter than the %d-byte minimum",
+		    raw_len, PROTO_OVERHEAD);
 	body = raw_len - PROTO_CRC_LEN;
 	want = (uint32_t)scratch[body] | (uint32_t)scratch[body + 1] << 8 |
 	    (uint32_t)scratch[body + 2] << 16 |

@@ -96,6 +96,23 @@ parse_hex(const char *s, struct bytes *out)
 	}
 }
 
+/* The rest of a frame or compact block, up to its closing fence: the
+ * expect: line into `expect` ("" if none), the bytes into `wire`. */
+static void
+read_block(const char **p, char *expect, size_t cap, struct bytes *wire)
+{
+	char line[512];
+
+	expect[0] = '\0';
+	wire->n = 0;
+	while (next_line(p, line, sizeof line) && strcmp(line, "```") != 0) {
+		if (strncmp(line, "expect:", 7) == 0)
+			snprintf(expect, cap, "%s", line + 7);
+		else
+			parse_hex(line, wire);
+	}
+}
+
 /* Value of `key=` in an expect line, or NULL. */
 static const char *
 claimed(const char *line, const char *key, char *val, size_t cap)
@@ -177,16 +194,9 @@ test_doc_frame_examples_decode_as_stated(void **state)
 		if (strcmp(line, "```frame") != 0)
 			continue;
 		static struct bytes wire;
-		char expect[512] = "";
+		char expect[512];
 
-		wire.n = 0;
-		while (next_line(&p, line, sizeof line) &&
-		    strcmp(line, "```") != 0) {
-			if (strncmp(line, "expect:", 7) == 0)
-				snprintf(expect, sizeof expect, "%s", line + 7);
-			else
-				parse_hex(line, &wire);
-		}
+		read_block(&p, expect, sizeof expect, &wire);
 		assert_true(expect[0] != '\0');
 		check_frame_block(expect, &wire, &naks);
 		if (!(strtoul(strstr(expect, "flags=") + 6, NULL, 0) &
@@ -233,21 +243,14 @@ test_doc_compact_examples(void **state)
 	while (next_line(&p, line, sizeof line)) {
 		static struct bytes wire;
 		static uint8_t scratch[MAX_BYTES], again[MAX_BYTES];
-		char expect[512] = "";
+		char expect[512];
 		struct frame f;
 		size_t n = 0;
 		char *cause = NULL;
 
 		if (strcmp(line, "```compact") != 0)
 			continue;
-		wire.n = 0;
-		while (next_line(&p, line, sizeof line) &&
-		    strcmp(line, "```") != 0) {
-			if (strncmp(line, "expect:", 7) == 0)
-				snprintf(expect, sizeof expect, "%s", line + 7);
-			else
-				parse_hex(line, &wire);
-		}
+		read_block(&p, expect, sizeof expect, &wire);
 		assert_true(wire.n >= 4);
 		assert_int_not_equal(wire.b[0], 0);
 		assert_int_equal(wire.b[wire.n - 1], 0);
