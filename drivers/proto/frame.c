@@ -141,22 +141,16 @@ get_be16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-/* A compact frame: mark, payload, CRC-16; only the trailing delimiter. */
-static st_err
-compact_encode(const struct frame *f, uint8_t *out, size_t cap, size_t *out_len,
-    char **cause)
+/* A compact frame (frame_encode checked its size): mark, payload,
+ * CRC-16; only the trailing delimiter. */
+static size_t
+compact_encode(const struct frame *f, uint8_t *out)
 {
 	size_t raw_len = PROTO_COMPACT_OVERHEAD + f->payload_len;
 	uint8_t stack[PROTO_MAX_FRAME];
 	uint16_t crc;
 	size_t n;
 
-	if (raw_len > PROTO_MAX_FRAME)
-		return st_fail(cause, ST_E_ARG,
-		    "frame of %zu bytes exceeds the %d-byte maximum", raw_len,
-		    PROTO_MAX_FRAME);
-	if (cap < frame_wire_size(f->payload_len))
-		return st_fail(cause, ST_E_ARG, "frame buffer too small");
 	stack[0] =
 	    (uint8_t)(PROTO_COMPACT_MARK | (f->seq & PROTO_COMPACT_SEQ_MASK));
 	if (f->payload_len)
@@ -166,8 +160,7 @@ compact_encode(const struct frame *f, uint8_t *out, size_t cap, size_t *out_len,
 	stack[2 + f->payload_len] = (uint8_t)(crc >> 8);
 	n = cobs_encode(stack, raw_len, out);
 	out[n] = 0;
-	*out_len = n + 1;
-	return ST_OK;
+	return n + 1;
 }
 
 /* The bytes between two delimiters held a compact frame (its first
@@ -202,20 +195,24 @@ st_err
 frame_encode(const struct frame *f, uint8_t *out, size_t cap, size_t *out_len,
     char **cause)
 {
-	size_t raw_len = PROTO_OVERHEAD + f->payload_len;
+	size_t raw_len =
+	    (f->compact ? PROTO_COMPACT_OVERHEAD : PROTO_OVERHEAD) +
+	    f->payload_len;
 	uint8_t stack[PROTO_MAX_FRAME];
 	uint8_t *c;
 	uint32_t crc;
 	size_t n;
 
-	if (f->compact)
-		return compact_encode(f, out, cap, out_len, cause);
 	if (raw_len > PROTO_MAX_FRAME)
 		return st_fail(cause, ST_E_ARG,
 		    "frame of %zu bytes exceeds the %d-byte maximum", raw_len,
 		    PROTO_MAX_FRAME);
 	if (cap < frame_wire_size(f->payload_len))
 		return st_fail(cause, ST_E_ARG, "frame buffer too small");
+	if (f->compact) {
+		*out_len = compact_encode(f, out);
+		return ST_OK;
+	}
 	stack[0] = f->version;
 	stack[1] = f->flags;
 	put_be16(stack + 2, f->seq);
