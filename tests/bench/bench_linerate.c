@@ -191,7 +191,7 @@ main(void)
 		{ "256", "4", "0", "no-compact", 0,
 		    "max frame 256, window 4, full frames (no CAP_COMPACT), "
 		    "115200",
-		    1 },
+		    0 },
 		{ "256", "4", "0", "", 0,
 		    "max frame 256, window 4, compact frames, 115200", 1 },
 		{ "4096", "4", "3000000", "", 921600,
