@@ -642,18 +642,18 @@ send_request_window(struct client *c, uint8_t cmd, const uint8_t *req,
 				    len - off < room ? len - off : room };
 	} else {
 		fs = xcalloc(n, sizeof *fs);
-	}
-	for (size_t i = 0; !c->compact && i < n; i++) {
-		size_t off = i * chunk_max;
+		for (size_t i = 0; i < n; i++) {
+			size_t off = i * chunk_max;
 
-		fs[i] = (struct frame){ .version = PROTO_VERSION,
-			.cmd = cmd,
-			.offset = (uint16_t)off,
-			.total = (uint16_t)req_len,
-			.payload = req + off,
-			.payload_len = req_len - off < chunk_max ?
-			    req_len - off :
-			    chunk_max };
+			fs[i] = (struct frame){ .version = PROTO_VERSION,
+				.cmd = cmd,
+				.offset = (uint16_t)off,
+				.total = (uint16_t)req_len,
+				.payload = req + off,
+				.payload_len = req_len - off < chunk_max ?
+				    req_len - off :
+				    chunk_max };
+		}
 	}
 	rs = xcalloc(n, sizeof *rs);
 	err = exchange_window(c, fs, n, rs, check_request_chunk, &rr, cause);
@@ -670,30 +670,41 @@ send_request_window(struct client *c, uint8_t cmd, const uint8_t *req,
 	return err;
 }
 
+/* 1 when a reply of `total` bytes is fetched in compact frames: agreed,
+ * and every offset into it and its CRC-32 fits a CONTINUE's header. */
+static int
+reply_compact(const struct client *c, size_t total)
+{
+	return c->compact &&
+	    total + PROTO_MSG_CRC_LEN - 1 <= (size_t)PROTO_MAX_MESSAGE;
+}
+
 /* The rest of a chunked reply with the window: CONTINUEs for the offsets
  * after the first chunk, whose length every chunk but the last has.  With
- * compact frames the chunks after the first are compact, 11 bytes longer
- * (the same frame size), and the message's CRC-32 follows it into
- * msg[total..total + 3] (msg holds that much); the caller checks it. */
+ * compact frames (reply_compact) the chunks after the first are compact,
+ * 11 bytes longer (the same frame size), and the message's CRC-32 follows
+ * it into msg[total..total + 3] (msg holds that much); the caller checks
+ * it. */
 static st_err
 fetch_reply_window(struct client *c, uint8_t *msg, size_t have, size_t chunk,
     size_t total, char **cause)
 {
-	size_t len = c->compact ? total + PROTO_MSG_CRC_LEN : total;
-	struct reply_fill rf = { msg, have, chunk, len, c->compact };
+	int compact = reply_compact(c, total);
+	size_t len = compact ? total + PROTO_MSG_CRC_LEN : total;
+	struct reply_fill rf = { msg, have, chunk, len, compact };
 	size_t n;
 	struct frame *fs;
 	struct reply *rs;
 	st_err err;
 
-	if (c->compact)
+	if (compact)
 		rf.chunk = chunk + PROTO_OVERHEAD - PROTO_COMPACT_OVERHEAD;
 	n = (len - have + rf.chunk - 1) / rf.chunk;
 	fs = xcalloc(n, sizeof *fs);
 	rs = xcalloc(n, sizeof *rs);
 	for (size_t i = 0; i < n; i++)
 		fs[i] = (struct frame){ .version = PROTO_VERSION,
-			.flags = c->compact ? PROTO_FLAG_COMPACT : 0,
+			.flags = compact ? PROTO_FLAG_COMPACT : 0,
 			.cmd = PROTO_CMD_CONTINUE,
 			.offset = (uint16_t)(have + i * rf.chunk) };
 	err = exchange_window(c, fs, n, rs, check_reply_chunk, &rf, cause);
@@ -804,7 +815,7 @@ client_call(struct client *c, uint8_t cmd, const uint8_t *req, size_t req_len,
 		if (err)
 			goto out;
 		have = total;
-		if (c->compact) {
+		if (reply_compact(c, total)) {
 			err = check_msg_crc(msg, total, cmd, cause);
 			if (err)
 				goto out;
