@@ -14,6 +14,12 @@
  * silence, a NAK or a corrupt reply sends every unanswered frame in flight
  * again, each with its own seq (the device answers those it already
  * handled from its reply cache of `window` entries).
+ *
+ * With compact frames as well (PROTO_CAP_COMPACT, 6.4), the chunks after
+ * a message's first travel as compact frames (a 3-byte frame instead of a
+ * 14-byte header and CRC-32), and the message is followed by its CRC-32,
+ * checked by its receiver: the frames' CRC-16 finds a corrupt frame, the
+ * message's CRC-32 what slipped through it.
  */
 #include "drivers/proto/client.h"
 
@@ -41,6 +47,7 @@ struct client {
 	uint16_t seq;
 	size_t send_max; /* negotiated decoded frame size for requests */
 	size_t window;	 /* exchanges in flight at most: 1 until HELLO */
+	int compact;	 /* compact frames agreed (needs window > 1) */
 	struct deadline overall;
 	int has_overall;
 	struct client_stats stats;
@@ -59,6 +66,7 @@ struct client {
 
 /* A reply frame copied out of the reader's scratch buffer. */
 struct reply {
+	uint8_t compact; /* a compact frame: the payload is all it says */
 	uint8_t cmd, status;
 	uint16_t offset, total;
 	uint8_t *payload;
@@ -269,6 +277,34 @@ wait_replies(struct client *c, const struct frame *req, size_t n,
 		}
 		if (err)
 			return err;
+		/* A compact frame is a reply only to a compact CONTINUE in
+		 * flight (its 7 bits of seq tell which: at most 16 are in
+		 * flight, consecutive); anything else, our own echoed chunks
+		 * included, is stale. */
+		if (f.compact) {
+			for (i = 0; i < n; i++)
+				if ((req[i].flags & PROTO_FLAG_COMPACT) &&
+				    req[i].cmd == PROTO_CMD_CONTINUE &&
+				    (req[i].seq & PROTO_COMPACT_SEQ_MASK) ==
+					f.seq &&
+				    !(answered && answered[i]))
+					break;
+			if (i == n) {
+				c->stats.stale_frames++;
+				log_debug("ignored a stale compact frame");
+				continue;
+			}
+			*idx = i;
+			if (retry_seen)
+				*retry_seen = retry;
+			memset(out, 0, sizeof *out);
+			out->compact = 1;
+			out->cmd = PROTO_CMD_CONTINUE;
+			out->status = PROTO_ST_OK;
+			out->payload = xmemdup(f.payload, f.payload_len);
+			out->payload_len = f.payload_len;
+			return ST_OK;
+		}
 		if (!(f.flags & PROTO_FLAG_RESPONSE)) {
 			c->stats.stale_frames++;
 			log_info("ignored a frame without the reply flag");
@@ -313,6 +349,7 @@ wait_replies(struct client *c, const struct frame *req, size_t n,
 		*idx = i;
 		if (retry_seen)
 			*retry_seen = retry;
+		out->compact = 0;
 		out->cmd = f.cmd;
 		out->status = f.status;
 		out->offset = f.offset;
@@ -588,12 +625,15 @@ check_request_chunk(size_t i, size_t n, const struct reply *r, void *ctx,
 	return status_error(r, what, cause);
 }
 
-/* Where the reply's chunks go: all but the last `chunk` bytes long. */
+/* Where the reply's chunks go: all but the last `chunk` bytes long;
+ * `total` bytes in all (with compact frames: the message and its CRC-32,
+ * which no header states). */
 struct reply_fill {
 	struct client *c;
 	const struct frame *fs;
 	uint8_t *msg;
 	size_t start, chunk, total;
+	int compact;
 };
 
 static st_err
@@ -609,7 +649,12 @@ check_reply_chunk(size_t i, size_t n, const struct reply *r, void *ctx,
 	exchange_label(rf->c, &rf->fs[i], what, sizeof what);
 	if (r->status != PROTO_ST_OK)
 		return status_error(r, what, cause);
-	if (r->offset != off || r->total != rf->total || r->payload_len != want)
+	if (rf->compact && !r->compact)
+		return st_fail(cause, ST_E_PROTO,
+		    "%s: chunk at %zu is not a compact frame", what, off);
+	if (rf->compact ? r->payload_len != want :
+			  r->offset != off || r->total != rf->total ||
+		    r->payload_len != want)
 		return st_fail(cause, ST_E_PROTO,
 		    "%s: chunk at offset %u, total %u, %zu bytes; with a "
 		    "window every chunk but the last is as long as the "
@@ -629,24 +674,54 @@ send_request_window(struct client *c, uint8_t cmd, const uint8_t *req,
 {
 	size_t chunk_max = c->send_max - PROTO_OVERHEAD;
 	size_t n = (req_len + chunk_max - 1) / chunk_max;
-	struct frame *fs = xcalloc(n, sizeof *fs);
-	struct reply *rs = xcalloc(n, sizeof *rs);
+	struct frame *fs;
+	struct reply *rs;
 	struct request_run rr = { c, NULL, cmd, PROTO_ST_OK };
+	uint8_t *stream = NULL;
 	st_err err;
 
-	for (size_t i = 0; i < n; i++) {
-		size_t off = i * chunk_max;
+	/* Compact (6.4): a full first chunk that says so, then the rest of
+	 * the message and its CRC-32 in compact frames. */
+	if (c->compact) {
+		size_t room = c->send_max - PROTO_COMPACT_OVERHEAD;
+		size_t len = req_len + PROTO_MSG_CRC_LEN;
+		uint32_t crc = crc32_ieee(req, req_len);
 
-		fs[i] = (struct frame){ .version = PROTO_VERSION,
+		stream = xmalloc(len);
+		memcpy(stream, req, req_len);
+		for (int k = 0; k < PROTO_MSG_CRC_LEN; k++)
+			stream[req_len + (size_t)k] = (uint8_t)(crc >> (8 * k));
+		n = 1 + (len - chunk_max + room - 1) / room;
+		fs = xcalloc(n, sizeof *fs);
+		fs[0] = (struct frame){ .version = PROTO_VERSION,
+			.flags = PROTO_FLAG_COMPACT,
 			.cmd = cmd,
-			.offset = (uint16_t)off,
 			.total = (uint16_t)req_len,
-			.payload = req + off,
-			.payload_len = req_len - off < chunk_max ?
-			    req_len - off :
-			    chunk_max };
+			.payload = req,
+			.payload_len = chunk_max };
+		for (size_t i = 1, off = chunk_max; i < n; i++, off += room)
+			fs[i] = (struct frame){ .compact = 1,
+				.cmd = cmd,
+				.payload = stream + off,
+				.payload_len =
+				    len - off < room ? len - off : room };
+	} else {
+		fs = xcalloc(n, sizeof *fs);
+		for (size_t i = 0; i < n; i++) {
+			size_t off = i * chunk_max;
+
+			fs[i] = (struct frame){ .version = PROTO_VERSION,
+				.cmd = cmd,
+				.offset = (uint16_t)off,
+				.total = (uint16_t)req_len,
+				.payload = req + off,
+				.payload_len = req_len - off < chunk_max ?
+				    req_len - off :
+				    chunk_max };
+		}
 	}
 	rr.fs = fs;
+	rs = xcalloc(n, sizeof *rs);
 	err = exchange_window(c, fs, n, rs, check_request_chunk, &rr, cause);
 	if (err == ST_OK) {
 		*last = rs[n - 1];
@@ -655,27 +730,49 @@ send_request_window(struct client *c, uint8_t cmd, const uint8_t *req,
 	*status = err == ST_OK ? last->status : rr.status;
 	for (size_t i = 0; i < n; i++)
 		reply_clear(&rs[i]);
+	free(stream);
 	free(fs);
 	free(rs);
 	return err;
 }
 
+/* 1 when a reply of `total` bytes is fetched in compact frames: agreed,
+ * and every offset into it and its CRC-32 fits a CONTINUE's header. */
+static int
+reply_compact(const struct client *c, size_t total)
+{
+	return c->compact &&
+	    total + PROTO_MSG_CRC_LEN - 1 <= (size_t)PROTO_MAX_MESSAGE;
+}
+
 /* The rest of a chunked reply with the window: CONTINUEs for the offsets
- * after the first chunk, whose length every chunk but the last has. */
+ * after the first chunk, whose length every chunk but the last has.  With
+ * compact frames (reply_compact) the chunks after the first are compact,
+ * 11 bytes longer (the same frame size), and the message's CRC-32 follows
+ * it into msg[total..total + 3] (msg holds that much); the caller checks
+ * it. */
 static st_err
 fetch_reply_window(struct client *c, uint8_t *msg, size_t have, size_t chunk,
     size_t total, char **cause)
 {
-	struct reply_fill rf = { c, NULL, msg, have, chunk, total };
-	size_t n = (total - have + chunk - 1) / chunk;
-	struct frame *fs = xcalloc(n, sizeof *fs);
-	struct reply *rs = xcalloc(n, sizeof *rs);
+	int compact = reply_compact(c, total);
+	size_t len = compact ? total + PROTO_MSG_CRC_LEN : total;
+	struct reply_fill rf = { c, NULL, msg, have, chunk, len, compact };
+	size_t n;
+	struct frame *fs;
+	struct reply *rs;
 	st_err err;
 
+	if (compact)
+		rf.chunk = chunk + PROTO_OVERHEAD - PROTO_COMPACT_OVERHEAD;
+	n = (len - have + rf.chunk - 1) / rf.chunk;
+	fs = xcalloc(n, sizeof *fs);
+	rs = xcalloc(n, sizeof *rs);
 	for (size_t i = 0; i < n; i++)
 		fs[i] = (struct frame){ .version = PROTO_VERSION,
+			.flags = compact ? PROTO_FLAG_COMPACT : 0,
 			.cmd = PROTO_CMD_CONTINUE,
-			.offset = (uint16_t)(have + i * chunk) };
+			.offset = (uint16_t)(have + i * rf.chunk) };
 	rf.fs = fs;
 	err = exchange_window(c, fs, n, rs, check_reply_chunk, &rf, cause);
 	for (size_t i = 0; i < n; i++)
@@ -683,6 +780,24 @@ fetch_reply_window(struct client *c, uint8_t *msg, size_t have, size_t chunk,
 	free(fs);
 	free(rs);
 	return err;
+}
+
+/* The CRC-32 after a message that came in compact frames (6.4): what a
+ * frame's CRC-16 missed is found here, and the message is not used. */
+static st_err
+check_msg_crc(const uint8_t *msg, size_t len, uint8_t cmd, char **cause)
+{
+	const uint8_t *p = msg + len;
+	uint32_t want = (uint32_t)p[0] | (uint32_t)p[1] << 8 |
+	    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	uint32_t got = crc32_ieee(msg, len);
+
+	if (want == got)
+		return ST_OK;
+	return st_fail(cause, ST_E_FRAME,
+	    "reply to %s corrupted on the line (message CRC-32 %08x, content "
+	    "gives %08x); try again",
+	    proto_cmd_name(cmd), want, got);
 }
 
 st_err
@@ -762,7 +877,7 @@ client_call(struct client *c, uint8_t cmd, const uint8_t *req, size_t req_len,
 		    proto_cmd_name(cmd), r.offset);
 		goto out;
 	}
-	msg = xmalloc(r.total ? r.total : 1);
+	msg = xmalloc((size_t)r.total + PROTO_MSG_CRC_LEN);
 	memcpy(msg, r.payload, r.payload_len);
 	have = r.payload_len;
 	total = r.total;
@@ -774,6 +889,11 @@ client_call(struct client *c, uint8_t cmd, const uint8_t *req, size_t req_len,
 		if (err)
 			goto out;
 		have = total;
+		if (reply_compact(c, total)) {
+			err = check_msg_crc(msg, total, cmd, cause);
+			if (err)
+				goto out;
+		}
 	}
 	while (have < total) {
 		struct frame f = { .version = PROTO_VERSION,
@@ -825,6 +945,20 @@ client_set_window(struct client *c, size_t window)
 	c->window = window < 1	      ? 1 :
 	    window > PROTO_MAX_WINDOW ? PROTO_MAX_WINDOW :
 					window;
+	if (c->window < 2)
+		c->compact = 0;
+}
+
+void
+client_set_compact(struct client *c, int on)
+{
+	c->compact = on && c->window > 1;
+}
+
+int
+client_compact(const struct client *c)
+{
+	return c->compact;
 }
 
 size_t

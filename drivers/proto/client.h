@@ -47,6 +47,9 @@ void client_get_stats(struct client *c, struct client_stats *out);
 /* Exchanges the client keeps in flight during a chunked transfer: the
  * window HELLO negotiated (docs/protocol.md 6.3), 1 without one. */
 size_t client_window(const struct client *c);
+/* 1 when the chunks after a message's first travel as compact frames
+ * (PROTO_CAP_COMPACT with a window, docs/protocol.md 6.4), else 0. */
+int client_compact(const struct client *c);
 
 /* What HELLO reports; strings owned by the struct. */
 struct dev_info {
@@ -56,6 +59,7 @@ struct dev_info {
 	uint8_t state;
 	uint16_t max_frame;
 	uint8_t window;	   /* WINDOW: frames in flight (CAP_WINDOW), else 1 */
+	uint8_t compact;   /* compact frames (CAP_COMPACT and window > 1) */
 	uint32_t max_baud; /* BAUD: highest rate (CAP_BAUD_SWITCH), else 0 */
 };
 void dev_info_clear(struct dev_info *info);

@@ -114,6 +114,8 @@ dev_info_parse(const uint8_t *payload, size_t len, struct dev_info *info,
 		info->window = 1;
 	if (info->window > PROTO_STATION_WINDOW)
 		info->window = PROTO_STATION_WINDOW;
+	/* Compact frames only inside a window (6.4). */
+	info->compact = (info->caps & PROTO_CAP_COMPACT) && info->window > 1;
 	if (!(info->caps & PROTO_CAP_BAUD_SWITCH) ||
 	    tlv_get_u32(payload, len, PROTO_T_BAUD, &info->max_baud, NULL) !=
 		ST_OK)
@@ -152,6 +154,7 @@ hello_once(struct client *c, struct dev_info *info, char **cause)
 		info->max_frame :
 		PROTO_STATION_MAX_FRAME);
 	client_set_window(c, info->window);
+	client_set_compact(c, info->compact);
 	return ST_OK;
 }
 

@@ -37,6 +37,23 @@ crc32_ieee(const void *buf, size_t len)
 	return c ^ 0xFFFFFFFFu;
 }
 
+uint16_t
+crc16_x25(const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	uint16_t c = 0xFFFFu;
+
+	/* Bitwise: at most 256 bytes a frame, and the device side (the
+	 * agent) keeps no table either. */
+	for (size_t i = 0; i < len; i++) {
+		c ^= p[i];
+		for (int k = 0; k < 8; k++)
+			c = (c & 1) ? (uint16_t)(0x8408u ^ (c >> 1)) :
+				      (uint16_t)(c >> 1);
+	}
+	return (uint16_t)(c ^ 0xFFFFu);
+}
+
 size_t
 cobs_max_encoded(size_t len)
 {
@@ -105,6 +122,12 @@ frame_wire_size(size_t payload_len)
 	return 2 + cobs_max_encoded(PROTO_OVERHEAD + payload_len);
 }
 
+size_t
+compact_wire_size(size_t payload_len)
+{
+	return 1 + cobs_max_encoded(PROTO_COMPACT_OVERHEAD + payload_len);
+}
+
 static void
 put_be16(uint8_t *p, uint16_t v)
 {
@@ -118,11 +141,63 @@ get_be16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+/* A compact frame (frame_encode checked its size): mark, payload,
+ * CRC-16; only the trailing delimiter. */
+static size_t
+compact_encode(const struct frame *f, uint8_t *out)
+{
+	size_t raw_len = PROTO_COMPACT_OVERHEAD + f->payload_len;
+	uint8_t stack[PROTO_MAX_FRAME];
+	uint16_t crc;
+	size_t n;
+
+	stack[0] =
+	    (uint8_t)(PROTO_COMPACT_MARK | (f->seq & PROTO_COMPACT_SEQ_MASK));
+	if (f->payload_len)
+		memcpy(stack + 1, f->payload, f->payload_len);
+	crc = crc16_x25(stack, 1 + f->payload_len);
+	stack[1 + f->payload_len] = (uint8_t)crc;
+	stack[2 + f->payload_len] = (uint8_t)(crc >> 8);
+	n = cobs_encode(stack, raw_len, out);
+	out[n] = 0;
+	return n + 1;
+}
+
+/* The bytes between two delimiters held a compact frame (its first
+ * decoded byte has the mark) within the limit: length and CRC-16. */
+static st_err
+compact_decode(uint8_t *raw, size_t raw_len, struct frame *f, char **cause)
+{
+	size_t body;
+	uint16_t want;
+
+	if (raw_len < PROTO_COMPACT_OVERHEAD)
+		return st_fail(cause, ST_E_FRAME,
+		    "compact frame of %zu bytes is shorter than the %d-byte "
+		    "minimum",
+		    raw_len, PROTO_COMPACT_OVERHEAD);
+	body = raw_len - PROTO_COMPACT_CRC_LEN;
+	want = (uint16_t)(raw[body] | raw[body + 1] << 8);
+	if (want != crc16_x25(raw, body))
+		return st_fail(cause, ST_E_FRAME,
+		    "compact frame CRC-16 mismatch (frame says %04x, content "
+		    "gives %04x)",
+		    want, crc16_x25(raw, body));
+	memset(f, 0, sizeof *f);
+	f->compact = 1;
+	f->seq = raw[0] & PROTO_COMPACT_SEQ_MASK;
+	f->payload = raw + 1;
+	f->payload_len = body - 1;
+	return ST_OK;
+}
+
 st_err
 frame_encode(const struct frame *f, uint8_t *out, size_t cap, size_t *out_len,
     char **cause)
 {
-	size_t raw_len = PROTO_OVERHEAD + f->payload_len;
+	size_t raw_len =
+	    (f->compact ? PROTO_COMPACT_OVERHEAD : PROTO_OVERHEAD) +
+	    f->payload_len;
 	uint8_t stack[PROTO_MAX_FRAME];
 	uint8_t *c;
 	uint32_t crc;
@@ -134,6 +209,10 @@ frame_encode(const struct frame *f, uint8_t *out, size_t cap, size_t *out_len,
 		    PROTO_MAX_FRAME);
 	if (cap < frame_wire_size(f->payload_len))
 		return st_fail(cause, ST_E_ARG, "frame buffer too small");
+	if (f->compact) {
+		*out_len = compact_encode(f, out);
+		return ST_OK;
+	}
 	stack[0] = f->version;
 	stack[1] = f->flags;
 	put_be16(stack + 2, f->seq);
@@ -172,14 +251,18 @@ frame_decode(const uint8_t *wire, size_t len, size_t max_frame,
 	err = cobs_decode(wire, len, scratch, &raw_len, cause);
 	if (err)
 		return err;
-	if (raw_len < PROTO_OVERHEAD)
-		return st_fail(cause, ST_E_FRAME,
-		    "frame of %zu bytes is shorter than the %d-byte minimum",
-		    raw_len, PROTO_OVERHEAD);
+	/* (Before the minimum: no frame is both, and a compact one has its
+	 * own minimum.) */
 	if (raw_len > max_frame)
 		return st_fail(cause, ST_E_FRAME,
 		    "frame of %zu bytes exceeds the negotiated %zu-byte maximum",
 		    raw_len, max_frame);
+	if (raw_len > 0 && (scratch[0] & PROTO_COMPACT_MARK))
+		return compact_decode(scratch, raw_len, f, cause);
+	if (raw_len < PROTO_OVERHEAD)
+		return st_fail(cause, ST_E_FRAME,
+		    "frame of %zu bytes is shorter than the %d-byte minimum",
+		    raw_len, PROTO_OVERHEAD);
 	body = raw_len - PROTO_CRC_LEN;
 	want = (uint32_t)scratch[body] | (uint32_t)scratch[body + 1] << 8 |
 	    (uint32_t)scratch[body + 2] << 16 |
@@ -193,6 +276,7 @@ frame_decode(const uint8_t *wire, size_t len, size_t max_frame,
 		return st_fail(cause, ST_E_FRAME,
 		    "frame version %u, this station speaks %d", scratch[0],
 		    PROTO_VERSION);
+	f->compact = 0;
 	f->version = scratch[0];
 	f->flags = scratch[1];
 	f->seq = get_be16(scratch + 2);

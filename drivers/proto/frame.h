@@ -16,6 +16,13 @@
  *	8   2    total   big-endian: length of the whole message
  *
  * and the CRC-32 (IEEE 802.3, as zlib) covers header and payload.
+ *
+ * A compact frame (PROTO_CAP_COMPACT, docs/protocol.md 6.4) is
+ * COBS(mark || payload || crc16le) followed by one 0x00 and no leading
+ * one: it only ever follows another frame of the same transfer, whose
+ * trailing delimiter it shares.  The mark byte (PROTO_COMPACT_MARK | the
+ * low 7 bits of seq) can never be a full frame's version byte (0x01);
+ * command, status, offset and total are those of the transfer.
  */
 #ifndef ST_FRAME_H
 #define ST_FRAME_H
@@ -26,6 +33,9 @@
 #include "station/util/err.h"
 
 struct frame {
+	/* 1: a compact frame; only seq (its low 7 bits) and the payload
+	 * count, the other header fields are 0. */
+	uint8_t compact;
 	uint8_t version;
 	uint8_t flags;
 	uint16_t seq;
@@ -39,6 +49,9 @@ struct frame {
 
 /* CRC-32 (reflected 0xEDB88320, init and final xor 0xFFFFFFFF). */
 uint32_t crc32_ieee(const void *buf, size_t len);
+/* CRC-16/X-25, the HDLC frame check sequence (reflected 0x8408, init and
+ * final xor 0xFFFF): a compact frame's check. */
+uint16_t crc16_x25(const void *buf, size_t len);
 
 /* COBS-encode `len` bytes of `in` into `out`; returns the encoded length.
  * `out` must hold cobs_max_encoded(len) bytes.  No delimiter is added. */
@@ -52,12 +65,14 @@ st_err cobs_decode(const uint8_t *in, size_t len, uint8_t *out, size_t *out_len,
 /* Largest wire size of a frame carrying `payload_len` bytes, both
  * delimiters included (COBS adds at most one byte per 254). */
 size_t frame_wire_size(size_t payload_len);
+/* The same for a compact frame: its one delimiter included. */
+size_t compact_wire_size(size_t payload_len);
 
 /*
  * Encode `f` (its payload included) into `out` (capacity `cap`, which must
  * be at least frame_wire_size(f->payload_len)), leading and trailing 0x00
- * included.  Returns ST_E_ARG if the payload would make the decoded frame
- * larger than PROTO_MAX_FRAME.
+ * included (a compact frame: the trailing one only).  Returns ST_E_ARG if
+ * the payload would make the decoded frame larger than PROTO_MAX_FRAME.
  */
 st_err frame_encode(const struct frame *f, uint8_t *out, size_t cap,
     size_t *out_len, char **cause);
@@ -67,7 +82,9 @@ st_err frame_encode(const struct frame *f, uint8_t *out, size_t cap,
  * `scratch` (capacity `cap`) receives the decoded bytes and f->payload
  * points into it.  Checks, in this order, each with its own message:
  * COBS validity, minimum length, maximum length (`max_frame`), CRC,
- * version, payload length against total/offset.
+ * version, payload length against total/offset; a first byte with
+ * PROTO_COMPACT_MARK makes it a compact frame (minimum length 3, maximum,
+ * CRC-16).
  */
 st_err frame_decode(const uint8_t *wire, size_t len, size_t max_frame,
     uint8_t *scratch, size_t cap, struct frame *f, char **cause);

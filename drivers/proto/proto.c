@@ -192,6 +192,7 @@ const struct proto_cap_name proto_cap_names[] = {
 	{ PROTO_CAP_SERVER_TRUST, "server-trust" },
 	{ PROTO_CAP_WINDOW, "window" },
 	{ PROTO_CAP_BAUD_SWITCH, "baud-switch" },
+	{ PROTO_CAP_COMPACT, "compact" },
 	{ PROTO_CAP_ATTEST, "attest" },
 	{ 0, NULL },
 };

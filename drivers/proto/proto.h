@@ -35,11 +35,24 @@
 /* Longest MESSAGE (error detail) a device may send; the station shows
  * a longer one cut to this length (docs/protocol.md 7.1). */
 #define PROTO_MESSAGE_MAX 200
+/* Compact continuation frames (PROTO_CAP_COMPACT, docs/protocol.md 6.4):
+ * inside a windowed transfer every chunk after the first is
+ *	mark (1: PROTO_COMPACT_MARK | seq & 0x7f) | payload | CRC-16/X-25 (2, LE)
+ * and the message travels followed by its CRC-32 (4, LE), which the
+ * receiver checks before it uses the message. */
+#define PROTO_COMPACT_MARK 0x80
+#define PROTO_COMPACT_SEQ_MASK 0x7f
+#define PROTO_COMPACT_CRC_LEN 2
+#define PROTO_COMPACT_OVERHEAD (1 + PROTO_COMPACT_CRC_LEN)
+#define PROTO_MSG_CRC_LEN 4
 /* Largest reassembled message (all chunks of one request or response). */
 #define PROTO_MAX_MESSAGE 65535
 
 /* Header flags. */
 #define PROTO_FLAG_RESPONSE 0x01 /* set by the device on every reply */
+/* In a first request chunk: the rest of the message follows in compact
+ * frames; in a CONTINUE: answer with a compact frame (6.4). */
+#define PROTO_FLAG_COMPACT 0x02
 
 /* Commands. */
 enum proto_cmd {
@@ -143,7 +156,8 @@ enum proto_sig {
 #define PROTO_CAP_SERVER_TRUST 0x0020u /* WRITE_TRUST / READ_TRUST */
 #define PROTO_CAP_WINDOW 0x0040u       /* several chunks in flight */
 #define PROTO_CAP_BAUD_SWITCH 0x0080u  /* SET_BAUD */
-#define PROTO_CAP_ATTEST 0x0100u       /* ATTEST: key born in a TPM */
+#define PROTO_CAP_COMPACT 0x0100u      /* compact continuation frames */
+#define PROTO_CAP_ATTEST 0x0200u       /* ATTEST: key born in a TPM */
 
 /* Device state (HELLO, INFO). */
 enum proto_state {

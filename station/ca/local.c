@@ -346,9 +346,11 @@ local_free(struct ca_backend *base)
 
 	if (ca == NULL)
 		return;
-	/* Leave the log empty and the index synced for the next process. */
+	/* Settle the log for the next process once it has grown; a small
+	 * one stays, still the durable record of what it holds. */
 	char *why = NULL;
-	if (ca->root != NULL && local_log_repair(ca->dir, &why) != ST_OK)
+	if (ca->root != NULL &&
+	    local_log_repair(ca->dir, LOCAL_LOG_KEEP_BYTES, &why) != ST_OK)
 		log_error("local CA %s: %s", ca->dir, why);
 	free(why);
 	pthread_mutex_destroy(&ca->lock);
@@ -484,7 +486,7 @@ local_ca_open_key(const char *dir, const struct local_ca_key *key,
 	/* A process that died after an issuance's log record may have left
 	 * issued.txt or certs/ without it: complete them before anyone
 	 * (find_by_key, the CRL, a cross-check) reads them. */
-	err = local_log_repair(dir, cause);
+	err = local_log_repair(dir, LOCAL_LOG_KEEP_BYTES, cause);
 	if (err) {
 		err =
 		    st_wrap(cause, ST_E_CA, "completing the local CA's index");

@@ -35,9 +35,11 @@
  * The issued.txt line and the certificate are appended to issued.log and
  * fdatasync'ed (one fsync per issuance) before a certificate leaves the
  * backend; then the certs/ copy and the issued.txt line are written
- * without an fsync of their own.  Opening the CA (and closing it, and a log
- * grown large) completes issued.txt and certs/ from the log, syncs them
- * and empties it.  So the ledger can be cross-checked against what the CA
+ * without an fsync of their own.  Opening the CA (and closing it)
+ * completes issued.txt and certs/ from the log (writing only what is
+ * missing); once the log holds more than a few dozen records it also
+ * syncs them and empties it (a process per device does not pay that
+ * settle each time: the log stays their durable record).  So the ledger can be cross-checked against what the CA
  * signed, and a station killed (or a machine that lost power) before it
  * recorded a certificate can find it again by its key (find_by_key).
  *

@@ -120,11 +120,17 @@ st_err local_log_issue(const char *dir, const char *serial_hex,
     const char *line, const char *pem, char **cause);
 /*
  * Make issued.txt and certs/ hold every record of DIR/issued.log (after a
- * crash or power loss they may lack the newest), sync them (syncfs), then
- * empty the log.  Done when the CA is opened and closed, and when the log
- * grows large.  No log: nothing to do.
+ * crash or power loss they may lack the newest; what is already there is
+ * only compared, not written again).  Then, when the log holds more than
+ * `keep` bytes, sync them (syncfs) and empty the log ("settle").  Done when
+ * the CA is opened (before anyone reads them) and closed, with keep =
+ * LOCAL_LOG_KEEP_BYTES, so that a process per device does not pay a
+ * settle each; and with keep 0 when the log grows large.  The log stays
+ * the durable record of every issuance it holds, so keeping it costs no
+ * durability.  No log: nothing to do.
  */
-st_err local_log_repair(const char *dir, char **cause);
+#define LOCAL_LOG_KEEP_BYTES (64L << 10)
+st_err local_log_repair(const char *dir, long keep, char **cause);
 
 /*
  * An intermediate's new key (local_init.c): an EC P-256 key in memory

@@ -7,8 +7,9 @@
  * where OFFSET is the size issued.txt had when the record was made (where
  * INDEX-LINE goes), INDEX-LINE is the issued.txt line and PEM the
  * certificate.  issued.txt and certs/SERIAL.pem are then written without
- * an fsync of their own; local_log_repair makes them match the log, syncs
- * them and empties the log.
+ * an fsync of their own; local_log_repair makes them match the log and,
+ * once the log has grown past a few dozen records, syncs them and empties
+ * the log.
  */
 #define _GNU_SOURCE /* syncfs */
 #include <errno.h>
@@ -78,6 +79,25 @@ log_open(const char *path, int create, int *fd, int *created, char **cause)
 		return err;
 	}
 	return ST_OK;
+}
+
+/* 1 when certs/SERIAL.pem already holds exactly `pem` (a repair of a log
+ * whose records are all in place writes nothing). */
+static int
+copy_is(const char *dir, const char *serial_hex, const char *pem,
+    size_t pem_len)
+{
+	char *path = xasprintf("%s/certs/%s.pem", dir, serial_hex);
+	char *have = xmalloc(pem_len + 1);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : pread(fd, have, pem_len + 1, 0);
+	int same = n == (ssize_t)pem_len && memcmp(have, pem, pem_len) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	free(have);
+	free(path);
+	return same;
 }
 
 /* Write certs/SERIAL.pem (no fsync: the log or a repair covers it). */
@@ -197,7 +217,7 @@ out:
 	free(index);
 	free(log);
 	if (settle)
-		err = local_log_repair(dir, cause);
+		err = local_log_repair(dir, 0, cause);
 	return err;
 }
 
@@ -235,7 +255,7 @@ next_record(char **p, char *end, long long *at, char **line, size_t *line_len,
 }
 
 st_err
-local_log_repair(const char *dir, char **cause)
+local_log_repair(const char *dir, long keep, char **cause)
 {
 	char *log = xasprintf("%s/issued.log", dir), *index = NULL;
 	char *buf = NULL, *p;
@@ -282,12 +302,17 @@ local_log_repair(const char *dir, char **cause)
 			    log);
 			break;
 		}
-		err = write_copy(dir, serial, pem, pem_len, cause);
+		if (!copy_is(dir, serial, pem, pem_len))
+			err = write_copy(dir, serial, pem, pem_len, cause);
 		if (err == ST_OK)
 			err = index_put(ifd, index, (off_t)at, line, line_len,
 			    cause);
 	}
 	if (err)
+		goto out;
+	/* Small: the log keeps covering them (a settle per process would
+	 * cost a syncfs each, the disk's slowest call). */
+	if ((long)sb.st_size <= keep)
 		goto out;
 	/* Copies, their directory entries and the index in one go; then
 	 * the log is no longer needed. */

@@ -286,7 +286,7 @@ main(int argc, char **argv)
 {
 	char dir[] = "/tmp/ledger-bench-XXXXXX", path[64], out[64];
 	char cpu[128] = "unknown", line[256], plan_export[512],
-	     plan_lookup[512];
+	     plan_lookup[512], load[64] = "unknown";
 	uint64_t lookups[N_LOOKUPS];
 	double gen_s, csv_s, jsonl_s, lookup_ms;
 	int64_t csv_rows = 0, jsonl_rows = 0;
@@ -313,6 +313,21 @@ main(int argc, char **argv)
 	if (ledger_open(path, &l, &cause) != ST_OK)
 		die("opening the ledger", cause);
 
+	fp = fopen("/proc/loadavg", "r");
+	if (fp && fgets(line, sizeof line, fp)) {
+		/* The first three fields. */
+		char *end = line;
+
+		for (int k = 0; k < 3 && end; k++) {
+			end = strchr(end, ' ');
+			end = end ? end + 1 : NULL;
+		}
+		if (end)
+			end[-1] = '\0';
+		snprintf(load, sizeof load, "%.60s", line);
+	}
+	if (fp)
+		fclose(fp);
 	csv_s = time_export(l, out, EXPORT_CSV, &csv_rows);
 	jsonl_s = time_export(l, out, EXPORT_JSONL, &jsonl_rows);
 	srand(42);
@@ -367,7 +382,9 @@ main(int argc, char **argv)
 	    "`make bench-ledger` (tests/bench/ledger_bench.c): a ledger of "
 	    "%d finished runs (two thirds with device and certificate), "
 	    "generated in one SQL transaction in %.1f s.\n\n"
-	    "Machine: %ld CPUs (nproc), %s, %s %s, SQLite %s.\n\n"
+	    "Machine: %ld CPUs (nproc), %s, %s %s, SQLite %s.  Load average "
+	    "(1, 5, 15 min) when the export started: %s; other work on the "
+	    "same CPUs and disk stretches every figure.\n\n"
 	    "| measurement | figure | target | |\n"
 	    "| --- | --- | --- | --- |\n"
 	    "| `station export` CSV, %" PRId64 " rows (file, fsync, manifest) "
@@ -381,7 +398,7 @@ main(int argc, char **argv)
 	    "Rows are streamed from one statement to the file; memory does "
 	    "not grow with the number of runs.\n",
 	    N_RUNS, gen_s, sysconf(_SC_NPROCESSORS_ONLN), cpu, un.sysname,
-	    un.release, sqlite3_libversion(), csv_rows, csv_s,
+	    un.release, sqlite3_libversion(), load, csv_rows, csv_s,
 	    csv_s < 10 ? "met" : "missed", jsonl_rows, jsonl_s,
 	    jsonl_s < 10 ? "met" : "missed", N_LOOKUPS, lookup_ms,
 	    lookup_ms < 1 ? "met" : "missed", plan_export, plan_lookup);
@@ -397,5 +414,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "ledger_bench: could not remove %s\n",
 			    dir);
 	}
-	return csv_s < 10 && lookup_ms < 1 ? 0 : 1;
+	/* A missed target is a figure in the document (marked missed), not a
+	 * failure: `make bench` goes on to the station's benchmarks. */
+	return 0;
 }

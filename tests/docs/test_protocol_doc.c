@@ -96,6 +96,23 @@ parse_hex(const char *s, struct bytes *out)
 	}
 }
 
+/* The rest of a frame or compact block, up to its closing fence: the
+ * expect: line into `expect` ("" if none), the bytes into `wire`. */
+static void
+read_block(const char **p, char *expect, size_t cap, struct bytes *wire)
+{
+	char line[512];
+
+	expect[0] = '\0';
+	wire->n = 0;
+	while (next_line(p, line, sizeof line) && strcmp(line, "```") != 0) {
+		if (strncmp(line, "expect:", 7) == 0)
+			snprintf(expect, cap, "%s", line + 7);
+		else
+			parse_hex(line, wire);
+	}
+}
+
 /* Value of `key=` in an expect line, or NULL. */
 static const char *
 claimed(const char *line, const char *key, char *val, size_t cap)
@@ -177,19 +194,13 @@ test_doc_frame_examples_decode_as_stated(void **state)
 		if (strcmp(line, "```frame") != 0)
 			continue;
 		static struct bytes wire;
-		char expect[512] = "";
+		char expect[512];
 
-		wire.n = 0;
-		while (next_line(&p, line, sizeof line) &&
-		    strcmp(line, "```") != 0) {
-			if (strncmp(line, "expect:", 7) == 0)
-				snprintf(expect, sizeof expect, "%s", line + 7);
-			else
-				parse_hex(line, &wire);
-		}
+		read_block(&p, expect, sizeof expect, &wire);
 		assert_true(expect[0] != '\0');
 		check_frame_block(expect, &wire, &naks);
-		if (strstr(expect, "flags=0x00"))
+		if (!(strtoul(strstr(expect, "flags=") + 6, NULL, 0) &
+			PROTO_FLAG_RESPONSE))
 			requests++;
 		else
 			replies++;
@@ -207,6 +218,82 @@ test_doc_frame_examples_decode_as_stated(void **state)
 	/* ATTEST (8.18): its request and a version-1 device's answer. */
 	assert_non_null(strstr(doc, "cmd=ATTEST status=OK"));
 	assert_non_null(strstr(doc, "cmd=ATTEST status=UNKNOWN_CMD"));
+}
+
+/* Every ```compact block (docs/protocol.md 6.4, 9.7) is a compact frame
+ * with only its trailing delimiter that decodes to the seq and length its
+ * expect: line states and encodes back to the same bytes; where it ends a
+ * message, its last four payload bytes are the CRC-32 claimed, which is
+ * that of 9.4's 253-byte WRITE_CERT message. */
+static void
+test_doc_compact_examples(void **state)
+{
+	(void)state;
+	const char *p = doc;
+	char line[512], v[64];
+	uint8_t msg[253];
+	int blocks = 0, ends = 0;
+
+	/* CERT tag and length, "30 81 f7", then the filler 00 01 02 ... */
+	msg[0] = 0x1a;
+	msg[1] = 0x00;
+	msg[2] = 0xfa;
+	msg[3] = 0x30;
+	msg[4] = 0x81;
+	msg[5] = 0xf7;
+	for (size_t i = 6; i < sizeof msg; i++)
+		msg[i] = (uint8_t)(i - 6);
+	while (next_line(&p, line, sizeof line)) {
+		static struct bytes wire;
+		static uint8_t scratch[MAX_BYTES], again[MAX_BYTES];
+		char expect[512];
+		struct frame f;
+		size_t n = 0;
+		char *cause = NULL;
+
+		if (strcmp(line, "```compact") != 0)
+			continue;
+		read_block(&p, expect, sizeof expect, &wire);
+		assert_true(wire.n >= 4);
+		assert_int_not_equal(wire.b[0], 0);
+		assert_int_equal(wire.b[wire.n - 1], 0);
+		assert_null(memchr(wire.b, 0, wire.n - 1));
+		if (frame_decode(wire.b, wire.n - 1, PROTO_MIN_FRAME, scratch,
+			sizeof scratch, &f, &cause))
+			fail_msg("example '%s' does not decode: %s", expect,
+			    cause);
+		assert_true(f.compact);
+		assert_non_null(claimed(expect, "seq", v, sizeof v));
+		assert_int_equal(strtoul(v, NULL, 0), f.seq);
+		assert_non_null(claimed(expect, "len", v, sizeof v));
+		assert_int_equal(strtoul(v, NULL, 0), f.payload_len);
+		assert_int_equal(frame_encode(&f, again, sizeof again, &n,
+				     NULL),
+		    ST_OK);
+		assert_int_equal(n, wire.n);
+		assert_memory_equal(again, wire.b, n);
+		if (claimed(expect, "message-crc32", v, sizeof v)) {
+			const uint8_t *c = f.payload + f.payload_len - 4;
+			uint32_t want = (uint32_t)strtoul(v, NULL, 16);
+
+			assert_true(f.payload_len >= 4);
+			assert_int_equal((uint32_t)c[0] | (uint32_t)c[1] << 8 |
+				(uint32_t)c[2] << 16 | (uint32_t)c[3] << 24,
+			    want);
+			assert_int_equal(crc32_ieee(msg, sizeof msg), want);
+			/* The bytes before it are the message's end. */
+			assert_memory_equal(f.payload,
+			    msg + sizeof msg - (f.payload_len - 4),
+			    f.payload_len - 4);
+			ends++;
+		}
+		blocks++;
+	}
+	assert_true(blocks >= 2);
+	assert_true(ends >= 2);
+	/* The CRC-16's check value as the document states it. */
+	assert_int_equal(crc16_x25("123456789", 9), 0x906e);
+	assert_non_null(strstr(doc, "`123456789` is `906e`"));
 }
 
 /* Every ```cobs block: raw encodes to the cobs line and back. */
@@ -400,7 +487,8 @@ test_doc_caps_match_proto_h(void **state)
 	}
 	static const struct named caps[] = { CAP(EC_P256), CAP(RSA_2048),
 		CAP(LOCK), CAP(SELFTEST), CAP(FACTORY_RESET), CAP(SERVER_TRUST),
-		CAP(WINDOW), CAP(BAUD_SWITCH), CAP(ATTEST), { -1, NULL } };
+		CAP(WINDOW), CAP(BAUD_SWITCH), CAP(COMPACT), CAP(ATTEST),
+		{ -1, NULL } };
 #undef CAP
 	const char *p = strstr(doc, "<!-- table:caps -->");
 	char line[1024];
@@ -457,6 +545,17 @@ test_doc_overhead_figures(void **state)
 		frame_wire_size(0),
 	    2226);
 	assert_non_null(strstr(doc, "2226 bytes or\n193.2 ms, **92.0 %**"));
+	/* Compact (6.4): 2048 bytes and the CRC-32 after a 242-byte first
+	 * chunk are 7 compact chunks of 253 and one of 39. */
+	assert_int_equal(2048 + 4 - 242, 7 * 253 + 39);
+	assert_int_equal(PROTO_MIN_FRAME - PROTO_COMPACT_OVERHEAD, 253);
+	assert_int_equal(compact_wire_size(253), 259);
+	assert_int_equal(compact_wire_size(39), 44);
+	assert_int_equal(frame_wire_size(242) + 7 * compact_wire_size(253) +
+		compact_wire_size(39) + frame_wire_size(0),
+	    2134);
+	assert_non_null(strstr(doc, "2134 bytes\nor 185.2 ms, **96.0 %**"));
+	assert_int_equal((int)(2048 * 1000 / 2134), 959);
 }
 
 int
@@ -464,6 +563,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_doc_frame_examples_decode_as_stated),
+		cmocka_unit_test(test_doc_compact_examples),
 		cmocka_unit_test(test_doc_cobs_examples_match_codec),
 		cmocka_unit_test(test_doc_crc_example_matches_codec),
 		cmocka_unit_test(test_doc_tables_match_proto_h),

@@ -438,7 +438,10 @@ test_wrong_version_rejected(void **state)
 		assert_int_equal(frame_decode(wire + 1, n - 2, PROTO_MAX_FRAME,
 				     scratch, sizeof scratch, &f, &cause),
 		    ST_E_FRAME);
-		assert_non_null(strstr(cause, "version"));
+		/* A first byte with the compact mark makes it a compact
+		 * frame (6.4), whose CRC-16 the full frame's bytes fail. */
+		assert_non_null(strstr(cause,
+		    (v & PROTO_COMPACT_MARK) ? "CRC-16" : "version"));
 	}
 	free(cause);
 }
@@ -562,6 +565,148 @@ test_overhead_of_2048_byte_payload_at_most_2_percent(void **state)
 	assert_true((frame_wire_size(2048) - 2048) * 50 <= 2048);
 }
 
+/* CRC-16/X-25 (compact frames, docs/protocol.md 6.4): its published
+ * check value. */
+static void
+test_crc16_check_value(void **state)
+{
+	(void)state;
+	assert_int_equal(crc16_x25("123456789", 9), 0x906E);
+	assert_int_equal(crc16_x25("", 0), 0x0000);
+}
+
+/* Compact frames: every payload size up to a 256-byte frame survives
+ * encode + decode, with only the trailing delimiter, the seq's low 7
+ * bits and nothing else of a header. */
+static void
+test_compact_round_trip(void **state)
+{
+	(void)state;
+	static uint8_t payload[PROTO_MIN_FRAME], wire[PROTO_MIN_FRAME * 2],
+	    scratch[PROTO_MIN_FRAME * 2];
+
+	for (size_t i = 0; i < sizeof payload; i++)
+		payload[i] = (uint8_t)(i * 7 % 5 == 0 ? 0 : i);
+	for (size_t len = 0; len + PROTO_COMPACT_OVERHEAD <= PROTO_MIN_FRAME;
+	     len++) {
+		struct frame in = { .compact = 1,
+			.seq = (uint16_t)(0x1200 + len),
+			.payload = payload,
+			.payload_len = len },
+			     out;
+		size_t n = 0;
+
+		assert_int_equal(frame_encode(&in, wire, sizeof wire, &n, NULL),
+		    ST_OK);
+		assert_true(n <= frame_wire_size(len));
+		assert_int_not_equal(wire[0], 0); /* no leading delimiter */
+		assert_int_equal(wire[n - 1], 0);
+		assert_null(memchr(wire, 0, n - 1));
+		assert_int_equal(frame_decode(wire, n - 1, PROTO_MIN_FRAME,
+				     scratch, sizeof scratch, &out, NULL),
+		    ST_OK);
+		assert_int_equal(out.compact, 1);
+		assert_int_equal(out.seq, (0x1200 + len) & 0x7f);
+		assert_int_equal(out.cmd, 0);
+		assert_int_equal(out.flags, 0);
+		assert_int_equal(out.payload_len, len);
+		if (len)
+			assert_memory_equal(out.payload, payload, len);
+	}
+}
+
+/* Every single-bit error in a 256-byte compact frame is caught (CRC-16
+ * finds all of them), and a frame over the limit is refused. */
+static void
+test_compact_bit_flips_and_limit(void **state)
+{
+	(void)state;
+	static uint8_t payload[PROTO_MIN_FRAME], wire[PROTO_MIN_FRAME * 2],
+	    bad[PROTO_MIN_FRAME * 2], scratch[PROTO_MIN_FRAME * 2];
+	struct frame in = { .compact = 1,
+		.seq = 5,
+		.payload = payload,
+		.payload_len = PROTO_MIN_FRAME - PROTO_COMPACT_OVERHEAD },
+		     out;
+	size_t n = 0;
+	char *cause = NULL;
+	int caught = 0;
+
+	for (size_t i = 0; i < sizeof payload; i++)
+		payload[i] = (uint8_t)(i + 1);
+	assert_int_equal(frame_encode(&in, wire, sizeof wire, &n, NULL), ST_OK);
+	for (size_t byte = 0; byte + 1 < n; byte++) {
+		for (int bit = 0; bit < 8; bit++) {
+			memcpy(bad, wire, n);
+			bad[byte] ^= (uint8_t)(1u << bit);
+			if (bad[byte] == 0)
+				continue; /* a delimiter: the frame splits */
+			if (frame_decode(bad, n - 1, PROTO_MIN_FRAME, scratch,
+				sizeof scratch, &out, NULL) == ST_E_FRAME)
+				caught++;
+			else
+				fail_msg("flip of bit %d in byte %zu passed",
+				    bit, byte);
+		}
+	}
+	assert_true(caught > 8 * 250);
+	in.payload_len++;
+	assert_int_equal(frame_encode(&in, wire, sizeof wire, &n, NULL), ST_OK);
+	assert_int_equal(frame_decode(wire, n - 1, PROTO_MIN_FRAME, scratch,
+			     sizeof scratch, &out, &cause),
+	    ST_E_FRAME);
+	assert_non_null(strstr(cause, "exceeds"));
+	free(cause);
+}
+
+/* A full frame and two compact frames back to back share delimiters:
+ * the streaming reader gives all three, in order. */
+static void
+test_reader_takes_shared_delimiters(void **state)
+{
+	(void)state;
+	static uint8_t a[40] = { 1, 2, 3 }, b[200], wire[1024];
+	struct frame fs[3] = {
+		{ .version = PROTO_VERSION,
+		    .flags = PROTO_FLAG_COMPACT,
+		    .seq = 300,
+		    .cmd = PROTO_CMD_WRITE_CHAIN,
+		    .total = 400,
+		    .payload = a,
+		    .payload_len = sizeof a },
+		{ .compact = 1, .seq = 301, .payload = b, .payload_len = 200 },
+		{ .compact = 1, .seq = 302, .payload = a, .payload_len = 3 },
+	};
+	struct frame_reader r;
+	size_t len = 0;
+
+	memset(b, 0xab, sizeof b);
+	for (int i = 0; i < 3; i++) {
+		size_t n = 0;
+
+		assert_int_equal(frame_encode(&fs[i], wire + len,
+				     sizeof wire - len, &n, NULL),
+		    ST_OK);
+		len += n;
+	}
+	frame_reader_init(&r, PROTO_MIN_FRAME);
+	const uint8_t *p = wire;
+	for (int i = 0; i < 3; i++) {
+		struct frame f;
+		int got = 0;
+
+		assert_int_equal(frame_reader_feed(&r, &p, &len, &f, &got,
+				     NULL),
+		    ST_OK);
+		assert_int_equal(got, 1);
+		assert_int_equal(f.compact, i > 0);
+		assert_int_equal(f.seq, i == 0 ? 300 : (300 + i) & 0x7f);
+		assert_int_equal(f.payload_len, fs[i].payload_len);
+	}
+	assert_int_equal(len, 0);
+	frame_reader_free(&r);
+}
+
 int
 main(void)
 {
@@ -582,6 +727,10 @@ main(void)
 		cmocka_unit_test(test_bit_flips_detected_several_sizes),
 		cmocka_unit_test(
 		    test_overhead_of_2048_byte_payload_at_most_2_percent),
+		cmocka_unit_test(test_crc16_check_value),
+		cmocka_unit_test(test_compact_round_trip),
+		cmocka_unit_test(test_compact_bit_flips_and_limit),
+		cmocka_unit_test(test_reader_takes_shared_delimiters),
 	};
 
 	return cmocka_run_group_tests_name("frame", tests, NULL, NULL);

@@ -5,7 +5,11 @@
  * transport that counts the frames written between reads), chains byte
  * for byte both ways, the retransmission rules through bit errors, lost
  * and duplicated bytes (every chunk stored once, in order), and a
- * version-1 device (no window) served exactly as before.
+ * version-1 device (no window) served exactly as before.  The same for
+ * compact frames (6.4): agreed with the window behind CAP_COMPACT, fewer
+ * exchanges and bytes for the same chain, the same retransmission rules
+ * (the faulty-line tests run with them), and a windowed device without
+ * the bit served with full frames.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -226,6 +230,8 @@ windowed_through(const char *fault)
 	o.retries = 12;
 	connect_counting(args, &o, &info);
 	assert_int_equal(info.window, 4);
+	assert_true(info.compact);
+	assert_true(client_compact(ds.cli));
 	dev_info_clear(&info);
 	keygen();
 	for (int i = 0; i < 15; i++)
@@ -253,6 +259,58 @@ test_window_through_dropped_bytes(void **state)
 {
 	(void)state;
 	windowed_through("drop=0.002");
+}
+
+/* The exchanges and wire bytes of one 3009-byte chain written and read
+ * back (three 1000-byte certificates). */
+static void
+chain_cost(unsigned long *exchanges, unsigned long *bytes)
+{
+	struct client_stats a, b;
+
+	client_get_stats(ds.cli, &a);
+	chain_round_trip(3);
+	client_get_stats(ds.cli, &b);
+	*exchanges = b.requests - a.requests;
+	*bytes = (b.bytes_out - a.bytes_out) + (b.bytes_in - a.bytes_in);
+}
+
+/* devsim's default (window 4, CAP_COMPACT): compact frames agreed; the
+ * 3009-byte chain takes 12 exchanges each way (a 242-byte first chunk,
+ * then 253-byte compact chunks carrying the rest and the CRC-32) where
+ * full frames take 13, and fewer bytes; a windowed device without the
+ * bit (--fault no-compact) gets full frames and 13 each way, as before. */
+static void
+test_compact_frames_agreed_and_used(void **state)
+{
+	(void)state;
+	const char *with[] = { "--serial", "CMP1", "--max-frame", "256", NULL };
+	const char *without[] = { "--serial", "CMP2", "--max-frame", "256",
+		"--fault", "no-compact", NULL };
+	unsigned long ex_c, by_c, ex_f, by_f;
+	struct dev_info info;
+
+	connect_counting(with, NULL, &info);
+	assert_true(info.caps & PROTO_CAP_COMPACT);
+	assert_true(info.compact);
+	assert_true(client_compact(ds.cli));
+	dev_info_clear(&info);
+	keygen();
+	chain_cost(&ex_c, &by_c);
+	dev_session_teardown(NULL);
+
+	connect_counting(without, NULL, &info);
+	assert_false(info.caps & PROTO_CAP_COMPACT);
+	assert_false(info.compact);
+	assert_int_equal(info.window, 4);
+	assert_false(client_compact(ds.cli));
+	dev_info_clear(&info);
+	keygen();
+	chain_cost(&ex_f, &by_f);
+
+	assert_int_equal(ex_c, 24);
+	assert_int_equal(ex_f, 26);
+	assert_true(by_c + 100 < by_f);
 }
 
 /* HELLO replies as a device could send them: WINDOW counts only behind
@@ -309,6 +367,7 @@ main(void)
 		DEV_SESSION_TEST(test_window_through_duplicated_bytes),
 		DEV_SESSION_TEST(test_window_through_dropped_bytes),
 		cmocka_unit_test(test_window_parse_rules),
+		DEV_SESSION_TEST(test_compact_frames_agreed_and_used),
 	};
 
 	return cmocka_run_group_tests_name("windowed chunk transfer", tests,
