@@ -33,7 +33,7 @@ struct ledger {
 	int sync_errno;	 /* a failed fdatasync: sticky, nothing is durable */
 	int write_mode;	 /* enum db_write of the locked section */
 
-	/* The ledger key (keyed.c): loaded at open, never written out.
+	/* The ledger key (keyed_key.c): loaded at open, never written out.
 	 * mac_base holds it, initialised once (HMAC-SHA256); each MAC
 	 * works on a copy.  sha256 is fetched once for the digests. */
 	unsigned char key[32];
@@ -182,8 +182,8 @@ st_err ledger_chain_append(struct ledger *l, int64_t run_id, char **cause);
 st_err ledger_verify_runs(struct ledger *l, struct ledger_verify_report *r,
     char **cause);
 
-/* keyed.c.  Register ledger_digest and ledger_mac on the connection
- * (before anything writes: the chain triggers call them). */
+/* keyed*.c (keyed_int.h).  Register ledger_digest and ledger_mac on the
+ * connection (before anything writes: the chain triggers call them). */
 st_err ledger_keyed_functions(struct ledger *l, char **cause);
 /* Load the key if it can be read, before the migrations (a migration
  * that writes to a chained table fires the chain's triggers); any
