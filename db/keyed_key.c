@@ -106,6 +106,15 @@ mac_init(struct ledger *l, char **cause)
 }
 
 void
+ledger_keyed_forget(struct ledger *l)
+{
+	EVP_MAC_CTX_free(l->mac_base);
+	l->mac_base = NULL;
+	OPENSSL_cleanse(l->key, sizeof l->key);
+	l->keyed = 0;
+}
+
+void
 ledger_keyed_free(struct ledger *l)
 {
 	EVP_MAC_CTX_free(l->mac_base);

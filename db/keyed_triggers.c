@@ -179,31 +179,175 @@ out:
 	return err;
 }
 
-/* The MAC of entry 1 under the loaded key: a wrong key is refused at open
- * rather than chaining new entries no one can verify. */
+/* Entry 1 (its tbl, row_key, digest and mac from columns `c`.. of `st`)
+ * under the loaded key: a wrong key is refused at open rather than
+ * chaining new entries no one can verify. */
+static st_err
+entry1_matches(struct ledger *l, sqlite3_stmt *st, int c, const char *key_path,
+    char **cause)
+{
+	const char *tbl = (const char *)sqlite3_column_text(st, c);
+	const char *row = (const char *)sqlite3_column_text(st, c + 1);
+	const char *digest = (const char *)sqlite3_column_text(st, c + 2);
+	const char *want = (const char *)sqlite3_column_text(st, c + 3);
+	char mac[LEDGER_HASH_HEX_LEN + 1];
+
+	if (tbl == NULL || row == NULL || digest == NULL || want == NULL ||
+	    keyed_mac_hex(l, keyed_zero_mac, 1, tbl, row, digest, mac) != 0 ||
+	    strcmp(mac, want) != 0)
+		return st_fail(cause, ST_E_CONFIG,
+		    "the ledger key %s is not the key this ledger was sealed "
+		    "with: restore the right key from its backup "
+		    "(docs/admin.md)",
+		    key_path);
+	return ST_OK;
+}
+
 static st_err
 key_matches(struct ledger *l, const char *key_path, char **cause)
 {
 	sqlite3_stmt *st = NULL;
-	char mac[LEDGER_HASH_HEX_LEN + 1];
 	st_err err = db_stmt(l, &st, cause,
 	    "SELECT tbl, row_key, digest, mac FROM chain_log WHERE seq = 1",
 	    DB_END);
 
 	if (err)
 		return err;
-	if (sqlite3_step(st) == SQLITE_ROW &&
-	    (keyed_mac_hex(l, keyed_zero_mac, 1,
-		 (const char *)sqlite3_column_text(st, 0),
-		 (const char *)sqlite3_column_text(st, 1),
-		 (const char *)sqlite3_column_text(st, 2), mac) != 0 ||
-		strcmp(mac, (const char *)sqlite3_column_text(st, 3)) != 0))
-		err = st_fail(cause, ST_E_CONFIG,
-		    "the ledger key %s is not the key this ledger was sealed "
-		    "with: restore the right key from its backup "
-		    "(docs/admin.md)",
-		    key_path);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		err = entry1_matches(l, st, 0, key_path, cause);
 	sqlite3_finalize(st);
+	return err;
+}
+
+st_err
+ledger_keyed_check_ro(struct ledger *l, const char *key_path, char **cause)
+{
+	char *why = NULL;
+	st_err err;
+
+	err = keyed_key_apart(key_path, l->path, cause);
+	if (err)
+		return err;
+	err = keyed_key_read(l, key_path, &why);
+	if (err == ST_E_NOTFOUND)
+		err = st_fail(cause, ST_E_CONFIG,
+		    "%s, but the ledger is sealed with a key: restore the key "
+		    "file from its backup (docs/admin.md)",
+		    why);
+	else if (err)
+		err = st_fail(cause, err,
+		    "%s (the keyed chain is checked as the station user, or "
+		    "as root)",
+		    why);
+	free(why);
+	if (err == ST_OK)
+		err = key_matches(l, key_path, cause);
+	return err;
+}
+
+/* The chain triggers' SQL as stored, in name order (the insert and update
+ * trigger of each keyed table; chain_log's own are named *_no_*). */
+#define STORED_TRIGGERS \
+	"(SELECT group_concat(sql, ';') FROM (SELECT sql FROM sqlite_master" \
+	" WHERE type = 'trigger' AND (name GLOB 'chain_*_ins'" \
+	" OR name GLOB 'chain_*_upd') ORDER BY name))"
+
+/*
+ * The stamp of the chain triggers (ledger_meta 'keyed_triggers'): the
+ * schema version, a hash of the generator (trigger_sql's text for every
+ * table and event, over a placeholder digest: a change to the code
+ * changes it) and a hash of the triggers as stored (`stored`, may be
+ * NULL: a trigger dropped or edited by hand changes it).  Caller frees.
+ */
+static char *
+triggers_stamp(struct ledger *l, const char *stored)
+{
+	static const char *const ev[][2] = { { "INSERT", "ins" },
+		{ "UPDATE", "upd" } };
+	char gen[LEDGER_HASH_HEX_LEN + 1], now[LEDGER_HASH_HEX_LEN + 1];
+	struct keyed_enc e = { 0 };
+
+	for (size_t i = 0; i < keyed_n_tables; i++)
+		for (size_t k = 0; k < 2; k++) {
+			char *sql = trigger_sql(&keyed_tables[i], ev[k][0],
+			    ev[k][1], "?");
+
+			keyed_enc_text(&e, sql, strlen(sql));
+			free(sql);
+		}
+	if (keyed_sha256_hex(l, e.buf, e.len, gen) != 0)
+		gen[0] = '\0';
+	if (stored == NULL ||
+	    keyed_sha256_hex(l, stored, strlen(stored), now) != 0)
+		now[0] = '\0';
+	free(e.buf);
+	return xasprintf("schema %d generator %s triggers %s",
+	    LEDGER_SCHEMA_VERSION, gen, now);
+}
+
+/* Record the stamp of the triggers as they now are (inside the
+ * migration's transaction, after triggers_ensure). */
+static st_err
+triggers_stamp_store(struct ledger *l, char **cause)
+{
+	sqlite3_stmt *st = NULL;
+	char *stamp = NULL;
+	st_err err;
+
+	err = db_stmt(l, &st, cause, "SELECT " STORED_TRIGGERS, DB_END);
+	if (err)
+		return err;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		err = db_fail(l, cause, "reading the chain triggers");
+		goto out;
+	}
+	stamp = triggers_stamp(l, (const char *)sqlite3_column_text(st, 0));
+	err = db_run(l, cause, "recording the chain triggers' stamp",
+	    "INSERT INTO ledger_meta (name, value) VALUES ('keyed_triggers', ?)"
+	    " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+	    DB_TEXT(stamp), DB_END);
+out:
+	sqlite3_finalize(st);
+	free(stamp);
+	return err;
+}
+
+st_err
+ledger_keyed_current(struct ledger *l, const char *key_path, int *current,
+    char **cause)
+{
+	sqlite3_stmt *st = NULL;
+	const char *stored;
+	char *stamp = NULL;
+	st_err err;
+
+	*current = 0;
+	err = keyed_key_apart(key_path, l->path, cause);
+	if (err || !l->keyed)
+		return err;
+	/* One statement, one read.  It does not prepare on a ledger from
+	 * before ledger_meta: the migration's path then. */
+	if (sqlite3_prepare_v2(l->db,
+		"SELECT (SELECT user_version FROM pragma_user_version),"
+		" (SELECT value FROM ledger_meta WHERE name = 'keyed_triggers'),"
+		" " STORED_TRIGGERS ", c.tbl, c.row_key, c.digest, c.mac"
+		" FROM (SELECT 1) LEFT JOIN chain_log c ON c.seq = 1",
+		-1, &st, NULL) != SQLITE_OK)
+		goto out;
+	if (sqlite3_step(st) != SQLITE_ROW ||
+	    sqlite3_column_int(st, 0) != LEDGER_SCHEMA_VERSION ||
+	    sqlite3_column_type(st, 3) == SQLITE_NULL)
+		goto out;
+	stored = (const char *)sqlite3_column_text(st, 1);
+	stamp = triggers_stamp(l, (const char *)sqlite3_column_text(st, 2));
+	if (stored == NULL || strcmp(stored, stamp) != 0)
+		goto out;
+	err = entry1_matches(l, st, 3, key_path, cause);
+	if (err == ST_OK)
+		*current = 1;
+out:
+	sqlite3_finalize(st);
+	free(stamp);
 	return err;
 }
 
@@ -218,11 +362,12 @@ ledger_keyed_setup(struct ledger *l, const char *key_path, char **cause)
 	err = keyed_key_apart(key_path, l->path, cause);
 	if (err)
 		return err;
-	err = db_stmt(l, &st, cause, "SELECT count(*) FROM chain_log", DB_END);
+	err = db_stmt(l, &st, cause, "SELECT EXISTS (SELECT 1 FROM chain_log)",
+	    DB_END);
 	if (err)
 		return err;
 	sealed =
-	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0;
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) != 0;
 	sqlite3_finalize(st);
 	err = l->keyed ? ST_OK : keyed_key_read(l, key_path, &why);
 	if (err == ST_E_NOTFOUND && !sealed) {
@@ -247,5 +392,7 @@ ledger_keyed_setup(struct ledger *l, const char *key_path, char **cause)
 		err = seal(l, cause);
 	if (err == ST_OK && sealed)
 		err = key_matches(l, key_path, cause);
+	if (err == ST_OK)
+		err = triggers_stamp_store(l, cause);
 	return err;
 }

@@ -209,6 +209,9 @@ ledger_verify_keyed(struct ledger *l, struct ledger_verify_report *r,
 {
 	st_err err;
 
+	if (!l->keyed && l->key_error != NULL)
+		return st_fail(cause, ST_E_CONFIG,
+		    "the keyed chain cannot be checked: %s", l->key_error);
 	if (!l->keyed)
 		return st_fail(cause, ST_E_CONFIG,
 		    "the ledger key is not loaded");
