@@ -550,6 +550,18 @@ ledger_open_key(const char *path, const char *key_path, struct ledger **out,
 		goto out;
 	}
 	sqlite3_extended_result_codes(l->db, 1);
+	/* SQLite opens a file this user may not write read-only, without a
+	 * word; every write would then fail "attempt to write a readonly
+	 * database". */
+	if (sqlite3_db_readonly(l->db, "main") == 1) {
+		err = st_fail(cause, ST_E_CONFIG,
+		    "this user (uid %u) may not write the ledger %s: run "
+		    "commands that write it as the station user (only ledger "
+		    "list, show and verify read it as another user; "
+		    "docs/admin.md)",
+		    (unsigned)geteuid(), path);
+		goto out;
+	}
 	err = ledger_pragmas(l, cause);
 	if (err == ST_OK)
 		err = ledger_keyed_functions(l, cause);
