@@ -159,6 +159,7 @@ station_open(const struct station_opts *opts, struct station **out,
 			goto fail;
 	}
 	struct ca_settings settings = { .dir = st->cfg->ca_dir,
+		.config = st->cfg->path,
 		.extra = st->cfg->ca_extra };
 	err = ca_open(st->cfg->ca_backend, &settings, &st->ca, cause);
 	if (err) {
