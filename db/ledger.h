@@ -16,7 +16,7 @@
  *    the issued certificate before it is written to the device).
  *  - Progress between durable points: ledger_run_begin, ledger_run_device,
  *    ledger_run_event(_batch), ledger_run_smoke, ledger_run_ca_reply,
- *    ledger_run_step,
+ *    ledger_run_step (in run_progress, outside the keyed chain),
  *    ledger_cert_set_status to 'written' or 'verified'.  They are committed (visible to every reader,
  *    and kept if the process dies) but not fsynced: the next durable point
  *    of any thread makes them durable with it, since the WAL is one file
@@ -77,7 +77,9 @@
  *
  * Every INSERT and UPDATE of runs, run_events, certificates, cert_events,
  * devices and exports appends an entry to chain_log (triggers, generated
- * at open from the tables' columns, so a new column is covered too):
+ * from the tables' columns whenever a migration ran or their stamp in
+ * ledger_meta says they are not the ones last made, so a new column is
+ * covered too):
  *
  *	seq      1, 2, 3... in write order
  *	tbl      the table
