@@ -583,32 +583,40 @@ out:
 
 /* A read-only open that could not read `l` (`err`): for a WAL-mode
  * ledger whose -wal and -shm are missing in a directory this user may
- * not write, say so and what to do instead of SQLite's "attempt to write
- * a readonly database"; else `err` as it is. */
+ * not write, or that this user may not read, say so and what to do
+ * instead of SQLite's "attempt to write a readonly database" or "unable
+ * to open database file"; else `err` as it is. */
 static st_err
 ro_fail(struct ledger *l, st_err err, char **cause)
 {
 	int rc = sqlite3_extended_errcode(l->db);
-	char *wal, *dir;
+	char *wal = NULL, *shm = NULL, *dir = NULL;
 
 	if (rc != SQLITE_READONLY_DIRECTORY && (rc & 0xff) != SQLITE_CANTOPEN)
 		return err;
 	wal = xasprintf("%s-wal", l->path);
-	if (access(wal, F_OK) == 0) {
-		free(wal);
-		return err;
-	}
+	shm = xasprintf("%s-shm", l->path);
 	dir = xstrdup(l->path);
-	err = st_fail(cause, ST_E_DB,
-	    "the ledger %s is in write-ahead-log mode and its %s and -shm "
-	    "files are missing: SQLite reads such a ledger without writing "
-	    "it only when they exist or this user may create them in %s.  "
-	    "Run 'station recover' (or any command that writes the ledger) "
-	    "once as the station user: from then on both stay beside the "
-	    "ledger, with the ledger's mode (docs/admin.md, \"Reading the "
-	    "ledger\")",
-	    l->path, wal, dirname(dir));
+	if (access(wal, F_OK) != 0)
+		err = st_fail(cause, ST_E_DB,
+		    "the ledger %s is in write-ahead-log mode and its %s and "
+		    "-shm files are missing: SQLite reads such a ledger "
+		    "without writing it only when they exist or this user may "
+		    "create them in %s.  Run 'station recover' (or any "
+		    "command that writes the ledger) once as the station "
+		    "user: from then on both stay beside the ledger, with the "
+		    "ledger's mode (docs/admin.md, \"Reading the ledger\")",
+		    l->path, wal, dirname(dir));
+	else if (faccessat(AT_FDCWD, wal, R_OK, AT_EACCESS) != 0 ||
+	    faccessat(AT_FDCWD, shm, R_OK, AT_EACCESS) != 0)
+		err = st_fail(cause, ST_E_DB,
+		    "this user (uid %u) may read the ledger %s but not its "
+		    "%s and %s, which SQLite reads with it: give them the "
+		    "ledger's read access (docs/admin.md, \"Reading the "
+		    "ledger\")",
+		    (unsigned)geteuid(), l->path, wal, shm);
 	free(dir);
+	free(shm);
 	free(wal);
 	return err;
 }

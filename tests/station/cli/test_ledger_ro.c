@@ -229,6 +229,31 @@ test_reader_without_the_wal_is_told_why(void **state)
 	free(shm);
 }
 
+/* A reader who may read the ledger but not its -wal and -shm is told
+ * which files to give it (SQLite said "unable to open database file"). */
+static void
+test_reader_without_access_to_the_wal_is_told_which_files(void **state)
+{
+	const char *list[] = { "ledger", "list", NULL };
+	struct proc_out o = { 0 };
+	char *wal = home_file("ledger.db-wal");
+	char *shm = home_file("ledger.db-shm");
+
+	(void)state;
+	provision_then_read_only();
+	/* As a station's files another user was not given. */
+	assert_int_equal(chmod(wal, 0), 0);
+	assert_int_equal(chmod(shm, 0), 0);
+	assert_int_equal(as_reader(list, &o), 3);
+	assert_non_null(strstr(o.err, wal));
+	assert_non_null(strstr(o.err, shm));
+	assert_non_null(strstr(o.err, "give them the ledger's read access"));
+	proc_out_clear(&o);
+	home_back();
+	free(wal);
+	free(shm);
+}
+
 /* An older schema is not migrated by a reader: exit 3 naming the ledger
  * and the fix; the file stays at its version. */
 static void
@@ -297,6 +322,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_reader_lists_shows_and_verifies_without_writing),
 		T(test_reader_without_the_wal_is_told_why),
+		T(test_reader_without_access_to_the_wal_is_told_which_files),
 		T(test_reader_refuses_an_older_schema),
 		T(test_writer_command_as_reader_says_why_once),
 	};
