@@ -12,6 +12,11 @@
 
 #include "station/util/xalloc.h"
 
+/* The WAL's size kept after a checkpoint, in bytes (journal_size_limit):
+ * SQLite's own checkpoints start at 1000 pages, about 4 MiB.  On the
+ * last close the WAL is emptied to 0 bytes and kept. */
+#define LEDGER_WAL_LIMIT "8388608"
+
 int64_t
 ledger_now_ms(void)
 {
@@ -44,8 +49,14 @@ ledger_unlock(struct ledger *l)
 st_err
 ledger_lock_write(struct ledger *l, enum db_write mode, char **cause)
 {
-	st_err err = ledger_lock(l, cause);
+	st_err err;
 
+	if (l->readonly)
+		return st_fail(cause, ST_E_STATE,
+		    "the ledger %s is open read-only (a command that only "
+		    "reads it)",
+		    l->path);
+	err = ledger_lock(l, cause);
 	if (err)
 		return err;
 	l->write_mode = l->wal_fd >= 0 ? mode : DB_WRITE_FULL;
@@ -77,7 +88,15 @@ ledger_sync(struct ledger *l, uint64_t seq, char **cause)
 		l->syncing = 1;
 		target = atomic_load(&l->written);
 		pthread_mutex_unlock(&l->sync_mu);
-		rc = fdatasync(l->wal_fd);
+		/* The WAL's directory entry, once, before the first durable
+		 * point relies on the WAL (as SQLite does after creating
+		 * it): here rather than at open, so that an open costs no
+		 * fsync. */
+		rc = l->dir_synced ? 0 : fsync(l->dir_fd);
+		if (rc == 0)
+			l->dir_synced = 1;
+		if (rc == 0)
+			rc = fdatasync(l->wal_fd);
 		e = errno;
 		pthread_mutex_lock(&l->sync_mu);
 		l->syncing = 0;
@@ -408,7 +427,7 @@ ledger_pragmas(struct ledger *l, char **cause)
 {
 	sqlite3_stmt *st = NULL;
 	st_err err;
-	int rc, wal = 0;
+	int rc, wal = 0, persist = 1;
 
 	/* busy_timeout first: the journal-mode switch itself may wait. */
 	if (sqlite3_busy_timeout(l->db, 5000) != SQLITE_OK)
@@ -441,17 +460,27 @@ ledger_pragmas(struct ledger *l, char **cause)
 		return err;
 	}
 	sqlite3_finalize(st);
+	/* The WAL and its index stay beside the ledger when the last
+	 * connection closes (emptied: journal_size_limit): a user who may
+	 * read the ledger but not write its directory can then still read
+	 * it (SQLite reads a WAL-mode file read-only only if its -wal and
+	 * -shm exist or can be created; ledger_open_ro). */
+	if (sqlite3_file_control(l->db, "main", SQLITE_FCNTL_PERSIST_WAL,
+		&persist) != SQLITE_OK)
+		return db_fail(l, cause, "keeping the ledger's log");
 	/* FULL: each commit reaches the disk before the pipeline's next step
 	 * (in WAL mode NORMAL could lose the last commits on power loss). */
-	return db_exec(l, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+	return db_exec(l,
+	    "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+	    " PRAGMA journal_size_limit=" LEDGER_WAL_LIMIT ";",
 	    cause);
 }
 
 /*
  * A descriptor of the WAL for group commit.  fdatasync on it flushes the
  * same file SQLite writes (the WAL stays while this connection is open).
- * Its directory is synced once, as SQLite does after creating the WAL.
- * Without it group commit is off and every commit is FULL.
+ * Its directory is synced once, at the first group commit (ledger_sync).
+ * Without them group commit is off and every commit is FULL.
  */
 static void
 ledger_open_wal(struct ledger *l)
@@ -459,23 +488,15 @@ ledger_open_wal(struct ledger *l)
 	const char *wal =
 	    sqlite3_filename_wal(sqlite3_db_filename(l->db, "main"));
 	char *dir;
-	int dfd;
 
 	l->wal_fd = -1;
 	if (wal == NULL)
 		return;
-	l->wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
-	if (l->wal_fd < 0)
-		return;
 	dir = xstrdup(wal);
-	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) != 0) {
-		close(l->wal_fd);
-		l->wal_fd = -1;
-	}
-	if (dfd >= 0)
-		close(dfd);
+	l->dir_fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	free(dir);
+	if (l->dir_fd >= 0)
+		l->wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
 }
 
 st_err
@@ -484,20 +505,12 @@ ledger_open(const char *path, struct ledger **out, char **cause)
 	return ledger_open_key(path, NULL, out, cause);
 }
 
-st_err
-ledger_open_key(const char *path, const char *key_path, struct ledger **out,
-    char **cause)
+static struct ledger *
+ledger_new(const char *path)
 {
-	char *def_key = NULL;
-	struct ledger *l;
+	struct ledger *l = xcalloc(1, sizeof *l);
 	pthread_mutexattr_t attr;
-	st_err err;
-	int rc;
 
-	*out = NULL;
-	if (path == NULL || *path == '\0')
-		return st_fail(cause, ST_E_ARG, "no ledger path given");
-	l = xcalloc(1, sizeof *l);
 	l->path = xstrdup(path);
 	pthread_mutexattr_init(&attr);
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
@@ -506,6 +519,23 @@ ledger_open_key(const char *path, const char *key_path, struct ledger **out,
 	pthread_mutex_init(&l->sync_mu, NULL);
 	pthread_cond_init(&l->sync_cv, NULL);
 	l->wal_fd = -1;
+	l->dir_fd = -1;
+	return l;
+}
+
+st_err
+ledger_open_key(const char *path, const char *key_path, struct ledger **out,
+    char **cause)
+{
+	char *def_key = NULL;
+	struct ledger *l;
+	st_err err;
+	int rc;
+
+	*out = NULL;
+	if (path == NULL || *path == '\0')
+		return st_fail(cause, ST_E_ARG, "no ledger path given");
+	l = ledger_new(path);
 	if (key_path == NULL) {
 		def_key = ledger_key_default_path(path);
 		key_path = def_key;
@@ -520,6 +550,18 @@ ledger_open_key(const char *path, const char *key_path, struct ledger **out,
 		goto out;
 	}
 	sqlite3_extended_result_codes(l->db, 1);
+	/* SQLite opens a file this user may not write read-only, without a
+	 * word; every write would then fail "attempt to write a readonly
+	 * database". */
+	if (sqlite3_db_readonly(l->db, "main") == 1) {
+		err = st_fail(cause, ST_E_CONFIG,
+		    "this user (uid %u) may not write the ledger %s: run "
+		    "commands that write it as the station user (only ledger "
+		    "list, show and verify read it as another user; "
+		    "docs/admin.md)",
+		    (unsigned)geteuid(), path);
+		goto out;
+	}
 	err = ledger_pragmas(l, cause);
 	if (err == ST_OK)
 		err = ledger_keyed_functions(l, cause);
@@ -529,6 +571,103 @@ ledger_open_key(const char *path, const char *key_path, struct ledger **out,
 		ledger_open_wal(l);
 	if (err)
 		st_wrap(cause, err, "opening the ledger %s", path);
+out:
+	free(def_key);
+	if (err) {
+		ledger_close(l);
+		return err;
+	}
+	*out = l;
+	return ST_OK;
+}
+
+/* A read-only open that could not read `l` (`err`): for a WAL-mode
+ * ledger whose -wal and -shm are missing in a directory this user may
+ * not write, or that this user may not read, say so and what to do
+ * instead of SQLite's "attempt to write a readonly database" or "unable
+ * to open database file"; else `err` as it is. */
+static st_err
+ro_fail(struct ledger *l, st_err err, char **cause)
+{
+	int rc = sqlite3_extended_errcode(l->db);
+	char *wal = NULL, *shm = NULL, *dir = NULL;
+
+	if (rc != SQLITE_READONLY_DIRECTORY && (rc & 0xff) != SQLITE_CANTOPEN)
+		return err;
+	wal = xasprintf("%s-wal", l->path);
+	shm = xasprintf("%s-shm", l->path);
+	dir = xstrdup(l->path);
+	if (access(wal, F_OK) != 0)
+		err = st_fail(cause, ST_E_DB,
+		    "the ledger %s is in write-ahead-log mode and its %s and "
+		    "-shm files are missing: SQLite reads such a ledger "
+		    "without writing it only when they exist or this user may "
+		    "create them in %s.  Run 'station recover' (or any "
+		    "command that writes the ledger) once as the station "
+		    "user: from then on both stay beside the ledger, with the "
+		    "ledger's mode (docs/admin.md, \"Reading the ledger\")",
+		    l->path, wal, dirname(dir));
+	else if (faccessat(AT_FDCWD, wal, R_OK, AT_EACCESS) != 0 ||
+	    faccessat(AT_FDCWD, shm, R_OK, AT_EACCESS) != 0)
+		err = st_fail(cause, ST_E_DB,
+		    "this user (uid %u) may read the ledger %s but not its "
+		    "%s and %s, which SQLite reads with it: give them the "
+		    "ledger's read access (docs/admin.md, \"Reading the "
+		    "ledger\")",
+		    (unsigned)geteuid(), l->path, wal, shm);
+	free(dir);
+	free(shm);
+	free(wal);
+	return err;
+}
+
+st_err
+ledger_open_ro(const char *path, const char *key_path, struct ledger **out,
+    char **cause)
+{
+	char *def_key = NULL;
+	struct ledger *l;
+	st_err err;
+	int rc;
+
+	*out = NULL;
+	if (path == NULL || *path == '\0')
+		return st_fail(cause, ST_E_ARG, "no ledger path given");
+	if (access(path, F_OK) != 0)
+		return st_fail(cause, ST_E_NOTFOUND,
+		    "there is no ledger at %s (%s): nothing has been recorded "
+		    "there yet, or [ledger] path is wrong",
+		    path, strerror(errno));
+	l = ledger_new(path);
+	l->readonly = 1;
+	if (key_path == NULL) {
+		def_key = ledger_key_default_path(path);
+		key_path = def_key;
+	}
+	rc = sqlite3_open_v2(path, &l->db,
+	    SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		err = st_fail(cause, ST_E_DB, "cannot open the ledger %s: %s",
+		    path, l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc));
+		goto out;
+	}
+	sqlite3_extended_result_codes(l->db, 1);
+	if (sqlite3_busy_timeout(l->db, 5000) != SQLITE_OK) {
+		err = db_fail(l, cause, "setting the ledger busy timeout");
+		goto out;
+	}
+	err = ledger_keyed_functions(l, cause);
+	if (err)
+		goto out;
+	err = ledger_schema_check(l, cause);
+	if (err == ST_E_DB)
+		err = ro_fail(l, err, cause);
+	if (err)
+		goto out;
+	/* Listing and showing need no key; verify does, and says why it
+	 * could not have it (ledger_verify_keyed). */
+	if (ledger_keyed_check_ro(l, key_path, &l->key_error) != ST_OK)
+		ledger_keyed_forget(l);
 out:
 	free(def_key);
 	if (err) {
@@ -549,10 +688,13 @@ ledger_close(struct ledger *l)
 	sqlite3_close_v2(l->db);
 	if (l->wal_fd >= 0)
 		close(l->wal_fd);
+	if (l->dir_fd >= 0)
+		close(l->dir_fd);
 	pthread_mutex_destroy(&l->mu);
 	pthread_mutex_destroy(&l->sync_mu);
 	pthread_cond_destroy(&l->sync_cv);
 	ledger_keyed_free(l);
+	free(l->key_error);
 	free(l->path);
 	free(l);
 }

@@ -16,7 +16,7 @@
  *    the issued certificate before it is written to the device).
  *  - Progress between durable points: ledger_run_begin, ledger_run_device,
  *    ledger_run_event(_batch), ledger_run_smoke, ledger_run_ca_reply,
- *    ledger_run_step,
+ *    ledger_run_step (in run_progress, outside the keyed chain),
  *    ledger_cert_set_status to 'written' or 'verified'.  They are committed (visible to every reader,
  *    and kept if the process dies) but not fsynced: the next durable point
  *    of any thread makes them durable with it, since the WAL is one file
@@ -77,7 +77,9 @@
  *
  * Every INSERT and UPDATE of runs, run_events, certificates, cert_events,
  * devices and exports appends an entry to chain_log (triggers, generated
- * at open from the tables' columns, so a new column is covered too):
+ * from the tables' columns whenever a migration ran or their stamp in
+ * ledger_meta says they are not the ones last made, so a new column is
+ * covered too):
  *
  *	seq      1, 2, 3... in write order
  *	tbl      the table
@@ -109,7 +111,7 @@
 struct ledger;
 
 /* The schema version this code creates and understands. */
-#define LEDGER_SCHEMA_VERSION 11
+#define LEDGER_SCHEMA_VERSION 12
 #define LEDGER_HASH_HEX_LEN 64
 
 /*
@@ -131,6 +133,23 @@ st_err ledger_open_key(const char *path, const char *key_path,
     struct ledger **out, char **cause);
 /* ledger_open_key with the default key. */
 st_err ledger_open(const char *path, struct ledger **out, char **cause);
+
+/*
+ * Open the ledger at `path` read-only (SQLite's SQLITE_OPEN_READONLY, the
+ * URI's mode=ro), for commands that only read it: for a user who may
+ * read the file but not write it or its directory.  Nothing is created
+ * or written: no migration, no switch to WAL, no trigger check, no
+ * recovery, no key made.  ST_E_NOTFOUND when there is no file at `path`;
+ * ST_E_CONFIG when its schema is older than LEDGER_SCHEMA_VERSION (the
+ * cause names the path and the fix: one writing command as the station
+ * user); ST_E_DB when it is newer, or cannot be read (a WAL-mode ledger
+ * whose -wal and -shm are missing in a directory this user may not
+ * write: the cause says so).  The key (`key_path`, NULL: the default) is
+ * loaded if this user may read it; ledger_verify needs it and otherwise
+ * fails naming why.  Every write on the handle fails (ST_E_STATE).
+ */
+st_err ledger_open_ro(const char *path, const char *key_path,
+    struct ledger **out, char **cause);
 
 /*
  * Where the key of the ledger at `ledger_path` is kept unless configured:
@@ -285,8 +304,8 @@ struct open_run {
 	char *ca_key_sha256; /* NULL if no CSR was sent to the CA */
 	char *ca_serial;     /* NULL if no reply of the CA was recorded */
 	char *last_ok_step;  /* step of the newest 'ok' event, or NULL */
-	char *current_step;  /* the step it entered last (ledger_run_step),
-	                        or NULL */
+	char *current_step;  /* the step it entered last (ledger_run_step,
+	                        kept in run_progress), or NULL */
 };
 
 /*

@@ -25,6 +25,8 @@ struct ledger {
 	 * `written` counts group-committed writes, bumped under mu after
 	 * their COMMIT returned; sync_mu guards the rest. */
 	int wal_fd;
+	int dir_fd;	/* the WAL's directory, synced at the first sync */
+	int dir_synced; /* under sync_mu's "syncing" role */
 	_Atomic uint64_t written;
 	pthread_mutex_t sync_mu;
 	pthread_cond_t sync_cv;
@@ -33,11 +35,15 @@ struct ledger {
 	int sync_errno;	 /* a failed fdatasync: sticky, nothing is durable */
 	int write_mode;	 /* enum db_write of the locked section */
 
-	/* The ledger key (keyed.c): loaded at open, never written out.
+	/* The ledger key (keyed_key.c): loaded at open, never written out.
 	 * mac_base holds it, initialised once (HMAC-SHA256); each MAC
 	 * works on a copy.  sha256 is fetched once for the digests. */
 	unsigned char key[32];
 	int keyed;
+	/* ledger_open_ro: nothing may write; why the key could not be
+	 * loaded (NULL if it was), for ledger_verify. */
+	int readonly;
+	char *key_error;
 	struct evp_mac_ctx_st *mac_base;
 	struct evp_md_st *sha256;
 };
@@ -169,9 +175,16 @@ st_err db_get_record(struct ledger *l, const struct db_record *t, void *rec,
 st_err db_each_row(struct ledger *l, int (*row)(sqlite3_stmt *st, void *ctx),
     void *ctx, const char *what, char **cause, const char *sql, ...);
 
-/* Schema: apply migrations up to LEDGER_SCHEMA_VERSION, then
- * ledger_keyed_setup with `key_path`, in one transaction (lock held). */
+/* Schema: load the key; when ledger_keyed_current says all is current,
+ * nothing more.  Else apply migrations up to LEDGER_SCHEMA_VERSION, then
+ * ledger_keyed_setup with `key_path`, in one write transaction. */
 st_err ledger_migrate(struct ledger *l, const char *key_path, char **cause);
+
+/* The schema version of a ledger opened read-only: ST_OK when it is
+ * LEDGER_SCHEMA_VERSION; ST_E_CONFIG for an older one (naming the path
+ * and the fix: a read-only open never migrates), ST_E_DB for a newer one
+ * or when it cannot be read. */
+st_err ledger_schema_check(struct ledger *l, char **cause);
 
 /* Chain the run `run_id`, whose finish columns are already set and whose
  * row_hash is NULL; called inside the finishing transaction. */
@@ -182,18 +195,32 @@ st_err ledger_chain_append(struct ledger *l, int64_t run_id, char **cause);
 st_err ledger_verify_runs(struct ledger *l, struct ledger_verify_report *r,
     char **cause);
 
-/* keyed.c.  Register ledger_digest and ledger_mac on the connection
- * (before anything writes: the chain triggers call them). */
+/* keyed*.c (keyed_int.h).  Register ledger_digest and ledger_mac on the
+ * connection (before anything writes: the chain triggers call them). */
 st_err ledger_keyed_functions(struct ledger *l, char **cause);
 /* Load the key if it can be read, before the migrations (a migration
  * that writes to a chained table fires the chain's triggers); any
  * problem is reported by ledger_keyed_setup afterwards. */
 void ledger_keyed_preload(struct ledger *l, const char *key_path);
+/* Drop the key (a key that is not this ledger's), keeping the digest. */
+void ledger_keyed_forget(struct ledger *l);
 /* Release the key and the crypto contexts (ledger_close). */
 void ledger_keyed_free(struct ledger *l);
+/* For a read-only open: load the key and check it is this ledger's
+ * (not beside the ledger, readable, the sealing key); the cause says
+ * what is wrong and what to do, for ledger_verify to report. */
+st_err ledger_keyed_check_ro(struct ledger *l, const char *key_path,
+    char **cause);
+/* Before the migration: *current = 1 when the ledger is at this schema
+ * version, sealed, its chain triggers are those ledger_keyed_setup last
+ * made (their stamp in ledger_meta), and the loaded key is the sealing
+ * key; then the open needs nothing else.  One read, no write; ST_E_CONFIG
+ * for a key beside the ledger or not the sealing key. */
+st_err ledger_keyed_current(struct ledger *l, const char *key_path,
+    int *current, char **cause);
 /* Inside the migration's transaction: load (or, for a ledger not yet
  * sealed, create) the key, (re)create the chain triggers, seal a ledger
- * that has no keyed chain. */
+ * that has no keyed chain, record the triggers' stamp. */
 st_err ledger_keyed_setup(struct ledger *l, const char *key_path, char **cause);
 /* The keyed chain's entries and rows (lock held, read transaction). */
 st_err ledger_verify_keyed(struct ledger *l, struct ledger_verify_report *r,

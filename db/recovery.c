@@ -76,12 +76,26 @@ st_err
 ledger_run_step(struct ledger *l, int64_t run_id, const char *step,
     char **cause)
 {
+	st_err err;
+
 	/* Lazy, as ledger_run_ca_reply: one commit to the WAL at each
-	 * step's start, never an fsync on the run's path. */
-	return set_running(l, DB_WRITE_LAZY, "recording the run's step",
-	    "UPDATE runs SET current_step = ? WHERE id = ? AND result = "
-	    "'running'",
-	    run_id, step, cause);
+	 * step's start, never an fsync on the run's path.  In run_progress,
+	 * outside the keyed chain: a step is working state, and a runs
+	 * column would chain an entry per step. */
+	err = db_write_begin(l, DB_WRITE_LAZY, 0, cause);
+	if (err)
+		return err;
+	err = db_run(l, cause, "recording the run's step",
+	    "INSERT INTO run_progress (run_id, step, at_ms)"
+	    " SELECT id, ?, ? FROM runs WHERE id = ? AND result = 'running'"
+	    " ON CONFLICT (run_id) DO UPDATE SET step = excluded.step,"
+	    " at_ms = excluded.at_ms",
+	    DB_TEXT(step), DB_I64(ledger_now_ms()), DB_I64(run_id), DB_END);
+	if (err == ST_OK && sqlite3_changes(l->db) != 1)
+		err = st_fail(cause, ST_E_STATE,
+		    "run %lld is unknown or already finished",
+		    (long long)run_id);
+	return db_write_end(l, err, cause);
 }
 
 #define OPEN_COL(m, k) \
@@ -147,7 +161,8 @@ ledger_open_runs(struct ledger *l, struct open_run **out, size_t *n,
 	    "SELECT id, coalesce(owner_pid, 0), coalesce(owner_start, 0),"
 	    " owner_token, device_serial, cert_serial, ca_key_sha256,"
 	    " ca_serial, (SELECT step FROM run_events e WHERE e.run_id = runs.id"
-	    "  AND e.status = 'ok' ORDER BY e.id DESC LIMIT 1), current_step"
+	    "  AND e.status = 'ok' ORDER BY e.id DESC LIMIT 1),"
+	    " (SELECT step FROM run_progress p WHERE p.run_id = runs.id)"
 	    " FROM runs WHERE result = 'running' ORDER BY id",
 	    DB_END);
 	ledger_unlock(l);

@@ -282,6 +282,11 @@ ledger_run_finish(struct ledger *l, int64_t run_id, const char *result,
 		err = db_run(l, cause, "releasing the run's serial",
 		    "DELETE FROM reservations WHERE run_id = ?", DB_I64(run_id),
 		    DB_END);
+	/* The running step is of no use once the run has a result. */
+	if (err == ST_OK)
+		err = db_run(l, cause, "clearing the run's step",
+		    "DELETE FROM run_progress WHERE run_id = ?", DB_I64(run_id),
+		    DB_END);
 	if (err == ST_OK)
 		err = ledger_chain_append(l, run_id, cause);
 	return db_write_end(l, err, cause);

@@ -341,6 +341,27 @@ static const char *const migrations[] = {
 	"  SELECT c.id AS cert_id, c.serial_hex, e.status, e.at_ms, e.note,"
 	"  e.revoke_reason FROM certificates c JOIN cert_events e"
 	"  ON e.id = (SELECT max(id) FROM cert_events WHERE cert_id = c.id);",
+	/* 12: working state outside the keyed chain.  run_progress holds
+	 * the step a running run is in (ledger_run_step, written lazily at
+	 * each step's start; the row goes when the run finishes): as a runs
+	 * column (9) every step added a keyed chain entry.  runs.current_step
+	 * stays, NULL from now on, for older rows.  ledger_meta keeps what
+	 * opening the ledger needs to know cheaply: 'keyed_triggers', the
+	 * stamp of the chain triggers last made (keyed_triggers.c), so an
+	 * open whose triggers are current reads one row and writes nothing.
+	 * Neither table is evidence; neither is chained. */
+	"CREATE TABLE run_progress ("
+	"  run_id  INTEGER PRIMARY KEY NOT NULL REFERENCES runs(id),"
+	"  step    TEXT NOT NULL,"
+	"  at_ms   INTEGER NOT NULL"
+	") STRICT;"
+	"INSERT INTO run_progress (run_id, step, at_ms)"
+	"  SELECT id, current_step, started_at FROM runs"
+	"  WHERE result = 'running' AND current_step IS NOT NULL;"
+	"CREATE TABLE ledger_meta ("
+	"  name   TEXT PRIMARY KEY NOT NULL,"
+	"  value  TEXT NOT NULL"
+	") STRICT;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] ==
@@ -367,9 +388,17 @@ read_version(struct ledger *l, int *version, char **cause)
 st_err
 ledger_migrate(struct ledger *l, const char *key_path, char **cause)
 {
-	int version = 0;
+	int version = 0, current = 0;
 	st_err err;
 
+	/* The key is a file: loaded before anything else (a migration
+	 * that writes to a chained table fires the chain's triggers). */
+	ledger_keyed_preload(l, key_path);
+	/* A ledger at this version whose triggers are current: one read,
+	 * nothing written (a station's start-up is on the line's clock). */
+	err = ledger_keyed_current(l, key_path, &current, cause);
+	if (err || current)
+		return err;
 	/* Inside one write transaction, so two processes opening a new file
 	 * at once do not both create the schema. */
 	err = db_begin(l, cause);
@@ -384,7 +413,6 @@ ledger_migrate(struct ledger *l, const char *key_path, char **cause)
 		    version, LEDGER_SCHEMA_VERSION);
 		goto out;
 	}
-	ledger_keyed_preload(l, key_path);
 	for (int i = version; i < LEDGER_SCHEMA_VERSION; i++) {
 		err = db_exec(l, migrations[i], cause);
 		if (err) {
@@ -410,4 +438,28 @@ out:
 	if (err)
 		db_rollback(l);
 	return err;
+}
+
+st_err
+ledger_schema_check(struct ledger *l, char **cause)
+{
+	int version = 0;
+	st_err err;
+
+	err = read_version(l, &version, cause);
+	if (err)
+		return err;
+	if (version > LEDGER_SCHEMA_VERSION)
+		return st_fail(cause, ST_E_DB,
+		    "ledger schema version %d is newer than this station (%d)",
+		    version, LEDGER_SCHEMA_VERSION);
+	if (version < LEDGER_SCHEMA_VERSION)
+		return st_fail(cause, ST_E_CONFIG,
+		    "the ledger %s has schema version %d, older than this "
+		    "station's %d, and a command that only reads the ledger "
+		    "does not migrate it: run 'station recover' (or any "
+		    "command that writes the ledger) once as the station user, "
+		    "then try again",
+		    l->path, version, LEDGER_SCHEMA_VERSION);
+	return ST_OK;
 }

@@ -133,7 +133,10 @@ struct ca_setting {
  * ca_open() only: a backend copies what it keeps.
  */
 struct ca_settings {
-	const char *dir;		/* local: the CA directory */
+	const char *dir;    /* local: the CA directory */
+	const char *config; /* the configuration file in use, for advice
+	                       (local: how to create a missing CA); NULL:
+	                       none (demo mode) */
 	const struct ca_setting *extra; /* others: key/value pairs ended by
 	                                   { NULL, NULL }; may be NULL */
 };

@@ -442,10 +442,20 @@ local_ca_open_key(const char *dir, const struct local_ca_key *key,
 		err = x509_load_pem_file(inter, &ca->inter, cause);
 	if (err == ST_OK)
 		err = local_load_chain(dir, &ca->chain, cause);
+	if (err && key != NULL && key->config != NULL) {
+		err = st_wrap(cause, ST_E_CA,
+		    "opening the local CA in %s (run 'station --config %s ca "
+		    "init' to create it there, or the production ceremony, "
+		    "docs/admin.md)",
+		    dir, key->config);
+		goto out;
+	}
 	if (err) {
 		err = st_wrap(cause, ST_E_CA,
-		    "opening the local CA (run "
-		    "'station ca init' to create one)");
+		    "opening the local CA in %s (run 'station ca init --dir "
+		    "%s' to create it there, or the production ceremony, "
+		    "docs/admin.md)",
+		    dir, dir);
 		goto out;
 	}
 	if (token) {
@@ -637,6 +647,7 @@ local_ca_open_settings(const struct ca_settings *s, struct ca_backend **out,
 		.module = ca_settings_get(s, "pkcs11_module"),
 		.pin_file = ca_settings_get(s, "pin_file"),
 		.pin_env = ca_settings_get(s, "pin_env"),
+		.config = s->config,
 	};
 	err = local_ca_open_key(s->dir, &key, out, cause);
 	if (err)

@@ -81,6 +81,10 @@ struct local_ca_key {
 	const char *module;   /* NULL: PKCS11_DEFAULT_MODULE */
 	const char *pin_file; /* one of these two for a token */
 	const char *pin_env;
+	/* The configuration file whose [ca] dir this is, for the advice
+	 * when there is no CA ('station --config FILE ca init'); NULL: the
+	 * advice names the directory ('station ca init --dir DIR'). */
+	const char *config;
 };
 
 struct local_ca_init_opts {

@@ -32,6 +32,16 @@ cmd_open_ledger(const struct station_opts *so, struct station **st)
 	return cmd_open_station(&lo, st);
 }
 
+int
+cmd_open_ledger_ro(const struct station_opts *so, struct station **st)
+{
+	struct station_opts lo = *so;
+
+	lo.ledger_only = 1;
+	lo.ledger_ro = 1;
+	return cmd_open_station(&lo, st);
+}
+
 void
 cmd_print_cause(const char *what, const char *cause)
 {

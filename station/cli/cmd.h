@@ -55,6 +55,9 @@ int cmd_open_station(const struct station_opts *so, struct station **st);
 /* cmd_open_station for a command that only reads or exports the ledger
  * (station_opts.ledger_only): nothing is created, no CA is opened. */
 int cmd_open_ledger(const struct station_opts *so, struct station **st);
+/* cmd_open_ledger for a command that only reads: the ledger is opened
+ * read-only (station_opts.ledger_ro), for any user who may read it. */
+int cmd_open_ledger_ro(const struct station_opts *so, struct station **st);
 extern const struct cmd_entry cmd_list_devices_entry;
 extern const struct cmd_entry cmd_revoke_entry;
 extern const struct cmd_entry cmd_recover_entry;

@@ -392,6 +392,33 @@ ledger_init_key(const struct station_opts *so)
 	return rc;
 }
 
+/* A station that has recorded nothing has no ledger file yet: nothing to
+ * list or show; verify has nothing to vouch for (a ledger that went
+ * missing must not PASS). */
+static int
+no_ledger_yet(struct station *st, const char *sub, const char *serial)
+{
+	char *shown;
+
+	if (strcmp(sub, "list") == 0)
+		return EXIT_PASS;
+	if (strcmp(sub, "show") == 0) {
+		shown = text_escape(serial, 128);
+		fprintf(stderr, "station: no runs or certificates for '%s'\n",
+		    shown);
+		free(shown);
+		return EXIT_FAIL;
+	}
+	shown = text_show(st->cfg->ledger_path, 4096);
+	fprintf(stderr,
+	    "station: ledger verify: there is no ledger at %s: nothing has "
+	    "been recorded there, or it was removed (restore it from its "
+	    "backup; is [ledger] path right?)\n",
+	    shown);
+	free(shown);
+	return EXIT_STATION;
+}
+
 static int
 cmd_ledger_exec(const struct station_opts *so, int argc, char **argv)
 {
@@ -412,9 +439,14 @@ cmd_ledger_exec(const struct station_opts *so, int argc, char **argv)
 	v.json = o.json;
 	if (strcmp(sub, "init-key") == 0)
 		return ledger_init_key(so);
-	rc = cmd_open_ledger(so, &st);
+	rc = cmd_open_ledger_ro(so, &st);
 	if (rc != EXIT_PASS)
 		return rc;
+	if (st->ledger == NULL) {
+		rc = no_ledger_yet(st, sub, serial);
+		station_close(st);
+		return rc;
+	}
 	if (strcmp(sub, "list") == 0) {
 		err = ledger_list_runs(st->ledger, (int)o.limit, run_cb, &v,
 		    &cause);

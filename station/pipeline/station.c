@@ -58,13 +58,13 @@ apply_log_level(const struct config *cfg)
 
 /* station_open for a command that only reads or exports the ledger: the
  * home must exist (a mistyped STATION_HOME or [station] home is an error,
- * not a fresh station); nothing but the ledger is opened. */
+ * not a fresh station); nothing but the ledger is opened, read-only when
+ * `ro`. */
 static st_err
-open_ledger_only(struct station *st, char **cause)
+open_ledger_only(struct station *st, int ro, char **cause)
 {
 	const char *why = "not a directory";
 	struct stat sb;
-	st_err err;
 
 	if (stat(st->cfg->home, &sb) != 0)
 		why = strerror(errno);
@@ -77,12 +77,16 @@ open_ledger_only(struct station *st, char **cause)
 			"is the configuration's [station] home right?" :
 			"in demo mode the home is $STATION_HOME or ./var: "
 			"is it set right?");
-	err = ledger_open_key(st->cfg->ledger_path, st->cfg->ledger_key_path,
+	/* The ledger's own causes name its path: no second prefix.  A
+	 * reader of a station that has recorded nothing yet finds no file:
+	 * st->ledger stays NULL (station.h), and nothing is created. */
+	if (ro && access(st->cfg->ledger_path, F_OK) != 0 && errno == ENOENT)
+		return ST_OK;
+	if (ro)
+		return ledger_open_ro(st->cfg->ledger_path,
+		    st->cfg->ledger_key_path, &st->ledger, cause);
+	return ledger_open_key(st->cfg->ledger_path, st->cfg->ledger_key_path,
 	    &st->ledger, cause);
-	if (err)
-		return st_wrap(cause, err, "opening the ledger %s",
-		    st->cfg->ledger_path);
-	return ST_OK;
 }
 
 st_err
@@ -116,7 +120,7 @@ station_open(const struct station_opts *opts, struct station **out,
 		    xasprintf(CONFIG_DEMO_NOTE ", test broker %s:%d",
 			st->cfg->broker.host, st->cfg->broker.port);
 	if (opts->ledger_only) {
-		err = open_ledger_only(st, cause);
+		err = open_ledger_only(st, opts->ledger_ro, cause);
 		if (err)
 			goto fail;
 		*out = st;
@@ -132,11 +136,8 @@ station_open(const struct station_opts *opts, struct station **out,
 		goto fail;
 	err = ledger_open_key(st->cfg->ledger_path, st->cfg->ledger_key_path,
 	    &st->ledger, cause);
-	if (err) {
-		st_wrap(cause, err, "opening the ledger %s",
-		    st->cfg->ledger_path);
+	if (err)
 		goto fail;
-	}
 	/* A pending CA (ca init --csr-out) is not missing: ca_open says
 	 * what to do with it. */
 	if (ca_backend_is_made_here(st->cfg->ca_backend) &&
@@ -158,6 +159,7 @@ station_open(const struct station_opts *opts, struct station **out,
 			goto fail;
 	}
 	struct ca_settings settings = { .dir = st->cfg->ca_dir,
+		.config = st->cfg->path,
 		.extra = st->cfg->ca_extra };
 	err = ca_open(st->cfg->ca_backend, &settings, &st->ca, cause);
 	if (err) {

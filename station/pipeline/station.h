@@ -42,6 +42,12 @@ struct station_opts {
 	 * root, run-ownership lock or crash recovery is opened: a nightly
 	 * export works without the CA and never settles a run. */
 	int ledger_only;
+	/* With ledger_only: the command only reads the ledger (ledger
+	 * list, show, verify), which is opened read-only (ledger_open_ro):
+	 * a user who may read the ledger but not write it can run it, and
+	 * nothing is migrated or written.  A home without a ledger file yet
+	 * (nothing recorded) leaves station.ledger NULL. */
+	int ledger_ro;
 	/* The command provisions (provision, batch, ui): station_open ends
 	 * with station_preflight, so a broker or CA that cannot serve is
 	 * found before any device is touched. */

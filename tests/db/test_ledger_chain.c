@@ -421,6 +421,7 @@ test_recomputed_run_chain_is_caught_by_the_key(void **state)
 /* Back to a ledger of schema 9 (before the keyed chain), as a station of
  * that version left it: no chain_log, no cert_events, its triggers. */
 #define BEFORE_KEYED_CHAIN \
+	"DROP TABLE run_progress; DROP TABLE ledger_meta;" \
 	"DROP VIEW certificate_status; DROP TABLE cert_events;" \
 	"DROP TABLE chain_log;" \
 	"CREATE TRIGGER runs_finished_immutable BEFORE UPDATE ON runs" \

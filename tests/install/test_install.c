@@ -5,7 +5,7 @@
  * through `systemd-analyze verify`, and the nightly export's command run
  * as the station user against a root laid out by systemd-sysusers and
  * systemd-tmpfiles from the installed entries (docs/admin.md,
- * "Installing").  The systemd tools are Debian's systemd package; a part
+ * "Installing"), and `ledger verify` (read-only) on what it left.  The systemd tools are Debian's systemd package; a part
  * whose tool is missing, or that needs root to switch users, is skipped
  * and says so.
  */
@@ -279,16 +279,33 @@ test_export_runs_as_the_station_user(void **state)
 			"--config", ini, "export", "--out", out, "--since-last",
 			NULL };
 
+		const char *verify[] = { "setpriv", ruid, rgid,
+			"--clear-groups", bin, "--config", ini, "ledger",
+			"verify", NULL };
+
 		if (proc_run(argv, NULL, 60000, &o) != 0)
 			fail_msg("export as uid %u: exit %d: %s", uid, o.status,
 			    o.err);
+		proc_out_clear(&o);
+		/* A read-only command on the ledger the export left (its
+		 * WAL kept beside it), as the station user. */
+		if (proc_run(verify, NULL, 60000, &o) != 0)
+			fail_msg("ledger verify as uid %u: exit %d: %s", uid,
+			    o.status, o.err);
+		assert_non_null(strstr(o.out, "PASS  ledger intact"));
 		proc_out_clear(&o);
 		free(ruid);
 		free(rgid);
 		free(bin);
 	}
-	/* The ledger it made is the station user's alone. */
+	/* The ledger it made is the station user's alone, and so are the
+	 * WAL and its index it keeps beside it. */
 	line = xasprintf("%s/ledger.db", state_dir);
+	assert_int_equal(stat(line, &sb), 0);
+	assert_int_equal(sb.st_uid, uid);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	free(line);
+	line = xasprintf("%s/ledger.db-wal", state_dir);
 	assert_int_equal(stat(line, &sb), 0);
 	assert_int_equal(sb.st_uid, uid);
 	assert_int_equal(sb.st_mode & 0777, 0600);

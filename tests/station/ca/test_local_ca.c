@@ -20,6 +20,7 @@
 
 #include "station/ca/local.h"
 #include "station/ca/local_int.h"
+#include "station/util/xalloc.h"
 #include "station/x509/cert_check.h"
 #include "station/x509/dn.h"
 #include "tests/support/pki.h"
@@ -474,15 +475,27 @@ test_ca_open_rejects_unknown_backend_and_missing_ca(void **state)
 	struct fx *fx = *state;
 	struct ca_settings s = { .dir = fx->dir };
 	struct ca_backend *ca = NULL;
-	char *cause = NULL;
+	char *cause = NULL, *dir_advice;
 
 	assert_int_equal(ca_open("nosuch", &s, &ca, &cause), ST_E_CONFIG);
 	assert_non_null(strstr(cause, "known: local"));
 	assert_null(ca);
 	assert_int_equal(ca_open("local", &s, &ca, &cause), ST_E_CA);
-	assert_non_null(strstr(cause, "station ca init"));
+	/* The advice creates the CA this station uses: its directory... */
+	dir_advice = xasprintf("'station ca init --dir %s'", fx->dir);
+	assert_non_null(strstr(cause, dir_advice));
 	assert_null(ca);
 	free(cause);
+	cause = NULL;
+	/* ... or, on a configured station, its configuration. */
+	s.config = "/etc/station/line-7.ini";
+	assert_int_equal(ca_open("local", &s, &ca, &cause), ST_E_CA);
+	assert_non_null(strstr(cause,
+	    "'station --config /etc/station/line-7.ini ca init'"));
+	assert_non_null(strstr(cause, fx->dir));
+	assert_null(ca);
+	free(cause);
+	free(dir_advice);
 	static const struct ca_setting extra[] = { { "role", "device" },
 		{ NULL, NULL } };
 	s.extra = extra;

@@ -181,6 +181,42 @@ test_missing_ca_advice_names_the_configured_ca(void **state)
 	station_home_free(h);
 }
 
+/* A configured station whose CA directory holds a root but no usable
+ * intermediate: the local CA's own advice names the configuration in
+ * use, not a bare 'station ca init' (which would make ./var/ca). */
+static void
+test_broken_ca_advice_names_the_configuration(void **state)
+{
+	struct station_home *h = station_home_new("home");
+	char *text = xasprintf("[station]\nhome = %s\n[ca]\ndir = line-ca\n"
+			       "allow_test_ca = yes\n",
+	    h->home);
+	char *ini = station_home_write(h, "line.ini", text);
+	char *ca = xasprintf("%s/line-ca", h->home);
+	char *root = xasprintf("%s/root.pem", ca);
+	char *cmd = xasprintf("'station --config %s ca init'", ini);
+	const char *prov[] = { station_bin(), "--config", ini, "provision",
+		"tcp:127.0.0.1:1", "--serial", "SN-1", NULL };
+	struct proc_out o = { 0 };
+
+	(void)state;
+	assert_int_equal(mkdir(ca, 0700), 0);
+	scratch_put(root, "not a certificate\n", 0644);
+	plain_env(h->dir);
+	assert_int_equal(proc_run(prov, NULL, 30000, &o), 3);
+	assert_non_null(strstr(o.err, "opening the local CA in"));
+	assert_non_null(strstr(o.err, ca));
+	assert_non_null(strstr(o.err, cmd));
+	proc_out_clear(&o);
+	unsetenv("STATION_HOME");
+	free(cmd);
+	free(root);
+	free(ca);
+	free(ini);
+	free(text);
+	station_home_free(h);
+}
+
 int
 main(void)
 {
@@ -191,6 +227,7 @@ main(void)
 		cmocka_unit_test(test_station_config_environment),
 		cmocka_unit_test(
 		    test_missing_ca_advice_names_the_configured_ca),
+		cmocka_unit_test(test_broken_ca_advice_names_the_configuration),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
