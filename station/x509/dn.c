@@ -256,6 +256,42 @@ out:
 	return err;
 }
 
+/* 1 if both values are the same UTF-8 bytes (either may fail to convert:
+ * then they are not equal). */
+static int
+value_equal(const ASN1_STRING *a, const ASN1_STRING *b)
+{
+	unsigned char *ua = NULL, *ub = NULL;
+	int la = ASN1_STRING_to_UTF8(&ua, a);
+	int lb = ASN1_STRING_to_UTF8(&ub, b);
+	int same = la >= 0 && la == lb && memcmp(ua, ub, (size_t)la) == 0;
+
+	OPENSSL_free(ua);
+	OPENSSL_free(ub);
+	return same;
+}
+
+int
+dn_equal(const X509_NAME *a, const X509_NAME *b)
+{
+	int n = X509_NAME_entry_count(a);
+
+	if (n != X509_NAME_entry_count(b))
+		return 0;
+	for (int i = 0; i < n; i++) {
+		const X509_NAME_ENTRY *ea = X509_NAME_get_entry(a, i);
+		const X509_NAME_ENTRY *eb = X509_NAME_get_entry(b, i);
+
+		if (X509_NAME_ENTRY_set(ea) != X509_NAME_ENTRY_set(eb) ||
+		    OBJ_cmp(X509_NAME_ENTRY_get_object(ea),
+			X509_NAME_ENTRY_get_object(eb)) != 0 ||
+		    !value_equal(X509_NAME_ENTRY_get_data(ea),
+			X509_NAME_ENTRY_get_data(eb)))
+			return 0;
+	}
+	return 1;
+}
+
 char *
 dn_format(const X509_NAME *name)
 {

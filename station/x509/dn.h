@@ -70,6 +70,15 @@ st_err dn_add(X509_NAME *name, const char *attr, const char *value,
  * and dn_add for every pair.  ST_E_POLICY names the bad part. */
 st_err dn_parse(const char *text, X509_NAME **out, char **cause);
 
+/*
+ * 1 if the two names hold the same attributes in the same RDNs and order
+ * with byte-identical values, 0 otherwise.  The string type does not count
+ * (a device library that writes C as UTF8String is accepted), but unlike
+ * X509_NAME_cmp (RFC 5280 7.1) case and spaces do: "CN=sn0001" is not
+ * "CN=SN0001", whose identity may be another device's.
+ */
+int dn_equal(const X509_NAME *a, const X509_NAME *b);
+
 /* One-line form of a name in the same syntax (caller frees). */
 char *dn_format(const X509_NAME *name);
 

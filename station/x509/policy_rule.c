@@ -40,7 +40,7 @@ policy_subject_is(const X509_NAME *have, const X509_NAME *want,
 			return st_wrap(cause, ST_E_ARG, "the expected subject");
 		want = parsed;
 	}
-	if (X509_NAME_cmp(have, want) != 0) {
+	if (!dn_equal(have, want)) {
 		char *h = dn_format(have);
 		char *shown = text_escape(h, 256);
 

@@ -28,49 +28,26 @@
 #include "tests/support/broker.h"
 #include "tests/support/devsim_proc.h"
 #include "tests/support/provision_env.h"
+#include "tests/support/smoke_env.h"
 
-static struct prov_env *env;
+static struct smoke_env *se;
 static struct devsim_proc *sim;
-static struct test_broker broker;
-static json_t *res;
-static char *broker_arg, *broker_dir;
 
 /* A station home with `profile_lines`, and a broker trusting its CA. */
 static void
 setup_station(const char *profile_lines)
 {
-	char *rest = xasprintf("[profile default]\n%s",
-	    profile_lines ? profile_lines : "");
-
-	env = prov_env_new();
-	prov_env_config(env, NULL, rest);
-	free(rest);
-	broker_dir = xasprintf("%s/broker", env->home);
-	char *mk = xasprintf("mkdir -p '%s'", broker_dir);
-	assert_int_equal(system(mk), 0);
-	free(mk);
-	char *root = xasprintf("%s/ca/root.pem", env->home);
-	assert_int_equal(test_broker_start(&broker, broker_dir, root, 300), 0);
-	free(root);
-	broker_arg = xasprintf("127.0.0.1:%d", broker.port);
+	se = smoke_env_new(profile_lines, NULL, 300);
 }
 
 static int
 teardown(void **state)
 {
 	(void)state;
-	json_decref(res);
-	res = NULL;
 	devsim_proc_stop(sim);
 	sim = NULL;
-	if (broker.pid > 0)
-		test_broker_stop(&broker);
-	memset(&broker, 0, sizeof broker);
-	prov_env_free(env);
-	env = NULL;
-	free(broker_arg);
-	free(broker_dir);
-	broker_arg = broker_dir = NULL;
+	smoke_env_free(se);
+	se = NULL;
 	return 0;
 }
 
@@ -87,14 +64,7 @@ start_firmware(const char *serial)
 static int
 provision(void)
 {
-	const char *extra[] = { "--broker", broker_arg, "--broker-ca",
-		broker.ca_file, NULL };
-	int status;
-
-	json_decref(res);
-	res = prov_provision(env, sim->uri, extra, &status);
-	assert_non_null(res);
-	return status;
+	return smoke_env_provision(se, sim->uri, NULL);
 }
 
 /* The whole flow on the firmware: PASS, the smoke test passed on the
@@ -109,13 +79,13 @@ test_firmware_provisions_with_smoke_test(void **state)
 	setup_station(NULL);
 	start_firmware("FW-E2E-1");
 	assert_int_equal(provision(), 0);
-	assert_string_equal(prov_jstr(res, "result"), "PASS");
-	assert_string_equal(prov_jstr(res, "serial"), "FW-E2E-1");
-	assert_string_equal(prov_jstr(res, "smoke"), "passed");
-	l = prov_ledger(env);
+	assert_string_equal(prov_jstr(se->res, "result"), "PASS");
+	assert_string_equal(prov_jstr(se->res, "serial"), "FW-E2E-1");
+	assert_string_equal(prov_jstr(se->res, "smoke"), "passed");
+	l = prov_ledger(se->env);
 	assert_int_equal(ledger_run_get(l,
 			     (int64_t)json_integer_value(
-				 json_object_get(res, "run_id")),
+				 json_object_get(se->res, "run_id")),
 			     &r, NULL),
 	    ST_OK);
 	assert_string_equal(r.result, "PASS");
@@ -137,10 +107,10 @@ test_rsa_profile_fails_on_the_p256_chip(void **state)
 	setup_station("key = rsa-2048\n");
 	start_firmware("FW-E2E-2");
 	assert_int_equal(provision(), 1);
-	assert_string_equal(prov_jstr(res, "result"), "FAIL");
-	assert_string_equal(prov_jstr(res, "failed_step"), "keygen");
-	assert_non_null(strstr(prov_jstr(res, "reason"), "UNSUPPORTED"));
-	l = prov_ledger(env);
+	assert_string_equal(prov_jstr(se->res, "result"), "FAIL");
+	assert_string_equal(prov_jstr(se->res, "failed_step"), "keygen");
+	assert_non_null(strstr(prov_jstr(se->res, "reason"), "UNSUPPORTED"));
+	l = prov_ledger(se->env);
 	assert_int_equal(prov_count_certs(l, "FW-E2E-2", "live"), 0);
 	ledger_close(l);
 }

@@ -31,6 +31,7 @@
 #include "drivers/proto/tlv.h"
 #include "station/util/xalloc.h"
 #include "tests/support/broker.h"
+#include "tests/support/smoke_env.h"
 #include "tests/support/dev_session.h"
 #include "tests/support/p11_inspect.h"
 #include "tests/support/provision_env.h"
@@ -40,56 +41,36 @@
 #define SOFTHSM_MODULE "/usr/lib/softhsm/libsofthsm2.so"
 #define STATE_TAG_CHIP 1 /* devsim --state file: the chip's blob */
 
-static struct prov_env *env;
-static struct test_broker broker;
-static json_t *res;
-static char *broker_arg, *state, *token_dir;
+static struct smoke_env *se;
+static char *state, *token_dir;
 
 static void
 setup_station(const char *profile_lines)
 {
-	char *rest = xasprintf("[profile default]\n%s", profile_lines);
-	char *broker_dir, *mk, *root;
+	char *mk;
 
 	if (access(SOFTHSM_MODULE, R_OK) != 0) {
 		fprintf(stderr, "softhsm2 is not installed: skipping\n");
 		skip();
 	}
-	env = prov_env_new();
-	prov_env_config(env, NULL, rest);
-	free(rest);
-	broker_dir = xasprintf("%s/broker", env->home);
-	mk = xasprintf("mkdir -p '%s'", broker_dir);
-	assert_int_equal(system(mk), 0);
-	free(mk);
-	root = xasprintf("%s/ca/root.pem", env->home);
-	assert_int_equal(test_broker_start(&broker, broker_dir, root, 120), 0);
-	broker_arg = xasprintf("127.0.0.1:%d", broker.port);
+	se = smoke_env_new(profile_lines, NULL, 120);
 	/* The device's storage, outside the station's home. */
-	state = xasprintf("%s/device/dev.state", env->home);
+	state = xasprintf("%s/device/dev.state", se->env->home);
 	token_dir = xasprintf("%s.pkcs11", state);
-	mk = xasprintf("mkdir -p '%s/device'", env->home);
+	mk = xasprintf("mkdir -p '%s/device'", se->env->home);
 	assert_int_equal(system(mk), 0);
 	free(mk);
-	free(root);
-	free(broker_dir);
 }
 
 static int
 teardown(void **st)
 {
 	dev_session_teardown(st);
-	json_decref(res);
-	res = NULL;
-	if (broker.pid > 0)
-		test_broker_stop(&broker);
-	memset(&broker, 0, sizeof broker);
-	prov_env_free(env);
-	env = NULL;
-	free(broker_arg);
+	smoke_env_free(se);
+	se = NULL;
 	free(state);
 	free(token_dir);
-	broker_arg = state = token_dir = NULL;
+	state = token_dir = NULL;
 	return 0;
 }
 
@@ -107,7 +88,7 @@ start_device(const char *serial)
 static char *
 ledger_chip(const char *serial)
 {
-	char *path = xasprintf("%s/ledger.db", env->home), *chip = NULL;
+	char *path = xasprintf("%s/ledger.db", se->env->home), *chip = NULL;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 
@@ -130,16 +111,12 @@ static void
 provision_passes(const char *serial)
 {
 	char *chip;
-	const char *extra[] = { "--broker", broker_arg, "--broker-ca",
-		broker.ca_file, NULL };
-	int status = -1;
+	int status = smoke_env_provision(se, ds.sim->uri, NULL);
 
-	res = prov_provision(env, ds.sim->uri, extra, &status);
-	assert_non_null(res);
 	if (status != 0)
-		fail_msg("provision: %s", json_dumps(res, 0));
-	assert_string_equal(prov_jstr(res, "result"), "PASS");
-	assert_string_equal(prov_jstr(res, "smoke"), "passed");
+		fail_msg("provision: %s", json_dumps(se->res, 0));
+	assert_string_equal(prov_jstr(se->res, "result"), "PASS");
+	assert_string_equal(prov_jstr(se->res, "smoke"), "passed");
 	chip = ledger_chip(serial);
 	assert_non_null(chip);
 	assert_string_equal(chip, "pkcs11-p256-rsa2048");
@@ -177,7 +154,7 @@ assert_state_holds_no_key(void)
 	struct secret_set *none = secret_set_new();
 	struct tlv chip, e;
 	int n = 0, files = 0;
-	char *dev_dir = xasprintf("%s/device", env->home);
+	char *dev_dir = xasprintf("%s/device", se->env->home);
 
 	assert_non_null(file);
 	assert_int_equal(tlv_validate(file, len, NULL), ST_OK);
@@ -229,7 +206,7 @@ assert_restart_keeps_key_and_cert(const char *serial)
 	SHA256(cert, cert_len, md);
 	for (size_t i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	assert_string_equal(hex, prov_jstr(res, "fingerprint"));
+	assert_string_equal(hex, prov_jstr(se->res, "fingerprint"));
 	if (dev_pubkey(ds.cli, 0, &spki, &spki_len, &cause))
 		fail_msg("PUBKEY: %s", cause);
 	p = cert;

@@ -22,41 +22,17 @@
 #include "tests/support/broker.h"
 #include "tests/support/devsim_proc.h"
 #include "tests/support/provision_env.h"
+#include "tests/support/smoke_env.h"
 
-static struct prov_env *env;
+static struct smoke_env *se;
 static struct devsim_proc *sim;
-static struct test_broker broker;
-static json_t *res;
-static char *broker_arg, *broker_dir;
 
 /* A station home with the given profile lines, and a broker trusting its
  * local CA's root, with `broker_extra` appended to its configuration. */
 static void
 setup_station_broker(const char *profile_lines, const char *broker_extra)
 {
-	char *rest = xasprintf("[profile default]\n%s",
-	    profile_lines ? profile_lines : "");
-
-	env = prov_env_new();
-	prov_env_config(env, NULL, rest);
-	free(rest);
-	broker_dir = xasprintf("%s/broker", env->home);
-	char *mk = xasprintf("mkdir -p '%s'", broker_dir);
-	assert_int_equal(system(mk), 0);
-	free(mk);
-	if (broker_extra != NULL) {
-		char *path = xasprintf("%s/extra.conf", broker_dir);
-		FILE *fp = fopen(path, "w");
-
-		assert_non_null(fp);
-		fputs(broker_extra, fp);
-		fclose(fp);
-		free(path);
-	}
-	char *root = xasprintf("%s/ca/root.pem", env->home);
-	assert_int_equal(test_broker_start(&broker, broker_dir, root, 120), 0);
-	free(root);
-	broker_arg = xasprintf("127.0.0.1:%d", broker.port);
+	se = smoke_env_new(profile_lines, broker_extra, 120);
 }
 
 static void
@@ -69,18 +45,10 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	json_decref(res);
-	res = NULL;
 	devsim_proc_stop(sim);
 	sim = NULL;
-	if (broker.pid > 0)
-		test_broker_stop(&broker);
-	memset(&broker, 0, sizeof broker);
-	prov_env_free(env);
-	env = NULL;
-	free(broker_arg);
-	free(broker_dir);
-	broker_arg = broker_dir = NULL;
+	smoke_env_free(se);
+	se = NULL;
 	return 0;
 }
 
@@ -98,22 +66,15 @@ start_device(const char *serial, const char *fault)
 static int
 provision(const char *broker_at)
 {
-	const char *extra[] = { "--broker", broker_at ? broker_at : broker_arg,
-		"--broker-ca", broker.ca_file, NULL };
-	int status;
-
-	json_decref(res);
-	res = prov_provision(env, sim->uri, extra, &status);
-	assert_non_null(res);
-	return status;
+	return smoke_env_provision(se, sim->uri, broker_at);
 }
 
 static void
 load_run(struct run_record *r)
 {
-	struct ledger *l = prov_ledger(env);
+	struct ledger *l = prov_ledger(se->env);
 	int64_t id =
-	    (int64_t)json_integer_value(json_object_get(res, "run_id"));
+	    (int64_t)json_integer_value(json_object_get(se->res, "run_id"));
 
 	assert_int_equal(ledger_run_get(l, id, r, NULL), ST_OK);
 	ledger_close(l);
@@ -123,11 +84,12 @@ load_run(struct run_record *r)
 static void
 assert_cert_not_live(void)
 {
-	struct ledger *l = prov_ledger(env);
+	struct ledger *l = prov_ledger(se->env);
 
-	assert_int_equal(prov_count_certs(l, prov_jstr(res, "serial"), "live"),
+	assert_int_equal(prov_count_certs(l, prov_jstr(se->res, "serial"),
+			     "live"),
 	    0);
-	prov_audit(env, l);
+	prov_audit(se->env, l);
 	ledger_close(l);
 }
 
@@ -137,12 +99,12 @@ assert_smoke_failed(const char *diagnosis, const char *error_kind)
 	struct run_record r = { 0 };
 
 	assert_int_equal(provision(NULL), 1);
-	assert_string_equal(prov_jstr(res, "result"), "FAIL");
-	assert_string_equal(prov_jstr(res, "failed_step"), "smoke");
-	assert_string_equal(prov_jstr(res, "error"), error_kind);
-	assert_string_equal(prov_jstr(res, "smoke"), "failed");
-	assert_string_equal(prov_jstr(res, "smoke_detail"), diagnosis);
-	assert_non_null(strstr(prov_jstr(res, "reason"), diagnosis));
+	assert_string_equal(prov_jstr(se->res, "result"), "FAIL");
+	assert_string_equal(prov_jstr(se->res, "failed_step"), "smoke");
+	assert_string_equal(prov_jstr(se->res, "error"), error_kind);
+	assert_string_equal(prov_jstr(se->res, "smoke"), "failed");
+	assert_string_equal(prov_jstr(se->res, "smoke_detail"), diagnosis);
+	assert_non_null(strstr(prov_jstr(se->res, "reason"), diagnosis));
 	load_run(&r);
 	assert_string_equal(r.result, "FAIL");
 	assert_string_equal(r.smoke_status, "failed");
@@ -163,11 +125,11 @@ test_ec_device_passes_the_smoke_test_on_tls13(void **state)
 	setup_station(NULL);
 	start_device("SMOKE-EC-1", NULL);
 	assert_int_equal(provision(NULL), 0);
-	assert_string_equal(prov_jstr(res, "result"), "PASS");
-	assert_string_equal(prov_jstr(res, "smoke"), "passed");
+	assert_string_equal(prov_jstr(se->res, "result"), "PASS");
+	assert_string_equal(prov_jstr(se->res, "smoke"), "passed");
 	load_run(&r);
 	assert_string_equal(r.smoke_status, "passed");
-	assert_string_equal(r.smoke_broker, broker_arg);
+	assert_string_equal(r.smoke_broker, se->broker_arg);
 	assert_string_equal(r.smoke_tls_version, "TLSv1.3");
 	assert_non_null(r.smoke_cipher);
 	assert_non_null(strstr(r.smoke_detail, "PUBACK 0x"));
@@ -217,9 +179,9 @@ test_chip_with_another_key_fails_proof_before_the_smoke_test(void **state)
 	setup_station(NULL);
 	start_device("SMOKE-KEY-2", "sign-wrong-key");
 	assert_int_equal(provision(NULL), 1);
-	assert_string_equal(prov_jstr(res, "failed_step"), "proof");
-	assert_string_equal(prov_jstr(res, "error"), "mismatch");
-	assert_string_equal(prov_jstr(res, "smoke"), "skipped");
+	assert_string_equal(prov_jstr(se->res, "failed_step"), "proof");
+	assert_string_equal(prov_jstr(se->res, "error"), "mismatch");
+	assert_string_equal(prov_jstr(se->res, "smoke"), "skipped");
 	load_run(&r);
 	assert_null(r.smoke_status);
 	ledger_run_record_clear(&r);
@@ -241,7 +203,7 @@ test_smoke_presents_the_chain_the_device_holds(void **state)
 	setup_station("chain = ca\n");
 	start_device("SMOKE-CHAIN-2", NULL);
 	assert_int_equal(provision(NULL), 0);
-	assert_string_equal(prov_jstr(res, "smoke"), "passed");
+	assert_string_equal(prov_jstr(se->res, "smoke"), "passed");
 }
 
 /* A topic the broker's ACL does not give this device: PUBACK 0x87. */
@@ -283,9 +245,9 @@ test_broker_down_fails_with_broker_unreachable(void **state)
 	char *closed = prov_closed_port_uri(); /* "tcp:127.0.0.1:PORT" */
 	assert_int_equal(provision(closed + strlen("tcp:")), 1);
 	free(closed);
-	assert_string_equal(prov_jstr(res, "failed_step"), "smoke");
-	assert_string_equal(prov_jstr(res, "error"), "hangup");
-	assert_string_equal(prov_jstr(res, "smoke_detail"),
+	assert_string_equal(prov_jstr(se->res, "failed_step"), "smoke");
+	assert_string_equal(prov_jstr(se->res, "error"), "hangup");
+	assert_string_equal(prov_jstr(se->res, "smoke_detail"),
 	    "broker-unreachable");
 	load_run(&r);
 	assert_string_equal(r.smoke_status, "failed");
@@ -311,32 +273,32 @@ test_broker_checked_at_start(void **state)
 	start_device("SMOKE-PRE-1", NULL);
 	const char *down[] = { "provision", sim->uri, "--serial", "SMOKE-PRE-1",
 		"--broker", closed + strlen("tcp:"), "--broker-ca",
-		broker.ca_file, NULL };
-	assert_int_equal(prov_station(env, down, &o), 3);
+		se->broker.ca_file, NULL };
+	assert_int_equal(prov_station(se->env, down, &o), 3);
 	assert_non_null(strstr(o.err, "start check"));
 	assert_non_null(strstr(o.err, closed + strlen("tcp:")));
 	assert_non_null(strstr(o.err, "No device was touched"));
 	proc_out_clear(&o);
 
 	/* A CA file that did not sign the broker's certificate. */
-	other = xasprintf("%s/ca/root.pem", env->home);
+	other = xasprintf("%s/ca/root.pem", se->env->home);
 	const char *untrusted[] = { "provision", sim->uri, "--serial",
-		"SMOKE-PRE-1", "--broker", broker_arg, "--broker-ca", other,
+		"SMOKE-PRE-1", "--broker", se->broker_arg, "--broker-ca", other,
 		NULL };
-	assert_int_equal(prov_station(env, untrusted, &o), 3);
+	assert_int_equal(prov_station(se->env, untrusted, &o), 3);
 	assert_non_null(strstr(o.err, "does not chain"));
 	proc_out_clear(&o);
 
-	l = prov_ledger(env);
+	l = prov_ledger(se->env);
 	assert_int_equal(prov_count_certs(l, "SMOKE-PRE-1", NULL), 0);
 	ledger_close(l);
-	char *state_now = prov_probe_state(env, sim->uri);
+	char *state_now = prov_probe_state(se->env, sim->uri);
 	assert_non_null(state_now);
 	assert_string_equal(state_now, "blank");
 	free(state_now);
 
 	assert_int_equal(provision(NULL), 0);
-	assert_string_equal(prov_jstr(res, "smoke"), "passed");
+	assert_string_equal(prov_jstr(se->res, "smoke"), "passed");
 	free(other);
 	free(closed);
 }
@@ -349,15 +311,16 @@ test_required_smoke_without_broker_fails(void **state)
 	(void)state;
 	int status;
 
-	env = prov_env_new();
-	prov_env_config(env, NULL, "[profile default]\nsmoke = required\n");
+	se = xcalloc(1, sizeof *se); /* a home, no broker */
+	se->env = prov_env_new();
+	prov_env_config(se->env, NULL, "[profile default]\nsmoke = required\n");
 	start_device("SMOKE-REQ-1", NULL);
-	res = prov_provision(env, sim->uri, NULL, &status);
-	assert_non_null(res);
+	se->res = prov_provision(se->env, sim->uri, NULL, &status);
+	assert_non_null(se->res);
 	assert_int_equal(status, 1);
-	assert_string_equal(prov_jstr(res, "failed_step"), "smoke");
-	assert_string_equal(prov_jstr(res, "error"), "config");
-	char *state_now = prov_probe_state(env, sim->uri);
+	assert_string_equal(prov_jstr(se->res, "failed_step"), "smoke");
+	assert_string_equal(prov_jstr(se->res, "error"), "config");
+	char *state_now = prov_probe_state(se->env, sim->uri);
 	assert_non_null(state_now);
 	assert_string_not_equal(state_now, "committed");
 	free(state_now);

@@ -153,7 +153,7 @@ test_wrong_subject_is_refused(void **state)
 
 /* protocol.md 8.5: a device's crypto library may pick another string
  * type (UTF8String for C, PrintableString for CN) than the station's
- * dn_parse; names compare as RFC 5280 says, so the CSR passes. */
+ * dn_parse; the string type does not count, so the CSR passes. */
 static void
 test_other_string_types_pass(void **state)
 {
@@ -185,6 +185,26 @@ test_other_string_types_pass(void **state)
 	free(der);
 	X509_NAME_free(name);
 	X509_REQ_free(req);
+}
+
+/* Case and spaces count, unlike RFC 5280's caseless match
+ * (X509_NAME_cmp): "sn0001" may be another device's serial. */
+static void
+test_subject_differing_in_case_or_spaces_is_refused(void **state)
+{
+	static const char *const near[] = {
+		"C=US,O=Example-Org,OU=IoT-Device,CN=sn0001",
+		"C=US,O=EXAMPLE-ORG,OU=IoT-Device,CN=SN0001",
+		"C=US,O=Example-Org,OU=IoT  Device,CN=SN0001",
+		"C=US,O=Example-Org,OU=IoT-Device,CN=SN0001 ",
+	};
+
+	for (size_t i = 0; i < sizeof near / sizeof near[0]; i++)
+		assert_string_equal(run_spec(*state,
+					(struct pki_csr_spec){ .subject =
+								   near[i],
+					    .san = SAN }),
+		    "csr.subject");
 }
 
 static void
@@ -474,6 +494,8 @@ main(void)
 		cmocka_unit_test(test_csr_with_foreign_key_is_key_mismatch),
 		cmocka_unit_test(test_wrong_subject_is_refused),
 		cmocka_unit_test(test_other_string_types_pass),
+		cmocka_unit_test(
+		    test_subject_differing_in_case_or_spaces_is_refused),
 		cmocka_unit_test(test_subject_with_extra_attribute_is_refused),
 		cmocka_unit_test(test_extra_san_is_refused),
 		cmocka_unit_test(test_missing_san_is_refused),
