@@ -150,7 +150,7 @@ request_abort(struct loop *lp)
 	}
 	s->abort_asked = 1;
 	ui_model_message(m, 1,
-	    "%s: aborting: the run stops when its current step ends", s->label);
+	    "%s: aborting: the run stops now", s->label);
 }
 
 /* While an overlay (help, detail) is open: F1 and Esc close it; any

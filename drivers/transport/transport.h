@@ -97,6 +97,16 @@ st_err transport_check(const char *uri, char **cause);
  * ST_E_UNSUPPORTED when the URI offers no switch. */
 st_err transport_set_baud(struct transport *t, unsigned baud, char **cause);
 
+/*
+ * `inner` (owned from here) behind a transport whose reads and writes end
+ * with ST_E_ABORTED ("aborted by operator") soon after cancelled(ctx)
+ * turns nonzero: a read waits in slices of 100 ms and asks between them.
+ * The URI, description and rates are the inner transport's; a baud
+ * switch goes to it.  For the operator's abort key (line_abort).
+ */
+struct transport *transport_cancellable(struct transport *inner,
+    int (*cancelled)(void *ctx), void *ctx);
+
 /* Helpers for implementations. */
 void transport_init(struct transport *t, const struct transport_ops *ops,
     const char *scheme, const char *spec);

@@ -81,8 +81,10 @@ st_err line_locate_start(struct line *l, const struct line_job *job,
  * The operator's abort key: end the job running on `slot` as a FAIL
  * "aborted by operator" (ST_E_ABORTED), recorded in the ledger like any
  * FAIL (provision_request.aborted): the run stops before its next step,
- * a step already running ends first (at the latest at its deadline), and
- * a certificate already issued is settled as for any FAIL.  ST_E_NOTFOUND
+ * a step waiting on the device ends within 100 ms (its transport is
+ * transport_cancellable), a step waiting on the CA or the broker ends
+ * first (at the latest at its deadline), and a certificate already
+ * issued is settled as for any FAIL.  ST_E_NOTFOUND
  * for an unknown slot, ST_E_STATE when the slot runs nothing.
  */
 st_err line_abort(struct line *l, unsigned slot, char **cause);

@@ -28,6 +28,11 @@ step_connect(struct run *r)
 
 	if (err)
 		return err;
+	/* The abort key ends a step that waits on the device at once, not
+	 * at the step's deadline (a device hung in KEYGEN: 30 s). */
+	if (r->req->aborted != NULL)
+		t = transport_cancellable(t, r->req->aborted,
+		    r->req->aborted_ctx);
 	r->dialect = d;
 	err = d->connect(r, t);
 	if (err)

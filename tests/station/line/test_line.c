@@ -39,6 +39,7 @@ struct tl {
 	/* lone scans: order of the routed event and of RUN_START per slot
 	 * (slot < 8), and the last refusal (an INFO on slot 0) */
 	unsigned seq, routed_at[8], started_at[8];
+	int in_keygen[8]; /* the slot's run started its keygen step */
 	char refusal[256];
 	struct sim_result got[MAX_RESULTS];
 	size_t n_got;
@@ -55,6 +56,11 @@ on_event(void *ctx, const struct station_event *ev)
 		t->routed_at[ev->slot] = ++t->seq;
 	if (ev->kind == EVENT_RUN_START && ev->slot > 0 && ev->slot < 8)
 		t->started_at[ev->slot] = ++t->seq;
+	if (ev->kind == EVENT_STEP_START && ev->step == STEP_KEYGEN &&
+	    ev->slot > 0 && ev->slot < 8) {
+		t->in_keygen[ev->slot] = 1;
+		pthread_cond_broadcast(&t->cv);
+	}
 	if (ev->kind == EVENT_INFO && ev->info == EVENT_INFO_REFUSED &&
 	    ev->slot == 0 && ev->err != ST_OK) {
 		snprintf(t->refusal, sizeof t->refusal, "%s", ev->text);
@@ -86,15 +92,17 @@ on_result(void *ctx, const struct station_event *ev)
 	pthread_mutex_unlock(&t->mu);
 }
 
+/* A line of `n` devsims whose steps have `step_ms` each. */
 static struct tl *
-tl_start(size_t n, const char *prefix, const struct sim_slot_opts *opts)
+tl_start_ms(size_t n, const char *prefix, const struct sim_slot_opts *opts,
+    int step_ms)
 {
 	struct tl *t = xcalloc(1, sizeof *t);
 	char *cause = NULL;
 
 	pthread_mutex_init(&t->mu, NULL);
 	pthread_cond_init(&t->cv, NULL);
-	t->sim = sim_line_start(n, prefix, 1000, opts);
+	t->sim = sim_line_start(n, prefix, step_ms, opts);
 	if (station_open(&(struct station_opts){ .config_path =
 						     t->sim->config_path },
 		&t->st, &cause) != ST_OK)
@@ -104,6 +112,12 @@ tl_start(size_t n, const char *prefix, const struct sim_slot_opts *opts)
 	event_bus_add(&t->bus, on_event, t);
 	event_bus_add(&t->bus, on_result, t);
 	return t;
+}
+
+static struct tl *
+tl_start(size_t n, const char *prefix, const struct sim_slot_opts *opts)
+{
+	return tl_start_ms(n, prefix, opts, 1000);
 }
 
 static void
@@ -547,12 +561,43 @@ test_abort_ends_the_run_as_a_recorded_fail(void **state)
 	free(hook);
 }
 
+/* The abort key during a step that waits on the device: a device silent
+ * from KEYGEN on, under a step deadline of ten minutes.  The run ends
+ * "aborted by operator during step keygen" once the key is pressed (the
+ * transport asks between 100 ms slices), not at the deadline: without
+ * that this test would wait the ten minutes out. */
+static void
+test_abort_ends_a_step_hung_on_the_device(void **state)
+{
+	(void)state;
+	const char *silent[] = { "--fault", "silent-at=KEYGEN", NULL };
+	struct sim_slot_opts opts[1] = { { .devsim_args = silent } };
+	struct tl *t = tl_start_ms(1, "LINE-HA", opts, 600000);
+	const struct sim_result *g;
+
+	tl_line(t);
+	submit(t, 1, t->sim->serials[0]);
+	pthread_mutex_lock(&t->mu);
+	while (!t->in_keygen[1])
+		pthread_cond_wait(&t->cv, &t->mu);
+	pthread_mutex_unlock(&t->mu);
+	assert_int_equal(line_abort(t->line, 1, NULL), ST_OK);
+	line_wait_idle(t->line);
+	g = got_for(t, 1);
+	assert_false(g->pass);
+	assert_int_equal(g->err, ST_E_ABORTED);
+	assert_int_equal(g->failed_step, STEP_KEYGEN);
+	assert_non_null(strstr(g->reason, "aborted by operator"));
+	tl_stop(t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_four_slots_pass_concurrently),
 		cmocka_unit_test(test_abort_ends_the_run_as_a_recorded_fail),
+		cmocka_unit_test(test_abort_ends_a_step_hung_on_the_device),
 		cmocka_unit_test(
 		    test_two_slots_one_serial_one_fails_at_the_reservation),
 		cmocka_unit_test(test_hung_device_does_not_stop_other_slots),
