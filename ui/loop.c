@@ -149,8 +149,7 @@ request_abort(struct loop *lp)
 		return;
 	}
 	s->abort_asked = 1;
-	ui_model_message(m, 1,
-	    "%s: aborting: the run stops now", s->label);
+	ui_model_message(m, 1, "%s: aborting: the run stops now", s->label);
 }
 
 /* While an overlay (help, detail) is open: F1 and Esc close it; any
