@@ -32,6 +32,7 @@
 #include "tests/support/dev_session.h"
 #include "tests/support/devsim_proc.h"
 #include "tests/support/pki.h"
+#include "tests/support/proc.h"
 
 static struct client *
 start_and_hello(const char *const *args, struct dev_info *info)
@@ -383,7 +384,7 @@ calls_through_noise(const char *fault)
 	char *cause = NULL;
 
 	client_opts_default(&o);
-	o.reply_timeout_ms = 150;
+	o.reply_timeout_ms = test_ms(150);
 	o.retries = 12;
 	dev_session_start(args);
 	dev_session_connect(&o);
