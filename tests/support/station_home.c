@@ -77,10 +77,16 @@ stretch_step_timeout(const char *extra)
 	long ms;
 
 	if (key == NULL) {
+		size_t len = strlen(extra);
+
 		if (test_ms(DEFAULT_STEP_MS) == DEFAULT_STEP_MS)
 			return xstrdup(extra);
-		return xasprintf("step_timeout_ms = %d\n%s",
-		    test_ms(DEFAULT_STEP_MS), extra);
+		/* On the blank line that follows `extra` in the file when
+		 * it is empty or ends its lines, so that the lines after it
+		 * keep their numbers in the station's messages. */
+		return xasprintf("%s%sstep_timeout_ms = %d", extra,
+		    len == 0 || extra[len - 1] == '\n' ? "" : "\n",
+		    test_ms(DEFAULT_STEP_MS));
 	}
 	v = key + strlen("step_timeout_ms");
 	v += strspn(v, " \t");
