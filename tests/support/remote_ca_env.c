@@ -73,23 +73,21 @@ rca_ca_section(struct rca_env *r, const char *backend, const char *fmt, ...)
 {
 	va_list ap;
 	char *rest, *timeout, *out;
-	size_t len;
 
 	va_start(ap, fmt);
 	rest = xvasprintf(fmt, ap);
 	va_end(ap);
 	/* The HTTP timeout stretched like every other limit (proc.h) unless
-	 * the test sets its own. */
-	len = strlen(rest);
+	 * the test sets its own; in the [ca] lines, before the test's text
+	 * (which may go on with other sections). */
 	if (strstr(rest, "timeout_ms") != NULL ||
 	    test_ms(HTTP_TIMEOUT_DEFAULT_MS) == HTTP_TIMEOUT_DEFAULT_MS)
 		timeout = xstrdup("");
 	else
-		timeout = xasprintf("%stimeout_ms = %d\n",
-		    len > 0 && rest[len - 1] != '\n' ? "\n" : "",
+		timeout = xasprintf("timeout_ms = %d\n",
 		    test_ms(HTTP_TIMEOUT_DEFAULT_MS));
 	out = xasprintf("[ca]\nbackend = %s\nca_bundle = %s\nroot = %s\n%s%s",
-	    backend, r->pki->root_pem, r->pki->root_pem, rest, timeout);
+	    backend, r->pki->root_pem, r->pki->root_pem, timeout, rest);
 	free(rest);
 	free(timeout);
 	return out;
