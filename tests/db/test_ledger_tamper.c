@@ -20,11 +20,117 @@
 #include "tests/db/ledger_fixture.h"
 #include "tests/support/proc.h"
 
+/* The rows an attack aims at (their ids are known once setup ran). */
+enum aim {
+	AIM_NONE,
+	AIM_CERT,	/* certificate of run a, revoked */
+	AIM_CERT_EVENT, /* its 'orphaned' event (the third of its history) */
+	AIM_RUN_EVENT,	/* an event of run b */
+	AIM_RUN_B,
+	AIM_RUN_C, /* the newest run */
+	AIM_COUNT
+};
+
+/*
+ * One attack on a copy of the ledger: the SQL run through a raw
+ * connection with every trigger dropped (`%1$lld` in it is the aimed
+ * row's id), and what `ledger_verify` must report: the problem, the
+ * table and the row.  For an attack on the keyed chain itself
+ * (`entry` > 0), table and row are those of chain entry `entry`.
+ */
+struct tamper {
+	const char *name;
+	const char *sql;
+	enum aim aim;
+	enum ledger_problem problem;
+	const char *table; /* NULL: chain entry `entry`'s table */
+	const char *row;   /* NULL: the aimed id, or the entry's row key */
+	int entry;
+};
+
+static const struct tamper tampers[] = {
+	/* The revoked certificate made live again, with its newest event
+	 * too. */
+	{ "test_revoked_certificate_made_verified",
+	    "UPDATE certificates SET status = 'verified', revoke_reason ="
+	    " NULL WHERE id = %1$lld;"
+	    "UPDATE cert_events SET status = 'verified' WHERE id = (SELECT"
+	    " max(id) FROM cert_events WHERE cert_id = %1$lld);",
+	    AIM_CERT, LEDGER_EDITED, "certificates", NULL, 0 },
+	{ "test_certificate_pem_swapped",
+	    "UPDATE certificates SET pem = (SELECT pem FROM certificates"
+	    " WHERE serial_hex = 'b1') || 'x' WHERE id = %1$lld;",
+	    AIM_CERT, LEDGER_EDITED, "certificates", NULL, 0 },
+	{ "test_certificate_fingerprint_swapped",
+	    "UPDATE certificates SET fingerprint_sha256 = 'ffff' ||"
+	    " substr(fingerprint_sha256, 5) WHERE id = %1$lld;",
+	    AIM_CERT, LEDGER_EDITED, "certificates", NULL, 0 },
+	{ "test_certificate_deleted",
+	    "DELETE FROM certificates WHERE id = %1$lld;", AIM_CERT,
+	    LEDGER_DELETED, "certificates", NULL, 0 },
+	/* A certificate's history rewritten: its 'orphaned' event said
+	 * otherwise. */
+	{ "test_certificate_event_edited",
+	    "UPDATE cert_events SET note = 'all fine' WHERE id = %1$lld;",
+	    AIM_CERT_EVENT, LEDGER_EDITED, "cert_events", NULL, 0 },
+	{ "test_run_event_edited",
+	    "UPDATE run_events SET detail = 'ok' WHERE id = %1$lld;",
+	    AIM_RUN_EVENT, LEDGER_EDITED, "run_events", NULL, 0 },
+	{ "test_run_event_deleted", "DELETE FROM run_events WHERE id = %1$lld;",
+	    AIM_RUN_EVENT, LEDGER_DELETED, "run_events", NULL, 0 },
+	{ "test_device_edited",
+	    "UPDATE devices SET fw_version = '9.9.9' WHERE serial = 'SN-B';",
+	    AIM_NONE, LEDGER_EDITED, "devices", "SN-B", 0 },
+	/* The watermark moved back: the next export would deliver runs
+	 * again (or, moved forward, never deliver some). */
+	{ "test_exports_watermark_moved",
+	    "UPDATE exports SET to_chain_seq = 0;", AIM_NONE, LEDGER_EDITED,
+	    "exports", "1", 0 },
+	/* A column outside the run chain's row hash (the CA request's
+	 * key). */
+	{ "test_unhashed_run_column_edited",
+	    "UPDATE runs SET ca_key_sha256 = 'ff' || substr(ca_key_sha256, 3)"
+	    " WHERE id = %1$lld;",
+	    AIM_RUN_B, LEDGER_EDITED, "runs", NULL, 0 },
+	/* A run slipped in as still running (outside the run chain). */
+	{ "test_run_inserted",
+	    "INSERT INTO runs (id, station_id, slot, device_uri, started_at)"
+	    " VALUES (99, 'st-01', 0, 'tcp:x:1', 1);",
+	    AIM_NONE, LEDGER_UNCHAINED, "runs", "99", 0 },
+	/* Entries reordered: each MAC covers the one before, so the entry
+	 * now at position 5 (the old 6th) is named. */
+	{ "test_chain_entries_reordered",
+	    "UPDATE chain_log SET seq = -1 WHERE seq = 5;"
+	    "UPDATE chain_log SET seq = 5 WHERE seq = 6;"
+	    "UPDATE chain_log SET seq = 6 WHERE seq = -1;",
+	    AIM_NONE, LEDGER_FORGED, NULL, NULL, 6 },
+	/* An entry's digest replaced to fit an edited row: it then lacks
+	 * the key's MAC. */
+	{ "test_chain_entry_rewritten",
+	    "UPDATE chain_log SET digest = '" FP "' WHERE seq = 7;", AIM_NONE,
+	    LEDGER_FORGED, NULL, NULL, 7 },
+	/* The newest run deleted with everything it wrote, chain_head
+	 * rewound to the run before: the keyed chain still names what was
+	 * there. */
+	{ "test_newest_run_deleted_and_head_rewound",
+	    "DELETE FROM cert_events WHERE cert_id IN (SELECT id FROM"
+	    " certificates WHERE run_id = %1$lld);"
+	    "DELETE FROM certificates WHERE run_id = %1$lld;"
+	    "DELETE FROM run_events WHERE run_id = %1$lld;"
+	    "DELETE FROM devices WHERE serial = 'SN-C';"
+	    "DELETE FROM runs WHERE id = %1$lld;"
+	    "UPDATE chain_head SET seq = 2, hash = (SELECT row_hash FROM runs"
+	    " WHERE chain_seq = 2);",
+	    AIM_RUN_C, LEDGER_DELETED, "runs", NULL, 0 },
+};
+
+#define N_TAMPERS (sizeof tampers / sizeof tampers[0])
+
 /* What setup built, for the attacks to aim at. */
 struct world {
 	int64_t run_a, run_b, run_c; /* finished runs; c is the newest */
-	int64_t cert_revoked_id;     /* certificate of run a, revoked */
-	int64_t event_id;	     /* an event of run b */
+	int64_t aim[AIM_COUNT];	     /* ids of the aimed rows */
+	const struct tamper *tamper; /* the attack of this test, or NULL */
 	char *manifest;		     /* the export's manifest (owned) */
 };
 
@@ -107,8 +213,10 @@ setup(void **state)
 	struct export_request req = { .station_id = "st-01", .since_last = 1 };
 	struct export_result res = { 0 };
 	struct fixture *f;
-	char *out;
+	char *out, *sql;
 
+	/* The attack a table-driven test is to make (its initial state). */
+	w.tamper = *state;
 	if (fixture_setup(state) != 0)
 		return -1;
 	f = *state;
@@ -124,16 +232,19 @@ setup(void **state)
 	w.run_c = full_run(f->l, 2, "SN-C", "c1", "verified");
 	ledger_close(f->l);
 	f->l = NULL;
-	w.cert_revoked_id = one_int(f->path,
+	w.aim[AIM_RUN_B] = w.run_b;
+	w.aim[AIM_RUN_C] = w.run_c;
+	w.aim[AIM_CERT] = one_int(f->path,
 	    "SELECT id FROM certificates WHERE serial_hex = 'a1'");
-	{
-		char *sql = xasprintf("SELECT max(id) FROM run_events"
-				      " WHERE run_id = %lld",
-		    (long long)w.run_b);
-
-		w.event_id = one_int(f->path, sql);
-		free(sql);
-	}
+	sql = xasprintf("SELECT min(id) + 2 FROM cert_events WHERE cert_id ="
+			" %lld",
+	    (long long)w.aim[AIM_CERT]);
+	w.aim[AIM_CERT_EVENT] = one_int(f->path, sql);
+	free(sql);
+	sql = xasprintf("SELECT max(id) FROM run_events WHERE run_id = %lld",
+	    (long long)w.run_b);
+	w.aim[AIM_RUN_EVENT] = one_int(f->path, sql);
+	free(sql);
 	return 0;
 }
 
@@ -194,12 +305,6 @@ attack(struct fixture *f, const char *sql, enum ledger_problem p,
 	free(copy);
 }
 
-static char *
-id_text(int64_t id)
-{
-	return xasprintf("%lld", (long long)id);
-}
-
 static void
 test_honest_ledger_passes(void **state)
 {
@@ -218,151 +323,6 @@ test_honest_ledger_passes(void **state)
 	ledger_close(l);
 	unlink(copy);
 	free(copy);
-}
-
-/* The revoked certificate made live again, with its newest event too. */
-static void
-test_revoked_certificate_made_verified(void **state)
-{
-	char *sql = xasprintf(
-	    "UPDATE certificates SET status = 'verified', revoke_reason ="
-	    " NULL WHERE id = %lld;"
-	    "UPDATE cert_events SET status = 'verified' WHERE id = (SELECT"
-	    " max(id) FROM cert_events WHERE cert_id = %lld);",
-	    (long long)w.cert_revoked_id, (long long)w.cert_revoked_id);
-	char *row = id_text(w.cert_revoked_id);
-
-	attack(*state, sql, LEDGER_EDITED, "certificates", row);
-	free(sql);
-	free(row);
-}
-
-static void
-test_certificate_pem_swapped(void **state)
-{
-	char *sql = xasprintf("UPDATE certificates SET pem = (SELECT pem FROM"
-			      " certificates WHERE serial_hex = 'b1') || 'x'"
-			      " WHERE id = %lld;",
-	    (long long)w.cert_revoked_id);
-	char *row = id_text(w.cert_revoked_id);
-
-	attack(*state, sql, LEDGER_EDITED, "certificates", row);
-	free(sql);
-	free(row);
-}
-
-static void
-test_certificate_fingerprint_swapped(void **state)
-{
-	char *sql = xasprintf("UPDATE certificates SET fingerprint_sha256 ="
-			      " 'ffff' || substr(fingerprint_sha256, 5)"
-			      " WHERE id = %lld;",
-	    (long long)w.cert_revoked_id);
-	char *row = id_text(w.cert_revoked_id);
-
-	attack(*state, sql, LEDGER_EDITED, "certificates", row);
-	free(sql);
-	free(row);
-}
-
-static void
-test_certificate_deleted(void **state)
-{
-	char *sql = xasprintf("DELETE FROM certificates WHERE id = %lld;",
-	    (long long)w.cert_revoked_id);
-	char *row = id_text(w.cert_revoked_id);
-
-	attack(*state, sql, LEDGER_DELETED, "certificates", row);
-	free(sql);
-	free(row);
-}
-
-/* A certificate's history rewritten: its 'orphaned' event said
- * otherwise. */
-static void
-test_certificate_event_edited(void **state)
-{
-	int64_t ev;
-	char *sql, *row;
-
-	sql = xasprintf("SELECT min(id) + 2 FROM cert_events WHERE cert_id ="
-			" %lld",
-	    (long long)w.cert_revoked_id);
-	ev = one_int(((struct fixture *)*state)->path, sql);
-	free(sql);
-	sql = xasprintf("UPDATE cert_events SET note = 'all fine' WHERE id ="
-			" %lld;",
-	    (long long)ev);
-	row = id_text(ev);
-	attack(*state, sql, LEDGER_EDITED, "cert_events", row);
-	free(sql);
-	free(row);
-}
-
-static void
-test_run_event_edited(void **state)
-{
-	char *sql = xasprintf("UPDATE run_events SET detail = 'ok' WHERE id ="
-			      " %lld;",
-	    (long long)w.event_id);
-	char *row = id_text(w.event_id);
-
-	attack(*state, sql, LEDGER_EDITED, "run_events", row);
-	free(sql);
-	free(row);
-}
-
-static void
-test_run_event_deleted(void **state)
-{
-	char *sql = xasprintf("DELETE FROM run_events WHERE id = %lld;",
-	    (long long)w.event_id);
-	char *row = id_text(w.event_id);
-
-	attack(*state, sql, LEDGER_DELETED, "run_events", row);
-	free(sql);
-	free(row);
-}
-
-static void
-test_device_edited(void **state)
-{
-	attack(*state,
-	    "UPDATE devices SET fw_version = '9.9.9' WHERE serial = 'SN-B';",
-	    LEDGER_EDITED, "devices", "SN-B");
-}
-
-/* The watermark moved back: the next export would deliver runs again
- * (or, moved forward, never deliver some). */
-static void
-test_exports_watermark_moved(void **state)
-{
-	attack(*state, "UPDATE exports SET to_chain_seq = 0;", LEDGER_EDITED,
-	    "exports", "1");
-}
-
-/* A column outside the run chain's row hash (the CA request's key). */
-static void
-test_unhashed_run_column_edited(void **state)
-{
-	char *sql = xasprintf("UPDATE runs SET ca_key_sha256 = 'ff' ||"
-			      " substr(ca_key_sha256, 3) WHERE id = %lld;",
-	    (long long)w.run_b);
-	char *row = id_text(w.run_b);
-
-	attack(*state, sql, LEDGER_EDITED, "runs", row);
-	free(sql);
-	free(row);
-}
-
-/* A run slipped in as still running (outside the run chain). */
-static void
-test_run_inserted(void **state)
-{
-	attack(*state,
-	    "INSERT INTO runs (id, station_id, slot, device_uri, started_at)"
-	    " VALUES (99, 'st-01', 0, 'tcp:x:1', 1);",
-	    LEDGER_UNCHAINED, "runs", "99");
 }
 
 /* Table and row of keyed chain entry `seq` (caller frees both). */
@@ -385,37 +345,26 @@ entry_at(const char *path, int seq, char **tbl, char **key)
 	sqlite3_close(db);
 }
 
-/* Entries reordered: each MAC covers the one before, so the entry now
- * at position 5 (the old 6th) is named. */
+/* One attack of the table (the test's initial state, kept by setup). */
 static void
-test_chain_entries_reordered(void **state)
+test_tamper(void **state)
 {
 	struct fixture *f = *state;
-	char *tbl, *key;
+	const struct tamper *t = w.tamper;
+	long long id = (long long)w.aim[t->aim];
+	char *sql = xasprintf(t->sql, id);
+	char *table, *row;
 
-	entry_at(f->path, 6, &tbl, &key);
-	attack(f,
-	    "UPDATE chain_log SET seq = -1 WHERE seq = 5;"
-	    "UPDATE chain_log SET seq = 5 WHERE seq = 6;"
-	    "UPDATE chain_log SET seq = 6 WHERE seq = -1;",
-	    LEDGER_FORGED, tbl, key);
-	free(tbl);
-	free(key);
-}
-
-/* An entry's digest replaced to fit an edited row: it then lacks the
- * key's MAC. */
-static void
-test_chain_entry_rewritten(void **state)
-{
-	struct fixture *f = *state;
-	char *tbl, *key;
-
-	entry_at(f->path, 7, &tbl, &key);
-	attack(f, "UPDATE chain_log SET digest = '" FP "' WHERE seq = 7;",
-	    LEDGER_FORGED, tbl, key);
-	free(tbl);
-	free(key);
+	if (t->entry > 0)
+		entry_at(f->path, t->entry, &table, &row);
+	else {
+		table = xstrdup(t->table);
+		row = t->row ? xstrdup(t->row) : xasprintf("%lld", id);
+	}
+	attack(f, sql, t->problem, table, row);
+	free(sql);
+	free(table);
+	free(row);
 }
 
 /* The whole keyed chain rebuilt with the attacker's own key: the
@@ -450,28 +399,6 @@ test_chain_resealed_with_another_key(void **state)
 	free(copy);
 	free(other);
 	free(other_key);
-}
-
-/* The newest run deleted with everything it wrote, chain_head rewound
- * to the run before: the keyed chain still names what was there. */
-static void
-test_newest_run_deleted_and_head_rewound(void **state)
-{
-	char *sql = xasprintf(
-	    "DELETE FROM cert_events WHERE cert_id IN (SELECT id FROM"
-	    " certificates WHERE run_id = %1$lld);"
-	    "DELETE FROM certificates WHERE run_id = %1$lld;"
-	    "DELETE FROM run_events WHERE run_id = %1$lld;"
-	    "DELETE FROM devices WHERE serial = 'SN-C';"
-	    "DELETE FROM runs WHERE id = %1$lld;"
-	    "UPDATE chain_head SET seq = 2, hash = (SELECT row_hash FROM runs"
-	    " WHERE chain_seq = 2);",
-	    (long long)w.run_c);
-	char *row = id_text(w.run_c);
-
-	attack(*state, sql, LEDGER_DELETED, "runs", row);
-	free(sql);
-	free(row);
 }
 
 /* `station ledger verify [--checkpoint M]` on a ledger home; its exit
@@ -724,30 +651,29 @@ test_malformed_checkpoint_is_refused(void **state)
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-		T(test_honest_ledger_passes),
-		T(test_revoked_certificate_made_verified),
-		T(test_certificate_pem_swapped),
-		T(test_certificate_fingerprint_swapped),
-		T(test_certificate_deleted),
-		T(test_certificate_event_edited),
-		T(test_run_event_edited),
-		T(test_run_event_deleted),
-		T(test_device_edited),
-		T(test_exports_watermark_moved),
-		T(test_unhashed_run_column_edited),
-		T(test_run_inserted),
-		T(test_chain_entries_reordered),
-		T(test_chain_entry_rewritten),
+	const struct CMUnitTest others[] = {
 		T(test_chain_resealed_with_another_key),
-		T(test_newest_run_deleted_and_head_rewound),
 		T(test_rewound_ledger_fails_against_the_checkpoint),
 		T(test_malformed_checkpoint_is_refused),
 		T(test_key_file_from_the_configuration),
 		T(test_init_key_makes_the_configured_key_once),
-#undef T
 	};
+	struct CMUnitTest
+	    tests[1 + N_TAMPERS + sizeof others / sizeof others[0]] = {
+		    T(test_honest_ledger_passes),
+	    };
+#undef T
+	size_t n = 1;
 
+	/* One test per attack of the table, each on a fresh ledger. */
+	for (size_t i = 0; i < N_TAMPERS; i++)
+		tests[n++] = (struct CMUnitTest){ .name = tampers[i].name,
+			.test_func = test_tamper,
+			.setup_func = setup,
+			.teardown_func = teardown,
+			.initial_state = (void *)&tampers[i] };
+	for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+		tests[n++] = others[i];
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "tests/support/loopback.h"
+#include "tests/support/proc.h"
 #include "tests/support/scratch.h"
+#include "station/util/clock.h"
 #include "station/util/xalloc.h"
 
 int
@@ -136,6 +138,7 @@ cfssl_serve_start(struct cfssl_serve *c, const char *dir,
 {
 	char port[16];
 	char *config, *log, *db_config = NULL;
+	struct deadline dl;
 	/* Keys are hex, as CFSSL expects. */
 	char *text = xasprintf(
 	    "{\"signing\": {"
@@ -176,8 +179,10 @@ cfssl_serve_start(struct cfssl_serve *c, const char *dir,
 		    db_config, (char *)NULL);
 		_exit(127);
 	}
-	/* Bounded wait until it listens. */
-	for (int i = 0; i < 200 && !loopback_listening(c->port); i++)
+	/* Bounded wait until it listens (a Go program: never traced by
+	 * valgrind, but slow to start on a loaded machine). */
+	dl = deadline_in(test_ms(10000));
+	while (!loopback_listening(c->port) && !deadline_passed(dl))
 		poll(NULL, 0, 50);
 	free(text);
 	free(config);

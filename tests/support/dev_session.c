@@ -12,6 +12,7 @@
 #include "drivers/proto/proto.h"
 #include "drivers/proto/tlv.h"
 #include "drivers/transport/transport.h"
+#include "tests/support/proc.h"
 #include "station/util/clock.h"
 
 struct dev_session ds;
@@ -40,14 +41,15 @@ dev_session_connect(const struct client_opts *opts)
 	struct client_opts slow;
 	char *cause = NULL;
 
-	if (transport_open(ds.sim->uri, deadline_in(5000), &t, &cause))
+	if (transport_open(ds.sim->uri, deadline_in(test_ms(5000)), &t, &cause))
 		fail_msg("connecting to %s: %s", ds.sim->uri, cause);
 	/* Under valgrind (make valgrind sets STATION_TEST_SLOW) devsim's
 	 * RSA key generation can outlast the default KEYGEN timeout. */
-	if (opts == NULL && getenv("STATION_TEST_SLOW") != NULL) {
+	if (opts == NULL) {
 		client_opts_default(&slow);
-		slow.keygen_timeout_ms *= 8;
-		slow.crypto_timeout_ms *= 8;
+		slow.reply_timeout_ms = test_ms(slow.reply_timeout_ms);
+		slow.keygen_timeout_ms = test_ms(slow.keygen_timeout_ms);
+		slow.crypto_timeout_ms = test_ms(slow.crypto_timeout_ms);
 		opts = &slow;
 	}
 	ds.cli = client_new(t, opts);

@@ -24,9 +24,9 @@ int dev_session_teardown(void **state);
 void dev_session_start(const char *const *args);
 
 /*
- * Connect a client to ds.sim with `opts` (NULL: the defaults, with the
- * KEYGEN and crypto timeouts x8 when STATION_TEST_SLOW is set, as under
- * valgrind); kept in ds.cli and returned.
+ * Connect a client to ds.sim with `opts` (NULL: the defaults, every
+ * reply timeout stretched by test_ms, proc.h); kept in ds.cli and
+ * returned.
  */
 struct client *dev_session_connect(const struct client_opts *opts);
 

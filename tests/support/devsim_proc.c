@@ -27,6 +27,7 @@ struct devsim_proc *
 devsim_proc_start(const char *const *args)
 {
 	const char *argv[64];
+	char life[16];
 	size_t n = 0;
 	int fd = -1;
 
@@ -36,8 +37,11 @@ devsim_proc_start(const char *const *args)
 		argv[n++] = "tcp:127.0.0.1:0";
 	}
 	if (!has_arg(args, "--lifetime")) {
+		/* Seconds: a guard that stops devsim should the test die,
+		 * stretched like every limit (test_ms). */
+		snprintf(life, sizeof life, "%d", test_ms(120));
 		argv[n++] = "--lifetime";
-		argv[n++] = "120";
+		argv[n++] = life;
 	}
 	for (size_t i = 0; args && args[i] && n < 63; i++)
 		argv[n++] = args[i];

@@ -16,10 +16,11 @@
 #include <unistd.h>
 
 #include "station/util/xalloc.h"
+#include "tests/support/proc.h"
 
 #define HITS_MAX 16
 #define REQ_MAX 8192
-#define IO_MS 2000 /* a client that stalls is dropped after this */
+#define IO_MS 2000 /* a client that stalls is dropped after this (test_ms) */
 
 struct http_files {
 	char *dir;
@@ -79,7 +80,7 @@ read_head(int fd, char *buf, size_t cap)
 	struct pollfd p = { fd, POLLIN, 0 };
 
 	while (len + 1 < cap) {
-		if (poll(&p, 1, IO_MS) <= 0)
+		if (poll(&p, 1, test_ms(IO_MS)) <= 0)
 			return -1;
 		n = read(fd, buf + len, cap - 1 - len);
 		if (n <= 0)

@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/support/proc.h"
+
 #define REQ_MAX (256 * 1024)
 
 struct https_server {
@@ -191,7 +193,7 @@ run(void *arg)
 
 	while (!atomic_load(&s->stop)) {
 		struct pollfd p = { s->fd, POLLIN, 0 };
-		struct timeval tv = { 5, 0 };
+		struct timeval tv = { test_ms(5000) / 1000, 0 };
 
 		if (poll(&p, 1, 50) <= 0)
 			continue;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "station/util/clock.h"
+#include "station/util/num.h"
 #include "station/util/xalloc.h"
 
 const char *
@@ -35,6 +37,23 @@ test_env_long(const char *name, long dflt)
 		return dflt;
 	v = strtol(s, &end, 10);
 	return *end == '\0' && v > 0 ? v : dflt;
+}
+
+int
+test_ms(int ms)
+{
+	const char *s = getenv("STATION_TEST_SLOW");
+	long long factor = 20;
+
+	if (s == NULL || *s == '\0')
+		return ms;
+	if (!num_valid(s, 2, 100, &factor))
+		factor = 20;
+	/* A limit stays within INT_MAX ms (24 days): callers pass
+	 * seconds to minutes. */
+	if ((long long)ms * factor > INT_MAX)
+		return INT_MAX;
+	return (int)(ms * factor);
 }
 
 void
@@ -107,7 +126,7 @@ proc_spawn_piped(const char *const *argv, int *rfd)
 char *
 proc_read_line(int fd, int ms)
 {
-	struct deadline dl = deadline_in((uint64_t)ms);
+	struct deadline dl = deadline_in((uint64_t)test_ms(ms));
 	size_t len = 0, cap = 256;
 	char *buf = xmalloc(cap);
 
@@ -141,6 +160,7 @@ proc_wait_ms(pid_t pid, int ms)
 {
 	struct timespec step = { 0, 2 * 1000000L };
 	long waited_us = 0;
+	int limit = test_ms(ms);
 	int status;
 
 	for (;;) {
@@ -150,7 +170,7 @@ proc_wait_ms(pid_t pid, int ms)
 			break;
 		if (r < 0 && errno != EINTR)
 			return -1;
-		if (waited_us / 1000 >= ms) {
+		if (waited_us / 1000 >= limit) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			return -1;
@@ -203,7 +223,7 @@ proc_run(const char *const *argv, const char *home, int limit_ms,
 {
 	int po[2], pe[2];
 	struct sink s[2] = { { .fd = -1 }, { .fd = -1 } };
-	struct deadline dl = deadline_in((uint64_t)limit_ms);
+	struct deadline dl = deadline_in((uint64_t)test_ms(limit_ms));
 	int status;
 
 	memset(o, 0, sizeof *o);

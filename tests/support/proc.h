@@ -16,6 +16,19 @@ const char *test_bin(const char *env, const char *fallback);
  * as SOAK_RUNS), else `dflt`. */
 long test_env_long(const char *name, long dflt);
 
+/*
+ * A time limit of `ms` milliseconds on the station, devsim or a test
+ * server, stretched when the environment variable STATION_TEST_SLOW is
+ * set (`make valgrind` sets it: valgrind runs every traced process 10-50x
+ * slower, more on a loaded machine): multiplied by its value when that
+ * is a whole number from 2 to 100, else by 20.  Every limit a test puts
+ * on something that must finish in time goes through this one function
+ * (the waits below apply it themselves); a limit the test expects to run
+ * out (a device that never answers) need not, as a shorter wait proves
+ * the same thing.
+ */
+int test_ms(int ms);
+
 /* Output of one finished program. */
 struct proc_out {
 	int status; /* exit status, -1 if it did not exit normally */
@@ -29,7 +42,7 @@ void proc_out_clear(struct proc_out *o);
  * Run argv[0] (a path, or a name looked up in PATH) to completion with
  * STATION_HOME = `home` (if not NULL; then also STATION_DEMO=1: a
  * home without --config is a demo station), capturing stdout and stderr,
- * for at most `limit_ms`.  Returns o->status.
+ * for at most `limit_ms` (test_ms-stretched).  Returns o->status.
  */
 int proc_run(const char *const *argv, const char *home, int limit_ms,
     struct proc_out *o);
@@ -51,12 +64,12 @@ int proc_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 pid_t proc_spawn_piped(const char *const *argv, int *rfd);
 
-/* One line (with its '\n') read from `fd` within `ms`; "" on EOF or at
- * the limit.  Caller frees. */
+/* One line (with its '\n') read from `fd` within `ms` (test_ms-stretched);
+ * "" on EOF or at the limit.  Caller frees. */
 char *proc_read_line(int fd, int ms);
 
 /*
- * Wait at most `ms` for `pid`.  Returns its exit code, 128 + signal if a
+ * Wait at most `ms` (test_ms-stretched) for `pid`.  Returns its exit code, 128 + signal if a
  * signal ended it, or -1 if it was still running: then it is killed
  * (SIGKILL) and reaped, and the caller counts a hang.
  */

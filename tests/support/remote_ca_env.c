@@ -18,9 +18,11 @@
 #include <openssl/x509_vfy.h>
 
 #include "db/ledger.h"
+#include "station/ca/http.h"
 #include "station/util/xalloc.h"
 #include "tests/support/ca_test_util.h"
 #include "tests/support/pki.h"
+#include "tests/support/proc.h"
 #include "tests/support/scratch.h"
 #include "tests/support/secret_scan.h"
 
@@ -70,14 +72,24 @@ char *
 rca_ca_section(struct rca_env *r, const char *backend, const char *fmt, ...)
 {
 	va_list ap;
-	char *rest, *out;
+	char *rest, *timeout, *out;
 
 	va_start(ap, fmt);
 	rest = xvasprintf(fmt, ap);
 	va_end(ap);
-	out = xasprintf("[ca]\nbackend = %s\nca_bundle = %s\nroot = %s\n%s",
-	    backend, r->pki->root_pem, r->pki->root_pem, rest);
+	/* The HTTP timeout stretched like every other limit (proc.h) unless
+	 * the test sets its own; in the [ca] lines, before the test's text
+	 * (which may go on with other sections). */
+	if (strstr(rest, "timeout_ms") != NULL ||
+	    test_ms(HTTP_TIMEOUT_DEFAULT_MS) == HTTP_TIMEOUT_DEFAULT_MS)
+		timeout = xstrdup("");
+	else
+		timeout = xasprintf("timeout_ms = %d\n",
+		    test_ms(HTTP_TIMEOUT_DEFAULT_MS));
+	out = xasprintf("[ca]\nbackend = %s\nca_bundle = %s\nroot = %s\n%s%s",
+	    backend, r->pki->root_pem, r->pki->root_pem, timeout, rest);
 	free(rest);
+	free(timeout);
 	return out;
 }
 

@@ -40,7 +40,8 @@ void rca_env_free(struct rca_env *r);
 /* <tmp>/secrets/<name> holding `text`, mode 0600; its path (new). */
 char *rca_secret(struct rca_env *r, const char *name, const char *text);
 /* "[ca]\nbackend = B\nca_bundle = ROOT\nroot = ROOT\n" + the printf
- * text (new string). */
+ * text (new string); under STATION_TEST_SLOW, when the text sets no
+ * timeout_ms, "timeout_ms = test_ms(10000)\n" before it (proc.h). */
 char *rca_ca_section(struct rca_env *r, const char *backend, const char *fmt,
     ...) __attribute__((format(printf, 3, 4)));
 /* Write station.ini (see prov_env_config). */

@@ -18,6 +18,7 @@
 #include "drivers/proto/client.h"
 #include "drivers/transport/transport.h"
 #include "tests/support/pki.h"
+#include "tests/support/proc.h"
 #include "station/util/xalloc.h"
 
 struct station_env *
@@ -145,7 +146,7 @@ device_read_cert(const char *uri, uint8_t **der, size_t *len, int tries)
 	*der = NULL;
 	*len = 0;
 	for (int i = 0; i < tries; i++) {
-		struct deadline dl = deadline_in(5000);
+		struct deadline dl = deadline_in(test_ms(5000));
 		struct transport *t = NULL;
 		struct dev_info info = { 0 };
 		st_err err = transport_open(uri, dl, &t, NULL);

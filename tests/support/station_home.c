@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/support/proc.h"
 #include "tests/support/scratch.h"
 #include "station/ca/local.h"
 #include "station/util/xalloc.h"
@@ -57,6 +58,51 @@ station_home_write(struct station_home *h, const char *name, const char *text)
 	return scratch_write(h->dir, name, text, 0600);
 }
 
+/* The station's default step_timeout_ms and its largest (docs/admin.md). */
+#define DEFAULT_STEP_MS 10000
+#define MAX_STEP_MS 3600000
+
+/*
+ * `extra` with its step_timeout_ms stretched by test_ms (a value that is
+ * not a plain number is kept: a test of the config's refusal), or with
+ * the default's stretch added when it sets none and the tests run slow.
+ * Caller frees.
+ */
+static char *
+stretch_step_timeout(const char *extra)
+{
+	const char *key = strstr(extra, "step_timeout_ms");
+	const char *v;
+	char *end;
+	long ms;
+
+	if (key == NULL) {
+		size_t len = strlen(extra);
+
+		if (test_ms(DEFAULT_STEP_MS) == DEFAULT_STEP_MS)
+			return xstrdup(extra);
+		/* On the blank line that follows `extra` in the file when
+		 * it is empty or ends its lines, so that the lines after it
+		 * keep their numbers in the station's messages. */
+		return xasprintf("%s%sstep_timeout_ms = %d", extra,
+		    len == 0 || extra[len - 1] == '\n' ? "" : "\n",
+		    test_ms(DEFAULT_STEP_MS));
+	}
+	v = key + strlen("step_timeout_ms");
+	v += strspn(v, " \t");
+	if (*v != '=')
+		return xstrdup(extra);
+	v++;
+	v += strspn(v, " \t");
+	ms = strtol(v, &end, 10);
+	if (end == v || (*end != '\n' && *end != '\0') || ms <= 0 ||
+	    ms > MAX_STEP_MS)
+		return xstrdup(extra);
+	ms = test_ms((int)ms);
+	return xasprintf("%.*s%ld%s", (int)(v - extra), extra,
+	    ms < MAX_STEP_MS ? ms : MAX_STEP_MS, end);
+}
+
 void
 station_home_config(struct station_home *h, const char *station_extra,
     const char *rest)
@@ -66,7 +112,7 @@ station_home_config(struct station_home *h, const char *station_extra,
 	 * if any, else in a [ca] of its own at the end, so that the lines
 	 * a test wrote up to there keep their numbers in the station's
 	 * messages. */
-	const char *extra = station_extra ? station_extra : "";
+	char *extra = stretch_step_timeout(station_extra ? station_extra : "");
 	const char *more = rest ? rest : "";
 	const char *ca = strstr(more, "[ca]\n");
 	char *text;
@@ -99,4 +145,5 @@ station_home_config(struct station_home *h, const char *station_extra,
 	}
 	free(root);
 	free(text);
+	free(extra);
 }

@@ -31,6 +31,10 @@ void station_home_free(struct station_home *h);
  * unless `rest` sets allow_test_ca itself: the CA made here is a TEST CA.  Then create the local CA in
  * <home>/ca unless one is there (a station started with a config file
  * refuses to create it).  May be called again to rewrite the config.
+ * A `step_timeout_ms = N` line in `station_extra` is written as
+ * test_ms(N) (proc.h); without one, under STATION_TEST_SLOW, the
+ * station's default 10 s is written stretched: every station a test
+ * starts through this home gets step deadlines that fit valgrind.
  */
 void station_home_config(struct station_home *h, const char *station_extra,
     const char *rest);

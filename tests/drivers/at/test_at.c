@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "tests/support/proc.h"
 #include "drivers/at/at.h"
 #include "station/util/xalloc.h"
 
@@ -40,14 +41,15 @@ link_open(struct link *l)
 	assert_int_equal(listen(s, 1), 0);
 	assert_int_equal(getsockname(s, (struct sockaddr *)&sa, &sl), 0);
 	uri = xasprintf("tcp:127.0.0.1:%d", ntohs(sa.sin_port));
-	assert_int_equal(transport_open(uri, deadline_in(2000), &t, NULL),
+	assert_int_equal(transport_open(uri, deadline_in(test_ms(2000)), &t,
+			     NULL),
 	    ST_OK);
 	l->modem = accept(s, NULL, NULL);
 	assert_true(l->modem >= 0);
 	close(s);
 	free(uri);
 	l->at = at_new(t);
-	at_set_deadline(l->at, deadline_in(2000));
+	at_set_deadline(l->at, deadline_in(test_ms(2000)));
 }
 
 static void
@@ -165,7 +167,7 @@ test_silence_times_out_and_hangup(void **state)
 	cause = NULL;
 	close(l.modem);
 	l.modem = -1;
-	at_set_deadline(l.at, deadline_in(2000));
+	at_set_deadline(l.at, deadline_in(test_ms(2000)));
 	assert_int_equal(at_cmd(l.at, "AT+CFUN?", "+CFUN:", NULL, &cause),
 	    ST_E_HANGUP);
 	free(cause);

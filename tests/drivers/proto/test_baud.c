@@ -26,6 +26,7 @@
 #include "drivers/transport/transport.h"
 #include "tests/support/dev_session.h"
 #include "tests/support/devsim_proc.h"
+#include "tests/support/proc.h"
 #include "tests/support/scratch.h"
 
 /* devsim with `args`; a client on its URI + `query`; HELLO (and the
@@ -43,7 +44,7 @@ hello_with(const char *const *args, const char *query, struct dev_info *info,
 	uri = malloc(n);
 	assert_non_null(uri);
 	snprintf(uri, n, "%s%s", ds.sim->uri, query);
-	if (transport_open(uri, deadline_in(5000), &t, &cause))
+	if (transport_open(uri, deadline_in(test_ms(5000)), &t, &cause))
 		fail_msg("connecting to %s: %s", uri, cause);
 	free(uri);
 	ds.cli = client_new(t, NULL);

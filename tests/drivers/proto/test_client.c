@@ -33,6 +33,7 @@
 #include "tests/support/devsim_proc.h"
 #include "tests/support/pki.h"
 #include "tests/support/script_dev.h"
+#include "tests/support/proc.h"
 
 static struct client *
 start_and_hello(const char *const *args, struct dev_info *info)
@@ -387,7 +388,7 @@ calls_through_noise(const char *fault)
 	char *cause = NULL;
 
 	client_opts_default(&o);
-	o.reply_timeout_ms = 150;
+	o.reply_timeout_ms = test_ms(150);
 	o.retries = 12;
 	dev_session_start(args);
 	dev_session_connect(&o);

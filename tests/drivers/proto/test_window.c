@@ -27,6 +27,7 @@
 #include "station/util/xalloc.h"
 #include "tests/support/dev_session.h"
 #include "tests/support/devsim_proc.h"
+#include "tests/support/proc.h"
 
 /* A transport that passes everything through and records the most
  * frames (trailing delimiters) written without a read in between. */
@@ -100,7 +101,8 @@ connect_counting(const char *const *args, const struct client_opts *o,
 	char *cause = NULL;
 
 	dev_session_start(args);
-	if (transport_open(ds.sim->uri, deadline_in(5000), &inner, &cause))
+	if (transport_open(ds.sim->uri, deadline_in(test_ms(5000)), &inner,
+		&cause))
 		fail_msg("connecting to %s: %s", ds.sim->uri, cause);
 	transport_init(&c->base, &counting_ops, "counting", ds.sim->uri);
 	c->inner = inner;
@@ -226,7 +228,7 @@ windowed_through(const char *fault)
 	struct client_stats st;
 
 	client_opts_default(&o);
-	o.reply_timeout_ms = 150;
+	o.reply_timeout_ms = test_ms(150);
 	o.retries = 12;
 	connect_counting(args, &o, &info);
 	assert_int_equal(info.window, 4);

@@ -27,6 +27,7 @@
 #include "drivers/transport/transport.h"
 #include "drivers/transport/usb.h"
 #include "tests/support/devsim_proc.h"
+#include "tests/support/proc.h"
 #include "tests/support/umockdev_env.h"
 #include "tests/support/usb_model.h"
 
@@ -113,7 +114,8 @@ open_ok(const char *uri)
 {
 	struct transport *t = NULL;
 	char *cause = NULL;
-	st_err err = transport_open(uri, deadline_in(5000), &t, &cause);
+	st_err err =
+	    transport_open(uri, deadline_in(test_ms(5000)), &t, &cause);
 
 	if (err)
 		fail_msg("%s: %s", uri, cause);
@@ -169,8 +171,8 @@ test_selection_ambiguous_and_notfound(void **state)
 	char *cause = NULL;
 
 	(void)state;
-	assert_int_equal(transport_open("usb:cafe:4001", deadline_in(2000), &t,
-			     &cause),
+	assert_int_equal(transport_open("usb:cafe:4001",
+			     deadline_in(test_ms(2000)), &t, &cause),
 	    ST_E_ARG);
 	assert_null(t);
 	assert_non_null(strstr(cause, "ambiguous"));
@@ -178,19 +180,19 @@ test_selection_ambiguous_and_notfound(void **state)
 	assert_non_null(strstr(cause, "1-2 (cafe:4001 SIM-USB-B)"));
 	free(cause);
 	cause = NULL;
-	assert_int_equal(transport_open("usb:cafe:4001:NOPE", deadline_in(2000),
-			     &t, &cause),
+	assert_int_equal(transport_open("usb:cafe:4001:NOPE",
+			     deadline_in(test_ms(2000)), &t, &cause),
 	    ST_E_NOTFOUND);
 	free(cause);
 	cause = NULL;
-	assert_int_equal(transport_open("usb:path=1-7", deadline_in(2000), &t,
-			     &cause),
+	assert_int_equal(transport_open("usb:path=1-7",
+			     deadline_in(test_ms(2000)), &t, &cause),
 	    ST_E_NOTFOUND);
 	free(cause);
 	cause = NULL;
 	/* The hub has no vendor bulk interface. */
-	assert_int_equal(transport_open("usb:path=1-3", deadline_in(2000), &t,
-			     &cause),
+	assert_int_equal(transport_open("usb:path=1-3",
+			     deadline_in(test_ms(2000)), &t, &cause),
 	    ST_E_NOTFOUND);
 	assert_non_null(strstr(cause, "class 0xff"));
 	free(cause);
@@ -209,8 +211,8 @@ test_bad_usb_uris(void **state)
 		struct transport *t = NULL;
 		char *cause = NULL;
 
-		assert_int_equal(transport_open(uris[i], deadline_in(1000), &t,
-				     &cause),
+		assert_int_equal(transport_open(uris[i],
+				     deadline_in(test_ms(1000)), &t, &cause),
 		    ST_E_URI);
 		assert_null(t);
 		free(cause);
@@ -283,7 +285,7 @@ test_silent_device_times_out(void **state)
 
 	assert_non_null(strstr(t->describe, "1-3.2"));
 	assert_int_equal(t->ops->write(t, (const uint8_t *)"\x01\x02\x00", 3,
-			     deadline_in(1000), &cause),
+			     deadline_in(test_ms(1000)), &cause),
 	    ST_OK);
 	assert_int_equal(t->ops->read(t, buf, sizeof buf, &got,
 			     deadline_in(300), &cause),
@@ -327,7 +329,7 @@ test_unplug_mid_transfer_is_hangup(void **state)
 	assert_int_equal(pthread_create(&u.th, NULL, unplug_when_waiting, &u),
 	    0);
 	assert_int_equal(t->ops->read(t, buf, sizeof buf, &got,
-			     deadline_in(30000), &cause),
+			     deadline_in(test_ms(30000)), &cause),
 	    ST_E_HANGUP);
 	pthread_join(u.th, NULL);
 	assert_int_equal(got, 0);
@@ -335,7 +337,7 @@ test_unplug_mid_transfer_is_hangup(void **state)
 	free(cause);
 	cause = NULL;
 	assert_int_equal(t->ops->write(t, (const uint8_t *)"x", 1,
-			     deadline_in(1000), &cause),
+			     deadline_in(test_ms(1000)), &cause),
 	    ST_E_HANGUP);
 	free(cause);
 	transport_close(t);

@@ -204,7 +204,7 @@ issue_leaf(struct fx *fx, const char *name)
 	struct ca_request req = { .csr = csr,
 		.profile = &profile,
 		.device_serial = "SN0001",
-		.deadline = deadline_in(5000) };
+		.deadline = deadline_in(test_ms(5000)) };
 	assert_int_equal(ca_open("local", &s, &ca, &cause), ST_OK);
 	assert_int_equal(ca_sign(ca, &req, &out, &cause), ST_OK);
 	leaf = out.cert;

@@ -103,7 +103,7 @@ sign(struct fx *fx)
 	struct ca_request req = { .csr = fx->csr,
 		.profile = &fx->profile,
 		.device_serial = "SN0001",
-		.deadline = deadline_in(10000) };
+		.deadline = deadline_in(test_ms(10000)) };
 
 	return ca_sign(fx->ca, &req, &fx->issued, &fx->cause);
 }

@@ -17,6 +17,7 @@
 #include "tests/support/ca_test_util.h"
 #include "tests/support/hub_api_server.h"
 #include "tests/support/pki.h"
+#include "tests/support/proc.h"
 #include "tests/support/scratch.h"
 
 #define SUBJECT "C=US,O=Example-Org,CN=SN0001"
@@ -85,10 +86,7 @@ sign(struct fx *fx)
 		.device_serial = "SN0001",
 		.fw_version = "1.2.3",
 		.hw_version = "v2.1",
-		/* Under valgrind (STATION_TEST_SLOW) the first TLS handshake
-		 * alone can take seconds. */
-		.deadline =
-		    deadline_in(getenv("STATION_TEST_SLOW") ? 60000 : 5000) };
+		.deadline = deadline_in(test_ms(5000)) };
 
 	return ca_sign(fx->ca, &req, &fx->issued, &fx->cause);
 }

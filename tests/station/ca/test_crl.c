@@ -19,6 +19,7 @@
 #include "station/ca/local.h"
 #include "station/util/xalloc.h"
 #include "tests/support/pki.h"
+#include "tests/support/proc.h"
 #include "tests/support/scratch.h"
 #include "tests/support/softhsm.h"
 
@@ -70,7 +71,7 @@ issue(struct fx *fx)
 	struct ca_request req = { .csr = csr,
 		.profile = &p,
 		.device_serial = "SN-CRL",
-		.deadline = deadline_in(5000) };
+		.deadline = deadline_in(test_ms(5000)) };
 	if (ca_sign(fx->ca, &req, &out, &cause))
 		fail_msg("sign: %s", cause);
 	char *serial = xstrdup(out.serial_hex);

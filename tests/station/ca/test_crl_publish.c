@@ -34,6 +34,7 @@
 #include "tests/support/http_files.h"
 #include "tests/support/offline_root.h"
 #include "tests/support/pki.h"
+#include "tests/support/proc.h"
 #include "tests/support/scratch.h"
 
 struct fx {
@@ -126,7 +127,7 @@ issue(struct fx *fx, const char *name, int days, char **note)
 	struct ca_request req = { .csr = csr,
 		.profile = &p,
 		.device_serial = "SN-PUB",
-		.deadline = deadline_in(5000) };
+		.deadline = deadline_in(test_ms(5000)) };
 	if (ca_sign(fx->ca, &req, &out, &cause))
 		fail_msg("sign: %s", cause);
 	fp = fopen(path, "w");

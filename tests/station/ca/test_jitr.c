@@ -25,6 +25,7 @@
 #include "drivers/transport/transport.h"
 #include "station/util/xalloc.h"
 #include "tests/support/devsim_proc.h"
+#include "tests/support/proc.h"
 #include "tests/support/prov_case.h"
 #include "tests/support/provision_env.h"
 
@@ -127,7 +128,7 @@ test_chain_ca_writes_only_the_intermediate(void **state)
 	assert_int_equal(status, 0);
 	assert_string_equal(prov_jstr(res, "result"), "PASS");
 
-	if (transport_open(sim->uri, deadline_in(5000), &t, &cause))
+	if (transport_open(sim->uri, deadline_in(test_ms(5000)), &t, &cause))
 		fail_msg("connecting to %s: %s", sim->uri, cause);
 	cli = client_new(t, NULL);
 	if (dev_hello(cli, &info, &cause))

@@ -24,6 +24,7 @@
 #include "station/x509/cert_check.h"
 #include "station/x509/dn.h"
 #include "tests/support/pki.h"
+#include "tests/support/proc.h"
 #include "tests/support/scratch.h"
 
 #define SUBJECT "C=US,O=Example-Org,CN=SN0001"
@@ -119,7 +120,7 @@ issue(struct fx *fx, struct ca_issued *out)
 	struct ca_request req = { .csr = fx->csr,
 		.profile = &fx->profile,
 		.device_serial = "SN0001",
-		.deadline = deadline_in(5000) };
+		.deadline = deadline_in(test_ms(5000)) };
 	char *cause = NULL;
 
 	assert_int_equal(ca_sign(fx->ca, &req, out, &cause), ST_OK);
@@ -376,7 +377,7 @@ sign_many(void *arg)
 	struct signer *s = arg;
 	struct ca_request req = { .csr = s->fx->csr,
 		.profile = &s->fx->profile,
-		.deadline = deadline_in(5000) };
+		.deadline = deadline_in(test_ms(5000)) };
 
 	for (int i = 0; i < 16; i++) {
 		struct ca_issued out = { 0 };

@@ -25,6 +25,7 @@
 #include "db/ledger.h"
 #include "station/util/xalloc.h"
 #include "tests/support/devsim_proc.h"
+#include "tests/support/proc.h"
 #include "tests/support/provision_env.h"
 #include "tests/support/remote_ca_env.h"
 #include "tests/support/vault_api_server.h"
@@ -286,8 +287,8 @@ test_revoke_the_ca_does_not_answer_is_finished_by_the_next_start(void **state)
 	char *tf = rca_secret(rca, "vault.token", VAULT_TOKEN);
 	char *ca = rca_ca_section(rca, "vault",
 	    "addr = %s\nrole = device\n"
-	    "token_file = %s\ntimeout_ms = 500\n",
-	    vault_api_server_addr(vault), tf);
+	    "token_file = %s\ntimeout_ms = %d\n",
+	    vault_api_server_addr(vault), tf, test_ms(500));
 	struct proc_out o = { 0 };
 
 	(void)state;

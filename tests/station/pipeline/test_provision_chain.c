@@ -30,6 +30,7 @@
 #include "drivers/proto/tlv.h"
 #include "drivers/transport/transport.h"
 #include "station/util/xalloc.h"
+#include "tests/support/proc.h"
 #include "tests/support/remote_ca_env.h"
 #include "tests/support/vault_api_server.h"
 
@@ -96,8 +97,8 @@ device_chain(void)
 	char *out = xstrdup(""), *longer;
 	char cn[128];
 
-	assert_int_equal(transport_open(rca->sim->uri, deadline_in(5000), &t,
-			     NULL),
+	assert_int_equal(transport_open(rca->sim->uri,
+			     deadline_in(test_ms(5000)), &t, NULL),
 	    ST_OK);
 	c = client_new(t, NULL);
 	assert_int_equal(dev_read_chain(c, &payload, &len, NULL), ST_OK);

@@ -25,6 +25,7 @@
 #include "station/util/xalloc.h"
 #include "tests/support/broker.h"
 #include "tests/support/loopback.h"
+#include "tests/support/proc.h"
 #include "tests/support/provision_env.h"
 
 #define IMEI "352656100000042"
@@ -40,13 +41,17 @@ static json_t *res;
 static pid_t
 spawn_modem(const char *imei, const char *fault, char **uri)
 {
+	char life[16];
 	const char *argv[] = { test_bin("NRF91SIM_BIN", "build/bin/nrf91sim"),
 		"--listen", "tcp:127.0.0.1:0", "--imei", imei, "--lifetime",
-		"120", fault ? "--fault" : NULL, fault, NULL };
+		life, fault ? "--fault" : NULL, fault, NULL };
 	int fd = -1;
 	char *line;
-	pid_t pid = proc_spawn_piped(argv, &fd);
+	pid_t pid;
 
+	/* Seconds: a guard that stops the modem should the test die. */
+	snprintf(life, sizeof life, "%d", test_ms(120));
+	pid = proc_spawn_piped(argv, &fd);
 	assert_true(pid > 0);
 	line = proc_read_line(fd, 10000);
 	close(fd);

@@ -23,6 +23,7 @@
 #include "drivers/transport/transport.h"
 #include "station/util/xalloc.h"
 #include "tests/support/pki.h"
+#include "tests/support/proc.h"
 #include "tests/support/prov_case.h"
 #include "tests/support/provision_env.h"
 
@@ -99,8 +100,8 @@ assert_device_holds_the_trust(void)
 	uint8_t *want, *got = NULL;
 	size_t want_len, got_len = 0;
 
-	assert_int_equal(transport_open(tc.sim->uri, deadline_in(5000), &tr,
-			     NULL),
+	assert_int_equal(transport_open(tc.sim->uri, deadline_in(test_ms(5000)),
+			     &tr, NULL),
 	    ST_OK);
 	c = client_new(tr, NULL);
 	assert_int_equal(dev_hello(c, &info, NULL), ST_OK);

@@ -137,7 +137,7 @@ test_kill_between_ca_and_ledger_is_reconciled(void **state)
 	struct ca_request req = { .csr = csr,
 		.profile = &p,
 		.device_serial = "REC-1",
-		.deadline = deadline_in(5000) };
+		.deadline = deadline_in(test_ms(5000)) };
 	assert_int_equal(ca_sign(f->st->ca, &req, &issued, NULL), ST_OK);
 	/* ...and the station is gone: the CA knows a certificate the
 	 * ledger does not (the window this recovery closes). */
@@ -190,7 +190,7 @@ test_recorded_certificate_of_dead_run_is_revoked(void **state)
 	struct ca_request req = { .csr = csr,
 		.profile = &p,
 		.device_serial = "REC-2",
-		.deadline = deadline_in(5000) };
+		.deadline = deadline_in(test_ms(5000)) };
 	assert_int_equal(ca_sign(f->st->ca, &req, &issued, NULL), ST_OK);
 	cert_fingerprint_sha256(issued.cert, fp);
 	char *pem = cert_to_pem(issued.cert);
@@ -239,7 +239,7 @@ issue_recorded(struct fx *f, int64_t id, const char *cn)
 	struct ca_request req = { .csr = csr,
 		.profile = &p,
 		.device_serial = cn,
-		.deadline = deadline_in(5000) };
+		.deadline = deadline_in(test_ms(5000)) };
 	assert_int_equal(ca_sign(f->st->ca, &req, &issued, NULL), ST_OK);
 	cert_fingerprint_sha256(issued.cert, fp);
 	char *pem = cert_to_pem(issued.cert);

@@ -152,7 +152,7 @@ hub_signs(struct fx *fx, EVP_PKEY *key, const char *device)
 	struct ca_request req = { .csr = csr,
 		.profile = &p,
 		.device_serial = device,
-		.deadline = deadline_in(5000) };
+		.deadline = deadline_in(test_ms(5000)) };
 	if (ca_sign(fx->ca, &req, &issued, &fx->cause) != ST_OK)
 		fail_msg("sign: %s", fx->cause);
 	char *serial = xstrdup(issued.serial_hex);

@@ -19,6 +19,7 @@
 #include "station/tls/smoke.h"
 #include "tests/support/broker.h"
 #include "tests/support/pki.h"
+#include "tests/support/proc.h"
 
 static struct world {
 	char dir[64];
@@ -129,7 +130,7 @@ params_for(struct device *d, const char *cn, int tls)
 		.cert = d->cert,
 		.chain = w.chain,
 		.key = d->key,
-		.deadline = deadline_in(10000),
+		.deadline = deadline_in(test_ms(10000)),
 	};
 
 	snprintf(topic_buf, sizeof topic_buf, "factory/selftest/%s", cn);

@@ -18,6 +18,7 @@
 #include "station/ca/local.h"
 #include "station/x509/cert_check.h"
 #include "tests/support/pki.h"
+#include "tests/support/proc.h"
 #include "tests/support/scratch.h"
 
 #define SUBJECT "C=US,O=Example-Org,CN=SN0001"
@@ -86,7 +87,7 @@ issue_with(struct ca_backend *ca, X509_REQ *csr, const struct profile *p,
 {
 	struct ca_request req = { .csr = csr,
 		.profile = p,
-		.deadline = deadline_in(5000) };
+		.deadline = deadline_in(test_ms(5000)) };
 
 	assert_int_equal(ca_sign(ca, &req, out, NULL), ST_OK);
 }
