@@ -23,6 +23,7 @@
 #include "drivers/proto/client.h"
 #include "drivers/proto/proto.h"
 #include "drivers/proto/tlv.h"
+#include "tests/support/proc.h"
 #include "tests/support/script_dev.h"
 
 /* What the script answers with. */
@@ -167,7 +168,8 @@ connect_script(struct script *s)
 	char *cause = NULL;
 
 	sd = script_dev_start(answer, s);
-	if (transport_open(script_dev_uri(sd), deadline_in(5000), &t, &cause))
+	if (transport_open(script_dev_uri(sd), deadline_in(test_ms(5000)), &t,
+		&cause))
 		fail_msg("%s", cause);
 	client_opts_default(&o);
 	o.reply_timeout_ms = 100;

@@ -48,6 +48,7 @@
 #include "tests/support/dev_session.h"
 #include "tests/support/devsim_proc.h"
 #include "tests/support/ledger_checks.h"
+#include "tests/support/proc.h"
 #include "tests/support/scratch.h"
 #include "tests/support/ser2net.h"
 
@@ -162,7 +163,7 @@ hello_at(struct bench *b, const char *query, unsigned baud, speed_t speed)
 	char uri[128], *cause = NULL;
 
 	snprintf(uri, sizeof uri, "%s%s", b->s2n.uri, query);
-	if (transport_open(uri, deadline_in(5000), &t, &cause))
+	if (transport_open(uri, deadline_in(test_ms(5000)), &t, &cause))
 		fail_msg("opening %s: %s", uri, cause);
 	b->cli = client_new(t, NULL);
 	if (dev_hello(b->cli, &info, &cause))
@@ -274,7 +275,7 @@ test_read_times_out_then_hangs_up(void **state)
 	cause = NULL;
 	ser2net_stop(&b->s2n);
 	assert_int_equal(t->ops->read(t, buf, sizeof buf, &got,
-			     deadline_in(5000), &cause),
+			     deadline_in(test_ms(5000)), &cause),
 	    ST_E_HANGUP);
 	free(cause);
 }
@@ -352,7 +353,7 @@ peer_serve(int lfd, const uint8_t *greet, size_t glen,
 	ssize_t n;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	alarm(30);
+	alarm((unsigned)test_ms(30000) / 1000);
 	fd = accept(lfd, NULL, NULL);
 	if (fd < 0)
 		_exit(1);
@@ -406,7 +407,8 @@ peer_stop(struct peer *p)
 }
 
 /* Open rfc2217:127.0.0.1:PORT?baud=115200 against `p` with a 1.5 s
- * deadline: the error, with `words` in its cause. */
+ * deadline: the error, with `words` in its cause.  Stretched (test_ms)
+ * unless the error is that deadline running out. */
 static void
 open_fails(struct peer *p, st_err want, const char *words)
 {
@@ -414,7 +416,10 @@ open_fails(struct peer *p, st_err want, const char *words)
 	char uri[64], *cause = NULL;
 
 	snprintf(uri, sizeof uri, "rfc2217:127.0.0.1:%d?baud=115200", p->port);
-	assert_int_equal(transport_open(uri, deadline_in(1500), &t, &cause),
+	assert_int_equal(transport_open(uri,
+			     deadline_in(
+				 want == ST_E_TIMEOUT ? 1500 : test_ms(1500)),
+			     &t, &cause),
 	    want);
 	assert_null(t);
 	assert_non_null(cause);
@@ -540,7 +545,7 @@ test_server_refuses_the_new_rate(void **state)
 	peer_start(&p, do44, sizeof do44, steps, 2);
 	snprintf(uri, sizeof uri,
 	    "rfc2217:127.0.0.1:%d?baud=115200&max_baud=921600", p.port);
-	if (transport_open(uri, deadline_in(2000), &t, &cause))
+	if (transport_open(uri, deadline_in(test_ms(2000)), &t, &cause))
 		fail_msg("opening %s: %s", uri, cause);
 	assert_int_equal(t->baud, 115200);
 	assert_int_equal(transport_set_baud(t, 921600, &cause), ST_E_IO);
