@@ -62,7 +62,7 @@ ledger_lock_write(struct ledger *l, enum db_write mode, char **cause)
 	l->write_mode = l->wal_fd >= 0 ? mode : DB_WRITE_FULL;
 	if (l->write_mode == DB_WRITE_FULL)
 		return ST_OK;
-	err = db_exec(l, "PRAGMA synchronous=NORMAL", cause);
+	err = db_exec_cached(l, "PRAGMA synchronous=NORMAL", cause);
 	if (err) {
 		l->write_mode = DB_WRITE_FULL;
 		ledger_unlock(l);
@@ -129,7 +129,7 @@ ledger_unlock_write(struct ledger *l, st_err err, char **cause)
 		/* Every other section expects FULL; failing to restore it
 		 * fails this call rather than weaken the next one. */
 		char *why = NULL;
-		st_err e = db_exec(l, "PRAGMA synchronous=FULL", &why);
+		st_err e = db_exec_cached(l, "PRAGMA synchronous=FULL", &why);
 
 		if (e && err == ST_OK)
 			err = st_fail(cause, e, "%s", why);
@@ -178,13 +178,13 @@ db_begin(struct ledger *l, char **cause)
 {
 	/* IMMEDIATE takes the write lock up front, so a second station
 	 * process waits (busy_timeout) instead of failing mid-transaction. */
-	return db_exec(l, "BEGIN IMMEDIATE", cause);
+	return db_exec_cached(l, "BEGIN IMMEDIATE", cause);
 }
 
 st_err
 db_commit(struct ledger *l, char **cause)
 {
-	st_err err = db_exec(l, "COMMIT", cause);
+	st_err err = db_exec_cached(l, "COMMIT", cause);
 
 	if (err != ST_OK)
 		db_rollback(l);
@@ -294,14 +294,16 @@ db_run(struct ledger *l, char **cause, const char *what, const char *sql, ...)
 {
 	sqlite3_stmt *st = NULL;
 	va_list ap;
-	st_err err;
+	st_err err = db_cached_take(l, sql, &st, cause);
 
-	va_start(ap, sql);
-	err = db_vstmt(l, &st, cause, sql, ap);
-	va_end(ap);
+	if (err == ST_OK) {
+		va_start(ap, sql);
+		err = db_bind_args(l, st, ap, cause);
+		va_end(ap);
+	}
 	if (err == ST_OK)
 		err = db_step_done(l, st, what, cause);
-	sqlite3_finalize(st);
+	db_cached_give(l, sql, st);
 	return err;
 }
 
@@ -518,6 +520,7 @@ ledger_new(const char *path)
 	pthread_mutexattr_destroy(&attr);
 	pthread_mutex_init(&l->sync_mu, NULL);
 	pthread_cond_init(&l->sync_cv, NULL);
+	pthread_mutex_init(&l->cache_mu, NULL);
 	l->wal_fd = -1;
 	l->dir_fd = -1;
 	return l;
@@ -684,7 +687,9 @@ ledger_close(struct ledger *l)
 	if (l == NULL)
 		return;
 	/* close_v2 defers the close until stray statements are finalized,
-	 * rather than leaking the connection. */
+	 * rather than leaking the connection; the kept ones go first, so
+	 * that the last close still empties the WAL. */
+	db_cached_clear(l);
 	sqlite3_close_v2(l->db);
 	if (l->wal_fd >= 0)
 		close(l->wal_fd);
@@ -693,6 +698,7 @@ ledger_close(struct ledger *l)
 	pthread_mutex_destroy(&l->mu);
 	pthread_mutex_destroy(&l->sync_mu);
 	pthread_cond_destroy(&l->sync_cv);
+	pthread_mutex_destroy(&l->cache_mu);
 	ledger_keyed_free(l);
 	free(l->key_error);
 	free(l->path);

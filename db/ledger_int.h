@@ -12,6 +12,16 @@
 
 #include "db/ledger.h"
 
+/* How many prepared statements a ledger keeps (stmt_cache.c): every
+ * statement a run's writes use, with room to spare. */
+#define DB_STMT_CACHE 48
+
+struct db_cached {
+	char *sql;	  /* the statement's text (owned), its key */
+	sqlite3_stmt *st; /* NULL: a free slot */
+	int busy;	  /* taken by a caller, under cache_mu */
+};
+
 struct ledger {
 	sqlite3 *db;
 	/* One connection, one mutex: error-checking, so that a callback that
@@ -46,6 +56,12 @@ struct ledger {
 	char *key_error;
 	struct evp_mac_ctx_st *mac_base;
 	struct evp_md_st *sha256;
+
+	/* Prepared statements kept for reuse (stmt_cache.c); cache_mu guards
+	 * the table, not the statements: a taken one is its caller's. */
+	pthread_mutex_t cache_mu;
+	struct db_cached cache[DB_STMT_CACHE];
+	size_t cache_next; /* the next slot to evict when all are full */
 };
 
 /*
@@ -96,6 +112,20 @@ st_err db_fail(struct ledger *l, char **cause, const char *what);
 st_err db_exec(struct ledger *l, const char *sql, char **cause);
 st_err db_prepare(struct ledger *l, const char *sql, sqlite3_stmt **st,
     char **cause);
+/*
+ * The statement cache (stmt_cache.c), for statements run again and again
+ * with parameters.  db_cached_take hands out the kept statement for `sql`
+ * (same text) or prepares a new one; db_cached_give resets it, clears its
+ * bindings and keeps it (or finalizes it when the table is full of
+ * statements in use); NULL is ignored.  db_cached_clear finalizes them
+ * all (before the connection closes).  db_exec_cached runs one statement
+ * that returns no row through the cache.
+ */
+st_err db_cached_take(struct ledger *l, const char *sql, sqlite3_stmt **st,
+    char **cause);
+void db_cached_give(struct ledger *l, const char *sql, sqlite3_stmt *st);
+void db_cached_clear(struct ledger *l);
+st_err db_exec_cached(struct ledger *l, const char *sql, char **cause);
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK (rollback ignores errors). */
 st_err db_begin(struct ledger *l, char **cause);
 st_err db_commit(struct ledger *l, char **cause);
@@ -127,7 +157,8 @@ st_err db_stmt(struct ledger *l, sqlite3_stmt **st, char **cause,
  * it ends in SQLITE_DONE.  The statement stays prepared. */
 st_err db_step_done(struct ledger *l, sqlite3_stmt *st, const char *what,
     char **cause);
-/* One write: db_stmt, db_step_done, finalize.  Afterwards sqlite3_changes,
+/* One write: a cached statement (db_cached_take), its arguments,
+ * db_step_done, db_cached_give.  Afterwards sqlite3_changes,
  * sqlite3_last_insert_rowid and, on failure, sqlite3_extended_errcode of
  * l->db describe the statement. */
 st_err db_run(struct ledger *l, char **cause, const char *what, const char *sql,

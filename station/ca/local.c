@@ -16,11 +16,11 @@
 
 #include "station/x509/cert_check.h"
 #include "station/x509/dn.h"
+#include "station/util/log.h"
 #include "station/util/xalloc.h"
 #include "station/ca/local_int.h"
 
 #define LOG_MODULE "ca"
-#include "station/util/log.h"
 
 EVP_PKEY *
 local_signing_key(struct local_ca *ca)
@@ -346,13 +346,9 @@ local_free(struct ca_backend *base)
 
 	if (ca == NULL)
 		return;
-	/* Settle the log for the next process once it has grown; a small
-	 * one stays, still the durable record of what it holds. */
-	char *why = NULL;
-	if (ca->root != NULL &&
-	    local_log_repair(ca->dir, LOCAL_LOG_KEEP_BYTES, &why) != ST_OK)
-		log_error("local CA %s: %s", ca->dir, why);
-	free(why);
+	/* Nothing to settle: this process wrote issued.txt and certs/ for
+	 * each of its records, and the next open repairs and settles what a
+	 * crash or a power cut left (local_log_repair). */
 	pthread_mutex_destroy(&ca->lock);
 	local_ca_pub_clear(&ca->pub);
 	X509_free(ca->root);

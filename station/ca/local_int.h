@@ -123,9 +123,10 @@ st_err local_log_issue(const char *dir, const char *serial_hex,
  * crash or power loss they may lack the newest; what is already there is
  * only compared, not written again).  Then, when the log holds more than
  * `keep` bytes, sync them (syncfs) and empty the log ("settle").  Done when
- * the CA is opened (before anyone reads them) and closed, with keep =
+ * the CA is opened (before anyone reads them), with keep =
  * LOCAL_LOG_KEEP_BYTES, so that a process per device does not pay a
- * settle each; and with keep 0 when the log grows large.  The log stays
+ * settle each; and with keep 0 when the log grows large.  Not at close:
+ * the closing process wrote both for each of its own records.  The log stays
  * the durable record of every issuance it holds, so keeping it costs no
  * durability.  No log: nothing to do.
  */

@@ -3,6 +3,7 @@
  * options (main_template) and dispatches to the commands in cmd_table[];
  * each command parses its own options with its option table (cmd.h).
  */
+#include <malloc.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -224,6 +225,12 @@ main(int argc, char **argv)
 	 * directory"); what is meant to be shared (exports, published CRLs)
 	 * sets its mode itself. */
 	umask(077);
+	/* glibc gives the top of the heap back to the kernel once 128 KiB
+	 * of it is free: SQLite opens and closes a temporary b-tree (about
+	 * 170 KiB of page cache) for each trigger program, so a run grew
+	 * and trimmed the heap some forty times, each growth a fresh set of
+	 * page faults.  Keep what was freed up to a few MiB. */
+	mallopt(M_TRIM_THRESHOLD, 4 << 20);
 	err = opt_parse(main_templates, argc - 1, argv + 1, &o, &args, &cause);
 	/* --help answers even when a bad word follows it. */
 	if (o.help) {

@@ -2,21 +2,11 @@
 #include "station/pipeline/clock_check.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <openssl/x509_vfy.h>
-#include <poll.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/timex.h>
-#include <unistd.h>
 
 #include "station/ca/http.h"
 #include "station/util/xalloc.h"
@@ -75,8 +65,8 @@ unread(int level, const char *check, const char *why, clock_note_fn note,
 /* ---- the CA's HTTP Date ------------------------------------------------*/
 
 static void
-ca_date(const struct config *cfg, int64_t now, struct deadline dl,
-    struct finding *f)
+ca_date(const struct config *cfg, struct broker_cert_memo *memo, int64_t now,
+    struct deadline dl, struct finding *f)
 {
 	struct ca_settings s = { .dir = cfg->ca_dir, .extra = cfg->ca_extra };
 	const char *addr = ca_settings_get(&s, "addr");
@@ -85,6 +75,7 @@ ca_date(const struct config *cfg, int64_t now, struct deadline dl,
 	long long date = 0;
 	st_err err;
 
+	(void)memo;
 	f->ok = 1;
 	if (ca_backend_is_made_here(cfg->ca_backend) || addr == NULL)
 		return; /* the local CA has no clock of its own */
@@ -114,163 +105,6 @@ out:
 
 /* ---- the broker certificate's validity ---------------------------------*/
 
-/* Connect a non-blocking socket by the deadline: 0 when connected. */
-static int
-connect_by(int fd, const struct addrinfo *ai, struct deadline dl)
-{
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
-	socklen_t sl = sizeof(int);
-	int soerr = 0;
-
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-		return 0;
-	if (errno != EINPROGRESS)
-		return -1;
-	if (poll(&p, 1, deadline_left_ms(dl)) != 1)
-		return -1;
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
-		return -1;
-	return soerr == 0 ? 0 : -1;
-}
-
-/* A TCP connection to host:port by the deadline; -1 with *why. */
-static int
-tcp_connect(const char *host, int port, struct deadline dl, char **why)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC,
-		.ai_socktype = SOCK_STREAM };
-	struct addrinfo *res = NULL;
-	char service[8];
-	int fd = -1, rc;
-
-	snprintf(service, sizeof service, "%d", port);
-	rc = getaddrinfo(host, service, &hints, &res);
-	if (rc != 0) {
-		*why =
-		    xasprintf("cannot resolve %s: %s", host, gai_strerror(rc));
-		return -1;
-	}
-	for (struct addrinfo *ai = res; ai != NULL && fd < 0;
-	     ai = ai->ai_next) {
-		fd = socket(ai->ai_family,
-		    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    ai->ai_protocol);
-		if (fd < 0)
-			continue;
-		if (connect_by(fd, ai, dl) != 0) {
-			close(fd);
-			fd = -1;
-		}
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		*why = xasprintf("no connection to the broker at %s:%d", host,
-		    port);
-		return -1;
-	}
-	/* Blocking from here, each read and write bounded by what is left
-	 * of the deadline. */
-	struct timeval tv = { .tv_sec = deadline_left_ms(dl) / 1000,
-		.tv_usec = (deadline_left_ms(dl) % 1000) * 1000 };
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-	return fd;
-}
-
-/* The certificates the broker presented, whatever their verification
- * (the callback accepts everything: this connection only looks). */
-struct presented {
-	X509 *leaf;
-	STACK_OF(X509) * chain;
-};
-
-static int
-keep_presented(int ok, X509_STORE_CTX *xs)
-{
-	SSL *ssl = X509_STORE_CTX_get_ex_data(xs,
-	    SSL_get_ex_data_X509_STORE_CTX_idx());
-	struct presented *p = SSL_get_app_data(ssl);
-
-	(void)ok;
-	if (p->leaf == NULL) {
-		p->leaf = X509_STORE_CTX_get0_cert(xs);
-		X509_up_ref(p->leaf);
-		p->chain = X509_chain_up_ref(X509_STORE_CTX_get0_untrusted(xs));
-	}
-	return 1;
-}
-
-/* Does `p` chain to the broker CA, times aside?  A certificate anyone
- * could present says nothing about the time. */
-static int
-chains_to(const char *ca_file, const struct presented *p)
-{
-	X509_STORE *store = X509_STORE_new();
-	X509_STORE_CTX *xs = X509_STORE_CTX_new();
-	int ok = 0;
-
-	if (store == NULL || xs == NULL ||
-	    X509_STORE_load_file(store, ca_file) != 1 ||
-	    X509_STORE_CTX_init(xs, store, p->leaf, p->chain) != 1)
-		goto out;
-	X509_STORE_CTX_set_flags(xs, X509_V_FLAG_NO_CHECK_TIME);
-	ok = X509_verify_cert(xs) == 1;
-out:
-	X509_STORE_CTX_free(xs);
-	X509_STORE_free(store);
-	ERR_clear_error();
-	return ok;
-}
-
-/* The broker's certificate, if it chains to its CA; NULL with *why. */
-X509 *
-broker_presented_cert(const struct config_broker *b, struct deadline dl,
-    char **why)
-{
-	struct presented p = { 0 };
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-	SSL *ssl = NULL;
-	X509 *leaf = NULL;
-	int fd = tcp_connect(b->host, b->port, dl, why);
-
-	if (fd < 0 || ctx == NULL)
-		goto out;
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, keep_presented);
-	ssl = SSL_new(ctx);
-	if (ssl == NULL)
-		goto out;
-	SSL_set_app_data(ssl, &p);
-	SSL_set_fd(ssl, fd);
-	SSL_set_tlsext_host_name(ssl,
-	    b->server_name ? b->server_name : b->host);
-	/* The handshake may fail later (the broker wants a client
-	 * certificate this connection does not have): the certificate
-	 * arrived before that. */
-	SSL_connect(ssl);
-	if (p.leaf == NULL)
-		*why = xasprintf("the broker at %s:%d presented no certificate",
-		    b->host, b->port);
-	else if (!chains_to(b->ca_file, &p))
-		*why = xasprintf("the broker's certificate does not chain to "
-				 "the broker CA (%s)",
-		    b->ca_file);
-	else
-		leaf = p.leaf;
-out:
-	if (leaf == NULL && fd >= 0 && *why == NULL)
-		*why = xstrdup("the TLS library failed");
-	if (leaf == NULL)
-		X509_free(p.leaf);
-	sk_X509_pop_free(p.chain, X509_free);
-	SSL_free(ssl);
-	SSL_CTX_free(ctx);
-	if (fd >= 0)
-		close(fd);
-	ERR_clear_error();
-	return leaf;
-}
-
 /* A certificate time as unix seconds. */
 static int64_t
 asn1_unix(const ASN1_TIME *t)
@@ -283,8 +117,8 @@ asn1_unix(const ASN1_TIME *t)
 }
 
 static void
-broker_validity(const struct config *cfg, int64_t now, struct deadline dl,
-    struct finding *f)
+broker_validity(const struct config *cfg, struct broker_cert_memo *memo,
+    int64_t now, struct deadline dl, struct finding *f)
 {
 	char *why = NULL, mine[21], from[21], to[21];
 	X509 *leaf = NULL;
@@ -293,7 +127,7 @@ broker_validity(const struct config *cfg, int64_t now, struct deadline dl,
 	f->ok = 1;
 	if (cfg->broker.host == NULL)
 		return;
-	leaf = broker_presented_cert(&cfg->broker, dl, &why);
+	leaf = broker_cert_get(memo, &cfg->broker, dl, &why);
 	if (leaf == NULL) {
 		f->unread = why;
 		why = NULL;
@@ -322,14 +156,15 @@ out:
 /* ---- the kernel's synchronised flag ------------------------------------*/
 
 static void
-ntp_sync(const struct config *cfg, int64_t now, struct deadline dl,
-    struct finding *f)
+ntp_sync(const struct config *cfg, struct broker_cert_memo *memo, int64_t now,
+    struct deadline dl, struct finding *f)
 {
 	struct timex tx = { 0 }; /* modes 0: read only, no privilege */
 	char mine[21];
 	int state = adjtimex(&tx);
 
 	(void)cfg;
+	(void)memo;
 	(void)dl;
 	f->ok = 1;
 	if (state == -1) {
@@ -361,8 +196,8 @@ half_of(struct deadline dl)
 static const struct source {
 	const char *name;
 	size_t level; /* offset of its enum clock_check in struct config */
-	void (*read)(const struct config *cfg, int64_t now, struct deadline dl,
-	    struct finding *f);
+	void (*read)(const struct config *cfg, struct broker_cert_memo *memo,
+	    int64_t now, struct deadline dl, struct finding *f);
 	int remote;
 } sources[] = {
 	{ "clock_ntp_sync", offsetof(struct config, clock_ntp_sync), ntp_sync,
@@ -373,8 +208,9 @@ static const struct source {
 };
 
 st_err
-clock_check_run(const struct config *cfg, int64_t now, struct deadline dl,
-    clock_note_fn note, void *ctx, char **cause)
+clock_check_run(const struct config *cfg, struct broker_cert_memo *memo,
+    int64_t now, struct deadline dl, clock_note_fn note, void *ctx,
+    char **cause)
 {
 	struct finding f = { 0 };
 	st_err err = ST_OK;
@@ -386,7 +222,7 @@ clock_check_run(const struct config *cfg, int64_t now, struct deadline dl,
 
 		if (level == CLOCK_CHECK_OFF)
 			continue;
-		s->read(cfg, now, s->remote ? half_of(dl) : dl, &f);
+		s->read(cfg, memo, now, s->remote ? half_of(dl) : dl, &f);
 		if (f.unread != NULL)
 			unread(level, s->name, f.unread, note, ctx);
 		err = judge(level, s->name, &f, note, ctx, cause);

@@ -26,9 +26,8 @@
 
 #include <stdint.h>
 
-#include <openssl/x509.h>
-
 #include "station/config/config.h"
+#include "station/pipeline/broker_cert.h"
 #include "station/util/clock.h"
 #include "station/util/err.h"
 
@@ -44,21 +43,11 @@ typedef void (*clock_note_fn)(void *ctx, const char *text);
  * implausible: the cause names the check, the station's time and the
  * source's time (or validity), and the next step.  Each remote source
  * gets at most half of what is left of `dl`, so the checks end before it
- * even when a source hangs.
+ * even when a source hangs.  The broker's certificate comes through
+ * `memo` (broker_cert.h; NULL: a handshake every time).
  */
-st_err clock_check_run(const struct config *cfg, int64_t now,
-    struct deadline dl, clock_note_fn note, void *ctx, char **cause);
-
-/*
- * One TLS handshake with the broker `b` by `dl`: the certificate it
- * presents (owned by the caller, X509_free) when it chains to b->ca_file
- * (times aside: the clock check judges those), else NULL with *why (caller
- * frees) saying what failed (no connection, no certificate, another CA).
- * A broker that then refuses this connection for want of a client
- * certificate has still answered.  Also the station's start check
- * (station.h, preflight).
- */
-X509 *broker_presented_cert(const struct config_broker *b, struct deadline dl,
-    char **why);
+st_err clock_check_run(const struct config *cfg, struct broker_cert_memo *memo,
+    int64_t now, struct deadline dl, clock_note_fn note, void *ctx,
+    char **cause);
 
 #endif

@@ -22,8 +22,8 @@ clock_note(void *ctx, const char *text)
 st_err
 step_clock(struct run *r)
 {
-	return clock_check_run(r->st->cfg, (int64_t)time(NULL), r->deadline,
-	    clock_note, r, &r->cause);
+	return clock_check_run(r->st->cfg, r->st->broker_memo,
+	    (int64_t)time(NULL), r->deadline, clock_note, r, &r->cause);
 }
 
 st_err

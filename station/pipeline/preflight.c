@@ -8,7 +8,7 @@
 #include "station/ca/ca.h"
 #include "station/ca/http.h"
 #include "station/config/config.h"
-#include "station/pipeline/clock_check.h"
+#include "station/pipeline/broker_cert.h"
 #include "station/util/clock.h"
 #include "station/util/xalloc.h"
 
@@ -39,15 +39,16 @@ cert_is_for(X509 *leaf, const char *name)
 /* The broker answers a TLS handshake with a certificate from its CA, for
  * the name the smoke test checks. */
 static st_err
-check_broker(const struct config *cfg, char **cause)
+check_broker(const struct station *st, char **cause)
 {
+	const struct config *cfg = st->cfg;
 	const struct config_broker *b = &cfg->broker;
 	const char *name = b->server_name ? b->server_name : b->host;
 	char *why = NULL;
 	X509 *leaf;
 	st_err err = ST_OK;
 
-	leaf = broker_presented_cert(b,
+	leaf = broker_cert_get(st->broker_memo, b,
 	    deadline_in((uint64_t)cfg->step_timeout_ms), &why);
 	if (leaf != NULL && !cert_is_for(leaf, name))
 		why =
@@ -101,7 +102,7 @@ station_preflight(const struct station *st, char **cause)
 	st_err err;
 
 	if (cfg->broker.host != NULL && smoke_required(cfg)) {
-		err = check_broker(cfg, cause);
+		err = check_broker(st, cause);
 		if (err)
 			return err;
 	}

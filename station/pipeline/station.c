@@ -12,6 +12,7 @@
 #include "station/ca/local.h"
 #include "station/x509/cert_check.h"
 #include "station/config/config.h"
+#include "station/pipeline/broker_cert.h"
 #include "station/pipeline/owner.h"
 #include "station/config/scan_format.h"
 #include "station/pipeline/recover.h"
@@ -196,6 +197,7 @@ station_open(const struct station_opts *opts, struct station **out,
 		    st->recovered);
 	}
 	free(why);
+	st->broker_memo = broker_cert_memo_new();
 	if (opts->preflight) {
 		err = station_preflight(st, cause);
 		if (err)
@@ -220,6 +222,7 @@ station_close(struct station *st)
 	owner_free(st->owner);
 	config_free(st->cfg);
 	free(st->mode_note);
+	broker_cert_memo_free(st->broker_memo);
 	free(st);
 }
 

@@ -27,6 +27,9 @@ struct station {
 	                  station opened; -1 when recovery failed (logged) */
 	char *mode_note; /* demo mode's "DEMO: TEST CA, ..." (owned), NULL on
 	                    a configured station: station_mode_note() */
+	/* The broker's certificate as the start check read it, for the
+	 * runs' clock checks (owned; broker_cert.h). */
+	struct broker_cert_memo *broker_memo;
 };
 
 /* What the command line says about the station (the CLI fills it). */
