@@ -18,10 +18,12 @@
 #include "station/util/xalloc.h"
 
 /* DER certificates: the device certificate, or the chain the profile
- * wants on the device, in order (as long as the verified path is). */
+ * wants on the device, in order (as long as the verified path is); x[i]
+ * is the certificate der[i] encodes (borrowed). */
 struct der_list {
 	uint8_t **der;
 	size_t *len;
+	X509 **x;
 	size_t n;
 };
 
@@ -38,8 +40,10 @@ der_list_add(struct der_list *l, X509 *x)
 	}
 	l->der = xrealloc(l->der, (l->n + 1) * sizeof *l->der);
 	l->len = xrealloc(l->len, (l->n + 1) * sizeof *l->len);
+	l->x = xrealloc(l->x, (l->n + 1) * sizeof *l->x);
 	l->der[l->n] = xmemdup(p, (size_t)n);
 	l->len[l->n] = (size_t)n;
+	l->x[l->n] = x;
 	l->n++;
 	OPENSSL_free(p);
 }
@@ -51,7 +55,17 @@ der_list_clear(struct der_list *l)
 		free(l->der[i]);
 	free(l->der);
 	free(l->len);
+	free(l->x);
 	memset(l, 0, sizeof *l);
+}
+
+/* Another reference to a certificate the device returned byte for byte:
+ * the same bytes are the same certificate, so it is not decoded again. */
+static X509 *
+same_cert(X509 *x)
+{
+	X509_up_ref(x);
+	return x;
 }
 
 /* The chain the profile wants on the device, from the verified path
@@ -149,18 +163,13 @@ held_chain_check(struct run *r, const uint8_t *got, size_t got_len,
 
 	*held = sk_X509_new_null();
 	while (err == ST_OK && tlv_next(got, got_len, &pos, &t)) {
-		const unsigned char *p = t.val;
-		X509 *x = NULL;
-
-		if (t.tag == PROTO_T_CERT)
-			x = d2i_X509(NULL, &p, (long)t.len);
-		if (i < want->n && x != NULL && t.len == want->len[i] &&
+		if (i < want->n && t.tag == PROTO_T_CERT &&
+		    t.len == want->len[i] &&
 		    memcmp(t.val, want->der[i], t.len) == 0) {
-			sk_X509_push(*held, x);
+			sk_X509_push(*held, same_cert(want->x[i]));
 			i++;
 			continue;
 		}
-		X509_free(x);
 		if (i >= want->n) {
 			err = st_fail(&r->cause, ST_E_MISMATCH,
 			    "the device holds more than the %zu chain "
@@ -206,7 +215,6 @@ v1_readback(struct run *r)
 	struct der_list cert = { 0 }, chain;
 	uint8_t *got = NULL;
 	size_t got_len = 0;
-	const unsigned char *p;
 	st_err err;
 
 	der_list_add(&cert, r->issued.cert);
@@ -221,13 +229,7 @@ v1_readback(struct run *r)
 		    got_len, cert.len[0]);
 		goto out;
 	}
-	p = got;
-	r->held_cert = d2i_X509(NULL, &p, (long)got_len);
-	if (r->held_cert == NULL) {
-		err = st_fail_ssl(&r->cause, ST_E_MISMATCH,
-		    "the certificate read back does not parse");
-		goto out;
-	}
+	r->held_cert = same_cert(r->issued.cert);
 	free(got);
 	got = NULL;
 	/* The chain comes back as the CERT TLVs that were written, in that

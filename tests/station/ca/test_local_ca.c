@@ -208,6 +208,54 @@ test_init_uses_given_names(void **state)
 	X509_free(inter);
 }
 
+/* The DER SubjectPublicKeyInfo of a certificate or request (owned). */
+static int
+spki_der(X509_PUBKEY *pk, unsigned char **der)
+{
+	*der = NULL;
+	return i2d_X509_PUBKEY(pk, der);
+}
+
+/* The certificate carries the request's SubjectPublicKeyInfo byte for
+ * byte (copied, not re-encoded), for an EC key (curve OID parameters)
+ * and an RSA key (NULL parameters), and the key decodes from it. */
+static void
+test_issued_cert_carries_the_csr_key_bytes(void **state)
+{
+	struct fx *fx = *state;
+	EVP_PKEY *keys[2] = { pki_key(0), pki_key(1) };
+
+	for (int k = 0; k < 2; k++) {
+		struct pki_csr_spec spec = { .key = keys[k],
+			.subject = SUBJECT,
+			.san = SAN };
+		X509_REQ *csr = pki_make_csr(&spec);
+		struct ca_issued out = { 0 };
+		unsigned char *a = NULL, *b = NULL;
+		int na, nb;
+
+		X509_REQ_free(fx->csr);
+		fx->csr = csr;
+		issue(fx, &out);
+		na = spki_der(X509_REQ_get_X509_PUBKEY(csr), &a);
+		nb = spki_der(X509_get_X509_PUBKEY(out.cert), &b);
+		assert_true(na > 0);
+		assert_int_equal(na, nb);
+		assert_memory_equal(a, b, (size_t)na);
+		assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(out.cert),
+				     keys[k]),
+		    1);
+		assert_int_equal(X509_verify(out.cert,
+				     X509_get0_pubkey(
+					 sk_X509_value(out.chain, 0))),
+		    1);
+		OPENSSL_free(a);
+		OPENSSL_free(b);
+		ca_issued_clear(&out);
+		EVP_PKEY_free(keys[k]);
+	}
+}
+
 static void
 test_issued_cert_carries_what_the_profile_says(void **state)
 {
@@ -671,6 +719,9 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_issued_cert_carries_what_the_profile_says, setup_open,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_issued_cert_carries_the_csr_key_bytes, setup_open,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_openssl_verify_accepts_issued_cert, setup_open,
