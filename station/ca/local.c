@@ -113,6 +113,75 @@ add_leaf_exts(X509 *cert, X509 *inter, const struct profile *p, char **cause)
 	    "keyid:always", cause);
 }
 
+/*
+ * The CSR's SubjectPublicKeyInfo into the certificate as it is: the same
+ * algorithm, parameters and key bits.  X509_set_pubkey encodes the key
+ * anew through OpenSSL 3.0's encoder look-up (the slowest call of a
+ * signature, over a millisecond in a fresh process) to arrive at the same
+ * bytes.  The certificate's key is then not decoded (X509_get0_pubkey
+ * says NULL) until the certificate is parsed again (make_leaf).  0 when
+ * the request's key cannot be copied.
+ */
+static int
+copy_spki(X509 *cert, X509_REQ *csr)
+{
+	ASN1_OBJECT *alg = NULL, *alg_copy = NULL;
+	const ASN1_OBJECT *param_obj = NULL;
+	const unsigned char *bits = NULL;
+	const void *param = NULL;
+	X509_ALGOR *algor = NULL;
+	unsigned char *bits_copy = NULL;
+	void *param_copy = NULL;
+	int len = 0, ptype = V_ASN1_UNDEF;
+
+	if (!X509_PUBKEY_get0_param(&alg, &bits, &len, &algor,
+		X509_REQ_get_X509_PUBKEY(csr)) ||
+	    bits == NULL || len <= 0)
+		return 0;
+	if (algor != NULL)
+		X509_ALGOR_get0(&param_obj, &ptype, &param, algor);
+	/* EC names its curve (an OID), RSA has NULL, RSA-PSS a SEQUENCE. */
+	if (ptype == V_ASN1_OBJECT)
+		param_copy = OBJ_dup(param);
+	else if (ptype == V_ASN1_SEQUENCE)
+		param_copy = ASN1_STRING_dup(param);
+	else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF)
+		return 0;
+	alg_copy = OBJ_dup(alg);
+	bits_copy = OPENSSL_memdup(bits, (size_t)len);
+	if (alg_copy != NULL && bits_copy != NULL &&
+	    (param_copy != NULL || ptype == V_ASN1_NULL ||
+		ptype == V_ASN1_UNDEF) &&
+	    X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(cert), alg_copy, ptype,
+		param_copy, bits_copy, len))
+		return 1;
+	ASN1_OBJECT_free(alg_copy);
+	if (ptype == V_ASN1_OBJECT)
+		ASN1_OBJECT_free(param_copy);
+	else
+		ASN1_STRING_free(param_copy);
+	OPENSSL_free(bits_copy);
+	return 0;
+}
+
+/* `cert` parsed again from its DER (`cert` is freed), as every relying
+ * party sees it: its public key decoded.  NULL if it does not parse. */
+static X509 *
+reparsed(X509 *cert)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	int n = i2d_X509(cert, &der);
+	X509 *again = NULL;
+
+	p = der;
+	if (n > 0)
+		again = d2i_X509(NULL, &p, n);
+	OPENSSL_free(der);
+	X509_free(cert);
+	return again;
+}
+
 static X509 *
 make_leaf(struct local_ca *ca, const struct ca_request *req, char **note,
     char **cause)
@@ -131,7 +200,7 @@ make_leaf(struct local_ca *ca, const struct ca_request *req, char **note,
 	    !X509_set_serialNumber(cert, serial) ||
 	    !X509_set_issuer_name(cert, X509_get_subject_name(ca->inter)) ||
 	    !X509_set_subject_name(cert, X509_REQ_get_subject_name(req->csr)) ||
-	    !X509_set_pubkey(cert, pub)) {
+	    !copy_spki(cert, req->csr)) {
 		st_fail_ssl(cause, ST_E_CA, "filling the certificate");
 		goto fail;
 	}
@@ -146,6 +215,14 @@ make_leaf(struct local_ca *ca, const struct ca_request *req, char **note,
 		goto fail;
 	}
 	ASN1_INTEGER_free(serial);
+	serial = NULL;
+	cert = reparsed(cert);
+	if (cert == NULL) {
+		st_fail_ssl(cause, ST_E_CA,
+		    "the certificate just signed does "
+		    "not parse");
+		goto fail;
+	}
 	return cert;
 fail:
 	ASN1_INTEGER_free(serial);
