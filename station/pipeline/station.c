@@ -171,7 +171,7 @@ station_open(const struct station_opts *opts, struct station **out,
 	if (st->cfg->fleet.url != NULL) {
 		err = fleet_lib_load(cause);
 		if (err) {
-			st_wrap(cause, err, "[fleet] url is set");
+			st_wrap(cause, err, "the fleet database ([fleet] url)");
 			goto fail;
 		}
 	}
