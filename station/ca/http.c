@@ -310,7 +310,7 @@ make_handle(const struct http_opts *o, const char *method, const char *url,
 	curl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl.easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl.easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl.easy_setopt(h, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
+	curl.easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	if (o->ca_bundle)
 		curl.easy_setopt(h, CURLOPT_CAINFO, o->ca_bundle);
 	if (o->pin)
