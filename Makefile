@@ -20,7 +20,11 @@ PKG_CONFIG ?= pkg-config
 
 # Libraries the core and drivers link.  ncurses is for ui/ only.
 CORE_PKGS := libssl libcrypto libserialport libusb-1.0 sqlite3 inih \
-             libmosquitto libcurl jansson libpq
+             libmosquitto jansson
+# Loaded on first use (dlopen, station/util/dlib.h), never linked: only
+# their headers.  libcurl (remote CAs) and libpq (the fleet database)
+# bring ~30 libraries that a station on the local CA never calls.
+DLOPEN_PKGS := libcurl libpq
 UI_PKGS   := ncursesw
 # devsim's TPM chip only (fixtures/devsim/chip_tpm.c): the station never
 # links tss2.
@@ -31,7 +35,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
             -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED \
-            -I. $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS) 2>/dev/null)
+            -I. $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS) $(DLOPEN_PKGS) 2>/dev/null)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 $(WARN) -pthread -MMD -MP
 LDLIBS   += $(shell $(PKG_CONFIG) --libs $(CORE_PKGS) 2>/dev/null) -pthread

@@ -4,11 +4,11 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "station/util/dlib.h"
 #include "station/util/num.h"
 #include "station/util/xalloc.h"
 
@@ -17,14 +17,72 @@
 
 #define BACKOFF_FIRST_MS 200
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
+/*
+ * libcurl, loaded on first use (station/util/dlib.h): a station on the
+ * local CA never pays for it and its dependencies (gnutls, krb5, ldap...).  Each pointer has
+ * the prototype of curl.h.  curl_easy_setopt and curl_easy_getinfo are
+ * variadic and are called through pointers of their variadic type
+ * (curl's gcc type checks, macros around the direct calls, do not apply
+ * through a pointer: keep the argument types as curl.h documents them).
+ */
+static struct {
+	__typeof__(curl_global_init) *global_init;
+	__typeof__(curl_easy_strerror) *easy_strerror;
+	__typeof__(curl_url) *url;
+	__typeof__(curl_url_set) *url_set;
+	__typeof__(curl_url_get) *url_get;
+	__typeof__(curl_url_cleanup) *url_cleanup;
+	__typeof__(curl_free) *free;
+	__typeof__(curl_easy_init) *easy_init;
+	__typeof__(curl_easy_setopt) *easy_setopt;
+	__typeof__(curl_easy_perform) *easy_perform;
+	__typeof__(curl_easy_getinfo) *easy_getinfo;
+	__typeof__(curl_easy_header) *easy_header;
+	__typeof__(curl_easy_cleanup) *easy_cleanup;
+	__typeof__(curl_slist_append) *slist_append;
+	__typeof__(curl_slist_free_all) *slist_free_all;
+	__typeof__(curl_getdate) *getdate;
+} curl;
 
-static void
-curl_init(void)
+/* A row of curl_syms: the name in libcurl, the pointer it fills. */
+#define CURL_SYM(f) "curl_" #f, (void **)&curl.f
+static const struct dlib_sym curl_syms[] = {
+	{ CURL_SYM(global_init) },
+	{ CURL_SYM(easy_strerror) },
+	{ CURL_SYM(url) },
+	{ CURL_SYM(url_set) },
+	{ CURL_SYM(url_get) },
+	{ CURL_SYM(url_cleanup) },
+	{ CURL_SYM(free) },
+	{ CURL_SYM(easy_init) },
+	{ CURL_SYM(easy_setopt) },
+	{ CURL_SYM(easy_perform) },
+	{ CURL_SYM(easy_getinfo) },
+	{ CURL_SYM(easy_header) },
+	{ CURL_SYM(easy_cleanup) },
+	{ CURL_SYM(slist_append) },
+	{ CURL_SYM(slist_free_all) },
+	{ CURL_SYM(getdate) },
+	{ NULL, NULL },
+};
+
+/* curl_global_init is not thread-safe: dlib_load runs it under its lock,
+ * once, before any other call. */
+static st_err
+curl_start(char **cause)
 {
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	CURLcode rc = curl.global_init(CURL_GLOBAL_DEFAULT);
+
+	if (rc != CURLE_OK)
+		return st_fail(cause, ST_E_CA, "libcurl failed to start: %s",
+		    curl.easy_strerror(rc));
+	return ST_OK;
 }
+
+static struct dlib curl_lib = { .soname = "libcurl.so.4",
+	.package = "libcurl4",
+	.syms = curl_syms,
+	.init = curl_start };
 
 static st_err
 parse_ms(const char *key, const char *v, long min, long max, int *out,
@@ -103,14 +161,20 @@ http_opts_clear(struct http_opts *o)
 st_err
 http_check_addr(const char *key, const char *addr, char **cause)
 {
-	CURLU *u = curl_url();
+	CURLU *u = NULL;
 	char *scheme = NULL, *user = NULL, *query = NULL, *frag = NULL;
 	char *host = NULL;
-	st_err err = ST_OK;
+	st_err err;
 
-	if (u == NULL || curl_url_set(u, CURLUPART_URL, addr, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+	/* The backends check their address when they open, at the station's
+	 * start: a missing libcurl is reported there, not at the first run. */
+	err = dlib_load(&curl_lib, cause);
+	if (err)
+		return err;
+	u = curl.url();
+	if (u == NULL || curl.url_set(u, CURLUPART_URL, addr, 0) != CURLUE_OK ||
+	    curl.url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl.url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
 		err = st_fail(cause, ST_E_CONFIG, "[ca] %s = '%s': not a URL",
 		    key, addr);
 		goto out;
@@ -124,9 +188,9 @@ http_check_addr(const char *key, const char *addr, char **cause)
 		    key, addr);
 		goto out;
 	}
-	curl_url_get(u, CURLUPART_USER, &user, 0);
-	curl_url_get(u, CURLUPART_QUERY, &query, 0);
-	curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0);
+	curl.url_get(u, CURLUPART_USER, &user, 0);
+	curl.url_get(u, CURLUPART_QUERY, &query, 0);
+	curl.url_get(u, CURLUPART_FRAGMENT, &frag, 0);
 	if (user != NULL || query != NULL || frag != NULL)
 		err = st_fail(cause, ST_E_CONFIG,
 		    "[ca] %s: credentials, "
@@ -134,12 +198,12 @@ http_check_addr(const char *key, const char *addr, char **cause)
 		    "(use token_file or token_env)",
 		    key);
 out:
-	curl_free(scheme);
-	curl_free(user);
-	curl_free(query);
-	curl_free(frag);
-	curl_free(host);
-	curl_url_cleanup(u);
+	curl.free(scheme);
+	curl.free(user);
+	curl.free(query);
+	curl.free(frag);
+	curl.free(host);
+	curl.url_cleanup(u);
 	return err;
 }
 
@@ -205,7 +269,7 @@ static st_err
 transfer_error(CURLcode rc, const char *errbuf, const char *method,
     const char *url, const struct sink *sink, char **cause)
 {
-	const char *detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+	const char *detail = errbuf[0] ? errbuf : curl.easy_strerror(rc);
 
 	if (sink->overflow)
 		return st_fail(cause, ST_E_CA,
@@ -235,32 +299,32 @@ static CURL *
 make_handle(const struct http_opts *o, const char *method, const char *url,
     struct curl_slist *hl, const char *body, struct sink *sink, char *errbuf)
 {
-	CURL *h = curl_easy_init();
+	CURL *h = curl.easy_init();
 
 	if (h == NULL)
 		return NULL;
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_PROXY, ""); /* no proxy from the env */
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(h, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
+	curl.easy_setopt(h, CURLOPT_URL, url);
+	curl.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+	curl.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl.easy_setopt(h, CURLOPT_PROXY, ""); /* no proxy from the env */
+	curl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl.easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl.easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl.easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	if (o->ca_bundle)
-		curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_bundle);
+		curl.easy_setopt(h, CURLOPT_CAINFO, o->ca_bundle);
 	if (o->pin)
-		curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, o->pin);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+		curl.easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, o->pin);
+	curl.easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	if (body != NULL) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+		curl.easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		curl.easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	}
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "station");
+	curl.easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+	curl.easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write);
+	curl.easy_setopt(h, CURLOPT_WRITEDATA, sink);
+	curl.easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl.easy_setopt(h, CURLOPT_USERAGENT, "station");
 	return h;
 }
 
@@ -269,13 +333,13 @@ make_headers(const struct http_header *hdrs, size_t n)
 {
 	struct curl_slist *hl = NULL;
 
-	hl = curl_slist_append(hl, "Content-Type: application/json");
-	hl = curl_slist_append(hl, "Accept: application/json");
-	hl = curl_slist_append(hl, "Expect:");
+	hl = curl.slist_append(hl, "Content-Type: application/json");
+	hl = curl.slist_append(hl, "Accept: application/json");
+	hl = curl.slist_append(hl, "Expect:");
 	for (size_t i = 0; i < n; i++) {
 		char *line = xasprintf("%s: %s", hdrs[i].name, hdrs[i].value);
 
-		hl = curl_slist_append(hl, line);
+		hl = curl.slist_append(hl, line);
 		OPENSSL_cleanse(line, strlen(line));
 		free(line);
 	}
@@ -288,7 +352,7 @@ free_headers(struct curl_slist *hl)
 {
 	for (struct curl_slist *p = hl; p != NULL; p = p->next)
 		OPENSSL_cleanse(p->data, strlen(p->data));
-	curl_slist_free_all(hl);
+	curl.slist_free_all(hl);
 }
 
 /* The reply's Date header in unix seconds, 0 when absent or unreadable:
@@ -299,9 +363,9 @@ reply_date(CURL *h)
 	struct curl_header *hd = NULL;
 	time_t t;
 
-	if (curl_easy_header(h, "Date", 0, CURLH_HEADER, -1, &hd) != CURLHE_OK)
+	if (curl.easy_header(h, "Date", 0, CURLH_HEADER, -1, &hd) != CURLHE_OK)
 		return 0;
-	t = curl_getdate(hd->value, NULL);
+	t = curl.getdate(hd->value, NULL);
 	return t > 0 ? (long long)t : 0;
 }
 
@@ -319,20 +383,20 @@ attempt(const struct http_opts *o, const char *method, const char *url,
 
 	if (h == NULL)
 		return st_fail(cause, ST_E_NOMEM, "cannot start a request");
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)left_ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)left_ms);
-	*rc_out = curl_easy_perform(h);
+	curl.easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)left_ms);
+	curl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)left_ms);
+	*rc_out = curl.easy_perform(h);
 	if (*rc_out != CURLE_OK) {
 		err =
 		    transfer_error(*rc_out, errbuf, method, url, &sink, cause);
 		free(sink.buf);
 		goto out;
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
+	curl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
 	out->body = sink.buf ? sink.buf : xstrdup("");
 	out->len = sink.len;
 out:
-	curl_easy_cleanup(h);
+	curl.easy_cleanup(h);
 	return err;
 }
 
@@ -344,13 +408,13 @@ http_call(const struct http_opts *o, const char *method, const char *url,
 	struct deadline cap = deadline_in((uint64_t)o->timeout_ms);
 	struct curl_slist *hl = NULL;
 	int backoff = BACKOFF_FIRST_MS;
-	st_err err = ST_E_TIMEOUT;
+	st_err err;
 
 	memset(out, 0, sizeof *out);
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_rc != CURLE_OK)
-		return st_fail(cause, ST_E_CA, "libcurl failed to start: %s",
-		    curl_easy_strerror(curl_init_rc));
+	err = dlib_load(&curl_lib, cause);
+	if (err)
+		return err;
+	err = ST_E_TIMEOUT; /* what the loop reports if no attempt runs */
 	dl = dl.at_ms == 0 ? cap : deadline_min(dl, cap);
 	hl = make_headers(hdrs, n_hdrs);
 	for (int i = 0; i <= o->retries; i++) {
@@ -408,10 +472,9 @@ http_server_date(const struct http_opts *o, const char *url, struct deadline dl,
 	st_err err = ST_OK;
 
 	*date = 0;
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_rc != CURLE_OK)
-		return st_fail(cause, ST_E_CA, "libcurl failed to start: %s",
-		    curl_easy_strerror(curl_init_rc));
+	err = dlib_load(&curl_lib, cause);
+	if (err)
+		return err;
 	dl = dl.at_ms == 0 ? cap : deadline_min(dl, cap);
 	if (deadline_passed(dl))
 		return st_fail(cause, ST_E_TIMEOUT, "GET %s: deadline passed",
@@ -419,15 +482,15 @@ http_server_date(const struct http_opts *o, const char *url, struct deadline dl,
 	h = make_handle(o, "GET", url, NULL, NULL, &sink, errbuf);
 	if (h == NULL)
 		return st_fail(cause, ST_E_NOMEM, "cannot start a request");
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)deadline_left_ms(dl));
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+	curl.easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)deadline_left_ms(dl));
+	curl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)deadline_left_ms(dl));
-	rc = curl_easy_perform(h);
+	rc = curl.easy_perform(h);
 	if (rc != CURLE_OK)
 		err = transfer_error(rc, errbuf, "GET", url, &sink, cause);
 	else
 		*date = reply_date(h);
 	free(sink.buf);
-	curl_easy_cleanup(h);
+	curl.easy_cleanup(h);
 	return err;
 }

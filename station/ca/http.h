@@ -15,6 +15,12 @@
  *	- nothing about a request is logged but its method, URL and status;
  *	  header values and bodies (tokens, HMACs) never reach a log or a
  *	  cause.  URLs carry no credentials (http_check_addr refuses them).
+ *
+ * libcurl is loaded on first use (station/util/dlib.h): every function
+ * below that talks HTTP or parses a URL loads it first, and fails with
+ * ST_E_CONFIG naming libcurl.so.4 and 'apt-get install libcurl4' where it
+ * is missing.  The backends call http_check_addr when they open, so that
+ * happens at the station's start.
  */
 #ifndef ST_CA_HTTP_H
 #define ST_CA_HTTP_H

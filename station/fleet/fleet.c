@@ -10,9 +10,41 @@
 #include <string.h>
 
 #include "station/ca/cred.h"
+#include "station/util/dlib.h"
 #include "station/util/num.h"
 #include "station/util/text.h"
 #include "station/util/xalloc.h"
+
+struct fleet_pq fleet_pq;
+
+/* A row of pq_syms: the name in libpq, the pointer it fills. */
+#define PQ_SYM(f) "PQ" #f, (void **)&fleet_pq.f
+static const struct dlib_sym pq_syms[] = {
+	{ PQ_SYM(connectdbParams) },
+	{ PQ_SYM(finish) },
+	{ PQ_SYM(status) },
+	{ PQ_SYM(errorMessage) },
+	{ PQ_SYM(exec) },
+	{ PQ_SYM(execParams) },
+	{ PQ_SYM(resultStatus) },
+	{ PQ_SYM(resultErrorField) },
+	{ PQ_SYM(resultErrorMessage) },
+	{ PQ_SYM(ntuples) },
+	{ PQ_SYM(nfields) },
+	{ PQ_SYM(getvalue) },
+	{ PQ_SYM(clear) },
+	{ NULL, NULL },
+};
+
+static struct dlib pq_lib = { .soname = "libpq.so.5",
+	.package = "libpq5",
+	.syms = pq_syms };
+
+st_err
+fleet_lib_load(char **cause)
+{
+	return dlib_load(&pq_lib, cause);
+}
 
 void
 fleet_holder_clear(struct fleet_holder *h)
@@ -29,7 +61,7 @@ fleet_close(struct fleet_conn *c)
 {
 	if (c == NULL)
 		return;
-	PQfinish(c->pg);
+	fleet_pq.finish(c->pg);
 	free(c->station_id);
 	free(c);
 }
@@ -57,7 +89,7 @@ pg_message(const char *msg, const char *password)
 static st_err
 connect_failure(PGconn *pg, const char *password, char **cause)
 {
-	char *msg = pg_message(PQerrorMessage(pg), password);
+	char *msg = pg_message(fleet_pq.errorMessage(pg), password);
 	st_err err = ST_E_HANGUP;
 
 	/* The server answered and refused us, or its certificate failed:
@@ -87,13 +119,13 @@ fleet_result_check(struct fleet_conn *c, PGresult *res, ExecStatusType want,
 	char *msg;
 	st_err err = ST_E_DB;
 
-	if (res != NULL && PQresultStatus(res) == want)
+	if (res != NULL && fleet_pq.resultStatus(res) == want)
 		return ST_OK;
-	state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	msg =
-	    pg_message(res ? PQresultErrorMessage(res) : PQerrorMessage(c->pg),
-		NULL);
-	if (PQstatus(c->pg) != CONNECTION_OK || state == NULL ||
+	state = res ? fleet_pq.resultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	msg = pg_message(res ? fleet_pq.resultErrorMessage(res) :
+			       fleet_pq.errorMessage(c->pg),
+	    NULL);
+	if (fleet_pq.status(c->pg) != CONNECTION_OK || state == NULL ||
 	    strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
 		err = ST_E_HANGUP;
 	else if (strcmp(state, "57014") == 0 || strcmp(state, "55P03") == 0)
@@ -120,19 +152,19 @@ fleet_result_check(struct fleet_conn *c, PGresult *res, ExecStatusType want,
 static st_err
 check_role(struct fleet_conn *c, char **cause)
 {
-	PGresult *res = PQexec(c->pg, "SELECT session_user::text");
+	PGresult *res = fleet_pq.exec(c->pg, "SELECT session_user::text");
 	st_err err = fleet_result_check(c, res, PGRES_TUPLES_OK,
 	    "asking the fleet database who we are", cause);
 	char *shown = NULL;
 
 	if (err)
 		goto out;
-	if (PQntuples(res) != 1 ||
-	    strcmp(PQgetvalue(res, 0, 0), c->station_id) != 0) {
-		shown =
-		    text_escape(PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) :
-						      "",
-			64);
+	if (fleet_pq.ntuples(res) != 1 ||
+	    strcmp(fleet_pq.getvalue(res, 0, 0), c->station_id) != 0) {
+		shown = text_escape(fleet_pq.ntuples(res) == 1 ?
+			fleet_pq.getvalue(res, 0, 0) :
+			"",
+		    64);
 		err = st_fail(cause, ST_E_CONFIG,
 		    "the fleet database role is '%s', not the station id "
 		    "'%s': log in as the station's own role (docs/fleet.md)",
@@ -140,7 +172,7 @@ check_role(struct fleet_conn *c, char **cause)
 	}
 out:
 	free(shown);
-	PQclear(res);
+	fleet_pq.clear(res);
 	return err;
 }
 
@@ -183,6 +215,9 @@ fleet_connect(const struct config_fleet *f, const char *station_id,
 	*out = NULL;
 	if (f->url == NULL)
 		return st_fail(cause, ST_E_CONFIG, "no [fleet] url configured");
+	err = fleet_lib_load(cause);
+	if (err)
+		return err;
 	err = fleet_password(f, &password, cause);
 	if (err)
 		goto out;
@@ -214,8 +249,8 @@ fleet_connect(const struct config_fleet *f, const char *station_id,
 	vals[n] = NULL;
 	c = xcalloc(1, sizeof *c);
 	c->station_id = xstrdup(station_id);
-	c->pg = PQconnectdbParams(keys, vals, 1);
-	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
+	c->pg = fleet_pq.connectdbParams(keys, vals, 1);
+	if (c->pg == NULL || fleet_pq.status(c->pg) != CONNECTION_OK) {
 		err = connect_failure(c->pg, password, cause);
 		goto out;
 	}
@@ -248,7 +283,7 @@ fleet_reserve(struct fleet_conn *c, const char *serial, int slot,
 	params[1] = slot_s;
 	params[2] = run_s;
 	params[3] = late ? "true" : "false";
-	res = PQexecParams(c->pg,
+	res = fleet_pq.execParams(c->pg,
 	    "SELECT granted, holder_station, holder_slot, holder_run,"
 	    " holder_state FROM fleet.reserve($1, $2::integer, $3::bigint,"
 	    " $4::boolean)",
@@ -257,21 +292,21 @@ fleet_reserve(struct fleet_conn *c, const char *serial, int slot,
 	    "reserving the serial fleet-wide", cause);
 	if (err)
 		goto out;
-	if (PQntuples(res) != 1 || PQnfields(res) != 5) {
+	if (fleet_pq.ntuples(res) != 1 || fleet_pq.nfields(res) != 5) {
 		err = st_fail(cause, ST_E_DB,
 		    "fleet.reserve answered %d rows: is the schema of "
 		    "`station fleet schema` loaded?",
-		    PQntuples(res));
+		    fleet_pq.ntuples(res));
 		goto out;
 	}
-	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
+	if (strcmp(fleet_pq.getvalue(res, 0, 0), "t") == 0)
 		goto out;
-	holder->station = xstrdup(PQgetvalue(res, 0, 1));
-	if (num_valid(PQgetvalue(res, 0, 2), 0, 1000000, &n))
+	holder->station = xstrdup(fleet_pq.getvalue(res, 0, 1));
+	if (num_valid(fleet_pq.getvalue(res, 0, 2), 0, 1000000, &n))
 		holder->slot = (int)n;
-	if (num_valid(PQgetvalue(res, 0, 3), 0, INT64_MAX, &n))
+	if (num_valid(fleet_pq.getvalue(res, 0, 3), 0, INT64_MAX, &n))
 		holder->run_id = (int64_t)n;
-	holder->state = xstrdup(PQgetvalue(res, 0, 4));
+	holder->state = xstrdup(fleet_pq.getvalue(res, 0, 4));
 	/* Another station's id, from the database: shown, not trusted. */
 	shown = text_escape(serial, 64);
 	station = text_escape(holder->station, 64);
@@ -288,6 +323,6 @@ fleet_reserve(struct fleet_conn *c, const char *serial, int slot,
 out:
 	free(shown);
 	free(station);
-	PQclear(res);
+	fleet_pq.clear(res);
 	return err;
 }

@@ -33,12 +33,21 @@ struct fleet_conn;
 struct ledger;
 
 /*
+ * Load libpq (libpq.so.5, on first use: station/util/dlib.h) unless it is
+ * loaded already.  ST_E_CONFIG naming the library and the fix ("apt-get
+ * install libpq5") when it is missing or too old.  fleet_connect calls it
+ * first; the station calls it at its start when [fleet] url is set, so a
+ * PC without libpq5 stops there, not at its first run.
+ */
+st_err fleet_lib_load(char **cause);
+
+/*
  * Connect within `timeout_ms` as station `station_id`.  ST_E_HANGUP when
  * the server cannot be reached (refused, timed out, shutting down: an
  * outage, the profile decides), ST_E_CONFIG for what an administrator must
- * fix (no password, a password file readable by others, a refused login,
- * a server certificate that does not verify, a role that is not the
- * station id).  *out is owned by the caller (fleet_close).
+ * fix (libpq5 not installed, no password, a password file readable by
+ * others, a refused login, a server certificate that does not verify, a
+ * role that is not the station id).  *out is owned by the caller (fleet_close).
  */
 st_err fleet_connect(const struct config_fleet *f, const char *station_id,
     int timeout_ms, struct fleet_conn **out, char **cause);

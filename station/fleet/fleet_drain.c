@@ -24,10 +24,10 @@ static st_err
 exec_simple(struct fleet_conn *c, const char *sql, const char *what,
     char **cause)
 {
-	PGresult *res = PQexec(c->pg, sql);
+	PGresult *res = fleet_pq.exec(c->pg, sql);
 	st_err err = fleet_result_check(c, res, PGRES_COMMAND_OK, what, cause);
 
-	PQclear(res);
+	fleet_pq.clear(res);
 	return err;
 }
 
@@ -44,12 +44,12 @@ finish_reservation(struct fleet_conn *c, const struct fleet_item *it,
 	params[0] = it->serial;
 	params[1] = run_s;
 	params[2] = strcmp(it->state, "PASS") == 0 ? "true" : "false";
-	res = PQexecParams(c->pg,
+	res = fleet_pq.execParams(c->pg,
 	    "SELECT fleet.finish($1, $2::bigint, $3::boolean)", 3, NULL, params,
 	    NULL, NULL, 0);
 	err = fleet_result_check(c, res, PGRES_TUPLES_OK,
 	    "ending the run's fleet reservation", cause);
-	PQclear(res);
+	fleet_pq.clear(res);
 	return err;
 }
 
@@ -109,13 +109,13 @@ ship_row(struct fleet_conn *c, const struct fleet_item *it, char **cause)
 	params[6] = it->chain_seq > 0 ? cseq_s : NULL;
 	params[7] = it->chain_seq > 0 ? it->chain_hash : NULL;
 	params[8] = at_s;
-	res = PQexecParams(c->pg,
+	res = fleet_pq.execParams(c->pg,
 	    "SELECT fleet.ship($1::bigint, $2::bigint, $3, $4, $5, $6,"
 	    " $7::bigint, $8, $9::bigint)",
 	    9, NULL, params, NULL, NULL, 0);
 	err = fleet_result_check(c, res, PGRES_TUPLES_OK,
 	    "shipping the run feed", cause);
-	PQclear(res);
+	fleet_pq.clear(res);
 	return err;
 }
 
@@ -149,7 +149,7 @@ ship_item(struct fleet_conn *c, struct ledger *l, const struct fleet_item *it,
 	    exec_simple(c, "COMMIT", "committing to the fleet database", cause);
 out:
 	if (err) {
-		PQclear(PQexec(c->pg, "ROLLBACK"));
+		fleet_pq.clear(fleet_pq.exec(c->pg, "ROLLBACK"));
 		return err;
 	}
 	/* Durable in PostgreSQL: now the cursor. */

@@ -9,6 +9,29 @@
 
 #include "station/fleet/fleet.h"
 
+/*
+ * libpq, loaded on first use (fleet_lib_load, station/util/dlib.h): the
+ * fleet's only calls into it go through these pointers, each with the
+ * prototype of libpq-fe.h.  Valid once fleet_lib_load succeeded (every
+ * struct fleet_conn exists only after it did).
+ */
+struct fleet_pq {
+	__typeof__(PQconnectdbParams) *connectdbParams;
+	__typeof__(PQfinish) *finish;
+	__typeof__(PQstatus) *status;
+	__typeof__(PQerrorMessage) *errorMessage;
+	__typeof__(PQexec) *exec;
+	__typeof__(PQexecParams) *execParams;
+	__typeof__(PQresultStatus) *resultStatus;
+	__typeof__(PQresultErrorField) *resultErrorField;
+	__typeof__(PQresultErrorMessage) *resultErrorMessage;
+	__typeof__(PQntuples) *ntuples;
+	__typeof__(PQnfields) *nfields;
+	__typeof__(PQgetvalue) *getvalue;
+	__typeof__(PQclear) *clear;
+};
+extern struct fleet_pq fleet_pq;
+
 struct fleet_conn {
 	PGconn *pg;
 	char *station_id;

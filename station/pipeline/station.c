@@ -15,6 +15,7 @@
 #include "station/pipeline/broker_cert.h"
 #include "station/pipeline/owner.h"
 #include "station/config/scan_format.h"
+#include "station/fleet/fleet.h"
 #include "station/pipeline/recover.h"
 #include "station/util/log.h"
 #include "station/util/xalloc.h"
@@ -166,6 +167,14 @@ station_open(const struct station_opts *opts, struct station **out,
 	if (err) {
 		st_wrap(cause, err, "opening the %s CA", st->cfg->ca_backend);
 		goto fail;
+	}
+	/* libpq is loaded on first use: a PC without it stops here. */
+	if (st->cfg->fleet.url != NULL) {
+		err = fleet_lib_load(cause);
+		if (err) {
+			st_wrap(cause, err, "the fleet database ([fleet] url)");
+			goto fail;
+		}
 	}
 	err = x509_load_pem_file(st->cfg->ca_root, &st->root, cause);
 	if (err) {
