@@ -22,7 +22,7 @@ PKG_CONFIG ?= pkg-config
 CORE_PKGS := libssl libcrypto libserialport libusb-1.0 sqlite3 inih \
              libmosquitto libcurl jansson libpq
 UI_PKGS   := ncursesw
-# devsim's TPM chip only (fixtures/devsim/chip_tpm.c): the station never
+# devsim's TPM chip only (fixtures/devsim/chip_tpm*.c): the station never
 # links tss2.
 TPM_PKGS  := tss2-esys tss2-mu tss2-rc tss2-tcti-swtpm
 TEST_PKGS := cmocka
@@ -96,7 +96,9 @@ $(STATION): $(BUILD)/station/cli/main.o $(UI_OBJS) $(LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
 	    $(shell $(PKG_CONFIG) --libs $(UI_PKGS) 2>/dev/null)
 
-$(BUILD)/fixtures/devsim/chip_tpm.o: CPPFLAGS += $(shell $(PKG_CONFIG) --cflags $(TPM_PKGS) 2>/dev/null)
+TPM_SIM_OBJS := $(BUILD)/fixtures/devsim/chip_tpm.o \
+                $(BUILD)/fixtures/devsim/chip_tpm_swtpm.o
+$(TPM_SIM_OBJS): CPPFLAGS += $(shell $(PKG_CONFIG) --cflags $(TPM_PKGS) 2>/dev/null)
 $(DEVSIM): $(SIM_OBJS) $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	@mkdir -p $(@D)
@@ -113,7 +115,7 @@ $(NRF91SIM): $(BUILD)/fixtures/nrf91sim/nrf91sim.o $(LIB)
 # devsim's chip code directly (fixtures/devsim objects other than main
 # and the TPM chip, which alone needs tss2).
 SIM_LIB_OBJS := $(filter-out $(BUILD)/fixtures/devsim/main.o \
-                  $(BUILD)/fixtures/devsim/chip_tpm.o,$(SIM_OBJS))
+                  $(TPM_SIM_OBJS),$(SIM_OBJS))
 $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT_OBJS) $(SIM_LIB_OBJS) $(LIB)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  TEST    $@")
