@@ -327,7 +327,8 @@ FW_BUILD   := $(BUILD)/firmware
 FW_CC      := arm-none-eabi-gcc
 FW_SRCS    := $(sort $(wildcard fixtures/firmware/*.c)) \
               fixtures/agent/agent.c fixtures/agent/agent_frame.c \
-              fixtures/agent/agent_device.c fixtures/agent/agent_csr.c \
+              fixtures/agent/agent_device.c fixtures/agent/agent_device_keys.c \
+              fixtures/agent/agent_device_store.c fixtures/agent/agent_csr.c \
               drivers/proto/proto.c
 FW_HDRS    := $(wildcard fixtures/firmware/*.h fixtures/agent/*.h) \
               drivers/proto/proto.h
