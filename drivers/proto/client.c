@@ -316,6 +316,33 @@ client_wait_replies(struct client *c, const struct frame *req, size_t n,
 	}
 }
 
+bool
+client_count_retry(st_err err, int *silent, int *corrupt)
+{
+	if (err == ST_E_TIMEOUT) {
+		(*silent)++;
+		return true;
+	}
+	if (err == ST_E_FRAME) {
+		(*corrupt)++;
+		return true;
+	}
+	return false;
+}
+
+st_err
+client_attempts_fault(const struct client *c, st_err last, const char *what,
+    int attempts, int attempt_ms, char **cause)
+{
+	if (last == ST_E_FRAME)
+		return st_fail(cause, ST_E_FRAME,
+		    "%s: %s; no intact reply after %d attempts", what,
+		    c->last_bad ? c->last_bad : "corrupt reply", attempts);
+	return st_fail(cause, ST_E_TIMEOUT,
+	    "device did not answer %s (%d attempts, %d ms each)", what,
+	    attempts, attempt_ms);
+}
+
 /* One exchange with retransmission. */
 static st_err
 exchange(struct client *c, struct frame *req, struct reply *out, char **cause)
@@ -362,24 +389,13 @@ exchange(struct client *c, struct frame *req, struct reply *out, char **cause)
 			goto out;
 		/* Silence, a NAK or a corrupt reply: send the same frame
 		 * again; anything else (hangup, protocol error) is final. */
-		if (err != ST_E_TIMEOUT && err != ST_E_FRAME) {
+		if (!client_count_retry(err, &silent, &corrupt)) {
 			err = st_fail(cause, err, "%s",
 			    why ? why : st_strerror(err));
 			goto out;
 		}
-		if (err == ST_E_TIMEOUT)
-			silent++;
-		else
-			corrupt++;
 	}
-	if (err == ST_E_FRAME)
-		err = st_fail(cause, ST_E_FRAME,
-		    "%s: %s; no intact reply after %d attempts", what,
-		    c->last_bad ? c->last_bad : "corrupt reply", attempt);
-	else
-		err = st_fail(cause, ST_E_TIMEOUT,
-		    "device did not answer %s (%d attempts, %d ms each)", what,
-		    attempt, attempt_ms);
+	err = client_attempts_fault(c, err, what, attempt, attempt_ms, cause);
 out:
 	free(why);
 	return err;

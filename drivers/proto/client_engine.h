@@ -68,6 +68,15 @@ st_err client_send_frame(struct client *c, const struct frame *f,
 st_err client_wait_replies(struct client *c, const struct frame *req, size_t n,
     const bool *answered, struct deadline *dl, int attempt_ms, size_t *idx,
     struct reply *out, int *retry_seen, char **cause);
+/* An attempt that failed with `err`: silence (ST_E_TIMEOUT) or a NAK or
+ * corrupt reply (ST_E_FRAME) is counted in *silent or *corrupt and true
+ * returned (send again); anything else is final (false). */
+bool client_count_retry(st_err err, int *silent, int *corrupt);
+/* The fault that ends the exchange `what` after `attempts` without an
+ * intact reply: the last bad frame's rule when `last` is ST_E_FRAME,
+ * silence (ST_E_TIMEOUT) otherwise.  Returns the kind. */
+st_err client_attempts_fault(const struct client *c, st_err last,
+    const char *what, int attempts, int attempt_ms, char **cause);
 /* A device's error status for the exchange `what`: always ST_E_DEVICE,
  * with the status and the device's message in *cause. */
 st_err client_status_error(const struct reply *r, const char *what,

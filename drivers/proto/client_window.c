@@ -111,27 +111,15 @@ exchange_window(struct client *c, struct frame *fs, size_t n, struct reply *rs,
 				continue;
 			err = ST_E_FRAME;
 		}
-		if (err != ST_E_TIMEOUT && err != ST_E_FRAME) {
+		if (!client_count_retry(err, &silent, &corrupt)) {
 			err = st_fail(cause, err, "%s",
 			    why ? why : st_strerror(err));
 			goto out;
 		}
-		if (err == ST_E_TIMEOUT)
-			silent++;
-		else
-			corrupt++;
 		if (silent >= tries || corrupt >= corrupt_tries) {
 			client_exchange_label(c, &fs[base], what, sizeof what);
-			err = err == ST_E_FRAME ?
-			    st_fail(cause, ST_E_FRAME,
-				"%s: %s; no intact reply after %d attempts",
-				what,
-				c->last_bad ? c->last_bad : "corrupt reply",
-				silent + corrupt) :
-			    st_fail(cause, ST_E_TIMEOUT,
-				"device did not answer %s (%d attempts, %d ms "
-				"each)",
-				what, silent + corrupt, attempt_ms);
+			err = client_attempts_fault(c, err, what,
+			    silent + corrupt, attempt_ms, cause);
 			goto out;
 		}
 		/* Go back: everything in flight without a reply, in order. */
