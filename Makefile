@@ -26,7 +26,7 @@ CORE_PKGS := libssl libcrypto libserialport libusb-1.0 sqlite3 inih \
 # bring ~30 libraries that a station on the local CA never calls.
 DLOPEN_PKGS := libcurl libpq
 UI_PKGS   := ncursesw
-# devsim's TPM chip only (fixtures/devsim/chip_tpm.c): the station never
+# devsim's TPM chip only (fixtures/devsim/chip_tpm*.c): the station never
 # links tss2.
 TPM_PKGS  := tss2-esys tss2-mu tss2-rc tss2-tcti-swtpm
 TEST_PKGS := cmocka
@@ -100,7 +100,9 @@ $(STATION): $(BUILD)/station/cli/main.o $(UI_OBJS) $(LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
 	    $(shell $(PKG_CONFIG) --libs $(UI_PKGS) 2>/dev/null)
 
-$(BUILD)/fixtures/devsim/chip_tpm.o: CPPFLAGS += $(shell $(PKG_CONFIG) --cflags $(TPM_PKGS) 2>/dev/null)
+TPM_SIM_OBJS := $(BUILD)/fixtures/devsim/chip_tpm.o \
+                $(BUILD)/fixtures/devsim/chip_tpm_swtpm.o
+$(TPM_SIM_OBJS): CPPFLAGS += $(shell $(PKG_CONFIG) --cflags $(TPM_PKGS) 2>/dev/null)
 $(DEVSIM): $(SIM_OBJS) $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	@mkdir -p $(@D)
@@ -117,7 +119,7 @@ $(NRF91SIM): $(BUILD)/fixtures/nrf91sim/nrf91sim.o $(LIB)
 # devsim's chip code directly (fixtures/devsim objects other than main
 # and the TPM chip, which alone needs tss2).
 SIM_LIB_OBJS := $(filter-out $(BUILD)/fixtures/devsim/main.o \
-                  $(BUILD)/fixtures/devsim/chip_tpm.o,$(SIM_OBJS))
+                  $(TPM_SIM_OBJS),$(SIM_OBJS))
 $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT_OBJS) $(SIM_LIB_OBJS) $(LIB)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  TEST    $@")
@@ -329,7 +331,8 @@ FW_BUILD   := $(BUILD)/firmware
 FW_CC      := arm-none-eabi-gcc
 FW_SRCS    := $(sort $(wildcard fixtures/firmware/*.c)) \
               fixtures/agent/agent.c fixtures/agent/agent_frame.c \
-              fixtures/agent/agent_device.c fixtures/agent/agent_csr.c \
+              fixtures/agent/agent_device.c fixtures/agent/agent_device_keys.c \
+              fixtures/agent/agent_device_store.c fixtures/agent/agent_csr.c \
               drivers/proto/proto.c
 FW_HDRS    := $(wildcard fixtures/firmware/*.h fixtures/agent/*.h) \
               drivers/proto/proto.h

@@ -1,7 +1,8 @@
 /*
  * The protocol's commands as typed calls (see client.h): each builds its
  * request TLVs, makes one client_call() and checks the reply's fields.
- * The exchange itself (framing, chunking, retransmission) is client.c's.
+ * The exchange itself (framing, chunking, retransmission) is client.c's
+ * (and client_window.c's with a window).
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -110,14 +110,82 @@ provision(const struct station_env *e, const char *uri)
 	return station_env_run(e, args, NULL);
 }
 
+/* Run the station to its end; on failure its stderr is shown. */
+static int
+run_logged(const struct station_env *e, const char *const *args)
+{
+	char *err = xasprintf("%s/stderr.txt", e->dir);
+	pid_t pid = station_env_spawn(e, args, NULL, err, NULL);
+	int rc = pid < 0 ? -1 : proc_wait_ms(pid, 60000);
+
+	if (rc != 0) {
+		char *text = scratch_read(err);
+
+		fprintf(stderr, "check: station %s exited %d: %s\n", args[0],
+		    rc, text ? text : "");
+		free(text);
+	}
+	free(err);
+	return rc;
+}
+
+/* (a) The ledger as the kill or cut left it, then what the next station
+ * start does first (recover) and the chain (ledger verify): returns the
+ * inconsistencies.  `logged`: a failing recover shows its stderr
+ * (run_logged), as the power cuts want. */
+static int
+recover_and_verify(const struct station_env *e, int logged)
+{
+	const char *recover[] = { "recover", NULL };
+	const char *verify[] = { "ledger", "verify", NULL };
+	int bad = check_ledger_intact(e->ledger);
+
+	if (logged) {
+		if (run_logged(e, recover) != 0)
+			bad++;
+	} else if (station_env_run(e, recover, NULL) != 0) {
+		fprintf(stderr, "check: station recover failed\n");
+		bad++;
+	}
+	if (station_env_run(e, verify, NULL) != 0) {
+		fprintf(stderr, "check: station ledger verify failed\n");
+		bad++;
+	}
+	return bad;
+}
+
+/* (e) The same device again, to the end: PASS, one live certificate, the
+ * CA and the ledger agreeing; returns the inconsistencies.  `what` (kill,
+ * cut) names what came before in the message. */
+static int
+provision_again(const struct station_env *e, const char *uri, const char *what)
+{
+	char *result = NULL, *last_ok = NULL;
+	int64_t id;
+	int bad = 0;
+
+	if (provision(e, uri) != 0) {
+		fprintf(stderr, "check: provisioning after the %s failed\n",
+		    what);
+		bad++;
+	}
+	id = ledger_newest_run(e->ledger, &result, &last_ok);
+	bad += check_pass_run(e->ledger, id, uri, 3);
+	bad += check_device(e->ledger, SERIAL, uri, 1);
+	bad += check_ca_index_recorded(e->ledger, e->ca_dir);
+	bad += check_ca_revoked_agrees(e->ledger, e->ca_dir);
+	bad += check_ledger_intact(e->ledger);
+	free(result);
+	free(last_ok);
+	return bad;
+}
+
 /* One kill and everything checked after it; returns inconsistencies. */
 static int
 kill_once(const struct station_env *e, const char *uri, long max_delay_us,
     long *landed)
 {
 	const char *args[] = { "provision", uri, "--json", "--quiet", NULL };
-	const char *recover[] = { "recover", NULL };
-	const char *verify[] = { "ledger", "verify", NULL };
 	char *result = NULL, *last_ok = NULL;
 	int bad = 0;
 
@@ -144,17 +212,9 @@ kill_once(const struct station_env *e, const char *uri, long max_delay_us,
 	else
 		landed[step_after(last_ok)]++;
 
-	/* (a) as the kill left it, before any recovery. */
-	bad += check_ledger_intact(e->ledger);
-	/* What the next station start does first, then the chain. */
-	if (station_env_run(e, recover, NULL) != 0) {
-		fprintf(stderr, "check: station recover failed\n");
-		bad++;
-	}
-	if (station_env_run(e, verify, NULL) != 0) {
-		fprintf(stderr, "check: station ledger verify failed\n");
-		bad++;
-	}
+	/* (a) as the kill left it, before any recovery; what the next
+	 * station start does first, then the chain. */
+	bad += recover_and_verify(e, 0);
 	bad += check_no_running(e->ledger);		      /* (d) */
 	bad += check_ca_index_recorded(e->ledger, e->ca_dir); /* (b) */
 	bad += check_device(e->ledger, SERIAL, uri, 0);	      /* (c) */
@@ -167,18 +227,7 @@ kill_once(const struct station_env *e, const char *uri, long max_delay_us,
 	    "%issued by the CA but not recorded%");
 
 	/* (e) the same device again, to the end. */
-	if (provision(e, uri) != 0) {
-		fprintf(stderr, "check: provisioning after the kill failed\n");
-		bad++;
-	}
-	id = ledger_newest_run(e->ledger, &result, &last_ok);
-	bad += check_pass_run(e->ledger, id, uri, 3);
-	bad += check_device(e->ledger, SERIAL, uri, 1);
-	bad += check_ca_index_recorded(e->ledger, e->ca_dir);
-	bad += check_ca_revoked_agrees(e->ledger, e->ca_dir);
-	bad += check_ledger_intact(e->ledger);
-	free(result);
-	free(last_ok);
+	bad += provision_again(e, uri, "kill");
 	return bad;
 }
 
@@ -423,8 +472,6 @@ multi_checks(const struct multi *m, int want_one_live)
 static int
 multi_kill_once(const struct multi *m, long max_delay_us, long *victims)
 {
-	const char *recover[] = { "recover", NULL };
-	const char *verify[] = { "ledger", "verify", NULL };
 	pid_t pid[2];
 	int who = (int)(lrand48() % 3); /* batch 1, batch 2, both */
 	int bad = 0;
@@ -452,15 +499,7 @@ multi_kill_once(const struct multi *m, long max_delay_us, long *victims)
 	/* A pause before the next start: devices finish what the dead
 	 * sessions left them doing, and stale states have time to show. */
 	sleep_us((long)(drand48() * 300000));
-	bad += check_ledger_intact(m->e->ledger);
-	if (station_env_run(m->e, recover, NULL) != 0) {
-		fprintf(stderr, "check: station recover failed\n");
-		bad++;
-	}
-	if (station_env_run(m->e, verify, NULL) != 0) {
-		fprintf(stderr, "check: station ledger verify failed\n");
-		bad++;
-	}
+	bad += recover_and_verify(m->e, 0);
 	bad += multi_checks(m, 0);
 	bad += multi_run_both(m);
 	bad += multi_checks(m, 1);
@@ -671,25 +710,6 @@ kill_group(pid_t pid)
 		sleep_us(1000);
 }
 
-/* Run the station to its end; on failure its stderr is shown. */
-static int
-run_logged(const struct station_env *e, const char *const *args)
-{
-	char *err = xasprintf("%s/stderr.txt", e->dir);
-	pid_t pid = station_env_spawn(e, args, NULL, err, NULL);
-	int rc = pid < 0 ? -1 : proc_wait_ms(pid, 60000);
-
-	if (rc != 0) {
-		char *text = scratch_read(err);
-
-		fprintf(stderr, "check: station %s exited %d: %s\n", args[0],
-		    rc, text ? text : "");
-		free(text);
-	}
-	free(err);
-	return rc;
-}
-
 struct power_stats {
 	long cuts, by_write, torn, torn_bytes, pass, fail, before_run, running;
 };
@@ -700,8 +720,6 @@ static int
 cut_once(const struct station_env *e, struct powercut *pc, const char *uri,
     const char *out, long max_delay_us, long writes, struct power_stats *st)
 {
-	const char *recover[] = { "recover", NULL };
-	const char *verify[] = { "ledger", "verify", NULL };
 	const char *export[] = { "export", "--out", out, NULL };
 	char *result = NULL, *last_ok = NULL;
 	long torn = 0, at = 0;
@@ -748,13 +766,7 @@ cut_once(const struct station_env *e, struct powercut *pc, const char *uri,
 	else
 		st->running++;
 	/* (a) as the cut left it, before any recovery. */
-	bad += check_ledger_intact(e->ledger);
-	if (run_logged(e, recover) != 0)
-		bad++;
-	if (station_env_run(e, verify, NULL) != 0) {
-		fprintf(stderr, "check: station ledger verify failed\n");
-		bad++;
-	}
+	bad += recover_and_verify(e, 1);
 	bad += check_no_running(e->ledger);
 	bad += check_ca_index_recorded(e->ledger, e->ca_dir);
 	bad += check_device(e->ledger, SERIAL, uri, 0);
@@ -766,23 +778,12 @@ cut_once(const struct station_env *e, struct powercut *pc, const char *uri,
 	free(last_ok);
 
 	/* The same device again, to the end, and an export. */
-	if (provision(e, uri) != 0) {
-		fprintf(stderr, "check: provisioning after the cut failed\n");
-		bad++;
-	}
-	id = ledger_newest_run(e->ledger, &result, &last_ok);
-	bad += check_pass_run(e->ledger, id, uri, 3);
-	bad += check_device(e->ledger, SERIAL, uri, 1);
-	bad += check_ca_index_recorded(e->ledger, e->ca_dir);
-	bad += check_ca_revoked_agrees(e->ledger, e->ca_dir);
-	bad += check_ledger_intact(e->ledger);
+	bad += provision_again(e, uri, "cut");
 	if (station_env_run(e, export, NULL) != 0) {
 		fprintf(stderr, "check: export after the cut failed\n");
 		bad++;
 	}
 	bad += check_exports(out, 1);
-	free(result);
-	free(last_ok);
 	return bad;
 }
 

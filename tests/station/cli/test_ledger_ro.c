@@ -22,55 +22,14 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "station/util/xalloc.h"
+#include "tests/support/file_state.h"
 #include "tests/support/prov_case.h"
 #include "tests/support/scratch.h"
 
 #define READER_UID 65534 /* nobody */
-
-struct file_state {
-	off_t size;
-	struct timespec mtime;
-	unsigned char md[32];
-};
-
-static void
-file_state(const char *path, struct file_state *fs)
-{
-	struct stat sb;
-	unsigned char buf[4096];
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	FILE *fp = fopen(path, "rb");
-	size_t n;
-
-	memset(fs, 0, sizeof *fs);
-	assert_non_null(fp);
-	assert_int_equal(fstat(fileno(fp), &sb), 0);
-	fs->size = sb.st_size;
-	fs->mtime = sb.st_mtim;
-	assert_int_equal(EVP_DigestInit_ex(ctx, EVP_sha256(), NULL), 1);
-	for (n = fread(buf, 1, sizeof buf, fp); n > 0;
-	     n = fread(buf, 1, sizeof buf, fp))
-		EVP_DigestUpdate(ctx, buf, n);
-	assert_int_equal(EVP_DigestFinal_ex(ctx, fs->md, NULL), 1);
-	EVP_MD_CTX_free(ctx);
-	fclose(fp);
-}
-
-static void
-assert_unchanged(const char *path, const struct file_state *before)
-{
-	struct file_state now;
-
-	file_state(path, &now);
-	assert_int_equal(now.size, before->size);
-	assert_int_equal(now.mtime.tv_sec, before->mtime.tv_sec);
-	assert_int_equal(now.mtime.tv_nsec, before->mtime.tv_nsec);
-	assert_memory_equal(now.md, before->md, sizeof now.md);
-}
 
 static char *
 home_file(const char *name)
@@ -190,8 +149,8 @@ test_reader_lists_shows_and_verifies_without_writing(void **state)
 	assert_non_null(strstr(o.out, "PASS  ledger intact: 1 runs"));
 	proc_out_clear(&o);
 
-	assert_unchanged(db_path, &db);
-	assert_unchanged(wal_path, &wal);
+	assert_file_unchanged(db_path, &db);
+	assert_file_unchanged(wal_path, &wal);
 	home_back();
 	free(db_path);
 	free(wal_path);
@@ -221,7 +180,7 @@ test_reader_without_the_wal_is_told_why(void **state)
 	assert_non_null(strstr(o.err, "station recover"));
 	assert_null(strstr(o.err, "attempt to write"));
 	proc_out_clear(&o);
-	assert_unchanged(db_path, &db);
+	assert_file_unchanged(db_path, &db);
 	assert_int_equal(access(wal, F_OK), -1);
 	home_back();
 	free(db_path);
