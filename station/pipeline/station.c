@@ -2,6 +2,7 @@
 #include "station/pipeline/station.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -91,12 +92,71 @@ open_ledger_only(struct station *st, int ro, char **cause)
 	    &st->ledger, cause);
 }
 
+/*
+ * The start check (station_preflight) runs on a thread of its own while
+ * the station opens its ledger and CA: it reads only the configuration
+ * and the broker memo, and its TLS handshake and the opening are each a
+ * few milliseconds a `station provision` process would otherwise add up.
+ * Its verdict is taken when the opening is done, so an error of the
+ * opening (the ledger, the CA) is still the one reported first.
+ */
+struct start_check {
+	const struct station *st; /* NULL: not begun, or already ended */
+	pthread_t thread;
+	int running; /* the thread was started and not yet joined */
+	st_err err;
+	char *cause;
+};
+
+static void *
+start_check_main(void *arg)
+{
+	struct start_check *c = arg;
+
+	c->err = station_preflight(c->st, &c->cause);
+	return NULL;
+}
+
+/* Start the check; a thread that cannot start leaves it to
+ * start_check_end, which then runs it in place. */
+static void
+start_check_begin(struct start_check *c, const struct station *st)
+{
+	c->st = st;
+	c->running = pthread_create(&c->thread, NULL, start_check_main, c) == 0;
+}
+
+/* Its verdict (ST_OK, or the error with *cause).  `keep` 0: the opening
+ * failed, only wait for the thread (it reads st) and drop the verdict.
+ * c->st is left alone until the thread is joined: the thread reads it. */
+static st_err
+start_check_end(struct start_check *c, int keep, char **cause)
+{
+	st_err err = ST_OK;
+
+	if (c->st == NULL)
+		return ST_OK;
+	if (c->running) {
+		pthread_join(c->thread, NULL);
+		c->running = 0;
+		if (keep && c->err)
+			err = st_fail(cause, c->err, "%s", c->cause);
+	} else if (keep) {
+		err = station_preflight(c->st, cause);
+	}
+	c->st = NULL;
+	free(c->cause);
+	c->cause = NULL;
+	return err;
+}
+
 st_err
 station_open(const struct station_opts *opts, struct station **out,
     char **cause)
 {
 	static const struct station_opts none = { .config_path = NULL };
 	struct station *st = xcalloc(1, sizeof *st);
+	struct start_check check = { 0 };
 	st_err err;
 
 	if (opts == NULL)
@@ -128,6 +188,9 @@ station_open(const struct station_opts *opts, struct station **out,
 		*out = st;
 		return ST_OK;
 	}
+	st->broker_memo = broker_cert_memo_new();
+	if (opts->preflight)
+		start_check_begin(&check, st);
 	err = make_dirs(st->cfg->home, cause);
 	if (err)
 		goto fail;
@@ -206,15 +269,13 @@ station_open(const struct station_opts *opts, struct station **out,
 		    st->recovered);
 	}
 	free(why);
-	st->broker_memo = broker_cert_memo_new();
-	if (opts->preflight) {
-		err = station_preflight(st, cause);
-		if (err)
-			goto fail;
-	}
+	err = start_check_end(&check, 1, cause);
+	if (err)
+		goto fail;
 	*out = st;
 	return ST_OK;
 fail:
+	start_check_end(&check, 0, NULL);
 	station_close(st);
 	return err;
 }

@@ -51,9 +51,11 @@ struct station_opts {
 	 * nothing is migrated or written.  A home without a ledger file yet
 	 * (nothing recorded) leaves station.ledger NULL. */
 	int ledger_ro;
-	/* The command provisions (provision, batch, ui): station_open ends
-	 * with station_preflight, so a broker or CA that cannot serve is
-	 * found before any device is touched. */
+	/* The command provisions (provision, batch, ui): station_open runs
+	 * station_preflight on a thread beside the opening of the ledger
+	 * and the CA and ends with its verdict (an error of the opening
+	 * first), so a broker or CA that cannot serve is found before any
+	 * device is touched. */
 	int preflight;
 };
 

@@ -280,6 +280,22 @@ test_broker_checked_at_start(void **state)
 	assert_non_null(strstr(o.err, "No device was touched"));
 	proc_out_clear(&o);
 
+	/* The start check runs beside the opening of the ledger and the CA;
+	 * a failure of the opening is still the one reported (here a ledger
+	 * that is not a database, with the broker down as well). */
+	char *ledger = xasprintf("%s/ledger.db", se->env->home);
+	char *kept = xasprintf("%s.kept", ledger);
+	assert_int_equal(rename(ledger, kept), 0);
+	free(prov_env_write(se->env, "ledger.db",
+	    "this is not a SQLite database, it is a test's text file.\n"));
+	assert_int_not_equal(prov_station(se->env, down, &o), 0);
+	assert_non_null(strstr(o.err, ledger));
+	assert_null(strstr(o.err, "start check"));
+	proc_out_clear(&o);
+	assert_int_equal(rename(kept, ledger), 0);
+	free(kept);
+	free(ledger);
+
 	/* A CA file that did not sign the broker's certificate. */
 	other = xasprintf("%s/ca/root.pem", se->env->home);
 	const char *untrusted[] = { "provision", sim->uri, "--serial",
