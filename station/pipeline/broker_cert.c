@@ -17,6 +17,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "station/tls/extkey.h"
 #include "station/util/xalloc.h"
 
 /* Connect a non-blocking socket by the deadline: 0 when connected. */
@@ -134,7 +135,11 @@ broker_presented_cert(const struct config_broker *b, struct deadline dl,
     char **why)
 {
 	struct presented p = { 0 };
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	/* In the smoke test's library context (extkey.h): its algorithm
+	 * tables are then set up here, on the start check's thread beside
+	 * the opening of the station, not on the run's path. */
+	SSL_CTX *ctx =
+	    SSL_CTX_new_ex(extkey_libctx(NULL), NULL, TLS_client_method());
 	SSL *ssl = NULL;
 	X509 *leaf = NULL;
 	int fd = tcp_connect(b->host, b->port, dl, why);

@@ -54,7 +54,10 @@ st_err extkey_new(const uint8_t *spki_der, size_t spki_len, extkey_sign_fn fn,
  */
 EVP_PKEY *extkey_pkey(struct extkey *k);
 
-/* The library context to create SSL_CTX in (borrowed, process-wide). */
+/* The library context to create SSL_CTX in (borrowed, process-wide).  k
+ * may be NULL: a TLS client without an external key (the start check's
+ * look at the broker) uses it too, so that OpenSSL sets up its TLS tables
+ * in one library context per process, not two. */
 OSSL_LIB_CTX *extkey_libctx(struct extkey *k);
 
 /* How many times the callback ran (successful or not). */
