@@ -526,33 +526,63 @@ ledger_new(const char *path)
 	return l;
 }
 
+/*
+ * What both opens begin with: a ledger for `path` (`readonly`: opened
+ * read-only, and a missing file said as such rather than as SQLite's
+ * "unable to open database file"), extended result codes on, and in
+ * *key_out the key file: `key_path`, or when NULL the default beside the
+ * ledger (ledger_key_default_path).  On success *out and *key_out are
+ * the caller's (ledger_close, free); on failure both are NULL.
+ */
+static st_err
+ledger_open_db(const char *path, int readonly, const char *key_path,
+    struct ledger **out, char **key_out, char **cause)
+{
+	int flags = SQLITE_OPEN_FULLMUTEX;
+	struct ledger *l = NULL;
+	st_err err = ST_OK;
+	int rc;
+
+	*out = NULL;
+	*key_out = NULL;
+	if (path == NULL || *path == '\0')
+		return st_fail(cause, ST_E_ARG, "no ledger path given");
+	if (readonly && access(path, F_OK) != 0)
+		return st_fail(cause, ST_E_NOTFOUND,
+		    "there is no ledger at %s (%s): nothing has been recorded "
+		    "there yet, or [ledger] path is wrong",
+		    path, strerror(errno));
+	if (readonly)
+		flags |= SQLITE_OPEN_READONLY;
+	else
+		flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	l = ledger_new(path);
+	l->readonly = readonly;
+	rc = sqlite3_open_v2(path, &l->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		err = st_fail(cause, ST_E_DB, "cannot open the ledger %s: %s",
+		    path, l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc));
+		ledger_close(l);
+		return err;
+	}
+	sqlite3_extended_result_codes(l->db, 1);
+	*key_out = key_path ? xstrdup(key_path) : ledger_key_default_path(path);
+	*out = l;
+	return ST_OK;
+}
+
 st_err
 ledger_open_key(const char *path, const char *key_path, struct ledger **out,
     char **cause)
 {
-	char *def_key = NULL;
-	struct ledger *l;
+	char *key = NULL;
+	struct ledger *l = NULL;
 	st_err err;
-	int rc;
 
 	*out = NULL;
-	if (path == NULL || *path == '\0')
-		return st_fail(cause, ST_E_ARG, "no ledger path given");
-	l = ledger_new(path);
-	if (key_path == NULL) {
-		def_key = ledger_key_default_path(path);
-		key_path = def_key;
-	}
-
-	rc = sqlite3_open_v2(path, &l->db,
-	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-	    NULL);
-	if (rc != SQLITE_OK) {
-		err = st_fail(cause, ST_E_DB, "cannot open the ledger %s: %s",
-		    path, l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc));
-		goto out;
-	}
-	sqlite3_extended_result_codes(l->db, 1);
+	err = ledger_open_db(path, 0, key_path, &l, &key, cause);
+	if (err)
+		return err;
 	/* SQLite opens a file this user may not write read-only, without a
 	 * word; every write would then fail "attempt to write a readonly
 	 * database". */
@@ -569,13 +599,13 @@ ledger_open_key(const char *path, const char *key_path, struct ledger **out,
 	if (err == ST_OK)
 		err = ledger_keyed_functions(l, cause);
 	if (err == ST_OK)
-		err = ledger_migrate(l, key_path, cause);
+		err = ledger_migrate(l, key, cause);
 	if (err == ST_OK)
 		ledger_open_wal(l);
 	if (err)
 		st_wrap(cause, err, "opening the ledger %s", path);
 out:
-	free(def_key);
+	free(key);
 	if (err) {
 		ledger_close(l);
 		return err;
@@ -628,33 +658,14 @@ st_err
 ledger_open_ro(const char *path, const char *key_path, struct ledger **out,
     char **cause)
 {
-	char *def_key = NULL;
-	struct ledger *l;
+	char *key = NULL;
+	struct ledger *l = NULL;
 	st_err err;
-	int rc;
 
 	*out = NULL;
-	if (path == NULL || *path == '\0')
-		return st_fail(cause, ST_E_ARG, "no ledger path given");
-	if (access(path, F_OK) != 0)
-		return st_fail(cause, ST_E_NOTFOUND,
-		    "there is no ledger at %s (%s): nothing has been recorded "
-		    "there yet, or [ledger] path is wrong",
-		    path, strerror(errno));
-	l = ledger_new(path);
-	l->readonly = 1;
-	if (key_path == NULL) {
-		def_key = ledger_key_default_path(path);
-		key_path = def_key;
-	}
-	rc = sqlite3_open_v2(path, &l->db,
-	    SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		err = st_fail(cause, ST_E_DB, "cannot open the ledger %s: %s",
-		    path, l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc));
-		goto out;
-	}
-	sqlite3_extended_result_codes(l->db, 1);
+	err = ledger_open_db(path, 1, key_path, &l, &key, cause);
+	if (err)
+		return err;
 	if (sqlite3_busy_timeout(l->db, 5000) != SQLITE_OK) {
 		err = db_fail(l, cause, "setting the ledger busy timeout");
 		goto out;
@@ -669,10 +680,10 @@ ledger_open_ro(const char *path, const char *key_path, struct ledger **out,
 		goto out;
 	/* Listing and showing need no key; verify does, and says why it
 	 * could not have it (ledger_verify_keyed). */
-	if (ledger_keyed_check_ro(l, key_path, &l->key_error) != ST_OK)
+	if (ledger_keyed_check_ro(l, key, &l->key_error) != ST_OK)
 		ledger_keyed_forget(l);
 out:
-	free(def_key);
+	free(key);
 	if (err) {
 		ledger_close(l);
 		return err;

@@ -9,23 +9,29 @@
 #include "station/config/config.h"
 #include "station/pipeline/dialect.h"
 #include "station/pipeline/pipeline_run.h"
+#include "station/util/clock.h"
 
 static st_err
 v1_connect(struct run *r, struct transport *t)
 {
 	struct client_opts o;
-	int attempts;
+	int budget_ms, attempts;
 
 	/* A device gets the whole step to answer (HELLO included), as
 	 * step_timeout_ms says, not a fixed count of attempts: the client
-	 * retransmits until the step's deadline, which ends every call. */
+	 * retransmits until the step's deadline, which ends every call.  A
+	 * run's step is step_timeout_ms long; a probe without a station
+	 * (line_locate's lone scan, `station probe`) has only the deadline
+	 * it was given (dialect_identify), and gets all that is left of it
+	 * in the same way. */
 	client_opts_default(&o);
-	/* A lone scan's probe (line_locate) has no station: defaults. */
-	if (r->st != NULL) {
-		attempts = r->st->cfg->step_timeout_ms / o.reply_timeout_ms;
-		if (attempts - 1 > o.retries)
-			o.retries = attempts - 1;
-	}
+	if (r->st != NULL)
+		budget_ms = r->st->cfg->step_timeout_ms;
+	else
+		budget_ms = deadline_left_ms(r->deadline);
+	attempts = budget_ms / o.reply_timeout_ms;
+	if (attempts - 1 > o.retries)
+		o.retries = attempts - 1;
 	r->client = client_new(t, &o);
 	return ST_OK;
 }

@@ -57,27 +57,47 @@ dev_session_connect(const struct client_opts *opts)
 }
 
 void
-dev_chain_round_trip(struct client *c, const uint8_t *a, const uint8_t *b,
-    size_t len)
+dev_keygen_ec(struct client *c)
 {
-	const uint8_t *der[2] = { a, b };
-	size_t lens[2] = { len, len }, spki_len = 0, back_len = 0, want_len;
-	uint8_t *spki = NULL, *back = NULL, *want;
-	struct tlv_writer w;
+	uint8_t *spki = NULL;
+	size_t spki_len = 0;
 	char *cause = NULL;
 
 	if (dev_keygen(c, PROTO_ALG_EC_P256, 0, &spki, &spki_len, &cause))
 		fail_msg("KEYGEN: %s", cause);
 	free(spki);
-	if (dev_write_chain(c, der, lens, 2, &cause) ||
-	    dev_read_chain(c, &back, &back_len, &cause))
-		fail_msg("chain: %s", cause);
+}
+
+void
+dev_chain_check(struct client *c, const uint8_t *const *der, const size_t *len,
+    size_t n)
+{
+	uint8_t *back = NULL, *want;
+	size_t back_len = 0, want_len;
+	struct tlv_writer w;
+	char *cause = NULL;
+
+	if (dev_write_chain(c, der, len, n, &cause))
+		fail_msg("WRITE_CHAIN: %s", cause);
+	if (dev_read_chain(c, &back, &back_len, &cause))
+		fail_msg("READ_CHAIN: %s", cause);
 	tlv_writer_init(&w);
-	tlv_put(&w, PROTO_T_CERT, a, len);
-	tlv_put(&w, PROTO_T_CERT, b, len);
+	for (size_t i = 0; i < n; i++)
+		tlv_put(&w, PROTO_T_CERT, der[i], len[i]);
 	want = tlv_writer_take(&w, &want_len);
 	assert_int_equal(back_len, want_len);
 	assert_memory_equal(back, want, want_len);
 	free(want);
 	free(back);
+}
+
+void
+dev_chain_round_trip(struct client *c, const uint8_t *a, const uint8_t *b,
+    size_t len)
+{
+	const uint8_t *der[2] = { a, b };
+	size_t lens[2] = { len, len };
+
+	dev_keygen_ec(c);
+	dev_chain_check(c, der, lens, 2);
 }

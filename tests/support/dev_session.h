@@ -30,11 +30,23 @@ void dev_session_start(const char *const *args);
  */
 struct client *dev_session_connect(const struct client_opts *opts);
 
+/* KEYGEN of an EC P-256 key in slot 0 (the public key dropped), as the
+ * device state WRITE_CHAIN needs; fails the test otherwise. */
+void dev_keygen_ec(struct client *c);
+
+/*
+ * WRITE_CHAIN of the `n` certificates der[i] (len[i] bytes each: any
+ * bytes), then READ_CHAIN: the device must return exactly the TLV chain
+ * written (fails the test otherwise).  The device must hold a key
+ * (dev_keygen_ec).
+ */
+void dev_chain_check(struct client *c, const uint8_t *const *der,
+    const size_t *len, size_t n);
+
 /*
  * KEYGEN, then a chain of two `len`-byte certificates (`a`, `b`: any
- * bytes) written and read back: the device must return exactly the TLV
- * chain written (fails the test otherwise).  Proves a link carries every
- * byte both ways, before or after a baud switch.
+ * bytes) written and read back (dev_chain_check).  Proves a link carries
+ * every byte both ways, before or after a baud switch.
  */
 void dev_chain_round_trip(struct client *c, const uint8_t *a, const uint8_t *b,
     size_t len);

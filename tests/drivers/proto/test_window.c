@@ -119,37 +119,11 @@ chain_round_trip(int n)
 {
 	uint8_t certs[4][1000];
 	const uint8_t *der[4] = { certs[0], certs[1], certs[2], certs[3] };
-	size_t len[4] = { 1000, 1000, 1000, 1000 }, want_len, back_len = 0;
-	uint8_t *want, *back = NULL;
-	struct tlv_writer w;
-	char *cause = NULL;
+	size_t len[4] = { 1000, 1000, 1000, 1000 };
 
 	assert_true(n <= 4);
 	assert_int_equal(RAND_bytes(&certs[0][0], sizeof certs), 1);
-	if (dev_write_chain(ds.cli, der, len, (size_t)n, &cause))
-		fail_msg("WRITE_CHAIN: %s", cause);
-	if (dev_read_chain(ds.cli, &back, &back_len, &cause))
-		fail_msg("READ_CHAIN: %s", cause);
-	tlv_writer_init(&w);
-	for (int i = 0; i < n; i++)
-		tlv_put(&w, PROTO_T_CERT, der[i], len[i]);
-	want = tlv_writer_take(&w, &want_len);
-	assert_int_equal(back_len, want_len);
-	assert_memory_equal(back, want, want_len);
-	free(want);
-	free(back);
-}
-
-static void
-keygen(void)
-{
-	uint8_t *spki = NULL;
-	size_t spki_len = 0;
-	char *cause = NULL;
-
-	if (dev_keygen(ds.cli, PROTO_ALG_EC_P256, 0, &spki, &spki_len, &cause))
-		fail_msg("KEYGEN: %s", cause);
-	free(spki);
+	dev_chain_check(ds.cli, der, len, (size_t)n);
 }
 
 /* devsim's default window (4) is agreed and used both ways: four request
@@ -167,7 +141,7 @@ test_window_agreed_and_used(void **state)
 	assert_int_equal(info.window, 4);
 	assert_int_equal(client_window(ds.cli), 4);
 	dev_info_clear(&info);
-	keygen();
+	dev_keygen_ec(ds.cli);
 	c->max_burst = 0;
 	chain_round_trip(3);
 	assert_int_equal(c->max_burst, 4);
@@ -189,7 +163,7 @@ test_window_is_the_smaller_of_both(void **state)
 	assert_int_equal(info.window, PROTO_STATION_WINDOW);
 	assert_int_equal(client_window(ds.cli), PROTO_STATION_WINDOW);
 	dev_info_clear(&info);
-	keygen();
+	dev_keygen_ec(ds.cli);
 	c->max_burst = 0;
 	chain_round_trip(4);
 	assert_int_equal(c->max_burst, PROTO_STATION_WINDOW);
@@ -210,7 +184,7 @@ test_version_1_device_one_frame_at_a_time(void **state)
 	assert_int_equal(info.window, 1);
 	assert_int_equal(client_window(ds.cli), 1);
 	dev_info_clear(&info);
-	keygen();
+	dev_keygen_ec(ds.cli);
 	c->max_burst = 0;
 	chain_round_trip(3);
 	assert_int_equal(c->max_burst, 1);
@@ -235,7 +209,7 @@ windowed_through(const char *fault)
 	assert_true(info.compact);
 	assert_true(client_compact(ds.cli));
 	dev_info_clear(&info);
-	keygen();
+	dev_keygen_ec(ds.cli);
 	for (int i = 0; i < 15; i++)
 		chain_round_trip(1 + i % 4);
 	client_get_stats(ds.cli, &st);
@@ -297,7 +271,7 @@ test_compact_frames_agreed_and_used(void **state)
 	assert_true(info.compact);
 	assert_true(client_compact(ds.cli));
 	dev_info_clear(&info);
-	keygen();
+	dev_keygen_ec(ds.cli);
 	chain_cost(&ex_c, &by_c);
 	dev_session_teardown(NULL);
 
@@ -307,7 +281,7 @@ test_compact_frames_agreed_and_used(void **state)
 	assert_int_equal(info.window, 4);
 	assert_false(client_compact(ds.cli));
 	dev_info_clear(&info);
-	keygen();
+	dev_keygen_ec(ds.cli);
 	chain_cost(&ex_f, &by_f);
 
 	assert_int_equal(ex_c, 24);

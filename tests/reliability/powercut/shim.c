@@ -594,36 +594,64 @@ close(int fd)
 	return real_close(fd);
 }
 
-ssize_t
-write(int fd, const void *buf, size_t len)
+/* One of the four write shapes, as its wrapper received it: a buffer
+ * (write, pwrite) or a vector (writev, pwritev), at the descriptor's
+ * offset or at `off` (positional). */
+struct write_call {
+	const void *buf;
+	size_t len;
+	const struct iovec *iov;
+	int cnt;
+	int positional;
+	off_t off;
+};
+
+static ssize_t
+real_call(int fd, const struct write_call *w)
+{
+	if (w->iov != NULL && w->positional)
+		return real_pwritev(fd, w->iov, w->cnt, w->off);
+	if (w->iov != NULL)
+		return real_writev(fd, w->iov, w->cnt);
+	if (w->positional)
+		return real_pwrite(fd, w->buf, w->len, w->off);
+	return real_write(fd, w->buf, w->len);
+}
+
+/* A write through a tracked descriptor is counted (the Nth one cuts)
+ * and logged with the offset it went to; any other goes straight on. */
+static ssize_t
+recorded_write(int fd, const struct write_call *w)
 {
 	off_t off;
 	ssize_t n;
 
 	if (!active() || !is_tracked(fd))
-		return real_write(fd, buf, len);
+		return real_call(fd, w);
 	in_shim = 1;
 	count_write();
-	off = lseek(fd, 0, SEEK_CUR);
-	n = real_write(fd, buf, len);
+	off = w->positional ? w->off : lseek(fd, 0, SEEK_CUR);
+	n = real_call(fd, w);
 	log_write(fd, off, n);
 	in_shim = 0;
 	return n;
 }
 
 ssize_t
+write(int fd, const void *buf, size_t len)
+{
+	struct write_call w = { .buf = buf, .len = len };
+
+	return recorded_write(fd, &w);
+}
+
+ssize_t
 pwrite(int fd, const void *buf, size_t len, off_t off)
 {
-	ssize_t n;
+	struct write_call w = { .buf = buf, .len = len, .positional = 1 };
 
-	if (!active() || !is_tracked(fd))
-		return real_pwrite(fd, buf, len, off);
-	in_shim = 1;
-	count_write();
-	n = real_pwrite(fd, buf, len, off);
-	log_write(fd, off, n);
-	in_shim = 0;
-	return n;
+	w.off = off;
+	return recorded_write(fd, &w);
 }
 
 ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
@@ -632,33 +660,18 @@ ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
 ssize_t
 writev(int fd, const struct iovec *iov, int cnt)
 {
-	off_t off;
-	ssize_t n;
+	struct write_call w = { .iov = iov, .cnt = cnt };
 
-	if (!active() || !is_tracked(fd))
-		return real_writev(fd, iov, cnt);
-	in_shim = 1;
-	count_write();
-	off = lseek(fd, 0, SEEK_CUR);
-	n = real_writev(fd, iov, cnt);
-	log_write(fd, off, n);
-	in_shim = 0;
-	return n;
+	return recorded_write(fd, &w);
 }
 
 ssize_t
 pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
-	ssize_t n;
+	struct write_call w = { .iov = iov, .cnt = cnt, .positional = 1 };
 
-	if (!active() || !is_tracked(fd))
-		return real_pwritev(fd, iov, cnt, off);
-	in_shim = 1;
-	count_write();
-	n = real_pwritev(fd, iov, cnt, off);
-	log_write(fd, off, n);
-	in_shim = 0;
-	return n;
+	w.off = off;
+	return recorded_write(fd, &w);
 }
 
 ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off)

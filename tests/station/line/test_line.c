@@ -414,6 +414,41 @@ test_lone_scan_routes_or_refuses_at_the_line(void **state)
 	free(hook);
 }
 
+/* A lone scan finds a board whose device loses its first replies: the
+ * probe retransmits HELLO within its deadline (v1_connect gives a probe
+ * without a station the attempts its deadline holds, as a run's step gets
+ * step_timeout_ms's), so the board is routed to its slot, not refused as
+ * absent.  drop=0.02 with seed 1 drops bytes of LINE-D-2's first HELLO
+ * reply and the device NAKs the next try (`station probe -v` against the
+ * same devsim shows both and two retransmissions); the run then FAILs at
+ * its power_on hook, which proves the job reached slot 2 without a
+ * whole run over a lossy link. */
+static void
+test_lone_scan_finds_a_board_that_drops_replies(void **state)
+{
+	(void)state;
+	const char *drop[] = { "--fault", "drop=0.02", "--seed", "1", NULL };
+	struct sim_slot_opts opts[2] = { { 0 },
+		{ .devsim_args = drop,
+		    .fixture_lines = "power_on = exit 3\n" } };
+	struct tl *t = tl_start_ms(2, "LINE-D", opts, 2000);
+	struct line_job job = { .scanned_serial = "LINE-D-2" };
+	char *cause = NULL;
+	unsigned slot = 0;
+
+	tl_line(t);
+	if (line_submit_located(t->line, &job, &slot, &cause) != ST_OK)
+		fail_msg("line_submit_located: %s", cause);
+	assert_int_equal(slot, 2);
+	line_wait_idle(t->line);
+	const struct sim_result *g = got_for(t, 2);
+	assert_false(g->pass);
+	assert_int_equal(g->failed_step, STEP_CONNECT);
+	assert_non_null(strstr(g->reason, "power_on hook failed"));
+	assert_int_equal(t->n_got, 1); /* slot 1 was only asked */
+	tl_stop(t);
+}
+
 /* A failing power_on hook: FAIL at connect, on record in the ledger,
  * power_off still runs, and the slot's environment reaches the hooks. */
 static void
@@ -603,6 +638,8 @@ main(void)
 		cmocka_unit_test(test_hung_device_does_not_stop_other_slots),
 		cmocka_unit_test(test_submit_refuses_busy_and_unknown_slots),
 		cmocka_unit_test(test_lone_scan_routes_or_refuses_at_the_line),
+		cmocka_unit_test(
+		    test_lone_scan_finds_a_board_that_drops_replies),
 		cmocka_unit_test(
 		    test_failing_power_hook_fails_the_run_on_record),
 		cmocka_unit_test(test_hung_hook_is_killed_at_its_deadline),
