@@ -93,15 +93,22 @@ open_ledger_only(struct station *st, int ro, char **cause)
 }
 
 /*
- * The start check (station_preflight) runs on a thread of its own while
- * the station opens its ledger and CA: it reads only the configuration
- * and the broker memo, and its TLS handshake and the opening are each a
- * few milliseconds a `station provision` process would otherwise add up.
- * Its verdict is taken when the opening is done, so an error of the
- * opening (the ledger, the CA) is still the one reported first.
+ * Work beside the opening.  Two parts of station_open wait on things
+ * that do not depend on each other: the start check (station_preflight:
+ * a TLS handshake with the broker; it reads only the configuration and
+ * the broker memo) and the ledger (SQLite parsing its schema, the key,
+ * the migration check).  Each runs on a thread of its own while the main
+ * thread opens the CA, so that a `station provision` process pays the
+ * longest of them, not their sum.  Their verdicts are taken in the order
+ * the opening had them: the ledger's before the CA's, the start check's
+ * last.  A thread that cannot start leaves its work to beside_end, which
+ * then does it in place.
  */
-struct start_check {
-	const struct station *st; /* NULL: not begun, or already ended */
+typedef st_err (*beside_fn)(struct station *st, char **cause);
+
+struct beside {
+	beside_fn fn;
+	struct station *st; /* NULL: not begun, or already ended */
 	pthread_t thread;
 	int running; /* the thread was started and not yet joined */
 	st_err err;
@@ -109,45 +116,57 @@ struct start_check {
 };
 
 static void *
-start_check_main(void *arg)
+beside_main(void *arg)
 {
-	struct start_check *c = arg;
+	struct beside *b = arg;
 
-	c->err = station_preflight(c->st, &c->cause);
+	b->err = b->fn(b->st, &b->cause);
 	return NULL;
 }
 
-/* Start the check; a thread that cannot start leaves it to
- * start_check_end, which then runs it in place. */
 static void
-start_check_begin(struct start_check *c, const struct station *st)
+beside_begin(struct beside *b, beside_fn fn, struct station *st)
 {
-	c->st = st;
-	c->running = pthread_create(&c->thread, NULL, start_check_main, c) == 0;
+	b->fn = fn;
+	b->st = st;
+	b->running = pthread_create(&b->thread, NULL, beside_main, b) == 0;
 }
 
 /* Its verdict (ST_OK, or the error with *cause).  `keep` 0: the opening
- * failed, only wait for the thread (it reads st) and drop the verdict.
- * c->st is left alone until the thread is joined: the thread reads it. */
+ * failed, only wait for the thread (it uses st) and drop the verdict.
+ * b->st is left alone until the thread is joined: the thread reads it. */
 static st_err
-start_check_end(struct start_check *c, int keep, char **cause)
+beside_end(struct beside *b, int keep, char **cause)
 {
 	st_err err = ST_OK;
 
-	if (c->st == NULL)
+	if (b->st == NULL)
 		return ST_OK;
-	if (c->running) {
-		pthread_join(c->thread, NULL);
-		c->running = 0;
-		if (keep && c->err)
-			err = st_fail(cause, c->err, "%s", c->cause);
+	if (b->running) {
+		pthread_join(b->thread, NULL);
+		b->running = 0;
+		if (keep && b->err)
+			err = st_fail(cause, b->err, "%s", b->cause);
 	} else if (keep) {
-		err = station_preflight(c->st, cause);
+		err = b->fn(b->st, cause);
 	}
-	c->st = NULL;
-	free(c->cause);
-	c->cause = NULL;
+	b->st = NULL;
+	free(b->cause);
+	b->cause = NULL;
 	return err;
+}
+
+static st_err
+start_check(struct station *st, char **cause)
+{
+	return station_preflight(st, cause);
+}
+
+static st_err
+open_ledger(struct station *st, char **cause)
+{
+	return ledger_open_key(st->cfg->ledger_path, st->cfg->ledger_key_path,
+	    &st->ledger, cause);
 }
 
 st_err
@@ -156,7 +175,7 @@ station_open(const struct station_opts *opts, struct station **out,
 {
 	static const struct station_opts none = { .config_path = NULL };
 	struct station *st = xcalloc(1, sizeof *st);
-	struct start_check check = { 0 };
+	struct beside check = { 0 }, ledger = { 0 };
 	st_err err;
 
 	if (opts == NULL)
@@ -190,7 +209,7 @@ station_open(const struct station_opts *opts, struct station **out,
 	}
 	st->broker_memo = broker_cert_memo_new();
 	if (opts->preflight)
-		start_check_begin(&check, st);
+		beside_begin(&check, start_check, st);
 	err = make_dirs(st->cfg->home, cause);
 	if (err)
 		goto fail;
@@ -199,10 +218,7 @@ station_open(const struct station_opts *opts, struct station **out,
 	err = owner_acquire(st->cfg->home, &st->owner, cause);
 	if (err)
 		goto fail;
-	err = ledger_open_key(st->cfg->ledger_path, st->cfg->ledger_key_path,
-	    &st->ledger, cause);
-	if (err)
-		goto fail;
+	beside_begin(&ledger, open_ledger, st);
 	/* A pending CA (ca init --csr-out) is not missing: ca_open says
 	 * what to do with it. */
 	if (ca_backend_is_made_here(st->cfg->ca_backend) &&
@@ -257,6 +273,9 @@ station_open(const struct station_opts *opts, struct station **out,
 		    st->cfg->ca_dir, st->cfg->ca_root);
 		goto fail;
 	}
+	err = beside_end(&ledger, 1, cause);
+	if (err)
+		goto fail;
 	/* Runs a dead station left 'running' are settled before this one
 	 * starts its own; a failure here must not stop the line, the log
 	 * names the run (docs/reliability.md). */
@@ -269,13 +288,21 @@ station_open(const struct station_opts *opts, struct station **out,
 		    st->recovered);
 	}
 	free(why);
-	err = start_check_end(&check, 1, cause);
+	err = beside_end(&check, 1, cause);
 	if (err)
 		goto fail;
 	*out = st;
 	return ST_OK;
 fail:
-	start_check_end(&check, 0, NULL);
+	/* The ledger's failure came before the CA's when they were opened
+	 * one after the other: it still does. */
+	if (ledger.st != NULL) {
+		st_err ledger_err = beside_end(&ledger, 1, cause);
+
+		if (ledger_err)
+			err = ledger_err;
+	}
+	beside_end(&check, 0, NULL);
 	station_close(st);
 	return err;
 }
