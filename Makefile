@@ -240,14 +240,14 @@ $(POWERCUT)/tiny: tests/reliability/powercut/tiny.c
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $<
 POWERCUT_TESTS := $(BUILD)/tests/reliability/test_powercut \
-                  $(BUILD)/tests/reliability/test_crash
+                  $(BUILD)/tests/reliability/test_crash_power
 $(POWERCUT_TESTS): TEST_EXTRA_OBJS := $(POWERCUT_OBJS)
 $(POWERCUT_TESTS): $(POWERCUT_OBJS) $(POWERCUT)/libpowercut.so $(POWERCUT)/tiny
 crash-test: deps all
 ifeq ($(POWER),1)
 	$(Q)$(REL_ENV) CRASH_ONLY=power CRASH_CUTS=$(CRASH_CUTS) \
 	    CRASH_REPORT=$(BUILD)/crash-report.txt \
-	    $(BUILD)/tests/reliability/test_crash
+	    $(BUILD)/tests/reliability/test_crash_power
 else
 	$(Q)$(REL_ENV) CRASH_ONLY=kill CRASH_KILLS=$(CRASH_KILLS) CRASH_BAUD=921600 \
 	    CRASH_REPORT=$(BUILD)/crash-report.txt \
