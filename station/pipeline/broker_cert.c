@@ -20,6 +20,39 @@
 #include "station/tls/extkey.h"
 #include "station/util/xalloc.h"
 
+struct broker_cert_memo {
+	pthread_mutex_t mu;
+	X509 *cert; /* NULL: nothing kept */
+	char *host; /* what it was read from (owned) */
+	int port;
+	char *ca_file;	/* owned, may be NULL */
+	uint64_t at_ms; /* monotonic, when it was read */
+	/* broker_cert_cancel: the socket of the handshake under way (-1:
+	 * none), shut down to end it; once cancelled, no new one begins. */
+	int busy_fd;
+	int cancelled;
+};
+
+/* Track `fd` as the handshake's socket (-1: forget it): 0, or -1 when
+ * the memo was cancelled (the caller gives up).  `m` NULL: nothing to
+ * track.  The socket is forgotten before it is closed, so a cancel never
+ * shuts down a descriptor number that has been reused. */
+static int
+track(struct broker_cert_memo *m, int fd)
+{
+	int rc = 0;
+
+	if (m == NULL)
+		return 0;
+	pthread_mutex_lock(&m->mu);
+	if (fd >= 0 && m->cancelled)
+		rc = -1;
+	else
+		m->busy_fd = fd;
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
+
 /* Connect a non-blocking socket by the deadline: 0 when connected. */
 static int
 connect_by(int fd, const struct addrinfo *ai, struct deadline dl)
@@ -39,9 +72,11 @@ connect_by(int fd, const struct addrinfo *ai, struct deadline dl)
 	return soerr == 0 ? 0 : -1;
 }
 
-/* A TCP connection to host:port by the deadline; -1 with *why. */
+/* A TCP connection to host:port by the deadline, tracked in `m` (see
+ * track; NULL: not tracked); -1 with *why. */
 static int
-tcp_connect(const char *host, int port, struct deadline dl, char **why)
+tcp_connect(const char *host, int port, struct deadline dl,
+    struct broker_cert_memo *m, char **why)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC,
 		.ai_socktype = SOCK_STREAM };
@@ -63,7 +98,13 @@ tcp_connect(const char *host, int port, struct deadline dl, char **why)
 		    ai->ai_protocol);
 		if (fd < 0)
 			continue;
+		if (track(m, fd) != 0) {
+			close(fd);
+			fd = -1;
+			break;
+		}
 		if (connect_by(fd, ai, dl) != 0) {
+			track(m, -1);
 			close(fd);
 			fd = -1;
 		}
@@ -129,10 +170,11 @@ out:
 	return ok;
 }
 
-/* The broker's certificate, if it chains to its CA; NULL with *why. */
-X509 *
-broker_presented_cert(const struct config_broker *b, struct deadline dl,
-    char **why)
+/* The broker's certificate, if it chains to its CA; NULL with *why.  The
+ * handshake's socket is tracked in `m` (NULL: not tracked). */
+static X509 *
+presented_cert(const struct config_broker *b, struct deadline dl,
+    struct broker_cert_memo *m, char **why)
 {
 	struct presented p = { 0 };
 	/* In the smoke test's library context (extkey.h): its algorithm
@@ -142,7 +184,7 @@ broker_presented_cert(const struct config_broker *b, struct deadline dl,
 	    SSL_CTX_new_ex(extkey_libctx(NULL), NULL, TLS_client_method());
 	SSL *ssl = NULL;
 	X509 *leaf = NULL;
-	int fd = tcp_connect(b->host, b->port, dl, why);
+	int fd = tcp_connect(b->host, b->port, dl, m, why);
 
 	if (fd < 0 || ctx == NULL)
 		goto out;
@@ -175,20 +217,20 @@ out:
 	sk_X509_pop_free(p.chain, X509_free);
 	SSL_free(ssl);
 	SSL_CTX_free(ctx);
-	if (fd >= 0)
+	if (fd >= 0) {
+		track(m, -1);
 		close(fd);
+	}
 	ERR_clear_error();
 	return leaf;
 }
 
-struct broker_cert_memo {
-	pthread_mutex_t mu;
-	X509 *cert; /* NULL: nothing kept */
-	char *host; /* what it was read from (owned) */
-	int port;
-	char *ca_file;	/* owned, may be NULL */
-	uint64_t at_ms; /* monotonic, when it was read */
-};
+X509 *
+broker_presented_cert(const struct config_broker *b, struct deadline dl,
+    char **why)
+{
+	return presented_cert(b, dl, NULL, why);
+}
 
 struct broker_cert_memo *
 broker_cert_memo_new(void)
@@ -196,6 +238,7 @@ broker_cert_memo_new(void)
 	struct broker_cert_memo *m = xcalloc(1, sizeof *m);
 
 	pthread_mutex_init(&m->mu, NULL);
+	m->busy_fd = -1;
 	return m;
 }
 
@@ -255,8 +298,9 @@ broker_cert_get(struct broker_cert_memo *m, const struct config_broker *b,
 	pthread_mutex_unlock(&m->mu);
 	if (cert != NULL)
 		return cert;
-	/* Not under the lock: a handshake may take the whole deadline. */
-	cert = broker_presented_cert(b, dl, why);
+	/* Not under the lock: a handshake may take the whole deadline
+	 * (broker_cert_cancel ends it sooner). */
+	cert = presented_cert(b, dl, m, why);
 	if (cert == NULL)
 		return NULL;
 	pthread_mutex_lock(&m->mu);
@@ -269,4 +313,17 @@ broker_cert_get(struct broker_cert_memo *m, const struct config_broker *b,
 	m->at_ms = clock_now_ms();
 	pthread_mutex_unlock(&m->mu);
 	return cert;
+}
+
+void
+broker_cert_cancel(struct broker_cert_memo *m)
+{
+	if (m == NULL)
+		return;
+	pthread_mutex_lock(&m->mu);
+	m->cancelled = 1;
+	/* Wakes a connect in progress as well as a blocked read. */
+	if (m->busy_fd >= 0)
+		shutdown(m->busy_fd, SHUT_RDWR);
+	pthread_mutex_unlock(&m->mu);
 }

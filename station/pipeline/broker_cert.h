@@ -41,9 +41,22 @@ void broker_cert_memo_free(struct broker_cert_memo *m);
  * reference, X509_free) when it was read from the same host, port and
  * CA file less than BROKER_CERT_KEEP_MS ago, else a new handshake whose
  * certificate is kept.  A failure is never kept (the next call asks the
- * broker again).  `m` NULL: always a handshake.
+ * broker again).  `m` NULL: always a handshake.  The key leaves out
+ * b->server_name: one station has one [broker], so within one memo it
+ * never changes; the start check checks the name on the certificate it
+ * gets (preflight.c), the clock check reads only its dates.
  */
 X509 *broker_cert_get(struct broker_cert_memo *m, const struct config_broker *b,
     struct deadline dl, char **why);
+
+/*
+ * End at once a handshake broker_cert_get is waiting on in another
+ * thread (it fails with its *why), and refuse every later one: for a
+ * station whose opening failed while its start check still waits on a
+ * broker that does not answer, so that the failure is reported without
+ * waiting for the check's deadline.  The memo keeps serving what it
+ * holds.  NULL is accepted.
+ */
+void broker_cert_cancel(struct broker_cert_memo *m);
 
 #endif

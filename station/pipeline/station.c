@@ -302,6 +302,11 @@ fail:
 		if (ledger_err)
 			err = ledger_err;
 	}
+	/* Nobody reads the start check's verdict now: a broker that
+	 * accepts and never answers must not hold this failure back for
+	 * the check's deadline (step_timeout_ms).  A remote CA's check
+	 * (libcurl) is not cut short; it has the same deadline. */
+	broker_cert_cancel(st->broker_memo);
 	beside_end(&check, 0, NULL);
 	station_close(st);
 	return err;

@@ -7,6 +7,8 @@
  * ledger records the outcome.  The certificate and chain presented are
  * the ones read back from the device.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -319,6 +323,57 @@ test_broker_checked_at_start(void **state)
 	free(closed);
 }
 
+/* A TCP port on 127.0.0.1 that accepts connections (the kernel completes
+ * them into the backlog) and never reads or answers: a hung broker.  The
+ * listening socket in *fd, closed by the caller. */
+static int
+hung_broker_port(int *fd)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof a;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	*fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(*fd >= 0);
+	assert_int_equal(bind(*fd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(listen(*fd, 8), 0);
+	assert_int_equal(getsockname(*fd, (struct sockaddr *)&a, &len), 0);
+	return ntohs(a.sin_port);
+}
+
+/* An opening that fails (a ledger that is not a database) while the start
+ * check waits on a broker that never answers is reported at once: the
+ * check is cut short, not waited for.  Its deadline is an hour here, so
+ * a station that waited for it would be killed at prov_station's limit
+ * and exit with no status. */
+static void
+test_failed_opening_cuts_the_start_check_short(void **state)
+{
+	struct proc_out o = { 0 };
+	int lfd = -1;
+	char *at = NULL, *ledger = NULL;
+
+	(void)state;
+	setup_station(NULL);
+	prov_env_config(se->env, "step_timeout_ms = 3600000\n",
+	    "[profile default]\n");
+	start_device("SMOKE-HUNG-1", NULL);
+	at = xasprintf("127.0.0.1:%d", hung_broker_port(&lfd));
+	ledger = prov_env_write(se->env, "ledger.db",
+	    "this is not a SQLite database, it is a test's text file.\n");
+	const char *args[] = { "provision", sim->uri, "--serial",
+		"SMOKE-HUNG-1", "--broker", at, "--broker-ca",
+		se->broker.ca_file, NULL };
+	int status = prov_station(se->env, args, &o);
+	assert_true(status > 0);
+	assert_non_null(strstr(o.err, ledger));
+	assert_null(strstr(o.err, "start check"));
+	proc_out_clear(&o);
+	close(lfd);
+	free(ledger);
+	free(at);
+}
+
 /* A profile that requires the smoke test, and no broker: FAIL, and the
  * device is not committed. */
 static void
@@ -367,6 +422,8 @@ main(void)
 		    test_broker_down_fails_with_broker_unreachable, teardown),
 		cmocka_unit_test_teardown(
 		    test_required_smoke_without_broker_fails, teardown),
+		cmocka_unit_test_teardown(
+		    test_failed_opening_cuts_the_start_check_short, teardown),
 		cmocka_unit_test_teardown(test_broker_checked_at_start,
 		    teardown),
 	};
