@@ -744,3 +744,23 @@ local_ca_is(const struct ca_backend *ca)
 {
 	return ca != NULL && ca->ops == &local_ops;
 }
+
+X509 *
+local_ca_root_if_same(const struct ca_backend *base, const char *path)
+{
+	const struct local_ca *ca = (const struct local_ca *)base;
+	struct stat own_sb, path_sb;
+	char *own;
+	int same;
+
+	if (!local_ca_is(base) || path == NULL)
+		return NULL;
+	own = xasprintf("%s/root.pem", ca->dir);
+	same = stat(own, &own_sb) == 0 && stat(path, &path_sb) == 0 &&
+	    own_sb.st_dev == path_sb.st_dev && own_sb.st_ino == path_sb.st_ino;
+	free(own);
+	if (!same)
+		return NULL;
+	X509_up_ref(ca->root);
+	return ca->root;
+}

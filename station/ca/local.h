@@ -203,6 +203,15 @@ st_err local_ca_open_settings(const struct ca_settings *s,
 /* Whether `ca` is a local CA (the functions below need one). */
 int local_ca_is(const struct ca_backend *ca);
 
+/*
+ * The root `ca` opened with (a new reference, X509_free) when `path` is
+ * that same file, DIR/root.pem (same device and inode); else NULL, also
+ * for a CA that is not local.  A station whose pinned root is its local
+ * CA's own takes it from here instead of parsing the file a second time
+ * (OpenSSL 3.0 decodes a certificate's key at every parse).
+ */
+X509 *local_ca_root_if_same(const struct ca_backend *ca, const char *path);
+
 #define LOCAL_CRL_DAYS 7 /* nextUpdate = now + 7 days unless told */
 
 /*

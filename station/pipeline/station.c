@@ -255,7 +255,11 @@ station_open(const struct station_opts *opts, struct station **out,
 			goto fail;
 		}
 	}
-	err = x509_load_pem_file(st->cfg->ca_root, &st->root, cause);
+	/* The pinned root is most often the local CA's own root.pem, which
+	 * the CA has just parsed. */
+	st->root = local_ca_root_if_same(st->ca, st->cfg->ca_root);
+	if (st->root == NULL)
+		err = x509_load_pem_file(st->cfg->ca_root, &st->root, cause);
 	if (err) {
 		st_wrap(cause, err, "loading the pinned root %s",
 		    st->cfg->ca_root);

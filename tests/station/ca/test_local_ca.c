@@ -705,6 +705,35 @@ test_small_log_kept_large_log_settled(void **state)
 	free(index);
 }
 
+/* The CA's root is handed out for its own root.pem, by any path to that
+ * file (a symlink here), and for nothing else. */
+static void
+test_root_handed_out_only_for_its_own_file(void **state)
+{
+	struct fx *fx = *state;
+	char *own = path_in(fx->dir, "root.pem");
+	char *link = path_in(fx->tmp, "pinned-root.pem");
+	char *copy = path_in(fx->tmp, "copied-root.pem");
+	X509 *got;
+
+	got = local_ca_root_if_same(fx->ca, own);
+	assert_non_null(got);
+	assert_ptr_equal(got, ((struct local_ca *)fx->ca)->root);
+	X509_free(got);
+	assert_int_equal(symlink(own, link), 0);
+	got = local_ca_root_if_same(fx->ca, link);
+	assert_non_null(got);
+	X509_free(got);
+	/* The same bytes in another file are another file: parsed anew. */
+	assert_int_equal(proc_sh("cp '%s' '%s'", own, copy), 0);
+	assert_null(local_ca_root_if_same(fx->ca, copy));
+	assert_null(local_ca_root_if_same(fx->ca, NULL));
+	assert_null(local_ca_root_if_same(NULL, own));
+	free(copy);
+	free(link);
+	free(own);
+}
+
 int
 main(void)
 {
@@ -743,6 +772,9 @@ main(void)
 		    setup_open, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_small_log_kept_large_log_settled, setup_open,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_root_handed_out_only_for_its_own_file, setup_open,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_ca_open_rejects_unknown_backend_and_missing_ca, setup,
