@@ -16,10 +16,15 @@
 #include <cmocka.h>
 
 #include "db/ledger.h"
+#include "drivers/proto/client.h"
 #include "station/config/fixture.h"
+#include "station/config/profile.h"
 #include "station/line/line.h"
+#include "station/pipeline/dialect.h"
 #include "station/pipeline/station.h"
+#include "station/util/clock.h"
 #include "station/util/xalloc.h"
+#include "tests/support/devsim_proc.h"
 #include "tests/support/pki.h"
 #include "tests/support/scratch.h"
 #include "tests/support/sim_line.h"
@@ -414,24 +419,23 @@ test_lone_scan_routes_or_refuses_at_the_line(void **state)
 	free(hook);
 }
 
-/* A lone scan finds a board whose device loses its first replies: the
- * probe retransmits HELLO within its deadline (v1_connect gives a probe
- * without a station the attempts its deadline holds, as a run's step gets
- * step_timeout_ms's), so the board is routed to its slot, not refused as
- * absent.  drop=0.02 with seed 1 drops bytes of LINE-D-2's first HELLO
- * reply and the device NAKs the next try (`station probe -v` against the
- * same devsim shows both and two retransmissions); the run then FAILs at
- * its power_on hook, which proves the job reached slot 2 without a
- * whole run over a lossy link. */
+/* A lone scan finds a board whose device leaves its first two HELLOs
+ * unanswered (devsim silent-first=2): the probe retransmits within its
+ * deadline, so the board is routed to its slot, not refused as absent.
+ * The run then FAILs at its power_on hook, which proves the job reached
+ * slot 2 without a whole run.  The lone scan's deadline (at most
+ * LINE_LOCATE_MAX_MS, 2 s) holds client_opts_default's four attempts and
+ * no more, so this proves the retransmissions, not v1_connect's rule for
+ * a longer deadline (the next test does). */
 static void
-test_lone_scan_finds_a_board_that_drops_replies(void **state)
+test_lone_scan_finds_a_board_that_misses_its_first_hellos(void **state)
 {
 	(void)state;
-	const char *drop[] = { "--fault", "drop=0.02", "--seed", "1", NULL };
+	const char *late[] = { "--fault", "silent-first=2", NULL };
 	struct sim_slot_opts opts[2] = { { 0 },
-		{ .devsim_args = drop,
+		{ .devsim_args = late,
 		    .fixture_lines = "power_on = exit 3\n" } };
-	struct tl *t = tl_start_ms(2, "LINE-D", opts, 2000);
+	struct tl *t = tl_start_ms(2, "LINE-D", opts, LINE_LOCATE_MAX_MS);
 	struct line_job job = { .scanned_serial = "LINE-D-2" };
 	char *cause = NULL;
 	unsigned slot = 0;
@@ -447,6 +451,39 @@ test_lone_scan_finds_a_board_that_drops_replies(void **state)
 	assert_non_null(strstr(g->reason, "power_on hook failed"));
 	assert_int_equal(t->n_got, 1); /* slot 1 was only asked */
 	tl_stop(t);
+}
+
+/* The lone scan's probe (dialect_identify, no station) gets attempts for
+ * all the deadline it is given, not client_opts_default's retries
+ * (v1_connect): given 5 s, it finds a device that leaves one HELLO more
+ * unanswered than the default client sends.  With the default retries it
+ * gives up after four silent attempts ("device did not answer HELLO (4
+ * attempts, 500 ms each)"). */
+static void
+test_probe_without_a_station_retransmits_for_its_whole_deadline(void **state)
+{
+	(void)state;
+	struct client_opts o;
+	struct profile p;
+	struct dev_info info = { 0 };
+	char fault[32], *cause = NULL;
+
+	client_opts_default(&o);
+	/* The answered attempt starts (retries + 1) reply timeouts in (2 s
+	 * with the defaults); the deadline leaves at least 3 s, several more
+	 * attempts, for devsim's answer (stretched under valgrind). */
+	assert_true((o.retries + 1) * o.reply_timeout_ms <= 5000 - 3000);
+	snprintf(fault, sizeof fault, "silent-first=%d", o.retries + 1);
+	const char *args[] = { "--serial", "LINE-Q-1", "--fault", fault, NULL };
+	struct devsim_proc *sim = devsim_proc_start(args);
+	assert_non_null(sim);
+	profile_init_default(&p);
+	if (dialect_identify(sim->uri, &p, deadline_in(test_ms(5000)), &info,
+		&cause) != ST_OK)
+		fail_msg("dialect_identify: %s", cause);
+	assert_string_equal(info.serial, "LINE-Q-1");
+	dev_info_clear(&info);
+	devsim_proc_stop(sim);
 }
 
 /* A failing power_on hook: FAIL at connect, on record in the ledger,
@@ -639,7 +676,9 @@ main(void)
 		cmocka_unit_test(test_submit_refuses_busy_and_unknown_slots),
 		cmocka_unit_test(test_lone_scan_routes_or_refuses_at_the_line),
 		cmocka_unit_test(
-		    test_lone_scan_finds_a_board_that_drops_replies),
+		    test_lone_scan_finds_a_board_that_misses_its_first_hellos),
+		cmocka_unit_test(
+		    test_probe_without_a_station_retransmits_for_its_whole_deadline),
 		cmocka_unit_test(
 		    test_failing_power_hook_fails_the_run_on_record),
 		cmocka_unit_test(test_hung_hook_is_killed_at_its_deadline),
