@@ -38,6 +38,18 @@ client_opts_default(struct client_opts *o)
 	o->retries = 3;
 }
 
+void
+client_opts_fit(struct client_opts *o, int budget_ms)
+{
+	int attempts;
+
+	if (o->reply_timeout_ms <= 0 || budget_ms <= 0)
+		return;
+	attempts = budget_ms / o->reply_timeout_ms;
+	if (attempts - 1 > o->retries)
+		o->retries = attempts - 1;
+}
+
 struct client *
 client_new(struct transport *t, const struct client_opts *opts)
 {

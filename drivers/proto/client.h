@@ -31,6 +31,14 @@ struct client_opts {
 
 void client_opts_default(struct client_opts *o);
 
+/*
+ * Raise o->retries so that attempts of o->reply_timeout_ms fill
+ * `budget_ms` (never lowered): a caller with a deadline (a pipeline step,
+ * a probe) gives a device that is slow to answer all of it, its first
+ * HELLO included, instead of a fixed count of attempts.
+ */
+void client_opts_fit(struct client_opts *o, int budget_ms);
+
 /* Takes ownership of `t` (closed by client_free). `opts` may be NULL. */
 struct client *client_new(struct transport *t, const struct client_opts *opts);
 void client_free(struct client *c);

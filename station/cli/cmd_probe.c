@@ -174,6 +174,7 @@ cmd_probe_exec(const struct station_opts *so, int argc, char **argv)
 	int json, rc;
 	struct transport *t = NULL;
 	struct client *c = NULL;
+	struct client_opts co;
 	struct dev_info info = { 0 };
 	char *cause = NULL, caps[512] = "";
 	struct text_pool tp = { 0 };
@@ -192,7 +193,11 @@ cmd_probe_exec(const struct station_opts *so, int argc, char **argv)
 	dl = deadline_in(PROBE_DEADLINE_MS);
 	err = transport_open(uri, dl, &t, &cause);
 	if (err == ST_OK) {
-		c = client_new(t, NULL);
+		/* A device still booting gets the whole deadline, as a
+		 * run's HELLO does (docs/protocol.md 5.1). */
+		client_opts_default(&co);
+		client_opts_fit(&co, deadline_left_ms(dl));
+		c = client_new(t, &co);
 		client_set_deadline(c, dl);
 		err = dev_hello(c, &info, &cause);
 	}

@@ -15,7 +15,7 @@ static st_err
 v1_connect(struct run *r, struct transport *t)
 {
 	struct client_opts o;
-	int budget_ms, attempts;
+	int budget_ms;
 
 	/* A device gets the whole step to answer (HELLO included), as
 	 * step_timeout_ms says, not a fixed count of attempts: the client
@@ -29,9 +29,7 @@ v1_connect(struct run *r, struct transport *t)
 		budget_ms = r->st->cfg->step_timeout_ms;
 	else
 		budget_ms = deadline_left_ms(r->deadline);
-	attempts = budget_ms / o.reply_timeout_ms;
-	if (attempts - 1 > o.retries)
-		o.retries = attempts - 1;
+	client_opts_fit(&o, budget_ms);
 	r->client = client_new(t, &o);
 	return ST_OK;
 }

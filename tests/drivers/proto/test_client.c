@@ -576,6 +576,24 @@ test_probe_json_is_valid_with_serial(void **state)
 	free(out);
 }
 
+/* A device that misses its first four HELLOs (still booting) is found:
+ * the probe's 5 s give it ten attempts of 500 ms, not the client's
+ * default four (docs/protocol.md 5.1). */
+static void
+test_probe_waits_its_deadline_for_a_slow_device(void **state)
+{
+	(void)state;
+	const char *args[] = { "--serial", "SN-PROBE-SLOW", "--fault",
+		"silent-first=4", NULL };
+	char *out = NULL;
+
+	dev_session_start(args);
+	const char *argv[] = { station_bin(), "probe", ds.sim->uri, NULL };
+	assert_int_equal(proc_run_capture(argv, &out), 0);
+	assert_non_null(strstr(out, "SN-PROBE-SLOW"));
+	free(out);
+}
+
 /* Nobody listening: exit 1 (device unreachable). */
 static void
 test_probe_closed_port_exits_1(void **state)
@@ -751,6 +769,8 @@ main(void)
 		    test_state_file_survives_restart_and_lock_holds),
 		DEV_SESSION_TEST(test_probe_prints_serial_and_exits_0),
 		DEV_SESSION_TEST(test_probe_json_is_valid_with_serial),
+		DEV_SESSION_TEST(
+		    test_probe_waits_its_deadline_for_a_slow_device),
 		DEV_SESSION_TEST(test_probe_closed_port_exits_1),
 		DEV_SESSION_TEST(test_probe_bad_uri_exits_2),
 		DEV_SESSION_TEST(test_probe_lists_every_capability),
