@@ -109,8 +109,10 @@ $(DEVSIM): $(SIM_OBJS) $(LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
 	    $(shell $(PKG_CONFIG) --libs $(TPM_PKGS) 2>/dev/null)
 
-# The nRF91 modem emulator (fixtures/nrf91sim/): its own program.
-$(NRF91SIM): $(BUILD)/fixtures/nrf91sim/nrf91sim.o $(LIB)
+# The nRF91 modem emulator (fixtures/nrf91sim/): its own program, on
+# devsim's listening side (TCP or a pty).
+$(NRF91SIM): $(BUILD)/fixtures/nrf91sim/nrf91sim.o \
+             $(BUILD)/fixtures/devsim/link.o $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

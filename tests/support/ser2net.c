@@ -40,11 +40,13 @@ ser2net_start(struct ser2net *s, const char *dir, const char *tty,
 	snprintf(s->uri, sizeof s->uri, "rfc2217:127.0.0.1:%d", s->port);
 	/* No uucp lock: the test's pty is nobody else's, and /var/lock may
 	 * not be writable by the user running the tests. */
-	yaml =
-	    xasprintf("connection: &dut\n"
-		      "  accepter: telnet(rfc2217),tcp,127.0.0.1,%d\n"
-		      "  connector: serialdev(nouucplock=true),%s,%s,local\n",
-		s->port, tty, line);
+	yaml = xasprintf("connection: &dut\n"
+			 "  accepter: telnet(rfc2217),tcp,127.0.0.1,%d\n"
+			 "  connector: serialdev(nouucplock=true),%s,%s,local\n"
+			 "  options:\n"
+			 "    trace-both: %s/ser2net.trace\n"
+			 "    trace-timestamp: true\n",
+	    s->port, tty, line, dir);
 	config = scratch_write(dir, "ser2net.yaml", yaml, 0600);
 	log = xasprintf("%s/ser2net.log", dir);
 	pidfile = xasprintf("%s/ser2net.pid", dir);

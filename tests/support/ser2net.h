@@ -22,7 +22,10 @@ int ser2net_installed(void);
  * Write <dir>/ser2net.yaml for `tty` (a device path) at `line` (ser2net's
  * "115200n81"), start ser2net with its output in <dir>/ser2net.log and wait
  * (at most 10 s) until it listens.  0 when it does; -1 when not (it is
- * then stopped).
+ * then stopped).  ser2net traces into <dir>/ser2net.trace every byte it
+ * passes between a client and the device, and a line with "OPEN (" or
+ * "CLOSE" as a client connects or leaves: what proves a run went
+ * through it.
  */
 int ser2net_start(struct ser2net *s, const char *dir, const char *tty,
     const char *line);

@@ -9,6 +9,8 @@
  * sees the message.  Each failure of the flow FAILs at its own step with
  * its own reason.
  */
+#include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -21,12 +23,15 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "station/util/xalloc.h"
 #include "tests/support/broker.h"
 #include "tests/support/loopback.h"
 #include "tests/support/proc.h"
 #include "tests/support/provision_env.h"
+#include "tests/support/scratch.h"
+#include "tests/support/ser2net.h"
 
 #define IMEI "352656100000042"
 
@@ -35,16 +40,19 @@ static struct test_broker broker;
 static pid_t sim_pid, sim2_pid;
 static char *sim_uri, *sim2_uri;
 static json_t *res;
+static struct ser2net s2n;
+static int have_ser2net;
 
-/* nrf91sim reporting `imei`, with `fault` (NULL: none): its pid, and
- * *uri "nrf91:tcp:..." (caller frees). */
+/* nrf91sim on `listen` ("tcp:127.0.0.1:0" or "pty") reporting `imei`,
+ * with `fault` (NULL: none): its pid, and *where what it listens on
+ * ("tcp:127.0.0.1:PORT", "pty:/dev/pts/N"; caller frees). */
 static pid_t
-spawn_modem(const char *imei, const char *fault, char **uri)
+spawn_sim(const char *listen, const char *imei, const char *fault, char **where)
 {
 	char life[16];
 	const char *argv[] = { test_bin("NRF91SIM_BIN", "build/bin/nrf91sim"),
-		"--listen", "tcp:127.0.0.1:0", "--imei", imei, "--lifetime",
-		life, fault ? "--fault" : NULL, fault, NULL };
+		"--listen", listen, "--imei", imei, "--lifetime", life,
+		fault ? "--fault" : NULL, fault, NULL };
 	int fd = -1;
 	char *line;
 	pid_t pid;
@@ -55,10 +63,23 @@ spawn_modem(const char *imei, const char *fault, char **uri)
 	assert_true(pid > 0);
 	line = proc_read_line(fd, 10000);
 	close(fd);
-	assert_true(strncmp(line, "listening tcp:", 14) == 0);
+	assert_true(strncmp(line, "listening ", 10) == 0);
 	line[strcspn(line, "\n")] = '\0';
-	*uri = xasprintf("nrf91:%s", line + 10);
+	*where = xstrdup(line + 10);
 	free(line);
+	return pid;
+}
+
+/* nrf91sim on TCP: its pid, and *uri "nrf91:tcp:..." (caller frees). */
+static pid_t
+spawn_modem(const char *imei, const char *fault, char **uri)
+{
+	char *where = NULL;
+	pid_t pid = spawn_sim("tcp:127.0.0.1:0", imei, fault, &where);
+
+	assert_true(strncmp(where, "tcp:", 4) == 0);
+	*uri = xasprintf("nrf91:%s", where);
+	free(where);
 	return pid;
 }
 
@@ -125,6 +146,7 @@ teardown(void **state)
 		proc_wait_ms(sim2_pid, 5000);
 	}
 	sim_pid = sim2_pid = 0;
+	ser2net_stop(&s2n);
 	free(sim_uri);
 	free(sim2_uri);
 	sim_uri = sim2_uri = NULL;
@@ -347,6 +369,143 @@ test_probe(void **state)
 	assert_int_equal(provision(IMEI), 0);
 }
 
+static int
+ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), t = strlen(tail);
+
+	return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+/* What the modem answers on `fd` to `cmd` (CR LF added): its lines up to
+ * and with the final OK, ERROR or +CME ERROR, read within 5 s each (a
+ * bound: the modem is local).  Caller frees. */
+static char *
+pty_at(int fd, const char *cmd)
+{
+	char *line = xasprintf("%s\r\n", cmd);
+	char buf[4096];
+	size_t len = 0;
+
+	assert_int_equal(write(fd, line, strlen(line)), (ssize_t)strlen(line));
+	free(line);
+	buf[0] = '\0';
+	while (len < sizeof buf - 1 && !ends_with(buf, "OK\r\n") &&
+	    !ends_with(buf, "ERROR\r\n") &&
+	    !(strstr(buf, "+CME ERROR:") && ends_with(buf, "\r\n"))) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		assert_int_equal(poll(&p, 1, test_ms(5000)), 1);
+		n = read(fd, buf + len, sizeof buf - 1 - len);
+		assert_true(n > 0);
+		len += (size_t)n;
+		buf[len] = '\0';
+	}
+	return xstrdup(buf);
+}
+
+/* nrf91sim --listen pty: the modem's AT interface on a pseudo-terminal,
+ * as over TCP.  Its IMEI; a PEM written across lines (its LF, and a CR LF
+ * inside the quotes that must not end the command, arrive as sent: the
+ * digest the modem lists is that of exactly this text); and, after the
+ * slave is closed and opened again (one host gone, the next one come),
+ * the credential still there. */
+static void
+test_at_over_pty(void **state)
+{
+	static const char pem[] = "-----BEGIN CERTIFICATE-----\nMIIB\r\n"
+				  "-----END CERTIFICATE-----\n";
+	char *where = NULL, *a, *cmd, hex[65], *want;
+	unsigned char d[32];
+	int fd;
+
+	(void)state;
+	sim_pid = spawn_sim("pty", IMEI, NULL, &where);
+	assert_true(strncmp(where, "pty:/dev/", 9) == 0);
+	fd = open(where + 4, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	a = pty_at(fd, "AT+CGSN=1");
+	assert_string_equal(a, "+CGSN: \"" IMEI "\"\r\nOK\r\n");
+	free(a);
+	a = pty_at(fd, "AT+CFUN=4");
+	assert_true(ends_with(a, "\r\nOK\r\n"));
+	free(a);
+	cmd = xasprintf("AT%%CMNG=0,16842753,0,\"%s\"", pem);
+	a = pty_at(fd, cmd);
+	assert_string_equal(a, "OK\r\n");
+	free(a);
+	free(cmd);
+	close(fd);
+	fd = open(where + 4, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	a = pty_at(fd, "AT%CMNG=1,16842753");
+	close(fd);
+	EVP_Digest(pem, strlen(pem), d, NULL, EVP_sha256(), NULL);
+	for (int k = 0; k < 32; k++)
+		snprintf(hex + 2 * k, 3, "%02X", d[k]);
+	want = xasprintf("%%CMNG: 16842753,0,\"%s\"\r\nOK\r\n", hex);
+	assert_string_equal(a, want);
+	free(want);
+	free(a);
+	free(where);
+}
+
+/* The happy path over RFC 2217: the modem's UART a pty, a real ser2net
+ * (telnet(rfc2217) accepter) in front of it, and `station provision
+ * nrf91:rfc2217:127.0.0.1:PORT --serial IMEI` with the device-driven
+ * smoke test against the real Mosquitto.  ser2net's trace shows the run
+ * went through it: a client from loopback connected and its first bytes
+ * were the station's first command, and the modem's IMEI, the station's
+ * %KEYGEN and %CMNG writes and the modem's PUBACK event crossed it. */
+static void
+test_rfc2217_smoke_pass(void **state)
+{
+	struct ledger *l;
+	char *where = NULL, *dir, *trace_path, *trace, *open_line;
+
+	(void)state;
+	if (!have_ser2net)
+		skip();
+	setup_broker(NULL);
+	sim_pid = spawn_sim("pty", IMEI, NULL, &where);
+	assert_true(strncmp(where, "pty:", 4) == 0);
+	dir = xasprintf("%s/ser2net", env->home);
+	assert_int_equal(proc_sh("mkdir -p '%s'", dir), 0);
+	assert_int_equal(ser2net_start(&s2n, dir, where + 4, "115200n81"), 0);
+	sim_uri = xasprintf("nrf91:%s", s2n.uri);
+	assert_int_equal(provision(IMEI), 0);
+	assert_string_equal(prov_jstr(res, "result"), "PASS");
+	assert_string_equal(prov_jstr(res, "serial"), IMEI);
+	assert_string_equal(prov_jstr(res, "smoke"), "passed");
+	assert_non_null(strstr(prov_jstr(res, "smoke_detail"), "TLSv1.2"));
+	l = prov_ledger(env);
+	assert_int_equal(prov_count_certs(l, IMEI, "verified"), 1);
+	ledger_close(l);
+	ser2net_stop(&s2n);
+	trace_path = xasprintf("%s/ser2net.trace", dir);
+	trace = scratch_read(trace_path);
+	assert_non_null(trace);
+	/* The station's session: a client from loopback (ser2net_start's
+	 * own probes of the port are connections without data), whose first
+	 * bytes are the station's first command. */
+	open_line = strstr(trace, ")\nAT+CMEE=1\r\n");
+	assert_non_null(open_line);
+	while (open_line > trace && open_line[-1] != '\n')
+		open_line--;
+	assert_non_null(strstr(open_line, " OPEN (ipv4,127.0.0.1,"));
+	assert_true(
+	    strstr(open_line, " OPEN (") < strstr(open_line, "AT+CMEE=1"));
+	assert_non_null(strstr(trace, "+CGSN: \"" IMEI "\"\r\n"));
+	assert_non_null(strstr(trace, "AT%KEYGEN="));
+	assert_non_null(strstr(trace, "AT%CMNG=0,"));
+	assert_non_null(strstr(trace, "#XMQTTEVT: 3,0\r\n"));
+	free(trace);
+	free(trace_path);
+	free(dir);
+	free(where);
+}
+
 int
 main(void)
 {
@@ -363,7 +522,14 @@ main(void)
 		cmocka_unit_test_teardown(test_lone_scan_finds_the_modem,
 		    teardown),
 		cmocka_unit_test_teardown(test_probe, teardown),
+		cmocka_unit_test_teardown(test_at_over_pty, teardown),
+		cmocka_unit_test_teardown(test_rfc2217_smoke_pass, teardown),
 	};
 
+	have_ser2net = ser2net_installed();
+	if (!have_ser2net)
+		print_message(
+		    "ser2net is not installed (Debian: ser2net; "
+		    "tests/deps.sh): skipping the nrf91:rfc2217: test\n");
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
