@@ -483,6 +483,7 @@ test_probe_without_a_station_retransmits_for_its_whole_deadline(void **state)
 		fail_msg("dialect_identify: %s", cause);
 	assert_string_equal(info.serial, "LINE-Q-1");
 	dev_info_clear(&info);
+	profile_clear(&p);
 	devsim_proc_stop(sim);
 }
 
