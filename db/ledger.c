@@ -26,8 +26,9 @@ ledger_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-st_err
-ledger_lock(struct ledger *l, char **cause)
+/* The handle's mutex alone (ledger_lock without the synchronous level). */
+static st_err
+lock_mutex(struct ledger *l, char **cause)
 {
 	int rc = pthread_mutex_lock(&l->mu);
 
@@ -38,6 +39,36 @@ ledger_lock(struct ledger *l, char **cause)
 		return st_fail(cause, ST_E_STATE, "cannot lock the ledger: %s",
 		    strerror(rc));
 	return ST_OK;
+}
+
+/* The connection at synchronous NORMAL (1) or FULL (0), under mu; a
+ * statement only when it is not there already. */
+static st_err
+set_sync(struct ledger *l, int normal, char **cause)
+{
+	st_err err;
+
+	if (l->sync_normal == normal)
+		return ST_OK;
+	err = db_exec_cached(l,
+	    normal ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL",
+	    cause);
+	if (err == ST_OK)
+		l->sync_normal = normal;
+	return err;
+}
+
+st_err
+ledger_lock(struct ledger *l, char **cause)
+{
+	st_err err = lock_mutex(l, cause);
+
+	if (err)
+		return err;
+	err = set_sync(l, 0, cause);
+	if (err)
+		ledger_unlock(l);
+	return err;
 }
 
 void
@@ -56,13 +87,11 @@ ledger_lock_write(struct ledger *l, enum db_write mode, char **cause)
 		    "the ledger %s is open read-only (a command that only "
 		    "reads it)",
 		    l->path);
-	err = ledger_lock(l, cause);
+	err = lock_mutex(l, cause);
 	if (err)
 		return err;
 	l->write_mode = l->wal_fd >= 0 ? mode : DB_WRITE_FULL;
-	if (l->write_mode == DB_WRITE_FULL)
-		return ST_OK;
-	err = db_exec_cached(l, "PRAGMA synchronous=NORMAL", cause);
+	err = set_sync(l, l->write_mode != DB_WRITE_FULL, cause);
 	if (err) {
 		l->write_mode = DB_WRITE_FULL;
 		ledger_unlock(l);
@@ -124,17 +153,9 @@ ledger_unlock_write(struct ledger *l, st_err err, char **cause)
 	enum db_write mode = (enum db_write)l->write_mode;
 	uint64_t seq = 0;
 
+	/* The synchronous level stays as the section set it: the next
+	 * section sets its own (ledger_lock, ledger_lock_write). */
 	l->write_mode = DB_WRITE_FULL;
-	if (mode != DB_WRITE_FULL) {
-		/* Every other section expects FULL; failing to restore it
-		 * fails this call rather than weaken the next one. */
-		char *why = NULL;
-		st_err e = db_exec_cached(l, "PRAGMA synchronous=FULL", &why);
-
-		if (e && err == ST_OK)
-			err = st_fail(cause, e, "%s", why);
-		free(why);
-	}
 	if (mode == DB_WRITE_GROUP && err == ST_OK)
 		seq = atomic_fetch_add(&l->written, 1) + 1;
 	ledger_unlock(l);

@@ -44,6 +44,9 @@ struct ledger {
 	int syncing;	 /* a thread is in fdatasync for the others */
 	int sync_errno;	 /* a failed fdatasync: sticky, nothing is durable */
 	int write_mode;	 /* enum db_write of the locked section */
+	/* The connection's synchronous level as last set: 1 NORMAL (left
+	 * by a lazy or group section), 0 FULL.  Set only under mu. */
+	int sync_normal;
 
 	/* The ledger key (keyed_key.c): loaded at open, never written out.
 	 * mac_base holds it, initialised once (HMAC-SHA256); each MAC
@@ -96,14 +99,19 @@ enum db_write { DB_WRITE_FULL, DB_WRITE_LAZY, DB_WRITE_GROUP };
 int64_t ledger_now_ms(void);
 
 /* Take / release the handle's mutex.  ledger_lock fails with ST_E_STATE
- * when the calling thread already holds it (re-entry from a callback). */
+ * when the calling thread already holds it (re-entry from a callback).
+ * Its section runs with synchronous=FULL, as every section but a lazy or
+ * group write expects: ledger_lock sets it back when the last section
+ * left NORMAL (and fails, unlocked, if it cannot). */
 st_err ledger_lock(struct ledger *l, char **cause);
 void ledger_unlock(struct ledger *l);
-/* The same for a section that writes: ledger_lock_write switches the
- * connection to the mode's synchronous level; ledger_unlock_write switches
- * it back, releases the mutex and, for DB_WRITE_GROUP when `err` is ST_OK,
- * returns only once the section's commit is durable.  Returns `err`, or
- * the error that made the commit not durable. */
+/* The same for a section that writes: ledger_lock_write sets the mode's
+ * synchronous level (NORMAL for DB_WRITE_LAZY and DB_WRITE_GROUP, FULL
+ * for DB_WRITE_FULL) unless the connection has it already, so that a
+ * run's consecutive lazy writes do not switch it back and forth;
+ * ledger_unlock_write releases the mutex and, for DB_WRITE_GROUP when
+ * `err` is ST_OK, returns only once the section's commit is durable.
+ * Returns `err`, or the error that made the commit not durable. */
 st_err ledger_lock_write(struct ledger *l, enum db_write mode, char **cause);
 st_err ledger_unlock_write(struct ledger *l, st_err err, char **cause);
 
