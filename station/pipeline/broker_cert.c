@@ -27,16 +27,14 @@ struct broker_cert_memo {
 	int port;
 	char *ca_file;	/* owned, may be NULL */
 	uint64_t at_ms; /* monotonic, when it was read */
-	/* broker_cert_cancel: the socket of the handshake under way (-1:
+	/* broker_cert_cancel: the socket of the handshake begun last (-1:
 	 * none), shut down to end it; once cancelled, no new one begins. */
 	int busy_fd;
 	int cancelled;
 };
 
-/* Track `fd` as the handshake's socket (-1: forget it): 0, or -1 when
- * the memo was cancelled (the caller gives up).  `m` NULL: nothing to
- * track.  The socket is forgotten before it is closed, so a cancel never
- * shuts down a descriptor number that has been reused. */
+/* Track `fd` as the handshake's socket: 0, or -1 when the memo was
+ * cancelled (the caller gives up).  `m` NULL: nothing to track. */
 static int
 track(struct broker_cert_memo *m, int fd)
 {
@@ -45,12 +43,26 @@ track(struct broker_cert_memo *m, int fd)
 	if (m == NULL)
 		return 0;
 	pthread_mutex_lock(&m->mu);
-	if (fd >= 0 && m->cancelled)
+	if (m->cancelled)
 		rc = -1;
 	else
 		m->busy_fd = fd;
 	pthread_mutex_unlock(&m->mu);
 	return rc;
+}
+
+/* Forget `fd` before it is closed, so that a cancel never shuts down a
+ * descriptor number that has been reused; another thread's socket
+ * tracked since stays tracked. */
+static void
+untrack(struct broker_cert_memo *m, int fd)
+{
+	if (m == NULL)
+		return;
+	pthread_mutex_lock(&m->mu);
+	if (m->busy_fd == fd)
+		m->busy_fd = -1;
+	pthread_mutex_unlock(&m->mu);
 }
 
 /* Connect a non-blocking socket by the deadline: 0 when connected. */
@@ -104,7 +116,7 @@ tcp_connect(const char *host, int port, struct deadline dl,
 			break;
 		}
 		if (connect_by(fd, ai, dl) != 0) {
-			track(m, -1);
+			untrack(m, fd);
 			close(fd);
 			fd = -1;
 		}
@@ -218,7 +230,7 @@ out:
 	SSL_free(ssl);
 	SSL_CTX_free(ctx);
 	if (fd >= 0) {
-		track(m, -1);
+		untrack(m, fd);
 		close(fd);
 	}
 	ERR_clear_error();

@@ -51,7 +51,8 @@ X509 *broker_cert_get(struct broker_cert_memo *m, const struct config_broker *b,
 
 /*
  * End at once a handshake broker_cert_get is waiting on in another
- * thread (it fails with its *why), and refuse every later one: for a
+ * thread (it fails with its *why; of several at once, the one begun
+ * last), and refuse every later one: for a
  * station whose opening failed while its start check still waits on a
  * broker that does not answer, so that the failure is reported without
  * waiting for the check's deadline.  The memo keeps serving what it
