@@ -6,6 +6,9 @@
  * observed by stopping it: a kept certificate still comes back, a new
  * handshake cannot.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -174,6 +178,84 @@ test_a_failure_is_not_kept(void **state)
 	broker_cert_memo_free(m);
 }
 
+/* A handshake with a broker that accepts and never answers, on a thread,
+ * with an hour's deadline. */
+struct hung_call {
+	struct broker_cert_memo *m;
+	struct config_broker b;
+	X509 *cert;
+	char *why;
+};
+
+static void *
+hung_call_main(void *arg)
+{
+	struct hung_call *h = arg;
+
+	h->cert =
+	    broker_cert_get(h->m, &h->b, deadline_in(3600 * 1000), &h->why);
+	return NULL;
+}
+
+/* broker_cert_cancel ends a handshake another thread waits on (before or
+ * while it waits: either way the call returns with a reason instead of
+ * at its deadline, which would outlast the test's limit), refuses new
+ * ones, and leaves what the memo holds to be served. */
+static void
+test_cancel_ends_a_waiting_handshake(void **state)
+{
+	struct fx *f = *state;
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof a;
+	struct hung_call h = { 0 };
+	struct broker_cert_memo *other;
+	char *why = NULL;
+	pthread_t th;
+	X509 *kept, *again;
+	int lfd;
+
+	h.m = broker_cert_memo_new();
+	kept = get(h.m, f, &why);
+	assert_non_null(kept);
+	/* Accepted into the backlog, never read. */
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(listen(lfd, 8), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &len), 0);
+	h.b = f->b;
+	h.b.port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&th, NULL, hung_call_main, &h), 0);
+	broker_cert_cancel(h.m);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_null(h.cert);
+	assert_non_null(h.why);
+	free(h.why);
+	h.why = NULL;
+	/* Cancelled: no new handshake, even with a broker that answers
+	 * (asked by another name, a handshake another memo gets)... */
+	f->b.host = "localhost";
+	other = broker_cert_memo_new();
+	again = get(other, f, &why);
+	assert_non_null(again);
+	X509_free(again);
+	broker_cert_memo_free(other);
+	assert_null(get(h.m, f, &why));
+	assert_non_null(strstr(why, "no connection to the broker"));
+	free(why);
+	/* ...but the certificate kept before is still served. */
+	f->b.host = "127.0.0.1";
+	again = get(h.m, f, &why);
+	assert_non_null(again);
+	assert_int_equal(X509_cmp(kept, again), 0);
+	X509_free(again);
+	X509_free(kept);
+	close(lfd);
+	broker_cert_memo_free(h.m);
+	broker_cert_cancel(NULL);
+}
+
 int
 main(void)
 {
@@ -184,6 +266,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_failure_is_not_kept,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_cancel_ends_a_waiting_handshake, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
