@@ -26,6 +26,22 @@ loopback_free_port(void)
 }
 
 int
+loopback_hung_listener(int *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+	    listen(fd, 8) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+		abort();
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+int
 loopback_connect(int port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET,

@@ -6,8 +6,6 @@
  * observed by stopping it: a kept certificate still comes back, a new
  * handshake cannot.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -24,6 +21,7 @@
 #include "station/pipeline/broker_cert.h"
 #include "station/util/xalloc.h"
 #include "tests/support/https_server.h"
+#include "tests/support/loopback.h"
 #include "tests/support/pki.h"
 
 struct fx {
@@ -205,8 +203,6 @@ static void
 test_cancel_ends_a_waiting_handshake(void **state)
 {
 	struct fx *f = *state;
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof a;
 	struct hung_call h = { 0 };
 	struct broker_cert_memo *other;
 	char *why = NULL;
@@ -217,15 +213,8 @@ test_cancel_ends_a_waiting_handshake(void **state)
 	h.m = broker_cert_memo_new();
 	kept = get(h.m, f, &why);
 	assert_non_null(kept);
-	/* Accepted into the backlog, never read. */
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(lfd >= 0);
-	assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
-	assert_int_equal(listen(lfd, 8), 0);
-	assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &len), 0);
 	h.b = f->b;
-	h.b.port = ntohs(a.sin_port);
+	lfd = loopback_hung_listener(&h.b.port);
 	assert_int_equal(pthread_create(&th, NULL, hung_call_main, &h), 0);
 	broker_cert_cancel(h.m);
 	assert_int_equal(pthread_join(th, NULL), 0);

@@ -7,8 +7,6 @@
  * ledger records the outcome.  The certificate and chain presented are
  * the ones read back from the device.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -25,6 +22,7 @@
 #include "station/util/xalloc.h"
 #include "tests/support/broker.h"
 #include "tests/support/devsim_proc.h"
+#include "tests/support/loopback.h"
 #include "tests/support/provision_env.h"
 #include "tests/support/smoke_env.h"
 
@@ -323,24 +321,6 @@ test_broker_checked_at_start(void **state)
 	free(closed);
 }
 
-/* A TCP port on 127.0.0.1 that accepts connections (the kernel completes
- * them into the backlog) and never reads or answers: a hung broker.  The
- * listening socket in *fd, closed by the caller. */
-static int
-hung_broker_port(int *fd)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof a;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	*fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(*fd >= 0);
-	assert_int_equal(bind(*fd, (struct sockaddr *)&a, sizeof a), 0);
-	assert_int_equal(listen(*fd, 8), 0);
-	assert_int_equal(getsockname(*fd, (struct sockaddr *)&a, &len), 0);
-	return ntohs(a.sin_port);
-}
-
 /* An opening that fails (a ledger that is not a database) while the start
  * check waits on a broker that never answers is reported at once: the
  * check is cut short, not waited for.  Its deadline is an hour here, so
@@ -350,7 +330,7 @@ static void
 test_failed_opening_cuts_the_start_check_short(void **state)
 {
 	struct proc_out o = { 0 };
-	int lfd = -1;
+	int lfd = -1, port;
 	char *at = NULL, *ledger = NULL;
 
 	(void)state;
@@ -358,7 +338,8 @@ test_failed_opening_cuts_the_start_check_short(void **state)
 	prov_env_config(se->env, "step_timeout_ms = 3600000\n",
 	    "[profile default]\n");
 	start_device("SMOKE-HUNG-1", NULL);
-	at = xasprintf("127.0.0.1:%d", hung_broker_port(&lfd));
+	lfd = loopback_hung_listener(&port);
+	at = xasprintf("127.0.0.1:%d", port);
 	ledger = prov_env_write(se->env, "ledger.db",
 	    "this is not a SQLite database, it is a test's text file.\n");
 	const char *args[] = { "provision", sim->uri, "--serial",
