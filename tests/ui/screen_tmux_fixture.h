@@ -111,23 +111,40 @@ capture(struct ui_test *t)
 	return out;
 }
 
-/* Poll the screen until it shows `needle`; fail (printing the last
- * screen) if it never does.  Returns the screen (caller frees). */
+static inline char *squash(const char *s);
+
+/* Poll the screen until it shows `needle` (`flat`: in the squashed
+ * screen, squash); fail (printing the last screen) if it never does.
+ * Returns the screen (caller frees). */
 static inline char *
-wait_for(struct ui_test *t, const char *needle)
+poll_screen(struct ui_test *t, const char *needle, int flat)
 {
 	char *screen = NULL;
 
 	for (int i = 0; i < POLL_ATTEMPTS; i++) {
 		free(screen);
 		screen = capture(t);
-		if (screen != NULL && strstr(screen, needle) != NULL)
-			return screen;
+		if (screen != NULL) {
+			char *seen = flat ? squash(screen) : screen;
+			int found = strstr(seen, needle) != NULL;
+
+			if (flat)
+				free(seen);
+			if (found)
+				return screen;
+		}
 		nap();
 	}
 	fail_msg("screen never showed '%s'; last screen:\n%s", needle,
 	    screen ? screen : "(none)");
 	return NULL;
+}
+
+/* Poll the screen until it shows `needle`. */
+static inline char *
+wait_for(struct ui_test *t, const char *needle)
+{
+	return poll_screen(t, needle, 0);
 }
 
 static inline void
@@ -230,22 +247,7 @@ squash(const char *s)
 static inline char *
 wait_for_text(struct ui_test *t, const char *needle)
 {
-	char *screen = NULL, *flat = NULL;
-
-	for (int i = 0; i < POLL_ATTEMPTS; i++) {
-		free(screen);
-		free(flat);
-		screen = capture(t);
-		flat = squash(screen ? screen : "");
-		if (strstr(flat, needle) != NULL) {
-			free(flat);
-			return screen;
-		}
-		nap();
-	}
-	fail_msg("screen never showed '%s'; last screen:\n%s", needle,
-	    screen ? screen : "(none)");
-	return NULL;
+	return poll_screen(t, needle, 1);
 }
 
 static inline void

@@ -166,15 +166,23 @@ chain_round_trip(struct client *c)
 	dev_chain_round_trip(c, certs[0], certs[1], sizeof certs[0]);
 }
 
+/* A client on the adapter at 115200 with max_baud 921600 (*t its
+ * transport); the caller says HELLO and frees it (client_free). */
+static struct client *
+switching_client(struct transport **t)
+{
+	*t = open_ok("uart:usb=0403:6001:FT1234?baud=115200&max_baud=921600");
+	return client_new(*t, NULL);
+}
+
 /* max_baud in the URI and CAP_BAUD_SWITCH on the device: after HELLO the
  * adapter runs at 921600 (libserialport set it on the tty) and the link
  * works at that rate. */
 static void
 test_baud_switch_over_the_adapter(void **state)
 {
-	struct transport *t =
-	    open_ok("uart:usb=0403:6001:FT1234?baud=115200&max_baud=921600");
-	struct client *c = client_new(t, NULL);
+	struct transport *t;
+	struct client *c = switching_client(&t);
 	struct dev_info info;
 	char *cause = NULL;
 
@@ -194,9 +202,8 @@ test_baud_switch_over_the_adapter(void **state)
 static void
 test_baud_switch_falls_back_over_the_adapter(void **state)
 {
-	struct transport *t =
-	    open_ok("uart:usb=0403:6001:FT1234?baud=115200&max_baud=921600");
-	struct client *c = client_new(t, NULL);
+	struct transport *t;
+	struct client *c = switching_client(&t);
 	struct dev_info info;
 	char *cause = NULL;
 
