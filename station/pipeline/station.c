@@ -103,14 +103,22 @@ open_ledger_only(struct station *st, int ro, char **cause)
  * the opening had them: the ledger's before the CA's, the start check's
  * last.  A thread that cannot start leaves its work to beside_end, which
  * then does it in place.
+ *
+ * A thread hands its verdict over when it has it, and the opening goes
+ * on: the thread's own end (OpenSSL frees the thread's state then, a
+ * tenth of a millisecond and up to most of one on a busy machine) is
+ * waited for only when station_close joins it.
  */
 typedef st_err (*beside_fn)(struct station *st, char **cause);
 
 struct beside {
 	beside_fn fn;
-	struct station *st; /* NULL: not begun, or already ended */
+	struct station *st; /* NULL: not begun, or its verdict taken */
 	pthread_t thread;
 	int running; /* the thread was started and not yet joined */
+	pthread_mutex_t mu;
+	pthread_cond_t done_cv;
+	int done; /* the thread's verdict is in (under mu) */
 	st_err err;
 	char *cause;
 };
@@ -119,34 +127,54 @@ static void *
 beside_main(void *arg)
 {
 	struct beside *b = arg;
+	char *cause = NULL;
+	st_err err = b->fn(b->st, &cause);
 
-	b->err = b->fn(b->st, &b->cause);
+	pthread_mutex_lock(&b->mu);
+	b->err = err;
+	b->cause = cause;
+	b->done = 1;
+	pthread_cond_signal(&b->done_cv);
+	pthread_mutex_unlock(&b->mu);
 	return NULL;
 }
 
-static void
-beside_begin(struct beside *b, beside_fn fn, struct station *st)
+/* A new beside (owned by the station from here: station_close joins its
+ * thread and frees it). */
+static struct beside *
+beside_begin(struct station *st, int slot, beside_fn fn)
 {
+	struct beside *b = xcalloc(1, sizeof *b);
+
+	pthread_mutex_init(&b->mu, NULL);
+	pthread_cond_init(&b->done_cv, NULL);
 	b->fn = fn;
 	b->st = st;
 	b->running = pthread_create(&b->thread, NULL, beside_main, b) == 0;
+	st->beside[slot] = b;
+	return b;
 }
 
 /* Its verdict (ST_OK, or the error with *cause).  `keep` 0: the opening
- * failed, only wait for the thread (it uses st) and drop the verdict.
- * b->st is left alone until the thread is joined: the thread reads it. */
+ * failed, only wait for the thread's end (it uses st) and drop the
+ * verdict. */
 static st_err
 beside_end(struct beside *b, int keep, char **cause)
 {
 	st_err err = ST_OK;
 
-	if (b->st == NULL)
+	if (b == NULL || b->st == NULL)
 		return ST_OK;
-	if (b->running) {
+	if (b->running && keep) {
+		pthread_mutex_lock(&b->mu);
+		while (!b->done)
+			pthread_cond_wait(&b->done_cv, &b->mu);
+		pthread_mutex_unlock(&b->mu);
+		if (b->err)
+			err = st_fail(cause, b->err, "%s", b->cause);
+	} else if (b->running) {
 		pthread_join(b->thread, NULL);
 		b->running = 0;
-		if (keep && b->err)
-			err = st_fail(cause, b->err, "%s", b->cause);
 	} else if (keep) {
 		err = b->fn(b->st, cause);
 	}
@@ -154,6 +182,20 @@ beside_end(struct beside *b, int keep, char **cause)
 	free(b->cause);
 	b->cause = NULL;
 	return err;
+}
+
+/* Join its thread and free it (station_close). */
+static void
+beside_free(struct beside *b)
+{
+	if (b == NULL)
+		return;
+	if (b->running)
+		pthread_join(b->thread, NULL);
+	pthread_cond_destroy(&b->done_cv);
+	pthread_mutex_destroy(&b->mu);
+	free(b->cause);
+	free(b);
 }
 
 static st_err
@@ -175,7 +217,7 @@ station_open(const struct station_opts *opts, struct station **out,
 {
 	static const struct station_opts none = { .config_path = NULL };
 	struct station *st = xcalloc(1, sizeof *st);
-	struct beside check = { 0 }, ledger = { 0 };
+	struct beside *check = NULL, *ledger = NULL;
 	st_err err;
 
 	if (opts == NULL)
@@ -209,7 +251,7 @@ station_open(const struct station_opts *opts, struct station **out,
 	}
 	st->broker_memo = broker_cert_memo_new();
 	if (opts->preflight)
-		beside_begin(&check, start_check, st);
+		check = beside_begin(st, 0, start_check);
 	err = make_dirs(st->cfg->home, cause);
 	if (err)
 		goto fail;
@@ -218,7 +260,7 @@ station_open(const struct station_opts *opts, struct station **out,
 	err = owner_acquire(st->cfg->home, &st->owner, cause);
 	if (err)
 		goto fail;
-	beside_begin(&ledger, open_ledger, st);
+	ledger = beside_begin(st, 1, open_ledger);
 	/* A pending CA (ca init --csr-out) is not missing: ca_open says
 	 * what to do with it. */
 	if (ca_backend_is_made_here(st->cfg->ca_backend) &&
@@ -277,7 +319,7 @@ station_open(const struct station_opts *opts, struct station **out,
 		    st->cfg->ca_dir, st->cfg->ca_root);
 		goto fail;
 	}
-	err = beside_end(&ledger, 1, cause);
+	err = beside_end(ledger, 1, cause);
 	if (err)
 		goto fail;
 	/* Runs a dead station left 'running' are settled before this one
@@ -292,7 +334,7 @@ station_open(const struct station_opts *opts, struct station **out,
 		    st->recovered);
 	}
 	free(why);
-	err = beside_end(&check, 1, cause);
+	err = beside_end(check, 1, cause);
 	if (err)
 		goto fail;
 	*out = st;
@@ -300,8 +342,8 @@ station_open(const struct station_opts *opts, struct station **out,
 fail:
 	/* The ledger's failure came before the CA's when they were opened
 	 * one after the other: it still does. */
-	if (ledger.st != NULL) {
-		st_err ledger_err = beside_end(&ledger, 1, cause);
+	if (ledger != NULL && ledger->st != NULL) {
+		st_err ledger_err = beside_end(ledger, 1, cause);
 
 		if (ledger_err)
 			err = ledger_err;
@@ -311,7 +353,7 @@ fail:
 	 * the check's deadline (step_timeout_ms).  A remote CA's check
 	 * (libcurl) is not cut short; it has the same deadline. */
 	broker_cert_cancel(st->broker_memo);
-	beside_end(&check, 0, NULL);
+	beside_end(check, 0, NULL);
 	station_close(st);
 	return err;
 }
@@ -321,6 +363,8 @@ station_close(struct station *st)
 {
 	if (st == NULL)
 		return;
+	for (size_t i = 0; i < sizeof st->beside / sizeof st->beside[0]; i++)
+		beside_free(st->beside[i]);
 	X509_free(st->root);
 	scan_format_free(st->scan_format);
 	ca_free(st->ca);

@@ -14,6 +14,7 @@ struct ledger;
 struct ca_backend;
 struct scan_format;
 struct owner;
+struct beside;
 
 struct station {
 	struct config *cfg;		 /* owned */
@@ -30,6 +31,9 @@ struct station {
 	/* The broker's certificate as the start check read it, for the
 	 * runs' clock checks (owned; broker_cert.h). */
 	struct broker_cert_memo *broker_memo;
+	/* The opening's threads (the start check's, the ledger's), joined
+	 * by station_close (station.c, "Work beside the opening"). */
+	struct beside *beside[2];
 };
 
 /* What the command line says about the station (the CLI fills it). */
