@@ -27,10 +27,19 @@ struct extkey {
 	EVP_PKEY *pkey; /* the same key served by the provider (owned) */
 	extkey_sign_fn fn;
 	void *ctx;
-	pthread_mutex_t lock; /* guards sign_count and last_error */
+	pthread_mutex_t lock; /* guards the fields below */
 	unsigned long sign_count;
 	unsigned long bad_signatures;
 	char *last_error;
+	/* The last signature, not yet checked against the public key (see
+	 * put_aside): sig NULL when there is none. */
+	struct {
+		enum sig_scheme scheme;
+		uint8_t digest[64];
+		size_t digest_len;
+		uint8_t *sig;
+		size_t sig_len;
+	} unchecked;
 };
 
 static OSSL_LIB_CTX *ek_global_libctx;
@@ -127,6 +136,73 @@ signature_verifies(struct extkey *owner, enum sig_scheme sig_alg,
 	    sig_alg, digest, digest_len, sig, sig_len);
 }
 
+/* Counts `sig` if it does not verify. */
+static void
+tally(struct extkey *k, enum sig_scheme scheme, const uint8_t *digest,
+    size_t digest_len, const uint8_t *sig, size_t sig_len)
+{
+	if (signature_verifies(k, scheme, digest, digest_len, sig, sig_len))
+		return;
+	log_warn("the external key's signature does not verify with its "
+		 "public key");
+	pthread_mutex_lock(&k->lock);
+	k->bad_signatures++;
+	pthread_mutex_unlock(&k->lock);
+}
+
+/* Checks the signature put aside, if any. */
+static void
+check_unchecked(struct extkey *k)
+{
+	enum sig_scheme scheme;
+	uint8_t digest[sizeof k->unchecked.digest], *sig;
+	size_t digest_len, sig_len;
+
+	pthread_mutex_lock(&k->lock);
+	scheme = k->unchecked.scheme;
+	digest_len = k->unchecked.digest_len;
+	memcpy(digest, k->unchecked.digest, digest_len);
+	sig = k->unchecked.sig;
+	sig_len = k->unchecked.sig_len;
+	k->unchecked.sig = NULL;
+	pthread_mutex_unlock(&k->lock);
+	if (sig == NULL)
+		return;
+	tally(k, scheme, digest, digest_len, sig, sig_len);
+	free(sig);
+}
+
+/*
+ * Keeps a copy of the signature just handed on, to be checked when the
+ * count of bad ones is asked for (extkey_bad_signatures) or the next
+ * signature comes.  The check only serves a diagnosis after a failed
+ * handshake, and made here it would delay the TLS flight the broker waits
+ * for (an ECDSA verification on every device's path).  A digest longer
+ * than the slot is checked at once.
+ */
+static void
+put_aside(struct extkey *k, enum sig_scheme scheme, const uint8_t *digest,
+    size_t digest_len, const uint8_t *sig, size_t sig_len)
+{
+	uint8_t *copy;
+
+	check_unchecked(k);
+	if (digest_len > sizeof k->unchecked.digest) {
+		tally(k, scheme, digest, digest_len, sig, sig_len);
+		return;
+	}
+	copy = xmalloc(sig_len);
+	memcpy(copy, sig, sig_len);
+	pthread_mutex_lock(&k->lock);
+	free(k->unchecked.sig);
+	k->unchecked.scheme = scheme;
+	memcpy(k->unchecked.digest, digest, digest_len);
+	k->unchecked.digest_len = digest_len;
+	k->unchecked.sig = copy;
+	k->unchecked.sig_len = sig_len;
+	pthread_mutex_unlock(&k->lock);
+}
+
 int
 ek_owner_sign(struct extkey *owner, enum sig_scheme sig_alg,
     const uint8_t *digest, size_t digest_len, uint8_t **sig, size_t *sig_len)
@@ -156,14 +232,7 @@ ek_owner_sign(struct extkey *owner, enum sig_scheme sig_alg,
 		    "external key returned an empty signature");
 		goto out;
 	}
-	if (!signature_verifies(owner, sig_alg, digest, digest_len, *sig,
-		*sig_len)) {
-		log_warn("the external key's signature does not verify with "
-			 "its public key");
-		pthread_mutex_lock(&owner->lock);
-		owner->bad_signatures++;
-		pthread_mutex_unlock(&owner->lock);
-	}
+	put_aside(owner, sig_alg, digest, digest_len, *sig, *sig_len);
 	ok = 1;
 out:
 	free(cause);
@@ -293,6 +362,7 @@ extkey_bad_signatures(struct extkey *k)
 {
 	unsigned long n;
 
+	check_unchecked(k);
 	pthread_mutex_lock(&k->lock);
 	n = k->bad_signatures;
 	pthread_mutex_unlock(&k->lock);
@@ -313,6 +383,7 @@ extkey_free(struct extkey *k)
 	EVP_PKEY_free(k->pkey);
 	EVP_PKEY_free(k->pub);
 	free(k->last_error);
+	free(k->unchecked.sig);
 	pthread_mutex_destroy(&k->lock);
 	free(k);
 }
