@@ -79,6 +79,12 @@ out:
 	return err;
 }
 
+const char db_sql_chain_place[] =
+    "UPDATE runs SET chain_seq = ?, prev_hash = ? WHERE id = ?";
+const char db_sql_chain_seal[] = "UPDATE runs SET row_hash = ?1 WHERE id = ?2;";
+const char db_sql_chain_advance[] =
+    "UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1";
+
 st_err
 ledger_chain_append(struct ledger *l, int64_t run_id, char **cause)
 {
@@ -103,9 +109,9 @@ ledger_chain_append(struct ledger *l, int64_t run_id, char **cause)
 	sqlite3_finalize(st);
 	st = NULL;
 
-	err = db_run(l, cause, "placing the run in the chain",
-	    "UPDATE runs SET chain_seq = ?, prev_hash = ? WHERE id = ?",
-	    DB_I64(seq), DB_TEXT(prev), DB_I64(run_id), DB_END);
+	err =
+	    db_run(l, cause, "placing the run in the chain", db_sql_chain_place,
+		DB_I64(seq), DB_TEXT(prev), DB_I64(run_id), DB_END);
 	if (err)
 		goto out;
 
@@ -126,13 +132,11 @@ ledger_chain_append(struct ledger *l, int64_t run_id, char **cause)
 	sqlite3_finalize(st);
 	st = NULL;
 
-	err = db_run(l, cause, "sealing the run",
-	    "UPDATE runs SET row_hash = ?1 WHERE id = ?2;", DB_TEXT(hash),
-	    DB_I64(run_id), DB_END);
+	err = db_run(l, cause, "sealing the run", db_sql_chain_seal,
+	    DB_TEXT(hash), DB_I64(run_id), DB_END);
 	if (err == ST_OK)
 		err = db_run(l, cause, "advancing the chain head",
-		    "UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1",
-		    DB_I64(seq), DB_TEXT(hash), DB_END);
+		    db_sql_chain_advance, DB_I64(seq), DB_TEXT(hash), DB_END);
 out:
 	sqlite3_finalize(st);
 	return err;

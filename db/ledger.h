@@ -247,6 +247,16 @@ enum ledger_smoke_status {
 	LEDGER_SMOKE_SKIPPED,
 };
 
+/*
+ * Prepare, and keep, the statements that record a run's smoke result and
+ * its end (ledger_run_smoke, ledger_run_finish), writing nothing: a
+ * caller that waits on something else (the broker's check of the device
+ * in the smoke test) pays SQLite's compilation of them and of the keyed
+ * chain's triggers there, not after.  Best effort: a failure only leaves
+ * the work to those calls.
+ */
+void ledger_warm_run_end(struct ledger *l);
+
 /* Record the smoke test outcome of a running run (strings may be NULL). */
 st_err ledger_run_smoke(struct ledger *l, int64_t run_id,
     enum ledger_smoke_status status, const char *broker,

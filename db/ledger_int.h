@@ -95,6 +95,16 @@ enum db_write { DB_WRITE_FULL, DB_WRITE_LAZY, DB_WRITE_GROUP };
 	"subject, issuer, not_before, not_after, backend, pem, status, " \
 	"status_note, created_at, updated_at, revoke_reason, issuer_key_id"
 
+/* The statements of a run's end (runs.c, chain.c), by name so that
+ * ledger_warm_run_end prepares the very texts db_run will look up. */
+extern const char db_sql_run_smoke[];
+extern const char db_sql_run_result[];
+extern const char db_sql_release_serial[];
+extern const char db_sql_clear_step[];
+extern const char db_sql_chain_place[];
+extern const char db_sql_chain_seal[];
+extern const char db_sql_chain_advance[];
+
 /* Current wall-clock time in unix milliseconds. */
 int64_t ledger_now_ms(void);
 

@@ -1,6 +1,7 @@
 /* Run lifecycle: begin, device, events, smoke test, finish. */
 #include "db/ledger_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "station/util/clock.h"
@@ -223,6 +224,18 @@ ledger_run_event_batch(struct ledger *l, int64_t run_id,
 	return db_write_end(l, err, cause);
 }
 
+/* The statements of a run's end, named for ledger_warm_run_end. */
+const char db_sql_run_smoke[] =
+    "UPDATE runs SET smoke_status = ?, smoke_broker = ?,"
+    " smoke_tls_version = ?, smoke_cipher = ?, smoke_detail = ?"
+    " WHERE id = ? AND result = 'running'";
+const char db_sql_run_result[] =
+    "UPDATE runs SET ended_at = ?, result = ?, failed_step = ?,"
+    " error_kind = ?, reason = ? WHERE id = ? AND result = 'running'";
+const char db_sql_release_serial[] =
+    "DELETE FROM reservations WHERE run_id = ?";
+const char db_sql_clear_step[] = "DELETE FROM run_progress WHERE run_id = ?";
+
 static const char *const smoke_names[] = {
 	[LEDGER_SMOKE_PASSED] = "passed",
 	[LEDGER_SMOKE_FAILED] = "failed",
@@ -242,10 +255,7 @@ ledger_run_smoke(struct ledger *l, int64_t run_id,
 	err = db_write_begin(l, DB_WRITE_LAZY, 0, cause);
 	if (err)
 		return err;
-	err = db_run(l, cause, "recording the smoke test",
-	    "UPDATE runs SET smoke_status = ?, smoke_broker = ?,"
-	    " smoke_tls_version = ?, smoke_cipher = ?, smoke_detail = ?"
-	    " WHERE id = ? AND result = 'running'",
+	err = db_run(l, cause, "recording the smoke test", db_sql_run_smoke,
 	    DB_TEXT(smoke_names[status]), DB_TEXT(broker), DB_TEXT(tls_version),
 	    DB_TEXT(cipher), DB_TEXT(detail), DB_I64(run_id), DB_END);
 	err = updated_running(l, err, run_id, cause);
@@ -269,9 +279,7 @@ ledger_run_finish(struct ledger *l, int64_t run_id, const char *result,
 	err = db_write_begin(l, DB_WRITE_GROUP, 1, cause);
 	if (err)
 		return err;
-	err = db_run(l, cause, "recording the run's result",
-	    "UPDATE runs SET ended_at = ?, result = ?, failed_step = ?,"
-	    " error_kind = ?, reason = ? WHERE id = ? AND result = 'running'",
+	err = db_run(l, cause, "recording the run's result", db_sql_run_result,
 	    DB_I64(ledger_now_ms()), DB_TEXT(result), DB_TEXT(failed_step),
 	    DB_TEXT(error_kind), DB_TEXT(reason), DB_I64(run_id), DB_END);
 	err = updated_running(l, err, run_id, cause);
@@ -280,14 +288,33 @@ ledger_run_finish(struct ledger *l, int64_t run_id, const char *result,
 	 * the other way round. */
 	if (err == ST_OK)
 		err = db_run(l, cause, "releasing the run's serial",
-		    "DELETE FROM reservations WHERE run_id = ?", DB_I64(run_id),
-		    DB_END);
+		    db_sql_release_serial, DB_I64(run_id), DB_END);
 	/* The running step is of no use once the run has a result. */
 	if (err == ST_OK)
 		err = db_run(l, cause, "clearing the run's step",
-		    "DELETE FROM run_progress WHERE run_id = ?", DB_I64(run_id),
-		    DB_END);
+		    db_sql_clear_step, DB_I64(run_id), DB_END);
 	if (err == ST_OK)
 		err = ledger_chain_append(l, run_id, cause);
 	return db_write_end(l, err, cause);
+}
+
+void
+ledger_warm_run_end(struct ledger *l)
+{
+	static const char *const sqls[] = { db_sql_run_smoke, db_sql_run_result,
+		db_sql_release_serial, db_sql_clear_step, db_sql_chain_place,
+		db_sql_chain_seal, db_sql_chain_advance };
+	char *why = NULL;
+
+	/* A lazy section without a transaction: nothing is written. */
+	if (db_write_begin(l, DB_WRITE_LAZY, 0, &why) == ST_OK) {
+		for (size_t i = 0; i < sizeof sqls / sizeof sqls[0]; i++) {
+			sqlite3_stmt *st = NULL;
+
+			if (db_cached_take(l, sqls[i], &st, NULL) == ST_OK)
+				db_cached_give(l, sqls[i], st);
+		}
+		(void)db_write_end(l, ST_OK, &why);
+	}
+	free(why);
 }

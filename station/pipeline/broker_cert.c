@@ -137,8 +137,11 @@ tcp_connect(const char *host, int port, struct deadline dl,
 	return fd;
 }
 
-/* The certificates the broker presented, whatever their verification
- * (the callback accepts everything: this connection only looks). */
+/* The certificates the broker presented, whatever their verification.
+ * The callback keeps them at its first call and ends the handshake
+ * there: this connection only looks, and the rest of a handshake (the
+ * broker's signature checked, the Finished messages, an empty
+ * certificate of ours the broker refuses) is of no use to it. */
 struct presented {
 	X509 *leaf;
 	STACK_OF(X509) * chain;
@@ -157,7 +160,7 @@ keep_presented(int ok, X509_STORE_CTX *xs)
 		X509_up_ref(p->leaf);
 		p->chain = X509_chain_up_ref(X509_STORE_CTX_get0_untrusted(xs));
 	}
-	return 1;
+	return 0;
 }
 
 /* Does `p` chain to the broker CA, times aside?  A certificate anyone
@@ -208,9 +211,7 @@ presented_cert(const struct config_broker *b, struct deadline dl,
 	SSL_set_fd(ssl, fd);
 	SSL_set_tlsext_host_name(ssl,
 	    b->server_name ? b->server_name : b->host);
-	/* The handshake may fail later (the broker wants a client
-	 * certificate this connection does not have): the certificate
-	 * arrived before that. */
+	/* It ends at the broker's certificate (keep_presented). */
 	SSL_connect(ssl);
 	if (p.leaf == NULL)
 		*why = xasprintf("the broker at %s:%d presented no certificate",

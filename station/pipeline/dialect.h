@@ -70,6 +70,12 @@ struct dialect_ops {
 	 * smoke_run fills it (station/tls/smoke.h), diagnosis ids included. */
 	st_err (*smoke)(struct run *r, const struct config_broker *b,
 	    const char *topic, struct smoke_result *sr);
+	/* Begin the smoke test `smoke` will finish with the device's
+	 * identity and topic, while the certificate is made, written and
+	 * read back (r->early_smoke; nothing when it cannot begin; `dl`
+	 * bounds the wait).  NULL: the smoke test runs in its step only. */
+	void (*smoke_begin)(struct run *r, const struct config_broker *b,
+	    struct deadline dl);
 	/* The device keeps what it was given (and locks if the profile
 	 * says so). */
 	st_err (*commit)(struct run *r);

@@ -77,6 +77,7 @@ const struct dialect_ops dialect_v1_ops = {
 	.sign = v1_sign,
 	.attest = v1_attest,
 	.smoke = v1_smoke,
+	.smoke_begin = v1_smoke_begin,
 	.commit = v1_commit,
 	.finish = v1_finish,
 };

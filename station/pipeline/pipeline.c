@@ -52,6 +52,17 @@ static const struct {
 
 #define STEP_COUNT (sizeof step_table / sizeof step_table[0])
 
+/* The deadline factors of the steps after step_table[i], summed. */
+static uint64_t
+factors_after(size_t i)
+{
+	uint64_t sum = 0;
+
+	while (++i < STEP_COUNT)
+		sum += (uint64_t)step_table[i].timeout_factor;
+	return sum;
+}
+
 void
 provision_result_clear(struct provision_result *res)
 {
@@ -340,7 +351,16 @@ provision_run(struct station *st, const struct provision_request *req,
 		/* durable point: the issuance and its narrative so far */
 		if (s == STEP_RECORD)
 			ledger_sink_flush(&r.ledger);
+		/* Once the CA has issued (and named its broker, if it
+		 * does), the broker's part of the smoke test goes on while
+		 * the certificate is recorded, checked, written and read
+		 * back; it waits, for as long as the steps up to its own may
+		 * take, for what the device read. */
+		if (s == STEP_CA_SIGN)
+			run_smoke_begin(&r,
+			    deadline_in((uint64_t)step_ms * factors_after(i)));
 	}
+	run_smoke_abandon(&r);
 
 	if (r.dialect != NULL) {
 		/* The device as it was found, PASS or FAIL (the modem's

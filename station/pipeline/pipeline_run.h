@@ -57,6 +57,11 @@ struct run {
 	                               one the run ended at */
 	int finished_early;    /* a step ended the run as a PASS with nothing
 	                       left to do (ALREADY PASS) */
+	/* The smoke test begun after the certificate check (dialect
+	 * smoke_begin, station/tls/smoke.h smoke_begin) and its chip key;
+	 * NULL when none is under way. */
+	struct smoke_early *early_smoke;
+	struct extkey *early_key;
 };
 
 /* Step functions, in pipeline order: return ST_OK or an error with
@@ -100,6 +105,14 @@ st_err v1_sign(struct run *r, enum sig_scheme scheme, const uint8_t *digest,
     size_t digest_len, uint8_t **sig, size_t *sig_len, char **cause);
 st_err v1_smoke(struct run *r, const struct config_broker *b, const char *topic,
     struct smoke_result *sr);
+void v1_smoke_begin(struct run *r, const struct config_broker *b,
+    struct deadline dl);
+
+/* Begin the smoke test (the dialect's smoke_begin) against the broker
+ * step_smoke will use, once it is known; let one the run ends without go
+ * (pipeline_smoke.c). */
+void run_smoke_begin(struct run *r, struct deadline dl);
+void run_smoke_abandon(struct run *r);
 st_err v1_commit(struct run *r);
 st_err v1_attest(struct run *r, const uint8_t *nonce, size_t nonce_len,
     struct dev_attestation *out);

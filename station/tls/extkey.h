@@ -65,7 +65,9 @@ unsigned long extkey_sign_count(struct extkey *k);
 
 /*
  * How many signatures from the callback did not verify with the public key
- * (they were passed on all the same: a chip holding another key).
+ * (they were passed on all the same: a chip holding another key).  A
+ * signature is checked when this is asked or the next one comes, not on
+ * the signing path (the TLS flight the broker waits for).
  */
 unsigned long extkey_bad_signatures(struct extkey *k);
 

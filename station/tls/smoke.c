@@ -31,8 +31,10 @@
 #define LOG_MODULE "smoke"
 #include "station/util/log.h"
 
-/* Longest single wait inside mosquitto_loop; it returns early on data. */
-#define SMOKE_SLICE_MS 200
+/* Longest single wait inside mosquitto_loop (it returns early on data)
+ * or the broker's connect: how long an abandoned early test may take to
+ * notice (smoke_abandon). */
+#define SMOKE_SLICE_MS 50
 
 static pthread_once_t smoke_once = PTHREAD_ONCE_INIT;
 
@@ -85,6 +87,10 @@ info_cb(const SSL *ssl, int where, int ret)
 		    SSL_alert_desc_string_long(ret));
 	}
 	if ((where & SSL_CB_HANDSHAKE_DONE) != 0 && !s->handshake_done) {
+		/* A broker that did not ask for a certificate: an early
+		 * test still sends nothing before the hand-over (the loop
+		 * stops it if it never comes). */
+		(void)smoke_wait_handed(s);
 		s->handshake_done = true;
 		s->tls_version = xstrdup(SSL_get_version(ssl));
 		s->cipher = xstrdup(SSL_get_cipher_name(ssl));
@@ -179,8 +185,9 @@ quick_ack(struct mosquitto *m)
 /* Broker reachability with a deadline: libmosquitto's own connect gives
  * no clean "refused" once it runs non-blocking. */
 static st_err
-tcp_probe(const struct smoke_params *p, char **cause)
+tcp_probe(const struct smoke_state *s, char **cause)
 {
+	const struct smoke_params *p = s->p;
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
 	char port[16];
 	int last = ECONNREFUSED, rc;
@@ -212,7 +219,14 @@ tcp_probe(const struct smoke_params *p, char **cause)
 			close(fd);
 			continue;
 		}
-		rc = poll(&pfd, 1, deadline_left_ms(p->deadline));
+		/* In slices: an abandoned early test stops here too. */
+		do {
+			int left = deadline_left_ms(smoke_deadline(s));
+
+			rc = poll(&pfd, 1,
+			    left < SMOKE_SLICE_MS ? left : SMOKE_SLICE_MS);
+		} while (rc == 0 && !smoke_stopped(s) &&
+		    !deadline_passed(smoke_deadline(s)));
 		if (rc == 0) {
 			close(fd);
 			err = ST_E_TIMEOUT;
@@ -233,6 +247,38 @@ tcp_probe(const struct smoke_params *p, char **cause)
 		    p->host, p->port);
 	if (err)
 		return st_fail(cause, err, "%s", strerror(last));
+	return ST_OK;
+}
+
+/* The device's certificate, chain and chip key on `ctx`. */
+static st_err
+use_identity(SSL_CTX *ctx, const struct smoke_params *p, struct smoke_result *r,
+    char **cause)
+{
+	st_err err;
+
+	if (SSL_CTX_use_certificate(ctx, p->cert) != 1) {
+		err = st_fail_ssl(cause, ST_E_CRYPTO, "device certificate");
+		r->diagnosis = SMOKE_TLS_FAILED;
+		return err;
+	}
+	for (int i = 0; p->chain && i < sk_X509_num(p->chain); i++) {
+		if (SSL_CTX_add1_chain_cert(ctx, sk_X509_value(p->chain, i)) !=
+		    1) {
+			err = st_fail_ssl(cause, ST_E_CRYPTO,
+			    "certificate chain");
+			r->diagnosis = SMOKE_TLS_FAILED;
+			return err;
+		}
+	}
+	if (SSL_CTX_use_PrivateKey(ctx, extkey_pkey(p->key)) != 1) {
+		err = st_fail_ssl(cause, ST_E_MISMATCH,
+		    "The certificate is "
+		    "not for the chip's key [%s] %s",
+		    SMOKE_KEY_MISMATCH, smoke_advice(SMOKE_KEY_MISMATCH));
+		r->diagnosis = SMOKE_KEY_MISMATCH;
+		return err;
+	}
 	return ST_OK;
 }
 
@@ -277,28 +323,14 @@ make_ssl_ctx(const struct smoke_params *p, struct smoke_state *s, SSL_CTX **out,
 		r->diagnosis = SMOKE_UNTRUSTED;
 		goto out;
 	}
-	if (SSL_CTX_use_certificate(ctx, p->cert) != 1) {
-		err = st_fail_ssl(cause, ST_E_CRYPTO, "device certificate");
-		r->diagnosis = SMOKE_TLS_FAILED;
+	/* An early test's identity comes with the hand-over
+	 * (smoke_early.c). */
+	if (s->early != NULL)
+		SSL_CTX_set_cert_cb(ctx, smoke_early_identity, s);
+	else
+		err = use_identity(ctx, p, r, cause);
+	if (err)
 		goto out;
-	}
-	for (int i = 0; p->chain && i < sk_X509_num(p->chain); i++) {
-		if (SSL_CTX_add1_chain_cert(ctx, sk_X509_value(p->chain, i)) !=
-		    1) {
-			err = st_fail_ssl(cause, ST_E_CRYPTO,
-			    "certificate chain");
-			r->diagnosis = SMOKE_TLS_FAILED;
-			goto out;
-		}
-	}
-	if (SSL_CTX_use_PrivateKey(ctx, extkey_pkey(p->key)) != 1) {
-		err = st_fail_ssl(cause, ST_E_MISMATCH,
-		    "The certificate is "
-		    "not for the chip's key [%s] %s",
-		    SMOKE_KEY_MISMATCH, smoke_advice(SMOKE_KEY_MISMATCH));
-		r->diagnosis = SMOKE_KEY_MISMATCH;
-		goto out;
-	}
 	*out = ctx;
 	ctx = NULL;
 out:
@@ -342,7 +374,17 @@ make_client(const struct smoke_params *p, struct smoke_state *s, SSL_CTX *ctx,
 st_err
 smoke_run(const struct smoke_params *p, struct smoke_result *r, char **cause)
 {
-	struct smoke_state s = { .p = p, .alert_recv = -1, .alert_sent = -1 };
+	return smoke_run_early(p, NULL, r, cause);
+}
+
+st_err
+smoke_run_early(const struct smoke_params *p, struct smoke_early *early,
+    struct smoke_result *r, char **cause)
+{
+	struct smoke_state s = { .p = p,
+		.early = early,
+		.alert_recv = -1,
+		.alert_sent = -1 };
 	struct mosquitto *m = NULL;
 	SSL_CTX *ctx = NULL;
 	int rc = MOSQ_ERR_SUCCESS, rc_errno = 0;
@@ -354,9 +396,10 @@ smoke_run(const struct smoke_params *p, struct smoke_result *r, char **cause)
 	r->puback_reason = -1;
 	r->reason_code = -1;
 	r->diagnosis = SMOKE_TLS_FAILED;
-	if (p->host == NULL || p->ca_file == NULL || p->topic == NULL ||
-	    p->cert == NULL || p->key == NULL || p->port <= 0 ||
-	    p->port > 65535 || (p->tls_version != 12 && p->tls_version != 13))
+	if (p->host == NULL || p->ca_file == NULL ||
+	    ((p->topic == NULL || p->cert == NULL) && s.early == NULL) ||
+	    p->key == NULL || p->port <= 0 || p->port > 65535 ||
+	    (p->tls_version != 12 && p->tls_version != 13))
 		return st_fail(cause, ST_E_ARG,
 		    "smoke test: incomplete "
 		    "parameters (host, port, trust file, topic, certificate, "
@@ -366,7 +409,7 @@ smoke_run(const struct smoke_params *p, struct smoke_result *r, char **cause)
 	s.signs_before = extkey_sign_count(p->key);
 	s.bad_before = extkey_bad_signatures(p->key);
 
-	err = tcp_probe(p, cause);
+	err = tcp_probe(&s, cause);
 	if (err == ST_E_TIMEOUT)
 		return smoke_fail(r, cause, err, SMOKE_TIMEOUT,
 		    "No TCP connection to the broker at %s:%d in time.",
@@ -391,9 +434,9 @@ smoke_run(const struct smoke_params *p, struct smoke_result *r, char **cause)
 	rc_errno = errno;
 	while (rc == MOSQ_ERR_SUCCESS && !s.puback_seen && !s.disconnected &&
 	    !(s.connack_seen && s.connack_rc != 0)) {
-		int left = deadline_left_ms(p->deadline);
+		int left = deadline_left_ms(smoke_deadline(&s));
 
-		if (left == 0) {
+		if (left == 0 || smoke_stopped(&s)) {
 			timed_out = true;
 			break;
 		}

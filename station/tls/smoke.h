@@ -65,6 +65,43 @@ st_err smoke_run(const struct smoke_params *p, struct smoke_result *r,
 
 void smoke_result_clear(struct smoke_result *r);
 
+/*
+ * An early smoke test: smoke_run on a thread of its own, begun before the
+ * device holds its certificate, so that the broker's part of the
+ * handshake (TCP, ClientHello, the broker's flight and the check of its
+ * chain) is done while the device is written and read back.  The thread
+ * stops where the handshake needs the device's identity (the broker's
+ * CertificateRequest) and waits for smoke_hand; nothing of the device
+ * goes to the broker, and no MQTT packet leaves, before it.
+ *
+ * smoke_begin: `p` as for smoke_run with cert, chain and topic NULL (copied; the
+ * key is borrowed and must outlive smoke_end or smoke_abandon); until
+ * smoke_hand, p->deadline bounds the wait.  NULL if no thread could start
+ * (then run smoke_run in the step).
+ */
+struct smoke_early;
+struct smoke_early *smoke_begin(const struct smoke_params *p);
+
+/*
+ * The identity to present (borrowed until smoke_end), the topic to
+ * publish on and the smoke step's deadline; then the test's verdict as
+ * smoke_run gives it.  -1 without handing anything when the early test
+ * cannot take it: `cert` is not for the key (smoke_run then says so as
+ * always), or the broker differs from the one it began with.  smoke_end
+ * frees `e`.
+ */
+int smoke_hand(struct smoke_early *e, X509 *cert, STACK_OF(X509) * chain,
+    const char *host, int port, const char *topic, struct deadline dl);
+st_err smoke_end(struct smoke_early *e, struct smoke_result *r, char **cause);
+
+/* The run ends without it: the thread drops the handshake (within 50 ms
+ * of a wait for the broker) and is joined; `e` is freed.  NULL: nothing. */
+void smoke_abandon(struct smoke_early *e);
+
+/* 1 while the thread waits for the hand-over (it has the broker's part
+ * of the handshake done), else 0. */
+int smoke_early_waiting(struct smoke_early *e);
+
 /* The operator's next step for a diagnosis id ("" for unknown ids). */
 const char *smoke_advice(const char *diagnosis);
 

@@ -5,12 +5,15 @@
 
 #include <stdbool.h>
 
+#include <openssl/ssl.h>
+
 #include "station/tls/smoke.h"
 
 /* What one run observed, filled by the OpenSSL and libmosquitto callbacks. */
 struct smoke_state {
 	const struct smoke_params *p;
-	int mid; /* of our PUBLISH */
+	struct smoke_early *early; /* NULL: the identity came with p */
+	int mid;		   /* of our PUBLISH */
 	bool handshake_done;
 	bool connack_seen;
 	int connack_rc;
@@ -50,6 +53,22 @@ struct smoke_state {
  */
 st_err smoke_diagnose(const struct smoke_state *s, struct smoke_result *r,
     int loop_rc, int loop_errno, bool timed_out, char **cause);
+
+/* smoke_run, early (smoke_early.c) when `early` is not NULL: the thread
+ * of smoke_begin runs it. */
+st_err smoke_run_early(const struct smoke_params *p, struct smoke_early *early,
+    struct smoke_result *r, char **cause);
+
+/* The deadline in force: p->deadline, or an early test's (the step's
+ * once handed over). */
+struct deadline smoke_deadline(const struct smoke_state *s);
+/* An early test was abandoned: stop at the next slice. */
+bool smoke_stopped(const struct smoke_state *s);
+/* Wait for an early test's hand-over: true once handed, false when
+ * abandoned or past the deadline first; true at once for smoke_run. */
+bool smoke_wait_handed(const struct smoke_state *s);
+/* SSL_CTX_set_cert_cb callback of an early test (`arg` its state). */
+int smoke_early_identity(SSL *ssl, void *arg);
 
 /* Fail with `id` and its advice appended to the formatted sentence. */
 st_err smoke_fail(struct smoke_result *r, char **cause, st_err err,

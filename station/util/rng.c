@@ -9,7 +9,8 @@ rng_prefer_hash_drbg(void)
 {
 	/* Before the configuration is loaded (at OpenSSL's first use): a
 	 * [random] section in it then sets the type again, and stands. */
-	return RAND_set_DRBG_type(NULL, "HASH-DRBG", NULL, NULL, "SHA256") == 1 ?
+	return RAND_set_DRBG_type(NULL, "HASH-DRBG", NULL, NULL, "SHA256") ==
+		1 ?
 	    0 :
 	    -1;
 }

@@ -1,6 +1,7 @@
 /* The mTLS smoke test against a real Mosquitto: passes for EC and RSA on
  * TLS 1.2 and 1.3 with one chip signature per handshake, and names each
- * kind of failure with its stable diagnosis id. */
+ * kind of failure with its stable diagnosis id; begun early, it waits for
+ * the device's identity, refuses what it cannot take and lets go. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -266,22 +267,37 @@ test_other_devices_topic_is_acl_denied(void **state)
 	device_free(d);
 }
 
+/* A loopback port: listening (accepts TCP, never speaks TLS; *fd is
+ * the listener) when `listening`, else one that was just free and is
+ * closed again. */
+static int
+loopback_port(int listening, int *fd)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof sa;
+
+	*fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(bind(*fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	if (listening)
+		assert_int_equal(listen(*fd, 4), 0);
+	assert_int_equal(getsockname(*fd, (struct sockaddr *)&sa, &len), 0);
+	if (!listening) {
+		close(*fd);
+		*fd = -1;
+	}
+	return ntohs(sa.sin_port);
+}
+
 static void
 test_closed_port_is_broker_unreachable(void **state)
 {
 	(void)state;
 	struct device *d = device_new("dev-down", 0, 0, -1, 30, NULL, NULL);
 	struct smoke_params p = params_for(d, "dev-down", 13);
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd;
 
-	/* A port that was just free and is closed again. */
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	p.port = ntohs(sa.sin_port);
+	p.port = loopback_port(0, &fd);
 	expect_failure(d, &p, ST_E_HANGUP, "broker-unreachable");
 }
 
@@ -292,15 +308,9 @@ test_silent_listener_is_timeout(void **state)
 	(void)state;
 	struct device *d = device_new("dev-silent", 0, 0, -1, 30, NULL, NULL);
 	struct smoke_params p = params_for(d, "dev-silent", 13);
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd;
 
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	assert_int_equal(listen(fd, 4), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	p.port = ntohs(sa.sin_port);
+	p.port = loopback_port(1, &fd);
 	p.deadline = deadline_in(300);
 	expect_failure(d, &p, ST_E_TIMEOUT, "timeout");
 	close(fd);
@@ -362,6 +372,167 @@ test_default_configured_broker_passes(void **state)
 	device_free(d);
 }
 
+/* ---- early smoke tests (smoke_begin): the identity handed over later */
+
+/* The early test of `p` without its identity. */
+static struct smoke_early *
+begin_early(const struct smoke_params *p)
+{
+	struct smoke_params q = *p;
+	struct smoke_early *e;
+
+	q.cert = NULL;
+	q.chain = NULL;
+	q.topic = NULL;
+	e = smoke_begin(&q);
+	assert_non_null(e);
+	return e;
+}
+
+/* The same, once its thread has the broker's part done and waits. */
+static struct smoke_early *
+begin_waiting(const struct smoke_params *p)
+{
+	struct smoke_early *e = begin_early(p);
+	struct deadline dl = deadline_in(test_ms(10000));
+
+	while (!smoke_early_waiting(e) && !deadline_passed(dl))
+		usleep(1000);
+	assert_true(smoke_early_waiting(e));
+	return e;
+}
+
+static void
+expect_early_pass(int rsa, int tls)
+{
+	const char *cn = rsa ? "dev-early-rsa" : "dev-early";
+	struct device *d = device_new(cn, rsa, 0, -1, 30, NULL, NULL);
+	struct smoke_params p = params_for(d, cn, tls);
+	struct smoke_early *e = begin_waiting(&p);
+	struct smoke_result r;
+	char *cause = NULL;
+
+	/* The broker's part is done and the chip was not asked. */
+	assert_int_equal(d->chip.calls, 0);
+	assert_int_equal(smoke_hand(e, d->cert, w.chain, p.host, p.port,
+			     p.topic, p.deadline),
+	    0);
+	assert_int_equal(smoke_end(e, &r, &cause), ST_OK);
+	assert_string_equal(r.diagnosis, "pass");
+	assert_true(r.puback_reason == 0x00 || r.puback_reason == 0x10);
+	assert_string_equal(r.tls_version, tls == 13 ? "TLSv1.3" : "TLSv1.2");
+	assert_int_equal(d->chip.calls, 1);
+	assert_null(cause);
+	smoke_result_clear(&r);
+	device_free(d);
+}
+
+static void
+test_early_smoke_waits_for_the_identity_then_passes(void **state)
+{
+	(void)state;
+	expect_early_pass(0, 13);
+	expect_early_pass(0, 12);
+	expect_early_pass(1, 13);
+}
+
+static void
+test_early_smoke_abandoned_before_the_hand_over_signs_nothing(void **state)
+{
+	(void)state;
+	struct device *d = device_new("dev-gone", 0, 0, -1, 30, NULL, NULL);
+	struct smoke_params p = params_for(d, "dev-gone", 13);
+
+	smoke_abandon(begin_waiting(&p));
+	assert_int_equal(d->chip.calls, 0);
+	assert_int_equal(extkey_sign_count(d->key), 0);
+	/* Not begun at all: nothing to let go. */
+	smoke_abandon(NULL);
+	device_free(d);
+}
+
+/* What the early test cannot take is refused, nothing handed over. */
+static void
+test_early_smoke_refuses_what_it_cannot_take(void **state)
+{
+	(void)state;
+	struct device *d = device_new("dev-mine", 0, 0, -1, 30, NULL, NULL);
+	struct device *other =
+	    device_new("dev-other", 0, 0, -1, 30, NULL, NULL);
+	struct smoke_params p = params_for(d, "dev-mine", 13);
+	struct smoke_early *e = begin_waiting(&p);
+
+	assert_int_equal(smoke_hand(e, other->cert, w.chain, p.host, p.port,
+			     p.topic, p.deadline),
+	    -1);
+	assert_int_equal(smoke_hand(e, d->cert, w.chain, "localhost", p.port,
+			     p.topic, p.deadline),
+	    -1);
+	assert_int_equal(smoke_hand(e, d->cert, w.chain, p.host, p.port + 1,
+			     p.topic, p.deadline),
+	    -1);
+	assert_int_equal(smoke_hand(e, d->cert, w.chain, p.host, p.port, NULL,
+			     p.deadline),
+	    -1);
+	assert_true(smoke_early_waiting(e));
+	smoke_abandon(e);
+	assert_int_equal(d->chip.calls, 0);
+	device_free(other);
+	device_free(d);
+}
+
+/* A failure of the broker's part is the verdict smoke_run gives. */
+static void
+test_early_smoke_closed_port_is_broker_unreachable(void **state)
+{
+	(void)state;
+	struct device *d = device_new("dev-e-down", 0, 0, -1, 30, NULL, NULL);
+	struct smoke_params p = params_for(d, "dev-e-down", 13);
+	struct smoke_early *e;
+	struct smoke_result r;
+	char *cause = NULL;
+	int fd;
+
+	p.port = loopback_port(0, &fd);
+	e = begin_early(&p);
+	assert_int_equal(smoke_hand(e, d->cert, w.chain, p.host, p.port,
+			     p.topic, p.deadline),
+	    0);
+	assert_int_equal(smoke_end(e, &r, &cause), ST_E_HANGUP);
+	assert_string_equal(r.diagnosis, "broker-unreachable");
+	assert_non_null(strstr(cause, "broker-unreachable"));
+	smoke_result_clear(&r);
+	free(cause);
+	device_free(d);
+}
+
+/* Begun with a long wait, handed a short deadline: the step's deadline
+ * bounds what is left (a broker that never answers). */
+static void
+test_early_smoke_keeps_the_deadline_handed_over(void **state)
+{
+	(void)state;
+	struct device *d = device_new("dev-e-slow", 0, 0, -1, 30, NULL, NULL);
+	struct smoke_params p = params_for(d, "dev-e-slow", 13);
+	struct smoke_early *e;
+	struct smoke_result r;
+	char *cause = NULL;
+	int fd;
+
+	p.port = loopback_port(1, &fd);
+	p.deadline = deadline_in(test_ms(600000));
+	e = begin_early(&p);
+	assert_int_equal(smoke_hand(e, d->cert, w.chain, p.host, p.port,
+			     p.topic, deadline_in(300)),
+	    0);
+	assert_int_equal(smoke_end(e, &r, &cause), ST_E_TIMEOUT);
+	assert_string_equal(r.diagnosis, "timeout");
+	smoke_result_clear(&r);
+	free(cause);
+	close(fd);
+	device_free(d);
+}
+
 int
 main(void)
 {
@@ -381,6 +552,15 @@ main(void)
 		cmocka_unit_test(test_wrong_server_name_is_broker_wrong_host),
 		cmocka_unit_test(test_foreign_trust_file_is_broker_untrusted),
 		cmocka_unit_test(test_default_configured_broker_passes),
+		cmocka_unit_test(
+		    test_early_smoke_waits_for_the_identity_then_passes),
+		cmocka_unit_test(
+		    test_early_smoke_abandoned_before_the_hand_over_signs_nothing),
+		cmocka_unit_test(test_early_smoke_refuses_what_it_cannot_take),
+		cmocka_unit_test(
+		    test_early_smoke_closed_port_is_broker_unreachable),
+		cmocka_unit_test(
+		    test_early_smoke_keeps_the_deadline_handed_over),
 	};
 
 	return cmocka_run_group_tests(tests, world_setup, world_teardown);
