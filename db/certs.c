@@ -65,6 +65,23 @@ ledger_cert_record_clear(struct cert_record *c)
 	db_record_clear(&db_cert_record, c);
 }
 
+/* Statements of a run, by name for ledger_warm_run_start (runs.c). */
+const char db_sql_run_cert[] =
+    "UPDATE runs SET cert_serial = ? WHERE id = ? AND result = "
+    "'running'";
+const char db_sql_cert_insert[] =
+    "INSERT INTO certificates (serial_hex, device_serial, run_id,"
+    " fingerprint_sha256, subject, issuer, not_before, not_after,"
+    " backend, pem, status, status_note, created_at, updated_at,"
+    " issuer_key_id)"
+    " VALUES (?1, coalesce(?2, (SELECT device_serial FROM runs"
+    " WHERE id = ?3)), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'issued', ?11,"
+    " ?12, ?12, ?13)";
+const char db_sql_cert_status[] =
+    "UPDATE certificates SET status = ?, status_note = ?,"
+    " updated_at = ?, revoke_reason = coalesce(?, revoke_reason)"
+    " WHERE serial_hex = ?";
+
 st_err
 ledger_cert_issued(struct ledger *l, int64_t run_id,
     const struct cert_record *c, char **cause)
@@ -92,23 +109,14 @@ ledger_cert_issued(struct ledger *l, int64_t run_id,
 		goto out;
 	begun = 1;
 	err = db_run(l, cause, "linking the certificate to its run",
-	    "UPDATE runs SET cert_serial = ? WHERE id = ? AND result = "
-	    "'running'",
-	    DB_TEXT(serial), DB_I64(run_id), DB_END);
+	    db_sql_run_cert, DB_TEXT(serial), DB_I64(run_id), DB_END);
 	if (err == ST_OK && sqlite3_changes(l->db) != 1)
 		err = st_fail(cause, ST_E_STATE,
 		    "run %lld is unknown or already finished",
 		    (long long)run_id);
 	if (err)
 		goto out;
-	err = db_run(l, cause, "recording the certificate",
-	    "INSERT INTO certificates (serial_hex, device_serial, run_id,"
-	    " fingerprint_sha256, subject, issuer, not_before, not_after,"
-	    " backend, pem, status, status_note, created_at, updated_at,"
-	    " issuer_key_id)"
-	    " VALUES (?1, coalesce(?2, (SELECT device_serial FROM runs"
-	    " WHERE id = ?3)), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'issued', ?11,"
-	    " ?12, ?12, ?13)",
+	err = db_run(l, cause, "recording the certificate", db_sql_cert_insert,
 	    DB_TEXT(serial), DB_TEXT(c->device_serial), DB_I64(run_id),
 	    DB_TEXT(fp), DB_TEXT(c->subject), DB_TEXT(c->issuer),
 	    DB_I64(c->not_before), DB_I64(c->not_after), DB_TEXT(c->backend),
@@ -237,11 +245,8 @@ cert_move(struct ledger *l, const char *serial_hex, const char *status,
 		goto out;
 	}
 	err = db_run(l, cause, "changing a certificate's status",
-	    "UPDATE certificates SET status = ?, status_note = ?,"
-	    " updated_at = ?, revoke_reason = coalesce(?, revoke_reason)"
-	    " WHERE serial_hex = ?",
-	    DB_TEXT(status), DB_TEXT(note), DB_I64(ledger_now_ms()),
-	    DB_TEXT(reason), DB_TEXT(serial), DB_END);
+	    db_sql_cert_status, DB_TEXT(status), DB_TEXT(note),
+	    DB_I64(ledger_now_ms()), DB_TEXT(reason), DB_TEXT(serial), DB_END);
 out:
 	sqlite3_finalize(st);
 	if (begun)

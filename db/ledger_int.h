@@ -95,8 +95,20 @@ enum db_write { DB_WRITE_FULL, DB_WRITE_LAZY, DB_WRITE_GROUP };
 	"subject, issuer, not_before, not_after, backend, pem, status, " \
 	"status_note, created_at, updated_at, revoke_reason, issuer_key_id"
 
-/* The statements of a run's end (runs.c, chain.c), by name so that
- * ledger_warm_run_end prepares the very texts db_run will look up. */
+/* The statements of a run (runs.c, recovery.c, reserve.c, certs.c,
+ * chain.c), by name so that ledger_warm_run_start and ledger_warm_run_end
+ * prepare the very texts db_run will look up. */
+extern const char db_sql_run_begin[];
+extern const char db_sql_run_device[];
+extern const char db_sql_device_seen[];
+extern const char db_sql_run_event[];
+extern const char db_sql_run_step[];
+extern const char db_sql_reserve[];
+extern const char db_sql_run_ca_request[];
+extern const char db_sql_run_ca_reply[];
+extern const char db_sql_run_cert[];
+extern const char db_sql_cert_insert[];
+extern const char db_sql_cert_status[];
 extern const char db_sql_run_smoke[];
 extern const char db_sql_run_result[];
 extern const char db_sql_release_serial[];

@@ -39,6 +39,19 @@ set_running(struct ledger *l, enum db_write mode, const char *what,
 	return db_write_end(l, err, cause);
 }
 
+/* Statements of a run, by name for ledger_warm_run_start (runs.c). */
+const char db_sql_run_ca_request[] =
+    "UPDATE runs SET ca_key_sha256 = ? WHERE id = ? AND result = "
+    "'running'";
+const char db_sql_run_ca_reply[] =
+    "UPDATE runs SET ca_serial = ? WHERE id = ? AND result = "
+    "'running'";
+const char db_sql_run_step[] =
+    "INSERT INTO run_progress (run_id, step, at_ms)"
+    " SELECT id, ?, ? FROM runs WHERE id = ? AND result = 'running'"
+    " ON CONFLICT (run_id) DO UPDATE SET step = excluded.step,"
+    " at_ms = excluded.at_ms";
+
 st_err
 ledger_run_ca_request(struct ledger *l, int64_t run_id, const char *key_sha256,
     char **cause)
@@ -48,9 +61,7 @@ ledger_run_ca_request(struct ledger *l, int64_t run_id, const char *key_sha256,
 		    "a CA request is recorded with the key's SHA-256 in "
 		    "lower-case hex");
 	return set_running(l, DB_WRITE_GROUP, "recording the request to the CA",
-	    "UPDATE runs SET ca_key_sha256 = ? WHERE id = ? AND result = "
-	    "'running'",
-	    run_id, key_sha256, cause);
+	    db_sql_run_ca_request, run_id, key_sha256, cause);
 }
 
 st_err
@@ -67,9 +78,7 @@ ledger_run_ca_reply(struct ledger *l, int64_t run_id, const char *serial_hex,
 	 * process, and on disk with the issuance's fsync that follows; no
 	 * fsync of its own on every run's path. */
 	return set_running(l, DB_WRITE_LAZY, "recording the CA's reply",
-	    "UPDATE runs SET ca_serial = ? WHERE id = ? AND result = "
-	    "'running'",
-	    run_id, serial_hex, cause);
+	    db_sql_run_ca_reply, run_id, serial_hex, cause);
 }
 
 st_err
@@ -85,11 +94,7 @@ ledger_run_step(struct ledger *l, int64_t run_id, const char *step,
 	err = db_write_begin(l, DB_WRITE_LAZY, 0, cause);
 	if (err)
 		return err;
-	err = db_run(l, cause, "recording the run's step",
-	    "INSERT INTO run_progress (run_id, step, at_ms)"
-	    " SELECT id, ?, ? FROM runs WHERE id = ? AND result = 'running'"
-	    " ON CONFLICT (run_id) DO UPDATE SET step = excluded.step,"
-	    " at_ms = excluded.at_ms",
+	err = db_run(l, cause, "recording the run's step", db_sql_run_step,
 	    DB_TEXT(step), DB_I64(ledger_now_ms()), DB_I64(run_id), DB_END);
 	if (err == ST_OK && sqlite3_changes(l->db) != 1)
 		err = st_fail(cause, ST_E_STATE,

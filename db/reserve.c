@@ -11,6 +11,13 @@
 
 #include "station/util/text.h"
 
+/* Statements of a run, by name for ledger_warm_run_start (runs.c). */
+const char db_sql_reserve[] =
+    "INSERT INTO reservations (serial, run_id, reserved_at)"
+    " SELECT ?1, id, ?3 FROM runs WHERE id = ?2 AND result = 'running'"
+    " ON CONFLICT(serial) DO UPDATE SET run_id = excluded.run_id,"
+    " reserved_at = excluded.reserved_at";
+
 void
 ledger_serial_claim_clear(struct serial_claim *c)
 {
@@ -122,11 +129,7 @@ ledger_serial_reserve(struct ledger *l, int64_t run_id, const char *serial,
 		goto out;
 	}
 	/* A row left by a run that is no longer running is stale. */
-	err = db_run(l, cause, "reserving the serial",
-	    "INSERT INTO reservations (serial, run_id, reserved_at)"
-	    " SELECT ?1, id, ?3 FROM runs WHERE id = ?2 AND result = 'running'"
-	    " ON CONFLICT(serial) DO UPDATE SET run_id = excluded.run_id,"
-	    " reserved_at = excluded.reserved_at",
+	err = db_run(l, cause, "reserving the serial", db_sql_reserve,
 	    DB_TEXT(serial), DB_I64(run_id), DB_I64(ledger_now_ms()), DB_END);
 	if (err == ST_OK && sqlite3_changes(l->db) != 1)
 		err = st_fail(cause, ST_E_STATE,

@@ -50,6 +50,29 @@ updated_running(struct ledger *l, st_err err, int64_t run_id, char **cause)
  * not the last inserted, so a clock creeping back run by run is caught
  * too.  Inside the begin's transaction.
  */
+/* Statements of a run, by name for ledger_warm_run_start (runs.c). */
+const char db_sql_run_begin[] =
+    "INSERT INTO runs (station_id, slot, operator, batch, device_uri,"
+    " scanned_serial, profile, started_at, result, owner_pid,"
+    " owner_start, owner_token)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)";
+const char db_sql_run_device[] =
+    "UPDATE runs SET device_serial = ? WHERE id = ? AND result = "
+    "'running'";
+const char db_sql_device_seen[] =
+    "INSERT INTO devices (serial, model, hw_version,"
+    " fw_version, chip, first_seen, last_seen)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
+    " ON CONFLICT(serial) DO UPDATE SET"
+    " model = coalesce(excluded.model, model),"
+    " hw_version = coalesce(excluded.hw_version, hw_version),"
+    " fw_version = coalesce(excluded.fw_version, fw_version),"
+    " chip = coalesce(excluded.chip, chip),"
+    " last_seen = excluded.last_seen";
+const char db_sql_run_event[] =
+    "INSERT INTO run_events (run_id, at_ms, step, status, detail)"
+    " VALUES (?, ?, ?, ?, ?)";
+
 static st_err
 check_start_time(struct ledger *l, const struct run_start *s, int64_t at,
     char **cause)
@@ -108,11 +131,7 @@ ledger_run_begin(struct ledger *l, const struct run_start *s, int64_t *run_id,
 	err = check_start_time(l, s, at, cause);
 	if (err)
 		return db_write_end(l, err, cause);
-	err = db_run(l, cause, "recording the start of a run",
-	    "INSERT INTO runs (station_id, slot, operator, batch, device_uri,"
-	    " scanned_serial, profile, started_at, result, owner_pid,"
-	    " owner_start, owner_token)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+	err = db_run(l, cause, "recording the start of a run", db_sql_run_begin,
 	    DB_TEXT(s->station_id), DB_I64(s->slot), DB_TEXT(s->operator_id),
 	    DB_TEXT(s->batch), DB_TEXT(s->device_uri),
 	    DB_TEXT(s->scanned_serial), DB_TEXT(s->profile), DB_I64(at),
@@ -136,24 +155,13 @@ ledger_run_device(struct ledger *l, int64_t run_id,
 	err = db_write_begin(l, DB_WRITE_LAZY, 1, cause);
 	if (err)
 		return err;
-	err = db_run(l, cause, "recording the run's device",
-	    "UPDATE runs SET device_serial = ? WHERE id = ? AND result = "
-	    "'running'",
+	err = db_run(l, cause, "recording the run's device", db_sql_run_device,
 	    DB_TEXT(d->serial), DB_I64(run_id), DB_END);
 	err = updated_running(l, err, run_id, cause);
 	/* A field the device did not report keeps its last known value. */
 	if (err == ST_OK)
 		err = db_run(l, cause, "recording the device",
-		    "INSERT INTO devices (serial, model, hw_version,"
-		    " fw_version, chip, first_seen, last_seen)"
-		    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
-		    " ON CONFLICT(serial) DO UPDATE SET"
-		    " model = coalesce(excluded.model, model),"
-		    " hw_version = coalesce(excluded.hw_version, hw_version),"
-		    " fw_version = coalesce(excluded.fw_version, fw_version),"
-		    " chip = coalesce(excluded.chip, chip),"
-		    " last_seen = excluded.last_seen",
-		    DB_TEXT(d->serial), DB_TEXT(d->model),
+		    db_sql_device_seen, DB_TEXT(d->serial), DB_TEXT(d->model),
 		    DB_TEXT(d->hw_version), DB_TEXT(d->fw_version),
 		    DB_TEXT(d->chip), DB_I64(now), DB_END);
 	return db_write_end(l, err, cause);
@@ -172,11 +180,9 @@ insert_event(struct ledger *l, int64_t run_id, int64_t at_ms, const char *step,
     enum ledger_event_status status, const char *detail, const char *what,
     char **cause)
 {
-	st_err err = db_run(l, cause, what,
-	    "INSERT INTO run_events (run_id, at_ms, step, status, detail)"
-	    " VALUES (?, ?, ?, ?, ?)",
-	    DB_I64(run_id), DB_I64(at_ms), DB_TEXT(step),
-	    DB_TEXT(event_status_names[status]), DB_TEXT(detail), DB_END);
+	st_err err = db_run(l, cause, what, db_sql_run_event, DB_I64(run_id),
+	    DB_I64(at_ms), DB_TEXT(step), DB_TEXT(event_status_names[status]),
+	    DB_TEXT(detail), DB_END);
 
 	if (err == ST_E_DB &&
 	    sqlite3_extended_errcode(l->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
@@ -298,17 +304,15 @@ ledger_run_finish(struct ledger *l, int64_t run_id, const char *result,
 	return db_write_end(l, err, cause);
 }
 
-void
-ledger_warm_run_end(struct ledger *l)
+/* Prepare and keep `n` statements, in a lazy write section without a
+ * transaction: nothing is written. */
+static void
+warm(struct ledger *l, const char *const *sqls, size_t n)
 {
-	static const char *const sqls[] = { db_sql_run_smoke, db_sql_run_result,
-		db_sql_release_serial, db_sql_clear_step, db_sql_chain_place,
-		db_sql_chain_seal, db_sql_chain_advance };
 	char *why = NULL;
 
-	/* A lazy section without a transaction: nothing is written. */
 	if (db_write_begin(l, DB_WRITE_LAZY, 0, &why) == ST_OK) {
-		for (size_t i = 0; i < sizeof sqls / sizeof sqls[0]; i++) {
+		for (size_t i = 0; i < n; i++) {
 			sqlite3_stmt *st = NULL;
 
 			if (db_cached_take(l, sqls[i], &st, NULL) == ST_OK)
@@ -317,4 +321,25 @@ ledger_warm_run_end(struct ledger *l)
 		(void)db_write_end(l, ST_OK, &why);
 	}
 	free(why);
+}
+
+void
+ledger_warm_run_start(struct ledger *l)
+{
+	static const char *const sqls[] = { db_sql_run_begin, db_sql_run_step,
+		db_sql_run_event, db_sql_run_device, db_sql_device_seen,
+		db_sql_reserve, db_sql_run_ca_request, db_sql_run_ca_reply,
+		db_sql_run_cert, db_sql_cert_insert, db_sql_cert_status };
+
+	warm(l, sqls, sizeof sqls / sizeof sqls[0]);
+}
+
+void
+ledger_warm_run_end(struct ledger *l)
+{
+	static const char *const sqls[] = { db_sql_run_smoke, db_sql_run_result,
+		db_sql_release_serial, db_sql_clear_step, db_sql_chain_place,
+		db_sql_chain_seal, db_sql_chain_advance };
+
+	warm(l, sqls, sizeof sqls / sizeof sqls[0]);
 }

@@ -334,6 +334,11 @@ station_open(const struct station_opts *opts, struct station **out,
 		    st->recovered);
 	}
 	free(why);
+	/* The start check is most often still under way (its handshake is
+	 * the opening's longest part): the run's statements are compiled
+	 * while it finishes, not on the run's path. */
+	if (check != NULL)
+		ledger_warm_run_start(st->ledger);
 	err = beside_end(check, 1, cause);
 	if (err)
 		goto fail;
