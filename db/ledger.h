@@ -249,15 +249,16 @@ enum ledger_smoke_status {
 
 /*
  * Prepare, and keep, the statements that record a run up to its
- * certificate's status (ledger_run_begin .. ledger_cert_set_status), or
- * its smoke result and its end (ledger_run_smoke, ledger_run_finish),
+ * certificate's status (ledger_run_begin .. ledger_cert_set_status, in
+ * the order a run uses them, for as long as more(arg) returns nonzero),
+ * or its smoke result and its end (ledger_run_smoke, ledger_run_finish),
  * writing nothing: a caller that waits on something else (the start
  * check; the broker's check of the device in the smoke test) pays
  * SQLite's compilation of them and of the keyed chain's triggers there,
  * not on the run's path.  Best effort: a failure only leaves the work to
  * those calls.
  */
-void ledger_warm_run_start(struct ledger *l);
+void ledger_warm_run_start(struct ledger *l, int (*more)(void *), void *arg);
 void ledger_warm_run_end(struct ledger *l);
 
 /* Record the smoke test outcome of a running run (strings may be NULL). */

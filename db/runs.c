@@ -304,34 +304,36 @@ ledger_run_finish(struct ledger *l, int64_t run_id, const char *result,
 	return db_write_end(l, err, cause);
 }
 
-/* Prepare and keep `n` statements, in a lazy write section without a
- * transaction: nothing is written. */
+/* Prepare and keep the `n` statements, in order, while `more` says so
+ * (NULL: all of them), each in a lazy write section of its own without a
+ * transaction: nothing is written, and another thread waits for the
+ * ledger one statement at most. */
 static void
-warm(struct ledger *l, const char *const *sqls, size_t n)
+warm(struct ledger *l, const char *const *sqls, size_t n, int (*more)(void *),
+    void *arg)
 {
-	char *why = NULL;
+	for (size_t i = 0; i < n && (more == NULL || more(arg)); i++) {
+		sqlite3_stmt *st = NULL;
+		char *why = NULL;
 
-	if (db_write_begin(l, DB_WRITE_LAZY, 0, &why) == ST_OK) {
-		for (size_t i = 0; i < n; i++) {
-			sqlite3_stmt *st = NULL;
-
+		if (db_write_begin(l, DB_WRITE_LAZY, 0, &why) == ST_OK) {
 			if (db_cached_take(l, sqls[i], &st, NULL) == ST_OK)
 				db_cached_give(l, sqls[i], st);
+			(void)db_write_end(l, ST_OK, &why);
 		}
-		(void)db_write_end(l, ST_OK, &why);
+		free(why);
 	}
-	free(why);
 }
 
 void
-ledger_warm_run_start(struct ledger *l)
+ledger_warm_run_start(struct ledger *l, int (*more)(void *), void *arg)
 {
 	static const char *const sqls[] = { db_sql_run_begin, db_sql_run_step,
 		db_sql_run_event, db_sql_run_device, db_sql_device_seen,
 		db_sql_reserve, db_sql_run_ca_request, db_sql_run_ca_reply,
 		db_sql_run_cert, db_sql_cert_insert, db_sql_cert_status };
 
-	warm(l, sqls, sizeof sqls / sizeof sqls[0]);
+	warm(l, sqls, sizeof sqls / sizeof sqls[0], more, arg);
 }
 
 void
@@ -341,5 +343,5 @@ ledger_warm_run_end(struct ledger *l)
 		db_sql_release_serial, db_sql_clear_step, db_sql_chain_place,
 		db_sql_chain_seal, db_sql_chain_advance };
 
-	warm(l, sqls, sizeof sqls / sizeof sqls[0]);
+	warm(l, sqls, sizeof sqls / sizeof sqls[0], NULL, NULL);
 }

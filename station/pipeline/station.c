@@ -184,6 +184,22 @@ beside_end(struct beside *b, int keep, char **cause)
 	return err;
 }
 
+/* 1 while its thread has no verdict yet (a ledger_warm_run_start
+ * `more`). */
+static int
+beside_busy(void *arg)
+{
+	struct beside *b = arg;
+	int busy;
+
+	if (!b->running)
+		return 0;
+	pthread_mutex_lock(&b->mu);
+	busy = !b->done;
+	pthread_mutex_unlock(&b->mu);
+	return busy;
+}
+
 /* Join its thread and free it (station_close). */
 static void
 beside_free(struct beside *b)
@@ -334,11 +350,10 @@ station_open(const struct station_opts *opts, struct station **out,
 		    st->recovered);
 	}
 	free(why);
-	/* The start check is most often still under way (its handshake is
-	 * the opening's longest part): the run's statements are compiled
-	 * while it finishes, not on the run's path. */
+	/* While the start check is still under way, the run's statements
+	 * are compiled: the time is the check's, not the run's. */
 	if (check != NULL)
-		ledger_warm_run_start(st->ledger);
+		ledger_warm_run_start(st->ledger, beside_busy, check);
 	err = beside_end(check, 1, cause);
 	if (err)
 		goto fail;
