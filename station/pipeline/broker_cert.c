@@ -192,16 +192,19 @@ presented_cert(const struct config_broker *b, struct deadline dl,
     struct broker_cert_memo *m, char **why)
 {
 	struct presented p = { 0 };
+	SSL_CTX *ctx = NULL;
+	SSL *ssl = NULL;
+	X509 *leaf = NULL;
+	/* Connected first: the broker accepts while the context is made. */
+	int fd = tcp_connect(b->host, b->port, dl, m, why);
+
+	if (fd < 0)
+		goto out;
 	/* In the smoke test's library context (extkey.h): its algorithm
 	 * tables are then set up here, on the start check's thread beside
 	 * the opening of the station, not on the run's path. */
-	SSL_CTX *ctx =
-	    SSL_CTX_new_ex(extkey_libctx(NULL), NULL, TLS_client_method());
-	SSL *ssl = NULL;
-	X509 *leaf = NULL;
-	int fd = tcp_connect(b->host, b->port, dl, m, why);
-
-	if (fd < 0 || ctx == NULL)
+	ctx = SSL_CTX_new_ex(extkey_libctx(NULL), NULL, TLS_client_method());
+	if (ctx == NULL)
 		goto out;
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, keep_presented);
 	ssl = SSL_new(ctx);
