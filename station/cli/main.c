@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/crypto.h>
+
 #include "db/ledger.h"
 #include "station/cli/cmd.h"
 #include "station/config/config.h"
@@ -232,6 +234,11 @@ main(int argc, char **argv)
 	 * and trimmed the heap some forty times, each growth a fresh set of
 	 * page faults.  Keep what was freed up to a few MiB. */
 	mallopt(M_TRIM_THRESHOLD, 4 << 20);
+	/* OpenSSL frees its tables at exit unless told not to: the process
+	 * ends right after, and the kernel takes the memory back at once
+	 * (about 0.2 ms of every `station provision`).  Its state stays
+	 * reachable to the end, so leak checkers count it as in use. */
+	(void)OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	/* Before anything draws a random number (station/util/rng.h: the
 	 * default generator's set-up costs a fresh process about 0.5 ms).
 	 * A refusal only leaves OpenSSL's default, which is slower. */
