@@ -80,9 +80,8 @@ v1_smoke(struct run *r, const struct config_broker *b, const char *topic,
 		ledger_sink_flush(&r->ledger);
 		ledger_warm_run_end(r->st->ledger);
 		err = smoke_end(r->early_smoke, sr, &r->cause);
-		r->early_smoke = NULL;
-		extkey_free(r->early_key);
-		r->early_key = NULL;
+		r->early_smoke = NULL; /* ended: only its key is left */
+		run_smoke_abandon(r);
 		return err;
 	}
 	run_smoke_abandon(r);
@@ -107,8 +106,7 @@ v1_smoke_begin(struct run *r, const struct config_broker *b, struct deadline dl)
 		return;
 	}
 	struct smoke_params p = v1_smoke_params(r, b, NULL, key);
-	p.cert = NULL;
-	p.chain = NULL;
+
 	p.deadline = dl;
 	r->early_smoke = smoke_begin(&p);
 	if (r->early_smoke == NULL)

@@ -74,10 +74,10 @@ void smoke_result_clear(struct smoke_result *r);
  * CertificateRequest) and waits for smoke_hand; nothing of the device
  * goes to the broker, and no MQTT packet leaves, before it.
  *
- * smoke_begin: `p` as for smoke_run with cert, chain and topic NULL (copied; the
- * key is borrowed and must outlive smoke_end or smoke_abandon); until
- * smoke_hand, p->deadline bounds the wait.  NULL if no thread could start
- * (then run smoke_run in the step).
+ * smoke_begin: `p` as for smoke_run, its cert, chain and topic ignored
+ * (copied; the key is borrowed and must outlive smoke_end or
+ * smoke_abandon); until smoke_hand, p->deadline bounds the wait.  NULL if
+ * no thread could start (then run smoke_run in the step).
  */
 struct smoke_early;
 struct smoke_early *smoke_begin(const struct smoke_params *p);
