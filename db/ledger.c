@@ -120,7 +120,7 @@ ledger_sync(struct ledger *l, uint64_t seq, char **cause)
 		/* The WAL's directory entry, once, before the first durable
 		 * point relies on the WAL (as SQLite does after creating
 		 * it): here rather than at open, so that an open costs no
-		 * fsync. */
+		 * fsync, unless ledger_sync_log_dir did it ahead. */
 		rc = l->dir_synced ? 0 : fsync(l->dir_fd);
 		if (rc == 0)
 			l->dir_synced = 1;
@@ -145,6 +145,34 @@ ledger_sync(struct ledger *l, uint64_t seq, char **cause)
 		    "%s",
 		    l->path, strerror(e));
 	return ST_OK;
+}
+
+void
+ledger_sync_log_dir(struct ledger *l)
+{
+	int rc;
+
+	if (l == NULL || l->wal_fd < 0)
+		return;
+	/* Taken as ledger_sync takes it: a durable point that comes now
+	 * waits for this fsync instead of running its own. */
+	pthread_mutex_lock(&l->sync_mu);
+	while (l->syncing)
+		pthread_cond_wait(&l->sync_cv, &l->sync_mu);
+	if (l->dir_synced) {
+		pthread_mutex_unlock(&l->sync_mu);
+		return;
+	}
+	l->syncing = 1;
+	pthread_mutex_unlock(&l->sync_mu);
+	rc = fsync(l->dir_fd);
+	pthread_mutex_lock(&l->sync_mu);
+	l->syncing = 0;
+	/* A failure is the first durable point's to meet and report. */
+	if (rc == 0)
+		l->dir_synced = 1;
+	pthread_cond_broadcast(&l->sync_cv);
+	pthread_mutex_unlock(&l->sync_mu);
 }
 
 st_err

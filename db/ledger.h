@@ -15,10 +15,11 @@
  *    "recorded before the next step" (the intent before the CA is asked,
  *    the issued certificate before it is written to the device).
  *  - Progress between durable points: ledger_run_begin, ledger_run_device,
- *    ledger_run_event(_batch), ledger_run_smoke, ledger_run_ca_reply,
- *    ledger_run_step (in run_progress, outside the keyed chain),
- *    ledger_cert_set_status to 'written' or 'verified'.  They are committed (visible to every reader,
- *    and kept if the process dies) but not fsynced: the next durable point
+ *    ledger_serial_reserve, ledger_run_event(_batch), ledger_run_smoke,
+ *    ledger_run_ca_reply, ledger_run_step (in run_progress, outside the
+ *    keyed chain), ledger_cert_set_status to 'written' or 'verified'.
+ *    They are committed (visible to every reader, and kept if the
+ *    process dies) but not fsynced: the next durable point
  *    of any thread makes them durable with it, since the WAL is one file
  *    written in commit order.  A power loss before that point loses them;
  *    SQLite's WAL recovery then keeps a prefix of the commits, never a
@@ -170,6 +171,15 @@ st_err ledger_key_init(const char *key_path, const char *ledger_path,
     char **cause);
 /* Close and free; NULL is accepted. */
 void ledger_close(struct ledger *l);
+
+/*
+ * The fsync of the WAL's directory entry that the first durable point
+ * would otherwise run (once per handle), now: for a process about to
+ * record runs, on a thread that is not the run's.  Safe beside any other
+ * call on `l`; a durable point reached meanwhile waits for it.  A failure
+ * is left for that durable point to meet and report.  NULL is accepted.
+ */
+void ledger_sync_log_dir(struct ledger *l);
 
 /* ---- runs ---------------------------------------------------------------*/
 
@@ -453,6 +463,10 @@ st_err ledger_cert_get(struct ledger *l, const char *serial_hex,
  * existed) is taken over.  The reservation ends in ledger_run_finish of
  * its run, in the same transaction as the result, whichever process
  * finishes it (the pipeline, or crash recovery for a dead owner).
+ * Committed at once for every process, durable with the run's intent
+ * (ledger_run_ca_request): a power cut before the intent loses the
+ * reservation with the rest of the run's progress, when no CSR has
+ * reached the CA yet.
  */
 struct serial_claim {
 	int64_t holder_run;   /* the run holding it (ST_E_STATE), else 0 */

@@ -110,10 +110,15 @@ ledger_serial_reserve(struct ledger *l, int64_t run_id, const char *serial,
 		return st_fail(cause, ST_E_ARG, "no device serial given");
 	/* BEGIN IMMEDIATE takes SQLite's write lock before the first read:
 	 * a second process's reservation waits (busy timeout) until this one
-	 * committed, then sees it.  Durable at once (group commit): a
-	 * reservation lost to a power cut would let a second board through
-	 * after the restart while the first one's run is still recovered. */
-	err = db_write_begin(l, DB_WRITE_GROUP, 1, cause);
+	 * committed, then sees it.  Committed, not fsynced (ledger.h,
+	 * "Durability"): it is durable with the run's next durable point,
+	 * the intent before the CA is asked, since the WAL is one file
+	 * written in commit order.  A power cut before that point loses it
+	 * together with everything after it: no CSR reached the CA, so there
+	 * is no certificate a second board's run could collide with, and a
+	 * run refused because of it is durable only after it (its FAIL is a
+	 * later commit). */
+	err = db_write_begin(l, DB_WRITE_LAZY, 1, cause);
 	if (err)
 		return err;
 	err = find_holder(l, run_id, serial, out, cause);

@@ -107,12 +107,18 @@ open_ledger_only(struct station *st, int ro, char **cause)
  * A thread hands its verdict over when it has it, and the opening goes
  * on: the thread's own end (OpenSSL frees the thread's state then, a
  * tenth of a millisecond and up to most of one on a busy machine) is
- * waited for only when station_close joins it.
+ * waited for only when station_close joins it.  After its verdict a
+ * thread may go on with work nobody waits for: the ledger's syncs the
+ * WAL's directory, which the first run's first durable point would
+ * otherwise do on the run's path.
  */
 typedef st_err (*beside_fn)(struct station *st, char **cause);
 
 struct beside {
 	beside_fn fn;
+	/* On the thread after a verdict of ST_OK was handed over: work the
+	 * opening does not wait for (NULL: none). */
+	void (*after)(struct station *st);
 	struct station *st; /* NULL: not begun, or its verdict taken */
 	pthread_t thread;
 	int running; /* the thread was started and not yet joined */
@@ -127,8 +133,9 @@ static void *
 beside_main(void *arg)
 {
 	struct beside *b = arg;
+	struct station *st = b->st; /* beside_end clears b->st */
 	char *cause = NULL;
-	st_err err = b->fn(b->st, &cause);
+	st_err err = b->fn(st, &cause);
 
 	pthread_mutex_lock(&b->mu);
 	b->err = err;
@@ -136,19 +143,23 @@ beside_main(void *arg)
 	b->done = 1;
 	pthread_cond_signal(&b->done_cv);
 	pthread_mutex_unlock(&b->mu);
+	if (err == ST_OK && b->after != NULL)
+		b->after(st);
 	return NULL;
 }
 
 /* A new beside (owned by the station from here: station_close joins its
  * thread and frees it). */
 static struct beside *
-beside_begin(struct station *st, int slot, beside_fn fn)
+beside_begin(struct station *st, int slot, beside_fn fn,
+    void (*after)(struct station *st))
 {
 	struct beside *b = xcalloc(1, sizeof *b);
 
 	pthread_mutex_init(&b->mu, NULL);
 	pthread_cond_init(&b->done_cv, NULL);
 	b->fn = fn;
+	b->after = after;
 	b->st = st;
 	b->running = pthread_create(&b->thread, NULL, beside_main, b) == 0;
 	st->beside[slot] = b;
@@ -227,6 +238,14 @@ open_ledger(struct station *st, char **cause)
 	    &st->ledger, cause);
 }
 
+/* The directory fsync of the ledger's first durable point, taken off the
+ * first run's path (it waits for the disk while the opening goes on). */
+static void
+ledger_ready(struct station *st)
+{
+	ledger_sync_log_dir(st->ledger);
+}
+
 st_err
 station_open(const struct station_opts *opts, struct station **out,
     char **cause)
@@ -267,7 +286,7 @@ station_open(const struct station_opts *opts, struct station **out,
 	}
 	st->broker_memo = broker_cert_memo_new();
 	if (opts->preflight)
-		check = beside_begin(st, 0, start_check);
+		check = beside_begin(st, 0, start_check, NULL);
 	err = make_dirs(st->cfg->home, cause);
 	if (err)
 		goto fail;
@@ -276,7 +295,7 @@ station_open(const struct station_opts *opts, struct station **out,
 	err = owner_acquire(st->cfg->home, &st->owner, cause);
 	if (err)
 		goto fail;
-	ledger = beside_begin(st, 1, open_ledger);
+	ledger = beside_begin(st, 1, open_ledger, ledger_ready);
 	/* A pending CA (ca init --csr-out) is not missing: ca_open says
 	 * what to do with it. */
 	if (ca_backend_is_made_here(st->cfg->ca_backend) &&

@@ -710,6 +710,44 @@ test_concurrent_durable_points_all_land(void **state)
 	ledger_close(other);
 }
 
+/* The WAL's directory fsync taken ahead, on another thread, while slots
+ * reach durable points: none of them waits forever or loses its run,
+ * and a second call (or one on no ledger) is harmless. */
+static void *
+sync_dir_ahead(void *arg)
+{
+	ledger_sync_log_dir(arg);
+	return NULL;
+}
+
+static void
+test_directory_sync_ahead_beside_durable_points(void **state)
+{
+	struct fixture *f = *state;
+	struct slot_writer w[4];
+	pthread_t th[4], dir;
+	struct ledger *other = NULL;
+	int64_t n = 0;
+
+	assert_int_equal(pthread_create(&dir, NULL, sync_dir_ahead, f->l), 0);
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct slot_writer){ f->l, i + 1, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, slot_runs, &w[i]),
+		    0);
+	}
+	pthread_join(dir, NULL);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(w[i].ok, 20);
+	}
+	ledger_sync_log_dir(f->l);
+	ledger_sync_log_dir(NULL);
+	assert_int_equal(ledger_open(f->path, &other, NULL), ST_OK);
+	assert_int_equal(ledger_count_runs(other, "FAIL", &n, NULL), ST_OK);
+	assert_int_equal(n, 80);
+	ledger_close(other);
+}
+
 int
 main(void)
 {
@@ -730,6 +768,7 @@ main(void)
 		T(test_live_cert_ignores_revoked_and_orphaned),
 		T(test_queries),
 		T(test_concurrent_durable_points_all_land),
+		T(test_directory_sync_ahead_beside_durable_points),
 #undef T
 	};
 
