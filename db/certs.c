@@ -219,9 +219,8 @@ cert_move(struct ledger *l, const char *serial_hex, const char *status,
 	if (err)
 		goto out;
 	begun = 1;
-	err = db_stmt(l, &st, cause,
-	    "SELECT status FROM certificates WHERE serial_hex = ?",
-	    DB_TEXT(serial), DB_END);
+	err = db_query(l, &st, cause, db_sql_cert_status_of, DB_TEXT(serial),
+	    DB_END);
 	if (err)
 		goto out;
 	switch (sqlite3_step(st)) {
@@ -236,7 +235,7 @@ cert_move(struct ledger *l, const char *serial_hex, const char *status,
 		err = db_fail(l, cause, "looking up a certificate");
 		goto out;
 	}
-	sqlite3_finalize(st);
+	db_cached_give(l, db_sql_cert_status_of, st);
 	st = NULL;
 	if (!transition_allowed(from, status)) {
 		err = st_fail(cause, ST_E_STATE,
@@ -248,7 +247,7 @@ cert_move(struct ledger *l, const char *serial_hex, const char *status,
 	    db_sql_cert_status, DB_TEXT(status), DB_TEXT(note),
 	    DB_I64(ledger_now_ms()), DB_TEXT(reason), DB_TEXT(serial), DB_END);
 out:
-	sqlite3_finalize(st);
+	db_cached_give(l, db_sql_cert_status_of, st);
 	if (begun)
 		err = db_write_end(l, err, cause);
 	free(from);
@@ -324,6 +323,20 @@ ledger_orphan_open_certs(struct ledger *l, int64_t run_id, const char *note,
 	return db_write_end(l, err, cause);
 }
 
+/* The queries of every run (reserve.c, run_key_unique), by name for
+ * ledger_warm_run_start (runs.c). */
+const char db_sql_serial_live[] =
+    "SELECT " LEDGER_CERT_COLUMNS " FROM certificates"
+    " WHERE device_serial = ?"
+    " AND status IN ('issued','written','verified')"
+    " ORDER BY id DESC LIMIT 1";
+const char db_sql_cert_by_key[] =
+    "SELECT " LEDGER_CERT_COLUMNS " FROM certificates"
+    " WHERE run_id IN (SELECT id FROM runs WHERE ca_key_sha256 = ?)"
+    " ORDER BY id DESC LIMIT 1";
+const char db_sql_cert_status_of[] =
+    "SELECT status FROM certificates WHERE serial_hex = ?";
+
 /* Run a one-row certificate query; *found says whether a row came back. */
 static st_err
 cert_query_one(struct ledger *l, const char *sql, const char *key,
@@ -342,12 +355,8 @@ ledger_device_live_cert(struct ledger *l, const char *device_serial,
 		*found = 0;
 		return st_fail(cause, ST_E_ARG, "no device serial given");
 	}
-	return cert_query_one(l,
-	    "SELECT " LEDGER_CERT_COLUMNS " FROM certificates"
-	    " WHERE device_serial = ?"
-	    " AND status IN ('issued','written','verified')"
-	    " ORDER BY id DESC LIMIT 1",
-	    device_serial, out, found, cause);
+	return cert_query_one(l, db_sql_serial_live, device_serial, out, found,
+	    cause);
 }
 
 st_err
@@ -380,9 +389,6 @@ ledger_cert_by_key(struct ledger *l, const char *key_sha256,
 	/* The key is known through the run that asked the CA for it (its
 	 * intent, ledger_run_ca_request): every certificate the pipeline
 	 * or crash recovery recorded belongs to such a run. */
-	return cert_query_one(l,
-	    "SELECT " LEDGER_CERT_COLUMNS " FROM certificates"
-	    " WHERE run_id IN (SELECT id FROM runs WHERE ca_key_sha256 = ?)"
-	    " ORDER BY id DESC LIMIT 1",
-	    key_sha256, out, found, cause);
+	return cert_query_one(l, db_sql_cert_by_key, key_sha256, out, found,
+	    cause);
 }

@@ -79,6 +79,10 @@ out:
 	return err;
 }
 
+const char db_sql_chain_head[] =
+    "SELECT seq, hash FROM chain_head WHERE id = 1";
+const char db_sql_chain_row[] =
+    "SELECT " LEDGER_RUN_COLUMNS " FROM runs WHERE id = ?";
 const char db_sql_chain_place[] =
     "UPDATE runs SET chain_seq = ?, prev_hash = ? WHERE id = ?";
 const char db_sql_chain_seal[] = "UPDATE runs SET row_hash = ?1 WHERE id = ?2;";
@@ -88,26 +92,25 @@ const char db_sql_chain_advance[] =
 st_err
 ledger_chain_append(struct ledger *l, int64_t run_id, char **cause)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *head = NULL, *row = NULL;
 	char prev[LEDGER_HASH_HEX_LEN + 1], hash[LEDGER_HASH_HEX_LEN + 1];
 	int64_t seq;
 	st_err err;
 
-	err = db_prepare(l, "SELECT seq, hash FROM chain_head WHERE id = 1",
-	    &st, cause);
+	err = db_query(l, &head, cause, db_sql_chain_head, DB_END);
 	if (err)
 		return err;
-	if (sqlite3_step(st) != SQLITE_ROW ||
-	    sqlite3_column_bytes(st, 1) != LEDGER_HASH_HEX_LEN) {
+	if (sqlite3_step(head) != SQLITE_ROW ||
+	    sqlite3_column_bytes(head, 1) != LEDGER_HASH_HEX_LEN) {
 		err = st_fail(cause, ST_E_DB,
 		    "the ledger's chain head is missing");
 		goto out;
 	}
-	seq = sqlite3_column_int64(st, 0) + 1;
-	memcpy(prev, sqlite3_column_text(st, 1), sizeof prev - 1);
+	seq = sqlite3_column_int64(head, 0) + 1;
+	memcpy(prev, sqlite3_column_text(head, 1), sizeof prev - 1);
 	prev[LEDGER_HASH_HEX_LEN] = '\0';
-	sqlite3_finalize(st);
-	st = NULL;
+	db_cached_give(l, db_sql_chain_head, head);
+	head = NULL;
 
 	err =
 	    db_run(l, cause, "placing the run in the chain", db_sql_chain_place,
@@ -117,20 +120,19 @@ ledger_chain_append(struct ledger *l, int64_t run_id, char **cause)
 
 	/* Hash the row as stored, so the writer and ledger_verify read the
 	 * very same bytes. */
-	err = db_stmt(l, &st, cause,
-	    "SELECT " LEDGER_RUN_COLUMNS " FROM runs WHERE id = ?",
-	    DB_I64(run_id), DB_END);
+	err =
+	    db_query(l, &row, cause, db_sql_chain_row, DB_I64(run_id), DB_END);
 	if (err)
 		goto out;
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	if (sqlite3_step(row) != SQLITE_ROW) {
 		err = db_fail(l, cause, "reading the finished run back");
 		goto out;
 	}
-	err = hash_run_row(st, hash, cause);
+	err = hash_run_row(row, hash, cause);
 	if (err)
 		goto out;
-	sqlite3_finalize(st);
-	st = NULL;
+	db_cached_give(l, db_sql_chain_row, row);
+	row = NULL;
 
 	err = db_run(l, cause, "sealing the run", db_sql_chain_seal,
 	    DB_TEXT(hash), DB_I64(run_id), DB_END);
@@ -138,7 +140,8 @@ ledger_chain_append(struct ledger *l, int64_t run_id, char **cause)
 		err = db_run(l, cause, "advancing the chain head",
 		    db_sql_chain_advance, DB_I64(seq), DB_TEXT(hash), DB_END);
 out:
-	sqlite3_finalize(st);
+	db_cached_give(l, db_sql_chain_head, head);
+	db_cached_give(l, db_sql_chain_row, row);
 	return err;
 }
 

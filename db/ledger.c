@@ -331,6 +331,25 @@ db_stmt(struct ledger *l, sqlite3_stmt **st, char **cause, const char *sql, ...)
 }
 
 st_err
+db_query(struct ledger *l, sqlite3_stmt **st, char **cause, const char *sql,
+    ...)
+{
+	va_list ap;
+	st_err err = db_cached_take(l, sql, st, cause);
+
+	if (err == ST_OK) {
+		va_start(ap, sql);
+		err = db_bind_args(l, *st, ap, cause);
+		va_end(ap);
+	}
+	if (err) {
+		db_cached_give(l, sql, *st);
+		*st = NULL;
+	}
+	return err;
+}
+
+st_err
 db_step_done(struct ledger *l, sqlite3_stmt *st, const char *what, char **cause)
 {
 	if (sqlite3_step(st) != SQLITE_DONE)
@@ -429,8 +448,11 @@ db_get_record(struct ledger *l, const struct db_record *t, void *rec,
 	err = ledger_lock(l, cause);
 	if (err)
 		return err;
+	err = db_cached_take(l, sql, &st, cause);
+	if (err)
+		goto out;
 	va_start(ap, sql);
-	err = db_vstmt(l, &st, cause, sql, ap);
+	err = db_bind_args(l, st, ap, cause);
 	va_end(ap);
 	if (err)
 		goto out;
@@ -445,7 +467,7 @@ db_get_record(struct ledger *l, const struct db_record *t, void *rec,
 		err = db_fail(l, cause, what);
 	}
 out:
-	sqlite3_finalize(st);
+	db_cached_give(l, sql, st);
 	ledger_unlock(l);
 	return err;
 }

@@ -116,6 +116,13 @@ extern const char db_sql_clear_step[];
 extern const char db_sql_chain_place[];
 extern const char db_sql_chain_seal[];
 extern const char db_sql_chain_advance[];
+extern const char db_sql_latest_start[];
+extern const char db_sql_reserve_holder[];
+extern const char db_sql_serial_live[];
+extern const char db_sql_cert_by_key[];
+extern const char db_sql_cert_status_of[];
+extern const char db_sql_chain_head[];
+extern const char db_sql_chain_row[];
 
 /* Current wall-clock time in unix milliseconds. */
 int64_t ledger_now_ms(void);
@@ -182,6 +189,11 @@ enum db_arg { DB_T_END, DB_T_I64, DB_T_I64_IF, DB_T_TEXT };
 
 /* Prepare `sql` and bind the arguments.  *st is NULL on failure. */
 st_err db_stmt(struct ledger *l, sqlite3_stmt **st, char **cause,
+    const char *sql, ...);
+/* The same through the statement cache, for a query every run makes:
+ * give it back with db_cached_give(l, sql, *st) instead of finalizing
+ * it.  *st is NULL on failure. */
+st_err db_query(struct ledger *l, sqlite3_stmt **st, char **cause,
     const char *sql, ...);
 /* Step a statement that returns no row: ST_E_DB "<what>: <message>" unless
  * it ends in SQLITE_DONE.  The statement stays prepared. */

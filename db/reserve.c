@@ -17,6 +17,10 @@ const char db_sql_reserve[] =
     " SELECT ?1, id, ?3 FROM runs WHERE id = ?2 AND result = 'running'"
     " ON CONFLICT(serial) DO UPDATE SET run_id = excluded.run_id,"
     " reserved_at = excluded.reserved_at";
+const char db_sql_reserve_holder[] =
+    "SELECT r.id, r.station_id, r.slot FROM reservations v"
+    " JOIN runs r ON r.id = v.run_id"
+    " WHERE v.serial = ? AND r.result = 'running' AND r.id != ?";
 
 void
 ledger_serial_claim_clear(struct serial_claim *c)
@@ -36,10 +40,7 @@ find_holder(struct ledger *l, int64_t run_id, const char *serial,
 {
 	sqlite3_stmt *st = NULL;
 	char *shown_serial = NULL, *shown_station = NULL;
-	st_err err = db_stmt(l, &st, cause,
-	    "SELECT r.id, r.station_id, r.slot FROM reservations v"
-	    " JOIN runs r ON r.id = v.run_id"
-	    " WHERE v.serial = ? AND r.result = 'running' AND r.id != ?",
+	st_err err = db_query(l, &st, cause, db_sql_reserve_holder,
 	    DB_TEXT(serial), DB_I64(run_id), DB_END);
 
 	if (err)
@@ -64,7 +65,7 @@ find_holder(struct ledger *l, int64_t run_id, const char *serial,
 	default:
 		err = db_fail(l, cause, "looking up the serial's reservation");
 	}
-	sqlite3_finalize(st);
+	db_cached_give(l, db_sql_reserve_holder, st);
 	free(shown_serial);
 	free(shown_station);
 	return err;
@@ -76,11 +77,7 @@ find_live(struct ledger *l, const char *serial, struct serial_claim *out,
     char **cause)
 {
 	sqlite3_stmt *st = NULL;
-	st_err err = db_stmt(l, &st, cause,
-	    "SELECT " LEDGER_CERT_COLUMNS " FROM certificates"
-	    " WHERE device_serial = ?"
-	    " AND status IN ('issued','written','verified')"
-	    " ORDER BY id DESC LIMIT 1",
+	st_err err = db_query(l, &st, cause, db_sql_serial_live,
 	    DB_TEXT(serial), DB_END);
 
 	if (err)
@@ -95,7 +92,7 @@ find_live(struct ledger *l, const char *serial, struct serial_claim *out,
 	default:
 		err = db_fail(l, cause, "looking up the serial's certificate");
 	}
-	sqlite3_finalize(st);
+	db_cached_give(l, db_sql_serial_live, st);
 	return err;
 }
 

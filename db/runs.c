@@ -72,6 +72,8 @@ const char db_sql_device_seen[] =
 const char db_sql_run_event[] =
     "INSERT INTO run_events (run_id, at_ms, step, status, detail)"
     " VALUES (?, ?, ?, ?, ?)";
+const char db_sql_latest_start[] =
+    "SELECT started_at, id FROM runs ORDER BY started_at DESC LIMIT 1";
 
 static st_err
 check_start_time(struct ledger *l, const struct run_start *s, int64_t at,
@@ -84,9 +86,7 @@ check_start_time(struct ledger *l, const struct run_start *s, int64_t at,
 
 	if (s->max_skew_ms <= 0)
 		return ST_OK;
-	err = db_stmt(l, &st, cause,
-	    "SELECT started_at, id FROM runs ORDER BY started_at DESC LIMIT 1",
-	    DB_END);
+	err = db_query(l, &st, cause, db_sql_latest_start, DB_END);
 	if (err)
 		return err;
 	switch (sqlite3_step(st)) {
@@ -110,7 +110,7 @@ check_start_time(struct ledger *l, const struct run_start *s, int64_t at,
 	default:
 		err = db_fail(l, cause, "reading the latest run's start");
 	}
-	sqlite3_finalize(st);
+	db_cached_give(l, db_sql_latest_start, st);
 	return err;
 }
 
@@ -328,10 +328,12 @@ warm(struct ledger *l, const char *const *sqls, size_t n, int (*more)(void *),
 void
 ledger_warm_run_start(struct ledger *l, int (*more)(void *), void *arg)
 {
-	static const char *const sqls[] = { db_sql_run_begin, db_sql_run_step,
-		db_sql_run_event, db_sql_run_device, db_sql_device_seen,
-		db_sql_reserve, db_sql_run_ca_request, db_sql_run_ca_reply,
-		db_sql_run_cert, db_sql_cert_insert, db_sql_cert_status };
+	static const char *const sqls[] = { db_sql_latest_start,
+		db_sql_run_begin, db_sql_run_step, db_sql_run_event,
+		db_sql_run_device, db_sql_device_seen, db_sql_reserve_holder,
+		db_sql_serial_live, db_sql_reserve, db_sql_cert_by_key,
+		db_sql_run_ca_request, db_sql_run_ca_reply, db_sql_run_cert,
+		db_sql_cert_insert, db_sql_cert_status_of, db_sql_cert_status };
 
 	warm(l, sqls, sizeof sqls / sizeof sqls[0], more, arg);
 }
@@ -340,8 +342,9 @@ void
 ledger_warm_run_end(struct ledger *l)
 {
 	static const char *const sqls[] = { db_sql_run_smoke, db_sql_run_result,
-		db_sql_release_serial, db_sql_clear_step, db_sql_chain_place,
-		db_sql_chain_seal, db_sql_chain_advance };
+		db_sql_release_serial, db_sql_clear_step, db_sql_chain_head,
+		db_sql_chain_place, db_sql_chain_row, db_sql_chain_seal,
+		db_sql_chain_advance };
 
 	warm(l, sqls, sizeof sqls / sizeof sqls[0], NULL, NULL);
 }

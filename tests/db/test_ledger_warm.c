@@ -25,13 +25,16 @@ cached(struct ledger *l, const char *sql)
 	return 0;
 }
 
-static const char *const run_start[] = { db_sql_run_begin, db_sql_run_step,
-	db_sql_run_event, db_sql_run_device, db_sql_device_seen, db_sql_reserve,
-	db_sql_run_ca_request, db_sql_run_ca_reply, db_sql_run_cert,
-	db_sql_cert_insert, db_sql_cert_status };
+static const char *const run_start[] = { db_sql_latest_start, db_sql_run_begin,
+	db_sql_run_step, db_sql_run_event, db_sql_run_device,
+	db_sql_device_seen, db_sql_reserve_holder, db_sql_serial_live,
+	db_sql_reserve, db_sql_cert_by_key, db_sql_run_ca_request,
+	db_sql_run_ca_reply, db_sql_run_cert, db_sql_cert_insert,
+	db_sql_cert_status_of, db_sql_cert_status };
 static const char *const run_end[] = { db_sql_run_smoke, db_sql_run_result,
-	db_sql_release_serial, db_sql_clear_step, db_sql_chain_place,
-	db_sql_chain_seal, db_sql_chain_advance };
+	db_sql_release_serial, db_sql_clear_step, db_sql_chain_head,
+	db_sql_chain_place, db_sql_chain_row, db_sql_chain_seal,
+	db_sql_chain_advance };
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
