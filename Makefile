@@ -18,13 +18,15 @@ BUILD    ?= build
 CC       ?= cc
 PKG_CONFIG ?= pkg-config
 
-# Libraries the core and drivers link.  ncurses is for ui/ only.
+# Libraries the core and drivers link.
 CORE_PKGS := libssl libcrypto libserialport libusb-1.0 sqlite3 inih \
              libmosquitto jansson
 # Loaded on first use (dlopen, station/util/dlib.h), never linked: only
 # their headers.  libcurl (remote CAs) and libpq (the fleet database)
 # bring ~30 libraries that a station on the local CA never calls.
 DLOPEN_PKGS := libcurl libpq
+# ncurses: ui/ objects take its headers; loaded by `station ui` alone
+# (ui/curses_lib.h), never linked: every other process would pay for it.
 UI_PKGS   := ncursesw
 # devsim's TPM chip only (fixtures/devsim/chip_tpm*.c): the station never
 # links tss2.
@@ -97,8 +99,7 @@ $(LIB): $(LIB_OBJS)
 $(STATION): $(BUILD)/station/cli/main.o $(UI_OBJS) $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
-	    $(shell $(PKG_CONFIG) --libs $(UI_PKGS) 2>/dev/null)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 TPM_SIM_OBJS := $(BUILD)/fixtures/devsim/chip_tpm.o \
                 $(BUILD)/fixtures/devsim/chip_tpm_swtpm.o
@@ -146,6 +147,12 @@ UI_CORE_OBJS := $(BUILD)/ui/model.o $(BUILD)/ui/input.o $(BUILD)/ui/queue.o
 UI_TESTS := $(filter $(BUILD)/tests/ui/%,$(TEST_BINS))
 $(UI_TESTS): $(UI_CORE_OBJS)
 $(UI_TESTS): LDFLAGS += $(UI_CORE_OBJS)
+# The ncurses loader's test: curses.h, and the loader, not the library.
+CURSES_LIB_TEST := $(BUILD)/tests/ui/test_curses_lib
+CURSES_LIB_OBJS := $(BUILD)/ui/curses_lib.o
+$(CURSES_LIB_TEST): CPPFLAGS += $(shell $(PKG_CONFIG) --cflags $(UI_PKGS) 2>/dev/null)
+$(CURSES_LIB_TEST): TEST_EXTRA_OBJS := $(CURSES_LIB_OBJS)
+$(CURSES_LIB_TEST): $(CURSES_LIB_OBJS)
 
 # Benchmarks (not part of check): figures go into docs/benchmarks.md.
 bench: bench-ledger

@@ -7,7 +7,6 @@
  * key closes it and is kept as the scan's first character, so a scan
  * never loses a byte to an overlay.
  */
-#include <curses.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ui/curses_lib.h"
 #include "ui/input.h"
 #include "ui/screen.h"
 #include "ui/ui.h"
@@ -291,15 +291,25 @@ draw(struct loop *lp)
 }
 
 st_err
+ui_load(char **cause)
+{
+	return curses_lib_load(cause);
+}
+
+st_err
 ui_run(struct ui_model *m, struct ui_queue *q, const struct ui_ops *ops,
     char **cause)
 {
 	struct loop lp = { .m = m, .q = q, .ops = ops, .confirm_abort = -1 };
 	struct sigaction sa;
+	st_err err;
 
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
 		return st_fail(cause, ST_E_ARG,
 		    "the operator screen needs a terminal");
+	err = ui_load(cause);
+	if (err)
+		return err;
 	if (initscr() == NULL)
 		return st_fail(cause, ST_E_IO,
 		    "cannot initialise the terminal");

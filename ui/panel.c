@@ -3,10 +3,10 @@
  * band, a FAIL band with headline / reason / next step, or the device
  * while idle).  Everything is clipped to the panel's rectangle.
  */
-#include <curses.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "ui/curses_lib.h"
 #include "ui/screen.h"
 
 /* 5-row block letters for the two words that matter. */

@@ -2,11 +2,11 @@
  * The whole screen: header, panel grid, ledger tail, scan / message line,
  * help line, and the F1 and quit-confirmation overlays.
  */
-#include <curses.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ui/curses_lib.h"
 #include "ui/screen.h"
 #include "station/util/text.h"
 

@@ -31,10 +31,21 @@ struct ui_ops {
 };
 
 /*
- * Take over the terminal (stdin/stdout must be a TTY) and run the screen
- * until the operator quits: events from `q` update `m`, scans and keys
- * become submits.  The loop never blocks longer than 100 ms.  Restores the
- * terminal before returning.
+ * Load the screen's library (libncursesw, ui/curses_lib.h), once per
+ * process: the station does not link it, so a process that never draws
+ * does not pay for it.  ST_E_CONFIG when it is missing, the cause naming
+ * it and the fix ("apt-get install libncursesw6").  ui_run loads it too;
+ * a caller loads it first to stop before it starts anything the screen
+ * would show.
+ */
+st_err ui_load(char **cause);
+
+/*
+ * Take over the terminal (stdin/stdout must be a TTY; ncurses is loaded
+ * first, with ui_load's errors) and run the screen until the operator
+ * quits: events from `q` update `m`, scans and keys become submits.  The
+ * loop never blocks longer than 100 ms.  Restores the terminal before
+ * returning.
  *
  * Quitting while slots run (F10 twice) keeps the screen up, refusing
  * scans, until the last of them ends.  Closing the terminal (SIGHUP, or

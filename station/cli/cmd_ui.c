@@ -212,6 +212,10 @@ cmd_ui_exec(const struct station_opts *so, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	rc = EXIT_STATION;
+	/* Before the station opens and the line starts: without ncurses
+	 * there is no screen to show them on. */
+	if (ui_load(&cause) != ST_OK)
+		goto fail;
 	if (station_open(so, &st, &cause) != ST_OK)
 		goto fail;
 	if (o.fixture_path != NULL) {

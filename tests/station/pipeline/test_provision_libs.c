@@ -1,11 +1,13 @@
 /*
- * libcurl and libpq are loaded on first use (station/util/dlib.h), not
- * linked, and the real `station` program shows it:
+ * libcurl, libpq and ncurses are loaded on first use
+ * (station/util/dlib.h), not linked, and the real `station` program shows
+ * it:
  *
- *  - `station provision` on the local CA never loads either: the dynamic
+ *  - `station provision` on the local CA loads none of them: the dynamic
  *    loader's own trace of the station process (LD_DEBUG=files into a
- *    file) names no libcurl and no libpq, and does name libsqlite3 (the
- *    trace is real);
+ *    file) names no libcurl, no libpq, no libncursesw or libtinfo (the
+ *    screen's, ui/curses_lib.h), and does name libsqlite3 (the trace is
+ *    real);
  *  - a station whose [fleet] url is set loads libpq at its start (same
  *    trace) and still PASSes while the fleet database is down
  *    (fleet = best-effort);
@@ -135,7 +137,7 @@ assert_lacks(const char *text, const char *part)
 }
 
 static void
-test_local_ca_provision_loads_neither_libcurl_nor_libpq(void **state)
+test_local_ca_provision_loads_no_optional_library(void **state)
 {
 	char *trace = NULL;
 
@@ -146,6 +148,8 @@ test_local_ca_provision_loads_neither_libcurl_nor_libpq(void **state)
 	assert_has(trace, "libsqlite3.so");
 	assert_lacks(trace, "libcurl");
 	assert_lacks(trace, "libpq");
+	assert_lacks(trace, "libncursesw");
+	assert_lacks(trace, "libtinfo");
 	free(trace);
 }
 
@@ -285,8 +289,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-		    test_local_ca_provision_loads_neither_libcurl_nor_libpq,
-		    setup, teardown),
+		    test_local_ca_provision_loads_no_optional_library, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_a_fleet_station_loads_libpq_and_not_libcurl, setup,
 		    teardown),
