@@ -19,12 +19,13 @@ CC       ?= cc
 PKG_CONFIG ?= pkg-config
 
 # Libraries the core and drivers link.
-CORE_PKGS := libssl libcrypto libserialport libusb-1.0 sqlite3 inih \
-             libmosquitto jansson
+CORE_PKGS := libssl libcrypto sqlite3 inih libmosquitto jansson
 # Loaded on first use (dlopen, station/util/dlib.h), never linked: only
 # their headers.  libcurl (remote CAs) and libpq (the fleet database)
-# bring ~30 libraries that a station on the local CA never calls.
-DLOPEN_PKGS := libcurl libpq
+# bring ~30 libraries that a station on the local CA never calls;
+# libserialport and libusb-1.0 (with libudev) cost every process start-up
+# time, and a station on tcp: never calls them.
+DLOPEN_PKGS := libcurl libpq libserialport libusb-1.0
 # ncurses: ui/ objects take its headers; loaded by `station ui` alone
 # (ui/curses_lib.h), never linked: every other process would pay for it.
 UI_PKGS   := ncursesw
@@ -141,6 +142,10 @@ $(UMOCKDEV_TESTS) $(UMOCKDEV_SUPPORT_OBJS): CPPFLAGS += $(shell $(PKG_CONFIG) --
 $(UMOCKDEV_TESTS): LDLIBS += $(shell $(PKG_CONFIG) --libs umockdev-1.0 2>/dev/null)
 $(UMOCKDEV_TESTS): TEST_EXTRA_OBJS := $(UMOCKDEV_SUPPORT_OBJS)
 $(UMOCKDEV_TESTS): $(UMOCKDEV_SUPPORT_OBJS)
+# Tests that call libserialport themselves (not through the station's
+# table) link it; the station's own calls load it on first use.
+SERIALPORT_TESTS := $(BUILD)/tests/drivers/transport/test_uart_devsim
+$(SERIALPORT_TESTS): LDLIBS += $(shell $(PKG_CONFIG) --libs libserialport 2>/dev/null)
 
 # ui/ tests link the screen model and the scan grammar (no curses there).
 UI_CORE_OBJS := $(BUILD)/ui/model.o $(BUILD)/ui/input.o $(BUILD)/ui/queue.o

@@ -13,15 +13,18 @@
  * descriptor, so every call honours its deadline.  A vanished device is
  * reported explicitly: a tty whose other end is gone reads like a timeout
  * through sp_blocking_read(), so POLLHUP/POLLERR and EIO mean ST_E_HANGUP.
+ *
+ * libserialport is loaded when a port is first opened (serialport_lib.h),
+ * not when the station starts: a station on tcp: never loads it.
  */
 #include <errno.h>
-#include <libserialport.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "station/util/num.h"
 #include "station/util/xalloc.h"
+#include "drivers/transport/serialport_lib.h"
 #include "drivers/transport/transport.h"
 #include "drivers/transport/uart.h"
 #include "drivers/transport/usb.h"
@@ -182,26 +185,26 @@ out:
 static st_err
 configure(struct sp_port *port, const struct uart_opts *o, char **cause)
 {
-	enum sp_return r = sp_set_baudrate(port, (int)o->baud);
+	enum sp_return r = serialport.set_baudrate(port, (int)o->baud);
 
 	if (r != SP_OK)
 		return uart_sp_fail(cause, ST_E_IO, r, "setting the baud rate");
-	r = sp_set_bits(port, o->databits);
+	r = serialport.set_bits(port, o->databits);
 	if (r != SP_OK)
 		return uart_sp_fail(cause, ST_E_IO, r, "setting the data bits");
-	r = sp_set_parity(port, o->parity);
+	r = serialport.set_parity(port, o->parity);
 	if (r != SP_OK)
 		return uart_sp_fail(cause, ST_E_IO, r, "setting the parity");
-	r = sp_set_stopbits(port, o->stopbits);
+	r = serialport.set_stopbits(port, o->stopbits);
 	if (r != SP_OK)
 		return uart_sp_fail(cause, ST_E_IO, r, "setting the stop bits");
-	r = sp_set_flowcontrol(port, o->flow);
+	r = serialport.set_flowcontrol(port, o->flow);
 	if (r != SP_OK)
 		return uart_sp_fail(cause, ST_E_IO, r,
 		    "setting the flow control");
 	/* Many boards hold their UART bridge in reset, or stay silent,
 	 * until DTR is asserted, as a terminal program would. */
-	r = sp_set_dtr(port, SP_DTR_ON);
+	r = serialport.set_dtr(port, SP_DTR_ON);
 	if (r != SP_OK)
 		return uart_sp_fail(cause, ST_E_IO, r, "raising DTR");
 	return ST_OK;
@@ -288,6 +291,9 @@ uart_open(const char *spec, struct deadline dl, struct transport **out,
 	err = uart_parse(spec, &path, &o, cause);
 	if (err)
 		goto out;
+	err = serialport_lib_load(cause);
+	if (err)
+		goto out;
 	if (strncmp(path, "usb=", 4) == 0) {
 		err = find_usb_port(path + 4, &name, cause);
 		if (err)
@@ -295,19 +301,19 @@ uart_open(const char *spec, struct deadline dl, struct transport **out,
 	} else {
 		name = xstrdup(path);
 	}
-	r = sp_get_port_by_name(name, &port);
+	r = serialport.get_port_by_name(name, &port);
 	if (r != SP_OK) {
 		err = st_fail(cause, ST_E_NOTFOUND, "no serial port %s", name);
 		goto out;
 	}
-	r = sp_open(port, SP_MODE_READ_WRITE);
+	r = serialport.open(port, SP_MODE_READ_WRITE);
 	if (r != SP_OK) {
 		err = uart_sp_fail(cause, ST_E_IO, r, name);
 		goto out;
 	}
 	err = configure(port, &o, cause);
 	if (err) {
-		sp_close(port);
+		serialport.close(port);
 		err = st_wrap(cause, err, "%s", name);
 		goto out;
 	}
@@ -319,11 +325,12 @@ uart_open(const char *spec, struct deadline dl, struct transport **out,
 	t->base.max_baud = o.max_baud;
 	t->port = port;
 	port = NULL;
-	sp_get_port_handle(t->port, &t->fd);
+	serialport.get_port_handle(t->port, &t->fd);
 	log_debug("opened %s", t->base.describe);
 	*out = &t->base;
 out:
-	sp_free_port(port);
+	if (port != NULL) /* NULL also when the library is not loaded */
+		serialport.free_port(port);
 	free(name);
 	free(path);
 	return err;
@@ -360,7 +367,7 @@ wait_fd(struct uart_transport *t, short events, struct deadline dl, int *hup,
 static st_err
 io_fail(int r, const char *what, char **cause)
 {
-	if (r == SP_ERR_FAIL && sp_last_error_code() == EIO)
+	if (r == SP_ERR_FAIL && serialport.last_error_code() == EIO)
 		return st_fail(cause, ST_E_HANGUP, "device hung up");
 	return uart_sp_fail(cause, ST_E_IO, r, what);
 }
@@ -374,7 +381,7 @@ uart_write(struct transport *tp, const uint8_t *buf, size_t len,
 	st_err err;
 
 	while (len > 0) {
-		int n = sp_nonblocking_write(t->port, buf, len);
+		int n = serialport.nonblocking_write(t->port, buf, len);
 
 		if (n < 0)
 			return io_fail(n, "writing", cause);
@@ -404,7 +411,7 @@ uart_read(struct transport *tp, uint8_t *buf, size_t cap, size_t *got,
 
 	*got = 0;
 	for (;;) {
-		int n = sp_nonblocking_read(t->port, buf, cap);
+		int n = serialport.nonblocking_read(t->port, buf, cap);
 
 		if (n < 0)
 			return io_fail(n, "reading", cause);
@@ -426,7 +433,7 @@ uart_flush_input(struct transport *tp)
 {
 	struct uart_transport *t = (struct uart_transport *)tp;
 
-	sp_flush(t->port, SP_BUF_INPUT);
+	serialport.flush(t->port, SP_BUF_INPUT);
 }
 
 /* The bytes written leave at the old rate first (sp_drain), then the
@@ -435,10 +442,10 @@ static st_err
 uart_set_baud(struct transport *tp, unsigned baud, char **cause)
 {
 	struct uart_transport *t = (struct uart_transport *)tp;
-	enum sp_return r = sp_drain(t->port);
+	enum sp_return r = serialport.drain(t->port);
 
 	if (r == SP_OK)
-		r = sp_set_baudrate(t->port, (int)baud);
+		r = serialport.set_baudrate(t->port, (int)baud);
 	if (r != SP_OK)
 		return uart_sp_fail(cause, ST_E_IO, r, "setting the baud rate");
 	log_info("%s: now %u baud", tp->uri, baud);
@@ -450,8 +457,8 @@ uart_close(struct transport *tp)
 {
 	struct uart_transport *t = (struct uart_transport *)tp;
 
-	sp_close(t->port);
-	sp_free_port(t->port);
+	serialport.close(t->port);
+	serialport.free_port(t->port);
 	free(t);
 }
 

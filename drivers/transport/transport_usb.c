@@ -15,10 +15,11 @@
  * every call fail with ST_E_HANGUP ("device removed").
  *
  * Every transport owns a private libusb context, so slot threads never
- * share event handling.
+ * share event handling.  libusb is loaded when a device is first opened
+ * (usb_lib.h), not when the station starts: a station on tcp: never
+ * loads it, nor the libudev it pulls in.
  */
 #include <errno.h>
-#include <libusb.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,7 @@
 #include "station/util/xalloc.h"
 #include "drivers/transport/transport.h"
 #include "drivers/transport/usb.h"
+#include "drivers/transport/usb_lib.h"
 
 #define LOG_MODULE "usb"
 #include "station/util/log.h"
@@ -103,7 +105,7 @@ describe(libusb_device *dev, const struct usb_bulk_iface *p)
 static st_err
 claim(struct usb_transport *t, libusb_device *dev, int want, char **cause)
 {
-	int r = libusb_open(dev, &t->h);
+	int r = libusb.open(dev, &t->h);
 	st_err err;
 
 	if (r != 0)
@@ -116,13 +118,13 @@ claim(struct usb_transport *t, libusb_device *dev, int want, char **cause)
 	if (err)
 		return err;
 	/* Not supported off Linux; the claim then says what is wrong. */
-	(void)libusb_set_auto_detach_kernel_driver(t->h, 1);
-	r = libusb_claim_interface(t->h, t->pipe.number);
+	(void)libusb.set_auto_detach_kernel_driver(t->h, 1);
+	r = libusb.claim_interface(t->h, t->pipe.number);
 	if (r != 0)
 		return usb_fail(t, r, "claiming the interface", cause);
 	t->claimed = 1;
 	if (t->pipe.alt != 0) {
-		r = libusb_set_interface_alt_setting(t->h, t->pipe.number,
+		r = libusb.set_interface_alt_setting(t->h, t->pipe.number,
 		    t->pipe.alt);
 		if (r != 0)
 			return usb_fail(t, r, "selecting the alternate setting",
@@ -184,7 +186,10 @@ usb_open(const char *spec, struct deadline dl, struct transport **out,
 	if (err)
 		goto out;
 	t->timeout_ms = (unsigned)timeout;
-	r = libusb_init(&t->ctx);
+	err = usb_lib_load(cause);
+	if (err)
+		goto out;
+	r = libusb.init(&t->ctx);
 	if (r != 0) {
 		err = usb_fail(NULL, r, "libusb_init", cause);
 		goto out;
@@ -204,7 +209,8 @@ out:
 		usb_close(&t->base);
 		free(sel_uri);
 	}
-	libusb_unref_device(dev);
+	if (dev != NULL) /* NULL also when the library is not loaded */
+		libusb.unref_device(dev);
 	usb_selector_clear(&sel);
 	return err;
 }
@@ -233,18 +239,18 @@ bulk(struct usb_transport *t, uint8_t ep, uint8_t *buf, int len, int *done,
 	int r, n = 0;
 
 	*done = 0;
-	r = libusb_bulk_transfer(t->h, ep, buf, len, &n, ms);
+	r = libusb.bulk_transfer(t->h, ep, buf, len, &n, ms);
 	*done = n;
 	if (r != LIBUSB_ERROR_PIPE)
 		return r;
 	log_warn("endpoint 0x%02x stalled; clearing the halt", ep);
-	r = libusb_clear_halt(t->h, ep);
+	r = libusb.clear_halt(t->h, ep);
 	if (r != 0)
 		return r;
 	if (ep & LIBUSB_ENDPOINT_IN && n > 0)
 		return 0;
 	n = 0;
-	r = libusb_bulk_transfer(t->h, ep, buf + *done, len - *done, &n, ms);
+	r = libusb.bulk_transfer(t->h, ep, buf + *done, len - *done, &n, ms);
 	*done += n;
 	return r;
 }
@@ -330,7 +336,7 @@ usb_flush_input(struct transport *tp)
 	/* Drain what the device already queued, without waiting. */
 	for (int i = 0; i < 16 && n > 0 && !t->gone; i++) {
 		n = 0;
-		if (libusb_bulk_transfer(t->h, t->pipe.ep_in, t->rx,
+		if (libusb.bulk_transfer(t->h, t->pipe.ep_in, t->rx,
 			(int)sizeof t->rx, &n, 1) == LIBUSB_ERROR_NO_DEVICE)
 			t->gone = 1;
 	}
@@ -342,11 +348,11 @@ usb_close(struct transport *tp)
 	struct usb_transport *t = (struct usb_transport *)tp;
 
 	if (t->claimed && !t->gone)
-		libusb_release_interface(t->h, t->pipe.number);
+		libusb.release_interface(t->h, t->pipe.number);
 	if (t->h != NULL)
-		libusb_close(t->h);
+		libusb.close(t->h);
 	if (t->ctx != NULL)
-		libusb_exit(t->ctx);
+		libusb.exit(t->ctx);
 	free(t);
 }
 

@@ -1,11 +1,11 @@
 /* Serial-port enumeration and libserialport error text (see uart.h). */
 #include "drivers/transport/uart.h"
 
-#include <libserialport.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "station/util/xalloc.h"
+#include "drivers/transport/serialport_lib.h"
 
 st_err
 uart_sp_fail(char **cause, st_err err, int sp_ret, const char *what)
@@ -15,9 +15,9 @@ uart_sp_fail(char **cause, st_err err, int sp_ret, const char *what)
 	switch (sp_ret) {
 	case SP_ERR_FAIL:
 		/* Only SP_ERR_FAIL carries an OS message. */
-		msg = sp_last_error_message();
+		msg = serialport.last_error_message();
 		st_fail(cause, err, "%s: %s", what, msg ? msg : "failed");
-		sp_free_error_message(msg);
+		serialport.free_error_message(msg);
 		return err;
 	case SP_ERR_ARG:
 		return st_fail(cause, err, "%s: invalid argument", what);
@@ -55,25 +55,27 @@ transport_name(enum sp_transport t)
 void
 uart_port_info_from_sp(const struct sp_port *port, struct uart_port_info *info)
 {
-	enum sp_transport t = sp_get_port_transport(port);
+	enum sp_transport t = serialport.get_port_transport(port);
 
 	memset(info, 0, sizeof *info);
-	info->name = dup_or_empty(sp_get_port_name(port));
-	info->description = dup_or_empty(sp_get_port_description(port));
+	info->name = dup_or_empty(serialport.get_port_name(port));
+	info->description = dup_or_empty(serialport.get_port_description(port));
 	info->transport = transport_name(t);
 	info->usb_vid = -1;
 	info->usb_pid = -1;
 	if (t == SP_TRANSPORT_USB &&
-	    sp_get_port_usb_vid_pid(port, &info->usb_vid, &info->usb_pid) !=
-		SP_OK) {
+	    serialport.get_port_usb_vid_pid(port, &info->usb_vid,
+		&info->usb_pid) != SP_OK) {
 		info->usb_vid = -1;
 		info->usb_pid = -1;
 	}
 	if (t == SP_TRANSPORT_USB) {
-		info->usb_serial = dup_or_empty(sp_get_port_usb_serial(port));
+		info->usb_serial =
+		    dup_or_empty(serialport.get_port_usb_serial(port));
 		info->usb_manufacturer =
-		    dup_or_empty(sp_get_port_usb_manufacturer(port));
-		info->usb_product = dup_or_empty(sp_get_port_usb_product(port));
+		    dup_or_empty(serialport.get_port_usb_manufacturer(port));
+		info->usb_product =
+		    dup_or_empty(serialport.get_port_usb_product(port));
 	} else {
 		info->usb_serial = xstrdup("");
 		info->usb_manufacturer = xstrdup("");
@@ -100,10 +102,14 @@ uart_list_ports(struct uart_port_info **out, size_t *n, char **cause)
 	struct sp_port **ports = NULL;
 	size_t count = 0;
 	enum sp_return r;
+	st_err err;
 
 	*out = NULL;
 	*n = 0;
-	r = sp_list_ports(&ports);
+	err = serialport_lib_load(cause);
+	if (err)
+		return err;
+	r = serialport.list_ports(&ports);
 	if (r != SP_OK)
 		return uart_sp_fail(cause, ST_E_IO, r, "listing serial ports");
 	while (ports[count] != NULL)
@@ -114,7 +120,7 @@ uart_list_ports(struct uart_port_info **out, size_t *n, char **cause)
 			uart_port_info_from_sp(ports[i], &(*out)[i]);
 	}
 	*n = count;
-	sp_free_port_list(ports);
+	serialport.free_port_list(ports);
 	return ST_OK;
 }
 

@@ -2,6 +2,10 @@
  * Serial ports as libserialport sees them: the list behind a future
  * `station list-devices` and behind `uart:usb=VID:PID[:SERIAL]` lookups.
  * The uart: transport itself is drivers/transport_uart.c.
+ *
+ * libserialport is loaded on first use (serialport_lib.h): by
+ * uart_list_ports here; the functions given an sp_port or an sp_return
+ * are called only with what a loaded library returned.
  */
 #ifndef ST_UART_H
 #define ST_UART_H
@@ -28,7 +32,9 @@ struct uart_port_info {
 /*
  * Every serial port the system reports, in libserialport's order.  On
  * ST_OK *out is a caller-owned array of *n entries (possibly 0, *out may
- * then be NULL), released with uart_port_list_free().
+ * then be NULL), released with uart_port_list_free().  ST_E_CONFIG, *n
+ * 0, when libserialport cannot be loaded (the cause says what to
+ * install).
  */
 st_err uart_list_ports(struct uart_port_info **out, size_t *n, char **cause);
 /* Accepts NULL. */

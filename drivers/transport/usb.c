@@ -2,12 +2,12 @@
 #include "drivers/transport/usb.h"
 
 #include <errno.h>
-#include <libusb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "station/util/xalloc.h"
+#include "drivers/transport/usb_lib.h"
 
 #define LOG_MODULE "usb"
 #include "station/util/log.h"
@@ -18,7 +18,7 @@
 const char *
 usb_strerror(int ret)
 {
-	return libusb_strerror(ret);
+	return libusb.strerror(ret);
 }
 
 /* "0403" -> 0x0403; exactly four hex digits, else -1. */
@@ -129,13 +129,13 @@ void
 usb_port_path(libusb_device *dev, char *buf, size_t cap)
 {
 	uint8_t ports[8];
-	int n = libusb_get_port_numbers(dev, ports, (int)sizeof ports);
+	int n = libusb.get_port_numbers(dev, ports, (int)sizeof ports);
 	int used;
 
 	buf[0] = '\0';
 	if (n <= 0)
 		return;
-	used = snprintf(buf, cap, "%u-", libusb_get_bus_number(dev));
+	used = snprintf(buf, cap, "%u-", libusb.get_bus_number(dev));
 	for (int i = 0; i < n && used > 0 && (size_t)used < cap; i++)
 		used += snprintf(buf + used, cap - (size_t)used, "%s%u",
 		    i ? "." : "", ports[i]);
@@ -148,7 +148,7 @@ usb_find_bulk_iface(libusb_device *dev, int want, struct usb_bulk_iface *out,
     char **cause)
 {
 	struct libusb_config_descriptor *cfg = NULL;
-	int r = libusb_get_active_config_descriptor(dev, &cfg);
+	int r = libusb.get_active_config_descriptor(dev, &cfg);
 	st_err err = ST_E_NOTFOUND;
 
 	if (r != 0)
@@ -193,7 +193,7 @@ usb_find_bulk_iface(libusb_device *dev, int want, struct usb_bulk_iface *out,
 			}
 		}
 	}
-	libusb_free_config_descriptor(cfg);
+	libusb.free_config_descriptor(cfg);
 	if (err && want >= 0)
 		return st_fail(cause, err,
 		    "interface %d has no bulk IN and "
@@ -218,7 +218,7 @@ read_string(libusb_device_handle *h, uint8_t index)
 		return xstrdup("");
 	if (h == NULL)
 		return NULL;
-	n = libusb_get_string_descriptor_ascii(h, index, buf, sizeof buf - 1);
+	n = libusb.get_string_descriptor_ascii(h, index, buf, sizeof buf - 1);
 	if (n < 0) {
 		log_debug("string descriptor %u: %s", index, usb_strerror(n));
 		return NULL;
@@ -246,20 +246,20 @@ usb_dev_info_get(libusb_device *dev, struct usb_dev_info *info)
 	int bad = 0;
 
 	memset(&dd, 0, sizeof dd);
-	libusb_get_device_descriptor(dev, &dd);
+	libusb.get_device_descriptor(dev, &dd);
 	usb_port_path(dev, path, sizeof path);
 	info->vid = dd.idVendor;
 	info->pid = dd.idProduct;
-	info->bus = libusb_get_bus_number(dev);
-	info->address = libusb_get_device_address(dev);
+	info->bus = libusb.get_bus_number(dev);
+	info->address = libusb.get_device_address(dev);
 	info->port_path = xstrdup(path);
-	if (libusb_open(dev, &h) != 0)
+	if (libusb.open(dev, &h) != 0)
 		h = NULL;
 	take_string(&info->manufacturer, read_string(h, dd.iManufacturer),
 	    &bad);
 	take_string(&info->product, read_string(h, dd.iProduct), &bad);
 	take_string(&info->serial, read_string(h, dd.iSerialNumber), &bad);
-	libusb_close(h);
+	libusb.close(h);
 	info->bulk_iface =
 	    usb_find_bulk_iface(dev, -1, &b, NULL) == ST_OK ? b.number : -1;
 	if (path[0] != '\0')
@@ -288,8 +288,8 @@ usb_dev_info_clear(struct usb_dev_info *info)
 static int
 is_root_hub(libusb_device *dev)
 {
-	return libusb_get_parent(dev) == NULL &&
-	    libusb_get_port_number(dev) == 0;
+	return libusb.get_parent(dev) == NULL &&
+	    libusb.get_port_number(dev) == 0;
 }
 
 static int
@@ -308,16 +308,21 @@ usb_list_devices(struct usb_dev_info **out, size_t *n, char **cause)
 	libusb_context *ctx = NULL;
 	libusb_device **devs = NULL;
 	ssize_t count;
-	int r = libusb_init(&ctx);
+	st_err err;
+	int r;
 
 	*out = NULL;
 	*n = 0;
+	err = usb_lib_load(cause);
+	if (err)
+		return err;
+	r = libusb.init(&ctx);
 	if (r != 0)
 		return st_fail(cause, ST_E_IO, "libusb_init: %s",
 		    usb_strerror(r));
-	count = libusb_get_device_list(ctx, &devs);
+	count = libusb.get_device_list(ctx, &devs);
 	if (count < 0) {
-		libusb_exit(ctx);
+		libusb.exit(ctx);
 		return st_fail(cause, ST_E_IO, "listing USB devices: %s",
 		    usb_strerror((int)count));
 	}
@@ -328,8 +333,8 @@ usb_list_devices(struct usb_dev_info **out, size_t *n, char **cause)
 			continue;
 		usb_dev_info_get(devs[i], &(*out)[(*n)++]);
 	}
-	libusb_free_device_list(devs, 1);
-	libusb_exit(ctx);
+	libusb.free_device_list(devs, 1);
+	libusb.exit(ctx);
 	if (*n > 1)
 		qsort(*out, *n, sizeof **out, cmp_dev);
 	return ST_OK;
@@ -354,12 +359,12 @@ serial_matches(libusb_device *dev, uint8_t index, const char *want)
 
 	if (index == 0)
 		return 0;
-	if (libusb_open(dev, &h) != 0)
+	if (libusb.open(dev, &h) != 0)
 		return -1;
 	s = read_string(h, index);
 	ok = s == NULL ? -1 : strcmp(s, want) == 0;
 	free(s);
-	libusb_close(h);
+	libusb.close(h);
 	return ok;
 }
 
@@ -373,7 +378,7 @@ usb_selector_match(const struct usb_selector *sel, libusb_device *dev)
 		usb_port_path(dev, path, sizeof path);
 		return strcmp(path, sel->port_path) == 0;
 	}
-	if (libusb_get_device_descriptor(dev, &dd) != 0)
+	if (libusb.get_device_descriptor(dev, &dd) != 0)
 		return 0;
 	if (dd.idVendor != sel->vid || dd.idProduct != sel->pid)
 		return 0;
@@ -419,7 +424,7 @@ usb_find_device(libusb_context *ctx, const struct usb_selector *sel,
 	libusb_device **devs = NULL;
 	libusb_device *match = NULL;
 	size_t matches = 0;
-	ssize_t count = libusb_get_device_list(ctx, &devs);
+	ssize_t count = libusb.get_device_list(ctx, &devs);
 	char *seen = NULL, *what = NULL;
 	st_err err = ST_OK;
 
@@ -435,7 +440,7 @@ usb_find_device(libusb_context *ctx, const struct usb_selector *sel,
 			match = devs[i];
 	}
 	if (matches == 1) {
-		*out = libusb_ref_device(match);
+		*out = libusb.ref_device(match);
 		goto out;
 	}
 	seen = describe_found(devs, count);
@@ -453,6 +458,6 @@ usb_find_device(libusb_context *ctx, const struct usb_selector *sel,
 out:
 	free(seen);
 	free(what);
-	libusb_free_device_list(devs, 1);
+	libusb.free_device_list(devs, 1);
 	return err;
 }

@@ -4,6 +4,10 @@
  * device's vendor bulk interface.  The usb: transport itself is
  * drivers/transport_usb.c, hotplug is drivers/usb_hotplug.c.
  *
+ * libusb is loaded on first use (usb_lib.h): by usb_list_devices here;
+ * the functions given a libusb_context or libusb_device, and
+ * usb_strerror, are called only with what a loaded library returned.
+ *
  * A selector names one device in one of three ways:
  *
  *	VID:PID              the only device with these IDs
@@ -83,7 +87,8 @@ struct usb_dev_info {
 /*
  * Every USB device except root hubs, in bus/address order, from a private
  * libusb context.  On ST_OK *out (caller-owned, may be NULL when *n is 0)
- * is released with usb_dev_list_free().
+ * is released with usb_dev_list_free().  ST_E_CONFIG, *n 0, when libusb
+ * cannot be loaded (the cause says what to install).
  */
 st_err usb_list_devices(struct usb_dev_info **out, size_t *n, char **cause);
 /* Accepts NULL. */

@@ -1,13 +1,13 @@
 /* USB hotplug on a dedicated thread (see usb_hotplug.h). */
 #include "drivers/transport/usb_hotplug.h"
 
-#include <libusb.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "station/util/xalloc.h"
+#include "drivers/transport/usb_lib.h"
 
 #define LOG_MODULE "usb"
 #include "station/util/log.h"
@@ -56,7 +56,7 @@ on_hotplug(libusb_context *usb, libusb_device *dev, libusb_hotplug_event ev,
 
 	(void)usb;
 	e->arrived = ev == LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED;
-	e->dev = libusb_ref_device(dev);
+	e->dev = libusb.ref_device(dev);
 	pthread_mutex_lock(&h->mu);
 	for (p = &h->queue; *p != NULL; p = &(*p)->next)
 		;
@@ -69,7 +69,7 @@ static void
 seen_free(struct hp_seen *s)
 {
 	usb_dev_info_clear(&s->info);
-	libusb_unref_device(s->dev);
+	libusb.unref_device(s->dev);
 	free(s);
 }
 
@@ -91,7 +91,7 @@ handle(struct usb_hotplug *h, struct hp_event *e)
 		if (match <= 0)
 			return 0;
 		s = xcalloc(1, sizeof *s);
-		s->dev = libusb_ref_device(e->dev);
+		s->dev = libusb.ref_device(e->dev);
 		/* Report the strings too, once they can be read. */
 		if (usb_dev_info_get(e->dev, &s->info) != 0 &&
 		    ++e->tries < HOTPLUG_OPEN_RETRIES) {
@@ -137,7 +137,7 @@ drain(struct usb_hotplug *h)
 			tail = &e->next;
 			continue;
 		}
-		libusb_unref_device(e->dev);
+		libusb.unref_device(e->dev);
 		free(e);
 	}
 	if (retry == NULL)
@@ -157,7 +157,7 @@ hotplug_main(void *arg)
 	while (!atomic_load(&h->stop)) {
 		struct timeval tv = { 0, HOTPLUG_TICK_MS * 1000 };
 
-		libusb_handle_events_timeout_completed(h->usb, &tv, NULL);
+		libusb.handle_events_timeout_completed(h->usb, &tv, NULL);
 		drain(h);
 	}
 	return NULL;
@@ -176,11 +176,11 @@ hotplug_free(struct usb_hotplug *h)
 		struct hp_event *e = h->queue;
 
 		h->queue = e->next;
-		libusb_unref_device(e->dev);
+		libusb.unref_device(e->dev);
 		free(e);
 	}
 	if (h->usb != NULL)
-		libusb_exit(h->usb);
+		libusb.exit(h->usb);
 	pthread_mutex_destroy(&h->mu);
 	usb_selector_clear(&h->sel);
 	free(h);
@@ -201,18 +201,21 @@ usb_hotplug_start(const char *selector, usb_hotplug_fn fn, void *ctx,
 	err = usb_selector_parse(selector, &h->sel, cause);
 	if (err)
 		goto fail;
-	r = libusb_init(&h->usb);
+	err = usb_lib_load(cause);
+	if (err)
+		goto fail;
+	r = libusb.init(&h->usb);
 	if (r != 0) {
 		err =
 		    st_fail(cause, ST_E_IO, "libusb_init: %s", usb_strerror(r));
 		goto fail;
 	}
-	if (!libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG)) {
+	if (!libusb.has_capability(LIBUSB_CAP_HAS_HOTPLUG)) {
 		err = st_fail(cause, ST_E_UNSUPPORTED,
 		    "this libusb has no hotplug support");
 		goto fail;
 	}
-	r = libusb_hotplug_register_callback(h->usb,
+	r = libusb.hotplug_register_callback(h->usb,
 	    LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED |
 		LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT,
 	    LIBUSB_HOTPLUG_ENUMERATE, LIBUSB_HOTPLUG_MATCH_ANY,
@@ -224,7 +227,7 @@ usb_hotplug_start(const char *selector, usb_hotplug_fn fn, void *ctx,
 		goto fail;
 	}
 	if (pthread_create(&h->thread, NULL, hotplug_main, h) != 0) {
-		libusb_hotplug_deregister_callback(h->usb, h->cb);
+		libusb.hotplug_deregister_callback(h->usb, h->cb);
 		err = st_fail(cause, ST_E_IO,
 		    "cannot start the hotplug "
 		    "thread");
@@ -243,8 +246,8 @@ usb_hotplug_stop(struct usb_hotplug *h)
 	if (h == NULL)
 		return;
 	atomic_store(&h->stop, 1);
-	libusb_interrupt_event_handler(h->usb);
+	libusb.interrupt_event_handler(h->usb);
 	pthread_join(h->thread, NULL);
-	libusb_hotplug_deregister_callback(h->usb, h->cb);
+	libusb.hotplug_deregister_callback(h->usb, h->cb);
 	hotplug_free(h);
 }

@@ -30,7 +30,8 @@ struct usb_hotplug;
 /*
  * Start watching for devices matching `selector`.  Devices already
  * present are reported as ARRIVED first.  ST_E_URI for a bad selector,
- * ST_E_UNSUPPORTED when libusb has no hotplug here.  Stop and free with
+ * ST_E_CONFIG when libusb cannot be loaded (usb_lib.h: the cause says
+ * what to install), ST_E_UNSUPPORTED when libusb has no hotplug here.  Stop and free with
  * usb_hotplug_stop().
  */
 st_err usb_hotplug_start(const char *selector, usb_hotplug_fn fn, void *ctx,

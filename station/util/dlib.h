@@ -8,10 +8,13 @@
  * `station provision` on the local CA never calls them.  ncurses
  * (libncursesw and libtinfo, built BIND_NOW in Debian: all their
  * relocations resolved at exec) costs every process ~0.17 ms, and only
- * `station ui` draws a screen.  Their users (station/ca/http.c,
- * station/fleet/, ui/curses_lib.c) load them here the first time they
- * need them and call through a table of function pointers, each declared
- * with the library's own prototype:
+ * `station ui` draws a screen.  libserialport and libusb-1.0 (which
+ * brings libudev) cost every process another ~0.25 ms, and a provision
+ * over tcp: never calls them.  Their users (station/ca/http.c,
+ * station/fleet/, ui/curses_lib.c, drivers/transport/serialport_lib.c
+ * and usb_lib.c) load them here the first time they need them and call
+ * through a table of function pointers, each declared with the
+ * library's own prototype:
  *
  *	static struct { __typeof__(curl_easy_init) *easy_init; } curl;
  *	static const struct dlib_sym curl_syms[] = {

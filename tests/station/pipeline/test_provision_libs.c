@@ -1,13 +1,13 @@
 /*
- * libcurl, libpq and ncurses are loaded on first use
- * (station/util/dlib.h), not linked, and the real `station` program shows
- * it:
+ * libcurl, libpq, ncurses, libserialport and libusb-1.0 are loaded on
+ * first use (station/util/dlib.h), not linked, and the real `station`
+ * program shows it:
  *
- *  - `station provision` on the local CA loads none of them: the dynamic
- *    loader's own trace of the station process (LD_DEBUG=files into a
- *    file) names no libcurl, no libpq, no libncursesw or libtinfo (the
- *    screen's, ui/curses_lib.h), and does name libsqlite3 (the trace is
- *    real);
+ *  - `station provision` on the local CA over tcp: loads none of them:
+ *    the dynamic loader's own trace of the station process
+ *    (LD_DEBUG=files into a file) names no libcurl, libpq, libncursesw or
+ *    libtinfo (the screen's, ui/curses_lib.h), libserialport, libusb or
+ *    libudev (libusb's), and does name libsqlite3 (the trace is real);
  *  - a station whose [fleet] url is set loads libpq at its start (same
  *    trace) and still PASSes while the fleet database is down
  *    (fleet = best-effort);
@@ -15,7 +15,10 @@
  *    private mount namespace: `unshare --mount`, /dev/null bound over
  *    it), a station configured for Vault stops at its start, exit 3, the
  *    cause naming libcurl.so.4 and 'apt-get install libcurl4', no run
- *    recorded and the device untouched; the same for [fleet] and libpq5.
+ *    recorded and the device untouched; the same for [fleet] and libpq5;
+ *  - `station list-devices` without libserialport0 and libusb-1.0-0
+ *    (the same namespace) says, for each kind of device, which library
+ *    is missing and what to install, and exits 3.
  *    Skipped, saying so, where unshare cannot make a mount namespace.
  *
  * The loaded path against real servers: test_provision_remote_ca.c
@@ -137,7 +140,7 @@ assert_lacks(const char *text, const char *part)
 }
 
 static void
-test_local_ca_provision_loads_no_optional_library(void **state)
+test_local_ca_tcp_provision_loads_no_optional_library(void **state)
 {
 	char *trace = NULL;
 
@@ -150,6 +153,9 @@ test_local_ca_provision_loads_no_optional_library(void **state)
 	assert_lacks(trace, "libpq");
 	assert_lacks(trace, "libncursesw");
 	assert_lacks(trace, "libtinfo");
+	assert_lacks(trace, "libserialport");
+	assert_lacks(trace, "libusb");
+	assert_lacks(trace, "libudev");
 	free(trace);
 }
 
@@ -284,13 +290,41 @@ test_no_libpq5_stops_a_fleet_station_at_start(void **state)
 	assert_refused_without("libpq.so.5", "libpq5");
 }
 
+/* `station list-devices` with /dev/null bound over both libraries'
+ * files: each kind of device names its missing library and the fix, and
+ * with neither kind listed the station exits 3. */
+static void
+test_no_libserialport0_nor_libusb_in_list_devices(void **state)
+{
+	char *serial = library_file("libserialport.so.0");
+	char *usb = library_file("libusb-1.0.so.0");
+	const char *argv[] = { "unshare", "--mount", "sh", "-c",
+		"mount --bind /dev/null \"$1\" && "
+		"mount --bind /dev/null \"$2\" && shift 2 && exec \"$@\"",
+		"sh", serial, usb, test_bin("STATION_BIN", "build/bin/station"),
+		"list-devices", NULL };
+	struct proc_out o;
+
+	(void)state;
+	skip_without_unshare("libserialport0 and libusb-1.0-0");
+	assert_int_equal(proc_run_env(argv, tc.env->home, &o), 3);
+	assert_has(o.err,
+	    "serial ports: libserialport.so.0 cannot be loaded (");
+	assert_has(o.err, "'apt-get install libserialport0'");
+	assert_has(o.err, "USB devices: libusb-1.0.so.0 cannot be loaded (");
+	assert_has(o.err, "'apt-get install libusb-1.0-0'");
+	proc_out_clear(&o);
+	free(usb);
+	free(serial);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-		    test_local_ca_provision_loads_no_optional_library, setup,
-		    teardown),
+		    test_local_ca_tcp_provision_loads_no_optional_library,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_a_fleet_station_loads_libpq_and_not_libcurl, setup,
 		    teardown),
@@ -299,6 +333,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_no_libpq5_stops_a_fleet_station_at_start, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_no_libserialport0_nor_libusb_in_list_devices, setup,
 		    teardown),
 	};
 
