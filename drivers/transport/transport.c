@@ -100,6 +100,19 @@ transport_check(const char *uri, char **cause)
 	return ST_OK;
 }
 
+st_err
+transport_prepare(const char *uri, char **cause)
+{
+	const struct transport_ops *ops;
+	const char *spec;
+	st_err err;
+
+	err = transport_find(uri, &ops, &spec, cause);
+	if (err || ops->prepare == NULL)
+		return err;
+	return ops->prepare(cause);
+}
+
 void
 transport_close(struct transport *t)
 {

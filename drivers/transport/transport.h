@@ -45,6 +45,10 @@ struct transport_ops {
 	 * name resolved, no bus enumerated): ST_E_URI names what is wrong.
 	 * open() refuses the same specs. */
 	st_err (*check)(const char *spec, char **cause);
+	/* What open() needs that a PC may lack, loaded now (a library loaded
+	 * on first use): ST_E_CONFIG naming the package when it is missing.
+	 * Touches no device.  NULL: nothing to load. */
+	st_err (*prepare)(char **cause);
 	/* Write all `len` bytes before the deadline, or fail. */
 	st_err (*write)(struct transport *t, const uint8_t *buf, size_t len,
 	    struct deadline dl, char **cause);
@@ -92,6 +96,13 @@ void transport_close(struct transport *t);
  * anything, so that a mistyped URI is refused before a run is recorded.
  * ST_E_URI with the same cause transport_open would give. */
 st_err transport_check(const char *uri, char **cause);
+
+/* What the URI's transport needs to open a device, loaded now (its
+ * ops->prepare), so that a PC without it refuses the request before a
+ * run is recorded rather than failing it at connect: ST_E_CONFIG with
+ * the fix ("apt-get install libserialport0").  The URI must have passed
+ * transport_check.  Touches no device. */
+st_err transport_prepare(const char *uri, char **cause);
 
 /* Switch `t` to `baud` (within t->max_baud) and record it in t->baud;
  * ST_E_UNSUPPORTED when the URI offers no switch. */

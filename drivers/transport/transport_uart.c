@@ -469,6 +469,7 @@ const struct transport_ops transport_uart_ops = {
 	    "uart:usb=VID:PID[:SERIAL] finds a USB adapter",
 	.open = uart_open,
 	.check = uart_check,
+	.prepare = serialport_lib_load,
 	.write = uart_write,
 	.read = uart_read,
 	.flush_input = uart_flush_input,

@@ -362,6 +362,7 @@ const struct transport_ops transport_usb_ops = {
 		   "vendor bulk interface (libusb); ?interface=N&timeout_ms=MS",
 	.open = usb_open,
 	.check = usb_check,
+	.prepare = usb_lib_load,
 	.write = usb_write,
 	.read = usb_read,
 	.flush_input = usb_flush_input,

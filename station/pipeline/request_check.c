@@ -62,6 +62,11 @@ provision_request_check(const struct station *st,
 	err = transport_check(turi, cause);
 	if (err)
 		return err;
+	/* A library the device's transport loads on first use, missing:
+	 * the station's fault, said before a run is recorded. */
+	err = transport_prepare(turi, cause);
+	if (err)
+		return err;
 	if (config_profile(st->cfg, pname) == NULL) {
 		shown = text_escape(pname, 64);
 		err = st_fail(cause, ST_E_ARG, "unknown profile '%s'", shown);

@@ -6,6 +6,8 @@
  *    library (nor the libudev libusb pulls in) is in the process until a
  *    load: the loader's own answer (dlopen RTLD_NOLOAD), not a guess;
  *  - checking a uart: or usb: URI touches nothing, so loads nothing;
+ *    preparing a tcp: one loads nothing either, preparing a uart: one
+ *    loads libserialport and a usb: one libusb (transport_prepare);
  *  - a load returns ST_OK, again at once, and fills the table with the
  *    library's own functions (dlsym on the loaded library agrees);
  *  - uart_open then reaches libserialport through the table: a port that
@@ -64,6 +66,24 @@ test_nothing_loaded_before_first_use(void **state)
 	assert_false(loaded(USB_SONAME));
 }
 
+/* What each transport prepares: the first loads of the process, one
+ * library at a time. */
+static void
+test_prepare_loads_what_the_uri_needs(void **state)
+{
+	(void)state;
+	assert_int_equal(transport_prepare("tcp:127.0.0.1:4000", NULL), ST_OK);
+	assert_false(loaded(SERIALPORT_SONAME));
+	assert_false(loaded(USB_SONAME));
+	assert_int_equal(transport_prepare("uart:/dev/ttyUSB0?baud=9600", NULL),
+	    ST_OK);
+	assert_true(loaded(SERIALPORT_SONAME));
+	assert_false(loaded(USB_SONAME));
+	assert_int_equal(transport_prepare("usb:path=1-2.3", NULL), ST_OK);
+	assert_true(loaded(USB_SONAME));
+	assert_int_equal(transport_prepare("nope:x", NULL), ST_E_URI);
+}
+
 /* Rows of each table to compare with the library: its first and last. */
 static const struct dlib_sym serialport_rows[] = {
 	{ "sp_get_port_by_name", (void **)&serialport.get_port_by_name },
@@ -103,10 +123,10 @@ static void
 test_each_load_is_once_and_fills_its_table(void **state)
 {
 	(void)state;
+	/* The first loads were transport_prepare's: a load again is at
+	 * once, and one library's load brought no other (the test before). */
 	assert_loads_into(serialport_lib_load, SERIALPORT_SONAME,
 	    serialport_rows);
-	/* One library's load brings no other. */
-	assert_false(loaded(USB_SONAME));
 	assert_loads_into(usb_lib_load, USB_SONAME, usb_rows);
 }
 
@@ -131,6 +151,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_nothing_loaded_before_first_use),
+		cmocka_unit_test(test_prepare_loads_what_the_uri_needs),
 		cmocka_unit_test(test_each_load_is_once_and_fills_its_table),
 		cmocka_unit_test(test_uart_open_calls_through_the_table),
 	};

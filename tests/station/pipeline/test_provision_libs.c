@@ -18,7 +18,9 @@
  *    recorded and the device untouched; the same for [fleet] and libpq5;
  *  - `station list-devices` without libserialport0 and libusb-1.0-0
  *    (the same namespace) says, for each kind of device, which library
- *    is missing and what to install, and exits 3.
+ *    is missing and what to install, and exits 3; a `uart:` or `usb:`
+ *    provision there is refused the same way as a missing libcurl4,
+ *    before its run is recorded (transport_prepare).
  *    Skipped, saying so, where unshare cannot make a mount namespace.
  *
  * The loaded path against real servers: test_provision_remote_ca.c
@@ -230,13 +232,14 @@ skip_without_unshare(const char *package)
  * start, exit 3, the cause naming `soname` and `package`; no run
  * recorded, the device never connected to. */
 static void
-assert_refused_without(const char *soname, const char *package)
+assert_uri_refused_without(const char *uri, const char *soname,
+    const char *package)
 {
 	char *file = library_file(soname);
 	const char *argv[] = { "unshare", "--mount", "sh", "-c",
 		"mount --bind /dev/null \"$1\" && shift && exec \"$@\"", "sh",
 		file, test_bin("STATION_BIN", "build/bin/station"), "--config",
-		tc.env->config, "provision", tc.sim->uri, "--json", NULL };
+		tc.env->config, "provision", uri, "--json", NULL };
 	const char *list[] = { "ledger", "list", "--json", NULL };
 	char *fix = xasprintf("'apt-get install %s'", package);
 	char *state;
@@ -252,12 +255,20 @@ assert_refused_without(const char *soname, const char *package)
 	assert_int_equal(prov_station(tc.env, list, &o), 0);
 	assert_lacks(o.out, "\"run_id\"");
 	proc_out_clear(&o);
-	state = prov_probe_state(tc.env, tc.sim->uri);
-	assert_non_null(state);
-	assert_string_equal(state, "blank");
-	free(state);
+	if (strcmp(uri, tc.sim->uri) == 0) {
+		state = prov_probe_state(tc.env, uri);
+		assert_non_null(state);
+		assert_string_equal(state, "blank");
+		free(state);
+	}
 	free(fix);
 	free(file);
+}
+
+static void
+assert_refused_without(const char *soname, const char *package)
+{
+	assert_uri_refused_without(tc.sim->uri, soname, package);
 }
 
 static void
@@ -318,6 +329,21 @@ test_no_libserialport0_nor_libusb_in_list_devices(void **state)
 	free(serial);
 }
 
+/* A `uart:` and a `usb:` request on a PC without the transport's
+ * library: refused before the run is recorded, like the libraries the
+ * configuration needs (no device behind these URIs: none is opened). */
+static void
+test_no_libserialport0_nor_libusb_refuses_the_request(void **state)
+{
+	(void)state;
+	skip_without_unshare("libserialport0 and libusb-1.0-0");
+	prov_env_config(tc.env, NULL, NULL);
+	assert_uri_refused_without("uart:/dev/ttyS-station-none?baud=115200",
+	    "libserialport.so.0", "libserialport0");
+	assert_uri_refused_without("usb:1209:0001", "libusb-1.0.so.0",
+	    "libusb-1.0-0");
+}
+
 int
 main(void)
 {
@@ -337,6 +363,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_no_libserialport0_nor_libusb_in_list_devices, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_no_libserialport0_nor_libusb_refuses_the_request,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
